@@ -1,0 +1,62 @@
+import type { CloudTrailRecord } from "../model/record.js";
+
+/**
+ * The durable journal (architecture stage 3): the single source of truth. Every capture path
+ * appends here and gets its answer only after the append is fsynced; every consumer (event
+ * history, trails, Lake, live tail) reads from here with its own cursor. See docs/specs/journal.md.
+ */
+
+/** One record handed to the journal. `json` is the compact serialisation that will be stored and served. */
+export interface JournalAppendItem {
+  readonly json: string;
+  /**
+   * Identity for de-duplication (see docs/decisions/0002-dedup-key.md). When an entry with the same
+   * key is already in the journal, the item is acknowledged and not stored again. Omit for records
+   * that must always be stored (self-audit events, which are fresh by construction).
+   */
+  readonly dedupKey?: string;
+}
+
+export interface JournalAppendResult {
+  /** Per item, in order: the sequence number it was stored at, or `null` when it was a duplicate. */
+  readonly seqs: ReadonlyArray<number | null>;
+}
+
+export interface JournalEntry {
+  /** Dense, strictly increasing, starting at 1. */
+  readonly seq: number;
+  /** Wall-clock time (ms since epoch) the entry became durable; used for journal retention. */
+  readonly appendedAtMs: number;
+  readonly json: string;
+}
+
+export interface Journal {
+  /** Appends atomically as a group and resolves only after the data is fsynced. Rejects with JournalUnavailableError when it cannot. */
+  append(items: readonly JournalAppendItem[]): Promise<JournalAppendResult>;
+  /** Entries with seq >= fromSeq in order, at most maxEntries; empty when fromSeq is past the head. */
+  read(fromSeq: number, maxEntries: number): Promise<JournalEntry[]>;
+  /** Random access for indexes that point into the journal. Missing (deleted by retention) seqs are absent from the map. */
+  readMany(seqs: readonly number[]): Promise<Map<number, JournalEntry>>;
+  /** Highest durable seq, 0 when empty. */
+  headSeq(): number;
+  /** Lowest seq still stored (after retention), or headSeq()+1 when empty. */
+  firstSeq(): number;
+  /** Resolves when headSeq() > afterSeq, or when the signal aborts. */
+  waitForAppend(afterSeq: number, signal?: AbortSignal): Promise<void>;
+  /** Retention: deletes whole segments whose entries all have seq < beforeSeq and appendedAtMs < olderThanMs. */
+  deleteBefore(beforeSeq: number, olderThanMs: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** The journal cannot durably write: callers must fail closed (HTTP 503), never acknowledge. */
+export class JournalUnavailableError extends Error {
+  override readonly name = "JournalUnavailableError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Parses a journal entry back into a record. Consumers call this; entries are always valid JSON records. */
+export function entryRecord(entry: JournalEntry): CloudTrailRecord {
+  return JSON.parse(entry.json) as CloudTrailRecord;
+}
