@@ -1,0 +1,48 @@
+/**
+ * The closed catalogue of errors the CloudTrail-compatible API returns (spec §5.1, §5.5). Every
+ * error leaves as `{"__type": code, "message": text}` with the status below and the same code in
+ * `x-amzn-ErrorType`; docs/reference/errors.md lists them and a test keeps the two in step.
+ */
+export const API_ERRORS = {
+  // Protocol and authentication (the codes AWS JSON services use before an operation runs).
+  MissingAuthenticationTokenException: 403,
+  IncompleteSignatureException: 400,
+  InvalidSignatureException: 403,
+  UnrecognizedClientException: 403,
+  AccessDeniedException: 403,
+  SerializationException: 400,
+  UnknownOperationException: 400,
+  RequestEntityTooLargeException: 413,
+  ThrottlingException: 400,
+  ServiceUnavailableException: 503,
+  InternalFailure: 500,
+  // Modelled CloudTrail exceptions used by the operations implemented so far.
+  InvalidLookupAttributesException: 400,
+  InvalidTimeRangeException: 400,
+  InvalidMaxResultsException: 400,
+  InvalidNextTokenException: 400,
+  InvalidEventCategoryException: 400,
+  InvalidParameterException: 400,
+  UnsupportedOperationException: 400,
+  OperationNotPermittedException: 400,
+} as const;
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
+/** An error the API answers with; anything else thrown inside a handler becomes InternalFailure. */
+export class ApiError extends Error {
+  override readonly name = "ApiError";
+  readonly status: number;
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.status = API_ERRORS[code];
+  }
+}
+
+export function isApiError(error: unknown): error is ApiError {
+  return error instanceof ApiError;
+}

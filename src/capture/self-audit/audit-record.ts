@@ -1,0 +1,70 @@
+import { userIdentityOf } from "../../identity/principal.js";
+import type { UserIdentity } from "../../model/record.js";
+import { buildApiCallRecord } from "../../normalize/build-record.js";
+import { toLowerCamelKeys } from "../../normalize/lower-camel.js";
+import type { CallerAttribution } from "../../api/authenticate.js";
+
+/** Everything the self-audit needs to know about one call to Cairn's own API. */
+export interface AuditedCall {
+  readonly eventName: string;
+  readonly attribution: CallerAttribution;
+  readonly defaultAccountId: string;
+  readonly defaultRegion: string;
+  readonly eventTimeMs: number;
+  readonly sourceIPAddress: string;
+  readonly userAgent: string | undefined;
+  readonly requestId: string;
+  readonly eventId: string;
+  readonly readOnly: boolean;
+  /** The request body as the caller sent it (PascalCase); null when it had none or could not be parsed. */
+  readonly input: Record<string, unknown> | null;
+  readonly responseElements: Record<string, unknown> | null;
+  readonly errorCode?: string;
+  readonly errorMessage?: string;
+  readonly resources?: Array<{ accountId: string; type: string; ARN: string }>;
+}
+
+/** CloudTrail writes an unknown caller as type Unknown, with the key it presented when there was one. */
+function callerIdentity(attribution: CallerAttribution): UserIdentity {
+  if (attribution.principal !== undefined) return userIdentityOf(attribution.principal);
+  if (attribution.claim !== undefined) return { type: "Unknown", accessKeyId: attribution.claim.accessKeyId };
+  return { type: "Unknown" };
+}
+
+/** Request timestamps are logged as ISO-8601 text, as CloudTrail does for its own API's time members. */
+function withReadableTimes(input: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...input };
+  for (const member of ["StartTime", "EndTime"]) {
+    const value = out[member];
+    if (typeof value === "number" && Number.isFinite(value)) out[member] = new Date(value * 1000).toISOString();
+  }
+  return out;
+}
+
+export function buildAuditRecord(call: AuditedCall): { json: string; accountId: string } {
+  const accountId = call.attribution.principal?.accountId ?? call.defaultAccountId;
+  const requestParameters =
+    call.input === null || Object.keys(call.input).length === 0
+      ? null
+      : (toLowerCamelKeys(withReadableTimes(call.input)) as Record<string, unknown>);
+  const { json } = buildApiCallRecord({
+    eventSource: "cloudtrail.amazonaws.com",
+    eventName: call.eventName,
+    awsRegion: call.attribution.claim?.region ?? call.defaultRegion,
+    eventTimeMs: call.eventTimeMs,
+    userIdentity: callerIdentity(call.attribution),
+    sourceIPAddress: call.sourceIPAddress,
+    ...(call.userAgent !== undefined ? { userAgent: call.userAgent } : {}),
+    requestParameters,
+    responseElements: call.responseElements,
+    readOnly: call.readOnly,
+    managementEvent: true,
+    ...(call.errorCode !== undefined ? { errorCode: call.errorCode } : {}),
+    ...(call.errorMessage !== undefined ? { errorMessage: call.errorMessage } : {}),
+    requestID: call.requestId,
+    eventID: call.eventId,
+    ...(call.resources !== undefined ? { resources: call.resources } : {}),
+    recipientAccountId: accountId,
+  });
+  return { json, accountId };
+}

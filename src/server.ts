@@ -1,0 +1,137 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { AddressInfo } from "node:net";
+import type { ServerSettings } from "./config/settings.js";
+import { openSqlitePrincipalStore } from "./identity/sqlite-principal-store.js";
+import { ensureBootstrapAdmin, writeAwsClientFiles } from "./identity/bootstrap.js";
+import { openFileJournal } from "./journal/file-journal.js";
+import { openSqliteEventHistory } from "./consumers/event-history/sqlite-event-history.js";
+import { ConsumerRunner } from "./consumers/runner.js";
+import { ObservedConsumer } from "./consumers/observed-consumer.js";
+import { systemClock, type Clock } from "./lib/clock.js";
+import { createHttpApp } from "./api/http-app.js";
+import { registerCloudTrailRoute } from "./api/cloudtrail-route.js";
+import { createLookupEventsOperation } from "./api/operations/lookup-events.js";
+import type { OperationHandler } from "./api/operations/operation.js";
+import { Throttle } from "./api/throttle.js";
+import { registerIngestRoute } from "./capture/ingest/ingest-route.js";
+import { registerTailRoute } from "./consumers/live-tail/tail-route.js";
+import { buildAuditRecord } from "./capture/self-audit/audit-record.js";
+import { randomUUID } from "node:crypto";
+
+/** How long a LookupEvents call waits for the index to catch up with what was acknowledged before it. */
+const READ_YOUR_WRITES_WAIT_MS = 2_000;
+const RETENTION_SWEEP_MS = 60 * 60 * 1000;
+
+export interface RunningServer {
+  readonly url: string;
+  readonly credentialsFile: string;
+  readonly configFile: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the embedded-default Cairn server: everything under `settings.dataDir`, no external service.
+ * Stages (docs/ARCHITECTURE.md): capture (API self-audit, /ingest) → normalize → journal → consumers.
+ */
+export async function startServer(settings: ServerSettings, clock: Clock = systemClock): Promise<RunningServer> {
+  await mkdir(settings.dataDir, { recursive: true });
+  const principals = openSqlitePrincipalStore(join(settings.dataDir, "principals.db"));
+  const admin = ensureBootstrapAdmin(principals, settings);
+  const journal = await openFileJournal({ directory: join(settings.dataDir, "journal"), clock });
+  const history = await openSqliteEventHistory({
+    path: join(settings.dataDir, "event-history.db"),
+    journal,
+    clock,
+    retentionDays: settings.historyRetentionDays,
+  });
+  const observedHistory = new ObservedConsumer(history);
+  const historyRunner = new ConsumerRunner(journal, observedHistory);
+  await historyRunner.start();
+
+  const onInternalError = (error: unknown): void => {
+    process.stderr.write(`Cairn internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  };
+  const operations = new Map<string, OperationHandler>([
+    [
+      "LookupEvents",
+      createLookupEventsOperation({
+        history,
+        retentionDays: settings.historyRetentionDays,
+        waitForIndex: () => observedHistory.waitFor(journal.headSeq(), READ_YOUR_WRITES_WAIT_MS),
+      }),
+    ],
+  ]);
+  const throttles = new Map<string, Throttle>();
+  if (settings.lookupEventsTps !== undefined) throttles.set("LookupEvents", new Throttle(settings.lookupEventsTps, clock));
+
+  const app = createHttpApp(async (error, ip, userAgent) => {
+    const audit = buildAuditRecord({
+      eventName: "UnknownOperation",
+      attribution: {},
+      defaultAccountId: settings.accountId,
+      defaultRegion: settings.region,
+      eventTimeMs: clock.nowMs(),
+      sourceIPAddress: ip,
+      userAgent,
+      requestId: randomUUID(),
+      eventId: randomUUID(),
+      readOnly: false,
+      input: null,
+      responseElements: null,
+      errorCode: error.code,
+      errorMessage: error.message,
+    });
+    await journal.append([{ json: audit.json }]);
+  });
+  const shutdown = new AbortController();
+  const common = { journal, principals, clock, accountId: settings.accountId, region: settings.region };
+  registerCloudTrailRoute(app, { ...common, operations, throttles, onInternalError });
+  registerIngestRoute(app, { ...common, onInternalError });
+  registerTailRoute(app, { ...common, shutdown: shutdown.signal });
+  app.get("/health", async () => ({
+    status: "ok",
+    accountId: settings.accountId,
+    region: settings.region,
+    journal: { headSeq: journal.headSeq(), firstSeq: journal.firstSeq() },
+    consumers: { "event-history": { cursor: observedHistory.cursor(), lagRecords: journal.headSeq() - observedHistory.cursor() } },
+  }));
+
+  await app.listen({ host: settings.host, port: settings.port });
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  const files = await writeAwsClientFiles(settings.dataDir, {
+    accessKeyId: admin.accessKeyId,
+    secretAccessKey: admin.secretAccessKey,
+    region: settings.region,
+    endpointUrl: url,
+  });
+
+  const sweep = async (): Promise<void> => {
+    try {
+      await history.prune();
+      const retainedSinceMs = clock.nowMs() - settings.historyRetentionDays * 86_400_000;
+      await journal.deleteBefore(observedHistory.cursor() + 1, retainedSinceMs);
+    } catch (error) {
+      onInternalError(error);
+    }
+  };
+  const sweepTimer = setInterval(() => void sweep(), RETENTION_SWEEP_MS);
+  sweepTimer.unref();
+
+  return {
+    url,
+    credentialsFile: files.credentialsPath,
+    configFile: files.configPath,
+    async close() {
+      clearInterval(sweepTimer);
+      shutdown.abort();
+      await app.close();
+      await historyRunner.stop();
+      await history.close();
+      await journal.close();
+      principals.close();
+    },
+  };
+}
