@@ -34,7 +34,11 @@ export interface RunningServer {
  * Starts the embedded-default Cairn server: everything under `settings.dataDir`, no external service.
  * Stages (docs/ARCHITECTURE.md): capture (API self-audit, /ingest) → normalize → journal → consumers.
  */
-export async function startServer(settings: ServerSettings, clock: Clock = systemClock): Promise<RunningServer> {
+export async function startServer(
+  settings: ServerSettings,
+  clock: Clock = systemClock,
+  log: (text: string) => void = (text) => process.stdout.write(text),
+): Promise<RunningServer> {
   await mkdir(settings.dataDir, { recursive: true });
   const principals = openSqlitePrincipalStore(join(settings.dataDir, "principals.db"));
   const admin = ensureBootstrapAdmin(principals, settings);
@@ -119,6 +123,19 @@ export async function startServer(settings: ServerSettings, clock: Clock = syste
   };
   const sweepTimer = setInterval(() => void sweep(), RETENTION_SWEEP_MS);
   sweepTimer.unref();
+  void sweep();
+
+  log(
+    [
+      `Cairn is listening on ${url}`,
+      `  data directory:   ${settings.dataDir}`,
+      `  account / region: ${settings.accountId} / ${settings.region}`,
+      `  credentials:      ${files.credentialsPath} (admin access key ${admin.accessKeyId})`,
+      `  config:           ${files.configPath}`,
+      `  try:              AWS_SHARED_CREDENTIALS_FILE=${files.credentialsPath} aws cloudtrail lookup-events --endpoint-url ${url} --region ${settings.region}`,
+      "",
+    ].join("\n"),
+  );
 
   return {
     url,

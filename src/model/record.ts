@@ -44,6 +44,10 @@ export interface CloudTrailRecord {
   eventVersion: string;
   userIdentity?: UserIdentity;
   eventTime: string;
+  /**
+   * Absent at runtime on `AwsCloudTrailInsight` records (spec §1.5), like requestParameters and
+   * responseElements; check eventType before relying on these three for an Insights record.
+   */
   eventSource: string;
   eventName: string;
   awsRegion: string;

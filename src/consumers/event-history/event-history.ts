@@ -3,14 +3,7 @@
  * consumer backed by SQLite; another backend (PostgreSQL, …) implements the same interface.
  */
 export type LookupAttributeKey =
-  | "EventId"
-  | "EventName"
-  | "ReadOnly"
-  | "Username"
-  | "ResourceType"
-  | "ResourceName"
-  | "EventSource"
-  | "AccessKeyId";
+  "EventId" | "EventName" | "ReadOnly" | "Username" | "ResourceType" | "ResourceName" | "EventSource" | "AccessKeyId";
 
 export const LOOKUP_ATTRIBUTE_KEYS: readonly LookupAttributeKey[] = [
   "EventId",
@@ -33,6 +26,15 @@ export interface LookupQuery {
   readonly endTimeMs: number;
   readonly maxResults: number;
   readonly nextToken?: string;
+  /** `insight`: return only Insights events (spec §4.1); absent: only management events. */
+  readonly eventCategory?: "insight";
+  /**
+   * True when the caller omitted StartTime / EndTime and the API layer filled in the default
+   * (now − 90 days / now). Defaulted bounds move between the pages of one pagination, so the
+   * nextToken check compares "defaulted" instead of the value.
+   */
+  readonly startTimeDefaulted?: boolean;
+  readonly endTimeDefaulted?: boolean;
 }
 
 export interface LookupResource {

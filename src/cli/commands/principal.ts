@@ -1,0 +1,143 @@
+import { join } from "node:path";
+import Table from "cli-table3";
+import { systemClock, type Clock } from "../../lib/clock.js";
+import { generatePrincipal } from "../../identity/keys.js";
+import { PrincipalExistsError, userIdentityOf, type Principal, type PrincipalType } from "../../identity/principal.js";
+import { BOOTSTRAP_ADMIN_NAME, entityNameOf, principalNameProblem } from "../../identity/principal-name.js";
+import { openSqlitePrincipalStore } from "../../identity/sqlite-principal-store.js";
+import type { Output } from "../output.js";
+
+/** The file the server and the CLI share; see openSqlitePrincipalStore. */
+export function principalsDatabasePath(dataDir: string): string {
+  return join(dataDir, "principals.db");
+}
+
+export interface PrincipalAddOptions {
+  readonly dataDir: string;
+  readonly name: string;
+  readonly type: PrincipalType;
+  readonly accountId: string;
+  /** Both or neither; generated when absent. */
+  readonly accessKeyId?: string;
+  readonly secretAccessKey?: string;
+  readonly json?: boolean;
+  readonly stdout: Output;
+  readonly clock?: Clock;
+}
+
+/** A command-line mistake: reported as `Error: …` with exit code 2 rather than 1. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+/**
+ * `cairn principal add`: stores a principal with an access key (generated unless given) in
+ * `<dataDir>/principals.db`, and prints the key. A running server sees it on its next request.
+ * A second key for an existing IAM user or role keeps that entity's AIDA…/AROA… id.
+ *
+ * @example
+ * runPrincipalAdd({ dataDir, name: "alice", type: "IAMUser", accountId: "123456789012", stdout: process.stdout });
+ */
+export function runPrincipalAdd(options: PrincipalAddOptions): Principal {
+  const problem = principalNameProblem(options.type, options.name);
+  if (problem !== undefined) throw new UsageError(`--name: ${problem} (got ${JSON.stringify(options.name)})`);
+  if (options.type === "Root" && options.name === BOOTSTRAP_ADMIN_NAME) {
+    throw new UsageError(
+      `--name: "${BOOTSTRAP_ADMIN_NAME}" is the server's bootstrap admin; set CAIRN_ACCESS_KEY_ID/CAIRN_SECRET_ACCESS_KEY to choose its key.`,
+    );
+  }
+  if ((options.accessKeyId === undefined) !== (options.secretAccessKey === undefined)) {
+    throw new UsageError("--access-key-id and --secret-access-key: give both, or neither to generate a key.");
+  }
+  const store = openSqlitePrincipalStore(principalsDatabasePath(options.dataDir));
+  try {
+    const entity = entityNameOf(options.type, options.name);
+    const sibling = store
+      .list()
+      .find(
+        (p) => p.type === options.type && p.accountId === options.accountId && entityNameOf(p.type, p.name) === entity,
+      );
+    const principal = generatePrincipal({
+      name: options.name,
+      type: options.type,
+      accountId: options.accountId,
+      createdAtMs: (options.clock ?? systemClock).nowMs(),
+      ...(options.accessKeyId !== undefined ? { accessKeyId: options.accessKeyId } : {}),
+      ...(options.secretAccessKey !== undefined ? { secretAccessKey: options.secretAccessKey } : {}),
+      ...(sibling !== undefined ? { principalId: sibling.principalId } : {}),
+    });
+    const holder = store.findByAccessKeyId(principal.accessKeyId);
+    if (holder !== undefined) {
+      throw new PrincipalExistsError(
+        `Access key id ${holder.accessKeyId} already exists: it belongs to ${holder.type} ${holder.name} in account ${holder.accountId}.`,
+      );
+    }
+    // add() checks again inside SQLite, for the case of two concurrent `principal add` runs.
+    store.add(principal);
+    options.stdout.write(options.json ? JSON.stringify(describe(principal, true), null, 2) + "\n" : formatAdded(principal));
+    return principal;
+  } finally {
+    store.close();
+  }
+}
+
+export interface PrincipalListOptions {
+  readonly dataDir: string;
+  readonly json?: boolean;
+  readonly stdout: Output;
+}
+
+/** `cairn principal list`: every stored principal, never with its secret. */
+export function runPrincipalList(options: PrincipalListOptions): Principal[] {
+  const store = openSqlitePrincipalStore(principalsDatabasePath(options.dataDir));
+  try {
+    const principals = store.list();
+    if (options.json) {
+      options.stdout.write(JSON.stringify(principals.map((p) => describe(p, false)), null, 2) + "\n");
+    } else if (principals.length === 0) {
+      options.stdout.write(`No principals in ${options.dataDir} yet (the server creates the admin on first start).\n`);
+    } else {
+      const table = new Table({
+        head: ["Name", "Type", "Account", "Principal ID", "Access key ID", "Created"],
+        style: { head: [], border: [] },
+      });
+      for (const p of principals) {
+        table.push([p.name, p.type, p.accountId, p.principalId, p.accessKeyId, isoSeconds(p.createdAtMs)]);
+      }
+      options.stdout.write(table.toString() + "\n");
+    }
+    return principals;
+  } finally {
+    store.close();
+  }
+}
+
+/** The JSON shape both commands print; the secret only when the key was just created. */
+function describe(principal: Principal, withSecret: boolean): Record<string, string> {
+  return {
+    name: principal.name,
+    type: principal.type,
+    accountId: principal.accountId,
+    principalId: principal.principalId,
+    arn: userIdentityOf(principal).arn ?? "",
+    accessKeyId: principal.accessKeyId,
+    ...(withSecret ? { secretAccessKey: principal.secretAccessKey } : {}),
+    createdAt: isoSeconds(principal.createdAtMs),
+  };
+}
+
+function formatAdded(principal: Principal): string {
+  return [
+    `Created ${principal.type} ${principal.name} in account ${principal.accountId}.`,
+    `  ARN:               ${userIdentityOf(principal).arn ?? ""}`,
+    `  Principal ID:      ${principal.principalId}`,
+    `  Access key ID:     ${principal.accessKeyId}`,
+    `  Secret access key: ${principal.secretAccessKey}`,
+    "Keep the secret now: `cairn principal list` never shows it.",
+    "",
+  ].join("\n");
+}
+
+function isoSeconds(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}

@@ -1,0 +1,148 @@
+import type { ClientSettings } from "../../client/client-settings.js";
+import { describeConnectionError } from "../../client/ingest-client.js";
+import { signedFetch, type FetchFunction } from "../../client/signed-fetch.js";
+import type { UserIdentity } from "../../model/record.js";
+import type { Output } from "../output.js";
+
+export interface ReconnectPolicy {
+  readonly delayMsInitial: number;
+  readonly delayMsMax: number;
+}
+
+export const DEFAULT_RECONNECT_POLICY: ReconnectPolicy = { delayMsInitial: 1000, delayMsMax: 30_000 };
+
+export interface TailOptions {
+  readonly client: ClientSettings;
+  /** Replay from this journal sequence number on the first connection, then follow live. */
+  readonly fromSeq?: number;
+  /** Print each record's JSON line as received instead of a readable line. */
+  readonly json?: boolean;
+  readonly stdout: Output;
+  readonly stderr: Output;
+  /** Tail runs until this is aborted (Ctrl-C in the CLI). */
+  readonly signal?: AbortSignal;
+  readonly reconnect?: ReconnectPolicy;
+  readonly fetchFunction?: FetchFunction;
+}
+
+/** The server refused the stream for a reason that retrying will not fix (credentials, no such endpoint). */
+export class TailRefusedError extends Error {
+  override readonly name = "TailRefusedError";
+}
+
+/**
+ * `cairn tail`: follows `GET /tail` (NDJSON, one record per line, blank lines as keep-alives),
+ * printing each record, and reconnects with back-off when the connection drops. Resolves when
+ * `signal` aborts; throws TailRefusedError on 4xx answers.
+ *
+ * Records that arrive while disconnected are not replayed: the stream carries bare records, with no
+ * sequence number to resume from.
+ *
+ * @example
+ * await runTail({ client, stdout: process.stdout, stderr: process.stderr, signal: controller.signal });
+ */
+export async function runTail(options: TailOptions): Promise<void> {
+  const policy = options.reconnect ?? DEFAULT_RECONNECT_POLICY;
+  let delayMs = policy.delayMsInitial;
+  let fromSeq = options.fromSeq;
+  while (!options.signal?.aborted) {
+    let problem: string;
+    try {
+      const response = await signedFetch(
+        options.client,
+        {
+          method: "GET",
+          path: "/tail",
+          ...(fromSeq !== undefined ? { query: { fromSeq: String(fromSeq) } } : {}),
+          headers: { accept: "application/x-ndjson" },
+          ...(options.signal ? { signal: options.signal } : {}),
+        },
+        options.fetchFunction,
+      );
+      if (response.status >= 400 && response.status < 500) {
+        throw new TailRefusedError(`GET /tail answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
+      }
+      if (!response.ok || response.body === null) {
+        problem = `server answered ${response.status}`;
+      } else {
+        // Connected: the replay point has been honoured, and the back-off starts over.
+        fromSeq = undefined;
+        delayMs = policy.delayMsInitial;
+        await printStream(response.body, options);
+        problem = "the server closed the stream";
+      }
+    } catch (error) {
+      if (error instanceof TailRefusedError) throw error;
+      if (options.signal?.aborted) return;
+      problem = describeConnectionError(error);
+    }
+    if (options.signal?.aborted) return;
+    options.stderr.write(`Tail interrupted (${problem}); reconnecting in ${Math.round(delayMs / 1000)} s.\n`);
+    await sleep(delayMs, options.signal);
+    delayMs = Math.min(delayMs * 2, policy.delayMsMax);
+  }
+}
+
+async function printStream(body: ReadableStream<Uint8Array>, options: TailOptions): Promise<void> {
+  const decoder = new TextDecoder();
+  let pending = "";
+  for await (const chunk of body) {
+    pending += decoder.decode(chunk, { stream: true });
+    let newline = pending.indexOf("\n");
+    while (newline !== -1) {
+      printLine(pending.slice(0, newline), options);
+      pending = pending.slice(newline + 1);
+      newline = pending.indexOf("\n");
+    }
+  }
+  printLine(pending + decoder.decode(), options);
+}
+
+function printLine(line: string, options: TailOptions): void {
+  const text = line.trim();
+  if (text === "") return;
+  if (options.json) {
+    options.stdout.write(text + "\n");
+    return;
+  }
+  try {
+    options.stdout.write(formatTailLine(JSON.parse(text) as Record<string, unknown>) + "\n");
+  } catch {
+    options.stderr.write(`Skipping a line that is not JSON: ${text.slice(0, 120)}\n`);
+  }
+}
+
+/** One readable line per record: time, source, name, user, error code. */
+export function formatTailLine(record: Record<string, unknown>): string {
+  const field = (name: string) => (typeof record[name] === "string" ? (record[name] as string) : "-");
+  return [
+    field("eventTime").padEnd(20),
+    field("eventSource").padEnd(30),
+    field("eventName").padEnd(32),
+    userLabel(record.userIdentity as UserIdentity | undefined).padEnd(24),
+    typeof record.errorCode === "string" ? record.errorCode : "",
+  ]
+    .join(" ")
+    .trimEnd();
+}
+
+/** The name a person would use: IAM user name, role session, `root`, or the calling service. */
+function userLabel(identity: UserIdentity | undefined): string {
+  if (identity === undefined || identity === null) return "-";
+  if (identity.type === "Root") return "root";
+  if (typeof identity.userName === "string") return identity.userName;
+  if (typeof identity.arn === "string") return identity.arn.slice(identity.arn.lastIndexOf("/") + 1) || identity.arn;
+  return identity.invokedBy ?? identity.type ?? "-";
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

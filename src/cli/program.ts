@@ -1,0 +1,125 @@
+import { Command, InvalidArgumentError, Option } from "commander";
+import { loadServerSettings, loadSettings, settingSources } from "../config/settings.js";
+import { resolveClientSettings, type ClientFlags } from "../client/client-settings.js";
+import { isPrincipalType, PRINCIPAL_TYPES } from "../identity/principal-name.js";
+import { runIngest } from "./commands/ingest.js";
+import { runLookup } from "./commands/lookup.js";
+import { runPrincipalAdd, runPrincipalList } from "./commands/principal.js";
+import { runTail } from "./commands/tail.js";
+import { runServer } from "./server-command.js";
+
+/** Set by a command whose work is done but whose outcome is a failure (e.g. a file that failed to ingest). */
+export interface CommandOutcome {
+  exitCode: number;
+}
+
+/**
+ * Builds the `cairn` command tree. Actions throw on failure; main.ts turns errors into messages and
+ * exit codes, so the tree itself stays testable.
+ */
+export function buildProgram(outcome: CommandOutcome): Command {
+  const program = new Command("cairn")
+    .description("Cairn: a self-hosted audit trail that speaks the AWS CloudTrail API and formats.")
+    .showHelpAfterError()
+    // Throw instead of exiting, so main.ts decides exit codes (2 for usage errors).
+    .exitOverride();
+
+  const server = program.command("server").description("Run the Cairn server (settings: flags, else CAIRN_* variables).");
+  // Commander names each option after its flag in camelCase (--data-dir → dataDir), which is the
+  // settings field name: the flags object goes to loadServerSettings as it is.
+  for (const [, source] of settingSources()) {
+    const defaultText = source.default === undefined ? "" : ` (default: ${String(source.default)})`;
+    server.option(`${source.flag} <value>`, `${source.description}${defaultText} [${source.env}]`);
+  }
+  server.action(async (flags: Record<string, unknown>) => {
+    await runServer(loadServerSettings(flags, process.env));
+  });
+
+  addPrincipalCommands(program);
+  addClientCommands(program, outcome);
+  return program;
+}
+
+function addPrincipalCommands(program: Command): void {
+  const principal = program.command("principal").description("Manage principals (callers and their access keys).");
+  principal
+    .command("add")
+    .description("Create a principal with an access key and print the key. Works whether or not the server runs.")
+    .requiredOption("--name <name>", "IAM user name, role/session for AssumedRole, or a label for Root")
+    .addOption(new Option("--type <type>", "principal type").choices(PRINCIPAL_TYPES).default("IAMUser"))
+    .option("--account-id <id>", "12-digit account id (default: CAIRN_ACCOUNT_ID or 123456789012)")
+    .option("--access-key-id <id>", "use this access key id instead of generating one")
+    .option("--secret-access-key <secret>", "secret for --access-key-id")
+    .option("--data-dir <dir>", "data directory (default: CAIRN_DATA_DIR or ./.cairn)")
+    .option("--json", "print JSON")
+    .action((flags: Record<string, unknown>) => {
+      const type = String(flags.type);
+      if (!isPrincipalType(type)) throw new InvalidArgumentError(`--type: must be one of ${PRINCIPAL_TYPES.join(", ")}`);
+      const { dataDir, accountId } = loadSettings(["dataDir", "accountId"], flags, process.env);
+      // Keys come from the flags only: CAIRN_ACCESS_KEY_ID in the environment is the server's admin key.
+      const keys = loadSettings(["accessKeyId", "secretAccessKey"], flags, {});
+      runPrincipalAdd({ dataDir, accountId, type, name: String(flags.name), json: flags.json === true, stdout: process.stdout, ...keys });
+    });
+  principal
+    .command("list")
+    .description("List principals and their access key ids (never secrets).")
+    .option("--data-dir <dir>", "data directory (default: CAIRN_DATA_DIR or ./.cairn)")
+    .option("--json", "print JSON")
+    .action((flags: Record<string, unknown>) => {
+      const { dataDir } = loadSettings(["dataDir"], flags, process.env);
+      runPrincipalList({ dataDir, json: flags.json === true, stdout: process.stdout });
+    });
+}
+
+function withClientOptions(command: Command): Command {
+  return command
+    .option("--endpoint-url <url>", "server URL (default: CAIRN_ENDPOINT_URL or http://127.0.0.1:7680)")
+    .option("--region <region>", "signing region (default: AWS_REGION, AWS_DEFAULT_REGION, CAIRN_REGION or us-east-1)")
+    .option("--data-dir <dir>", "where to read the credentials file when AWS_ACCESS_KEY_ID is unset (default: CAIRN_DATA_DIR or ./.cairn)");
+}
+
+function addClientCommands(program: Command, outcome: CommandOutcome): void {
+  withClientOptions(program.command("ingest").argument("<paths...>", "trail log files (.json, .json.gz) or directories"))
+    .description("Send CloudTrail log files to a running server's /ingest endpoint.")
+    .action(async (paths: string[], flags: ClientFlags) => {
+      const client = resolveClientSettings(flags, process.env);
+      const report = await runIngest({ paths, client, stdout: process.stdout, stderr: process.stderr, progress: process.stderr.isTTY === true });
+      outcome.exitCode = report.exitCode;
+    });
+
+  withClientOptions(program.command("lookup"))
+    .description("Query Event history (LookupEvents) and print a table.")
+    .option("--attribute <Key=Value>", "filter; repeat to AND several", (value: string, previous: string[]) => [...previous, value], [])
+    .option("--start-time <time>", "ISO-8601, epoch seconds, now, or relative: -15m, -2h, -7d")
+    .option("--end-time <time>", "same forms as --start-time")
+    .option("--max-results <n>", "page size, 1–50", positiveInteger)
+    .option("--max-items <n>", "stop after this many events", positiveInteger)
+    .option("--json", "print the raw Events array")
+    .action(async (flags: ClientFlags & { attribute: string[]; startTime?: string; endTime?: string; maxResults?: number; maxItems?: number; json?: boolean }) => {
+      // The SDK warns on every run that future versions need Node 22; Cairn supports Node 20, so it is noise here.
+      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+      await runLookup({ ...flags, attributes: flags.attribute, client: resolveClientSettings(flags, process.env), stdout: process.stdout });
+    });
+
+  withClientOptions(program.command("tail"))
+    .description("Follow new events as the server records them.")
+    .option("--json", "print each record as a JSON line")
+    .option("--from-seq <n>", "first replay records from this journal sequence number", nonNegativeInteger)
+    .action(async (flags: ClientFlags & { json?: boolean; fromSeq?: number }) => {
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      await runTail({ ...flags, client: resolveClientSettings(flags, process.env), stdout: process.stdout, stderr: process.stderr, signal: controller.signal });
+    });
+}
+
+function positiveInteger(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1) throw new InvalidArgumentError("must be a positive integer.");
+  return Number(text);
+}
+
+function nonNegativeInteger(text: string): number {
+  if (!/^\d+$/.test(text)) throw new InvalidArgumentError("must be a non-negative integer.");
+  return Number(text);
+}

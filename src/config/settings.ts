@@ -1,0 +1,189 @@
+import { resolve } from "node:path";
+import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+
+// Each field carries `mustBe` (the error wording) and `env`/`flag` (where it is read from) beside its
+// constraints, so the loader, the error messages and docs/reference/config.md all come from one place.
+const ACCESS_KEY_ID_PATTERN = "^[A-Za-z0-9]{16,128}$";
+const SECRET_ACCESS_KEY_PATTERN = "^\\S{1,256}$";
+
+/** Settings of `cairn server`; each is read from its flag, else its environment variable, else its default. */
+export const ServerSettingsSchema = Type.Object({
+  host: Type.String({
+    minLength: 1,
+    default: "127.0.0.1",
+    env: "CAIRN_HOST",
+    flag: "--host",
+    mustBe: "a host name or IP address",
+    description: "Address the HTTP server listens on. Use 0.0.0.0 to accept connections from other machines.",
+  }),
+  port: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 7680,
+    env: "CAIRN_PORT",
+    flag: "--port",
+    mustBe: "an integer 0–65535",
+    description: "TCP port of the HTTP server. 0 picks a free port (the banner prints the one chosen).",
+  }),
+  dataDir: Type.String({
+    minLength: 1,
+    default: "./.cairn",
+    env: "CAIRN_DATA_DIR",
+    flag: "--data-dir",
+    mustBe: "a directory path",
+    description: "Directory for all state: principals.db, the journal, indexes, and the AWS client files.",
+  }),
+  accountId: Type.String({
+    pattern: "^[0-9]{12}$",
+    default: "123456789012",
+    env: "CAIRN_ACCOUNT_ID",
+    flag: "--account-id",
+    mustBe: "12 digits",
+    description: "AWS account id the server acts as; the bootstrap admin is this account's root principal.",
+  }),
+  region: Type.String({
+    pattern: "^[a-z]{2}(-[a-z]+)+-[0-9]+$",
+    default: "us-east-1",
+    env: "CAIRN_REGION",
+    flag: "--region",
+    mustBe: "an AWS region name such as us-east-1",
+    description: "AWS region the server acts as (appears in ARNs, in awsRegion and in SigV4 scopes).",
+  }),
+  accessKeyId: Type.Optional(
+    Type.String({
+      pattern: ACCESS_KEY_ID_PATTERN,
+      env: "CAIRN_ACCESS_KEY_ID",
+      flag: "--access-key-id",
+      mustBe: "16–128 letters and digits",
+      description:
+        "Access key id of the bootstrap admin. Unset: reuse the one stored in the data dir, or generate one on first start.",
+    }),
+  ),
+  secretAccessKey: Type.Optional(
+    Type.String({
+      pattern: SECRET_ACCESS_KEY_PATTERN,
+      env: "CAIRN_SECRET_ACCESS_KEY",
+      flag: "--secret-access-key",
+      mustBe: "1–256 characters without spaces",
+      description: "Secret access key of the bootstrap admin; required together with the access key id.",
+    }),
+  ),
+  historyRetentionDays: Type.Integer({
+    minimum: 1,
+    maximum: 3653,
+    default: 90,
+    env: "CAIRN_HISTORY_RETENTION_DAYS",
+    flag: "--history-retention-days",
+    mustBe: "an integer 1–3653",
+    description: "How many days of events LookupEvents (Event history) keeps. AWS keeps 90.",
+  }),
+  lookupEventsTps: Type.Optional(
+    Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 10000,
+      env: "CAIRN_LOOKUP_EVENTS_TPS",
+      flag: "--lookup-events-tps",
+      mustBe: "a number greater than 0 and at most 10000",
+      description:
+        "LookupEvents calls allowed per second per account before ThrottlingException. Unset: no throttle (AWS allows 2).",
+    }),
+  ),
+});
+
+export type ServerSettings = Static<typeof ServerSettingsSchema>;
+export type ServerSettingName = keyof ServerSettings;
+
+/** Names of the fields whose value is a number (and so is parsed from a string). */
+const NUMERIC_SETTINGS: ReadonlySet<ServerSettingName> = new Set(["port", "historyRetentionDays", "lookupEventsTps"]);
+
+/** The metadata the schema keeps beside each field. */
+export interface SettingSource {
+  readonly env: string;
+  readonly flag: string;
+  readonly mustBe: string;
+  readonly description: string;
+  readonly default?: unknown;
+}
+
+/** Every setting's flag, environment variable, default and description, in schema order. */
+export function settingSources(): Array<[ServerSettingName, SettingSource]> {
+  return (Object.keys(ServerSettingsSchema.properties) as ServerSettingName[]).map((name) => [
+    name,
+    ServerSettingsSchema.properties[name] as unknown as TSchema & SettingSource,
+  ]);
+}
+
+/** One or more settings are invalid; `message` lists each on its own line. */
+export class SettingsError extends Error {
+  override readonly name = "SettingsError";
+  constructor(readonly problems: string[]) {
+    super(problems.join("\n"));
+  }
+}
+
+/**
+ * Reads the server settings: flag beats environment variable beats default. Throws SettingsError
+ * naming every invalid value, e.g. `CAIRN_PORT: must be an integer 0–65535 (got "abc")`.
+ *
+ * @example
+ * const settings = loadServerSettings({ port: "0" }, process.env);
+ */
+export function loadServerSettings(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): ServerSettings {
+  return loadSettings(Object.keys(ServerSettingsSchema.properties) as ServerSettingName[], flags, env);
+}
+
+/**
+ * Reads only the named settings, so a command such as `cairn principal add` is not refused because
+ * of an unrelated bad variable (say CAIRN_PORT) in the environment.
+ */
+export function loadSettings<K extends ServerSettingName>(
+  names: readonly K[],
+  flags: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): Pick<ServerSettings, K> {
+  const problems: string[] = [];
+  const settings: Partial<Record<ServerSettingName, unknown>> = {};
+  for (const name of names) {
+    const source = ServerSettingsSchema.properties[name] as unknown as TSchema & SettingSource;
+    const raw = readRaw(name, source, flags, env);
+    if (raw === undefined) {
+      if (source.default !== undefined) settings[name] = source.default;
+      continue;
+    }
+    const value = NUMERIC_SETTINGS.has(name) ? parseNumber(raw.value) : raw.value;
+    if (!Value.Check(source, value)) {
+      problems.push(`${raw.origin}: must be ${source.mustBe} (got ${JSON.stringify(raw.value)})`);
+      continue;
+    }
+    settings[name] = value;
+  }
+  if (typeof settings.dataDir === "string") settings.dataDir = resolve(settings.dataDir);
+  const keyNames = names as readonly ServerSettingName[];
+  if (keyNames.includes("accessKeyId") && keyNames.includes("secretAccessKey")) {
+    if ((settings.accessKeyId === undefined) !== (settings.secretAccessKey === undefined)) {
+      problems.push("CAIRN_ACCESS_KEY_ID and CAIRN_SECRET_ACCESS_KEY: must be set together (or both left unset)");
+    }
+  }
+  if (problems.length > 0) throw new SettingsError(problems);
+  return settings as Pick<ServerSettings, K>;
+}
+
+function readRaw(
+  name: ServerSettingName,
+  source: SettingSource,
+  flags: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): { value: string; origin: string } | undefined {
+  const flagValue = flags[name];
+  if (flagValue !== undefined && flagValue !== null) return { value: String(flagValue), origin: source.flag };
+  const envValue = env[source.env];
+  // An empty variable counts as unset, so `CAIRN_PORT= cairn server` behaves like no variable at all.
+  if (envValue !== undefined && envValue !== "") return { value: envValue, origin: source.env };
+  return undefined;
+}
+
+/** Strict decimal parsing: Number("") is 0 and Number("0x10") is 16, neither of which we want to accept. */
+function parseNumber(text: string): number | string {
+  return /^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(text.trim()) ? Number(text) : text;
+}

@@ -1,0 +1,73 @@
+import { promisify } from "node:util";
+import { inflateRaw } from "node:zlib";
+import type { JournalEntry } from "./journal.js";
+import { blockChecksumValid, decodePayload, HEADER_BYTES, parseHeader } from "./block-format.js";
+import { invariant } from "./invariant.js";
+import type { SegmentIndex } from "./segment-index.js";
+import { readExactly } from "./segment-scan.js";
+import type { SegmentStore } from "./segment-store.js";
+
+const inflateRawAsync = promisify(inflateRaw);
+
+export interface DecodedBlock {
+  readonly entries: readonly JournalEntry[];
+  readonly keyHashes: ReadonlyArray<Buffer | null>;
+}
+
+/**
+ * Reads, verifies and decompresses blocks. Random reads (readMany) go through a small LRU of
+ * decoded blocks because an index page usually points at neighbouring seqs; sequential reads
+ * (consumers) bypass it so that one catching-up consumer does not evict everyone's hot blocks.
+ */
+export class BlockReader {
+  private readonly cache = new Map<number, Promise<DecodedBlock>>();
+
+  constructor(
+    private readonly store: SegmentStore,
+    private readonly cacheBlocksMax: number,
+  ) {}
+
+  load(segment: SegmentIndex, blockIndex: number, useCache: boolean): Promise<DecodedBlock> {
+    const block = segment.blocks[blockIndex];
+    invariant(block !== undefined, `No block ${blockIndex} in segment ${segment.firstSeq}.`);
+    const cached = this.cache.get(block.firstSeq);
+    if (cached !== undefined) {
+      this.cache.delete(block.firstSeq);
+      this.cache.set(block.firstSeq, cached);
+      return cached;
+    }
+    const loading = this.readBlock(segment, blockIndex);
+    if (!useCache) return loading;
+    this.cache.set(block.firstSeq, loading);
+    loading.catch(() => this.cache.delete(block.firstSeq));
+    while (this.cache.size > this.cacheBlocksMax) this.cache.delete(this.cache.keys().next().value!);
+    return loading;
+  }
+
+  /** Drops cached blocks of a deleted segment. */
+  forget(segment: SegmentIndex): void {
+    for (const block of segment.blocks) this.cache.delete(block.firstSeq);
+  }
+
+  private async readBlock(segment: SegmentIndex, blockIndex: number): Promise<DecodedBlock> {
+    const location = segment.blocks[blockIndex]!;
+    const bytes = Buffer.allocUnsafe(location.bytes);
+    await readExactly(await this.store.readHandle(segment), bytes, location.offset);
+    const headerBytes = bytes.subarray(0, HEADER_BYTES);
+    const header = parseHeader(headerBytes);
+    invariant(header !== null, `Damaged block header at ${segment.path}:${location.offset}.`);
+    invariant(header.firstSeq === location.firstSeq, `Block at ${segment.path}:${location.offset} has the wrong seq.`);
+    invariant(header.entryCount === location.entryCount, `Block at ${segment.path}:${location.offset} has the wrong count.`);
+    const compressed = bytes.subarray(HEADER_BYTES);
+    invariant(blockChecksumValid(header, headerBytes, compressed), `Checksum mismatch at ${segment.path}:${location.offset}.`);
+    const payload = await inflateRawAsync(compressed);
+    invariant(payload.length === header.uncompressedBytes, `Block at ${segment.path}:${location.offset} inflates wrongly.`);
+    const decoded = decodePayload(payload, header.entryCount);
+    const entries = decoded.map((entry, i) => ({
+      seq: header.firstSeq + i,
+      appendedAtMs: header.appendedAtMs,
+      json: entry.json,
+    }));
+    return { entries, keyHashes: decoded.map((entry) => entry.keyHash) };
+  }
+}

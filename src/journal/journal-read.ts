@@ -1,0 +1,57 @@
+import type { JournalEntry } from "./journal.js";
+import type { BlockReader } from "./block-reader.js";
+import type { SegmentIndex } from "./segment-index.js";
+import type { SegmentStore } from "./segment-store.js";
+
+interface BlockRef {
+  readonly segment: SegmentIndex;
+  readonly blockIndex: number;
+}
+
+/** Sequential read: the blocks covering [fromSeq, fromSeq + maxEntries), loaded concurrently. */
+export async function readRange(
+  store: SegmentStore,
+  reader: BlockReader,
+  fromSeq: number,
+  maxEntries: number,
+): Promise<JournalEntry[]> {
+  const start = Math.max(fromSeq, store.firstSeq());
+  const end = Math.min(start + maxEntries - 1, store.headSeq());
+  const refs: BlockRef[] = [];
+  for (let seq = start; seq <= end; ) {
+    const segment = store.findSegment(seq);
+    if (segment === undefined) break;
+    const blockIndex = segment.findBlock(seq);
+    const block = segment.blocks[blockIndex]!;
+    refs.push({ segment, blockIndex });
+    seq = block.firstSeq + block.entryCount;
+  }
+  const blocks = await Promise.all(refs.map((ref) => reader.load(ref.segment, ref.blockIndex, false)));
+  const out: JournalEntry[] = [];
+  for (const block of blocks) {
+    for (const entry of block.entries) if (entry.seq >= start && entry.seq <= end) out.push(entry);
+  }
+  return out;
+}
+
+/** Random read: each distinct block is read once, through the cache. */
+export async function readSeqs(
+  store: SegmentStore,
+  reader: BlockReader,
+  seqs: readonly number[],
+): Promise<Map<number, JournalEntry>> {
+  const byBlock = new Map<number, BlockRef>();
+  for (const seq of seqs) {
+    if (!Number.isSafeInteger(seq)) continue;
+    const segment = store.findSegment(seq);
+    if (segment === undefined) continue;
+    const blockIndex = segment.findBlock(seq);
+    const block = segment.blocks[blockIndex];
+    if (block !== undefined && !byBlock.has(block.firstSeq)) byBlock.set(block.firstSeq, { segment, blockIndex });
+  }
+  const blocks = await Promise.all([...byBlock.values()].map((ref) => reader.load(ref.segment, ref.blockIndex, true)));
+  const wanted = new Set(seqs);
+  const out = new Map<number, JournalEntry>();
+  for (const block of blocks) for (const entry of block.entries) if (wanted.has(entry.seq)) out.set(entry.seq, entry);
+  return out;
+}

@@ -1,0 +1,135 @@
+/**
+ * Stage 2 for records sent to the ingest API: validate, repair what has one meaning, derive what
+ * CloudTrail's rules determine, redact, apply size limits and serialise. Each rule is listed in
+ * docs/reference/ingest-rules.md. Nothing here throws for bad input; every problem is a rejection
+ * from the closed catalogue in reasons.ts.
+ */
+import { randomUUID as cryptoRandomUUID } from "node:crypto";
+import { recordAccountId, type CloudTrailRecord } from "../model/record.js";
+import { orderFields } from "./field-order.js";
+import { describeJsonType, reject, type Rejection } from "./reasons.js";
+import { mayContainSecrets, redactSecrets } from "./redact.js";
+import { applySizeLimits } from "./size-limits.js";
+import { checkKnownFieldTypes } from "./steps/check-schema.js";
+import { coerceFields } from "./steps/coerce-fields.js";
+import {
+  deriveEventCategory,
+  deriveEventType,
+  deriveEventVersion,
+  deriveManagementEvent,
+  fillEventId,
+  fillPayloadNulls,
+  INSIGHT_EVENT_TYPE,
+} from "./steps/derive-fields.js";
+import { readEventTime } from "./steps/event-time.js";
+import { checkIdentifierFields } from "./steps/required-fields.js";
+import { serializeRecord } from "./steps/serialize.js";
+
+export interface NormalizeContext {
+  /** When Cairn received the record (epoch ms); bounds how far in the future eventTime may be. */
+  receivedAtMs: number;
+  /** UUID source for records without eventID; injectable so tests are deterministic. */
+  randomUUID?: () => string;
+}
+
+export interface NormalizedRecord {
+  ok: true;
+  /** The normalised record. Nested objects may be shared with the input, which must not be mutated. */
+  record: CloudTrailRecord;
+  /** Compact JSON of `record`, CloudTrail field order first, then unknown fields. */
+  json: string;
+  /** Identity for de-duplication: account, eventID, eventTime, eventSource, eventName. */
+  dedupKey: string;
+}
+
+export type NormalizeResult = NormalizedRecord | Rejection;
+
+/** Fields whose members may hold secrets; the redaction table is applied to each. */
+const REDACTED_FIELDS = [
+  "requestParameters",
+  "responseElements",
+  "additionalEventData",
+  "serviceEventDetails",
+] as const;
+
+/**
+ * Normalises one ingested record. `raw` is expected to come from JSON.parse.
+ *
+ * @example normalizeIngestedRecord(JSON.parse(line), { receivedAtMs: clock.nowMs() })
+ */
+export function normalizeIngestedRecord(raw: unknown, context: NormalizeContext): NormalizeResult {
+  if (!isPlainObject(raw)) return reject("not_an_object", { got: describeJsonType(raw) });
+  const draft: Record<string, unknown> = { ...raw };
+  const repaired = repairAndDerive(draft, context);
+  if (repaired !== undefined) return repaired;
+  const isInsight = draft.eventType === INSIGHT_EVENT_TYPE;
+  const ordered = orderFields(draft);
+  const typeProblem = checkKnownFieldTypes(ordered, isInsight);
+  if (typeProblem !== undefined) return typeProblem;
+  return finish(ordered);
+}
+
+/** Coercions and derivations, in dependency order: eventVersion is judged on the sender's fields. */
+function repairAndDerive(draft: Record<string, unknown>, context: NormalizeContext): Rejection | undefined {
+  const coerceProblem = coerceFields(draft);
+  if (coerceProblem !== undefined) return coerceProblem;
+  const time = readEventTime(draft, context.receivedAtMs);
+  if (!time.ok) return time;
+  draft.eventTime = time.eventTime;
+  deriveEventVersion(draft);
+  deriveEventType(draft);
+  const identifierProblem = checkIdentifierFields(draft, draft.eventType === INSIGHT_EVENT_TYPE);
+  if (identifierProblem !== undefined) return identifierProblem;
+  const categoryProblem = deriveEventCategory(draft);
+  if (categoryProblem !== undefined) return categoryProblem;
+  deriveManagementEvent(draft);
+  fillPayloadNulls(draft);
+  fillEventId(draft, context.randomUUID ?? cryptoRandomUUID);
+  return undefined;
+}
+
+/** Serialise, then redact and cut oversized fields, re-serialising only when something changed. */
+function finish(ordered: Record<string, unknown>): NormalizeResult {
+  const serialized = serializeRecord(ordered);
+  if (!serialized.ok) return serialized;
+  const redacted = redactRecord(ordered, serialized.json);
+  const limited = applySizeLimits(redacted, { serializedBytes: serialized.bytes });
+  const json = limited === ordered ? serialized.json : JSON.stringify(limited);
+  const record = limited as CloudTrailRecord;
+  return { ok: true, record, json, dedupKey: dedupKeyOf(record) };
+}
+
+function redactRecord(record: Record<string, unknown>, json: string): Record<string, unknown> {
+  const context = { eventSource: String(record.eventSource ?? ""), eventName: String(record.eventName ?? "") };
+  if (!mayContainSecrets(json, context)) return record;
+  let copy: Record<string, unknown> | undefined;
+  for (const field of REDACTED_FIELDS) {
+    const value = record[field];
+    const redacted = redactSecrets(value, context);
+    if (redacted !== value) {
+      copy ??= { ...record };
+      copy[field] = redacted;
+    }
+  }
+  return copy ?? record;
+}
+
+/**
+ * eventID alone is not unique in the wild (Panther fixtures reuse "1" across different events), so
+ * the key also names the account, time, source and name. A JSON array keeps the parts unambiguous.
+ */
+export function dedupKeyOf(record: CloudTrailRecord): string {
+  return JSON.stringify([
+    recordAccountId(record),
+    record.eventID,
+    record.eventTime,
+    record.eventSource ?? "",
+    record.eventName ?? "",
+  ]);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}

@@ -1,0 +1,209 @@
+import assert from "node:assert/strict";
+import { afterEach, describe, it } from "node:test";
+import Database from "better-sqlite3";
+import { termKey } from "../../src/consumers/event-history/posting-key.js";
+import type { LookupQuery } from "../../src/consumers/event-history/event-history.js";
+import { openSqliteEventHistory } from "../../src/consumers/event-history/sqlite-event-history.js";
+import { toEventTime } from "../../src/lib/clock.js";
+import type { CloudTrailRecord } from "../../src/model/record.js";
+import { bruteForce, lookupAll } from "./brute-force.js";
+import { catchUp, ingest, loadSampleRecords, NOW_MS, openHarness, type Harness } from "./fixtures.js";
+
+const DAY_MS = 86_400_000;
+const ACCOUNT = "123837392027";
+
+function query(overrides: Partial<LookupQuery> = {}): LookupQuery {
+  return {
+    accountId: ACCOUNT,
+    region: "us-east-1",
+    attributes: [],
+    startTimeMs: 0,
+    endTimeMs: NOW_MS + 365 * DAY_MS,
+    maxResults: 50,
+    ...overrides,
+  };
+}
+
+/** `count` sample records, one every `stepMs` going back from `newestMs`. */
+function samplesBackFrom(newestMs: number, count: number, stepMs: number): CloudTrailRecord[] {
+  return loadSampleRecords()
+    .slice(0, count)
+    .map((record, i) => ({ ...record, eventTime: toEventTime(newestMs - i * stepMs) }));
+}
+
+describe("SqliteEventHistory retention", () => {
+  let harness: Harness;
+  afterEach(() => harness.cleanup());
+
+  it("deletes postings older than the retention window on prune()", async () => {
+    harness = await openHarness(90);
+    const records = samplesBackFrom(NOW_MS - 1000, 600, 3 * 3_600_000); // 75 days back
+    await ingest(
+      harness,
+      records.map((r) => JSON.stringify(r)),
+    );
+    const before = harness.history.countPostings();
+    assert.equal((await lookupAll(harness.history, query())).length, 600);
+
+    harness.clock.now += 30 * DAY_MS; // the oldest ≈ 15 days now fall outside the 90 days
+    const pruned = harness.history.prune();
+    const after = harness.history.countPostings();
+    assert.ok(pruned.partitionsDropped > 0, JSON.stringify(pruned));
+    assert.equal(before - after, pruned.postingsDeleted);
+    assert.ok(after < before);
+
+    const cutoff = Math.floor(harness.clock.now / 1000) - 90 * 86_400;
+    const entries = await harness.journal.read(1, 10_000);
+    const expected = bruteForce(entries, query(), cutoff);
+    assert.ok(expected.length < 600 && expected.length > 0);
+    assert.deepEqual(await lookupAll(harness.history, query()), expected);
+    assert.deepEqual(harness.history.prune(), { partitionsDropped: 0, postingsDeleted: 0 });
+  });
+
+  it("does not index events already outside the retention window", async () => {
+    harness = await openHarness(90);
+    const records = samplesBackFrom(NOW_MS - 80 * DAY_MS, 20, DAY_MS); // 80..99 days old
+    await ingest(
+      harness,
+      records.map((r) => JSON.stringify(r)),
+    );
+    assert.equal(harness.history.counters.expired, 9);
+    assert.equal(harness.history.counters.indexed, 11);
+    assert.equal((await lookupAll(harness.history, query())).length, 11);
+  });
+});
+
+describe("SqliteEventHistory consumer contract", () => {
+  let harness: Harness;
+  afterEach(() => harness.cleanup());
+
+  it("keeps the cursor with the postings, replays idempotently and survives reopening", async () => {
+    harness = await openHarness();
+    const records = samplesBackFrom(NOW_MS, 300, 60_000);
+    await ingest(
+      harness,
+      records.map((r) => JSON.stringify(r)),
+      64,
+    );
+    assert.equal(await harness.history.loadCursor(), 300);
+    const postings = harness.history.countPostings();
+    await harness.history.handle(await harness.journal.read(1, 1000)); // a replay after a crash
+    assert.equal(harness.history.countPostings(), postings);
+    assert.equal(await harness.history.loadCursor(), 300);
+
+    await harness.history.close();
+    const reopened = await openSqliteEventHistory({
+      path: harness.path,
+      journal: harness.journal,
+      clock: harness.clock,
+    });
+    assert.equal(await reopened.loadCursor(), 300);
+    assert.equal((await lookupAll(reopened, query())).length, 300);
+    Object.assign(harness, { history: reopened });
+  });
+
+  it("skips unparsable entries and events Event history never shows", async () => {
+    harness = await openHarness();
+    const [management, data, network] = samplesBackFrom(NOW_MS, 3, 1000);
+    const jsons = [
+      JSON.stringify(management),
+      JSON.stringify({ ...data, managementEvent: false, eventCategory: "Data" }),
+      JSON.stringify({ ...network, eventCategory: "NetworkActivity", eventType: "AwsVpceEvent" }),
+      "{not json",
+      JSON.stringify({ eventTime: "yesterday" }),
+    ];
+    await ingest(harness, jsons);
+    assert.deepEqual(harness.history.counters, { indexed: 1, notEventHistory: 2, expired: 0, unparsable: 2 });
+    assert.equal(await harness.history.loadCursor(), 5);
+    const events = await lookupAll(harness.history, query());
+    assert.deepEqual(
+      events.map((e) => e.EventId),
+      [management!.eventID],
+    );
+  });
+
+  it("serves Insights events only in the insight view, by EventId, EventName and EventSource", async () => {
+    harness = await openHarness();
+    const [management] = samplesBackFrom(NOW_MS, 1, 1000);
+    const insight = {
+      eventVersion: "1.07",
+      eventTime: toEventTime(NOW_MS - 5000),
+      awsRegion: "us-east-1",
+      eventID: "insight-1",
+      eventType: "AwsCloudTrailInsight",
+      recipientAccountId: ACCOUNT,
+      sharedEventID: "shared-1",
+      insightDetails: { state: "Start", eventSource: "ssm.amazonaws.com", eventName: "GetParameter" },
+      eventCategory: "Insight",
+    };
+    await ingest(harness, [JSON.stringify(management), JSON.stringify(insight)]);
+    const ids = async (q: LookupQuery): Promise<string[]> =>
+      (await lookupAll(harness.history, q)).map((e) => e.EventId);
+    assert.deepEqual(await ids(query()), [management!.eventID]);
+    assert.deepEqual(await ids(query({ eventCategory: "insight" })), ["insight-1"]);
+    for (const [key, value] of [
+      ["EventId", "insight-1"],
+      ["EventName", "GetParameter"],
+      ["EventSource", "ssm.amazonaws.com"],
+    ] as const) {
+      assert.deepEqual(await ids(query({ eventCategory: "insight", attributes: [{ key, value }] })), ["insight-1"]);
+    }
+    assert.deepEqual(
+      await ids(query({ eventCategory: "insight", attributes: [{ key: "ReadOnly", value: "true" }] })),
+      [],
+    );
+    assert.deepEqual(await ids(query({ attributes: [{ key: "EventId", value: "insight-1" }] })), []);
+  });
+});
+
+describe("SqliteEventHistory query-time re-check", () => {
+  let harness: Harness;
+  afterEach(() => harness.cleanup());
+
+  it("skips postings whose journal entries were trimmed by journal retention", async () => {
+    harness = await openHarness();
+    const records = samplesBackFrom(NOW_MS, 100, 60_000);
+    await harness.journal.append(records.slice(0, 40).map((r) => ({ json: JSON.stringify(r) })));
+    harness.clock.now += 1000;
+    await harness.journal.append(records.slice(40).map((r) => ({ json: JSON.stringify(r) })));
+    await catchUp(harness);
+    await harness.journal.deleteBefore(41, NOW_MS + 1);
+    const events = await lookupAll(harness.history, query(), [7]);
+    assert.deepEqual(
+      events.map((e) => e.EventId),
+      records.slice(40).map((r) => r.eventID),
+    );
+  });
+
+  it("re-checks fetched records, so a posting under a colliding key is never returned", async () => {
+    harness = await openHarness();
+    const records = samplesBackFrom(NOW_MS, 10, 60_000);
+    await ingest(
+      harness,
+      records.map((r) => JSON.stringify(r)),
+    );
+    // Simulate a hash collision: seq 2..10 also filed under the key of EventId = records[0]'s id.
+    const key = termKey(
+      { category: "management", accountId: ACCOUNT, region: "us-east-1" },
+      "EventId",
+      records[0]!.eventID,
+    );
+    const db = new Database(harness.path);
+    const day = Math.floor((NOW_MS - 60_000) / DAY_MS);
+    const insert = db.prepare(`INSERT OR IGNORE INTO posting_${day}(key, t, seq) VALUES (?, ?, ?)`);
+    for (const [i, record] of records.entries()) {
+      insert.run(key, Math.floor(Date.parse(record.eventTime) / 1000) - day * 86_400, i + 1);
+    }
+    db.close();
+    for (const maxResults of [1, 2, 50]) {
+      const result = await harness.history.lookup(
+        query({ attributes: [{ key: "EventId", value: records[0]!.eventID }], maxResults }),
+      );
+      assert.deepEqual(
+        result.events.map((e) => e.EventId),
+        [records[0]!.eventID],
+      );
+      assert.equal(result.nextToken, undefined);
+    }
+  });
+});

@@ -1,0 +1,96 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import type { Clock } from "../../src/lib/clock.js";
+import { toEventTime } from "../../src/lib/clock.js";
+import type { CloudTrailRecord } from "../../src/model/record.js";
+import {
+  openSqliteEventHistory,
+  type SqliteEventHistory,
+} from "../../src/consumers/event-history/sqlite-event-history.js";
+import { MemoryJournal } from "../helpers/memory-journal.js";
+
+/** Real CloudTrail records (2,900, one account, us-east-1), read from the shared data folder, never copied into the repo. */
+export const SAMPLES_DIRECTORY = "/work/shared/data/cloudtrail-samples/invictus-sigma-aws";
+
+export function loadSampleRecords(): CloudTrailRecord[] {
+  const records: CloudTrailRecord[] = [];
+  for (const name of readdirSync(SAMPLES_DIRECTORY).sort()) {
+    if (!name.endsWith(".json.gz")) continue;
+    const body = JSON.parse(gunzipSync(readFileSync(join(SAMPLES_DIRECTORY, name))).toString("utf8")) as {
+      Records: CloudTrailRecord[];
+    };
+    records.push(...body.Records);
+  }
+  return records;
+}
+
+export const NOW_MS = Date.UTC(2024, 5, 1, 12, 0, 0);
+export const OTHER_ACCOUNT = "111122223333";
+export const OTHER_REGION = "eu-west-1";
+
+export class FakeClock implements Clock {
+  constructor(public now: number) {}
+  nowMs(): number {
+    return this.now;
+  }
+}
+
+/**
+ * The samples re-timed into the retention window (three records per second, 2,381 s apart, so
+ * ties and several day tables occur), with some moved to another account or region.
+ */
+export function retimedSamples(): CloudTrailRecord[] {
+  return loadSampleRecords().map((record, i) => {
+    const copy: CloudTrailRecord = {
+      ...record,
+      eventTime: toEventTime(NOW_MS - 60_000 - Math.floor(i / 3) * 2_381_000),
+    };
+    if (i % 7 === 0) copy.recipientAccountId = OTHER_ACCOUNT;
+    if (i % 11 === 0) copy.awsRegion = OTHER_REGION;
+    return copy;
+  });
+}
+
+export interface Harness {
+  readonly journal: MemoryJournal;
+  readonly history: SqliteEventHistory;
+  readonly clock: FakeClock;
+  readonly directory: string;
+  readonly path: string;
+  cleanup(): Promise<void>;
+}
+
+export async function openHarness(retentionDays = 90): Promise<Harness> {
+  const directory = mkdtempSync(join(tmpdir(), "cairn-event-history-"));
+  const clock = new FakeClock(NOW_MS);
+  const journal = new MemoryJournal(() => clock.now);
+  const path = join(directory, "index", "event-history.sqlite");
+  const history = await openSqliteEventHistory({ path, journal, clock, retentionDays });
+  return {
+    journal,
+    history,
+    clock,
+    directory,
+    path,
+    async cleanup() {
+      await history.close();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Appends the records and runs the consumer over the journal the way the runner does. */
+export async function ingest(harness: Harness, jsons: readonly string[], batchSize = 500): Promise<void> {
+  await harness.journal.append(jsons.map((json) => ({ json })));
+  await catchUp(harness, batchSize);
+}
+
+export async function catchUp(harness: Harness, batchSize = 500): Promise<void> {
+  for (;;) {
+    const batch = await harness.journal.read((await harness.history.loadCursor()) + 1, batchSize);
+    if (batch.length === 0) return;
+    await harness.history.handle(batch);
+  }
+}

@@ -1,0 +1,42 @@
+import { execFile, spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const execFileAsync = promisify(execFile);
+
+/** The AWS CLI comes with the machine image, not from a registry: tests that need it skip loudly without it. */
+export function awsCliMissingReason(): string | false {
+  const probe = spawnSync("aws", ["--version"], { encoding: "utf8" });
+  if (probe.error || probe.status !== 0) {
+    const reason = "SKIPPED LOUDLY: the AWS CLI (`aws`) is not installed on this machine; these tests need the real client.";
+    process.stderr.write(`\n*** ${reason} ***\n\n`);
+    return reason;
+  }
+  return false;
+}
+
+export interface AwsCliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real AWS CLI with the credentials/config files the server wrote into its data dir. */
+export async function runAws(dataDir: string, args: string[], env: Record<string, string> = {}): Promise<AwsCliResult> {
+  try {
+    const { stdout, stderr } = await execFileAsync("aws", args, {
+      env: {
+        PATH: process.env["PATH"] ?? "",
+        HOME: process.env["HOME"] ?? "/tmp",
+        AWS_SHARED_CREDENTIALS_FILE: join(dataDir, "credentials"),
+        AWS_CONFIG_FILE: join(dataDir, "config"),
+        ...env,
+      },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failure = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof failure.code === "number" ? failure.code : 1, stdout: failure.stdout ?? "", stderr: failure.stderr ?? "" };
+  }
+}

@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { openFileJournal } from "../../src/journal/file-journal.js";
+import { JournalUnavailableError, type JournalAppendItem } from "../../src/journal/journal.js";
+import { openAppendFileOnDisk, type AppendFile, type OpenAppendFile } from "../../src/journal/segment-store.js";
+
+const clock = { nowMs: () => 1_700_000_000_000 };
+const directories: string[] = [];
+
+async function temporaryDirectory(): Promise<string> {
+  const directory = await mkdtemp(join(tmpdir(), "cairn-journal-"));
+  directories.push(directory);
+  return directory;
+}
+
+after(async () => {
+  for (const directory of directories) await rm(directory, { recursive: true, force: true });
+});
+
+function items(prefix: string, count: number): JournalAppendItem[] {
+  return Array.from({ length: count }, (_, i) => ({ json: `{"id":"${prefix}-${i}"}`, dedupKey: `${prefix}-${i}` }));
+}
+
+/** Wraps the real append file, counting syncs and failing on demand. */
+function instrumentedFiles(): { open: OpenAppendFile; syncs: () => number; fail: (what: "write" | "sync") => void } {
+  let syncs = 0;
+  let failing: "write" | "sync" | null = null;
+  const open: OpenAppendFile = async (path) => {
+    const file = await openAppendFileOnDisk(path);
+    const wrapped: AppendFile = {
+      async write(buffers) {
+        if (failing === "write") throw Object.assign(new Error("EIO: injected"), { code: "EIO" });
+        await file.write(buffers);
+      },
+      async sync() {
+        syncs++;
+        if (failing === "sync") throw Object.assign(new Error("EIO: injected fsync failure"), { code: "EIO" });
+        await file.sync();
+      },
+      close: () => file.close(),
+    };
+    return wrapped;
+  };
+  return { open, syncs: () => syncs, fail: (what) => (failing = what) };
+}
+
+describe("FileJournal group commit", () => {
+  it("coalesces appends queued during a write into one fsync", async () => {
+    const files = instrumentedFiles();
+    const journal = await openFileJournal({ directory: await temporaryDirectory(), clock, openAppendFile: files.open });
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => journal.append(items(`c${i}`, 100))));
+    // The first append starts a write at once; the other nine wait for it and share the next one.
+    assert.equal(files.syncs(), 2);
+    assert.deepEqual(results[1]!.seqs[0], 101);
+    assert.equal(journal.headSeq(), 1000);
+    await journal.close();
+  });
+
+  it("resolves an all-duplicate append without writing", async () => {
+    const files = instrumentedFiles();
+    const journal = await openFileJournal({ directory: await temporaryDirectory(), clock, openAppendFile: files.open });
+    await journal.append(items("d", 3));
+    assert.deepEqual((await journal.append(items("d", 3))).seqs, [null, null, null]);
+    assert.equal(files.syncs(), 1);
+    await journal.close();
+  });
+});
+
+describe("FileJournal fails closed", () => {
+  for (const what of ["write", "sync"] as const) {
+    it(`rejects on a ${what} failure, acknowledges nothing after it, and recovers on reopen`, async () => {
+      const directory = await temporaryDirectory();
+      const files = instrumentedFiles();
+      let journal = await openFileJournal({ directory, clock, openAppendFile: files.open });
+      await journal.append(items("ok", 5));
+      files.fail(what);
+      const failed = journal.append(items("lost", 5));
+      const queued = journal.append(items("queued", 5));
+      await assert.rejects(failed, JournalUnavailableError);
+      await assert.rejects(queued, JournalUnavailableError);
+      await assert.rejects(journal.append(items("later", 1)), JournalUnavailableError);
+      assert.equal(journal.headSeq(), 5);
+      assert.equal((await journal.read(1, 100)).length, 5);
+      await journal.close();
+
+      journal = await openFileJournal({ directory, clock });
+      // A failed fsync may still have reached the disk (the failed and queued appends may have
+      // shared one group); either way the journal is whole and dense, and a retry is deduplicated.
+      const head = journal.headSeq();
+      assert.ok([5, 10, 15].includes(head), `head ${head}`);
+      assert.equal((await journal.read(1, 100)).length, head);
+      const retried = await journal.append(items("lost", 5));
+      assert.equal(retried.seqs.filter((seq) => seq !== null).length, head === 5 ? 5 : 0);
+      await journal.close();
+    });
+  }
+});
