@@ -45,6 +45,9 @@ export interface EventHistoryBenchResult {
   readonly postingsPerEvent: number;
   readonly rssBytes: number;
   readonly maxRssBytes: number;
+  /** Of the RSS: the JavaScript heap, and memory outside it (Buffers, SQLite and zlib allocations show in rss only). */
+  readonly heapUsedBytes: number;
+  readonly externalBytes: number;
   readonly latencies: LatencyFigures[];
 }
 
@@ -234,6 +237,8 @@ export async function benchEventHistory(options: EventHistoryBenchOptions): Prom
       postingsPerEvent: Math.round((postings / options.events) * 100) / 100,
       rssBytes: process.memoryUsage().rss,
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
+      heapUsedBytes: process.memoryUsage().heapUsed,
+      externalBytes: process.memoryUsage().external,
       latencies,
     };
   } finally {

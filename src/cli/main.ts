@@ -1,6 +1,6 @@
 import { CommanderError, InvalidArgumentError } from "commander";
 import { SettingsError } from "../config/settings.js";
-import { UsageError } from "./commands/principal.js";
+import { UsageError } from "./usage-error.js";
 import { buildProgram, type CommandOutcome } from "./program.js";
 
 /**
@@ -22,7 +22,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     process.stderr.write(`Error: ${describeError(error)}\n`);
-    const usage = error instanceof SettingsError || error instanceof UsageError || error instanceof InvalidArgumentError;
+    const usage =
+      error instanceof SettingsError || error instanceof UsageError || error instanceof InvalidArgumentError;
     return usage ? EXIT_USAGE : EXIT_FAILURE;
   }
 }
@@ -37,5 +38,6 @@ function describeError(error: unknown): string {
 }
 
 const exitCode = await main(process.argv);
-// `server` and `tail` keep running on their own handles; every other command ends here.
-if (exitCode !== 0 || !["server", "tail"].includes(process.argv[2] ?? "")) process.exitCode = exitCode;
+// The server keeps running on its own handles. Every other command is done: exit once stdout has
+// drained, rather than wait for idle keep-alive sockets (fetch, the SDK) to time out.
+if (exitCode !== 0 || process.argv[2] !== "server") process.stdout.write("", () => process.exit(exitCode));

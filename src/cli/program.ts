@@ -3,7 +3,6 @@ import { loadServerSettings, loadSettings, settingSources } from "../config/sett
 import { resolveClientSettings, type ClientFlags } from "../client/client-settings.js";
 import { isPrincipalType, PRINCIPAL_TYPES } from "../identity/principal-name.js";
 import { runIngest } from "./commands/ingest.js";
-import { runLookup } from "./commands/lookup.js";
 import { runPrincipalAdd, runPrincipalList } from "./commands/principal.js";
 import { runTail } from "./commands/tail.js";
 import { runServer } from "./server-command.js";
@@ -24,7 +23,9 @@ export function buildProgram(outcome: CommandOutcome): Command {
     // Throw instead of exiting, so main.ts decides exit codes (2 for usage errors).
     .exitOverride();
 
-  const server = program.command("server").description("Run the Cairn server (settings: flags, else CAIRN_* variables).");
+  const server = program
+    .command("server")
+    .description("Run the Cairn server (settings: flags, else CAIRN_* variables).");
   // Commander names each option after its flag in camelCase (--data-dir → dataDir), which is the
   // settings field name: the flags object goes to loadServerSettings as it is.
   for (const [, source] of settingSources()) {
@@ -54,11 +55,20 @@ function addPrincipalCommands(program: Command): void {
     .option("--json", "print JSON")
     .action((flags: Record<string, unknown>) => {
       const type = String(flags.type);
-      if (!isPrincipalType(type)) throw new InvalidArgumentError(`--type: must be one of ${PRINCIPAL_TYPES.join(", ")}`);
+      if (!isPrincipalType(type))
+        throw new InvalidArgumentError(`--type: must be one of ${PRINCIPAL_TYPES.join(", ")}`);
       const { dataDir, accountId } = loadSettings(["dataDir", "accountId"], flags, process.env);
       // Keys come from the flags only: CAIRN_ACCESS_KEY_ID in the environment is the server's admin key.
       const keys = loadSettings(["accessKeyId", "secretAccessKey"], flags, {});
-      runPrincipalAdd({ dataDir, accountId, type, name: String(flags.name), json: flags.json === true, stdout: process.stdout, ...keys });
+      runPrincipalAdd({
+        dataDir,
+        accountId,
+        type,
+        name: String(flags.name),
+        json: flags.json === true,
+        stdout: process.stdout,
+        ...keys,
+      });
     });
   principal
     .command("list")
@@ -75,31 +85,65 @@ function withClientOptions(command: Command): Command {
   return command
     .option("--endpoint-url <url>", "server URL (default: CAIRN_ENDPOINT_URL or http://127.0.0.1:7680)")
     .option("--region <region>", "signing region (default: AWS_REGION, AWS_DEFAULT_REGION, CAIRN_REGION or us-east-1)")
-    .option("--data-dir <dir>", "where to read the credentials file when AWS_ACCESS_KEY_ID is unset (default: CAIRN_DATA_DIR or ./.cairn)");
+    .option(
+      "--data-dir <dir>",
+      "where to read the credentials file when AWS_ACCESS_KEY_ID is unset (default: CAIRN_DATA_DIR or ./.cairn)",
+    );
 }
 
 function addClientCommands(program: Command, outcome: CommandOutcome): void {
-  withClientOptions(program.command("ingest").argument("<paths...>", "trail log files (.json, .json.gz) or directories"))
+  withClientOptions(
+    program.command("ingest").argument("<paths...>", "trail log files (.json, .json.gz) or directories"),
+  )
     .description("Send CloudTrail log files to a running server's /ingest endpoint.")
     .action(async (paths: string[], flags: ClientFlags) => {
       const client = resolveClientSettings(flags, process.env);
-      const report = await runIngest({ paths, client, stdout: process.stdout, stderr: process.stderr, progress: process.stderr.isTTY === true });
+      const report = await runIngest({
+        paths,
+        client,
+        stdout: process.stdout,
+        stderr: process.stderr,
+        progress: process.stderr.isTTY === true,
+      });
       outcome.exitCode = report.exitCode;
     });
 
   withClientOptions(program.command("lookup"))
     .description("Query Event history (LookupEvents) and print a table.")
-    .option("--attribute <Key=Value>", "filter; repeat to AND several", (value: string, previous: string[]) => [...previous, value], [])
+    .option(
+      "--attribute <Key=Value>",
+      "filter; repeat to AND several",
+      (value: string, previous: string[]) => [...previous, value],
+      [],
+    )
     .option("--start-time <time>", "ISO-8601, epoch seconds, now, or relative: -15m, -2h, -7d")
     .option("--end-time <time>", "same forms as --start-time")
     .option("--max-results <n>", "page size, 1–50", positiveInteger)
     .option("--max-items <n>", "stop after this many events", positiveInteger)
     .option("--json", "print the raw Events array")
-    .action(async (flags: ClientFlags & { attribute: string[]; startTime?: string; endTime?: string; maxResults?: number; maxItems?: number; json?: boolean }) => {
-      // The SDK warns on every run that future versions need Node 22; Cairn supports Node 20, so it is noise here.
-      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-      await runLookup({ ...flags, attributes: flags.attribute, client: resolveClientSettings(flags, process.env), stdout: process.stdout });
-    });
+    .action(
+      async (
+        flags: ClientFlags & {
+          attribute: string[];
+          startTime?: string;
+          endTime?: string;
+          maxResults?: number;
+          maxItems?: number;
+          json?: boolean;
+        },
+      ) => {
+        // The SDK warns on every run that future versions need Node 22; Cairn supports Node 20, so it is noise here.
+        process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+        // Loaded here: the AWS SDK adds a fifth of a second to every start of every other command.
+        const { runLookup } = await import("./commands/lookup.js");
+        await runLookup({
+          ...flags,
+          attributes: flags.attribute,
+          client: resolveClientSettings(flags, process.env),
+          stdout: process.stdout,
+        });
+      },
+    );
 
   withClientOptions(program.command("tail"))
     .description("Follow new events as the server records them.")
@@ -110,7 +154,13 @@ function addClientCommands(program: Command, outcome: CommandOutcome): void {
       const stop = () => controller.abort();
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
-      await runTail({ ...flags, client: resolveClientSettings(flags, process.env), stdout: process.stdout, stderr: process.stderr, signal: controller.signal });
+      await runTail({
+        ...flags,
+        client: resolveClientSettings(flags, process.env),
+        stdout: process.stdout,
+        stderr: process.stderr,
+        signal: controller.signal,
+      });
     });
 }
 

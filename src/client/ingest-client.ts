@@ -75,10 +75,12 @@ export interface RetryPolicy {
   readonly delayMsInitial: number;
   readonly delayMsMax: number;
   readonly sleep: (ms: number) => Promise<void>;
+  /** Told before each wait, so a CLI can say why it is pausing. */
+  readonly onRetry?: (reason: string, delayMs: number) => void;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
-  attemptsMax: 8,
+  attemptsMax: 6,
   delayMsInitial: 250,
   delayMsMax: 10_000,
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
@@ -121,7 +123,10 @@ export async function sendIngestBatch(
       throw new Error(`Cannot reach ${settings.endpointUrl}: ${describeConnectionError(connectionError)}`);
     }
     await response?.body?.cancel();
-    await retry.sleep(retryAfterMs(response) ?? delayMs);
+    const waitMs = retryAfterMs(response) ?? delayMs;
+    const reason = response === undefined ? describeConnectionError(connectionError) : `HTTP ${response.status}`;
+    retry.onRetry?.(reason, waitMs);
+    await retry.sleep(waitMs);
     delayMs = Math.min(delayMs * 2, retry.delayMsMax);
   }
 }

@@ -78,7 +78,8 @@ export function generatePrincipal(input: GeneratePrincipalInput): Principal {
     accountId: input.accountId,
     accessKeyId: key.accessKeyId,
     secretAccessKey: key.secretAccessKey,
-    principalId: input.type === "Root" ? input.accountId : (input.principalId ?? generatePrincipalId(input.type, input.accountId)),
+    principalId:
+      input.type === "Root" ? input.accountId : (input.principalId ?? generatePrincipalId(input.type, input.accountId)),
     createdAtMs: input.createdAtMs,
   };
 }

@@ -25,7 +25,8 @@ export function principalNameProblem(type: PrincipalType, name: string): string 
   const slash = name.indexOf("/");
   const role = slash === -1 ? name : name.slice(0, slash);
   const session = slash === -1 ? name : name.slice(slash + 1);
-  if (!IAM_NAME.test(role)) return "must be role/session; the role name must be 1–64 characters of letters, digits and +=,.@_-";
+  if (!IAM_NAME.test(role))
+    return "must be role/session; the role name must be 1–64 characters of letters, digits and +=,.@_-";
   if (!ROLE_SESSION_NAME.test(session)) {
     return "must be role/session; the session name must be 2–64 characters of letters, digits and +=,.@_-";
   }

@@ -61,7 +61,10 @@ export function userIdentityOf(principal: Principal): UserIdentity {
             userName: role,
           },
           webIdFederationData: {},
-          attributes: { creationDate: new Date(principal.createdAtMs).toISOString().replace(/\.\d{3}Z$/, "Z"), mfaAuthenticated: "false" },
+          attributes: {
+            creationDate: new Date(principal.createdAtMs).toISOString().replace(/\.\d{3}Z$/, "Z"),
+            mfaAuthenticated: "false",
+          },
         },
       };
     }

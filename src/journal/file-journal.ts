@@ -32,7 +32,7 @@ const DEFAULTS = {
   blockEntriesMax: 128,
   groupEntriesMax: 16_384,
   compressionLevel: 6,
-  cacheBlocksMax: 256,
+  cacheBlocksMax: 128,
   dedupPendingKeysMax: 16_384,
 };
 
@@ -84,7 +84,8 @@ export class FileJournal implements Journal {
       const segment = this.store.findSegment(seq)!;
       const blockIndex = segment.findBlock(seq);
       const block = await this.reader.load(segment, blockIndex, false);
-      for (const [i, hash] of block.keyHashes.entries()) if (hash !== null) this.dedup.addDurable(hash, block.entries[i]!.seq);
+      for (const [i, hash] of block.keyHashes.entries())
+        if (hash !== null) this.dedup.addDurable(hash, block.entries[i]!.seq);
       seq = block.entries.at(-1)!.seq + 1;
     }
     this.dedup.flush(this.headSeq());
@@ -150,7 +151,8 @@ export class FileJournal implements Journal {
       return;
     }
     invariant(this.headSeq() === firstSeq + plan.entries.length - 1, "Head did not advance by the group size.");
-    for (const [i, entry] of plan.entries.entries()) if (entry.keyHash !== null) this.dedup.addDurable(entry.keyHash, firstSeq + i);
+    for (const [i, entry] of plan.entries.entries())
+      if (entry.keyHash !== null) this.dedup.addDurable(entry.keyHash, firstSeq + i);
     for (const [i, request] of group.entries()) request.resolve({ seqs: plan.seqsPerRequest[i]! });
     this.wakeWaiters();
     if (this.dedup.pendingCount() >= this.limits.dedupPendingKeysMax) this.flushDedup();

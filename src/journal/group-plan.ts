@@ -69,7 +69,10 @@ export async function encodeGroup(entries: readonly PayloadEntry[], options: Enc
   }
   const payloads = chunks.map(encodePayload);
   const compressed = await Promise.all(
-    payloads.map((payload) => deflateRawAsync(payload, { level: options.compressionLevel })),
+    // One output chunk per payload (default 16 KiB chunks cost a thread-pool round trip each).
+    payloads.map((payload) =>
+      deflateRawAsync(payload, { level: options.compressionLevel, chunkSize: payload.length + 1024 }),
+    ),
   );
   const buffers: Buffer[] = [];
   const blocks: BlockLocation[] = [];

@@ -18,7 +18,7 @@ export async function readRange(
   const start = Math.max(fromSeq, store.firstSeq());
   const end = Math.min(start + maxEntries - 1, store.headSeq());
   const refs: BlockRef[] = [];
-  for (let seq = start; seq <= end; ) {
+  for (let seq = start; seq <= end;) {
     const segment = store.findSegment(seq);
     if (segment === undefined) break;
     const blockIndex = segment.findBlock(seq);

@@ -41,7 +41,10 @@ export class SegmentIndex {
 
   push(block: BlockLocation): void {
     invariant(block.firstSeq === this.nextSeq, `Seq gap: block starts at ${block.firstSeq}, expected ${this.nextSeq}.`);
-    invariant(block.offset === this.sizeBytes, `Block offset ${block.offset} is not the segment end ${this.sizeBytes}.`);
+    invariant(
+      block.offset === this.sizeBytes,
+      `Block offset ${block.offset} is not the segment end ${this.sizeBytes}.`,
+    );
     this.blocks.push(block);
     this.sizeBytes += block.bytes;
   }

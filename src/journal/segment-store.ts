@@ -191,13 +191,18 @@ async function recoverActive(directory: string, firstSeq: number): Promise<Segme
 async function writeSidecar(directory: string, index: SegmentIndex): Promise<void> {
   const path = join(directory, sidecarFileName(index.firstSeq));
   const temporary = `${path}.tmp`;
-  const handle = await open(temporary, "w");
   try {
-    await handle.writeFile(encodeSidecar(index));
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await open(temporary, "w");
+    try {
+      await handle.writeFile(encodeSidecar(index));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
   }
-  await rename(temporary, path);
   await syncDirectory(directory);
 }

@@ -64,7 +64,10 @@ export function journalContractSuite(name: string, open: () => Promise<JournalUn
       withJournal(async (journal) => {
         await journal.append(items("a", 300));
         const found = await journal.readMany([300, 1, 150, 301, 0, 150]);
-        assert.deepEqual([...found.keys()].sort((x, y) => x - y), [1, 150, 300]);
+        assert.deepEqual(
+          [...found.keys()].sort((x, y) => x - y),
+          [1, 150, 300],
+        );
         assert.equal(found.get(150)!.json, items("a", 300)[149]!.json);
         assert.equal(found.get(150)!.seq, 150);
       }));

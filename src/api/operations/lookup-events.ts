@@ -62,18 +62,23 @@ export function createLookupEventsOperation(options: LookupEventsOptions): Opera
     if (maxResults < 1 || maxResults > 50) {
       throw new ApiError("InvalidMaxResultsException", "MaxResults must be between 1 and 50.");
     }
-    const startTimeMs = optionalTimestampMs(input, "StartTime") ?? context.nowMs - options.retentionDays * 86_400_000;
-    const endTimeMs = optionalTimestampMs(input, "EndTime") ?? context.nowMs;
+    // Defaults move with the clock, so a token binds to "defaulted", not to the value of the first page.
+    const requestedStartMs = optionalTimestampMs(input, "StartTime");
+    const requestedEndMs = optionalTimestampMs(input, "EndTime");
+    const startTimeMs = requestedStartMs ?? context.nowMs - options.retentionDays * 86_400_000;
+    const endTimeMs = requestedEndMs ?? context.nowMs;
     if (startTimeMs > endTimeMs) {
       throw new ApiError("InvalidTimeRangeException", "Start time must be before or equal to end time.");
     }
     const nextToken = optionalString(input, "NextToken");
-    const query: LookupQuery & { eventCategory?: "insight" } = {
+    const query: LookupQuery = {
       accountId: context.accountId,
       region: context.region,
       attributes,
       startTimeMs,
       endTimeMs,
+      startTimeDefaulted: requestedStartMs === undefined,
+      endTimeDefaulted: requestedEndMs === undefined,
       maxResults,
       ...(nextToken !== undefined ? { nextToken } : {}),
       ...(category === "insight" ? { eventCategory: "insight" as const } : {}),

@@ -36,6 +36,7 @@ export interface IngestFileReport {
   /** `skipped`: a file found by a directory walk that is not a Records file (a digest, an index…). */
   readonly status: "ingested" | "skipped" | "failed";
   readonly records: number;
+  /** Counts duplicates too: a record already stored is accepted, and not stored twice. */
   readonly accepted: number;
   readonly duplicates: number;
   /** Rejected records, with `index` counted from the start of the file. */
@@ -59,13 +60,17 @@ export interface IngestReport {
  */
 export async function runIngest(options: IngestOptions): Promise<IngestReport> {
   const candidates = await listTrailFiles(options.paths);
+  const retry: RetryPolicy = {
+    onRetry: (reason, delayMs) => options.stderr.write(`Retrying in ${delayMs} ms (${reason}).\n`),
+    ...(options.retry ?? DEFAULT_RETRY_POLICY),
+  };
   const bar = options.progress ? startProgress(options.stderr, candidates.length) : undefined;
   const files: IngestFileReport[] = [];
   const summaries: string[] = [];
   let aborted: string | undefined;
   for (const candidate of candidates) {
     try {
-      const report = await ingestFile(candidate, options, (records) => bar?.recordsSent(records));
+      const report = await ingestFile(candidate, { ...options, retry }, (records) => bar?.recordsSent(records));
       files.push(report);
       summaries.push(formatFileSummary(report));
     } catch (error) {
@@ -94,7 +99,15 @@ async function ingestFile(
   if (!content.ok) {
     const skipped = content.problem === "not-records" && !candidate.explicit;
     const problem = content.problem === "malformed-json" ? `malformed JSON: ${content.message}` : content.message;
-    return { path, status: skipped ? "skipped" : "failed", records: 0, accepted: 0, duplicates: 0, failed: [], problem };
+    return {
+      path,
+      status: skipped ? "skipped" : "failed",
+      records: 0,
+      accepted: 0,
+      duplicates: 0,
+      failed: [],
+      problem,
+    };
   }
   const batches = splitIntoBatches(
     content.records,
@@ -105,7 +118,12 @@ async function ingestFile(
   let duplicates = 0;
   const failed: IngestFailure[] = [];
   for (const batch of batches) {
-    const answer = await sendIngestBatch(options.client, batch, options.retry ?? DEFAULT_RETRY_POLICY, options.fetchFunction);
+    const answer = await sendIngestBatch(
+      options.client,
+      batch,
+      options.retry ?? DEFAULT_RETRY_POLICY,
+      options.fetchFunction,
+    );
     accepted += answer.accepted;
     duplicates += answer.duplicates;
     for (const failure of answer.failed) failed.push({ ...failure, index: failure.index + batch.startIndex });
@@ -153,8 +171,8 @@ export function formatFileSummary(report: IngestFileReport): string {
     return `${report.status === "failed" ? "FAILED " : "skipped"} ${report.path}: ${report.problem ?? ""}\n`;
   }
   const lines = [
-    `ingested ${report.path}: ${report.records} records: ${report.accepted} accepted, ` +
-      `${report.duplicates} duplicates, ${report.failed.length} failed`,
+    `ingested ${report.path}: ${report.records} records: ${report.accepted} accepted ` +
+      `(${report.duplicates} already stored), ${report.failed.length} failed`,
   ];
   for (const failure of report.failed.slice(0, FAILURES_SHOWN_MAX)) {
     lines.push(`  record ${failure.index}: ${failure.errorCode}: ${failure.message}`);
@@ -171,7 +189,7 @@ function formatTotals(files: readonly IngestFileReport[]): string {
   const skippedFiles = files.filter((file) => file.status === "skipped").length;
   return (
     `Total: ${files.length} files (${failedFiles} failed, ${skippedFiles} skipped), ${sum((f) => f.records)} records: ` +
-    `${sum((f) => f.accepted)} accepted, ${sum((f) => f.duplicates)} duplicates, ${sum((f) => f.failed.length)} failed.\n`
+    `${sum((f) => f.accepted)} accepted (${sum((f) => f.duplicates)} already stored), ${sum((f) => f.failed.length)} failed.\n`
   );
 }
 

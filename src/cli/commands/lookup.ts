@@ -10,6 +10,7 @@ import type { ClientSettings } from "../../client/client-settings.js";
 import { systemClock } from "../../lib/clock.js";
 import type { Output } from "../output.js";
 import { parseTimeArgument } from "../time-argument.js";
+import { UsageError } from "../usage-error.js";
 
 /** The keys LookupEvents accepts (spec §4.1), checked here so a typo fails before any request. */
 const ATTRIBUTE_KEYS: readonly LookupAttributeKey[] = [
@@ -93,7 +94,7 @@ export function parseAttribute(text: string): LookupAttribute {
   const equals = text.indexOf("=");
   const key = equals === -1 ? text : text.slice(0, equals);
   if (equals === -1 || !(ATTRIBUTE_KEYS as readonly string[]).includes(key)) {
-    throw new Error(
+    throw new UsageError(
       `--attribute: must be Key=Value with Key one of ${ATTRIBUTE_KEYS.join(", ")} (got ${JSON.stringify(text)})`,
     );
   }
@@ -104,13 +105,13 @@ function parseTime(flag: string, text: string, nowMs: number): Date {
   try {
     return parseTimeArgument(text, nowMs);
   } catch (error) {
-    throw new Error(`${flag}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new UsageError(`${flag}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
 function checkCount(flag: string, value: number | undefined, maximum: number, mustBe: string): void {
   if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > maximum)) {
-    throw new Error(`${flag}: must be ${mustBe} (got ${JSON.stringify(value)})`);
+    throw new UsageError(`${flag}: must be ${mustBe} (got ${JSON.stringify(value)})`);
   }
 }
 

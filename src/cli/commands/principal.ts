@@ -6,6 +6,7 @@ import { PrincipalExistsError, userIdentityOf, type Principal, type PrincipalTyp
 import { BOOTSTRAP_ADMIN_NAME, entityNameOf, principalNameProblem } from "../../identity/principal-name.js";
 import { openSqlitePrincipalStore } from "../../identity/sqlite-principal-store.js";
 import type { Output } from "../output.js";
+import { UsageError } from "../usage-error.js";
 
 /** The file the server and the CLI share; see openSqlitePrincipalStore. */
 export function principalsDatabasePath(dataDir: string): string {
@@ -23,11 +24,6 @@ export interface PrincipalAddOptions {
   readonly json?: boolean;
   readonly stdout: Output;
   readonly clock?: Clock;
-}
-
-/** A command-line mistake: reported as `Error: …` with exit code 2 rather than 1. */
-export class UsageError extends Error {
-  override readonly name = "UsageError";
 }
 
 /**
@@ -74,7 +70,9 @@ export function runPrincipalAdd(options: PrincipalAddOptions): Principal {
     }
     // add() checks again inside SQLite, for the case of two concurrent `principal add` runs.
     store.add(principal);
-    options.stdout.write(options.json ? JSON.stringify(describe(principal, true), null, 2) + "\n" : formatAdded(principal));
+    options.stdout.write(
+      options.json ? JSON.stringify(describe(principal, true), null, 2) + "\n" : formatAdded(principal),
+    );
     return principal;
   } finally {
     store.close();
@@ -93,7 +91,13 @@ export function runPrincipalList(options: PrincipalListOptions): Principal[] {
   try {
     const principals = store.list();
     if (options.json) {
-      options.stdout.write(JSON.stringify(principals.map((p) => describe(p, false)), null, 2) + "\n");
+      options.stdout.write(
+        JSON.stringify(
+          principals.map((p) => describe(p, false)),
+          null,
+          2,
+        ) + "\n",
+      );
     } else if (principals.length === 0) {
       options.stdout.write(`No principals in ${options.dataDir} yet (the server creates the admin on first start).\n`);
     } else {

@@ -1,0 +1,136 @@
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import type { JournalEntry } from "../journal/journal.js";
+import { MemoryJournal } from "../../test/helpers/memory-journal.js";
+import type { Consumer } from "./consumer.js";
+import { FileCursorStore } from "./cursor-store.js";
+import { ConsumerRunner } from "./runner.js";
+
+/** Records batches; fails the first `failures` calls; signals when it has seen `until`. */
+class RecordingConsumer implements Consumer {
+  readonly name = "recording";
+  readonly batches: number[][] = [];
+  cursor: number;
+  private reached: (() => void) | null = null;
+
+  constructor(
+    start: number,
+    private failures: number,
+  ) {
+    this.cursor = start;
+  }
+
+  async loadCursor(): Promise<number> {
+    return this.cursor;
+  }
+
+  async handle(batch: readonly JournalEntry[]): Promise<void> {
+    if (this.failures > 0) {
+      this.failures--;
+      throw new Error("Injected failure.");
+    }
+    this.batches.push(batch.map((entry) => entry.seq));
+    this.cursor = batch.at(-1)!.seq;
+    this.reached?.();
+  }
+
+  waitForCursor(seq: number): Promise<void> {
+    if (this.cursor >= seq) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.reached = () => {
+        if (this.cursor >= seq) resolve();
+      };
+    });
+  }
+}
+
+function journalWith(count: number): Promise<MemoryJournal> {
+  const journal = new MemoryJournal(() => 0);
+  const items = Array.from({ length: count }, (_, i) => ({ json: `{"n":${i}}` }));
+  return journal.append(items).then(() => journal);
+}
+
+describe("ConsumerRunner", () => {
+  it("feeds batches from the consumer's cursor + 1, in order, bounded in size", async () => {
+    const journal = await journalWith(25);
+    const consumer = new RecordingConsumer(5, 0);
+    const runner = new ConsumerRunner(journal, consumer, { batchEntriesMax: 10 });
+    await runner.start();
+    await consumer.waitForCursor(25);
+    assert.deepEqual(
+      consumer.batches.map((batch) => [batch[0], batch.at(-1)]),
+      [
+        [6, 15],
+        [16, 25],
+      ],
+    );
+    await journal.append([{ json: "{}" }]);
+    await consumer.waitForCursor(26);
+    // stop() resolves after the in-flight batch, so the runner's view is settled from here on.
+    await runner.stop();
+    assert.equal(runner.cursorSeq(), 26);
+    assert.equal(runner.cursorLagRecords(), 0);
+  });
+
+  it("retries a failing batch with the same entries and clears the error after success", async () => {
+    const journal = await journalWith(3);
+    const consumer = new RecordingConsumer(0, 2);
+    const runner = new ConsumerRunner(journal, consumer, { retryDelayMsInitial: 1, retryDelayMsMax: 2 });
+    await runner.start();
+    await consumer.waitForCursor(3);
+    await runner.stop();
+    assert.deepEqual(consumer.batches, [[1, 2, 3]]);
+    assert.equal(runner.lastError, undefined);
+    assert.equal(runner.failuresInRow, 0);
+  });
+
+  it("stops while waiting for appends", async () => {
+    const journal = await journalWith(0);
+    const runner = new ConsumerRunner(journal, new RecordingConsumer(0, 0));
+    await runner.start();
+    await runner.stop();
+    assert.equal(runner.cursorSeq(), 0);
+  });
+
+  it("exposes the last error while failing, and stops while backing off", async () => {
+    const journal = await journalWith(1);
+    let attempts = 0;
+    let secondAttempt: () => void = () => undefined;
+    const reachedSecond = new Promise<void>((resolve) => (secondAttempt = resolve));
+    const consumer: Consumer = {
+      name: "failing",
+      loadCursor: async () => 0,
+      handle: async () => {
+        if (++attempts === 2) secondAttempt();
+        throw new Error(`Attempt ${attempts} failed.`);
+      },
+    };
+    const runner = new ConsumerRunner(journal, consumer, { retryDelayMsInitial: 1, retryDelayMsMax: 60_000 });
+    await runner.start();
+    await reachedSecond;
+    await runner.stop();
+    assert.equal(runner.cursorSeq(), 0);
+    assert.ok(runner.lastError instanceof Error);
+    assert.ok(runner.failuresInRow >= 2);
+  });
+});
+
+describe("FileCursorStore", () => {
+  it("loads 0 when nothing was saved, then what was saved last", async () => {
+    const directory = await mkdtemp(join(tmpdir(), "cairn-cursor-"));
+    try {
+      const store = new FileCursorStore(join(directory, "cursor"));
+      assert.equal(await store.load(), 0);
+      await store.save(41);
+      await store.save(42);
+      assert.equal(await store.load(), 42);
+      assert.equal(await readFile(join(directory, "cursor"), "utf8"), "42\n");
+      await assert.rejects(store.save(-1), RangeError);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,121 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { resolve } from "node:path";
+import { loadServerSettings, loadSettings, settingSources, SettingsError } from "../../src/config/settings.js";
+
+function problemsOf(action: () => unknown): string[] {
+  try {
+    action();
+  } catch (error) {
+    assert.ok(error instanceof SettingsError, `expected SettingsError, got ${String(error)}`);
+    return error.problems;
+  }
+  assert.fail("expected the settings to be refused");
+}
+
+describe("loadServerSettings", () => {
+  it("uses the documented defaults when nothing is set", () => {
+    const settings = loadServerSettings({}, {});
+    assert.deepEqual(settings, {
+      host: "127.0.0.1",
+      port: 7680,
+      dataDir: resolve("./.cairn"),
+      accountId: "123456789012",
+      region: "us-east-1",
+      historyRetentionDays: 90,
+    });
+  });
+
+  it("lets a flag beat the environment, and the environment beat the default", () => {
+    const env = { CAIRN_PORT: "9000", CAIRN_REGION: "eu-west-1", CAIRN_HOST: "0.0.0.0" };
+    const settings = loadServerSettings({ port: "0", host: undefined }, env);
+    assert.equal(settings.port, 0);
+    assert.equal(settings.region, "eu-west-1");
+    assert.equal(settings.host, "0.0.0.0");
+  });
+
+  it("treats an empty variable as unset", () => {
+    assert.equal(loadServerSettings({}, { CAIRN_PORT: "" }).port, 7680);
+  });
+
+  it("parses numbers and makes the data dir absolute", () => {
+    const settings = loadServerSettings(
+      { dataDir: "relative/dir", lookupEventsTps: "2" },
+      { CAIRN_HISTORY_RETENTION_DAYS: "3653", CAIRN_LOOKUP_EVENTS_TPS: "7" },
+    );
+    assert.equal(settings.dataDir, resolve("relative/dir"));
+    assert.equal(settings.historyRetentionDays, 3653);
+    assert.equal(settings.lookupEventsTps, 2);
+  });
+
+  it("reads the bootstrap admin's key pair", () => {
+    const settings = loadServerSettings(
+      {},
+      {
+        CAIRN_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
+        CAIRN_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+      },
+    );
+    assert.equal(settings.accessKeyId, "AKIAIOSFODNN7EXAMPLE");
+    assert.equal(settings.secretAccessKey, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+  });
+
+  it("names the variable or flag, the rule and the value in every error", () => {
+    assert.deepEqual(
+      problemsOf(() => loadServerSettings({}, { CAIRN_PORT: "abc" })),
+      ['CAIRN_PORT: must be an integer 0–65535 (got "abc")'],
+    );
+    assert.deepEqual(
+      problemsOf(() =>
+        loadServerSettings({ port: "65536", accountId: "12345" }, { CAIRN_HISTORY_RETENTION_DAYS: "0" }),
+      ),
+      [
+        '--port: must be an integer 0–65535 (got "65536")',
+        '--account-id: must be 12 digits (got "12345")',
+        'CAIRN_HISTORY_RETENTION_DAYS: must be an integer 1–3653 (got "0")',
+      ],
+    );
+  });
+
+  it("refuses loose number forms and out-of-range values", () => {
+    for (const [env, expected] of [
+      [{ CAIRN_PORT: "0x10" }, "CAIRN_PORT"],
+      [{ CAIRN_PORT: "80.5" }, "CAIRN_PORT"],
+      [{ CAIRN_HISTORY_RETENTION_DAYS: "3654" }, "CAIRN_HISTORY_RETENTION_DAYS"],
+      [{ CAIRN_LOOKUP_EVENTS_TPS: "0" }, "CAIRN_LOOKUP_EVENTS_TPS"],
+      [{ CAIRN_LOOKUP_EVENTS_TPS: "two" }, "CAIRN_LOOKUP_EVENTS_TPS"],
+      [{ CAIRN_REGION: "moon" }, "CAIRN_REGION"],
+      [{ CAIRN_ACCOUNT_ID: "1234567890123" }, "CAIRN_ACCOUNT_ID"],
+    ] as const) {
+      const [problem] = problemsOf(() => loadServerSettings({}, env));
+      assert.ok(problem?.startsWith(`${expected}: must be`), problem);
+    }
+  });
+
+  it("requires the admin key id and secret together", () => {
+    const [problem] = problemsOf(() => loadServerSettings({}, { CAIRN_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE" }));
+    assert.match(problem ?? "", /must be set together/);
+  });
+
+  it("accepts a fractional throttle", () => {
+    assert.equal(loadServerSettings({}, { CAIRN_LOOKUP_EVENTS_TPS: "0.5" }).lookupEventsTps, 0.5);
+  });
+});
+
+describe("loadSettings (a subset)", () => {
+  it("ignores settings it was not asked for, even invalid ones", () => {
+    const { accountId } = loadSettings(["accountId"], {}, { CAIRN_PORT: "abc", CAIRN_ACCOUNT_ID: "111122223333" });
+    assert.equal(accountId, "111122223333");
+  });
+});
+
+describe("settingSources", () => {
+  it("gives every setting a CAIRN_ variable and a flag whose camelCase is the field name", () => {
+    for (const [name, source] of settingSources()) {
+      assert.match(source.env, /^CAIRN_[A-Z_]+$/);
+      const camel = source.flag.replace(/^--/, "").replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+      assert.equal(camel, name, "commander derives the option name from the flag; it must match the field");
+      assert.ok(source.description.length > 0);
+    }
+  });
+});
