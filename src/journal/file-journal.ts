@@ -27,6 +27,9 @@ export interface FileJournalOptions {
   readonly openAppendFile?: OpenAppendFile;
 }
 
+/** How often a failed journal retries recovery (a full disk freed, a transient I/O error). */
+const RECOVERY_INTERVAL_MS = 1_000;
+
 const DEFAULTS = {
   segmentBytesMax: 64 * 1024 * 1024,
   blockEntriesMax: 128,
@@ -61,8 +64,9 @@ export class FileJournal implements Journal {
   /** True while the single writer loop runs; `drained` settles when it stops. */
   private writing = false;
   private drained: Promise<void> = Promise.resolve();
-  /** Set by the first write/fsync failure; from then on nothing is acknowledged until reopened. */
+  /** Set by a write/fsync failure; nothing is acknowledged until recovery has cut the tail back to the last durable group. */
   private failure: JournalUnavailableError | null = null;
+  private recoveryAttemptedAtMs = 0;
   private closed = false;
   private waiters = new Set<() => void>();
   private retention: Promise<unknown> = Promise.resolve();
@@ -93,7 +97,6 @@ export class FileJournal implements Journal {
 
   append(items: readonly JournalAppendItem[]): Promise<JournalAppendResult> {
     if (this.closed) return Promise.reject(new JournalUnavailableError("The journal is closed."));
-    if (this.failure !== null) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.queue.push({ items, resolve, reject });
       if (!this.writing) {
@@ -112,7 +115,7 @@ export class FileJournal implements Journal {
     try {
       while (this.queue.length > 0) {
         const group = this.takeGroup();
-        if (this.failure !== null) {
+        if (this.failure !== null && !(await this.tryRecover())) {
           for (const request of group) request.reject(this.failure);
           continue;
         }
@@ -120,6 +123,24 @@ export class FileJournal implements Journal {
       }
     } finally {
       this.writing = false;
+    }
+  }
+
+  /**
+   * Recovery after a failure, at most once per interval: truncate the unacknowledged tail, reopen the
+   * append handle, flush pending dedup keys. Until it succeeds every append is refused (fail closed).
+   */
+  private async tryRecover(): Promise<boolean> {
+    const nowMs = this.clock.nowMs();
+    if (nowMs - this.recoveryAttemptedAtMs < RECOVERY_INTERVAL_MS) return false;
+    this.recoveryAttemptedAtMs = nowMs;
+    try {
+      await this.store.reopenActive();
+      this.dedup.flush(this.headSeq());
+      this.failure = null;
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -144,9 +165,10 @@ export class FileJournal implements Journal {
     try {
       if (plan.entries.length > 0) await this.writeGroup(plan.entries, firstSeq);
     } catch (error) {
-      this.failure = new JournalUnavailableError("The journal could not write durably; reopen it to recover.", {
+      this.failure = new JournalUnavailableError("The journal could not write durably; it retries recovery every second.", {
         cause: error,
       });
+      this.recoveryAttemptedAtMs = this.clock.nowMs();
       for (const request of group) request.reject(this.failure);
       return;
     }
@@ -163,7 +185,8 @@ export class FileJournal implements Journal {
     try {
       this.dedup.flush(this.headSeq());
     } catch (error) {
-      this.failure ??= new JournalUnavailableError("The dedup key store failed; reopen the journal.", { cause: error });
+      this.failure ??= new JournalUnavailableError("The dedup key store failed; recovery is retried every second.", { cause: error });
+      this.recoveryAttemptedAtMs = this.clock.nowMs();
     }
   }
 

@@ -91,6 +91,25 @@ export class SegmentStore {
     for (const block of blocks) this.activeSegment.push(block);
   }
 
+  /**
+   * After a failed write or sync: cuts the active segment back to the end of its last durable group
+   * (the in-memory index only advances after a successful sync), makes the cut durable and reopens
+   * the append handle. Throws while the storage is still failing.
+   */
+  async reopenActive(): Promise<void> {
+    await this.active.close().catch(() => undefined);
+    const segment = this.activeSegment;
+    const handle = await open(segment.path, "a+");
+    try {
+      if ((await handle.stat()).size > segment.sizeBytes) await handle.truncate(segment.sizeBytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await syncDirectory(this.directory);
+    this.active = await this.openAppendFile(segment.path);
+  }
+
   /** Seals the active segment (sidecar index) and starts a new one at the next seq. */
   async roll(): Promise<void> {
     const sealed = this.activeSegment;

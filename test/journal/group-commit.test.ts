@@ -25,9 +25,13 @@ function items(prefix: string, count: number): JournalAppendItem[] {
 }
 
 /** Wraps the real append file, counting syncs and failing on demand. */
-function instrumentedFiles(): { open: OpenAppendFile; syncs: () => number; fail: (what: "write" | "sync") => void } {
+function instrumentedFiles(): {
+  open: OpenAppendFile;
+  syncs: () => number;
+  fail: (what: "write" | "sync" | null) => void;
+} {
   let syncs = 0;
-  let failing: "write" | "sync" | null = null;
+  let failing: "write" | "sync" | null = null as "write" | "sync" | null;
   const open: OpenAppendFile = async (path) => {
     const file = await openAppendFileOnDisk(path);
     const wrapped: AppendFile = {
@@ -94,6 +98,40 @@ describe("FileJournal fails closed", () => {
       assert.equal((await journal.read(1, 100)).length, head);
       const retried = await journal.append(items("lost", 5));
       assert.equal(retried.seqs.filter((seq) => seq !== null).length, head === 5 ? 5 : 0);
+      await journal.close();
+    });
+  }
+});
+
+describe("FileJournal recovers in place once storage works again", () => {
+  for (const what of ["write", "sync"] as const) {
+    it(`after a ${what} failure: refuses while failing, then cuts the tail and acknowledges again`, async () => {
+      const directory = await temporaryDirectory();
+      const files = instrumentedFiles();
+      let nowMs = 1_700_000_000_000;
+      const movingClock = { nowMs: () => nowMs };
+      let journal = await openFileJournal({ directory, clock: movingClock, openAppendFile: files.open });
+      await journal.append(items("ok", 5));
+      files.fail(what);
+      await assert.rejects(journal.append(items("lost", 5)), JournalUnavailableError);
+      nowMs += 2_000;
+      await assert.rejects(journal.append(items("still-failing", 1)), JournalUnavailableError);
+      files.fail(null);
+      await assert.rejects(journal.append(items("too-soon", 1)), JournalUnavailableError, "recovery waits its interval");
+      nowMs += 2_000;
+      const recovered = await journal.append(items("after", 3));
+      assert.deepEqual(recovered.seqs, [6, 7, 8], "the failed group's tail was cut back; seqs stay dense");
+      assert.equal((await journal.read(1, 100)).length, 8);
+      await journal.close();
+
+      journal = await openFileJournal({ directory, clock: movingClock });
+      assert.equal(journal.headSeq(), 8);
+      const entries = await journal.read(1, 100);
+      assert.deepEqual(
+        entries.map((e) => JSON.parse(e.json).id),
+        ["ok-0", "ok-1", "ok-2", "ok-3", "ok-4", "after-0", "after-1", "after-2"],
+      );
+      assert.deepEqual((await journal.append(items("lost", 5))).seqs, [9, 10, 11, 12, 13], "refused items were never stored");
       await journal.close();
     });
   }

@@ -1,0 +1,85 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { makeDataDir, removeDataDir, startServerProcess, TEST_ACCESS_KEY_ID, TEST_ACCOUNT_ID, TEST_SECRET_ACCESS_KEY } from "../helpers/server-process.js";
+import { cloudTrailCall, ingestCall, sendRaw } from "../helpers/signed-request.js";
+import { recentRecords } from "../helpers/sample-records.js";
+
+const admin = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
+
+/** A real full disk: a tiny tmpfs mounted over the journal directory only (needs root, as in CI). */
+function mountTinyJournal(directory: string, size: string): string | false {
+  mkdirSync(directory, { recursive: true });
+  const result = spawnSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", directory], { encoding: "utf8" });
+  if (result.status !== 0) {
+    const reason = `SKIPPED LOUDLY: cannot mount a tmpfs to fill the journal's disk (${result.stderr.trim() || result.error?.message}); run as root.`;
+    process.stderr.write(`\n*** ${reason} ***\n\n`);
+    return reason;
+  }
+  return false;
+}
+
+async function lookupById(url: string, eventId: string): Promise<number> {
+  const response = await sendRaw(url, cloudTrailCall("LookupEvents", { LookupAttributes: [{ AttributeKey: "EventId", AttributeValue: eventId }] }, admin));
+  assert.equal(response.status, 200, response.text);
+  return (response.json()["Events"] as unknown[]).length;
+}
+
+describe("fail closed when the journal's disk is full", () => {
+  it("answers 503 instead of acknowledging, keeps serving, and recovers when space returns", async (t) => {
+    const dataDir = makeDataDir("cairn-full-");
+    const journalDir = join(dataDir, "journal");
+    const skip = mountTinyJournal(journalDir, "192k");
+    if (skip) {
+      t.skip(skip);
+      removeDataDir(dataDir);
+      return;
+    }
+    const server = await startServerProcess({ dataDir });
+    try {
+      const acknowledged: string[] = [];
+      let refused: Array<Record<string, unknown>> | undefined;
+      for (let i = 0; i < 200 && refused === undefined; i++) {
+        const batch = recentRecords(100, { accountId: TEST_ACCOUNT_ID });
+        const response = await sendRaw(server.url, ingestCall(batch, admin, { gzip: true }));
+        if (response.status === 200) acknowledged.push(...batch.map((r) => r["eventID"] as string));
+        else {
+          assert.equal(response.status, 503, response.text);
+          assert.equal(response.json()["__type"], "ServiceUnavailableException");
+          assert.equal(response.headers.get("retry-after"), "1");
+          refused = batch;
+        }
+      }
+      assert.ok(refused, "the tiny disk filled up");
+      assert.ok(acknowledged.length > 0);
+
+      const lookup = await sendRaw(server.url, cloudTrailCall("LookupEvents", { MaxResults: 1 }, admin));
+      assert.equal(lookup.status, 503, "an API call whose audit event cannot be stored is refused");
+      const health = await fetch(`${server.url}/health`);
+      assert.equal(health.status, 200, "the server keeps serving");
+
+      const remount = spawnSync("mount", ["-o", "remount,size=64m", journalDir]);
+      assert.equal(remount.status, 0);
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      let recovered = 0;
+      for (let attempt = 0; attempt < 20 && recovered !== 200; attempt++) {
+        recovered = (await sendRaw(server.url, cloudTrailCall("LookupEvents", { MaxResults: 1 }, admin))).status;
+        if (recovered !== 200) await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      assert.equal(recovered, 200, "calls succeed again once space returns, without a restart");
+
+      assert.equal(await lookupById(server.url, acknowledged[0]!), 1);
+      assert.equal(await lookupById(server.url, acknowledged.at(-1)!), 1);
+      for (const record of refused.slice(0, 5)) assert.equal(await lookupById(server.url, record["eventID"] as string), 0, "nothing of the refused batch");
+      const retry = await sendRaw(server.url, ingestCall(refused, admin, { gzip: true }));
+      assert.equal(retry.status, 200);
+      assert.equal((retry.json() as { accepted: number; duplicates: number }).duplicates, 0, "the refused batch was not half-stored");
+    } finally {
+      await server.stop();
+      spawnSync("umount", [journalDir]);
+      removeDataDir(dataDir);
+    }
+  });
+});
