@@ -54,7 +54,9 @@ export async function startServer(
   await historyRunner.start();
 
   const onInternalError = (error: unknown): void => {
-    process.stderr.write(`Cairn internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `Cairn internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
   };
   const operations = new Map<string, OperationHandler>([
     [
@@ -67,7 +69,8 @@ export async function startServer(
     ],
   ]);
   const throttles = new Map<string, Throttle>();
-  if (settings.lookupEventsTps !== undefined) throttles.set("LookupEvents", new Throttle(settings.lookupEventsTps, clock));
+  if (settings.lookupEventsTps !== undefined)
+    throttles.set("LookupEvents", new Throttle(settings.lookupEventsTps, clock));
 
   const app = createHttpApp(async (error, ip, userAgent) => {
     const audit = buildAuditRecord({
@@ -98,7 +101,9 @@ export async function startServer(
     accountId: settings.accountId,
     region: settings.region,
     journal: { headSeq: journal.headSeq(), firstSeq: journal.firstSeq() },
-    consumers: { "event-history": { cursor: observedHistory.cursor(), lagRecords: journal.headSeq() - observedHistory.cursor() } },
+    consumers: {
+      "event-history": { cursor: observedHistory.cursor(), lagRecords: journal.headSeq() - observedHistory.cursor() },
+    },
   }));
 
   await app.listen({ host: settings.host, port: settings.port });

@@ -1,7 +1,12 @@
 import type { FastifyRequest } from "fastify";
 import type { Principal, PrincipalStore } from "../identity/principal.js";
 import { ApiError } from "./errors.js";
-import { parseSignatureClaim, verifySignature, type IncomingSignedRequest, type SignatureClaim } from "./protocol/sigv4-verify.js";
+import {
+  parseSignatureClaim,
+  verifySignature,
+  type IncomingSignedRequest,
+  type SignatureClaim,
+} from "./protocol/sigv4-verify.js";
 
 /** Who a request claims to be, known even when authentication then fails, so the refusal can be audited. */
 export interface CallerAttribution {
@@ -16,7 +21,13 @@ export function toSignedRequest(request: FastifyRequest, body: Uint8Array): Inco
     const existing = query[key];
     query[key] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
   }
-  return { method: request.method, path: url.pathname, query, headers: request.headers as IncomingSignedRequest["headers"], body };
+  return {
+    method: request.method,
+    path: url.pathname,
+    query,
+    headers: request.headers as IncomingSignedRequest["headers"],
+    body,
+  };
 }
 
 /**

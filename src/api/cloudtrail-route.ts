@@ -33,14 +33,18 @@ export function operationFromTarget(target: string | undefined): string {
   }
   const prefix = TARGET_PREFIXES.find((p) => target.startsWith(p));
   const name = prefix === undefined ? "" : target.slice(prefix.length);
-  if (!isCloudTrailOperation(name)) throw new ApiError("UnknownOperationException", `Unknown operation ${target.slice(0, 200)}.`);
+  if (!isCloudTrailOperation(name))
+    throw new ApiError("UnknownOperationException", `Unknown operation ${target.slice(0, 200)}.`);
   return name;
 }
 
 function parseBody(body: Buffer, contentType: string | undefined): Record<string, unknown> {
   const mediaType = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
   if (mediaType !== "" && !ACCEPTED_CONTENT_TYPES.includes(mediaType)) {
-    throw new ApiError("SerializationException", `Unsupported Content-Type '${mediaType}'; send application/x-amz-json-1.1.`);
+    throw new ApiError(
+      "SerializationException",
+      `Unsupported Content-Type '${mediaType}'; send application/x-amz-json-1.1.`,
+    );
   }
   if (body.length === 0) return {};
   let parsed: unknown;
@@ -68,7 +72,12 @@ function eventNameFor(request: FastifyRequest): string {
 export function sendAwsError(reply: FastifyReply, requestId: string, error: ApiError): void {
   void reply
     .code(error.status)
-    .headers({ "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": requestId, "x-amzn-errortype": error.code, ...error.headers })
+    .headers({
+      "content-type": "application/x-amz-json-1.1",
+      "x-amzn-requestid": requestId,
+      "x-amzn-errortype": error.code,
+      ...error.headers,
+    })
     .send(JSON.stringify({ __type: error.code, message: error.message }));
 }
 
@@ -84,14 +93,25 @@ export function registerCloudTrailRoute(app: FastifyInstance, options: CloudTrai
     try {
       eventName = operationFromTarget(targetHeader(request));
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const { principal, claim } = await authenticate(toSignedRequest(request, body), options.principals, attribution, nowMs);
+      const { principal, claim } = await authenticate(
+        toSignedRequest(request, body),
+        options.principals,
+        attribution,
+        nowMs,
+      );
       input = parseBody(body, request.headers["content-type"]);
       const handler = options.operations.get(eventName);
       if (handler === undefined) {
         throw new ApiError("UnsupportedOperationException", `Cairn does not implement ${eventName} yet.`);
       }
       options.throttles.get(eventName)?.take(`${principal.accountId}/${claim.region}`);
-      result = await handler(input, { principal, accountId: principal.accountId, region: claim.region, requestId, nowMs });
+      result = await handler(input, {
+        principal,
+        accountId: principal.accountId,
+        region: claim.region,
+        requestId,
+        nowMs,
+      });
     } catch (error) {
       if (isApiError(error)) failure = error;
       else {
@@ -121,7 +141,15 @@ export function registerCloudTrailRoute(app: FastifyInstance, options: CloudTrai
       await options.journal.append([{ json: audit.json }]);
     } catch (error) {
       if (!(error instanceof JournalUnavailableError)) options.onInternalError(error);
-      sendAwsError(reply, requestId, new ApiError("ServiceUnavailableException", "Cairn cannot durably record this call right now; nothing was done. Retry later.", { "retry-after": "1" }));
+      sendAwsError(
+        reply,
+        requestId,
+        new ApiError(
+          "ServiceUnavailableException",
+          "Cairn cannot durably record this call right now; nothing was done. Retry later.",
+          { "retry-after": "1" },
+        ),
+      );
       return reply;
     }
     if (failure !== undefined) {

@@ -165,9 +165,12 @@ export class FileJournal implements Journal {
     try {
       if (plan.entries.length > 0) await this.writeGroup(plan.entries, firstSeq);
     } catch (error) {
-      this.failure = new JournalUnavailableError("The journal could not write durably; it retries recovery every second.", {
-        cause: error,
-      });
+      this.failure = new JournalUnavailableError(
+        "The journal could not write durably; it retries recovery every second.",
+        {
+          cause: error,
+        },
+      );
       this.recoveryAttemptedAtMs = this.clock.nowMs();
       for (const request of group) request.reject(this.failure);
       return;
@@ -185,7 +188,9 @@ export class FileJournal implements Journal {
     try {
       this.dedup.flush(this.headSeq());
     } catch (error) {
-      this.failure ??= new JournalUnavailableError("The dedup key store failed; recovery is retried every second.", { cause: error });
+      this.failure ??= new JournalUnavailableError("The dedup key store failed; recovery is retried every second.", {
+        cause: error,
+      });
       this.recoveryAttemptedAtMs = this.clock.nowMs();
     }
   }

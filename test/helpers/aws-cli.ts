@@ -8,7 +8,8 @@ const execFileAsync = promisify(execFile);
 export function awsCliMissingReason(): string | false {
   const probe = spawnSync("aws", ["--version"], { encoding: "utf8" });
   if (probe.error || probe.status !== 0) {
-    const reason = "SKIPPED LOUDLY: the AWS CLI (`aws`) is not installed on this machine; these tests need the real client.";
+    const reason =
+      "SKIPPED LOUDLY: the AWS CLI (`aws`) is not installed on this machine; these tests need the real client.";
     process.stderr.write(`\n*** ${reason} ***\n\n`);
     return reason;
   }
@@ -37,6 +38,10 @@ export async function runAws(dataDir: string, args: string[], env: Record<string
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failure = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof failure.code === "number" ? failure.code : 1, stdout: failure.stdout ?? "", stderr: failure.stderr ?? "" };
+    return {
+      code: typeof failure.code === "number" ? failure.code : 1,
+      stdout: failure.stdout ?? "",
+      stderr: failure.stderr ?? "",
+    };
   }
 }

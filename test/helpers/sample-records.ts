@@ -27,7 +27,10 @@ export function invictusRecords(): RawRecord[] {
  * Real records moved into the given account, region and recent time window (Event history keeps 90
  * days), with fresh eventIDs, so that a test owns exactly the events it ingests.
  */
-export function recentRecords(count: number, options: { accountId: string; region?: string; nowMs?: number; spreadMs?: number }): RawRecord[] {
+export function recentRecords(
+  count: number,
+  options: { accountId: string; region?: string; nowMs?: number; spreadMs?: number },
+): RawRecord[] {
   const base = invictusRecords().filter((r) => r["managementEvent"] !== false && r["eventCategory"] !== "Data");
   const nowMs = options.nowMs ?? Date.now();
   const spreadMs = options.spreadMs ?? 3_600_000;
@@ -41,7 +44,9 @@ export function recentRecords(count: number, options: { accountId: string; regio
       recipientAccountId: options.accountId,
       awsRegion: options.region ?? "us-east-1",
       eventID: randomUUID(),
-      eventTime: new Date(nowMs - Math.floor((i * spreadMs) / Math.max(1, count)) - 1000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      eventTime: new Date(nowMs - Math.floor((i * spreadMs) / Math.max(1, count)) - 1000)
+        .toISOString()
+        .replace(/\.\d{3}Z$/, "Z"),
     });
   }
   return out;

@@ -27,20 +27,26 @@ export function removeDataDir(dataDir: string): void {
   rmSync(dataDir, { recursive: true, force: true });
 }
 
-export async function startServerProcess(options: { dataDir?: string; env?: Record<string, string>; args?: string[] } = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  options: { dataDir?: string; env?: Record<string, string>; args?: string[] } = {},
+): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? makeDataDir();
-  const child = spawn(process.execPath, [CLI, "server", "--port", "0", "--data-dir", dataDir, ...(options.args ?? [])], {
-    env: {
-      ...process.env,
-      CAIRN_HOST: "127.0.0.1",
-      CAIRN_ACCOUNT_ID: TEST_ACCOUNT_ID,
-      CAIRN_REGION: "us-east-1",
-      CAIRN_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
-      CAIRN_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
-      ...options.env,
+  const child = spawn(
+    process.execPath,
+    [CLI, "server", "--port", "0", "--data-dir", dataDir, ...(options.args ?? [])],
+    {
+      env: {
+        ...process.env,
+        CAIRN_HOST: "127.0.0.1",
+        CAIRN_ACCOUNT_ID: TEST_ACCOUNT_ID,
+        CAIRN_REGION: "us-east-1",
+        CAIRN_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
+        CAIRN_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
+        ...options.env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
     },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  );
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));

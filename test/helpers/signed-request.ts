@@ -27,7 +27,12 @@ export interface RawResponse {
 /** Signs and sends one request exactly as given, so tests can send what no SDK would. */
 export async function sendRaw(baseUrl: string, request: RawRequest): Promise<RawResponse> {
   const url = new URL(baseUrl);
-  const body = request.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(request.body) ? request.body : Buffer.from(request.body);
+  const body =
+    request.body === undefined
+      ? Buffer.alloc(0)
+      : Buffer.isBuffer(request.body)
+        ? request.body
+        : Buffer.from(request.body);
   const headers: Record<string, string> = { host: url.host, ...request.headers };
   let finalHeaders = headers;
   if (!request.unsigned) {
@@ -38,7 +43,16 @@ export async function sendRaw(baseUrl: string, request: RawRequest): Promise<Raw
       sha256: Sha256,
     });
     const signed = await signer.sign(
-      { method: request.method ?? "POST", protocol: "http:", hostname: url.hostname, port: Number(url.port), path: request.path ?? "/", query: request.query ?? {}, headers, body },
+      {
+        method: request.method ?? "POST",
+        protocol: "http:",
+        hostname: url.hostname,
+        port: Number(url.port),
+        path: request.path ?? "/",
+        query: request.query ?? {},
+        headers,
+        body,
+      },
       request.signingDate ? { signingDate: request.signingDate } : {},
     );
     finalHeaders = signed.headers as Record<string, string>;
@@ -50,19 +64,36 @@ export async function sendRaw(baseUrl: string, request: RawRequest): Promise<Raw
     ...(request.method === "GET" ? {} : { body }),
   });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text) as Record<string, unknown> };
+  return {
+    status: response.status,
+    headers: response.headers,
+    text,
+    json: () => JSON.parse(text) as Record<string, unknown>,
+  };
 }
 
-export function cloudTrailCall(target: string, body: unknown, credentials: { accessKeyId: string; secretAccessKey: string }, extra: Partial<RawRequest> = {}): RawRequest {
+export function cloudTrailCall(
+  target: string,
+  body: unknown,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+  extra: Partial<RawRequest> = {},
+): RawRequest {
   return {
     ...credentials,
-    headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.${target}` },
+    headers: {
+      "content-type": "application/x-amz-json-1.1",
+      "x-amz-target": `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.${target}`,
+    },
     body: typeof body === "string" ? body : JSON.stringify(body),
     ...extra,
   };
 }
 
-export function ingestCall(records: unknown[], credentials: { accessKeyId: string; secretAccessKey: string }, options: { gzip?: boolean } = {}): RawRequest {
+export function ingestCall(
+  records: unknown[],
+  credentials: { accessKeyId: string; secretAccessKey: string },
+  options: { gzip?: boolean } = {},
+): RawRequest {
   const json = Buffer.from(JSON.stringify({ Records: records }));
   return {
     ...credentials,

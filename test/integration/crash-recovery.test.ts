@@ -1,7 +1,14 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { CloudTrailClient, paginateLookupEvents } from "@aws-sdk/client-cloudtrail";
-import { makeDataDir, removeDataDir, startServerProcess, TEST_ACCESS_KEY_ID, TEST_ACCOUNT_ID, TEST_SECRET_ACCESS_KEY } from "../helpers/server-process.js";
+import {
+  makeDataDir,
+  removeDataDir,
+  startServerProcess,
+  TEST_ACCESS_KEY_ID,
+  TEST_ACCOUNT_ID,
+  TEST_SECRET_ACCESS_KEY,
+} from "../helpers/server-process.js";
 import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords } from "../helpers/sample-records.js";
 
@@ -10,7 +17,10 @@ const ROUNDS = 20;
 const BATCH_RECORDS = 50;
 
 /** Ingests batches until the connection breaks; returns the eventIDs the server acknowledged. */
-async function ingestUntilKilled(url: string, batches: Array<Array<Record<string, unknown>>>): Promise<{ acknowledged: string[]; attempted: string[] }> {
+async function ingestUntilKilled(
+  url: string,
+  batches: Array<Array<Record<string, unknown>>>,
+): Promise<{ acknowledged: string[]; attempted: string[] }> {
   const acknowledged: string[] = [];
   const attempted: string[] = [];
   for (const batch of batches) {
@@ -47,7 +57,12 @@ describe("kill -9 during ingest, 20 rounds", () => {
       assert.ok(acknowledged.size > 0, "some batches were acknowledged before the kills");
 
       const server = await startServerProcess({ dataDir });
-      const client = new CloudTrailClient({ endpoint: server.url, region: "us-east-1", credentials: admin, maxAttempts: 1 });
+      const client = new CloudTrailClient({
+        endpoint: server.url,
+        region: "us-east-1",
+        credentials: admin,
+        maxAttempts: 1,
+      });
       const counts = new Map<string, number>();
       const ingestedFound: string[] = [];
       for await (const page of paginateLookupEvents({ client, pageSize: 50 }, {})) {
@@ -62,7 +77,8 @@ describe("kill -9 during ingest, 20 rounds", () => {
 
       for (const id of acknowledged) assert.equal(counts.get(id), 1, `acknowledged event ${id} present exactly once`);
       for (const [id, count] of counts) assert.equal(count, 1, `event ${id} stored once`);
-      for (const id of ingestedFound) assert.ok(attempted.has(id), `event ${id} was sent by this test (no phantom records)`);
+      for (const id of ingestedFound)
+        assert.ok(attempted.has(id), `event ${id} was sent by this test (no phantom records)`);
       assert.ok(health.journal.headSeq >= acknowledged.size);
     } finally {
       removeDataDir(dataDir);

@@ -3,7 +3,14 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { makeDataDir, removeDataDir, startServerProcess, TEST_ACCESS_KEY_ID, TEST_ACCOUNT_ID, TEST_SECRET_ACCESS_KEY } from "../helpers/server-process.js";
+import {
+  makeDataDir,
+  removeDataDir,
+  startServerProcess,
+  TEST_ACCESS_KEY_ID,
+  TEST_ACCOUNT_ID,
+  TEST_SECRET_ACCESS_KEY,
+} from "../helpers/server-process.js";
 import { cloudTrailCall, ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords } from "../helpers/sample-records.js";
 
@@ -22,7 +29,10 @@ function mountTinyJournal(directory: string, size: string): string | false {
 }
 
 async function lookupById(url: string, eventId: string): Promise<number> {
-  const response = await sendRaw(url, cloudTrailCall("LookupEvents", { LookupAttributes: [{ AttributeKey: "EventId", AttributeValue: eventId }] }, admin));
+  const response = await sendRaw(
+    url,
+    cloudTrailCall("LookupEvents", { LookupAttributes: [{ AttributeKey: "EventId", AttributeValue: eventId }] }, admin),
+  );
   assert.equal(response.status, 200, response.text);
   return (response.json()["Events"] as unknown[]).length;
 }
@@ -72,10 +82,15 @@ describe("fail closed when the journal's disk is full", () => {
 
       assert.equal(await lookupById(server.url, acknowledged[0]!), 1);
       assert.equal(await lookupById(server.url, acknowledged.at(-1)!), 1);
-      for (const record of refused.slice(0, 5)) assert.equal(await lookupById(server.url, record["eventID"] as string), 0, "nothing of the refused batch");
+      for (const record of refused.slice(0, 5))
+        assert.equal(await lookupById(server.url, record["eventID"] as string), 0, "nothing of the refused batch");
       const retry = await sendRaw(server.url, ingestCall(refused, admin, { gzip: true }));
       assert.equal(retry.status, 200);
-      assert.equal((retry.json() as { accepted: number; duplicates: number }).duplicates, 0, "the refused batch was not half-stored");
+      assert.equal(
+        (retry.json() as { accepted: number; duplicates: number }).duplicates,
+        0,
+        "the refused batch was not half-stored",
+      );
     } finally {
       await server.stop();
       spawnSync("umount", [journalDir]);

@@ -1,6 +1,13 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { removeDataDir, startServerProcess, TEST_ACCESS_KEY_ID, TEST_ACCOUNT_ID, TEST_SECRET_ACCESS_KEY, type ServerProcess } from "../helpers/server-process.js";
+import {
+  removeDataDir,
+  startServerProcess,
+  TEST_ACCESS_KEY_ID,
+  TEST_ACCOUNT_ID,
+  TEST_SECRET_ACCESS_KEY,
+  type ServerProcess,
+} from "../helpers/server-process.js";
 import { awsCliMissingReason, runAws } from "../helpers/aws-cli.js";
 import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords } from "../helpers/sample-records.js";
@@ -32,10 +39,21 @@ describe("the real AWS CLI against a real server", { skip }, () => {
   });
 
   it("lookup-events works with only the credentials file the server wrote, and shows the CLI's own call", async () => {
-    const first = await runAws(server.dataDir, ["cloudtrail", "lookup-events", "--no-paginate", "--max-results", "5", ...endpoint]);
+    const first = await runAws(server.dataDir, [
+      "cloudtrail",
+      "lookup-events",
+      "--no-paginate",
+      "--max-results",
+      "5",
+      ...endpoint,
+    ]);
     assert.equal(first.code, 0, first.stderr);
     const result = await runAws(server.dataDir, [
-      "cloudtrail", "lookup-events", "--lookup-attributes", "AttributeKey=EventName,AttributeValue=LookupEvents", ...endpoint,
+      "cloudtrail",
+      "lookup-events",
+      "--lookup-attributes",
+      "AttributeKey=EventName,AttributeValue=LookupEvents",
+      ...endpoint,
     ]);
     assert.equal(result.code, 0, result.stderr);
     const events = (JSON.parse(result.stdout) as { Events: CliEvent[] }).Events;
@@ -58,8 +76,15 @@ describe("the real AWS CLI against a real server", { skip }, () => {
 
   it("filters by time range and attribute", async () => {
     const result = await runAws(server.dataDir, [
-      "cloudtrail", "lookup-events", "--start-time", new Date(Date.now() - 3_600_000).toISOString(), "--end-time", new Date().toISOString(),
-      "--lookup-attributes", "AttributeKey=ReadOnly,AttributeValue=false", ...endpoint,
+      "cloudtrail",
+      "lookup-events",
+      "--start-time",
+      new Date(Date.now() - 3_600_000).toISOString(),
+      "--end-time",
+      new Date().toISOString(),
+      "--lookup-attributes",
+      "AttributeKey=ReadOnly,AttributeValue=false",
+      ...endpoint,
     ]);
     assert.equal(result.code, 0, result.stderr);
     const events = (JSON.parse(result.stdout) as { Events: CliEvent[] }).Events;
@@ -71,7 +96,10 @@ describe("the real AWS CLI against a real server", { skip }, () => {
     const result = await runAws(server.dataDir, ["cloudtrail", "lookup-events", "--max-results", "51", ...endpoint]);
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /InvalidMaxResultsException/);
-    const badKey = await runAws(server.dataDir, ["cloudtrail", "lookup-events", ...endpoint], { AWS_ACCESS_KEY_ID: "AKIAUNKNOWNKEY000000", AWS_SECRET_ACCESS_KEY: "x" });
+    const badKey = await runAws(server.dataDir, ["cloudtrail", "lookup-events", ...endpoint], {
+      AWS_ACCESS_KEY_ID: "AKIAUNKNOWNKEY000000",
+      AWS_SECRET_ACCESS_KEY: "x",
+    });
     assert.notEqual(badKey.code, 0);
     assert.match(badKey.stderr, /UnrecognizedClientException/);
   });

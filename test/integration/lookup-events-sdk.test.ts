@@ -8,7 +8,14 @@ import {
   type LookupAttributeKey,
   type LookupEventsCommandInput,
 } from "@aws-sdk/client-cloudtrail";
-import { startServerProcess, removeDataDir, TEST_ACCESS_KEY_ID, TEST_ACCOUNT_ID, TEST_SECRET_ACCESS_KEY, type ServerProcess } from "../helpers/server-process.js";
+import {
+  startServerProcess,
+  removeDataDir,
+  TEST_ACCESS_KEY_ID,
+  TEST_ACCOUNT_ID,
+  TEST_SECRET_ACCESS_KEY,
+  type ServerProcess,
+} from "../helpers/server-process.js";
 import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords, type RawRecord } from "../helpers/sample-records.js";
 import { addPrincipal } from "../helpers/principals.js";
@@ -21,7 +28,8 @@ function client(server: ServerProcess, credentials = admin, region = "us-east-1"
 
 async function lookupAll(ct: CloudTrailClient, input: LookupEventsCommandInput): Promise<LookupEvent[]> {
   const events: LookupEvent[] = [];
-  for await (const page of paginateLookupEvents({ client: ct, pageSize: 50 }, input)) events.push(...(page.Events ?? []));
+  for await (const page of paginateLookupEvents({ client: ct, pageSize: 50 }, input))
+    events.push(...(page.Events ?? []));
   return events;
 }
 
@@ -94,7 +102,11 @@ describe("LookupEvents through @aws-sdk/client-cloudtrail against a real server"
       ["EventName", sample["eventName"] as string, (r) => r["eventName"] === sample["eventName"]],
       ["EventSource", sample["eventSource"] as string, (r) => r["eventSource"] === sample["eventSource"]],
       ["ReadOnly", "false", (r) => r["readOnly"] === false],
-      ["AccessKeyId", identity["accessKeyId"] as string, (r) => (r["userIdentity"] as RawRecord)["accessKeyId"] === identity["accessKeyId"]],
+      [
+        "AccessKeyId",
+        identity["accessKeyId"] as string,
+        (r) => (r["userIdentity"] as RawRecord)["accessKeyId"] === identity["accessKeyId"],
+      ],
     ];
     for (const [key, value, predicate] of cases) {
       const events = await lookupAll(ct, { LookupAttributes: [{ AttributeKey: key, AttributeValue: value }] });
@@ -105,17 +117,31 @@ describe("LookupEvents through @aws-sdk/client-cloudtrail against a real server"
   });
 
   it("filters by Username, ResourceType and ResourceName using the derived values", async () => {
-    const withResource = ingested.find((r) => Array.isArray(r["resources"]) && (r["resources"] as RawRecord[]).length > 0);
+    const withResource = ingested.find(
+      (r) => Array.isArray(r["resources"]) && (r["resources"] as RawRecord[]).length > 0,
+    );
     assert.ok(withResource, "the sample set has records with resources");
     const resource = (withResource["resources"] as RawRecord[])[0]!;
-    const byType = await lookupAll(ct, { LookupAttributes: [{ AttributeKey: "ResourceType", AttributeValue: resource["type"] as string }] });
+    const byType = await lookupAll(ct, {
+      LookupAttributes: [{ AttributeKey: "ResourceType", AttributeValue: resource["type"] as string }],
+    });
     assert.ok(byType.some((e) => e.EventId === withResource["eventID"]));
     assert.ok(byType.every((e) => (e.Resources ?? []).some((res) => res.ResourceType === resource["type"])));
-    const byName = await lookupAll(ct, { LookupAttributes: [{ AttributeKey: "ResourceName", AttributeValue: resource["ARN"] as string }] });
+    const byName = await lookupAll(ct, {
+      LookupAttributes: [{ AttributeKey: "ResourceName", AttributeValue: resource["ARN"] as string }],
+    });
     assert.ok(byName.some((e) => e.EventId === withResource["eventID"]));
-    const first = (await ct.send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventId", AttributeValue: withResource["eventID"] as string }] }))).Events![0]!;
+    const first = (
+      await ct.send(
+        new LookupEventsCommand({
+          LookupAttributes: [{ AttributeKey: "EventId", AttributeValue: withResource["eventID"] as string }],
+        }),
+      )
+    ).Events![0]!;
     assert.ok(first.Username, "derived username present");
-    const byUser = await lookupAll(ct, { LookupAttributes: [{ AttributeKey: "Username", AttributeValue: first.Username! }] });
+    const byUser = await lookupAll(ct, {
+      LookupAttributes: [{ AttributeKey: "Username", AttributeValue: first.Username! }],
+    });
     assert.ok(byUser.some((e) => e.EventId === withResource["eventID"]));
     assert.ok(byUser.every((e) => e.Username === first.Username));
   });
@@ -137,16 +163,37 @@ describe("LookupEvents through @aws-sdk/client-cloudtrail against a real server"
     };
     await expectError({ MaxResults: 0 }, "InvalidMaxResultsException");
     await expectError({ MaxResults: 51 }, "InvalidMaxResultsException");
-    await expectError({ StartTime: new Date(2_000_000_000_000), EndTime: new Date(1_000_000_000_000) }, "InvalidTimeRangeException");
-    await expectError({ LookupAttributes: [{ AttributeKey: "Bogus" as LookupAttributeKey, AttributeValue: "x" }] }, "InvalidLookupAttributesException");
-    await expectError({ LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: "x".repeat(2001) }] }, "InvalidLookupAttributesException");
+    await expectError(
+      { StartTime: new Date(2_000_000_000_000), EndTime: new Date(1_000_000_000_000) },
+      "InvalidTimeRangeException",
+    );
+    await expectError(
+      { LookupAttributes: [{ AttributeKey: "Bogus" as LookupAttributeKey, AttributeValue: "x" }] },
+      "InvalidLookupAttributesException",
+    );
+    await expectError(
+      { LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: "x".repeat(2001) }] },
+      "InvalidLookupAttributesException",
+    );
     await expectError({ EventCategory: "management" as "insight" }, "InvalidEventCategoryException");
     await expectError({ NextToken: "not-a-token" }, "InvalidNextTokenException");
     const page = await ct.send(new LookupEventsCommand({ MaxResults: 5 }));
     assert.ok(page.NextToken);
-    await expectError({ MaxResults: 5, NextToken: page.NextToken, LookupAttributes: [{ AttributeKey: "ReadOnly", AttributeValue: "true" }] }, "InvalidNextTokenException");
-    const failed = await lookupAll(ct, { LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: "LookupEvents" }] });
-    assert.ok(failed.some((e) => JSON.parse(e.CloudTrailEvent!).errorCode === "InvalidMaxResultsException"), "refused calls are audited with errorCode");
+    await expectError(
+      {
+        MaxResults: 5,
+        NextToken: page.NextToken,
+        LookupAttributes: [{ AttributeKey: "ReadOnly", AttributeValue: "true" }],
+      },
+      "InvalidNextTokenException",
+    );
+    const failed = await lookupAll(ct, {
+      LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: "LookupEvents" }],
+    });
+    assert.ok(
+      failed.some((e) => JSON.parse(e.CloudTrailEvent!).errorCode === "InvalidMaxResultsException"),
+      "refused calls are audited with errorCode",
+    );
   });
 
   it("ANDs several lookup attributes (Cairn extension)", async () => {
@@ -157,7 +204,9 @@ describe("LookupEvents through @aws-sdk/client-cloudtrail against a real server"
         { AttributeKey: "EventSource", AttributeValue: sample["eventSource"] as string },
       ],
     });
-    const expected = ingested.filter((r) => r["eventName"] === sample["eventName"] && r["eventSource"] === sample["eventSource"]);
+    const expected = ingested.filter(
+      (r) => r["eventName"] === sample["eventName"] && r["eventSource"] === sample["eventSource"],
+    );
     assert.equal(events.filter((e) => ingested.some((r) => r["eventID"] === e.EventId)).length, expected.length);
   });
 
@@ -174,7 +223,10 @@ describe("LookupEvents through @aws-sdk/client-cloudtrail against a real server"
     outsider.destroy();
     const western = client(server, admin, "eu-west-1");
     const west = await lookupAll(western, {});
-    assert.ok(!west.some((e) => ingested.some((r) => r["eventID"] === e.EventId)), "us-east-1 events are not in eu-west-1");
+    assert.ok(
+      !west.some((e) => ingested.some((r) => r["eventID"] === e.EventId)),
+      "us-east-1 events are not in eu-west-1",
+    );
     western.destroy();
   });
 
@@ -183,7 +235,9 @@ describe("LookupEvents through @aws-sdk/client-cloudtrail against a real server"
     const body = again.json() as { accepted: number; duplicates: number };
     assert.equal(body.accepted, 10);
     assert.equal(body.duplicates, 10);
-    const events = await lookupAll(ct, { LookupAttributes: [{ AttributeKey: "EventId", AttributeValue: ingested[0]!["eventID"] as string }] });
+    const events = await lookupAll(ct, {
+      LookupAttributes: [{ AttributeKey: "EventId", AttributeValue: ingested[0]!["eventID"] as string }],
+    });
     assert.equal(events.length, 1);
   });
 });

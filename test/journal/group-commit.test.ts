@@ -117,7 +117,11 @@ describe("FileJournal recovers in place once storage works again", () => {
       nowMs += 2_000;
       await assert.rejects(journal.append(items("still-failing", 1)), JournalUnavailableError);
       files.fail(null);
-      await assert.rejects(journal.append(items("too-soon", 1)), JournalUnavailableError, "recovery waits its interval");
+      await assert.rejects(
+        journal.append(items("too-soon", 1)),
+        JournalUnavailableError,
+        "recovery waits its interval",
+      );
       nowMs += 2_000;
       const recovered = await journal.append(items("after", 3));
       assert.deepEqual(recovered.seqs, [6, 7, 8], "the failed group's tail was cut back; seqs stay dense");
@@ -131,7 +135,11 @@ describe("FileJournal recovers in place once storage works again", () => {
         entries.map((e) => JSON.parse(e.json).id),
         ["ok-0", "ok-1", "ok-2", "ok-3", "ok-4", "after-0", "after-1", "after-2"],
       );
-      assert.deepEqual((await journal.append(items("lost", 5))).seqs, [9, 10, 11, 12, 13], "refused items were never stored");
+      assert.deepEqual(
+        (await journal.append(items("lost", 5))).seqs,
+        [9, 10, 11, 12, 13],
+        "refused items were never stored",
+      );
       await journal.close();
     });
   }

@@ -22,7 +22,8 @@ function attributeValueWeight(value: string): number {
 function parseAttributes(input: Record<string, unknown>): Array<{ key: LookupAttributeKey; value: string }> {
   const list = optionalList(input, "LookupAttributes") ?? [];
   return list.map((item, index) => {
-    if (!isPlainObject(item)) throw new ApiError("SerializationException", `LookupAttributes[${index}] must be a structure.`);
+    if (!isPlainObject(item))
+      throw new ApiError("SerializationException", `LookupAttributes[${index}] must be a structure.`);
     const key = item["AttributeKey"];
     const value = item["AttributeValue"];
     if (typeof key !== "string" || !(LOOKUP_ATTRIBUTE_KEYS as readonly string[]).includes(key)) {
@@ -56,7 +57,10 @@ export function createLookupEventsOperation(options: LookupEventsOptions): Opera
       throw new ApiError("InvalidEventCategoryException", "EventCategory must be 'insight' when it is specified.");
     }
     if (category === "insight" && attributes.some((a) => !["EventId", "EventName", "EventSource"].includes(a.key))) {
-      throw new ApiError("InvalidLookupAttributesException", "Insights events support only the EventId, EventName and EventSource attributes.");
+      throw new ApiError(
+        "InvalidLookupAttributesException",
+        "Insights events support only the EventId, EventName and EventSource attributes.",
+      );
     }
     const maxResults = optionalInteger(input, "MaxResults") ?? LOOKUP_MAX_RESULTS_DEFAULT;
     if (maxResults < 1 || maxResults > 50) {
@@ -86,10 +90,15 @@ export function createLookupEventsOperation(options: LookupEventsOptions): Opera
     await options.waitForIndex();
     try {
       const result = await options.history.lookup(query);
-      return { output: { Events: result.events, ...(result.nextToken !== undefined ? { NextToken: result.nextToken } : {}) } };
+      return {
+        output: { Events: result.events, ...(result.nextToken !== undefined ? { NextToken: result.nextToken } : {}) },
+      };
     } catch (error) {
       if (error instanceof InvalidNextTokenError) {
-        throw new ApiError("InvalidNextTokenException", "The NextToken is invalid or was issued for different parameters.");
+        throw new ApiError(
+          "InvalidNextTokenException",
+          "The NextToken is invalid or was issued for different parameters.",
+        );
       }
       throw error;
     }

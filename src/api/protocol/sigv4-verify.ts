@@ -43,7 +43,10 @@ export function parseSignatureClaim(request: IncomingSignedRequest): SignatureCl
   const authorization = header(request, "authorization");
   if (authorization === undefined || authorization === "") {
     if (request.query["X-Amz-Signature"] !== undefined) {
-      throw new ApiError("IncompleteSignatureException", "Query-string (presigned) authentication is not supported by Cairn; sign the Authorization header.");
+      throw new ApiError(
+        "IncompleteSignatureException",
+        "Query-string (presigned) authentication is not supported by Cairn; sign the Authorization header.",
+      );
     }
     throw new ApiError("MissingAuthenticationTokenException", "Missing Authentication Token");
   }
@@ -56,7 +59,10 @@ export function parseSignatureClaim(request: IncomingSignedRequest): SignatureCl
   }
   const amzDate = header(request, "x-amz-date");
   if (amzDate === undefined || !/^\d{8}T\d{6}Z$/.test(amzDate)) {
-    throw new ApiError("IncompleteSignatureException", "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
+    throw new ApiError(
+      "IncompleteSignatureException",
+      "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+    );
   }
   const [, accessKeyId, shortDate, region, service, signedHeaders, signature] = match as unknown as string[];
   return {
@@ -76,7 +82,10 @@ function amzDateToMs(amzDate: string): number {
 }
 
 function formatAmzDate(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d{3}Z$/, "Z");
 }
 
 /**
@@ -90,11 +99,17 @@ export async function verifySignature(
   options: { nowMs: number; service: string },
 ): Promise<void> {
   if (claim.service !== options.service) {
-    throw new ApiError("InvalidSignatureException", `Credential should be scoped to correct service: '${options.service}'.`);
+    throw new ApiError(
+      "InvalidSignatureException",
+      `Credential should be scoped to correct service: '${options.service}'.`,
+    );
   }
   const signedAtMs = amzDateToMs(claim.amzDate);
   if (!Number.isFinite(signedAtMs) || claim.amzDate.slice(0, 8) !== claim.shortDate) {
-    throw new ApiError("InvalidSignatureException", "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP.");
+    throw new ApiError(
+      "InvalidSignatureException",
+      "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP.",
+    );
   }
   if (signedAtMs < options.nowMs - SIGNATURE_SKEW_MS_MAX) {
     throw new ApiError(
@@ -114,7 +129,10 @@ export async function verifySignature(
   const bodyHash = createHash("sha256").update(request.body).digest("hex");
   const claimedHash = header(request, "x-amz-content-sha256");
   if (claimedHash !== undefined && claimedHash !== "UNSIGNED-PAYLOAD" && claimedHash !== bodyHash) {
-    throw new ApiError("InvalidSignatureException", "The provided 'x-amz-content-sha256' header does not match what was computed.");
+    throw new ApiError(
+      "InvalidSignatureException",
+      "The provided 'x-amz-content-sha256' header does not match what was computed.",
+    );
   }
   const headers: Record<string, string> = {};
   for (const name of claim.signedHeaders) {
@@ -128,11 +146,25 @@ export async function verifySignature(
     applyChecksum: false,
   });
   const signed = await signer.sign(
-    { method: request.method, protocol: "http:", hostname: headers["host"] ?? "", path: request.path, query: request.query, headers, body: request.body },
-    { signingDate: new Date(signedAtMs), signableHeaders: new Set(claim.signedHeaders), signingRegion: claim.region, signingService: claim.service },
+    {
+      method: request.method,
+      protocol: "http:",
+      hostname: headers["host"] ?? "",
+      path: request.path,
+      query: request.query,
+      headers,
+      body: request.body,
+    },
+    {
+      signingDate: new Date(signedAtMs),
+      signableHeaders: new Set(claim.signedHeaders),
+      signingRegion: claim.region,
+      signingService: claim.service,
+    },
   );
   const expected = /Signature=([0-9a-f]{64})/.exec(String(signed.headers["authorization"] ?? ""))?.[1] ?? "";
-  const matches = expected.length === claim.signature.length && timingSafeEqual(Buffer.from(expected), Buffer.from(claim.signature));
+  const matches =
+    expected.length === claim.signature.length && timingSafeEqual(Buffer.from(expected), Buffer.from(claim.signature));
   if (!matches) {
     throw new ApiError(
       "InvalidSignatureException",

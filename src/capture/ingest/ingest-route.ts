@@ -42,7 +42,10 @@ async function decodeBody(request: FastifyRequest, body: Buffer): Promise<unknow
     try {
       text = await gunzipAsync(body, { maxOutputLength: INGEST_DECODED_BYTES_MAX });
     } catch {
-      throw new ApiError("SerializationException", `The gzip body is corrupt or decodes to more than ${INGEST_DECODED_BYTES_MAX} bytes.`);
+      throw new ApiError(
+        "SerializationException",
+        `The gzip body is corrupt or decodes to more than ${INGEST_DECODED_BYTES_MAX} bytes.`,
+      );
     }
   } else if (encoding !== "identity") {
     throw new ApiError("SerializationException", `Unsupported Content-Encoding '${encoding}'; use gzip or none.`);
@@ -56,11 +59,17 @@ async function decodeBody(request: FastifyRequest, body: Buffer): Promise<unknow
 
 function recordsOf(document: unknown): unknown[] {
   if (!isPlainObject(document) || !Array.isArray(document["Records"])) {
-    throw new ApiError("SerializationException", 'The request body must be a trail log-file document {"Records":[...]}.');
+    throw new ApiError(
+      "SerializationException",
+      'The request body must be a trail log-file document {"Records":[...]}.',
+    );
   }
   const records = document["Records"];
   if (records.length > INGEST_RECORDS_MAX) {
-    throw new ApiError("SerializationException", `At most ${INGEST_RECORDS_MAX} records per call (got ${records.length}); split the batch.`);
+    throw new ApiError(
+      "SerializationException",
+      `At most ${INGEST_RECORDS_MAX} records per call (got ${records.length}); split the batch.`,
+    );
   }
   return records;
 }
@@ -85,7 +94,12 @@ interface Triage {
   failed: IngestFailure[];
 }
 
-function triage(records: unknown[], callerAccountId: string, mayIngestAnyAccount: boolean, receivedAtMs: number): Triage {
+function triage(
+  records: unknown[],
+  callerAccountId: string,
+  mayIngestAnyAccount: boolean,
+  receivedAtMs: number,
+): Triage {
   const out: Triage = { items: [], itemIndexes: [], failed: [] };
   records.forEach((raw, index) => {
     const result = normalizeIngestedRecord(admit(raw, callerAccountId), { receivedAtMs });
@@ -154,14 +168,25 @@ export function registerIngestRoute(app: FastifyInstance, options: IngestRouteOp
       if (outcome !== undefined) outcome.duplicates = seqs.slice(0, items.length).filter((s) => s === null).length;
     } catch (error) {
       if (!(error instanceof JournalUnavailableError)) options.onInternalError(error);
-      sendAwsError(reply, requestId, new ApiError("ServiceUnavailableException", "Cairn cannot durably store events right now; nothing was stored. Retry later.", { "retry-after": "1" }));
+      sendAwsError(
+        reply,
+        requestId,
+        new ApiError(
+          "ServiceUnavailableException",
+          "Cairn cannot durably store events right now; nothing was stored. Retry later.",
+          { "retry-after": "1" },
+        ),
+      );
       return reply;
     }
     if (failure !== undefined || outcome === undefined) {
       sendAwsError(reply, requestId, failure ?? new ApiError("InternalFailure", "No outcome."));
       return reply;
     }
-    void reply.code(200).headers({ "content-type": "application/json", "x-amzn-requestid": requestId }).send(JSON.stringify(outcome));
+    void reply
+      .code(200)
+      .headers({ "content-type": "application/json", "x-amzn-requestid": requestId })
+      .send(JSON.stringify(outcome));
     return reply;
   });
 }

@@ -29,7 +29,8 @@ export interface TailRouteOptions {
 function parseFromSeq(value: unknown, headSeq: number): number {
   if (value === undefined) return headSeq + 1;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new ApiError("SerializationException", "fromSeq must be a positive integer.");
+  if (!Number.isInteger(parsed) || parsed < 1)
+    throw new ApiError("SerializationException", "fromSeq must be a positive integer.");
   return parsed;
 }
 
@@ -41,11 +42,18 @@ export function registerTailRoute(app: FastifyInstance, options: TailRouteOption
     let accountId = options.accountId;
     let fromSeq = 0;
     try {
-      const { principal } = await authenticate(toSignedRequest(request, Buffer.alloc(0)), options.principals, attribution, options.clock.nowMs());
+      const { principal } = await authenticate(
+        toSignedRequest(request, Buffer.alloc(0)),
+        options.principals,
+        attribution,
+        options.clock.nowMs(),
+      );
       accountId = principal.accountId;
       fromSeq = parseFromSeq((request.query as Record<string, unknown>)["fromSeq"], options.journal.headSeq());
     } catch (error) {
-      failure = isApiError(error) ? error : new ApiError("InternalFailure", "The request processing has failed because of an unknown error.");
+      failure = isApiError(error)
+        ? error
+        : new ApiError("InternalFailure", "The request processing has failed because of an unknown error.");
     }
     const audit = buildAuditRecord({
       eventName: "Tail",
@@ -65,7 +73,11 @@ export function registerTailRoute(app: FastifyInstance, options: TailRouteOption
     try {
       await options.journal.append([{ json: audit.json }]);
     } catch {
-      sendAwsError(reply, requestId, new ApiError("ServiceUnavailableException", "Cairn cannot durably record this call right now. Retry later."));
+      sendAwsError(
+        reply,
+        requestId,
+        new ApiError("ServiceUnavailableException", "Cairn cannot durably record this call right now. Retry later."),
+      );
       return reply;
     }
     if (failure !== undefined) {
@@ -74,7 +86,11 @@ export function registerTailRoute(app: FastifyInstance, options: TailRouteOption
     }
     reply.hijack();
     const raw = reply.raw;
-    raw.writeHead(200, { "content-type": "application/x-ndjson", "x-amzn-requestid": requestId, "cache-control": "no-cache" });
+    raw.writeHead(200, {
+      "content-type": "application/x-ndjson",
+      "x-amzn-requestid": requestId,
+      "cache-control": "no-cache",
+    });
     const closed = new AbortController();
     raw.on("close", () => closed.abort());
     options.shutdown.addEventListener("abort", () => closed.abort(), { once: true });
