@@ -24,7 +24,7 @@ import {
  * Event history benchmark: fills a real file journal with N synthetic ~1.2 KB records spread over
  * 90 days, runs the event-history consumer over it, then times LookupEvents (MaxResults 50, full
  * 90-day window) per attribute, for a deep page and for an AND, and reports bytes on disk and RSS.
- * Usage: node dist/bench/event-history.js <events> [--dir=<kept data directory>] [--block-entries=<journal block size>]
+ * Usage: node dist/bench/event-history.js <events> [--dir=<kept data directory>] [--reuse] [--block-entries=<n>]
  */
 
 export interface LatencyFigures {
@@ -209,6 +209,8 @@ export interface EventHistoryBenchOptions {
   readonly queriesPerCase?: number;
   /** The file journal's blockEntriesMax; its default when absent. */
   readonly journalBlockEntriesMax?: number;
+  /** Query the data a previous run left in `directory` (same event count) instead of filling it again. */
+  readonly reuse?: boolean;
 }
 
 export async function benchEventHistory(options: EventHistoryBenchOptions): Promise<EventHistoryBenchResult> {
@@ -222,7 +224,8 @@ export async function benchEventHistory(options: EventHistoryBenchOptions): Prom
   const history = await openSqliteEventHistory({ path: join(directory, "event-history.db"), journal, clock });
   try {
     const generator = recordGenerator(loadSamples(), options.events, FIRST_MS, LAST_MS);
-    const [journalAppendSeconds, indexSeconds] = await fill(history, generator, options.events, journal);
+    const [journalAppendSeconds, indexSeconds] =
+      options.reuse === true ? [0, 0] : await fill(history, generator, options.events, journal);
     const indexBytes = history.sizeBytes();
     const postings = history.countPostings();
     const latencies = await measure(history, generator, options.events, options.queriesPerCase ?? 300);
@@ -253,6 +256,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const result = await benchEventHistory({
     events: Number(process.argv[2] ?? "100000"),
     ...(flags.has("dir") ? { directory: flags.get("dir")! } : {}),
+    ...(flags.has("reuse") ? { reuse: true } : {}),
     ...(flags.has("block-entries") ? { journalBlockEntriesMax: Number(flags.get("block-entries")) } : {}),
   });
   const { latencies, ...totals } = result;

@@ -62,12 +62,18 @@ export interface Harness {
   cleanup(): Promise<void>;
 }
 
-export async function openHarness(retentionDays = 90): Promise<Harness> {
+export async function openHarness(retentionDays = 90, scanRowsMax?: number): Promise<Harness> {
   const directory = mkdtempSync(join(tmpdir(), "cairn-event-history-"));
   const clock = new FakeClock(NOW_MS);
   const journal = new MemoryJournal(() => clock.now);
   const path = join(directory, "index", "event-history.sqlite");
-  const history = await openSqliteEventHistory({ path, journal, clock, retentionDays });
+  const history = await openSqliteEventHistory({
+    path,
+    journal,
+    clock,
+    retentionDays,
+    ...(scanRowsMax === undefined ? {} : { scanRowsMax }),
+  });
   return {
     journal,
     history,

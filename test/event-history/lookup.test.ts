@@ -47,8 +47,8 @@ function interestingValues(events: readonly LookupEvent[], key: LookupAttributeK
 }
 
 /** The re-timed samples, indexed: the journal entries are the oracle's input. */
-async function indexedSamples(): Promise<{ harness: Harness; entries: JournalEntry[] }> {
-  const harness = await openHarness();
+async function indexedSamples(scanRowsMax?: number): Promise<{ harness: Harness; entries: JournalEntry[] }> {
+  const harness = await openHarness(90, scanRowsMax);
   await ingest(
     harness,
     retimedSamples().map((record) => JSON.stringify(record)),
@@ -214,5 +214,36 @@ describe("SqliteEventHistory scoping and next tokens", () => {
     });
     const expected = bruteForce(entries, query).slice(3, 6);
     assert.deepEqual(second.events, expected);
+  });
+});
+
+describe("SqliteEventHistory with a tiny AND scan budget", () => {
+  let harness: Harness;
+  let entries: JournalEntry[];
+
+  before(async () => ({ harness, entries } = await indexedSamples(5)));
+  after(() => harness.cleanup());
+
+  it("returns short pages with next tokens and still visits exactly the matching events", async () => {
+    const sparse = baseQuery({
+      attributes: [
+        { key: "EventSource", value: "kms.amazonaws.com" },
+        { key: "ReadOnly", value: "false" },
+      ],
+    });
+    const first = await harness.history.lookup(sparse);
+    assert.ok(first.nextToken !== undefined && first.events.length < 50);
+    for (const query of [
+      sparse,
+      baseQuery({
+        attributes: [
+          { key: "ReadOnly", value: "true" },
+          { key: "EventSource", value: "ec2.amazonaws.com" },
+        ],
+      }),
+      baseQuery({ attributes: [{ key: "ReadOnly", value: "true" }] }),
+    ]) {
+      assert.deepEqual(await lookupAll(harness.history, query, [3, 50]), bruteForce(entries, query));
+    }
   });
 });

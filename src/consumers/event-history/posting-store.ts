@@ -20,6 +20,22 @@ export interface PostingRow {
   readonly seq: number;
 }
 
+/** Driver rows per AND statement: small enough to stop near the cap, large enough to amortise the call. */
+const AND_CHUNK_ROWS = 1_024;
+
+export interface CandidateScan {
+  readonly positions: readonly TokenPosition[];
+  readonly scannedRows: number;
+  /** Set when the scan stopped at its cap: everything from `before` down to this position (inclusive) was examined. */
+  readonly resumeBefore?: TokenPosition;
+}
+
+interface MutableScan {
+  positions: TokenPosition[];
+  scannedRows: number;
+  resumeBefore?: TokenPosition;
+}
+
 export interface PruneResult {
   readonly partitionsDropped: number;
   readonly postingsDeleted: number;
@@ -120,24 +136,71 @@ export class PostingStore {
   /**
    * Positions of events having every key, newest first, strictly before `before`, not older than
    * `startTime`, at most `limit`. keys[0] drives the scan, so callers put the most selective first.
+   * An AND of two common values can match rarely (EventSource=kms AND ReadOnly=false: 0 of 800k
+   * postings at 10M, 1 s to prove), so the driver rows examined are capped at `scanRowsMax`; when the
+   * cap is hit the scan stops and reports where, and the caller pages from there.
    */
-  candidates(keys: readonly number[], startTime: number, before: TokenPosition, limit: number): TokenPosition[] {
-    const out: TokenPosition[] = [];
+  candidates(
+    keys: readonly number[],
+    startTime: number,
+    before: TokenPosition,
+    limit: number,
+    scanRowsMax: number,
+  ): CandidateScan {
+    const scan: MutableScan = { positions: [], scannedRows: 0 };
     const firstDay = dayOf(startTime);
     for (const day of this.days) {
       if (day > dayOf(before.time)) continue;
-      if (day < firstDay || out.length >= limit) break;
+      if (day < firstDay || scan.positions.length >= limit) break;
       const base = day * SECONDS_PER_DAY;
-      const beforeT = day === dayOf(before.time) ? before.time - base : SECONDS_PER_DAY;
-      const beforeSeq = day === dayOf(before.time) ? before.seq : 0;
-      const fromT = Math.max(0, startTime - base);
-      const select = this.statement(`select/${day}/${keys.length}`, () => selectSql(day, keys.length));
-      // Parameters in textual order: the probed keys of the joins, then the driving key and the bounds.
-      const parameters = [...keys.slice(1), keys[0], fromT, beforeT, beforeSeq, limit - out.length];
-      const rows = select.raw().all(...parameters) as Array<[number, number]>;
-      for (const [t, seq] of rows) out.push({ time: base + t, seq });
+      const inFirstDay = day === dayOf(before.time);
+      const from = { t: Math.max(0, startTime - base), beforeT: inFirstDay ? before.time - base : SECONDS_PER_DAY };
+      const beforeSeq = inFirstDay ? before.seq : 0;
+      if (keys.length === 1) {
+        // Every driver row is a result: no cap needed.
+        const select = this.statement(`select/${day}`, () => singleKeySql(day));
+        const rows = select.raw().all(keys[0], from.t, from.beforeT, beforeSeq, limit - scan.positions.length);
+        for (const [t, seq] of rows as Array<[number, number]>) scan.positions.push({ time: base + t, seq });
+        scan.scannedRows += rows.length;
+      } else if (!this.scanAndDay(scan, day, keys, from, beforeSeq, limit, scanRowsMax)) {
+        break;
+      }
     }
-    return out;
+    return scan;
+  }
+
+  /** One day of an AND, in chunks of driver rows; false when the scan must stop (cap reached). */
+  private scanAndDay(
+    scan: MutableScan,
+    day: number,
+    keys: readonly number[],
+    from: { t: number; beforeT: number },
+    beforeSeq: number,
+    limit: number,
+    scanRowsMax: number,
+  ): boolean {
+    const base = day * SECONDS_PER_DAY;
+    const select = this.statement(`and/${day}/${keys.length}`, () => andSql(day, keys.length));
+    let cursor: [number, number] = [from.beforeT, beforeSeq];
+    for (;;) {
+      const chunk = Math.min(AND_CHUNK_ROWS, scanRowsMax - scan.scannedRows);
+      if (chunk <= 0) {
+        scan.resumeBefore = { time: base + cursor[0], seq: cursor[1] };
+        return false;
+      }
+      // Parameters in textual order: the probed keys, then the driving key and the bounds.
+      const rows = select.raw().all(...keys.slice(1), keys[0], from.t, cursor[0], cursor[1], chunk) as Array<
+        [number, number, number]
+      >;
+      for (const [t, seq, hit] of rows) {
+        scan.scannedRows++;
+        cursor = [t, seq];
+        if (hit !== 1) continue;
+        scan.positions.push({ time: base + t, seq });
+        if (scan.positions.length >= limit) return false;
+      }
+      if (rows.length < chunk) return true;
+    }
   }
 
   /** Deletes every posting with eventTime < cutoffTime: whole day tables are dropped, the boundary day is trimmed. */
@@ -184,15 +247,23 @@ export class PostingStore {
   }
 }
 
-/** One driving posting scan, each further key checked by a primary-key probe (CROSS JOIN pins that order). */
-function selectSql(day: number, keyCount: number): string {
+function singleKeySql(day: number): string {
+  return (
+    `SELECT t, seq FROM posting_${day} WHERE key = ? AND t >= ? AND (t, seq) < (?, ?) ` +
+    "ORDER BY t DESC, seq DESC LIMIT ?"
+  );
+}
+
+/** A chunk of driver rows, each flagged with whether every other key has the same (t, seq): primary-key probes. */
+function andSql(day: number, keyCount: number): string {
   const table = `posting_${day}`;
-  const joins: string[] = [];
+  const probes: string[] = [];
   for (let i = 1; i < keyCount; i++) {
-    joins.push(`CROSS JOIN ${table} AS p${i} ON p${i}.key = ? AND p${i}.t = p0.t AND p${i}.seq = p0.seq`);
+    probes.push(`EXISTS (SELECT 1 FROM ${table} AS p${i} WHERE p${i}.key = ? AND p${i}.t = d.t AND p${i}.seq = d.seq)`);
   }
   return (
-    `SELECT p0.t, p0.seq FROM ${table} AS p0 ${joins.join(" ")} ` +
-    "WHERE p0.key = ? AND p0.t >= ? AND (p0.t, p0.seq) < (?, ?) ORDER BY p0.t DESC, p0.seq DESC LIMIT ?"
+    `SELECT d.t, d.seq, ${probes.join(" AND ")} AS hit FROM ` +
+    `(SELECT t, seq FROM ${table} WHERE key = ? AND t >= ? AND (t, seq) < (?, ?) ORDER BY t DESC, seq DESC LIMIT ?) AS d ` +
+    "ORDER BY d.t DESC, d.seq DESC"
   );
 }

@@ -37,6 +37,11 @@ export interface SqliteEventHistoryOptions {
   readonly retentionDays?: number;
   /** SQLite page cache per connection. Default 64 MiB. */
   readonly cacheSizeKiB?: number;
+  /**
+   * Posting rows an AND lookup may examine per request before it returns what it has (possibly
+   * nothing) with a next token. Default 10,000 (≈ 13 ms at 10M events).
+   */
+  readonly scanRowsMax?: number;
 }
 
 const SECONDS_PER_DAY = 86_400;
@@ -72,6 +77,7 @@ export class SqliteEventHistory implements EventHistory, Consumer {
     private readonly journal: Journal,
     private readonly clock: Clock,
     private readonly retentionDays: number,
+    private readonly scanRowsMax: number,
   ) {}
 
   private cutoffTime(): number {
@@ -141,20 +147,27 @@ export class SqliteEventHistory implements EventHistory, Consumer {
     const scope: Scope = { category, accountId: query.accountId, region: query.region };
     const keys = this.queryKeys(scope, query);
     const found: Candidate[] = [];
+    let scanRowsLeft = this.scanRowsMax;
     // Look one event past the page: a next token is returned only when more results exist.
     while (found.length <= query.maxResults) {
       const want = query.maxResults + 1 - found.length;
-      const positions = this.store.candidates(keys, startTime, before, want);
-      if (positions.length === 0) break;
-      const entries = await this.journal.readMany(positions.map((position) => position.seq));
-      for (const position of positions) {
-        const entry = entries.get(position.seq);
-        // Absent: trimmed by journal retention. Not matching: a hash collision.
-        const event = entry === undefined ? undefined : matchingEvent(entry, scope, query, startTime, endTime);
-        if (event !== undefined) found.push({ event, position });
+      const scan = this.store.candidates(keys, startTime, before, want, scanRowsLeft);
+      scanRowsLeft -= scan.scannedRows;
+      if (scan.positions.length > 0) {
+        const entries = await this.journal.readMany(scan.positions.map((position) => position.seq));
+        for (const position of scan.positions) {
+          const entry = entries.get(position.seq);
+          // Absent: trimmed by journal retention. Not matching: a hash collision.
+          const event = entry === undefined ? undefined : matchingEvent(entry, scope, query, startTime, endTime);
+          if (event !== undefined) found.push({ event, position });
+        }
       }
-      before = positions[positions.length - 1]!;
-      if (positions.length < want) break;
+      if (scan.resumeBefore !== undefined) {
+        // Out of scan budget with fewer than a page plus one: a short (maybe empty) page, resumed below.
+        return { events: found.map((c) => c.event), nextToken: encodeNextToken(scan.resumeBefore, fingerprint) };
+      }
+      if (scan.positions.length < want) break;
+      before = scan.positions[scan.positions.length - 1]!;
     }
     const page = found.slice(0, query.maxResults);
     const last = page.at(-1);
@@ -214,6 +227,7 @@ export async function openSqliteEventHistory(options: SqliteEventHistoryOptions)
     options.journal,
     options.clock ?? systemClock,
     options.retentionDays ?? 90,
+    Math.max(1, options.scanRowsMax ?? 10_000),
   );
   history.prune();
   return history;
