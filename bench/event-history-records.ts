@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { toEventTime } from "../src/lib/clock.js";
 import type { CloudTrailRecord, RecordResource, UserIdentity } from "../src/model/record.js";
@@ -12,7 +12,7 @@ import type { CloudTrailRecord, RecordResource, UserIdentity } from "../src/mode
  * record to pick query values without keeping 10M records in memory.
  */
 
-const SAMPLES_DIRECTORY = "/work/shared/data/cloudtrail-samples/invictus-sigma-aws";
+const SAMPLES_DIRECTORY = resolve(import.meta.dirname, "../../../shared/data/cloudtrail-samples/invictus-sigma-aws");
 export const BENCH_ACCOUNT = "123837392027";
 export const BENCH_REGIONS = ["us-east-1", "eu-west-1"] as const;
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
-import { Sha256 } from "@aws-crypto/sha256-js";
+import { NativeSha256 } from "../src/api/protocol/sigv4-verify.js";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { loadSamples, recordGenerator } from "./event-history-records.js";
 
@@ -45,7 +45,12 @@ function buildBodies(events: number, batch: number): Buffer[] {
 
 async function startServer(dataDir: string): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [CLI, "server", "--port", "0", "--data-dir", dataDir], {
-    env: { ...process.env, CAIRN_ACCOUNT_ID: "123837392027", CAIRN_ACCESS_KEY_ID: ACCESS_KEY_ID, CAIRN_SECRET_ACCESS_KEY: SECRET },
+    env: {
+      ...process.env,
+      CAIRN_ACCOUNT_ID: "123837392027",
+      CAIRN_ACCESS_KEY_ID: ACCESS_KEY_ID,
+      CAIRN_SECRET_ACCESS_KEY: SECRET,
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   let output = "";
@@ -79,7 +84,10 @@ async function send(url: string, signer: SignatureV4, body: Buffer): Promise<voi
     headers: { host: target.host, "content-type": "application/json" },
     body,
   });
-  const headers = Object.fromEntries(Object.entries(signed.headers).filter(([k]) => k !== "host")) as Record<string, string>;
+  const headers = Object.fromEntries(Object.entries(signed.headers).filter(([k]) => k !== "host")) as Record<
+    string,
+    string
+  >;
   const response = await fetch(`${url}/ingest`, { method: "POST", headers, body });
   if (response.status !== 200) throw new Error(`ingest answered ${response.status}: ${await response.text()}`);
   await response.arrayBuffer();
@@ -119,7 +127,7 @@ export async function benchHttpIngest(events = 200_000, clients = 4, batch = 100
       credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET },
       region: "us-east-1",
       service: "cloudtrail",
-      sha256: Sha256,
+      sha256: NativeSha256,
     });
     let next = 0;
     const started = performance.now();
@@ -149,5 +157,7 @@ export async function benchHttpIngest(events = 200_000, clients = 4, batch = 100
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const [events, clients, batch] = process.argv.slice(2).map(Number);
-  console.log(JSON.stringify(await benchHttpIngest(events || undefined, clients || undefined, batch || undefined), null, 2));
+  console.log(
+    JSON.stringify(await benchHttpIngest(events || undefined, clients || undefined, batch || undefined), null, 2),
+  );
 }

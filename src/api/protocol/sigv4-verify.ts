@@ -1,7 +1,41 @@
-import { createHash, timingSafeEqual } from "node:crypto";
-import { Sha256 } from "@aws-crypto/sha256-js";
+import { createHash, createHmac, timingSafeEqual, type Hash, type Hmac } from "node:crypto";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { ApiError } from "../errors.js";
+
+/** Node's native SHA-256/HMAC behind smithy's hash interface (the pure-JS one is ~10x slower on large bodies). */
+export class NativeSha256 {
+  private hash: Hash | Hmac;
+  constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.hash = this.fresh();
+  }
+  private fresh(): Hash | Hmac {
+    if (this.secret === undefined) return createHash("sha256");
+    const key =
+      typeof this.secret === "string"
+        ? this.secret
+        : Buffer.from(
+            ArrayBuffer.isView(this.secret)
+              ? this.secret.buffer.slice(this.secret.byteOffset, this.secret.byteOffset + this.secret.byteLength)
+              : this.secret,
+          );
+    return createHmac("sha256", key);
+  }
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.hash.update(
+      typeof data === "string"
+        ? data
+        : ArrayBuffer.isView(data)
+          ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+          : new Uint8Array(data),
+    );
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+  reset(): void {
+    this.hash = this.fresh();
+  }
+}
 
 /** How far a request's X-Amz-Date may be from the server clock, as AWS enforces. */
 export const SIGNATURE_SKEW_MS_MAX = 15 * 60 * 1000;
@@ -138,11 +172,17 @@ export async function verifySignature(
   for (const name of claim.signedHeaders) {
     headers[name] = header(request, name) ?? "";
   }
+  // smithy takes the payload hash from this header when present; unsigned, it stays out of the canonical headers.
+  const unsignableHeaders = new Set<string>();
+  if (!claim.signedHeaders.includes("x-amz-content-sha256")) {
+    headers["x-amz-content-sha256"] = claimedHash === "UNSIGNED-PAYLOAD" ? claimedHash : bodyHash;
+    unsignableHeaders.add("x-amz-content-sha256");
+  }
   const signer = new SignatureV4({
     credentials: { accessKeyId: claim.accessKeyId, secretAccessKey },
     region: claim.region,
     service: claim.service,
-    sha256: Sha256,
+    sha256: NativeSha256,
     applyChecksum: false,
   });
   const signed = await signer.sign(
