@@ -16,7 +16,7 @@ import type { OperationHandler } from "./api/operations/operation.js";
 import { Throttle } from "./api/throttle.js";
 import { registerIngestRoute } from "./capture/ingest/ingest-route.js";
 import { registerTailRoute } from "./consumers/live-tail/tail-route.js";
-import { buildAuditRecord } from "./capture/self-audit/audit-record.js";
+import { auditRecordOf } from "./capture/self-audit/audit-record.js";
 import { randomUUID } from "node:crypto";
 
 /** How long a LookupEvents call waits for the index to catch up with what was acknowledged before it. */
@@ -72,27 +72,26 @@ export async function startServer(
   if (settings.lookupEventsTps !== undefined)
     throttles.set("LookupEvents", new Throttle(settings.lookupEventsTps, clock));
 
-  const app = createHttpApp(async (error, ip, userAgent) => {
-    const audit = buildAuditRecord({
+  const audit = {
+    accountId: settings.accountId,
+    region: settings.region,
+    nowMs: () => clock.nowMs(),
+    newEventId: randomUUID,
+  };
+  const app = createHttpApp(async (error, request) => {
+    const record = auditRecordOf(request, audit, {
       eventName: "UnknownOperation",
       attribution: {},
-      defaultAccountId: settings.accountId,
-      defaultRegion: settings.region,
-      eventTimeMs: clock.nowMs(),
-      sourceIPAddress: ip,
-      userAgent,
       requestId: randomUUID(),
-      eventId: randomUUID(),
       readOnly: false,
       input: null,
       responseElements: null,
-      errorCode: error.code,
-      errorMessage: error.message,
+      failure: error,
     });
-    await journal.append([{ json: audit.json }]);
+    await journal.append([{ json: record.json }]);
   });
   const shutdown = new AbortController();
-  const common = { journal, principals, clock, accountId: settings.accountId, region: settings.region };
+  const common = { journal, principals, clock, accountId: settings.accountId, region: settings.region, audit };
   registerCloudTrailRoute(app, { ...common, operations, throttles, onInternalError });
   registerIngestRoute(app, { ...common, onInternalError });
   registerTailRoute(app, { ...common, shutdown: shutdown.signal });

@@ -4,7 +4,7 @@ import type { PrincipalStore } from "../identity/principal.js";
 import type { Journal } from "../journal/journal.js";
 import { JournalUnavailableError } from "../journal/journal.js";
 import type { Clock } from "../lib/clock.js";
-import { buildAuditRecord } from "../capture/self-audit/audit-record.js";
+import { auditRecordOf, type AuditDefaults } from "../capture/self-audit/audit-record.js";
 import { authenticate, toSignedRequest, type CallerAttribution } from "./authenticate.js";
 import { ApiError, isApiError } from "./errors.js";
 import { isCloudTrailOperation, isReadOnlyOperation } from "./operations/catalogue.js";
@@ -22,6 +22,7 @@ export interface CloudTrailRouteOptions {
   readonly clock: Clock;
   readonly accountId: string;
   readonly region: string;
+  readonly audit: AuditDefaults;
   readonly throttles: ReadonlyMap<string, Throttle>;
   readonly onInternalError: (error: unknown) => void;
 }
@@ -120,21 +121,15 @@ export function registerCloudTrailRoute(app: FastifyInstance, options: CloudTrai
       }
     }
     const readOnly = isReadOnlyOperation(eventName);
-    const audit = buildAuditRecord({
+    const audit = auditRecordOf(request, options.audit, {
       eventName,
       attribution,
-      defaultAccountId: options.accountId,
-      defaultRegion: options.region,
-      eventTimeMs: options.clock.nowMs(),
-      sourceIPAddress: request.ip,
-      userAgent: request.headers["user-agent"],
       requestId,
-      eventId: randomUUID(),
       readOnly,
       input,
-      responseElements: failure === undefined && !readOnly ? (result?.responseElements ?? null) : null,
-      ...(failure !== undefined ? { errorCode: failure.code, errorMessage: failure.message } : {}),
-      ...(result?.resources !== undefined ? { resources: result.resources } : {}),
+      responseElements: result?.responseElements ?? null,
+      failure,
+      resources: result?.resources,
     });
     try {
       // Fail closed: the caller gets an answer only once the record of its call is durable.

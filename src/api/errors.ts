@@ -25,6 +25,27 @@ export const API_ERRORS = {
   InvalidParameterException: 400,
   UnsupportedOperationException: 400,
   OperationNotPermittedException: 400,
+  // Trails and event selectors (src/trails/, src/selectors/).
+  TrailNotFoundException: 400,
+  TrailAlreadyExistsException: 400,
+  InvalidTrailNameException: 400,
+  CloudTrailARNInvalidException: 400,
+  MaximumNumberOfTrailsExceededException: 400,
+  InvalidHomeRegionException: 400,
+  InvalidParameterCombinationException: 400,
+  S3BucketDoesNotExistException: 400,
+  InvalidS3BucketNameException: 400,
+  InvalidS3PrefixException: 400,
+  InvalidSnsTopicNameException: 400,
+  InvalidKmsKeyIdException: 400,
+  InvalidCloudWatchLogsLogGroupArnException: 400,
+  InvalidCloudWatchLogsRoleArnException: 400,
+  OrganizationsNotInUseException: 400,
+  InvalidEventSelectorsException: 400,
+  TagsLimitExceededException: 400,
+  InvalidTagParameterException: 400,
+  ResourceNotFoundException: 400,
+  ResourceTypeNotSupportedException: 400,
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

@@ -11,7 +11,10 @@ export const API_BODY_BYTES_MAX = 1024 * 1024;
  * answers for anything that fails before a route runs (oversized or unreadable bodies, unknown paths).
  */
 export function createHttpApp(
-  onRefused: (error: ApiError, requestIp: string, userAgent: string | undefined) => Promise<void>,
+  onRefused: (
+    error: ApiError,
+    request: { ip: string; headers: { "user-agent"?: string | undefined } },
+  ) => Promise<void>,
 ): FastifyInstance {
   const app = Fastify({
     logger: false,
@@ -32,7 +35,7 @@ export function createHttpApp(
         : status < 500
           ? new ApiError("SerializationException", `The request could not be read: ${error.message}`)
           : new ApiError("InternalFailure", "The request processing has failed because of an unknown error.");
-    await onRefused(apiError, request.ip, request.headers["user-agent"]).catch(() => undefined);
+    await onRefused(apiError, request).catch(() => undefined);
     sendAwsError(reply, randomUUID(), apiError);
     return reply;
   });

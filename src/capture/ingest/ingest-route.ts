@@ -10,7 +10,7 @@ import { normalizeIngestedRecord } from "../../normalize/pipeline.js";
 import { authenticate, toSignedRequest, type CallerAttribution } from "../../api/authenticate.js";
 import { ApiError, isApiError } from "../../api/errors.js";
 import { sendAwsError } from "../../api/cloudtrail-route.js";
-import { buildAuditRecord } from "../self-audit/audit-record.js";
+import { auditRecordOf, type AuditDefaults } from "../self-audit/audit-record.js";
 import { isPlainObject } from "../../api/operations/input.js";
 
 const gunzipAsync = promisify(gunzip);
@@ -32,6 +32,7 @@ export interface IngestRouteOptions {
   readonly clock: Clock;
   readonly accountId: string;
   readonly region: string;
+  readonly audit: AuditDefaults;
   readonly onInternalError: (error: unknown) => void;
 }
 
@@ -147,20 +148,14 @@ export function registerIngestRoute(app: FastifyInstance, options: IngestRouteOp
         failure = new ApiError("InternalFailure", "The request processing has failed because of an unknown error.");
       }
     }
-    const audit = buildAuditRecord({
+    const audit = auditRecordOf(request, options.audit, {
       eventName: "Ingest",
       attribution,
-      defaultAccountId: options.accountId,
-      defaultRegion: options.region,
-      eventTimeMs: options.clock.nowMs(),
-      sourceIPAddress: request.ip,
-      userAgent: request.headers["user-agent"],
       requestId,
-      eventId: randomUUID(),
       readOnly: false,
       input: failure === undefined ? { RecordCount: recordCount } : null,
       responseElements: outcome === undefined ? null : { accepted: outcome.accepted, failed: outcome.failed.length },
-      ...(failure !== undefined ? { errorCode: failure.code, errorMessage: failure.message } : {}),
+      failure,
     });
     try {
       // One atomic group: the records and the record of their ingestion become durable together.

@@ -68,3 +68,49 @@ export function buildAuditRecord(call: AuditedCall): { json: string; accountId: 
   });
   return { json, accountId };
 }
+
+/** The server-wide facts every audited call shares. */
+export interface AuditDefaults {
+  readonly accountId: string;
+  readonly region: string;
+  readonly nowMs: () => number;
+  readonly newEventId: () => string;
+}
+
+/** What one HTTP exchange contributes; everything else comes from the request and the defaults. */
+export interface AuditedExchange {
+  readonly eventName: string;
+  readonly attribution: CallerAttribution;
+  readonly requestId: string;
+  readonly readOnly: boolean;
+  readonly input: Record<string, unknown> | null;
+  readonly responseElements: Record<string, unknown> | null;
+  readonly failure?: { code: string; message: string } | undefined;
+  readonly resources?: Array<{ accountId: string; type: string; ARN: string }> | undefined;
+}
+
+/** Builds the audit record of one HTTP call to Cairn, from the request (source IP, user agent) and its outcome. */
+export function auditRecordOf(
+  request: { ip: string; headers: { "user-agent"?: string | undefined } },
+  defaults: AuditDefaults,
+  exchange: AuditedExchange,
+): { json: string; accountId: string } {
+  return buildAuditRecord({
+    eventName: exchange.eventName,
+    attribution: exchange.attribution,
+    defaultAccountId: defaults.accountId,
+    defaultRegion: defaults.region,
+    eventTimeMs: defaults.nowMs(),
+    sourceIPAddress: request.ip,
+    userAgent: request.headers["user-agent"],
+    requestId: exchange.requestId,
+    eventId: defaults.newEventId(),
+    readOnly: exchange.readOnly,
+    input: exchange.input,
+    responseElements: exchange.failure === undefined && !exchange.readOnly ? exchange.responseElements : null,
+    ...(exchange.failure !== undefined
+      ? { errorCode: exchange.failure.code, errorMessage: exchange.failure.message }
+      : {}),
+    ...(exchange.resources !== undefined ? { resources: exchange.resources } : {}),
+  });
+}

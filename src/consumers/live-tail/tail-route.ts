@@ -7,7 +7,7 @@ import { recordAccountId, type CloudTrailRecord } from "../../model/record.js";
 import { authenticate, toSignedRequest, type CallerAttribution } from "../../api/authenticate.js";
 import { ApiError, isApiError } from "../../api/errors.js";
 import { sendAwsError } from "../../api/cloudtrail-route.js";
-import { buildAuditRecord } from "../../capture/self-audit/audit-record.js";
+import { auditRecordOf, type AuditDefaults } from "../../capture/self-audit/audit-record.js";
 
 /**
  * Live tail: a consumer whose cursor lives in the client. `GET /tail?fromSeq=N` streams the caller's
@@ -22,6 +22,7 @@ export interface TailRouteOptions {
   readonly clock: Clock;
   readonly accountId: string;
   readonly region: string;
+  readonly audit: AuditDefaults;
   /** Aborted when the server shuts down, so open streams end. */
   readonly shutdown: AbortSignal;
 }
@@ -55,20 +56,14 @@ export function registerTailRoute(app: FastifyInstance, options: TailRouteOption
         ? error
         : new ApiError("InternalFailure", "The request processing has failed because of an unknown error.");
     }
-    const audit = buildAuditRecord({
+    const audit = auditRecordOf(request, options.audit, {
       eventName: "Tail",
       attribution,
-      defaultAccountId: options.accountId,
-      defaultRegion: options.region,
-      eventTimeMs: options.clock.nowMs(),
-      sourceIPAddress: request.ip,
-      userAgent: request.headers["user-agent"],
       requestId,
-      eventId: randomUUID(),
       readOnly: true,
       input: failure === undefined ? { FromSeq: fromSeq } : null,
       responseElements: null,
-      ...(failure !== undefined ? { errorCode: failure.code, errorMessage: failure.message } : {}),
+      failure,
     });
     try {
       await options.journal.append([{ json: audit.json }]);
