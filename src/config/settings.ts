@@ -89,13 +89,92 @@ export const ServerSettingsSchema = Type.Object({
         "LookupEvents calls allowed per second per account before ThrottlingException. Unset: no throttle (AWS allows 2).",
     }),
   ),
+  s3Port: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 7681,
+    env: "CAIRN_S3_PORT",
+    flag: "--s3-port",
+    mustBe: "an integer 0–65535",
+    description:
+      "TCP port of the read-only S3-protocol server over the embedded buckets (trail log files and digests). 0 picks a free port.",
+  }),
+  s3Endpoint: Type.Optional(
+    Type.String({
+      pattern: "^https?://",
+      env: "CAIRN_S3_ENDPOINT",
+      flag: "--s3-endpoint",
+      mustBe: "an http:// or https:// URL",
+      description:
+        "Deliver trails to this S3-compatible endpoint (MinIO, Ceph, AWS) instead of the embedded buckets under the data dir.",
+    }),
+  ),
+  s3Region: Type.String({
+    minLength: 1,
+    default: "us-east-1",
+    env: "CAIRN_S3_REGION",
+    flag: "--s3-region",
+    mustBe: "a region name",
+    description: "Signing region for CAIRN_S3_ENDPOINT.",
+  }),
+  s3AccessKeyId: Type.Optional(
+    Type.String({
+      minLength: 1,
+      env: "CAIRN_S3_ACCESS_KEY_ID",
+      flag: "--s3-access-key-id",
+      mustBe: "an access key id",
+      description: "Access key for CAIRN_S3_ENDPOINT (unset: the AWS SDK's default credential chain).",
+    }),
+  ),
+  s3SecretAccessKey: Type.Optional(
+    Type.String({
+      minLength: 1,
+      env: "CAIRN_S3_SECRET_ACCESS_KEY",
+      flag: "--s3-secret-access-key",
+      mustBe: "a secret access key",
+      description: "Secret key for CAIRN_S3_ENDPOINT.",
+    }),
+  ),
+  s3ForcePathStyle: Type.Boolean({
+    default: false,
+    env: "CAIRN_S3_FORCE_PATH_STYLE",
+    flag: "--s3-force-path-style",
+    mustBe: "true or false",
+    description: "Address buckets as http://endpoint/bucket (MinIO and most self-hosted stores need this).",
+  }),
+  deliveryIntervalSeconds: Type.Integer({
+    minimum: 1,
+    maximum: 86400,
+    default: 60,
+    env: "CAIRN_DELIVERY_INTERVAL_SECONDS",
+    flag: "--delivery-interval-seconds",
+    mustBe: "an integer 1–86400",
+    description: "How often trails write log files (AWS: about every 5 minutes).",
+  }),
+  digestIntervalSeconds: Type.Integer({
+    minimum: 1,
+    maximum: 86400,
+    default: 3600,
+    env: "CAIRN_DIGEST_INTERVAL_SECONDS",
+    flag: "--digest-interval-seconds",
+    mustBe: "an integer 1–86400",
+    description: "How often trails with log file validation write a signed digest file (AWS: hourly).",
+  }),
 });
 
 export type ServerSettings = Static<typeof ServerSettingsSchema>;
 export type ServerSettingName = keyof ServerSettings;
 
 /** Names of the fields whose value is a number (and so is parsed from a string). */
-const NUMERIC_SETTINGS: ReadonlySet<ServerSettingName> = new Set(["port", "historyRetentionDays", "lookupEventsTps"]);
+const NUMERIC_SETTINGS: ReadonlySet<ServerSettingName> = new Set([
+  "port",
+  "historyRetentionDays",
+  "lookupEventsTps",
+  "s3Port",
+  "deliveryIntervalSeconds",
+  "digestIntervalSeconds",
+]);
+const BOOLEAN_SETTINGS: ReadonlySet<ServerSettingName> = new Set(["s3ForcePathStyle"]);
 
 /** The metadata the schema keeps beside each field. */
 export interface SettingSource {
@@ -151,7 +230,11 @@ export function loadSettings<K extends ServerSettingName>(
       if (source.default !== undefined) settings[name] = source.default;
       continue;
     }
-    const value = NUMERIC_SETTINGS.has(name) ? parseNumber(raw.value) : raw.value;
+    const value = NUMERIC_SETTINGS.has(name)
+      ? parseNumber(raw.value)
+      : BOOLEAN_SETTINGS.has(name)
+        ? parseBoolean(raw.value)
+        : raw.value;
     if (!Value.Check(source, value)) {
       problems.push(`${raw.origin}: must be ${source.mustBe} (got ${JSON.stringify(raw.value)})`);
       continue;
@@ -186,4 +269,9 @@ function readRaw(
 /** Strict decimal parsing: Number("") is 0 and Number("0x10") is 16, neither of which we want to accept. */
 function parseNumber(text: string): number | string {
   return /^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(text.trim()) ? Number(text) : text;
+}
+
+function parseBoolean(text: string): boolean | string {
+  const lower = text.trim().toLowerCase();
+  return lower === "true" || lower === "1" ? true : lower === "false" || lower === "0" ? false : text;
 }

@@ -23,6 +23,11 @@ describe("loadServerSettings", () => {
       accountId: "123456789012",
       region: "us-east-1",
       historyRetentionDays: 90,
+      s3Port: 7681,
+      s3Region: "us-east-1",
+      s3ForcePathStyle: false,
+      deliveryIntervalSeconds: 60,
+      digestIntervalSeconds: 3600,
     });
   });
 
@@ -112,7 +117,7 @@ describe("loadSettings (a subset)", () => {
 describe("settingSources", () => {
   it("gives every setting a CAIRN_ variable and a flag whose camelCase is the field name", () => {
     for (const [name, source] of settingSources()) {
-      assert.match(source.env, /^CAIRN_[A-Z_]+$/);
+      assert.match(source.env, /^CAIRN_[A-Z0-9_]+$/);
       const camel = source.flag.replace(/^--/, "").replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
       assert.equal(camel, name, "commander derives the option name from the flag; it must match the field");
       assert.ok(source.description.length > 0);
