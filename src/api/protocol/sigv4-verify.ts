@@ -172,12 +172,6 @@ export async function verifySignature(
   for (const name of claim.signedHeaders) {
     headers[name] = header(request, name) ?? "";
   }
-  // smithy takes the payload hash from this header when present; unsigned, it stays out of the canonical headers.
-  const unsignableHeaders = new Set<string>();
-  if (!claim.signedHeaders.includes("x-amz-content-sha256")) {
-    headers["x-amz-content-sha256"] = claimedHash === "UNSIGNED-PAYLOAD" ? claimedHash : bodyHash;
-    unsignableHeaders.add("x-amz-content-sha256");
-  }
   const signer = new SignatureV4({
     credentials: { accessKeyId: claim.accessKeyId, secretAccessKey },
     region: claim.region,
