@@ -4,15 +4,22 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { gunzipSync } from "node:zlib";
-import { openFileJournal } from "../src/journal/file-journal.js";
+import { openFileJournal, type FileJournalOptions } from "../src/journal/file-journal.js";
 import type { JournalAppendItem } from "../src/journal/journal.js";
 
 /**
  * Journal append benchmark: durable (fsynced) append throughput with concurrent writers appending
  * batches of real CloudTrail sample records (fresh eventID each), bytes on disk per event for the
  * whole journal directory (segments, sidecars, dedup SQLite), and readMany latency for 50 random seqs.
- * Usage: node dist/bench/journal-append.js [events] [writers] [batch]
+ * Usage: node dist/bench/journal-append.js [events] [writers] [batch] [--block-entries=n] [--level=n]
+ *        [--dictionary=id] [--sync-inflate-bytes=n] [--cache-blocks=n]   (journal options; defaults when absent)
  */
+
+/** The FileJournalOptions a run may override, so alternatives are measured with the same harness. */
+export type JournalTuning = Pick<
+  FileJournalOptions,
+  "blockEntriesMax" | "compressionLevel" | "dictionaryId" | "syncInflateBytesMax" | "cacheBlocksMax"
+>;
 const SAMPLES_DIRECTORY = "/work/shared/data/cloudtrail-samples/invictus-sigma-aws";
 
 export interface JournalAppendBench {
@@ -20,6 +27,7 @@ export interface JournalAppendBench {
   events: number;
   writers: number;
   batchEntries: number;
+  tuning: JournalTuning;
   eventsPerSec: number;
   rawBytesPerEvent: number;
   bytesPerEvent: number;
@@ -63,11 +71,12 @@ export async function benchJournalAppend(
   events = 300_000,
   writers = 4,
   batchEntries = 1000,
+  tuning: JournalTuning = {},
 ): Promise<JournalAppendBench> {
   const samples = await loadSampleJson();
   const directory = await mkdtemp(join(tmpdir(), "cairn-bench-journal-"));
   try {
-    let journal = await openFileJournal({ directory });
+    let journal = await openFileJournal({ directory, ...tuning });
     // Batches are built before timing: serialising records is the ingest path's cost, not the journal's.
     const batches: JournalAppendItem[][] = [];
     for (let first = 0; first < events; first += batchEntries) {
@@ -83,7 +92,7 @@ export async function benchJournalAppend(
     await journal.close();
 
     const reopenStarted = performance.now();
-    journal = await openFileJournal({ directory });
+    journal = await openFileJournal({ directory, ...tuning });
     const reopenMs = performance.now() - reopenStarted;
     const pageMs = await timeReadMany(journal.headSeq(), (seqs) => journal.readMany(seqs));
     await journal.close();
@@ -92,6 +101,7 @@ export async function benchJournalAppend(
       events,
       writers,
       batchEntries,
+      tuning,
       eventsPerSec: Math.round(events / appendSeconds),
       rawBytesPerEvent: Math.round(rawBytes / events),
       bytesPerEvent: Math.round((await directoryBytes(directory)) / events),
@@ -122,8 +132,21 @@ async function timeReadMany(headSeq: number, readMany: (seqs: number[]) => Promi
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const [events, writers, batch] = process.argv.slice(2).map(Number);
-  console.log(
-    JSON.stringify(await benchJournalAppend(events || undefined, writers || undefined, batch || undefined), null, 2),
+  const args = process.argv.slice(2);
+  const [events, writers, batch] = args.filter((arg) => !arg.startsWith("--")).map(Number);
+  const flags = new Map(
+    args.filter((arg) => arg.startsWith("--")).map((arg) => arg.slice(2).split("=") as [string, string]),
   );
+  const flag = (name: string): number | undefined => (flags.has(name) ? Number(flags.get(name)) : undefined);
+  const tuning = Object.fromEntries(
+    Object.entries({
+      blockEntriesMax: flag("block-entries"),
+      compressionLevel: flag("level"),
+      dictionaryId: flag("dictionary"),
+      syncInflateBytesMax: flag("sync-inflate-bytes"),
+      cacheBlocksMax: flag("cache-blocks"),
+    }).filter(([, value]) => value !== undefined),
+  ) as JournalTuning;
+  const result = await benchJournalAppend(events || undefined, writers || undefined, batch || undefined, tuning);
+  console.log(JSON.stringify(result, null, 2));
 }

@@ -18,6 +18,7 @@ import { registerIngestRoute } from "./capture/ingest/ingest-route.js";
 import { registerTailRoute } from "./consumers/live-tail/tail-route.js";
 import { auditRecordOf } from "./capture/self-audit/audit-record.js";
 import { randomUUID } from "node:crypto";
+import { startTrailsModule } from "./trails/trails-module.js";
 
 /** How long a LookupEvents call waits for the index to catch up with what was acknowledged before it. */
 const READ_YOUR_WRITES_WAIT_MS = 2_000;
@@ -25,6 +26,8 @@ const RETENTION_SWEEP_MS = 60 * 60 * 1000;
 
 export interface RunningServer {
   readonly url: string;
+  /** The read-only S3 endpoint over the embedded trail buckets, when trails use them. */
+  readonly s3Url?: string;
   readonly credentialsFile: string;
   readonly configFile: string;
   close(): Promise<void>;
@@ -68,6 +71,7 @@ export async function startServer(
       }),
     ],
   ]);
+  const trails = await startTrailsModule({ settings, journal, clock, operations });
   const throttles = new Map<string, Throttle>();
   if (settings.lookupEventsTps !== undefined)
     throttles.set("LookupEvents", new Throttle(settings.lookupEventsTps, clock));
@@ -120,7 +124,8 @@ export async function startServer(
     try {
       await history.prune();
       const retainedSinceMs = clock.nowMs() - settings.historyRetentionDays * 86_400_000;
-      await journal.deleteBefore(observedHistory.cursor() + 1, retainedSinceMs);
+      const neededFromSeq = Math.min(observedHistory.cursor() + 1, trails.neededFromSeq());
+      await journal.deleteBefore(neededFromSeq, retainedSinceMs);
     } catch (error) {
       onInternalError(error);
     }
@@ -136,6 +141,9 @@ export async function startServer(
       `  account / region: ${settings.accountId} / ${settings.region}`,
       `  credentials:      ${files.credentialsPath} (admin access key ${admin.accessKeyId})`,
       `  config:           ${files.configPath}`,
+      trails.s3Url !== undefined
+        ? `  trail buckets:    ${join(settings.dataDir, "buckets")} (read-only S3 endpoint ${trails.s3Url})`
+        : `  trail buckets:    ${settings.s3Endpoint} (S3)`,
       `  try:              AWS_SHARED_CREDENTIALS_FILE=${files.credentialsPath} aws cloudtrail lookup-events --endpoint-url ${url} --region ${settings.region}`,
       "",
     ].join("\n"),
@@ -143,12 +151,14 @@ export async function startServer(
 
   return {
     url,
+    ...(trails.s3Url !== undefined ? { s3Url: trails.s3Url } : {}),
     credentialsFile: files.credentialsPath,
     configFile: files.configPath,
     async close() {
       clearInterval(sweepTimer);
       shutdown.abort();
       await app.close();
+      await trails.close();
       await historyRunner.stop();
       await history.close();
       await journal.close();

@@ -21,6 +21,7 @@ export const API_ERRORS = {
   InvalidTimeRangeException: 400,
   InvalidMaxResultsException: 400,
   InvalidNextTokenException: 400,
+  InvalidTokenException: 400,
   InvalidEventCategoryException: 400,
   InvalidParameterException: 400,
   UnsupportedOperationException: 400,

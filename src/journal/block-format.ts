@@ -3,12 +3,12 @@ import { invariant } from "./invariant.js";
 
 /**
  * On-disk block format. A segment file is a sequence of blocks; each block holds up to
- * `blockEntriesMax` consecutive entries, compressed together so that similar records share a
- * dictionary (measured: ~135 B/entry at 128 entries/block vs ~1.26 KB raw), yet small enough that a
- * random read decompresses ~160 KB at most.
+ * `blockEntriesMax` consecutive entries, compressed together with a preset dictionary
+ * (block-dictionary.ts), so that a small block (32 entries, ~40 KB raw) compresses about as well as
+ * a large one and a random read inflates little (docs/decisions/0004-journal-block-compression.md).
  *
  * Header (little-endian, HEADER_BYTES):
- *   0 magic u32 | 4 version u8 | 5 flags u8 (bit 0: group end) | 6 reserved u16 | 8 firstSeq u64
+ *   0 magic u32 | 4 version u8 | 5 flags u8 (bit 0: group end) | 6 dictionary id u8 | 7 reserved u8 | 8 firstSeq u64
  *   16 entryCount u32 | 20 appendedAtMs u64 | 28 uncompressedBytes u32 | 32 compressedBytes u32
  *   36 crc32 u32 over header bytes [0, 36) followed by the compressed payload
  *
@@ -17,6 +17,12 @@ import { invariant } from "./invariant.js";
  * (KEY_HASH_BYTES each, only for flagged entries), entryCount u32 JSON byte lengths, the JSON texts.
  */
 export const BLOCK_MAGIC = 0x4e524a43; // "CJRN" read as little-endian bytes.
+/**
+ * Still 1 although byte 6 now names a dictionary: blocks written before had 0 there (no dictionary)
+ * and read unchanged, and a build that predates dictionaries, opened on newer data, keeps the blocks
+ * (their CRC is valid) and fails loudly when it inflates one. A version bump would instead make it
+ * treat the first new block as a torn tail and truncate acknowledged data.
+ */
 export const BLOCK_VERSION = 1;
 export const HEADER_BYTES = 40;
 export const KEY_HASH_BYTES = 16;
@@ -30,6 +36,8 @@ export interface BlockHeader {
   readonly uncompressedBytes: number;
   readonly compressedBytes: number;
   readonly groupEnd: boolean;
+  /** Preset dictionary the payload was deflated with; DICTIONARY_NONE (0) in blocks written before it existed. */
+  readonly dictionaryId: number;
   readonly crc: number;
 }
 
@@ -86,6 +94,7 @@ export interface BlockMeta {
   readonly appendedAtMs: number;
   readonly uncompressedBytes: number;
   readonly groupEnd: boolean;
+  readonly dictionaryId: number;
 }
 
 /** Builds header + compressed payload as one buffer, checksummed. */
@@ -94,7 +103,8 @@ export function encodeBlock(meta: BlockMeta, compressed: Buffer): Buffer {
   block.writeUInt32LE(BLOCK_MAGIC, 0);
   block.writeUInt8(BLOCK_VERSION, 4);
   block.writeUInt8(meta.groupEnd ? FLAG_GROUP_END : 0, 5);
-  block.writeUInt16LE(0, 6);
+  block.writeUInt8(meta.dictionaryId, 6);
+  block.writeUInt8(0, 7);
   block.writeBigUInt64LE(BigInt(meta.firstSeq), 8);
   block.writeUInt32LE(meta.entryCount, 16);
   block.writeBigUInt64LE(BigInt(meta.appendedAtMs), 20);
@@ -125,6 +135,7 @@ export function parseHeader(bytes: Buffer): BlockHeader | null {
     uncompressedBytes: bytes.readUInt32LE(28),
     compressedBytes: bytes.readUInt32LE(32),
     groupEnd: (bytes.readUInt8(5) & FLAG_GROUP_END) !== 0,
+    dictionaryId: bytes.readUInt8(6),
     crc: bytes.readUInt32LE(CRC_OFFSET),
   };
 }

@@ -1,30 +1,34 @@
-import { promisify } from "node:util";
-import { inflateRaw } from "node:zlib";
 import type { JournalEntry } from "./journal.js";
+import { inflatePayload } from "./block-codec.js";
 import { blockChecksumValid, decodePayload, HEADER_BYTES, parseHeader } from "./block-format.js";
 import { invariant } from "./invariant.js";
 import type { SegmentIndex } from "./segment-index.js";
 import { readExactly } from "./segment-scan.js";
 import type { SegmentStore } from "./segment-store.js";
 
-const inflateRawAsync = promisify(inflateRaw);
-
 export interface DecodedBlock {
   readonly entries: readonly JournalEntry[];
   readonly keyHashes: ReadonlyArray<Buffer | null>;
 }
 
+export interface BlockReaderOptions {
+  /** Decoded blocks kept for random reads. */
+  readonly cacheBlocksMax: number;
+  /** Random reads inflate blocks up to this many uncompressed bytes synchronously (block-codec.ts). */
+  readonly syncInflateBytesMax: number;
+}
+
 /**
- * Reads, verifies and decompresses blocks. Random reads (readMany) go through a small LRU of
- * decoded blocks because an index page usually points at neighbouring seqs; sequential reads
- * (consumers) bypass it so that one catching-up consumer does not evict everyone's hot blocks.
+ * Reads, verifies and decompresses blocks. Random reads (readMany) go through an LRU of decoded
+ * blocks because an index page often points at neighbouring seqs; sequential reads (consumers)
+ * bypass it so that one catching-up consumer does not evict everyone's hot blocks.
  */
 export class BlockReader {
   private readonly cache = new Map<number, Promise<DecodedBlock>>();
 
   constructor(
     private readonly store: SegmentStore,
-    private readonly cacheBlocksMax: number,
+    private readonly options: BlockReaderOptions,
   ) {}
 
   load(segment: SegmentIndex, blockIndex: number, useCache: boolean): Promise<DecodedBlock> {
@@ -36,11 +40,11 @@ export class BlockReader {
       this.cache.set(block.firstSeq, cached);
       return cached;
     }
-    const loading = this.readBlock(segment, blockIndex);
+    const loading = this.readBlock(segment, blockIndex, useCache);
     if (!useCache) return loading;
     this.cache.set(block.firstSeq, loading);
     loading.catch(() => this.cache.delete(block.firstSeq));
-    while (this.cache.size > this.cacheBlocksMax) this.cache.delete(this.cache.keys().next().value!);
+    while (this.cache.size > this.options.cacheBlocksMax) this.cache.delete(this.cache.keys().next().value!);
     return loading;
   }
 
@@ -49,7 +53,7 @@ export class BlockReader {
     for (const block of segment.blocks) this.cache.delete(block.firstSeq);
   }
 
-  private async readBlock(segment: SegmentIndex, blockIndex: number): Promise<DecodedBlock> {
+  private async readBlock(segment: SegmentIndex, blockIndex: number, random: boolean): Promise<DecodedBlock> {
     const location = segment.blocks[blockIndex]!;
     const bytes = Buffer.allocUnsafe(location.bytes);
     await readExactly(await this.store.readHandle(segment), bytes, location.offset);
@@ -66,8 +70,11 @@ export class BlockReader {
       blockChecksumValid(header, headerBytes, compressed),
       `Checksum mismatch at ${segment.path}:${location.offset}.`,
     );
-    // One output chunk for the whole payload: the default 16 KiB chunks cost a thread-pool round trip each.
-    const payload = await inflateRawAsync(compressed, { chunkSize: header.uncompressedBytes + 64 });
+    const sync = random && header.uncompressedBytes <= this.options.syncInflateBytesMax;
+    const payload = await inflatePayload(
+      { compressed, uncompressedBytes: header.uncompressedBytes, dictionaryId: header.dictionaryId },
+      sync,
+    );
     invariant(
       payload.length === header.uncompressedBytes,
       `Block at ${segment.path}:${location.offset} inflates wrongly.`,

@@ -1,13 +1,10 @@
-import { promisify } from "node:util";
-import { deflateRaw } from "node:zlib";
 import type { JournalAppendItem } from "./journal.js";
+import { compressPayload } from "./block-codec.js";
 import { blockChecksumValid, encodeBlock, encodePayload, HEADER_BYTES, parseHeader } from "./block-format.js";
 import type { PayloadEntry } from "./block-format.js";
 import { hashDedupKey } from "./dedup-store.js";
 import { invariant } from "./invariant.js";
 import type { BlockLocation } from "./segment-index.js";
-
-const deflateRawAsync = promisify(deflateRaw);
 
 export interface GroupPlan {
   /** Per request, per item: the assigned seq or null for a duplicate. */
@@ -45,22 +42,26 @@ export function planGroup(
 }
 
 export interface EncodedGroup {
+  /** Complete blocks (header + compressed payload), in seq order; the last carries the group-end flag. */
   readonly buffers: Buffer[];
-  readonly blocks: BlockLocation[];
+  readonly firstSeq: number;
+  readonly entryCounts: number[];
+  readonly appendedAtMs: number;
 }
 
 export interface EncodeOptions {
   readonly firstSeq: number;
   readonly appendedAtMs: number;
-  /** Byte offset in the segment where the group will be written. */
-  readonly offset: number;
   readonly blockEntriesMax: number;
   readonly compressionLevel: number;
+  readonly dictionaryId: number;
 }
 
 /**
  * Splits a group into blocks and compresses them concurrently on libuv's thread pool. Only the
- * last block carries the group-end flag, which is what makes the group atomic on recovery.
+ * last block carries the group-end flag, which is what makes the group atomic on recovery. The
+ * result does not depend on where it will be written, so the writer can encode the next group
+ * while the previous one is being written and synced, and still roll the segment in between.
  */
 export async function encodeGroup(entries: readonly PayloadEntry[], options: EncodeOptions): Promise<EncodedGroup> {
   const chunks: Array<readonly PayloadEntry[]> = [];
@@ -69,15 +70,10 @@ export async function encodeGroup(entries: readonly PayloadEntry[], options: Enc
   }
   const payloads = chunks.map(encodePayload);
   const compressed = await Promise.all(
-    // One output chunk per payload (default 16 KiB chunks cost a thread-pool round trip each).
-    payloads.map((payload) =>
-      deflateRawAsync(payload, { level: options.compressionLevel, chunkSize: payload.length + 1024 }),
-    ),
+    payloads.map((payload) => compressPayload(payload, options.compressionLevel, options.dictionaryId)),
   );
   const buffers: Buffer[] = [];
-  const blocks: BlockLocation[] = [];
   let firstSeq = options.firstSeq;
-  let offset = options.offset;
   for (const [i, chunk] of chunks.entries()) {
     const meta = {
       firstSeq,
@@ -85,15 +81,32 @@ export async function encodeGroup(entries: readonly PayloadEntry[], options: Enc
       appendedAtMs: options.appendedAtMs,
       uncompressedBytes: payloads[i]!.length,
       groupEnd: i === chunks.length - 1,
+      dictionaryId: options.dictionaryId,
     };
     const buffer = encodeBlock(meta, compressed[i]!);
     assertBlockReadable(buffer, firstSeq);
     buffers.push(buffer);
-    blocks.push({ firstSeq, offset, bytes: buffer.length, entryCount: chunk.length, appendedAtMs: meta.appendedAtMs });
     firstSeq += chunk.length;
-    offset += buffer.length;
   }
-  return { buffers, blocks };
+  return {
+    buffers,
+    firstSeq: options.firstSeq,
+    entryCounts: chunks.map((chunk) => chunk.length),
+    appendedAtMs: options.appendedAtMs,
+  };
+}
+
+/** The index entries of an encoded group written at byte `offset` of its segment. */
+export function locateGroup(group: EncodedGroup, offset: number): BlockLocation[] {
+  let firstSeq = group.firstSeq;
+  let at = offset;
+  return group.buffers.map((buffer, i) => {
+    const entryCount = group.entryCounts[i]!;
+    const block = { firstSeq, offset: at, bytes: buffer.length, entryCount, appendedAtMs: group.appendedAtMs };
+    firstSeq += entryCount;
+    at += buffer.length;
+    return block;
+  });
 }
 
 /** Checksum on write (paired with the check on read): the bytes we write must parse and verify. */

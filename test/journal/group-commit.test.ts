@@ -73,6 +73,82 @@ describe("FileJournal group commit", () => {
   });
 });
 
+/** Append files whose syncs wait until released, so that the writer pipeline's overlap is observable. */
+function gatedFiles(): { open: OpenAppendFile; syncs: () => number; release: () => void; fail: (on: boolean) => void } {
+  let syncs = 0;
+  let failing = false;
+  let waiting: Array<() => void> = [];
+  const open: OpenAppendFile = async (path) => {
+    const file = await openAppendFileOnDisk(path);
+    return {
+      write: (buffers) => file.write(buffers),
+      async sync() {
+        syncs++;
+        await new Promise<void>((resolve) => waiting.push(resolve));
+        if (failing) throw Object.assign(new Error("EIO: injected fsync failure"), { code: "EIO" });
+        await file.sync();
+      },
+      close: () => file.close(),
+    };
+  };
+  const release = (): void => {
+    const released = waiting;
+    waiting = [];
+    for (const resolve of released) resolve();
+  };
+  return { open, syncs: () => syncs, release, fail: (on) => (failing = on) };
+}
+
+/** Lets the writer run until it waits on a gated sync. */
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
+
+describe("FileJournal writer pipeline", () => {
+  it("plans the next group while one is syncing, and never stores a key of the syncing group twice", async () => {
+    const files = gatedFiles();
+    const journal = await openFileJournal({ directory: await temporaryDirectory(), clock, openAppendFile: files.open });
+    const first = journal.append(items("k", 4));
+    await settle();
+    assert.equal(files.syncs(), 1);
+    const second = journal.append([...items("k", 2), ...items("m", 2)]);
+    await settle();
+    assert.equal(journal.headSeq(), 0, "nothing is visible before its sync");
+    assert.equal(files.syncs(), 1, "the second group waits for the first to be durable");
+    files.release();
+    await settle();
+    assert.equal(files.syncs(), 2);
+    files.release();
+    assert.deepEqual((await first).seqs, [1, 2, 3, 4]);
+    assert.deepEqual((await second).seqs, [null, null, 5, 6]);
+    assert.equal(journal.headSeq(), 6);
+    await journal.close();
+  });
+
+  it("rejects a group planned on top of one whose sync failed, and forgets the keys of both", async () => {
+    const files = gatedFiles();
+    let nowMs = 1_700_000_000_000;
+    const journal = await openFileJournal({
+      directory: await temporaryDirectory(),
+      clock: { nowMs: () => nowMs },
+      openAppendFile: files.open,
+    });
+    const first = journal.append(items("a", 3));
+    await settle();
+    const second = journal.append([...items("a", 1), ...items("b", 2)]);
+    await settle();
+    files.fail(true);
+    files.release();
+    await assert.rejects(first, JournalUnavailableError);
+    await assert.rejects(second, JournalUnavailableError);
+    files.fail(false);
+    nowMs += 2_000;
+    const retry = journal.append([...items("a", 3), ...items("b", 2)]);
+    await settle();
+    files.release();
+    assert.deepEqual((await retry).seqs, [1, 2, 3, 4, 5], "neither failed group left its keys behind");
+    await journal.close();
+  });
+});
+
 describe("FileJournal fails closed", () => {
   for (const what of ["write", "sync"] as const) {
     it(`rejects on a ${what} failure, acknowledges nothing after it, and recovers on reopen`, async () => {

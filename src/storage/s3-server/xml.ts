@@ -1,0 +1,54 @@
+/** S3's XML namespace; botocore's rest-xml parser tolerates its absence, other clients don't. */
+export const S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/";
+export const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
+
+/**
+ * Escapes text for an XML element. Tab, CR and LF become character references so an XML parser
+ * can't normalise them away (S3 documents doing the same for keys); other C0 controls are not
+ * representable in XML 1.0 at all, so clients that store such keys must ask for `encoding-type=url`.
+ */
+export function escapeXml(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point here.
+  return text.replace(/[&<>"'\x00-\x1f]/g, (character) => {
+    switch (character) {
+      case "&":
+        return "&amp;";
+      case "<":
+        return "&lt;";
+      case ">":
+        return "&gt;";
+      case '"':
+        return "&quot;";
+      case "'":
+        return "&apos;";
+      default:
+        return `&#${character.charCodeAt(0)};`;
+    }
+  });
+}
+
+/** `<name>escaped text</name>` */
+export function element(name: string, text: string | number | boolean): string {
+  return `<${name}>${escapeXml(String(text))}</${name}>`;
+}
+
+/**
+ * S3's timestamp format in XML bodies: ISO 8601 with milliseconds, which S3 always reports as
+ * `.000` (object times have second precision, matching `Last-Modified`), e.g. `2026-11-20T10:00:00.000Z`.
+ */
+export function xmlTimestamp(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString();
+}
+
+/** `Last-Modified` header format (RFC 7231 IMF-fixdate), e.g. `Fri, 20 Nov 2026 10:00:00 GMT`. */
+export function httpDate(ms: number): string {
+  return new Date(ms).toUTCString();
+}
+
+/**
+ * `encoding-type=url`: the AWS CLI asks for it on every listing and decodes with
+ * `urllib.parse.unquote_plus`, so `+` and space must both be escaped; `/` stays readable as on S3.
+ */
+export function urlEncodeKey(text: string): string {
+  return encodeURIComponent(text).replace(/%2F/g, "/");
+}

@@ -1,0 +1,15 @@
+import type { Clock } from "../../lib/clock.js";
+import type { ObjectStore } from "../../storage/object-store.js";
+import type { TrailStore } from "../trail.js";
+
+export const DEFAULT_MAX_TRAILS_PER_REGION = 5;
+
+export interface TrailOperationDeps {
+  readonly trails: TrailStore;
+  readonly objectStore: ObjectStore;
+  readonly clock: Clock;
+  /** The journal's head seq: StartLogging delivers from the next record on. */
+  readonly journalHeadSeq: () => number;
+  /** Trails per region (spec §5.6: 5, not adjustable in AWS). */
+  readonly maxTrailsPerRegion?: number;
+}

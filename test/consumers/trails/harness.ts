@@ -1,0 +1,171 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { gunzipSync } from "node:zlib";
+import { openFilesystemObjectStore } from "../../../src/storage/filesystem-object-store.js";
+import type { ObjectStore, PutObjectOptions } from "../../../src/storage/object-store.js";
+import { ObjectStoreError } from "../../../src/storage/object-store.js";
+import type { TrailConfig, TrailDeliveryStatus, TrailStore } from "../../../src/trails/trail.js";
+import type { CloudTrailRecord } from "../../../src/model/record.js";
+import type { EventSelectorMatcher } from "../../../src/selectors/selector-types.js";
+import { MemoryJournal } from "../../helpers/memory-journal.js";
+
+export const ACCOUNT = "111122223333";
+export const BUCKET = "trail-bucket";
+
+export class ManualClock {
+  constructor(public ms: number) {}
+  nowMs(): number {
+    return this.ms;
+  }
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+}
+
+export function trailConfig(overrides: Partial<TrailConfig> = {}): TrailConfig {
+  const name = overrides.name ?? "main-trail";
+  const homeRegion = overrides.homeRegion ?? "us-east-1";
+  const accountId = overrides.accountId ?? ACCOUNT;
+  return {
+    accountId,
+    name,
+    homeRegion,
+    trailArn: `arn:aws:cloudtrail:${homeRegion}:${accountId}:trail/${name}`,
+    s3BucketName: BUCKET,
+    includeGlobalServiceEvents: true,
+    isMultiRegionTrail: false,
+    isOrganizationTrail: false,
+    logFileValidationEnabled: true,
+    hasCustomEventSelectors: false,
+    tags: [],
+    isLogging: true,
+    startLoggingTimeMs: 1_700_000_000_000,
+    createdAtMs: 1_700_000_000_000,
+    deliverFromSeq: 1,
+    ...overrides,
+  };
+}
+
+/** A TrailStore in memory: status merges like the SQLite store (undefined clears). */
+export class MemoryTrailStore implements TrailStore {
+  readonly trails = new Map<string, TrailConfig>();
+  readonly statuses = new Map<string, Record<string, unknown>>();
+  private readonly listeners: Array<() => void> = [];
+  list(accountId?: string): TrailConfig[] {
+    return [...this.trails.values()].filter((t) => accountId === undefined || t.accountId === accountId);
+  }
+  get(accountId: string, name: string): TrailConfig | undefined {
+    return this.list(accountId).find((t) => t.name === name);
+  }
+  put(trail: TrailConfig): void {
+    this.trails.set(trail.trailArn, trail);
+    for (const listener of this.listeners) listener();
+  }
+  delete(accountId: string, name: string): void {
+    const trail = this.get(accountId, name);
+    if (trail) this.trails.delete(trail.trailArn);
+    for (const listener of this.listeners) listener();
+  }
+  status(trailArn: string): TrailDeliveryStatus {
+    return (this.statuses.get(trailArn) ?? {}) as TrailDeliveryStatus;
+  }
+  updateStatus(trailArn: string, update: Partial<TrailDeliveryStatus>): void {
+    const current = this.statuses.get(trailArn) ?? {};
+    for (const [key, value] of Object.entries(update)) {
+      if (value === undefined) delete current[key];
+      else current[key] = value;
+    }
+    this.statuses.set(trailArn, current);
+  }
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+}
+
+/** Wraps a store; `mode` decides what a put does: pass, fail before writing, or write then "crash". */
+export class FaultyObjectStore implements ObjectStore {
+  mode: "ok" | "fail" | "crash-after-put" = "ok";
+  puts = 0;
+  constructor(private readonly inner: ObjectStore) {}
+  bucketExists(bucket: string) {
+    return this.inner.bucketExists(bucket);
+  }
+  ensureBucket(bucket: string) {
+    return this.inner.ensureBucket(bucket);
+  }
+  async putObject(bucket: string, key: string, body: Buffer, options?: PutObjectOptions) {
+    if (this.mode === "fail") throw new ObjectStoreError("S3 is unreachable (simulated outage)", "ServiceUnavailable");
+    await this.inner.putObject(bucket, key, body, options);
+    this.puts++;
+    if (this.mode === "crash-after-put") throw new Error("simulated crash after put");
+  }
+  getObject(bucket: string, key: string) {
+    return this.inner.getObject(bucket, key);
+  }
+  listObjects(bucket: string, options: { prefix?: string; startAfter?: string; maxKeys?: number }) {
+    return this.inner.listObjects(bucket, options);
+  }
+  deleteObject(bucket: string, key: string) {
+    return this.inner.deleteObject(bucket, key);
+  }
+}
+
+export const everything: EventSelectorMatcher = { matches: () => true };
+
+export function record(overrides: Partial<CloudTrailRecord> = {}): CloudTrailRecord {
+  return {
+    eventVersion: "1.11",
+    userIdentity: { type: "IAMUser", accountId: ACCOUNT, userName: "alice" },
+    eventTime: "2023-11-14T22:13:20Z",
+    eventSource: "ec2.amazonaws.com",
+    eventName: "DescribeInstances",
+    awsRegion: "us-east-1",
+    requestParameters: null,
+    responseElements: null,
+    eventID: randomUUID(),
+    eventType: "AwsApiCall",
+    managementEvent: true,
+    recipientAccountId: ACCOUNT,
+    eventCategory: "Management",
+    ...overrides,
+  };
+}
+
+export async function appendRecords(journal: MemoryJournal, records: CloudTrailRecord[]): Promise<void> {
+  await journal.append(records.map((r) => ({ json: JSON.stringify(r) })));
+}
+
+export interface Workspace {
+  readonly dir: string;
+  readonly dataDir: string;
+  readonly store: ReturnType<typeof openFilesystemObjectStore>;
+  cleanup(): void;
+}
+
+export function workspace(): Workspace {
+  const dir = mkdtempSync(join(tmpdir(), "cairn-trails-"));
+  const store = openFilesystemObjectStore(join(dir, "buckets"));
+  return { dir, dataDir: join(dir, "data"), store, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Every object under a prefix, with its decoded records. */
+export async function readLogFiles(
+  store: ObjectStore,
+  prefix = "AWSLogs/",
+): Promise<Array<{ key: string; eventIds: string[]; gzip: Buffer }>> {
+  const out: Array<{ key: string; eventIds: string[]; gzip: Buffer }> = [];
+  let startAfter: string | undefined;
+  do {
+    const page = await store.listObjects(BUCKET, { prefix, ...(startAfter ? { startAfter } : {}) });
+    for (const summary of page.objects) {
+      if (summary.key.includes("/CloudTrail-Digest/")) continue;
+      const object = (await store.getObject(BUCKET, summary.key))!;
+      const body = JSON.parse(gunzipSync(object.body).toString("utf8")) as { Records: CloudTrailRecord[] };
+      out.push({ key: summary.key, eventIds: body.Records.map((r) => r.eventID), gzip: object.body });
+    }
+    startAfter = page.nextStartAfter;
+  } while (startAfter !== undefined);
+  return out;
+}

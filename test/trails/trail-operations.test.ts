@@ -1,0 +1,360 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { ACCOUNT, OTHER_ACCOUNT, openHarness, refusingObjectStore, type Harness } from "./harness.js";
+
+const arn = (name: string, region = "us-east-1", account = ACCOUNT) =>
+  `arn:aws:cloudtrail:${region}:${account}:trail/${name}`;
+
+describe("CreateTrail", () => {
+  let h: Harness;
+  before(() => (h = openHarness()));
+  after(() => h.close());
+
+  it("creates a trail with the API defaults and logs the description as responseElements", async () => {
+    const result = await h.call("CreateTrail", { Name: "main", S3BucketName: "audit-logs" });
+    assert.deepEqual(result.output, {
+      Name: "main",
+      S3BucketName: "audit-logs",
+      IncludeGlobalServiceEvents: true,
+      IsMultiRegionTrail: false,
+      TrailARN: arn("main"),
+      LogFileValidationEnabled: false,
+      IsOrganizationTrail: false,
+    });
+    assert.deepEqual(result.responseElements, {
+      name: "main",
+      s3BucketName: "audit-logs",
+      includeGlobalServiceEvents: true,
+      isMultiRegionTrail: false,
+      trailARN: arn("main"),
+      logFileValidationEnabled: false,
+      isOrganizationTrail: false,
+    });
+    assert.deepEqual(result.resources, [{ accountId: ACCOUNT, type: "AWS::CloudTrail::Trail", ARN: arn("main") }]);
+    assert.equal(await h.objectStore.bucketExists("audit-logs"), true, "the embedded store creates the bucket");
+    const stored = h.trails.get(ACCOUNT, "main")!;
+    assert.equal(stored.isLogging, false);
+    assert.equal(stored.hasCustomEventSelectors, false);
+  });
+
+  it("returns every optional setting it was given", async () => {
+    const result = await h.call("CreateTrail", {
+      Name: "full",
+      S3BucketName: "audit-logs",
+      S3KeyPrefix: "cairn",
+      SnsTopicName: "trail-topic",
+      IsMultiRegionTrail: true,
+      EnableLogFileValidation: true,
+      KmsKeyId: "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+      CloudWatchLogsLogGroupArn: "arn:aws:logs:us-east-1:111122223333:log-group:ct:*",
+      CloudWatchLogsRoleArn: "arn:aws:iam::111122223333:role/ct-to-cwl",
+    });
+    assert.equal(result.output["S3KeyPrefix"], "cairn");
+    assert.equal(result.output["SnsTopicName"], "trail-topic");
+    assert.equal(result.output["SnsTopicARN"], "arn:aws:sns:us-east-1:111122223333:trail-topic");
+    assert.equal(result.output["IsMultiRegionTrail"], true);
+    assert.equal(result.output["LogFileValidationEnabled"], true);
+    assert.equal((result.responseElements as Record<string, unknown>)["snsTopicARN"], result.output["SnsTopicARN"]);
+    await h.call("DeleteTrail", { Name: "full" });
+  });
+
+  const badNames: Array<[string, string]> = [
+    ["ab", "Trail name too short. Minimum allowed length: 3 characters. Specified name length: 2 characters."],
+    [
+      "a".repeat(129),
+      "Trail name too long. Maximum allowed length: 128 characters. Specified name length: 129 characters.",
+    ],
+    ["-abc", "Trail name must starts with a letter or number."],
+    ["abc_", "Trail name must ends with a letter or number."],
+    [
+      "a b c",
+      "Trail name or ARN can only contain uppercase letters, lowercase letters, numbers, periods (.), hyphens (-), and underscores (_).",
+    ],
+    ["my-_namespace", /adjacent/],
+    ["my--namespace", /adjacent/],
+    ["192.168.5.4", /IP address/],
+  ] as unknown as Array<[string, string]>;
+  for (const [name, message] of badNames) {
+    it(`refuses the name ${JSON.stringify(name.slice(0, 20))}`, () =>
+      h.refuses("CreateTrail", { Name: name, S3BucketName: "audit-logs" }, "InvalidTrailNameException", message));
+  }
+
+  it("refuses a duplicate name, bad settings, organization trails and single-region global-less multi-region", async () => {
+    await h.refuses("CreateTrail", { Name: "main", S3BucketName: "audit-logs" }, "TrailAlreadyExistsException");
+    await h.refuses(
+      "CreateTrail",
+      { Name: "multi", S3BucketName: "audit-logs", IsMultiRegionTrail: true, IncludeGlobalServiceEvents: false },
+      "InvalidParameterCombinationException",
+      "Multi-Region trail must include global service events.",
+    );
+    await h.refuses("CreateTrail", { Name: "x1x", S3BucketName: "Bad_Bucket" }, "InvalidS3BucketNameException");
+    await h.refuses(
+      "CreateTrail",
+      { Name: "x1x", S3BucketName: "ok-bucket", S3KeyPrefix: "p".repeat(201) },
+      "InvalidS3PrefixException",
+    );
+    await h.refuses(
+      "CreateTrail",
+      { Name: "x1x", S3BucketName: "ok-bucket", SnsTopicName: "bad topic" },
+      "InvalidSnsTopicNameException",
+    );
+    await h.refuses(
+      "CreateTrail",
+      { Name: "x1x", S3BucketName: "ok-bucket", KmsKeyId: "nope" },
+      "InvalidKmsKeyIdException",
+    );
+    await h.refuses(
+      "CreateTrail",
+      {
+        Name: "x1x",
+        S3BucketName: "ok-bucket",
+        CloudWatchLogsLogGroupArn: "arn:aws:logs:us-east-1:111122223333:log-group:ct",
+      },
+      "InvalidCloudWatchLogsLogGroupArnException",
+    );
+    await h.refuses(
+      "CreateTrail",
+      {
+        Name: "x1x",
+        S3BucketName: "ok-bucket",
+        CloudWatchLogsLogGroupArn: "arn:aws:logs:us-east-1:111122223333:log-group:ct:*",
+      },
+      "InvalidParameterCombinationException",
+    );
+    await h.refuses(
+      "CreateTrail",
+      { Name: "x1x", S3BucketName: "ok-bucket", IsOrganizationTrail: true },
+      "OrganizationsNotInUseException",
+    );
+    await h.refuses("CreateTrail", { S3BucketName: "ok-bucket" }, "InvalidParameterException", "Name is required.");
+    await h.refuses("CreateTrail", { Name: "x1x" }, "InvalidParameterException", "S3BucketName is required.");
+    await h.refuses(
+      "CreateTrail",
+      { Name: "x1x", S3BucketName: "ok-bucket", IsMultiRegionTrail: "yes" },
+      "SerializationException",
+    );
+    assert.equal(await h.objectStore.bucketExists("ok-bucket"), false, "nothing is created for a refused call");
+  });
+
+  it("allows 5 trails per region; a multi-region trail counts in every region", async () => {
+    const quota = openHarness();
+    try {
+      await quota.call(
+        "CreateTrail",
+        { Name: "global", S3BucketName: "b-1", IsMultiRegionTrail: true },
+        { region: "eu-west-1" },
+      );
+      for (let i = 1; i <= 4; i++) await quota.call("CreateTrail", { Name: `t${i}xx`, S3BucketName: "b-1" });
+      await quota.refuses(
+        "CreateTrail",
+        { Name: "sixth", S3BucketName: "b-1" },
+        "MaximumNumberOfTrailsExceededException",
+        `User: ${ACCOUNT} already has 5 trails in us-east-1.`,
+      );
+      await quota.call("CreateTrail", { Name: "west", S3BucketName: "b-1" }, { region: "us-west-2" });
+      await quota.refuses(
+        "CreateTrail",
+        { Name: "multi2", S3BucketName: "b-1", IsMultiRegionTrail: true },
+        "MaximumNumberOfTrailsExceededException",
+        undefined,
+        { region: "us-west-2" },
+      );
+    } finally {
+      quota.close();
+    }
+  });
+
+  it("answers S3BucketDoesNotExistException when the object store cannot create the bucket", async () => {
+    const s3 = openHarness({ objectStore: refusingObjectStore(["exists"]) });
+    try {
+      await s3.refuses(
+        "CreateTrail",
+        { Name: "t1x", S3BucketName: "missing" },
+        "S3BucketDoesNotExistException",
+        "S3 bucket missing does not exist!",
+      );
+      await s3.call("CreateTrail", { Name: "t1x", S3BucketName: "exists" });
+      await s3.refuses("UpdateTrail", { Name: "t1x", S3BucketName: "missing" }, "S3BucketDoesNotExistException");
+    } finally {
+      s3.close();
+    }
+  });
+});
+
+describe("trail lookups across names, ARNs, regions and accounts", () => {
+  let h: Harness;
+  before(async () => {
+    h = openHarness({ maxTrailsPerRegion: 100 });
+    await h.call("CreateTrail", { Name: "east", S3BucketName: "logs-a" });
+    await h.call("CreateTrail", { Name: "everywhere", S3BucketName: "logs-a", IsMultiRegionTrail: true });
+    await h.call("CreateTrail", { Name: "west", S3BucketName: "logs-a" }, { region: "us-west-2" });
+    await h.call("CreateTrail", { Name: "theirs", S3BucketName: "logs-b" }, { accountId: OTHER_ACCOUNT });
+  });
+  after(() => h.close());
+
+  it("GetTrail by name or ARN", async () => {
+    const byName = await h.call("GetTrail", { Name: "east" });
+    const byArn = await h.call("GetTrail", { Name: arn("east") });
+    assert.deepEqual(byName.output, byArn.output);
+    assert.deepEqual(byName.output["Trail"], {
+      Name: "east",
+      S3BucketName: "logs-a",
+      IncludeGlobalServiceEvents: true,
+      IsMultiRegionTrail: false,
+      HomeRegion: "us-east-1",
+      TrailARN: arn("east"),
+      LogFileValidationEnabled: false,
+      HasCustomEventSelectors: false,
+      HasInsightSelectors: false,
+      IsOrganizationTrail: false,
+    });
+  });
+
+  it("a multi-region trail is visible by name in every region; a single-region one only at home or by ARN", async () => {
+    const shadow = await h.call("GetTrail", { Name: "everywhere" }, { region: "ap-south-1" });
+    assert.equal((shadow.output["Trail"] as Record<string, unknown>)["HomeRegion"], "us-east-1");
+    await h.refuses(
+      "GetTrail",
+      { Name: "west" },
+      "TrailNotFoundException",
+      `Unknown trail: west for the user: ${ACCOUNT}`,
+    );
+    const byArn = await h.call("GetTrail", { Name: arn("west", "us-west-2") });
+    assert.equal((byArn.output["Trail"] as Record<string, unknown>)["Name"], "west");
+    await h.refuses(
+      "GetTrail",
+      { Name: arn("west") },
+      "TrailNotFoundException",
+      /Unknown trail: arn:aws:cloudtrail:us-east-1:111122223333:trail\/west/,
+    );
+  });
+
+  it("accounts are isolated", async () => {
+    await h.refuses("GetTrail", { Name: "theirs" }, "TrailNotFoundException");
+    await h.refuses("GetTrail", { Name: arn("theirs", "us-east-1", OTHER_ACCOUNT) }, "TrailNotFoundException");
+    const list = await h.call("ListTrails", {}, { accountId: OTHER_ACCOUNT });
+    assert.deepEqual(list.output["Trails"], [
+      { TrailARN: arn("theirs", "us-east-1", OTHER_ACCOUNT), Name: "theirs", HomeRegion: "us-east-1" },
+    ]);
+  });
+
+  it("malformed ARNs and names", async () => {
+    await h.refuses("GetTrail", { Name: "arn:aws:cloudtrail:us-east-1:1234:trail/x" }, "CloudTrailARNInvalidException");
+    await h.refuses(
+      "GetTrail",
+      { Name: "arn:aws:cloudtrail:us-east-1:111122223333:channel/abc" },
+      "CloudTrailARNInvalidException",
+    );
+    await h.refuses("GetTrail", { Name: "a" }, "InvalidTrailNameException");
+  });
+
+  it("DescribeTrails: the region's trails plus shadow trails by default", async () => {
+    const names = async (input: Record<string, unknown>, region = "us-east-1") =>
+      ((await h.call("DescribeTrails", input, { region })).output["trailList"] as Array<{ Name: string }>)
+        .map((t) => t.Name)
+        .sort();
+    assert.deepEqual(await names({}), ["east", "everywhere"]);
+    assert.deepEqual(await names({}, "us-west-2"), ["everywhere", "west"]);
+    assert.deepEqual(await names({ includeShadowTrails: false }, "us-west-2"), ["west"]);
+    assert.deepEqual(await names({ trailNameList: ["everywhere", "east", "nope"] }, "us-west-2"), ["everywhere"]);
+    assert.deepEqual(await names({ trailNameList: ["everywhere"], includeShadowTrails: false }, "us-west-2"), []);
+    assert.deepEqual(await names({ trailNameList: [arn("east")] }, "us-west-2"), ["east"]);
+    await h.refuses("DescribeTrails", { trailNameList: ["arn:aws:cloudtrail:bad"] }, "CloudTrailARNInvalidException");
+  });
+
+  it("ListTrails: every trail of the account in every region, paginated", async () => {
+    const first = await h.call("ListTrails", {});
+    assert.deepEqual(first.output, {
+      Trails: [
+        { TrailARN: arn("east"), Name: "east", HomeRegion: "us-east-1" },
+        { TrailARN: arn("everywhere"), Name: "everywhere", HomeRegion: "us-east-1" },
+        { TrailARN: arn("west", "us-west-2"), Name: "west", HomeRegion: "us-west-2" },
+      ],
+    });
+    for (let i = 0; i < 60; i++)
+      await h.call("CreateTrail", { Name: `bulk${String(i).padStart(2, "0")}`, S3BucketName: "logs-a" });
+    const seen: string[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const page = await h.call("ListTrails", token === undefined ? {} : { NextToken: token });
+      seen.push(...(page.output["Trails"] as Array<{ Name: string }>).map((t) => t.Name));
+      token = page.output["NextToken"] as string | undefined;
+      pages += 1;
+    } while (token !== undefined);
+    assert.equal(pages, 2);
+    assert.equal(seen.length, 63);
+    assert.equal(new Set(seen).size, 63);
+    await h.refuses("ListTrails", { NextToken: "garbage!" }, "InvalidNextTokenException");
+  });
+});
+
+describe("UpdateTrail and DeleteTrail", () => {
+  let h: Harness;
+  before(() => (h = openHarness()));
+  after(() => h.close());
+
+  it("updates given members only; an empty string clears an optional setting", async () => {
+    await h.call("CreateTrail", {
+      Name: "upd",
+      S3BucketName: "logs-a",
+      S3KeyPrefix: "p1",
+      TagsList: [{ Key: "k", Value: "v" }],
+    });
+    const result = await h.call("UpdateTrail", {
+      Name: "upd",
+      S3KeyPrefix: "",
+      EnableLogFileValidation: true,
+      S3BucketName: "logs-b",
+    });
+    assert.equal(result.output["S3KeyPrefix"], undefined);
+    assert.equal(result.output["LogFileValidationEnabled"], true);
+    assert.equal(result.output["S3BucketName"], "logs-b");
+    assert.equal((result.responseElements as Record<string, unknown>)["logFileValidationEnabled"], true);
+    assert.equal(await h.objectStore.bucketExists("logs-b"), true);
+    assert.deepEqual(h.trails.get(ACCOUNT, "upd")?.tags, [{ Key: "k", Value: "v" }]);
+  });
+
+  it("applies the multi-region rule to the resulting configuration", async () => {
+    await h.refuses(
+      "UpdateTrail",
+      { Name: "upd", IsMultiRegionTrail: true, IncludeGlobalServiceEvents: false },
+      "InvalidParameterCombinationException",
+      "Multi-Region trail must include global service events.",
+    );
+    await h.call("UpdateTrail", { Name: "upd", IsMultiRegionTrail: true });
+    await h.refuses(
+      "UpdateTrail",
+      { Name: "upd", IncludeGlobalServiceEvents: false },
+      "InvalidParameterCombinationException",
+    );
+  });
+
+  it("mutations of a multi-region trail must come from its home region", async () => {
+    for (const [operation, input] of [
+      ["UpdateTrail", { Name: "upd", EnableLogFileValidation: false }],
+      ["DeleteTrail", { Name: "upd" }],
+      ["StartLogging", { Name: "upd" }],
+      ["StopLogging", { Name: "upd" }],
+      ["PutEventSelectors", { TrailName: "upd", EventSelectors: [{}] }],
+      ["AddTags", { ResourceId: arn("upd"), TagsList: [{ Key: "a" }] }],
+    ] as const) {
+      await h.refuses(operation, input, "InvalidHomeRegionException", /home region us-east-1/, {
+        region: "eu-central-1",
+      });
+    }
+    // Reads work from anywhere the trail applies.
+    await h.call("GetTrailStatus", { Name: "upd" }, { region: "eu-central-1" });
+    await h.call("GetEventSelectors", { TrailName: "upd" }, { region: "eu-central-1" });
+  });
+
+  it("DeleteTrail removes the trail and its status", async () => {
+    h.trails.updateStatus(arn("upd"), { latestDeliveryTimeMs: 1 });
+    const result = await h.call("DeleteTrail", { Name: arn("upd") });
+    assert.deepEqual(result.output, {});
+    assert.equal(result.responseElements, null);
+    assert.equal(h.trails.get(ACCOUNT, "upd"), undefined);
+    assert.deepEqual(h.trails.status(arn("upd")), {});
+    await h.refuses("DeleteTrail", { Name: "upd" }, "TrailNotFoundException");
+  });
+});
