@@ -29,6 +29,8 @@ export interface JournalAppendBench {
   batchEntries: number;
   tuning: JournalTuning;
   eventsPerSec: number;
+  /** Process CPU (main thread + thread pool) per event while appending: steadier than events/s on a shared machine. */
+  cpuMicrosPerEvent: number;
   rawBytesPerEvent: number;
   bytesPerEvent: number;
   readManyPageMsP50: number;
@@ -87,8 +89,10 @@ export async function benchJournalAppend(
       for (let batch = batches.shift(); batch !== undefined; batch = batches.shift()) await journal.append(batch);
     };
     const started = performance.now();
+    const cpuStarted = process.cpuUsage();
     await Promise.all(Array.from({ length: writers }, writer));
     const appendSeconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuStarted);
     await journal.close();
 
     const reopenStarted = performance.now();
@@ -103,6 +107,7 @@ export async function benchJournalAppend(
       batchEntries,
       tuning,
       eventsPerSec: Math.round(events / appendSeconds),
+      cpuMicrosPerEvent: Math.round(((cpu.user + cpu.system) / events) * 10) / 10,
       rawBytesPerEvent: Math.round(rawBytes / events),
       bytesPerEvent: Math.round((await directoryBytes(directory)) / events),
       readManyPageMsP50: percentile(pageMs, 0.5),

@@ -12,6 +12,8 @@ export const TEST_SECRET_ACCESS_KEY = "cairn/test/secret/key/0000000000000000000
 /** A real `cairn server` child process on 127.0.0.1 with a fresh (or given) data directory. */
 export interface ServerProcess {
   readonly url: string;
+  /** The read-only S3 endpoint over the embedded trail buckets (absent with an external S3). */
+  readonly s3Url: string | undefined;
   readonly dataDir: string;
   readonly child: ChildProcess;
   readonly output: () => string;
@@ -33,7 +35,7 @@ export async function startServerProcess(
   const dataDir = options.dataDir ?? makeDataDir();
   const child = spawn(
     process.execPath,
-    [CLI, "server", "--port", "0", "--data-dir", dataDir, ...(options.args ?? [])],
+    [CLI, "server", "--port", "0", "--s3-port", "0", "--data-dir", dataDir, ...(options.args ?? [])],
     {
       env: {
         ...process.env,
@@ -68,6 +70,7 @@ export async function startServerProcess(
   });
   return {
     url,
+    s3Url: /read-only S3 endpoint (http:\/\/[^\s)]+)/.exec(output)?.[1],
     dataDir,
     child,
     output: () => output,
