@@ -35,6 +35,11 @@ export interface TrailConfig {
    * moment, so a trail records what happens while it logs, not the past.
    */
   readonly deliverFromSeq?: number;
+  /**
+   * Journal head when StopLogging ran: the trail's final delivery covers entries up to here, plus
+   * the StopLogging call's own record, and nothing journaled later.
+   */
+  readonly deliverUntilSeq?: number;
 }
 
 export interface TrailDeliveryStatus {

@@ -30,6 +30,9 @@ import { recordInTrailScope } from "./trail-scope.js";
 const PENDING_RECORDS_HARD_MAX = 200_000;
 const RETRY_DELAY_MS_INITIAL = 1_000;
 const RETRY_DELAY_MS_MAX = 60_000;
+/** How long a stopping trail waits for the StopLogging call's record to be journaled (attempts × poll). */
+const STOP_RECORD_ATTEMPTS = 40;
+const STOP_RECORD_POLL_MS = 50;
 
 export interface TrailDelivererOptions {
   readonly trail: TrailConfig;
@@ -159,15 +162,45 @@ export class TrailDeliverer implements Consumer {
     });
   }
 
-  /** Reads the journal up to its head and delivers: the last step before a trail stops logging. */
-  async drain(): Promise<void> {
-    const head = this.options.journal.headSeq();
-    while (this.examinedTo < head) {
-      const batch = await this.options.journal.read(this.examinedTo + 1, 1000);
+  /**
+   * The last step before a trail stops: delivers what was journaled up to `untilSeq` (StopLogging's
+   * boundary; the journal head for a deleted trail), then StopLogging's own record, then the final digest.
+   */
+  async drain(untilSeq?: number): Promise<void> {
+    const until = untilSeq ?? this.options.journal.headSeq();
+    while (this.examinedTo < until) {
+      const batch = await this.options.journal.read(this.examinedTo + 1, Math.min(1000, until - this.examinedTo));
       if (batch.length === 0) break;
-      await this.handle(batch);
+      await this.handle(batch.filter((entry) => entry.seq <= until));
     }
+    if (untilSeq !== undefined) await this.deliverStopLoggingRecord(untilSeq);
     await this.flush({ finalDigest: true });
+  }
+
+  /**
+   * CloudTrail delivers the StopLogging call as the trail's last event. Its record is journaled just
+   * after the trail's state changed, so it is found after the boundary (waiting briefly for the API
+   * to append it); it names the trail among its resources.
+   */
+  private async deliverStopLoggingRecord(afterSeq: number): Promise<void> {
+    let next = afterSeq + 1;
+    for (let attempt = 0; attempt < STOP_RECORD_ATTEMPTS; attempt++) {
+      const entries = await this.options.journal.read(next, 100);
+      for (const entry of entries) {
+        const record = entryRecord(entry);
+        const isStop =
+          record.eventName === "StopLogging" &&
+          record.eventSource === "cloudtrail.amazonaws.com" &&
+          record.errorCode === undefined &&
+          (record.resources ?? []).some((resource) => resource.ARN === this.trail.trailArn);
+        if (isStop) {
+          await this.handle([entry]);
+          return;
+        }
+        next = entry.seq + 1;
+      }
+      if (entries.length === 0) await new Promise((resolve) => setTimeout(resolve, STOP_RECORD_POLL_MS));
+    }
   }
 
   private async deliver(force: boolean): Promise<void> {

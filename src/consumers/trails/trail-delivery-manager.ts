@@ -93,7 +93,10 @@ export async function startTrailDelivery(deps: TrailDeliveryDeps): Promise<Trail
       running.delete(arn);
       await current.runner.stop();
       // Stopped or deleted: deliver what was logged until now and close the digest chains.
-      if (trail === undefined) await current.deliverer.drain().catch(report);
+      if (trail === undefined) {
+        const stopped = deps.trails.list().find((t) => t.trailArn === arn);
+        await current.deliverer.drain(stopped?.deliverUntilSeq).catch(report);
+      }
     }
     for (const [arn, trail] of wanted) {
       if (running.has(arn)) continue;

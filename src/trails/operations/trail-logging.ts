@@ -24,7 +24,14 @@ export function startLoggingOperation(deps: TrailOperationDeps): OperationHandle
 export function stopLoggingOperation(deps: TrailOperationDeps): OperationHandler {
   return async function stopLogging(input: Record<string, unknown>, context: OperationContext) {
     const trail = resolveTrail(deps.trails, input, "Name", context, { mutating: true });
-    if (trail.isLogging) deps.trails.put({ ...trail, isLogging: false, stopLoggingTimeMs: deps.clock.nowMs() });
+    if (trail.isLogging) {
+      deps.trails.put({
+        ...trail,
+        isLogging: false,
+        stopLoggingTimeMs: deps.clock.nowMs(),
+        deliverUntilSeq: deps.journalHeadSeq(),
+      });
+    }
     return { output: {}, responseElements: null, resources: trailResources(trail) };
   };
 }
