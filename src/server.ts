@@ -134,20 +134,7 @@ export async function startServer(
   sweepTimer.unref();
   void sweep();
 
-  log(
-    [
-      `Cairn is listening on ${url}`,
-      `  data directory:   ${settings.dataDir}`,
-      `  account / region: ${settings.accountId} / ${settings.region}`,
-      `  credentials:      ${files.credentialsPath} (admin access key ${admin.accessKeyId})`,
-      `  config:           ${files.configPath}`,
-      trails.s3Url !== undefined
-        ? `  trail buckets:    ${join(settings.dataDir, "buckets")} (read-only S3 endpoint ${trails.s3Url})`
-        : `  trail buckets:    ${settings.s3Endpoint} (S3)`,
-      `  try:              AWS_SHARED_CREDENTIALS_FILE=${files.credentialsPath} aws cloudtrail lookup-events --endpoint-url ${url} --region ${settings.region}`,
-      "",
-    ].join("\n"),
-  );
+  log(banner({ settings, url, s3Url: trails.s3Url, files, adminAccessKeyId: admin.accessKeyId }));
 
   return {
     url,
@@ -165,4 +152,27 @@ export async function startServer(
       principals.close();
     },
   };
+}
+
+/** What the server prints once it accepts requests: where it is, where its data and client files are. */
+function banner(facts: {
+  settings: ServerSettings;
+  url: string;
+  s3Url: string | undefined;
+  files: { credentialsPath: string; configPath: string };
+  adminAccessKeyId: string;
+}): string {
+  const { settings, url, s3Url, files } = facts;
+  return [
+    `Cairn is listening on ${url}`,
+    `  data directory:   ${settings.dataDir}`,
+    `  account / region: ${settings.accountId} / ${settings.region}`,
+    `  credentials:      ${files.credentialsPath} (admin access key ${facts.adminAccessKeyId})`,
+    `  config:           ${files.configPath}`,
+    s3Url !== undefined
+      ? `  trail buckets:    ${join(settings.dataDir, "buckets")} (read-only S3 endpoint ${s3Url})`
+      : `  trail buckets:    ${settings.s3Endpoint} (S3)`,
+    `  try:              AWS_SHARED_CREDENTIALS_FILE=${files.credentialsPath} aws cloudtrail lookup-events --endpoint-url ${url} --region ${settings.region}`,
+    "",
+  ].join("\n");
 }

@@ -136,11 +136,12 @@ export const ServerSettingsSchema = Type.Object({
     }),
   ),
   s3ForcePathStyle: Type.Boolean({
-    default: false,
+    default: true,
     env: "CAIRN_S3_FORCE_PATH_STYLE",
     flag: "--s3-force-path-style",
     mustBe: "true or false",
-    description: "Address buckets as http://endpoint/bucket (MinIO and most self-hosted stores need this).",
+    description:
+      "Address buckets as http://endpoint/bucket, as MinIO and most self-hosted stores need (no wildcard DNS); false for virtual-hosted style.",
   }),
   deliveryIntervalSeconds: Type.Integer({
     minimum: 1,

@@ -43,7 +43,10 @@ export interface ObjectStore {
   /** `undefined` when the object does not exist. */
   getObject(bucket: string, key: string): Promise<StoredObject | undefined>;
   /** Keys in lexicographic (UTF-8 byte) order, as S3 lists them. */
-  listObjects(bucket: string, options: { prefix?: string; startAfter?: string; maxKeys?: number }): Promise<ListObjectsPage>;
+  listObjects(
+    bucket: string,
+    options: { prefix?: string; startAfter?: string; maxKeys?: number },
+  ): Promise<ListObjectsPage>;
   deleteObject(bucket: string, key: string): Promise<void>;
 }
 

@@ -190,8 +190,10 @@ export interface ObjectStoreEnvironment {
 
 /**
  * The embedded store under `<dataDir>/buckets` unless `CAIRN_S3_ENDPOINT` is set, then that S3
- * endpoint. Path style defaults to on with an endpoint, because self-hosted S3 servers rarely have
- * wildcard DNS for virtual-hosted buckets. Throws a plain Error naming the variable on a bad value.
+ * endpoint. `CAIRN_S3_FORCE_PATH_STYLE` defaults to false as in src/config/settings.ts; the SDK then
+ * uses path style by itself for IP-literal endpoints, but a DNS-name endpoint such as
+ * `http://minio:9000` needs it set to true (no wildcard DNS for `bucket.minio`). Throws a plain
+ * Error naming the variable on a bad value.
  *
  * @example
  * const { store, kind } = objectStoreFromEnvironment(process.env, "/var/lib/cairn");
@@ -213,7 +215,7 @@ export function objectStoreFromEnvironment(
   const store = createS3ObjectStore({
     endpoint,
     region: nonEmpty(env.CAIRN_S3_REGION) ?? "us-east-1",
-    forcePathStyle: parseBoolean("CAIRN_S3_FORCE_PATH_STYLE", env.CAIRN_S3_FORCE_PATH_STYLE) ?? true,
+    forcePathStyle: parseBoolean("CAIRN_S3_FORCE_PATH_STYLE", env.CAIRN_S3_FORCE_PATH_STYLE) ?? false,
     ...(accessKeyId !== undefined && secretAccessKey !== undefined ? { accessKeyId, secretAccessKey } : {}),
   });
   return { store, kind: "s3" };

@@ -63,6 +63,7 @@ export async function startTrailsModule(deps: {
     objectStore,
     clock,
     journalHeadSeq: () => journal.headSeq(),
+    createMissingBuckets: embedded !== undefined,
   })) {
     deps.operations.set(name, handler);
   }

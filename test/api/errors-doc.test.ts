@@ -7,7 +7,7 @@ import { REPO_ROOT } from "../helpers/server-process.js";
 
 it("docs/reference/errors.md lists every API error with its status, and nothing else", () => {
   const doc = readFileSync(join(REPO_ROOT, "docs/reference/errors.md"), "utf8");
-  const rows = new Map([...doc.matchAll(/^\| `(\w+)` \| (\d{3}) \|/gm)].map((m) => [m[1]!, Number(m[2])]));
+  const rows = new Map([...doc.matchAll(/^\|\s*`(\w+)`\s*\|\s*(\d{3})\s*\|/gm)].map((m) => [m[1]!, Number(m[2])]));
   assert.deepEqual([...rows.keys()].sort(), Object.keys(API_ERRORS).sort());
   for (const [code, status] of Object.entries(API_ERRORS)) assert.equal(rows.get(code), status, code);
 });

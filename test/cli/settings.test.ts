@@ -25,7 +25,7 @@ describe("loadServerSettings", () => {
       historyRetentionDays: 90,
       s3Port: 7681,
       s3Region: "us-east-1",
-      s3ForcePathStyle: false,
+      s3ForcePathStyle: true,
       deliveryIntervalSeconds: 60,
       digestIntervalSeconds: 3600,
     });

@@ -53,7 +53,9 @@ function deliveredOnDisk(dataDir: string, bucket: string): Array<[string, string
     .filter((path) => path.includes("/CloudTrail/"))
     .flatMap((path) =>
       (
-        JSON.parse(gunzipSync(readFileSync(path)).toString("utf8")) as { Records: Array<Record<string, unknown> & { eventID: string }> }
+        JSON.parse(gunzipSync(readFileSync(path)).toString("utf8")) as {
+          Records: Array<Record<string, unknown> & { eventID: string }>;
+        }
       ).Records.map((r): [string, string] => {
         onDisk.set(r.eventID, r);
         return [r.eventID, path];

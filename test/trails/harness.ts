@@ -82,6 +82,7 @@ export function openHarness(options: { objectStore?: ObjectStore; maxTrailsPerRe
     objectStore,
     clock: { nowMs: () => NOW_MS },
     journalHeadSeq: () => harness.head,
+    createMissingBuckets: true,
     ...(options.maxTrailsPerRegion !== undefined ? { maxTrailsPerRegion: options.maxTrailsPerRegion } : {}),
   });
   return harness;

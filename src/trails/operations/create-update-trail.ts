@@ -72,7 +72,7 @@ export function createTrailOperation(deps: TrailOperationDeps): OperationHandler
         `Trail ${name} already exists for customer: ${context.accountId}`,
       );
     checkTrailQuota(deps.trails.list(context.accountId), trail, maxTrails);
-    await ensureTrailBucket(deps.objectStore, trail.s3BucketName);
+    await ensureTrailBucket(deps.objectStore, trail.s3BucketName, deps.createMissingBuckets);
     deps.trails.put(trail);
     return writeResult(trail);
   };
@@ -99,7 +99,8 @@ export function updateTrailOperation(deps: TrailOperationDeps): OperationHandler
     checkTrailSettings(updated);
     if (updated.isMultiRegionTrail && !current.isMultiRegionTrail)
       checkTrailQuota(deps.trails.list(context.accountId), updated, maxTrails);
-    if (updated.s3BucketName !== current.s3BucketName) await ensureTrailBucket(deps.objectStore, updated.s3BucketName);
+    if (updated.s3BucketName !== current.s3BucketName)
+      await ensureTrailBucket(deps.objectStore, updated.s3BucketName, deps.createMissingBuckets);
     deps.trails.put(updated);
     return writeResult(updated);
   };

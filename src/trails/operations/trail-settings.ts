@@ -89,14 +89,20 @@ export function checkTrailQuota(accountTrails: readonly TrailConfig[], candidate
 }
 
 /**
- * The embedded store creates a missing bucket on demand; an S3 backend refuses, and CloudTrail then
- * answers S3BucketDoesNotExistException.
+ * The embedded store creates a missing bucket on demand; with an external S3 a missing bucket is
+ * S3BucketDoesNotExistException, as CloudTrail answers.
  */
-export async function ensureTrailBucket(objectStore: ObjectStore, bucket: string): Promise<void> {
+export async function ensureTrailBucket(
+  objectStore: ObjectStore,
+  bucket: string,
+  createMissing: boolean,
+): Promise<void> {
   if (await objectStore.bucketExists(bucket)) return;
+  const missing = new ApiError("S3BucketDoesNotExistException", `S3 bucket ${bucket} does not exist!`);
+  if (!createMissing) throw missing;
   try {
     await objectStore.ensureBucket(bucket);
   } catch {
-    throw new ApiError("S3BucketDoesNotExistException", `S3 bucket ${bucket} does not exist!`);
+    throw missing;
   }
 }
