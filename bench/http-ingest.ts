@@ -1,12 +1,10 @@
-import { spawn } from "node:child_process";
-import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
-import { NativeSha256 } from "../src/api/protocol/sigv4-verify.js";
-import { SignatureV4 } from "@smithy/signature-v4";
 import { loadSamples, recordGenerator } from "./event-history-records.js";
+import { benchSigner, rssOf, sendIngest, startBenchServer } from "./server-process.js";
 
 /**
  * Durable ingest over HTTP: a real `cairn server` process, `clients` concurrent SigV4-signed
@@ -27,10 +25,6 @@ export interface HttpIngestBench {
   readonly serverRssBytes: number;
 }
 
-const CLI = resolve(import.meta.dirname, "../../bin/cairn.js");
-const ACCESS_KEY_ID = "AKIABENCHADMIN000001";
-const SECRET = "bench/secret/key/0000000000000000000000";
-
 function buildBodies(events: number, batch: number): Buffer[] {
   const nowMs = Date.now();
   const generator = recordGenerator(loadSamples(), events, nowMs - 3_600_000, nowMs - 1_000);
@@ -41,65 +35,6 @@ function buildBodies(events: number, batch: number): Buffer[] {
     bodies.push(Buffer.from(JSON.stringify({ Records: records })));
   }
   return bodies;
-}
-
-async function startServer(dataDir: string): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [CLI, "server", "--port", "0", "--data-dir", dataDir], {
-    env: {
-      ...process.env,
-      CAIRN_ACCOUNT_ID: "123837392027",
-      CAIRN_ACCESS_KEY_ID: ACCESS_KEY_ID,
-      CAIRN_SECRET_ACCESS_KEY: SECRET,
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let output = "";
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) resolveUrl(match[1]!);
-    });
-    child.once("exit", (code) => reject(new Error(`server exited ${code}`)));
-  });
-  return {
-    url,
-    pid: child.pid!,
-    stop: () =>
-      new Promise((done) => {
-        child.once("exit", () => done());
-        child.kill("SIGTERM");
-      }),
-  };
-}
-
-async function send(url: string, signer: SignatureV4, body: Buffer): Promise<void> {
-  const target = new URL(url);
-  const signed = await signer.sign({
-    method: "POST",
-    protocol: "http:",
-    hostname: target.hostname,
-    port: Number(target.port),
-    path: "/ingest",
-    headers: { host: target.host, "content-type": "application/json" },
-    body,
-  });
-  const headers = Object.fromEntries(Object.entries(signed.headers).filter(([k]) => k !== "host")) as Record<
-    string,
-    string
-  >;
-  const response = await fetch(`${url}/ingest`, { method: "POST", headers, body });
-  if (response.status !== 200) throw new Error(`ingest answered ${response.status}: ${await response.text()}`);
-  await response.arrayBuffer();
-}
-
-function rssOf(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-  } catch {
-    return 0;
-  }
 }
 
 function baselineNdjsonFsync(bodies: Buffer[], directory: string): number {
@@ -121,19 +56,14 @@ function baselineNdjsonFsync(bodies: Buffer[], directory: string): number {
 export async function benchHttpIngest(events = 200_000, clients = 4, batch = 1000): Promise<HttpIngestBench> {
   const bodies = buildBodies(events, batch);
   const dataDir = mkdtempSync(join(tmpdir(), "cairn-bench-ingest-"));
-  const server = await startServer(dataDir);
+  const server = await startBenchServer(dataDir);
   try {
-    const signer = new SignatureV4({
-      credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET },
-      region: "us-east-1",
-      service: "cloudtrail",
-      sha256: NativeSha256,
-    });
+    const signer = benchSigner();
     let next = 0;
     const started = performance.now();
     await Promise.all(
       Array.from({ length: clients }, async () => {
-        while (next < bodies.length) await send(server.url, signer, bodies[next++]!);
+        while (next < bodies.length) await sendIngest(server.url, signer, bodies[next++]!);
       }),
     );
     const eventsPerSec = events / ((performance.now() - started) / 1000);

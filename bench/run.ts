@@ -5,12 +5,15 @@ import { benchJournalAppend } from "./journal-append.js";
 import { benchHttpIngest } from "./http-ingest.js";
 import { benchEventHistory } from "./event-history.js";
 import { benchTrailArchiveScan } from "./trail-archive-scan.js";
+import { benchTrailDelivery, trailDeliveryOptionsFromArgs } from "./trail-delivery.js";
 
 /**
  * `npm run bench`: every benchmark of the core, printed side by side with the alternative a user
  * would pick, and written as JSON to bench/results/. Not part of the tests (timings are noisy on a
  * shared machine). `--history-events=N` sets the Event history size (default 1,000,000; the README's
- * 10M figures come from `--history-events=10000000`, about 20 minutes).
+ * 10M figures come from `--history-events=10000000`, about 20 minutes). Trail delivery takes its
+ * own flags with a `trail-` prefix (`--trail-rates=10000,5000`, `--trail-day-files=1440`, …; see
+ * bench/trail-delivery.ts), about 4 minutes with the defaults.
  */
 const flags = new Map(process.argv.slice(2).map((arg) => arg.replace(/^--/, "").split("=") as [string, string]));
 const historyEvents = Number(flags.get("history-events") ?? 1_000_000);
@@ -20,8 +23,25 @@ const journal = await benchJournalAppend();
 const ingest = await benchHttpIngest(Number(flags.get("ingest-events") ?? 200_000));
 const history = await benchEventHistory({ events: historyEvents });
 const scan = await benchTrailArchiveScan(historyEvents);
+const trailDelivery = await benchTrailDelivery(
+  trailDeliveryOptionsFromArgs(
+    process.argv
+      .slice(2)
+      .filter((arg) => arg.startsWith("--trail-"))
+      .map((arg) => arg.replace(/^--trail-/, "--")),
+  ),
+);
 
-const results = { at: new Date().toISOString(), node: process.version, normalize, journal, ingest, history, scan };
+const results = {
+  at: new Date().toISOString(),
+  node: process.version,
+  normalize,
+  journal,
+  ingest,
+  history,
+  scan,
+  trailDelivery,
+};
 const directory = resolve(import.meta.dirname, "../../bench/results");
 mkdirSync(directory, { recursive: true });
 const file = join(directory, `core-${results.at.replace(/[:.]/g, "-")}.json`);
@@ -65,4 +85,42 @@ console.table([
   { figure: "RSS after the history run (MB)", cairn: Math.round(history.maxRssBytes / 1e6), "gzip trail archive": "-" },
   { figure: "HTTP ingest server RSS (MB)", cairn: Math.round(ingest.serverRssBytes / 1e6), "gzip trail archive": "-" },
 ]);
+console.log(
+  `\nTrail delivery: acknowledgement → log file readable in the bucket (CAIRN_DELIVERY_INTERVAL_SECONDS=${trailDelivery.deliveryIntervalSeconds})`,
+);
+console.table(
+  trailDelivery.latency.map((l) => ({
+    "steady ingest (events/s)": `${l.targetEventsPerSec} (achieved ${l.achievedEventsPerSec})`,
+    "cairn p50 ms": l.p50Ms,
+    "cairn p99 ms": l.p99Ms,
+    "AWS CloudTrail (average) ms": l.awsAverageMs,
+    "AWS average ÷ cairn p99": `${Math.round(l.awsAverageMs / Math.max(l.p99Ms, 1))}x`,
+  })),
+);
+const t = trailDelivery.throughput;
+console.table([
+  {
+    figure: `${t.events.toLocaleString("en")} events, as fast as ${t.clients} clients ingest`,
+    "delivered to the bucket (events/s)": t.deliveredEventsPerSec,
+    "durable ingest (events/s)": t.ingestEventsPerSec,
+    ratio: ratio(t.deliveredEventsPerSec, t.ingestEventsPerSec),
+    "last event readable after last ack (ms)": t.tailMs,
+  },
+]);
+const d = trailDelivery.day;
+console.log(
+  `\nvalidate-logs over ${d.logFiles} log files (${d.eventsPerFile} events each) and ${d.digests} digests` +
+    (d.extrapolationFactor === 1
+      ? " (a day of one-minute files)"
+      : `; a day (1,440 files, 24 digests) extrapolated linearly ×${d.extrapolationFactor}`),
+);
+console.table(
+  d.validate.map((v) => ({
+    tool: v.tool,
+    seconds: v.seconds,
+    "files/s": v.filesPerSec,
+    "seconds per day": d.daySecondsByTool[v.tool],
+    result: v.exitCode === 0 ? v.summary : `exit ${v.exitCode}`,
+  })),
+);
 console.log(`\nResults written to ${file}`);

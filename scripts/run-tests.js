@@ -22,7 +22,11 @@ if (files.length === 0) {
   console.error("No test files found under dist/.");
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ["--test", "--test-concurrency=1", "--test-reporter=spec", ...files], {
-  stdio: "inherit",
-});
+const result = spawnSync(
+  process.execPath,
+  ["--test", "--test-concurrency=1", "--test-reporter=spec", "--test-timeout=600000", "--test-force-exit", ...files],
+  {
+    stdio: "inherit",
+  },
+);
 process.exit(result.status ?? 1);

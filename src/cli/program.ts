@@ -39,7 +39,53 @@ export function buildProgram(outcome: CommandOutcome): Command {
   addPrincipalCommands(program);
   addClientCommands(program, outcome);
   addValidateLogsCommand(program, outcome);
+  addProxyCommand(program);
   return program;
+}
+
+function addProxyCommand(program: Command): void {
+  program
+    .command("proxy")
+    .description("Run the capture proxy: record every call to an AWS-compatible endpoint as a CloudTrail event.")
+    .requiredOption("--upstream <url>", "the endpoint to proxy, e.g. http://127.0.0.1:5000")
+    .option("--port <port>", "port to listen on (0: any free port)", nonNegativeInteger, 7682)
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option(
+      "--server <url>",
+      "Cairn server receiving the events (default: CAIRN_ENDPOINT_URL or http://127.0.0.1:7680)",
+    )
+    .option("--data-dir <dir>", "credentials, principals.db and the spool (default: CAIRN_DATA_DIR or ./.cairn)")
+    .option("--verify-signatures", "refuse requests not signed with the secret of a known principal")
+    .action(
+      async (flags: {
+        upstream: string;
+        port: number;
+        host: string;
+        server?: string;
+        dataDir?: string;
+        verifySignatures?: boolean;
+      }) => {
+        const { dataDir, accountId } = loadSettings(["dataDir", "accountId"], flags, process.env);
+        const { runProxy } = await import("./commands/proxy.js");
+        const stopped = new Promise<void>((resolve) => {
+          process.once("SIGINT", () => resolve());
+          process.once("SIGTERM", () => resolve());
+        });
+        await runProxy({
+          upstream: flags.upstream,
+          port: flags.port,
+          host: flags.host,
+          server: flags.server,
+          dataDir,
+          accountId,
+          verifySignatures: flags.verifySignatures === true,
+          env: process.env,
+          stdout: process.stdout,
+          stderr: process.stderr,
+          stopped,
+        });
+      },
+    );
 }
 
 function addPrincipalCommands(program: Command): void {

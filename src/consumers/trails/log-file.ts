@@ -1,5 +1,8 @@
 import { createHash } from "node:crypto";
-import { gzipSync } from "node:zlib";
+import { gzip } from "node:zlib";
+import { promisify } from "node:util";
+
+const gzipAsync = promisify(gzip);
 
 /** One trail log file, ready to store: the bytes the digest hashes and the bytes S3 holds. */
 export interface LogFileContent {
@@ -27,7 +30,7 @@ export const TRAIL_OBJECT_CONTENT_ENCODING = "gzip";
  * Builds a log file from records already serialised as the journal stores them (compact JSON):
  * the records go in byte for byte, so a re-delivery after a crash produces the same hash.
  */
-export function buildLogFile(recordJsons: readonly string[]): LogFileContent {
+export async function buildLogFile(recordJsons: readonly string[]): Promise<LogFileContent> {
   const json = Buffer.from(`{"Records":[${recordJsons.join(",")}]}`, "utf8");
   let oldest: string | undefined;
   let newest: string | undefined;
@@ -40,7 +43,8 @@ export function buildLogFile(recordJsons: readonly string[]): LogFileContent {
   }
   return {
     json,
-    gzip: gzipSync(json),
+    // Off the main thread (libuv pool): the server keeps acknowledging ingest while files compress.
+    gzip: await gzipAsync(json),
     sha256: createHash("sha256").update(json).digest("hex"),
     recordCount: recordJsons.length,
     oldestEventTime: oldest,

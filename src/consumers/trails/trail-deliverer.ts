@@ -124,7 +124,11 @@ export class TrailDeliverer implements Consumer {
         if (!recordInTrailScope(this.trail, record) || !this.options.matcher.matches(record)) continue;
         this.pending.add(recordAccountId(record), record.awsRegion, entry.seq, entry.json.length, entry.appendedAtMs);
       }
-      await this.retryable(() => this.deliver(false));
+      // Behind the journal, keep filling files (up to their cap) instead of writing one small file per
+      // batch; the timer tick still delivers what is due when the journal is quiet.
+      const behind = this.examinedTo < this.options.journal.headSeq();
+      if (!behind || this.pending.size >= this.limits.recordsPerFileMax)
+        await this.retryable(() => this.deliver(false));
       // While the store is down, entries wait in memory up to a bound, then in the journal: a throw
       // makes the runner retry this batch later (the consumer contract's back-off).
       if (this.pending.size > PENDING_RECORDS_HARD_MAX) {
@@ -237,7 +241,7 @@ export class TrailDeliverer implements Consumer {
       const jsons = file.seqs.map((seq) => entries.get(seq)?.json).filter((j): j is string => j !== undefined);
       // Only journal retention can remove planned entries; an empty file would say nothing.
       if (jsons.length === 0) continue;
-      const content = buildLogFile(jsons);
+      const content = await buildLogFile(jsons);
       await this.options.objectStore.putObject(file.bucket, file.key, content.gzip, {
         contentType: TRAIL_OBJECT_CONTENT_TYPE,
         contentEncoding: TRAIL_OBJECT_CONTENT_ENCODING,

@@ -1,0 +1,94 @@
+/**
+ * Which service model and operation a captured request is: the service from the SigV4 credential
+ * scope, the operation from `Action` (query, ec2: form body or URL), `X-Amz-Target` (json), or the
+ * HTTP route (rest-xml, rest-json).
+ */
+import type { Operation, ServiceModel } from "./model-types.js";
+import { parseQueryParams } from "./query-request.js";
+import { matchRestRoute, type RestMatch } from "./rest-route.js";
+import type { ServiceModels } from "./service-models.js";
+
+export interface CapturedRequest {
+  readonly method: string;
+  /** Raw path as sent, without the query string. */
+  readonly path: string;
+  /** Raw query string without `?`. */
+  readonly rawQuery: string;
+  /** Lower-case names. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The body, or undefined when it was larger than the capture cap. */
+  readonly body: Buffer | undefined;
+}
+
+export interface IdentifiedCall {
+  readonly model: ServiceModel;
+  readonly operation: Operation;
+  /** Query / ec2: the decoded form parameters (URL and body). */
+  readonly queryParams?: ReadonlyMap<string, string>;
+  /** Rest protocols: URI labels. */
+  readonly rest?: RestMatch;
+}
+
+export function headerText(headers: CapturedRequest["headers"], name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(",") : value;
+}
+
+function isFormBody(request: CapturedRequest): boolean {
+  return (headerText(request.headers, "content-type") ?? "")
+    .toLowerCase()
+    .startsWith("application/x-www-form-urlencoded");
+}
+
+function queryParamsOf(request: CapturedRequest): Map<string, string> {
+  const params = parseQueryParams(request.rawQuery);
+  if (request.body !== undefined && isFormBody(request)) {
+    for (const [key, value] of parseQueryParams(request.body.toString("utf8"))) params.set(key, value);
+  }
+  return params;
+}
+
+function identifyIn(model: ServiceModel, request: CapturedRequest): IdentifiedCall | undefined {
+  const operationNamed = (name: string | undefined): Operation | undefined => {
+    const definition = name === undefined ? undefined : model.operations[name];
+    return definition === undefined || name === undefined ? undefined : { name, ...definition };
+  };
+  switch (model.metadata.protocol) {
+    case "query":
+    case "ec2": {
+      const queryParams = queryParamsOf(request);
+      const operation = operationNamed(queryParams.get("Action"));
+      return operation === undefined ? undefined : { model, operation, queryParams };
+    }
+    case "json": {
+      const target = headerText(request.headers, "x-amz-target") ?? "";
+      const dot = target.lastIndexOf(".");
+      if (dot === -1 || target.slice(0, dot) !== model.metadata.targetPrefix) return undefined;
+      const operation = operationNamed(target.slice(dot + 1));
+      return operation === undefined ? undefined : { model, operation };
+    }
+    case "rest-xml":
+    case "rest-json": {
+      const rest = matchRestRoute(model, {
+        method: request.method,
+        path: request.path,
+        query: new URLSearchParams(request.rawQuery),
+        headers: request.headers,
+      });
+      return rest === undefined ? undefined : { model, operation: rest.operation, rest };
+    }
+  }
+}
+
+/** The first model signed as `service` in which the request names an operation. */
+export function identifyCall(
+  models: ServiceModels,
+  service: string,
+  request: CapturedRequest,
+): IdentifiedCall | undefined {
+  for (const model of models.candidates(service)) {
+    const identified = identifyIn(model, request);
+    if (identified !== undefined) return identified;
+  }
+  return undefined;
+}

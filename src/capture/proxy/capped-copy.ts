@@ -1,0 +1,30 @@
+/**
+ * Keeps a copy of a streamed body for decoding, up to a cap: small API bodies are decoded, large S3
+ * objects pass through without being held. Past the cap the copy is dropped (not truncated), so a
+ * decoder never sees half a document.
+ */
+export const CAPTURE_BYTES_MAX = 1024 * 1024;
+
+export class CappedCopy {
+  private chunks: Buffer[] = [];
+  private bytes = 0;
+  private overflowed = false;
+
+  constructor(private readonly capBytes: number = CAPTURE_BYTES_MAX) {}
+
+  push(chunk: Buffer): void {
+    if (this.overflowed) return;
+    this.bytes += chunk.length;
+    if (this.bytes > this.capBytes) {
+      this.overflowed = true;
+      this.chunks = [];
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  /** The whole body, or undefined when it exceeded the cap. */
+  result(): Buffer | undefined {
+    return this.overflowed ? undefined : Buffer.concat(this.chunks);
+  }
+}

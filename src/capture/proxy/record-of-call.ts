@@ -1,0 +1,80 @@
+/**
+ * Builds the CloudTrail record of one proxied call with `buildApiCallRecord` (the one place capture
+ * paths build AwsApiCall records): identity from the access key, protocol decoding, classification.
+ */
+import { randomUUID } from "node:crypto";
+import type { PrincipalStore } from "../../identity/principal.js";
+import { userIdentityOf } from "../../identity/principal.js";
+import type { UserIdentity } from "../../model/record.js";
+import { buildApiCallRecord } from "../../normalize/build-record.js";
+import { isDataEvent, isReadOnly, resourcesOf } from "../protocols/classify.js";
+import { decodeCall, type CapturedResponse } from "../protocols/decode-call.js";
+import { headerText, identifyCall, type CapturedRequest } from "../protocols/identify.js";
+import type { ServiceModels } from "../protocols/service-models.js";
+
+/** What the SigV4 credential scope says about the caller and the target. */
+export interface CallScope {
+  readonly accessKeyId: string;
+  readonly region: string;
+  readonly service: string;
+}
+
+export interface RecordContext {
+  readonly models: ServiceModels;
+  readonly principals: PrincipalStore | undefined;
+  /** The account of calls whose access key is unknown (recipientAccountId, resource ARNs). */
+  readonly defaultAccountId: string;
+}
+
+export interface ObservedCall {
+  readonly scope: CallScope;
+  readonly request: CapturedRequest;
+  readonly response: CapturedResponse;
+  readonly sourceIPAddress: string;
+  readonly completedAtMs: number;
+}
+
+/** The record's JSON, or undefined when the request names no operation of a known service. */
+export function recordOfCall(context: RecordContext, call: ObservedCall): string | undefined {
+  const { scope, request } = call;
+  const identified = identifyCall(context.models, scope.service, request);
+  if (identified === undefined) return undefined;
+  const principal = context.principals?.findByAccessKeyId(scope.accessKeyId);
+  // CloudTrail still logs calls by callers it cannot resolve, as type Unknown with the key they used.
+  const userIdentity: UserIdentity =
+    principal === undefined ? { type: "Unknown", accessKeyId: scope.accessKeyId } : userIdentityOf(principal);
+  const accountId = principal?.accountId ?? context.defaultAccountId;
+  const decoded = decodeCall(identified, request, call.response);
+  const eventSource = `${identified.model.metadata.endpointPrefix}.amazonaws.com`;
+  const eventName = identified.operation.name;
+  const readOnly = isReadOnly(eventName);
+  const resources = resourcesOf({
+    eventSource,
+    eventName,
+    region: scope.region,
+    accountId,
+    requestParameters: decoded.requestParameters,
+    responseElements: decoded.responseElements,
+    ...(decoded.objectKey === undefined ? {} : { objectKey: decoded.objectKey }),
+  });
+  const { json } = buildApiCallRecord({
+    eventSource,
+    eventName,
+    awsRegion: scope.region,
+    eventTimeMs: call.completedAtMs,
+    userIdentity,
+    sourceIPAddress: call.sourceIPAddress,
+    userAgent: headerText(request.headers, "user-agent"),
+    requestParameters: decoded.requestParameters,
+    responseElements: decoded.responseElements,
+    readOnly,
+    managementEvent: !isDataEvent(eventSource, eventName, decoded.objectKey),
+    ...(decoded.errorCode === undefined ? {} : { errorCode: decoded.errorCode }),
+    ...(decoded.errorMessage === undefined ? {} : { errorMessage: decoded.errorMessage }),
+    requestID: decoded.requestID ?? randomUUID(),
+    eventID: randomUUID(),
+    ...(resources.length === 0 ? {} : { resources }),
+    recipientAccountId: accountId,
+  });
+  return json;
+}

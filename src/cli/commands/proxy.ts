@@ -1,0 +1,75 @@
+/**
+ * `cairn proxy`: runs the capture proxy in front of an AWS-compatible endpoint and sends every call's
+ * record to a Cairn server over `POST /ingest`, until SIGINT/SIGTERM.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { resolveClientSettings } from "../../client/client-settings.js";
+import { openSqlitePrincipalStore } from "../../identity/sqlite-principal-store.js";
+import { EventSink } from "../../capture/proxy/event-sink.js";
+import { startProxy } from "../../capture/proxy/proxy-server.js";
+import { ServiceModels } from "../../capture/protocols/service-models.js";
+import { UsageError } from "../usage-error.js";
+
+export interface ProxyCommandOptions {
+  readonly upstream: string;
+  readonly port: number;
+  readonly host: string;
+  readonly server: string | undefined;
+  readonly dataDir: string;
+  readonly accountId: string;
+  readonly verifySignatures: boolean;
+  readonly env: NodeJS.ProcessEnv;
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  /** Resolves when the proxy should stop (a signal). */
+  readonly stopped: Promise<void>;
+}
+
+/** How long a stopping proxy keeps trying to deliver queued records before leaving them in the spool. */
+const DRAIN_ON_STOP_MS = 5_000;
+
+export async function runProxy(options: ProxyCommandOptions): Promise<void> {
+  let upstream: URL;
+  try {
+    upstream = new URL(options.upstream);
+  } catch {
+    throw new UsageError(`--upstream: not a URL: ${JSON.stringify(options.upstream)}`);
+  }
+  if (upstream.protocol !== "http:" && upstream.protocol !== "https:") {
+    throw new UsageError("--upstream: must be an http:// or https:// URL");
+  }
+  const client = resolveClientSettings(
+    { dataDir: options.dataDir, ...(options.server === undefined ? {} : { endpointUrl: options.server }) },
+    options.env,
+  );
+  const log = (line: string): void => void options.stderr.write(`cairn proxy: ${line}\n`);
+  // The principals file is the server's: read it when it is there, never create one elsewhere.
+  const principalsPath = join(options.dataDir, "principals.db");
+  const principals = existsSync(principalsPath) ? openSqlitePrincipalStore(principalsPath) : undefined;
+  if (principals === undefined) log(`${principalsPath} not found: every caller will be logged as type Unknown`);
+  const sink = new EventSink({
+    client,
+    spoolPath: join(options.dataDir, `proxy-spool-${options.port}.ndjson`),
+    log,
+  });
+  const proxy = await startProxy({
+    upstream,
+    host: options.host,
+    port: options.port,
+    verifySignatures: options.verifySignatures,
+    models: new ServiceModels(),
+    principals,
+    defaultAccountId: options.accountId,
+    onRecord: (json) => sink.enqueue(json),
+    log,
+  });
+  options.stdout.write(
+    `cairn proxy listening on ${proxy.url} → upstream ${upstream.origin}; events to ${client.endpointUrl}\n`,
+  );
+  await options.stopped;
+  await proxy.close();
+  await sink.close(DRAIN_ON_STOP_MS);
+  principals?.close();
+  if (sink.pending > 0) log(`${sink.pending} record(s) left in the spool; they are sent at the next start`);
+}
