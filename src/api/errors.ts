@@ -47,6 +47,24 @@ export const API_ERRORS = {
   InvalidTagParameterException: 400,
   ResourceNotFoundException: 400,
   ResourceTypeNotSupportedException: 400,
+  // Lake: event data stores, queries and imports (src/lake/).
+  EventDataStoreAlreadyExistsException: 400,
+  EventDataStoreMaxLimitExceededException: 400,
+  EventDataStoreARNInvalidException: 400,
+  EventDataStoreNotFoundException: 400,
+  EventDataStoreTerminationProtectedException: 400,
+  InvalidEventDataStoreStatusException: 400,
+  InvalidEventDataStoreCategoryException: 400,
+  InactiveEventDataStoreException: 400,
+  InvalidQueryStatementException: 400,
+  InvalidQueryStatusException: 400,
+  InvalidDateRangeException: 400,
+  MaxConcurrentQueriesException: 400,
+  QueryIdNotFoundException: 400,
+  InactiveQueryException: 400,
+  AccountHasOngoingImportException: 400,
+  ImportNotFoundException: 400,
+  InvalidImportSourceException: 400,
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

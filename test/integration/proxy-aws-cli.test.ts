@@ -218,7 +218,11 @@ describe("cairn proxy in front of moto_server, driven by the AWS CLI", { skip },
     const [runEvent] = await lookup("RunInstances");
     assert.ok(runEvent);
     assertCommon(runEvent, "ec2.amazonaws.com", "RunInstances");
-    assert.equal(runEvent.requestParameters?.["minCount"], 1);
+    // As CloudTrail logs RunInstances: image and counts inside instancesSet.items.
+    assert.deepEqual(runEvent.requestParameters?.["instancesSet"], {
+      items: [{ imageId: "ami-12c6146b", minCount: 1, maxCount: 1 }],
+    });
+    assert.equal(runEvent.requestParameters?.["imageId"], undefined);
     assert.equal(runEvent.requestParameters?.["instanceType"], "t2.micro");
     const runItems = (runEvent.responseElements?.["instancesSet"] as { items: Record<string, unknown>[] }).items;
     assert.equal(runItems[0]?.["instanceId"], instanceId);

@@ -8,6 +8,7 @@ import { lowerFirst, toLowerCamelKeys } from "../../normalize/lower-camel.js";
 import { resolveShape, shapeType, type ServiceModel } from "./model-types.js";
 import { headerText, type CapturedRequest, type IdentifiedCall } from "./identify.js";
 import { decodeQueryRequest, defineMember, typedScalar } from "./query-request.js";
+import { withEc2Layout } from "./ec2-layout.js";
 import { decodeXmlOutput, xmlErrorOf, xmlRequestIdOf } from "./xml-response.js";
 import { parseXml, type XmlElement } from "./xml.js";
 
@@ -83,8 +84,9 @@ function decodeRequest(call: IdentifiedCall, request: CapturedRequest): Record<s
   const { model, operation } = call;
   switch (model.metadata.protocol) {
     case "query":
-    case "ec2":
       return decodeQueryRequest(model, operation.input, call.queryParams ?? new Map());
+    case "ec2":
+      return withEc2Layout(operation.name, decodeQueryRequest(model, operation.input, call.queryParams ?? new Map()));
     case "json":
       return request.body === undefined
         ? null

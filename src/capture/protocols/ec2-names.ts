@@ -3,8 +3,8 @@
  * `InstanceId.1=i-1` is logged as `instancesSet: {items: [{instanceId: "i-1"}]}`, `ImageId.N` as
  * `imagesSet`, `VolumeId.N` as `volumeSet`, `Filter.N` as `filterSet`. The service model keeps those
  * XML names on the *response* lists (`Reservation.Instances` is `instancesSet`), so the name is found
- * there: the most common `…Set` list whose items carry the identifier and whose name starts with its
- * stem. Anything else gets `<item>Set`.
+ * there: the list of the resource's own `Describe<Stem>s` response, else the most common `…Set` list
+ * whose items carry the identifier and whose name starts with its stem. Anything else gets `<item>Set`.
  */
 import { resolveShape, shapeType, type ServiceModel, type ShapeRef } from "./model-types.js";
 
@@ -47,6 +47,10 @@ function setNamesByItemMember(model: ServiceModel): SetIndex {
 export function ec2SetName(model: ServiceModel, itemName: string): string {
   const stem = itemName.replace(/(Id|Name)$/, "");
   if (stem !== itemName && stem !== "") {
+    // The resource's own Describe call names its list best (`DescribeImages` → `imagesSet`, where
+    // an import-task response also has an `imageSet`); counting decides only when there is none.
+    const own = describeListName(model, stem, itemName);
+    if (own !== undefined) return own;
     // The most used name wins (`instancesSet`: Reservation, Start/Stop/TerminateInstances…).
     const candidates = [...(setNamesByItemMember(model).get(itemName) ?? new Map<string, number>())]
       .filter(([name]) => name.startsWith(stem))
@@ -54,4 +58,18 @@ export function ec2SetName(model: ServiceModel, itemName: string): string {
     if (candidates[0] !== undefined) return candidates[0][0];
   }
   return `${itemName}Set`;
+}
+
+/** The `…Set` list of `Describe<Stem>s`'s response whose items carry `itemName`, if there is one. */
+function describeListName(model: ServiceModel, stem: string, itemName: string): string | undefined {
+  const operation = model.operations[`Describe${stem.charAt(0).toUpperCase()}${stem.slice(1)}s`];
+  const output = operation?.output === undefined ? undefined : resolveShape(model, operation.output);
+  for (const ref of Object.values(output?.members ?? {})) {
+    const list = resolveShape(model, ref);
+    if (ref.locationName === undefined || !ref.locationName.endsWith("Set") || list === undefined) continue;
+    if (shapeType(list) !== "list") continue;
+    const item = resolveShape(model, list.member);
+    if (Object.values(item?.members ?? {}).some((member) => member.locationName === itemName)) return ref.locationName;
+  }
+  return undefined;
 }

@@ -1,0 +1,92 @@
+import { join } from "node:path";
+import type { OperationHandler } from "../api/operations/operation.js";
+import type { ServerSettings } from "../config/settings.js";
+import { ConsumerRunner } from "../consumers/runner.js";
+import type { Journal } from "../journal/journal.js";
+import type { Clock } from "../lib/clock.js";
+import { makeResolver, type LakeOperationDeps } from "./eds-input.js";
+import { createEdsOperations } from "./eds-operations.js";
+import { createImportOperations } from "./import-operations.js";
+import type { ImportDocument } from "./import-runner.js";
+import { LakeConsumer } from "./lake-consumer.js";
+import { LakeDb } from "./lake-db.js";
+import { recoverLakeDir, sweepLake } from "./lake-maintenance.js";
+import { createQueryOperations } from "./query-operations.js";
+import { openDuck } from "./query-engine.js";
+import { StoreRouter } from "./store-router.js";
+
+/** How often buffered live events become Parquet: the freshness bound of Lake queries (≤ 5 s). */
+const FLUSH_INTERVAL_MS = 1000;
+const SWEEP_INTERVAL_MS = 3_600_000;
+
+export interface LakeModule {
+  /** Lowest journal seq Lake still needs (journal retention must keep it). */
+  neededFromSeq(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * Lake (issue 5): event data stores (control plane in `<data-dir>/lake/lake.db`), one journal
+ * consumer that writes every store's events as Parquet under `<data-dir>/lake/<eds-id>/`, SQL
+ * queries on DuckDB, and imports of trail archives. Layout: docs/reference/lake.md.
+ */
+export async function startLakeModule(deps: {
+  settings: ServerSettings;
+  journal: Journal;
+  clock: Clock;
+  operations: Map<string, OperationHandler>;
+}): Promise<LakeModule> {
+  const lakeDir = join(deps.settings.dataDir, "lake");
+  const db = new LakeDb(join(lakeDir, "lake.db"));
+  await recoverLakeDir(db, lakeDir);
+  const duck = await openDuck(lakeDir);
+  const router = new StoreRouter(db);
+  const base: LakeOperationDeps = {
+    db,
+    onChange: () => router.reload(),
+    journalHeadSeq: () => deps.journal.headSeq(),
+    hasOngoingImport: (edsId) =>
+      db.documents<ImportDocument>("imports").some((d) => d.edsId === edsId && ["INITIALIZING", "IN_PROGRESS"].includes(d.status)),
+    resolve: makeResolver(db),
+  };
+  const withEngine = { ...base, duck, lakeDir, nowMs: () => deps.clock.nowMs() };
+  for (const [name, handler] of [
+    ...createEdsOperations(base),
+    ...createQueryOperations(withEngine),
+    ...createImportOperations(withEngine),
+  ])
+    deps.operations.set(name, handler);
+
+  const consumer = new LakeConsumer({ db, duck, router, lakeDir });
+  const runner = new ConsumerRunner(deps.journal, consumer);
+  await runner.start();
+  let lastError = "";
+  const flushTimer = setInterval(() => {
+    consumer.flush().catch((error: unknown) => {
+      // Retried on the next tick; reported once per distinct problem so a full disk does not flood the log.
+      const message = error instanceof Error ? error.message : String(error);
+      if (message !== lastError) process.stderr.write(`lake: flush failed, will retry: ${message}\n`);
+      lastError = message;
+    });
+  }, FLUSH_INTERVAL_MS);
+  const sweep = (): void => {
+    sweepLake(db, lakeDir, deps.clock.nowMs()).catch((error: unknown) =>
+      process.stderr.write(`lake: retention sweep failed: ${String(error)}\n`),
+    );
+  };
+  sweep();
+  const sweepTimer = setInterval(sweep, SWEEP_INTERVAL_MS);
+  flushTimer.unref();
+  sweepTimer.unref();
+  return {
+    neededFromSeq: () => consumer.durableSeq() + 1,
+    async close() {
+      clearInterval(flushTimer);
+      clearInterval(sweepTimer);
+      await runner.stop();
+      await consumer.flush().catch(() => undefined);
+      duck.closeSync();
+      db.close();
+    },
+  };
+}

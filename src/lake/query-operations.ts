@@ -1,0 +1,221 @@
+/**
+ * StartQuery, DescribeQuery, GetQueryResults, ListQueries, CancelQuery (spec §7.2). A query runs in
+ * the background on its own DuckDB connection; its metadata lives in lake.db and its rows in
+ * `<lake>/results/<query-id>.json`, both kept 7 days (lake-maintenance.ts).
+ */
+import { randomUUID } from "node:crypto";
+import { readFile, writeFile, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { DuckDBInstance } from "@duckdb/node-api";
+import { ApiError } from "../api/errors.js";
+import { optionalInteger, optionalString, optionalTimestampMs } from "../api/operations/input.js";
+import type { OperationContext, OperationHandler } from "../api/operations/operation.js";
+import { requireActive, type LakeOperationDeps } from "./eds-input.js";
+import { checkStatement, connectForQuery, runQuery, StatementError, type QueryRows } from "./query-engine.js";
+import { rewriteLakeSql } from "./query-sql.js";
+
+export const MAX_CONCURRENT_QUERIES = 10;
+const QUERY_TIMEOUT_MS = 3_600_000;
+const STATUSES = ["QUEUED", "RUNNING", "FINISHED", "FAILED", "CANCELLED", "TIMED_OUT"];
+
+export interface QueryDocument {
+  readonly id: string;
+  readonly accountId: string;
+  readonly statement: string;
+  readonly storeIds: string[];
+  status: string;
+  readonly createdMs: number;
+  finishedMs?: number;
+  errorMessage?: string;
+  resultsCount?: number;
+  bytesScanned?: number;
+  eventsScanned?: number;
+}
+
+export function createQueryOperations(
+  deps: LakeOperationDeps & { duck: DuckDBInstance; lakeDir: string; nowMs: () => number },
+): Array<[string, OperationHandler]> {
+  const running = new Map<string, { interrupt: () => void; cancelled: boolean }>();
+  const resultsDir = join(deps.lakeDir, "results");
+  const save = (q: QueryDocument): void => deps.db.putDocument("queries", q.id, q.accountId, q);
+  const load = (input: Record<string, unknown>, context: OperationContext): QueryDocument => {
+    const id = optionalString(input, "QueryId");
+    if (id === undefined) throw new ApiError("InvalidParameterException", "QueryId is required.");
+    const query = deps.db.document<QueryDocument>("queries", id, context.accountId);
+    if (query === undefined) throw new ApiError("QueryIdNotFoundException", `The query ${id} was not found.`);
+    for (const storeId of query.storeIds) {
+      const store = deps.db.store(storeId);
+      if (store?.status === "PENDING_DELETION")
+        throw new ApiError("InactiveEventDataStoreException", `Event data store ${store.arn} is pending deletion.`);
+    }
+    return query;
+  };
+
+  async function execute(query: QueryDocument, sql: string): Promise<void> {
+    const started = deps.nowMs();
+    const handle = { interrupt: () => {}, cancelled: false };
+    running.set(query.id, handle);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      handle.interrupt();
+    }, QUERY_TIMEOUT_MS);
+    try {
+      const connection = await connectForQuery(deps.duck, deps.lakeDir, query.storeIds);
+      handle.interrupt = () => connection.interrupt();
+      let result: QueryRows;
+      try {
+        if (handle.cancelled) throw new Error("cancelled");
+        query.status = "RUNNING";
+        save(query);
+        result = await runQuery(connection, sql);
+      } finally {
+        connection.closeSync();
+      }
+      await mkdir(resultsDir, { recursive: true });
+      await writeFile(join(resultsDir, `${query.id}.json`), JSON.stringify(result));
+      Object.assign(query, { status: "FINISHED", resultsCount: result.rows.length });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      query.status = handle.cancelled ? "CANCELLED" : timedOut ? "TIMED_OUT" : "FAILED";
+      if (query.status === "FAILED") query.errorMessage = message.slice(0, 1000).padEnd(4, " ");
+    } finally {
+      clearTimeout(timer);
+      running.delete(query.id);
+      query.finishedMs = Math.max(deps.nowMs(), started);
+      save(query);
+    }
+  }
+
+  const startQuery: OperationHandler = async (input, context) => {
+    const statement = optionalString(input, "QueryStatement");
+    if (statement === undefined || statement.trim() === "" || statement.length > 10_000)
+      throw new ApiError("InvalidQueryStatementException", "QueryStatement must be a SELECT of 1 to 10000 characters.");
+    if (optionalString(input, "DeliveryS3Uri") !== undefined)
+      throw new ApiError("UnsupportedOperationException", "DeliveryS3Uri is not supported by Cairn yet.");
+    const rewritten = rewriteLakeSql(statement);
+    if (!["SELECT", "WITH", "("].includes(rewritten.firstKeyword))
+      throw new ApiError(
+        "InvalidQueryStatementException",
+        `Only SELECT statements are supported; this statement starts with ${rewritten.firstKeyword || "nothing"}.`,
+      );
+    if (rewritten.storeIds.length === 0)
+      throw new ApiError("InvalidQueryStatementException", "The query must name an event data store (its id or ARN) in FROM.");
+    const stores = rewritten.storeIds.map((id) => requireActive(deps.resolve({ EventDataStore: id }, context)));
+    const mine = deps.db.documents<QueryDocument>("queries", context.accountId);
+    if (mine.filter((q) => q.status === "QUEUED" || q.status === "RUNNING").length >= MAX_CONCURRENT_QUERIES)
+      throw new ApiError("MaxConcurrentQueriesException", `At most ${MAX_CONCURRENT_QUERIES} queries may run at once.`);
+    const connection = await deps.duck.connect();
+    try {
+      await checkStatement(connection, rewritten.sql);
+    } catch (error) {
+      if (error instanceof StatementError) throw new ApiError("InvalidQueryStatementException", error.message);
+      throw error;
+    } finally {
+      connection.closeSync();
+    }
+    const query: QueryDocument = {
+      id: randomUUID(),
+      accountId: context.accountId,
+      statement,
+      storeIds: stores.map((s) => s.id),
+      status: "QUEUED",
+      createdMs: context.nowMs,
+    };
+    save(query);
+    void execute(query, rewritten.sql);
+    return { output: { QueryId: query.id } };
+  };
+
+  const describeQuery: OperationHandler = async (input, context) => {
+    const q = load(input, context);
+    const elapsed = (q.finishedMs ?? deps.nowMs()) - q.createdMs;
+    return {
+      output: {
+        QueryId: q.id,
+        QueryString: q.statement,
+        QueryStatus: q.status,
+        QueryStatistics: {
+          EventsMatched: q.resultsCount ?? 0,
+          EventsScanned: q.eventsScanned ?? 0,
+          BytesScanned: q.bytesScanned ?? 0,
+          ExecutionTimeInMillis: Math.max(0, elapsed),
+          CreationTime: q.createdMs / 1000,
+        },
+        ...(q.errorMessage !== undefined ? { ErrorMessage: q.errorMessage } : {}),
+      },
+    };
+  };
+
+  const getQueryResults: OperationHandler = async (input, context) => {
+    const q = load(input, context);
+    const max = optionalInteger(input, "MaxQueryResults") ?? 1000;
+    if (max < 1 || max > 1000) throw new ApiError("InvalidMaxResultsException", "MaxQueryResults must be between 1 and 1000.");
+    const token = optionalString(input, "NextToken");
+    const offset = token === undefined ? 0 : Number.parseInt(token.replace(/^rows-/, ""), 10);
+    const error = q.errorMessage !== undefined ? { ErrorMessage: q.errorMessage } : {};
+    if (q.status !== "FINISHED")
+      return { output: { QueryStatus: q.status, QueryStatistics: { ResultsCount: 0, TotalResultsCount: 0, BytesScanned: 0 }, ...error } };
+    const result = JSON.parse(await readFile(join(resultsDir, `${q.id}.json`), "utf8")) as QueryRows;
+    if (!Number.isInteger(offset) || offset < 0 || offset > result.rows.length)
+      throw new ApiError("InvalidNextTokenException", "The NextToken is invalid.");
+    const page = result.rows.slice(offset, offset + max);
+    const rows = page.map((row) => row.map((value, i) => ({ [result.columns[i]!]: value })));
+    const next = offset + max < result.rows.length ? { NextToken: `rows-${offset + max}` } : {};
+    return {
+      output: {
+        QueryStatus: q.status,
+        QueryStatistics: { ResultsCount: page.length, TotalResultsCount: result.rows.length, BytesScanned: q.bytesScanned ?? 0 },
+        QueryResultRows: rows,
+        ...next,
+      },
+    };
+  };
+
+  const listQueries: OperationHandler = async (input, context) => {
+    const store = deps.resolve(input, context);
+    requireActive(store);
+    const status = optionalString(input, "QueryStatus");
+    if (status !== undefined && !STATUSES.includes(status))
+      throw new ApiError("InvalidQueryStatusException", `QueryStatus must be one of ${STATUSES.join(", ")}.`);
+    const start = optionalTimestampMs(input, "StartTime") ?? 0;
+    const end = optionalTimestampMs(input, "EndTime") ?? Number.MAX_SAFE_INTEGER;
+    if (start > end) throw new ApiError("InvalidDateRangeException", "StartTime must be before EndTime.");
+    const max = optionalInteger(input, "MaxResults") ?? 1000;
+    if (max < 1 || max > 1000) throw new ApiError("InvalidMaxResultsException", "MaxResults must be between 1 and 1000.");
+    const token = optionalString(input, "NextToken");
+    const offset = token === undefined ? 0 : Number.parseInt(token.replace(/^queries-/, ""), 10);
+    const all = deps.db
+      .documents<QueryDocument>("queries", context.accountId)
+      .filter((q) => q.storeIds.includes(store.id) && (status === undefined || q.status === status))
+      .filter((q) => q.createdMs >= start && q.createdMs <= end)
+      .sort((a, b) => b.createdMs - a.createdMs);
+    if (!Number.isInteger(offset) || offset < 0 || offset > all.length)
+      throw new ApiError("InvalidNextTokenException", "The NextToken is invalid.");
+    const page = all.slice(offset, offset + max);
+    return {
+      output: {
+        Queries: page.map((q) => ({ QueryId: q.id, QueryStatus: q.status, CreationTime: q.createdMs / 1000 })),
+        ...(offset + max < all.length ? { NextToken: `queries-${offset + max}` } : {}),
+      },
+    };
+  };
+
+  const cancelQuery: OperationHandler = async (input, context) => {
+    const q = load(input, context);
+    const handle = running.get(q.id);
+    if (!(q.status === "QUEUED" || q.status === "RUNNING") || handle === undefined)
+      throw new ApiError("InactiveQueryException", `The query ${q.id} is ${q.status} and cannot be cancelled.`);
+    handle.cancelled = true;
+    handle.interrupt();
+    return { output: { QueryId: q.id, QueryStatus: "CANCELLED" }, responseElements: { queryId: q.id, queryStatus: "CANCELLED" } };
+  };
+
+  return [
+    ["StartQuery", startQuery],
+    ["DescribeQuery", describeQuery],
+    ["GetQueryResults", getQueryResults],
+    ["ListQueries", listQueries],
+    ["CancelQuery", cancelQuery],
+  ];
+}
