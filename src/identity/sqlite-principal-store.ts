@@ -1,5 +1,4 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { openSchemaDatabase } from "../lib/sqlite-database.js";
 import Database from "better-sqlite3";
 import { PrincipalExistsError, type Principal, type PrincipalStore, type PrincipalType } from "./principal.js";
 
@@ -35,7 +34,6 @@ const SCHEMA = `
 `;
 
 /** A CLI process may hold the write lock for a moment while the server reads; wait rather than fail. */
-const BUSY_TIMEOUT_MS = 5000;
 
 /**
  * Opens (creating if needed) `principals.db`. The server and `cairn principal add` open the same file
@@ -46,19 +44,8 @@ const BUSY_TIMEOUT_MS = 5000;
  * const store = openSqlitePrincipalStore(join(dataDir, "principals.db"));
  */
 export function openSqlitePrincipalStore(path: string): SqlitePrincipalStore {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const db = new Database(path);
-  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  db.pragma("journal_mode = WAL");
   // Keys are few and precious: pay for a full fsync on every commit.
-  db.pragma("synchronous = FULL");
-  const version = db.pragma("user_version", { simple: true }) as number;
-  if (version > SCHEMA_VERSION) {
-    db.close();
-    throw new Error(`${path} was written by a newer Cairn (schema ${version}; this build knows ${SCHEMA_VERSION}).`);
-  }
-  db.exec(SCHEMA);
-  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  const db = openSchemaDatabase(path, { schema: SCHEMA, schemaVersion: SCHEMA_VERSION, synchronous: "FULL" });
 
   const findStatement = db.prepare<[string], PrincipalRow>("SELECT * FROM principals WHERE access_key_id = ?");
   const listStatement = db.prepare<[], PrincipalRow>("SELECT * FROM principals ORDER BY created_at_ms, access_key_id");

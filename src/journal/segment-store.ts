@@ -1,3 +1,4 @@
+import { syncDirectory } from "../lib/sync-directory.js";
 import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { invariant, JournalInvariantError } from "./invariant.js";
@@ -26,15 +27,7 @@ export const openAppendFileOnDisk: OpenAppendFile = async (path) => {
   };
 };
 
-/** fsyncs a directory so that file creations, renames and deletions in it are durable. */
-export async function syncDirectory(directory: string): Promise<void> {
-  const handle = await open(directory, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
+export { syncDirectory } from "../lib/sync-directory.js";
 
 /**
  * The segment files of one journal directory: recovery on open, the active segment's appends,

@@ -1,6 +1,4 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import Database from "better-sqlite3";
+import { openSchemaDatabase } from "../lib/sqlite-database.js";
 import type { TrailConfig, TrailDeliveryStatus, TrailStore } from "./trail.js";
 
 /** The SQLite store can be closed; the TrailStore contract itself has no lifecycle. */
@@ -31,7 +29,6 @@ const SCHEMA = `
     status_json TEXT NOT NULL
   ) STRICT;
 `;
-const BUSY_TIMEOUT_MS = 5000;
 
 interface ConfigRow {
   config_json: string;
@@ -44,19 +41,8 @@ interface ConfigRow {
  * @example const trails = openSqliteTrailStore(join(dataDir, "control-plane.db"));
  */
 export function openSqliteTrailStore(path: string, options: SqliteTrailStoreOptions = {}): SqliteTrailStore {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const db = new Database(path);
-  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  db.pragma("journal_mode = WAL");
   // Trail changes are rare and an acknowledged CreateTrail must survive a power cut.
-  db.pragma("synchronous = FULL");
-  const version = db.pragma("user_version", { simple: true }) as number;
-  if (version > SCHEMA_VERSION) {
-    db.close();
-    throw new Error(`${path} was written by a newer Cairn (schema ${version}; this build knows ${SCHEMA_VERSION}).`);
-  }
-  db.exec(SCHEMA);
-  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  const db = openSchemaDatabase(path, { schema: SCHEMA, schemaVersion: SCHEMA_VERSION, synchronous: "FULL" });
 
   const listAll = db.prepare<[], ConfigRow>("SELECT config_json FROM trails ORDER BY account_id, name");
   const listAccount = db.prepare<[string], ConfigRow>(

@@ -1,16 +1,9 @@
+import { syncDirectory } from "../../lib/sync-directory.js";
 import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, rm, rmdir } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 
-/** fsync a directory, which makes the entries created, renamed or removed in it durable. */
-export async function syncDirectory(directory: string): Promise<void> {
-  const handle = await open(directory, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
+export { syncDirectory } from "../../lib/sync-directory.js";
 
 /**
  * `mkdir -p` that survives a crash: every directory it creates is made durable by syncing its parent.
