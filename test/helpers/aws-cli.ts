@@ -22,19 +22,10 @@ export interface AwsCliResult {
   stderr: string;
 }
 
-/** Runs the real AWS CLI with the credentials/config files the server wrote into its data dir. */
-export async function runAws(dataDir: string, args: string[], env: Record<string, string> = {}): Promise<AwsCliResult> {
+/** Runs a command to completion and returns its exit code and output, failing or not. */
+export async function runCommand(file: string, args: string[], env: Record<string, string>): Promise<AwsCliResult> {
   try {
-    const { stdout, stderr } = await execFileAsync("aws", args, {
-      env: {
-        PATH: process.env["PATH"] ?? "",
-        HOME: process.env["HOME"] ?? "/tmp",
-        AWS_SHARED_CREDENTIALS_FILE: join(dataDir, "credentials"),
-        AWS_CONFIG_FILE: join(dataDir, "config"),
-        ...env,
-      },
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const { stdout, stderr } = await execFileAsync(file, args, { env, maxBuffer: 64 * 1024 * 1024 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failure = error as { code?: number; stdout?: string; stderr?: string };
@@ -44,4 +35,15 @@ export async function runAws(dataDir: string, args: string[], env: Record<string
       stderr: failure.stderr ?? "",
     };
   }
+}
+
+/** Runs the real AWS CLI with the credentials/config files the server wrote into its data dir. */
+export function runAws(dataDir: string, args: string[], env: Record<string, string> = {}): Promise<AwsCliResult> {
+  return runCommand("aws", args, {
+    PATH: process.env["PATH"] ?? "",
+    HOME: process.env["HOME"] ?? "/tmp",
+    AWS_SHARED_CREDENTIALS_FILE: join(dataDir, "credentials"),
+    AWS_CONFIG_FILE: join(dataDir, "config"),
+    ...env,
+  });
 }

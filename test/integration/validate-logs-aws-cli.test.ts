@@ -13,10 +13,8 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { removeDataDir, startServerProcess, TEST_ACCOUNT_ID, type ServerProcess } from "../helpers/server-process.js";
-import { awsCliMissingReason, runAws, type AwsCliResult } from "../helpers/aws-cli.js";
+import { awsCliMissingReason, runAws, runCommand, type AwsCliResult } from "../helpers/aws-cli.js";
 import { CLI } from "../helpers/server-process.js";
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { motoMissingReason, startMotoServer, type MotoServer } from "../storage/moto-server.js";
 
 /**
@@ -95,20 +93,8 @@ function s3Tamperer(client: S3Client): Tamperer {
   };
 }
 
-async function runCairn(args: string[]): Promise<AwsCliResult> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env["PATH"] ?? "" },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failure = error as { code?: number; stdout?: string; stderr?: string };
-    return {
-      code: typeof failure.code === "number" ? failure.code : 1,
-      stdout: failure.stdout ?? "",
-      stderr: failure.stderr ?? "",
-    };
-  }
+function runCairn(args: string[]): Promise<AwsCliResult> {
+  return runCommand(process.execPath, [CLI, ...args], { PATH: process.env["PATH"] ?? "" });
 }
 
 async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
