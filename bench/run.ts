@@ -6,6 +6,7 @@ import { benchHttpIngest } from "./http-ingest.js";
 import { benchEventHistory } from "./event-history.js";
 import { benchTrailArchiveScan } from "./trail-archive-scan.js";
 import { benchTrailDelivery, trailDeliveryOptionsFromArgs } from "./trail-delivery.js";
+import { benchProxy, printProxyBench } from "./proxy.js";
 
 /**
  * `npm run bench`: every benchmark of the core, printed side by side with the alternative a user
@@ -32,6 +33,8 @@ const trailDelivery = await benchTrailDelivery(
   ),
 );
 
+const proxy = await benchProxy();
+
 const results = {
   at: new Date().toISOString(),
   node: process.version,
@@ -41,6 +44,7 @@ const results = {
   history,
   scan,
   trailDelivery,
+  proxy,
 };
 const directory = resolve(import.meta.dirname, "../../bench/results");
 mkdirSync(directory, { recursive: true });
@@ -123,4 +127,5 @@ console.table(
     result: v.exitCode === 0 ? v.summary : `exit ${v.exitCode}`,
   })),
 );
+printProxyBench(proxy);
 console.log(`\nResults written to ${file}`);

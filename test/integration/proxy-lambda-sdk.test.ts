@@ -70,7 +70,7 @@ describe("cairn proxy: Lambda (rest-json) and ElastiCache with the AWS CLI, S3 w
     assert.match(invoked.stderr, /ResourceNotFoundException/);
 
     const [list] = await recorded("lambda.amazonaws.com", "ListFunctions");
-    assert.ok(list, "no ListFunctions event");
+    assert.ok(list, `no ListFunctions event. Proxy output:\n${proxy.output()}`);
     assert.equal(list["readOnly"], true);
     assert.equal(list["eventCategory"], "Management");
     assert.equal(list.responseElements, null);

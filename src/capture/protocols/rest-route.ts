@@ -60,7 +60,9 @@ function compile(model: ServiceModel): CompiledRoute[] {
     routes.push({
       operation: { name, ...definition },
       method: definition.http?.method ?? "POST",
-      pattern: new RegExp(`^${source}/?$`),
+      // A trailing slash is optional both ways: the model has `/2015-03-31/functions/`, botocore sends
+      // `/2015-03-31/functions`.
+      pattern: new RegExp(`^${source.length > 1 ? source.replace(/\/$/, "") : ""}/?$`),
       labels,
       queryLiterals,
       literalLength,

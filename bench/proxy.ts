@@ -1,0 +1,206 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { pathToFileURL } from "node:url";
+import { S3Client, CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { SignatureV4 } from "@smithy/signature-v4";
+import { NativeSha256 } from "../src/api/protocol/sigv4-verify.js";
+import { BENCH_ACCESS_KEY_ID, BENCH_SECRET, CLI, startBenchServer } from "./server-process.js";
+
+/**
+ * Capture proxy overhead (issue 4): a small signed call (S3 HeadObject) and a large object download
+ * (S3 GetObject), each direct to moto_server and through a real `cairn proxy` process recording into
+ * a real `cairn server`. Goal: ≤ 1 ms p50 added, ≥ 80% of direct throughput. Skipped (with a note)
+ * when moto_server is not installed. Usage: node dist/bench/proxy.js [calls=2000] [objectMB=50]
+ */
+export interface ProxyBench {
+  readonly name: "proxy";
+  readonly skipped?: string;
+  readonly calls: number;
+  readonly small: { direct: LatencyFigures; proxied: LatencyFigures; addedP50Ms: number; addedP99Ms: number };
+  readonly large: { objectMB: number; directMBps: number; proxiedMBps: number; ratio: number };
+}
+
+interface LatencyFigures {
+  readonly requestsPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+const REGION = "us-east-1";
+
+interface Child {
+  stop(): Promise<void>;
+  readonly output: () => string;
+}
+
+async function startChild(command: string, args: string[], ready: RegExp | string): Promise<Child> {
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      await exited;
+    }
+  };
+  let output = "";
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${command} did not start:\n${output}`)), 30_000);
+    const check = (chunk: Buffer): void => {
+      output += chunk.toString();
+      if (typeof ready === "string" ? output.includes(ready) : ready.test(output)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on("data", check);
+    child.stderr!.on("data", check);
+    child.once("exit", (code) => reject(new Error(`${command} exited ${code}:\n${output}`)));
+  });
+  return { stop, output: () => output };
+}
+
+/** One HeadObject per call, signed once (moto does not check signatures; the proxy only reads the scope). */
+async function measureSmall(url: string, headers: Record<string, string>, calls: number): Promise<LatencyFigures> {
+  for (let i = 0; i < 100; i++) await (await fetch(`${url}/bench/small`, { method: "HEAD", headers })).arrayBuffer();
+  const latencies: number[] = [];
+  const started = performance.now();
+  for (let i = 0; i < calls; i++) {
+    const t0 = performance.now();
+    const response = await fetch(`${url}/bench/small`, { method: "HEAD", headers });
+    await response.arrayBuffer();
+    latencies.push(performance.now() - t0);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number): number =>
+    Number(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!.toFixed(3));
+  return { requestsPerSec: Math.round(calls / seconds), p50Ms: at(0.5), p99Ms: at(0.99) };
+}
+
+async function measureLarge(url: string, headers: Record<string, string>, bytes: number): Promise<number> {
+  let best = 0;
+  for (let round = 0; round < 3; round++) {
+    const started = performance.now();
+    const response = await fetch(`${url}/bench/large`, { headers });
+    let received = 0;
+    for await (const chunk of response.body!) received += (chunk as Uint8Array).length;
+    if (received !== bytes) throw new Error(`got ${received} of ${bytes} bytes`);
+    best = Math.max(best, bytes / 1e6 / ((performance.now() - started) / 1000));
+  }
+  return Number(best.toFixed(1));
+}
+
+export async function benchProxy(calls = 2000, objectMB = 50): Promise<ProxyBench> {
+  const empty = { calls, small: { direct: zero(), proxied: zero(), addedP50Ms: 0, addedP99Ms: 0 } };
+  const large = { objectMB, directMBps: 0, proxiedMBps: 0, ratio: 0 };
+  const probe = spawn("moto_server", ["--help"], { stdio: "ignore" });
+  const present = await new Promise<boolean>((resolve) => {
+    probe.once("error", () => resolve(false));
+    probe.once("exit", (code) => resolve(code === 0));
+  });
+  if (!present) return { name: "proxy", skipped: "moto_server not installed", ...empty, large };
+
+  const dataDir = mkdtempSync(join(tmpdir(), "cairn-bench-proxy-"));
+  const motoPort = 20_000 + Math.floor(Math.random() * 20_000);
+  const moto = `http://127.0.0.1:${motoPort}`;
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    const motoChild = await startChild("moto_server", ["-H", "127.0.0.1", "-p", String(motoPort)], "Running on");
+    stops.push(() => motoChild.stop());
+    const server = await startBenchServer(dataDir);
+    stops.push(() => server.stop());
+    const args = [CLI, "proxy", "--upstream", moto, "--port", "0", "--server", server.url, "--data-dir", dataDir];
+    const proxy = await startChild(process.execPath, args, /listening on http:\/\/\S+ /);
+    stops.push(() => proxy.stop());
+    const proxyUrl = /listening on (http:\/\/\S+)/.exec(proxy.output())![1]!;
+
+    const credentials = { accessKeyId: BENCH_ACCESS_KEY_ID, secretAccessKey: BENCH_SECRET };
+    const s3 = new S3Client({ endpoint: moto, region: REGION, forcePathStyle: true, credentials });
+    await s3.send(new CreateBucketCommand({ Bucket: "bench" }));
+    await s3.send(new PutObjectCommand({ Bucket: "bench", Key: "small", Body: "x" }));
+    const objectBytes = objectMB * 1024 * 1024;
+    await s3.send(new PutObjectCommand({ Bucket: "bench", Key: "large", Body: Buffer.alloc(objectBytes, 7) }));
+    s3.destroy();
+
+    const signer = new SignatureV4({ credentials, region: REGION, service: "s3", sha256: NativeSha256 });
+    const signed = await signer.sign({
+      method: "HEAD",
+      protocol: "http:",
+      hostname: "127.0.0.1",
+      path: "/bench/small",
+      headers: { host: "127.0.0.1", "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
+    });
+    const headers = Object.fromEntries(Object.entries(signed.headers).filter(([name]) => name !== "host"));
+    const direct = await measureSmall(moto, headers, calls);
+    const proxied = await measureSmall(proxyUrl, headers, calls);
+    const directMBps = await measureLarge(moto, headers, objectBytes);
+    const proxiedMBps = await measureLarge(proxyUrl, headers, objectBytes);
+    return {
+      name: "proxy",
+      calls,
+      small: {
+        direct,
+        proxied,
+        addedP50Ms: Number((proxied.p50Ms - direct.p50Ms).toFixed(3)),
+        addedP99Ms: Number((proxied.p99Ms - direct.p99Ms).toFixed(3)),
+      },
+      large: { objectMB, directMBps, proxiedMBps, ratio: Number((proxiedMBps / directMBps).toFixed(3)) },
+    };
+  } finally {
+    for (const stop of stops.reverse()) await stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function signedMs(ms: number): string {
+  return `${ms >= 0 ? "+" : ""}${ms} ms`;
+}
+
+function zero(): LatencyFigures {
+  return { requestsPerSec: 0, p50Ms: 0, p99Ms: 0 };
+}
+
+export function printProxyBench(result: ProxyBench): void {
+  if (result.skipped !== undefined) {
+    console.log(`\nCapture proxy: skipped (${result.skipped})`);
+    return;
+  }
+  const { small, large } = result;
+  console.log(`\nCapture proxy overhead (S3 HeadObject ×${result.calls}, one client; ${large.objectMB} MB GetObject)`);
+  console.table([
+    {
+      figure: "requests/s",
+      direct: small.direct.requestsPerSec,
+      "via cairn proxy": small.proxied.requestsPerSec,
+      ratio: (small.proxied.requestsPerSec / small.direct.requestsPerSec).toFixed(2),
+    },
+    {
+      figure: "p50 ms",
+      direct: small.direct.p50Ms,
+      "via cairn proxy": small.proxied.p50Ms,
+      ratio: signedMs(small.addedP50Ms),
+    },
+    {
+      figure: "p99 ms",
+      direct: small.direct.p99Ms,
+      "via cairn proxy": small.proxied.p99Ms,
+      ratio: signedMs(small.addedP99Ms),
+    },
+    {
+      figure: "large object MB/s",
+      direct: large.directMBps,
+      "via cairn proxy": large.proxiedMBps,
+      ratio: large.ratio.toFixed(2),
+    },
+  ]);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const [calls, objectMB] = process.argv.slice(2).map(Number);
+  const result = await benchProxy(calls || undefined, objectMB || undefined);
+  printProxyBench(result);
+  console.log(JSON.stringify(result, null, 2));
+}
