@@ -19,6 +19,7 @@ import { registerTailRoute } from "./consumers/live-tail/tail-route.js";
 import { auditRecordOf } from "./capture/self-audit/audit-record.js";
 import { randomUUID } from "node:crypto";
 import { startTrailsModule } from "./trails/trails-module.js";
+import { startLakeModule } from "./lake/lake-module.js";
 
 /** How long a LookupEvents call waits for the index to catch up with what was acknowledged before it. */
 const READ_YOUR_WRITES_WAIT_MS = 2_000;
@@ -72,6 +73,7 @@ export async function startServer(
     ],
   ]);
   const trails = await startTrailsModule({ settings, journal, clock, operations });
+  const lake = await startLakeModule({ settings, journal, clock, operations });
   const throttles = new Map<string, Throttle>();
   if (settings.lookupEventsTps !== undefined)
     throttles.set("LookupEvents", new Throttle(settings.lookupEventsTps, clock));
@@ -124,7 +126,8 @@ export async function startServer(
     try {
       await history.prune();
       const retainedSinceMs = clock.nowMs() - settings.historyRetentionDays * 86_400_000;
-      const neededFromSeq = Math.min(observedHistory.cursor() + 1, trails.neededFromSeq());
+      // Journal retention keeps whatever a consumer has not yet made durable in its own store.
+      const neededFromSeq = Math.min(observedHistory.cursor() + 1, trails.neededFromSeq(), lake.neededFromSeq());
       await journal.deleteBefore(neededFromSeq, retainedSinceMs);
     } catch (error) {
       onInternalError(error);
@@ -146,6 +149,7 @@ export async function startServer(
       shutdown.abort();
       await app.close();
       await trails.close();
+      await lake.close();
       await historyRunner.stop();
       await history.close();
       await journal.close();

@@ -40,6 +40,7 @@ export function buildProgram(outcome: CommandOutcome): Command {
   addClientCommands(program, outcome);
   addValidateLogsCommand(program, outcome);
   addProxyCommand(program);
+  addLakeCommands(program, outcome);
   return program;
 }
 
@@ -230,6 +231,33 @@ function addValidateLogsCommand(program: Command, outcome: CommandOutcome): void
       outcome.exitCode = await runValidateLogs({
         flags,
         env: process.env,
+        stdout: process.stdout,
+        stderr: process.stderr,
+        progress: process.stderr.isTTY === true,
+      });
+    });
+}
+
+function addLakeCommands(program: Command, outcome: CommandOutcome): void {
+  withClientOptions(program.command("query").argument("<sql>", "a Lake SELECT statement naming an event data store id"))
+    .description("Run a CloudTrail Lake query (StartQuery, then GetQueryResults) and print the rows.")
+    .option("--json", "print the rows as a JSON list of objects")
+    .option("--csv", "print the rows as CSV")
+    .action(async (sql: string, flags: ClientFlags & { json?: boolean; csv?: boolean }) => {
+      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+      const { runQuery } = await import("./commands/query.js");
+      await runQuery({ ...flags, sql, client: resolveClientSettings(flags, process.env), stdout: process.stdout });
+    });
+  withClientOptions(program.command("import").argument("<dir>", "directory of trail log files (.json, .json.gz)"))
+    .description("Import CloudTrail log archives into an event data store (StartImport with a file:// source).")
+    .requiredOption("--event-data-store <id>", "event data store id or ARN")
+    .action(async (dir: string, flags: ClientFlags & { eventDataStore: string }) => {
+      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+      const { runImport } = await import("./commands/import.js");
+      outcome.exitCode = await runImport({
+        directory: dir,
+        eventDataStore: flags.eventDataStore,
+        client: resolveClientSettings(flags, process.env),
         stdout: process.stdout,
         stderr: process.stderr,
         progress: process.stderr.isTTY === true,

@@ -37,7 +37,8 @@ export function parseSelectors(value: unknown): AdvancedEventSelector[] {
   try {
     return validateAdvancedEventSelectors(value, "eventDataStore");
   } catch (error) {
-    if (error instanceof InvalidEventSelectorsError) throw new ApiError("InvalidEventSelectorsException", error.message);
+    if (error instanceof InvalidEventSelectorsError)
+      throw new ApiError("InvalidEventSelectorsException", error.message);
     if (error instanceof SelectorShapeError) throw new ApiError("SerializationException", error.message);
     throw error;
   }
@@ -63,7 +64,10 @@ export function storeIdOf(value: string): string {
   const arn = EDS_ARN.exec(value);
   const id = arn ? arn[3]! : value;
   if (!UUID.test(id) || (value.startsWith("arn:") && !arn))
-    throw new ApiError("EventDataStoreARNInvalidException", `The value ${value} is not a valid event data store ARN or id.`);
+    throw new ApiError(
+      "EventDataStoreARNInvalidException",
+      `The value ${value} is not a valid event data store ARN or id.`,
+    );
   return id.toLowerCase();
 }
 

@@ -24,7 +24,10 @@ const BILLING_MODES = ["EXTENDABLE_RETENTION_PRICING", "FIXED_RETENTION_PRICING"
 
 function checkName(name: string | undefined): void {
   if (name !== undefined && !NAME.test(name))
-    throw new ApiError("InvalidParameterException", "Name must be 3-128 characters of letters, digits, '.', '_' or '-'.");
+    throw new ApiError(
+      "InvalidParameterException",
+      "Name must be 3-128 characters of letters, digits, '.', '_' or '-'.",
+    );
 }
 
 function checkRetention(days: number | undefined): void {
@@ -61,7 +64,10 @@ export function createEdsOperations(deps: LakeOperationDeps): Array<[string, Ope
       throw new ApiError("EventDataStoreAlreadyExistsException", `An event data store named ${name} already exists.`);
     const live = deps.db.stores(context.accountId).filter((s) => s.status !== "PENDING_DELETION");
     if (live.length >= MAX_STORES)
-      throw new ApiError("EventDataStoreMaxLimitExceededException", `An account can have at most ${MAX_STORES} event data stores.`);
+      throw new ApiError(
+        "EventDataStoreMaxLimitExceededException",
+        `An account can have at most ${MAX_STORES} event data stores.`,
+      );
     const id = randomUUID();
     const startIngestion = optionalBoolean(input, "StartIngestion") ?? true;
     const store: EventDataStore = {
@@ -99,7 +105,8 @@ export function createEdsOperations(deps: LakeOperationDeps): Array<[string, Ope
 
   const list: OperationHandler = async (input, context) => {
     const max = optionalInteger(input, "MaxResults") ?? 1000;
-    if (max < 1 || max > 1000) throw new ApiError("InvalidMaxResultsException", "MaxResults must be between 1 and 1000.");
+    if (max < 1 || max > 1000)
+      throw new ApiError("InvalidMaxResultsException", "MaxResults must be between 1 and 1000.");
     const token = optionalString(input, "NextToken");
     const all = deps.db.stores(context.accountId).filter((s) => s.region === context.region || s.multiRegionEnabled);
     const start = token === undefined ? 0 : Number.parseInt(token.replace(/^eds-/, ""), 10);
@@ -125,7 +132,10 @@ export function createEdsOperations(deps: LakeOperationDeps): Array<[string, Ope
     const billingMode = optionalString(input, "BillingMode");
     checkBilling(billingMode);
     if (store.billingMode === "EXTENDABLE_RETENTION_PRICING" && billingMode === "FIXED_RETENTION_PRICING")
-      throw new ApiError("InvalidParameterException", "BillingMode cannot change from extendable to fixed retention pricing.");
+      throw new ApiError(
+        "InvalidParameterException",
+        "BillingMode cannot change from extendable to fixed retention pricing.",
+      );
     const selectors = input["AdvancedEventSelectors"];
     const updated: EventDataStore = {
       ...store,
@@ -159,10 +169,16 @@ export function createEdsOperations(deps: LakeOperationDeps): Array<[string, Ope
   const restore: OperationHandler = async (input, context) => {
     const store = deps.resolve(input, context);
     if (store.status !== "PENDING_DELETION")
-      throw new ApiError("InvalidEventDataStoreStatusException", `Event data store ${store.arn} is not pending deletion.`);
+      throw new ApiError(
+        "InvalidEventDataStoreStatusException",
+        `Event data store ${store.arn} is not pending deletion.`,
+      );
     const live = deps.db.stores(context.accountId).filter((s) => s.status !== "PENDING_DELETION");
     if (live.length >= MAX_STORES)
-      throw new ApiError("EventDataStoreMaxLimitExceededException", `An account can have at most ${MAX_STORES} event data stores.`);
+      throw new ApiError(
+        "EventDataStoreMaxLimitExceededException",
+        `An account can have at most ${MAX_STORES} event data stores.`,
+      );
     const { deletedMs: _deleted, ...rest } = store;
     const restored: EventDataStore = { ...rest, status: "ENABLED", updatedMs: context.nowMs };
     save(restored);

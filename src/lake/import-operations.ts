@@ -10,7 +10,13 @@ import { stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { DuckDBInstance } from "@duckdb/node-api";
 import { ApiError } from "../api/errors.js";
-import { isPlainObject, optionalInteger, optionalList, optionalString, optionalTimestampMs } from "../api/operations/input.js";
+import {
+  isPlainObject,
+  optionalInteger,
+  optionalList,
+  optionalString,
+  optionalTimestampMs,
+} from "../api/operations/input.js";
 import type { OperationHandler } from "../api/operations/operation.js";
 import { requireActive, type LakeOperationDeps } from "./eds-input.js";
 import { runImport, type ImportDocument } from "./import-runner.js";
@@ -18,7 +24,9 @@ import { runImport, type ImportDocument } from "./import-runner.js";
 const view = (doc: ImportDocument): Record<string, unknown> => ({
   ImportId: doc.id,
   Destinations: [doc.destinationArn],
-  ImportSource: { S3: { S3LocationUri: doc.sourceUri, S3BucketRegion: doc.region, S3BucketAccessRoleArn: doc.roleArn } },
+  ImportSource: {
+    S3: { S3LocationUri: doc.sourceUri, S3BucketRegion: doc.region, S3BucketAccessRoleArn: doc.roleArn },
+  },
   ...(doc.startEventTimeMs !== undefined ? { StartEventTime: doc.startEventTimeMs / 1000 } : {}),
   ...(doc.endEventTimeMs !== undefined ? { EndEventTime: doc.endEventTimeMs / 1000 } : {}),
   ImportStatus: doc.status,
@@ -28,8 +36,10 @@ const view = (doc: ImportDocument): Record<string, unknown> => ({
 
 function pageOf(token: string | undefined, total: number, prefix: string): number {
   const offset = token === undefined ? 0 : Number.parseInt(token.slice(prefix.length), 10);
-  if (token !== undefined && !token.startsWith(prefix)) throw new ApiError("InvalidNextTokenException", "The NextToken is invalid.");
-  if (!Number.isInteger(offset) || offset < 0 || offset > total) throw new ApiError("InvalidNextTokenException", "The NextToken is invalid.");
+  if (token !== undefined && !token.startsWith(prefix))
+    throw new ApiError("InvalidNextTokenException", "The NextToken is invalid.");
+  if (!Number.isInteger(offset) || offset < 0 || offset > total)
+    throw new ApiError("InvalidNextTokenException", "The NextToken is invalid.");
   return offset;
 }
 
@@ -45,12 +55,19 @@ export function createImportOperations(
       throw new ApiError("InvalidParameterException", "Destinations must name exactly one event data store.");
     const s3 = isPlainObject(source) && isPlainObject(source["S3"]) ? source["S3"] : undefined;
     const uri = s3 !== undefined && typeof s3["S3LocationUri"] === "string" ? s3["S3LocationUri"] : undefined;
-    if (uri === undefined) throw new ApiError("InvalidParameterException", "ImportSource.S3.S3LocationUri is required.");
+    if (uri === undefined)
+      throw new ApiError("InvalidParameterException", "ImportSource.S3.S3LocationUri is required.");
     if (!uri.startsWith("file://"))
-      throw new ApiError("InvalidImportSourceException", "Cairn imports from file:///<directory> sources only (s3:// is not supported yet).");
+      throw new ApiError(
+        "InvalidImportSourceException",
+        "Cairn imports from file:///<directory> sources only (s3:// is not supported yet).",
+      );
     const directory = fileURLToPath(uri);
     if (!(await stat(directory).catch(() => undefined))?.isDirectory())
-      throw new ApiError("InvalidImportSourceException", `The import source ${uri} is not a readable directory on the server.`);
+      throw new ApiError(
+        "InvalidImportSourceException",
+        `The import source ${uri} is not a readable directory on the server.`,
+      );
     const store = requireActive(deps.resolve({ EventDataStore: destinations[0] }, context));
     const ongoing = deps.db.documents<ImportDocument>("imports", context.accountId);
     if (ongoing.some((d) => d.status === "INITIALIZING" || d.status === "IN_PROGRESS"))
@@ -93,12 +110,15 @@ export function createImportOperations(
 
   const listImports: OperationHandler = async (input, context) => {
     const max = optionalInteger(input, "MaxResults") ?? 1000;
-    if (max < 1 || max > 1000) throw new ApiError("InvalidMaxResultsException", "MaxResults must be between 1 and 1000.");
+    if (max < 1 || max > 1000)
+      throw new ApiError("InvalidMaxResultsException", "MaxResults must be between 1 and 1000.");
     const destination = optionalString(input, "Destination");
     const status = optionalString(input, "ImportStatus");
     const all = deps.db
       .documents<ImportDocument>("imports", context.accountId)
-      .filter((d) => destination === undefined || d.destinationArn === destination || d.edsId === destination.toLowerCase())
+      .filter(
+        (d) => destination === undefined || d.destinationArn === destination || d.edsId === destination.toLowerCase(),
+      )
       .filter((d) => status === undefined || d.status === status)
       .sort((a, b) => a.createdMs - b.createdMs);
     const offset = pageOf(optionalString(input, "NextToken"), all.length, "imports-");
@@ -106,13 +126,16 @@ export function createImportOperations(
       const { ImportSource: _source, StartEventTime: _s, EndEventTime: _e, ...item } = view(d);
       return item;
     });
-    return { output: { Imports: page, ...(offset + max < all.length ? { NextToken: `imports-${offset + max}` } : {}) } };
+    return {
+      output: { Imports: page, ...(offset + max < all.length ? { NextToken: `imports-${offset + max}` } : {}) },
+    };
   };
 
   const listImportFailures: OperationHandler = async (input, context) => {
     const doc = load(input, context.accountId);
     const max = optionalInteger(input, "MaxResults") ?? 1000;
-    if (max < 1 || max > 1000) throw new ApiError("InvalidMaxResultsException", "MaxResults must be between 1 and 1000.");
+    if (max < 1 || max > 1000)
+      throw new ApiError("InvalidMaxResultsException", "MaxResults must be between 1 and 1000.");
     const offset = pageOf(optionalString(input, "NextToken"), doc.stats.FailedEntries, "failures-");
     const failures = deps.db.importFailures<Record<string, unknown>>(doc.id, offset, max);
     const more = offset + max < doc.stats.FailedEntries ? { NextToken: `failures-${offset + max}` } : {};

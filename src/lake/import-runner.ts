@@ -1,4 +1,5 @@
 /** The background part of an import: walk, read, normalise, de-duplicate, write Parquet in chunks. */
+import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import type { DuckDBInstance } from "@duckdb/node-api";
 import { listTrailFiles, readTrailFile } from "../client/trail-files.js";
@@ -8,6 +9,11 @@ import { eventDateOf, recordToRow } from "./lake-schema.js";
 import { writeParquet } from "./parquet-writer.js";
 
 const CHUNK_ROWS = 100_000;
+
+function contentUuid(raw: unknown): string {
+  const hex = createHash("sha256").update(JSON.stringify(raw)).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
 
 export interface ImportDocument {
   readonly id: string;
@@ -23,7 +29,13 @@ export interface ImportDocument {
   status: "INITIALIZING" | "IN_PROGRESS" | "FAILED" | "STOPPED" | "COMPLETED";
   readonly createdMs: number;
   updatedMs: number;
-  stats: { PrefixesFound: number; PrefixesCompleted: number; FilesCompleted: number; EventsCompleted: number; FailedEntries: number };
+  stats: {
+    PrefixesFound: number;
+    PrefixesCompleted: number;
+    FilesCompleted: number;
+    EventsCompleted: number;
+    FailedEntries: number;
+  };
 }
 
 interface RunnerDeps {
@@ -36,7 +48,13 @@ interface RunnerDeps {
 
 export async function runImport(doc: ImportDocument, deps: RunnerDeps): Promise<void> {
   const fail = (location: string, errorType: string, errorMessage: string): void => {
-    deps.db.addImportFailure(doc.id, { Location: location, Status: "FAILED", ErrorType: errorType, ErrorMessage: errorMessage.slice(0, 1000), LastUpdatedTime: deps.nowMs() / 1000 });
+    deps.db.addImportFailure(doc.id, {
+      Location: location,
+      Status: "FAILED",
+      ErrorType: errorType,
+      ErrorMessage: errorMessage.slice(0, 1000),
+      LastUpdatedTime: deps.nowMs() / 1000,
+    });
     doc.stats.FailedEntries++;
   };
   const byDate = new Map<string, { rows: Record<string, unknown>[]; keys: Buffer[] }>();
@@ -47,7 +65,11 @@ export async function runImport(doc: ImportDocument, deps: RunnerDeps): Promise<
     const files: CommittedFile[] = [];
     for (const [eventDate, batch] of byDate) {
       const name = `import-${doc.id}-${String(chunk).padStart(6, "0")}`;
-      const path = await writeParquet(deps.duck, { lakeDir: deps.lakeDir, edsId: doc.edsId, eventDate, name }, batch.rows);
+      const path = await writeParquet(
+        deps.duck,
+        { lakeDir: deps.lakeDir, edsId: doc.edsId, eventDate, name },
+        batch.rows,
+      );
       files.push({ path, edsId: doc.edsId, rows: batch.rows.length, keys: batch.keys });
     }
     deps.db.commitFiles(files);
@@ -57,7 +79,9 @@ export async function runImport(doc: ImportDocument, deps: RunnerDeps): Promise<
     buffered = 0;
   };
   try {
-    const files = (await listTrailFiles([doc.directory])).filter((f) => !basename(f.path).includes("CloudTrail-Digest"));
+    const files = (await listTrailFiles([doc.directory])).filter(
+      (f) => !basename(f.path).includes("CloudTrail-Digest"),
+    );
     Object.assign(doc, { status: "IN_PROGRESS", updatedMs: deps.nowMs() });
     doc.stats.PrefixesFound = 1;
     deps.save(doc);
@@ -66,7 +90,9 @@ export async function runImport(doc: ImportDocument, deps: RunnerDeps): Promise<
       if (!content.ok) fail(file.path, content.problem, content.message);
       else {
         content.records.forEach((raw, index) => {
-          const result = normalizeIngestedRecord(raw, { receivedAtMs: deps.nowMs() });
+          // A record without eventID gets one derived from its content, so importing again is a no-op.
+          const randomUUID = (): string => contentUuid(raw);
+          const result = normalizeIngestedRecord(raw, { receivedAtMs: deps.nowMs(), randomUUID });
           if (!result.ok) return fail(`${file.path}#${index}`, result.errorCode, result.message);
           const timeMs = Date.parse(result.record.eventTime);
           if (doc.startEventTimeMs !== undefined && timeMs < doc.startEventTimeMs) return;

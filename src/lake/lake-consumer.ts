@@ -7,6 +7,7 @@
  * the buffer is the "small row buffer" of the Lake design, and the cursor the runner keeps in
  * memory is only a read position.
  */
+import { rm } from "node:fs/promises";
 import { entryRecord, type JournalEntry } from "../journal/journal.js";
 import type { Consumer } from "../consumers/consumer.js";
 import { dedupKeyOf } from "../normalize/pipeline.js";
@@ -35,9 +36,7 @@ export class LakeConsumer implements Consumer {
   private committedSeq = 0;
   private chain: Promise<void> = Promise.resolve();
 
-  constructor(
-    private readonly deps: { db: LakeDb; duck: DuckDBInstance; router: StoreRouter; lakeDir: string },
-  ) {}
+  constructor(private readonly deps: { db: LakeDb; duck: DuckDBInstance; router: StoreRouter; lakeDir: string }) {}
 
   async loadCursor(): Promise<number> {
     this.committedSeq = this.deps.db.cursor();
@@ -92,8 +91,8 @@ export class LakeConsumer implements Consumer {
     this.pendingKeys = new Set();
     this.pendingRows = 0;
     this.firstSeq = 0;
+    const files: CommittedFile[] = [];
     try {
-      const files: CommittedFile[] = [];
       for (const batch of batches) {
         const name = `live-${String(from).padStart(12, "0")}-${String(to).padStart(12, "0")}`;
         const target = { lakeDir: this.deps.lakeDir, edsId: batch.edsId, eventDate: batch.eventDate, name };
@@ -103,7 +102,8 @@ export class LakeConsumer implements Consumer {
       this.deps.db.commitFiles(files, to);
       this.committedSeq = to;
     } catch (error) {
-      // Keep the records: put the batches back so the next flush retries them (names are stable).
+      // Remove what this attempt wrote (its name range may differ next time), keep the records for the retry.
+      await Promise.all(files.map((file) => rm(file.path, { force: true })));
       for (const batch of batches) this.pending.set(`${batch.edsId}/${batch.eventDate}`, batch);
       this.firstSeq = from;
       throw error;

@@ -152,8 +152,7 @@ export class LakeDb {
 
   document<T>(table: "queries" | "imports", id: string, accountId: string): T | undefined {
     const row = this.db.prepare(`SELECT json FROM ${table} WHERE id = ? AND account_id = ?`).get(id, accountId) as
-      | { json: string }
-      | undefined;
+      { json: string } | undefined;
     return row ? (JSON.parse(row.json) as T) : undefined;
   }
 

@@ -32,7 +32,11 @@ export async function recoverLakeDir(db: LakeDb, lakeDir: string): Promise<void>
   for (const table of ["queries", "imports"] as const)
     for (const doc of db.documents<{ id: string; accountId: string; status: string }>(table))
       if (["QUEUED", "RUNNING", "INITIALIZING", "IN_PROGRESS"].includes(doc.status))
-        db.putDocument(table, doc.id, doc.accountId, { ...doc, status: "FAILED", errorMessage: "The server stopped while this ran." });
+        db.putDocument(table, doc.id, doc.accountId, {
+          ...doc,
+          status: "FAILED",
+          errorMessage: "The server stopped while this ran.",
+        });
 }
 
 export async function sweepLake(db: LakeDb, lakeDir: string, nowMs: number): Promise<void> {

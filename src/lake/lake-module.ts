@@ -46,7 +46,9 @@ export async function startLakeModule(deps: {
     onChange: () => router.reload(),
     journalHeadSeq: () => deps.journal.headSeq(),
     hasOngoingImport: (edsId) =>
-      db.documents<ImportDocument>("imports").some((d) => d.edsId === edsId && ["INITIALIZING", "IN_PROGRESS"].includes(d.status)),
+      db
+        .documents<ImportDocument>("imports")
+        .some((d) => d.edsId === edsId && ["INITIALIZING", "IN_PROGRESS"].includes(d.status)),
     resolve: makeResolver(db),
   };
   const withEngine = { ...base, duck, lakeDir, nowMs: () => deps.clock.nowMs() };

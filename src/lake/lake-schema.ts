@@ -4,6 +4,7 @@
  * case-insensitive, so `userIdentity.sessionContext.sessionIssuer.arn` works as Lake users write it.
  * Maps hold strings only: nested JSON values become JSON strings (Lake does the same).
  */
+import { createHash } from "node:crypto";
 import type { CloudTrailRecord } from "../model/record.js";
 
 const S = "VARCHAR";
@@ -53,6 +54,8 @@ export const LAKE_COLUMNS: ReadonlyArray<readonly [string, string]> = [
   ["tlsDetails", `STRUCT(tlsversion ${S}, ciphersuite ${S}, clientprovidedhostheader ${S})`],
   ["sessionCredentialFromConsole", S],
   ["eventJson", S],
+  // Lake documents the column without its format; Cairn stores the hex SHA-256 of eventJson.
+  ["eventJsonChecksum", S],
 ];
 
 const MAP_COLUMNS: ReadonlySet<string> = new Set(LAKE_COLUMNS.filter(([, t]) => t === STRING_MAP).map(([n]) => n));
@@ -90,7 +93,8 @@ function lowerKeys(value: unknown): Json {
   if (typeof value !== "object" || value === null) return text(value);
   if (Array.isArray(value)) return value.map((item) => lowerKeys(item));
   const out: { [key: string]: Json } = {};
-  for (const [key, member] of Object.entries(value as Record<string, unknown>)) out[key.toLowerCase()] = lowerKeys(member);
+  for (const [key, member] of Object.entries(value as Record<string, unknown>))
+    out[key.toLowerCase()] = lowerKeys(member);
   return out;
 }
 
@@ -140,6 +144,9 @@ export function recordToRow(record: CloudTrailRecord, json: string): Record<stri
         break;
       case "eventJson":
         row[name] = json;
+        break;
+      case "eventJsonChecksum":
+        row[name] = createHash("sha256").update(json).digest("hex");
         break;
       default:
         row[name] = MAP_COLUMNS.has(name) ? stringMap(value) : text(value);

@@ -25,14 +25,12 @@ export class StatementError extends Error {
 const EMPTY_TABLE = "cairn_empty_store";
 
 export async function openDuck(lakeDir: string): Promise<DuckDBInstance> {
-  const duck = await DuckDBInstance.create(":memory:", {
-    allowed_directories: `['${lakeDir.replaceAll("'", "''")}/']`,
-    enable_external_access: "false",
-    autoinstall_known_extensions: "false",
-    autoload_known_extensions: "true",
-  });
+  const duck = await DuckDBInstance.create(":memory:", { autoinstall_known_extensions: "false" });
   const connection = await duck.connect();
   try {
+    // Order matters: the allowed directory must be set while external access is still on.
+    await connection.run(`SET allowed_directories = [${sqlString(`${lakeDir}/`)}]`);
+    await connection.run("SET enable_external_access = false");
     for (const macro of LAKE_MACROS) await connection.run(`CREATE OR REPLACE MACRO ${macro}`);
     const columns = LAKE_COLUMNS.map(([name, type]) => `"${name}" ${type}`).join(", ");
     await connection.run(`CREATE TABLE ${EMPTY_TABLE} (${columns}, eventdate VARCHAR)`);

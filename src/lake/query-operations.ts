@@ -16,6 +16,12 @@ import { rewriteLakeSql } from "./query-sql.js";
 
 export const MAX_CONCURRENT_QUERIES = 10;
 const QUERY_TIMEOUT_MS = 3_600_000;
+/**
+ * Queries DuckDB executes at once; the rest wait as QUEUED. DuckDB parallelises each query on its
+ * own threads, but every call also holds a libuv pool thread (4 by default), which Parquet writes and
+ * file I/O need too: more running queries would starve ingestion.
+ */
+const RUNNING_SLOTS = 2;
 const STATUSES = ["QUEUED", "RUNNING", "FINISHED", "FAILED", "CANCELLED", "TIMED_OUT"];
 
 export interface QueryDocument {
@@ -36,6 +42,20 @@ export function createQueryOperations(
   deps: LakeOperationDeps & { duck: DuckDBInstance; lakeDir: string; nowMs: () => number },
 ): Array<[string, OperationHandler]> {
   const running = new Map<string, { interrupt: () => void; cancelled: boolean }>();
+  const waiting: Array<() => void> = [];
+  let busySlots = 0;
+  const acquire = async (): Promise<void> => {
+    if (busySlots < RUNNING_SLOTS) {
+      busySlots++;
+      return;
+    }
+    await new Promise<void>((resolve) => waiting.push(resolve));
+  };
+  const release = (): void => {
+    const next = waiting.shift();
+    if (next) next();
+    else busySlots--;
+  };
   const resultsDir = join(deps.lakeDir, "results");
   const save = (q: QueryDocument): void => deps.db.putDocument("queries", q.id, q.accountId, q);
   const load = (input: Record<string, unknown>, context: OperationContext): QueryDocument => {
@@ -53,14 +73,15 @@ export function createQueryOperations(
 
   async function execute(query: QueryDocument, sql: string): Promise<void> {
     const started = deps.nowMs();
-    const handle = { interrupt: () => {}, cancelled: false };
-    running.set(query.id, handle);
+    const handle = running.get(query.id)!;
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       handle.interrupt();
     }, QUERY_TIMEOUT_MS);
+    await acquire();
     try {
+      if (handle.cancelled) throw new Error("cancelled");
       const connection = await connectForQuery(deps.duck, deps.lakeDir, query.storeIds);
       handle.interrupt = () => connection.interrupt();
       let result: QueryRows;
@@ -80,6 +101,7 @@ export function createQueryOperations(
       query.status = handle.cancelled ? "CANCELLED" : timedOut ? "TIMED_OUT" : "FAILED";
       if (query.status === "FAILED") query.errorMessage = message.slice(0, 1000).padEnd(4, " ");
     } finally {
+      release();
       clearTimeout(timer);
       running.delete(query.id);
       query.finishedMs = Math.max(deps.nowMs(), started);
@@ -100,7 +122,10 @@ export function createQueryOperations(
         `Only SELECT statements are supported; this statement starts with ${rewritten.firstKeyword || "nothing"}.`,
       );
     if (rewritten.storeIds.length === 0)
-      throw new ApiError("InvalidQueryStatementException", "The query must name an event data store (its id or ARN) in FROM.");
+      throw new ApiError(
+        "InvalidQueryStatementException",
+        "The query must name an event data store (its id or ARN) in FROM.",
+      );
     const stores = rewritten.storeIds.map((id) => requireActive(deps.resolve({ EventDataStore: id }, context)));
     const mine = deps.db.documents<QueryDocument>("queries", context.accountId);
     if (mine.filter((q) => q.status === "QUEUED" || q.status === "RUNNING").length >= MAX_CONCURRENT_QUERIES)
@@ -123,6 +148,7 @@ export function createQueryOperations(
       createdMs: context.nowMs,
     };
     save(query);
+    running.set(query.id, { interrupt: () => {}, cancelled: false });
     void execute(query, rewritten.sql);
     return { output: { QueryId: query.id } };
   };
@@ -150,12 +176,19 @@ export function createQueryOperations(
   const getQueryResults: OperationHandler = async (input, context) => {
     const q = load(input, context);
     const max = optionalInteger(input, "MaxQueryResults") ?? 1000;
-    if (max < 1 || max > 1000) throw new ApiError("InvalidMaxResultsException", "MaxQueryResults must be between 1 and 1000.");
+    if (max < 1 || max > 1000)
+      throw new ApiError("InvalidMaxResultsException", "MaxQueryResults must be between 1 and 1000.");
     const token = optionalString(input, "NextToken");
     const offset = token === undefined ? 0 : Number.parseInt(token.replace(/^rows-/, ""), 10);
     const error = q.errorMessage !== undefined ? { ErrorMessage: q.errorMessage } : {};
     if (q.status !== "FINISHED")
-      return { output: { QueryStatus: q.status, QueryStatistics: { ResultsCount: 0, TotalResultsCount: 0, BytesScanned: 0 }, ...error } };
+      return {
+        output: {
+          QueryStatus: q.status,
+          QueryStatistics: { ResultsCount: 0, TotalResultsCount: 0, BytesScanned: 0 },
+          ...error,
+        },
+      };
     const result = JSON.parse(await readFile(join(resultsDir, `${q.id}.json`), "utf8")) as QueryRows;
     if (!Number.isInteger(offset) || offset < 0 || offset > result.rows.length)
       throw new ApiError("InvalidNextTokenException", "The NextToken is invalid.");
@@ -165,7 +198,11 @@ export function createQueryOperations(
     return {
       output: {
         QueryStatus: q.status,
-        QueryStatistics: { ResultsCount: page.length, TotalResultsCount: result.rows.length, BytesScanned: q.bytesScanned ?? 0 },
+        QueryStatistics: {
+          ResultsCount: page.length,
+          TotalResultsCount: result.rows.length,
+          BytesScanned: q.bytesScanned ?? 0,
+        },
         QueryResultRows: rows,
         ...next,
       },
@@ -182,7 +219,8 @@ export function createQueryOperations(
     const end = optionalTimestampMs(input, "EndTime") ?? Number.MAX_SAFE_INTEGER;
     if (start > end) throw new ApiError("InvalidDateRangeException", "StartTime must be before EndTime.");
     const max = optionalInteger(input, "MaxResults") ?? 1000;
-    if (max < 1 || max > 1000) throw new ApiError("InvalidMaxResultsException", "MaxResults must be between 1 and 1000.");
+    if (max < 1 || max > 1000)
+      throw new ApiError("InvalidMaxResultsException", "MaxResults must be between 1 and 1000.");
     const token = optionalString(input, "NextToken");
     const offset = token === undefined ? 0 : Number.parseInt(token.replace(/^queries-/, ""), 10);
     const all = deps.db
@@ -208,7 +246,10 @@ export function createQueryOperations(
       throw new ApiError("InactiveQueryException", `The query ${q.id} is ${q.status} and cannot be cancelled.`);
     handle.cancelled = true;
     handle.interrupt();
-    return { output: { QueryId: q.id, QueryStatus: "CANCELLED" }, responseElements: { queryId: q.id, queryStatus: "CANCELLED" } };
+    return {
+      output: { QueryId: q.id, QueryStatus: "CANCELLED" },
+      responseElements: { queryId: q.id, queryStatus: "CANCELLED" },
+    };
   };
 
   return [

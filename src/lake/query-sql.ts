@@ -7,7 +7,10 @@
  */
 
 const UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
-const STORE_REFERENCE = new RegExp(`(?:arn:aws:cloudtrail:[a-z0-9-]+:\\d{12}:eventdatastore/)?(${UUID})(?![\\w-])`, "g");
+const STORE_REFERENCE = new RegExp(
+  `(?:arn:aws:cloudtrail:[a-z0-9-]+:\\d{12}:eventdatastore/)?(${UUID})(?![\\w-])`,
+  "g",
+);
 const STORE_IDENTIFIER = new RegExp(`^(?:arn:aws:cloudtrail:[a-z0-9-]+:\\d{12}:eventdatastore/)?(${UUID})$`);
 
 /** Trino functions whose DuckDB namesake takes other arguments or returns another type. */

@@ -21,9 +21,10 @@ export class StoreRouter {
   }
 
   reload(): void {
-    this.compiled = this.db
-      .stores()
-      .map((store) => ({ store, matcher: compileEventSelectors({ advancedEventSelectors: store.advancedEventSelectors }) }));
+    this.compiled = this.db.stores().map((store) => ({
+      store,
+      matcher: compileEventSelectors({ advancedEventSelectors: store.advancedEventSelectors }),
+    }));
   }
 
   /** Stores that take this record from the live journal (seq is the record's journal position). */
