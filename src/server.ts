@@ -19,7 +19,7 @@ import { registerTailRoute } from "./consumers/live-tail/tail-route.js";
 import { auditRecordOf } from "./capture/self-audit/audit-record.js";
 import { randomUUID } from "node:crypto";
 import { startTrailsModule } from "./trails/trails-module.js";
-import { startLakeModule } from "./lake/lake-module.js";
+import { registerPutAuditEventsRoute, startLakeModule } from "./lake/lake-module.js";
 
 /** How long a LookupEvents call waits for the index to catch up with what was acknowledged before it. */
 const READ_YOUR_WRITES_WAIT_MS = 2_000;
@@ -101,6 +101,7 @@ export async function startServer(
   registerCloudTrailRoute(app, { ...common, operations, throttles, onInternalError });
   registerIngestRoute(app, { ...common, onInternalError });
   registerTailRoute(app, { ...common, shutdown: shutdown.signal });
+  registerPutAuditEventsRoute(app, { ...common, lake, onInternalError });
   app.get("/health", async () => ({
     status: "ok",
     accountId: settings.accountId,

@@ -65,6 +65,22 @@ export const API_ERRORS = {
   AccountHasOngoingImportException: 400,
   ImportNotFoundException: 400,
   InvalidImportSourceException: 400,
+  EventDataStoreHasOngoingImportException: 400,
+  // Lake channels and resource policies (src/lake/channel-operations.ts).
+  ChannelARNInvalidException: 400,
+  ChannelNotFoundException: 400,
+  ChannelAlreadyExistsException: 400,
+  ChannelMaxLimitExceededException: 400,
+  ChannelExistsForEDSException: 400,
+  InvalidSourceException: 400,
+  ResourcePolicyNotFoundException: 400,
+  ResourcePolicyNotValidException: 400,
+  // cloudtrail-data PutAuditEvents (REST-JSON; src/lake/put-audit-events.ts).
+  ChannelInsufficientPermission: 400,
+  ChannelNotFound: 400,
+  InvalidChannelARN: 400,
+  ChannelUnsupportedSchema: 400,
+  DuplicatedAuditEventId: 400,
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

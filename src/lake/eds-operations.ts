@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { ApiError } from "../api/errors.js";
 import { optionalInteger, optionalString } from "../api/operations/input.js";
 import type { OperationContext, OperationHandler } from "../api/operations/operation.js";
+import { channelsSendingTo, storeCategory } from "./channel-operations.js";
 import type { EventDataStore } from "./lake-db.js";
 import {
   edsView,
@@ -161,7 +162,13 @@ export function createEdsOperations(deps: LakeOperationDeps): Array<[string, Ope
         `Event data store ${store.arn} has termination protection enabled; disable it with UpdateEventDataStore first.`,
       );
     if (deps.hasOngoingImport(store.id))
-      throw new ApiError("InvalidParameterException", "The event data store has an import in progress.");
+      throw new ApiError("EventDataStoreHasOngoingImportException", "The event data store has an import in progress.");
+    const channels = channelsSendingTo(deps.db, store);
+    if (channels.length > 0)
+      throw new ApiError(
+        "ChannelExistsForEDSException",
+        `Channel ${channels[0]!.arn} sends events to this event data store; delete it or change its destinations first.`,
+      );
     save({ ...store, status: "PENDING_DELETION", deletedMs: context.nowMs, updatedMs: context.nowMs });
     return { output: {}, responseElements: null };
   };
@@ -188,6 +195,11 @@ export function createEdsOperations(deps: LakeOperationDeps): Array<[string, Ope
   const ingestion = (start: boolean): OperationHandler => {
     return async (input, context) => {
       const store = requireActive(deps.resolve(input, context));
+      if (storeCategory(store) === "ActivityAuditLog")
+        throw new ApiError(
+          "InvalidEventDataStoreCategoryException",
+          "Ingestion of an ActivityAuditLog event data store is controlled by its channels.",
+        );
       const expected = start ? "STOPPED_INGESTION" : "ENABLED";
       if (store.status !== expected && !(store.status === "CREATED" && !start))
         throw new ApiError(

@@ -46,6 +46,7 @@ const SCHEMA = `
   ) STRICT, WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS queries (id TEXT PRIMARY KEY, account_id TEXT NOT NULL, json TEXT NOT NULL) STRICT;
   CREATE TABLE IF NOT EXISTS imports (id TEXT PRIMARY KEY, account_id TEXT NOT NULL, json TEXT NOT NULL) STRICT;
+  CREATE TABLE IF NOT EXISTS channels (id TEXT PRIMARY KEY, account_id TEXT NOT NULL, json TEXT NOT NULL) STRICT;
   CREATE TABLE IF NOT EXISTS import_failures (
     import_id TEXT NOT NULL, seq INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY (import_id, seq)
   ) STRICT;
@@ -63,6 +64,9 @@ export interface CommittedFile {
   readonly rows: number;
   readonly keys: readonly Buffer[];
 }
+
+/** Control-plane objects kept as JSON documents keyed by id and scoped by account. */
+export type DocumentTable = "queries" | "imports" | "channels";
 
 export class LakeDb {
   private readonly db: Database.Database;
@@ -144,19 +148,19 @@ export class LakeDb {
   }
 
   // Queries and imports: JSON documents keyed by id, scoped by account.
-  putDocument(table: "queries" | "imports", id: string, accountId: string, document: object): void {
+  putDocument(table: DocumentTable, id: string, accountId: string, document: object): void {
     this.db
       .prepare(`INSERT OR REPLACE INTO ${table} (id, account_id, json) VALUES (?, ?, ?)`)
       .run(id, accountId, JSON.stringify(document));
   }
 
-  document<T>(table: "queries" | "imports", id: string, accountId: string): T | undefined {
+  document<T>(table: DocumentTable, id: string, accountId: string): T | undefined {
     const row = this.db.prepare(`SELECT json FROM ${table} WHERE id = ? AND account_id = ?`).get(id, accountId) as
       { json: string } | undefined;
     return row ? (JSON.parse(row.json) as T) : undefined;
   }
 
-  documents<T>(table: "queries" | "imports", accountId?: string): T[] {
+  documents<T>(table: DocumentTable, accountId?: string): T[] {
     const rows = (
       accountId === undefined
         ? this.db.prepare(`SELECT json FROM ${table}`).all()
@@ -165,7 +169,7 @@ export class LakeDb {
     return rows.map((row) => JSON.parse(row.json) as T);
   }
 
-  deleteDocument(table: "queries" | "imports", id: string): void {
+  deleteDocument(table: DocumentTable, id: string): void {
     this.db.prepare(`DELETE FROM ${table} WHERE id = ?`).run(id);
   }
 

@@ -5,6 +5,7 @@ import { ConsumerRunner } from "../consumers/runner.js";
 import type { Journal } from "../journal/journal.js";
 import type { Clock } from "../lib/clock.js";
 import { makeResolver, type LakeOperationDeps } from "./eds-input.js";
+import { channelById, createChannelOperations, type Channel } from "./channel-operations.js";
 import { createEdsOperations } from "./eds-operations.js";
 import { createImportOperations } from "./import-operations.js";
 import type { ImportDocument } from "./import-runner.js";
@@ -22,6 +23,10 @@ const SWEEP_INTERVAL_MS = 3_600_000;
 export interface LakeModule {
   /** Lowest journal seq Lake still needs (journal retention must keep it). */
   neededFromSeq(): number;
+  /** A channel by id (any account): PutAuditEvents checks ownership and policy itself. */
+  channel(id: string): Channel | undefined;
+  /** Records the outcome of a PutAuditEvents call in the channel's IngestionStatus. */
+  noteIngestion(channel: Channel, status: NonNullable<Channel["ingestion"]>): void;
   close(): Promise<void>;
 }
 
@@ -56,6 +61,7 @@ export async function startLakeModule(deps: {
     ...createEdsOperations(base),
     ...createQueryOperations(withEngine),
     ...createImportOperations(withEngine),
+    ...createChannelOperations(base),
   ])
     deps.operations.set(name, handler);
 
@@ -82,6 +88,15 @@ export async function startLakeModule(deps: {
   sweepTimer.unref();
   return {
     neededFromSeq: () => consumer.durableSeq() + 1,
+    channel: (id) => channelById(db, id),
+    noteIngestion(channel, status) {
+      const current = channelById(db, channel.id);
+      if (current !== undefined)
+        db.putDocument("channels", current.id, current.accountId, {
+          ...current,
+          ingestion: { ...current.ingestion, ...status },
+        });
+    },
     async close() {
       clearInterval(flushTimer);
       clearInterval(sweepTimer);
@@ -92,3 +107,5 @@ export async function startLakeModule(deps: {
     },
   };
 }
+
+export { registerPutAuditEventsRoute } from "./put-audit-events.js";

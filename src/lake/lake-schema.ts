@@ -19,6 +19,12 @@ const USER_IDENTITY =
   `sessioncontext ${SESSION_CONTEXT}, onbehalfof STRUCT(userid ${S}, identitystorearn ${S}), ` +
   `invokedby ${S}, identityprovider ${S})`;
 
+const ACTIVITY_EVENT_DATA =
+  `STRUCT(version ${S}, useridentity STRUCT(type ${S}, principalid ${S}, details ${S}), useragent ${S}, ` +
+  `eventsource ${S}, eventname ${S}, eventtime ${S}, uid ${S}, requestparameters ${STRING_MAP}, ` +
+  `responseelements ${STRING_MAP}, errorcode ${S}, errormessage ${S}, sourceipaddress ${S}, ` +
+  `recipientaccountid ${S}, additionaleventdata ${STRING_MAP})`;
+
 /** Column name → DuckDB type, in table order. Names keep CloudTrail's casing for readable results. */
 export const LAKE_COLUMNS: ReadonlyArray<readonly [string, string]> = [
   ["eventVersion", S],
@@ -53,6 +59,9 @@ export const LAKE_COLUMNS: ReadonlyArray<readonly [string, string]> = [
   ["eventCategory", S],
   ["tlsDetails", `STRUCT(tlsversion ${S}, ciphersuite ${S}, clientprovidedhostheader ${S})`],
   ["sessionCredentialFromConsole", S],
+  // ActivityAuditLog stores (PutAuditEvents): the event as sent, and where it came in (spec §7.5).
+  ["eventData", ACTIVITY_EVENT_DATA],
+  ["metadata", `STRUCT(ingestiontime ${S}, channelarn ${S})`],
   ["eventJson", S],
   // Lake documents the column without its format; Cairn stores the hex SHA-256 of eventJson.
   ["eventJsonChecksum", S],
@@ -111,6 +120,33 @@ function identityStruct(value: unknown): Json {
   return identity;
 }
 
+const ACTIVITY_TEXT_MEMBERS: ReadonlySet<string> = new Set(
+  ["version", "useragent", "eventsource", "eventname", "eventtime", "uid", "errorcode", "errormessage"].concat(
+    "sourceipaddress",
+    "recipientaccountid",
+  ),
+);
+
+/** The eventData struct of an ActivityAuditLog record; userIdentity.details stays JSON text. */
+function activityEventData(value: unknown): Json {
+  if (!isObject(value)) return null;
+  const identity = isObject(value["userIdentity"]) ? value["userIdentity"] : {};
+  const out: { [key: string]: Json } = {};
+  for (const [key, member] of Object.entries(value)) {
+    const lower = key.toLowerCase();
+    if (lower === "useridentity")
+      out[lower] = {
+        type: text(identity["type"]),
+        principalid: text(identity["principalId"]),
+        details: text(identity["details"]),
+      };
+    else if (["requestparameters", "responseelements", "additionaleventdata"].includes(lower))
+      out[lower] = stringMap(member);
+    else if (ACTIVITY_TEXT_MEMBERS.has(lower)) out[lower] = text(member);
+  }
+  return out;
+}
+
 /** "2023-01-02T03:04:05Z" → "2023-01-02 03:04:05" (DuckDB TIMESTAMP text, UTC). */
 export function toTimestampText(eventTime: string): string {
   return eventTime.replace("T", " ").replace(/Z$/, "");
@@ -141,6 +177,12 @@ export function recordToRow(record: CloudTrailRecord, json: string): Record<stri
       case "resources":
       case "tlsDetails":
         row[name] = lowerKeys(value);
+        break;
+      case "eventData":
+        row[name] = activityEventData(value);
+        break;
+      case "metadata":
+        row[name] = isObject(value) ? lowerKeys(value) : null;
         break;
       case "eventJson":
         row[name] = json;

@@ -11,7 +11,8 @@ export type EventHistoryCategory = "management" | "insight";
 
 export function classifyRecord(record: CloudTrailRecord): EventHistoryCategory | undefined {
   if (record.eventType === "AwsCloudTrailInsight" || record.eventCategory === "Insight") return "insight";
-  if (record.eventCategory === "Data" || record.eventCategory === "NetworkActivity") return undefined;
+  // Only management events: not data or network activity, nor Lake-only kinds such as channel (ActivityAuditLog) events.
+  if (record.eventCategory !== undefined && record.eventCategory !== "Management") return undefined;
   if (record.managementEvent === false) return undefined;
   return "management";
 }

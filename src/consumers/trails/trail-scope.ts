@@ -22,12 +22,16 @@ export function isGlobalServiceEvent(record: Pick<CloudTrailRecord, "eventSource
   return GLOBAL_SERVICE_EVENT_SOURCES.has(record.eventSource) && record.awsRegion === "us-east-1";
 }
 
+const LAKE_ONLY_CATEGORIES: ReadonlySet<string> = new Set(["ActivityAuditLog", "ConfigurationItem", "Evidence"]);
+
 /**
  * Whether a record belongs to a trail's scope before its selectors are asked: the trail's account
  * (organization trails take every account: Cairn serves one organization), its home region unless it
  * is multi-Region, and the global-service-events switch.
  */
 export function recordInTrailScope(trail: TrailConfig, record: CloudTrailRecord): boolean {
+  // Lake-only kinds (channel events, Config items, Audit Manager evidence) never reach trails in AWS.
+  if (record.eventCategory !== undefined && LAKE_ONLY_CATEGORIES.has(record.eventCategory)) return false;
   if (!trail.isOrganizationTrail && recordAccountId(record) !== trail.accountId) return false;
   if (!trail.isMultiRegionTrail && record.awsRegion !== trail.homeRegion) return false;
   if (!trail.includeGlobalServiceEvents && isGlobalServiceEvent(record)) return false;
