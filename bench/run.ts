@@ -7,6 +7,7 @@ import { benchEventHistory } from "./event-history.js";
 import { benchTrailArchiveScan } from "./trail-archive-scan.js";
 import { benchTrailDelivery, trailDeliveryOptionsFromArgs } from "./trail-delivery.js";
 import { benchProxy, printProxyBench } from "./proxy.js";
+import { benchLake, printLakeBench } from "./lake.js";
 
 /**
  * `npm run bench`: every benchmark of the core, printed side by side with the alternative a user
@@ -14,7 +15,9 @@ import { benchProxy, printProxyBench } from "./proxy.js";
  * shared machine). `--history-events=N` sets the Event history size (default 1,000,000; the README's
  * 10M figures come from `--history-events=10000000`, about 20 minutes). Trail delivery takes its
  * own flags with a `trail-` prefix (`--trail-rates=10000,5000`, `--trail-day-files=1440`, …; see
- * bench/trail-delivery.ts), about 4 minutes with the defaults.
+ * bench/trail-delivery.ts), about 4 minutes with the defaults. The Lake bench runs last, over
+ * `--lake-events=N` (default 200,000, about a minute; the README's 10M figure comes from
+ * `node dist/bench/lake.js 10000000`).
  */
 const flags = new Map(process.argv.slice(2).map((arg) => arg.replace(/^--/, "").split("=") as [string, string]));
 const historyEvents = Number(flags.get("history-events") ?? 1_000_000);
@@ -34,6 +37,7 @@ const trailDelivery = await benchTrailDelivery(
 );
 
 const proxy = await benchProxy();
+const lake = await benchLake({ events: Number(flags.get("lake-events") ?? 200_000) });
 
 const results = {
   at: new Date().toISOString(),
@@ -45,6 +49,7 @@ const results = {
   scan,
   trailDelivery,
   proxy,
+  lake,
 };
 const directory = resolve(import.meta.dirname, "../../bench/results");
 mkdirSync(directory, { recursive: true });
@@ -128,4 +133,5 @@ console.table(
   })),
 );
 printProxyBench(proxy);
+printLakeBench(lake);
 console.log(`\nResults written to ${file}`);
