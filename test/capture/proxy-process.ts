@@ -14,6 +14,8 @@ export async function startProxyProcess(options: {
   server: string;
   dataDir: string;
   args?: string[];
+  /** Added to the proxy's environment (e.g. CAIRN_PROXY_TLS_CERT / CAIRN_PROXY_TLS_KEY). */
+  env?: Record<string, string>;
 }): Promise<ProxyProcess> {
   const child = spawn(
     process.execPath,
@@ -32,7 +34,12 @@ export async function startProxyProcess(options: {
     ],
     {
       // No AWS_* keys: the proxy signs its ingest calls with the data dir's admin credentials.
-      env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", CAIRN_ACCOUNT_ID: TEST_ACCOUNT_ID },
+      env: {
+        PATH: process.env["PATH"] ?? "",
+        HOME: process.env["HOME"] ?? "/tmp",
+        CAIRN_ACCOUNT_ID: TEST_ACCOUNT_ID,
+        ...options.env,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
@@ -43,7 +50,7 @@ export async function startProxyProcess(options: {
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`Proxy did not start within 30 s. Output:\n${output}`)), 30_000);
     const check = (): void => {
-      const match = /listening on (http:\/\/[^\s]+)/.exec(output);
+      const match = /listening on (https?:\/\/[^\s]+)/.exec(output);
       if (match) {
         clearTimeout(timer);
         resolve(match[1]!);

@@ -17,7 +17,7 @@ export class ServiceModels {
   /** signingName → file names; built only when a name is not also a file prefix (a one-off ~0.5 s scan). */
   private bySigningName: Map<string, string[]> | undefined;
 
-  constructor(private readonly directory: string = defaultApisDirectory()) {
+  constructor(readonly directory: string = defaultApisDirectory()) {
     for (const file of readdirSync(directory).sort()) {
       const match = MODEL_FILE.exec(file);
       // Sorted by name, so the last version date seen for a prefix is the newest.
@@ -40,6 +40,11 @@ export class ServiceModels {
       if (file !== direct) out.push(this.load(file));
     }
     return out;
+  }
+
+  /** Builds the signing-name index now (a proxy calls this at start, so no call pays for it). */
+  prepare(): void {
+    this.signingIndex();
   }
 
   private signingIndex(): Map<string, string[]> {

@@ -4,11 +4,15 @@
  * headers and bytes as sent); a copy of each body up to the capture cap is kept for decoding, so a
  * large S3 object is never held whole. When the response has been sent, the call becomes a record.
  */
+import { readFileSync } from "node:fs";
+import { pipeline } from "node:stream";
 import { createServer, request as httpRequest, Agent, type IncomingMessage, type ServerResponse } from "node:http";
-import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
+import { createServer as createHttpsServer, request as httpsRequest, Agent as HttpsAgent } from "node:https";
+import { TLSSocket } from "node:tls";
 import type { AddressInfo } from "node:net";
 import { CappedCopy } from "./capped-copy.js";
-import { recordOfCall, type RecordContext } from "./record-of-call.js";
+import type { ObservedCall, RecordContext } from "./record-of-call.js";
+import { Recorder } from "./recorder.js";
 import { scopeOf, signedRequestOf } from "./scope.js";
 import { checkSignature, refusalOf, sendRefusal } from "./verify.js";
 import type { CapturedRequest } from "../protocols/identify.js";
@@ -23,6 +27,10 @@ export interface ProxyOptions extends RecordContext {
   readonly onRecord: (json: string) => void;
   readonly log: (line: string) => void;
   readonly nowMs?: () => number;
+  /** Listen with HTTPS (PEM files); default: `CAIRN_PROXY_TLS_CERT` / `CAIRN_PROXY_TLS_KEY`, else HTTP. */
+  readonly tls?: { readonly certPath: string; readonly keyPath: string };
+  /** Build records on a worker thread (default), off the proxy's event loop. */
+  readonly recordOnWorker?: boolean;
 }
 
 export interface RunningProxy {
@@ -30,8 +38,22 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
-/** Connection-level headers are the proxy's own business on each hop (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "upgrade", "te", "expect"]);
+/**
+ * Connection-level headers are the proxy's own business on each hop (RFC 9110 §7.6.1), both ways: an
+ * upstream that closes every connection (moto's `Connection: close`) does not make the client
+ * reconnect to the proxy for every call.
+ */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "upgrade",
+  "te",
+  "expect",
+  "trailer",
+  "proxy-authenticate",
+  "proxy-authorization",
+]);
 
 function forwardedHeaders(raw: readonly string[]): string[] {
   const out: string[] = [];
@@ -41,58 +63,83 @@ function forwardedHeaders(raw: readonly string[]): string[] {
   return out;
 }
 
+/** What is known of the client while its socket is open (Node forgets the address once it closes). */
+interface ClientFacts {
+  readonly sourceIPAddress: string;
+  readonly tlsDetails?: ObservedCall["tlsDetails"];
+}
+
 type RecordArgs = [
   incoming: IncomingMessage,
-  sourceIPAddress: string,
+  client: ClientFacts,
   body: Buffer | undefined,
   response: CapturedResponse,
 ];
 
-/** Turns a finished exchange into a record; a call that cannot be recorded is logged, never thrown. */
-function recordCall(
-  options: ProxyOptions,
-  nowMs: () => number,
-  ...[incoming, sourceIPAddress, body, response]: RecordArgs
-): void {
-  try {
-    const rawUrl = incoming.url ?? "/";
-    const signed = signedRequestOf(incoming.method ?? "GET", rawUrl, incoming.headers, body ?? new Uint8Array());
-    const scope = scopeOf(signed);
-    if (scope === undefined) return;
-    const question = rawUrl.indexOf("?");
-    const captured: CapturedRequest = {
-      method: incoming.method ?? "GET",
-      path: question === -1 ? rawUrl : rawUrl.slice(0, question),
-      rawQuery: question === -1 ? "" : rawUrl.slice(question + 1),
-      headers: incoming.headers,
-      body,
-    };
-    const json = recordOfCall(options, {
-      scope,
-      request: captured,
-      response,
-      sourceIPAddress,
-      completedAtMs: nowMs(),
-    });
-    if (json !== undefined) options.onRecord(json);
-  } catch (error) {
-    options.log(`could not record ${incoming.method} ${incoming.url}: ${String(error)}`);
-  }
+function clientFactsOf(incoming: IncomingMessage): ClientFacts {
+  const sourceIPAddress = (incoming.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+  if (!(incoming.socket instanceof TLSSocket)) return { sourceIPAddress };
+  const host = incoming.headers.host;
+  return {
+    sourceIPAddress,
+    tlsDetails: {
+      tlsVersion: incoming.socket.getProtocol() ?? "",
+      // OpenSSL's name, as CloudTrail logs it (`ECDHE-RSA-AES128-GCM-SHA256`, `TLS_AES_128_GCM_SHA256`).
+      cipherSuite: incoming.socket.getCipher().name,
+      ...(host === undefined ? {} : { clientProvidedHostHeader: host }),
+    },
+  };
 }
 
-/** Read while the socket is open: Node forgets the address once it closes. */
-function sourceAddressOf(incoming: IncomingMessage): string {
-  return (incoming.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+/** The call as the recorder needs it; undefined for an unsigned request (not recorded). */
+function observedCall(
+  nowMs: () => number,
+  ...[incoming, client, body, response]: RecordArgs
+): ObservedCall | undefined {
+  const rawUrl = incoming.url ?? "/";
+  const signed = signedRequestOf(incoming.method ?? "GET", rawUrl, incoming.headers, body ?? new Uint8Array());
+  const scope = scopeOf(signed);
+  if (scope === undefined) return undefined;
+  const question = rawUrl.indexOf("?");
+  const request: CapturedRequest = {
+    method: incoming.method ?? "GET",
+    path: question === -1 ? rawUrl : rawUrl.slice(0, question),
+    rawQuery: question === -1 ? "" : rawUrl.slice(question + 1),
+    headers: incoming.headers,
+    body,
+  };
+  return {
+    scope,
+    request,
+    response,
+    sourceIPAddress: client.sourceIPAddress,
+    completedAtMs: nowMs(),
+    ...(client.tlsDetails === undefined ? {} : { tlsDetails: client.tlsDetails }),
+  };
+}
+
+/** The HTTPS identity from the options or `CAIRN_PROXY_TLS_CERT` / `CAIRN_PROXY_TLS_KEY` (PEM files). */
+function tlsIdentityOf(options: ProxyOptions): { cert: Buffer; key: Buffer } | undefined {
+  const certPath = options.tls?.certPath ?? process.env["CAIRN_PROXY_TLS_CERT"];
+  const keyPath = options.tls?.keyPath ?? process.env["CAIRN_PROXY_TLS_KEY"];
+  if (certPath === undefined && keyPath === undefined) return undefined;
+  if (certPath === undefined || keyPath === undefined) {
+    throw new Error("HTTPS needs both a certificate and a key (CAIRN_PROXY_TLS_CERT and CAIRN_PROXY_TLS_KEY)");
+  }
+  return { cert: readFileSync(certPath), key: readFileSync(keyPath) };
 }
 
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
+  const tls = tlsIdentityOf(options);
   const secure = options.upstream.protocol === "https:";
-  const agent = secure ? new HttpsAgent({ keepAlive: true }) : new Agent({ keepAlive: true });
+  // Upstream connections are reused (when the upstream allows it) and sent without Nagle delays.
+  const agentOptions = { keepAlive: true, noDelay: true, scheduling: "lifo" as const };
+  const agent = secure ? new HttpsAgent(agentOptions) : new Agent(agentOptions);
   const nowMs = options.nowMs ?? Date.now;
   const upstreamBase = options.upstream.pathname.replace(/\/+$/, "");
 
   const forward = (incoming: IncomingMessage, response: ServerResponse, bufferedBody: Buffer | undefined): void => {
-    const sourceIPAddress = sourceAddressOf(incoming);
+    const client = clientFactsOf(incoming);
     const requestCopy = new CappedCopy(options.captureBytesMax);
     const responseCopy = new CappedCopy(options.captureBytesMax);
     const outgoing = (secure ? httpsRequest : httpRequest)({
@@ -106,9 +153,11 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       agent,
     });
     outgoing.on("response", (upstream) => {
-      response.writeHead(upstream.statusCode ?? 502, upstream.statusMessage, upstream.rawHeaders);
+      response.writeHead(upstream.statusCode ?? 502, upstream.statusMessage, forwardedHeaders(upstream.rawHeaders));
       upstream.on("data", (chunk: Buffer) => responseCopy.push(chunk));
-      upstream.pipe(response);
+      // Backpressure; on an error on either side pipeline destroys both (a client that goes away
+      // tears the upstream answer down, a broken upstream answer resets the client).
+      pipeline(upstream, response, () => undefined);
       response.once("finish", () => {
         const captured: CapturedResponse = {
           status: upstream.statusCode ?? 502,
@@ -116,9 +165,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
           body: responseCopy.result(),
         };
         // After the client has its answer: recording never delays it.
-        setImmediate(() => record(incoming, sourceIPAddress, bufferedBody ?? requestCopy.result(), captured));
+        setImmediate(() => record(incoming, client, bufferedBody ?? requestCopy.result(), captured));
       });
-      upstream.once("error", () => response.destroy());
     });
     outgoing.once("error", (error) => {
       options.log(`upstream error for ${incoming.method} ${incoming.url}: ${error.message}`);
@@ -132,10 +180,23 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       return;
     }
     incoming.on("data", (chunk: Buffer) => requestCopy.push(chunk));
+    // pipe (backpressure) rather than pipeline: an upstream failure must not destroy the client's
+    // socket before its 502 is written. A client that goes away aborts the upstream request.
     incoming.pipe(outgoing);
+    response.once("close", () => {
+      if (!response.writableFinished) outgoing.destroy();
+    });
   };
 
-  const record = (...args: RecordArgs): void => recordCall(options, nowMs, ...args);
+  const recorder = new Recorder(options, options.onRecord, options.log, options.recordOnWorker ?? true);
+  const record = (...args: RecordArgs): void => {
+    try {
+      const call = observedCall(nowMs, ...args);
+      if (call !== undefined) recorder.record(call);
+    } catch (error) {
+      options.log(`could not record ${args[0].method} ${args[0].url}: ${String(error)}`);
+    }
+  };
 
   /** --verify-signatures: the body must be read whole before anything reaches the upstream. */
   const verifyThenForward = async (incoming: IncomingMessage, response: ServerResponse): Promise<void> => {
@@ -153,7 +214,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     } catch (error) {
       const refusal = refusalOf(error, incoming.headers);
       sendRefusal(response, refusal);
-      record(incoming, sourceAddressOf(incoming), body, {
+      record(incoming, clientFactsOf(incoming), body, {
         status: refusal.status,
         headers: { ...refusal.headers, "x-amzn-errortype": refusal.code },
         body: refusal.body,
@@ -163,27 +224,35 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     forward(incoming, response, body);
   };
 
-  const server = createServer((incoming, response) => {
+  const handle = (incoming: IncomingMessage, response: ServerResponse): void => {
     if (options.verifySignatures) {
       verifyThenForward(incoming, response).catch((error: unknown) => {
         options.log(`verification failed: ${String(error)}`);
         response.destroy();
       });
     } else forward(incoming, response, undefined);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
+  };
+  const server = tls === undefined ? createServer(handle) : createHttpsServer(tls, handle);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port, options.host, () => resolve());
+    });
+  } catch (error) {
+    agent.destroy();
+    await recorder.close(0);
+    throw error;
+  }
   const address = server.address() as AddressInfo;
   return {
-    url: `http://${address.address.includes(":") ? `[${address.address}]` : address.address}:${address.port}`,
+    url: `${tls === undefined ? "http" : "https"}://${address.address.includes(":") ? `[${address.address}]` : address.address}:${address.port}`,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
       agent.destroy();
+      await recorder.close();
     },
   };
 }

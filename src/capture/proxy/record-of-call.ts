@@ -10,6 +10,7 @@ import { buildApiCallRecord } from "../../normalize/build-record.js";
 import { isDataEvent, isReadOnly, resourcesOf } from "../protocols/classify.js";
 import { decodeCall, type CapturedResponse } from "../protocols/decode-call.js";
 import { headerText, identifyCall, type CapturedRequest } from "../protocols/identify.js";
+import { pathStyleOf } from "../protocols/s3-host.js";
 import type { ServiceModels } from "../protocols/service-models.js";
 
 /** What the SigV4 credential scope says about the caller and the target. */
@@ -32,11 +33,15 @@ export interface ObservedCall {
   readonly response: CapturedResponse;
   readonly sourceIPAddress: string;
   readonly completedAtMs: number;
+  /** When the client called over TLS (spec §1.2): version, OpenSSL cipher name, the Host it sent. */
+  readonly tlsDetails?: { tlsVersion: string; cipherSuite: string; clientProvidedHostHeader?: string };
 }
 
 /** The record's JSON, or undefined when the request names no operation of a known service. */
 export function recordOfCall(context: RecordContext, call: ObservedCall): string | undefined {
-  const { scope, request } = call;
+  const { scope } = call;
+  // Virtual-hosted S3 (`<bucket>.localhost`) is decoded as the path-style request it stands for.
+  const request = pathStyleOf(scope.service, call.request);
   const identified = identifyCall(context.models, scope.service, request);
   if (identified === undefined) return undefined;
   const principal = context.principals?.findByAccessKeyId(scope.accessKeyId);
@@ -75,6 +80,7 @@ export function recordOfCall(context: RecordContext, call: ObservedCall): string
     eventID: randomUUID(),
     ...(resources.length === 0 ? {} : { resources }),
     recipientAccountId: accountId,
+    ...(call.tlsDetails === undefined ? {} : { tlsDetails: call.tlsDetails }),
   });
   return json;
 }
