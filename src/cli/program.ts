@@ -1,3 +1,4 @@
+import { UsageError } from "./usage-error.js";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { loadServerSettings, loadSettings, settingSources } from "../config/settings.js";
 import { resolveClientSettings, type ClientFlags } from "../client/client-settings.js";
@@ -57,6 +58,8 @@ function addProxyCommand(program: Command): void {
     )
     .option("--data-dir <dir>", "credentials, principals.db and the spool (default: CAIRN_DATA_DIR or ./.cairn)")
     .option("--verify-signatures", "refuse requests not signed with the secret of a known principal")
+    .option("--tls-cert <file>", "listen with HTTPS: PEM certificate (default: CAIRN_PROXY_TLS_CERT)")
+    .option("--tls-key <file>", "PEM private key for --tls-cert (default: CAIRN_PROXY_TLS_KEY)")
     .action(
       async (flags: {
         upstream: string;
@@ -65,7 +68,12 @@ function addProxyCommand(program: Command): void {
         server?: string;
         dataDir?: string;
         verifySignatures?: boolean;
+        tlsCert?: string;
+        tlsKey?: string;
       }) => {
+        if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
+          throw new UsageError("--tls-cert and --tls-key go together");
+        }
         const { dataDir, accountId } = loadSettings(["dataDir", "accountId"], flags, process.env);
         const { runProxy } = await import("./commands/proxy.js");
         const stopped = new Promise<void>((resolve) => {
@@ -80,6 +88,9 @@ function addProxyCommand(program: Command): void {
           dataDir,
           accountId,
           verifySignatures: flags.verifySignatures === true,
+          ...(flags.tlsCert !== undefined && flags.tlsKey !== undefined
+            ? { tls: { certPath: flags.tlsCert, keyPath: flags.tlsKey } }
+            : {}),
           env: process.env,
           stdout: process.stdout,
           stderr: process.stderr,

@@ -2,7 +2,7 @@
  * `cairn proxy`: runs the capture proxy in front of an AWS-compatible endpoint and sends every call's
  * record to a Cairn server over `POST /ingest`, until SIGINT/SIGTERM.
  */
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { resolveClientSettings } from "../../client/client-settings.js";
 import { openSqlitePrincipalStore } from "../../identity/sqlite-principal-store.js";
@@ -19,6 +19,8 @@ export interface ProxyCommandOptions {
   readonly dataDir: string;
   readonly accountId: string;
   readonly verifySignatures: boolean;
+  /** HTTPS identity; without it the proxy falls back to CAIRN_PROXY_TLS_CERT/KEY, else plain HTTP. */
+  readonly tls?: { readonly certPath: string; readonly keyPath: string };
   readonly env: NodeJS.ProcessEnv;
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
@@ -48,6 +50,8 @@ export async function runProxy(options: ProxyCommandOptions): Promise<void> {
   const principalsPath = join(options.dataDir, "principals.db");
   const principals = existsSync(principalsPath) ? openSqlitePrincipalStore(principalsPath) : undefined;
   if (principals === undefined) log(`${principalsPath} not found: every caller will be logged as type Unknown`);
+  // The spool lives in the data dir; a proxy on another host than the server starts with none.
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const sink = new EventSink({
     client,
     spoolPath: join(options.dataDir, `proxy-spool-${options.port}.ndjson`),
@@ -58,6 +62,7 @@ export async function runProxy(options: ProxyCommandOptions): Promise<void> {
     host: options.host,
     port: options.port,
     verifySignatures: options.verifySignatures,
+    ...(options.tls !== undefined ? { tls: options.tls } : {}),
     models: new ServiceModels(),
     principals,
     defaultAccountId: options.accountId,
