@@ -43,10 +43,12 @@ describe("kill -9 during ingest, 20 rounds", () => {
     const dataDir = makeDataDir("cairn-crash-");
     const acknowledged = new Set<string>();
     const attempted = new Set<string>();
+    let stopLast: () => Promise<void> = async () => undefined;
     try {
       for (let round = 0; round < ROUNDS; round++) {
-        const server = await startServerProcess({ dataDir });
+        // Build the load before starting the server, so nothing can fail while a server is unowned.
         const batches = Array.from({ length: 40 }, () => recentRecords(BATCH_RECORDS, { accountId: TEST_ACCOUNT_ID }));
+        const server = await startServerProcess({ dataDir });
         const killAfterMs = 100 + ((round * 137) % 500);
         const killer = new Promise<void>((resolve) => setTimeout(() => void server.kill9().then(resolve), killAfterMs));
         const result = await ingestUntilKilled(server.url, batches);
@@ -57,6 +59,7 @@ describe("kill -9 during ingest, 20 rounds", () => {
       assert.ok(acknowledged.size > 0, "some batches were acknowledged before the kills");
 
       const server = await startServerProcess({ dataDir });
+      stopLast = () => server.stop();
       const client = new CloudTrailClient({
         endpoint: server.url,
         region: "us-east-1",
@@ -81,6 +84,7 @@ describe("kill -9 during ingest, 20 rounds", () => {
         assert.ok(attempted.has(id), `event ${id} was sent by this test (no phantom records)`);
       assert.ok(health.journal.headSeq >= acknowledged.size);
     } finally {
+      await stopLast();
       removeDataDir(dataDir);
     }
   });
