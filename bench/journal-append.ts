@@ -1,9 +1,9 @@
-import { readdir, readFile, rm, mkdtemp, stat } from "node:fs/promises";
+import { loadSamples } from "./event-history-records.js";
+import { readdir, rm, mkdtemp, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
-import { gunzipSync } from "node:zlib";
 import { openFileJournal, type FileJournalOptions } from "../src/journal/file-journal.js";
 import type { JournalAppendItem } from "../src/journal/journal.js";
 
@@ -20,7 +20,6 @@ export type JournalTuning = Pick<
   FileJournalOptions,
   "blockEntriesMax" | "compressionLevel" | "dictionaryId" | "syncInflateBytesMax" | "cacheBlocksMax"
 >;
-const SAMPLES_DIRECTORY = "/work/shared/data/cloudtrail-samples/invictus-sigma-aws";
 
 export interface JournalAppendBench {
   name: string;
@@ -37,18 +36,6 @@ export interface JournalAppendBench {
   readManyPageMsP99: number;
   /** Time to reopen (recover + rebuild the block index + dedup replay check). */
   reopenMs: number;
-}
-
-async function loadSampleJson(): Promise<Array<Record<string, unknown>>> {
-  const records: Array<Record<string, unknown>> = [];
-  for (const name of (await readdir(SAMPLES_DIRECTORY)).sort()) {
-    if (!name.endsWith(".json.gz")) continue;
-    const body = JSON.parse(gunzipSync(await readFile(join(SAMPLES_DIRECTORY, name))).toString("utf8")) as {
-      Records: Array<Record<string, unknown>>;
-    };
-    records.push(...body.Records);
-  }
-  return records;
 }
 
 function makeBatch(samples: Array<Record<string, unknown>>, first: number, count: number): JournalAppendItem[] {
@@ -75,7 +62,7 @@ export async function benchJournalAppend(
   batchEntries = 1000,
   tuning: JournalTuning = {},
 ): Promise<JournalAppendBench> {
-  const samples = await loadSampleJson();
+  const samples = loadSamples() as unknown as Array<Record<string, unknown>>;
   const directory = await mkdtemp(join(tmpdir(), "cairn-bench-journal-"));
   try {
     let journal = await openFileJournal({ directory, ...tuning });

@@ -10,9 +10,10 @@ import type { ClientSettings } from "../../src/client/client-settings.js";
 import { sendIngestBatch, splitIntoBatches, type RetryPolicy } from "../../src/client/ingest-client.js";
 import type { FetchFunction } from "../../src/client/signed-fetch.js";
 import { listTrailFiles, readTrailFile } from "../../src/client/trail-files.js";
+import { SAMPLES_DIR } from "../helpers/sample-records.js";
 
 // Read in place at test time; never copied into the repository.
-const SAMPLES = "/work/shared/data/cloudtrail-samples";
+const SAMPLES = SAMPLES_DIR;
 const MALFORMED = "zmallen-cloudtrail2sightings/aws.execution.ec2-user-data.json";
 const client: ClientSettings = {
   endpointUrl: "http://127.0.0.1:7680",

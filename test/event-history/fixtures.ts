@@ -1,7 +1,6 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
 import type { Clock } from "../../src/lib/clock.js";
 import { toEventTime } from "../../src/lib/clock.js";
 import type { CloudTrailRecord } from "../../src/model/record.js";
@@ -10,20 +9,11 @@ import {
   type SqliteEventHistory,
 } from "../../src/consumers/event-history/sqlite-event-history.js";
 import { MemoryJournal } from "../helpers/memory-journal.js";
+import { invictusRecords } from "../helpers/sample-records.js";
 
 /** Real CloudTrail records (2,900, one account, us-east-1), read from the shared data folder, never copied into the repo. */
-export const SAMPLES_DIRECTORY = "/work/shared/data/cloudtrail-samples/invictus-sigma-aws";
-
 export function loadSampleRecords(): CloudTrailRecord[] {
-  const records: CloudTrailRecord[] = [];
-  for (const name of readdirSync(SAMPLES_DIRECTORY).sort()) {
-    if (!name.endsWith(".json.gz")) continue;
-    const body = JSON.parse(gunzipSync(readFileSync(join(SAMPLES_DIRECTORY, name))).toString("utf8")) as {
-      Records: CloudTrailRecord[];
-    };
-    records.push(...body.Records);
-  }
-  return records;
+  return invictusRecords() as unknown as CloudTrailRecord[];
 }
 
 export const NOW_MS = Date.UTC(2024, 5, 1, 12, 0, 0);
