@@ -20,6 +20,7 @@ import { auditRecordOf } from "./capture/self-audit/audit-record.js";
 import { randomUUID } from "node:crypto";
 import { startTrailsModule } from "./trails/trails-module.js";
 import { registerPutAuditEventsRoute, startLakeModule } from "./lake/lake-module.js";
+import { registerConsoleRoute } from "./api/console-route.js";
 
 /** How long a LookupEvents call waits for the index to catch up with what was acknowledged before it. */
 const READ_YOUR_WRITES_WAIT_MS = 2_000;
@@ -102,6 +103,7 @@ export async function startServer(
   registerIngestRoute(app, { ...common, onInternalError });
   registerTailRoute(app, { ...common, shutdown: shutdown.signal });
   registerPutAuditEventsRoute(app, { ...common, lake, onInternalError });
+  await registerConsoleRoute(app);
   app.get("/health", async () => ({
     status: "ok",
     accountId: settings.accountId,
@@ -174,6 +176,7 @@ function banner(facts: {
     `  account / region: ${settings.accountId} / ${settings.region}`,
     `  credentials:      ${files.credentialsPath} (admin access key ${facts.adminAccessKeyId})`,
     `  config:           ${files.configPath}`,
+    `  web console:      ${url}/console/ (sign in with the admin access key and its secret from the credentials file)`,
     s3Url !== undefined
       ? `  trail buckets:    ${join(settings.dataDir, "buckets")} (read-only S3 endpoint ${s3Url})`
       : `  trail buckets:    ${settings.s3Endpoint} (S3)`,

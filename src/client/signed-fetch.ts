@@ -1,6 +1,5 @@
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { SignatureV4 } from "@smithy/signature-v4";
-import type { ClientSettings } from "./client-settings.js";
 
 /** Cairn's own endpoints (/ingest, /tail) are signed exactly like CloudTrail API calls. */
 const SIGNING_SERVICE = "cloudtrail";
@@ -16,6 +15,17 @@ export interface SignedRequest {
   readonly signal?: AbortSignal;
 }
 
+/** Where and as whom to sign: the part of ClientSettings signing needs (the web console has no more). */
+export interface SigningTarget {
+  readonly endpointUrl: string;
+  readonly region: string;
+  readonly credentials: {
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+    readonly sessionToken?: string;
+  };
+}
+
 /** `fetch`, injectable so tests can stand in for the network. */
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -26,7 +36,7 @@ export type FetchFunction = (input: string, init: RequestInit) => Promise<Respon
  * const response = await signedFetch(settings, { method: "GET", path: "/tail", query: { fromSeq: "42" } });
  */
 export async function signedFetch(
-  settings: ClientSettings,
+  settings: SigningTarget,
   request: SignedRequest,
   fetchFunction: FetchFunction = fetch,
 ): Promise<Response> {
@@ -64,7 +74,8 @@ export async function signedFetch(
   return fetchFunction(url.toString(), {
     method: request.method,
     headers,
-    ...(request.body !== undefined ? { body: request.body } : {}),
+    // Bodies here are Buffers or plain Uint8Arrays, never views of a SharedArrayBuffer.
+    ...(request.body !== undefined ? { body: request.body as Uint8Array<ArrayBuffer> } : {}),
     ...(request.signal !== undefined ? { signal: request.signal } : {}),
   });
 }

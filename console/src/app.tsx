@@ -1,0 +1,97 @@
+import { useEffect, useMemo, useState } from "react";
+import { cloudTrailClient } from "./api/cloudtrail.js";
+import { clearSession, loadSession, saveSession, type Session } from "./api/session.js";
+import { SessionContext } from "./session-context.js";
+import { SignInPage } from "./pages/sign-in.js";
+import { EventHistoryPage } from "./pages/event-history.js";
+import { TrailsPage } from "./pages/trails.js";
+import { LakePage } from "./pages/lake.js";
+import { DashboardPage } from "./pages/dashboard.js";
+
+const PAGES = [
+  { route: "dashboard", title: "Dashboard", render: () => <DashboardPage /> },
+  { route: "history", title: "Event history", render: () => <EventHistoryPage /> },
+  { route: "trails", title: "Trails", render: () => <TrailsPage /> },
+  { route: "lake", title: "Lake", render: () => <LakePage /> },
+] as const;
+
+type Route = (typeof PAGES)[number]["route"];
+
+function routeOf(hash: string): Route {
+  const name = hash.replace(/^#\/?/, "").split("?")[0];
+  return PAGES.find((page) => page.route === name)?.route ?? "history";
+}
+
+/** Hash routes keep every page linkable while the server serves one static index.html. */
+function useRoute(): Route {
+  const [route, setRoute] = useState(() => routeOf(window.location.hash));
+  useEffect(() => {
+    const onChange = (): void => setRoute(routeOf(window.location.hash));
+    window.addEventListener("hashchange", onChange);
+    return () => window.removeEventListener("hashchange", onChange);
+  }, []);
+  return route;
+}
+
+export function App() {
+  const [session, setSession] = useState<Session | undefined>(() => loadSession());
+  const route = useRoute();
+  const client = useMemo(() => (session ? cloudTrailClient(session) : undefined), [session]);
+  const page = PAGES.find((candidate) => candidate.route === route)!;
+
+  useEffect(() => {
+    document.title = session ? `${page.title} · Cairn` : "Sign in · Cairn";
+  }, [page, session]);
+
+  if (!session || !client) {
+    return (
+      <SignInPage
+        onSignedIn={(signedIn, remember) => {
+          saveSession(signedIn, remember);
+          setSession(signedIn);
+        }}
+      />
+    );
+  }
+  const signOut = (): void => {
+    clearSession();
+    setSession(undefined);
+  };
+  return (
+    <SessionContext.Provider value={{ session, client, signOut }}>
+      <div className="shell">
+        <header className="topbar">
+          <a className="brand" href="#/history" aria-label="Cairn home">
+            <span aria-hidden="true">▲</span> Cairn
+          </a>
+          <nav aria-label="Pages">
+            {PAGES.map((candidate) => (
+              <a
+                key={candidate.route}
+                href={`#/${candidate.route}`}
+                aria-current={candidate.route === route ? "page" : undefined}
+              >
+                {candidate.title}
+              </a>
+            ))}
+          </nav>
+          <div className="who">
+            <span title="Account and region">
+              {session.accountId} · {session.region}
+            </span>
+            <span className="key" title="Access key ID">
+              {session.accessKeyId}
+            </span>
+            <button type="button" className="link" onClick={signOut}>
+              Sign out
+            </button>
+          </div>
+        </header>
+        <main id="main">
+          <h1>{page.title}</h1>
+          {page.render()}
+        </main>
+      </div>
+    </SessionContext.Provider>
+  );
+}

@@ -1,0 +1,87 @@
+import { useEffect, useRef } from "react";
+import { basicSetup, EditorView } from "codemirror";
+import { keymap } from "@codemirror/view";
+import { EditorState } from "@codemirror/state";
+import { sql, StandardSQL } from "@codemirror/lang-sql";
+
+export interface SqlEditorProps {
+  readonly value: string;
+  readonly onChange: (value: string) => void;
+  /** Ctrl/Cmd-Enter runs the query. */
+  readonly onRun: () => void;
+  /** Offered by autocompletion as table names: the event data store ids. */
+  readonly tables: readonly string[];
+}
+
+const LAKE_COLUMNS = [
+  "eventVersion",
+  "eventSource",
+  "eventName",
+  "eventTime",
+  "awsRegion",
+  "sourceIPAddress",
+  "userAgent",
+  "errorCode",
+  "errorMessage",
+  "requestParameters",
+  "responseElements",
+  "userIdentity",
+  "readOnly",
+  "resources",
+  "eventType",
+  "eventCategory",
+  "recipientAccountId",
+  "eventID",
+  "eventJson",
+];
+
+/** CodeMirror 6 with SQL highlighting; the document is owned by the editor, mirrored out through onChange. */
+export function SqlEditor({ value, onChange, onRun, tables }: SqlEditorProps) {
+  const host = useRef<HTMLDivElement>(null);
+  const view = useRef<EditorView | undefined>(undefined);
+  const latest = useRef({ onChange, onRun });
+  latest.current = { onChange, onRun };
+
+  useEffect(() => {
+    if (!host.current) return;
+    const schema = Object.fromEntries(tables.map((table) => [table, LAKE_COLUMNS]));
+    const created = new EditorView({
+      parent: host.current,
+      state: EditorState.create({
+        doc: value,
+        extensions: [
+          keymap.of([
+            {
+              key: "Mod-Enter",
+              run: () => {
+                latest.current.onRun();
+                return true;
+              },
+            },
+          ]),
+          basicSetup,
+          sql({ dialect: StandardSQL, schema, upperCaseKeywords: true }),
+          EditorView.updateListener.of((update) => {
+            if (update.docChanged) latest.current.onChange(update.state.doc.toString());
+          }),
+          EditorView.contentAttributes.of({ "aria-label": "SQL query" }),
+        ],
+      }),
+    });
+    view.current = created;
+    return () => {
+      created.destroy();
+      view.current = undefined;
+    };
+    // The editor is made once per table list; `value` flows in through the effect below.
+  }, [tables.join("\u0000")]);
+
+  useEffect(() => {
+    const current = view.current;
+    if (current && current.state.doc.toString() !== value) {
+      current.dispatch({ changes: { from: 0, to: current.state.doc.length, insert: value } });
+    }
+  }, [value]);
+
+  return <div className="sql-editor" ref={host} />;
+}

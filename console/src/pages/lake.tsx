@@ -1,0 +1,3 @@
+export function LakePage() {
+  return <p>Coming soon.</p>;
+}

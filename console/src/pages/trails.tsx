@@ -1,0 +1,3 @@
+export function TrailsPage() {
+  return <p>Coming soon.</p>;
+}
