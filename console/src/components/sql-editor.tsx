@@ -1,4 +1,4 @@
-import { useEffect, useRef } from "react";
+import { useEffect, useRef, type RefObject } from "react";
 import { basicSetup, EditorView } from "codemirror";
 import { keymap } from "@codemirror/view";
 import { EditorState } from "@codemirror/state";
@@ -11,6 +11,13 @@ export interface SqlEditorProps {
   readonly onRun: () => void;
   /** Offered by autocompletion as table names: the event data store ids. */
   readonly tables: readonly string[];
+  /** Filled with a handle for inserting text at the cursor (e.g. an event data store id). */
+  readonly handle?: RefObject<SqlEditorHandle | null>;
+}
+
+export interface SqlEditorHandle {
+  /** Replaces the selection with `text`, puts the cursor after it and focuses the editor. */
+  insert(text: string): void;
 }
 
 const LAKE_COLUMNS = [
@@ -36,7 +43,7 @@ const LAKE_COLUMNS = [
 ];
 
 /** CodeMirror 6 with SQL highlighting; the document is owned by the editor, mirrored out through onChange. */
-export function SqlEditor({ value, onChange, onRun, tables }: SqlEditorProps) {
+export function SqlEditor({ value, onChange, onRun, tables, handle }: SqlEditorProps) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | undefined>(undefined);
   const latest = useRef({ onChange, onRun });
@@ -69,9 +76,19 @@ export function SqlEditor({ value, onChange, onRun, tables }: SqlEditorProps) {
       }),
     });
     view.current = created;
+    if (handle) {
+      handle.current = {
+        insert: (text) => {
+          const { from, to } = created.state.selection.main;
+          created.dispatch({ changes: { from, to, insert: text }, selection: { anchor: from + text.length } });
+          created.focus();
+        },
+      };
+    }
     return () => {
       created.destroy();
       view.current = undefined;
+      if (handle) handle.current = null;
     };
     // The editor is made once per table list; `value` flows in through the effect below.
   }, [tables.join("\u0000")]);

@@ -1,3 +1,321 @@
+import { useCallback, useEffect, useState, type FormEvent, type ReactNode } from "react";
+import type { EventDataStore } from "@aws-sdk/client-cloudtrail";
+import { useSession } from "../session-context.js";
+import { describeError } from "../api/cloudtrail.js";
+import {
+  isAbort,
+  listAllStores,
+  mapWithConcurrency,
+  runLakeQuery,
+  sqlTimestamp,
+  storeIdOf,
+  type LakeTable,
+} from "../api/lake-query.js";
+import { EmptyState, ErrorBanner, Loading } from "../components/status.js";
+import { ResultChart, type ChartPlan } from "../components/result-chart.js";
+import { RankedChart, type RankedPoint } from "../components/ranked-chart.js";
+import { resolveRange, TimeRangePicker, type TimeRangeValue } from "../components/time-range.js";
+
+/** The server runs at most 10 queries per account at once; leave room for the Lake page and the CLI. */
+const CONCURRENCY = 4;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+const MAX_FILLED_BUCKETS = 5000;
+const TOP_N = 10;
+
+type Unit = "hour" | "day";
+type WidgetId = "totals" | "overTime" | "errorsOverTime" | "eventNames" | "users" | "sources";
+
+interface Applied {
+  readonly storeId: string;
+  readonly start: Date;
+  readonly end: Date;
+  /** Changes on every refresh so pressing Refresh re-runs identical bounds too. */
+  readonly stamp: number;
+}
+
+interface WidgetState {
+  readonly status: "loading" | "ready" | "error";
+  readonly table?: LakeTable;
+  readonly error?: string;
+}
+
+const HAS_ERROR = "errorCode IS NOT NULL AND errorCode <> ''";
+const PRINCIPAL = "COALESCE(userIdentity.arn, userIdentity.userName)";
+
+function unitFor(start: Date, end: Date): Unit {
+  return end.getTime() - start.getTime() <= 7 * DAY_MS ? "hour" : "day";
+}
+
+function queriesFor(applied: Applied): Record<WidgetId, string> {
+  const { storeId: id, start, end } = applied;
+  const unit = unitFor(start, end);
+  const where = `eventTime >= '${sqlTimestamp(start)}' AND eventTime < '${sqlTimestamp(end)}'`;
+  const top = (expression: string, alias: string, extra = ""): string =>
+    `SELECT ${expression} AS ${alias}, COUNT(*) AS events FROM ${id} WHERE ${where}${extra} ` +
+    `GROUP BY 1 ORDER BY events DESC LIMIT ${TOP_N}`;
+  return {
+    totals: `SELECT COUNT(*) AS events, SUM(CASE WHEN ${HAS_ERROR} THEN 1 ELSE 0 END) AS errors FROM ${id} WHERE ${where}`,
+    overTime: `SELECT date_trunc('${unit}', eventTime) AS ${unit}, COUNT(*) AS events FROM ${id} WHERE ${where} GROUP BY 1 ORDER BY 1`,
+    errorsOverTime:
+      `SELECT date_trunc('${unit}', eventTime) AS ${unit}, COUNT(*) AS errors FROM ${id} ` +
+      `WHERE ${where} AND ${HAS_ERROR} GROUP BY 1 ORDER BY 1`,
+    eventNames: top("eventName", "eventName"),
+    users: top(PRINCIPAL, "principal", ` AND ${PRINCIPAL} IS NOT NULL AND ${PRINCIPAL} <> ''`),
+    sources: top("eventSource", "eventSource"),
+  };
+}
+
+/** Lake's timestamp text for a UTC instant, as date_trunc answers it. */
+function bucketKey(ms: number): string {
+  return `${sqlTimestamp(new Date(ms))}.000`;
+}
+
+function bucketLabel(key: string, unit: Unit): string {
+  return unit === "hour" ? `${key.slice(5, 10)} ${key.slice(11, 16)}` : key.slice(0, 10);
+}
+
+/** A time series with a zero for every empty bucket, so gaps read as "nothing happened". */
+function seriesPlan(table: LakeTable, applied: Applied, value: string): ChartPlan {
+  const unit = unitFor(applied.start, applied.end);
+  const step = unit === "hour" ? HOUR_MS : DAY_MS;
+  const counts = new Map(table.rows.map((row) => [row[0] ?? "", Number(row[1] ?? 0)]));
+  const first = Math.floor(applied.start.getTime() / step) * step;
+  const last = applied.end.getTime();
+  let keys: string[];
+  if ((last - first) / step <= MAX_FILLED_BUCKETS) {
+    keys = [];
+    for (let at = first; at < last; at += step) keys.push(bucketKey(at));
+  } else {
+    keys = [...counts.keys()];
+  }
+  return {
+    kind: "line",
+    label: unit,
+    value,
+    points: keys.map((key) => ({ label: bucketLabel(key, unit), value: counts.get(key) ?? 0 })),
+  };
+}
+
+function rankedPoints(table: LakeTable): RankedPoint[] {
+  return table.rows.map((row) => ({ label: row[0] || "(none)", value: Number(row[1] ?? 0) }));
+}
+
+const numberFormat = new Intl.NumberFormat();
+
+function Widget({
+  title,
+  state,
+  wide,
+  empty,
+  children,
+}: {
+  title: string;
+  state: WidgetState | undefined;
+  wide?: boolean;
+  empty: (table: LakeTable) => boolean;
+  children: (table: LakeTable) => ReactNode;
+}) {
+  const className = wide ? "widget wide" : "widget";
+  if (state?.status === "ready" && state.table && !empty(state.table)) {
+    return (
+      <div className={className} data-state="ready">
+        {children(state.table)}
+      </div>
+    );
+  }
+  const status = state?.status ?? "loading";
+  return (
+    <div className={className} data-state={status === "ready" ? "empty" : status}>
+      <figure className="chart placeholder" aria-label={title} aria-busy={status === "loading"}>
+        <figcaption>{title}</figcaption>
+        {status === "loading" ? (
+          <Loading label="Running query…" />
+        ) : status === "error" ? (
+          <ErrorBanner title="Query failed" message={state?.error ?? "Unknown error"} />
+        ) : (
+          <EmptyState title="No events in this time range" />
+        )}
+      </figure>
+    </div>
+  );
+}
+
+function StatCard({ label, value, detail }: { label: string; value: string; detail?: string }) {
+  return (
+    <div className="panel stat-card" role="group" aria-label={label}>
+      <div className="muted">{label}</div>
+      <div className="stat">{value}</div>
+      {detail && <div className="muted">{detail}</div>}
+    </div>
+  );
+}
+
 export function DashboardPage() {
-  return <p>Coming soon.</p>;
+  const { client } = useSession();
+  const [stores, setStores] = useState<EventDataStore[] | undefined>();
+  const [storesError, setStoresError] = useState<string | undefined>();
+  const [storeId, setStoreId] = useState("");
+  const [range, setRange] = useState<TimeRangeValue>({ mode: "90d", start: "", end: "" });
+  const [applied, setApplied] = useState<Applied | undefined>();
+  const [widgets, setWidgets] = useState<Partial<Record<WidgetId, WidgetState>>>({});
+
+  const apply = useCallback((id: string, value: TimeRangeValue): void => {
+    if (id === "") return;
+    const { start, end } = resolveRange(value, Date.now());
+    setApplied({ storeId: id, start, end, stamp: Date.now() });
+  }, []);
+
+  const loadStores = useCallback(async (): Promise<void> => {
+    setStoresError(undefined);
+    try {
+      const all = await listAllStores(client);
+      setStores(all);
+      const preferred =
+        all.find((store) => store.Status === "ENABLED") ?? all.find((store) => store.Status !== "PENDING_DELETION");
+      if (preferred) setStoreId((current) => (current === "" ? storeIdOf(preferred) : current));
+    } catch (problem) {
+      setStoresError(describeError(problem).message);
+    }
+  }, [client]);
+
+  useEffect(() => {
+    void loadStores();
+  }, [loadStores]);
+
+  // The first store found starts the dashboard without a click.
+  useEffect(() => {
+    if (storeId !== "" && applied === undefined) apply(storeId, range);
+  }, [storeId]);
+
+  useEffect(() => {
+    if (!applied) return;
+    const controller = new AbortController();
+    const { signal } = controller;
+    const queries = queriesFor(applied);
+    const ids = Object.keys(queries) as WidgetId[];
+    setWidgets(Object.fromEntries(ids.map((id) => [id, { status: "loading" }])));
+    void mapWithConcurrency(ids, CONCURRENCY, async (id) => {
+      if (signal.aborted) return;
+      try {
+        const table = await runLakeQuery(client, queries[id], { signal });
+        if (!signal.aborted) setWidgets((current) => ({ ...current, [id]: { status: "ready", table } }));
+      } catch (problem) {
+        if (isAbort(problem) || signal.aborted) return;
+        setWidgets((current) => ({ ...current, [id]: { status: "error", error: describeError(problem).message } }));
+      }
+    });
+    // Leaving the page or changing the range abandons (and cancels) the queries still running.
+    return () => controller.abort();
+  }, [applied, client]);
+
+  const submit = (event: FormEvent): void => {
+    event.preventDefault();
+    apply(storeId, range);
+  };
+
+  if (storesError) {
+    return (
+      <ErrorBanner
+        title="Could not list event data stores"
+        message={storesError}
+        action={
+          <button type="button" onClick={() => void loadStores()}>
+            Retry
+          </button>
+        }
+      />
+    );
+  }
+  if (!stores) return <Loading label="Loading event data stores…" />;
+  if (stores.length === 0) {
+    return (
+      <EmptyState title="No event data store to chart">
+        The dashboard runs Lake queries. <a href="#/lake">Create an event data store on the Lake page</a>, then import
+        or record events into it.
+      </EmptyState>
+    );
+  }
+
+  const totals = widgets.totals;
+  const totalRow = totals?.status === "ready" ? totals.table?.rows[0] : undefined;
+  const events = Number(totalRow?.[0] || 0);
+  const errors = Number(totalRow?.[1] || 0);
+  const totalsText = (text: string): string =>
+    totals?.status === "ready" ? text : totals?.status === "error" ? "–" : "…";
+  const unit = applied ? unitFor(applied.start, applied.end) : "day";
+  const rangeText = applied
+    ? `${applied.start.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })} – ${applied.end.toLocaleString(
+        undefined,
+        { dateStyle: "medium", timeStyle: "short" },
+      )} · ${unit === "hour" ? "hourly" : "daily"} buckets (UTC)`
+    : "";
+  const noRows = (table: LakeTable): boolean => table.rows.length === 0;
+
+  return (
+    <section aria-label="Dashboard" className="dashboard">
+      <form className="filters" onSubmit={submit} aria-label="Dashboard settings">
+        <label>
+          Event data store
+          <select
+            name="store"
+            value={storeId}
+            onChange={(event) => {
+              setStoreId(event.target.value);
+              apply(event.target.value, range);
+            }}
+          >
+            {stores.map((store) => (
+              <option key={storeIdOf(store)} value={storeIdOf(store)}>
+                {store.Name}
+                {store.Status && store.Status !== "ENABLED" ? ` (${store.Status})` : ""}
+              </option>
+            ))}
+          </select>
+        </label>
+        <TimeRangePicker
+          value={range}
+          onChange={(next) => {
+            setRange(next);
+            if (next.mode !== "custom" && next.mode !== range.mode) apply(storeId, next);
+          }}
+        />
+        <div className="actions">
+          <button type="submit" className="primary">
+            {range.mode === "custom" ? "Apply" : "Refresh"}
+          </button>
+        </div>
+      </form>
+      <p className="muted range-text">{rangeText}</p>
+      {totals?.status === "error" && <ErrorBanner title="Totals query failed" message={totals.error ?? ""} />}
+      <div className="stat-cards">
+        <StatCard label="Events" value={totalsText(numberFormat.format(events))} />
+        <StatCard label="Errors" value={totalsText(numberFormat.format(errors))} detail="events with an errorCode" />
+        <StatCard
+          label="Error rate"
+          value={totalsText(events > 0 ? `${((errors / events) * 100).toFixed(1)} %` : "–")}
+          detail={totals?.status === "ready" ? `${numberFormat.format(errors)} of ${numberFormat.format(events)}` : ""}
+        />
+      </div>
+      <div className="grid dashboard-grid">
+        <Widget title="Events over time" state={widgets.overTime} wide empty={noRows}>
+          {(table) => applied && <ResultChart plan={seriesPlan(table, applied, "events")} title="Events over time" />}
+        </Widget>
+        <Widget title="Top event names" state={widgets.eventNames} empty={noRows}>
+          {(table) => <RankedChart title="Top event names" points={rankedPoints(table)} valueName="events" />}
+        </Widget>
+        <Widget title="Top users" state={widgets.users} empty={noRows}>
+          {(table) => <RankedChart title="Top users" points={rankedPoints(table)} valueName="events" />}
+        </Widget>
+        <Widget title="Top event sources" state={widgets.sources} empty={noRows}>
+          {(table) => <RankedChart title="Top event sources" points={rankedPoints(table)} valueName="events" />}
+        </Widget>
+        <Widget title="Errors over time" state={widgets.errorsOverTime} empty={noRows}>
+          {(table) =>
+            applied && <ResultChart plan={seriesPlan(table, applied, "errors")} title="Errors over time" height={220} />
+          }
+        </Widget>
+      </div>
+    </section>
+  );
 }

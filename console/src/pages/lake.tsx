@@ -1,3 +1,614 @@
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from "react";
+import { CreateEventDataStoreCommand, type EventDataStore } from "@aws-sdk/client-cloudtrail";
+import { createColumnHelper } from "@tanstack/react-table";
+import { useSession } from "../session-context.js";
+import { describeError } from "../api/cloudtrail.js";
+import { downloadText, toCsv } from "../api/download.js";
+import {
+  cancelLakeQuery,
+  fetchResultPage,
+  isAbort,
+  isTerminal,
+  listAllStores,
+  pollLakeQuery,
+  startLakeQuery,
+  storeIdOf,
+  type QueryProgress,
+  type ResultPage,
+} from "../api/lake-query.js";
+import { DataTable } from "../components/data-table.js";
+import { EmptyState, ErrorBanner, Loading } from "../components/status.js";
+import { SqlEditor, type SqlEditorHandle } from "../components/sql-editor.js";
+import { planChart, ResultChart } from "../components/result-chart.js";
+
+const RESULTS_PAGE_SIZE = 100;
+const RETENTION_MIN = 7;
+const RETENTION_MAX = 3653;
+const RETENTION_DEFAULT = 366;
+const NAME_PATTERN = "[a-zA-Z0-9._\\-]{3,128}";
+
+/** What CreateEventDataStore assumes when no selectors are sent (spec §7.1), sent explicitly. */
+const MANAGEMENT_EVENTS = [
+  {
+    Name: "Default management events",
+    FieldSelectors: [{ Field: "eventCategory", Equals: ["Management"] }],
+  },
+];
+
+interface SampleQuery {
+  readonly title: string;
+  readonly sql: (id: string) => string;
+}
+
+const SAMPLE_QUERIES: readonly SampleQuery[] = [
+  {
+    title: "Recent events",
+    sql: (id) =>
+      `SELECT eventTime, eventName, eventSource, userIdentity.arn, sourceIPAddress, errorCode\nFROM ${id}\nORDER BY eventTime DESC\nLIMIT 100`,
+  },
+  {
+    title: "Top event names",
+    sql: (id) => `SELECT eventName, COUNT(*) AS events\nFROM ${id}\nGROUP BY eventName\nORDER BY events DESC\nLIMIT 20`,
+  },
+  {
+    title: "Errors by user",
+    sql: (id) =>
+      `SELECT COALESCE(userIdentity.arn, userIdentity.userName, userIdentity.principalId) AS principal, errorCode, COUNT(*) AS errors\nFROM ${id}\nWHERE errorCode IS NOT NULL AND errorCode <> ''\nGROUP BY 1, 2\nORDER BY errors DESC\nLIMIT 50`,
+  },
+  {
+    title: "Events per hour",
+    sql: (id) =>
+      `SELECT date_trunc('hour', eventTime) AS hour, COUNT(*) AS events\nFROM ${id}\nWHERE eventTime > date_add('day', -7, now())\nGROUP BY 1\nORDER BY 1`,
+  },
+  {
+    title: "Console logins",
+    sql: (id) =>
+      `SELECT eventTime, userIdentity.arn, sourceIPAddress, element_at(responseElements, 'ConsoleLogin') AS result,\n  element_at(additionalEventData, 'MFAUsed') AS mfaUsed\nFROM ${id}\nWHERE eventName = 'ConsoleLogin'\nORDER BY eventTime DESC\nLIMIT 100`,
+  },
+  {
+    title: "Access denied",
+    sql: (id) =>
+      `SELECT eventTime, userIdentity.arn, eventSource, eventName, errorCode, errorMessage\nFROM ${id}\nWHERE errorCode IN ('AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'Client.UnauthorizedOperation')\nORDER BY eventTime DESC\nLIMIT 100`,
+  },
+];
+
+const numberFormat = new Intl.NumberFormat();
+
+function formatBytes(bytes: number | undefined): string {
+  if (bytes === undefined) return "–";
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KB", "MB", "GB", "TB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+function formatCount(value: number | undefined): string {
+  return value === undefined ? "–" : numberFormat.format(value);
+}
+
+function formatDate(date: Date | undefined): string {
+  return date ? date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "–";
+}
+
+function statusTone(status: string | undefined): string {
+  if (status === "FINISHED" || status === "ENABLED") return "badge ok";
+  if (status === "FAILED" || status === "TIMED_OUT" || status === "PENDING_DELETION") return "badge error";
+  return "badge";
+}
+
+const storeColumn = createColumnHelper<EventDataStore>();
+
+function storeColumns() {
+  return [
+    storeColumn.accessor((store) => store.Name ?? "", { id: "name", header: "Name" }),
+    storeColumn.accessor((store) => storeIdOf(store), {
+      id: "id",
+      header: "ID / ARN",
+      cell: (info) => (
+        <div className="store-id">
+          <code>{info.getValue()}</code>
+          <span className="muted wrap">{info.row.original.EventDataStoreArn}</span>
+        </div>
+      ),
+    }),
+    storeColumn.accessor((store) => store.Status ?? "", {
+      id: "status",
+      header: "Status",
+      cell: (info) => <span className={statusTone(info.getValue())}>{info.getValue()}</span>,
+    }),
+    storeColumn.accessor((store) => store.RetentionPeriod ?? 0, {
+      id: "retention",
+      header: "Retention",
+      cell: (info) => `${formatCount(info.getValue())} days`,
+    }),
+    storeColumn.accessor((store) => store.CreatedTimestamp?.getTime() ?? 0, {
+      id: "created",
+      header: "Created",
+      cell: (info) => {
+        const created = info.row.original.CreatedTimestamp;
+        return created ? <time dateTime={created.toISOString()}>{formatDate(created)}</time> : "–";
+      },
+    }),
+  ];
+}
+
+function CreateStoreForm({ onCreated }: { onCreated: (store: EventDataStore) => void }) {
+  const { client } = useSession();
+  const [name, setName] = useState("");
+  const [retention, setRetention] = useState(String(RETENTION_DEFAULT));
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | undefined>();
+  const [created, setCreated] = useState<string | undefined>();
+
+  const submit = async (event: FormEvent): Promise<void> => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    setCreated(undefined);
+    try {
+      const answer = await client.send(
+        new CreateEventDataStoreCommand({
+          Name: name.trim(),
+          RetentionPeriod: Number(retention),
+          AdvancedEventSelectors: MANAGEMENT_EVENTS,
+        }),
+      );
+      setCreated(answer.Name ?? name);
+      setName("");
+      onCreated(answer);
+    } catch (problem) {
+      const described = describeError(problem);
+      setError(described.code ? `${described.code}: ${described.message}` : described.message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form
+      className="filters create-store"
+      aria-label="Create event data store"
+      onSubmit={(event) => void submit(event)}
+    >
+      <label>
+        Name
+        <input
+          name="name"
+          required
+          pattern={NAME_PATTERN}
+          title="3–128 letters, digits, dots, underscores or hyphens"
+          placeholder="my-event-data-store"
+          value={name}
+          onChange={(event) => setName(event.target.value)}
+        />
+      </label>
+      <label>
+        Retention (days)
+        <input
+          name="retention"
+          type="number"
+          required
+          min={RETENTION_MIN}
+          max={RETENTION_MAX}
+          step={1}
+          value={retention}
+          onChange={(event) => setRetention(event.target.value)}
+        />
+      </label>
+      <p className="muted hint">Events: management events (the default selector). Retention 7–3653 days.</p>
+      <div className="actions">
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? "Creating…" : "Create event data store"}
+        </button>
+      </div>
+      {error && (
+        <div className="form-message">
+          <ErrorBanner title="Could not create the event data store" message={error} />
+        </div>
+      )}
+      {created && (
+        <p className="form-message banner ok" role="status">
+          Created event data store {created}.
+        </p>
+      )}
+    </form>
+  );
+}
+
+interface RunState {
+  readonly sql: string;
+  readonly progress?: QueryProgress;
+  readonly error?: string;
+}
+
+interface ResultsState {
+  readonly queryId: string;
+  /** pages[i] is the i-th GetQueryResults page, once fetched. */
+  readonly pages: ResultPage[];
+  readonly index: number;
+  readonly loading: boolean;
+  readonly error?: string;
+}
+
+function QueryStatusView({ run, canceling }: { run: RunState | undefined; canceling: boolean }) {
+  const progress = run?.progress;
+  const stats = progress?.statistics;
+  const status = progress?.status ?? (run && !run.error ? "STARTING" : undefined);
+  return (
+    <div className="query-status">
+      <div role="status" aria-live="polite" aria-label="Query status" className="query-status-line">
+        {status ? (
+          <>
+            Status: <span className={statusTone(status)}>{status}</span>
+            {!isTerminal(status) && <span className="spinner" aria-hidden="true" />}
+            {canceling && !isTerminal(status) && <span className="muted"> Cancelling…</span>}
+          </>
+        ) : (
+          <span className="muted">No query run yet. Press Run or Ctrl+Enter (⌘+Enter on a Mac).</span>
+        )}
+      </div>
+      {stats && (
+        <dl className="key-fields query-stats" aria-label="Query statistics">
+          <div>
+            <dt>Events matched</dt>
+            <dd>{formatCount(stats.EventsMatched)}</dd>
+          </div>
+          <div>
+            <dt>Events scanned</dt>
+            <dd>{formatCount(stats.EventsScanned)}</dd>
+          </div>
+          <div>
+            <dt>Bytes scanned</dt>
+            <dd>{formatBytes(stats.BytesScanned)}</dd>
+          </div>
+          <div>
+            <dt>Execution time</dt>
+            <dd>
+              {stats.ExecutionTimeInMillis === undefined ? "–" : `${formatCount(stats.ExecutionTimeInMillis)} ms`}
+            </dd>
+          </div>
+        </dl>
+      )}
+    </div>
+  );
+}
+
 export function LakePage() {
-  return <p>Coming soon.</p>;
+  const { client } = useSession();
+  const [stores, setStores] = useState<EventDataStore[] | undefined>();
+  const [storesError, setStoresError] = useState<string | undefined>();
+  const [storesLoading, setStoresLoading] = useState(false);
+  const [selectedId, setSelectedId] = useState("");
+  const [sql, setSql] = useState("");
+  const [run, setRun] = useState<RunState | undefined>();
+  const [results, setResults] = useState<ResultsState | undefined>();
+  const [canceling, setCanceling] = useState(false);
+  const editor = useRef<SqlEditorHandle | null>(null);
+  const running = useRef<AbortController | undefined>(undefined);
+  const sqlRef = useRef(sql);
+  sqlRef.current = sql;
+
+  const loadStores = useCallback(
+    async (select?: string): Promise<void> => {
+      setStoresLoading(true);
+      setStoresError(undefined);
+      try {
+        const all = await listAllStores(client);
+        setStores(all);
+        const ids = all.map(storeIdOf);
+        const preferred =
+          all.find((store) => store.Status === "ENABLED") ?? all.find((store) => store.Status !== "PENDING_DELETION");
+        setSelectedId((current) =>
+          select && ids.includes(select)
+            ? select
+            : ids.includes(current)
+              ? current
+              : preferred
+                ? storeIdOf(preferred)
+                : "",
+        );
+      } catch (problem) {
+        setStoresError(describeError(problem).message);
+      } finally {
+        setStoresLoading(false);
+      }
+    },
+    [client],
+  );
+
+  useEffect(() => {
+    void loadStores();
+  }, [loadStores]);
+
+  // A first visit with a store starts from a ready-made query, as the CloudTrail Lake editor does.
+  useEffect(() => {
+    if (selectedId !== "" && sqlRef.current.trim() === "") setSql(SAMPLE_QUERIES[0]!.sql(selectedId));
+  }, [selectedId]);
+
+  // Leaving the page abandons the running query; lake-query cancels it on the server.
+  useEffect(() => () => running.current?.abort(), []);
+
+  const loadPage = useCallback(
+    async (queryId: string, pages: ResultPage[], index: number, signal?: AbortSignal): Promise<void> => {
+      if (pages[index]) {
+        setResults({ queryId, pages, index, loading: false });
+        return;
+      }
+      const previous = pages[index - 1];
+      setResults({ queryId, pages, index: Math.max(0, index - 1), loading: true });
+      try {
+        const page = await fetchResultPage(client, queryId, {
+          pageSize: RESULTS_PAGE_SIZE,
+          ...(previous?.nextToken !== undefined ? { nextToken: previous.nextToken } : {}),
+          ...(signal ? { signal } : {}),
+        });
+        const next = [...pages];
+        next[index] = page;
+        setResults((current) =>
+          current?.queryId === queryId ? { queryId, pages: next, index, loading: false } : current,
+        );
+      } catch (problem) {
+        if (isAbort(problem) || signal?.aborted) return;
+        setResults((current) =>
+          current?.queryId === queryId
+            ? { ...current, loading: false, error: describeError(problem).message }
+            : current,
+        );
+      }
+    },
+    [client],
+  );
+
+  const runQuery = useCallback(async (): Promise<void> => {
+    const statement = sqlRef.current.trim();
+    if (statement === "") return;
+    running.current?.abort();
+    const controller = new AbortController();
+    running.current = controller;
+    const { signal } = controller;
+    setCanceling(false);
+    setResults(undefined);
+    setRun({ sql: statement });
+    try {
+      const queryId = await startLakeQuery(client, statement, signal);
+      if (signal.aborted) return;
+      setRun({ sql: statement, progress: { queryId, status: "QUEUED" } });
+      const final = await pollLakeQuery(client, queryId, {
+        signal,
+        onProgress: (progress) => {
+          if (!signal.aborted) setRun({ sql: statement, progress });
+        },
+      });
+      if (signal.aborted) return;
+      // TIMED_OUT queries keep their partial results (spec §7.2).
+      if (final.status === "FINISHED" || final.status === "TIMED_OUT") await loadPage(queryId, [], 0, signal);
+    } catch (problem) {
+      if (isAbort(problem) || signal.aborted) return;
+      setRun({ sql: statement, error: describeError(problem).message });
+    } finally {
+      if (running.current === controller) setCanceling(false);
+    }
+  }, [client, loadPage]);
+
+  const cancel = async (): Promise<void> => {
+    const queryId = run?.progress?.queryId;
+    if (!queryId) return;
+    setCanceling(true);
+    try {
+      await cancelLakeQuery(client, queryId);
+    } catch (problem) {
+      setCanceling(false);
+      setRun((current) => (current ? { ...current, error: describeError(problem).message } : current));
+    }
+  };
+
+  const tables = useMemo(() => (stores ?? []).map(storeIdOf), [stores]);
+  const columns = useMemo(() => storeColumns(), []);
+  const selected = stores?.find((store) => storeIdOf(store) === selectedId);
+
+  const page = results?.pages[results.index];
+  const fetched = useMemo(() => {
+    const pages = results?.pages.filter((candidate): candidate is ResultPage => candidate !== undefined) ?? [];
+    const first = pages.find((candidate) => candidate.columns.length > 0);
+    return { columns: first?.columns ?? [], rows: pages.flatMap((candidate) => candidate.rows) };
+  }, [results?.pages]);
+  const chart = useMemo(() => planChart(fetched), [fetched]);
+  const resultColumns = useMemo(() => {
+    const helper = createColumnHelper<string[]>();
+    return (page?.columns ?? []).map((name, index) =>
+      helper.accessor((row) => row[index] ?? "", { id: `c${index}`, header: name }),
+    );
+  }, [page?.columns]);
+
+  const status = run?.progress?.status;
+  const active = run !== undefined && !run.error && !isTerminal(status);
+  const totalRows = page?.totalResultsCount;
+
+  const download = (): void => {
+    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+    downloadText(`cairn-lake-${stamp}.csv`, "text/csv", toCsv(fetched.columns, fetched.rows));
+  };
+
+  const storesReady = stores !== undefined;
+  const hasStores = storesReady && stores.length > 0;
+
+  return (
+    <section aria-label="Lake" className="lake">
+      <h2>Event data stores</h2>
+      {storesError && (
+        <ErrorBanner
+          title="Could not list event data stores"
+          message={storesError}
+          action={
+            <button type="button" onClick={() => void loadStores()}>
+              Retry
+            </button>
+          }
+        />
+      )}
+      {!storesReady && storesLoading && <Loading label="Loading event data stores…" />}
+      {storesReady && !hasStores && (
+        <EmptyState title="No event data stores yet">
+          Create one below, then send events to it (trails, <code>cairn import</code>) and query them with SQL.
+        </EmptyState>
+      )}
+      {hasStores && (
+        <>
+          <div className="toolbar">
+            <span className="muted">
+              {stores.length} event data store{stores.length === 1 ? "" : "s"}
+            </span>
+            <button type="button" disabled={storesLoading} onClick={() => void loadStores()}>
+              Refresh
+            </button>
+          </div>
+          <DataTable
+            label="Event data stores"
+            columns={columns}
+            data={stores}
+            rowId={(store) => store.EventDataStoreArn ?? store.Name ?? ""}
+          />
+        </>
+      )}
+      <h3 className="form-title">Create event data store</h3>
+      <CreateStoreForm onCreated={(store) => void loadStores(storeIdOf(store))} />
+
+      {hasStores && (
+        <>
+          <h2>Query</h2>
+          <div className="panel query-panel">
+            <div className="query-controls">
+              <label>
+                Event data store
+                <select name="store" value={selectedId} onChange={(event) => setSelectedId(event.target.value)}>
+                  {stores.map((store) => (
+                    <option key={storeIdOf(store)} value={storeIdOf(store)}>
+                      {store.Name} ({storeIdOf(store).slice(0, 8)}…)
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <div role="group" aria-labelledby="sample-queries-label" className="sample-queries">
+                <span id="sample-queries-label" className="group-label">
+                  Sample queries
+                </span>
+                <div className="buttons">
+                  {SAMPLE_QUERIES.map((sample) => (
+                    <button
+                      key={sample.title}
+                      type="button"
+                      disabled={selectedId === ""}
+                      onClick={() => setSql(sample.sql(selectedId))}
+                    >
+                      {sample.title}
+                    </button>
+                  ))}
+                </div>
+              </div>
+            </div>
+            <div role="group" aria-labelledby="insert-id-label" className="insert-ids">
+              <span id="insert-id-label" className="group-label">
+                Insert store ID
+              </span>
+              <div className="buttons">
+                {stores.map((store) => (
+                  <button
+                    key={storeIdOf(store)}
+                    type="button"
+                    className="chip"
+                    aria-label={`Insert ID of ${store.Name ?? storeIdOf(store)}`}
+                    title={storeIdOf(store)}
+                    onClick={() => editor.current?.insert(storeIdOf(store))}
+                  >
+                    {store.Name}
+                  </button>
+                ))}
+              </div>
+            </div>
+            <SqlEditor value={sql} onChange={setSql} onRun={() => void runQuery()} tables={tables} handle={editor} />
+            <div className="toolbar">
+              <div className="buttons">
+                <button type="button" className="primary" disabled={sql.trim() === ""} onClick={() => void runQuery()}>
+                  Run
+                </button>
+                <button
+                  type="button"
+                  className="danger"
+                  disabled={!active || !run?.progress?.queryId || canceling}
+                  onClick={() => void cancel()}
+                >
+                  Cancel
+                </button>
+              </div>
+              <span className="muted">
+                {selected ? (
+                  <>
+                    <code>FROM {selectedId}</code> is {selected.Name}
+                  </>
+                ) : null}
+              </span>
+            </div>
+            <QueryStatusView run={run} canceling={canceling} />
+            {run?.error && <ErrorBanner title="Query failed" message={run.error} />}
+            {!run?.error && run?.progress?.errorMessage && (
+              <ErrorBanner title={`Query ${run.progress.status}`} message={run.progress.errorMessage} />
+            )}
+          </div>
+
+          {results && (
+            <>
+              <h2>Results</h2>
+              {results.error && <ErrorBanner title="Could not fetch results" message={results.error} />}
+              <div className="toolbar">
+                <span className="muted" role="status" aria-label="Results page">
+                  {page
+                    ? `Page ${results.index + 1} · rows ${results.index * RESULTS_PAGE_SIZE + (page.rows.length ? 1 : 0)}–${
+                        results.index * RESULTS_PAGE_SIZE + page.rows.length
+                      }${totalRows !== undefined ? ` of ${formatCount(totalRows)}` : ""}`
+                    : ""}
+                </span>
+                <div className="buttons">
+                  <button
+                    type="button"
+                    disabled={results.loading || results.index === 0}
+                    onClick={() => void loadPage(results.queryId, results.pages, results.index - 1)}
+                  >
+                    ← Previous
+                  </button>
+                  <button
+                    type="button"
+                    disabled={results.loading || !page?.nextToken}
+                    onClick={() => void loadPage(results.queryId, results.pages, results.index + 1)}
+                  >
+                    Next →
+                  </button>
+                  <button type="button" disabled={fetched.rows.length === 0} onClick={download}>
+                    Download CSV
+                  </button>
+                </div>
+              </div>
+              {results.loading && <Loading label="Fetching results…" />}
+              {page && page.rows.length === 0 && !results.loading && <EmptyState title="The query returned no rows" />}
+              {chart && page && page.rows.length > 0 && (
+                <ResultChart plan={chart} title={`Result chart: ${chart.value} by ${chart.label}`} />
+              )}
+              {page && page.rows.length > 0 && (
+                <DataTable
+                  label="Query results"
+                  columns={resultColumns}
+                  data={page.rows}
+                  rowId={(_, index) => String(index)}
+                />
+              )}
+            </>
+          )}
+        </>
+      )}
+    </section>
+  );
 }

@@ -1,3 +1,246 @@
+import { useCallback, useEffect, useState } from "react";
+import {
+  DeleteTrailCommand,
+  DescribeTrailsCommand,
+  GetEventSelectorsCommand,
+  GetTrailStatusCommand,
+  StartLoggingCommand,
+  StopLoggingCommand,
+  type GetTrailStatusCommandOutput,
+  type Trail,
+} from "@aws-sdk/client-cloudtrail";
+import { useSession } from "../session-context.js";
+import { describeError } from "../api/cloudtrail.js";
+import { trailFormFrom, type TrailFormValue } from "../api/trail-form.js";
+import { EmptyState, ErrorBanner, Loading } from "../components/status.js";
+import { ConfirmDialog } from "../components/confirm-dialog.js";
+import { TrailForm } from "./trail-form.js";
+
+interface TrailRow {
+  readonly trail: Trail;
+  readonly status: GetTrailStatusCommandOutput | undefined;
+  readonly statusError: string | undefined;
+}
+
+function when(date: Date | undefined): string {
+  return date ? date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" }) : "—";
+}
+
+type Editing = { mode: "create" } | { mode: "edit"; trail: Trail; initial: TrailFormValue };
+
 export function TrailsPage() {
-  return <p>Coming soon.</p>;
+  const { client } = useSession();
+  const [rows, setRows] = useState<TrailRow[] | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const [notice, setNotice] = useState<string | undefined>();
+  const [editing, setEditing] = useState<Editing | undefined>();
+  const [deleting, setDeleting] = useState<Trail | undefined>();
+  const [busy, setBusy] = useState<string | undefined>();
+
+  const refresh = useCallback(async (): Promise<void> => {
+    setError(undefined);
+    try {
+      const described = await client.send(new DescribeTrailsCommand({ includeShadowTrails: false }));
+      const trails = described.trailList ?? [];
+      const withStatus = await Promise.all(
+        trails.map(async (trail): Promise<TrailRow> => {
+          try {
+            const status = await client.send(new GetTrailStatusCommand({ Name: trail.TrailARN ?? trail.Name }));
+            return { trail, status, statusError: undefined };
+          } catch (problem) {
+            return { trail, status: undefined, statusError: describeError(problem).message };
+          }
+        }),
+      );
+      setRows(withStatus);
+    } catch (problem) {
+      setError(describeError(problem).message);
+      setRows((current) => current ?? []);
+    }
+  }, [client]);
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+
+  const act = async (label: string, action: () => Promise<unknown>, done: string): Promise<void> => {
+    setBusy(label);
+    setError(undefined);
+    setNotice(undefined);
+    try {
+      await action();
+      setNotice(done);
+      await refresh();
+    } catch (problem) {
+      setError(describeError(problem).message);
+    } finally {
+      setBusy(undefined);
+    }
+  };
+
+  const startEdit = async (trail: Trail): Promise<void> => {
+    setError(undefined);
+    try {
+      const selectors = await client.send(new GetEventSelectorsCommand({ TrailName: trail.TrailARN ?? trail.Name }));
+      setEditing({ mode: "edit", trail, initial: trailFormFrom(trail, selectors) });
+    } catch (problem) {
+      setError(describeError(problem).message);
+    }
+  };
+
+  if (editing) {
+    return (
+      <TrailForm
+        mode={editing.mode}
+        {...(editing.mode === "edit" ? { initial: editing.initial, trailArn: editing.trail.TrailARN ?? "" } : {})}
+        onDone={(message) => {
+          setEditing(undefined);
+          setNotice(message);
+          void refresh();
+        }}
+        onCancel={() => setEditing(undefined)}
+      />
+    );
+  }
+
+  return (
+    <section aria-label="Trails">
+      <div className="toolbar">
+        <span className="muted">Trails deliver log files and signed digests to a bucket, like CloudTrail.</span>
+        <div className="buttons">
+          <button type="button" onClick={() => void refresh()}>
+            Refresh
+          </button>
+          <button type="button" className="primary" onClick={() => setEditing({ mode: "create" })}>
+            Create trail
+          </button>
+        </div>
+      </div>
+      {notice && (
+        <div className="banner ok" role="status">
+          {notice}
+        </div>
+      )}
+      {error && <ErrorBanner title="Trails" message={error} />}
+      {rows === undefined ? (
+        <Loading label="Loading trails…" />
+      ) : rows.length === 0 ? (
+        <EmptyState title="No trails yet">
+          Event history keeps 90 days of management events. Create a trail to keep every event as log files in a bucket.
+        </EmptyState>
+      ) : (
+        <div className="table-scroll">
+          <table className="data" aria-label="Trails list">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Status</th>
+                <th>Bucket / prefix</th>
+                <th>Home region</th>
+                <th>Multi-region</th>
+                <th>Log file validation</th>
+                <th>Last delivery</th>
+                <th>Last digest</th>
+                <th>Last error</th>
+                <th>Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map(({ trail, status, statusError }) => {
+                const name = trail.Name ?? "";
+                const logging = status?.IsLogging === true;
+                const lastError = status?.LatestDeliveryError || status?.LatestDigestDeliveryError || statusError || "";
+                return (
+                  <tr key={trail.TrailARN ?? name} data-trail={name}>
+                    <th scope="row">{name}</th>
+                    <td>
+                      <span className={`badge ${logging ? "ok" : ""}`}>{logging ? "Logging" : "Not logging"}</span>
+                    </td>
+                    <td className="wrap">
+                      {trail.S3BucketName}
+                      {trail.S3KeyPrefix ? `/${trail.S3KeyPrefix}` : ""}
+                    </td>
+                    <td>{trail.HomeRegion}</td>
+                    <td>{trail.IsMultiRegionTrail ? "Yes" : "No"}</td>
+                    <td>{trail.LogFileValidationEnabled ? "Enabled" : "Disabled"}</td>
+                    <td>{when(status?.LatestDeliveryTime)}</td>
+                    <td>{when(status?.LatestDigestDeliveryTime)}</td>
+                    <td>{lastError ? <span className="badge error">{lastError}</span> : "—"}</td>
+                    <td>
+                      <div className="buttons">
+                        {logging ? (
+                          <button
+                            type="button"
+                            disabled={busy !== undefined}
+                            aria-label={`Stop logging ${name}`}
+                            onClick={() =>
+                              void act(
+                                "stop",
+                                () => client.send(new StopLoggingCommand({ Name: trail.TrailARN ?? name })),
+                                `Trail ${name} stopped logging.`,
+                              )
+                            }
+                          >
+                            Stop logging
+                          </button>
+                        ) : (
+                          <button
+                            type="button"
+                            disabled={busy !== undefined}
+                            aria-label={`Start logging ${name}`}
+                            onClick={() =>
+                              void act(
+                                "start",
+                                () => client.send(new StartLoggingCommand({ Name: trail.TrailARN ?? name })),
+                                `Trail ${name} is logging.`,
+                              )
+                            }
+                          >
+                            Start logging
+                          </button>
+                        )}
+                        <button type="button" aria-label={`Edit ${name}`} onClick={() => void startEdit(trail)}>
+                          Edit
+                        </button>
+                        <button
+                          type="button"
+                          className="danger"
+                          aria-label={`Delete ${name}`}
+                          onClick={() => setDeleting(trail)}
+                        >
+                          Delete
+                        </button>
+                      </div>
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {deleting && (
+        <ConfirmDialog
+          title={`Delete trail ${deleting.Name ?? ""}?`}
+          confirmLabel="Delete trail"
+          busy={busy !== undefined}
+          onCancel={() => setDeleting(undefined)}
+          onConfirm={() => {
+            const trail = deleting;
+            setDeleting(undefined);
+            void act(
+              "delete",
+              () => client.send(new DeleteTrailCommand({ Name: trail.TrailARN ?? trail.Name })),
+              `Trail ${trail.Name ?? ""} deleted. Log files already delivered stay in the bucket.`,
+            );
+          }}
+        >
+          <p>
+            The trail stops delivering. Log files and digests already in <strong>{deleting.S3BucketName}</strong> are
+            not deleted.
+          </p>
+        </ConfirmDialog>
+      )}
+    </section>
+  );
 }

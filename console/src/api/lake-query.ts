@@ -1,0 +1,273 @@
+import {
+  CancelQueryCommand,
+  DescribeQueryCommand,
+  GetQueryResultsCommand,
+  ListEventDataStoresCommand,
+  StartQueryCommand,
+  type CloudTrailClient,
+  type EventDataStore,
+  type QueryStatisticsForDescribeQuery,
+  type QueryStatus,
+} from "@aws-sdk/client-cloudtrail";
+
+/** A Lake result as a table: column names from the first row's keys, every value a string (spec §7.2). */
+export interface LakeTable {
+  readonly columns: string[];
+  readonly rows: string[][];
+}
+
+export interface QueryProgress {
+  readonly queryId: string;
+  readonly status: QueryStatus | "STARTING";
+  readonly statistics?: QueryStatisticsForDescribeQuery;
+  readonly errorMessage?: string;
+}
+
+export interface ResultPage extends LakeTable {
+  readonly nextToken?: string;
+  readonly totalResultsCount?: number;
+}
+
+/** The query ended in FAILED, CANCELLED or TIMED_OUT. */
+export class LakeQueryError extends Error {
+  override readonly name = "LakeQueryError";
+  constructor(readonly progress: QueryProgress) {
+    super(
+      progress.errorMessage ??
+        (progress.status === "CANCELLED"
+          ? "The query was cancelled."
+          : progress.status === "TIMED_OUT"
+            ? "The query timed out."
+            : `The query ended with status ${progress.status}.`),
+    );
+  }
+}
+
+const TERMINAL = new Set<string>(["FINISHED", "FAILED", "CANCELLED", "TIMED_OUT"]);
+const POLL_FIRST_MS = 150;
+const POLL_MAX_MS = 2000;
+const START_ATTEMPTS = 6;
+
+export function isTerminal(status: string | undefined): boolean {
+  return status !== undefined && TERMINAL.has(status);
+}
+
+function abortError(): Error {
+  return new DOMException("The query was abandoned.", "AbortError");
+}
+
+export function isAbort(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { name?: unknown }).name === "AbortError";
+}
+
+/** Waits, or rejects with an AbortError as soon as `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortError());
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortError());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** `'YYYY-MM-DD HH:MM:SS'` in UTC: how Lake SQL compares against eventTime. */
+export function sqlTimestamp(date: Date): string {
+  return date.toISOString().slice(0, 19).replace("T", " ");
+}
+
+/** A string literal for Lake SQL. */
+export function sqlLiteral(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+/** Lake rows are lists of single-key objects; the first row names the columns. */
+export function tableOf(resultRows: readonly (readonly Record<string, string>[])[] | undefined): LakeTable {
+  const rows = resultRows ?? [];
+  const first = rows[0] ?? [];
+  const columns = first.map((cell) => Object.keys(cell)[0] ?? "");
+  return {
+    columns,
+    rows: rows.map((row) => row.map((cell) => Object.values(cell)[0] ?? "")),
+  };
+}
+
+/** StartQuery, waiting and retrying while the account already runs its maximum of concurrent queries. */
+export async function startLakeQuery(client: CloudTrailClient, sql: string, signal?: AbortSignal): Promise<string> {
+  let delayMs = 500;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const answer = await client.send(new StartQueryCommand({ QueryStatement: sql }), { abortSignal: signal });
+      if (!answer.QueryId) throw new Error("Cairn answered StartQuery without a QueryId.");
+      return answer.QueryId;
+    } catch (error) {
+      if (signal?.aborted) throw abortError();
+      const name = (error as { name?: unknown }).name;
+      if (name !== "MaxConcurrentQueriesException" || attempt >= START_ATTEMPTS) throw error;
+    }
+    await sleep(delayMs, signal);
+    delayMs = Math.min(delayMs * 2, 4000);
+  }
+}
+
+/** CancelQuery, ignoring a query that has already ended (InactiveQueryException). */
+export async function cancelLakeQuery(client: CloudTrailClient, queryId: string): Promise<void> {
+  try {
+    await client.send(new CancelQueryCommand({ QueryId: queryId }));
+  } catch (error) {
+    if ((error as { name?: unknown }).name !== "InactiveQueryException") throw error;
+  }
+}
+
+export interface PollOptions {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: QueryProgress) => void;
+}
+
+/**
+ * Polls DescribeQuery with back-off until the query ends. When `signal` aborts first, the query is
+ * cancelled on the server (so it stops counting against the concurrency limit) and an AbortError thrown.
+ */
+export async function pollLakeQuery(
+  client: CloudTrailClient,
+  queryId: string,
+  { signal, onProgress }: PollOptions = {},
+): Promise<QueryProgress> {
+  let delayMs = POLL_FIRST_MS;
+  try {
+    for (;;) {
+      const answer = await client.send(new DescribeQueryCommand({ QueryId: queryId }), { abortSignal: signal });
+      const progress: QueryProgress = {
+        queryId,
+        status: answer.QueryStatus ?? "QUEUED",
+        ...(answer.QueryStatistics ? { statistics: answer.QueryStatistics } : {}),
+        ...(answer.ErrorMessage ? { errorMessage: answer.ErrorMessage } : {}),
+      };
+      onProgress?.(progress);
+      if (isTerminal(progress.status)) return progress;
+      await sleep(delayMs, signal);
+      delayMs = Math.min(Math.round(delayMs * 1.6), POLL_MAX_MS);
+    }
+  } catch (error) {
+    if (signal?.aborted) {
+      void cancelLakeQuery(client, queryId).catch(() => undefined);
+      throw abortError();
+    }
+    throw error;
+  }
+}
+
+/** One GetQueryResults page. */
+export async function fetchResultPage(
+  client: CloudTrailClient,
+  queryId: string,
+  { nextToken, pageSize = 1000, signal }: { nextToken?: string; pageSize?: number; signal?: AbortSignal } = {},
+): Promise<ResultPage> {
+  const answer = await client.send(
+    new GetQueryResultsCommand({
+      QueryId: queryId,
+      MaxQueryResults: pageSize,
+      ...(nextToken !== undefined ? { NextToken: nextToken } : {}),
+    }),
+    { abortSignal: signal },
+  );
+  const table = tableOf(answer.QueryResultRows);
+  return {
+    ...table,
+    ...(answer.NextToken ? { nextToken: answer.NextToken } : {}),
+    ...(answer.QueryStatistics?.TotalResultsCount !== undefined
+      ? { totalResultsCount: answer.QueryStatistics.TotalResultsCount }
+      : {}),
+  };
+}
+
+/** Every page of a finished query's results, up to `maxRows`. */
+export async function fetchAllResults(
+  client: CloudTrailClient,
+  queryId: string,
+  { signal, maxRows = 10_000 }: { signal?: AbortSignal; maxRows?: number } = {},
+): Promise<LakeTable> {
+  let columns: string[] = [];
+  const rows: string[][] = [];
+  let token: string | undefined;
+  do {
+    const page = await fetchResultPage(client, queryId, {
+      ...(token !== undefined ? { nextToken: token } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    if (columns.length === 0) columns = page.columns;
+    rows.push(...page.rows);
+    token = page.nextToken;
+  } while (token !== undefined && rows.length < maxRows);
+  return { columns, rows: rows.slice(0, maxRows) };
+}
+
+export interface LakeQueryOutcome extends LakeTable {
+  readonly progress: QueryProgress;
+}
+
+/** Start → poll → fetch every page. Rejects with LakeQueryError unless the query FINISHED. */
+export async function runLakeQuery(
+  client: CloudTrailClient,
+  sql: string,
+  options: PollOptions & { maxRows?: number } = {},
+): Promise<LakeQueryOutcome> {
+  const queryId = await startLakeQuery(client, sql, options.signal);
+  options.onProgress?.({ queryId, status: "QUEUED" });
+  const progress = await pollLakeQuery(client, queryId, options);
+  if (progress.status !== "FINISHED") throw new LakeQueryError(progress);
+  const table = await fetchAllResults(client, queryId, {
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.maxRows !== undefined ? { maxRows: options.maxRows } : {}),
+  });
+  return { ...table, progress };
+}
+
+/** Runs `work` over `items` with at most `limit` in flight; settles like Promise.allSettled. */
+export async function mapWithConcurrency<Item, Result>(
+  items: readonly Item[],
+  limit: number,
+  work: (item: Item, index: number) => Promise<Result>,
+): Promise<PromiseSettledResult<Result>[]> {
+  const results: PromiseSettledResult<Result>[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      try {
+        results[index] = { status: "fulfilled", value: await work(items[index]!, index) };
+      } catch (reason) {
+        results[index] = { status: "rejected", reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, () => worker()));
+  return results;
+}
+
+/** The store id is the ARN's last segment; it is the table name in Lake SQL. */
+export function storeIdOf(store: EventDataStore): string {
+  return (store.EventDataStoreArn ?? "").split("/").pop() ?? "";
+}
+
+export async function listAllStores(client: CloudTrailClient, signal?: AbortSignal): Promise<EventDataStore[]> {
+  const stores: EventDataStore[] = [];
+  let token: string | undefined;
+  do {
+    const answer = await client.send(
+      new ListEventDataStoresCommand({ MaxResults: 1000, ...(token !== undefined ? { NextToken: token } : {}) }),
+      { abortSignal: signal },
+    );
+    stores.push(...(answer.EventDataStores ?? []));
+    token = answer.NextToken;
+  } while (token !== undefined);
+  return stores;
+}

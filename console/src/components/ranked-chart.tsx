@@ -1,0 +1,53 @@
+import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+
+export interface RankedPoint {
+  readonly label: string;
+  readonly value: number;
+}
+
+/** ARNs are long: the resource part (`user/alice`) is what tells bars apart; the tooltip has the rest. */
+export function shortLabel(label: string, max = 26): string {
+  let text = label;
+  if (text.startsWith("arn:")) {
+    const parts = text.split(":");
+    if (parts.length >= 6) text = parts.slice(5).join(":");
+  }
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** A "top N" list as horizontal bars, biggest first, so long names stay readable on narrow screens. */
+export function RankedChart({
+  title,
+  points,
+  valueName,
+  labelWidth = 150,
+}: {
+  title: string;
+  points: readonly RankedPoint[];
+  valueName: string;
+  labelWidth?: number;
+}) {
+  const data = points.map((point) => ({ label: point.label, value: point.value }));
+  const height = Math.max(120, data.length * 28 + 40);
+  return (
+    <figure className="chart" aria-label={title} data-chart-kind="ranked">
+      <figcaption>{title}</figcaption>
+      <ResponsiveContainer width="100%" height={height}>
+        <BarChart data={data} layout="vertical" margin={{ top: 4, right: 16, bottom: 4, left: 0 }}>
+          <CartesianGrid strokeDasharray="3 3" horizontal={false} />
+          <XAxis type="number" allowDecimals={false} tick={{ fontSize: 11 }} />
+          <YAxis
+            type="category"
+            dataKey="label"
+            width={labelWidth}
+            interval={0}
+            tick={{ fontSize: 11 }}
+            tickFormatter={(label: string) => shortLabel(label)}
+          />
+          <Tooltip />
+          <Bar dataKey="value" name={valueName} fill="#2563eb" isAnimationActive={false} />
+        </BarChart>
+      </ResponsiveContainer>
+    </figure>
+  );
+}

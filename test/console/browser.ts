@@ -1,0 +1,56 @@
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, ConsoleMessage, Page } from "playwright-core";
+import { REPO_ROOT } from "../helpers/server-process.js";
+
+/** Debian's chromium (installed by .ci/run); CAIRN_CHROMIUM points elsewhere. */
+export const CHROMIUM_PATH = process.env["CAIRN_CHROMIUM"] ?? "/usr/bin/chromium";
+
+/** Screenshots of every page, kept after the run for people to look at (CI artifacts). */
+export const ARTIFACTS_DIR = join(REPO_ROOT, "test-artifacts", "console");
+
+/** Why the browser tests cannot run here, or undefined when they can. Printed loudly by the test. */
+export function browserMissing(): string | undefined {
+  if (!existsSync(CHROMIUM_PATH)) {
+    return `SKIPPED LOUDLY: Chromium is missing at ${CHROMIUM_PATH}: install Debian's chromium (apt-get install chromium; .ci/run does) or set CAIRN_CHROMIUM. Console browser tests are SKIPPED.`;
+  }
+  return undefined;
+}
+
+export async function launchChromium(): Promise<Browser> {
+  const { chromium } = await import("playwright-core");
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    // The machine has no network: background services would only produce refused connections.
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+}
+
+/** Collects what the page reports as errors, so a test can insist there are none. */
+export function watchErrors(page: Page): { errors: string[]; allow: (pattern: RegExp) => void } {
+  const errors: string[] = [];
+  const allowed: RegExp[] = [];
+  page.on("console", (message: ConsoleMessage) => {
+    if (message.type() !== "error") return;
+    const text = message.text();
+    if (!allowed.some((pattern) => pattern.test(text))) errors.push(`console: ${text}`);
+  });
+  page.on("pageerror", (error) => errors.push(`pageerror: ${error.message}`));
+  return { errors, allow: (pattern) => allowed.push(pattern) };
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  const path = join(ARTIFACTS_DIR, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}

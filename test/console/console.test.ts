@@ -1,0 +1,258 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { CloudTrailClient, GetTrailStatusCommand, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import {
+  removeDataDir,
+  startServerProcess,
+  TEST_ACCESS_KEY_ID,
+  TEST_ACCOUNT_ID,
+  TEST_SECRET_ACCESS_KEY,
+  type ServerProcess,
+} from "../helpers/server-process.js";
+import { ingestCall, sendRaw } from "../helpers/signed-request.js";
+import { recentRecords, type RawRecord } from "../helpers/sample-records.js";
+import { browserMissing, launchChromium, screenshot, watchErrors } from "./browser.js";
+
+const CREDENTIALS = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
+const missing = browserMissing();
+if (missing !== undefined) process.stderr.write(`\n*** ${missing} ***\n\n`);
+
+/** Parses the console's CSV download (RFC 4180, as written by console/src/api/download.ts). */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i]!;
+    if (quoted) {
+      if (char === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (char === '"') quoted = false;
+      else cell += char;
+    } else if (char === '"') quoted = true;
+    else if (char === ",") {
+      row.push(cell);
+      cell = "";
+    } else if (char === "\n") {
+      row.push(cell.replace(/\r$/, ""));
+      rows.push(row);
+      row = [];
+      cell = "";
+    } else cell += char;
+  }
+  return rows;
+}
+
+/** datetime-local text of a moment in UTC (the browser context runs in UTC). */
+function localInput(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 16);
+}
+
+describe("web console in a real browser", { skip: missing }, () => {
+  let server: ServerProcess;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let watched: ReturnType<typeof watchErrors>;
+  let client: CloudTrailClient;
+  let recent: RawRecord[];
+  let old: RawRecord[];
+  let chosenName: string;
+
+  before(async () => {
+    server = await startServerProcess();
+    client = new CloudTrailClient({
+      endpoint: server.url,
+      region: "us-east-1",
+      credentials: CREDENTIALS,
+      maxAttempts: 1,
+    });
+    const nowMs = Date.now();
+    recent = recentRecords(120, { accountId: TEST_ACCOUNT_ID, nowMs, spreadMs: 3_600_000 });
+    // Three days back: outside "last 24 hours", inside a custom range around it.
+    old = recentRecords(5, { accountId: TEST_ACCOUNT_ID, nowMs: nowMs - 3 * 86_400_000, spreadMs: 60_000 }).map(
+      (record) => ({ ...record, eventName: "CairnConsoleOldProbe", eventSource: "console-test.example.com" }),
+    );
+    const answer = await sendRaw(server.url, ingestCall([...recent, ...old], CREDENTIALS));
+    assert.equal(answer.status, 200, answer.text);
+    const counts = new Map<string, number>();
+    for (const record of recent) {
+      if (record["eventSource"] === "cloudtrail.amazonaws.com") continue;
+      const name = String(record["eventName"]);
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+    chosenName = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
+    browser = await launchChromium();
+    context = await browser.newContext({
+      viewport: { width: 1280, height: 800 },
+      timezoneId: "UTC",
+      acceptDownloads: true,
+    });
+    page = await context.newPage();
+    watched = watchErrors(page);
+  });
+
+  after(async () => {
+    await context?.close().catch(() => undefined);
+    await browser?.close().catch(() => undefined);
+    await server?.stop();
+    if (server) removeDataDir(server.dataDir);
+  });
+
+  it("refuses wrong credentials with a clear message", async () => {
+    // The refused signed call is a 4xx the browser reports as a failed resource load; nothing else may fail.
+    watched.allow(/Failed to load resource: the server responded with a status of 4\d\d/);
+    await page.goto(`${server.url}/console/`);
+    await page.getByText(`Account ${TEST_ACCOUNT_ID}`).waitFor();
+    await page.getByLabel("Access key ID").fill(TEST_ACCESS_KEY_ID);
+    await page.getByLabel("Secret access key").fill("not-the-secret");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const alert = page.getByRole("alert");
+    await alert.waitFor();
+    assert.match(await alert.innerText(), /did not accept these credentials/);
+    await screenshot(page, "sign-in-wrong-credentials");
+  });
+
+  it("signs in with the keyboard and shows the newest events", async () => {
+    await page.getByLabel("Secret access key").fill("");
+    await page.getByLabel("Access key ID").focus();
+    await page.keyboard.press("Control+A");
+    await page.keyboard.type(TEST_ACCESS_KEY_ID);
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(TEST_SECRET_ACCESS_KEY);
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Event history" }).waitFor();
+    const table = page.getByRole("table", { name: "Events" });
+    await table.waitFor();
+    // 50 per page, newest first: the first page is full and a next page exists.
+    await page.getByText(/Page 1 · 50 events/).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Next →" }).isEnabled(), true);
+    await screenshot(page, "event-history");
+  });
+
+  it("filters by event name, matching LookupEvents", async () => {
+    await page.getByLabel("Lookup attribute").selectOption("EventName");
+    await page.getByLabel("Value").fill(chosenName);
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByText(new RegExp(`EventName = ${chosenName}`)).waitFor();
+    const expected = await client.send(
+      new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: chosenName }] }),
+    );
+    const names = await page.locator('table[aria-label="Events"] tbody tr td:nth-child(3)').allInnerTexts();
+    assert.ok(names.length > 0);
+    assert.equal(names.length, expected.Events!.length);
+    assert.ok(
+      names.every((name) => name === chosenName),
+      names.join(","),
+    );
+  });
+
+  it("expands a row to its full record as JSON", async () => {
+    await page.getByRole("button", { name: "Show details" }).first().click();
+    const pre = page.locator('pre[aria-label^="Event record"]').first();
+    await pre.waitFor();
+    const record = JSON.parse(await pre.innerText()) as RawRecord;
+    assert.equal(record["eventName"], chosenName);
+    const original = recent.find((candidate) => candidate["eventID"] === record["eventID"]);
+    assert.ok(original, "the expanded record is one the test ingested");
+    assert.equal(record["eventSource"], original["eventSource"]);
+    assert.equal(record["eventTime"], original["eventTime"]);
+    await page.getByRole("button", { name: "Copy JSON" }).first().waitFor();
+    await screenshot(page, "event-history-expanded");
+  });
+
+  it("downloads the result as CSV with the rows on screen", async () => {
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("button", { name: "Download CSV" }).click(),
+    ]);
+    const rows = parseCsv(readFileSync(await download.path(), "utf8"));
+    assert.deepEqual(rows[0]!.slice(0, 4), ["eventTime", "eventName", "username", "eventSource"]);
+    const body = rows.slice(1);
+    const expectedIds = recent.filter((r) => r["eventName"] === chosenName).map((r) => r["eventID"]);
+    assert.equal(body.length, expectedIds.length);
+    assert.deepEqual(new Set(body.map((row) => row[9])), new Set(expectedIds));
+    assert.ok(body.every((row) => row[1] === chosenName));
+  });
+
+  it("filters by time: last 24 hours excludes older events, a custom range finds them", async () => {
+    await page.getByLabel("Value").fill("CairnConsoleOldProbe");
+    await page.getByLabel("Time range").selectOption("24h");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByText("No events match").waitFor();
+    await page.getByLabel("Time range").selectOption("custom");
+    const nowMs = Date.now();
+    await page.getByLabel("From", { exact: true }).fill(localInput(nowMs - 4 * 86_400_000));
+    await page.getByLabel("To", { exact: true }).fill(localInput(nowMs - 2 * 86_400_000));
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByText(/Page 1 · 5 events/).waitFor();
+    const names = await page.locator('table[aria-label="Events"] tbody tr td:nth-child(3)').allInnerTexts();
+    assert.deepEqual(names, Array(5).fill("CairnConsoleOldProbe"));
+  });
+
+  it("live mode shows new events as they are journaled", async () => {
+    await page.getByLabel("Lookup attribute").selectOption("");
+    await page.getByLabel("Time range").selectOption("1h");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByLabel("Live").check();
+    await page.getByText("Live: new events appear as they are recorded").waitFor();
+    const [probe] = recentRecords(1, { accountId: TEST_ACCOUNT_ID }).map((record) => ({
+      ...record,
+      eventName: "CairnConsoleLiveProbe",
+      eventSource: "console-test.example.com",
+    }));
+    const answer = await sendRaw(server.url, ingestCall([probe], CREDENTIALS));
+    assert.equal(answer.status, 200, answer.text);
+    await page.locator('table[aria-label="Events"] tbody tr', { hasText: "CairnConsoleLiveProbe" }).waitFor();
+    await page.getByLabel("Live").uncheck();
+  });
+
+  it("creates a trail that is logging, stops it and deletes it", async () => {
+    await page.getByRole("link", { name: "Trails" }).click();
+    await page.getByText("No trails yet").waitFor();
+    await screenshot(page, "trails-empty");
+    await page.getByRole("button", { name: "Create trail" }).click();
+    await page.getByLabel("Trail name").fill("console-trail");
+    await page.getByLabel("S3 bucket").fill("console-trail-bucket");
+    await page.getByLabel("Log file prefix (optional)").fill("audit");
+    await page.getByLabel("S3 data events (one ARN per line; arn:aws:s3 for all buckets)").fill("arn:aws:s3");
+    await screenshot(page, "trail-form");
+    await page.getByRole("button", { name: "Create trail" }).click();
+    await page.getByText("Trail console-trail created and logging.").waitFor();
+    const row = page.locator('tr[data-trail="console-trail"]');
+    await row.getByText("Logging", { exact: true }).waitFor();
+    assert.match(await row.innerText(), /console-trail-bucket\/audit/);
+    const status = await client.send(new GetTrailStatusCommand({ Name: "console-trail" }));
+    assert.equal(status.IsLogging, true);
+    await screenshot(page, "trails");
+
+    await page.getByRole("button", { name: "Stop logging console-trail" }).click();
+    await row.getByText("Not logging").waitFor();
+    assert.equal((await client.send(new GetTrailStatusCommand({ Name: "console-trail" }))).IsLogging, false);
+
+    await page.getByRole("button", { name: "Delete console-trail" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.waitFor();
+    await dialog.getByRole("button", { name: "Delete trail" }).click();
+    await page.getByText("No trails yet").waitFor();
+  });
+
+  it("fits a phone screen (390×844) without sideways scrolling", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByRole("link", { name: "Event history" }).click();
+    await page.getByRole("table", { name: "Events" }).waitFor();
+    // A string, because the test's own TypeScript has no DOM types.
+    const overflow = (await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")) as number;
+    assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
+    await screenshot(page, "event-history-390");
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  it("reports no browser errors", () => {
+    assert.deepEqual(watched.errors, []);
+  });
+});
