@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { LookupEventsCommand, type LookupAttribute } from "@aws-sdk/client-cloudtrail";
 import { createColumnHelper } from "@tanstack/react-table";
 import { useSession } from "../session-context.js";
@@ -112,28 +112,100 @@ function EventDetails({ row }: { row: HistoryRow }) {
   );
 }
 
-export function EventHistoryPage() {
-  const { client, session } = useSession();
-  const [attribute, setAttribute] = useState<LookupAttributeKey | "">("");
-  const [value, setValue] = useState("");
-  const [readOnly, setReadOnly] = useState<"" | "true" | "false">("");
-  const [range, setRange] = useState<TimeRangeValue>({ mode: "90d", start: "", end: "" });
-  const [search, setSearch] = useState<Search | undefined>();
+interface FilterState {
+  readonly attribute: LookupAttributeKey | "";
+  readonly value: string;
+  readonly readOnly: "" | "true" | "false";
+  readonly range: TimeRangeValue;
+}
+
+function filtersOf(state: FilterState): AttributeFilter[] {
+  const filters: AttributeFilter[] = [];
+  if (state.attribute !== "" && state.value.trim() !== "")
+    filters.push({ key: state.attribute, value: state.value.trim() });
+  if (state.readOnly !== "") filters.push({ key: "ReadOnly", value: state.readOnly });
+  return filters;
+}
+
+interface HistoryFiltersProps {
+  readonly state: FilterState;
+  readonly onChange: (state: FilterState) => void;
+  readonly onSearch: () => void;
+  readonly loading: boolean;
+  readonly live: boolean;
+  readonly onLive: (live: boolean) => void;
+}
+
+function HistoryFilters({ state, onChange, onSearch, loading, live, onLive }: HistoryFiltersProps) {
+  const set = <K extends keyof FilterState>(key: K, value: FilterState[K]): void =>
+    onChange({ ...state, [key]: value });
+  const selected = ATTRIBUTES.find((candidate) => candidate.key === state.attribute);
+  return (
+    <form
+      className="filters"
+      role="search"
+      onSubmit={(event) => {
+        event.preventDefault();
+        onSearch();
+      }}
+    >
+      <label>
+        Lookup attribute
+        <select
+          name="attribute"
+          value={state.attribute}
+          onChange={(event) => set("attribute", event.target.value as LookupAttributeKey | "")}
+        >
+          <option value="">(none)</option>
+          {ATTRIBUTES.map((candidate) => (
+            <option key={candidate.key} value={candidate.key}>
+              {candidate.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Value
+        <input
+          name="value"
+          value={state.value}
+          disabled={state.attribute === ""}
+          placeholder={selected?.placeholder ?? "Pick an attribute first"}
+          onChange={(event) => set("value", event.target.value)}
+        />
+      </label>
+      <label>
+        Read-only
+        <select
+          name="readOnly"
+          value={state.readOnly}
+          onChange={(event) => set("readOnly", event.target.value as FilterState["readOnly"])}
+        >
+          <option value="">All events</option>
+          <option value="true">Read-only</option>
+          <option value="false">Write (not read-only)</option>
+        </select>
+      </label>
+      <TimeRangePicker value={state.range} onChange={(range) => set("range", range)} />
+      <div className="actions">
+        <button type="submit" className="primary" disabled={loading}>
+          Search
+        </button>
+        <label className="inline">
+          <input type="checkbox" name="live" checked={live} onChange={(event) => onLive(event.target.checked)} />
+          Live
+        </label>
+      </div>
+    </form>
+  );
+}
+
+/** LookupEvents pages of one search; a newer request makes the answers of older ones stale. */
+function useEventPages(client: ReturnType<typeof useSession>["client"]) {
   const [page, setPage] = useState<PageState | undefined>();
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | undefined>();
-  const [live, setLive] = useState(false);
-  const [liveState, setLiveState] = useState<string>("");
-  const [liveRows, setLiveRows] = useState<HistoryRow[]>([]);
   const request = useRef(0);
-
-  const filtersNow = useCallback((): AttributeFilter[] => {
-    const filters: AttributeFilter[] = [];
-    if (attribute !== "" && value.trim() !== "") filters.push({ key: attribute, value: value.trim() });
-    if (readOnly !== "") filters.push({ key: "ReadOnly", value: readOnly });
-    return filters;
-  }, [attribute, value, readOnly]);
-
   const load = useCallback(
     async (target: Search, tokens: (string | undefined)[], index: number): Promise<void> => {
       const ticket = ++request.current;
@@ -154,12 +226,7 @@ export function EventHistoryPage() {
           }),
         );
         if (ticket !== request.current) return;
-        setPage({
-          rows: (answer.Events ?? []).map(rowFromSdkEvent),
-          tokens,
-          index,
-          nextToken: answer.NextToken,
-        });
+        setPage({ rows: (answer.Events ?? []).map(rowFromSdkEvent), tokens, index, nextToken: answer.NextToken });
       } catch (problem) {
         if (ticket === request.current) setError(describeError(problem).message);
       } finally {
@@ -168,130 +235,106 @@ export function EventHistoryPage() {
     },
     [client],
   );
+  return { page, loading, error, load };
+}
 
-  const runSearch = useCallback(() => {
-    const { start, end } = resolveRange(range, Date.now());
-    const next: Search = { filters: filtersNow(), start, end };
-    setSearch(next);
-    setLiveRows([]);
-    void load(next, [undefined], 0);
-  }, [filtersNow, load, range]);
-
-  // The first visit shows the newest events straight away, like the CloudTrail console.
-  useEffect(() => runSearch(), []);
-
+/** Rows from the live stream that pass the filters in force when live mode was turned on, newest first. */
+function useLiveRows(live: boolean, filters: AttributeFilter[]) {
+  const { session } = useSession();
+  const [rows, setRows] = useState<HistoryRow[]>([]);
+  const [state, setState] = useState("");
+  const key = JSON.stringify(filters);
   useEffect(() => {
     if (!live) return;
     const controller = new AbortController();
-    const filters = filtersNow();
+    const active = JSON.parse(key) as AttributeFilter[];
     void followLiveTail(
       session,
       {
         onRecord: (json) => {
-          const row = rowFromLiveRecord(json, session.region, filters);
-          if (row) setLiveRows((rows) => [row, ...rows].slice(0, LIVE_ROWS_MAX));
+          const row = rowFromLiveRecord(json, session.region, active);
+          if (row) setRows((current) => [row, ...current].slice(0, LIVE_ROWS_MAX));
         },
-        onState: (state, detail) =>
-          setLiveState(
-            state === "live"
+        onState: (next, detail) =>
+          setState(
+            next === "live"
               ? "Live: new events appear as they are recorded"
-              : `${state}${detail ? `: ${detail}` : ""}`,
+              : `${next === "connecting" ? "Connecting" : "Reconnecting"}${detail ? `: ${detail}` : ""}`,
           ),
       },
       controller.signal,
     );
     return () => controller.abort();
-  }, [live, session, filtersNow]);
+  }, [live, session, key]);
+  return { rows, state, clear: () => setRows([]) };
+}
+
+function download(kind: "csv" | "json", rows: HistoryRow[]): void {
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  if (kind === "csv") {
+    downloadText(`cairn-events-${stamp}.csv`, "text/csv", toCsv(CSV_HEADER, rows.map(csvCells)));
+  } else {
+    const records = rows.map((row) => row.record);
+    downloadText(`cairn-events-${stamp}.json`, "application/json", JSON.stringify({ Records: records }, null, 2));
+  }
+}
+
+export function EventHistoryPage() {
+  const { client } = useSession();
+  const [state, setState] = useState<FilterState>({
+    attribute: "",
+    value: "",
+    readOnly: "",
+    range: { mode: "90d", start: "", end: "" },
+  });
+  const [search, setSearch] = useState<Search | undefined>();
+  const [live, setLive] = useState(false);
+  const { page, loading, error, load } = useEventPages(client);
+  const liveFilters = useMemo(() => (search ? search.filters : []), [search]);
+  const liveRows = useLiveRows(live, liveFilters);
+
+  const runSearch = (): void => {
+    const { start, end } = resolveRange(state.range, Date.now());
+    const next: Search = { filters: filtersOf(state), start, end };
+    setSearch(next);
+    liveRows.clear();
+    void load(next, [undefined], 0);
+  };
+
+  // The first visit shows the newest events straight away, like the CloudTrail console.
+  const searched = useRef(false);
+  useEffect(() => {
+    if (searched.current) return;
+    searched.current = true;
+    runSearch();
+  });
 
   const rows = useMemo(() => {
-    if (!page) return liveRows;
-    if (page.index !== 0 || liveRows.length === 0) return page.rows;
-    const seen = new Set(liveRows.map((row) => row.eventId));
-    return [...liveRows, ...page.rows.filter((row) => !seen.has(row.eventId))];
-  }, [page, liveRows]);
+    if (!page) return liveRows.rows;
+    if (page.index !== 0 || liveRows.rows.length === 0) return page.rows;
+    const seen = new Set(liveRows.rows.map((row) => row.eventId));
+    return [...liveRows.rows, ...page.rows.filter((row) => !seen.has(row.eventId))];
+  }, [page, liveRows.rows]);
 
-  const submit = (event: FormEvent): void => {
-    event.preventDefault();
-    runSearch();
-  };
-
-  const download = (kind: "csv" | "json"): void => {
-    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-    if (kind === "csv") {
-      downloadText(`cairn-events-${stamp}.csv`, "text/csv", toCsv(CSV_HEADER, rows.map(csvCells)));
-    } else {
-      const records = rows.map((row) => row.record);
-      downloadText(`cairn-events-${stamp}.json`, "application/json", JSON.stringify({ Records: records }, null, 2));
-    }
-  };
-
-  const selected = ATTRIBUTES.find((candidate) => candidate.key === attribute);
   return (
     <section aria-label="Event history">
-      <form className="filters" onSubmit={submit} role="search">
-        <label>
-          Lookup attribute
-          <select
-            name="attribute"
-            value={attribute}
-            onChange={(event) => setAttribute(event.target.value as LookupAttributeKey | "")}
-          >
-            <option value="">(none)</option>
-            {ATTRIBUTES.map((candidate) => (
-              <option key={candidate.key} value={candidate.key}>
-                {candidate.label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Value
-          <input
-            name="value"
-            value={value}
-            disabled={attribute === ""}
-            placeholder={selected?.placeholder ?? "Pick an attribute first"}
-            onChange={(event) => setValue(event.target.value)}
-          />
-        </label>
-        <label>
-          Read-only
-          <select
-            name="readOnly"
-            value={readOnly}
-            onChange={(event) => setReadOnly(event.target.value as "" | "true" | "false")}
-          >
-            <option value="">All events</option>
-            <option value="true">Read-only</option>
-            <option value="false">Write (not read-only)</option>
-          </select>
-        </label>
-        <TimeRangePicker value={range} onChange={setRange} />
-        <div className="actions">
-          <button type="submit" className="primary" disabled={loading}>
-            Search
-          </button>
-          <label className="inline">
-            <input type="checkbox" name="live" checked={live} onChange={(event) => setLive(event.target.checked)} />
-            Live
-          </label>
-        </div>
-      </form>
+      <HistoryFilters
+        state={state}
+        onChange={setState}
+        onSearch={runSearch}
+        loading={loading}
+        live={live}
+        onLive={setLive}
+      />
       {live && (
         <p className="live-state" role="status">
-          <span className="dot" aria-hidden="true" /> {liveState}
+          <span className="dot" aria-hidden="true" /> {liveRows.state}
         </p>
       )}
       {error && <ErrorBanner title="Lookup failed" message={error} />}
       <div className="toolbar">
         <span className="muted" role="status">
-          {page
-            ? `Page ${page.index + 1} · ${rows.length} event${rows.length === 1 ? "" : "s"}${
-                search && search.filters.length > 0
-                  ? ` · ${search.filters.map((filter) => `${filter.key} = ${filter.value}`).join(" and ")}`
-                  : ""
-              }`
-            : ""}
+          {page ? summary(page.index, rows.length, search) : ""}
         </span>
         <div className="buttons">
           <button
@@ -312,10 +355,10 @@ export function EventHistoryPage() {
           >
             Next →
           </button>
-          <button type="button" disabled={rows.length === 0} onClick={() => download("csv")}>
+          <button type="button" disabled={rows.length === 0} onClick={() => download("csv", rows)}>
             Download CSV
           </button>
-          <button type="button" disabled={rows.length === 0} onClick={() => download("json")}>
+          <button type="button" disabled={rows.length === 0} onClick={() => download("json", rows)}>
             Download JSON
           </button>
         </div>
@@ -340,4 +383,12 @@ export function EventHistoryPage() {
       {loading && page && <Loading label="Loading…" />}
     </section>
   );
+}
+
+function summary(index: number, count: number, search: Search | undefined): string {
+  const filters =
+    search && search.filters.length > 0
+      ? ` · ${search.filters.map((filter) => `${filter.key} = ${filter.value}`).join(" and ")}`
+      : "";
+  return `Page ${index + 1} · ${count} event${count === 1 ? "" : "s"}${filters}`;
 }

@@ -11,6 +11,85 @@ import { describeError } from "../api/cloudtrail.js";
 import { emptyTrailForm, selectorsFromForm, type TrailFormValue } from "../api/trail-form.js";
 import { ErrorBanner } from "../components/status.js";
 
+type SetField = <K extends keyof TrailFormValue>(key: K, value: TrailFormValue[K]) => void;
+
+function SelectorFields({ form, set }: { form: TrailFormValue; set: SetField }) {
+  return (
+    <fieldset className="panel">
+      <legend>Event selectors</legend>
+      <div className="buttons">
+        <label className="inline">
+          <input
+            type="radio"
+            name="selectorMode"
+            checked={form.selectorMode === "basic"}
+            onChange={() => set("selectorMode", "basic")}
+          />
+          Basic event selectors
+        </label>
+        <label className="inline">
+          <input
+            type="radio"
+            name="selectorMode"
+            checked={form.selectorMode === "advanced"}
+            onChange={() => set("selectorMode", "advanced")}
+          />
+          Advanced event selectors
+        </label>
+      </div>
+      {form.selectorMode === "basic" ? (
+        <div className="form-grid" style={{ marginTop: 12 }}>
+          <label>
+            Management events
+            <select
+              name="management"
+              value={form.management}
+              onChange={(event) => set("management", event.target.value as ReadWriteType | "None")}
+            >
+              <option value="All">Read and write</option>
+              <option value="ReadOnly">Read only</option>
+              <option value="WriteOnly">Write only</option>
+              <option value="None">None</option>
+            </select>
+          </label>
+          <label>
+            S3 data events (one ARN per line; arn:aws:s3 for all buckets)
+            <textarea
+              name="s3Resources"
+              rows={3}
+              value={form.s3Resources}
+              placeholder="arn:aws:s3:::my-bucket/"
+              onChange={(event) => set("s3Resources", event.target.value)}
+            />
+          </label>
+          <label>
+            Lambda data events (one ARN per line; arn:aws:lambda for all functions)
+            <textarea
+              name="lambdaResources"
+              rows={3}
+              value={form.lambdaResources}
+              placeholder="arn:aws:lambda:us-east-1:123456789012:function:my-function"
+              onChange={(event) => set("lambdaResources", event.target.value)}
+            />
+          </label>
+        </div>
+      ) : (
+        <label style={{ marginTop: 12 }}>
+          Advanced event selectors (JSON, as PutEventSelectors takes them)
+          <textarea
+            name="advancedSelectors"
+            rows={10}
+            spellCheck={false}
+            className="code"
+            value={form.advancedJson}
+            onChange={(event) => set("advancedJson", event.target.value)}
+          />
+        </label>
+      )}
+    </fieldset>
+  );
+}
+
 export interface TrailFormProps {
   readonly mode: "create" | "edit";
   readonly initial?: TrailFormValue;
@@ -29,8 +108,7 @@ export function TrailForm({ mode, initial, trailArn, onDone, onCancel }: TrailFo
   const [savedArn, setSavedArn] = useState<string | undefined>(trailArn);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>();
-  const set = <K extends keyof TrailFormValue>(key: K, value: TrailFormValue[K]): void =>
-    setForm((current) => ({ ...current, [key]: value }));
+  const set: SetField = (key, value) => setForm((current) => ({ ...current, [key]: value }));
 
   const submit = async (event: FormEvent): Promise<void> => {
     event.preventDefault();
@@ -131,78 +209,7 @@ export function TrailForm({ mode, initial, trailArn, onDone, onCancel }: TrailFo
           {mode === "create" ? "Start logging now" : "Start logging after saving"}
         </label>
       </div>
-      <fieldset className="panel">
-        <legend>Event selectors</legend>
-        <div className="buttons">
-          <label className="inline">
-            <input
-              type="radio"
-              name="selectorMode"
-              checked={form.selectorMode === "basic"}
-              onChange={() => set("selectorMode", "basic")}
-            />
-            Basic event selectors
-          </label>
-          <label className="inline">
-            <input
-              type="radio"
-              name="selectorMode"
-              checked={form.selectorMode === "advanced"}
-              onChange={() => set("selectorMode", "advanced")}
-            />
-            Advanced event selectors
-          </label>
-        </div>
-        {form.selectorMode === "basic" ? (
-          <div className="form-grid" style={{ marginTop: 12 }}>
-            <label>
-              Management events
-              <select
-                name="management"
-                value={form.management}
-                onChange={(event) => set("management", event.target.value as ReadWriteType | "None")}
-              >
-                <option value="All">Read and write</option>
-                <option value="ReadOnly">Read only</option>
-                <option value="WriteOnly">Write only</option>
-                <option value="None">None</option>
-              </select>
-            </label>
-            <label>
-              S3 data events (one ARN per line; arn:aws:s3 for all buckets)
-              <textarea
-                name="s3Resources"
-                rows={3}
-                value={form.s3Resources}
-                placeholder="arn:aws:s3:::my-bucket/"
-                onChange={(event) => set("s3Resources", event.target.value)}
-              />
-            </label>
-            <label>
-              Lambda data events (one ARN per line; arn:aws:lambda for all functions)
-              <textarea
-                name="lambdaResources"
-                rows={3}
-                value={form.lambdaResources}
-                placeholder="arn:aws:lambda:us-east-1:123456789012:function:my-function"
-                onChange={(event) => set("lambdaResources", event.target.value)}
-              />
-            </label>
-          </div>
-        ) : (
-          <label style={{ marginTop: 12 }}>
-            Advanced event selectors (JSON, as PutEventSelectors takes them)
-            <textarea
-              name="advancedSelectors"
-              rows={10}
-              spellCheck={false}
-              className="code"
-              value={form.advancedJson}
-              onChange={(event) => set("advancedJson", event.target.value)}
-            />
-          </label>
-        )}
-      </fieldset>
+      <SelectorFields form={form} set={set} />
       {error && <ErrorBanner title="The trail was not saved" message={error} />}
       <div className="buttons">
         <button type="submit" className="primary" disabled={busy}>

@@ -26,7 +26,143 @@ function when(date: Date | undefined): string {
   return date ? date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" }) : "—";
 }
 
+interface TrailRowViewProps {
+  readonly row: TrailRow;
+  readonly busy: boolean;
+  readonly onStart: () => void;
+  readonly onStop: () => void;
+  readonly onEdit: () => void;
+  readonly onDelete: () => void;
+}
+
+function TrailRowView({
+  row: { trail, status, statusError },
+  busy,
+  onStart,
+  onStop,
+  onEdit,
+  onDelete,
+}: TrailRowViewProps) {
+  const name = trail.Name ?? "";
+  const logging = status?.IsLogging === true;
+  const lastError = status?.LatestDeliveryError || status?.LatestDigestDeliveryError || statusError || "";
+  return (
+    <tr data-trail={name}>
+      <th scope="row">{name}</th>
+      <td>
+        <span className={`badge ${logging ? "ok" : ""}`}>{logging ? "Logging" : "Not logging"}</span>
+      </td>
+      <td className="wrap">
+        {trail.S3BucketName}
+        {trail.S3KeyPrefix ? `/${trail.S3KeyPrefix}` : ""}
+      </td>
+      <td>{trail.HomeRegion}</td>
+      <td>{trail.IsMultiRegionTrail ? "Yes" : "No"}</td>
+      <td>{trail.LogFileValidationEnabled ? "Enabled" : "Disabled"}</td>
+      <td>{when(status?.LatestDeliveryTime)}</td>
+      <td>{when(status?.LatestDigestDeliveryTime)}</td>
+      <td>{lastError ? <span className="badge error">{lastError}</span> : "—"}</td>
+      <td>
+        <div className="buttons">
+          {logging ? (
+            <button type="button" disabled={busy} aria-label={`Stop logging ${name}`} onClick={onStop}>
+              Stop logging
+            </button>
+          ) : (
+            <button type="button" disabled={busy} aria-label={`Start logging ${name}`} onClick={onStart}>
+              Start logging
+            </button>
+          )}
+          <button type="button" aria-label={`Edit ${name}`} onClick={onEdit}>
+            Edit
+          </button>
+          <button type="button" className="danger" aria-label={`Delete ${name}`} onClick={onDelete}>
+            Delete
+          </button>
+        </div>
+      </td>
+    </tr>
+  );
+}
+
+interface TrailsTableProps {
+  readonly rows: TrailRow[];
+  readonly busy: boolean;
+  readonly onStart: (trail: Trail) => void;
+  readonly onStop: (trail: Trail) => void;
+  readonly onEdit: (trail: Trail) => void;
+  readonly onDelete: (trail: Trail) => void;
+}
+
+function TrailsTable({ rows, busy, onStart, onStop, onEdit, onDelete }: TrailsTableProps) {
+  return (
+    <div className="table-scroll">
+      <table className="data" aria-label="Trails list">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Status</th>
+            <th>Bucket / prefix</th>
+            <th>Home region</th>
+            <th>Multi-region</th>
+            <th>Log file validation</th>
+            <th>Last delivery</th>
+            <th>Last digest</th>
+            <th>Last error</th>
+            <th>Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row) => (
+            <TrailRowView
+              key={row.trail.TrailARN ?? row.trail.Name}
+              row={row}
+              busy={busy}
+              onStart={() => onStart(row.trail)}
+              onStop={() => onStop(row.trail)}
+              onEdit={() => onEdit(row.trail)}
+              onDelete={() => onDelete(row.trail)}
+            />
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function DeleteTrailDialog(props: { trail: Trail; busy: boolean; onCancel: () => void; onConfirm: () => void }) {
+  return (
+    <ConfirmDialog
+      title={`Delete trail ${props.trail.Name ?? ""}?`}
+      confirmLabel="Delete trail"
+      busy={props.busy}
+      onCancel={props.onCancel}
+      onConfirm={props.onConfirm}
+    >
+      <p>
+        The trail stops delivering. Log files and digests already in <strong>{props.trail.S3BucketName}</strong> are not
+        deleted.
+      </p>
+    </ConfirmDialog>
+  );
+}
+
 type Editing = { mode: "create" } | { mode: "edit"; trail: Trail; initial: TrailFormValue };
+
+/** Every trail with its status; a trail whose status cannot be read still shows, with the reason. */
+async function describeTrails(client: ReturnType<typeof useSession>["client"]): Promise<TrailRow[]> {
+  const described = await client.send(new DescribeTrailsCommand({ includeShadowTrails: false }));
+  return Promise.all(
+    (described.trailList ?? []).map(async (trail): Promise<TrailRow> => {
+      try {
+        const status = await client.send(new GetTrailStatusCommand({ Name: trail.TrailARN ?? trail.Name }));
+        return { trail, status, statusError: undefined };
+      } catch (problem) {
+        return { trail, status: undefined, statusError: describeError(problem).message };
+      }
+    }),
+  );
+}
 
 export function TrailsPage() {
   const { client } = useSession();
@@ -40,19 +176,7 @@ export function TrailsPage() {
   const refresh = useCallback(async (): Promise<void> => {
     setError(undefined);
     try {
-      const described = await client.send(new DescribeTrailsCommand({ includeShadowTrails: false }));
-      const trails = described.trailList ?? [];
-      const withStatus = await Promise.all(
-        trails.map(async (trail): Promise<TrailRow> => {
-          try {
-            const status = await client.send(new GetTrailStatusCommand({ Name: trail.TrailARN ?? trail.Name }));
-            return { trail, status, statusError: undefined };
-          } catch (problem) {
-            return { trail, status: undefined, statusError: describeError(problem).message };
-          }
-        }),
-      );
-      setRows(withStatus);
+      setRows(await describeTrails(client));
     } catch (problem) {
       setError(describeError(problem).message);
       setRows((current) => current ?? []);
@@ -76,6 +200,15 @@ export function TrailsPage() {
     } finally {
       setBusy(undefined);
     }
+  };
+
+  const logging = (trail: Trail, start: boolean): void => {
+    const Name = trail.TrailARN ?? trail.Name;
+    void act(
+      start ? "start" : "stop",
+      () => client.send(start ? new StartLoggingCommand({ Name }) : new StopLoggingCommand({ Name })),
+      `Trail ${trail.Name ?? ""} ${start ? "is logging" : "stopped logging"}.`,
+    );
   };
 
   const startEdit = async (trail: Trail): Promise<void> => {
@@ -129,100 +262,18 @@ export function TrailsPage() {
           Event history keeps 90 days of management events. Create a trail to keep every event as log files in a bucket.
         </EmptyState>
       ) : (
-        <div className="table-scroll">
-          <table className="data" aria-label="Trails list">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Status</th>
-                <th>Bucket / prefix</th>
-                <th>Home region</th>
-                <th>Multi-region</th>
-                <th>Log file validation</th>
-                <th>Last delivery</th>
-                <th>Last digest</th>
-                <th>Last error</th>
-                <th>Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map(({ trail, status, statusError }) => {
-                const name = trail.Name ?? "";
-                const logging = status?.IsLogging === true;
-                const lastError = status?.LatestDeliveryError || status?.LatestDigestDeliveryError || statusError || "";
-                return (
-                  <tr key={trail.TrailARN ?? name} data-trail={name}>
-                    <th scope="row">{name}</th>
-                    <td>
-                      <span className={`badge ${logging ? "ok" : ""}`}>{logging ? "Logging" : "Not logging"}</span>
-                    </td>
-                    <td className="wrap">
-                      {trail.S3BucketName}
-                      {trail.S3KeyPrefix ? `/${trail.S3KeyPrefix}` : ""}
-                    </td>
-                    <td>{trail.HomeRegion}</td>
-                    <td>{trail.IsMultiRegionTrail ? "Yes" : "No"}</td>
-                    <td>{trail.LogFileValidationEnabled ? "Enabled" : "Disabled"}</td>
-                    <td>{when(status?.LatestDeliveryTime)}</td>
-                    <td>{when(status?.LatestDigestDeliveryTime)}</td>
-                    <td>{lastError ? <span className="badge error">{lastError}</span> : "—"}</td>
-                    <td>
-                      <div className="buttons">
-                        {logging ? (
-                          <button
-                            type="button"
-                            disabled={busy !== undefined}
-                            aria-label={`Stop logging ${name}`}
-                            onClick={() =>
-                              void act(
-                                "stop",
-                                () => client.send(new StopLoggingCommand({ Name: trail.TrailARN ?? name })),
-                                `Trail ${name} stopped logging.`,
-                              )
-                            }
-                          >
-                            Stop logging
-                          </button>
-                        ) : (
-                          <button
-                            type="button"
-                            disabled={busy !== undefined}
-                            aria-label={`Start logging ${name}`}
-                            onClick={() =>
-                              void act(
-                                "start",
-                                () => client.send(new StartLoggingCommand({ Name: trail.TrailARN ?? name })),
-                                `Trail ${name} is logging.`,
-                              )
-                            }
-                          >
-                            Start logging
-                          </button>
-                        )}
-                        <button type="button" aria-label={`Edit ${name}`} onClick={() => void startEdit(trail)}>
-                          Edit
-                        </button>
-                        <button
-                          type="button"
-                          className="danger"
-                          aria-label={`Delete ${name}`}
-                          onClick={() => setDeleting(trail)}
-                        >
-                          Delete
-                        </button>
-                      </div>
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+        <TrailsTable
+          rows={rows}
+          busy={busy !== undefined}
+          onStart={(trail) => logging(trail, true)}
+          onStop={(trail) => logging(trail, false)}
+          onEdit={(trail) => void startEdit(trail)}
+          onDelete={setDeleting}
+        />
       )}
       {deleting && (
-        <ConfirmDialog
-          title={`Delete trail ${deleting.Name ?? ""}?`}
-          confirmLabel="Delete trail"
+        <DeleteTrailDialog
+          trail={deleting}
           busy={busy !== undefined}
           onCancel={() => setDeleting(undefined)}
           onConfirm={() => {
@@ -234,12 +285,7 @@ export function TrailsPage() {
               `Trail ${trail.Name ?? ""} deleted. Log files already delivered stay in the bucket.`,
             );
           }}
-        >
-          <p>
-            The trail stops delivering. Log files and digests already in <strong>{deleting.S3BucketName}</strong> are
-            not deleted.
-          </p>
-        </ConfirmDialog>
+        />
       )}
     </section>
   );
