@@ -9,18 +9,28 @@ export interface LiveTailHandlers {
 
 const RETRY_DELAY_MS_MAX = 15_000;
 
+const ENVELOPE = /^\{"seq":(\d+),"record":/;
+
 /**
- * Follows `GET /tail` (the stream `cairn tail` reads) with a SigV4-signed fetch, re-connecting with
- * back-off until `signal` aborts. The stream is NDJSON with blank keep-alive lines.
+ * Follows `GET /tail?withSeq=true` (the stream `cairn tail` reads) with a SigV4-signed fetch, re-connecting
+ * with back-off until `signal` aborts and resuming after the last record seen, so an outage loses nothing.
+ * The stream is NDJSON (`{"seq":N,"record":{…}}`) with blank keep-alive lines.
  */
 export async function followLiveTail(session: Session, handlers: LiveTailHandlers, signal: AbortSignal): Promise<void> {
   let delayMs = 1000;
+  let fromSeq: number | undefined;
   while (!signal.aborted) {
     handlers.onState("connecting");
     try {
       const response = await signedFetch(
         { endpointUrl: window.location.origin, region: session.region, credentials: session },
-        { method: "GET", path: "/tail", headers: { accept: "application/x-ndjson" }, signal },
+        {
+          method: "GET",
+          path: "/tail",
+          query: { withSeq: "true", ...(fromSeq !== undefined ? { fromSeq: String(fromSeq) } : {}) },
+          headers: { accept: "application/x-ndjson" },
+          signal,
+        },
       );
       if (!response.ok || response.body === null) {
         const text = await response.text().catch(() => "");
@@ -28,6 +38,8 @@ export async function followLiveTail(session: Session, handlers: LiveTailHandler
       }
       handlers.onState("live");
       delayMs = 1000;
+      const startSeq = Number(response.headers.get("x-cairn-from-seq"));
+      if (Number.isInteger(startSeq) && startSeq > 0) fromSeq = startSeq;
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       let pending = "";
       for (;;) {
@@ -38,7 +50,11 @@ export async function followLiveTail(session: Session, handlers: LiveTailHandler
         while (newline >= 0) {
           const line = pending.slice(0, newline).trim();
           pending = pending.slice(newline + 1);
-          if (line !== "") handlers.onRecord(line);
+          const envelope = ENVELOPE.exec(line);
+          if (envelope) {
+            handlers.onRecord(line.slice(envelope[0].length, -1));
+            fromSeq = Number(envelope[1]) + 1;
+          } else if (line !== "") handlers.onRecord(line);
           newline = pending.indexOf("\n");
         }
       }

@@ -6,7 +6,7 @@ export interface RankedPoint {
 }
 
 /** ARNs are long: the resource part (`user/alice`) is what tells bars apart; the tooltip has the rest. */
-export function shortLabel(label: string, max = 26): string {
+export function shortLabel(label: string, max = 22): string {
   let text = label;
   if (text.startsWith("arn:")) {
     const parts = text.split(":");
@@ -20,7 +20,7 @@ export function RankedChart({
   title,
   points,
   valueName,
-  labelWidth = 150,
+  labelWidth = 160,
 }: {
   title: string;
   points: readonly RankedPoint[];
@@ -28,6 +28,20 @@ export function RankedChart({
   labelWidth?: number;
 }) {
   const data = points.map((point) => ({ label: point.label, value: point.value }));
+  // Two principals of different accounts can share a short label (user/alice): add the account's tail.
+  const shortCounts = new Map<string, number>();
+  for (const point of data)
+    shortCounts.set(shortLabel(point.label), (shortCounts.get(shortLabel(point.label)) ?? 0) + 1);
+  const display = new Map(
+    data.map((point) => {
+      const short = shortLabel(point.label);
+      const account = point.label.startsWith("arn:") ? (point.label.split(":")[4] ?? "") : "";
+      return [
+        point.label,
+        (shortCounts.get(short) ?? 0) > 1 && account ? `${shortLabel(point.label, 15)} …${account.slice(-4)}` : short,
+      ];
+    }),
+  );
   const height = Math.max(120, data.length * 28 + 40);
   return (
     <figure className="chart" aria-label={title} data-chart-kind="ranked">
@@ -42,10 +56,10 @@ export function RankedChart({
             width={labelWidth}
             interval={0}
             tick={{ fontSize: 11 }}
-            tickFormatter={(label: string) => shortLabel(label)}
+            tickFormatter={(label: string) => display.get(label) ?? shortLabel(label)}
           />
           <Tooltip />
-          <Bar dataKey="value" name={valueName} fill="#2563eb" isAnimationActive={false} />
+          <Bar dataKey="value" name={valueName} fill="#2563eb" maxBarSize={20} isAnimationActive={false} />
         </BarChart>
       </ResponsiveContainer>
     </figure>

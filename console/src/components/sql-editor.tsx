@@ -67,6 +67,8 @@ export function SqlEditor({ value, onChange, onRun, tables, handle }: SqlEditorP
             },
           ]),
           basicSetup,
+          // Long store ids and ARNs stay visible on narrow screens.
+          EditorView.lineWrapping,
           sql({ dialect: StandardSQL, schema, upperCaseKeywords: true }),
           EditorView.updateListener.of((update) => {
             if (update.docChanged) latest.current.onChange(update.state.doc.toString());

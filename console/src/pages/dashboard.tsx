@@ -151,43 +151,10 @@ function StatCard({ label, value, detail }: { label: string; value: string; deta
   );
 }
 
-export function DashboardPage() {
+/** Runs the dashboard's queries for `applied`, at most CONCURRENCY at a time; abandons them on change. */
+function useDashboardQueries(applied: Applied | undefined): Partial<Record<WidgetId, WidgetState>> {
   const { client } = useSession();
-  const [stores, setStores] = useState<EventDataStore[] | undefined>();
-  const [storesError, setStoresError] = useState<string | undefined>();
-  const [storeId, setStoreId] = useState("");
-  const [range, setRange] = useState<TimeRangeValue>({ mode: "90d", start: "", end: "" });
-  const [applied, setApplied] = useState<Applied | undefined>();
   const [widgets, setWidgets] = useState<Partial<Record<WidgetId, WidgetState>>>({});
-
-  const apply = useCallback((id: string, value: TimeRangeValue): void => {
-    if (id === "") return;
-    const { start, end } = resolveRange(value, Date.now());
-    setApplied({ storeId: id, start, end, stamp: Date.now() });
-  }, []);
-
-  const loadStores = useCallback(async (): Promise<void> => {
-    setStoresError(undefined);
-    try {
-      const all = await listAllStores(client);
-      setStores(all);
-      const preferred =
-        all.find((store) => store.Status === "ENABLED") ?? all.find((store) => store.Status !== "PENDING_DELETION");
-      if (preferred) setStoreId((current) => (current === "" ? storeIdOf(preferred) : current));
-    } catch (problem) {
-      setStoresError(describeError(problem).message);
-    }
-  }, [client]);
-
-  useEffect(() => {
-    void loadStores();
-  }, [loadStores]);
-
-  // The first store found starts the dashboard without a click.
-  useEffect(() => {
-    if (storeId !== "" && applied === undefined) apply(storeId, range);
-  }, [storeId]);
-
   useEffect(() => {
     if (!applied) return;
     const controller = new AbortController();
@@ -208,11 +175,33 @@ export function DashboardPage() {
     // Leaving the page or changing the range abandons (and cancels) the queries still running.
     return () => controller.abort();
   }, [applied, client]);
+  return widgets;
+}
 
-  const submit = (event: FormEvent): void => {
-    event.preventDefault();
-    apply(storeId, range);
-  };
+const INITIAL_RANGE: TimeRangeValue = { mode: "90d", start: "", end: "" };
+
+function applyRange(storeId: string, range: TimeRangeValue): Applied {
+  const { start, end } = resolveRange(range, Date.now());
+  return { storeId, start, end, stamp: Date.now() };
+}
+
+export function DashboardPage() {
+  const { client } = useSession();
+  const [stores, setStores] = useState<EventDataStore[] | undefined>();
+  const [storesError, setStoresError] = useState<string | undefined>();
+
+  const loadStores = useCallback(async (): Promise<void> => {
+    setStoresError(undefined);
+    try {
+      setStores(await listAllStores(client));
+    } catch (problem) {
+      setStoresError(describeError(problem).message);
+    }
+  }, [client]);
+
+  useEffect(() => {
+    void loadStores();
+  }, [loadStores]);
 
   if (storesError) {
     return (
@@ -236,6 +225,31 @@ export function DashboardPage() {
       </EmptyState>
     );
   }
+  return <DashboardView stores={stores} />;
+}
+
+function DashboardView({ stores }: { stores: EventDataStore[] }) {
+  const [storeId, setStoreId] = useState(() => {
+    const preferred =
+      stores.find((store) => store.Status === "ENABLED") ??
+      stores.find((store) => store.Status !== "PENDING_DELETION") ??
+      stores[0];
+    return preferred ? storeIdOf(preferred) : "";
+  });
+  const [range, setRange] = useState<TimeRangeValue>(INITIAL_RANGE);
+  // The default store starts the dashboard without a click.
+  const [applied, setApplied] = useState<Applied | undefined>(() =>
+    storeId !== "" ? applyRange(storeId, INITIAL_RANGE) : undefined,
+  );
+  const widgets = useDashboardQueries(applied);
+  const apply = (id: string, value: TimeRangeValue): void => {
+    if (id !== "") setApplied(applyRange(id, value));
+  };
+
+  const submit = (event: FormEvent): void => {
+    event.preventDefault();
+    apply(storeId, range);
+  };
 
   const totals = widgets.totals;
   const totalRow = totals?.status === "ready" ? totals.table?.rows[0] : undefined;
@@ -310,7 +324,7 @@ export function DashboardPage() {
         <Widget title="Top event sources" state={widgets.sources} empty={noRows}>
           {(table) => <RankedChart title="Top event sources" points={rankedPoints(table)} valueName="events" />}
         </Widget>
-        <Widget title="Errors over time" state={widgets.errorsOverTime} empty={noRows}>
+        <Widget title="Errors over time" state={widgets.errorsOverTime} wide empty={noRows}>
           {(table) =>
             applied && <ResultChart plan={seriesPlan(table, applied, "errors")} title="Errors over time" height={220} />
           }

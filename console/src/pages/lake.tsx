@@ -247,6 +247,11 @@ function QueryStatusView({ run, canceling }: { run: RunState | undefined; cancel
             Status: <span className={statusTone(status)}>{status}</span>
             {!isTerminal(status) && <span className="spinner" aria-hidden="true" />}
             {canceling && !isTerminal(status) && <span className="muted"> Cancelling…</span>}
+            {progress?.queryId && (
+              <span className="muted query-id">
+                Query ID <code>{progress.queryId}</code>
+              </span>
+            )}
           </>
         ) : (
           <span className="muted">No query run yet. Press Run or Ctrl+Enter (⌘+Enter on a Mac).</span>
@@ -278,57 +283,86 @@ function QueryStatusView({ run, canceling }: { run: RunState | undefined; cancel
   );
 }
 
-export function LakePage() {
+function ResultsView({
+  results,
+  onPage,
+}: {
+  results: ResultsState;
+  onPage: (queryId: string, pages: ResultPage[], index: number) => void;
+}) {
+  const page = results.pages[results.index];
+  const fetched = useMemo(() => {
+    const pages = results.pages.filter((candidate): candidate is ResultPage => candidate !== undefined);
+    const first = pages.find((candidate) => candidate.columns.length > 0);
+    return { columns: first?.columns ?? [], rows: pages.flatMap((candidate) => candidate.rows) };
+  }, [results.pages]);
+  const chart = useMemo(() => planChart(fetched), [fetched]);
+  const resultColumns = useMemo(() => {
+    const helper = createColumnHelper<string[]>();
+    return (page?.columns ?? []).map((name, index) =>
+      helper.accessor((row) => row[index] ?? "", { id: `c${index}`, header: name }),
+    );
+  }, [page?.columns]);
+  const totalRows = page?.totalResultsCount;
+  const firstRow = results.index * RESULTS_PAGE_SIZE;
+
+  const download = (): void => {
+    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+    downloadText(`cairn-lake-${stamp}.csv`, "text/csv", toCsv(fetched.columns, fetched.rows));
+  };
+
+  return (
+    <>
+      <h2>Results</h2>
+      {results.error && <ErrorBanner title="Could not fetch results" message={results.error} />}
+      <div className="toolbar">
+        <span className="muted" role="status" aria-label="Results page">
+          {page && page.rows.length === 0 && results.index === 0
+            ? "No rows"
+            : page
+              ? `Page ${results.index + 1} · rows ${firstRow + 1}–${firstRow + page.rows.length}${
+                  totalRows !== undefined ? ` of ${formatCount(totalRows)}` : ""
+                }`
+              : ""}
+        </span>
+        <div className="buttons">
+          <button
+            type="button"
+            disabled={results.loading || results.index === 0}
+            onClick={() => onPage(results.queryId, results.pages, results.index - 1)}
+          >
+            ← Previous
+          </button>
+          <button
+            type="button"
+            disabled={results.loading || !page?.nextToken}
+            onClick={() => onPage(results.queryId, results.pages, results.index + 1)}
+          >
+            Next →
+          </button>
+          <button type="button" disabled={fetched.rows.length === 0} onClick={download}>
+            Download CSV
+          </button>
+        </div>
+      </div>
+      {results.loading && <Loading label="Fetching results…" />}
+      {page && page.rows.length === 0 && !results.loading && <EmptyState title="The query returned no rows" />}
+      {chart && page && page.rows.length > 0 && (
+        <ResultChart plan={chart} title={`Result chart: ${chart.value} by ${chart.label}`} />
+      )}
+      {page && page.rows.length > 0 && (
+        <DataTable label="Query results" columns={resultColumns} data={page.rows} rowId={(_, index) => String(index)} />
+      )}
+    </>
+  );
+}
+
+function useLakeQuery() {
   const { client } = useSession();
-  const [stores, setStores] = useState<EventDataStore[] | undefined>();
-  const [storesError, setStoresError] = useState<string | undefined>();
-  const [storesLoading, setStoresLoading] = useState(false);
-  const [selectedId, setSelectedId] = useState("");
-  const [sql, setSql] = useState("");
   const [run, setRun] = useState<RunState | undefined>();
   const [results, setResults] = useState<ResultsState | undefined>();
   const [canceling, setCanceling] = useState(false);
-  const editor = useRef<SqlEditorHandle | null>(null);
   const running = useRef<AbortController | undefined>(undefined);
-  const sqlRef = useRef(sql);
-  sqlRef.current = sql;
-
-  const loadStores = useCallback(
-    async (select?: string): Promise<void> => {
-      setStoresLoading(true);
-      setStoresError(undefined);
-      try {
-        const all = await listAllStores(client);
-        setStores(all);
-        const ids = all.map(storeIdOf);
-        const preferred =
-          all.find((store) => store.Status === "ENABLED") ?? all.find((store) => store.Status !== "PENDING_DELETION");
-        setSelectedId((current) =>
-          select && ids.includes(select)
-            ? select
-            : ids.includes(current)
-              ? current
-              : preferred
-                ? storeIdOf(preferred)
-                : "",
-        );
-      } catch (problem) {
-        setStoresError(describeError(problem).message);
-      } finally {
-        setStoresLoading(false);
-      }
-    },
-    [client],
-  );
-
-  useEffect(() => {
-    void loadStores();
-  }, [loadStores]);
-
-  // A first visit with a store starts from a ready-made query, as the CloudTrail Lake editor does.
-  useEffect(() => {
-    if (selectedId !== "" && sqlRef.current.trim() === "") setSql(SAMPLE_QUERIES[0]!.sql(selectedId));
-  }, [selectedId]);
 
   // Leaving the page abandons the running query; lake-query cancels it on the server.
   useEffect(() => () => running.current?.abort(), []);
@@ -364,36 +398,38 @@ export function LakePage() {
     [client],
   );
 
-  const runQuery = useCallback(async (): Promise<void> => {
-    const statement = sqlRef.current.trim();
-    if (statement === "") return;
-    running.current?.abort();
-    const controller = new AbortController();
-    running.current = controller;
-    const { signal } = controller;
-    setCanceling(false);
-    setResults(undefined);
-    setRun({ sql: statement });
-    try {
-      const queryId = await startLakeQuery(client, statement, signal);
-      if (signal.aborted) return;
-      setRun({ sql: statement, progress: { queryId, status: "QUEUED" } });
-      const final = await pollLakeQuery(client, queryId, {
-        signal,
-        onProgress: (progress) => {
-          if (!signal.aborted) setRun({ sql: statement, progress });
-        },
-      });
-      if (signal.aborted) return;
-      // TIMED_OUT queries keep their partial results (spec §7.2).
-      if (final.status === "FINISHED" || final.status === "TIMED_OUT") await loadPage(queryId, [], 0, signal);
-    } catch (problem) {
-      if (isAbort(problem) || signal.aborted) return;
-      setRun({ sql: statement, error: describeError(problem).message });
-    } finally {
-      if (running.current === controller) setCanceling(false);
-    }
-  }, [client, loadPage]);
+  const runQuery = useCallback(
+    async (statement: string): Promise<void> => {
+      if (statement === "") return;
+      running.current?.abort();
+      const controller = new AbortController();
+      running.current = controller;
+      const { signal } = controller;
+      setCanceling(false);
+      setResults(undefined);
+      setRun({ sql: statement });
+      try {
+        const queryId = await startLakeQuery(client, statement, signal);
+        if (signal.aborted) return;
+        setRun({ sql: statement, progress: { queryId, status: "QUEUED" } });
+        const final = await pollLakeQuery(client, queryId, {
+          signal,
+          onProgress: (progress) => {
+            if (!signal.aborted) setRun({ sql: statement, progress });
+          },
+        });
+        if (signal.aborted) return;
+        // TIMED_OUT queries keep their partial results (spec §7.2).
+        if (final.status === "FINISHED" || final.status === "TIMED_OUT") await loadPage(queryId, [], 0, signal);
+      } catch (problem) {
+        if (isAbort(problem) || signal.aborted) return;
+        setRun({ sql: statement, error: describeError(problem).message });
+      } finally {
+        if (running.current === controller) setCanceling(false);
+      }
+    },
+    [client, loadPage],
+  );
 
   const cancel = async (): Promise<void> => {
     const queryId = run?.progress?.queryId;
@@ -407,33 +443,160 @@ export function LakePage() {
     }
   };
 
-  const tables = useMemo(() => (stores ?? []).map(storeIdOf), [stores]);
+  return { run, results, canceling, loadPage, runQuery, cancel };
+}
+
+function QueryWorkbench({
+  stores,
+  selectedId,
+  onSelect,
+}: {
+  stores: EventDataStore[];
+  selectedId: string;
+  onSelect: (id: string) => void;
+}) {
+  const [sql, setSql] = useState("");
+  const editor = useRef<SqlEditorHandle | null>(null);
+  const sqlRef = useRef(sql);
+  sqlRef.current = sql;
+  const { run, results, canceling, loadPage, runQuery, cancel } = useLakeQuery();
+  const runNow = useCallback(() => void runQuery(sqlRef.current.trim()), [runQuery]);
+
+  // A first visit with a store starts from a ready-made query, as the CloudTrail Lake editor does.
+  useEffect(() => {
+    if (selectedId !== "" && sqlRef.current.trim() === "") setSql(SAMPLE_QUERIES[0]!.sql(selectedId));
+  }, [selectedId]);
+
+  const tables = useMemo(() => stores.map(storeIdOf), [stores]);
+  const selected = stores.find((store) => storeIdOf(store) === selectedId);
+  const active = run !== undefined && !run.error && !isTerminal(run.progress?.status);
+
+  return (
+    <>
+      <h2>Query</h2>
+      <div className="panel query-panel">
+        <div className="query-controls">
+          <label>
+            Event data store
+            <select name="store" value={selectedId} onChange={(event) => onSelect(event.target.value)}>
+              {stores.map((store) => (
+                <option key={storeIdOf(store)} value={storeIdOf(store)}>
+                  {store.Name} ({storeIdOf(store).slice(0, 8)}…)
+                </option>
+              ))}
+            </select>
+          </label>
+          <div role="group" aria-labelledby="sample-queries-label" className="sample-queries">
+            <span id="sample-queries-label" className="group-label">
+              Sample queries
+            </span>
+            <div className="buttons">
+              {SAMPLE_QUERIES.map((sample) => (
+                <button
+                  key={sample.title}
+                  type="button"
+                  disabled={selectedId === ""}
+                  onClick={() => setSql(sample.sql(selectedId))}
+                >
+                  {sample.title}
+                </button>
+              ))}
+            </div>
+          </div>
+        </div>
+        <div role="group" aria-labelledby="insert-id-label" className="insert-ids">
+          <span id="insert-id-label" className="group-label">
+            Insert store ID
+          </span>
+          <div className="buttons">
+            {stores.map((store) => (
+              <button
+                key={storeIdOf(store)}
+                type="button"
+                className="chip"
+                aria-label={`Insert ID of ${store.Name ?? storeIdOf(store)}`}
+                title={storeIdOf(store)}
+                onClick={() => editor.current?.insert(storeIdOf(store))}
+              >
+                {store.Name}
+              </button>
+            ))}
+          </div>
+        </div>
+        <SqlEditor value={sql} onChange={setSql} onRun={runNow} tables={tables} handle={editor} />
+        <div className="toolbar">
+          <div className="buttons">
+            <button type="button" className="primary" disabled={sql.trim() === ""} onClick={runNow}>
+              Run
+            </button>
+            <button
+              type="button"
+              className="danger"
+              disabled={!active || !run?.progress?.queryId || canceling}
+              onClick={() => void cancel()}
+            >
+              Cancel
+            </button>
+          </div>
+          <span className="muted">
+            {selected ? (
+              <>
+                <code>FROM {selectedId}</code> is {selected.Name}
+              </>
+            ) : null}
+          </span>
+        </div>
+        <QueryStatusView run={run} canceling={canceling} />
+        {run?.error && <ErrorBanner title="Query failed" message={run.error} />}
+        {!run?.error && run?.progress?.errorMessage && (
+          <ErrorBanner title={`Query ${run.progress.status}`} message={run.progress.errorMessage} />
+        )}
+      </div>
+      {results && <ResultsView results={results} onPage={(...args) => void loadPage(...args)} />}
+    </>
+  );
+}
+
+export function LakePage() {
+  const { client } = useSession();
+  const [stores, setStores] = useState<EventDataStore[] | undefined>();
+  const [storesError, setStoresError] = useState<string | undefined>();
+  const [storesLoading, setStoresLoading] = useState(false);
+  const [selectedId, setSelectedId] = useState("");
+
+  const loadStores = useCallback(
+    async (select?: string): Promise<void> => {
+      setStoresLoading(true);
+      setStoresError(undefined);
+      try {
+        const all = await listAllStores(client);
+        setStores(all);
+        const ids = all.map(storeIdOf);
+        const preferred =
+          all.find((store) => store.Status === "ENABLED") ?? all.find((store) => store.Status !== "PENDING_DELETION");
+        setSelectedId((current) =>
+          select && ids.includes(select)
+            ? select
+            : ids.includes(current)
+              ? current
+              : preferred
+                ? storeIdOf(preferred)
+                : "",
+        );
+      } catch (problem) {
+        setStoresError(describeError(problem).message);
+      } finally {
+        setStoresLoading(false);
+      }
+    },
+    [client],
+  );
+
+  useEffect(() => {
+    void loadStores();
+  }, [loadStores]);
+
   const columns = useMemo(() => storeColumns(), []);
-  const selected = stores?.find((store) => storeIdOf(store) === selectedId);
-
-  const page = results?.pages[results.index];
-  const fetched = useMemo(() => {
-    const pages = results?.pages.filter((candidate): candidate is ResultPage => candidate !== undefined) ?? [];
-    const first = pages.find((candidate) => candidate.columns.length > 0);
-    return { columns: first?.columns ?? [], rows: pages.flatMap((candidate) => candidate.rows) };
-  }, [results?.pages]);
-  const chart = useMemo(() => planChart(fetched), [fetched]);
-  const resultColumns = useMemo(() => {
-    const helper = createColumnHelper<string[]>();
-    return (page?.columns ?? []).map((name, index) =>
-      helper.accessor((row) => row[index] ?? "", { id: `c${index}`, header: name }),
-    );
-  }, [page?.columns]);
-
-  const status = run?.progress?.status;
-  const active = run !== undefined && !run.error && !isTerminal(status);
-  const totalRows = page?.totalResultsCount;
-
-  const download = (): void => {
-    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-    downloadText(`cairn-lake-${stamp}.csv`, "text/csv", toCsv(fetched.columns, fetched.rows));
-  };
-
   const storesReady = stores !== undefined;
   const hasStores = storesReady && stores.length > 0;
 
@@ -477,138 +640,7 @@ export function LakePage() {
       )}
       <h3 className="form-title">Create event data store</h3>
       <CreateStoreForm onCreated={(store) => void loadStores(storeIdOf(store))} />
-
-      {hasStores && (
-        <>
-          <h2>Query</h2>
-          <div className="panel query-panel">
-            <div className="query-controls">
-              <label>
-                Event data store
-                <select name="store" value={selectedId} onChange={(event) => setSelectedId(event.target.value)}>
-                  {stores.map((store) => (
-                    <option key={storeIdOf(store)} value={storeIdOf(store)}>
-                      {store.Name} ({storeIdOf(store).slice(0, 8)}…)
-                    </option>
-                  ))}
-                </select>
-              </label>
-              <div role="group" aria-labelledby="sample-queries-label" className="sample-queries">
-                <span id="sample-queries-label" className="group-label">
-                  Sample queries
-                </span>
-                <div className="buttons">
-                  {SAMPLE_QUERIES.map((sample) => (
-                    <button
-                      key={sample.title}
-                      type="button"
-                      disabled={selectedId === ""}
-                      onClick={() => setSql(sample.sql(selectedId))}
-                    >
-                      {sample.title}
-                    </button>
-                  ))}
-                </div>
-              </div>
-            </div>
-            <div role="group" aria-labelledby="insert-id-label" className="insert-ids">
-              <span id="insert-id-label" className="group-label">
-                Insert store ID
-              </span>
-              <div className="buttons">
-                {stores.map((store) => (
-                  <button
-                    key={storeIdOf(store)}
-                    type="button"
-                    className="chip"
-                    aria-label={`Insert ID of ${store.Name ?? storeIdOf(store)}`}
-                    title={storeIdOf(store)}
-                    onClick={() => editor.current?.insert(storeIdOf(store))}
-                  >
-                    {store.Name}
-                  </button>
-                ))}
-              </div>
-            </div>
-            <SqlEditor value={sql} onChange={setSql} onRun={() => void runQuery()} tables={tables} handle={editor} />
-            <div className="toolbar">
-              <div className="buttons">
-                <button type="button" className="primary" disabled={sql.trim() === ""} onClick={() => void runQuery()}>
-                  Run
-                </button>
-                <button
-                  type="button"
-                  className="danger"
-                  disabled={!active || !run?.progress?.queryId || canceling}
-                  onClick={() => void cancel()}
-                >
-                  Cancel
-                </button>
-              </div>
-              <span className="muted">
-                {selected ? (
-                  <>
-                    <code>FROM {selectedId}</code> is {selected.Name}
-                  </>
-                ) : null}
-              </span>
-            </div>
-            <QueryStatusView run={run} canceling={canceling} />
-            {run?.error && <ErrorBanner title="Query failed" message={run.error} />}
-            {!run?.error && run?.progress?.errorMessage && (
-              <ErrorBanner title={`Query ${run.progress.status}`} message={run.progress.errorMessage} />
-            )}
-          </div>
-
-          {results && (
-            <>
-              <h2>Results</h2>
-              {results.error && <ErrorBanner title="Could not fetch results" message={results.error} />}
-              <div className="toolbar">
-                <span className="muted" role="status" aria-label="Results page">
-                  {page
-                    ? `Page ${results.index + 1} · rows ${results.index * RESULTS_PAGE_SIZE + (page.rows.length ? 1 : 0)}–${
-                        results.index * RESULTS_PAGE_SIZE + page.rows.length
-                      }${totalRows !== undefined ? ` of ${formatCount(totalRows)}` : ""}`
-                    : ""}
-                </span>
-                <div className="buttons">
-                  <button
-                    type="button"
-                    disabled={results.loading || results.index === 0}
-                    onClick={() => void loadPage(results.queryId, results.pages, results.index - 1)}
-                  >
-                    ← Previous
-                  </button>
-                  <button
-                    type="button"
-                    disabled={results.loading || !page?.nextToken}
-                    onClick={() => void loadPage(results.queryId, results.pages, results.index + 1)}
-                  >
-                    Next →
-                  </button>
-                  <button type="button" disabled={fetched.rows.length === 0} onClick={download}>
-                    Download CSV
-                  </button>
-                </div>
-              </div>
-              {results.loading && <Loading label="Fetching results…" />}
-              {page && page.rows.length === 0 && !results.loading && <EmptyState title="The query returned no rows" />}
-              {chart && page && page.rows.length > 0 && (
-                <ResultChart plan={chart} title={`Result chart: ${chart.value} by ${chart.label}`} />
-              )}
-              {page && page.rows.length > 0 && (
-                <DataTable
-                  label="Query results"
-                  columns={resultColumns}
-                  data={page.rows}
-                  rowId={(_, index) => String(index)}
-                />
-              )}
-            </>
-          )}
-        </>
-      )}
+      {hasStores && <QueryWorkbench stores={stores} selectedId={selectedId} onSelect={setSelectedId} />}
     </section>
   );
 }

@@ -35,8 +35,8 @@ export class TailRefusedError extends Error {
  * printing each record, and reconnects with back-off when the connection drops. Resolves when
  * `signal` aborts; throws TailRefusedError on 4xx answers.
  *
- * Records that arrive while disconnected are not replayed: the stream carries bare records, with no
- * sequence number to resume from.
+ * The stream is read with `withSeq=true`: every line carries its journal sequence number, so after a
+ * reconnect the tail resumes just after the last record it printed and nothing journaled meanwhile is lost.
  *
  * @example
  * await runTail({ client, stdout: process.stdout, stderr: process.stderr, signal: controller.signal });
@@ -53,7 +53,7 @@ export async function runTail(options: TailOptions): Promise<void> {
         {
           method: "GET",
           path: "/tail",
-          ...(fromSeq !== undefined ? { query: { fromSeq: String(fromSeq) } } : {}),
+          query: { withSeq: "true", ...(fromSeq !== undefined ? { fromSeq: String(fromSeq) } : {}) },
           headers: { accept: "application/x-ndjson" },
           ...(options.signal ? { signal: options.signal } : {}),
         },
@@ -65,10 +65,11 @@ export async function runTail(options: TailOptions): Promise<void> {
       if (!response.ok || response.body === null) {
         problem = `server answered ${response.status}`;
       } else {
-        // Connected: the replay point has been honoured, and the back-off starts over.
-        fromSeq = undefined;
+        // Connected: the back-off starts over, and the resume point moves with every record printed.
         delayMs = policy.delayMsInitial;
-        await printStream(response.body, options);
+        const startSeq = Number(response.headers.get("x-cairn-from-seq"));
+        if (Number.isInteger(startSeq) && startSeq > 0) fromSeq = startSeq;
+        await printStream(response.body, options, (seq) => (fromSeq = seq + 1));
         problem = "the server closed the stream";
       }
     } catch (error) {
@@ -83,33 +84,43 @@ export async function runTail(options: TailOptions): Promise<void> {
   }
 }
 
-async function printStream(body: ReadableStream<Uint8Array>, options: TailOptions): Promise<void> {
+async function printStream(
+  body: ReadableStream<Uint8Array>,
+  options: TailOptions,
+  onSeq: (seq: number) => void,
+): Promise<void> {
   const decoder = new TextDecoder();
   let pending = "";
   for await (const chunk of body) {
     pending += decoder.decode(chunk, { stream: true });
     let newline = pending.indexOf("\n");
     while (newline !== -1) {
-      printLine(pending.slice(0, newline), options);
+      printLine(pending.slice(0, newline), options, onSeq);
       pending = pending.slice(newline + 1);
       newline = pending.indexOf("\n");
     }
   }
-  printLine(pending + decoder.decode(), options);
+  printLine(pending + decoder.decode(), options, onSeq);
 }
 
-function printLine(line: string, options: TailOptions): void {
+const ENVELOPE = /^\{"seq":(\d+),"record":/;
+
+/** Prints one line of the stream; an envelope's record is printed byte for byte as the journal holds it. */
+function printLine(line: string, options: TailOptions, onSeq: (seq: number) => void): void {
   const text = line.trim();
   if (text === "") return;
+  const envelope = ENVELOPE.exec(text);
+  const recordText = envelope ? text.slice(envelope[0].length, -1) : text;
   if (options.json) {
-    options.stdout.write(text + "\n");
-    return;
+    options.stdout.write(recordText + "\n");
+  } else {
+    try {
+      options.stdout.write(formatTailLine(JSON.parse(recordText) as Record<string, unknown>) + "\n");
+    } catch {
+      options.stderr.write(`Skipping a line that is not JSON: ${text.slice(0, 120)}\n`);
+    }
   }
-  try {
-    options.stdout.write(formatTailLine(JSON.parse(text) as Record<string, unknown>) + "\n");
-  } catch {
-    options.stderr.write(`Skipping a line that is not JSON: ${text.slice(0, 120)}\n`);
-  }
+  if (envelope) onSeq(Number(envelope[1]));
 }
 
 /** One readable line per record: time, source, name, user, error code. */

@@ -12,6 +12,8 @@ import { auditRecordOf, type AuditDefaults } from "../../capture/self-audit/audi
 /**
  * Live tail: a consumer whose cursor lives in the client. `GET /tail?fromSeq=N` streams the caller's
  * account's records as NDJSON from N (default: only new ones), with a blank keep-alive line while idle.
+ * With `withSeq=true` each line is `{"seq":N,"record":{…}}`, so a client that loses the connection
+ * resumes with `fromSeq=N+1` and misses nothing.
  */
 const TAIL_BATCH_ENTRIES_MAX = 500;
 const TAIL_KEEPALIVE_MS = 15_000;
@@ -42,6 +44,7 @@ export function registerTailRoute(app: FastifyInstance, options: TailRouteOption
     let failure: ApiError | undefined;
     let accountId = options.accountId;
     let fromSeq = 0;
+    const withSeq = ["true", "1"].includes(String((request.query as Record<string, unknown>)["withSeq"] ?? ""));
     try {
       const { principal } = await authenticate(
         toSignedRequest(request, Buffer.alloc(0)),
@@ -85,6 +88,8 @@ export function registerTailRoute(app: FastifyInstance, options: TailRouteOption
       "content-type": "application/x-ndjson",
       "x-amzn-requestid": requestId,
       "cache-control": "no-cache",
+      // Where this stream starts: a client that disconnects before any record resumes from here.
+      "x-cairn-from-seq": String(fromSeq),
     });
     const closed = new AbortController();
     raw.on("close", () => closed.abort());
@@ -100,7 +105,8 @@ export function registerTailRoute(app: FastifyInstance, options: TailRouteOption
         }
         let chunk = "";
         for (const entry of entries) {
-          if (recordAccountId(JSON.parse(entry.json) as CloudTrailRecord) === accountId) chunk += `${entry.json}\n`;
+          if (recordAccountId(JSON.parse(entry.json) as CloudTrailRecord) !== accountId) continue;
+          chunk += withSeq ? `{"seq":${entry.seq},"record":${entry.json}}\n` : `${entry.json}\n`;
         }
         next = entries[entries.length - 1]!.seq + 1;
         if (chunk !== "" && !raw.write(chunk)) {
