@@ -24,6 +24,8 @@ export interface ApiCallInput {
   /** As CloudTrail logs them: lower-camel member names (see toLowerCamelKeys), null when none. */
   requestParameters: Record<string, unknown> | null;
   responseElements: Record<string, unknown> | null;
+  /** Service-specific facts about the call (S3: SignatureVersion, bytesTransferredIn…). */
+  additionalEventData?: Record<string, unknown>;
   readOnly: boolean;
   managementEvent: boolean;
   errorCode?: string;
@@ -62,6 +64,7 @@ export function buildApiCallRecord(input: ApiCallInput): { record: CloudTrailRec
     errorMessage: input.errorMessage,
     requestParameters,
     responseElements,
+    additionalEventData: input.additionalEventData,
     requestID: input.requestID,
     eventID: input.eventID,
     readOnly: input.readOnly,

@@ -14,7 +14,15 @@ describe("EC2 request layout", () => {
   it("RunInstances: imageId, minCount, maxCount inside instancesSet.items, as in CloudTrail's records", () => {
     assert.deepEqual(
       decode("RunInstances", "Action=RunInstances&ImageId=ami-1&MinCount=1&MaxCount=10&InstanceType=p2.xlarge"),
-      { instanceType: "p2.xlarge", instancesSet: { items: [{ imageId: "ami-1", minCount: 1, maxCount: 10 }] } },
+      {
+        instancesSet: { items: [{ imageId: "ami-1", minCount: 1, maxCount: 10 }] },
+        instanceType: "p2.xlarge",
+        // EC2 logs its defaults for what the client left out (invictus-sigma-aws RunInstances).
+        blockDeviceMapping: {},
+        monitoring: { enabled: false },
+        disableApiTermination: false,
+        disableApiStop: false,
+      },
     );
   });
 

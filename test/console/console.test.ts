@@ -308,6 +308,16 @@ describe("web console in a real browser", { skip: missing }, () => {
     await page.locator('figure[aria-label^="Result chart:"]').waitFor();
     assert.equal(await page.locator("figure.chart .recharts-bar-rectangle").count(), 3);
     await screenshot(page, "lake");
+
+    // A query the engine refuses: the user sees the server's reason, not a blank table.
+    await editor.click();
+    await page.keyboard.press("Control+A");
+    await page.keyboard.insertText(`SELECT no_such_column FROM ${storeId}`);
+    await page.getByRole("button", { name: "Run", exact: true }).click();
+    const failure = page.getByRole("alert").filter({ hasText: /Query (failed|FAILED)/ });
+    await failure.waitFor();
+    assert.match(await failure.innerText(), /no_such_column/);
+    await screenshot(page, "lake-failed-query");
   });
 
   it("draws the dashboard's charts for the store", async () => {
@@ -357,6 +367,19 @@ describe("web console in a real browser", { skip: missing }, () => {
       await screenshot(page, name);
     }
     await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  it("says so when the server is down", async () => {
+    // The refused connections are the point here; the browser logs them as failed loads.
+    watched.allow(/Failed to load resource: net::ERR_CONNECTION_REFUSED/);
+    await page.getByRole("link", { name: "Event history" }).click();
+    await page.getByRole("table", { name: "Events" }).waitFor();
+    await server.stop();
+    await page.getByRole("button", { name: "Search" }).click();
+    const alert = page.getByRole("alert").filter({ hasText: "Lookup failed" });
+    await alert.waitFor();
+    assert.match(await alert.innerText(), /not reachable/);
+    await screenshot(page, "server-down");
   });
 
   it("reports no browser errors", () => {

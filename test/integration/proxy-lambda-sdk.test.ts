@@ -69,14 +69,14 @@ describe("cairn proxy: Lambda (rest-json) and ElastiCache with the AWS CLI, S3 w
     const invoked = await cli(["lambda", "invoke", "--function-name", "nope", join(server.dataDir, "out.json")]);
     assert.match(invoked.stderr, /ResourceNotFoundException/);
 
-    const [list] = await recorded("lambda.amazonaws.com", "ListFunctions");
+    const [list] = await recorded("lambda.amazonaws.com", "ListFunctions20150331");
     assert.ok(list, `no ListFunctions event. Proxy output:\n${proxy.output()}`);
     assert.equal(list["readOnly"], true);
     assert.equal(list["eventCategory"], "Management");
     assert.equal(list.responseElements, null);
     assert.match(String(list["userAgent"]), /^aws-cli\//);
 
-    const [get] = await recorded("lambda.amazonaws.com", "GetFunction");
+    const [get] = await recorded("lambda.amazonaws.com", "GetFunction20150331v2");
     assert.ok(get, "no GetFunction event");
     assert.equal(get["errorCode"], "ResourceNotFoundException");
     assert.deepEqual(get.requestParameters, { functionName: "nope" });

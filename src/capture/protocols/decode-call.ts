@@ -11,6 +11,7 @@ import { decodeQueryRequest, defineMember, typedScalar } from "./query-request.j
 import { withEc2Layout } from "./ec2-layout.js";
 import { decodeXmlOutput, xmlErrorOf, xmlRequestIdOf } from "./xml-response.js";
 import { parseXml, type XmlElement } from "./xml.js";
+import { decodeRestXmlBody } from "./rest-xml-request.js";
 
 export interface CapturedResponse {
   readonly status: number;
@@ -18,6 +19,8 @@ export interface CapturedResponse {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   /** The body, or undefined when it was larger than the capture cap. */
   readonly body: Buffer | undefined;
+  /** The body's length on the wire, also when it was too large to keep. */
+  readonly bodyBytes?: number;
 }
 
 export interface DecodedCall {
@@ -97,7 +100,12 @@ function decodeRequest(call: IdentifiedCall, request: CapturedRequest): Record<s
   }
 }
 
-/** URI labels and query-string members; S3 logs the bucket as `bucketName` and adds the Host header. */
+/**
+ * URI labels, query-string and header members, and the body. S3 logs the bucket as `bucketName`, adds
+ * the Host header, and logs every query parameter under its wire name as sent (`"tagging": ""`,
+ * `"list-type": "2"`) and its `x-amz-*` header members under the header's name (`"x-amz-acl":
+ * "private"`), as its CloudTrail records show; other services log members lower-camel and typed.
+ */
 function decodeRestRequest(
   model: ServiceModel,
   call: IdentifiedCall,
@@ -113,20 +121,37 @@ function decodeRestRequest(
     const logged = s3 && memberName === "Bucket" ? "bucketName" : lowerFirst(memberName);
     if (ref.location === "uri" && call.rest?.labels[wire] !== undefined) {
       defineMember(out, logged, call.rest.labels[wire]);
-    } else if (ref.location === "querystring" && query.has(wire)) {
+    } else if (ref.location === "querystring" && !s3 && query.has(wire)) {
       defineMember(out, logged, typedScalar(shapeType(member), query.get(wire) ?? ""));
     }
   }
   if (s3) {
     const host = headerText(request.headers, "host");
     if (host !== undefined) out["Host"] = host;
+    for (const [key, value] of query) {
+      // The signature of a presigned URL is not a parameter.
+      if (!/^x-amz-/i.test(key) && !Object.prototype.hasOwnProperty.call(out, key)) defineMember(out, key, value);
+    }
+    for (const ref of Object.values(input?.members ?? {})) {
+      const header = ref.location === "header" ? ref.locationName?.toLowerCase() : undefined;
+      if (header === undefined || !header.startsWith("x-amz-") || S3_UNLOGGED_HEADER.test(header)) continue;
+      const value = headerText(request.headers, header);
+      if (value !== undefined) defineMember(out, header, value);
+    }
   }
-  if (model.metadata.protocol === "rest-json" && request.body !== undefined && request.body.length > 0) {
-    const body = asObject(toLowerCamelKeys(tryParseJson(request.body.toString("utf8"))));
-    if (body !== null) Object.assign(out, body);
+  const body = request.body !== undefined && request.body.length > 0 ? request.body.toString("utf8") : undefined;
+  if (body !== undefined && model.metadata.protocol === "rest-json") {
+    const decoded = asObject(toLowerCamelKeys(tryParseJson(body)));
+    if (decoded !== null) Object.assign(out, decoded);
+  } else if (body !== undefined && !isDataPayload(call, "input")) {
+    const decoded = decodeRestXmlBody(model, call.operation.input, body);
+    if (decoded !== undefined) Object.assign(out, decoded);
   }
   return Object.keys(out).length === 0 ? null : out;
 }
+
+/** Transport headers that happen to be members (checksums, the bucket-owner guard) are not logged. */
+const S3_UNLOGGED_HEADER = /^x-amz-(?:sdk-checksum-algorithm|checksum-|expected-bucket-owner|content-sha256)/;
 
 /** Header-bound output members; S3 logs them under their header names (`x-amz-version-id`). */
 function withHeaderMembers(
@@ -160,11 +185,11 @@ function jsonErrorOf(response: CapturedResponse, text: string): { code: string; 
   return typeof message === "string" ? { code, message } : { code };
 }
 
-/** A response whose body is the user's data (S3 GetObject), never an answer to decode. */
-function isDataPayload(call: IdentifiedCall): boolean {
-  const output = resolveShape(call.model, call.operation.output);
-  if (output?.payload === undefined) return false;
-  const payload = resolveShape(call.model, output.members?.[output.payload]);
+/** A body that is the user's data (S3 PutObject, GetObject), never a document to decode. */
+function isDataPayload(call: IdentifiedCall, side: "input" | "output" = "output"): boolean {
+  const shape = resolveShape(call.model, side === "input" ? call.operation.input : call.operation.output);
+  if (shape?.payload === undefined) return false;
+  const payload = resolveShape(call.model, shape.members?.[shape.payload]);
   return payload !== undefined && (payload.streaming === true || shapeType(payload) === "blob");
 }
 

@@ -8,6 +8,64 @@
  */
 import { resolveShape, shapeType, type ServiceModel, type ShapeRef } from "./model-types.js";
 
+/**
+ * Request lists whose CloudTrail name no part of the model carries: EC2's XML schema named them when
+ * the query API was first written (`Owner.N` → `ownersSet`, `RestorableBy.N` → `sharedUsersSet` of
+ * `{user}`), and some are not `…Set`s at all (`IpPermissions` → `ipPermissions`, `BlockDeviceMapping`
+ * → `blockDeviceMapping`). Each entry is a name seen in CloudTrail's EC2 records (the shared samples:
+ * DescribeImages, DescribeSnapshots, DescribeAddresses, CreateTags, DescribeSecurityGroups,
+ * CreateNetworkInterface, AuthorizeSecurityGroupIngress, RegisterImage, ModifyImageAttribute…);
+ * any other list keeps the name derived from the model below. Keyed by the query key of the list,
+ * `<parent>/<key>` when the name depends on where the list sits.
+ */
+const REQUEST_LIST_NAMES: Readonly<Record<string, Ec2ListName>> = {
+  IpPermissions: { name: "ipPermissions" },
+  IpRanges: { name: "ipRanges" },
+  Ipv6Ranges: { name: "ipv6Ranges" },
+  PrefixListIds: { name: "prefixListIds" },
+  BlockDeviceMapping: { name: "blockDeviceMapping" },
+  Owner: { name: "ownersSet" },
+  RestorableBy: { name: "sharedUsersSet", item: "user" },
+  AllocationId: { name: "allocationIdsSet" },
+  PublicIp: { name: "publicIpsSet" },
+  ResourceId: { name: "resourcesSet" },
+  AttributeName: { name: "accountAttributeNameSet" },
+  InternetGatewayId: { name: "internetGatewayIdSet" },
+  RouteTableId: { name: "routeTableIdSet" },
+  NetworkInterfaceId: { name: "networkInterfaceIdSet" },
+  GroupId: { name: "securityGroupIdSet" },
+  GroupName: { name: "securityGroupSet" },
+  SecurityGroupId: { name: "groupSet", item: "groupId" },
+  SecurityGroup: { name: "groupSet", item: "groupName" },
+  "LaunchPermission/Add": { name: "add" },
+  "LaunchPermission/Remove": { name: "remove" },
+  "CreateVolumePermission/Add": { name: "add" },
+  "CreateVolumePermission/Remove": { name: "remove" },
+  // Tags inside a tag specification are a plain array: `tagSpecificationSet.items[].tags[]`.
+  "TagSpecification/Tag": { name: "tags", plain: true },
+};
+
+/** How an EC2 request list is logged: its name, its scalar items' name, `{items}` or a plain array. */
+export interface Ec2ListName {
+  readonly name: string;
+  readonly item?: string;
+  readonly plain?: boolean;
+}
+
+/**
+ * @example ec2RequestListName(ec2Model, "Owner", undefined) // → { name: "ownersSet" }
+ * @example ec2RequestListName(ec2Model, "Tag", "TagSpecification") // → { name: "tags", plain: true }
+ * @example ec2RequestListName(ec2Model, "InstanceId", undefined) // → { name: "instancesSet" }
+ */
+export function ec2RequestListName(model: ServiceModel, queryKey: string, parentKey: string | undefined): Ec2ListName {
+  const named =
+    (parentKey === undefined ? undefined : REQUEST_LIST_NAMES[`${parentKey}/${queryKey}`]) ??
+    (Object.prototype.hasOwnProperty.call(REQUEST_LIST_NAMES, queryKey) ? REQUEST_LIST_NAMES[queryKey] : undefined);
+  if (named !== undefined) return named;
+  const itemName = queryKey.charAt(0).toLowerCase() + queryKey.slice(1);
+  return { name: ec2SetName(model, itemName) };
+}
+
 /** itemName (`instanceId`) → `…Set` list name → how many lists of that name carry it. */
 type SetIndex = Map<string, Map<string, number>>;
 

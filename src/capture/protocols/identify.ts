@@ -18,6 +18,8 @@ export interface CapturedRequest {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   /** The body, or undefined when it was larger than the capture cap. */
   readonly body: Buffer | undefined;
+  /** The body's length on the wire, also when it was too large to keep. */
+  readonly bodyBytes?: number;
 }
 
 export interface IdentifiedCall {

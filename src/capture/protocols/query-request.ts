@@ -6,7 +6,7 @@
  */
 import { lowerFirst } from "../../normalize/lower-camel.js";
 import { resolveShape, shapeType, type ServiceModel, type ShapeRef } from "./model-types.js";
-import { ec2SetName } from "./ec2-names.js";
+import { ec2RequestListName } from "./ec2-names.js";
 
 /** Members every query request carries that are not parameters of the operation. */
 const ENVELOPE_KEYS = new Set(["Action", "Version"]);
@@ -79,13 +79,29 @@ function decodeStructure(
     const value = decodeValue(context, member, key);
     if (value === undefined) continue;
     if (context.ec2 && shapeType(member) === "list") {
-      const itemName = lowerFirst(wireName(context, memberName, ref));
-      defineMember(out, ec2SetName(context.model, itemName), ec2Items(value as unknown[], itemName));
+      const queryKey = wireName(context, memberName, ref);
+      const list = ec2RequestListName(context.model, queryKey, parentListKey(prefix));
+      const itemName = list.item ?? lowerFirst(queryKey);
+      const items = ec2Items(value as unknown[], itemName);
+      const logged = list.plain === true ? (items["items"] ?? []) : items;
+      // Two query lists may share one logged list (RunInstances `SecurityGroupId.N`, `SecurityGroup.N`
+      // are both `groupSet`): their items are merged.
+      const earlier = out[list.name] as { items?: unknown[] } | undefined;
+      if (!list.plain && Array.isArray(earlier?.items) && Array.isArray(items["items"])) {
+        defineMember(out, list.name, { items: [...earlier.items, ...(items["items"] as unknown[])] });
+      } else defineMember(out, list.name, logged);
     } else {
       defineMember(out, loggedName(context, memberName, ref), value);
     }
   }
   return out;
+}
+
+/** The query key of the structure a prefix is in: `TagSpecification.1` → `TagSpecification`, `` → undefined. */
+function parentListKey(prefix: string): string | undefined {
+  if (prefix === "") return undefined;
+  const parts = prefix.split(".").filter((part) => !/^\d+$/.test(part));
+  return parts[parts.length - 1];
 }
 
 /** EC2 logs lists as `{items: [...]}`, scalar items wrapped in an object named after the item. */

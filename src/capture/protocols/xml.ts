@@ -1,7 +1,8 @@
 /**
- * A small XML reader for AWS responses (query, ec2, rest-xml protocols). AWS answers are plain
- * element trees: no DTDs, attributes only for namespaces and S3's Grantee type, so elements, text,
- * CDATA and the five entities plus character references are all that is needed. Input is bounded by
+ * A small XML reader for AWS responses and rest-xml request bodies (query, ec2, rest-xml protocols).
+ * AWS documents are plain element trees: no DTDs, attributes only for namespaces and S3's Grantee
+ * type, so elements, attributes, text, CDATA and the five entities plus character references are all
+ * that is needed. Input is bounded by
  * the proxy's capture cap; malformed input throws and the caller records the call without a decoded
  * response.
  */
@@ -12,6 +13,8 @@ export interface XmlElement {
   readonly children: XmlElement[];
   /** Concatenated text of this element's direct text and CDATA nodes. */
   text: string;
+  /** Attributes as written (`xmlns`, `xmlns:xsi`, `xsi:type`), in document order; absent when none. */
+  attributes?: [name: string, value: string][];
 }
 
 const ENTITIES: Readonly<Record<string, string>> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
@@ -64,6 +67,8 @@ export function parseXml(source: string): XmlElement {
       const name = localName(/^[^\s/>]+/.exec(tag)?.[0] ?? "");
       if (name === "") throw new Error("Empty tag name");
       const element: XmlElement = { name, children: [], text: "" };
+      const attributes = attributesOf(tag);
+      if (attributes !== undefined) element.attributes = attributes;
       current.children.push(element);
       if (!selfClosing) stack.push(element);
       position = end + 1;
@@ -73,6 +78,19 @@ export function parseXml(source: string): XmlElement {
   const top = root.children[0];
   if (top === undefined) throw new Error("No root element");
   return top;
+}
+
+const ATTRIBUTE = /([^\s=/>]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
+
+/** `name="value"` pairs after the tag name, entities decoded; undefined when the tag has none. */
+function attributesOf(tag: string): [string, string][] | undefined {
+  const space = tag.search(/\s/);
+  if (space === -1) return undefined;
+  const out: [string, string][] = [];
+  for (const match of tag.slice(space).matchAll(ATTRIBUTE)) {
+    out.push([match[1]!, decodeEntities(match[2] ?? match[3] ?? "")]);
+  }
+  return out.length === 0 ? undefined : out;
 }
 
 function requireIndex(source: string, token: string, from: number): number {

@@ -12,9 +12,14 @@ export class CappedCopy {
 
   constructor(private readonly capBytes: number = CAPTURE_BYTES_MAX) {}
 
+  /** Every byte seen, kept or not (S3's bytesTransferredIn/Out). */
+  get totalBytes(): number {
+    return this.bytes;
+  }
+
   push(chunk: Buffer): void {
-    if (this.overflowed) return;
     this.bytes += chunk.length;
+    if (this.overflowed) return;
     if (this.bytes > this.capBytes) {
       this.overflowed = true;
       this.chunks = [];

@@ -74,6 +74,7 @@ type RecordArgs = [
   client: ClientFacts,
   body: Buffer | undefined,
   response: CapturedResponse,
+  bodyBytes?: number,
 ];
 
 function clientFactsOf(incoming: IncomingMessage): ClientFacts {
@@ -94,7 +95,7 @@ function clientFactsOf(incoming: IncomingMessage): ClientFacts {
 /** The call as the recorder needs it; undefined for an unsigned request (not recorded). */
 function observedCall(
   nowMs: () => number,
-  ...[incoming, client, body, response]: RecordArgs
+  ...[incoming, client, body, response, bodyBytes]: RecordArgs
 ): ObservedCall | undefined {
   const rawUrl = incoming.url ?? "/";
   const signed = signedRequestOf(incoming.method ?? "GET", rawUrl, incoming.headers, body ?? new Uint8Array());
@@ -107,6 +108,7 @@ function observedCall(
     rawQuery: question === -1 ? "" : rawUrl.slice(question + 1),
     headers: incoming.headers,
     body,
+    bodyBytes: bodyBytes ?? body?.length ?? 0,
   };
   return {
     scope,
@@ -163,9 +165,11 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
           status: upstream.statusCode ?? 502,
           headers: upstream.headers,
           body: responseCopy.result(),
+          bodyBytes: responseCopy.totalBytes,
         };
+        const requestBytes = bufferedBody?.length ?? requestCopy.totalBytes;
         // After the client has its answer: recording never delays it.
-        setImmediate(() => record(incoming, client, bufferedBody ?? requestCopy.result(), captured));
+        setImmediate(() => record(incoming, client, bufferedBody ?? requestCopy.result(), captured, requestBytes));
       });
     });
     outgoing.once("error", (error) => {

@@ -8,6 +8,8 @@ import { userIdentityOf } from "../../identity/principal.js";
 import type { UserIdentity } from "../../model/record.js";
 import { buildApiCallRecord } from "../../normalize/build-record.js";
 import { isDataEvent, isReadOnly, resourcesOf } from "../protocols/classify.js";
+import { s3AdditionalEventData } from "../protocols/additional-event-data.js";
+import { eventNameOf } from "../protocols/event-name.js";
 import { decodeCall, type CapturedResponse } from "../protocols/decode-call.js";
 import { headerText, identifyCall, type CapturedRequest } from "../protocols/identify.js";
 import { pathStyleOf } from "../protocols/s3-host.js";
@@ -51,8 +53,10 @@ export function recordOfCall(context: RecordContext, call: ObservedCall): string
   const accountId = principal?.accountId ?? context.defaultAccountId;
   const decoded = decodeCall(identified, request, call.response);
   const eventSource = `${identified.model.metadata.endpointPrefix}.amazonaws.com`;
-  const eventName = identified.operation.name;
-  const readOnly = isReadOnly(eventName);
+  // Lambda's names carry API versions (`ListFunctions20150331`); the rules read the operation's name.
+  const operationName = identified.operation.name;
+  const eventName = eventNameOf(identified.model, identified.operation);
+  const readOnly = isReadOnly(operationName);
   const resources = resourcesOf({
     eventSource,
     eventName,
@@ -72,8 +76,11 @@ export function recordOfCall(context: RecordContext, call: ObservedCall): string
     userAgent: headerText(request.headers, "user-agent"),
     requestParameters: decoded.requestParameters,
     responseElements: decoded.responseElements,
+    ...(eventSource === "s3.amazonaws.com"
+      ? { additionalEventData: s3AdditionalEventData(request, call.response, call.tlsDetails?.cipherSuite) }
+      : {}),
     readOnly,
-    managementEvent: !isDataEvent(eventSource, eventName, decoded.objectKey),
+    managementEvent: !isDataEvent(eventSource, operationName, decoded.objectKey),
     ...(decoded.errorCode === undefined ? {} : { errorCode: decoded.errorCode }),
     ...(decoded.errorMessage === undefined ? {} : { errorMessage: decoded.errorMessage }),
     requestID: decoded.requestID ?? randomUUID(),
