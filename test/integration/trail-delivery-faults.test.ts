@@ -74,6 +74,19 @@ function deliveredOnDisk(dataDir: string, bucket: string): Map<string, string[]>
   return files;
 }
 
+/** The end times (from their keys) of every digest file of `bucket` in the embedded store. */
+function digestEndTimesOnDisk(dataDir: string, bucket: string): number[] {
+  const root = join(dataDir, "buckets", bucket);
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
+    );
+  return walk(root)
+    .map((path) => /CloudTrail-Digest\/.*_(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z\.json\.gz$/.exec(path))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .map(([, y, mo, d, h, mi, se]) => Date.UTC(+y!, +mo! - 1, +d!, +h!, +mi!, +se!));
+}
+
 /** eventID → how many log files of `bucket` on an S3 endpoint hold it. */
 async function deliveredOnS3(s3: S3Client, bucket: string): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
@@ -201,6 +214,7 @@ describe("trail delivery under faults", () => {
         server = await startServerProcess({ dataDir, env: FAST });
         ct = cloudTrail(server);
       }
+      const stopRequestedMs = Date.now();
       await ct.send(new StopLoggingCommand({ Name: "crashy" }));
       // Newest first by eventTime: the API calls from StartLogging to StopLogging (inclusive) belong to the
       // trail; ingested records carry their own (older) eventTimes, so they are checked by id instead.
@@ -222,6 +236,19 @@ describe("trail delivery under faults", () => {
         files = deliveredOnDisk(dataDir, "crash-logs");
         return [...expected].every((id) => files.has(id));
       });
+      // StopLogging closes the chain with a final digest after the last log file: validate once it is there.
+      await until(
+        `StopLogging's final digest (stop requested ${new Date(stopRequestedMs).toISOString()}; digests end ${digestEndTimesOnDisk(
+          dataDir,
+          "crash-logs",
+        )
+          .map((ms) => new Date(ms).toISOString())
+          .join(", ")}; server said: ${server.output().slice(-3000)})`,
+        async () =>
+          digestEndTimesOnDisk(dataDir, "crash-logs").some(
+            (endMs) => endMs >= Math.floor(stopRequestedMs / 1000) * 1000,
+          ),
+      );
       assert.ok(acknowledged.length >= 2000, `the test ingested ${acknowledged.length} events while logging`);
       for (const id of acknowledged) assert.ok(files.has(id), `acknowledged ingest ${id} was delivered`);
       for (const [id, paths] of files) assert.equal(paths.length, 1, `event ${id} is in ${paths.length} files`);

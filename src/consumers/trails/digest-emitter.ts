@@ -53,31 +53,42 @@ export async function emitDigests(
   const nowMs = context.clock.nowMs();
   const endMs = Math.floor(nowMs / 1000) * 1000;
   const epoch = trail.startLoggingTimeMs ?? trail.createdAtMs;
-  openChain(state, trail.accountId, trail.homeRegion, epoch, endMs);
-  for (const file of state.undigested) openChain(state, file.accountId, file.region, epoch, endMs);
+  let opened = openChain(state, trail.accountId, trail.homeRegion, epoch, endMs);
+  for (const file of state.undigested) opened = openChain(state, file.accountId, file.region, epoch, endMs) || opened;
   let planned = false;
   for (const chain of state.chains) {
     const age = endMs - chain.nextStartMs;
-    // Keys carry the end time to the second: a chain never ends two digests in the same second.
-    if (age < 1000 || (!options.force && age < context.digestIntervalMs)) continue;
-    state.pendingDigests.push(await signDigest(context, chain, endMs));
+    if (!options.force && age < context.digestIntervalMs) continue;
+    // Keys carry the end time to the second: a chain never ends two digests in the same second. The final
+    // digest (force) is never skipped for that: it waits for the next second instead.
+    const chainEndMs = Math.max(endMs, chain.nextStartMs + 1000);
+    if (chainEndMs > nowMs) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, chainEndMs - nowMs)));
+    state.pendingDigests.push(await signDigest(context, chain, chainEndMs));
     planned = true;
   }
-  if (!planned) return;
+  // A chain's start is kept even before its first digest, so restarts do not keep postponing that digest.
+  if (!planned && !opened) return;
   await context.save();
-  await putPending(context);
+  if (planned) await putPending(context);
 }
 
-/** Creates the chain on first need; a new logging session (epoch) starts a new chain with no previous. */
-function openChain(state: DeliveryState, accountId: string, region: string, epoch: number, nowMs: number): void {
+/**
+ * Creates the chain on first need; a new logging session (epoch) starts a new chain with no previous.
+ * True when the state changed (and must be saved).
+ */
+function openChain(state: DeliveryState, accountId: string, region: string, epoch: number, nowMs: number): boolean {
   const chain = state.chains.find((c) => c.accountId === accountId && c.region === region);
   if (chain === undefined) {
     state.chains.push({ accountId, region, epoch, nextStartMs: nowMs, previous: null });
-  } else if (chain.epoch !== epoch) {
+    return true;
+  }
+  if (chain.epoch !== epoch) {
     chain.epoch = epoch;
     chain.previous = null;
     chain.nextStartMs = Math.max(chain.nextStartMs, Math.min(nowMs, Math.floor(epoch / 1000) * 1000));
+    return true;
   }
+  return false;
 }
 
 async function signDigest(context: DigestContext, chain: DigestChain, endMs: number): Promise<PendingDigest> {
