@@ -23,12 +23,27 @@ const QUERIES_DIR = join(SAMPLES_DIR, "../lake-queries/cloudtrail-lake");
 /** Not about CloudTrail events (lake-queries/README.md): Athena DDL, Config and SSM stores. */
 const NOT_CLOUDTRAIL =
   /^(ConfigTableCreation|ConfigItemCountQuery|EstimateAmountOfConfigurationItems|ssm-patch-compliance-)/;
-/** Broken as published upstream (README: keywords glued together); they must fail, not crash. */
-const BROKEN_UPSTREAM = new Set([
-  "top-errors.sql",
-  "top-s3-actions.sql",
-  "data-by-week-day.sql",
-  "list-attempted-s3-requests..sql",
+/**
+ * Not valid SQL as published, so real CloudTrail Lake refuses them too: they must fail with an AWS-shaped
+ * error, never crash, and are not counted. The first four are listed in lake-queries/README.md; the
+ * others were read one by one, with the reason here.
+ */
+const BROKEN_UPSTREAM = new Map([
+  ["top-errors.sql", "keywords glued together (errorMessageORDER BY … DESCLIMIT 10)"],
+  ["top-s3-actions.sql", "keywords glued together"],
+  ["data-by-week-day.sql", "keywords glued together"],
+  ["list-attempted-s3-requests..sql", "keywords glued together"],
+  ["iam-idc-authenticate-api.sql", "FROM FROM <EDS ID>"],
+  ["list-all-errors-for-s3-events.sql", "the query is pasted twice, joined by the word `example:`"],
+  ["list-all-events-not-in-authorized-region.sql", "the query is pasted twice, joined by `:`"],
+  ["list-publicly-accessible-rds-instances.sql", "the query is pasted twice with no separator ('true'SELECT)"],
+  [
+    "network-activity-events-vpce-access-denied-s3.sql",
+    "selects userIdentity.username but groups by userIdentity.arn (Trino: must appear in GROUP BY)",
+  ],
+  ["query-create-edit-query_00.sql", "`< =` with a space is not an operator"],
+  ["query-limitations_00.sql", "the grammar synopsis ([ DISTINCT ] columns [ Aggregate ] …), not a query"],
+  ["query-limitations_10.sql", "an illustration over columns that do not exist (edsA.map) in stores eds1/eds2"],
 ]);
 
 function walk(dir: string): string[] {
@@ -163,6 +178,7 @@ describe("Lake import of the sample archives and the published Lake queries", ()
       .filter((f) => f.endsWith(".sql"))
       .sort();
     const failures: string[] = [];
+    const notCounted: string[] = [];
     const latencies: number[] = [];
     let considered = 0;
     for (const file of files) {
@@ -179,6 +195,8 @@ describe("Lake import of the sample archives and the published Lake queries", ()
       }
       if (BROKEN_UPSTREAM.has(name)) {
         assert.notEqual(outcome, "ok", `${name} is broken upstream yet ran`);
+        assert.match(outcome, /InvalidQueryStatementException|FAILED/, `${name} fails as a query, not as a crash`);
+        notCounted.push(`${file}: ${BROKEN_UPSTREAM.get(name)!}`);
         continue;
       }
       considered++;
@@ -189,7 +207,8 @@ describe("Lake import of the sample archives and the published Lake queries", ()
     process.stdout.write(
       `# Lake queries: ${considered - failures.length}/${considered} run unchanged (${(share * 100).toFixed(0)}%); ` +
         `latency median ${latencies[Math.floor(latencies.length / 2)]} ms, max ${latencies.at(-1)} ms (StartQuery→last page)\n` +
-        failures.map((f) => `#   FAILS ${f}\n`).join(""),
+        failures.map((f) => `#   FAILS ${f}\n`).join("") +
+        notCounted.map((f) => `#   not valid SQL as published, not counted: ${f}\n`).join(""),
     );
     assert.ok(share >= LAKE_QUERY_SHARE_MIN, `only ${(share * 100).toFixed(0)}% of the Lake queries ran`);
   });
