@@ -1,6 +1,6 @@
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -31,7 +31,7 @@ import {
  * generator) with StartImport `file://…`, then run typical aggregates through StartQuery /
  * GetQueryResults, side by side with DuckDB scanning the same gzip trail files directly (the
  * alternative without a Lake); plus freshness (ingest ack → queryable) and bytes per event on disk.
- * Usage: node dist/bench/lake.js [events=1000000] (the README's figure: 10000000).
+ * Usage: node dist/bench/lake.js [events=1000000] [--import-only] (the README's figure: 10000000).
  */
 
 export interface LakeQueryFigure {
@@ -218,6 +218,74 @@ function queries(day: string, nextDay: string, eventName: string): BenchQuery[] 
   ];
 }
 
+export interface LakeImportBench {
+  readonly name: "lake-import";
+  readonly events: number;
+  readonly files: number;
+  readonly archiveBytesPerEvent: number;
+  readonly importSeconds: number;
+  readonly importEventsPerSec: number;
+  /** The same archive imported again into the same store: every event a duplicate. */
+  readonly reimportSeconds: number;
+  readonly reimportEventsPerSec: number;
+  readonly storeBytesPerEvent: number;
+  readonly storeFiles: number;
+  readonly serverRssBytes: number;
+}
+
+/**
+ * Import only: the archive into a fresh store, then the same archive again (adds 0). Set
+ * LAKE_BENCH_SERVER_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) to profile the server.
+ */
+export async function benchLakeImport(options: { events?: number } = {}): Promise<LakeImportBench> {
+  const events = options.events ?? 1_000_000;
+  const archive = mkdtempSync(join(tmpdir(), "cairn-bench-lake-archive-"));
+  const dataDir = mkdtempSync(join(tmpdir(), "cairn-bench-lake-data-"));
+  let server: Awaited<ReturnType<typeof startBenchServer>> | undefined;
+  let client: CloudTrailClient | undefined;
+  try {
+    const lastMs = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000;
+    const firstMs = lastMs - 30 * 86_400_000;
+    const generator = recordGenerator(loadSamples(), events, firstMs, lastMs);
+    const archiveBytes = writeArchive(archive, generator, events);
+    const serverOptions = process.env["LAKE_BENCH_SERVER_NODE_OPTIONS"];
+    server = await startBenchServer(dataDir, serverOptions ? { NODE_OPTIONS: serverOptions } : {});
+    client = new CloudTrailClient({
+      endpoint: server.url,
+      region: BENCH_REGION,
+      credentials: { accessKeyId: BENCH_ACCESS_KEY_ID, secretAccessKey: BENCH_SECRET },
+      maxAttempts: 1,
+    });
+    const storeId = (
+      await client.send(
+        new CreateEventDataStoreCommand({ Name: "bench", TerminationProtectionEnabled: false, StartIngestion: false }),
+      )
+    ).EventDataStoreArn!.split("/")[1]!;
+    const importSeconds = await importArchive(client, storeId, archive, events);
+    const reimportSeconds = await importArchive(client, storeId, archive, 0);
+    const store = directoryBytes(join(dataDir, "lake", storeId));
+    const serverRssBytes = rssOf(server.pid);
+    return {
+      name: "lake-import",
+      events,
+      files: Math.ceil(events / 1000),
+      archiveBytesPerEvent: Math.round(archiveBytes / events),
+      importSeconds: Math.round(importSeconds * 100) / 100,
+      importEventsPerSec: Math.round(events / importSeconds),
+      reimportSeconds: Math.round(reimportSeconds * 100) / 100,
+      reimportEventsPerSec: Math.round(events / reimportSeconds),
+      storeBytesPerEvent: Math.round(store.bytes / events),
+      storeFiles: store.files,
+      serverRssBytes,
+    };
+  } finally {
+    client?.destroy();
+    await server?.stop();
+    rmSync(archive, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 export async function benchLake(
   options: { events?: number; cairnRuns?: number; duckdbRuns?: number } = {},
 ): Promise<LakeBench> {
@@ -356,7 +424,28 @@ export function printLakeBench(result: LakeBench): void {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const result = await benchLake({ events: Number(process.argv[2] ?? "1000000") });
-  printLakeBench(result);
-  console.log(JSON.stringify(result, null, 2));
+  const args = process.argv.slice(2);
+  const events = Number(args.find((a) => !a.startsWith("--")) ?? "1000000");
+  if (args.includes("--import-only")) {
+    // node dist/bench/lake.js 1000000 --import-only: writes bench/results/lake-import-<time>.json
+    const result = await benchLakeImport({ events });
+    console.table([
+      { figure: "import rate (events/s, StartImport file://)", value: result.importEventsPerSec },
+      { figure: "import time (s)", value: result.importSeconds },
+      { figure: "re-import rate (events/s, all duplicates)", value: result.reimportEventsPerSec },
+      { figure: "store bytes per event (Parquet zstd)", value: result.storeBytesPerEvent },
+      { figure: "store files", value: result.storeFiles },
+      { figure: "server RSS after the run (MB)", value: Math.round(result.serverRssBytes / 1e6) },
+    ]);
+    const resultsDir = resolve(import.meta.dirname, "../../bench/results");
+    mkdirSync(resultsDir, { recursive: true });
+    const file = join(resultsDir, `lake-import-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+    writeFileSync(file, JSON.stringify({ ...result, at: new Date().toISOString() }, null, 2) + "\n");
+    console.log(JSON.stringify(result, null, 2));
+    console.log(`written to ${file}`);
+  } else {
+    const result = await benchLake({ events });
+    printLakeBench(result);
+    console.log(JSON.stringify(result, null, 2));
+  }
 }

@@ -1,13 +1,12 @@
 /**
- * StartImport, GetImport, ListImports, ListImportFailures (spec §7.6) for trail-format archives in a
- * local directory (`file:///…`, a Cairn extension; `s3://` sources are not supported yet). The import
- * runs in the background: files are read and normalised with the ingest rules, duplicates (same
- * dedup key already in the store) are skipped, and rows are written as Parquet in chunks, each chunk
- * recorded in lake.db with its keys. Bad files and records become ListImportFailures entries.
+ * StartImport, GetImport, ListImports, ListImportFailures (spec §7.6) for trail-format archives in an
+ * S3 location (`s3://bucket/prefix`, in the object store Cairn is configured with) or a directory on
+ * the server (`file:///…`, a Cairn extension). The import runs in the background (import-runner.ts):
+ * files are read and normalised with the ingest rules, duplicates (same dedup key already in the
+ * store) are skipped, and rows are written as Parquet in chunks, each chunk recorded in lake.db with
+ * its keys. Bad files and records become ListImportFailures entries.
  */
 import { randomUUID } from "node:crypto";
-import { stat } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import type { DuckDBInstance } from "@duckdb/node-api";
 import { ApiError } from "../api/errors.js";
 import {
@@ -19,7 +18,9 @@ import {
 } from "../api/operations/input.js";
 import type { OperationHandler } from "../api/operations/operation.js";
 import { requireActive, type LakeOperationDeps } from "./eds-input.js";
+import { resolveImportLocation } from "./import/import-source.js";
 import { runImport, type ImportDocument } from "./import-runner.js";
+import type { ObjectStore } from "../storage/object-store.js";
 
 const view = (doc: ImportDocument): Record<string, unknown> => ({
   ImportId: doc.id,
@@ -44,7 +45,7 @@ function pageOf(token: string | undefined, total: number, prefix: string): numbe
 }
 
 export function createImportOperations(
-  deps: LakeOperationDeps & { duck: DuckDBInstance; lakeDir: string; nowMs: () => number },
+  deps: LakeOperationDeps & { duck: DuckDBInstance; lakeDir: string; nowMs: () => number; objectStore?: ObjectStore },
 ): Array<[string, OperationHandler]> {
   const save = (doc: ImportDocument): void => deps.db.putDocument("imports", doc.id, doc.accountId, doc);
 
@@ -57,17 +58,7 @@ export function createImportOperations(
     const uri = s3 !== undefined && typeof s3["S3LocationUri"] === "string" ? s3["S3LocationUri"] : undefined;
     if (uri === undefined)
       throw new ApiError("InvalidParameterException", "ImportSource.S3.S3LocationUri is required.");
-    if (!uri.startsWith("file://"))
-      throw new ApiError(
-        "InvalidImportSourceException",
-        "Cairn imports from file:///<directory> sources only (s3:// is not supported yet).",
-      );
-    const directory = fileURLToPath(uri);
-    if (!(await stat(directory).catch(() => undefined))?.isDirectory())
-      throw new ApiError(
-        "InvalidImportSourceException",
-        `The import source ${uri} is not a readable directory on the server.`,
-      );
+    const location = await resolveImportLocation(uri, deps.objectStore);
     const store = requireActive(deps.resolve({ EventDataStore: destinations[0] }, context));
     const ongoing = deps.db.documents<ImportDocument>("imports", context.accountId);
     if (ongoing.some((d) => d.status === "INITIALIZING" || d.status === "IN_PROGRESS"))
@@ -80,7 +71,8 @@ export function createImportOperations(
       edsId: store.id,
       destinationArn: store.arn,
       sourceUri: uri,
-      directory,
+      directory: location.kind === "file" ? location.directory : "",
+      location,
       region: typeof s3?.["S3BucketRegion"] === "string" ? s3["S3BucketRegion"] : context.region,
       roleArn: typeof s3?.["S3BucketAccessRoleArn"] === "string" ? s3["S3BucketAccessRoleArn"] : "",
       ...(startMs !== undefined ? { startEventTimeMs: startMs } : {}),

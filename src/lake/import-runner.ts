@@ -1,19 +1,23 @@
-/** The background part of an import: walk, read, normalise, de-duplicate, write Parquet in chunks. */
-import { createHash } from "node:crypto";
-import { basename } from "node:path";
+/**
+ * The background part of an import: list the source's trail files, parse and normalise them on
+ * worker threads (import/import-worker.ts, the ingest rules), de-duplicate in file order against the
+ * store and the import itself, and write Parquet in chunks of ~100,000 rows, one DuckDB statement per
+ * chunk for all its event dates (import/bulk-writer.ts). A chunk's files and keys are recorded in
+ * lake.db in one transaction after they are durable; while one chunk is written the next is read.
+ */
 import type { DuckDBInstance } from "@duckdb/node-api";
-import { listTrailFiles, readTrailFile } from "../client/trail-files.js";
-import { normalizeIngestedRecord } from "../normalize/pipeline.js";
-import { keyHash, type CommittedFile, type LakeDb } from "./lake-db.js";
-import { eventDateOf, recordToRow } from "./lake-schema.js";
-import { writeParquet } from "./parquet-writer.js";
+import type { ObjectStore } from "../storage/object-store.js";
+import { writeImportChunk } from "./import/bulk-writer.js";
+import type { FileRequest, FileResult } from "./import/import-rows.js";
+import { listImportFiles, readImportObject, type ImportFile, type ImportLocation } from "./import/import-source.js";
+import { ImportWorkerPool } from "./import/worker-pool.js";
+import type { CommittedFile, LakeDb } from "./lake-db.js";
 
 const CHUNK_ROWS = 100_000;
-
-function contentUuid(raw: unknown): string {
-  const hex = createHash("sha256").update(JSON.stringify(raw)).digest("hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}
+/** Files read ahead of the one being de-duplicated, per worker. */
+const READ_AHEAD_PER_WORKER = 6;
+/** GetImport's statistics are saved at most this often while files complete (and at every commit). */
+const SAVE_INTERVAL_MS = 200;
 
 export interface ImportDocument {
   readonly id: string;
@@ -21,7 +25,10 @@ export interface ImportDocument {
   readonly edsId: string;
   readonly destinationArn: string;
   readonly sourceUri: string;
+  /** The directory of a file:// import ("" for s3://). */
   readonly directory: string;
+  /** Absent in documents written before s3:// imports: then `directory` is the source. */
+  readonly location?: ImportLocation;
   readonly region: string;
   readonly roleArn: string;
   readonly startEventTimeMs?: number;
@@ -44,6 +51,45 @@ interface RunnerDeps {
   readonly lakeDir: string;
   readonly nowMs: () => number;
   readonly save: (doc: ImportDocument) => void;
+  /** The object store s3:// sources are read from. */
+  readonly objectStore?: ObjectStore;
+}
+
+interface Chunk {
+  readonly lines: string[];
+  readonly dates: string[];
+  readonly keys: Buffer[];
+  readonly seen: Set<string>;
+}
+
+const newChunk = (): Chunk => ({ lines: [], dates: [], keys: [], seen: new Set() });
+
+/** Reads one file on the pool: its path (file://), or its body fetched here and handed over (s3://). */
+function fileReader(
+  doc: ImportDocument,
+  location: ImportLocation,
+  workers: ImportWorkerPool,
+  deps: RunnerDeps,
+): (file: ImportFile, id: number) => Promise<FileResult> {
+  return async (file, id) => {
+    const base: FileRequest = {
+      id,
+      path: file.location,
+      nowMs: deps.nowMs(),
+      ...(doc.startEventTimeMs !== undefined ? { startMs: doc.startEventTimeMs } : {}),
+      ...(doc.endEventTimeMs !== undefined ? { endMs: doc.endEventTimeMs } : {}),
+    };
+    if (location.kind === "file") return workers.run(base);
+    let body: Buffer | undefined;
+    try {
+      body = await readImportObject(deps.objectStore!, location.bucket, file.key!);
+    } catch (error) {
+      return { id, ok: false, problem: "unreadable", message: error instanceof Error ? error.message : String(error) };
+    }
+    if (body === undefined) return { id, ok: false, problem: "unreadable", message: "The object does not exist." };
+    // A private copy: the worker takes the buffer over, and SDK bodies may share theirs.
+    return workers.run({ ...base, bytes: new Uint8Array(body) });
+  };
 }
 
 export async function runImport(doc: ImportDocument, deps: RunnerDeps): Promise<void> {
@@ -57,70 +103,104 @@ export async function runImport(doc: ImportDocument, deps: RunnerDeps): Promise<
     });
     doc.stats.FailedEntries++;
   };
-  const byDate = new Map<string, { rows: Record<string, unknown>[]; keys: Buffer[] }>();
-  const seen = new Set<string>();
-  let buffered = 0;
-  let chunk = 0;
-  const flush = async (): Promise<void> => {
-    const files: CommittedFile[] = [];
-    for (const [eventDate, batch] of byDate) {
-      const name = `import-${doc.id}-${String(chunk).padStart(6, "0")}`;
-      const path = await writeParquet(
-        deps.duck,
-        { lakeDir: deps.lakeDir, edsId: doc.edsId, eventDate, name },
-        batch.rows,
-      );
-      files.push({ path, edsId: doc.edsId, rows: batch.rows.length, keys: batch.keys });
-    }
-    deps.db.commitFiles(files);
-    byDate.clear();
-    seen.clear();
-    chunk++;
-    buffered = 0;
+  let lastSaveMs = 0;
+  const save = (force: boolean): void => {
+    const now = deps.nowMs();
+    if (!force && now - lastSaveMs < SAVE_INTERVAL_MS) return;
+    doc.updatedMs = now;
+    deps.save(doc);
+    lastSaveMs = now;
   };
+
+  let chunkNo = 0;
+  const writeChunk = async (chunk: Chunk): Promise<void> => {
+    if (chunk.lines.length === 0) return;
+    const name = `import-${doc.id}-${String(chunkNo++).padStart(6, "0")}`;
+    const written = await writeImportChunk(deps.duck, { lakeDir: deps.lakeDir, edsId: doc.edsId, name }, chunk.lines);
+    const byDate = new Map<string, { rows: number; keys: Buffer[] }>();
+    chunk.dates.forEach((date, i) => {
+      let slot = byDate.get(date);
+      if (!slot) byDate.set(date, (slot = { rows: 0, keys: [] }));
+      slot.rows++;
+      slot.keys.push(chunk.keys[i]!);
+    });
+    const files: CommittedFile[] = written.map(({ path, eventDate }) => {
+      const slot = byDate.get(eventDate);
+      byDate.delete(eventDate); // a date split over several files: its keys go with the first
+      return { path, edsId: doc.edsId, rows: slot?.rows ?? 0, keys: slot?.keys ?? [] };
+    });
+    if (byDate.size > 0) throw new Error(`import chunk ${name}: no Parquet file for ${[...byDate.keys()].join(", ")}`);
+    deps.db.commitFiles(files);
+    save(true);
+  };
+
+  let pool: ImportWorkerPool | undefined;
+  let flushing: Promise<void> = Promise.resolve();
   try {
-    const files = (await listTrailFiles([doc.directory])).filter(
-      (f) => !basename(f.path).includes("CloudTrail-Digest"),
-    );
+    const location: ImportLocation = doc.location ?? { kind: "file", directory: doc.directory };
+    const files = await listImportFiles(location, deps.objectStore);
     Object.assign(doc, { status: "IN_PROGRESS", updatedMs: deps.nowMs() });
     doc.stats.PrefixesFound = 1;
-    deps.save(doc);
-    for (const file of files) {
-      const content = await readTrailFile(file.path);
-      if (!content.ok) fail(file.path, content.problem, content.message);
+    save(true);
+    pool = new ImportWorkerPool();
+    const workers = pool;
+    const request = fileReader(doc, location, workers, deps);
+    const ahead: Array<Promise<FileResult>> = [];
+    let next = 0;
+    const readAhead = (): void => {
+      while (next < files.length && ahead.length < READ_AHEAD_PER_WORKER * workers.size) {
+        const promise = request(files[next]!, next++);
+        promise.catch(() => undefined); // observed when its turn comes
+        ahead.push(promise);
+      }
+    };
+    readAhead();
+    let chunk = newChunk();
+    let inFlight: Set<string> | undefined;
+    for (let index = 0; index < files.length; index++) {
+      const result = await ahead.shift()!;
+      readAhead();
+      const file = files[index]!;
+      if (!result.ok) fail(file.location, result.problem, result.message);
       else {
-        content.records.forEach((raw, index) => {
-          // A record without eventID gets one derived from its content, so importing again is a no-op.
-          const randomUUID = (): string => contentUuid(raw);
-          const result = normalizeIngestedRecord(raw, { receivedAtMs: deps.nowMs(), randomUUID });
-          if (!result.ok) return fail(`${file.path}#${index}`, result.errorCode, result.message);
-          const timeMs = Date.parse(result.record.eventTime);
-          if (doc.startEventTimeMs !== undefined && timeMs < doc.startEventTimeMs) return;
-          if (doc.endEventTimeMs !== undefined && timeMs > doc.endEventTimeMs) return;
-          const key = keyHash(result.dedupKey);
+        const keys = Buffer.from(result.keys.buffer, result.keys.byteOffset, result.keys.byteLength);
+        for (const [i, line] of result.lines.entries()) {
+          const key = keys.subarray(i * 16, i * 16 + 16);
           const hex = key.toString("hex");
-          if (seen.has(hex) || deps.db.hasKey(doc.edsId, key)) return;
-          seen.add(hex);
-          const date = eventDateOf(result.record);
-          let batch = byDate.get(date);
-          if (!batch) byDate.set(date, (batch = { rows: [], keys: [] }));
-          batch.rows.push(recordToRow(result.record, result.json));
-          batch.keys.push(key);
-          buffered++;
+          if (chunk.seen.has(hex) || inFlight?.has(hex) || deps.db.hasKey(doc.edsId, key)) continue;
+          chunk.seen.add(hex);
+          chunk.lines.push(line);
+          chunk.dates.push(result.dates[i]!);
+          chunk.keys.push(key);
           doc.stats.EventsCompleted++;
-        });
+        }
+        // Rejected records in the order of the file, as the single-threaded runner listed them.
+        for (const f of result.failures) fail(`${file.location}#${f.index}`, f.errorCode, f.message);
       }
       doc.stats.FilesCompleted++;
-      if (buffered >= CHUNK_ROWS) await flush();
-      doc.updatedMs = deps.nowMs();
-      deps.save(doc);
+      if (chunk.lines.length >= CHUNK_ROWS) {
+        // One chunk is written while the next is read; its keys count as seen until they are in lake.db.
+        await flushing;
+        const full = chunk;
+        chunk = newChunk();
+        inFlight = full.seen;
+        flushing = writeChunk(full).then(() => {
+          if (inFlight === full.seen) inFlight = undefined;
+        });
+        flushing.catch(() => undefined);
+      }
+      save(false);
     }
-    await flush();
+    await flushing;
+    await writeChunk(chunk);
     doc.stats.PrefixesCompleted = 1;
     Object.assign(doc, { status: "COMPLETED", updatedMs: deps.nowMs() });
   } catch (error) {
+    await flushing.catch(() => undefined);
     fail(doc.sourceUri, "ImportFailed", error instanceof Error ? error.message : String(error));
     Object.assign(doc, { status: "FAILED", updatedMs: deps.nowMs() });
+  } finally {
+    await pool?.close();
   }
   deps.save(doc);
 }

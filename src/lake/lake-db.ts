@@ -143,8 +143,12 @@ export class LakeDb {
     this.db.transaction(() => paths.forEach((path) => remove.run(path)))();
   }
 
+  private hasKeyStatement: Database.Statement | undefined;
+
   hasKey(edsId: string, key: Buffer): boolean {
-    return this.db.prepare("SELECT 1 FROM event_keys WHERE eds_id = ? AND key = ?").get(edsId, key) !== undefined;
+    // Prepared once: imports ask for every record, and preparing costs more than the lookup.
+    this.hasKeyStatement ??= this.db.prepare("SELECT 1 FROM event_keys WHERE eds_id = ? AND key = ?");
+    return this.hasKeyStatement.get(edsId, key) !== undefined;
   }
 
   // Queries and imports: JSON documents keyed by id, scoped by account.

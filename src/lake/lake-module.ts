@@ -8,11 +8,13 @@ import { makeResolver, type LakeOperationDeps } from "./eds-input.js";
 import { channelById, createChannelOperations, type Channel } from "./channel-operations.js";
 import { createEdsOperations } from "./eds-operations.js";
 import { createImportOperations } from "./import-operations.js";
+import { importObjectStore } from "./import/import-source.js";
 import type { ImportDocument } from "./import-runner.js";
 import { LakeConsumer } from "./lake-consumer.js";
 import { LakeDb } from "./lake-db.js";
 import { recoverLakeDir, sweepLake } from "./lake-maintenance.js";
 import { createQueryOperations } from "./query-operations.js";
+import { SigningKeyStore } from "../trails/integrity/signing-keys.js";
 import { openDuck } from "./query-engine.js";
 import { StoreRouter } from "./store-router.js";
 
@@ -40,6 +42,8 @@ export async function startLakeModule(deps: {
   journal: Journal;
   clock: Clock;
   operations: Map<string, OperationHandler>;
+  /** The trails' digest keys: saved query results are signed with the keys ListPublicKeys lists. */
+  signingKeys?: SigningKeyStore;
 }): Promise<LakeModule> {
   const lakeDir = join(deps.settings.dataDir, "lake");
   const db = new LakeDb(join(lakeDir, "lake.db"));
@@ -59,8 +63,16 @@ export async function startLakeModule(deps: {
   const withEngine = { ...base, duck, lakeDir, nowMs: () => deps.clock.nowMs() };
   for (const [name, handler] of [
     ...createEdsOperations(base),
-    ...createQueryOperations(withEngine),
-    ...createImportOperations(withEngine),
+    ...createQueryOperations({
+      ...withEngine,
+      // Saved results go where trails deliver, signed with the digest keys ListPublicKeys returns.
+      delivery: {
+        objectStore: importObjectStore(deps.settings),
+        keys: deps.signingKeys ?? new SigningKeyStore({ dataDir: deps.settings.dataDir, clock: deps.clock }),
+        createMissingBuckets: deps.settings.s3Endpoint === undefined,
+      },
+    }),
+    ...createImportOperations({ ...withEngine, objectStore: importObjectStore(deps.settings) }),
     ...createChannelOperations(base),
   ])
     deps.operations.set(name, handler);

@@ -1,7 +1,9 @@
 /**
  * StartQuery, DescribeQuery, GetQueryResults, ListQueries, CancelQuery (spec §7.2). A query runs in
- * the background on its own DuckDB connection; its metadata lives in lake.db and its rows in
- * `<lake>/results/<query-id>.json`, both kept 7 days (lake-maintenance.ts).
+ * the background on its own DuckDB connection over the date partitions its WHERE clause can match
+ * (query-pruning.ts); its metadata and statistics live in lake.db and its rows in
+ * `<lake>/results/<query-id>.json`, both kept 7 days (lake-maintenance.ts). With `DeliveryS3Uri` the
+ * rows are also written, signed, to the object store (query-delivery.ts).
  */
 import { randomUUID } from "node:crypto";
 import { readFile, writeFile, mkdir } from "node:fs/promises";
@@ -11,8 +13,17 @@ import { ApiError } from "../api/errors.js";
 import { optionalInteger, optionalString, optionalTimestampMs } from "../api/operations/input.js";
 import type { OperationContext, OperationHandler } from "../api/operations/operation.js";
 import { requireActive, type LakeOperationDeps } from "./eds-input.js";
+import {
+  checkDeliveryBucket,
+  deliverResults,
+  parseDeliveryUri,
+  type DeliveryDeps,
+  type DeliveryStatus,
+  type DeliveryTarget,
+} from "./query-delivery.js";
 import { checkStatement, connectForQuery, runQuery, StatementError, type QueryRows } from "./query-engine.js";
-import { rewriteLakeSql } from "./query-sql.js";
+import { partitionRanges, type DateRange } from "./query-pruning.js";
+import { rewriteLakeSql, viewNameOf } from "./query-sql.js";
 
 export const MAX_CONCURRENT_QUERIES = 10;
 const QUERY_TIMEOUT_MS = 3_600_000;
@@ -23,6 +34,12 @@ const QUERY_TIMEOUT_MS = 3_600_000;
  */
 const RUNNING_SLOTS = 2;
 const STATUSES = ["QUEUED", "RUNNING", "FINISHED", "FAILED", "CANCELLED", "TIMED_OUT"];
+/**
+ * Results kept parsed in memory, newest last, so paging through a large result does not re-read and
+ * re-parse its file for every page of 1,000 rows.
+ */
+const CACHED_RESULTS = 4;
+const CACHED_CELLS_MAX = 2_000_000;
 
 export interface QueryDocument {
   readonly id: string;
@@ -36,10 +53,22 @@ export interface QueryDocument {
   resultsCount?: number;
   bytesScanned?: number;
   eventsScanned?: number;
+  /** Parquet files the query read (after partition pruning). */
+  filesScanned?: number;
+  /** The region the query was started in: its results are signed with that region's key. */
+  readonly region?: string;
+  readonly deliveryS3Uri?: string;
+  deliveryStatus?: DeliveryStatus;
 }
 
 export function createQueryOperations(
-  deps: LakeOperationDeps & { duck: DuckDBInstance; lakeDir: string; nowMs: () => number },
+  deps: LakeOperationDeps & {
+    duck: DuckDBInstance;
+    lakeDir: string;
+    nowMs: () => number;
+    /** Where DeliveryS3Uri results go; without it StartQuery refuses DeliveryS3Uri. */
+    delivery?: DeliveryDeps;
+  },
 ): Array<[string, OperationHandler]> {
   const running = new Map<string, { interrupt: () => void; cancelled: boolean }>();
   const waiting: Array<() => void> = [];
@@ -57,7 +86,25 @@ export function createQueryOperations(
     else busySlots--;
   };
   const resultsDir = join(deps.lakeDir, "results");
+  const cachedResults = new Map<string, QueryRows>();
+  const remember = (id: string, result: QueryRows): void => {
+    if (result.rows.length * Math.max(1, result.columns.length) > CACHED_CELLS_MAX) return;
+    cachedResults.delete(id);
+    cachedResults.set(id, result);
+    while (cachedResults.size > CACHED_RESULTS) cachedResults.delete(cachedResults.keys().next().value!);
+  };
+  const resultsOf = async (id: string): Promise<QueryRows> => {
+    const cached = cachedResults.get(id);
+    if (cached !== undefined) return cached;
+    const result = JSON.parse(await readFile(join(resultsDir, `${id}.json`), "utf8")) as QueryRows;
+    remember(id, result);
+    return result;
+  };
   const save = (q: QueryDocument): void => deps.db.putDocument("queries", q.id, q.accountId, q);
+  // A delivery cut short by a restart never completes: say so instead of PENDING forever.
+  for (const q of deps.db.documents<QueryDocument>("queries"))
+    if (q.deliveryStatus === "PENDING" && !(q.status === "QUEUED" || q.status === "RUNNING"))
+      save({ ...q, deliveryStatus: "FAILED" });
   const load = (input: Record<string, unknown>, context: OperationContext): QueryDocument => {
     const id = optionalString(input, "QueryId");
     if (id === undefined) throw new ApiError("InvalidParameterException", "QueryId is required.");
@@ -71,9 +118,15 @@ export function createQueryOperations(
     return query;
   };
 
-  async function execute(query: QueryDocument, sql: string): Promise<void> {
+  async function execute(
+    query: QueryDocument,
+    sql: string,
+    ranges: ReadonlyMap<string, DateRange | undefined>,
+    target: DeliveryTarget | undefined,
+  ): Promise<void> {
     const started = deps.nowMs();
     const handle = running.get(query.id)!;
+    let finished: QueryRows | undefined;
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -82,7 +135,12 @@ export function createQueryOperations(
     await acquire();
     try {
       if (handle.cancelled) throw new Error("cancelled");
-      const connection = await connectForQuery(deps.duck, deps.lakeDir, query.storeIds);
+      const { connection, scan } = await connectForQuery(deps.duck, deps.lakeDir, query.storeIds, ranges);
+      Object.assign(query, {
+        bytesScanned: scan.bytesScanned,
+        eventsScanned: scan.eventsScanned,
+        filesScanned: scan.files,
+      });
       handle.interrupt = () => connection.interrupt();
       let result: QueryRows;
       try {
@@ -96,6 +154,8 @@ export function createQueryOperations(
       await mkdir(resultsDir, { recursive: true });
       await writeFile(join(resultsDir, `${query.id}.json`), JSON.stringify(result));
       Object.assign(query, { status: "FINISHED", resultsCount: result.rows.length });
+      remember(query.id, result);
+      finished = result;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       query.status = handle.cancelled ? "CANCELLED" : timedOut ? "TIMED_OUT" : "FAILED";
@@ -105,6 +165,23 @@ export function createQueryOperations(
       clearTimeout(timer);
       running.delete(query.id);
       query.finishedMs = Math.max(deps.nowMs(), started);
+      if (target !== undefined && finished === undefined)
+        query.deliveryStatus = query.status === "CANCELLED" ? "CANCELLED" : "FAILED";
+      save(query);
+    }
+    // Results are readable with GetQueryResults at once; the files follow (DeliveryStatus PENDING → …).
+    if (target !== undefined && finished !== undefined && deps.delivery !== undefined) {
+      const outcome = await deliverResults(deps.delivery, {
+        target,
+        accountId: query.accountId,
+        region: query.region ?? "us-east-1",
+        queryId: query.id,
+        completeMs: query.finishedMs ?? deps.nowMs(),
+        result: finished,
+      });
+      if (outcome.message !== undefined)
+        process.stderr.write(`lake: delivery of query ${query.id} results: ${outcome.status}: ${outcome.message}\n`);
+      query.deliveryStatus = outcome.status;
       save(query);
     }
   }
@@ -113,8 +190,10 @@ export function createQueryOperations(
     const statement = optionalString(input, "QueryStatement");
     if (statement === undefined || statement.trim() === "" || statement.length > 10_000)
       throw new ApiError("InvalidQueryStatementException", "QueryStatement must be a SELECT of 1 to 10000 characters.");
-    if (optionalString(input, "DeliveryS3Uri") !== undefined)
-      throw new ApiError("UnsupportedOperationException", "DeliveryS3Uri is not supported by Cairn yet.");
+    const deliveryUri = optionalString(input, "DeliveryS3Uri");
+    const target = deliveryUri === undefined ? undefined : parseDeliveryUri(deliveryUri);
+    if (target !== undefined && deps.delivery === undefined)
+      throw new ApiError("UnsupportedOperationException", "This server has no object store for DeliveryS3Uri.");
     const rewritten = rewriteLakeSql(statement);
     if (!["SELECT", "WITH", "("].includes(rewritten.firstKeyword))
       throw new ApiError(
@@ -131,14 +210,20 @@ export function createQueryOperations(
     if (mine.filter((q) => q.status === "QUEUED" || q.status === "RUNNING").length >= MAX_CONCURRENT_QUERIES)
       throw new ApiError("MaxConcurrentQueriesException", `At most ${MAX_CONCURRENT_QUERIES} queries may run at once.`);
     const connection = await deps.duck.connect();
+    let ranges: Map<string, DateRange | undefined>;
     try {
-      await checkStatement(connection, rewritten.sql);
+      const tree = await checkStatement(connection, rewritten.sql);
+      ranges = partitionRanges(
+        tree,
+        stores.map((s) => viewNameOf(s.id)),
+      );
     } catch (error) {
       if (error instanceof StatementError) throw new ApiError("InvalidQueryStatementException", error.message);
       throw error;
     } finally {
       connection.closeSync();
     }
+    if (target !== undefined) await checkDeliveryBucket(deps.delivery!, target);
     const query: QueryDocument = {
       id: randomUUID(),
       accountId: context.accountId,
@@ -146,10 +231,12 @@ export function createQueryOperations(
       storeIds: stores.map((s) => s.id),
       status: "QUEUED",
       createdMs: context.nowMs,
+      region: context.region,
+      ...(deliveryUri !== undefined ? { deliveryS3Uri: deliveryUri, deliveryStatus: "PENDING" as const } : {}),
     };
     save(query);
     running.set(query.id, { interrupt: () => {}, cancelled: false });
-    void execute(query, rewritten.sql);
+    void execute(query, rewritten.sql, ranges, target);
     return { output: { QueryId: query.id } };
   };
 
@@ -169,6 +256,8 @@ export function createQueryOperations(
           CreationTime: q.createdMs / 1000,
         },
         ...(q.errorMessage !== undefined ? { ErrorMessage: q.errorMessage } : {}),
+        ...(q.deliveryS3Uri !== undefined ? { DeliveryS3Uri: q.deliveryS3Uri } : {}),
+        ...(q.deliveryStatus !== undefined ? { DeliveryStatus: q.deliveryStatus } : {}),
       },
     };
   };
@@ -189,7 +278,7 @@ export function createQueryOperations(
           ...error,
         },
       };
-    const result = JSON.parse(await readFile(join(resultsDir, `${q.id}.json`), "utf8")) as QueryRows;
+    const result = await resultsOf(q.id);
     if (!Number.isInteger(offset) || offset < 0 || offset > result.rows.length)
       throw new ApiError("InvalidNextTokenException", "The NextToken is invalid.");
     const page = result.rows.slice(offset, offset + max);

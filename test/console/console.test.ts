@@ -19,38 +19,11 @@ import {
 import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords, type RawRecord } from "../helpers/sample-records.js";
 import { browserMissing, launchChromium, screenshot, watchErrors } from "./browser.js";
+import { parseCsv } from "../helpers/csv.js";
 
 const CREDENTIALS = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
 const missing = browserMissing();
 if (missing !== undefined) process.stderr.write(`\n*** ${missing} ***\n\n`);
-
-/** Parses the console's CSV download (RFC 4180, as written by console/src/api/download.ts). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i]!;
-    if (quoted) {
-      if (char === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (char === '"') quoted = false;
-      else cell += char;
-    } else if (char === '"') quoted = true;
-    else if (char === ",") {
-      row.push(cell);
-      cell = "";
-    } else if (char === "\n") {
-      row.push(cell.replace(/\r$/, ""));
-      rows.push(row);
-      row = [];
-      cell = "";
-    } else cell += char;
-  }
-  return rows;
-}
 
 /** datetime-local text of a moment in UTC (the browser context runs in UTC). */
 function localInput(ms: number): string {
@@ -157,7 +130,9 @@ describe("web console in a real browser", { skip: missing }, () => {
   });
 
   it("expands a row to its full record as JSON", async () => {
-    await page.getByRole("button", { name: "Show details" }).first().click();
+    // With the keyboard: the disclosure is a real button.
+    await page.getByRole("button", { name: "Show details" }).first().focus();
+    await page.keyboard.press("Enter");
     const pre = page.locator('pre[aria-label^="Event record"]').first();
     await pre.waitFor();
     const record = JSON.parse(await pre.innerText()) as RawRecord;

@@ -1,0 +1,437 @@
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { pathToFileURL } from "node:url";
+import { gzipSync } from "node:zlib";
+import {
+  CloudTrailClient,
+  CreateEventDataStoreCommand,
+  DescribeQueryCommand,
+  GetImportCommand,
+  GetQueryResultsCommand,
+  StartImportCommand,
+  StartQueryCommand,
+} from "@aws-sdk/client-cloudtrail";
+import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import { checkStatement, connectForQuery, openDuck, runQuery } from "../src/lake/query-engine.js";
+import { partitionRanges, type DateRange } from "../src/lake/query-pruning.js";
+import { rewriteLakeSql, viewNameOf } from "../src/lake/query-sql.js";
+import { loadSamples, recordGenerator } from "./event-history-records.js";
+import { BENCH_ACCESS_KEY_ID, BENCH_REGION, BENCH_SECRET, rssOf, startBenchServer } from "./server-process.js";
+
+/**
+ * Lake query latency over N events (default 1,000,000 over 30 days, imported with StartImport from
+ * gzip trail files), per query, median and p99 of R runs (default 7):
+ * - `api`: StartQuery → DescribeQuery until done → every GetQueryResults page, against the server
+ *   (each call is SigV4-checked and journaled, fail closed);
+ * - `engine`: what the server does for one query, in this process: parse, partition ranges, a fresh
+ *   connection with one view over the store's files (listing + Parquet footers, cached), run, format;
+ * - `engine, no pruning`: the same with every partition read (only for the time-bounded queries);
+ * - `warm view`: the query alone on a connection whose view already exists (no listing, no setup):
+ *   the floor per-query setup could reach;
+ * - `duckdb over gzip`: DuckDB scanning the same gzip trail files (the alternative without a Lake).
+ * Usage: node dist/bench/lake-query.js [events=1000000] [runs=7]. Writes bench/results/lake-query-*.json.
+ * With LAKE_QUERY_BENCH_KEEP=<dir> the archive and the imported store are kept in <dir> and reused by
+ * the next run with the same event count (no second import), for trying engine changes quickly.
+ */
+
+interface BenchQuery {
+  readonly name: string;
+  /** Over `T` (replaced by the store id, the view, or the gzip view). */
+  readonly sql: string;
+  readonly bounded: boolean;
+}
+
+export interface LakeQueryFigure {
+  readonly query: string;
+  readonly rows: number;
+  readonly apiP50Ms: number;
+  readonly apiP99Ms: number;
+  readonly engineP50Ms: number;
+  readonly engineP99Ms: number;
+  readonly engineNoPruningP50Ms?: number;
+  readonly warmViewP50Ms: number;
+  readonly duckdbOverGzipMs: number;
+  readonly eventsScanned: number;
+  readonly bytesScanned: number;
+  readonly eventsScannedNoPruning?: number;
+}
+
+export interface LakeQueryBench {
+  readonly name: "lake-query";
+  /**
+   * Per-query setup over every file (connection, listing, view, one bind), p50 ms: as the engine does it
+   * (union_by_name only when schemas differ) and with union_by_name always on (before this change).
+   */
+  readonly setupP50Ms: number;
+  readonly setupUnionByNameP50Ms: number;
+  readonly events: number;
+  readonly runs: number;
+  readonly importSeconds: number;
+  readonly storeFiles: number;
+  readonly storeBytes: number;
+  readonly partitions: number;
+  readonly queries: LakeQueryFigure[];
+  readonly serverRssBytes: number;
+}
+
+const round = (value: number): number => Math.round(value * 10) / 10;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function percentile(values: readonly number[], fraction: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] ?? 0;
+}
+
+function benchQueries(day: string, nextDay: string, weekAgo: string, eventName: string): BenchQuery[] {
+  return [
+    {
+      name: "count by eventSource",
+      sql: "SELECT eventSource, count(*) AS n FROM T GROUP BY eventSource ORDER BY n DESC",
+      bounded: false,
+    },
+    {
+      name: "count by eventName",
+      sql: "SELECT eventName, count(*) AS n FROM T GROUP BY eventName ORDER BY n DESC LIMIT 100",
+      bounded: false,
+    },
+    {
+      name: "count by userIdentity.arn",
+      sql: "SELECT userIdentity.arn AS arn, count(*) AS n FROM T GROUP BY 1 ORDER BY n DESC LIMIT 100",
+      bounded: false,
+    },
+    {
+      name: "errors by user",
+      sql:
+        "SELECT userIdentity.arn AS arn, count(*) AS n FROM T WHERE errorCode IS NOT NULL " +
+        "GROUP BY 1 ORDER BY n DESC LIMIT 100",
+      bounded: false,
+    },
+    {
+      name: "hourly histogram over a day",
+      sql:
+        "SELECT date_trunc('hour', eventTime) AS h, count(*) AS n FROM T " +
+        `WHERE eventTime >= '${day} 00:00:00' AND eventTime < '${nextDay} 00:00:00' GROUP BY 1 ORDER BY 1`,
+      bounded: true,
+    },
+    {
+      name: "every event of a day, paged",
+      sql:
+        "SELECT eventID, eventTime, eventName FROM T " +
+        `WHERE eventTime >= '${day} 00:00:00' AND eventTime < '${nextDay} 00:00:00' ORDER BY eventTime, eventID`,
+      bounded: true,
+    },
+    {
+      name: `selective: ${eventName} with errorCode`,
+      sql:
+        "SELECT eventTime, userIdentity.arn AS arn, errorCode FROM T " +
+        `WHERE eventName = '${eventName}' AND errorCode IS NOT NULL ORDER BY eventTime DESC LIMIT 100`,
+      bounded: false,
+    },
+    {
+      name: `selective, last 7 days: ${eventName} with errorCode`,
+      sql:
+        "SELECT eventTime, userIdentity.arn AS arn, errorCode FROM T " +
+        `WHERE eventTime >= '${weekAgo} 00:00:00' AND eventName = '${eventName}' AND errorCode IS NOT NULL ` +
+        "ORDER BY eventTime DESC LIMIT 100",
+      bounded: true,
+    },
+  ];
+}
+
+/** StartImport file://… and wait for COMPLETED; returns the seconds it took. */
+async function importArchive(client: CloudTrailClient, storeId: string, archive: string): Promise<number> {
+  const importStarted = performance.now();
+  const { ImportId } = await client.send(
+    new StartImportCommand({
+      Destinations: [storeId],
+      ImportSource: {
+        S3: { S3LocationUri: pathToFileURL(archive).href, S3BucketRegion: BENCH_REGION, S3BucketAccessRoleArn: "" },
+      },
+    }),
+  );
+  for (;;) {
+    const got = await client.send(new GetImportCommand({ ImportId }));
+    if (got.ImportStatus === "COMPLETED") break;
+    if (got.ImportStatus !== "INITIALIZING" && got.ImportStatus !== "IN_PROGRESS")
+      throw new Error(`import ended ${got.ImportStatus}`);
+    await sleep(100);
+  }
+  return (performance.now() - importStarted) / 1000;
+}
+
+async function apiQuery(client: CloudTrailClient, sql: string): Promise<number> {
+  const { QueryId } = await client.send(new StartQueryCommand({ QueryStatement: sql }));
+  for (;;) {
+    const d = await client.send(new DescribeQueryCommand({ QueryId }));
+    if (d.QueryStatus === "FINISHED") break;
+    if (d.QueryStatus !== "QUEUED" && d.QueryStatus !== "RUNNING")
+      throw new Error(`${sql}: ${d.QueryStatus} ${d.ErrorMessage ?? ""}`);
+    await sleep(2);
+  }
+  let rows = 0;
+  let token: string | undefined;
+  do {
+    const page = await client.send(new GetQueryResultsCommand({ QueryId, ...(token ? { NextToken: token } : {}) }));
+    rows += page.QueryResultRows?.length ?? 0;
+    token = page.NextToken;
+  } while (token);
+  return rows;
+}
+
+/** One query as the server runs it (query-operations.ts), minus HTTP and the results file. */
+async function engineQuery(
+  duck: DuckDBInstance,
+  lakeDir: string,
+  storeId: string,
+  sql: string,
+  prune: boolean,
+): Promise<{ rows: number; eventsScanned: number; bytesScanned: number }> {
+  const rewritten = rewriteLakeSql(sql);
+  const check = await duck.connect();
+  let ranges = new Map<string, DateRange | undefined>();
+  try {
+    const tree = await checkStatement(check, rewritten.sql);
+    if (prune) ranges = partitionRanges(tree, [viewNameOf(storeId)]);
+  } finally {
+    check.closeSync();
+  }
+  const { connection, scan } = await connectForQuery(duck, lakeDir, [storeId], ranges);
+  try {
+    const result = await runQuery(connection, rewritten.sql);
+    return { rows: result.rows.length, eventsScanned: scan.eventsScanned, bytesScanned: scan.bytesScanned };
+  } finally {
+    connection.closeSync();
+  }
+}
+
+async function timed<T>(runs: number, work: () => Promise<T>): Promise<{ ms: number[]; last: T }> {
+  const ms: number[] = [];
+  let last = await work(); // warm-up
+  for (let run = 0; run < runs; run++) {
+    const started = performance.now();
+    last = await work();
+    ms.push(performance.now() - started);
+  }
+  return { ms, last };
+}
+
+/** DuckDB reading the gzip trail files as they are (view `trail`): each query a full scan. */
+async function gzipView(duck: DuckDBInstance, archive: string): Promise<DuckDBConnection> {
+  const gzip = await duck.connect();
+  const glob = join(archive, "*.json.gz").replaceAll("'", "''");
+  const recordType =
+    "STRUCT(eventID VARCHAR, eventTime VARCHAR, eventSource VARCHAR, eventName VARCHAR, errorCode VARCHAR, userIdentity STRUCT(arn VARCHAR))";
+  await gzip.run(
+    `CREATE VIEW trail AS SELECT r.eventID, r.eventSource, r.eventName, r.errorCode, r.userIdentity, ` +
+      `CAST(r.eventTime AS TIMESTAMP) AS eventTime FROM (SELECT unnest(Records) AS r FROM ` +
+      `read_json('${glob}', format = 'auto', columns = {Records: '${recordType}[]'}, maximum_object_size = 1073741824))`,
+  );
+  return gzip;
+}
+
+/** Connection + view over every file + one bind, as the engine does it or with union_by_name forced. */
+async function setupTimes(duck: DuckDBInstance, lakeDir: string, storeId: string, runs: number) {
+  const view = viewNameOf(storeId);
+  const engine = await timed(runs, async () => {
+    const { connection } = await connectForQuery(duck, lakeDir, [storeId]);
+    await connection.runAndReadAll(`DESCRIBE SELECT * FROM "${view}"`);
+    connection.closeSync();
+  });
+  const union = await timed(runs, async () => {
+    const connection = await duck.connect();
+    const files = readdirSync(join(lakeDir, storeId))
+      .filter((name) => name.startsWith("eventdate="))
+      .flatMap((partition) =>
+        readdirSync(join(lakeDir, storeId, partition)).map((name) => join(lakeDir, storeId, partition, name)),
+      );
+    const list = files.map((file) => `'${file.replaceAll("'", "''")}'`).join(", ");
+    await connection.run(
+      `CREATE TEMP VIEW "${view}" AS SELECT * FROM read_parquet([${list}], hive_partitioning = true, union_by_name = true)`,
+    );
+    await connection.runAndReadAll(`DESCRIBE SELECT * FROM "${view}"`);
+    connection.closeSync();
+  });
+  return { setupP50Ms: round(percentile(engine.ms, 0.5)), setupUnionByNameP50Ms: round(percentile(union.ms, 0.5)) };
+}
+
+function directoryFacts(path: string): { bytes: number; files: number; partitions: number } {
+  let bytes = 0;
+  let files = 0;
+  const partitions = readdirSync(path).filter((name) => name.startsWith("eventdate="));
+  for (const partition of partitions)
+    for (const name of readdirSync(join(path, partition))) {
+      bytes += statSync(join(path, partition, name)).size;
+      files++;
+    }
+  return { bytes, files, partitions: partitions.length };
+}
+
+export async function benchLakeQuery(options: { events?: number; runs?: number } = {}): Promise<LakeQueryBench> {
+  const events = options.events ?? 1_000_000;
+  const runs = options.runs ?? 7;
+  const keep = process.env["LAKE_QUERY_BENCH_KEEP"];
+  const archive = keep ? join(keep, `archive-${events}`) : mkdtempSync(join(tmpdir(), "cairn-bench-lakeq-archive-"));
+  const dataDir = keep ? join(keep, `data-${events}`) : mkdtempSync(join(tmpdir(), "cairn-bench-lakeq-data-"));
+  const reuse = keep !== undefined && existsSync(join(dataDir, "lake", "imported"));
+  mkdirSync(archive, { recursive: true });
+  let server: Awaited<ReturnType<typeof startBenchServer>> | undefined;
+  let client: CloudTrailClient | undefined;
+  let duck: DuckDBInstance | undefined;
+  let gzipDuck: DuckDBInstance | undefined;
+  try {
+    const lastMs = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000;
+    const firstMs = lastMs - 30 * 86_400_000;
+    const samples = loadSamples();
+    const generator = recordGenerator(samples, events, firstMs, lastMs);
+    for (let start = 0, file = 0; !reuse && start < events; start += 1000, file++) {
+      const records = [];
+      for (let i = start; i < Math.min(events, start + 1000); i++) records.push(generator.record(i));
+      writeFileSync(
+        join(archive, `${String(file).padStart(7, "0")}.json.gz`),
+        gzipSync(JSON.stringify({ Records: records })),
+      );
+    }
+    server = await startBenchServer(dataDir);
+    client = new CloudTrailClient({
+      endpoint: server.url,
+      region: BENCH_REGION,
+      credentials: { accessKeyId: BENCH_ACCESS_KEY_ID, secretAccessKey: BENCH_SECRET },
+      maxAttempts: 1,
+    });
+    let storeId: string;
+    let importSeconds = 0;
+    if (reuse) storeId = readFileSync(join(dataDir, "lake", "imported"), "utf8");
+    else {
+      storeId = (
+        await client.send(
+          new CreateEventDataStoreCommand({
+            Name: "bench",
+            TerminationProtectionEnabled: false,
+            StartIngestion: false,
+          }),
+        )
+      ).EventDataStoreArn!.split("/")[1]!;
+      importSeconds = await importArchive(client, storeId, archive);
+      if (keep) writeFileSync(join(dataDir, "lake", "imported"), storeId);
+    }
+    process.stderr.write(`lake-query bench: ${events} events imported in ${importSeconds.toFixed(1)} s\n`);
+    const lakeDir = join(dataDir, "lake");
+    const store = directoryFacts(join(lakeDir, storeId));
+
+    const middle = new Date((firstMs + lastMs) / 2);
+    const day = middle.toISOString().slice(0, 10);
+    const nextDay = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    const weekAgo = new Date(lastMs - 7 * 86_400_000).toISOString().slice(0, 10);
+    const eventName = samples.find((s) => s.errorCode !== undefined)?.eventName ?? samples[0]!.eventName;
+
+    duck = await openDuck(lakeDir);
+    // The floor for per-query setup: one connection whose view over every file already exists.
+    const { connection: warm } = await connectForQuery(duck, lakeDir, [storeId]);
+    gzipDuck = await DuckDBInstance.create(":memory:");
+    const gzip = await gzipView(gzipDuck, archive);
+
+    const figures: LakeQueryFigure[] = [];
+    for (const query of benchQueries(day, nextDay, weekAgo, eventName)) {
+      const lakeSql = query.sql.replaceAll(" T ", ` ${storeId} `);
+      const api = await timed(runs, () => apiQuery(client!, lakeSql));
+      const engine = await timed(runs, () => engineQuery(duck!, lakeDir, storeId, lakeSql, true));
+      const unpruned = query.bounded
+        ? await timed(runs, () => engineQuery(duck!, lakeDir, storeId, lakeSql, false))
+        : undefined;
+      const viewSql = rewriteLakeSql(lakeSql).sql;
+      const warmView = await timed(runs, async () => (await warm.runAndReadAll(viewSql)).currentRowCount);
+      const gzipStarted = performance.now();
+      const gzipRows = (await gzip.runAndReadAll(query.sql.replaceAll(" T ", " trail "))).currentRowCount;
+      const gzipMs = performance.now() - gzipStarted;
+      if (gzipRows !== api.last || engine.last.rows !== api.last)
+        process.stderr.write(`lake-query bench: ${query.name}: rows differ (api ${api.last}, gzip ${gzipRows})\n`);
+      const figure: LakeQueryFigure = {
+        query: query.name,
+        rows: api.last,
+        apiP50Ms: round(percentile(api.ms, 0.5)),
+        apiP99Ms: round(percentile(api.ms, 0.99)),
+        engineP50Ms: round(percentile(engine.ms, 0.5)),
+        engineP99Ms: round(percentile(engine.ms, 0.99)),
+        ...(unpruned !== undefined ? { engineNoPruningP50Ms: round(percentile(unpruned.ms, 0.5)) } : {}),
+        warmViewP50Ms: round(percentile(warmView.ms, 0.5)),
+        duckdbOverGzipMs: round(gzipMs),
+        eventsScanned: engine.last.eventsScanned,
+        bytesScanned: engine.last.bytesScanned,
+        ...(unpruned !== undefined ? { eventsScannedNoPruning: unpruned.last.eventsScanned } : {}),
+      };
+      figures.push(figure);
+      process.stderr.write(`lake-query bench: ${JSON.stringify(figure)}\n`);
+    }
+    warm.closeSync();
+    gzip.closeSync();
+    const setup = await setupTimes(duck, lakeDir, storeId, 3 * runs);
+    return {
+      name: "lake-query",
+      ...setup,
+      events,
+      runs,
+      importSeconds: round(importSeconds),
+      storeFiles: store.files,
+      storeBytes: store.bytes,
+      partitions: store.partitions,
+      queries: figures,
+      serverRssBytes: rssOf(server.pid),
+    };
+  } finally {
+    duck?.closeSync();
+    gzipDuck?.closeSync();
+    client?.destroy();
+    await server?.stop();
+    if (!keep) {
+      rmSync(archive, { recursive: true, force: true });
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+}
+
+export function printLakeQueryBench(result: LakeQueryBench): void {
+  console.log(
+    `Lake queries over ${result.events.toLocaleString("en-US")} events (${result.partitions} partitions, ` +
+      `${result.storeFiles} files, ${(result.storeBytes / 1e6).toFixed(1)} MB), p50/p99 of ${result.runs} runs, ms; ` +
+      `per-query setup p50 ${result.setupP50Ms} ms (${result.setupUnionByNameP50Ms} ms with union_by_name always on)`,
+  );
+  console.table(
+    result.queries.map((q) => ({
+      query: q.query,
+      rows: q.rows,
+      "api p50": q.apiP50Ms,
+      "api p99": q.apiP99Ms,
+      "engine p50": q.engineP50Ms,
+      "engine p99": q.engineP99Ms,
+      "no pruning p50": q.engineNoPruningP50Ms ?? "",
+      "warm view p50": q.warmViewP50Ms,
+      "duckdb/gzip": q.duckdbOverGzipMs,
+      scanned: q.eventsScanned,
+    })),
+  );
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.filename)) {
+  const result = await benchLakeQuery({
+    events: Number(process.argv[2] ?? 1_000_000),
+    runs: Number(process.argv[3] ?? 7),
+  });
+  printLakeQueryBench(result);
+  const dir = resolve(import.meta.dirname, "../../bench/results");
+  mkdirSync(dir, { recursive: true });
+  const at = new Date().toISOString();
+  const file = join(dir, `lake-query-${at.replace(/[:.]/g, "-")}.json`);
+  writeFileSync(file, `${JSON.stringify({ ...result, at }, null, 2)}\n`);
+  console.log(`written ${file}`);
+}
