@@ -21,6 +21,7 @@ import { randomUUID } from "node:crypto";
 import { startTrailsModule } from "./trails/trails-module.js";
 import { registerPutAuditEventsRoute, startLakeModule } from "./lake/lake-module.js";
 import { registerConsoleRoute } from "./api/console-route.js";
+import { startInProcessProxy } from "./capture/proxy/in-process.js";
 
 /** How long a LookupEvents call waits for the index to catch up with what was acknowledged before it. */
 const READ_YOUR_WRITES_WAIT_MS = 2_000;
@@ -74,7 +75,7 @@ export async function startServer(
     ],
   ]);
   const trails = await startTrailsModule({ settings, journal, clock, operations });
-  const lake = await startLakeModule({ settings, journal, clock, operations });
+  const lake = await startLakeModule({ settings, journal, clock, operations, signingKeys: trails.delivery.keys });
   const throttles = new Map<string, Throttle>();
   if (settings.lookupEventsTps !== undefined)
     throttles.set("LookupEvents", new Throttle(settings.lookupEventsTps, clock));
@@ -140,7 +141,9 @@ export async function startServer(
   sweepTimer.unref();
   void sweep();
 
+  const proxy = await startInProcessProxy({ settings, journal, principals, clock });
   log(banner({ settings, url, s3Url: trails.s3Url, files, adminAccessKeyId: admin.accessKeyId }));
+  if (proxy !== undefined) log(`${proxy.bannerLine}\n`);
 
   return {
     url,
@@ -148,6 +151,7 @@ export async function startServer(
     credentialsFile: files.credentialsPath,
     configFile: files.configPath,
     async close() {
+      await proxy?.close();
       clearInterval(sweepTimer);
       shutdown.abort();
       await app.close();

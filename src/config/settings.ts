@@ -161,6 +161,25 @@ export const ServerSettingsSchema = Type.Object({
     mustBe: "an integer 1–86400",
     description: "How often trails with log file validation write a signed digest file (AWS: hourly).",
   }),
+  proxyUpstream: Type.Optional(
+    Type.String({
+      pattern: "^https?://",
+      env: "CAIRN_PROXY_UPSTREAM",
+      flag: "--proxy-upstream",
+      mustBe: "an http:// or https:// URL",
+      description:
+        "Also run the capture proxy in the server's process, in front of this AWS-protocol endpoint: calls through it are recorded straight into the journal (docs/reference/proxy.md).",
+    }),
+  ),
+  proxyPort: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 7682,
+    env: "CAIRN_PROXY_PORT",
+    flag: "--proxy-port",
+    mustBe: "an integer 0–65535",
+    description: "TCP port of the in-process capture proxy (with CAIRN_PROXY_UPSTREAM). 0 picks a free port.",
+  }),
 });
 
 export type ServerSettings = Static<typeof ServerSettingsSchema>;
@@ -174,6 +193,7 @@ const NUMERIC_SETTINGS: ReadonlySet<ServerSettingName> = new Set([
   "s3Port",
   "deliveryIntervalSeconds",
   "digestIntervalSeconds",
+  "proxyPort",
 ]);
 const BOOLEAN_SETTINGS: ReadonlySet<ServerSettingName> = new Set(["s3ForcePathStyle"]);
 

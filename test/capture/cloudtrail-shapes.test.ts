@@ -209,6 +209,50 @@ describe("rest-xml request bodies in requestParameters", () => {
     });
   });
 
+  it("S3 ListObjectsV2 is logged as ListObjects (list-type 2), a read-only data event on the bucket's objects", () => {
+    const event = record({
+      service: "s3",
+      method: "GET",
+      url: "/?list-type=2&prefix=&delimiter=%2F&encoding-type=url",
+      headers: { host: "bk1.s3.amazonaws.com" },
+      responseBody: "<ListBucketResult/>",
+      responseHeaders: { "x-amz-request-id": "9E67F4B1EA896060" },
+      tls: true,
+    });
+    // invictus-sigma-aws (real delivery files): "eventName": "ListObjects", "list-type": "2",
+    // readOnly, managementEvent false, eventCategory Data, an ARNPrefix resource then the bucket.
+    assert.equal(event["eventName"], "ListObjects");
+    assert.deepEqual(event.requestParameters, {
+      bucketName: "bk1",
+      Host: "bk1.s3.amazonaws.com",
+      "list-type": "2",
+      prefix: "",
+      delimiter: "/",
+      "encoding-type": "url",
+    });
+    assert.equal(event["readOnly"], true);
+    assert.equal(event["managementEvent"], false);
+    assert.equal(event["eventCategory"], "Data");
+    assert.equal(event["responseElements"], null);
+    assert.deepEqual(event["resources"], [
+      { type: "AWS::S3::Object", ARNPrefix: "arn:aws:s3:::bk1/" },
+      { accountId: "123456789012", type: "AWS::S3::Bucket", ARN: "arn:aws:s3:::bk1" },
+    ]);
+    // ListObjects (v1) keeps its name, and is a data event as well.
+    const v1 = record({
+      service: "s3",
+      method: "GET",
+      url: "/?prefix=logs%2F",
+      headers: { host: "bk1.s3.amazonaws.com" },
+    });
+    assert.equal(v1["eventName"], "ListObjects");
+    assert.equal(v1["eventCategory"], "Data");
+    assert.deepEqual((v1["resources"] as unknown[])[0], {
+      type: "AWS::S3::Object",
+      ARNPrefix: "arn:aws:s3:::bk1/logs/",
+    });
+  });
+
   it("Route 53 ChangeResourceRecordSets: changeBatch lower-camel and typed, lists as arrays", () => {
     const event = record({
       service: "route53",

@@ -28,7 +28,21 @@ describe("loadServerSettings", () => {
       s3ForcePathStyle: true,
       deliveryIntervalSeconds: 60,
       digestIntervalSeconds: 3600,
+      proxyPort: 7682,
     });
+  });
+
+  it("reads the in-process capture proxy's upstream and port", () => {
+    const settings = loadServerSettings(
+      { proxyPort: "0" },
+      { CAIRN_PROXY_UPSTREAM: "http://127.0.0.1:5000", CAIRN_PROXY_PORT: "9" },
+    );
+    assert.equal(settings.proxyUpstream, "http://127.0.0.1:5000");
+    assert.equal(settings.proxyPort, 0);
+    assert.deepEqual(
+      problemsOf(() => loadServerSettings({}, { CAIRN_PROXY_UPSTREAM: "ftp://x" })),
+      ['CAIRN_PROXY_UPSTREAM: must be an http:// or https:// URL (got "ftp://x")'],
+    );
   });
 
   it("lets a flag beat the environment, and the environment beat the default", () => {

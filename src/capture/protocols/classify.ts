@@ -29,14 +29,18 @@ const DYNAMODB_ITEM_OPERATIONS = new Set([
   "ExecuteTransaction",
 ]);
 
+/** S3 calls on a bucket's objects without naming one (CloudTrail logs them as data events). */
+const S3_OBJECT_LISTINGS = new Set(["ListObjects", "ListObjectsV2", "ListObjectVersions"]);
+
 /**
- * Data events: S3 object-level calls (an object key in the route, or DeleteObjects), Lambda Invoke,
+ * Data events: S3 object-level calls (an object key in the route, DeleteObjects, the object
+ * listings: CloudTrail's ListObjects records are `eventCategory: Data`), Lambda Invoke,
  * DynamoDB item calls, SSM/EC2 message control channels. Everything else is a management event.
  */
 export function isDataEvent(eventSource: string, operation: string, objectKey: string | undefined): boolean {
   switch (eventSource) {
     case "s3.amazonaws.com":
-      return objectKey !== undefined || operation === "DeleteObjects";
+      return objectKey !== undefined || operation === "DeleteObjects" || S3_OBJECT_LISTINGS.has(operation);
     case "lambda.amazonaws.com":
       return operation.startsWith("Invoke");
     case "dynamodb.amazonaws.com":
@@ -103,6 +107,12 @@ export function resourcesOf(context: ResourceContext): RecordResource[] {
       const bucket = text(request["bucketName"]);
       if (bucket === undefined) return [];
       const bucketResource = one("AWS::S3::Bucket", `arn:aws:s3:::${bucket}`);
+      if (context.eventName === "ListObjects") {
+        // A listing names the objects it may return by prefix, as CloudTrail does:
+        // `{"type": "AWS::S3::Object", "ARNPrefix": "arn:aws:s3:::<bucket>/<prefix>"}`.
+        const prefix = typeof request["prefix"] === "string" ? request["prefix"] : "";
+        return [{ type: "AWS::S3::Object", ARNPrefix: `arn:aws:s3:::${bucket}/${prefix}` }, ...bucketResource];
+      }
       if (context.objectKey === undefined) return bucketResource;
       // S3 names the object without an account (objects have no owner account in their ARN).
       return [{ type: "AWS::S3::Object", ARN: `arn:aws:s3:::${bucket}/${context.objectKey}` }, ...bucketResource];

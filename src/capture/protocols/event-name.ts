@@ -14,6 +14,10 @@
  *   records of 2023–2024).
  * - Routes dated after 2018-10-31 have no suffix (the last dated API family in CloudTrail's records;
  *   GetFunctionCodeSigningConfig, 2020-06-30, is logged bare).
+ *
+ * S3 logs ListObjectsV2 (`GET /<bucket>?list-type=2`) as `ListObjects`, telling the two apart only by
+ * the `list-type` request parameter (CloudTrail's records: `"eventName": "ListObjects"` with
+ * `"list-type": "2"`).
  */
 import type { Operation, ServiceModel } from "./model-types.js";
 
@@ -36,8 +40,10 @@ const ROUTE_DATE = /^\/(\d{4})-(\d{2})-(\d{2})\//;
  * @example eventNameOf(lambda, ListFunctions) // → "ListFunctions20150331"
  * @example eventNameOf(lambda, GetFunction) // → "GetFunction20150331v2"
  * @example eventNameOf(lambda, Invoke) // → "Invoke"
+ * @example eventNameOf(s3, ListObjectsV2) // → "ListObjects"
  */
 export function eventNameOf(model: ServiceModel, operation: Operation): string {
+  if (model.metadata.endpointPrefix === "s3" && operation.name === "ListObjectsV2") return "ListObjects";
   if (model.metadata.endpointPrefix !== "lambda" || operation.name.startsWith("Invoke")) return operation.name;
   const date = ROUTE_DATE.exec(operation.http?.requestUri ?? "");
   if (date === null) return operation.name;

@@ -28,8 +28,15 @@ export class CappedCopy {
     this.chunks.push(chunk);
   }
 
-  /** The whole body, or undefined when it exceeded the cap. */
+  /**
+   * The whole body, or undefined when it exceeded the cap. The copy has an ArrayBuffer of its own
+   * (never a slice of Node's shared pool), so it can be transferred to a worker rather than copied.
+   */
   result(): Buffer | undefined {
-    return this.overflowed ? undefined : Buffer.concat(this.chunks);
+    if (this.overflowed) return undefined;
+    const whole = Buffer.allocUnsafeSlow(this.bytes);
+    let offset = 0;
+    for (const chunk of this.chunks) offset += chunk.copy(whole, offset);
+    return whole;
   }
 }

@@ -5,18 +5,23 @@
  * large S3 object is never held whole. When the response has been sent, the call becomes a record.
  */
 import { readFileSync } from "node:fs";
-import { pipeline } from "node:stream";
-import { createServer, request as httpRequest, Agent, type IncomingMessage, type ServerResponse } from "node:http";
-import { createServer as createHttpsServer, request as httpsRequest, Agent as HttpsAgent } from "node:https";
+import {
+  createServer,
+  request as httpRequest,
+  type ClientRequest,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
+import { createServer as createHttpsServer, request as httpsRequest } from "node:https";
 import { TLSSocket } from "node:tls";
 import type { AddressInfo } from "node:net";
 import { CappedCopy } from "./capped-copy.js";
+import { rawHeadersOf, type CapturedCall } from "./captured-call.js";
 import type { ObservedCall, RecordContext } from "./record-of-call.js";
 import { Recorder } from "./recorder.js";
-import { scopeOf, signedRequestOf } from "./scope.js";
+import { signedRequestOf } from "./scope.js";
+import { upstreamAgent, type UpstreamAgent } from "./upstream-agent.js";
 import { checkSignature, refusalOf, sendRefusal } from "./verify.js";
-import type { CapturedRequest } from "../protocols/identify.js";
-import type { CapturedResponse } from "../protocols/decode-call.js";
 
 export interface ProxyOptions extends RecordContext {
   readonly upstream: URL;
@@ -31,6 +36,8 @@ export interface ProxyOptions extends RecordContext {
   readonly tls?: { readonly certPath: string; readonly keyPath: string };
   /** Build records on a worker thread (default), off the proxy's event loop. */
   readonly recordOnWorker?: boolean;
+  /** The SQLite file behind `principals`: the recording worker then looks callers up itself. */
+  readonly principalsPath?: string;
 }
 
 export interface RunningProxy {
@@ -63,19 +70,24 @@ function forwardedHeaders(raw: readonly string[]): string[] {
   return out;
 }
 
+/** Methods a call may be sent again with (RFC 9110 §9.2.2) when its connection failed before any answer. */
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
+
+/** A request without a body (no Transfer-Encoding, no or zero Content-Length): nothing to stream. */
+function isBodiless(raw: readonly string[]): boolean {
+  for (let index = 0; index + 1 < raw.length; index += 2) {
+    const name = raw[index]!.toLowerCase();
+    if (name === "transfer-encoding") return false;
+    if (name === "content-length" && raw[index + 1]!.trim() !== "0") return false;
+  }
+  return true;
+}
+
 /** What is known of the client while its socket is open (Node forgets the address once it closes). */
 interface ClientFacts {
   readonly sourceIPAddress: string;
   readonly tlsDetails?: ObservedCall["tlsDetails"];
 }
-
-type RecordArgs = [
-  incoming: IncomingMessage,
-  client: ClientFacts,
-  body: Buffer | undefined,
-  response: CapturedResponse,
-  bodyBytes?: number,
-];
 
 function clientFactsOf(incoming: IncomingMessage): ClientFacts {
   const sourceIPAddress = (incoming.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
@@ -92,34 +104,6 @@ function clientFactsOf(incoming: IncomingMessage): ClientFacts {
   };
 }
 
-/** The call as the recorder needs it; undefined for an unsigned request (not recorded). */
-function observedCall(
-  nowMs: () => number,
-  ...[incoming, client, body, response, bodyBytes]: RecordArgs
-): ObservedCall | undefined {
-  const rawUrl = incoming.url ?? "/";
-  const signed = signedRequestOf(incoming.method ?? "GET", rawUrl, incoming.headers, body ?? new Uint8Array());
-  const scope = scopeOf(signed);
-  if (scope === undefined) return undefined;
-  const question = rawUrl.indexOf("?");
-  const request: CapturedRequest = {
-    method: incoming.method ?? "GET",
-    path: question === -1 ? rawUrl : rawUrl.slice(0, question),
-    rawQuery: question === -1 ? "" : rawUrl.slice(question + 1),
-    headers: incoming.headers,
-    body,
-    bodyBytes: bodyBytes ?? body?.length ?? 0,
-  };
-  return {
-    scope,
-    request,
-    response,
-    sourceIPAddress: client.sourceIPAddress,
-    completedAtMs: nowMs(),
-    ...(client.tlsDetails === undefined ? {} : { tlsDetails: client.tlsDetails }),
-  };
-}
-
 /** The HTTPS identity from the options or `CAIRN_PROXY_TLS_CERT` / `CAIRN_PROXY_TLS_KEY` (PEM files). */
 function tlsIdentityOf(options: ProxyOptions): { cert: Buffer; key: Buffer } | undefined {
   const certPath = options.tls?.certPath ?? process.env["CAIRN_PROXY_TLS_CERT"];
@@ -131,76 +115,133 @@ function tlsIdentityOf(options: ProxyOptions): { cert: Buffer; key: Buffer } | u
   return { cert: readFileSync(certPath), key: readFileSync(keyPath) };
 }
 
-export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
-  const tls = tlsIdentityOf(options);
-  const secure = options.upstream.protocol === "https:";
-  // Upstream connections are reused (when the upstream allows it) and sent without Nagle delays.
-  const agentOptions = { keepAlive: true, noDelay: true, scheduling: "lifo" as const };
-  const agent = secure ? new HttpsAgent(agentOptions) : new Agent(agentOptions);
-  const nowMs = options.nowMs ?? Date.now;
-  const upstreamBase = options.upstream.pathname.replace(/\/+$/, "");
+interface ForwardContext {
+  readonly options: ProxyOptions;
+  readonly upstreamConnections: UpstreamAgent;
+  readonly recorder: Recorder;
+  readonly nowMs: () => number;
+}
 
-  const forward = (incoming: IncomingMessage, response: ServerResponse, bufferedBody: Buffer | undefined): void => {
+type Forward = (incoming: IncomingMessage, response: ServerResponse, bufferedBody: Buffer | undefined) => void;
+
+/**
+ * Streams one call to the upstream and its answer back. Between the request's arrival and the
+ * upstream request going out, and between the answer's end and the next request, the proxy's thread
+ * only moves bytes: the record is built from raw facts on the recording worker.
+ */
+function forwarder({ options, upstreamConnections, recorder, nowMs }: ForwardContext): Forward {
+  const secure = options.upstream.protocol === "https:";
+  const agent = upstreamConnections.agent;
+  const upstreamBase = options.upstream.pathname.replace(/\/+$/, "");
+  return (incoming: IncomingMessage, response: ServerResponse, bufferedBody: Buffer | undefined): void => {
     const client = clientFactsOf(incoming);
     const requestCopy = new CappedCopy(options.captureBytesMax);
     const responseCopy = new CappedCopy(options.captureBytesMax);
-    const outgoing = (secure ? httpsRequest : httpRequest)({
-      protocol: options.upstream.protocol,
-      hostname: options.upstream.hostname,
-      port: options.upstream.port,
-      method: incoming.method,
-      path: upstreamBase + (incoming.url ?? "/"),
-      // The client's Host header is kept: its signature covers it.
-      headers: forwardedHeaders(incoming.rawHeaders),
-      agent,
-    });
-    outgoing.on("response", (upstream) => {
+    const headers = forwardedHeaders(incoming.rawHeaders);
+    const bodiless = bufferedBody === undefined && isBodiless(incoming.rawHeaders);
+    let outgoing: ClientRequest | undefined;
+    let retried = false;
+
+    const answer = (upstream: IncomingMessage): void => {
       response.writeHead(upstream.statusCode ?? 502, upstream.statusMessage, forwardedHeaders(upstream.rawHeaders));
       upstream.on("data", (chunk: Buffer) => responseCopy.push(chunk));
-      // Backpressure; on an error on either side pipeline destroys both (a client that goes away
-      // tears the upstream answer down, a broken upstream answer resets the client).
-      pipeline(upstream, response, () => undefined);
-      response.once("finish", () => {
-        const captured: CapturedResponse = {
-          status: upstream.statusCode ?? 502,
-          headers: upstream.headers,
-          body: responseCopy.result(),
-          bodyBytes: responseCopy.totalBytes,
-        };
-        const requestBytes = bufferedBody?.length ?? requestCopy.totalBytes;
-        // After the client has its answer: recording never delays it.
-        setImmediate(() => record(incoming, client, bufferedBody ?? requestCopy.result(), captured, requestBytes));
+      // A broken upstream answer resets the client (a client that goes away tears the upstream
+      // exchange down, below).
+      upstream.on("error", () => response.destroy());
+      upstream.once("close", () => {
+        if (!upstream.complete) response.destroy();
       });
-    });
-    outgoing.once("error", (error) => {
-      options.log(`upstream error for ${incoming.method} ${incoming.url}: ${error.message}`);
-      if (!response.headersSent) {
-        response.writeHead(502, { "content-type": "text/plain" });
-        response.end(`Bad Gateway: ${error.message}\n`);
-      } else response.destroy();
-    });
-    if (bufferedBody !== undefined) {
-      outgoing.end(bufferedBody);
-      return;
-    }
-    incoming.on("data", (chunk: Buffer) => requestCopy.push(chunk));
-    // pipe (backpressure) rather than pipeline: an upstream failure must not destroy the client's
-    // socket before its 502 is written. A client that goes away aborts the upstream request.
-    incoming.pipe(outgoing);
-    response.once("close", () => {
-      if (!response.writableFinished) outgoing.destroy();
-    });
-  };
+      // Backpressure.
+      upstream.pipe(response);
+      response.once("finish", () => {
+        const requestBody = bufferedBody ?? requestCopy.result();
+        const responseBody = responseCopy.result();
+        const call: CapturedCall = {
+          method: incoming.method ?? "GET",
+          url: incoming.url ?? "/",
+          rawHeaders: incoming.rawHeaders,
+          body: requestBody,
+          bodyBytes: bufferedBody?.length ?? requestCopy.totalBytes,
+          status: upstream.statusCode ?? 502,
+          responseRawHeaders: upstream.rawHeaders,
+          responseBody,
+          responseBodyBytes: responseCopy.totalBytes,
+          sourceIPAddress: client.sourceIPAddress,
+          completedAtMs: nowMs(),
+          ...(client.tlsDetails === undefined ? {} : { tlsDetails: client.tlsDetails }),
+        };
+        // The copies are the proxy's own: moved to the recording worker, not copied. (A buffered body
+        // was also written upstream, so it is copied.)
+        const transfer: ArrayBuffer[] = [];
+        if (bufferedBody === undefined && requestBody !== undefined) transfer.push(requestBody.buffer as ArrayBuffer);
+        if (responseBody !== undefined) transfer.push(responseBody.buffer as ArrayBuffer);
+        // After the client has its answer: recording never delays it.
+        setImmediate(() => recorder.record(call, transfer));
+      });
+    };
 
-  const recorder = new Recorder(options, options.onRecord, options.log, options.recordOnWorker ?? true);
-  const record = (...args: RecordArgs): void => {
-    try {
-      const call = observedCall(nowMs, ...args);
-      if (call !== undefined) recorder.record(call);
-    } catch (error) {
-      options.log(`could not record ${args[0].method} ${args[0].url}: ${String(error)}`);
-    }
+    const send = (): void => {
+      const sent = (secure ? httpsRequest : httpRequest)({
+        protocol: options.upstream.protocol,
+        hostname: options.upstream.hostname,
+        port: options.upstream.port,
+        method: incoming.method,
+        path: upstreamBase + (incoming.url ?? "/"),
+        // The client's Host header is kept: its signature covers it.
+        headers,
+        agent,
+      });
+      outgoing = sent;
+      sent.on("response", answer);
+      sent.once("error", (error) => {
+        // A connection opened ahead of need that the upstream closed just as the call went out, before
+        // any answer: an idempotent call whose body is at hand goes again, once, on a fresh connection.
+        const replayable = (bufferedBody !== undefined || bodiless) && IDEMPOTENT.has(incoming.method ?? "");
+        if (!retried && replayable && !response.headersSent && upstreamConnections.wasSpare(sent.socket)) {
+          retried = true;
+          send();
+          return;
+        }
+        options.log(`upstream error for ${incoming.method} ${incoming.url}: ${error.message}`);
+        if (!response.headersSent) {
+          response.writeHead(502, { "content-type": "text/plain" });
+          response.end(`Bad Gateway: ${error.message}\n`);
+        } else response.destroy();
+      });
+      if (bufferedBody !== undefined) sent.end(bufferedBody);
+      else if (bodiless) {
+        sent.end();
+        incoming.resume();
+      } else {
+        incoming.on("data", (chunk: Buffer) => requestCopy.push(chunk));
+        // pipe (backpressure) rather than pipeline: an upstream failure must not destroy the client's
+        // socket before its 502 is written.
+        incoming.pipe(sent);
+      }
+    };
+
+    // A client that goes away aborts the upstream exchange.
+    response.on("error", () => undefined);
+    response.once("close", () => {
+      if (!response.writableFinished) outgoing?.destroy();
+    });
+    send();
   };
+}
+
+export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
+  const tls = tlsIdentityOf(options);
+  const secure = options.upstream.protocol === "https:";
+  // Upstream connections are reused when the upstream allows it, and opened ahead of need when it does not.
+  const upstreamConnections = upstreamAgent(secure);
+  const nowMs = options.nowMs ?? Date.now;
+  const recorder = new Recorder(options, options.onRecord, options.log, {
+    onWorker: options.recordOnWorker ?? true,
+    ...(options.principalsPath === undefined ? {} : { principalsPath: options.principalsPath }),
+  });
+
+  const forward = forwarder({ options, upstreamConnections, recorder, nowMs });
+  const record = (call: CapturedCall): void => recorder.record(call);
 
   /** --verify-signatures: the body must be read whole before anything reaches the upstream. */
   const verifyThenForward = async (incoming: IncomingMessage, response: ServerResponse): Promise<void> => {
@@ -218,10 +259,20 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     } catch (error) {
       const refusal = refusalOf(error, incoming.headers);
       sendRefusal(response, refusal);
-      record(incoming, clientFactsOf(incoming), body, {
+      const client = clientFactsOf(incoming);
+      record({
+        method: incoming.method ?? "GET",
+        url: incoming.url ?? "/",
+        rawHeaders: incoming.rawHeaders,
+        body,
+        bodyBytes: body.length,
         status: refusal.status,
-        headers: { ...refusal.headers, "x-amzn-errortype": refusal.code },
-        body: refusal.body,
+        responseRawHeaders: rawHeadersOf({ ...refusal.headers, "x-amzn-errortype": refusal.code }),
+        responseBody: refusal.body,
+        responseBodyBytes: refusal.body.length,
+        sourceIPAddress: client.sourceIPAddress,
+        completedAtMs: nowMs(),
+        ...(client.tlsDetails === undefined ? {} : { tlsDetails: client.tlsDetails }),
       });
       return;
     }
@@ -243,7 +294,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       server.listen(options.port, options.host, () => resolve());
     });
   } catch (error) {
-    agent.destroy();
+    upstreamConnections.destroy();
     await recorder.close(0);
     throw error;
   }
@@ -255,7 +306,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
-      agent.destroy();
+      upstreamConnections.destroy();
       await recorder.close();
     },
   };

@@ -65,6 +65,7 @@ export async function runProxy(options: ProxyCommandOptions): Promise<void> {
     ...(options.tls !== undefined ? { tls: options.tls } : {}),
     models: new ServiceModels(),
     principals,
+    ...(principals === undefined ? {} : { principalsPath }),
     defaultAccountId: options.accountId,
     onRecord: (json) => sink.enqueue(json),
     log,
