@@ -99,23 +99,29 @@ function gatedFiles(): { open: OpenAppendFile; syncs: () => number; release: () 
   return { open, syncs: () => syncs, release, fail: (on) => (failing = on) };
 }
 
-/** Lets the writer run until it waits on a gated sync. */
+/** Gives the writer a moment: only to show that something does NOT happen (a machine under load may be slow). */
 const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
+
+/** Waits until the writer has reached a gated sync (or whatever `condition` says), however loaded the machine. */
+async function until(condition: () => boolean): Promise<void> {
+  for (let waited = 0; !condition(); waited += 5) {
+    if (waited > 10_000) throw new Error("the journal writer did not get there within 10 s");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
 
 describe("FileJournal writer pipeline", () => {
   it("plans the next group while one is syncing, and never stores a key of the syncing group twice", async () => {
     const files = gatedFiles();
     const journal = await openFileJournal({ directory: await temporaryDirectory(), clock, openAppendFile: files.open });
     const first = journal.append(items("k", 4));
-    await settle();
-    assert.equal(files.syncs(), 1);
+    await until(() => files.syncs() === 1);
     const second = journal.append([...items("k", 2), ...items("m", 2)]);
     await settle();
     assert.equal(journal.headSeq(), 0, "nothing is visible before its sync");
     assert.equal(files.syncs(), 1, "the second group waits for the first to be durable");
     files.release();
-    await settle();
-    assert.equal(files.syncs(), 2);
+    await until(() => files.syncs() === 2);
     files.release();
     assert.deepEqual((await first).seqs, [1, 2, 3, 4]);
     assert.deepEqual((await second).seqs, [null, null, 5, 6]);
@@ -132,7 +138,7 @@ describe("FileJournal writer pipeline", () => {
       openAppendFile: files.open,
     });
     const first = journal.append(items("a", 3));
-    await settle();
+    await until(() => files.syncs() === 1);
     const second = journal.append([...items("a", 1), ...items("b", 2)]);
     await settle();
     files.fail(true);
@@ -141,8 +147,9 @@ describe("FileJournal writer pipeline", () => {
     await assert.rejects(second, JournalUnavailableError);
     files.fail(false);
     nowMs += 2_000;
+    const syncsBefore = files.syncs();
     const retry = journal.append([...items("a", 3), ...items("b", 2)]);
-    await settle();
+    await until(() => files.syncs() > syncsBefore);
     files.release();
     assert.deepEqual((await retry).seqs, [1, 2, 3, 4, 5], "neither failed group left its keys behind");
     await journal.close();
