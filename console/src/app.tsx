@@ -1,12 +1,15 @@
-import { useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useEffect, useMemo, useState } from "react";
 import { cloudTrailClient } from "./api/cloudtrail.js";
 import { clearSession, loadSession, saveSession, type Session } from "./api/session.js";
 import { SessionContext } from "./session-context.js";
 import { SignInPage } from "./pages/sign-in.js";
 import { EventHistoryPage } from "./pages/event-history.js";
 import { TrailsPage } from "./pages/trails.js";
-import { LakePage } from "./pages/lake.js";
-import { DashboardPage } from "./pages/dashboard.js";
+import { Loading } from "./components/status.js";
+
+// The SQL editor and the charts are most of the bundle: loaded when a page that uses them opens.
+const LakePage = lazy(async () => ({ default: (await import("./pages/lake.js")).LakePage }));
+const DashboardPage = lazy(async () => ({ default: (await import("./pages/dashboard.js")).DashboardPage }));
 
 const PAGES = [
   { route: "dashboard", title: "Dashboard", render: () => <DashboardPage /> },
@@ -89,7 +92,7 @@ export function App() {
         </header>
         <main id="main">
           <h1>{page.title}</h1>
-          {page.render()}
+          <Suspense fallback={<Loading label="Loading page…" />}>{page.render()}</Suspense>
         </main>
       </div>
     </SessionContext.Provider>
