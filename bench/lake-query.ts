@@ -422,7 +422,11 @@ export function printLakeQueryBench(result: LakeQueryBench): void {
   );
 }
 
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.filename)) {
+if (
+  process.argv[1] !== undefined &&
+  resolve(process.argv[1]) === resolve(import.meta.filename) &&
+  process.argv[2] !== "--compaction"
+) {
   const result = await benchLakeQuery({
     events: Number(process.argv[2] ?? 1_000_000),
     runs: Number(process.argv[3] ?? 7),
@@ -432,6 +436,230 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import
   mkdirSync(dir, { recursive: true });
   const at = new Date().toISOString();
   const file = join(dir, `lake-query-${at.replace(/[:.]/g, "-")}.json`);
+  writeFileSync(file, `${JSON.stringify({ ...result, at }, null, 2)}\n`);
+  console.log(`written ${file}`);
+}
+
+/**
+ * Compaction (issue 5): query latency over one store made of N small files (as the live consumer
+ * writes them, one per flush and event date) before and after compaction, in this process, as the
+ * server runs a query (file list from lake.db, connection, view, run). Usage:
+ * node dist/bench/lake-query.js --compaction [files=2000] [eventsPerFile=50] [runs=7]
+ * Writes bench/results/lake-compaction-*.json.
+ */
+export interface LakeCompactionBench {
+  readonly name: "lake-compaction";
+  readonly events: number;
+  readonly runs: number;
+  readonly filesBefore: number;
+  readonly bytesBefore: number;
+  readonly filesAfter: number;
+  readonly bytesAfter: number;
+  readonly partitions: number;
+  readonly compactionSeconds: number;
+  readonly compactionRuns: number;
+  readonly queries: Array<{
+    query: string;
+    rows: number;
+    beforeP50Ms: number;
+    afterP50Ms: number;
+    beforeP99Ms: number;
+    afterP99Ms: number;
+  }>;
+}
+
+function benchStore(storeId: string, createdMs: number): import("../src/lake/lake-db.js").EventDataStore {
+  return {
+    id: storeId,
+    accountId: "123456789012",
+    region: "us-east-1",
+    name: "bench",
+    arn: `arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/${storeId}`,
+    status: "ENABLED",
+    advancedEventSelectors: [],
+    multiRegionEnabled: true,
+    organizationEnabled: false,
+    retentionPeriod: 3653,
+    terminationProtectionEnabled: false,
+    billingMode: "EXTENDABLE_RETENTION_PRICING",
+    tags: [],
+    createdMs,
+    updatedMs: createdMs,
+    fromSeq: 0,
+  };
+}
+
+/** N small files of consecutive (time-ordered) events, as flushes write them; a file never spans two dates. */
+async function writeSmallFiles(
+  db: import("../src/lake/lake-db.js").LakeDb,
+  duck: DuckDBInstance,
+  lakeDir: string,
+  storeId: string,
+  options: { files: number; eventsPerFile: number; firstMs: number; lastMs: number },
+): Promise<number> {
+  const { writeParquet } = await import("../src/lake/parquet-writer.js");
+  const { recordToRow, eventDateOf } = await import("../src/lake/lake-schema.js");
+  const events = options.files * options.eventsPerFile;
+  const generator = recordGenerator(loadSamples(), events, options.firstMs, options.lastMs - 1);
+  let written = 0;
+  for (let file = 0; file < options.files; file++) {
+    const byDate = new Map<string, Array<Record<string, unknown>>>();
+    for (let i = file * options.eventsPerFile; i < (file + 1) * options.eventsPerFile; i++) {
+      const record = generator.record(i);
+      const date = eventDateOf(record);
+      byDate.set(date, [...(byDate.get(date) ?? []), recordToRow(record, JSON.stringify(record))]);
+    }
+    for (const [eventDate, rows] of byDate) {
+      const name = `live-${String(file).padStart(12, "0")}-${eventDate}`;
+      const path = await writeParquet(duck, { lakeDir, edsId: storeId, eventDate, name }, rows);
+      db.commitFiles([{ path, edsId: storeId, rows: rows.length, keys: [] }]);
+      written++;
+    }
+  }
+  return written;
+}
+
+export async function benchLakeCompaction(options: {
+  files: number;
+  eventsPerFile: number;
+  runs: number;
+}): Promise<LakeCompactionBench> {
+  const { LakeDb } = await import("../src/lake/lake-db.js");
+  const { Compactor, FileSnapshots } = await import("../src/lake/compaction.js");
+  const lakeDir = mkdtempSync(join(tmpdir(), "cairn-bench-compaction-"));
+  const db = new LakeDb(join(lakeDir, "lake.db"));
+  const duck = await openDuck(lakeDir);
+  const storeId = "0b5e7c1a-1111-4222-8333-944455556666";
+  const day = 86_400_000;
+  // Three closed days (a week ago), so compaction merges each down to about one file.
+  const lastMs = Date.parse(`${new Date(Date.now() - 7 * day).toISOString().slice(0, 10)}T00:00:00Z`);
+  const firstMs = lastMs - 3 * day;
+  try {
+    db.putStore(benchStore(storeId, firstMs));
+    const events = options.files * options.eventsPerFile;
+    const written = await writeSmallFiles(db, duck, lakeDir, storeId, { ...options, firstMs, lastMs });
+    const snapshots = new FileSnapshots(db);
+    const facts = (): { files: number; bytes: number; partitions: number } => {
+      const paths = db.storeFiles(storeId);
+      return {
+        files: paths.length,
+        bytes: paths.reduce((sum, path) => sum + statSync(path).size, 0),
+        partitions: new Set(paths.map((path) => path.split("/").at(-2))).size,
+      };
+    };
+    const middle = new Date(firstMs + 1.5 * day).toISOString().slice(0, 10);
+    const next = new Date(Date.parse(`${middle}T00:00:00Z`) + day).toISOString().slice(0, 10);
+    const queries = [
+      { name: "count(*)", sql: "SELECT count(*) AS n FROM T WHERE eventName IS NOT NULL" },
+      { name: "count by eventSource", sql: "SELECT eventSource, count(*) AS n FROM T GROUP BY 1 ORDER BY n DESC, 1" },
+      {
+        name: "count by userIdentity.arn",
+        sql: "SELECT userIdentity.arn AS arn, count(*) AS n FROM T GROUP BY 1 ORDER BY n DESC, 1 LIMIT 100",
+      },
+      {
+        name: "hourly histogram over a day (pruned)",
+        sql:
+          "SELECT date_trunc('hour', eventTime) AS h, count(*) AS n FROM T " +
+          `WHERE eventTime >= '${middle} 00:00:00' AND eventTime < '${next} 00:00:00' GROUP BY 1 ORDER BY 1`,
+      },
+    ];
+    const measure = async (): Promise<Array<{ rows: number; ms: number[]; answer: string }>> => {
+      const out = [];
+      for (const query of queries) {
+        const sql = rewriteLakeSql(query.sql.replaceAll(" T ", ` ${storeId} `)).sql;
+        const result = await timed(options.runs, async () => {
+          const check = await duck.connect();
+          let ranges = new Map<string, DateRange | undefined>();
+          try {
+            ranges = partitionRanges(await checkStatement(check, sql), [viewNameOf(storeId)]);
+          } finally {
+            check.closeSync();
+          }
+          const snapshot = snapshots.take([storeId]);
+          const { connection } = await connectForQuery(duck, lakeDir, [storeId], ranges, snapshot);
+          try {
+            return await runQuery(connection, sql);
+          } finally {
+            connection.closeSync();
+            snapshot.release();
+          }
+        });
+        out.push({ rows: result.last.rows.length, ms: result.ms, answer: JSON.stringify(result.last.rows) });
+      }
+      return out;
+    };
+    const before = facts();
+    process.stderr.write(`lake-compaction bench: ${written} files, ${events} events; querying\n`);
+    const queriedBefore = await measure();
+    const compactor = new Compactor({ db, duck, lakeDir, snapshots, nowMs: () => Date.now() });
+    const started = performance.now();
+    let compactionRuns = 0;
+    while ((await compactor.runOnce()) > 0) compactionRuns++;
+    const compactionSeconds = (performance.now() - started) / 1000;
+    await snapshots.deleteUnread();
+    const after = facts();
+    process.stderr.write(`lake-compaction bench: compacted to ${after.files} files in ${round(compactionSeconds)} s\n`);
+    const queriedAfter = await measure();
+    return {
+      name: "lake-compaction",
+      events,
+      runs: options.runs,
+      filesBefore: before.files,
+      bytesBefore: before.bytes,
+      filesAfter: after.files,
+      bytesAfter: after.bytes,
+      partitions: before.partitions,
+      compactionSeconds: round(compactionSeconds),
+      compactionRuns,
+      queries: queries.map((query, i) => {
+        const [b, a] = [queriedBefore[i]!, queriedAfter[i]!];
+        if (a.answer !== b.answer) throw new Error(`${query.name}: the answer changed with compaction`);
+        return {
+          query: query.name,
+          rows: b.rows,
+          beforeP50Ms: round(percentile(b.ms, 0.5)),
+          afterP50Ms: round(percentile(a.ms, 0.5)),
+          beforeP99Ms: round(percentile(b.ms, 0.99)),
+          afterP99Ms: round(percentile(a.ms, 0.99)),
+        };
+      }),
+    };
+  } finally {
+    duck.closeSync();
+    db.close();
+    rmSync(lakeDir, { recursive: true, force: true });
+  }
+}
+
+if (
+  process.argv[1] !== undefined &&
+  resolve(process.argv[1]) === resolve(import.meta.filename) &&
+  process.argv[2] === "--compaction"
+) {
+  const result = await benchLakeCompaction({
+    files: Number(process.argv[3] ?? 2000),
+    eventsPerFile: Number(process.argv[4] ?? 50),
+    runs: Number(process.argv[5] ?? 7),
+  });
+  console.log(
+    `Lake compaction: ${result.events.toLocaleString("en-US")} events in ${result.filesBefore} files ` +
+      `(${(result.bytesBefore / 1e6).toFixed(1)} MB) → ${result.filesAfter} files (${(result.bytesAfter / 1e6).toFixed(1)} MB) ` +
+      `over ${result.partitions} partitions in ${result.compactionSeconds} s (${result.compactionRuns} runs); p50/p99 of ${result.runs} runs, ms`,
+  );
+  console.table(
+    result.queries.map((q) => ({
+      query: q.query,
+      rows: q.rows,
+      "before p50": q.beforeP50Ms,
+      "after p50": q.afterP50Ms,
+      "before p99": q.beforeP99Ms,
+      "after p99": q.afterP99Ms,
+    })),
+  );
+  const dir = resolve(import.meta.dirname, "../../bench/results");
+  mkdirSync(dir, { recursive: true });
+  const at = new Date().toISOString();
+  const file = join(dir, `lake-compaction-${at.replace(/[:.]/g, "-")}.json`);
   writeFileSync(file, `${JSON.stringify({ ...result, at }, null, 2)}\n`);
   console.log(`written ${file}`);
 }

@@ -180,6 +180,26 @@ export const ServerSettingsSchema = Type.Object({
     mustBe: "an integer 0–65535",
     description: "TCP port of the in-process capture proxy (with CAIRN_PROXY_UPSTREAM). 0 picks a free port.",
   }),
+  lakeFlushIntervalMs: Type.Integer({
+    minimum: 50,
+    maximum: 5000,
+    default: 1000,
+    env: "CAIRN_LAKE_FLUSH_INTERVAL_MS",
+    flag: "--lake-flush-interval-ms",
+    mustBe: "an integer 50–5000",
+    description:
+      "How often new events become Parquet in event data stores: the bound on how soon Lake queries see them.",
+  }),
+  lakeCompactionIntervalMs: Type.Integer({
+    minimum: 0,
+    maximum: 86_400_000,
+    default: 30_000,
+    env: "CAIRN_LAKE_COMPACTION_INTERVAL_MS",
+    flag: "--lake-compaction-interval-ms",
+    mustBe: "an integer 0–86400000",
+    description:
+      "How often small Parquet files of event data stores are merged (docs/reference/lake.md, Compaction); 0 turns compaction off.",
+  }),
 });
 
 export type ServerSettings = Static<typeof ServerSettingsSchema>;
@@ -194,6 +214,8 @@ const NUMERIC_SETTINGS: ReadonlySet<ServerSettingName> = new Set([
   "deliveryIntervalSeconds",
   "digestIntervalSeconds",
   "proxyPort",
+  "lakeFlushIntervalMs",
+  "lakeCompactionIntervalMs",
 ]);
 const BOOLEAN_SETTINGS: ReadonlySet<ServerSettingName> = new Set(["s3ForcePathStyle"]);
 

@@ -41,6 +41,7 @@ const SCHEMA = `
   ) STRICT;
   CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
   CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, eds_id TEXT NOT NULL, rows INTEGER NOT NULL) STRICT;
+  CREATE INDEX IF NOT EXISTS files_by_store ON files (eds_id);
   CREATE TABLE IF NOT EXISTS event_keys (
     eds_id TEXT NOT NULL, key BLOB NOT NULL, PRIMARY KEY (eds_id, key)
   ) STRICT, WITHOUT ROWID;
@@ -136,6 +137,44 @@ export class LakeDb {
   committedPaths(): Set<string> {
     const rows = this.db.prepare("SELECT path FROM files").all() as Array<{ path: string }>;
     return new Set(rows.map((row) => row.path));
+  }
+
+  /** A store's committed files, read in one statement: a consistent snapshot for a query. */
+  storeFiles(edsId: string): string[] {
+    const rows = this.db.prepare("SELECT path FROM files WHERE eds_id = ? ORDER BY path").all(edsId) as Array<{
+      path: string;
+    }>;
+    return rows.map((row) => row.path);
+  }
+
+  /** Every committed file with its store and row count (compaction planning). */
+  allFiles(): Array<{ path: string; edsId: string; rows: number }> {
+    const rows = this.db.prepare("SELECT path, eds_id, rows FROM files ORDER BY path").all() as Array<{
+      path: string;
+      eds_id: string;
+      rows: number;
+    }>;
+    return rows.map((row) => ({ path: row.path, edsId: row.eds_id, rows: row.rows }));
+  }
+
+  /**
+   * Compaction's swap, one transaction: records the merged file and forgets the files it replaces.
+   * Changes nothing and answers false when one of them is no longer committed to that store (the
+   * retention sweep or a store purge got there first), so rows are never counted twice or lost.
+   */
+  replaceFiles(merged: { path: string; edsId: string; rows: number }, replaced: readonly string[]): boolean {
+    const owner = this.db.prepare("SELECT eds_id FROM files WHERE path = ?");
+    const remove = this.db.prepare("DELETE FROM files WHERE path = ?");
+    return this.db.transaction(() => {
+      for (const path of replaced)
+        if ((owner.get(path) as { eds_id: string } | undefined)?.eds_id !== merged.edsId) return false;
+      if (this.store(merged.edsId) === undefined) return false;
+      for (const path of replaced) remove.run(path);
+      this.db
+        .prepare("INSERT INTO files (path, eds_id, rows) VALUES (?, ?, ?)")
+        .run(merged.path, merged.edsId, merged.rows);
+      return true;
+    })();
   }
 
   forgetFiles(paths: readonly string[]): void {

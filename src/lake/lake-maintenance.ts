@@ -1,9 +1,13 @@
 /**
  * Start-up recovery and periodic upkeep of the lake directory:
  * - Parquet files not recorded in lake.db (written by a flush or import chunk that did not commit)
- *   are deleted, so a replay never counts a record twice; temp files are removed;
+ *   are deleted, so a replay never counts a record twice; temp files are removed. This also finishes
+ *   or undoes a compaction cut short (compaction.ts): a merged file renamed into its partition but
+ *   not yet recorded is deleted (its inputs are still committed), and files a committed merge
+ *   replaced but had not yet deleted go too (lake.db no longer lists them);
  * - queries and imports that were running when the server stopped are marked FAILED;
- * - retention: partitions whose event date is older than the store's RetentionPeriod are deleted;
+ * - retention: partitions whose event date is older than the store's RetentionPeriod are deleted
+ *   (compacted files included; the server runs sweeps and compaction runs in turn, never at once);
  * - stores pending deletion for 7 days are purged with their files; query results expire after 7 days.
  */
 import { readdirSync } from "node:fs";

@@ -7,6 +7,7 @@ import type { Clock } from "../lib/clock.js";
 import { makeResolver, type LakeOperationDeps } from "./eds-input.js";
 import { channelById, createChannelOperations, type Channel } from "./channel-operations.js";
 import { createEdsOperations } from "./eds-operations.js";
+import { compactionFromEnv, compactionTask, Compactor, FileSnapshots, type CompactionStats } from "./compaction.js";
 import { createImportOperations } from "./import-operations.js";
 import { importObjectStore } from "./import/import-source.js";
 import type { ImportDocument } from "./import-runner.js";
@@ -18,8 +19,6 @@ import { SigningKeyStore } from "../trails/integrity/signing-keys.js";
 import { openDuck } from "./query-engine.js";
 import { StoreRouter } from "./store-router.js";
 
-/** How often buffered live events become Parquet: the freshness bound of Lake queries (≤ 5 s). */
-const FLUSH_INTERVAL_MS = 1000;
 const SWEEP_INTERVAL_MS = 3_600_000;
 
 export interface LakeModule {
@@ -29,6 +28,8 @@ export interface LakeModule {
   channel(id: string): Channel | undefined;
   /** Records the outcome of a PutAuditEvents call in the channel's IngestionStatus. */
   noteIngestion(channel: Channel, status: NonNullable<Channel["ingestion"]>): void;
+  /** Compaction counters (for /health): runs, merges, files merged, bytes, replaced files awaiting deletion. */
+  compaction(): CompactionStats & { pendingDeletion: number; deletedFiles: number };
   close(): Promise<void>;
 }
 
@@ -60,7 +61,8 @@ export async function startLakeModule(deps: {
         .some((d) => d.edsId === edsId && ["INITIALIZING", "IN_PROGRESS"].includes(d.status)),
     resolve: makeResolver(db),
   };
-  const withEngine = { ...base, duck, lakeDir, nowMs: () => deps.clock.nowMs() };
+  const snapshots = new FileSnapshots(db);
+  const withEngine = { ...base, duck, lakeDir, nowMs: () => deps.clock.nowMs(), snapshots };
   for (const [name, handler] of [
     ...createEdsOperations(base),
     ...createQueryOperations({
@@ -81,6 +83,8 @@ export async function startLakeModule(deps: {
   const runner = new ConsumerRunner(deps.journal, consumer);
   await runner.start();
   let lastError = "";
+  // How often buffered live events become Parquet: the freshness bound of Lake queries (≤ 5 s).
+  const flushMs = deps.settings.lakeFlushIntervalMs;
   const flushTimer = setInterval(() => {
     consumer.flush().catch((error: unknown) => {
       // Retried on the next tick; reported once per distinct problem so a full disk does not flood the log.
@@ -88,16 +92,34 @@ export async function startLakeModule(deps: {
       if (message !== lastError) process.stderr.write(`lake: flush failed, will retry: ${message}\n`);
       lastError = message;
     });
-  }, FLUSH_INTERVAL_MS);
+  }, flushMs);
+  // Retention sweeps and compaction runs take turns: neither changes a partition under the other.
+  let maintenance: Promise<void> = Promise.resolve();
+  const exclusive = (task: () => Promise<void>): Promise<void> => (maintenance = maintenance.then(task, task));
   const sweep = (): void => {
-    sweepLake(db, lakeDir, deps.clock.nowMs()).catch((error: unknown) =>
-      process.stderr.write(`lake: retention sweep failed: ${String(error)}\n`),
+    void exclusive(() =>
+      sweepLake(db, lakeDir, deps.clock.nowMs()).catch((error: unknown) => {
+        process.stderr.write(`lake: retention sweep failed: ${String(error)}\n`);
+      }),
     );
   };
   sweep();
   const sweepTimer = setInterval(sweep, SWEEP_INTERVAL_MS);
+  const compactionSettings = compactionFromEnv(process.env);
+  const compactor = new Compactor({
+    db,
+    duck,
+    lakeDir,
+    snapshots,
+    nowMs: () => deps.clock.nowMs(),
+    options: compactionSettings.options,
+  });
+  const compact = compactionTask(compactor, snapshots, exclusive);
+  const compactionMs = deps.settings.lakeCompactionIntervalMs;
+  const compactionTimer = compactionMs > 0 ? setInterval(compact, compactionMs) : undefined;
   flushTimer.unref();
   sweepTimer.unref();
+  compactionTimer?.unref();
   return {
     neededFromSeq: () => consumer.durableSeq() + 1,
     channel: (id) => channelById(db, id),
@@ -109,9 +131,18 @@ export async function startLakeModule(deps: {
           ingestion: { ...current.ingestion, ...status },
         });
     },
+    compaction: () => ({
+      ...compactor.stats,
+      pendingDeletion: snapshots.pendingFiles,
+      deletedFiles: snapshots.deletedFiles,
+    }),
     async close() {
       clearInterval(flushTimer);
       clearInterval(sweepTimer);
+      clearInterval(compactionTimer);
+      compactor.close();
+      await maintenance;
+      await snapshots.deleteUnread();
       await runner.stop();
       await consumer.flush().catch(() => undefined);
       duck.closeSync();

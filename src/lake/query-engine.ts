@@ -6,7 +6,7 @@
  * all-strings rows. External access is limited to the lake directory so SQL cannot read other files.
  */
 import { readdir, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import {
   DuckDBInstance,
   DuckDBListType,
@@ -17,6 +17,7 @@ import {
   type DuckDBConnection,
   type DuckDBType,
 } from "@duckdb/node-api";
+import type { FileSnapshot } from "./compaction.js";
 import { LAKE_COLUMNS } from "./lake-schema.js";
 import { LAKE_MACROS } from "./query-macros.js";
 import { sqlString } from "./parquet-writer.js";
@@ -110,6 +111,16 @@ async function partitionFiles(storeDir: string, range: DateRange | undefined): P
   return files;
 }
 
+/** The files of a snapshot (committed files, from lake.db) in `range`, in path order. */
+function snapshotFiles(paths: readonly string[], range: DateRange | undefined): string[] {
+  return paths
+    .filter((path) => {
+      const partition = basename(dirname(path));
+      return partition.startsWith("eventdate=") && partitionInRange(partition.slice("eventdate=".length), range);
+    })
+    .sort();
+}
+
 async function factsOf(connection: DuckDBConnection, files: readonly string[]): Promise<FileFacts[]> {
   const sizes = await Promise.all(files.map((file) => stat(file).then((s) => s.size)));
   const unknown = files.filter((file, i) => fileFacts.get(file)?.size !== sizes[i]);
@@ -135,13 +146,17 @@ async function factsOf(connection: DuckDBConnection, files: readonly string[]): 
 
 /**
  * Opens a connection with one view per store over the files of the partitions in its range (all of
- * them when the range is undefined); the caller closes it (or interrupts it to cancel).
+ * them when the range is undefined); the caller closes it (or interrupts it to cancel). With a
+ * snapshot (the server's case) the files are the committed ones lake.db listed when the query
+ * started, which compaction does not delete until the snapshot is released; without one (tools,
+ * benchmarks) they are whatever the partition directories hold.
  */
 export async function connectForQuery(
   duck: DuckDBInstance,
   lakeDir: string,
   storeIds: readonly string[],
   ranges: ReadonlyMap<string, DateRange | undefined> = new Map(),
+  snapshot?: FileSnapshot,
 ): Promise<{ connection: DuckDBConnection; scan: ScanStatistics }> {
   const connection = await duck.connect();
   let files = 0;
@@ -150,7 +165,10 @@ export async function connectForQuery(
   try {
     for (const id of storeIds) {
       const view = viewNameOf(id);
-      const paths = await partitionFiles(join(lakeDir, id), ranges.get(view));
+      const paths =
+        snapshot !== undefined
+          ? snapshotFiles(snapshot.filesOf(id), ranges.get(view))
+          : await partitionFiles(join(lakeDir, id), ranges.get(view));
       const facts = await factsOf(connection, paths);
       for (const fact of facts) {
         bytesScanned += fact.size;

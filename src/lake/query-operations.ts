@@ -21,6 +21,7 @@ import {
   type DeliveryStatus,
   type DeliveryTarget,
 } from "./query-delivery.js";
+import type { FileSnapshots } from "./compaction.js";
 import { checkStatement, connectForQuery, runQuery, StatementError, type QueryRows } from "./query-engine.js";
 import { partitionRanges, type DateRange } from "./query-pruning.js";
 import { rewriteLakeSql, viewNameOf } from "./query-sql.js";
@@ -68,6 +69,8 @@ export function createQueryOperations(
     nowMs: () => number;
     /** Where DeliveryS3Uri results go; without it StartQuery refuses DeliveryS3Uri. */
     delivery?: DeliveryDeps;
+    /** Committed-file snapshots (compaction keeps a query's files until it ends); else the directories. */
+    snapshots?: FileSnapshots;
   },
 ): Array<[string, OperationHandler]> {
   const running = new Map<string, { interrupt: () => void; cancelled: boolean }>();
@@ -133,9 +136,10 @@ export function createQueryOperations(
       handle.interrupt();
     }, QUERY_TIMEOUT_MS);
     await acquire();
+    const snapshot = deps.snapshots?.take(query.storeIds);
     try {
       if (handle.cancelled) throw new Error("cancelled");
-      const { connection, scan } = await connectForQuery(deps.duck, deps.lakeDir, query.storeIds, ranges);
+      const { connection, scan } = await connectForQuery(deps.duck, deps.lakeDir, query.storeIds, ranges, snapshot);
       Object.assign(query, {
         bytesScanned: scan.bytesScanned,
         eventsScanned: scan.eventsScanned,
@@ -161,6 +165,7 @@ export function createQueryOperations(
       query.status = handle.cancelled ? "CANCELLED" : timedOut ? "TIMED_OUT" : "FAILED";
       if (query.status === "FAILED") query.errorMessage = message.slice(0, 1000).padEnd(4, " ");
     } finally {
+      snapshot?.release();
       release();
       clearTimeout(timer);
       running.delete(query.id);

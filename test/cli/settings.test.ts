@@ -29,6 +29,8 @@ describe("loadServerSettings", () => {
       deliveryIntervalSeconds: 60,
       digestIntervalSeconds: 3600,
       proxyPort: 7682,
+      lakeFlushIntervalMs: 1000,
+      lakeCompactionIntervalMs: 30_000,
     });
   });
 
