@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -23,6 +23,21 @@ export interface HttpIngestBench {
   readonly baselineNdjsonFsyncEventsPerSec: number;
   readonly ratioToBaseline: number;
   readonly serverRssBytes: number;
+  /**
+   * Server CPU time (user + system, all threads) per event during the load: steadier than events/s on
+   * a shared machine, where the server gets whatever CPU share the other load leaves it.
+   */
+  readonly serverCpuMicrosPerEvent: number;
+}
+
+/** User + system CPU seconds of a process so far (Linux /proc; 0 elsewhere). */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 function buildBodies(events: number, batch: number): Buffer[] {
@@ -60,6 +75,7 @@ export async function benchHttpIngest(events = 200_000, clients = 4, batch = 100
   try {
     const signer = benchSigner();
     let next = 0;
+    const cpuBefore = cpuSecondsOf(server.pid);
     const started = performance.now();
     await Promise.all(
       Array.from({ length: clients }, async () => {
@@ -67,6 +83,7 @@ export async function benchHttpIngest(events = 200_000, clients = 4, batch = 100
       }),
     );
     const eventsPerSec = events / ((performance.now() - started) / 1000);
+    const serverCpuSeconds = cpuSecondsOf(server.pid) - cpuBefore;
     const serverRssBytes = rssOf(server.pid);
     const baseline = baselineNdjsonFsync(bodies, dataDir);
     return {
@@ -78,6 +95,7 @@ export async function benchHttpIngest(events = 200_000, clients = 4, batch = 100
       baselineNdjsonFsyncEventsPerSec: Math.round(baseline),
       ratioToBaseline: Number((eventsPerSec / baseline).toFixed(3)),
       serverRssBytes,
+      serverCpuMicrosPerEvent: Math.round((serverCpuSeconds * 1e6) / events),
     };
   } finally {
     await server.stop();

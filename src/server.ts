@@ -5,9 +5,7 @@ import type { ServerSettings } from "./config/settings.js";
 import { openSqlitePrincipalStore } from "./identity/sqlite-principal-store.js";
 import { ensureBootstrapAdmin, writeAwsClientFiles } from "./identity/bootstrap.js";
 import { openFileJournal } from "./journal/file-journal.js";
-import { openSqliteEventHistory } from "./consumers/event-history/sqlite-event-history.js";
-import { ConsumerRunner } from "./consumers/runner.js";
-import { ObservedConsumer } from "./consumers/observed-consumer.js";
+import { ThreadedEventHistory } from "./consumers/event-history/threaded-event-history.js";
 import { systemClock, type Clock } from "./lib/clock.js";
 import { createHttpApp } from "./api/http-app.js";
 import { registerCloudTrailRoute } from "./api/cloudtrail-route.js";
@@ -49,28 +47,26 @@ export async function startServer(
   const principals = openSqlitePrincipalStore(join(settings.dataDir, "principals.db"));
   const admin = ensureBootstrapAdmin(principals, settings);
   const journal = await openFileJournal({ directory: join(settings.dataDir, "journal"), clock });
-  const history = await openSqliteEventHistory({
-    path: join(settings.dataDir, "event-history.db"),
-    journal,
-    clock,
-    retentionDays: settings.historyRetentionDays,
-  });
-  const observedHistory = new ObservedConsumer(history);
-  const historyRunner = new ConsumerRunner(journal, observedHistory);
-  await historyRunner.start();
-
   const onInternalError = (error: unknown): void => {
     process.stderr.write(
       `Cairn internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );
   };
+  // Indexed on a worker thread (docs/decisions/0006-event-history-worker.md).
+  const history = await ThreadedEventHistory.start({
+    path: join(settings.dataDir, "event-history.db"),
+    journal,
+    clock,
+    retentionDays: settings.historyRetentionDays,
+    onError: onInternalError,
+  });
   const operations = new Map<string, OperationHandler>([
     [
       "LookupEvents",
       createLookupEventsOperation({
         history,
         retentionDays: settings.historyRetentionDays,
-        waitForIndex: () => observedHistory.waitFor(journal.headSeq(), READ_YOUR_WRITES_WAIT_MS),
+        waitForIndex: () => history.waitFor(journal.headSeq(), READ_YOUR_WRITES_WAIT_MS),
       }),
     ],
   ]);
@@ -111,8 +107,9 @@ export async function startServer(
     region: settings.region,
     journal: { headSeq: journal.headSeq(), firstSeq: journal.firstSeq() },
     consumers: {
-      "event-history": { cursor: observedHistory.cursor(), lagRecords: journal.headSeq() - observedHistory.cursor() },
+      "event-history": { cursor: history.cursor(), lagRecords: journal.headSeq() - history.cursor() },
     },
+    lake: { compaction: lake.compaction() },
   }));
 
   await app.listen({ host: settings.host, port: settings.port });
@@ -131,7 +128,7 @@ export async function startServer(
       await history.prune();
       const retainedSinceMs = clock.nowMs() - settings.historyRetentionDays * 86_400_000;
       // Journal retention keeps whatever a consumer has not yet made durable in its own store.
-      const neededFromSeq = Math.min(observedHistory.cursor() + 1, trails.neededFromSeq(), lake.neededFromSeq());
+      const neededFromSeq = Math.min(history.cursor() + 1, trails.neededFromSeq(), lake.neededFromSeq());
       await journal.deleteBefore(neededFromSeq, retainedSinceMs);
     } catch (error) {
       onInternalError(error);
@@ -157,7 +154,6 @@ export async function startServer(
       await app.close();
       await trails.close();
       await lake.close();
-      await historyRunner.stop();
       await history.close();
       await journal.close();
       principals.close();

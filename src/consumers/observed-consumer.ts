@@ -2,40 +2,34 @@ import type { JournalEntry } from "../journal/journal.js";
 import type { Consumer } from "./consumer.js";
 
 /**
- * Wraps a consumer so callers can wait until it has applied a given seq. The API uses it for
- * read-your-writes: a LookupEvents call sees every event acknowledged before it started.
+ * The highest seq a consumer has applied, and callers waiting for it to reach a seq. The API uses it
+ * for read-your-writes: a LookupEvents call sees every event acknowledged before it started.
  */
-export class ObservedConsumer implements Consumer {
-  readonly name: string;
-  private appliedSeq = 0;
+export class AppliedSeq {
+  private applied = 0;
   private waiters: Array<{ seq: number; resolve: () => void }> = [];
 
-  constructor(private readonly inner: Consumer) {
-    this.name = inner.name;
+  constructor(initial = 0) {
+    this.applied = initial;
   }
 
-  async loadCursor(): Promise<number> {
-    this.appliedSeq = await this.inner.loadCursor();
-    return this.appliedSeq;
+  value(): number {
+    return this.applied;
   }
 
-  async handle(batch: readonly JournalEntry[]): Promise<void> {
-    await this.inner.handle(batch);
-    const last = batch[batch.length - 1];
-    if (last === undefined) return;
-    this.appliedSeq = last.seq;
-    const ready = this.waiters.filter((w) => w.seq <= this.appliedSeq);
-    this.waiters = this.waiters.filter((w) => w.seq > this.appliedSeq);
+  /** Moves the applied seq forward (never back) and wakes the waiters it satisfies. */
+  advance(seq: number): void {
+    if (seq <= this.applied) return;
+    this.applied = seq;
+    const ready = this.waiters.filter((w) => w.seq <= seq);
+    if (ready.length === 0) return;
+    this.waiters = this.waiters.filter((w) => w.seq > seq);
     for (const waiter of ready) waiter.resolve();
-  }
-
-  cursor(): number {
-    return this.appliedSeq;
   }
 
   /** Resolves once `seq` is applied, or after `timeoutMs` (a lagging index must not hang the API). */
   waitFor(seq: number, timeoutMs: number): Promise<void> {
-    if (seq <= this.appliedSeq) return Promise.resolve();
+    if (seq <= this.applied) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w.resolve !== done);
@@ -47,6 +41,37 @@ export class ObservedConsumer implements Consumer {
       };
       this.waiters.push({ seq, resolve: done });
     });
+  }
+}
+
+/** Wraps a consumer so callers can wait until it has applied a given seq (see AppliedSeq). */
+export class ObservedConsumer implements Consumer {
+  readonly name: string;
+  private readonly applied = new AppliedSeq();
+
+  constructor(private readonly inner: Consumer) {
+    this.name = inner.name;
+  }
+
+  async loadCursor(): Promise<number> {
+    const cursor = await this.inner.loadCursor();
+    this.applied.advance(cursor);
+    return cursor;
+  }
+
+  async handle(batch: readonly JournalEntry[]): Promise<void> {
+    await this.inner.handle(batch);
+    const last = batch[batch.length - 1];
+    if (last !== undefined) this.applied.advance(last.seq);
+  }
+
+  cursor(): number {
+    return this.applied.value();
+  }
+
+  /** Resolves once `seq` is applied, or after `timeoutMs` (a lagging index must not hang the API). */
+  waitFor(seq: number, timeoutMs: number): Promise<void> {
+    return this.applied.waitFor(seq, timeoutMs);
   }
 
   async close(): Promise<void> {

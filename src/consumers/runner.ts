@@ -9,6 +9,9 @@ export interface ConsumerRunnerOptions {
   readonly retryDelayMsMax?: number;
 }
 
+/** What the runner needs of a journal: sequential reads and append notifications (a worker's reader too). */
+export type ConsumerJournal = Pick<Journal, "read" | "waitForAppend" | "headSeq">;
+
 const DEFAULTS = { batchEntriesMax: 1000, retryDelayMsInitial: 100, retryDelayMsMax: 30_000 };
 
 /**
@@ -25,7 +28,7 @@ export class ConsumerRunner {
   private error: unknown = undefined;
 
   constructor(
-    private readonly journal: Journal,
+    private readonly journal: ConsumerJournal,
     private readonly consumer: Consumer,
     options: ConsumerRunnerOptions = {},
   ) {

@@ -1,9 +1,10 @@
 import { promisify } from "node:util";
-import { deflateRaw, inflateRaw, inflateRawSync, type ZlibOptions } from "node:zlib";
+import { Worker } from "node:worker_threads";
+import { inflateRaw, inflateRawSync, type ZlibOptions } from "node:zlib";
 import { blockDictionary, DICTIONARY_NONE } from "./block-dictionary.js";
 import { invariant } from "./invariant.js";
+import type { CompressAnswer, CompressRequest } from "./compress-worker.js";
 
-const deflateRawAsync = promisify(deflateRaw);
 const inflateRawAsync = promisify(inflateRaw);
 
 function dictionaryOption(dictionaryId: number): Pick<ZlibOptions, "dictionary"> {
@@ -15,36 +16,62 @@ function dictionaryOption(dictionaryId: number): Pick<ZlibOptions, "dictionary">
 }
 
 /**
- * Compressions queued on libuv's thread pool at once. The pool (4 threads) also runs the writer's
- * write and fdatasync: a group of 16k entries is ~500 blocks, and with all of them queued the previous
- * group's fsync waited behind the next group's compression, which undid the writer's pipelining
- * (measured: 15–20k events/s instead of 40–50k). Two keep both cores busy and leave threads free for I/O.
+ * Compresses a group's block payloads on the journal's compression thread (compress-worker.ts), in
+ * order. The async zlib API costs ~0.1 ms of the calling thread per block (a stream, a handle and a
+ * 256 KiB state each), more than the ingest thread can spare at tens of thousands of events/s; one
+ * message per group moves the payloads instead (transferred when they own their memory, as
+ * encodePayload's do: the caller must not use them afterwards). The bytes are deflateRawSync's with
+ * the same options. A worker that dies rejects what it had (the journal fails closed and recovers),
+ * and the next call starts a new one.
  */
-const COMPRESSIONS_IN_FLIGHT_MAX = 2;
-let compressionsInFlight = 0;
-const compressionQueue: Array<() => void> = [];
-
-async function withCompressionSlot<T>(work: () => Promise<T>): Promise<T> {
-  if (compressionsInFlight >= COMPRESSIONS_IN_FLIGHT_MAX) {
-    await new Promise<void>((resolve) => compressionQueue.push(resolve));
-  } else {
-    compressionsInFlight++;
-  }
-  try {
-    return await work();
-  } finally {
-    // Hand the slot straight to the next waiter, or release it.
-    const next = compressionQueue.shift();
-    if (next === undefined) compressionsInFlight--;
-    else next();
-  }
+export function compressPayloads(payloads: readonly Buffer[], level: number, dictionaryId: number): Promise<Buffer[]> {
+  dictionaryOption(dictionaryId); // fail here, not in the worker, for an unknown id
+  const worker = compressionWorker();
+  const id = nextCompressionId++;
+  return new Promise((resolve, reject) => {
+    pendingCompressions.set(id, { resolve, reject });
+    if (pendingCompressions.size === 1) worker.ref();
+    const transfer = payloads
+      .filter((payload) => payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength)
+      .map((payload) => payload.buffer as ArrayBuffer);
+    worker.postMessage({ id, payloads, level, dictionaryId } satisfies CompressRequest, transfer);
+  });
 }
 
-/** Compresses a block payload on libuv's thread pool. */
-export function compressPayload(payload: Buffer, level: number, dictionaryId: number): Promise<Buffer> {
-  // One output chunk (the default 16 KiB chunks cost a thread-pool round trip each).
-  const options = { level, chunkSize: payload.length + 1024, ...dictionaryOption(dictionaryId) };
-  return withCompressionSlot(() => deflateRawAsync(payload, options));
+/**
+ * Starts the compression thread and waits until it answers, so that the first group does not pay
+ * for the thread's start (tens of ms). The journal calls it on open.
+ */
+export async function startCompressionThread(): Promise<void> {
+  await compressPayloads([], 6, DICTIONARY_NONE);
+}
+
+let worker: Worker | undefined;
+let nextCompressionId = 1;
+const pendingCompressions = new Map<number, { resolve(buffers: Buffer[]): void; reject(error: Error): void }>();
+
+function compressionWorker(): Worker {
+  if (worker !== undefined) return worker;
+  const started = new Worker(new URL("./compress-worker.js", import.meta.url));
+  started.unref();
+  started.on("message", (answer: CompressAnswer) => {
+    const pending = pendingCompressions.get(answer.id);
+    pendingCompressions.delete(answer.id);
+    if (pendingCompressions.size === 0) started.unref();
+    if (pending === undefined) return;
+    if ("error" in answer) pending.reject(new Error(`Block compression failed: ${answer.error}`));
+    else
+      pending.resolve(answer.compressed.map((bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
+  });
+  const fail = (error: Error): void => {
+    if (worker === started) worker = undefined;
+    for (const pending of pendingCompressions.values()) pending.reject(error);
+    pendingCompressions.clear();
+  };
+  started.on("error", fail);
+  started.on("exit", (code) => fail(new Error(`The journal compression thread exited (${code}).`)));
+  worker = started;
+  return started;
 }
 
 export interface InflateRequest {

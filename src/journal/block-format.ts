@@ -48,10 +48,12 @@ export interface PayloadEntry {
 }
 
 export function encodePayload(entries: readonly PayloadEntry[]): Buffer {
-  const texts = entries.map((entry) => Buffer.from(entry.json, "utf8"));
+  // Byte lengths first, then each text written straight into the payload: no buffer per entry.
+  const lengths = entries.map((entry) => Buffer.byteLength(entry.json, "utf8"));
   const keyCount = entries.filter((entry) => entry.keyHash !== null).length;
-  const textBytes = texts.reduce((sum, text) => sum + text.length, 0);
-  const out = Buffer.allocUnsafe(entries.length * 5 + keyCount * KEY_HASH_BYTES + textBytes);
+  const textBytes = lengths.reduce((sum, length) => sum + length, 0);
+  // Never from the shared pool: the journal hands payloads to its compression thread by transfer.
+  const out = Buffer.allocUnsafeSlow(entries.length * 5 + keyCount * KEY_HASH_BYTES + textBytes);
   let at = 0;
   for (const entry of entries) out[at++] = entry.keyHash === null ? 0 : 1;
   for (const entry of entries) {
@@ -59,8 +61,12 @@ export function encodePayload(entries: readonly PayloadEntry[]): Buffer {
     invariant(entry.keyHash.length === KEY_HASH_BYTES, "Key hash has the wrong length.");
     at += entry.keyHash.copy(out, at);
   }
-  for (const text of texts) at = out.writeUInt32LE(text.length, at);
-  for (const text of texts) at += text.copy(out, at);
+  for (const length of lengths) at = out.writeUInt32LE(length, at);
+  for (const [i, entry] of entries.entries()) {
+    const written = out.write(entry.json, at, "utf8");
+    invariant(written === lengths[i], "Payload text length mismatch.");
+    at += written;
+  }
   invariant(at === out.length, "Payload length mismatch.");
   return out;
 }

@@ -2,7 +2,7 @@ import type { JournalEntry } from "./journal.js";
 import { inflatePayload } from "./block-codec.js";
 import { blockChecksumValid, decodePayload, HEADER_BYTES, parseHeader } from "./block-format.js";
 import { invariant } from "./invariant.js";
-import type { SegmentIndex } from "./segment-index.js";
+import type { BlockLocation, SegmentIndex } from "./segment-index.js";
 import { readExactly } from "./segment-scan.js";
 import type { SegmentStore } from "./segment-store.js";
 
@@ -57,34 +57,39 @@ export class BlockReader {
     const location = segment.blocks[blockIndex]!;
     const bytes = Buffer.allocUnsafe(location.bytes);
     await readExactly(await this.store.readHandle(segment), bytes, location.offset);
-    const headerBytes = bytes.subarray(0, HEADER_BYTES);
-    const header = parseHeader(headerBytes);
-    invariant(header !== null, `Damaged block header at ${segment.path}:${location.offset}.`);
-    invariant(header.firstSeq === location.firstSeq, `Block at ${segment.path}:${location.offset} has the wrong seq.`);
-    invariant(
-      header.entryCount === location.entryCount,
-      `Block at ${segment.path}:${location.offset} has the wrong count.`,
-    );
-    const compressed = bytes.subarray(HEADER_BYTES);
-    invariant(
-      blockChecksumValid(header, headerBytes, compressed),
-      `Checksum mismatch at ${segment.path}:${location.offset}.`,
-    );
-    const sync = random && header.uncompressedBytes <= this.options.syncInflateBytesMax;
-    const payload = await inflatePayload(
-      { compressed, uncompressedBytes: header.uncompressedBytes, dictionaryId: header.dictionaryId },
-      sync,
-    );
-    invariant(
-      payload.length === header.uncompressedBytes,
-      `Block at ${segment.path}:${location.offset} inflates wrongly.`,
-    );
-    const decoded = decodePayload(payload, header.entryCount);
-    const entries = decoded.map((entry, i) => ({
-      seq: header.firstSeq + i,
-      appendedAtMs: header.appendedAtMs,
-      json: entry.json,
-    }));
-    return { entries, keyHashes: decoded.map((entry) => entry.keyHash) };
+    return decodeBlock(bytes, location, segment.path, random ? this.options.syncInflateBytesMax : -1);
   }
+}
+
+/**
+ * Verifies a block's bytes against its index entry (header, seq, count, CRC), inflates and splits it.
+ * Blocks up to `syncInflateBytesMax` uncompressed are inflated on the calling thread (-1: never).
+ * Shared by the journal's own reader and the event-history worker's (journal-block-source.ts).
+ */
+export async function decodeBlock(
+  bytes: Buffer,
+  location: BlockLocation,
+  path: string,
+  syncInflateBytesMax: number,
+): Promise<DecodedBlock> {
+  const headerBytes = bytes.subarray(0, HEADER_BYTES);
+  const header = parseHeader(headerBytes);
+  invariant(header !== null, `Damaged block header at ${path}:${location.offset}.`);
+  invariant(header.firstSeq === location.firstSeq, `Block at ${path}:${location.offset} has the wrong seq.`);
+  invariant(header.entryCount === location.entryCount, `Block at ${path}:${location.offset} has the wrong count.`);
+  const compressed = bytes.subarray(HEADER_BYTES);
+  invariant(blockChecksumValid(header, headerBytes, compressed), `Checksum mismatch at ${path}:${location.offset}.`);
+  const sync = header.uncompressedBytes <= syncInflateBytesMax;
+  const payload = await inflatePayload(
+    { compressed, uncompressedBytes: header.uncompressedBytes, dictionaryId: header.dictionaryId },
+    sync,
+  );
+  invariant(payload.length === header.uncompressedBytes, `Block at ${path}:${location.offset} inflates wrongly.`);
+  const decoded = decodePayload(payload, header.entryCount);
+  const entries = decoded.map((entry, i) => ({
+    seq: header.firstSeq + i,
+    appendedAtMs: header.appendedAtMs,
+    json: entry.json,
+  }));
+  return { entries, keyHashes: decoded.map((entry) => entry.keyHash) };
 }

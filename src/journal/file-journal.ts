@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { systemClock, type Clock } from "../lib/clock.js";
+import { startCompressionThread } from "./block-codec.js";
 import { BlockReader } from "./block-reader.js";
 import { DedupStore } from "./dedup-store.js";
 import { DICTIONARY_CLOUDTRAIL_1 } from "./block-dictionary.js";
@@ -7,7 +8,7 @@ import { encodeGroup, locateGroup, planGroup, type EncodedGroup, type GroupPlan 
 import { invariant } from "./invariant.js";
 import { JournalUnavailableError } from "./journal.js";
 import type { Journal, JournalAppendItem, JournalAppendResult, JournalEntry } from "./journal.js";
-import { readRange, readSeqs } from "./journal-read.js";
+import { locateRange, readRange, readSeqs, type LocatedRange } from "./journal-read.js";
 import { openAppendFileOnDisk, SegmentStore, type OpenAppendFile } from "./segment-store.js";
 
 export interface FileJournalOptions {
@@ -70,6 +71,7 @@ export async function openFileJournal(options: FileJournalOptions): Promise<File
   const dedup = DedupStore.open(join(options.directory, "dedup.sqlite"));
   const journal = new FileJournal(store, dedup, { ...DEFAULTS, ...definedOnly(options) }, options.clock ?? systemClock);
   try {
+    await startCompressionThread();
     await journal.replayDedupKeys();
   } catch (error) {
     dedup.close();
@@ -283,6 +285,14 @@ export class FileJournal implements Journal {
 
   read(fromSeq: number, maxEntries: number): Promise<JournalEntry[]> {
     return readRange(this.store, this.reader, fromSeq, maxEntries);
+  }
+
+  /**
+   * Where `read(fromSeq, maxEntries)` would find its entries, for a reader on another thread that
+   * opens the segment files itself (the event-history worker). Only durable blocks are listed.
+   */
+  locate(fromSeq: number, maxEntries: number): LocatedRange {
+    return locateRange(this.store, fromSeq, maxEntries);
   }
 
   readMany(seqs: readonly number[]): Promise<Map<number, JournalEntry>> {

@@ -1,5 +1,5 @@
 import type { JournalAppendItem } from "./journal.js";
-import { compressPayload } from "./block-codec.js";
+import { compressPayloads } from "./block-codec.js";
 import { blockChecksumValid, encodeBlock, encodePayload, HEADER_BYTES, parseHeader } from "./block-format.js";
 import type { PayloadEntry } from "./block-format.js";
 import { hashDedupKey } from "./dedup-store.js";
@@ -58,7 +58,7 @@ export interface EncodeOptions {
 }
 
 /**
- * Splits a group into blocks and compresses them concurrently on libuv's thread pool. Only the
+ * Splits a group into blocks and compresses them on the journal's compression thread. Only the
  * last block carries the group-end flag, which is what makes the group atomic on recovery. The
  * result does not depend on where it will be written, so the writer can encode the next group
  * while the previous one is being written and synced, and still roll the segment in between.
@@ -69,9 +69,9 @@ export async function encodeGroup(entries: readonly PayloadEntry[], options: Enc
     chunks.push(entries.slice(at, at + options.blockEntriesMax));
   }
   const payloads = chunks.map(encodePayload);
-  const compressed = await Promise.all(
-    payloads.map((payload) => compressPayload(payload, options.compressionLevel, options.dictionaryId)),
-  );
+  // Read before the payloads are handed over (transferred) to the compression thread.
+  const uncompressedBytes = payloads.map((payload) => payload.length);
+  const compressed = await compressPayloads(payloads, options.compressionLevel, options.dictionaryId);
   const buffers: Buffer[] = [];
   let firstSeq = options.firstSeq;
   for (const [i, chunk] of chunks.entries()) {
@@ -79,7 +79,7 @@ export async function encodeGroup(entries: readonly PayloadEntry[], options: Enc
       firstSeq,
       entryCount: chunk.length,
       appendedAtMs: options.appendedAtMs,
-      uncompressedBytes: payloads[i]!.length,
+      uncompressedBytes: uncompressedBytes[i]!,
       groupEnd: i === chunks.length - 1,
       dictionaryId: options.dictionaryId,
     };

@@ -1,6 +1,6 @@
 import type { JournalEntry } from "./journal.js";
 import type { BlockReader } from "./block-reader.js";
-import type { SegmentIndex } from "./segment-index.js";
+import type { BlockLocation, SegmentIndex } from "./segment-index.js";
 import type { SegmentStore } from "./segment-store.js";
 
 interface BlockRef {
@@ -32,6 +32,34 @@ export async function readRange(
     for (const entry of block.entries) if (entry.seq >= start && entry.seq <= end) out.push(entry);
   }
   return out;
+}
+
+/** A block of the journal and the segment file holding it, for a reader with its own file handles. */
+export interface LocatedBlock extends BlockLocation {
+  readonly path: string;
+}
+
+/** Where a sequential read of [fromSeq, fromSeq + maxEntries) finds its entries: no I/O, the in-memory index only. */
+export interface LocatedRange {
+  /** The range actually covered, clamped to [firstSeq(), headSeq()]; empty when start > end. */
+  readonly start: number;
+  readonly end: number;
+  readonly blocks: LocatedBlock[];
+}
+
+/** The blocks covering [fromSeq, fromSeq + maxEntries), as readRange reads them. */
+export function locateRange(store: SegmentStore, fromSeq: number, maxEntries: number): LocatedRange {
+  const start = Math.max(fromSeq, store.firstSeq());
+  const end = Math.min(start + maxEntries - 1, store.headSeq());
+  const blocks: LocatedBlock[] = [];
+  for (let seq = start; seq <= end;) {
+    const segment = store.findSegment(seq);
+    if (segment === undefined) break;
+    const block = segment.blocks[segment.findBlock(seq)]!;
+    blocks.push({ ...block, path: segment.path });
+    seq = block.firstSeq + block.entryCount;
+  }
+  return { start, end, blocks };
 }
 
 /** Random read: each distinct block is read once, through the cache. */

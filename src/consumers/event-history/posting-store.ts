@@ -20,6 +20,9 @@ export interface PostingRow {
   readonly seq: number;
 }
 
+/** Postings per multi-row INSERT. */
+const INSERT_ROWS = 200;
+
 /** Driver rows per AND statement: small enough to stop near the cap, large enough to amortise the call. */
 const AND_CHUNK_ROWS = 1_024;
 
@@ -52,6 +55,9 @@ export class PostingStore {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly readCursor: Database.Statement<[], { value: number }>;
   private readonly writeCursor: Database.Statement<[number]>;
+  private readonly readSchemaVersion: Database.Statement<[], number>;
+  /** `PRAGMA schema_version` when `days` was loaded: another connection (the indexing worker) may add or drop day tables. */
+  private daysSchemaVersion = -1;
 
   constructor(path: string, cacheSizeKiB = 65_536) {
     this.db = new Database(path);
@@ -71,10 +77,12 @@ export class PostingStore {
     }
     this.readCursor = this.db.prepare("SELECT value FROM meta WHERE name = 'cursor'");
     this.writeCursor = this.db.prepare("UPDATE meta SET value = max(value, ?) WHERE name = 'cursor'");
+    this.readSchemaVersion = this.db.prepare<[], number>("PRAGMA schema_version").pluck();
     this.loadDays();
   }
 
   private loadDays(): void {
+    this.daysSchemaVersion = this.readSchemaVersion.get() ?? -1;
     const names = this.db
       .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name GLOB 'posting_[0-9]*'")
       .pluck()
@@ -105,6 +113,16 @@ export class PostingStore {
     const created: number[] = [];
     const known = new Set(this.days);
     const transaction = this.db.transaction(() => {
+      // Postings are buffered per day and written with multi-row INSERTs (INSERT_ROWS per call).
+      const buffered = new Map<number, number[]>();
+      const write = (day: number, parameters: number[], rowCount: number): void => {
+        const insert = this.statement(
+          `insert/${day}/${rowCount}`,
+          () =>
+            `INSERT OR IGNORE INTO posting_${day}(key, t, seq) VALUES ${Array(rowCount).fill("(?, ?, ?)").join(", ")}`,
+        );
+        insert.run(parameters);
+      };
       for (const row of rows) {
         const day = dayOf(row.time);
         if (!known.has(day)) {
@@ -114,12 +132,22 @@ export class PostingStore {
           known.add(day);
           created.push(day);
         }
-        const insert = this.statement(
-          `insert/${day}`,
-          () => `INSERT OR IGNORE INTO posting_${day}(key, t, seq) VALUES (?, ?, ?)`,
-        );
+        let parameters = buffered.get(day);
+        if (parameters === undefined) {
+          parameters = [];
+          buffered.set(day, parameters);
+        }
         const t = row.time - day * SECONDS_PER_DAY;
-        for (const key of row.keys) insert.run(key, t, row.seq);
+        for (const key of row.keys) {
+          parameters.push(key, t, row.seq);
+          if (parameters.length === 3 * INSERT_ROWS) {
+            write(day, parameters, INSERT_ROWS);
+            parameters.length = 0;
+          }
+        }
+      }
+      for (const [day, parameters] of buffered) {
+        for (let at = 0; at < parameters.length; at += 3) write(day, parameters.slice(at, at + 3), 1);
       }
       this.writeCursor.run(cursor);
     });
@@ -147,6 +175,7 @@ export class PostingStore {
     limit: number,
     scanRowsMax: number,
   ): CandidateScan {
+    if (this.readSchemaVersion.get() !== this.daysSchemaVersion) this.loadDays();
     const scan: MutableScan = { positions: [], scannedRows: 0 };
     const firstDay = dayOf(startTime);
     for (const day of this.days) {

@@ -31,7 +31,8 @@ export interface EventHistoryCounters {
 export interface SqliteEventHistoryOptions {
   /** SQLite database file; its directory is created when missing. */
   readonly path: string;
-  readonly journal: Journal;
+  /** Lookups read the page's records back from it. */
+  readonly journal: Pick<Journal, "readMany">;
   readonly clock?: Clock;
   /** Postings older than this are not indexed and are deleted by prune(). Default 90 (spec §4.1). */
   readonly retentionDays?: number;
@@ -74,7 +75,7 @@ export class SqliteEventHistory implements EventHistory, Consumer {
 
   constructor(
     private readonly store: PostingStore,
-    private readonly journal: Journal,
+    private readonly journal: Pick<Journal, "readMany">,
     private readonly clock: Clock,
     private readonly retentionDays: number,
     private readonly scanRowsMax: number,

@@ -1,0 +1,143 @@
+/**
+ * The event-history index worker (docs/decisions/0006-event-history-worker.md): runs the SQLite
+ * indexing consumer off the ingest thread, with its own SQLite connection and its own journal reader.
+ * The server thread owns the journal; it answers where blocks are (`locate`) and when the head moves
+ * (`wait`), and this thread reads, verifies and inflates the blocks itself.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import type { JournalEntry } from "../../journal/journal.js";
+import type { LocatedRange } from "../../journal/journal-read.js";
+import { LocatedReader } from "../../journal/located-reader.js";
+import type { Consumer } from "../consumer.js";
+import { ConsumerRunner, type ConsumerJournal } from "../runner.js";
+import type { FromWorker, IndexWorkerData, ToWorker } from "./index-worker-protocol.js";
+import { openSqliteEventHistory, type SqliteEventHistory } from "./sqlite-event-history.js";
+
+const port = parentPort!;
+const data = workerData as IndexWorkerData;
+const post = (message: FromWorker): void => port.postMessage(message);
+
+let nowMs = data.nowMs;
+let nextId = 1;
+const pending = new Map<number, (message: ToWorker) => void>();
+
+function request(message: FromWorker & { id: number }): Promise<ToWorker> {
+  return new Promise((resolve) => {
+    pending.set(message.id, resolve);
+    post(message);
+  });
+}
+
+/** The server's journal as the runner sees it: locations over the port, bytes from our own file handles. */
+class WorkerJournal implements ConsumerJournal {
+  private readonly reader = new LocatedReader();
+  private head = 0;
+
+  async read(fromSeq: number, maxEntries: number): Promise<JournalEntry[]> {
+    const answer = await request({ type: "locate", id: nextId++, fromSeq, maxEntries });
+    if (answer.type !== "located") throw new Error(`Unexpected answer ${answer.type} to locate.`);
+    nowMs = answer.nowMs;
+    const range: LocatedRange = answer.range;
+    this.head = Math.max(this.head, range.end);
+    return this.reader.read(range);
+  }
+
+  async waitForAppend(afterSeq: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted === true) return;
+    const id = nextId++;
+    await new Promise<void>((resolve) => {
+      const abort = (): void => {
+        pending.delete(id);
+        resolve();
+      };
+      signal?.addEventListener("abort", abort, { once: true });
+      pending.set(id, () => {
+        signal?.removeEventListener("abort", abort);
+        resolve();
+      });
+      post({ type: "wait", id, afterSeq });
+    });
+  }
+
+  headSeq(): number {
+    return this.head;
+  }
+
+  close(): void {
+    this.reader.close();
+  }
+}
+
+/** Reports each durable batch to the server thread, which wakes LookupEvents calls waiting for it. */
+class ReportingConsumer implements Consumer {
+  readonly name: string;
+  constructor(private readonly inner: SqliteEventHistory) {
+    this.name = inner.name;
+  }
+  loadCursor(): Promise<number> {
+    return this.inner.loadCursor();
+  }
+  async handle(batch: readonly JournalEntry[]): Promise<void> {
+    try {
+      await this.inner.handle(batch);
+    } catch (error) {
+      post({ type: "batchFailed", message: error instanceof Error ? error.message : String(error) });
+      throw error;
+    }
+    const last = batch.at(-1);
+    if (last !== undefined) post({ type: "applied", seq: last.seq });
+  }
+}
+
+let history: SqliteEventHistory | undefined;
+let runner: ConsumerRunner | undefined;
+const journal = new WorkerJournal();
+
+/** Registered before the runner starts, so the answer to its first `locate` finds it. */
+port.on("message", (message: ToWorker) => {
+  switch (message.type) {
+    case "located":
+    case "appended": {
+      const resolve = pending.get(message.id);
+      pending.delete(message.id);
+      resolve?.(message);
+      return;
+    }
+    case "prune":
+      nowMs = Math.max(nowMs, message.nowMs);
+      try {
+        post({ type: "pruned", id: message.id, result: history!.prune() });
+      } catch (error) {
+        post({ type: "pruneFailed", id: message.id, message: error instanceof Error ? error.message : String(error) });
+      }
+      return;
+    case "stop":
+      void (async () => {
+        await runner?.stop();
+        await history?.close();
+        journal.close();
+        post({ type: "stopped", id: message.id });
+        port.close();
+      })();
+      return;
+  }
+});
+
+try {
+  history = await openSqliteEventHistory({
+    path: data.path,
+    journal: { readMany: () => Promise.reject(new Error("The index worker does not serve lookups.")) },
+    clock: { nowMs: () => nowMs },
+    retentionDays: data.retentionDays,
+    ...(data.cacheSizeKiB !== undefined ? { cacheSizeKiB: data.cacheSizeKiB } : {}),
+  });
+  runner = new ConsumerRunner(journal, new ReportingConsumer(history), {
+    ...(data.batchEntriesMax !== undefined ? { batchEntriesMax: data.batchEntriesMax } : {}),
+  });
+  await runner.start();
+  post({ type: "ready", cursor: runner.cursorSeq() });
+} catch (error) {
+  await history?.close().catch(() => undefined);
+  post({ type: "openFailed", message: error instanceof Error ? error.message : String(error) });
+  port.close();
+}
