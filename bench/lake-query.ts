@@ -1,3 +1,4 @@
+import { importDirectory, percentile, runLakeQuery } from "./lake-api.js";
 import {
   existsSync,
   mkdirSync,
@@ -11,17 +12,8 @@ import {
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
-import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
-import {
-  CloudTrailClient,
-  CreateEventDataStoreCommand,
-  DescribeQueryCommand,
-  GetImportCommand,
-  GetQueryResultsCommand,
-  StartImportCommand,
-  StartQueryCommand,
-} from "@aws-sdk/client-cloudtrail";
+import { CloudTrailClient, CreateEventDataStoreCommand } from "@aws-sdk/client-cloudtrail";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { checkStatement, connectForQuery, openDuck, runQuery } from "../src/lake/query-engine.js";
 import { partitionRanges, type DateRange } from "../src/lake/query-pruning.js";
@@ -86,12 +78,6 @@ export interface LakeQueryBench {
 }
 
 const round = (value: number): number => Math.round(value * 10) / 10;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function percentile(values: readonly number[], fraction: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] ?? 0;
-}
 
 function benchQueries(day: string, nextDay: string, weekAgo: string, eventName: string): BenchQuery[] {
   return [
@@ -151,42 +137,7 @@ function benchQueries(day: string, nextDay: string, weekAgo: string, eventName: 
 
 /** StartImport file://… and wait for COMPLETED; returns the seconds it took. */
 async function importArchive(client: CloudTrailClient, storeId: string, archive: string): Promise<number> {
-  const importStarted = performance.now();
-  const { ImportId } = await client.send(
-    new StartImportCommand({
-      Destinations: [storeId],
-      ImportSource: {
-        S3: { S3LocationUri: pathToFileURL(archive).href, S3BucketRegion: BENCH_REGION, S3BucketAccessRoleArn: "" },
-      },
-    }),
-  );
-  for (;;) {
-    const got = await client.send(new GetImportCommand({ ImportId }));
-    if (got.ImportStatus === "COMPLETED") break;
-    if (got.ImportStatus !== "INITIALIZING" && got.ImportStatus !== "IN_PROGRESS")
-      throw new Error(`import ended ${got.ImportStatus}`);
-    await sleep(100);
-  }
-  return (performance.now() - importStarted) / 1000;
-}
-
-async function apiQuery(client: CloudTrailClient, sql: string): Promise<number> {
-  const { QueryId } = await client.send(new StartQueryCommand({ QueryStatement: sql }));
-  for (;;) {
-    const d = await client.send(new DescribeQueryCommand({ QueryId }));
-    if (d.QueryStatus === "FINISHED") break;
-    if (d.QueryStatus !== "QUEUED" && d.QueryStatus !== "RUNNING")
-      throw new Error(`${sql}: ${d.QueryStatus} ${d.ErrorMessage ?? ""}`);
-    await sleep(2);
-  }
-  let rows = 0;
-  let token: string | undefined;
-  do {
-    const page = await client.send(new GetQueryResultsCommand({ QueryId, ...(token ? { NextToken: token } : {}) }));
-    rows += page.QueryResultRows?.length ?? 0;
-    token = page.NextToken;
-  } while (token);
-  return rows;
+  return (await importDirectory(client, storeId, archive)).seconds;
 }
 
 /** One query as the server runs it (query-operations.ts), minus HTTP and the results file. */
@@ -344,7 +295,7 @@ export async function benchLakeQuery(options: { events?: number; runs?: number }
     const figures: LakeQueryFigure[] = [];
     for (const query of benchQueries(day, nextDay, weekAgo, eventName)) {
       const lakeSql = query.sql.replaceAll(" T ", ` ${storeId} `);
-      const api = await timed(runs, () => apiQuery(client!, lakeSql));
+      const api = await timed(runs, () => runLakeQuery(client!, lakeSql));
       const engine = await timed(runs, () => engineQuery(duck!, lakeDir, storeId, lakeSql, true));
       const unpruned = query.bounded
         ? await timed(runs, () => engineQuery(duck!, lakeDir, storeId, lakeSql, false))

@@ -1,18 +1,11 @@
+import { importDirectory, percentile, runLakeQuery } from "./lake-api.js";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
-import {
-  CloudTrailClient,
-  CreateEventDataStoreCommand,
-  DescribeQueryCommand,
-  GetImportCommand,
-  GetQueryResultsCommand,
-  StartImportCommand,
-  StartQueryCommand,
-} from "@aws-sdk/client-cloudtrail";
+import { CloudTrailClient, CreateEventDataStoreCommand } from "@aws-sdk/client-cloudtrail";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { toEventTime } from "../src/lib/clock.js";
 import { loadSamples, recordGenerator, type RecordGenerator } from "./event-history-records.js";
@@ -61,11 +54,6 @@ export interface LakeBench {
 
 const round = (value: number): number => Math.round(value * 10) / 10;
 
-function percentile(values: readonly number[], fraction: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] ?? 0;
-}
-
 function directoryBytes(path: string): { bytes: number; files: number } {
   let bytes = 0;
   let files = 0;
@@ -84,26 +72,6 @@ function directoryBytes(path: string): { bytes: number; files: number } {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** StartQuery → DescribeQuery until done → every page of GetQueryResults; returns the row count. */
-async function runQuery(client: CloudTrailClient, sql: string): Promise<number> {
-  const { QueryId } = await client.send(new StartQueryCommand({ QueryStatement: sql }));
-  for (;;) {
-    const d = await client.send(new DescribeQueryCommand({ QueryId }));
-    if (d.QueryStatus === "FINISHED") break;
-    if (d.QueryStatus !== "QUEUED" && d.QueryStatus !== "RUNNING")
-      throw new Error(`${sql}: ${d.QueryStatus} ${d.ErrorMessage ?? ""}`);
-    await sleep(2);
-  }
-  let rows = 0;
-  let token: string | undefined;
-  do {
-    const page = await client.send(new GetQueryResultsCommand({ QueryId, ...(token ? { NextToken: token } : {}) }));
-    rows += page.QueryResultRows?.length ?? 0;
-    token = page.NextToken;
-  } while (token);
-  return rows;
-}
 
 /** Writes the events as gzip trail log files of 1,000 records; returns the archive's size. */
 function writeArchive(directory: string, generator: RecordGenerator, events: number): number {
@@ -129,25 +97,7 @@ async function importArchive(
   directory: string,
   events: number,
 ): Promise<number> {
-  const started = performance.now();
-  const { ImportId } = await client.send(
-    new StartImportCommand({
-      Destinations: [storeId],
-      ImportSource: {
-        S3: { S3LocationUri: pathToFileURL(directory).href, S3BucketRegion: BENCH_REGION, S3BucketAccessRoleArn: "" },
-      },
-    }),
-  );
-  let imported = 0;
-  for (;;) {
-    const got = await client.send(new GetImportCommand({ ImportId }));
-    imported = got.ImportStatistics?.EventsCompleted ?? 0;
-    if (got.ImportStatus === "COMPLETED") break;
-    if (got.ImportStatus !== "INITIALIZING" && got.ImportStatus !== "IN_PROGRESS")
-      throw new Error(`import ended ${got.ImportStatus}`);
-    await sleep(50);
-  }
-  const seconds = (performance.now() - started) / 1000;
+  const { seconds, imported } = await importDirectory(client, storeId, directory);
   if (imported !== events) throw new Error(`imported ${imported} of ${events} events`);
   process.stderr.write(`lake bench: import took ${seconds.toFixed(1)} s\n`);
   return seconds;
@@ -170,7 +120,7 @@ async function measureFreshness(
     await sendIngest(url, signer, Buffer.from(JSON.stringify({ Records: [record] })));
     const acked = performance.now();
     const sql = `SELECT eventID FROM ${liveId} WHERE eventID = '${record.eventID}'`;
-    while ((await runQuery(client, sql)) === 0) await sleep(10);
+    while ((await runLakeQuery(client, sql)) === 0) await sleep(10);
     freshness.push(performance.now() - acked);
     await sleep(137 * (round % 7)); // different phases of the flush interval
   }
@@ -340,10 +290,10 @@ export async function benchLake(
     for (const query of queries(day, nextDay, eventName)) {
       const cairnMs: number[] = [];
       let rows = 0;
-      await runQuery(client, query.sql.replaceAll(" T ", ` ${storeId} `)); // warm-up
+      await runLakeQuery(client, query.sql.replaceAll(" T ", ` ${storeId} `)); // warm-up
       for (let run = 0; run < cairnRuns; run++) {
         const started = performance.now();
-        rows = await runQuery(client, query.sql.replaceAll(" T ", ` ${storeId} `));
+        rows = await runLakeQuery(client, query.sql.replaceAll(" T ", ` ${storeId} `));
         cairnMs.push(performance.now() - started);
       }
       const directMs: number[] = [];

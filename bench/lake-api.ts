@@ -1,0 +1,66 @@
+import { performance } from "node:perf_hooks";
+import { pathToFileURL } from "node:url";
+import {
+  DescribeQueryCommand,
+  GetImportCommand,
+  GetQueryResultsCommand,
+  StartImportCommand,
+  StartQueryCommand,
+  type CloudTrailClient,
+} from "@aws-sdk/client-cloudtrail";
+import { BENCH_REGION } from "./server-process.js";
+
+/** The Lake calls the Lake benches time, as a client makes them: the same path for every bench. */
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function percentile(values: readonly number[], fraction: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] ?? 0;
+}
+
+/** StartQuery → DescribeQuery until done → every page of GetQueryResults; returns the row count. */
+export async function runLakeQuery(client: CloudTrailClient, sql: string): Promise<number> {
+  const { QueryId } = await client.send(new StartQueryCommand({ QueryStatement: sql }));
+  for (;;) {
+    const d = await client.send(new DescribeQueryCommand({ QueryId }));
+    if (d.QueryStatus === "FINISHED") break;
+    if (d.QueryStatus !== "QUEUED" && d.QueryStatus !== "RUNNING")
+      throw new Error(`${sql}: ${d.QueryStatus} ${d.ErrorMessage ?? ""}`);
+    await sleep(2);
+  }
+  let rows = 0;
+  let token: string | undefined;
+  do {
+    const page = await client.send(new GetQueryResultsCommand({ QueryId, ...(token ? { NextToken: token } : {}) }));
+    rows += page.QueryResultRows?.length ?? 0;
+    token = page.NextToken;
+  } while (token);
+  return rows;
+}
+
+/** StartImport file://<directory> and wait for COMPLETED; returns the seconds it took and the events imported. */
+export async function importDirectory(
+  client: CloudTrailClient,
+  storeId: string,
+  directory: string,
+): Promise<{ seconds: number; imported: number }> {
+  const started = performance.now();
+  const { ImportId } = await client.send(
+    new StartImportCommand({
+      Destinations: [storeId],
+      ImportSource: {
+        S3: { S3LocationUri: pathToFileURL(directory).href, S3BucketRegion: BENCH_REGION, S3BucketAccessRoleArn: "" },
+      },
+    }),
+  );
+  for (;;) {
+    const got = await client.send(new GetImportCommand({ ImportId }));
+    if (got.ImportStatus === "COMPLETED") {
+      return { seconds: (performance.now() - started) / 1000, imported: got.ImportStatistics?.EventsCompleted ?? 0 };
+    }
+    if (got.ImportStatus !== "INITIALIZING" && got.ImportStatus !== "IN_PROGRESS")
+      throw new Error(`import ended ${got.ImportStatus}`);
+    await sleep(50);
+  }
+}
