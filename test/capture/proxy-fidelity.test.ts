@@ -3,10 +3,9 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { awsCliMissingReason, runAws } from "../helpers/aws-cli.js";
-import { removeDataDir, startServerProcess, TEST_ACCOUNT_ID, type ServerProcess } from "../helpers/server-process.js";
-import { addPrincipal } from "../helpers/principals.js";
-import { motoMissingReason, startMotoServer, type MotoServer } from "../storage/moto-server.js";
-import { journalRecords, startProxyProcess, type ProxyProcess } from "./proxy-process.js";
+import { type ServerProcess } from "../helpers/server-process.js";
+import { motoMissingReason } from "../storage/moto-server.js";
+import { recordsNamed, startProxyStack, type ProxyProcess, type ProxyStack } from "./proxy-process.js";
 
 /**
  * Issue 4, fidelity: the AWS CLI → `cairn proxy` → moto_server, records read from the real server's
@@ -24,9 +23,9 @@ type EventRecord = Record<string, unknown> & {
 
 describe("cairn proxy fidelity: rest-xml bodies, Lambda names, EC2 defaults, S3 additionalEventData", { skip }, () => {
   let server: ServerProcess | undefined;
-  let moto: MotoServer | undefined;
   let proxy: ProxyProcess | undefined;
   let keys: { accessKeyId: string; secretAccessKey: string };
+  let stack: ProxyStack | undefined;
 
   const cli = async (args: string[]): Promise<string> => {
     const result = await runAws(server!.dataDir, [...args, "--endpoint-url", proxy!.url], {
@@ -40,28 +39,18 @@ describe("cairn proxy fidelity: rest-xml bodies, Lambda names, EC2 defaults, S3 
   };
 
   const recorded = async (eventSource: string, eventName: string): Promise<EventRecord> => {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const found = (await journalRecords(server!.url, server!.dataDir)).find(
-        (record) => record["eventSource"] === eventSource && record["eventName"] === eventName,
-      ) as EventRecord | undefined;
-      if (found !== undefined) return found;
-      assert.ok(Date.now() < deadline, `no ${eventName} event. Proxy output:\n${proxy?.output()}`);
-    }
+    const [found] = await recordsNamed(server!, eventSource, eventName);
+    assert.ok(found, `no ${eventName} event. Proxy output:\n${proxy?.output()}`);
+    return found as EventRecord;
   };
 
   before(async () => {
-    server = await startServerProcess();
-    moto = await startMotoServer();
-    keys = await addPrincipal(server.dataDir, { name: "alice", accountId: TEST_ACCOUNT_ID });
-    proxy = await startProxyProcess({ upstream: moto.endpoint, server: server.url, dataDir: server.dataDir });
+    stack = await startProxyStack();
+    ({ server, proxy, keys } = stack);
   });
 
   after(async () => {
-    await proxy?.stop();
-    await moto?.stop();
-    await server?.stop();
-    if (server) removeDataDir(server.dataDir);
+    await stack?.stop();
   });
 
   it("S3 PutBucketTagging and PutObject: the body as CloudTrail logs it, additionalEventData", async () => {

@@ -1,5 +1,13 @@
 import { spawn } from "node:child_process";
-import { CLI, TEST_ACCOUNT_ID } from "../helpers/server-process.js";
+import {
+  CLI,
+  removeDataDir,
+  startServerProcess,
+  TEST_ACCOUNT_ID,
+  type ServerProcess,
+} from "../helpers/server-process.js";
+import { addPrincipal } from "../helpers/principals.js";
+import { startMotoServer, type MotoServer } from "../storage/moto-server.js";
 import { spawnCairn, type CairnProcess } from "../helpers/cairn-process.js";
 
 /** A real `cairn proxy` child process on 127.0.0.1 and a free port. */
@@ -44,4 +52,53 @@ export async function journalRecords(serverUrl: string, dataDir: string): Promis
     .split("\n")
     .filter((line) => line.startsWith("{"))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** A real server, moto_server and `cairn proxy` in front of moto, with a principal "alice" of the test account. */
+export interface ProxyStack {
+  readonly server: ServerProcess;
+  readonly moto: MotoServer;
+  readonly proxy: ProxyProcess;
+  readonly keys: { accessKeyId: string; secretAccessKey: string };
+  stop(): Promise<void>;
+}
+
+export async function startProxyStack(): Promise<ProxyStack> {
+  const server = await startServerProcess();
+  let moto: MotoServer | undefined;
+  let proxy: ProxyProcess | undefined;
+  const stop = async (): Promise<void> => {
+    await proxy?.stop();
+    await moto?.stop();
+    await server.stop();
+    removeDataDir(server.dataDir);
+  };
+  try {
+    moto = await startMotoServer();
+    const keys = await addPrincipal(server.dataDir, { name: "alice", accountId: TEST_ACCOUNT_ID });
+    proxy = await startProxyProcess({ upstream: moto.endpoint, server: server.url, dataDir: server.dataDir });
+    return { server, moto, proxy, keys, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/**
+ * The journal's records of `eventSource`/`eventName`, polled until there are `count` of them or 15 s
+ * have passed (the proxy records after answering); the caller asserts on what came back.
+ */
+export async function recordsNamed(
+  server: { url: string; dataDir: string },
+  eventSource: string,
+  eventName: string,
+  count = 1,
+): Promise<Record<string, unknown>[]> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const found = (await journalRecords(server.url, server.dataDir)).filter(
+      (record) => record["eventSource"] === eventSource && record["eventName"] === eventName,
+    );
+    if (found.length >= count || Date.now() > deadline) return found;
+  }
 }

@@ -4,10 +4,9 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { GetObjectCommand, PutObjectCommand, CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { awsCliMissingReason, runAws } from "../helpers/aws-cli.js";
-import { removeDataDir, startServerProcess, TEST_ACCOUNT_ID, type ServerProcess } from "../helpers/server-process.js";
-import { addPrincipal } from "../helpers/principals.js";
-import { motoMissingReason, startMotoServer, type MotoServer } from "../storage/moto-server.js";
-import { journalRecords, startProxyProcess, type ProxyProcess } from "../capture/proxy-process.js";
+import { type ServerProcess, TEST_ACCOUNT_ID } from "../helpers/server-process.js";
+import { motoMissingReason } from "../storage/moto-server.js";
+import { recordsNamed, startProxyStack, type ProxyProcess, type ProxyStack } from "../capture/proxy-process.js";
 
 /**
  * Issue 4, the proxy beyond the first slice: rest-json (Lambda) and ElastiCache ModifyCacheCluster with
@@ -24,9 +23,9 @@ type EventRecord = Record<string, unknown> & {
 
 describe("cairn proxy: Lambda (rest-json) and ElastiCache with the AWS CLI, S3 with the JS SDK", { skip }, () => {
   let server: ServerProcess;
-  let moto: MotoServer;
   let proxy: ProxyProcess;
   let keys: { accessKeyId: string; secretAccessKey: string };
+  let stack: ProxyStack | undefined;
 
   const cli = (args: string[]) =>
     runAws(server.dataDir, [...args, "--endpoint-url", proxy.url], {
@@ -37,28 +36,16 @@ describe("cairn proxy: Lambda (rest-json) and ElastiCache with the AWS CLI, S3 w
     });
 
   /** Waits until `count` records named `eventName` of `eventSource` are in the journal. */
-  const recorded = async (eventSource: string, eventName: string, count = 1): Promise<EventRecord[]> => {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const found = (await journalRecords(server.url, server.dataDir)).filter(
-        (record) => record["eventSource"] === eventSource && record["eventName"] === eventName,
-      ) as EventRecord[];
-      if (found.length >= count || Date.now() > deadline) return found;
-    }
-  };
+  const recorded = async (eventSource: string, eventName: string, count = 1): Promise<EventRecord[]> =>
+    (await recordsNamed(server, eventSource, eventName, count)) as EventRecord[];
 
   before(async () => {
-    server = await startServerProcess();
-    moto = await startMotoServer();
-    keys = await addPrincipal(server.dataDir, { name: "alice", accountId: TEST_ACCOUNT_ID });
-    proxy = await startProxyProcess({ upstream: moto.endpoint, server: server.url, dataDir: server.dataDir });
+    stack = await startProxyStack();
+    ({ server, proxy, keys } = stack);
   });
 
   after(async () => {
-    await proxy?.stop();
-    await moto?.stop();
-    await server?.stop();
-    if (server) removeDataDir(server.dataDir);
+    await stack?.stop();
   });
 
   it("Lambda ListFunctions / GetFunction (missing) / Invoke (missing): rest-json routes; Invoke is a data event", async () => {
