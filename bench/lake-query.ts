@@ -15,9 +15,9 @@ import { performance } from "node:perf_hooks";
 import { gzipSync } from "node:zlib";
 import { CloudTrailClient, CreateEventDataStoreCommand } from "@aws-sdk/client-cloudtrail";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import { checkStatement, connectForQuery, openDuck, runQuery } from "../src/lake/query-engine.js";
-import { partitionRanges, type DateRange } from "../src/lake/query-pruning.js";
-import { rewriteLakeSql, viewNameOf } from "../src/lake/query-sql.js";
+import { checkStatement, connectForQuery, openDuck, runQuery } from "../src/lake/engine/query-engine.js";
+import { partitionRanges, type DateRange } from "../src/lake/engine/query-pruning.js";
+import { rewriteLakeSql, viewNameOf } from "../src/lake/engine/query-sql.js";
 import { loadSamples, recordGenerator } from "./event-history-records.js";
 import { BENCH_ACCESS_KEY_ID, BENCH_REGION, BENCH_SECRET, rssOf, startBenchServer } from "./server-process.js";
 
@@ -419,7 +419,7 @@ export interface LakeCompactionBench {
   }>;
 }
 
-function benchStore(storeId: string, createdMs: number): import("../src/lake/lake-db.js").EventDataStore {
+function benchStore(storeId: string, createdMs: number): import("../src/lake/catalog/lake-db.js").EventDataStore {
   return {
     id: storeId,
     accountId: "123456789012",
@@ -442,14 +442,14 @@ function benchStore(storeId: string, createdMs: number): import("../src/lake/lak
 
 /** N small files of consecutive (time-ordered) events, as flushes write them; a file never spans two dates. */
 async function writeSmallFiles(
-  db: import("../src/lake/lake-db.js").LakeDb,
+  db: import("../src/lake/catalog/lake-db.js").LakeDb,
   duck: DuckDBInstance,
   lakeDir: string,
   storeId: string,
   options: { files: number; eventsPerFile: number; firstMs: number; lastMs: number },
 ): Promise<number> {
-  const { writeParquet } = await import("../src/lake/parquet-writer.js");
-  const { recordToRow, eventDateOf } = await import("../src/lake/lake-schema.js");
+  const { writeParquet } = await import("../src/lake/engine/parquet-writer.js");
+  const { recordToRow, eventDateOf } = await import("../src/lake/engine/lake-schema.js");
   const events = options.files * options.eventsPerFile;
   const generator = recordGenerator(loadSamples(), events, options.firstMs, options.lastMs - 1);
   let written = 0;
@@ -475,8 +475,8 @@ export async function benchLakeCompaction(options: {
   eventsPerFile: number;
   runs: number;
 }): Promise<LakeCompactionBench> {
-  const { LakeDb } = await import("../src/lake/lake-db.js");
-  const { Compactor, FileSnapshots } = await import("../src/lake/compaction.js");
+  const { LakeDb } = await import("../src/lake/catalog/lake-db.js");
+  const { Compactor, FileSnapshots } = await import("../src/lake/compaction/compaction.js");
   const lakeDir = mkdtempSync(join(tmpdir(), "cairn-bench-compaction-"));
   const db = new LakeDb(join(lakeDir, "lake.db"));
   const duck = await openDuck(lakeDir);

@@ -8,7 +8,7 @@ import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { S3Client, CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { NativeSha256 } from "../src/api/protocol/sigv4-verify.js";
+import { NativeSha256 } from "../src/auth/sigv4-verify.js";
 import { BENCH_ACCESS_KEY_ID, BENCH_SECRET, CLI, startBenchServer } from "./server-process.js";
 
 /**

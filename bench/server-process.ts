@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { NativeSha256 } from "../src/api/protocol/sigv4-verify.js";
+import { NativeSha256 } from "../src/auth/sigv4-verify.js";
 import { BENCH_ACCOUNT } from "./event-history-records.js";
 
 /**

@@ -8,17 +8,17 @@ import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { gunzip } from "node:zlib";
 import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from "@aws-sdk/client-cloudtrail";
-import { TrailDeliverer } from "../src/consumers/trails/trail-deliverer.js";
+import { TrailDeliverer } from "../src/consumers/trail-delivery/trail-deliverer.js";
 import { openFileJournal } from "../src/journal/file-journal.js";
 import { toEventTime, type Clock } from "../src/lib/clock.js";
 import type { CloudTrailRecord } from "../src/model/record.js";
 import { DEFAULT_BASIC_SELECTOR } from "../src/selectors/basic-selectors.js";
 import { compileEventSelectors } from "../src/selectors/selector-matcher.js";
-import { openFilesystemObjectStore } from "../src/storage/filesystem-object-store.js";
-import { SigningKeyStore } from "../src/trails/integrity/signing-keys.js";
-import { openSqliteTrailStore } from "../src/trails/sqlite-trail-store.js";
-import type { TrailConfig } from "../src/trails/trail.js";
-import { trailArnOf } from "../src/trails/trail-names.js";
+import { openFilesystemObjectStore } from "../src/stores/objects/filesystem-object-store.js";
+import { SigningKeyStore } from "../src/stores/signing-keys/signing-keys.js";
+import { openSqliteTrailStore } from "../src/stores/trails/sqlite-trail-store.js";
+import type { TrailConfig } from "../src/stores/trails/trail.js";
+import { trailArnOf } from "../src/control-plane/trails/trail-names.js";
 import { BENCH_ACCOUNT, loadSamples, recordGenerator, type RecordGenerator } from "./event-history-records.js";
 import {
   BENCH_ACCESS_KEY_ID,

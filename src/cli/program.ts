@@ -2,7 +2,7 @@ import { UsageError } from "./usage-error.js";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { loadServerSettings, loadSettings, settingSources } from "../config/settings.js";
 import { resolveClientSettings, type ClientFlags } from "../client/client-settings.js";
-import { isPrincipalType, PRINCIPAL_TYPES } from "../identity/principal-name.js";
+import { isPrincipalType, PRINCIPAL_TYPES } from "../stores/principals/index.js";
 import { runIngest } from "./commands/ingest.js";
 import { runPrincipalAdd, runPrincipalList } from "./commands/principal.js";
 import { runTail } from "./commands/tail.js";

@@ -6,7 +6,7 @@ import type { ServerSettings } from "../config/settings.js";
  */
 export async function runServer(settings: ServerSettings): Promise<void> {
   // Loaded on demand so that `cairn principal …` and the client commands don't pay for loading the server.
-  const { startServer } = await import("../server.js");
+  const { startServer } = await import("../app/server.js");
   const server = await startServer(settings);
   const shutdown = (signal: NodeJS.Signals) => {
     process.stderr.write(`Received ${signal}; shutting down.\n`);

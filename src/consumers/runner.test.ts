@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import type { JournalEntry } from "../journal/journal.js";
 import { MemoryJournal } from "../../test/helpers/memory-journal.js";
 import type { Consumer } from "./consumer.js";
-import { FileCursorStore } from "./cursor-store.js";
+import { FileCursorStore } from "../stores/cursors/index.js";
 import { ConsumerRunner } from "./runner.js";
 
 /** Records batches; fails the first `failures` calls; signals when it has seen `until`. */

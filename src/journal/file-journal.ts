@@ -7,8 +7,8 @@ import { DICTIONARY_CLOUDTRAIL_1 } from "./block-dictionary.js";
 import { encodeGroup, locateGroup, planGroup, type EncodedGroup, type GroupPlan } from "./group-plan.js";
 import { invariant } from "./invariant.js";
 import { JournalUnavailableError } from "./journal.js";
-import type { Journal, JournalAppendItem, JournalAppendResult, JournalEntry } from "./journal.js";
-import { locateRange, readRange, readSeqs, type LocatedRange } from "./journal-read.js";
+import type { Journal, JournalAppendItem, JournalAppendResult, JournalEntry, JournalSlice } from "./journal.js";
+import { locateRange, readRange, readSeqs } from "./journal-read.js";
 import { openAppendFileOnDisk, SegmentStore, type OpenAppendFile } from "./segment-store.js";
 
 export interface FileJournalOptions {
@@ -291,7 +291,7 @@ export class FileJournal implements Journal {
    * Where `read(fromSeq, maxEntries)` would find its entries, for a reader on another thread that
    * opens the segment files itself (the event-history worker). Only durable blocks are listed.
    */
-  locate(fromSeq: number, maxEntries: number): LocatedRange {
+  slice(fromSeq: number, maxEntries: number): JournalSlice {
     return locateRange(this.store, fromSeq, maxEntries);
   }
 

@@ -1,4 +1,4 @@
-import type { JournalEntry } from "./journal.js";
+import type { JournalEntry, JournalSlice, SliceBlock } from "./journal.js";
 import type { BlockReader } from "./block-reader.js";
 import type { BlockLocation, SegmentIndex } from "./segment-index.js";
 import type { SegmentStore } from "./segment-store.js";
@@ -34,24 +34,11 @@ export async function readRange(
   return out;
 }
 
-/** A block of the journal and the segment file holding it, for a reader with its own file handles. */
-export interface LocatedBlock extends BlockLocation {
-  readonly path: string;
-}
-
-/** Where a sequential read of [fromSeq, fromSeq + maxEntries) finds its entries: no I/O, the in-memory index only. */
-export interface LocatedRange {
-  /** The range actually covered, clamped to [firstSeq(), headSeq()]; empty when start > end. */
-  readonly start: number;
-  readonly end: number;
-  readonly blocks: LocatedBlock[];
-}
-
 /** The blocks covering [fromSeq, fromSeq + maxEntries), as readRange reads them. */
-export function locateRange(store: SegmentStore, fromSeq: number, maxEntries: number): LocatedRange {
+export function locateRange(store: SegmentStore, fromSeq: number, maxEntries: number): JournalSlice {
   const start = Math.max(fromSeq, store.firstSeq());
   const end = Math.min(start + maxEntries - 1, store.headSeq());
-  const blocks: LocatedBlock[] = [];
+  const blocks: SliceBlock[] = [];
   for (let seq = start; seq <= end;) {
     const segment = store.findSegment(seq);
     if (segment === undefined) break;
@@ -59,7 +46,7 @@ export function locateRange(store: SegmentStore, fromSeq: number, maxEntries: nu
     blocks.push({ ...block, path: segment.path });
     seq = block.firstSeq + block.entryCount;
   }
-  return { start, end, blocks };
+  return { kind: "blocks", start, end, blocks };
 }
 
 /** Random read: each distinct block is read once, through the cache. */

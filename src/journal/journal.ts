@@ -30,11 +30,36 @@ export interface JournalEntry {
   readonly json: string;
 }
 
+/**
+ * Where a range of entries is: blocks of segment files (the file journal) or the entries themselves
+ * (a journal whose entries are not in local files). `start..end` is the range actually covered,
+ * clamped to [firstSeq(), headSeq()]; empty when start > end.
+ */
+export type JournalSlice =
+  | { readonly kind: "blocks"; readonly start: number; readonly end: number; readonly blocks: readonly SliceBlock[] }
+  | { readonly kind: "entries"; readonly start: number; readonly end: number; readonly entries: readonly JournalEntry[] };
+
+/** One compressed block of a segment file (file journal), with what is needed to verify it. */
+export interface SliceBlock {
+  readonly path: string;
+  readonly firstSeq: number;
+  readonly entryCount: number;
+  readonly offset: number;
+  readonly bytes: number;
+  readonly appendedAtMs: number;
+}
+
 export interface Journal {
   /** Appends atomically as a group and resolves only after the data is fsynced. Rejects with JournalUnavailableError when it cannot. */
   append(items: readonly JournalAppendItem[]): Promise<JournalAppendResult>;
   /** Entries with seq >= fromSeq in order, at most maxEntries; empty when fromSeq is past the head. */
   read(fromSeq: number, maxEntries: number): Promise<JournalEntry[]>;
+  /**
+   * Positioned read for another thread: where the entries [fromSeq, fromSeq + maxEntries) lie, as a
+   * structured-cloneable slice that a SliceReader (`openSliceReader`) turns into entries on any
+   * thread, without this journal's state. Cheap (no I/O); lets a consumer decode off the ingest thread.
+   */
+  slice(fromSeq: number, maxEntries: number): JournalSlice;
   /** Random access for indexes that point into the journal. Missing (deleted by retention) seqs are absent from the map. */
   readMany(seqs: readonly number[]): Promise<Map<number, JournalEntry>>;
   /** Highest durable seq, 0 when empty. */

@@ -2,7 +2,7 @@ import { it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { API_ERRORS } from "../../src/api/errors.js";
+import { API_ERRORS } from "../../src/lib/api-error.js";
 import { REPO_ROOT } from "../helpers/server-process.js";
 
 it("docs/reference/errors.md lists every API error with its status, and nothing else", () => {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeAwsClientFiles } from "../../src/identity/bootstrap.js";
+import { writeAwsClientFiles } from "../../src/app/bootstrap.js";
 import { parseIniSection, resolveClientSettings } from "../../src/client/client-settings.js";
 
 const directory = mkdtempSync(join(tmpdir(), "cairn-client-files-"));

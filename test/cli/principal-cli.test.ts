@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { openSqlitePrincipalStore } from "../../src/identity/sqlite-principal-store.js";
+import { openSqlitePrincipalStore } from "../../src/stores/principals/sqlite-principal-store.js";
 
 // Compiled to dist/test/cli/, three levels below the repository root.
 const CAIRN = fileURLToPath(new URL("../../../bin/cairn.js", import.meta.url));

@@ -3,11 +3,11 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureBootstrapAdmin } from "../../src/identity/bootstrap.js";
-import { generateAccessKey, generatePrincipal } from "../../src/identity/keys.js";
-import { PrincipalExistsError } from "../../src/identity/principal.js";
-import { principalNameProblem } from "../../src/identity/principal-name.js";
-import { openSqlitePrincipalStore } from "../../src/identity/sqlite-principal-store.js";
+import { ensureBootstrapAdmin } from "../../src/app/bootstrap.js";
+import { generateAccessKey, generatePrincipal } from "../../src/stores/principals/keys.js";
+import { PrincipalExistsError } from "../../src/stores/principals/principal.js";
+import { principalNameProblem } from "../../src/stores/principals/principal-name.js";
+import { openSqlitePrincipalStore } from "../../src/stores/principals/sqlite-principal-store.js";
 
 const directory = mkdtempSync(join(tmpdir(), "cairn-principals-"));
 after(() => rmSync(directory, { recursive: true, force: true }));

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
-import { ObjectStoreError, type ObjectStore } from "../../src/storage/object-store.js";
+import { ObjectStoreError, type ObjectStore } from "../../src/stores/objects/object-store.js";
 
 /**
  * The ObjectStore contract (docs/specs/object-store.md), run against every implementation. The

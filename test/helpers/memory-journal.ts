@@ -1,4 +1,10 @@
-import type { Journal, JournalAppendItem, JournalAppendResult, JournalEntry } from "../../src/journal/journal.js";
+import type {
+  Journal,
+  JournalAppendItem,
+  JournalAppendResult,
+  JournalEntry,
+  JournalSlice,
+} from "../../src/journal/journal.js";
 
 /**
  * An in-memory Journal with the same contract as the file journal, minus durability. For unit tests
@@ -34,6 +40,12 @@ export class MemoryJournal implements Journal {
 
   async read(fromSeq: number, maxEntries: number): Promise<JournalEntry[]> {
     return this.entries.filter((e) => e.seq >= Math.max(fromSeq, this.deletedBefore)).slice(0, maxEntries);
+  }
+
+  slice(fromSeq: number, maxEntries: number): JournalSlice {
+    const start = Math.max(fromSeq, this.firstSeq());
+    const entries = this.entries.slice(start - 1, start - 1 + maxEntries);
+    return { kind: "entries", start, end: start + entries.length - 1, entries };
   }
 
   async readMany(seqs: readonly number[]): Promise<Map<number, JournalEntry>> {

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { NativeSha256 } from "../../src/api/protocol/sigv4-verify.js";
+import { NativeSha256 } from "../../src/auth/sigv4-verify.js";
 import { virtualHostedBucket } from "../../src/capture/protocols/s3-host.js";
 import { awsCliMissingReason, runAws } from "../helpers/aws-cli.js";
 import {

@@ -8,11 +8,11 @@ import { pathToFileURL } from "node:url";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { listTrailFiles, readTrailFile } from "../../src/client/trail-files.js";
 import { normalizeIngestedRecord } from "../../src/normalize/pipeline.js";
-import { contentUuid } from "../../src/lake/import/import-rows.js";
-import { keyHash, LakeDb } from "../../src/lake/lake-db.js";
-import { eventDateOf, recordToRow } from "../../src/lake/lake-schema.js";
-import { writeParquet } from "../../src/lake/parquet-writer.js";
-import { runImport, type ImportDocument } from "../../src/lake/import-runner.js";
+import { contentUuid } from "../../src/control-plane/lake/import/import-rows.js";
+import { keyHash, LakeDb } from "../../src/lake/catalog/lake-db.js";
+import { eventDateOf, recordToRow } from "../../src/lake/engine/lake-schema.js";
+import { writeParquet } from "../../src/lake/engine/parquet-writer.js";
+import { runImport, type ImportDocument } from "../../src/control-plane/lake/import/import-runner.js";
 import { SAMPLES_DIR } from "../helpers/sample-records.js";
 
 /**

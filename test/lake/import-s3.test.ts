@@ -12,7 +12,7 @@ import {
   type CloudTrailClient,
   type GetImportCommandOutput,
 } from "@aws-sdk/client-cloudtrail";
-import { openFilesystemObjectStore } from "../../src/storage/filesystem-object-store.js";
+import { openFilesystemObjectStore } from "../../src/stores/objects/filesystem-object-store.js";
 import { makeDataDir, removeDataDir, startServerProcess, type ServerProcess } from "../helpers/server-process.js";
 import { readRecordsFile, SAMPLES_DIR } from "../helpers/sample-records.js";
 import { motoMissingReason, startMotoServer, type MotoServer } from "../storage/moto-server.js";

@@ -16,7 +16,7 @@ import {
   type CloudTrailClient,
   type DescribeQueryCommandOutput,
 } from "@aws-sdk/client-cloudtrail";
-import { openFilesystemObjectStore } from "../../src/storage/filesystem-object-store.js";
+import { openFilesystemObjectStore } from "../../src/stores/objects/filesystem-object-store.js";
 import { startServerProcess, removeDataDir, TEST_ACCOUNT_ID, type ServerProcess } from "../helpers/server-process.js";
 import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords } from "../helpers/sample-records.js";

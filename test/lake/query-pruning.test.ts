@@ -4,10 +4,10 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import { checkStatement, connectForQuery, openDuck, runQuery } from "../../src/lake/query-engine.js";
-import { csvFiles, deliveryFolder, parseDeliveryUri } from "../../src/lake/query-delivery.js";
-import { partitionInRange, partitionRanges, type DateRange } from "../../src/lake/query-pruning.js";
-import { rewriteLakeSql } from "../../src/lake/query-sql.js";
+import { checkStatement, connectForQuery, openDuck, runQuery } from "../../src/lake/engine/query-engine.js";
+import { csvFiles, deliveryFolder, parseDeliveryUri } from "../../src/control-plane/lake/query-delivery.js";
+import { partitionInRange, partitionRanges, type DateRange } from "../../src/lake/engine/query-pruning.js";
+import { rewriteLakeSql } from "../../src/lake/engine/query-sql.js";
 
 const A = "0f1e2d3c-4b5a-4697-8877-665544332211";
 const B = "aaaabbbb-cccc-4ddd-8eee-ffff00001111";

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { rewriteLakeSql } from "../../src/lake/query-sql.js";
+import { rewriteLakeSql } from "../../src/lake/engine/query-sql.js";
 
 const ID = "0f1e2d3c-4b5a-4968-8776-655443322110";
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { after, before, describe, it } from "node:test";
-import { ObjectStoreError } from "../../src/storage/object-store.js";
-import { createS3ObjectStore, objectStoreFromEnvironment } from "../../src/storage/s3-object-store.js";
+import { ObjectStoreError } from "../../src/stores/objects/object-store.js";
+import { createS3ObjectStore, objectStoreFromEnvironment } from "../../src/stores/objects/s3-object-store.js";
 import { objectStoreContractSuite } from "../contract/object-store.suite.js";
 import { freePort, motoMissingReason, startMotoServer } from "./moto-server.js";
 

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { bucketNameProblem, objectKeyProblem } from "../../src/storage/names.js";
-import { parseRange } from "../../src/storage/s3-server/object-response.js";
-import { resolveTarget } from "../../src/storage/s3-server/resolve-target.js";
-import { S3RequestError } from "../../src/storage/s3-server/s3-errors.js";
-import { escapeXml, urlEncodeKey, xmlTimestamp } from "../../src/storage/s3-server/xml.js";
-import { compareUtf8 } from "../../src/storage/utf8-order.js";
+import { bucketNameProblem, objectKeyProblem } from "../../src/stores/objects/names.js";
+import { parseRange } from "../../src/http/s3-server/object-response.js";
+import { resolveTarget } from "../../src/http/s3-server/resolve-target.js";
+import { S3RequestError } from "../../src/http/s3-server/s3-errors.js";
+import { escapeXml, urlEncodeKey, xmlTimestamp } from "../../src/http/s3-server/xml.js";
+import { compareUtf8 } from "../../src/stores/objects/utf8-order.js";
 
 describe("resolveTarget", () => {
   const cases: [string | undefined, string, string | undefined, string | undefined][] = [

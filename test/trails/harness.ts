@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import assert from "node:assert/strict";
-import { ApiError, type ApiErrorCode } from "../../src/api/errors.js";
-import type { OperationResult } from "../../src/api/operations/operation.js";
-import { openFilesystemObjectStore } from "../../src/storage/filesystem-object-store.js";
-import type { ObjectStore } from "../../src/storage/object-store.js";
-import { openSqliteTrailStore, type SqliteTrailStore } from "../../src/trails/sqlite-trail-store.js";
-import { createTrailOperations } from "../../src/trails/operations/trail-operations.js";
+import { ApiError, type ApiErrorCode } from "../../src/lib/api-error.js";
+import type { OperationResult } from "../../src/control-plane/operation.js";
+import { openFilesystemObjectStore } from "../../src/stores/objects/filesystem-object-store.js";
+import type { ObjectStore } from "../../src/stores/objects/object-store.js";
+import { openSqliteTrailStore, type SqliteTrailStore } from "../../src/stores/trails/sqlite-trail-store.js";
+import { createTrailOperations } from "../../src/control-plane/trails/trail-operations.js";
 
 export const ACCOUNT = "111122223333";
 export const OTHER_ACCOUNT = "444455556666";

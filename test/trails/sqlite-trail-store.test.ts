@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openSqliteTrailStore } from "../../src/trails/sqlite-trail-store.js";
-import type { TrailConfig } from "../../src/trails/trail.js";
+import { openSqliteTrailStore } from "../../src/stores/trails/sqlite-trail-store.js";
+import type { TrailConfig } from "../../src/stores/trails/trail.js";
 
 const directory = mkdtempSync(join(tmpdir(), "cairn-trails-"));
 after(() => rmSync(directory, { recursive: true, force: true }));

@@ -1,9 +1,9 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createListPublicKeysOperation } from "../../src/api/operations/list-public-keys.js";
-import type { Principal } from "../../src/identity/principal.js";
-import type { SigningKeyStore } from "../../src/trails/integrity/signing-keys.js";
-import type { TrailConfig } from "../../src/trails/trail.js";
+import { createListPublicKeysOperation } from "../../src/control-plane/list-public-keys.js";
+import type { Principal } from "../../src/stores/principals/principal.js";
+import type { SigningKeyStore } from "../../src/stores/signing-keys/signing-keys.js";
+import type { TrailConfig } from "../../src/stores/trails/trail.js";
 
 /**
  * TEST-ONLY CloudTrail endpoint: just the two calls `aws cloudtrail validate-logs` makes

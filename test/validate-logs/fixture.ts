@@ -1,6 +1,6 @@
-import { TrailDeliverer } from "../../src/consumers/trails/trail-deliverer.js";
-import { SigningKeyStore } from "../../src/trails/integrity/signing-keys.js";
-import type { TrailConfig } from "../../src/trails/trail.js";
+import { TrailDeliverer } from "../../src/consumers/trail-delivery/trail-deliverer.js";
+import { SigningKeyStore } from "../../src/stores/signing-keys/signing-keys.js";
+import type { TrailConfig } from "../../src/stores/trails/trail.js";
 import { MemoryJournal } from "../helpers/memory-journal.js";
 import {
   BUCKET,

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { afterEach, describe, it } from "node:test";
-import { createListPublicKeysOperation } from "../../src/api/operations/list-public-keys.js";
+import { createListPublicKeysOperation } from "../../src/control-plane/list-public-keys.js";
 import { collectOutput } from "../../src/cli/output.js";
-import { fingerprintOf } from "../../src/trails/integrity/signing-keys.js";
-import { digestKeyStamp, stampMs } from "../../src/trails/integrity/validator/digest-chain.js";
-import { secondStamp } from "../../src/consumers/trails/object-key.js";
-import { dataDirPublicKeys } from "../../src/trails/integrity/validator/sources.js";
-import { validateLogs } from "../../src/trails/integrity/validator/validate-run.js";
-import type { Principal } from "../../src/identity/principal.js";
+import { fingerprintOf } from "../../src/stores/signing-keys/signing-keys.js";
+import { digestKeyStamp, stampMs } from "../../src/cli/validate-logs/digest-chain.js";
+import { secondStamp } from "../../src/model/trail-object-key.js";
+import { dataDirPublicKeys } from "../../src/cli/validate-logs/sources.js";
+import { validateLogs } from "../../src/cli/validate-logs/validate-run.js";
+import type { Principal } from "../../src/stores/principals/principal.js";
 import { BUCKET } from "../consumers/trails/harness.js";
 import { history, HOUR_MS, type History } from "./fixture.js";
 

@@ -7,7 +7,7 @@
  * `APPEND_BATCH_MS`), retried while the journal cannot write, and flushed when the server stops.
  */
 import { join } from "node:path";
-import type { PrincipalStore } from "../../identity/principal.js";
+import type { PrincipalStore } from "../../stores/principals/index.js";
 import type { Journal, JournalAppendItem } from "../../journal/journal.js";
 import type { Clock } from "../../lib/clock.js";
 import { normalizeIngestedRecord } from "../../normalize/pipeline.js";

@@ -3,8 +3,8 @@
  * paths build AwsApiCall records): identity from the access key, protocol decoding, classification.
  */
 import { randomUUID } from "node:crypto";
-import type { PrincipalStore } from "../../identity/principal.js";
-import { userIdentityOf } from "../../identity/principal.js";
+import type { PrincipalStore } from "../../stores/principals/index.js";
+import { userIdentityOf } from "../../stores/principals/index.js";
 import type { UserIdentity } from "../../model/record.js";
 import { buildApiCallRecord } from "../../normalize/build-record.js";
 import { isDataEvent, isReadOnly, resourcesOf } from "../protocols/classify.js";

@@ -6,8 +6,8 @@
  * main thread resolved), decodes with its own copy of the service models and answers with the JSON.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import type { Principal, PrincipalStore } from "../../identity/principal.js";
-import { openSqlitePrincipalStore } from "../../identity/sqlite-principal-store.js";
+import type { Principal, PrincipalStore } from "../../stores/principals/index.js";
+import { openSqlitePrincipalStore } from "../../stores/principals/index.js";
 import { ServiceModels } from "../protocols/service-models.js";
 import { observedCallOf, type CapturedCall } from "./captured-call.js";
 import { recordOfCall } from "./record-of-call.js";

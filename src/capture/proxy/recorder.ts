@@ -7,7 +7,7 @@
  * A worker that fails is replaced by in-thread recording, and the calls it held are recorded again.
  */
 import { Worker } from "node:worker_threads";
-import type { Principal } from "../../identity/principal.js";
+import type { Principal } from "../../stores/principals/index.js";
 import { observedCallOf, type CapturedCall } from "./captured-call.js";
 import { recordOfCall, type RecordContext } from "./record-of-call.js";
 import type { RecordAnswer, RecordJob, RecordWorkerData } from "./record-worker.js";

@@ -3,7 +3,7 @@
  * for presigned URLs, the `X-Amz-Credential` query parameter.
  */
 import type { IncomingHttpHeaders } from "node:http";
-import { parseSignatureClaim, type IncomingSignedRequest } from "../../api/protocol/sigv4-verify.js";
+import { parseSignatureClaim, type IncomingSignedRequest } from "../../auth/sigv4-verify.js";
 import type { CallScope } from "./record-of-call.js";
 
 const CREDENTIAL = /^([^/]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request$/;

@@ -4,9 +4,9 @@
  */
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
-import { parseSignatureClaim, verifySignature, type IncomingSignedRequest } from "../../api/protocol/sigv4-verify.js";
-import { ApiError, isApiError } from "../../api/errors.js";
-import type { PrincipalStore } from "../../identity/principal.js";
+import { parseSignatureClaim, verifySignature, type IncomingSignedRequest } from "../../auth/sigv4-verify.js";
+import { ApiError, isApiError } from "../../lib/api-error.js";
+import type { PrincipalStore } from "../../stores/principals/index.js";
 
 /** Resolves when the request is signed with a known key's secret; throws the ApiError to answer otherwise. */
 export async function checkSignature(

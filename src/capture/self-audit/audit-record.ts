@@ -1,8 +1,8 @@
-import { userIdentityOf } from "../../identity/principal.js";
+import { userIdentityOf } from "../../stores/principals/index.js";
 import type { UserIdentity } from "../../model/record.js";
 import { buildApiCallRecord } from "../../normalize/build-record.js";
 import { toLowerCamelKeys } from "../../normalize/lower-camel.js";
-import type { CallerAttribution } from "../../api/authenticate.js";
+import type { CallerAttribution } from "../../auth/authenticate.js";
 
 /** Everything the self-audit needs to know about one call to Cairn's own API. */
 export interface AuditedCall {

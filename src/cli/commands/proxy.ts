@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { resolveClientSettings } from "../../client/client-settings.js";
-import { openSqlitePrincipalStore } from "../../identity/sqlite-principal-store.js";
+import { openSqlitePrincipalStore } from "../../stores/principals/index.js";
 import { EventSink } from "../../capture/proxy/event-sink.js";
 import { startProxy } from "../../capture/proxy/proxy-server.js";
 import { ServiceModels } from "../../capture/protocols/service-models.js";

@@ -1,16 +1,16 @@
 import cliProgress from "cli-progress";
 import { resolveClientSettings, type ClientSettings } from "../../client/client-settings.js";
-import { parseTrailArn } from "../../consumers/trails/object-key.js";
+import { parseTrailArn } from "../../model/trail-object-key.js";
 import { systemClock } from "../../lib/clock.js";
-import type { BucketReader, PublicKeyMap } from "../../trails/integrity/validator/digest-chain.js";
-import { s3BucketReader } from "../../trails/integrity/validator/s3-bucket-reader.js";
+import type { BucketReader, PublicKeyMap } from "../validate-logs/digest-chain.js";
+import { s3BucketReader } from "../validate-logs/s3-bucket-reader.js";
 import {
   apiPublicKeys,
   dataDirPublicKeys,
   describeTrailByArn,
   filesystemBucketReader,
-} from "../../trails/integrity/validator/sources.js";
-import { validateLogs } from "../../trails/integrity/validator/validate-run.js";
+} from "../validate-logs/sources.js";
+import { validateLogs } from "../validate-logs/validate-run.js";
 import type { Output } from "../output.js";
 import { UsageError } from "../usage-error.js";
 

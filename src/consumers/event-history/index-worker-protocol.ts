@@ -1,4 +1,4 @@
-import type { LocatedRange } from "../../journal/journal-read.js";
+import type { JournalSlice } from "../../journal/index.js";
 import type { PruneResult } from "./posting-store.js";
 
 /**
@@ -15,7 +15,7 @@ export interface IndexWorkerData {
 }
 
 export type ToWorker =
-  | { type: "located"; id: number; range: LocatedRange; nowMs: number }
+  | { type: "located"; id: number; range: JournalSlice; nowMs: number }
   | { type: "appended"; id: number }
   | { type: "prune"; id: number; nowMs: number }
   | { type: "stop"; id: number };

@@ -6,8 +6,8 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { JournalEntry } from "../../journal/journal.js";
-import type { LocatedRange } from "../../journal/journal-read.js";
-import { LocatedReader } from "../../journal/located-reader.js";
+import type { JournalSlice } from "../../journal/index.js";
+import { SliceReader } from "../../journal/index.js";
 import type { Consumer } from "../consumer.js";
 import { ConsumerRunner, type ConsumerJournal } from "../runner.js";
 import type { FromWorker, IndexWorkerData, ToWorker } from "./index-worker-protocol.js";
@@ -30,14 +30,14 @@ function request(message: FromWorker & { id: number }): Promise<ToWorker> {
 
 /** The server's journal as the runner sees it: locations over the port, bytes from our own file handles. */
 class WorkerJournal implements ConsumerJournal {
-  private readonly reader = new LocatedReader();
+  private readonly reader = new SliceReader();
   private head = 0;
 
   async read(fromSeq: number, maxEntries: number): Promise<JournalEntry[]> {
     const answer = await request({ type: "locate", id: nextId++, fromSeq, maxEntries });
     if (answer.type !== "located") throw new Error(`Unexpected answer ${answer.type} to locate.`);
     nowMs = answer.nowMs;
-    const range: LocatedRange = answer.range;
+    const range: JournalSlice = answer.range;
     this.head = Math.max(this.head, range.end);
     return this.reader.read(range);
   }

@@ -1,17 +1,15 @@
 import { Worker } from "node:worker_threads";
 import type { Journal } from "../../journal/journal.js";
-import type { LocatedRange } from "../../journal/journal-read.js";
+import type { JournalSlice } from "../../journal/index.js";
 import { systemClock, type Clock } from "../../lib/clock.js";
-import { AppliedSeq } from "../observed-consumer.js";
+import { AppliedSeq } from "../applied-seq.js";
 import type { EventHistory, LookupQuery, LookupResult } from "./event-history.js";
 import type { FromWorker, IndexWorkerData, ToWorker } from "./index-worker-protocol.js";
 import type { PruneResult } from "./posting-store.js";
 import { openSqliteEventHistory, type SqliteEventHistory } from "./sqlite-event-history.js";
 
-/** What the worker needs of the server's journal: block locations, the head, append notifications. */
-export type LocatableJournal = Pick<Journal, "readMany" | "headSeq" | "waitForAppend"> & {
-  locate(fromSeq: number, maxEntries: number): LocatedRange;
-};
+/** What the worker needs of the server's journal: slices to read, the head, append notifications. */
+export type LocatableJournal = Pick<Journal, "readMany" | "headSeq" | "waitForAppend" | "slice">;
 
 export interface ThreadedEventHistoryOptions {
   readonly path: string;
@@ -130,7 +128,7 @@ export class ThreadedEventHistory implements EventHistory {
         send({
           type: "located",
           id: message.id,
-          range: this.options.journal.locate(message.fromSeq, message.maxEntries),
+          range: this.options.journal.slice(message.fromSeq, message.maxEntries),
           nowMs: this.clock.nowMs(),
         });
         return;

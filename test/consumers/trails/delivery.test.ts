@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { TrailDeliverer, type TrailDelivererOptions } from "../../../src/consumers/trails/trail-deliverer.js";
-import { SigningKeyStore } from "../../../src/trails/integrity/signing-keys.js";
-import { gunzipFirstMember } from "../../../src/trails/integrity/validator/gzip-member.js";
-import type { TrailConfig } from "../../../src/trails/trail.js";
+import { TrailDeliverer, type TrailDelivererOptions } from "../../../src/consumers/trail-delivery/trail-deliverer.js";
+import { SigningKeyStore } from "../../../src/stores/signing-keys/signing-keys.js";
+import { gunzipFirstMember } from "../../../src/cli/validate-logs/gzip-member.js";
+import type { TrailConfig } from "../../../src/stores/trails/trail.js";
 import { MemoryJournal } from "../../helpers/memory-journal.js";
 import {
   ACCOUNT,

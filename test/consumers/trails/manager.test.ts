@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { afterEach, it } from "node:test";
-import { startTrailDelivery } from "../../../src/consumers/trails/trail-delivery-manager.js";
+import { startTrailDelivery } from "../../../src/consumers/trail-delivery/trail-delivery-manager.js";
 import { systemClock } from "../../../src/lib/clock.js";
 import { compileEventSelectors } from "../../../src/selectors/selector-matcher.js";
 import { collectOutput } from "../../../src/cli/output.js";
-import { dataDirPublicKeys } from "../../../src/trails/integrity/validator/sources.js";
-import { validateLogs } from "../../../src/trails/integrity/validator/validate-run.js";
+import { dataDirPublicKeys } from "../../../src/cli/validate-logs/sources.js";
+import { validateLogs } from "../../../src/cli/validate-logs/validate-run.js";
 import { MemoryJournal } from "../../helpers/memory-journal.js";
 import {
   BUCKET,

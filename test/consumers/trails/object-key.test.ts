@@ -7,8 +7,8 @@ import {
   parseTrailArn,
   secondStamp,
   uniqueSuffix,
-} from "../../../src/consumers/trails/object-key.js";
-import { digestKeyStamp } from "../../../src/trails/integrity/validator/digest-chain.js";
+} from "../../../src/model/trail-object-key.js";
+import { digestKeyStamp } from "../../../src/cli/validate-logs/digest-chain.js";
 
 describe("log file keys (spec §2.1)", () => {
   const cases: Array<{

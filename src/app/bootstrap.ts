@@ -1,0 +1,123 @@
+import { join } from "node:path";
+import { mkdir } from "node:fs/promises";
+import { writeFileAtomic } from "../lib/durable-write.js";
+import type { ServerSettings } from "../config/settings.js";
+import { systemClock, type Clock } from "../lib/clock.js";
+import { generatePrincipal } from "../stores/principals/keys.js";
+import type { Principal, PrincipalStore } from "../stores/principals/principal.js";
+import { BOOTSTRAP_ADMIN_NAME } from "../stores/principals/principal-name.js";
+
+/** A store that can also delete keys; without `remove`, replaced bootstrap keys stay valid. */
+export type BootstrapPrincipalStore = PrincipalStore & { remove?(accessKeyId: string): boolean };
+
+/**
+ * Returns the bootstrap admin: the root principal (named `root`) of `settings.accountId`.
+ *
+ * - With CAIRN_ACCESS_KEY_ID/SECRET set, that key becomes the admin's only key: it is added (or its
+ *   secret updated) and any other key the admin had is removed, so rotating the variables rotates
+ *   the key.
+ * - Otherwise the admin key stored by an earlier start is reused, so restarts keep the credentials
+ *   already handed out.
+ * - Otherwise a key is generated and stored.
+ *
+ * Throws when the configured key already belongs to some other principal.
+ *
+ * @example
+ * const admin = ensureBootstrapAdmin(store, settings);
+ */
+export function ensureBootstrapAdmin(
+  store: BootstrapPrincipalStore,
+  settings: Pick<ServerSettings, "accountId" | "accessKeyId" | "secretAccessKey">,
+  clock: Clock = systemClock,
+): Principal {
+  const current = store
+    .list()
+    .filter((p) => p.type === "Root" && p.accountId === settings.accountId && p.name === BOOTSTRAP_ADMIN_NAME)
+    .sort((a, b) => b.createdAtMs - a.createdAtMs);
+  const { accessKeyId, secretAccessKey } = settings;
+  if (accessKeyId === undefined || secretAccessKey === undefined) {
+    const [newest] = current;
+    if (newest !== undefined) return newest;
+    const admin = generatePrincipal(rootInput(settings.accountId, clock));
+    store.add(admin);
+    return admin;
+  }
+
+  const holder = store.findByAccessKeyId(accessKeyId);
+  const holderIsAdmin = holder !== undefined && current.some((p) => p.accessKeyId === holder.accessKeyId);
+  if (holder !== undefined && !holderIsAdmin) {
+    throw new Error(
+      `CAIRN_ACCESS_KEY_ID: ${accessKeyId} already belongs to ${holder.type} "${holder.name}" in account ${holder.accountId}; choose another key for the bootstrap admin.`,
+    );
+  }
+  let admin = holder;
+  if (admin === undefined || admin.secretAccessKey !== secretAccessKey) {
+    admin = generatePrincipal({ ...rootInput(settings.accountId, clock), accessKeyId, secretAccessKey });
+    // Remove-then-add is not atomic, but a crash in between only loses a key that the next start
+    // re-creates from the same variables.
+    if (holder !== undefined) store.remove?.(holder.accessKeyId);
+    store.add(admin);
+  }
+  for (const stale of current) {
+    if (stale.accessKeyId !== accessKeyId) store.remove?.(stale.accessKeyId);
+  }
+  return admin;
+}
+
+function rootInput(accountId: string, clock: Clock) {
+  return { name: BOOTSTRAP_ADMIN_NAME, type: "Root", accountId, createdAtMs: clock.nowMs() } as const;
+}
+
+export interface AwsClientFilesInput {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly region: string;
+  /** The server's base URL, e.g. `http://127.0.0.1:7680`. */
+  readonly endpointUrl: string;
+}
+
+/**
+ * Writes `<dataDir>/credentials` (mode 0600) and `<dataDir>/config`, so that
+ * `AWS_SHARED_CREDENTIALS_FILE=<dataDir>/credentials AWS_CONFIG_FILE=<dataDir>/config aws cloudtrail …`
+ * reaches Cairn as the bootstrap admin. The endpoint goes in a `services` section, which only
+ * CloudTrail reads, rather than a profile-wide `endpoint_url` that would send S3, STS… to Cairn too.
+ *
+ * @example
+ * await writeAwsClientFiles(settings.dataDir, { accessKeyId, secretAccessKey, region, endpointUrl: url });
+ */
+export async function writeAwsClientFiles(
+  dataDir: string,
+  input: AwsClientFilesInput,
+): Promise<{ credentialsPath: string; configPath: string }> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const credentialsPath = join(dataDir, "credentials");
+  const configPath = join(dataDir, "config");
+  await writeFileAtomic(credentialsPath, renderCredentialsFile(input), 0o600);
+  await writeFileAtomic(configPath, renderConfigFile(input), 0o644);
+  return { credentialsPath, configPath };
+}
+
+export function renderCredentialsFile(input: Pick<AwsClientFilesInput, "accessKeyId" | "secretAccessKey">): string {
+  return [
+    "# Written by Cairn at every server start: the bootstrap admin (the account's root principal).",
+    "[default]",
+    `aws_access_key_id = ${input.accessKeyId}`,
+    `aws_secret_access_key = ${input.secretAccessKey}`,
+    "",
+  ].join("\n");
+}
+
+export function renderConfigFile(input: Pick<AwsClientFilesInput, "region" | "endpointUrl">): string {
+  return [
+    "# Written by Cairn at every server start. AWS CLI v2, AWS CLI v1 (1.45 checked) and current SDKs",
+    "# read the services section below; clients too old to know it need --endpoint-url.",
+    "[default]",
+    `region = ${input.region}`,
+    "services = cairn",
+    "",
+    "[services cairn]",
+    "cloudtrail =",
+    `  endpoint_url = ${input.endpointUrl}`,
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,52 @@
+import type { FastifyRequest } from "fastify";
+import type { Principal, PrincipalStore } from "../stores/principals/index.js";
+import { ApiError } from "../lib/api-error.js";
+import {
+  parseSignatureClaim,
+  verifySignature,
+  type IncomingSignedRequest,
+  type SignatureClaim,
+} from "./sigv4-verify.js";
+
+/** Who a request claims to be, known even when authentication then fails, so the refusal can be audited. */
+export interface CallerAttribution {
+  claim?: SignatureClaim;
+  principal?: Principal;
+}
+
+export function toSignedRequest(request: FastifyRequest, body: Uint8Array): IncomingSignedRequest {
+  const url = new URL(request.url, "http://placeholder");
+  const query: Record<string, string | string[]> = {};
+  for (const [key, value] of url.searchParams) {
+    const existing = query[key];
+    query[key] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+  }
+  return {
+    method: request.method,
+    path: url.pathname,
+    query,
+    headers: request.headers as IncomingSignedRequest["headers"],
+    body,
+  };
+}
+
+/**
+ * Verifies SigV4 against the principal that owns the access key. Fills `attribution` as it learns
+ * who is calling, before it throws, so that refused calls are recorded with the claimed identity.
+ */
+export async function authenticate(
+  signed: IncomingSignedRequest,
+  principals: PrincipalStore,
+  attribution: CallerAttribution,
+  nowMs: number,
+): Promise<{ principal: Principal; claim: SignatureClaim }> {
+  const claim = parseSignatureClaim(signed);
+  attribution.claim = claim;
+  const principal = principals.findByAccessKeyId(claim.accessKeyId);
+  if (principal === undefined) {
+    throw new ApiError("UnrecognizedClientException", "The security token included in the request is invalid.");
+  }
+  attribution.principal = principal;
+  await verifySignature(signed, claim, principal.secretAccessKey, { nowMs, service: "cloudtrail" });
+  return { principal, claim };
+}

@@ -1,0 +1,68 @@
+/**
+ * Which event data stores keep a record: same account, same region unless multi-region, ingesting,
+ * created before the record was journaled, and selected by the store's advanced event selectors
+ * (the shared matcher, src/selectors/). Recompiled whenever the control plane changes.
+ */
+import { recordAccountId, type CloudTrailRecord } from "../../model/record.js";
+import { compileEventSelectors } from "../../selectors/selector-matcher.js";
+import type { EventSelectorMatcher } from "../../selectors/selector-types.js";
+import { channelIdOf, storeCategory, type Channel } from "../../lake/catalog/channel.js";
+import type { EventDataStore, LakeDb } from "../../lake/catalog/lake-db.js";
+
+interface CompiledStore {
+  readonly store: EventDataStore;
+  readonly matcher: EventSelectorMatcher;
+}
+
+export class StoreRouter {
+  private compiled: CompiledStore[] = [];
+  /** Channel id → ids of its destination stores. */
+  private channelStores = new Map<string, Set<string>>();
+
+  constructor(private readonly db: LakeDb) {
+    this.reload();
+  }
+
+  reload(): void {
+    this.compiled = this.db.stores().map((store) => ({
+      store,
+      matcher: compileEventSelectors({ advancedEventSelectors: store.advancedEventSelectors }),
+    }));
+    this.channelStores = new Map(
+      this.db
+        .documents<Channel>("channels")
+        .map((c) => [c.id, new Set(c.destinations.map((d) => d.Location.slice(d.Location.lastIndexOf("/") + 1)))]),
+    );
+  }
+
+  /** Stores that take this record from the live journal (seq is the record's journal position). */
+  liveStoresFor(record: CloudTrailRecord, seq: number): EventDataStore[] {
+    const account = recordAccountId(record);
+    if (record.eventCategory === "ActivityAuditLog") {
+      // PutAuditEvents records go to the destinations of the channel named in their metadata, only.
+      const metadata = record["metadata"] as { channelARN?: unknown } | undefined;
+      const channelId = typeof metadata?.channelARN === "string" ? channelIdOf(metadata.channelARN) : undefined;
+      const targets = channelId === undefined ? undefined : this.channelStores.get(channelId);
+      return this.compiled
+        .filter(
+          ({ store }) =>
+            targets?.has(store.id) === true &&
+            (store.status === "ENABLED" || store.status === "CREATED") &&
+            seq > store.fromSeq &&
+            store.accountId === account,
+        )
+        .map(({ store }) => store);
+    }
+    return this.compiled
+      .filter(
+        ({ store, matcher }) =>
+          (store.status === "ENABLED" || store.status === "CREATED") &&
+          seq > store.fromSeq &&
+          store.accountId === account &&
+          storeCategory(store) !== "ActivityAuditLog" &&
+          (store.multiRegionEnabled || store.region === record.awsRegion) &&
+          matcher.matches(record),
+      )
+      .map(({ store }) => store);
+  }
+}

@@ -1,0 +1,103 @@
+import { logFileKey, uniqueSuffix, UNIQUE_LENGTH, type KeyScope } from "../../model/trail-object-key.js";
+import type { PlannedFile } from "./delivery-state.js";
+
+/**
+ * The in-memory side of batching: selected entries wait here, per account and region, until their
+ * file is due. Nothing here is durable — after a crash the journal is read again from the cursor.
+ */
+export const RECORDS_PER_FILE_MAX_DEFAULT = 5_000;
+/** Uncompressed bytes per file; well under CloudTrail's 50 MB compressed ceiling (spec §2.2). */
+export const BYTES_PER_FILE_MAX_DEFAULT = 32 * 1024 * 1024;
+
+export interface FileLimits {
+  readonly intervalMs: number;
+  readonly recordsPerFileMax: number;
+  readonly bytesPerFileMax: number;
+}
+
+interface Group {
+  readonly accountId: string;
+  readonly region: string;
+  readonly seqs: number[];
+  readonly sizes: number[];
+  bytes: number;
+  readonly firstAppendedAtMs: number;
+}
+
+export class PendingBatch {
+  private readonly groups = new Map<string, Group>();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  add(accountId: string, region: string, seq: number, bytes: number, appendedAtMs: number): void {
+    const id = `${accountId}/${region}`;
+    let group = this.groups.get(id);
+    if (group === undefined) {
+      group = { accountId, region, seqs: [], sizes: [], bytes: 0, firstAppendedAtMs: appendedAtMs };
+      this.groups.set(id, group);
+    }
+    group.seqs.push(seq);
+    group.sizes.push(bytes);
+    group.bytes += bytes;
+    this.count++;
+  }
+
+  /** A file is due when its oldest entry waited a full interval, or when it is full. */
+  isDue(nowMs: number, limits: FileLimits): boolean {
+    for (const group of this.groups.values()) {
+      if (nowMs - group.firstAppendedAtMs >= limits.intervalMs) return true;
+      if (group.seqs.length >= limits.recordsPerFileMax || group.bytes >= limits.bytesPerFileMax) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Turns everything pending into files (split at the limits), with their keys, and empties the
+   * batch. Every group goes, not only the due one: the cursor is a single seq, so it can only move
+   * past entries that are in a file.
+   */
+  plan(
+    scopeFor: (accountId: string) => KeyScope,
+    bucket: string,
+    deliveredAtMs: number,
+    randomBytes: (n: number) => Uint8Array,
+    limits: FileLimits,
+  ): PlannedFile[] {
+    const files: PlannedFile[] = [];
+    for (const group of this.groups.values()) {
+      let start = 0;
+      while (start < group.seqs.length) {
+        let end = start;
+        let bytes = 0;
+        while (
+          end < group.seqs.length &&
+          end - start < limits.recordsPerFileMax &&
+          (end === start || bytes + group.sizes[end]! <= limits.bytesPerFileMax)
+        ) {
+          bytes += group.sizes[end]!;
+          end++;
+        }
+        const key = logFileKey(
+          scopeFor(group.accountId),
+          group.region,
+          deliveredAtMs,
+          uniqueSuffix(randomBytes(UNIQUE_LENGTH)),
+        );
+        files.push({
+          bucket,
+          key,
+          accountId: group.accountId,
+          region: group.region,
+          seqs: group.seqs.slice(start, end),
+        });
+        start = end;
+      }
+    }
+    this.groups.clear();
+    this.count = 0;
+    return files;
+  }
+}

@@ -1,0 +1,337 @@
+import { randomBytes as cryptoRandomBytes } from "node:crypto";
+import type { Consumer } from "../consumer.js";
+import { entryRecord, type Journal, type JournalEntry } from "../../journal/journal.js";
+import type { Clock } from "../../lib/clock.js";
+import { recordAccountId } from "../../model/record.js";
+import type { EventSelectorMatcher } from "../../selectors/selector-types.js";
+import type { ObjectStore } from "../../stores/objects/index.js";
+import type { TrailConfig, TrailStore } from "../../stores/trails/index.js";
+import type { SigningKeyStore } from "../../stores/signing-keys/index.js";
+import {
+  deliveryStatePath,
+  loadDeliveryState,
+  saveDeliveryState,
+  type DeliveredFile,
+  type DeliveryIntent,
+  type DeliveryState,
+} from "./delivery-state.js";
+import { DigestDeliveryError, emitDigests, type DigestContext } from "./digest-emitter.js";
+import {
+  BYTES_PER_FILE_MAX_DEFAULT,
+  PendingBatch,
+  RECORDS_PER_FILE_MAX_DEFAULT,
+  type FileLimits,
+} from "./file-plan.js";
+import { buildLogFile, TRAIL_OBJECT_CONTENT_ENCODING, TRAIL_OBJECT_CONTENT_TYPE } from "./log-file.js";
+import type { KeyScope } from "../../model/trail-object-key.js";
+import { recordInTrailScope } from "./trail-scope.js";
+
+/** Past this many waiting records, handle() refuses new batches so the runner backs off (bounded memory). */
+const PENDING_RECORDS_HARD_MAX = 200_000;
+const RETRY_DELAY_MS_INITIAL = 1_000;
+const RETRY_DELAY_MS_MAX = 60_000;
+/** How long a stopping trail waits for the StopLogging call's record to be journaled (attempts × poll). */
+const STOP_RECORD_ATTEMPTS = 40;
+const STOP_RECORD_POLL_MS = 50;
+
+export interface TrailDelivererOptions {
+  readonly trail: TrailConfig;
+  readonly journal: Journal;
+  readonly trails: TrailStore;
+  readonly objectStore: ObjectStore;
+  readonly keys: SigningKeyStore;
+  readonly matcher: EventSelectorMatcher;
+  readonly dataDir: string;
+  readonly clock: Clock;
+  readonly deliveryIntervalSeconds: number;
+  readonly digestIntervalSeconds: number;
+  readonly recordsPerFileMax?: number;
+  readonly bytesPerFileMax?: number;
+  /** `o-…` for organization trails' key layout; without it org trails use the single-account layout. */
+  readonly organizationId?: string;
+  /** Injected so tests can fix the unique16 suffixes. */
+  readonly randomBytes?: (n: number) => Uint8Array;
+}
+
+/**
+ * Delivers one logging trail's events as log files (spec §2) and its digests (§3): a journal
+ * consumer named `trail:<arn>`. Entries the trail selects wait in memory per account/region; when
+ * the oldest has waited `deliveryIntervalSeconds` (or a file is full), everything waiting is planned
+ * into files, the plan is saved, the objects are put, and only then does the cursor move — see
+ * delivery-state.ts for why this is exactly-once across crashes.
+ */
+export class TrailDeliverer implements Consumer {
+  readonly name: string;
+  private readonly statePath: string;
+  private readonly limits: FileLimits;
+  private readonly pending = new PendingBatch();
+  private state: DeliveryState | undefined;
+  /** Highest seq looked at (selected or not); ≥ the durable cursor. */
+  private examinedTo = 0;
+  private failures = 0;
+  private nextAttemptMs = 0;
+  private lock: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly options: TrailDelivererOptions) {
+    this.name = `trail:${options.trail.trailArn}`;
+    this.statePath = deliveryStatePath(options.dataDir, options.trail.trailArn);
+    this.limits = {
+      intervalMs: Math.max(1, options.deliveryIntervalSeconds) * 1000,
+      recordsPerFileMax: options.recordsPerFileMax ?? RECORDS_PER_FILE_MAX_DEFAULT,
+      bytesPerFileMax: options.bytesPerFileMax ?? BYTES_PER_FILE_MAX_DEFAULT,
+    };
+  }
+
+  get trail(): TrailConfig {
+    return this.options.trail;
+  }
+
+  /** Highest journal seq examined (selected or not). */
+  examinedSeq(): number {
+    return this.examinedTo;
+  }
+
+  /** Lowest journal seq this trail still needs (for journal retention): everything above the durable cursor. */
+  neededFromSeq(): number {
+    return (this.state?.cursor ?? 0) + 1;
+  }
+
+  async loadCursor(): Promise<number> {
+    const state = await loadDeliveryState(this.statePath, this.trail.trailArn);
+    this.state = state;
+    // Entries up to an unfinished intent's end are already in planned files: never select them twice.
+    const planned = state.intent?.toSeq ?? state.cursor;
+    this.examinedTo = Math.max(planned, (this.trail.deliverFromSeq ?? 1) - 1);
+    return this.examinedTo;
+  }
+
+  /** After a restart: put unfinished files and digests again, same keys and bytes, before anything new. */
+  recover(): Promise<void> {
+    return this.exclusive(async () => {
+      await this.retryable(async () => {
+        if (this.loaded().intent) await this.executeIntent();
+        await emitDigests(this.digestContext(), { force: false, redoOnly: true });
+      });
+    });
+  }
+
+  handle(batch: readonly JournalEntry[]): Promise<void> {
+    return this.exclusive(async () => {
+      for (const entry of batch) {
+        if (entry.seq <= this.examinedTo) continue;
+        this.examinedTo = entry.seq;
+        const record = entryRecord(entry);
+        if (!recordInTrailScope(this.trail, record) || !this.options.matcher.matches(record)) continue;
+        this.pending.add(recordAccountId(record), record.awsRegion, entry.seq, entry.json.length, entry.appendedAtMs);
+      }
+      // Behind the journal, keep filling files (up to their cap) instead of writing one small file per
+      // batch; the timer tick still delivers what is due when the journal is quiet.
+      const behind = this.examinedTo < this.options.journal.headSeq();
+      if (!behind || this.pending.size >= this.limits.recordsPerFileMax)
+        await this.retryable(() => this.deliver(false));
+      // While the store is down, entries wait in memory up to a bound, then in the journal: a throw
+      // makes the runner retry this batch later (the consumer contract's back-off).
+      if (this.pending.size > PENDING_RECORDS_HARD_MAX) {
+        throw new Error(`Trail ${this.trail.trailArn}: delivery is failing and ${this.pending.size} records wait.`);
+      }
+    });
+  }
+
+  /** Timer work: deliver due files and due digests, honouring the retry back-off. */
+  tick(): Promise<void> {
+    return this.exclusive(async () => {
+      await this.retryable(async () => {
+        await this.deliver(false);
+        await emitDigests(this.digestContext(), { force: false, redoOnly: false });
+      });
+    });
+  }
+
+  /**
+   * Delivers everything examined so far now, ignoring the interval (and the back-off); with
+   * `finalDigest` also closes every digest chain (StopLogging, spec §3.2 "final digest").
+   * Rejects when the object store refuses.
+   */
+  flush(options: { finalDigest?: boolean } = {}): Promise<void> {
+    return this.exclusive(async () => {
+      try {
+        await this.deliver(true);
+        await emitDigests(this.digestContext(), { force: options.finalDigest === true, redoOnly: false });
+        this.failures = 0;
+        this.nextAttemptMs = 0;
+      } catch (error) {
+        this.noteFailure(error, this.options.clock.nowMs());
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * The last step before a trail stops: delivers what was journaled up to `untilSeq` (StopLogging's
+   * boundary; the journal head for a deleted trail), then StopLogging's own record, then the final digest.
+   */
+  async drain(untilSeq?: number): Promise<void> {
+    const until = untilSeq ?? this.options.journal.headSeq();
+    while (this.examinedTo < until) {
+      const batch = await this.options.journal.read(this.examinedTo + 1, Math.min(1000, until - this.examinedTo));
+      if (batch.length === 0) break;
+      await this.handle(batch.filter((entry) => entry.seq <= until));
+    }
+    if (untilSeq !== undefined) await this.deliverStopLoggingRecord(untilSeq);
+    await this.flush({ finalDigest: true });
+  }
+
+  /**
+   * CloudTrail delivers the StopLogging call as the trail's last event. Its record is journaled just
+   * after the trail's state changed, so it is found after the boundary (waiting briefly for the API
+   * to append it); it names the trail among its resources.
+   */
+  private async deliverStopLoggingRecord(afterSeq: number): Promise<void> {
+    let next = afterSeq + 1;
+    for (let attempt = 0; attempt < STOP_RECORD_ATTEMPTS; attempt++) {
+      const entries = await this.options.journal.read(next, 100);
+      for (const entry of entries) {
+        const record = entryRecord(entry);
+        const isStop =
+          record.eventName === "StopLogging" &&
+          record.eventSource === "cloudtrail.amazonaws.com" &&
+          record.errorCode === undefined &&
+          (record.resources ?? []).some((resource) => resource.ARN === this.trail.trailArn);
+        if (isStop) {
+          await this.handle([entry]);
+          return;
+        }
+        next = entry.seq + 1;
+      }
+      if (entries.length === 0) await new Promise((resolve) => setTimeout(resolve, STOP_RECORD_POLL_MS));
+    }
+  }
+
+  private async deliver(force: boolean): Promise<void> {
+    const state = this.loaded();
+    if (state.intent) await this.executeIntent();
+    const now = this.options.clock.nowMs();
+    if (this.pending.size === 0) {
+      // Nothing selected: move the cursor past unselected entries now and then, so restarts rescan little.
+      if (this.examinedTo > state.cursor && (force || this.examinedTo - state.cursor >= 10_000)) {
+        state.cursor = this.examinedTo;
+        await this.save();
+      }
+      return;
+    }
+    if (!force && !this.pending.isDue(now, this.limits)) return;
+    const files = this.pending.plan(
+      (accountId) => this.keyScope(accountId),
+      this.trail.s3BucketName,
+      now,
+      this.options.randomBytes ?? cryptoRandomBytes,
+      this.limits,
+    );
+    state.intent = { toSeq: this.examinedTo, plannedAtMs: now, files };
+    await this.save();
+    await this.executeIntent();
+  }
+
+  private async executeIntent(): Promise<void> {
+    const state = this.loaded();
+    const intent: DeliveryIntent = state.intent!;
+    const delivered: DeliveredFile[] = [];
+    for (const file of intent.files) {
+      const entries = await this.options.journal.readMany(file.seqs);
+      const jsons = file.seqs.map((seq) => entries.get(seq)?.json).filter((j): j is string => j !== undefined);
+      // Only journal retention can remove planned entries; an empty file would say nothing.
+      if (jsons.length === 0) continue;
+      const content = await buildLogFile(jsons);
+      await this.options.objectStore.putObject(file.bucket, file.key, content.gzip, {
+        contentType: TRAIL_OBJECT_CONTENT_TYPE,
+        contentEncoding: TRAIL_OBJECT_CONTENT_ENCODING,
+      });
+      delivered.push({
+        accountId: file.accountId,
+        region: file.region,
+        bucket: file.bucket,
+        key: file.key,
+        hashValue: content.sha256,
+        oldestEventTime: content.oldestEventTime ?? null,
+        newestEventTime: content.newestEventTime ?? null,
+        deliveredAtMs: this.options.clock.nowMs(),
+      });
+    }
+    state.cursor = Math.max(state.cursor, intent.toSeq);
+    state.intent = null;
+    if (this.trail.logFileValidationEnabled) state.undigested.push(...delivered);
+    await this.save();
+    if (delivered.length > 0) {
+      const now = this.options.clock.nowMs();
+      this.options.trails.updateStatus(this.trail.trailArn, {
+        latestDeliveryTimeMs: now,
+        latestDeliveryAttemptTimeMs: now,
+        latestDeliveryError: undefined,
+      });
+    }
+  }
+
+  /** Runs delivery work unless a retry is not due yet; a failure is recorded, not thrown. */
+  private async retryable(work: () => Promise<void>): Promise<void> {
+    const now = this.options.clock.nowMs();
+    if (now < this.nextAttemptMs) return;
+    try {
+      await work();
+      this.failures = 0;
+      this.nextAttemptMs = 0;
+    } catch (error) {
+      this.noteFailure(error, now);
+    }
+  }
+
+  /** Schedules the next attempt with capped exponential back-off and tells GetTrailStatus. */
+  private noteFailure(error: unknown, nowMs: number): void {
+    this.failures++;
+    this.nextAttemptMs =
+      nowMs + Math.min(RETRY_DELAY_MS_MAX, RETRY_DELAY_MS_INITIAL * 2 ** Math.min(this.failures - 1, 16));
+    // Digest failures are already in latestDigestDeliveryError; log-file failures go to latestDeliveryError.
+    if (error instanceof DigestDeliveryError) return;
+    this.options.trails.updateStatus(this.trail.trailArn, {
+      latestDeliveryError: error instanceof Error ? error.message : String(error),
+      latestDeliveryAttemptTimeMs: nowMs,
+    });
+  }
+
+  private digestContext(): DigestContext {
+    return {
+      trail: this.trail,
+      state: this.loaded(),
+      objectStore: this.options.objectStore,
+      trails: this.options.trails,
+      keys: this.options.keys,
+      clock: this.options.clock,
+      digestIntervalMs: Math.max(1, this.options.digestIntervalSeconds) * 1000,
+      keyScope: (accountId: string) => this.keyScope(accountId),
+      save: () => this.save(),
+    };
+  }
+
+  private keyScope(accountId: string): KeyScope {
+    return {
+      accountId,
+      prefix: this.trail.s3KeyPrefix,
+      organizationId: this.trail.isOrganizationTrail ? this.options.organizationId : undefined,
+    };
+  }
+
+  private loaded(): DeliveryState {
+    if (this.state === undefined) throw new Error(`${this.name}: loadCursor() was not called.`);
+    return this.state;
+  }
+
+  private save(): Promise<void> {
+    return saveDeliveryState(this.statePath, this.loaded());
+  }
+
+  /** handle(), tick() and flush() share state: one at a time. */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.lock.then(work, work);
+    this.lock = next.catch(() => undefined);
+    return next;
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * Lake channels (spec §7.5): Create/Get/List/Update/DeleteChannel, and Put/Get/DeleteResourcePolicy
+ * on channels. A channel of source `Custom` feeds PutAuditEvents (put-audit-events.ts) into its
+ * destination event data stores, which must be ActivityAuditLog stores. Channels are JSON documents
+ * in lake.db; the store router reads them to route audit events (store-router.ts).
+ */
+import { randomUUID } from "node:crypto";
+import { ApiError } from "../../lib/api-error.js";
+import { optionalInteger, optionalString } from "../input.js";
+import { isPlainObject } from "../../lib/plain-object.js";
+import type { OperationContext, OperationHandler } from "../operation.js";
+import { parseTags, requireActive, type LakeOperationDeps } from "./eds-input.js";
+import type { EventDataStore, LakeDb } from "../../lake/catalog/lake-db.js";
+import { channelIdOf, storeCategory, type Channel, type ChannelDestination } from "../../lake/catalog/channel.js";
+import { policyPrincipals } from "../../auth/resource-policy.js";
+
+const NAME = /^[a-zA-Z0-9._-]{3,128}$/;
+export const MAX_CHANNELS = 25;
+const POLICY_CHARS_MAX = 8192;
+const POLICY_STATEMENTS_MAX = 20;
+const POLICY_PRINCIPALS_MAX = 50;
+const PUT_AUDIT_EVENTS = "cloudtrail-data:PutAuditEvents";
+
+
+export function channelById(db: LakeDb, id: string): Channel | undefined {
+  return db.documents<Channel>("channels").find((c) => c.id === id);
+}
+
+function resolveChannel(db: LakeDb, value: string | undefined, context: OperationContext): Channel {
+  if (value === undefined) throw new ApiError("InvalidParameterException", "Channel is required.");
+  const id = channelIdOf(value);
+  if (id === undefined)
+    throw new ApiError("ChannelARNInvalidException", `The value ${value} is not a valid channel ARN or id.`);
+  const channel = db.document<Channel>("channels", id, context.accountId);
+  if (channel === undefined) throw new ApiError("ChannelNotFoundException", `Channel ${value} was not found.`);
+  return channel;
+}
+
+function checkName(name: string): void {
+  if (!NAME.test(name))
+    throw new ApiError(
+      "InvalidParameterException",
+      "Name must be 3-128 characters of letters, digits, '.', '_' or '-'.",
+    );
+}
+
+/** Destinations must be the caller's live ActivityAuditLog stores (spec §7.5). */
+function parseDestinations(deps: LakeOperationDeps, value: unknown, context: OperationContext): ChannelDestination[] {
+  if (!Array.isArray(value) || value.length < 1 || value.length > 200)
+    throw new ApiError("InvalidParameterException", "Destinations must be a list of 1 to 200 destinations.");
+  const out: ChannelDestination[] = [];
+  for (const [i, item] of value.entries()) {
+    const type = isPlainObject(item) ? item["Type"] : undefined;
+    const location = isPlainObject(item) ? item["Location"] : undefined;
+    if (type === "AWS_SERVICE")
+      throw new ApiError("InvalidParameterException", "Destinations of type AWS_SERVICE are not supported by Cairn.");
+    if (type !== "EVENT_DATA_STORE" || typeof location !== "string")
+      throw new ApiError(
+        "InvalidParameterException",
+        `Destinations[${i}] must be {Type: EVENT_DATA_STORE, Location: <event data store ARN or id>}.`,
+      );
+    const store = requireActive(deps.resolve({ EventDataStore: location }, context));
+    if (storeCategory(store) !== "ActivityAuditLog" || store.organizationEnabled)
+      throw new ApiError(
+        "InvalidEventDataStoreCategoryException",
+        `Event data store ${store.arn} is not a non-organization store of category ActivityAuditLog; a channel can only send to those.`,
+      );
+    if (!out.some((d) => d.Location === store.arn)) out.push({ Type: "EVENT_DATA_STORE", Location: store.arn });
+  }
+  return out;
+}
+
+function view(channel: Channel): Record<string, unknown> {
+  return {
+    ChannelArn: channel.arn,
+    Name: channel.name,
+    Source: channel.source,
+    Destinations: channel.destinations,
+  };
+}
+
+/** Checks a channel resource policy document: ≤ 8192 chars, ≤ 20 statements, ≤ 50 principals, one action. */
+function checkPolicy(text: string): void {
+  const invalid = (why: string): ApiError => new ApiError("ResourcePolicyNotValidException", why);
+  if (text.length > POLICY_CHARS_MAX) throw invalid(`The policy exceeds ${POLICY_CHARS_MAX} characters.`);
+  let policy: unknown;
+  try {
+    policy = JSON.parse(text);
+  } catch {
+    throw invalid("The policy is not valid JSON.");
+  }
+  const statements = isPlainObject(policy) ? policy["Statement"] : undefined;
+  const list = Array.isArray(statements) ? statements : isPlainObject(statements) ? [statements] : undefined;
+  if (list === undefined || list.length === 0) throw invalid("The policy needs a Statement.");
+  if (list.length > POLICY_STATEMENTS_MAX)
+    throw invalid(`The policy has more than ${POLICY_STATEMENTS_MAX} statements.`);
+  for (const statement of list) {
+    if (!isPlainObject(statement)) throw invalid("Each statement must be an object.");
+    const actions = ([] as unknown[]).concat(statement["Action"] ?? []);
+    if (actions.length === 0 || actions.some((a) => a !== PUT_AUDIT_EVENTS))
+      throw invalid(`A channel policy can only allow ${PUT_AUDIT_EVENTS}.`);
+    if (statement["Effect"] !== "Allow" && statement["Effect"] !== "Deny")
+      throw invalid("Effect must be Allow or Deny.");
+    if (policyPrincipals(statement).length > POLICY_PRINCIPALS_MAX)
+      throw invalid(`A statement has more than ${POLICY_PRINCIPALS_MAX} principals.`);
+  }
+}
+
+
+export function createChannelOperations(deps: LakeOperationDeps): Array<[string, OperationHandler]> {
+  const save = (channel: Channel): void => {
+    deps.db.putDocument("channels", channel.id, channel.accountId, channel);
+    deps.onChange();
+  };
+  const regional = (context: OperationContext): Channel[] =>
+    deps.db.documents<Channel>("channels", context.accountId).filter((c) => c.region === context.region);
+  const resources = (channel: Channel): Array<{ accountId: string; type: string; ARN: string }> => [
+    { accountId: channel.accountId, type: "AWS::CloudTrail::Channel", ARN: channel.arn },
+  ];
+
+  const create: OperationHandler = async (input, context) => {
+    const name = optionalString(input, "Name");
+    if (name === undefined) throw new ApiError("InvalidParameterException", "Name is required.");
+    checkName(name);
+    const source = optionalString(input, "Source");
+    if (source === undefined) throw new ApiError("InvalidParameterException", "Source is required.");
+    if (source !== "Custom")
+      throw new ApiError(
+        "InvalidSourceException",
+        `Source ${source} is not supported: Cairn channels take Custom sources (PutAuditEvents).`,
+      );
+    const existing = regional(context);
+    if (existing.some((c) => c.name === name))
+      throw new ApiError("ChannelAlreadyExistsException", `A channel named ${name} already exists.`);
+    if (existing.length >= MAX_CHANNELS)
+      throw new ApiError("ChannelMaxLimitExceededException", `An account can have at most ${MAX_CHANNELS} channels.`);
+    const destinations = parseDestinations(deps, input["Destinations"], context);
+    const id = randomUUID();
+    const channel: Channel = {
+      id,
+      accountId: context.accountId,
+      region: context.region,
+      name,
+      arn: `arn:aws:cloudtrail:${context.region}:${context.accountId}:channel/${id}`,
+      source,
+      destinations,
+      tags: parseTags(input["Tags"]),
+      createdMs: context.nowMs,
+    };
+    save(channel);
+    const output = { ...view(channel), Tags: channel.tags };
+    return { output, responseElements: output, resources: resources(channel) };
+  };
+
+  const get: OperationHandler = async (input, context) => {
+    const channel = resolveChannel(deps.db, optionalString(input, "Channel"), context);
+    return {
+      output: {
+        ...view(channel),
+        SourceConfig: {
+          ApplyToAllRegions: false,
+          AdvancedEventSelectors: [{ FieldSelectors: [{ Field: "eventCategory", Equals: ["ActivityAuditLog"] }] }],
+        },
+        IngestionStatus: channel.ingestion ?? {},
+      },
+    };
+  };
+
+  const list: OperationHandler = async (input, context) => {
+    const max = optionalInteger(input, "MaxResults") ?? 1000;
+    if (max < 1 || max > 1000)
+      throw new ApiError("InvalidMaxResultsException", "MaxResults must be between 1 and 1000.");
+    const token = optionalString(input, "NextToken");
+    const all = regional(context).sort((a, b) => a.createdMs - b.createdMs || a.id.localeCompare(b.id));
+    const start = token === undefined ? 0 : Number.parseInt(token.replace(/^channels-/, ""), 10);
+    if (!Number.isInteger(start) || start < 0 || start > all.length)
+      throw new ApiError("InvalidNextTokenException", "The NextToken is invalid.");
+    const page = all.slice(start, start + max).map((c) => ({ ChannelArn: c.arn, Name: c.name }));
+    return {
+      output: { Channels: page, ...(start + max < all.length ? { NextToken: `channels-${start + max}` } : {}) },
+    };
+  };
+
+  const update: OperationHandler = async (input, context) => {
+    const channel = resolveChannel(deps.db, optionalString(input, "Channel"), context);
+    const name = optionalString(input, "Name");
+    if (name !== undefined) {
+      checkName(name);
+      if (regional(context).some((c) => c.name === name && c.id !== channel.id))
+        throw new ApiError("ChannelAlreadyExistsException", `A channel named ${name} already exists.`);
+    }
+    const destinations =
+      input["Destinations"] === undefined || input["Destinations"] === null
+        ? channel.destinations
+        : parseDestinations(deps, input["Destinations"], context);
+    const updated: Channel = { ...channel, ...(name !== undefined ? { name } : {}), destinations };
+    save(updated);
+    return { output: view(updated), responseElements: view(updated), resources: resources(updated) };
+  };
+
+  const remove: OperationHandler = async (input, context) => {
+    const channel = resolveChannel(deps.db, optionalString(input, "Channel"), context);
+    deps.db.deleteDocument("channels", channel.id);
+    deps.onChange();
+    return { output: {}, responseElements: null, resources: resources(channel) };
+  };
+
+  return [
+    ["CreateChannel", create],
+    ["GetChannel", get],
+    ["ListChannels", list],
+    ["UpdateChannel", update],
+    ["DeleteChannel", remove],
+    ...createChannelPolicyOperations(deps, save, resources),
+  ];
+}
+
+/** Resource policies: channels only (event data store and dashboard policies are not supported yet). */
+function createChannelPolicyOperations(
+  deps: LakeOperationDeps,
+  save: (channel: Channel) => void,
+  resources: (channel: Channel) => Array<{ accountId: string; type: string; ARN: string }>,
+): Array<[string, OperationHandler]> {
+  const policyTarget = (input: Record<string, unknown>, context: OperationContext): Channel => {
+    const arn = optionalString(input, "ResourceArn");
+    if (arn === undefined) throw new ApiError("InvalidParameterException", "ResourceArn is required.");
+    if (!arn.includes(":channel/"))
+      throw new ApiError(
+        "ResourceTypeNotSupportedException",
+        "Cairn supports resource policies on channels only (not on event data stores or dashboards yet).",
+      );
+    return resolveChannel(deps.db, arn, context);
+  };
+
+  const putPolicy: OperationHandler = async (input, context) => {
+    const channel = policyTarget(input, context);
+    const policy = optionalString(input, "ResourcePolicy");
+    if (policy === undefined) throw new ApiError("InvalidParameterException", "ResourcePolicy is required.");
+    checkPolicy(policy);
+    save({ ...channel, policy });
+    const output = { ResourceArn: channel.arn, ResourcePolicy: policy };
+    return { output, responseElements: output, resources: resources(channel) };
+  };
+
+  const getPolicy: OperationHandler = async (input, context) => {
+    const channel = policyTarget(input, context);
+    if (channel.policy === undefined)
+      throw new ApiError("ResourcePolicyNotFoundException", `Channel ${channel.arn} has no resource policy.`);
+    return { output: { ResourceArn: channel.arn, ResourcePolicy: channel.policy } };
+  };
+
+  const deletePolicy: OperationHandler = async (input, context) => {
+    const channel = policyTarget(input, context);
+    if (channel.policy === undefined)
+      throw new ApiError("ResourcePolicyNotFoundException", `Channel ${channel.arn} has no resource policy.`);
+    const { policy: _removed, ...rest } = channel;
+    save(rest);
+    return { output: {}, responseElements: null, resources: resources(channel) };
+  };
+
+  return [
+    ["PutResourcePolicy", putPolicy],
+    ["GetResourcePolicy", getPolicy],
+    ["DeleteResourcePolicy", deletePolicy],
+  ];
+}
+
+/** The channels that send to a store (DeleteEventDataStore refuses while there is one). */
+export function channelsSendingTo(db: LakeDb, store: EventDataStore): Channel[] {
+  return db
+    .documents<Channel>("channels", store.accountId)
+    .filter((c) => c.destinations.some((d) => d.Location === store.arn));
+}

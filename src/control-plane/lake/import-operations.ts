@@ -1,0 +1,138 @@
+/**
+ * StartImport, GetImport, ListImports, ListImportFailures (spec §7.6) for trail-format archives in an
+ * S3 location (`s3://bucket/prefix`, in the object store Cairn is configured with) or a directory on
+ * the server (`file:///…`, a Cairn extension). The import runs in the background (import-runner.ts):
+ * files are read and normalised with the ingest rules, duplicates (same dedup key already in the
+ * store) are skipped, and rows are written as Parquet in chunks, each chunk recorded in lake.db with
+ * its keys. Bad files and records become ListImportFailures entries.
+ */
+import { randomUUID } from "node:crypto";
+import type { DuckDBInstance } from "@duckdb/node-api";
+import { ApiError } from "../../lib/api-error.js";
+import { optionalInteger, optionalList, optionalString, optionalTimestampMs } from "../input.js";
+import { isPlainObject } from "../../lib/plain-object.js";
+import type { OperationHandler } from "../operation.js";
+import { requireActive, type LakeOperationDeps } from "./eds-input.js";
+import { resolveImportLocation } from "./import/import-source.js";
+import { runImport, type ImportDocument } from "./import/import-runner.js";
+import type { ObjectStore } from "../../stores/objects/index.js";
+
+const view = (doc: ImportDocument): Record<string, unknown> => ({
+  ImportId: doc.id,
+  Destinations: [doc.destinationArn],
+  ImportSource: {
+    S3: { S3LocationUri: doc.sourceUri, S3BucketRegion: doc.region, S3BucketAccessRoleArn: doc.roleArn },
+  },
+  ...(doc.startEventTimeMs !== undefined ? { StartEventTime: doc.startEventTimeMs / 1000 } : {}),
+  ...(doc.endEventTimeMs !== undefined ? { EndEventTime: doc.endEventTimeMs / 1000 } : {}),
+  ImportStatus: doc.status,
+  CreatedTimestamp: doc.createdMs / 1000,
+  UpdatedTimestamp: doc.updatedMs / 1000,
+});
+
+function pageOf(token: string | undefined, total: number, prefix: string): number {
+  const offset = token === undefined ? 0 : Number.parseInt(token.slice(prefix.length), 10);
+  if (token !== undefined && !token.startsWith(prefix))
+    throw new ApiError("InvalidNextTokenException", "The NextToken is invalid.");
+  if (!Number.isInteger(offset) || offset < 0 || offset > total)
+    throw new ApiError("InvalidNextTokenException", "The NextToken is invalid.");
+  return offset;
+}
+
+export function createImportOperations(
+  deps: LakeOperationDeps & { duck: DuckDBInstance; lakeDir: string; nowMs: () => number; objectStore?: ObjectStore },
+): Array<[string, OperationHandler]> {
+  const save = (doc: ImportDocument): void => deps.db.putDocument("imports", doc.id, doc.accountId, doc);
+
+  const startImport: OperationHandler = async (input, context) => {
+    const destinations = optionalList(input, "Destinations");
+    const source = input["ImportSource"];
+    if (destinations === undefined || destinations.length !== 1 || typeof destinations[0] !== "string")
+      throw new ApiError("InvalidParameterException", "Destinations must name exactly one event data store.");
+    const s3 = isPlainObject(source) && isPlainObject(source["S3"]) ? source["S3"] : undefined;
+    const uri = s3 !== undefined && typeof s3["S3LocationUri"] === "string" ? s3["S3LocationUri"] : undefined;
+    if (uri === undefined)
+      throw new ApiError("InvalidParameterException", "ImportSource.S3.S3LocationUri is required.");
+    const location = await resolveImportLocation(uri, deps.objectStore);
+    const store = requireActive(deps.resolve({ EventDataStore: destinations[0] }, context));
+    const ongoing = deps.db.documents<ImportDocument>("imports", context.accountId);
+    if (ongoing.some((d) => d.status === "INITIALIZING" || d.status === "IN_PROGRESS"))
+      throw new ApiError("AccountHasOngoingImportException", "The account already has an import in progress.");
+    const startMs = optionalTimestampMs(input, "StartEventTime");
+    const endMs = optionalTimestampMs(input, "EndEventTime");
+    const doc: ImportDocument = {
+      id: randomUUID(),
+      accountId: context.accountId,
+      edsId: store.id,
+      destinationArn: store.arn,
+      sourceUri: uri,
+      directory: location.kind === "file" ? location.directory : "",
+      location,
+      region: typeof s3?.["S3BucketRegion"] === "string" ? s3["S3BucketRegion"] : context.region,
+      roleArn: typeof s3?.["S3BucketAccessRoleArn"] === "string" ? s3["S3BucketAccessRoleArn"] : "",
+      ...(startMs !== undefined ? { startEventTimeMs: startMs } : {}),
+      ...(endMs !== undefined ? { endEventTimeMs: endMs } : {}),
+      status: "INITIALIZING",
+      createdMs: context.nowMs,
+      updatedMs: context.nowMs,
+      stats: { PrefixesFound: 0, PrefixesCompleted: 0, FilesCompleted: 0, EventsCompleted: 0, FailedEntries: 0 },
+    };
+    save(doc);
+    void runImport(doc, { ...deps, save });
+    return { output: view(doc), responseElements: view(doc) };
+  };
+
+  const load = (input: Record<string, unknown>, accountId: string): ImportDocument => {
+    const id = optionalString(input, "ImportId");
+    if (id === undefined) throw new ApiError("InvalidParameterException", "ImportId is required.");
+    const doc = deps.db.document<ImportDocument>("imports", id, accountId);
+    if (doc === undefined) throw new ApiError("ImportNotFoundException", `The import ${id} was not found.`);
+    return doc;
+  };
+
+  const getImport: OperationHandler = async (input, context) => {
+    const doc = load(input, context.accountId);
+    return { output: { ...view(doc), ImportStatistics: doc.stats } };
+  };
+
+  const listImports: OperationHandler = async (input, context) => {
+    const max = optionalInteger(input, "MaxResults") ?? 1000;
+    if (max < 1 || max > 1000)
+      throw new ApiError("InvalidMaxResultsException", "MaxResults must be between 1 and 1000.");
+    const destination = optionalString(input, "Destination");
+    const status = optionalString(input, "ImportStatus");
+    const all = deps.db
+      .documents<ImportDocument>("imports", context.accountId)
+      .filter(
+        (d) => destination === undefined || d.destinationArn === destination || d.edsId === destination.toLowerCase(),
+      )
+      .filter((d) => status === undefined || d.status === status)
+      .sort((a, b) => a.createdMs - b.createdMs);
+    const offset = pageOf(optionalString(input, "NextToken"), all.length, "imports-");
+    const page = all.slice(offset, offset + max).map((d) => {
+      const { ImportSource: _source, StartEventTime: _s, EndEventTime: _e, ...item } = view(d);
+      return item;
+    });
+    return {
+      output: { Imports: page, ...(offset + max < all.length ? { NextToken: `imports-${offset + max}` } : {}) },
+    };
+  };
+
+  const listImportFailures: OperationHandler = async (input, context) => {
+    const doc = load(input, context.accountId);
+    const max = optionalInteger(input, "MaxResults") ?? 1000;
+    if (max < 1 || max > 1000)
+      throw new ApiError("InvalidMaxResultsException", "MaxResults must be between 1 and 1000.");
+    const offset = pageOf(optionalString(input, "NextToken"), doc.stats.FailedEntries, "failures-");
+    const failures = deps.db.importFailures<Record<string, unknown>>(doc.id, offset, max);
+    const more = offset + max < doc.stats.FailedEntries ? { NextToken: `failures-${offset + max}` } : {};
+    return { output: { Failures: failures, ...more } };
+  };
+
+  return [
+    ["StartImport", startImport],
+    ["GetImport", getImport],
+    ["ListImports", listImports],
+    ["ListImportFailures", listImportFailures],
+  ];
+}

@@ -1,0 +1,116 @@
+/**
+ * Writes one import chunk (up to ~100,000 rows over any number of event dates) as Parquet in a
+ * single DuckDB statement: the NDJSON lines of import-rows.ts rowLine go to a temp file, DuckDB reads
+ * them, builds every Lake column (LAKE_COLUMNS order and types) and writes one file per event date
+ * with `PARTITION_BY`; each file is then fsynced and renamed into
+ * `<lake>/<eds-id>/eventdate=YYYY-MM-DD/<name>.parquet`, as parquet-writer.ts does for one date.
+ * The caller records the files in lake.db only after this resolves, so a crash leaves no counted
+ * half-file (unrecorded files are deleted at start).
+ */
+import { randomBytes } from "node:crypto";
+import { open, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { DuckDBInstance } from "@duckdb/node-api";
+import { makeDirectoryDurable, syncDirectory } from "../../../lib/durable-file.js";
+import { LAKE_COLUMNS } from "../../../lake/engine/lake-schema.js";
+import { partitionDir, sqlString } from "../../../lake/engine/parquet-writer.js";
+import { STRUCT_LINE_FIELDS } from "./import-rows.js";
+
+const STRING_MAP = "MAP(VARCHAR, VARCHAR)";
+const STRUCT_SHORT: ReadonlyMap<string, string> = new Map(STRUCT_LINE_FIELDS.map(([short, field]) => [field, short]));
+
+/** The statement's parts, built once from LAKE_COLUMNS so the schema has one definition. */
+function statementParts(): { readColumns: string; transform: string; select: string } {
+  const typeOf = new Map(LAKE_COLUMNS);
+  const readColumns = [
+    ["j", "VARCHAR"] as const,
+    ["c", "VARCHAR"] as const,
+    ...STRUCT_LINE_FIELDS.map(([s, f]) => [s, typeOf.get(f)!] as const),
+  ]
+    .map(([name, type]) => `'${name}': '${type}'`)
+    .join(", ");
+  const flat = LAKE_COLUMNS.filter(([name]) => !STRUCT_SHORT.has(name) && !name.startsWith("eventJson"));
+  const transform = JSON.stringify(
+    Object.fromEntries(flat.map(([name, type]) => [name, name === "eventTime" ? "VARCHAR" : type])),
+  );
+  const select = LAKE_COLUMNS.map(([name, type]) => {
+    let expression: string;
+    const short = STRUCT_SHORT.get(name);
+    if (short !== undefined) expression = `s.${short}`;
+    else if (name === "eventJson") expression = "s.j";
+    else if (name === "eventJsonChecksum") expression = "s.c";
+    // toTimestampText: "2023-01-02T03:04:05Z" → "2023-01-02 03:04:05".
+    else if (name === "eventTime") expression = `replace(regexp_replace(s.f.eventTime, 'Z$', ''), 'T', ' ')`;
+    // stringMap drops members whose value is null.
+    else if (type === STRING_MAP)
+      expression = `map_from_entries(list_filter(map_entries(s.f."${name}"), kv -> kv.value IS NOT NULL))`;
+    else expression = `s.f."${name}"`;
+    return `CAST(${expression} AS ${type}) AS "${name}"`;
+  }).join(",\n  ");
+  return { readColumns, transform, select };
+}
+
+let parts: ReturnType<typeof statementParts> | undefined;
+
+export interface BulkTarget {
+  readonly lakeDir: string;
+  readonly edsId: string;
+  /** File name stem, unique per import chunk (`import-<id>-<chunk>`). */
+  readonly name: string;
+}
+
+/** Writes the lines as Parquet partitions; returns the final path and row count of each file. */
+export async function writeImportChunk(
+  duck: DuckDBInstance,
+  target: BulkTarget,
+  lines: readonly string[],
+): Promise<Array<{ path: string; eventDate: string }>> {
+  parts ??= statementParts();
+  const tmpDir = join(target.lakeDir, "tmp");
+  await makeDirectoryDurable(tmpDir);
+  const stem = join(tmpDir, `${process.pid}-import-${randomBytes(8).toString("hex")}`);
+  const jsonPath = `${stem}.ndjson`;
+  const outDir = `${stem}.parts`;
+  const written: Array<{ path: string; eventDate: string }> = [];
+  try {
+    await writeFile(jsonPath, lines.join("\n") + "\n");
+    const connection = await duck.connect();
+    try {
+      await connection.run(
+        `COPY (SELECT\n  ${parts.select},\n  substr(s.f.eventTime, 1, 10) AS eventdate\n` +
+          `FROM (SELECT *, json_transform(j, ${sqlString(parts.transform)}) AS f FROM read_json(${sqlString(jsonPath)}, ` +
+          `format = 'newline_delimited', columns = {${parts.readColumns}}, maximum_object_size = 67108864)) AS s) ` +
+          `TO ${sqlString(outDir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (eventdate))`,
+      );
+    } finally {
+      connection.closeSync();
+    }
+    for (const partition of (await readdir(outDir)).sort()) {
+      const eventDate = partition.replace(/^eventdate=/, "");
+      const files = (await readdir(join(outDir, partition))).filter((f) => f.endsWith(".parquet")).sort();
+      const finalDir = partitionDir(target.lakeDir, target.edsId, eventDate);
+      await makeDirectoryDurable(finalDir);
+      for (const [index, file] of files.entries()) {
+        const from = join(outDir, partition, file);
+        const handle = await open(from, "r+");
+        try {
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        const finalPath = join(finalDir, `${target.name}${index === 0 ? "" : `-${index}`}.parquet`);
+        await rename(from, finalPath);
+        written.push({ path: finalPath, eventDate });
+      }
+      await syncDirectory(finalDir);
+    }
+    return written;
+  } catch (error) {
+    // Nothing of a failed chunk may stay in the store: it is not recorded, and a retry renames anew.
+    await Promise.all(written.map((file) => rm(file.path, { force: true })));
+    throw error;
+  } finally {
+    await rm(jsonPath, { force: true });
+    await rm(outDir, { recursive: true, force: true });
+  }
+}

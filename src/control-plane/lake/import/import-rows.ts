@@ -1,0 +1,102 @@
+/**
+ * What the import workers and the runner share: the request/result messages, reading a trail log
+ * file's bytes (the rules of src/client/trail-files.ts readTrailFile), the content-derived eventID and
+ * the NDJSON line a record becomes for bulk-writer.ts.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
+import type { CloudTrailRecord } from "../../../model/record.js";
+import { recordToRow } from "../../../lake/engine/lake-schema.js";
+
+export interface FileRequest {
+  readonly id: number;
+  /** Where the file is read from when `bytes` is absent (file:// imports); the failure Location. */
+  readonly path: string;
+  /** The object's body (s3:// imports), transferred to the worker. */
+  readonly bytes?: Uint8Array;
+  readonly nowMs: number;
+  readonly startMs?: number;
+  readonly endMs?: number;
+}
+
+export type FileResult =
+  | {
+      readonly id: number;
+      readonly ok: true;
+      /** One NDJSON line per accepted record (rowLine), with its event date and 16-byte dedup key. */
+      readonly lines: string[];
+      readonly dates: string[];
+      readonly keys: Uint8Array;
+      /** Records the ingest rules rejected, by index in the file's Records array. */
+      readonly failures: Array<{ index: number; errorCode: string; message: string }>;
+    }
+  | { readonly id: number; readonly ok: false; readonly problem: string; readonly message: string };
+
+export type TrailBytesContent =
+  | { readonly ok: true; readonly records: unknown[] }
+  | { readonly ok: false; readonly problem: "unreadable" | "malformed-json" | "not-records"; readonly message: string };
+
+/** readTrailFile's rules on bytes: gzip sniffed by magic number, `{"Records":[…]}` required. */
+export function parseTrailBytes(bytes: Buffer | undefined, path: string): TrailBytesContent {
+  let text: Buffer;
+  try {
+    text = bytes ?? readFileSync(path);
+    if (text[0] === 0x1f && text[1] === 0x8b) text = gunzipSync(text);
+  } catch (error) {
+    return { ok: false, problem: "unreadable", message: errorMessage(error) };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text.toString("utf8"));
+  } catch (error) {
+    return { ok: false, problem: "malformed-json", message: errorMessage(error) };
+  }
+  if (typeof parsed !== "object" || parsed === null || !Array.isArray((parsed as { Records?: unknown }).Records))
+    return { ok: false, problem: "not-records", message: 'not a CloudTrail log file (no top-level "Records" array)' };
+  return { ok: true, records: (parsed as { Records: unknown[] }).Records };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A record without eventID gets one derived from its content, so importing it again is a no-op. */
+export function contentUuid(raw: unknown): string {
+  const hex = createHash("sha256").update(JSON.stringify(raw)).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** The struct columns whose members recordToRow matches case-insensitively; DuckDB derives the rest. */
+export const STRUCT_LINE_FIELDS = [
+  ["u", "userIdentity"],
+  ["r", "resources"],
+  ["t", "tlsDetails"],
+  ["e", "eventData"],
+  ["m", "metadata"],
+] as const;
+
+/**
+ * One NDJSON line: `j` the normalised JSON (eventJson), `c` its checksum, and the struct columns exactly as recordToRow
+ * builds them (it runs on a record holding only those fields, so it stays the one definition).
+ */
+export function rowLine(record: CloudTrailRecord, json: string): string {
+  const raw = record as unknown as Record<string, unknown>;
+  const structs: Record<string, unknown> = { eventTime: record.eventTime };
+  let any = false;
+  for (const [, field] of STRUCT_LINE_FIELDS)
+    if (raw[field] !== undefined && raw[field] !== null) {
+      structs[field] = raw[field];
+      any = true;
+    }
+  // eventJsonChecksum here: node's SHA-256 is several times faster than DuckDB's sha256().
+  let line = `{"j":${JSON.stringify(json)},"c":"${createHash("sha256").update(json).digest("hex")}"`;
+  if (any) {
+    const row = recordToRow(structs as unknown as CloudTrailRecord, "");
+    for (const [short, field] of STRUCT_LINE_FIELDS) {
+      const value = row[field];
+      if (value !== null && value !== undefined) line += `,"${short}":${JSON.stringify(value)}`;
+    }
+  }
+  return line + "}";
+}

@@ -1,0 +1,51 @@
+/**
+ * Worker thread of an import: turns the bytes of one trail log file into Lake row lines. It does what
+ * the old single-threaded runner did per file (gzip sniff, JSON.parse, the ingest rules of
+ * normalizeIngestedRecord, the time window, the de-duplication key), so the results are the same; the
+ * only new part is the output shape: one NDJSON line per record for bulk-writer.ts, holding the
+ * normalised JSON (eventJson) and the struct columns whose members are matched case-insensitively
+ * (recordToRow's rules), so DuckDB builds the rest of the row itself.
+ */
+import { parentPort } from "node:worker_threads";
+import { normalizeIngestedRecord } from "../../../normalize/pipeline.js";
+import { keyHash } from "../../../lake/catalog/lake-db.js";
+import { contentUuid, parseTrailBytes, rowLine, type FileRequest, type FileResult } from "./import-rows.js";
+
+const port = parentPort;
+if (port === null) throw new Error("import-worker.js runs as a worker thread");
+
+port.on("message", (request: FileRequest) => {
+  const result = processFile(request);
+  const transfer = result.ok ? [result.keys.buffer as ArrayBuffer] : [];
+  port.postMessage(result, transfer);
+});
+
+function processFile(request: FileRequest): FileResult {
+  const content = parseTrailBytes(request.bytes === undefined ? undefined : Buffer.from(request.bytes), request.path);
+  if (!content.ok) return { id: request.id, ok: false, problem: content.problem, message: content.message };
+  const lines: string[] = [];
+  const dates: string[] = [];
+  const failures: Array<{ index: number; errorCode: string; message: string }> = [];
+  const keys = Buffer.alloc(content.records.length * 16);
+  content.records.forEach((raw, index) => {
+    const result = normalizeIngestedRecord(raw, { receivedAtMs: request.nowMs, randomUUID: () => contentUuid(raw) });
+    if (!result.ok) {
+      failures.push({ index, errorCode: result.errorCode, message: result.message });
+      return;
+    }
+    const timeMs = Date.parse(result.record.eventTime);
+    if (request.startMs !== undefined && timeMs < request.startMs) return;
+    if (request.endMs !== undefined && timeMs > request.endMs) return;
+    keyHash(result.dedupKey).copy(keys, lines.length * 16);
+    lines.push(rowLine(result.record, result.json));
+    dates.push(result.record.eventTime.slice(0, 10));
+  });
+  return {
+    id: request.id,
+    ok: true,
+    lines,
+    dates,
+    keys: new Uint8Array(keys.buffer, keys.byteOffset, lines.length * 16),
+    failures,
+  };
+}

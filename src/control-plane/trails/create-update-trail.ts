@@ -1,0 +1,107 @@
+/** CreateTrail and UpdateTrail (spec §5.3, §5.4). */
+import { ApiError } from "../../lib/api-error.js";
+import type { OperationContext, OperationHandler } from "../operation.js";
+import { optionalString } from "../input.js";
+import { toLowerCamelKeys } from "../../normalize/lower-camel.js";
+import { DEFAULT_BASIC_SELECTOR } from "../../selectors/basic-selectors.js";
+import type { TrailConfig } from "../../stores/trails/index.js";
+import { trailArnOf, trailNameProblem } from "./trail-names.js";
+import { readTagsList, mergeTags } from "./tag-rules.js";
+import { DEFAULT_MAX_TRAILS_PER_REGION, type TrailOperationDeps } from "./trail-deps.js";
+import { optionalBoolean, requiredString, resolveTrail, trailResources } from "./trail-input.js";
+import { checkTrailQuota, checkTrailSettings, ensureTrailBucket } from "./trail-settings.js";
+import { trailWriteOutput } from "./trail-shapes.js";
+
+/** Optional string settings: on UpdateTrail an empty string clears the setting, as in AWS. */
+const OPTIONAL_SETTINGS = [
+  ["S3KeyPrefix", "s3KeyPrefix"],
+  ["SnsTopicName", "snsTopicName"],
+  ["KmsKeyId", "kmsKeyId"],
+  ["CloudWatchLogsLogGroupArn", "cloudWatchLogsLogGroupArn"],
+  ["CloudWatchLogsRoleArn", "cloudWatchLogsRoleArn"],
+] as const;
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+function applyOptionalSettings(target: Mutable<TrailConfig>, input: Record<string, unknown>): void {
+  for (const [member, field] of OPTIONAL_SETTINGS) {
+    const value = optionalString(input, member);
+    if (value === undefined) continue;
+    if (value === "") delete target[field];
+    else target[field] = value;
+  }
+}
+
+function writeResult(trail: TrailConfig) {
+  const output = trailWriteOutput(trail);
+  return {
+    output,
+    responseElements: toLowerCamelKeys(output) as Record<string, unknown>,
+    resources: trailResources(trail),
+  };
+}
+
+export function createTrailOperation(deps: TrailOperationDeps): OperationHandler {
+  const maxTrails = deps.maxTrailsPerRegion ?? DEFAULT_MAX_TRAILS_PER_REGION;
+  return async function createTrail(input: Record<string, unknown>, context: OperationContext) {
+    const name = requiredString(input, "Name");
+    // CreateTrail names a new trail, so an ARN is refused like any name with ':' in it.
+    const nameProblem = trailNameProblem(name);
+    if (nameProblem !== undefined) throw new ApiError("InvalidTrailNameException", nameProblem);
+    const trail: Mutable<TrailConfig> = {
+      accountId: context.accountId,
+      name,
+      homeRegion: context.region,
+      trailArn: trailArnOf(context.region, context.accountId, name),
+      s3BucketName: requiredString(input, "S3BucketName"),
+      includeGlobalServiceEvents: optionalBoolean(input, "IncludeGlobalServiceEvents") ?? true,
+      isMultiRegionTrail: optionalBoolean(input, "IsMultiRegionTrail") ?? false,
+      isOrganizationTrail: optionalBoolean(input, "IsOrganizationTrail") ?? false,
+      logFileValidationEnabled: optionalBoolean(input, "EnableLogFileValidation") ?? false,
+      eventSelectors: [DEFAULT_BASIC_SELECTOR],
+      hasCustomEventSelectors: false,
+      tags: mergeTags([], readTagsList(input, "TagsList", false)),
+      isLogging: false,
+      createdAtMs: deps.clock.nowMs(),
+    };
+    applyOptionalSettings(trail, input);
+    checkTrailSettings(trail);
+    if (deps.trails.get(context.accountId, name) !== undefined)
+      throw new ApiError(
+        "TrailAlreadyExistsException",
+        `Trail ${name} already exists for customer: ${context.accountId}`,
+      );
+    checkTrailQuota(deps.trails.list(context.accountId), trail, maxTrails);
+    await ensureTrailBucket(deps.objectStore, trail.s3BucketName, deps.createMissingBuckets);
+    deps.trails.put(trail);
+    return writeResult(trail);
+  };
+}
+
+export function updateTrailOperation(deps: TrailOperationDeps): OperationHandler {
+  const maxTrails = deps.maxTrailsPerRegion ?? DEFAULT_MAX_TRAILS_PER_REGION;
+  return async function updateTrail(input: Record<string, unknown>, context: OperationContext) {
+    const current = resolveTrail(deps.trails, input, "Name", context, { mutating: true });
+    const updated: Mutable<TrailConfig> = { ...current };
+    const bucket = optionalString(input, "S3BucketName");
+    if (bucket !== undefined) updated.s3BucketName = bucket;
+    const flags = [
+      ["IncludeGlobalServiceEvents", "includeGlobalServiceEvents"],
+      ["IsMultiRegionTrail", "isMultiRegionTrail"],
+      ["IsOrganizationTrail", "isOrganizationTrail"],
+      ["EnableLogFileValidation", "logFileValidationEnabled"],
+    ] as const;
+    for (const [member, field] of flags) {
+      const value = optionalBoolean(input, member);
+      if (value !== undefined) updated[field] = value;
+    }
+    applyOptionalSettings(updated, input);
+    checkTrailSettings(updated);
+    if (updated.isMultiRegionTrail && !current.isMultiRegionTrail)
+      checkTrailQuota(deps.trails.list(context.accountId), updated, maxTrails);
+    if (updated.s3BucketName !== current.s3BucketName)
+      await ensureTrailBucket(deps.objectStore, updated.s3BucketName, deps.createMissingBuckets);
+    deps.trails.put(updated);
+    return writeResult(updated);
+  };
+}

@@ -1,0 +1,20 @@
+import type { Clock } from "../../lib/clock.js";
+import type { ObjectStore } from "../../stores/objects/index.js";
+import type { TrailStore } from "../../stores/trails/index.js";
+
+export const DEFAULT_MAX_TRAILS_PER_REGION = 5;
+
+export interface TrailOperationDeps {
+  readonly trails: TrailStore;
+  readonly objectStore: ObjectStore;
+  readonly clock: Clock;
+  /** The journal's head seq: StartLogging delivers from the next record on. */
+  readonly journalHeadSeq: () => number;
+  /**
+   * True for the embedded store, which creates a trail's bucket on demand; false for an external S3,
+   * where a missing bucket is S3BucketDoesNotExistException as in AWS (Cairn never creates buckets there).
+   */
+  readonly createMissingBuckets: boolean;
+  /** Trails per region (spec §5.6: 5, not adjustable in AWS). */
+  readonly maxTrailsPerRegion?: number;
+}

@@ -1,0 +1,67 @@
+/**
+ * The `Trail` structure (DescribeTrails/GetTrail) and the Create/UpdateTrail output, from a stored
+ * configuration. Unset strings are omitted, never null ("Trail objects with string values are only
+ * returned if values for the objects exist", spec §5.3).
+ */
+import type { TrailConfig } from "../../stores/trails/index.js";
+
+const SNS_ARN = /^arn:aws(?:-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:([A-Za-z0-9_-]{1,256})$/;
+
+/** SnsTopicName may be given as a name or an ARN; the output carries both forms. */
+export function snsTopicOf(trail: TrailConfig): { SnsTopicName: string; SnsTopicARN: string } | undefined {
+  const given = trail.snsTopicName;
+  if (given === undefined) return undefined;
+  const match = SNS_ARN.exec(given);
+  if (match !== null) return { SnsTopicName: match[1]!, SnsTopicARN: given };
+  return { SnsTopicName: given, SnsTopicARN: `arn:aws:sns:${trail.homeRegion}:${trail.accountId}:${given}` };
+}
+
+function optionalStrings(trail: TrailConfig): Record<string, string> {
+  return {
+    ...(trail.s3KeyPrefix !== undefined ? { S3KeyPrefix: trail.s3KeyPrefix } : {}),
+    ...(snsTopicOf(trail) ?? {}),
+  };
+}
+
+function optionalTail(trail: TrailConfig): Record<string, string> {
+  return {
+    ...(trail.cloudWatchLogsLogGroupArn !== undefined
+      ? { CloudWatchLogsLogGroupArn: trail.cloudWatchLogsLogGroupArn }
+      : {}),
+    ...(trail.cloudWatchLogsRoleArn !== undefined ? { CloudWatchLogsRoleArn: trail.cloudWatchLogsRoleArn } : {}),
+    ...(trail.kmsKeyId !== undefined ? { KmsKeyId: trail.kmsKeyId } : {}),
+  };
+}
+
+/** CreateTrailResponse / UpdateTrailResponse, in the model's member order. */
+export function trailWriteOutput(trail: TrailConfig): Record<string, unknown> {
+  return {
+    Name: trail.name,
+    S3BucketName: trail.s3BucketName,
+    ...optionalStrings(trail),
+    IncludeGlobalServiceEvents: trail.includeGlobalServiceEvents,
+    IsMultiRegionTrail: trail.isMultiRegionTrail,
+    TrailARN: trail.trailArn,
+    LogFileValidationEnabled: trail.logFileValidationEnabled,
+    ...optionalTail(trail),
+    IsOrganizationTrail: trail.isOrganizationTrail,
+  };
+}
+
+/** The `Trail` structure. Cairn has no Insights yet, so HasInsightSelectors is always false. */
+export function describeTrail(trail: TrailConfig): Record<string, unknown> {
+  return {
+    Name: trail.name,
+    S3BucketName: trail.s3BucketName,
+    ...optionalStrings(trail),
+    IncludeGlobalServiceEvents: trail.includeGlobalServiceEvents,
+    IsMultiRegionTrail: trail.isMultiRegionTrail,
+    HomeRegion: trail.homeRegion,
+    TrailARN: trail.trailArn,
+    LogFileValidationEnabled: trail.logFileValidationEnabled,
+    ...optionalTail(trail),
+    HasCustomEventSelectors: trail.hasCustomEventSelectors,
+    HasInsightSelectors: false,
+    IsOrganizationTrail: trail.isOrganizationTrail,
+  };
+}

@@ -1,0 +1,2 @@
+/** Consumer cursors kept outside a consumer's own transactional store. */
+export * from "./file-cursor-store.js";

@@ -1,0 +1,111 @@
+import { openSchemaDatabase } from "../../lib/sqlite-database.js";
+import Database from "better-sqlite3";
+import { PrincipalExistsError, type Principal, type PrincipalStore, type PrincipalType } from "./principal.js";
+
+/** The SQLite store also lets the bootstrap step replace the root key it manages. */
+export interface SqlitePrincipalStore extends PrincipalStore {
+  /** Deletes the principal holding this key; returns whether one existed. */
+  remove(accessKeyId: string): boolean;
+}
+
+interface PrincipalRow {
+  access_key_id: string;
+  secret_access_key: string;
+  name: string;
+  type: PrincipalType;
+  account_id: string;
+  principal_id: string;
+  created_at_ms: number;
+}
+
+// `user_version` numbers the schema so a later release can migrate a data dir in place.
+const SCHEMA_VERSION = 1;
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS principals (
+    access_key_id     TEXT PRIMARY KEY,
+    secret_access_key TEXT NOT NULL,
+    name              TEXT NOT NULL,
+    type              TEXT NOT NULL CHECK (type IN ('Root', 'IAMUser', 'AssumedRole')),
+    account_id        TEXT NOT NULL,
+    principal_id      TEXT NOT NULL,
+    created_at_ms     INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX IF NOT EXISTS principals_by_account ON principals (account_id, type, name);
+`;
+
+/** A CLI process may hold the write lock for a moment while the server reads; wait rather than fail. */
+
+/**
+ * Opens (creating if needed) `principals.db`. The server and `cairn principal add` open the same file
+ * at the same time: WAL mode lets the server read while the CLI writes, and every lookup runs its own
+ * query, so a key added by another process is seen by the next request without a restart.
+ *
+ * @example
+ * const store = openSqlitePrincipalStore(join(dataDir, "principals.db"));
+ */
+export function openSqlitePrincipalStore(path: string): SqlitePrincipalStore {
+  // Keys are few and precious: pay for a full fsync on every commit.
+  const db = openSchemaDatabase(path, { schema: SCHEMA, schemaVersion: SCHEMA_VERSION, synchronous: "FULL" });
+
+  const findStatement = db.prepare<[string], PrincipalRow>("SELECT * FROM principals WHERE access_key_id = ?");
+  const listStatement = db.prepare<[], PrincipalRow>("SELECT * FROM principals ORDER BY created_at_ms, access_key_id");
+  const insertStatement = db.prepare<[PrincipalRow]>(
+    `INSERT INTO principals (access_key_id, secret_access_key, name, type, account_id, principal_id, created_at_ms)
+     VALUES (@access_key_id, @secret_access_key, @name, @type, @account_id, @principal_id, @created_at_ms)`,
+  );
+  const removeStatement = db.prepare<[string]>("DELETE FROM principals WHERE access_key_id = ?");
+
+  return {
+    findByAccessKeyId(accessKeyId) {
+      const row = findStatement.get(accessKeyId);
+      return row === undefined ? undefined : fromRow(row);
+    },
+    add(principal) {
+      try {
+        insertStatement.run(toRow(principal));
+      } catch (error) {
+        if (isPrimaryKeyConflict(error)) {
+          throw new PrincipalExistsError(`Access key id ${principal.accessKeyId} already exists.`);
+        }
+        throw error;
+      }
+    },
+    list() {
+      return listStatement.all().map(fromRow);
+    },
+    remove(accessKeyId) {
+      return removeStatement.run(accessKeyId).changes > 0;
+    },
+    close() {
+      db.close();
+    },
+  };
+}
+
+function isPrimaryKeyConflict(error: unknown): boolean {
+  return error instanceof Database.SqliteError && error.code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+}
+
+function toRow(principal: Principal): PrincipalRow {
+  return {
+    access_key_id: principal.accessKeyId,
+    secret_access_key: principal.secretAccessKey,
+    name: principal.name,
+    type: principal.type,
+    account_id: principal.accountId,
+    principal_id: principal.principalId,
+    created_at_ms: principal.createdAtMs,
+  };
+}
+
+function fromRow(row: PrincipalRow): Principal {
+  return {
+    name: row.name,
+    type: row.type,
+    accountId: row.account_id,
+    accessKeyId: row.access_key_id,
+    secretAccessKey: row.secret_access_key,
+    principalId: row.principal_id,
+    createdAtMs: row.created_at_ms,
+  };
+}

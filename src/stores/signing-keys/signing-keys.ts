@@ -1,0 +1,177 @@
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from "node:crypto";
+import { mkdir, readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { writeFileAtomic } from "../../lib/durable-write.js";
+import type { Clock } from "../../lib/clock.js";
+import { SIGNATURE_ALGORITHM } from "../../model/digest-format.js";
+
+
+/**
+ * Digest signing keys (spec §3.4): one RSA-2048 key pair per region, rotated with overlapping
+ * validity so that a digest signed just before a rotation still verifies with a key ListPublicKeys
+ * returns for its time range. Keys live in `<data-dir>/keys/<region>/<start>-<fingerprint>.json`
+ * (mode 0600: the file holds the private key); nothing is ever deleted, because old digests must stay
+ * verifiable for as long as they exist.
+ */
+const DAY_MS = 86_400_000;
+export const KEY_VALIDITY_DAYS_DEFAULT = 30;
+/** A new key is made when the current one has less than this left, so validity windows overlap. */
+export const KEY_ROTATE_BEFORE_DAYS_DEFAULT = 7;
+
+export interface PublicKeyInfo {
+  readonly region: string;
+  /** Lowercase hex MD5 of `publicKeyDer` — what digests name in `digestPublicKeyFingerprint`. */
+  readonly fingerprint: string;
+  readonly validityStartMs: number;
+  readonly validityEndMs: number;
+  /** DER of the PKCS#1 RSAPublicKey: ListPublicKeys returns it base64-encoded as `Value`. */
+  readonly publicKeyDer: Buffer;
+}
+
+export interface SigningKey extends PublicKeyInfo {
+  /** RSASSA-PKCS1-v1_5 with SHA-256 over the UTF-8 bytes; lowercase hex, as `x-amz-meta-signature` carries it. */
+  signHex(data: string): string;
+}
+
+interface KeyFile {
+  readonly region: string;
+  readonly fingerprint: string;
+  readonly validityStartMs: number;
+  readonly validityEndMs: number;
+  readonly publicKeyDer: string;
+  readonly privateKeyPem: string;
+}
+
+export function keysDirectory(dataDir: string): string {
+  return join(dataDir, "keys");
+}
+
+export function fingerprintOf(publicKeyDer: Uint8Array): string {
+  return createHash("md5").update(publicKeyDer).digest("hex");
+}
+
+/** True when `signatureHex` is a valid SHA256withRSA signature of `data` under the PKCS#1 DER key. */
+export function verifySignature(publicKeyDer: Buffer, data: string, signatureHex: string): boolean {
+  const key = createPublicKey({ key: publicKeyDer, format: "der", type: "pkcs1" });
+  return verify("sha256", Buffer.from(data, "utf8"), key, Buffer.from(signatureHex, "hex"));
+}
+
+/**
+ * Reads a region's public keys from the key files (no private key leaves this function). Used by the
+ * store and by `cairn validate-logs --data-dir` when no server is reachable.
+ */
+export async function readPublicKeys(dataDir: string, region: string): Promise<PublicKeyInfo[]> {
+  return (await readKeyFiles(dataDir, region)).map(toPublicInfo);
+}
+
+async function readKeyFiles(dataDir: string, region: string): Promise<KeyFile[]> {
+  const directory = join(keysDirectory(dataDir), region);
+  let names: string[];
+  try {
+    names = await readdir(directory);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+  const files: KeyFile[] = [];
+  for (const name of names.filter((n) => n.endsWith(".json")).sort()) {
+    files.push(JSON.parse(await readFile(join(directory, name), "utf8")) as KeyFile);
+  }
+  return files.sort((a, b) => a.validityStartMs - b.validityStartMs);
+}
+
+function toPublicInfo(file: KeyFile): PublicKeyInfo {
+  return {
+    region: file.region,
+    fingerprint: file.fingerprint,
+    validityStartMs: file.validityStartMs,
+    validityEndMs: file.validityEndMs,
+    publicKeyDer: Buffer.from(file.publicKeyDer, "base64"),
+  };
+}
+
+function toSigningKey(file: KeyFile): SigningKey {
+  const privateKey = createPrivateKey(file.privateKeyPem);
+  return {
+    ...toPublicInfo(file),
+    signHex: (data) => sign("sha256", Buffer.from(data, "utf8"), privateKey).toString("hex"),
+  };
+}
+
+export interface SigningKeyStoreOptions {
+  readonly dataDir: string;
+  readonly clock: Clock;
+  readonly validityDays?: number;
+  readonly rotateBeforeDays?: number;
+}
+
+export class SigningKeyStore {
+  private readonly cache = new Map<string, KeyFile[]>();
+  /** Per region, so two digests in the same region never create two keys at once. */
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly validityMs: number;
+  private readonly rotateBeforeMs: number;
+
+  constructor(private readonly options: SigningKeyStoreOptions) {
+    this.validityMs = (options.validityDays ?? KEY_VALIDITY_DAYS_DEFAULT) * DAY_MS;
+    this.rotateBeforeMs = (options.rotateBeforeDays ?? KEY_ROTATE_BEFORE_DAYS_DEFAULT) * DAY_MS;
+  }
+
+  /** The key to sign with now: the newest valid key, after creating a fresh one when it is about to expire. */
+  signingKey(region: string): Promise<SigningKey> {
+    return this.locked(region, async () => {
+      const files = await this.files(region);
+      const now = this.options.clock.nowMs();
+      let current = files.filter((f) => f.validityStartMs <= now && now < f.validityEndMs).at(-1);
+      if (current === undefined || current.validityEndMs - now < this.rotateBeforeMs) {
+        current = await this.create(region, now);
+        files.push(current);
+      }
+      return toSigningKey(current);
+    });
+  }
+
+  /** Keys whose validity overlaps [startMs, endMs], oldest first (ListPublicKeys). */
+  async publicKeys(region: string, startMs: number, endMs: number): Promise<PublicKeyInfo[]> {
+    const files = await this.locked(region, () => this.files(region));
+    return files.filter((f) => f.validityStartMs <= endMs && f.validityEndMs >= startMs).map(toPublicInfo);
+  }
+
+  private async files(region: string): Promise<KeyFile[]> {
+    let files = this.cache.get(region);
+    if (files === undefined) {
+      files = await readKeyFiles(this.options.dataDir, region);
+      this.cache.set(region, files);
+    }
+    return files;
+  }
+
+  private async create(region: string, nowMs: number): Promise<KeyFile> {
+    if (!/^[a-z0-9-]+$/.test(region)) throw new RangeError(`Invalid region name "${region}".`);
+    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const der = publicKey.export({ type: "pkcs1", format: "der" });
+    const file: KeyFile = {
+      region,
+      fingerprint: fingerprintOf(der),
+      validityStartMs: nowMs,
+      validityEndMs: nowMs + this.validityMs,
+      publicKeyDer: der.toString("base64"),
+      privateKeyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    };
+    const directory = join(keysDirectory(this.options.dataDir), region);
+    await mkdir(directory, { recursive: true, mode: 0o700 });
+    const name = `${new Date(nowMs).toISOString().replace(/[-:.]/g, "")}-${file.fingerprint}.json`;
+    await writeFileAtomic(join(directory, name), `${JSON.stringify(file)}\n`, 0o600);
+    return file;
+  }
+
+  private locked<T>(region: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(region) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    this.locks.set(
+      region,
+      next.catch(() => undefined),
+    );
+    return next;
+  }
+}

@@ -1,0 +1,135 @@
+import { openSchemaDatabase } from "../../lib/sqlite-database.js";
+import type { TrailConfig, TrailDeliveryStatus, TrailStore } from "./trail.js";
+
+/** The SQLite store can be closed; the TrailStore contract itself has no lifecycle. */
+export interface SqliteTrailStore extends TrailStore {
+  close(): void;
+}
+
+export interface SqliteTrailStoreOptions {
+  /** Where an onChange listener's exception goes: the write itself has already committed. */
+  readonly onListenerError?: (error: unknown) => void;
+}
+
+// `user_version` numbers the schema so a later release can migrate a data dir in place.
+const SCHEMA_VERSION = 1;
+// Configurations are stored as JSON so TrailConfig can grow members without a migration; the key
+// columns beside them are what lookups use.
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS trails (
+    account_id  TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    home_region TEXT NOT NULL,
+    trail_arn   TEXT NOT NULL UNIQUE,
+    config_json TEXT NOT NULL,
+    PRIMARY KEY (account_id, name)
+  ) STRICT;
+  CREATE TABLE IF NOT EXISTS trail_status (
+    trail_arn   TEXT PRIMARY KEY,
+    status_json TEXT NOT NULL
+  ) STRICT;
+`;
+
+interface ConfigRow {
+  config_json: string;
+}
+
+/**
+ * Opens (creating if needed) the control-plane database, `<data-dir>/control-plane.db`: trail
+ * configurations keyed by (account, name) and one delivery-status row per trail ARN.
+ *
+ * @example const trails = openSqliteTrailStore(join(dataDir, "control-plane.db"));
+ */
+export function openSqliteTrailStore(path: string, options: SqliteTrailStoreOptions = {}): SqliteTrailStore {
+  // Trail changes are rare and an acknowledged CreateTrail must survive a power cut.
+  const db = openSchemaDatabase(path, { schema: SCHEMA, schemaVersion: SCHEMA_VERSION, synchronous: "FULL" });
+
+  const listAll = db.prepare<[], ConfigRow>("SELECT config_json FROM trails ORDER BY account_id, name");
+  const listAccount = db.prepare<[string], ConfigRow>(
+    "SELECT config_json FROM trails WHERE account_id = ? ORDER BY name",
+  );
+  const getOne = db.prepare<[string, string], ConfigRow>(
+    "SELECT config_json FROM trails WHERE account_id = ? AND name = ?",
+  );
+  const upsert = db.prepare<[string, string, string, string, string]>(
+    `INSERT INTO trails (account_id, name, home_region, trail_arn, config_json) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (account_id, name) DO UPDATE SET
+       home_region = excluded.home_region, trail_arn = excluded.trail_arn, config_json = excluded.config_json`,
+  );
+  const arnOf = db.prepare<[string, string], { trail_arn: string }>(
+    "SELECT trail_arn FROM trails WHERE account_id = ? AND name = ?",
+  );
+  const deleteTrail = db.prepare<[string, string]>("DELETE FROM trails WHERE account_id = ? AND name = ?");
+  const deleteStatus = db.prepare<[string]>("DELETE FROM trail_status WHERE trail_arn = ?");
+  const getStatus = db.prepare<[string], { status_json: string }>(
+    "SELECT status_json FROM trail_status WHERE trail_arn = ?",
+  );
+  // Only for an existing trail: a delivery finishing after DeleteTrail must not leave a row that a
+  // re-created trail of the same ARN would inherit.
+  const putStatus = db.prepare<[string, string, string]>(
+    `INSERT INTO trail_status (trail_arn, status_json) SELECT ?, ? WHERE EXISTS (SELECT 1 FROM trails WHERE trail_arn = ?)
+     ON CONFLICT (trail_arn) DO UPDATE SET status_json = excluded.status_json`,
+  );
+
+  const listeners: Array<() => void> = [];
+  const reportListenerError =
+    options.onListenerError ??
+    ((error: unknown) => process.stderr.write(`Cairn: trail change listener failed: ${String(error)}\n`));
+  const notify = (): void => {
+    for (const listener of listeners) {
+      try {
+        listener();
+      } catch (error) {
+        reportListenerError(error);
+      }
+    }
+  };
+
+  const removeTrail = db.transaction((accountId: string, name: string) => {
+    const existing = arnOf.get(accountId, name);
+    deleteTrail.run(accountId, name);
+    if (existing !== undefined) deleteStatus.run(existing.trail_arn);
+    return existing !== undefined;
+  });
+  const mergeStatus = db.transaction((trailArn: string, update: Partial<TrailDeliveryStatus>) => {
+    const current = readStatus(trailArn) as Record<string, unknown>;
+    // A member present with `undefined` clears it (e.g. latestDeliveryError after a success).
+    for (const [key, value] of Object.entries(update)) {
+      if (value === undefined) delete current[key];
+      else current[key] = value;
+    }
+    putStatus.run(trailArn, JSON.stringify(current), trailArn);
+  });
+  function readStatus(trailArn: string): TrailDeliveryStatus {
+    const row = getStatus.get(trailArn);
+    return row === undefined ? {} : (JSON.parse(row.status_json) as TrailDeliveryStatus);
+  }
+
+  return {
+    list(accountId) {
+      const rows = accountId === undefined ? listAll.all() : listAccount.all(accountId);
+      return rows.map((row) => JSON.parse(row.config_json) as TrailConfig);
+    },
+    get(accountId, name) {
+      const row = getOne.get(accountId, name);
+      return row === undefined ? undefined : (JSON.parse(row.config_json) as TrailConfig);
+    },
+    put(trail) {
+      upsert.run(trail.accountId, trail.name, trail.homeRegion, trail.trailArn, JSON.stringify(trail));
+      notify();
+    },
+    delete(accountId, name) {
+      if (removeTrail(accountId, name)) notify();
+    },
+    status: readStatus,
+    updateStatus(trailArn, update) {
+      mergeStatus(trailArn, update);
+    },
+    onChange(listener) {
+      listeners.push(listener);
+    },
+    close() {
+      db.close();
+    },
+  };
+}
