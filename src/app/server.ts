@@ -1,29 +1,38 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { ServerSettings } from "../config/settings.js";
-import { openSqlitePrincipalStore } from "../stores/principals/sqlite-principal-store.js";
-import { ensureBootstrapAdmin, writeAwsClientFiles } from "./bootstrap.js";
-import { openFileJournal } from "../journal/file-journal.js";
-import { ThreadedEventHistory } from "../consumers/event-history/threaded-event-history.js";
-import { systemClock, type Clock } from "../lib/clock.js";
 import { createHttpApp } from "../http/http-app.js";
+import { recordRefusal, type RouteContext } from "../http/audited-route.js";
 import { registerCloudTrailRoute } from "../http/routes/cloudtrail-route.js";
-import { createLookupEventsOperation } from "../control-plane/lookup-events.js";
-import type { OperationHandler } from "../control-plane/operation.js";
-import { Throttle } from "../http/throttle.js";
-import { registerIngestRoute } from "../http/routes/ingest-route.js";
-import { registerTailRoute } from "../http/routes/tail-route.js";
-import { auditRecordOf } from "../capture/self-audit/audit-record.js";
-import { randomUUID } from "node:crypto";
-import { startTrailsModule } from "./modules/trails-module.js";
-import { registerPutAuditEventsRoute, startLakeModule } from "./modules/lake-module.js";
 import { registerConsoleRoute } from "../http/routes/console-route.js";
-import { startInProcessProxy } from "../capture/proxy/in-process.js";
+import { Throttle } from "../http/throttle.js";
+import { openFileJournal, type Journal } from "../journal/index.js";
+import { systemClock, type Clock } from "../lib/clock.js";
+import { LocalLeaseStore } from "../stores/lease/index.js";
+import { openSqlitePrincipalStore } from "../stores/principals/index.js";
+import { SigningKeyStore } from "../stores/signing-keys/index.js";
+import { ensureBootstrapAdmin, writeAwsClientFiles } from "./bootstrap.js";
+import { openBuckets } from "./buckets.js";
+import { ingestModule, liveTailModule, proxyModule } from "./modules/capture-modules.js";
+import { eventHistoryModule } from "./modules/event-history-module.js";
+import { lakeModule } from "./modules/lake-module.js";
+import { trailsModule } from "./modules/trails-module.js";
+import { ModuleRegistry, type CairnModule, type ModuleContext } from "./registry.js";
 
-/** How long a LookupEvents call waits for the index to catch up with what was acknowledged before it. */
-const READ_YOUR_WRITES_WAIT_MS = 2_000;
-const RETENTION_SWEEP_MS = 60 * 60 * 1000;
+/**
+ * Every module of the server, in start order (they close in reverse). A new consumer, route set or
+ * background job is one more line here (docs/ARCHITECTURE.md, "Adding a module").
+ */
+export const SERVER_MODULES: readonly CairnModule[] = [
+  eventHistoryModule,
+  trailsModule,
+  lakeModule,
+  ingestModule,
+  liveTailModule,
+  proxyModule,
+];
 
 export interface RunningServer {
   readonly url: string;
@@ -31,145 +40,133 @@ export interface RunningServer {
   readonly s3Url?: string;
   readonly credentialsFile: string;
   readonly configFile: string;
+  /** The modules' consumers and jobs (tests check retention and /health against it). */
+  readonly registry: ModuleRegistry;
   close(): Promise<void>;
 }
 
 /**
  * Starts the embedded-default Cairn server: everything under `settings.dataDir`, no external service.
- * Stages (docs/ARCHITECTURE.md): capture (API self-audit, /ingest) → normalize → journal → consumers.
+ * Stages (docs/ARCHITECTURE.md): capture → normalize → journal → consumers, wired by the module registry.
  */
 export async function startServer(
   settings: ServerSettings,
   clock: Clock = systemClock,
   log: (text: string) => void = (text) => process.stdout.write(text),
+  modules: readonly CairnModule[] = SERVER_MODULES,
 ): Promise<RunningServer> {
   await mkdir(settings.dataDir, { recursive: true });
   const principals = openSqlitePrincipalStore(join(settings.dataDir, "principals.db"));
   const admin = ensureBootstrapAdmin(principals, settings);
   const journal = await openFileJournal({ directory: join(settings.dataDir, "journal"), clock });
-  const onInternalError = (error: unknown): void => {
-    process.stderr.write(
-      `Cairn internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-  };
-  // Indexed on a worker thread (docs/decisions/0006-event-history-worker.md).
-  const history = await ThreadedEventHistory.start({
-    path: join(settings.dataDir, "event-history.db"),
+  const context: ModuleContext = {
+    settings,
     journal,
+    principals,
     clock,
-    retentionDays: settings.historyRetentionDays,
-    onError: onInternalError,
-  });
-  const operations = new Map<string, OperationHandler>([
-    [
-      "LookupEvents",
-      createLookupEventsOperation({
-        history,
-        retentionDays: settings.historyRetentionDays,
-        waitForIndex: () => history.waitFor(journal.headSeq(), READ_YOUR_WRITES_WAIT_MS),
-      }),
-    ],
-  ]);
-  const trails = await startTrailsModule({ settings, journal, clock, operations });
-  const lake = await startLakeModule({ settings, journal, clock, operations, signingKeys: trails.delivery.keys });
-  const throttles = new Map<string, Throttle>();
-  if (settings.lookupEventsTps !== undefined)
-    throttles.set("LookupEvents", new Throttle(settings.lookupEventsTps, clock));
-
-  const audit = {
-    accountId: settings.accountId,
-    region: settings.region,
-    nowMs: () => clock.nowMs(),
-    newEventId: randomUUID,
+    signingKeys: new SigningKeyStore({ dataDir: settings.dataDir, clock }),
+    buckets: openBuckets(settings),
+    onInternalError: reportInternalError,
   };
-  const app = createHttpApp(async (error, request) => {
-    const record = auditRecordOf(request, audit, {
-      eventName: "UnknownOperation",
-      attribution: {},
-      requestId: randomUUID(),
-      readOnly: false,
-      input: null,
-      responseElements: null,
-      failure: error,
-    });
-    await journal.append([{ json: record.json }]);
+  const leases = new LocalLeaseStore(clock);
+  const registry = await ModuleRegistry.start(modules, context, {
+    leases,
+    nodeId: "embedded",
+    journalRetentionMs: settings.historyRetentionDays * 86_400_000,
   });
   const shutdown = new AbortController();
-  const common = { journal, principals, clock, accountId: settings.accountId, region: settings.region, audit };
-  registerCloudTrailRoute(app, { ...common, operations, throttles, onInternalError });
-  registerIngestRoute(app, { ...common, onInternalError });
-  registerTailRoute(app, { ...common, shutdown: shutdown.signal });
-  registerPutAuditEventsRoute(app, { ...common, lake, onInternalError });
-  await registerConsoleRoute(app);
-  app.get("/health", async () => ({
-    status: "ok",
-    accountId: settings.accountId,
-    region: settings.region,
-    journal: { headSeq: journal.headSeq(), firstSeq: journal.firstSeq() },
-    consumers: {
-      "event-history": { cursor: history.cursor(), lagRecords: journal.headSeq() - history.cursor() },
+  const routeContext: RouteContext = {
+    journal,
+    principals,
+    clock,
+    audit: {
+      accountId: settings.accountId,
+      region: settings.region,
+      nowMs: () => clock.nowMs(),
+      newEventId: randomUUID,
     },
-    lake: { compaction: lake.compaction() },
-  }));
+    onInternalError: reportInternalError,
+    shutdown: shutdown.signal,
+  };
+  const app = createHttpApp((error, request) => recordRefusal(routeContext, request, error));
+  registerCloudTrailRoute(app, {
+    context: routeContext,
+    operations: registry.operations(),
+    throttles: throttles(settings, clock),
+  });
+  await registry.registerRoutes(app, routeContext);
+  await registerConsoleRoute(app);
+  app.get("/health", async () => healthOf(settings, journal, registry));
 
   await app.listen({ host: settings.host, port: settings.port });
-  const address = app.server.address() as AddressInfo;
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
+  const url = urlOf(app.server.address() as AddressInfo);
   const files = await writeAwsClientFiles(settings.dataDir, {
     accessKeyId: admin.accessKeyId,
     secretAccessKey: admin.secretAccessKey,
     region: settings.region,
     endpointUrl: url,
   });
+  registry.startJobs();
+  log(banner({ settings, url, files, adminAccessKeyId: admin.accessKeyId, moduleLines: registry.banner() }));
 
-  const sweep = async (): Promise<void> => {
-    try {
-      await history.prune();
-      const retainedSinceMs = clock.nowMs() - settings.historyRetentionDays * 86_400_000;
-      // Journal retention keeps whatever a consumer has not yet made durable in its own store.
-      const neededFromSeq = Math.min(history.cursor() + 1, trails.neededFromSeq(), lake.neededFromSeq());
-      await journal.deleteBefore(neededFromSeq, retainedSinceMs);
-    } catch (error) {
-      onInternalError(error);
-    }
-  };
-  const sweepTimer = setInterval(() => void sweep(), RETENTION_SWEEP_MS);
-  sweepTimer.unref();
-  void sweep();
-
-  const proxy = await startInProcessProxy({ settings, journal, principals, clock });
-  log(banner({ settings, url, s3Url: trails.s3Url, files, adminAccessKeyId: admin.accessKeyId }));
-  if (proxy !== undefined) log(`${proxy.bannerLine}\n`);
-
+  const s3Url = registry.endpoint("s3Url");
   return {
     url,
-    ...(trails.s3Url !== undefined ? { s3Url: trails.s3Url } : {}),
+    ...(s3Url !== undefined ? { s3Url } : {}),
     credentialsFile: files.credentialsPath,
     configFile: files.configPath,
+    registry,
     async close() {
-      await proxy?.close();
-      clearInterval(sweepTimer);
       shutdown.abort();
+      await registry.stopJobs();
       await app.close();
-      await trails.close();
-      await lake.close();
-      await history.close();
+      await registry.close();
       await journal.close();
+      await leases.close();
       principals.close();
     },
   };
+}
+
+function reportInternalError(error: unknown): void {
+  process.stderr.write(
+    `Cairn internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+}
+
+function throttles(settings: ServerSettings, clock: Clock): Map<string, Throttle> {
+  const out = new Map<string, Throttle>();
+  if (settings.lookupEventsTps !== undefined) out.set("LookupEvents", new Throttle(settings.lookupEventsTps, clock));
+  return out;
+}
+
+/** `GET /health`: the journal, every registered consumer's cursor and lag, and the modules' own facts. */
+function healthOf(settings: ServerSettings, journal: Journal, registry: ModuleRegistry): Record<string, unknown> {
+  const { consumers, modules } = registry.health();
+  return {
+    status: "ok",
+    accountId: settings.accountId,
+    region: settings.region,
+    journal: { headSeq: journal.headSeq(), firstSeq: journal.firstSeq(), retentionFloorSeq: registry.retentionFloor() },
+    consumers,
+    ...modules,
+  };
+}
+
+function urlOf(address: AddressInfo): string {
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
 }
 
 /** What the server prints once it accepts requests: where it is, where its data and client files are. */
 function banner(facts: {
   settings: ServerSettings;
   url: string;
-  s3Url: string | undefined;
   files: { credentialsPath: string; configPath: string };
   adminAccessKeyId: string;
+  moduleLines: readonly string[];
 }): string {
-  const { settings, url, s3Url, files } = facts;
+  const { settings, url, files } = facts;
   return [
     `Cairn is listening on ${url}`,
     `  data directory:   ${settings.dataDir}`,
@@ -177,9 +174,7 @@ function banner(facts: {
     `  credentials:      ${files.credentialsPath} (admin access key ${facts.adminAccessKeyId})`,
     `  config:           ${files.configPath}`,
     `  web console:      ${url}/console/ (sign in with the admin access key and its secret from the credentials file)`,
-    s3Url !== undefined
-      ? `  trail buckets:    ${join(settings.dataDir, "buckets")} (read-only S3 endpoint ${s3Url})`
-      : `  trail buckets:    ${settings.s3Endpoint} (S3)`,
+    ...facts.moduleLines,
     `  try:              AWS_SHARED_CREDENTIALS_FILE=${files.credentialsPath} aws cloudtrail lookup-events --endpoint-url ${url} --region ${settings.region}`,
     "",
   ].join("\n");

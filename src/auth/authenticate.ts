@@ -39,6 +39,7 @@ export async function authenticate(
   principals: PrincipalStore,
   attribution: CallerAttribution,
   nowMs: number,
+  service = "cloudtrail",
 ): Promise<{ principal: Principal; claim: SignatureClaim }> {
   const claim = parseSignatureClaim(signed);
   attribution.claim = claim;
@@ -47,6 +48,6 @@ export async function authenticate(
     throw new ApiError("UnrecognizedClientException", "The security token included in the request is invalid.");
   }
   attribution.principal = principal;
-  await verifySignature(signed, claim, principal.secretAccessKey, { nowMs, service: "cloudtrail" });
+  await verifySignature(signed, claim, principal.secretAccessKey, { nowMs, service });
   return { principal, claim };
 }

@@ -15,3 +15,15 @@ export interface Consumer {
   handle(batch: readonly JournalEntry[]): Promise<void>;
   close?(): Promise<void>;
 }
+
+/** What the module registry knows of a running consumer: for journal retention and `/health`. */
+export interface ConsumerStatus {
+  /** Unique among the server's consumers, e.g. `event-history`, `trail-delivery:<trail ARN>`. */
+  readonly name: string;
+  /** Highest seq applied durably; 0 when nothing was. */
+  readonly cursor: number;
+  /** Lowest seq the consumer still needs: journal retention keeps it and everything after it. */
+  readonly neededFromSeq: number;
+  /** The last failure, until a batch succeeds again. */
+  readonly lastError?: string;
+}

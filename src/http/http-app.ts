@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
 import { ApiError } from "../lib/api-error.js";
-import { sendAwsError } from "./routes/cloudtrail-route.js";
+import { sendAwsError } from "./send-error.js";
 
 /** The CloudTrail API's own request bodies are small; /ingest raises its own limit. */
 export const API_BODY_BYTES_MAX = 1024 * 1024;

@@ -1,155 +1,200 @@
 import { join } from "node:path";
-import type { OperationHandler } from "../../control-plane/operation.js";
 import type { ServerSettings } from "../../config/settings.js";
-import { ConsumerRunner } from "../../consumers/runner.js";
-import type { Journal } from "../../journal/journal.js";
-import type { Clock } from "../../lib/clock.js";
-import { makeResolver, type LakeOperationDeps } from "../../control-plane/lake/eds-input.js";
-import { channelById, createChannelOperations } from "../../control-plane/lake/channel-operations.js";
-import type { Channel } from "../../lake/catalog/channel.js";
-import { createEdsOperations } from "../../control-plane/lake/eds-operations.js";
-import { compactionFromEnv, compactionTask, Compactor, FileSnapshots, type CompactionStats } from "../../lake/compaction/compaction.js";
-import { createImportOperations } from "../../control-plane/lake/import-operations.js";
-import { importObjectStore } from "../../control-plane/lake/import/import-source.js";
-import type { ImportDocument } from "../../control-plane/lake/import/import-runner.js";
 import { LakeConsumer } from "../../consumers/lake-writer/lake-consumer.js";
-import { LakeDb } from "../../lake/catalog/lake-db.js";
-import { recoverLakeDir, sweepLake } from "../../lake/compaction/lake-maintenance.js";
-import { createQueryOperations } from "../../control-plane/lake/query-operations.js";
-import { SigningKeyStore } from "../../stores/signing-keys/signing-keys.js";
-import { openDuck } from "../../lake/engine/query-engine.js";
 import { StoreRouter } from "../../consumers/lake-writer/store-router.js";
+import { ConsumerRunner } from "../../consumers/runner.js";
+import { channelById, createChannelOperations } from "../../control-plane/lake/channel-operations.js";
+import { makeResolver, type LakeOperationDeps } from "../../control-plane/lake/eds-input.js";
+import { createEdsOperations } from "../../control-plane/lake/eds-operations.js";
+import { createImportOperations } from "../../control-plane/lake/import-operations.js";
+import type { ImportDocument } from "../../control-plane/lake/import/import-runner.js";
+import { createQueryOperations } from "../../control-plane/lake/query-operations.js";
+import type { OperationHandler } from "../../control-plane/operation.js";
+import { registerPutAuditEventsRoute, type ChannelRegistry } from "../../http/routes/put-audit-events-route.js";
+import { LakeDb } from "../../lake/catalog/lake-db.js";
+import { compactionFromEnv, compactionTask, Compactor, FileSnapshots } from "../../lake/compaction/compaction.js";
+import { recoverLakeDir, sweepLake } from "../../lake/compaction/lake-maintenance.js";
+import { openDuck } from "../../lake/engine/query-engine.js";
+import type { CairnModule, Job, ModuleContext } from "../registry.js";
 
 const SWEEP_INTERVAL_MS = 3_600_000;
 
-export interface LakeModule {
-  /** Lowest journal seq Lake still needs (journal retention must keep it). */
-  neededFromSeq(): number;
-  /** A channel by id (any account): PutAuditEvents checks ownership and policy itself. */
-  channel(id: string): Channel | undefined;
-  /** Records the outcome of a PutAuditEvents call in the channel's IngestionStatus. */
-  noteIngestion(channel: Channel, status: NonNullable<Channel["ingestion"]>): void;
-  /** Compaction counters (for /health): runs, merges, files merged, bytes, replaced files awaiting deletion. */
-  compaction(): CompactionStats & { pendingDeletion: number; deletedFiles: number };
-  close(): Promise<void>;
-}
+type Duck = Awaited<ReturnType<typeof openDuck>>;
 
 /**
- * Lake (issue 5): event data stores (control plane in `<data-dir>/lake/lake.db`), one journal
- * consumer that writes every store's events as Parquet under `<data-dir>/lake/<eds-id>/`, SQL
- * queries on DuckDB, and imports of trail archives. Layout: docs/reference/lake.md.
+ * Lake (spec §7): event data stores (catalog in `<data-dir>/lake/lake.db`), the Lake writer that
+ * turns every store's events into Parquet under `<data-dir>/lake/<eds-id>/`, SQL queries on DuckDB,
+ * imports of trail archives, channels with PutAuditEvents, retention and compaction.
  */
-export async function startLakeModule(deps: {
-  settings: ServerSettings;
-  journal: Journal;
-  clock: Clock;
-  operations: Map<string, OperationHandler>;
-  /** The trails' digest keys: saved query results are signed with the keys ListPublicKeys lists. */
-  signingKeys?: SigningKeyStore;
-}): Promise<LakeModule> {
-  const lakeDir = join(deps.settings.dataDir, "lake");
-  const db = new LakeDb(join(lakeDir, "lake.db"));
-  await recoverLakeDir(db, lakeDir);
-  const duck = await openDuck(lakeDir);
-  const router = new StoreRouter(db);
+export const lakeModule: CairnModule = {
+  name: "lake",
+  async start(context) {
+    const lakeDir = join(context.settings.dataDir, "lake");
+    const db = new LakeDb(join(lakeDir, "lake.db"));
+    await recoverLakeDir(db, lakeDir);
+    const duck = await openDuck(lakeDir);
+    const router = new StoreRouter(db);
+    const snapshots = new FileSnapshots(db);
+    const consumer = new LakeConsumer({ db, duck, router, lakeDir });
+    const runner = new ConsumerRunner(context.journal, consumer);
+    await runner.start();
+    const maintenance = new MaintenanceQueue();
+    const compactor = new Compactor({
+      db,
+      duck,
+      lakeDir,
+      snapshots,
+      nowMs: () => context.clock.nowMs(),
+      options: compactionFromEnv(process.env).options,
+    });
+    const channels: ChannelRegistry = {
+      channel: (id) => channelById(db, id),
+      noteIngestion(channel, status) {
+        const current = channelById(db, channel.id);
+        if (current === undefined) return;
+        db.putDocument("channels", current.id, current.accountId, {
+          ...current,
+          ingestion: { ...current.ingestion, ...status },
+        });
+      },
+    };
+    return {
+      operations: lakeOperations(context, { db, duck, lakeDir, snapshots, router }),
+      routes: (app, routeContext) => registerPutAuditEventsRoute(app, routeContext, channels),
+      consumers: () => [
+        {
+          name: "lake-writer",
+          cursor: consumer.durableSeq(),
+          neededFromSeq: consumer.durableSeq() + 1,
+          ...(runner.lastError !== undefined ? { lastError: String(runner.lastError) } : {}),
+        },
+      ],
+      jobs: lakeJobs(context.settings, {
+        consumer,
+        db,
+        lakeDir,
+        compactor,
+        snapshots,
+        maintenance,
+        nowMs: () => context.clock.nowMs(),
+      }),
+      health: () => ({
+        compaction: {
+          ...compactor.stats,
+          pendingDeletion: snapshots.pendingFiles,
+          deletedFiles: snapshots.deletedFiles,
+        },
+      }),
+      async close() {
+        compactor.close();
+        await maintenance.idle();
+        await snapshots.deleteUnread();
+        await runner.stop();
+        await consumer.flush().catch(() => undefined);
+        duck.closeSync();
+        db.close();
+      },
+    };
+  },
+};
+
+function lakeOperations(
+  context: ModuleContext,
+  lake: { db: LakeDb; duck: Duck; lakeDir: string; snapshots: FileSnapshots; router: StoreRouter },
+): Array<[string, OperationHandler]> {
+  const { db } = lake;
   const base: LakeOperationDeps = {
     db,
-    onChange: () => router.reload(),
-    journalHeadSeq: () => deps.journal.headSeq(),
+    onChange: () => lake.router.reload(),
+    journalHeadSeq: () => context.journal.headSeq(),
     hasOngoingImport: (edsId) =>
       db
         .documents<ImportDocument>("imports")
         .some((d) => d.edsId === edsId && ["INITIALIZING", "IN_PROGRESS"].includes(d.status)),
     resolve: makeResolver(db),
   };
-  const snapshots = new FileSnapshots(db);
-  const withEngine = { ...base, duck, lakeDir, nowMs: () => deps.clock.nowMs(), snapshots };
-  for (const [name, handler] of [
+  const withEngine = {
+    ...base,
+    duck: lake.duck,
+    lakeDir: lake.lakeDir,
+    nowMs: () => context.clock.nowMs(),
+    snapshots: lake.snapshots,
+  };
+  const objectStore = context.buckets.store;
+  return [
     ...createEdsOperations(base),
+    // Saved results go where trails deliver, signed with the digest keys ListPublicKeys returns.
     ...createQueryOperations({
       ...withEngine,
-      // Saved results go where trails deliver, signed with the digest keys ListPublicKeys returns.
       delivery: {
-        objectStore: importObjectStore(deps.settings),
-        keys: deps.signingKeys ?? new SigningKeyStore({ dataDir: deps.settings.dataDir, clock: deps.clock }),
-        createMissingBuckets: deps.settings.s3Endpoint === undefined,
+        objectStore,
+        keys: context.signingKeys,
+        createMissingBuckets: context.buckets.embedded !== undefined,
       },
     }),
-    ...createImportOperations({ ...withEngine, objectStore: importObjectStore(deps.settings) }),
+    ...createImportOperations({ ...withEngine, objectStore }),
     ...createChannelOperations(base),
-  ])
-    deps.operations.set(name, handler);
-
-  const consumer = new LakeConsumer({ db, duck, router, lakeDir });
-  const runner = new ConsumerRunner(deps.journal, consumer);
-  await runner.start();
-  let lastError = "";
-  // How often buffered live events become Parquet: the freshness bound of Lake queries (≤ 5 s).
-  const flushMs = deps.settings.lakeFlushIntervalMs;
-  const flushTimer = setInterval(() => {
-    consumer.flush().catch((error: unknown) => {
-      // Retried on the next tick; reported once per distinct problem so a full disk does not flood the log.
-      const message = error instanceof Error ? error.message : String(error);
-      if (message !== lastError) process.stderr.write(`lake: flush failed, will retry: ${message}\n`);
-      lastError = message;
-    });
-  }, flushMs);
-  // Retention sweeps and compaction runs take turns: neither changes a partition under the other.
-  let maintenance: Promise<void> = Promise.resolve();
-  const exclusive = (task: () => Promise<void>): Promise<void> => (maintenance = maintenance.then(task, task));
-  const sweep = (): void => {
-    void exclusive(() =>
-      sweepLake(db, lakeDir, deps.clock.nowMs()).catch((error: unknown) => {
-        process.stderr.write(`lake: retention sweep failed: ${String(error)}\n`);
-      }),
-    );
-  };
-  sweep();
-  const sweepTimer = setInterval(sweep, SWEEP_INTERVAL_MS);
-  const compactionSettings = compactionFromEnv(process.env);
-  const compactor = new Compactor({
-    db,
-    duck,
-    lakeDir,
-    snapshots,
-    nowMs: () => deps.clock.nowMs(),
-    options: compactionSettings.options,
-  });
-  const compact = compactionTask(compactor, snapshots, exclusive);
-  const compactionMs = deps.settings.lakeCompactionIntervalMs;
-  const compactionTimer = compactionMs > 0 ? setInterval(compact, compactionMs) : undefined;
-  flushTimer.unref();
-  sweepTimer.unref();
-  compactionTimer?.unref();
-  return {
-    neededFromSeq: () => consumer.durableSeq() + 1,
-    channel: (id) => channelById(db, id),
-    noteIngestion(channel, status) {
-      const current = channelById(db, channel.id);
-      if (current !== undefined)
-        db.putDocument("channels", current.id, current.accountId, {
-          ...current,
-          ingestion: { ...current.ingestion, ...status },
-        });
-    },
-    compaction: () => ({
-      ...compactor.stats,
-      pendingDeletion: snapshots.pendingFiles,
-      deletedFiles: snapshots.deletedFiles,
-    }),
-    async close() {
-      clearInterval(flushTimer);
-      clearInterval(sweepTimer);
-      clearInterval(compactionTimer);
-      compactor.close();
-      await maintenance;
-      await snapshots.deleteUnread();
-      await runner.stop();
-      await consumer.flush().catch(() => undefined);
-      duck.closeSync();
-      db.close();
-    },
-  };
+  ];
 }
 
-export { registerPutAuditEventsRoute } from "../../http/routes/put-audit-events-route.js";
+/** Retention sweeps and compaction runs take turns: neither changes a partition under the other. */
+class MaintenanceQueue {
+  private tail: Promise<void> = Promise.resolve();
+
+  run(task: () => Promise<void>): Promise<void> {
+    this.tail = this.tail.then(task, task);
+    return this.tail;
+  }
+
+  idle(): Promise<void> {
+    return this.tail;
+  }
+}
+
+function lakeJobs(
+  settings: ServerSettings,
+  lake: {
+    consumer: LakeConsumer;
+    db: LakeDb;
+    lakeDir: string;
+    compactor: Compactor;
+    snapshots: FileSnapshots;
+    maintenance: MaintenanceQueue;
+    nowMs: () => number;
+  },
+): Job[] {
+  const { maintenance } = lake;
+  let lastFlushError = "";
+  const compact = compactionTask(lake.compactor, lake.snapshots, (task) => maintenance.run(task));
+  const jobs: Job[] = [
+    {
+      // How often buffered live events become Parquet: the freshness bound of Lake queries (≤ 5 s).
+      name: "lake-flush",
+      intervalMs: settings.lakeFlushIntervalMs,
+      run: () =>
+        lake.consumer.flush().then(
+          () => void (lastFlushError = ""),
+          (error: unknown) => {
+            // Retried on the next run; reported once per distinct problem so a full disk does not flood the log.
+            const message = error instanceof Error ? error.message : String(error);
+            if (message !== lastFlushError) process.stderr.write(`lake: flush failed, will retry: ${message}\n`);
+            lastFlushError = message;
+          },
+        ),
+    },
+    {
+      name: "lake-retention",
+      intervalMs: SWEEP_INTERVAL_MS,
+      runAtStart: true,
+      run: () =>
+        maintenance.run(() =>
+          sweepLake(lake.db, lake.lakeDir, lake.nowMs()).catch((error: unknown) => {
+            process.stderr.write(`lake: retention sweep failed: ${String(error)}\n`);
+          }),
+        ),
+    },
+  ];
+  if (settings.lakeCompactionIntervalMs > 0)
+    jobs.push({ name: "lake-compaction", intervalMs: settings.lakeCompactionIntervalMs, run: async () => compact() });
+  return jobs;
+}

@@ -1,3 +1,4 @@
+import type { ConsumerStatus } from "../consumer.js";
 import type { Journal } from "../../journal/journal.js";
 import type { Clock } from "../../lib/clock.js";
 import type { EventSelectorMatcher } from "../../selectors/selector-types.js";
@@ -36,6 +37,8 @@ export interface TrailDelivery {
   flush(): Promise<void>;
   /** Lowest journal seq any logging trail still needs; journal retention must keep it (Infinity when none). */
   neededFromSeq(): number;
+  /** One consumer per logging trail, for journal retention and `/health`. */
+  consumers(): ConsumerStatus[];
 }
 
 interface Running {
@@ -126,6 +129,14 @@ export async function startTrailDelivery(deps: TrailDeliveryDeps): Promise<Trail
   }, tickMs);
   timer.unref();
 
+  const consumers = (): ConsumerStatus[] =>
+    [...running].map(([arn, { deliverer, runner }]) => ({
+      name: `trail-delivery:${arn}`,
+      cursor: deliverer.neededFromSeq() - 1,
+      neededFromSeq: deliverer.neededFromSeq(),
+      ...(runner.lastError !== undefined ? { lastError: String(runner.lastError) } : {}),
+    }));
+
   return {
     keys,
     async stop() {
@@ -145,10 +156,9 @@ export async function startTrailDelivery(deps: TrailDeliveryDeps): Promise<Trail
       }
     },
     neededFromSeq() {
-      let needed = Infinity;
-      for (const { deliverer } of running.values()) needed = Math.min(needed, deliverer.neededFromSeq());
-      return needed;
+      return Math.min(Infinity, ...consumers().map((consumer) => consumer.neededFromSeq));
     },
+    consumers,
   };
 }
 

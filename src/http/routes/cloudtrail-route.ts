@@ -1,30 +1,18 @@
-import { randomUUID } from "node:crypto";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { PrincipalStore } from "../../stores/principals/index.js";
-import type { Journal } from "../../journal/journal.js";
-import { JournalUnavailableError } from "../../journal/journal.js";
-import type { Clock } from "../../lib/clock.js";
-import { auditRecordOf, type AuditDefaults } from "../../capture/self-audit/audit-record.js";
-import { authenticate, toSignedRequest, type CallerAttribution } from "../../auth/authenticate.js";
-import { ApiError, isApiError } from "../../lib/api-error.js";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { ApiError } from "../../lib/api-error.js";
 import { isCloudTrailOperation, isReadOnlyOperation } from "../../control-plane/catalogue.js";
 import type { OperationHandler, OperationResult } from "../../control-plane/operation.js";
 import { isPlainObject } from "../../lib/plain-object.js";
+import { audited, type AuditedCall, type RouteContext } from "../audited-route.js";
 import type { Throttle } from "../throttle.js";
 
 const TARGET_PREFIXES = ["com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.", "CloudTrail_20131101."];
 const ACCEPTED_CONTENT_TYPES = ["application/x-amz-json-1.1", "application/x-amz-json-1.0", "application/json"];
 
 export interface CloudTrailRouteOptions {
-  readonly journal: Journal;
-  readonly principals: PrincipalStore;
+  readonly context: RouteContext;
   readonly operations: ReadonlyMap<string, OperationHandler>;
-  readonly clock: Clock;
-  readonly accountId: string;
-  readonly region: string;
-  readonly audit: AuditDefaults;
   readonly throttles: ReadonlyMap<string, Throttle>;
-  readonly onInternalError: (error: unknown) => void;
 }
 
 /** The operation name in X-Amz-Target: both the botocore (long) and Smithy (short) forms are accepted (spec §5.1). */
@@ -70,91 +58,44 @@ function eventNameFor(request: FastifyRequest): string {
   return /^[A-Za-z0-9]{1,128}$/.test(name) ? name : "UnknownOperation";
 }
 
-export function sendAwsError(reply: FastifyReply, requestId: string, error: ApiError): void {
-  void reply
-    .code(error.status)
-    .headers({
-      "content-type": "application/x-amz-json-1.1",
-      "x-amzn-requestid": requestId,
-      "x-amzn-errortype": error.code,
-      ...error.headers,
-    })
-    .send(JSON.stringify({ __type: error.code, message: error.message }));
+export function registerCloudTrailRoute(app: FastifyInstance, options: CloudTrailRouteOptions): void {
+  app.post(
+    "/",
+    audited<OperationResult>(options.context, {
+      eventName: eventNameFor,
+      readOnly: isReadOnlyOperation,
+      unavailableMessage: "Cairn cannot durably record this call right now; nothing was done. Retry later.",
+      handle: (call) => runOperation(options, call),
+      answer(reply, result, _seqs, call) {
+        void reply
+          .code(200)
+          .headers({ "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": call.requestId })
+          .send(JSON.stringify(result.output ?? {}));
+      },
+    }),
+  );
 }
 
-export function registerCloudTrailRoute(app: FastifyInstance, options: CloudTrailRouteOptions): void {
-  app.post("/", async (request, reply) => {
-    const requestId = randomUUID();
-    const nowMs = options.clock.nowMs();
-    const attribution: CallerAttribution = {};
-    let input: Record<string, unknown> | null = null;
-    let eventName = eventNameFor(request);
-    let result: OperationResult | undefined;
-    let failure: ApiError | undefined;
-    try {
-      eventName = operationFromTarget(targetHeader(request));
-      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const { principal, claim } = await authenticate(
-        toSignedRequest(request, body),
-        options.principals,
-        attribution,
-        nowMs,
-      );
-      input = parseBody(body, request.headers["content-type"]);
-      const handler = options.operations.get(eventName);
-      if (handler === undefined) {
-        throw new ApiError("UnsupportedOperationException", `Cairn does not implement ${eventName} yet.`);
-      }
-      options.throttles.get(eventName)?.take(`${principal.accountId}/${claim.region}`);
-      result = await handler(input, {
-        principal,
-        accountId: principal.accountId,
-        region: claim.region,
-        requestId,
-        nowMs,
-      });
-    } catch (error) {
-      if (isApiError(error)) failure = error;
-      else {
-        options.onInternalError(error);
-        failure = new ApiError("InternalFailure", "The request processing has failed because of an unknown error.");
-      }
-    }
-    const readOnly = isReadOnlyOperation(eventName);
-    const audit = auditRecordOf(request, options.audit, {
-      eventName,
-      attribution,
-      requestId,
-      readOnly,
-      input,
-      responseElements: result?.responseElements ?? null,
-      failure,
-      resources: result?.resources,
-    });
-    try {
-      // Fail closed: the caller gets an answer only once the record of its call is durable.
-      await options.journal.append([{ json: audit.json }]);
-    } catch (error) {
-      if (!(error instanceof JournalUnavailableError)) options.onInternalError(error);
-      sendAwsError(
-        reply,
-        requestId,
-        new ApiError(
-          "ServiceUnavailableException",
-          "Cairn cannot durably record this call right now; nothing was done. Retry later.",
-          { "retry-after": "1" },
-        ),
-      );
-      return reply;
-    }
-    if (failure !== undefined) {
-      sendAwsError(reply, requestId, failure);
-      return reply;
-    }
-    void reply
-      .code(200)
-      .headers({ "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": requestId })
-      .send(JSON.stringify(result?.output ?? {}));
-    return reply;
+/** Authenticates, parses and runs one operation, noting what the audit record needs as it learns it. */
+async function runOperation(options: CloudTrailRouteOptions, call: AuditedCall): Promise<OperationResult> {
+  const { note } = call;
+  note.eventName = operationFromTarget(targetHeader(call.request));
+  note.readOnly = isReadOnlyOperation(note.eventName);
+  const { principal, claim } = await call.authenticate();
+  note.input = parseBody(call.body, call.request.headers["content-type"]);
+  const handler = options.operations.get(note.eventName);
+  if (handler === undefined) {
+    throw new ApiError("UnsupportedOperationException", `Cairn does not implement ${note.eventName} yet.`);
+  }
+  options.throttles.get(note.eventName)?.take(`${principal.accountId}/${claim.region}`);
+  const result = await handler(note.input, {
+    principal,
+    accountId: principal.accountId,
+    region: claim.region,
+    requestId: call.requestId,
+    nowMs: call.nowMs,
   });
+  note.responseElements = result.responseElements ?? null;
+  if (result.resources !== undefined) note.resources = result.resources;
+  return result;
 }

@@ -1,13 +1,8 @@
-import { randomUUID } from "node:crypto";
-import type { FastifyInstance } from "fastify";
-import type { PrincipalStore } from "../../stores/principals/index.js";
-import type { Journal } from "../../journal/journal.js";
-import type { Clock } from "../../lib/clock.js";
+import type { FastifyInstance, FastifyReply } from "fastify";
+import type { Journal } from "../../journal/index.js";
+import { ApiError } from "../../lib/api-error.js";
 import { recordAccountId, type CloudTrailRecord } from "../../model/record.js";
-import { authenticate, toSignedRequest, type CallerAttribution } from "../../auth/authenticate.js";
-import { ApiError, isApiError } from "../../lib/api-error.js";
-import { sendAwsError } from "./cloudtrail-route.js";
-import { auditRecordOf, type AuditDefaults } from "../../capture/self-audit/audit-record.js";
+import { audited, type RouteContext } from "../audited-route.js";
 
 /**
  * Live tail: a consumer whose cursor lives in the client. `GET /tail?fromSeq=N` streams the caller's
@@ -18,15 +13,10 @@ import { auditRecordOf, type AuditDefaults } from "../../capture/self-audit/audi
 const TAIL_BATCH_ENTRIES_MAX = 500;
 const TAIL_KEEPALIVE_MS = 15_000;
 
-export interface TailRouteOptions {
-  readonly journal: Journal;
-  readonly principals: PrincipalStore;
-  readonly clock: Clock;
+interface TailStart {
   readonly accountId: string;
-  readonly region: string;
-  readonly audit: AuditDefaults;
-  /** Aborted when the server shuts down, so open streams end. */
-  readonly shutdown: AbortSignal;
+  readonly fromSeq: number;
+  readonly withSeq: boolean;
 }
 
 function parseFromSeq(value: unknown, headSeq: number): number {
@@ -37,89 +27,81 @@ function parseFromSeq(value: unknown, headSeq: number): number {
   return parsed;
 }
 
-export function registerTailRoute(app: FastifyInstance, options: TailRouteOptions): void {
-  app.get("/tail", async (request, reply) => {
-    const requestId = randomUUID();
-    const attribution: CallerAttribution = {};
-    let failure: ApiError | undefined;
-    let accountId = options.accountId;
-    let fromSeq = 0;
-    const withSeq = ["true", "1"].includes(String((request.query as Record<string, unknown>)["withSeq"] ?? ""));
-    try {
-      const { principal } = await authenticate(
-        toSignedRequest(request, Buffer.alloc(0)),
-        options.principals,
-        attribution,
-        options.clock.nowMs(),
-      );
-      accountId = principal.accountId;
-      fromSeq = parseFromSeq((request.query as Record<string, unknown>)["fromSeq"], options.journal.headSeq());
-    } catch (error) {
-      failure = isApiError(error)
-        ? error
-        : new ApiError("InternalFailure", "The request processing has failed because of an unknown error.");
-    }
-    const audit = auditRecordOf(request, options.audit, {
-      eventName: "Tail",
-      attribution,
-      requestId,
-      readOnly: true,
-      input: failure === undefined ? { FromSeq: fromSeq } : null,
-      responseElements: null,
-      failure,
+export function registerTailRoute(app: FastifyInstance, context: RouteContext): void {
+  app.get(
+    "/tail",
+    audited<TailStart>(context, {
+      eventName: () => "Tail",
+      readOnly: () => true,
+      unavailableMessage: "Cairn cannot durably record this call right now. Retry later.",
+      async handle(call) {
+        const { principal } = await call.authenticate();
+        const query = call.request.query as Record<string, unknown>;
+        const fromSeq = parseFromSeq(query["fromSeq"], context.journal.headSeq());
+        call.note.input = { FromSeq: fromSeq };
+        return {
+          accountId: principal.accountId,
+          fromSeq,
+          withSeq: ["true", "1"].includes(String(query["withSeq"] ?? "")),
+        };
+      },
+      answer: (reply, start, _seqs, call) => stream(reply, start, call.requestId, context),
+    }),
+  );
+}
+
+/** Streams the account's records from `fromSeq` until the client leaves or the server stops. */
+async function stream(reply: FastifyReply, start: TailStart, requestId: string, context: RouteContext): Promise<void> {
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, {
+    "content-type": "application/x-ndjson",
+    "x-amzn-requestid": requestId,
+    "cache-control": "no-cache",
+    // Where this stream starts: a client that disconnects before any record resumes from here.
+    "x-cairn-from-seq": String(start.fromSeq),
+  });
+  const closed = new AbortController();
+  raw.on("close", () => closed.abort());
+  context.shutdown.addEventListener("abort", () => closed.abort(), { once: true });
+  const keepAlive = setInterval(() => raw.write("\n"), TAIL_KEEPALIVE_MS);
+  try {
+    await follow(context.journal, start, closed.signal, async (chunk) => {
+      if (!raw.write(chunk)) await drained(raw, closed.signal);
     });
-    try {
-      await options.journal.append([{ json: audit.json }]);
-    } catch {
-      sendAwsError(
-        reply,
-        requestId,
-        new ApiError("ServiceUnavailableException", "Cairn cannot durably record this call right now. Retry later."),
-      );
-      return reply;
+  } finally {
+    clearInterval(keepAlive);
+    raw.end();
+  }
+}
+
+/** Reads the journal from `start.fromSeq` on, handing each batch's lines of the account to `write`. */
+async function follow(
+  journal: Journal,
+  start: TailStart,
+  signal: AbortSignal,
+  write: (chunk: string) => Promise<void>,
+): Promise<void> {
+  let next = start.fromSeq;
+  while (!signal.aborted) {
+    const entries = await journal.read(Math.max(next, journal.firstSeq()), TAIL_BATCH_ENTRIES_MAX);
+    if (entries.length === 0) {
+      await journal.waitForAppend(next - 1, signal);
+      continue;
     }
-    if (failure !== undefined) {
-      sendAwsError(reply, requestId, failure);
-      return reply;
+    let chunk = "";
+    for (const entry of entries) {
+      if (recordAccountId(JSON.parse(entry.json) as CloudTrailRecord) !== start.accountId) continue;
+      chunk += start.withSeq ? `{"seq":${entry.seq},"record":${entry.json}}\n` : `${entry.json}\n`;
     }
-    reply.hijack();
-    const raw = reply.raw;
-    raw.writeHead(200, {
-      "content-type": "application/x-ndjson",
-      "x-amzn-requestid": requestId,
-      "cache-control": "no-cache",
-      // Where this stream starts: a client that disconnects before any record resumes from here.
-      "x-cairn-from-seq": String(fromSeq),
-    });
-    const closed = new AbortController();
-    raw.on("close", () => closed.abort());
-    options.shutdown.addEventListener("abort", () => closed.abort(), { once: true });
-    const keepAlive = setInterval(() => raw.write("\n"), TAIL_KEEPALIVE_MS);
-    try {
-      let next = fromSeq;
-      while (!closed.signal.aborted) {
-        const entries = await options.journal.read(Math.max(next, options.journal.firstSeq()), TAIL_BATCH_ENTRIES_MAX);
-        if (entries.length === 0) {
-          await options.journal.waitForAppend(next - 1, closed.signal);
-          continue;
-        }
-        let chunk = "";
-        for (const entry of entries) {
-          if (recordAccountId(JSON.parse(entry.json) as CloudTrailRecord) !== accountId) continue;
-          chunk += withSeq ? `{"seq":${entry.seq},"record":${entry.json}}\n` : `${entry.json}\n`;
-        }
-        next = entries[entries.length - 1]!.seq + 1;
-        if (chunk !== "" && !raw.write(chunk)) {
-          await new Promise<void>((resolve) => {
-            raw.once("drain", () => resolve());
-            closed.signal.addEventListener("abort", () => resolve(), { once: true });
-          });
-        }
-      }
-    } finally {
-      clearInterval(keepAlive);
-      raw.end();
-    }
-    return reply;
+    next = entries[entries.length - 1]!.seq + 1;
+    if (chunk !== "") await write(chunk);
+  }
+}
+
+function drained(raw: NodeJS.WritableStream, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    raw.once("drain", () => resolve());
+    signal.addEventListener("abort", () => resolve(), { once: true });
   });
 }

@@ -1,0 +1,224 @@
+import type { FastifyInstance } from "fastify";
+import type { ServerSettings } from "../config/settings.js";
+import type { ConsumerStatus } from "../consumers/consumer.js";
+import type { OperationHandler } from "../control-plane/operation.js";
+import type { RouteContext } from "../http/audited-route.js";
+import type { Journal } from "../journal/index.js";
+import type { Clock } from "../lib/clock.js";
+import type { LeaseGrant, LeaseStore } from "../stores/lease/index.js";
+import type { PrincipalStore } from "../stores/principals/index.js";
+import type { SigningKeyStore } from "../stores/signing-keys/index.js";
+import type { Buckets } from "./buckets.js";
+
+/** What every module is started with: the server's settings and the stores every module shares. */
+export interface ModuleContext {
+  readonly settings: ServerSettings;
+  readonly journal: Journal;
+  readonly principals: PrincipalStore;
+  readonly signingKeys: SigningKeyStore;
+  readonly buckets: Buckets;
+  readonly clock: Clock;
+  readonly onInternalError: (error: unknown) => void;
+}
+
+/** A background task the registry runs every `intervalMs` while this node holds the job's lease. */
+export interface Job {
+  readonly name: string;
+  readonly intervalMs: number;
+  /** Run once as soon as the server starts (retention sweeps), not only after the first interval. */
+  readonly runAtStart?: boolean;
+  run(): Promise<void>;
+}
+
+/** What a started module adds to the server; every part is optional. */
+export interface StartedModule {
+  readonly operations?: ReadonlyArray<readonly [string, OperationHandler]>;
+  /** Registers HTTP routes; every route answers through the audited-route helper. */
+  readonly routes?: (app: FastifyInstance, context: RouteContext) => void | Promise<void>;
+  /** The module's journal consumers as they are now (a trail's consumer comes and goes with its logging). */
+  readonly consumers?: () => readonly ConsumerStatus[];
+  readonly jobs?: readonly Job[];
+  /** Extra facts for `/health` under the module's name. */
+  readonly health?: () => Record<string, unknown>;
+  /** Addresses the module serves besides the API (the read-only S3 endpoint), by name. */
+  readonly endpoints?: Readonly<Record<string, string>>;
+  /** Lines for the start-up banner. */
+  readonly banner?: () => readonly string[];
+  close(): Promise<void>;
+}
+
+/** A unit of the server: a consumer with its operations, a route set, a background job. */
+export interface CairnModule {
+  readonly name: string;
+  start(context: ModuleContext): Promise<StartedModule>;
+}
+
+const LEASE_TTL_FACTOR = 3;
+const JOURNAL_RETENTION_INTERVAL_MS = 60 * 60 * 1000;
+
+export interface ConsumerHealth {
+  readonly cursor: number;
+  readonly lagRecords: number;
+  readonly lastError?: string;
+}
+
+export interface RegistryOptions {
+  readonly leases: LeaseStore;
+  /** This node's name as a lease holder. */
+  readonly nodeId: string;
+  /** Journal entries younger than this are kept even when every consumer has them. */
+  readonly journalRetentionMs: number;
+}
+
+/**
+ * Starts modules in order and is the one place that knows them all: it collects their operations,
+ * computes journal retention from every registered consumer, reports every consumer in `/health`,
+ * and runs every job under a lease (docs/ARCHITECTURE.md, "The module registry").
+ */
+export class ModuleRegistry {
+  private readonly started: Array<{ name: string; module: StartedModule }> = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly running = new Set<Promise<void>>();
+  private readonly grants = new Map<string, LeaseGrant>();
+  private closed = false;
+
+  private constructor(
+    private readonly context: ModuleContext,
+    private readonly options: RegistryOptions,
+  ) {}
+
+  /** Starts every module; when one fails, the ones already started are closed again. */
+  static async start(
+    modules: readonly CairnModule[],
+    context: ModuleContext,
+    options: RegistryOptions,
+  ): Promise<ModuleRegistry> {
+    const registry = new ModuleRegistry(context, options);
+    try {
+      for (const module of modules) registry.started.push({ name: module.name, module: await module.start(context) });
+    } catch (error) {
+      await registry.close();
+      throw error;
+    }
+    return registry;
+  }
+
+  operations(): Map<string, OperationHandler> {
+    return new Map(this.started.flatMap(({ module }) => module.operations ?? []));
+  }
+
+  async registerRoutes(app: FastifyInstance, routeContext: RouteContext): Promise<void> {
+    for (const { module } of this.started) await module.routes?.(app, routeContext);
+  }
+
+  consumers(): ConsumerStatus[] {
+    return this.started.flatMap(({ module }) => module.consumers?.() ?? []);
+  }
+
+  /** The lowest seq any consumer still needs; Infinity when none is registered. */
+  retentionFloor(): number {
+    return Math.min(Infinity, ...this.consumers().map((consumer) => consumer.neededFromSeq));
+  }
+
+  /** Every registered consumer's cursor and lag, and each module's own facts, by name. */
+  health(): { consumers: Record<string, ConsumerHealth>; modules: Record<string, Record<string, unknown>> } {
+    const head = this.context.journal.headSeq();
+    const consumers = Object.fromEntries(
+      this.consumers().map(({ name, cursor, lastError }) => [
+        name,
+        { cursor, lagRecords: Math.max(0, head - cursor), ...(lastError !== undefined ? { lastError } : {}) },
+      ]),
+    );
+    const modules = Object.fromEntries(
+      this.started
+        .filter(({ module }) => module.health !== undefined)
+        .map(({ name, module }) => [name, module.health!()]),
+    );
+    return { consumers, modules };
+  }
+
+  endpoint(name: string): string | undefined {
+    return this.started.map(({ module }) => module.endpoints?.[name]).find((url) => url !== undefined);
+  }
+
+  banner(): string[] {
+    return this.started.flatMap(({ module }) => module.banner?.() ?? []);
+  }
+
+  /**
+   * Journal retention: deletes what every registered consumer has made durable and what is older
+   * than the retention period. A consumer missing here would let the journal drop entries it has
+   * not processed, so the floor comes from the same list `/health` reports.
+   */
+  async applyJournalRetention(): Promise<number> {
+    const olderThanMs = this.context.clock.nowMs() - this.options.journalRetentionMs;
+    return this.context.journal.deleteBefore(this.retentionFloor(), olderThanMs);
+  }
+
+  private jobs(): Job[] {
+    const retention: Job = {
+      name: "journal-retention",
+      intervalMs: JOURNAL_RETENTION_INTERVAL_MS,
+      runAtStart: true,
+      run: async () => void (await this.applyJournalRetention()),
+    };
+    return [...this.started.flatMap(({ module }) => module.jobs ?? []), retention];
+  }
+
+  /** Starts every module's jobs: each runs every intervalMs (and at once if it asks to), never twice at a time. */
+  startJobs(): void {
+    for (const job of this.jobs()) {
+      let busy = false;
+      const tick = (): void => {
+        if (busy || this.closed) return;
+        busy = true;
+        const run = this.runLeased(job).finally(() => {
+          busy = false;
+          this.running.delete(run);
+        });
+        this.running.add(run);
+      };
+      if (job.runAtStart === true) tick();
+      const timer = setInterval(tick, job.intervalMs);
+      timer.unref();
+      this.timers.push(timer);
+    }
+  }
+
+  /**
+   * Runs a job while this node holds its lease (acquiring renews it), so that of several nodes only
+   * one runs each job; the lease is kept between runs and lapses if this node stops renewing it.
+   */
+  private async runLeased(job: Job): Promise<void> {
+    try {
+      const grant = await this.options.leases.acquire(
+        `job:${job.name}`,
+        this.options.nodeId,
+        job.intervalMs * LEASE_TTL_FACTOR,
+      );
+      if (grant === undefined) return;
+      this.grants.set(job.name, grant);
+      await job.run();
+    } catch (error) {
+      this.context.onInternalError(error);
+    }
+  }
+
+  /** Stops starting jobs and waits for the runs in flight; gives up the leases. */
+  async stopJobs(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers.length = 0;
+    await Promise.all(this.running);
+    for (const grant of this.grants.values())
+      await this.options.leases.release(grant).catch(this.context.onInternalError);
+    this.grants.clear();
+  }
+
+  /** Stops the jobs, then closes the modules in reverse start order. */
+  async close(): Promise<void> {
+    await this.stopJobs();
+    for (const { module } of [...this.started].reverse()) await module.close();
+    this.started.length = 0;
+  }
+}

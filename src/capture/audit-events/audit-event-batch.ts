@@ -1,0 +1,164 @@
+/**
+ * PutAuditEvents as a source (spec §7.5): checks a batch of audit events against the limits and
+ * turns each accepted one into the ActivityAuditLog record CloudTrail stores for it.
+ */
+import { createHash } from "node:crypto";
+import { ApiError } from "../../lib/api-error.js";
+import { isPlainObject } from "../../lib/plain-object.js";
+import type { Channel } from "../../lake/catalog/channel.js";
+
+export const AUDIT_EVENTS_MAX = 100;
+export const AUDIT_EVENTS_BYTES_MAX = 1024 * 1024;
+/** The HTTP body may carry 1 MB of eventData plus the JSON around it (escaping can double it). */
+export const BODY_BYTES_MAX = 3 * AUDIT_EVENTS_BYTES_MAX;
+const ID = /^[-_A-Za-z0-9]{1,128}$/;
+export const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
+const EVENT_TIME = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z?$/;
+
+export interface AuditEventFailure {
+  readonly id: string;
+  readonly errorCode: string;
+  readonly errorMessage: string;
+}
+
+export class EventProblem extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The limits of spec §7.5 on eventData members (string length, or JSON size for objects). */
+const STRING_LIMITS: ReadonlyArray<readonly [string, number, boolean]> = [
+  ["version", 256, true],
+  ["eventSource", 1024, true],
+  ["eventName", 1024, true],
+  ["eventTime", 64, true],
+  ["UID", 1024, true],
+  ["recipientAccountId", 12, true],
+  ["userAgent", 1024, false],
+  ["errorCode", 256, false],
+  ["errorMessage", 256, false],
+  ["sourceIPAddress", 64, false],
+];
+const OBJECT_LIMITS: ReadonlyArray<readonly [string, number]> = [
+  ["requestParameters", 100 * 1024],
+  ["responseElements", 100 * 1024],
+  ["additionalEventData", 28 * 1024],
+];
+
+/** Checks one eventData document; returns it parsed, or throws EventProblem with the per-event code. */
+export function checkEventData(eventData: string, ownerAccountId: string): Record<string, unknown> {
+  let data: unknown;
+  try {
+    data = JSON.parse(eventData);
+  } catch {
+    throw new EventProblem("InvalidData", "eventData is not valid JSON.");
+  }
+  if (!isPlainObject(data)) throw new EventProblem("InvalidData", "eventData must be a JSON object.");
+  const identity = data["userIdentity"];
+  if (!isPlainObject(identity))
+    throw new EventProblem("FieldNotFound", "userIdentity is required and must be an object.");
+  for (const [field, max] of [
+    ["type", 128],
+    ["principalId", 1024],
+  ] as const) {
+    const value = identity[field];
+    if (typeof value !== "string" || value === "")
+      throw new EventProblem("FieldNotFound", `userIdentity.${field} is required.`);
+    if (value.length > max) throw new EventProblem("FieldTooLong", `userIdentity.${field} exceeds ${max} characters.`);
+  }
+  if (identity["details"] !== undefined && !isPlainObject(identity["details"]))
+    throw new EventProblem("InvalidData", "userIdentity.details must be a JSON object.");
+  for (const [field, max, required] of STRING_LIMITS) {
+    const value = data[field];
+    if (value === undefined || value === null) {
+      if (required) throw new EventProblem("FieldNotFound", `${field} is required.`);
+      continue;
+    }
+    if (typeof value !== "string") throw new EventProblem("InvalidData", `${field} must be a string.`);
+    if (value.length > max) throw new EventProblem("FieldTooLong", `${field} exceeds ${max} characters.`);
+  }
+  for (const [field, max] of OBJECT_LIMITS) {
+    const value = data[field];
+    if (value === undefined || value === null) continue;
+    if (!isPlainObject(value)) throw new EventProblem("InvalidData", `${field} must be a JSON object.`);
+    if (Buffer.byteLength(JSON.stringify(value)) > max)
+      throw new EventProblem("FieldTooLong", `${field} exceeds ${max / 1024} kB.`);
+  }
+  const time = EVENT_TIME.exec(data["eventTime"] as string);
+  if (!time || !Number.isFinite(Date.parse(`${time[1]}Z`)))
+    throw new EventProblem("InvalidData", "eventTime must be UTC yyyy-MM-ddTHH:mm:ss (optionally ending in Z).");
+  if (data["recipientAccountId"] !== ownerAccountId)
+    throw new EventProblem("InvalidRecipient", "recipientAccountId must be the account that owns the channel.");
+  return data;
+}
+
+/** eventDataChecksum: SHA-256 of eventData, as base64 (AWS's form) or hex (accepted too). */
+export function checksumMatches(eventData: string, checksum: string): boolean {
+  const digest = createHash("sha256").update(eventData).digest();
+  return checksum === digest.toString("base64") || checksum.toLowerCase() === digest.toString("hex");
+}
+
+interface ParsedRequest {
+  readonly events: ReadonlyArray<{ id: string; eventData: string; eventDataChecksum?: string }>;
+}
+
+export function parseRequestBody(body: Buffer): ParsedRequest {
+  const schema = (why: string): ApiError => new ApiError("ChannelUnsupportedSchema", why);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new ApiError("SerializationException", "The request body is not valid JSON.");
+  }
+  const list = isPlainObject(parsed) ? parsed["auditEvents"] : undefined;
+  if (!Array.isArray(list) || list.length < 1 || list.length > AUDIT_EVENTS_MAX)
+    throw schema(`auditEvents must be a list of 1 to ${AUDIT_EVENTS_MAX} audit events.`);
+  const ids = new Set<string>();
+  let bytes = 0;
+  const events = list.map((item: unknown, i) => {
+    const id = isPlainObject(item) ? item["id"] : undefined;
+    const eventData = isPlainObject(item) ? item["eventData"] : undefined;
+    const checksum = isPlainObject(item) ? item["eventDataChecksum"] : undefined;
+    if (typeof id !== "string" || !ID.test(id))
+      throw schema(`auditEvents[${i}].id must be 1-128 characters of letters, digits, '-' or '_'.`);
+    if (typeof eventData !== "string") throw schema(`auditEvents[${i}].eventData must be a string.`);
+    if (checksum !== undefined && checksum !== null && typeof checksum !== "string")
+      throw schema(`auditEvents[${i}].eventDataChecksum must be a string.`);
+    if (ids.has(id)) throw new ApiError("DuplicatedAuditEventId", `Two audit events share the id ${id}.`);
+    ids.add(id);
+    bytes += Buffer.byteLength(eventData);
+    return typeof checksum === "string" ? { id, eventData, eventDataChecksum: checksum } : { id, eventData };
+  });
+  if (bytes > AUDIT_EVENTS_BYTES_MAX)
+    throw schema(`The audit events of one request may hold at most ${AUDIT_EVENTS_BYTES_MAX} bytes of eventData.`);
+  return { events };
+}
+
+/** The ActivityAuditLog record CloudTrail stores for one accepted audit event (spec §7.5). */
+export function activityRecord(options: {
+  data: Record<string, unknown>;
+  channel: Channel;
+  region: string;
+  eventId: string;
+  nowMs: number;
+}): Record<string, unknown> {
+  const time = EVENT_TIME.exec(options.data["eventTime"] as string)!;
+  return {
+    eventVersion: "1.0",
+    eventCategory: "ActivityAuditLog",
+    eventType: "ActivityLog",
+    eventID: options.eventId,
+    eventTime: `${time[1]}Z`,
+    awsRegion: options.region,
+    recipientAccountId: options.channel.accountId,
+    metadata: {
+      ingestionTime: new Date(options.nowMs).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      channelARN: options.channel.arn,
+    },
+    eventData: options.data,
+  };
+}

@@ -1,0 +1,174 @@
+import { randomUUID } from "node:crypto";
+import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from "fastify";
+import { authenticate, toSignedRequest, type CallerAttribution } from "../auth/authenticate.js";
+import type { SignatureClaim } from "../auth/sigv4-verify.js";
+import { auditRecordOf, type AuditDefaults } from "../capture/self-audit/audit-record.js";
+import { JournalUnavailableError, type Journal, type JournalAppendItem } from "../journal/index.js";
+import { ApiError, isApiError } from "../lib/api-error.js";
+import type { Clock } from "../lib/clock.js";
+import type { Principal, PrincipalStore } from "../stores/principals/index.js";
+import { sendAwsError, sendRestJsonError } from "./send-error.js";
+
+/** What every route is registered with. */
+export interface RouteContext {
+  readonly journal: Journal;
+  readonly principals: PrincipalStore;
+  readonly clock: Clock;
+  readonly audit: AuditDefaults;
+  readonly onInternalError: (error: unknown) => void;
+  /** Aborted when the server shuts down, so long-lived answers (live tail) end. */
+  readonly shutdown: AbortSignal;
+}
+
+/**
+ * What a route has learned about a call, filled in as it goes: a call refused half-way is recorded
+ * with everything known by then (the operation it asked for, the caller it claimed to be).
+ */
+export interface CallNote {
+  eventName: string;
+  readOnly: boolean;
+  input: Record<string, unknown> | null;
+  responseElements: Record<string, unknown> | null;
+  resources?: Array<{ accountId: string; type: string; ARN: string }>;
+  /** Records made durable in one atomic group with the call's own record (ingested events). */
+  items: JournalAppendItem[];
+}
+
+export interface AuditedCall {
+  readonly request: FastifyRequest;
+  readonly body: Buffer;
+  readonly requestId: string;
+  readonly nowMs: number;
+  readonly note: CallNote;
+  /** Verifies the SigV4 signature for `service`; the claimed caller is noted first, so refusals name it. */
+  authenticate(service?: string): Promise<{ principal: Principal; claim: SignatureClaim }>;
+}
+
+export interface AuditedRoute<T> {
+  /** The name a call is recorded under until the route knows better. */
+  readonly eventName: (request: FastifyRequest) => string;
+  /** Whether a call of that name only reads (the record's `readOnly`). */
+  readonly readOnly: (eventName: string) => boolean;
+  /**
+   * False only where the call's own record is not CloudTrail's to write: PutAuditEvents' audit
+   * events are the record (a record of the call itself is a fidelity question, issue #12).
+   */
+  readonly selfAudit?: boolean;
+  /** Error bodies: AWS JSON 1.1 (`__type`), or REST-JSON (`x-amzn-ErrorType` + `message`) for cloudtrail-data. */
+  readonly errorFormat?: "json-1.1" | "rest-json";
+  /** What a caller is told when nothing could be made durable. */
+  readonly unavailableMessage: string;
+  handle(call: AuditedCall): Promise<T>;
+  /** Sends the answer once the call's records are durable; `seqs` are the noted items' seqs (null: duplicate). */
+  answer(reply: FastifyReply, result: T, seqs: ReadonlyArray<number | null>, call: AuditedCall): void | Promise<void>;
+}
+
+const INTERNAL_FAILURE = "The request processing has failed because of an unknown error.";
+
+/**
+ * The one way a route answers (fail closed): authenticate, run the operation, make the record of
+ * the call (and any records it carries) durable, and only then answer. When the journal cannot
+ * write, the caller gets 503 ServiceUnavailableException and nothing was done.
+ */
+export function audited<T>(context: RouteContext, route: AuditedRoute<T>): RouteHandlerMethod {
+  const sendError = route.errorFormat === "rest-json" ? sendRestJsonError : sendAwsError;
+  return async (request, reply) => {
+    const attribution: CallerAttribution = {};
+    const call = newCall(context, request, attribution, route);
+    let outcome: { result: T } | undefined;
+    let failure: ApiError | undefined;
+    try {
+      outcome = { result: await route.handle(call) };
+    } catch (error) {
+      failure = asApiError(error, context.onInternalError);
+    }
+    let seqs: ReadonlyArray<number | null>;
+    try {
+      seqs = await appendRecords(context, route, call, attribution, failure);
+    } catch (error) {
+      if (!(error instanceof JournalUnavailableError)) context.onInternalError(error);
+      sendError(reply, call.requestId, unavailable(route.unavailableMessage));
+      return reply;
+    }
+    if (outcome === undefined) sendError(reply, call.requestId, failure!);
+    else await route.answer(reply, outcome.result, seqs, call);
+    return reply;
+  };
+}
+
+function newCall<T>(
+  context: RouteContext,
+  request: FastifyRequest,
+  attribution: CallerAttribution,
+  route: AuditedRoute<T>,
+): AuditedCall {
+  const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+  const nowMs = context.clock.nowMs();
+  const eventName = route.eventName(request);
+  return {
+    request,
+    body,
+    requestId: randomUUID(),
+    nowMs,
+    note: { eventName, readOnly: route.readOnly(eventName), input: null, responseElements: null, items: [] },
+    authenticate: (service = "cloudtrail") =>
+      authenticate(toSignedRequest(request, body), context.principals, attribution, nowMs, service),
+  };
+}
+
+async function appendRecords<T>(
+  context: RouteContext,
+  route: AuditedRoute<T>,
+  call: AuditedCall,
+  attribution: CallerAttribution,
+  failure: ApiError | undefined,
+): Promise<ReadonlyArray<number | null>> {
+  const items = failure === undefined ? call.note.items : [];
+  const own =
+    route.selfAudit === false
+      ? []
+      : [
+          {
+            json: auditRecordOf(call.request, context.audit, {
+              ...call.note,
+              attribution,
+              requestId: call.requestId,
+              failure,
+            }).json,
+          },
+        ];
+  if (items.length + own.length === 0) return [];
+  const { seqs } = await context.journal.append([...items, ...own]);
+  return seqs.slice(0, items.length);
+}
+
+function asApiError(error: unknown, onInternalError: (error: unknown) => void): ApiError {
+  if (isApiError(error)) return error;
+  onInternalError(error);
+  return new ApiError("InternalFailure", INTERNAL_FAILURE);
+}
+
+function unavailable(message: string): ApiError {
+  return new ApiError("ServiceUnavailableException", message, { "retry-after": "1" });
+}
+
+/**
+ * Records a request refused before any route ran (unreadable or oversized body, unknown path), as
+ * `UnknownOperation`; best effort, because the refusal is answered either way.
+ */
+export async function recordRefusal(
+  context: Pick<RouteContext, "journal" | "audit">,
+  request: { ip: string; headers: { "user-agent"?: string | undefined } },
+  error: ApiError,
+): Promise<void> {
+  const record = auditRecordOf(request, context.audit, {
+    eventName: "UnknownOperation",
+    attribution: {},
+    requestId: randomUUID(),
+    readOnly: false,
+    input: null,
+    responseElements: null,
+    failure: error,
+  });
+  await context.journal.append([{ json: record.json }]);
+}
