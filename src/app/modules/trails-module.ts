@@ -11,6 +11,7 @@ import { openFilesystemObjectStore } from "../../stores/objects/filesystem-objec
 import { createS3ObjectStore } from "../../stores/objects/s3-object-store.js";
 import { startS3Server, type S3Server } from "../../http/s3-server/start-s3-server.js";
 import { openSqliteTrailStore } from "../../stores/trails/sqlite-trail-store.js";
+import { openFileDeliveryStateStore } from "../../stores/trails/file-delivery-state-store.js";
 import { createTrailOperations } from "../../control-plane/trails/trail-operations.js";
 
 /** What the trails module adds to a running server. */
@@ -51,6 +52,7 @@ export async function startTrailsModule(deps: {
   const delivery = await startTrailDelivery({
     journal,
     trails,
+    deliveryStates: openFileDeliveryStateStore(settings.dataDir),
     objectStore,
     dataDir: settings.dataDir,
     clock,
