@@ -17,6 +17,7 @@ import { compileEventSelectors } from "../src/selectors/selector-matcher.js";
 import { openFilesystemObjectStore } from "../src/stores/objects/filesystem-object-store.js";
 import { SigningKeyStore } from "../src/stores/signing-keys/signing-keys.js";
 import { openSqliteTrailStore } from "../src/stores/trails/sqlite-trail-store.js";
+import { openFileDeliveryStateStore } from "../src/stores/trails/file-delivery-state-store.js";
 import type { TrailConfig } from "../src/stores/trails/trail.js";
 import { trailArnOf } from "../src/control-plane/trails/trail-names.js";
 import { BENCH_ACCOUNT, loadSamples, recordGenerator, type RecordGenerator } from "./event-history-records.js";
@@ -343,7 +344,7 @@ async function simulateDay(
     createdAtMs: startMs,
     deliverFromSeq: 1,
   };
-  trails.put(trail);
+  await trails.put(trail);
   const deliverer = new TrailDeliverer({
     trail,
     journal,
@@ -351,7 +352,7 @@ async function simulateDay(
     objectStore: store,
     keys: new SigningKeyStore({ dataDir, clock }),
     matcher: compileEventSelectors(trail),
-    dataDir,
+    deliveryStates: openFileDeliveryStateStore(dataDir),
     clock,
     deliveryIntervalSeconds: 60,
     digestIntervalSeconds: 3600,
@@ -376,7 +377,7 @@ async function simulateDay(
     clock.ms = endMs;
     await deliverer.tick();
     // The day is over: the server started later on this data dir must not deliver for the trail.
-    trails.put({ ...trail, isLogging: false, stopLoggingTimeMs: endMs });
+    await trails.put({ ...trail, isLogging: false, stopLoggingTimeMs: endMs });
   } finally {
     trails.close();
     await journal.close();

@@ -29,18 +29,18 @@ describe("StartLogging, StopLogging, GetTrailStatus", () => {
     assert.deepEqual(result.output, {});
     assert.equal(result.responseElements, null);
     assert.deepEqual(result.resources, [{ accountId: ACCOUNT, type: "AWS::CloudTrail::Trail", ARN: arn("logs") }]);
-    let trail = h.trails.get(ACCOUNT, "logs")!;
+    let trail = (await h.trails.get(ACCOUNT, "logs"))!;
     assert.equal(trail.isLogging, true);
     assert.equal(trail.deliverFromSeq, 42);
     assert.equal(trail.startLoggingTimeMs, NOW_MS);
     h.head = 99;
     await h.call("StartLogging", { Name: arn("logs") });
-    trail = h.trails.get(ACCOUNT, "logs")!;
+    trail = (await h.trails.get(ACCOUNT, "logs"))!;
     assert.equal(trail.deliverFromSeq, 42);
   });
 
   it("GetTrailStatus shows delivery status as epoch seconds plus the legacy strings", async () => {
-    h.trails.updateStatus(arn("logs"), {
+    await h.trails.updateStatus(arn("logs"), {
       latestDeliveryTimeMs: Date.parse("2024-05-01T12:05:00.500Z"),
       latestDeliveryAttemptTimeMs: Date.parse("2024-05-01T12:06:00Z"),
       latestDeliveryError: "AccessDenied",
@@ -67,7 +67,7 @@ describe("StartLogging, StopLogging, GetTrailStatus", () => {
     assert.equal(status.output["TimeLoggingStopped"], "2024-05-01T12:00:00Z");
     h.head = 500;
     await h.call("StartLogging", { Name: "logs" });
-    assert.equal(h.trails.get(ACCOUNT, "logs")?.deliverFromSeq, 501, "a restart delivers from the new head");
+    assert.equal((await h.trails.get(ACCOUNT, "logs"))?.deliverFromSeq, 501, "a restart delivers from the new head");
   });
 });
 
@@ -145,9 +145,9 @@ describe("PutEventSelectors and GetEventSelectors", () => {
     const result = await h.call("PutEventSelectors", { TrailName: "sel", AdvancedEventSelectors: advanced });
     assert.deepEqual(result.output, { TrailARN: arn("sel"), AdvancedEventSelectors: advanced });
     assert.deepEqual((await h.call("GetEventSelectors", { TrailName: "sel" })).output, result.output);
-    assert.equal(h.trails.get(ACCOUNT, "sel")?.eventSelectors, undefined);
+    assert.equal((await h.trails.get(ACCOUNT, "sel"))?.eventSelectors, undefined);
     await h.call("PutEventSelectors", { TrailName: "sel", EventSelectors: [{}] });
-    const stored = h.trails.get(ACCOUNT, "sel")!;
+    const stored = (await h.trails.get(ACCOUNT, "sel"))!;
     assert.equal(stored.advancedEventSelectors, undefined);
     assert.equal(stored.hasCustomEventSelectors, false, "the default selector is not custom");
   });

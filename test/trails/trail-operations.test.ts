@@ -32,7 +32,7 @@ describe("CreateTrail", () => {
     });
     assert.deepEqual(result.resources, [{ accountId: ACCOUNT, type: "AWS::CloudTrail::Trail", ARN: arn("main") }]);
     assert.equal(await h.objectStore.bucketExists("audit-logs"), true, "the embedded store creates the bucket");
-    const stored = h.trails.get(ACCOUNT, "main")!;
+    const stored = (await h.trails.get(ACCOUNT, "main"))!;
     assert.equal(stored.isLogging, false);
     assert.equal(stored.hasCustomEventSelectors, false);
   });
@@ -312,7 +312,7 @@ describe("UpdateTrail and DeleteTrail", () => {
     assert.equal(result.output["S3BucketName"], "logs-b");
     assert.equal((result.responseElements as Record<string, unknown>)["logFileValidationEnabled"], true);
     assert.equal(await h.objectStore.bucketExists("logs-b"), true);
-    assert.deepEqual(h.trails.get(ACCOUNT, "upd")?.tags, [{ Key: "k", Value: "v" }]);
+    assert.deepEqual((await h.trails.get(ACCOUNT, "upd"))?.tags, [{ Key: "k", Value: "v" }]);
   });
 
   it("applies the multi-region rule to the resulting configuration", async () => {
@@ -349,12 +349,12 @@ describe("UpdateTrail and DeleteTrail", () => {
   });
 
   it("DeleteTrail removes the trail and its status", async () => {
-    h.trails.updateStatus(arn("upd"), { latestDeliveryTimeMs: 1 });
+    await h.trails.updateStatus(arn("upd"), { latestDeliveryTimeMs: 1 });
     const result = await h.call("DeleteTrail", { Name: arn("upd") });
     assert.deepEqual(result.output, {});
     assert.equal(result.responseElements, null);
-    assert.equal(h.trails.get(ACCOUNT, "upd"), undefined);
-    assert.deepEqual(h.trails.status(arn("upd")), {});
+    assert.equal(await h.trails.get(ACCOUNT, "upd"), undefined);
+    assert.deepEqual(await h.trails.status(arn("upd")), {});
     await h.refuses("DeleteTrail", { Name: "upd" }, "TrailNotFoundException");
   });
 });

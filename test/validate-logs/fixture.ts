@@ -1,6 +1,7 @@
 import { TrailDeliverer } from "../../src/consumers/trail-delivery/trail-deliverer.js";
 import { SigningKeyStore } from "../../src/stores/signing-keys/signing-keys.js";
 import type { TrailConfig } from "../../src/stores/trails/trail.js";
+import { openFileDeliveryStateStore } from "../../src/stores/trails/file-delivery-state-store.js";
 import { MemoryJournal } from "../helpers/memory-journal.js";
 import {
   BUCKET,
@@ -41,7 +42,7 @@ export async function history(startMs: number, overrides: Partial<TrailConfig> =
   let trail = trailConfig({ startLoggingTimeMs: startMs, ...overrides });
   const restart = async (changed: Partial<TrailConfig> = {}): Promise<TrailDeliverer> => {
     trail = { ...trail, ...changed };
-    trails.put(trail);
+    await trails.put(trail);
     const d = new TrailDeliverer({
       trail,
       journal,
@@ -49,7 +50,7 @@ export async function history(startMs: number, overrides: Partial<TrailConfig> =
       objectStore: ws.store,
       keys,
       matcher: everything,
-      dataDir: ws.dataDir,
+      deliveryStates: openFileDeliveryStateStore(ws.dataDir),
       clock,
       deliveryIntervalSeconds: 60,
       digestIntervalSeconds: 3600,

@@ -4,6 +4,7 @@ import { createListPublicKeysOperation } from "../../control-plane/list-public-k
 import { createTrailOperations } from "../../control-plane/trails/trail-operations.js";
 import { startS3Server, type S3Server } from "../../http/s3-server/start-s3-server.js";
 import { compileEventSelectors } from "../../selectors/selector-matcher.js";
+import { openFileDeliveryStateStore } from "../../stores/trails/file-delivery-state-store.js";
 import { openSqliteTrailStore } from "../../stores/trails/sqlite-trail-store.js";
 import type { CairnModule } from "../registry.js";
 
@@ -21,6 +22,7 @@ export const trailsModule: CairnModule = {
       trails,
       objectStore,
       keys: signingKeys,
+      deliveryStates: openFileDeliveryStateStore(settings.dataDir),
       dataDir: settings.dataDir,
       clock,
       deliveryIntervalSeconds: settings.deliveryIntervalSeconds,

@@ -1,7 +1,7 @@
 import { gzipSync } from "node:zlib";
 import type { Clock } from "../../lib/clock.js";
 import type { ObjectStore } from "../../stores/objects/index.js";
-import type { TrailConfig, TrailStore } from "../../stores/trails/index.js";
+import type { DeliveryState, DigestChain, PendingDigest, TrailConfig, TrailStore } from "../../stores/trails/index.js";
 import {
   buildDigestDocument,
   digestStringToSign,
@@ -11,7 +11,6 @@ import {
 } from "../../model/digest-format.js";
 import type { SigningKeyStore } from "../../stores/signing-keys/index.js";
 import { SIGNATURE_ALGORITHM } from "../../model/digest-format.js";
-import type { DeliveryState, DigestChain, PendingDigest } from "./delivery-state.js";
 import { TRAIL_OBJECT_CONTENT_ENCODING, TRAIL_OBJECT_CONTENT_TYPE } from "./log-file.js";
 import { digestKey, type KeyScope } from "../../model/trail-object-key.js";
 
@@ -142,14 +141,14 @@ async function putPending(context: DigestContext): Promise<void> {
         metadata: { signature: digest.signature, "signature-algorithm": SIGNATURE_ALGORITHM },
       });
     } catch (error) {
-      context.trails.updateStatus(context.trail.trailArn, {
+      await context.trails.updateStatus(context.trail.trailArn, {
         latestDigestDeliveryError: error instanceof Error ? error.message : String(error),
       });
       throw new DigestDeliveryError(error);
     }
     state.pendingDigests.shift();
     await context.save();
-    context.trails.updateStatus(context.trail.trailArn, {
+    await context.trails.updateStatus(context.trail.trailArn, {
       latestDigestDeliveryTimeMs: context.clock.nowMs(),
       latestDigestDeliveryError: undefined,
     });

@@ -1,5 +1,5 @@
 import { logFileKey, uniqueSuffix, UNIQUE_LENGTH, type KeyScope } from "../../model/trail-object-key.js";
-import type { PlannedFile } from "./delivery-state.js";
+import type { PlannedFile } from "../../stores/trails/index.js";
 
 /**
  * The in-memory side of batching: selected entries wait here, per account and region, until their

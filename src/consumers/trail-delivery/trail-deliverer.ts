@@ -5,16 +5,15 @@ import type { Clock } from "../../lib/clock.js";
 import { recordAccountId } from "../../model/record.js";
 import type { EventSelectorMatcher } from "../../selectors/selector-types.js";
 import type { ObjectStore } from "../../stores/objects/index.js";
-import type { TrailConfig, TrailStore } from "../../stores/trails/index.js";
+import type {
+  DeliveredFile,
+  DeliveryIntent,
+  DeliveryState,
+  DeliveryStateStore,
+  TrailConfig,
+  TrailStore,
+} from "../../stores/trails/index.js";
 import type { SigningKeyStore } from "../../stores/signing-keys/index.js";
-import {
-  deliveryStatePath,
-  loadDeliveryState,
-  saveDeliveryState,
-  type DeliveredFile,
-  type DeliveryIntent,
-  type DeliveryState,
-} from "./delivery-state.js";
 import { DigestDeliveryError, emitDigests, type DigestContext } from "./digest-emitter.js";
 import {
   BYTES_PER_FILE_MAX_DEFAULT,
@@ -41,7 +40,8 @@ export interface TrailDelivererOptions {
   readonly objectStore: ObjectStore;
   readonly keys: SigningKeyStore;
   readonly matcher: EventSelectorMatcher;
-  readonly dataDir: string;
+  /** Where cursor, intent and digest chains survive restarts. */
+  readonly deliveryStates: DeliveryStateStore;
   readonly clock: Clock;
   readonly deliveryIntervalSeconds: number;
   readonly digestIntervalSeconds: number;
@@ -58,11 +58,10 @@ export interface TrailDelivererOptions {
  * consumer named `trail:<arn>`. Entries the trail selects wait in memory per account/region; when
  * the oldest has waited `deliveryIntervalSeconds` (or a file is full), everything waiting is planned
  * into files, the plan is saved, the objects are put, and only then does the cursor move — see
- * delivery-state.ts for why this is exactly-once across crashes.
+ * src/stores/trails/delivery-state.ts for why this is exactly-once across crashes.
  */
 export class TrailDeliverer implements Consumer {
   readonly name: string;
-  private readonly statePath: string;
   private readonly limits: FileLimits;
   private readonly pending = new PendingBatch();
   private state: DeliveryState | undefined;
@@ -74,7 +73,6 @@ export class TrailDeliverer implements Consumer {
 
   constructor(readonly options: TrailDelivererOptions) {
     this.name = `trail:${options.trail.trailArn}`;
-    this.statePath = deliveryStatePath(options.dataDir, options.trail.trailArn);
     this.limits = {
       intervalMs: Math.max(1, options.deliveryIntervalSeconds) * 1000,
       recordsPerFileMax: options.recordsPerFileMax ?? RECORDS_PER_FILE_MAX_DEFAULT,
@@ -97,7 +95,7 @@ export class TrailDeliverer implements Consumer {
   }
 
   async loadCursor(): Promise<number> {
-    const state = await loadDeliveryState(this.statePath, this.trail.trailArn);
+    const state = await this.options.deliveryStates.load(this.trail.trailArn);
     this.state = state;
     // Entries up to an unfinished intent's end are already in planned files: never select them twice.
     const planned = state.intent?.toSeq ?? state.cursor;
@@ -160,7 +158,7 @@ export class TrailDeliverer implements Consumer {
         this.failures = 0;
         this.nextAttemptMs = 0;
       } catch (error) {
-        this.noteFailure(error, this.options.clock.nowMs());
+        await this.noteFailure(error, this.options.clock.nowMs());
         throw error;
       }
     });
@@ -263,7 +261,7 @@ export class TrailDeliverer implements Consumer {
     await this.save();
     if (delivered.length > 0) {
       const now = this.options.clock.nowMs();
-      this.options.trails.updateStatus(this.trail.trailArn, {
+      await this.options.trails.updateStatus(this.trail.trailArn, {
         latestDeliveryTimeMs: now,
         latestDeliveryAttemptTimeMs: now,
         latestDeliveryError: undefined,
@@ -280,18 +278,18 @@ export class TrailDeliverer implements Consumer {
       this.failures = 0;
       this.nextAttemptMs = 0;
     } catch (error) {
-      this.noteFailure(error, now);
+      await this.noteFailure(error, now);
     }
   }
 
   /** Schedules the next attempt with capped exponential back-off and tells GetTrailStatus. */
-  private noteFailure(error: unknown, nowMs: number): void {
+  private async noteFailure(error: unknown, nowMs: number): Promise<void> {
     this.failures++;
     this.nextAttemptMs =
       nowMs + Math.min(RETRY_DELAY_MS_MAX, RETRY_DELAY_MS_INITIAL * 2 ** Math.min(this.failures - 1, 16));
     // Digest failures are already in latestDigestDeliveryError; log-file failures go to latestDeliveryError.
     if (error instanceof DigestDeliveryError) return;
-    this.options.trails.updateStatus(this.trail.trailArn, {
+    await this.options.trails.updateStatus(this.trail.trailArn, {
       latestDeliveryError: error instanceof Error ? error.message : String(error),
       latestDeliveryAttemptTimeMs: nowMs,
     });
@@ -325,7 +323,7 @@ export class TrailDeliverer implements Consumer {
   }
 
   private save(): Promise<void> {
-    return saveDeliveryState(this.statePath, this.loaded());
+    return this.options.deliveryStates.save(this.loaded());
   }
 
   /** handle(), tick() and flush() share state: one at a time. */

@@ -4,14 +4,17 @@ import type { Clock } from "../../lib/clock.js";
 import type { EventSelectorMatcher } from "../../selectors/selector-types.js";
 import type { ObjectStore } from "../../stores/objects/index.js";
 import { SigningKeyStore } from "../../stores/signing-keys/index.js";
-import type { TrailConfig, TrailStore } from "../../stores/trails/index.js";
+import type { DeliveryStateStore, TrailConfig, TrailStore } from "../../stores/trails/index.js";
 import { ConsumerRunner } from "../runner.js";
 import { TrailDeliverer } from "./trail-deliverer.js";
 
 export interface TrailDeliveryDeps {
   readonly journal: Journal;
   readonly trails: TrailStore;
+  /** Each trail's cursor, intent and digest chains. */
+  readonly deliveryStates: DeliveryStateStore;
   readonly objectStore: ObjectStore;
+  /** Where the signing keys live when `keys` is not given. */
   readonly dataDir: string;
   readonly clock: Clock;
   /** CAIRN_DELIVERY_INTERVAL_SECONDS (default 60, minimum 1). */
@@ -69,7 +72,7 @@ export async function startTrailDelivery(deps: TrailDeliveryDeps): Promise<Trail
       objectStore: deps.objectStore,
       keys,
       matcher: deps.matcherFor(trail),
-      dataDir: deps.dataDir,
+      deliveryStates: deps.deliveryStates,
       clock: deps.clock,
       deliveryIntervalSeconds: deps.deliveryIntervalSeconds,
       digestIntervalSeconds: deps.digestIntervalSeconds,
@@ -84,12 +87,7 @@ export async function startTrailDelivery(deps: TrailDeliveryDeps): Promise<Trail
 
   const reconcile = async (): Promise<void> => {
     if (stopped) return;
-    const wanted = new Map(
-      deps.trails
-        .list()
-        .filter((t) => t.isLogging)
-        .map((t) => [t.trailArn, t]),
-    );
+    const wanted = new Map((await deps.trails.list()).filter((t) => t.isLogging).map((t) => [t.trailArn, t]));
     for (const [arn, current] of [...running]) {
       const trail = wanted.get(arn);
       if (trail !== undefined && JSON.stringify(trail) === current.config) continue;
@@ -97,7 +95,7 @@ export async function startTrailDelivery(deps: TrailDeliveryDeps): Promise<Trail
       await current.runner.stop();
       // Stopped or deleted: deliver what was logged until now and close the digest chains.
       if (trail === undefined) {
-        const stopped = deps.trails.list().find((t) => t.trailArn === arn);
+        const stopped = (await deps.trails.list()).find((t) => t.trailArn === arn);
         await current.deliverer.drain(stopped?.deliverUntilSeq).catch(report);
       }
     }

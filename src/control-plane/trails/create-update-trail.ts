@@ -66,14 +66,14 @@ export function createTrailOperation(deps: TrailOperationDeps): OperationHandler
     };
     applyOptionalSettings(trail, input);
     checkTrailSettings(trail);
-    if (deps.trails.get(context.accountId, name) !== undefined)
+    if ((await deps.trails.get(context.accountId, name)) !== undefined)
       throw new ApiError(
         "TrailAlreadyExistsException",
         `Trail ${name} already exists for customer: ${context.accountId}`,
       );
-    checkTrailQuota(deps.trails.list(context.accountId), trail, maxTrails);
+    checkTrailQuota(await deps.trails.list(context.accountId), trail, maxTrails);
     await ensureTrailBucket(deps.objectStore, trail.s3BucketName, deps.createMissingBuckets);
-    deps.trails.put(trail);
+    await deps.trails.put(trail);
     return writeResult(trail);
   };
 }
@@ -81,7 +81,7 @@ export function createTrailOperation(deps: TrailOperationDeps): OperationHandler
 export function updateTrailOperation(deps: TrailOperationDeps): OperationHandler {
   const maxTrails = deps.maxTrailsPerRegion ?? DEFAULT_MAX_TRAILS_PER_REGION;
   return async function updateTrail(input: Record<string, unknown>, context: OperationContext) {
-    const current = resolveTrail(deps.trails, input, "Name", context, { mutating: true });
+    const current = await resolveTrail(deps.trails, input, "Name", context, { mutating: true });
     const updated: Mutable<TrailConfig> = { ...current };
     const bucket = optionalString(input, "S3BucketName");
     if (bucket !== undefined) updated.s3BucketName = bucket;
@@ -98,10 +98,10 @@ export function updateTrailOperation(deps: TrailOperationDeps): OperationHandler
     applyOptionalSettings(updated, input);
     checkTrailSettings(updated);
     if (updated.isMultiRegionTrail && !current.isMultiRegionTrail)
-      checkTrailQuota(deps.trails.list(context.accountId), updated, maxTrails);
+      checkTrailQuota(await deps.trails.list(context.accountId), updated, maxTrails);
     if (updated.s3BucketName !== current.s3BucketName)
       await ensureTrailBucket(deps.objectStore, updated.s3BucketName, deps.createMissingBuckets);
-    deps.trails.put(updated);
+    await deps.trails.put(updated);
     return writeResult(updated);
   };
 }

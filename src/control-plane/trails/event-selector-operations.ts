@@ -35,7 +35,7 @@ function selectorsOutput(trail: TrailConfig): Record<string, unknown> {
 
 export function putEventSelectorsOperation(deps: TrailOperationDeps): OperationHandler {
   return async function putEventSelectors(input: Record<string, unknown>, context: OperationContext) {
-    const trail = resolveTrail(deps.trails, input, "TrailName", context, { mutating: true });
+    const trail = await resolveTrail(deps.trails, input, "TrailName", context, { mutating: true });
     const basic = present(input, "EventSelectors");
     const advanced = present(input, "AdvancedEventSelectors");
     if (basic === advanced)
@@ -58,7 +58,7 @@ export function putEventSelectorsOperation(deps: TrailOperationDeps): OperationH
       );
       updated = { ...rest, advancedEventSelectors, hasCustomEventSelectors: true };
     }
-    deps.trails.put(updated);
+    await deps.trails.put(updated);
     const output = selectorsOutput(updated);
     return {
       output,
@@ -70,7 +70,7 @@ export function putEventSelectorsOperation(deps: TrailOperationDeps): OperationH
 
 export function getEventSelectorsOperation(deps: TrailOperationDeps): OperationHandler {
   return async function getEventSelectors(input: Record<string, unknown>, context: OperationContext) {
-    const trail = resolveTrail(deps.trails, input, "TrailName", context, { mutating: false });
+    const trail = await resolveTrail(deps.trails, input, "TrailName", context, { mutating: false });
     return { output: selectorsOutput(trail), resources: trailResources(trail) };
   };
 }

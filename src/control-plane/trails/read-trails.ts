@@ -18,7 +18,7 @@ const LIST_TRAILS_PAGE_SIZE = 50;
 
 export function getTrailOperation(deps: TrailOperationDeps): OperationHandler {
   return async function getTrail(input: Record<string, unknown>, context: OperationContext) {
-    const trail = resolveTrail(deps.trails, input, "Name", context, { mutating: false });
+    const trail = await resolveTrail(deps.trails, input, "Name", context, { mutating: false });
     return { output: { Trail: describeTrail(trail) }, resources: trailResources(trail) };
   };
 }
@@ -40,11 +40,11 @@ export function describeTrailsOperation(deps: TrailOperationDeps): OperationHand
       trail.homeRegion === context.region || (includeShadows && appliesToRegion(trail, context.region));
     let trails: TrailConfig[];
     if (names.length === 0) {
-      trails = deps.trails.list(context.accountId).filter(isShown);
+      trails = (await deps.trails.list(context.accountId)).filter(isShown);
     } else {
       const found = new Map<string, TrailConfig>();
       for (const reference of names) {
-        const trail = findTrail(deps.trails, context, reference);
+        const trail = await findTrail(deps.trails, context, reference);
         // An ARN names its trail wherever it lives; a name only what this region shows.
         if (trail !== undefined && (reference.kind === "arn" || isShown(trail))) found.set(trail.trailArn, trail);
       }
@@ -70,8 +70,7 @@ export function listTrailsOperation(deps: TrailOperationDeps): OperationHandler 
   return async function listTrails(input: Record<string, unknown>, context: OperationContext) {
     const token = optionalString(input, "NextToken");
     const after = token === undefined ? undefined : decodeToken(token);
-    const all = deps.trails
-      .list(context.accountId)
+    const all = (await deps.trails.list(context.accountId))
       .sort((a, b) => (a.trailArn < b.trailArn ? -1 : a.trailArn > b.trailArn ? 1 : 0))
       .filter((trail) => after === undefined || trail.trailArn > after);
     const page = all.slice(0, LIST_TRAILS_PAGE_SIZE);

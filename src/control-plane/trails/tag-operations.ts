@@ -13,7 +13,11 @@ const MAX_LIST_TAGS_RESOURCES = 20;
 const TAGGABLE_TYPES = new Set(["trail", "eventdatastore", "channel", "dashboard"]);
 
 /** Tagging names resources by ARN only; a trail ARN is found from any region of its account. */
-function findTaggedTrail(deps: TrailOperationDeps, context: OperationContext, resourceId: string): TrailConfig {
+async function findTaggedTrail(
+  deps: TrailOperationDeps,
+  context: OperationContext,
+  resourceId: string,
+): Promise<TrailConfig> {
   const arn = parseCloudTrailArn(resourceId);
   if (arn === undefined)
     throw new ApiError(
@@ -24,7 +28,7 @@ function findTaggedTrail(deps: TrailOperationDeps, context: OperationContext, re
     throw new ApiError("ResourceTypeNotSupportedException", `Resource type ${arn.resourceType} does not take tags.`);
   const trail =
     arn.resourceType === "trail" && arn.accountId === context.accountId
-      ? deps.trails.get(context.accountId, arn.resourceId)
+      ? await deps.trails.get(context.accountId, arn.resourceId)
       : undefined;
   if (trail === undefined || trail.trailArn !== resourceId)
     throw new ApiError("ResourceNotFoundException", `Resource ${resourceId} was not found.`);
@@ -33,14 +37,14 @@ function findTaggedTrail(deps: TrailOperationDeps, context: OperationContext, re
 
 export function addTagsOperation(deps: TrailOperationDeps): OperationHandler {
   return async function addTags(input: Record<string, unknown>, context: OperationContext) {
-    const trail = findTaggedTrail(deps, context, requiredString(input, "ResourceId"));
+    const trail = await findTaggedTrail(deps, context, requiredString(input, "ResourceId"));
     const added = readTagsList(input, "TagsList", true);
     if (trail.homeRegion !== context.region)
       throw new ApiError(
         "InvalidHomeRegionException",
         `The trail ${trail.trailArn} can only be changed in its home region ${trail.homeRegion}; this request was made in ${context.region}.`,
       );
-    deps.trails.put({ ...trail, tags: mergeTags(trail.tags, added) });
+    await deps.trails.put({ ...trail, tags: mergeTags(trail.tags, added) });
     return { output: {}, responseElements: null, resources: trailResources(trail) };
   };
 }
@@ -48,9 +52,9 @@ export function addTagsOperation(deps: TrailOperationDeps): OperationHandler {
 /** RemoveTags removes by key; a Value given with a key is not compared. */
 export function removeTagsOperation(deps: TrailOperationDeps): OperationHandler {
   return async function removeTags(input: Record<string, unknown>, context: OperationContext) {
-    const trail = findTaggedTrail(deps, context, requiredString(input, "ResourceId"));
+    const trail = await findTaggedTrail(deps, context, requiredString(input, "ResourceId"));
     const removed = new Set(readTagsList(input, "TagsList", true).map((tag) => tag.Key));
-    deps.trails.put({ ...trail, tags: trail.tags.filter((tag) => !removed.has(tag.Key)) });
+    await deps.trails.put({ ...trail, tags: trail.tags.filter((tag) => !removed.has(tag.Key)) });
     return { output: {}, responseElements: null, resources: trailResources(trail) };
   };
 }
@@ -63,11 +67,13 @@ export function listTagsOperation(deps: TrailOperationDeps): OperationHandler {
         "InvalidParameterException",
         `ResourceIdList must name 1 to ${MAX_LIST_TAGS_RESOURCES} resources; ${ids.length} were given.`,
       );
-    const trails = ids.map((id, index) => {
+    // One at a time, so the error reported is the first bad id's.
+    const trails: TrailConfig[] = [];
+    for (const [index, id] of ids.entries()) {
       if (typeof id !== "string")
         throw new ApiError("SerializationException", `Member 'ResourceIdList[${index}]' must be a string.`);
-      return findTaggedTrail(deps, context, id);
-    });
+      trails.push(await findTaggedTrail(deps, context, id));
+    }
     return {
       // Every answer fits one page (at most 20 resources), so no NextToken is ever returned.
       output: {

@@ -38,17 +38,17 @@ export function readTrailReference(value: string): TrailReference {
  * account from any region (spec §5.3: "Named lookups match only current-region trails unless an ARN
  * is given").
  */
-export function findTrail(
+export async function findTrail(
   trails: TrailStore,
   context: OperationContext,
   reference: TrailReference,
-): TrailConfig | undefined {
+): Promise<TrailConfig | undefined> {
   if (reference.kind === "name") {
-    const trail = trails.get(context.accountId, reference.name);
+    const trail = await trails.get(context.accountId, reference.name);
     return trail !== undefined && appliesToRegion(trail, context.region) ? trail : undefined;
   }
   if (reference.accountId !== context.accountId) return undefined;
-  const trail = trails.get(context.accountId, reference.name);
+  const trail = await trails.get(context.accountId, reference.name);
   return trail?.trailArn === reference.arn ? trail : undefined;
 }
 
@@ -60,16 +60,16 @@ export interface ResolveOptions {
 }
 
 /** Reads a required name-or-ARN member and returns the trail, or throws the exception AWS answers. */
-export function resolveTrail(
+export async function resolveTrail(
   trails: TrailStore,
   input: Record<string, unknown>,
   member: string,
   context: OperationContext,
   options: ResolveOptions,
-): TrailConfig {
+): Promise<TrailConfig> {
   const value = requiredString(input, member);
   const reference = readTrailReference(value);
-  const trail = findTrail(trails, context, reference);
+  const trail = await findTrail(trails, context, reference);
   if (trail === undefined) {
     const shown =
       options.arnInNotFound === true && reference.kind === "name"

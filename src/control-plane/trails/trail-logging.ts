@@ -6,10 +6,10 @@ import { resolveTrail, trailResources } from "./trail-input.js";
 
 export function startLoggingOperation(deps: TrailOperationDeps): OperationHandler {
   return async function startLogging(input: Record<string, unknown>, context: OperationContext) {
-    const trail = resolveTrail(deps.trails, input, "Name", context, { mutating: true });
+    const trail = await resolveTrail(deps.trails, input, "Name", context, { mutating: true });
     // Starting a logging trail changes nothing: its delivery position must not jump.
     if (!trail.isLogging) {
-      deps.trails.put({
+      await deps.trails.put({
         ...trail,
         isLogging: true,
         startLoggingTimeMs: deps.clock.nowMs(),
@@ -23,9 +23,9 @@ export function startLoggingOperation(deps: TrailOperationDeps): OperationHandle
 
 export function stopLoggingOperation(deps: TrailOperationDeps): OperationHandler {
   return async function stopLogging(input: Record<string, unknown>, context: OperationContext) {
-    const trail = resolveTrail(deps.trails, input, "Name", context, { mutating: true });
+    const trail = await resolveTrail(deps.trails, input, "Name", context, { mutating: true });
     if (trail.isLogging) {
-      deps.trails.put({
+      await deps.trails.put({
         ...trail,
         isLogging: false,
         stopLoggingTimeMs: deps.clock.nowMs(),
@@ -38,8 +38,8 @@ export function stopLoggingOperation(deps: TrailOperationDeps): OperationHandler
 
 export function deleteTrailOperation(deps: TrailOperationDeps): OperationHandler {
   return async function deleteTrail(input: Record<string, unknown>, context: OperationContext) {
-    const trail = resolveTrail(deps.trails, input, "Name", context, { mutating: true });
-    deps.trails.delete(trail.accountId, trail.name);
+    const trail = await resolveTrail(deps.trails, input, "Name", context, { mutating: true });
+    await deps.trails.delete(trail.accountId, trail.name);
     return { output: {}, responseElements: null, resources: trailResources(trail) };
   };
 }
@@ -53,8 +53,8 @@ const seconds = (ms: number): number => ms / 1000;
  */
 export function getTrailStatusOperation(deps: TrailOperationDeps): OperationHandler {
   return async function getTrailStatus(input: Record<string, unknown>, context: OperationContext) {
-    const trail = resolveTrail(deps.trails, input, "Name", context, { mutating: false, arnInNotFound: true });
-    const status = deps.trails.status(trail.trailArn);
+    const trail = await resolveTrail(deps.trails, input, "Name", context, { mutating: false, arnInNotFound: true });
+    const status = await deps.trails.status(trail.trailArn);
     const output: Record<string, unknown> = { IsLogging: trail.isLogging };
     if (status.latestDeliveryError !== undefined) output["LatestDeliveryError"] = status.latestDeliveryError;
     if (status.latestDeliveryTimeMs !== undefined) output["LatestDeliveryTime"] = seconds(status.latestDeliveryTimeMs);

@@ -1,3 +1,8 @@
-/** Trail configurations and delivery status: the contract (trail.ts) and the embedded SQLite backend. */
+/**
+ * Trail configurations and delivery status (trail.ts), and per-trail delivery state with its digest
+ * chains (delivery-state.ts): the contracts, and their embedded backends (SQLite, one file per trail).
+ */
 export * from "./trail.js";
 export * from "./sqlite-trail-store.js";
+export * from "./delivery-state.js";
+export * from "./file-delivery-state-store.js";

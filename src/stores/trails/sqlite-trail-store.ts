@@ -105,24 +105,27 @@ export function openSqliteTrailStore(path: string, options: SqliteTrailStoreOpti
     return row === undefined ? {} : (JSON.parse(row.status_json) as TrailDeliveryStatus);
   }
 
+  // better-sqlite3 is synchronous: each method does its work at once and hands back a settled promise.
   return {
-    list(accountId) {
+    async list(accountId) {
       const rows = accountId === undefined ? listAll.all() : listAccount.all(accountId);
       return rows.map((row) => JSON.parse(row.config_json) as TrailConfig);
     },
-    get(accountId, name) {
+    async get(accountId, name) {
       const row = getOne.get(accountId, name);
       return row === undefined ? undefined : (JSON.parse(row.config_json) as TrailConfig);
     },
-    put(trail) {
+    async put(trail) {
       upsert.run(trail.accountId, trail.name, trail.homeRegion, trail.trailArn, JSON.stringify(trail));
       notify();
     },
-    delete(accountId, name) {
+    async delete(accountId, name) {
       if (removeTrail(accountId, name)) notify();
     },
-    status: readStatus,
-    updateStatus(trailArn, update) {
+    async status(trailArn) {
+      return readStatus(trailArn);
+    },
+    async updateStatus(trailArn, update) {
       mergeStatus(trailArn, update);
     },
     onChange(listener) {

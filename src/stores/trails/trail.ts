@@ -1,7 +1,7 @@
 /**
  * A trail (spec §5.3): its configuration as CreateTrail/UpdateTrail/PutEventSelectors leave it, and its
- * delivery status as GetTrailStatus reports it. The control plane (src/trails/) owns the store; the
- * delivery consumer (src/consumers/trails/) reads configurations and writes status.
+ * delivery status as GetTrailStatus reports it. The control plane (src/control-plane/trails/) owns the
+ * store; the delivery consumer (src/consumers/trail-delivery/) reads configurations and writes status.
  */
 import type { AdvancedEventSelector, BasicEventSelector } from "../../selectors/selector-types.js";
 
@@ -50,13 +50,32 @@ export interface TrailDeliveryStatus {
   readonly latestDigestDeliveryError?: string;
 }
 
+/**
+ * Trail configurations keyed by (account, name), and one delivery status per trail ARN. Every read
+ * and write is asynchronous so a networked backend (PostgreSQL) can implement it; an acknowledged
+ * write is durable when its promise resolves.
+ */
 export interface TrailStore {
-  list(accountId?: string): TrailConfig[];
-  get(accountId: string, name: string): TrailConfig | undefined;
-  put(trail: TrailConfig): void;
-  delete(accountId: string, name: string): void;
-  status(trailArn: string): TrailDeliveryStatus;
-  updateStatus(trailArn: string, update: Partial<TrailDeliveryStatus>): void;
-  /** Called after every put/delete, so the delivery side can start or stop per-trail consumers. */
+  /** Every trail, or one account's, ordered by account then name. */
+  list(accountId?: string): Promise<TrailConfig[]>;
+  get(accountId: string, name: string): Promise<TrailConfig | undefined>;
+  /** Creates or replaces the trail named (trail.accountId, trail.name). */
+  put(trail: TrailConfig): Promise<void>;
+  /** Removes the trail and its status; a trail that does not exist is not an error and is no change. */
+  delete(accountId: string, name: string): Promise<void>;
+  /** The trail's status so far; `{}` for a trail that never delivered or does not exist. */
+  status(trailArn: string): Promise<TrailDeliveryStatus>;
+  /**
+   * Merges `update` into the status: a member present with `undefined` clears it. Ignored for a
+   * trail that does not exist, so a delivery finishing after DeleteTrail leaves nothing behind.
+   */
+  updateStatus(trailArn: string, update: Partial<TrailDeliveryStatus>): Promise<void>;
+  /**
+   * Called after every put, and every delete that removed a trail, so the delivery side can start or
+   * stop per-trail consumers. A subscription rather than a promise: the embedded backend calls
+   * listeners right after its own writes, before the write's promise resolves; a cluster backend will
+   * call them from change notifications (LISTEN/NOTIFY), so also for other nodes' writes and only
+   * eventually. A listener that throws affects neither the write nor the other listeners.
+   */
   onChange(listener: () => void): void;
 }

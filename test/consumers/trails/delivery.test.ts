@@ -4,6 +4,7 @@ import { TrailDeliverer, type TrailDelivererOptions } from "../../../src/consume
 import { SigningKeyStore } from "../../../src/stores/signing-keys/signing-keys.js";
 import { gunzipFirstMember } from "../../../src/cli/validate-logs/gzip-member.js";
 import type { TrailConfig } from "../../../src/stores/trails/trail.js";
+import { openFileDeliveryStateStore } from "../../../src/stores/trails/file-delivery-state-store.js";
 import { MemoryJournal } from "../../helpers/memory-journal.js";
 import {
   ACCOUNT,
@@ -45,7 +46,7 @@ describe("trail log file delivery", () => {
 
   /** A fresh deliverer over the same data dir, as after a process restart; caught up with the journal. */
   async function deliverer(trail: TrailConfig, extra: Partial<TrailDelivererOptions> = {}): Promise<TrailDeliverer> {
-    trails.put(trail);
+    await trails.put(trail);
     const d = new TrailDeliverer({
       trail,
       journal,
@@ -53,7 +54,7 @@ describe("trail log file delivery", () => {
       objectStore: store,
       keys,
       matcher: everything,
-      dataDir: ws.dataDir,
+      deliveryStates: openFileDeliveryStateStore(ws.dataDir),
       clock,
       deliveryIntervalSeconds: 60,
       digestIntervalSeconds: 3600,
@@ -95,8 +96,8 @@ describe("trail log file delivery", () => {
     const object = await ws.store.getObject(BUCKET, file!.key);
     assert.equal(object?.contentType, "application/json");
     assert.equal(object?.contentEncoding, "gzip");
-    assert.equal(trails.status(trail.trailArn).latestDeliveryTimeMs, clock.ms);
-    assert.equal(trails.status(trail.trailArn).latestDeliveryError, undefined);
+    assert.equal((await trails.status(trail.trailArn)).latestDeliveryTimeMs, clock.ms);
+    assert.equal((await trails.status(trail.trailArn)).latestDeliveryError, undefined);
   });
 
   it("multi-region trails write one file per region; IncludeGlobalServiceEvents=false drops global events", async () => {
@@ -191,7 +192,7 @@ describe("trail log file delivery", () => {
     await catchUp(d);
     clock.advance(60_000);
     await d.tick();
-    const failed = trails.status(trail.trailArn);
+    const failed = await trails.status(trail.trailArn);
     assert.match(String(failed.latestDeliveryError), /simulated outage/);
     assert.equal(failed.latestDeliveryAttemptTimeMs, clock.ms);
     assert.equal(failed.latestDeliveryTimeMs, undefined);
@@ -201,13 +202,13 @@ describe("trail log file delivery", () => {
     await catchUp(d);
     clock.advance(500);
     await d.tick(); // inside the back-off: no attempt
-    assert.equal(trails.status(trail.trailArn).latestDeliveryAttemptTimeMs, clock.ms - 500);
+    assert.equal((await trails.status(trail.trailArn)).latestDeliveryAttemptTimeMs, clock.ms - 500);
 
     store.mode = "ok";
     clock.advance(5_000);
     await d.tick(); // the saved intent goes first
     await d.flush(); // then what arrived during the outage
-    const status = trails.status(trail.trailArn);
+    const status = await trails.status(trail.trailArn);
     assert.equal(status.latestDeliveryError, undefined);
     assert.equal(status.latestDeliveryTimeMs, clock.ms);
     const delivered = (await readLogFiles(ws.store)).flatMap((f) => f.eventIds).sort();

@@ -48,30 +48,41 @@ export function trailConfig(overrides: Partial<TrailConfig> = {}): TrailConfig {
   };
 }
 
-/** A TrailStore in memory: status merges like the SQLite store (undefined clears). */
+/**
+ * A TrailStore in memory, held to the same contract suite as the SQLite store (test/contract/): status
+ * merges (undefined clears) and exists only for stored trails, listeners survive a failing one.
+ */
 export class MemoryTrailStore implements TrailStore {
   readonly trails = new Map<string, TrailConfig>();
   readonly statuses = new Map<string, Record<string, unknown>>();
   private readonly listeners: Array<() => void> = [];
-  list(accountId?: string): TrailConfig[] {
-    return [...this.trails.values()].filter((t) => accountId === undefined || t.accountId === accountId);
+  constructor(private readonly onListenerError: (error: unknown) => void = (error) => console.error(error)) {}
+  async list(accountId?: string): Promise<TrailConfig[]> {
+    return [...this.trails.values()]
+      .filter((t) => accountId === undefined || t.accountId === accountId)
+      .sort((a, b) => compare(a.accountId, b.accountId) || compare(a.name, b.name));
   }
-  get(accountId: string, name: string): TrailConfig | undefined {
-    return this.list(accountId).find((t) => t.name === name);
+  async get(accountId: string, name: string): Promise<TrailConfig | undefined> {
+    return this.find(accountId, name);
   }
-  put(trail: TrailConfig): void {
+  async put(trail: TrailConfig): Promise<void> {
+    const replaced = this.find(trail.accountId, trail.name);
+    if (replaced !== undefined) this.trails.delete(replaced.trailArn);
     this.trails.set(trail.trailArn, trail);
-    for (const listener of this.listeners) listener();
+    this.notify();
   }
-  delete(accountId: string, name: string): void {
-    const trail = this.get(accountId, name);
-    if (trail) this.trails.delete(trail.trailArn);
-    for (const listener of this.listeners) listener();
+  async delete(accountId: string, name: string): Promise<void> {
+    const trail = this.find(accountId, name);
+    if (trail === undefined) return;
+    this.trails.delete(trail.trailArn);
+    this.statuses.delete(trail.trailArn);
+    this.notify();
   }
-  status(trailArn: string): TrailDeliveryStatus {
-    return (this.statuses.get(trailArn) ?? {}) as TrailDeliveryStatus;
+  async status(trailArn: string): Promise<TrailDeliveryStatus> {
+    return { ...this.statuses.get(trailArn) } as TrailDeliveryStatus;
   }
-  updateStatus(trailArn: string, update: Partial<TrailDeliveryStatus>): void {
+  async updateStatus(trailArn: string, update: Partial<TrailDeliveryStatus>): Promise<void> {
+    if (!this.trails.has(trailArn)) return;
     const current = this.statuses.get(trailArn) ?? {};
     for (const [key, value] of Object.entries(update)) {
       if (value === undefined) delete current[key];
@@ -82,6 +93,22 @@ export class MemoryTrailStore implements TrailStore {
   onChange(listener: () => void): void {
     this.listeners.push(listener);
   }
+  private find(accountId: string, name: string): TrailConfig | undefined {
+    return [...this.trails.values()].find((t) => t.accountId === accountId && t.name === name);
+  }
+  private notify(): void {
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.onListenerError(error);
+      }
+    }
+  }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Wraps a store; `mode` decides what a put does: pass, fail before writing, or write then "crash". */

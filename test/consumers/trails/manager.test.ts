@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { afterEach, it } from "node:test";
 import { startTrailDelivery } from "../../../src/consumers/trail-delivery/trail-delivery-manager.js";
+import { openFileDeliveryStateStore } from "../../../src/stores/trails/file-delivery-state-store.js";
 import { systemClock } from "../../../src/lib/clock.js";
 import { compileEventSelectors } from "../../../src/selectors/selector-matcher.js";
 import { collectOutput } from "../../../src/cli/output.js";
@@ -27,11 +28,12 @@ it("starts a consumer when a trail starts logging, delivers, and closes the dige
   const journal = new MemoryJournal();
   const trails = new MemoryTrailStore();
   const trail = trailConfig({ isLogging: false, startLoggingTimeMs: Date.now() });
-  trails.put(trail);
+  await trails.put(trail);
   await appendRecords(journal, [record()]); // before StartLogging: not delivered
   const delivery = await startTrailDelivery({
     journal,
     trails,
+    deliveryStates: openFileDeliveryStateStore(ws.dataDir),
     objectStore: ws.store,
     dataDir: ws.dataDir,
     clock: systemClock,
@@ -41,7 +43,7 @@ it("starts a consumer when a trail starts logging, delivers, and closes the dige
     tickMs: 20,
   });
   try {
-    trails.put({ ...trail, isLogging: true, deliverFromSeq: journal.headSeq() + 1 });
+    await trails.put({ ...trail, isLogging: true, deliverFromSeq: journal.headSeq() + 1 });
     const logged = [record(), record({ eventName: "RunInstances", readOnly: false })];
     await appendRecords(journal, logged);
     await delivery.flush();
@@ -52,7 +54,7 @@ it("starts a consumer when a trail starts logging, delivers, and closes the dige
     assert.equal(delivery.neededFromSeq(), journal.headSeq() + 1);
 
     await new Promise((resolve) => setTimeout(resolve, 1100)); // the final digest ends at least a second after the chain began
-    trails.put({ ...trail, isLogging: false, deliverFromSeq: 2 });
+    await trails.put({ ...trail, isLogging: false, deliverFromSeq: 2 });
     await delivery.flush(); // waits for the reconcile that drains and closes the chain
     const digests = (await ws.store.listObjects(BUCKET, { prefix: "AWSLogs/111122223333/CloudTrail-Digest/" })).objects;
     assert.equal(digests.length, 1);
@@ -72,7 +74,7 @@ it("starts a consumer when a trail starts logging, delivers, and closes the dige
     });
     assert.equal(result.exitCode, 0, stderr.text());
     assert.match(stdout.text(), /1\/1 digest files valid\n1\/1 log files valid\n$/);
-    assert.ok(trails.status(trail.trailArn).latestDigestDeliveryTimeMs !== undefined);
+    assert.ok((await trails.status(trail.trailArn)).latestDigestDeliveryTimeMs !== undefined);
   } finally {
     await delivery.stop();
   }

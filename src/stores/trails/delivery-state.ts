@@ -1,19 +1,14 @@
-import { createHash } from "node:crypto";
-import { mkdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { writeFileAtomic } from "../../lib/durable-write.js";
-import type { PreviousDigest } from "../../model/digest-format.js";
-
 /**
- * Everything one trail's delivery must remember across restarts, in one file replaced atomically
- * (`<data-dir>/trails/<trail>.json`), so cursor, intent and digest chain never disagree.
- * The exactly-once protocol (docs/specs/trail-delivery.md):
+ * Everything one trail's delivery must remember across restarts, saved as one unit so cursor,
+ * intent and digest chain never disagree. The exactly-once protocol (docs/specs/trail-delivery.md):
  * 1. plan: choose keys and the exact seqs of each file, save `intent` (the cursor does not move);
  * 2. put every planned object (S3 overwrites, so repeating a put is harmless);
  * 3. commit: `cursor = intent.toSeq`, `intent = null`, files join `undigested` — one save.
  * A crash between 1 and 3 leaves the intent, which the next start puts again with the same keys and
  * the same records (read back by seq) before anything new is planned.
  */
+import type { PreviousDigest } from "../../model/digest-format.js";
+
 export interface PlannedFile {
   readonly bucket: string;
   readonly key: string;
@@ -76,30 +71,16 @@ export function emptyDeliveryState(trailArn: string): DeliveryState {
   return { version: 1, trailArn, cursor: 0, intent: null, undigested: [], chains: [], pendingDigests: [] };
 }
 
-/** A readable, collision-free file name: `<account>_<region>_<name>_<hash>.json`. */
-export function deliveryStatePath(dataDir: string, trailArn: string): string {
-  const [, , , region = "", account = ""] = trailArn.split(":");
-  const name = trailArn.slice(trailArn.lastIndexOf("/") + 1).replace(/[^A-Za-z0-9._-]/g, "_");
-  const hash = createHash("sha256").update(trailArn).digest("hex").slice(0, 12);
-  return join(dataDir, "trails", `${account}_${region}_${name}_${hash}.json`);
-}
-
-export async function loadDeliveryState(path: string, trailArn: string): Promise<DeliveryState> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return emptyDeliveryState(trailArn);
-    throw error;
-  }
-  const state = JSON.parse(text) as DeliveryState;
-  if (state.version !== 1 || state.trailArn !== trailArn) {
-    throw new Error(`Trail delivery state ${path} is not version 1 state for ${trailArn}.`);
-  }
-  return state;
-}
-
-export async function saveDeliveryState(path: string, state: DeliveryState): Promise<void> {
-  await mkdir(join(path, ".."), { recursive: true });
-  await writeFileAtomic(path, `${JSON.stringify(state)}\n`, 0o600);
+/**
+ * Per-trail delivery state (cursor, intent, undigested files, digest chains, pending digests),
+ * keyed by trail ARN. The deliverer mutates its loaded state in place and saves it whole.
+ */
+export interface DeliveryStateStore {
+  /** The saved state, or `emptyDeliveryState(trailArn)` when none was ever saved. */
+  load(trailArn: string): Promise<DeliveryState>;
+  /**
+   * Replaces the trail's state atomically and durably: once the promise resolves, a crash leaves this
+   * state (or a later one), never a mix of old and new members.
+   */
+  save(state: DeliveryState): Promise<void>;
 }
