@@ -5,7 +5,6 @@ import { writeFileAtomic } from "../../lib/durable-write.js";
 import type { Clock } from "../../lib/clock.js";
 import { SIGNATURE_ALGORITHM } from "../../model/digest-format.js";
 
-
 /**
  * Digest signing keys (spec §3.4): one RSA-2048 key pair per region, rotated with overlapping
  * validity so that a digest signed just before a rotation still verifies with a key ListPublicKeys
