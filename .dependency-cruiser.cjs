@@ -22,10 +22,16 @@ const folder = (name) => `^src/${name}/`;
 /** For each layer, a rule forbidding imports of any layer above it. */
 const upwardRules = LAYERS.slice(1).map((layer, index) => ({
   name: `no-upward-from-${layer.join("-")}`,
-  comment: `${layer.join(", ")} must not import the layers above: ${LAYERS.slice(0, index + 1).flat().join(", ")}.`,
+  comment: `${layer.join(", ")} must not import the layers above: ${LAYERS.slice(0, index + 1)
+    .flat()
+    .join(", ")}.`,
   severity: "error",
   from: { path: layer.map(folder) },
-  to: { path: LAYERS.slice(0, index + 1).flat().map(folder) },
+  to: {
+    path: LAYERS.slice(0, index + 1)
+      .flat()
+      .map(folder),
+  },
 }));
 
 /** Folders of one layer that must not import each other. */

@@ -41,4 +41,3 @@ export function optionalList(input: Record<string, unknown>, member: string): un
   if (!Array.isArray(value)) throw wrongType(member, "a list");
   return value;
 }
-

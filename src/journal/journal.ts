@@ -37,7 +37,12 @@ export interface JournalEntry {
  */
 export type JournalSlice =
   | { readonly kind: "blocks"; readonly start: number; readonly end: number; readonly blocks: readonly SliceBlock[] }
-  | { readonly kind: "entries"; readonly start: number; readonly end: number; readonly entries: readonly JournalEntry[] };
+  | {
+      readonly kind: "entries";
+      readonly start: number;
+      readonly end: number;
+      readonly entries: readonly JournalEntry[];
+    };
 
 /** One compressed block of a segment file (file journal), with what is needed to verify it. */
 export interface SliceBlock {

@@ -3,7 +3,10 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { openFilesystemObjectStore, type FilesystemObjectStore } from "../../src/stores/objects/filesystem-object-store.js";
+import {
+  openFilesystemObjectStore,
+  type FilesystemObjectStore,
+} from "../../src/stores/objects/filesystem-object-store.js";
 import { ObjectStoreError } from "../../src/stores/objects/object-store.js";
 import { objectStoreContractSuite } from "../contract/object-store.suite.js";
 

@@ -2,7 +2,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { openFilesystemObjectStore, type FilesystemObjectStore } from "../../src/stores/objects/filesystem-object-store.js";
+import {
+  openFilesystemObjectStore,
+  type FilesystemObjectStore,
+} from "../../src/stores/objects/filesystem-object-store.js";
 import { startS3Server, type S3Server } from "../../src/http/s3-server/start-s3-server.js";
 
 export const BUCKET = "trail-bucket";

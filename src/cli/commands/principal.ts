@@ -2,7 +2,12 @@ import { join } from "node:path";
 import Table from "cli-table3";
 import { systemClock, type Clock } from "../../lib/clock.js";
 import { generatePrincipal } from "../../stores/principals/index.js";
-import { PrincipalExistsError, userIdentityOf, type Principal, type PrincipalType } from "../../stores/principals/index.js";
+import {
+  PrincipalExistsError,
+  userIdentityOf,
+  type Principal,
+  type PrincipalType,
+} from "../../stores/principals/index.js";
 import { BOOTSTRAP_ADMIN_NAME, entityNameOf, principalNameProblem } from "../../stores/principals/index.js";
 import { openSqlitePrincipalStore } from "../../stores/principals/index.js";
 import type { Output } from "../output.js";

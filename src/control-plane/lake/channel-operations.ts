@@ -21,7 +21,6 @@ const POLICY_STATEMENTS_MAX = 20;
 const POLICY_PRINCIPALS_MAX = 50;
 const PUT_AUDIT_EVENTS = "cloudtrail-data:PutAuditEvents";
 
-
 export function channelById(db: LakeDb, id: string): Channel | undefined {
   return db.documents<Channel>("channels").find((c) => c.id === id);
 }
@@ -105,7 +104,6 @@ function checkPolicy(text: string): void {
       throw invalid(`A statement has more than ${POLICY_PRINCIPALS_MAX} principals.`);
   }
 }
-
 
 export function createChannelOperations(deps: LakeOperationDeps): Array<[string, OperationHandler]> {
   const save = (channel: Channel): void => {

@@ -22,7 +22,13 @@ import {
   type DeliveryTarget,
 } from "./query-delivery.js";
 import type { FileSnapshots } from "../../lake/compaction/compaction.js";
-import { checkStatement, connectForQuery, runQuery, StatementError, type QueryRows } from "../../lake/engine/query-engine.js";
+import {
+  checkStatement,
+  connectForQuery,
+  runQuery,
+  StatementError,
+  type QueryRows,
+} from "../../lake/engine/query-engine.js";
 import { partitionRanges, type DateRange } from "../../lake/engine/query-pruning.js";
 import { rewriteLakeSql, viewNameOf } from "../../lake/engine/query-sql.js";
 
