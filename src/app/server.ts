@@ -45,7 +45,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   await mkdir(settings.dataDir, { recursive: true });
   const principals = openSqlitePrincipalStore(join(settings.dataDir, "principals.db"));
-  const admin = ensureBootstrapAdmin(principals, settings);
+  const admin = await ensureBootstrapAdmin(principals, settings);
   const journal = await openFileJournal({ directory: join(settings.dataDir, "journal"), clock });
   const onInternalError = (error: unknown): void => {
     process.stderr.write(
@@ -156,7 +156,7 @@ export async function startServer(
       await lake.close();
       await history.close();
       await journal.close();
-      principals.close();
+      await principals.close();
     },
   };
 }

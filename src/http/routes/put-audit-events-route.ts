@@ -220,7 +220,7 @@ export function registerPutAuditEventsRoute(app: FastifyInstance, deps: PutAudit
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const signed = toSignedRequest(request, body);
       const claim = parseSignatureClaim(signed);
-      const principal = deps.principals.findByAccessKeyId(claim.accessKeyId);
+      const principal = await deps.principals.findByAccessKeyId(claim.accessKeyId);
       if (principal === undefined)
         throw new ApiError("UnrecognizedClientException", "The security token included in the request is invalid.");
       await verifySignature(signed, claim, principal.secretAccessKey, { nowMs, service: "cloudtrail-data" });
