@@ -17,7 +17,7 @@ import { BOOTSTRAP_ADMIN_NAME } from "../stores/principals/principal-name.js";
  *   already handed out.
  * - Otherwise a key is generated and stored.
  *
- * Throws when the configured key already belongs to some other principal.
+ * Rejects when the configured key already belongs to some other principal.
  *
  * @example
  * const admin = await ensureBootstrapAdmin(store, settings);
