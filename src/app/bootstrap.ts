@@ -7,9 +7,6 @@ import { generatePrincipal } from "../stores/principals/keys.js";
 import type { Principal, PrincipalStore } from "../stores/principals/principal.js";
 import { BOOTSTRAP_ADMIN_NAME } from "../stores/principals/principal-name.js";
 
-/** A store that can also delete keys; without `remove`, replaced bootstrap keys stay valid. */
-export type BootstrapPrincipalStore = PrincipalStore & { remove?(accessKeyId: string): boolean };
-
 /**
  * Returns the bootstrap admin: the root principal (named `root`) of `settings.accountId`.
  *
@@ -20,30 +17,29 @@ export type BootstrapPrincipalStore = PrincipalStore & { remove?(accessKeyId: st
  *   already handed out.
  * - Otherwise a key is generated and stored.
  *
- * Throws when the configured key already belongs to some other principal.
+ * Rejects when the configured key already belongs to some other principal.
  *
  * @example
- * const admin = ensureBootstrapAdmin(store, settings);
+ * const admin = await ensureBootstrapAdmin(store, settings);
  */
-export function ensureBootstrapAdmin(
-  store: BootstrapPrincipalStore,
+export async function ensureBootstrapAdmin(
+  store: PrincipalStore,
   settings: Pick<ServerSettings, "accountId" | "accessKeyId" | "secretAccessKey">,
   clock: Clock = systemClock,
-): Principal {
-  const current = store
-    .list()
-    .filter((p) => p.type === "Root" && p.accountId === settings.accountId && p.name === BOOTSTRAP_ADMIN_NAME)
+): Promise<Principal> {
+  const current = (await store.list({ accountId: settings.accountId }))
+    .filter((p) => p.type === "Root" && p.name === BOOTSTRAP_ADMIN_NAME)
     .sort((a, b) => b.createdAtMs - a.createdAtMs);
   const { accessKeyId, secretAccessKey } = settings;
   if (accessKeyId === undefined || secretAccessKey === undefined) {
     const [newest] = current;
     if (newest !== undefined) return newest;
     const admin = generatePrincipal(rootInput(settings.accountId, clock));
-    store.add(admin);
+    await store.add(admin);
     return admin;
   }
 
-  const holder = store.findByAccessKeyId(accessKeyId);
+  const holder = await store.findByAccessKeyId(accessKeyId);
   const holderIsAdmin = holder !== undefined && current.some((p) => p.accessKeyId === holder.accessKeyId);
   if (holder !== undefined && !holderIsAdmin) {
     throw new Error(
@@ -55,11 +51,11 @@ export function ensureBootstrapAdmin(
     admin = generatePrincipal({ ...rootInput(settings.accountId, clock), accessKeyId, secretAccessKey });
     // Remove-then-add is not atomic, but a crash in between only loses a key that the next start
     // re-creates from the same variables.
-    if (holder !== undefined) store.remove?.(holder.accessKeyId);
-    store.add(admin);
+    if (holder !== undefined) await store.remove(holder.accessKeyId);
+    await store.add(admin);
   }
   for (const stale of current) {
-    if (stale.accessKeyId !== accessKeyId) store.remove?.(stale.accessKeyId);
+    if (stale.accessKeyId !== accessKeyId) await store.remove(stale.accessKeyId);
   }
   return admin;
 }

@@ -57,7 +57,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   await mkdir(settings.dataDir, { recursive: true });
   const principals = openSqlitePrincipalStore(join(settings.dataDir, "principals.db"));
-  const admin = ensureBootstrapAdmin(principals, settings);
+  const admin = await ensureBootstrapAdmin(principals, settings);
   const journal = await openFileJournal({ directory: join(settings.dataDir, "journal"), clock });
   const context: ModuleContext = {
     settings,
@@ -123,7 +123,7 @@ export async function startServer(
       await registry.close();
       await journal.close();
       await leases.close();
-      principals.close();
+      await principals.close();
     },
   };
 }

@@ -43,7 +43,7 @@ export async function authenticate(
 ): Promise<{ principal: Principal; claim: SignatureClaim }> {
   const claim = parseSignatureClaim(signed);
   attribution.claim = claim;
-  const principal = principals.findByAccessKeyId(claim.accessKeyId);
+  const principal = await principals.findByAccessKeyId(claim.accessKeyId);
   if (principal === undefined) {
     throw new ApiError("UnrecognizedClientException", "The security token included in the request is invalid.");
   }

@@ -112,14 +112,14 @@ function addPrincipalCommands(program: Command): void {
     .option("--secret-access-key <secret>", "secret for --access-key-id")
     .option("--data-dir <dir>", "data directory (default: CAIRN_DATA_DIR or ./.cairn)")
     .option("--json", "print JSON")
-    .action((flags: Record<string, unknown>) => {
+    .action(async (flags: Record<string, unknown>) => {
       const type = String(flags.type);
       if (!isPrincipalType(type))
         throw new InvalidArgumentError(`--type: must be one of ${PRINCIPAL_TYPES.join(", ")}`);
       const { dataDir, accountId } = loadSettings(["dataDir", "accountId"], flags, process.env);
       // Keys come from the flags only: CAIRN_ACCESS_KEY_ID in the environment is the server's admin key.
       const keys = loadSettings(["accessKeyId", "secretAccessKey"], flags, {});
-      runPrincipalAdd({
+      await runPrincipalAdd({
         dataDir,
         accountId,
         type,
@@ -134,9 +134,9 @@ function addPrincipalCommands(program: Command): void {
     .description("List principals and their access key ids (never secrets).")
     .option("--data-dir <dir>", "data directory (default: CAIRN_DATA_DIR or ./.cairn)")
     .option("--json", "print JSON")
-    .action((flags: Record<string, unknown>) => {
+    .action(async (flags: Record<string, unknown>) => {
       const { dataDir } = loadSettings(["dataDir"], flags, process.env);
-      runPrincipalList({ dataDir, json: flags.json === true, stdout: process.stdout });
+      await runPrincipalList({ dataDir, json: flags.json === true, stdout: process.stdout });
     });
 }
 

@@ -130,15 +130,15 @@ describe("cairn principal add / list (child processes)", () => {
     assert.doesNotMatch(table.stdout, /wJalrXUtnFEMI/);
   });
 
-  it("makes a key visible to an already-open store (as the running server holds it)", () => {
+  it("makes a key visible to an already-open store (as the running server holds it)", async () => {
     const server = openSqlitePrincipalStore(join(dataDir, "principals.db"));
     try {
       const added = JSON.parse(
         cairn(["principal", "add", "--name", "frank", "--json", "--data-dir", dataDir]).stdout,
       ) as PrincipalJson;
-      assert.equal(server.findByAccessKeyId(added.accessKeyId)?.name, "frank");
+      assert.equal((await server.findByAccessKeyId(added.accessKeyId))?.name, "frank");
     } finally {
-      server.close();
+      await server.close();
     }
   });
 });

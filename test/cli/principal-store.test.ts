@@ -5,7 +5,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureBootstrapAdmin } from "../../src/app/bootstrap.js";
 import { generateAccessKey, generatePrincipal } from "../../src/stores/principals/keys.js";
-import { PrincipalExistsError } from "../../src/stores/principals/principal.js";
 import { principalNameProblem } from "../../src/stores/principals/principal-name.js";
 import { openSqlitePrincipalStore } from "../../src/stores/principals/sqlite-principal-store.js";
 
@@ -49,53 +48,8 @@ describe("principalNameProblem", () => {
   });
 });
 
-describe("openSqlitePrincipalStore", () => {
-  it("adds, finds and lists principals", () => {
-    const store = openSqlitePrincipalStore(freshPath());
-    const alice = generatePrincipal({ name: "alice", type: "IAMUser", accountId: "123456789012", createdAtMs: 1 });
-    const role = generatePrincipal({ name: "ops/s1", type: "AssumedRole", accountId: "123456789012", createdAtMs: 2 });
-    store.add(alice);
-    store.add(role);
-    assert.deepEqual(store.findByAccessKeyId(alice.accessKeyId), alice);
-    assert.equal(store.findByAccessKeyId("AKIANOSUCHKEY0000000"), undefined);
-    assert.deepEqual(store.list(), [alice, role]);
-    store.close();
-  });
-
-  it("refuses a duplicate access key id", () => {
-    const store = openSqlitePrincipalStore(freshPath());
-    const alice = generatePrincipal({ name: "alice", type: "IAMUser", accountId: "123456789012", createdAtMs: 1 });
-    store.add(alice);
-    assert.throws(() => store.add({ ...alice, name: "mallory" }), PrincipalExistsError);
-    assert.equal(store.list().length, 1);
-    store.close();
-  });
-
-  it("keeps rows across reopening", () => {
-    const path = freshPath();
-    const first = openSqlitePrincipalStore(path);
-    const alice = generatePrincipal({ name: "alice", type: "IAMUser", accountId: "123456789012", createdAtMs: 1 });
-    first.add(alice);
-    first.close();
-    const second = openSqlitePrincipalStore(path);
-    assert.deepEqual(second.list(), [alice]);
-    second.close();
-  });
-
-  it("lets one connection see rows another adds, without reopening (server + CLI)", () => {
-    const path = freshPath();
-    const server = openSqlitePrincipalStore(path);
-    assert.equal(server.list().length, 0);
-    const cli = openSqlitePrincipalStore(path);
-    const bob = generatePrincipal({ name: "bob", type: "IAMUser", accountId: "123456789012", createdAtMs: 1 });
-    cli.add(bob);
-    assert.deepEqual(server.findByAccessKeyId(bob.accessKeyId), bob);
-    assert.equal(cli.remove(bob.accessKeyId), true);
-    assert.equal(server.findByAccessKeyId(bob.accessKeyId), undefined);
-    cli.close();
-    server.close();
-  });
-});
+// The store's own behaviour (add, find, list, duplicates, reopening, a second connection) is the
+// PrincipalStore contract: test/contract/principal-store.suite.ts.
 
 describe("ensureBootstrapAdmin", () => {
   const account = { accountId: "123456789012" };
@@ -105,41 +59,41 @@ describe("ensureBootstrapAdmin", () => {
     secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
   };
 
-  it("generates a root principal once and reuses it on later starts", () => {
+  it("generates a root principal once and reuses it on later starts", async () => {
     const path = freshPath();
     const first = openSqlitePrincipalStore(path);
-    const admin = ensureBootstrapAdmin(first, account, fixedClock);
-    first.close();
+    const admin = await ensureBootstrapAdmin(first, account, fixedClock);
+    await first.close();
     assert.equal(admin.type, "Root");
     assert.equal(admin.principalId, "123456789012");
     assert.match(admin.accessKeyId, /^AKIA/);
     const second = openSqlitePrincipalStore(path);
-    assert.deepEqual(ensureBootstrapAdmin(second, account, fixedClock), admin);
-    assert.equal(second.list().length, 1);
-    second.close();
+    assert.deepEqual(await ensureBootstrapAdmin(second, account, fixedClock), admin);
+    assert.equal((await second.list()).length, 1);
+    await second.close();
   });
 
-  it("uses the configured key and makes it the admin's only key", () => {
+  it("uses the configured key and makes it the admin's only key", async () => {
     const store = openSqlitePrincipalStore(freshPath());
-    const generated = ensureBootstrapAdmin(store, account, fixedClock);
-    const admin = ensureBootstrapAdmin(store, configured, fixedClock);
+    const generated = await ensureBootstrapAdmin(store, account, fixedClock);
+    const admin = await ensureBootstrapAdmin(store, configured, fixedClock);
     assert.equal(admin.accessKeyId, configured.accessKeyId);
     assert.equal(admin.secretAccessKey, configured.secretAccessKey);
-    assert.equal(store.findByAccessKeyId(generated.accessKeyId), undefined, "the replaced key no longer works");
+    assert.equal(await store.findByAccessKeyId(generated.accessKeyId), undefined, "the replaced key no longer works");
     // Unchanged variables on the next start: nothing changes.
-    assert.deepEqual(ensureBootstrapAdmin(store, configured, fixedClock), admin);
+    assert.deepEqual(await ensureBootstrapAdmin(store, configured, fixedClock), admin);
     // A new secret for the same key id updates it.
-    const rotated = ensureBootstrapAdmin(store, { ...configured, secretAccessKey: "new-secret" }, fixedClock);
+    const rotated = await ensureBootstrapAdmin(store, { ...configured, secretAccessKey: "new-secret" }, fixedClock);
     assert.equal(rotated.secretAccessKey, "new-secret");
-    assert.equal(store.findByAccessKeyId(configured.accessKeyId)?.secretAccessKey, "new-secret");
-    assert.equal(store.list().length, 1);
-    store.close();
+    assert.equal((await store.findByAccessKeyId(configured.accessKeyId))?.secretAccessKey, "new-secret");
+    assert.equal((await store.list()).length, 1);
+    await store.close();
   });
 
-  it("refuses a configured key that belongs to another principal", () => {
+  it("refuses a configured key that belongs to another principal", async () => {
     const store = openSqlitePrincipalStore(freshPath());
-    store.add(generatePrincipal({ name: "alice", type: "IAMUser", createdAtMs: 1, ...configured }));
-    assert.throws(() => ensureBootstrapAdmin(store, configured, fixedClock), /already belongs to IAMUser "alice"/);
-    store.close();
+    await store.add(generatePrincipal({ name: "alice", type: "IAMUser", createdAtMs: 1, ...configured }));
+    await assert.rejects(ensureBootstrapAdmin(store, configured, fixedClock), /already belongs to IAMUser "alice"/);
+    await store.close();
   });
 });

@@ -17,13 +17,13 @@ import { TLSSocket } from "node:tls";
 import type { AddressInfo } from "node:net";
 import { CappedCopy } from "./capped-copy.js";
 import { rawHeadersOf, type CapturedCall } from "./captured-call.js";
-import type { ObservedCall, RecordContext } from "./record-of-call.js";
-import { Recorder } from "./recorder.js";
+import type { ObservedCall } from "./record-of-call.js";
+import { Recorder, type RecorderContext } from "./recorder.js";
 import { signedRequestOf } from "./scope.js";
 import { upstreamAgent, type UpstreamAgent } from "./upstream-agent.js";
 import { checkSignature, refusalOf, sendRefusal } from "./verify.js";
 
-export interface ProxyOptions extends RecordContext {
+export interface ProxyOptions extends RecorderContext {
   readonly upstream: URL;
   readonly host: string;
   readonly port: number;

@@ -3,8 +3,7 @@
  * paths build AwsApiCall records): identity from the access key, protocol decoding, classification.
  */
 import { randomUUID } from "node:crypto";
-import type { PrincipalStore } from "../../stores/principals/index.js";
-import { userIdentityOf } from "../../stores/principals/index.js";
+import { userIdentityOf, type Principal } from "../../stores/principals/index.js";
 import type { UserIdentity } from "../../model/record.js";
 import { buildApiCallRecord } from "../../normalize/build-record.js";
 import { isDataEvent, isReadOnly, resourcesOf } from "../protocols/classify.js";
@@ -24,7 +23,6 @@ export interface CallScope {
 
 export interface RecordContext {
   readonly models: ServiceModels;
-  readonly principals: PrincipalStore | undefined;
   /** The account of calls whose access key is unknown (recipientAccountId, resource ARNs). */
   readonly defaultAccountId: string;
 }
@@ -39,14 +37,20 @@ export interface ObservedCall {
   readonly tlsDetails?: { tlsVersion: string; cipherSuite: string; clientProvidedHostHeader?: string };
 }
 
-/** The record's JSON, or undefined when the request names no operation of a known service. */
-export function recordOfCall(context: RecordContext, call: ObservedCall): string | undefined {
+/**
+ * The record's JSON, or undefined when the request names no operation of a known service. `principal`
+ * owns the call's access key (undefined when unknown); callers resolve it, in batches, beforehand.
+ */
+export function recordOfCall(
+  context: RecordContext,
+  call: ObservedCall,
+  principal?: Principal | undefined,
+): string | undefined {
   const { scope } = call;
   // Virtual-hosted S3 (`<bucket>.localhost`) is decoded as the path-style request it stands for.
   const request = pathStyleOf(scope.service, call.request);
   const identified = identifyCall(context.models, scope.service, request);
   if (identified === undefined) return undefined;
-  const principal = context.principals?.findByAccessKeyId(scope.accessKeyId);
   // CloudTrail still logs calls by callers it cannot resolve, as type Unknown with the key they used.
   const userIdentity: UserIdentity =
     principal === undefined ? { type: "Unknown", accessKeyId: scope.accessKeyId } : userIdentityOf(principal);

@@ -2,15 +2,16 @@
  * Builds proxied calls' records on a worker thread, so that parsing and decoding never sit on the
  * proxy's event loop (the next request is forwarded while the last one is being recorded). The main
  * thread sends the call's raw facts; this thread parses the request (URL, headers, SigV4 scope),
- * looks the access key up (in its own connection to the principals file, or takes the principal the
- * main thread resolved), decodes with its own copy of the service models and answers with the JSON.
+ * looks the batch's access keys up (in its own connection to the principals file, or takes the
+ * principals the main thread resolved), decodes with its own copy of the service models and answers
+ * with the JSON.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import type { Principal, PrincipalStore } from "../../stores/principals/index.js";
+import type { Principal } from "../../stores/principals/index.js";
 import { openSqlitePrincipalStore } from "../../stores/principals/index.js";
 import { ServiceModels } from "../protocols/service-models.js";
 import { observedCallOf, type CapturedCall } from "./captured-call.js";
-import { recordOfCall } from "./record-of-call.js";
+import { recordOfCall, type ObservedCall } from "./record-of-call.js";
 
 export interface RecordWorkerData {
   readonly modelsDirectory: string;
@@ -35,31 +36,64 @@ export interface RecordAnswer {
   readonly error?: string;
 }
 
+type Parsed = { readonly call: ObservedCall | undefined } | { readonly error: string };
+
+function parse(job: RecordJob): Parsed {
+  try {
+    return { call: observedCallOf(job.call) };
+  } catch (error) {
+    return { error: String(error) };
+  }
+}
+
 if (parentPort !== null) {
   const port = parentPort;
   const data = workerData as RecordWorkerData;
   const models = new ServiceModels(data.modelsDirectory);
   models.prepare();
   const store = data.principalsPath === undefined ? undefined : openSqlitePrincipalStore(data.principalsPath);
-  let principal: Principal | undefined;
-  // The one principal the main thread resolved for the job at hand.
-  const given: PrincipalStore = {
-    findByAccessKeyId: () => principal,
-    add: () => undefined,
-    list: () => (principal === undefined ? [] : [principal]),
-    close: () => undefined,
+  const context = { models, defaultAccountId: data.defaultAccountId };
+
+  /** The owners of the batch's access keys, in one lookup; undefined without a store of our own. */
+  const ownersOf = async (parsed: Parsed[]): Promise<Map<string, Principal> | undefined> => {
+    if (store === undefined) return undefined;
+    const keys = parsed.flatMap((p) => ("call" in p && p.call !== undefined ? [p.call.scope.accessKeyId] : []));
+    return store.findByAccessKeyIds(keys);
   };
-  const context = { models, principals: store ?? given, defaultAccountId: data.defaultAccountId };
-  const recordJob = (job: RecordJob): RecordAnswer => {
+
+  const recordBatch = async (jobs: RecordJob[]): Promise<RecordAnswer[]> => {
+    const parsed = jobs.map(parse);
+    let owners: Map<string, Principal> | undefined;
     try {
-      principal = job.principal ?? undefined;
-      const call = observedCallOf(job.call);
-      const json = call === undefined ? undefined : recordOfCall(context, call);
-      return { id: job.id, ...(json === undefined ? {} : { json }) };
+      owners = await ownersOf(parsed);
     } catch (error) {
-      return { id: job.id, error: String(error) };
+      return jobs.map((job) => ({ id: job.id, error: `principal lookup: ${String(error)}` }));
     }
+    return jobs.map((job, index): RecordAnswer => {
+      const facts = parsed[index]!;
+      if ("error" in facts) return { id: job.id, error: facts.error };
+      if (facts.call === undefined) return { id: job.id };
+      try {
+        const principal =
+          owners === undefined ? (job.principal ?? undefined) : owners.get(facts.call.scope.accessKeyId);
+        const json = recordOfCall(context, facts.call, principal);
+        return { id: job.id, ...(json === undefined ? {} : { json }) };
+      } catch (error) {
+        return { id: job.id, error: String(error) };
+      }
+    });
   };
-  // A batch of calls in, their records out in one message.
-  port.on("message", (jobs: RecordJob[]) => port.postMessage(jobs.map(recordJob)));
+
+  // A batch of calls in, their records out in one message, batches in the order they came.
+  let previous = Promise.resolve();
+  port.on("message", (jobs: RecordJob[]) => {
+    previous = previous.then(async () => port.postMessage(await recordBatch(jobs)));
+    // Answers that cannot be sent fail the worker, as when it answered synchronously: the recorder
+    // then records the calls it holds in its own thread.
+    previous.catch((error: unknown) =>
+      process.nextTick(() => {
+        throw error;
+      }),
+    );
+  });
 }

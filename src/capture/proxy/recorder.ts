@@ -3,14 +3,20 @@
  * parsing, the principal lookup, decoding and record building never hold up the proxy's event loop,
  * or in this thread. The proxy hands over the call's raw facts (`CapturedCall`), moving its body
  * copies rather than copying them. With `principalsPath` the worker reads the principals store
- * itself; otherwise the principal is looked up here (through a short positive cache) and sent along.
- * A worker that fails is replaced by in-thread recording, and the calls it held are recorded again.
+ * itself; otherwise a batch's principals are looked up here (through a short positive cache, in one
+ * store call per batch) and sent along. A worker that fails is replaced by in-thread recording, and
+ * the calls it held are recorded again.
  */
 import { Worker } from "node:worker_threads";
-import type { Principal } from "../../stores/principals/index.js";
+import type { Principal, PrincipalStore } from "../../stores/principals/index.js";
 import { observedCallOf, type CapturedCall } from "./captured-call.js";
-import { recordOfCall, type RecordContext } from "./record-of-call.js";
+import { recordOfCall, type ObservedCall, type RecordContext } from "./record-of-call.js";
 import type { RecordAnswer, RecordJob, RecordWorkerData } from "./record-worker.js";
+
+export interface RecorderContext extends RecordContext {
+  /** Where callers are looked up, unless the worker reads `principalsPath` itself. */
+  readonly principals: PrincipalStore | undefined;
+}
 
 export interface RecorderOptions {
   /** Build records on a worker thread (default true). */
@@ -39,9 +45,13 @@ export class Recorder {
   private batch: RecordJob[] = [];
   private batchTransfer: ArrayBuffer[] = [];
   private batchTimer: NodeJS.Timeout | undefined;
+  /** Batches whose principals are being looked up here, posted in order. Never rejects. */
+  private sending: Promise<void> = Promise.resolve();
+  /** Calls being recorded in this thread, in order. Never rejects. */
+  private recordingHere: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly context: RecordContext,
+    private readonly context: RecorderContext,
     private readonly onRecord: (json: string) => void,
     private readonly log: (line: string) => void,
     options: RecorderOptions = {},
@@ -70,15 +80,11 @@ export class Recorder {
    */
   record(call: CapturedCall, transfer: ArrayBuffer[] = []): void {
     if (this.worker === undefined) {
-      this.recordHere(call);
+      this.recordHere([call]);
       return;
     }
     try {
-      const job: RecordJob = {
-        id: this.nextId++,
-        call,
-        ...(this.workerLooksUp ? {} : { principal: this.principalOf(call) ?? null }),
-      };
+      const job: RecordJob = { id: this.nextId++, call };
       this.held.set(job.id, call);
       this.batch.push(job);
       this.batchTransfer.push(...transfer);
@@ -101,56 +107,115 @@ export class Recorder {
     this.batch = [];
     this.batchTransfer = [];
     if (jobs.length === 0 || this.worker === undefined) return;
+    if (this.workerLooksUp) this.post(jobs, transfer);
+    else this.sending = this.sending.then(() => this.postWithPrincipals(jobs, transfer));
+  }
+
+  private async postWithPrincipals(jobs: RecordJob[], transfer: ArrayBuffer[]): Promise<void> {
+    const accessKeyIds = jobs.map((job) => accessKeyIdOf(job.call));
+    let owners: Map<string, Principal>;
+    try {
+      owners = await this.ownersOf(accessKeyIds);
+    } catch (error) {
+      this.drop(jobs, error);
+      return;
+    }
+    const withPrincipals = jobs.map((job, index) => ({
+      ...job,
+      principal: owners.get(accessKeyIds[index] ?? "") ?? null,
+    }));
+    this.post(withPrincipals, transfer);
+  }
+
+  private post(jobs: RecordJob[], transfer: ArrayBuffer[]): void {
+    // A worker that failed meanwhile handed the held calls to this thread already.
+    if (this.worker === undefined) return;
     try {
       this.worker.postMessage(jobs, transfer);
     } catch (error) {
-      for (const job of jobs) this.held.delete(job.id);
-      this.log(`could not record ${jobs.length} call(s): ${String(error)}`);
-      if (this.held.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+      this.drop(jobs, error);
     }
+  }
+
+  private drop(jobs: RecordJob[], error: unknown): void {
+    for (const job of jobs) this.held.delete(job.id);
+    this.log(`could not record ${jobs.length} call(s): ${String(error)}`);
+    if (this.held.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   /** Waits (up to `timeoutMs`) for the calls being recorded, then stops the worker. */
   async close(timeoutMs = 5_000): Promise<void> {
     this.flush();
-    if (this.held.size > 0) {
-      await Promise.race([
-        new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
-        new Promise((resolve) => setTimeout(resolve, timeoutMs).unref()),
-      ]);
-    }
+    const workerIdle = this.held.size > 0 ? new Promise<void>((resolve) => this.idleWaiters.push(resolve)) : undefined;
+    await Promise.race([
+      Promise.all([workerIdle, this.recordingHere]),
+      new Promise((resolve) => setTimeout(resolve, timeoutMs).unref()),
+    ]);
     const worker = this.worker;
     this.worker = undefined;
     await worker?.terminate();
   }
 
-  /** The caller's principal, its secret blanked (the worker needs the identity only). */
-  private principalOf(call: CapturedCall): Principal | undefined {
-    if (this.context.principals === undefined) return undefined;
-    const accessKeyId = observedCallOf(call)?.scope.accessKeyId;
-    if (accessKeyId === undefined) return undefined;
+  /**
+   * The owners of these access keys, their secrets blanked (records need the identity only): from the
+   * short cache, the rest in one store call.
+   */
+  private async ownersOf(accessKeyIds: readonly (string | undefined)[]): Promise<Map<string, Principal>> {
+    const owners = new Map<string, Principal>();
+    const store = this.context.principals;
+    if (store === undefined) return owners;
     const nowMs = Date.now();
-    const cached = this.principalCache.get(accessKeyId);
-    if (cached !== undefined && cached.untilMs > nowMs) return cached.principal;
-    // Only found keys are kept (a key added meanwhile is seen at once), and only briefly.
-    const found = this.context.principals.findByAccessKeyId(accessKeyId);
-    if (found === undefined) {
-      this.principalCache.delete(accessKeyId);
-      return undefined;
+    const missing = new Set<string>();
+    for (const accessKeyId of accessKeyIds) {
+      if (accessKeyId === undefined || owners.has(accessKeyId)) continue;
+      const cached = this.principalCache.get(accessKeyId);
+      if (cached !== undefined && cached.untilMs > nowMs) owners.set(accessKeyId, cached.principal);
+      else missing.add(accessKeyId);
     }
-    const principal = { ...found, secretAccessKey: "" };
-    if (this.principalCache.size >= 1_000) this.principalCache.clear();
-    this.principalCache.set(accessKeyId, { principal, untilMs: nowMs + PRINCIPAL_CACHE_MS });
-    return principal;
+    if (missing.size === 0) return owners;
+    const found = await store.findByAccessKeyIds([...missing]);
+    // Only found keys are kept (a key added meanwhile is seen at once), and only briefly.
+    for (const accessKeyId of missing) {
+      const principal = found.get(accessKeyId);
+      this.principalCache.delete(accessKeyId);
+      if (principal === undefined) continue;
+      const blanked = { ...principal, secretAccessKey: "" };
+      if (this.principalCache.size >= 1_000) this.principalCache.clear();
+      this.principalCache.set(accessKeyId, { principal: blanked, untilMs: nowMs + PRINCIPAL_CACHE_MS });
+      owners.set(accessKeyId, blanked);
+    }
+    return owners;
   }
 
-  private recordHere(call: CapturedCall): void {
+  private recordHere(calls: readonly CapturedCall[]): void {
+    this.recordingHere = this.recordingHere.then(() => this.recordHereNow(calls));
+  }
+
+  /** Never rejects: a call that cannot be recorded is logged. */
+  private async recordHereNow(calls: readonly CapturedCall[]): Promise<void> {
+    const observed = calls.map((call) => this.attempt(call, () => observedCallOf(call)));
+    let owners: Map<string, Principal>;
     try {
-      const observed = observedCallOf(call);
-      const json = observed === undefined ? undefined : recordOfCall(this.context, observed);
-      if (json !== undefined) this.onRecord(json);
+      owners = await this.ownersOf(observed.map((facts) => facts?.scope.accessKeyId));
+    } catch (error) {
+      this.log(`could not record ${calls.length} call(s): ${String(error)}`);
+      return;
+    }
+    calls.forEach((call, index) => {
+      const facts: ObservedCall | undefined = observed[index];
+      if (facts === undefined) return;
+      const json = this.attempt(call, () => recordOfCall(this.context, facts, owners.get(facts.scope.accessKeyId)));
+      if (json !== undefined) this.attempt(call, () => this.onRecord(json));
+    });
+  }
+
+  /** `step`'s result, or undefined (logged) when it throws. */
+  private attempt<T>(call: CapturedCall, step: () => T): T | undefined {
+    try {
+      return step();
     } catch (error) {
       this.log(`could not record ${call.method} ${call.url}: ${String(error)}`);
+      return undefined;
     }
   }
 
@@ -177,13 +242,25 @@ export class Recorder {
       bytes !== undefined && bytes.byteLength === count ? bytes : undefined;
     const calls = [...this.held.values()];
     this.held.clear();
-    for (const call of calls) {
-      this.recordHere({
+    this.recordHere(
+      calls.map((call) => ({
         ...call,
         body: intact(call.body, call.bodyBytes),
         responseBody: intact(call.responseBody, call.responseBodyBytes),
-      });
-    }
-    for (const resolve of this.idleWaiters.splice(0)) resolve();
+      })),
+    );
+    // Waiters (close) are released once these calls are recorded here.
+    void this.recordingHere.then(() => {
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+    });
+  }
+}
+
+/** The call's access key; undefined for a call that cannot be parsed (the worker reports those). */
+function accessKeyIdOf(call: CapturedCall): string | undefined {
+  try {
+    return observedCallOf(call)?.scope.accessKeyId;
+  } catch {
+    return undefined;
   }
 }

@@ -15,7 +15,7 @@ export async function checkSignature(
   nowMs: number,
 ): Promise<void> {
   const claim = parseSignatureClaim(request);
-  const principal = principals?.findByAccessKeyId(claim.accessKeyId);
+  const principal = await principals?.findByAccessKeyId(claim.accessKeyId);
   if (principal === undefined) {
     throw new ApiError("UnrecognizedClientException", "The security token included in the request is invalid.");
   }

@@ -37,9 +37,9 @@ export interface PrincipalAddOptions {
  * A second key for an existing IAM user or role keeps that entity's AIDA…/AROA… id.
  *
  * @example
- * runPrincipalAdd({ dataDir, name: "alice", type: "IAMUser", accountId: "123456789012", stdout: process.stdout });
+ * await runPrincipalAdd({ dataDir, name: "alice", type: "IAMUser", accountId: "123456789012", stdout: process.stdout });
  */
-export function runPrincipalAdd(options: PrincipalAddOptions): Principal {
+export async function runPrincipalAdd(options: PrincipalAddOptions): Promise<Principal> {
   const problem = principalNameProblem(options.type, options.name);
   if (problem !== undefined) throw new UsageError(`--name: ${problem} (got ${JSON.stringify(options.name)})`);
   if (options.type === "Root" && options.name === BOOTSTRAP_ADMIN_NAME) {
@@ -53,11 +53,9 @@ export function runPrincipalAdd(options: PrincipalAddOptions): Principal {
   const store = openSqlitePrincipalStore(principalsDatabasePath(options.dataDir));
   try {
     const entity = entityNameOf(options.type, options.name);
-    const sibling = store
-      .list()
-      .find(
-        (p) => p.type === options.type && p.accountId === options.accountId && entityNameOf(p.type, p.name) === entity,
-      );
+    const sibling = (await store.list({ accountId: options.accountId })).find(
+      (p) => p.type === options.type && entityNameOf(p.type, p.name) === entity,
+    );
     const principal = generatePrincipal({
       name: options.name,
       type: options.type,
@@ -67,20 +65,20 @@ export function runPrincipalAdd(options: PrincipalAddOptions): Principal {
       ...(options.secretAccessKey !== undefined ? { secretAccessKey: options.secretAccessKey } : {}),
       ...(sibling !== undefined ? { principalId: sibling.principalId } : {}),
     });
-    const holder = store.findByAccessKeyId(principal.accessKeyId);
+    const holder = await store.findByAccessKeyId(principal.accessKeyId);
     if (holder !== undefined) {
       throw new PrincipalExistsError(
         `Access key id ${holder.accessKeyId} already exists: it belongs to ${holder.type} ${holder.name} in account ${holder.accountId}.`,
       );
     }
     // add() checks again inside SQLite, for the case of two concurrent `principal add` runs.
-    store.add(principal);
+    await store.add(principal);
     options.stdout.write(
       options.json ? JSON.stringify(describe(principal, true), null, 2) + "\n" : formatAdded(principal),
     );
     return principal;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -91,10 +89,10 @@ export interface PrincipalListOptions {
 }
 
 /** `cairn principal list`: every stored principal, never with its secret. */
-export function runPrincipalList(options: PrincipalListOptions): Principal[] {
+export async function runPrincipalList(options: PrincipalListOptions): Promise<Principal[]> {
   const store = openSqlitePrincipalStore(principalsDatabasePath(options.dataDir));
   try {
-    const principals = store.list();
+    const principals = await store.list();
     if (options.json) {
       options.stdout.write(
         JSON.stringify(
@@ -117,7 +115,7 @@ export function runPrincipalList(options: PrincipalListOptions): Principal[] {
     }
     return principals;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

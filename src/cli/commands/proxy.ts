@@ -76,6 +76,6 @@ export async function runProxy(options: ProxyCommandOptions): Promise<void> {
   await options.stopped;
   await proxy.close();
   await sink.close(DRAIN_ON_STOP_MS);
-  principals?.close();
+  await principals?.close();
   if (sink.pending > 0) log(`${sink.pending} record(s) left in the spool; they are sent at the next start`);
 }

@@ -14,12 +14,33 @@ export interface Principal {
   readonly createdAtMs: number;
 }
 
-/** Durable principal storage. Shared between the server and the CLI (the CLI may add while the server runs). */
+/** Which principals `list` returns; every one when empty. */
+export interface PrincipalFilter {
+  readonly accountId?: string;
+}
+
+/**
+ * Durable principal storage, keyed by access key id. Several instances may be open on the same data
+ * at once (the CLI adds while the server runs): every call reads the current data, so what one
+ * instance adds or removes is seen by the next call of any other, without a restart.
+ * Methods reject (never throw) on failure, and every method but `close` rejects once closed.
+ */
 export interface PrincipalStore {
-  findByAccessKeyId(accessKeyId: string): Principal | undefined;
-  add(principal: Principal): void;
-  list(): Principal[];
-  close(): void;
+  /** The principal holding this key, or undefined. */
+  findByAccessKeyId(accessKeyId: string): Promise<Principal | undefined>;
+  /**
+   * The principals holding any of these keys, in one round trip (the proxy resolves a batch of calls
+   * at once). Unknown keys are left out of the map; repeated keys are fine.
+   */
+  findByAccessKeyIds(accessKeyIds: readonly string[]): Promise<Map<string, Principal>>;
+  /** Stores a principal, durably once resolved. Rejects with PrincipalExistsError when its key is taken. */
+  add(principal: Principal): Promise<void>;
+  /** Oldest first (by createdAtMs, then access key id). */
+  list(filter?: PrincipalFilter): Promise<Principal[]>;
+  /** Deletes the principal holding this key (the bootstrap admin's replaced key); resolves whether one did. */
+  remove(accessKeyId: string): Promise<boolean>;
+  /** Releases the store's resources; closing again does nothing. */
+  close(): Promise<void>;
 }
 
 export class PrincipalExistsError extends Error {

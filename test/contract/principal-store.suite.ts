@@ -1,0 +1,193 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { generatePrincipal } from "../../src/stores/principals/keys.js";
+import {
+  PrincipalExistsError,
+  type Principal,
+  type PrincipalStore,
+  type PrincipalType,
+} from "../../src/stores/principals/principal.js";
+
+/**
+ * The PrincipalStore contract (src/stores/principals/principal.ts), run against every implementation.
+ * The factory is called once per test and must return an empty store.
+ */
+export interface PrincipalStoreUnderTest {
+  readonly store: PrincipalStore;
+  /**
+   * Another instance on the same data, as `cairn principal add` opens while the server runs. The
+   * test closes it.
+   */
+  reopen(): Promise<PrincipalStore>;
+  /** Closes `store` (it may be closed already) and removes the data. */
+  cleanup(): Promise<void>;
+}
+
+const ACCOUNT = "123456789012";
+const OTHER_ACCOUNT = "111122223333";
+
+function principal(name: string, type: PrincipalType, createdAtMs: number, accountId = ACCOUNT): Principal {
+  return generatePrincipal({ name, type, accountId, createdAtMs });
+}
+
+export function principalStoreContractSuite(name: string, open: () => Promise<PrincipalStoreUnderTest>): void {
+  async function withStore(body: (subject: PrincipalStoreUnderTest) => Promise<void>): Promise<void> {
+    const subject = await open();
+    try {
+      await body(subject);
+    } finally {
+      await subject.cleanup();
+    }
+  }
+
+  describe(`PrincipalStore contract: ${name}`, () => {
+    it("starts empty", () =>
+      withStore(async ({ store }) => {
+        assert.deepEqual(await store.list(), []);
+        assert.equal(await store.findByAccessKeyId("AKIANOSUCHKEY0000000"), undefined);
+      }));
+
+    it("adds, finds and lists principals", () =>
+      withStore(async ({ store }) => {
+        const alice = principal("alice", "IAMUser", 1);
+        const role = principal("ops/s1", "AssumedRole", 2);
+        await store.add(alice);
+        await store.add(role);
+        assert.deepEqual(await store.findByAccessKeyId(alice.accessKeyId), alice);
+        assert.equal(await store.findByAccessKeyId("AKIANOSUCHKEY0000000"), undefined);
+        assert.deepEqual(await store.list(), [alice, role]);
+      }));
+
+    it("keeps every field of every principal type as given", () =>
+      withStore(async ({ store }) => {
+        const stored = [
+          principal("root", "Root", 1_700_000_000_123),
+          principal("alice", "IAMUser", 1_700_000_000_124),
+          principal("deploy/ci-run", "AssumedRole", 1_700_000_000_125),
+        ];
+        for (const each of stored) await store.add(each);
+        for (const each of stored) assert.deepEqual(await store.findByAccessKeyId(each.accessKeyId), each);
+      }));
+
+    it("lists oldest first, then by access key id", () =>
+      withStore(async ({ store }) => {
+        const late = principal("late", "IAMUser", 30);
+        const early = principal("early", "IAMUser", 10);
+        const sameTime = [principal("a", "IAMUser", 20), principal("b", "IAMUser", 20)];
+        for (const each of [late, ...sameTime, early]) await store.add(each);
+        const tied = [...sameTime].sort((x, y) => (x.accessKeyId < y.accessKeyId ? -1 : 1));
+        assert.deepEqual(await store.list(), [early, ...tied, late]);
+      }));
+
+    it("lists one account's principals", () =>
+      withStore(async ({ store }) => {
+        const alice = principal("alice", "IAMUser", 1);
+        const bob = principal("bob", "IAMUser", 2, OTHER_ACCOUNT);
+        const root = principal("root", "Root", 3);
+        for (const each of [alice, bob, root]) await store.add(each);
+        assert.deepEqual(await store.list({ accountId: ACCOUNT }), [alice, root]);
+        assert.deepEqual(await store.list({ accountId: OTHER_ACCOUNT }), [bob]);
+        assert.deepEqual(await store.list({ accountId: "999999999999" }), []);
+        assert.deepEqual(await store.list({}), [alice, bob, root]);
+      }));
+
+    it("finds many keys at once, leaving unknown keys out", () =>
+      withStore(async ({ store }) => {
+        const alice = principal("alice", "IAMUser", 1);
+        const role = principal("ops/s1", "AssumedRole", 2);
+        await store.add(alice);
+        await store.add(role);
+        const found = await store.findByAccessKeyIds([role.accessKeyId, "AKIANOSUCHKEY0000000", alice.accessKeyId]);
+        assert.deepEqual(
+          found,
+          new Map([
+            [role.accessKeyId, role],
+            [alice.accessKeyId, alice],
+          ]),
+        );
+        assert.deepEqual(
+          await store.findByAccessKeyIds([alice.accessKeyId, alice.accessKeyId]),
+          new Map([[alice.accessKeyId, alice]]),
+        );
+        assert.equal((await store.findByAccessKeyIds([])).size, 0);
+      }));
+
+    it("refuses a duplicate access key id", () =>
+      withStore(async ({ store }) => {
+        const alice = principal("alice", "IAMUser", 1);
+        await store.add(alice);
+        await assert.rejects(store.add({ ...alice, name: "mallory" }), PrincipalExistsError);
+        assert.equal((await store.list()).length, 1);
+        assert.deepEqual(await store.findByAccessKeyId(alice.accessKeyId), alice, "the first holder keeps the key");
+      }));
+
+    it("holds two keys of one entity, sharing its principal id (only access key ids are unique)", () =>
+      withStore(async ({ store }) => {
+        const first = principal("dave", "IAMUser", 1);
+        const second = { ...principal("dave", "IAMUser", 2), principalId: first.principalId };
+        await store.add(first);
+        await store.add(second);
+        assert.deepEqual(await store.findByAccessKeyId(second.accessKeyId), second);
+        assert.deepEqual(await store.list(), [first, second]);
+      }));
+
+    it("removes a principal by its access key", () =>
+      withStore(async ({ store }) => {
+        const alice = principal("alice", "IAMUser", 1);
+        const bob = principal("bob", "IAMUser", 2);
+        await store.add(alice);
+        await store.add(bob);
+        assert.equal(await store.remove(alice.accessKeyId), true);
+        assert.equal(await store.remove(alice.accessKeyId), false, "already gone");
+        assert.equal(await store.remove("AKIANOSUCHKEY0000000"), false);
+        assert.equal(await store.findByAccessKeyId(alice.accessKeyId), undefined);
+        assert.deepEqual(await store.list(), [bob]);
+        await store.add(alice);
+        assert.deepEqual(await store.findByAccessKeyId(alice.accessKeyId), alice, "a removed key can be added again");
+      }));
+
+    it("keeps principals across closing and reopening", () =>
+      withStore(async ({ store, reopen }) => {
+        const alice = principal("alice", "IAMUser", 1);
+        await store.add(alice);
+        await store.close();
+        const second = await reopen();
+        try {
+          assert.deepEqual(await second.list(), [alice]);
+        } finally {
+          await second.close();
+        }
+      }));
+
+    it("lets one instance see what another adds and removes, without reopening (server + CLI)", () =>
+      withStore(async ({ store: server, reopen }) => {
+        assert.equal((await server.list()).length, 0);
+        const cli = await reopen();
+        try {
+          const bob = principal("bob", "IAMUser", 1);
+          await cli.add(bob);
+          assert.deepEqual(await server.findByAccessKeyId(bob.accessKeyId), bob);
+          assert.deepEqual(await server.findByAccessKeyIds([bob.accessKeyId]), new Map([[bob.accessKeyId, bob]]));
+          assert.deepEqual(await server.list(), [bob]);
+          await assert.rejects(server.add({ ...bob, name: "mallory" }), PrincipalExistsError);
+          assert.equal(await cli.remove(bob.accessKeyId), true);
+          assert.equal(await server.findByAccessKeyId(bob.accessKeyId), undefined);
+        } finally {
+          await cli.close();
+        }
+      }));
+
+    it("rejects calls once closed, and closing again does nothing", () =>
+      withStore(async ({ store }) => {
+        const alice = principal("alice", "IAMUser", 1);
+        await store.add(alice);
+        await store.close();
+        await store.close();
+        await assert.rejects(store.findByAccessKeyId(alice.accessKeyId));
+        await assert.rejects(store.findByAccessKeyIds([alice.accessKeyId]));
+        await assert.rejects(store.list());
+        await assert.rejects(store.add(principal("bob", "IAMUser", 2)));
+        await assert.rejects(store.remove(alice.accessKeyId));
+      }));
+  });
+}
