@@ -3,7 +3,6 @@ import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../lib/durable-write.js";
 import type { Clock } from "../../lib/clock.js";
-import { SIGNATURE_ALGORITHM } from "../../model/digest-format.js";
 
 /**
  * Digest signing keys (spec §3.4): one RSA-2048 key pair per region, rotated with overlapping
