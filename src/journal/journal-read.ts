@@ -1,6 +1,6 @@
 import type { JournalEntry, JournalSlice, SliceBlock } from "./journal.js";
 import type { BlockReader } from "./block-reader.js";
-import type { BlockLocation, SegmentIndex } from "./segment-index.js";
+import type { SegmentIndex } from "./segment-index.js";
 import type { SegmentStore } from "./segment-store.js";
 
 interface BlockRef {

@@ -1,6 +1,5 @@
 import { Worker } from "node:worker_threads";
 import type { Journal } from "../../journal/journal.js";
-import type { JournalSlice } from "../../journal/index.js";
 import { systemClock, type Clock } from "../../lib/clock.js";
 import { AppliedSeq } from "../applied-seq.js";
 import type { EventHistory, LookupQuery, LookupResult } from "./event-history.js";
