@@ -81,9 +81,8 @@ describe("ModuleRegistry: journal retention and /health come from the same regis
       nodeId: "test",
       journalRetentionMs: HOUR_MS,
     });
-    const before = journal.firstSeq();
     await registry.applyJournalRetention();
-    assert.equal(journal.firstSeq(), before);
+    assert.equal(journal.firstSeq(), journal.headSeq() - 2, "the three young entries stay; older applied ones go");
     await registry.close();
   });
 
