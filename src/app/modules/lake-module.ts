@@ -4,16 +4,21 @@ import type { ServerSettings } from "../../config/settings.js";
 import { ConsumerRunner } from "../../consumers/runner.js";
 import type { Journal } from "../../journal/journal.js";
 import type { Clock } from "../../lib/clock.js";
-import { makeResolver, type LakeOperationDeps } from "../../control-plane/lake/eds-input.js";
+import { createTurns, makeResolver, type LakeOperationDeps } from "../../control-plane/lake/eds-input.js";
 import { channelById, createChannelOperations } from "../../control-plane/lake/channel-operations.js";
-import type { Channel } from "../../lake/catalog/channel.js";
 import { createEdsOperations } from "../../control-plane/lake/eds-operations.js";
-import { compactionFromEnv, compactionTask, Compactor, FileSnapshots, type CompactionStats } from "../../lake/compaction/compaction.js";
+import {
+  compactionFromEnv,
+  compactionTask,
+  Compactor,
+  FileSnapshots,
+  type CompactionStats,
+} from "../../lake/compaction/compaction.js";
 import { createImportOperations } from "../../control-plane/lake/import-operations.js";
 import { importObjectStore } from "../../control-plane/lake/import/import-source.js";
 import type { ImportDocument } from "../../control-plane/lake/import/import-runner.js";
 import { LakeConsumer } from "../../consumers/lake-writer/lake-consumer.js";
-import { LakeDb } from "../../lake/catalog/lake-db.js";
+import { openSqliteLakeCatalog, type Channel } from "../../lake/catalog/index.js";
 import { recoverLakeDir, sweepLake } from "../../lake/compaction/lake-maintenance.js";
 import { createQueryOperations } from "../../control-plane/lake/query-operations.js";
 import { SigningKeyStore } from "../../stores/signing-keys/signing-keys.js";
@@ -26,9 +31,9 @@ export interface LakeModule {
   /** Lowest journal seq Lake still needs (journal retention must keep it). */
   neededFromSeq(): number;
   /** A channel by id (any account): PutAuditEvents checks ownership and policy itself. */
-  channel(id: string): Channel | undefined;
+  channel(id: string): Promise<Channel | undefined>;
   /** Records the outcome of a PutAuditEvents call in the channel's IngestionStatus. */
-  noteIngestion(channel: Channel, status: NonNullable<Channel["ingestion"]>): void;
+  noteIngestion(channel: Channel, status: NonNullable<Channel["ingestion"]>): Promise<void>;
   /** Compaction counters (for /health): runs, merges, files merged, bytes, replaced files awaiting deletion. */
   compaction(): CompactionStats & { pendingDeletion: number; deletedFiles: number };
   close(): Promise<void>;
@@ -48,25 +53,26 @@ export async function startLakeModule(deps: {
   signingKeys?: SigningKeyStore;
 }): Promise<LakeModule> {
   const lakeDir = join(deps.settings.dataDir, "lake");
-  const db = new LakeDb(join(lakeDir, "lake.db"));
-  await recoverLakeDir(db, lakeDir);
+  const catalog = await openSqliteLakeCatalog(join(lakeDir, "lake.db"));
+  await recoverLakeDir(catalog, lakeDir);
   const duck = await openDuck(lakeDir);
-  const router = new StoreRouter(db);
+  const router = await StoreRouter.load(catalog);
   const base: LakeOperationDeps = {
-    db,
+    catalog,
     onChange: () => router.reload(),
     journalHeadSeq: () => deps.journal.headSeq(),
-    hasOngoingImport: (edsId) =>
-      db
-        .documents<ImportDocument>("imports")
-        .some((d) => d.edsId === edsId && ["INITIALIZING", "IN_PROGRESS"].includes(d.status)),
-    resolve: makeResolver(db),
+    hasOngoingImport: async (edsId) =>
+      (await catalog.documents<ImportDocument>("imports")).some(
+        (d) => d.edsId === edsId && ["INITIALIZING", "IN_PROGRESS"].includes(d.status),
+      ),
+    resolve: makeResolver(catalog),
+    writeTurns: createTurns(),
   };
-  const snapshots = new FileSnapshots(db);
+  const snapshots = new FileSnapshots(catalog);
   const withEngine = { ...base, duck, lakeDir, nowMs: () => deps.clock.nowMs(), snapshots };
   for (const [name, handler] of [
     ...createEdsOperations(base),
-    ...createQueryOperations({
+    ...(await createQueryOperations({
       ...withEngine,
       // Saved results go where trails deliver, signed with the digest keys ListPublicKeys returns.
       delivery: {
@@ -74,13 +80,13 @@ export async function startLakeModule(deps: {
         keys: deps.signingKeys ?? new SigningKeyStore({ dataDir: deps.settings.dataDir, clock: deps.clock }),
         createMissingBuckets: deps.settings.s3Endpoint === undefined,
       },
-    }),
+    })),
     ...createImportOperations({ ...withEngine, objectStore: importObjectStore(deps.settings) }),
     ...createChannelOperations(base),
   ])
     deps.operations.set(name, handler);
 
-  const consumer = new LakeConsumer({ db, duck, router, lakeDir });
+  const consumer = new LakeConsumer({ catalog, duck, router, lakeDir });
   const runner = new ConsumerRunner(deps.journal, consumer);
   await runner.start();
   let lastError = "";
@@ -99,7 +105,7 @@ export async function startLakeModule(deps: {
   const exclusive = (task: () => Promise<void>): Promise<void> => (maintenance = maintenance.then(task, task));
   const sweep = (): void => {
     void exclusive(() =>
-      sweepLake(db, lakeDir, deps.clock.nowMs()).catch((error: unknown) => {
+      sweepLake(catalog, lakeDir, deps.clock.nowMs()).catch((error: unknown) => {
         process.stderr.write(`lake: retention sweep failed: ${String(error)}\n`);
       }),
     );
@@ -108,7 +114,7 @@ export async function startLakeModule(deps: {
   const sweepTimer = setInterval(sweep, SWEEP_INTERVAL_MS);
   const compactionSettings = compactionFromEnv(process.env);
   const compactor = new Compactor({
-    db,
+    catalog,
     duck,
     lakeDir,
     snapshots,
@@ -123,15 +129,14 @@ export async function startLakeModule(deps: {
   compactionTimer?.unref();
   return {
     neededFromSeq: () => consumer.durableSeq() + 1,
-    channel: (id) => channelById(db, id),
-    noteIngestion(channel, status) {
-      const current = channelById(db, channel.id);
-      if (current !== undefined)
-        db.putDocument("channels", current.id, current.accountId, {
-          ...current,
-          ingestion: { ...current.ingestion, ...status },
-        });
-    },
+    channel: (id) => channelById(catalog, id),
+    // A read-modify-write of the channel: in the control plane's write turns, so UpdateChannel is not undone.
+    noteIngestion: (channel, status) =>
+      base.writeTurns(async () => {
+        const current = await channelById(catalog, channel.id);
+        if (current !== undefined)
+          await catalog.putDocument("channels", { ...current, ingestion: { ...current.ingestion, ...status } });
+      }),
     compaction: () => ({
       ...compactor.stats,
       pendingDeletion: snapshots.pendingFiles,
@@ -147,7 +152,7 @@ export async function startLakeModule(deps: {
       await runner.stop();
       await consumer.flush().catch(() => undefined);
       duck.closeSync();
-      db.close();
+      await catalog.close();
     },
   };
 }

@@ -29,9 +29,9 @@ const EVENT_TIME = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z?$/;
 /** The channels PutAuditEvents sends through, as the Lake keeps them. */
 export interface ChannelRegistry {
   /** A channel by id (any account): the route checks ownership and policy itself. */
-  channel(id: string): Channel | undefined;
+  channel(id: string): Promise<Channel | undefined>;
   /** Records the outcome of a call in the channel's IngestionStatus. */
-  noteIngestion(channel: Channel, status: NonNullable<Channel["ingestion"]>): void;
+  noteIngestion(channel: Channel, status: NonNullable<Channel["ingestion"]>): Promise<void>;
 }
 
 export interface PutAuditEventsDeps {
@@ -232,7 +232,7 @@ export function registerPutAuditEventsRoute(app: FastifyInstance, deps: PutAudit
         throw new ApiError("InvalidChannelARN", `channelArn ${channelArn ?? "(missing)"} is not a channel ARN.`);
       if (externalId !== undefined && !EXTERNAL_ID.test(externalId))
         throw new ApiError("InvalidParameterException", "externalId must be 2-1224 characters of [\\w+=,.@:/-].");
-      const channel = deps.lake.channel(channelId);
+      const channel = await deps.lake.channel(channelId);
       if (channel === undefined || channel.region !== claim.region)
         throw new ApiError("ChannelNotFound", `Channel ${channelArn} was not found in ${claim.region}.`);
       const caller = { accountId: principal.accountId, arn: userIdentityOf(principal).arn ?? "" };
@@ -272,7 +272,7 @@ export function registerPutAuditEventsRoute(app: FastifyInstance, deps: PutAudit
         }
       }
       const last = accepted.at(-1);
-      deps.lake.noteIngestion(channel, {
+      await deps.lake.noteIngestion(channel, {
         LatestIngestionAttemptTime: nowMs / 1000,
         LatestIngestionAttemptEventID: last?.eventID ?? "",
         ...(last !== undefined
