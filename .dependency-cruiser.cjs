@@ -22,10 +22,16 @@ const folder = (name) => `^src/${name}/`;
 /** For each layer, a rule forbidding imports of any layer above it. */
 const upwardRules = LAYERS.slice(1).map((layer, index) => ({
   name: `no-upward-from-${layer.join("-")}`,
-  comment: `${layer.join(", ")} must not import the layers above: ${LAYERS.slice(0, index + 1).flat().join(", ")}.`,
+  comment: `${layer.join(", ")} must not import the layers above: ${LAYERS.slice(0, index + 1)
+    .flat()
+    .join(", ")}.`,
   severity: "error",
   from: { path: layer.map(folder) },
-  to: { path: LAYERS.slice(0, index + 1).flat().map(folder) },
+  to: {
+    path: LAYERS.slice(0, index + 1)
+      .flat()
+      .map(folder),
+  },
 }));
 
 /** Folders of one layer that must not import each other. */
@@ -72,6 +78,14 @@ module.exports = {
       severity: "error",
       from: { path: "^src/", pathNot: ["^src/journal/", "^src/app/"] },
       to: { path: "^src/journal/", pathNot: "^src/journal/(journal|index)\\.ts$" },
+    },
+    {
+      name: "lake-catalog-through-its-contract",
+      comment:
+        "Outside src/lake/catalog/, only the contract (lake-catalog.ts, channel.ts) and index.ts may be imported.",
+      severity: "error",
+      from: { path: "^src/", pathNot: "^src/lake/catalog/" },
+      to: { path: "^src/lake/catalog/", pathNot: "^src/lake/catalog/(lake-catalog|channel|index)\\.ts$" },
     },
     {
       name: "src-not-tests",
