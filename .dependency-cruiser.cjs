@@ -81,6 +81,14 @@ module.exports = {
       to: { path: "^src/journal/", pathNot: "^src/journal/(journal|index)\\.ts$" },
     },
     {
+      name: "lake-catalog-through-its-contract",
+      comment:
+        "Outside src/lake/catalog/, only the contract (lake-catalog.ts, channel.ts) and index.ts may be imported.",
+      severity: "error",
+      from: { path: "^src/", pathNot: "^src/lake/catalog/" },
+      to: { path: "^src/lake/catalog/", pathNot: "^src/lake/catalog/(lake-catalog|channel|index)\\.ts$" },
+    },
+    {
       name: "src-not-tests",
       comment: "Production code never imports test helpers.",
       severity: "error",

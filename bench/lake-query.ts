@@ -419,7 +419,7 @@ export interface LakeCompactionBench {
   }>;
 }
 
-function benchStore(storeId: string, createdMs: number): import("../src/lake/catalog/lake-db.js").EventDataStore {
+function benchStore(storeId: string, createdMs: number): import("../src/lake/catalog/index.js").EventDataStore {
   return {
     id: storeId,
     accountId: "123456789012",
@@ -442,7 +442,7 @@ function benchStore(storeId: string, createdMs: number): import("../src/lake/cat
 
 /** N small files of consecutive (time-ordered) events, as flushes write them; a file never spans two dates. */
 async function writeSmallFiles(
-  db: import("../src/lake/catalog/lake-db.js").LakeDb,
+  catalog: import("../src/lake/catalog/index.js").LakeCatalog,
   duck: DuckDBInstance,
   lakeDir: string,
   storeId: string,
@@ -463,7 +463,7 @@ async function writeSmallFiles(
     for (const [eventDate, rows] of byDate) {
       const name = `live-${String(file).padStart(12, "0")}-${eventDate}`;
       const path = await writeParquet(duck, { lakeDir, edsId: storeId, eventDate, name }, rows);
-      db.commitFiles([{ path, edsId: storeId, rows: rows.length, keys: [] }]);
+      await catalog.commitFiles([{ path, edsId: storeId, rows: rows.length, keys: [] }]);
       written++;
     }
   }
@@ -475,10 +475,10 @@ export async function benchLakeCompaction(options: {
   eventsPerFile: number;
   runs: number;
 }): Promise<LakeCompactionBench> {
-  const { LakeDb } = await import("../src/lake/catalog/lake-db.js");
+  const { openSqliteLakeCatalog } = await import("../src/lake/catalog/index.js");
   const { Compactor, FileSnapshots } = await import("../src/lake/compaction/compaction.js");
   const lakeDir = mkdtempSync(join(tmpdir(), "cairn-bench-compaction-"));
-  const db = new LakeDb(join(lakeDir, "lake.db"));
+  const catalog = await openSqliteLakeCatalog(join(lakeDir, "lake.db"));
   const duck = await openDuck(lakeDir);
   const storeId = "0b5e7c1a-1111-4222-8333-944455556666";
   const day = 86_400_000;
@@ -486,12 +486,12 @@ export async function benchLakeCompaction(options: {
   const lastMs = Date.parse(`${new Date(Date.now() - 7 * day).toISOString().slice(0, 10)}T00:00:00Z`);
   const firstMs = lastMs - 3 * day;
   try {
-    db.putStore(benchStore(storeId, firstMs));
+    await catalog.putStore(benchStore(storeId, firstMs));
     const events = options.files * options.eventsPerFile;
-    const written = await writeSmallFiles(db, duck, lakeDir, storeId, { ...options, firstMs, lastMs });
-    const snapshots = new FileSnapshots(db);
-    const facts = (): { files: number; bytes: number; partitions: number } => {
-      const paths = db.storeFiles(storeId);
+    const written = await writeSmallFiles(catalog, duck, lakeDir, storeId, { ...options, firstMs, lastMs });
+    const snapshots = new FileSnapshots(catalog);
+    const facts = async (): Promise<{ files: number; bytes: number; partitions: number }> => {
+      const paths = await catalog.storeFiles(storeId);
       return {
         files: paths.length,
         bytes: paths.reduce((sum, path) => sum + statSync(path).size, 0),
@@ -526,7 +526,7 @@ export async function benchLakeCompaction(options: {
           } finally {
             check.closeSync();
           }
-          const snapshot = snapshots.take([storeId]);
+          const snapshot = await snapshots.take([storeId]);
           const { connection } = await connectForQuery(duck, lakeDir, [storeId], ranges, snapshot);
           try {
             return await runQuery(connection, sql);
@@ -539,16 +539,16 @@ export async function benchLakeCompaction(options: {
       }
       return out;
     };
-    const before = facts();
+    const before = await facts();
     process.stderr.write(`lake-compaction bench: ${written} files, ${events} events; querying\n`);
     const queriedBefore = await measure();
-    const compactor = new Compactor({ db, duck, lakeDir, snapshots, nowMs: () => Date.now() });
+    const compactor = new Compactor({ catalog, duck, lakeDir, snapshots, nowMs: () => Date.now() });
     const started = performance.now();
     let compactionRuns = 0;
     while ((await compactor.runOnce()) > 0) compactionRuns++;
     const compactionSeconds = (performance.now() - started) / 1000;
     await snapshots.deleteUnread();
-    const after = facts();
+    const after = await facts();
     process.stderr.write(`lake-compaction bench: compacted to ${after.files} files in ${round(compactionSeconds)} s\n`);
     const queriedAfter = await measure();
     return {
@@ -577,7 +577,7 @@ export async function benchLakeCompaction(options: {
     };
   } finally {
     duck.closeSync();
-    db.close();
+    await catalog.close();
     rmSync(lakeDir, { recursive: true, force: true });
   }
 }

@@ -31,7 +31,7 @@ describe("Lake compaction survives kill -9", () => {
     let client: CloudTrailClient | undefined;
     try {
       const { storeId, records } = await makeSmallFiles(dataDir, { batches: 30, perDate: 40, daysAgo: [0, 2, 5] });
-      const initialFiles = count(committedFiles(dataDir, storeId));
+      const initialFiles = count(await committedFiles(dataDir, storeId));
       const expected = new Set(records.map((r) => r["eventID"] as string));
       // Small merges back to back: a kill lands in a write, a rename, a commit or a deletion.
       const env = compactionEnv({ INTERVAL_MS: "20", MIN_FILES: "2", MAX_FILES: "4", MAX_BYTES_PER_RUN: "1" });
@@ -55,11 +55,11 @@ describe("Lake compaction survives kill -9", () => {
       server = await startServerProcess({ dataDir, env: compactionEnv() });
       // (Polled: a flush of replayed events may be between its rename and its commit for a moment;
       // an orphan left by a kill never goes away, since recovery runs only at start.)
-      await waitFor("the files on disk to be exactly those lake.db lists", () => {
-        const committed = [...committedFiles(dataDir, storeId).values()].flat().sort();
+      await waitFor("the files on disk to be exactly those lake.db lists", async () => {
+        const committed = [...(await committedFiles(dataDir, storeId)).values()].flat().sort();
         return JSON.stringify(filesOnDisk(dataDir, storeId)) === JSON.stringify(committed) ? true : undefined;
       });
-      const files = count(committedFiles(dataDir, storeId));
+      const files = count(await committedFiles(dataDir, storeId));
       process.stdout.write(`# ${merges} merges over ${ROUNDS} killed runs: ${initialFiles} files became ${files}\n`);
       assert.ok(files < initialFiles, "compaction made progress between the kills");
       client = lakeClient(server.url);

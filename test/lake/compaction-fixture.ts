@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { CreateEventDataStoreCommand, type CloudTrailClient } from "@aws-sdk/client-cloudtrail";
+import { openSqliteLakeCatalog } from "../../src/lake/catalog/index.js";
 import { startServerProcess, TEST_ACCOUNT_ID, type ServerProcess } from "../helpers/server-process.js";
 import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords, type RawRecord } from "../helpers/sample-records.js";
@@ -44,22 +44,18 @@ export async function rows(client: CloudTrailClient, sql: string): Promise<Array
   return outcome.rows.map((row) => Object.assign({}, ...row) as Record<string, string>);
 }
 
-/** The committed files of a store in lake.db, per partition directory name. */
-export function committedFiles(dataDir: string, storeId: string): Map<string, string[]> {
-  const db = new Database(join(dataDir, "lake", "lake.db"));
+/** The committed files of a store in the catalog (lake.db), per partition directory name. */
+export async function committedFiles(dataDir: string, storeId: string): Promise<Map<string, string[]>> {
+  const catalog = await openSqliteLakeCatalog(join(dataDir, "lake", "lake.db"));
   try {
-    db.pragma("busy_timeout = 5000");
-    const paths = (db.prepare("SELECT path FROM files WHERE eds_id = ?").all(storeId) as Array<{ path: string }>).map(
-      (row) => row.path,
-    );
     const out = new Map<string, string[]>();
-    for (const path of paths) {
+    for (const path of await catalog.storeFiles(storeId)) {
       const partition = path.split("/").at(-2)!;
       out.set(partition, [...(out.get(partition) ?? []), path]);
     }
     return out;
   } finally {
-    db.close();
+    await catalog.close();
   }
 }
 
@@ -123,8 +119,8 @@ export async function makeSmallFiles(
       assert.equal((response.json() as { accepted: number }).accepted, sent.length);
       records.push(...sent);
       const url = dataDir;
-      await waitFor(`batch ${batch} committed`, () => {
-        const committed = committedFiles(url, storeId);
+      await waitFor(`batch ${batch} committed`, async () => {
+        const committed = await committedFiles(url, storeId);
         return count(committed) >= (batch + 1) * options.daysAgo.length ? true : undefined;
       });
     }

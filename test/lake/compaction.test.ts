@@ -54,7 +54,7 @@ describe("Lake compaction", () => {
         perDate: 8,
         daysAgo: [0, 3, 10],
       });
-      const before = committedFiles(dataDir, storeId);
+      const before = await committedFiles(dataDir, storeId);
       process.stdout.write(`# ${records.length} events in ${count(before)} files over ${before.size} partitions\n`);
       for (const partition of closedPartitions) assert.ok((before.get(partition)?.length ?? 0) >= 25, partition);
 
@@ -71,16 +71,16 @@ describe("Lake compaction", () => {
       // Compaction on: every 200 ms, tiers of 4 files.
       server = await startServerProcess({ dataDir, env: compactionEnv({ INTERVAL_MS: "200", MIN_FILES: "4" }) });
       const running = server;
-      const after = await waitFor("compaction of every partition", () => {
-        const files = committedFiles(dataDir, storeId);
+      const after = await waitFor("compaction of every partition", async () => {
+        const files = await committedFiles(dataDir, storeId);
         const done =
           closedPartitions.every((p) => files.get(p)?.length === 1) &&
           [...files.values()].every((list) => list.length < 4);
         return done ? files : undefined;
       });
       // Replaced files are deleted (no query holds them): disk = lake.db.
-      await waitFor("replaced files deleted", () =>
-        filesOnDisk(dataDir, storeId).length === count(committedFiles(dataDir, storeId)) ? true : undefined,
+      await waitFor("replaced files deleted", async () =>
+        filesOnDisk(dataDir, storeId).length === count(await committedFiles(dataDir, storeId)) ? true : undefined,
       );
       assert.match(running.output(), /lake: compaction merged \d+ files/);
       process.stdout.write(`# after compaction: ${count(after)} files over ${after.size} partitions\n`);
@@ -122,7 +122,7 @@ describe("Lake compaction", () => {
       await server.stop();
       server = await startServerProcess({ dataDir, env: compactionEnv({ INTERVAL_MS: "200", MIN_FILES: "4" }) });
       await waitFor("the retention sweep", () => (existsSync(join(dataDir, "lake", storeId, old)) ? undefined : true));
-      assert.equal(committedFiles(dataDir, storeId).get(old), undefined, "lake.db forgot the swept files");
+      assert.equal((await committedFiles(dataDir, storeId)).get(old), undefined, "lake.db forgot the swept files");
       client = lakeClient(server.url);
       const left = await rows(client, queries[0]!);
       assert.equal(Number(left[0]!["n"]), records.length - oldCount);
@@ -157,14 +157,16 @@ describe("Lake compaction", () => {
         env: compactionEnv({ INTERVAL_MS: "50", MIN_FILES: "2", MAX_FILES: "3", MAX_BYTES_PER_RUN: "1" }),
       });
       const url = server.url;
-      const compacted = (): boolean =>
-        closedPartitions.every((p) => committedFiles(dataDir, storeId).get(p)?.length === 1);
+      const compacted = async (): Promise<boolean> => {
+        const files = await committedFiles(dataDir, storeId);
+        return closedPartitions.every((p) => files.get(p)?.length === 1);
+      };
       let queriesRun = 0;
       const loop = async (sql: string, expected: number): Promise<void> => {
         const client = lakeClient(url);
         clients.push(client);
         // Until the closed partitions are one file each, and at least a few queries ran.
-        for (let i = 0; !compacted() || i < 3; i++) {
+        for (let i = 0; !(await compacted()) || i < 3; i++) {
           const [row] = await rows(client, sql);
           assert.equal(Number(row!["n"]), expected, `${sql}: query ${i}`);
           assert.equal(Number(row!["d"]), expected, `${sql}: query ${i}`);
@@ -190,8 +192,8 @@ describe("Lake compaction", () => {
       assert.ok(merges >= 2 * closedPartitions.length, "compaction ran in several steps");
       for (const client of clients) client.destroy();
       clients.length = 0;
-      await waitFor("replaced files deleted once no query reads them", () =>
-        filesOnDisk(dataDir, storeId).length === count(committedFiles(dataDir, storeId)) ? true : undefined,
+      await waitFor("replaced files deleted once no query reads them", async () =>
+        filesOnDisk(dataDir, storeId).length === count(await committedFiles(dataDir, storeId)) ? true : undefined,
       );
     } finally {
       for (const client of clients) client.destroy();

@@ -9,7 +9,7 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { listTrailFiles, readTrailFile } from "../../src/client/trail-files.js";
 import { normalizeIngestedRecord } from "../../src/normalize/pipeline.js";
 import { contentUuid } from "../../src/control-plane/lake/import/import-rows.js";
-import { keyHash, LakeDb } from "../../src/lake/catalog/lake-db.js";
+import { keyHash, openSqliteLakeCatalog } from "../../src/lake/catalog/index.js";
 import { eventDateOf, recordToRow } from "../../src/lake/engine/lake-schema.js";
 import { writeParquet } from "../../src/lake/engine/parquet-writer.js";
 import { runImport, type ImportDocument } from "../../src/control-plane/lake/import/import-runner.js";
@@ -68,7 +68,7 @@ describe("Lake bulk import", () => {
   it("stores exactly the rows, schema and failures of the record-by-record reference", async () => {
     const lakeDir = mkdtempSync(join(tmpdir(), "cairn-import-equivalence-"));
     const duck = await DuckDBInstance.create(":memory:");
-    const db = new LakeDb(join(lakeDir, "lake.db"));
+    const catalog = await openSqliteLakeCatalog(join(lakeDir, "lake.db"));
     try {
       const nowMs = Date.now();
       const reference = await referenceImport(duck, lakeDir, nowMs);
@@ -87,7 +87,7 @@ describe("Lake bulk import", () => {
         updatedMs: nowMs,
         stats: { PrefixesFound: 0, PrefixesCompleted: 0, FilesCompleted: 0, EventsCompleted: 0, FailedEntries: 0 },
       });
-      const deps = { db, duck, lakeDir, nowMs: () => nowMs, save: () => undefined };
+      const deps = { catalog, duck, lakeDir, nowMs: () => nowMs, save: async () => undefined };
       const doc = newDoc("00000000-0000-4000-8000-000000000001");
       await runImport(doc, deps);
       assert.equal(doc.status, "COMPLETED");
@@ -98,9 +98,9 @@ describe("Lake bulk import", () => {
         EventsCompleted: reference.events,
         FailedEntries: reference.failures.length,
       });
-      const failures = db
-        .importFailures<Failure>(doc.id, 0, 100_000)
-        .map(({ Location, ErrorType, ErrorMessage }) => ({ Location, ErrorType, ErrorMessage }));
+      const failures = (await catalog.importFailures(doc.id, 0, 100_000)).map(
+        ({ Location, ErrorType, ErrorMessage }) => ({ Location, ErrorType, ErrorMessage }),
+      );
       assert.deepEqual(failures, reference.failures);
       assert.ok(
         reference.failures.some((f) => !f.Location.includes("#")),
@@ -149,7 +149,7 @@ describe("Lake bulk import", () => {
         `# ${reference.files} files, ${reference.events} events, ${reference.failures.length} failures: identical\n`,
       );
     } finally {
-      db.close();
+      await catalog.close();
       duck.closeSync();
       rmSync(lakeDir, { recursive: true, force: true });
     }

@@ -4,14 +4,14 @@ import { LakeConsumer } from "../../consumers/lake-writer/lake-consumer.js";
 import { StoreRouter } from "../../consumers/lake-writer/store-router.js";
 import { ConsumerRunner } from "../../consumers/runner.js";
 import { channelById, createChannelOperations } from "../../control-plane/lake/channel-operations.js";
-import { makeResolver, type LakeOperationDeps } from "../../control-plane/lake/eds-input.js";
+import { createTurns, makeResolver, type LakeOperationDeps } from "../../control-plane/lake/eds-input.js";
 import { createEdsOperations } from "../../control-plane/lake/eds-operations.js";
 import { createImportOperations } from "../../control-plane/lake/import-operations.js";
 import type { ImportDocument } from "../../control-plane/lake/import/import-runner.js";
 import { createQueryOperations } from "../../control-plane/lake/query-operations.js";
 import type { OperationHandler } from "../../control-plane/operation.js";
 import { registerPutAuditEventsRoute, type ChannelRegistry } from "../../http/routes/put-audit-events-route.js";
-import { LakeDb } from "../../lake/catalog/lake-db.js";
+import { openSqliteLakeCatalog, type LakeCatalog } from "../../lake/catalog/index.js";
 import { compactionFromEnv, compactionTask, Compactor, FileSnapshots } from "../../lake/compaction/compaction.js";
 import { recoverLakeDir, sweepLake } from "../../lake/compaction/lake-maintenance.js";
 import { openDuck } from "../../lake/engine/query-engine.js";
@@ -30,37 +30,27 @@ export const lakeModule: CairnModule = {
   name: "lake",
   async start(context) {
     const lakeDir = join(context.settings.dataDir, "lake");
-    const db = new LakeDb(join(lakeDir, "lake.db"));
-    await recoverLakeDir(db, lakeDir);
+    const catalog = await openSqliteLakeCatalog(join(lakeDir, "lake.db"));
+    await recoverLakeDir(catalog, lakeDir);
     const duck = await openDuck(lakeDir);
-    const router = new StoreRouter(db);
-    const snapshots = new FileSnapshots(db);
-    const consumer = new LakeConsumer({ db, duck, router, lakeDir });
+    const router = await StoreRouter.load(catalog);
+    const snapshots = new FileSnapshots(catalog);
+    const consumer = new LakeConsumer({ catalog, duck, router, lakeDir });
     const runner = new ConsumerRunner(context.journal, consumer);
     await runner.start();
     const maintenance = new MaintenanceQueue();
+    const base = operationDeps(context, catalog, router);
     const compactor = new Compactor({
-      db,
+      catalog,
       duck,
       lakeDir,
       snapshots,
       nowMs: () => context.clock.nowMs(),
       options: compactionFromEnv(process.env).options,
     });
-    const channels: ChannelRegistry = {
-      channel: (id) => channelById(db, id),
-      noteIngestion(channel, status) {
-        const current = channelById(db, channel.id);
-        if (current === undefined) return;
-        db.putDocument("channels", current.id, current.accountId, {
-          ...current,
-          ingestion: { ...current.ingestion, ...status },
-        });
-      },
-    };
     return {
-      operations: lakeOperations(context, { db, duck, lakeDir, snapshots, router }),
-      routes: (app, routeContext) => registerPutAuditEventsRoute(app, routeContext, channels),
+      operations: await lakeOperations(context, base, { duck, lakeDir, snapshots }),
+      routes: (app, routeContext) => registerPutAuditEventsRoute(app, routeContext, channelRegistry(catalog, base)),
       consumers: () => [
         {
           name: "lake-writer",
@@ -71,7 +61,7 @@ export const lakeModule: CairnModule = {
       ],
       jobs: lakeJobs(context.settings, {
         consumer,
-        db,
+        catalog,
         lakeDir,
         compactor,
         snapshots,
@@ -92,49 +82,61 @@ export const lakeModule: CairnModule = {
         await runner.stop();
         await consumer.flush().catch(() => undefined);
         duck.closeSync();
-        db.close();
+        await catalog.close();
       },
     };
   },
 };
 
-function lakeOperations(
-  context: ModuleContext,
-  lake: { db: LakeDb; duck: Duck; lakeDir: string; snapshots: FileSnapshots; router: StoreRouter },
-): Array<[string, OperationHandler]> {
-  const { db } = lake;
-  const base: LakeOperationDeps = {
-    db,
-    onChange: () => lake.router.reload(),
+function operationDeps(context: ModuleContext, catalog: LakeCatalog, router: StoreRouter): LakeOperationDeps {
+  return {
+    catalog,
+    onChange: () => router.reload(),
     journalHeadSeq: () => context.journal.headSeq(),
-    hasOngoingImport: (edsId) =>
-      db
-        .documents<ImportDocument>("imports")
-        .some((d) => d.edsId === edsId && ["INITIALIZING", "IN_PROGRESS"].includes(d.status)),
-    resolve: makeResolver(db),
+    hasOngoingImport: async (edsId) =>
+      (await catalog.documents<ImportDocument>("imports")).some(
+        (d) => d.edsId === edsId && ["INITIALIZING", "IN_PROGRESS"].includes(d.status),
+      ),
+    resolve: makeResolver(catalog),
+    writeTurns: createTurns(),
   };
-  const withEngine = {
-    ...base,
-    duck: lake.duck,
-    lakeDir: lake.lakeDir,
-    nowMs: () => context.clock.nowMs(),
-    snapshots: lake.snapshots,
-  };
+}
+
+async function lakeOperations(
+  context: ModuleContext,
+  base: LakeOperationDeps,
+  engine: { duck: Duck; lakeDir: string; snapshots: FileSnapshots },
+): Promise<Array<[string, OperationHandler]>> {
+  const withEngine = { ...base, ...engine, nowMs: () => context.clock.nowMs() };
   const objectStore = context.buckets.store;
   return [
     ...createEdsOperations(base),
     // Saved results go where trails deliver, signed with the digest keys ListPublicKeys returns.
-    ...createQueryOperations({
+    ...(await createQueryOperations({
       ...withEngine,
       delivery: {
         objectStore,
         keys: context.signingKeys,
         createMissingBuckets: context.buckets.embedded !== undefined,
       },
-    }),
+    })),
     ...createImportOperations({ ...withEngine, objectStore }),
     ...createChannelOperations(base),
   ];
+}
+
+/** The channels PutAuditEvents sends through. */
+function channelRegistry(catalog: LakeCatalog, base: LakeOperationDeps): ChannelRegistry {
+  return {
+    channel: (id) => channelById(catalog, id),
+    // A read-modify-write of the channel: in the control plane's write turns, so UpdateChannel is not undone.
+    noteIngestion: (channel, status) =>
+      base.writeTurns(async () => {
+        const current = await channelById(catalog, channel.id);
+        if (current !== undefined)
+          await catalog.putDocument("channels", { ...current, ingestion: { ...current.ingestion, ...status } });
+      }),
+  };
 }
 
 /** Retention sweeps and compaction runs take turns: neither changes a partition under the other. */
@@ -155,7 +157,7 @@ function lakeJobs(
   settings: ServerSettings,
   lake: {
     consumer: LakeConsumer;
-    db: LakeDb;
+    catalog: LakeCatalog;
     lakeDir: string;
     compactor: Compactor;
     snapshots: FileSnapshots;
@@ -188,7 +190,7 @@ function lakeJobs(
       runAtStart: true,
       run: () =>
         maintenance.run(() =>
-          sweepLake(lake.db, lake.lakeDir, lake.nowMs()).catch((error: unknown) => {
+          sweepLake(lake.catalog, lake.lakeDir, lake.nowMs()).catch((error: unknown) => {
             process.stderr.write(`lake: retention sweep failed: ${String(error)}\n`);
           }),
         ),

@@ -1,7 +1,7 @@
 /**
  * The journal consumer that fills event data stores. Records are buffered in memory and flushed
  * every second (or when the buffer is large) as one Parquet file per (store, event date), named by
- * the journal seq range. The durable cursor moves only in the lake.db transaction that records the
+ * the journal seq range. The durable cursor moves only in the catalog transaction that records the
  * files, so after a crash the buffer is rebuilt from the journal; files written but not recorded are
  * deleted at start (lake-recovery.ts). handle() therefore resolves before its output is durable:
  * the buffer is the "small row buffer" of the Lake design, and the cursor the runner keeps in
@@ -9,10 +9,11 @@
  */
 import { rm } from "node:fs/promises";
 import { entryRecord, type JournalEntry } from "../../journal/journal.js";
+import type { CloudTrailRecord } from "../../model/record.js";
 import type { Consumer } from "../consumer.js";
 import { dedupKeyOf } from "../../normalize/pipeline.js";
 import type { DuckDBInstance } from "@duckdb/node-api";
-import { keyHash, type CommittedFile, type LakeDb } from "../../lake/catalog/lake-db.js";
+import { keyHash, type CommittedFile, type EventDataStore, type LakeCatalog } from "../../lake/catalog/index.js";
 import { eventDateOf, recordToRow } from "../../lake/engine/lake-schema.js";
 import { writeParquet } from "../../lake/engine/parquet-writer.js";
 import type { StoreRouter } from "./store-router.js";
@@ -26,20 +27,36 @@ interface Pending {
   readonly keys: Buffer[];
 }
 
+/** A new journal entry with the stores that take its record (none: the entry only moves the cursor). */
+interface Routed {
+  readonly entry: JournalEntry;
+  readonly record: CloudTrailRecord;
+  readonly stores: readonly EventDataStore[];
+  readonly key: Buffer;
+  readonly hex: string;
+}
+
 export class LakeConsumer implements Consumer {
   readonly name = "lake";
   private pending = new Map<string, Pending>();
+  /** `<store>:<key hex>` of the buffered records. */
   private pendingKeys = new Set<string>();
+  /** The keys of the flush in progress: neither buffered nor in the catalog until it commits. */
+  private flushingKeys = new Set<string>();
+  /** Commits so far: a key lookup that overlapped one is asked again. */
+  private commits = 0;
   private pendingRows = 0;
   private firstSeq = 0;
   private lastSeq = 0;
   private committedSeq = 0;
   private chain: Promise<void> = Promise.resolve();
 
-  constructor(private readonly deps: { db: LakeDb; duck: DuckDBInstance; router: StoreRouter; lakeDir: string }) {}
+  constructor(
+    private readonly deps: { catalog: LakeCatalog; duck: DuckDBInstance; router: StoreRouter; lakeDir: string },
+  ) {}
 
   async loadCursor(): Promise<number> {
-    this.committedSeq = this.deps.db.cursor();
+    this.committedSeq = await this.deps.catalog.cursor();
     this.lastSeq = this.committedSeq;
     return this.committedSeq;
   }
@@ -49,24 +66,77 @@ export class LakeConsumer implements Consumer {
     return this.committedSeq;
   }
 
+  /**
+   * Routes the batch, asks the catalog which keys its stores already hold (one call per store), then
+   * buffers the new records without awaiting in between, so a flush sees whole batches only.
+   */
   async handle(batch: readonly JournalEntry[]): Promise<void> {
-    for (const entry of batch) {
-      if (entry.seq <= this.lastSeq) continue;
-      const record = entryRecord(entry);
-      const stores = this.deps.router.liveStoresFor(record, entry.seq);
-      if (stores.length > 0) {
-        const key = keyHash(dedupKeyOf(record));
-        for (const store of stores) this.add(store.id, record, entry.json, key);
-      }
+    const routed = this.route(batch);
+    const stored = await this.storedKeys(routed);
+    for (const { entry, record, stores, key, hex } of routed) {
+      for (const store of stores) this.add(store.id, record, entry.json, key, hex, stored);
       if (this.firstSeq === 0) this.firstSeq = entry.seq;
       this.lastSeq = entry.seq;
     }
     if (this.pendingRows >= FLUSH_ROWS) await this.flush();
   }
 
-  private add(edsId: string, record: ReturnType<typeof entryRecord>, json: string, key: Buffer): void {
-    const seen = `${edsId}:${key.toString("hex")}`;
-    if (this.pendingKeys.has(seen) || this.deps.db.hasKey(edsId, key)) return;
+  private route(batch: readonly JournalEntry[]): Routed[] {
+    const routed: Routed[] = [];
+    const none = Buffer.alloc(0);
+    for (const entry of batch) {
+      if (entry.seq <= this.lastSeq) continue;
+      const record = entryRecord(entry);
+      const stores = this.deps.router.liveStoresFor(record, entry.seq);
+      const key = stores.length > 0 ? keyHash(dedupKeyOf(record)) : none;
+      routed.push({ entry, record, stores, key, hex: key.toString("hex") });
+    }
+    return routed;
+  }
+
+  /** `<store>:<key hex>` of the routed records the catalog already holds. */
+  private async storedKeys(routed: readonly Routed[]): Promise<Set<string>> {
+    const byStore = new Map<string, Routed[]>();
+    for (const item of routed)
+      for (const store of item.stores) {
+        const items = byStore.get(store.id);
+        if (items === undefined) byStore.set(store.id, [item]);
+        else items.push(item);
+      }
+    if (byStore.size === 0) return new Set();
+    for (;;) {
+      // A flush that commits while the catalog answers clears flushingKeys: its keys may be missing
+      // from the answer and from the sets, so ask again.
+      const commits = this.commits;
+      const answers = await Promise.all(
+        [...byStore].map(([edsId, items]) =>
+          this.deps.catalog.hasKeys(
+            edsId,
+            items.map((item) => item.key),
+          ),
+        ),
+      );
+      if (commits !== this.commits) continue;
+      const stored = new Set<string>();
+      [...byStore].forEach(([edsId, items], i) =>
+        items.forEach((item, j) => {
+          if (answers[i]![j]) stored.add(`${edsId}:${item.hex}`);
+        }),
+      );
+      return stored;
+    }
+  }
+
+  private add(
+    edsId: string,
+    record: CloudTrailRecord,
+    json: string,
+    key: Buffer,
+    hex: string,
+    stored: ReadonlySet<string>,
+  ): void {
+    const seen = `${edsId}:${hex}`;
+    if (this.pendingKeys.has(seen) || this.flushingKeys.has(seen) || stored.has(seen)) return;
     this.pendingKeys.add(seen);
     const eventDate = eventDateOf(record);
     const slot = `${edsId}/${eventDate}`;
@@ -88,6 +158,7 @@ export class LakeConsumer implements Consumer {
     const batches = [...this.pending.values()];
     const [from, to] = [this.firstSeq, this.lastSeq];
     this.pending = new Map();
+    this.flushingKeys = this.pendingKeys;
     this.pendingKeys = new Set();
     this.pendingRows = 0;
     this.firstSeq = 0;
@@ -99,10 +170,15 @@ export class LakeConsumer implements Consumer {
         const path = await writeParquet(this.deps.duck, target, batch.rows);
         files.push({ path, edsId: batch.edsId, rows: batch.rows.length, keys: batch.keys });
       }
-      this.deps.db.commitFiles(files, to);
+      await this.deps.catalog.commitFiles(files, to);
       this.committedSeq = to;
+      this.commits++;
+      this.flushingKeys = new Set();
     } catch (error) {
       // Remove what this attempt wrote (its name range may differ next time), keep the records for the retry.
+      const keys = this.flushingKeys;
+      this.flushingKeys = new Set();
+      for (const key of keys) this.pendingKeys.add(key);
       await Promise.all(files.map((file) => rm(file.path, { force: true })));
       for (const batch of batches) this.pending.set(`${batch.edsId}/${batch.eventDate}`, batch);
       this.firstSeq = from;

@@ -6,8 +6,13 @@
 import { recordAccountId, type CloudTrailRecord } from "../../model/record.js";
 import { compileEventSelectors } from "../../selectors/selector-matcher.js";
 import type { EventSelectorMatcher } from "../../selectors/selector-types.js";
-import { channelIdOf, storeCategory, type Channel } from "../../lake/catalog/channel.js";
-import type { EventDataStore, LakeDb } from "../../lake/catalog/lake-db.js";
+import {
+  channelIdOf,
+  storeCategory,
+  type Channel,
+  type EventDataStore,
+  type LakeCatalog,
+} from "../../lake/catalog/index.js";
 
 interface CompiledStore {
   readonly store: EventDataStore;
@@ -18,20 +23,32 @@ export class StoreRouter {
   private compiled: CompiledStore[] = [];
   /** Channel id → ids of its destination stores. */
   private channelStores = new Map<string, Set<string>>();
+  private reloadsStarted = 0;
+  private reloadApplied = 0;
 
-  constructor(private readonly db: LakeDb) {
-    this.reload();
+  private constructor(private readonly catalog: LakeCatalog) {}
+
+  static async load(catalog: LakeCatalog): Promise<StoreRouter> {
+    const router = new StoreRouter(catalog);
+    await router.reload();
+    return router;
   }
 
-  reload(): void {
-    this.compiled = this.db.stores().map((store) => ({
+  /** Reads stores and channels again; of overlapping reloads, the one started last wins. */
+  async reload(): Promise<void> {
+    const reload = ++this.reloadsStarted;
+    const [stores, channels] = await Promise.all([this.catalog.stores(), this.catalog.documents<Channel>("channels")]);
+    if (reload < this.reloadApplied) return;
+    this.reloadApplied = reload;
+    this.compiled = stores.map((store) => ({
       store,
       matcher: compileEventSelectors({ advancedEventSelectors: store.advancedEventSelectors }),
     }));
     this.channelStores = new Map(
-      this.db
-        .documents<Channel>("channels")
-        .map((c) => [c.id, new Set(c.destinations.map((d) => d.Location.slice(d.Location.lastIndexOf("/") + 1)))]),
+      channels.map((c) => [
+        c.id,
+        new Set(c.destinations.map((d) => d.Location.slice(d.Location.lastIndexOf("/") + 1))),
+      ]),
     );
   }
 

@@ -9,9 +9,15 @@ import { ApiError } from "../../lib/api-error.js";
 import { optionalInteger, optionalString } from "../input.js";
 import { isPlainObject } from "../../lib/plain-object.js";
 import type { OperationContext, OperationHandler } from "../operation.js";
-import { parseTags, requireActive, type LakeOperationDeps } from "./eds-input.js";
-import type { EventDataStore, LakeDb } from "../../lake/catalog/lake-db.js";
-import { channelIdOf, storeCategory, type Channel, type ChannelDestination } from "../../lake/catalog/channel.js";
+import { inWriteTurn, parseTags, requireActive, type LakeOperationDeps } from "./eds-input.js";
+import {
+  channelIdOf,
+  storeCategory,
+  type Channel,
+  type ChannelDestination,
+  type EventDataStore,
+  type LakeCatalog,
+} from "../../lake/catalog/index.js";
 import { policyPrincipals } from "../../auth/resource-policy.js";
 
 const NAME = /^[a-zA-Z0-9._-]{3,128}$/;
@@ -21,16 +27,21 @@ const POLICY_STATEMENTS_MAX = 20;
 const POLICY_PRINCIPALS_MAX = 50;
 const PUT_AUDIT_EVENTS = "cloudtrail-data:PutAuditEvents";
 
-export function channelById(db: LakeDb, id: string): Channel | undefined {
-  return db.documents<Channel>("channels").find((c) => c.id === id);
+/** A channel by id, whatever its account. */
+export function channelById(catalog: LakeCatalog, id: string): Promise<Channel | undefined> {
+  return catalog.findDocument<Channel>("channels", id);
 }
 
-function resolveChannel(db: LakeDb, value: string | undefined, context: OperationContext): Channel {
+async function resolveChannel(
+  catalog: LakeCatalog,
+  value: string | undefined,
+  context: OperationContext,
+): Promise<Channel> {
   if (value === undefined) throw new ApiError("InvalidParameterException", "Channel is required.");
   const id = channelIdOf(value);
   if (id === undefined)
     throw new ApiError("ChannelARNInvalidException", `The value ${value} is not a valid channel ARN or id.`);
-  const channel = db.document<Channel>("channels", id, context.accountId);
+  const channel = await catalog.document<Channel>("channels", id, context.accountId);
   if (channel === undefined) throw new ApiError("ChannelNotFoundException", `Channel ${value} was not found.`);
   return channel;
 }
@@ -44,7 +55,11 @@ function checkName(name: string): void {
 }
 
 /** Destinations must be the caller's live ActivityAuditLog stores (spec §7.5). */
-function parseDestinations(deps: LakeOperationDeps, value: unknown, context: OperationContext): ChannelDestination[] {
+async function parseDestinations(
+  deps: LakeOperationDeps,
+  value: unknown,
+  context: OperationContext,
+): Promise<ChannelDestination[]> {
   if (!Array.isArray(value) || value.length < 1 || value.length > 200)
     throw new ApiError("InvalidParameterException", "Destinations must be a list of 1 to 200 destinations.");
   const out: ChannelDestination[] = [];
@@ -58,7 +73,7 @@ function parseDestinations(deps: LakeOperationDeps, value: unknown, context: Ope
         "InvalidParameterException",
         `Destinations[${i}] must be {Type: EVENT_DATA_STORE, Location: <event data store ARN or id>}.`,
       );
-    const store = requireActive(deps.resolve({ EventDataStore: location }, context));
+    const store = requireActive(await deps.resolve({ EventDataStore: location }, context));
     if (storeCategory(store) !== "ActivityAuditLog" || store.organizationEnabled)
       throw new ApiError(
         "InvalidEventDataStoreCategoryException",
@@ -106,12 +121,12 @@ function checkPolicy(text: string): void {
 }
 
 export function createChannelOperations(deps: LakeOperationDeps): Array<[string, OperationHandler]> {
-  const save = (channel: Channel): void => {
-    deps.db.putDocument("channels", channel.id, channel.accountId, channel);
-    deps.onChange();
+  const save = async (channel: Channel): Promise<void> => {
+    await deps.catalog.putDocument("channels", channel);
+    await deps.onChange();
   };
-  const regional = (context: OperationContext): Channel[] =>
-    deps.db.documents<Channel>("channels", context.accountId).filter((c) => c.region === context.region);
+  const regional = async (context: OperationContext): Promise<Channel[]> =>
+    (await deps.catalog.documents<Channel>("channels", context.accountId)).filter((c) => c.region === context.region);
   const resources = (channel: Channel): Array<{ accountId: string; type: string; ARN: string }> => [
     { accountId: channel.accountId, type: "AWS::CloudTrail::Channel", ARN: channel.arn },
   ];
@@ -127,12 +142,12 @@ export function createChannelOperations(deps: LakeOperationDeps): Array<[string,
         "InvalidSourceException",
         `Source ${source} is not supported: Cairn channels take Custom sources (PutAuditEvents).`,
       );
-    const existing = regional(context);
+    const existing = await regional(context);
     if (existing.some((c) => c.name === name))
       throw new ApiError("ChannelAlreadyExistsException", `A channel named ${name} already exists.`);
     if (existing.length >= MAX_CHANNELS)
       throw new ApiError("ChannelMaxLimitExceededException", `An account can have at most ${MAX_CHANNELS} channels.`);
-    const destinations = parseDestinations(deps, input["Destinations"], context);
+    const destinations = await parseDestinations(deps, input["Destinations"], context);
     const id = randomUUID();
     const channel: Channel = {
       id,
@@ -145,13 +160,13 @@ export function createChannelOperations(deps: LakeOperationDeps): Array<[string,
       tags: parseTags(input["Tags"]),
       createdMs: context.nowMs,
     };
-    save(channel);
+    await save(channel);
     const output = { ...view(channel), Tags: channel.tags };
     return { output, responseElements: output, resources: resources(channel) };
   };
 
   const get: OperationHandler = async (input, context) => {
-    const channel = resolveChannel(deps.db, optionalString(input, "Channel"), context);
+    const channel = await resolveChannel(deps.catalog, optionalString(input, "Channel"), context);
     return {
       output: {
         ...view(channel),
@@ -169,7 +184,7 @@ export function createChannelOperations(deps: LakeOperationDeps): Array<[string,
     if (max < 1 || max > 1000)
       throw new ApiError("InvalidMaxResultsException", "MaxResults must be between 1 and 1000.");
     const token = optionalString(input, "NextToken");
-    const all = regional(context).sort((a, b) => a.createdMs - b.createdMs || a.id.localeCompare(b.id));
+    const all = (await regional(context)).sort((a, b) => a.createdMs - b.createdMs || a.id.localeCompare(b.id));
     const start = token === undefined ? 0 : Number.parseInt(token.replace(/^channels-/, ""), 10);
     if (!Number.isInteger(start) || start < 0 || start > all.length)
       throw new ApiError("InvalidNextTokenException", "The NextToken is invalid.");
@@ -180,35 +195,35 @@ export function createChannelOperations(deps: LakeOperationDeps): Array<[string,
   };
 
   const update: OperationHandler = async (input, context) => {
-    const channel = resolveChannel(deps.db, optionalString(input, "Channel"), context);
+    const channel = await resolveChannel(deps.catalog, optionalString(input, "Channel"), context);
     const name = optionalString(input, "Name");
     if (name !== undefined) {
       checkName(name);
-      if (regional(context).some((c) => c.name === name && c.id !== channel.id))
+      if ((await regional(context)).some((c) => c.name === name && c.id !== channel.id))
         throw new ApiError("ChannelAlreadyExistsException", `A channel named ${name} already exists.`);
     }
     const destinations =
       input["Destinations"] === undefined || input["Destinations"] === null
         ? channel.destinations
-        : parseDestinations(deps, input["Destinations"], context);
+        : await parseDestinations(deps, input["Destinations"], context);
     const updated: Channel = { ...channel, ...(name !== undefined ? { name } : {}), destinations };
-    save(updated);
+    await save(updated);
     return { output: view(updated), responseElements: view(updated), resources: resources(updated) };
   };
 
   const remove: OperationHandler = async (input, context) => {
-    const channel = resolveChannel(deps.db, optionalString(input, "Channel"), context);
-    deps.db.deleteDocument("channels", channel.id);
-    deps.onChange();
+    const channel = await resolveChannel(deps.catalog, optionalString(input, "Channel"), context);
+    await deps.catalog.deleteDocument("channels", channel.id, channel.accountId);
+    await deps.onChange();
     return { output: {}, responseElements: null, resources: resources(channel) };
   };
 
   return [
-    ["CreateChannel", create],
+    ["CreateChannel", inWriteTurn(deps, create)],
     ["GetChannel", get],
     ["ListChannels", list],
-    ["UpdateChannel", update],
-    ["DeleteChannel", remove],
+    ["UpdateChannel", inWriteTurn(deps, update)],
+    ["DeleteChannel", inWriteTurn(deps, remove)],
     ...createChannelPolicyOperations(deps, save, resources),
   ];
 }
@@ -216,10 +231,10 @@ export function createChannelOperations(deps: LakeOperationDeps): Array<[string,
 /** Resource policies: channels only (event data store and dashboard policies are not supported yet). */
 function createChannelPolicyOperations(
   deps: LakeOperationDeps,
-  save: (channel: Channel) => void,
+  save: (channel: Channel) => Promise<void>,
   resources: (channel: Channel) => Array<{ accountId: string; type: string; ARN: string }>,
 ): Array<[string, OperationHandler]> {
-  const policyTarget = (input: Record<string, unknown>, context: OperationContext): Channel => {
+  const policyTarget = async (input: Record<string, unknown>, context: OperationContext): Promise<Channel> => {
     const arn = optionalString(input, "ResourceArn");
     if (arn === undefined) throw new ApiError("InvalidParameterException", "ResourceArn is required.");
     if (!arn.includes(":channel/"))
@@ -227,45 +242,45 @@ function createChannelPolicyOperations(
         "ResourceTypeNotSupportedException",
         "Cairn supports resource policies on channels only (not on event data stores or dashboards yet).",
       );
-    return resolveChannel(deps.db, arn, context);
+    return resolveChannel(deps.catalog, arn, context);
   };
 
   const putPolicy: OperationHandler = async (input, context) => {
-    const channel = policyTarget(input, context);
+    const channel = await policyTarget(input, context);
     const policy = optionalString(input, "ResourcePolicy");
     if (policy === undefined) throw new ApiError("InvalidParameterException", "ResourcePolicy is required.");
     checkPolicy(policy);
-    save({ ...channel, policy });
+    await save({ ...channel, policy });
     const output = { ResourceArn: channel.arn, ResourcePolicy: policy };
     return { output, responseElements: output, resources: resources(channel) };
   };
 
   const getPolicy: OperationHandler = async (input, context) => {
-    const channel = policyTarget(input, context);
+    const channel = await policyTarget(input, context);
     if (channel.policy === undefined)
       throw new ApiError("ResourcePolicyNotFoundException", `Channel ${channel.arn} has no resource policy.`);
     return { output: { ResourceArn: channel.arn, ResourcePolicy: channel.policy } };
   };
 
   const deletePolicy: OperationHandler = async (input, context) => {
-    const channel = policyTarget(input, context);
+    const channel = await policyTarget(input, context);
     if (channel.policy === undefined)
       throw new ApiError("ResourcePolicyNotFoundException", `Channel ${channel.arn} has no resource policy.`);
     const { policy: _removed, ...rest } = channel;
-    save(rest);
+    await save(rest);
     return { output: {}, responseElements: null, resources: resources(channel) };
   };
 
   return [
-    ["PutResourcePolicy", putPolicy],
+    ["PutResourcePolicy", inWriteTurn(deps, putPolicy)],
     ["GetResourcePolicy", getPolicy],
-    ["DeleteResourcePolicy", deletePolicy],
+    ["DeleteResourcePolicy", inWriteTurn(deps, deletePolicy)],
   ];
 }
 
 /** The channels that send to a store (DeleteEventDataStore refuses while there is one). */
-export function channelsSendingTo(db: LakeDb, store: EventDataStore): Channel[] {
-  return db
-    .documents<Channel>("channels", store.accountId)
-    .filter((c) => c.destinations.some((d) => d.Location === store.arn));
+export async function channelsSendingTo(catalog: LakeCatalog, store: EventDataStore): Promise<Channel[]> {
+  return (await catalog.documents<Channel>("channels", store.accountId)).filter((c) =>
+    c.destinations.some((d) => d.Location === store.arn),
+  );
 }

@@ -2,20 +2,48 @@
 import { ApiError } from "../../lib/api-error.js";
 import { optionalString } from "../input.js";
 import { isPlainObject } from "../../lib/plain-object.js";
-import type { OperationContext } from "../operation.js";
+import type { OperationContext, OperationHandler } from "../operation.js";
 import { validateAdvancedEventSelectors } from "../../selectors/advanced-selectors.js";
 import { InvalidEventSelectorsError, SelectorShapeError } from "../../selectors/selector-errors.js";
 import type { AdvancedEventSelector } from "../../selectors/selector-types.js";
-import type { EventDataStore, LakeDb } from "../../lake/catalog/lake-db.js";
+import type { EventDataStore, LakeCatalog } from "../../lake/catalog/index.js";
+
+/** Runs tasks one at a time, in call order. */
+export type Turns = <T>(task: () => Promise<T>) => Promise<T>;
 
 export interface LakeOperationDeps {
-  readonly db: LakeDb;
+  readonly catalog: LakeCatalog;
   /** Called after every control-plane write (recompiles the store router). */
-  readonly onChange: () => void;
+  readonly onChange: () => Promise<void>;
   readonly journalHeadSeq: () => number;
-  readonly hasOngoingImport: (edsId: string) => boolean;
-  /** The caller's store named by `EventDataStore` (id or ARN); throws the modelled errors. */
-  readonly resolve: (input: Record<string, unknown>, context: OperationContext, member?: string) => EventDataStore;
+  readonly hasOngoingImport: (edsId: string) => Promise<boolean>;
+  /** The caller's store named by `EventDataStore` (id or ARN); rejects with the modelled errors. */
+  readonly resolve: (
+    input: Record<string, unknown>,
+    context: OperationContext,
+    member?: string,
+  ) => Promise<EventDataStore>;
+  /**
+   * The turns of the control-plane writes that check before they write (unique names, limits, a
+   * store's channels and imports, read-modify-write of a document): no other write comes between a
+   * check and its write.
+   */
+  readonly writeTurns: Turns;
+}
+
+/** A fresh turn queue: each task starts once the one before has settled. */
+export function createTurns(): Turns {
+  let last: Promise<unknown> = Promise.resolve();
+  return <T>(task: () => Promise<T>): Promise<T> => {
+    const result = last.then(task);
+    last = result.catch(() => undefined);
+    return result;
+  };
+}
+
+/** The handler, run in the write turns. */
+export function inWriteTurn(deps: Pick<LakeOperationDeps, "writeTurns">, handler: OperationHandler): OperationHandler {
+  return (input, context) => deps.writeTurns(() => handler(input, context));
 }
 
 /** Spec §7.1: the selector used when CreateEventDataStore gets none. */
@@ -72,11 +100,11 @@ export function storeIdOf(value: string): string {
   return id.toLowerCase();
 }
 
-export function makeResolver(db: LakeDb): LakeOperationDeps["resolve"] {
-  return (input, context, member = "EventDataStore") => {
+export function makeResolver(catalog: LakeCatalog): LakeOperationDeps["resolve"] {
+  return async (input, context, member = "EventDataStore") => {
     const value = optionalString(input, member);
     if (value === undefined) throw new ApiError("InvalidParameterException", `${member} is required.`);
-    const store = db.store(storeIdOf(value));
+    const store = await catalog.store(storeIdOf(value));
     if (store === undefined || store.accountId !== context.accountId)
       throw new ApiError("EventDataStoreNotFoundException", `The specified event data store ${value} was not found.`);
     return store;

@@ -8,10 +8,10 @@ import { ApiError } from "../../lib/api-error.js";
 import { optionalInteger, optionalString } from "../input.js";
 import type { OperationContext, OperationHandler } from "../operation.js";
 import { channelsSendingTo } from "./channel-operations.js";
-import { storeCategory } from "../../lake/catalog/channel.js";
-import type { EventDataStore } from "../../lake/catalog/lake-db.js";
+import { storeCategory, type EventDataStore } from "../../lake/catalog/index.js";
 import {
   edsView,
+  inWriteTurn,
   listView,
   optionalBoolean,
   parseSelectors,
@@ -42,16 +42,25 @@ function checkBilling(mode: string | undefined): void {
     throw new ApiError("InvalidParameterException", `BillingMode must be one of ${BILLING_MODES.join(", ")}.`);
 }
 
-function nameTaken(deps: LakeOperationDeps, context: OperationContext, name: string, exceptId?: string): boolean {
-  return deps.db
-    .stores(context.accountId)
-    .some((s) => s.name === name && s.region === context.region && s.id !== exceptId);
+async function nameTaken(
+  deps: LakeOperationDeps,
+  context: OperationContext,
+  name: string,
+  exceptId?: string,
+): Promise<boolean> {
+  return (await deps.catalog.stores(context.accountId)).some(
+    (s) => s.name === name && s.region === context.region && s.id !== exceptId,
+  );
+}
+
+async function liveStores(deps: LakeOperationDeps, context: OperationContext): Promise<EventDataStore[]> {
+  return (await deps.catalog.stores(context.accountId)).filter((s) => s.status !== "PENDING_DELETION");
 }
 
 export function createEdsOperations(deps: LakeOperationDeps): Array<[string, OperationHandler]> {
-  const save = (store: EventDataStore): void => {
-    deps.db.putStore(store);
-    deps.onChange();
+  const save = async (store: EventDataStore): Promise<void> => {
+    await deps.catalog.putStore(store);
+    await deps.onChange();
   };
 
   const create: OperationHandler = async (input, context) => {
@@ -62,10 +71,9 @@ export function createEdsOperations(deps: LakeOperationDeps): Array<[string, Ope
     checkRetention(retention);
     const billingMode = optionalString(input, "BillingMode") ?? "EXTENDABLE_RETENTION_PRICING";
     checkBilling(billingMode);
-    if (nameTaken(deps, context, name))
+    if (await nameTaken(deps, context, name))
       throw new ApiError("EventDataStoreAlreadyExistsException", `An event data store named ${name} already exists.`);
-    const live = deps.db.stores(context.accountId).filter((s) => s.status !== "PENDING_DELETION");
-    if (live.length >= MAX_STORES)
+    if ((await liveStores(deps, context)).length >= MAX_STORES)
       throw new ApiError(
         "EventDataStoreMaxLimitExceededException",
         `An account can have at most ${MAX_STORES} event data stores.`,
@@ -90,7 +98,7 @@ export function createEdsOperations(deps: LakeOperationDeps): Array<[string, Ope
       updatedMs: context.nowMs,
       fromSeq: deps.journalHeadSeq(),
     };
-    save(store);
+    await save(store);
     // AWS answers CREATED once; the store is ENABLED from the next read on.
     const view = edsView(store);
     return {
@@ -101,7 +109,7 @@ export function createEdsOperations(deps: LakeOperationDeps): Array<[string, Ope
   };
 
   const get: OperationHandler = async (input, context) => {
-    const store = deps.resolve(input, context);
+    const store = await deps.resolve(input, context);
     return { output: { ...edsView(store), FederationStatus: "DISABLED" } };
   };
 
@@ -110,7 +118,9 @@ export function createEdsOperations(deps: LakeOperationDeps): Array<[string, Ope
     if (max < 1 || max > 1000)
       throw new ApiError("InvalidMaxResultsException", "MaxResults must be between 1 and 1000.");
     const token = optionalString(input, "NextToken");
-    const all = deps.db.stores(context.accountId).filter((s) => s.region === context.region || s.multiRegionEnabled);
+    const all = (await deps.catalog.stores(context.accountId)).filter(
+      (s) => s.region === context.region || s.multiRegionEnabled,
+    );
     const start = token === undefined ? 0 : Number.parseInt(token.replace(/^eds-/, ""), 10);
     if (!Number.isInteger(start) || start < 0 || start > all.length)
       throw new ApiError("InvalidNextTokenException", "The NextToken is invalid.");
@@ -120,14 +130,14 @@ export function createEdsOperations(deps: LakeOperationDeps): Array<[string, Ope
   };
 
   const update: OperationHandler = async (input, context) => {
-    const store = requireActive(deps.resolve(input, context));
+    const store = requireActive(await deps.resolve(input, context));
     const members = ["Name", "AdvancedEventSelectors", "MultiRegionEnabled", "OrganizationEnabled", "RetentionPeriod"];
     members.push("TerminationProtectionEnabled", "KmsKeyId", "BillingMode");
     if (!members.some((m) => input[m] !== undefined && input[m] !== null))
       throw new ApiError("InvalidParameterException", "UpdateEventDataStore needs at least one setting to change.");
     const name = optionalString(input, "Name");
     checkName(name);
-    if (name !== undefined && nameTaken(deps, context, name, store.id))
+    if (name !== undefined && (await nameTaken(deps, context, name, store.id)))
       throw new ApiError("EventDataStoreAlreadyExistsException", `An event data store named ${name} already exists.`);
     const retention = optionalInteger(input, "RetentionPeriod");
     checkRetention(retention);
@@ -151,51 +161,50 @@ export function createEdsOperations(deps: LakeOperationDeps): Array<[string, Ope
         optionalBoolean(input, "TerminationProtectionEnabled") ?? store.terminationProtectionEnabled,
       updatedMs: context.nowMs,
     };
-    save(updated);
+    await save(updated);
     return { output: edsView(updated), responseElements: edsView(updated) };
   };
 
   const remove: OperationHandler = async (input, context) => {
-    const store = requireActive(deps.resolve(input, context));
+    const store = requireActive(await deps.resolve(input, context));
     if (store.terminationProtectionEnabled)
       throw new ApiError(
         "EventDataStoreTerminationProtectedException",
         `Event data store ${store.arn} has termination protection enabled; disable it with UpdateEventDataStore first.`,
       );
-    if (deps.hasOngoingImport(store.id))
+    if (await deps.hasOngoingImport(store.id))
       throw new ApiError("EventDataStoreHasOngoingImportException", "The event data store has an import in progress.");
-    const channels = channelsSendingTo(deps.db, store);
+    const channels = await channelsSendingTo(deps.catalog, store);
     if (channels.length > 0)
       throw new ApiError(
         "ChannelExistsForEDSException",
         `Channel ${channels[0]!.arn} sends events to this event data store; delete it or change its destinations first.`,
       );
-    save({ ...store, status: "PENDING_DELETION", deletedMs: context.nowMs, updatedMs: context.nowMs });
+    await save({ ...store, status: "PENDING_DELETION", deletedMs: context.nowMs, updatedMs: context.nowMs });
     return { output: {}, responseElements: null };
   };
 
   const restore: OperationHandler = async (input, context) => {
-    const store = deps.resolve(input, context);
+    const store = await deps.resolve(input, context);
     if (store.status !== "PENDING_DELETION")
       throw new ApiError(
         "InvalidEventDataStoreStatusException",
         `Event data store ${store.arn} is not pending deletion.`,
       );
-    const live = deps.db.stores(context.accountId).filter((s) => s.status !== "PENDING_DELETION");
-    if (live.length >= MAX_STORES)
+    if ((await liveStores(deps, context)).length >= MAX_STORES)
       throw new ApiError(
         "EventDataStoreMaxLimitExceededException",
         `An account can have at most ${MAX_STORES} event data stores.`,
       );
     const { deletedMs: _deleted, ...rest } = store;
     const restored: EventDataStore = { ...rest, status: "ENABLED", updatedMs: context.nowMs };
-    save(restored);
+    await save(restored);
     return { output: edsView(restored), responseElements: edsView(restored) };
   };
 
   const ingestion = (start: boolean): OperationHandler => {
     return async (input, context) => {
-      const store = requireActive(deps.resolve(input, context));
+      const store = requireActive(await deps.resolve(input, context));
       if (storeCategory(store) === "ActivityAuditLog")
         throw new ApiError(
           "InvalidEventDataStoreCategoryException",
@@ -207,19 +216,19 @@ export function createEdsOperations(deps: LakeOperationDeps): Array<[string, Ope
           "InvalidEventDataStoreStatusException",
           `Event data store ${store.arn} is ${store.status}; ${start ? "Start" : "Stop"}EventDataStoreIngestion needs ${expected}.`,
         );
-      save({ ...store, status: start ? "ENABLED" : "STOPPED_INGESTION", updatedMs: context.nowMs });
+      await save({ ...store, status: start ? "ENABLED" : "STOPPED_INGESTION", updatedMs: context.nowMs });
       return { output: {}, responseElements: null };
     };
   };
 
   return [
-    ["CreateEventDataStore", create],
+    ["CreateEventDataStore", inWriteTurn(deps, create)],
     ["GetEventDataStore", get],
     ["ListEventDataStores", list],
-    ["UpdateEventDataStore", update],
-    ["DeleteEventDataStore", remove],
-    ["RestoreEventDataStore", restore],
-    ["StartEventDataStoreIngestion", ingestion(true)],
-    ["StopEventDataStoreIngestion", ingestion(false)],
+    ["UpdateEventDataStore", inWriteTurn(deps, update)],
+    ["DeleteEventDataStore", inWriteTurn(deps, remove)],
+    ["RestoreEventDataStore", inWriteTurn(deps, restore)],
+    ["StartEventDataStoreIngestion", inWriteTurn(deps, ingestion(true))],
+    ["StopEventDataStoreIngestion", inWriteTurn(deps, ingestion(false))],
   ];
 }

@@ -3,7 +3,7 @@
  * S3 location (`s3://bucket/prefix`, in the object store Cairn is configured with) or a directory on
  * the server (`file:///…`, a Cairn extension). The import runs in the background (import-runner.ts):
  * files are read and normalised with the ingest rules, duplicates (same dedup key already in the
- * store) are skipped, and rows are written as Parquet in chunks, each chunk recorded in lake.db with
+ * store) are skipped, and rows are written as Parquet in chunks, each chunk recorded in the catalog with
  * its keys. Bad files and records become ListImportFailures entries.
  */
 import { randomUUID } from "node:crypto";
@@ -42,7 +42,7 @@ function pageOf(token: string | undefined, total: number, prefix: string): numbe
 export function createImportOperations(
   deps: LakeOperationDeps & { duck: DuckDBInstance; lakeDir: string; nowMs: () => number; objectStore?: ObjectStore },
 ): Array<[string, OperationHandler]> {
-  const save = (doc: ImportDocument): void => deps.db.putDocument("imports", doc.id, doc.accountId, doc);
+  const save = (doc: ImportDocument): Promise<void> => deps.catalog.putDocument("imports", doc);
 
   const startImport: OperationHandler = async (input, context) => {
     const destinations = optionalList(input, "Destinations");
@@ -54,44 +54,49 @@ export function createImportOperations(
     if (uri === undefined)
       throw new ApiError("InvalidParameterException", "ImportSource.S3.S3LocationUri is required.");
     const location = await resolveImportLocation(uri, deps.objectStore);
-    const store = requireActive(deps.resolve({ EventDataStore: destinations[0] }, context));
-    const ongoing = deps.db.documents<ImportDocument>("imports", context.accountId);
-    if (ongoing.some((d) => d.status === "INITIALIZING" || d.status === "IN_PROGRESS"))
-      throw new ApiError("AccountHasOngoingImportException", "The account already has an import in progress.");
-    const startMs = optionalTimestampMs(input, "StartEventTime");
-    const endMs = optionalTimestampMs(input, "EndEventTime");
-    const doc: ImportDocument = {
-      id: randomUUID(),
-      accountId: context.accountId,
-      edsId: store.id,
-      destinationArn: store.arn,
-      sourceUri: uri,
-      directory: location.kind === "file" ? location.directory : "",
-      location,
-      region: typeof s3?.["S3BucketRegion"] === "string" ? s3["S3BucketRegion"] : context.region,
-      roleArn: typeof s3?.["S3BucketAccessRoleArn"] === "string" ? s3["S3BucketAccessRoleArn"] : "",
-      ...(startMs !== undefined ? { startEventTimeMs: startMs } : {}),
-      ...(endMs !== undefined ? { endEventTimeMs: endMs } : {}),
-      status: "INITIALIZING",
-      createdMs: context.nowMs,
-      updatedMs: context.nowMs,
-      stats: { PrefixesFound: 0, PrefixesCompleted: 0, FilesCompleted: 0, EventsCompleted: 0, FailedEntries: 0 },
-    };
-    save(doc);
+    // The check for an ongoing import and the new document take one write turn, as
+    // DeleteEventDataStore's check for one does.
+    const doc = await deps.writeTurns(async () => {
+      const store = requireActive(await deps.resolve({ EventDataStore: destinations[0] }, context));
+      const ongoing = await deps.catalog.documents<ImportDocument>("imports", context.accountId);
+      if (ongoing.some((d) => d.status === "INITIALIZING" || d.status === "IN_PROGRESS"))
+        throw new ApiError("AccountHasOngoingImportException", "The account already has an import in progress.");
+      const startMs = optionalTimestampMs(input, "StartEventTime");
+      const endMs = optionalTimestampMs(input, "EndEventTime");
+      const created: ImportDocument = {
+        id: randomUUID(),
+        accountId: context.accountId,
+        edsId: store.id,
+        destinationArn: store.arn,
+        sourceUri: uri,
+        directory: location.kind === "file" ? location.directory : "",
+        location,
+        region: typeof s3?.["S3BucketRegion"] === "string" ? s3["S3BucketRegion"] : context.region,
+        roleArn: typeof s3?.["S3BucketAccessRoleArn"] === "string" ? s3["S3BucketAccessRoleArn"] : "",
+        ...(startMs !== undefined ? { startEventTimeMs: startMs } : {}),
+        ...(endMs !== undefined ? { endEventTimeMs: endMs } : {}),
+        status: "INITIALIZING",
+        createdMs: context.nowMs,
+        updatedMs: context.nowMs,
+        stats: { PrefixesFound: 0, PrefixesCompleted: 0, FilesCompleted: 0, EventsCompleted: 0, FailedEntries: 0 },
+      };
+      await save(created);
+      return created;
+    });
     void runImport(doc, { ...deps, save });
     return { output: view(doc), responseElements: view(doc) };
   };
 
-  const load = (input: Record<string, unknown>, accountId: string): ImportDocument => {
+  const load = async (input: Record<string, unknown>, accountId: string): Promise<ImportDocument> => {
     const id = optionalString(input, "ImportId");
     if (id === undefined) throw new ApiError("InvalidParameterException", "ImportId is required.");
-    const doc = deps.db.document<ImportDocument>("imports", id, accountId);
+    const doc = await deps.catalog.document<ImportDocument>("imports", id, accountId);
     if (doc === undefined) throw new ApiError("ImportNotFoundException", `The import ${id} was not found.`);
     return doc;
   };
 
   const getImport: OperationHandler = async (input, context) => {
-    const doc = load(input, context.accountId);
+    const doc = await load(input, context.accountId);
     return { output: { ...view(doc), ImportStatistics: doc.stats } };
   };
 
@@ -101,8 +106,7 @@ export function createImportOperations(
       throw new ApiError("InvalidMaxResultsException", "MaxResults must be between 1 and 1000.");
     const destination = optionalString(input, "Destination");
     const status = optionalString(input, "ImportStatus");
-    const all = deps.db
-      .documents<ImportDocument>("imports", context.accountId)
+    const all = (await deps.catalog.documents<ImportDocument>("imports", context.accountId))
       .filter(
         (d) => destination === undefined || d.destinationArn === destination || d.edsId === destination.toLowerCase(),
       )
@@ -119,12 +123,12 @@ export function createImportOperations(
   };
 
   const listImportFailures: OperationHandler = async (input, context) => {
-    const doc = load(input, context.accountId);
+    const doc = await load(input, context.accountId);
     const max = optionalInteger(input, "MaxResults") ?? 1000;
     if (max < 1 || max > 1000)
       throw new ApiError("InvalidMaxResultsException", "MaxResults must be between 1 and 1000.");
     const offset = pageOf(optionalString(input, "NextToken"), doc.stats.FailedEntries, "failures-");
-    const failures = deps.db.importFailures<Record<string, unknown>>(doc.id, offset, max);
+    const failures = await deps.catalog.importFailures(doc.id, offset, max);
     const more = offset + max < doc.stats.FailedEntries ? { NextToken: `failures-${offset + max}` } : {};
     return { output: { Failures: failures, ...more } };
   };

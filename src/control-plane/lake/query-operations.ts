@@ -1,7 +1,7 @@
 /**
  * StartQuery, DescribeQuery, GetQueryResults, ListQueries, CancelQuery (spec §7.2). A query runs in
  * the background on its own DuckDB connection over the date partitions its WHERE clause can match
- * (query-pruning.ts); its metadata and statistics live in lake.db and its rows in
+ * (query-pruning.ts); its metadata and statistics live in the Lake catalog and its rows in
  * `<lake>/results/<query-id>.json`, both kept 7 days (lake-maintenance.ts). With `DeliveryS3Uri` the
  * rows are also written, signed, to the object store (query-delivery.ts).
  */
@@ -21,7 +21,8 @@ import {
   type DeliveryStatus,
   type DeliveryTarget,
 } from "./query-delivery.js";
-import type { FileSnapshots } from "../../lake/compaction/compaction.js";
+import type { FileSnapshot, FileSnapshots } from "../../lake/compaction/compaction.js";
+import type { EventDataStore } from "../../lake/catalog/index.js";
 import {
   checkStatement,
   connectForQuery,
@@ -68,7 +69,7 @@ export interface QueryDocument {
   deliveryStatus?: DeliveryStatus;
 }
 
-export function createQueryOperations(
+export async function createQueryOperations(
   deps: LakeOperationDeps & {
     duck: DuckDBInstance;
     lakeDir: string;
@@ -78,7 +79,7 @@ export function createQueryOperations(
     /** Committed-file snapshots (compaction keeps a query's files until it ends); else the directories. */
     snapshots?: FileSnapshots;
   },
-): Array<[string, OperationHandler]> {
+): Promise<Array<[string, OperationHandler]>> {
   const running = new Map<string, { interrupt: () => void; cancelled: boolean }>();
   const waiting: Array<() => void> = [];
   let busySlots = 0;
@@ -109,18 +110,18 @@ export function createQueryOperations(
     remember(id, result);
     return result;
   };
-  const save = (q: QueryDocument): void => deps.db.putDocument("queries", q.id, q.accountId, q);
+  const save = (q: QueryDocument): Promise<void> => deps.catalog.putDocument("queries", q);
   // A delivery cut short by a restart never completes: say so instead of PENDING forever.
-  for (const q of deps.db.documents<QueryDocument>("queries"))
+  for (const q of await deps.catalog.documents<QueryDocument>("queries"))
     if (q.deliveryStatus === "PENDING" && !(q.status === "QUEUED" || q.status === "RUNNING"))
-      save({ ...q, deliveryStatus: "FAILED" });
-  const load = (input: Record<string, unknown>, context: OperationContext): QueryDocument => {
+      await save({ ...q, deliveryStatus: "FAILED" });
+  const load = async (input: Record<string, unknown>, context: OperationContext): Promise<QueryDocument> => {
     const id = optionalString(input, "QueryId");
     if (id === undefined) throw new ApiError("InvalidParameterException", "QueryId is required.");
-    const query = deps.db.document<QueryDocument>("queries", id, context.accountId);
+    const query = await deps.catalog.document<QueryDocument>("queries", id, context.accountId);
     if (query === undefined) throw new ApiError("QueryIdNotFoundException", `The query ${id} was not found.`);
-    for (const storeId of query.storeIds) {
-      const store = deps.db.store(storeId);
+    const stores = await Promise.all(query.storeIds.map((storeId) => deps.catalog.store(storeId)));
+    for (const store of stores) {
       if (store?.status === "PENDING_DELETION")
         throw new ApiError("InactiveEventDataStoreException", `Event data store ${store.arn} is pending deletion.`);
     }
@@ -142,8 +143,9 @@ export function createQueryOperations(
       handle.interrupt();
     }, QUERY_TIMEOUT_MS);
     await acquire();
-    const snapshot = deps.snapshots?.take(query.storeIds);
+    let snapshot: FileSnapshot | undefined;
     try {
+      snapshot = await deps.snapshots?.take(query.storeIds);
       if (handle.cancelled) throw new Error("cancelled");
       const { connection, scan } = await connectForQuery(deps.duck, deps.lakeDir, query.storeIds, ranges, snapshot);
       Object.assign(query, {
@@ -156,7 +158,8 @@ export function createQueryOperations(
       try {
         if (handle.cancelled) throw new Error("cancelled");
         query.status = "RUNNING";
-        save(query);
+        await save(query);
+        if (handle.cancelled) throw new Error("cancelled"); // cancelled while the status was saved
         result = await runQuery(connection, sql);
       } finally {
         connection.closeSync();
@@ -178,7 +181,7 @@ export function createQueryOperations(
       query.finishedMs = Math.max(deps.nowMs(), started);
       if (target !== undefined && finished === undefined)
         query.deliveryStatus = query.status === "CANCELLED" ? "CANCELLED" : "FAILED";
-      save(query);
+      await save(query);
     }
     // Results are readable with GetQueryResults at once; the files follow (DeliveryStatus PENDING → …).
     if (target !== undefined && finished !== undefined && deps.delivery !== undefined) {
@@ -193,7 +196,7 @@ export function createQueryOperations(
       if (outcome.message !== undefined)
         process.stderr.write(`lake: delivery of query ${query.id} results: ${outcome.status}: ${outcome.message}\n`);
       query.deliveryStatus = outcome.status;
-      save(query);
+      await save(query);
     }
   }
 
@@ -216,8 +219,10 @@ export function createQueryOperations(
         "InvalidQueryStatementException",
         "The query must name an event data store (its id or ARN) in FROM.",
       );
-    const stores = rewritten.storeIds.map((id) => requireActive(deps.resolve({ EventDataStore: id }, context)));
-    const mine = deps.db.documents<QueryDocument>("queries", context.accountId);
+    const stores: EventDataStore[] = [];
+    for (const id of rewritten.storeIds)
+      stores.push(requireActive(await deps.resolve({ EventDataStore: id }, context)));
+    const mine = await deps.catalog.documents<QueryDocument>("queries", context.accountId);
     if (mine.filter((q) => q.status === "QUEUED" || q.status === "RUNNING").length >= MAX_CONCURRENT_QUERIES)
       throw new ApiError("MaxConcurrentQueriesException", `At most ${MAX_CONCURRENT_QUERIES} queries may run at once.`);
     const connection = await deps.duck.connect();
@@ -245,14 +250,19 @@ export function createQueryOperations(
       region: context.region,
       ...(deliveryUri !== undefined ? { deliveryS3Uri: deliveryUri, deliveryStatus: "PENDING" as const } : {}),
     };
-    save(query);
     running.set(query.id, { interrupt: () => {}, cancelled: false });
+    try {
+      await save(query);
+    } catch (error) {
+      running.delete(query.id);
+      throw error;
+    }
     void execute(query, rewritten.sql, ranges, target);
     return { output: { QueryId: query.id } };
   };
 
   const describeQuery: OperationHandler = async (input, context) => {
-    const q = load(input, context);
+    const q = await load(input, context);
     const elapsed = (q.finishedMs ?? deps.nowMs()) - q.createdMs;
     return {
       output: {
@@ -274,7 +284,7 @@ export function createQueryOperations(
   };
 
   const getQueryResults: OperationHandler = async (input, context) => {
-    const q = load(input, context);
+    const q = await load(input, context);
     const max = optionalInteger(input, "MaxQueryResults") ?? 1000;
     if (max < 1 || max > 1000)
       throw new ApiError("InvalidMaxResultsException", "MaxQueryResults must be between 1 and 1000.");
@@ -310,8 +320,7 @@ export function createQueryOperations(
   };
 
   const listQueries: OperationHandler = async (input, context) => {
-    const store = deps.resolve(input, context);
-    requireActive(store);
+    const store = requireActive(await deps.resolve(input, context));
     const status = optionalString(input, "QueryStatus");
     if (status !== undefined && !STATUSES.includes(status))
       throw new ApiError("InvalidQueryStatusException", `QueryStatus must be one of ${STATUSES.join(", ")}.`);
@@ -323,8 +332,7 @@ export function createQueryOperations(
       throw new ApiError("InvalidMaxResultsException", "MaxResults must be between 1 and 1000.");
     const token = optionalString(input, "NextToken");
     const offset = token === undefined ? 0 : Number.parseInt(token.replace(/^queries-/, ""), 10);
-    const all = deps.db
-      .documents<QueryDocument>("queries", context.accountId)
+    const all = (await deps.catalog.documents<QueryDocument>("queries", context.accountId))
       .filter((q) => q.storeIds.includes(store.id) && (status === undefined || q.status === status))
       .filter((q) => q.createdMs >= start && q.createdMs <= end)
       .sort((a, b) => b.createdMs - a.createdMs);
@@ -340,7 +348,7 @@ export function createQueryOperations(
   };
 
   const cancelQuery: OperationHandler = async (input, context) => {
-    const q = load(input, context);
+    const q = await load(input, context);
     const handle = running.get(q.id);
     if (!(q.status === "QUEUED" || q.status === "RUNNING") || handle === undefined)
       throw new ApiError("InactiveQueryException", `The query ${q.id} is ${q.status} and cannot be cancelled.`);

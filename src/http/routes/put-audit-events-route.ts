@@ -28,9 +28,9 @@ import { audited, type AuditedCall, type RouteContext } from "../audited-route.j
 /** The channels PutAuditEvents sends through, as the Lake keeps them. */
 export interface ChannelRegistry {
   /** A channel by id (any account): the route checks ownership and policy itself. */
-  channel(id: string): Channel | undefined;
+  channel(id: string): Promise<Channel | undefined>;
   /** Records the outcome of a call in the channel's IngestionStatus. */
-  noteIngestion(channel: Channel, status: NonNullable<Channel["ingestion"]>): void;
+  noteIngestion(channel: Channel, status: NonNullable<Channel["ingestion"]>): Promise<void>;
 }
 
 function queryValue(query: unknown, name: string): string | undefined {
@@ -61,8 +61,8 @@ export function registerPutAuditEventsRoute(
       errorFormat: "rest-json",
       unavailableMessage: "Cairn cannot durably record these events right now; nothing was stored. Retry later.",
       handle: (call) => putAuditEvents(call, channels),
-      answer(reply, { channel, accepted, failed }, _seqs, call) {
-        channels.noteIngestion(channel, ingestionStatus(accepted.at(-1)?.eventID, failed, call.nowMs));
+      async answer(reply, { channel, accepted, failed }, _seqs, call) {
+        await channels.noteIngestion(channel, ingestionStatus(accepted.at(-1)?.eventID, failed, call.nowMs));
         void reply
           .code(200)
           .headers({ "content-type": "application/json", "x-amzn-requestid": call.requestId })
@@ -74,7 +74,7 @@ export function registerPutAuditEventsRoute(
 
 async function putAuditEvents(call: AuditedCall, channels: ChannelRegistry): Promise<Accepted> {
   const { principal, claim } = await call.authenticate("cloudtrail-data");
-  const channel = authorizedChannel(call, channels, principal, claim.region);
+  const channel = await authorizedChannel(call, channels, principal, claim.region);
   const { events } = parseRequestBody(call.body);
   const failed: AuditEventFailure[] = [];
   const accepted: Array<{ id: string; eventID: string }> = [];
@@ -97,12 +97,12 @@ async function putAuditEvents(call: AuditedCall, channels: ChannelRegistry): Pro
 }
 
 /** The channel named by the query, when the caller owns it or its resource policy lets the caller in. */
-function authorizedChannel(
+async function authorizedChannel(
   call: AuditedCall,
   channels: ChannelRegistry,
   principal: Principal,
   region: string,
-): Channel {
+): Promise<Channel> {
   const channelArn = queryValue(call.request.query, "channelArn");
   const externalId = queryValue(call.request.query, "externalId");
   const channelId = channelArn === undefined ? undefined : channelIdOf(channelArn);
@@ -110,7 +110,7 @@ function authorizedChannel(
     throw new ApiError("InvalidChannelARN", `channelArn ${channelArn ?? "(missing)"} is not a channel ARN.`);
   if (externalId !== undefined && !EXTERNAL_ID.test(externalId))
     throw new ApiError("InvalidParameterException", "externalId must be 2-1224 characters of [\\w+=,.@:/-].");
-  const channel = channels.channel(channelId);
+  const channel = await channels.channel(channelId);
   if (channel === undefined || channel.region !== region)
     throw new ApiError("ChannelNotFound", `Channel ${channelArn} was not found in ${region}.`);
   const caller = { accountId: principal.accountId, arn: userIdentityOf(principal).arn ?? "" };

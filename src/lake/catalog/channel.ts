@@ -3,7 +3,7 @@
  * resource policy, and the last ingestion outcome. Operations (control-plane/lake) change them; the
  * Lake writer routes channel events by them.
  */
-import type { EventDataStore } from "./lake-db.js";
+import type { EventDataStore } from "./lake-catalog.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CHANNEL_ARN = /^arn:aws:cloudtrail:([a-z0-9-]+):(\d{12}):channel\/(.+)$/;

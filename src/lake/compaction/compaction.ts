@@ -6,13 +6,13 @@
  * The swap, and why queries never see a row twice or miss one:
  * 1. the merged file is written by DuckDB to `lake/tmp/`, its row count checked against the sum of
  *    its inputs, fsynced, renamed into the partition as `compact-<ms>-<random>.parquet`, and the
- *    directory fsynced (until step 2 it is not in lake.db, so no query reads it);
- * 2. one lake.db transaction records the merged file and forgets the files it replaces
- *    (`LakeDb.replaceFiles`, which refuses when one of them is already gone);
- * 3. the replaced files are deleted only once no query that took its file list before step 2 is still
- *    running (`FileSnapshots`: a query takes its list from lake.db, in one statement, at start).
+ *    directory fsynced (until step 2 it is not in the catalog, so no query reads it);
+ * 2. one catalog transaction records the merged file and forgets the files it replaces
+ *    (`LakeCatalog.replaceFiles`, which refuses when one of them is already gone);
+ * 3. the replaced files are deleted only once no query that may have taken its file list before step 2
+ *    is still running (`FileSnapshots`: a query takes its list from the catalog, in one read, at start).
  * A kill at any point leaves either the old files or the merged one committed, never both: start-up
- * recovery (lake-maintenance.ts) deletes `lake/tmp/` and every Parquet file lake.db does not list,
+ * recovery (lake-maintenance.ts) deletes `lake/tmp/` and every Parquet file the catalog does not list,
  * which covers a merged file renamed but not recorded and replaced files not yet deleted.
  *
  * Which files merge (per store, per partition, only files smaller than `targetBytes`):
@@ -29,7 +29,7 @@ import { open, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { makeDirectoryDurable, syncDirectory } from "../../lib/durable-file.js";
-import type { LakeDb } from "../catalog/lake-db.js";
+import type { LakeCatalog } from "../catalog/index.js";
 import { sqlString } from "../engine/parquet-writer.js";
 
 const DAY_MS = 86_400_000;
@@ -63,10 +63,12 @@ export interface FileSnapshot {
 }
 
 /**
- * Queries' file lists and the deferred deletion of replaced files. A query's list comes from lake.db
- * in one synchronous call, and a swap commits in one synchronous call, so each query sees the files
- * either before or after any swap. Replaced files are tagged with the generation of their swap and
- * deleted once every query holding a list from that generation or earlier has released it.
+ * Queries' file lists and the deferred deletion of replaced files. A store's list comes from the
+ * catalog in one read and a swap commits in one transaction, so each query sees a store's files either
+ * before or after any swap. Replaced files are tagged with the generation current when their swap is
+ * retired, and deleted once every query that took its lease in that generation or earlier has released
+ * it. The lease is taken before the lists are read: a swap that commits while they are read is retired
+ * in the lease's generation or a later one, so its files outlive the query.
  */
 export class FileSnapshots {
   private generation = 0;
@@ -76,21 +78,33 @@ export class FileSnapshots {
   private deleting: Promise<void> = Promise.resolve();
   deletedFiles = 0;
 
-  constructor(private readonly db: LakeDb) {}
+  constructor(private readonly catalog: LakeCatalog) {}
 
-  take(storeIds: readonly string[]): FileSnapshot {
-    const files = new Map(storeIds.map((id) => [id, this.db.storeFiles(id)]));
+  async take(storeIds: readonly string[]): Promise<FileSnapshot> {
     const lease = this.nextLease++;
     this.leases.set(lease, this.generation);
+    const release = (): void => {
+      if (this.leases.delete(lease)) void this.deleteUnread();
+    };
+    let lists: string[][];
+    try {
+      lists = await Promise.all(storeIds.map((id) => this.catalog.storeFiles(id)));
+    } catch (error) {
+      release();
+      throw error;
+    }
+    const files = new Map(storeIds.map((id, i) => [id, lists[i]!]));
     return {
-      filesOf: (id) => files.get(id) ?? this.db.storeFiles(id),
-      release: () => {
-        if (this.leases.delete(lease)) void this.deleteUnread();
+      filesOf: (id) => {
+        const paths = files.get(id);
+        if (paths === undefined) throw new Error(`The file snapshot does not hold store ${id}.`);
+        return paths;
       },
+      release,
     };
   }
 
-  /** Called right after the lake.db transaction that replaced `paths`. */
+  /** Called right after the catalog transaction that replaced `paths`. */
   retire(paths: readonly string[]): void {
     this.retired.push({ paths, generation: this.generation });
     this.generation++;
@@ -165,7 +179,7 @@ export class Compactor {
 
   constructor(
     private readonly deps: {
-      db: LakeDb;
+      catalog: LakeCatalog;
       duck: DuckDBInstance;
       lakeDir: string;
       snapshots: FileSnapshots;
@@ -206,7 +220,7 @@ export class Compactor {
     const yesterday = new Date(this.deps.nowMs() - DAY_MS).toISOString().slice(0, 10);
     const partitions = new Map<string, { edsId: string; partition: string; files: Candidate[] }>();
     const known = new Set<string>();
-    for (const file of this.deps.db.allFiles()) {
+    for (const file of await this.deps.catalog.allFiles()) {
       known.add(file.path);
       let size = this.sizes.get(file.path);
       if (size === undefined) {
@@ -261,7 +275,7 @@ export class Compactor {
 
   /** Writes, commits and retires one merge; false when it was dropped (conflict or failure). */
   private async merge(merge: Merge): Promise<boolean> {
-    const { db, duck, lakeDir, snapshots, nowMs } = this.deps;
+    const { catalog, duck, lakeDir, snapshots, nowMs } = this.deps;
     const tmpDir = join(lakeDir, "tmp");
     await makeDirectoryDurable(tmpDir);
     const tmpPath = join(tmpDir, `${process.pid}-${randomBytes(8).toString("hex")}.parquet`);
@@ -275,7 +289,7 @@ export class Compactor {
       this.connection = connection;
       try {
         const list = `[${merge.files.map((file) => sqlString(file.path)).join(", ")}]`;
-        // The footers' counts, not lake.db's (an import chunk's date split over two files records its
+        // The footers' counts, not the catalog's (an import chunk's date split over two files records its
         // rows with the first): the merged file must hold exactly the rows of its inputs.
         const rowsOf = async (files: string): Promise<number> =>
           (await connection.runAndReadAll(`SELECT num_rows FROM parquet_file_metadata(${files})`))
@@ -305,7 +319,7 @@ export class Compactor {
       renamed = true;
       await syncDirectory(finalDir);
       const paths = merge.files.map((file) => file.path);
-      if (!db.replaceFiles({ path: finalPath, edsId: merge.edsId, rows }, paths)) {
+      if (!(await catalog.replaceFiles({ path: finalPath, edsId: merge.edsId, rows }, paths))) {
         this.stats.conflicts++;
         await rm(finalPath, { force: true });
         return false;

@@ -1,10 +1,10 @@
 /**
  * Start-up recovery and periodic upkeep of the lake directory:
- * - Parquet files not recorded in lake.db (written by a flush or import chunk that did not commit)
+ * - Parquet files not recorded in the catalog (written by a flush or import chunk that did not commit)
  *   are deleted, so a replay never counts a record twice; temp files are removed. This also finishes
  *   or undoes a compaction cut short (compaction.ts): a merged file renamed into its partition but
  *   not yet recorded is deleted (its inputs are still committed), and files a committed merge
- *   replaced but had not yet deleted go too (lake.db no longer lists them);
+ *   replaced but had not yet deleted go too (the catalog no longer lists them);
  * - queries and imports that were running when the server stopped are marked FAILED;
  * - retention: partitions whose event date is older than the store's RetentionPeriod are deleted
  *   (compacted files included; the server runs sweeps and compaction runs in turn, never at once);
@@ -13,7 +13,7 @@
 import { readdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { LakeDb } from "../catalog/lake-db.js";
+import type { LakeCatalog } from "../catalog/index.js";
 
 const DAY_MS = 86_400_000;
 
@@ -28,27 +28,27 @@ function parquetFiles(dir: string): string[] {
   }
 }
 
-export async function recoverLakeDir(db: LakeDb, lakeDir: string): Promise<void> {
+export async function recoverLakeDir(catalog: LakeCatalog, lakeDir: string): Promise<void> {
   await rm(join(lakeDir, "tmp"), { recursive: true, force: true });
-  const committed = db.committedPaths();
-  for (const store of db.stores())
+  const committed = await catalog.committedPaths();
+  for (const store of await catalog.stores())
     for (const path of parquetFiles(join(lakeDir, store.id))) if (!committed.has(path)) await rm(path, { force: true });
   for (const table of ["queries", "imports"] as const)
-    for (const doc of db.documents<{ id: string; accountId: string; status: string }>(table))
+    for (const doc of await catalog.documents<{ id: string; accountId: string; status: string }>(table))
       if (["QUEUED", "RUNNING", "INITIALIZING", "IN_PROGRESS"].includes(doc.status))
-        db.putDocument(table, doc.id, doc.accountId, {
+        await catalog.putDocument(table, {
           ...doc,
           status: "FAILED",
           errorMessage: "The server stopped while this ran.",
         });
 }
 
-export async function sweepLake(db: LakeDb, lakeDir: string, nowMs: number): Promise<void> {
-  for (const store of db.stores()) {
+export async function sweepLake(catalog: LakeCatalog, lakeDir: string, nowMs: number): Promise<void> {
+  for (const store of await catalog.stores()) {
     const dir = join(lakeDir, store.id);
     if (store.status === "PENDING_DELETION" && store.deletedMs !== undefined && nowMs - store.deletedMs >= 7 * DAY_MS) {
       await rm(dir, { recursive: true, force: true });
-      db.deleteStore(store.id);
+      await catalog.deleteStore(store.id);
       continue;
     }
     const cutoff = new Date(nowMs - store.retentionPeriod * DAY_MS).toISOString().slice(0, 10);
@@ -60,13 +60,13 @@ export async function sweepLake(db: LakeDb, lakeDir: string, nowMs: number): Pro
     }
     for (const partition of partitions) {
       const files = parquetFiles(join(dir, partition));
-      db.forgetFiles(files);
+      await catalog.forgetFiles(files);
       await rm(join(dir, partition), { recursive: true, force: true });
     }
   }
-  for (const query of db.documents<{ id: string; createdMs: number }>("queries"))
+  for (const query of await catalog.documents<{ id: string; accountId: string; createdMs: number }>("queries"))
     if (nowMs - query.createdMs > 7 * DAY_MS) {
-      db.deleteDocument("queries", query.id);
+      await catalog.deleteDocument("queries", query.id, query.accountId);
       await rm(join(lakeDir, "results", `${query.id}.json`), { force: true });
     }
 }

@@ -3,7 +3,8 @@
  * worker threads (import/import-worker.ts, the ingest rules), de-duplicate in file order against the
  * store and the import itself, and write Parquet in chunks of ~100,000 rows, one DuckDB statement per
  * chunk for all its event dates (import/bulk-writer.ts). A chunk's files and keys are recorded in
- * lake.db in one transaction after they are durable; while one chunk is written the next is read.
+ * the catalog in one transaction after they are durable; while one chunk is written the next is read.
+ * The catalog is asked about a whole file's keys at once, never once per record.
  */
 import type { DuckDBInstance } from "@duckdb/node-api";
 import type { ObjectStore } from "../../../stores/objects/index.js";
@@ -11,7 +12,7 @@ import { writeImportChunk } from "./bulk-writer.js";
 import type { FileRequest, FileResult } from "./import-rows.js";
 import { listImportFiles, readImportObject, type ImportFile, type ImportLocation } from "./import-source.js";
 import { ImportWorkerPool } from "./worker-pool.js";
-import type { CommittedFile, LakeDb } from "../../../lake/catalog/lake-db.js";
+import type { CommittedFile, ImportFailure, LakeCatalog } from "../../../lake/catalog/index.js";
 
 const CHUNK_ROWS = 100_000;
 /** Files read ahead of the one being de-duplicated, per worker. */
@@ -46,11 +47,11 @@ export interface ImportDocument {
 }
 
 interface RunnerDeps {
-  readonly db: LakeDb;
+  readonly catalog: LakeCatalog;
   readonly duck: DuckDBInstance;
   readonly lakeDir: string;
   readonly nowMs: () => number;
-  readonly save: (doc: ImportDocument) => void;
+  readonly save: (doc: ImportDocument) => Promise<void>;
   /** The object store s3:// sources are read from. */
   readonly objectStore?: ObjectStore;
 }
@@ -63,6 +64,39 @@ interface Chunk {
 }
 
 const newChunk = (): Chunk => ({ lines: [], dates: [], keys: [], seen: new Set() });
+
+type ParsedFile = Extract<FileResult, { ok: true }>;
+
+/**
+ * Adds to `chunk` the file's records that are new: not in the store (`stored`, the catalog's answer
+ * for `keys`), the chunk, or the chunk being written (`inFlight`). Returns how many it added.
+ */
+function addNewRecords(
+  chunk: Chunk,
+  result: ParsedFile,
+  keys: readonly Buffer[],
+  stored: readonly boolean[],
+  inFlight: ReadonlySet<string> | undefined,
+): number {
+  let added = 0;
+  for (const [i, line] of result.lines.entries()) {
+    const key = keys[i]!;
+    const hex = key.toString("hex");
+    if (stored[i] || chunk.seen.has(hex) || inFlight?.has(hex)) continue;
+    chunk.seen.add(hex);
+    chunk.lines.push(line);
+    chunk.dates.push(result.dates[i]!);
+    chunk.keys.push(key);
+    added++;
+  }
+  return added;
+}
+
+/** A file's 16-byte record keys, as views of the worker's buffer. */
+function keysOf(result: ParsedFile): Buffer[] {
+  const all = Buffer.from(result.keys.buffer, result.keys.byteOffset, result.keys.byteLength);
+  return result.lines.map((_, i) => all.subarray(i * 16, i * 16 + 16));
+}
 
 /** Reads one file on the pool: its path (file://), or its body fetched here and handed over (s3://). */
 function fileReader(
@@ -93,23 +127,30 @@ function fileReader(
 }
 
 export async function runImport(doc: ImportDocument, deps: RunnerDeps): Promise<void> {
+  // Failures are recorded a file at a time; FailedEntries counts them once they are.
+  const failures: ImportFailure[] = [];
   const fail = (location: string, errorType: string, errorMessage: string): void => {
-    deps.db.addImportFailure(doc.id, {
+    failures.push({
       Location: location,
       Status: "FAILED",
       ErrorType: errorType,
       ErrorMessage: errorMessage.slice(0, 1000),
       LastUpdatedTime: deps.nowMs() / 1000,
     });
-    doc.stats.FailedEntries++;
+  };
+  const recordFailures = async (): Promise<void> => {
+    if (failures.length === 0) return;
+    const batch = failures.splice(0);
+    await deps.catalog.addImportFailures(doc.id, batch);
+    doc.stats.FailedEntries += batch.length;
   };
   let lastSaveMs = 0;
-  const save = (force: boolean): void => {
+  const save = async (force: boolean): Promise<void> => {
     const now = deps.nowMs();
     if (!force && now - lastSaveMs < SAVE_INTERVAL_MS) return;
     doc.updatedMs = now;
-    deps.save(doc);
     lastSaveMs = now;
+    await deps.save(doc);
   };
 
   let chunkNo = 0;
@@ -130,8 +171,8 @@ export async function runImport(doc: ImportDocument, deps: RunnerDeps): Promise<
       return { path, edsId: doc.edsId, rows: slot?.rows ?? 0, keys: slot?.keys ?? [] };
     });
     if (byDate.size > 0) throw new Error(`import chunk ${name}: no Parquet file for ${[...byDate.keys()].join(", ")}`);
-    deps.db.commitFiles(files);
-    save(true);
+    await deps.catalog.commitFiles(files);
+    await save(true);
   };
 
   let pool: ImportWorkerPool | undefined;
@@ -141,7 +182,7 @@ export async function runImport(doc: ImportDocument, deps: RunnerDeps): Promise<
     const files = await listImportFiles(location, deps.objectStore);
     Object.assign(doc, { status: "IN_PROGRESS", updatedMs: deps.nowMs() });
     doc.stats.PrefixesFound = 1;
-    save(true);
+    await save(true);
     pool = new ImportWorkerPool();
     const workers = pool;
     const request = fileReader(doc, location, workers, deps);
@@ -163,23 +204,19 @@ export async function runImport(doc: ImportDocument, deps: RunnerDeps): Promise<
       const file = files[index]!;
       if (!result.ok) fail(file.location, result.problem, result.message);
       else {
-        const keys = Buffer.from(result.keys.buffer, result.keys.byteOffset, result.keys.byteLength);
-        for (const [i, line] of result.lines.entries()) {
-          const key = keys.subarray(i * 16, i * 16 + 16);
-          const hex = key.toString("hex");
-          if (chunk.seen.has(hex) || inFlight?.has(hex) || deps.db.hasKey(doc.edsId, key)) continue;
-          chunk.seen.add(hex);
-          chunk.lines.push(line);
-          chunk.dates.push(result.dates[i]!);
-          chunk.keys.push(key);
-          doc.stats.EventsCompleted++;
-        }
+        const keys = keysOf(result);
+        // The chunk in flight when the catalog is asked: if it commits meanwhile, its keys may be
+        // missing from the answer, so they still count as seen.
+        const writing = inFlight;
+        const stored = await deps.catalog.hasKeys(doc.edsId, keys);
+        doc.stats.EventsCompleted += addNewRecords(chunk, result, keys, stored, writing);
         // Rejected records in the order of the file, as the single-threaded runner listed them.
         for (const f of result.failures) fail(`${file.location}#${f.index}`, f.errorCode, f.message);
       }
+      await recordFailures();
       doc.stats.FilesCompleted++;
       if (chunk.lines.length >= CHUNK_ROWS) {
-        // One chunk is written while the next is read; its keys count as seen until they are in lake.db.
+        // One chunk is written while the next is read; its keys count as seen until they are in the catalog.
         await flushing;
         const full = chunk;
         chunk = newChunk();
@@ -189,7 +226,7 @@ export async function runImport(doc: ImportDocument, deps: RunnerDeps): Promise<
         });
         flushing.catch(() => undefined);
       }
-      save(false);
+      await save(false);
     }
     await flushing;
     await writeChunk(chunk);
@@ -198,9 +235,10 @@ export async function runImport(doc: ImportDocument, deps: RunnerDeps): Promise<
   } catch (error) {
     await flushing.catch(() => undefined);
     fail(doc.sourceUri, "ImportFailed", error instanceof Error ? error.message : String(error));
+    await recordFailures();
     Object.assign(doc, { status: "FAILED", updatedMs: deps.nowMs() });
   } finally {
     await pool?.close();
   }
-  deps.save(doc);
+  await deps.save(doc);
 }

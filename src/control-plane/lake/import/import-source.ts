@@ -6,14 +6,11 @@
  * CloudTrail digest files (`CloudTrail-Digest/`), in sorted order.
  */
 import { stat } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ApiError } from "../../../lib/api-error.js";
 import { isTrailFileName, listTrailFiles } from "../../../client/trail-files.js";
-import type { ServerSettings } from "../../../config/settings.js";
-import { openFilesystemObjectStore } from "../../../stores/objects/index.js";
 import type { ObjectStore } from "../../../stores/objects/index.js";
-import { createS3ObjectStore } from "../../../stores/objects/index.js";
 
 const DIGEST = "CloudTrail-Digest";
 
@@ -26,18 +23,6 @@ export interface ImportFile {
   readonly location: string;
   /** The object key, for s3 sources. */
   readonly key?: string;
-}
-
-/** The object store s3:// imports read: the same one trails write to (trails-module.ts). */
-export function importObjectStore(settings: ServerSettings): ObjectStore {
-  if (settings.s3Endpoint === undefined) return openFilesystemObjectStore(join(settings.dataDir, "buckets"));
-  return createS3ObjectStore({
-    endpoint: settings.s3Endpoint,
-    region: settings.s3Region,
-    ...(settings.s3AccessKeyId !== undefined ? { accessKeyId: settings.s3AccessKeyId } : {}),
-    ...(settings.s3SecretAccessKey !== undefined ? { secretAccessKey: settings.s3SecretAccessKey } : {}),
-    forcePathStyle: settings.s3ForcePathStyle,
-  });
 }
 
 /** Validates StartImport's S3LocationUri; throws InvalidImportSourceException as AWS does. */

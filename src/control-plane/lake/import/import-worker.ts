@@ -8,7 +8,8 @@
  */
 import { parentPort } from "node:worker_threads";
 import { normalizeIngestedRecord } from "../../../normalize/pipeline.js";
-import { keyHash } from "../../../lake/catalog/lake-db.js";
+// The contract module, not index.ts: a worker thread has no use for the SQLite backend.
+import { keyHash } from "../../../lake/catalog/lake-catalog.js";
 import { contentUuid, parseTrailBytes, rowLine, type FileRequest, type FileResult } from "./import-rows.js";
 
 const port = parentPort;
