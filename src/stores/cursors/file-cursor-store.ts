@@ -1,12 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { writeFileAtomic } from "../../lib/durable-write.js";
+import type { CursorStore } from "./cursor-store.js";
 
 /**
  * A consumer cursor in a small file, for consumers whose output is not transactional (files, S3).
  * Such a consumer MUST save the cursor only after its output is durable; a crash in between replays
  * the batch, which the consumer contract requires to be idempotent.
  */
-export class FileCursorStore {
+export class FileCursorStore implements CursorStore {
   constructor(private readonly path: string) {}
 
   /** The saved cursor, 0 when none was saved yet. */
