@@ -1,11 +1,17 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Journal, JournalAppendItem } from "../../src/journal/journal.js";
+import {
+  SliceReader,
+  type Journal,
+  type JournalAppendItem,
+  type JournalEntry,
+  type JournalSlice,
+} from "../../src/journal/index.js";
 
 /**
  * The Journal contract (docs/specs/journal.md), run against every implementation. The factory must
- * return an empty journal whose segments (if it has any) hold a single append each, so retention is
- * observable, and whose clock is before 2_000_000_000_000.
+ * return an empty journal whose unit of retention (a segment, if it has any) holds a single append,
+ * so retention is observable, and whose clock is before 2_000_000_000_000.
  */
 export interface JournalUnderTest {
   readonly journal: Journal;
@@ -19,6 +25,23 @@ function items(prefix: string, count: number, withKeys = true): JournalAppendIte
     json: JSON.stringify({ eventID: `${prefix}-${i}`, eventName: "GetObject" }),
     ...(withKeys ? { dedupKey: `${prefix}-${i}` } : {}),
   }));
+}
+
+/** A slice as the event-history worker receives it: structured-cloned, then read with a SliceReader of its own. */
+async function readSlice(slice: JournalSlice): Promise<JournalEntry[]> {
+  const reader = new SliceReader();
+  try {
+    return await reader.read(structuredClone(slice));
+  } finally {
+    reader.close();
+  }
+}
+
+/** Several appends of different sizes, so ranges cross block and segment boundaries: 1 + 300 + 5×7 entries. */
+async function appendMixed(journal: Journal): Promise<void> {
+  await journal.append(items("one", 1));
+  await journal.append(items("bulk", 300));
+  for (let i = 0; i < 5; i++) await journal.append(items(`small${i}`, 7));
 }
 
 export function journalContractSuite(name: string, open: () => Promise<JournalUnderTest>): void {
@@ -140,6 +163,89 @@ export function journalContractSuite(name: string, open: () => Promise<JournalUn
         assert.equal((await journal.readMany([1, 11])).has(1), false);
         assert.equal((await journal.readMany([1, 11])).has(11), true);
         assert.equal(journal.headSeq(), 20);
+      }));
+
+    it("slices that a SliceReader reads back as read() does", () =>
+      withJournal(async (journal) => {
+        await appendMixed(journal);
+        assert.equal(journal.headSeq(), 336);
+        for (const [fromSeq, maxEntries] of [
+          [1, 1000],
+          [1, 1],
+          [2, 16],
+          [17, 17],
+          [100, 50],
+          [290, 20],
+          [301, 36],
+          [336, 5],
+        ] as const) {
+          const slice = journal.slice(fromSeq, maxEntries);
+          const expected = await journal.read(fromSeq, maxEntries);
+          assert.deepEqual(await readSlice(slice), expected, `slice(${fromSeq}, ${maxEntries})`);
+          assert.equal(slice.start, fromSeq);
+          assert.equal(slice.end, expected.at(-1)!.seq);
+        }
+      }));
+
+    it("slices clamped to firstSeq and headSeq", () =>
+      withJournal(async (journal) => {
+        await appendMixed(journal);
+        const fromZero = journal.slice(0, 10);
+        assert.equal(fromZero.start, 1);
+        assert.deepEqual(
+          (await readSlice(fromZero)).map((entry) => entry.seq),
+          Array.from({ length: 10 }, (_, i) => i + 1),
+        );
+        const pastHead = journal.slice(330, 100);
+        assert.equal(pastHead.end, 336);
+        assert.deepEqual(await readSlice(pastHead), await journal.read(330, 100));
+      }));
+
+    it("slices nothing on an empty journal and past the head", () =>
+      withJournal(async (journal) => {
+        const empty = journal.slice(1, 10);
+        assert.ok(empty.start > empty.end, JSON.stringify(empty));
+        assert.deepEqual(await readSlice(empty), []);
+        await journal.append(items("a", 3));
+        for (const fromSeq of [4, 5, 1000]) {
+          const slice = journal.slice(fromSeq, 10);
+          assert.ok(slice.start > slice.end, JSON.stringify(slice));
+          assert.deepEqual(await readSlice(slice), []);
+        }
+      }));
+
+    it("slices only what was durable when the slice was taken", () =>
+      withJournal(async (journal) => {
+        await journal.append(items("a", 5));
+        const slice = journal.slice(1, 100);
+        await journal.append(items("b", 5));
+        assert.equal(slice.end, 5);
+        assert.deepEqual(
+          (await readSlice(slice)).map((entry) => entry.seq),
+          [1, 2, 3, 4, 5],
+        );
+      }));
+
+    it("slices from firstSeq after retention", () =>
+      withJournal(async (journal) => {
+        for (let i = 0; i < 20; i++) await journal.append(items(`r${i}`, 1));
+        await journal.deleteBefore(11, RETENTION_CUTOFF_MS);
+        const firstSeq = journal.firstSeq();
+        assert.ok(firstSeq > 1);
+        for (const [fromSeq, maxEntries] of [
+          [1, 100],
+          [1, 3],
+          [firstSeq, 2],
+          [15, 100],
+        ] as const) {
+          const slice = journal.slice(fromSeq, maxEntries);
+          assert.equal(slice.start, Math.max(fromSeq, firstSeq));
+          assert.deepEqual(
+            await readSlice(slice),
+            await journal.read(fromSeq, maxEntries),
+            `slice(${fromSeq}, ${maxEntries})`,
+          );
+        }
       }));
   });
 }
