@@ -1,12 +1,8 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { JournalEntry } from "../journal/journal.js";
 import { MemoryJournal } from "../../test/helpers/memory-journal.js";
 import type { Consumer } from "./consumer.js";
-import { FileCursorStore } from "../stores/cursors/index.js";
 import { ConsumerRunner } from "./runner.js";
 
 /** Records batches; fails the first `failures` calls; signals when it has seen `until`. */
@@ -115,22 +111,5 @@ describe("ConsumerRunner", () => {
     assert.equal(runner.cursorSeq(), 0);
     assert.ok(runner.lastError instanceof Error);
     assert.ok(runner.failuresInRow >= 2);
-  });
-});
-
-describe("FileCursorStore", () => {
-  it("loads 0 when nothing was saved, then what was saved last", async () => {
-    const directory = await mkdtemp(join(tmpdir(), "cairn-cursor-"));
-    try {
-      const store = new FileCursorStore(join(directory, "cursor"));
-      assert.equal(await store.load(), 0);
-      await store.save(41);
-      await store.save(42);
-      assert.equal(await store.load(), 42);
-      assert.equal(await readFile(join(directory, "cursor"), "utf8"), "42\n");
-      await assert.rejects(store.save(-1), RangeError);
-    } finally {
-      await rm(directory, { recursive: true, force: true });
-    }
   });
 });

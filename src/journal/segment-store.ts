@@ -1,5 +1,6 @@
+import { writeFileAtomic } from "../lib/durable-write.js";
 import { syncDirectory } from "../lib/sync-directory.js";
-import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { invariant, JournalInvariantError } from "./invariant.js";
 import { decodeSidecar, encodeSidecar, SegmentIndex, type BlockLocation } from "./segment-index.js";
@@ -200,21 +201,6 @@ async function recoverActive(directory: string, firstSeq: number): Promise<Segme
   }
 }
 
-async function writeSidecar(directory: string, index: SegmentIndex): Promise<void> {
-  const path = join(directory, sidecarFileName(index.firstSeq));
-  const temporary = `${path}.tmp`;
-  try {
-    const handle = await open(temporary, "w");
-    try {
-      await handle.writeFile(encodeSidecar(index));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
-  await syncDirectory(directory);
+function writeSidecar(directory: string, index: SegmentIndex): Promise<void> {
+  return writeFileAtomic(join(directory, sidecarFileName(index.firstSeq)), encodeSidecar(index));
 }

@@ -5,9 +5,8 @@ import { termKey } from "../../src/consumers/event-history/posting-key.js";
 import type { LookupQuery } from "../../src/consumers/event-history/event-history.js";
 import { openSqliteEventHistory } from "../../src/consumers/event-history/sqlite-event-history.js";
 import { toEventTime } from "../../src/lib/clock.js";
-import type { CloudTrailRecord } from "../../src/model/record.js";
 import { bruteForce, lookupAll } from "./brute-force.js";
-import { catchUp, ingest, loadSampleRecords, NOW_MS, openHarness, type Harness } from "./fixtures.js";
+import { catchUp, ingest, NOW_MS, openHarness, samplesBackFrom, type Harness } from "./fixtures.js";
 
 const DAY_MS = 86_400_000;
 const ACCOUNT = "123837392027";
@@ -22,13 +21,6 @@ function query(overrides: Partial<LookupQuery> = {}): LookupQuery {
     maxResults: 50,
     ...overrides,
   };
-}
-
-/** `count` sample records, one every `stepMs` going back from `newestMs`. */
-function samplesBackFrom(newestMs: number, count: number, stepMs: number): CloudTrailRecord[] {
-  return loadSampleRecords()
-    .slice(0, count)
-    .map((record, i) => ({ ...record, eventTime: toEventTime(newestMs - i * stepMs) }));
 }
 
 describe("SqliteEventHistory retention", () => {
@@ -46,7 +38,7 @@ describe("SqliteEventHistory retention", () => {
     assert.equal((await lookupAll(harness.history, query())).length, 600);
 
     harness.clock.now += 30 * DAY_MS; // the oldest ≈ 15 days now fall outside the 90 days
-    const pruned = harness.history.prune();
+    const pruned = await harness.history.prune();
     const after = harness.history.countPostings();
     assert.ok(pruned.partitionsDropped > 0, JSON.stringify(pruned));
     assert.equal(before - after, pruned.postingsDeleted);
@@ -57,7 +49,7 @@ describe("SqliteEventHistory retention", () => {
     const expected = bruteForce(entries, query(), cutoff);
     assert.ok(expected.length < 600 && expected.length > 0);
     assert.deepEqual(await lookupAll(harness.history, query()), expected);
-    assert.deepEqual(harness.history.prune(), { partitionsDropped: 0, postingsDeleted: 0 });
+    assert.deepEqual(await harness.history.prune(), { partitionsDropped: 0, postingsDeleted: 0 });
   });
 
   it("does not index events already outside the retention window", async () => {

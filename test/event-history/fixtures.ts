@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { Clock } from "../../src/lib/clock.js";
 import { toEventTime } from "../../src/lib/clock.js";
 import type { CloudTrailRecord } from "../../src/model/record.js";
+import type { LookupAttributeKey, LookupEvent } from "../../src/consumers/event-history/event-history.js";
 import {
   openSqliteEventHistory,
   type SqliteEventHistory,
@@ -27,6 +28,13 @@ export class FakeClock implements Clock {
   }
 }
 
+/** `count` sample records, one every `stepMs` going back from `newestMs`. */
+export function samplesBackFrom(newestMs: number, count: number, stepMs: number): CloudTrailRecord[] {
+  return loadSampleRecords()
+    .slice(0, count)
+    .map((record, i) => ({ ...record, eventTime: toEventTime(newestMs - i * stepMs) }));
+}
+
 /**
  * The samples re-timed into the retention window (three records per second, 2,381 s apart, so
  * ties and several day tables occur), with some moved to another account or region.
@@ -41,6 +49,24 @@ export function retimedSamples(): CloudTrailRecord[] {
     if (i % 11 === 0) copy.awsRegion = OTHER_REGION;
     return copy;
   });
+}
+
+function attributeValues(event: LookupEvent, key: LookupAttributeKey): string[] {
+  if (key === "ResourceType")
+    return event.Resources.flatMap((r) => (r.ResourceType === undefined ? [] : [r.ResourceType]));
+  if (key === "ResourceName")
+    return event.Resources.flatMap((r) => (r.ResourceName === undefined ? [] : [r.ResourceName]));
+  const value = event[key];
+  return value === undefined ? [] : [value];
+}
+
+/** For each attribute key: its two most frequent values, two rare ones, and one that matches nothing. */
+export function interestingValues(events: readonly LookupEvent[], key: LookupAttributeKey): string[] {
+  const counts = new Map<string, number>();
+  for (const event of events)
+    for (const value of attributeValues(event, key)) counts.set(value, (counts.get(value) ?? 0) + 1);
+  const sorted = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([value]) => value);
+  return [...new Set([...sorted.slice(0, 2), ...sorted.slice(-2), `no-such-${key}`])];
 }
 
 export interface Harness {

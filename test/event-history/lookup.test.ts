@@ -4,13 +4,21 @@ import { lookupEventFromRecord } from "../../src/consumers/event-history/derive.
 import {
   InvalidNextTokenError,
   LOOKUP_ATTRIBUTE_KEYS,
-  type LookupAttributeKey,
   type LookupEvent,
   type LookupQuery,
 } from "../../src/consumers/event-history/event-history.js";
 import type { JournalEntry } from "../../src/journal/journal.js";
 import { bruteForce, lookupAll } from "./brute-force.js";
-import { ingest, NOW_MS, openHarness, OTHER_ACCOUNT, OTHER_REGION, retimedSamples, type Harness } from "./fixtures.js";
+import {
+  ingest,
+  interestingValues,
+  NOW_MS,
+  openHarness,
+  OTHER_ACCOUNT,
+  OTHER_REGION,
+  retimedSamples,
+  type Harness,
+} from "./fixtures.js";
 
 const ACCOUNT = "123837392027";
 const REGION = "us-east-1";
@@ -26,24 +34,6 @@ function baseQuery(overrides: Partial<LookupQuery> = {}): LookupQuery {
     maxResults: 50,
     ...overrides,
   };
-}
-
-function attributeValues(event: LookupEvent, key: LookupAttributeKey): string[] {
-  if (key === "ResourceType")
-    return event.Resources.flatMap((r) => (r.ResourceType === undefined ? [] : [r.ResourceType]));
-  if (key === "ResourceName")
-    return event.Resources.flatMap((r) => (r.ResourceName === undefined ? [] : [r.ResourceName]));
-  const value = event[key];
-  return value === undefined ? [] : [value];
-}
-
-/** For each attribute key: its two most frequent values, two rare ones, and one that matches nothing. */
-function interestingValues(events: readonly LookupEvent[], key: LookupAttributeKey): string[] {
-  const counts = new Map<string, number>();
-  for (const event of events)
-    for (const value of attributeValues(event, key)) counts.set(value, (counts.get(value) ?? 0) + 1);
-  const sorted = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([value]) => value);
-  return [...new Set([...sorted.slice(0, 2), ...sorted.slice(-2), `no-such-${key}`])];
 }
 
 /** The re-timed samples, indexed: the journal entries are the oracle's input. */

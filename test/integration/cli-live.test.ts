@@ -7,6 +7,7 @@ import { CLI, removeDataDir, startServerProcess, type ServerProcess } from "../h
 import { SAMPLES_DIR } from "../helpers/sample-records.js";
 import { addPrincipal } from "../helpers/principals.js";
 import { cloudTrailCall, sendRaw } from "../helpers/signed-request.js";
+import { pollUntil } from "../helpers/poll.js";
 
 const execFileAsync = promisify(execFile);
 // The records name this account (the file names carry another one).
@@ -112,23 +113,30 @@ describe("cairn ingest, lookup and tail against a running server", () => {
     tail.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     try {
       const marker = `tail-probe-${Date.now()}`;
-      const deadline = Date.now() + 15_000;
-      while (!output.includes(marker) && Date.now() < deadline) {
-        const credentials = await import("node:fs").then((fs) =>
-          fs.readFileSync(join(server.dataDir, "credentials"), "utf8"),
-        );
-        const accessKeyId = /aws_access_key_id\s*=\s*(\S+)/.exec(credentials)![1]!;
-        const secretAccessKey = /aws_secret_access_key\s*=\s*(\S+)/.exec(credentials)![1]!;
-        await sendRaw(
-          server.url,
-          cloudTrailCall(
-            "LookupEvents",
-            { LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: marker }] },
-            { accessKeyId, secretAccessKey },
-          ),
-        );
-        await new Promise((resolve) => setTimeout(resolve, 300));
-      }
+      await pollUntil(
+        async () => {
+          if (output.includes(marker)) return true;
+          const credentials = await import("node:fs").then((fs) =>
+            fs.readFileSync(join(server.dataDir, "credentials"), "utf8"),
+          );
+          const accessKeyId = /aws_access_key_id\s*=\s*(\S+)/.exec(credentials)![1]!;
+          const secretAccessKey = /aws_secret_access_key\s*=\s*(\S+)/.exec(credentials)![1]!;
+          await sendRaw(
+            server.url,
+            cloudTrailCall(
+              "LookupEvents",
+              { LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: marker }] },
+              { accessKeyId, secretAccessKey },
+            ),
+          );
+          return false;
+        },
+        {
+          timeoutMs: 15_000,
+          intervalMs: 300,
+          message: () => `tail to print the probe call; got:\n${output.slice(0, 2000)}`,
+        },
+      );
       const line = output.split("\n").find((l) => l.includes(marker));
       assert.ok(line, `tail printed the probe call; got:\n${output.slice(0, 2000)}`);
       const record = JSON.parse(line) as Record<string, unknown>;

@@ -13,6 +13,7 @@ import {
 } from "../helpers/server-process.js";
 import { cloudTrailCall, ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords } from "../helpers/sample-records.js";
+import { pollUntil } from "../helpers/poll.js";
 
 const admin = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
 
@@ -73,12 +74,11 @@ describe("fail closed when the journal's disk is full", () => {
       const remount = spawnSync("mount", ["-o", "remount,size=64m", journalDir]);
       assert.equal(remount.status, 0);
       await new Promise((resolve) => setTimeout(resolve, 1_100));
-      let recovered = 0;
-      for (let attempt = 0; attempt < 20 && recovered !== 200; attempt++) {
-        recovered = (await sendRaw(server.url, cloudTrailCall("LookupEvents", { MaxResults: 1 }, admin))).status;
-        if (recovered !== 200) await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-      assert.equal(recovered, 200, "calls succeed again once space returns, without a restart");
+      await pollUntil(
+        async () =>
+          (await sendRaw(server.url, cloudTrailCall("LookupEvents", { MaxResults: 1 }, admin))).status === 200,
+        { timeoutMs: 5_000, intervalMs: 250, message: "calls to succeed again once space returns, without a restart" },
+      );
 
       assert.equal(await lookupById(server.url, acknowledged[0]!), 1);
       assert.equal(await lookupById(server.url, acknowledged.at(-1)!), 1);

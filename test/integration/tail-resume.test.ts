@@ -12,16 +12,9 @@ import {
 import { startTcpGate, type TcpGate } from "../helpers/tcp-gate.js";
 import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords } from "../helpers/sample-records.js";
+import { pollUntil } from "../helpers/poll.js";
 
 const CREDENTIALS = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
-
-async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** `cairn tail` through a connection that is cut and restored: what was journaled meanwhile still arrives. */
 describe("cairn tail resumes after a lost connection", () => {
@@ -58,22 +51,24 @@ describe("cairn tail resumes after a lost connection", () => {
     const count = (eventId: string): number => output.split("\n").filter((line) => line.includes(eventId)).length;
     try {
       // The stream's own audit record (eventName Tail) is its first line: the tail is connected.
-      await until(() => output.includes('"eventName":"Tail"'), "the tail to connect");
+      await pollUntil(() => output.includes('"eventName":"Tail"'), { message: "the tail to connect" });
       await gate.close();
       // Cut before any ingested record was printed: the resume point is the stream's start.
       const during1 = await ingest("TailResumeDuringFirstOutage");
       await gate.open();
-      await until(() => count(during1) === 1, "the record journaled during the first outage");
+      await pollUntil(() => count(during1) === 1, { message: "the record journaled during the first outage" });
 
       const before = await ingest("TailResumeBefore");
-      await until(() => count(before) === 1, "the record journaled while connected");
+      await pollUntil(() => count(before) === 1, { message: "the record journaled while connected" });
       await gate.close();
       const during2 = await ingest("TailResumeDuringSecondOutage");
       const during3 = await ingest("TailResumeDuringSecondOutage");
       await gate.open();
-      await until(() => count(during2) === 1 && count(during3) === 1, "the records journaled during the second outage");
+      await pollUntil(() => count(during2) === 1 && count(during3) === 1, {
+        message: "the records journaled during the second outage",
+      });
       const after = await ingest("TailResumeAfter");
-      await until(() => count(after) === 1, "the record journaled after the outage");
+      await pollUntil(() => count(after) === 1, { message: "the record journaled after the outage" });
       for (const eventId of [during1, before, during2, during3, after]) assert.equal(count(eventId), 1, eventId);
       // --json prints the record itself, not the envelope.
       const line = output.split("\n").find((candidate) => candidate.includes(after))!;

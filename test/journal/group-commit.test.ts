@@ -6,6 +6,7 @@ import { after, describe, it } from "node:test";
 import { openFileJournal } from "../../src/journal/file-journal.js";
 import { JournalUnavailableError, type JournalAppendItem } from "../../src/journal/journal.js";
 import { openAppendFileOnDisk, type AppendFile, type OpenAppendFile } from "../../src/journal/segment-store.js";
+import { pollUntil } from "../helpers/poll.js";
 
 const clock = { nowMs: () => 1_700_000_000_000 };
 const directories: string[] = [];
@@ -103,12 +104,8 @@ function gatedFiles(): { open: OpenAppendFile; syncs: () => number; release: () 
 const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
 
 /** Waits until the writer has reached a gated sync (or whatever `condition` says), however loaded the machine. */
-async function until(condition: () => boolean): Promise<void> {
-  for (let waited = 0; !condition(); waited += 5) {
-    if (waited > 10_000) throw new Error("the journal writer did not get there within 10 s");
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+const until = (condition: () => boolean): Promise<true> =>
+  pollUntil(condition, { timeoutMs: 10_000, intervalMs: 5, message: "the journal writer to get there" });
 
 describe("FileJournal writer pipeline", () => {
   it("plans the next group while one is syncing, and never stores a key of the syncing group twice", async () => {

@@ -1,5 +1,5 @@
 import type { JournalSlice } from "../../journal/index.js";
-import type { PruneResult } from "./posting-store.js";
+import type { PruneResult } from "./event-history.js";
 
 /**
  * Messages between the server thread (journal owner, lookups) and the event-history index worker

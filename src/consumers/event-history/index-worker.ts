@@ -105,11 +105,15 @@ port.on("message", (message: ToWorker) => {
     }
     case "prune":
       nowMs = Math.max(nowMs, message.nowMs);
-      try {
-        post({ type: "pruned", id: message.id, result: history!.prune() });
-      } catch (error) {
-        post({ type: "pruneFailed", id: message.id, message: error instanceof Error ? error.message : String(error) });
-      }
+      history!.prune().then(
+        (result) => post({ type: "pruned", id: message.id, result }),
+        (error: unknown) =>
+          post({
+            type: "pruneFailed",
+            id: message.id,
+            message: error instanceof Error ? error.message : String(error),
+          }),
+      );
       return;
     case "stop":
       void (async () => {

@@ -1,4 +1,5 @@
 import Database from "better-sqlite3";
+import type { PruneResult } from "./event-history.js";
 import type { TokenPosition } from "./next-token.js";
 
 /**
@@ -37,11 +38,6 @@ interface MutableScan {
   positions: TokenPosition[];
   scannedRows: number;
   resumeBefore?: TokenPosition;
-}
-
-export interface PruneResult {
-  readonly partitionsDropped: number;
-  readonly postingsDeleted: number;
 }
 
 function dayOf(time: number): number {

@@ -3,11 +3,20 @@ import { dirname } from "node:path";
 import type { Journal, JournalEntry } from "../../journal/journal.js";
 import { systemClock, type Clock } from "../../lib/clock.js";
 import { recordAccountId, type CloudTrailRecord } from "../../model/record.js";
+import { AppliedSeq } from "../applied-seq.js";
 import type { Consumer } from "../consumer.js";
+import { ConsumerRunner, type ConsumerJournal, type ConsumerRunnerOptions } from "../runner.js";
 import { classifyRecord, eventTimeSeconds, lookupEventFromRecord, type EventHistoryCategory } from "./derive.js";
-import type { EventHistory, LookupAttributeKey, LookupEvent, LookupQuery, LookupResult } from "./event-history.js";
+import type {
+  EventHistory,
+  LookupAttributeKey,
+  LookupEvent,
+  LookupQuery,
+  LookupResult,
+  PruneResult,
+} from "./event-history.js";
 import { decodeNextToken, encodeNextToken, queryFingerprint, type TokenPosition } from "./next-token.js";
-import { PostingStore, type PostingRow, type PruneResult } from "./posting-store.js";
+import { PostingStore, type PostingRow } from "./posting-store.js";
 import {
   ALL_EVENTS_ATTRIBUTE,
   attributeApplies,
@@ -68,10 +77,15 @@ interface Candidate {
   readonly position: TokenPosition;
 }
 
-/** Event history backed by SQLite postings that point into the journal (docs/decisions/0003-event-history-index.md). */
+/**
+ * Event history backed by SQLite postings that point into the journal (docs/decisions/0003-event-history-index.md).
+ * A consumer: whoever runs it (follow() on this thread, the index worker on its own) feeds it batches.
+ */
 export class SqliteEventHistory implements EventHistory, Consumer {
   readonly name = "event-history";
   readonly counters: EventHistoryCounters = { indexed: 0, notEventHistory: 0, expired: 0, unparsable: 0 };
+  private readonly applied: AppliedSeq;
+  private runner: ConsumerRunner | undefined;
 
   constructor(
     private readonly store: PostingStore,
@@ -79,7 +93,19 @@ export class SqliteEventHistory implements EventHistory, Consumer {
     private readonly clock: Clock,
     private readonly retentionDays: number,
     private readonly scanRowsMax: number,
-  ) {}
+  ) {
+    this.applied = new AppliedSeq(store.cursor());
+  }
+
+  /**
+   * Indexes `journal` on this thread until close(): the single-thread deployment. (The server runs
+   * this consumer on a worker thread instead: ThreadedEventHistory.)
+   */
+  async follow(journal: ConsumerJournal, options: ConsumerRunnerOptions = {}): Promise<void> {
+    if (this.runner !== undefined) throw new Error("The event history already follows a journal.");
+    this.runner = new ConsumerRunner(journal, this, options);
+    await this.runner.start();
+  }
 
   private cutoffTime(): number {
     return Math.floor(this.clock.nowMs() / 1000) - this.retentionDays * SECONDS_PER_DAY;
@@ -100,6 +126,17 @@ export class SqliteEventHistory implements EventHistory, Consumer {
     }
     this.store.apply(rows, last.seq);
     this.counters.indexed += rows.length;
+    this.applied.advance(last.seq);
+  }
+
+  /** Highest seq applied durably: loaded on open, then advanced by each batch this instance handled. */
+  cursor(): number {
+    return this.applied.value();
+  }
+
+  /** Resolves once a batch handled by this instance reached `seq`, or after `timeoutMs`. */
+  waitFor(seq: number, timeoutMs: number): Promise<void> {
+    return this.applied.waitFor(seq, timeoutMs);
   }
 
   private postingRow(entry: JournalEntry, cutoff: number): PostingRow | undefined {
@@ -129,7 +166,7 @@ export class SqliteEventHistory implements EventHistory, Consumer {
   }
 
   /** Deletes postings older than the retention window. The server calls it on open and every hour. */
-  prune(): PruneResult {
+  async prune(): Promise<PruneResult> {
     return this.store.prune(this.cutoffTime());
   }
 
@@ -193,7 +230,9 @@ export class SqliteEventHistory implements EventHistory, Consumer {
     return this.store.sizeBytes();
   }
 
+  /** Stops following the journal (after the batch in flight), then closes the database. */
   async close(): Promise<void> {
+    await this.runner?.stop();
     this.store.close();
   }
 }
@@ -230,6 +269,25 @@ export async function openSqliteEventHistory(options: SqliteEventHistoryOptions)
     options.retentionDays ?? 90,
     Math.max(1, options.scanRowsMax ?? 10_000),
   );
-  history.prune();
+  await history.prune();
+  return history;
+}
+
+export interface StartSqliteEventHistoryOptions extends SqliteEventHistoryOptions {
+  readonly journal: ConsumerJournal & Pick<Journal, "readMany">;
+  readonly batchEntriesMax?: number;
+}
+
+/** Opens the index and indexes `options.journal` on this thread (follow()) until close(). */
+export async function startSqliteEventHistory(options: StartSqliteEventHistoryOptions): Promise<SqliteEventHistory> {
+  const history = await openSqliteEventHistory(options);
+  try {
+    await history.follow(options.journal, {
+      ...(options.batchEntriesMax !== undefined ? { batchEntriesMax: options.batchEntriesMax } : {}),
+    });
+  } catch (error) {
+    await history.close();
+    throw error;
+  }
   return history;
 }

@@ -2,9 +2,8 @@ import { Worker } from "node:worker_threads";
 import type { Journal } from "../../journal/journal.js";
 import { systemClock, type Clock } from "../../lib/clock.js";
 import { AppliedSeq } from "../applied-seq.js";
-import type { EventHistory, LookupQuery, LookupResult } from "./event-history.js";
+import type { EventHistory, LookupQuery, LookupResult, PruneResult } from "./event-history.js";
 import type { FromWorker, IndexWorkerData, ToWorker } from "./index-worker-protocol.js";
-import type { PruneResult } from "./posting-store.js";
 import { openSqliteEventHistory, type SqliteEventHistory } from "./sqlite-event-history.js";
 
 /** What the worker needs of the server's journal: slices to read, the head, append notifications. */

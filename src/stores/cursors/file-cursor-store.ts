@@ -1,12 +1,13 @@
-import { open, readFile, rename, rm } from "node:fs/promises";
-import { dirname } from "node:path";
+import { readFile } from "node:fs/promises";
+import { writeFileAtomic } from "../../lib/durable-write.js";
+import type { CursorStore } from "./cursor-store.js";
 
 /**
  * A consumer cursor in a small file, for consumers whose output is not transactional (files, S3).
  * Such a consumer MUST save the cursor only after its output is durable; a crash in between replays
  * the batch, which the consumer contract requires to be idempotent.
  */
-export class FileCursorStore {
+export class FileCursorStore implements CursorStore {
   constructor(private readonly path: string) {}
 
   /** The saved cursor, 0 when none was saved yet. */
@@ -26,25 +27,6 @@ export class FileCursorStore {
   /** Durably replaces the cursor: temp file → fsync → rename → fsync of the directory. */
   async save(seq: number): Promise<void> {
     if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`Invalid cursor ${seq}.`);
-    const temporary = `${this.path}.tmp`;
-    try {
-      const handle = await open(temporary, "w");
-      try {
-        await handle.writeFile(`${seq}\n`);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temporary, this.path);
-    } catch (error) {
-      await rm(temporary, { force: true });
-      throw error;
-    }
-    const directory = await open(dirname(this.path), "r");
-    try {
-      await directory.sync();
-    } finally {
-      await directory.close();
-    }
+    await writeFileAtomic(this.path, `${seq}\n`);
   }
 }
