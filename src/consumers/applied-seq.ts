@@ -1,5 +1,3 @@
-import type { JournalEntry } from "../journal/journal.js";
-import type { Consumer } from "./consumer.js";
 
 /**
  * The highest seq a consumer has applied, and callers waiting for it to reach a seq. The API uses it
@@ -41,40 +39,5 @@ export class AppliedSeq {
       };
       this.waiters.push({ seq, resolve: done });
     });
-  }
-}
-
-/** Wraps a consumer so callers can wait until it has applied a given seq (see AppliedSeq). */
-export class ObservedConsumer implements Consumer {
-  readonly name: string;
-  private readonly applied = new AppliedSeq();
-
-  constructor(private readonly inner: Consumer) {
-    this.name = inner.name;
-  }
-
-  async loadCursor(): Promise<number> {
-    const cursor = await this.inner.loadCursor();
-    this.applied.advance(cursor);
-    return cursor;
-  }
-
-  async handle(batch: readonly JournalEntry[]): Promise<void> {
-    await this.inner.handle(batch);
-    const last = batch[batch.length - 1];
-    if (last !== undefined) this.applied.advance(last.seq);
-  }
-
-  cursor(): number {
-    return this.applied.value();
-  }
-
-  /** Resolves once `seq` is applied, or after `timeoutMs` (a lagging index must not hang the API). */
-  waitFor(seq: number, timeoutMs: number): Promise<void> {
-    return this.applied.waitFor(seq, timeoutMs);
-  }
-
-  async close(): Promise<void> {
-    await this.inner.close?.();
   }
 }
