@@ -129,6 +129,7 @@ export class Recorder {
     if (this.context.principals === undefined) return undefined;
     const accessKeyId = observedCallOf(call)?.scope.accessKeyId;
     if (accessKeyId === undefined) return undefined;
+    // eslint-disable-next-line no-restricted-properties -- a cache lifetime is real time, whatever clock the records use
     const nowMs = Date.now();
     const cached = this.principalCache.get(accessKeyId);
     if (cached !== undefined && cached.untilMs > nowMs) return cached.principal;
