@@ -41,7 +41,7 @@ export interface ValidateLogsCounts {
 }
 
 /** "No public keys found…": the AWS CLI aborts the whole run (exit 255); so do we. */
-export class NoPublicKeysError extends Error {
+class NoPublicKeysError extends Error {
   override readonly name = "NoPublicKeysError";
 }
 
