@@ -1,4 +1,3 @@
-/* global module */
 // The layering rules of docs/ARCHITECTURE.md, checked in CI (`npm run depcheck`).
 // Layers, top to bottom; a file may import its own layer's folder and any layer below, never above:
 //   app, cli            composition: server, module registry, modules, command line

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
-export const DEFAULT_ENDPOINT_URL = "http://127.0.0.1:7680";
+const DEFAULT_ENDPOINT_URL = "http://127.0.0.1:7680";
 const DEFAULT_REGION = "us-east-1";
 
 export interface ClientCredentials {

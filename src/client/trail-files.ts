@@ -13,7 +13,7 @@ export interface TrailFileCandidate {
 }
 
 /** Why a file yielded no records. `not-records` files found by a directory walk are skipped quietly. */
-export type TrailFileProblem = "unreadable" | "malformed-json" | "not-records";
+type TrailFileProblem = "unreadable" | "malformed-json" | "not-records";
 
 export type TrailFileContent =
   | { readonly ok: true; readonly records: unknown[] }

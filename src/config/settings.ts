@@ -8,7 +8,7 @@ const ACCESS_KEY_ID_PATTERN = "^[A-Za-z0-9]{16,128}$";
 const SECRET_ACCESS_KEY_PATTERN = "^\\S{1,256}$";
 
 /** Settings of `cairn server`; each is read from its flag, else its environment variable, else its default. */
-export const ServerSettingsSchema = Type.Object({
+const ServerSettingsSchema = Type.Object({
   host: Type.String({
     minLength: 1,
     default: "127.0.0.1",

@@ -1,4 +1,3 @@
-
 /**
  * The highest seq a consumer has applied, and callers waiting for it to reach a seq. The API uses it
  * for read-your-writes: a LookupEvents call sees every event acknowledged before it started.

@@ -5,7 +5,7 @@
  */
 export const CURRENT_EVENT_VERSION = "1.11";
 
-export interface SessionIssuer {
+interface SessionIssuer {
   type?: string;
   principalId?: string;
   arn?: string;
@@ -13,7 +13,7 @@ export interface SessionIssuer {
   userName?: string;
 }
 
-export interface SessionContext {
+interface SessionContext {
   sessionIssuer?: SessionIssuer;
   webIdFederationData?: Record<string, unknown>;
   attributes?: { creationDate?: string; mfaAuthenticated?: string };

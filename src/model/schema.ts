@@ -14,7 +14,7 @@ const open = { additionalProperties: true } as const;
 const JsonObject = Type.Unsafe<Record<string, unknown>>(Type.Object({}, { additionalProperties: true }));
 const OptionalString = Type.Optional(Type.String());
 
-export const SessionIssuerSchema = Type.Object(
+const SessionIssuerSchema = Type.Object(
   {
     type: OptionalString,
     principalId: OptionalString,
@@ -25,7 +25,7 @@ export const SessionIssuerSchema = Type.Object(
   open,
 );
 
-export const SessionContextSchema = Type.Object(
+const SessionContextSchema = Type.Object(
   {
     sessionIssuer: Type.Optional(SessionIssuerSchema),
     webIdFederationData: Type.Optional(JsonObject),
@@ -36,7 +36,7 @@ export const SessionContextSchema = Type.Object(
   open,
 );
 
-export const UserIdentitySchema = Type.Object(
+const UserIdentitySchema = Type.Object(
   {
     type: OptionalString,
     principalId: OptionalString,
@@ -50,12 +50,12 @@ export const UserIdentitySchema = Type.Object(
   open,
 );
 
-export const RecordResourceSchema = Type.Object(
+const RecordResourceSchema = Type.Object(
   { accountId: OptionalString, type: OptionalString, ARN: OptionalString, ARNPrefix: OptionalString },
   open,
 );
 
-export const TlsDetailsSchema = Type.Object(
+const TlsDetailsSchema = Type.Object(
   { tlsVersion: OptionalString, cipherSuite: OptionalString, clientProvidedHostHeader: OptionalString },
   open,
 );
@@ -95,7 +95,7 @@ const commonFields = {
 };
 
 /** Every record type except Insights: API calls, console, service and network-activity events. */
-export const CloudTrailRecordSchema = Type.Object(
+const CloudTrailRecordSchema = Type.Object(
   {
     ...commonFields,
     eventSource: Type.String(),
@@ -110,7 +110,7 @@ export const CloudTrailRecordSchema = Type.Object(
  * `AwsCloudTrailInsight` records (spec §1.5, §8) have no eventSource, eventName, userIdentity or
  * request/response members; the API named by the insight is in insightDetails instead.
  */
-export const InsightRecordSchema = Type.Object(
+const InsightRecordSchema = Type.Object(
   {
     ...commonFields,
     eventSource: OptionalString,
@@ -121,7 +121,7 @@ export const InsightRecordSchema = Type.Object(
   open,
 );
 
-export type CloudTrailRecordStatic = Static<typeof CloudTrailRecordSchema>;
+type CloudTrailRecordStatic = Static<typeof CloudTrailRecordSchema>;
 
 // Compile-time proof that a schema-valid record is a CloudTrailRecord; fails the build if they drift.
 const _assignable: (record: CloudTrailRecordStatic) => CloudTrailRecord = (record) => record;
@@ -129,6 +129,3 @@ const _assignable: (record: CloudTrailRecordStatic) => CloudTrailRecord = (recor
 /** Compiled checkers: TypeBox generates plain JS predicates, a few hundred ns per record. */
 export const checkCloudTrailRecord = TypeCompiler.Compile(CloudTrailRecordSchema);
 export const checkInsightRecord = TypeCompiler.Compile(InsightRecordSchema);
-
-/** Top-level field names the schema knows, used to tell CloudTrail fields from vendor extras. */
-export const KNOWN_FIELD_NAMES: ReadonlySet<string> = new Set(Object.keys(CloudTrailRecordSchema.properties));

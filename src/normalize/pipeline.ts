@@ -32,7 +32,7 @@ export interface NormalizeContext {
   randomUUID?: () => string;
 }
 
-export interface NormalizedRecord {
+interface NormalizedRecord {
   ok: true;
   /** The normalised record. Nested objects may be shared with the input, which must not be mutated. */
   record: CloudTrailRecord;

@@ -28,7 +28,7 @@ function surelyFits(text: string, bytes: number): boolean {
 }
 
 /** CloudTrail marks a cut string with this suffix (seen on real 1,026-byte errorMessages). */
-export const TRUNCATION_SUFFIX = "...";
+const TRUNCATION_SUFFIX = "...";
 
 /**
  * Cuts `text` to at most `maxBytes` of UTF-8 without splitting a character. Plain byte cut, for

@@ -9,7 +9,7 @@ export type Operator = (typeof OPERATORS)[number];
 
 export type SelectorTarget = "trail" | "eventDataStore";
 
-export interface FieldRule {
+interface FieldRule {
   readonly operators: readonly Operator[];
   /** When set, every value must be one of these. */
   readonly values?: readonly string[];
@@ -22,7 +22,7 @@ export interface CategoryRules {
   readonly required: readonly string[];
 }
 
-export const DATA_RESOURCE_TYPES_ADVANCED: readonly string[] = [
+const DATA_RESOURCE_TYPES_ADVANCED: readonly string[] = [
   "AWS::DynamoDB::Table",
   "AWS::Lambda::Function",
   "AWS::S3::Object",

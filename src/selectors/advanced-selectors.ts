@@ -15,9 +15,9 @@ import { InvalidEventSelectorsError, SelectorShapeError } from "./selector-error
 import type { AdvancedEventSelector, AdvancedFieldSelector } from "./selector-types.js";
 
 /** All values of all conditions of all selectors, per trail or event data store (spec §5.6). */
-export const MAX_ADVANCED_VALUES = 500;
+const MAX_ADVANCED_VALUES = 500;
 /** Event data stores take at most 5 advanced selectors (CreateEventDataStore doc); trails only the value cap. */
-export const MAX_EDS_ADVANCED_SELECTORS = 5;
+const MAX_EDS_ADVANCED_SELECTORS = 5;
 const FIELD_PATTERN = /^[\w|.]{1,1000}$/;
 const MAX_VALUE_LENGTH = 2048;
 const MAX_NAME_LENGTH = 1000;

@@ -5,10 +5,10 @@
 import { InvalidEventSelectorsError, SelectorShapeError } from "./selector-errors.js";
 import type { BasicEventSelector, DataResource } from "./selector-types.js";
 
-export const MAX_BASIC_SELECTORS = 5;
+const MAX_BASIC_SELECTORS = 5;
 /** Per trail, across selectors; "all resources of a type" values are not counted (spec §5.6). */
-export const MAX_DATA_RESOURCE_VALUES = 250;
-export const READ_WRITE_TYPES = ["ReadOnly", "WriteOnly", "All"] as const;
+const MAX_DATA_RESOURCE_VALUES = 250;
+const READ_WRITE_TYPES = ["ReadOnly", "WriteOnly", "All"] as const;
 export const EXCLUDABLE_MANAGEMENT_SOURCES = ["kms.amazonaws.com", "rdsdata.amazonaws.com"] as const;
 
 /** What a trail logs before any PutEventSelectors: every management event, no data events. */
@@ -39,10 +39,10 @@ const DATA_RESOURCE_TYPES: Readonly<Record<string, { all: RegExp; one: RegExp; e
     example: "arn:aws:dynamodb (all tables) or arn:aws:dynamodb:<region>:<account>:table/<name>",
   },
 };
-export const BASIC_DATA_RESOURCE_TYPES: readonly string[] = Object.keys(DATA_RESOURCE_TYPES);
+const BASIC_DATA_RESOURCE_TYPES: readonly string[] = Object.keys(DATA_RESOURCE_TYPES);
 
 /** Whether a DataResources value means "every resource of its type" (not counted against the 250). */
-export function isAllResourcesValue(type: string, value: string): boolean {
+function isAllResourcesValue(type: string, value: string): boolean {
   return DATA_RESOURCE_TYPES[type]?.all.test(value) ?? false;
 }
 

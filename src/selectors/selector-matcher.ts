@@ -20,7 +20,7 @@ export interface SelectorConfiguration {
 }
 
 /** One DataResources value against one resource ARN of its type (spec §6.1 "matching rules"). */
-export function dataResourceValueMatches(type: string, value: string, arn: string): boolean {
+function dataResourceValueMatches(type: string, value: string, arn: string): boolean {
   // S3 values are plain prefixes of the object ARN (`arn:aws:s3:::bucket/` = every object of bucket).
   if (type === "AWS::S3::Object") return arn.startsWith(value);
   // Lambda and DynamoDB values name one function/table (or every one): `…:function:hello` must not

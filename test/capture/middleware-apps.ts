@@ -16,7 +16,7 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
-export function identityOfUser(header: string | string[] | undefined): UserIdentity | undefined {
+function identityOfUser(header: string | string[] | undefined): UserIdentity | undefined {
   if (typeof header !== "string") return undefined;
   return {
     type: "IAMUser",

@@ -66,6 +66,7 @@ function observe<Req extends ExpressLikeRequest>(recorder: Recorder<Req>, req: R
       requestID: headerValue(res.getHeader(recorder.requestIdHeader || "x-amzn-requestid")) ?? requestID,
       sourceIPAddress,
       userAgent: req.headers["user-agent"],
+      // eslint-disable-next-line no-restricted-properties -- the host app's call happened now; the middleware takes no clock
       completedAtMs: Date.now(),
     });
   });

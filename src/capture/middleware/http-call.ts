@@ -46,12 +46,12 @@ export interface RecordSettings {
 
 const READ_ONLY_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-export function defaultEventName(call: HttpCall): string {
+function defaultEventName(call: HttpCall): string {
   return call.routeName ?? `${call.method} ${call.routeTemplate ?? call.path}`;
 }
 
 /** Route params, then query, then a JSON object body; later sources win on equal names. */
-export function defaultRequestParameters(call: HttpCall): Record<string, unknown> | null {
+function defaultRequestParameters(call: HttpCall): Record<string, unknown> | null {
   const merged: Record<string, unknown> = {};
   for (const source of [call.params, call.query, call.body]) {
     if (isPlainObject(source)) Object.assign(merged, toLowerCamelKeys(source));

@@ -1,12 +1,11 @@
 /**
- * Which service model and operation a captured request is: the service from the SigV4 credential
- * scope, the operation from `Action` (query, ec2: form body or URL), `X-Amz-Target` (json), or the
- * HTTP route (rest-xml, rest-json).
+ * Which operation of a service model a captured request is, in each protocol's way: `Action` (query,
+ * ec2: form body or URL), `X-Amz-Target` (json), or the HTTP route (rest-xml, rest-json). Which way
+ * applies to a model is its protocol's codec (protocol-codecs.ts).
  */
 import type { Operation, ServiceModel } from "./model-types.js";
 import { parseQueryParams } from "./query-request.js";
 import { matchRestRoute, type RestMatch } from "./rest-route.js";
-import type { ServiceModels } from "./service-models.js";
 
 export interface CapturedRequest {
   readonly method: string;
@@ -50,47 +49,34 @@ function queryParamsOf(request: CapturedRequest): Map<string, string> {
   return params;
 }
 
-function identifyIn(model: ServiceModel, request: CapturedRequest): IdentifiedCall | undefined {
-  const operationNamed = (name: string | undefined): Operation | undefined => {
-    const definition = name === undefined ? undefined : model.operations[name];
-    return definition === undefined || name === undefined ? undefined : { name, ...definition };
-  };
-  switch (model.metadata.protocol) {
-    case "query":
-    case "ec2": {
-      const queryParams = queryParamsOf(request);
-      const operation = operationNamed(queryParams.get("Action"));
-      return operation === undefined ? undefined : { model, operation, queryParams };
-    }
-    case "json": {
-      const target = headerText(request.headers, "x-amz-target") ?? "";
-      const dot = target.lastIndexOf(".");
-      if (dot === -1 || target.slice(0, dot) !== model.metadata.targetPrefix) return undefined;
-      const operation = operationNamed(target.slice(dot + 1));
-      return operation === undefined ? undefined : { model, operation };
-    }
-    case "rest-xml":
-    case "rest-json": {
-      const rest = matchRestRoute(model, {
-        method: request.method,
-        path: request.path,
-        query: new URLSearchParams(request.rawQuery),
-        headers: request.headers,
-      });
-      return rest === undefined ? undefined : { model, operation: rest.operation, rest };
-    }
-  }
+function operationIn(model: ServiceModel, name: string | undefined): Operation | undefined {
+  const definition = name === undefined ? undefined : model.operations[name];
+  return definition === undefined || name === undefined ? undefined : { name, ...definition };
 }
 
-/** The first model signed as `service` in which the request names an operation. */
-export function identifyCall(
-  models: ServiceModels,
-  service: string,
-  request: CapturedRequest,
-): IdentifiedCall | undefined {
-  for (const model of models.candidates(service)) {
-    const identified = identifyIn(model, request);
-    if (identified !== undefined) return identified;
-  }
-  return undefined;
+/** query, ec2: the `Action` form parameter (URL or form body). */
+export function identifyByAction(model: ServiceModel, request: CapturedRequest): IdentifiedCall | undefined {
+  const queryParams = queryParamsOf(request);
+  const operation = operationIn(model, queryParams.get("Action"));
+  return operation === undefined ? undefined : { model, operation, queryParams };
+}
+
+/** json: the `X-Amz-Target` header, `<targetPrefix>.<Operation>`. */
+export function identifyByTarget(model: ServiceModel, request: CapturedRequest): IdentifiedCall | undefined {
+  const target = headerText(request.headers, "x-amz-target") ?? "";
+  const dot = target.lastIndexOf(".");
+  if (dot === -1 || target.slice(0, dot) !== model.metadata.targetPrefix) return undefined;
+  const operation = operationIn(model, target.slice(dot + 1));
+  return operation === undefined ? undefined : { model, operation };
+}
+
+/** rest-xml, rest-json: the HTTP method and path against the operations' routes. */
+export function identifyByRoute(model: ServiceModel, request: CapturedRequest): IdentifiedCall | undefined {
+  const rest = matchRestRoute(model, {
+    method: request.method,
+    path: request.path,
+    query: new URLSearchParams(request.rawQuery),
+    headers: request.headers,
+  });
+  return rest === undefined ? undefined : { model, operation: rest.operation, rest };
 }

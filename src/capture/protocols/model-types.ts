@@ -34,7 +34,7 @@ export interface Operation {
   readonly output?: ShapeRef;
 }
 
-export interface ServiceMetadata {
+interface ServiceMetadata {
   readonly apiVersion: string;
   readonly endpointPrefix: string;
   readonly signingName?: string;

@@ -11,7 +11,7 @@ import { ec2RequestListName } from "./ec2-names.js";
 /** Members every query request carries that are not parameters of the operation. */
 const ENVELOPE_KEYS = new Set(["Action", "Version"]);
 
-export interface QueryDecodeContext {
+interface QueryDecodeContext {
   readonly model: ServiceModel;
   readonly params: ReadonlyMap<string, string>;
   /** Every dotted prefix of every key, so "is there anything under X.3" is one lookup. */

@@ -65,7 +65,7 @@ export function decodeRestXmlBody(
  * S3's XML-to-JSON form: attributes and child elements as members (a repeated element as an array),
  * text alone as a typed scalar, text beside members as `content`, an empty element as "".
  */
-export function cloudTrailXmlValue(element: XmlElement): unknown {
+function cloudTrailXmlValue(element: XmlElement): unknown {
   const text = element.text.trim();
   if (element.children.length === 0 && element.attributes === undefined) return typedText(text);
   const out: Record<string, unknown> = {};

@@ -3,7 +3,7 @@
  * objects pass through without being held. Past the cap the copy is dropped (not truncated), so a
  * decoder never sees half a document.
  */
-export const CAPTURE_BYTES_MAX = 1024 * 1024;
+const CAPTURE_BYTES_MAX = 1024 * 1024;
 
 export class CappedCopy {
   private chunks: Buffer[] = [];

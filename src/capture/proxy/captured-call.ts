@@ -39,7 +39,7 @@ const addHeaderLine = (
 )._addHeaderLine;
 
 /** `message.headers` of a message with these raw headers: lower-case names, duplicates folded as Node does. */
-export function headersOf(raw: readonly string[]): HeaderObject {
+function headersOf(raw: readonly string[]): HeaderObject {
   const headers: HeaderObject = {};
   const options = { joinDuplicateHeaders: false };
   for (let index = 0; index + 1 < raw.length; index += 2) {

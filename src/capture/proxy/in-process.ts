@@ -14,7 +14,7 @@ import { normalizeIngestedRecord } from "../../normalize/pipeline.js";
 import { ServiceModels } from "../protocols/service-models.js";
 import { startProxy, type RunningProxy } from "./proxy-server.js";
 
-export interface InProcessProxySettings {
+interface InProcessProxySettings {
   readonly proxyUpstream?: string | undefined;
   readonly proxyPort: number;
   readonly host: string;

@@ -15,6 +15,7 @@ import {
 import { createServer as createHttpsServer, request as httpsRequest } from "node:https";
 import { TLSSocket } from "node:tls";
 import type { AddressInfo } from "node:net";
+import { systemClock } from "../../lib/clock.js";
 import { CappedCopy } from "./capped-copy.js";
 import { rawHeadersOf, type CapturedCall } from "./captured-call.js";
 import type { ObservedCall } from "./record-of-call.js";
@@ -124,61 +125,93 @@ interface ForwardContext {
 
 type Forward = (incoming: IncomingMessage, response: ServerResponse, bufferedBody: Buffer | undefined) => void;
 
+/** One call in flight: the client's side, and the copies of both bodies kept for the record. */
+interface Exchange {
+  readonly incoming: IncomingMessage;
+  readonly response: ServerResponse;
+  /** The whole request body when it was read before forwarding (--verify-signatures). */
+  readonly bufferedBody: Buffer | undefined;
+  readonly client: ClientFacts;
+  readonly requestCopy: CappedCopy;
+  readonly responseCopy: CappedCopy;
+}
+
+/** Hands the finished call to the recorder, after the client has its answer: recording never delays it. */
+function recordExchange(exchange: Exchange, upstream: IncomingMessage, { recorder, nowMs }: ForwardContext): void {
+  const { incoming, bufferedBody, client, requestCopy, responseCopy } = exchange;
+  const requestBody = bufferedBody ?? requestCopy.result();
+  const responseBody = responseCopy.result();
+  const call: CapturedCall = {
+    method: incoming.method ?? "GET",
+    url: incoming.url ?? "/",
+    rawHeaders: incoming.rawHeaders,
+    body: requestBody,
+    bodyBytes: bufferedBody?.length ?? requestCopy.totalBytes,
+    status: upstream.statusCode ?? 502,
+    responseRawHeaders: upstream.rawHeaders,
+    responseBody,
+    responseBodyBytes: responseCopy.totalBytes,
+    sourceIPAddress: client.sourceIPAddress,
+    completedAtMs: nowMs(),
+    ...(client.tlsDetails === undefined ? {} : { tlsDetails: client.tlsDetails }),
+  };
+  // The copies are the proxy's own: moved to the recording worker, not copied. (A buffered body
+  // was also written upstream, so it is copied.)
+  const transfer: ArrayBuffer[] = [];
+  if (bufferedBody === undefined && requestBody !== undefined) transfer.push(requestBody.buffer as ArrayBuffer);
+  if (responseBody !== undefined) transfer.push(responseBody.buffer as ArrayBuffer);
+  setImmediate(() => recorder.record(call, transfer));
+}
+
+/** Streams the upstream's answer to the client, keeping a copy; records the call once it is sent. */
+function relayAnswer(exchange: Exchange, upstream: IncomingMessage, context: ForwardContext): void {
+  const { response, responseCopy } = exchange;
+  response.writeHead(upstream.statusCode ?? 502, upstream.statusMessage, forwardedHeaders(upstream.rawHeaders));
+  upstream.on("data", (chunk: Buffer) => responseCopy.push(chunk));
+  // A broken upstream answer resets the client (a client that goes away tears the upstream
+  // exchange down, in forwarder).
+  upstream.on("error", () => response.destroy());
+  upstream.once("close", () => {
+    if (!upstream.complete) response.destroy();
+  });
+  // Backpressure.
+  upstream.pipe(response);
+  response.once("finish", () => recordExchange(exchange, upstream, context));
+}
+
+/** Answers 502 for an upstream that could not be reached, or resets a client whose answer had begun. */
+function failUpstream(exchange: Exchange, error: Error, log: (line: string) => void): void {
+  const { incoming, response } = exchange;
+  log(`upstream error for ${incoming.method} ${incoming.url}: ${error.message}`);
+  if (!response.headersSent) {
+    response.writeHead(502, { "content-type": "text/plain" });
+    response.end(`Bad Gateway: ${error.message}\n`);
+  } else response.destroy();
+}
+
 /**
  * Streams one call to the upstream and its answer back. Between the request's arrival and the
  * upstream request going out, and between the answer's end and the next request, the proxy's thread
  * only moves bytes: the record is built from raw facts on the recording worker.
  */
-function forwarder({ options, upstreamConnections, recorder, nowMs }: ForwardContext): Forward {
+function forwarder(context: ForwardContext): Forward {
+  const { options, upstreamConnections } = context;
   const secure = options.upstream.protocol === "https:";
   const agent = upstreamConnections.agent;
   const upstreamBase = options.upstream.pathname.replace(/\/+$/, "");
   return (incoming: IncomingMessage, response: ServerResponse, bufferedBody: Buffer | undefined): void => {
-    const client = clientFactsOf(incoming);
-    const requestCopy = new CappedCopy(options.captureBytesMax);
-    const responseCopy = new CappedCopy(options.captureBytesMax);
+    const exchange: Exchange = {
+      incoming,
+      response,
+      bufferedBody,
+      client: clientFactsOf(incoming),
+      requestCopy: new CappedCopy(options.captureBytesMax),
+      responseCopy: new CappedCopy(options.captureBytesMax),
+    };
     const headers = forwardedHeaders(incoming.rawHeaders);
     const bodiless = bufferedBody === undefined && isBodiless(incoming.rawHeaders);
     let outgoing: ClientRequest | undefined;
     let retried = false;
-
-    const answer = (upstream: IncomingMessage): void => {
-      response.writeHead(upstream.statusCode ?? 502, upstream.statusMessage, forwardedHeaders(upstream.rawHeaders));
-      upstream.on("data", (chunk: Buffer) => responseCopy.push(chunk));
-      // A broken upstream answer resets the client (a client that goes away tears the upstream
-      // exchange down, below).
-      upstream.on("error", () => response.destroy());
-      upstream.once("close", () => {
-        if (!upstream.complete) response.destroy();
-      });
-      // Backpressure.
-      upstream.pipe(response);
-      response.once("finish", () => {
-        const requestBody = bufferedBody ?? requestCopy.result();
-        const responseBody = responseCopy.result();
-        const call: CapturedCall = {
-          method: incoming.method ?? "GET",
-          url: incoming.url ?? "/",
-          rawHeaders: incoming.rawHeaders,
-          body: requestBody,
-          bodyBytes: bufferedBody?.length ?? requestCopy.totalBytes,
-          status: upstream.statusCode ?? 502,
-          responseRawHeaders: upstream.rawHeaders,
-          responseBody,
-          responseBodyBytes: responseCopy.totalBytes,
-          sourceIPAddress: client.sourceIPAddress,
-          completedAtMs: nowMs(),
-          ...(client.tlsDetails === undefined ? {} : { tlsDetails: client.tlsDetails }),
-        };
-        // The copies are the proxy's own: moved to the recording worker, not copied. (A buffered body
-        // was also written upstream, so it is copied.)
-        const transfer: ArrayBuffer[] = [];
-        if (bufferedBody === undefined && requestBody !== undefined) transfer.push(requestBody.buffer as ArrayBuffer);
-        if (responseBody !== undefined) transfer.push(responseBody.buffer as ArrayBuffer);
-        // After the client has its answer: recording never delays it.
-        setImmediate(() => recorder.record(call, transfer));
-      });
-    };
 
     const send = (): void => {
       const sent = (secure ? httpsRequest : httpRequest)({
@@ -192,7 +225,7 @@ function forwarder({ options, upstreamConnections, recorder, nowMs }: ForwardCon
         agent,
       });
       outgoing = sent;
-      sent.on("response", answer);
+      sent.on("response", (upstream: IncomingMessage) => relayAnswer(exchange, upstream, context));
       sent.once("error", (error) => {
         // A connection opened ahead of need that the upstream closed just as the call went out, before
         // any answer: an idempotent call whose body is at hand goes again, once, on a fresh connection.
@@ -202,18 +235,14 @@ function forwarder({ options, upstreamConnections, recorder, nowMs }: ForwardCon
           send();
           return;
         }
-        options.log(`upstream error for ${incoming.method} ${incoming.url}: ${error.message}`);
-        if (!response.headersSent) {
-          response.writeHead(502, { "content-type": "text/plain" });
-          response.end(`Bad Gateway: ${error.message}\n`);
-        } else response.destroy();
+        failUpstream(exchange, error, options.log);
       });
       if (bufferedBody !== undefined) sent.end(bufferedBody);
       else if (bodiless) {
         sent.end();
         incoming.resume();
       } else {
-        incoming.on("data", (chunk: Buffer) => requestCopy.push(chunk));
+        incoming.on("data", (chunk: Buffer) => exchange.requestCopy.push(chunk));
         // pipe (backpressure) rather than pipeline: an upstream failure must not destroy the client's
         // socket before its 502 is written.
         incoming.pipe(sent);
@@ -234,7 +263,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const secure = options.upstream.protocol === "https:";
   // Upstream connections are reused when the upstream allows it, and opened ahead of need when it does not.
   const upstreamConnections = upstreamAgent(secure);
-  const nowMs = options.nowMs ?? Date.now;
+  const nowMs = options.nowMs ?? systemClock.nowMs;
   const recorder = new Recorder(options, options.onRecord, options.log, {
     onWorker: options.recordOnWorker ?? true,
     ...(options.principalsPath === undefined ? {} : { principalsPath: options.principalsPath }),

@@ -10,7 +10,8 @@ import { isDataEvent, isReadOnly, resourcesOf } from "../protocols/classify.js";
 import { s3AdditionalEventData } from "../protocols/additional-event-data.js";
 import { eventNameOf } from "../protocols/event-name.js";
 import { decodeCall, type CapturedResponse } from "../protocols/decode-call.js";
-import { headerText, identifyCall, type CapturedRequest } from "../protocols/identify.js";
+import { headerText, type CapturedRequest } from "../protocols/identify.js";
+import { identifyCall } from "../protocols/protocol-codecs.js";
 import { pathStyleOf } from "../protocols/s3-host.js";
 import type { ServiceModels } from "../protocols/service-models.js";
 

@@ -164,6 +164,7 @@ export class Recorder {
     const owners = new Map<string, Principal>();
     const store = this.context.principals;
     if (store === undefined) return owners;
+    // eslint-disable-next-line no-restricted-properties -- a cache lifetime is real time, whatever clock the records use
     const nowMs = Date.now();
     const missing = new Set<string>();
     for (const accessKeyId of accessKeyIds) {

@@ -11,6 +11,7 @@
 import { Agent, type AgentOptions } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import type { Duplex } from "node:stream";
+import { systemClock } from "../../lib/clock.js";
 
 /** How long a spare connection may wait for a call before it is closed unused. */
 const SPARE_IDLE_MS = 1_000;
@@ -37,7 +38,54 @@ export interface UpstreamAgent {
   destroy(): void;
 }
 
-export function upstreamAgent(secure: boolean, nowMs: () => number = Date.now): UpstreamAgent {
+/**
+ * Opens a connection ahead of need. Until it is handed out, the spare is this module's: an error, the
+ * upstream closing it, or its idle time running out destroys it and reports it `gone`.
+ */
+function openSpareConnection(
+  create: CreateConnection,
+  connectOptions: object,
+  name: string,
+  nowMs: () => number,
+  gone: (socket: Duplex) => void,
+): Spare | undefined {
+  let socket: Duplex;
+  try {
+    socket = create({ ...connectOptions });
+  } catch {
+    return undefined;
+  }
+  const drop = (): void => {
+    gone(socket);
+    socket.destroy();
+  };
+  socket.on("error", drop);
+  socket.once("end", drop);
+  socket.once("close", drop);
+  // Bytes on a connection that has sent no request mean the upstream is closing it (say a 408).
+  socket.once("data", drop);
+  const timer = setTimeout(drop, SPARE_IDLE_MS);
+  timer.unref();
+  return {
+    socket,
+    name,
+    openedAtMs: nowMs(),
+    forget: () => {
+      clearTimeout(timer);
+      socket.off("error", drop);
+      socket.off("end", drop);
+      socket.off("close", drop);
+      socket.off("data", drop);
+    },
+  };
+}
+
+/** A spare serves a call to the same upstream (agent name) while it is fresh. */
+function spareFits(spare: Spare, name: string, atMs: number): boolean {
+  return spare.name === name && atMs - spare.openedAtMs < SPARE_IDLE_MS;
+}
+
+export function upstreamAgent(secure: boolean, nowMs: () => number = systemClock.nowMs): UpstreamAgent {
   const options: AgentOptions = { keepAlive: true, noDelay: true, scheduling: "lifo" };
   const agent = secure ? new HttpsAgent(options) : new Agent(options);
   const withAgent = agent as unknown as {
@@ -61,36 +109,25 @@ export function upstreamAgent(secure: boolean, nowMs: () => number = Date.now): 
 
   const openSpare = (connectOptions: object, name: string): void => {
     if (destroyed || spare !== undefined) return;
-    let socket: Duplex;
-    try {
-      socket = create({ ...connectOptions });
-    } catch {
-      return;
-    }
-    // Until it is handed out, the spare is this module's: an error or the upstream closing it drops it.
-    const gone = (): void => {
+    spare = openSpareConnection(create, connectOptions, name, nowMs, (socket) => {
       if (spare?.socket === socket) spare = undefined;
-      socket.destroy();
-    };
-    socket.on("error", gone);
-    socket.once("end", gone);
-    socket.once("close", gone);
-    // Bytes on a connection that has sent no request mean the upstream is closing it (say a 408).
-    socket.once("data", gone);
-    const timer = setTimeout(gone, SPARE_IDLE_MS);
-    timer.unref();
-    spare = {
-      socket,
-      name,
-      openedAtMs: nowMs(),
-      forget: () => {
-        clearTimeout(timer);
-        socket.off("error", gone);
-        socket.off("end", gone);
-        socket.off("close", gone);
-        socket.off("data", gone);
-      },
-    };
+    });
+  };
+
+  /** The spare, taken out of this module's care, if it can serve this call; a stale one is dropped. */
+  const takeSpare = (name: string, atMs: number): Duplex | undefined => {
+    const ready = spare;
+    if (ready === undefined) return undefined;
+    if (!spareFits(ready, name, atMs)) {
+      dropSpare();
+      return undefined;
+    }
+    if (ready.socket.destroyed) return undefined;
+    spare = undefined;
+    ready.forget();
+    stats.sparesUsed += 1;
+    handedOut.add(ready.socket);
+    return ready.socket;
   };
 
   withAgent.createConnection = (connectOptions, callback) => {
@@ -99,24 +136,8 @@ export function upstreamAgent(secure: boolean, nowMs: () => number = Date.now): 
     // A spare is worth holding only while calls keep needing new connections.
     const busy = at - lastCreatedAtMs < SPARE_IDLE_MS;
     lastCreatedAtMs = at;
-    const ready = spare;
-    let socket: Duplex | undefined;
-    if (
-      ready !== undefined &&
-      ready.name === name &&
-      at - ready.openedAtMs < SPARE_IDLE_MS &&
-      !ready.socket.destroyed
-    ) {
-      spare = undefined;
-      ready.forget();
-      stats.sparesUsed += 1;
-      handedOut.add(ready.socket);
-      socket = ready.socket;
-    } else if (ready !== undefined && (ready.name !== name || at - ready.openedAtMs >= SPARE_IDLE_MS)) {
-      dropSpare();
-    }
     // The next spare is opened after this call's connection is on its way, never before it.
-    const result = socket ?? create(connectOptions, callback);
+    const result = takeSpare(name, at) ?? create(connectOptions, callback);
     if (busy) setImmediate(() => openSpare(connectOptions, name));
     return result;
   };

@@ -5,7 +5,7 @@ import { toLowerCamelKeys } from "../../normalize/lower-camel.js";
 import type { CallerAttribution } from "../../auth/authenticate.js";
 
 /** Everything the self-audit needs to know about one call to Cairn's own API. */
-export interface AuditedCall {
+interface AuditedCall {
   readonly eventName: string;
   readonly attribution: CallerAttribution;
   readonly defaultAccountId: string;
@@ -41,7 +41,7 @@ function withReadableTimes(input: Record<string, unknown>): Record<string, unkno
   return out;
 }
 
-export function buildAuditRecord(call: AuditedCall): { json: string; accountId: string } {
+function buildAuditRecord(call: AuditedCall): { json: string; accountId: string } {
   const accountId = call.attribution.principal?.accountId ?? call.defaultAccountId;
   const requestParameters =
     call.input === null || Object.keys(call.input).length === 0

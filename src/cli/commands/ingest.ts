@@ -31,7 +31,7 @@ export interface IngestOptions {
   readonly batchBytesMax?: number;
 }
 
-export interface IngestFileReport {
+interface IngestFileReport {
   readonly path: string;
   /** `skipped`: a file found by a directory walk that is not a Records file (a digest, an index…). */
   readonly status: "ingested" | "skipped" | "failed";
@@ -166,7 +166,7 @@ function startProgress(stream: Output, files: number): Progress {
   };
 }
 
-export function formatFileSummary(report: IngestFileReport): string {
+function formatFileSummary(report: IngestFileReport): string {
   if (report.status !== "ingested") {
     return `${report.status === "failed" ? "FAILED " : "skipped"} ${report.path}: ${report.problem ?? ""}\n`;
   }

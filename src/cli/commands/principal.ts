@@ -14,7 +14,7 @@ import type { Output } from "../output.js";
 import { UsageError } from "../usage-error.js";
 
 /** The file the server and the CLI share; see openSqlitePrincipalStore. */
-export function principalsDatabasePath(dataDir: string): string {
+function principalsDatabasePath(dataDir: string): string {
   return join(dataDir, "principals.db");
 }
 

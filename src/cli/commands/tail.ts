@@ -4,12 +4,12 @@ import { signedFetch, type FetchFunction } from "../../client/signed-fetch.js";
 import type { UserIdentity } from "../../model/record.js";
 import type { Output } from "../output.js";
 
-export interface ReconnectPolicy {
+interface ReconnectPolicy {
   readonly delayMsInitial: number;
   readonly delayMsMax: number;
 }
 
-export const DEFAULT_RECONNECT_POLICY: ReconnectPolicy = { delayMsInitial: 1000, delayMsMax: 30_000 };
+const DEFAULT_RECONNECT_POLICY: ReconnectPolicy = { delayMsInitial: 1000, delayMsMax: 30_000 };
 
 export interface TailOptions {
   readonly client: ClientSettings;
@@ -26,7 +26,7 @@ export interface TailOptions {
 }
 
 /** The server refused the stream for a reason that retrying will not fix (credentials, no such endpoint). */
-export class TailRefusedError extends Error {
+class TailRefusedError extends Error {
   override readonly name = "TailRefusedError";
 }
 

@@ -42,7 +42,7 @@ export interface ValidateLogsCommandOptions {
  * Parses a time the way the AWS CLI's dateutil does for the forms people use: ISO-8601 with or
  * without a zone (no zone = UTC, as the CLI forces UTC), `20160129T19:00:00Z`, or epoch seconds.
  */
-export function parseValidationTime(flag: string, text: string): number {
+function parseValidationTime(flag: string, text: string): number {
   const trimmed = text.trim();
   const basic = /^(\d{4})(\d{2})(\d{2})T(\d{2}):?(\d{2}):?(\d{2})Z?$/.exec(trimmed);
   if (basic) return Date.UTC(+basic[1]!, +basic[2]! - 1, +basic[3]!, +basic[4]!, +basic[5]!, +basic[6]!);

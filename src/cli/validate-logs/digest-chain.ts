@@ -57,7 +57,7 @@ const REQUIRED_FIELDS = [
   "digestStartTime",
 ] as const;
 
-export function isBackfillKey(key: string): boolean {
+function isBackfillKey(key: string): boolean {
   return key.endsWith("_backfill.json.gz");
 }
 

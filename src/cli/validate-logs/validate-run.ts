@@ -41,9 +41,13 @@ export interface ValidateLogsCounts {
 }
 
 /** "No public keys found…": the AWS CLI aborts the whole run (exit 255); so do we. */
-export class NoPublicKeysError extends Error {
+class NoPublicKeysError extends Error {
   override readonly name = "NoPublicKeysError";
 }
+
+const HOUR_MS = 3_600_000;
+
+type LogFileEntry = { s3Bucket: string; s3Object: string; hashValue: string };
 
 /**
  * `validate-logs`, step for step as the AWS CLI does it (spec §3.5; aws-cli
@@ -52,7 +56,20 @@ export class NoPublicKeysError extends Error {
  * code: 1 when any digest or log file is invalid.
  */
 export async function validateLogs(run: ValidateLogsRun): Promise<{ exitCode: number; counts: ValidateLogsCounts }> {
-  const counts: ValidateLogsCounts = {
+  const validation = new Validation(run);
+  run.stdout.write(
+    `Validating log files for trail ${run.trailArn} between ${digestTime(run.startMs)} and ${digestTime(run.endMs)}\n\n`,
+  );
+  for (const backfill of [false, true]) await validation.walkChains(backfill);
+  const { counts } = validation;
+  writeSummary(run, counts, validation.foundStartMs, validation.foundEndMs, validation.lastWasDoubleSpace);
+  const invalid = counts.invalidDigests + counts.invalidBackfillDigests + counts.invalidLogs;
+  return { exitCode: invalid > 0 ? 1 : 0, counts };
+}
+
+/** One run's progress: the counts, the time range the valid digests cover, the output's spacing. */
+class Validation {
+  readonly counts: ValidateLogsCounts = {
     validDigests: 0,
     invalidDigests: 0,
     validBackfillDigests: 0,
@@ -60,69 +77,29 @@ export async function validateLogs(run: ValidateLogsRun): Promise<{ exitCode: nu
     validLogs: 0,
     invalidLogs: 0,
   };
-  let lastWasDoubleSpace = true;
-  let foundStartMs: number | undefined;
-  let foundEndMs: number | undefined;
-  const status = (message: string, isError = false): void => {
-    if (isError) {
-      run.stderr.write(lastWasDoubleSpace ? `${message}\n\n` : `\n${message}\n\n`);
-      lastWasDoubleSpace = true;
-    } else if (run.verbose) {
-      lastWasDoubleSpace = false;
-      run.stdout.write(`${message}\n`);
-    }
-  };
+  lastWasDoubleSpace = true;
+  foundStartMs: number | undefined;
+  foundEndMs: number | undefined;
+  /** Digest listings by bucket and end time: a chain that crosses buckets lists each once. */
+  private readonly listings = new Map<string, { standard: string[]; backfill: string[] }>();
 
-  const checkLog = async (log: { s3Bucket: string; s3Object: string; hashValue: string }): Promise<void> => {
-    const where = `Log file\ts3://${log.s3Bucket}/${log.s3Object}\t`;
-    run.onChecked?.("log");
-    const problem = await logFileProblem(run.reader, log);
-    if (problem === undefined) {
-      counts.validLogs++;
-      status(`${where}valid`);
-    } else {
-      counts.invalidLogs++;
-      status(`${where}INVALID: ${problem}`, true);
-    }
-  };
+  constructor(private readonly run: ValidateLogsRun) {}
 
-  const onValidDigest = async (digest: DigestData, backfill: boolean): Promise<void> => {
-    const digestStart = Math.max(Date.parse(digest.digestStartTime), run.startMs);
-    if (foundStartMs === undefined || digestStart < foundStartMs) foundStartMs = digestStart;
-    const digestEnd = Math.min(Date.parse(digest.digestEndTime), run.endMs);
-    if (foundEndMs === undefined || digestEnd > foundEndMs) foundEndMs = digestEnd;
-    if (backfill) counts.validBackfillDigests++;
-    else counts.validDigests++;
-    status(
-      `${backfill ? "(backfill) " : ""}Digest file\ts3://${digest.digestS3Bucket}/${digest.digestS3Object}\tvalid`,
-    );
-    for (const log of digest.logFiles ?? []) await checkLog(log);
-  };
-
-  run.stdout.write(
-    `Validating log files for trail ${run.trailArn} between ${digestTime(run.startMs)} and ${digestTime(run.endMs)}\n\n`,
-  );
-  const listings = new Map<string, { standard: string[]; backfill: string[] }>();
-  const digestsIn = async (bucket: string, endMs: number, backfill: boolean): Promise<string[]> => {
-    const cacheKey = `${bucket}\n${endMs}`;
-    let listing = listings.get(cacheKey);
-    if (listing === undefined) {
-      listing = await listDigestKeys(run.reader, bucket, run.prefix, run.target, run.startMs, endMs);
-      listings.set(cacheKey, listing);
-    }
-    return backfill ? listing.backfill : listing.standard;
-  };
-  const loadKeys = (startMs: number, endMs: number) => requirePublicKeys(run, startMs, endMs);
-
-  for (const backfill of [false, true]) {
+  /**
+   * Follows the standard or the backfill digest chains from the newest digest back to the start
+   * time, checking each digest and the log files it lists.
+   */
+  async walkChains(backfill: boolean): Promise<void> {
+    const run = this.run;
     let bucket = run.bucket;
-    let digests = await digestsIn(bucket, run.endMs, backfill);
-    const publicKeys: PublicKeyMap = backfill ? new Map() : await loadKeys(run.startMs, run.endMs + 2 * 3_600_000);
+    let digests = await this.digestsIn(bucket, run.endMs, backfill);
+    const publicKeys: PublicKeyMap = backfill
+      ? new Map()
+      : await requirePublicKeys(run, run.startMs, run.endMs + 2 * HOUR_MS);
     const loadBackfillKeys = async (generatedAt: string): Promise<void> => {
       const atMs = Date.parse(generatedAt);
-      for (const [fp, value] of await loadKeys(atMs - 3_600_000, atMs + 3_600_000)) publicKeys.set(fp, value);
+      for (const [fp, value] of await requirePublicKeys(run, atMs - HOUR_MS, atMs + HOUR_MS)) publicKeys.set(fp, value);
     };
-    const tag = backfill ? "(backfill) " : "";
     let [key, endMs] = lastDigest(digests);
     let lastStartMs = endMs ?? 0;
     while (key !== undefined && run.startMs <= lastStartMs) {
@@ -138,43 +115,99 @@ export async function validateLogs(run: ValidateLogsRun): Promise<{ exitCode: nu
         );
         endMs = Date.parse(digest.digestEndTime);
         lastStartMs = Date.parse(digest.digestStartTime);
-        await onValidDigest(digest, backfill);
+        await this.acceptDigest(digest, backfill);
         const previousBucket = digest.previousDigestS3Bucket ?? null;
         const previousKey = digest.previousDigestS3Object ?? null;
         if (previousBucket === null || previousKey === null) {
           [key, endMs] = lastDigest(digests, key);
           // A chain start with older digests listed: logging was off in between (not an error).
-          if (key !== undefined) {
-            const gap = `between ${digestTime(endMs!)} and ${digestTime(lastStartMs)}`;
-            status(`${tag}No log files were delivered by CloudTrail ${gap}`, true);
-          }
+          if (key !== undefined) this.reportGap(backfill, endMs!, lastStartMs);
         } else {
           key = previousKey;
           if (previousBucket !== bucket) {
             bucket = previousBucket;
-            digests = await digestsIn(bucket, endMs, backfill);
+            digests = await this.digestsIn(bucket, endMs, backfill);
           }
         }
       } catch (error) {
         if (error instanceof NoPublicKeysError) throw error;
-        const where = `Digest file\ts3://${bucket}/${key}\tINVALID: `;
-        const message =
-          error instanceof DigestNotFoundError
-            ? `${where}not found`
-            : error instanceof DigestError
-              ? error.message
-              : `${where}${error instanceof Error ? error.message : String(error)}`;
-        if (backfill) counts.invalidBackfillDigests++;
-        else counts.invalidDigests++;
-        status(`${tag}${message}`, true);
+        this.rejectDigest(error, `s3://${bucket}/${key}`, backfill);
         [key, endMs] = lastDigest(digests, key);
       }
     }
   }
 
-  writeSummary(run, counts, foundStartMs, foundEndMs, lastWasDoubleSpace);
-  const invalid = counts.invalidDigests + counts.invalidBackfillDigests + counts.invalidLogs;
-  return { exitCode: invalid > 0 ? 1 : 0, counts };
+  private async digestsIn(bucket: string, endMs: number, backfill: boolean): Promise<string[]> {
+    const cacheKey = `${bucket}\n${endMs}`;
+    let listing = this.listings.get(cacheKey);
+    if (listing === undefined) {
+      listing = await listDigestKeys(
+        this.run.reader,
+        bucket,
+        this.run.prefix,
+        this.run.target,
+        this.run.startMs,
+        endMs,
+      );
+      this.listings.set(cacheKey, listing);
+    }
+    return backfill ? listing.backfill : listing.standard;
+  }
+
+  private async acceptDigest(digest: DigestData, backfill: boolean): Promise<void> {
+    const digestStart = Math.max(Date.parse(digest.digestStartTime), this.run.startMs);
+    if (this.foundStartMs === undefined || digestStart < this.foundStartMs) this.foundStartMs = digestStart;
+    const digestEnd = Math.min(Date.parse(digest.digestEndTime), this.run.endMs);
+    if (this.foundEndMs === undefined || digestEnd > this.foundEndMs) this.foundEndMs = digestEnd;
+    if (backfill) this.counts.validBackfillDigests++;
+    else this.counts.validDigests++;
+    this.status(
+      `${backfill ? "(backfill) " : ""}Digest file\ts3://${digest.digestS3Bucket}/${digest.digestS3Object}\tvalid`,
+    );
+    for (const log of digest.logFiles ?? []) await this.checkLog(log);
+  }
+
+  private rejectDigest(error: unknown, location: string, backfill: boolean): void {
+    const where = `Digest file\t${location}\tINVALID: `;
+    const message =
+      error instanceof DigestNotFoundError
+        ? `${where}not found`
+        : error instanceof DigestError
+          ? error.message
+          : `${where}${error instanceof Error ? error.message : String(error)}`;
+    if (backfill) this.counts.invalidBackfillDigests++;
+    else this.counts.invalidDigests++;
+    this.status(`${backfill ? "(backfill) " : ""}${message}`, true);
+  }
+
+  private reportGap(backfill: boolean, fromMs: number, toMs: number): void {
+    const gap = `between ${digestTime(fromMs)} and ${digestTime(toMs)}`;
+    this.status(`${backfill ? "(backfill) " : ""}No log files were delivered by CloudTrail ${gap}`, true);
+  }
+
+  private async checkLog(log: LogFileEntry): Promise<void> {
+    const where = `Log file\ts3://${log.s3Bucket}/${log.s3Object}\t`;
+    this.run.onChecked?.("log");
+    const problem = await logFileProblem(this.run.reader, log);
+    if (problem === undefined) {
+      this.counts.validLogs++;
+      this.status(`${where}valid`);
+    } else {
+      this.counts.invalidLogs++;
+      this.status(`${where}INVALID: ${problem}`, true);
+    }
+  }
+
+  /** The AWS CLI's spacing: an error stands between blank lines, verbose lines follow one another. */
+  private status(message: string, isError = false): void {
+    if (isError) {
+      this.run.stderr.write(this.lastWasDoubleSpace ? `${message}\n\n` : `\n${message}\n\n`);
+      this.lastWasDoubleSpace = true;
+    } else if (this.run.verbose) {
+      this.lastWasDoubleSpace = false;
+      this.run.stdout.write(`${message}\n`);
+    }
+  }
 }
 
 /**
@@ -226,10 +259,7 @@ function writeSummary(
 }
 
 /** aws-cli `_download_log`: undefined when the file is there, one gzip member, and hashes to `hashValue`. */
-async function logFileProblem(
-  reader: BucketReader,
-  log: { s3Bucket: string; s3Object: string; hashValue: string },
-): Promise<string | undefined> {
+async function logFileProblem(reader: BucketReader, log: LogFileEntry): Promise<string | undefined> {
   try {
     const object = await reader.getObject(log.s3Bucket, log.s3Object);
     if (object === undefined) return "not found";

@@ -7,7 +7,7 @@ import { handleRead, type S3Context, type S3Reply } from "./handle-request.js";
 import { resolveTarget } from "./resolve-target.js";
 import { S3_ERRORS, S3RequestError, errorDocument, hostId } from "./s3-errors.js";
 
-export const S3_SERVER_PORT_DEFAULT = 7681;
+const S3_SERVER_PORT_DEFAULT = 7681;
 
 export interface S3ServerOptions {
   readonly store: ObjectStore;

@@ -106,7 +106,7 @@ export function fillEventId(draft: Record<string, unknown>, randomUUID: () => st
 }
 
 /** Compares "major.minor" versions numerically ("1.5" and "1.05" are equal). */
-export function compareEventVersions(left: string, right: string): number {
+function compareEventVersions(left: string, right: string): number {
   const [leftMajor = 0, leftMinor = 0] = left.split(".").map(Number);
   const [rightMajor = 0, rightMinor = 0] = right.split(".").map(Number);
   return leftMajor !== rightMajor ? leftMajor - rightMajor : leftMinor - rightMinor;

@@ -7,13 +7,13 @@ import { toEventTime } from "../../lib/clock.js";
 import { describeJsonType, reject, type Rejection } from "../reasons.js";
 
 /** Clock skew tolerated before a future eventTime is treated as a sender bug. */
-export const EVENT_TIME_FUTURE_TOLERANCE_MS = 24 * 60 * 60 * 1000;
+const EVENT_TIME_FUTURE_TOLERANCE_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Fields that carry the event time when a pipeline moved it out of eventTime: Logstash's date filter
  * (OTRF Mordor data) sets `@timestamp` and drops eventTime; Panther keeps it in `p_event_time`.
  */
-export const EVENT_TIME_FALLBACK_FIELDS = ["@timestamp", "p_event_time"] as const;
+const EVENT_TIME_FALLBACK_FIELDS = ["@timestamp", "p_event_time"] as const;
 
 const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const ACCEPTED = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,]\d+)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$/;
@@ -25,7 +25,7 @@ export type EventTimeResult = { ok: true; eventTime: string; eventTimeMs: number
  * Parses an accepted time string to epoch ms (fractions truncated: CloudTrail has second precision),
  * or returns undefined. A string without zone is read as UTC, as the SQL-style exports mean it.
  */
-export function parseEventTimeMs(text: string): number | undefined {
+function parseEventTimeMs(text: string): number | undefined {
   const match = ACCEPTED.exec(text);
   if (match === null) return undefined;
   const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [

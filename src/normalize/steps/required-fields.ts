@@ -5,7 +5,7 @@
 import { describeJsonType, reject, type Rejection } from "../reasons.js";
 
 /** Identifier fields are short in CloudTrail; a longer value is a mistake, not data to keep. */
-export const IDENTIFIER_LENGTH_MAX = 256;
+const IDENTIFIER_LENGTH_MAX = 256;
 
 const IDENTIFIER_FIELDS = [
   "eventVersion",

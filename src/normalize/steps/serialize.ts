@@ -5,10 +5,10 @@
 import { reject, type Rejection } from "../reasons.js";
 
 /** CloudTrail's whole-event cap since eventVersion 1.05 (spec §1.2). */
-export const EVENT_BYTES_MAX = 256 * 1024;
+const EVENT_BYTES_MAX = 256 * 1024;
 
 /** Real records nest at most ~11 levels (samples README); 32 leaves room and stops hostile input. */
-export const NESTING_DEPTH_MAX = 32;
+const NESTING_DEPTH_MAX = 32;
 
 export type SerializeResult = { ok: true; json: string; bytes: number } | Rejection;
 
@@ -30,7 +30,7 @@ export function serializeRecord(record: Readonly<Record<string, unknown>>): Seri
 }
 
 /** UTF-8 length of a string, as the size limits are defined in bytes. */
-export function utf8Length(json: string): number {
+function utf8Length(json: string): number {
   return Buffer.byteLength(json, "utf8");
 }
 
@@ -40,7 +40,7 @@ export function utf8Length(json: string): number {
  * against ~3 µs to scan the text), and it stops at the limit, so cycles and hostile depth end here
  * instead of in a stack overflow.
  */
-export function nestingExceeds(value: object, max: number): boolean {
+function nestingExceeds(value: object, max: number): boolean {
   if (max <= 0) return true;
   if (Array.isArray(value)) {
     for (const item of value as unknown[]) {

@@ -26,7 +26,7 @@ export interface FilesystemObjectStore extends ObjectStore {
   listBuckets(): Promise<string[]>;
 }
 
-export const LIST_KEYS_DEFAULT = 1000;
+const LIST_KEYS_DEFAULT = 1000;
 const SUMMARY_BATCH_KEYS = 64;
 
 /**

@@ -1,9 +1,9 @@
 import { ObjectStoreError } from "./object-store.js";
 
 /** S3's hard limit on key length, in UTF-8 bytes. */
-export const KEY_BYTES_MAX = 1024;
+const KEY_BYTES_MAX = 1024;
 /** S3's limit on user-defined metadata: keys plus values, in UTF-8 bytes. */
-export const METADATA_BYTES_MAX = 2048;
+const METADATA_BYTES_MAX = 2048;
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const IP_ADDRESS = /^\d{1,3}(\.\d{1,3}){3}$/;

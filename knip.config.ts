@@ -1,0 +1,69 @@
+// `npm run deadcode`: exports, types and files nothing uses. Knip reads its other entry points itself:
+// package.json's "bin" and "exports" (dist/src/… mapped back to src/ through tsconfig's outDir, so
+// src/capture/middleware/index.ts, the "./middleware" export, is an entry) and, through its Vite
+// plugin, `build:console`'s console/vite.config.ts and console/index.html → console/src/main.tsx.
+import type { KnipConfig } from "knip";
+
+const config: KnipConfig = {
+  entry: [
+    "src/cli/main.ts",
+    // Worker threads, loaded as `new Worker(new URL("./x.js", import.meta.url))`.
+    "src/journal/compress-worker.ts",
+    "src/consumers/event-history/index-worker.ts",
+    "src/capture/proxy/record-worker.ts",
+    "src/control-plane/lake/import/import-worker.ts",
+    // Each bench file also runs on its own (`node dist/bench/lake.js 10000000`).
+    "bench/*.ts",
+    "scripts/*.js",
+    // Tests: scripts/run-tests.js runs every compiled *.test.js under dist/src and dist/test.
+    "{src,test}/**/*.test.ts",
+    // Spawned by test/journal/crash.test.ts.
+    "test/journal/crash-child.ts",
+  ],
+  project: ["src/**/*.ts", "test/**/*.ts", "bench/**/*.ts", "scripts/**/*.js", "console/**/*.{ts,tsx}"],
+  // Findings in folders other changes are rewriting at the moment; remove each line once it is settled.
+  ignoreIssues: {
+    "console/src/api/lake-query.ts": ["exports"],
+    "console/src/api/trail-form.ts": ["exports"],
+    "console/src/components/ranked-chart.tsx": ["exports"],
+    "console/src/components/time-range.tsx": ["types"],
+    "src/app/bootstrap.ts": ["exports"],
+    "src/auth/sigv4-verify.ts": ["exports"],
+    "src/consumers/applied-seq.ts": ["exports"],
+    "src/consumers/event-history/posting-key.ts": ["exports"],
+    "src/consumers/event-history/threaded-event-history.ts": ["types"],
+    "src/consumers/trail-delivery/delivery-state.ts": ["exports"],
+    "src/consumers/trail-delivery/trail-scope.ts": ["exports"],
+    "src/control-plane/catalogue.ts": ["exports"],
+    "src/control-plane/lake/channel-operations.ts": ["exports"],
+    "src/control-plane/lake/eds-input.ts": ["exports"],
+    "src/control-plane/lake/query-delivery.ts": ["exports"],
+    "src/control-plane/lake/query-operations.ts": ["exports", "types"],
+    "src/control-plane/lookup-events.ts": ["exports"],
+    "src/control-plane/trails/tag-rules.ts": ["exports"],
+    "src/control-plane/trails/trail-shapes.ts": ["exports"],
+    "src/http/http-app.ts": ["exports"],
+    "src/http/routes/cloudtrail-route.ts": ["exports"],
+    "src/http/routes/console-route.ts": ["exports"],
+    "src/http/routes/ingest-route.ts": ["exports", "types"],
+    "src/http/routes/put-audit-events-route.ts": ["exports", "types"],
+    "src/journal/block-dictionary.ts": ["exports"],
+    "src/journal/block-format.ts": ["exports"],
+    "src/journal/index.ts": ["exports", "types"],
+    "src/journal/segment-store.ts": ["exports"],
+    "src/lake/catalog/channel.ts": ["types"],
+    "src/lake/catalog/lake-db.ts": ["types"],
+    "src/lake/compaction/compaction.ts": ["exports"],
+    "src/lake/engine/lake-schema.ts": ["exports"],
+    "src/lake/engine/query-engine.ts": ["exports"],
+    "src/lake/engine/query-sql.ts": ["exports"],
+    "src/stores/principals/keys.ts": ["exports"],
+    "src/stores/signing-keys/signing-keys.ts": ["exports"],
+    "test/console/browser.ts": ["exports"],
+    "test/contract/journal.suite.ts": ["exports"],
+    "test/normalize/sample-records.ts": ["exports"],
+    "test/storage/s3-server-fixture.ts": ["exports"],
+  },
+};
+
+export default config;
