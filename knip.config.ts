@@ -20,6 +20,8 @@ const config: KnipConfig = {
     // Spawned by test/journal/crash.test.ts.
     "test/journal/crash-child.ts",
   ],
+  // A type or interface exported for the signatures that use it (declaration output needs it) counts as used.
+  ignoreExportsUsedInFile: { interface: true, type: true },
   project: ["src/**/*.ts", "test/**/*.ts", "bench/**/*.ts", "scripts/**/*.js", "console/**/*.{ts,tsx}"],
   // Findings in folders other changes are rewriting at the moment; remove each line once it is settled.
   ignoreIssues: {

@@ -25,7 +25,7 @@ import { ModuleRegistry, type CairnModule, type ModuleContext } from "./registry
  * Every module of the server, in start order (they close in reverse). A new consumer, route set or
  * background job is one more line here (docs/ARCHITECTURE.md, "Adding a module").
  */
-export const SERVER_MODULES: readonly CairnModule[] = [
+const SERVER_MODULES: readonly CairnModule[] = [
   eventHistoryModule,
   trailsModule,
   lakeModule,

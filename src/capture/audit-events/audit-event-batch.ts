@@ -7,8 +7,8 @@ import { ApiError } from "../../lib/api-error.js";
 import { isPlainObject } from "../../lib/plain-object.js";
 import type { Channel } from "../../lake/catalog/channel.js";
 
-export const AUDIT_EVENTS_MAX = 100;
-export const AUDIT_EVENTS_BYTES_MAX = 1024 * 1024;
+const AUDIT_EVENTS_MAX = 100;
+const AUDIT_EVENTS_BYTES_MAX = 1024 * 1024;
 /** The HTTP body may carry 1 MB of eventData plus the JSON around it (escaping can double it). */
 export const BODY_BYTES_MAX = 3 * AUDIT_EVENTS_BYTES_MAX;
 const ID = /^[-_A-Za-z0-9]{1,128}$/;

@@ -14,8 +14,8 @@ const gunzipAsync = promisify(gunzip);
 
 /** Limits of one ingest call (docs/reference/ingest.md). A caller splits larger archives into batches. */
 export const INGEST_BODY_BYTES_MAX = 32 * 1024 * 1024;
-export const INGEST_DECODED_BYTES_MAX = 128 * 1024 * 1024;
-export const INGEST_RECORDS_MAX = 10_000;
+const INGEST_DECODED_BYTES_MAX = 128 * 1024 * 1024;
+const INGEST_RECORDS_MAX = 10_000;
 
 export interface IngestFailure {
   index: number;
