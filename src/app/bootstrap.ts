@@ -93,7 +93,7 @@ export async function writeAwsClientFiles(
   return { credentialsPath, configPath };
 }
 
-export function renderCredentialsFile(input: Pick<AwsClientFilesInput, "accessKeyId" | "secretAccessKey">): string {
+function renderCredentialsFile(input: Pick<AwsClientFilesInput, "accessKeyId" | "secretAccessKey">): string {
   return [
     "# Written by Cairn at every server start: the bootstrap admin (the account's root principal).",
     "[default]",
@@ -103,7 +103,7 @@ export function renderCredentialsFile(input: Pick<AwsClientFilesInput, "accessKe
   ].join("\n");
 }
 
-export function renderConfigFile(input: Pick<AwsClientFilesInput, "region" | "endpointUrl">): string {
+function renderConfigFile(input: Pick<AwsClientFilesInput, "region" | "endpointUrl">): string {
   return [
     "# Written by Cairn at every server start. AWS CLI v2, AWS CLI v1 (1.45 checked) and current SDKs",
     "# read the services section below; clients too old to know it need --endpoint-url.",

@@ -38,7 +38,7 @@ export class NativeSha256 {
 }
 
 /** How far a request's X-Amz-Date may be from the server clock, as AWS enforces. */
-export const SIGNATURE_SKEW_MS_MAX = 15 * 60 * 1000;
+const SIGNATURE_SKEW_MS_MAX = 15 * 60 * 1000;
 
 export interface IncomingSignedRequest {
   readonly method: string;

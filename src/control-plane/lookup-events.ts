@@ -10,7 +10,7 @@ import { optionalInteger, optionalList, optionalString, optionalTimestampMs } fr
 import { isPlainObject } from "../lib/plain-object.js";
 import type { OperationContext, OperationHandler } from "./operation.js";
 
-export const LOOKUP_MAX_RESULTS_DEFAULT = 50;
+const LOOKUP_MAX_RESULTS_DEFAULT = 50;
 const ATTRIBUTE_VALUE_WEIGHT_MAX = 2000;
 
 /** The spec counts `_`, space, `,` and newline twice towards the 2000-character limit (§4.1). */

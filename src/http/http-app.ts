@@ -4,7 +4,7 @@ import { ApiError } from "../lib/api-error.js";
 import { sendAwsError } from "./send-error.js";
 
 /** The CloudTrail API's own request bodies are small; /ingest raises its own limit. */
-export const API_BODY_BYTES_MAX = 1024 * 1024;
+const API_BODY_BYTES_MAX = 1024 * 1024;
 
 /**
  * The HTTP shell shared by every route: raw-buffer bodies (SigV4 needs the exact bytes), and AWS-shaped

@@ -50,15 +50,11 @@ const DICTIONARIES = new Map<number, Buffer>([
 ]);
 
 /** deflate's window: bytes of a dictionary beyond it are never referenced. */
-export const DICTIONARY_BYTES_MAX = 32 * 1024;
+const DICTIONARY_BYTES_MAX = 32 * 1024;
 
 /** The dictionary bytes for an id stored in a block header; undefined for DICTIONARY_NONE or an unknown id. */
 export function blockDictionary(id: number): Buffer | undefined {
   const dictionary = DICTIONARIES.get(id);
   if (dictionary !== undefined) invariant(dictionary.length <= DICTIONARY_BYTES_MAX, `Dictionary ${id} is too large.`);
   return dictionary;
-}
-
-export function isKnownDictionary(id: number): boolean {
-  return id === DICTIONARY_NONE || DICTIONARIES.has(id);
 }

@@ -16,14 +16,14 @@ import { invariant } from "./invariant.js";
  * and break deflate's back-references): entryCount flag bytes (1 = has key hash), the key hashes
  * (KEY_HASH_BYTES each, only for flagged entries), entryCount u32 JSON byte lengths, the JSON texts.
  */
-export const BLOCK_MAGIC = 0x4e524a43; // "CJRN" read as little-endian bytes.
+const BLOCK_MAGIC = 0x4e524a43; // "CJRN" read as little-endian bytes.
 /**
  * Still 1 although byte 6 now names a dictionary: blocks written before had 0 there (no dictionary)
  * and read unchanged, and a build that predates dictionaries, opened on newer data, keeps the blocks
  * (their CRC is valid) and fails loudly when it inflates one. A version bump would instead make it
  * treat the first new block as a torn tail and truncate acknowledged data.
  */
-export const BLOCK_VERSION = 1;
+const BLOCK_VERSION = 1;
 export const HEADER_BYTES = 40;
 export const KEY_HASH_BYTES = 16;
 const CRC_OFFSET = 36;
@@ -121,7 +121,7 @@ export function encodeBlock(meta: BlockMeta, compressed: Buffer): Buffer {
   return block;
 }
 
-export function blockCrc(headerPrefix: Buffer, compressed: Buffer): number {
+function blockCrc(headerPrefix: Buffer, compressed: Buffer): number {
   return crc32(compressed, crc32(headerPrefix.subarray(0, CRC_OFFSET)));
 }
 

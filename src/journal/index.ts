@@ -3,5 +3,5 @@
  * only this file: a second backend (NATS JetStream) implements the same Journal and SliceReader.
  */
 export * from "./journal.js";
-export { openFileJournal, type FileJournalOptions } from "./file-journal.js";
+export { openFileJournal } from "./file-journal.js";
 export { SliceReader } from "./slice-reader.js";

@@ -28,8 +28,6 @@ export const openAppendFileOnDisk: OpenAppendFile = async (path) => {
   };
 };
 
-export { syncDirectory } from "../lib/sync-directory.js";
-
 /**
  * The segment files of one journal directory: recovery on open, the active segment's appends,
  * rolling, read handles and retention. Seqs are dense across segments; only the last is written.

@@ -4,10 +4,10 @@ import type { Browser, ConsoleMessage, Page } from "playwright-core";
 import { REPO_ROOT } from "../helpers/server-process.js";
 
 /** Debian's chromium (installed by .ci/run); CAIRN_CHROMIUM points elsewhere. */
-export const CHROMIUM_PATH = process.env["CAIRN_CHROMIUM"] ?? "/usr/bin/chromium";
+const CHROMIUM_PATH = process.env["CAIRN_CHROMIUM"] ?? "/usr/bin/chromium";
 
 /** Screenshots of every page, kept after the run for people to look at (CI artifacts). */
-export const ARTIFACTS_DIR = join(REPO_ROOT, "test-artifacts", "console");
+const ARTIFACTS_DIR = join(REPO_ROOT, "test-artifacts", "console");
 
 /** Why the browser tests cannot run here, or undefined when they can. Printed loudly by the test. */
 export function browserMissing(): string | undefined {

@@ -20,7 +20,7 @@ export interface JournalUnderTest {
 
 type OpenJournal = () => Promise<JournalUnderTest>;
 
-export const RETENTION_CUTOFF_MS = 2_000_000_000_000;
+const RETENTION_CUTOFF_MS = 2_000_000_000_000;
 
 function items(prefix: string, count: number, withKeys = true): JournalAppendItem[] {
   return Array.from({ length: count }, (_, i) => ({

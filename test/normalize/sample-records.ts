@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { SAMPLES_DIR as SHARED_SAMPLES_DIR } from "../helpers/sample-records.js";
 
-export const SAMPLES_DIR = process.env.CAIRN_SAMPLES_DIR ?? SHARED_SAMPLES_DIR;
+const SAMPLES_DIR = process.env.CAIRN_SAMPLES_DIR ?? SHARED_SAMPLES_DIR;
 
 export interface SampleRecord {
   readonly dataset: string;

@@ -17,7 +17,7 @@ export const LOG_KEY =
   "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/20/111122223333_CloudTrail_us-east-1_20261120T1000Z_Mu0KsOhtH1ar15ZZ.json.gz";
 export const SPECIAL_KEY = "special/a b+c&d<e>'\"%41 ü.json";
 export const DIGEST_BODY = gzipSync(Buffer.from('{"awsAccountId":"111122223333"}'));
-export const LOG_BODY = gzipSync(Buffer.from('{"Records":[]}'));
+const LOG_BODY = gzipSync(Buffer.from('{"Records":[]}'));
 export const SIGNATURE = "0a1b".repeat(128);
 
 export function manyKey(i: number): string {

@@ -29,7 +29,7 @@ export interface ResultPage extends LakeTable {
 }
 
 /** The query ended in FAILED, CANCELLED or TIMED_OUT. */
-export class LakeQueryError extends Error {
+class LakeQueryError extends Error {
   override readonly name = "LakeQueryError";
   constructor(readonly progress: QueryProgress) {
     super(
@@ -61,7 +61,7 @@ export function isAbort(error: unknown): boolean {
 }
 
 /** Waits, or rejects with an AbortError as soon as `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(abortError());
@@ -84,13 +84,8 @@ export function sqlTimestamp(date: Date): string {
   return date.toISOString().slice(0, 19).replace("T", " ");
 }
 
-/** A string literal for Lake SQL. */
-export function sqlLiteral(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
-
 /** Lake rows are lists of single-key objects; the first row names the columns. */
-export function tableOf(resultRows: readonly (readonly Record<string, string>[])[] | undefined): LakeTable {
+function tableOf(resultRows: readonly (readonly Record<string, string>[])[] | undefined): LakeTable {
   const rows = resultRows ?? [];
   const first = rows[0] ?? [];
   const columns = first.map((cell) => Object.keys(cell)[0] ?? "");
@@ -190,7 +185,7 @@ export async function fetchResultPage(
 }
 
 /** Every page of a finished query's results, up to `maxRows`. */
-export async function fetchAllResults(
+async function fetchAllResults(
   client: CloudTrailClient,
   queryId: string,
   { signal, maxRows = 10_000 }: { signal?: AbortSignal; maxRows?: number } = {},

@@ -24,7 +24,7 @@ export interface TrailFormValue {
   advancedJson: string;
 }
 
-export const DEFAULT_ADVANCED_SELECTORS: AdvancedEventSelector[] = [
+const DEFAULT_ADVANCED_SELECTORS: AdvancedEventSelector[] = [
   { Name: "Management events", FieldSelectors: [{ Field: "eventCategory", Equals: ["Management"] }] },
 ];
 

@@ -6,7 +6,7 @@ export interface RankedPoint {
 }
 
 /** ARNs are long: the resource part (`user/alice`) is what tells bars apart; the tooltip has the rest. */
-export function shortLabel(label: string, max = 22): string {
+function shortLabel(label: string, max = 22): string {
   let text = label;
   if (text.startsWith("arn:")) {
     const parts = text.split(":");

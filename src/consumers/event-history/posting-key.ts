@@ -54,7 +54,7 @@ export function termKey(scope: Scope, attribute: string, value: string): number 
 }
 
 /** The (attribute, value) terms an event is findable by; each becomes one posting. */
-export function eventTerms(category: EventHistoryCategory, event: LookupEvent): Array<[string, string]> {
+function eventTerms(category: EventHistoryCategory, event: LookupEvent): Array<[string, string]> {
   const terms: Array<[string, string]> = [
     [ALL_EVENTS_ATTRIBUTE, ""],
     ["EventId", event.EventId],

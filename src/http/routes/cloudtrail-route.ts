@@ -16,7 +16,7 @@ export interface CloudTrailRouteOptions {
 }
 
 /** The operation name in X-Amz-Target: both the botocore (long) and Smithy (short) forms are accepted (spec §5.1). */
-export function operationFromTarget(target: string | undefined): string {
+function operationFromTarget(target: string | undefined): string {
   if (target === undefined || target === "") {
     throw new ApiError("UnknownOperationException", "Missing X-Amz-Target header.");
   }

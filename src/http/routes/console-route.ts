@@ -4,7 +4,7 @@ import type { FastifyInstance } from "fastify";
 import fastifyStatic from "@fastify/static";
 
 /** Where `npm run build` puts the built web console (console/ → dist/console/). */
-export const CONSOLE_ROOT = fileURLToPath(new URL("../../../console/", import.meta.url));
+const CONSOLE_ROOT = fileURLToPath(new URL("../../../console/", import.meta.url));
 
 /**
  * The console is static files: the browser signs its own CloudTrail API calls, so the server adds

@@ -40,7 +40,7 @@ export function generateAccessKey(type: PrincipalType): AccessKey {
 }
 
 /** The principal id CloudTrail shows: the account id for root, `AIDA…` for users, `AROA…` for roles. */
-export function generatePrincipalId(type: PrincipalType, accountId: string): string {
+function generatePrincipalId(type: PrincipalType, accountId: string): string {
   switch (type) {
     case "Root":
       return accountId;
