@@ -25,6 +25,7 @@ import {
   type ServerProcess,
 } from "../helpers/server-process.js";
 import { lakeClient, queryAll, refuses } from "../lake/lake-client.js";
+import { pollUntil } from "../helpers/poll.js";
 
 const ACTIVITY = [{ FieldSelectors: [{ Field: "eventCategory", Equals: ["ActivityAuditLog"] }] }];
 
@@ -256,11 +257,14 @@ print(json.dumps(out))
         `SELECT eventData.eventName AS name, eventData.uid AS uid, eventData.userIdentity.principalId AS who, ` +
         `element_at(eventData.requestParameters, 'floor') AS floor, metadata.channelArn AS channel, eventID, eventCategory ` +
         `FROM ${auditStore} ORDER BY uid`;
-      let rows: Array<Array<Record<string, string>>> = [];
-      for (let attempt = 0; attempt < 50 && rows.length < 2; attempt++) {
-        rows = (await queryAll(client, sql)).rows;
-        if (rows.length < 2) await new Promise((r) => setTimeout(r, 200));
-      }
+      // Before pollUntil: 50 tries 200 ms apart.
+      const rows = await pollUntil(
+        async () => {
+          const found = (await queryAll(client, sql)).rows;
+          return found.length >= 2 ? found : undefined;
+        },
+        { timeoutMs: 10_000, intervalMs: 200, message: "both audit events to be queryable" },
+      );
       assert.deepEqual(
         rows.map((row) => row.slice(0, 5)),
         [

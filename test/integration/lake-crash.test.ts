@@ -20,6 +20,7 @@ import {
   TEST_ACCOUNT_ID,
   type ServerProcess,
 } from "../helpers/server-process.js";
+import { pollUntil } from "../helpers/poll.js";
 import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { invictusRecords, recentRecords, SAMPLES_DIR, type RawRecord } from "../helpers/sample-records.js";
 import { admin, lakeClient, queryAll } from "../lake/lake-client.js";
@@ -31,16 +32,6 @@ import { admin, lakeClient, queryAll } from "../lake/lake-client.js";
 
 const ROUNDS = 6;
 const BATCH_RECORDS = 50;
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function rows(client: CloudTrailClient, sql: string): Promise<Array<Record<string, string>>> {
   const outcome = await queryAll(client, sql);
@@ -120,11 +111,14 @@ describe("Lake survives kill -9", () => {
       client = lakeClient(server.url);
       const lake = client;
       // The consumer replays the journal from its durable cursor; wait until it has caught up.
-      const stored = await waitFor("the Lake consumer to catch up", async () => {
-        const found = await rows(lake, `SELECT eventID, eventSource FROM ${storeId}`);
-        const ids = new Set(found.map((r) => r["eventID"]!));
-        return [...acknowledged].every((id) => ids.has(id)) ? found : undefined;
-      });
+      const stored = await pollUntil(
+        async () => {
+          const found = await rows(lake, `SELECT eventID, eventSource FROM ${storeId}`);
+          const ids = new Set(found.map((r) => r["eventID"]!));
+          return [...acknowledged].every((id) => ids.has(id)) ? found : undefined;
+        },
+        { timeoutMs: 15_000, intervalMs: 100, message: "the Lake consumer to catch up" },
+      );
       const duplicates = await rows(
         client,
         `SELECT eventID, count(*) AS n FROM ${storeId} GROUP BY 1 HAVING count(*) > 1`,
@@ -209,8 +203,7 @@ describe("Lake survives kill -9", () => {
       const first = await client.send(new StartImportCommand({ Destinations: [crashed], ImportSource: source }));
       const lake = client;
       // Kill after the first chunk is committed (queryable), while the next ones are read and written.
-      const progress = await waitFor(
-        "the import to commit its first chunk",
+      const progress = await pollUntil(
         async () => {
           const got = await lake.send(new GetImportCommand({ ImportId: first.ImportId }));
           assert.notEqual(got.ImportStatus, "COMPLETED", "the import finished before the kill: make it bigger");
@@ -219,7 +212,7 @@ describe("Lake survives kill -9", () => {
           const committed = Number((await rows(lake, `SELECT count(*) AS n FROM ${crashed}`))[0]!["n"]);
           return committed > 0 ? events : undefined;
         },
-        60_000,
+        { timeoutMs: 60_000, intervalMs: 100, message: "the import to commit its first chunk" },
       );
       client.destroy();
       client = undefined;
@@ -236,15 +229,15 @@ describe("Lake survives kill -9", () => {
       const runToEnd = async (store: string, from: typeof source): Promise<void> => {
         const lakeClientNow = client!;
         const started = await lakeClientNow.send(new StartImportCommand({ Destinations: [store], ImportSource: from }));
-        await waitFor(
-          `import into ${store}`,
+        await pollUntil(
           async () => {
             const got = await lakeClientNow.send(new GetImportCommand({ ImportId: started.ImportId }));
             if (got.ImportStatus === "FAILED" || got.ImportStatus === "STOPPED")
               throw new Error(`import ${started.ImportId} ended ${got.ImportStatus}`);
-            return got.ImportStatus === "COMPLETED" ? true : undefined;
+            return got.ImportStatus === "COMPLETED";
           },
-          180_000, // a bound, not a figure: the retry imports ~200,000 events on a shared 2-core machine
+          // A bound, not a figure: the retry imports ~200,000 events on a shared 2-core machine.
+          { timeoutMs: 180_000, intervalMs: 100, message: `import into ${store}` },
         );
       };
       let mark = Date.now();

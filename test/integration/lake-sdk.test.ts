@@ -16,6 +16,7 @@ import {
   type CloudTrailClient,
 } from "@aws-sdk/client-cloudtrail";
 import { startServerProcess, removeDataDir, TEST_ACCOUNT_ID, type ServerProcess } from "../helpers/server-process.js";
+import { pollUntil } from "../helpers/poll.js";
 import { addPrincipal } from "../helpers/principals.js";
 import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords } from "../helpers/sample-records.js";
@@ -141,14 +142,18 @@ describe("Lake event data stores and queries through @aws-sdk/client-cloudtrail"
     const response = await sendRaw(server.url, ingestCall(records, admin));
     assert.equal(response.status, 200, response.text);
     let count = 0;
-    while (count < 200 && Date.now() - ackedAt < 5000) {
-      const result = await queryAll(
-        east,
-        `SELECT count(*) AS n FROM ${id} WHERE eventSource <> 'cloudtrail.amazonaws.com'`,
-      );
-      count = Number(result.rows[0]?.[0]?.["n"]);
-      if (count < 200) await new Promise((r) => setTimeout(r, 100));
-    }
+    await pollUntil(
+      async () => {
+        const result = await queryAll(
+          east,
+          `SELECT count(*) AS n FROM ${id} WHERE eventSource <> 'cloudtrail.amazonaws.com'`,
+        );
+        count = Number(result.rows[0]?.[0]?.["n"]);
+        return count >= 200;
+      },
+      // 5 s from the acknowledgement, as before.
+      { timeoutMs: Math.max(0, ackedAt + 5000 - Date.now()), intervalMs: 100, message: "200 events queryable" },
+    );
     const freshnessMs = Date.now() - ackedAt;
     process.stdout.write(`# live freshness: ${freshnessMs} ms from ack to all 200 events queryable\n`);
     assert.equal(count, 200);
@@ -179,13 +184,21 @@ describe("Lake event data stores and queries through @aws-sdk/client-cloudtrail"
     let total = 0;
     let token: string | undefined;
     for (;;) {
-      const page = await east.send(
-        new GetQueryResultsCommand({ QueryId, MaxQueryResults: 75, ...(token ? { NextToken: token } : {}) }),
+      const nextToken = token;
+      const page = await pollUntil(
+        async () => {
+          const got = await east.send(
+            new GetQueryResultsCommand({
+              QueryId,
+              MaxQueryResults: 75,
+              ...(nextToken ? { NextToken: nextToken } : {}),
+            }),
+          );
+          return got.QueryStatus === "FINISHED" ? got : undefined;
+        },
+        // Unbounded as before: the test's timeout applies.
+        { timeoutMs: Number.POSITIVE_INFINITY, intervalMs: 20, message: `query ${QueryId} to finish` },
       );
-      if (page.QueryStatus !== "FINISHED") {
-        await new Promise((r) => setTimeout(r, 20));
-        continue;
-      }
       pages++;
       total += page.QueryResultRows!.length;
       assert.equal(page.QueryStatistics?.TotalResultsCount, 200);

@@ -10,6 +10,7 @@ import { CreateEventDataStoreCommand, type CloudTrailClient } from "@aws-sdk/cli
 import { openSqliteLakeCatalog } from "../../src/lake/catalog/index.js";
 import { startServerProcess, TEST_ACCOUNT_ID, type ServerProcess } from "../helpers/server-process.js";
 import { ingestCall, sendRaw } from "../helpers/signed-request.js";
+import { pollUntil } from "../helpers/poll.js";
 import { recentRecords, type RawRecord } from "../helpers/sample-records.js";
 import { admin, lakeClient, queryAll } from "./lake-client.js";
 
@@ -27,15 +28,10 @@ export function compactionEnv(compaction: Record<string, string> = {}): Record<s
   };
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+/** The compaction tests' wait: `probe` until it returns a value. */
+export function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
   // A bound against hanging forever, not a figure under test.
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return pollUntil(probe, { timeoutMs: 120_000, intervalMs: 50, message: what });
 }
 
 export async function rows(client: CloudTrailClient, sql: string): Promise<Array<Record<string, string>>> {

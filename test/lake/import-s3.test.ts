@@ -13,6 +13,7 @@ import {
   type GetImportCommandOutput,
 } from "@aws-sdk/client-cloudtrail";
 import { openFilesystemObjectStore } from "../../src/stores/objects/filesystem-object-store.js";
+import { pollUntil } from "../helpers/poll.js";
 import { makeDataDir, removeDataDir, startServerProcess, type ServerProcess } from "../helpers/server-process.js";
 import { readRecordsFile, SAMPLES_DIR } from "../helpers/sample-records.js";
 import { motoMissingReason, startMotoServer, type MotoServer } from "../storage/moto-server.js";
@@ -70,13 +71,15 @@ async function importToEnd(client: CloudTrailClient, store: string, uri: string)
       ImportSource: { S3: { S3LocationUri: uri, S3BucketRegion: "us-east-1", S3BucketAccessRoleArn: "" } },
     }),
   );
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const got = await client.send(new GetImportCommand({ ImportId: started.ImportId }));
-    if (got.ImportStatus !== "INITIALIZING" && got.ImportStatus !== "IN_PROGRESS") return got;
-    if (Date.now() > deadline) throw new Error(`import ${started.ImportId} still ${got.ImportStatus}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let status: string | undefined;
+  return pollUntil(
+    async () => {
+      const got = await client.send(new GetImportCommand({ ImportId: started.ImportId }));
+      status = got.ImportStatus;
+      return status !== "INITIALIZING" && status !== "IN_PROGRESS" ? got : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 100, message: () => `import ${started.ImportId} to end (still ${status})` },
+  );
 }
 
 async function createStore(client: CloudTrailClient, name: string): Promise<string> {

@@ -6,6 +6,7 @@ import {
   GetQueryResultsCommand,
   StartQueryCommand,
 } from "@aws-sdk/client-cloudtrail";
+import { pollUntil } from "../helpers/poll.js";
 import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from "../helpers/server-process.js";
 
 export const admin = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
@@ -26,20 +27,21 @@ export async function queryAll(client: CloudTrailClient, sql: string): Promise<Q
   const started = Date.now();
   const { QueryId } = await client.send(new StartQueryCommand({ QueryStatement: sql }));
   assert.match(QueryId ?? "", /^[a-f0-9-]{36}$/);
-  for (;;) {
-    const d = await client.send(new DescribeQueryCommand({ QueryId }));
-    if (d.QueryStatus !== "QUEUED" && d.QueryStatus !== "RUNNING") {
-      if (d.QueryStatus !== "FINISHED")
-        return {
-          status: d.QueryStatus!,
-          ...(d.ErrorMessage ? { error: d.ErrorMessage } : {}),
-          rows: [],
-          ms: Date.now() - started,
-        };
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const d = await pollUntil(
+    async () => {
+      const described = await client.send(new DescribeQueryCommand({ QueryId }));
+      return described.QueryStatus !== "QUEUED" && described.QueryStatus !== "RUNNING" ? described : undefined;
+    },
+    // No bound of its own (none before pollUntil either): the test's timeout applies.
+    { timeoutMs: Number.POSITIVE_INFINITY, intervalMs: 20, message: `query ${QueryId} to end` },
+  );
+  if (d.QueryStatus !== "FINISHED")
+    return {
+      status: d.QueryStatus!,
+      ...(d.ErrorMessage ? { error: d.ErrorMessage } : {}),
+      rows: [],
+      ms: Date.now() - started,
+    };
   const rows: Array<Array<Record<string, string>>> = [];
   let token: string | undefined;
   do {

@@ -22,17 +22,21 @@ import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords } from "../helpers/sample-records.js";
 import { admin, lakeClient, queryAll, refuses } from "./lake-client.js";
 import { parseCsv } from "../helpers/csv.js";
+import { pollUntil } from "../helpers/poll.js";
 
 const DAY_MS = 86_400_000;
 const SELF = "eventSource <> 'cloudtrail.amazonaws.com'";
 
-async function finished(client: CloudTrailClient, queryId: string): Promise<DescribeQueryCommandOutput> {
-  for (;;) {
-    const d = await client.send(new DescribeQueryCommand({ QueryId: queryId }));
-    const running = d.QueryStatus === "QUEUED" || d.QueryStatus === "RUNNING";
-    if (!running && d.DeliveryStatus !== "PENDING") return d;
-    await new Promise((r) => setTimeout(r, 25));
-  }
+function finished(client: CloudTrailClient, queryId: string): Promise<DescribeQueryCommandOutput> {
+  return pollUntil(
+    async () => {
+      const d = await client.send(new DescribeQueryCommand({ QueryId: queryId }));
+      const running = d.QueryStatus === "QUEUED" || d.QueryStatus === "RUNNING";
+      return !running && d.DeliveryStatus !== "PENDING" ? d : undefined;
+    },
+    // Unbounded as before: the test's timeout applies.
+    { timeoutMs: Number.POSITIVE_INFINITY, intervalMs: 25, message: `query ${queryId} and its delivery to end` },
+  );
 }
 
 async function allRows(client: CloudTrailClient, queryId: string): Promise<Array<Array<Record<string, string>>>> {
@@ -66,11 +70,12 @@ describe("Lake query results: delivery to S3, partition pruning, statistics", ()
     const records = recentRecords(600, { accountId: TEST_ACCOUNT_ID, nowMs, spreadMs: 8 * DAY_MS });
     const response = await sendRaw(server.url, ingestCall(records, admin));
     assert.equal(response.status, 200, response.text);
-    for (;;) {
-      const result = await queryAll(client, `SELECT count(*) AS n FROM ${id} WHERE ${SELF}`);
-      if (Number(result.rows[0]?.[0]?.["n"]) === 600) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await pollUntil(
+      async () =>
+        Number((await queryAll(client, `SELECT count(*) AS n FROM ${id} WHERE ${SELF}`)).rows[0]?.[0]?.["n"]) === 600,
+      // Unbounded as before: the hook's timeout applies.
+      { timeoutMs: Number.POSITIVE_INFINITY, intervalMs: 100, message: "the 600 events to be queryable" },
+    );
   });
 
   after(async () => {

@@ -121,17 +121,34 @@ function checkPolicy(text: string): void {
 }
 
 export function createChannelOperations(deps: LakeOperationDeps): Array<[string, OperationHandler]> {
-  const save = async (channel: Channel): Promise<void> => {
-    await deps.catalog.putDocument("channels", channel);
-    await deps.onChange();
-  };
-  const regional = async (context: OperationContext): Promise<Channel[]> =>
-    (await deps.catalog.documents<Channel>("channels", context.accountId)).filter((c) => c.region === context.region);
-  const resources = (channel: Channel): Array<{ accountId: string; type: string; ARN: string }> => [
-    { accountId: channel.accountId, type: "AWS::CloudTrail::Channel", ARN: channel.arn },
+  return [
+    ["CreateChannel", inWriteTurn(deps, createChannelOperation(deps))],
+    ["GetChannel", getChannelOperation(deps)],
+    ["ListChannels", listChannelsOperation(deps)],
+    ["UpdateChannel", inWriteTurn(deps, updateChannelOperation(deps))],
+    ["DeleteChannel", inWriteTurn(deps, deleteChannelOperation(deps))],
+    ...createChannelPolicyOperations(deps),
   ];
+}
 
-  const create: OperationHandler = async (input, context) => {
+async function saveChannel(deps: LakeOperationDeps, channel: Channel): Promise<void> {
+  await deps.catalog.putDocument("channels", channel);
+  await deps.onChange();
+}
+
+/** The caller's channels in the region it called. */
+async function regionalChannels(deps: LakeOperationDeps, context: OperationContext): Promise<Channel[]> {
+  return (await deps.catalog.documents<Channel>("channels", context.accountId)).filter(
+    (c) => c.region === context.region,
+  );
+}
+
+function channelResources(channel: Channel): Array<{ accountId: string; type: string; ARN: string }> {
+  return [{ accountId: channel.accountId, type: "AWS::CloudTrail::Channel", ARN: channel.arn }];
+}
+
+function createChannelOperation(deps: LakeOperationDeps): OperationHandler {
+  return async (input, context) => {
     const name = optionalString(input, "Name");
     if (name === undefined) throw new ApiError("InvalidParameterException", "Name is required.");
     checkName(name);
@@ -142,7 +159,7 @@ export function createChannelOperations(deps: LakeOperationDeps): Array<[string,
         "InvalidSourceException",
         `Source ${source} is not supported: Cairn channels take Custom sources (PutAuditEvents).`,
       );
-    const existing = await regional(context);
+    const existing = await regionalChannels(deps, context);
     if (existing.some((c) => c.name === name))
       throw new ApiError("ChannelAlreadyExistsException", `A channel named ${name} already exists.`);
     if (existing.length >= MAX_CHANNELS)
@@ -160,12 +177,14 @@ export function createChannelOperations(deps: LakeOperationDeps): Array<[string,
       tags: parseTags(input["Tags"]),
       createdMs: context.nowMs,
     };
-    await save(channel);
+    await saveChannel(deps, channel);
     const output = { ...view(channel), Tags: channel.tags };
-    return { output, responseElements: output, resources: resources(channel) };
+    return { output, responseElements: output, resources: channelResources(channel) };
   };
+}
 
-  const get: OperationHandler = async (input, context) => {
+function getChannelOperation(deps: LakeOperationDeps): OperationHandler {
+  return async (input, context) => {
     const channel = await resolveChannel(deps.catalog, optionalString(input, "Channel"), context);
     return {
       output: {
@@ -178,13 +197,17 @@ export function createChannelOperations(deps: LakeOperationDeps): Array<[string,
       },
     };
   };
+}
 
-  const list: OperationHandler = async (input, context) => {
+function listChannelsOperation(deps: LakeOperationDeps): OperationHandler {
+  return async (input, context) => {
     const max = optionalInteger(input, "MaxResults") ?? 1000;
     if (max < 1 || max > 1000)
       throw new ApiError("InvalidMaxResultsException", "MaxResults must be between 1 and 1000.");
     const token = optionalString(input, "NextToken");
-    const all = (await regional(context)).sort((a, b) => a.createdMs - b.createdMs || a.id.localeCompare(b.id));
+    const all = (await regionalChannels(deps, context)).sort(
+      (a, b) => a.createdMs - b.createdMs || a.id.localeCompare(b.id),
+    );
     const start = token === undefined ? 0 : Number.parseInt(token.replace(/^channels-/, ""), 10);
     if (!Number.isInteger(start) || start < 0 || start > all.length)
       throw new ApiError("InvalidNextTokenException", "The NextToken is invalid.");
@@ -193,13 +216,15 @@ export function createChannelOperations(deps: LakeOperationDeps): Array<[string,
       output: { Channels: page, ...(start + max < all.length ? { NextToken: `channels-${start + max}` } : {}) },
     };
   };
+}
 
-  const update: OperationHandler = async (input, context) => {
+function updateChannelOperation(deps: LakeOperationDeps): OperationHandler {
+  return async (input, context) => {
     const channel = await resolveChannel(deps.catalog, optionalString(input, "Channel"), context);
     const name = optionalString(input, "Name");
     if (name !== undefined) {
       checkName(name);
-      if ((await regional(context)).some((c) => c.name === name && c.id !== channel.id))
+      if ((await regionalChannels(deps, context)).some((c) => c.name === name && c.id !== channel.id))
         throw new ApiError("ChannelAlreadyExistsException", `A channel named ${name} already exists.`);
     }
     const destinations =
@@ -207,33 +232,22 @@ export function createChannelOperations(deps: LakeOperationDeps): Array<[string,
         ? channel.destinations
         : await parseDestinations(deps, input["Destinations"], context);
     const updated: Channel = { ...channel, ...(name !== undefined ? { name } : {}), destinations };
-    await save(updated);
-    return { output: view(updated), responseElements: view(updated), resources: resources(updated) };
+    await saveChannel(deps, updated);
+    return { output: view(updated), responseElements: view(updated), resources: channelResources(updated) };
   };
+}
 
-  const remove: OperationHandler = async (input, context) => {
+function deleteChannelOperation(deps: LakeOperationDeps): OperationHandler {
+  return async (input, context) => {
     const channel = await resolveChannel(deps.catalog, optionalString(input, "Channel"), context);
     await deps.catalog.deleteDocument("channels", channel.id, channel.accountId);
     await deps.onChange();
-    return { output: {}, responseElements: null, resources: resources(channel) };
+    return { output: {}, responseElements: null, resources: channelResources(channel) };
   };
-
-  return [
-    ["CreateChannel", inWriteTurn(deps, create)],
-    ["GetChannel", get],
-    ["ListChannels", list],
-    ["UpdateChannel", inWriteTurn(deps, update)],
-    ["DeleteChannel", inWriteTurn(deps, remove)],
-    ...createChannelPolicyOperations(deps, save, resources),
-  ];
 }
 
 /** Resource policies: channels only (event data store and dashboard policies are not supported yet). */
-function createChannelPolicyOperations(
-  deps: LakeOperationDeps,
-  save: (channel: Channel) => Promise<void>,
-  resources: (channel: Channel) => Array<{ accountId: string; type: string; ARN: string }>,
-): Array<[string, OperationHandler]> {
+function createChannelPolicyOperations(deps: LakeOperationDeps): Array<[string, OperationHandler]> {
   const policyTarget = async (input: Record<string, unknown>, context: OperationContext): Promise<Channel> => {
     const arn = optionalString(input, "ResourceArn");
     if (arn === undefined) throw new ApiError("InvalidParameterException", "ResourceArn is required.");
@@ -250,9 +264,9 @@ function createChannelPolicyOperations(
     const policy = optionalString(input, "ResourcePolicy");
     if (policy === undefined) throw new ApiError("InvalidParameterException", "ResourcePolicy is required.");
     checkPolicy(policy);
-    await save({ ...channel, policy });
+    await saveChannel(deps, { ...channel, policy });
     const output = { ResourceArn: channel.arn, ResourcePolicy: policy };
-    return { output, responseElements: output, resources: resources(channel) };
+    return { output, responseElements: output, resources: channelResources(channel) };
   };
 
   const getPolicy: OperationHandler = async (input, context) => {
@@ -267,8 +281,8 @@ function createChannelPolicyOperations(
     if (channel.policy === undefined)
       throw new ApiError("ResourcePolicyNotFoundException", `Channel ${channel.arn} has no resource policy.`);
     const { policy: _removed, ...rest } = channel;
-    await save(rest);
-    return { output: {}, responseElements: null, resources: resources(channel) };
+    await saveChannel(deps, rest);
+    return { output: {}, responseElements: null, resources: channelResources(channel) };
   };
 
   return [

@@ -58,12 +58,25 @@ async function liveStores(deps: LakeOperationDeps, context: OperationContext): P
 }
 
 export function createEdsOperations(deps: LakeOperationDeps): Array<[string, OperationHandler]> {
-  const save = async (store: EventDataStore): Promise<void> => {
-    await deps.catalog.putStore(store);
-    await deps.onChange();
-  };
+  return [
+    ["CreateEventDataStore", inWriteTurn(deps, createEventDataStoreOperation(deps))],
+    ["GetEventDataStore", getEventDataStoreOperation(deps)],
+    ["ListEventDataStores", listEventDataStoresOperation(deps)],
+    ["UpdateEventDataStore", inWriteTurn(deps, updateEventDataStoreOperation(deps))],
+    ["DeleteEventDataStore", inWriteTurn(deps, deleteEventDataStoreOperation(deps))],
+    ["RestoreEventDataStore", inWriteTurn(deps, restoreEventDataStoreOperation(deps))],
+    ["StartEventDataStoreIngestion", inWriteTurn(deps, ingestionOperation(deps, true))],
+    ["StopEventDataStoreIngestion", inWriteTurn(deps, ingestionOperation(deps, false))],
+  ];
+}
 
-  const create: OperationHandler = async (input, context) => {
+async function saveStore(deps: LakeOperationDeps, store: EventDataStore): Promise<void> {
+  await deps.catalog.putStore(store);
+  await deps.onChange();
+}
+
+function createEventDataStoreOperation(deps: LakeOperationDeps): OperationHandler {
+  return async (input, context) => {
     const name = optionalString(input, "Name");
     if (name === undefined) throw new ApiError("InvalidParameterException", "Name is required.");
     checkName(name);
@@ -98,7 +111,7 @@ export function createEdsOperations(deps: LakeOperationDeps): Array<[string, Ope
       updatedMs: context.nowMs,
       fromSeq: deps.journalHeadSeq(),
     };
-    await save(store);
+    await saveStore(deps, store);
     // AWS answers CREATED once; the store is ENABLED from the next read on.
     const view = edsView(store);
     return {
@@ -107,13 +120,17 @@ export function createEdsOperations(deps: LakeOperationDeps): Array<[string, Ope
       resources: [{ accountId: context.accountId, type: "AWS::CloudTrail::EventDataStore", ARN: store.arn }],
     };
   };
+}
 
-  const get: OperationHandler = async (input, context) => {
+function getEventDataStoreOperation(deps: LakeOperationDeps): OperationHandler {
+  return async (input, context) => {
     const store = await deps.resolve(input, context);
     return { output: { ...edsView(store), FederationStatus: "DISABLED" } };
   };
+}
 
-  const list: OperationHandler = async (input, context) => {
+function listEventDataStoresOperation(deps: LakeOperationDeps): OperationHandler {
+  return async (input, context) => {
     const max = optionalInteger(input, "MaxResults") ?? 1000;
     if (max < 1 || max > 1000)
       throw new ApiError("InvalidMaxResultsException", "MaxResults must be between 1 and 1000.");
@@ -128,8 +145,10 @@ export function createEdsOperations(deps: LakeOperationDeps): Array<[string, Ope
     const next = start + max < all.length ? { NextToken: `eds-${start + max}` } : {};
     return { output: { EventDataStores: page.map(listView), ...next } };
   };
+}
 
-  const update: OperationHandler = async (input, context) => {
+function updateEventDataStoreOperation(deps: LakeOperationDeps): OperationHandler {
+  return async (input, context) => {
     const store = requireActive(await deps.resolve(input, context));
     const members = ["Name", "AdvancedEventSelectors", "MultiRegionEnabled", "OrganizationEnabled", "RetentionPeriod"];
     members.push("TerminationProtectionEnabled", "KmsKeyId", "BillingMode");
@@ -161,11 +180,13 @@ export function createEdsOperations(deps: LakeOperationDeps): Array<[string, Ope
         optionalBoolean(input, "TerminationProtectionEnabled") ?? store.terminationProtectionEnabled,
       updatedMs: context.nowMs,
     };
-    await save(updated);
+    await saveStore(deps, updated);
     return { output: edsView(updated), responseElements: edsView(updated) };
   };
+}
 
-  const remove: OperationHandler = async (input, context) => {
+function deleteEventDataStoreOperation(deps: LakeOperationDeps): OperationHandler {
+  return async (input, context) => {
     const store = requireActive(await deps.resolve(input, context));
     if (store.terminationProtectionEnabled)
       throw new ApiError(
@@ -180,11 +201,13 @@ export function createEdsOperations(deps: LakeOperationDeps): Array<[string, Ope
         "ChannelExistsForEDSException",
         `Channel ${channels[0]!.arn} sends events to this event data store; delete it or change its destinations first.`,
       );
-    await save({ ...store, status: "PENDING_DELETION", deletedMs: context.nowMs, updatedMs: context.nowMs });
+    await saveStore(deps, { ...store, status: "PENDING_DELETION", deletedMs: context.nowMs, updatedMs: context.nowMs });
     return { output: {}, responseElements: null };
   };
+}
 
-  const restore: OperationHandler = async (input, context) => {
+function restoreEventDataStoreOperation(deps: LakeOperationDeps): OperationHandler {
+  return async (input, context) => {
     const store = await deps.resolve(input, context);
     if (store.status !== "PENDING_DELETION")
       throw new ApiError(
@@ -198,37 +221,27 @@ export function createEdsOperations(deps: LakeOperationDeps): Array<[string, Ope
       );
     const { deletedMs: _deleted, ...rest } = store;
     const restored: EventDataStore = { ...rest, status: "ENABLED", updatedMs: context.nowMs };
-    await save(restored);
+    await saveStore(deps, restored);
     return { output: edsView(restored), responseElements: edsView(restored) };
   };
+}
 
-  const ingestion = (start: boolean): OperationHandler => {
-    return async (input, context) => {
-      const store = requireActive(await deps.resolve(input, context));
-      if (storeCategory(store) === "ActivityAuditLog")
-        throw new ApiError(
-          "InvalidEventDataStoreCategoryException",
-          "Ingestion of an ActivityAuditLog event data store is controlled by its channels.",
-        );
-      const expected = start ? "STOPPED_INGESTION" : "ENABLED";
-      if (store.status !== expected && !(store.status === "CREATED" && !start))
-        throw new ApiError(
-          "InvalidEventDataStoreStatusException",
-          `Event data store ${store.arn} is ${store.status}; ${start ? "Start" : "Stop"}EventDataStoreIngestion needs ${expected}.`,
-        );
-      await save({ ...store, status: start ? "ENABLED" : "STOPPED_INGESTION", updatedMs: context.nowMs });
-      return { output: {}, responseElements: null };
-    };
+/** Start- or StopEventDataStoreIngestion. */
+function ingestionOperation(deps: LakeOperationDeps, start: boolean): OperationHandler {
+  return async (input, context) => {
+    const store = requireActive(await deps.resolve(input, context));
+    if (storeCategory(store) === "ActivityAuditLog")
+      throw new ApiError(
+        "InvalidEventDataStoreCategoryException",
+        "Ingestion of an ActivityAuditLog event data store is controlled by its channels.",
+      );
+    const expected = start ? "STOPPED_INGESTION" : "ENABLED";
+    if (store.status !== expected && !(store.status === "CREATED" && !start))
+      throw new ApiError(
+        "InvalidEventDataStoreStatusException",
+        `Event data store ${store.arn} is ${store.status}; ${start ? "Start" : "Stop"}EventDataStoreIngestion needs ${expected}.`,
+      );
+    await saveStore(deps, { ...store, status: start ? "ENABLED" : "STOPPED_INGESTION", updatedMs: context.nowMs });
+    return { output: {}, responseElements: null };
   };
-
-  return [
-    ["CreateEventDataStore", inWriteTurn(deps, create)],
-    ["GetEventDataStore", get],
-    ["ListEventDataStores", list],
-    ["UpdateEventDataStore", inWriteTurn(deps, update)],
-    ["DeleteEventDataStore", inWriteTurn(deps, remove)],
-    ["RestoreEventDataStore", inWriteTurn(deps, restore)],
-    ["StartEventDataStoreIngestion", inWriteTurn(deps, ingestion(true))],
-    ["StopEventDataStoreIngestion", inWriteTurn(deps, ingestion(false))],
-  ];
 }

@@ -39,12 +39,28 @@ function pageOf(token: string | undefined, total: number, prefix: string): numbe
   return offset;
 }
 
-export function createImportOperations(
-  deps: LakeOperationDeps & { duck: DuckDBInstance; lakeDir: string; nowMs: () => number; objectStore?: ObjectStore },
-): Array<[string, OperationHandler]> {
-  const save = (doc: ImportDocument): Promise<void> => deps.catalog.putDocument("imports", doc);
+type ImportOperationDeps = LakeOperationDeps & {
+  duck: DuckDBInstance;
+  lakeDir: string;
+  nowMs: () => number;
+  objectStore?: ObjectStore;
+};
 
-  const startImport: OperationHandler = async (input, context) => {
+export function createImportOperations(deps: ImportOperationDeps): Array<[string, OperationHandler]> {
+  return [
+    ["StartImport", startImportOperation(deps)],
+    ["GetImport", getImportOperation(deps)],
+    ["ListImports", listImportsOperation(deps)],
+    ["ListImportFailures", listImportFailuresOperation(deps)],
+  ];
+}
+
+function saveImport(deps: ImportOperationDeps, doc: ImportDocument): Promise<void> {
+  return deps.catalog.putDocument("imports", doc);
+}
+
+function startImportOperation(deps: ImportOperationDeps): OperationHandler {
+  return async (input, context) => {
     const destinations = optionalList(input, "Destinations");
     const source = input["ImportSource"];
     if (destinations === undefined || destinations.length !== 1 || typeof destinations[0] !== "string")
@@ -80,27 +96,35 @@ export function createImportOperations(
         updatedMs: context.nowMs,
         stats: { PrefixesFound: 0, PrefixesCompleted: 0, FilesCompleted: 0, EventsCompleted: 0, FailedEntries: 0 },
       };
-      await save(created);
+      await saveImport(deps, created);
       return created;
     });
-    void runImport(doc, { ...deps, save });
+    void runImport(doc, { ...deps, save: (updated) => saveImport(deps, updated) });
     return { output: view(doc), responseElements: view(doc) };
   };
+}
 
-  const load = async (input: Record<string, unknown>, accountId: string): Promise<ImportDocument> => {
-    const id = optionalString(input, "ImportId");
-    if (id === undefined) throw new ApiError("InvalidParameterException", "ImportId is required.");
-    const doc = await deps.catalog.document<ImportDocument>("imports", id, accountId);
-    if (doc === undefined) throw new ApiError("ImportNotFoundException", `The import ${id} was not found.`);
-    return doc;
-  };
+async function loadImport(
+  deps: ImportOperationDeps,
+  input: Record<string, unknown>,
+  accountId: string,
+): Promise<ImportDocument> {
+  const id = optionalString(input, "ImportId");
+  if (id === undefined) throw new ApiError("InvalidParameterException", "ImportId is required.");
+  const doc = await deps.catalog.document<ImportDocument>("imports", id, accountId);
+  if (doc === undefined) throw new ApiError("ImportNotFoundException", `The import ${id} was not found.`);
+  return doc;
+}
 
-  const getImport: OperationHandler = async (input, context) => {
-    const doc = await load(input, context.accountId);
+function getImportOperation(deps: ImportOperationDeps): OperationHandler {
+  return async (input, context) => {
+    const doc = await loadImport(deps, input, context.accountId);
     return { output: { ...view(doc), ImportStatistics: doc.stats } };
   };
+}
 
-  const listImports: OperationHandler = async (input, context) => {
+function listImportsOperation(deps: ImportOperationDeps): OperationHandler {
+  return async (input, context) => {
     const max = optionalInteger(input, "MaxResults") ?? 1000;
     if (max < 1 || max > 1000)
       throw new ApiError("InvalidMaxResultsException", "MaxResults must be between 1 and 1000.");
@@ -121,9 +145,11 @@ export function createImportOperations(
       output: { Imports: page, ...(offset + max < all.length ? { NextToken: `imports-${offset + max}` } : {}) },
     };
   };
+}
 
-  const listImportFailures: OperationHandler = async (input, context) => {
-    const doc = await load(input, context.accountId);
+function listImportFailuresOperation(deps: ImportOperationDeps): OperationHandler {
+  return async (input, context) => {
+    const doc = await loadImport(deps, input, context.accountId);
     const max = optionalInteger(input, "MaxResults") ?? 1000;
     if (max < 1 || max > 1000)
       throw new ApiError("InvalidMaxResultsException", "MaxResults must be between 1 and 1000.");
@@ -132,11 +158,4 @@ export function createImportOperations(
     const more = offset + max < doc.stats.FailedEntries ? { NextToken: `failures-${offset + max}` } : {};
     return { output: { Failures: failures, ...more } };
   };
-
-  return [
-    ["StartImport", startImport],
-    ["GetImport", getImport],
-    ["ListImports", listImports],
-    ["ListImportFailures", listImportFailures],
-  ];
 }

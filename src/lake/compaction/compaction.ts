@@ -25,10 +25,11 @@
  * DuckDB threads and the disk for long; the server runs one every `intervalMs`.
  */
 import { randomBytes } from "node:crypto";
-import { open, rename, rm, stat } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
-import { makeDirectoryDurable, syncDirectory } from "../../lib/durable-file.js";
+import { makeDirectoryDurable } from "../../lib/durable-file.js";
+import { moveFileDurable } from "../../lib/durable-write.js";
 import type { LakeCatalog } from "../catalog/index.js";
 import { sqlString } from "../engine/parquet-writer.js";
 
@@ -283,7 +284,7 @@ export class Compactor {
     const name = `compact-${String(nowMs()).padStart(14, "0")}-${randomBytes(4).toString("hex")}.parquet`;
     const finalPath = join(finalDir, name);
     let rows = 0;
-    let renamed = false;
+    let finalMayExist = false;
     try {
       const connection = await duck.connect();
       this.connection = connection;
@@ -307,24 +308,17 @@ export class Compactor {
         this.connection = undefined;
         connection.closeSync();
       }
-      const handle = await open(tmpPath, "r+");
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
       const size = (await stat(tmpPath)).size;
       if (this.closed) throw new Error("closing");
-      await rename(tmpPath, finalPath);
-      renamed = true;
-      await syncDirectory(finalDir);
+      finalMayExist = true; // set before the move, which may fail after its rename
+      await moveFileDurable(tmpPath, finalPath);
       const paths = merge.files.map((file) => file.path);
       if (!(await catalog.replaceFiles({ path: finalPath, edsId: merge.edsId, rows }, paths))) {
         this.stats.conflicts++;
         await rm(finalPath, { force: true });
         return false;
       }
-      renamed = false;
+      finalMayExist = false;
       snapshots.retire(paths);
       void snapshots.deleteUnread();
       this.sizes.set(finalPath, size);
@@ -336,7 +330,7 @@ export class Compactor {
       this.stats.bytesWritten += size;
       return true;
     } catch (error) {
-      if (renamed) await rm(finalPath, { force: true });
+      if (finalMayExist) await rm(finalPath, { force: true });
       if (this.closed) return false;
       this.stats.failures++;
       this.stats.lastError = error instanceof Error ? error.message : String(error);

@@ -5,10 +5,11 @@
  * sees a half-written file, and the caller records the file in lake.db only after this resolves.
  */
 import { randomBytes } from "node:crypto";
-import { open, rename, rm, writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { DuckDBInstance } from "@duckdb/node-api";
-import { makeDirectoryDurable, syncDirectory } from "../../lib/durable-file.js";
+import { makeDirectoryDurable } from "../../lib/durable-file.js";
+import { moveFileDurable } from "../../lib/durable-write.js";
 import { readJsonColumnsArgument } from "./lake-schema.js";
 
 export function sqlString(text: string): string {
@@ -38,8 +39,7 @@ export async function writeParquet(
   const stem = join(tmpDir, `${process.pid}-${randomBytes(8).toString("hex")}`);
   const jsonPath = `${stem}.ndjson`;
   const parquetPath = `${stem}.parquet`;
-  const finalDir = partitionDir(target.lakeDir, target.edsId, target.eventDate);
-  const finalPath = join(finalDir, `${target.name}.parquet`);
+  const finalPath = join(partitionDir(target.lakeDir, target.edsId, target.eventDate), `${target.name}.parquet`);
   try {
     await writeFile(jsonPath, rows.map((row) => JSON.stringify(row)).join("\n") + "\n");
     const connection = await duck.connect();
@@ -52,15 +52,7 @@ export async function writeParquet(
     } finally {
       connection.closeSync();
     }
-    const handle = await open(parquetPath, "r+");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await makeDirectoryDurable(finalDir);
-    await rename(parquetPath, finalPath);
-    await syncDirectory(finalDir);
+    await moveFileDurable(parquetPath, finalPath, { createDirectories: true });
     return finalPath;
   } finally {
     await rm(jsonPath, { force: true });

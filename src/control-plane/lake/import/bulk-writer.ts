@@ -85,6 +85,7 @@ export async function writeImportChunk(
     } finally {
       connection.closeSync();
     }
+    // Not moveFileDurable: it would fsync the directory once per file, this does once per partition.
     for (const partition of (await readdir(outDir)).sort()) {
       const eventDate = partition.replace(/^eventdate=/, "");
       const files = (await readdir(join(outDir, partition))).filter((f) => f.endsWith(".parquet")).sort();

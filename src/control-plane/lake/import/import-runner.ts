@@ -127,36 +127,165 @@ function fileReader(
 }
 
 export async function runImport(doc: ImportDocument, deps: RunnerDeps): Promise<void> {
-  // Failures are recorded a file at a time; FailedEntries counts them once they are.
-  const failures: ImportFailure[] = [];
-  const fail = (location: string, errorType: string, errorMessage: string): void => {
-    failures.push({
+  const progress = new ImportProgress(doc, deps);
+  const chunks = new ChunkPipeline(doc, deps, progress);
+  let pool: ImportWorkerPool | undefined;
+  try {
+    const location: ImportLocation = doc.location ?? { kind: "file", directory: doc.directory };
+    const files = await listImportFiles(location, deps.objectStore);
+    Object.assign(doc, { status: "IN_PROGRESS", updatedMs: deps.nowMs() });
+    doc.stats.PrefixesFound = 1;
+    await progress.save(true);
+    pool = new ImportWorkerPool();
+    const nextResult = readingAhead(files, fileReader(doc, location, pool, deps), READ_AHEAD_PER_WORKER * pool.size);
+    for (const file of files) {
+      await addFile(doc, deps, progress, chunks, file, await nextResult());
+      await progress.recordFailures();
+      doc.stats.FilesCompleted++;
+      await chunks.writeIfFull();
+      await progress.save(false);
+    }
+    await chunks.finish();
+    doc.stats.PrefixesCompleted = 1;
+    Object.assign(doc, { status: "COMPLETED", updatedMs: deps.nowMs() });
+  } catch (error) {
+    await chunks.settle();
+    progress.fail(doc.sourceUri, "ImportFailed", error instanceof Error ? error.message : String(error));
+    await progress.recordFailures();
+    Object.assign(doc, { status: "FAILED", updatedMs: deps.nowMs() });
+  } finally {
+    await pool?.close();
+  }
+  await deps.save(doc);
+}
+
+/** Reads the files in order, up to `depth` of them ahead of the one asked for; returns the next file's result. */
+function readingAhead(
+  files: readonly ImportFile[],
+  request: (file: ImportFile, id: number) => Promise<FileResult>,
+  depth: number,
+): () => Promise<FileResult> {
+  const ahead: Array<Promise<FileResult>> = [];
+  let next = 0;
+  const fill = (): void => {
+    while (next < files.length && ahead.length < depth) {
+      const promise = request(files[next]!, next++);
+      promise.catch(() => undefined); // observed when its turn comes
+      ahead.push(promise);
+    }
+  };
+  fill();
+  return async () => {
+    const result = await ahead.shift()!;
+    fill();
+    return result;
+  };
+}
+
+/** Adds a file's new records to the chunk being filled, and its problems to the failures. */
+async function addFile(
+  doc: ImportDocument,
+  deps: RunnerDeps,
+  progress: ImportProgress,
+  chunks: ChunkPipeline,
+  file: ImportFile,
+  result: FileResult,
+): Promise<void> {
+  if (!result.ok) {
+    progress.fail(file.location, result.problem, result.message);
+    return;
+  }
+  const keys = keysOf(result);
+  // The chunk in flight when the catalog is asked: if it commits meanwhile, its keys may be
+  // missing from the answer, so they still count as seen.
+  const writing = chunks.inFlight;
+  const stored = await deps.catalog.hasKeys(doc.edsId, keys);
+  doc.stats.EventsCompleted += addNewRecords(chunks.filling, result, keys, stored, writing);
+  // Rejected records in the order of the file, as the single-threaded runner listed them.
+  for (const f of result.failures) progress.fail(`${file.location}#${f.index}`, f.errorCode, f.message);
+}
+
+/** The import's document while it runs: failures recorded a file at a time, statistics saved now and then. */
+class ImportProgress {
+  // FailedEntries counts the failures once they are recorded.
+  private readonly failures: ImportFailure[] = [];
+  private lastSaveMs = 0;
+
+  constructor(
+    private readonly doc: ImportDocument,
+    private readonly deps: RunnerDeps,
+  ) {}
+
+  fail(location: string, errorType: string, errorMessage: string): void {
+    this.failures.push({
       Location: location,
       Status: "FAILED",
       ErrorType: errorType,
       ErrorMessage: errorMessage.slice(0, 1000),
-      LastUpdatedTime: deps.nowMs() / 1000,
+      LastUpdatedTime: this.deps.nowMs() / 1000,
     });
-  };
-  const recordFailures = async (): Promise<void> => {
-    if (failures.length === 0) return;
-    const batch = failures.splice(0);
-    await deps.catalog.addImportFailures(doc.id, batch);
-    doc.stats.FailedEntries += batch.length;
-  };
-  let lastSaveMs = 0;
-  const save = async (force: boolean): Promise<void> => {
-    const now = deps.nowMs();
-    if (!force && now - lastSaveMs < SAVE_INTERVAL_MS) return;
-    doc.updatedMs = now;
-    lastSaveMs = now;
-    await deps.save(doc);
-  };
+  }
 
-  let chunkNo = 0;
-  const writeChunk = async (chunk: Chunk): Promise<void> => {
+  async recordFailures(): Promise<void> {
+    if (this.failures.length === 0) return;
+    const batch = this.failures.splice(0);
+    await this.deps.catalog.addImportFailures(this.doc.id, batch);
+    this.doc.stats.FailedEntries += batch.length;
+  }
+
+  /** Saves the document; unless `force`, at most every SAVE_INTERVAL_MS. */
+  async save(force: boolean): Promise<void> {
+    const now = this.deps.nowMs();
+    if (!force && now - this.lastSaveMs < SAVE_INTERVAL_MS) return;
+    this.doc.updatedMs = now;
+    this.lastSaveMs = now;
+    await this.deps.save(this.doc);
+  }
+}
+
+/** The chunk being filled, and the one before it being written meanwhile (one at a time, in order). */
+class ChunkPipeline {
+  filling = newChunk();
+  /** The keys of the chunk being written: they count as seen until they are in the catalog. */
+  inFlight: Set<string> | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private chunkNo = 0;
+
+  constructor(
+    private readonly doc: ImportDocument,
+    private readonly deps: RunnerDeps,
+    private readonly progress: ImportProgress,
+  ) {}
+
+  /** Once the chunk is full, starts writing it (after the one before) and starts a new one. */
+  async writeIfFull(): Promise<void> {
+    if (this.filling.lines.length < CHUNK_ROWS) return;
+    await this.writing;
+    const full = this.filling;
+    this.filling = newChunk();
+    this.inFlight = full.seen;
+    this.writing = this.write(full).then(() => {
+      if (this.inFlight === full.seen) this.inFlight = undefined;
+    });
+    this.writing.catch(() => undefined);
+  }
+
+  /** Writes the last chunk after the one being written. */
+  async finish(): Promise<void> {
+    await this.writing;
+    await this.write(this.filling);
+  }
+
+  /** Waits for the chunk being written, whatever its outcome (the import has failed already). */
+  async settle(): Promise<void> {
+    await this.writing.catch(() => undefined);
+  }
+
+  /** Writes a chunk's Parquet files and commits them to the catalog with their keys. */
+  private async write(chunk: Chunk): Promise<void> {
     if (chunk.lines.length === 0) return;
-    const name = `import-${doc.id}-${String(chunkNo++).padStart(6, "0")}`;
+    const { doc, deps } = this;
+    const name = `import-${doc.id}-${String(this.chunkNo++).padStart(6, "0")}`;
     const written = await writeImportChunk(deps.duck, { lakeDir: deps.lakeDir, edsId: doc.edsId, name }, chunk.lines);
     const byDate = new Map<string, { rows: number; keys: Buffer[] }>();
     chunk.dates.forEach((date, i) => {
@@ -172,73 +301,6 @@ export async function runImport(doc: ImportDocument, deps: RunnerDeps): Promise<
     });
     if (byDate.size > 0) throw new Error(`import chunk ${name}: no Parquet file for ${[...byDate.keys()].join(", ")}`);
     await deps.catalog.commitFiles(files);
-    await save(true);
-  };
-
-  let pool: ImportWorkerPool | undefined;
-  let flushing: Promise<void> = Promise.resolve();
-  try {
-    const location: ImportLocation = doc.location ?? { kind: "file", directory: doc.directory };
-    const files = await listImportFiles(location, deps.objectStore);
-    Object.assign(doc, { status: "IN_PROGRESS", updatedMs: deps.nowMs() });
-    doc.stats.PrefixesFound = 1;
-    await save(true);
-    pool = new ImportWorkerPool();
-    const workers = pool;
-    const request = fileReader(doc, location, workers, deps);
-    const ahead: Array<Promise<FileResult>> = [];
-    let next = 0;
-    const readAhead = (): void => {
-      while (next < files.length && ahead.length < READ_AHEAD_PER_WORKER * workers.size) {
-        const promise = request(files[next]!, next++);
-        promise.catch(() => undefined); // observed when its turn comes
-        ahead.push(promise);
-      }
-    };
-    readAhead();
-    let chunk = newChunk();
-    let inFlight: Set<string> | undefined;
-    for (let index = 0; index < files.length; index++) {
-      const result = await ahead.shift()!;
-      readAhead();
-      const file = files[index]!;
-      if (!result.ok) fail(file.location, result.problem, result.message);
-      else {
-        const keys = keysOf(result);
-        // The chunk in flight when the catalog is asked: if it commits meanwhile, its keys may be
-        // missing from the answer, so they still count as seen.
-        const writing = inFlight;
-        const stored = await deps.catalog.hasKeys(doc.edsId, keys);
-        doc.stats.EventsCompleted += addNewRecords(chunk, result, keys, stored, writing);
-        // Rejected records in the order of the file, as the single-threaded runner listed them.
-        for (const f of result.failures) fail(`${file.location}#${f.index}`, f.errorCode, f.message);
-      }
-      await recordFailures();
-      doc.stats.FilesCompleted++;
-      if (chunk.lines.length >= CHUNK_ROWS) {
-        // One chunk is written while the next is read; its keys count as seen until they are in the catalog.
-        await flushing;
-        const full = chunk;
-        chunk = newChunk();
-        inFlight = full.seen;
-        flushing = writeChunk(full).then(() => {
-          if (inFlight === full.seen) inFlight = undefined;
-        });
-        flushing.catch(() => undefined);
-      }
-      await save(false);
-    }
-    await flushing;
-    await writeChunk(chunk);
-    doc.stats.PrefixesCompleted = 1;
-    Object.assign(doc, { status: "COMPLETED", updatedMs: deps.nowMs() });
-  } catch (error) {
-    await flushing.catch(() => undefined);
-    fail(doc.sourceUri, "ImportFailed", error instanceof Error ? error.message : String(error));
-    await recordFailures();
-    Object.assign(doc, { status: "FAILED", updatedMs: deps.nowMs() });
-  } finally {
-    await pool?.close();
+    await this.progress.save(true);
   }
-  await deps.save(doc);
 }

@@ -1,0 +1,108 @@
+/**
+ * The background part of StartQuery: wait for a running slot, run the statement on its own DuckDB
+ * connection over the store files of a snapshot, save the rows, record the outcome in the query
+ * document, then deliver the rows when the query asked for DeliveryS3Uri.
+ */
+import { deliverResults, type DeliveryTarget } from "./query-delivery.js";
+import type { QueryDocument, QueryRuntime, RunningQuery } from "./query-runtime.js";
+import type { FileSnapshot } from "../../lake/compaction/compaction.js";
+import { connectForQuery, runQuery, type QueryRows } from "../../lake/engine/query-engine.js";
+import type { DateRange } from "../../lake/engine/query-pruning.js";
+
+const QUERY_TIMEOUT_MS = 3_600_000;
+
+/** What StartQuery checked and planned; the query itself is already saved as QUEUED. */
+export interface QueryPlan {
+  /** The statement rewritten for the Lake views. */
+  readonly sql: string;
+  /** Per store view, the event dates the statement can match (undefined: all). */
+  readonly ranges: ReadonlyMap<string, DateRange | undefined>;
+  readonly target: DeliveryTarget | undefined;
+}
+
+/** Runs a query that StartQuery registered in `runtime.running` to its end (StartQuery does not wait for it). */
+export async function executeQuery(runtime: QueryRuntime, query: QueryDocument, plan: QueryPlan): Promise<void> {
+  const { deps } = runtime;
+  const started = deps.nowMs();
+  const handle = runtime.running.get(query.id)!;
+  let finished: QueryRows | undefined;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    handle.interrupt();
+  }, QUERY_TIMEOUT_MS);
+  await runtime.acquireSlot();
+  let snapshot: FileSnapshot | undefined;
+  try {
+    snapshot = await deps.snapshots?.take(query.storeIds);
+    const result = await runOnSnapshot(runtime, query, plan, snapshot, handle);
+    await runtime.results.save(query.id, result);
+    Object.assign(query, { status: "FINISHED", resultsCount: result.rows.length });
+    finished = result;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    query.status = handle.cancelled ? "CANCELLED" : timedOut ? "TIMED_OUT" : "FAILED";
+    if (query.status === "FAILED") query.errorMessage = message.slice(0, 1000).padEnd(4, " ");
+  } finally {
+    snapshot?.release();
+    runtime.releaseSlot();
+    clearTimeout(timer);
+    runtime.running.delete(query.id);
+    query.finishedMs = Math.max(deps.nowMs(), started);
+    if (plan.target !== undefined && finished === undefined)
+      query.deliveryStatus = query.status === "CANCELLED" ? "CANCELLED" : "FAILED";
+    await runtime.save(query);
+  }
+  // Results are readable with GetQueryResults at once; the files follow (DeliveryStatus PENDING → …).
+  if (plan.target !== undefined && finished !== undefined) await deliver(runtime, query, plan.target, finished);
+}
+
+/** Marks the query RUNNING and runs it; throws once it is cancelled, whichever step it had reached. */
+async function runOnSnapshot(
+  runtime: QueryRuntime,
+  query: QueryDocument,
+  plan: QueryPlan,
+  snapshot: FileSnapshot | undefined,
+  handle: RunningQuery,
+): Promise<QueryRows> {
+  const { deps } = runtime;
+  if (handle.cancelled) throw new Error("cancelled");
+  const { connection, scan } = await connectForQuery(deps.duck, deps.lakeDir, query.storeIds, plan.ranges, snapshot);
+  Object.assign(query, {
+    bytesScanned: scan.bytesScanned,
+    eventsScanned: scan.eventsScanned,
+    filesScanned: scan.files,
+  });
+  handle.interrupt = () => connection.interrupt();
+  try {
+    if (handle.cancelled) throw new Error("cancelled");
+    query.status = "RUNNING";
+    await runtime.save(query);
+    if (handle.cancelled) throw new Error("cancelled"); // cancelled while the status was saved
+    return await runQuery(connection, plan.sql);
+  } finally {
+    connection.closeSync();
+  }
+}
+
+async function deliver(
+  runtime: QueryRuntime,
+  query: QueryDocument,
+  target: DeliveryTarget,
+  result: QueryRows,
+): Promise<void> {
+  const { deps } = runtime;
+  if (deps.delivery === undefined) return;
+  const outcome = await deliverResults(deps.delivery, {
+    target,
+    accountId: query.accountId,
+    region: query.region ?? "us-east-1",
+    queryId: query.id,
+    completeMs: query.finishedMs ?? deps.nowMs(),
+    result,
+  });
+  if (outcome.message !== undefined)
+    process.stderr.write(`lake: delivery of query ${query.id} results: ${outcome.status}: ${outcome.message}\n`);
+  query.deliveryStatus = outcome.status;
+  await runtime.save(query);
+}

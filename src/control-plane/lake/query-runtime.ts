@@ -1,0 +1,161 @@
+/**
+ * What the query operations of one server share (query-operations.ts): the queries running in this
+ * process, the slots that bound how many run at once, the saved results with a cache of the latest,
+ * and the query documents in the Lake catalog.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { DuckDBInstance } from "@duckdb/node-api";
+import { ApiError } from "../../lib/api-error.js";
+import { writeFileAtomic } from "../../lib/durable-write.js";
+import { optionalString } from "../input.js";
+import type { OperationContext } from "../operation.js";
+import type { LakeOperationDeps } from "./eds-input.js";
+import type { DeliveryDeps, DeliveryStatus } from "./query-delivery.js";
+import type { FileSnapshots } from "../../lake/compaction/compaction.js";
+import type { QueryRows } from "../../lake/engine/query-engine.js";
+
+/**
+ * Queries DuckDB executes at once; the rest wait as QUEUED. DuckDB parallelises each query on its
+ * own threads, but every call also holds a libuv pool thread (4 by default), which Parquet writes and
+ * file I/O need too: more running queries would starve ingestion.
+ */
+const RUNNING_SLOTS = 2;
+/**
+ * Results kept parsed in memory, newest last, so paging through a large result does not re-read and
+ * re-parse its file for every page of 1,000 rows.
+ */
+const CACHED_RESULTS = 4;
+const CACHED_CELLS_MAX = 2_000_000;
+
+export interface QueryDocument {
+  readonly id: string;
+  readonly accountId: string;
+  readonly statement: string;
+  readonly storeIds: string[];
+  status: string;
+  readonly createdMs: number;
+  finishedMs?: number;
+  errorMessage?: string;
+  resultsCount?: number;
+  bytesScanned?: number;
+  eventsScanned?: number;
+  /** Parquet files the query read (after partition pruning). */
+  filesScanned?: number;
+  /** The region the query was started in: its results are signed with that region's key. */
+  readonly region?: string;
+  readonly deliveryS3Uri?: string;
+  deliveryStatus?: DeliveryStatus;
+}
+
+export type QueryOperationDeps = LakeOperationDeps & {
+  duck: DuckDBInstance;
+  lakeDir: string;
+  nowMs: () => number;
+  /** Where DeliveryS3Uri results go; without it StartQuery refuses DeliveryS3Uri. */
+  delivery?: DeliveryDeps;
+  /** Committed-file snapshots (compaction keeps a query's files until it ends); else the directories. */
+  snapshots?: FileSnapshots;
+};
+
+/** A query of this process between StartQuery and its end; CancelQuery marks and interrupts it. */
+export interface RunningQuery {
+  interrupt: () => void;
+  cancelled: boolean;
+}
+
+/** Results on disk (`<lake>/results/<query-id>.json`), the latest few also in memory. */
+export interface QueryResults {
+  /** Writes a finished query's rows, atomically: a crash leaves the whole file or none. */
+  save(id: string, result: QueryRows): Promise<void>;
+  read(id: string): Promise<QueryRows>;
+}
+
+export interface QueryRuntime {
+  readonly deps: QueryOperationDeps;
+  /** By query id. */
+  readonly running: Map<string, RunningQuery>;
+  /** Resolves once one of the RUNNING_SLOTS is the caller's. */
+  readonly acquireSlot: () => Promise<void>;
+  readonly releaseSlot: () => void;
+  readonly results: QueryResults;
+  readonly save: (query: QueryDocument) => Promise<void>;
+  /** The caller's query named by `QueryId`; rejects when it or one of its stores is gone. */
+  readonly load: (input: Record<string, unknown>, context: OperationContext) => Promise<QueryDocument>;
+}
+
+export function createQueryRuntime(deps: QueryOperationDeps): QueryRuntime {
+  return {
+    deps,
+    running: new Map(),
+    ...createRunningSlots(RUNNING_SLOTS),
+    results: createQueryResults(deps.lakeDir),
+    save: (query) => deps.catalog.putDocument("queries", query),
+    load: (input, context) => loadQuery(deps, input, context),
+  };
+}
+
+function createRunningSlots(slots: number): Pick<QueryRuntime, "acquireSlot" | "releaseSlot"> {
+  const waiting: Array<() => void> = [];
+  let busySlots = 0;
+  return {
+    acquireSlot: async () => {
+      if (busySlots < slots) {
+        busySlots++;
+        return;
+      }
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    },
+    releaseSlot: () => {
+      const next = waiting.shift();
+      if (next) next();
+      else busySlots--;
+    },
+  };
+}
+
+function createQueryResults(lakeDir: string): QueryResults {
+  const resultsDir = join(lakeDir, "results");
+  // Start-up recovery empties lake/tmp, so a crash mid-write leaves nothing behind in results/.
+  const temporaryDirectory = join(lakeDir, "tmp");
+  const cached = new Map<string, QueryRows>();
+  const remember = (id: string, result: QueryRows): void => {
+    if (result.rows.length * Math.max(1, result.columns.length) > CACHED_CELLS_MAX) return;
+    cached.delete(id);
+    cached.set(id, result);
+    while (cached.size > CACHED_RESULTS) cached.delete(cached.keys().next().value!);
+  };
+  return {
+    async save(id, result) {
+      await writeFileAtomic(join(resultsDir, `${id}.json`), JSON.stringify(result), {
+        temporaryDirectory,
+        createDirectories: true,
+      });
+      remember(id, result);
+    },
+    async read(id) {
+      const hit = cached.get(id);
+      if (hit !== undefined) return hit;
+      const result = JSON.parse(await readFile(join(resultsDir, `${id}.json`), "utf8")) as QueryRows;
+      remember(id, result);
+      return result;
+    },
+  };
+}
+
+async function loadQuery(
+  deps: QueryOperationDeps,
+  input: Record<string, unknown>,
+  context: OperationContext,
+): Promise<QueryDocument> {
+  const id = optionalString(input, "QueryId");
+  if (id === undefined) throw new ApiError("InvalidParameterException", "QueryId is required.");
+  const query = await deps.catalog.document<QueryDocument>("queries", id, context.accountId);
+  if (query === undefined) throw new ApiError("QueryIdNotFoundException", `The query ${id} was not found.`);
+  const stores = await Promise.all(query.storeIds.map((storeId) => deps.catalog.store(storeId)));
+  for (const store of stores) {
+    if (store?.status === "PENDING_DELETION")
+      throw new ApiError("InactiveEventDataStoreException", `Event data store ${store.arn} is pending deletion.`);
+  }
+  return query;
+}
