@@ -27,18 +27,8 @@ const config: KnipConfig = {
   ignoreIssues: {
     "src/consumers/trail-delivery/delivery-state.ts": ["exports"],
     "src/consumers/trail-delivery/trail-scope.ts": ["exports"],
-    "src/control-plane/lake/channel-operations.ts": ["exports"],
-    "src/control-plane/lake/eds-input.ts": ["exports"],
-    "src/control-plane/lake/query-delivery.ts": ["exports"],
-    "src/control-plane/lake/query-operations.ts": ["exports", "types"],
     "src/control-plane/trails/tag-rules.ts": ["exports"],
     "src/control-plane/trails/trail-shapes.ts": ["exports"],
-    "src/lake/catalog/channel.ts": ["types"],
-    "src/lake/catalog/lake-db.ts": ["types"],
-    "src/lake/compaction/compaction.ts": ["exports"],
-    "src/lake/engine/lake-schema.ts": ["exports"],
-    "src/lake/engine/query-engine.ts": ["exports"],
-    "src/lake/engine/query-sql.ts": ["exports"],
   },
 };
 

@@ -21,7 +21,7 @@ import {
 import { policyPrincipals } from "../../auth/resource-policy.js";
 
 const NAME = /^[a-zA-Z0-9._-]{3,128}$/;
-export const MAX_CHANNELS = 25;
+const MAX_CHANNELS = 25;
 const POLICY_CHARS_MAX = 8192;
 const POLICY_STATEMENTS_MAX = 20;
 const POLICY_PRINCIPALS_MAX = 50;

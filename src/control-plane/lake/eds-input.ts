@@ -47,7 +47,7 @@ export function inWriteTurn(deps: Pick<LakeOperationDeps, "writeTurns">, handler
 }
 
 /** Spec §7.1: the selector used when CreateEventDataStore gets none. */
-export const DEFAULT_EDS_SELECTORS: AdvancedEventSelector[] = [
+const DEFAULT_EDS_SELECTORS: AdvancedEventSelector[] = [
   { Name: "Default management events", FieldSelectors: [{ Field: "eventCategory", Equals: ["Management"] }] },
 ];
 
@@ -89,7 +89,7 @@ export function parseTags(value: unknown): Array<{ Key: string; Value?: string }
 }
 
 /** The store id an `EventDataStore` value names: a bare id or an ARN whose suffix is one. */
-export function storeIdOf(value: string): string {
+function storeIdOf(value: string): string {
   const arn = EDS_ARN.exec(value);
   const id = arn ? arn[3]! : value;
   if (!UUID.test(id) || (value.startsWith("arn:") && !arn))

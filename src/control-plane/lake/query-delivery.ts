@@ -15,7 +15,7 @@ import type { SigningKeyStore } from "../../stores/signing-keys/index.js";
 import { SIGNATURE_ALGORITHM } from "../../model/digest-format.js";
 import type { QueryRows } from "../../lake/engine/query-engine.js";
 
-export const SIGN_FILE_NAME = "result_sign.json";
+const SIGN_FILE_NAME = "result_sign.json";
 /** A result file holds at most this much CSV before compression; AWS's limit is 1 TB per file. */
 const MAX_FILE_CSV_BYTES = 256 * 1024 * 1024;
 const DELIVERY_URI = /^s3:\/\/([a-z0-9][.\-a-z0-9]{1,61}[a-z0-9])(?:\/(.*))?$/s;

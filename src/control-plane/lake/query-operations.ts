@@ -20,7 +20,7 @@ import { rewriteLakeSql, viewNameOf, type RewrittenQuery } from "../../lake/engi
 
 export type { QueryDocument } from "./query-runtime.js";
 
-export const MAX_CONCURRENT_QUERIES = 10;
+const MAX_CONCURRENT_QUERIES = 10;
 const STATUSES = ["QUEUED", "RUNNING", "FINISHED", "FAILED", "CANCELLED", "TIMED_OUT"];
 
 export async function createQueryOperations(deps: QueryOperationDeps): Promise<Array<[string, OperationHandler]>> {

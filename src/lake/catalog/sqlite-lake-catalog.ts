@@ -87,7 +87,7 @@ function prepareDocumentStatements(db: Database.Database, table: DocumentTable) 
 const parse = <T>(row: JsonRow | undefined): T | undefined => (row ? (JSON.parse(row.json) as T) : undefined);
 const parseAll = <T>(rows: readonly JsonRow[]): T[] => rows.map((row) => JSON.parse(row.json) as T);
 
-export class SqliteLakeCatalog implements LakeCatalog {
+class SqliteLakeCatalog implements LakeCatalog {
   private readonly db: Database.Database;
   private readonly sql: ReturnType<typeof prepareStatements>;
   private readonly docs: ReadonlyMap<DocumentTable, ReturnType<typeof prepareDocumentStatements>>;

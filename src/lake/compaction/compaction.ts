@@ -47,7 +47,7 @@ export interface CompactionOptions {
   readonly maxBytesPerRun: number;
 }
 
-export const DEFAULT_COMPACTION: CompactionOptions = {
+const DEFAULT_COMPACTION: CompactionOptions = {
   targetBytes: 64 * MIB,
   minFiles: 8,
   maxFilesPerMerge: 1000,

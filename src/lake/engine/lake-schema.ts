@@ -148,7 +148,7 @@ function activityEventData(value: unknown): Json {
 }
 
 /** "2023-01-02T03:04:05Z" → "2023-01-02 03:04:05" (DuckDB TIMESTAMP text, UTC). */
-export function toTimestampText(eventTime: string): string {
+function toTimestampText(eventTime: string): string {
   return eventTime.replace("T", " ").replace(/Z$/, "");
 }
 

@@ -205,7 +205,7 @@ export async function runQuery(connection: DuckDBConnection, sql: string): Promi
  * NULL inside them `null`. A top-level NULL is the empty string: the model's `map<string,string>`
  * (not sparse) cannot carry a JSON null, and the spec gives no other form.
  */
-export function cellText(value: unknown, type: DuckDBType): string {
+function cellText(value: unknown, type: DuckDBType): string {
   if (value === null || value === undefined) return "";
   return valueText(value, type);
 }

@@ -28,7 +28,7 @@ interface Segment {
 }
 
 /** Splits SQL text into code, 'strings', "identifiers" and comments (SQL-style doubled quotes). */
-export function segmentsOf(sql: string): Segment[] {
+function segmentsOf(sql: string): Segment[] {
   const segments: Segment[] = [];
   let code = "";
   let i = 0;
