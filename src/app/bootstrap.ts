@@ -88,8 +88,8 @@ export async function writeAwsClientFiles(
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const credentialsPath = join(dataDir, "credentials");
   const configPath = join(dataDir, "config");
-  await writeFileAtomic(credentialsPath, renderCredentialsFile(input), 0o600);
-  await writeFileAtomic(configPath, renderConfigFile(input), 0o644);
+  await writeFileAtomic(credentialsPath, renderCredentialsFile(input), { mode: 0o600 });
+  await writeFileAtomic(configPath, renderConfigFile(input), { mode: 0o644 });
   return { credentialsPath, configPath };
 }
 

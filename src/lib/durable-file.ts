@@ -1,20 +1,10 @@
 import { rm, rmdir } from "node:fs/promises";
 import { dirname, sep } from "node:path";
-import { writeFileAtomic } from "./durable-write.js";
 import { errorCode } from "./error-code.js";
 import { syncDirectory } from "./sync-directory.js";
 
 export { errorCode } from "./error-code.js";
 export { makeDirectoryDurable, syncDirectory } from "./sync-directory.js";
-
-/**
- * Replaces `target` with `data` atomically and durably (style lesson 8), the temp file in
- * `temporaryDirectory` (same file system, never inside a bucket, so a listing can't see it) and
- * missing directories created durably: `writeFileAtomic` with those options.
- */
-export function writeFileDurable(temporaryDirectory: string, target: string, data: Uint8Array): Promise<void> {
-  return writeFileAtomic(target, data, { temporaryDirectory, createDirectories: true });
-}
 
 /** Removes a file durably; a missing file is not an error (S3 DeleteObject is idempotent). */
 export async function removeFileDurable(path: string): Promise<void> {

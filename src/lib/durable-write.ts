@@ -23,7 +23,7 @@ export interface DurableWriteOptions {
 /**
  * Replaces `path` with `data` so that a crash leaves either the old file or the new one, never a
  * torn mix: write a temp file, fsync, rename over, then fsync the directory so the rename itself is
- * durable. The temp file is removed on every error path. A number as `options` is the mode.
+ * durable. The temp file is removed on every error path.
  *
  * @example
  * await writeFileAtomic("/data/credentials", "[default]\n…", { mode: 0o600 });
@@ -31,13 +31,9 @@ export interface DurableWriteOptions {
 export async function writeFileAtomic(
   path: string,
   data: string | Uint8Array,
-  options: DurableWriteOptions | number = {},
+  options: DurableWriteOptions = {},
 ): Promise<void> {
-  const {
-    mode,
-    temporaryDirectory,
-    createDirectories = false,
-  } = typeof options === "number" ? { mode: options } : options;
+  const { mode, temporaryDirectory, createDirectories = false } = options;
   if (createDirectories && temporaryDirectory !== undefined) await makeDirectoryDurable(temporaryDirectory);
   const temporaryPath =
     temporaryDirectory === undefined

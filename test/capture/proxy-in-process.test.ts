@@ -5,6 +5,7 @@ import { removeDataDir, startServerProcess, TEST_ACCOUNT_ID, type ServerProcess 
 import { addPrincipal } from "../helpers/principals.js";
 import { motoMissingReason, startMotoServer, type MotoServer } from "../storage/moto-server.js";
 import { journalRecords } from "./proxy-process.js";
+import { pollUntil } from "../helpers/poll.js";
 
 /**
  * Issue 4, in-process mode: `cairn server --proxy-upstream <moto> --proxy-port 0` runs the capture
@@ -40,44 +41,44 @@ describe("cairn server --proxy-upstream: the capture proxy in the server's proce
 
   /** LookupEvents as alice (her account's events), retried while the call is being recorded. */
   const lookup = async (eventName: string): Promise<EventRecord[]> => {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const result = await runAws(
-        server!.dataDir,
-        [
-          "cloudtrail",
-          "lookup-events",
-          "--lookup-attributes",
-          `AttributeKey=EventName,AttributeValue=${eventName}`,
-          "--endpoint-url",
-          server!.url,
-          "--region",
-          REGION,
-        ],
-        { AWS_ACCESS_KEY_ID: alice.accessKeyId, AWS_SECRET_ACCESS_KEY: alice.secretAccessKey },
-      );
-      const events = JSON.parse(ok(result, "lookup-events")) as { Events: { CloudTrailEvent: string }[] };
-      if (events.Events.length > 0 || Date.now() > deadline) {
-        return events.Events.map((event) => JSON.parse(event.CloudTrailEvent) as EventRecord);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    const events = await pollUntil(
+      async () => {
+        const result = await runAws(
+          server!.dataDir,
+          [
+            "cloudtrail",
+            "lookup-events",
+            "--lookup-attributes",
+            `AttributeKey=EventName,AttributeValue=${eventName}`,
+            "--endpoint-url",
+            server!.url,
+            "--region",
+            REGION,
+          ],
+          { AWS_ACCESS_KEY_ID: alice.accessKeyId, AWS_SECRET_ACCESS_KEY: alice.secretAccessKey },
+        );
+        const answer = JSON.parse(ok(result, "lookup-events")) as { Events: { CloudTrailEvent: string }[] };
+        return answer.Events.length > 0 && answer.Events;
+      },
+      {
+        timeoutMs: 15_000,
+        intervalMs: 200,
+        message: () => `a ${eventName} event in LookupEvents. Server output:\n${server?.output()}`,
+      },
+    );
+    return events.map((event) => JSON.parse(event.CloudTrailEvent) as EventRecord);
   };
 
   before(async () => {
     moto = await startMotoServer();
     server = await startServerProcess({ args: ["--proxy-upstream", moto.endpoint, "--proxy-port", "0"] });
     // The banner's line for the proxy follows the server's own.
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const match = /capture proxy:\s+(http:\/\/\S+)/.exec(server.output());
-      if (match !== null) {
-        proxyUrl = match[1]!;
-        break;
-      }
-      assert.ok(Date.now() < deadline, `no capture proxy line in the banner:\n${server.output()}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const started = server;
+    proxyUrl = await pollUntil(() => /capture proxy:\s+(http:\/\/\S+)/.exec(started.output())?.[1], {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+      message: () => `a capture proxy line in the banner:\n${started.output()}`,
+    });
     alice = await addPrincipal(server.dataDir, { name: "alice", accountId: TEST_ACCOUNT_ID });
   });
 

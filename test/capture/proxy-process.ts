@@ -9,6 +9,7 @@ import {
 import { addPrincipal } from "../helpers/principals.js";
 import { startMotoServer, type MotoServer } from "../storage/moto-server.js";
 import { spawnCairn, type CairnProcess } from "../helpers/cairn-process.js";
+import { pollUntil } from "../helpers/poll.js";
 
 /** A real `cairn proxy` child process on 127.0.0.1 and a free port. */
 export type ProxyProcess = CairnProcess;
@@ -85,8 +86,8 @@ export async function startProxyStack(): Promise<ProxyStack> {
 }
 
 /**
- * The journal's records of `eventSource`/`eventName`, polled until there are `count` of them or 15 s
- * have passed (the proxy records after answering); the caller asserts on what came back.
+ * The journal's records of `eventSource`/`eventName`, polled until there are `count` of them (the
+ * proxy records after answering); rejects after 15 s, naming how many it found.
  */
 export async function recordsNamed(
   server: { url: string; dataDir: string },
@@ -94,11 +95,19 @@ export async function recordsNamed(
   eventName: string,
   count = 1,
 ): Promise<Record<string, unknown>[]> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const found = (await journalRecords(server.url, server.dataDir)).filter(
-      (record) => record["eventSource"] === eventSource && record["eventName"] === eventName,
-    );
-    if (found.length >= count || Date.now() > deadline) return found;
-  }
+  let found: Record<string, unknown>[] = [];
+  return pollUntil(
+    async () => {
+      found = (await journalRecords(server.url, server.dataDir)).filter(
+        (record) => record["eventSource"] === eventSource && record["eventName"] === eventName,
+      );
+      return found.length >= count && found;
+    },
+    // Each read already takes a while (journalRecords lets `tail` replay the journal): read again soon.
+    {
+      timeoutMs: 15_000,
+      intervalMs: 10,
+      message: () => `${count} ${eventSource} ${eventName} records in the journal; found ${found.length}`,
+    },
+  );
 }

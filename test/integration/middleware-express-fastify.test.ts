@@ -11,6 +11,7 @@ import {
   type ServerProcess,
 } from "../helpers/server-process.js";
 import { freePort } from "../storage/moto-server.js";
+import { pollUntil } from "../helpers/poll.js";
 import { startExpressApp, startFastifyApp, type TestApp } from "../capture/middleware-apps.js";
 
 /**
@@ -38,22 +39,28 @@ describe("cairn/middleware: Express and Fastify apps recording into a real cairn
       credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY },
       maxAttempts: 1,
     });
-    const deadline = Date.now() + 15_000;
+    let events: EventRecord[] = [];
     try {
-      for (;;) {
-        const answer = await client
-          .send(
-            new LookupEventsCommand({
-              LookupAttributes: [{ AttributeKey: "EventSource", AttributeValue: eventSource }],
-            }),
-          )
-          .catch(() => ({ Events: [] }));
-        const events = (answer.Events ?? [])
-          .map((event) => JSON.parse(event.CloudTrailEvent ?? "{}") as EventRecord)
-          .filter((event) => event["eventName"] === eventName);
-        if (events.length >= count || Date.now() > deadline) return events;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
+      return await pollUntil(
+        async () => {
+          const answer = await client
+            .send(
+              new LookupEventsCommand({
+                LookupAttributes: [{ AttributeKey: "EventSource", AttributeValue: eventSource }],
+              }),
+            )
+            .catch(() => ({ Events: [] }));
+          events = (answer.Events ?? [])
+            .map((event) => JSON.parse(event.CloudTrailEvent ?? "{}") as EventRecord)
+            .filter((event) => event["eventName"] === eventName);
+          return events.length >= count && events;
+        },
+        {
+          timeoutMs: 15_000,
+          intervalMs: 200,
+          message: () => `${count} ${eventName} events of ${eventSource}; found ${JSON.stringify(events)}`,
+        },
+      );
     } finally {
       client.destroy();
     }

@@ -15,6 +15,7 @@ import {
 } from "../helpers/server-process.js";
 import { freePort, motoMissingReason, startMotoServer, type MotoServer } from "../storage/moto-server.js";
 import { journalRecords, startProxyProcess, type ProxyProcess } from "../capture/proxy-process.js";
+import { pollUntil } from "../helpers/poll.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -61,35 +62,42 @@ describe("cairn proxy in front of moto_server, driven by the AWS CLI", { skip },
 
   /** Management events as LookupEvents returns them, retried while the proxy delivers. */
   const lookup = async (eventName: string, count = 1): Promise<EventRecord[]> => {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const result = await runAws(server.dataDir, [
-        "cloudtrail",
-        "lookup-events",
-        "--lookup-attributes",
-        `AttributeKey=EventName,AttributeValue=${eventName}`,
-        "--endpoint-url",
-        server.url,
-        // Event history is per region: the calls were made in REGION.
-        "--region",
-        REGION,
-      ]);
-      const events =
-        result.code === 0 ? (JSON.parse(result.stdout) as { Events: { CloudTrailEvent: string }[] }).Events : [];
-      if (events.length >= count || Date.now() > deadline) {
-        return events.map((event) => JSON.parse(event.CloudTrailEvent) as EventRecord);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 300));
-    }
+    let events: { CloudTrailEvent: string }[] = [];
+    await pollUntil(
+      async () => {
+        const result = await runAws(server.dataDir, [
+          "cloudtrail",
+          "lookup-events",
+          "--lookup-attributes",
+          `AttributeKey=EventName,AttributeValue=${eventName}`,
+          "--endpoint-url",
+          server.url,
+          // Event history is per region: the calls were made in REGION.
+          "--region",
+          REGION,
+        ]);
+        events =
+          result.code === 0 ? (JSON.parse(result.stdout) as { Events: { CloudTrailEvent: string }[] }).Events : [];
+        return events.length >= count;
+      },
+      {
+        timeoutMs: 15_000,
+        intervalMs: 300,
+        message: () => `${count} ${eventName} events in LookupEvents; found ${JSON.stringify(events)}`,
+      },
+    );
+    return events.map((event) => JSON.parse(event.CloudTrailEvent) as EventRecord);
   };
 
-  const journalFind = async (predicate: (record: EventRecord) => boolean): Promise<EventRecord[]> => {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const found = (await journalRecords(server.url, server.dataDir)).filter(predicate);
-      if (found.length > 0 || Date.now() > deadline) return found;
-    }
-  };
+  const journalFind = (predicate: (record: EventRecord) => boolean): Promise<EventRecord[]> =>
+    pollUntil(
+      async () => {
+        const found = (await journalRecords(server.url, server.dataDir)).filter(predicate);
+        return found.length > 0 && found;
+      },
+      // Each read already takes a while (journalRecords lets `tail` replay the journal): read again at once.
+      { timeoutMs: 15_000, intervalMs: 10, message: "a matching record in the journal" },
+    );
 
   const assertCommon = (event: EventRecord, eventSource: string, eventName: string): void => {
     assert.equal(event["eventSource"], eventSource);

@@ -19,6 +19,7 @@ import {
 } from "../helpers/server-process.js";
 import { motoMissingReason, startMotoServer, type MotoServer } from "../storage/moto-server.js";
 import { journalRecords, startProxyProcess, type ProxyProcess } from "../capture/proxy-process.js";
+import { pollUntil } from "../helpers/poll.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -53,14 +54,14 @@ describe("cairn proxy over HTTPS, and S3 virtual-hosted calls", { skip }, () => 
   let alice: { accessKeyId: string; secretAccessKey: string };
   let certDir: string;
 
-  const journalFind = async (predicate: (record: EventRecord) => boolean): Promise<EventRecord[]> => {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const found = (await journalRecords(server.url, server.dataDir)).filter(predicate) as EventRecord[];
-      if (found.length > 0 || Date.now() > deadline) return found;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  };
+  const journalFind = (predicate: (record: EventRecord) => boolean): Promise<EventRecord[]> =>
+    pollUntil(
+      async () => {
+        const found = (await journalRecords(server.url, server.dataDir)).filter(predicate) as EventRecord[];
+        return found.length > 0 && found;
+      },
+      { timeoutMs: 15_000, intervalMs: 200, message: "a matching record in the journal" },
+    );
 
   before(async () => {
     server = await startServerProcess();

@@ -27,6 +27,7 @@ import { startTcpGate } from "../helpers/tcp-gate.js";
 import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords, type RawRecord } from "../helpers/sample-records.js";
 import { awsCliMissingReason, runAws } from "../helpers/aws-cli.js";
+import { pollUntil } from "../helpers/poll.js";
 
 const admin = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
 const FAST = { CAIRN_DELIVERY_INTERVAL_SECONDS: "1", CAIRN_DIGEST_INTERVAL_SECONDS: "2" };
@@ -36,13 +37,8 @@ function cloudTrail(server: ServerProcess): CloudTrailClient {
   return new CloudTrailClient({ endpoint: server.url, region: "us-east-1", credentials: admin, maxAttempts: 1 });
 }
 
-async function until(what: string, condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
+/** Delivery and status changes land within a few delivery intervals. */
+const DELIVERY_WAIT = { timeoutMs: 30_000, intervalMs: 250 };
 
 /** Ingests `batches` × `size` management events of the test account; returns the acknowledged eventIDs. */
 async function ingestLoad(server: ServerProcess, batches: number, size: number): Promise<string[]> {
@@ -152,29 +148,38 @@ describe("trail delivery under faults", () => {
         await ct.send(new StartLoggingCommand({ Name: "outage" }));
         await gate.close();
         const acknowledged = await ingestLoad(server, 6, 500);
-        await until("the delivery error", async () => {
-          const status = await ct.send(new GetTrailStatusCommand({ Name: "outage" }));
-          return (status.LatestDeliveryError ?? "") !== "";
-        });
+        await pollUntil(
+          async () => {
+            const status = await ct.send(new GetTrailStatusCommand({ Name: "outage" }));
+            return (status.LatestDeliveryError ?? "") !== "";
+          },
+          { ...DELIVERY_WAIT, message: "the delivery error" },
+        );
         const failing = await ct.send(new GetTrailStatusCommand({ Name: "outage" }));
         assert.ok(failing.IsLogging);
         assert.ok(failing.LatestDeliveryError!.length > 0);
 
         await gate.open();
         let counts = new Map<string, number>();
-        await until(
-          "every event acknowledged during the outage to be delivered",
+        await pollUntil(
           async () => {
             counts = await deliveredOnS3(s3, "outage-logs");
             return acknowledged.every((id) => counts.has(id));
           },
-          90_000,
+          {
+            ...DELIVERY_WAIT,
+            timeoutMs: 90_000,
+            message: "every event acknowledged during the outage to be delivered",
+          },
         );
         for (const [id, count] of counts) assert.equal(count, 1, `event ${id} is in ${count} files`);
-        await until("the error to clear", async () => {
-          const status = await ct.send(new GetTrailStatusCommand({ Name: "outage" }));
-          return status.LatestDeliveryError === undefined && status.LatestDeliveryTime !== undefined;
-        });
+        await pollUntil(
+          async () => {
+            const status = await ct.send(new GetTrailStatusCommand({ Name: "outage" }));
+            return status.LatestDeliveryError === undefined && status.LatestDeliveryTime !== undefined;
+          },
+          { ...DELIVERY_WAIT, message: "the error to clear" },
+        );
       } finally {
         ct.destroy();
         s3.destroy();
@@ -232,22 +237,29 @@ describe("trail delivery under faults", () => {
           .filter((id) => !sent.has(id)),
       );
       let files = new Map<string, string[]>();
-      await until("StopLogging's final delivery", async () => {
-        files = deliveredOnDisk(dataDir, "crash-logs");
-        return [...expected].every((id) => files.has(id));
-      });
+      await pollUntil(
+        () => {
+          files = deliveredOnDisk(dataDir, "crash-logs");
+          return [...expected].every((id) => files.has(id));
+        },
+        { ...DELIVERY_WAIT, message: "StopLogging's final delivery" },
+      );
       // StopLogging closes the chain with a final digest after the last log file: validate once it is there.
-      await until(
-        `StopLogging's final digest (stop requested ${new Date(stopRequestedMs).toISOString()}; digests end ${digestEndTimesOnDisk(
-          dataDir,
-          "crash-logs",
-        )
-          .map((ms) => new Date(ms).toISOString())
-          .join(", ")}; server said: ${server.output().slice(-3000)})`,
-        async () =>
+      await pollUntil(
+        () =>
           digestEndTimesOnDisk(dataDir, "crash-logs").some(
             (endMs) => endMs >= Math.floor(stopRequestedMs / 1000) * 1000,
           ),
+        {
+          ...DELIVERY_WAIT,
+          message: () =>
+            `StopLogging's final digest (stop requested ${new Date(stopRequestedMs).toISOString()}; digests end ${digestEndTimesOnDisk(
+              dataDir,
+              "crash-logs",
+            )
+              .map((ms) => new Date(ms).toISOString())
+              .join(", ")}; server said: ${server?.output().slice(-3000)})`,
+        },
       );
       assert.ok(acknowledged.length >= 2000, `the test ingested ${acknowledged.length} events while logging`);
       for (const id of acknowledged) assert.ok(files.has(id), `acknowledged ingest ${id} was delivered`);
@@ -351,11 +363,14 @@ describe("trail delivery under faults", () => {
       const idOf = (r: RawRecord): string => r["eventID"] as string;
       let withData = new Map<string, string[]>();
       let managementOnly = new Map<string, string[]>();
-      await until("both trails to deliver", async () => {
-        withData = deliveredOnDisk(server.dataDir, "data-logs");
-        managementOnly = deliveredOnDisk(server.dataDir, "management-logs");
-        return withData.has(idOf(management)) && managementOnly.has(idOf(management)) && withData.has(idOf(invoke));
-      });
+      await pollUntil(
+        () => {
+          withData = deliveredOnDisk(server.dataDir, "data-logs");
+          managementOnly = deliveredOnDisk(server.dataDir, "management-logs");
+          return withData.has(idOf(management)) && managementOnly.has(idOf(management)) && withData.has(idOf(invoke));
+        },
+        { ...DELIVERY_WAIT, message: "both trails to deliver" },
+      );
       assert.ok(withData.has(idOf(s3Put)), "selected S3 object-level event is delivered");
       assert.ok(withData.has(idOf(invoke)), "selected Lambda Invoke is delivered");
       assert.ok(!withData.has(idOf(s3Elsewhere)), "an S3 object outside the selected prefix is not");

@@ -16,6 +16,7 @@ import { removeDataDir, startServerProcess, TEST_ACCOUNT_ID, type ServerProcess 
 import { awsCliMissingReason, runAws, runCommand, type AwsCliResult } from "../helpers/aws-cli.js";
 import { CLI } from "../helpers/server-process.js";
 import { motoMissingReason, startMotoServer, type MotoServer } from "../storage/moto-server.js";
+import { pollUntil } from "../helpers/poll.js";
 
 /**
  * Issue "Trails", the acceptance test: the real `aws cloudtrail validate-logs` says every file Cairn
@@ -27,6 +28,8 @@ const BUCKET = "audit-logs";
 const LOG_PREFIX = `AWSLogs/${TEST_ACCOUNT_ID}/CloudTrail/`;
 const DIGEST_PREFIX = `AWSLogs/${TEST_ACCOUNT_ID}/CloudTrail-Digest/`;
 const TRAIL = "audit";
+/** Files and digests land within a few delivery intervals. */
+const DELIVERY_WAIT = { timeoutMs: 30_000, intervalMs: 250 };
 
 /** The bucket as the tamperer sees it: files on disk for the embedded store, S3 calls for moto. */
 interface Tamperer {
@@ -111,14 +114,6 @@ async function coveredLogFile(tamperer: Tamperer): Promise<string> {
   throw new Error("No digest lists a log file.");
 }
 
-async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
 function validationScenario(
   name: string,
   setup: () => Promise<{ server: ServerProcess; s3Url: string; tamperer: Tamperer; cleanup: () => Promise<void> }>,
@@ -151,12 +146,18 @@ function validationScenario(
       assert.equal(created.code, 0, created.stderr);
       trailArn = (JSON.parse(created.stdout) as { TrailARN: string }).TrailARN;
       assert.equal((await cli(["cloudtrail", "start-logging", "--name", TRAIL])).code, 0);
-      await waitFor("two log files", async () => {
-        // Calls spread over time land in several files (one per delivery interval).
-        assert.equal((await cli(["cloudtrail", "describe-trails"])).code, 0);
-        return (await tamperer.keys(LOG_PREFIX)).length >= 2;
+      await pollUntil(
+        async () => {
+          // Calls spread over time land in several files (one per delivery interval).
+          assert.equal((await cli(["cloudtrail", "describe-trails"])).code, 0);
+          return (await tamperer.keys(LOG_PREFIX)).length >= 2;
+        },
+        { ...DELIVERY_WAIT, message: "two log files" },
+      );
+      await pollUntil(async () => (await tamperer.keys(DIGEST_PREFIX)).length >= 3, {
+        ...DELIVERY_WAIT,
+        message: "three digests",
       });
-      await waitFor("three digests", async () => (await tamperer.keys(DIGEST_PREFIX)).length >= 3);
       // Freeze the trail so that no new file or digest lands while the test tampers with the bucket.
       assert.equal((await cli(["cloudtrail", "stop-logging", "--name", TRAIL])).code, 0);
       await new Promise((resolve) => setTimeout(resolve, 2_500));

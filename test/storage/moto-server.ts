@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
+import { pollUntil } from "../helpers/poll.js";
 
 /** A real `moto_server` (S3 emulator from the machine image) on 127.0.0.1 and a free port. */
 export interface MotoServer {
@@ -48,17 +49,16 @@ export async function startMotoServer(): Promise<MotoServer> {
 }
 
 async function waitUntilServing(endpoint: string, child: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited early:\n${output()}`);
-    try {
-      await fetch(`${endpoint}/moto-api/`);
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  throw new Error(`moto_server did not start within 30 s:\n${output()}`);
+  await pollUntil(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`moto_server exited early:\n${output()}`);
+      return fetch(`${endpoint}/moto-api/`).then(
+        () => true,
+        () => false,
+      );
+    },
+    { timeoutMs: 30_000, intervalMs: 100, message: () => `moto_server to serve ${endpoint}:\n${output()}` },
+  );
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {

@@ -50,6 +50,13 @@ interface Running {
   readonly runner: ConsumerRunner;
 }
 
+/** A logging trail whose consumer could not start: retried at the next reconcile, and until then holds retention. */
+interface Failed {
+  /** The trail's durable cursor as far as it is known; 0 when nothing is. */
+  readonly cursor: number;
+  readonly error: unknown;
+}
+
 const CATCH_UP_WAIT_MS = 10_000;
 
 /**
@@ -59,18 +66,136 @@ const CATCH_UP_WAIT_MS = 10_000;
  */
 export async function startTrailDelivery(deps: TrailDeliveryDeps): Promise<TrailDelivery> {
   const keys = deps.keys ?? new SigningKeyStore({ dataDir: deps.dataDir, clock: deps.clock });
-  const running = new Map<string, Running>();
   const report = deps.onError ?? ((error: unknown) => process.stderr.write(`Cairn trail delivery: ${String(error)}\n`));
-  let stopped = false;
-  let reconciling: Promise<void> = Promise.resolve();
+  const trails = new LoggingTrails(deps, keys, report);
 
-  const startOne = async (trail: TrailConfig): Promise<Running> => {
+  deps.trails.onChange(() => void trails.scheduleReconcile());
+  await trails.scheduleReconcile();
+
+  const tickMs = deps.tickMs ?? Math.min(1000, Math.max(50, (deps.deliveryIntervalSeconds * 1000) / 4));
+  const timer = startTicking(() => trails.tick(), tickMs, report);
+
+  return {
+    keys,
+    async stop() {
+      clearInterval(timer);
+      await trails.stop();
+    },
+    flush: () => trails.flush(),
+    neededFromSeq() {
+      return Math.min(Infinity, ...trails.consumers().map((consumer) => consumer.neededFromSeq));
+    },
+    consumers: () => trails.consumers(),
+  };
+}
+
+/** The consumers of the logging trails, kept in step with the trail store by reconcile(). */
+class LoggingTrails {
+  private readonly running = new Map<string, Running>();
+  private readonly failed = new Map<string, Failed>();
+  private stopped = false;
+  private reconciling: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly deps: TrailDeliveryDeps,
+    private readonly keys: SigningKeyStore,
+    private readonly report: (error: unknown) => void,
+  ) {}
+
+  /** Reconciles after any reconcile already under way (trail changes arrive in bursts). */
+  scheduleReconcile(): Promise<void> {
+    this.reconciling = this.reconciling.then(() => this.reconcile()).catch(this.report);
+    return this.reconciling;
+  }
+
+  /** Timer work for every running trail. */
+  tick(): Promise<unknown> {
+    return Promise.all([...this.running.values()].map((r) => r.deliverer.tick()));
+  }
+
+  async flush(): Promise<void> {
+    await this.reconciling;
+    const head = this.deps.journal.headSeq();
+    for (const { deliverer } of this.running.values()) {
+      // Polls in real time on purpose: an injected test clock may stand still.
+      for (let waited = 0; deliverer.examinedSeq() < head && waited < CATCH_UP_WAIT_MS; waited += 10) await delay(10);
+      await deliverer.flush();
+    }
+  }
+
+  /** Stops every consumer (no final digest: the server is stopping, not the trails). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.reconciling;
+    await Promise.all([...this.running.values()].map((r) => r.runner.stop()));
+    this.running.clear();
+    this.failed.clear();
+  }
+
+  consumers(): ConsumerStatus[] {
+    const running = [...this.running].map(([arn, { deliverer, runner }]) => ({
+      name: consumerName(arn),
+      cursor: deliverer.neededFromSeq() - 1,
+      neededFromSeq: deliverer.neededFromSeq(),
+      ...(runner.lastError !== undefined ? { lastError: String(runner.lastError) } : {}),
+    }));
+    // A trail that could not start has delivered nothing past its cursor: the journal must keep the rest.
+    const failed = [...this.failed].map(([arn, { cursor, error }]) => ({
+      name: consumerName(arn),
+      cursor,
+      neededFromSeq: cursor + 1,
+      lastError: String(error),
+    }));
+    return [...running, ...failed];
+  }
+
+  private async reconcile(): Promise<void> {
+    if (this.stopped) return;
+    const wanted = new Map((await this.deps.trails.list()).filter((t) => t.isLogging).map((t) => [t.trailArn, t]));
+    const lastCursors = await this.stopChanged(wanted);
+    for (const arn of this.failed.keys()) if (!wanted.has(arn)) this.failed.delete(arn);
+    for (const [arn, trail] of wanted) {
+      if (this.running.has(arn)) continue;
+      try {
+        this.running.set(arn, await this.startOne(trail));
+        this.failed.delete(arn);
+      } catch (error) {
+        const lastCursor = lastCursors.get(arn) ?? this.failed.get(arn)?.cursor;
+        this.failed.set(arn, { cursor: await this.durableCursor(arn, lastCursor), error });
+        this.report(error);
+      }
+    }
+  }
+
+  /**
+   * Stops the consumers of trails that stopped logging, were deleted or changed configuration.
+   * Returns the cursors the changed ones had reached, in case their restart fails.
+   */
+  private async stopChanged(wanted: ReadonlyMap<string, TrailConfig>): Promise<Map<string, number>> {
+    const lastCursors = new Map<string, number>();
+    for (const [arn, current] of [...this.running]) {
+      const trail = wanted.get(arn);
+      if (trail !== undefined && JSON.stringify(trail) === current.config) continue;
+      this.running.delete(arn);
+      await current.runner.stop();
+      lastCursors.set(arn, current.deliverer.neededFromSeq() - 1);
+      // Stopped or deleted: deliver what was logged until now and close the digest chains.
+      if (trail === undefined) {
+        const stopped = (await this.deps.trails.list()).find((t) => t.trailArn === arn);
+        await current.deliverer.drain(stopped?.deliverUntilSeq).catch(this.report);
+      }
+    }
+    return lastCursors;
+  }
+
+  private async startOne(trail: TrailConfig): Promise<Running> {
+    const { deps } = this;
     const deliverer = new TrailDeliverer({
       trail,
       journal: deps.journal,
       trails: deps.trails,
       objectStore: deps.objectStore,
-      keys,
+      keys: this.keys,
       matcher: deps.matcherFor(trail),
       deliveryStates: deps.deliveryStates,
       clock: deps.clock,
@@ -81,83 +206,45 @@ export async function startTrailDelivery(deps: TrailDeliveryDeps): Promise<Trail
     });
     const runner = new ConsumerRunner(deps.journal, deliverer, { retryDelayMsInitial: 1_000, retryDelayMsMax: 60_000 });
     await runner.start();
-    await deliverer.recover();
+    try {
+      await deliverer.recover();
+    } catch (error) {
+      // Not kept as running, so nothing else would ever stop this loop.
+      await runner.stop();
+      throw error;
+    }
     return { config: JSON.stringify(trail), deliverer, runner };
-  };
+  }
 
-  const reconcile = async (): Promise<void> => {
-    if (stopped) return;
-    const wanted = new Map((await deps.trails.list()).filter((t) => t.isLogging).map((t) => [t.trailArn, t]));
-    for (const [arn, current] of [...running]) {
-      const trail = wanted.get(arn);
-      if (trail !== undefined && JSON.stringify(trail) === current.config) continue;
-      running.delete(arn);
-      await current.runner.stop();
-      // Stopped or deleted: deliver what was logged until now and close the digest chains.
-      if (trail === undefined) {
-        const stopped = (await deps.trails.list()).find((t) => t.trailArn === arn);
-        await current.deliverer.drain(stopped?.deliverUntilSeq).catch(report);
-      }
+  /**
+   * The cursor a trail that cannot start holds retention at: its saved one, else the one its last
+   * consumer reached, else 0 (its state is unreadable and nothing it may still need can go).
+   */
+  private async durableCursor(trailArn: string, lastCursor: number | undefined): Promise<number> {
+    try {
+      return (await this.deps.deliveryStates.load(trailArn)).cursor;
+    } catch {
+      return lastCursor ?? 0;
     }
-    for (const [arn, trail] of wanted) {
-      if (running.has(arn)) continue;
-      try {
-        running.set(arn, await startOne(trail));
-      } catch (error) {
-        report(error);
-      }
-    }
-  };
-  const scheduleReconcile = (): Promise<void> => {
-    reconciling = reconciling.then(reconcile).catch(report);
-    return reconciling;
-  };
+  }
+}
 
-  deps.trails.onChange(() => void scheduleReconcile());
-  await scheduleReconcile();
-
-  const tickMs = deps.tickMs ?? Math.min(1000, Math.max(50, (deps.deliveryIntervalSeconds * 1000) / 4));
+/** Calls `work` every `ms`, skipping a beat while the previous call is still running. */
+function startTicking(work: () => Promise<unknown>, ms: number, report: (error: unknown) => void): NodeJS.Timeout {
   let ticking = false;
   const timer = setInterval(() => {
     if (ticking) return;
     ticking = true;
-    void Promise.all([...running.values()].map((r) => r.deliverer.tick()))
+    void work()
       .catch(report)
       .finally(() => (ticking = false));
-  }, tickMs);
+  }, ms);
   timer.unref();
+  return timer;
+}
 
-  const consumers = (): ConsumerStatus[] =>
-    [...running].map(([arn, { deliverer, runner }]) => ({
-      name: `trail-delivery:${arn}`,
-      cursor: deliverer.neededFromSeq() - 1,
-      neededFromSeq: deliverer.neededFromSeq(),
-      ...(runner.lastError !== undefined ? { lastError: String(runner.lastError) } : {}),
-    }));
-
-  return {
-    keys,
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await reconciling;
-      await Promise.all([...running.values()].map((r) => r.runner.stop()));
-      running.clear();
-    },
-    async flush() {
-      await reconciling;
-      const head = deps.journal.headSeq();
-      for (const { deliverer } of running.values()) {
-        // Polls in real time on purpose: an injected test clock may stand still.
-        for (let waited = 0; deliverer.examinedSeq() < head && waited < CATCH_UP_WAIT_MS; waited += 10) await delay(10);
-        await deliverer.flush();
-      }
-    },
-    neededFromSeq() {
-      return Math.min(Infinity, ...consumers().map((consumer) => consumer.neededFromSeq));
-    },
-    consumers,
-  };
+function consumerName(trailArn: string): string {
+  return `trail-delivery:${trailArn}`;
 }
 
 function delay(ms: number): Promise<void> {

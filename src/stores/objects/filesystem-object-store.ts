@@ -1,13 +1,8 @@
 import { createHash } from "node:crypto";
 import { open, readdir, readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import {
-  errorCode,
-  makeDirectoryDurable,
-  pruneEmptyDirectories,
-  removeFileDurable,
-  writeFileDurable,
-} from "../../lib/durable-file.js";
+import { errorCode, makeDirectoryDurable, pruneEmptyDirectories, removeFileDurable } from "../../lib/durable-file.js";
+import { writeFileAtomic } from "../../lib/durable-write.js";
 import { listTreeKeys } from "./filesystem/list-tree.js";
 import { encodeSidecar, readSidecar, type MetadataSidecar } from "./filesystem/metadata-sidecar.js";
 import { assertValidBucketName, assertValidObjectKey, bucketNameProblem, normalizeMetadata } from "./names.js";
@@ -102,8 +97,10 @@ class FilesystemStore implements FilesystemObjectStore {
       await this.requireBucket(bucket);
       try {
         // Sidecar first: a crash before the body lands leaves no new object, never a body without metadata.
-        await writeFileDurable(this.temporaryPath(), this.sidecarPath(bucket, key), encodeSidecar(sidecar));
-        await writeFileDurable(this.temporaryPath(), this.objectPath(bucket, key), body);
+        // Temp files outside the bucket, so a listing never sees one.
+        const durably = { temporaryDirectory: this.temporaryPath(), createDirectories: true };
+        await writeFileAtomic(this.sidecarPath(bucket, key), encodeSidecar(sidecar), durably);
+        await writeFileAtomic(this.objectPath(bucket, key), body, durably);
       } catch (error) {
         throw storageError("write", `${bucket}/${key}`, error);
       }

@@ -159,7 +159,7 @@ export class SigningKeyStore {
     const directory = join(keysDirectory(this.options.dataDir), region);
     await mkdir(directory, { recursive: true, mode: 0o700 });
     const name = `${new Date(nowMs).toISOString().replace(/[-:.]/g, "")}-${file.fingerprint}.json`;
-    await writeFileAtomic(join(directory, name), `${JSON.stringify(file)}\n`, 0o600);
+    await writeFileAtomic(join(directory, name), `${JSON.stringify(file)}\n`, { mode: 0o600 });
     return file;
   }
 

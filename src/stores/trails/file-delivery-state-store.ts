@@ -42,5 +42,5 @@ async function loadDeliveryState(path: string, trailArn: string): Promise<Delive
 
 async function saveDeliveryState(path: string, state: DeliveryState): Promise<void> {
   await mkdir(join(path, ".."), { recursive: true });
-  await writeFileAtomic(path, `${JSON.stringify(state)}\n`, 0o600);
+  await writeFileAtomic(path, `${JSON.stringify(state)}\n`, { mode: 0o600 });
 }

@@ -1,3 +1,4 @@
+import type Database from "better-sqlite3";
 import { openSchemaDatabase } from "../../lib/sqlite-database.js";
 import type { TrailConfig, TrailDeliveryStatus, TrailStore } from "./trail.js";
 
@@ -43,47 +44,12 @@ interface ConfigRow {
 export function openSqliteTrailStore(path: string, options: SqliteTrailStoreOptions = {}): SqliteTrailStore {
   // Trail changes are rare and an acknowledged CreateTrail must survive a power cut.
   const db = openSchemaDatabase(path, { schema: SCHEMA, schemaVersion: SCHEMA_VERSION, synchronous: "FULL" });
-
-  const listAll = db.prepare<[], ConfigRow>("SELECT config_json FROM trails ORDER BY account_id, name");
-  const listAccount = db.prepare<[string], ConfigRow>(
-    "SELECT config_json FROM trails WHERE account_id = ? ORDER BY name",
-  );
-  const getOne = db.prepare<[string, string], ConfigRow>(
-    "SELECT config_json FROM trails WHERE account_id = ? AND name = ?",
-  );
-  const upsert = db.prepare<[string, string, string, string, string]>(
-    `INSERT INTO trails (account_id, name, home_region, trail_arn, config_json) VALUES (?, ?, ?, ?, ?)
-     ON CONFLICT (account_id, name) DO UPDATE SET
-       home_region = excluded.home_region, trail_arn = excluded.trail_arn, config_json = excluded.config_json`,
-  );
-  const arnOf = db.prepare<[string, string], { trail_arn: string }>(
-    "SELECT trail_arn FROM trails WHERE account_id = ? AND name = ?",
-  );
-  const deleteTrail = db.prepare<[string, string]>("DELETE FROM trails WHERE account_id = ? AND name = ?");
-  const deleteStatus = db.prepare<[string]>("DELETE FROM trail_status WHERE trail_arn = ?");
-  const getStatus = db.prepare<[string], { status_json: string }>(
-    "SELECT status_json FROM trail_status WHERE trail_arn = ?",
-  );
-  // Only for an existing trail: a delivery finishing after DeleteTrail must not leave a row that a
-  // re-created trail of the same ARN would inherit.
-  const putStatus = db.prepare<[string, string, string]>(
-    `INSERT INTO trail_status (trail_arn, status_json) SELECT ?, ? WHERE EXISTS (SELECT 1 FROM trails WHERE trail_arn = ?)
-     ON CONFLICT (trail_arn) DO UPDATE SET status_json = excluded.status_json`,
-  );
-
-  const listeners: Array<() => void> = [];
-  const reportListenerError =
+  const { listAll, listAccount, getOne, upsert, arnOf, deleteTrail, deleteStatus, getStatus, putStatus } =
+    prepareStatements(db);
+  const listeners = changeListeners(
     options.onListenerError ??
-    ((error: unknown) => process.stderr.write(`Cairn: trail change listener failed: ${String(error)}\n`));
-  const notify = (): void => {
-    for (const listener of listeners) {
-      try {
-        listener();
-      } catch (error) {
-        reportListenerError(error);
-      }
-    }
-  };
+      ((error: unknown) => process.stderr.write(`Cairn: trail change listener failed: ${String(error)}\n`)),
+  );
 
   const removeTrail = db.transaction((accountId: string, name: string) => {
     const existing = arnOf.get(accountId, name);
@@ -117,10 +83,10 @@ export function openSqliteTrailStore(path: string, options: SqliteTrailStoreOpti
     },
     async put(trail) {
       upsert.run(trail.accountId, trail.name, trail.homeRegion, trail.trailArn, JSON.stringify(trail));
-      notify();
+      listeners.notify();
     },
     async delete(accountId, name) {
-      if (removeTrail(accountId, name)) notify();
+      if (removeTrail(accountId, name)) listeners.notify();
     },
     async status(trailArn) {
       return readStatus(trailArn);
@@ -129,10 +95,57 @@ export function openSqliteTrailStore(path: string, options: SqliteTrailStoreOpti
       mergeStatus(trailArn, update);
     },
     onChange(listener) {
-      listeners.push(listener);
+      listeners.add(listener);
     },
     close() {
       db.close();
+    },
+  };
+}
+
+/** Every statement the store runs, prepared once when it opens. */
+function prepareStatements(db: Database.Database) {
+  return {
+    listAll: db.prepare<[], ConfigRow>("SELECT config_json FROM trails ORDER BY account_id, name"),
+    listAccount: db.prepare<[string], ConfigRow>("SELECT config_json FROM trails WHERE account_id = ? ORDER BY name"),
+    getOne: db.prepare<[string, string], ConfigRow>("SELECT config_json FROM trails WHERE account_id = ? AND name = ?"),
+    upsert: db.prepare<[string, string, string, string, string]>(
+      `INSERT INTO trails (account_id, name, home_region, trail_arn, config_json) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (account_id, name) DO UPDATE SET
+       home_region = excluded.home_region, trail_arn = excluded.trail_arn, config_json = excluded.config_json`,
+    ),
+    arnOf: db.prepare<[string, string], { trail_arn: string }>(
+      "SELECT trail_arn FROM trails WHERE account_id = ? AND name = ?",
+    ),
+    deleteTrail: db.prepare<[string, string]>("DELETE FROM trails WHERE account_id = ? AND name = ?"),
+    deleteStatus: db.prepare<[string]>("DELETE FROM trail_status WHERE trail_arn = ?"),
+    getStatus: db.prepare<[string], { status_json: string }>(
+      "SELECT status_json FROM trail_status WHERE trail_arn = ?",
+    ),
+    // Only for an existing trail: a delivery finishing after DeleteTrail must not leave a row that a
+    // re-created trail of the same ARN would inherit.
+    putStatus: db.prepare<[string, string, string]>(
+      `INSERT INTO trail_status (trail_arn, status_json) SELECT ?, ? WHERE EXISTS (SELECT 1 FROM trails WHERE trail_arn = ?)
+     ON CONFLICT (trail_arn) DO UPDATE SET status_json = excluded.status_json`,
+    ),
+  };
+}
+
+/** onChange listeners; one that throws is reported and does not keep the others from hearing of the change. */
+function changeListeners(reportListenerError: (error: unknown) => void) {
+  const listeners: Array<() => void> = [];
+  return {
+    add(listener: () => void): void {
+      listeners.push(listener);
+    },
+    notify(): void {
+      for (const listener of listeners) {
+        try {
+          listener();
+        } catch (error) {
+          reportListenerError(error);
+        }
+      }
     },
   };
 }

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { afterEach, it } from "node:test";
-import { startTrailDelivery } from "../../../src/consumers/trail-delivery/trail-delivery-manager.js";
-import { openFileDeliveryStateStore } from "../../../src/stores/trails/file-delivery-state-store.js";
+import {
+  startTrailDelivery,
+  type TrailDelivery,
+  type TrailDeliveryDeps,
+} from "../../../src/consumers/trail-delivery/trail-delivery-manager.js";
+import type { DeliveryState, DeliveryStateStore } from "../../../src/stores/trails/delivery-state.js";
+import { deliveryStatePath, openFileDeliveryStateStore } from "../../../src/stores/trails/file-delivery-state-store.js";
+import type { TrailConfig } from "../../../src/stores/trails/trail.js";
 import { systemClock } from "../../../src/lib/clock.js";
 import { compileEventSelectors } from "../../../src/selectors/selector-matcher.js";
 import { collectOutput } from "../../../src/cli/output.js";
@@ -79,3 +87,137 @@ it("starts a consumer when a trail starts logging, delivers, and closes the dige
     await delivery.stop();
   }
 });
+
+/** Trail delivery over the workspace's stores, reporting errors into `errors` instead of stderr. */
+function startDelivery(
+  journal: MemoryJournal,
+  trails: MemoryTrailStore,
+  errors: unknown[],
+  deliveryStates: DeliveryStateStore = openFileDeliveryStateStore(ws.dataDir),
+): Promise<TrailDelivery> {
+  const deps: TrailDeliveryDeps = {
+    journal,
+    trails,
+    deliveryStates,
+    objectStore: ws.store,
+    dataDir: ws.dataDir,
+    clock: systemClock,
+    // Long intervals: only flush() delivers, so nothing rewrites the state file while a test damages it.
+    deliveryIntervalSeconds: 3600,
+    digestIntervalSeconds: 3600,
+    matcherFor: (t) => compileEventSelectors(t),
+    tickMs: 20,
+    onError: (error) => errors.push(error),
+  };
+  return startTrailDelivery(deps);
+}
+
+/** The consumer statuses without their error text, which the tests match separately. */
+function holds(delivery: TrailDelivery): Array<{ name: string; cursor: number; neededFromSeq: number }> {
+  return delivery.consumers().map(({ name, cursor, neededFromSeq }) => ({ name, cursor, neededFromSeq }));
+}
+
+it("a trail whose consumer cannot restart keeps holding journal retention at its cursor, and starts once it can", async () => {
+  ws = workspace();
+  await ws.store.ensureBucket(BUCKET);
+  const journal = new MemoryJournal();
+  const trails = new MemoryTrailStore();
+  const trail = trailConfig({ startLoggingTimeMs: Date.now() });
+  await trails.put(trail);
+  const errors: unknown[] = [];
+  const delivery = await startDelivery(journal, trails, errors);
+  try {
+    await appendRecords(journal, [record(), record()]);
+    await delivery.flush();
+    const delivered = journal.headSeq();
+    const statePath = deliveryStatePath(ws.dataDir, trail.trailArn);
+    const savedState = readFileSync(statePath, "utf8");
+
+    writeFileSync(statePath, "{ damaged");
+    const waiting = record();
+    await appendRecords(journal, [waiting]);
+    await trails.put({ ...trail, s3KeyPrefix: "moved" }); // a changed configuration restarts the consumer
+    await delivery.flush();
+    const name = `trail-delivery:${trail.trailArn}`;
+    assert.deepEqual(holds(delivery), [{ name, cursor: delivered, neededFromSeq: delivered + 1 }]);
+    assert.equal(delivery.neededFromSeq(), delivered + 1);
+    assert.match(delivery.consumers()[0]!.lastError ?? "", /JSON/);
+    assert.equal(errors.length, 1);
+
+    writeFileSync(statePath, savedState);
+    await trails.put({ ...trail, s3KeyPrefix: "moved-again" }); // the next reconcile retries
+    await delivery.flush();
+    assert.deepEqual(holds(delivery), [{ name, cursor: journal.headSeq(), neededFromSeq: journal.headSeq() + 1 }]);
+    assert.equal(delivery.consumers()[0]!.lastError, undefined);
+    const movedAgain = await readLogFiles(ws.store, "moved-again/");
+    assert.deepEqual(
+      movedAgain.flatMap((f) => f.eventIds),
+      [waiting.eventID],
+    );
+  } finally {
+    await delivery.stop();
+  }
+});
+
+it("a trail that cannot read its delivery state at all holds the whole journal", async () => {
+  ws = workspace();
+  const journal = new MemoryJournal();
+  await appendRecords(journal, [record(), record()]);
+  const trails = new MemoryTrailStore();
+  const trail = trailConfig();
+  await trails.put(trail);
+  const statePath = deliveryStatePath(ws.dataDir, trail.trailArn);
+  mkdirSync(dirname(statePath), { recursive: true });
+  writeFileSync(statePath, "{ damaged");
+  const errors: unknown[] = [];
+  const delivery = await startDelivery(journal, trails, errors);
+  try {
+    assert.deepEqual(holds(delivery), [{ name: `trail-delivery:${trail.trailArn}`, cursor: 0, neededFromSeq: 1 }]);
+    assert.equal(delivery.neededFromSeq(), 1);
+    assert.equal(errors.length, 1);
+  } finally {
+    await delivery.stop();
+  }
+});
+
+it("a trail whose consumer fails to start holds retention at the cursor its saved state records", async () => {
+  ws = workspace();
+  await ws.store.ensureBucket(BUCKET);
+  const journal = new MemoryJournal();
+  const trails = new MemoryTrailStore();
+  const trail: TrailConfig = trailConfig({ startLoggingTimeMs: Date.now() });
+  await trails.put(trail);
+  const first = await startDelivery(journal, trails, []);
+  await appendRecords(journal, [record()]);
+  await first.flush();
+  await first.stop();
+  const delivered = journal.headSeq();
+  await appendRecords(journal, [record()]);
+
+  const states = new FlakyDeliveryStates(openFileDeliveryStateStore(ws.dataDir));
+  states.failingLoads = 1;
+  const errors: unknown[] = [];
+  const delivery = await startDelivery(journal, trails, errors, states);
+  try {
+    const name = `trail-delivery:${trail.trailArn}`;
+    assert.deepEqual(holds(delivery), [{ name, cursor: delivered, neededFromSeq: delivered + 1 }]);
+    assert.match(delivery.consumers()[0]!.lastError ?? "", /EMFILE/);
+    assert.equal(errors.length, 1);
+  } finally {
+    await delivery.stop();
+  }
+});
+
+/** The file store, except that the next `failingLoads` loads fail the way a process out of file handles does. */
+class FlakyDeliveryStates implements DeliveryStateStore {
+  failingLoads = 0;
+  constructor(private readonly inner: DeliveryStateStore) {}
+  load(trailArn: string): Promise<DeliveryState> {
+    if (this.failingLoads === 0) return this.inner.load(trailArn);
+    this.failingLoads--;
+    return Promise.reject(Object.assign(new Error("EMFILE: too many open files"), { code: "EMFILE" }));
+  }
+  save(state: DeliveryState): Promise<void> {
+    return this.inner.save(state);
+  }
+}
