@@ -23,13 +23,6 @@ const config: KnipConfig = {
   // A type or interface exported for the signatures that use it (declaration output needs it) counts as used.
   ignoreExportsUsedInFile: { interface: true, type: true },
   project: ["src/**/*.ts", "test/**/*.ts", "bench/**/*.ts", "scripts/**/*.js", "console/**/*.{ts,tsx}"],
-  // Findings in folders other changes are rewriting at the moment; remove each line once it is settled.
-  ignoreIssues: {
-    "src/consumers/trail-delivery/delivery-state.ts": ["exports"],
-    "src/consumers/trail-delivery/trail-scope.ts": ["exports"],
-    "src/control-plane/trails/tag-rules.ts": ["exports"],
-    "src/control-plane/trails/trail-shapes.ts": ["exports"],
-  },
 };
 
 export default config;

@@ -9,7 +9,7 @@ import type { TrailConfig } from "../../stores/trails/index.js";
  * STS has regional endpoints too: only its us-east-1 events count as global, which is what
  * CloudTrail does for the global endpoint (and the one case we cannot tell apart from a record).
  */
-export const GLOBAL_SERVICE_EVENT_SOURCES: ReadonlySet<string> = new Set([
+const GLOBAL_SERVICE_EVENT_SOURCES: ReadonlySet<string> = new Set([
   "iam.amazonaws.com",
   "sts.amazonaws.com",
   "cloudfront.amazonaws.com",
@@ -18,7 +18,7 @@ export const GLOBAL_SERVICE_EVENT_SOURCES: ReadonlySet<string> = new Set([
   "organizations.amazonaws.com",
 ]);
 
-export function isGlobalServiceEvent(record: Pick<CloudTrailRecord, "eventSource" | "awsRegion">): boolean {
+function isGlobalServiceEvent(record: Pick<CloudTrailRecord, "eventSource" | "awsRegion">): boolean {
   return GLOBAL_SERVICE_EVENT_SOURCES.has(record.eventSource) && record.awsRegion === "us-east-1";
 }
 

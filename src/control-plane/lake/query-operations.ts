@@ -18,8 +18,6 @@ import { checkStatement, StatementError } from "../../lake/engine/query-engine.j
 import { partitionRanges, type DateRange } from "../../lake/engine/query-pruning.js";
 import { rewriteLakeSql, viewNameOf, type RewrittenQuery } from "../../lake/engine/query-sql.js";
 
-export type { QueryDocument } from "./query-runtime.js";
-
 const MAX_CONCURRENT_QUERIES = 10;
 const STATUSES = ["QUEUED", "RUNNING", "FINISHED", "FAILED", "CANCELLED", "TIMED_OUT"];
 

@@ -3,7 +3,7 @@ import { ApiError } from "../../lib/api-error.js";
 import { optionalList } from "../input.js";
 import { isPlainObject } from "../../lib/plain-object.js";
 
-export const MAX_TAGS_PER_RESOURCE = 50;
+const MAX_TAGS_PER_RESOURCE = 50;
 /** The model's cap on one TagsList. */
 const MAX_TAGS_PER_REQUEST = 200;
 const MAX_KEY_LENGTH = 128;

@@ -8,7 +8,7 @@ import type { TrailConfig } from "../../stores/trails/index.js";
 const SNS_ARN = /^arn:aws(?:-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:([A-Za-z0-9_-]{1,256})$/;
 
 /** SnsTopicName may be given as a name or an ARN; the output carries both forms. */
-export function snsTopicOf(trail: TrailConfig): { SnsTopicName: string; SnsTopicARN: string } | undefined {
+function snsTopicOf(trail: TrailConfig): { SnsTopicName: string; SnsTopicARN: string } | undefined {
   const given = trail.snsTopicName;
   if (given === undefined) return undefined;
   const match = SNS_ARN.exec(given);

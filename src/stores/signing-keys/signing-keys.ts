@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from "node:crypto";
+import { createHash, createPrivateKey, generateKeyPairSync, sign } from "node:crypto";
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../lib/durable-write.js";
@@ -12,9 +12,9 @@ import type { Clock } from "../../lib/clock.js";
  * verifiable for as long as they exist.
  */
 const DAY_MS = 86_400_000;
-export const KEY_VALIDITY_DAYS_DEFAULT = 30;
+const KEY_VALIDITY_DAYS_DEFAULT = 30;
 /** A new key is made when the current one has less than this left, so validity windows overlap. */
-export const KEY_ROTATE_BEFORE_DAYS_DEFAULT = 7;
+const KEY_ROTATE_BEFORE_DAYS_DEFAULT = 7;
 
 export interface PublicKeyInfo {
   readonly region: string;
@@ -40,18 +40,12 @@ interface KeyFile {
   readonly privateKeyPem: string;
 }
 
-export function keysDirectory(dataDir: string): string {
+function keysDirectory(dataDir: string): string {
   return join(dataDir, "keys");
 }
 
 export function fingerprintOf(publicKeyDer: Uint8Array): string {
   return createHash("md5").update(publicKeyDer).digest("hex");
-}
-
-/** True when `signatureHex` is a valid SHA256withRSA signature of `data` under the PKCS#1 DER key. */
-export function verifySignature(publicKeyDer: Buffer, data: string, signatureHex: string): boolean {
-  const key = createPublicKey({ key: publicKeyDer, format: "der", type: "pkcs1" });
-  return verify("sha256", Buffer.from(data, "utf8"), key, Buffer.from(signatureHex, "hex"));
 }
 
 /**
