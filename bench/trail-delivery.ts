@@ -15,7 +15,7 @@ import type { CloudTrailRecord } from "../src/model/record.js";
 import { DEFAULT_BASIC_SELECTOR } from "../src/selectors/basic-selectors.js";
 import { compileEventSelectors } from "../src/selectors/selector-matcher.js";
 import { openFilesystemObjectStore } from "../src/stores/objects/filesystem-object-store.js";
-import { SigningKeyStore } from "../src/stores/signing-keys/signing-keys.js";
+import { openFileSigningKeyStore } from "../src/stores/signing-keys/signing-keys.js";
 import { openSqliteTrailStore } from "../src/stores/trails/sqlite-trail-store.js";
 import { openFileDeliveryStateStore } from "../src/stores/trails/file-delivery-state-store.js";
 import type { TrailConfig } from "../src/stores/trails/trail.js";
@@ -350,7 +350,7 @@ async function simulateDay(
     journal,
     trails,
     objectStore: store,
-    keys: new SigningKeyStore({ dataDir, clock }),
+    keys: openFileSigningKeyStore({ dataDir, clock }),
     matcher: compileEventSelectors(trail),
     deliveryStates: openFileDeliveryStateStore(dataDir),
     clock,

@@ -12,7 +12,7 @@ import { openFileJournal, type Journal } from "../journal/index.js";
 import { systemClock, type Clock } from "../lib/clock.js";
 import { LocalLeaseStore } from "../stores/lease/index.js";
 import { openSqlitePrincipalStore } from "../stores/principals/index.js";
-import { SigningKeyStore } from "../stores/signing-keys/index.js";
+import { openFileSigningKeyStore } from "../stores/signing-keys/index.js";
 import { ensureBootstrapAdmin, writeAwsClientFiles } from "./bootstrap.js";
 import { openBuckets } from "./buckets.js";
 import { ingestModule, liveTailModule, proxyModule } from "./modules/capture-modules.js";
@@ -64,7 +64,7 @@ export async function startServer(
     journal,
     principals,
     clock,
-    signingKeys: new SigningKeyStore({ dataDir: settings.dataDir, clock }),
+    signingKeys: openFileSigningKeyStore({ dataDir: settings.dataDir, clock }),
     buckets: openBuckets(settings),
     onInternalError: reportInternalError,
   };

@@ -3,7 +3,7 @@ import type { Journal } from "../../journal/journal.js";
 import type { Clock } from "../../lib/clock.js";
 import type { EventSelectorMatcher } from "../../selectors/selector-types.js";
 import type { ObjectStore } from "../../stores/objects/index.js";
-import { SigningKeyStore } from "../../stores/signing-keys/index.js";
+import { openFileSigningKeyStore, type SigningKeyStore } from "../../stores/signing-keys/index.js";
 import type { DeliveryStateStore, TrailConfig, TrailStore } from "../../stores/trails/index.js";
 import { ConsumerRunner } from "../runner.js";
 import { TrailDeliverer } from "./trail-deliverer.js";
@@ -65,7 +65,7 @@ const CATCH_UP_WAIT_MS = 10_000;
  * cursor), and one timer that delivers due files and digests for all of them.
  */
 export async function startTrailDelivery(deps: TrailDeliveryDeps): Promise<TrailDelivery> {
-  const keys = deps.keys ?? new SigningKeyStore({ dataDir: deps.dataDir, clock: deps.clock });
+  const keys = deps.keys ?? openFileSigningKeyStore({ dataDir: deps.dataDir, clock: deps.clock });
   const report = deps.onError ?? ((error: unknown) => process.stderr.write(`Cairn trail delivery: ${String(error)}\n`));
   const trails = new LoggingTrails(deps, keys, report);
 

@@ -31,6 +31,16 @@ export interface SigningKey extends PublicKeyInfo {
   signHex(data: string): string;
 }
 
+/**
+ * The digest signing keys of every region. A cluster backend keeps them (encrypted) in PostgreSQL;
+ * whichever node signs, every node lists the same public keys.
+ */
+export interface SigningKeyStore {
+  signingKey(region: string): Promise<SigningKey>;
+  /** Keys whose validity overlaps [startMs, endMs], oldest first (ListPublicKeys). */
+  publicKeys(region: string, startMs: number, endMs: number): Promise<PublicKeyInfo[]>;
+}
+
 interface KeyFile {
   readonly region: string;
   readonly fingerprint: string;
@@ -97,7 +107,12 @@ export interface SigningKeyStoreOptions {
   readonly rotateBeforeDays?: number;
 }
 
-export class SigningKeyStore {
+/** The embedded signing keys: files under `<data-dir>/keys/`. */
+export function openFileSigningKeyStore(options: SigningKeyStoreOptions): SigningKeyStore {
+  return new FileSigningKeyStore(options);
+}
+
+class FileSigningKeyStore implements SigningKeyStore {
   private readonly cache = new Map<string, KeyFile[]>();
   /** Per region, so two digests in the same region never create two keys at once. */
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -123,7 +138,6 @@ export class SigningKeyStore {
     });
   }
 
-  /** Keys whose validity overlaps [startMs, endMs], oldest first (ListPublicKeys). */
   async publicKeys(region: string, startMs: number, endMs: number): Promise<PublicKeyInfo[]> {
     const files = await this.locked(region, () => this.files(region));
     return files.filter((f) => f.validityStartMs <= endMs && f.validityEndMs >= startMs).map(toPublicInfo);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { TrailDeliverer, type TrailDelivererOptions } from "../../../src/consumers/trail-delivery/trail-deliverer.js";
-import { SigningKeyStore } from "../../../src/stores/signing-keys/signing-keys.js";
+import { openFileSigningKeyStore, type SigningKeyStore } from "../../../src/stores/signing-keys/signing-keys.js";
 import { gunzipFirstMember } from "../../../src/cli/validate-logs/gzip-member.js";
 import type { TrailConfig } from "../../../src/stores/trails/trail.js";
 import { openFileDeliveryStateStore } from "../../../src/stores/trails/file-delivery-state-store.js";
@@ -39,7 +39,7 @@ describe("trail log file delivery", () => {
     journal = new MemoryJournal(() => clock.nowMs());
     trails = new MemoryTrailStore();
     store = new FaultyObjectStore(ws.store);
-    keys = new SigningKeyStore({ dataDir: ws.dataDir, clock });
+    keys = openFileSigningKeyStore({ dataDir: ws.dataDir, clock });
     await ws.store.ensureBucket(BUCKET);
   });
   afterEach(() => ws.cleanup());
