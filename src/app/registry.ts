@@ -103,8 +103,16 @@ export class ModuleRegistry {
     return registry;
   }
 
+  /** Every module's operations; two modules claiming one operation is a wiring mistake, refused. */
   operations(): Map<string, OperationHandler> {
-    return new Map(this.started.flatMap(({ module }) => module.operations ?? []));
+    const out = new Map<string, OperationHandler>();
+    for (const { name, module } of this.started)
+      for (const [operation, handler] of module.operations ?? []) {
+        if (out.has(operation))
+          throw new Error(`Two modules register the operation ${operation} (the second: ${name}).`);
+        out.set(operation, handler);
+      }
+    return out;
   }
 
   async registerRoutes(app: FastifyInstance, routeContext: RouteContext): Promise<void> {

@@ -110,6 +110,21 @@ describe("ModuleRegistry: journal retention and /health come from the same regis
     await second.close();
   });
 
+  it("refuses two modules that register the same operation", async () => {
+    const handler = async () => ({ output: {} });
+    const owning = (name: string): CairnModule => ({
+      name,
+      start: async () => ({ operations: [["ListTrails", handler]], close: async () => undefined }),
+    });
+    const registry = await ModuleRegistry.start([owning("trails"), owning("copy")], context(), {
+      leases: new LocalLeaseStore(clock),
+      nodeId: "test",
+      journalRetentionMs: HOUR_MS,
+    });
+    assert.throws(() => registry.operations(), /ListTrails \(the second: copy\)/);
+    await registry.close();
+  });
+
   it("closes the modules it started when a later one fails to start", async () => {
     const closed: string[] = [];
     const ok: CairnModule = { name: "ok", start: async () => ({ close: async () => void closed.push("ok") }) };
