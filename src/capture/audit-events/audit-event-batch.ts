@@ -2,10 +2,11 @@
  * PutAuditEvents as a source (spec §7.5): checks a batch of audit events against the limits and
  * turns each accepted one into the ActivityAuditLog record CloudTrail stores for it.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { ApiError } from "../../lib/api-error.js";
 import { isPlainObject } from "../../lib/plain-object.js";
-import type { Channel } from "../../lake/catalog/channel.js";
+import type { JournalAppendItem } from "../../journal/index.js";
+import { buildActivityRecord } from "../../normalize/build-activity-record.js";
 
 const AUDIT_EVENTS_MAX = 100;
 const AUDIT_EVENTS_BYTES_MAX = 1024 * 1024;
@@ -21,7 +22,7 @@ export interface AuditEventFailure {
   readonly errorMessage: string;
 }
 
-export class EventProblem extends Error {
+class EventProblem extends Error {
   constructor(
     readonly code: string,
     message: string,
@@ -50,7 +51,7 @@ const OBJECT_LIMITS: ReadonlyArray<readonly [string, number]> = [
 ];
 
 /** Checks one eventData document; returns it parsed, or throws EventProblem with the per-event code. */
-export function checkEventData(eventData: string, ownerAccountId: string): Record<string, unknown> {
+function checkEventData(eventData: string, ownerAccountId: string): Record<string, unknown> {
   let data: unknown;
   try {
     data = JSON.parse(eventData);
@@ -97,7 +98,7 @@ export function checkEventData(eventData: string, ownerAccountId: string): Recor
 }
 
 /** eventDataChecksum: SHA-256 of eventData, as base64 (AWS's form) or hex (accepted too). */
-export function checksumMatches(eventData: string, checksum: string): boolean {
+function checksumMatches(eventData: string, checksum: string): boolean {
   const digest = createHash("sha256").update(eventData).digest();
   return checksum === digest.toString("base64") || checksum.toLowerCase() === digest.toString("hex");
 }
@@ -138,27 +139,51 @@ export function parseRequestBody(body: Buffer): ParsedRequest {
   return { events };
 }
 
-/** The ActivityAuditLog record CloudTrail stores for one accepted audit event (spec §7.5). */
-export function activityRecord(options: {
-  data: Record<string, unknown>;
-  channel: Channel;
-  region: string;
-  eventId: string;
-  nowMs: number;
-}): Record<string, unknown> {
-  const time = EVENT_TIME.exec(options.data["eventTime"] as string)!;
-  return {
-    eventVersion: "1.0",
-    eventCategory: "ActivityAuditLog",
-    eventType: "ActivityLog",
-    eventID: options.eventId,
-    eventTime: `${time[1]}Z`,
-    awsRegion: options.region,
-    recipientAccountId: options.channel.accountId,
-    metadata: {
-      ingestionTime: new Date(options.nowMs).toISOString().replace(/\.\d{3}Z$/, "Z"),
-      channelARN: options.channel.arn,
-    },
-    eventData: options.data,
-  };
+/** Where the accepted events go, and when they arrived. */
+export interface AuditEventTarget {
+  /** The channel's owner: every event must name it as recipientAccountId. */
+  readonly accountId: string;
+  readonly channelArn: string;
+  readonly region: string;
+  readonly nowMs: number;
+}
+
+export interface AdmittedBatch {
+  /** The ActivityAuditLog records to journal, in the order of `accepted`. */
+  readonly items: JournalAppendItem[];
+  readonly accepted: Array<{ id: string; eventID: string }>;
+  readonly failed: AuditEventFailure[];
+}
+
+/** Checks each audit event and builds its ActivityAuditLog record (through normalize); a bad event fails alone. */
+export function admitAuditEvents(events: ParsedRequest["events"], target: AuditEventTarget): AdmittedBatch {
+  const batch: AdmittedBatch = { items: [], accepted: [], failed: [] };
+  for (const event of events) {
+    try {
+      const eventID = randomUUID();
+      batch.items.push({ json: activityJson(event, target, eventID) });
+      batch.accepted.push({ id: event.id, eventID });
+    } catch (error) {
+      if (!(error instanceof EventProblem)) throw error;
+      batch.failed.push({ id: event.id, errorCode: error.code, errorMessage: error.message });
+    }
+  }
+  return batch;
+}
+
+function activityJson(event: ParsedRequest["events"][number], target: AuditEventTarget, eventId: string): string {
+  if (event.eventDataChecksum !== undefined && !checksumMatches(event.eventData, event.eventDataChecksum))
+    throw new EventProblem("InvalidChecksum", "eventDataChecksum is not the SHA-256 of eventData.");
+  const data = checkEventData(event.eventData, target.accountId);
+  const built = buildActivityRecord({
+    data,
+    eventTimeSeconds: EVENT_TIME.exec(data["eventTime"] as string)![1]!,
+    eventId,
+    awsRegion: target.region,
+    recipientAccountId: target.accountId,
+    channelArn: target.channelArn,
+    ingestedAtMs: target.nowMs,
+  });
+  if (!built.ok) throw new EventProblem("InvalidData", built.message);
+  return built.json;
 }

@@ -6,15 +6,11 @@
  * is sent only once the journal has fsynced them, and the Lake consumer routes them to the channel's
  * destination stores (store-router.ts). Errors: rest-json (`x-amzn-ErrorType` + `{"message"}`).
  */
-import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { policyAllows } from "../../auth/resource-policy.js";
 import {
-  activityRecord,
+  admitAuditEvents,
   BODY_BYTES_MAX,
-  checkEventData,
-  checksumMatches,
-  EventProblem,
   EXTERNAL_ID,
   parseRequestBody,
   type AuditEventFailure,
@@ -75,25 +71,15 @@ export function registerPutAuditEventsRoute(
 async function putAuditEvents(call: AuditedCall, channels: ChannelRegistry): Promise<Accepted> {
   const { principal, claim } = await call.authenticate("cloudtrail-data");
   const channel = await authorizedChannel(call, channels, principal, claim.region);
-  const { events } = parseRequestBody(call.body);
-  const failed: AuditEventFailure[] = [];
-  const accepted: Array<{ id: string; eventID: string }> = [];
-  for (const event of events) {
-    try {
-      if (event.eventDataChecksum !== undefined && !checksumMatches(event.eventData, event.eventDataChecksum))
-        throw new EventProblem("InvalidChecksum", "eventDataChecksum is not the SHA-256 of eventData.");
-      const data = checkEventData(event.eventData, channel.accountId);
-      const eventId = randomUUID();
-      const record = activityRecord({ data, channel, region: claim.region, eventId, nowMs: call.nowMs });
-      // Durable before the answer: the journal fsyncs, then every consumer (Lake included) gets them.
-      call.note.items.push({ json: JSON.stringify(record) });
-      accepted.push({ id: event.id, eventID: eventId });
-    } catch (error) {
-      if (!(error instanceof EventProblem)) throw error;
-      failed.push({ id: event.id, errorCode: error.code, errorMessage: error.message });
-    }
-  }
-  return { channel, accepted, failed };
+  const batch = admitAuditEvents(parseRequestBody(call.body).events, {
+    accountId: channel.accountId,
+    channelArn: channel.arn,
+    region: claim.region,
+    nowMs: call.nowMs,
+  });
+  // Durable before the answer: the journal fsyncs, then every consumer (Lake included) gets them.
+  call.note.items.push(...batch.items);
+  return { channel, accepted: batch.accepted, failed: batch.failed };
 }
 
 /** The channel named by the query, when the caller owns it or its resource policy lets the caller in. */
