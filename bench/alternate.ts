@@ -17,10 +17,13 @@ if (oldRoot === undefined || bench === undefined) {
 const builds = { old: resolve(oldRoot), new: resolve(import.meta.dirname, "../..") };
 const rounds = Number(roundsText ?? 3);
 
-/** The last JSON object a bench printed (benches may log lines before it). */
+/** The last pretty-printed JSON object a bench printed (benches may log tables and lines around it). */
 function lastJson(output: string): unknown {
-  const start = output.lastIndexOf("\n{");
-  return JSON.parse(start === -1 ? output : output.slice(start + 1));
+  const lines = output.split("\n");
+  const end = lines.lastIndexOf("}");
+  const start = lines.lastIndexOf("{", end);
+  if (start === -1 || end === -1) throw new Error(`No JSON object in the bench's output:\n${output.slice(-2000)}`);
+  return JSON.parse(lines.slice(start, end + 1).join("\n"));
 }
 
 function numericLeaves(value: unknown, prefix = "", out = new Map<string, number>()): Map<string, number> {
