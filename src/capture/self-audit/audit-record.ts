@@ -31,12 +31,21 @@ function callerIdentity(attribution: CallerAttribution): UserIdentity {
   return { type: "Unknown" };
 }
 
-/** Request timestamps are logged as ISO-8601 text, as CloudTrail does for its own API's time members. */
+/** The widest instant a Date can hold (±8.64e15 ms); beyond it toISOString throws. */
+const DATE_MS_MAX = 8.64e15;
+
+/**
+ * Request timestamps are logged as ISO-8601 text, as CloudTrail does for its own API's time members.
+ * A number no date can hold (a refused `StartTime: 1e20`) is logged as sent: the record of a
+ * refused call must still be written.
+ */
 function withReadableTimes(input: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...input };
   for (const member of ["StartTime", "EndTime"]) {
     const value = out[member];
-    if (typeof value === "number" && Number.isFinite(value)) out[member] = new Date(value * 1000).toISOString();
+    if (typeof value === "number" && Math.abs(value * 1000) <= DATE_MS_MAX) {
+      out[member] = new Date(value * 1000).toISOString();
+    }
   }
   return out;
 }
