@@ -5,6 +5,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -266,6 +267,32 @@ describe("poisoned input against a real server", () => {
     );
     assert.equal(deep.length, 2, "both deep bodies are on record under LookupEvents");
     for (const record of deep) assert.equal((record["userIdentity"] as RawRecord)["type"], "Root");
+  });
+
+  it("a call signed for a region no file can be named after is recorded under the server's region", async () => {
+    const marker = randomUUID();
+    const response = await sendRaw(server.url, {
+      ...cloudTrailCall(
+        "LookupEvents",
+        { LookupAttributes: [{ AttributeKey: "EventId", AttributeValue: marker }] },
+        admin,
+      ),
+      region: "..",
+    });
+    assert.equal(response.status, 200, response.text);
+    const found = await sendRaw(
+      server.url,
+      cloudTrailCall(
+        "LookupEvents",
+        { LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: "LookupEvents" }], MaxResults: 50 },
+        admin,
+      ),
+    );
+    const records = (found.json()["Events"] as Array<{ CloudTrailEvent: string }>)
+      .map((event) => JSON.parse(event.CloudTrailEvent) as RawRecord)
+      .filter((record) => JSON.stringify(record["requestParameters"]).includes(marker));
+    assert.equal(records.length, 1);
+    assert.equal(records[0]!["awsRegion"], "us-east-1");
   });
 
   it("/ingest takes JSON content types (plain or gzip) and refuses text/plain", async () => {
