@@ -88,7 +88,7 @@ export async function startServer(
     onInternalError: reportInternalError,
     shutdown: shutdown.signal,
   };
-  const app = createHttpApp((error, request) => recordRefusal(routeContext, request, error));
+  const app = createHttpApp((error, request) => recordRefusal(routeContext, request, error), reportInternalError);
   registerCloudTrailRoute(app, {
     context: routeContext,
     operations: registry.operations(),

@@ -1,4 +1,4 @@
-import { ApiError } from "../lib/api-error.js";
+import { ApiError, type ApiErrorCode } from "../lib/api-error.js";
 
 /**
  * Input readers for AWS JSON 1.1 members. A member of the wrong JSON type is a
@@ -23,16 +23,29 @@ export function optionalInteger(input: Record<string, unknown>, member: string):
   return value;
 }
 
-/** Timestamps arrive as epoch seconds (int or float); ISO-8601 strings are accepted defensively (spec §5.1). */
-export function optionalTimestampMs(input: Record<string, unknown>, member: string): number | undefined {
+/** 9999-12-31T23:59:59.999Z: the last instant CloudTrail's timestamps (and eventTime) can name. */
+const TIMESTAMP_MS_MAX = 253402300799999;
+
+/**
+ * Timestamps arrive as epoch seconds (int or float); ISO-8601 strings are accepted defensively (spec
+ * §5.1). A number JSON can carry but no instant matches (1e20, a negative time) is a range error with
+ * the operation's modelled code (`outOfRange`, e.g. InvalidTimeRangeException), not a type error.
+ */
+export function optionalTimestampMs(
+  input: Record<string, unknown>,
+  member: string,
+  outOfRange: ApiErrorCode,
+): number | undefined {
   const value = input[member];
   if (value === undefined || value === null) return undefined;
-  if (typeof value === "number" && Number.isFinite(value)) return Math.round(value * 1000);
-  if (typeof value === "string") {
-    const parsed = Date.parse(value);
-    if (Number.isFinite(parsed)) return parsed;
+  let ms: number | undefined;
+  if (typeof value === "number" && Number.isFinite(value)) ms = Math.round(value * 1000);
+  else if (typeof value === "string" && Number.isFinite(Date.parse(value))) ms = Date.parse(value);
+  if (ms === undefined) throw wrongType(member, "a timestamp (epoch seconds)");
+  if (!(ms >= 0 && ms <= TIMESTAMP_MS_MAX)) {
+    throw new ApiError(outOfRange, `${member} must be a time between 1970-01-01 and 9999-12-31 (epoch seconds).`);
   }
-  throw wrongType(member, "a timestamp (epoch seconds)");
+  return ms;
 }
 
 export function optionalList(input: Record<string, unknown>, member: string): unknown[] | undefined {

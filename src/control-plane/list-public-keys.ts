@@ -15,8 +15,8 @@ export interface ListPublicKeysOptions {
  */
 export function createListPublicKeysOperation(options: ListPublicKeysOptions): OperationHandler {
   return async function listPublicKeys(input: Record<string, unknown>, context: OperationContext) {
-    const startMs = optionalTimestampMs(input, "StartTime") ?? context.nowMs;
-    const endMs = optionalTimestampMs(input, "EndTime") ?? context.nowMs;
+    const startMs = optionalTimestampMs(input, "StartTime", "InvalidTimeRangeException") ?? context.nowMs;
+    const endMs = optionalTimestampMs(input, "EndTime", "InvalidTimeRangeException") ?? context.nowMs;
     if (startMs > endMs) {
       throw new ApiError("InvalidTimeRangeException", "Start time must be before or equal to end time.");
     }

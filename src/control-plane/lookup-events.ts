@@ -68,8 +68,8 @@ export function createLookupEventsOperation(options: LookupEventsOptions): Opera
       throw new ApiError("InvalidMaxResultsException", "MaxResults must be between 1 and 50.");
     }
     // Defaults move with the clock, so a token binds to "defaulted", not to the value of the first page.
-    const requestedStartMs = optionalTimestampMs(input, "StartTime");
-    const requestedEndMs = optionalTimestampMs(input, "EndTime");
+    const requestedStartMs = optionalTimestampMs(input, "StartTime", "InvalidTimeRangeException");
+    const requestedEndMs = optionalTimestampMs(input, "EndTime", "InvalidTimeRangeException");
     const startTimeMs = requestedStartMs ?? context.nowMs - options.retentionDays * 86_400_000;
     const endTimeMs = requestedEndMs ?? context.nowMs;
     if (startTimeMs > endTimeMs) {

@@ -124,22 +124,30 @@ async function appendRecords<T>(
   failure: ApiError | undefined,
 ): Promise<ReadonlyArray<number | null>> {
   const items = failure === undefined ? call.note.items : [];
-  const own =
-    route.selfAudit === false
-      ? []
-      : [
-          {
-            json: auditRecordOf(call.request, context.audit, {
-              ...call.note,
-              attribution,
-              requestId: call.requestId,
-              failure,
-            }).json,
-          },
-        ];
+  const own = route.selfAudit === false ? [] : [{ json: ownRecordJson(context, call, attribution, failure) }];
   if (items.length + own.length === 0) return [];
   const { seqs } = await context.journal.append([...items, ...own]);
   return seqs.slice(0, items.length);
+}
+
+/**
+ * The record of the call. Should building it fail on what the caller sent (a bug: inputs are checked
+ * first), the fault is logged and the call is recorded without its parameters, so it is still on
+ * record under its operation and caller, and the caller is not told the journal failed.
+ */
+function ownRecordJson(
+  context: RouteContext,
+  call: AuditedCall,
+  attribution: CallerAttribution,
+  failure: ApiError | undefined,
+): string {
+  const exchange = { ...call.note, attribution, requestId: call.requestId, failure };
+  try {
+    return auditRecordOf(call.request, context.audit, exchange).json;
+  } catch (error) {
+    context.onInternalError(error);
+    return auditRecordOf(call.request, context.audit, { ...exchange, input: null, responseElements: null }).json;
+  }
 }
 
 function asApiError(error: unknown, onInternalError: (error: unknown) => void): ApiError {

@@ -15,6 +15,7 @@ export function createHttpApp(
     error: ApiError,
     request: { ip: string; headers: { "user-agent"?: string | undefined } },
   ) => Promise<void>,
+  onInternalError: (error: unknown) => void,
 ): FastifyInstance {
   const app = Fastify({
     logger: false,
@@ -26,6 +27,8 @@ export function createHttpApp(
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
   app.setErrorHandler(async (error: { statusCode?: number; code?: string; message: string }, request, reply) => {
     const status = error.statusCode ?? 500;
+    // A fault, not a refusal: the caller is told InternalFailure, the log gets the stack (errors.md).
+    if (status >= 500) onInternalError(error);
     const apiError =
       status === 413
         ? new ApiError(

@@ -7,6 +7,7 @@
 import { toEventTime } from "../lib/clock.js";
 import type { Rejection } from "./reasons.js";
 import { serializeRecord } from "./steps/serialize.js";
+import { repairLoneSurrogates } from "./steps/well-formed.js";
 
 export interface ActivityInput {
   /** The parsed `eventData`, already checked (its eventTime is `yyyy-MM-ddTHH:mm:ss[.fff][Z]`). */
@@ -33,5 +34,7 @@ export function buildActivityRecord(input: ActivityInput): { ok: true; json: str
     eventData: input.data,
   };
   const serialized = serializeRecord(record);
-  return serialized.ok ? { ok: true, json: serialized.json } : serialized;
+  if (!serialized.ok) return serialized;
+  // eventData is the sender's JSON: a `\ud800` in it would stop every Lake flush (ingest rule 13).
+  return { ok: true, json: repairLoneSurrogates(record, serialized.json).json };
 }

@@ -11,6 +11,7 @@ import {
 } from "../model/record.js";
 import { redactSecrets } from "./redact.js";
 import { applySizeLimits } from "./size-limits.js";
+import { repairLoneSurrogates } from "./steps/well-formed.js";
 
 export interface ApiCallInput {
   eventSource: string;
@@ -40,7 +41,8 @@ export interface ApiCallInput {
 
 /**
  * Builds the record and its JSON: eventVersion 1.11, fields in CloudTrail's order, secrets redacted,
- * responseElements null for read-only calls (spec §1.7), §1.7 size limits applied.
+ * responseElements null for read-only calls (spec §1.7), §1.7 size limits applied, unpaired
+ * surrogates replaced by U+FFFD (ingest rule 13).
  *
  * @example buildApiCallRecord({ eventSource: "cloudtrail.amazonaws.com", eventName: "StartLogging", … })
  */
@@ -76,8 +78,10 @@ export function buildApiCallRecord(input: ApiCallInput): { record: CloudTrailRec
     eventCategory: input.managementEvent ? "Management" : "Data",
     tlsDetails: input.tlsDetails,
   };
-  const record = applySizeLimits(withoutUndefined(draft));
-  return { record, json: JSON.stringify(record) };
+  const limited = applySizeLimits(withoutUndefined(draft));
+  // An observed call can carry unpaired surrogates (a JSON body's `\ud800`); stored as U+FFFD.
+  const { record, json } = repairLoneSurrogates(limited, JSON.stringify(limited));
+  return { record, json };
 }
 
 /** Drops undefined members so `record` has exactly the keys `json` has. */

@@ -24,6 +24,7 @@ import {
 import { readEventTime } from "./steps/event-time.js";
 import { checkIdentifierFields } from "./steps/required-fields.js";
 import { serializeRecord } from "./steps/serialize.js";
+import { repairLoneSurrogates } from "./steps/well-formed.js";
 
 export interface NormalizeContext {
   /** When Cairn received the record (epoch ms); bounds how far in the future eventTime may be. */
@@ -40,6 +41,8 @@ interface NormalizedRecord {
   json: string;
   /** Identity for de-duplication: account, eventID, eventTime, eventSource, eventName. */
   dedupKey: string;
+  /** Unpaired UTF-16 surrogates replaced by U+FFFD (rule 13); 0 for almost every record. */
+  repairs: number;
 }
 
 export type NormalizeResult = NormalizedRecord | Rejection;
@@ -88,15 +91,19 @@ function repairAndDerive(draft: Record<string, unknown>, context: NormalizeConte
   return undefined;
 }
 
-/** Serialise, then redact and cut oversized fields, re-serialising only when something changed. */
+/**
+ * Serialise, repair unpaired surrogates, then redact and cut oversized fields, re-serialising only
+ * when something changed. The repair comes first so redaction and limits see the stored text.
+ */
 function finish(ordered: Record<string, unknown>): NormalizeResult {
   const serialized = serializeRecord(ordered);
   if (!serialized.ok) return serialized;
-  const redacted = redactRecord(ordered, serialized.json);
+  const { record: repaired, json: repairedJson, repairs } = repairLoneSurrogates(ordered, serialized.json);
+  const redacted = redactRecord(repaired, repairedJson);
   const limited = applySizeLimits(redacted, { serializedBytes: serialized.bytes });
-  const json = limited === ordered ? serialized.json : JSON.stringify(limited);
+  const json = limited === repaired ? repairedJson : JSON.stringify(limited);
   const record = limited as CloudTrailRecord;
-  return { ok: true, record, json, dedupKey: dedupKeyOf(record) };
+  return { ok: true, record, json, dedupKey: dedupKeyOf(record), repairs };
 }
 
 function redactRecord(record: Record<string, unknown>, json: string): Record<string, unknown> {

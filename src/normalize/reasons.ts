@@ -29,6 +29,10 @@ export const REJECTION_REASONS = {
   field_too_long: {
     template: "Field {field} is {size} characters; the limit is {limit}. Send a shorter value.",
   },
+  unusable_identifier: {
+    template:
+      "Field {field} {problem}; Cairn files records by account and region (trail log-file keys, event history), so send the plain value, e.g. us-east-1 or 123456789012.",
+  },
   invalid_event_time: {
     template:
       "eventTime {value} is not a timestamp; send UTC like 2023-07-19T21:33:41Z (RFC 3339 with fractions or offsets, or 'YYYY-MM-DD HH:MM:SS', is also accepted).",

@@ -1,11 +1,5 @@
-/** RFC 4180 CSV: every cell quoted when it holds a quote, comma or line break. */
-export function toCsv(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
-  const cell = (value: unknown): string => {
-    const text = value === null || value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value);
-    return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-  };
-  return [header, ...rows].map((row) => row.map(cell).join(",")).join("\r\n") + "\r\n";
-}
+// Built in src/lib so node tests check the formula-injection escaping without a browser.
+export { toCsv } from "../../../src/lib/csv.js";
 
 /** Saves text as a file through the browser's download flow. */
 export function downloadText(fileName: string, mimeType: string, text: string): void {

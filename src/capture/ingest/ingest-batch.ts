@@ -76,10 +76,17 @@ function admit(raw: unknown, callerAccountId: string): unknown {
   return raw;
 }
 
+/** A record accepted after a repair (ingest rule 13): how many unpaired surrogates became U+FFFD. */
+export interface IngestRepair {
+  index: number;
+  unpairedSurrogates: number;
+}
+
 export interface Triage {
   items: JournalAppendItem[];
   itemIndexes: number[];
   failed: IngestFailure[];
+  repaired: IngestRepair[];
 }
 
 export function triage(
@@ -88,7 +95,7 @@ export function triage(
   mayIngestAnyAccount: boolean,
   receivedAtMs: number,
 ): Triage {
-  const out: Triage = { items: [], itemIndexes: [], failed: [] };
+  const out: Triage = { items: [], itemIndexes: [], failed: [], repaired: [] };
   records.forEach((raw, index) => {
     const result = normalizeIngestedRecord(admit(raw, callerAccountId), { receivedAtMs });
     if (!result.ok) {
@@ -106,6 +113,7 @@ export function triage(
     }
     out.items.push({ json: result.json, dedupKey: result.dedupKey });
     out.itemIndexes.push(index);
+    if (result.repairs > 0) out.repaired.push({ index, unpairedSurrogates: result.repairs });
   });
   return out;
 }

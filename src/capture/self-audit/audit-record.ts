@@ -3,6 +3,7 @@ import type { UserIdentity } from "../../model/record.js";
 import { buildApiCallRecord } from "../../normalize/build-record.js";
 import { toLowerCamelKeys } from "../../normalize/lower-camel.js";
 import type { CallerAttribution } from "../../auth/authenticate.js";
+import { pathSegmentProblem } from "../../normalize/steps/required-fields.js";
 
 /** Everything the self-audit needs to know about one call to Cairn's own API. */
 interface AuditedCall {
@@ -31,14 +32,32 @@ function callerIdentity(attribution: CallerAttribution): UserIdentity {
   return { type: "Unknown" };
 }
 
-/** Request timestamps are logged as ISO-8601 text, as CloudTrail does for its own API's time members. */
+/** The widest instant a Date can hold (±8.64e15 ms); beyond it toISOString throws. */
+const DATE_MS_MAX = 8.64e15;
+
+/**
+ * Request timestamps are logged as ISO-8601 text, as CloudTrail does for its own API's time members.
+ * A number no date can hold (a refused `StartTime: 1e20`) is logged as sent: the record of a
+ * refused call must still be written.
+ */
 function withReadableTimes(input: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...input };
   for (const member of ["StartTime", "EndTime"]) {
     const value = out[member];
-    if (typeof value === "number" && Number.isFinite(value)) out[member] = new Date(value * 1000).toISOString();
+    if (typeof value === "number" && Math.abs(value * 1000) <= DATE_MS_MAX) {
+      out[member] = new Date(value * 1000).toISOString();
+    }
   }
   return out;
+}
+
+/**
+ * The region the caller signed for, as CloudTrail records it; the scope is the caller's text, so one
+ * that cannot be filed under (`..`, a backslash: ingest rule 7) is recorded as the server's region.
+ */
+function recordRegion(call: AuditedCall): string {
+  const signed = call.attribution.claim?.region;
+  return signed !== undefined && pathSegmentProblem(signed) === undefined ? signed : call.defaultRegion;
 }
 
 function buildAuditRecord(call: AuditedCall): { json: string; accountId: string } {
@@ -50,7 +69,7 @@ function buildAuditRecord(call: AuditedCall): { json: string; accountId: string 
   const { json } = buildApiCallRecord({
     eventSource: "cloudtrail.amazonaws.com",
     eventName: call.eventName,
-    awsRegion: call.attribution.claim?.region ?? call.defaultRegion,
+    awsRegion: recordRegion(call),
     eventTimeMs: call.eventTimeMs,
     userIdentity: callerIdentity(call.attribution),
     sourceIPAddress: call.sourceIPAddress,

@@ -77,8 +77,8 @@ function startImportOperation(deps: ImportOperationDeps): OperationHandler {
       const ongoing = await deps.catalog.documents<ImportDocument>("imports", context.accountId);
       if (ongoing.some((d) => d.status === "INITIALIZING" || d.status === "IN_PROGRESS"))
         throw new ApiError("AccountHasOngoingImportException", "The account already has an import in progress.");
-      const startMs = optionalTimestampMs(input, "StartEventTime");
-      const endMs = optionalTimestampMs(input, "EndEventTime");
+      const startMs = optionalTimestampMs(input, "StartEventTime", "InvalidParameterException");
+      const endMs = optionalTimestampMs(input, "EndEventTime", "InvalidParameterException");
       const created: ImportDocument = {
         id: randomUUID(),
         accountId: context.accountId,

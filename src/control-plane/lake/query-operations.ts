@@ -192,8 +192,8 @@ function listQueriesOperation(queries: QueryRuntime): OperationHandler {
     const status = optionalString(input, "QueryStatus");
     if (status !== undefined && !STATUSES.includes(status))
       throw new ApiError("InvalidQueryStatusException", `QueryStatus must be one of ${STATUSES.join(", ")}.`);
-    const start = optionalTimestampMs(input, "StartTime") ?? 0;
-    const end = optionalTimestampMs(input, "EndTime") ?? Number.MAX_SAFE_INTEGER;
+    const start = optionalTimestampMs(input, "StartTime", "InvalidDateRangeException") ?? 0;
+    const end = optionalTimestampMs(input, "EndTime", "InvalidDateRangeException") ?? Number.MAX_SAFE_INTEGER;
     if (start > end) throw new ApiError("InvalidDateRangeException", "StartTime must be before EndTime.");
     const max = optionalInteger(input, "MaxResults") ?? 1000;
     if (max < 1 || max > 1000)

@@ -5,13 +5,17 @@ import {
   recordsOf,
   triage,
   type IngestFailure,
+  type IngestRepair,
 } from "../../capture/ingest/ingest-batch.js";
+import { assertJsonContentType } from "../json-content-type.js";
 import { audited, type AuditedCall, type RouteContext } from "../audited-route.js";
 
 interface IngestOutcome {
   accepted: number;
   duplicates: number;
   failed: IngestFailure[];
+  /** Present only when a record was stored repaired, so the usual answer keeps its three members. */
+  repaired?: IngestRepair[];
 }
 
 export function registerIngestRoute(app: FastifyInstance, context: RouteContext, homeAccountId: string): void {
@@ -37,6 +41,7 @@ export function registerIngestRoute(app: FastifyInstance, context: RouteContext,
 
 async function ingest(call: AuditedCall, homeAccountId: string): Promise<IngestOutcome> {
   const { principal } = await call.authenticate();
+  assertJsonContentType(call.request.headers["content-type"], "application/json");
   const encoding = call.request.headers["content-encoding"];
   const records = recordsOf(await decodeBody(call.body, Array.isArray(encoding) ? encoding[0] : encoding));
   // The root of the server's home account may ingest any account's records, as an organization's
@@ -46,5 +51,10 @@ async function ingest(call: AuditedCall, homeAccountId: string): Promise<IngestO
   call.note.input = { RecordCount: records.length };
   call.note.items = sorted.items;
   call.note.responseElements = { accepted: sorted.items.length, failed: sorted.failed.length };
-  return { accepted: sorted.items.length, duplicates: 0, failed: sorted.failed };
+  return {
+    accepted: sorted.items.length,
+    duplicates: 0,
+    failed: sorted.failed,
+    ...(sorted.repaired.length > 0 ? { repaired: sorted.repaired } : {}),
+  };
 }
