@@ -58,5 +58,8 @@ console.table(rows);
 const directory = resolve(import.meta.dirname, "../../bench/results");
 mkdirSync(directory, { recursive: true });
 const file = join(directory, `alternate-${bench}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-writeFileSync(file, JSON.stringify({ bench, args, rounds, builds, rows }, null, 2));
+const commitOf = (root: string): string =>
+  execFileSync("git", ["-C", root, "log", "-1", "--format=%h %s"], { encoding: "utf8" }).trim();
+const commits = { old: commitOf(builds.old), new: commitOf(builds.new) };
+writeFileSync(file, JSON.stringify({ bench, args, rounds, builds: commits, rows }, null, 2));
 console.log(`written: ${file}`);
