@@ -11,9 +11,9 @@ import { Throttle } from "../http/throttle.js";
 import { openFileJournal, type Journal } from "../journal/index.js";
 import { systemClock, type Clock } from "../lib/clock.js";
 import { LocalLeaseStore } from "../stores/lease/index.js";
-import { openSqlitePrincipalStore, type Principal } from "../stores/principals/index.js";
-import { openFileSigningKeyStore, sealSigningKeyFiles } from "../stores/signing-keys/index.js";
-import { dataDirectoryMasterKey, principalsDatabasePath } from "./data-directory-secrets.js";
+import type { Principal } from "../stores/principals/index.js";
+import { openFileSigningKeyStore } from "../stores/signing-keys/index.js";
+import { openDataDirectorySecrets } from "./data-directory-secrets.js";
 import { ensureBootstrapAdmin, writeAwsClientFiles } from "./bootstrap.js";
 import { openBuckets } from "./buckets.js";
 import { ingestModule, liveTailModule, proxyModule } from "./modules/capture-modules.js";
@@ -56,7 +56,7 @@ export async function startServer(
   log: (text: string) => void = (text) => process.stdout.write(text),
   modules: readonly CairnModule[] = SERVER_MODULES,
 ): Promise<RunningServer> {
-  const { masterKey, principals, signingKeys } = await openSecretStores(settings, clock);
+  const { masterKey, principals } = await openDataDirectorySecrets(settings.dataDir, settings);
   const admin = await ensureBootstrapAdmin(principals, settings);
   const journal = await openFileJournal({ directory: join(settings.dataDir, "journal"), clock });
   const context: ModuleContext = {
@@ -64,7 +64,7 @@ export async function startServer(
     journal,
     principals,
     clock,
-    signingKeys,
+    signingKeys: openFileSigningKeyStore({ dataDir: settings.dataDir, clock, masterKey: masterKey.key }),
     buckets: openBuckets(settings),
     onInternalError: reportInternalError,
   };
@@ -126,23 +126,6 @@ export async function startServer(
       await principals.close();
     },
   };
-}
-
-/**
- * The master key and the stores it opens. It comes first: the data directory is made private, and a
- * wrong or missing key fails the start here; plaintext secrets of an older Cairn are sealed.
- */
-async function openSecretStores(settings: ServerSettings, clock: Clock) {
-  const masterKey = await dataDirectoryMasterKey(settings.dataDir, settings);
-  const principals = openSqlitePrincipalStore(principalsDatabasePath(settings.dataDir), { masterKey: masterKey.key });
-  try {
-    await sealSigningKeyFiles(settings.dataDir, masterKey.key);
-  } catch (error) {
-    await principals.close();
-    throw error;
-  }
-  const signingKeys = openFileSigningKeyStore({ dataDir: settings.dataDir, clock, masterKey: masterKey.key });
-  return { masterKey, principals, signingKeys };
 }
 
 function reportInternalError(error: unknown): void {

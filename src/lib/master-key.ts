@@ -23,6 +23,14 @@ export interface ResolvedMasterKey {
   readonly generated: boolean;
 }
 
+export interface SecuredDataDirectory extends ResolvedMasterKey {
+  /**
+   * Records the key's id in `master-key-id` (when not recorded yet). Call it once the stores have
+   * opened every sealed secret with the key: a wrong key must never be recorded as the right one.
+   */
+  recordKeyId(): Promise<void>;
+}
+
 /** The master key is missing, malformed, or not the one the data directory's secrets were sealed with. */
 class MasterKeyError extends Error {
   override readonly name = "MasterKeyError";
@@ -141,13 +149,15 @@ export interface SecureDataDirectoryOptions {
  * MasterKeyError, with what to do, when the key is malformed, wrong, or missing over sealed data.
  *
  * @example
- * const { key } = await secureDataDirectory(settings.dataDir, settings, { hasSealedSecrets });
+ * const secured = await secureDataDirectory(settings.dataDir, settings, { hasSealedSecrets });
+ * // … open the stores with secured.key …
+ * await secured.recordKeyId();
  */
 export async function secureDataDirectory(
   dataDir: string,
   source: MasterKeySource,
   options: SecureDataDirectoryOptions,
-): Promise<ResolvedMasterKey> {
+): Promise<SecuredDataDirectory> {
   await makeDirectoryDurable(dataDir);
   await chmod(dataDir, PRIVATE_DIRECTORY_MODE);
   const sealedWith = (await readOptional(keyIdPath(dataDir)))?.trim();
@@ -163,13 +173,15 @@ export async function secureDataDirectory(
   if (sealedWith !== undefined && sealedWith !== resolved.key.id) {
     throw mismatch(resolved.origin, resolved.key, dataDir, sealedWith);
   }
-  if (sealedWith === undefined) {
-    // First start of this format here: tighten what older versions wrote under the umask, then
-    // record which key seals the directory (the stores seal their plaintext secrets next).
-    await restrictTree(dataDir);
-    await writeFileAtomic(keyIdPath(dataDir), `${resolved.key.id}\n`);
-  }
-  return resolved;
+  // First start of this format here (or one that stopped before recording the key): tighten what
+  // older versions wrote under the umask.
+  if (sealedWith === undefined) await restrictTree(dataDir);
+  return {
+    ...resolved,
+    recordKeyId: async () => {
+      if (sealedWith === undefined) await writeFileAtomic(keyIdPath(dataDir), `${resolved.key.id}\n`);
+    },
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import Table from "cli-table3";
-import { dataDirectoryMasterKey, principalsDatabasePath } from "../../app/data-directory-secrets.js";
+import { openDataDirectorySecrets, principalsDatabasePath } from "../../app/data-directory-secrets.js";
 import type { MasterKeySource } from "../../lib/master-key.js";
 import { systemClock, type Clock } from "../../lib/clock.js";
 import { generatePrincipal } from "../../stores/principals/index.js";
@@ -51,8 +51,7 @@ export async function runPrincipalAdd(options: PrincipalAddOptions): Promise<Pri
   if ((options.accessKeyId === undefined) !== (options.secretAccessKey === undefined)) {
     throw new UsageError("--access-key-id and --secret-access-key: give both, or neither to generate a key.");
   }
-  const { key: masterKey } = await dataDirectoryMasterKey(options.dataDir, options.masterKeySource ?? {});
-  const store = openSqlitePrincipalStore(principalsDatabasePath(options.dataDir), { masterKey });
+  const { principals: store } = await openDataDirectorySecrets(options.dataDir, options.masterKeySource ?? {});
   try {
     const entity = entityNameOf(options.type, options.name);
     const sibling = (await store.list({ accountId: options.accountId })).find(

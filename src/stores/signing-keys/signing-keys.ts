@@ -135,16 +135,20 @@ export async function signingKeysAreSealed(dataDir: string): Promise<boolean> {
  * many files were sealed.
  */
 export async function sealSigningKeyFiles(dataDir: string, masterKey: MasterKey): Promise<number> {
-  let sealed = 0;
+  const entries: Array<{ path: string; file: KeyFile }> = [];
   for (const region of (await readdirOrEmpty(keysDirectory(dataDir))).sort()) {
-    for (const { path, file } of await readKeyFileEntries(dataDir, region)) {
-      const pem = privateKeyPemOf(file, masterKey, path);
-      if (file.privateKeySealed !== undefined) continue;
-      const { privateKeyPem: _plaintext, ...rest } = file;
-      const upgraded: KeyFile = { ...rest, privateKeySealed: masterKey.seal(pem, privateKeyAssociatedData(file)) };
-      await writeFileAtomic(path, `${JSON.stringify(upgraded)}\n`);
-      sealed += 1;
-    }
+    entries.push(...(await readKeyFileEntries(dataDir, region)));
+  }
+  // Open every sealed file before sealing anything: a wrong key must not seal plaintext keys first.
+  for (const { path, file } of entries) if (file.privateKeySealed !== undefined) privateKeyPemOf(file, masterKey, path);
+  let sealed = 0;
+  for (const { path, file } of entries) {
+    if (file.privateKeySealed !== undefined) continue;
+    const { privateKeyPem: _plaintext, ...rest } = file;
+    const pem = privateKeyPemOf(file, masterKey, path);
+    const upgraded: KeyFile = { ...rest, privateKeySealed: masterKey.seal(pem, privateKeyAssociatedData(file)) };
+    await writeFileAtomic(path, `${JSON.stringify(upgraded)}\n`);
+    sealed += 1;
   }
   return sealed;
 }
