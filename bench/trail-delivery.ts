@@ -16,6 +16,8 @@ import { DEFAULT_BASIC_SELECTOR } from "../src/selectors/basic-selectors.js";
 import { compileEventSelectors } from "../src/selectors/selector-matcher.js";
 import { openFilesystemObjectStore } from "../src/stores/objects/filesystem-object-store.js";
 import { openFileSigningKeyStore } from "../src/stores/signing-keys/signing-keys.js";
+import { masterKeyOf } from "../src/lib/secret-envelope.js";
+import { randomBytes } from "node:crypto";
 import { openSqliteTrailStore } from "../src/stores/trails/sqlite-trail-store.js";
 import { openFileDeliveryStateStore } from "../src/stores/trails/file-delivery-state-store.js";
 import type { TrailConfig } from "../src/stores/trails/trail.js";
@@ -350,7 +352,7 @@ async function simulateDay(
     journal,
     trails,
     objectStore: store,
-    keys: openFileSigningKeyStore({ dataDir, clock }),
+    keys: openFileSigningKeyStore({ dataDir, clock, masterKey: masterKeyOf(randomBytes(32)) }),
     matcher: compileEventSelectors(trail),
     deliveryStates: openFileDeliveryStateStore(dataDir),
     clock,

@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import { mkdir } from "node:fs/promises";
 import { writeFileAtomic } from "../lib/durable-write.js";
+import { makeDirectoryDurable } from "../lib/sync-directory.js";
 import type { ServerSettings } from "../config/settings.js";
 import { systemClock, type Clock } from "../lib/clock.js";
 import { generatePrincipal } from "../stores/principals/keys.js";
@@ -73,7 +73,7 @@ export interface AwsClientFilesInput {
 }
 
 /**
- * Writes `<dataDir>/credentials` (mode 0600) and `<dataDir>/config`, so that
+ * Writes `<dataDir>/credentials` and `<dataDir>/config` (mode 0600), so that
  * `AWS_SHARED_CREDENTIALS_FILE=<dataDir>/credentials AWS_CONFIG_FILE=<dataDir>/config aws cloudtrail …`
  * reaches Cairn as the bootstrap admin. The endpoint goes in a `services` section, which only
  * CloudTrail reads, rather than a profile-wide `endpoint_url` that would send S3, STS… to Cairn too.
@@ -85,11 +85,12 @@ export async function writeAwsClientFiles(
   dataDir: string,
   input: AwsClientFilesInput,
 ): Promise<{ credentialsPath: string; configPath: string }> {
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await makeDirectoryDurable(dataDir);
   const credentialsPath = join(dataDir, "credentials");
   const configPath = join(dataDir, "config");
-  await writeFileAtomic(credentialsPath, renderCredentialsFile(input), { mode: 0o600 });
-  await writeFileAtomic(configPath, renderConfigFile(input), { mode: 0o644 });
+  // Both 0600 (writeFileAtomic's default), as everything under the data directory.
+  await writeFileAtomic(credentialsPath, renderCredentialsFile(input));
+  await writeFileAtomic(configPath, renderConfigFile(input));
   return { credentialsPath, configPath };
 }
 

@@ -1,8 +1,8 @@
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { ServerSettings } from "../config/settings.js";
+import { dataDirectoryKeyPath, type ResolvedMasterKey } from "../lib/master-key.js";
 import { createHttpApp } from "../http/http-app.js";
 import { recordRefusal, type RouteContext } from "../http/audited-route.js";
 import { registerCloudTrailRoute } from "../http/routes/cloudtrail-route.js";
@@ -11,8 +11,9 @@ import { Throttle } from "../http/throttle.js";
 import { openFileJournal, type Journal } from "../journal/index.js";
 import { systemClock, type Clock } from "../lib/clock.js";
 import { LocalLeaseStore } from "../stores/lease/index.js";
-import { openSqlitePrincipalStore } from "../stores/principals/index.js";
+import type { Principal } from "../stores/principals/index.js";
 import { openFileSigningKeyStore } from "../stores/signing-keys/index.js";
+import { openDataDirectorySecrets } from "./data-directory-secrets.js";
 import { ensureBootstrapAdmin, writeAwsClientFiles } from "./bootstrap.js";
 import { openBuckets } from "./buckets.js";
 import { ingestModule, liveTailModule, proxyModule } from "./modules/capture-modules.js";
@@ -55,8 +56,7 @@ export async function startServer(
   log: (text: string) => void = (text) => process.stdout.write(text),
   modules: readonly CairnModule[] = SERVER_MODULES,
 ): Promise<RunningServer> {
-  await mkdir(settings.dataDir, { recursive: true });
-  const principals = openSqlitePrincipalStore(join(settings.dataDir, "principals.db"));
+  const { masterKey, principals } = await openDataDirectorySecrets(settings.dataDir, settings);
   const admin = await ensureBootstrapAdmin(principals, settings);
   const journal = await openFileJournal({ directory: join(settings.dataDir, "journal"), clock });
   const context: ModuleContext = {
@@ -64,7 +64,7 @@ export async function startServer(
     journal,
     principals,
     clock,
-    signingKeys: openFileSigningKeyStore({ dataDir: settings.dataDir, clock }),
+    signingKeys: openFileSigningKeyStore({ dataDir: settings.dataDir, clock, masterKey: masterKey.key }),
     buckets: openBuckets(settings),
     onInternalError: reportInternalError,
   };
@@ -107,7 +107,7 @@ export async function startServer(
     endpointUrl: url,
   });
   registry.startJobs();
-  log(banner({ settings, url, files, adminAccessKeyId: admin.accessKeyId, moduleLines: registry.banner() }));
+  log(banner({ settings, url, files, masterKey, admin, moduleLines: registry.banner() }));
 
   const s3Url = registry.endpoint("s3Url");
   return {
@@ -163,7 +163,8 @@ function banner(facts: {
   settings: ServerSettings;
   url: string;
   files: { credentialsPath: string; configPath: string };
-  adminAccessKeyId: string;
+  masterKey: ResolvedMasterKey;
+  admin: Principal;
   moduleLines: readonly string[];
 }): string {
   const { settings, url, files } = facts;
@@ -171,11 +172,26 @@ function banner(facts: {
     `Cairn is listening on ${url}`,
     `  data directory:   ${settings.dataDir}`,
     `  account / region: ${settings.accountId} / ${settings.region}`,
-    `  credentials:      ${files.credentialsPath} (admin access key ${facts.adminAccessKeyId})`,
+    `  credentials:      ${files.credentialsPath} (admin access key ${facts.admin.accessKeyId})`,
     `  config:           ${files.configPath}`,
+    ...masterKeyLines(facts.masterKey, settings.dataDir),
     `  web console:      ${url}/console/ (sign in with the admin access key and its secret from the credentials file)`,
     ...facts.moduleLines,
     `  try:              AWS_SHARED_CREDENTIALS_FILE=${files.credentialsPath} aws cloudtrail lookup-events --endpoint-url ${url} --region ${settings.region}`,
     "",
   ].join("\n");
+}
+
+/** Where the master key came from (never the key); the embedded default's own file is for trying Cairn out. */
+function masterKeyLines(masterKey: ResolvedMasterKey, dataDir: string): string[] {
+  const lines = [
+    `  master key:       ${masterKey.key.id} from ${masterKey.origin}${masterKey.generated ? " (generated now)" : ""}`,
+  ];
+  if (masterKey.origin === dataDirectoryKeyPath(dataDir)) {
+    lines.push(
+      "                    it sits beside the secrets it seals: in production set CAIRN_MASTER_KEY_FILE (or",
+      "                    CAIRN_MASTER_KEY) to a key kept outside the data directory (docs/reference/security.md)",
+    );
+  }
+  return lines;
 }

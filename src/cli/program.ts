@@ -30,6 +30,7 @@ export function buildProgram(outcome: CommandOutcome): Command {
   // Commander names each option after its flag in camelCase (--data-dir → dataDir), which is the
   // settings field name: the flags object goes to loadServerSettings as it is.
   for (const [, source] of settingSources()) {
+    if (source.flag === undefined) continue;
     const defaultText = source.default === undefined ? "" : ` (default: ${String(source.default)})`;
     server.option(`${source.flag} <value>`, `${source.description}${defaultText} [${source.env}]`);
   }
@@ -119,9 +120,11 @@ function addPrincipalCommands(program: Command): void {
       const { dataDir, accountId } = loadSettings(["dataDir", "accountId"], flags, process.env);
       // Keys come from the flags only: CAIRN_ACCESS_KEY_ID in the environment is the server's admin key.
       const keys = loadSettings(["accessKeyId", "secretAccessKey"], flags, {});
+      const masterKeySource = loadSettings(["masterKey", "masterKeyFile"], {}, process.env);
       await runPrincipalAdd({
         dataDir,
         accountId,
+        masterKeySource,
         type,
         name: String(flags.name),
         json: flags.json === true,

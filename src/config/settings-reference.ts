@@ -7,7 +7,7 @@ import { settingSources, type SettingSource } from "./settings.js";
 export function renderSettingsReference(): string {
   const rows = settingSources().map(
     ([name, source]) =>
-      `| \`${name}\` | \`${source.flag}\` | \`${source.env}\` | ${defaultText(name, source)} | ${source.mustBe} | ${source.description} |`,
+      `| \`${name}\` | ${source.flag === undefined ? "—" : `\`${source.flag}\``} | \`${source.env}\` | ${defaultText(name, source)} | ${source.mustBe} | ${source.description} |`,
   );
   return [
     "| Setting | Flag | Environment variable | Default | Valid values | Meaning |",
@@ -20,5 +20,6 @@ export function renderSettingsReference(): string {
 function defaultText(name: string, source: SettingSource): string {
   if (source.default !== undefined) return `\`${String(source.default)}\``;
   if (name === "accessKeyId" || name === "secretAccessKey") return "generated on first start, then kept";
+  if (name === "masterKey") return "`<data-dir>/master.key`, generated on first start";
   return "unset";
 }

@@ -69,6 +69,27 @@ const ServerSettingsSchema = Type.Object({
       description: "Secret access key of the bootstrap admin; required together with the access key id.",
     }),
   ),
+  masterKey: Type.Optional(
+    Type.String({
+      pattern: "^[A-Za-z0-9+/]{43}=$",
+      env: "CAIRN_MASTER_KEY",
+      // No flag: a key on the command line is visible to every user of the machine (ps).
+      secret: true,
+      mustBe: "32 random bytes, base64-encoded (44 characters, e.g. from `openssl rand -base64 32`)",
+      description:
+        "Master key that seals secret access keys and digest signing keys at rest (docs/reference/security.md). Unset: CAIRN_MASTER_KEY_FILE, else <data-dir>/master.key, generated on first start.",
+    }),
+  ),
+  masterKeyFile: Type.Optional(
+    Type.String({
+      minLength: 1,
+      env: "CAIRN_MASTER_KEY_FILE",
+      flag: "--master-key-file",
+      mustBe: "a file path",
+      description:
+        "File holding the master key (base64 of 32 bytes), e.g. a mounted secret: keep it outside the data directory in production.",
+    }),
+  ),
   historyRetentionDays: Type.Integer({
     minimum: 1,
     maximum: 3653,
@@ -222,7 +243,10 @@ const BOOLEAN_SETTINGS: ReadonlySet<ServerSettingName> = new Set(["s3ForcePathSt
 /** The metadata the schema keeps beside each field. */
 export interface SettingSource {
   readonly env: string;
-  readonly flag: string;
+  /** Absent for settings read from the environment only (the master key). */
+  readonly flag?: string;
+  /** Error messages say how long the value was, never what it was. */
+  readonly secret?: boolean;
   readonly mustBe: string;
   readonly description: string;
   readonly default?: unknown;
@@ -279,7 +303,8 @@ export function loadSettings<K extends ServerSettingName>(
         ? parseBoolean(raw.value)
         : raw.value;
     if (!Value.Check(source, value)) {
-      problems.push(`${raw.origin}: must be ${source.mustBe} (got ${JSON.stringify(raw.value)})`);
+      const got = source.secret === true ? `${raw.value.length} characters` : JSON.stringify(raw.value);
+      problems.push(`${raw.origin}: must be ${source.mustBe} (got ${got})`);
       continue;
     }
     settings[name] = value;
@@ -302,7 +327,9 @@ function readRaw(
   env: NodeJS.ProcessEnv,
 ): { value: string; origin: string } | undefined {
   const flagValue = flags[name];
-  if (flagValue !== undefined && flagValue !== null) return { value: String(flagValue), origin: source.flag };
+  if (source.flag !== undefined && flagValue !== undefined && flagValue !== null) {
+    return { value: String(flagValue), origin: source.flag };
+  }
   const envValue = env[source.env];
   // An empty variable counts as unset, so `CAIRN_PORT= cairn server` behaves like no variable at all.
   if (envValue !== undefined && envValue !== "") return { value: envValue, origin: source.env };

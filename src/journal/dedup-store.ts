@@ -1,5 +1,6 @@
 import * as crypto from "node:crypto";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { openPrivateDatabase } from "../lib/sqlite-database.js";
 import { KEY_HASH_BYTES } from "./block-format.js";
 
 /**
@@ -118,7 +119,7 @@ export class DedupStore {
   }
 
   static open(path: string): DedupStore {
-    return new DedupStore(new Database(path));
+    return new DedupStore(openPrivateDatabase(path));
   }
 
   /** Highest seq whose key (if any) is in SQLite. */

@@ -1,6 +1,7 @@
 import { writeFileAtomic } from "../lib/durable-write.js";
-import { syncDirectory } from "../lib/sync-directory.js";
-import { mkdir, open, readdir, readFile, rm, type FileHandle } from "node:fs/promises";
+import { PRIVATE_FILE_MODE } from "../lib/file-modes.js";
+import { makeDirectoryDurable, syncDirectory } from "../lib/sync-directory.js";
+import { open, readdir, readFile, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { invariant, JournalInvariantError } from "./invariant.js";
 import { decodeSidecar, encodeSidecar, SegmentIndex, type BlockLocation } from "./segment-index.js";
@@ -16,7 +17,8 @@ export interface AppendFile {
 export type OpenAppendFile = (path: string) => Promise<AppendFile>;
 
 export const openAppendFileOnDisk: OpenAppendFile = async (path) => {
-  const handle = await open(path, "a");
+  // The mode only matters when the file is new (a segment is created before it is appended to).
+  const handle = await open(path, "a", PRIVATE_FILE_MODE);
   return {
     async write(buffers) {
       const expected = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
@@ -43,7 +45,7 @@ export class SegmentStore {
   ) {}
 
   static async open(directory: string, openAppendFile: OpenAppendFile): Promise<SegmentStore> {
-    await mkdir(directory, { recursive: true });
+    await makeDirectoryDurable(directory);
     const names = await readdir(directory);
     for (const name of names) if (name.endsWith(".tmp")) await rm(join(directory, name), { force: true });
     const firstSeqs = names.map(parseSegmentFileName).filter((seq): seq is number => seq !== null);
@@ -158,7 +160,7 @@ export class SegmentStore {
 
 async function createSegment(directory: string, firstSeq: number): Promise<SegmentIndex> {
   const path = join(directory, segmentFileName(firstSeq));
-  await (await open(path, "a")).close();
+  await (await open(path, "a", PRIVATE_FILE_MODE)).close();
   await syncDirectory(directory);
   return new SegmentIndex(firstSeq, path);
 }

@@ -2,12 +2,13 @@ import { randomBytes } from "node:crypto";
 import { open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { errorCode } from "./error-code.js";
+import { PRIVATE_FILE_MODE } from "./file-modes.js";
 import { makeDirectoryDurable, syncDirectory } from "./sync-directory.js";
 
 export interface DurableWriteOptions {
   /**
    * Mode of the new file, applied with chmod as well because the creation mode is masked by umask.
-   * Default: 0o644 under the umask.
+   * Default: 0600, as for everything under the data directory (docs/reference/security.md).
    */
   readonly mode?: number;
   /**
@@ -33,16 +34,16 @@ export async function writeFileAtomic(
   data: string | Uint8Array,
   options: DurableWriteOptions = {},
 ): Promise<void> {
-  const { mode, temporaryDirectory, createDirectories = false } = options;
+  const { mode = PRIVATE_FILE_MODE, temporaryDirectory, createDirectories = false } = options;
   if (createDirectories && temporaryDirectory !== undefined) await makeDirectoryDurable(temporaryDirectory);
   const temporaryPath =
     temporaryDirectory === undefined
       ? join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`)
       : join(temporaryDirectory, `${process.pid}-${randomBytes(8).toString("hex")}.tmp`);
   try {
-    const file = await open(temporaryPath, "wx", mode ?? 0o644);
+    const file = await open(temporaryPath, "wx", mode);
     try {
-      if (mode !== undefined) await file.chmod(mode);
+      await file.chmod(mode);
       await file.writeFile(data);
       await file.sync();
     } finally {
@@ -57,8 +58,9 @@ export async function writeFileAtomic(
 }
 
 /**
- * Publishes a file another component wrote (DuckDB's `COPY … TO`) the same way: fsync it, rename it
- * over `target`, fsync the target's directory. The source is left to the caller on error.
+ * Publishes a file another component wrote (DuckDB's `COPY … TO`) the same way: make it 0600 (the
+ * writer chose its mode under the umask), fsync it, rename it over `target`, fsync the target's
+ * directory. The source is left to the caller on error.
  */
 export async function moveFileDurable(
   source: string,
@@ -67,6 +69,7 @@ export async function moveFileDurable(
 ): Promise<void> {
   const file = await open(source, "r+");
   try {
+    await file.chmod(PRIVATE_FILE_MODE);
     await file.sync();
   } finally {
     await file.close();

@@ -1,5 +1,6 @@
-import { mkdir, open } from "node:fs/promises";
-import { dirname, join, relative, sep } from "node:path";
+import { chmod, mkdir, open } from "node:fs/promises";
+import { dirname } from "node:path";
+import { createdDirectories, PRIVATE_DIRECTORY_MODE } from "./file-modes.js";
 
 /**
  * fsyncs a directory, which makes the entries created, renamed or removed in it durable: the last
@@ -17,15 +18,12 @@ export async function syncDirectory(directory: string): Promise<void> {
 /**
  * `mkdir -p` that survives a crash: every directory it creates is made durable by syncing its parent.
  * Without that, a power loss could forget a fresh date folder together with the files renamed into it.
+ * New directories are 0700 whatever the umask: they live under the private data directory.
  */
 export async function makeDirectoryDurable(directory: string): Promise<void> {
-  const firstCreated = await mkdir(directory, { recursive: true });
-  if (firstCreated === undefined) return;
-  const created = [firstCreated];
-  for (const part of relative(firstCreated, directory)
-    .split(sep)
-    .filter((name) => name !== "")) {
-    created.push(join(created[created.length - 1]!, part));
+  const firstCreated = await mkdir(directory, { recursive: true, mode: PRIVATE_DIRECTORY_MODE });
+  for (const path of createdDirectories(firstCreated, directory)) {
+    await chmod(path, PRIVATE_DIRECTORY_MODE);
+    await syncDirectory(dirname(path));
   }
-  for (const path of created) await syncDirectory(dirname(path));
 }

@@ -8,6 +8,7 @@ import type { CapturedCall } from "../../src/capture/proxy/captured-call.js";
 import { Recorder, type RecorderOptions } from "../../src/capture/proxy/recorder.js";
 import { generatePrincipal } from "../../src/stores/principals/keys.js";
 import { openSqlitePrincipalStore } from "../../src/stores/principals/sqlite-principal-store.js";
+import { testMasterKey } from "../helpers/master-key.js";
 
 /**
  * Who a recorded call is attributed to, on each of the recorder's paths: the worker reading the
@@ -42,7 +43,7 @@ async function identitiesRecorded(
   withStore = true,
 ): Promise<Record<string, unknown>[]> {
   const path = join(directory, `principals-${Math.random().toString(36).slice(2)}.db`);
-  const store = openSqlitePrincipalStore(path);
+  const store = openSqlitePrincipalStore(path, { masterKey: testMasterKey() });
   const alice = generatePrincipal({ name: "alice", type: "IAMUser", accountId: "111122223333", createdAtMs: 1 });
   await store.add(alice);
   const records: string[] = [];

@@ -7,12 +7,14 @@ import { ensureBootstrapAdmin } from "../../src/app/bootstrap.js";
 import { generateAccessKey, generatePrincipal } from "../../src/stores/principals/keys.js";
 import { principalNameProblem } from "../../src/stores/principals/principal-name.js";
 import { openSqlitePrincipalStore } from "../../src/stores/principals/sqlite-principal-store.js";
+import { testMasterKey } from "../helpers/master-key.js";
 
 const directory = mkdtempSync(join(tmpdir(), "cairn-principals-"));
 after(() => rmSync(directory, { recursive: true, force: true }));
 let counter = 0;
 const freshPath = () => join(directory, `principals-${(counter += 1)}.db`);
 const fixedClock = { nowMs: () => 1_700_000_000_000 };
+const masterKey = testMasterKey();
 
 describe("generated keys", () => {
   it("look like AWS keys", () => {
@@ -61,20 +63,20 @@ describe("ensureBootstrapAdmin", () => {
 
   it("generates a root principal once and reuses it on later starts", async () => {
     const path = freshPath();
-    const first = openSqlitePrincipalStore(path);
+    const first = openSqlitePrincipalStore(path, { masterKey });
     const admin = await ensureBootstrapAdmin(first, account, fixedClock);
     await first.close();
     assert.equal(admin.type, "Root");
     assert.equal(admin.principalId, "123456789012");
     assert.match(admin.accessKeyId, /^AKIA/);
-    const second = openSqlitePrincipalStore(path);
+    const second = openSqlitePrincipalStore(path, { masterKey });
     assert.deepEqual(await ensureBootstrapAdmin(second, account, fixedClock), admin);
     assert.equal((await second.list()).length, 1);
     await second.close();
   });
 
   it("uses the configured key and makes it the admin's only key", async () => {
-    const store = openSqlitePrincipalStore(freshPath());
+    const store = openSqlitePrincipalStore(freshPath(), { masterKey });
     const generated = await ensureBootstrapAdmin(store, account, fixedClock);
     const admin = await ensureBootstrapAdmin(store, configured, fixedClock);
     assert.equal(admin.accessKeyId, configured.accessKeyId);
@@ -91,7 +93,7 @@ describe("ensureBootstrapAdmin", () => {
   });
 
   it("refuses a configured key that belongs to another principal", async () => {
-    const store = openSqlitePrincipalStore(freshPath());
+    const store = openSqlitePrincipalStore(freshPath(), { masterKey });
     await store.add(generatePrincipal({ name: "alice", type: "IAMUser", createdAtMs: 1, ...configured }));
     await assert.rejects(ensureBootstrapAdmin(store, configured, fixedClock), /already belongs to IAMUser "alice"/);
     await store.close();

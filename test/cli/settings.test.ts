@@ -134,6 +134,11 @@ describe("settingSources", () => {
   it("gives every setting a CAIRN_ variable and a flag whose camelCase is the field name", () => {
     for (const [name, source] of settingSources()) {
       assert.match(source.env, /^CAIRN_[A-Z0-9_]+$/);
+      // Only a secret may go without a flag (a key on the command line is visible in ps).
+      if (source.flag === undefined) {
+        assert.equal(source.secret, true, `${name} has no flag but is not a secret`);
+        continue;
+      }
       const camel = source.flag.replace(/^--/, "").replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
       assert.equal(camel, name, "commander derives the option name from the flag; it must match the field");
       assert.ok(source.description.length > 0);

@@ -1,5 +1,6 @@
 import { TrailDeliverer } from "../../src/consumers/trail-delivery/trail-deliverer.js";
 import { openFileSigningKeyStore, type SigningKeyStore } from "../../src/stores/signing-keys/signing-keys.js";
+import { testMasterKey } from "../helpers/master-key.js";
 import type { TrailConfig } from "../../src/stores/trails/trail.js";
 import { openFileDeliveryStateStore } from "../../src/stores/trails/file-delivery-state-store.js";
 import { MemoryJournal } from "../helpers/memory-journal.js";
@@ -38,7 +39,7 @@ export async function history(startMs: number, overrides: Partial<TrailConfig> =
   const clock = new ManualClock(startMs);
   const journal = new MemoryJournal(() => clock.nowMs());
   const trails = new MemoryTrailStore();
-  const keys = openFileSigningKeyStore({ dataDir: ws.dataDir, clock });
+  const keys = openFileSigningKeyStore({ dataDir: ws.dataDir, clock, masterKey: testMasterKey() });
   let trail = trailConfig({ startLoggingTimeMs: startMs, ...overrides });
   const restart = async (changed: Partial<TrailConfig> = {}): Promise<TrailDeliverer> => {
     trail = { ...trail, ...changed };

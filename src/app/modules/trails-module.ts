@@ -23,7 +23,6 @@ export const trailsModule: CairnModule = {
       objectStore,
       keys: signingKeys,
       deliveryStates: openFileDeliveryStateStore(settings.dataDir),
-      dataDir: settings.dataDir,
       clock,
       deliveryIntervalSeconds: settings.deliveryIntervalSeconds,
       digestIntervalSeconds: settings.digestIntervalSeconds,

@@ -1,5 +1,6 @@
-import { join } from "node:path";
 import Table from "cli-table3";
+import { openDataDirectorySecrets, principalsDatabasePath } from "../../app/data-directory-secrets.js";
+import type { MasterKeySource } from "../../lib/master-key.js";
 import { systemClock, type Clock } from "../../lib/clock.js";
 import { generatePrincipal } from "../../stores/principals/index.js";
 import {
@@ -13,16 +14,16 @@ import { openSqlitePrincipalStore } from "../../stores/principals/index.js";
 import type { Output } from "../output.js";
 import { UsageError } from "../usage-error.js";
 
-/** The file the server and the CLI share; see openSqlitePrincipalStore. */
-function principalsDatabasePath(dataDir: string): string {
-  return join(dataDir, "principals.db");
-}
-
 export interface PrincipalAddOptions {
   readonly dataDir: string;
   readonly name: string;
   readonly type: PrincipalType;
   readonly accountId: string;
+  /**
+   * CAIRN_MASTER_KEY / CAIRN_MASTER_KEY_FILE, resolved as the server does (else the data directory's
+   * master.key), so the server opens the secret this command seals.
+   */
+  readonly masterKeySource?: MasterKeySource;
   /** Both or neither; generated when absent. */
   readonly accessKeyId?: string;
   readonly secretAccessKey?: string;
@@ -50,7 +51,7 @@ export async function runPrincipalAdd(options: PrincipalAddOptions): Promise<Pri
   if ((options.accessKeyId === undefined) !== (options.secretAccessKey === undefined)) {
     throw new UsageError("--access-key-id and --secret-access-key: give both, or neither to generate a key.");
   }
-  const store = openSqlitePrincipalStore(principalsDatabasePath(options.dataDir));
+  const { principals: store } = await openDataDirectorySecrets(options.dataDir, options.masterKeySource ?? {});
   try {
     const entity = entityNameOf(options.type, options.name);
     const sibling = (await store.list({ accountId: options.accountId })).find(
@@ -88,7 +89,10 @@ export interface PrincipalListOptions {
   readonly stdout: Output;
 }
 
-/** `cairn principal list`: every stored principal, never with its secret. */
+/**
+ * `cairn principal list`: every stored principal, never with its secret, so it opens the store
+ * without the master key (identities only).
+ */
 export async function runPrincipalList(options: PrincipalListOptions): Promise<Principal[]> {
   const store = openSqlitePrincipalStore(principalsDatabasePath(options.dataDir));
   try {

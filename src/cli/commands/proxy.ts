@@ -5,7 +5,9 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { resolveClientSettings } from "../../client/client-settings.js";
-import { openSqlitePrincipalStore } from "../../stores/principals/index.js";
+import { loadSettings } from "../../config/settings.js";
+import { readDataDirectoryKey } from "../../lib/master-key.js";
+import { openSqlitePrincipalStore, type PrincipalStore } from "../../stores/principals/index.js";
 import { EventSink } from "../../capture/proxy/event-sink.js";
 import { startProxy } from "../../capture/proxy/proxy-server.js";
 import { ServiceModels } from "../../capture/protocols/service-models.js";
@@ -48,7 +50,7 @@ export async function runProxy(options: ProxyCommandOptions): Promise<void> {
   const log = (line: string): void => void options.stderr.write(`cairn proxy: ${line}\n`);
   // The principals file is the server's: read it when it is there, never create one elsewhere.
   const principalsPath = join(options.dataDir, "principals.db");
-  const principals = existsSync(principalsPath) ? openSqlitePrincipalStore(principalsPath) : undefined;
+  const principals = existsSync(principalsPath) ? await openProxyPrincipals(principalsPath, options) : undefined;
   if (principals === undefined) log(`${principalsPath} not found: every caller will be logged as type Unknown`);
   // The spool lives in the data dir; a proxy on another host than the server starts with none.
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
@@ -78,4 +80,22 @@ export async function runProxy(options: ProxyCommandOptions): Promise<void> {
   await sink.close(DRAIN_ON_STOP_MS);
   await principals?.close();
   if (sink.pending > 0) log(`${sink.pending} record(s) left in the spool; they are sent at the next start`);
+}
+
+/**
+ * The server's principals, read-only. Naming callers needs identities only; checking signatures
+ * needs their secrets, so --verify-signatures needs the master key (CAIRN_MASTER_KEY,
+ * CAIRN_MASTER_KEY_FILE or the data directory's master.key), as the server resolves it.
+ */
+async function openProxyPrincipals(path: string, options: ProxyCommandOptions): Promise<PrincipalStore> {
+  const masterKey = await readDataDirectoryKey(
+    options.dataDir,
+    loadSettings(["masterKey", "masterKeyFile"], {}, options.env),
+  );
+  if (masterKey === undefined && options.verifySignatures) {
+    throw new UsageError(
+      "--verify-signatures: the secrets in principals.db are sealed; set CAIRN_MASTER_KEY or CAIRN_MASTER_KEY_FILE to the server's master key.",
+    );
+  }
+  return openSqlitePrincipalStore(path, masterKey === undefined ? {} : { masterKey });
 }

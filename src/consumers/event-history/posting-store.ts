@@ -1,4 +1,5 @@
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { openPrivateDatabase } from "../../lib/sqlite-database.js";
 import type { PruneResult } from "./event-history.js";
 import type { TokenPosition } from "./next-token.js";
 
@@ -56,7 +57,7 @@ export class PostingStore {
   private daysSchemaVersion = -1;
 
   constructor(path: string, cacheSizeKiB = 65_536) {
-    this.db = new Database(path);
+    this.db = openPrivateDatabase(path);
     this.db.pragma("journal_mode = WAL");
     // FULL: handle() promises durability before it resolves (docs/specs/consumer.md), and the
     // journal may be trimmed up to our cursor.

@@ -1,5 +1,3 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import type { Journal, JournalEntry } from "../../journal/journal.js";
 import { systemClock, type Clock } from "../../lib/clock.js";
 import { recordAccountId, type CloudTrailRecord } from "../../model/record.js";
@@ -260,7 +258,6 @@ function matchingEvent(
 
 /** Opens (creating when missing) the index at `options.path` and applies retention once. */
 export async function openSqliteEventHistory(options: SqliteEventHistoryOptions): Promise<SqliteEventHistory> {
-  mkdirSync(dirname(options.path), { recursive: true });
   const store = new PostingStore(options.path, options.cacheSizeKiB);
   const history = new SqliteEventHistory(
     store,

@@ -3,7 +3,7 @@ import type { Journal } from "../../journal/journal.js";
 import type { Clock } from "../../lib/clock.js";
 import type { EventSelectorMatcher } from "../../selectors/selector-types.js";
 import type { ObjectStore } from "../../stores/objects/index.js";
-import { openFileSigningKeyStore, type SigningKeyStore } from "../../stores/signing-keys/index.js";
+import type { SigningKeyStore } from "../../stores/signing-keys/index.js";
 import type { DeliveryStateStore, TrailConfig, TrailStore } from "../../stores/trails/index.js";
 import { ConsumerRunner } from "../runner.js";
 import { TrailDeliverer } from "./trail-deliverer.js";
@@ -14,16 +14,14 @@ export interface TrailDeliveryDeps {
   /** Each trail's cursor, intent and digest chains. */
   readonly deliveryStates: DeliveryStateStore;
   readonly objectStore: ObjectStore;
-  /** Where the signing keys live when `keys` is not given. */
-  readonly dataDir: string;
   readonly clock: Clock;
   /** CAIRN_DELIVERY_INTERVAL_SECONDS (default 60, minimum 1). */
   readonly deliveryIntervalSeconds: number;
   /** CAIRN_DIGEST_INTERVAL_SECONDS (default 3600, minimum 1). */
   readonly digestIntervalSeconds: number;
   readonly matcherFor: (trail: TrailConfig) => EventSelectorMatcher;
-  /** Share the server's store so ListPublicKeys returns the keys digests are signed with; created when absent. */
-  readonly keys?: SigningKeyStore;
+  /** The server's store, so ListPublicKeys returns the keys digests are signed with. */
+  readonly keys: SigningKeyStore;
   readonly organizationId?: string;
   readonly recordsPerFileMax?: number;
   /** How often due files and digests are looked for; default min(1 s, a quarter of the delivery interval). */
@@ -65,7 +63,7 @@ const CATCH_UP_WAIT_MS = 10_000;
  * cursor), and one timer that delivers due files and digests for all of them.
  */
 export async function startTrailDelivery(deps: TrailDeliveryDeps): Promise<TrailDelivery> {
-  const keys = deps.keys ?? openFileSigningKeyStore({ dataDir: deps.dataDir, clock: deps.clock });
+  const keys = deps.keys;
   const report = deps.onError ?? ((error: unknown) => process.stderr.write(`Cairn trail delivery: ${String(error)}\n`));
   const trails = new LoggingTrails(deps, keys, report);
 

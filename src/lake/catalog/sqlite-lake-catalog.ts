@@ -3,9 +3,8 @@
  * statement is prepared once; each method runs its statements synchronously (a transaction where it
  * changes more than one row) and returns a settled promise.
  */
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { openPrivateDatabase } from "../../lib/sqlite-database.js";
 import {
   KEY_BYTES,
   type CatalogDocument,
@@ -93,8 +92,7 @@ class SqliteLakeCatalog implements LakeCatalog {
   private readonly docs: ReadonlyMap<DocumentTable, ReturnType<typeof prepareDocumentStatements>>;
 
   constructor(path: string) {
-    mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
+    this.db = openPrivateDatabase(path);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL");
     this.db.pragma("busy_timeout = 5000");

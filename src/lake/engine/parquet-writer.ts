@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { DuckDBInstance } from "@duckdb/node-api";
 import { makeDirectoryDurable } from "../../lib/durable-file.js";
 import { moveFileDurable } from "../../lib/durable-write.js";
+import { PRIVATE_FILE_MODE } from "../../lib/file-modes.js";
 import { readJsonColumnsArgument } from "./lake-schema.js";
 
 export function sqlString(text: string): string {
@@ -41,7 +42,7 @@ export async function writeParquet(
   const parquetPath = `${stem}.parquet`;
   const finalPath = join(partitionDir(target.lakeDir, target.edsId, target.eventDate), `${target.name}.parquet`);
   try {
-    await writeFile(jsonPath, rows.map((row) => JSON.stringify(row)).join("\n") + "\n");
+    await writeFile(jsonPath, rows.map((row) => JSON.stringify(row)).join("\n") + "\n", { mode: PRIVATE_FILE_MODE });
     const connection = await duck.connect();
     try {
       await connection.run(

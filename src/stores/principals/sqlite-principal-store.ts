@@ -1,9 +1,12 @@
 import { openSchemaDatabase } from "../../lib/sqlite-database.js";
+import { isSealed, SecretEnvelopeError, type MasterKey } from "../../lib/secret-envelope.js";
 import Database from "better-sqlite3";
+import { existsSync } from "node:fs";
 import { PrincipalExistsError, type Principal, type PrincipalStore, type PrincipalType } from "./principal.js";
 
 interface PrincipalRow {
   access_key_id: string;
+  /** Sealed with the master key (schema 2; docs/reference/security.md); plaintext in schema 1. */
   secret_access_key: string;
   name: string;
   type: PrincipalType;
@@ -13,7 +16,8 @@ interface PrincipalRow {
 }
 
 // `user_version` numbers the schema so a later release can migrate a data dir in place.
-const SCHEMA_VERSION = 1;
+// 1: secrets in plaintext. 2: secrets sealed with the master key.
+const SCHEMA_VERSION = 2;
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS principals (
     access_key_id     TEXT PRIMARY KEY,
@@ -27,7 +31,40 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS principals_by_account ON principals (account_id, type, name);
 `;
 
-/** A CLI process may hold the write lock for a moment while the server reads; wait rather than fail. */
+export interface SqlitePrincipalStoreOptions {
+  /**
+   * Seals secrets on `add` and opens them on reads. Without it the store reads identities only (the
+   * proxy's recording worker): secrets come back as "", `add` rejects, and a file still holding
+   * plaintext secrets is refused rather than upgraded.
+   */
+  readonly masterKey?: MasterKey;
+}
+
+/** A stored secret cannot be read with the master key given (or none was given to upgrade the file). */
+class PrincipalSecretsError extends Error {
+  override readonly name = "PrincipalSecretsError";
+}
+
+/** What a sealed secret is bound to: the access key id, so a sealed value moved onto another row does not open. */
+function secretAssociatedData(accessKeyId: string): string {
+  return `cairn principal secret ${accessKeyId}`;
+}
+
+/**
+ * Whether `principals.db` at `path` holds sealed secrets (schema 2 and at least one principal), read
+ * without creating it or changing its rows: the master key resolver asks before generating a key.
+ */
+export function principalsAreSealed(path: string): boolean {
+  if (!existsSync(path)) return false;
+  const db = new Database(path, { fileMustExist: true });
+  try {
+    const version = db.pragma("user_version", { simple: true }) as number;
+    if (version < SCHEMA_VERSION) return false;
+    return db.prepare("SELECT 1 FROM principals LIMIT 1").get() !== undefined;
+  } finally {
+    db.close();
+  }
+}
 
 /**
  * Opens (creating if needed) `principals.db`. The server and `cairn principal add` open the same file
@@ -40,9 +77,27 @@ const SCHEMA = `
  * @example
  * const store = openSqlitePrincipalStore(join(dataDir, "principals.db"));
  */
-export function openSqlitePrincipalStore(path: string): PrincipalStore {
+export function openSqlitePrincipalStore(path: string, options: SqlitePrincipalStoreOptions = {}): PrincipalStore {
+  const { masterKey } = options;
   // Keys are few and precious: pay for a full fsync on every commit.
-  const db = openSchemaDatabase(path, { schema: SCHEMA, schemaVersion: SCHEMA_VERSION, synchronous: "FULL" });
+  const db = openSchemaDatabase(path, {
+    schema: SCHEMA,
+    schemaVersion: SCHEMA_VERSION,
+    synchronous: "FULL",
+    upgrade: (database) => sealPlaintextSecrets(database, path, masterKey),
+  });
+  const fromRow = (row: PrincipalRow): Principal => principalOf(row, masterKey === undefined ? "" : openSecret(row));
+  const openSecret = (row: PrincipalRow): string => {
+    try {
+      return masterKey!.open(row.secret_access_key, secretAssociatedData(row.access_key_id));
+    } catch (error) {
+      if (!(error instanceof SecretEnvelopeError)) throw error;
+      throw new PrincipalSecretsError(
+        `${path}: the secret of access key ${row.access_key_id} does not open with master key ${masterKey!.id}. ` +
+          "Is CAIRN_MASTER_KEY (or CAIRN_MASTER_KEY_FILE, or the data directory's master.key) the key this data directory was sealed with?",
+      );
+    }
+  };
 
   const findStatement = db.prepare<[string], PrincipalRow>("SELECT * FROM principals WHERE access_key_id = ?");
   const listStatement = db.prepare<[], PrincipalRow>("SELECT * FROM principals ORDER BY created_at_ms, access_key_id");
@@ -54,6 +109,15 @@ export function openSqlitePrincipalStore(path: string): PrincipalStore {
      VALUES (@access_key_id, @secret_access_key, @name, @type, @account_id, @principal_id, @created_at_ms)`,
   );
   const removeStatement = db.prepare<[string]>("DELETE FROM principals WHERE access_key_id = ?");
+  if (masterKey !== undefined) {
+    // Fail at open, not at some later request: every secret must open with this key.
+    try {
+      for (const row of listStatement.iterate()) openSecret(row);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
   const find = (accessKeyId: string): Principal | undefined => {
     const row = findStatement.get(accessKeyId);
     return row === undefined ? undefined : fromRow(row);
@@ -73,8 +137,10 @@ export function openSqlitePrincipalStore(path: string): PrincipalStore {
       return found;
     },
     async add(principal) {
+      if (masterKey === undefined)
+        throw new PrincipalSecretsError(`${path} was opened without the master key; cannot add.`);
       try {
-        insertStatement.run(toRow(principal));
+        insertStatement.run(toRow(principal, masterKey));
       } catch (error) {
         if (isPrimaryKeyConflict(error)) {
           throw new PrincipalExistsError(`Access key id ${principal.accessKeyId} already exists.`);
@@ -99,10 +165,26 @@ function isPrimaryKeyConflict(error: unknown): boolean {
   return error instanceof Database.SqliteError && error.code === "SQLITE_CONSTRAINT_PRIMARYKEY";
 }
 
-function toRow(principal: Principal): PrincipalRow {
+/** Schema 1 → 2: seals every plaintext secret, in the transaction that records schema 2. */
+function sealPlaintextSecrets(db: Database.Database, path: string, masterKey: MasterKey | undefined): void {
+  const rows = db.prepare<[], PrincipalRow>("SELECT * FROM principals").all();
+  const plaintext = rows.filter((row) => !isSealed(row.secret_access_key));
+  if (plaintext.length === 0) return;
+  if (masterKey === undefined) {
+    throw new PrincipalSecretsError(
+      `${path} holds plaintext secret access keys from an older Cairn; start \`cairn server\` once (or give the master key) to seal them.`,
+    );
+  }
+  const update = db.prepare<[string, string]>("UPDATE principals SET secret_access_key = ? WHERE access_key_id = ?");
+  for (const row of plaintext) {
+    update.run(masterKey.seal(row.secret_access_key, secretAssociatedData(row.access_key_id)), row.access_key_id);
+  }
+}
+
+function toRow(principal: Principal, masterKey: MasterKey): PrincipalRow {
   return {
     access_key_id: principal.accessKeyId,
-    secret_access_key: principal.secretAccessKey,
+    secret_access_key: masterKey.seal(principal.secretAccessKey, secretAssociatedData(principal.accessKeyId)),
     name: principal.name,
     type: principal.type,
     account_id: principal.accountId,
@@ -111,13 +193,13 @@ function toRow(principal: Principal): PrincipalRow {
   };
 }
 
-function fromRow(row: PrincipalRow): Principal {
+function principalOf(row: PrincipalRow, secretAccessKey: string): Principal {
   return {
     name: row.name,
     type: row.type,
     accountId: row.account_id,
     accessKeyId: row.access_key_id,
-    secretAccessKey: row.secret_access_key,
+    secretAccessKey,
     principalId: row.principal_id,
     createdAtMs: row.created_at_ms,
   };

@@ -1,15 +1,17 @@
 import { createHash, createPrivateKey, generateKeyPairSync, sign } from "node:crypto";
-import { mkdir, readdir, readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../lib/durable-write.js";
 import type { Clock } from "../../lib/clock.js";
+import { SecretEnvelopeError, type MasterKey } from "../../lib/secret-envelope.js";
+import { makeDirectoryDurable } from "../../lib/sync-directory.js";
 
 /**
  * Digest signing keys (spec §3.4): one RSA-2048 key pair per region, rotated with overlapping
  * validity so that a digest signed just before a rotation still verifies with a key ListPublicKeys
  * returns for its time range. Keys live in `<data-dir>/keys/<region>/<start>-<fingerprint>.json`
- * (mode 0600: the file holds the private key); nothing is ever deleted, because old digests must stay
- * verifiable for as long as they exist.
+ * (mode 0600), the private key sealed with the master key (docs/reference/security.md); nothing is
+ * ever deleted, because old digests must stay verifiable for as long as they exist.
  */
 const DAY_MS = 86_400_000;
 const KEY_VALIDITY_DAYS_DEFAULT = 30;
@@ -47,7 +49,36 @@ interface KeyFile {
   readonly validityStartMs: number;
   readonly validityEndMs: number;
   readonly publicKeyDer: string;
-  readonly privateKeyPem: string;
+  /** The PKCS#8 PEM sealed with the master key (secret-envelope.ts), bound to region and fingerprint. */
+  readonly privateKeySealed?: string;
+  /** Files written before secrets were sealed; sealSigningKeyFiles replaces it with privateKeySealed. */
+  readonly privateKeyPem?: string;
+}
+
+/** A key file cannot be read with the master key given. */
+class SigningKeySecretsError extends Error {
+  override readonly name = "SigningKeySecretsError";
+}
+
+function privateKeyAssociatedData(file: Pick<KeyFile, "region" | "fingerprint">): string {
+  return `cairn signing key ${file.region} ${file.fingerprint}`;
+}
+
+/** The file's private key PEM: opened with the master key, or the plaintext of a legacy file. */
+function privateKeyPemOf(file: KeyFile, masterKey: MasterKey, path: string): string {
+  if (file.privateKeySealed === undefined) {
+    if (file.privateKeyPem === undefined) throw new SigningKeySecretsError(`${path} holds no private key.`);
+    return file.privateKeyPem;
+  }
+  try {
+    return masterKey.open(file.privateKeySealed, privateKeyAssociatedData(file));
+  } catch (error) {
+    if (!(error instanceof SecretEnvelopeError)) throw error;
+    throw new SigningKeySecretsError(
+      `${path}: the private key does not open with master key ${masterKey.id}. ` +
+        "Is CAIRN_MASTER_KEY (or CAIRN_MASTER_KEY_FILE, or the data directory's master.key) the key this data directory was sealed with?",
+    );
+  }
 }
 
 function keysDirectory(dataDir: string): string {
@@ -67,19 +98,59 @@ export async function readPublicKeys(dataDir: string, region: string): Promise<P
 }
 
 async function readKeyFiles(dataDir: string, region: string): Promise<KeyFile[]> {
+  return (await readKeyFileEntries(dataDir, region)).map((entry) => entry.file);
+}
+
+async function readKeyFileEntries(dataDir: string, region: string): Promise<Array<{ path: string; file: KeyFile }>> {
   const directory = join(keysDirectory(dataDir), region);
-  let names: string[];
+  const entries: Array<{ path: string; file: KeyFile }> = [];
+  for (const name of (await readdirOrEmpty(directory)).filter((n) => n.endsWith(".json")).sort()) {
+    const path = join(directory, name);
+    entries.push({ path, file: JSON.parse(await readFile(path, "utf8")) as KeyFile });
+  }
+  return entries.sort((a, b) => a.file.validityStartMs - b.file.validityStartMs);
+}
+
+async function readdirOrEmpty(directory: string): Promise<string[]> {
   try {
-    names = await readdir(directory);
+    return await readdir(directory);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw error;
   }
-  const files: KeyFile[] = [];
-  for (const name of names.filter((n) => n.endsWith(".json")).sort()) {
-    files.push(JSON.parse(await readFile(join(directory, name), "utf8")) as KeyFile);
+}
+
+/** Whether any region's key file holds a sealed private key (the master key resolver asks). */
+export async function signingKeysAreSealed(dataDir: string): Promise<boolean> {
+  for (const region of await readdirOrEmpty(keysDirectory(dataDir))) {
+    if ((await readKeyFiles(dataDir, region)).some((file) => file.privateKeySealed !== undefined)) return true;
   }
-  return files.sort((a, b) => a.validityStartMs - b.validityStartMs);
+  return false;
+}
+
+/**
+ * Upgrades the key files of every region in place: a file from before secrets were sealed gets its
+ * private key sealed with `masterKey` (the file is replaced atomically). Every sealed file is opened
+ * too, so a wrong master key fails the server's start rather than its first digest. Resolves how
+ * many files were sealed.
+ */
+export async function sealSigningKeyFiles(dataDir: string, masterKey: MasterKey): Promise<number> {
+  const entries: Array<{ path: string; file: KeyFile }> = [];
+  for (const region of (await readdirOrEmpty(keysDirectory(dataDir))).sort()) {
+    entries.push(...(await readKeyFileEntries(dataDir, region)));
+  }
+  // Open every sealed file before sealing anything: a wrong key must not seal plaintext keys first.
+  for (const { path, file } of entries) if (file.privateKeySealed !== undefined) privateKeyPemOf(file, masterKey, path);
+  let sealed = 0;
+  for (const { path, file } of entries) {
+    if (file.privateKeySealed !== undefined) continue;
+    const { privateKeyPem: _plaintext, ...rest } = file;
+    const pem = privateKeyPemOf(file, masterKey, path);
+    const upgraded: KeyFile = { ...rest, privateKeySealed: masterKey.seal(pem, privateKeyAssociatedData(file)) };
+    await writeFileAtomic(path, `${JSON.stringify(upgraded)}\n`);
+    sealed += 1;
+  }
+  return sealed;
 }
 
 function toPublicInfo(file: KeyFile): PublicKeyInfo {
@@ -92,8 +163,8 @@ function toPublicInfo(file: KeyFile): PublicKeyInfo {
   };
 }
 
-function toSigningKey(file: KeyFile): SigningKey {
-  const privateKey = createPrivateKey(file.privateKeyPem);
+function toSigningKey(file: KeyFile, masterKey: MasterKey): SigningKey {
+  const privateKey = createPrivateKey(privateKeyPemOf(file, masterKey, `${file.region} key ${file.fingerprint}`));
   return {
     ...toPublicInfo(file),
     signHex: (data) => sign("sha256", Buffer.from(data, "utf8"), privateKey).toString("hex"),
@@ -103,6 +174,8 @@ function toSigningKey(file: KeyFile): SigningKey {
 export interface SigningKeyStoreOptions {
   readonly dataDir: string;
   readonly clock: Clock;
+  /** Seals new private keys and opens stored ones. */
+  readonly masterKey: MasterKey;
   readonly validityDays?: number;
   readonly rotateBeforeDays?: number;
 }
@@ -134,7 +207,7 @@ class FileSigningKeyStore implements SigningKeyStore {
         current = await this.create(region, now);
         files.push(current);
       }
-      return toSigningKey(current);
+      return toSigningKey(current, this.options.masterKey);
     });
   }
 
@@ -156,18 +229,20 @@ class FileSigningKeyStore implements SigningKeyStore {
     if (!/^[a-z0-9-]+$/.test(region)) throw new RangeError(`Invalid region name "${region}".`);
     const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
     const der = publicKey.export({ type: "pkcs1", format: "der" });
+    const fingerprint = fingerprintOf(der);
+    const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
     const file: KeyFile = {
       region,
-      fingerprint: fingerprintOf(der),
+      fingerprint,
       validityStartMs: nowMs,
       validityEndMs: nowMs + this.validityMs,
       publicKeyDer: der.toString("base64"),
-      privateKeyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+      privateKeySealed: this.options.masterKey.seal(pem, privateKeyAssociatedData({ region, fingerprint })),
     };
     const directory = join(keysDirectory(this.options.dataDir), region);
-    await mkdir(directory, { recursive: true, mode: 0o700 });
+    await makeDirectoryDurable(directory);
     const name = `${new Date(nowMs).toISOString().replace(/[-:.]/g, "")}-${file.fingerprint}.json`;
-    await writeFileAtomic(join(directory, name), `${JSON.stringify(file)}\n`, { mode: 0o600 });
+    await writeFileAtomic(join(directory, name), `${JSON.stringify(file)}\n`);
     return file;
   }
 

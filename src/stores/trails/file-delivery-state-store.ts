@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../lib/durable-write.js";
+import { makeDirectoryDurable } from "../../lib/sync-directory.js";
 import { emptyDeliveryState, type DeliveryState, type DeliveryStateStore } from "./delivery-state.js";
 
 /**
@@ -41,6 +42,6 @@ async function loadDeliveryState(path: string, trailArn: string): Promise<Delive
 }
 
 async function saveDeliveryState(path: string, state: DeliveryState): Promise<void> {
-  await mkdir(join(path, ".."), { recursive: true });
+  await makeDirectoryDurable(join(path, ".."));
   await writeFileAtomic(path, `${JSON.stringify(state)}\n`, { mode: 0o600 });
 }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { TrailDeliverer, type TrailDelivererOptions } from "../../../src/consumers/trail-delivery/trail-deliverer.js";
 import { openFileSigningKeyStore, type SigningKeyStore } from "../../../src/stores/signing-keys/signing-keys.js";
+import { testMasterKey } from "../../helpers/master-key.js";
 import { gunzipFirstMember } from "../../../src/cli/validate-logs/gzip-member.js";
 import type { TrailConfig } from "../../../src/stores/trails/trail.js";
 import { openFileDeliveryStateStore } from "../../../src/stores/trails/file-delivery-state-store.js";
@@ -39,7 +40,7 @@ describe("trail log file delivery", () => {
     journal = new MemoryJournal(() => clock.nowMs());
     trails = new MemoryTrailStore();
     store = new FaultyObjectStore(ws.store);
-    keys = openFileSigningKeyStore({ dataDir: ws.dataDir, clock });
+    keys = openFileSigningKeyStore({ dataDir: ws.dataDir, clock, masterKey: testMasterKey() });
     await ws.store.ensureBucket(BUCKET);
   });
   afterEach(() => ws.cleanup());

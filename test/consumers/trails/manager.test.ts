@@ -11,6 +11,8 @@ import type { DeliveryState, DeliveryStateStore } from "../../../src/stores/trai
 import { deliveryStatePath, openFileDeliveryStateStore } from "../../../src/stores/trails/file-delivery-state-store.js";
 import type { TrailConfig } from "../../../src/stores/trails/trail.js";
 import { systemClock } from "../../../src/lib/clock.js";
+import { openFileSigningKeyStore } from "../../../src/stores/signing-keys/index.js";
+import { testMasterKey } from "../../helpers/master-key.js";
 import { compileEventSelectors } from "../../../src/selectors/selector-matcher.js";
 import { collectOutput } from "../../../src/cli/output.js";
 import { dataDirPublicKeys } from "../../../src/cli/validate-logs/sources.js";
@@ -43,7 +45,7 @@ it("starts a consumer when a trail starts logging, delivers, and closes the dige
     trails,
     deliveryStates: openFileDeliveryStateStore(ws.dataDir),
     objectStore: ws.store,
-    dataDir: ws.dataDir,
+    keys: openFileSigningKeyStore({ dataDir: ws.dataDir, clock: systemClock, masterKey: testMasterKey() }),
     clock: systemClock,
     deliveryIntervalSeconds: 1,
     digestIntervalSeconds: 3600,
@@ -100,7 +102,7 @@ function startDelivery(
     trails,
     deliveryStates,
     objectStore: ws.store,
-    dataDir: ws.dataDir,
+    keys: openFileSigningKeyStore({ dataDir: ws.dataDir, clock: systemClock, masterKey: testMasterKey() }),
     clock: systemClock,
     // Long intervals: only flush() delivers, so nothing rewrites the state file while a test damages it.
     deliveryIntervalSeconds: 3600,

@@ -12,6 +12,7 @@ import { open, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { DuckDBInstance } from "@duckdb/node-api";
 import { makeDirectoryDurable, syncDirectory } from "../../../lib/durable-file.js";
+import { PRIVATE_FILE_MODE } from "../../../lib/file-modes.js";
 import { LAKE_COLUMNS } from "../../../lake/engine/lake-schema.js";
 import { partitionDir, sqlString } from "../../../lake/engine/parquet-writer.js";
 import { STRUCT_LINE_FIELDS } from "./import-rows.js";
@@ -73,7 +74,7 @@ export async function writeImportChunk(
   const outDir = `${stem}.parts`;
   const written: Array<{ path: string; eventDate: string }> = [];
   try {
-    await writeFile(jsonPath, lines.join("\n") + "\n");
+    await writeFile(jsonPath, lines.join("\n") + "\n", { mode: PRIVATE_FILE_MODE });
     const connection = await duck.connect();
     try {
       await connection.run(
@@ -95,6 +96,8 @@ export async function writeImportChunk(
         const from = join(outDir, partition, file);
         const handle = await open(from, "r+");
         try {
+          // DuckDB chose the file's mode under the umask; the store's files are private (0600).
+          await handle.chmod(PRIVATE_FILE_MODE);
           await handle.sync();
         } finally {
           await handle.close();
