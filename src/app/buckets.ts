@@ -23,6 +23,7 @@ export function openBuckets(settings: ServerSettings): Buckets {
     ...(settings.s3AccessKeyId !== undefined ? { accessKeyId: settings.s3AccessKeyId } : {}),
     ...(settings.s3SecretAccessKey !== undefined ? { secretAccessKey: settings.s3SecretAccessKey } : {}),
     forcePathStyle: settings.s3ForcePathStyle,
+    timeoutMs: settings.s3TimeoutMs,
   });
   return { store, embedded: undefined };
 }

@@ -164,6 +164,16 @@ const ServerSettingsSchema = Type.Object({
     description:
       "Address buckets as http://endpoint/bucket, as MinIO and most self-hosted stores need (no wildcard DNS); false for virtual-hosted style.",
   }),
+  s3TimeoutMs: Type.Integer({
+    minimum: 100,
+    maximum: 600_000,
+    default: 5_000,
+    env: "CAIRN_S3_TIMEOUT_MS",
+    flag: "--s3-timeout-ms",
+    mustBe: "an integer 100–600000",
+    description:
+      "Connect timeout and idle timeout of every call to CAIRN_S3_ENDPOINT: a call with no byte moving for this long fails and is retried, and GetTrailStatus shows it as LatestDeliveryError. Not a deadline: uploads that keep moving are never cut.",
+  }),
   deliveryIntervalSeconds: Type.Integer({
     minimum: 1,
     maximum: 86400,
@@ -232,6 +242,7 @@ const NUMERIC_SETTINGS: ReadonlySet<ServerSettingName> = new Set([
   "historyRetentionDays",
   "lookupEventsTps",
   "s3Port",
+  "s3TimeoutMs",
   "deliveryIntervalSeconds",
   "digestIntervalSeconds",
   "proxyPort",

@@ -26,6 +26,7 @@ describe("loadServerSettings", () => {
       s3Port: 7681,
       s3Region: "us-east-1",
       s3ForcePathStyle: true,
+      s3TimeoutMs: 5_000,
       deliveryIntervalSeconds: 60,
       digestIntervalSeconds: 3600,
       proxyPort: 7682,

@@ -12,7 +12,7 @@ import {
   StopLoggingCommand,
   paginateLookupEvents,
 } from "@aws-sdk/client-cloudtrail";
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import {
   makeDataDir,
   removeDataDir,
@@ -28,6 +28,7 @@ import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords, type RawRecord } from "../helpers/sample-records.js";
 import { awsCliMissingReason, runAws } from "../helpers/aws-cli.js";
 import { pollUntil } from "../helpers/poll.js";
+import { deliveredOnS3, ingestLoad } from "../helpers/trail-delivery.js";
 
 const admin = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
 const FAST = { CAIRN_DELIVERY_INTERVAL_SECONDS: "1", CAIRN_DIGEST_INTERVAL_SECONDS: "2" };
@@ -39,18 +40,6 @@ function cloudTrail(server: ServerProcess): CloudTrailClient {
 
 /** Delivery and status changes land within a few delivery intervals. */
 const DELIVERY_WAIT = { timeoutMs: 30_000, intervalMs: 250 };
-
-/** Ingests `batches` × `size` management events of the test account; returns the acknowledged eventIDs. */
-async function ingestLoad(server: ServerProcess, batches: number, size: number): Promise<string[]> {
-  const acknowledged: string[] = [];
-  for (let batch = 0; batch < batches; batch++) {
-    const records = recentRecords(size, { accountId: TEST_ACCOUNT_ID });
-    const response = await sendRaw(server.url, ingestCall(records, admin, { gzip: true }));
-    assert.equal(response.status, 200, response.text);
-    acknowledged.push(...records.map((r) => r["eventID"] as string));
-  }
-  return acknowledged;
-}
 
 /** eventID → the log files (keys) that hold it, for every log file of `bucket` in the embedded store. */
 function deliveredOnDisk(dataDir: string, bucket: string): Map<string, string[]> {
@@ -81,31 +70,6 @@ function digestEndTimesOnDisk(dataDir: string, bucket: string): number[] {
     .map((path) => /CloudTrail-Digest\/.*_(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z\.json\.gz$/.exec(path))
     .filter((match): match is RegExpExecArray => match !== null)
     .map(([, y, mo, d, h, mi, se]) => Date.UTC(+y!, +mo! - 1, +d!, +h!, +mi!, +se!));
-}
-
-/** eventID → how many log files of `bucket` on an S3 endpoint hold it. */
-async function deliveredOnS3(s3: S3Client, bucket: string): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  let token: string | undefined;
-  do {
-    const listed = await s3.send(
-      new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: `AWSLogs/${TEST_ACCOUNT_ID}/CloudTrail/`,
-        ContinuationToken: token,
-      }),
-    );
-    for (const object of listed.Contents ?? []) {
-      const body = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key! }));
-      const text = gunzipSync(Buffer.from(await body.Body!.transformToByteArray())).toString("utf8");
-      for (const record of (JSON.parse(text) as { Records: RawRecord[] }).Records) {
-        const id = record["eventID"] as string;
-        counts.set(id, (counts.get(id) ?? 0) + 1);
-      }
-    }
-    token = listed.NextContinuationToken;
-  } while (token);
-  return counts;
 }
 
 const motoSkip = motoMissingReason();

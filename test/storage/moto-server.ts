@@ -5,6 +5,8 @@ import { pollUntil } from "../helpers/poll.js";
 /** A real `moto_server` (S3 emulator from the machine image) on 127.0.0.1 and a free port. */
 export interface MotoServer {
   readonly endpoint: string;
+  /** Sends a signal to the moto process: SIGSTOP makes a hung endpoint (connections accepted, no answer), SIGCONT ends it. */
+  signal(name: NodeJS.Signals): void;
   stop(): Promise<void>;
 }
 
@@ -45,7 +47,10 @@ export async function startMotoServer(): Promise<MotoServer> {
     await stop();
     throw error;
   }
-  return { endpoint, stop };
+  const signal = (name: NodeJS.Signals): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(name);
+  };
+  return { endpoint, signal, stop };
 }
 
 async function waitUntilServing(endpoint: string, child: ChildProcess, output: () => string): Promise<void> {
@@ -64,6 +69,8 @@ async function waitUntilServing(endpoint: string, child: ChildProcess, output: (
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // A stopped process (SIGSTOP) would hold SIGTERM until continued.
+  child.kill("SIGCONT");
   child.kill("SIGTERM");
   const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
   await exited;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
+import { connect, createServer as createTcpServer, type Server as TcpServer, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { ObjectStoreError } from "../../src/stores/objects/object-store.js";
 import { createS3ObjectStore, objectStoreFromEnvironment } from "../../src/stores/objects/s3-object-store.js";
@@ -103,6 +104,110 @@ describe("S3 object store errors read well in LatestDeliveryError", () => {
   });
 });
 
+/**
+ * A TCP relay that forwards what the client sends at at most 13 MB/s (64 KB every 5 ms) and answers at
+ * full speed: a link on which a large upload keeps moving for seconds. Not slower: the kernel's socket
+ * buffers (MBs on loopback) take in that much at once, and the client sees no progress while they drain.
+ */
+async function startSlowLink(targetEndpoint: string): Promise<{ endpoint: string; stop(): Promise<void> }> {
+  const target = new URL(targetEndpoint);
+  const sockets = new Set<Socket>();
+  const server: TcpServer = createTcpServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    sockets.add(client).add(upstream);
+    upstream.pipe(client);
+    const trickle = setInterval(() => {
+      // read() also asks the socket for more; what is over 64 KB goes back for the next tick.
+      const chunk = client.read() as Buffer | null;
+      if (chunk === null) return;
+      upstream.write(chunk.subarray(0, 65_536));
+      if (chunk.length > 65_536) client.unshift(chunk.subarray(65_536));
+    }, 5);
+    const drop = (): void => {
+      clearInterval(trickle);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("error", drop).on("close", drop);
+    upstream.on("error", drop).on("close", drop);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : 0;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe("S3 object store timeouts (CAIRN_S3_TIMEOUT_MS)", { skip: motoMissing }, () => {
+  const credentials = { region: "us-east-1", accessKeyId: "x", secretAccessKey: "y", forcePathStyle: true };
+
+  it("fails a call to a hung endpoint after one idle timeout, not after three attempts", async () => {
+    const moto = await startMotoServer();
+    try {
+      const store = createS3ObjectStore({ ...credentials, endpoint: moto.endpoint, timeoutMs: 500 });
+      await store.ensureBucket("hung");
+      moto.signal("SIGSTOP");
+      const startedMs = Date.now();
+      await assert.rejects(
+        store.putObject("hung", "AWSLogs/k.json.gz", Buffer.from("x")),
+        rejectsWith(
+          "TimeoutError",
+          new RegExp(
+            `^S3 PutObject s3://hung/AWSLogs/k\\.json\\.gz failed: no answer from ${moto.endpoint}: the request socket timed out after 500 ms of inactivity \\(TimeoutError\\)$`,
+          ),
+        ),
+      );
+      const elapsedMs = Date.now() - startedMs;
+      assert.ok(elapsedMs >= 450 && elapsedMs < 1_400, `failed after ${elapsedMs} ms`);
+      await assert.rejects(
+        store.bucketExists("hung"),
+        rejectsWith("TimeoutError", /^S3 HeadBucket s3:\/\/hung failed/),
+      );
+      moto.signal("SIGCONT");
+      // The timed-out put may land late; the same call again simply succeeds.
+      await store.putObject("hung", "AWSLogs/k.json.gz", Buffer.from("x"));
+      assert.deepEqual((await store.getObject("hung", "AWSLogs/k.json.gz"))?.body, Buffer.from("x"));
+    } finally {
+      moto.signal("SIGCONT");
+      await moto.stop();
+    }
+  });
+
+  it("does not cut an upload that keeps moving for longer than the timeout", async () => {
+    const moto = await startMotoServer();
+    const link = await startSlowLink(moto.endpoint);
+    try {
+      const direct = createS3ObjectStore({ ...credentials, endpoint: moto.endpoint });
+      await direct.ensureBucket("slow");
+      const store = createS3ObjectStore({ ...credentials, endpoint: link.endpoint, timeoutMs: 1_000 });
+      // 3 s or more on the link, and CloudTrail's largest log files are about this size.
+      const body = Buffer.alloc(40_000_000, 7);
+      const startedMs = Date.now();
+      await store.putObject("slow", "big.bin", body);
+      const elapsedMs = Date.now() - startedMs;
+      assert.ok(elapsedMs > 2 * 1_000, `the upload took ${elapsedMs} ms, longer than two timeouts`);
+      assert.ok((await direct.getObject("slow", "big.bin"))?.body.equals(body), "the whole body arrived");
+    } finally {
+      await link.stop();
+      await moto.stop();
+    }
+  });
+
+  it("refuses a timeout that would switch the timeouts off", () => {
+    for (const timeoutMs of [0, -1, 1.5]) {
+      assert.throws(
+        () => createS3ObjectStore({ ...credentials, endpoint: "http://127.0.0.1:9", timeoutMs }),
+        (error: unknown) => error instanceof ObjectStoreError && error.code === "InvalidConfig",
+      );
+    }
+  });
+});
+
 describe("objectStoreFromEnvironment", () => {
   it("is embedded under <data-dir>/buckets without CAIRN_S3_ENDPOINT", () => {
     const chosen = objectStoreFromEnvironment({}, "/tmp/cairn-data");
@@ -125,6 +230,12 @@ describe("objectStoreFromEnvironment", () => {
       () => objectStoreFromEnvironment({ CAIRN_S3_ENDPOINT: "http://h", CAIRN_S3_ACCESS_KEY_ID: "a" }, "/d"),
       /Set both CAIRN_S3_ACCESS_KEY_ID and CAIRN_S3_SECRET_ACCESS_KEY/,
     );
+    for (const bad of ["0", "-5", "2s"]) {
+      assert.throws(
+        () => objectStoreFromEnvironment({ CAIRN_S3_ENDPOINT: "http://h", CAIRN_S3_TIMEOUT_MS: bad }, "/d"),
+        /CAIRN_S3_TIMEOUT_MS must be a positive integer of milliseconds/,
+      );
+    }
   });
 
   it("talks to the endpoint it names", { skip: motoMissing }, async () => {

@@ -68,6 +68,7 @@ export class TrailDeliverer implements Consumer {
   /** Highest seq looked at (selected or not); ≥ the durable cursor. */
   private examinedTo = 0;
   private failures = 0;
+  private lastFailure: string | undefined;
   private nextAttemptMs = 0;
   private lock: Promise<unknown> = Promise.resolve();
 
@@ -82,6 +83,14 @@ export class TrailDeliverer implements Consumer {
 
   get trail(): TrailConfig {
     return this.options.trail;
+  }
+
+  /**
+   * Why the last delivery attempt failed, until one succeeds. Delivery retries on its own back-off
+   * instead of throwing to the runner, so this, not the runner's error, is what `/health` shows.
+   */
+  get lastError(): string | undefined {
+    return this.lastFailure;
   }
 
   /** Highest journal seq examined (selected or not). */
@@ -155,8 +164,7 @@ export class TrailDeliverer implements Consumer {
       try {
         await this.deliver(true);
         await emitDigests(this.digestContext(), { force: options.finalDigest === true, redoOnly: false });
-        this.failures = 0;
-        this.nextAttemptMs = 0;
+        this.noteSuccess();
       } catch (error) {
         await this.noteFailure(error, this.options.clock.nowMs());
         throw error;
@@ -275,16 +283,22 @@ export class TrailDeliverer implements Consumer {
     if (now < this.nextAttemptMs) return;
     try {
       await work();
-      this.failures = 0;
-      this.nextAttemptMs = 0;
+      this.noteSuccess();
     } catch (error) {
       await this.noteFailure(error, now);
     }
   }
 
-  /** Schedules the next attempt with capped exponential back-off and tells GetTrailStatus. */
+  private noteSuccess(): void {
+    this.failures = 0;
+    this.nextAttemptMs = 0;
+    this.lastFailure = undefined;
+  }
+
+  /** Schedules the next attempt with capped exponential back-off and tells GetTrailStatus and `/health`. */
   private async noteFailure(error: unknown, nowMs: number): Promise<void> {
     this.failures++;
+    this.lastFailure = error instanceof Error ? error.message : String(error);
     this.nextAttemptMs =
       nowMs + Math.min(RETRY_DELAY_MS_MAX, RETRY_DELAY_MS_INITIAL * 2 ** Math.min(this.failures - 1, 16));
     // Digest failures are already in latestDigestDeliveryError; log-file failures go to latestDeliveryError.

@@ -135,7 +135,7 @@ class LoggingTrails {
       name: consumerName(arn),
       cursor: deliverer.neededFromSeq() - 1,
       neededFromSeq: deliverer.neededFromSeq(),
-      ...(runner.lastError !== undefined ? { lastError: String(runner.lastError) } : {}),
+      ...lastErrorOf(runner, deliverer),
     }));
     // A trail that could not start has delivered nothing past its cursor: the journal must keep the rest.
     const failed = [...this.failed].map(([arn, { cursor, error }]) => ({
@@ -239,6 +239,12 @@ function startTicking(work: () => Promise<unknown>, ms: number, report: (error: 
   }, ms);
   timer.unref();
   return timer;
+}
+
+/** The runner's error (a batch refused) or else the deliverer's (a put that failed and waits for its retry). */
+function lastErrorOf(runner: ConsumerRunner, deliverer: TrailDeliverer): { lastError?: string } {
+  const error = runner.lastError !== undefined ? String(runner.lastError) : deliverer.lastError;
+  return error !== undefined ? { lastError: error } : {};
 }
 
 function consumerName(trailArn: string): string {

@@ -3,7 +3,7 @@
  * per-region quota, and the bucket's existence.
  */
 import { ApiError } from "../../lib/api-error.js";
-import { bucketNameProblem } from "../../stores/objects/index.js";
+import { bucketNameProblem, ObjectStoreError } from "../../stores/objects/index.js";
 import type { ObjectStore } from "../../stores/objects/index.js";
 import type { TrailConfig } from "../../stores/trails/index.js";
 import { appliesToRegion } from "./trail-input.js";
@@ -92,12 +92,25 @@ export function checkTrailQuota(accountTrails: readonly TrailConfig[], candidate
  * The embedded store creates a missing bucket on demand; with an external S3 a missing bucket is
  * S3BucketDoesNotExistException, as CloudTrail answers.
  */
+/** A store that cannot answer (down, hung past CAIRN_S3_TIMEOUT_MS) makes the call retryable: 503, not 500. */
+async function unlessUnreachable<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (!(error instanceof ObjectStoreError)) throw error;
+    // The store's own message names its endpoint: the operator's, not the caller's business.
+    throw new ApiError("ServiceUnavailableException", "The trail bucket store is not answering; retry later.", {
+      "retry-after": "1",
+    });
+  }
+}
+
 export async function ensureTrailBucket(
   objectStore: ObjectStore,
   bucket: string,
   createMissing: boolean,
 ): Promise<void> {
-  if (await objectStore.bucketExists(bucket)) return;
+  if (await unlessUnreachable(objectStore.bucketExists(bucket))) return;
   const missing = new ApiError("S3BucketDoesNotExistException", `S3 bucket ${bucket} does not exist!`);
   if (!createMissing) throw missing;
   try {

@@ -1,4 +1,5 @@
 import { ObjectStoreError } from "./object-store.js";
+import { isTimeout } from "./s3-retry.js";
 
 interface SdkFailure {
   readonly name?: string;
@@ -20,7 +21,9 @@ const STATUS_CODES: Readonly<Record<number, string>> = {
 /**
  * Turns whatever the SDK threw into an ObjectStoreError whose message reads well in GetTrailStatus
  * `LatestDeliveryError`, e.g. `S3 PutObject s3://b/k failed: AccessDenied: Access Denied (HTTP 403)`
- * or `S3 PutObject s3://b/k failed: cannot connect to http://127.0.0.1:9: connect ECONNREFUSED …`.
+ * or `S3 PutObject s3://b/k failed: cannot connect to http://127.0.0.1:9: connect ECONNREFUSED …`, or
+ * `S3 PutObject s3://b/k failed: no answer from http://127.0.0.1:9000: the request socket timed out after
+ * 5000 ms of inactivity (TimeoutError)` for a hung endpoint.
  */
 export function toObjectStoreError(
   operation: string,
@@ -32,6 +35,15 @@ export function toObjectStoreError(
   const failure: SdkFailure = typeof error === "object" && error !== null ? (error as SdkFailure) : {};
   const status = failure.$metadata?.httpStatusCode;
   const head = `S3 ${operation} ${target} failed`;
+  if (isTimeout(error)) {
+    const reason = describe(failure)
+      .replace(/^@smithy\/node-http-handler - /, "")
+      .replace(/\s*\((configured by|service default)[^)]*\)/, "")
+      .replace(/\.$/, "");
+    return new ObjectStoreError(`${head}: no answer from ${endpoint}: ${reason} (TimeoutError)`, "TimeoutError", {
+      cause: error,
+    });
+  }
   const networkCode = failure.code ?? innerCode(failure);
   if (status === undefined && networkCode !== undefined) {
     return new ObjectStoreError(`${head}: cannot connect to ${endpoint}: ${describe(failure)}`, networkCode, {

@@ -19,6 +19,10 @@ import {
   type StoredObject,
 } from "./object-store.js";
 import { toObjectStoreError } from "./s3-error.js";
+import { hangAwareRetryStrategy } from "./s3-retry.js";
+
+/** CAIRN_S3_TIMEOUT_MS's default (src/config/settings.ts): below 6 s, where the SDK arms its idle timer at once. */
+const S3_TIMEOUT_MS_DEFAULT = 5_000;
 
 export interface S3ObjectStoreOptions {
   /** e.g. `http://127.0.0.1:9000` for MinIO; unset = AWS S3 in `region`. */
@@ -28,6 +32,12 @@ export interface S3ObjectStoreOptions {
   readonly accessKeyId?: string;
   readonly secretAccessKey?: string;
   readonly forcePathStyle?: boolean;
+  /**
+   * Connect timeout, and idle timeout of every request: no byte sent or received for this long fails
+   * the call with a `TimeoutError`. Not a deadline: an upload that keeps moving is never cut.
+   * Default S3_TIMEOUT_MS_DEFAULT.
+   */
+  readonly timeoutMs?: number;
 }
 
 /**
@@ -158,6 +168,14 @@ function clientConfig(options: S3ObjectStoreOptions): S3ClientConfig {
   if (hasKey !== (options.secretAccessKey !== undefined)) {
     throw new ObjectStoreError("Set both the S3 access key id and the secret access key, or neither.", "InvalidConfig");
   }
+  const timeoutMs = options.timeoutMs ?? S3_TIMEOUT_MS_DEFAULT;
+  // 0 would switch the SDK's timeouts off: never wait forever for a store.
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
+    throw new ObjectStoreError(
+      `The S3 timeout must be a positive number of milliseconds (got ${timeoutMs}).`,
+      "InvalidConfig",
+    );
+  }
   return {
     region: options.region,
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
@@ -169,9 +187,14 @@ function clientConfig(options: S3ObjectStoreOptions): S3ClientConfig {
     // them. Send them only where S3 requires them, and don't fail reads on servers that omit them.
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
-    // Fail fast on an unreachable endpoint: delivery retries on its own schedule and reports the error.
-    requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000, throwOnRequestTimeout: true },
-    maxAttempts: 3,
+    // A hung endpoint (it accepts the connection, then says nothing) is an error, not a stall: the SDK's
+    // default has no timeout at all. socketTimeout is an idle timeout (it restarts with every byte either
+    // way), so large uploads are never cut; no requestTimeout, which would be a total deadline.
+    requestHandler: { connectionTimeout: timeoutMs, socketTimeout: timeoutMs },
+    retryStrategy: hangAwareRetryStrategy(),
+    // From 2 MB the SDK would send `Expect: 100-continue` and wait up to 6 s in silence for a server
+    // that ignores it: under an idle timeout below that, every large upload would time out there.
+    expectContinueHeader: false,
   };
 }
 
@@ -186,6 +209,7 @@ export interface ObjectStoreEnvironment {
   readonly CAIRN_S3_ACCESS_KEY_ID?: string | undefined;
   readonly CAIRN_S3_SECRET_ACCESS_KEY?: string | undefined;
   readonly CAIRN_S3_FORCE_PATH_STYLE?: string | undefined;
+  readonly CAIRN_S3_TIMEOUT_MS?: string | undefined;
 }
 
 /**
@@ -216,6 +240,7 @@ export function objectStoreFromEnvironment(
     endpoint,
     region: nonEmpty(env.CAIRN_S3_REGION) ?? "us-east-1",
     forcePathStyle: parseBoolean("CAIRN_S3_FORCE_PATH_STYLE", env.CAIRN_S3_FORCE_PATH_STYLE) ?? false,
+    timeoutMs: parseTimeout(env.CAIRN_S3_TIMEOUT_MS) ?? S3_TIMEOUT_MS_DEFAULT,
     ...(accessKeyId !== undefined && secretAccessKey !== undefined ? { accessKeyId, secretAccessKey } : {}),
   });
   return { store, kind: "s3" };
@@ -231,4 +256,13 @@ function parseBoolean(name: string, value: string | undefined): boolean | undefi
   if (["true", "1", "yes"].includes(text)) return true;
   if (["false", "0", "no"].includes(text)) return false;
   throw new Error(`${name} must be true or false (got ${JSON.stringify(value)}).`);
+}
+
+function parseTimeout(value: string | undefined): number | undefined {
+  const text = nonEmpty(value);
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) <= 0) {
+    throw new Error(`CAIRN_S3_TIMEOUT_MS must be a positive integer of milliseconds (got ${JSON.stringify(value)}).`);
+  }
+  return Number(text);
 }

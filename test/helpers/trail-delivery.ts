@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { gunzipSync } from "node:zlib";
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { TEST_ACCESS_KEY_ID, TEST_ACCOUNT_ID, TEST_SECRET_ACCESS_KEY, type ServerProcess } from "./server-process.js";
+import { ingestCall, sendRaw } from "./signed-request.js";
+import { recentRecords, type RawRecord } from "./sample-records.js";
+
+const admin = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
+
+/** Ingests `batches` × `size` management events of the test account; returns the acknowledged eventIDs. */
+export async function ingestLoad(server: ServerProcess, batches: number, size: number): Promise<string[]> {
+  const acknowledged: string[] = [];
+  for (let batch = 0; batch < batches; batch++) acknowledged.push(...(await ingestBatch(server, size)));
+  return acknowledged;
+}
+
+/** One gzip `POST /ingest` of `size` management events of the test account; asserts 200, returns their eventIDs. */
+export async function ingestBatch(server: ServerProcess, size: number): Promise<string[]> {
+  const records = recentRecords(size, { accountId: TEST_ACCOUNT_ID });
+  const response = await sendRaw(server.url, ingestCall(records, admin, { gzip: true }));
+  assert.equal(response.status, 200, response.text);
+  return records.map((r) => r["eventID"] as string);
+}
+
+/** eventID → how many log files of `bucket` on an S3 endpoint hold it. */
+export async function deliveredOnS3(s3: S3Client, bucket: string): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const key of await logFileKeysOnS3(s3, bucket)) {
+    const body = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const text = gunzipSync(Buffer.from(await body.Body!.transformToByteArray())).toString("utf8");
+    for (const record of (JSON.parse(text) as { Records: RawRecord[] }).Records) {
+      const id = record["eventID"] as string;
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
+
+/** Keys of the test account's log files (not digests) in `bucket` on an S3 endpoint. */
+export async function logFileKeysOnS3(s3: S3Client, bucket: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const listed = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: `AWSLogs/${TEST_ACCOUNT_ID}/CloudTrail/`,
+        ContinuationToken: token,
+      }),
+    );
+    keys.push(...(listed.Contents ?? []).map((object) => object.Key!));
+    token = listed.NextContinuationToken;
+  } while (token);
+  return keys;
+}
