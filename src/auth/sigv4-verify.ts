@@ -64,6 +64,8 @@ export interface SignatureClaim {
 const AUTH_PATTERN =
   /^AWS4-HMAC-SHA256\s+Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request\s*,\s*SignedHeaders=([^,\s]+)\s*,\s*Signature=([0-9a-f]{64})\s*$/;
 
+const SCOPE_REGION = /^[a-z0-9-]{1,64}$/;
+
 function header(request: IncomingSignedRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value.join(",") : value;
@@ -99,6 +101,10 @@ export function parseSignatureClaim(request: IncomingSignedRequest): SignatureCl
     );
   }
   const [, accessKeyId, shortDate, region, service, signedHeaders, signature] = match as unknown as string[];
+  // The scope's region names where the call is recorded (awsRegion, key folders): AWS refuses one that is no region.
+  if (!SCOPE_REGION.test(region!)) {
+    throw new ApiError("InvalidSignatureException", "Credential should be scoped to a valid region.");
+  }
   return {
     accessKeyId: accessKeyId!,
     shortDate: shortDate!,

@@ -3,7 +3,6 @@ import type { UserIdentity } from "../../model/record.js";
 import { buildApiCallRecord } from "../../normalize/build-record.js";
 import { toLowerCamelKeys } from "../../normalize/lower-camel.js";
 import type { CallerAttribution } from "../../auth/authenticate.js";
-import { pathSegmentProblem } from "../../normalize/steps/required-fields.js";
 
 /** Everything the self-audit needs to know about one call to Cairn's own API. */
 interface AuditedCall {
@@ -51,15 +50,6 @@ function withReadableTimes(input: Record<string, unknown>): Record<string, unkno
   return out;
 }
 
-/**
- * The region the caller signed for, as CloudTrail records it; the scope is the caller's text, so one
- * that cannot be filed under (`..`, a backslash: ingest rule 7) is recorded as the server's region.
- */
-function recordRegion(call: AuditedCall): string {
-  const signed = call.attribution.claim?.region;
-  return signed !== undefined && pathSegmentProblem(signed) === undefined ? signed : call.defaultRegion;
-}
-
 function buildAuditRecord(call: AuditedCall): { json: string; accountId: string } {
   const accountId = call.attribution.principal?.accountId ?? call.defaultAccountId;
   const requestParameters =
@@ -69,7 +59,7 @@ function buildAuditRecord(call: AuditedCall): { json: string; accountId: string 
   const { json } = buildApiCallRecord({
     eventSource: "cloudtrail.amazonaws.com",
     eventName: call.eventName,
-    awsRegion: recordRegion(call),
+    awsRegion: call.attribution.claim?.region ?? call.defaultRegion,
     eventTimeMs: call.eventTimeMs,
     userIdentity: callerIdentity(call.attribution),
     sourceIPAddress: call.sourceIPAddress,

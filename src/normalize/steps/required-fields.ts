@@ -96,7 +96,7 @@ function checkPathIdentifiers(draft: Readonly<Record<string, unknown>>): Rejecti
 }
 
 /** Why `value` cannot be an account id or region Cairn files records under, or undefined. */
-export function pathSegmentProblem(value: string): string | undefined {
+function pathSegmentProblem(value: string): string | undefined {
   const bad = UNUSABLE_CHARACTER.exec(value);
   if (bad !== null) {
     const code = bad[0].charCodeAt(0).toString(16).padStart(4, "0");
