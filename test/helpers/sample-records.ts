@@ -1,10 +1,28 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { randomUUID } from "node:crypto";
+import { syntheticRecords } from "./synthetic-records.js";
 
-/** The shared sample data (../shared beside the checkout, as in CI). Never copied into the repo. */
-export const SAMPLES_DIR = resolve(import.meta.dirname, "../../../../shared/data/cloudtrail-samples");
+/**
+ * The shared sample data: `$CAIRN_SAMPLES_DIR`, else ../shared beside the checkout (as in CI). Never
+ * copied into the repo; a fresh clone without it skips the tests that need the real archives.
+ */
+export const SAMPLES_DIR =
+  process.env["CAIRN_SAMPLES_DIR"] ?? resolve(import.meta.dirname, "../../../../shared/data/cloudtrail-samples");
+
+let warned = false;
+
+/** `false` when the shared samples are present, else the loud reason a test gives for skipping. */
+export function samplesMissingReason(): string | false {
+  if (existsSync(join(SAMPLES_DIR, "invictus-sigma-aws"))) return false;
+  const reason = `SKIPPED: shared CloudTrail samples not found at ${SAMPLES_DIR} (set CAIRN_SAMPLES_DIR or put ../shared beside the checkout)`;
+  if (!warned) {
+    warned = true;
+    console.warn(`\n*** ${reason} ***\n`);
+  }
+  return reason;
+}
 
 export type RawRecord = Record<string, unknown>;
 
@@ -23,6 +41,17 @@ export function invictusRecords(): RawRecord[] {
     .flatMap((name) => readRecordsFile(join(dir, name)));
 }
 
+let managementBase: RawRecord[] | undefined;
+
+/** Real management records when the samples are present; records built in code otherwise. */
+function managementRecords(): RawRecord[] {
+  managementBase ??=
+    samplesMissingReason() === false
+      ? invictusRecords().filter((r) => r["managementEvent"] !== false && r["eventCategory"] !== "Data")
+      : syntheticRecords();
+  return managementBase;
+}
+
 /**
  * Real records moved into the given account, region and recent time window (Event history keeps 90
  * days), with fresh eventIDs, so that a test owns exactly the events it ingests.
@@ -31,7 +60,7 @@ export function recentRecords(
   count: number,
   options: { accountId: string; region?: string; nowMs?: number; spreadMs?: number },
 ): RawRecord[] {
-  const base = invictusRecords().filter((r) => r["managementEvent"] !== false && r["eventCategory"] !== "Data");
+  const base = managementRecords();
   const nowMs = options.nowMs ?? Date.now();
   const spreadMs = options.spreadMs ?? 3_600_000;
   const out: RawRecord[] = [];

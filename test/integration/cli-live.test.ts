@@ -4,7 +4,7 @@ import { execFile, spawn } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { CLI, removeDataDir, startServerProcess, type ServerProcess } from "../helpers/server-process.js";
-import { SAMPLES_DIR } from "../helpers/sample-records.js";
+import { SAMPLES_DIR, samplesMissingReason } from "../helpers/sample-records.js";
 import { addPrincipal } from "../helpers/principals.js";
 import { cloudTrailCall, sendRaw } from "../helpers/signed-request.js";
 import { pollUntil } from "../helpers/poll.js";
@@ -42,60 +42,64 @@ describe("cairn ingest, lookup and tail against a running server", () => {
     if (server) removeDataDir(server.dataDir);
   });
 
-  it("ingests a real archive folder, then a principal of that account finds its events", async () => {
-    const ingest = await cairn(["ingest", join(SAMPLES_DIR, "invictus-sigma-aws"), ...common]);
-    assert.equal(ingest.code, 0, ingest.stderr);
-    assert.match(ingest.stdout + ingest.stderr, /2900/);
+  it(
+    "ingests a real archive folder, then a principal of that account finds its events",
+    { skip: samplesMissingReason() },
+    async () => {
+      const ingest = await cairn(["ingest", join(SAMPLES_DIR, "invictus-sigma-aws"), ...common]);
+      assert.equal(ingest.code, 0, ingest.stderr);
+      assert.match(ingest.stdout + ingest.stderr, /2900/);
 
-    const again = await cairn(["ingest", join(SAMPLES_DIR, "invictus-sigma-aws"), ...common]);
-    assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stdout + again.stderr, /2900 already stored|already stored/);
+      const again = await cairn(["ingest", join(SAMPLES_DIR, "invictus-sigma-aws"), ...common]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout + again.stderr, /2900 already stored|already stored/);
 
-    const analyst = await addPrincipal(server.dataDir, { name: "analyst", accountId: INVICTUS_ACCOUNT });
-    const asAnalyst = { AWS_ACCESS_KEY_ID: analyst.accessKeyId, AWS_SECRET_ACCESS_KEY: analyst.secretAccessKey };
-    const lookup = await cairn(
-      [
-        "lookup",
-        "--attribute",
-        "EventName=StopLogging",
-        "--start-time",
-        "2023-07-01T00:00:00Z",
-        "--json",
-        "--endpoint-url",
-        server.url,
-        "--region",
-        "us-east-1",
-      ],
-      asAnalyst,
-    );
-    assert.equal(lookup.code, 0, lookup.stderr);
-    const events = JSON.parse(lookup.stdout) as Array<{ EventName: string; CloudTrailEvent: string }>;
-    assert.ok(events.length >= 1);
-    assert.ok(events.every((e) => e.EventName === "StopLogging"));
-    assert.ok(events.every((e) => JSON.parse(e.CloudTrailEvent).recipientAccountId === INVICTUS_ACCOUNT));
+      const analyst = await addPrincipal(server.dataDir, { name: "analyst", accountId: INVICTUS_ACCOUNT });
+      const asAnalyst = { AWS_ACCESS_KEY_ID: analyst.accessKeyId, AWS_SECRET_ACCESS_KEY: analyst.secretAccessKey };
+      const lookup = await cairn(
+        [
+          "lookup",
+          "--attribute",
+          "EventName=StopLogging",
+          "--start-time",
+          "2023-07-01T00:00:00Z",
+          "--json",
+          "--endpoint-url",
+          server.url,
+          "--region",
+          "us-east-1",
+        ],
+        asAnalyst,
+      );
+      assert.equal(lookup.code, 0, lookup.stderr);
+      const events = JSON.parse(lookup.stdout) as Array<{ EventName: string; CloudTrailEvent: string }>;
+      assert.ok(events.length >= 1);
+      assert.ok(events.every((e) => e.EventName === "StopLogging"));
+      assert.ok(events.every((e) => JSON.parse(e.CloudTrailEvent).recipientAccountId === INVICTUS_ACCOUNT));
 
-    const table = await cairn(
-      [
-        "lookup",
-        "--attribute",
-        "EventSource=cloudtrail.amazonaws.com",
-        "--start-time",
-        "2023-07-01T00:00:00Z",
-        "--max-items",
-        "5",
-        "--endpoint-url",
-        server.url,
-        "--region",
-        "us-east-1",
-      ],
-      asAnalyst,
-    );
-    assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, /Event name/);
-    assert.match(table.stdout, /cloudtrail\.amazonaws\.com/);
-  });
+      const table = await cairn(
+        [
+          "lookup",
+          "--attribute",
+          "EventSource=cloudtrail.amazonaws.com",
+          "--start-time",
+          "2023-07-01T00:00:00Z",
+          "--max-items",
+          "5",
+          "--endpoint-url",
+          server.url,
+          "--region",
+          "us-east-1",
+        ],
+        asAnalyst,
+      );
+      assert.equal(table.code, 0, table.stderr);
+      assert.match(table.stdout, /Event name/);
+      assert.match(table.stdout, /cloudtrail\.amazonaws\.com/);
+    },
+  );
 
-  it("reports a malformed file and goes on with the others (exit 1)", async () => {
+  it("reports a malformed file and goes on with the others (exit 1)", { skip: samplesMissingReason() }, async () => {
     const result = await cairn([
       "ingest",
       join(SAMPLES_DIR, "zmallen-cloudtrail2sightings/aws.execution.ec2-user-data.json"),

@@ -15,7 +15,7 @@ import {
 import { openFilesystemObjectStore } from "../../src/stores/objects/filesystem-object-store.js";
 import { pollUntil } from "../helpers/poll.js";
 import { makeDataDir, removeDataDir, startServerProcess, type ServerProcess } from "../helpers/server-process.js";
-import { readRecordsFile, SAMPLES_DIR } from "../helpers/sample-records.js";
+import { readRecordsFile, SAMPLES_DIR, samplesMissingReason } from "../helpers/sample-records.js";
 import { motoMissingReason, startMotoServer, type MotoServer } from "../storage/moto-server.js";
 import { lakeClient, queryAll } from "./lake-client.js";
 
@@ -108,70 +108,74 @@ async function assertImported(client: CloudTrailClient, store: string, got: GetI
   assert.equal(Number(stored.rows[0]![0]!["n"]), expectedEvents);
 }
 
-describe("Lake import from s3:// on a real S3 endpoint (moto_server)", { skip: motoMissing }, () => {
-  let moto: MotoServer;
-  let server: ServerProcess;
-  let client: CloudTrailClient;
+describe(
+  "Lake import from s3:// on a real S3 endpoint (moto_server)",
+  { skip: motoMissing || samplesMissingReason() },
+  () => {
+    let moto: MotoServer;
+    let server: ServerProcess;
+    let client: CloudTrailClient;
 
-  before(async () => {
-    moto = await startMotoServer();
-    const s3 = new S3Client({
-      endpoint: moto.endpoint,
-      region: "us-east-1",
-      credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
-      forcePathStyle: true,
+    before(async () => {
+      moto = await startMotoServer();
+      const s3 = new S3Client({
+        endpoint: moto.endpoint,
+        region: "us-east-1",
+        credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+        forcePathStyle: true,
+      });
+      try {
+        await s3.send(new CreateBucketCommand({ Bucket: "trail-archive" }));
+        for (const file of archive())
+          await s3.send(new PutObjectCommand({ Bucket: "trail-archive", Key: file.key, Body: file.body }));
+      } finally {
+        s3.destroy();
+      }
+      server = await startServerProcess({
+        env: {
+          CAIRN_S3_ENDPOINT: moto.endpoint,
+          CAIRN_S3_REGION: "us-east-1",
+          CAIRN_S3_ACCESS_KEY_ID: "testing",
+          CAIRN_S3_SECRET_ACCESS_KEY: "testing",
+          CAIRN_S3_FORCE_PATH_STYLE: "true",
+        },
+      });
+      client = lakeClient(server.url);
     });
-    try {
-      await s3.send(new CreateBucketCommand({ Bucket: "trail-archive" }));
-      for (const file of archive())
-        await s3.send(new PutObjectCommand({ Bucket: "trail-archive", Key: file.key, Body: file.body }));
-    } finally {
-      s3.destroy();
-    }
-    server = await startServerProcess({
-      env: {
-        CAIRN_S3_ENDPOINT: moto.endpoint,
-        CAIRN_S3_REGION: "us-east-1",
-        CAIRN_S3_ACCESS_KEY_ID: "testing",
-        CAIRN_S3_SECRET_ACCESS_KEY: "testing",
-        CAIRN_S3_FORCE_PATH_STYLE: "true",
-      },
+
+    after(async () => {
+      client?.destroy();
+      await server?.stop();
+      if (server) removeDataDir(server.dataDir);
+      await moto?.stop();
     });
-    client = lakeClient(server.url);
-  });
 
-  after(async () => {
-    client?.destroy();
-    await server?.stop();
-    if (server) removeDataDir(server.dataDir);
-    await moto?.stop();
-  });
+    it("imports the uploaded trail files, skips the digest, lists the malformed file, and re-import adds 0", async () => {
+      const store = await createStore(client, "from-s3");
+      await assertImported(client, store, await importToEnd(client, store, "s3://trail-archive/AWSLogs/"));
+      const again = await importToEnd(client, store, "s3://trail-archive/AWSLogs/");
+      assert.equal(again.ImportStatus, "COMPLETED");
+      assert.equal(again.ImportStatistics?.EventsCompleted, 0);
+    });
 
-  it("imports the uploaded trail files, skips the digest, lists the malformed file, and re-import adds 0", async () => {
-    const store = await createStore(client, "from-s3");
-    await assertImported(client, store, await importToEnd(client, store, "s3://trail-archive/AWSLogs/"));
-    const again = await importToEnd(client, store, "s3://trail-archive/AWSLogs/");
-    assert.equal(again.ImportStatus, "COMPLETED");
-    assert.equal(again.ImportStatistics?.EventsCompleted, 0);
-  });
+    it("refuses a bucket that does not exist with InvalidImportSourceException", async () => {
+      const store = await createStore(client, "missing-bucket");
+      await assert.rejects(
+        client.send(
+          new StartImportCommand({
+            Destinations: [store],
+            ImportSource: {
+              S3: { S3LocationUri: "s3://no-such-bucket/x/", S3BucketRegion: "us-east-1", S3BucketAccessRoleArn: "" },
+            },
+          }),
+        ),
+        (error: Error) => error.name === "InvalidImportSourceException",
+      );
+    });
+  },
+);
 
-  it("refuses a bucket that does not exist with InvalidImportSourceException", async () => {
-    const store = await createStore(client, "missing-bucket");
-    await assert.rejects(
-      client.send(
-        new StartImportCommand({
-          Destinations: [store],
-          ImportSource: {
-            S3: { S3LocationUri: "s3://no-such-bucket/x/", S3BucketRegion: "us-east-1", S3BucketAccessRoleArn: "" },
-          },
-        }),
-      ),
-      (error: Error) => error.name === "InvalidImportSourceException",
-    );
-  });
-});
-
-describe("Lake import from s3:// on the embedded store", () => {
+describe("Lake import from s3:// on the embedded store", { skip: samplesMissingReason() }, () => {
   let server: ServerProcess;
   let client: CloudTrailClient;
 

@@ -3,12 +3,10 @@
  * Files that are not `{"Records":[...]}` (digest examples, Panther's index.json, the deliberately
  * malformed zmallen file) are listed as skipped rather than failing the load.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { SAMPLES_DIR as SHARED_SAMPLES_DIR } from "../helpers/sample-records.js";
-
-const SAMPLES_DIR = process.env.CAIRN_SAMPLES_DIR ?? SHARED_SAMPLES_DIR;
+import { SAMPLES_DIR, samplesMissingReason } from "../helpers/sample-records.js";
 
 export interface SampleRecord {
   readonly dataset: string;
@@ -22,9 +20,7 @@ export interface SampleSet {
   readonly skippedFiles: string[];
 }
 
-export function samplesAvailable(): boolean {
-  return existsSync(SAMPLES_DIR);
-}
+export { samplesMissingReason };
 
 export function loadSampleRecords(): SampleSet {
   const records: SampleRecord[] = [];

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { normalizeIngestedRecord, type NormalizeResult } from "../../src/normalize/pipeline.js";
 import { recordAccountId } from "../../src/model/record.js";
 import { CLOUDTRAIL_FIELD_ORDER } from "../../src/normalize/field-order.js";
-import { loadSampleRecords, samplesAvailable, type SampleRecord } from "./sample-records.js";
+import { loadSampleRecords, samplesMissingReason, type SampleRecord } from "./sample-records.js";
 
 const RECEIVED_AT_MS = Date.UTC(2027, 0, 1);
 const REAL_DATASETS = [
@@ -18,7 +18,7 @@ const REAL_DATASETS = [
   "aws-docs-examples",
 ];
 const KNOWN = new Set<string>(CLOUDTRAIL_FIELD_ORDER);
-const skip = samplesAvailable() ? false : "shared samples not present";
+const skip = samplesMissingReason();
 
 interface Outcome {
   sample: SampleRecord;
