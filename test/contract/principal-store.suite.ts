@@ -177,6 +177,69 @@ export function principalStoreContractSuite(name: string, open: () => Promise<Pr
         }
       }));
 
+    it("keeps users with or without keys, one per name whatever its case, per account", () =>
+      withStore(async ({ store }) => {
+        const carol = {
+          accountId: ACCOUNT,
+          userName: "carol",
+          userId: "AIDAEXAMPLECAROL00001",
+          path: "/",
+          createdAtMs: 5,
+        };
+        await store.createUser(carol);
+        await assert.rejects(store.createUser({ ...carol, userName: "CAROL" }), PrincipalExistsError);
+        await store.createUser({ ...carol, accountId: OTHER_ACCOUNT });
+        assert.deepEqual(await store.findUser(ACCOUNT, "Carol"), carol);
+        assert.equal(await store.findUser(ACCOUNT, "nobody"), undefined);
+        const alice = principal("alice", "IAMUser", 1);
+        await store.add(alice);
+        assert.deepEqual(
+          (await store.listUsers(ACCOUNT)).map((u) => [u.userName, u.userId]),
+          [
+            ["alice", alice.principalId],
+            ["carol", carol.userId],
+          ],
+        );
+        assert.equal(await store.deleteUser(ACCOUNT, "carol"), true);
+        assert.equal(await store.deleteUser(ACCOUNT, "carol"), false);
+        assert.equal((await store.listUsers(OTHER_ACCOUNT)).length, 1);
+      }));
+
+    it("keeps each holder's inline and managed policies apart", () =>
+      withStore(async ({ store, reopen }) => {
+        const user = { accountId: ACCOUNT, kind: "user", name: "alice" } as const;
+        const role = { accountId: ACCOUNT, kind: "role", name: "alice" } as const;
+        const elsewhere = { ...user, accountId: OTHER_ACCOUNT };
+        await store.putInlinePolicy(user, "deny-stop", '{"a":1}');
+        await store.putInlinePolicy(user, "deny-stop", '{"a":2}');
+        await store.putInlinePolicy(role, "other", '{"b":1}');
+        await store.attachManagedPolicy(user, "arn:aws:iam::aws:policy/ReadOnlyAccess");
+        await store.attachManagedPolicy(user, "arn:aws:iam::aws:policy/AdministratorAccess");
+        await store.attachManagedPolicy(user, "arn:aws:iam::aws:policy/ReadOnlyAccess");
+        const other = await reopen();
+        try {
+          assert.deepEqual(await other.policiesOf(user), {
+            inline: [{ name: "deny-stop", document: '{"a":2}' }],
+            managedArns: ["arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::aws:policy/AdministratorAccess"],
+          });
+        } finally {
+          await other.close();
+        }
+        assert.deepEqual(await store.policiesOf(role), {
+          inline: [{ name: "other", document: '{"b":1}' }],
+          managedArns: [],
+        });
+        assert.deepEqual(await store.policiesOf(elsewhere), { inline: [], managedArns: [] });
+        assert.equal(await store.detachManagedPolicy(user, "arn:aws:iam::aws:policy/ReadOnlyAccess"), true);
+        assert.equal(await store.detachManagedPolicy(user, "arn:aws:iam::aws:policy/ReadOnlyAccess"), false);
+        assert.equal(await store.deleteInlinePolicy(user, "deny-stop"), true);
+        assert.equal(await store.deleteInlinePolicy(user, "deny-stop"), false);
+        assert.deepEqual(await store.policiesOf(user), {
+          inline: [],
+          managedArns: ["arn:aws:iam::aws:policy/AdministratorAccess"],
+        });
+      }));
+
     it("rejects calls once closed, and closing again does nothing", () =>
       withStore(async ({ store }) => {
         const alice = principal("alice", "IAMUser", 1);

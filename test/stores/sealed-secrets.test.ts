@@ -90,7 +90,7 @@ describe("sealed secrets in the embedded stores", () => {
     assert.equal(mode(join(directory, "a", "b", "file")), 0o600);
   });
 
-  it("upgrades a schema-1 principals.db in place: secrets sealed, still the same secrets", async () => {
+  it("upgrades a schema-1 principals.db in place: secrets sealed, still the same secrets, users entered", async () => {
     const path = join(directory, "principals.db");
     const legacy = {
       accessKeyId: "AKIALEGACY0000000001",
@@ -104,11 +104,15 @@ describe("sealed secrets in the embedded stores", () => {
     const masterKey = testMasterKey();
     const store = openSqlitePrincipalStore(path, { masterKey });
     assert.equal((await store.findByAccessKeyId(legacy.accessKeyId))?.secretAccessKey, legacy.secret);
+    assert.deepEqual(
+      (await store.listUsers("111122223333")).map((user) => [user.userName, user.userId]),
+      [["old", "AIDAEXAMPLE"]],
+    );
     await store.close();
     assert.ok(!bytesOfDirectory(directory).includes(legacy.secret));
     assert.ok(principalsAreSealed(path));
     const raw = new Database(path, { readonly: true });
-    assert.equal(raw.pragma("user_version", { simple: true }), 2);
+    assert.equal(raw.pragma("user_version", { simple: true }), 3);
     assert.match(String(raw.prepare("SELECT secret_access_key FROM principals").pluck().get()), /^v1:/);
     raw.close();
   });

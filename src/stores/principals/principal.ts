@@ -14,6 +14,29 @@ export interface Principal {
   readonly createdAtMs: number;
 }
 
+/** An IAM user of one account: it exists with or without access keys (CreateUser, then CreateAccessKey). */
+export interface IamUser {
+  readonly accountId: string;
+  readonly userName: string;
+  /** AIDA…; the principalId of every access key of the user. */
+  readonly userId: string;
+  readonly path: string;
+  readonly createdAtMs: number;
+}
+
+/** What identity-based policies are attached to: a user, or the role whose sessions sign as AssumedRole. */
+export interface PolicyHolder {
+  readonly accountId: string;
+  readonly kind: "user" | "role";
+  readonly name: string;
+}
+
+/** A holder's policies: inline documents by name, and the ARNs of the managed policies attached. */
+export interface HolderPolicies {
+  readonly inline: ReadonlyArray<{ readonly name: string; readonly document: string }>;
+  readonly managedArns: readonly string[];
+}
+
 /** Which principals `list` returns; every one when empty. */
 export interface PrincipalFilter {
   readonly accountId?: string;
@@ -39,12 +62,42 @@ export interface PrincipalStore {
   list(filter?: PrincipalFilter): Promise<Principal[]>;
   /** Deletes the principal holding this key (the bootstrap admin's replaced key); resolves whether one did. */
   remove(accessKeyId: string): Promise<boolean>;
+  /**
+   * Stores a user without keys. Rejects with PrincipalExistsError when the account has a user of that
+   * name, compared without case (IAM's rule: "ADMIN" and "admin" cannot both exist).
+   */
+  createUser(user: IamUser): Promise<void>;
+  /** The account's user of that name (case-insensitive), or undefined. */
+  findUser(accountId: string, userName: string): Promise<IamUser | undefined>;
+  /** The account's users, by name. */
+  listUsers(accountId: string): Promise<IamUser[]>;
+  /** Deletes the user entry (not its keys or policies: the API refuses while those remain); resolves whether one did. */
+  deleteUser(accountId: string, userName: string): Promise<boolean>;
+  /** Adds or replaces the holder's inline policy `name`. */
+  putInlinePolicy(holder: PolicyHolder, name: string, document: string): Promise<void>;
+  /** Resolves whether the holder had an inline policy of that name. */
+  deleteInlinePolicy(holder: PolicyHolder, name: string): Promise<boolean>;
+  /** Attaches a managed policy by ARN; attaching it again changes nothing. */
+  attachManagedPolicy(holder: PolicyHolder, arn: string): Promise<void>;
+  /** Resolves whether the policy was attached. */
+  detachManagedPolicy(holder: PolicyHolder, arn: string): Promise<boolean>;
+  /** Every policy of the holder: inline ones by name, managed ARNs in attachment order. */
+  policiesOf(holder: PolicyHolder): Promise<HolderPolicies>;
   /** Releases the store's resources; closing again does nothing. */
   close(): Promise<void>;
 }
 
 export class PrincipalExistsError extends Error {
   override readonly name = "PrincipalExistsError";
+}
+
+/** The policy holder a principal's calls are authorised against; none for root, which policies do not bind. */
+export function policyHolderOf(principal: Principal): PolicyHolder | undefined {
+  if (principal.type === "Root") return undefined;
+  const kind = principal.type === "IAMUser" ? "user" : "role";
+  const slash = principal.name.indexOf("/");
+  const name = kind === "role" && slash >= 0 ? principal.name.slice(0, slash) : principal.name;
+  return { accountId: principal.accountId, kind, name };
 }
 
 /** The `userIdentity` block CloudTrail writes for this principal (spec §1.4.2). */

@@ -3,6 +3,7 @@ import { isSealed, SecretEnvelopeError, type MasterKey } from "../../lib/secret-
 import Database from "better-sqlite3";
 import { existsSync } from "node:fs";
 import { PrincipalExistsError, type Principal, type PrincipalStore, type PrincipalType } from "./principal.js";
+import { backfillUsers, ensureUserStatement, IAM_ENTITIES_SCHEMA, sqliteIamEntities } from "./sqlite-iam-entities.js";
 
 interface PrincipalRow {
   access_key_id: string;
@@ -16,8 +17,9 @@ interface PrincipalRow {
 }
 
 // `user_version` numbers the schema so a later release can migrate a data dir in place.
-// 1: secrets in plaintext. 2: secrets sealed with the master key.
-const SCHEMA_VERSION = 2;
+// 1: secrets in plaintext. 2: secrets sealed with the master key. 3: users and their policies.
+const SCHEMA_VERSION = 3;
+const SEALED_SINCE_VERSION = 2;
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS principals (
     access_key_id     TEXT PRIMARY KEY,
@@ -29,6 +31,7 @@ const SCHEMA = `
     created_at_ms     INTEGER NOT NULL
   ) STRICT;
   CREATE INDEX IF NOT EXISTS principals_by_account ON principals (account_id, type, name);
+  ${IAM_ENTITIES_SCHEMA}
 `;
 
 export interface SqlitePrincipalStoreOptions {
@@ -59,7 +62,7 @@ export function principalsAreSealed(path: string): boolean {
   const db = new Database(path, { fileMustExist: true });
   try {
     const version = db.pragma("user_version", { simple: true }) as number;
-    if (version < SCHEMA_VERSION) return false;
+    if (version < SEALED_SINCE_VERSION) return false;
     return db.prepare("SELECT 1 FROM principals LIMIT 1").get() !== undefined;
   } finally {
     db.close();
@@ -84,8 +87,12 @@ export function openSqlitePrincipalStore(path: string, options: SqlitePrincipalS
     schema: SCHEMA,
     schemaVersion: SCHEMA_VERSION,
     synchronous: "FULL",
-    upgrade: (database) => sealPlaintextSecrets(database, path, masterKey),
+    upgrade: (database) => {
+      sealPlaintextSecrets(database, path, masterKey);
+      backfillUsers(database);
+    },
   });
+  const ensureUser = ensureUserStatement(db);
   const fromRow = (row: PrincipalRow): Principal => principalOf(row, masterKey === undefined ? "" : openSecret(row));
   const openSecret = (row: PrincipalRow): string => {
     try {
@@ -140,7 +147,10 @@ export function openSqlitePrincipalStore(path: string, options: SqlitePrincipalS
       if (masterKey === undefined)
         throw new PrincipalSecretsError(`${path} was opened without the master key; cannot add.`);
       try {
-        insertStatement.run(toRow(principal, masterKey));
+        db.transaction(() => {
+          insertStatement.run(toRow(principal, masterKey));
+          if (principal.type === "IAMUser") ensureUser.run(userRowOf(principal));
+        })();
       } catch (error) {
         if (isPrimaryKeyConflict(error)) {
           throw new PrincipalExistsError(`Access key id ${principal.accessKeyId} already exists.`);
@@ -155,9 +165,20 @@ export function openSqlitePrincipalStore(path: string, options: SqlitePrincipalS
     async remove(accessKeyId) {
       return removeStatement.run(accessKeyId).changes > 0;
     },
+    ...sqliteIamEntities(db),
     async close() {
       db.close();
     },
+  };
+}
+
+function userRowOf(principal: Principal) {
+  return {
+    account_id: principal.accountId,
+    user_name: principal.name,
+    user_id: principal.principalId,
+    path: "/",
+    created_at_ms: principal.createdAtMs,
   };
 }
 
