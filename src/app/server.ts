@@ -6,6 +6,9 @@ import { dataDirectoryKeyPath, type ResolvedMasterKey } from "../lib/master-key.
 import { createHttpApp } from "../http/http-app.js";
 import { recordRefusal, type RouteContext } from "../http/audited-route.js";
 import { registerCloudTrailRoute } from "../http/routes/cloudtrail-route.js";
+import { iamHandler, isIamQueryRequest } from "../http/routes/iam-route.js";
+import { iamOperations } from "../control-plane/iam/index.js";
+import { appAuthorizer, iamDependencies } from "./authorizer.js";
 import { registerConsoleRoute } from "../http/routes/console-route.js";
 import { Throttle } from "../http/throttle.js";
 import { openFileJournal, type Journal } from "../journal/index.js";
@@ -78,6 +81,7 @@ export async function startServer(
   const routeContext: RouteContext = {
     journal,
     principals,
+    authorizer: appAuthorizer(principals),
     clock,
     audit: {
       accountId: settings.accountId,
@@ -89,11 +93,16 @@ export async function startServer(
     shutdown: shutdown.signal,
   };
   const app = createHttpApp((error, request) => recordRefusal(routeContext, request, error), reportInternalError);
-  registerCloudTrailRoute(app, {
+  const iam = iamHandler({
     context: routeContext,
-    operations: registry.operations(),
-    throttles: throttles(settings, clock),
+    operations: iamOperations(iamDependencies(principals)),
+    operatorAccountId: settings.accountId,
   });
+  registerCloudTrailRoute(
+    app,
+    { context: routeContext, operations: registry.operations(), throttles: throttles(settings, clock) },
+    { handler: iam, accepts: isIamQueryRequest },
+  );
   await registry.registerRoutes(app, routeContext);
   await registerConsoleRoute(app);
   app.get("/health", async () => healthOf(settings, journal, registry));

@@ -1,18 +1,21 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from "fastify";
 import { authenticate, toSignedRequest, type CallerAttribution } from "../auth/authenticate.js";
+import { authorize, type Authorizer } from "../auth/authorizer.js";
 import type { SignatureClaim } from "../auth/sigv4-verify.js";
 import { auditRecordOf, type AuditDefaults } from "../capture/self-audit/audit-record.js";
 import { JournalUnavailableError, type Journal, type JournalAppendItem } from "../journal/index.js";
 import { ApiError, isApiError } from "../lib/api-error.js";
 import type { Clock } from "../lib/clock.js";
 import type { Principal, PrincipalStore } from "../stores/principals/index.js";
-import { sendAwsError, sendRestJsonError } from "./send-error.js";
+import { sendAwsError, sendIamXmlError, sendRestJsonError } from "./send-error.js";
 
 /** What every route is registered with. */
 export interface RouteContext {
   readonly journal: Journal;
   readonly principals: PrincipalStore;
+  /** IAM's decision for every authenticated call (src/auth/iam/). */
+  readonly authorizer: Authorizer;
   readonly clock: Clock;
   readonly audit: AuditDefaults;
   readonly onInternalError: (error: unknown) => void;
@@ -32,6 +35,8 @@ export interface CallNote {
   resources?: Array<{ accountId: string; type: string; ARN: string }>;
   /** Records made durable in one atomic group with the call's own record (ingested events). */
   items: JournalAppendItem[];
+  /** The service the call's record names, when not CloudTrail (the IAM-shaped API: iam.amazonaws.com). */
+  eventSource?: string;
 }
 
 export interface AuditedCall {
@@ -42,6 +47,15 @@ export interface AuditedCall {
   readonly note: CallNote;
   /** Verifies the SigV4 signature for `service`; the claimed caller is noted first, so refusals name it. */
   authenticate(service?: string): Promise<{ principal: Principal; claim: SignatureClaim }>;
+  /**
+   * Rejects with AccessDeniedException unless the authenticated caller's policies allow `action` on
+   * `resource` (IAM's evaluation: explicit deny, then allow, else implicit deny).
+   */
+  authorize(
+    action: string,
+    resource: string,
+    conditionContext?: Record<string, string | readonly string[]>,
+  ): Promise<void>;
 }
 
 export interface AuditedRoute<T> {
@@ -54,8 +68,11 @@ export interface AuditedRoute<T> {
    * events are the record (a record of the call itself is a fidelity question, issue #12).
    */
   readonly selfAudit?: boolean;
-  /** Error bodies: AWS JSON 1.1 (`__type`), or REST-JSON (`x-amzn-ErrorType` + `message`) for cloudtrail-data. */
-  readonly errorFormat?: "json-1.1" | "rest-json";
+  /**
+   * Error bodies: AWS JSON 1.1 (`__type`), REST-JSON (`x-amzn-ErrorType` + `message`) for
+   * cloudtrail-data, or IAM's Query-protocol XML (`<ErrorResponse>`).
+   */
+  readonly errorFormat?: "json-1.1" | "rest-json" | "iam-xml";
   /** What a caller is told when nothing could be made durable. */
   readonly unavailableMessage: string;
   handle(call: AuditedCall): Promise<T>;
@@ -71,7 +88,12 @@ const INTERNAL_FAILURE = "The request processing has failed because of an unknow
  * write, the caller gets 503 ServiceUnavailableException and nothing was done.
  */
 export function audited<T>(context: RouteContext, route: AuditedRoute<T>): RouteHandlerMethod {
-  const sendError = route.errorFormat === "rest-json" ? sendRestJsonError : sendAwsError;
+  const sendError =
+    route.errorFormat === "rest-json"
+      ? sendRestJsonError
+      : route.errorFormat === "iam-xml"
+        ? sendIamXmlError
+        : sendAwsError;
   return async (request, reply) => {
     const attribution: CallerAttribution = {};
     const call = newCall(context, request, attribution, route);
@@ -113,6 +135,21 @@ function newCall<T>(
     note: { eventName, readOnly: route.readOnly(eventName), input: null, responseElements: null, items: [] },
     authenticate: (service = "cloudtrail") =>
       authenticate(toSignedRequest(request, body), context.principals, attribution, nowMs, service),
+    async authorize(action, resource, conditionContext) {
+      const principal = attribution.principal;
+      if (principal === undefined) throw new Error("authorize() before authenticate()");
+      await authorize(context.authorizer, {
+        principal,
+        action,
+        resource,
+        nowMs,
+        sourceIp: request.ip,
+        secureTransport: request.protocol === "https",
+        ...(attribution.claim !== undefined
+          ? { context: { "aws:requestedregion": attribution.claim.region, ...conditionContext } }
+          : {}),
+      });
+    },
   };
 }
 

@@ -81,6 +81,15 @@ export const API_ERRORS = {
   InvalidChannelARN: 400,
   ChannelUnsupportedSchema: 400,
   DuplicatedAuditEventId: 400,
+  // The IAM-shaped API (Query protocol, XML errors; src/control-plane/iam/).
+  AccessDenied: 403,
+  NoSuchEntity: 404,
+  EntityAlreadyExists: 409,
+  DeleteConflict: 409,
+  LimitExceeded: 409,
+  MalformedPolicyDocument: 400,
+  InvalidInput: 400,
+  ValidationError: 400,
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

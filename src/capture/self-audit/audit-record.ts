@@ -6,6 +6,7 @@ import type { CallerAttribution } from "../../auth/authenticate.js";
 
 /** Everything the self-audit needs to know about one call to Cairn's own API. */
 interface AuditedCall {
+  readonly eventSource: string;
   readonly eventName: string;
   readonly attribution: CallerAttribution;
   readonly defaultAccountId: string;
@@ -29,6 +30,17 @@ function callerIdentity(attribution: CallerAttribution): UserIdentity {
   if (attribution.principal !== undefined) return userIdentityOf(attribution.principal);
   if (attribution.claim !== undefined) return { type: "Unknown", accessKeyId: attribution.claim.accessKeyId };
   return { type: "Unknown" };
+}
+
+/** Global services log every call in us-east-1, wherever it was signed for (spec §1.4.1, awsRegion). */
+const GLOBAL_SERVICES = new Set(["iam.amazonaws.com"]);
+
+/**
+ * A refusal by policy is logged as `AccessDenied` whichever protocol answered it (JSON services say
+ * AccessDeniedException on the wire), the code CloudTrail records for authorisation failures.
+ */
+function recordedErrorCode(code: string): string {
+  return code === "AccessDeniedException" ? "AccessDenied" : code;
 }
 
 /** The widest instant a Date can hold (±8.64e15 ms); beyond it toISOString throws. */
@@ -57,9 +69,11 @@ function buildAuditRecord(call: AuditedCall): { json: string; accountId: string 
       ? null
       : (toLowerCamelKeys(withReadableTimes(call.input)) as Record<string, unknown>);
   const { json } = buildApiCallRecord({
-    eventSource: "cloudtrail.amazonaws.com",
+    eventSource: call.eventSource,
     eventName: call.eventName,
-    awsRegion: call.attribution.claim?.region ?? call.defaultRegion,
+    awsRegion: GLOBAL_SERVICES.has(call.eventSource)
+      ? "us-east-1"
+      : (call.attribution.claim?.region ?? call.defaultRegion),
     eventTimeMs: call.eventTimeMs,
     userIdentity: callerIdentity(call.attribution),
     sourceIPAddress: call.sourceIPAddress,
@@ -88,6 +102,7 @@ export interface AuditDefaults {
 
 /** What one HTTP exchange contributes; everything else comes from the request and the defaults. */
 export interface AuditedExchange {
+  readonly eventSource?: string | undefined;
   readonly eventName: string;
   readonly attribution: CallerAttribution;
   readonly requestId: string;
@@ -105,6 +120,7 @@ export function auditRecordOf(
   exchange: AuditedExchange,
 ): { json: string; accountId: string } {
   return buildAuditRecord({
+    eventSource: exchange.eventSource ?? "cloudtrail.amazonaws.com",
     eventName: exchange.eventName,
     attribution: exchange.attribution,
     defaultAccountId: defaults.accountId,
@@ -118,7 +134,7 @@ export function auditRecordOf(
     input: exchange.input,
     responseElements: exchange.failure === undefined && !exchange.readOnly ? exchange.responseElements : null,
     ...(exchange.failure !== undefined
-      ? { errorCode: exchange.failure.code, errorMessage: exchange.failure.message }
+      ? { errorCode: recordedErrorCode(exchange.failure.code), errorMessage: exchange.failure.message }
       : {}),
     ...(exchange.resources !== undefined ? { resources: exchange.resources } : {}),
   });

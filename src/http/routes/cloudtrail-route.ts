@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from "fastify";
+import { cloudTrailResources } from "../../control-plane/authorization.js";
 import { ApiError } from "../../lib/api-error.js";
 import { isCloudTrailOperation, isReadOnlyOperation } from "../../control-plane/catalogue.js";
 import type { OperationHandler, OperationResult } from "../../control-plane/operation.js";
@@ -63,22 +64,36 @@ function eventNameFor(request: FastifyRequest): string {
   return /^[A-Za-z0-9]{1,128}$/.test(name) ? name : "UnknownOperation";
 }
 
-export function registerCloudTrailRoute(app: FastifyInstance, options: CloudTrailRouteOptions): void {
-  app.post(
-    "/",
-    audited<OperationResult>(options.context, {
-      eventName: eventNameFor,
-      readOnly: isReadOnlyOperation,
-      unavailableMessage: "Cairn cannot durably record this call right now; nothing was done. Retry later.",
-      handle: (call) => runOperation(options, call),
-      answer(reply, result, _seqs, call) {
-        void reply
-          .code(200)
-          .headers({ "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": call.requestId })
-          .send(JSON.stringify(result.output ?? {}));
-      },
-    }),
-  );
+/**
+ * `POST /`: CloudTrail's JSON API, and the IAM-shaped API (Query protocol) when the body is a form,
+ * as one endpoint serves both to `aws … --endpoint-url`.
+ */
+export function registerCloudTrailRoute(
+  app: FastifyInstance,
+  options: CloudTrailRouteOptions,
+  iam?: { handler: RouteHandlerMethod; accepts: (request: FastifyRequest) => boolean },
+): void {
+  const cloudTrail = cloudTrailHandler(options);
+  app.post("/", function (request, reply) {
+    return iam !== undefined && iam.accepts(request)
+      ? iam.handler.call(this, request, reply)
+      : cloudTrail.call(this, request, reply);
+  });
+}
+
+function cloudTrailHandler(options: CloudTrailRouteOptions): RouteHandlerMethod {
+  return audited<OperationResult>(options.context, {
+    eventName: eventNameFor,
+    readOnly: isReadOnlyOperation,
+    unavailableMessage: "Cairn cannot durably record this call right now; nothing was done. Retry later.",
+    handle: (call) => runOperation(options, call),
+    answer(reply, result, _seqs, call) {
+      void reply
+        .code(200)
+        .headers({ "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": call.requestId })
+        .send(JSON.stringify(result.output ?? {}));
+    },
+  });
 }
 
 /** Authenticates, parses and runs one operation, noting what the audit record needs as it learns it. */
@@ -91,6 +106,10 @@ async function runOperation(options: CloudTrailRouteOptions, call: AuditedCall):
   const handler = options.operations.get(note.eventName);
   if (handler === undefined) {
     throw new ApiError("UnsupportedOperationException", `Cairn does not implement ${note.eventName} yet.`);
+  }
+  const scope = { accountId: principal.accountId, region: claim.region };
+  for (const resource of cloudTrailResources(note.eventName, note.input, scope)) {
+    await call.authorize(`cloudtrail:${note.eventName}`, resource);
   }
   options.throttles.get(note.eventName)?.take(`${principal.accountId}/${claim.region}`);
   const result = await handler(note.input, {

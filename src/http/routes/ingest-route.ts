@@ -41,6 +41,8 @@ export function registerIngestRoute(app: FastifyInstance, context: RouteContext,
 
 async function ingest(call: AuditedCall, homeAccountId: string): Promise<IngestOutcome> {
   const { principal } = await call.authenticate();
+  // Cairn's own action: who may put records into the trail (docs/reference/security.md).
+  await call.authorize("cloudtrail:Ingest", "*");
   assertJsonContentType(call.request.headers["content-type"], "application/json");
   const encoding = call.request.headers["content-encoding"];
   const records = recordsOf(await decodeBody(call.body, Array.isArray(encoding) ? encoding[0] : encoding));

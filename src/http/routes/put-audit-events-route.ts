@@ -70,6 +70,8 @@ export function registerPutAuditEventsRoute(
 
 async function putAuditEvents(call: AuditedCall, channels: ChannelRegistry): Promise<Accepted> {
   const { principal, claim } = await call.authenticate("cloudtrail-data");
+  const channelArn = queryValue(call.request.query, "channelArn");
+  await call.authorize("cloudtrail-data:PutAuditEvents", channelArn?.startsWith("arn:") ? channelArn : "*");
   const channel = await authorizedChannel(call, channels, principal, claim.region);
   const batch = admitAuditEvents(parseRequestBody(call.body).events, {
     accountId: channel.accountId,

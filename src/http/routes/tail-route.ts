@@ -36,6 +36,8 @@ export function registerTailRoute(app: FastifyInstance, context: RouteContext): 
       unavailableMessage: "Cairn cannot durably record this call right now. Retry later.",
       async handle(call) {
         const { principal } = await call.authenticate();
+        // The live tail shows what LookupEvents would: the same permission.
+        await call.authorize("cloudtrail:LookupEvents", "*");
         const query = call.request.query as Record<string, unknown>;
         const fromSeq = parseFromSeq(query["fromSeq"], context.journal.headSeq());
         call.note.input = { FromSeq: fromSeq };
