@@ -5,6 +5,7 @@ import { resolveClientSettings, type ClientFlags } from "../client/client-settin
 import { isPrincipalType, PRINCIPAL_TYPES } from "../stores/principals/index.js";
 import { runIngest } from "./commands/ingest.js";
 import { runPrincipalAdd, runPrincipalList } from "./commands/principal.js";
+import { runPrincipalAttach, runPrincipalDetach, runPrincipalShow } from "./commands/principal-policies.js";
 import { runTail } from "./commands/tail.js";
 import { runServer } from "./server-command.js";
 
@@ -112,6 +113,8 @@ function addPrincipalCommands(program: Command): void {
     .option("--access-key-id <id>", "use this access key id instead of generating one")
     .option("--secret-access-key <secret>", "secret for --access-key-id")
     .option("--data-dir <dir>", "data directory (default: CAIRN_DATA_DIR or ./.cairn)")
+    .option("--policy <file>", "give an inline policy read from this JSON file (repeatable)", collect, [])
+    .option("--policy-arn <arn>", "attach this AWS managed policy (repeatable)", collect, [])
     .option("--json", "print JSON")
     .action(async (flags: Record<string, unknown>) => {
       const type = String(flags.type);
@@ -129,9 +132,12 @@ function addPrincipalCommands(program: Command): void {
         name: String(flags.name),
         json: flags.json === true,
         stdout: process.stdout,
+        policyFiles: flags.policy as string[],
+        policyArns: flags.policyArn as string[],
         ...keys,
       });
     });
+  addPrincipalPolicyCommands(principal);
   principal
     .command("list")
     .description("List principals and their access key ids (never secrets).")
@@ -140,6 +146,47 @@ function addPrincipalCommands(program: Command): void {
     .action(async (flags: Record<string, unknown>) => {
       const { dataDir } = loadSettings(["dataDir"], flags, process.env);
       await runPrincipalList({ dataDir, json: flags.json === true, stdout: process.stdout });
+    });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** attach, detach and show: clients of the IAM-shaped API, authorised and recorded like `aws iam`. */
+function addPrincipalPolicyCommands(principal: Command): void {
+  const common = (command: Command) =>
+    withClientOptions(command)
+      .requiredOption("--name <user>", "IAM user name")
+      .option("--account-id <id>", "another account's user (the bootstrap admin only)")
+      .option("--json", "print JSON");
+  const api = (flags: Record<string, unknown>) => ({
+    client: resolveClientSettings(flags as ClientFlags, process.env),
+    userName: String(flags.name),
+    ...(typeof flags.accountId === "string" ? { accountId: flags.accountId } : {}),
+    json: flags.json === true,
+    stdout: process.stdout,
+  });
+  const change = (flags: Record<string, unknown>) => ({
+    policyArns: flags.policyArn as string[],
+    policyFiles: (flags.policy as string[] | undefined) ?? [],
+    ...(typeof flags.policyName === "string" ? { policyName: flags.policyName } : {}),
+  });
+  common(principal.command("attach"))
+    .description("Attach managed policies or put inline policies on a user (IAM AttachUserPolicy/PutUserPolicy).")
+    .option("--policy-arn <arn>", "AWS managed policy ARN (repeatable)", collect, [])
+    .option("--policy <file>", "inline policy JSON file (repeatable)", collect, [])
+    .option("--policy-name <name>", "inline policy name (default: the file name without extension)")
+    .action(async (flags: Record<string, unknown>) => runPrincipalAttach({ ...api(flags), ...change(flags) }));
+  common(principal.command("detach"))
+    .description("Detach a managed policy or delete an inline policy (IAM DetachUserPolicy/DeleteUserPolicy).")
+    .option("--policy-arn <arn>", "AWS managed policy ARN (repeatable)", collect, [])
+    .option("--policy-name <name>", "inline policy name")
+    .action(async (flags: Record<string, unknown>) => runPrincipalDetach({ ...api(flags), ...change(flags) }));
+  common(principal.command("show"))
+    .description("Show a user, its access key ids and its policies.")
+    .action(async (flags: Record<string, unknown>) => {
+      await runPrincipalShow(api(flags));
     });
 }
 

@@ -36,7 +36,9 @@ export interface ClientFlags {
  * const settings = resolveClientSettings({ endpointUrl: "http://127.0.0.1:7680" }, process.env);
  */
 export function resolveClientSettings(flags: ClientFlags, env: NodeJS.ProcessEnv): ClientSettings {
-  const endpointUrl = flags.endpointUrl ?? nonEmpty(env.CAIRN_ENDPOINT_URL) ?? DEFAULT_ENDPOINT_URL;
+  const dataDir = resolve(flags.dataDir ?? nonEmpty(env.CAIRN_DATA_DIR) ?? "./.cairn");
+  const endpointUrl =
+    flags.endpointUrl ?? nonEmpty(env.CAIRN_ENDPOINT_URL) ?? endpointOfDataDirectory(dataDir) ?? DEFAULT_ENDPOINT_URL;
   if (!/^https?:\/\/[^/]+/.test(endpointUrl)) {
     throw new Error(`--endpoint-url: must be an http:// or https:// URL (got ${JSON.stringify(endpointUrl)})`);
   }
@@ -46,7 +48,6 @@ export function resolveClientSettings(flags: ClientFlags, env: NodeJS.ProcessEnv
     nonEmpty(env.AWS_DEFAULT_REGION) ??
     nonEmpty(env.CAIRN_REGION) ??
     DEFAULT_REGION;
-  const dataDir = resolve(flags.dataDir ?? nonEmpty(env.CAIRN_DATA_DIR) ?? "./.cairn");
   return { endpointUrl: endpointUrl.replace(/\/+$/, ""), region, credentials: resolveCredentials(dataDir, env) };
 }
 
@@ -74,6 +75,20 @@ function resolveCredentials(dataDir: string, env: NodeJS.ProcessEnv): ClientCred
     throw new Error(`${path}: the [default] profile has no aws_access_key_id/aws_secret_access_key.`);
   }
   return { accessKeyId: fileKeyId, secretAccessKey: fileSecret, origin: path };
+}
+
+/**
+ * The URL the server wrote into `<data dir>/config` at its last start (its `[services cairn]`
+ * section), so commands given the data dir reach a server on any port.
+ */
+function endpointOfDataDirectory(dataDir: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dataDir, "config"), "utf8");
+  } catch {
+    return undefined;
+  }
+  return /^\s*endpoint_url\s*=\s*(https?:\/\/\S+)\s*$/m.exec(text)?.[1];
 }
 
 /** Reads `key = value` lines of one `[section]` of an AWS-style INI file. */

@@ -1,12 +1,17 @@
 import Table from "cli-table3";
+import { readFile } from "node:fs/promises";
+import { policyChecks } from "../../app/authorizer.js";
+import { inlinePolicyName } from "./principal-policies.js";
 import { openDataDirectorySecrets, principalsDatabasePath } from "../../app/data-directory-secrets.js";
 import type { MasterKeySource } from "../../lib/master-key.js";
 import { systemClock, type Clock } from "../../lib/clock.js";
 import { generatePrincipal } from "../../stores/principals/index.js";
 import {
   PrincipalExistsError,
+  policyHolderOf,
   userIdentityOf,
   type Principal,
+  type PrincipalStore,
   type PrincipalType,
 } from "../../stores/principals/index.js";
 import { BOOTSTRAP_ADMIN_NAME, entityNameOf, principalNameProblem } from "../../stores/principals/index.js";
@@ -30,6 +35,9 @@ export interface PrincipalAddOptions {
   readonly json?: boolean;
   readonly stdout: Output;
   readonly clock?: Clock;
+  /** Identity-based policies to give the new principal's user or role: documents from files, managed ARNs. */
+  readonly policyFiles?: readonly string[];
+  readonly policyArns?: readonly string[];
 }
 
 /**
@@ -51,6 +59,7 @@ export async function runPrincipalAdd(options: PrincipalAddOptions): Promise<Pri
   if ((options.accessKeyId === undefined) !== (options.secretAccessKey === undefined)) {
     throw new UsageError("--access-key-id and --secret-access-key: give both, or neither to generate a key.");
   }
+  const policies = await readPolicies(options);
   const { principals: store } = await openDataDirectorySecrets(options.dataDir, options.masterKeySource ?? {});
   try {
     const entity = entityNameOf(options.type, options.name);
@@ -74,6 +83,7 @@ export async function runPrincipalAdd(options: PrincipalAddOptions): Promise<Pri
     }
     // add() checks again inside SQLite, for the case of two concurrent `principal add` runs.
     await store.add(principal);
+    await givePolicies(store, principal, policies);
     options.stdout.write(
       options.json ? JSON.stringify(describe(principal, true), null, 2) + "\n" : formatAdded(principal),
     );
@@ -81,6 +91,43 @@ export async function runPrincipalAdd(options: PrincipalAddOptions): Promise<Pri
   } finally {
     await store.close();
   }
+}
+
+interface PolicySet {
+  readonly inline: ReadonlyArray<{ name: string; document: string }>;
+  readonly managedArns: readonly string[];
+}
+
+/** Reads and checks the policies before anything is stored, with the grammar the IAM-shaped API applies. */
+async function readPolicies(options: PrincipalAddOptions): Promise<PolicySet> {
+  const files = options.policyFiles ?? [];
+  const managedArns = options.policyArns ?? [];
+  if (options.type === "Root" && files.length + managedArns.length > 0) {
+    throw new UsageError("--policy/--policy-arn: a Root principal is not bound by identity-based policies.");
+  }
+  const checks = policyChecks();
+  const inline: Array<{ name: string; document: string }> = [];
+  for (const file of files) {
+    const document = await readFile(file, "utf8");
+    try {
+      checks.checkPolicyDocument(document);
+    } catch (error) {
+      throw new UsageError(`--policy ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    inline.push({ name: inlinePolicyName(file, undefined), document });
+  }
+  for (const arn of managedArns) {
+    if (checks.managedPolicy(arn) === undefined)
+      throw new UsageError(`--policy-arn: Cairn knows no managed policy ${arn}.`);
+  }
+  return { inline, managedArns };
+}
+
+async function givePolicies(store: PrincipalStore, principal: Principal, policies: PolicySet): Promise<void> {
+  const holder = policyHolderOf(principal);
+  if (holder === undefined) return;
+  for (const { name, document } of policies.inline) await store.putInlinePolicy(holder, name, document);
+  for (const arn of policies.managedArns) await store.attachManagedPolicy(holder, arn);
 }
 
 export interface PrincipalListOptions {
