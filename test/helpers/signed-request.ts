@@ -15,6 +15,8 @@ export interface RawRequest {
   signingDate?: Date;
   /** Skip signing entirely (for unsigned-request tests). */
   unsigned?: boolean;
+  /** Return once the status and headers arrive, dropping the body (streams such as /tail never end). */
+  headersOnly?: boolean;
 }
 
 export interface RawResponse {
@@ -63,7 +65,8 @@ export async function sendRaw(baseUrl: string, request: RawRequest): Promise<Raw
     headers: Object.fromEntries(Object.entries(finalHeaders).filter(([k]) => k !== "host")),
     ...(request.method === "GET" ? {} : { body }),
   });
-  const text = await response.text();
+  if (request.headersOnly) await response.body?.cancel();
+  const text = request.headersOnly ? "" : await response.text();
   return {
     status: response.status,
     headers: response.headers,
