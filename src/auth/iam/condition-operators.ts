@@ -76,14 +76,3 @@ export function parseConditionOperator(name: string): ConditionOperator | undefi
   if (found.family === "Null" && (ifExists || set !== undefined)) return undefined;
   return set === undefined ? { name, spec: found, ifExists } : { name, spec: found, set, ifExists };
 }
-
-/** Families whose values may hold policy variables (string, ARN and Boolean operators). */
-export function familyTakesVariables(family: OperatorFamily): boolean {
-  return (
-    family === "String" ||
-    family === "StringIgnoreCase" ||
-    family === "StringLike" ||
-    family === "Arn" ||
-    family === "Bool"
-  );
-}

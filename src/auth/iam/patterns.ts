@@ -40,7 +40,7 @@ function colonSafe(flavour: PatternFlavour, chars: readonly PatternChar[], index
 }
 
 /** The wildcard tokens of resolved pattern pieces under a flavour's colon rules. */
-export function patternTokens(pieces: readonly TemplatePiece[], flavour: PatternFlavour): GlobToken[] {
+function patternTokens(pieces: readonly TemplatePiece[], flavour: PatternFlavour): GlobToken[] {
   const chars = charsOf(pieces);
   const tokens: GlobToken[] = [];
   let literal = "";

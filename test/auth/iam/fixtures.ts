@@ -1,7 +1,7 @@
 import type { AuthorizationRequest } from "../../../src/auth/authorizer.js";
 import type { Principal, PrincipalType } from "../../../src/stores/principals/index.js";
 
-export const ACCOUNT = "123456789012";
+const ACCOUNT = "123456789012";
 export const TRAIL_ARN = `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:trail/t`;
 /** 2024-05-01T12:00:00Z */
 export const NOW_MS = Date.UTC(2024, 4, 1, 12, 0, 0);

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parsePolicyDocument, type ParsePolicyOptions } from "../../../src/auth/iam/policy-document.js";
-import { MalformedPolicyDocumentError, PolicyTooLargeError } from "../../../src/auth/iam/policy-errors.js";
+import {
+  MalformedPolicyDocumentError,
+  PolicyDocumentError,
+  PolicyTooLargeError,
+} from "../../../src/auth/iam/policy-errors.js";
 import {
   checkInlineUserPoliciesSize,
   INLINE_USER_POLICY_SIZE_MAX_CHARS,
@@ -240,6 +244,7 @@ describe("policy size quotas (IAM and AWS STS quotas: white space not counted)",
       () => parsePolicyDocument(documentOfSize(INLINE_USER_POLICY_SIZE_MAX_CHARS + 1), inline),
       (error: unknown) =>
         error instanceof PolicyTooLargeError &&
+        error instanceof PolicyDocumentError &&
         error.code === "LimitExceeded" &&
         error.limitChars === 2048 &&
         error.sizeChars === 2049 &&
