@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { AuthorizationRequest } from "../../../src/auth/authorizer.js";
-import { evaluatePolicies } from "../../../src/auth/iam/evaluate.js";
+import { compiledPolicyOf, evaluatePolicies } from "../../../src/auth/iam/evaluate.js";
 import { NOW_MS, policy, principal, request } from "./fixtures.js";
 
 const allowAll = policy({ Effect: "Allow", Action: "*", Resource: "*" });
@@ -303,5 +303,37 @@ describe("IAM JSON policy element examples: AWS global condition keys", () => {
     );
     assert.equal(decide([expect("aws:CurrentTime", "2024-05-01T12:00:00.000Z")], user), "Allow");
     assert.equal(decide([expect("aws:EpochTime", String(NOW_MS / 1000))], user), "Allow");
+  });
+});
+
+describe("the request context and the compiled-document cache", () => {
+  it("lets no service key stand in for a key derived from the principal or the connection", () => {
+    const fromOffice = policy({
+      Effect: "Allow",
+      Action: "*",
+      Resource: "*",
+      Condition: { IpAddress: { "aws:SourceIp": "10.0.0.0/8" }, StringEquals: { "aws:PrincipalType": "Account" } },
+    });
+    const forged = { "aws:sourceip": "10.0.0.1", "aws:principaltype": "Account", "AWS:SecureTransport": "true" };
+    assert.equal(decide([fromOffice], { sourceIp: undefined, context: forged }), "ImplicitDeny");
+    const overTls = policy({
+      Effect: "Allow",
+      Action: "*",
+      Resource: "*",
+      Condition: { Bool: { "aws:SecureTransport": "true" } },
+    });
+    assert.equal(decide([overTls], { secureTransport: undefined, context: forged }), "ImplicitDeny");
+    assert.equal(decide([overTls], { secureTransport: true }), "Allow");
+  });
+
+  it("compiles a text once, and keeps a bounded number of compiled texts", () => {
+    const first = policy({ Effect: "Allow", Action: "cloudtrail:LookupEvents", Resource: "*", Sid: "First" });
+    const compiled = compiledPolicyOf(first);
+    assert.equal(compiledPolicyOf(first), compiled);
+    for (let i = 0; i < 1100; i++)
+      compiledPolicyOf(policy({ Effect: "Allow", Action: `cloudtrail:Action${i}`, Resource: "*" }));
+    const again = compiledPolicyOf(first);
+    assert.notEqual(again, compiled, "the oldest text should have been evicted");
+    assert.equal(evaluatePolicies([first], request({ action: "cloudtrail:LookupEvents" })), "Allow");
   });
 });
