@@ -33,5 +33,7 @@ export interface IamDependencies {
   /** The text of an AWS managed policy, or undefined for an ARN Cairn does not know. */
   readonly managedPolicy: (arn: string) => string | undefined;
   /** Throws ApiError MalformedPolicyDocument (or LimitExceeded) for a document IAM would refuse. */
-  readonly checkPolicyDocument: (text: string) => void;
+  readonly checkPolicyDocument: (text: string, userName?: string) => void;
+  /** Throws ApiError LimitExceeded when a user's inline policies together exceed IAM's quota. */
+  readonly checkInlineUserPolicies: (userName: string, texts: readonly string[]) => void;
 }

@@ -4,8 +4,7 @@ import type { IamCall, IamDependencies, IamOperation } from "./iam-operation.js"
 import { policyArn, policyName, required, userArn, userName } from "./iam-input.js";
 import { existingUser } from "./iam-users.js";
 
-/** IAM's quotas: inline policies of a user total 2,048 characters (whitespace not counted); 10 managed policies. */
-const INLINE_CHARACTERS_PER_USER = 2048;
+/** IAM's quota: 10 managed policies attached to a user. */
 const MANAGED_POLICIES_PER_USER = 10;
 
 function resource(call: IamCall): string {
@@ -17,10 +16,6 @@ async function holderOf(deps: IamDependencies, call: IamCall): Promise<PolicyHol
   return { accountId: user.accountId, kind: "user", name: user.userName };
 }
 
-function countedCharacters(document: string): number {
-  return document.replace(/\s/g, "").length;
-}
-
 async function checkInlineQuota(
   deps: IamDependencies,
   holder: PolicyHolder,
@@ -28,13 +23,7 @@ async function checkInlineQuota(
   document: string,
 ): Promise<void> {
   const others = (await deps.principals.policiesOf(holder)).inline.filter((policy) => policy.name !== name);
-  const total = others.reduce((sum, policy) => sum + countedCharacters(policy.document), countedCharacters(document));
-  if (total > INLINE_CHARACTERS_PER_USER) {
-    throw new ApiError(
-      "LimitExceeded",
-      `Maximum policy size of ${INLINE_CHARACTERS_PER_USER} bytes exceeded for user ${holder.name}`,
-    );
-  }
+  deps.checkInlineUserPolicies(holder.name, [...others.map((policy) => policy.document), document]);
 }
 
 /** The policy's name: the ARN's last path segment. */
@@ -51,7 +40,7 @@ function inlineOperations(deps: IamDependencies): Record<string, IamOperation> {
         const holder = await holderOf(deps, call);
         const name = policyName(call);
         const document = required(call, "PolicyDocument");
-        deps.checkPolicyDocument(document);
+        deps.checkPolicyDocument(document, holder.name);
         await checkInlineQuota(deps, holder, name, document);
         await deps.principals.putInlinePolicy(holder, name, document);
         return { result: null, responseElements: null };
