@@ -59,13 +59,14 @@ export async function startServer(
   const { masterKey, principals } = await openDataDirectorySecrets(settings.dataDir, settings);
   const admin = await ensureBootstrapAdmin(principals, settings);
   const journal = await openFileJournal({ directory: join(settings.dataDir, "journal"), clock });
+  const buckets = openBuckets(settings);
   const context: ModuleContext = {
     settings,
     journal,
     principals,
     clock,
     signingKeys: openFileSigningKeyStore({ dataDir: settings.dataDir, clock, masterKey: masterKey.key }),
-    buckets: openBuckets(settings),
+    buckets,
     onInternalError: reportInternalError,
   };
   const leases = new LocalLeaseStore(clock);
@@ -121,6 +122,7 @@ export async function startServer(
       await registry.stopJobs();
       await app.close();
       await registry.close();
+      await buckets.owners.close();
       await journal.close();
       await leases.close();
       await principals.close();

@@ -1,4 +1,4 @@
-import { resolve } from "node:path";
+import { delimiter, isAbsolute, resolve } from "node:path";
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 
@@ -221,6 +221,15 @@ const ServerSettingsSchema = Type.Object({
     description:
       "How often new events become Parquet in event data stores: the bound on how soon Lake queries see them.",
   }),
+  importAllowedDirs: Type.Optional(
+    Type.String({
+      minLength: 1,
+      env: "CAIRN_IMPORT_ALLOWED_DIRS",
+      flag: "--import-allowed-dirs",
+      mustBe: `absolute directory paths separated by '${delimiter}'`,
+      description: `The only server directories StartImport may read a file:/// source from (and what lies below them, symlinks and '..' resolved), separated by '${delimiter}'. Unset: file:// sources are refused; imports read only s3:// buckets of the caller's account (docs/reference/security.md).`,
+    }),
+  ),
   lakeCompactionIntervalMs: Type.Integer({
     minimum: 0,
     maximum: 86_400_000,
@@ -250,6 +259,11 @@ const NUMERIC_SETTINGS: ReadonlySet<ServerSettingName> = new Set([
   "lakeCompactionIntervalMs",
 ]);
 const BOOLEAN_SETTINGS: ReadonlySet<ServerSettingName> = new Set(["s3ForcePathStyle"]);
+
+/** CAIRN_IMPORT_ALLOWED_DIRS as a list: empty when unset, so file:// imports are refused. */
+export function importAllowedDirectories(settings: Pick<ServerSettings, "importAllowedDirs">): string[] {
+  return (settings.importAllowedDirs ?? "").split(delimiter).filter((directory) => directory !== "");
+}
 
 /** The metadata the schema keeps beside each field. */
 export interface SettingSource {
@@ -326,6 +340,13 @@ export function loadSettings<K extends ServerSettingName>(
     if ((settings.accessKeyId === undefined) !== (settings.secretAccessKey === undefined)) {
       problems.push("CAIRN_ACCESS_KEY_ID and CAIRN_SECRET_ACCESS_KEY: must be set together (or both left unset)");
     }
+  }
+  if (typeof settings.importAllowedDirs === "string") {
+    const relativeDirs = settings.importAllowedDirs.split(delimiter).filter((d) => d !== "" && !isAbsolute(d));
+    if (relativeDirs.length > 0)
+      problems.push(
+        `CAIRN_IMPORT_ALLOWED_DIRS: must be absolute directory paths separated by '${delimiter}' (got relative ${JSON.stringify(relativeDirs.join(delimiter))})`,
+      );
   }
   if (problems.length > 0) throw new SettingsError(problems);
   return settings as Pick<ServerSettings, K>;

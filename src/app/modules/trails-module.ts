@@ -6,6 +6,8 @@ import { startS3Server, type S3Server } from "../../http/s3-server/start-s3-serv
 import { compileEventSelectors } from "../../selectors/selector-matcher.js";
 import { openFileDeliveryStateStore } from "../../stores/trails/file-delivery-state-store.js";
 import { openSqliteTrailStore } from "../../stores/trails/sqlite-trail-store.js";
+import { accountObjectStore } from "../../stores/bucket-owners/account-object-store.js";
+import { adoptBuckets } from "../buckets.js";
 import type { CairnModule } from "../registry.js";
 
 /**
@@ -15,12 +17,14 @@ import type { CairnModule } from "../registry.js";
 export const trailsModule: CairnModule = {
   name: "trails",
   async start({ settings, journal, clock, signingKeys, buckets }) {
-    const { store: objectStore, embedded } = buckets;
+    const { store: objectStore, embedded, owners } = buckets;
     const trails = openSqliteTrailStore(join(settings.dataDir, "control-plane.db"));
+    await adoptBuckets(buckets, trails, settings.accountId);
     const delivery = await startTrailDelivery({
       journal,
       trails,
       objectStore,
+      objectStoreFor: (trail) => accountObjectStore(objectStore, owners, trail.accountId),
       keys: signingKeys,
       deliveryStates: openFileDeliveryStateStore(settings.dataDir),
       clock,
@@ -31,6 +35,7 @@ export const trailsModule: CairnModule = {
     const operations = createTrailOperations({
       trails,
       objectStore,
+      owners,
       clock,
       journalHeadSeq: () => journal.headSeq(),
       createMissingBuckets: embedded !== undefined,
