@@ -15,6 +15,7 @@ import type { Principal } from "../stores/principals/index.js";
 import { openFileSigningKeyStore } from "../stores/signing-keys/index.js";
 import { openDataDirectorySecrets } from "./data-directory-secrets.js";
 import { ensureBootstrapAdmin, writeAwsClientFiles } from "./bootstrap.js";
+import { appAuthorizer } from "./authorizer.js";
 import { openBuckets } from "./buckets.js";
 import { ingestModule, liveTailModule, proxyModule } from "./modules/capture-modules.js";
 import { eventHistoryModule } from "./modules/event-history-module.js";
@@ -67,6 +68,7 @@ export async function startServer(
     clock,
     signingKeys: openFileSigningKeyStore({ dataDir: settings.dataDir, clock, masterKey: masterKey.key }),
     buckets,
+    authorizer: appAuthorizer(),
     onInternalError: reportInternalError,
   };
   const leases = new LocalLeaseStore(clock);

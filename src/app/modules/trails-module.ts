@@ -12,11 +12,12 @@ import type { CairnModule } from "../registry.js";
 
 /**
  * Trails (spec §2, §3, §5.3): the control-plane operations, one delivery consumer per logging trail
- * with its digests, and the read-only S3 endpoint over the embedded buckets.
+ * with its digests, and the read-only S3 endpoint over the embedded buckets (signed requests, each
+ * account its own buckets).
  */
 export const trailsModule: CairnModule = {
   name: "trails",
-  async start({ settings, journal, clock, signingKeys, buckets }) {
+  async start({ settings, journal, clock, signingKeys, buckets, principals, authorizer }) {
     const { store: objectStore, embedded, owners } = buckets;
     const trails = openSqliteTrailStore(join(settings.dataDir, "control-plane.db"));
     await adoptBuckets(buckets, trails, settings.accountId);
@@ -48,6 +49,9 @@ export const trailsModule: CairnModule = {
         host: settings.host,
         port: settings.s3Port,
         listBuckets,
+        principals,
+        owners,
+        authorizer,
         region: settings.region,
         clock,
       });
