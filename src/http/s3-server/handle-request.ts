@@ -141,6 +141,8 @@ function toRequestError(error: unknown, target: S3Target): unknown {
     case "AccessDenied":
       return new S3RequestError("AccessDenied");
     default:
-      return new S3RequestError("InternalError", {}, error.message);
+      // The store's message names server paths or its endpoint: the operator's log, not the caller's answer.
+      process.stderr.write(`Cairn S3 endpoint: ${error.message}\n`);
+      return new S3RequestError("InternalError");
   }
 }

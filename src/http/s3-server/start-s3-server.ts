@@ -122,15 +122,20 @@ async function serve(context: ServeContext, request: IncomingMessage, response: 
     });
     send(response, method, reply);
   } catch (error) {
-    const failure =
-      error instanceof S3RequestError
-        ? error
-        : new S3RequestError("InternalError", {}, error instanceof Error ? error.message : String(error));
+    const failure = error instanceof S3RequestError ? error : internalError(error);
     const headers: Record<string, string> = { "content-type": "application/xml" };
     if (failure.code === "MethodNotAllowed") headers["allow"] = "GET, HEAD";
     const body = Buffer.from(errorDocument(failure, requestId), "utf8");
     send(response, method, { status: S3_ERRORS[failure.code].status, headers, body });
   }
+}
+
+/** A bug or a failing store: the whole error goes to the operator's log, S3's generic words to the caller. */
+function internalError(error: unknown): S3RequestError {
+  process.stderr.write(
+    `Cairn S3 endpoint internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  return new S3RequestError("InternalError");
 }
 
 function send(response: ServerResponse, method: string, reply: S3Reply): void {
