@@ -253,7 +253,7 @@ export async function benchLakeQuery(options: { events?: number; runs?: number }
         gzipSync(JSON.stringify({ Records: records })),
       );
     }
-    server = await startBenchServer(dataDir);
+    server = await startBenchServer(dataDir, { CAIRN_IMPORT_ALLOWED_DIRS: archive });
     client = new CloudTrailClient({
       endpoint: server.url,
       region: BENCH_REGION,

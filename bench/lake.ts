@@ -199,7 +199,10 @@ export async function benchLakeImport(options: { events?: number } = {}): Promis
     const generator = recordGenerator(loadSamples(), events, firstMs, lastMs);
     const archiveBytes = writeArchive(archive, generator, events);
     const serverOptions = process.env["LAKE_BENCH_SERVER_NODE_OPTIONS"];
-    server = await startBenchServer(dataDir, serverOptions ? { NODE_OPTIONS: serverOptions } : {});
+    server = await startBenchServer(dataDir, {
+      CAIRN_IMPORT_ALLOWED_DIRS: archive,
+      ...(serverOptions ? { NODE_OPTIONS: serverOptions } : {}),
+    });
     client = new CloudTrailClient({
       endpoint: server.url,
       region: BENCH_REGION,
@@ -254,7 +257,7 @@ export async function benchLake(
     const generator = recordGenerator(samples, events, firstMs, lastMs);
     const archiveBytes = writeArchive(archive, generator, events);
 
-    server = await startBenchServer(dataDir);
+    server = await startBenchServer(dataDir, { CAIRN_IMPORT_ALLOWED_DIRS: archive });
     client = new CloudTrailClient({
       endpoint: server.url,
       region: BENCH_REGION,

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import type { Authorizer } from "../auth/authorizer.js";
 import type { ServerSettings } from "../config/settings.js";
 import type { ConsumerStatus } from "../consumers/consumer.js";
 import type { OperationHandler } from "../control-plane/operation.js";
@@ -17,6 +18,8 @@ export interface ModuleContext {
   readonly principals: PrincipalStore;
   readonly signingKeys: SigningKeyStore;
   readonly buckets: Buckets;
+  /** Decides IAM actions on resources (src/app/authorizer.ts). */
+  readonly authorizer: Authorizer;
   readonly clock: Clock;
   readonly onInternalError: (error: unknown) => void;
 }

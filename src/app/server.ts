@@ -62,13 +62,16 @@ export async function startServer(
   const { masterKey, principals } = await openDataDirectorySecrets(settings.dataDir, settings);
   const admin = await ensureBootstrapAdmin(principals, settings);
   const journal = await openFileJournal({ directory: join(settings.dataDir, "journal"), clock });
+  const buckets = openBuckets(settings);
+  const authorizer = appAuthorizer(principals);
   const context: ModuleContext = {
     settings,
     journal,
     principals,
     clock,
     signingKeys: openFileSigningKeyStore({ dataDir: settings.dataDir, clock, masterKey: masterKey.key }),
-    buckets: openBuckets(settings),
+    buckets,
+    authorizer,
     onInternalError: reportInternalError,
   };
   const leases = new LocalLeaseStore(clock);
@@ -81,7 +84,7 @@ export async function startServer(
   const routeContext: RouteContext = {
     journal,
     principals,
-    authorizer: appAuthorizer(principals),
+    authorizer,
     clock,
     audit: {
       accountId: settings.accountId,
@@ -130,6 +133,7 @@ export async function startServer(
       await registry.stopJobs();
       await app.close();
       await registry.close();
+      await buckets.owners.close();
       await journal.close();
       await leases.close();
       await principals.close();

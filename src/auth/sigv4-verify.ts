@@ -174,16 +174,15 @@ export async function verifySignature(
       "The provided 'x-amz-content-sha256' header does not match what was computed.",
     );
   }
-  const headers: Record<string, string> = {};
-  for (const name of claim.signedHeaders) {
-    headers[name] = header(request, name) ?? "";
-  }
+  const headers = Object.fromEntries(claim.signedHeaders.map((name) => [name, header(request, name) ?? ""]));
   const signer = new SignatureV4({
     credentials: { accessKeyId: claim.accessKeyId, secretAccessKey },
     region: claim.region,
     service: claim.service,
     sha256: NativeSha256,
     applyChecksum: false,
+    // S3 signs the path as sent (each key segment encoded once); every other service encodes it again.
+    uriEscapePath: claim.service !== "s3",
   });
   const signed = await signer.sign(
     {

@@ -1,4 +1,4 @@
-import { resolve } from "node:path";
+import { delimiter, isAbsolute, resolve } from "node:path";
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 
@@ -221,6 +221,15 @@ const ServerSettingsSchema = Type.Object({
     description:
       "How often new events become Parquet in event data stores: the bound on how soon Lake queries see them.",
   }),
+  importAllowedDirs: Type.Optional(
+    Type.String({
+      minLength: 1,
+      env: "CAIRN_IMPORT_ALLOWED_DIRS",
+      flag: "--import-allowed-dirs",
+      mustBe: `absolute directory paths separated by '${delimiter}'`,
+      description: `The only server directories StartImport may read a file:/// source from (and what lies below them, symlinks and '..' resolved), separated by '${delimiter}'. Unset: file:// sources are refused; imports read only s3:// buckets of the caller's account (docs/reference/security.md).`,
+    }),
+  ),
   lakeCompactionIntervalMs: Type.Integer({
     minimum: 0,
     maximum: 86_400_000,
@@ -250,6 +259,11 @@ const NUMERIC_SETTINGS: ReadonlySet<ServerSettingName> = new Set([
   "lakeCompactionIntervalMs",
 ]);
 const BOOLEAN_SETTINGS: ReadonlySet<ServerSettingName> = new Set(["s3ForcePathStyle"]);
+
+/** CAIRN_IMPORT_ALLOWED_DIRS as a list: empty when unset, so file:// imports are refused. */
+export function importAllowedDirectories(settings: Pick<ServerSettings, "importAllowedDirs">): string[] {
+  return (settings.importAllowedDirs ?? "").split(delimiter).filter((directory) => directory !== "");
+}
 
 /** The metadata the schema keeps beside each field. */
 export interface SettingSource {
@@ -313,7 +327,7 @@ export function loadSettings<K extends ServerSettingName>(
       : BOOLEAN_SETTINGS.has(name)
         ? parseBoolean(raw.value)
         : raw.value;
-    if (!Value.Check(source, value)) {
+    if (!Value.Check(source, value) || !passesExtraRule(name, value)) {
       const got = source.secret === true ? `${raw.value.length} characters` : JSON.stringify(raw.value);
       problems.push(`${raw.origin}: must be ${source.mustBe} (got ${got})`);
       continue;
@@ -329,6 +343,12 @@ export function loadSettings<K extends ServerSettingName>(
   }
   if (problems.length > 0) throw new SettingsError(problems);
   return settings as Pick<ServerSettings, K>;
+}
+
+/** Rules a schema cannot say: every directory of CAIRN_IMPORT_ALLOWED_DIRS is absolute. */
+function passesExtraRule(name: ServerSettingName, value: unknown): boolean {
+  if (name !== "importAllowedDirs" || typeof value !== "string") return true;
+  return value.split(delimiter).every((directory) => directory === "" || isAbsolute(directory));
 }
 
 function readRaw(

@@ -35,6 +35,8 @@ export const API_ERRORS = {
   InvalidHomeRegionException: 400,
   InvalidParameterCombinationException: 400,
   S3BucketDoesNotExistException: 400,
+  InsufficientS3BucketPolicyException: 400,
+  InsufficientEncryptionPolicyException: 400,
   InvalidS3BucketNameException: 400,
   InvalidS3PrefixException: 400,
   InvalidSnsTopicNameException: 400,

@@ -1,7 +1,13 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { resolve } from "node:path";
-import { loadServerSettings, loadSettings, settingSources, SettingsError } from "../../src/config/settings.js";
+import { delimiter, resolve } from "node:path";
+import {
+  importAllowedDirectories,
+  loadServerSettings,
+  loadSettings,
+  settingSources,
+  SettingsError,
+} from "../../src/config/settings.js";
 
 function problemsOf(action: () => unknown): string[] {
   try {
@@ -45,6 +51,25 @@ describe("loadServerSettings", () => {
     assert.deepEqual(
       problemsOf(() => loadServerSettings({}, { CAIRN_PROXY_UPSTREAM: "ftp://x" })),
       ['CAIRN_PROXY_UPSTREAM: must be an http:// or https:// URL (got "ftp://x")'],
+    );
+  });
+
+  it("reads the directories file:// imports may read, and refuses relative ones", () => {
+    assert.deepEqual(importAllowedDirectories(loadServerSettings({}, {})), [], "unset: no file:// import at all");
+    const settings = loadServerSettings({}, { CAIRN_IMPORT_ALLOWED_DIRS: `/srv/archives${delimiter}/mnt/old` });
+    assert.deepEqual(importAllowedDirectories(settings), ["/srv/archives", "/mnt/old"]);
+    assert.deepEqual(importAllowedDirectories(loadServerSettings({ importAllowedDirs: "/from/flag" }, {})), [
+      "/from/flag",
+    ]);
+    assert.deepEqual(
+      problemsOf(() => loadServerSettings({ importAllowedDirs: "relative" }, {})),
+      [`--import-allowed-dirs: must be absolute directory paths separated by '${delimiter}' (got "relative")`],
+    );
+    assert.deepEqual(
+      problemsOf(() => loadServerSettings({}, { CAIRN_IMPORT_ALLOWED_DIRS: `/ok${delimiter}archives${delimiter}./x` })),
+      [
+        `CAIRN_IMPORT_ALLOWED_DIRS: must be absolute directory paths separated by '${delimiter}' (got "/ok${delimiter}archives${delimiter}./x")`,
+      ],
     );
   });
 

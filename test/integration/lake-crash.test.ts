@@ -20,6 +20,7 @@ import {
   TEST_ACCOUNT_ID,
   type ServerProcess,
 } from "../helpers/server-process.js";
+import { allowImportsFrom } from "../helpers/import-dirs.js";
 import { pollUntil } from "../helpers/poll.js";
 import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import {
@@ -200,7 +201,7 @@ describe("Lake survives kill -9", () => {
         };
         process.stdout.write(`# import: archive written in ${Date.now() - nowMs} ms\n`);
 
-        server = await startServerProcess({ dataDir });
+        server = await startServerProcess({ dataDir, env: allowImportsFrom(archive) });
         client = lakeClient(server.url);
         const createStore = async (name: string): Promise<string> =>
           (
@@ -231,7 +232,7 @@ describe("Lake survives kill -9", () => {
         client = undefined;
         await server.kill9();
 
-        server = await startServerProcess({ dataDir });
+        server = await startServerProcess({ dataDir, env: allowImportsFrom(archive) });
         client = lakeClient(server.url);
         const interrupted = await client.send(new GetImportCommand({ ImportId: first.ImportId }));
         assert.equal(interrupted.ImportStatus, "FAILED", "an interrupted import is marked FAILED");

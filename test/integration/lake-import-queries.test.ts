@@ -15,6 +15,7 @@ import {
 import { CLI, removeDataDir, startServerProcess, type ServerProcess } from "../helpers/server-process.js";
 import { SAMPLES_DIR, samplesMissingReason } from "../helpers/sample-records.js";
 import { awsCliMissingReason, runAws } from "../helpers/aws-cli.js";
+import { allowImportsFrom } from "../helpers/import-dirs.js";
 import { lakeClient, queryAll } from "../lake/lake-client.js";
 
 const execFileAsync = promisify(execFile);
@@ -97,7 +98,7 @@ describe("Lake import of the sample archives and the published Lake queries", { 
   let id = "";
 
   before(async () => {
-    server = await startServerProcess();
+    server = await startServerProcess({ env: allowImportsFrom(SAMPLES_DIR) });
     client = lakeClient(server.url);
     const created = await client.send(
       new CreateEventDataStoreCommand({ Name: "archive", TerminationProtectionEnabled: false, StartIngestion: false }),

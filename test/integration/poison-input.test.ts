@@ -19,6 +19,7 @@ import {
   type CloudTrailClient,
 } from "@aws-sdk/client-cloudtrail";
 import { removeDataDir, startServerProcess, TEST_ACCOUNT_ID, type ServerProcess } from "../helpers/server-process.js";
+import { allowImportsFrom } from "../helpers/import-dirs.js";
 import { cloudTrailCall, ingestCall, sendRaw, type RawResponse } from "../helpers/signed-request.js";
 import { recentRecords, type RawRecord } from "../helpers/sample-records.js";
 import { pollUntil } from "../helpers/poll.js";
@@ -67,7 +68,7 @@ describe("poisoned input against a real server", () => {
   const archive = mkdtempSync(join(tmpdir(), "cairn-poison-archive-"));
 
   before(async () => {
-    server = await startServerProcess({ env: { CAIRN_LAKE_FLUSH_INTERVAL_MS: "100" } });
+    server = await startServerProcess({ env: { CAIRN_LAKE_FLUSH_INTERVAL_MS: "100", ...allowImportsFrom(archive) } });
     client = lakeClient(server.url);
     const created = await client.send(
       new CreateEventDataStoreCommand({ Name: "poison-live", TerminationProtectionEnabled: false }),

@@ -17,6 +17,7 @@ import { awsCliMissingReason, runAws, runCommand, type AwsCliResult } from "../h
 import { CLI } from "../helpers/server-process.js";
 import { motoMissingReason, startMotoServer, type MotoServer } from "../storage/moto-server.js";
 import { pollUntil } from "../helpers/poll.js";
+import { addPrincipal } from "../helpers/principals.js";
 
 /**
  * Issue "Trails", the acceptance test: the real `aws cloudtrail validate-logs` says every file Cairn
@@ -118,6 +119,8 @@ function validationScenario(
   name: string,
   setup: () => Promise<{ server: ServerProcess; s3Url: string; tamperer: Tamperer; cleanup: () => Promise<void> }>,
   skip: string | false,
+  /** Whether the files are read through Cairn's own S3 endpoint, which serves each account its own buckets. */
+  servedByCairn: boolean,
 ): void {
   describe(`aws cloudtrail validate-logs against Cairn (${name})`, { skip }, () => {
     let server: ServerProcess;
@@ -286,6 +289,54 @@ function validationScenario(
       const clean = await validate();
       assert.equal(clean.code, 0, "valid again once every file is back");
     });
+
+    it(
+      "cannot read the trail's files with another account's keys",
+      { skip: servedByCairn ? false : "the files are on the external endpoint, not behind Cairn's S3 endpoint" },
+      async () => {
+        const stranger = await addPrincipal(server.dataDir, { name: "stranger", accountId: "210987654321" });
+        const asStranger = {
+          AWS_ENDPOINT_URL_S3: s3Url,
+          AWS_ACCESS_KEY_ID: stranger.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: stranger.secretAccessKey,
+        };
+        // --s3-bucket: the stranger cannot see the trail (DescribeTrails), so it names the bucket itself.
+        const aws = await runAws(
+          server.dataDir,
+          [
+            "cloudtrail",
+            "validate-logs",
+            "--trail-arn",
+            trailArn,
+            "--start-time",
+            startTime,
+            "--s3-bucket",
+            BUCKET,
+            "--endpoint-url",
+            server.url,
+            "--region",
+            "us-east-1",
+          ],
+          asStranger,
+        );
+        assert.notEqual(aws.code, 0, aws.stdout);
+        assert.match(aws.stderr, /AccessDenied/);
+        assert.doesNotMatch(aws.stdout, / files valid/);
+        const listing = await runAws(
+          server.dataDir,
+          ["s3", "ls", `s3://${BUCKET}/`, "--recursive", "--endpoint-url", s3Url],
+          asStranger,
+        );
+        assert.notEqual(listing.code, 0);
+        assert.match(listing.stderr, /AccessDenied/);
+        assert.equal(listing.stdout, "");
+        const own = await runAws(server.dataDir, ["s3", "ls", "--endpoint-url", s3Url], asStranger);
+        assert.equal(own.code, 0, own.stderr);
+        assert.equal(own.stdout, "", "the stranger's account owns no bucket");
+        const admin = await runAws(server.dataDir, ["s3", "ls", "--endpoint-url", s3Url]);
+        assert.match(admin.stdout, new RegExp(` ${BUCKET}\n$`), "the trail's account sees its bucket");
+      },
+    );
   });
 }
 
@@ -316,6 +367,7 @@ validationScenario(
     return { server, s3Url: server.s3Url, tamperer: embeddedTamperer(server.dataDir), cleanup: async () => undefined };
   },
   cliSkip,
+  true,
 );
 
 validationScenario(
@@ -346,4 +398,5 @@ validationScenario(
     return { server, s3Url: moto.endpoint, tamperer: s3Tamperer(client), cleanup };
   },
   cliSkip || motoMissingReason(),
+  false,
 );

@@ -11,6 +11,7 @@ import {
   type CloudTrailClient,
 } from "@aws-sdk/client-cloudtrail";
 import { makeDataDir, removeDataDir, startServerProcess, type ServerProcess } from "../helpers/server-process.js";
+import { allowImportsFrom } from "../helpers/import-dirs.js";
 import { lakeClient } from "./lake-client.js";
 import {
   committedFiles,
@@ -69,7 +70,10 @@ describe("Lake compaction", () => {
       await server.stop();
 
       // Compaction on: every 200 ms, tiers of 4 files.
-      server = await startServerProcess({ dataDir, env: compactionEnv({ INTERVAL_MS: "200", MIN_FILES: "4" }) });
+      server = await startServerProcess({
+        dataDir,
+        env: { ...compactionEnv({ INTERVAL_MS: "200", MIN_FILES: "4" }), ...allowImportsFrom(archive) },
+      });
       const running = server;
       const after = await waitFor("compaction of every partition", async () => {
         const files = await committedFiles(dataDir, storeId);

@@ -2,8 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { basename } from "node:path";
+import { basename, join, relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { listTrailFiles, readTrailFile } from "../../src/client/trail-files.js";
@@ -28,6 +27,12 @@ interface Failure {
   ErrorMessage: string;
 }
 
+/** How an import names a file in its failures: the source's URI and the path below it, never the server path. */
+function sourceLocation(path: string): string {
+  const encoded = relative(SAMPLES_DIR, path).split(sep).map(encodeURIComponent).join("/");
+  return `${pathToFileURL(SAMPLES_DIR).href}/${encoded}`;
+}
+
 async function referenceImport(
   duck: DuckDBInstance,
   lakeDir: string,
@@ -40,14 +45,15 @@ async function referenceImport(
   const files = (await listTrailFiles([SAMPLES_DIR])).filter((f) => !basename(f.path).includes("CloudTrail-Digest"));
   for (const file of files) {
     const content = await readTrailFile(file.path);
+    const location = sourceLocation(file.path);
     if (!content.ok) {
-      failures.push({ Location: file.path, ErrorType: content.problem, ErrorMessage: content.message });
+      failures.push({ Location: location, ErrorType: content.problem, ErrorMessage: content.message });
       continue;
     }
     content.records.forEach((raw, index) => {
       const result = normalizeIngestedRecord(raw, { receivedAtMs: nowMs, randomUUID: () => contentUuid(raw) });
       if (!result.ok) {
-        failures.push({ Location: `${file.path}#${index}`, ErrorType: result.errorCode, ErrorMessage: result.message });
+        failures.push({ Location: `${location}#${index}`, ErrorType: result.errorCode, ErrorMessage: result.message });
         return;
       }
       const hex = keyHash(result.dedupKey).toString("hex");

@@ -3,8 +3,11 @@ import { execFile, spawnSync } from "node:child_process";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { awsCliMissingReason } from "../helpers/aws-cli.js";
+import type { Credentials } from "../helpers/s3-access.js";
 import {
   BUCKET,
+  OTHER_BUCKET,
+  OTHER_KEY,
   DIGEST_BODY,
   DIGEST_KEY,
   LOG_KEY,
@@ -29,14 +32,14 @@ function boto3MissingReason(): string | false {
   return false;
 }
 
-/** Dummy credentials and no config files, so nothing on this machine points the CLI elsewhere. */
-function cleanAwsEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+/** A principal's keys and no config files, so nothing on this machine points the CLI elsewhere. */
+function cleanAwsEnvironment(keys: Credentials, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) if (!name.startsWith("AWS_")) env[name] = value;
   return {
     ...env,
-    AWS_ACCESS_KEY_ID: "x",
-    AWS_SECRET_ACCESS_KEY: "y",
+    AWS_ACCESS_KEY_ID: keys.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: keys.secretAccessKey,
     AWS_DEFAULT_REGION: "us-east-1",
     AWS_CONFIG_FILE: "/nonexistent/cairn-test-config",
     AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/cairn-test-credentials",
@@ -75,7 +78,11 @@ describe("S3 server with the real AWS CLI", { skip: awsMissing }, () => {
   before(async () => {
     served = await startServedStore();
     aws = async (...args) => {
-      const result = await run("aws", [...args, "--endpoint-url", served.server.url], cleanAwsEnvironment());
+      const result = await run(
+        "aws",
+        [...args, "--endpoint-url", served.server.url],
+        cleanAwsEnvironment(served.owner),
+      );
       assert.equal(result.code, 0, `aws ${args.join(" ")} failed:\n${result.stderr}`);
       return result;
     };
@@ -125,7 +132,7 @@ describe("S3 server with the real AWS CLI", { skip: awsMissing }, () => {
   });
 
   it("AWS_ENDPOINT_URL_S3 alone reaches it, as validate-logs needs: GetBucketLocation, ListObjects v1 paging", async () => {
-    const env = cleanAwsEnvironment({ AWS_ENDPOINT_URL_S3: served.server.url });
+    const env = cleanAwsEnvironment(served.owner, { AWS_ENDPOINT_URL_S3: served.server.url });
     const location = await run("aws", ["s3api", "get-bucket-location", "--bucket", BUCKET], env);
     assert.equal(location.code, 0, location.stderr);
     assert.deepEqual(JSON.parse(location.stdout.toString()), { LocationConstraint: null });
@@ -153,7 +160,7 @@ describe("S3 server with the real AWS CLI", { skip: awsMissing }, () => {
   });
 
   it("refuses uploads and deletes with MethodNotAllowed", async () => {
-    const env = cleanAwsEnvironment();
+    const env = cleanAwsEnvironment(served.owner);
     const upload = await run(
       "aws",
       ["s3api", "put-object", "--bucket", BUCKET, "--key", "new", "--endpoint-url", served.server.url],
@@ -169,11 +176,47 @@ describe("S3 server with the real AWS CLI", { skip: awsMissing }, () => {
     assert.notEqual(remove.code, 0);
     assert.ok(await served.store.getObject(BUCKET, LOG_KEY));
   });
+
+  it("shows another account's keys only that account's bucket, and refuses the rest with AccessDenied", async () => {
+    const env = cleanAwsEnvironment(served.stranger);
+    const endpoint = ["--endpoint-url", served.server.url];
+    const buckets = await run("aws", ["s3", "ls", ...endpoint], env);
+    assert.equal(buckets.code, 0, buckets.stderr);
+    assert.match(buckets.stdout.toString(), new RegExp(`^\\S+ \\S+ ${OTHER_BUCKET}\n$`));
+    const own = await run("aws", ["s3", "cp", `s3://${OTHER_BUCKET}/${OTHER_KEY}`, "-", ...endpoint], env);
+    assert.equal(own.code, 0, own.stderr);
+    for (const args of [
+      ["s3", "ls", `s3://${BUCKET}/`, "--recursive"],
+      ["s3", "cp", `s3://${BUCKET}/${DIGEST_KEY}`, "-"],
+      ["s3api", "head-object", "--bucket", BUCKET, "--key", DIGEST_KEY],
+      ["s3api", "get-bucket-location", "--bucket", BUCKET],
+    ]) {
+      const refused = await run("aws", [...args, ...endpoint], env);
+      assert.notEqual(refused.code, 0, `aws ${args.join(" ")} succeeded with another account's keys`);
+      assert.match(refused.stderr, /AccessDenied|Forbidden|403/, args.join(" "));
+      assert.ok(!refused.stdout.toString().includes("AWSLogs"), args.join(" "));
+    }
+  });
+
+  it("refuses unsigned requests (--no-sign-request) with AccessDenied", async () => {
+    const env = cleanAwsEnvironment(served.owner);
+    const endpoint = ["--endpoint-url", served.server.url, "--no-sign-request"];
+    for (const args of [
+      ["s3", "ls"],
+      ["s3", "ls", `s3://${BUCKET}/`, "--recursive"],
+      ["s3", "cp", `s3://${BUCKET}/${DIGEST_KEY}`, "-"],
+    ]) {
+      const refused = await run("aws", [...args, ...endpoint], env);
+      assert.notEqual(refused.code, 0, `unsigned aws ${args.join(" ")} succeeded`);
+      assert.match(refused.stderr, /AccessDenied|\(403\)/, args.join(" "));
+      assert.equal(refused.stdout.length, 0, args.join(" "));
+    }
+  });
 });
 
 const BOTO3_SCRIPT = `
 import json, sys, boto3
-s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1")
 pages = list(s3.get_paginator("list_objects").paginate(Bucket=sys.argv[2], Prefix="many/", PaginationConfig={"PageSize": 250}))
 digest = s3.get_object(Bucket=sys.argv[2], Key=sys.argv[3])
 top = s3.list_objects(Bucket=sys.argv[2], Delimiter="/")
@@ -197,7 +240,7 @@ describe("S3 server with boto3", { skip: boto3MissingReason() }, () => {
     const result = await run(
       "python3",
       ["-c", BOTO3_SCRIPT, served.server.url, BUCKET, DIGEST_KEY],
-      cleanAwsEnvironment(),
+      cleanAwsEnvironment(served.owner),
     );
     assert.equal(result.code, 0, result.stderr);
     const parsed = JSON.parse(result.stdout.toString()) as {

@@ -17,6 +17,8 @@ import {
 } from "@aws-sdk/client-s3";
 import {
   BUCKET,
+  OTHER_BUCKET,
+  OTHER_KEY,
   DIGEST_BODY,
   DIGEST_KEY,
   LOG_KEY,
@@ -39,17 +41,16 @@ async function rejectsWithS3Error(promise: Promise<unknown>, name: string, statu
   });
 }
 
+function clientFor(served: ServedStore, credentials: { accessKeyId: string; secretAccessKey: string }): S3Client {
+  return new S3Client({ endpoint: served.server.url, region: "us-east-1", credentials, forcePathStyle: true });
+}
+
 describe("S3 server with @aws-sdk/client-s3", () => {
   let served: ServedStore;
   let client: S3Client;
   before(async () => {
     served = await startServedStore();
-    client = new S3Client({
-      endpoint: served.server.url,
-      region: "us-east-1",
-      credentials: { accessKeyId: "x", secretAccessKey: "y" },
-      forcePathStyle: true,
-    });
+    client = clientFor(served, served.owner);
   });
   after(async () => {
     client?.destroy();
@@ -210,5 +211,81 @@ describe("S3 server with @aws-sdk/client-s3", () => {
       405,
     );
     assert.ok(await served.store.getObject(BUCKET, LOG_KEY), "the write attempts changed nothing");
+  });
+});
+
+describe("S3 server with @aws-sdk/client-s3, across accounts", () => {
+  let served: ServedStore;
+  let owner: S3Client;
+  let stranger: S3Client;
+  before(async () => {
+    served = await startServedStore();
+    owner = clientFor(served, served.owner);
+    stranger = clientFor(served, served.stranger);
+  });
+  after(async () => {
+    owner?.destroy();
+    stranger?.destroy();
+    await served?.close();
+  });
+
+  it("lists each account only its own buckets", async () => {
+    const mine = await owner.send(new ListBucketsCommand({}));
+    assert.deepEqual(
+      mine.Buckets?.map((bucket) => bucket.Name),
+      ["empty-bucket", BUCKET],
+    );
+    const theirs = await stranger.send(new ListBucketsCommand({}));
+    assert.deepEqual(
+      theirs.Buckets?.map((bucket) => bucket.Name),
+      [OTHER_BUCKET],
+    );
+  });
+
+  it("refuses every read of another account's bucket with AccessDenied, and reveals nothing of it", async () => {
+    const refusals = [
+      () => stranger.send(new ListObjectsV2Command({ Bucket: BUCKET })),
+      () => stranger.send(new ListObjectsCommand({ Bucket: BUCKET, Prefix: "AWSLogs/" })),
+      () => stranger.send(new GetObjectCommand({ Bucket: BUCKET, Key: LOG_KEY })),
+      () => stranger.send(new GetObjectCommand({ Bucket: BUCKET, Key: "no/such/key" })),
+      () => stranger.send(new GetBucketLocationCommand({ Bucket: BUCKET })),
+      () => owner.send(new GetObjectCommand({ Bucket: OTHER_BUCKET, Key: OTHER_KEY })),
+      () => owner.send(new ListObjectsV2Command({ Bucket: OTHER_BUCKET })),
+    ];
+    for (const refusal of refusals) await rejectsWithS3Error(refusal(), "AccessDenied", 403);
+    // HEAD answers carry no body, so the SDK knows only the status (it names HeadBucket's 403 "Unknown").
+    for (const head of [
+      () => stranger.send(new HeadBucketCommand({ Bucket: BUCKET })),
+      () => stranger.send(new HeadObjectCommand({ Bucket: BUCKET, Key: LOG_KEY })),
+    ])
+      await assert.rejects(head(), (error: unknown) => {
+        assert.ok(error instanceof S3ServiceException, String(error));
+        assert.equal(error.$metadata.httpStatusCode, 403);
+        return true;
+      });
+    // Its own bucket still works, and a bucket nobody has is still NoSuchBucket.
+    const own = await stranger.send(new GetObjectCommand({ Bucket: OTHER_BUCKET, Key: OTHER_KEY }));
+    assert.match(await own.Body!.transformToString(), /secret/);
+    await rejectsWithS3Error(
+      stranger.send(new ListObjectsV2Command({ Bucket: "no-such-bucket" })),
+      "NoSuchBucket",
+      404,
+    );
+  });
+
+  it("refuses an unknown access key and a wrong secret", async () => {
+    const unknown = clientFor(served, { accessKeyId: "AKIAUNKNOWNKEY000000", secretAccessKey: "x" });
+    const forged = clientFor(served, { accessKeyId: served.owner.accessKeyId, secretAccessKey: "not-the-secret" });
+    try {
+      await rejectsWithS3Error(unknown.send(new ListBucketsCommand({})), "InvalidAccessKeyId", 403);
+      await rejectsWithS3Error(
+        forged.send(new GetObjectCommand({ Bucket: BUCKET, Key: LOG_KEY })),
+        "SignatureDoesNotMatch",
+        403,
+      );
+    } finally {
+      unknown.destroy();
+      forged.destroy();
+    }
   });
 });

@@ -8,6 +8,7 @@ import { openFilesystemObjectStore } from "../../src/stores/objects/filesystem-o
 import type { ObjectStore } from "../../src/stores/objects/object-store.js";
 import { openSqliteTrailStore, type SqliteTrailStore } from "../../src/stores/trails/sqlite-trail-store.js";
 import { createTrailOperations } from "../../src/control-plane/trails/trail-operations.js";
+import { openSqliteBucketOwnerStore, type BucketOwnerStore } from "../../src/stores/bucket-owners/index.js";
 
 export const ACCOUNT = "111122223333";
 export const OTHER_ACCOUNT = "444455556666";
@@ -16,6 +17,8 @@ export const NOW_MS = Date.parse("2024-05-01T12:00:00.250Z");
 export interface Harness {
   readonly trails: SqliteTrailStore;
   readonly objectStore: ObjectStore;
+  /** Which account owns each bucket (a real SQLite store in the harness's directory). */
+  readonly owners: BucketOwnerStore;
   /** The fake journal head StartLogging reads. */
   head: number;
   call(
@@ -31,7 +34,7 @@ export interface Harness {
     message?: RegExp | string,
     where?: { region?: string; accountId?: string },
   ): Promise<void>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** The trail operations over a real SQLite store and a real filesystem object store in a temp dir. */
@@ -39,9 +42,11 @@ export function openHarness(options: { objectStore?: ObjectStore; maxTrailsPerRe
   const dir = mkdtempSync(join(tmpdir(), "cairn-trail-ops-"));
   const trails = openSqliteTrailStore(join(dir, "control-plane.db"));
   const objectStore = options.objectStore ?? openFilesystemObjectStore(join(dir, "objects"));
+  const owners = openSqliteBucketOwnerStore(join(dir, "bucket-owners.db"));
   const harness: Harness = {
     trails,
     objectStore,
+    owners,
     head: 100,
     async call(operation, input, where = {}) {
       const handler = operations.get(operation);
@@ -72,14 +77,16 @@ export function openHarness(options: { objectStore?: ObjectStore; maxTrailsPerRe
         return true;
       });
     },
-    close() {
+    async close() {
       trails.close();
+      await owners.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
   const operations = createTrailOperations({
     trails,
     objectStore,
+    owners,
     clock: { nowMs: () => NOW_MS },
     journalHeadSeq: () => harness.head,
     createMissingBuckets: true,

@@ -160,7 +160,7 @@ describe("CreateTrail", () => {
         { region: "us-west-2" },
       );
     } finally {
-      quota.close();
+      await quota.close();
     }
   });
 
@@ -176,7 +176,98 @@ describe("CreateTrail", () => {
       await s3.call("CreateTrail", { Name: "t1x", S3BucketName: "exists" });
       await s3.refuses("UpdateTrail", { Name: "t1x", S3BucketName: "missing" }, "S3BucketDoesNotExistException");
     } finally {
-      s3.close();
+      await s3.close();
+    }
+  });
+
+  it("answers S3BucketDoesNotExistException before claiming a missing bucket on S3", async () => {
+    const s3 = openHarness({ objectStore: refusingObjectStore(["exists"]) });
+    try {
+      await s3.refuses("CreateTrail", { Name: "t1x", S3BucketName: "missing" }, "S3BucketDoesNotExistException");
+      assert.equal(await s3.owners.ownerOf("missing"), undefined, "a name that exists nowhere is nobody's");
+    } finally {
+      await s3.close();
+    }
+  });
+});
+
+describe("trails and bucket ownership", () => {
+  const policy = (bucket: string) => `Incorrect S3 bucket policy is detected for bucket: ${bucket}`;
+
+  it("gives a new trail's bucket to its account, and refuses it to every other account", async () => {
+    const h = openHarness();
+    try {
+      await h.call("CreateTrail", { Name: "mine", S3BucketName: "shared-logs" });
+      assert.equal(await h.owners.ownerOf("shared-logs"), ACCOUNT);
+      await h.call("CreateTrail", { Name: "mine-too", S3BucketName: "shared-logs" });
+      await h.refuses(
+        "CreateTrail",
+        { Name: "theirs", S3BucketName: "shared-logs" },
+        "InsufficientS3BucketPolicyException",
+        policy("shared-logs"),
+        { accountId: OTHER_ACCOUNT },
+      );
+      const theirs = await h.call("ListTrails", {}, { accountId: OTHER_ACCOUNT });
+      assert.deepEqual(theirs.output["Trails"], [], "nothing was created");
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("refuses UpdateTrail into another account's bucket and leaves the trail as it was", async () => {
+    const h = openHarness();
+    try {
+      await h.call("CreateTrail", { Name: "mine", S3BucketName: "my-logs" });
+      await h.call("CreateTrail", { Name: "theirs", S3BucketName: "their-logs" }, { accountId: OTHER_ACCOUNT });
+      await h.refuses(
+        "UpdateTrail",
+        { Name: "theirs", S3BucketName: "my-logs", EnableLogFileValidation: true },
+        "InsufficientS3BucketPolicyException",
+        policy("my-logs"),
+        { accountId: OTHER_ACCOUNT },
+      );
+      const trail = (await h.trails.get(OTHER_ACCOUNT, "theirs"))!;
+      assert.equal(trail.s3BucketName, "their-logs");
+      assert.equal(trail.logFileValidationEnabled, false);
+      // Unchanged bucket: no ownership question.
+      await h.call("UpdateTrail", { Name: "theirs", EnableLogFileValidation: true }, { accountId: OTHER_ACCOUNT });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("refuses another account's bucket before creating anything in the store", async () => {
+    const h = openHarness();
+    try {
+      await h.owners.claim("claimed-empty", OTHER_ACCOUNT);
+      await h.refuses(
+        "CreateTrail",
+        { Name: "mine", S3BucketName: "claimed-empty" },
+        "InsufficientS3BucketPolicyException",
+        policy("claimed-empty"),
+      );
+      assert.equal(await h.objectStore.bucketExists("claimed-empty"), false);
+      assert.equal(await h.trails.get(ACCOUNT, "mine"), undefined);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("lets exactly one of two accounts racing for a new bucket have it", async () => {
+    const h = openHarness();
+    try {
+      const outcomes = await Promise.allSettled([
+        h.call("CreateTrail", { Name: "first", S3BucketName: "contested" }),
+        h.call("CreateTrail", { Name: "second", S3BucketName: "contested" }, { accountId: OTHER_ACCOUNT }),
+      ]);
+      assert.equal(outcomes.filter((o) => o.status === "fulfilled").length, 1, "one CreateTrail succeeds");
+      const [refused] = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected");
+      assert.equal((refused!.reason as { code?: string }).code, "InsufficientS3BucketPolicyException");
+      const owner = await h.owners.ownerOf("contested");
+      const stored = [...(await h.trails.list())].map((t) => t.accountId);
+      assert.deepEqual(stored, [owner], "only the owner's trail is stored");
+    } finally {
+      await h.close();
     }
   });
 });

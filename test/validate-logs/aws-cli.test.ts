@@ -11,6 +11,7 @@ import { digestTime } from "../../src/model/digest-format.js";
 import { digestKeyStamp, stampMs } from "../../src/cli/validate-logs/digest-chain.js";
 import { startS3Server, type S3Server } from "../../src/http/s3-server/start-s3-server.js";
 import { awsCliMissingReason } from "../helpers/aws-cli.js";
+import { openS3Access, type S3Access } from "../helpers/s3-access.js";
 import { BUCKET } from "../consumers/trails/harness.js";
 import { startCloudTrailStub } from "./cloudtrail-stub.js";
 import { history, type History } from "./fixture.js";
@@ -24,29 +25,36 @@ const skip = awsCliMissingReason();
 describe("the real AWS CLI accepts Cairn's digests and log files", { skip }, () => {
   let h: History;
   let s3: S3Server;
+  let access: S3Access;
   let cloudTrail: { url: string; close(): Promise<void> };
 
   before(async () => {
     h = await history(T0, { s3KeyPrefix: "audit/cairn" });
     const d = await h.restart();
     for (let i = 0; i < 5; i++) await h.hour(d);
+    // The trail's account owns the bucket; the validators read it with that account's keys.
+    access = await openS3Access(h.ws.dir, [BUCKET]);
     s3 = await startS3Server({
       store: h.ws.store,
       host: "127.0.0.1",
       port: 0,
       listBuckets: () => h.ws.store.listBuckets(),
+      principals: access.principals,
+      owners: access.owners,
+      authorizer: access.authorizer,
     });
     cloudTrail = await startCloudTrailStub(h.keys, () => [h.trail]);
   });
   after(async () => {
     await s3?.close();
+    await access?.close();
     await cloudTrail?.close();
     h?.ws.cleanup();
   });
 
   const range = () => ["--start-time", digestTime(T0), "--end-time", digestTime(h.clock.nowMs())];
 
-  async function aws(): Promise<{ code: number; stdout: string; stderr: string }> {
+  async function aws(keys = access.owner): Promise<{ code: number; stdout: string; stderr: string }> {
     const args = ["cloudtrail", "validate-logs", "--trail-arn", h.trail.trailArn, ...range(), "--verbose"];
     args.push("--endpoint-url", cloudTrail.url, "--region", "us-east-1");
     try {
@@ -54,8 +62,8 @@ describe("the real AWS CLI accepts Cairn's digests and log files", { skip }, () 
         env: {
           PATH: process.env["PATH"] ?? "",
           HOME: h.ws.dir,
-          AWS_ACCESS_KEY_ID: "AKIDCAIRNTEST",
-          AWS_SECRET_ACCESS_KEY: "secret",
+          AWS_ACCESS_KEY_ID: keys.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: keys.secretAccessKey,
           AWS_CONFIG_FILE: join(h.ws.dir, "no-config"),
           AWS_SHARED_CREDENTIALS_FILE: join(h.ws.dir, "no-credentials"),
           AWS_ENDPOINT_URL_S3: s3.url,
@@ -86,7 +94,7 @@ describe("the real AWS CLI accepts Cairn's digests and log files", { skip }, () 
         s3EndpointUrl: s3.url,
         region: "us-east-1",
       },
-      env: { AWS_ACCESS_KEY_ID: "AKIDCAIRNTEST", AWS_SECRET_ACCESS_KEY: "secret" },
+      env: { AWS_ACCESS_KEY_ID: access.owner.accessKeyId, AWS_SECRET_ACCESS_KEY: access.owner.secretAccessKey },
       stdout,
       stderr,
     });
@@ -140,5 +148,12 @@ describe("the real AWS CLI accepts Cairn's digests and log files", { skip }, () 
     );
     const ours = await cairn();
     assert.deepEqual(ours, result);
+  });
+
+  it("cannot read the trail's files with another account's keys", async () => {
+    const result = await aws(access.stranger);
+    assert.notEqual(result.code, 0, result.stdout);
+    assert.match(result.stderr, /AccessDenied/);
+    assert.doesNotMatch(result.stdout, /valid/);
   });
 });

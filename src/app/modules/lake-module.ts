@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { ServerSettings } from "../../config/settings.js";
+import { importAllowedDirectories, type ServerSettings } from "../../config/settings.js";
 import { LakeConsumer } from "../../consumers/lake-writer/lake-consumer.js";
 import { StoreRouter } from "../../consumers/lake-writer/store-router.js";
 import { ConsumerRunner } from "../../consumers/runner.js";
@@ -116,11 +116,17 @@ async function lakeOperations(
       ...withEngine,
       delivery: {
         objectStore,
+        owners: context.buckets.owners,
         keys: context.signingKeys,
         createMissingBuckets: context.buckets.embedded !== undefined,
       },
     })),
-    ...createImportOperations({ ...withEngine, objectStore }),
+    ...createImportOperations({
+      ...withEngine,
+      objectStore,
+      owners: context.buckets.owners,
+      importAllowedDirectories: importAllowedDirectories(context.settings),
+    }),
     ...createChannelOperations(base),
   ];
 }

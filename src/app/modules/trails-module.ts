@@ -6,21 +6,26 @@ import { startS3Server, type S3Server } from "../../http/s3-server/start-s3-serv
 import { compileEventSelectors } from "../../selectors/selector-matcher.js";
 import { openFileDeliveryStateStore } from "../../stores/trails/file-delivery-state-store.js";
 import { openSqliteTrailStore } from "../../stores/trails/sqlite-trail-store.js";
+import { accountObjectStore } from "../../stores/bucket-owners/account-object-store.js";
+import { adoptBuckets } from "../buckets.js";
 import type { CairnModule } from "../registry.js";
 
 /**
  * Trails (spec §2, §3, §5.3): the control-plane operations, one delivery consumer per logging trail
- * with its digests, and the read-only S3 endpoint over the embedded buckets.
+ * with its digests, and the read-only S3 endpoint over the embedded buckets (signed requests, each
+ * account its own buckets).
  */
 export const trailsModule: CairnModule = {
   name: "trails",
-  async start({ settings, journal, clock, signingKeys, buckets }) {
-    const { store: objectStore, embedded } = buckets;
+  async start({ settings, journal, clock, signingKeys, buckets, principals, authorizer }) {
+    const { store: objectStore, embedded, owners } = buckets;
     const trails = openSqliteTrailStore(join(settings.dataDir, "control-plane.db"));
+    await adoptBuckets(buckets, trails, settings.accountId);
     const delivery = await startTrailDelivery({
       journal,
       trails,
       objectStore,
+      objectStoreFor: (trail) => accountObjectStore(objectStore, owners, trail.accountId),
       keys: signingKeys,
       deliveryStates: openFileDeliveryStateStore(settings.dataDir),
       clock,
@@ -31,6 +36,7 @@ export const trailsModule: CairnModule = {
     const operations = createTrailOperations({
       trails,
       objectStore,
+      owners,
       clock,
       journalHeadSeq: () => journal.headSeq(),
       createMissingBuckets: embedded !== undefined,
@@ -43,6 +49,9 @@ export const trailsModule: CairnModule = {
         host: settings.host,
         port: settings.s3Port,
         listBuckets,
+        principals,
+        owners,
+        authorizer,
         region: settings.region,
         clock,
       });

@@ -14,6 +14,11 @@ export interface TrailDeliveryDeps {
   /** Each trail's cursor, intent and digest chains. */
   readonly deliveryStates: DeliveryStateStore;
   readonly objectStore: ObjectStore;
+  /**
+   * The store one trail writes through, when it differs from `objectStore`: the server gives each
+   * trail its account's view, which refuses buckets other accounts own.
+   */
+  readonly objectStoreFor?: (trail: TrailConfig) => ObjectStore;
   readonly clock: Clock;
   /** CAIRN_DELIVERY_INTERVAL_SECONDS (default 60, minimum 1). */
   readonly deliveryIntervalSeconds: number;
@@ -192,7 +197,7 @@ class LoggingTrails {
       trail,
       journal: deps.journal,
       trails: deps.trails,
-      objectStore: deps.objectStore,
+      objectStore: deps.objectStoreFor?.(trail) ?? deps.objectStore,
       keys: this.keys,
       matcher: deps.matcherFor(trail),
       deliveryStates: deps.deliveryStates,

@@ -1,7 +1,8 @@
 /**
  * StartImport, GetImport, ListImports, ListImportFailures (spec §7.6) for trail-format archives in an
- * S3 location (`s3://bucket/prefix`, in the object store Cairn is configured with) or a directory on
- * the server (`file:///…`, a Cairn extension). The import runs in the background (import-runner.ts):
+ * S3 location (`s3://bucket/prefix`, in the object store Cairn is configured with, of a bucket the
+ * caller's account owns) or a directory on the server under CAIRN_IMPORT_ALLOWED_DIRS (`file:///…`, a
+ * Cairn extension; import/import-source.ts). The import runs in the background (import-runner.ts):
  * files are read and normalised with the ingest rules, duplicates (same dedup key already in the
  * store) are skipped, and rows are written as Parquet in chunks, each chunk recorded in the catalog with
  * its keys. Bad files and records become ListImportFailures entries.
@@ -15,6 +16,7 @@ import type { OperationHandler } from "../operation.js";
 import { requireActive, type LakeOperationDeps } from "./eds-input.js";
 import { resolveImportLocation } from "./import/import-source.js";
 import { runImport, type ImportDocument } from "./import/import-runner.js";
+import { accountObjectStore, type BucketOwnerStore } from "../../stores/bucket-owners/index.js";
 import type { ObjectStore } from "../../stores/objects/index.js";
 
 const view = (doc: ImportDocument): Record<string, unknown> => ({
@@ -44,6 +46,9 @@ type ImportOperationDeps = LakeOperationDeps & {
   lakeDir: string;
   nowMs: () => number;
   objectStore?: ObjectStore;
+  owners: BucketOwnerStore;
+  /** CAIRN_IMPORT_ALLOWED_DIRS: the only directories file:// sources may name (none: file:// is refused). */
+  importAllowedDirectories: readonly string[];
 };
 
 export function createImportOperations(deps: ImportOperationDeps): Array<[string, OperationHandler]> {
@@ -69,7 +74,11 @@ function startImportOperation(deps: ImportOperationDeps): OperationHandler {
     const uri = s3 !== undefined && typeof s3["S3LocationUri"] === "string" ? s3["S3LocationUri"] : undefined;
     if (uri === undefined)
       throw new ApiError("InvalidParameterException", "ImportSource.S3.S3LocationUri is required.");
-    const location = await resolveImportLocation(uri, deps.objectStore);
+    const location = await resolveImportLocation(uri, context.accountId, {
+      ...(deps.objectStore !== undefined ? { objectStore: deps.objectStore } : {}),
+      owners: deps.owners,
+      allowedDirectories: deps.importAllowedDirectories,
+    });
     // The check for an ongoing import and the new document take one write turn, as
     // DeleteEventDataStore's check for one does.
     const doc = await deps.writeTurns(async () => {
@@ -99,7 +108,15 @@ function startImportOperation(deps: ImportOperationDeps): OperationHandler {
       await saveImport(deps, created);
       return created;
     });
-    void runImport(doc, { ...deps, save: (updated) => saveImport(deps, updated) });
+    const { objectStore } = deps;
+    void runImport(doc, {
+      ...deps,
+      // Reads go through the account's view of the store, which refuses any bucket not its own.
+      ...(objectStore !== undefined
+        ? { objectStore: accountObjectStore(objectStore, deps.owners, doc.accountId) }
+        : {}),
+      save: (updated) => saveImport(deps, updated),
+    });
     return { output: view(doc), responseElements: view(doc) };
   };
 }

@@ -10,10 +10,12 @@
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { ApiError } from "../../lib/api-error.js";
+import { accountObjectStore, type BucketOwnerStore } from "../../stores/bucket-owners/index.js";
 import type { ObjectStore } from "../../stores/objects/index.js";
 import type { SigningKeyStore } from "../../stores/signing-keys/index.js";
 import { SIGNATURE_ALGORITHM } from "../../model/digest-format.js";
 import type { QueryRows } from "../../lake/engine/query-engine.js";
+import { claimBucket, refuseForeignBucket } from "../bucket-access.js";
 
 const SIGN_FILE_NAME = "result_sign.json";
 /** A result file holds at most this much CSV before compression; AWS's limit is 1 TB per file. */
@@ -39,6 +41,8 @@ export interface DeliveryTarget {
 
 export interface DeliveryDeps {
   readonly objectStore: ObjectStore;
+  /** Results go only to a bucket of the query's account (or of no account yet, which then becomes its). */
+  readonly owners: BucketOwnerStore;
   readonly keys: SigningKeyStore;
   /** The embedded store makes a missing bucket, as CreateTrail does; an external S3 must have it. */
   readonly createMissingBuckets: boolean;
@@ -61,10 +65,16 @@ export function parseDeliveryUri(uri: string): DeliveryTarget {
 }
 
 /**
- * StartQuery's check: the bucket exists (or, embedded, is created), else S3BucketDoesNotExistException.
- * A store that cannot be asked does not refuse the query; its delivery status shows the failure.
+ * StartQuery's check: another account's bucket is InsufficientS3BucketPolicyException; the bucket
+ * exists (or, embedded, is created), else S3BucketDoesNotExistException; then it is the caller's. A
+ * store that cannot be asked does not refuse the query; its delivery status shows the failure.
  */
-export async function checkDeliveryBucket(deps: DeliveryDeps, target: DeliveryTarget): Promise<void> {
+export async function checkDeliveryBucket(
+  deps: DeliveryDeps,
+  target: DeliveryTarget,
+  accountId: string,
+): Promise<void> {
+  await refuseForeignBucket(deps.owners, target.bucket, accountId, "InsufficientS3BucketPolicyException");
   const missing = new ApiError("S3BucketDoesNotExistException", `S3 bucket ${target.bucket} does not exist!`);
   let exists: boolean;
   try {
@@ -73,13 +83,15 @@ export async function checkDeliveryBucket(deps: DeliveryDeps, target: DeliveryTa
     // Unreachable or forbidden: the query runs, and DeliveryStatus tells what the delivery met.
     return;
   }
-  if (exists) return;
-  if (!deps.createMissingBuckets) throw missing;
-  try {
-    await deps.objectStore.ensureBucket(target.bucket);
-  } catch {
-    throw missing;
+  if (!exists) {
+    if (!deps.createMissingBuckets) throw missing;
+    try {
+      await deps.objectStore.ensureBucket(target.bucket);
+    } catch {
+      throw missing;
+    }
   }
+  await claimBucket(deps.owners, target.bucket, accountId, "InsufficientS3BucketPolicyException");
 }
 
 /** The folder of a query's files (ends with `/`). */
@@ -144,6 +156,8 @@ export async function deliverResults(
   },
 ): Promise<DeliveryOutcome> {
   const folder = deliveryFolder(options.target, options.accountId, options.queryId, options.completeMs);
+  // StartQuery checked the bucket; this store refuses it again (ACCESS_DENIED) should it not be the account's.
+  const objectStore = accountObjectStore(deps.objectStore, deps.owners, options.accountId);
   const keys: string[] = [];
   const files: Array<{ fileHashValue: string; fileName: string }> = [];
   try {
@@ -151,7 +165,7 @@ export async function deliverResults(
     for (const [index, csv] of bodies.entries()) {
       const body = gzipSync(csv);
       const fileName = `result_${index + 1}.csv.gz`;
-      await deps.objectStore.putObject(options.target.bucket, folder + fileName, body, {
+      await objectStore.putObject(options.target.bucket, folder + fileName, body, {
         contentType: "text/csv",
         contentEncoding: "gzip",
       });
@@ -173,7 +187,7 @@ export async function deliverResults(
       hashSignature: key.signHex(files.map((f) => f.fileHashValue).join(" ")),
       publicKeyFingerprint: key.fingerprint,
     };
-    await deps.objectStore.putObject(
+    await objectStore.putObject(
       options.target.bucket,
       folder + SIGN_FILE_NAME,
       Buffer.from(JSON.stringify(signFile), "utf8"),

@@ -58,7 +58,7 @@ function startQueryOperation(queries: QueryRuntime): OperationHandler {
     if (mine.filter((q) => q.status === "QUEUED" || q.status === "RUNNING").length >= MAX_CONCURRENT_QUERIES)
       throw new ApiError("MaxConcurrentQueriesException", `At most ${MAX_CONCURRENT_QUERIES} queries may run at once.`);
     const ranges = await planPartitions(queries, rewritten.sql, stores);
-    if (target !== undefined) await checkDeliveryBucket(deps.delivery!, target);
+    if (target !== undefined) await checkDeliveryBucket(deps.delivery!, target, context.accountId);
     const query: QueryDocument = {
       id: randomUUID(),
       accountId: context.accountId,

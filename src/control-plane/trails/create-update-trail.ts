@@ -10,6 +10,7 @@ import { readTagsList, mergeTags } from "./tag-rules.js";
 import { DEFAULT_MAX_TRAILS_PER_REGION, type TrailOperationDeps } from "./trail-deps.js";
 import { optionalBoolean, requiredString, resolveTrail, trailResources } from "./trail-input.js";
 import { checkTrailQuota, checkTrailSettings, ensureTrailBucket } from "./trail-settings.js";
+import { claimBucket, refuseForeignBucket } from "../bucket-access.js";
 import { trailWriteOutput } from "./trail-shapes.js";
 
 /** Optional string settings: on UpdateTrail an empty string clears the setting, as in AWS. */
@@ -39,6 +40,16 @@ function writeResult(trail: TrailConfig) {
     responseElements: toLowerCamelKeys(output) as Record<string, unknown>,
     resources: trailResources(trail),
   };
+}
+
+/**
+ * The trail's bucket must be the caller's account's, or no account's yet (it becomes the caller's):
+ * a bucket another account owns is refused before it is looked at, and nothing is created or stored.
+ */
+async function useTrailBucket(deps: TrailOperationDeps, bucket: string, accountId: string): Promise<void> {
+  await refuseForeignBucket(deps.owners, bucket, accountId, "InsufficientS3BucketPolicyException");
+  await ensureTrailBucket(deps.objectStore, bucket, deps.createMissingBuckets);
+  await claimBucket(deps.owners, bucket, accountId, "InsufficientS3BucketPolicyException");
 }
 
 export function createTrailOperation(deps: TrailOperationDeps): OperationHandler {
@@ -72,7 +83,7 @@ export function createTrailOperation(deps: TrailOperationDeps): OperationHandler
         `Trail ${name} already exists for customer: ${context.accountId}`,
       );
     checkTrailQuota(await deps.trails.list(context.accountId), trail, maxTrails);
-    await ensureTrailBucket(deps.objectStore, trail.s3BucketName, deps.createMissingBuckets);
+    await useTrailBucket(deps, trail.s3BucketName, context.accountId);
     await deps.trails.put(trail);
     return writeResult(trail);
   };
@@ -100,7 +111,7 @@ export function updateTrailOperation(deps: TrailOperationDeps): OperationHandler
     if (updated.isMultiRegionTrail && !current.isMultiRegionTrail)
       checkTrailQuota(await deps.trails.list(context.accountId), updated, maxTrails);
     if (updated.s3BucketName !== current.s3BucketName)
-      await ensureTrailBucket(deps.objectStore, updated.s3BucketName, deps.createMissingBuckets);
+      await useTrailBucket(deps, updated.s3BucketName, context.accountId);
     await deps.trails.put(updated);
     return writeResult(updated);
   };

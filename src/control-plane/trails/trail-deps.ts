@@ -1,4 +1,5 @@
 import type { Clock } from "../../lib/clock.js";
+import type { BucketOwnerStore } from "../../stores/bucket-owners/index.js";
 import type { ObjectStore } from "../../stores/objects/index.js";
 import type { TrailStore } from "../../stores/trails/index.js";
 
@@ -7,6 +8,8 @@ export const DEFAULT_MAX_TRAILS_PER_REGION = 5;
 export interface TrailOperationDeps {
   readonly trails: TrailStore;
   readonly objectStore: ObjectStore;
+  /** Which account owns each bucket: a trail delivers only to its own account's buckets. */
+  readonly owners: BucketOwnerStore;
   readonly clock: Clock;
   /** The journal's head seq: StartLogging delivers from the next record on. */
   readonly journalHeadSeq: () => number;

@@ -1,5 +1,7 @@
+import type { BucketOwnerStore } from "../../stores/bucket-owners/index.js";
 import { ObjectStoreError, type ObjectStore } from "../../stores/objects/index.js";
 import { listObjectsV1, listObjectsV2 } from "./list-objects.js";
+import { checkBucketOwner } from "./s3-access.js";
 import { objectResponse } from "./object-response.js";
 import { S3RequestError } from "./s3-errors.js";
 import type { S3Target } from "./resolve-target.js";
@@ -7,7 +9,9 @@ import { S3_NAMESPACE, XML_DECLARATION, element, xmlTimestamp } from "./xml.js";
 
 export interface S3Context {
   readonly store: ObjectStore;
+  /** Every bucket of the store; each caller sees those of its own account. */
   readonly listBuckets: () => Promise<string[]>;
+  readonly owners: BucketOwnerStore;
   readonly region: string;
   /** Reported as every bucket's CreationDate: the store doesn't record one. */
   readonly startedAtMs: number;
@@ -56,19 +60,21 @@ const UNSUPPORTED_SUBRESOURCES = [
 ];
 
 /**
- * Answers one read request (GET or HEAD) for `target`. Everything not found, refused or unsupported
- * is thrown as S3RequestError, which the server renders as S3's `<Error>` document.
+ * Answers one read request (GET or HEAD) for `target`, made by a principal of `accountId` (already
+ * authenticated and authorised): only buckets of that account are listed or read. Everything not
+ * found, refused or unsupported is thrown as S3RequestError, which the server renders as S3's
+ * `<Error>` document.
  */
 export async function handleRead(
   context: S3Context,
-  method: "GET" | "HEAD",
-  target: S3Target,
-  range?: string,
+  request: { method: "GET" | "HEAD"; target: S3Target; range?: string; accountId: string },
 ): Promise<S3Reply> {
+  const { method, target, range, accountId } = request;
   const unsupported = UNSUPPORTED_SUBRESOURCES.find((name) => target.query.has(name));
   if (unsupported !== undefined) throw new S3RequestError("NotImplemented", { Subresource: unsupported });
   try {
-    if (target.bucket === undefined) return await listBuckets(context);
+    if (target.bucket === undefined) return await listBuckets(context, accountId);
+    await checkBucketOwner(context.owners, context.store, accountId, target.bucket);
     if (target.key === undefined) return await bucketRequest(context, method, target.bucket, target.query);
     const object = await context.store.getObject(target.bucket, target.key);
     if (object === undefined) throw new S3RequestError("NoSuchKey", { Key: target.key });
@@ -105,8 +111,9 @@ async function bucketRequest(
   return xmlReply(xml, {});
 }
 
-async function listBuckets(context: S3Context): Promise<S3Reply> {
-  const names = [...(await context.listBuckets())].sort();
+async function listBuckets(context: S3Context, accountId: string): Promise<S3Reply> {
+  const owned = new Set(await context.owners.list(accountId));
+  const names = (await context.listBuckets()).filter((name) => owned.has(name)).sort();
   const created = xmlTimestamp(context.startedAtMs);
   const buckets = names.map((name) => `<Bucket>${element("Name", name)}${element("CreationDate", created)}</Bucket>`);
   const xml =
@@ -134,6 +141,8 @@ function toRequestError(error: unknown, target: S3Target): unknown {
     case "AccessDenied":
       return new S3RequestError("AccessDenied");
     default:
-      return new S3RequestError("InternalError", {}, error.message);
+      // The store's message names server paths or its endpoint: the operator's log, not the caller's answer.
+      process.stderr.write(`Cairn S3 endpoint: ${error.message}\n`);
+      return new S3RequestError("InternalError");
   }
 }

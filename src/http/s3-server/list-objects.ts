@@ -4,7 +4,7 @@ import { S3RequestError } from "./s3-errors.js";
 import { S3_NAMESPACE, XML_DECLARATION, element, urlEncodeKey, xmlTimestamp } from "./xml.js";
 
 const MAX_KEYS_LIMIT = 1000;
-/** Objects belong to one fixed owner: the server has no accounts, and v1 listings always name an owner. */
+/** v1 listings always name an owner; S3's canonical user ids have no counterpart here, so one fixed owner stands in. */
 const OWNER = "<Owner><ID>cairn</ID><DisplayName>cairn</DisplayName></Owner>";
 
 /** ListObjects (v1): `prefix`, `marker`, `max-keys`, `delimiter`, `encoding-type`. */

@@ -4,7 +4,9 @@ import { XML_DECLARATION, element } from "./xml.js";
 /** The closed catalogue of S3 errors this server sends: status and S3's own message text. */
 export const S3_ERRORS = {
   AccessDenied: { status: 403, message: "Access Denied" },
+  AuthorizationHeaderMalformed: { status: 400, message: "The authorization header is malformed." },
   InternalError: { status: 500, message: "We encountered an internal error. Please try again." },
+  InvalidAccessKeyId: { status: 403, message: "The AWS Access Key Id you provided does not exist in our records." },
   InvalidArgument: { status: 400, message: "Invalid Argument" },
   InvalidBucketName: { status: 400, message: "The specified bucket is not valid." },
   InvalidRange: { status: 416, message: "The requested range is not satisfiable" },
@@ -15,6 +17,15 @@ export const S3_ERRORS = {
   NotImplemented: {
     status: 501,
     message: "A header or query you provided implies functionality that is not implemented.",
+  },
+  RequestTimeTooSkewed: {
+    status: 403,
+    message: "The difference between the request time and the current time is too large.",
+  },
+  SignatureDoesNotMatch: {
+    status: 403,
+    message:
+      "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
   },
   ServiceUnavailable: { status: 503, message: "Please reduce your request rate." },
 } as const;

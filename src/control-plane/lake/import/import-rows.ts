@@ -4,14 +4,15 @@
  * the NDJSON line a record becomes for bulk-writer.ts.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { closeSync, constants, openSync, readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
+import { errorCode } from "../../../lib/error-code.js";
 import type { CloudTrailRecord } from "../../../model/record.js";
 import { recordToRow } from "../../../lake/engine/lake-schema.js";
 
 export interface FileRequest {
   readonly id: number;
-  /** Where the file is read from when `bytes` is absent (file:// imports); the failure Location. */
+  /** Where the file is read from when `bytes` is absent (file:// imports); never shown to the caller. */
   readonly path: string;
   /** The object's body (s3:// imports), transferred to the worker. */
   readonly bytes?: Uint8Array;
@@ -37,11 +38,29 @@ export type TrailBytesContent =
   | { readonly ok: true; readonly records: unknown[] }
   | { readonly ok: false; readonly problem: "unreadable" | "malformed-json" | "not-records"; readonly message: string };
 
+/**
+ * A file below an import's source directory. O_NOFOLLOW: a file swapped for a symbolic link after the
+ * walk listed it is not followed out of the directory.
+ */
+function readImportFile(path: string): Buffer {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** readTrailFile's rules on bytes: gzip sniffed by magic number, `{"Records":[…]}` required. */
 export function parseTrailBytes(bytes: Buffer | undefined, path: string): TrailBytesContent {
   let text: Buffer;
   try {
-    text = bytes ?? readFileSync(path);
+    text = bytes ?? readImportFile(path);
+  } catch (error) {
+    // The system's message names the server path; its code is all the caller needs.
+    return { ok: false, problem: "unreadable", message: `The file cannot be read (${errorCode(error) ?? "error"}).` };
+  }
+  try {
     if (text[0] === 0x1f && text[1] === 0x8b) text = gunzipSync(text);
   } catch (error) {
     return { ok: false, problem: "unreadable", message: errorMessage(error) };

@@ -10,7 +10,13 @@ import type { DuckDBInstance } from "@duckdb/node-api";
 import type { ObjectStore } from "../../../stores/objects/index.js";
 import { writeImportChunk } from "./bulk-writer.js";
 import type { FileRequest, FileResult } from "./import-rows.js";
-import { listImportFiles, readImportObject, type ImportFile, type ImportLocation } from "./import-source.js";
+import {
+  failureCode,
+  listImportFiles,
+  readImportObject,
+  type ImportFile,
+  type ImportLocation,
+} from "./import-source.js";
 import { ImportWorkerPool } from "./worker-pool.js";
 import type { CommittedFile, ImportFailure, LakeCatalog } from "../../../lake/catalog/index.js";
 
@@ -26,7 +32,7 @@ export interface ImportDocument {
   readonly edsId: string;
   readonly destinationArn: string;
   readonly sourceUri: string;
-  /** The directory of a file:// import ("" for s3://). */
+  /** The resolved directory of a file:// import ("" for s3://); never shown to the caller. */
   readonly directory: string;
   /** Absent in documents written before s3:// imports: then `directory` is the source. */
   readonly location?: ImportLocation;
@@ -52,7 +58,7 @@ interface RunnerDeps {
   readonly lakeDir: string;
   readonly nowMs: () => number;
   readonly save: (doc: ImportDocument) => Promise<void>;
-  /** The object store s3:// sources are read from. */
+  /** The object store s3:// sources are read from, as the import's account sees it. */
   readonly objectStore?: ObjectStore;
 }
 
@@ -98,7 +104,7 @@ function keysOf(result: ParsedFile): Buffer[] {
   return result.lines.map((_, i) => all.subarray(i * 16, i * 16 + 16));
 }
 
-/** Reads one file on the pool: its path (file://), or its body fetched here and handed over (s3://). */
+/** Reads one file on the pool: its resolved path (file://), or its body fetched here and handed over (s3://). */
 function fileReader(
   doc: ImportDocument,
   location: ImportLocation,
@@ -108,7 +114,7 @@ function fileReader(
   return async (file, id) => {
     const base: FileRequest = {
       id,
-      path: file.location,
+      path: file.path ?? file.location,
       nowMs: deps.nowMs(),
       ...(doc.startEventTimeMs !== undefined ? { startMs: doc.startEventTimeMs } : {}),
       ...(doc.endEventTimeMs !== undefined ? { endMs: doc.endEventTimeMs } : {}),
@@ -118,7 +124,7 @@ function fileReader(
     try {
       body = await readImportObject(deps.objectStore!, location.bucket, file.key!);
     } catch (error) {
-      return { id, ok: false, problem: "unreadable", message: error instanceof Error ? error.message : String(error) };
+      return { id, ok: false, problem: "unreadable", message: `The object cannot be read (${failureCode(error)}).` };
     }
     if (body === undefined) return { id, ok: false, problem: "unreadable", message: "The object does not exist." };
     // A private copy: the worker takes the buffer over, and SDK bodies may share theirs.
@@ -132,7 +138,7 @@ export async function runImport(doc: ImportDocument, deps: RunnerDeps): Promise<
   let pool: ImportWorkerPool | undefined;
   try {
     const location: ImportLocation = doc.location ?? { kind: "file", directory: doc.directory };
-    const files = await listImportFiles(location, deps.objectStore);
+    const files = await listImportFiles(location, deps.objectStore, doc.sourceUri);
     Object.assign(doc, { status: "IN_PROGRESS", updatedMs: deps.nowMs() });
     doc.stats.PrefixesFound = 1;
     await progress.save(true);
@@ -150,7 +156,15 @@ export async function runImport(doc: ImportDocument, deps: RunnerDeps): Promise<
     Object.assign(doc, { status: "COMPLETED", updatedMs: deps.nowMs() });
   } catch (error) {
     await chunks.settle();
-    progress.fail(doc.sourceUri, "ImportFailed", error instanceof Error ? error.message : String(error));
+    // The whole error goes to the operator's log; the caller learns its code, never a server path.
+    process.stderr.write(
+      `lake: import ${doc.id} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    progress.fail(
+      doc.sourceUri,
+      "ImportFailed",
+      `The import stopped (${failureCode(error)}); the server log has the details.`,
+    );
     await progress.recordFailures();
     Object.assign(doc, { status: "FAILED", updatedMs: deps.nowMs() });
   } finally {
