@@ -8,6 +8,7 @@ import { ApiError, isApiError } from "../lib/api-error.js";
 import type { Clock } from "../lib/clock.js";
 import type { Principal, PrincipalStore } from "../stores/principals/index.js";
 import { sendAwsError, sendRestJsonError } from "./send-error.js";
+import { markSignedRoute, throwRefusalBeforeBody } from "./signed-routes.js";
 
 /** What every route is registered with. */
 export interface RouteContext {
@@ -72,7 +73,7 @@ const INTERNAL_FAILURE = "The request processing has failed because of an unknow
  */
 export function audited<T>(context: RouteContext, route: AuditedRoute<T>): RouteHandlerMethod {
   const sendError = route.errorFormat === "rest-json" ? sendRestJsonError : sendAwsError;
-  return async (request, reply) => {
+  const handler: RouteHandlerMethod = async (request, reply) => {
     const attribution: CallerAttribution = {};
     const call = newCall(context, request, attribution, route);
     let outcome: { result: T } | undefined;
@@ -94,6 +95,14 @@ export function audited<T>(context: RouteContext, route: AuditedRoute<T>): Route
     else await route.answer(reply, outcome.result, seqs, call);
     return reply;
   };
+  // The request gate checks every audited route's headers before its body is read (request-gate.ts).
+  markSignedRoute(handler, {
+    errorFormat: route.errorFormat ?? "json-1.1",
+    eventName: route.eventName,
+    readOnly: route.readOnly,
+    selfAudit: route.selfAudit !== false,
+  });
+  return handler;
 }
 
 function newCall<T>(
@@ -111,8 +120,10 @@ function newCall<T>(
     requestId: randomUUID(),
     nowMs,
     note: { eventName, readOnly: route.readOnly(eventName), input: null, responseElements: null, items: [] },
-    authenticate: (service = "cloudtrail") =>
-      authenticate(toSignedRequest(request, body), context.principals, attribution, nowMs, service),
+    authenticate: async (service = "cloudtrail") => {
+      throwRefusalBeforeBody(request, attribution);
+      return authenticate(toSignedRequest(request, body), context.principals, attribution, nowMs, service);
+    },
   };
 }
 
@@ -161,19 +172,21 @@ function unavailable(message: string): ApiError {
 }
 
 /**
- * Records a request refused before any route ran (unreadable or oversized body, unknown path), as
- * `UnknownOperation`; best effort, because the refusal is answered either way.
+ * Records a request refused before its route ran (unreadable or oversized body), under the name
+ * its route gives it (else `UnknownOperation`) and the caller its headers named; best effort,
+ * because the refusal is answered either way.
  */
 export async function recordRefusal(
   context: Pick<RouteContext, "journal" | "audit">,
   request: { ip: string; headers: { "user-agent"?: string | undefined } },
   error: ApiError,
+  known: { attribution?: CallerAttribution; eventName?: string; readOnly?: boolean } = {},
 ): Promise<void> {
   const record = auditRecordOf(request, context.audit, {
-    eventName: "UnknownOperation",
-    attribution: {},
+    eventName: known.eventName ?? "UnknownOperation",
+    attribution: known.attribution ?? {},
     requestId: randomUUID(),
-    readOnly: false,
+    readOnly: known.readOnly ?? false,
     input: null,
     responseElements: null,
     failure: error,
