@@ -79,6 +79,8 @@ export function audited<T>(context: RouteContext, route: AuditedRoute<T>): Route
     let outcome: { result: T } | undefined;
     let failure: ApiError | undefined;
     try {
+      // Refused from its headers (request-gate.ts): recorded like any call of its caller, never run.
+      throwRefusalBeforeBody(request, attribution);
       outcome = { result: await route.handle(call) };
     } catch (error) {
       failure = asApiError(error, context.onInternalError);
@@ -120,10 +122,8 @@ function newCall<T>(
     requestId: randomUUID(),
     nowMs,
     note: { eventName, readOnly: route.readOnly(eventName), input: null, responseElements: null, items: [] },
-    authenticate: async (service = "cloudtrail") => {
-      throwRefusalBeforeBody(request, attribution);
-      return authenticate(toSignedRequest(request, body), context.principals, attribution, nowMs, service);
-    },
+    authenticate: (service = "cloudtrail") =>
+      authenticate(toSignedRequest(request, body), context.principals, attribution, nowMs, service),
   };
 }
 

@@ -80,7 +80,7 @@ export class RequestGate {
         return reply;
       }
       // A known caller's refusal is recorded as any of its calls is: the route's own handler
-      // writes it, its authentication step throwing this refusal (the body stays unread).
+      // writes it and answers, without running the operation (the body stays unread).
       refuseBeforeBody(request, { error, attribution });
       await request.routeOptions.handler.call(request.server, request, reply);
       return reply;

@@ -48,7 +48,7 @@ export function signedRouteOf(request: FastifyRequest): SignedRouteFacts | undef
   return config?.[SIGNED_ROUTE] as SignedRouteFacts | undefined;
 }
 
-/** Hands the route a refusal decided before its body was read: its authentication step throws it. */
+/** Hands the route a refusal decided before its body was read: its handler records it instead of running. */
 export function refuseBeforeBody(request: FastifyRequest, refusal: RefusalBeforeBody): void {
   refusals.set(request, refusal);
 }
