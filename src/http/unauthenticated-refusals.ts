@@ -68,7 +68,7 @@ export class UnauthenticatedRefusals {
 
   /** Writes every window as it ends, until close. */
   start(): void {
-    this.timer = setInterval(() => void this.flush(false), FLUSH_TICK_MS);
+    this.timer = setInterval(() => void this.flush(false).catch(this.options.onInternalError), FLUSH_TICK_MS);
     this.timer.unref();
   }
 
