@@ -10,6 +10,9 @@ import { iamHandler, isIamQueryRequest } from "../http/routes/iam-route.js";
 import { iamOperations } from "../control-plane/iam/index.js";
 import { appAuthorizer, iamDependencies } from "./authorizer.js";
 import { registerConsoleRoute } from "../http/routes/console-route.js";
+import { InflightBodyBudget } from "../http/inflight-body-budget.js";
+import { RequestGate } from "../http/request-gate.js";
+import { UnauthenticatedRefusals } from "../http/unauthenticated-refusals.js";
 import { Throttle } from "../http/throttle.js";
 import { openFileJournal, type Journal } from "../journal/index.js";
 import { systemClock, type Clock } from "../lib/clock.js";
@@ -95,7 +98,10 @@ export async function startServer(
     onInternalError: reportInternalError,
     shutdown: shutdown.signal,
   };
-  const app = createHttpApp((error, request) => recordRefusal(routeContext, request, error), reportInternalError);
+  const { gate, unauthenticated, budget } = requestGate(settings, routeContext);
+  const app = createHttpApp((error, request) => gate.recordRefusal(request, error), reportInternalError);
+  // Before any route: the gate's hooks run for every route and for unknown paths.
+  gate.install(app);
   const iam = iamHandler({
     context: routeContext,
     operations: iamOperations(iamDependencies(principals)),
@@ -108,7 +114,7 @@ export async function startServer(
   );
   await registry.registerRoutes(app, routeContext);
   await registerConsoleRoute(app);
-  app.get("/health", async () => healthOf(settings, journal, registry));
+  app.get("/health", async () => healthOf(settings, journal, registry, budget));
 
   await app.listen({ host: settings.host, port: settings.port });
   const url = urlOf(app.server.address() as AddressInfo);
@@ -119,6 +125,7 @@ export async function startServer(
     endpointUrl: url,
   });
   registry.startJobs();
+  unauthenticated.start();
   log(banner({ settings, url, files, masterKey, admin, moduleLines: registry.banner() }));
 
   const s3Url = registry.endpoint("s3Url");
@@ -132,6 +139,8 @@ export async function startServer(
       shutdown.abort();
       await registry.stopJobs();
       await app.close();
+      // The counts of the last window, once no request can add to them, while the journal is open.
+      await unauthenticated.close();
       await registry.close();
       await buckets.owners.close();
       await journal.close();
@@ -147,14 +156,47 @@ function reportInternalError(error: unknown): void {
   );
 }
 
+/**
+ * The checks before a body is read, the in-flight body budget, and the count of unauthenticated
+ * refusals (docs/reference/security.md, "Bounded work").
+ */
+function requestGate(
+  settings: ServerSettings,
+  routeContext: RouteContext,
+): { gate: RequestGate; unauthenticated: UnauthenticatedRefusals; budget: InflightBodyBudget } {
+  const unauthenticated = new UnauthenticatedRefusals({
+    journal: routeContext.journal,
+    audit: routeContext.audit,
+    clock: routeContext.clock,
+    onInternalError: reportInternalError,
+  });
+  const budget = new InflightBodyBudget(settings.maxInflightBodyBytes);
+  const gate = new RequestGate({
+    principals: routeContext.principals,
+    clock: routeContext.clock,
+    budget,
+    unauthenticated,
+    recordKnown: (request, error, known) => recordRefusal(routeContext, request, error, known),
+  });
+  return { gate, unauthenticated, budget };
+}
+
 function throttles(settings: ServerSettings, clock: Clock): Map<string, Throttle> {
   const out = new Map<string, Throttle>();
   if (settings.lookupEventsTps !== undefined) out.set("LookupEvents", new Throttle(settings.lookupEventsTps, clock));
   return out;
 }
 
-/** `GET /health`: the journal, every registered consumer's cursor and lag, and the modules' own facts. */
-function healthOf(settings: ServerSettings, journal: Journal, registry: ModuleRegistry): Record<string, unknown> {
+/**
+ * `GET /health`: the journal, every registered consumer's cursor and lag, the modules' own facts, and
+ * the request-body bytes in flight against their budget.
+ */
+function healthOf(
+  settings: ServerSettings,
+  journal: Journal,
+  registry: ModuleRegistry,
+  budget: InflightBodyBudget,
+): Record<string, unknown> {
   const { consumers, modules } = registry.health();
   return {
     status: "ok",
@@ -162,6 +204,7 @@ function healthOf(settings: ServerSettings, journal: Journal, registry: ModuleRe
     region: settings.region,
     journal: { headSeq: journal.headSeq(), firstSeq: journal.firstSeq(), retentionFloorSeq: registry.retentionFloor() },
     consumers,
+    requestBodies: { inflightBytes: budget.heldBytes, inflightBytesMax: budget.capacityBytes },
     ...modules,
   };
 }

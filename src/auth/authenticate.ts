@@ -2,6 +2,8 @@ import type { FastifyRequest } from "fastify";
 import type { Principal, PrincipalStore } from "../stores/principals/index.js";
 import { ApiError } from "../lib/api-error.js";
 import {
+  checkClaimHeaders,
+  claimedAccessKeyId,
   parseSignatureClaim,
   verifySignature,
   type IncomingSignedRequest,
@@ -41,6 +43,40 @@ export async function authenticate(
   nowMs: number,
   service = "cloudtrail",
 ): Promise<{ principal: Principal; claim: SignatureClaim }> {
+  const { claim, principal } = await claimedPrincipal(signed, principals, attribution);
+  await verifySignature(signed, claim, principal.secretAccessKey, { nowMs, service });
+  return { principal, claim };
+}
+
+/**
+ * The part of authentication that needs no body, run before one is read: a well-formed
+ * Authorization header, a key the principal store knows, a signing time within the allowed skew.
+ * When the header is refused but names a known key (read leniently), the principal is still noted
+ * in `attribution`: the refusal is then attributable, and recorded as that caller's.
+ */
+export async function authenticateHeaders(
+  signed: IncomingSignedRequest,
+  principals: PrincipalStore,
+  attribution: CallerAttribution,
+  nowMs: number,
+): Promise<void> {
+  try {
+    const { claim } = await claimedPrincipal(signed, principals, attribution);
+    checkClaimHeaders(claim, nowMs);
+  } catch (error) {
+    // Only a header the strict parser refused needs the lenient read; a parsed key was looked up already.
+    const accessKeyId = attribution.claim === undefined ? claimedAccessKeyId(signed) : undefined;
+    const principal = accessKeyId === undefined ? undefined : await principals.findByAccessKeyId(accessKeyId);
+    if (principal !== undefined) attribution.principal = principal;
+    throw error;
+  }
+}
+
+async function claimedPrincipal(
+  signed: IncomingSignedRequest,
+  principals: PrincipalStore,
+  attribution: CallerAttribution,
+): Promise<{ claim: SignatureClaim; principal: Principal }> {
   const claim = parseSignatureClaim(signed);
   attribution.claim = claim;
   const principal = await principals.findByAccessKeyId(claim.accessKeyId);
@@ -48,6 +84,5 @@ export async function authenticate(
     throw new ApiError("UnrecognizedClientException", "The security token included in the request is invalid.");
   }
   attribution.principal = principal;
-  await verifySignature(signed, claim, principal.secretAccessKey, { nowMs, service });
-  return { principal, claim };
+  return { claim, principal };
 }

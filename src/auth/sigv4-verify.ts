@@ -116,6 +116,22 @@ export function parseSignatureClaim(request: IncomingSignedRequest): SignatureCl
   };
 }
 
+/** An access key id as principals are keyed (src/config/settings.ts ACCESS_KEY_ID_PATTERN). */
+const ACCESS_KEY_ID = /^[A-Za-z0-9]{16,128}$/;
+
+/**
+ * The access key id a request names, read leniently from a header or presigned query that
+ * parseSignatureClaim refuses (a scope whose region is none, say), so that a refusal naming a
+ * known key can still be attributed to its principal. Undefined when no plausible key id is named.
+ */
+export function claimedAccessKeyId(request: IncomingSignedRequest): string | undefined {
+  const fromHeader = /Credential=([^/,\s]+)\//.exec(header(request, "authorization") ?? "")?.[1];
+  const query = request.query["X-Amz-Credential"];
+  const fromQuery = (Array.isArray(query) ? query[0] : query)?.split("/")[0];
+  const candidate = fromHeader ?? fromQuery;
+  return candidate !== undefined && ACCESS_KEY_ID.test(candidate) ? candidate : undefined;
+}
+
 function amzDateToMs(amzDate: string): number {
   const iso = `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`;
   return Date.parse(iso);
@@ -126,6 +142,38 @@ function formatAmzDate(ms: number): string {
     .toISOString()
     .replace(/[-:]/g, "")
     .replace(/\.\d{3}Z$/, "Z");
+}
+
+/**
+ * The checks a claim must pass that need no body: the scope's date matches X-Amz-Date, the time is
+ * within the allowed skew, and the host is signed. Run before a body is read (so a stale or
+ * replayed header is refused without buffering anything) and again by verifySignature.
+ * Returns when the request was signed (epoch ms).
+ */
+export function checkClaimHeaders(claim: SignatureClaim, nowMs: number): number {
+  const signedAtMs = amzDateToMs(claim.amzDate);
+  if (!Number.isFinite(signedAtMs) || claim.amzDate.slice(0, 8) !== claim.shortDate) {
+    throw new ApiError(
+      "InvalidSignatureException",
+      "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP.",
+    );
+  }
+  if (signedAtMs < nowMs - SIGNATURE_SKEW_MS_MAX) {
+    throw new ApiError(
+      "InvalidSignatureException",
+      `Signature expired: ${claim.amzDate} is now earlier than ${formatAmzDate(nowMs - SIGNATURE_SKEW_MS_MAX)} (${formatAmzDate(nowMs)} - 15 min.)`,
+    );
+  }
+  if (signedAtMs > nowMs + SIGNATURE_SKEW_MS_MAX) {
+    throw new ApiError(
+      "InvalidSignatureException",
+      `Signature not yet current: ${claim.amzDate} is still later than ${formatAmzDate(nowMs + SIGNATURE_SKEW_MS_MAX)} (${formatAmzDate(nowMs)} + 15 min.)`,
+    );
+  }
+  if (!claim.signedHeaders.includes("host")) {
+    throw new ApiError("InvalidSignatureException", "'Host' must be a 'SignedHeader' in the AWS Authorization.");
+  }
+  return signedAtMs;
 }
 
 /**
@@ -144,28 +192,7 @@ export async function verifySignature(
       `Credential should be scoped to correct service: '${options.service}'.`,
     );
   }
-  const signedAtMs = amzDateToMs(claim.amzDate);
-  if (!Number.isFinite(signedAtMs) || claim.amzDate.slice(0, 8) !== claim.shortDate) {
-    throw new ApiError(
-      "InvalidSignatureException",
-      "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP.",
-    );
-  }
-  if (signedAtMs < options.nowMs - SIGNATURE_SKEW_MS_MAX) {
-    throw new ApiError(
-      "InvalidSignatureException",
-      `Signature expired: ${claim.amzDate} is now earlier than ${formatAmzDate(options.nowMs - SIGNATURE_SKEW_MS_MAX)} (${formatAmzDate(options.nowMs)} - 15 min.)`,
-    );
-  }
-  if (signedAtMs > options.nowMs + SIGNATURE_SKEW_MS_MAX) {
-    throw new ApiError(
-      "InvalidSignatureException",
-      `Signature not yet current: ${claim.amzDate} is still later than ${formatAmzDate(options.nowMs + SIGNATURE_SKEW_MS_MAX)} (${formatAmzDate(options.nowMs)} + 15 min.)`,
-    );
-  }
-  if (!claim.signedHeaders.includes("host")) {
-    throw new ApiError("InvalidSignatureException", "'Host' must be a 'SignedHeader' in the AWS Authorization.");
-  }
+  const signedAtMs = checkClaimHeaders(claim, options.nowMs);
   const bodyHash = createHash("sha256").update(request.body).digest("hex");
   const claimedHash = header(request, "x-amz-content-sha256");
   if (claimedHash !== undefined && claimedHash !== "UNSIGNED-PAYLOAD" && claimedHash !== bodyHash) {

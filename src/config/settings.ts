@@ -110,6 +110,16 @@ const ServerSettingsSchema = Type.Object({
         "LookupEvents calls allowed per second per account before ThrottlingException. Unset: no throttle (AWS allows 2).",
     }),
   ),
+  maxInflightBodyBytes: Type.Integer({
+    minimum: 1_048_576,
+    maximum: 68_719_476_736,
+    default: 268_435_456,
+    env: "CAIRN_MAX_INFLIGHT_BODY_BYTES",
+    flag: "--max-inflight-body-bytes",
+    mustBe: "an integer 1048576–68719476736 (1 MiB–64 GiB)",
+    description:
+      "Request-body bytes the API server reads or holds at once, across all callers (each route also caps one body). A signed request whose body does not fit now is refused with 503 ServiceUnavailableException and Retry-After before its body is read; one larger than the whole budget with 413 (docs/reference/security.md, Bounded work).",
+  }),
   s3Port: Type.Integer({
     minimum: 0,
     maximum: 65535,
@@ -250,6 +260,7 @@ const NUMERIC_SETTINGS: ReadonlySet<ServerSettingName> = new Set([
   "port",
   "historyRetentionDays",
   "lookupEventsTps",
+  "maxInflightBodyBytes",
   "s3Port",
   "s3TimeoutMs",
   "deliveryIntervalSeconds",

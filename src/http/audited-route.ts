@@ -8,7 +8,8 @@ import { JournalUnavailableError, type Journal, type JournalAppendItem } from ".
 import { ApiError, isApiError } from "../lib/api-error.js";
 import type { Clock } from "../lib/clock.js";
 import type { Principal, PrincipalStore } from "../stores/principals/index.js";
-import { sendAwsError, sendIamXmlError, sendRestJsonError } from "./send-error.js";
+import { senderOf } from "./send-error.js";
+import { markSignedRoute, throwRefusalBeforeBody } from "./signed-routes.js";
 
 /** What every route is registered with. */
 export interface RouteContext {
@@ -88,18 +89,15 @@ const INTERNAL_FAILURE = "The request processing has failed because of an unknow
  * write, the caller gets 503 ServiceUnavailableException and nothing was done.
  */
 export function audited<T>(context: RouteContext, route: AuditedRoute<T>): RouteHandlerMethod {
-  const sendError =
-    route.errorFormat === "rest-json"
-      ? sendRestJsonError
-      : route.errorFormat === "iam-xml"
-        ? sendIamXmlError
-        : sendAwsError;
-  return async (request, reply) => {
+  const sendError = senderOf(route.errorFormat);
+  const handler: RouteHandlerMethod = async (request, reply) => {
     const attribution: CallerAttribution = {};
     const call = newCall(context, request, attribution, route);
     let outcome: { result: T } | undefined;
     let failure: ApiError | undefined;
     try {
+      // Refused from its headers (request-gate.ts): recorded like any call of its caller, never run.
+      throwRefusalBeforeBody(request, attribution);
       outcome = { result: await route.handle(call) };
     } catch (error) {
       failure = asApiError(error, context.onInternalError);
@@ -116,6 +114,14 @@ export function audited<T>(context: RouteContext, route: AuditedRoute<T>): Route
     else await route.answer(reply, outcome.result, seqs, call);
     return reply;
   };
+  // The request gate checks every audited route's headers before its body is read (request-gate.ts).
+  markSignedRoute(handler, {
+    errorFormat: route.errorFormat ?? "json-1.1",
+    eventName: route.eventName,
+    readOnly: route.readOnly,
+    selfAudit: route.selfAudit !== false,
+  });
+  return handler;
 }
 
 function newCall<T>(
@@ -198,19 +204,21 @@ function unavailable(message: string): ApiError {
 }
 
 /**
- * Records a request refused before any route ran (unreadable or oversized body, unknown path), as
- * `UnknownOperation`; best effort, because the refusal is answered either way.
+ * Records a request refused before its route ran (unreadable or oversized body), under the name
+ * its route gives it (else `UnknownOperation`) and the caller its headers named; best effort,
+ * because the refusal is answered either way.
  */
 export async function recordRefusal(
   context: Pick<RouteContext, "journal" | "audit">,
   request: { ip: string; headers: { "user-agent"?: string | undefined } },
   error: ApiError,
+  known: { attribution?: CallerAttribution; eventName?: string; readOnly?: boolean } = {},
 ): Promise<void> {
   const record = auditRecordOf(request, context.audit, {
-    eventName: "UnknownOperation",
-    attribution: {},
+    eventName: known.eventName ?? "UnknownOperation",
+    attribution: known.attribution ?? {},
     requestId: randomUUID(),
-    readOnly: false,
+    readOnly: known.readOnly ?? false,
     input: null,
     responseElements: null,
     failure: error,

@@ -1,62 +1,64 @@
 import { randomUUID } from "node:crypto";
-import Fastify, { type FastifyInstance } from "fastify";
-import { ApiError } from "../lib/api-error.js";
-import { sendAwsError } from "./send-error.js";
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import { ApiError, isApiError } from "../lib/api-error.js";
+import { closeIfBodyUnread, sendNoRoute, senderOf } from "./send-error.js";
+import { signedRouteOf } from "./signed-routes.js";
 
 /** The CloudTrail API's own request bodies are small; /ingest raises its own limit. */
 const API_BODY_BYTES_MAX = 1024 * 1024;
+
+/**
+ * How long a client may take to send one whole request. Fastify turns Node's limit off; without
+ * one, a caller trickling a body holds its share of the in-flight body budget for ever. Node's own
+ * default, long enough for a 32 MiB ingest over a slow link.
+ */
+const REQUEST_RECEIVE_MS_MAX = 300_000;
 
 /**
  * The HTTP shell shared by every route: raw-buffer bodies (SigV4 needs the exact bytes), and AWS-shaped
  * answers for anything that fails before a route runs (oversized or unreadable bodies, unknown paths).
  */
 export function createHttpApp(
-  onRefused: (
-    error: ApiError,
-    request: { ip: string; headers: { "user-agent"?: string | undefined } },
-  ) => Promise<void>,
+  onRefused: (error: ApiError, request: FastifyRequest) => Promise<void>,
   onInternalError: (error: unknown) => void,
 ): FastifyInstance {
   const app = Fastify({
     logger: false,
     bodyLimit: API_BODY_BYTES_MAX,
+    requestTimeout: REQUEST_RECEIVE_MS_MAX,
     return503OnClosing: true,
     forceCloseConnections: true,
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
   app.setErrorHandler(async (error: { statusCode?: number; code?: string; message: string }, request, reply) => {
-    const status = error.statusCode ?? 500;
-    // A fault, not a refusal: the caller is told InternalFailure, the log gets the stack (errors.md).
-    if (status >= 500) onInternalError(error);
-    const apiError =
-      status === 413
-        ? new ApiError(
-            "RequestEntityTooLargeException",
-            `Request body exceeds the limit for ${request.url.split("?")[0]}.`,
-          )
-        : status < 500
-          ? new ApiError("SerializationException", `The request could not be read: ${error.message}`)
-          : new ApiError("InternalFailure", "The request processing has failed because of an unknown error.");
+    const apiError = asApiError(error, request, onInternalError);
     await onRefused(apiError, request).catch(() => undefined);
-    sendAwsError(reply, randomUUID(), apiError);
+    closeIfBodyUnread(request, reply);
+    const send = senderOf(signedRouteOf(request)?.errorFormat);
+    send(reply, randomUUID(), apiError);
     return reply;
   });
   app.setNotFoundHandler(async (request, reply) => {
-    void reply
-      .code(404)
-      .headers({
-        "content-type": "application/x-amz-json-1.1",
-        "x-amzn-requestid": randomUUID(),
-        "x-amzn-errortype": "UnknownOperationException",
-      })
-      .send(
-        JSON.stringify({
-          __type: "UnknownOperationException",
-          message: `No route for ${request.method} ${request.url.split("?")[0]}.`,
-        }),
-      );
+    sendNoRoute(reply, request);
     return reply;
   });
   return app;
+}
+
+function asApiError(
+  error: { statusCode?: number; message: string },
+  request: FastifyRequest,
+  onInternalError: (error: unknown) => void,
+): ApiError {
+  // Refusals decided by Cairn's own hooks (the in-flight body budget) arrive as they are.
+  if (isApiError(error)) return error;
+  const status = error.statusCode ?? 500;
+  // A fault, not a refusal: the caller is told InternalFailure, the log gets the stack (errors.md).
+  if (status >= 500) onInternalError(error);
+  return status === 413
+    ? new ApiError("RequestEntityTooLargeException", `Request body exceeds the limit for ${request.url.split("?")[0]}.`)
+    : status < 500
+      ? new ApiError("SerializationException", `The request could not be read: ${error.message}`)
+      : new ApiError("InternalFailure", "The request processing has failed because of an unknown error.");
 }

@@ -1,4 +1,5 @@
-import type { FastifyReply } from "fastify";
+import { randomUUID } from "node:crypto";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ApiError } from "../lib/api-error.js";
 import { escapeXml } from "./s3-server/xml.js";
 
@@ -40,4 +41,39 @@ export function sendIamXmlError(reply: FastifyReply, requestId: string, error: A
       `<ErrorResponse xmlns="${IAM_NAMESPACE}"><Error><Type>${type}</Type><Code>${error.code}</Code>` +
         `<Message>${escapeXml(error.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
     );
+}
+
+/** The answer for a path no route serves (AWS JSON 1.1's UnknownOperationException, with 404). */
+export function sendNoRoute(reply: FastifyReply, request: { method: string; url: string }): void {
+  void reply
+    .code(404)
+    .headers({
+      "content-type": "application/x-amz-json-1.1",
+      "x-amzn-requestid": randomUUID(),
+      "x-amzn-errortype": "UnknownOperationException",
+    })
+    .send(
+      JSON.stringify({
+        __type: "UnknownOperationException",
+        message: `No route for ${request.method} ${request.url.split("?")[0]}.`,
+      }),
+    );
+}
+
+/**
+ * Closes the connection after the answer when the request's body has not been received in full:
+ * Node would otherwise read and discard the rest to reuse the connection, so a client could keep
+ * the socket (and the server's reading) busy with a body that is never used.
+ */
+export function closeIfBodyUnread(request: FastifyRequest, reply: FastifyReply): void {
+  const length = request.headers["content-length"];
+  const announcesBody = request.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+  if (announcesBody && !request.raw.complete) void reply.header("connection", "close");
+}
+
+/** The error sender of a route's error format (AWS JSON 1.1 unless it says otherwise). */
+export function senderOf(
+  format: "json-1.1" | "rest-json" | "iam-xml" | undefined,
+): (reply: FastifyReply, requestId: string, error: ApiError) => void {
+  return format === "rest-json" ? sendRestJsonError : format === "iam-xml" ? sendIamXmlError : sendAwsError;
 }

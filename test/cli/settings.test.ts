@@ -29,6 +29,7 @@ describe("loadServerSettings", () => {
       accountId: "123456789012",
       region: "us-east-1",
       historyRetentionDays: 90,
+      maxInflightBodyBytes: 256 * 1024 * 1024,
       s3Port: 7681,
       s3Region: "us-east-1",
       s3ForcePathStyle: true,
@@ -131,6 +132,8 @@ describe("loadServerSettings", () => {
       [{ CAIRN_HISTORY_RETENTION_DAYS: "3654" }, "CAIRN_HISTORY_RETENTION_DAYS"],
       [{ CAIRN_LOOKUP_EVENTS_TPS: "0" }, "CAIRN_LOOKUP_EVENTS_TPS"],
       [{ CAIRN_LOOKUP_EVENTS_TPS: "two" }, "CAIRN_LOOKUP_EVENTS_TPS"],
+      // Below the API's own 1 MiB body cap, no CloudTrail call could be read.
+      [{ CAIRN_MAX_INFLIGHT_BODY_BYTES: "65536" }, "CAIRN_MAX_INFLIGHT_BODY_BYTES"],
       [{ CAIRN_REGION: "moon" }, "CAIRN_REGION"],
       [{ CAIRN_ACCOUNT_ID: "1234567890123" }, "CAIRN_ACCOUNT_ID"],
     ] as const) {

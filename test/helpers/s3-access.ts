@@ -44,7 +44,7 @@ export async function openS3Access(directory: string, buckets: readonly string[]
   return {
     principals,
     owners,
-    authorizer: appAuthorizer(),
+    authorizer: appAuthorizer(principals),
     owner,
     stranger,
     async close() {

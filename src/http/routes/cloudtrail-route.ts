@@ -7,6 +7,7 @@ import { jsonNestingExceeds } from "../../lib/json-depth.js";
 import { isPlainObject } from "../../lib/plain-object.js";
 import { assertJsonContentType } from "../json-content-type.js";
 import { audited, type AuditedCall, type RouteContext } from "../audited-route.js";
+import { markDispatchingRoute } from "../signed-routes.js";
 import type { Throttle } from "../throttle.js";
 
 const TARGET_PREFIXES = ["com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.", "CloudTrail_20131101."];
@@ -74,11 +75,12 @@ export function registerCloudTrailRoute(
   iam?: { handler: RouteHandlerMethod; accepts: (request: FastifyRequest) => boolean },
 ): void {
   const cloudTrail = cloudTrailHandler(options);
-  app.post("/", function (request, reply) {
-    return iam !== undefined && iam.accepts(request)
-      ? iam.handler.call(this, request, reply)
-      : cloudTrail.call(this, request, reply);
-  });
+  const choose = (request: FastifyRequest) => (iam !== undefined && iam.accepts(request) ? iam.handler : cloudTrail);
+  const dispatch: RouteHandlerMethod = function (request, reply) {
+    return choose(request).call(this, request, reply);
+  };
+  markDispatchingRoute(dispatch, choose);
+  app.post("/", dispatch);
 }
 
 function cloudTrailHandler(options: CloudTrailRouteOptions): RouteHandlerMethod {
