@@ -17,8 +17,9 @@ const config: KnipConfig = {
     "scripts/*.js",
     // Tests: scripts/run-tests.js runs every compiled *.test.js under dist/src and dist/test.
     "{src,test}/**/*.test.ts",
-    // Spawned by test/journal/crash.test.ts.
+    // Spawned by test/journal/crash.test.ts and test/keys/rotate-master.test.ts.
     "test/journal/crash-child.ts",
+    "test/keys/rotate-master-child.ts",
   ],
   // A type or interface exported for the signatures that use it (declaration output needs it) counts as used.
   ignoreExportsUsedInFile: { interface: true, type: true },

@@ -4,6 +4,7 @@ import { loadServerSettings, loadSettings, settingSources } from "../config/sett
 import { resolveClientSettings, type ClientFlags } from "../client/client-settings.js";
 import { isPrincipalType, PRINCIPAL_TYPES } from "../stores/principals/index.js";
 import { runIngest } from "./commands/ingest.js";
+import { runRotateMasterKey } from "./commands/keys.js";
 import { runPrincipalAdd, runPrincipalList } from "./commands/principal.js";
 import { runPrincipalAttach, runPrincipalDetach, runPrincipalShow } from "./commands/principal-policies.js";
 import { runTail } from "./commands/tail.js";
@@ -40,6 +41,7 @@ export function buildProgram(outcome: CommandOutcome): Command {
   });
 
   addPrincipalCommands(program);
+  addKeysCommands(program);
   addClientCommands(program, outcome);
   addValidateLogsCommand(program, outcome);
   addProxyCommand(program);
@@ -187,6 +189,33 @@ function addPrincipalPolicyCommands(principal: Command): void {
     .description("Show a user, its access key ids and its policies.")
     .action(async (flags: Record<string, unknown>) => {
       await runPrincipalShow(api(flags));
+    });
+}
+
+function addKeysCommands(program: Command): void {
+  const keys = program.command("keys").description("Manage the master key that seals the data directory's secrets.");
+  keys
+    .command("rotate-master")
+    .description(
+      "Re-seal every secret of the data directory (secret access keys, signing private keys) under a new master key. " +
+        "Stop the server first: Cairn cannot tell whether a server is using the directory. " +
+        "The current key is found as the server finds it (CAIRN_MASTER_KEY, CAIRN_MASTER_KEY_FILE, else <data-dir>/master.key). " +
+        "Crash-safe: if it stops midway, run it again with the same keys to finish.",
+    )
+    .option("--data-dir <dir>", "data directory (default: CAIRN_DATA_DIR or ./.cairn)")
+    .option(
+      "--new-master-key-file <file>",
+      "the new key (base64 of 32 bytes, e.g. from `openssl rand -base64 32`); without it, a generated key replaces <data-dir>/master.key",
+    )
+    .action(async (flags: { dataDir?: string; newMasterKeyFile?: string }) => {
+      const { dataDir } = loadSettings(["dataDir"], flags, process.env);
+      const masterKeySource = loadSettings(["masterKey", "masterKeyFile"], {}, process.env);
+      await runRotateMasterKey({
+        dataDir,
+        masterKeySource,
+        ...(flags.newMasterKeyFile !== undefined ? { newMasterKeyFile: flags.newMasterKeyFile } : {}),
+        stdout: process.stdout,
+      });
     });
 }
 

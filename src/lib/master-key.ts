@@ -3,6 +3,7 @@ import { chmod, link, open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "./durable-write.js";
 import { errorCode } from "./error-code.js";
+import { readRotationMarker, rotationUnderWayMessage } from "./master-key-rotation-marker.js";
 import { PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE, restrictTree } from "./file-modes.js";
 import { MASTER_KEY_BYTES, masterKeyOf, type MasterKey } from "./secret-envelope.js";
 import { makeDirectoryDurable, syncDirectory } from "./sync-directory.js";
@@ -32,7 +33,7 @@ export interface SecuredDataDirectory extends ResolvedMasterKey {
 }
 
 /** The master key is missing, malformed, or not the one the data directory's secrets were sealed with. */
-class MasterKeyError extends Error {
+export class MasterKeyError extends Error {
   override readonly name = "MasterKeyError";
 }
 
@@ -42,14 +43,14 @@ export function dataDirectoryKeyPath(dataDir: string): string {
 }
 
 /** Names the key the data directory's secrets are sealed with (its public id, never the key). */
-function keyIdPath(dataDir: string): string {
+export function keyIdPath(dataDir: string): string {
   return join(dataDir, "master-key-id");
 }
 
 const KEY_FORMAT_HINT = `32 random bytes, base64-encoded (44 characters, e.g. from \`openssl rand -base64 ${MASTER_KEY_BYTES}\`)`;
 
 /** Decodes a key text; the error never quotes it. */
-function decodeKey(text: string, origin: string): MasterKey {
+export function decodeKey(text: string, origin: string): MasterKey {
   const trimmed = text.trim();
   const bytes = Buffer.from(trimmed, "base64");
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(trimmed) || bytes.length !== MASTER_KEY_BYTES) {
@@ -58,7 +59,8 @@ function decodeKey(text: string, origin: string): MasterKey {
   return masterKeyOf(bytes);
 }
 
-async function readOptional(path: string): Promise<string | undefined> {
+/** The file's text, or undefined when it does not exist. */
+export async function readOptional(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, "utf8");
   } catch (error) {
@@ -68,7 +70,7 @@ async function readOptional(path: string): Promise<string | undefined> {
 }
 
 /** The configured key: the variable, else the variable's file, else the data directory's master.key. */
-async function configuredKey(
+export async function configuredKey(
   dataDir: string,
   source: MasterKeySource,
 ): Promise<{ key: MasterKey; origin: string } | undefined> {
@@ -117,7 +119,7 @@ async function generateKeyFile(dataDir: string): Promise<{ key: MasterKey; gener
   return { key: decodeKey(await readFile(path, "utf8"), path), generated };
 }
 
-function mismatch(origin: string, key: MasterKey, dataDir: string, sealedWithId: string): MasterKeyError {
+export function mismatch(origin: string, key: MasterKey, dataDir: string, sealedWithId: string): MasterKeyError {
   return new MasterKeyError(
     `${origin} is master key ${key.id}, but the secrets in ${dataDir} are sealed with master key ${sealedWithId}. ` +
       "Start with the key this data directory was sealed with (a wrong key would leave its principals and signing keys unreadable).",
@@ -158,6 +160,7 @@ export async function secureDataDirectory(
   source: MasterKeySource,
   options: SecureDataDirectoryOptions,
 ): Promise<SecuredDataDirectory> {
+  await refuseDuringRotation(dataDir);
   await makeDirectoryDurable(dataDir);
   await chmod(dataDir, PRIVATE_DIRECTORY_MODE);
   const sealedWith = (await readOptional(keyIdPath(dataDir)))?.trim();
@@ -191,9 +194,16 @@ export async function secureDataDirectory(
 export async function readDataDirectoryKey(dataDir: string, source: MasterKeySource): Promise<MasterKey | undefined> {
   const configured = await configuredKey(dataDir, source);
   if (configured === undefined) return undefined;
+  await refuseDuringRotation(dataDir);
   const sealedWith = (await readOptional(keyIdPath(dataDir)))?.trim();
   if (sealedWith !== undefined && sealedWith !== configured.key.id) {
     throw mismatch(configured.origin, configured.key, dataDir, sealedWith);
   }
   return configured.key;
+}
+
+/** Half the secrets may be sealed with each key: only `cairn keys rotate-master` opens the directory then. */
+async function refuseDuringRotation(dataDir: string): Promise<void> {
+  const marker = await readRotationMarker(dataDir);
+  if (marker !== undefined) throw new MasterKeyError(rotationUnderWayMessage(dataDir, marker));
 }

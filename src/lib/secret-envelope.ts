@@ -82,3 +82,26 @@ export function masterKeyOf(bytes: Uint8Array): MasterKey {
     },
   };
 }
+
+/**
+ * Opens `sealed` with the first of `keys` that opens it. During a master key rotation a data
+ * directory holds values sealed with the old key and values already re-sealed with the new one.
+ * Throws SecretEnvelopeError, naming every key tried, when none opens it.
+ */
+export function openWithAnyKey(keys: readonly MasterKey[], sealed: string, associatedData: string): string {
+  for (const key of keys) {
+    try {
+      return key.open(sealed, associatedData);
+    } catch (error) {
+      if (!(error instanceof SecretEnvelopeError)) throw error;
+    }
+  }
+  throw new SecretEnvelopeError(
+    `Sealed value does not open with master key ${keyIdsText(keys)}: another key sealed it, or it was altered.`,
+  );
+}
+
+/** "a", "a or b": the ids of the keys tried, for error messages. */
+export function keyIdsText(keys: readonly MasterKey[]): string {
+  return keys.map((key) => key.id).join(" or ");
+}

@@ -113,6 +113,25 @@ describe("master key resolution", () => {
     assert.equal(mode(join(dataDir, "config")), 0o600);
   });
 
+  it("refuses a directory whose master key rotation did not finish, writer and reader alike", async () => {
+    const sealedWith = await secureDataDirectory(dataDir, {}, noSealedSecrets);
+    await sealedWith.recordKeyId();
+    const toKeyId = "0123456789abcdef";
+    const marker = join(dataDir, "master-key-rotation");
+    writeFileSync(marker, JSON.stringify({ fromKeyId: sealedWith.key.id, toKeyId, target: "external" }));
+    const underWay = new RegExp(
+      `is in the middle of a master key rotation \\(master key ${sealedWith.key.id} → ${toKeyId}\\).*` +
+        "Run `cairn keys rotate-master --data-dir .* --new-master-key-file <the new key's file>` again",
+    );
+    await assert.rejects(secureDataDirectory(dataDir, {}, noSealedSecrets), underWay);
+    const keyText = readFileSync(join(dataDir, "master.key"), "utf8");
+    await assert.rejects(readDataDirectoryKey(dataDir, { masterKey: keyText.trim() }), underWay);
+    writeFileSync(marker, "{ torn");
+    await assert.rejects(secureDataDirectory(dataDir, {}, noSealedSecrets), /is not a master key rotation marker/);
+    rmSync(marker);
+    assert.equal((await secureDataDirectory(dataDir, {}, noSealedSecrets)).key.id, sealedWith.key.id);
+  });
+
   it("a reader (the proxy) gets undefined without a key and never writes", async () => {
     mkdirSync(dataDir);
     assert.equal(await readDataDirectoryKey(dataDir, {}), undefined);

@@ -10,9 +10,11 @@ import { makeDirectoryDurable } from "../../src/lib/sync-directory.js";
 import { openPrivateDatabase } from "../../src/lib/sqlite-database.js";
 import { generatePrincipal } from "../../src/stores/principals/keys.js";
 import { openSqlitePrincipalStore, principalsAreSealed } from "../../src/stores/principals/sqlite-principal-store.js";
+import { resealPrincipalSecrets } from "../../src/stores/principals/reseal-secrets.js";
 import {
   fingerprintOf,
   openFileSigningKeyStore,
+  resealSigningKeyFiles,
   sealSigningKeyFiles,
   signingKeysAreSealed,
 } from "../../src/stores/signing-keys/signing-keys.js";
@@ -161,5 +163,76 @@ describe("sealed secrets in the embedded stores", () => {
       verify("sha256", Buffer.from("digest"), createPublicKey({ key: der, format: "der", type: "pkcs1" }), signature),
     );
     assert.equal((await reopened.signingKey("us-east-1")).fingerprint, fresh.fingerprint);
+  });
+
+  it("re-sealing for a master key rotation: all or nothing, with either key, and the secrets stay the same", async () => {
+    const path = join(directory, "principals.db");
+    const [oldKey, newKey, strayKey] = [testMasterKey(), testMasterKey(), testMasterKey()];
+    const store = openSqlitePrincipalStore(path, { masterKey: oldKey });
+    const principals = ["alice", "bob"].map((name) =>
+      generatePrincipal({ name, type: "IAMUser", accountId: "111122223333", createdAtMs: 1 }),
+    );
+    for (const principal of principals) await store.add(principal);
+    await store.close();
+    const sealedValues = () => {
+      const db = new Database(path, { readonly: true });
+      try {
+        return db.prepare("SELECT secret_access_key FROM principals ORDER BY rowid").pluck().all() as string[];
+      } finally {
+        db.close();
+      }
+    };
+    const setSealed = (accessKeyId: string, sealed: string) => {
+      const db = new Database(path);
+      db.prepare("UPDATE principals SET secret_access_key = ? WHERE access_key_id = ?").run(sealed, accessKeyId);
+      db.close();
+    };
+
+    // The second row opens with none of `from`: the first row's new value is rolled back with it.
+    const before = sealedValues();
+    const bob = principals[1]!;
+    setSealed(bob.accessKeyId, strayKey.seal(bob.secretAccessKey, `cairn principal secret ${bob.accessKeyId}`));
+    const withStray = sealedValues();
+    assert.throws(
+      () => resealPrincipalSecrets(path, [oldKey], newKey),
+      new RegExp(`secret of access key ${bob.accessKeyId} does not open with master key ${oldKey.id}`),
+    );
+    assert.deepEqual(sealedValues(), withStray, "nothing changed");
+    setSealed(bob.accessKeyId, before[1]!);
+    assert.equal(resealPrincipalSecrets(path, [newKey, oldKey], newKey), 2);
+    // A re-run (a rotation finishing after a crash) opens values already re-sealed just as well.
+    assert.equal(resealPrincipalSecrets(path, [newKey, oldKey], newKey), 2);
+    assert.throws(() => openSqlitePrincipalStore(path, { masterKey: oldKey }), /does not open with master key/);
+    const reopened = openSqlitePrincipalStore(path, { masterKey: newKey });
+    for (const principal of principals) {
+      assert.equal(
+        (await reopened.findByAccessKeyId(principal.accessKeyId))?.secretAccessKey,
+        principal.secretAccessKey,
+      );
+    }
+    await reopened.close();
+    assert.equal(resealPrincipalSecrets(join(directory, "absent.db"), [newKey], newKey), 0);
+
+    const clock = { nowMs: () => Date.UTC(2026, 0, 1) };
+    const signer = await openFileSigningKeyStore({ dataDir: directory, clock, masterKey: oldKey }).signingKey(
+      "us-east-1",
+    );
+    await assert.rejects(resealSigningKeyFiles(directory, [strayKey], newKey), /does not open with master key/);
+    const seen: number[] = [];
+    assert.equal(
+      await resealSigningKeyFiles(directory, [newKey, oldKey], newKey, async (count) => void seen.push(count)),
+      1,
+    );
+    assert.deepEqual(seen, [1]);
+    const keyFile = join(directory, "keys", "us-east-1", readdirSync(join(directory, "keys", "us-east-1"))[0]!);
+    assert.equal(mode(keyFile), 0o600);
+    assert.ok(!readFileSync(keyFile, "utf8").includes("privateKeyPem"));
+    await assert.rejects(sealSigningKeyFiles(directory, oldKey), /does not open with master key/);
+    const resealed = await openFileSigningKeyStore({ dataDir: directory, clock, masterKey: newKey }).signingKey(
+      "us-east-1",
+    );
+    assert.equal(resealed.fingerprint, signer.fingerprint);
+    const publicKey = createPublicKey({ key: signer.publicKeyDer, format: "der", type: "pkcs1" });
+    assert.ok(verify("sha256", Buffer.from("digest"), publicKey, Buffer.from(resealed.signHex("digest"), "hex")));
   });
 });

@@ -3,3 +3,4 @@ export * from "./principal.js";
 export * from "./keys.js";
 export * from "./principal-name.js";
 export * from "./sqlite-principal-store.js";
+export * from "./reseal-secrets.js";

@@ -49,7 +49,7 @@ class PrincipalSecretsError extends Error {
 }
 
 /** What a sealed secret is bound to: the access key id, so a sealed value moved onto another row does not open. */
-function secretAssociatedData(accessKeyId: string): string {
+export function secretAssociatedData(accessKeyId: string): string {
   return `cairn principal secret ${accessKeyId}`;
 }
 

@@ -3,7 +3,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../lib/durable-write.js";
 import type { Clock } from "../../lib/clock.js";
-import { SecretEnvelopeError, type MasterKey } from "../../lib/secret-envelope.js";
+import { keyIdsText, openWithAnyKey, SecretEnvelopeError, type MasterKey } from "../../lib/secret-envelope.js";
 import { makeDirectoryDurable } from "../../lib/sync-directory.js";
 
 /**
@@ -64,18 +64,22 @@ function privateKeyAssociatedData(file: Pick<KeyFile, "region" | "fingerprint">)
   return `cairn signing key ${file.region} ${file.fingerprint}`;
 }
 
-/** The file's private key PEM: opened with the master key, or the plaintext of a legacy file. */
-function privateKeyPemOf(file: KeyFile, masterKey: MasterKey, path: string): string {
+/**
+ * The file's private key PEM: opened with the master key (with either key while a master key
+ * rotation re-seals the files), or the plaintext of a legacy file.
+ */
+function privateKeyPemOf(file: KeyFile, masterKey: MasterKey | readonly MasterKey[], path: string): string {
   if (file.privateKeySealed === undefined) {
     if (file.privateKeyPem === undefined) throw new SigningKeySecretsError(`${path} holds no private key.`);
     return file.privateKeyPem;
   }
+  const keys = "id" in masterKey ? [masterKey] : masterKey;
   try {
-    return masterKey.open(file.privateKeySealed, privateKeyAssociatedData(file));
+    return openWithAnyKey(keys, file.privateKeySealed, privateKeyAssociatedData(file));
   } catch (error) {
     if (!(error instanceof SecretEnvelopeError)) throw error;
     throw new SigningKeySecretsError(
-      `${path}: the private key does not open with master key ${masterKey.id}. ` +
+      `${path}: the private key does not open with master key ${keyIdsText(keys)}. ` +
         "Is CAIRN_MASTER_KEY (or CAIRN_MASTER_KEY_FILE, or the data directory's master.key) the key this data directory was sealed with?",
     );
   }
@@ -135,10 +139,7 @@ export async function signingKeysAreSealed(dataDir: string): Promise<boolean> {
  * many files were sealed.
  */
 export async function sealSigningKeyFiles(dataDir: string, masterKey: MasterKey): Promise<number> {
-  const entries: Array<{ path: string; file: KeyFile }> = [];
-  for (const region of (await readdirOrEmpty(keysDirectory(dataDir))).sort()) {
-    entries.push(...(await readKeyFileEntries(dataDir, region)));
-  }
+  const entries = await allKeyFileEntries(dataDir);
   // Open every sealed file before sealing anything: a wrong key must not seal plaintext keys first.
   for (const { path, file } of entries) if (file.privateKeySealed !== undefined) privateKeyPemOf(file, masterKey, path);
   let sealed = 0;
@@ -151,6 +152,39 @@ export async function sealSigningKeyFiles(dataDir: string, masterKey: MasterKey)
     sealed += 1;
   }
   return sealed;
+}
+
+async function allKeyFileEntries(dataDir: string): Promise<Array<{ path: string; file: KeyFile }>> {
+  const entries: Array<{ path: string; file: KeyFile }> = [];
+  for (const region of (await readdirOrEmpty(keysDirectory(dataDir))).sort()) {
+    entries.push(...(await readKeyFileEntries(dataDir, region)));
+  }
+  return entries;
+}
+
+/**
+ * A master key rotation's step for the signing keys: every region's key files, one by one, get
+ * their private key opened with any of `from` and sealed with `to`, each file replaced atomically,
+ * so a crash leaves every file opening with one key or the other and a re-run (with both keys in
+ * `from`) finishes the job. `afterFile` runs once each file is durable (tests stop there). Every
+ * file is opened before the first is rewritten: a key missing from `from` changes nothing.
+ * Resolves how many files were re-sealed.
+ */
+export async function resealSigningKeyFiles(
+  dataDir: string,
+  from: readonly MasterKey[],
+  to: MasterKey,
+  afterFile: (resealed: number) => Promise<void> = async () => undefined,
+): Promise<number> {
+  const entries = await allKeyFileEntries(dataDir);
+  const pems = entries.map(({ path, file }) => privateKeyPemOf(file, from, path));
+  for (const [index, { path, file }] of entries.entries()) {
+    const { privateKeyPem: _plaintext, privateKeySealed: _sealed, ...rest } = file;
+    const resealed: KeyFile = { ...rest, privateKeySealed: to.seal(pems[index]!, privateKeyAssociatedData(file)) };
+    await writeFileAtomic(path, `${JSON.stringify(resealed)}\n`);
+    await afterFile(index + 1);
+  }
+  return entries.length;
 }
 
 function toPublicInfo(file: KeyFile): PublicKeyInfo {
