@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
+import type { FastifyInstance } from "fastify";
 import type { ServerSettings } from "../config/settings.js";
 import { dataDirectoryKeyPath, type ResolvedMasterKey } from "../lib/master-key.js";
 import { createHttpApp } from "../http/http-app.js";
@@ -84,34 +85,12 @@ export async function startServer(
     journalRetentionMs: settings.historyRetentionDays * 86_400_000,
   });
   const shutdown = new AbortController();
-  const routeContext: RouteContext = {
-    journal,
-    principals,
-    authorizer,
-    clock,
-    audit: {
-      accountId: settings.accountId,
-      region: settings.region,
-      nowMs: () => clock.nowMs(),
-      newEventId: randomUUID,
-    },
-    onInternalError: reportInternalError,
-    shutdown: shutdown.signal,
-  };
+  const routeContext: RouteContext = { ...context, audit: auditDefaults(settings, clock), shutdown: shutdown.signal };
   const { gate, unauthenticated, budget } = requestGate(settings, routeContext);
   const app = createHttpApp((error, request) => gate.recordRefusal(request, error), reportInternalError);
   // Before any route: the gate's hooks run for every route and for unknown paths.
   gate.install(app);
-  const iam = iamHandler({
-    context: routeContext,
-    operations: iamOperations(iamDependencies(principals)),
-    operatorAccountId: settings.accountId,
-  });
-  registerCloudTrailRoute(
-    app,
-    { context: routeContext, operations: registry.operations(), throttles: throttles(settings, clock) },
-    { handler: iam, accepts: isIamQueryRequest },
-  );
+  registerApiRoute(app, routeContext, registry, settings);
   await registry.registerRoutes(app, routeContext);
   await registerConsoleRoute(app);
   app.get("/health", async () => healthOf(settings, journal, registry, budget));
@@ -148,6 +127,29 @@ export async function startServer(
       await principals.close();
     },
   };
+}
+
+function auditDefaults(settings: ServerSettings, clock: Clock): RouteContext["audit"] {
+  return { accountId: settings.accountId, region: settings.region, nowMs: () => clock.nowMs(), newEventId: randomUUID };
+}
+
+/** `POST /`: the CloudTrail operations the modules registered, and the IAM-shaped API on the same endpoint. */
+function registerApiRoute(
+  app: FastifyInstance,
+  context: RouteContext,
+  registry: ModuleRegistry,
+  settings: ServerSettings,
+): void {
+  const iam = iamHandler({
+    context,
+    operations: iamOperations(iamDependencies(context.principals)),
+    operatorAccountId: settings.accountId,
+  });
+  registerCloudTrailRoute(
+    app,
+    { context, operations: registry.operations(), throttles: throttles(settings, context.clock) },
+    { handler: iam, accepts: isIamQueryRequest },
+  );
 }
 
 function reportInternalError(error: unknown): void {

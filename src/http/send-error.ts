@@ -4,7 +4,7 @@ import type { ApiError } from "../lib/api-error.js";
 import { escapeXml } from "./s3-server/xml.js";
 
 /** An AWS JSON 1.1 error: `{"__type", "message"}` with `x-amzn-RequestId` and `x-amzn-ErrorType`. */
-export function sendAwsError(reply: FastifyReply, requestId: string, error: ApiError): void {
+function sendAwsError(reply: FastifyReply, requestId: string, error: ApiError): void {
   void reply
     .code(error.status)
     .headers({
@@ -17,7 +17,7 @@ export function sendAwsError(reply: FastifyReply, requestId: string, error: ApiE
 }
 
 /** A REST-JSON error (the cloudtrail-data service): the code in `x-amzn-ErrorType`, the body `{"message"}`. */
-export function sendRestJsonError(reply: FastifyReply, requestId: string, error: ApiError): void {
+function sendRestJsonError(reply: FastifyReply, requestId: string, error: ApiError): void {
   void reply
     .code(error.status)
     .headers({
@@ -32,7 +32,7 @@ export function sendRestJsonError(reply: FastifyReply, requestId: string, error:
 const IAM_NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/";
 
 /** IAM's Query-protocol error: `<ErrorResponse><Error><Type>Sender</Type><Code>…` with the request id. */
-export function sendIamXmlError(reply: FastifyReply, requestId: string, error: ApiError): void {
+function sendIamXmlError(reply: FastifyReply, requestId: string, error: ApiError): void {
   const type = error.status >= 500 ? "Receiver" : "Sender";
   void reply
     .code(error.status)

@@ -13,7 +13,7 @@ function newUserId(): string {
   return id;
 }
 
-export function userXml(user: IamUser): { [name: string]: XmlValue } {
+function userXml(user: IamUser): { [name: string]: XmlValue } {
   return {
     Path: user.path,
     UserName: user.userName,
@@ -132,7 +132,7 @@ function rootUserXml(call: IamCall): { [name: string]: XmlValue } {
 }
 
 /** CloudTrail logs IAM's answers with lowerCamel member names. */
-export function lowerCamel(xml: { [name: string]: XmlValue | undefined }): Record<string, unknown> {
+function lowerCamel(xml: { [name: string]: XmlValue | undefined }): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(xml)
       .filter(([, value]) => value !== undefined)

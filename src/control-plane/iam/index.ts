@@ -4,7 +4,7 @@ import { accessKeyOperations } from "./iam-access-keys.js";
 import { userPolicyOperations } from "./iam-user-policies.js";
 import { userOperations } from "./iam-users.js";
 
-export type { IamCall, IamDependencies, IamOperation, IamResult, XmlValue } from "./iam-operation.js";
+export type { IamDependencies, IamOperation, IamResult, XmlValue } from "./iam-operation.js";
 
 export function iamOperations(deps: IamDependencies): ReadonlyMap<string, IamOperation> {
   return new Map(

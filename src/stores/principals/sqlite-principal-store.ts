@@ -106,16 +106,8 @@ export function openSqlitePrincipalStore(path: string, options: SqlitePrincipalS
     }
   };
 
-  const findStatement = db.prepare<[string], PrincipalRow>("SELECT * FROM principals WHERE access_key_id = ?");
-  const listStatement = db.prepare<[], PrincipalRow>("SELECT * FROM principals ORDER BY created_at_ms, access_key_id");
-  const listByAccountStatement = db.prepare<[string], PrincipalRow>(
-    "SELECT * FROM principals WHERE account_id = ? ORDER BY created_at_ms, access_key_id",
-  );
-  const insertStatement = db.prepare<[PrincipalRow]>(
-    `INSERT INTO principals (access_key_id, secret_access_key, name, type, account_id, principal_id, created_at_ms)
-     VALUES (@access_key_id, @secret_access_key, @name, @type, @account_id, @principal_id, @created_at_ms)`,
-  );
-  const removeStatement = db.prepare<[string]>("DELETE FROM principals WHERE access_key_id = ?");
+  const { findStatement, listStatement, listByAccountStatement, insertStatement, removeStatement } =
+    prepareStatements(db);
   if (masterKey !== undefined) {
     // Fail at open, not at some later request: every secret must open with this key.
     try {
@@ -180,6 +172,20 @@ function userRowOf(principal: Principal) {
     path: "/",
     created_at_ms: principal.createdAtMs,
   };
+}
+
+function prepareStatements(db: Database.Database) {
+  const findStatement = db.prepare<[string], PrincipalRow>("SELECT * FROM principals WHERE access_key_id = ?");
+  const listStatement = db.prepare<[], PrincipalRow>("SELECT * FROM principals ORDER BY created_at_ms, access_key_id");
+  const listByAccountStatement = db.prepare<[string], PrincipalRow>(
+    "SELECT * FROM principals WHERE account_id = ? ORDER BY created_at_ms, access_key_id",
+  );
+  const insertStatement = db.prepare<[PrincipalRow]>(
+    `INSERT INTO principals (access_key_id, secret_access_key, name, type, account_id, principal_id, created_at_ms)
+     VALUES (@access_key_id, @secret_access_key, @name, @type, @account_id, @principal_id, @created_at_ms)`,
+  );
+  const removeStatement = db.prepare<[string]>("DELETE FROM principals WHERE access_key_id = ?");
+  return { findStatement, listStatement, listByAccountStatement, insertStatement, removeStatement };
 }
 
 function isPrimaryKeyConflict(error: unknown): boolean {
