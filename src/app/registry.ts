@@ -7,6 +7,7 @@ import type { Journal } from "../journal/index.js";
 import type { Clock } from "../lib/clock.js";
 import type { LeaseGrant, LeaseStore } from "../stores/lease/index.js";
 import type { PrincipalStore } from "../stores/principals/index.js";
+import type { QuarantineStore } from "../stores/quarantine/index.js";
 import type { SigningKeyStore } from "../stores/signing-keys/index.js";
 import type { Buckets } from "./buckets.js";
 
@@ -17,6 +18,8 @@ export interface ModuleContext {
   readonly principals: PrincipalStore;
   readonly signingKeys: SigningKeyStore;
   readonly buckets: Buckets;
+  /** Where consumers set aside the records their stores refuse (docs/specs/consumer.md, "Quarantine"). */
+  readonly quarantine: QuarantineStore;
   readonly clock: Clock;
   readonly onInternalError: (error: unknown) => void;
 }

@@ -12,6 +12,7 @@ import { openFileJournal, type Journal } from "../journal/index.js";
 import { systemClock, type Clock } from "../lib/clock.js";
 import { LocalLeaseStore } from "../stores/lease/index.js";
 import type { Principal } from "../stores/principals/index.js";
+import { openSqliteQuarantineStore } from "../stores/quarantine/index.js";
 import { openFileSigningKeyStore } from "../stores/signing-keys/index.js";
 import { openDataDirectorySecrets } from "./data-directory-secrets.js";
 import { ensureBootstrapAdmin, writeAwsClientFiles } from "./bootstrap.js";
@@ -59,6 +60,7 @@ export async function startServer(
   const { masterKey, principals } = await openDataDirectorySecrets(settings.dataDir, settings);
   const admin = await ensureBootstrapAdmin(principals, settings);
   const journal = await openFileJournal({ directory: join(settings.dataDir, "journal"), clock });
+  const quarantine = openSqliteQuarantineStore(join(settings.dataDir, "quarantine.db"));
   const context: ModuleContext = {
     settings,
     journal,
@@ -66,6 +68,7 @@ export async function startServer(
     clock,
     signingKeys: openFileSigningKeyStore({ dataDir: settings.dataDir, clock, masterKey: masterKey.key }),
     buckets: openBuckets(settings),
+    quarantine,
     onInternalError: reportInternalError,
   };
   const leases = new LocalLeaseStore(clock);
@@ -122,6 +125,7 @@ export async function startServer(
       await app.close();
       await registry.close();
       await journal.close();
+      await quarantine.close();
       await leases.close();
       await principals.close();
     },

@@ -1,15 +1,18 @@
-import { entryRecord, type JournalEntry } from "../journal/journal.js";
+import type { JournalEntry } from "../journal/journal.js";
 import type { Clock } from "../lib/clock.js";
 import { errorTextWithoutPaths } from "../lib/error-text.js";
-import { recordAccountId } from "../model/record.js";
+import { recordAccountId, type CloudTrailRecord } from "../model/record.js";
 import type { QuarantinedRecord, QuarantineStore } from "../stores/quarantine/index.js";
 
 /**
  * How a consumer sets aside a record its store refused (docs/reference/security.md, "Quarantine").
  * `add` is durable before it resolves, so the consumer's cursor may move past the record afterwards.
  */
+/** What the quarantine needs of a journal entry. */
+export type QuarantinedEntry = Pick<JournalEntry, "seq" | "json">;
+
 export interface RecordQuarantine {
-  add(entry: JournalEntry, error: unknown): Promise<void>;
+  add(entry: QuarantinedEntry, error: unknown): Promise<void>;
 }
 
 /** A RecordQuarantine over the store, for the consumer `consumer`; each change is written to `log`. */
@@ -35,14 +38,14 @@ export function quarantineFor(
 /** What the quarantine keeps of a refused entry: eventID and account only when the JSON has them. */
 export function quarantinedRecordOf(
   consumer: string,
-  entry: JournalEntry,
+  entry: QuarantinedEntry,
   error: unknown,
   nowMs: number,
 ): QuarantinedRecord {
   let eventId: string | undefined;
   let accountId: string | undefined;
   try {
-    const record = entryRecord(entry);
+    const record = JSON.parse(entry.json) as CloudTrailRecord;
     if (typeof record.eventID === "string") eventId = record.eventID;
     const account = recordAccountId(record);
     if (typeof account === "string" && account !== "") accountId = account;

@@ -14,7 +14,7 @@ import type { CairnModule } from "../registry.js";
  */
 export const trailsModule: CairnModule = {
   name: "trails",
-  async start({ settings, journal, clock, signingKeys, buckets }) {
+  async start({ settings, journal, clock, signingKeys, buckets, quarantine }) {
     const { store: objectStore, embedded } = buckets;
     const trails = openSqliteTrailStore(join(settings.dataDir, "control-plane.db"));
     const delivery = await startTrailDelivery({
@@ -27,6 +27,7 @@ export const trailsModule: CairnModule = {
       deliveryIntervalSeconds: settings.deliveryIntervalSeconds,
       digestIntervalSeconds: settings.digestIntervalSeconds,
       matcherFor: (trail) => compileEventSelectors(trail),
+      quarantine,
     });
     const operations = createTrailOperations({
       trails,
