@@ -61,6 +61,7 @@ const JOURNAL_RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 
 export interface ConsumerHealth {
   readonly cursor: number;
+  /** Records after the consumer's progress (ConsumerStatus.progressSeq, else its cursor). */
   readonly lagRecords: number;
   readonly lastError?: string;
 }
@@ -135,9 +136,13 @@ export class ModuleRegistry {
   health(): { consumers: Record<string, ConsumerHealth>; modules: Record<string, Record<string, unknown>> } {
     const head = this.context.journal.headSeq();
     const consumers = Object.fromEntries(
-      this.consumers().map(({ name, cursor, lastError }) => [
+      this.consumers().map(({ name, cursor, lastError, progressSeq }) => [
         name,
-        { cursor, lagRecords: Math.max(0, head - cursor), ...(lastError !== undefined ? { lastError } : {}) },
+        {
+          cursor,
+          lagRecords: Math.max(0, head - Math.max(cursor, progressSeq ?? cursor)),
+          ...(lastError !== undefined ? { lastError } : {}),
+        },
       ]),
     );
     const modules = Object.fromEntries(

@@ -7,12 +7,14 @@ import { createHttpApp } from "../http/http-app.js";
 import { recordRefusal, type RouteContext } from "../http/audited-route.js";
 import { registerCloudTrailRoute } from "../http/routes/cloudtrail-route.js";
 import { registerConsoleRoute } from "../http/routes/console-route.js";
+import { sendAwsError } from "../http/send-error.js";
+import { ApiError } from "../lib/api-error.js";
 import { Throttle } from "../http/throttle.js";
 import { openFileJournal, type Journal } from "../journal/index.js";
 import { systemClock, type Clock } from "../lib/clock.js";
 import { LocalLeaseStore } from "../stores/lease/index.js";
 import type { Principal } from "../stores/principals/index.js";
-import { openSqliteQuarantineStore } from "../stores/quarantine/index.js";
+import { openSqliteQuarantineStore, type QuarantineStore } from "../stores/quarantine/index.js";
 import { openFileSigningKeyStore } from "../stores/signing-keys/index.js";
 import { openDataDirectorySecrets } from "./data-directory-secrets.js";
 import { ensureBootstrapAdmin, writeAwsClientFiles } from "./bootstrap.js";
@@ -21,6 +23,7 @@ import { ingestModule, liveTailModule, proxyModule } from "./modules/capture-mod
 import { eventHistoryModule } from "./modules/event-history-module.js";
 import { lakeModule } from "./modules/lake-module.js";
 import { trailsModule } from "./modules/trails-module.js";
+import { HealthMonitor, type HealthFacts } from "./health.js";
 import { ModuleRegistry, type CairnModule, type ModuleContext } from "./registry.js";
 
 /**
@@ -99,7 +102,7 @@ export async function startServer(
   });
   await registry.registerRoutes(app, routeContext);
   await registerConsoleRoute(app);
-  app.get("/health", async () => healthOf(settings, journal, registry));
+  registerHealthRoutes(app, { settings, journal, registry, quarantine, clock });
 
   await app.listen({ host: settings.host, port: settings.port });
   const url = urlOf(app.server.address() as AddressInfo);
@@ -144,15 +147,68 @@ function throttles(settings: ServerSettings, clock: Clock): Map<string, Throttle
   return out;
 }
 
-/** `GET /health`: the journal, every registered consumer's cursor and lag, and the modules' own facts. */
-function healthOf(settings: ServerSettings, journal: Journal, registry: ModuleRegistry): Record<string, unknown> {
+/** `GET /health` (what the node is like) and `GET /health/ready` (whether a load balancer should send it writes). */
+function registerHealthRoutes(
+  app: ReturnType<typeof createHttpApp>,
+  parts: {
+    settings: ServerSettings;
+    journal: Journal;
+    registry: ModuleRegistry;
+    quarantine: QuarantineStore;
+    clock: Clock;
+  },
+): void {
+  const { settings, journal, registry } = parts;
+  const monitor = new HealthMonitor({
+    journal,
+    consumers: () => registry.consumers(),
+    quarantine: parts.quarantine,
+    clock: parts.clock,
+    maxLagSeconds: settings.healthMaxLagSeconds,
+  });
+  app.get("/health", async () => healthOf(settings, journal, registry, await monitor.facts()));
+  app.get("/health/ready", async (_request, reply) => {
+    const { journalProblem } = await monitor.facts();
+    if (journalProblem === undefined) return { status: "ready" };
+    // Only a node that cannot make a write durable is taken out: a lagging consumer is no reason.
+    const error = new ApiError("ServiceUnavailableException", `Cairn cannot take writes now: ${journalProblem}`, {
+      "retry-after": "1",
+    });
+    sendAwsError(reply, randomUUID(), error);
+    return reply;
+  });
+}
+
+/**
+ * `GET /health`: `ok` or `degraded` with the reasons (docs/reference/security.md, "Health"), the
+ * journal, every registered consumer's cursor and lag, the quarantine, and the modules' own facts.
+ * Always 200: it describes the node; `/health/ready` is the probe that takes a node out.
+ */
+function healthOf(
+  settings: ServerSettings,
+  journal: Journal,
+  registry: ModuleRegistry,
+  facts: HealthFacts,
+): Record<string, unknown> {
   const { consumers, modules } = registry.health();
   return {
-    status: "ok",
+    status: facts.status,
+    reasons: facts.reasons,
     accountId: settings.accountId,
     region: settings.region,
-    journal: { headSeq: journal.headSeq(), firstSeq: journal.firstSeq(), retentionFloorSeq: registry.retentionFloor() },
-    consumers,
+    journal: {
+      headSeq: journal.headSeq(),
+      firstSeq: journal.firstSeq(),
+      retentionFloorSeq: registry.retentionFloor(),
+      writable: facts.journalProblem === undefined,
+    },
+    consumers: Object.fromEntries(
+      Object.entries(consumers).map(([name, status]) => [
+        name,
+        { ...status, lagSeconds: facts.consumers[name]?.lagSeconds ?? 0 },
+      ]),
+    ),
+    quarantine: { records: facts.quarantinedRecords ?? null },
     ...modules,
   };
 }

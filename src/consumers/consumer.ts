@@ -33,4 +33,10 @@ export interface ConsumerStatus {
   readonly neededFromSeq: number;
   /** The last failure, until a batch succeeds again. */
   readonly lastError?: string;
+  /**
+   * Highest seq up to which nothing waits in this consumer: applied, quarantined, or looked at and
+   * not selected (a trail's cursor moves only with its files). `/health` measures lag and stalls
+   * from it; the cursor when absent.
+   */
+  readonly progressSeq?: number;
 }

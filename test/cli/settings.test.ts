@@ -32,6 +32,7 @@ describe("loadServerSettings", () => {
       proxyPort: 7682,
       lakeFlushIntervalMs: 1000,
       lakeCompactionIntervalMs: 30_000,
+      healthMaxLagSeconds: 300,
     });
   });
 

@@ -60,6 +60,7 @@ export const lakeModule: CairnModule = {
           name: "lake-writer",
           cursor: consumer.durableSeq(),
           neededFromSeq: consumer.durableSeq() + 1,
+          progressSeq: consumer.progressSeq(runner.cursorSeq()),
           ...(runner.lastError !== undefined ? { lastError: String(runner.lastError) } : {}),
         },
       ],

@@ -167,7 +167,11 @@ export class ThreadedEventHistory implements EventHistory {
         worker.postMessage({ type: "quarantined", id: message.id, ...(error ? { error } : {}) });
     };
     this.options.quarantine!.add({ seq: message.seq, json: message.json }, new Error(message.message)).then(
-      () => answer(),
+      () => {
+        // Done with, as far as readers are concerned: LookupEvents need not wait for it.
+        this.applied.advance(message.seq);
+        answer();
+      },
       (error: unknown) => answer(error instanceof Error ? error.message : String(error)),
     );
   }

@@ -82,6 +82,15 @@ export class LakeConsumer implements Consumer {
   }
 
   /**
+   * Highest seq up to which nothing waits here: buffered records wait for their flush; with an empty
+   * buffer, `readSeq` (the runner's position, past records it quarantined) counts too.
+   */
+  progressSeq(readSeq: number): number {
+    if (this.lastSeq > this.committedSeq) return this.firstSeq > 0 ? this.firstSeq - 1 : this.committedSeq;
+    return Math.max(this.committedSeq, readSeq);
+  }
+
+  /**
    * Routes the batch, asks the catalog which keys its stores already hold (one call per store), then
    * buffers the new records without awaiting in between, so a flush sees whole batches only.
    */

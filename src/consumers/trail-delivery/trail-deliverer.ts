@@ -99,6 +99,19 @@ export class TrailDeliverer implements Consumer {
     return this.examinedTo;
   }
 
+  /**
+   * Highest seq up to which nothing waits for this trail: planned files wait from the durable
+   * cursor, selected records from the oldest of them; otherwise everything examined (and `readSeq`,
+   * the runner's position past records it quarantined) is done, delivered or not selected.
+   */
+  progressSeq(readSeq: number): number {
+    const state = this.loaded();
+    if (state.intent) return state.cursor;
+    const oldest = this.pending.oldestSeq();
+    if (oldest !== undefined) return oldest - 1;
+    return Math.max(this.examinedTo, readSeq, state.cursor);
+  }
+
   /** Lowest journal seq this trail still needs (for journal retention): everything above the durable cursor. */
   neededFromSeq(): number {
     return (this.state?.cursor ?? 0) + 1;

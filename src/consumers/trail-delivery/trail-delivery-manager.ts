@@ -139,6 +139,7 @@ class LoggingTrails {
       name: consumerName(arn),
       cursor: deliverer.neededFromSeq() - 1,
       neededFromSeq: deliverer.neededFromSeq(),
+      progressSeq: deliverer.progressSeq(runner.cursorSeq()),
       ...lastErrorOf(runner, deliverer),
     }));
     // A trail that could not start has delivered nothing past its cursor: the journal must keep the rest.
