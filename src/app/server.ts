@@ -22,6 +22,7 @@ import { openBuckets } from "./buckets.js";
 import { ingestModule, liveTailModule, proxyModule } from "./modules/capture-modules.js";
 import { eventHistoryModule } from "./modules/event-history-module.js";
 import { lakeModule } from "./modules/lake-module.js";
+import { quarantineModule } from "./modules/quarantine-module.js";
 import { trailsModule } from "./modules/trails-module.js";
 import { HealthMonitor, type HealthFacts } from "./health.js";
 import { ModuleRegistry, type CairnModule, type ModuleContext } from "./registry.js";
@@ -36,6 +37,7 @@ const SERVER_MODULES: readonly CairnModule[] = [
   lakeModule,
   ingestModule,
   liveTailModule,
+  quarantineModule,
   proxyModule,
 ];
 

@@ -31,10 +31,8 @@ export interface QuarantinePosition {
 }
 
 export interface QuarantineListOptions {
-  /** Only this account's records. */
+  /** Only this account's records (records whose account could not be read belong to none). */
   readonly accountId?: string;
-  /** With `accountId`: also the records whose account could not be read. */
-  readonly includeUnknownAccount?: boolean;
   readonly consumer?: string;
   /** 1–QUARANTINE_PAGE_MAX. */
   readonly maxResults: number;

@@ -70,7 +70,7 @@ function listPage(db: ReturnType<typeof openSchemaDatabase>, options: Quarantine
   const where: string[] = [];
   const values: Array<string | number> = [];
   if (options.accountId !== undefined) {
-    where.push(options.includeUnknownAccount === true ? "(account_id = ? OR account_id IS NULL)" : "account_id = ?");
+    where.push("account_id = ?");
     values.push(options.accountId);
   }
   if (options.consumer !== undefined) {
