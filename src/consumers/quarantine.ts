@@ -36,7 +36,7 @@ export function quarantineFor(
 }
 
 /** What the quarantine keeps of a refused entry: eventID and account only when the JSON has them. */
-export function quarantinedRecordOf(
+function quarantinedRecordOf(
   consumer: string,
   entry: QuarantinedEntry,
   error: unknown,
