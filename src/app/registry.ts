@@ -8,6 +8,7 @@ import type { Journal } from "../journal/index.js";
 import type { Clock } from "../lib/clock.js";
 import type { LeaseGrant, LeaseStore } from "../stores/lease/index.js";
 import type { PrincipalStore } from "../stores/principals/index.js";
+import type { QuarantineStore } from "../stores/quarantine/index.js";
 import type { SigningKeyStore } from "../stores/signing-keys/index.js";
 import type { Buckets } from "./buckets.js";
 
@@ -20,6 +21,8 @@ export interface ModuleContext {
   readonly buckets: Buckets;
   /** Decides IAM actions on resources (src/app/authorizer.ts). */
   readonly authorizer: Authorizer;
+  /** Where consumers set aside the records their stores refuse (docs/specs/consumer.md, "Quarantine"). */
+  readonly quarantine: QuarantineStore;
   readonly clock: Clock;
   readonly onInternalError: (error: unknown) => void;
 }
@@ -61,6 +64,7 @@ const JOURNAL_RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 
 export interface ConsumerHealth {
   readonly cursor: number;
+  /** Records after the consumer's progress (ConsumerStatus.progressSeq, else its cursor). */
   readonly lagRecords: number;
   readonly lastError?: string;
 }
@@ -135,9 +139,13 @@ export class ModuleRegistry {
   health(): { consumers: Record<string, ConsumerHealth>; modules: Record<string, Record<string, unknown>> } {
     const head = this.context.journal.headSeq();
     const consumers = Object.fromEntries(
-      this.consumers().map(({ name, cursor, lastError }) => [
+      this.consumers().map(({ name, cursor, lastError, progressSeq }) => [
         name,
-        { cursor, lagRecords: Math.max(0, head - cursor), ...(lastError !== undefined ? { lastError } : {}) },
+        {
+          cursor,
+          lagRecords: Math.max(0, head - Math.max(cursor, progressSeq ?? cursor)),
+          ...(lastError !== undefined ? { lastError } : {}),
+        },
       ]),
     );
     const modules = Object.fromEntries(

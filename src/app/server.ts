@@ -14,11 +14,14 @@ import { registerConsoleRoute } from "../http/routes/console-route.js";
 import { InflightBodyBudget } from "../http/inflight-body-budget.js";
 import { RequestGate } from "../http/request-gate.js";
 import { UnauthenticatedRefusals } from "../http/unauthenticated-refusals.js";
+import { senderOf } from "../http/send-error.js";
+import { ApiError } from "../lib/api-error.js";
 import { Throttle } from "../http/throttle.js";
 import { openFileJournal, type Journal } from "../journal/index.js";
 import { systemClock, type Clock } from "../lib/clock.js";
 import { LocalLeaseStore } from "../stores/lease/index.js";
 import type { Principal } from "../stores/principals/index.js";
+import { openSqliteQuarantineStore, type QuarantineStore } from "../stores/quarantine/index.js";
 import { openFileSigningKeyStore } from "../stores/signing-keys/index.js";
 import { openDataDirectorySecrets } from "./data-directory-secrets.js";
 import { ensureBootstrapAdmin, writeAwsClientFiles } from "./bootstrap.js";
@@ -26,7 +29,9 @@ import { openBuckets } from "./buckets.js";
 import { ingestModule, liveTailModule, proxyModule } from "./modules/capture-modules.js";
 import { eventHistoryModule } from "./modules/event-history-module.js";
 import { lakeModule } from "./modules/lake-module.js";
+import { quarantineModule } from "./modules/quarantine-module.js";
 import { trailsModule } from "./modules/trails-module.js";
+import { HealthMonitor, type HealthFacts } from "./health.js";
 import { ModuleRegistry, type CairnModule, type ModuleContext } from "./registry.js";
 
 /**
@@ -39,6 +44,7 @@ const SERVER_MODULES: readonly CairnModule[] = [
   lakeModule,
   ingestModule,
   liveTailModule,
+  quarantineModule,
   proxyModule,
 ];
 
@@ -68,6 +74,7 @@ export async function startServer(
   const journal = await openFileJournal({ directory: join(settings.dataDir, "journal"), clock });
   const buckets = openBuckets(settings);
   const authorizer = appAuthorizer(principals);
+  const quarantine = openSqliteQuarantineStore(join(settings.dataDir, "quarantine.db"));
   const context: ModuleContext = {
     settings,
     journal,
@@ -76,6 +83,7 @@ export async function startServer(
     signingKeys: openFileSigningKeyStore({ dataDir: settings.dataDir, clock, masterKey: masterKey.key }),
     buckets,
     authorizer,
+    quarantine,
     onInternalError: reportInternalError,
   };
   const leases = new LocalLeaseStore(clock);
@@ -93,7 +101,7 @@ export async function startServer(
   registerApiRoute(app, routeContext, registry, settings);
   await registry.registerRoutes(app, routeContext);
   await registerConsoleRoute(app);
-  app.get("/health", async () => healthOf(settings, journal, registry, budget));
+  registerHealthRoutes(app, { settings, journal, registry, quarantine, clock, budget });
 
   await app.listen({ host: settings.host, port: settings.port });
   const url = urlOf(app.server.address() as AddressInfo);
@@ -123,6 +131,7 @@ export async function startServer(
       await registry.close();
       await buckets.owners.close();
       await journal.close();
+      await quarantine.close();
       await leases.close();
       await principals.close();
     },
@@ -189,23 +198,70 @@ function throttles(settings: ServerSettings, clock: Clock): Map<string, Throttle
   return out;
 }
 
+/** `GET /health` (what the node is like) and `GET /health/ready` (whether a load balancer should send it writes). */
+function registerHealthRoutes(
+  app: ReturnType<typeof createHttpApp>,
+  parts: {
+    settings: ServerSettings;
+    journal: Journal;
+    registry: ModuleRegistry;
+    quarantine: QuarantineStore;
+    clock: Clock;
+    budget: InflightBodyBudget;
+  },
+): void {
+  const { settings, journal, registry } = parts;
+  const monitor = new HealthMonitor({
+    journal,
+    consumers: () => registry.consumers(),
+    quarantine: parts.quarantine,
+    clock: parts.clock,
+    maxLagSeconds: settings.healthMaxLagSeconds,
+  });
+  app.get("/health", async () => healthOf(settings, journal, registry, await monitor.facts(), parts.budget));
+  app.get("/health/ready", async (_request, reply) => {
+    const { journalProblem } = await monitor.facts();
+    if (journalProblem === undefined) return { status: "ready" };
+    // Only a node that cannot make a write durable is taken out: a lagging consumer is no reason.
+    const error = new ApiError("ServiceUnavailableException", `Cairn cannot take writes now: ${journalProblem}`, {
+      "retry-after": "1",
+    });
+    senderOf("json-1.1")(reply, randomUUID(), error);
+    return reply;
+  });
+}
+
 /**
- * `GET /health`: the journal, every registered consumer's cursor and lag, the modules' own facts, and
- * the request-body bytes in flight against their budget.
+ * `GET /health`: `ok` or `degraded` with the reasons (docs/reference/security.md, "Health"), the
+ * journal, every registered consumer's cursor and lag, the quarantine, and the modules' own facts.
+ * Always 200: it describes the node; `/health/ready` is the probe that takes a node out.
  */
 function healthOf(
   settings: ServerSettings,
   journal: Journal,
   registry: ModuleRegistry,
+  facts: HealthFacts,
   budget: InflightBodyBudget,
 ): Record<string, unknown> {
   const { consumers, modules } = registry.health();
   return {
-    status: "ok",
+    status: facts.status,
+    reasons: facts.reasons,
     accountId: settings.accountId,
     region: settings.region,
-    journal: { headSeq: journal.headSeq(), firstSeq: journal.firstSeq(), retentionFloorSeq: registry.retentionFloor() },
-    consumers,
+    journal: {
+      headSeq: journal.headSeq(),
+      firstSeq: journal.firstSeq(),
+      retentionFloorSeq: registry.retentionFloor(),
+      writable: facts.journalProblem === undefined,
+    },
+    consumers: Object.fromEntries(
+      Object.entries(consumers).map(([name, status]) => [
+        name,
+        { ...status, lagSeconds: facts.consumers[name]?.lagSeconds ?? 0 },
+      ]),
+    ),
+    quarantine: { records: facts.quarantinedRecords ?? null },
     requestBodies: { inflightBytes: budget.heldBytes, inflightBytesMax: budget.capacityBytes },
     ...modules,
   };

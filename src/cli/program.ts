@@ -43,6 +43,7 @@ export function buildProgram(outcome: CommandOutcome): Command {
   addPrincipalCommands(program);
   addKeysCommands(program);
   addClientCommands(program, outcome);
+  addQuarantineCommands(program);
   addValidateLogsCommand(program, outcome);
   addProxyCommand(program);
   addLakeCommands(program, outcome);
@@ -298,6 +299,26 @@ function addClientCommands(program: Command, outcome: CommandOutcome): void {
         stdout: process.stdout,
         stderr: process.stderr,
         signal: controller.signal,
+      });
+    });
+}
+
+/** `cairn quarantine list`: through the server's API, as `cairn lookup` (the quarantine is the server's state). */
+function addQuarantineCommands(program: Command): void {
+  const quarantine = program
+    .command("quarantine")
+    .description("Records the server's consumers set aside because a store refused them.");
+  withClientOptions(quarantine.command("list"))
+    .description("List quarantined records: consumer, journal seq, eventID, error, time (oldest first).")
+    .option("--consumer <name>", "only this consumer's: event-history, lake-writer or trail-delivery:<trail ARN>")
+    .option("--max-items <n>", "stop after this many records", positiveInteger)
+    .option("--json", "print JSON")
+    .action(async (flags: ClientFlags & { consumer?: string; maxItems?: number; json?: boolean }) => {
+      const { runQuarantineList } = await import("./commands/quarantine.js");
+      await runQuarantineList({
+        ...flags,
+        client: resolveClientSettings(flags, process.env),
+        stdout: process.stdout,
       });
     });
 }

@@ -250,6 +250,16 @@ const ServerSettingsSchema = Type.Object({
     description:
       "How often small Parquet files of event data stores are merged (docs/reference/lake.md, Compaction); 0 turns compaction off.",
   }),
+  healthMaxLagSeconds: Type.Integer({
+    minimum: 1,
+    maximum: 86400,
+    default: 300,
+    env: "CAIRN_HEALTH_MAX_LAG_SECONDS",
+    flag: "--health-max-lag-seconds",
+    mustBe: "an integer 1–86400",
+    description:
+      "GET /health reports `degraded` when a consumer's oldest waiting record is older than this, or its position has not moved for this long while records wait (docs/reference/security.md, Health).",
+  }),
 });
 
 export type ServerSettings = Static<typeof ServerSettingsSchema>;
@@ -268,6 +278,7 @@ const NUMERIC_SETTINGS: ReadonlySet<ServerSettingName> = new Set([
   "proxyPort",
   "lakeFlushIntervalMs",
   "lakeCompactionIntervalMs",
+  "healthMaxLagSeconds",
 ]);
 const BOOLEAN_SETTINGS: ReadonlySet<ServerSettingName> = new Set(["s3ForcePathStyle"]);
 

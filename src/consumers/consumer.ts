@@ -13,6 +13,13 @@ export interface Consumer {
   /** Highest seq already applied durably; 0 when nothing was. */
   loadCursor(): Promise<number>;
   handle(batch: readonly JournalEntry[]): Promise<void>;
+  /**
+   * Resolves when the consumer's store accepts writes now, changing nothing a reader sees (an empty
+   * transaction, say); rejects when it does not. The runner calls it around a record that failed
+   * alone, to tell a record the store refuses from a store that is down (docs/specs/consumer.md,
+   * "Quarantine"). A consumer without it never has a record quarantined: it retries it forever.
+   */
+  probe?(): Promise<void>;
   close?(): Promise<void>;
 }
 
@@ -26,4 +33,10 @@ export interface ConsumerStatus {
   readonly neededFromSeq: number;
   /** The last failure, until a batch succeeds again. */
   readonly lastError?: string;
+  /**
+   * Highest seq up to which nothing waits in this consumer: applied, quarantined, or looked at and
+   * not selected (a trail's cursor moves only with its files). `/health` measures lag and stalls
+   * from it; the cursor when absent.
+   */
+  readonly progressSeq?: number;
 }

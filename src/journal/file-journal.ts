@@ -108,6 +108,24 @@ export class FileJournal implements Journal {
     this.reader = new BlockReader(store, limits);
   }
 
+  /**
+   * An empty append goes through the writer: while the journal has failed it runs recovery (at most
+   * once a second) and rejects until recovery succeeds. Then a small file is written beside the
+   * segments, so a disk that filled up is seen before an append fails on it.
+   */
+  async checkWritable(): Promise<void> {
+    await this.append([]);
+    try {
+      await this.store.probeWrite();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      throw new JournalUnavailableError(
+        `The journal's disk refuses writes${typeof code === "string" ? ` (${code})` : ""}.`,
+        { cause: error },
+      );
+    }
+  }
+
   /** Re-adds keys of entries after the dedup cursor (lost from SQLite in a crash, or never flushed). */
   async replayDedupKeys(): Promise<void> {
     if (this.dedup.cursorSeq() > this.headSeq()) this.dedup.rollBackTo(this.headSeq());

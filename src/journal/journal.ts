@@ -73,6 +73,13 @@ export interface Journal {
   firstSeq(): number;
   /** Resolves when headSeq() > afterSeq, or when the signal aborts. */
   waitForAppend(afterSeq: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Resolves when an append could be made durable now; rejects with JournalUnavailableError when it
+   * could not (the last write failed and recovery does not succeed yet, or the disk refuses a small
+   * write). Appends nothing. Readiness probes call it: a journal that failed recovers only when
+   * something writes, and a node that answers "not ready" gets no writes.
+   */
+  checkWritable(): Promise<void>;
   /** Retention: deletes whole segments whose entries all have seq < beforeSeq and appendedAtMs < olderThanMs. */
   deleteBefore(beforeSeq: number, olderThanMs: number): Promise<number>;
   close(): Promise<void>;

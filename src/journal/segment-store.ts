@@ -16,6 +16,11 @@ export interface AppendFile {
 }
 export type OpenAppendFile = (path: string) => Promise<AppendFile>;
 
+/** The write probe's file: not a segment name, so recovery ignores one a crash left behind. */
+const WRITE_PROBE_FILE = "write-probe.tmp";
+/** One page: a file system with less room than that cannot take a group either. */
+const WRITE_PROBE_BYTES = 4096;
+
 export const openAppendFileOnDisk: OpenAppendFile = async (path) => {
   // The mode only matters when the file is new (a segment is created before it is appended to).
   const handle = await open(path, "a", PRIVATE_FILE_MODE);
@@ -90,6 +95,22 @@ export class SegmentStore {
    * (the in-memory index only advances after a successful sync), makes the cut durable and reopens
    * the append handle. Throws while the storage is still failing.
    */
+  /**
+   * Writes, fsyncs and removes a small file beside the segments: the disk takes writes now. A full
+   * or read-only file system rejects it before an append finds out.
+   */
+  async probeWrite(): Promise<void> {
+    const path = join(this.directory, WRITE_PROBE_FILE);
+    const handle = await open(path, "w", PRIVATE_FILE_MODE);
+    try {
+      await handle.write(Buffer.alloc(WRITE_PROBE_BYTES));
+      await handle.sync();
+    } finally {
+      await handle.close();
+      await rm(path, { force: true });
+    }
+  }
+
   async reopenActive(): Promise<void> {
     await this.active.close().catch(() => undefined);
     const segment = this.activeSegment;

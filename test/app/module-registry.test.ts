@@ -157,11 +157,24 @@ describe("GET /health of a running server lists every registered consumer", () =
     removeDataDir(server.dataDir);
   });
 
-  async function health(): Promise<{ consumers: Record<string, { cursor: number; lagRecords: number }> }> {
+  type Consumers = Record<string, { cursor: number; lagRecords: number; lagSeconds: number }>;
+
+  async function health(): Promise<{ consumers: Consumers }> {
     const response = await fetch(`${server.url}/health`);
     assert.equal(response.status, 200);
-    return (await response.json()) as { consumers: Record<string, { cursor: number; lagRecords: number }> };
+    return (await response.json()) as { consumers: Consumers };
   }
+
+  it("says ok with no reasons, and ready, on a fresh server", async () => {
+    const body = (await (await fetch(`${server.url}/health`)).json()) as Record<string, unknown>;
+    assert.equal(body["status"], "ok");
+    assert.deepEqual(body["reasons"], []);
+    assert.deepEqual(body["quarantine"], { records: 0 });
+    assert.equal((body["journal"] as { writable: boolean }).writable, true);
+    const ready = await fetch(`${server.url}/health/ready`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { status: "ready" });
+  });
 
   it("reports event history and the Lake writer, and each logging trail's delivery consumer", async () => {
     assert.deepEqual(Object.keys((await health()).consumers).sort(), ["event-history", "lake-writer"]);
@@ -180,6 +193,7 @@ describe("GET /health of a running server lists every registered consumer", () =
     for (const [name, status] of Object.entries(consumers)) {
       assert.ok(Number.isInteger(status.cursor) && status.cursor >= 0, `${name} has a cursor`);
       assert.ok(Number.isInteger(status.lagRecords) && status.lagRecords >= 0, `${name} has a lag`);
+      assert.ok(Number.isInteger(status.lagSeconds) && status.lagSeconds >= 0, `${name} has a lag in seconds`);
     }
   });
 });

@@ -39,6 +39,7 @@ describe("loadServerSettings", () => {
       proxyPort: 7682,
       lakeFlushIntervalMs: 1000,
       lakeCompactionIntervalMs: 30_000,
+      healthMaxLagSeconds: 300,
     });
   });
 

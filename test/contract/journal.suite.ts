@@ -74,6 +74,15 @@ function appendAndReadTests(open: OpenJournal): void {
       assert.equal((await journal.readMany([1, 2])).size, 0);
     }));
 
+  it("checks that it can write without appending anything", () =>
+    withJournal(open, async (journal) => {
+      await journal.checkWritable();
+      await journal.append([{ json: '{"n":1}' }]);
+      await journal.checkWritable();
+      assert.equal(journal.headSeq(), 1);
+      assert.equal((await journal.read(1, 10)).length, 1);
+    }));
+
   it("assigns dense seqs from 1 and reads them back in order", () =>
     withJournal(open, async (journal) => {
       const first = await journal.append(items("a", 3));

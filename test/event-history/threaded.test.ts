@@ -6,7 +6,9 @@ import { afterEach, describe, it } from "node:test";
 import type { LookupQuery } from "../../src/consumers/event-history/event-history.js";
 import { openSqliteEventHistory } from "../../src/consumers/event-history/sqlite-event-history.js";
 import { ThreadedEventHistory } from "../../src/consumers/event-history/threaded-event-history.js";
+import { quarantineFor } from "../../src/consumers/quarantine.js";
 import { openFileJournal, type FileJournal } from "../../src/journal/file-journal.js";
+import { openSqliteQuarantineStore } from "../../src/stores/quarantine/index.js";
 import { toEventTime } from "../../src/lib/clock.js";
 import { lookupAll } from "./brute-force.js";
 import { FakeClock, loadSampleRecords, NOW_MS } from "./fixtures.js";
@@ -45,6 +47,39 @@ describe("ThreadedEventHistory (indexing on a worker thread)", () => {
     history = undefined;
     journal = undefined;
     rmSync(directory, { recursive: true, force: true });
+  });
+
+  it("quarantines, through the worker, a record the index refuses, and indexes every other", async () => {
+    directory = mkdtempSync(join(tmpdir(), "cairn-threaded-history-"));
+    const clock = new FakeClock(NOW_MS);
+    journal = await openFileJournal({ directory: join(directory, "journal"), clock });
+    const quarantine = openSqliteQuarantineStore(join(directory, "quarantine.db"));
+    const lines: string[] = [];
+    history = await ThreadedEventHistory.start({
+      path: join(directory, "event-history.db"),
+      journal,
+      clock,
+      batchEntriesMax: 64,
+      quarantine: quarantineFor(quarantine, "event-history", clock, (line) => lines.push(line)),
+    });
+    const items = records(0, 100);
+    // The ingest rules drop a null userIdentity; journaled as is, the index cannot derive its keys.
+    const refused = JSON.parse(items[40]!.json) as Record<string, unknown>;
+    items[40] = { json: JSON.stringify({ ...refused, userIdentity: null }), dedupKey: "refused" };
+    await journal.append(items);
+    await history.waitFor(journal.headSeq(), 60_000);
+    assert.equal(history.cursor(), 100);
+    assert.equal((await lookupAll(history, query())).length, 99);
+    const { records: quarantined } = await quarantine.list({ maxResults: 10 });
+    assert.deepEqual(
+      quarantined.map((record) => [record.consumer, record.seq, record.eventId]),
+      [["event-history", 41, refused["eventID"]]],
+    );
+    assert.match(quarantined[0]!.error, /null/);
+    assert.equal(lines.length, 1);
+    await history.close();
+    history = undefined;
+    await quarantine.close();
   });
 
   it("indexes what was appended, reports its cursor, and serves lookups after waitFor (read-your-writes)", async () => {

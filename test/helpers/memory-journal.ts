@@ -38,6 +38,9 @@ export class MemoryJournal implements Journal {
     return { seqs };
   }
 
+  /** Memory always takes writes. */
+  async checkWritable(): Promise<void> {}
+
   async read(fromSeq: number, maxEntries: number): Promise<JournalEntry[]> {
     return this.entries.filter((e) => e.seq >= Math.max(fromSeq, this.deletedBefore)).slice(0, maxEntries);
   }

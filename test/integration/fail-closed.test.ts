@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import {
   makeDataDir,
@@ -27,6 +27,19 @@ function mountTinyJournal(directory: string, size: string): string | false {
     return reason;
   }
   return false;
+}
+
+/** Writes zeros to `path` until the file system is full. */
+function fillUp(path: string): void {
+  const chunk = Buffer.alloc(4096);
+  const fd = openSync(path, "w");
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ENOSPC") throw error;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 async function lookupById(url: string, eventId: string): Promise<number> {
@@ -68,11 +81,34 @@ describe("fail closed when the journal's disk is full", () => {
 
       const lookup = await sendRaw(server.url, cloudTrailCall("LookupEvents", { MaxResults: 1 }, admin));
       assert.equal(lookup.status, 503, "an API call whose audit event cannot be stored is refused");
-      const health = await fetch(`${server.url}/health`);
-      assert.equal(health.status, 200, "the server keeps serving");
+      // What a small group may still squeeze into is taken too, so the write check fails whenever it runs.
+      fillUp(join(journalDir, "filler.tmp"));
+      const health = await pollUntil(
+        async () => {
+          const response = await fetch(`${server.url}/health`);
+          assert.equal(response.status, 200, "the server keeps serving");
+          const body = (await response.json()) as { status: string; reasons: Array<{ code: string }> };
+          return body.status === "degraded" ? body : undefined;
+        },
+        { timeoutMs: 10_000, intervalMs: 250, message: "/health to say degraded" },
+      );
+      assert.deepEqual(
+        health.reasons.map((reason) => reason.code),
+        ["journal_unwritable"],
+      );
+      const notReady = await fetch(`${server.url}/health/ready`);
+      assert.equal(notReady.status, 503, "a node that cannot make writes durable is not ready");
+      assert.equal(notReady.headers.get("retry-after"), "1");
+      assert.equal(((await notReady.json()) as { __type: string }).__type, "ServiceUnavailableException");
 
+      rmSync(join(journalDir, "filler.tmp"));
       const remount = spawnSync("mount", ["-o", "remount,size=64m", journalDir]);
       assert.equal(remount.status, 0);
+      await pollUntil(async () => (await fetch(`${server.url}/health/ready`)).status === 200, {
+        timeoutMs: 10_000,
+        intervalMs: 250,
+        message: "/health/ready to answer 200 once space returns (no write needed to notice)",
+      });
       await new Promise((resolve) => setTimeout(resolve, 1_100));
       await pollUntil(
         async () =>
@@ -90,6 +126,10 @@ describe("fail closed when the journal's disk is full", () => {
         (retry.json() as { accepted: number; duplicates: number }).duplicates,
         0,
         "the refused batch was not half-stored",
+      );
+      await pollUntil(
+        async () => ((await (await fetch(`${server.url}/health`)).json()) as { status: string }).status === "ok",
+        { timeoutMs: 20_000, intervalMs: 250, message: "/health to say ok again" },
       );
     } finally {
       await server.stop();

@@ -224,3 +224,28 @@ describe("FileJournal recovers in place once storage works again", () => {
     });
   }
 });
+
+describe("FileJournal checkWritable", () => {
+  it("rejects while writes fail and recovery cannot help, and resolves once the disk takes writes again", async () => {
+    const files = instrumentedFiles();
+    let nowMs = 1_700_000_000_000;
+    const movingClock = { nowMs: () => nowMs };
+    const journal = await openFileJournal({
+      directory: await temporaryDirectory(),
+      clock: movingClock,
+      openAppendFile: files.open,
+    });
+    await journal.checkWritable();
+    files.fail("write");
+    await assert.rejects(journal.append(items("w", 1)), JournalUnavailableError);
+    await assert.rejects(journal.checkWritable(), JournalUnavailableError);
+    files.fail(null);
+    // Recovery runs at most once a second; a probe within that second still says no.
+    await assert.rejects(journal.checkWritable(), JournalUnavailableError);
+    nowMs += 1_001;
+    await journal.checkWritable();
+    assert.equal(journal.headSeq(), 0, "the probe appended nothing");
+    assert.deepEqual((await journal.append(items("w", 1))).seqs, [1]);
+    await journal.close();
+  });
+});

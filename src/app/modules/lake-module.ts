@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { importAllowedDirectories, type ServerSettings } from "../../config/settings.js";
 import { LakeConsumer } from "../../consumers/lake-writer/lake-consumer.js";
+import { quarantineFor } from "../../consumers/quarantine.js";
 import { StoreRouter } from "../../consumers/lake-writer/store-router.js";
 import { ConsumerRunner } from "../../consumers/runner.js";
 import { channelById, createChannelOperations } from "../../control-plane/lake/channel-operations.js";
@@ -35,8 +36,11 @@ export const lakeModule: CairnModule = {
     const duck = await openDuck(lakeDir);
     const router = await StoreRouter.load(catalog);
     const snapshots = new FileSnapshots(catalog);
-    const consumer = new LakeConsumer({ catalog, duck, router, lakeDir });
-    const runner = new ConsumerRunner(context.journal, consumer);
+    const quarantine = quarantineFor(context.quarantine, "lake-writer", context.clock, (line) =>
+      process.stderr.write(line),
+    );
+    const consumer = new LakeConsumer({ catalog, duck, router, lakeDir, quarantine });
+    const runner = new ConsumerRunner(context.journal, consumer, { quarantine });
     await runner.start();
     const maintenance = new MaintenanceQueue();
     const base = operationDeps(context, catalog, router);
@@ -56,6 +60,7 @@ export const lakeModule: CairnModule = {
           name: "lake-writer",
           cursor: consumer.durableSeq(),
           neededFromSeq: consumer.durableSeq() + 1,
+          progressSeq: consumer.progressSeq(runner.cursorSeq()),
           ...(runner.lastError !== undefined ? { lastError: String(runner.lastError) } : {}),
         },
       ],

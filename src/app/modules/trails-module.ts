@@ -17,7 +17,7 @@ import type { CairnModule } from "../registry.js";
  */
 export const trailsModule: CairnModule = {
   name: "trails",
-  async start({ settings, journal, clock, signingKeys, buckets, principals, authorizer }) {
+  async start({ settings, journal, clock, signingKeys, buckets, principals, authorizer, quarantine }) {
     const { store: objectStore, embedded, owners } = buckets;
     const trails = openSqliteTrailStore(join(settings.dataDir, "control-plane.db"));
     await adoptBuckets(buckets, trails, settings.accountId);
@@ -32,6 +32,7 @@ export const trailsModule: CairnModule = {
       deliveryIntervalSeconds: settings.deliveryIntervalSeconds,
       digestIntervalSeconds: settings.digestIntervalSeconds,
       matcherFor: (trail) => compileEventSelectors(trail),
+      quarantine,
     });
     const operations = createTrailOperations({
       trails,

@@ -9,6 +9,7 @@ import type { JournalEntry } from "../../journal/journal.js";
 import type { JournalSlice } from "../../journal/index.js";
 import { SliceReader } from "../../journal/index.js";
 import type { Consumer } from "../consumer.js";
+import type { RecordQuarantine } from "../quarantine.js";
 import { ConsumerRunner, type ConsumerJournal } from "../runner.js";
 import type { FromWorker, IndexWorkerData, ToWorker } from "./index-worker-protocol.js";
 import { openSqliteEventHistory, type SqliteEventHistory } from "./sqlite-event-history.js";
@@ -78,16 +79,23 @@ class ReportingConsumer implements Consumer {
     return this.inner.loadCursor();
   }
   async handle(batch: readonly JournalEntry[]): Promise<void> {
-    try {
-      await this.inner.handle(batch);
-    } catch (error) {
-      post({ type: "batchFailed", message: error instanceof Error ? error.message : String(error) });
-      throw error;
-    }
+    await this.inner.handle(batch);
     const last = batch.at(-1);
     if (last !== undefined) post({ type: "applied", seq: last.seq });
   }
+  probe(): Promise<void> {
+    return this.inner.probe();
+  }
 }
+
+/** The server thread keeps the quarantine; a record is set aside once it answers that it is durable. */
+const quarantineOverPort: RecordQuarantine = {
+  async add(entry, error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const answer = await request({ type: "quarantine", id: nextId++, seq: entry.seq, json: entry.json, message });
+    if (answer.type === "quarantined" && answer.error !== undefined) throw new Error(answer.error);
+  },
+};
 
 let history: SqliteEventHistory | undefined;
 let runner: ConsumerRunner | undefined;
@@ -97,7 +105,8 @@ const journal = new WorkerJournal();
 port.on("message", (message: ToWorker) => {
   switch (message.type) {
     case "located":
-    case "appended": {
+    case "appended":
+    case "quarantined": {
       const resolve = pending.get(message.id);
       pending.delete(message.id);
       resolve?.(message);
@@ -137,6 +146,9 @@ try {
   });
   runner = new ConsumerRunner(journal, new ReportingConsumer(history), {
     ...(data.batchEntriesMax !== undefined ? { batchEntriesMax: data.batchEntriesMax } : {}),
+    ...(data.quarantine ? { quarantine: quarantineOverPort } : {}),
+    onFailure: (error) =>
+      post({ type: "batchFailed", message: error instanceof Error ? error.message : String(error) }),
   });
   await runner.start();
   post({ type: "ready", cursor: runner.cursorSeq() });

@@ -127,6 +127,11 @@ export class SqliteEventHistory implements EventHistory, Consumer {
     this.applied.advance(last.seq);
   }
 
+  /** A write transaction that changes nothing (the cursor rewritten as it is): the index file takes writes now. */
+  async probe(): Promise<void> {
+    this.store.apply([], this.store.cursor());
+  }
+
   /** Highest seq applied durably: loaded on open, then advanced by each batch this instance handled. */
   cursor(): number {
     return this.applied.value();

@@ -2,6 +2,7 @@ import { Worker } from "node:worker_threads";
 import type { Journal } from "../../journal/journal.js";
 import { systemClock, type Clock } from "../../lib/clock.js";
 import { AppliedSeq } from "../applied-seq.js";
+import type { RecordQuarantine } from "../quarantine.js";
 import type { EventHistory, LookupQuery, LookupResult, PruneResult } from "./event-history.js";
 import type { FromWorker, IndexWorkerData, ToWorker } from "./index-worker-protocol.js";
 import { openSqliteEventHistory, type SqliteEventHistory } from "./sqlite-event-history.js";
@@ -18,6 +19,8 @@ export interface ThreadedEventHistoryOptions {
   readonly batchEntriesMax?: number;
   /** A worker that died or a batch that failed (the worker retries it with back-off). */
   readonly onError?: (error: Error) => void;
+  /** Where the worker sets aside a record the index refuses while it works; without it, retried forever. */
+  readonly quarantine?: RecordQuarantine;
 }
 
 /** A worker that died unexpectedly is started again after this long. */
@@ -74,6 +77,7 @@ export class ThreadedEventHistory implements EventHistory {
     const data: IndexWorkerData = {
       path: this.options.path,
       retentionDays: this.options.retentionDays ?? 90,
+      quarantine: this.options.quarantine !== undefined,
       nowMs: this.clock.nowMs(),
       ...(this.options.cacheSizeKiB !== undefined ? { cacheSizeKiB: this.options.cacheSizeKiB } : {}),
       ...(this.options.batchEntriesMax !== undefined ? { batchEntriesMax: this.options.batchEntriesMax } : {}),
@@ -141,6 +145,9 @@ export class ThreadedEventHistory implements EventHistory {
       case "batchFailed":
         this.options.onError?.(new Error(`Event history indexing failed (retried): ${message.message}`));
         return;
+      case "quarantine":
+        this.quarantine(worker, message);
+        return;
       case "pruned":
         this.prunes.get(message.id)?.resolve(message.result);
         this.prunes.delete(message.id);
@@ -152,6 +159,21 @@ export class ThreadedEventHistory implements EventHistory {
       default:
         return;
     }
+  }
+
+  private quarantine(worker: Worker, message: Extract<FromWorker, { type: "quarantine" }>): void {
+    const answer = (error?: string): void => {
+      if (this.worker === worker)
+        worker.postMessage({ type: "quarantined", id: message.id, ...(error ? { error } : {}) });
+    };
+    this.options.quarantine!.add({ seq: message.seq, json: message.json }, new Error(message.message)).then(
+      () => {
+        // Done with, as far as readers are concerned: LookupEvents need not wait for it.
+        this.applied.advance(message.seq);
+        answer();
+      },
+      (error: unknown) => answer(error instanceof Error ? error.message : String(error)),
+    );
   }
 
   lookup(query: LookupQuery): Promise<LookupResult> {

@@ -5,17 +5,21 @@
  * files, so after a crash the buffer is rebuilt from the journal; files written but not recorded are
  * deleted at start (lake-recovery.ts). handle() therefore resolves before its output is durable:
  * the buffer is the "small row buffer" of the Lake design, and the cursor the runner keeps in
- * memory is only a read position.
+ * memory is only a read position. A row DuckDB refuses while it writes the others (a timestamp it
+ * cannot read) is quarantined, not retried forever (docs/specs/consumer.md, "Quarantine").
  */
 import { rm } from "node:fs/promises";
 import { entryRecord, type JournalEntry } from "../../journal/journal.js";
 import type { CloudTrailRecord } from "../../model/record.js";
 import type { Consumer } from "../consumer.js";
+import type { RecordQuarantine } from "../quarantine.js";
 import { dedupKeyOf } from "../../normalize/pipeline.js";
 import type { DuckDBInstance } from "@duckdb/node-api";
 import { keyHash, type CommittedFile, type EventDataStore, type LakeCatalog } from "../../lake/catalog/index.js";
 import { eventDateOf, recordToRow } from "../../lake/engine/lake-schema.js";
-import { writeParquet } from "../../lake/engine/parquet-writer.js";
+import { checkParquetWritable, writeParquet } from "../../lake/engine/parquet-writer.js";
+import { writeIsolatingRefusals } from "../../lib/isolate-refusals.js";
+import { TransientError } from "../../lib/transient-error.js";
 import type { StoreRouter } from "./store-router.js";
 
 const FLUSH_ROWS = 50_000;
@@ -25,6 +29,19 @@ interface Pending {
   readonly eventDate: string;
   readonly rows: Record<string, unknown>[];
   readonly keys: Buffer[];
+  /** The journal seq of each row, to quarantine a row DuckDB refuses. */
+  readonly seqs: number[];
+}
+
+export interface LakeConsumerDeps {
+  readonly catalog: LakeCatalog;
+  readonly duck: DuckDBInstance;
+  readonly router: StoreRouter;
+  readonly lakeDir: string;
+  /** Where rows DuckDB refuses go; without it a refused row fails every flush (and is retried). */
+  readonly quarantine?: RecordQuarantine;
+  /** Storage injection for fault tests. */
+  readonly writeParquet?: typeof writeParquet;
 }
 
 /** A new journal entry with the stores that take its record (none: the entry only moves the cursor). */
@@ -51,9 +68,7 @@ export class LakeConsumer implements Consumer {
   private committedSeq = 0;
   private chain: Promise<void> = Promise.resolve();
 
-  constructor(
-    private readonly deps: { catalog: LakeCatalog; duck: DuckDBInstance; router: StoreRouter; lakeDir: string },
-  ) {}
+  constructor(private readonly deps: LakeConsumerDeps) {}
 
   async loadCursor(): Promise<number> {
     this.committedSeq = await this.deps.catalog.cursor();
@@ -67,6 +82,15 @@ export class LakeConsumer implements Consumer {
   }
 
   /**
+   * Highest seq up to which nothing waits here: buffered records wait for their flush; with an empty
+   * buffer, `readSeq` (the runner's position, past records it quarantined) counts too.
+   */
+  progressSeq(readSeq: number): number {
+    if (this.lastSeq > this.committedSeq) return this.firstSeq > 0 ? this.firstSeq - 1 : this.committedSeq;
+    return Math.max(this.committedSeq, readSeq);
+  }
+
+  /**
    * Routes the batch, asks the catalog which keys its stores already hold (one call per store), then
    * buffers the new records without awaiting in between, so a flush sees whole batches only.
    */
@@ -74,12 +98,19 @@ export class LakeConsumer implements Consumer {
     const routed = this.route(batch);
     const stored = await this.storedKeys(routed);
     for (const { entry, record, stores, key, hex } of routed) {
-      for (const store of stores) this.add(store.id, record, entry.json, key, hex, stored);
+      for (const store of stores) this.add(store.id, entry, record, key, hex, stored);
       if (this.firstSeq === 0) this.firstSeq = entry.seq;
       this.lastSeq = entry.seq;
     }
-    if (this.pendingRows >= FLUSH_ROWS) await this.flush();
+    // A flush refuses no record (it quarantines those DuckDB refuses), so its failure is the store's.
+    if (this.pendingRows >= FLUSH_ROWS)
+      await this.flush().catch((error: unknown) => {
+        throw new TransientError(`The Lake buffer is full and cannot be written: ${String(error)}`, { cause: error });
+      });
   }
+
+  /** handle() writes only to memory; the store's failures come from flush(), as TransientError. */
+  async probe(): Promise<void> {}
 
   private route(batch: readonly JournalEntry[]): Routed[] {
     const routed: Routed[] = [];
@@ -129,8 +160,8 @@ export class LakeConsumer implements Consumer {
 
   private add(
     edsId: string,
+    entry: JournalEntry,
     record: CloudTrailRecord,
-    json: string,
     key: Buffer,
     hex: string,
     stored: ReadonlySet<string>,
@@ -141,16 +172,19 @@ export class LakeConsumer implements Consumer {
     const eventDate = eventDateOf(record);
     const slot = `${edsId}/${eventDate}`;
     let pending = this.pending.get(slot);
-    if (!pending) this.pending.set(slot, (pending = { edsId, eventDate, rows: [], keys: [] }));
-    pending.rows.push(recordToRow(record, json));
+    if (!pending) this.pending.set(slot, (pending = { edsId, eventDate, rows: [], keys: [], seqs: [] }));
+    pending.rows.push(recordToRow(record, entry.json));
     pending.keys.push(key);
+    pending.seqs.push(entry.seq);
     this.pendingRows++;
   }
 
   /** Writes the buffer as Parquet and commits files + cursor. Serialised: timer and handle() share it. */
   flush(): Promise<void> {
-    this.chain = this.chain.then(() => this.flushNow());
-    return this.chain;
+    // After a failed flush (reported to its caller), the next one starts afresh.
+    const flushed = this.chain.catch(() => undefined).then(() => this.flushNow());
+    this.chain = flushed;
+    return flushed;
   }
 
   private async flushNow(): Promise<void> {
@@ -164,12 +198,8 @@ export class LakeConsumer implements Consumer {
     this.firstSeq = 0;
     const files: CommittedFile[] = [];
     try {
-      for (const batch of batches) {
-        const name = `live-${String(from).padStart(12, "0")}-${String(to).padStart(12, "0")}`;
-        const target = { lakeDir: this.deps.lakeDir, edsId: batch.edsId, eventDate: batch.eventDate, name };
-        const path = await writeParquet(this.deps.duck, target, batch.rows);
-        files.push({ path, edsId: batch.edsId, rows: batch.rows.length, keys: batch.keys });
-      }
+      const name = `live-${String(from).padStart(12, "0")}-${String(to).padStart(12, "0")}`;
+      for (const batch of batches) await this.writeBatch(batch, name, files);
       await this.deps.catalog.commitFiles(files, to);
       this.committedSeq = to;
       this.commits++;
@@ -184,5 +214,32 @@ export class LakeConsumer implements Consumer {
       this.firstSeq = from;
       throw error;
     }
+  }
+
+  /**
+   * Writes one store's rows of one event date: one file, or (when DuckDB refuses some rows while it
+   * writes the others) one file per part written, and the refused rows quarantined before the
+   * commit that moves the cursor past them.
+   */
+  private async writeBatch(batch: Pending, name: string, files: CommittedFile[]): Promise<void> {
+    const write = this.deps.writeParquet ?? writeParquet;
+    const { quarantine } = this.deps;
+    const target = { lakeDir: this.deps.lakeDir, edsId: batch.edsId, eventDate: batch.eventDate };
+    const rows = batch.rows.map((_, index) => index);
+    const writePart = async (part: readonly number[]): Promise<void> => {
+      const partName = part.length === rows.length ? name : `${name}-${String(part[0]).padStart(6, "0")}`;
+      const path = await write(
+        this.deps.duck,
+        { ...target, name: partName },
+        part.map((i) => batch.rows[i]!),
+      );
+      files.push({ path, edsId: batch.edsId, rows: part.length, keys: part.map((i) => batch.keys[i]!) });
+    };
+    if (quarantine === undefined) return writePart(rows);
+    const refused = await writeIsolatingRefusals(rows, writePart, () =>
+      checkParquetWritable(this.deps.duck, this.deps.lakeDir),
+    );
+    for (const { item, error } of refused)
+      await quarantine.add({ seq: batch.seqs[item]!, json: String(batch.rows[item]!["eventJson"]) }, error);
   }
 }

@@ -45,6 +45,16 @@ export class PendingBatch {
     this.count++;
   }
 
+  /** The lowest seq waiting; undefined when nothing does. */
+  oldestSeq(): number | undefined {
+    let oldest: number | undefined;
+    for (const group of this.groups.values()) {
+      const first = group.seqs[0];
+      if (first !== undefined && (oldest === undefined || first < oldest)) oldest = first;
+    }
+    return oldest;
+  }
+
   /** A file is due when its oldest entry waited a full interval, or when it is full. */
   isDue(nowMs: number, limits: FileLimits): boolean {
     for (const group of this.groups.values()) {

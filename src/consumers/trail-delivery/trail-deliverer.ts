@@ -2,6 +2,7 @@ import { randomBytes as cryptoRandomBytes } from "node:crypto";
 import type { Consumer } from "../consumer.js";
 import { entryRecord, type Journal, type JournalEntry } from "../../journal/journal.js";
 import type { Clock } from "../../lib/clock.js";
+import { TransientError } from "../../lib/transient-error.js";
 import { recordAccountId } from "../../model/record.js";
 import type { EventSelectorMatcher } from "../../selectors/selector-types.js";
 import type { ObjectStore } from "../../stores/objects/index.js";
@@ -98,6 +99,19 @@ export class TrailDeliverer implements Consumer {
     return this.examinedTo;
   }
 
+  /**
+   * Highest seq up to which nothing waits for this trail: planned files wait from the durable
+   * cursor, selected records from the oldest of them; otherwise everything examined (and `readSeq`,
+   * the runner's position past records it quarantined) is done, delivered or not selected.
+   */
+  progressSeq(readSeq: number): number {
+    const state = this.loaded();
+    if (state.intent) return state.cursor;
+    const oldest = this.pending.oldestSeq();
+    if (oldest !== undefined) return oldest - 1;
+    return Math.max(this.examinedTo, readSeq, state.cursor);
+  }
+
   /** Lowest journal seq this trail still needs (for journal retention): everything above the durable cursor. */
   neededFromSeq(): number {
     return (this.state?.cursor ?? 0) + 1;
@@ -126,10 +140,11 @@ export class TrailDeliverer implements Consumer {
     return this.exclusive(async () => {
       for (const entry of batch) {
         if (entry.seq <= this.examinedTo) continue;
-        this.examinedTo = entry.seq;
         const record = entryRecord(entry);
-        if (!recordInTrailScope(this.trail, record) || !this.options.matcher.matches(record)) continue;
-        this.pending.add(recordAccountId(record), record.awsRegion, entry.seq, entry.json.length, entry.appendedAtMs);
+        // Examined only once looked at: a record this throws on is retried (and then quarantined), not skipped.
+        if (recordInTrailScope(this.trail, record) && this.options.matcher.matches(record))
+          this.pending.add(recordAccountId(record), record.awsRegion, entry.seq, entry.json.length, entry.appendedAtMs);
+        this.examinedTo = entry.seq;
       }
       // Behind the journal, keep filling files (up to their cap) instead of writing one small file per
       // batch; the timer tick still delivers what is due when the journal is quiet.
@@ -139,10 +154,18 @@ export class TrailDeliverer implements Consumer {
       // While the store is down, entries wait in memory up to a bound, then in the journal: a throw
       // makes the runner retry this batch later (the consumer contract's back-off).
       if (this.pending.size > PENDING_RECORDS_HARD_MAX) {
-        throw new Error(`Trail ${this.trail.trailArn}: delivery is failing and ${this.pending.size} records wait.`);
+        throw new TransientError(
+          `Trail ${this.trail.trailArn}: delivery is failing and ${this.pending.size} records wait.`,
+        );
       }
     });
   }
+
+  /**
+   * handle() writes only to memory, and delivery failures are retried on their own back-off (they
+   * are the bucket's, never a record's): the store handle() uses always answers.
+   */
+  async probe(): Promise<void> {}
 
   /** Timer work: deliver due files and due digests, honouring the retry back-off. */
   tick(): Promise<void> {

@@ -3,8 +3,10 @@ import type { Journal } from "../../journal/journal.js";
 import type { Clock } from "../../lib/clock.js";
 import type { EventSelectorMatcher } from "../../selectors/selector-types.js";
 import type { ObjectStore } from "../../stores/objects/index.js";
+import type { QuarantineStore } from "../../stores/quarantine/index.js";
 import type { SigningKeyStore } from "../../stores/signing-keys/index.js";
 import type { DeliveryStateStore, TrailConfig, TrailStore } from "../../stores/trails/index.js";
+import { quarantineFor } from "../quarantine.js";
 import { ConsumerRunner } from "../runner.js";
 import { TrailDeliverer } from "./trail-deliverer.js";
 
@@ -33,6 +35,8 @@ export interface TrailDeliveryDeps {
   readonly tickMs?: number;
   /** Called with errors nothing else reports (a trail that cannot start). */
   readonly onError?: (error: unknown) => void;
+  /** Where a trail's consumer sets aside a record it cannot handle; without it such a record is retried forever. */
+  readonly quarantine?: QuarantineStore;
 }
 
 export interface TrailDelivery {
@@ -140,6 +144,7 @@ class LoggingTrails {
       name: consumerName(arn),
       cursor: deliverer.neededFromSeq() - 1,
       neededFromSeq: deliverer.neededFromSeq(),
+      progressSeq: deliverer.progressSeq(runner.cursorSeq()),
       ...lastErrorOf(runner, deliverer),
     }));
     // A trail that could not start has delivered nothing past its cursor: the journal must keep the rest.
@@ -207,7 +212,17 @@ class LoggingTrails {
       ...(deps.recordsPerFileMax !== undefined ? { recordsPerFileMax: deps.recordsPerFileMax } : {}),
       ...(deps.organizationId !== undefined ? { organizationId: deps.organizationId } : {}),
     });
-    const runner = new ConsumerRunner(deps.journal, deliverer, { retryDelayMsInitial: 1_000, retryDelayMsMax: 60_000 });
+    const runner = new ConsumerRunner(deps.journal, deliverer, {
+      retryDelayMsInitial: 1_000,
+      retryDelayMsMax: 60_000,
+      ...(deps.quarantine !== undefined
+        ? {
+            quarantine: quarantineFor(deps.quarantine, consumerName(trail.trailArn), deps.clock, (line) =>
+              process.stderr.write(line),
+            ),
+          }
+        : {}),
+    });
     await runner.start();
     try {
       await deliverer.recover();

@@ -5,7 +5,7 @@
  * sees a half-written file, and the caller records the file in lake.db only after this resolves.
  */
 import { randomBytes } from "node:crypto";
-import { rm, writeFile } from "node:fs/promises";
+import { open, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { DuckDBInstance } from "@duckdb/node-api";
 import { makeDirectoryDurable } from "../../lib/durable-file.js";
@@ -58,5 +58,31 @@ export async function writeParquet(
   } finally {
     await rm(jsonPath, { force: true });
     await rm(parquetPath, { force: true });
+  }
+}
+
+/**
+ * Resolves when DuckDB can write a Parquet file in the Lake's temp directory now (a one-row file,
+ * fsynced and removed); a writer's probe, to tell a row DuckDB refuses from a disk or engine that fails.
+ */
+export async function checkParquetWritable(duck: DuckDBInstance, lakeDir: string): Promise<void> {
+  const tmpDir = join(lakeDir, "tmp");
+  await makeDirectoryDurable(tmpDir);
+  const path = join(tmpDir, `${process.pid}-probe-${randomBytes(8).toString("hex")}.parquet`);
+  try {
+    const connection = await duck.connect();
+    try {
+      await connection.run(`COPY (SELECT 1 AS probe) TO ${sqlString(path)} (FORMAT parquet)`);
+    } finally {
+      connection.closeSync();
+    }
+    const handle = await open(path, "r+");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } finally {
+    await rm(path, { force: true });
   }
 }

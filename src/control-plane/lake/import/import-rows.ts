@@ -28,6 +28,8 @@ export type FileResult =
       /** One NDJSON line per accepted record (rowLine), with its event date and 16-byte dedup key. */
       readonly lines: string[];
       readonly dates: string[];
+      /** Each line's index in the file's Records array (where a refused record is located). */
+      readonly indexes: number[];
       readonly keys: Uint8Array;
       /** Records the ingest rules rejected, by index in the file's Records array. */
       readonly failures: Array<{ index: number; errorCode: string; message: string }>;

@@ -6,7 +6,11 @@
  * the catalog in one transaction after they are durable; while one chunk is written the next is read.
  * The catalog is asked about a whole file's keys at once, never once per record.
  */
+import { rm } from "node:fs/promises";
 import type { DuckDBInstance } from "@duckdb/node-api";
+import { checkParquetWritable } from "../../../lake/engine/parquet-writer.js";
+import { errorTextWithoutPaths } from "../../../lib/error-text.js";
+import { writeIsolatingRefusals } from "../../../lib/isolate-refusals.js";
 import type { ObjectStore } from "../../../stores/objects/index.js";
 import { writeImportChunk } from "./bulk-writer.js";
 import type { FileRequest, FileResult } from "./import-rows.js";
@@ -66,10 +70,12 @@ interface Chunk {
   readonly lines: string[];
   readonly dates: string[];
   readonly keys: Buffer[];
+  /** Each line's `file#index`, where a record the Lake refuses is reported. */
+  readonly locations: string[];
   readonly seen: Set<string>;
 }
 
-const newChunk = (): Chunk => ({ lines: [], dates: [], keys: [], seen: new Set() });
+const newChunk = (): Chunk => ({ lines: [], dates: [], keys: [], locations: [], seen: new Set() });
 
 type ParsedFile = Extract<FileResult, { ok: true }>;
 
@@ -79,6 +85,7 @@ type ParsedFile = Extract<FileResult, { ok: true }>;
  */
 function addNewRecords(
   chunk: Chunk,
+  file: ImportFile,
   result: ParsedFile,
   keys: readonly Buffer[],
   stored: readonly boolean[],
@@ -93,6 +100,7 @@ function addNewRecords(
     chunk.lines.push(line);
     chunk.dates.push(result.dates[i]!);
     chunk.keys.push(key);
+    chunk.locations.push(`${file.location}#${result.indexes[i]!}`);
     added++;
   }
   return added;
@@ -152,6 +160,7 @@ export async function runImport(doc: ImportDocument, deps: RunnerDeps): Promise<
       await progress.save(false);
     }
     await chunks.finish();
+    await progress.recordFailures();
     doc.stats.PrefixesCompleted = 1;
     Object.assign(doc, { status: "COMPLETED", updatedMs: deps.nowMs() });
   } catch (error) {
@@ -214,7 +223,7 @@ async function addFile(
   // missing from the answer, so they still count as seen.
   const writing = chunks.inFlight;
   const stored = await deps.catalog.hasKeys(doc.edsId, keys);
-  doc.stats.EventsCompleted += addNewRecords(chunks.filling, result, keys, stored, writing);
+  doc.stats.EventsCompleted += addNewRecords(chunks.filling, file, result, keys, stored, writing);
   // Rejected records in the order of the file, as the single-threaded runner listed them.
   for (const f of result.failures) progress.fail(`${file.location}#${f.index}`, f.errorCode, f.message);
 }
@@ -295,26 +304,67 @@ class ChunkPipeline {
     await this.writing.catch(() => undefined);
   }
 
-  /** Writes a chunk's Parquet files and commits them to the catalog with their keys. */
+  /**
+   * Writes a chunk's Parquet files and commits them to the catalog with their keys. Records DuckDB
+   * refuses while it writes the others (writeIsolatingRefusals) are import failures (`unwritable`);
+   * the chunk's other records are written in parts, one set of files per part.
+   */
   private async write(chunk: Chunk): Promise<void> {
     if (chunk.lines.length === 0) return;
     const { doc, deps } = this;
     const name = `import-${doc.id}-${String(this.chunkNo++).padStart(6, "0")}`;
-    const written = await writeImportChunk(deps.duck, { lakeDir: deps.lakeDir, edsId: doc.edsId, name }, chunk.lines);
-    const byDate = new Map<string, { rows: number; keys: Buffer[] }>();
-    chunk.dates.forEach((date, i) => {
-      let slot = byDate.get(date);
-      if (!slot) byDate.set(date, (slot = { rows: 0, keys: [] }));
-      slot.rows++;
-      slot.keys.push(chunk.keys[i]!);
-    });
-    const files: CommittedFile[] = written.map(({ path, eventDate }) => {
-      const slot = byDate.get(eventDate);
-      byDate.delete(eventDate); // a date split over several files: its keys go with the first
-      return { path, edsId: doc.edsId, rows: slot?.rows ?? 0, keys: slot?.keys ?? [] };
-    });
-    if (byDate.size > 0) throw new Error(`import chunk ${name}: no Parquet file for ${[...byDate.keys()].join(", ")}`);
+    const all = chunk.lines.map((_, i) => i);
+    const parts: Array<{ lines: readonly number[]; written: Array<{ path: string; eventDate: string }> }> = [];
+    const writePart = async (lines: readonly number[]): Promise<void> => {
+      const partName = lines.length === all.length ? name : `${name}-${String(lines[0]).padStart(6, "0")}`;
+      const target = { lakeDir: deps.lakeDir, edsId: doc.edsId, name: partName };
+      parts.push({
+        lines,
+        written: await writeImportChunk(
+          deps.duck,
+          target,
+          lines.map((i) => chunk.lines[i]!),
+        ),
+      });
+    };
+    let files: CommittedFile[];
+    try {
+      const refused = await writeIsolatingRefusals(all, writePart, () => checkParquetWritable(deps.duck, deps.lakeDir));
+      for (const { item, error } of refused)
+        this.progress.fail(chunk.locations[item]!, "unwritable", errorTextWithoutPaths(error));
+      doc.stats.EventsCompleted -= refused.length;
+      files = parts.flatMap((part) => committedFiles(doc.edsId, name, chunk, part.lines, part.written));
+    } catch (error) {
+      // Nothing of a failed chunk may stay in the store: the parts written are not recorded.
+      await Promise.all(parts.flatMap((part) => part.written).map((file) => rm(file.path, { force: true })));
+      throw error;
+    }
     await deps.catalog.commitFiles(files);
     await this.progress.save(true);
   }
+}
+
+/** The catalog entries of one written part: each event date's rows and keys go with its first file. */
+function committedFiles(
+  edsId: string,
+  name: string,
+  chunk: Chunk,
+  lines: readonly number[],
+  written: ReadonlyArray<{ path: string; eventDate: string }>,
+): CommittedFile[] {
+  const byDate = new Map<string, { rows: number; keys: Buffer[] }>();
+  for (const i of lines) {
+    const date = chunk.dates[i]!;
+    let slot = byDate.get(date);
+    if (!slot) byDate.set(date, (slot = { rows: 0, keys: [] }));
+    slot.rows++;
+    slot.keys.push(chunk.keys[i]!);
+  }
+  const files = written.map(({ path, eventDate }) => {
+    const slot = byDate.get(eventDate);
+    byDate.delete(eventDate); // a date split over several files: its keys go with the first
+    return { path, edsId, rows: slot?.rows ?? 0, keys: slot?.keys ?? [] };
+  });
+  if (byDate.size > 0) throw new Error(`import chunk ${name}: no Parquet file for ${[...byDate.keys()].join(", ")}`);
+  return files;
 }

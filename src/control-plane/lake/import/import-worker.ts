@@ -7,6 +7,7 @@
  * (recordToRow's rules), so DuckDB builds the rest of the row itself.
  */
 import { parentPort } from "node:worker_threads";
+import { errorTextWithoutPaths } from "../../../lib/error-text.js";
 import { normalizeIngestedRecord } from "../../../normalize/pipeline.js";
 // The contract module, not index.ts: a worker thread has no use for the SQLite backend.
 import { keyHash } from "../../../lake/catalog/lake-catalog.js";
@@ -26,6 +27,7 @@ function processFile(request: FileRequest): FileResult {
   if (!content.ok) return { id: request.id, ok: false, problem: content.problem, message: content.message };
   const lines: string[] = [];
   const dates: string[] = [];
+  const indexes: number[] = [];
   const failures: Array<{ index: number; errorCode: string; message: string }> = [];
   const keys = Buffer.alloc(content.records.length * 16);
   content.records.forEach((raw, index) => {
@@ -37,15 +39,25 @@ function processFile(request: FileRequest): FileResult {
     const timeMs = Date.parse(result.record.eventTime);
     if (request.startMs !== undefined && timeMs < request.startMs) return;
     if (request.endMs !== undefined && timeMs > request.endMs) return;
+    let line: string;
+    try {
+      line = rowLine(result.record, result.json);
+    } catch (error) {
+      // A record the Lake cannot hold is the record's failure, not the import's.
+      failures.push({ index, errorCode: "unwritable", message: errorTextWithoutPaths(error) });
+      return;
+    }
     keyHash(result.dedupKey).copy(keys, lines.length * 16);
-    lines.push(rowLine(result.record, result.json));
+    lines.push(line);
     dates.push(result.record.eventTime.slice(0, 10));
+    indexes.push(index);
   });
   return {
     id: request.id,
     ok: true,
     lines,
     dates,
+    indexes,
     keys: new Uint8Array(keys.buffer, keys.byteOffset, lines.length * 16),
     failures,
   };

@@ -1,0 +1,16 @@
+import { registerQuarantineRoute } from "../../http/routes/quarantine-route.js";
+import type { CairnModule } from "../registry.js";
+
+/**
+ * `GET /quarantine`: the records consumers set aside because their stores refused them. The store
+ * itself is the server's (ModuleContext.quarantine): every consumer writes to it, `/health` counts it.
+ */
+export const quarantineModule: CairnModule = {
+  name: "quarantine",
+  async start({ settings, quarantine }) {
+    return {
+      routes: (app, context) => registerQuarantineRoute(app, context, quarantine, settings.accountId),
+      close: async () => undefined,
+    };
+  },
+};
