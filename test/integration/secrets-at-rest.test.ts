@@ -293,13 +293,27 @@ describe("a data directory from the previous release, upgraded on first start", 
   const dataDir = makeDataDir("cairn-legacy-");
   after(() => removeDataDir(dataDir));
 
-  it("seals its plaintext secrets, fixes modes, and its keys keep working", async () => {
+  it("seals its plaintext secrets, fixes modes, and its keys work once given a policy", async () => {
     const carol = { accessKeyId: "AKIALEGACYCAROL00001", secretAccessKey: "legacy/carol/secret/000000000000000000000" };
     const legacy = writeLegacyDataDirectory(dataDir, carol);
     assert.ok(filesContaining(dataDir, carol.secretAccessKey).length > 0, "the fixture is plaintext");
 
     const server = await startServerProcess({ dataDir });
     try {
+      // Permissions came after this release: carol, like any principal, may do nothing until given a policy.
+      await assert.rejects(lookupWorks(server, carol), { name: "AccessDeniedException" });
+      const attached = await execFileAsync(process.execPath, [
+        CLI,
+        "principal",
+        "attach",
+        "--name",
+        "carol",
+        "--policy-arn",
+        "arn:aws:iam::aws:policy/AWSCloudTrail_ReadOnlyAccess",
+        "--data-dir",
+        dataDir,
+      ]);
+      assert.match(attached.stdout, /Attached arn:aws:iam::aws:policy\/AWSCloudTrail_ReadOnlyAccess to carol/);
       await lookupWorks(server, carol);
       const client = new CloudTrailClient({
         endpoint: server.url,

@@ -114,7 +114,20 @@ async function seedDataDir(env: Record<string, string>): Promise<Seeded> {
   const server = await startServerProcess({ dataDir: dir, env });
   let alice: Credentials;
   try {
-    const added = await runCli(["principal", "add", "--name", "alice", "--data-dir", dir, "--json"], env);
+    const added = await runCli(
+      [
+        "principal",
+        "add",
+        "--name",
+        "alice",
+        "--data-dir",
+        dir,
+        "--json",
+        "--policy-arn",
+        "arn:aws:iam::aws:policy/AWSCloudTrail_ReadOnlyAccess",
+      ],
+      env,
+    );
     assert.equal(added.code, 0, added.stderr);
     alice = JSON.parse(added.stdout) as Credentials;
   } finally {
