@@ -202,6 +202,28 @@ describe("permissions as IAM evaluates them, through the AWS CLI and boto3", { s
     assert.equal((await tail("reader")).status, 200);
   });
 
+  it("authorises the S3 endpoint with the same policies: s3:ListBucket on the trail's bucket", async () => {
+    const s3 = (user: string) => {
+      const credentials = keys.get(user)!;
+      return runCommand(
+        "aws",
+        ["s3", "ls", "s3://permission-matrix/", "--endpoint-url", server.s3Url!, "--region", "us-east-1"],
+        {
+          PATH: process.env["PATH"] ?? "",
+          HOME: process.env["HOME"] ?? "/tmp",
+          AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+        },
+      );
+    };
+    const administrator = await s3("admin-but-stop");
+    assert.equal(administrator.code, 0, administrator.stderr);
+    // AWSCloudTrail_ReadOnlyAccess grants no s3: action.
+    const reader = await s3("reader");
+    assert.notEqual(reader.code, 0);
+    assert.match(reader.stderr, /AccessDenied/);
+  });
+
   it("records refusals as AccessDenied and policy changes as IAM events", async () => {
     const admin = { accessKeyId: "AKIACAIRNTESTADMIN01", secretAccessKey: "cairn/test/secret/key/0000000000000000000" };
     const lookup = async (name: string) => {
