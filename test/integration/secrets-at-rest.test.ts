@@ -342,7 +342,7 @@ describe("a data directory from the previous release, upgraded on first start", 
     for (const line of pemBodyLines(legacy.pem)) assert.deepEqual(filesContaining(dataDir, line), [], line);
     const db = new Database(join(dataDir, "principals.db"));
     try {
-      assert.equal(db.pragma("user_version", { simple: true }), 2);
+      assert.equal(db.pragma("user_version", { simple: true }), 3);
       const secrets = db.prepare("SELECT secret_access_key FROM principals").pluck().all() as string[];
       assert.equal(secrets.length, 2);
       assert.ok(secrets.every((s) => s.startsWith("v1:")));
