@@ -49,7 +49,7 @@ export function lakePlaces(): LakePlace[] {
 }
 
 /** One value of every JSON type, and strings no TIMESTAMP or BOOLEAN reads. */
-export const WRONG_TYPED_VALUES: readonly unknown[] = [
+const WRONG_TYPED_VALUES: readonly unknown[] = [
   0,
   -1.5,
   true,
