@@ -8,11 +8,13 @@
  * Event history quarantines them and indexes every other record, `cairn quarantine list` shows them,
  * `/health` is degraded for exactly that reason until they are dismissed, and dismissing is
  * authorised (`cloudtrail:DismissQuarantinedRecords`), scoped to the caller's account, recorded and
- * logged. The in-process tests with a fault injected for one record are quarantine-fault.test.ts.
+ * logged, and refused while the journal's disk is full (a tmpfs; needs root, else skipped loudly).
+ * The in-process tests with a fault injected for one record are quarantine-fault.test.ts.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { isDeepStrictEqual, promisify } from "node:util";
 import { openFileJournal } from "../../src/journal/index.js";
@@ -29,6 +31,7 @@ import { cloudTrailCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords, type RawRecord } from "../helpers/sample-records.js";
 import { pollUntil } from "../helpers/poll.js";
 import { addPrincipal } from "../helpers/principals.js";
+import { fillUp, mountTinyJournal } from "../helpers/tiny-journal.js";
 import { admin } from "../lake/lake-client.js";
 
 const execFileAsync = promisify(execFile);
@@ -195,7 +198,7 @@ describe("quarantine, list and dismiss, through a real server and the real CLI",
     assert.equal((await listed()).length, poisoned.length);
   });
 
-  it("refuses a dismissal that names no records, or a seq that is not one", async () => {
+  it("refuses a dismissal that is unsigned, names no records, or names them wrongly", async () => {
     await assert.rejects(cairn(["quarantine", "dismiss"]), (error: Error & { code?: number }) => {
       assert.equal(error.code, 2, "a usage error, before any call");
       assert.match(error.message, /--consumer and\/or --seq, or --all/);
@@ -215,6 +218,9 @@ describe("quarantine, list and dismiss, through a real server and the real CLI",
       assert.equal(response.status, 400, `${JSON.stringify(query).slice(0, 80)}: ${response.text}`);
       assert.equal(response.json()["__type"], code);
     }
+    const unsigned = await fetch(`${server.url}/quarantine?all=true`, { method: "DELETE" });
+    assert.equal(unsigned.status, 403);
+    assert.equal(unsigned.headers.get("x-amzn-errortype"), "MissingAuthenticationTokenException");
     assert.equal((await listed()).length, poisoned.length);
   });
 
@@ -293,5 +299,54 @@ describe("quarantine, list and dismiss, through a real server and the real CLI",
     // Event history reports a failing batch before it looks for the record that fails alone.
     for (const line of lines.filter((text) => /internal error/i.test(text)))
       assert.match(line, /Event history indexing failed \(retried\): Cannot read properties of null/);
+  });
+});
+
+describe("dismissing fails closed when the journal cannot record it", () => {
+  it("answers 503 and dismisses nothing while the journal's disk is full, and dismisses once it has room", async (t) => {
+    const dataDir = makeDataDir("cairn-quarantine-full-");
+    const journalDir = join(dataDir, "journal");
+    const skip = mountTinyJournal(journalDir, "1m");
+    if (skip) {
+      t.skip(skip);
+      removeDataDir(dataDir);
+      return;
+    }
+    let server: ServerProcess | undefined;
+    try {
+      const [poison] = recentRecords(1, { accountId: TEST_ACCOUNT_ID });
+      await seedJournal(dataDir, [poison!], new Set([poison!]));
+      server = await startServerProcess({ dataDir });
+      const url = server.url;
+      await pollUntil(async () => ((await (await fetch(`${url}/health`)).json()) as Health).quarantine.records === 1, {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+        message: "the record in the quarantine",
+      });
+      const dismissAll = () =>
+        sendRaw(url, { ...admin, method: "DELETE", path: "/quarantine", query: { all: "true" } });
+      fillUp(join(journalDir, "filler.tmp"));
+      const refused = await dismissAll();
+      assert.equal(refused.status, 503, refused.text);
+      assert.equal(refused.json()["__type"], "ServiceUnavailableException");
+      assert.equal(refused.headers.get("retry-after"), "1");
+
+      rmSync(join(journalDir, "filler.tmp"));
+      // Every refused attempt dismisses nothing, so the one that succeeds finds the record still there.
+      const done = await pollUntil(
+        async () => {
+          const response = await dismissAll();
+          if (response.status === 503) return undefined;
+          assert.equal(response.status, 200, response.text);
+          return response.json();
+        },
+        { timeoutMs: 20_000, intervalMs: 250, message: "a dismissal to succeed once the disk has room" },
+      );
+      assert.deepEqual(done, { dismissed: 1 });
+    } finally {
+      await server?.stop();
+      spawnSync("umount", [journalDir]);
+      removeDataDir(dataDir);
+    }
   });
 });
