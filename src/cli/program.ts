@@ -303,7 +303,7 @@ function addClientCommands(program: Command, outcome: CommandOutcome): void {
     });
 }
 
-/** `cairn quarantine list`: through the server's API, as `cairn lookup` (the quarantine is the server's state). */
+/** `cairn quarantine list|dismiss`: through the server's API, as `cairn lookup` (the quarantine is the server's state). */
 function addQuarantineCommands(program: Command): void {
   const quarantine = program
     .command("quarantine")
@@ -316,6 +316,21 @@ function addQuarantineCommands(program: Command): void {
     .action(async (flags: ClientFlags & { consumer?: string; maxItems?: number; json?: boolean }) => {
       const { runQuarantineList } = await import("./commands/quarantine.js");
       await runQuarantineList({
+        ...flags,
+        client: resolveClientSettings(flags, process.env),
+        stdout: process.stdout,
+      });
+    });
+  withClientOptions(quarantine.command("dismiss"))
+    .description("Clear quarantined records you have looked at: by consumer and/or seq, or --all.")
+    .option("--consumer <name>", "only this consumer's: event-history, lake-writer or trail-delivery:<trail ARN>")
+    .option("--seq <n>", "only the records of this journal seq", positiveInteger)
+    .option("--all", "every quarantined record you may see (not with --consumer or --seq)")
+    .action(async (flags: ClientFlags & { consumer?: string; seq?: number; all?: boolean }) => {
+      if ((flags.all === true) === (flags.consumer !== undefined || flags.seq !== undefined))
+        throw new UsageError("Name the records to dismiss: --consumer and/or --seq, or --all alone.");
+      const { runQuarantineDismiss } = await import("./commands/quarantine.js");
+      await runQuarantineDismiss({
         ...flags,
         client: resolveClientSettings(flags, process.env),
         stdout: process.stdout,

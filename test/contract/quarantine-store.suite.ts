@@ -138,6 +138,43 @@ export function quarantineStoreContractSuite(name: string, open: () => Promise<Q
         assert.deepEqual(await seqs({ maxResults: 10, accountId: OTHER_ACCOUNT, consumer: "event-history" }), []);
       }));
 
+    it("dismisses what matches every filter given, durably, and says how many", () =>
+      withStore(async ({ store, reopen }) => {
+        const { accountId: _accountId, ...unknown } = quarantined(2);
+        await store.add(quarantined(1));
+        await store.add(quarantined(1, "event-history"));
+        await store.add(unknown);
+        await store.add(quarantined(3, "lake-writer", { accountId: OTHER_ACCOUNT }));
+        await store.add(quarantined(4, "event-history"));
+        await store.add(quarantined(5));
+        const left = async (on: QuarantineStore = store) =>
+          (await on.list({ maxResults: 10 })).records.map((record) => `${record.seq}/${record.consumer}`);
+        assert.equal(await store.dismiss({ accountId: ACCOUNT, seq: 99 }), 0);
+        assert.equal(await store.dismiss({ accountId: OTHER_ACCOUNT, seq: 1 }), 0, "not another account's");
+        assert.equal(await store.dismiss({ accountId: ACCOUNT, seq: 1, consumer: "lake-writer" }), 1);
+        assert.deepEqual(await left(), [
+          "1/event-history",
+          "2/lake-writer",
+          "3/lake-writer",
+          "4/event-history",
+          "5/lake-writer",
+        ]);
+        assert.equal(await store.dismiss({ accountId: ACCOUNT, consumer: "event-history" }), 2);
+        assert.equal(await store.dismiss({ accountId: ACCOUNT }), 1, "a record of unknown account belongs to none");
+        assert.deepEqual(await left(), ["2/lake-writer", "3/lake-writer"]);
+        assert.equal(await store.dismiss({ seq: 3 }), 1);
+        await store.close();
+        const again = await reopen();
+        try {
+          assert.deepEqual(await left(again), ["2/lake-writer"]);
+          assert.equal(await again.count(), 1);
+          assert.equal(await again.dismiss({}), 1);
+          assert.equal(await again.count(), 0);
+        } finally {
+          await again.close();
+        }
+      }));
+
     it("refuses a page size outside 1–QUARANTINE_PAGE_MAX", () =>
       withStore(async ({ store }) => {
         for (const maxResults of [0, -1, 1.5, QUARANTINE_PAGE_MAX + 1])

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import {
   makeDataDir,
@@ -14,33 +14,9 @@ import {
 import { cloudTrailCall, ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords } from "../helpers/sample-records.js";
 import { pollUntil } from "../helpers/poll.js";
+import { fillUp, mountTinyJournal } from "../helpers/tiny-journal.js";
 
 const admin = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
-
-/** A real full disk: a tiny tmpfs mounted over the journal directory only (needs root, as in CI). */
-function mountTinyJournal(directory: string, size: string): string | false {
-  mkdirSync(directory, { recursive: true });
-  const result = spawnSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", directory], { encoding: "utf8" });
-  if (result.status !== 0) {
-    const reason = `SKIPPED LOUDLY: cannot mount a tmpfs to fill the journal's disk (${result.stderr.trim() || result.error?.message}); run as root.`;
-    process.stderr.write(`\n*** ${reason} ***\n\n`);
-    return reason;
-  }
-  return false;
-}
-
-/** Writes zeros to `path` until the file system is full. */
-function fillUp(path: string): void {
-  const chunk = Buffer.alloc(4096);
-  const fd = openSync(path, "w");
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (error) {
-    if ((error as { code?: string }).code !== "ENOSPC") throw error;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 async function lookupById(url: string, eventId: string): Promise<number> {
   const response = await sendRaw(

@@ -3,11 +3,14 @@
  * Lake's DuckDB Parquet writer and catalog, the quarantine's SQLite file, a file journal) with a
  * fault injected for one eventID. The record is quarantined, every other record reaches the store;
  * a store that fails for everyone (disk full) quarantines nothing and catches up once it is back.
+ * An import whose chunk DuckDB refuses for one record lists that record as an import failure and
+ * completes with the rest.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import type { DuckDBInstance } from "@duckdb/node-api";
 import type { Consumer } from "../../src/consumers/consumer.js";
@@ -17,6 +20,8 @@ import { StoreRouter } from "../../src/consumers/lake-writer/store-router.js";
 import { quarantineFor } from "../../src/consumers/quarantine.js";
 import { ConsumerRunner } from "../../src/consumers/runner.js";
 import { openFileJournal, type Journal, type JournalEntry } from "../../src/journal/index.js";
+import { writeImportChunk } from "../../src/control-plane/lake/import/bulk-writer.js";
+import { runImport, type ImportDocument } from "../../src/control-plane/lake/import/import-runner.js";
 import { openSqliteLakeCatalog, type LakeCatalog } from "../../src/lake/catalog/index.js";
 import { writeParquet } from "../../src/lake/engine/parquet-writer.js";
 import { openDuck } from "../../src/lake/engine/query-engine.js";
@@ -192,6 +197,56 @@ describe("quarantine at the store boundary (in process, real stores)", () => {
         records.map((record) => [record.consumer, record.seq, record.eventId, record.error]),
         [["lake-writer", 212, poisonId, `Conversion Error: injected for ${poisonId} in <path>`]],
       );
+    });
+
+    it("an import: DuckDB refusing one record's row fails that record alone; the import completes", async () => {
+      const source = join(directory, "archive");
+      const day = join(source, "AWSLogs", ACCOUNT, "CloudTrail", "us-east-1", "2024", "01", "01");
+      await mkdir(day, { recursive: true });
+      const records = recentRecords(300, { accountId: ACCOUNT });
+      const name = `${ACCOUNT}_CloudTrail_us-east-1_20240101T0000Z_fault.json.gz`;
+      await writeFile(join(day, name), gzipSync(JSON.stringify({ Records: records })));
+      const ids = records.map((record) => record["eventID"] as string);
+      const poisonId = ids[137]!;
+      const nowMs = Date.now();
+      const doc: ImportDocument = {
+        id: "00000000-0000-4000-8000-00000000fa17",
+        accountId: ACCOUNT,
+        edsId,
+        destinationArn: `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:eventdatastore/${edsId}`,
+        sourceUri: `file://${source}`,
+        directory: source,
+        location: { kind: "file", directory: source },
+        region: "us-east-1",
+        roleArn: "",
+        status: "INITIALIZING",
+        createdMs: nowMs,
+        updatedMs: nowMs,
+        stats: { PrefixesFound: 0, PrefixesCompleted: 0, FilesCompleted: 0, EventsCompleted: 0, FailedEntries: 0 },
+      };
+      await runImport(doc, {
+        catalog,
+        duck,
+        lakeDir,
+        nowMs: () => Date.now(),
+        save: async () => undefined,
+        // The real bulk writer, refusing the chunk that holds one eventID as DuckDB refuses a value.
+        writeImportChunk: async (engine, target, lines) => {
+          if (lines.some((line) => line.includes(poisonId)))
+            throw new Error(`Conversion Error: injected for ${poisonId} in /var/lib/cairn/lake/tmp/1.ndjson`);
+          return writeImportChunk(engine, target, lines);
+        },
+      });
+      assert.equal(doc.status, "COMPLETED");
+      assert.equal(doc.stats.EventsCompleted, 299);
+      assert.equal(doc.stats.FailedEntries, 1);
+      const failures = await catalog.importFailures(doc.id, 0, 10);
+      assert.deepEqual(
+        failures.map((failure) => [failure.Location.split("/").at(-1), failure.ErrorType, failure.ErrorMessage]),
+        [[`${name}#137`, "unwritable", `Conversion Error: injected for ${poisonId} in <path>`]],
+      );
+      assert.deepEqual(await storedEventIds(), ids.filter((id) => id !== poisonId).sort());
+      assert.equal(await quarantine.count(), 0, "an import's refusals are its failures, not the quarantine's");
     });
 
     it("a disk that is full for every row quarantines nothing, and the rows arrive once it has room", async () => {

@@ -25,9 +25,9 @@ export interface QuarantinedRecordAnswer {
   readonly quarantinedAt: string;
 }
 
-/** The server refused the listing (credentials, a bad argument, the journal unable to record the call). */
-class QuarantineListError extends Error {
-  override readonly name = "QuarantineListError";
+/** The server refused the call (credentials, a bad argument, the journal unable to record the call). */
+class QuarantineCallError extends Error {
+  override readonly name = "QuarantineCallError";
 }
 
 const PAGE_SIZE = 1000;
@@ -60,7 +60,7 @@ export async function runQuarantineList(options: QuarantineListOptions): Promise
     );
     const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
     if (!response.ok)
-      throw new QuarantineListError(
+      throw new QuarantineCallError(
         `GET /quarantine answered ${response.status}: ${String(body["__type"] ?? "")} ${String(body["message"] ?? "")}`.trim(),
       );
     records.push(...(body["records"] as QuarantinedRecordAnswer[]));
@@ -68,6 +68,51 @@ export async function runQuarantineList(options: QuarantineListOptions): Promise
   } while (nextToken !== undefined && (options.maxItems === undefined || records.length < options.maxItems));
   options.stdout.write(options.json === true ? JSON.stringify(records, null, 2) + "\n" : quarantineTable(records));
   return records;
+}
+
+export interface QuarantineDismissOptions {
+  readonly client: ClientSettings;
+  /** Only this consumer's records. */
+  readonly consumer?: string;
+  /** Only the records of this journal seq. */
+  readonly seq?: number;
+  /** Every record the caller may dismiss; not with consumer or seq. */
+  readonly all?: boolean;
+  readonly stdout: Output;
+  readonly fetchFunction?: FetchFunction;
+}
+
+/**
+ * `cairn quarantine dismiss`: clears quarantined records an operator has looked at, through
+ * `DELETE /quarantine` on the running server (authorised as `cloudtrail:DismissQuarantinedRecords`,
+ * recorded as `DismissQuarantinedRecords`). The server dismisses only the caller's account's records
+ * (the home account's root: any). Returns how many were dismissed.
+ *
+ * @example
+ * await runQuarantineDismiss({ client, consumer: "lake-writer", seq: 42, stdout: process.stdout });
+ */
+export async function runQuarantineDismiss(options: QuarantineDismissOptions): Promise<number> {
+  const response = await signedFetch(
+    options.client,
+    {
+      method: "DELETE",
+      path: "/quarantine",
+      query: {
+        ...(options.consumer !== undefined ? { consumer: options.consumer } : {}),
+        ...(options.seq !== undefined ? { seq: String(options.seq) } : {}),
+        ...(options.all === true ? { all: "true" } : {}),
+      },
+    },
+    options.fetchFunction,
+  );
+  const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+  if (!response.ok)
+    throw new QuarantineCallError(
+      `DELETE /quarantine answered ${response.status}: ${String(body["__type"] ?? "")} ${String(body["message"] ?? "")}`.trim(),
+    );
+  const dismissed = Number(body["dismissed"]);
+  options.stdout.write(`Dismissed ${dismissed} quarantined record${dismissed === 1 ? "" : "s"}.\n`);
+  return dismissed;
 }
 
 /** The table `cairn quarantine list` prints, in journal order. */

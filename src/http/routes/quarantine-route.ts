@@ -80,20 +80,33 @@ function listOptions(
   const maxResults = query["maxResults"] === undefined ? PAGE_DEFAULT : Number(query["maxResults"]);
   if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > QUARANTINE_PAGE_MAX)
     throw new ApiError("InvalidMaxResultsException", `maxResults must be an integer 1–${QUARANTINE_PAGE_MAX}.`);
+  const consumer = consumerParameter(query);
+  const token = query["nextToken"];
+  return {
+    maxResults,
+    ...quarantineScope(principal, homeAccountId),
+    ...(consumer !== undefined ? { consumer } : {}),
+    ...(token !== undefined ? { after: decodeToken(token) } : {}),
+  };
+}
+
+/** The optional `consumer` query parameter, checked. */
+export function consumerParameter(query: Record<string, unknown>): string | undefined {
   const consumer = query["consumer"];
   if (consumer !== undefined && (typeof consumer !== "string" || consumer.length > CONSUMER_CHARS_MAX))
     throw new ApiError(
       "InvalidParameterException",
       `consumer must be one consumer name of at most ${CONSUMER_CHARS_MAX} characters.`,
     );
-  const token = query["nextToken"];
-  const everyAccount = principal.type === "Root" && principal.accountId === homeAccountId;
-  return {
-    maxResults,
-    ...(everyAccount ? {} : { accountId: principal.accountId }),
-    ...(typeof consumer === "string" ? { consumer } : {}),
-    ...(token !== undefined ? { after: decodeToken(token) } : {}),
-  };
+  return consumer;
+}
+
+/**
+ * Whose records a caller may see and dismiss: its own account's. The root of the server's home
+ * account, which may ingest for any account, reaches every account's and those of unknown account.
+ */
+export function quarantineScope(principal: Principal, homeAccountId: string): { accountId?: string } {
+  return principal.type === "Root" && principal.accountId === homeAccountId ? {} : { accountId: principal.accountId };
 }
 
 function answerOf(record: QuarantinedRecord): QuarantinePageAnswer["records"][number] {

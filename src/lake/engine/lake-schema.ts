@@ -2,72 +2,96 @@
  * The Parquet schema of a CloudTrail event data store (spec §7.3) and the conversion of a normalised
  * record into one row. Struct members are lower-case, as in Lake's schema; DuckDB's struct access is
  * case-insensitive, so `userIdentity.sessionContext.sessionIssuer.arn` works as Lake users write it.
- * Maps hold strings only: nested JSON values become JSON strings (Lake does the same).
+ * Maps hold strings only: nested JSON values become JSON strings (Lake does the same). A record
+ * field whose JSON type is not its column's (the ingest rules check only the fields they know, and
+ * match names exactly where the Lake does not) is NULL in that column and kept in eventJson.
  */
 import { createHash } from "node:crypto";
+import { parseIsoDateTime } from "../../lib/iso-date-time.js";
 import type { CloudTrailRecord } from "../../model/record.js";
 
+/**
+ * A column's type as a tree. Rows are shaped by it (a value that does not have the type is stored as
+ * NULL) and DuckDB's type text is written from it, so the two cannot drift apart.
+ */
+type LakeType =
+  | "VARCHAR"
+  | "TIMESTAMP"
+  | "BOOLEAN"
+  /** MAP(VARCHAR, VARCHAR) */
+  | "MAP"
+  | { readonly struct: ReadonlyArray<readonly [string, LakeType]> }
+  | { readonly list: LakeType };
+
 const S = "VARCHAR";
-const STRING_MAP = "MAP(VARCHAR, VARCHAR)";
-const SESSION_ISSUER = `STRUCT(type ${S}, principalid ${S}, arn ${S}, accountid ${S}, username ${S})`;
-const SESSION_CONTEXT =
-  `STRUCT(attributes STRUCT(creationdate TIMESTAMP, mfaauthenticated ${S}), sessionissuer ${SESSION_ISSUER}, ` +
-  `webidfederationdata STRUCT(federatedprovider ${S}, attributes ${STRING_MAP}), sourceidentity ${S}, ` +
-  `ec2roledelivery ${S}, ec2issuedinvpc ${S})`;
-const USER_IDENTITY =
-  `STRUCT(type ${S}, principalid ${S}, arn ${S}, accountid ${S}, accesskeyid ${S}, username ${S}, ` +
-  `sessioncontext ${SESSION_CONTEXT}, onbehalfof STRUCT(userid ${S}, identitystorearn ${S}), ` +
-  `invokedby ${S}, identityprovider ${S})`;
+const struct = (...members: ReadonlyArray<readonly [string, LakeType]>): LakeType => ({ struct: members });
+const strings = (...names: string[]): Array<readonly [string, LakeType]> => names.map((name) => [name, S] as const);
 
-const ACTIVITY_EVENT_DATA =
-  `STRUCT(version ${S}, useridentity STRUCT(type ${S}, principalid ${S}, details ${S}), useragent ${S}, ` +
-  `eventsource ${S}, eventname ${S}, eventtime ${S}, uid ${S}, requestparameters ${STRING_MAP}, ` +
-  `responseelements ${STRING_MAP}, errorcode ${S}, errormessage ${S}, sourceipaddress ${S}, ` +
-  `recipientaccountid ${S}, additionaleventdata ${STRING_MAP})`;
+const SESSION_CONTEXT = struct(
+  ["attributes", struct(["creationdate", "TIMESTAMP"], ["mfaauthenticated", S])],
+  ["sessionissuer", struct(...strings("type", "principalid", "arn", "accountid", "username"))],
+  ["webidfederationdata", struct(["federatedprovider", S], ["attributes", "MAP"])],
+  ...strings("sourceidentity", "ec2roledelivery", "ec2issuedinvpc"),
+);
+const USER_IDENTITY = struct(
+  ...strings("type", "principalid", "arn", "accountid", "accesskeyid", "username"),
+  ["sessioncontext", SESSION_CONTEXT],
+  ["onbehalfof", struct(...strings("userid", "identitystorearn"))],
+  ...strings("invokedby", "identityprovider"),
+);
+const ACTIVITY_EVENT_DATA = struct(
+  ["version", S],
+  // userIdentity.details is any JSON the sender chose: kept as JSON text.
+  ["useridentity", struct(...strings("type", "principalid", "details"))],
+  ...strings("useragent", "eventsource", "eventname", "eventtime", "uid"),
+  ["requestparameters", "MAP"],
+  ["responseelements", "MAP"],
+  ...strings("errorcode", "errormessage", "sourceipaddress", "recipientaccountid"),
+  ["additionaleventdata", "MAP"],
+);
 
-/** Column name → DuckDB type, in table order. Names keep CloudTrail's casing for readable results. */
-export const LAKE_COLUMNS: ReadonlyArray<readonly [string, string]> = [
+/** The columns in table order. Names keep CloudTrail's casing for readable results. */
+const LAKE_SCHEMA: ReadonlyArray<readonly [string, LakeType]> = [
   ["eventVersion", S],
   ["userIdentity", USER_IDENTITY],
   ["eventTime", "TIMESTAMP"],
-  ["eventSource", S],
-  ["eventName", S],
-  ["awsRegion", S],
-  ["sourceIPAddress", S],
-  ["userAgent", S],
-  ["errorCode", S],
-  ["errorMessage", S],
-  ["requestParameters", STRING_MAP],
-  ["responseElements", STRING_MAP],
-  ["additionalEventData", STRING_MAP],
-  ["requestID", S],
-  ["eventID", S],
+  ...strings("eventSource", "eventName", "awsRegion", "sourceIPAddress", "userAgent", "errorCode", "errorMessage"),
+  ["requestParameters", "MAP"],
+  ["responseElements", "MAP"],
+  ["additionalEventData", "MAP"],
+  ...strings("requestID", "eventID"),
   ["readOnly", "BOOLEAN"],
-  ["resources", `STRUCT(accountid ${S}, type ${S}, arn ${S}, arnprefix ${S})[]`],
-  ["eventType", S],
-  ["apiVersion", S],
+  ["resources", { list: struct(...strings("accountid", "type", "arn", "arnprefix")) }],
+  ...strings("eventType", "apiVersion"),
   ["managementEvent", "BOOLEAN"],
-  ["recipientAccountId", S],
-  ["sharedEventID", S],
-  ["annotation", S],
-  ["vpcEndpointId", S],
-  ["vpcEndpointAccountId", S],
-  ["serviceEventDetails", STRING_MAP],
-  ["addendum", STRING_MAP],
-  ["edgeDeviceDetails", STRING_MAP],
-  ["insightDetails", STRING_MAP],
+  ...strings("recipientAccountId", "sharedEventID", "annotation", "vpcEndpointId", "vpcEndpointAccountId"),
+  ["serviceEventDetails", "MAP"],
+  ["addendum", "MAP"],
+  ["edgeDeviceDetails", "MAP"],
+  ["insightDetails", "MAP"],
   ["eventCategory", S],
-  ["tlsDetails", `STRUCT(tlsversion ${S}, ciphersuite ${S}, clientprovidedhostheader ${S})`],
+  ["tlsDetails", struct(...strings("tlsversion", "ciphersuite", "clientprovidedhostheader"))],
   ["sessionCredentialFromConsole", S],
   // ActivityAuditLog stores (PutAuditEvents): the event as sent, and where it came in (spec §7.5).
   ["eventData", ACTIVITY_EVENT_DATA],
-  ["metadata", `STRUCT(ingestiontime ${S}, channelarn ${S})`],
+  ["metadata", struct(...strings("ingestiontime", "channelarn"))],
+  // The record as normalised: whatever a typed column could not hold is here as the sender wrote it.
   ["eventJson", S],
   // Lake documents the column without its format; Cairn stores the hex SHA-256 of eventJson.
   ["eventJsonChecksum", S],
 ];
 
-const MAP_COLUMNS: ReadonlySet<string> = new Set(LAKE_COLUMNS.filter(([, t]) => t === STRING_MAP).map(([n]) => n));
+function duckType(type: LakeType): string {
+  if (type === "MAP") return "MAP(VARCHAR, VARCHAR)";
+  if (typeof type === "string") return type;
+  if ("list" in type) return `${duckType(type.list)}[]`;
+  return `STRUCT(${type.struct.map(([name, member]) => `${name} ${duckType(member)}`).join(", ")})`;
+}
+
+/** Column name → DuckDB type, in table order. */
+export const LAKE_COLUMNS: ReadonlyArray<readonly [string, string]> = LAKE_SCHEMA.map(
+  ([name, type]) => [name, duckType(type)] as const,
+);
 
 /** The `columns={…}` argument of DuckDB's read_json for rows made by recordToRow. */
 export function readJsonColumnsArgument(): string {
@@ -75,12 +99,14 @@ export function readJsonColumnsArgument(): string {
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+/** Turns any JSON value into one of its column's type, or null. */
+type Shaper = (value: unknown) => Json;
 
 /** A JSON object as a map of strings: scalars as text, objects and arrays as compact JSON. */
 function stringMap(value: unknown): Record<string, string> | null {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
+  if (!isObject(value)) return null;
   const out: Record<string, string> = {};
-  for (const [key, member] of Object.entries(value as Record<string, unknown>)) {
+  for (const [key, member] of Object.entries(value)) {
     if (member === null || member === undefined) continue;
     out[key] = typeof member === "string" ? member : JSON.stringify(member);
   }
@@ -89,63 +115,54 @@ function stringMap(value: unknown): Record<string, string> | null {
 
 function text(value: unknown): string | null {
   if (value === null || value === undefined) return null;
-  if (typeof value === "number" || typeof value === "boolean") return String(value);
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-function isObject(value: unknown): value is { [key: string]: Json } {
+function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Lower-cases the keys of a JSON object tree (struct members); scalars become text. */
-function lowerKeys(value: unknown): Json {
-  if (typeof value !== "object" || value === null) return text(value);
-  if (Array.isArray(value)) return value.map((item) => lowerKeys(item));
-  const out: { [key: string]: Json } = {};
-  for (const [key, member] of Object.entries(value as Record<string, unknown>))
-    out[key.toLowerCase()] = lowerKeys(member);
-  return out;
+/**
+ * An ISO-8601 time (extended or basic form, fractions, offsets) as DuckDB TIMESTAMP text in UTC;
+ * null for anything else, which stays readable in eventJson.
+ */
+function timestampText(value: unknown): string | null {
+  if (typeof value !== "string") return null;
+  const time = parseIsoDateTime(value, { basicFormat: true });
+  if (time === undefined) return null;
+  const whole = new Date(time.ms).toISOString().slice(0, 19).replace("T", " ");
+  return time.fraction === "" ? whole : `${whole}.${time.fraction.slice(0, 6)}`;
 }
 
-/** userIdentity as the struct: creationDate becomes a timestamp, web identity attributes a map. */
-function identityStruct(value: unknown): Json {
-  const identity = lowerKeys(value);
-  const session = isObject(identity) ? identity["sessioncontext"] : undefined;
-  if (!isObject(session)) return identity;
-  const attributes = session["attributes"];
-  if (isObject(attributes) && typeof attributes["creationdate"] === "string")
-    attributes["creationdate"] = toTimestampText(attributes["creationdate"]);
-  const web = session["webidfederationdata"];
-  if (isObject(web)) web["attributes"] = stringMap(web["attributes"]);
-  return identity;
-}
-
-const ACTIVITY_TEXT_MEMBERS: ReadonlySet<string> = new Set(
-  ["version", "useragent", "eventsource", "eventname", "eventtime", "uid", "errorcode", "errormessage"].concat(
-    "sourceipaddress",
-    "recipientaccountid",
-  ),
-);
-
-/** The eventData struct of an ActivityAuditLog record; userIdentity.details stays JSON text. */
-function activityEventData(value: unknown): Json {
-  if (!isObject(value)) return null;
-  const identity = isObject(value["userIdentity"]) ? value["userIdentity"] : {};
-  const out: { [key: string]: Json } = {};
-  for (const [key, member] of Object.entries(value)) {
-    const lower = key.toLowerCase();
-    if (lower === "useridentity")
-      out[lower] = {
-        type: text(identity["type"]),
-        principalid: text(identity["principalId"]),
-        details: text(identity["details"]),
-      };
-    else if (["requestparameters", "responseelements", "additionaleventdata"].includes(lower))
-      out[lower] = stringMap(member);
-    else if (ACTIVITY_TEXT_MEMBERS.has(lower)) out[lower] = text(member);
+/**
+ * The shaper of a type. Struct members are matched case-insensitively (the last of two spellings
+ * wins) and members the type does not name are dropped, as DuckDB would drop them.
+ */
+function shaperOf(type: LakeType): Shaper {
+  if (type === "VARCHAR") return text;
+  if (type === "TIMESTAMP") return timestampText;
+  if (type === "BOOLEAN") return (value) => (typeof value === "boolean" ? value : null);
+  if (type === "MAP") return stringMap;
+  if ("list" in type) {
+    const item = shaperOf(type.list);
+    return (value) => (Array.isArray(value) ? value.map(item) : null);
   }
-  return out;
+  const members = new Map(type.struct.map(([name, member]) => [name, shaperOf(member)] as const));
+  return (value) => {
+    if (!isObject(value)) return null;
+    const out: { [key: string]: Json } = {};
+    for (const [key, member] of Object.entries(value)) {
+      const lower = key.toLowerCase();
+      const shape = members.get(lower);
+      if (shape !== undefined) out[lower] = shape(member);
+    }
+    return out;
+  };
 }
+
+const COLUMN_SHAPERS: ReadonlyArray<readonly [string, Shaper]> = LAKE_SCHEMA.map(
+  ([name, type]) => [name, shaperOf(type)] as const,
+);
 
 /** "2023-01-02T03:04:05Z" → "2023-01-02 03:04:05" (DuckDB TIMESTAMP text, UTC). */
 function toTimestampText(eventTime: string): string {
@@ -157,42 +174,19 @@ export function eventDateOf(record: CloudTrailRecord): string {
   return record.eventTime.slice(0, 10);
 }
 
-/** One Parquet row (as a JSON object for read_json) from a normalised record and its JSON text. */
+/**
+ * One Parquet row (as a JSON object for read_json) from a normalised record and its JSON text. Every
+ * column gets a value of its type or null, so DuckDB cannot refuse the row: a value of another type
+ * (an onBehalfOf that is a list, a creationDate that is no time) is null in its column and kept as
+ * written in eventJson, Event history and the trail's files.
+ */
 export function recordToRow(record: CloudTrailRecord, json: string): Record<string, Json> {
   const raw = record as unknown as Record<string, unknown>;
   const row: Record<string, Json> = {};
-  for (const [name] of LAKE_COLUMNS) {
-    const value = raw[name];
-    switch (name) {
-      case "userIdentity":
-        row[name] = identityStruct(value);
-        break;
-      case "eventTime":
-        row[name] = toTimestampText(record.eventTime);
-        break;
-      case "readOnly":
-      case "managementEvent":
-        row[name] = typeof value === "boolean" ? value : null;
-        break;
-      case "resources":
-      case "tlsDetails":
-        row[name] = lowerKeys(value);
-        break;
-      case "eventData":
-        row[name] = activityEventData(value);
-        break;
-      case "metadata":
-        row[name] = isObject(value) ? lowerKeys(value) : null;
-        break;
-      case "eventJson":
-        row[name] = json;
-        break;
-      case "eventJsonChecksum":
-        row[name] = createHash("sha256").update(json).digest("hex");
-        break;
-      default:
-        row[name] = MAP_COLUMNS.has(name) ? stringMap(value) : text(value);
-    }
-  }
+  for (const [name, shape] of COLUMN_SHAPERS) row[name] = shape(raw[name]);
+  // Normalised to CloudTrail's form; the import's SQL makes the same text (bulk-writer.ts).
+  row["eventTime"] = toTimestampText(record.eventTime);
+  row["eventJson"] = json;
+  row["eventJsonChecksum"] = createHash("sha256").update(json).digest("hex");
   return row;
 }

@@ -46,6 +46,14 @@ export interface QuarantinePage {
   readonly next?: QuarantinePosition;
 }
 
+/** Which records `dismiss` removes: those matching every filter given (none: every record). */
+export interface QuarantineDismissal {
+  /** Only this account's records (records whose account could not be read belong to none). */
+  readonly accountId?: string;
+  readonly consumer?: string;
+  readonly seq?: number;
+}
+
 export interface QuarantineStore {
   /**
    * Keeps the record durably before it resolves. Adding a consumer's seq again (a replay after a
@@ -54,6 +62,11 @@ export interface QuarantineStore {
   add(record: QuarantinedRecord): Promise<void>;
   /** Takes a record back: the consumer set it aside, but could not show that its store works. */
   remove(consumer: string, seq: number): Promise<void>;
+  /**
+   * Clears records an operator has looked at (`cairn quarantine dismiss`), durably before it
+   * resolves; returns how many it removed.
+   */
+  dismiss(which: QuarantineDismissal): Promise<number>;
   count(): Promise<number>;
   list(options: QuarantineListOptions): Promise<QuarantinePage>;
   close(): Promise<void>;

@@ -2,6 +2,7 @@ import { openSchemaDatabase } from "../../lib/sqlite-database.js";
 import {
   QUARANTINE_ERROR_CHARS_MAX,
   QUARANTINE_PAGE_MAX,
+  type QuarantineDismissal,
   type QuarantinedRecord,
   type QuarantineListOptions,
   type QuarantinePage,
@@ -51,6 +52,10 @@ export function openSqliteQuarantineStore(path: string): QuarantineStore {
     async remove(consumer, seq) {
       remove.run(seq, consumer);
     },
+    async dismiss(which) {
+      const { where, values } = filters(which);
+      return db.prepare<Array<string | number>>(`DELETE FROM quarantined ${where}`).run(...values).changes;
+    },
     async count() {
       return count.get()!.n;
     },
@@ -67,6 +72,22 @@ export function openSqliteQuarantineStore(path: string): QuarantineStore {
 function listPage(db: ReturnType<typeof openSchemaDatabase>, options: QuarantineListOptions): QuarantinePage {
   if (!Number.isInteger(options.maxResults) || options.maxResults < 1 || options.maxResults > QUARANTINE_PAGE_MAX)
     throw new RangeError(`maxResults must be an integer 1–${QUARANTINE_PAGE_MAX}.`);
+  const { where, values } = filters(options);
+  const rows = db
+    .prepare<Array<string | number>, QuarantineRow>(`SELECT * FROM quarantined ${where} ORDER BY seq, consumer LIMIT ?`)
+    .all(...values, options.maxResults + 1);
+  const records = rows.slice(0, options.maxResults).map(fromRow);
+  const last = records.at(-1);
+  return rows.length > options.maxResults && last !== undefined
+    ? { records, next: { seq: last.seq, consumer: last.consumer } }
+    : { records };
+}
+
+/** The WHERE clause (or "") of the optional filters; values are bound, never spliced. */
+function filters(options: QuarantineDismissal & Pick<QuarantineListOptions, "after">): {
+  where: string;
+  values: Array<string | number>;
+} {
   const where: string[] = [];
   const values: Array<string | number> = [];
   if (options.accountId !== undefined) {
@@ -77,21 +98,15 @@ function listPage(db: ReturnType<typeof openSchemaDatabase>, options: Quarantine
     where.push("consumer = ?");
     values.push(options.consumer);
   }
+  if (options.seq !== undefined) {
+    where.push("seq = ?");
+    values.push(options.seq);
+  }
   if (options.after !== undefined) {
     where.push("(seq > ? OR (seq = ? AND consumer > ?))");
     values.push(options.after.seq, options.after.seq, options.after.consumer);
   }
-  const rows = db
-    .prepare<Array<string | number>, QuarantineRow>(
-      `SELECT * FROM quarantined ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
-       ORDER BY seq, consumer LIMIT ?`,
-    )
-    .all(...values, options.maxResults + 1);
-  const records = rows.slice(0, options.maxResults).map(fromRow);
-  const last = records.at(-1);
-  return rows.length > options.maxResults && last !== undefined
-    ? { records, next: { seq: last.seq, consumer: last.consumer } }
-    : { records };
+  return { where: where.length > 0 ? `WHERE ${where.join(" AND ")}` : "", values };
 }
 
 function toRow(record: QuarantinedRecord): QuarantineRow {

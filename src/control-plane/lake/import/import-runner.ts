@@ -64,6 +64,8 @@ interface RunnerDeps {
   readonly save: (doc: ImportDocument) => Promise<void>;
   /** The object store s3:// sources are read from, as the import's account sees it. */
   readonly objectStore?: ObjectStore;
+  /** Writes a chunk's Parquet files (bulk-writer.ts); tests give one that refuses a record. */
+  readonly writeImportChunk?: typeof writeImportChunk;
 }
 
 interface Chunk {
@@ -320,7 +322,7 @@ class ChunkPipeline {
       const target = { lakeDir: deps.lakeDir, edsId: doc.edsId, name: partName };
       parts.push({
         lines,
-        written: await writeImportChunk(
+        written: await (deps.writeImportChunk ?? writeImportChunk)(
           deps.duck,
           target,
           lines.map((i) => chunk.lines[i]!),
