@@ -18,14 +18,11 @@ import { randomInt, randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { gunzipSync, gzipSync } from "node:zlib";
 import {
   CreateChannelCommand,
   CreateEventDataStoreCommand,
   CreateTrailCommand,
-  GetImportCommand,
-  StartImportCommand,
   StartLoggingCommand,
   type CloudTrailClient,
 } from "@aws-sdk/client-cloudtrail";
@@ -33,6 +30,7 @@ import { removeDataDir, startServerProcess, TEST_ACCOUNT_ID, type ServerProcess 
 import { ingestCall, sendRaw, type RawResponse } from "../helpers/signed-request.js";
 import { recentRecords, type RawRecord } from "../helpers/sample-records.js";
 import { pollUntil } from "../helpers/poll.js";
+import { importDirectory } from "../helpers/lake-import.js";
 import { admin, lakeClient, queryAll } from "../lake/lake-client.js";
 
 const SEED = Number(process.env["CAIRN_FUZZ_SEED"] ?? randomInt(2 ** 31));
@@ -542,21 +540,7 @@ describe(`fuzz: hostile records through every source (seed ${SEED})`, () => {
     // Whole files that are no trail file at all.
     writeFileSync(join(day, `${TEST_ACCOUNT_ID}_CloudTrail_us-east-1_20240101T0000Z_broken1.json.gz`), "not gzip");
     writeFileSync(join(day, `${TEST_ACCOUNT_ID}_CloudTrail_us-east-1_20240101T0000Z_broken2.json`), '{"Records":');
-    const started = await client.send(
-      new StartImportCommand({
-        Destinations: [importStore],
-        ImportSource: {
-          S3: { S3LocationUri: pathToFileURL(archive).href, S3BucketRegion: "us-east-1", S3BucketAccessRoleArn: "" },
-        },
-      }),
-    );
-    const done = await pollUntil(
-      async () => {
-        const got = await client.send(new GetImportCommand({ ImportId: started.ImportId }));
-        return got.ImportStatus === "IN_PROGRESS" || got.ImportStatus === "INITIALIZING" ? undefined : got;
-      },
-      { timeoutMs: 240_000, intervalMs: 250, message: "the import to end" },
-    );
+    const done = await importDirectory(client, importStore, archive, 240_000);
     assert.equal(done.ImportStatus, "COMPLETED", JSON.stringify(done));
     assert.ok((done.ImportStatistics?.FailedEntries ?? 0) >= 2, "the broken files at least");
     goodImport.push(...good.map((record) => record["eventID"] as string));

@@ -9,13 +9,10 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import {
   CreateEventDataStoreCommand,
-  GetImportCommand,
   ListImportFailuresCommand,
-  StartImportCommand,
   type CloudTrailClient,
 } from "@aws-sdk/client-cloudtrail";
 import { removeDataDir, startServerProcess, TEST_ACCOUNT_ID, type ServerProcess } from "../helpers/server-process.js";
@@ -23,6 +20,7 @@ import { allowImportsFrom } from "../helpers/import-dirs.js";
 import { cloudTrailCall, ingestCall, sendRaw, type RawResponse } from "../helpers/signed-request.js";
 import { recentRecords, type RawRecord } from "../helpers/sample-records.js";
 import { pollUntil } from "../helpers/poll.js";
+import { importDirectory } from "../helpers/lake-import.js";
 import { admin, lakeClient, queryAll } from "../lake/lake-client.js";
 
 /** The body of an ingest call, with `\ud800`-style escapes written as the sender's JSON has them. */
@@ -210,25 +208,11 @@ describe("poisoned input against a real server", () => {
         }),
       )
     ).EventDataStoreArn!.split("/")[1]!;
-    const started = await client.send(
-      new StartImportCommand({
-        Destinations: [store],
-        ImportSource: {
-          S3: { S3LocationUri: pathToFileURL(archive).href, S3BucketRegion: "us-east-1", S3BucketAccessRoleArn: "" },
-        },
-      }),
-    );
-    const done = await pollUntil(
-      async () => {
-        const got = await client.send(new GetImportCommand({ ImportId: started.ImportId }));
-        return got.ImportStatus === "IN_PROGRESS" || got.ImportStatus === "INITIALIZING" ? undefined : got;
-      },
-      { timeoutMs: 60_000, intervalMs: 100, message: "the import to end" },
-    );
+    const done = await importDirectory(client, store, archive);
     assert.equal(done.ImportStatus, "COMPLETED");
     assert.equal(done.ImportStatistics?.EventsCompleted, records.length);
     assert.equal(done.ImportStatistics?.FailedEntries, 1);
-    const failures = await client.send(new ListImportFailuresCommand({ ImportId: started.ImportId }));
+    const failures = await client.send(new ListImportFailuresCommand({ ImportId: done.ImportId }));
     assert.equal(failures.Failures?.length, 1);
     assert.equal(failures.Failures?.[0]?.ErrorType, "unusable_identifier");
 
