@@ -31,8 +31,14 @@ export interface IngestProvenance {
   readonly importId?: string;
 }
 
-/** The members in the order they are serialised, so that equal values give equal texts. */
-const MEMBERS = ["source", "principalArn", "accessKeyId", "channelArn", "importId"] as const;
+/** Cairn's own records (of calls to its API, of refused requests): no caller put them in. */
+export const SELF_AUDIT_PROVENANCE: IngestProvenance = Object.freeze({ source: "self-audit" });
+
+/** Records the in-process capture proxy journals: built by Cairn from calls it forwarded, signatures unverified. */
+export const PROXY_PROVENANCE: IngestProvenance = Object.freeze({ source: "proxy" });
+
+/** The members in the order they are serialised (equal values give equal texts) and become the Lake's struct members. */
+export const PROVENANCE_MEMBERS = ["source", "principalArn", "accessKeyId", "channelArn", "importId"] as const;
 
 /**
  * Upper bound on one serialised value: an IAM ARN is at most 2,048 characters, an access key id 128,
@@ -43,7 +49,7 @@ export const PROVENANCE_BYTES_MAX = 4096;
 /** Compact JSON with the members in a fixed order and undefined ones left out. */
 export function provenanceText(provenance: IngestProvenance): string {
   const ordered: Record<string, string> = {};
-  for (const member of MEMBERS) {
+  for (const member of PROVENANCE_MEMBERS) {
     const value = provenance[member];
     if (value !== undefined) ordered[member] = value;
   }
@@ -61,6 +67,7 @@ export function parseProvenance(text: string): IngestProvenance | undefined {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
   const value = parsed as Record<string, unknown>;
   if (typeof value["source"] !== "string") return undefined;
-  for (const member of MEMBERS) if (value[member] !== undefined && typeof value[member] !== "string") return undefined;
+  for (const member of PROVENANCE_MEMBERS)
+    if (value[member] !== undefined && typeof value[member] !== "string") return undefined;
   return value as unknown as IngestProvenance;
 }
