@@ -5,6 +5,7 @@
  * Maps hold strings only: nested JSON values become JSON strings (Lake does the same).
  */
 import { createHash } from "node:crypto";
+import { PROVENANCE_MEMBERS, type IngestProvenance } from "../../model/provenance.js";
 import type { CloudTrailRecord } from "../../model/record.js";
 
 const S = "VARCHAR";
@@ -24,6 +25,9 @@ const ACTIVITY_EVENT_DATA =
   `eventsource ${S}, eventname ${S}, eventtime ${S}, uid ${S}, requestparameters ${STRING_MAP}, ` +
   `responseelements ${STRING_MAP}, errorcode ${S}, errormessage ${S}, sourceipaddress ${S}, ` +
   `recipientaccountid ${S}, additionaleventdata ${STRING_MAP})`;
+
+/** cairnIngestedBy: IngestProvenance's members, lower-case as every struct member here. */
+const INGESTED_BY = `STRUCT(${PROVENANCE_MEMBERS.map((member) => `${member.toLowerCase()} ${S}`).join(", ")})`;
 
 /** Column name → DuckDB type, in table order. Names keep CloudTrail's casing for readable results. */
 export const LAKE_COLUMNS: ReadonlyArray<readonly [string, string]> = [
@@ -65,6 +69,11 @@ export const LAKE_COLUMNS: ReadonlyArray<readonly [string, string]> = [
   ["eventJson", S],
   // Lake documents the column without its format; Cairn stores the hex SHA-256 of eventJson.
   ["eventJsonChecksum", S],
+  // Cairn's own column, not CloudTrail Lake's (hence the prefix, as Cairn's SQL macros have `cairn_`):
+  // who put the record in, from the journal entry's envelope or the import (src/model/provenance.ts),
+  // never from the record. NULL for records journaled before it existed. Last, so that the files
+  // written before it keep the other columns' order.
+  ["cairnIngestedBy", INGESTED_BY],
 ];
 
 const MAP_COLUMNS: ReadonlySet<string> = new Set(LAKE_COLUMNS.filter(([, t]) => t === STRING_MAP).map(([n]) => n));
@@ -147,6 +156,13 @@ function activityEventData(value: unknown): Json {
   return out;
 }
 
+/** The cairnIngestedBy struct: the known members only, lower-case; absent ones are NULL. */
+function ingestedByStruct(provenance: IngestProvenance): { [key: string]: Json } {
+  const out: { [key: string]: Json } = {};
+  for (const member of PROVENANCE_MEMBERS) out[member.toLowerCase()] = provenance[member] ?? null;
+  return out;
+}
+
 /** "2023-01-02T03:04:05Z" → "2023-01-02 03:04:05" (DuckDB TIMESTAMP text, UTC). */
 function toTimestampText(eventTime: string): string {
   return eventTime.replace("T", " ").replace(/Z$/, "");
@@ -157,8 +173,12 @@ export function eventDateOf(record: CloudTrailRecord): string {
   return record.eventTime.slice(0, 10);
 }
 
-/** One Parquet row (as a JSON object for read_json) from a normalised record and its JSON text. */
-export function recordToRow(record: CloudTrailRecord, json: string): Record<string, Json> {
+/** One Parquet row (as a JSON object for read_json) from a normalised record, its JSON text and who ingested it. */
+export function recordToRow(
+  record: CloudTrailRecord,
+  json: string,
+  provenance?: IngestProvenance,
+): Record<string, Json> {
   const raw = record as unknown as Record<string, unknown>;
   const row: Record<string, Json> = {};
   for (const [name] of LAKE_COLUMNS) {
@@ -189,6 +209,9 @@ export function recordToRow(record: CloudTrailRecord, json: string): Record<stri
         break;
       case "eventJsonChecksum":
         row[name] = createHash("sha256").update(json).digest("hex");
+        break;
+      case "cairnIngestedBy":
+        row[name] = provenance === undefined ? null : ingestedByStruct(provenance);
         break;
       default:
         row[name] = MAP_COLUMNS.has(name) ? stringMap(value) : text(value);
