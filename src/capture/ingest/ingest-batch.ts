@@ -98,6 +98,16 @@ export interface IngestCaller {
   readonly provenance: IngestProvenance;
 }
 
+/**
+ * What another account may see of who ingested its record (the home account's root ingesting for
+ * it): the ingesting identity, not the key it signed with.
+ */
+function shownTo(account: string, callerAccountId: string, provenance: IngestProvenance): IngestProvenance {
+  if (account === callerAccountId || provenance.accessKeyId === undefined) return provenance;
+  const { accessKeyId: _withheld, ...rest } = provenance;
+  return rest;
+}
+
 export function triage(records: unknown[], caller: IngestCaller, receivedAtMs: number): Triage {
   const { accountId: callerAccountId, mayIngestAnyAccount, provenance } = caller;
   const out: Triage = { items: [], itemIndexes: [], failed: [], repaired: [] };
@@ -116,7 +126,11 @@ export function triage(records: unknown[], caller: IngestCaller, receivedAtMs: n
       });
       return;
     }
-    out.items.push({ json: result.json, dedupKey: result.dedupKey, provenance });
+    out.items.push({
+      json: result.json,
+      dedupKey: result.dedupKey,
+      provenance: shownTo(account, callerAccountId, provenance),
+    });
     out.itemIndexes.push(index);
     if (result.repairs > 0) out.repaired.push({ index, unpairedSurrogates: result.repairs });
   });
