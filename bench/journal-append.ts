@@ -6,6 +6,7 @@ import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { openFileJournal, type FileJournalOptions } from "../src/journal/file-journal.js";
 import type { JournalAppendItem } from "../src/journal/journal.js";
+import type { IngestProvenance } from "../src/model/provenance.js";
 
 /**
  * Journal append benchmark: durable (fsynced) append throughput with concurrent writers appending
@@ -13,6 +14,8 @@ import type { JournalAppendItem } from "../src/journal/journal.js";
  * whole journal directory (segments, sidecars, dedup SQLite), and readMany latency for 50 random seqs.
  * Usage: node dist/bench/journal-append.js [events] [writers] [batch] [--block-entries=n] [--level=n]
  *        [--dictionary=id] [--sync-inflate-bytes=n] [--cache-blocks=n]   (journal options; defaults when absent)
+ *        [--provenance=0]   (items without the envelope, as before it existed; default: each batch
+ *        carries one caller's provenance, as `POST /ingest` appends it)
  */
 
 /** The FileJournalOptions a run may override, so alternatives are measured with the same harness. */
@@ -27,6 +30,8 @@ export interface JournalAppendBench {
   writers: number;
   batchEntries: number;
   tuning: JournalTuning;
+  /** Whether each item carried a provenance (one value per batch, as one /ingest call's records share it). */
+  provenance: boolean;
   eventsPerSec: number;
   /** Process CPU (main thread + thread pool) per event while appending: steadier than events/s on a shared machine. */
   cpuMicrosPerEvent: number;
@@ -38,12 +43,29 @@ export interface JournalAppendBench {
   reopenMs: number;
 }
 
-function makeBatch(samples: Array<Record<string, unknown>>, first: number, count: number): JournalAppendItem[] {
+function makeBatch(
+  samples: Array<Record<string, unknown>>,
+  first: number,
+  count: number,
+  provenance: IngestProvenance | undefined,
+): JournalAppendItem[] {
   return Array.from({ length: count }, (_, i) => {
     const n = first + i;
     const eventID = `bench-${n.toString(16).padStart(10, "0")}-4f7c-9d2e-${(n * 2654435761).toString(16).slice(-12)}`;
-    return { json: JSON.stringify({ ...samples[n % samples.length], eventID }), dedupKey: eventID };
+    const json = JSON.stringify({ ...samples[n % samples.length], eventID });
+    // One literal either way, as triage builds them: a copy per item would cost the timed run its GC.
+    return provenance === undefined ? { json, dedupKey: eventID } : { json, dedupKey: eventID, provenance };
   });
+}
+
+/** One of a few callers per batch, as several principals ingesting at once would be. */
+function benchProvenance(batch: number): IngestProvenance {
+  const caller = batch % 4;
+  return {
+    source: "ingest",
+    principalArn: `arn:aws:iam::111122223333:user/bench-ingest-${caller}`,
+    accessKeyId: `AKIABENCH${String(caller).padStart(11, "0")}`,
+  };
 }
 
 async function directoryBytes(directory: string): Promise<number> {
@@ -61,6 +83,7 @@ export async function benchJournalAppend(
   writers = 4,
   batchEntries = 1000,
   tuning: JournalTuning = {},
+  provenance = true,
 ): Promise<JournalAppendBench> {
   const samples = loadSamples() as unknown as Array<Record<string, unknown>>;
   const directory = await mkdtemp(join(tmpdir(), "cairn-bench-journal-"));
@@ -69,7 +92,8 @@ export async function benchJournalAppend(
     // Batches are built before timing: serialising records is the ingest path's cost, not the journal's.
     const batches: JournalAppendItem[][] = [];
     for (let first = 0; first < events; first += batchEntries) {
-      batches.push(makeBatch(samples, first, Math.min(batchEntries, events - first)));
+      const batchProvenance = provenance ? benchProvenance(first / batchEntries) : undefined;
+      batches.push(makeBatch(samples, first, Math.min(batchEntries, events - first), batchProvenance));
     }
     const rawBytes = batches.flat().reduce((sum, item) => sum + item.json.length, 0);
     const writer = async (): Promise<void> => {
@@ -93,6 +117,7 @@ export async function benchJournalAppend(
       writers,
       batchEntries,
       tuning,
+      provenance,
       eventsPerSec: Math.round(events / appendSeconds),
       cpuMicrosPerEvent: Math.round(((cpu.user + cpu.system) / events) * 10) / 10,
       rawBytesPerEvent: Math.round(rawBytes / events),
@@ -139,6 +164,13 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
       cacheBlocksMax: flag("cache-blocks"),
     }).filter(([, value]) => value !== undefined),
   ) as JournalTuning;
-  const result = await benchJournalAppend(events || undefined, writers || undefined, batch || undefined, tuning);
+  const provenance = flag("provenance") !== 0;
+  const result = await benchJournalAppend(
+    events || undefined,
+    writers || undefined,
+    batch || undefined,
+    tuning,
+    provenance,
+  );
   console.log(JSON.stringify(result, null, 2));
 }

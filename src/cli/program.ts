@@ -288,7 +288,8 @@ function addClientCommands(program: Command, outcome: CommandOutcome): void {
     .description("Follow new events as the server records them.")
     .option("--json", "print each record as a JSON line")
     .option("--from-seq <n>", "first replay records from this journal sequence number", nonNegativeInteger)
-    .action(async (flags: ClientFlags & { json?: boolean; fromSeq?: number }) => {
+    .option("--with-provenance", "also show who ingested each record (principal, access key, path)")
+    .action(async (flags: ClientFlags & { json?: boolean; fromSeq?: number; withProvenance?: boolean }) => {
       const controller = new AbortController();
       const stop = () => controller.abort();
       process.once("SIGINT", stop);

@@ -6,6 +6,7 @@ import type { SignatureClaim } from "../auth/sigv4-verify.js";
 import { auditRecordOf, type AuditDefaults } from "../capture/self-audit/audit-record.js";
 import { JournalUnavailableError, type Journal, type JournalAppendItem } from "../journal/index.js";
 import { ApiError, isApiError } from "../lib/api-error.js";
+import { SELF_AUDIT_PROVENANCE } from "../model/provenance.js";
 import type { Clock } from "../lib/clock.js";
 import type { Principal, PrincipalStore } from "../stores/principals/index.js";
 import { senderOf } from "./send-error.js";
@@ -167,7 +168,10 @@ async function appendRecords<T>(
   failure: ApiError | undefined,
 ): Promise<ReadonlyArray<number | null>> {
   const items = failure === undefined ? call.note.items : [];
-  const own = route.selfAudit === false ? [] : [{ json: ownRecordJson(context, call, attribution, failure) }];
+  const own =
+    route.selfAudit === false
+      ? []
+      : [{ json: ownRecordJson(context, call, attribution, failure), provenance: SELF_AUDIT_PROVENANCE }];
   if (items.length + own.length === 0) return [];
   const { seqs } = await context.journal.append([...items, ...own]);
   return seqs.slice(0, items.length);
@@ -223,5 +227,5 @@ export async function recordRefusal(
     responseElements: null,
     failure: error,
   });
-  await context.journal.append([{ json: record.json }]);
+  await context.journal.append([{ json: record.json, provenance: SELF_AUDIT_PROVENANCE }]);
 }

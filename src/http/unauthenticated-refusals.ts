@@ -6,6 +6,7 @@ import {
 } from "../capture/self-audit/refused-requests-record.js";
 import { JournalUnavailableError, type Journal } from "../journal/index.js";
 import type { Clock } from "../lib/clock.js";
+import { SELF_AUDIT_PROVENANCE } from "../model/provenance.js";
 
 /** One record per (source, error code) per window: a minute, as CloudTrail's own delivery granularity. */
 const WINDOW_MS = 60_000;
@@ -100,7 +101,12 @@ export class UnauthenticatedRefusals {
         lastRefusedMs,
       }));
       try {
-        await this.options.journal.append(tallies.map((tally) => refusedRequestsRecordOf(tally, this.options.audit)));
+        await this.options.journal.append(
+          tallies.map((tally) => ({
+            json: refusedRequestsRecordOf(tally, this.options.audit).json,
+            provenance: SELF_AUDIT_PROVENANCE,
+          })),
+        );
         this.windows.delete(windowStartMs);
       } catch (error) {
         // A journal that cannot write is an operating condition every call already answers 503 for.

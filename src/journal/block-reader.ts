@@ -85,11 +85,11 @@ export async function decodeBlock(
     sync,
   );
   invariant(payload.length === header.uncompressedBytes, `Block at ${path}:${location.offset} inflates wrongly.`);
-  const decoded = decodePayload(payload, header.entryCount);
-  const entries = decoded.map((entry, i) => ({
-    seq: header.firstSeq + i,
-    appendedAtMs: header.appendedAtMs,
-    json: entry.json,
-  }));
+  const decoded = decodePayload(payload, header.entryCount, header.hasProvenance);
+  const entries = decoded.map((entry, i): JournalEntry =>
+    entry.provenance === null
+      ? { seq: header.firstSeq + i, appendedAtMs: header.appendedAtMs, json: entry.json }
+      : { seq: header.firstSeq + i, appendedAtMs: header.appendedAtMs, json: entry.json, provenance: entry.provenance },
+  );
   return { entries, keyHashes: decoded.map((entry) => entry.keyHash) };
 }

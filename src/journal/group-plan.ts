@@ -1,6 +1,13 @@
 import type { JournalAppendItem } from "./journal.js";
 import { compressPayloads } from "./block-codec.js";
-import { blockChecksumValid, encodeBlock, encodePayload, HEADER_BYTES, parseHeader } from "./block-format.js";
+import {
+  blockChecksumValid,
+  encodeBlock,
+  encodePayload,
+  hasProvenance,
+  HEADER_BYTES,
+  parseHeader,
+} from "./block-format.js";
 import type { PayloadEntry } from "./block-format.js";
 import { hashDedupKey } from "./dedup-store.js";
 import { invariant } from "./invariant.js";
@@ -34,7 +41,7 @@ export function planGroup(
         if (seenInGroup.has(id) || isKnown(keyHash)) return null;
         seenInGroup.add(id);
       }
-      entries.push({ json: item.json, keyHash });
+      entries.push({ json: item.json, keyHash, provenance: item.provenance ?? null });
       return firstSeq + entries.length - 1;
     }),
   );
@@ -82,6 +89,7 @@ export async function encodeGroup(entries: readonly PayloadEntry[], options: Enc
       uncompressedBytes: uncompressedBytes[i]!,
       groupEnd: i === chunks.length - 1,
       dictionaryId: options.dictionaryId,
+      hasProvenance: hasProvenance(chunk),
     };
     const buffer = encodeBlock(meta, compressed[i]!);
     assertBlockReadable(buffer, firstSeq);

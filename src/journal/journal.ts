@@ -1,3 +1,4 @@
+import type { IngestProvenance } from "../model/provenance.js";
 import type { CloudTrailRecord } from "../model/record.js";
 
 /**
@@ -15,6 +16,12 @@ export interface JournalAppendItem {
    * that must always be stored (self-audit events, which are fresh by construction).
    */
   readonly dedupKey?: string;
+  /**
+   * Who put the record in (the entry's envelope, src/model/provenance.ts): stored next to `json`,
+   * never inside it, and handed back with the entry by every read. Items of one append usually share
+   * one value object; the file journal stores each distinct value once per block.
+   */
+  readonly provenance?: IngestProvenance;
 }
 
 export interface JournalAppendResult {
@@ -28,6 +35,8 @@ export interface JournalEntry {
   /** Wall-clock time (ms since epoch) the entry became durable; used for journal retention. */
   readonly appendedAtMs: number;
   readonly json: string;
+  /** As appended; absent for entries appended without one, and for every entry written before it existed. */
+  readonly provenance?: IngestProvenance;
 }
 
 /**

@@ -122,6 +122,14 @@ describe("cairn server --proxy-upstream: the capture proxy in the server's proce
     assert.ok(listed, "no ListObjects event in the journal");
     assert.equal(listed.requestParameters?.["list-type"], "2");
     assert.equal(listed["eventCategory"], "Data");
+    // Who put them in (`cairn tail --json --with-provenance`): the in-process proxy, not a caller of /ingest.
+    const envelopes = (await journalRecords(server!.url, server!.dataDir, { withProvenance: true })) as Array<{
+      ingestedBy: Record<string, unknown> | null;
+      record: EventRecord;
+    }>;
+    const listedEnvelope = envelopes.find((envelope) => envelope.record["eventID"] === listed["eventID"]);
+    assert.deepEqual(listedEnvelope?.ingestedBy, { source: "proxy" });
+    assert.deepEqual(listedEnvelope.record, listed, "the record is the one tail --json prints");
     // No HTTP hop: the records did not come through /ingest.
     assert.equal(
       records.filter((record) => record["eventName"] === "Ingest").length,

@@ -33,10 +33,25 @@ export function startProxyProcess(options: {
 }
 
 /** Every record in the server's journal, read with `cairn tail --json` (data events are not in Event history). */
-export async function journalRecords(serverUrl: string, dataDir: string): Promise<Record<string, unknown>[]> {
+export async function journalRecords(
+  serverUrl: string,
+  dataDir: string,
+  options: { withProvenance?: boolean } = {},
+): Promise<Record<string, unknown>[]> {
   const child = spawn(
     process.execPath,
-    [CLI, "tail", "--json", "--from-seq", "1", "--endpoint-url", serverUrl, "--data-dir", dataDir],
+    [
+      CLI,
+      "tail",
+      "--json",
+      ...(options.withProvenance === true ? ["--with-provenance"] : []),
+      "--from-seq",
+      "1",
+      "--endpoint-url",
+      serverUrl,
+      "--data-dir",
+      dataDir,
+    ],
     {
       env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp" },
       stdio: ["ignore", "pipe", "pipe"],

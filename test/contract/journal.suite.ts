@@ -7,6 +7,7 @@ import {
   type JournalEntry,
   type JournalSlice,
 } from "../../src/journal/index.js";
+import type { IngestProvenance } from "../../src/model/provenance.js";
 
 /**
  * The Journal contract (docs/specs/journal.md), run against every implementation. The factory must
@@ -53,6 +54,7 @@ export function journalContractSuite(name: string, open: OpenJournal): void {
     waitAndRetentionTests(open);
     sliceTests(open);
     sliceBoundaryTests(open);
+    provenanceTests(open);
   });
 }
 
@@ -276,5 +278,104 @@ function sliceBoundaryTests(open: OpenJournal): void {
           `slice(${fromSeq}, ${maxEntries})`,
         );
       }
+    }));
+}
+
+const ALICE: IngestProvenance = {
+  source: "ingest",
+  principalArn: "arn:aws:iam::111122223333:user/alice",
+  accessKeyId: "AKIAALICE0000000001",
+};
+const BOB: IngestProvenance = {
+  source: "put-audit-events",
+  principalArn: "arn:aws:iam::111122223333:user/bob",
+  accessKeyId: "AKIABOB00000000000001",
+  channelArn: "arn:aws:cloudtrail:us-east-1:111122223333:channel/c-1",
+};
+
+function withProvenance(list: JournalAppendItem[], provenance: IngestProvenance): JournalAppendItem[] {
+  return list.map((item) => ({ ...item, provenance }));
+}
+
+/** Per seq, who the test says ingested it: 1-40 Alice, 41-70 nobody, 71-300 Bob, 301-336 alternating. */
+async function appendWithProvenance(journal: Journal): Promise<Map<number, IngestProvenance | undefined>> {
+  const expected = new Map<number, IngestProvenance | undefined>();
+  const note = (seqs: ReadonlyArray<number | null>, provenance: IngestProvenance | undefined): void => {
+    for (const seq of seqs) if (seq !== null) expected.set(seq, provenance);
+  };
+  note((await journal.append(withProvenance(items("p-alice", 40), ALICE))).seqs, ALICE);
+  note((await journal.append(items("p-none", 30))).seqs, undefined);
+  note((await journal.append(withProvenance(items("p-bob", 230), BOB))).seqs, BOB);
+  for (let i = 0; i < 36; i++) {
+    const provenance = [ALICE, BOB, undefined][i % 3];
+    const item = items(`p-mixed${i}`, 1)[0]!;
+    note((await journal.append([provenance === undefined ? item : { ...item, provenance }])).seqs, provenance);
+  }
+  return expected;
+}
+
+function assertProvenance(
+  entries: Iterable<JournalEntry>,
+  expected: ReadonlyMap<number, IngestProvenance | undefined>,
+  where: string,
+): void {
+  let count = 0;
+  for (const entry of entries) {
+    assert.deepEqual(entry.provenance, expected.get(entry.seq), `${where}: seq ${entry.seq}`);
+    count++;
+  }
+  assert.ok(count > 0, `${where}: entries were read`);
+}
+
+/** The envelope: who ingested each entry, kept next to its record and never inside it. */
+function provenanceTests(open: OpenJournal): void {
+  it("hands each entry's provenance back with it through read, readMany and slices", () =>
+    withJournal(open, async (journal) => {
+      const expected = await appendWithProvenance(journal);
+      assert.equal(journal.headSeq(), 336);
+      const all = await journal.read(1, 1000);
+      assertProvenance(all, expected, "read");
+      assert.equal(all[0]!.json, items("p-alice", 1)[0]!.json, "the record is stored as sent");
+      assert.equal(all[40]!.provenance, undefined);
+      assertProvenance(
+        (await journal.readMany([1, 40, 41, 70, 71, 300, 301, 302, 303, 336])).values(),
+        expected,
+        "readMany",
+      );
+      for (const [fromSeq, maxEntries] of [
+        [1, 1000],
+        [35, 10],
+        [290, 20],
+        [301, 36],
+      ] as const)
+        assertProvenance(
+          await readSlice(journal.slice(fromSeq, maxEntries)),
+          expected,
+          `slice(${fromSeq}, ${maxEntries})`,
+        );
+    }));
+
+  it("keeps the first provenance of a de-duplicated record", () =>
+    withJournal(open, async (journal) => {
+      await journal.append([{ json: '{"n":1}', dedupKey: "k1", provenance: ALICE }]);
+      const again = await journal.append([
+        { json: '{"n":1}', dedupKey: "k1", provenance: BOB },
+        { json: '{"n":2}', dedupKey: "k2", provenance: BOB },
+      ]);
+      assert.deepEqual(again.seqs, [null, 2]);
+      const entries = await journal.read(1, 10);
+      assert.deepEqual(
+        entries.map((entry) => entry.provenance),
+        [ALICE, BOB],
+      );
+    }));
+
+  it("keeps the provenance of the entries retention leaves", () =>
+    withJournal(open, async (journal) => {
+      for (let i = 0; i < 20; i++) await journal.append(withProvenance(items(`rp${i}`, 1), i % 2 === 0 ? ALICE : BOB));
+      await journal.deleteBefore(11, RETENTION_CUTOFF_MS);
+      const left = await journal.read(1, 100);
+      assert.ok(left.length < 20 && left.length >= 10);
+      for (const entry of left) assert.deepEqual(entry.provenance, (entry.seq - 1) % 2 === 0 ? ALICE : BOB);
     }));
 }

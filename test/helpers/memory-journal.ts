@@ -29,7 +29,8 @@ export class MemoryJournal implements Journal {
         this.keys.add(item.dedupKey);
       }
       const seq = this.headSeq() + 1;
-      this.entries.push({ seq, appendedAtMs: this.nowMs(), json: item.json });
+      const entry = { seq, appendedAtMs: this.nowMs(), json: item.json };
+      this.entries.push(item.provenance === undefined ? entry : { ...entry, provenance: item.provenance });
       seqs.push(seq);
     }
     const waiters = this.waiters;

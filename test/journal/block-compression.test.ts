@@ -143,9 +143,12 @@ describe("Journal block compression", () => {
     await journal.append(records("a", 2));
     await journal.close();
     // A block as a newer build with dictionary 200 would write it: valid checksum, id unknown here.
-    const payload = encodePayload([{ json: '{"eventID":"future"}', keyHash: null }]);
+    const payload = encodePayload([{ json: '{"eventID":"future"}', keyHash: null, provenance: null }]);
     const meta = { firstSeq: 3, entryCount: 1, appendedAtMs: clock.nowMs(), uncompressedBytes: payload.length };
-    await appendFile(segment, encodeBlock({ ...meta, groupEnd: true, dictionaryId: 200 }, deflateRawSync(payload)));
+    await appendFile(
+      segment,
+      encodeBlock({ ...meta, groupEnd: true, dictionaryId: 200, hasProvenance: false }, deflateRawSync(payload)),
+    );
     const bytes = (await stat(segment)).size;
 
     await assert.rejects(openFileJournal({ directory, clock }), JournalInvariantError, "dedup replay inflates it");

@@ -69,8 +69,9 @@ it("never loses or duplicates an acknowledged record across kill -9", async () =
     const seqOfKey = new Map<string, number>();
     entries.forEach((entry, i) => {
       assert.equal(entry.seq, i + 1, `Seqs are dense (${context}).`);
-      const { key } = JSON.parse(entry.json) as { key: string };
+      const { key, by } = JSON.parse(entry.json) as { key: string; by: string | null };
       assert.equal(seqOfKey.has(key), false, `Key ${key} is stored once (${context}).`);
+      assert.equal(entry.provenance?.principalArn ?? null, by, `Key ${key} keeps its provenance (${context}).`);
       seqOfKey.set(key, entry.seq);
     });
     for (const [key, seq] of acknowledged) {

@@ -12,6 +12,7 @@ import { keyHash, openSqliteLakeCatalog } from "../../src/lake/catalog/index.js"
 import { eventDateOf, recordToRow } from "../../src/lake/engine/lake-schema.js";
 import { writeParquet } from "../../src/lake/engine/parquet-writer.js";
 import { runImport, type ImportDocument } from "../../src/control-plane/lake/import/import-runner.js";
+import type { IngestProvenance } from "../../src/model/provenance.js";
 import { SAMPLES_DIR, samplesMissingReason } from "../helpers/sample-records.js";
 
 /**
@@ -32,6 +33,15 @@ function sourceLocation(path: string): string {
   const encoded = relative(SAMPLES_DIR, path).split(sep).map(encodeURIComponent).join("/");
   return `${pathToFileURL(SAMPLES_DIR).href}/${encoded}`;
 }
+
+/** Who started the import: every row's cairnIngestedBy, a literal in the bulk statement, recordToRow's in the reference. */
+const importedBy = (importId: string): IngestProvenance => ({
+  source: "import",
+  principalArn: "arn:aws:iam::123456789012:user/it's-the-importer",
+  accessKeyId: "AKIAIMPORTER00000001",
+  importId,
+});
+const FIRST_IMPORT = "00000000-0000-4000-8000-000000000001";
 
 async function referenceImport(
   duck: DuckDBInstance,
@@ -61,7 +71,7 @@ async function referenceImport(
       seen.add(hex);
       const date = eventDateOf(result.record);
       if (!byDate.has(date)) byDate.set(date, []);
-      byDate.get(date)!.push(recordToRow(result.record, result.json));
+      byDate.get(date)!.push(recordToRow(result.record, result.json, importedBy(FIRST_IMPORT)));
       events++;
     });
   }
@@ -88,13 +98,14 @@ describe("Lake bulk import", { skip: samplesMissingReason() }, () => {
         location: { kind: "file", directory: SAMPLES_DIR },
         region: "us-east-1",
         roleArn: "",
+        ingestedBy: importedBy(id),
         status: "INITIALIZING",
         createdMs: nowMs,
         updatedMs: nowMs,
         stats: { PrefixesFound: 0, PrefixesCompleted: 0, FilesCompleted: 0, EventsCompleted: 0, FailedEntries: 0 },
       });
       const deps = { catalog, duck, lakeDir, nowMs: () => nowMs, save: async () => undefined };
-      const doc = newDoc("00000000-0000-4000-8000-000000000001");
+      const doc = newDoc(FIRST_IMPORT);
       await runImport(doc, deps);
       assert.equal(doc.status, "COMPLETED");
       assert.deepEqual(doc.stats, {

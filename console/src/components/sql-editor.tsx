@@ -40,6 +40,7 @@ const LAKE_COLUMNS = [
   "recipientAccountId",
   "eventID",
   "eventJson",
+  "cairnIngestedBy",
 ];
 
 /** CodeMirror 6 with SQL highlighting; the document is owned by the editor, mirrored out through onChange. */

@@ -6,6 +6,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { ApiError } from "../../lib/api-error.js";
 import { isPlainObject } from "../../lib/plain-object.js";
 import type { JournalAppendItem } from "../../journal/index.js";
+import type { IngestProvenance } from "../../model/provenance.js";
 import { buildActivityRecord } from "../../normalize/build-activity-record.js";
 
 const AUDIT_EVENTS_MAX = 100;
@@ -146,6 +147,8 @@ export interface AuditEventTarget {
   readonly channelArn: string;
   readonly region: string;
   readonly nowMs: number;
+  /** Who sent the events through the channel: kept next to each record, never written into it. */
+  readonly provenance: IngestProvenance;
 }
 
 export interface AdmittedBatch {
@@ -161,7 +164,7 @@ export function admitAuditEvents(events: ParsedRequest["events"], target: AuditE
   for (const event of events) {
     try {
       const eventID = randomUUID();
-      batch.items.push({ json: activityJson(event, target, eventID) });
+      batch.items.push({ json: activityJson(event, target, eventID), provenance: target.provenance });
       batch.accepted.push({ id: event.id, eventID });
     } catch (error) {
       if (!(error instanceof EventProblem)) throw error;

@@ -6,6 +6,7 @@
 import { gunzip } from "node:zlib";
 import { promisify } from "node:util";
 import type { JournalAppendItem } from "../../journal/index.js";
+import type { IngestProvenance } from "../../model/provenance.js";
 import { ApiError } from "../../lib/api-error.js";
 import { isPlainObject } from "../../lib/plain-object.js";
 import { normalizeIngestedRecord } from "../../normalize/pipeline.js";
@@ -89,12 +90,26 @@ export interface Triage {
   repaired: IngestRepair[];
 }
 
-export function triage(
-  records: unknown[],
-  callerAccountId: string,
-  mayIngestAnyAccount: boolean,
-  receivedAtMs: number,
-): Triage {
+/** Who is ingesting: their account, whether they may ingest any account's records, and the envelope their records get. */
+export interface IngestCaller {
+  readonly accountId: string;
+  readonly mayIngestAnyAccount: boolean;
+  /** Kept next to each accepted record (the journal entry's envelope), never written into it. */
+  readonly provenance: IngestProvenance;
+}
+
+/**
+ * What another account may see of who ingested its record (the home account's root ingesting for
+ * it): the ingesting identity, not the key it signed with.
+ */
+function shownTo(account: string, callerAccountId: string, provenance: IngestProvenance): IngestProvenance {
+  if (account === callerAccountId || provenance.accessKeyId === undefined) return provenance;
+  const { accessKeyId: _withheld, ...rest } = provenance;
+  return rest;
+}
+
+export function triage(records: unknown[], caller: IngestCaller, receivedAtMs: number): Triage {
+  const { accountId: callerAccountId, mayIngestAnyAccount, provenance } = caller;
   const out: Triage = { items: [], itemIndexes: [], failed: [], repaired: [] };
   records.forEach((raw, index) => {
     const result = normalizeIngestedRecord(admit(raw, callerAccountId), { receivedAtMs });
@@ -111,7 +126,11 @@ export function triage(
       });
       return;
     }
-    out.items.push({ json: result.json, dedupKey: result.dedupKey });
+    out.items.push({
+      json: result.json,
+      dedupKey: result.dedupKey,
+      provenance: shownTo(account, callerAccountId, provenance),
+    });
     out.itemIndexes.push(index);
     if (result.repairs > 0) out.repaired.push({ index, unpairedSurrogates: result.repairs });
   });

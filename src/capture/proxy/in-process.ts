@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { PrincipalStore } from "../../stores/principals/index.js";
 import type { Journal, JournalAppendItem } from "../../journal/journal.js";
 import type { Clock } from "../../lib/clock.js";
+import { PROXY_PROVENANCE } from "../../model/provenance.js";
 import { normalizeIngestedRecord } from "../../normalize/pipeline.js";
 import { ServiceModels } from "../protocols/service-models.js";
 import { startProxy, type RunningProxy } from "./proxy-server.js";
@@ -133,7 +134,7 @@ class JournalSink {
     for (const json of records) {
       // The checks /ingest applies to a record it receives (the proxy built it with buildApiCallRecord).
       const result = normalizeIngestedRecord(JSON.parse(json), { receivedAtMs });
-      if (result.ok) items.push({ json: result.json, dedupKey: result.dedupKey });
+      if (result.ok) items.push({ json: result.json, dedupKey: result.dedupKey, provenance: PROXY_PROVENANCE });
       else this.log(`a record was rejected: ${result.errorCode}: ${result.message}`);
     }
     try {

@@ -17,6 +17,11 @@ export interface TailOptions {
   readonly fromSeq?: number;
   /** Print each record's JSON line as received instead of a readable line. */
   readonly json?: boolean;
+  /**
+   * Also show who ingested each record (the server's journal envelope, not part of the record): a
+   * readable line ends with it; with `json`, each line is `{"ingestedBy":{…}|null,"record":{…}}`.
+   */
+  readonly withProvenance?: boolean;
   readonly stdout: Output;
   readonly stderr: Output;
   /** Tail runs until this is aborted (Ctrl-C in the CLI). */
@@ -53,7 +58,11 @@ export async function runTail(options: TailOptions): Promise<void> {
         {
           method: "GET",
           path: "/tail",
-          query: { withSeq: "true", ...(fromSeq !== undefined ? { fromSeq: String(fromSeq) } : {}) },
+          query: {
+            withSeq: "true",
+            ...(options.withProvenance === true ? { withProvenance: "true" } : {}),
+            ...(fromSeq !== undefined ? { fromSeq: String(fromSeq) } : {}),
+          },
           headers: { accept: "application/x-ndjson" },
           ...(options.signal ? { signal: options.signal } : {}),
         },
@@ -103,24 +112,65 @@ async function printStream(
   printLine(pending + decoder.decode(), options, onSeq);
 }
 
-const ENVELOPE = /^\{"seq":(\d+),"record":/;
+const ENVELOPE = /^\{"seq":(\d+),/;
+const INGESTED_BY_MEMBER = '"ingestedBy":';
+const RECORD_MEMBER = '"record":';
+
+interface TailLine {
+  readonly seq?: number;
+  /** The `ingestedBy` member's JSON text, when the server sent one. */
+  readonly ingestedBy?: string;
+  /** The record's JSON text, byte for byte as the line holds it. */
+  readonly recordText: string;
+}
+
+/**
+ * Splits `{"seq":N,["ingestedBy":{…}|null,]"record":{…}}` without re-serialising the record.
+ * `ingestedBy` is compact JSON with string members only: `,"record":` cannot occur inside it (a
+ * quote inside a JSON string is always escaped), so its first occurrence ends it.
+ */
+function splitLine(text: string): TailLine {
+  const envelope = ENVELOPE.exec(text);
+  if (envelope === null) return { recordText: text };
+  let rest = text.slice(envelope[0].length);
+  let ingestedBy: string | undefined;
+  if (rest.startsWith(INGESTED_BY_MEMBER)) {
+    const end = rest.indexOf(`,${RECORD_MEMBER}`);
+    if (end === -1) return { recordText: text };
+    ingestedBy = rest.slice(INGESTED_BY_MEMBER.length, end);
+    rest = rest.slice(end + 1);
+  }
+  if (!rest.startsWith(RECORD_MEMBER)) return { recordText: text };
+  const recordText = rest.slice(RECORD_MEMBER.length, -1);
+  return { seq: Number(envelope[1]), ...(ingestedBy !== undefined ? { ingestedBy } : {}), recordText };
+}
 
 /** Prints one line of the stream; an envelope's record is printed byte for byte as the journal holds it. */
 function printLine(line: string, options: TailOptions, onSeq: (seq: number) => void): void {
   const text = line.trim();
   if (text === "") return;
-  const envelope = ENVELOPE.exec(text);
-  const recordText = envelope ? text.slice(envelope[0].length, -1) : text;
+  const { seq, ingestedBy, recordText } = splitLine(text);
+  const showProvenance = options.withProvenance === true && ingestedBy !== undefined;
   if (options.json) {
-    options.stdout.write(recordText + "\n");
+    options.stdout.write(showProvenance ? `{"ingestedBy":${ingestedBy},"record":${recordText}}\n` : `${recordText}\n`);
   } else {
     try {
-      options.stdout.write(formatTailLine(JSON.parse(recordText) as Record<string, unknown>) + "\n");
+      const readable = formatTailLine(JSON.parse(recordText) as Record<string, unknown>);
+      options.stdout.write(`${readable}${showProvenance ? `  ${provenanceLabel(ingestedBy)}` : ""}\n`);
     } catch {
       options.stderr.write(`Skipping a line that is not JSON: ${text.slice(0, 120)}\n`);
     }
   }
-  if (envelope) onSeq(Number(envelope[1]));
+  if (seq !== undefined) onSeq(seq);
+}
+
+/** `ingested by <arn> (<access key>, <path>)`, or the path alone (Cairn's own records), or `unknown`. */
+function provenanceLabel(ingestedByText: string): string {
+  const value = JSON.parse(ingestedByText) as Partial<Record<string, string>> | null;
+  if (value === null || typeof value["source"] !== "string") return "ingested by unknown";
+  const { source, principalArn, accessKeyId } = value;
+  if (principalArn === undefined) return `ingested by ${source}`;
+  return `ingested by ${principalArn} (${accessKeyId === undefined ? "" : `${accessKeyId}, `}${source})`;
 }
 
 /** One readable line per record: time, source, name, user, error code. */

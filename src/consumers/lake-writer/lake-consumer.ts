@@ -173,7 +173,7 @@ export class LakeConsumer implements Consumer {
     const slot = `${edsId}/${eventDate}`;
     let pending = this.pending.get(slot);
     if (!pending) this.pending.set(slot, (pending = { edsId, eventDate, rows: [], keys: [], seqs: [] }));
-    pending.rows.push(recordToRow(record, entry.json));
+    pending.rows.push(recordToRow(record, entry.json, entry.provenance));
     pending.keys.push(key);
     pending.seqs.push(entry.seq);
     this.pendingRows++;

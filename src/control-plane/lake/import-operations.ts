@@ -17,6 +17,7 @@ import { requireActive, type LakeOperationDeps } from "./eds-input.js";
 import { resolveImportLocation } from "./import/import-source.js";
 import { runImport, type ImportDocument } from "./import/import-runner.js";
 import { accountObjectStore, type BucketOwnerStore } from "../../stores/bucket-owners/index.js";
+import { ingestedBy } from "../../stores/principals/index.js";
 import type { ObjectStore } from "../../stores/objects/index.js";
 
 const view = (doc: ImportDocument): Record<string, unknown> => ({
@@ -88,8 +89,9 @@ function startImportOperation(deps: ImportOperationDeps): OperationHandler {
         throw new ApiError("AccountHasOngoingImportException", "The account already has an import in progress.");
       const startMs = optionalTimestampMs(input, "StartEventTime", "InvalidParameterException");
       const endMs = optionalTimestampMs(input, "EndEventTime", "InvalidParameterException");
+      const id = randomUUID();
       const created: ImportDocument = {
-        id: randomUUID(),
+        id,
         accountId: context.accountId,
         edsId: store.id,
         destinationArn: store.arn,
@@ -100,6 +102,8 @@ function startImportOperation(deps: ImportOperationDeps): OperationHandler {
         roleArn: typeof s3?.["S3BucketAccessRoleArn"] === "string" ? s3["S3BucketAccessRoleArn"] : "",
         ...(startMs !== undefined ? { startEventTimeMs: startMs } : {}),
         ...(endMs !== undefined ? { endEventTimeMs: endMs } : {}),
+        // Who started it: the cairnIngestedBy of every row it writes (never shown by GetImport).
+        ingestedBy: ingestedBy(context.principal, "import", { importId: id }),
         status: "INITIALIZING",
         createdMs: context.nowMs,
         updatedMs: context.nowMs,

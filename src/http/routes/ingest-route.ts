@@ -7,6 +7,7 @@ import {
   type IngestFailure,
   type IngestRepair,
 } from "../../capture/ingest/ingest-batch.js";
+import { ingestedBy } from "../../stores/principals/index.js";
 import { assertJsonContentType } from "../json-content-type.js";
 import { audited, type AuditedCall, type RouteContext } from "../audited-route.js";
 
@@ -49,7 +50,10 @@ async function ingest(call: AuditedCall, homeAccountId: string): Promise<IngestO
   // The root of the server's home account may ingest any account's records, as an organization's
   // management account receives its members' trails; every other principal only its own account's.
   const mayIngestAnyAccount = principal.type === "Root" && principal.accountId === homeAccountId;
-  const sorted = triage(records, principal.accountId, mayIngestAnyAccount, call.nowMs);
+  // Who put the records in is kept next to each one (the journal envelope), from the verified
+  // signature: a record claiming another identity of the account is told apart by it.
+  const caller = { accountId: principal.accountId, mayIngestAnyAccount, provenance: ingestedBy(principal, "ingest") };
+  const sorted = triage(records, caller, call.nowMs);
   call.note.input = { RecordCount: records.length };
   call.note.items = sorted.items;
   call.note.responseElements = { accepted: sorted.items.length, failed: sorted.failed.length };

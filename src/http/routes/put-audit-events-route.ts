@@ -18,7 +18,7 @@ import {
 import { channelIdOf, type Channel } from "../../lake/catalog/channel.js";
 import { ApiError } from "../../lib/api-error.js";
 import { isPlainObject } from "../../lib/plain-object.js";
-import { userIdentityOf, type Principal } from "../../stores/principals/index.js";
+import { ingestedBy, userIdentityOf, type Principal } from "../../stores/principals/index.js";
 import { audited, type AuditedCall, type RouteContext } from "../audited-route.js";
 
 /** The channels PutAuditEvents sends through, as the Lake keeps them. */
@@ -78,6 +78,7 @@ async function putAuditEvents(call: AuditedCall, channels: ChannelRegistry): Pro
     channelArn: channel.arn,
     region: claim.region,
     nowMs: call.nowMs,
+    provenance: ingestedBy(principal, "put-audit-events", { channelArn: channel.arn }),
   });
   // Durable before the answer: the journal fsyncs, then every consumer (Lake included) gets them.
   call.note.items.push(...batch.items);

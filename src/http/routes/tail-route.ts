@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
-import type { Journal } from "../../journal/index.js";
+import type { Journal, JournalEntry } from "../../journal/index.js";
 import { ApiError } from "../../lib/api-error.js";
+import { provenanceText } from "../../model/provenance.js";
 import { recordAccountId, type CloudTrailRecord } from "../../model/record.js";
 import { audited, type RouteContext } from "../audited-route.js";
 
@@ -8,7 +9,9 @@ import { audited, type RouteContext } from "../audited-route.js";
  * Live tail: a consumer whose cursor lives in the client. `GET /tail?fromSeq=N` streams the caller's
  * account's records as NDJSON from N (default: only new ones), with a blank keep-alive line while idle.
  * With `withSeq=true` each line is `{"seq":N,"record":{…}}`, so a client that loses the connection
- * resumes with `fromSeq=N+1` and misses nothing.
+ * resumes with `fromSeq=N+1` and misses nothing. With `withProvenance=true` each line also says who
+ * ingested the record, from the journal envelope (`{"seq":N,"ingestedBy":{…}|null,"record":{…}}`,
+ * `seq` only with withSeq): the record itself is sent as the journal holds it, never with it inside.
  */
 const TAIL_BATCH_ENTRIES_MAX = 500;
 const TAIL_KEEPALIVE_MS = 15_000;
@@ -17,6 +20,11 @@ interface TailStart {
   readonly accountId: string;
   readonly fromSeq: number;
   readonly withSeq: boolean;
+  readonly withProvenance: boolean;
+}
+
+function flag(value: unknown): boolean {
+  return ["true", "1"].includes(String(value ?? ""));
 }
 
 function parseFromSeq(value: unknown, headSeq: number): number {
@@ -44,7 +52,8 @@ export function registerTailRoute(app: FastifyInstance, context: RouteContext): 
         return {
           accountId: principal.accountId,
           fromSeq,
-          withSeq: ["true", "1"].includes(String(query["withSeq"] ?? "")),
+          withSeq: flag(query["withSeq"]),
+          withProvenance: flag(query["withProvenance"]),
         };
       },
       answer: (reply, start, _seqs, call) => stream(reply, start, call.requestId, context),
@@ -94,11 +103,20 @@ async function follow(
     let chunk = "";
     for (const entry of entries) {
       if (recordAccountId(JSON.parse(entry.json) as CloudTrailRecord) !== start.accountId) continue;
-      chunk += start.withSeq ? `{"seq":${entry.seq},"record":${entry.json}}\n` : `${entry.json}\n`;
+      chunk += tailLine(entry, start);
     }
     next = entries[entries.length - 1]!.seq + 1;
     if (chunk !== "") await write(chunk);
   }
+}
+
+/** One NDJSON line: the record as journaled, in an envelope when the client asked for its seq or provenance. */
+function tailLine(entry: JournalEntry, start: TailStart): string {
+  if (!start.withSeq && !start.withProvenance) return `${entry.json}\n`;
+  const seq = start.withSeq ? `"seq":${entry.seq},` : "";
+  const provenance = entry.provenance === undefined ? "null" : provenanceText(entry.provenance);
+  const ingestedBy = start.withProvenance ? `"ingestedBy":${provenance},` : "";
+  return `{${seq}${ingestedBy}"record":${entry.json}}\n`;
 }
 
 function drained(raw: NodeJS.WritableStream, signal: AbortSignal): Promise<void> {

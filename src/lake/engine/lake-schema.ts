@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { parseIsoDateTime } from "../../lib/iso-date-time.js";
+import { PROVENANCE_MEMBERS, type IngestProvenance } from "../../model/provenance.js";
 import type { CloudTrailRecord } from "../../model/record.js";
 
 /**
@@ -79,6 +80,11 @@ const LAKE_SCHEMA: ReadonlyArray<readonly [string, LakeType]> = [
   ["eventJson", S],
   // Lake documents the column without its format; Cairn stores the hex SHA-256 of eventJson.
   ["eventJsonChecksum", S],
+  // Cairn's own column, not CloudTrail Lake's (hence the prefix, as Cairn's SQL macros have `cairn_`):
+  // who put the record in, from the journal entry's envelope or the import (src/model/provenance.ts),
+  // never from the record. NULL for records journaled before it existed. Last, so that the files
+  // written before it keep the other columns' order.
+  ["cairnIngestedBy", struct(...strings(...PROVENANCE_MEMBERS.map((member) => member.toLowerCase())))],
 ];
 
 function duckType(type: LakeType): string {
@@ -174,13 +180,24 @@ export function eventDateOf(record: CloudTrailRecord): string {
   return record.eventTime.slice(0, 10);
 }
 
+/** The cairnIngestedBy struct: the known members only, lower-case; absent ones are NULL. */
+function ingestedByStruct(provenance: IngestProvenance): { [key: string]: Json } {
+  const out: { [key: string]: Json } = {};
+  for (const member of PROVENANCE_MEMBERS) out[member.toLowerCase()] = provenance[member] ?? null;
+  return out;
+}
+
 /**
- * One Parquet row (as a JSON object for read_json) from a normalised record and its JSON text. Every
- * column gets a value of its type or null, so DuckDB cannot refuse the row: a value of another type
- * (an onBehalfOf that is a list, a creationDate that is no time) is null in its column and kept as
- * written in eventJson, Event history and the trail's files.
+ * One Parquet row (as a JSON object for read_json) from a normalised record, its JSON text and who
+ * ingested it. Every column gets a value of its type or null, so DuckDB cannot refuse the row: a
+ * value of another type (an onBehalfOf that is a list, a creationDate that is no time) is null in its
+ * column and kept as written in eventJson, Event history and the trail's files.
  */
-export function recordToRow(record: CloudTrailRecord, json: string): Record<string, Json> {
+export function recordToRow(
+  record: CloudTrailRecord,
+  json: string,
+  provenance?: IngestProvenance,
+): Record<string, Json> {
   const raw = record as unknown as Record<string, unknown>;
   const row: Record<string, Json> = {};
   for (const [name, shape] of COLUMN_SHAPERS) row[name] = shape(raw[name]);
@@ -188,5 +205,7 @@ export function recordToRow(record: CloudTrailRecord, json: string): Record<stri
   row["eventTime"] = toTimestampText(record.eventTime);
   row["eventJson"] = json;
   row["eventJsonChecksum"] = createHash("sha256").update(json).digest("hex");
+  // From Cairn's envelope only: a record that names a cairnIngestedBy field of its own forges nothing.
+  row["cairnIngestedBy"] = provenance === undefined ? null : ingestedByStruct(provenance);
   return row;
 }

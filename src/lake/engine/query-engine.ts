@@ -86,6 +86,8 @@ interface FileFacts {
   readonly rows: number;
   /** The file's Parquet schema (names, types, nesting) as one string: equal strings read alike. */
   readonly schema: string;
+  /** Its top-level column names. */
+  readonly columns: ReadonlySet<string>;
 }
 
 /** Committed Parquet files never change (new data gets new names): their footers' facts are cached. */
@@ -127,21 +129,63 @@ async function factsOf(connection: DuckDBConnection, files: readonly string[]): 
   if (unknown.length > 0) {
     const list = `[${unknown.map(sqlString).join(", ")}]`;
     const metadata = await connection.runAndReadAll(`SELECT file_name, num_rows FROM parquet_file_metadata(${list})`);
-    const schemas = await connection.runAndReadAll(
-      `SELECT file_name, string_agg(concat_ws(':', name, type, logical_type, num_children), ',') ` +
-        `FROM parquet_schema(${list}) GROUP BY file_name`,
+    const elements = await connection.runAndReadAll(
+      `SELECT file_name, name, type, logical_type, num_children FROM parquet_schema(${list})`,
     );
     if (fileFacts.size + unknown.length > FILE_FACTS_LIMIT) fileFacts.clear();
     const rows = new Map(metadata.getRowsJson().map((row) => [String(row[0]), Number(row[1])]));
-    const schema = new Map(schemas.getRowsJson().map((row) => [String(row[0]), String(row[1])]));
+    const schemas = schemasOf(elements.getRowsJson());
     for (const file of unknown)
       fileFacts.set(file, {
         size: sizes[files.indexOf(file)]!,
         rows: rows.get(file) ?? 0,
-        schema: schema.get(file) ?? "",
+        schema: schemas.get(file)?.text ?? "",
+        columns: schemas.get(file)?.columns ?? new Set(),
       });
   }
   return files.map((file) => fileFacts.get(file)!);
+}
+
+/**
+ * Per file, from parquet_schema's rows (each file's elements in schema order, depth first): the
+ * schema as one string, and the top-level column names (the root's children, each followed by its
+ * own subtree of `num_children` elements).
+ */
+function schemasOf(elements: readonly unknown[][]): Map<string, { text: string; columns: Set<string> }> {
+  const byFile = new Map<string, unknown[][]>();
+  for (const element of elements) {
+    const file = String(element[0]);
+    const list = byFile.get(file);
+    if (list === undefined) byFile.set(file, [element]);
+    else list.push(element);
+  }
+  const out = new Map<string, { text: string; columns: Set<string> }>();
+  for (const [file, list] of byFile) {
+    const text = list.map((e) => [e[1], e[2], e[3], e[4]].filter((part) => part !== null).join(":")).join(",");
+    const columns = new Set<string>();
+    // Elements of the current top-level column's subtree still to pass over.
+    let skip = 0;
+    for (const element of list.slice(1)) {
+      if (skip > 0) {
+        skip += Number(element[4] ?? 0) - 1;
+        continue;
+      }
+      columns.add(String(element[1]));
+      skip = Number(element[4] ?? 0);
+    }
+    out.set(file, { text, columns });
+  }
+  return out;
+}
+
+/**
+ * Columns of the Lake schema that none of the files has (all written before the column was added):
+ * NULL of the column's type, so that a query naming it reads NULL as it would with one newer file.
+ */
+function absentColumns(facts: readonly FileFacts[]): string {
+  return LAKE_COLUMNS.filter(([name]) => !facts.some((fact) => fact.columns.has(name)))
+    .map(([name, type]) => `, CAST(NULL AS ${type}) AS "${name}"`)
+    .join("");
 }
 
 /**
@@ -182,7 +226,8 @@ export async function connectForQuery(
         paths.length > 0
           ? `read_parquet([${paths.map(sqlString).join(", ")}], hive_partitioning = true${union})`
           : EMPTY_TABLE;
-      await connection.run(`CREATE OR REPLACE TEMP VIEW "${view}" AS SELECT * FROM ${source}`);
+      const absent = paths.length > 0 ? absentColumns(facts) : "";
+      await connection.run(`CREATE OR REPLACE TEMP VIEW "${view}" AS SELECT *${absent} FROM ${source}`);
     }
   } catch (error) {
     connection.closeSync();

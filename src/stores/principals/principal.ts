@@ -1,3 +1,4 @@
+import type { IngestProvenance, IngestSource } from "../../model/provenance.js";
 import type { UserIdentity } from "../../model/record.js";
 
 export type PrincipalType = "Root" | "IAMUser" | "AssumedRole";
@@ -101,6 +102,18 @@ export function policyHolderOf(principal: Principal): PolicyHolder | undefined {
 }
 
 /** The `userIdentity` block CloudTrail writes for this principal (spec §1.4.2). */
+/**
+ * Who ingested a record when this principal's verified call put it in: the ARN CloudTrail would
+ * name it by and the access key it signed with (the journal envelope, src/model/provenance.ts).
+ */
+export function ingestedBy(
+  principal: Principal,
+  source: IngestSource,
+  where: Pick<IngestProvenance, "channelArn" | "importId"> = {},
+): IngestProvenance {
+  return { source, principalArn: userIdentityOf(principal).arn!, accessKeyId: principal.accessKeyId, ...where };
+}
+
 export function userIdentityOf(principal: Principal): UserIdentity {
   const { accountId, accessKeyId } = principal;
   switch (principal.type) {

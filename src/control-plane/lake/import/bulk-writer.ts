@@ -14,6 +14,7 @@ import type { DuckDBInstance } from "@duckdb/node-api";
 import { makeDirectoryDurable, syncDirectory } from "../../../lib/durable-file.js";
 import { PRIVATE_FILE_MODE } from "../../../lib/file-modes.js";
 import { LAKE_COLUMNS } from "../../../lake/engine/lake-schema.js";
+import { PROVENANCE_MEMBERS, type IngestProvenance } from "../../../model/provenance.js";
 import { partitionDir, sqlString } from "../../../lake/engine/parquet-writer.js";
 import { STRUCT_LINE_FIELDS } from "./import-rows.js";
 
@@ -21,7 +22,7 @@ const STRING_MAP = "MAP(VARCHAR, VARCHAR)";
 const STRUCT_SHORT: ReadonlyMap<string, string> = new Map(STRUCT_LINE_FIELDS.map(([short, field]) => [field, short]));
 
 /** The statement's parts, built once from LAKE_COLUMNS so the schema has one definition. */
-function statementParts(): { readColumns: string; transform: string; select: string } {
+function statementParts(): { readColumns: string; transform: string; select: (ingestedBy: string) => string } {
   const typeOf = new Map(LAKE_COLUMNS);
   const readColumns = [
     ["j", "VARCHAR"] as const,
@@ -30,13 +31,17 @@ function statementParts(): { readColumns: string; transform: string; select: str
   ]
     .map(([name, type]) => `'${name}': '${type}'`)
     .join(", ");
-  const flat = LAKE_COLUMNS.filter(([name]) => !STRUCT_SHORT.has(name) && !name.startsWith("eventJson"));
+  const flat = LAKE_COLUMNS.filter(
+    ([name]) => !STRUCT_SHORT.has(name) && !name.startsWith("eventJson") && name !== "cairnIngestedBy",
+  );
   const transform = JSON.stringify(
     Object.fromEntries(flat.map(([name, type]) => [name, name === "eventTime" ? "VARCHAR" : type])),
   );
-  const select = LAKE_COLUMNS.map(([name, type]) => {
+  // null: cairnIngestedBy, one value for the whole import (who started it), a literal per statement.
+  const columns = LAKE_COLUMNS.map(([name, type]) => {
     let expression: string;
     const short = STRUCT_SHORT.get(name);
+    if (name === "cairnIngestedBy") return null;
     if (short !== undefined) expression = `s.${short}`;
     else if (name === "eventJson") expression = "s.j";
     else if (name === "eventJsonChecksum") expression = "s.c";
@@ -47,8 +52,21 @@ function statementParts(): { readColumns: string; transform: string; select: str
       expression = `map_from_entries(list_filter(map_entries(s.f."${name}"), kv -> kv.value IS NOT NULL))`;
     else expression = `s.f."${name}"`;
     return `CAST(${expression} AS ${type}) AS "${name}"`;
-  }).join(",\n  ");
+  });
+  const ingestedByType = typeOf.get("cairnIngestedBy")!;
+  const select = (ingestedBy: string): string =>
+    columns.map((column) => column ?? `CAST(${ingestedBy} AS ${ingestedByType}) AS "cairnIngestedBy"`).join(",\n  ");
   return { readColumns, transform, select };
+}
+
+/** cairnIngestedBy as a DuckDB struct literal (members as recordToRow names them), or NULL. */
+function ingestedByLiteral(provenance: IngestProvenance | undefined): string {
+  if (provenance === undefined) return "NULL";
+  const members = PROVENANCE_MEMBERS.map((member) => {
+    const value = provenance[member];
+    return `${sqlString(member.toLowerCase())}: ${value === undefined ? "NULL" : sqlString(value)}`;
+  });
+  return `{${members.join(", ")}}`;
 }
 
 let parts: ReturnType<typeof statementParts> | undefined;
@@ -58,6 +76,8 @@ export interface BulkTarget {
   readonly edsId: string;
   /** File name stem, unique per import chunk (`import-<id>-<chunk>`). */
   readonly name: string;
+  /** Who started the import: every row's cairnIngestedBy (NULL when undefined). */
+  readonly ingestedBy?: IngestProvenance | undefined;
 }
 
 /** Writes the lines as Parquet partitions; returns the final path and row count of each file. */
@@ -78,7 +98,7 @@ export async function writeImportChunk(
     const connection = await duck.connect();
     try {
       await connection.run(
-        `COPY (SELECT\n  ${parts.select},\n  substr(s.f.eventTime, 1, 10) AS eventdate\n` +
+        `COPY (SELECT\n  ${parts.select(ingestedByLiteral(target.ingestedBy))},\n  substr(s.f.eventTime, 1, 10) AS eventdate\n` +
           `FROM (SELECT *, json_transform(j, ${sqlString(parts.transform)}) AS f FROM read_json(${sqlString(jsonPath)}, ` +
           `format = 'newline_delimited', columns = {${parts.readColumns}}, maximum_object_size = 67108864)) AS s) ` +
           `TO ${sqlString(outDir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (eventdate))`,

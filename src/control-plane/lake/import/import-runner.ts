@@ -10,6 +10,7 @@ import { rm } from "node:fs/promises";
 import type { DuckDBInstance } from "@duckdb/node-api";
 import { checkParquetWritable } from "../../../lake/engine/parquet-writer.js";
 import { errorTextWithoutPaths } from "../../../lib/error-text.js";
+import type { IngestProvenance } from "../../../model/provenance.js";
 import { writeIsolatingRefusals } from "../../../lib/isolate-refusals.js";
 import type { ObjectStore } from "../../../stores/objects/index.js";
 import { writeImportChunk } from "./bulk-writer.js";
@@ -44,6 +45,8 @@ export interface ImportDocument {
   readonly roleArn: string;
   readonly startEventTimeMs?: number;
   readonly endEventTimeMs?: number;
+  /** Who started the import, for the rows' cairnIngestedBy; absent in documents written before it. */
+  readonly ingestedBy?: IngestProvenance;
   status: "INITIALIZING" | "IN_PROGRESS" | "FAILED" | "STOPPED" | "COMPLETED";
   readonly createdMs: number;
   updatedMs: number;
@@ -319,7 +322,7 @@ class ChunkPipeline {
     const parts: Array<{ lines: readonly number[]; written: Array<{ path: string; eventDate: string }> }> = [];
     const writePart = async (lines: readonly number[]): Promise<void> => {
       const partName = lines.length === all.length ? name : `${name}-${String(lines[0]).padStart(6, "0")}`;
-      const target = { lakeDir: deps.lakeDir, edsId: doc.edsId, name: partName };
+      const target = { lakeDir: deps.lakeDir, edsId: doc.edsId, name: partName, ingestedBy: doc.ingestedBy };
       parts.push({
         lines,
         written: await (deps.writeImportChunk ?? writeImportChunk)(
