@@ -290,53 +290,51 @@ function validationScenario(
       assert.equal(clean.code, 0, "valid again once every file is back");
     });
 
-    it(
-      "cannot read the trail's files with another account's keys",
-      { skip: servedByCairn ? false : "the files are on the external endpoint, not behind Cairn's S3 endpoint" },
-      async () => {
-        const stranger = await addPrincipal(server.dataDir, { name: "stranger", accountId: "210987654321" });
-        const asStranger = {
-          AWS_ENDPOINT_URL_S3: s3Url,
-          AWS_ACCESS_KEY_ID: stranger.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: stranger.secretAccessKey,
-        };
-        // --s3-bucket: the stranger cannot see the trail (DescribeTrails), so it names the bucket itself.
-        const aws = await runAws(
-          server.dataDir,
-          [
-            "cloudtrail",
-            "validate-logs",
-            "--trail-arn",
-            trailArn,
-            "--start-time",
-            startTime,
-            "--s3-bucket",
-            BUCKET,
-            "--endpoint-url",
-            server.url,
-            "--region",
-            "us-east-1",
-          ],
-          asStranger,
-        );
-        assert.notEqual(aws.code, 0, aws.stdout);
-        assert.match(aws.stderr, /AccessDenied/);
-        assert.doesNotMatch(aws.stdout, / files valid/);
-        const listing = await runAws(
-          server.dataDir,
-          ["s3", "ls", `s3://${BUCKET}/`, "--recursive", "--endpoint-url", s3Url],
-          asStranger,
-        );
-        assert.notEqual(listing.code, 0);
-        assert.match(listing.stderr, /AccessDenied/);
-        assert.equal(listing.stdout, "");
-        const own = await runAws(server.dataDir, ["s3", "ls", "--endpoint-url", s3Url], asStranger);
-        assert.equal(own.code, 0, own.stderr);
-        assert.equal(own.stdout, "", "the stranger's account owns no bucket");
-        const admin = await runAws(server.dataDir, ["s3", "ls", "--endpoint-url", s3Url]);
-        assert.match(admin.stdout, new RegExp(` ${BUCKET}\n$`), "the trail's account sees its bucket");
-      },
-    );
+    // Only where Cairn's S3 endpoint serves the files: an external endpoint's access is its own business.
+    const servedOnly = servedByCairn ? it : () => undefined;
+    servedOnly("cannot read the trail's files with another account's keys", async () => {
+      const stranger = await addPrincipal(server.dataDir, { name: "stranger", accountId: "210987654321" });
+      const asStranger = {
+        AWS_ENDPOINT_URL_S3: s3Url,
+        AWS_ACCESS_KEY_ID: stranger.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: stranger.secretAccessKey,
+      };
+      // --s3-bucket: the stranger cannot see the trail (DescribeTrails), so it names the bucket itself.
+      const aws = await runAws(
+        server.dataDir,
+        [
+          "cloudtrail",
+          "validate-logs",
+          "--trail-arn",
+          trailArn,
+          "--start-time",
+          startTime,
+          "--s3-bucket",
+          BUCKET,
+          "--endpoint-url",
+          server.url,
+          "--region",
+          "us-east-1",
+        ],
+        asStranger,
+      );
+      assert.notEqual(aws.code, 0, aws.stdout);
+      assert.match(aws.stderr, /AccessDenied/);
+      assert.doesNotMatch(aws.stdout, / files valid/);
+      const listing = await runAws(
+        server.dataDir,
+        ["s3", "ls", `s3://${BUCKET}/`, "--recursive", "--endpoint-url", s3Url],
+        asStranger,
+      );
+      assert.notEqual(listing.code, 0);
+      assert.match(listing.stderr, /AccessDenied/);
+      assert.equal(listing.stdout, "");
+      const own = await runAws(server.dataDir, ["s3", "ls", "--endpoint-url", s3Url], asStranger);
+      assert.equal(own.code, 0, own.stderr);
+      assert.equal(own.stdout, "", "the stranger's account owns no bucket");
+      const admin = await runAws(server.dataDir, ["s3", "ls", "--endpoint-url", s3Url]);
+      assert.match(admin.stdout, new RegExp(` ${BUCKET}\n$`), "the trail's account sees its bucket");
+    });
   });
 }
 
