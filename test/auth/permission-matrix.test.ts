@@ -12,6 +12,7 @@ import {
 } from "../helpers/server-process.js";
 import { cloudTrailCall, ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords } from "../helpers/sample-records.js";
+import { CLOUDTRAIL_OPERATIONS } from "../../src/control-plane/catalogue.js";
 
 /**
  * The permission matrix of issue #11, through the real AWS CLI (setup, policy changes, one refusal as
@@ -222,6 +223,51 @@ describe("permissions as IAM evaluates them, through the AWS CLI and boto3", { s
     const reader = await s3("reader");
     assert.notEqual(reader.code, 0);
     assert.match(reader.stderr, /AccessDenied/);
+  });
+
+  it("decides every CloudTrail operation Cairn serves from the managed policies' texts", async () => {
+    const admin = { accessKeyId: "AKIACAIRNTESTADMIN01", secretAccessKey: "cairn/test/secret/key/0000000000000000000" };
+    // Empty inputs: authorisation comes before input checks, and no call can change anything.
+    const outcome = async (operation: string, credentials: { accessKeyId: string; secretAccessKey: string }) => {
+      const response = await sendRaw(server.url, cloudTrailCall(operation, {}, credentials));
+      return response.status === 200 ? OK : String(response.json()["__type"]);
+    };
+    const served: string[] = [];
+    for (const operation of CLOUDTRAIL_OPERATIONS) {
+      if ((await outcome(operation, admin)) !== "UnsupportedOperationException") served.push(operation);
+    }
+    assert.ok(served.length >= 40, `served: ${served.join()}`);
+    const readOnly = (operation: string) => /^(Get|Describe|List)/.test(operation) || operation === "LookupEvents";
+    for (const operation of served) {
+      assert.equal(await outcome(operation, keys.get("nobody")!), DENIED, `nobody: ${operation}`);
+      assert.equal((await outcome(operation, keys.get("full")!)) === DENIED, false, `full: ${operation}`);
+      assert.equal(
+        (await outcome(operation, keys.get("reader")!)) === DENIED,
+        !readOnly(operation),
+        `reader: ${operation}`,
+      );
+    }
+  });
+
+  it("authorises PutAuditEvents as cloudtrail-data:PutAuditEvents, which cloudtrail:* does not include", async () => {
+    const channel = `arn:aws:cloudtrail:us-east-1:${TEST_ACCOUNT_ID}:channel/00000000-0000-4000-8000-000000000000`;
+    const put = (user: string) =>
+      sendRaw(server.url, {
+        ...keys.get(user)!,
+        service: "cloudtrail-data",
+        path: "/PutAuditEvents",
+        query: { channelArn: channel },
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ auditEvents: [{ id: "1", eventData: "{}" }] }),
+      });
+    for (const user of ["nobody", "reader", "full"]) {
+      const refused = await put(user);
+      assert.equal(refused.status, 403, `${user}: ${refused.text}`);
+      assert.equal(refused.headers.get("x-amzn-errortype"), DENIED);
+    }
+    // AdministratorAccess allows it; the channel itself does not exist.
+    const allowed = await put("admin-but-stop");
+    assert.notEqual(allowed.status, 403, allowed.text);
   });
 
   it("records refusals as AccessDenied and policy changes as IAM events", async () => {
