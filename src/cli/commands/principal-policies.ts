@@ -2,6 +2,9 @@ import { readFile } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import {
   AttachUserPolicyCommand,
+  CreateAccessKeyCommand,
+  CreateUserCommand,
+  EntityAlreadyExistsException,
   DeleteUserPolicyCommand,
   DetachUserPolicyCommand,
   GetUserCommand,
@@ -12,6 +15,7 @@ import {
   PutUserPolicyCommand,
 } from "@aws-sdk/client-iam";
 import type { ClientSettings } from "../../client/client-settings.js";
+import type { Principal } from "../../stores/principals/index.js";
 import type { Output } from "../output.js";
 import { UsageError } from "../usage-error.js";
 
@@ -49,8 +53,12 @@ function iamClient(options: PrincipalApiOptions): IAMClient {
     // The IAM model has no AccountId member; the form gains it before signing.
     iam.middlewareStack.add(
       (next) => async (args) => {
-        const request = args.request as { body?: unknown };
-        if (typeof request.body === "string") request.body += `&AccountId=${encodeURIComponent(accountId)}`;
+        const request = args.request as { body?: unknown; headers?: Record<string, string> };
+        if (typeof request.body === "string") {
+          request.body += `&AccountId=${encodeURIComponent(accountId)}`;
+          if (request.headers !== undefined)
+            request.headers["content-length"] = String(Buffer.byteLength(request.body));
+        }
         return next(args);
       },
       { step: "build", name: "cairnOperatorAccount" },
@@ -142,4 +150,56 @@ function formatShown(shown: Record<string, unknown>): string {
     `  Attached policies: ${list(shown["attachedPolicies"])}`,
     "",
   ].join("\n");
+}
+
+export interface NewUserKey {
+  readonly userName: string;
+  readonly accountId: string;
+  readonly inline: ReadonlyArray<{ name: string; document: string }>;
+  readonly managedArns: readonly string[];
+}
+
+/**
+ * `cairn principal add` of an IAM user through the running server: CreateUser (an existing user gets
+ * another key, as in IAM), CreateAccessKey, then its policies, each call authorised and recorded.
+ * Resolves undefined when no server answers at the endpoint, so the caller can write the data
+ * directory instead.
+ */
+export async function addUserThroughApi(client: ClientSettings, user: NewUserKey): Promise<Principal | undefined> {
+  const iam = iamClient({ client, userName: user.userName, accountId: user.accountId, stdout: process.stdout });
+  try {
+    const UserName = user.userName;
+    let userId: string;
+    try {
+      userId = (await iam.send(new CreateUserCommand({ UserName }))).User!.UserId!;
+    } catch (error) {
+      if (!(error instanceof EntityAlreadyExistsException)) throw error;
+      userId = (await iam.send(new GetUserCommand({ UserName }))).User!.UserId!;
+    }
+    const key = (await iam.send(new CreateAccessKeyCommand({ UserName }))).AccessKey!;
+    for (const { name, document } of user.inline) {
+      await iam.send(new PutUserPolicyCommand({ UserName, PolicyName: name, PolicyDocument: document }));
+    }
+    for (const arn of user.managedArns) await iam.send(new AttachUserPolicyCommand({ UserName, PolicyArn: arn }));
+    return {
+      name: UserName,
+      type: "IAMUser",
+      accountId: user.accountId,
+      accessKeyId: key.AccessKeyId!,
+      secretAccessKey: key.SecretAccessKey!,
+      principalId: userId,
+      createdAtMs: key.CreateDate?.getTime() ?? 0,
+    };
+  } catch (error) {
+    if (isUnreachable(error)) return undefined;
+    throw error;
+  } finally {
+    iam.destroy();
+  }
+}
+
+/** No server listening: the connection itself failed, no answer came. */
+function isUnreachable(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === "ECONNREFUSED" || code === "ECONNRESET" || code === "EHOSTUNREACH";
 }

@@ -1,7 +1,10 @@
 import Table from "cli-table3";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { resolveClientSettings } from "../../client/client-settings.js";
 import { policyChecks } from "../../app/authorizer.js";
-import { inlinePolicyName } from "./principal-policies.js";
+import { addUserThroughApi, inlinePolicyName } from "./principal-policies.js";
 import { openDataDirectorySecrets, principalsDatabasePath } from "../../app/data-directory-secrets.js";
 import type { MasterKeySource } from "../../lib/master-key.js";
 import { systemClock, type Clock } from "../../lib/clock.js";
@@ -38,6 +41,8 @@ export interface PrincipalAddOptions {
   /** Identity-based policies to give the new principal's user or role: documents from files, managed ARNs. */
   readonly policyFiles?: readonly string[];
   readonly policyArns?: readonly string[];
+  /** Where AWS_ACCESS_KEY_ID/… are read when the server is asked (the process environment by default). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -60,6 +65,32 @@ export async function runPrincipalAdd(options: PrincipalAddOptions): Promise<Pri
     throw new UsageError("--access-key-id and --secret-access-key: give both, or neither to generate a key.");
   }
   const policies = await readPolicies(options);
+  const principal = (await addThroughServer(options, policies)) ?? (await addToDataDirectory(options, policies));
+  options.stdout.write(
+    options.json ? JSON.stringify(describe(principal, true), null, 2) + "\n" : formatAdded(principal),
+  );
+  return principal;
+}
+
+/**
+ * An IAM user with a generated key is made through the IAM-shaped API when the data directory's
+ * server runs (authorised, recorded, and the server alone seals the secret); the data directory is
+ * written directly otherwise, and for roles, root principals and given keys (the operator's path).
+ */
+async function addThroughServer(options: PrincipalAddOptions, policies: PolicySet): Promise<Principal | undefined> {
+  if (options.type !== "IAMUser" || options.accessKeyId !== undefined) return undefined;
+  if (!existsSync(join(options.dataDir, "config")) || !existsSync(join(options.dataDir, "credentials")))
+    return undefined;
+  const client = resolveClientSettings({ dataDir: options.dataDir }, options.env ?? process.env);
+  return addUserThroughApi(client, {
+    userName: options.name,
+    accountId: options.accountId,
+    inline: policies.inline,
+    managedArns: policies.managedArns,
+  });
+}
+
+async function addToDataDirectory(options: PrincipalAddOptions, policies: PolicySet): Promise<Principal> {
   const { principals: store } = await openDataDirectorySecrets(options.dataDir, options.masterKeySource ?? {});
   try {
     const entity = entityNameOf(options.type, options.name);
@@ -84,9 +115,6 @@ export async function runPrincipalAdd(options: PrincipalAddOptions): Promise<Pri
     // add() checks again inside SQLite, for the case of two concurrent `principal add` runs.
     await store.add(principal);
     await givePolicies(store, principal, policies);
-    options.stdout.write(
-      options.json ? JSON.stringify(describe(principal, true), null, 2) + "\n" : formatAdded(principal),
-    );
     return principal;
   } finally {
     await store.close();
