@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { Socket } from "node:net";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import { ApiError, isApiError } from "../lib/api-error.js";
 import { closeIfBodyUnread, sendNoRoute, senderOf } from "./send-error.js";
@@ -15,6 +16,26 @@ const API_BODY_BYTES_MAX = 1024 * 1024;
 const REQUEST_RECEIVE_MS_MAX = 300_000;
 
 /**
+ * A request Node cannot parse as HTTP (a Content-Length that does not match the body, a malformed
+ * header) never reaches a route: it still gets an AWS JSON error, and the connection is closed.
+ */
+function answerUnparsableRequest(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) return;
+  const tooLarge = error.code === "HPE_HEADER_OVERFLOW";
+  const body = JSON.stringify({
+    __type: tooLarge ? "RequestEntityTooLargeException" : "SerializationException",
+    message: tooLarge ? "The request headers are too large." : "The request is not well-formed HTTP.",
+  });
+  socket.end(
+    `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\n` +
+      "Content-Type: application/x-amz-json-1.1\r\n" +
+      `x-amzn-RequestId: ${randomUUID()}\r\n` +
+      `x-amzn-ErrorType: ${tooLarge ? "RequestEntityTooLargeException" : "SerializationException"}\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
  * The HTTP shell shared by every route: raw-buffer bodies (SigV4 needs the exact bytes), and AWS-shaped
  * answers for anything that fails before a route runs (oversized or unreadable bodies, unknown paths).
  */
@@ -28,6 +49,7 @@ export function createHttpApp(
     requestTimeout: REQUEST_RECEIVE_MS_MAX,
     return503OnClosing: true,
     forceCloseConnections: true,
+    clientErrorHandler: answerUnparsableRequest,
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));

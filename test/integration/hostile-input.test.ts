@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -217,6 +218,20 @@ describe("hostile input against a real server", () => {
       400,
       "SerializationException",
     );
+  });
+
+  it("answers a request that is not well-formed HTTP with an AWS-shaped 400 and closes the connection", async () => {
+    const { port } = new URL(server.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), "127.0.0.1", () => socket.end("NOT-HTTP /\\ \r\nwhat\r\n\r\n"));
+      let text = "";
+      socket.on("data", (chunk: Buffer) => (text += chunk.toString("utf8")));
+      socket.on("end", () => resolve(text));
+      socket.on("error", reject);
+    });
+    assert.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.match(answer, /x-amzn-ErrorType: SerializationException/);
+    assert.match(answer, /\{"__type":"SerializationException","message":"The request is not well-formed HTTP\."\}$/);
   });
 
   it("is still healthy after all of that", async () => {
