@@ -39,6 +39,13 @@ export interface CallNote {
   items: JournalAppendItem[];
   /** The service the call's record names, when not CloudTrail (the IAM-shaped API: iam.amazonaws.com). */
   eventSource?: string;
+  /**
+   * Set by plumbing and data-plane routes once the call is authorised: what it touched. A call that
+   * then succeeds is recorded as a data event naming these resources (not in Event history, not in
+   * a management-events trail); a call that fails is recorded as a management event as before, so
+   * refusals stay visible (docs/reference/ingest-rules.md, "Plumbing is not activity").
+   */
+  dataEvent?: Array<{ accountId: string; type: string; ARN: string }>;
 }
 
 export interface AuditedCall {
@@ -66,15 +73,12 @@ export interface AuditedRoute<T> {
   /** Whether a call of that name only reads (the record's `readOnly`). */
   readonly readOnly: (eventName: string) => boolean;
   /**
-   * False only where the call's own record is not CloudTrail's to write: PutAuditEvents' audit
-   * events are the record (a record of the call itself is a fidelity question, issue #12).
-   */
-  readonly selfAudit?: boolean;
-  /**
    * Error bodies: AWS JSON 1.1 (`__type`), REST-JSON (`x-amzn-ErrorType` + `message`) for
    * cloudtrail-data, or IAM's Query-protocol XML (`<ErrorResponse>`).
    */
   readonly errorFormat?: "json-1.1" | "rest-json" | "iam-xml";
+  /** The service the call's record names when not CloudTrail, refused or not (cloudtrail-data). */
+  readonly eventSource?: string;
   /** What a caller is told when nothing could be made durable. */
   readonly unavailableMessage: string;
   handle(call: AuditedCall): Promise<T>;
@@ -120,7 +124,7 @@ export function audited<T>(context: RouteContext, route: AuditedRoute<T>): Route
     errorFormat: route.errorFormat ?? "json-1.1",
     eventName: route.eventName,
     readOnly: route.readOnly,
-    selfAudit: route.selfAudit !== false,
+    eventSource: route.eventSource,
   });
   return handler;
 }
@@ -139,7 +143,14 @@ function newCall<T>(
     body,
     requestId: randomUUID(),
     nowMs,
-    note: { eventName, readOnly: route.readOnly(eventName), input: null, responseElements: null, items: [] },
+    note: {
+      eventName,
+      readOnly: route.readOnly(eventName),
+      input: null,
+      responseElements: null,
+      items: [],
+      ...(route.eventSource !== undefined ? { eventSource: route.eventSource } : {}),
+    },
     authenticate: (service = "cloudtrail") =>
       authenticate(toSignedRequest(request, body), context.principals, attribution, nowMs, service),
     async authorize(action, resource, conditionContext) {
@@ -168,12 +179,9 @@ async function appendRecords<T>(
   failure: ApiError | undefined,
 ): Promise<ReadonlyArray<number | null>> {
   const items = failure === undefined ? call.note.items : [];
-  const own =
-    route.selfAudit === false
-      ? []
-      : [{ json: ownRecordJson(context, call, attribution, failure), provenance: SELF_AUDIT_PROVENANCE }];
-  if (items.length + own.length === 0) return [];
-  const { seqs } = await context.journal.append([...items, ...own]);
+  // Every call is recorded, PutAuditEvents too (a data event of its channel, spec §7.5).
+  const own = { json: ownRecordJson(context, call, attribution, failure), provenance: SELF_AUDIT_PROVENANCE };
+  const { seqs } = await context.journal.append([...items, own]);
   return seqs.slice(0, items.length);
 }
 
@@ -188,7 +196,15 @@ function ownRecordJson(
   attribution: CallerAttribution,
   failure: ApiError | undefined,
 ): string {
-  const exchange = { ...call.note, attribution, requestId: call.requestId, failure };
+  const { dataEvent, ...note } = call.note;
+  const asData = failure === undefined && dataEvent !== undefined;
+  const exchange = {
+    ...note,
+    attribution,
+    requestId: call.requestId,
+    failure,
+    ...(asData ? { managementEvent: false, resources: dataEvent } : {}),
+  };
   try {
     return auditRecordOf(call.request, context.audit, exchange).json;
   } catch (error) {
@@ -216,9 +232,10 @@ export async function recordRefusal(
   context: Pick<RouteContext, "journal" | "audit">,
   request: { ip: string; headers: { "user-agent"?: string | undefined } },
   error: ApiError,
-  known: { attribution?: CallerAttribution; eventName?: string; readOnly?: boolean } = {},
+  known: { attribution?: CallerAttribution; eventName?: string; readOnly?: boolean; eventSource?: string } = {},
 ): Promise<void> {
   const record = auditRecordOf(request, context.audit, {
+    eventSource: known.eventSource,
     eventName: known.eventName ?? "UnknownOperation",
     attribution: known.attribution ?? {},
     requestId: randomUUID(),

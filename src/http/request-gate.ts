@@ -19,7 +19,7 @@ export interface RequestGateOptions {
   readonly recordKnown: (
     request: FastifyRequest,
     error: ApiError,
-    known: { attribution: CallerAttribution; eventName: string; readOnly: boolean },
+    known: { attribution: CallerAttribution; eventName: string; readOnly: boolean; eventSource?: string },
   ) => Promise<void>;
 }
 
@@ -58,9 +58,13 @@ export class RequestGate {
       this.options.unauthenticated.note(request.ip, error.code);
       return;
     }
-    if (!route.selfAudit) return;
     const eventName = route.eventName(request);
-    await this.options.recordKnown(request, error, { attribution, eventName, readOnly: route.readOnly(eventName) });
+    await this.options.recordKnown(request, error, {
+      attribution,
+      eventName,
+      readOnly: route.readOnly(eventName),
+      ...(route.eventSource !== undefined ? { eventSource: route.eventSource } : {}),
+    });
   }
 
   private async checkHeaders(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {

@@ -12,8 +12,8 @@ export interface SignedRouteFacts {
   /** The name a refused call is recorded under. */
   readonly eventName: (request: FastifyRequest) => string;
   readonly readOnly: (eventName: string) => boolean;
-  /** False where the route writes no record of its calls (PutAuditEvents, issue #12). */
-  readonly selfAudit: boolean;
+  /** The service a refused call is recorded under, when not CloudTrail (cloudtrail-data). */
+  readonly eventSource?: string | undefined;
 }
 
 /** A refusal decided from the headers alone, for a caller whose key names a known principal. */

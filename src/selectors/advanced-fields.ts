@@ -2,6 +2,7 @@
  * The advanced-selector field reference (spec §6.2 "Supported fields"): which fields each event
  * category allows, with which operators and values, for trails and for event data stores.
  */
+import { CAIRN_DATA_RESOURCE_TYPES } from "../model/cairn-resources.js";
 import { EXCLUDABLE_MANAGEMENT_SOURCES } from "./basic-selectors.js";
 
 export const OPERATORS = ["Equals", "StartsWith", "EndsWith", "NotEquals", "NotStartsWith", "NotEndsWith"] as const;
@@ -84,6 +85,8 @@ const DATA_RESOURCE_TYPES_ADVANCED: readonly string[] = [
   "AWS::Timestream::Table",
   "AWS::VerifiedPermissions::PolicyStore",
   "AWS::XRay::Trace",
+  // Cairn's own plumbing (POST /ingest, GET /tail, GET /quarantine): src/model/cairn-resources.ts.
+  ...CAIRN_DATA_RESOURCE_TYPES,
 ];
 
 const P = "arn:aws(?:-[a-z]+)*";

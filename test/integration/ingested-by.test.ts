@@ -114,7 +114,21 @@ describe("who ingested each record: next to it, never in it", () => {
     client = lakeClient(server.url);
     alice = await addPrincipal(server.dataDir, { name: "alice", accountId: TEST_ACCOUNT_ID });
     mallory = await addPrincipal(server.dataDir, { name: "mallory", accountId: TEST_ACCOUNT_ID });
-    const created = await client.send(new CreateEventDataStoreCommand({ Name: "everything" }));
+    // Management events, and the Ingest calls' own records: data events of the ingest endpoint.
+    const created = await client.send(
+      new CreateEventDataStoreCommand({
+        Name: "everything",
+        AdvancedEventSelectors: [
+          { FieldSelectors: [{ Field: "eventCategory", Equals: ["Management"] }] },
+          {
+            FieldSelectors: [
+              { Field: "eventCategory", Equals: ["Data"] },
+              { Field: "resources.type", Equals: ["Cairn::Ingest::Endpoint"] },
+            ],
+          },
+        ],
+      }),
+    );
     store = created.EventDataStoreArn!.split("/")[1]!;
     await client.send(new CreateTrailCommand({ Name: "audit", S3BucketName: BUCKET }));
     await client.send(new StartLoggingCommand({ Name: "audit" }));

@@ -107,6 +107,16 @@ describe("validateAdvancedEventSelectors (trail)", () => {
   const valid: Array<[string, unknown]> = [
     ["management", [{ Name: "mgmt", FieldSelectors: [mgmt] }]],
     [
+      "Cairn's own plumbing data events (docs/reference/ingest-rules.md)",
+      ["Cairn::Ingest::Endpoint", "Cairn::Tail::Endpoint", "Cairn::Quarantine::Endpoint"].map((type) => ({
+        FieldSelectors: [
+          data,
+          { Field: "resources.type", Equals: [type] },
+          { Field: "resources.ARN", StartsWith: ["arn:aws:cloudtrail:us-east-1:111122223333:cairn-endpoint/"] },
+        ],
+      })),
+    ],
+    [
       "management without kms, write-only, no console sessions",
       [
         {

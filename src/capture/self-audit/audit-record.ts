@@ -17,6 +17,7 @@ interface AuditedCall {
   readonly requestId: string;
   readonly eventId: string;
   readonly readOnly: boolean;
+  readonly managementEvent: boolean;
   /** The request body as the caller sent it (PascalCase); null when it had none or could not be parsed. */
   readonly input: Record<string, unknown> | null;
   readonly responseElements: Record<string, unknown> | null;
@@ -81,7 +82,7 @@ function buildAuditRecord(call: AuditedCall): { json: string; accountId: string 
     requestParameters,
     responseElements: call.responseElements,
     readOnly: call.readOnly,
-    managementEvent: true,
+    managementEvent: call.managementEvent,
     ...(call.errorCode !== undefined ? { errorCode: call.errorCode } : {}),
     ...(call.errorMessage !== undefined ? { errorMessage: call.errorMessage } : {}),
     requestID: call.requestId,
@@ -107,6 +108,8 @@ export interface AuditedExchange {
   readonly attribution: CallerAttribution;
   readonly requestId: string;
   readonly readOnly: boolean;
+  /** False for Cairn's plumbing and data-plane calls that succeeded (a data event); true by default. */
+  readonly managementEvent?: boolean | undefined;
   readonly input: Record<string, unknown> | null;
   readonly responseElements: Record<string, unknown> | null;
   readonly failure?: { code: string; message: string } | undefined;
@@ -131,6 +134,7 @@ export function auditRecordOf(
     requestId: exchange.requestId,
     eventId: defaults.newEventId(),
     readOnly: exchange.readOnly,
+    managementEvent: exchange.managementEvent ?? true,
     input: exchange.input,
     responseElements: exchange.failure === undefined && !exchange.readOnly ? exchange.responseElements : null,
     ...(exchange.failure !== undefined

@@ -7,6 +7,7 @@ import {
   type IngestFailure,
   type IngestRepair,
 } from "../../capture/ingest/ingest-batch.js";
+import { CAIRN_INGEST_ENDPOINT, cairnEndpointResource } from "../../model/cairn-resources.js";
 import { ingestedBy } from "../../stores/principals/index.js";
 import { assertJsonContentType } from "../json-content-type.js";
 import { audited, type AuditedCall, type RouteContext } from "../audited-route.js";
@@ -41,9 +42,11 @@ export function registerIngestRoute(app: FastifyInstance, context: RouteContext,
 }
 
 async function ingest(call: AuditedCall, homeAccountId: string): Promise<IngestOutcome> {
-  const { principal } = await call.authenticate();
+  const { principal, claim } = await call.authenticate();
   // Cairn's own action: who may put records into the trail (docs/reference/security.md).
   await call.authorize("cloudtrail:Ingest", "*");
+  // A delivered batch is plumbing, not activity: a data event of the ingest endpoint when it succeeds.
+  call.note.dataEvent = [cairnEndpointResource(CAIRN_INGEST_ENDPOINT, claim.region, principal.accountId)];
   assertJsonContentType(call.request.headers["content-type"], "application/json");
   const encoding = call.request.headers["content-encoding"];
   const records = recordsOf(await decodeBody(call.body, Array.isArray(encoding) ? encoding[0] : encoding));

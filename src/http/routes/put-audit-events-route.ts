@@ -53,8 +53,8 @@ export function registerPutAuditEventsRoute(
     audited<Accepted>(context, {
       eventName: () => "PutAuditEvents",
       readOnly: () => false,
-      selfAudit: false,
       errorFormat: "rest-json",
+      eventSource: "cloudtrail-data.amazonaws.com",
       unavailableMessage: "Cairn cannot durably record these events right now; nothing was stored. Retry later.",
       handle: (call) => putAuditEvents(call, channels),
       async answer(reply, { channel, accepted, failed }, _seqs, call) {
@@ -71,6 +71,8 @@ export function registerPutAuditEventsRoute(
 async function putAuditEvents(call: AuditedCall, channels: ChannelRegistry): Promise<Accepted> {
   const { principal, claim } = await call.authenticate("cloudtrail-data");
   const channelArn = queryValue(call.request.query, "channelArn");
+  // Named from the start, so a refused call's record says which channel it was refused on.
+  if (channelArn !== undefined) call.note.input = { ChannelArn: channelArn };
   await call.authorize("cloudtrail-data:PutAuditEvents", channelArn?.startsWith("arn:") ? channelArn : "*");
   const channel = await authorizedChannel(call, channels, principal, claim.region);
   const batch = admitAuditEvents(parseRequestBody(call.body).events, {
@@ -82,6 +84,11 @@ async function putAuditEvents(call: AuditedCall, channels: ChannelRegistry): Pro
   });
   // Durable before the answer: the journal fsyncs, then every consumer (Lake included) gets them.
   call.note.items.push(...batch.items);
+  // CloudTrail logs PutAuditEvents as a data event of the channel (spec §7.5); so does Cairn, in one
+  // atomic group with the events it carried. The events themselves are the records, not repeated here.
+  call.note.input = { ChannelArn: channel.arn, AuditEventCount: batch.accepted.length + batch.failed.length };
+  call.note.responseElements = { Successful: batch.accepted.length, Failed: batch.failed.length };
+  call.note.dataEvent = [{ accountId: channel.accountId, type: "AWS::CloudTrail::Channel", ARN: channel.arn }];
   return { channel, accepted: batch.accepted, failed: batch.failed };
 }
 

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { ApiError } from "../../lib/api-error.js";
+import { CAIRN_QUARANTINE_ENDPOINT, cairnEndpointResource } from "../../model/cairn-resources.js";
 import type { Principal } from "../../stores/principals/index.js";
 import {
   QUARANTINE_PAGE_MAX,
@@ -47,9 +48,11 @@ export function registerQuarantineRoute(
       readOnly: () => true,
       unavailableMessage: "Cairn cannot durably record this call right now. Retry later.",
       async handle(call) {
-        const { principal } = await call.authenticate();
+        const { principal, claim } = await call.authenticate();
         // Cairn's own action; `cloudtrail:List*` (AWSCloudTrail_ReadOnlyAccess) includes it.
         await call.authorize("cloudtrail:ListQuarantinedRecords", "*");
+        // Paging through the quarantine is plumbing (cairn quarantine list): a data event when it succeeds.
+        call.note.dataEvent = [cairnEndpointResource(CAIRN_QUARANTINE_ENDPOINT, claim.region, principal.accountId)];
         const query = call.request.query as Record<string, unknown>;
         const options = listOptions(query, principal, homeAccountId);
         call.note.input = {

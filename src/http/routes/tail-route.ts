@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { Journal, JournalEntry } from "../../journal/index.js";
 import { ApiError } from "../../lib/api-error.js";
+import { CAIRN_TAIL_ENDPOINT, cairnEndpointResource } from "../../model/cairn-resources.js";
 import { provenanceText } from "../../model/provenance.js";
 import { recordAccountId, type CloudTrailRecord } from "../../model/record.js";
 import { audited, type RouteContext } from "../audited-route.js";
@@ -43,9 +44,11 @@ export function registerTailRoute(app: FastifyInstance, context: RouteContext): 
       readOnly: () => true,
       unavailableMessage: "Cairn cannot durably record this call right now. Retry later.",
       async handle(call) {
-        const { principal } = await call.authenticate();
+        const { principal, claim } = await call.authenticate();
         // The live tail shows what LookupEvents would: the same permission.
         await call.authorize("cloudtrail:LookupEvents", "*");
+        // Reading the stream is plumbing: a data event of the tail endpoint when it starts.
+        call.note.dataEvent = [cairnEndpointResource(CAIRN_TAIL_ENDPOINT, claim.region, principal.accountId)];
         const query = call.request.query as Record<string, unknown>;
         const fromSeq = parseFromSeq(query["fromSeq"], context.journal.headSeq());
         call.note.input = { FromSeq: fromSeq };
