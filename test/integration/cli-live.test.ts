@@ -16,6 +16,7 @@ import { recentRecords, SAMPLES_DIR, samplesMissingReason } from "../helpers/sam
 import { addPrincipal } from "../helpers/principals.js";
 import { cloudTrailCall, ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { pollUntil } from "../helpers/poll.js";
+import { ownChild } from "../helpers/owned-children.js";
 
 const execFileAsync = promisify(execFile);
 // The records name this account (the file names carry another one).
@@ -39,7 +40,9 @@ async function cairn(
 
 /** Runs `cairn tail --json` until it prints the line naming `eventId`; returns the lines up to that one. */
 async function tailUntil(args: string[], eventId: string): Promise<string[]> {
-  const tail = spawn(process.execPath, [CLI, "tail", "--json", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const tail = ownChild(
+    spawn(process.execPath, [CLI, "tail", "--json", ...args], { stdio: ["ignore", "pipe", "pipe"] }),
+  );
   let output = "";
   tail.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   try {
@@ -138,7 +141,9 @@ describe("cairn ingest, lookup and tail against a running server", () => {
   });
 
   it("tails live events as they are journaled", async () => {
-    const tail = spawn(process.execPath, [CLI, "tail", "--json", ...common], { stdio: ["ignore", "pipe", "pipe"] });
+    const tail = ownChild(
+      spawn(process.execPath, [CLI, "tail", "--json", ...common], { stdio: ["ignore", "pipe", "pipe"] }),
+    );
     let output = "";
     tail.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     try {
