@@ -20,6 +20,8 @@ const config: KnipConfig = {
     // Spawned by test/journal/crash.test.ts and test/keys/rotate-master.test.ts.
     "test/journal/crash-child.ts",
     "test/keys/rotate-master-child.ts",
+    // Run by test/harness/no-leftover-processes.test.ts as a failing test process.
+    "test/harness/leaky-suite.ts",
   ],
   // A type or interface exported for the signatures that use it (declaration output needs it) counts as used.
   ignoreExportsUsedInFile: { interface: true, type: true },

@@ -287,7 +287,11 @@ function addClientCommands(program: Command, outcome: CommandOutcome): void {
   withClientOptions(program.command("tail"))
     .description("Follow new events as the server records them.")
     .option("--json", "print each record as a JSON line")
-    .option("--from-seq <n>", "first replay records from this journal sequence number", nonNegativeInteger)
+    .option(
+      "--from-seq <n>",
+      "first replay records from this journal sequence number (0: from the first record still in the journal)",
+      nonNegativeInteger,
+    )
     .option("--with-provenance", "also show who ingested each record (principal, access key, path)")
     .action(async (flags: ClientFlags & { json?: boolean; fromSeq?: number; withProvenance?: boolean }) => {
       const controller = new AbortController();
@@ -398,6 +402,7 @@ function positiveInteger(text: string): number {
 }
 
 function nonNegativeInteger(text: string): number {
-  if (!/^\d+$/.test(text)) throw new InvalidArgumentError("must be a non-negative integer.");
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)))
+    throw new InvalidArgumentError("must be a non-negative integer.");
   return Number(text);
 }

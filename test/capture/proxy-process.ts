@@ -10,6 +10,7 @@ import { addPrincipal } from "../helpers/principals.js";
 import { startMotoServer, type MotoServer } from "../storage/moto-server.js";
 import { spawnCairn, type CairnProcess } from "../helpers/cairn-process.js";
 import { pollUntil } from "../helpers/poll.js";
+import { ownChild } from "../helpers/owned-children.js";
 
 /** A real `cairn proxy` child process on 127.0.0.1 and a free port. */
 export type ProxyProcess = CairnProcess;
@@ -38,24 +39,26 @@ export async function journalRecords(
   dataDir: string,
   options: { withProvenance?: boolean } = {},
 ): Promise<Record<string, unknown>[]> {
-  const child = spawn(
-    process.execPath,
-    [
-      CLI,
-      "tail",
-      "--json",
-      ...(options.withProvenance === true ? ["--with-provenance"] : []),
-      "--from-seq",
-      "1",
-      "--endpoint-url",
-      serverUrl,
-      "--data-dir",
-      dataDir,
-    ],
-    {
-      env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp" },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
+  const child = ownChild(
+    spawn(
+      process.execPath,
+      [
+        CLI,
+        "tail",
+        "--json",
+        ...(options.withProvenance === true ? ["--with-provenance"] : []),
+        "--from-seq",
+        "1",
+        "--endpoint-url",
+        serverUrl,
+        "--data-dir",
+        dataDir,
+      ],
+      {
+        env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    ),
   );
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));

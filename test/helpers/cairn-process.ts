@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
+import { ownChild } from "./owned-children.js";
 
 export const CLI = resolve(import.meta.dirname, "../../../bin/cairn.js");
 
@@ -14,24 +15,16 @@ export interface CairnProcess {
 
 /** Starts `cairn <args>` and resolves once it prints its URL (30 s at most); rejects with its output otherwise. */
 export async function spawnCairn(what: string, args: string[], env: NodeJS.ProcessEnv): Promise<CairnProcess> {
-  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = ownChild(spawn(process.execPath, [CLI, ...args], { env, stdio: ["ignore", "pipe", "pipe"] }));
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<void>((resolveExit) => child.once("exit", () => resolveExit()));
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not start within 30 s. Output:\n${output}`)), 30_000);
-    child.stdout!.on("data", () => {
-      const match = /listening on (https?:\/\/[^\s]+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolveUrl(match[1]!);
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited with ${code} before listening. Output:\n${output}`));
-    });
+  const url = await waitForUrl(what, child, () => output).catch(async (error: unknown) => {
+    // A start that timed out must not leave the process running behind the failed `before`.
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await exited;
+    throw error;
   });
   const signal = async (name: NodeJS.Signals): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -40,4 +33,24 @@ export async function spawnCairn(what: string, args: string[], env: NodeJS.Proce
     }
   };
   return { url, child, output: () => output, stop: () => signal("SIGTERM"), kill9: () => signal("SIGKILL") };
+}
+
+function waitForUrl(what: string, child: ChildProcess, outputOf: () => string): Promise<string> {
+  return new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${what} did not start within 30 s. Output:\n${outputOf()}`)),
+      30_000,
+    );
+    child.stdout!.on("data", () => {
+      const match = /listening on (https?:\/\/[^\s]+)/.exec(outputOf());
+      if (match) {
+        clearTimeout(timer);
+        resolveUrl(match[1]!);
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited with ${code} before listening. Output:\n${outputOf()}`));
+    });
+  });
 }

@@ -3,11 +3,20 @@ import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { CLI, removeDataDir, startServerProcess, type ServerProcess } from "../helpers/server-process.js";
-import { SAMPLES_DIR, samplesMissingReason } from "../helpers/sample-records.js";
+import {
+  CLI,
+  removeDataDir,
+  startServerProcess,
+  TEST_ACCESS_KEY_ID,
+  TEST_ACCOUNT_ID,
+  TEST_SECRET_ACCESS_KEY,
+  type ServerProcess,
+} from "../helpers/server-process.js";
+import { recentRecords, SAMPLES_DIR, samplesMissingReason } from "../helpers/sample-records.js";
 import { addPrincipal } from "../helpers/principals.js";
-import { cloudTrailCall, sendRaw } from "../helpers/signed-request.js";
+import { cloudTrailCall, ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { pollUntil } from "../helpers/poll.js";
+import { ownChild } from "../helpers/owned-children.js";
 
 const execFileAsync = promisify(execFile);
 // The records name this account (the file names carry another one).
@@ -27,6 +36,26 @@ async function cairn(
     const failure = error as { code?: number; stdout?: string; stderr?: string };
     return { code: failure.code ?? 1, stdout: failure.stdout ?? "", stderr: failure.stderr ?? "" };
   }
+}
+
+/** Runs `cairn tail --json` until it prints the line naming `eventId`; returns the lines up to that one. */
+async function tailUntil(args: string[], eventId: string): Promise<string[]> {
+  const tail = ownChild(
+    spawn(process.execPath, [CLI, "tail", "--json", ...args], { stdio: ["ignore", "pipe", "pipe"] }),
+  );
+  let output = "";
+  tail.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  try {
+    await pollUntil(() => output.includes(eventId), {
+      timeoutMs: 15_000,
+      message: () => `tail to print ${eventId}; got:\n${output.slice(0, 2000)}`,
+    });
+  } finally {
+    tail.kill("SIGTERM");
+    await new Promise((resolve) => tail.once("exit", resolve));
+  }
+  const lines = output.split("\n");
+  return lines.slice(0, lines.findIndex((line) => line.includes(eventId)) + 1);
 }
 
 describe("cairn ingest, lookup and tail against a running server", () => {
@@ -112,7 +141,9 @@ describe("cairn ingest, lookup and tail against a running server", () => {
   });
 
   it("tails live events as they are journaled", async () => {
-    const tail = spawn(process.execPath, [CLI, "tail", "--json", ...common], { stdio: ["ignore", "pipe", "pipe"] });
+    const tail = ownChild(
+      spawn(process.execPath, [CLI, "tail", "--json", ...common], { stdio: ["ignore", "pipe", "pipe"] }),
+    );
     let output = "";
     tail.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     try {
@@ -149,6 +180,45 @@ describe("cairn ingest, lookup and tail against a running server", () => {
     } finally {
       tail.kill("SIGTERM");
       await new Promise((resolve) => tail.once("exit", resolve));
+    }
+  });
+  it("tail --from-seq 0 replays from the first record still in the journal", async () => {
+    const admin = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
+    const marker: Record<string, unknown> = {
+      ...recentRecords(1, { accountId: TEST_ACCOUNT_ID })[0]!,
+      eventName: "FromSeqZeroMarker",
+    };
+    const ingested = await sendRaw(server.url, ingestCall([marker], admin));
+    assert.equal(ingested.status, 200, ingested.text);
+    // The journal keeps everything here, so its first record is seq 1: both tails must print the same.
+    const fromZero = await tailUntil([...common, "--from-seq", "0"], String(marker["eventID"]));
+    const fromOne = await tailUntil([...common, "--from-seq", "1"], String(marker["eventID"]));
+    assert.ok(fromZero.length > 1, "records from before the marker were replayed");
+    assert.deepEqual(fromZero, fromOne);
+
+    const stream = await sendRaw(server.url, {
+      ...admin,
+      method: "GET",
+      path: "/tail",
+      query: { fromSeq: "0" },
+      headersOnly: true,
+    });
+    assert.equal(stream.status, 200);
+    assert.equal(stream.headers.get("x-cairn-from-seq"), "1", "the stream names the seq it really starts at");
+  });
+
+  it("tail refuses negative and non-integer --from-seq, on the CLI and on the server", async () => {
+    for (const value of ["-1", "1.5", "x"]) {
+      const refused = await cairn(["tail", ...common, "--from-seq", value]);
+      assert.equal(refused.code, 2, `--from-seq ${value} is a usage error: ${refused.stdout}`);
+      assert.match(refused.stderr, /non-negative integer/);
+    }
+    const admin = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
+    for (const fromSeq of ["-1", "1.5", "", " ", "1e3", "0x10", "99999999999999999999"]) {
+      const answer = await sendRaw(server.url, { ...admin, method: "GET", path: "/tail", query: { fromSeq } });
+      assert.equal(answer.status, 400, `fromSeq=${JSON.stringify(fromSeq)}`);
+      assert.equal(answer.json()["__type"], "SerializationException");
+      assert.equal(answer.json()["message"], "fromSeq must be a non-negative integer.");
     }
   });
 });

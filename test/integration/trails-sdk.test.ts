@@ -163,6 +163,13 @@ describe("trails through @aws-sdk/client-cloudtrail against a real server", () =
     const before = await east.send(new GetTrailStatusCommand({ Name: "main" }));
     assert.equal(before.IsLogging, false);
     assert.equal(before.StartLoggingTime, undefined);
+    // Clients read the legacy string members: present and empty until they apply, as on AWS.
+    assert.equal(before.TimeLoggingStarted, "");
+    assert.equal(before.TimeLoggingStopped, "");
+    assert.equal(before.LatestDeliveryAttemptTime, "");
+    assert.equal(before.LatestDeliveryAttemptSucceeded, "");
+    assert.equal(before.LatestNotificationAttemptTime, "");
+    assert.equal(before.LatestNotificationAttemptSucceeded, "");
     await east.send(new StartLoggingCommand({ Name: "main" }));
     const started = await east.send(new GetTrailStatusCommand({ Name: "main" }));
     assert.equal(started.IsLogging, true);
@@ -172,6 +179,8 @@ describe("trails through @aws-sdk/client-cloudtrail against a real server", () =
     const stopped = await east.send(new GetTrailStatusCommand({ Name: "main" }));
     assert.equal(stopped.IsLogging, false);
     assert.ok(stopped.StopLoggingTime instanceof Date);
+    assert.match(stopped.TimeLoggingStopped ?? "", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.equal(stopped.TimeLoggingStarted, started.TimeLoggingStarted);
     await refuses(
       east.send(new GetTrailStatusCommand({ Name: "missing" })),
       "TrailNotFoundException",

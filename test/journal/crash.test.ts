@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, it } from "node:test";
 import { openFileJournal } from "../../src/journal/file-journal.js";
+import { ownChild } from "../helpers/owned-children.js";
 
 const ROUNDS = 20;
 const CHILD = fileURLToPath(new URL("./crash-child.js", import.meta.url));
@@ -32,7 +33,9 @@ interface Ack {
 /** Runs the child until it has acknowledged something, then SIGKILLs it after a random delay. */
 function runAndKill(round: number, delayMs: number): Promise<Ack[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, directory, String(round)], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = ownChild(
+      spawn(process.execPath, [CHILD, directory, String(round)], { stdio: ["ignore", "pipe", "pipe"] }),
+    );
     let stdout = "";
     let stderr = "";
     let armed = false;

@@ -20,6 +20,7 @@ import {
   TEST_SECRET_ACCESS_KEY,
   type ServerProcess,
 } from "../helpers/server-process.js";
+import { ownChild } from "../helpers/owned-children.js";
 
 const CHILD = fileURLToPath(new URL("./rotate-master-child.js", import.meta.url));
 const REGIONS = ["eu-west-1", "us-east-1"];
@@ -237,7 +238,9 @@ async function rotateAndCrash(
 ): Promise<void> {
   const { CAIRN_MASTER_KEY: _key, CAIRN_MASTER_KEY_FILE: _file, ...inherited } = process.env;
   const args = [CHILD, dir, step, ...(newMasterKeyFile !== undefined ? [newMasterKeyFile] : [])];
-  const child = spawn(process.execPath, args, { env: { ...inherited, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = ownChild(
+    spawn(process.execPath, args, { env: { ...inherited, ...env }, stdio: ["ignore", "pipe", "pipe"] }),
+  );
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { ownChild } from "../helpers/owned-children.js";
 import { createServer } from "node:net";
 import { pollUntil } from "../helpers/poll.js";
 
@@ -35,7 +36,9 @@ export async function freePort(): Promise<number> {
 
 export async function startMotoServer(): Promise<MotoServer> {
   const port = await freePort();
-  const child = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = ownChild(
+    spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "pipe", "pipe"] }),
+  );
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));

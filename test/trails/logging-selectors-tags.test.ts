@@ -12,9 +12,17 @@ describe("StartLogging, StopLogging, GetTrailStatus", () => {
   });
   after(() => h.close());
 
-  it("a never-started trail reports only IsLogging", async () => {
+  it("a never-started trail reports IsLogging false and the legacy members as empty strings", async () => {
     const status = await h.call("GetTrailStatus", { Name: "logs" });
-    assert.deepEqual(status.output, { IsLogging: false });
+    assert.deepEqual(status.output, {
+      IsLogging: false,
+      LatestDeliveryAttemptTime: "",
+      LatestNotificationAttemptTime: "",
+      LatestNotificationAttemptSucceeded: "",
+      LatestDeliveryAttemptSucceeded: "",
+      TimeLoggingStarted: "",
+      TimeLoggingStopped: "",
+    });
     await h.refuses(
       "GetTrailStatus",
       { Name: "nope" },
@@ -54,8 +62,11 @@ describe("StartLogging, StopLogging, GetTrailStatus", () => {
       StartLoggingTime: NOW_MS / 1000,
       LatestDigestDeliveryTime: Date.parse("2024-05-01T13:00:00Z") / 1000,
       LatestDeliveryAttemptTime: "2024-05-01T12:06:00Z",
+      LatestNotificationAttemptTime: "",
+      LatestNotificationAttemptSucceeded: "",
       LatestDeliveryAttemptSucceeded: "2024-05-01T12:05:00Z",
       TimeLoggingStarted: "2024-05-01T12:00:00Z",
+      TimeLoggingStopped: "",
     });
   });
 

@@ -8,6 +8,7 @@ import { STATUS_CODES } from "node:http";
 import type { UserIdentity } from "../../model/record.js";
 import { buildApiCallRecord } from "../../normalize/build-record.js";
 import { toLowerCamelKeys } from "../../normalize/lower-camel.js";
+import { statusErrorCode } from "../../lib/http-status-error.js";
 
 export interface HttpCall {
   readonly method: string;
@@ -94,15 +95,11 @@ function errorOf(status: number, body: unknown): { errorCode: string; errorMessa
   const named = [fields["code"], fields["errorCode"], fields["__type"]].find(
     (value): value is string => typeof value === "string" && value !== "",
   );
-  const errorCode = named?.slice(named.lastIndexOf("#") + 1) ?? pascalCase(STATUS_CODES[status] ?? `HTTP${status}`);
+  const errorCode = named?.slice(named.lastIndexOf("#") + 1) ?? statusErrorCode(status);
   const message = [fields["message"], fields["errorMessage"], fields["error"]].find(
     (value): value is string => typeof value === "string" && value !== "",
   );
   return { errorCode, errorMessage: message ?? STATUS_CODES[status] ?? `HTTP ${status}` };
-}
-
-function pascalCase(text: string): string {
-  return text.replace(/[^A-Za-z0-9]+(.)?/g, (_, next: string | undefined) => (next ?? "").toUpperCase());
 }
 
 function jsonBodyOf(call: HttpCall): unknown {

@@ -12,6 +12,7 @@ import { asObject, isDataPayload, tryParseJson } from "./decode-request.js";
 import { codecOf } from "./protocol-codecs.js";
 import { decodeXmlOutput, xmlErrorOf, xmlRequestIdOf } from "./xml-response.js";
 import { parseXml, type XmlElement } from "./xml.js";
+import { errorPageMessage, statusErrorCode } from "../../lib/http-status-error.js";
 
 export interface CapturedResponse {
   readonly status: number;
@@ -58,11 +59,19 @@ export function decodeCall(call: IdentifiedCall, request: CapturedRequest, respo
 
   if (response.status >= 400) {
     const error = isJson ? jsonErrorOf(response, text) : xml === undefined ? undefined : xmlErrorOf(xml);
+    // No AWS error in the body (an HTML page, an empty answer): name the status, quote the page's title.
+    if (error === undefined) {
+      const fallback = {
+        errorCode: statusErrorCode(response.status),
+        errorMessage: errorPageMessage(response.status, text),
+      };
+      return { ...base, responseElements: null, ...fallback };
+    }
     return {
       ...base,
       responseElements: null,
-      errorCode: error?.code ?? `HTTP${response.status}`,
-      ...(error?.message === undefined ? {} : { errorMessage: error.message }),
+      errorCode: error.code,
+      ...(error.message === undefined ? {} : { errorMessage: error.message }),
     };
   }
   let responseElements: Record<string, unknown> | null = null;

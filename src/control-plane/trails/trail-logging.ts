@@ -46,10 +46,14 @@ export function deleteTrailOperation(deps: TrailOperationDeps): OperationHandler
 
 const seconds = (ms: number): number => ms / 1000;
 
+/** The legacy members' string form (`2016-01-28T23:02:24Z`); `""` until the event has happened. */
+const legacyTime = (ms: number | undefined): string => (ms === undefined ? "" : toEventTime(ms));
+
 /**
- * GetTrailStatus: timestamps as epoch seconds, plus the legacy string members real responses still
- * carry (ISO times, spec §5.3). Only members with a value are returned; Cairn sends no SNS
- * notifications and no CloudWatch Logs, so those members never appear.
+ * GetTrailStatus: timestamps as epoch seconds, plus the six legacy string members real responses
+ * always carry (spec §5.3): clients read them, so they are present as `""` until they apply. The
+ * epoch members appear only with a value; Cairn sends no SNS notifications and no CloudWatch Logs,
+ * so those epoch members never appear and the notification legacy members stay `""`.
  */
 export function getTrailStatusOperation(deps: TrailOperationDeps): OperationHandler {
   return async function getTrailStatus(input: Record<string, unknown>, context: OperationContext) {
@@ -64,12 +68,12 @@ export function getTrailStatusOperation(deps: TrailOperationDeps): OperationHand
       output["LatestDigestDeliveryTime"] = seconds(status.latestDigestDeliveryTimeMs);
     if (status.latestDigestDeliveryError !== undefined)
       output["LatestDigestDeliveryError"] = status.latestDigestDeliveryError;
-    if (status.latestDeliveryAttemptTimeMs !== undefined)
-      output["LatestDeliveryAttemptTime"] = toEventTime(status.latestDeliveryAttemptTimeMs);
-    if (status.latestDeliveryTimeMs !== undefined)
-      output["LatestDeliveryAttemptSucceeded"] = toEventTime(status.latestDeliveryTimeMs);
-    if (trail.startLoggingTimeMs !== undefined) output["TimeLoggingStarted"] = toEventTime(trail.startLoggingTimeMs);
-    if (trail.stopLoggingTimeMs !== undefined) output["TimeLoggingStopped"] = toEventTime(trail.stopLoggingTimeMs);
+    output["LatestDeliveryAttemptTime"] = legacyTime(status.latestDeliveryAttemptTimeMs);
+    output["LatestNotificationAttemptTime"] = "";
+    output["LatestNotificationAttemptSucceeded"] = "";
+    output["LatestDeliveryAttemptSucceeded"] = legacyTime(status.latestDeliveryTimeMs);
+    output["TimeLoggingStarted"] = legacyTime(trail.startLoggingTimeMs);
+    output["TimeLoggingStopped"] = legacyTime(trail.stopLoggingTimeMs);
     return { output, resources: trailResources(trail) };
   };
 }

@@ -8,7 +8,8 @@ import { audited, type RouteContext } from "../audited-route.js";
 
 /**
  * Live tail: a consumer whose cursor lives in the client. `GET /tail?fromSeq=N` streams the caller's
- * account's records as NDJSON from N (default: only new ones), with a blank keep-alive line while idle.
+ * account's records as NDJSON from N (default: only new ones; 0: from the first record still
+ * journaled), with a blank keep-alive line while idle.
  * With `withSeq=true` each line is `{"seq":N,"record":{…}}`, so a client that loses the connection
  * resumes with `fromSeq=N+1` and misses nothing. With `withProvenance=true` each line also says who
  * ingested the record, from the journal envelope (`{"seq":N,"ingestedBy":{…}|null,"record":{…}}`,
@@ -28,12 +29,17 @@ function flag(value: unknown): boolean {
   return ["true", "1"].includes(String(value ?? ""));
 }
 
-function parseFromSeq(value: unknown, headSeq: number): number {
-  if (value === undefined) return headSeq + 1;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1)
-    throw new ApiError("SerializationException", "fromSeq must be a positive integer.");
-  return parsed;
+/**
+ * Absent: only new records. `0`: the first record still in the journal (retention may have dropped the
+ * earliest), so a client need not know where the journal starts. Digits only: `Number` alone would take
+ * "", " ", "1e3" or "0x10", and a repeated parameter arrives as an array.
+ */
+function parseFromSeq(value: unknown, journal: Journal): number {
+  if (value === undefined) return journal.headSeq() + 1;
+  const parsed = typeof value === "string" && /^\d{1,16}$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(parsed))
+    throw new ApiError("SerializationException", "fromSeq must be a non-negative integer.");
+  return parsed === 0 ? journal.firstSeq() : parsed;
 }
 
 export function registerTailRoute(app: FastifyInstance, context: RouteContext): void {
@@ -50,7 +56,7 @@ export function registerTailRoute(app: FastifyInstance, context: RouteContext): 
         // Reading the stream is plumbing: a data event of the tail endpoint when it starts.
         call.note.dataEvent = [cairnEndpointResource(CAIRN_TAIL_ENDPOINT, claim.region, principal.accountId)];
         const query = call.request.query as Record<string, unknown>;
-        const fromSeq = parseFromSeq(query["fromSeq"], context.journal.headSeq());
+        const fromSeq = parseFromSeq(query["fromSeq"], context.journal);
         call.note.input = { FromSeq: fromSeq };
         return {
           accountId: principal.accountId,
