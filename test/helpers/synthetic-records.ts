@@ -65,6 +65,14 @@ const TEMPLATES: Template[] = [
     requestParameters: { instancesSet: {}, filterSet: {} },
   },
   {
+    eventSource: "config.amazonaws.com",
+    eventName: "StopConfigurationRecorder",
+    readOnly: false,
+    requestParameters: { configurationRecorderName: "default" },
+    errorCode: "AccessDenied",
+    errorMessage: "User is not authorized to perform: config:StopConfigurationRecorder",
+  },
+  {
     eventSource: "s3.amazonaws.com",
     eventName: "CreateBucket",
     readOnly: false,
@@ -91,14 +99,6 @@ const TEMPLATES: Template[] = [
     eventName: "ListUsers",
     readOnly: true,
     requestParameters: null,
-  },
-  {
-    eventSource: "config.amazonaws.com",
-    eventName: "StopConfigurationRecorder",
-    readOnly: false,
-    requestParameters: { configurationRecorderName: "default" },
-    errorCode: "AccessDenied",
-    errorMessage: "User is not authorized to perform: config:StopConfigurationRecorder",
   },
   {
     eventSource: "ec2.amazonaws.com",
