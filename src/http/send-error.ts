@@ -29,7 +29,7 @@ function sendRestJsonError(reply: FastifyReply, requestId: string, error: ApiErr
     .send(JSON.stringify({ message: error.message }));
 }
 
-const IAM_NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/";
+export const IAM_NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/";
 
 /** IAM's Query-protocol error: `<ErrorResponse><Error><Type>Sender</Type><Code>…` with the request id. */
 function sendIamXmlError(reply: FastifyReply, requestId: string, error: ApiError): void {

@@ -4,8 +4,8 @@ import { ApiError, isApiError } from "../../lib/api-error.js";
 import { BOOTSTRAP_ADMIN_NAME, type Principal } from "../../stores/principals/index.js";
 import { audited, type AuditedCall, type RouteContext } from "../audited-route.js";
 import { escapeXml } from "../s3-server/xml.js";
+import { IAM_NAMESPACE } from "../send-error.js";
 
-const IAM_NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/";
 const IAM_VERSION = "2010-05-08";
 /** Members the form carries for the protocol, not as the call's parameters. */
 const PROTOCOL_MEMBERS = new Set(["Action", "Version"]);
