@@ -1,4 +1,5 @@
 import { ApiError } from "../../lib/api-error.js";
+import { lowerFirst } from "../../normalize/lower-camel.js";
 import type { IamCall } from "./iam-operation.js";
 
 // IAM's parameter patterns (the IAM API reference): names of users and policies, paths, ARNs.
@@ -17,10 +18,6 @@ export function required(call: IamCall, name: string): string {
     );
   }
   return value;
-}
-
-function lowerFirst(name: string): string {
-  return name.charAt(0).toLowerCase() + name.slice(1);
 }
 
 function checked(value: string, name: string, pattern: RegExp): string {
