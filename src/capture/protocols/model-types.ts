@@ -17,6 +17,8 @@ export interface ShapeRef {
   readonly flattened?: boolean;
   readonly streaming?: boolean;
   readonly timestampFormat?: string;
+  /** Marks a secret: CloudTrail never logs the member's value (see sensitive-members.ts). */
+  readonly sensitive?: boolean;
   // Inline shapes carry the shape fields too.
   readonly members?: Readonly<Record<string, ShapeRef>>;
   readonly member?: ShapeRef;
