@@ -1,56 +1,23 @@
 /**
- * CloudTrail's per-call classification, which no service model states: readOnly, management vs data
- * event, and the `resources` whose ARNs can be derived from the call. These are CloudTrail's
- * conventions (spec §1.2, §1.6; the data-event lists of the trail event-selector docs), kept here as
- * short rules rather than per-operation tables.
+ * CloudTrail's per-call classification, which no service model states: readOnly and the `resources`
+ * whose ARNs can be derived from the call. These are CloudTrail's conventions (spec §1.2, §1.6), kept
+ * here as short rules rather than per-operation tables. Data events (which calls, their resources)
+ * are data-events.ts's.
  */
 import type { RecordResource } from "../../model/record.js";
+import { dataEventResources } from "./data-events.js";
 
 /** CloudTrail marks Describe*, Get*, List*… calls readOnly (and logs their responseElements as null). */
 const READ_ONLY = /^(Describe|Get|List|Head|Lookup|Search|Query|Scan|BatchGet|Select|Check|Estimate|Preview)/;
 
-export function isReadOnly(operation: string): boolean {
-  return READ_ONLY.test(operation);
-}
-
-const DYNAMODB_ITEM_OPERATIONS = new Set([
-  "GetItem",
-  "PutItem",
-  "UpdateItem",
-  "DeleteItem",
-  "BatchGetItem",
-  "BatchWriteItem",
-  "Query",
-  "Scan",
-  "TransactGetItems",
-  "TransactWriteItems",
-  "ExecuteStatement",
-  "BatchExecuteStatement",
-  "ExecuteTransaction",
-]);
-
-/** S3 calls on a bucket's objects without naming one (CloudTrail logs them as data events). */
-const S3_OBJECT_LISTINGS = new Set(["ListObjects", "ListObjectsV2", "ListObjectVersions"]);
-
 /**
- * Data events: S3 object-level calls (an object key in the route, DeleteObjects, the object
- * listings: CloudTrail's ListObjects records are `eventCategory: Data`), Lambda Invoke,
- * DynamoDB item calls, SSM/EC2 message control channels. Everything else is a management event.
+ * readOnly calls the naming rule misses. RequestManagedInstanceRoleToken: the SSM agent fetching its
+ * role's credentials, `readOnly: true` in the Systems Manager CloudTrail page's example.
  */
-export function isDataEvent(eventSource: string, operation: string, objectKey: string | undefined): boolean {
-  switch (eventSource) {
-    case "s3.amazonaws.com":
-      return objectKey !== undefined || operation === "DeleteObjects" || S3_OBJECT_LISTINGS.has(operation);
-    case "lambda.amazonaws.com":
-      return operation.startsWith("Invoke");
-    case "dynamodb.amazonaws.com":
-      return DYNAMODB_ITEM_OPERATIONS.has(operation);
-    case "ssmmessages.amazonaws.com":
-    case "ec2messages.amazonaws.com":
-      return true;
-    default:
-      return false;
-  }
+const READ_ONLY_NAMES = new Set(["RequestManagedInstanceRoleToken"]);
+
+export function isReadOnly(operation: string): boolean {
+  return READ_ONLY.test(operation) || READ_ONLY_NAMES.has(operation);
 }
 
 export interface ResourceContext {
@@ -61,6 +28,8 @@ export interface ResourceContext {
   readonly requestParameters: Record<string, unknown> | null;
   readonly responseElements: Record<string, unknown> | null;
   readonly objectKey?: string;
+  /** The SigV4 scope's service (data events of ssmmessages/ec2messages). */
+  readonly signingService?: string;
 }
 
 function text(value: unknown): string | undefined {
@@ -80,6 +49,8 @@ function ec2InstanceIds(set: unknown): string[] {
 
 /** The resources CloudTrail lists for the services the proxy knows how to name; [] otherwise. */
 export function resourcesOf(context: ResourceContext): RecordResource[] {
+  const data = dataEventResources(context);
+  if (data) return data;
   const { region, accountId } = context;
   const request = context.requestParameters ?? {};
   const response = context.responseElements ?? {};

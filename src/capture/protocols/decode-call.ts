@@ -132,3 +132,29 @@ function tryParseXml(text: string): XmlElement | undefined {
     return undefined;
   }
 }
+
+/**
+ * The response of a call no model describes, decoded as far as its own encoding tells: the request
+ * id (headers, XML `RequestId`), an error's code and message (json `__type`, XML `<Code>`, else the
+ * status), and a JSON answer's members lower-camel (an XML answer needs its output shape: null).
+ */
+export function decodeUnmodelledResponse(response: CapturedResponse): Omit<DecodedCall, "requestParameters"> {
+  const text = response.body?.toString("utf8") ?? "";
+  const trimmed = text.trimStart();
+  const xml = trimmed.startsWith("<") ? tryParseXml(text) : undefined;
+  const headerRequestId = REQUEST_ID_HEADERS.map((name) => headerText(response.headers, name)).find(
+    (value) => value !== undefined && value !== "",
+  );
+  const requestID = headerRequestId ?? (xml === undefined ? undefined : xmlRequestIdOf(xml));
+  const base = requestID === undefined ? {} : { requestID };
+  if (response.status < 400) {
+    return { ...base, responseElements: xml === undefined ? asObject(toLowerCamelKeys(tryParseJson(text))) : null };
+  }
+  const error = xml === undefined ? jsonErrorOf(response, text) : xmlErrorOf(xml);
+  if (error === undefined) {
+    const errorMessage = errorPageMessage(response.status, text);
+    return { ...base, responseElements: null, errorCode: statusErrorCode(response.status), errorMessage };
+  }
+  const message = error.message === undefined ? {} : { errorMessage: error.message };
+  return { ...base, responseElements: null, errorCode: error.code, ...message };
+}

@@ -34,6 +34,8 @@ export interface RecordAnswer {
   readonly id: number;
   readonly json?: string;
   readonly error?: string;
+  /** The call was recorded without a model, under this eventSource and eventName. */
+  readonly unmodelled?: { readonly eventSource: string; readonly eventName: string };
 }
 
 type Parsed = { readonly call: ObservedCall | undefined } | { readonly error: string };
@@ -52,7 +54,13 @@ if (parentPort !== null) {
   const models = new ServiceModels(data.modelsDirectory);
   models.prepare();
   const store = data.principalsPath === undefined ? undefined : openSqlitePrincipalStore(data.principalsPath);
-  const context = { models, defaultAccountId: data.defaultAccountId };
+  // The recorder logs operations recorded without a model; this thread reports them with each answer.
+  const noted: { unmodelled?: RecordAnswer["unmodelled"] } = {};
+  const context = {
+    models,
+    defaultAccountId: data.defaultAccountId,
+    onUnmodelled: (eventSource: string, eventName: string) => (noted.unmodelled = { eventSource, eventName }),
+  };
 
   /** The owners of the batch's access keys, in one lookup; undefined without a store of our own. */
   const ownersOf = async (parsed: Parsed[]): Promise<Map<string, Principal> | undefined> => {
@@ -76,8 +84,10 @@ if (parentPort !== null) {
       try {
         const principal =
           owners === undefined ? (job.principal ?? undefined) : owners.get(facts.call.scope.accessKeyId);
+        noted.unmodelled = undefined;
         const json = recordOfCall(context, facts.call, principal);
-        return { id: job.id, ...(json === undefined ? {} : { json }) };
+        const unmodelled = noted.unmodelled === undefined ? {} : { unmodelled: noted.unmodelled };
+        return { id: job.id, ...(json === undefined ? {} : { json }), ...unmodelled };
       } catch (error) {
         return { id: job.id, error: String(error) };
       }

@@ -34,6 +34,8 @@ const PRINCIPAL_CACHE_MS = 1_000;
  */
 const BATCH_MS = 10;
 const BATCH_CALLS_MAX = 256;
+/** Distinct operations logged as recorded without a model; past this, clients inventing names go unlogged. */
+const UNMODELLED_LOGGED_MAX = 1_000;
 
 export class Recorder {
   private worker: Worker | undefined;
@@ -49,13 +51,18 @@ export class Recorder {
   private sending: Promise<void> = Promise.resolve();
   /** Calls being recorded in this thread, in order. Never rejects. */
   private recordingHere: Promise<void> = Promise.resolve();
+  /** `<eventSource> <eventName>` of the operations already logged as recorded without a model. */
+  private readonly unmodelledLogged = new Set<string>();
+  /** The context of calls recorded in this thread: told of unmodelled operations. */
+  private readonly context: RecorderContext;
 
   constructor(
-    private readonly context: RecorderContext,
+    context: RecorderContext,
     private readonly onRecord: (json: string) => void,
     private readonly log: (line: string) => void,
     options: RecorderOptions = {},
   ) {
+    this.context = { ...context, onUnmodelled: (source, name) => this.noteUnmodelled(source, name) };
     this.workerLooksUp = options.principalsPath !== undefined;
     if (options.onWorker === false) {
       context.models.prepare();
@@ -224,10 +231,24 @@ export class Recorder {
     const call = this.held.get(answer.id);
     this.held.delete(answer.id);
     if (answer.json !== undefined) this.onRecord(answer.json);
+    if (answer.unmodelled !== undefined)
+      this.noteUnmodelled(answer.unmodelled.eventSource, answer.unmodelled.eventName);
     if (answer.error !== undefined && call !== undefined) {
       this.log(`could not record ${call.method} ${call.url}: ${answer.error}`);
     }
     if (this.held.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  /** Logs, once per operation, that calls of it are recorded without a model (named from the request). */
+  private noteUnmodelled(eventSource: string, eventName: string): void {
+    const key = `${eventSource} ${eventName}`;
+    if (this.unmodelledLogged.has(key) || this.unmodelledLogged.size > UNMODELLED_LOGGED_MAX) return;
+    this.unmodelledLogged.add(key);
+    if (this.unmodelledLogged.size > UNMODELLED_LOGGED_MAX) {
+      this.log(`more operations are recorded without a model; no longer logging them`);
+      return;
+    }
+    this.log(`recorded ${eventSource} ${eventName} without a service model (named from the request; logged once)`);
   }
 
   private failed(error: Error): void {
