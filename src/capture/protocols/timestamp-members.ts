@@ -11,6 +11,7 @@
 import type { Protocol, ServiceModel, ShapeRef } from "./model-types.js";
 import { shapeType } from "./model-types.js";
 import { rewriteByShape, type ModelMember } from "./shape-walk.js";
+import { parseIsoDateTime } from "../../lib/iso-date-time.js";
 
 /**
  * - `legacy`: `MMM d, yyyy h:mm:ss a`, English, UTC (Java's pre-CLDR default `DateFormat`).
@@ -47,7 +48,7 @@ const TIMESTAMP_RENDERING_OVERRIDES: readonly RenderingOverride[] = [
   { endpointPrefix: "s3", rendering: "asSent" },
 ];
 
-export function timestampRenderingOf(model: ServiceModel, operationName: string): TimestampRendering {
+function timestampRenderingOf(model: ServiceModel, operationName: string): TimestampRendering {
   const prefix = model.metadata.endpointPrefix;
   const matches = TIMESTAMP_RENDERING_OVERRIDES.filter((rule) => rule.endpointPrefix === prefix);
   const exact = matches.find((rule) => rule.operation === operationName);
@@ -87,13 +88,9 @@ export function renderTimestamp(value: unknown, rendering: TimestampRendering): 
  * from a value already rendered for EC2.)
  */
 const EPOCH_SECONDS_MAX = 1e11;
-/** Years 1 to 9999, the four-digit years both date forms write; outside them the value stays as sent. */
-const YEAR_1_MS = utcMs(1, 1, 1, 0, 0, 0, 0);
-const YEAR_10000_MS = utcMs(10000, 1, 1, 0, 0, 0, 0);
+/** 9999-12-31T23:59:59.999Z: both forms write four-digit years; later (and pre-1970) values stay as sent. */
+const EPOCH_MS_MAX = 253402300799999;
 const DECIMAL_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-/** ISO 8601 as the XML protocols send it: any fraction, `Z`, an offset, or no zone (UTC). */
-const ISO_8601 =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$/;
 /** RFC 7231 IMF-fixdate, the rest protocols' header form (`Mon, 10 Jul 2023 11:55:10 GMT`). */
 const HTTP_DATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 
@@ -107,7 +104,7 @@ function instantOf(value: unknown): number | undefined {
     else if (HTTP_DATE.test(text)) epochMs = Date.parse(text);
     else epochMs = fromIso(text);
   }
-  return epochMs !== undefined && epochMs >= YEAR_1_MS && epochMs < YEAR_10000_MS ? epochMs : undefined;
+  return epochMs !== undefined && epochMs >= 0 && epochMs <= EPOCH_MS_MAX ? epochMs : undefined;
 }
 
 function fromEpochNumber(number: number): number | undefined {
@@ -115,30 +112,10 @@ function fromEpochNumber(number: number): number | undefined {
   return Math.abs(number) >= EPOCH_SECONDS_MAX ? Math.floor(number) : Math.round(number * 1000);
 }
 
+/** ISO 8601 as the XML protocols send it: any fraction (cut to milliseconds), `Z`, an offset, or no zone (UTC). */
 function fromIso(text: string): number | undefined {
-  const match = ISO_8601.exec(text);
-  if (match === null) return undefined;
-  const [, year, month, day, hour = "0", minute = "0", second = "0", fraction = "", , sign, offsetH, offsetM] = match;
-  const fields = [Number(month), Number(day), Number(hour), Number(minute), Number(second)];
-  const [monthN, dayN, hourN, minuteN, secondN] = fields as [number, number, number, number, number];
-  if (monthN < 1 || monthN > 12 || dayN < 1 || dayN > 31 || hourN > 23 || minuteN > 59 || secondN > 59) {
-    return undefined;
-  }
-  const millis = Number(fraction.slice(0, 3).padEnd(3, "0"));
-  const utc = utcMs(Number(year), monthN, dayN, hourN, minuteN, secondN, millis);
-  // Dates roll 31 Feb over into March; a day that did not survive was not a date.
-  if (new Date(utc).getUTCDate() !== dayN) return undefined;
-  if (sign === undefined) return utc;
-  const offsetMinutes = Number(offsetH) * 60 + Number(offsetM);
-  return utc - (sign === "-" ? -offsetMinutes : offsetMinutes) * 60_000;
-}
-
-/** Date.UTC, without its reading of years 0–99 as 1900–1999. */
-function utcMs(year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number) {
-  const date = new Date(0);
-  date.setUTCFullYear(year, month - 1, day);
-  date.setUTCHours(hour, minute, second, ms);
-  return date.getTime();
+  const parsed = parseIsoDateTime(text);
+  return parsed === undefined ? undefined : parsed.ms + Number(parsed.fraction.slice(0, 3).padEnd(3, "0"));
 }
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
