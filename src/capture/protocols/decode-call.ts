@@ -11,6 +11,7 @@ import { defineMember } from "./query-request.js";
 import { asObject, isDataPayload, tryParseJson } from "./decode-request.js";
 import { codecOf } from "./protocol-codecs.js";
 import { decodeXmlOutput, xmlErrorOf, xmlRequestIdOf } from "./xml-response.js";
+import { renderTimestampMembers } from "./timestamp-members.js";
 import { parseXml, type XmlElement } from "./xml.js";
 import { errorPageMessage, statusErrorCode } from "../../lib/http-status-error.js";
 
@@ -45,7 +46,12 @@ const REQUEST_ID_HEADERS = ["x-amzn-requestid", "x-amz-request-id", "x-amzn-requ
 export function decodeCall(call: IdentifiedCall, request: CapturedRequest, response: CapturedResponse): DecodedCall {
   const { model, operation } = call;
   const codec = codecOf(model);
-  const requestParameters = codec.decodeRequest(call, request);
+  const requestParameters = renderTimestampMembers(
+    model,
+    operation.name,
+    operation.input,
+    codec.decodeRequest(call, request),
+  );
   const objectKey = model.metadata.endpointPrefix === "s3" ? call.rest?.labels["Key"] : undefined;
   const headerRequestId = REQUEST_ID_HEADERS.map((name) => headerText(response.headers, name)).find(
     (value) => value !== undefined && value !== "",
@@ -83,6 +89,8 @@ export function decodeCall(call: IdentifiedCall, request: CapturedRequest, respo
   if (codec.headerBoundOutput) {
     responseElements = withHeaderMembers(model, call, response, responseElements);
   }
+  // On the output shape's own members, so before RDS and ElastiCache drop the wrapping structure.
+  responseElements = renderTimestampMembers(model, operation.name, operation.output, responseElements);
   if (UNWRAP_SINGLE_RESULT.has(model.metadata.endpointPrefix) && responseElements !== null) {
     const values = Object.values(responseElements);
     const only = values.length === 1 ? values[0] : undefined;
