@@ -297,5 +297,13 @@ describe("permissions as IAM evaluates them, through the AWS CLI and boto3", { s
     );
     const put = await lookup("PutUserPolicy");
     assert.ok(put.some((event) => JSON.stringify(event["requestParameters"]).includes("cloudtrail:StopLogging")));
+    // Dates inside IAM's records are Java's date text, as CloudTrail's IAM records show them.
+    const javaDate = /^[A-Z][a-z]{2} \d{1,2}, \d{4} \d{1,2}:\d{2}:\d{2} [AP]M$/;
+    const [created] = await lookup("CreateUser");
+    assert.match(String((created?.["responseElements"] as { user: { createDate: string } }).user.createDate), javaDate);
+    const [keyed] = await lookup("CreateAccessKey");
+    const accessKey = (keyed?.["responseElements"] as { accessKey: Record<string, unknown> }).accessKey;
+    assert.match(String(accessKey["createDate"]), javaDate);
+    assert.equal(accessKey["secretAccessKey"], undefined);
   });
 });

@@ -12,6 +12,7 @@ import type { Protocol, ServiceModel, ShapeRef } from "./model-types.js";
 import { shapeType } from "./model-types.js";
 import { rewriteByShape, type ModelMember } from "./shape-walk.js";
 import { parseIsoDateTime } from "../../lib/iso-date-time.js";
+import { javaDefaultDateText } from "../../lib/java-date-text.js";
 
 /**
  * - `legacy`: `MMM d, yyyy h:mm:ss a`, English, UTC (Java's pre-CLDR default `DateFormat`).
@@ -79,7 +80,7 @@ export function renderTimestamp(value: unknown, rendering: TimestampRendering): 
   const epochMs = instantOf(value);
   if (epochMs === undefined) return value;
   if (rendering === "epochMillis") return epochMs;
-  return javaDefaultDateText(new Date(epochMs), rendering === "legacyComma" ? ", " : " ");
+  return javaDefaultDateText(epochMs, rendering === "legacyComma" ? ", " : " ");
 }
 
 /**
@@ -116,23 +117,4 @@ function fromEpochNumber(number: number): number | undefined {
 function fromIso(text: string): number | undefined {
   const parsed = parseIsoDateTime(text);
   return parsed === undefined ? undefined : parsed.ms + Number(parsed.fraction.slice(0, 3).padEnd(3, "0"));
-}
-
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-/**
- * Java's default medium date-time text in English and UTC, built by hand: `Intl` with `en-US`
- * writes `Jul 10, 2023, 11:55:10 AM` (comma after the year) and, with current ICU, a narrow no-break
- * space before `AM`, neither of which CloudTrail's legacy records have.
- */
-function javaDefaultDateText(date: Date, afterYear: string): string {
-  const hour24 = date.getUTCHours();
-  const hour12 = hour24 % 12 === 0 ? 12 : hour24 % 12;
-  const year = String(date.getUTCFullYear()).padStart(4, "0");
-  const time = `${hour12}:${two(date.getUTCMinutes())}:${two(date.getUTCSeconds())} ${hour24 < 12 ? "AM" : "PM"}`;
-  return `${MONTHS[date.getUTCMonth()]} ${date.getUTCDate()}, ${year}${afterYear}${time}`;
-}
-
-function two(value: number): string {
-  return String(value).padStart(2, "0");
 }

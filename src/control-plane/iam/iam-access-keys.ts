@@ -1,6 +1,7 @@
 import { ApiError } from "../../lib/api-error.js";
 import { generatePrincipal, type Principal } from "../../stores/principals/index.js";
 import type { IamCall, IamDependencies, IamOperation } from "./iam-operation.js";
+import { javaDefaultDateText } from "../../lib/java-date-text.js";
 import { accessKeyId, iamTime, userArn, userNameOrCaller } from "./iam-input.js";
 import { existingUser } from "./iam-users.js";
 
@@ -49,7 +50,7 @@ export function accessKeyOperations(deps: IamDependencies): Record<string, IamOp
               userName: metadata.UserName,
               accessKeyId: metadata.AccessKeyId,
               status: "Active",
-              createDate: metadata.CreateDate,
+              createDate: javaDefaultDateText(call.nowMs),
             },
           },
         };

@@ -1,5 +1,6 @@
 import { randomInt } from "node:crypto";
 import { ApiError } from "../../lib/api-error.js";
+import { javaDefaultDateText } from "../../lib/java-date-text.js";
 import { PrincipalExistsError, type IamUser } from "../../stores/principals/index.js";
 import type { IamCall, IamDependencies, IamOperation, XmlValue } from "./iam-operation.js";
 import { iamTime, paging, path, userArn, userName } from "./iam-input.js";
@@ -54,7 +55,9 @@ export function userOperations(deps: IamDependencies): Record<string, IamOperati
           throw new ApiError("EntityAlreadyExists", `User with name ${user.userName} already exists.`);
         }
         const xml = userXml(user);
-        return { result: { User: xml }, responseElements: { user: lowerCamel(xml) } };
+        // CloudTrail's IAM records write createDate as Java's date text (`Aug 1, 2024 1:33:28 PM`).
+        const logged = { ...lowerCamel(xml), createDate: javaDefaultDateText(user.createdAtMs) };
+        return { result: { User: xml }, responseElements: { user: logged } };
       },
     },
     GetUser: {
