@@ -137,10 +137,15 @@ describe("Lake survives kill -9", () => {
           attempted.has(row["eventID"]!) || row["eventSource"] === "cloudtrail.amazonaws.com",
           `event ${row["eventID"]} was sent by this test or is Cairn's own management event`,
         );
-      // Every file the server knows reads in full.
-      const total = await rows(client, `SELECT count(*) AS n, count(DISTINCT eventJson) AS d FROM ${storeId}`);
-      assert.equal(Number(total[0]!["n"]), stored.length);
-      assert.equal(Number(total[0]!["d"]), stored.length);
+      // Every file the server knows reads in full. Counted without Cairn's own events: the queries'
+      // polling calls keep adding management events to the store while this test reads it.
+      const sent = stored.filter((row) => row["eventSource"] !== "cloudtrail.amazonaws.com");
+      const total = await rows(
+        client,
+        `SELECT count(*) AS n, count(DISTINCT eventJson) AS d FROM ${storeId} WHERE eventSource <> 'cloudtrail.amazonaws.com'`,
+      );
+      assert.equal(Number(total[0]!["n"]), sent.length);
+      assert.equal(Number(total[0]!["d"]), sent.length);
       process.stdout.write(
         `# ingest: ${acknowledged.size} acknowledged of ${attempted.size} sent, ${stored.length} stored\n`,
       );
