@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ApiError } from "../lib/api-error.js";
-import { escapeXml } from "./s3-server/xml.js";
+import { escapeXml } from "../lib/xml-text.js";
 
 /** An AWS JSON 1.1 error: `{"__type", "message"}` with `x-amzn-RequestId` and `x-amzn-ErrorType`. */
 function sendAwsError(reply: FastifyReply, requestId: string, error: ApiError): void {

@@ -4,7 +4,8 @@ import { bucketNameProblem, objectKeyProblem } from "../../src/stores/objects/na
 import { parseRange } from "../../src/http/s3-server/object-response.js";
 import { resolveTarget } from "../../src/http/s3-server/resolve-target.js";
 import { S3RequestError } from "../../src/http/s3-server/s3-errors.js";
-import { escapeXml, urlEncodeKey, xmlTimestamp } from "../../src/http/s3-server/xml.js";
+import { escapeXml } from "../../src/lib/xml-text.js";
+import { urlEncodeKey, xmlTimestamp } from "../../src/http/s3-server/xml.js";
 import { compareUtf8 } from "../../src/stores/objects/utf8-order.js";
 
 describe("resolveTarget", () => {

@@ -6,6 +6,7 @@ import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 import { parseSignatureClaim, verifySignature, type IncomingSignedRequest } from "../../auth/sigv4-verify.js";
 import { ApiError, isApiError } from "../../lib/api-error.js";
+import { escapeXml } from "../../lib/xml-text.js";
 import type { PrincipalStore } from "../../stores/principals/index.js";
 
 /** Resolves when the request is signed with a known key's secret; throws the ApiError to answer otherwise. */
@@ -58,8 +59,4 @@ export function refusalOf(error: unknown, headers: IncomingHttpHeaders): Refusal
 export function sendRefusal(response: ServerResponse, refusal: Refusal): void {
   response.writeHead(refusal.status, { ...refusal.headers, "content-length": String(refusal.body.length) });
   response.end(refusal.body);
-}
-
-function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -3,7 +3,7 @@ import type { IamOperation, IamResult, XmlValue } from "../../control-plane/iam/
 import { ApiError, isApiError } from "../../lib/api-error.js";
 import { BOOTSTRAP_ADMIN_NAME, type Principal } from "../../stores/principals/index.js";
 import { audited, type AuditedCall, type RouteContext } from "../audited-route.js";
-import { escapeXml } from "../s3-server/xml.js";
+import { escapeXml } from "../../lib/xml-text.js";
 import { IAM_NAMESPACE } from "../send-error.js";
 
 const IAM_VERSION = "2010-05-08";

@@ -1,31 +1,8 @@
+import { escapeXml } from "../../lib/xml-text.js";
+
 /** S3's XML namespace; botocore's rest-xml parser tolerates its absence, other clients don't. */
 export const S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/";
 export const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
-
-/**
- * Escapes text for an XML element. Tab, CR and LF become character references so an XML parser
- * can't normalise them away (S3 documents doing the same for keys); other C0 controls are not
- * representable in XML 1.0 at all, so clients that store such keys must ask for `encoding-type=url`.
- */
-export function escapeXml(text: string): string {
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point here.
-  return text.replace(/[&<>"'\x00-\x1f]/g, (character) => {
-    switch (character) {
-      case "&":
-        return "&amp;";
-      case "<":
-        return "&lt;";
-      case ">":
-        return "&gt;";
-      case '"':
-        return "&quot;";
-      case "'":
-        return "&apos;";
-      default:
-        return `&#${character.charCodeAt(0)};`;
-    }
-  });
-}
 
 /** `<name>escaped text</name>` */
 export function element(name: string, text: string | number | boolean): string {
