@@ -1,6 +1,7 @@
 import { randomInt } from "node:crypto";
 import { ApiError } from "../../lib/api-error.js";
 import { javaDefaultDateText } from "../../lib/java-date-text.js";
+import { toLowerCamelKeys } from "../../normalize/lower-camel.js";
 import { PrincipalExistsError, type IamUser } from "../../stores/principals/index.js";
 import type { IamCall, IamDependencies, IamOperation, XmlValue } from "./iam-operation.js";
 import { iamTime, paging, path, userArn, userName } from "./iam-input.js";
@@ -56,7 +57,10 @@ export function userOperations(deps: IamDependencies): Record<string, IamOperati
         }
         const xml = userXml(user);
         // CloudTrail's IAM records write createDate as Java's date text (`Aug 1, 2024 1:33:28 PM`).
-        const logged = { ...lowerCamel(xml), createDate: javaDefaultDateText(user.createdAtMs) };
+        const logged = {
+          ...(toLowerCamelKeys(xml) as Record<string, unknown>),
+          createDate: javaDefaultDateText(user.createdAtMs),
+        };
         return { result: { User: xml }, responseElements: { user: logged } };
       },
     },
@@ -132,13 +136,4 @@ function rootUserXml(call: IamCall): { [name: string]: XmlValue } {
     Arn: `arn:aws:iam::${call.accountId}:root`,
     CreateDate: iamTime(call.principal.createdAtMs),
   };
-}
-
-/** CloudTrail logs IAM's answers with lowerCamel member names. */
-function lowerCamel(xml: { [name: string]: XmlValue | undefined }): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(xml)
-      .filter(([, value]) => value !== undefined)
-      .map(([name, value]) => [name.charAt(0).toLowerCase() + name.slice(1), value]),
-  );
 }
