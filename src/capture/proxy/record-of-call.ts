@@ -70,6 +70,7 @@ export function recordOfCall(
     requestParameters: decoded.requestParameters,
     responseElements: decoded.responseElements,
     ...(decoded.objectKey === undefined ? {} : { objectKey: decoded.objectKey }),
+    ...(decoded.errorCode === undefined ? {} : { errorCode: decoded.errorCode }),
   });
   const { json } = buildApiCallRecord({
     eventSource,
