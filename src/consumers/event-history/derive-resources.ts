@@ -18,12 +18,9 @@ const NODES_MAX = 2000;
  */
 const otherNames = new WeakMap<LookupResource, string>();
 
-/** The values a ResourceName lookup matches for this resource: its ResourceName and its other form. */
-export function resourceNames(resource: LookupResource): string[] {
-  const other = otherNames.get(resource);
-  const names = resource.ResourceName === undefined ? [] : [resource.ResourceName];
-  if (other !== undefined) names.push(other);
-  return names;
+/** The resource's other ResourceName form (ARN or name/id) a lookup also matches, when it has one. */
+export function otherResourceName(resource: LookupResource): string | undefined {
+  return otherNames.get(resource);
 }
 
 interface Collector {

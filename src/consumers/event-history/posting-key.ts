@@ -1,5 +1,5 @@
 import type { EventHistoryCategory } from "./derive.js";
-import { resourceNames } from "./derive-resources.js";
+import { otherResourceName } from "./derive-resources.js";
 import type { LookupAttributeKey, LookupEvent } from "./event-history.js";
 
 /**
@@ -75,7 +75,9 @@ function eventTerms(category: EventHistoryCategory, event: LookupEvent): Array<[
   for (const resource of event.Resources) {
     if (resource.ResourceType !== undefined) add("ResourceType", resource.ResourceType);
     // A resource is found by its name or id and by its ARN, whichever of the two ResourceName shows.
-    for (const name of resourceNames(resource)) add("ResourceName", name);
+    if (resource.ResourceName !== undefined) add("ResourceName", resource.ResourceName);
+    const other = otherResourceName(resource);
+    if (other !== undefined) add("ResourceName", other);
   }
   return terms;
 }
@@ -110,6 +112,8 @@ export function eventHasAttribute(event: LookupEvent, key: LookupAttributeKey, v
     case "ResourceType":
       return event.Resources.some((resource) => resource.ResourceType === value);
     case "ResourceName":
-      return event.Resources.some((resource) => resourceNames(resource).includes(value));
+      return event.Resources.some(
+        (resource) => resource.ResourceName === value || otherResourceName(resource) === value,
+      );
   }
 }
