@@ -175,6 +175,15 @@ describe("deriveResources: per-service members (records without `resources`)", (
     assert.deepEqual(resources[49], { ResourceType: "AWS::EC2::Instance", ResourceName: "i-49" });
   });
 
+  it("visits a bounded number of member values", () => {
+    const wide: Record<string, unknown> = {};
+    for (let i = 0; i < 10_000; i++) wide[`m${i}`] = i;
+    assert.deepEqual(deriveResources(record({ requestParameters: { ...wide, instanceId: "i-late" } })), []);
+    assert.deepEqual(deriveResources(record({ requestParameters: { instanceId: "i-early", ...wide } })), [
+      { ResourceType: "AWS::EC2::Instance", ResourceName: "i-early" },
+    ]);
+  });
+
   it("does not look deeper than its depth bound", () => {
     let deep: Record<string, unknown> = { instanceId: "i-deep" };
     for (let i = 0; i < 20; i++) deep = { nested: deep };
