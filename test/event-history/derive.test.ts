@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import {
-  classifyRecord,
-  deriveResources,
-  deriveUsername,
-  lookupEventFromRecord,
-} from "../../src/consumers/event-history/derive.js";
+import { classifyRecord, deriveUsername, lookupEventFromRecord } from "../../src/consumers/event-history/derive.js";
+import { deriveResources } from "../../src/consumers/event-history/derive-resources.js";
 import type { CloudTrailRecord, UserIdentity } from "../../src/model/record.js";
 
 function record(overrides: Partial<CloudTrailRecord>): CloudTrailRecord {
@@ -54,7 +50,9 @@ describe("deriveUsername (spec §4.2)", () => {
 });
 
 describe("deriveResources", () => {
-  it("maps resources[] to type and ARN, ARNPrefix when no ARN, and drops duplicates", () => {
+  // ResourceName is the name or id (spec §4.2: `i-1234567`, not necessarily an ARN); the ARN still
+  // finds the event (derive-resources.test.ts). An untyped ARN gets its type from the ARN.
+  it("maps resources[] to type and name, ARNPrefix when no ARN, and drops duplicates", () => {
     const resources = deriveResources(
       record({
         resources: [
@@ -66,8 +64,8 @@ describe("deriveResources", () => {
       }),
     );
     assert.deepEqual(resources, [
-      { ResourceType: "AWS::S3::Bucket", ResourceName: "arn:aws:s3:::b" },
-      { ResourceName: "arn:aws:ec2:us-east-1:1:instance/i-1" },
+      { ResourceType: "AWS::S3::Bucket", ResourceName: "b" },
+      { ResourceType: "AWS::EC2::Instance", ResourceName: "i-1" },
       { ResourceType: "AWS::S3::Object", ResourceName: "arn:aws:s3:::b/logs/" },
     ]);
   });

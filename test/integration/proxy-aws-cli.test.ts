@@ -179,13 +179,8 @@ describe("cairn proxy in front of moto_server, driven by the AWS CLI", { skip },
     assert.equal(event["readOnly"], false);
     assert.equal(event["managementEvent"], true);
     assert.equal(event["eventCategory"], "Management");
-    assert.deepEqual(event["resources"], [
-      {
-        accountId: TEST_ACCOUNT_ID,
-        type: "AWS::ElastiCache::CacheCluster",
-        ARN: `arn:aws:elasticache:${REGION}:${TEST_ACCOUNT_ID}:cluster:test-memcached`,
-      },
-    ]);
+    // CloudTrail's CreateCacheCluster example (seed-examples) has no `resources` member.
+    assert.equal(Object.hasOwn(event, "resources"), false);
   });
 
   it("DescribeCacheClusters is readOnly with responseElements null; a missing cluster is an errorCode event", async () => {
@@ -246,13 +241,8 @@ describe("cairn proxy in front of moto_server, driven by the AWS CLI", { skip },
       previousState: { code: 16, name: "running" },
     });
     assert.ok(typeof terminate.responseElements?.["requestId"] === "string");
-    assert.deepEqual(terminate["resources"], [
-      {
-        accountId: TEST_ACCOUNT_ID,
-        type: "AWS::EC2::Instance",
-        ARN: `arn:aws:ec2:${REGION}:${TEST_ACCOUNT_ID}:instance/${instanceId}`,
-      },
-    ]);
+    // CloudTrail's TerminateInstances example (seed-examples) has no `resources` member.
+    assert.equal(Object.hasOwn(terminate, "resources"), false);
   });
 
   it("RDS CreateDBInstance: masterUserPassword is masked", async () => {
@@ -304,12 +294,9 @@ describe("cairn proxy in front of moto_server, driven by the AWS CLI", { skip },
     assert.ok(deleted);
     assertCommon(deleted, "ssm.amazonaws.com", "DeleteDocument");
     assert.deepEqual(deleted.requestParameters, { name: "doc1" });
+    // As CloudTrail's DeleteDocument example (seed-examples): the document's ARN, untyped.
     assert.deepEqual(deleted["resources"], [
-      {
-        accountId: TEST_ACCOUNT_ID,
-        type: "AWS::SSM::Document",
-        ARN: `arn:aws:ssm:${REGION}:${TEST_ACCOUNT_ID}:document/doc1`,
-      },
+      { accountId: TEST_ACCOUNT_ID, ARN: `arn:aws:ssm:${REGION}:${TEST_ACCOUNT_ID}:document/doc1` },
     ]);
   });
 

@@ -125,6 +125,7 @@ export function recordOfCall(
     responseElements: decoded.responseElements,
     signingService: scope.service,
     ...(decoded.objectKey === undefined ? {} : { objectKey: decoded.objectKey }),
+    ...(decoded.errorCode === undefined ? {} : { errorCode: decoded.errorCode }),
   });
   const { json } = buildApiCallRecord({
     eventSource,

@@ -1,5 +1,6 @@
 import type { CloudTrailRecord, UserIdentity } from "../../model/record.js";
-import type { LookupEvent, LookupResource } from "./event-history.js";
+import type { LookupEvent } from "./event-history.js";
+import { deriveResources } from "./derive-resources.js";
 
 /**
  * Pure derivation of LookupEvents fields from a record (spec §4.2). The index and the query-time
@@ -66,36 +67,6 @@ export function deriveUsername(identity: UserIdentity | undefined): string | und
     default:
       return nonEmpty(identity.userName);
   }
-}
-
-const CLOUDTRAIL_SOURCE = "cloudtrail.amazonaws.com";
-const TRAIL_TYPE = "AWS::CloudTrail::Trail";
-
-/** Resources "referenced by the event": the record's resources[] plus the trail named in CloudTrail's own API calls. */
-export function deriveResources(record: CloudTrailRecord): LookupResource[] {
-  const out: LookupResource[] = [];
-  const seen = new Set<string>();
-  const add = (type: string | undefined, name: string | undefined): void => {
-    const id = `${type ?? ""}\u0000${name ?? ""}`;
-    if ((type === undefined && name === undefined) || seen.has(id)) return;
-    seen.add(id);
-    const resource: LookupResource = {};
-    if (type !== undefined) resource.ResourceType = type;
-    if (name !== undefined) resource.ResourceName = name;
-    out.push(resource);
-  };
-  if (Array.isArray(record.resources)) {
-    for (const resource of record.resources) {
-      if (typeof resource !== "object" || resource === null) continue;
-      add(nonEmpty(resource.type), nonEmpty(resource.ARN) ?? nonEmpty(resource.ARNPrefix));
-    }
-  }
-  const params = record.requestParameters;
-  if (record.eventSource === CLOUDTRAIL_SOURCE && typeof params === "object" && params !== null) {
-    const trail = nonEmpty(params["name"]) ?? nonEmpty(params["trailName"]);
-    if (trail !== undefined) add(TRAIL_TYPE, trail);
-  }
-  return out;
 }
 
 interface InsightDetails {

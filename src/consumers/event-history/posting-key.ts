@@ -1,4 +1,5 @@
 import type { EventHistoryCategory } from "./derive.js";
+import { otherResourceName } from "./derive-resources.js";
 import type { LookupAttributeKey, LookupEvent } from "./event-history.js";
 
 /**
@@ -66,15 +67,17 @@ function eventTerms(category: EventHistoryCategory, event: LookupEvent): Array<[
   if (event.Username !== undefined) terms.push(["Username", event.Username]);
   if (event.AccessKeyId !== undefined) terms.push(["AccessKeyId", event.AccessKeyId]);
   const seen = new Set<string>();
+  const add = (attribute: string, value: string): void => {
+    if (seen.has(`${attribute}\u0000${value}`)) return;
+    seen.add(`${attribute}\u0000${value}`);
+    terms.push([attribute, value]);
+  };
   for (const resource of event.Resources) {
-    for (const [attribute, value] of [
-      ["ResourceType", resource.ResourceType],
-      ["ResourceName", resource.ResourceName],
-    ] as const) {
-      if (value === undefined || seen.has(`${attribute}\u0000${value}`)) continue;
-      seen.add(`${attribute}\u0000${value}`);
-      terms.push([attribute, value]);
-    }
+    if (resource.ResourceType !== undefined) add("ResourceType", resource.ResourceType);
+    // A resource is found by its name or id and by its ARN, whichever of the two ResourceName shows.
+    if (resource.ResourceName !== undefined) add("ResourceName", resource.ResourceName);
+    const other = otherResourceName(resource);
+    if (other !== undefined) add("ResourceName", other);
   }
   return terms;
 }
@@ -109,6 +112,8 @@ export function eventHasAttribute(event: LookupEvent, key: LookupAttributeKey, v
     case "ResourceType":
       return event.Resources.some((resource) => resource.ResourceType === value);
     case "ResourceName":
-      return event.Resources.some((resource) => resource.ResourceName === value);
+      return event.Resources.some(
+        (resource) => resource.ResourceName === value || otherResourceName(resource) === value,
+      );
   }
 }

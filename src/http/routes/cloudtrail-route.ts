@@ -122,6 +122,11 @@ async function runOperation(options: CloudTrailRouteOptions, call: AuditedCall):
     nowMs: call.nowMs,
   });
   note.responseElements = result.responseElements ?? null;
-  if (result.resources !== undefined) note.resources = result.resources;
+  // CloudTrail's records of its trail operations name no resource (every trail call in the samples:
+  // invictus-sigma-aws CreateTrail…StopLogging, stratus, cribl, the user guide's UpdateTrail); those of
+  // channels name theirs (the user guide's CreateServiceLinkedChannel). Event history still lists the
+  // trail: it derives it from the call (docs/reference/lookup-events.md).
+  const named = result.resources?.filter((resource) => resource.type !== "AWS::CloudTrail::Trail");
+  if (named !== undefined && named.length > 0) note.resources = named;
   return result;
 }
