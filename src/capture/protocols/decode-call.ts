@@ -10,6 +10,7 @@ import { headerText, type CapturedRequest, type IdentifiedCall } from "./identif
 import { defineMember } from "./query-request.js";
 import { asObject, isDataPayload, tryParseJson } from "./decode-request.js";
 import { codecOf } from "./protocol-codecs.js";
+import { hideSensitiveMembers } from "./sensitive-members.js";
 import { decodeXmlOutput, xmlErrorOf, xmlRequestIdOf } from "./xml-response.js";
 import { parseXml, type XmlElement } from "./xml.js";
 import { errorPageMessage, statusErrorCode } from "../../lib/http-status-error.js";
@@ -45,7 +46,7 @@ const REQUEST_ID_HEADERS = ["x-amzn-requestid", "x-amz-request-id", "x-amzn-requ
 export function decodeCall(call: IdentifiedCall, request: CapturedRequest, response: CapturedResponse): DecodedCall {
   const { model, operation } = call;
   const codec = codecOf(model);
-  const requestParameters = codec.decodeRequest(call, request);
+  const requestParameters = hideSensitiveMembers(model, operation.input, codec.decodeRequest(call, request));
   const objectKey = model.metadata.endpointPrefix === "s3" ? call.rest?.labels["Key"] : undefined;
   const headerRequestId = REQUEST_ID_HEADERS.map((name) => headerText(response.headers, name)).find(
     (value) => value !== undefined && value !== "",
@@ -83,6 +84,8 @@ export function decodeCall(call: IdentifiedCall, request: CapturedRequest, respo
   if (codec.headerBoundOutput) {
     responseElements = withHeaderMembers(model, call, response, responseElements);
   }
+  // On the output shape's own layout, so before the unwrap below.
+  responseElements = hideSensitiveMembers(model, operation.output, responseElements);
   if (UNWRAP_SINGLE_RESULT.has(model.metadata.endpointPrefix) && responseElements !== null) {
     const values = Object.values(responseElements);
     const only = values.length === 1 ? values[0] : undefined;
