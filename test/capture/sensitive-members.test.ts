@@ -21,6 +21,8 @@ interface CallSpec {
   service: string;
   /** JSON protocols: the X-Amz-Target; query protocols: leave out and give a form body. */
   target?: string;
+  /** REST protocols: the route and the request's own headers. */
+  rest?: { method: string; path: string; headers: Record<string, string> };
   body: string;
   responseBody: string;
 }
@@ -28,17 +30,18 @@ interface CallSpec {
 function observed(spec: CallSpec): ObservedCall {
   const body = Buffer.from(spec.body);
   const responseBody = Buffer.from(spec.responseBody);
-  const json = spec.target !== undefined;
+  const json = spec.target !== undefined || spec.rest !== undefined;
   return {
     scope: { accessKeyId: "AKIAEXAMPLE", region: "us-east-1", service: spec.service },
     request: {
-      method: "POST",
-      path: "/",
+      method: spec.rest?.method ?? "POST",
+      path: spec.rest?.path ?? "/",
       rawQuery: "",
       headers: {
         authorization: SIGV4.replace("SERVICE", spec.service),
         "content-type": json ? "application/x-amz-json-1.1" : "application/x-www-form-urlencoded",
-        ...(json ? { "x-amz-target": spec.target } : {}),
+        ...(spec.target === undefined ? {} : { "x-amz-target": spec.target }),
+        ...spec.rest?.headers,
       },
       body,
       bodyBytes: body.length,
@@ -62,7 +65,7 @@ type EventRecord = Record<string, unknown> & {
 /** The stored record; asserts no secret of the call survives anywhere in its JSON. */
 function record(spec: CallSpec, secrets: readonly string[] = [SECRET]): EventRecord {
   const json = recordOfCall(context, observed(spec));
-  assert.ok(json, `no record for ${spec.target ?? spec.body}`);
+  assert.ok(json, `no record for ${spec.target ?? spec.rest?.path ?? spec.body}`);
   for (const secret of secrets) assert.equal(json.includes(secret), false, `${secret} in ${json}`);
   return JSON.parse(json) as EventRecord;
 }
@@ -236,5 +239,45 @@ describe("sensitive members of captured calls", () => {
       [SECRET, userData],
     );
     assert.equal(run.requestParameters?.["userData"], EC2_SENSITIVE_DATA_REMOVED);
+  });
+
+  it("rest-xml: S3's SSE-C key header is hidden, the other headers kept", () => {
+    const event = record({
+      service: "s3",
+      rest: {
+        method: "PUT",
+        path: "/bk/key.txt",
+        headers: {
+          host: "localhost",
+          "x-amz-server-side-encryption-customer-algorithm": "AES256",
+          "x-amz-server-side-encryption-customer-key": SECRET,
+        },
+      },
+      body: "hello",
+      responseBody: "",
+    });
+    assert.equal(event.requestParameters?.["x-amz-server-side-encryption-customer-key"], HIDDEN);
+    assert.equal(event.requestParameters?.["x-amz-server-side-encryption-customer-algorithm"], "AES256");
+  });
+
+  it("rest-json: SSO OIDC CreateToken's client secret and tokens are hidden", () => {
+    const token = decoded({
+      service: "sso-oauth",
+      rest: { method: "POST", path: "/token", headers: { host: "oidc.us-east-1.amazonaws.com" } },
+      body: JSON.stringify({ clientId: "c1", clientSecret: SECRET, grantType: "refresh_token", refreshToken: SECRET }),
+      responseBody: JSON.stringify({ accessToken: SECRET, idToken: SECRET, refreshToken: SECRET, expiresIn: 28800 }),
+    });
+    assert.deepEqual(token.requestParameters, {
+      clientId: "c1",
+      clientSecret: HIDDEN,
+      grantType: "refresh_token",
+      refreshToken: HIDDEN,
+    });
+    assert.deepEqual(token.responseElements, {
+      accessToken: HIDDEN,
+      idToken: HIDDEN,
+      refreshToken: HIDDEN,
+      expiresIn: 28800,
+    });
   });
 });

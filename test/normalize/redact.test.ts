@@ -92,6 +92,10 @@ test("exceptions step through lists and EC2's {items: [...]}", () => {
     publishBatchRequestEntries: [{ id: "1", message: HIDDEN }],
     topicArn: "arn",
   });
+  const items = { publishBatchRequestEntries: { items: [{ id: "1", subject: "s" }] } };
+  assert.deepEqual(redactSecrets(items, request("sns.amazonaws.com", "PublishBatch")), {
+    publishBatchRequestEntries: { items: [{ id: "1", subject: HIDDEN }] },
+  });
   const ec2 = { userData: { value: "IyEvYmluL3NoCg==" }, instanceId: "i-1" };
   assert.deepEqual(redactSecrets(ec2, request("ec2.amazonaws.com", "ModifyInstanceAttribute")), {
     userData: EC2_SENSITIVE_DATA_REMOVED,

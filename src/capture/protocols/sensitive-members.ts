@@ -13,7 +13,7 @@ import type { ServiceModel, ShapeRef } from "./model-types.js";
 import { rewriteByShape, type ModelMember } from "./shape-walk.js";
 
 /** The placeholder CloudTrail writes for a sensitive member of this service. */
-export function sensitivePlaceholderOf(model: ServiceModel): string {
+function sensitivePlaceholderOf(model: ServiceModel): string {
   const eventSource = `${model.metadata.endpointPrefix}.amazonaws.com`;
   return SENSITIVE_PLACEHOLDERS.find((entry) => entry.eventSource === eventSource)?.placeholder ?? HIDDEN;
 }
