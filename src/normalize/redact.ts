@@ -69,6 +69,7 @@ export const REDACTION_RULES: readonly RedactionRule[] = [
       "secretBinary",
       "clientSecret",
       "authToken",
+      "tokenValue",
       "accessToken",
       "refreshToken",
       "idToken",
@@ -76,7 +77,7 @@ export const REDACTION_RULES: readonly RedactionRule[] = [
       "keyMaterial",
     ],
     replacement: HIDDEN,
-    why: "Secret keys, private keys, Secrets Manager values, OAuth client secrets and tokens, KMS plaintext.",
+    why: "Secret keys, private keys, Secrets Manager values, OAuth client secrets and tokens, SSM session tokens, KMS plaintext.",
   },
 ];
 
@@ -108,7 +109,9 @@ function appliesTo(exception: RedactionException, context: RedactionContext): bo
 
 function compileRules(context: RedactionContext): CompiledRules {
   const here = REDACTION_EXCEPTIONS.filter((exception) => appliesTo(exception, context));
-  const cacheKey = here.length === 0 ? "" : `${context.eventSource}\u0000${context.eventName}`;
+  // Keyed by which entries apply, not by the event's name: `/ingest` senders choose event names, and
+  // a key per name would let them grow this cache without bound.
+  const cacheKey = here.map((exception) => REDACTION_EXCEPTIONS.indexOf(exception)).join(",");
   const cached = compiledCache.get(cacheKey);
   if (cached !== undefined) return cached;
   const exceptions = new Map<string, CompiledException[]>();
