@@ -91,9 +91,13 @@ interface CompiledRules {
   readonly gate: RegExp;
 }
 
+/** `keep` entries only stop the model pass (capture, sensitive-members.ts): nothing to do here. */
+type AppliedAction = Exclude<RedactionAction, { keep: true }>;
+type AppliedException = RedactionException & { readonly action: AppliedAction };
+
 interface CompiledException {
   readonly path: readonly string[];
-  readonly action: RedactionAction;
+  readonly action: AppliedAction;
 }
 
 const BY_MEMBER: ReadonlyMap<string, string> = new Map(
@@ -113,7 +117,9 @@ for (const exception of REDACTION_EXCEPTIONS) {
 
 function compileRules(context: RedactionContext): CompiledRules {
   const here = (EXCEPTIONS_BY_SOURCE.get(context.eventSource) ?? []).filter(
-    (exception) => exception.eventNames === "*" || exception.eventNames.includes(context.eventName),
+    (exception): exception is AppliedException =>
+      !("keep" in exception.action) &&
+      (exception.eventNames === "*" || exception.eventNames.includes(context.eventName)),
   );
   // Keyed by which entries apply, not by the event's name: `/ingest` senders choose event names, and
   // a key per name would let them grow this cache without bound.
@@ -184,7 +190,7 @@ function maskedValue(member: unknown, replacement: string): unknown {
 const OMITTED: unique symbol = Symbol("omitted");
 
 /** Applies one exception along its path; lists and EC2's `{items: [...]}` are stepped through. */
-function applyException(value: unknown, path: readonly string[], action: RedactionAction, depth: number): unknown {
+function applyException(value: unknown, path: readonly string[], action: AppliedAction, depth: number): unknown {
   if (typeof value !== "object" || value === null || depth >= REDACTION_DEPTH_MAX) return value;
   if (Array.isArray(value)) return mapArray(value, (item) => applyException(item, path, action, depth + 1));
   const object = value as Record<string, unknown>;

@@ -13,8 +13,11 @@ export const PASSWORD_MASK = "****";
 export const EC2_SENSITIVE_DATA_REMOVED = "<sensitiveDataRemoved>";
 export const SSM_TOKEN_HIDDEN = "Value hidden due to security reasons.";
 
-/** Replace the member's value by `replace` (an existing CloudTrail placeholder is kept), or drop it. */
-export type RedactionAction = { readonly replace: string } | { readonly omit: true };
+/**
+ * Replace the member's value by `replace` (an existing CloudTrail placeholder is kept), drop it, or
+ * keep it although the model marks it sensitive (CloudTrail logs it).
+ */
+export type RedactionAction = { readonly replace: string } | { readonly omit: true } | { readonly keep: true };
 
 export interface RedactionException {
   readonly eventSource: string;
@@ -65,6 +68,8 @@ const hide = { replace: HIDDEN } as const;
 const omit = { omit: true } as const;
 const ec2Removed = { replace: EC2_SENSITIVE_DATA_REMOVED } as const;
 const ssmToken = { replace: SSM_TOKEN_HIDDEN } as const;
+/** Logged although the model marks it sensitive; honoured by the model pass for top-level members. */
+const keep = { keep: true } as const;
 
 /** The exceptions table. */
 export const REDACTION_EXCEPTIONS: readonly RedactionException[] = [
@@ -227,6 +232,17 @@ export const REDACTION_EXCEPTIONS: readonly RedactionException[] = [
       "panther-analysis-tests and zmallen-cloudtrail2sightings (ModifyInstanceAttribute); RunInstances " +
       "takes the same user data.",
   },
+  ...(["requestParameters", "responseElements"] as const).map((field) => ({
+    eventSource: "s3.amazonaws.com",
+    eventNames: "*" as const,
+    field,
+    path: "x-amz-server-side-encryption-aws-kms-key-id",
+    action: keep,
+    source:
+      "cloudtrail-samples/panther-analysis-tests/panther_cloudtrail_test_events.json.gz (CopyObject: the " +
+      "KMS key ARN in requestParameters, which detections of re-encryption with a foreign key read). " +
+      "The S3 model marks SSEKMSKeyId sensitive; a key ARN is no secret.",
+  })),
 ];
 
 export interface SensitivePlaceholder {

@@ -241,6 +241,27 @@ describe("sensitive members of captured calls", () => {
     assert.equal(run.requestParameters?.["userData"], EC2_SENSITIVE_DATA_REMOVED);
   });
 
+  it("EC2 requests: a sensitive member inside a list EC2 renames (TunnelOptions.N → tunnelOptionsSet)", () => {
+    const event = record({
+      service: "ec2",
+      body:
+        "Action=CreateVpnConnection&Type=ipsec.1&CustomerGatewayId=cgw-1&VpnGatewayId=vgw-1" +
+        `&Options.TunnelOptions.1.PreSharedKey=${SECRET}&Options.TunnelOptions.1.TunnelInsideCidr=169.254.10.0%2F30` +
+        "&Version=2016-11-15",
+      responseBody:
+        '<CreateVpnConnectionResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r-3</requestId>' +
+        `<vpnConnection><vpnConnectionId>vpn-1</vpnConnectionId><customerGatewayConfiguration>${SECRET}` +
+        "</customerGatewayConfiguration><options><tunnelOptionSet><item>" +
+        `<preSharedKey>${SECRET}</preSharedKey></item></tunnelOptionSet></options></vpnConnection></CreateVpnConnectionResponse>`,
+    });
+    const options = event.requestParameters?.["options"] as Record<string, unknown>;
+    assert.deepEqual(options["tunnelOptionsSet"], {
+      items: [{ preSharedKey: EC2_SENSITIVE_DATA_REMOVED, tunnelInsideCidr: "169.254.10.0/30" }],
+    });
+    const connection = event.responseElements?.["vpnConnection"] as Record<string, unknown>;
+    assert.equal(connection["customerGatewayConfiguration"], EC2_SENSITIVE_DATA_REMOVED);
+  });
+
   it("rest-xml: S3's SSE-C key header is hidden, the other headers kept", () => {
     const event = record({
       service: "s3",
@@ -258,6 +279,29 @@ describe("sensitive members of captured calls", () => {
     });
     assert.equal(event.requestParameters?.["x-amz-server-side-encryption-customer-key"], HIDDEN);
     assert.equal(event.requestParameters?.["x-amz-server-side-encryption-customer-algorithm"], "AES256");
+  });
+
+  it("S3's KMS key ARN header stays, as CloudTrail logs it, though the model marks it sensitive", () => {
+    const keyArn = "arn:aws:kms:us-east-1:999999999999:key/attacker-key-id";
+    const event = record({
+      service: "s3",
+      rest: {
+        method: "PUT",
+        path: "/bk/key.txt",
+        headers: {
+          host: "localhost",
+          "x-amz-copy-source": "bk/other.txt",
+          "x-amz-server-side-encryption": "aws:kms",
+          "x-amz-server-side-encryption-aws-kms-key-id": keyArn,
+          "x-amz-server-side-encryption-context": Buffer.from(`{"k":"${SECRET}"}`).toString("base64"),
+        },
+      },
+      body: "",
+      responseBody: "<CopyObjectResult><ETag>&quot;e&quot;</ETag></CopyObjectResult>",
+    });
+    assert.equal(event["eventName"], "CopyObject");
+    assert.equal(event.requestParameters?.["x-amz-server-side-encryption-aws-kms-key-id"], keyArn);
+    assert.equal(event.requestParameters?.["x-amz-server-side-encryption-context"], HIDDEN);
   });
 
   it("rest-json: SSO OIDC CreateToken's client secret and tokens are hidden", () => {

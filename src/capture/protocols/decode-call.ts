@@ -46,7 +46,12 @@ const REQUEST_ID_HEADERS = ["x-amzn-requestid", "x-amz-request-id", "x-amzn-requ
 export function decodeCall(call: IdentifiedCall, request: CapturedRequest, response: CapturedResponse): DecodedCall {
   const { model, operation } = call;
   const codec = codecOf(model);
-  const requestParameters = hideSensitiveMembers(model, operation.input, codec.decodeRequest(call, request));
+  const requestParameters = hideSensitiveMembers(
+    model,
+    operation,
+    "requestParameters",
+    codec.decodeRequest(call, request),
+  );
   const objectKey = model.metadata.endpointPrefix === "s3" ? call.rest?.labels["Key"] : undefined;
   const headerRequestId = REQUEST_ID_HEADERS.map((name) => headerText(response.headers, name)).find(
     (value) => value !== undefined && value !== "",
@@ -85,7 +90,7 @@ export function decodeCall(call: IdentifiedCall, request: CapturedRequest, respo
     responseElements = withHeaderMembers(model, call, response, responseElements);
   }
   // On the output shape's own layout, so before the unwrap below.
-  responseElements = hideSensitiveMembers(model, operation.output, responseElements);
+  responseElements = hideSensitiveMembers(model, operation, "responseElements", responseElements);
   if (UNWRAP_SINGLE_RESULT.has(model.metadata.endpointPrefix) && responseElements !== null) {
     const values = Object.values(responseElements);
     const only = values.length === 1 ? values[0] : undefined;

@@ -8,9 +8,12 @@
  * follow when the record is built (src/normalize/redact.ts).
  */
 import { HIDDEN } from "../../normalize/redact.js";
-import { SENSITIVE_PLACEHOLDERS } from "../../normalize/redaction-exceptions.js";
-import type { ServiceModel, ShapeRef } from "./model-types.js";
+import { REDACTION_EXCEPTIONS, SENSITIVE_PLACEHOLDERS } from "../../normalize/redaction-exceptions.js";
+import { eventNameOf } from "./event-name.js";
+import { resolveShape, shapeType, type Operation, type ServiceModel, type ShapeRef } from "./model-types.js";
 import { rewriteByShape, type ModelMember } from "./shape-walk.js";
+
+type RecordField = "requestParameters" | "responseElements";
 
 /** The placeholder CloudTrail writes for a sensitive member of this service. */
 function sensitivePlaceholderOf(model: ServiceModel): string {
@@ -18,21 +21,110 @@ function sensitivePlaceholderOf(model: ServiceModel): string {
   return SENSITIVE_PLACEHOLDERS.find((entry) => entry.eventSource === eventSource)?.placeholder ?? HIDDEN;
 }
 
+const isSensitive = (member: ModelMember): boolean => member.ref.sensitive === true || member.shape.sensitive === true;
+
 /**
- * `decoded` (requestParameters for the input shape, responseElements for the output shape) with
- * every sensitive member replaced. Copy-on-write; null (no parameters) stays null.
+ * Top-level members the exceptions table keeps although the model marks them sensitive (S3's KMS
+ * key ARN header), by every name the record may use, lower-cased.
+ */
+function keptNamesOf(model: ServiceModel, operation: Operation, field: RecordField): ReadonlySet<string> {
+  const eventSource = `${model.metadata.endpointPrefix}.amazonaws.com`;
+  const eventName = eventNameOf(model, operation);
+  const kept = REDACTION_EXCEPTIONS.filter(
+    (exception) =>
+      "keep" in exception.action &&
+      exception.field === field &&
+      exception.eventSource === eventSource &&
+      (exception.eventNames === "*" || exception.eventNames.includes(eventName)),
+  );
+  return new Set(kept.map((exception) => exception.path.toLowerCase()));
+}
+
+/**
+ * `decoded` (requestParameters, walked with the operation's input shape, or responseElements, with
+ * its output shape) with every sensitive member replaced. Copy-on-write; null stays null.
  *
- * @example hideSensitiveMembers(ssm, ssm.operations.PutParameter.input, { name: "n", value: "s3cret" })
+ * @example hideSensitiveMembers(ssm, putParameter, "requestParameters", { name: "n", value: "s3cret" })
  * // → { name: "n", value: "HIDDEN_DUE_TO_SECURITY_REASONS" }
  */
 export function hideSensitiveMembers(
   model: ServiceModel,
-  shape: ShapeRef | undefined,
+  operation: Operation,
+  field: RecordField,
   decoded: Record<string, unknown> | null,
 ): Record<string, unknown> | null {
   if (decoded === null) return null;
+  const shape = field === "requestParameters" ? operation.input : operation.output;
   const placeholder = sensitivePlaceholderOf(model);
+  const kept = keptNamesOf(model, operation, field);
+  const root = resolveShape(model, shape);
+  const topLevel = new Set(Object.values(root?.members ?? {}));
+  const isKept = (member: ModelMember): boolean =>
+    topLevel.has(member.ref) &&
+    [member.name, member.ref.locationName].some((name) => name !== undefined && kept.has(name.toLowerCase()));
   const hide = (value: unknown, member: ModelMember): unknown =>
-    value !== null && (member.ref.sensitive === true || member.shape.sensitive === true) ? placeholder : value;
-  return rewriteByShape(model, shape, decoded, hide) as Record<string, unknown>;
+    value !== null && isSensitive(member) && !isKept(member) ? placeholder : value;
+  const walked = rewriteByShape(model, shape, decoded, hide) as Record<string, unknown>;
+  if (model.metadata.protocol !== "ec2") return walked;
+  // EC2 requests log lists under names from EC2's XML schema (`TunnelOptions.N` → `tunnelOptionsSet`,
+  // ec2-names.ts) that the model does not carry, so the walk cannot follow them: the names of the
+  // input's sensitive members are hidden wherever they occur as well.
+  const names = new Set([...sensitiveNamesOf(model, shape)].filter((name) => !kept.has(name)));
+  return names.size === 0 ? walked : (hideNamed(walked, names, placeholder, 0) as Record<string, unknown>);
+}
+
+/** Keyed by the operation's shape reference, which the cached model keeps. */
+const sensitiveNameCache = new WeakMap<object, ReadonlySet<string>>();
+
+/** Every name (model name, locationName, queryName; lower-cased) of a sensitive member under `root`. */
+function sensitiveNamesOf(model: ServiceModel, root: ShapeRef | undefined): ReadonlySet<string> {
+  if (root === undefined) return new Set();
+  const cached = sensitiveNameCache.get(root);
+  if (cached !== undefined) return cached;
+  const names = new Set<string>();
+  const visited = new Set<string>();
+  const visit = (ref: ShapeRef | undefined): void => {
+    if (ref === undefined || (ref.shape !== undefined && visited.has(ref.shape))) return;
+    if (ref.shape !== undefined) visited.add(ref.shape);
+    const shape = resolveShape(model, ref);
+    if (shape === undefined) return;
+    const kind = shapeType(shape);
+    if (kind === "list") return visit(shape.member);
+    if (kind === "map") return visit(shape.value);
+    for (const [name, member] of Object.entries(shape.members ?? {})) {
+      const memberShape = resolveShape(model, member) ?? {};
+      if (member.sensitive === true || memberShape.sensitive === true) {
+        for (const alias of [name, member.locationName, member.queryName]) {
+          if (alias !== undefined) names.add(alias.toLowerCase());
+        }
+      } else visit(member);
+    }
+  };
+  visit(root);
+  sensitiveNameCache.set(root, names);
+  return names;
+}
+
+/** Deeper than any EC2 request nests; bounds the walk of a hostile value. */
+const NAMED_DEPTH_MAX = 64;
+
+function hideNamed(value: unknown, names: ReadonlySet<string>, placeholder: string, depth: number): unknown {
+  if (typeof value !== "object" || value === null || depth >= NAMED_DEPTH_MAX) return value;
+  if (Array.isArray(value)) {
+    const items = value.map((item: unknown) => hideNamed(item, names, placeholder, depth + 1));
+    return items.every((item, index) => item === value[index]) ? value : items;
+  }
+  const object = value as Record<string, unknown>;
+  let copy: Record<string, unknown> | undefined;
+  for (const key of Object.keys(object)) {
+    const member = object[key];
+    const next =
+      names.has(key.toLowerCase()) && member !== null && member !== placeholder
+        ? placeholder
+        : hideNamed(member, names, placeholder, depth + 1);
+    if (next === member) continue;
+    copy ??= { ...object };
+    Object.defineProperty(copy, key, { value: next, enumerable: true, writable: true, configurable: true });
+  }
+  return copy ?? object;
 }
