@@ -324,4 +324,35 @@ describe("sensitive members of captured calls", () => {
       expiresIn: 28800,
     });
   });
+
+  it("lists of sensitive items and maps of sensitive values or keys are hidden item by item, or whole", () => {
+    const optedOut = decoded({
+      service: "sns",
+      body: "Action=ListPhoneNumbersOptedOut&Version=2010-03-31",
+      responseBody:
+        '<ListPhoneNumbersOptedOutResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">' +
+        "<ListPhoneNumbersOptedOutResult><phoneNumbers><member>+15555550100</member><member>+15555550101</member>" +
+        "</phoneNumbers></ListPhoneNumbersOptedOutResult></ListPhoneNumbersOptedOutResponse>",
+    });
+    assert.deepEqual(optedOut.responseElements, { phoneNumbers: [HIDDEN, HIDDEN] });
+    const service = decoded({
+      service: "apprunner",
+      target: "AppRunner.CreateService",
+      body: JSON.stringify({
+        ServiceName: "web",
+        SourceConfiguration: {
+          ImageRepository: {
+            ImageIdentifier: "public.ecr.aws/x/y:latest",
+            ImageRepositoryType: "ECR_PUBLIC",
+            ImageConfiguration: { Port: "8080", RuntimeEnvironmentVariables: { DB_PASSWORD: SECRET } },
+          },
+        },
+      }),
+      responseBody: "{}",
+    });
+    const repository = (service.requestParameters?.["sourceConfiguration"] as Record<string, unknown>)[
+      "imageRepository"
+    ] as Record<string, unknown>;
+    assert.deepEqual(repository["imageConfiguration"], { port: "8080", runtimeEnvironmentVariables: HIDDEN });
+  });
 });

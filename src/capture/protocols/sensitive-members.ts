@@ -62,8 +62,10 @@ export function hideSensitiveMembers(
   const isKept = (member: ModelMember): boolean =>
     topLevel.has(member.ref) &&
     [member.name, member.ref.locationName].some((name) => name !== undefined && kept.has(name.toLowerCase()));
-  const hide = (value: unknown, member: ModelMember): unknown =>
-    value !== null && isSensitive(member) && !isKept(member) ? placeholder : value;
+  const hide = (value: unknown, member: ModelMember): unknown => {
+    if (value === null || isKept(member)) return value;
+    return isSensitive(member) ? placeholder : hideSensitiveItems(model, member.shape, value, placeholder);
+  };
   const walked = rewriteByShape(model, shape, decoded, hide) as Record<string, unknown>;
   if (model.metadata.protocol !== "ec2") return walked;
   // EC2 requests log lists under names from EC2's XML schema (`TunnelOptions.N` → `tunnelOptionsSet`,
@@ -71,6 +73,24 @@ export function hideSensitiveMembers(
   // input's sensitive members are hidden wherever they occur as well.
   const names = new Set([...sensitiveNamesOf(model, shape)].filter((name) => !kept.has(name)));
   return names.size === 0 ? walked : (hideNamed(walked, names, placeholder, 0) as Record<string, unknown>);
+}
+
+/**
+ * A list whose items, or a map whose values, are sensitive (the walk offers only members to the
+ * rewrite): every item or value replaced, a map with sensitive keys whole; `value` itself
+ * otherwise, so the walk goes on into it.
+ */
+function hideSensitiveItems(model: ServiceModel, shape: ShapeRef, value: unknown, placeholder: string): unknown {
+  const kind = shapeType(shape);
+  // Sensitive keys (App Runner's environment variable names) cannot be kept: the map goes whole.
+  if (kind === "map" && resolveShape(model, shape.key)?.sensitive === true) return placeholder;
+  const inner = resolveShape(model, kind === "list" ? shape.member : kind === "map" ? shape.value : undefined);
+  if (inner?.sensitive !== true || typeof value !== "object" || value === null) return value;
+  const hideAll = (items: readonly unknown[]) => items.map((item) => (item === null ? item : placeholder));
+  if (Array.isArray(value)) return hideAll(value);
+  const object = value as Record<string, unknown>;
+  if (kind === "list") return Array.isArray(object["items"]) ? { ...object, items: hideAll(object["items"]) } : value;
+  return Object.fromEntries(Object.entries(object).map(([key, item]) => [key, item === null ? item : placeholder]));
 }
 
 /** Keyed by the operation's shape reference, which the cached model keeps. */
