@@ -51,7 +51,7 @@ function redactedEventData(data: Record<string, unknown>): Record<string, unknow
   let copy: Record<string, unknown> | undefined;
   for (const member of PAYLOAD_MEMBERS) {
     const value = data[member];
-    const redacted = redactSecrets(value, context);
+    const redacted = redactSecrets(value, { ...context, field: member });
     if (redacted !== value) {
       copy ??= { ...data };
       copy[member] = redacted;

@@ -48,10 +48,10 @@ export interface ApiCallInput {
  */
 export function buildApiCallRecord(input: ApiCallInput): { record: CloudTrailRecord; json: string } {
   const context = { eventSource: input.eventSource, eventName: input.eventName };
-  const requestParameters = redactSecrets(input.requestParameters, context) as Record<string, unknown> | null;
-  const responseElements = input.readOnly
-    ? null
-    : (redactSecrets(input.responseElements, context) as Record<string, unknown> | null);
+  const redact = (field: string, value: Record<string, unknown> | null) =>
+    redactSecrets(value, { ...context, field }) as Record<string, unknown> | null;
+  const requestParameters = redact("requestParameters", input.requestParameters);
+  const responseElements = input.readOnly ? null : redact("responseElements", input.responseElements);
   // Literal in CloudTrail's field order; undefined members are dropped by JSON.stringify and below.
   const draft: CloudTrailRecord = {
     eventVersion: CURRENT_EVENT_VERSION,

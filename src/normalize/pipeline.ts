@@ -112,7 +112,7 @@ function redactRecord(record: Record<string, unknown>, json: string): Record<str
   let copy: Record<string, unknown> | undefined;
   for (const field of REDACTED_FIELDS) {
     const value = record[field];
-    const redacted = redactSecrets(value, context);
+    const redacted = redactSecrets(value, { ...context, field });
     if (redacted !== value) {
       copy ??= { ...record };
       copy[field] = redacted;

@@ -1,32 +1,51 @@
 /**
- * The one redaction list every capture path uses (ingest API, capture proxy, middleware,
- * self-audit). CloudTrail never logs secrets: most services replace them with
- * `HIDDEN_DUE_TO_SECURITY_REASONS`, EC2 CreateKeyPair with `<sensitiveDataRemoved>` (spec §1.7), and
- * Cairn masks passwords as `****` (the capture-proxy issue asks for RDS `masterUserPassword` so).
- * Member names match case-insensitively and at any depth, because services nest them
- * (`PublishBatch` entries, `ModifyDBInstance` inside batch wrappers).
+ * The redaction every record path runs (ingest API, capture proxy, middleware, self-audit). CloudTrail
+ * never logs secrets, and Cairn states how in three places, applied in this order:
+ *
+ * 1. Calls of a modelled AWS service: every member the service model marks `sensitive` becomes the
+ *    service's placeholder, before the record is built (src/capture/protocols/sensitive-members.ts).
+ * 2. Per-member exceptions read from CloudTrail's own records (redaction-exceptions.ts): omitted
+ *    members, `****`, `<sensitiveDataRemoved>`, custom texts. Applied here, by the record's member names.
+ * 3. The secret-name list below, for members no model describes (middleware apps, operations the
+ *    bundled models lack, records sent to `/ingest`). Matched case-insensitively at any depth.
+ *
+ * A value already holding a placeholder is kept: ingesting CloudTrail's records must not rewrite
+ * what CloudTrail delivered, and a later rule must not undo an earlier one.
  */
-export { applySizeLimits, SIZE_LIMITS, truncateField, truncateUtf8 } from "./size-limits.js";
+import {
+  EC2_SENSITIVE_DATA_REMOVED,
+  HIDDEN,
+  PASSWORD_MASK,
+  REDACTION_EXCEPTIONS,
+  SENSITIVE_PLACEHOLDERS,
+  type RedactionAction,
+  type RedactionException,
+} from "./redaction-exceptions.js";
 
-export const HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS";
-export const PASSWORD_MASK = "****";
-export const EC2_SENSITIVE_DATA_REMOVED = "<sensitiveDataRemoved>";
+export { applySizeLimits, SIZE_LIMITS, truncateField, truncateUtf8 } from "./size-limits.js";
+export { EC2_SENSITIVE_DATA_REMOVED, HIDDEN, PASSWORD_MASK } from "./redaction-exceptions.js";
 
 export interface RedactionContext {
   eventSource: string;
   eventName: string;
 }
 
+/** Which record member is redacted: the exceptions name their field. */
+export interface RedactionTarget extends RedactionContext {
+  field: string;
+}
+
 export interface RedactionRule {
   /** Member names, matched case-insensitively. */
   readonly members: readonly string[];
   readonly replacement: string;
-  /** Limits the rule to some events; a scoped rule overrides an unscoped one for the same member. */
-  readonly only?: { readonly eventSource: string; readonly eventNames: readonly string[] };
   readonly why: string;
 }
 
-/** The redaction table. Each entry is exercised by test/normalize/redact.test.ts. */
+/**
+ * The secret-name list. Exact names only: `nextToken`, `clientToken`, `sessionToken`,
+ * `accessKeyId`, `passwordResetRequired` are not secrets, and CloudTrail logs them.
+ */
 export const REDACTION_RULES: readonly RedactionRule[] = [
   {
     members: [
@@ -39,7 +58,7 @@ export const REDACTION_RULES: readonly RedactionRule[] = [
       "tdeCredentialPassword",
     ],
     replacement: PASSWORD_MASK,
-    why: "Passwords (RDS, IAM, Cognito, Directory Service): masked, never stored.",
+    why: "Passwords (RDS, IAM, Cognito, Directory Service): masked as RDS's records mask master passwords.",
   },
   {
     members: [
@@ -50,23 +69,15 @@ export const REDACTION_RULES: readonly RedactionRule[] = [
       "secretBinary",
       "clientSecret",
       "authToken",
+      "tokenValue",
+      "accessToken",
+      "refreshToken",
+      "idToken",
       "plaintext",
       "keyMaterial",
     ],
     replacement: HIDDEN,
-    why: "Secret keys, private keys, Secrets Manager values, OAuth client secrets, KMS plaintext. STS AssumeRole's accessKeyId/sessionToken stay, as in CloudTrail.",
-  },
-  {
-    members: ["keyMaterial"],
-    replacement: EC2_SENSITIVE_DATA_REMOVED,
-    only: { eventSource: "ec2.amazonaws.com", eventNames: ["CreateKeyPair"] },
-    why: "EC2 CreateKeyPair uses its own placeholder (spec §1.7).",
-  },
-  {
-    members: ["message", "subject", "messageAttributes"],
-    replacement: HIDDEN,
-    only: { eventSource: "sns.amazonaws.com", eventNames: ["Publish", "PublishBatch"] },
-    why: "SNS message bodies are customer data (spec §1.7, Publish data event example).",
+    why: "Secret keys, private keys, Secrets Manager values, OAuth client secrets and tokens, SSM session tokens, KMS plaintext.",
   },
 ];
 
@@ -75,25 +86,55 @@ export const REDACTION_DEPTH_MAX = 64;
 
 interface CompiledRules {
   readonly byMember: ReadonlyMap<string, string>;
+  /** This event's exceptions by record field, paths split and lower-cased. */
+  readonly exceptions: ReadonlyMap<string, readonly CompiledException[]>;
   readonly gate: RegExp;
 }
 
+/** `keep` entries only stop the model pass (capture, sensitive-members.ts): nothing to do here. */
+type AppliedAction = Exclude<RedactionAction, { keep: true }>;
+type AppliedException = RedactionException & { readonly action: AppliedAction };
+
+interface CompiledException {
+  readonly path: readonly string[];
+  readonly action: AppliedAction;
+}
+
+const BY_MEMBER: ReadonlyMap<string, string> = new Map(
+  REDACTION_RULES.flatMap((rule) => rule.members.map((member) => [member.toLowerCase(), rule.replacement] as const)),
+);
+
 const compiledCache = new Map<string, CompiledRules>();
 
+/** The table by event source, so the ingest hot path looks at a service's few entries only. */
+const EXCEPTIONS_BY_SOURCE = new Map<string, RedactionException[]>();
+for (const exception of REDACTION_EXCEPTIONS) {
+  EXCEPTIONS_BY_SOURCE.set(exception.eventSource, [
+    ...(EXCEPTIONS_BY_SOURCE.get(exception.eventSource) ?? []),
+    exception,
+  ]);
+}
+
 function compileRules(context: RedactionContext): CompiledRules {
-  const scopedHere = REDACTION_RULES.filter(
-    (rule) => rule.only?.eventSource === context.eventSource && rule.only.eventNames.includes(context.eventName),
+  const here = (EXCEPTIONS_BY_SOURCE.get(context.eventSource) ?? []).filter(
+    (exception): exception is AppliedException =>
+      !("keep" in exception.action) &&
+      (exception.eventNames === "*" || exception.eventNames.includes(context.eventName)),
   );
-  const cacheKey = scopedHere.length === 0 ? "" : `${context.eventSource}\u0000${context.eventName}`;
+  // Keyed by which entries apply, not by the event's name: `/ingest` senders choose event names, and
+  // a key per name would let them grow this cache without bound.
+  const cacheKey = here.map((exception) => REDACTION_EXCEPTIONS.indexOf(exception)).join(",");
   const cached = compiledCache.get(cacheKey);
   if (cached !== undefined) return cached;
-  const byMember = new Map<string, string>();
-  // Unscoped rules first so scoped ones overwrite them.
-  for (const rule of [...REDACTION_RULES.filter((r) => r.only === undefined), ...scopedHere]) {
-    for (const member of rule.members) byMember.set(member.toLowerCase(), rule.replacement);
+  const exceptions = new Map<string, CompiledException[]>();
+  for (const exception of here) {
+    const path = exception.path.toLowerCase().split(".");
+    exceptions.set(exception.field, [...(exceptions.get(exception.field) ?? []), { path, action: exception.action }]);
   }
-  const names = [...byMember.keys()].map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-  const compiled = { byMember, gate: new RegExp(`"(?:${names.join("|")})":`, "i") };
+  const leafNames = here.map((exception) => exception.path.split(".").at(-1) ?? "");
+  const names = [...new Set([...BY_MEMBER.keys(), ...leafNames.map((name) => name.toLowerCase())])];
+  const escaped = names.map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  const compiled = { byMember: BY_MEMBER, exceptions, gate: new RegExp(`"(?:${escaped.join("|")})":`, "i") };
   compiledCache.set(cacheKey, compiled);
   return compiled;
 }
@@ -107,19 +148,35 @@ export function mayContainSecrets(json: string, context: RedactionContext): bool
 }
 
 /**
- * Returns `value` with secret-bearing members replaced. Copy-on-write: unchanged subtrees (and the
- * whole value, when nothing matched) are returned as the same references, and the input is never
- * mutated.
+ * Returns `value` (the record's `target.field`) with this event's exceptions applied, then the
+ * secret-name list. Copy-on-write: unchanged subtrees (and the whole value, when nothing matched)
+ * are returned as the same references, and the input is never mutated.
  *
- * @example redactSecrets({ masterUserPassword: "hunter2" }, { eventSource: "rds.amazonaws.com", eventName: "CreateDBInstance" })
+ * @example redactSecrets({ masterUserPassword: "hunter2" }, { eventSource: "rds.amazonaws.com", eventName: "CreateDBInstance", field: "requestParameters" })
  * // → { masterUserPassword: "****" }
  */
-export function redactSecrets(value: unknown, context: RedactionContext): unknown {
-  return redactValue(value, compileRules(context).byMember, 0);
+export function redactSecrets(value: unknown, target: RedactionTarget): unknown {
+  const rules = compileRules(target);
+  let out = value;
+  for (const exception of rules.exceptions.get(target.field) ?? []) {
+    out = applyException(out, exception.path, exception.action, 0);
+  }
+  return redactValue(out, rules.byMember, 0);
 }
 
 /** Placeholders CloudTrail itself writes; a value already redacted is kept as the service wrote it. */
-const REDACTION_PLACEHOLDERS: ReadonlySet<unknown> = new Set([HIDDEN, PASSWORD_MASK, EC2_SENSITIVE_DATA_REMOVED]);
+const REDACTION_PLACEHOLDERS: ReadonlySet<unknown> = new Set([
+  HIDDEN,
+  PASSWORD_MASK,
+  EC2_SENSITIVE_DATA_REMOVED,
+  ...SENSITIVE_PLACEHOLDERS.map((entry) => entry.placeholder),
+  ...REDACTION_EXCEPTIONS.flatMap((exception) => ("replace" in exception.action ? [exception.action.replace] : [])),
+]);
+
+/** True when `value` is one of the placeholders CloudTrail (or an earlier redaction step) writes. */
+export function isRedactionPlaceholder(value: unknown): boolean {
+  return REDACTION_PLACEHOLDERS.has(value);
+}
 
 /**
  * null stays null (nothing to hide), and an existing placeholder stays: real CloudTrail records
@@ -130,21 +187,53 @@ function maskedValue(member: unknown, replacement: string): unknown {
   return member === null || REDACTION_PLACEHOLDERS.has(member) ? member : replacement;
 }
 
+const OMITTED: unique symbol = Symbol("omitted");
+
+/** Applies one exception along its path; lists and EC2's `{items: [...]}` are stepped through. */
+function applyException(value: unknown, path: readonly string[], action: AppliedAction, depth: number): unknown {
+  if (typeof value !== "object" || value === null || depth >= REDACTION_DEPTH_MAX) return value;
+  if (Array.isArray(value)) return mapArray(value, (item) => applyException(item, path, action, depth + 1));
+  const object = value as Record<string, unknown>;
+  const [head, ...rest] = path;
+  const keys = Object.keys(object).filter((key) => key.toLowerCase() === head);
+  if (keys.length === 0) {
+    const items = object["items"];
+    if (!Array.isArray(items)) return value;
+    const walked = applyException(items, path, action, depth + 1);
+    return walked === items ? value : { ...object, items: walked };
+  }
+  let copy: Record<string, unknown> | undefined;
+  for (const key of keys) {
+    const member = object[key];
+    const next =
+      rest.length > 0
+        ? applyException(member, rest, action, depth + 1)
+        : "omit" in action
+          ? OMITTED
+          : maskedValue(member, action.replace);
+    if (next === member) continue;
+    copy ??= { ...object };
+    if (next === OMITTED) delete copy[key];
+    else Object.defineProperty(copy, key, { value: next, enumerable: true, writable: true, configurable: true });
+  }
+  return copy ?? object;
+}
+
+function mapArray(items: readonly unknown[], map: (item: unknown) => unknown): readonly unknown[] {
+  let copy: unknown[] | undefined;
+  items.forEach((item, index) => {
+    const next = map(item);
+    if (next === item) return;
+    copy ??= items.slice();
+    copy[index] = next;
+  });
+  return copy ?? items;
+}
+
 function redactValue(value: unknown, byMember: ReadonlyMap<string, string>, depth: number): unknown {
   if (typeof value !== "object" || value === null) return value;
   if (depth >= REDACTION_DEPTH_MAX) return HIDDEN;
-  if (Array.isArray(value)) {
-    let copy: unknown[] | undefined;
-    for (let index = 0; index < value.length; index += 1) {
-      const item: unknown = value[index];
-      const redacted = redactValue(item, byMember, depth + 1);
-      if (redacted !== item) {
-        copy ??= value.slice();
-        copy[index] = redacted;
-      }
-    }
-    return copy ?? value;
-  }
+  if (Array.isArray(value)) return mapArray(value, (item) => redactValue(item, byMember, depth + 1));
   return redactObject(value as Record<string, unknown>, byMember, depth);
 }
 

@@ -10,6 +10,7 @@ import { headerText, type CapturedRequest, type IdentifiedCall } from "./identif
 import { defineMember } from "./query-request.js";
 import { asObject, isDataPayload, tryParseJson } from "./decode-request.js";
 import { codecOf } from "./protocol-codecs.js";
+import { hideSensitiveMembers } from "./sensitive-members.js";
 import { decodeXmlOutput, xmlErrorOf, xmlRequestIdOf } from "./xml-response.js";
 import { renderTimestampMembers } from "./timestamp-members.js";
 import { parseXml, type XmlElement } from "./xml.js";
@@ -46,11 +47,12 @@ const REQUEST_ID_HEADERS = ["x-amzn-requestid", "x-amz-request-id", "x-amzn-requ
 export function decodeCall(call: IdentifiedCall, request: CapturedRequest, response: CapturedResponse): DecodedCall {
   const { model, operation } = call;
   const codec = codecOf(model);
+  // Secrets first, so a rendering rule never sees (or copies) a secret value.
   const requestParameters = renderTimestampMembers(
     model,
     operation.name,
     operation.input,
-    codec.decodeRequest(call, request),
+    hideSensitiveMembers(model, operation, "requestParameters", codec.decodeRequest(call, request)),
   );
   const objectKey = model.metadata.endpointPrefix === "s3" ? call.rest?.labels["Key"] : undefined;
   const headerRequestId = REQUEST_ID_HEADERS.map((name) => headerText(response.headers, name)).find(
@@ -90,6 +92,7 @@ export function decodeCall(call: IdentifiedCall, request: CapturedRequest, respo
     responseElements = withHeaderMembers(model, call, response, responseElements);
   }
   // On the output shape's own members, so before RDS and ElastiCache drop the wrapping structure.
+  responseElements = hideSensitiveMembers(model, operation, "responseElements", responseElements);
   responseElements = renderTimestampMembers(model, operation.name, operation.output, responseElements);
   if (UNWRAP_SINGLE_RESULT.has(model.metadata.endpointPrefix) && responseElements !== null) {
     const values = Object.values(responseElements);
