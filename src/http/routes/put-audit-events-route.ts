@@ -81,6 +81,7 @@ async function putAuditEvents(call: AuditedCall, channels: ChannelRegistry): Pro
     region: claim.region,
     nowMs: call.nowMs,
     provenance: ingestedBy(principal, "put-audit-events", { channelArn: channel.arn }),
+    callerAccountId: principal.accountId,
   });
   // Durable before the answer: the journal fsyncs, then every consumer (Lake included) gets them.
   call.note.items.push(...batch.items);
