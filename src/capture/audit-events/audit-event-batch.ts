@@ -2,7 +2,7 @@
  * PutAuditEvents as a source (spec §7.5): checks a batch of audit events against the limits and
  * turns each accepted one into the ActivityAuditLog record CloudTrail stores for it.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { ApiError } from "../../lib/api-error.js";
 import { isPlainObject } from "../../lib/plain-object.js";
 import type { JournalAppendItem } from "../../journal/index.js";
@@ -83,6 +83,8 @@ function checkEventData(eventData: string, ownerAccountId: string): Record<strin
     if (typeof value !== "string") throw new EventProblem("InvalidData", `${field} must be a string.`);
     if (value.length > max) throw new EventProblem("FieldTooLong", `${field} exceeds ${max} characters.`);
   }
+  // The UID is what tells a retry from a new event (auditEventDedupKey): an empty one would fold them all into one.
+  if (data["UID"] === "") throw new EventProblem("FieldNotFound", "UID is required and must not be empty.");
   for (const [field, max] of OBJECT_LIMITS) {
     const value = data[field];
     if (value === undefined || value === null) continue;
@@ -149,6 +151,11 @@ export interface AuditEventTarget {
   readonly nowMs: number;
   /** Who sent the events through the channel: kept next to each record, never written into it. */
   readonly provenance: IngestProvenance;
+  /**
+   * The caller's account, part of each event's dedup key: an account a channel's policy lets in
+   * cannot make Cairn drop another account's events by sending their UIDs first.
+   */
+  readonly callerAccountId: string;
 }
 
 export interface AdmittedBatch {
@@ -158,13 +165,37 @@ export interface AdmittedBatch {
   readonly failed: AuditEventFailure[];
 }
 
+/**
+ * The journal's dedup key of an audit event: the source's `UID` (spec §7.5: "unique request id from
+ * the source") within one channel and one calling account, so a call re-sent after a lost answer
+ * stores each event once. The keys of /ingest, the proxy and imports (`dedupKeyOf`) are JSON arrays,
+ * so they begin with "["; this prefix keeps the two key spaces apart.
+ */
+export function auditEventDedupKey(channelArn: string, callerAccountId: string, uid: string): string {
+  return `cloudtrail-data:PutAuditEvents:${JSON.stringify([channelArn, callerAccountId, uid])}`;
+}
+
+/**
+ * The eventID of the event with this dedup key, the same on every retry, so a re-sent call gets the
+ * answer of the first one. An RFC 9562 version 8 ("custom") UUID: the first 16 bytes of SHA-256 of
+ * the key with the version and variant bits set. Shaped like CloudTrail's ids without claiming, as a
+ * version 4 would, to be random.
+ */
+export function auditEventId(dedupKey: string): string {
+  const bytes = createHash("sha256").update(dedupKey).digest().subarray(0, 16);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x80;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString("hex");
+  return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
+}
+
 /** Checks each audit event and builds its ActivityAuditLog record (through normalize); a bad event fails alone. */
 export function admitAuditEvents(events: ParsedRequest["events"], target: AuditEventTarget): AdmittedBatch {
   const batch: AdmittedBatch = { items: [], accepted: [], failed: [] };
   for (const event of events) {
     try {
-      const eventID = randomUUID();
-      batch.items.push({ json: activityJson(event, target, eventID), provenance: target.provenance });
+      const { json, dedupKey, eventID } = activityRecord(event, target);
+      batch.items.push({ json, dedupKey, provenance: target.provenance });
       batch.accepted.push({ id: event.id, eventID });
     } catch (error) {
       if (!(error instanceof EventProblem)) throw error;
@@ -174,19 +205,24 @@ export function admitAuditEvents(events: ParsedRequest["events"], target: AuditE
   return batch;
 }
 
-function activityJson(event: ParsedRequest["events"][number], target: AuditEventTarget, eventId: string): string {
+function activityRecord(
+  event: ParsedRequest["events"][number],
+  target: AuditEventTarget,
+): { json: string; dedupKey: string; eventID: string } {
   if (event.eventDataChecksum !== undefined && !checksumMatches(event.eventData, event.eventDataChecksum))
     throw new EventProblem("InvalidChecksum", "eventDataChecksum is not the SHA-256 of eventData.");
   const data = checkEventData(event.eventData, target.accountId);
+  const dedupKey = auditEventDedupKey(target.channelArn, target.callerAccountId, data["UID"] as string);
+  const eventID = auditEventId(dedupKey);
   const built = buildActivityRecord({
     data,
     eventTimeSeconds: EVENT_TIME.exec(data["eventTime"] as string)![1]!,
-    eventId,
+    eventId: eventID,
     awsRegion: target.region,
     recipientAccountId: target.accountId,
     channelArn: target.channelArn,
     ingestedAtMs: target.nowMs,
   });
   if (!built.ok) throw new EventProblem("InvalidData", built.message);
-  return built.json;
+  return { json: built.json, dedupKey, eventID };
 }

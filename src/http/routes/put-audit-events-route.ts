@@ -2,9 +2,10 @@
  * The `cloudtrail-data` service (spec §7.5): `POST /PutAuditEvents?channelArn=…[&externalId=…]`,
  * REST-JSON, SigV4 with signing name `cloudtrail-data`. Each accepted audit event becomes an
  * ActivityAuditLog record (the event as sent under `eventData`, plus eventID, eventTime, awsRegion,
- * recipientAccountId and `metadata{ingestionTime, channelARN}`) appended to the journal; the answer
- * is sent only once the journal has fsynced them, and the Lake consumer routes them to the channel's
- * destination stores (store-router.ts). Errors: rest-json (`x-amzn-ErrorType` + `{"message"}`).
+ * recipientAccountId and `metadata{ingestionTime, channelARN}`) appended to the journal, keyed by its
+ * channel, caller account and UID so that a retried call stores nothing twice and gets the same eventIDs
+ * (audit-event-batch.ts); the answer is sent only once the journal has fsynced them, and the Lake
+ * consumer routes them to the channel's destination stores (store-router.ts). Errors: rest-json (`x-amzn-ErrorType` + `{"message"}`).
  */
 import type { FastifyInstance } from "fastify";
 import { policyAllows } from "../../auth/resource-policy.js";
@@ -81,6 +82,7 @@ async function putAuditEvents(call: AuditedCall, channels: ChannelRegistry): Pro
     region: claim.region,
     nowMs: call.nowMs,
     provenance: ingestedBy(principal, "put-audit-events", { channelArn: channel.arn }),
+    callerAccountId: principal.accountId,
   });
   // Durable before the answer: the journal fsyncs, then every consumer (Lake included) gets them.
   call.note.items.push(...batch.items);
