@@ -37,8 +37,14 @@ export function startProxyProcess(options: {
 export async function journalRecords(
   serverUrl: string,
   dataDir: string,
-  options: { withProvenance?: boolean } = {},
+  options: { withProvenance?: boolean; credentials?: { accessKeyId: string; secretAccessKey: string } } = {},
 ): Promise<Record<string, unknown>[]> {
+  const { credentials } = options;
+  // Another account's records are read with that account's keys (tail shows the caller's account).
+  const keys =
+    credentials === undefined
+      ? {}
+      : { AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey };
   const child = ownChild(
     spawn(
       process.execPath,
@@ -55,7 +61,7 @@ export async function journalRecords(
         dataDir,
       ],
       {
-        env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp" },
+        env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", ...keys },
         stdio: ["ignore", "pipe", "pipe"],
       },
     ),

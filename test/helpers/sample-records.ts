@@ -80,3 +80,31 @@ export function recentRecords(
   }
   return out;
 }
+
+/** The example records of the AWS pages Cairn was specified from (../shared/data/seed-examples). */
+export const SEED_EXAMPLES_DIR = resolve(SAMPLES_DIR, "../seed-examples");
+
+let seedsWarned = false;
+
+/** `false` when the seed examples are present, else the loud reason a test gives for skipping. */
+export function seedExamplesMissingReason(): string | false {
+  if (existsSync(join(SEED_EXAMPLES_DIR, "README.md"))) return false;
+  const reason = `SKIPPED: seed examples not found at ${SEED_EXAMPLES_DIR} (set CAIRN_SAMPLES_DIR or put ../shared beside the checkout)`;
+  if (!seedsWarned) {
+    seedsWarned = true;
+    console.warn(`\n*** ${reason} ***\n`);
+  }
+  return reason;
+}
+
+/** One seed example, parsed, by file name (`aurora-CreateDBInstance.json`). */
+export function seedExample(file: string): RawRecord {
+  return JSON.parse(readFileSync(join(SEED_EXAMPLES_DIR, file), "utf8")) as RawRecord;
+}
+
+/** Every seed example's file name, sorted. */
+export function seedExampleFiles(): string[] {
+  return readdirSync(SEED_EXAMPLES_DIR)
+    .filter((name) => name.endsWith(".json"))
+    .sort();
+}
