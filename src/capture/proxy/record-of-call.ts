@@ -18,6 +18,7 @@ import {
   type DecodedCall,
 } from "../protocols/decode-call.js";
 import { headerText, type CapturedRequest } from "../protocols/identify.js";
+import { withRecordLayout } from "../protocols/record-layouts.js";
 import { identifyCall } from "../protocols/protocol-codecs.js";
 import { pathStyleOf } from "../protocols/s3-host.js";
 import { describeUnmodelledCall } from "../protocols/unmodelled.js";
@@ -65,12 +66,14 @@ function modelledFacts(
 ): CallFacts | undefined {
   const identified = identifyCall(context.models, service, request);
   if (identified === undefined) return undefined;
+  const eventSource = `${identified.model.metadata.endpointPrefix}.amazonaws.com`;
+  const eventName = eventNameOf(identified.model, identified.operation);
   return {
-    eventSource: `${identified.model.metadata.endpointPrefix}.amazonaws.com`,
-    eventName: eventNameOf(identified.model, identified.operation),
+    eventSource,
+    eventName,
     // Lambda's names carry API versions (`ListFunctions20150331`); the rules read the operation's name.
     operationName: identified.operation.name,
-    decoded: decodeCall(identified, request, call.response),
+    decoded: withRecordLayout(eventSource, eventName, decodeCall(identified, request, call.response)),
   };
 }
 
