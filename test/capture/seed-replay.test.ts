@@ -2,7 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { awsCliMissingReason, runAws } from "../helpers/aws-cli.js";
 import { shapeDifferences } from "../helpers/record-shape.js";
-import { seedExample, seedExamplesMissingReason, type RawRecord } from "../helpers/sample-records.js";
+import { seedExample, seedExampleFiles, seedExamplesMissingReason, type RawRecord } from "../helpers/sample-records.js";
 import { TEST_ACCESS_KEY_ID, TEST_ACCOUNT_ID, TEST_SECRET_ACCESS_KEY } from "../helpers/server-process.js";
 import { motoMissingReason } from "../storage/moto-server.js";
 import { addPrincipal } from "../helpers/principals.js";
@@ -59,22 +59,6 @@ const REPLAYS: readonly Replay[] = [
     caller: "IAMUser",
     run: async (cli) => {
       await cli(["elasticache", "describe-cache-clusters", "--no-show-cache-node-info", "--max-records", "100"]);
-    },
-  },
-  {
-    example: "elasticache-ModifyCacheCluster.json",
-    region: "us-west-2",
-    caller: "IAMUser",
-    run: async (cli) => {
-      await cli([
-        "elasticache",
-        "modify-cache-cluster",
-        "--cache-cluster-id",
-        "test-memcached",
-        "--num-cache-nodes",
-        "3",
-        "--apply-immediately",
-      ]);
     },
   },
   {
@@ -167,6 +151,18 @@ const REPLAYS: readonly Replay[] = [
   },
 ];
 
+/**
+ * The examples not replayed here, and why; test/capture/timestamp-members.test.ts and
+ * test/capture/proxy-unmodelled.test.ts check what they show.
+ */
+const NOT_REPLAYED: Readonly<Record<string, string>> = {
+  "elasticache-ModifyCacheCluster.json": "moto answers ModifyCacheCluster with an HTML 500 (not implemented)",
+  "systems-manager-StartConnection.json": "no AWS CLI command (Fleet Manager through the console)",
+  "systems-manager-CreateControlChannel.json":
+    "no AWS CLI command; the SSM agent's call, sent signed by proxy-unmodelled",
+  "systems-manager-RequestManagedInstanceRoleToken.json": "no AWS CLI command; sent signed by proxy-unmodelled",
+};
+
 describe("the seed examples' calls, replayed through cairn proxy in front of moto", { skip }, () => {
   let stack: ProxyStack | undefined;
   const callers = new Map<string, Keys>();
@@ -182,6 +178,11 @@ describe("the seed examples' calls, replayed through cairn proxy in front of mot
 
   after(async () => {
     await stack?.stop();
+  });
+
+  it("every seed example is replayed or says why not", () => {
+    const covered = [...REPLAYS.map((replay) => replay.example), ...Object.keys(NOT_REPLAYED)].sort();
+    assert.deepEqual(covered, seedExampleFiles());
   });
 
   for (const replay of REPLAYS) {
