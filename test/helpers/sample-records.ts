@@ -82,7 +82,7 @@ export function recentRecords(
 }
 
 /** The example records of the AWS pages Cairn was specified from (../shared/data/seed-examples). */
-export const SEED_EXAMPLES_DIR = resolve(SAMPLES_DIR, "../seed-examples");
+const SEED_EXAMPLES_DIR = resolve(SAMPLES_DIR, "../seed-examples");
 
 let seedsWarned = false;
 
