@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { awsCliMissingReason, runAws } from "../helpers/aws-cli.js";
 import { TEST_ACCOUNT_ID, type ServerProcess } from "../helpers/server-process.js";
 import { motoMissingReason } from "../storage/moto-server.js";
-import { recordsNamed, startProxyStack, type ProxyProcess, type ProxyStack } from "./proxy-process.js";
+import { awsJsonViaProxy, recordsNamed, startProxyStack, type ProxyStack } from "./proxy-process.js";
 
 /**
  * Issue #12 item 3: the AWS CLI → `cairn proxy` → moto_server, then the real CLI's
@@ -26,21 +26,10 @@ describe(
   { skip },
   () => {
     let server: ServerProcess | undefined;
-    let proxy: ProxyProcess | undefined;
-    let keys: { accessKeyId: string; secretAccessKey: string };
     let stack: ProxyStack | undefined;
 
-    const viaProxy = async (args: string[]): Promise<Record<string, unknown>> => {
-      const result = await runAws(server!.dataDir, [...args, "--endpoint-url", proxy!.url, "--output", "json"], {
-        AWS_ACCESS_KEY_ID: keys.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: keys.secretAccessKey,
-        AWS_DEFAULT_REGION: REGION,
-        AWS_MAX_ATTEMPTS: "1",
-      });
-      assert.equal(result.code, 0, `aws ${args.join(" ")}: ${result.stderr}`);
-      // Some calls (create-alias) print nothing.
-      return result.stdout.trim() === "" ? {} : (JSON.parse(result.stdout) as Record<string, unknown>);
-    };
+    const viaProxy = (args: string[]): Promise<Record<string, unknown>> =>
+      awsJsonViaProxy(stack!, args, { region: REGION });
 
     /** The real CLI's lookup-events against the Cairn server (the account's root, from the data dir's files). */
     const lookupByName = async (value: string): Promise<CliEvent[]> => {
@@ -85,7 +74,7 @@ describe(
 
     before(async () => {
       stack = await startProxyStack();
-      ({ server, proxy, keys } = stack);
+      ({ server } = stack);
     });
 
     after(async () => {

@@ -11,6 +11,7 @@ import { startMotoServer, type MotoServer } from "../storage/moto-server.js";
 import { spawnCairn, type CairnProcess } from "../helpers/cairn-process.js";
 import { pollUntil } from "../helpers/poll.js";
 import { ownChild } from "../helpers/owned-children.js";
+import { runAws } from "../helpers/aws-cli.js";
 
 /** A real `cairn proxy` child process on 127.0.0.1 and a free port. */
 export type ProxyProcess = CairnProcess;
@@ -134,4 +135,34 @@ export async function recordsNamed(
       message: () => `${count} ${eventSource} ${eventName} records in the journal; found ${found.length}`,
     },
   );
+}
+
+/**
+ * The real AWS CLI through the stack's proxy, as `keys` (the stack's principal unless told) in
+ * `region`; a failed command fails the test. Returns what the CLI printed.
+ */
+export async function awsViaProxy(
+  stack: ProxyStack,
+  args: string[],
+  options: { keys?: { accessKeyId: string; secretAccessKey: string }; region?: string } = {},
+): Promise<string> {
+  const keys = options.keys ?? stack.keys;
+  const result = await runAws(stack.server.dataDir, [...args, "--endpoint-url", stack.proxy.url], {
+    AWS_ACCESS_KEY_ID: keys.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: keys.secretAccessKey,
+    AWS_DEFAULT_REGION: options.region ?? "us-east-1",
+    AWS_MAX_ATTEMPTS: "1",
+  });
+  if (result.code !== 0) throw new Error(`aws ${args.join(" ")} exited ${result.code}: ${result.stderr}`);
+  return result.stdout;
+}
+
+/** `awsViaProxy` with `--output json`, parsed; `{}` for the calls that print nothing (create-alias). */
+export async function awsJsonViaProxy(
+  stack: ProxyStack,
+  args: string[],
+  options: { keys?: { accessKeyId: string; secretAccessKey: string }; region?: string } = {},
+): Promise<Record<string, unknown>> {
+  const printed = await awsViaProxy(stack, [...args, "--output", "json"], options);
+  return printed.trim() === "" ? {} : (JSON.parse(printed) as Record<string, unknown>);
 }

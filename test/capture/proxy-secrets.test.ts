@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { awsCliMissingReason, runAws } from "../helpers/aws-cli.js";
 import { pollUntil } from "../helpers/poll.js";
 import { motoMissingReason } from "../storage/moto-server.js";
-import { journalRecords, recordsNamed, startProxyStack, type ProxyStack } from "./proxy-process.js";
+import { awsViaProxy, journalRecords, recordsNamed, startProxyStack, type ProxyStack } from "./proxy-process.js";
 
 /**
  * Issue 12, item 1: secrets sent or received through `cairn proxy` (the real AWS CLI in front of
@@ -30,16 +30,7 @@ describe("cairn proxy: secrets in calls are never stored", { skip }, () => {
   /** Every secret the calls carried, sent by the test or answered by moto. */
   const secrets: string[] = [PARAMETER_SECRET, SECRET_STRING, DB_PASSWORD, LOGIN_PASSWORD];
 
-  const cli = async (args: string[]): Promise<string> => {
-    const result = await runAws(stack!.server.dataDir, [...args, "--endpoint-url", stack!.proxy.url], {
-      AWS_ACCESS_KEY_ID: stack!.keys.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: stack!.keys.secretAccessKey,
-      AWS_DEFAULT_REGION: REGION,
-      AWS_MAX_ATTEMPTS: "1",
-    });
-    assert.equal(result.code, 0, `aws ${args.join(" ")}: ${result.stderr}`);
-    return result.stdout;
-  };
+  const cli = (args: string[]): Promise<string> => awsViaProxy(stack!, args, { region: REGION });
 
   const recorded = async (eventSource: string, eventName: string): Promise<EventRecord> => {
     const [found] = await recordsNamed(stack!.server, eventSource, eventName);

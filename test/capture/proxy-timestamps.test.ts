@@ -1,10 +1,16 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { awsCliMissingReason, runAws } from "../helpers/aws-cli.js";
+import { awsCliMissingReason } from "../helpers/aws-cli.js";
 import { type ServerProcess } from "../helpers/server-process.js";
 import { motoMissingReason } from "../storage/moto-server.js";
 import { pollUntil } from "../helpers/poll.js";
-import { journalRecords, startProxyStack, type ProxyProcess, type ProxyStack } from "./proxy-process.js";
+import {
+  awsJsonViaProxy,
+  journalRecords,
+  startProxyStack,
+  type ProxyProcess,
+  type ProxyStack,
+} from "./proxy-process.js";
 
 /**
  * Timestamp members through the real stack: the AWS CLI → `cairn proxy` → moto_server, records read
@@ -40,19 +46,9 @@ function cliInstantMs(printed: unknown): number {
 describe("cairn proxy: timestamp members as CloudTrail renders them (AWS CLI → proxy → moto)", { skip }, () => {
   let server: ServerProcess | undefined;
   let proxy: ProxyProcess | undefined;
-  let keys: { accessKeyId: string; secretAccessKey: string };
   let stack: ProxyStack | undefined;
 
-  const cli = async (args: string[]): Promise<Record<string, unknown>> => {
-    const result = await runAws(server!.dataDir, [...args, "--endpoint-url", proxy!.url, "--output", "json"], {
-      AWS_ACCESS_KEY_ID: keys.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: keys.secretAccessKey,
-      AWS_DEFAULT_REGION: REGION,
-      AWS_MAX_ATTEMPTS: "1",
-    });
-    assert.equal(result.code, 0, `aws ${args.join(" ")}: ${result.stderr}`);
-    return JSON.parse(result.stdout) as Record<string, unknown>;
-  };
+  const cli = (args: string[]): Promise<Record<string, unknown>> => awsJsonViaProxy(stack!, args, { region: REGION });
 
   /**
    * The proxy's record of a call whose requestParameters hold `expected`: the server records its own
@@ -74,7 +70,7 @@ describe("cairn proxy: timestamp members as CloudTrail renders them (AWS CLI →
 
   before(async () => {
     stack = await startProxyStack();
-    ({ server, proxy, keys } = stack);
+    ({ server, proxy } = stack);
   });
 
   after(async () => {

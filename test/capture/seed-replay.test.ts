@@ -1,12 +1,12 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { awsCliMissingReason, runAws } from "../helpers/aws-cli.js";
+import { awsCliMissingReason } from "../helpers/aws-cli.js";
 import { shapeDifferences } from "../helpers/record-shape.js";
 import { seedExample, seedExampleFiles, seedExamplesMissingReason, type RawRecord } from "../helpers/sample-records.js";
 import { TEST_ACCESS_KEY_ID, TEST_ACCOUNT_ID, TEST_SECRET_ACCESS_KEY } from "../helpers/server-process.js";
 import { motoMissingReason } from "../storage/moto-server.js";
 import { addPrincipal } from "../helpers/principals.js";
-import { recordsNamed, startProxyStack, type ProxyStack } from "./proxy-process.js";
+import { awsViaProxy, recordsNamed, startProxyStack, type ProxyStack } from "./proxy-process.js";
 
 /**
  * Issue #12 item 5: the AWS CLI call behind each seed example (../shared/data/seed-examples/README.md),
@@ -198,16 +198,7 @@ describe("the seed examples' calls, replayed through cairn proxy in front of mot
 });
 
 function cliFor(stack: ProxyStack, keys: Keys, region: string): Cli {
-  return async (args) => {
-    const result = await runAws(stack.server.dataDir, [...args, "--endpoint-url", stack.proxy.url], {
-      AWS_ACCESS_KEY_ID: keys.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: keys.secretAccessKey,
-      AWS_DEFAULT_REGION: region,
-      AWS_MAX_ATTEMPTS: "1",
-    });
-    assert.equal(result.code, 0, `aws ${args.join(" ")}: ${result.stderr}`);
-    return result.stdout;
-  };
+  return (args) => awsViaProxy(stack, args, { keys, region });
 }
 
 /** Everything in `record` CloudTrail would have written otherwise than it wrote `example`. */
