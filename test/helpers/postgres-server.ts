@@ -18,8 +18,11 @@ export interface PostgresServer {
   readonly url: string;
   /** A new empty database on this server, for one test; `drop()` removes it (closing its connections). */
   createDatabase(): Promise<TestDatabase>;
-  /** Stops PostgreSQL (fast shutdown: in-flight transactions fail) and starts it again on the same port and data. */
-  restart(options?: { downMs?: number }): Promise<void>;
+  /**
+   * Stops PostgreSQL (fast shutdown: in-flight transactions fail), runs `whileDown`, and starts it
+   * again on the same port and data.
+   */
+  restart(options?: { whileDown?: () => Promise<void> }): Promise<void>;
   /** Fast shutdown, then removes the data dir. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -94,10 +97,10 @@ export async function startPostgresServer(): Promise<PostgresServer> {
         },
       };
     },
-    async restart({ downMs = 0 } = {}) {
+    async restart({ whileDown } = {}) {
       if (child) await stopPostmaster(child);
       child = undefined;
-      if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+      await whileDown?.();
       child = await startPostmaster(directory, dataDir, port, url, identity);
     },
     async stop() {
