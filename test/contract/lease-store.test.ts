@@ -98,8 +98,10 @@ describe("PostgreSQL lease store", { skip: postgresMissing }, () => {
     it("refuses a TTL that is not a positive whole number of ms, and every call once closed", async () => {
       const { stores, done } = await nodes(1);
       try {
-        for (const ttl of [0, -5, 1.5, Number.NaN, 86_400_001])
+        for (const ttl of [0, -5, 1.5, Number.NaN, Number.MAX_SAFE_INTEGER + 2])
           await assert.rejects(stores[0]!.acquire("ttl", "node-a", ttl), RangeError, String(ttl));
+        const longest = await stores[0]!.acquire("ttl", "node-a", Number.MAX_SAFE_INTEGER);
+        assert.ok(longest, "a job's interval × 3 of any length is a TTL");
         await stores[0]!.close();
         await assert.rejects(stores[0]!.acquire("ttl", "node-a", 1_000), /closed/);
       } finally {

@@ -1,8 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { existsSync, readdirSync } from "node:fs";
 import { chown, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import pg from "pg";
 import { ownChild } from "./owned-children.js";
 import { pollUntil } from "./poll.js";
@@ -34,15 +35,34 @@ export interface TestDatabase {
 }
 
 const USER = "cairn";
-const BIN = "/usr/local/bin";
+
+/** The PostgreSQL programs: on PATH, else where Debian's packages put them (not on PATH). */
+function postgresBin(): string | undefined {
+  const debian = "/usr/lib/postgresql";
+  const versions = existsSync(debian)
+    ? readdirSync(debian)
+        .filter((name) => /^\d+$/.test(name))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  const candidates = [
+    ...(process.env.PATH ?? "").split(delimiter),
+    ...versions.map((version) => join(debian, version, "bin")),
+  ];
+  return candidates.find((dir) => dir !== "" && existsSync(join(dir, "initdb")) && existsSync(join(dir, "postgres")));
+}
+
+const BIN = postgresBin();
+
+function bin(): string {
+  if (BIN === undefined) throw new Error("PostgreSQL is not installed (see postgresMissingReason).");
+  return BIN;
+}
 
 /** PostgreSQL comes with the machine image, not from a registry: tests that need it skip loudly without it. */
 export function postgresMissingReason(): string | false {
-  const missing = ["initdb", "postgres"].filter(
-    (tool) => spawnSync(join(BIN, tool), ["--version"], { encoding: "utf8" }).status !== 0,
-  );
-  if (missing.length === 0) return false;
-  const reason = `SKIPPED LOUDLY: ${missing.map((tool) => join(BIN, tool)).join(" and ")} not installed; the PostgreSQL backends need a real PostgreSQL.`;
+  if (BIN !== undefined && spawnSync(join(BIN, "initdb"), ["--version"]).status === 0) return false;
+  const reason =
+    "SKIPPED LOUDLY: PostgreSQL's initdb/postgres not found (PATH, /usr/lib/postgresql/*/bin); the PostgreSQL backends need a real PostgreSQL.";
   process.stderr.write(`\n*** ${reason} ***\n\n`);
   return reason;
 }
@@ -121,7 +141,7 @@ async function initdb(
   await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
   if (identity) await chown(passwordFile, identity.uid, identity.gid);
   const result = spawnSync(
-    join(BIN, "initdb"),
+    join(bin(), "initdb"),
     [
       "-D",
       dataDir,
@@ -151,7 +171,7 @@ async function startPostmaster(
   for (const setting of ["listen_addresses=127.0.0.1", "fsync=on", "max_connections=100", "log_min_messages=warning"])
     args.push("-c", setting);
   const child = ownChild(
-    spawn(join(BIN, "postgres"), args, { stdio: ["ignore", "pipe", "pipe"], cwd: directory, ...identity }),
+    spawn(join(bin(), "postgres"), args, { stdio: ["ignore", "pipe", "pipe"], cwd: directory, ...identity }),
   );
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));

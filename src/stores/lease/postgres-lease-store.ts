@@ -45,9 +45,6 @@ interface GrantRow {
   expires_at_ms: number;
 }
 
-/** The longest TTL a grant may ask for (a day); leases of singleton jobs last seconds. */
-const TTL_MAX_MS = 86_400_000;
-
 /**
  * Opens the cluster lease store on `db` (migrating its table). `expiresAtMs` of a grant is in the
  * database's clock: a holder times its renewals from when it asked, with its own timer, and never
@@ -87,7 +84,8 @@ export async function openPostgresLeaseStore(db: PostgresDatabase): Promise<Leas
   };
 }
 
+/** Any safe integer of ms added to now stays inside PostgreSQL's timestamp range (to 294276 AD). */
 function assertTtl(ttlMs: number): void {
-  if (!Number.isSafeInteger(ttlMs) || ttlMs < 1 || ttlMs > TTL_MAX_MS)
-    throw new RangeError(`A lease TTL must be an integer from 1 to ${TTL_MAX_MS} ms, not ${ttlMs}.`);
+  if (!Number.isSafeInteger(ttlMs) || ttlMs < 1)
+    throw new RangeError(`A lease TTL must be a whole number of ms ≥ 1, not ${ttlMs}.`);
 }
