@@ -74,6 +74,36 @@ describe("PostgreSQL database and migrations", { skip: postgresMissing }, () => 
     }
   });
 
+  it("commits a transaction that resolves, rolls back one that throws, and keeps the connection for the next", async () => {
+    const database = await server.createDatabase();
+    // One connection: a transaction that did not give it back would leave the next call waiting.
+    const db = openPostgresDatabase({ url: database.url, maxConnections: 1 });
+    try {
+      await db.query("CREATE TABLE ledger (id INT PRIMARY KEY)");
+      const [first] = await db.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+      await assert.rejects(
+        db.transaction(async (tx) => {
+          await tx.query("INSERT INTO ledger (id) VALUES ($1)", [1]);
+          throw new Error("the batch failed half-way");
+        }),
+        /half-way/,
+      );
+      await assert.rejects(
+        db.transaction((tx) => tx.query("INSERT INTO ledger (id) VALUES ($1), ($1)", [2])),
+        /duplicate key/,
+      );
+      const inside = await db.transaction(async (tx) => {
+        await tx.query("INSERT INTO ledger (id) VALUES ($1)", [3]);
+        return tx.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+      });
+      assert.deepEqual(await db.query("SELECT id FROM ledger ORDER BY id"), [{ id: 3 }]);
+      assert.equal(inside[0]?.pid, first?.pid, "the same pooled connection served every call");
+    } finally {
+      await db.close();
+      await database.drop();
+    }
+  });
+
   it("answers StoreUnavailableError while PostgreSQL restarts, and works again without reopening", async () => {
     const database = await server.createDatabase();
     const db = openPostgresDatabase({ url: database.url, connectTimeoutMs: 2_000 });

@@ -114,19 +114,29 @@ export class PostgresDatabase implements Queryable {
     }
   }
 
-  /** Runs `body` in one transaction on one connection: COMMIT when it resolves, ROLLBACK when it throws. */
+  /**
+   * Runs `body` in one transaction on one pooled connection: COMMIT when it resolves, ROLLBACK when it
+   * throws. The connection goes back to the pool unless the rollback failed (then it is closed).
+   */
   async transaction<T>(body: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.session(async (session) => {
-      await session.query("BEGIN");
-      try {
-        const result = await body(session);
-        await session.query("COMMIT");
-        return result;
-      } catch (error) {
-        await session.query("ROLLBACK").catch(() => undefined);
-        throw error;
-      }
-    });
+    const client = await this.connect();
+    const tx = this.queryableOf(client);
+    let clean = false;
+    try {
+      await tx.query("BEGIN");
+      const result = await body(tx);
+      await tx.query("COMMIT");
+      clean = true;
+      return result;
+    } catch (error) {
+      clean = await tx.query("ROLLBACK").then(
+        () => true,
+        () => false,
+      );
+      throw error;
+    } finally {
+      client.release(!clean);
+    }
   }
 
   /**
@@ -134,24 +144,9 @@ export class PostgresDatabase implements Queryable {
    * closed afterwards rather than pooled, so no session state outlives `body`.
    */
   async session<T>(body: (session: Queryable) => Promise<T>): Promise<T> {
-    this.assertOpen();
-    let client: pg.PoolClient;
+    const client = await this.connect();
     try {
-      client = await this.pool.connect();
-    } catch (error) {
-      throw this.translate(error);
-    }
-    const session: Queryable = {
-      query: async <R extends object>(text: string, values: readonly unknown[] = []) => {
-        try {
-          return (await client.query<R>(text, values as unknown[])).rows;
-        } catch (error) {
-          throw this.translate(error);
-        }
-      },
-    };
-    try {
-      return await body(session);
+      return await body(this.queryableOf(client));
     } finally {
       client.release(true);
     }
@@ -162,6 +157,27 @@ export class PostgresDatabase implements Queryable {
     if (this.closed) return;
     this.closed = true;
     await this.pool.end();
+  }
+
+  private async connect(): Promise<pg.PoolClient> {
+    this.assertOpen();
+    try {
+      return await this.pool.connect();
+    } catch (error) {
+      throw this.translate(error);
+    }
+  }
+
+  private queryableOf(client: pg.PoolClient): Queryable {
+    return {
+      query: async <R extends object>(text: string, values: readonly unknown[] = []) => {
+        try {
+          return (await client.query<R>(text, values as unknown[])).rows;
+        } catch (error) {
+          throw this.translate(error);
+        }
+      },
+    };
   }
 
   private assertOpen(): void {
