@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { StoreUnavailableError, isTransientError } from "../../src/lib/transient-error.js";
 import { migrate, openPostgresDatabase, type Migration } from "../../src/stores/postgres/index.js";
+import { pollUntil } from "../helpers/poll.js";
 import { postgresMissingReason, startPostgresServer, type PostgresServer } from "../helpers/postgres-server.js";
 import { freePort } from "../storage/moto-server.js";
 
@@ -109,12 +110,22 @@ describe("PostgreSQL database and migrations", { skip: postgresMissing }, () => 
     const db = openPostgresDatabase({ url: database.url, connectTimeoutMs: 2_000 });
     try {
       assert.deepEqual(await db.query("SELECT 1 AS one"), [{ one: 1 }]);
+      const inFlight = db.query("SELECT pg_sleep(60)").catch((error: unknown) => error);
+      await pollUntil(
+        async () => (await db.query("SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'")).length === 1,
+        { message: "the long statement to run" },
+      );
       let during: unknown;
       await server.restart({
         whileDown: async () => {
           during = await db.query("SELECT 1 AS one").catch((error: unknown) => error);
         },
       });
+      const interrupted = await inFlight;
+      assert.ok(
+        interrupted instanceof StoreUnavailableError,
+        `the statement cut by the shutdown: ${String(interrupted)}`,
+      );
       assert.ok(during instanceof StoreUnavailableError, String(during));
       assert.ok(isTransientError(during));
       assert.ok(!during.message.includes(new URL(database.url).password), "no password in the message");
@@ -135,6 +146,20 @@ describe("PostgreSQL database and migrations", { skip: postgresMissing }, () => 
       assert.doesNotMatch(error.message, /s3cret-pw/);
     } finally {
       await db.close();
+    }
+  });
+
+  it("answers StoreUnavailableError for a statement the server cancels at its timeout", async () => {
+    const database = await server.createDatabase();
+    const db = openPostgresDatabase({ url: database.url, statementTimeoutMs: 100 });
+    try {
+      const error = await db.query("SELECT pg_sleep(30)").catch((caught: unknown) => caught);
+      assert.ok(error instanceof StoreUnavailableError, String(error));
+      assert.match(error.message, /statement timeout/);
+      assert.deepEqual(await db.query("SELECT 1 AS one"), [{ one: 1 }]);
+    } finally {
+      await db.close();
+      await database.drop();
     }
   });
 
