@@ -71,7 +71,7 @@ export class PostgresDatabase implements Queryable {
   private closed = false;
 
   private constructor(url: URL, options: PostgresDatabaseOptions) {
-    this.secret = decodeURIComponent(url.password);
+    this.secret = decodedPassword(url);
     const shown = new URL(url.href);
     shown.password = "";
     shown.search = "";
@@ -209,6 +209,15 @@ function parseDatabaseUrl(text: string): URL {
     throw new Error(`The database URL must start with postgres:// or postgresql://, not ${url.protocol}//.`);
   if (url.hostname === "") throw new Error("The database URL names no host.");
   return url;
+}
+
+/** The password as the driver sends it (percent-decoded), to scrub from messages; the raw text when it does not decode. */
+function decodedPassword(url: URL): string {
+  try {
+    return decodeURIComponent(url.password);
+  } catch {
+    return url.password;
+  }
 }
 
 function isUnavailable(error: unknown): boolean {
