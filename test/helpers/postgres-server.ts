@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { chown, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
@@ -80,10 +80,17 @@ function serverIdentity(): { uid: number; gid: number } | undefined {
 
 let startsMeasured = 0;
 
+/** Data dirs of servers not stopped yet: removed when the test process ends without stopping them. */
+const liveDirectories = new Set<string>();
+process.on("exit", () => {
+  for (const directory of liveDirectories) rmSync(directory, { recursive: true, force: true });
+});
+
 export async function startPostgresServer(): Promise<PostgresServer> {
   const started = Date.now();
   const identity = serverIdentity();
   const directory = await mkdtemp(join(tmpdir(), "cairn-pg-"));
+  liveDirectories.add(directory);
   const dataDir = join(directory, "data");
   const password = randomBytes(18).toString("base64url");
   try {
@@ -127,6 +134,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
       if (child) await stopPostmaster(child);
       child = undefined;
       await rm(directory, { recursive: true, force: true });
+      liveDirectories.delete(directory);
     },
   };
 }
