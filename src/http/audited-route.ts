@@ -10,6 +10,7 @@ import { SELF_AUDIT_PROVENANCE } from "../model/provenance.js";
 import type { Clock } from "../lib/clock.js";
 import type { Principal, PrincipalStore } from "../stores/principals/index.js";
 import { senderOf } from "./send-error.js";
+import { storeUnavailableAnswer } from "./store-unavailable.js";
 import { markSignedRoute, throwRefusalBeforeBody } from "./signed-routes.js";
 
 /** What every route is registered with. */
@@ -215,6 +216,9 @@ function ownRecordJson(
 
 function asApiError(error: unknown, onInternalError: (error: unknown) => void): ApiError {
   if (isApiError(error)) return error;
+  // An operating condition (a database restarting), not a fault: the caller retries.
+  const unavailableStore = storeUnavailableAnswer(error);
+  if (unavailableStore) return unavailableStore;
   onInternalError(error);
   return new ApiError("InternalFailure", INTERNAL_FAILURE);
 }

@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import { ApiError, isApiError } from "../lib/api-error.js";
 import { closeIfBodyUnread, sendNoRoute, senderOf } from "./send-error.js";
 import { signedRouteOf } from "./signed-routes.js";
+import { storeUnavailableAnswer } from "./store-unavailable.js";
 
 /** The CloudTrail API's own request bodies are small; /ingest raises its own limit. */
 const API_BODY_BYTES_MAX = 1024 * 1024;
@@ -75,6 +76,8 @@ function asApiError(
 ): ApiError {
   // Refusals decided by Cairn's own hooks (the in-flight body budget) arrive as they are.
   if (isApiError(error)) return error;
+  const unavailableStore = storeUnavailableAnswer(error);
+  if (unavailableStore) return unavailableStore;
   const status = error.statusCode ?? 500;
   // A fault, not a refusal: the caller is told InternalFailure, the log gets the stack (errors.md).
   if (status >= 500) onInternalError(error);

@@ -67,6 +67,7 @@ const TRANSIENT_NAMES: ReadonlySet<string> = new Set([
   "AbortError",
   "RequestTimeout",
   "TransientError",
+  "StoreUnavailableError",
 ]);
 
 function isTransientItself(error: unknown): boolean {
@@ -87,6 +88,18 @@ function isTransientItself(error: unknown): boolean {
 /** A failure a consumer knows to be about a dependency (a store that is down, a bound on waiting work). */
 export class TransientError extends Error {
   override readonly name = "TransientError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * A store's backend cannot be reached or cannot answer now (a database that is down, restarting or
+ * out of connections). Nothing was done that the caller must undo; the same call may succeed later,
+ * so HTTP answers it 503 with Retry-After and a consumer retries from its committed cursor.
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = "StoreUnavailableError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }

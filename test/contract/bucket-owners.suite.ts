@@ -8,7 +8,7 @@ import type { BucketOwnerStore } from "../../src/stores/bucket-owners/index.js";
  * yet; `open()` opens a new store over it each time, as another process (or a restart) would.
  */
 export interface BucketOwnerStoreUnderTest {
-  open(): BucketOwnerStore;
+  open(): BucketOwnerStore | Promise<BucketOwnerStore>;
   /** Closes what `open` returned and removes the data. */
   cleanup(): Promise<void>;
 }
@@ -29,14 +29,14 @@ export function bucketOwnerStoreContractSuite(name: string, create: () => Promis
   describe(`BucketOwnerStore contract: ${name}`, () => {
     it("knows no owner before a claim", () =>
       withPlace(async (place) => {
-        const store = place.open();
+        const store = await place.open();
         assert.equal(await store.ownerOf("trail-bucket"), undefined);
         assert.deepEqual(await store.list(ALICE), []);
       }));
 
     it("gives a bucket to the first account that claims it, and keeps it there", () =>
       withPlace(async (place) => {
-        const store = place.open();
+        const store = await place.open();
         assert.equal(await store.claim("trail-bucket", ALICE), ALICE);
         assert.equal(await store.claim("trail-bucket", ALICE), ALICE, "claiming again is harmless");
         assert.equal(await store.claim("trail-bucket", BOB), ALICE, "a later claim names the owner");
@@ -46,7 +46,7 @@ export function bucketOwnerStoreContractSuite(name: string, create: () => Promis
 
     it("lists each account's buckets in byte order", () =>
       withPlace(async (place) => {
-        const store = place.open();
+        const store = await place.open();
         for (const bucket of ["zeta-logs", "alpha-logs", "m.logs", "m-logs"]) await store.claim(bucket, ALICE);
         await store.claim("bob-logs", BOB);
         assert.deepEqual(await store.list(ALICE), ["alpha-logs", "m-logs", "m.logs", "zeta-logs"]);
@@ -55,7 +55,7 @@ export function bucketOwnerStoreContractSuite(name: string, create: () => Promis
 
     it("lets exactly one of many simultaneous claims win", () =>
       withPlace(async (place) => {
-        const stores = [place.open(), place.open(), place.open()];
+        const stores = await Promise.all([place.open(), place.open(), place.open()]);
         const accounts = Array.from({ length: 12 }, (_, i) => String(100000000000 + i));
         const answers = await Promise.all(
           accounts.map((account, i) => stores[i % stores.length]!.claim("contested", account)),
@@ -70,10 +70,10 @@ export function bucketOwnerStoreContractSuite(name: string, create: () => Promis
 
     it("keeps owners across a reopen", () =>
       withPlace(async (place) => {
-        const first = place.open();
+        const first = await place.open();
         await first.claim("kept-bucket", BOB);
         await first.close();
-        const second = place.open();
+        const second = await place.open();
         assert.equal(await second.ownerOf("kept-bucket"), BOB);
         assert.equal(await second.claim("kept-bucket", ALICE), BOB);
         assert.deepEqual(await second.list(BOB), ["kept-bucket"]);
@@ -81,7 +81,7 @@ export function bucketOwnerStoreContractSuite(name: string, create: () => Promis
 
     it("refuses what is no bucket name or no account id, and stores nothing for it", () =>
       withPlace(async (place) => {
-        const store = place.open();
+        const store = await place.open();
         for (const bucket of ["", "UPPER", "../escape", "a", "x".repeat(64)])
           await assert.rejects(store.claim(bucket, ALICE), JSON.stringify(bucket));
         for (const account of ["", "12345", "abcdefghijkl", "1234567890123"])
@@ -92,7 +92,7 @@ export function bucketOwnerStoreContractSuite(name: string, create: () => Promis
 
     it("rejects every call once closed", () =>
       withPlace(async (place) => {
-        const store = place.open();
+        const store = await place.open();
         await store.close();
         await store.close();
         await assert.rejects(store.ownerOf("trail-bucket"));

@@ -4,8 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { describe, it } from "node:test";
-import { openSqliteBucketOwnerStore, type BucketOwnerStore } from "../../src/stores/bucket-owners/index.js";
+import { after, before, describe, it } from "node:test";
+import {
+  openPostgresBucketOwnerStore,
+  openSqliteBucketOwnerStore,
+  type BucketOwnerStore,
+} from "../../src/stores/bucket-owners/index.js";
+import { openPostgresDatabase, type PostgresDatabase } from "../../src/stores/postgres/index.js";
+import { postgresMissingReason, startPostgresServer, type PostgresServer } from "../helpers/postgres-server.js";
 import { bucketOwnerStoreContractSuite } from "./bucket-owners.suite.js";
 
 bucketOwnerStoreContractSuite("SQLite", async () => {
@@ -89,6 +95,58 @@ describe("SQLite bucket-owner store under real concurrency", () => {
     } finally {
       await Promise.all(workers.map((w) => w.terminate()));
       await rm(directory, { recursive: true, force: true });
+    }
+  });
+});
+
+const postgresMissing = postgresMissingReason();
+
+describe("PostgreSQL bucket-owner store", { skip: postgresMissing }, () => {
+  let server: PostgresServer;
+  before(async () => (server = await startPostgresServer()));
+  after(() => server?.stop());
+
+  /** A fresh database; each `open()` is another node: its own pool and store. */
+  async function place() {
+    const database = await server.createDatabase();
+    const dbs: PostgresDatabase[] = [];
+    const stores: BucketOwnerStore[] = [];
+    return {
+      async open() {
+        const db = openPostgresDatabase({ url: database.url });
+        dbs.push(db);
+        const store = await openPostgresBucketOwnerStore(db);
+        stores.push(store);
+        return store;
+      },
+      async cleanup() {
+        for (const store of stores) await store.close();
+        for (const db of dbs) await db.close();
+        await database.drop();
+      },
+    };
+  }
+
+  bucketOwnerStoreContractSuite("PostgreSQL", place);
+
+  it("gives each bucket to exactly one of four nodes racing on their own connections", async () => {
+    const subject = await place();
+    try {
+      const accounts = ["100000000001", "100000000002", "100000000003", "100000000004"];
+      const nodes = await Promise.all(accounts.map(() => subject.open()));
+      const buckets = Array.from({ length: 100 }, (_, i) => `race-${i}`);
+      const answers = await Promise.all(
+        nodes.map((node, n) => Promise.all(buckets.map((bucket) => node.claim(bucket, accounts[n]!)))),
+      );
+      for (const [i, bucket] of buckets.entries()) {
+        const owner = await nodes[0]!.ownerOf(bucket);
+        assert.ok(owner !== undefined && accounts.includes(owner), `${bucket} has an owner`);
+        for (const answer of answers) assert.equal(answer[i], owner, `every claim of ${bucket} names its owner`);
+      }
+      const listed = (await Promise.all(accounts.map((account) => nodes[1]!.list(account)))).flat();
+      assert.equal(listed.length, buckets.length, "every bucket is listed under exactly one account");
+    } finally {
+      await subject.cleanup();
     }
   });
 });

@@ -1,4 +1,5 @@
-/** Bucket ownership: the contract and its embedded backend (SQLite). */
+/** Bucket ownership: the contract, its embedded backend (SQLite) and its cluster backend (PostgreSQL). */
 export * from "./bucket-owner-store.js";
 export * from "./sqlite-bucket-owner-store.js";
+export * from "./postgres-bucket-owner-store.js";
 export * from "./account-object-store.js";
