@@ -1,6 +1,5 @@
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
 import { parseProvenance, provenanceText, PROVENANCE_BYTES_MAX } from "../model/provenance.js";
-import { hashDedupKey } from "./dedup-store.js";
 import type { JournalAppendItem, JournalEntry } from "./journal.js";
 
 /**
@@ -12,14 +11,6 @@ const PROVENANCE = "Cairn-Provenance";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/**
- * `Nats-Msg-Id` for a dedup key: the journal's 128-bit key hash, so an id has a fixed size whatever the
- * key and two journals (file and JetStream) agree on what "the same key" means.
- */
-export function messageId(dedupKey: string): string {
-  return hashDedupKey(dedupKey).toString("hex");
-}
 
 export function entryHeaders(item: JournalAppendItem, appendedAtMs: number): MsgHdrs {
   const out = natsHeaders();

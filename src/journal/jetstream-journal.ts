@@ -2,7 +2,9 @@ import { jetstream, jetstreamManager, type JetStreamClient, type PubAck } from "
 import { connect, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { systemClock, type Clock } from "../lib/clock.js";
 import { EntryCache } from "./entry-cache.js";
-import { entryHeaders, entryPayload, messageId } from "./jetstream-entry.js";
+import { hashDedupKey } from "./dedup-store.js";
+import { entryHeaders, entryPayload } from "./jetstream-entry.js";
+import { StreamKeyIndex, type DurableKeyIndex } from "./jetstream-keys.js";
 import { getSeqs, readStreamRange, type StreamReader } from "./jetstream-read.js";
 import { boundsOf, ensureStream, type StreamBounds } from "./jetstream-stream.js";
 import {
@@ -37,6 +39,12 @@ export interface JetStreamJournalOptions {
   /** Entries kept for `slice()`; default 50,000. */
   readonly cacheEntriesMax?: number;
   readonly clock?: Clock;
+  /**
+   * Keys of every stored entry (this node's copy, derived from the stream; the file journal's SQLite
+   * store fits), for dedup beyond the duplicate window. Without it a repeat older than the window is
+   * stored again. The journal owns it and closes it.
+   */
+  readonly keyIndex?: DurableKeyIndex;
 }
 
 interface Waiter {
@@ -48,7 +56,7 @@ interface Waiter {
 interface Outgoing {
   readonly payload: Uint8Array;
   readonly headers: MsgHdrs;
-  readonly msgId: string | undefined;
+  readonly keyHash: Buffer | undefined;
 }
 
 const DEFAULTS = {
@@ -74,7 +82,10 @@ export async function openJetStreamJournal(options: JetStreamJournalOptions): Pr
     const duplicateWindowMs = options.duplicateWindowMs ?? DEFAULTS.duplicateWindowMs;
     const info = await ensureStream(jsm, { stream, subject, replicas, duplicateWindowMs });
     const reader = { js: jetstream(nc, { timeout: timeoutMs }), jsm, stream, timeoutMs };
-    return new JetStreamJournal(nc, reader, subject, boundsOf(info), options);
+    const keys = options.keyIndex && new StreamKeyIndex(options.keyIndex, reader, duplicateWindowMs);
+    // A node's first start reads every key of the stream once; later starts only what was added since.
+    await keys?.catchUp();
+    return new JetStreamJournal(nc, reader, { subject, keys }, boundsOf(info), options);
   } catch (error) {
     await nc.close();
     throw error;
@@ -95,7 +106,7 @@ export class JetStreamJournal implements Journal {
   constructor(
     private readonly nc: NatsConnection,
     private readonly reader: StreamReader,
-    private readonly subject: string,
+    private readonly publishing: { readonly subject: string; readonly keys: StreamKeyIndex | undefined },
     bounds: StreamBounds,
     options: JetStreamJournalOptions,
   ) {
@@ -128,15 +139,15 @@ export class JetStreamJournal implements Journal {
    */
   private async publishGroup(items: readonly JournalAppendItem[]): Promise<JournalAppendResult> {
     const appendedAtMs = this.clock.nowMs();
-    const outgoing = this.build(items, appendedAtMs);
+    const outgoing = await this.dropStoredKeys(this.build(items, appendedAtMs));
     const acks = outgoing.map((message) =>
       message === null
         ? Promise.resolve(null)
-        : this.js.publish(this.subject, message.payload, {
+        : this.js.publish(this.publishing.subject, message.payload, {
             headers: message.headers,
             timeout: this.reader.timeoutMs,
             expect: { streamName: this.reader.stream },
-            ...(message.msgId === undefined ? {} : { msgID: message.msgId }),
+            ...(message.keyHash === undefined ? {} : { msgID: message.keyHash.toString("hex") }),
           }),
     );
     const settled = await Promise.allSettled(acks);
@@ -148,6 +159,10 @@ export class JetStreamJournal implements Journal {
       );
     const seqs = settled.map((result) => seqOf((result as PromiseFulfilledResult<PubAck | null>).value));
     this.remember(items, seqs, appendedAtMs);
+    seqs.forEach((seq, i) => {
+      const hash = outgoing[i]?.keyHash;
+      if (seq !== null && hash !== undefined) this.publishing.keys?.remember(hash, seq);
+    });
     return { seqs };
   }
 
@@ -156,16 +171,27 @@ export class JetStreamJournal implements Journal {
     const seen = new Set<string>();
     const payloadMax = this.nc.info?.max_payload ?? Number.MAX_SAFE_INTEGER;
     return items.map((item) => {
-      const msgId = item.dedupKey === undefined ? undefined : messageId(item.dedupKey);
-      if (msgId !== undefined) {
-        if (seen.has(msgId)) return null;
-        seen.add(msgId);
+      const keyHash = item.dedupKey === undefined ? undefined : hashDedupKey(item.dedupKey);
+      if (keyHash !== undefined) {
+        const id = keyHash.toString("hex");
+        if (seen.has(id)) return null;
+        seen.add(id);
       }
       const payload = entryPayload(item);
       // Ingest bounds a record far below NATS's max_payload (1 MiB by default); past it is a caller's bug.
       if (payload.byteLength > payloadMax) throw new RangeError("A journal entry exceeds the NATS max_payload.");
-      return { payload, headers: entryHeaders(item, appendedAtMs), msgId };
+      return { payload, headers: entryHeaders(item, appendedAtMs), keyHash };
     });
+  }
+
+  /** Items whose key the key index holds (stored before JetStream's window) become null, as repeats. */
+  private async dropStoredKeys(outgoing: Array<Outgoing | null>): Promise<Array<Outgoing | null>> {
+    const keys = this.publishing.keys;
+    const keyed = outgoing.filter((message) => message?.keyHash !== undefined) as Outgoing[];
+    if (keys === undefined || keyed.length === 0) return outgoing;
+    const present = await this.unavailableOnError(() => keys.present(keyed.map((message) => message.keyHash!)));
+    const stored = new Set(keyed.filter((_, i) => present[i]));
+    return outgoing.map((message) => (message !== null && stored.has(message) ? null : message));
   }
 
   private remember(
@@ -329,6 +355,7 @@ export class JetStreamJournal implements Journal {
     await Promise.allSettled([...this.appending]);
     clearTimeout(this.pollTimer);
     for (const waiter of this.waiters) waiter.wake();
+    await this.publishing.keys?.close();
     await this.nc.close();
   }
 

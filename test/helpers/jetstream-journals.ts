@@ -1,35 +1,65 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { openJetStreamJournal, type JetStreamJournal } from "../../src/journal/jetstream-journal.js";
+import { DedupStore } from "../../src/journal/dedup-store.js";
+import {
+  openJetStreamJournal,
+  type JetStreamJournal,
+  type JetStreamJournalOptions,
+} from "../../src/journal/jetstream-journal.js";
 import type { NatsServer } from "./nats-server.js";
 
 /**
  * JetStream journals for tests: one server (or cluster) per test file, started on first use, and a
- * fresh stream per journal so each starts empty at seq 1.
+ * fresh stream per journal so each starts empty at seq 1. Each journal (a node) gets its own SQLite
+ * key index in a temp dir, as a cluster node has in its data dir, unless `keyIndex` is false.
  */
 export interface JetStreamJournals {
   /** A journal on a new stream. */
-  open(): Promise<{ journal: JetStreamJournal; stream: string; cleanup(): Promise<void> }>;
-  /** Another journal (another connection, as another node would have) on an existing stream. */
-  attach(stream: string): Promise<JetStreamJournal>;
+  open(
+    options?: Partial<JetStreamJournalOptions>,
+  ): Promise<{ journal: JetStreamJournal; stream: string; cleanup(): Promise<void> }>;
+  /** Another journal (another connection and key index, as another node has) on an existing stream. */
+  attach(stream: string, options?: Partial<JetStreamJournalOptions>, withKeyIndex?: boolean): Promise<JetStreamJournal>;
   stop(): Promise<void>;
 }
 
-export function jetStreamJournals(start: () => Promise<NatsServer>, replicas: number): JetStreamJournals {
+export function jetStreamJournals(
+  start: () => Promise<NatsServer>,
+  replicas: number,
+  keyIndex = true,
+): JetStreamJournals {
   let server: Promise<NatsServer> | undefined;
   let streams = 0;
+  const dirs: string[] = [];
   const servers = async (): Promise<readonly string[]> => (await (server ??= start())).urls;
-  const attach = async (stream: string): Promise<JetStreamJournal> =>
-    openJetStreamJournal({ servers: await servers(), stream, replicas });
+  const attach = async (
+    stream: string,
+    options: Partial<JetStreamJournalOptions> = {},
+    withKeyIndex = keyIndex,
+  ): Promise<JetStreamJournal> => {
+    const dir = mkdtempSync(join(tmpdir(), "cairn-jetstream-keys-"));
+    dirs.push(dir);
+    return openJetStreamJournal({
+      servers: await servers(),
+      stream,
+      replicas,
+      ...(withKeyIndex ? { keyIndex: DedupStore.open(join(dir, "keys.sqlite")) } : {}),
+      ...options,
+    });
+  };
   return {
     attach,
-    async open() {
+    async open(options = {}) {
       const stream = `journal-r${replicas}-${++streams}`;
-      const journal = await attach(stream);
+      const journal = await attach(stream, options);
       return { journal, stream, cleanup: async () => dropStream(journal, await servers(), stream) };
     },
     async stop() {
       await (await server)?.stop();
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { after, describe, it } from "node:test";
 import { ThreadedEventHistory } from "../../src/consumers/event-history/threaded-event-history.js";
 import { toEventTime } from "../../src/lib/clock.js";
@@ -106,6 +107,45 @@ describe("JetStream journal: two nodes on one stream", { skip }, () => {
       await b.close();
       await cleanup();
       rmSync(directory, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("JetStream journal: dedup beyond JetStream's duplicate window", { skip }, () => {
+  const windowMs = 1_000;
+  const key = (name: string): JournalAppendItem => ({ json: `{"key":"${name}"}`, dedupKey: name });
+  /** Waits, without asserting anything about time, until JetStream has forgotten the message ids. */
+  const pastTheWindow = (): Promise<void> => sleep(windowMs * 1.5);
+
+  it("drops an old repeat through each node's key index; without one, stores it again", async () => {
+    const { journal: a, stream, cleanup } = await journals.open({ duplicateWindowMs: windowMs });
+    const b = await journals.attach(stream, { duplicateWindowMs: windowMs });
+    const windowOnly = await journals.attach(stream, { duplicateWindowMs: windowMs }, false);
+    try {
+      assert.deepEqual((await a.append([key("k1")])).seqs, [1]);
+      await pastTheWindow();
+      assert.deepEqual((await a.append([key("k1"), key("k2")])).seqs, [null, 2]);
+      assert.deepEqual((await b.append([key("k1")])).seqs, [null], "another node's index read k1 from the stream");
+      assert.deepEqual((await windowOnly.append([key("k1")])).seqs, [3], "the documented gap without an index");
+    } finally {
+      await b.close();
+      await windowOnly.close();
+      await cleanup();
+    }
+  });
+
+  it("forgets the keys of entries retention purged, on every node", async () => {
+    const { journal: a, stream, cleanup } = await journals.open({ duplicateWindowMs: windowMs });
+    const b = await journals.attach(stream, { duplicateWindowMs: windowMs });
+    try {
+      assert.deepEqual((await a.append([key("k1"), key("k2")])).seqs, [1, 2]);
+      await pastTheWindow();
+      assert.equal(await a.deleteBefore(2, 2_000_000_000_000), 1);
+      assert.deepEqual((await b.append([key("k1"), key("k2")])).seqs, [3, null]);
+      assert.deepEqual((await a.append([key("k1")])).seqs, [null]);
+    } finally {
+      await b.close();
+      await cleanup();
     }
   });
 });
