@@ -17,6 +17,10 @@ export interface NatsServer {
   readonly urls: readonly string[];
   /** The comma-separated form `CAIRN_JOURNAL_URL` takes. */
   readonly url: string;
+  /** Each node's server name (`-n`), in the order of `urls`; a single server has none of its own. */
+  readonly names: readonly string[];
+  /** kill -9 of one node (by server name), for fault tests; resolves once it exited. */
+  kill(name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -34,12 +38,13 @@ export function natsServerMissingReason(): string | false {
 }
 
 interface Node {
+  readonly name: string;
   readonly child: ChildProcess;
   readonly url: string;
   readonly output: () => string;
 }
 
-function spawnNode(args: readonly string[], url: string): Node {
+function spawnNode(args: readonly string[], url: string, name: string): Node {
   const child = ownChild(spawn(NATS_SERVER, [...args], { stdio: ["ignore", "pipe", "pipe"] }));
   let output = "";
   const keep = (chunk: Buffer): void => {
@@ -48,7 +53,7 @@ function spawnNode(args: readonly string[], url: string): Node {
   };
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
-  return { child, url, output: () => output };
+  return { name, child, url, output: () => output };
 }
 
 /** Ready means JetStream answers, which in a cluster needs an elected meta leader, not just an open port. */
@@ -88,8 +93,11 @@ async function stopNode(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function startNodes(specs: ReadonlyArray<{ args: string[]; url: string }>, dirs: string[]): Promise<NatsServer> {
-  const nodes = specs.map((spec) => spawnNode(spec.args, spec.url));
+async function startNodes(
+  specs: ReadonlyArray<{ args: string[]; url: string; name: string }>,
+  dirs: string[],
+): Promise<NatsServer> {
+  const nodes = specs.map((spec) => spawnNode(spec.args, spec.url, spec.name));
   const stop = async (): Promise<void> => {
     await Promise.all(nodes.map((node) => stopNode(node.child)));
     await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
@@ -101,7 +109,15 @@ async function startNodes(specs: ReadonlyArray<{ args: string[]; url: string }>,
     throw error;
   }
   const urls = nodes.map((node) => node.url);
-  return { urls, url: urls.join(","), stop };
+  const kill = async (name: string): Promise<void> => {
+    const node = nodes.find((candidate) => candidate.name === name);
+    if (node === undefined) throw new Error(`No nats-server node named ${name}.`);
+    if (node.child.exitCode !== null || node.child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => node.child.once("exit", () => resolve()));
+    node.child.kill("SIGKILL");
+    await exited;
+  };
+  return { urls, url: urls.join(","), names: nodes.map((node) => node.name), kill, stop };
 }
 
 /** One JetStream server. */
@@ -109,7 +125,11 @@ export async function startNatsServer(): Promise<NatsServer> {
   const dir = await mkdtemp(join(tmpdir(), "cairn-nats-"));
   const port = await freePort();
   const url = `nats://127.0.0.1:${port}`;
-  return startNodes([{ args: ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir], url }], [dir]);
+  const name = `cairn-test-${port}`;
+  return startNodes(
+    [{ args: ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir, "-n", name], url, name }],
+    [dir],
+  );
 }
 
 /** A JetStream cluster of `size` nodes (default 3, for R3 streams), each with its own store dir and server name. */
@@ -124,6 +144,7 @@ export async function startNatsCluster(size = 3): Promise<NatsServer> {
   const routes = routePorts.map((port) => `nats-route://127.0.0.1:${port}`).join(",");
   const specs = clientPorts.map((port, i) => ({
     url: `nats://127.0.0.1:${port}`,
+    name: `cairn-test-${i + 1}`,
     args: [
       "-js",
       "-a",
