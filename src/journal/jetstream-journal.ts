@@ -87,6 +87,7 @@ export async function openJetStreamJournal(options: JetStreamJournalOptions): Pr
     await keys?.catchUp();
     return new JetStreamJournal(nc, reader, { subject, keys }, boundsOf(info), options);
   } catch (error) {
+    options.keyIndex?.close();
     await nc.close();
     throw error;
   }
