@@ -36,7 +36,7 @@ export interface JetStreamJournalOptions {
   readonly requestTimeoutMs?: number;
   /** While someone waits for an append, how often the stream's head is asked for (appends by other nodes); default 100 ms. */
   readonly headPollMs?: number;
-  /** Entries kept for `slice()`; default 50,000. */
+  /** Entries kept for `slice()` (this node's appends and prepared ranges); default 16,384. */
   readonly cacheEntriesMax?: number;
   readonly clock?: Clock;
   /**
@@ -65,7 +65,7 @@ const DEFAULTS = {
   duplicateWindowMs: 120_000,
   requestTimeoutMs: 5_000,
   headPollMs: 100,
-  cacheEntriesMax: 50_000,
+  cacheEntriesMax: 16_384,
 };
 
 export async function openJetStreamJournal(options: JetStreamJournalOptions): Promise<JetStreamJournal> {
@@ -218,11 +218,9 @@ export class JetStreamJournal implements Journal {
     // Other nodes append too: past the known head, ask the stream where its head is now.
     if (start + maxEntries - 1 > this.head) await this.refresh();
     const from = Math.max(start, this.first);
-    const entries = await this.unavailableOnError(() =>
+    return this.unavailableOnError(() =>
       readStreamRange(this.reader, from, Math.min(from + maxEntries - 1, this.head)),
     );
-    for (const entry of entries) this.cache.add(entry);
-    return entries;
   }
 
   /**
@@ -239,7 +237,10 @@ export class JetStreamJournal implements Journal {
   async prepareSlice(fromSeq: number, maxEntries: number): Promise<void> {
     const start = Math.max(fromSeq, this.firstSeq());
     const cached = this.cache.run(start, Math.min(start + maxEntries - 1, this.head)).length;
-    if (cached < maxEntries) await this.read(start + cached, maxEntries - cached);
+    // Only these reads and this node's appends fill the cache: another consumer's reads far behind
+    // the head would otherwise evict the range the slice's reader is about to ask for.
+    if (cached < maxEntries)
+      for (const entry of await this.read(start + cached, maxEntries - cached)) this.cache.add(entry);
   }
 
   async readMany(seqs: readonly number[]): Promise<Map<number, JournalEntry>> {
