@@ -23,6 +23,8 @@ export interface JetStreamJournals {
   ): Promise<{ journal: JetStreamJournal; stream: string; cleanup(): Promise<void> }>;
   /** Another journal (another connection and key index, as another node has) on an existing stream. */
   attach(stream: string, options?: Partial<JetStreamJournalOptions>, withKeyIndex?: boolean): Promise<JetStreamJournal>;
+  /** The server's (or cluster's) client URLs, starting it if needed. */
+  urls(): Promise<readonly string[]>;
   stop(): Promise<void>;
 }
 
@@ -52,6 +54,7 @@ export function jetStreamJournals(
   };
   return {
     attach,
+    urls: servers,
     async open(options = {}) {
       const stream = `journal-r${replicas}-${++streams}`;
       const journal = await attach(stream, options);

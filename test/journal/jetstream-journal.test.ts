@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, describe, it } from "node:test";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import { ThreadedEventHistory } from "../../src/consumers/event-history/threaded-event-history.js";
 import { toEventTime } from "../../src/lib/clock.js";
 import { openJetStreamJournal } from "../../src/journal/jetstream-journal.js";
@@ -145,6 +147,54 @@ describe("JetStream journal: dedup beyond JetStream's duplicate window", { skip 
       assert.deepEqual((await a.append([key("k1")])).seqs, [null]);
     } finally {
       await b.close();
+      await cleanup();
+    }
+  });
+});
+
+describe("JetStream journal: a call that fails part-way (no atomic groups in JetStream 2.9)", { skip }, () => {
+  /** The stream refuses messages over `bytes`: a deterministic failure of one item in the middle of a call. */
+  async function limitMessageSize(stream: string, bytes: number): Promise<void> {
+    const nc = await connect({ servers: [...(await journals.urls())] });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const { config } = await jsm.streams.info(stream);
+      await jsm.streams.update(stream, { ...config, max_msg_size: bytes });
+    } finally {
+      await nc.close();
+    }
+  }
+  const item = (key: string | undefined, size: number): JournalAppendItem => ({
+    json: JSON.stringify({ key, pad: "x".repeat(size) }),
+    ...(key === undefined ? {} : { dedupKey: key }),
+  });
+
+  it("stores part of the call and says unavailable; a keyed retry stores the rest, nothing twice", async () => {
+    const { journal, stream, cleanup } = await journals.open();
+    try {
+      const call = [item("k1", 10), item("k2", 2_000), item("k3", 10)];
+      await limitMessageSize(stream, 1_000);
+      await assert.rejects(journal.append(call), JournalUnavailableError);
+      assert.equal((await journal.read(1, 10)).length, 2, "k1 and k3 were stored, k2 was refused");
+      await limitMessageSize(stream, -1);
+      assert.deepEqual((await journal.append(call)).seqs, [null, 3, null]);
+      const keys = (await journal.read(1, 10)).map((entry) => (JSON.parse(entry.json) as { key: string }).key);
+      assert.deepEqual(keys, ["k1", "k3", "k2"]);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it("stores an unkeyed item again when its call is retried (decision 0009, item 4)", async () => {
+    const { journal, stream, cleanup } = await journals.open();
+    try {
+      const call = [item(undefined, 10), item(undefined, 2_000)];
+      await limitMessageSize(stream, 1_000);
+      await assert.rejects(journal.append(call), JournalUnavailableError);
+      await limitMessageSize(stream, -1);
+      assert.deepEqual((await journal.append(call)).seqs, [2, 3]);
+      assert.equal((await journal.read(1, 10)).length, 3);
+    } finally {
       await cleanup();
     }
   });
