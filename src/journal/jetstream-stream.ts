@@ -62,7 +62,10 @@ export async function ensureStream(jsm: JetStreamManager, config: JournalStreamC
     info = await jsm.streams.info(config.stream);
   } catch (error) {
     if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.StreamNotFound) throw error;
-    info = await jsm.streams.add(streamConfig(config)).catch(() => jsm.streams.info(config.stream));
+    info = await jsm.streams
+      .add(streamConfig(config))
+      // Another node created it first; if it is still not there, the refusal of the add is the reason.
+      .catch((refused: unknown) => jsm.streams.info(config.stream).catch(() => Promise.reject(refused)));
   }
   if (!info.config.subjects?.includes(config.subject))
     throw new Error(`JetStream stream ${config.stream} does not take subject ${config.subject}.`);

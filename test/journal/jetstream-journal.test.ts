@@ -251,6 +251,24 @@ describe("JetStream journal: failure", { skip }, () => {
     }
   });
 
+  it("says why it cannot create the stream (R3 on a single server)", async () => {
+    const urls = await journals.urls();
+    await assert.rejects(
+      openJetStreamJournal({ servers: urls, stream: "too-many-replicas", replicas: 3 }),
+      /replica|peers|resources/i,
+    );
+  });
+
+  it("refuses an existing stream whose limits would drop entries no consumer has read", async () => {
+    const nc = await connect({ servers: [...(await journals.urls())] });
+    try {
+      await (await jetstreamManager(nc)).streams.add({ name: "limited", subjects: ["limited"], max_age: 3_600e9 });
+    } finally {
+      await nc.close();
+    }
+    await assert.rejects(openJetStreamJournal({ servers: await journals.urls(), stream: "limited" }), /limits/);
+  });
+
   it("refuses a stream configuration it cannot keep its promises on", async () => {
     await assert.rejects(openJetStreamJournal({ servers: "nats://127.0.0.1:1", replicas: 6 }), RangeError);
   });
