@@ -1,6 +1,7 @@
 import { jetstream, jetstreamManager, type JetStreamClient, type PubAck } from "@nats-io/jetstream";
 import { connect, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { systemClock, type Clock } from "../lib/clock.js";
+import { parseProvenance, provenanceText, type IngestProvenance } from "../model/provenance.js";
 import { EntryCache } from "./entry-cache.js";
 import { hashDedupKey } from "./dedup-store.js";
 import { entryHeaders, entryPayload } from "./jetstream-entry.js";
@@ -201,11 +202,18 @@ export class JetStreamJournal implements Journal {
     appendedAtMs: number,
   ): void {
     let head = this.head;
+    // As a read would return it (members in their order, nothing else), so a slice equals a read.
+    const stored = new Map<IngestProvenance, IngestProvenance | undefined>();
+    const asStored = (value: IngestProvenance): IngestProvenance | undefined => {
+      if (!stored.has(value)) stored.set(value, parseProvenance(provenanceText(value)));
+      return stored.get(value);
+    };
     seqs.forEach((seq, i) => {
       if (seq === null) return;
       const item = items[i]!;
       const entry: JournalEntry = { seq, appendedAtMs, json: item.json };
-      this.cache.add(item.provenance === undefined ? entry : { ...entry, provenance: item.provenance });
+      const provenance = item.provenance && asStored(item.provenance);
+      this.cache.add(provenance === undefined ? entry : { ...entry, provenance });
       head = Math.max(head, seq);
     });
     // The stream stores in seq order, so every seq up to an acknowledged one is stored too.
