@@ -188,6 +188,15 @@ export class DedupStore {
     })();
   }
 
+  /**
+   * Retention elsewhere (a JetStream journal's key index learns of a purge only from the stream's
+   * first seq): forgets the keys of entries below `seq`. A scan of the key table; runs once per purge.
+   */
+  deleteBelow(seq: number): void {
+    this.flush(this.cursor);
+    this.db.prepare("DELETE FROM dedup_key WHERE seq < ?").run(seq);
+  }
+
   close(): void {
     this.db.close();
   }

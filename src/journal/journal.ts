@@ -72,8 +72,16 @@ export interface Journal {
    * Positioned read for another thread: where the entries [fromSeq, fromSeq + maxEntries) lie, as a
    * structured-cloneable slice that a SliceReader (`openSliceReader`) turns into entries on any
    * thread, without this journal's state. Cheap (no I/O); lets a consumer decode off the ingest thread.
+   * It may cover fewer entries than are stored (never past what is stored): see `prepareSlice`.
    */
   slice(fromSeq: number, maxEntries: number): JournalSlice;
+  /**
+   * Optional: a journal whose entries are not in local files (JetStream) answers `slice` from memory
+   * and may then cover less than is stored; this loads [fromSeq, fromSeq + maxEntries) so the next
+   * `slice` of that range is whole. A caller that takes slices awaits it first when it exists. The
+   * file journal has none: its slices never need I/O.
+   */
+  prepareSlice?(fromSeq: number, maxEntries: number): Promise<void>;
   /** Random access for indexes that point into the journal. Missing (deleted by retention) seqs are absent from the map. */
   readMany(seqs: readonly number[]): Promise<Map<number, JournalEntry>>;
   /** Highest durable seq, 0 when empty. */

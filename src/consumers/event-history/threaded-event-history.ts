@@ -8,7 +8,7 @@ import type { FromWorker, IndexWorkerData, ToWorker } from "./index-worker-proto
 import { openSqliteEventHistory, type SqliteEventHistory } from "./sqlite-event-history.js";
 
 /** What the worker needs of the server's journal: slices to read, the head, append notifications. */
-export type LocatableJournal = Pick<Journal, "readMany" | "headSeq" | "waitForAppend" | "slice">;
+export type LocatableJournal = Pick<Journal, "readMany" | "headSeq" | "waitForAppend" | "slice" | "prepareSlice">;
 
 export interface ThreadedEventHistoryOptions {
   readonly path: string;
@@ -127,12 +127,7 @@ export class ThreadedEventHistory implements EventHistory {
     const send = (answer: ToWorker): void => worker.postMessage(answer);
     switch (message.type) {
       case "locate":
-        send({
-          type: "located",
-          id: message.id,
-          range: this.options.journal.slice(message.fromSeq, message.maxEntries),
-          nowMs: this.clock.nowMs(),
-        });
+        this.locate(worker, message);
         return;
       case "wait":
         void this.options.journal.waitForAppend(message.afterSeq, this.abort.signal).then(() => {
@@ -159,6 +154,24 @@ export class ThreadedEventHistory implements EventHistory {
       default:
         return;
     }
+  }
+
+  /**
+   * A journal whose slices come from memory (JetStream) loads the range first; the file journal
+   * answers at once, as before. On a failed load the worker gets what there is and asks again.
+   */
+  private locate(worker: Worker, message: Extract<FromWorker, { type: "locate" }>): void {
+    const journal = this.options.journal;
+    const answer = (): void => {
+      if (this.worker !== worker) return;
+      const range = journal.slice(message.fromSeq, message.maxEntries);
+      worker.postMessage({ type: "located", id: message.id, range, nowMs: this.clock.nowMs() } satisfies ToWorker);
+    };
+    if (journal.prepareSlice === undefined) return answer();
+    journal.prepareSlice(message.fromSeq, message.maxEntries).then(answer, (error: unknown) => {
+      this.options.onError?.(error instanceof Error ? error : new Error(String(error)));
+      answer();
+    });
   }
 
   private quarantine(worker: Worker, message: Extract<FromWorker, { type: "quarantine" }>): void {
