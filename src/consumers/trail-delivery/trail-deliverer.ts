@@ -3,7 +3,7 @@ import type { Consumer } from "../consumer.js";
 import { entryRecord, type Journal, type JournalEntry } from "../../journal/journal.js";
 import type { Clock } from "../../lib/clock.js";
 import { TransientError } from "../../lib/transient-error.js";
-import { recordAccountId } from "../../model/record.js";
+import { recordAccountId, type CloudTrailRecord } from "../../model/record.js";
 import type { EventSelectorMatcher } from "../../selectors/selector-types.js";
 import type { ObjectStore } from "../../stores/objects/index.js";
 import type {
@@ -213,7 +213,7 @@ export class TrailDeliverer implements Consumer {
   /**
    * CloudTrail delivers the StopLogging call as the trail's last event. Its record is journaled just
    * after the trail's state changed, so it is found after the boundary (waiting briefly for the API
-   * to append it); it names the trail among its resources.
+   * to append it).
    */
   private async deliverStopLoggingRecord(afterSeq: number): Promise<void> {
     let next = afterSeq + 1;
@@ -221,12 +221,7 @@ export class TrailDeliverer implements Consumer {
       const entries = await this.options.journal.read(next, 100);
       for (const entry of entries) {
         const record = entryRecord(entry);
-        const isStop =
-          record.eventName === "StopLogging" &&
-          record.eventSource === "cloudtrail.amazonaws.com" &&
-          record.errorCode === undefined &&
-          (record.resources ?? []).some((resource) => resource.ARN === this.trail.trailArn);
-        if (isStop) {
+        if (this.isOwnStopLogging(record)) {
           await this.handle([entry]);
           return;
         }
@@ -234,6 +229,23 @@ export class TrailDeliverer implements Consumer {
       }
       if (entries.length === 0) await new Promise((resolve) => setTimeout(resolve, STOP_RECORD_POLL_MS));
     }
+  }
+
+  /**
+   * The successful StopLogging call on this trail: its `name` parameter is the trail's name or ARN
+   * (CloudTrail's record of it names no resources), in the trail's account and home region.
+   */
+  private isOwnStopLogging(record: CloudTrailRecord): boolean {
+    const { trail } = this;
+    const named = record.requestParameters?.["name"];
+    return (
+      record.eventName === "StopLogging" &&
+      record.eventSource === "cloudtrail.amazonaws.com" &&
+      record.errorCode === undefined &&
+      recordAccountId(record) === trail.accountId &&
+      record.awsRegion === trail.homeRegion &&
+      (named === trail.name || named === trail.trailArn)
+    );
   }
 
   private async deliver(force: boolean): Promise<void> {
