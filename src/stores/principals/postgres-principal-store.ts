@@ -1,4 +1,4 @@
-import { SecretEnvelopeError, type MasterKey } from "../../lib/secret-envelope.js";
+import { keyIdsText, openWithAnyKey, SecretEnvelopeError, type MasterKey } from "../../lib/secret-envelope.js";
 import { migrate, safeInteger, type Migration, type PostgresDatabase, type Queryable } from "../postgres/index.js";
 import { secretAssociatedData } from "./keys.js";
 import { ENSURE_USER, hasNul, IAM_ENTITIES_TABLES, postgresIamEntities, refuseNul } from "./postgres-iam-entities.js";
@@ -167,4 +167,46 @@ function principalOf(row: PrincipalRow, secretAccessKey: string): Principal {
     principalId: row.principal_id,
     createdAtMs: safeInteger(row.created_at_ms, "a principal's creation time"),
   };
+}
+
+/** A secret access key opens with none of the keys a master key rotation was given. */
+class PrincipalResealError extends Error {
+  override readonly name = "PrincipalResealError";
+}
+
+/**
+ * A cluster master key rotation's step for the principals, inside the caller's transaction `tx`:
+ * the table is locked against writes (reads go on) and every secret access key is opened with any
+ * of `from` and sealed with `to`. The caller commits the step with the others, so the database
+ * holds either every old sealed value or every new one. Resolves how many secrets were re-sealed;
+ * a database without the table (no node ever started on it) holds none.
+ */
+export async function resealPostgresPrincipalSecrets(
+  tx: Queryable,
+  from: readonly MasterKey[],
+  to: MasterKey,
+): Promise<number> {
+  const [table] = await tx.query<{ found: boolean }>("SELECT to_regclass('cairn_principals') IS NOT NULL AS found");
+  if (table?.found !== true) return 0;
+  await tx.query("LOCK TABLE cairn_principals IN EXCLUSIVE MODE");
+  const rows = await tx.query<{ access_key_id: string; secret_access_key: string }>(
+    "SELECT access_key_id, secret_access_key FROM cairn_principals ORDER BY access_key_id FOR UPDATE",
+  );
+  for (const row of rows) {
+    const associatedData = secretAssociatedData(row.access_key_id);
+    let secret: string;
+    try {
+      secret = openWithAnyKey(from, row.secret_access_key, associatedData);
+    } catch (error) {
+      if (!(error instanceof SecretEnvelopeError)) throw error;
+      throw new PrincipalResealError(
+        `The secret of access key ${row.access_key_id} does not open with master key ${keyIdsText(from)}.`,
+      );
+    }
+    await tx.query("UPDATE cairn_principals SET secret_access_key = $1 WHERE access_key_id = $2", [
+      to.seal(secret, associatedData),
+      row.access_key_id,
+    ]);
+  }
+  return rows.length;
 }

@@ -1,11 +1,14 @@
-import { migrate, safeInteger, type Migration, type PostgresDatabase } from "../postgres/index.js";
+import type { MasterKey } from "../../lib/secret-envelope.js";
+import { migrate, safeInteger, type Migration, type PostgresDatabase, type Queryable } from "../postgres/index.js";
 import {
   assertRegionName,
   DAY_MS,
   generateSealedKeyPair,
   KEY_ROTATE_BEFORE_DAYS_DEFAULT,
   KEY_VALIDITY_DAYS_DEFAULT,
+  openSealedPrivateKey,
   openSealedSigningKey,
+  sealPrivateKey,
   type PublicKeyInfo,
   type SigningKey,
   type SigningKeyStore,
@@ -171,4 +174,33 @@ function publicInfoOf(row: KeyRow): PublicKeyInfo {
     validityEndMs: safeInteger(row.validity_end_ms, "a key's validity end"),
     publicKeyDer: Buffer.from(row.public_key_der),
   };
+}
+
+/**
+ * A cluster master key rotation's step for the signing keys, inside the caller's transaction `tx`:
+ * the table is locked against writes (reads go on) and every private key is opened with any of
+ * `from` (SigningKeySecretsError when none opens it) and sealed with `to`. Resolves how many keys
+ * were re-sealed; none when no node ever created the table.
+ */
+export async function resealPostgresSigningKeys(
+  tx: Queryable,
+  from: readonly MasterKey[],
+  to: MasterKey,
+): Promise<number> {
+  const [table] = await tx.query<{ found: boolean }>("SELECT to_regclass('cairn_signing_keys') IS NOT NULL AS found");
+  if (table?.found !== true) return 0;
+  await tx.query("LOCK TABLE cairn_signing_keys IN EXCLUSIVE MODE");
+  const rows = await tx.query<KeyRow>(
+    `SELECT ${COLUMNS} FROM cairn_signing_keys ORDER BY region, generation FOR UPDATE`,
+  );
+  for (const row of rows) {
+    const info = publicInfoOf(row);
+    const pem = openSealedPrivateKey(info, row.private_key_sealed, from, `${row.region} key ${row.fingerprint}`);
+    await tx.query("UPDATE cairn_signing_keys SET private_key_sealed = $1 WHERE region = $2 AND generation = $3", [
+      sealPrivateKey(info, pem, to),
+      row.region,
+      row.generation,
+    ]);
+  }
+  return rows.length;
 }

@@ -217,8 +217,27 @@ export function openSealedSigningKey(
   keys: MasterKey | readonly MasterKey[],
   where: string,
 ): SigningKey {
+  return signingKeyOf(info, openSealedPrivateKey(info, privateKeySealed, keys, where));
+}
+
+/** The PEM of a sealed private key, opened with any of `keys` (SigningKeySecretsError naming `where` when none opens it). */
+export function openSealedPrivateKey(
+  info: PublicKeyInfo,
+  privateKeySealed: string,
+  keys: MasterKey | readonly MasterKey[],
+  where: string,
+): string {
   const file: KeyFile = { ...info, publicKeyDer: info.publicKeyDer.toString("base64"), privateKeySealed };
-  return signingKeyOf(info, privateKeyPemOf(file, keys, where));
+  return privateKeyPemOf(file, keys, where);
+}
+
+/** A private key PEM sealed with `masterKey`, bound to the key's region and fingerprint. */
+export function sealPrivateKey(
+  info: Pick<PublicKeyInfo, "region" | "fingerprint">,
+  pem: string,
+  masterKey: MasterKey,
+): string {
+  return masterKey.seal(pem, privateKeyAssociatedData(info));
 }
 
 /** Refuses a region name that is not one before it names a directory or a row. */
@@ -238,7 +257,7 @@ export function generateSealedKeyPair(
   return {
     fingerprint,
     publicKeyDer,
-    privateKeySealed: masterKey.seal(pem, privateKeyAssociatedData({ region, fingerprint })),
+    privateKeySealed: sealPrivateKey({ region, fingerprint }, pem, masterKey),
   };
 }
 
