@@ -1,6 +1,6 @@
 import { MasterKeyError } from "../lib/master-key.js";
 import type { MasterKey } from "../lib/secret-envelope.js";
-import { openPostgresDatabase, type Queryable } from "../stores/postgres/index.js";
+import { openPostgresDatabase, type PostgresDatabase, type Queryable } from "../stores/postgres/index.js";
 import { resealPostgresPrincipalSecrets } from "../stores/principals/index.js";
 import { resealPostgresSigningKeys } from "../stores/signing-keys/index.js";
 
@@ -42,7 +42,7 @@ export async function rotateClusterMasterKey(
   // One connection: the check for other sessions must not count this rotation's own.
   const db = openPostgresDatabase({ url: options.databaseUrl, maxConnections: 1 });
   try {
-    return await db.transaction(async (tx) => {
+    const rotation = await db.transaction(async (tx) => {
       const openers = [from, to];
       const principalSecrets = await resealPostgresPrincipalSecrets(tx, openers, to);
       const signingKeys = await resealPostgresSigningKeys(tx, openers, to);
@@ -50,6 +50,8 @@ export async function rotateClusterMasterKey(
       await refuseWhileNodesConnected(tx, db.label);
       return { fromKeyId: from.id, toKeyId: to.id, principalSecrets, signingKeys };
     });
+    await rewriteSecretTables(db);
+    return rotation;
   } catch (error) {
     if (error instanceof Error && UNOPENED_SECRET_ERRORS.has(error.name))
       throw new MasterKeyError(
@@ -61,6 +63,20 @@ export async function rotateClusterMasterKey(
     await db.close();
   }
 }
+
+/**
+ * An UPDATE leaves the old row version (the old ciphertext) in the table's pages until vacuum, and
+ * plain VACUUM only marks the space free: a rotation often answers a leaked key, so the tables are
+ * rewritten into new files (small tables; the nodes are stopped, so the exclusive lock waits for no one).
+ */
+async function rewriteSecretTables(db: PostgresDatabase): Promise<void> {
+  for (const table of SECRET_TABLES) {
+    const [row] = await db.query<{ found: boolean }>("SELECT to_regclass($1) IS NOT NULL AS found", [table]);
+    if (row?.found === true) await db.query(`VACUUM FULL ${table}`);
+  }
+}
+
+const SECRET_TABLES = ["cairn_principals", "cairn_signing_keys"] as const;
 
 /** What the stores throw for a sealed value that opens with none of the keys given. */
 const UNOPENED_SECRET_ERRORS = new Set(["SigningKeySecretsError", "PrincipalResealError"]);

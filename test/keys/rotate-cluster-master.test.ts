@@ -26,6 +26,20 @@ async function openNode(url: string, masterKey: MasterKey) {
   }
 }
 
+/** The file each secret table lives in: a rewrite (VACUUM FULL) gives it a new one. */
+async function fileNodes(url: string): Promise<Record<string, string>> {
+  const db = openPostgresDatabase({ url });
+  try {
+    const rows = await db.query<{ name: string; node: string }>(
+      "SELECT relname AS name, pg_relation_filenode(oid)::text AS node FROM pg_class WHERE relname = ANY($1::text[])",
+      [["cairn_principals", "cairn_signing_keys"]],
+    );
+    return Object.fromEntries(rows.map((row) => [row.name, row.node]));
+  } finally {
+    await db.close();
+  }
+}
+
 function verifies(key: SigningKey, data: string): boolean {
   const publicKey = createPublicKey({ key: key.publicKeyDer, format: "der", type: "pkcs1" });
   return verify("sha256", Buffer.from(data, "utf8"), publicKey, Buffer.from(key.signHex(data), "hex"));
@@ -56,7 +70,16 @@ describe("cluster master key rotation (PostgreSQL)", { skip: postgresMissingReas
     const { database, oldKey, stored, before } = await seeded();
     try {
       const newKey = testMasterKey();
+      const files = () => fileNodes(database.url);
+      const filesBefore = await files();
       const rotation = await rotateClusterMasterKey({ databaseUrl: database.url, from: oldKey, to: newKey });
+      const filesAfter = await files();
+      for (const table of ["cairn_principals", "cairn_signing_keys"])
+        assert.notEqual(
+          filesAfter[table],
+          filesBefore[table],
+          `${table} was rewritten: no old ciphertext in its pages`,
+        );
       assert.deepEqual(rotation, {
         fromKeyId: oldKey.id,
         toKeyId: newKey.id,
