@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { StoreUnavailableError } from "../../src/lib/transient-error.js";
 import { generatePrincipal } from "../../src/stores/principals/keys.js";
 import { openPostgresPrincipalStore } from "../../src/stores/principals/postgres-principal-store.js";
 import { openSqlitePrincipalStore } from "../../src/stores/principals/sqlite-principal-store.js";
@@ -109,6 +110,24 @@ describe("PostgreSQL principal store", { skip: postgresMissing }, () => {
         name: "PrincipalSecretsError",
         message: /same CAIRN_MASTER_KEY/,
       });
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it("answers StoreUnavailableError while PostgreSQL is down, and serves again once it is back", async () => {
+    const { store, cleanup } = await open();
+    try {
+      const alice = generatePrincipal({ name: "alice", type: "IAMUser", accountId: "123456789012", createdAtMs: 1 });
+      await store.add(alice);
+      await server.restart({
+        whileDown: async () => {
+          await assert.rejects(store.findByAccessKeyId(alice.accessKeyId), StoreUnavailableError);
+          await assert.rejects(store.add({ ...alice, accessKeyId: "AKIAWHILEDOWN0000000" }), StoreUnavailableError);
+        },
+      });
+      assert.deepEqual(await store.findByAccessKeyId(alice.accessKeyId), alice, "no reopen needed");
+      assert.equal(await store.findByAccessKeyId("AKIAWHILEDOWN0000000"), undefined, "nothing half-written");
     } finally {
       await cleanup();
     }
