@@ -73,6 +73,17 @@ export function signingKeyStoreContractSuite(name: string, open: () => Promise<S
       assert.ok(verifies(key, "x", again.signHex("x")));
     });
 
+    it("takes any range: fractional milliseconds and bounds far beyond any key", async () => {
+      const key = await subject.store.signingKey("me-south-1");
+      const fingerprints = async (startMs: number, endMs: number) =>
+        (await subject.store.publicKeys("me-south-1", startMs, endMs)).map((info) => info.fingerprint);
+      assert.deepEqual(await fingerprints(key.validityStartMs - 0.5, key.validityStartMs - 0.25), []);
+      assert.deepEqual(await fingerprints(key.validityStartMs - 0.5, key.validityStartMs + 0.5), [key.fingerprint]);
+      assert.deepEqual(await fingerprints(key.validityEndMs + 0.5, 1e300), []);
+      assert.deepEqual(await fingerprints(-Infinity, Infinity), [key.fingerprint]);
+      assert.deepEqual(await fingerprints(key.validityEndMs, 8e15), [key.fingerprint]);
+    });
+
     it("refuses a region name that is not one", async () => {
       await assert.rejects(subject.store.signingKey("../etc"));
     });

@@ -112,11 +112,14 @@ class PostgresSigningKeyStore implements SigningKeyStore {
   }
 
   async publicKeys(region: string, startMs: number, endMs: number): Promise<PublicKeyInfo[]> {
+    if (Number.isNaN(startMs) || Number.isNaN(endMs)) throw new RangeError("A key range is two numbers.");
+    // Validity bounds are whole milliseconds: rounding the range inwards keeps exactly the keys that
+    // overlap it, and clamping keeps a far-off bound (a request's year 9999, Infinity) inside BIGINT.
     const rows = await this.db.query<KeyRow>(
       `SELECT ${COLUMNS} FROM cairn_signing_keys
        WHERE region = $1 AND validity_start_ms <= $3 AND validity_end_ms >= $2
        ORDER BY validity_start_ms, generation`,
-      [region, startMs, endMs],
+      [region, Math.ceil(clampMs(startMs)), Math.floor(clampMs(endMs))],
     );
     return rows.map(publicInfoOf);
   }
@@ -164,6 +167,10 @@ class PostgresSigningKeyStore implements SigningKeyStore {
     );
     return next;
   }
+}
+
+function clampMs(ms: number): number {
+  return Math.min(Math.max(ms, -Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER);
 }
 
 function publicInfoOf(row: KeyRow): PublicKeyInfo {
