@@ -177,6 +177,39 @@ export function principalStoreContractSuite(name: string, open: () => Promise<Pr
         }
       }));
 
+    it("lets one of two instances win a user name or an access key both create at once (two nodes)", () =>
+      withStore(async ({ store, reopen }) => {
+        const other = await reopen();
+        try {
+          const user = (userName: string, userId: string) => ({
+            accountId: ACCOUNT,
+            userName,
+            userId,
+            path: "/",
+            createdAtMs: 1,
+          });
+          const users = await Promise.allSettled([
+            store.createUser(user("erin", "AIDAEXAMPLEERIN000001")),
+            other.createUser(user("ERIN", "AIDAEXAMPLEERIN000002")),
+          ]);
+          assert.deepEqual(users.map((result) => result.status).sort(), ["fulfilled", "rejected"]);
+          const lost = users.find((result) => result.status === "rejected");
+          assert.ok(lost?.reason instanceof PrincipalExistsError, "the loser gets PrincipalExistsError");
+          assert.equal((await other.listUsers(ACCOUNT)).length, 1);
+
+          const key = principal("frank", "IAMUser", 2);
+          const adds = await Promise.allSettled([store.add(key), other.add({ ...key, name: "mallory" })]);
+          assert.deepEqual(adds.map((result) => result.status).sort(), ["fulfilled", "rejected"]);
+          const refused = adds.find((result) => result.status === "rejected");
+          assert.ok(refused?.reason instanceof PrincipalExistsError);
+          const winner = adds[0]!.status === "fulfilled" ? key : { ...key, name: "mallory" };
+          assert.deepEqual(await store.findByAccessKeyId(key.accessKeyId), winner);
+          assert.deepEqual(await other.list(), [winner]);
+        } finally {
+          await other.close();
+        }
+      }));
+
     it("keeps users with or without keys, one per name whatever its case, per account", () =>
       withStore(async ({ store }) => {
         const carol = {

@@ -8,7 +8,7 @@ const DAY_MS = 86_400_000;
 /** A signing-key store with a 30-day validity that rotates 7 days before expiry, over storage that `reopen` opens again. */
 export interface SigningKeyStoreUnderTest {
   readonly store: SigningKeyStore;
-  reopen(): SigningKeyStore;
+  reopen(): SigningKeyStore | Promise<SigningKeyStore>;
   advanceMs(ms: number): void;
   nowMs(): number;
   cleanup(): Promise<void>;
@@ -62,7 +62,7 @@ export function signingKeyStoreContractSuite(name: string, open: () => Promise<S
 
     it("keeps its keys: another instance over the same storage lists and signs with them", async () => {
       const key = await subject.store.signingKey("us-west-2");
-      const other = subject.reopen();
+      const other = await subject.reopen();
       const listed = await other.publicKeys("us-west-2", key.validityStartMs, key.validityStartMs);
       assert.deepEqual(
         listed.map((info) => [info.fingerprint, info.publicKeyDer.toString("base64")]),
@@ -71,6 +71,17 @@ export function signingKeyStoreContractSuite(name: string, open: () => Promise<S
       const again = await other.signingKey("us-west-2");
       assert.equal(again.fingerprint, key.fingerprint);
       assert.ok(verifies(key, "x", again.signHex("x")));
+    });
+
+    it("takes any range: fractional milliseconds and bounds far beyond any key", async () => {
+      const key = await subject.store.signingKey("me-south-1");
+      const fingerprints = async (startMs: number, endMs: number) =>
+        (await subject.store.publicKeys("me-south-1", startMs, endMs)).map((info) => info.fingerprint);
+      assert.deepEqual(await fingerprints(key.validityStartMs - 0.5, key.validityStartMs - 0.25), []);
+      assert.deepEqual(await fingerprints(key.validityStartMs - 0.5, key.validityStartMs + 0.5), [key.fingerprint]);
+      assert.deepEqual(await fingerprints(key.validityEndMs + 0.5, 1e300), []);
+      assert.deepEqual(await fingerprints(-Infinity, Infinity), [key.fingerprint]);
+      assert.deepEqual(await fingerprints(key.validityEndMs, 8e15), [key.fingerprint]);
     });
 
     it("refuses a region name that is not one", async () => {

@@ -83,3 +83,11 @@ export function generatePrincipal(input: GeneratePrincipalInput): Principal {
     createdAtMs: input.createdAtMs,
   };
 }
+
+/**
+ * What a sealed secret access key is bound to (every backend): the access key id, so a sealed value
+ * moved onto another row does not open.
+ */
+export function secretAssociatedData(accessKeyId: string): string {
+  return `cairn principal secret ${accessKeyId}`;
+}

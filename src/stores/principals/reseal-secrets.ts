@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { keyIdsText, openWithAnyKey, SecretEnvelopeError, type MasterKey } from "../../lib/secret-envelope.js";
 import { openPrivateDatabase } from "../../lib/sqlite-database.js";
-import { secretAssociatedData } from "./sqlite-principal-store.js";
+import { secretAssociatedData } from "./keys.js";
 
 /** As the store waits for another process's write lock (`cairn principal add` and the server share the file). */
 const BUSY_TIMEOUT_MS = 5000;

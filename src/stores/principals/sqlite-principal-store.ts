@@ -2,6 +2,7 @@ import { openSchemaDatabase } from "../../lib/sqlite-database.js";
 import { isSealed, SecretEnvelopeError, type MasterKey } from "../../lib/secret-envelope.js";
 import Database from "better-sqlite3";
 import { existsSync } from "node:fs";
+import { secretAssociatedData } from "./keys.js";
 import { PrincipalExistsError, type Principal, type PrincipalStore, type PrincipalType } from "./principal.js";
 import { backfillUsers, ensureUserStatement, IAM_ENTITIES_SCHEMA, sqliteIamEntities } from "./sqlite-iam-entities.js";
 
@@ -46,11 +47,6 @@ export interface SqlitePrincipalStoreOptions {
 /** A stored secret cannot be read with the master key given (or none was given to upgrade the file). */
 class PrincipalSecretsError extends Error {
   override readonly name = "PrincipalSecretsError";
-}
-
-/** What a sealed secret is bound to: the access key id, so a sealed value moved onto another row does not open. */
-export function secretAssociatedData(accessKeyId: string): string {
-  return `cairn principal secret ${accessKeyId}`;
 }
 
 /**

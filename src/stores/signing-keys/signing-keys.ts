@@ -13,10 +13,10 @@ import { makeDirectoryDurable } from "../../lib/sync-directory.js";
  * (mode 0600), the private key sealed with the master key (docs/reference/security.md); nothing is
  * ever deleted, because old digests must stay verifiable for as long as they exist.
  */
-const DAY_MS = 86_400_000;
-const KEY_VALIDITY_DAYS_DEFAULT = 30;
+export const DAY_MS = 86_400_000;
+export const KEY_VALIDITY_DAYS_DEFAULT = 30;
 /** A new key is made when the current one has less than this left, so validity windows overlap. */
-const KEY_ROTATE_BEFORE_DAYS_DEFAULT = 7;
+export const KEY_ROTATE_BEFORE_DAYS_DEFAULT = 7;
 
 export interface PublicKeyInfo {
   readonly region: string;
@@ -60,6 +60,7 @@ class SigningKeySecretsError extends Error {
   override readonly name = "SigningKeySecretsError";
 }
 
+/** What a sealed private key is bound to (every backend): its region and fingerprint. */
 function privateKeyAssociatedData(file: Pick<KeyFile, "region" | "fingerprint">): string {
   return `cairn signing key ${file.region} ${file.fingerprint}`;
 }
@@ -198,10 +199,65 @@ function toPublicInfo(file: KeyFile): PublicKeyInfo {
 }
 
 function toSigningKey(file: KeyFile, masterKey: MasterKey): SigningKey {
-  const privateKey = createPrivateKey(privateKeyPemOf(file, masterKey, `${file.region} key ${file.fingerprint}`));
+  return signingKeyOf(toPublicInfo(file), privateKeyPemOf(file, masterKey, `${file.region} key ${file.fingerprint}`));
+}
+
+function signingKeyOf(info: PublicKeyInfo, privateKeyPem: string): SigningKey {
+  const privateKey = createPrivateKey(privateKeyPem);
+  return { ...info, signHex: (data) => sign("sha256", Buffer.from(data, "utf8"), privateKey).toString("hex") };
+}
+
+/**
+ * A stored key whose private key is sealed (a cluster backend's row): opened with any of `keys`,
+ * or SigningKeySecretsError naming `where`.
+ */
+export function openSealedSigningKey(
+  info: PublicKeyInfo,
+  privateKeySealed: string,
+  keys: MasterKey | readonly MasterKey[],
+  where: string,
+): SigningKey {
+  return signingKeyOf(info, openSealedPrivateKey(info, privateKeySealed, keys, where));
+}
+
+/** The PEM of a sealed private key, opened with any of `keys` (SigningKeySecretsError naming `where` when none opens it). */
+export function openSealedPrivateKey(
+  info: PublicKeyInfo,
+  privateKeySealed: string,
+  keys: MasterKey | readonly MasterKey[],
+  where: string,
+): string {
+  const file: KeyFile = { ...info, publicKeyDer: info.publicKeyDer.toString("base64"), privateKeySealed };
+  return privateKeyPemOf(file, keys, where);
+}
+
+/** A private key PEM sealed with `masterKey`, bound to the key's region and fingerprint. */
+export function sealPrivateKey(
+  info: Pick<PublicKeyInfo, "region" | "fingerprint">,
+  pem: string,
+  masterKey: MasterKey,
+): string {
+  return masterKey.seal(pem, privateKeyAssociatedData(info));
+}
+
+/** Refuses a region name that is not one before it names a directory or a row. */
+export function assertRegionName(region: string): void {
+  if (!/^[a-z0-9-]+$/.test(region)) throw new RangeError(`Invalid region name "${region}".`);
+}
+
+/** A fresh RSA-2048 key pair for `region`, its private key sealed with `masterKey`. */
+export function generateSealedKeyPair(
+  region: string,
+  masterKey: MasterKey,
+): { fingerprint: string; publicKeyDer: Buffer; privateKeySealed: string } {
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const publicKeyDer = publicKey.export({ type: "pkcs1", format: "der" });
+  const fingerprint = fingerprintOf(publicKeyDer);
+  const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
   return {
-    ...toPublicInfo(file),
-    signHex: (data) => sign("sha256", Buffer.from(data, "utf8"), privateKey).toString("hex"),
+    fingerprint,
+    publicKeyDer,
+    privateKeySealed: sealPrivateKey({ region, fingerprint }, pem, masterKey),
   };
 }
 
@@ -260,18 +316,15 @@ class FileSigningKeyStore implements SigningKeyStore {
   }
 
   private async create(region: string, nowMs: number): Promise<KeyFile> {
-    if (!/^[a-z0-9-]+$/.test(region)) throw new RangeError(`Invalid region name "${region}".`);
-    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    const der = publicKey.export({ type: "pkcs1", format: "der" });
-    const fingerprint = fingerprintOf(der);
-    const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    assertRegionName(region);
+    const { fingerprint, publicKeyDer, privateKeySealed } = generateSealedKeyPair(region, this.options.masterKey);
     const file: KeyFile = {
       region,
       fingerprint,
       validityStartMs: nowMs,
       validityEndMs: nowMs + this.validityMs,
-      publicKeyDer: der.toString("base64"),
-      privateKeySealed: this.options.masterKey.seal(pem, privateKeyAssociatedData({ region, fingerprint })),
+      publicKeyDer: publicKeyDer.toString("base64"),
+      privateKeySealed,
     };
     const directory = join(keysDirectory(this.options.dataDir), region);
     await makeDirectoryDurable(directory);
