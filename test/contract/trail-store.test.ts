@@ -1,8 +1,17 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { openPostgresDatabase, type PostgresDatabase } from "../../src/stores/postgres/index.js";
 import { openFileDeliveryStateStore } from "../../src/stores/trails/file-delivery-state-store.js";
 import { openSqliteTrailStore } from "../../src/stores/trails/sqlite-trail-store.js";
+import {
+  openPostgresDeliveryStateStore,
+  openPostgresTrailStore,
+  type TrailConfig,
+} from "../../src/stores/trails/index.js";
+import { postgresMissingReason, startPostgresServer, type PostgresServer } from "../helpers/postgres-server.js";
 import { MemoryTrailStore } from "../consumers/trails/harness.js";
 import { deliveryStateStoreContractSuite, trailStoreContractSuite } from "./trail-store.suite.js";
 
@@ -38,3 +47,82 @@ deliveryStateStoreContractSuite("files under <data-dir>/trails", async () => {
   const { dir, cleanup } = await tempDir();
   return { open: async () => ({ store: openFileDeliveryStateStore(dir), close: async () => undefined }), cleanup };
 });
+
+const postgresMissing = postgresMissingReason();
+
+describe("PostgreSQL trail stores", { skip: postgresMissing }, () => {
+  let server: PostgresServer;
+  before(async () => (server = await startPostgresServer()));
+  after(() => server?.stop());
+
+  /** A fresh database; every `open` is another node on it (its own pool), closed with its store. */
+  async function freshDatabase<S extends { close(): Promise<void> }>(openStore: (db: PostgresDatabase) => Promise<S>) {
+    const database = await server.createDatabase();
+    return {
+      async open() {
+        const db = openPostgresDatabase({ url: database.url });
+        const store = await openStore(db).catch(async (error: unknown) => {
+          await db.close();
+          throw error;
+        });
+        return {
+          store,
+          async close() {
+            await store.close();
+            await db.close();
+          },
+        };
+      },
+      cleanup: () => database.drop(),
+    };
+  }
+
+  trailStoreContractSuite("PostgreSQL", async () => {
+    let onListenerError: (error: unknown) => void = () => undefined;
+    const backend = await freshDatabase((db) => openPostgresTrailStore(db, { onListenerError }));
+    return {
+      async open(options) {
+        onListenerError = options.onListenerError;
+        return backend.open();
+      },
+      cleanup: backend.cleanup,
+    };
+  });
+
+  deliveryStateStoreContractSuite("PostgreSQL", () => freshDatabase(openPostgresDeliveryStateStore));
+
+  it("keeps a delivery error carrying NUL, which JSONB cannot hold", async () => {
+    const backend = await freshDatabase((db) => openPostgresTrailStore(db));
+    const { store, close } = await backend.open();
+    try {
+      const arn = "arn:aws:cloudtrail:us-east-1:111122223333:trail/nul";
+      await store.create({ ...baseTrail("nul"), trailArn: arn });
+      await store.updateStatus(arn, { latestDeliveryError: "bad\u0000byte", latestDeliveryAttemptTimeMs: 3 });
+      assert.deepEqual(await store.status(arn), {
+        latestDeliveryError: "bad\uFFFDbyte",
+        latestDeliveryAttemptTimeMs: 3,
+      });
+    } finally {
+      await close();
+      await backend.cleanup();
+    }
+  });
+});
+
+function baseTrail(name: string): TrailConfig {
+  return {
+    accountId: "111122223333",
+    name,
+    homeRegion: "us-east-1",
+    trailArn: `arn:aws:cloudtrail:us-east-1:111122223333:trail/${name}`,
+    s3BucketName: "bucket",
+    includeGlobalServiceEvents: true,
+    isMultiRegionTrail: false,
+    isOrganizationTrail: false,
+    logFileValidationEnabled: false,
+    hasCustomEventSelectors: false,
+    tags: [],
+    isLogging: false,
+    createdAtMs: 1,
+  };
+}
