@@ -11,6 +11,7 @@ import {
   openPostgresTrailStore,
   type TrailConfig,
 } from "../../src/stores/trails/index.js";
+import { pollUntil } from "../helpers/poll.js";
 import { postgresMissingReason, startPostgresServer, type PostgresServer } from "../helpers/postgres-server.js";
 import { MemoryTrailStore } from "../consumers/trails/harness.js";
 import { deliveryStateStoreContractSuite, trailStoreContractSuite } from "./trail-store.suite.js";
@@ -90,6 +91,67 @@ describe("PostgreSQL trail stores", { skip: postgresMissing }, () => {
   });
 
   deliveryStateStoreContractSuite("PostgreSQL", () => freshDatabase(openPostgresDeliveryStateStore));
+
+  it("tells a node's listeners of another node's committed writes, never of a refused one", async () => {
+    const backend = await freshDatabase((db) => openPostgresTrailStore(db));
+    const [writer, watcher] = [await backend.open(), await backend.open()];
+    try {
+      const seen: Array<Promise<string>> = [];
+      watcher.store.onChange(() => seen.push(watcher.store.list().then((trails) => trails.map((t) => t.name).join())));
+      await writer.store.create(baseTrail("xxx"));
+      await writer.store.put(baseTrail("yyy"));
+      await assert.rejects(
+        writer.store.put({ ...baseTrail("zzz") }, () => {
+          throw new RangeError("refused");
+        }),
+        RangeError,
+      );
+      await writer.store.delete("111122223333", "xxx");
+      await writer.store.delete("111122223333", "never-existed");
+      await writer.store.put(baseTrail("www"));
+      await pollUntil(() => seen.length >= 4, { message: "four notifications on the other node" });
+      assert.equal((await Promise.all(seen)).at(-1), "www,yyy", "what a listener reads includes the change");
+      assert.equal(seen.length, 4, "a refused write and a delete of nothing notify nobody");
+    } finally {
+      await writer.close();
+      await watcher.close();
+      await backend.cleanup();
+    }
+  });
+
+  it("listens again after PostgreSQL restarted, and calls the listeners once it does", async () => {
+    const backend = await freshDatabase((db) => openPostgresTrailStore(db));
+    const [writer, watcher] = [await backend.open(), await backend.open()];
+    try {
+      const reads: string[] = [];
+      watcher.store.onChange(() => {
+        watcher.store.list().then(
+          (trails) => reads.push(trails.map((t) => t.name).join()),
+          () => undefined,
+        );
+      });
+      await server.restart();
+      // The writer's pool reconnects on its next statement; the first may meet the restart.
+      await pollUntil(
+        () =>
+          writer.store.put(baseTrail("after-restart")).then(
+            () => true,
+            () => false,
+          ),
+        {
+          intervalMs: 100,
+          message: "the writer to reach the restarted server",
+        },
+      );
+      await pollUntil(() => reads.includes("after-restart"), {
+        message: "the other node's listener to read the write made after the restart",
+      });
+    } finally {
+      await writer.close();
+      await watcher.close();
+      await backend.cleanup();
+    }
+  });
 
   it("keeps a delivery error carrying NUL, which JSONB cannot hold", async () => {
     const backend = await freshDatabase((db) => openPostgresTrailStore(db));

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { migrate, type Migration, type PostgresDatabase, type Queryable } from "../postgres/index.js";
 import {
   TrailAlreadyExistsError,
@@ -41,12 +42,27 @@ const MIGRATIONS: readonly Migration[] = [
 const UNIQUE_VIOLATION = "23505";
 const FOREIGN_KEY_VIOLATION = "23503";
 
+/**
+ * Every write of a configuration notifies the channel in its own statement or transaction, so the
+ * other nodes hear of it when it commits and never of one that rolled back. The payload is the
+ * writing handle's id: a handle has already told its own listeners.
+ */
+const CHANGES_CHANNEL = "cairn_trails";
 const UPSERT = `
-  INSERT INTO cairn_trails (account_id, name, home_region, trail_arn, config_json) VALUES ($1, $2, $3, $4, $5)
-  ON CONFLICT (account_id, name) DO UPDATE SET
-    home_region = excluded.home_region, trail_arn = excluded.trail_arn, config_json = excluded.config_json`;
+  WITH written AS (
+    INSERT INTO cairn_trails (account_id, name, home_region, trail_arn, config_json) VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (account_id, name) DO UPDATE SET
+      home_region = excluded.home_region, trail_arn = excluded.trail_arn, config_json = excluded.config_json
+    RETURNING 1)
+  SELECT pg_notify('${CHANGES_CHANNEL}', $6) FROM written`;
 const INSERT = `
-  INSERT INTO cairn_trails (account_id, name, home_region, trail_arn, config_json) VALUES ($1, $2, $3, $4, $5)`;
+  WITH written AS (
+    INSERT INTO cairn_trails (account_id, name, home_region, trail_arn, config_json) VALUES ($1, $2, $3, $4, $5)
+    RETURNING 1)
+  SELECT pg_notify('${CHANGES_CHANNEL}', $6) FROM written`;
+const DELETE = `
+  WITH removed AS (DELETE FROM cairn_trails WHERE account_id = $1 AND name = $2 RETURNING 1)
+  SELECT pg_notify('${CHANGES_CHANNEL}', $3) FROM removed`;
 /**
  * The merge in one statement: $2 holds the members to set, $3 the names to clear. A trail that does
  * not exist gets no row: the reference fails (or the SELECT finds nothing) and the update is ignored.
@@ -70,8 +86,9 @@ export interface PostgresTrailStoreOptions {
  * Opens (migrating) the cluster trail store on `db`: every node's trails in one table. A create and
  * a checked put lock the account's row, so the name test, the quota check and the insert are one
  * atomic step across nodes; the primary key (account, name) is the last word on uniqueness.
- * onChange listeners hear this handle's own writes once they committed (as the embedded store);
- * other nodes' writes do not reach them yet (LISTEN/NOTIFY comes with cluster mode's wiring).
+ * onChange listeners hear this handle's own writes once they committed (as the embedded store), and
+ * other handles' and nodes' writes through LISTEN/NOTIFY, eventually; after a lost listening
+ * connection came back they are called once, as changes may have been missed meanwhile.
  *
  * @example const trails = await openPostgresTrailStore(db);
  */
@@ -84,6 +101,10 @@ export async function openPostgresTrailStore(
     options.onListenerError ??
       ((error: unknown) => process.stderr.write(`Cairn: trail change listener failed: ${String(error)}\n`)),
   );
+  const self = randomUUID();
+  const subscription = await db.listen(CHANGES_CHANNEL, (writer) => {
+    if (writer !== self) listeners.notify();
+  });
   let closed = false;
   const open = (): PostgresDatabase => {
     if (closed) throw new Error("The trail store is closed.");
@@ -95,7 +116,7 @@ export async function openPostgresTrailStore(
       if (mustBeNew && (await getTrail(tx, trail.accountId, trail.name)) !== undefined)
         throw new TrailAlreadyExistsError(trail.accountId, trail.name);
       check?.(await listTrails(tx, trail.accountId));
-      await tx.query(mustBeNew ? INSERT : UPSERT, trailRow(trail));
+      await tx.query(mustBeNew ? INSERT : UPSERT, [...trailRow(trail), self]);
     });
     listeners.notify();
   };
@@ -114,14 +135,11 @@ export async function openPostgresTrailStore(
     },
     async put(trail, check) {
       if (check !== undefined) return checkedWrite(trail, false, check);
-      await open().query(UPSERT, trailRow(trail));
+      await open().query(UPSERT, [...trailRow(trail), self]);
       listeners.notify();
     },
     async delete(accountId, name) {
-      const removed = await open().query("DELETE FROM cairn_trails WHERE account_id = $1 AND name = $2 RETURNING 1", [
-        accountId,
-        name,
-      ]);
+      const removed = await open().query(DELETE, [accountId, name, self]);
       if (removed.length > 0) listeners.notify();
     },
     async status(trailArn) {
@@ -143,7 +161,9 @@ export async function openPostgresTrailStore(
       listeners.add(listener);
     },
     async close() {
+      if (closed) return;
       closed = true;
+      await subscription.close();
     },
   };
 }

@@ -100,9 +100,9 @@ export interface TrailStore {
   /**
    * Called after every put, and every delete that removed a trail, so the delivery side can start or
    * stop per-trail consumers. A subscription rather than a promise: the embedded backend calls
-   * listeners right after its own writes, before the write's promise resolves; a cluster backend will
-   * call them from change notifications (LISTEN/NOTIFY), so also for other nodes' writes and only
-   * eventually. A listener that throws affects neither the write nor the other listeners.
+   * listeners right after its own writes, before the write's promise resolves; the cluster backend
+   * also calls them from change notifications (LISTEN/NOTIFY) for other nodes' writes, eventually, and
+   * once more after its listening connection was lost and came back. A listener that throws affects neither the write nor the other listeners.
    */
   onChange(listener: () => void): void;
 }
