@@ -89,18 +89,14 @@ export function trailStoreContractSuite(name: string, create: () => Promise<Trai
     });
 
   /** Two handles open at once on one storage: two nodes. */
-  const withNodes = (body: (stores: [TrailStore, TrailStore]) => Promise<void>) =>
+  const withNodes = (body: (stores: TrailStore[]) => Promise<void>, count = 2) =>
     withBackend(create, async (backend) => {
-      const first = await backend.open(ignoreErrors);
+      const opened: Array<Opened<TrailStore>> = [];
       try {
-        const second = await backend.open(ignoreErrors);
-        try {
-          await body([first.store, second.store]);
-        } finally {
-          await second.close();
-        }
+        for (let index = 0; index < count; index++) opened.push(await backend.open(ignoreErrors));
+        await body(opened.map((handle) => handle.store));
       } finally {
-        await first.close();
+        for (const handle of opened.reverse()) await handle.close();
       }
     });
 
@@ -205,7 +201,8 @@ export function trailStoreContractSuite(name: string, create: () => Promise<Trai
       }));
 
     it("creates a trail once: a taken name is TrailAlreadyExistsError, and of racing creates on two handles one wins", () =>
-      withNodes(async ([first, second]) => {
+      withNodes(async (nodes) => {
+        const [first, second] = nodes as [TrailStore, TrailStore];
         await first.create(trail("solo"));
         await assert.rejects(first.create({ ...trail("solo"), s3BucketName: "other" }), TrailAlreadyExistsError);
         await first.create(trail("solo", OTHER_ACCOUNT));
@@ -223,25 +220,29 @@ export function trailStoreContractSuite(name: string, create: () => Promise<Trai
         assert.deepEqual(await second.get(ACCOUNT, "solo"), trail("solo"), "a refused create changes nothing");
       }));
 
-    it("holds a quota that the check enforces however many creates race on two handles", () =>
-      withNodes(async ([first, second]) => {
+    it("holds a quota that the check enforces however many creates race on four handles", () =>
+      withNodes(async (nodes) => {
+        const [first, second] = nodes as [TrailStore, TrailStore];
         const quotaError = new Error("quota");
         const atMostThree = (accountTrails: readonly TrailConfig[]) => {
           if (accountTrails.filter((t) => t.homeRegion === "us-east-1").length >= 3) throw quotaError;
         };
         await first.create(trail("elsewhere", ACCOUNT, "eu-west-1"), atMostThree);
-        const names = Array.from({ length: 8 }, (_, index) => `q${index}`);
+        // Every handle has already talked to its storage, so the creates start together.
+        await Promise.all(nodes.map((node) => node.list(ACCOUNT)));
+        const names = Array.from({ length: 12 }, (_, index) => `q${index}`);
         const outcomes = await Promise.allSettled(
-          names.map((name, index) => [first, second][index % 2]!.create(trail(name), atMostThree)),
+          names.map((name, index) => nodes[index % nodes.length]!.create(trail(name), atMostThree)),
         );
         assert.equal(outcomes.filter((o) => o.status === "fulfilled").length, 3);
         for (const outcome of outcomes) if (outcome.status === "rejected") assert.equal(outcome.reason, quotaError);
         const stored = (await second.list(ACCOUNT)).filter((t) => t.homeRegion === "us-east-1");
         assert.equal(stored.length, 3, "the check's refusals stored nothing");
-      }));
+      }, 4));
 
     it("runs a put's check against the stored trails, the replaced one included; a refused put changes nothing", () =>
       withNodes(async ([store]) => {
+        if (store === undefined) assert.fail("no handle");
         await store.put(trail("p"));
         await store.put(trail("p2", ACCOUNT, "eu-west-1"));
         let seen: string[] = [];

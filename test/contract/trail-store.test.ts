@@ -153,6 +153,33 @@ describe("PostgreSQL trail stores", { skip: postgresMissing }, () => {
     }
   });
 
+  it("finds no trail under a key carrying NUL, which PostgreSQL text cannot hold, and refuses to store one", async () => {
+    const backend = await freshDatabase((db) => openPostgresTrailStore(db));
+    const states = await freshDatabase(openPostgresDeliveryStateStore);
+    const [{ store, close }, stateHandle] = [await backend.open(), await states.open()];
+    try {
+      await store.put(baseTrail("kept"));
+      const arn = "arn:aws:cloudtrail:us-east-1:111122223333:trail/k\u0000";
+      assert.equal(await store.get("111122223333", "k\u0000"), undefined);
+      assert.deepEqual(await store.list("1111\u0000"), []);
+      assert.deepEqual(await store.status(arn), {});
+      await store.updateStatus(arn, { latestDeliveryTimeMs: 1 });
+      await store.delete("111122223333", "k\u0000");
+      await assert.rejects(store.put(baseTrail("k\u0000")), RangeError);
+      await assert.rejects(store.create(baseTrail("k\u0000")), RangeError);
+      await assert.rejects(stateHandle.store.load(arn), RangeError);
+      assert.deepEqual(
+        (await store.list()).map((t) => t.name),
+        ["kept"],
+      );
+    } finally {
+      await close();
+      await stateHandle.close();
+      await backend.cleanup();
+      await states.cleanup();
+    }
+  });
+
   it("keeps a delivery error carrying NUL, which JSONB cannot hold", async () => {
     const backend = await freshDatabase((db) => openPostgresTrailStore(db));
     const { store, close } = await backend.open();

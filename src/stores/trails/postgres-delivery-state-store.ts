@@ -63,6 +63,7 @@ export async function openPostgresDeliveryStateStore(db: PostgresDatabase): Prom
   return {
     async load(trailArn, options) {
       const token = checkFencingToken(options);
+      refuseNul(trailArn);
       if (token === undefined) {
         const [row] = await open().query<{ state_json: string | null }>(
           "SELECT state_json FROM cairn_trail_delivery_state WHERE trail_arn = $1",
@@ -76,6 +77,7 @@ export async function openPostgresDeliveryStateStore(db: PostgresDatabase): Prom
     },
     async save(state, options) {
       const token = checkFencingToken(options);
+      refuseNul(state.trailArn);
       const saved = await open().query(SAVE, [state.trailArn, JSON.stringify(state), token ?? null]);
       if (saved.length === 0) throw await staleError(db, state.trailArn, token ?? 0);
     },
@@ -83,6 +85,11 @@ export async function openPostgresDeliveryStateStore(db: PostgresDatabase): Prom
       closed = true;
     },
   };
+}
+
+/** Trail ARNs are built from checked names; one with NUL (which PostgreSQL text cannot hold) is a caller's bug. */
+function refuseNul(trailArn: string): void {
+  if (trailArn.includes("\u0000")) throw new RangeError("A trail ARN cannot contain NUL.");
 }
 
 function parseState(trailArn: string, json: string | null): DeliveryState {

@@ -106,56 +106,33 @@ export async function openPostgresTrailStore(
     if (writer !== self) listeners.notify();
   });
   let closed = false;
-  const open = (): PostgresDatabase => {
-    if (closed) throw new Error("The trail store is closed.");
-    return db;
+  const serial = inOrder();
+  /** Every call runs in turn: a read issued before a write never sees it, as with the embedded store. */
+  const run = <T>(task: () => Promise<T>): Promise<T> => {
+    if (closed) return Promise.reject(new Error("The trail store is closed."));
+    return serial(task);
   };
-  const checkedWrite = async (trail: TrailConfig, mustBeNew: boolean, check?: AccountTrailsCheck) => {
-    await open().transaction(async (tx) => {
-      await lockAccount(tx, trail.accountId);
-      if (mustBeNew && (await getTrail(tx, trail.accountId, trail.name)) !== undefined)
-        throw new TrailAlreadyExistsError(trail.accountId, trail.name);
-      check?.(await listTrails(tx, trail.accountId));
-      await tx.query(mustBeNew ? INSERT : UPSERT, [...trailRow(trail), self]);
-    });
+  const write = async (trail: TrailConfig, mustBeNew: boolean, check?: AccountTrailsCheck) => {
+    refuseUnstorable(trail);
+    await run(() => writeTrail(db, { trail, mustBeNew, check, writer: self }));
     listeners.notify();
   };
 
   return {
-    list: (accountId) => listTrails(open(), accountId),
-    get: (accountId, name) => getTrail(open(), accountId, name),
-    async create(trail, check) {
-      try {
-        await checkedWrite(trail, true, check);
-      } catch (error) {
-        // The account lock makes this rare; the constraint still decides if a writer skipped it.
-        if (sqlState(error) === UNIQUE_VIOLATION) throw new TrailAlreadyExistsError(trail.accountId, trail.name);
-        throw error;
-      }
-    },
-    async put(trail, check) {
-      if (check !== undefined) return checkedWrite(trail, false, check);
-      await open().query(UPSERT, [...trailRow(trail), self]);
-      listeners.notify();
-    },
+    list: (accountId) =>
+      accountId !== undefined && !storable(accountId) ? Promise.resolve([]) : run(() => listTrails(db, accountId)),
+    get: (accountId, name) =>
+      storable(accountId, name) ? run(() => getTrail(db, accountId, name)) : Promise.resolve(undefined),
+    create: (trail, check) => write(trail, true, check),
+    put: (trail, check) => write(trail, false, check),
     async delete(accountId, name) {
-      const removed = await open().query(DELETE, [accountId, name, self]);
+      if (!storable(accountId, name)) return;
+      const removed = await run(() => db.query(DELETE, [accountId, name, self]));
       if (removed.length > 0) listeners.notify();
     },
-    async status(trailArn) {
-      const [row] = await open().query<{ status: TrailDeliveryStatus }>(
-        "SELECT status FROM cairn_trail_status WHERE trail_arn = $1",
-        [trailArn],
-      );
-      return row?.status ?? {};
-    },
+    status: (trailArn) => (storable(trailArn) ? run(() => readStatus(db, trailArn)) : Promise.resolve({})),
     async updateStatus(trailArn, update) {
-      const { set, clear } = statusChange(update);
-      try {
-        await open().query(MERGE_STATUS, [trailArn, JSON.stringify(set), clear]);
-      } catch (error) {
-        if (sqlState(error) !== FOREIGN_KEY_VIOLATION) throw error;
-      }
+      if (storable(trailArn)) await run(() => mergeStatus(db, trailArn, update));
     },
     onChange(listener) {
       listeners.add(listener);
@@ -166,6 +143,68 @@ export async function openPostgresTrailStore(
       await subscription.close();
     },
   };
+}
+
+/** Runs tasks one at a time in call order; a task that fails does not stop the next. */
+function inOrder() {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(task: () => Promise<T>): Promise<T> => {
+    const result = tail.then(task);
+    tail = result.catch(() => undefined);
+    return result;
+  };
+}
+
+interface TrailWrite {
+  readonly trail: TrailConfig;
+  /** A create: a taken name is TrailAlreadyExistsError. */
+  readonly mustBeNew: boolean;
+  readonly check: AccountTrailsCheck | undefined;
+  /** The writing handle's id, the notification's payload. */
+  readonly writer: string;
+}
+
+/**
+ * A create or checked put is one transaction under the account's lock; a plain put is one statement.
+ * The primary key still decides a name should a writer skip the lock.
+ */
+async function writeTrail(db: PostgresDatabase, { trail, mustBeNew, check, writer }: TrailWrite): Promise<void> {
+  const row = [...trailRow(trail), writer];
+  if (!mustBeNew && check === undefined) {
+    await db.query(UPSERT, row);
+    return;
+  }
+  try {
+    await db.transaction(async (tx) => {
+      await lockAccount(tx, trail.accountId);
+      if (mustBeNew && (await getTrail(tx, trail.accountId, trail.name)) !== undefined)
+        throw new TrailAlreadyExistsError(trail.accountId, trail.name);
+      check?.(await listTrails(tx, trail.accountId));
+      await tx.query(mustBeNew ? INSERT : UPSERT, row);
+    });
+  } catch (error) {
+    if (mustBeNew && sqlState(error) === UNIQUE_VIOLATION)
+      throw new TrailAlreadyExistsError(trail.accountId, trail.name);
+    throw error;
+  }
+}
+
+async function readStatus(db: Queryable, trailArn: string): Promise<TrailDeliveryStatus> {
+  const [row] = await db.query<{ status: TrailDeliveryStatus }>(
+    "SELECT status FROM cairn_trail_status WHERE trail_arn = $1",
+    [trailArn],
+  );
+  return row?.status ?? {};
+}
+
+/** A status update of a trail that does not exist (or was deleted meanwhile) is ignored. */
+async function mergeStatus(db: Queryable, trailArn: string, update: Partial<TrailDeliveryStatus>): Promise<void> {
+  const { set, clear } = statusChange(update);
+  try {
+    await db.query(MERGE_STATUS, [trailArn, JSON.stringify(set), clear]);
+  } catch (error) {
+    if (sqlState(error) !== FOREIGN_KEY_VIOLATION) throw error;
+  }
 }
 
 /** Creates the account's lock row on first use, then locks it until the transaction ends. */
@@ -190,6 +229,19 @@ async function getTrail(db: Queryable, accountId: string, name: string): Promise
     [accountId, name],
   );
   return row === undefined ? undefined : (JSON.parse(row.config_json) as TrailConfig);
+}
+
+/**
+ * PostgreSQL text cannot hold NUL. Trail names are checked before they reach the store, so a key
+ * with NUL names no stored trail: reads find nothing, deletes and status updates change nothing.
+ */
+function storable(...keys: string[]): boolean {
+  return keys.every((key) => !key.includes("\u0000"));
+}
+
+function refuseUnstorable(trail: TrailConfig): void {
+  if (!storable(trail.accountId, trail.name, trail.homeRegion, trail.trailArn))
+    throw new RangeError("A trail's account, name, region or ARN cannot contain NUL.");
 }
 
 /** JSON.stringify escapes NUL as `\u0000`, so any configuration fits PostgreSQL text. */
