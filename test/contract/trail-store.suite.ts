@@ -390,6 +390,13 @@ export function deliveryStateStoreContractSuite(name: string, create: () => Prom
         assert.equal(refusal.fencingToken, 5);
         assert.equal(refusal.currentToken, 7);
         assert.match(refusal.message, /token 5 is stale/);
+        const unfenced = await stale.save(late).then(
+          () => assert.fail("an unfenced save passed the fence"),
+          (error: unknown) => error,
+        );
+        assert.ok(unfenced instanceof StaleFencingTokenError, String(unfenced));
+        assert.equal(unfenced.fencingToken, undefined);
+        assert.equal(unfenced.currentToken, 7);
         for (const states of [stale, current]) assert.deepEqual(await states.load(ARN), committed);
         assert.equal((await current.load(ARN, { fencingToken: 7 })).chains[0]?.previous?.signature, "12");
         await current.save({ ...committed, cursor: 58 }, { fencingToken: 7 });

@@ -76,21 +76,27 @@ export function emptyDeliveryState(trailArn: string): DeliveryState {
  * store keeps the highest token that loaded or saved each trail's state and refuses a lower one
  * with StaleFencingTokenError, so a holder that paused past its lease cannot overwrite the state of
  * the holder that took over. Without a token (the embedded server: one process, no lease) the call
- * is unfenced and leaves the kept token as it is.
+ * is unfenced: a load reads, a save writes as long as no fenced call ever claimed the trail's state
+ * (once one did, an unfenced save is refused too: it would bypass the fence).
  */
 export interface FencingOptions {
   readonly fencingToken?: number;
 }
 
-/** A fenced load or save whose token is lower than one that already loaded or saved the trail's state. */
+/**
+ * A fenced load or save whose token is lower than one that already loaded or saved the trail's
+ * state, or an unfenced save (`fencingToken` undefined) of a state a fenced call claimed.
+ */
 export class StaleFencingTokenError extends Error {
   constructor(
     readonly trailArn: string,
-    readonly fencingToken: number,
+    readonly fencingToken: number | undefined,
     readonly currentToken: number,
   ) {
     super(
-      `The delivery state of ${trailArn} is held under fencing token ${currentToken}; token ${fencingToken} is stale (its lease passed to another holder).`,
+      fencingToken === undefined
+        ? `The delivery state of ${trailArn} is held under fencing token ${currentToken}; a save without a token is refused.`
+        : `The delivery state of ${trailArn} is held under fencing token ${currentToken}; token ${fencingToken} is stale (its lease passed to another holder).`,
     );
     this.name = "StaleFencingTokenError";
   }
@@ -111,7 +117,7 @@ export interface DeliveryStateStore {
   /**
    * Replaces the trail's state atomically and durably: once the promise resolves, a crash leaves this
    * state (or a later one), never a mix of old and new members. A fenced save is refused, and changes
-   * nothing, when a higher token has loaded or saved the state.
+   * nothing, when a higher token has loaded or saved the state; an unfenced one once any token has.
    */
   save(state: DeliveryState, options?: FencingOptions): Promise<void>;
 }

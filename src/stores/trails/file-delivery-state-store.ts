@@ -46,15 +46,17 @@ export function openFileDeliveryStateStore(dataDir: string): DeliveryStateStore 
       const copy = structuredClone(state);
       await inTurn(path, async () => {
         const { fencingToken } = await readStoredState(path, state.trailArn);
-        if (token !== undefined) refuseStale(state.trailArn, token, fencingToken);
+        refuseStale(state.trailArn, token, fencingToken);
         await writeStoredState(path, { state: copy, fencingToken: token ?? fencingToken });
       });
     },
   };
 }
 
-function refuseStale(trailArn: string, token: number, current: number | undefined): void {
-  if (current !== undefined && current > token) throw new StaleFencingTokenError(trailArn, token, current);
+/** Once a token claimed the state, a lower one or none is refused. */
+function refuseStale(trailArn: string, token: number | undefined, current: number | undefined): void {
+  if (current !== undefined && (token === undefined || current > token))
+    throw new StaleFencingTokenError(trailArn, token, current);
 }
 
 /** The last queued call per state file of this process. */

@@ -25,13 +25,13 @@ const MIGRATIONS: readonly Migration[] = [
 /**
  * A fenced save: one conditional upsert, so the token test and the write are atomic against every
  * node. The row's lock orders concurrent calls; a token lower than the kept one matches nothing.
- * Without a token ($3 NULL) the write is unfenced and keeps the kept token.
+ * Without a token ($3 NULL) the write is unfenced: allowed only while no token was ever kept.
  */
 const SAVE = `
   INSERT INTO cairn_trail_delivery_state AS kept (trail_arn, state_json, fencing_token) VALUES ($1, $2, $3)
   ON CONFLICT (trail_arn) DO UPDATE SET
-    state_json = excluded.state_json, fencing_token = coalesce(excluded.fencing_token, kept.fencing_token)
-  WHERE excluded.fencing_token IS NULL OR kept.fencing_token IS NULL OR kept.fencing_token <= excluded.fencing_token
+    state_json = excluded.state_json, fencing_token = excluded.fencing_token
+  WHERE kept.fencing_token IS NULL OR kept.fencing_token <= excluded.fencing_token
   RETURNING 1`;
 /** A fenced load: claims the row for the token (creating it without state) and returns what it holds. */
 const CLAIM = `
@@ -79,7 +79,7 @@ export async function openPostgresDeliveryStateStore(db: PostgresDatabase): Prom
       const token = checkFencingToken(options);
       refuseNul(state.trailArn);
       const saved = await open().query(SAVE, [state.trailArn, JSON.stringify(state), token ?? null]);
-      if (saved.length === 0) throw await staleError(db, state.trailArn, token ?? 0);
+      if (saved.length === 0) throw await staleError(db, state.trailArn, token);
     },
     async close() {
       closed = true;
@@ -101,10 +101,14 @@ function parseState(trailArn: string, json: string | null): DeliveryState {
 }
 
 /** The refusal names the token that holds the state now (read after the fact: it only grows). */
-async function staleError(db: PostgresDatabase, trailArn: string, token: number): Promise<StaleFencingTokenError> {
+async function staleError(
+  db: PostgresDatabase,
+  trailArn: string,
+  token: number | undefined,
+): Promise<StaleFencingTokenError> {
   const [row] = await db.query<{ fencing_token: string | null }>(
     "SELECT fencing_token FROM cairn_trail_delivery_state WHERE trail_arn = $1",
     [trailArn],
   );
-  return new StaleFencingTokenError(trailArn, token, safeInteger(row?.fencing_token ?? token, "a fencing token"));
+  return new StaleFencingTokenError(trailArn, token, safeInteger(row?.fencing_token ?? token ?? 0, "a fencing token"));
 }
