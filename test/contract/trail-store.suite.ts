@@ -1,12 +1,20 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { DeliveryState, DeliveryStateStore, TrailConfig, TrailStore } from "../../src/stores/trails/index.js";
+import {
+  StaleFencingTokenError,
+  TrailAlreadyExistsError,
+  type DeliveryState,
+  type DeliveryStateStore,
+  type TrailConfig,
+  type TrailStore,
+} from "../../src/stores/trails/index.js";
 
 /**
  * The trail control-plane contracts (src/stores/trails/), run against every backend: TrailStore
  * (configurations, status, change notifications) and DeliveryStateStore (per-trail cursor, intent
  * and digest chains). A backend hands out handles over its storage; a handle opened after another
- * was closed must see what that one wrote. Each test gets a fresh, empty storage.
+ * was closed must see what that one wrote, and two handles open at once are two nodes on the same
+ * storage. Each test gets a fresh, empty storage.
  */
 export interface Opened<T> {
   readonly store: T;
@@ -77,6 +85,18 @@ export function trailStoreContractSuite(name: string, create: () => Promise<Trai
         await body(opened.store, backend);
       } finally {
         await opened.close();
+      }
+    });
+
+  /** Two handles open at once on one storage: two nodes. */
+  const withNodes = (body: (stores: TrailStore[]) => Promise<void>, count = 2) =>
+    withBackend(create, async (backend) => {
+      const opened: Array<Opened<TrailStore>> = [];
+      try {
+        for (let index = 0; index < count; index++) opened.push(await backend.open(ignoreErrors));
+        await body(opened.map((handle) => handle.store));
+      } finally {
+        for (const handle of opened.reverse()) await handle.close();
       }
     });
 
@@ -179,6 +199,65 @@ export function trailStoreContractSuite(name: string, create: () => Promise<Trai
           await close();
         }
       }));
+
+    it("creates a trail once: a taken name is TrailAlreadyExistsError, and of racing creates on two handles one wins", () =>
+      withNodes(async (nodes) => {
+        const [first, second] = nodes as [TrailStore, TrailStore];
+        await first.create(trail("solo"));
+        await assert.rejects(first.create({ ...trail("solo"), s3BucketName: "other" }), TrailAlreadyExistsError);
+        await first.create(trail("solo", OTHER_ACCOUNT));
+        const racers = Array.from({ length: 6 }, (_, index) => ({
+          ...trail("raced"),
+          s3BucketName: `bucket-${index}`,
+        }));
+        const outcomes = await Promise.allSettled(racers.map((t, index) => [first, second][index % 2]!.create(t)));
+        const won = outcomes.flatMap((outcome, index) => (outcome.status === "fulfilled" ? [racers[index]!] : []));
+        assert.equal(won.length, 1, "exactly one create of a name wins");
+        for (const outcome of outcomes)
+          if (outcome.status === "rejected")
+            assert.ok(outcome.reason instanceof TrailAlreadyExistsError, String(outcome.reason));
+        assert.deepEqual(await second.get(ACCOUNT, "raced"), won[0], "the winner's configuration is the stored one");
+        assert.deepEqual(await second.get(ACCOUNT, "solo"), trail("solo"), "a refused create changes nothing");
+      }));
+
+    it("holds a quota that the check enforces however many creates race on four handles", () =>
+      withNodes(async (nodes) => {
+        const [first, second] = nodes as [TrailStore, TrailStore];
+        const quotaError = new Error("quota");
+        const atMostThree = (accountTrails: readonly TrailConfig[]) => {
+          if (accountTrails.filter((t) => t.homeRegion === "us-east-1").length >= 3) throw quotaError;
+        };
+        await first.create(trail("elsewhere", ACCOUNT, "eu-west-1"), atMostThree);
+        // Every handle has already talked to its storage, so the creates start together.
+        await Promise.all(nodes.map((node) => node.list(ACCOUNT)));
+        const names = Array.from({ length: 12 }, (_, index) => `q${index}`);
+        const outcomes = await Promise.allSettled(
+          names.map((name, index) => nodes[index % nodes.length]!.create(trail(name), atMostThree)),
+        );
+        assert.equal(outcomes.filter((o) => o.status === "fulfilled").length, 3);
+        for (const outcome of outcomes) if (outcome.status === "rejected") assert.equal(outcome.reason, quotaError);
+        const stored = (await second.list(ACCOUNT)).filter((t) => t.homeRegion === "us-east-1");
+        assert.equal(stored.length, 3, "the check's refusals stored nothing");
+      }, 4));
+
+    it("runs a put's check against the stored trails, the replaced one included; a refused put changes nothing", () =>
+      withNodes(async ([store]) => {
+        if (store === undefined) assert.fail("no handle");
+        await store.put(trail("p"));
+        await store.put(trail("p2", ACCOUNT, "eu-west-1"));
+        let seen: string[] = [];
+        await store.put({ ...trail("p"), isMultiRegionTrail: true }, (accountTrails) => {
+          seen = accountTrails.map((t) => `${t.name}:${t.isMultiRegionTrail}`);
+        });
+        assert.deepEqual(seen, ["p:false", "p2:false"]);
+        await assert.rejects(
+          store.put({ ...trail("p"), s3BucketName: "refused" }, () => {
+            throw new RangeError("no");
+          }),
+          RangeError,
+        );
+        assert.deepEqual(await store.get(ACCOUNT, "p"), { ...trail("p"), isMultiRegionTrail: true });
+      }));
   });
 }
 
@@ -232,6 +311,22 @@ export function deliveryStateStoreContractSuite(name: string, create: () => Prom
       }
     });
 
+  /** Two handles open at once on one storage: a stale holder's node and the current holder's. */
+  const withNodes = (body: (stores: [DeliveryStateStore, DeliveryStateStore]) => Promise<void>) =>
+    withBackend(create, async (backend) => {
+      const first = await backend.open();
+      try {
+        const second = await backend.open();
+        try {
+          await body([first.store, second.store]);
+        } finally {
+          await second.close();
+        }
+      } finally {
+        await first.close();
+      }
+    });
+
   describe(`DeliveryStateStore contract: ${name}`, () => {
     it("loads an empty state for a trail never saved", () =>
       withStore(async (states) => {
@@ -280,5 +375,99 @@ export function deliveryStateStoreContractSuite(name: string, create: () => Prom
           await second.close();
         }
       }));
+
+    it("refuses a fenced save under a lower token once a higher one saved; the chain head read back is the committed one", () =>
+      withNodes(async ([stale, current]) => {
+        await stale.save(midDelivery(), { fencingToken: 5 });
+        const committed = withChainHead({ ...midDelivery(), cursor: 57, intent: null }, "12");
+        await current.save(committed, { fencingToken: 7 });
+        const late = withChainHead({ ...midDelivery(), cursor: 60, intent: null }, "34");
+        const refusal = await stale.save(late, { fencingToken: 5 }).then(
+          () => assert.fail("the stale holder's commit was accepted"),
+          (error: unknown) => error,
+        );
+        assert.ok(refusal instanceof StaleFencingTokenError, String(refusal));
+        assert.equal(refusal.fencingToken, 5);
+        assert.equal(refusal.currentToken, 7);
+        assert.match(refusal.message, /token 5 is stale/);
+        const unfenced = await stale.save(late).then(
+          () => assert.fail("an unfenced save passed the fence"),
+          (error: unknown) => error,
+        );
+        assert.ok(unfenced instanceof StaleFencingTokenError, String(unfenced));
+        assert.equal(unfenced.fencingToken, undefined);
+        assert.equal(unfenced.currentToken, 7);
+        for (const states of [stale, current]) assert.deepEqual(await states.load(ARN), committed);
+        assert.equal((await current.load(ARN, { fencingToken: 7 })).chains[0]?.previous?.signature, "12");
+        await current.save({ ...committed, cursor: 58 }, { fencingToken: 7 });
+        await current.save({ ...committed, cursor: 59 }, { fencingToken: 8 });
+        assert.equal((await stale.load(ARN)).cursor, 59, "the same or a higher token commits");
+        await stale.save(midDelivery(OTHER_ARN), { fencingToken: 1 });
+        assert.deepEqual(await current.load(OTHER_ARN), midDelivery(OTHER_ARN), "tokens are per trail");
+      }));
+
+    it("keeps the current holder's commit when a stale holder's commits race it on another handle", () =>
+      withNodes(async ([stale, current]) => {
+        for (let round = 1; round <= 10; round++) {
+          const trailArn = `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:trail/race-${round}`;
+          const mine = { ...midDelivery(trailArn), cursor: 1_000 + round };
+          const outcomes = await Promise.allSettled([
+            stale.save({ ...midDelivery(trailArn), cursor: round }, { fencingToken: round }),
+            current.save(mine, { fencingToken: round + 1 }),
+            stale.save({ ...midDelivery(trailArn), cursor: round }, { fencingToken: round }),
+          ]);
+          assert.equal(outcomes[1]!.status, "fulfilled");
+          for (const outcome of outcomes)
+            if (outcome.status === "rejected") assert.ok(outcome.reason instanceof StaleFencingTokenError);
+          assert.deepEqual(await stale.load(trailArn), mine, `round ${round}: a stale commit landed last`);
+        }
+      }));
+
+    it("lets a fenced load claim the state, so the previous holder's late commit is refused", () =>
+      withNodes(async ([stale, current]) => {
+        await stale.save(midDelivery(), { fencingToken: 3 });
+        assert.deepEqual(await current.load(ARN, { fencingToken: 4 }), midDelivery(), "the takeover reads the state");
+        await assert.rejects(
+          stale.save({ ...midDelivery(), cursor: 57, intent: null }, { fencingToken: 3 }),
+          StaleFencingTokenError,
+        );
+        await assert.rejects(stale.load(ARN, { fencingToken: 3 }), StaleFencingTokenError);
+        assert.deepEqual(await stale.load(ARN), midDelivery(), "the refused commit changed nothing");
+        const fresh = `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:trail/fresh`;
+        assert.deepEqual(
+          await current.load(fresh, { fencingToken: 2 }),
+          await current.load(fresh),
+          "a claim of a trail never saved",
+        );
+        assert.equal((await current.load(fresh)).cursor, 0);
+        await assert.rejects(
+          stale.save({ ...midDelivery(fresh), cursor: 1 }, { fencingToken: 1 }),
+          StaleFencingTokenError,
+        );
+      }));
+
+    it("keeps the fencing token across a reopen, and refuses a token that is not an integer ≥ 0", () =>
+      withBackend(create, async (backend) => {
+        const first = await backend.open();
+        await first.store.load(ARN, { fencingToken: 9 });
+        await first.close();
+        const second = await backend.open();
+        try {
+          await assert.rejects(second.store.save(midDelivery(), { fencingToken: 8 }), StaleFencingTokenError);
+          for (const token of [-1, 1.5, Number.NaN, Number.MAX_SAFE_INTEGER + 2]) {
+            await assert.rejects(second.store.save(midDelivery(), { fencingToken: token }), RangeError, String(token));
+            await assert.rejects(second.store.load(ARN, { fencingToken: token }), RangeError, String(token));
+          }
+          assert.equal((await second.store.load(ARN)).cursor, 0, "nothing was saved");
+        } finally {
+          await second.close();
+        }
+      }));
   });
+}
+
+/** The state with its first chain's head (the last digest's signature) set to `signature`. */
+function withChainHead(state: DeliveryState, signature: string): DeliveryState {
+  const [chain] = state.chains;
+  return { ...state, chains: [{ ...chain!, previous: { ...chain!.previous!, signature } }] };
 }

@@ -136,6 +136,40 @@ describe("PostgreSQL database and migrations", { skip: postgresMissing }, () => 
     }
   });
 
+  it("hands a LISTEN subscription the committed notifications of any connection, and refuses a channel that is not a name", async () => {
+    const database = await server.createDatabase();
+    const [listener, writer] = [1, 2].map(() => openPostgresDatabase({ url: database.url }));
+    try {
+      const payloads: Array<string | undefined> = [];
+      const subscription = await listener!.listen("cairn_test", (payload) => payloads.push(payload));
+      await assert.rejects(
+        writer!.transaction(async (tx) => {
+          await tx.query("SELECT pg_notify('cairn_test', 'rolled back')");
+          throw new Error("abort");
+        }),
+        /abort/,
+      );
+      await writer!.query("SELECT pg_notify('cairn_test', $1)", ["committed"]);
+      await writer!.query("SELECT pg_notify('other_channel', 'elsewhere')");
+      await pollUntil(() => payloads.length > 0, { message: "the committed notification" });
+      assert.deepEqual(payloads, ["committed"]);
+      for (const bad of ["Cairn", "x; DROP TABLE t", "", "a".repeat(64)])
+        await assert.rejects(
+          listener!.listen(bad, () => undefined),
+          RangeError,
+          bad,
+        );
+      await subscription.close();
+      await writer!.query("SELECT pg_notify('cairn_test', 'after close')");
+      await listener!.listen("cairn_test", () => undefined);
+    } finally {
+      // Closing the database closes the subscription still open.
+      await listener!.close();
+      await writer!.close();
+      await database.drop();
+    }
+  });
+
   it("answers StoreUnavailableError when nothing listens, naming the URL without its password", async () => {
     const port = await freePort();
     const db = openPostgresDatabase({ url: `postgres://cairn:s3cret-pw@127.0.0.1:${port}/cairn` });

@@ -41,6 +41,19 @@ describe("file delivery-state store specifics", () => {
     assert.deepEqual(await openFileDeliveryStateStore(dataDir).load(arn), written);
   });
 
+  it("keeps the fencing token beside the state in the file; a file of an earlier release is not fenced yet", async () => {
+    const arn = "arn:aws:cloudtrail:eu-west-1:111122223333:trail/fenced";
+    const states = openFileDeliveryStateStore(dataDir);
+    await writeFile(deliveryStatePath(dataDir, arn), `${JSON.stringify(emptyDeliveryState(arn))}\n`);
+    await states.save({ ...emptyDeliveryState(arn), cursor: 3 }, { fencingToken: 0 });
+    await states.save({ ...emptyDeliveryState(arn), cursor: 4 }, { fencingToken: 4 });
+    const file = JSON.parse(await readFile(deliveryStatePath(dataDir, arn), "utf8"));
+    assert.deepEqual(file, { ...emptyDeliveryState(arn), cursor: 4, fencingToken: 4 });
+    assert.deepEqual(await states.load(arn), { ...emptyDeliveryState(arn), cursor: 4 }, "the token is not state");
+    await assert.rejects(states.save({ ...emptyDeliveryState(arn), cursor: 5 }), /a save without a token is refused/);
+    assert.equal((await states.load(arn)).cursor, 4, "the refused unfenced save changed nothing");
+  });
+
   it("refuses a file that holds another trail's state", async () => {
     const arn = "arn:aws:cloudtrail:eu-west-1:111122223333:trail/mixed-up";
     await writeFile(deliveryStatePath(dataDir, arn), JSON.stringify(emptyDeliveryState(ARN)));

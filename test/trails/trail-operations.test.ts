@@ -164,6 +164,30 @@ describe("CreateTrail", () => {
     }
   });
 
+  it("decides racing CreateTrail calls atomically: one wins a name, and the quota holds", async () => {
+    const racing = openHarness();
+    try {
+      const sameName = await Promise.allSettled(
+        ["b-1", "b-2", "b-3"].map((bucket) => racing.call("CreateTrail", { Name: "raced", S3BucketName: bucket })),
+      );
+      assert.equal(sameName.filter((outcome) => outcome.status === "fulfilled").length, 1);
+      for (const outcome of sameName)
+        if (outcome.status === "rejected")
+          assert.equal((outcome.reason as { code?: string }).code, "TrailAlreadyExistsException");
+      const names = Array.from({ length: 7 }, (_, i) => `many${i}`);
+      const many = await Promise.allSettled(
+        names.map((name) => racing.call("CreateTrail", { Name: name, S3BucketName: "b-1" })),
+      );
+      assert.equal(many.filter((outcome) => outcome.status === "fulfilled").length, 4, "5 per region, 1 taken");
+      for (const outcome of many)
+        if (outcome.status === "rejected")
+          assert.equal((outcome.reason as { code?: string }).code, "MaximumNumberOfTrailsExceededException");
+      assert.equal((await racing.trails.list(ACCOUNT)).length, 5);
+    } finally {
+      await racing.close();
+    }
+  });
+
   it("answers S3BucketDoesNotExistException when the object store cannot create the bucket", async () => {
     const s3 = openHarness({ objectStore: refusingObjectStore(["exists"]) });
     try {

@@ -11,6 +11,7 @@ import type {
   DeliveryIntent,
   DeliveryState,
   DeliveryStateStore,
+  FencingOptions,
   TrailConfig,
   TrailStore,
 } from "../../stores/trails/index.js";
@@ -43,6 +44,12 @@ export interface TrailDelivererOptions {
   readonly matcher: EventSelectorMatcher;
   /** Where cursor, intent and digest chains survive restarts. */
   readonly deliveryStates: DeliveryStateStore;
+  /**
+   * The fencing token of this node's lease on the trail (cluster mode): the state's load and every
+   * save are fenced by it, so once another holder loaded the state, this deliverer's saves reject
+   * with StaleFencingTokenError before anything new is put. Without it (embedded) they are unfenced.
+   */
+  readonly fencingToken?: number;
   readonly clock: Clock;
   readonly deliveryIntervalSeconds: number;
   readonly digestIntervalSeconds: number;
@@ -118,7 +125,7 @@ export class TrailDeliverer implements Consumer {
   }
 
   async loadCursor(): Promise<number> {
-    const state = await this.options.deliveryStates.load(this.trail.trailArn);
+    const state = await this.options.deliveryStates.load(this.trail.trailArn, this.fencing());
     this.state = state;
     // Entries up to an unfinished intent's end are already in planned files: never select them twice.
     const planned = state.intent?.toSeq ?? state.cursor;
@@ -372,7 +379,12 @@ export class TrailDeliverer implements Consumer {
   }
 
   private save(): Promise<void> {
-    return this.options.deliveryStates.save(this.loaded());
+    return this.options.deliveryStates.save(this.loaded(), this.fencing());
+  }
+
+  private fencing(): FencingOptions {
+    const { fencingToken } = this.options;
+    return fencingToken === undefined ? {} : { fencingToken };
   }
 
   /** handle(), tick() and flush() share state: one at a time. */

@@ -4,7 +4,7 @@ import type { OperationContext, OperationHandler } from "../operation.js";
 import { optionalString } from "../input.js";
 import { toLowerCamelKeys } from "../../normalize/lower-camel.js";
 import { DEFAULT_BASIC_SELECTOR } from "../../selectors/basic-selectors.js";
-import type { TrailConfig } from "../../stores/trails/index.js";
+import { TrailAlreadyExistsError, type TrailConfig } from "../../stores/trails/index.js";
 import { trailArnOf, trailNameProblem } from "./trail-names.js";
 import { readTagsList, mergeTags } from "./tag-rules.js";
 import { DEFAULT_MAX_TRAILS_PER_REGION, type TrailOperationDeps } from "./trail-deps.js";
@@ -82,9 +82,16 @@ export function createTrailOperation(deps: TrailOperationDeps): OperationHandler
         "TrailAlreadyExistsException",
         `Trail ${name} already exists for customer: ${context.accountId}`,
       );
-    checkTrailQuota(await deps.trails.list(context.accountId), trail, maxTrails);
+    const quota = (accountTrails: readonly TrailConfig[]) => checkTrailQuota(accountTrails, trail, maxTrails);
+    quota(await deps.trails.list(context.accountId));
     await useTrailBucket(deps, trail.s3BucketName, context.accountId);
-    await deps.trails.put(trail);
+    // The checks above answer early; these, atomic with the insert, decide between racing creates (any node).
+    try {
+      await deps.trails.create(trail, quota);
+    } catch (error) {
+      if (error instanceof TrailAlreadyExistsError) throw new ApiError("TrailAlreadyExistsException", error.message);
+      throw error;
+    }
     return writeResult(trail);
   };
 }
@@ -108,11 +115,15 @@ export function updateTrailOperation(deps: TrailOperationDeps): OperationHandler
     }
     applyOptionalSettings(updated, input);
     checkTrailSettings(updated);
-    if (updated.isMultiRegionTrail && !current.isMultiRegionTrail)
-      checkTrailQuota(await deps.trails.list(context.accountId), updated, maxTrails);
+    // Only a trail that becomes multi-region counts in more regions than before.
+    const quota =
+      updated.isMultiRegionTrail && !current.isMultiRegionTrail
+        ? (accountTrails: readonly TrailConfig[]) => checkTrailQuota(accountTrails, updated, maxTrails)
+        : undefined;
+    quota?.(await deps.trails.list(context.accountId));
     if (updated.s3BucketName !== current.s3BucketName)
       await useTrailBucket(deps, updated.s3BucketName, context.accountId);
-    await deps.trails.put(updated);
+    await deps.trails.put(updated, quota);
     return writeResult(updated);
   };
 }

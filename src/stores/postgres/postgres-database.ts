@@ -20,7 +20,17 @@ export interface Queryable {
   query<R extends object = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<R[]>;
 }
 
+/** A LISTEN subscription; closing it closes its connection. */
+export interface Subscription {
+  close(): Promise<void>;
+}
+
 const DEFAULT_MAX_CONNECTIONS = 4;
+/** How soon a lost LISTEN connection is opened again, doubling up to the cap while the server stays away. */
+const RELISTEN_FIRST_MS = 250;
+const RELISTEN_MAX_MS = 10_000;
+/** Channel names are Cairn's own; LISTEN takes no parameters, so the name is checked, not quoted from input. */
+const CHANNEL = /^[a-z_][a-z0-9_]{0,62}$/;
 const DEFAULT_STATEMENT_TIMEOUT_MS = 15_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 
@@ -68,6 +78,8 @@ export class PostgresDatabase implements Queryable {
   readonly label: string;
   private readonly pool: pg.Pool;
   private readonly secret: string;
+  private readonly clientConfig: pg.ClientConfig;
+  private readonly subscriptions = new Set<Subscription>();
   private closed = false;
 
   private constructor(url: URL, options: PostgresDatabaseOptions) {
@@ -76,16 +88,19 @@ export class PostgresDatabase implements Queryable {
     shown.password = "";
     shown.search = "";
     this.label = shown.href;
-    this.pool = new pg.Pool({
+    this.clientConfig = {
       connectionString: options.url,
-      max: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       statement_timeout: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
       // A node that dies mid-transaction must not hold row locks until TCP notices.
       idle_in_transaction_session_timeout: 60_000,
-      idleTimeoutMillis: 30_000,
       keepAlive: true,
       application_name: "cairn",
+    };
+    this.pool = new pg.Pool({
+      ...this.clientConfig,
+      max: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      idleTimeoutMillis: 30_000,
     });
     // Without a listener an idle connection's error (the server restarting) would end the process.
     this.pool.on("error", (error) => options.onIdleError?.(error));
@@ -152,10 +167,37 @@ export class PostgresDatabase implements Queryable {
     }
   }
 
-  /** Closes every connection; closing again does nothing. Every other method rejects once closed. */
+  /**
+   * Calls `onNotify` with the payload of every NOTIFY on `channel` (from any node, once its
+   * transaction committed), on a connection of its own outside the pool. When that connection is lost
+   * (a server restart) it is opened again with backoff, then `onNotify(undefined)` says that
+   * notifications may have been missed meanwhile: the listener re-reads what it watches.
+   */
+  async listen(channel: string, onNotify: (payload: string | undefined) => void): Promise<Subscription> {
+    this.assertOpen();
+    if (!CHANNEL.test(channel)) throw new RangeError(`Not a channel name: ${channel}.`);
+    const connection = new ListenConnection(this.clientConfig, channel, onNotify);
+    try {
+      await connection.open();
+    } catch (error) {
+      await connection.close();
+      throw this.translate(error);
+    }
+    const subscription: Subscription = {
+      close: async () => {
+        this.subscriptions.delete(subscription);
+        await connection.close();
+      },
+    };
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  /** Closes every connection and subscription; closing again does nothing. Every other method rejects once closed. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const subscription of [...this.subscriptions]) await subscription.close();
     await this.pool.end();
   }
 
@@ -189,6 +231,68 @@ export class PostgresDatabase implements Queryable {
     const reason = error instanceof Error ? error.message : String(error);
     const scrubbed = this.secret === "" ? reason : reason.split(this.secret).join("***");
     return new StoreUnavailableError(`PostgreSQL at ${this.label} is unavailable: ${scrubbed}`, { cause: error });
+  }
+}
+
+/** One LISTEN connection that opens itself again when lost, until closed. */
+class ListenConnection {
+  private client: pg.Client | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly config: pg.ClientConfig,
+    private readonly channel: string,
+    private readonly onNotify: (payload: string | undefined) => void,
+  ) {}
+
+  async open(): Promise<void> {
+    const client = new pg.Client(this.config);
+    client.on("notification", (message) => {
+      if (message.channel === this.channel) this.onNotify(message.payload ?? "");
+    });
+    // Without an error listener a lost connection would end the process.
+    client.on("error", () => this.lost(client));
+    client.on("end", () => this.lost(client));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${this.channel}`);
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    if (this.closed) await client.end().catch(() => undefined);
+    else this.client = client;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retry);
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  private lost(client: pg.Client): void {
+    if (client !== this.client || this.closed) return;
+    this.client = undefined;
+    client.end().catch(() => undefined);
+    this.reopenAfter(RELISTEN_FIRST_MS);
+  }
+
+  private reopenAfter(delayMs: number): void {
+    this.retry = setTimeout(() => {
+      this.open().then(
+        () => {
+          if (!this.closed) this.onNotify(undefined);
+        },
+        () => {
+          if (!this.closed) this.reopenAfter(Math.min(delayMs * 2, RELISTEN_MAX_MS));
+        },
+      );
+    }, delayMs);
+    // A node waiting for its database must still be able to exit.
+    this.retry.unref();
   }
 }
 

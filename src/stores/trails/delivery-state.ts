@@ -72,15 +72,60 @@ export function emptyDeliveryState(trailArn: string): DeliveryState {
 }
 
 /**
+ * Fences a load or save with the fencing token of the holder's lease (LeaseGrant.fencingToken). A
+ * store keeps the highest token that loaded or saved each trail's state and refuses a lower one
+ * with StaleFencingTokenError, so a holder that paused past its lease cannot overwrite the state of
+ * the holder that took over. Without a token (the embedded server: one process, no lease) the call
+ * is unfenced: a load reads, a save writes as long as no fenced call ever claimed the trail's state
+ * (once one did, an unfenced save is refused too: it would bypass the fence).
+ */
+export interface FencingOptions {
+  readonly fencingToken?: number;
+}
+
+/**
+ * A fenced load or save whose token is lower than one that already loaded or saved the trail's
+ * state, or an unfenced save (`fencingToken` undefined) of a state a fenced call claimed.
+ */
+export class StaleFencingTokenError extends Error {
+  constructor(
+    readonly trailArn: string,
+    readonly fencingToken: number | undefined,
+    readonly currentToken: number,
+  ) {
+    super(
+      fencingToken === undefined
+        ? `The delivery state of ${trailArn} is held under fencing token ${currentToken}; a save without a token is refused.`
+        : `The delivery state of ${trailArn} is held under fencing token ${currentToken}; token ${fencingToken} is stale (its lease passed to another holder).`,
+    );
+    this.name = "StaleFencingTokenError";
+  }
+}
+
+/**
  * Per-trail delivery state (cursor, intent, undigested files, digest chains, pending digests),
  * keyed by trail ARN. The deliverer mutates its loaded state in place and saves it whole.
  */
 export interface DeliveryStateStore {
-  /** The saved state, or `emptyDeliveryState(trailArn)` when none was ever saved. */
-  load(trailArn: string): Promise<DeliveryState>;
+  /**
+   * The saved state, or `emptyDeliveryState(trailArn)` when none was ever saved. With a fencing
+   * token, the load also claims the state for that token (durably, before it resolves): from then
+   * on saves under lower tokens are refused, so a new holder's state cannot be overtaken by its
+   * predecessor's late commit.
+   */
+  load(trailArn: string, options?: FencingOptions): Promise<DeliveryState>;
   /**
    * Replaces the trail's state atomically and durably: once the promise resolves, a crash leaves this
-   * state (or a later one), never a mix of old and new members.
+   * state (or a later one), never a mix of old and new members. A fenced save is refused, and changes
+   * nothing, when a higher token has loaded or saved the state; an unfenced one once any token has.
    */
-  save(state: DeliveryState): Promise<void>;
+  save(state: DeliveryState, options?: FencingOptions): Promise<void>;
+}
+
+/** A fencing token is a lease's: a safe integer ≥ 0. */
+export function checkFencingToken(options: FencingOptions | undefined): number | undefined {
+  const token = options?.fencingToken;
+  if (token !== undefined && (!Number.isSafeInteger(token) || token < 0))
+    throw new RangeError(`A fencing token is an integer ≥ 0, not ${token}.`);
+  return token;
 }

@@ -1,6 +1,13 @@
 import type Database from "better-sqlite3";
 import { openSchemaDatabase } from "../../lib/sqlite-database.js";
-import type { TrailConfig, TrailDeliveryStatus, TrailStore } from "./trail.js";
+import {
+  TrailAlreadyExistsError,
+  type AccountTrailsCheck,
+  type TrailConfig,
+  type TrailDeliveryStatus,
+  type TrailStore,
+} from "./trail.js";
+import { changeListeners } from "./change-listeners.js";
 
 /** The SQLite store can be closed; the TrailStore contract itself has no lifecycle. */
 export interface SqliteTrailStore extends TrailStore {
@@ -51,6 +58,13 @@ export function openSqliteTrailStore(path: string, options: SqliteTrailStoreOpti
       ((error: unknown) => process.stderr.write(`Cairn: trail change listener failed: ${String(error)}\n`)),
   );
 
+  // One process, one connection, synchronous transactions: nothing interleaves between the check and the write.
+  const checkedWrite = db.transaction((trail: TrailConfig, mustBeNew: boolean, check?: AccountTrailsCheck) => {
+    if (mustBeNew && getOne.get(trail.accountId, trail.name) !== undefined)
+      throw new TrailAlreadyExistsError(trail.accountId, trail.name);
+    check?.(listAccount.all(trail.accountId).map((row) => JSON.parse(row.config_json) as TrailConfig));
+    upsert.run(trail.accountId, trail.name, trail.homeRegion, trail.trailArn, JSON.stringify(trail));
+  });
   const removeTrail = db.transaction((accountId: string, name: string) => {
     const existing = arnOf.get(accountId, name);
     deleteTrail.run(accountId, name);
@@ -81,8 +95,12 @@ export function openSqliteTrailStore(path: string, options: SqliteTrailStoreOpti
       const row = getOne.get(accountId, name);
       return row === undefined ? undefined : (JSON.parse(row.config_json) as TrailConfig);
     },
-    async put(trail) {
-      upsert.run(trail.accountId, trail.name, trail.homeRegion, trail.trailArn, JSON.stringify(trail));
+    async create(trail, check) {
+      checkedWrite(trail, true, check);
+      listeners.notify();
+    },
+    async put(trail, check) {
+      checkedWrite(trail, false, check);
       listeners.notify();
     },
     async delete(accountId, name) {
@@ -128,24 +146,5 @@ function prepareStatements(db: Database.Database) {
       `INSERT INTO trail_status (trail_arn, status_json) SELECT ?, ? WHERE EXISTS (SELECT 1 FROM trails WHERE trail_arn = ?)
      ON CONFLICT (trail_arn) DO UPDATE SET status_json = excluded.status_json`,
     ),
-  };
-}
-
-/** onChange listeners; one that throws is reported and does not keep the others from hearing of the change. */
-function changeListeners(reportListenerError: (error: unknown) => void) {
-  const listeners: Array<() => void> = [];
-  return {
-    add(listener: () => void): void {
-      listeners.push(listener);
-    },
-    notify(): void {
-      for (const listener of listeners) {
-        try {
-          listener();
-        } catch (error) {
-          reportListenerError(error);
-        }
-      }
-    },
   };
 }

@@ -51,6 +51,23 @@ export interface TrailDeliveryStatus {
 }
 
 /**
+ * Looks at the account's trails as stored when a write is decided (the trail being written among
+ * them when it exists) and throws to refuse the write, e.g. the trails-per-region quota.
+ */
+export type AccountTrailsCheck = (accountTrails: readonly TrailConfig[]) => void;
+
+/** What `create` rejects with when the account already has a trail of that name (created by any node). */
+export class TrailAlreadyExistsError extends Error {
+  constructor(
+    readonly accountId: string,
+    readonly trailName: string,
+  ) {
+    super(`Trail ${trailName} already exists for customer: ${accountId}`);
+    this.name = "TrailAlreadyExistsError";
+  }
+}
+
+/**
  * Trail configurations keyed by (account, name), and one delivery status per trail ARN. Every read
  * and write is asynchronous so a networked backend (PostgreSQL) can implement it; an acknowledged
  * write is durable when its promise resolves.
@@ -59,8 +76,18 @@ export interface TrailStore {
   /** Every trail, or one account's, ordered by account then name. */
   list(accountId?: string): Promise<TrailConfig[]>;
   get(accountId: string, name: string): Promise<TrailConfig | undefined>;
-  /** Creates or replaces the trail named (trail.accountId, trail.name). */
-  put(trail: TrailConfig): Promise<void>;
+  /**
+   * Stores a new trail, or rejects with TrailAlreadyExistsError when the name is taken. The name test
+   * and `check` are atomic with the insert against every other `create` and checked `put` of the
+   * account, on any node: of concurrent creates of one name exactly one wins, and a quota that
+   * `check` enforces holds however many creates race.
+   */
+  create(trail: TrailConfig, check?: AccountTrailsCheck): Promise<void>;
+  /**
+   * Creates or replaces the trail named (trail.accountId, trail.name). With `check`, the write is
+   * serialised with the account's other checked writes and creates, as in `create`.
+   */
+  put(trail: TrailConfig, check?: AccountTrailsCheck): Promise<void>;
   /** Removes the trail and its status; a trail that does not exist is not an error and is no change. */
   delete(accountId: string, name: string): Promise<void>;
   /** The trail's status so far; `{}` for a trail that never delivered or does not exist. */
@@ -73,9 +100,9 @@ export interface TrailStore {
   /**
    * Called after every put, and every delete that removed a trail, so the delivery side can start or
    * stop per-trail consumers. A subscription rather than a promise: the embedded backend calls
-   * listeners right after its own writes, before the write's promise resolves; a cluster backend will
-   * call them from change notifications (LISTEN/NOTIFY), so also for other nodes' writes and only
-   * eventually. A listener that throws affects neither the write nor the other listeners.
+   * listeners right after its own writes, before the write's promise resolves; the cluster backend
+   * also calls them from change notifications (LISTEN/NOTIFY) for other nodes' writes, eventually, and
+   * once more after its listening connection was lost and came back. A listener that throws affects neither the write nor the other listeners.
    */
   onChange(listener: () => void): void;
 }

@@ -6,6 +6,7 @@ import { testMasterKey } from "../../helpers/master-key.js";
 import { gunzipFirstMember } from "../../../src/cli/validate-logs/gzip-member.js";
 import type { TrailConfig } from "../../../src/stores/trails/trail.js";
 import { openFileDeliveryStateStore } from "../../../src/stores/trails/file-delivery-state-store.js";
+import { StaleFencingTokenError } from "../../../src/stores/trails/delivery-state.js";
 import { MemoryJournal } from "../../helpers/memory-journal.js";
 import {
   ACCOUNT,
@@ -99,6 +100,29 @@ describe("trail log file delivery", () => {
     assert.equal(object?.contentEncoding, "gzip");
     assert.equal((await trails.status(trail.trailArn)).latestDeliveryTimeMs, clock.ms);
     assert.equal((await trails.status(trail.trailArn)).latestDeliveryError, undefined);
+  });
+
+  it("with a fencing token, stops a deliverer whose state a later holder loaded before it puts anything", async () => {
+    const trail = trailConfig({ logFileValidationEnabled: false });
+    const first = [record(), record()];
+    await appendRecords(journal, first);
+    const stale = await deliverer(trail, { fencingToken: 1 });
+    await stale.flush();
+    // The lease passed on: the new holder loads (claims) the state with a greater token.
+    const current = await deliverer(trail, { fencingToken: 2 });
+    const later = [record(), record()];
+    await appendRecords(journal, later);
+    await catchUp(stale);
+    await assert.rejects(stale.flush(), StaleFencingTokenError);
+    assert.deepEqual(
+      (await readLogFiles(ws.store)).flatMap((f) => f.eventIds),
+      first.map((r) => r.eventID),
+      "the stale holder put nothing after the takeover",
+    );
+    await catchUp(current);
+    await current.flush();
+    const delivered = (await readLogFiles(ws.store)).flatMap((f) => f.eventIds);
+    assert.deepEqual(delivered.sort(), [...first, ...later].map((r) => r.eventID).sort(), "each event once");
   });
 
   it("multi-region trails write one file per region; IncludeGlobalServiceEvents=false drops global events", async () => {

@@ -6,7 +6,13 @@ import { gunzipSync } from "node:zlib";
 import { openFilesystemObjectStore } from "../../../src/stores/objects/filesystem-object-store.js";
 import type { ObjectStore, PutObjectOptions } from "../../../src/stores/objects/object-store.js";
 import { ObjectStoreError } from "../../../src/stores/objects/object-store.js";
-import type { TrailConfig, TrailDeliveryStatus, TrailStore } from "../../../src/stores/trails/trail.js";
+import {
+  TrailAlreadyExistsError,
+  type AccountTrailsCheck,
+  type TrailConfig,
+  type TrailDeliveryStatus,
+  type TrailStore,
+} from "../../../src/stores/trails/trail.js";
 import type { CloudTrailRecord } from "../../../src/model/record.js";
 import type { EventSelectorMatcher } from "../../../src/selectors/selector-types.js";
 import { MemoryJournal } from "../../helpers/memory-journal.js";
@@ -58,6 +64,9 @@ export class MemoryTrailStore implements TrailStore {
   private readonly listeners: Array<() => void> = [];
   constructor(private readonly onListenerError: (error: unknown) => void = (error) => console.error(error)) {}
   async list(accountId?: string): Promise<TrailConfig[]> {
+    return this.listNow(accountId);
+  }
+  private listNow(accountId?: string): TrailConfig[] {
     return [...this.trails.values()]
       .filter((t) => accountId === undefined || t.accountId === accountId)
       .sort((a, b) => compare(a.accountId, b.accountId) || compare(a.name, b.name));
@@ -65,7 +74,17 @@ export class MemoryTrailStore implements TrailStore {
   async get(accountId: string, name: string): Promise<TrailConfig | undefined> {
     return this.find(accountId, name);
   }
-  async put(trail: TrailConfig): Promise<void> {
+  // No await between a check and its write: one event-loop turn, so nothing interleaves.
+  async create(trail: TrailConfig, check?: AccountTrailsCheck): Promise<void> {
+    if (this.find(trail.accountId, trail.name) !== undefined)
+      throw new TrailAlreadyExistsError(trail.accountId, trail.name);
+    this.write(trail, check);
+  }
+  async put(trail: TrailConfig, check?: AccountTrailsCheck): Promise<void> {
+    this.write(trail, check);
+  }
+  private write(trail: TrailConfig, check?: AccountTrailsCheck): void {
+    check?.(this.listNow(trail.accountId));
     const replaced = this.find(trail.accountId, trail.name);
     if (replaced !== undefined) this.trails.delete(replaced.trailArn);
     this.trails.set(trail.trailArn, trail);
