@@ -70,19 +70,30 @@ interface Doc {
 }
 
 export function lakeCatalogContractSuite(name: string, open: OpenLakeCatalog): void {
-  /** Runs `body` on a new catalog; `reopen` closes it and opens the same place again. */
-  async function withCatalog(
-    body: (catalog: LakeCatalog, reopen: () => Promise<LakeCatalog>) => Promise<void>,
-  ): Promise<void> {
+  /**
+   * Runs `body` on a new catalog; `reopen` closes it and opens the same place again; `another` opens
+   * one more handle on the same place while this one stays open (another node of a cluster).
+   */
+  async function withCatalog(body: CatalogBody): Promise<void> {
     const place = await mkdtemp(join(tmpdir(), "cairn-lake-catalog-"));
     let current = await open(place);
+    const others: LakeCatalog[] = [];
     try {
-      await body(current, async () => {
-        await current.close();
-        current = await open(place);
-        return current;
-      });
+      await body(
+        current,
+        async () => {
+          await current.close();
+          current = await open(place);
+          return current;
+        },
+        async () => {
+          const other = await open(place);
+          others.push(other);
+          return other;
+        },
+      );
     } finally {
+      for (const other of others) await other.close();
       await current.close();
       await rm(place, { recursive: true, force: true });
     }
@@ -95,10 +106,16 @@ export function lakeCatalogContractSuite(name: string, open: OpenLakeCatalog): v
     documentTests(withCatalog);
     importFailureTests(withCatalog);
     reopenTests(withCatalog);
+    twoHandleTests(withCatalog);
   });
 }
 
-type WithCatalog = (body: (catalog: LakeCatalog, reopen: () => Promise<LakeCatalog>) => Promise<void>) => Promise<void>;
+type CatalogBody = (
+  catalog: LakeCatalog,
+  reopen: () => Promise<LakeCatalog>,
+  another: () => Promise<LakeCatalog>,
+) => Promise<void>;
+type WithCatalog = (body: CatalogBody) => Promise<void>;
 
 function storeTests(withCatalog: WithCatalog): void {
   it("starts empty", () =>
@@ -427,5 +444,78 @@ function reopenTests(withCatalog: WithCatalog): void {
       assert.deepEqual(await again.importFailures("import-1", 0, 10), [failure("f1"), failure("f2")]);
       await again.addImportFailures("import-1", [failure("f3")]);
       assert.deepEqual(await again.importFailures("import-1", 2, 10), [failure("f3")], "numbering continues");
+    }));
+}
+
+/** Two handles on one catalog (two nodes of a cluster) writing at once: nothing lost, nothing counted twice. */
+function twoHandleTests(withCatalog: WithCatalog): void {
+  it("commits files with overlapping keys from two handles at once, losing no commit and no key", () =>
+    withCatalog(async (catalog, _reopen, another) => {
+      const other = await another();
+      await catalog.putStore(store(STORE_A));
+      // Overlapping keys committed in opposite orders, many times: no commit may fail (a deadlock
+      // between the two must not surface), and both files of each round stay committed.
+      // Batches this large keep both transactions inserting long enough to meet.
+      const keys = Array.from({ length: 20_000 }, (_, i) => `shared-${i}`);
+      const rounds = 4;
+      for (let round = 1; round <= rounds; round++) {
+        const mine = file(STORE_A, "2024-01-01", `n1-${round}`, keys.slice(0, 15_000));
+        const theirs = file(STORE_A, "2024-01-01", `n2-${round}`, keys.slice(5_000).reverse());
+        await Promise.all([catalog.commitFiles([mine], round), other.commitFiles([theirs])]);
+      }
+      assert.equal((await catalog.storeFiles(STORE_A)).length, 2 * rounds);
+      assert.deepEqual(await other.storeFiles(STORE_A), await catalog.storeFiles(STORE_A));
+      assert.equal(await other.cursor(), rounds);
+      for (const handle of [catalog, other])
+        assert.ok((await handle.hasKeys(STORE_A, keys.map(keyHash))).every(Boolean), "every key is held");
+      // A purge from either handle takes every key with it.
+      await other.deleteStore(STORE_A);
+      assert.ok((await catalog.hasKeys(STORE_A, keys.map(keyHash))).every((held) => !held));
+    }));
+
+  it("lets exactly one of two handles swap the same files at once", () =>
+    withCatalog(async (catalog, _reopen, another) => {
+      const other = await another();
+      await catalog.putStore(store(STORE_A));
+      const replaced = ["a", "b", "c"].map((name) => path(STORE_A, "2024-01-01", name));
+      await catalog.commitFiles(["a", "b", "c"].map((name, i) => file(STORE_A, "2024-01-01", name, [`k${i}`])));
+      const merged = (name: string) => ({ path: path(STORE_A, "2024-01-01", name), edsId: STORE_A, rows: 3 });
+      const won = await Promise.all([
+        catalog.replaceFiles(merged("m1"), replaced),
+        other.replaceFiles(merged("m2"), [...replaced].reverse()),
+      ]);
+      assert.equal(won.filter(Boolean).length, 1, "one swap wins, the other changes nothing");
+      const winner = won[0] ? merged("m1") : merged("m2");
+      assert.deepEqual(await catalog.allFiles(), [winner]);
+    }));
+
+  it("never leaves a swapped file of a store another handle purges at once", () =>
+    withCatalog(async (catalog, _reopen, another) => {
+      const other = await another();
+      await catalog.putStore(store(STORE_A));
+      const replaced = ["a", "b"].map((name) => path(STORE_A, "2024-01-01", name));
+      await catalog.commitFiles(["a", "b"].map((name, i) => file(STORE_A, "2024-01-01", name, [`k${i}`])));
+      const merged = { path: path(STORE_A, "2024-01-01", "m"), edsId: STORE_A, rows: 2 };
+      await Promise.all([catalog.replaceFiles(merged, replaced), other.deleteStore(STORE_A)]);
+      assert.deepEqual(await catalog.allFiles(), [], "the purge takes the merged file too, whichever ran first");
+      assert.equal(await catalog.store(STORE_A), undefined);
+    }));
+
+  it("keeps every failure two handles add to one import at once, each batch in its order", () =>
+    withCatalog(async (catalog, _reopen, another) => {
+      const other = await another();
+      const mine = Array.from({ length: 50 }, (_, i) => failure(`n1-${i}`));
+      const theirs = Array.from({ length: 50 }, (_, i) => failure(`n2-${i}`));
+      await Promise.all([catalog.addImportFailures("import-1", mine), other.addImportFailures("import-1", theirs)]);
+      const all = await other.importFailures("import-1", 0, 1000);
+      assert.equal(all.length, 100);
+      assert.deepEqual(
+        all.filter((f) => f.Location.startsWith("n1-")),
+        mine,
+      );
+      assert.deepEqual(
+        all.filter((f) => f.Location.startsWith("n2-")),
+        theirs,
+      );
     }));
 }

@@ -6,8 +6,9 @@
  * chunk's progress), so a crash leaves either both or neither.
  *
  * Every method is asynchronous so a networked backend can implement it; callers await each call
- * before relying on its effect. The embedded backend is SQLite (sqlite-lake-catalog.ts); the shared
- * contract suite is test/contract/lake-catalog.suite.ts.
+ * before relying on its effect. The embedded backend is SQLite (sqlite-lake-catalog.ts), the cluster
+ * one PostgreSQL (postgres-lake-catalog.ts, decision 0014); the shared contract suite is
+ * test/contract/lake-catalog.suite.ts.
  */
 import { createHash } from "node:crypto";
 import type { AdvancedEventSelector } from "../../selectors/selector-types.js";
