@@ -65,17 +65,24 @@ interface JsonRow {
 const parse = <T>(row: JsonRow | undefined): T | undefined => (row ? (JSON.parse(row.json) as T) : undefined);
 const parseAll = <T>(rows: readonly JsonRow[]): T[] => rows.map((row) => JSON.parse(row.json) as T);
 
-/** PostgreSQL text cannot hold NUL; an id or path with one names nothing the catalog holds. */
-function text(value: string): string {
-  return value.replaceAll("\u0000", "\uFFFD");
+/**
+ * PostgreSQL text cannot hold NUL (SQLite can). Replacing it would make two names one, so a name
+ * holding NUL is refused where it would be stored, and names nothing where it is looked up.
+ */
+function stored(value: string, what: string): string {
+  if (value.includes("\u0000")) throw new RangeError(`A Lake catalog ${what} cannot hold NUL.`);
+  return value;
 }
+
+const holdsNul = (...values: ReadonlyArray<string | undefined>): boolean =>
+  values.some((value) => value?.includes("\u0000") === true);
 
 /** The keys of a commit, one row per (store, key), sorted so that concurrent commits lock keys in one order. */
 function keyRows(files: readonly CommittedFile[]): { stores: string[]; keys: Buffer[] } {
   const rows = files.flatMap((file) =>
     file.keys.map((key) => {
       if (key.length !== KEY_BYTES) throw new Error(`A de-duplication key has ${key.length} bytes, not ${KEY_BYTES}.`);
-      return { store: text(file.edsId), key };
+      return { store: stored(file.edsId, "store id"), key };
     }),
   );
   rows.sort((a, b) => (a.store < b.store ? -1 : a.store > b.store ? 1 : Buffer.compare(a.key, b.key)));
@@ -84,11 +91,11 @@ function keyRows(files: readonly CommittedFile[]): { stores: string[]; keys: Buf
 
 /** The files of a commit, the last of a repeated path winning (as SQLite's INSERT OR REPLACE in order), in path order. */
 function fileRows(files: readonly CommittedFile[]): { paths: string[]; stores: string[]; rows: number[] } {
-  const byPath = new Map(files.map((file) => [text(file.path), file]));
+  const byPath = new Map(files.map((file) => [stored(file.path, "path"), file]));
   const paths = [...byPath.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   return {
     paths,
-    stores: paths.map((path) => text(byPath.get(path)!.edsId)),
+    stores: paths.map((path) => stored(byPath.get(path)!.edsId, "store id")),
     rows: paths.map((path) => byPath.get(path)!.rows),
   };
 }
@@ -139,28 +146,37 @@ class PostgresLakeCatalog implements LakeCatalog {
       `INSERT INTO cairn_lake_stores (id, account_id, region, name, json) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (id) DO UPDATE SET account_id = EXCLUDED.account_id, region = EXCLUDED.region,
          name = EXCLUDED.name, json = EXCLUDED.json`,
-      [text(store.id), text(store.accountId), text(store.region), text(store.name), json],
+      [
+        stored(store.id, "store id"),
+        stored(store.accountId, "account id"),
+        stored(store.region, "region"),
+        stored(store.name, "store name"),
+        json,
+      ],
     );
   }
 
   async store(id: string): Promise<EventDataStore | undefined> {
-    const [row] = await this.query<JsonRow>("SELECT json FROM cairn_lake_stores WHERE id = $1", [text(id)]);
+    if (holdsNul(id)) return undefined;
+    const [row] = await this.query<JsonRow>("SELECT json FROM cairn_lake_stores WHERE id = $1", [id]);
     return parse<EventDataStore>(row);
   }
 
   async stores(accountId?: string): Promise<EventDataStore[]> {
+    if (holdsNul(accountId)) return [];
     const rows = await this.query<JsonRow>(
       "SELECT json FROM cairn_lake_stores WHERE $1::text IS NULL OR account_id = $1 ORDER BY id",
-      [accountId === undefined ? null : text(accountId)],
+      [accountId ?? null],
     );
     return parseAll<EventDataStore>(rows);
   }
 
   async deleteStore(id: string): Promise<void> {
+    if (holdsNul(id)) return;
     await this.transaction(async (tx) => {
-      await tx.query("DELETE FROM cairn_lake_stores WHERE id = $1", [text(id)]);
-      await tx.query("DELETE FROM cairn_lake_files WHERE eds_id = $1", [text(id)]);
-      await tx.query("DELETE FROM cairn_lake_keys WHERE eds_id = $1", [text(id)]);
+      await tx.query("DELETE FROM cairn_lake_stores WHERE id = $1", [id]);
+      await tx.query("DELETE FROM cairn_lake_files WHERE eds_id = $1", [id]);
+      await tx.query("DELETE FROM cairn_lake_keys WHERE eds_id = $1", [id]);
     });
   }
 
@@ -202,9 +218,10 @@ class PostgresLakeCatalog implements LakeCatalog {
   }
 
   async storeFiles(edsId: string): Promise<string[]> {
+    if (holdsNul(edsId)) return [];
     const rows = await this.query<{ path: string }>(
       "SELECT path FROM cairn_lake_files WHERE eds_id = $1 ORDER BY path",
-      [text(edsId)],
+      [edsId],
     );
     return rows.map((row) => row.path);
   }
@@ -217,39 +234,40 @@ class PostgresLakeCatalog implements LakeCatalog {
   }
 
   async replaceFiles(merged: CatalogFile, replaced: readonly string[]): Promise<boolean> {
-    const paths = [...new Set(replaced.map(text))];
+    const merge = [stored(merged.path, "path"), stored(merged.edsId, "store id")];
+    if (holdsNul(...replaced)) return false;
+    const paths = [...new Set(replaced)];
     return this.transaction(async (tx) => {
       // FOR SHARE on the store holds off its purge until this swap is done (or finds it gone); FOR
       // UPDATE on the files holds off a retention sweep, and skips a file that sweep already forgot.
-      const store = await tx.query("SELECT 1 FROM cairn_lake_stores WHERE id = $1 FOR SHARE", [text(merged.edsId)]);
+      const store = await tx.query("SELECT 1 FROM cairn_lake_stores WHERE id = $1 FOR SHARE", [merged.edsId]);
       if (store.length === 0) return false;
       const owned = await tx.query(
         "SELECT path FROM cairn_lake_files WHERE path = ANY($1::text[]) AND eds_id = $2 ORDER BY path FOR UPDATE",
-        [paths, text(merged.edsId)],
+        [paths, merged.edsId],
       );
       if (owned.length !== paths.length) return false;
       await tx.query("DELETE FROM cairn_lake_files WHERE path = ANY($1::text[])", [paths]);
-      await tx.query("INSERT INTO cairn_lake_files (path, eds_id, rows) VALUES ($1, $2, $3)", [
-        text(merged.path),
-        text(merged.edsId),
-        merged.rows,
-      ]);
+      await tx.query("INSERT INTO cairn_lake_files (path, eds_id, rows) VALUES ($1, $2, $3)", [...merge, merged.rows]);
       return true;
     });
   }
 
   async forgetFiles(paths: readonly string[]): Promise<void> {
     if (paths.length === 0) return;
-    await this.query("DELETE FROM cairn_lake_files WHERE path = ANY($1::text[])", [paths.map(text)]);
+    await this.query("DELETE FROM cairn_lake_files WHERE path = ANY($1::text[])", [
+      paths.filter((path) => !holdsNul(path)),
+    ]);
   }
 
   async hasKeys(edsId: string, keys: readonly Buffer[]): Promise<boolean[]> {
+    if (holdsNul(edsId)) return keys.map(() => false);
     if (keys.length === 0) return [];
     // One round trip for the batch: the positions (1-based) of the keys the store holds.
     const rows = await this.query<{ i: string }>(
       `SELECT u.i FROM unnest($2::bytea[]) WITH ORDINALITY AS u(key, i)
        WHERE EXISTS (SELECT 1 FROM cairn_lake_keys k WHERE k.eds_id = $1 AND k.key = u.key)`,
-      [text(edsId), keys],
+      [edsId, keys],
     );
     const held = new Set(rows.map((row) => Number(row.i) - 1));
     return keys.map((_, i) => held.has(i));
@@ -266,7 +284,7 @@ class PostgresLakeCatalog implements LakeCatalog {
     await this.query(
       `INSERT INTO cairn_lake_documents (kind, id, account_id, json) VALUES ($1, $2, $3, $4)
        ON CONFLICT (kind, id) DO UPDATE SET account_id = EXCLUDED.account_id, json = EXCLUDED.json`,
-      [this.kind(table), text(document.id), text(document.accountId), json],
+      [this.kind(table), stored(document.id, "document id"), stored(document.accountId, "account id"), json],
     );
   }
 
@@ -275,34 +293,38 @@ class PostgresLakeCatalog implements LakeCatalog {
     id: string,
     accountId: string,
   ): Promise<T | undefined> {
+    if (holdsNul(id, accountId)) return undefined;
     const [row] = await this.query<JsonRow>(
       "SELECT json FROM cairn_lake_documents WHERE kind = $1 AND id = $2 AND account_id = $3",
-      [this.kind(table), text(id), text(accountId)],
+      [this.kind(table), id, accountId],
     );
     return parse<T>(row);
   }
 
   async findDocument<T extends CatalogDocument>(table: DocumentTable, id: string): Promise<T | undefined> {
+    if (holdsNul(id)) return undefined;
     const [row] = await this.query<JsonRow>("SELECT json FROM cairn_lake_documents WHERE kind = $1 AND id = $2", [
       this.kind(table),
-      text(id),
+      id,
     ]);
     return parse<T>(row);
   }
 
   async documents<T extends CatalogDocument>(table: DocumentTable, accountId?: string): Promise<T[]> {
+    if (holdsNul(accountId)) return [];
     const rows = await this.query<JsonRow>(
       "SELECT json FROM cairn_lake_documents WHERE kind = $1 AND ($2::text IS NULL OR account_id = $2) ORDER BY id",
-      [this.kind(table), accountId === undefined ? null : text(accountId)],
+      [this.kind(table), accountId ?? null],
     );
     return parseAll<T>(rows);
   }
 
   async deleteDocument(table: DocumentTable, id: string, accountId: string): Promise<void> {
+    if (holdsNul(id, accountId)) return;
     await this.query("DELETE FROM cairn_lake_documents WHERE kind = $1 AND id = $2 AND account_id = $3", [
       this.kind(table),
-      text(id),
-      text(accountId),
+      id,
+      accountId,
     ]);
   }
 
@@ -312,14 +334,15 @@ class PostgresLakeCatalog implements LakeCatalog {
     await this.query(
       `INSERT INTO cairn_lake_import_failures (import_id, json)
        SELECT $1, f FROM unnest($2::text[]) WITH ORDINALITY AS u(f, i) ORDER BY i`,
-      [text(importId), failures.map((failure) => JSON.stringify(failure))],
+      [stored(importId, "import id"), failures.map((failure) => JSON.stringify(failure))],
     );
   }
 
   async importFailures(importId: string, offset: number, limit: number): Promise<ImportFailure[]> {
+    if (holdsNul(importId)) return [];
     const rows = await this.query<JsonRow>(
       "SELECT json FROM cairn_lake_import_failures WHERE import_id = $1 ORDER BY seq LIMIT $2 OFFSET $3",
-      [text(importId), limit, offset],
+      [importId, limit, offset],
     );
     return parseAll<ImportFailure>(rows);
   }
