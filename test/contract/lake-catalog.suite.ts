@@ -15,7 +15,7 @@ import {
  * The LakeCatalog contract (src/lake/catalog/lake-catalog.ts), run against every backend. `open`
  * opens the catalog kept at `place`, a fresh directory per test (a backend that keeps no files
  * derives its database or schema name from it); opening the same place again must find everything
- * that was committed.
+ * that was committed, also while another handle on it is open (another node of a cluster).
  */
 export type OpenLakeCatalog = (place: string) => Promise<LakeCatalog>;
 
