@@ -9,6 +9,7 @@ import {
   startPostgresEventHistory,
 } from "../../src/consumers/event-history/postgres-event-history.js";
 import { openFileJournal, type Journal } from "../../src/journal/index.js";
+import { StoreUnavailableError } from "../../src/lib/transient-error.js";
 import { openPostgresDatabase, type PostgresDatabase } from "../../src/stores/postgres/index.js";
 import { postgresMissingReason, startPostgresServer, type PostgresServer } from "../helpers/postgres-server.js";
 import { bruteForce, lookupAll } from "./brute-force.js";
@@ -173,6 +174,33 @@ describe("PostgresEventHistory across nodes", { skip: postgresMissingReason() },
         expected.map((event) => event.EventId),
       );
       assert.deepEqual(await history.prune(), { partitionsDropped: 0, postingsDeleted: 0 });
+    } finally {
+      await history.close();
+      await c.cleanup();
+    }
+  });
+
+  it("survives a PostgreSQL restart: lookups answer unavailable, waitFor ends at its bound, indexing resumes", async () => {
+    const c = await cluster();
+    const history = await startPostgresEventHistory({ db: c.node(), journal: c.journal, clock: c.clock });
+    try {
+      await append(c.journal, 100);
+      await history.waitFor(c.journal.headSeq(), CATCH_UP_MS);
+      await server.restart({
+        whileDown: async () => {
+          await assert.rejects(history.lookup(query()), StoreUnavailableError);
+          await append(c.journal, 100, NOW_MS - 500, 30_000); // the indexer's batches fail meanwhile
+          await history.waitFor(c.journal.headSeq(), 200); // resolves, never rejects
+          assert.equal(history.cursor(), 100, "nothing more applied while the database is down");
+        },
+      });
+      await history.waitFor(c.journal.headSeq(), CATCH_UP_MS);
+      assert.equal(history.cursor(), 200);
+      const expected = bruteForce(await c.journal.read(1, 1000), query()).map((event) => event.EventId);
+      assert.deepEqual(
+        (await lookupAll(history, query())).map((event) => event.EventId),
+        expected,
+      );
     } finally {
       await history.close();
       await c.cleanup();

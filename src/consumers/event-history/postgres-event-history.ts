@@ -110,9 +110,21 @@ export class PostgresEventHistory implements EventHistory, Consumer {
       if (left <= 0) return;
       await this.applied.waitFor(seq, Math.min(left, CURSOR_POLL_MS));
       if (this.applied.value() >= seq || this.closed) return;
-      // An unreachable database only means the wait ends at its bound.
-      const committed = await this.store.cursor().catch(() => 0);
-      this.applied.advance(committed);
+      this.applied.advance(await this.committedCursor(deadline - performance.now()));
+    }
+  }
+
+  /**
+   * The cursor PostgreSQL holds, or 0 when it does not answer within `timeoutMs`: an unreachable
+   * database (connecting may take seconds) only means the wait ends at its bound.
+   */
+  private async committedCursor(timeoutMs: number): Promise<number> {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<number>((resolve) => (timer = setTimeout(() => resolve(0), Math.max(0, timeoutMs))));
+    try {
+      return await Promise.race([this.store.cursor().catch(() => 0), bound]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
