@@ -52,8 +52,8 @@ export interface EventHistoryBenchResult {
 }
 
 const DAY_MS = 86_400_000;
-const LAST_MS = Date.UTC(2024, 5, 1);
-const FIRST_MS = LAST_MS - 89.9 * DAY_MS;
+export const LAST_MS = Date.UTC(2024, 5, 1);
+export const FIRST_MS = LAST_MS - 89.9 * DAY_MS;
 const APPEND_CHUNK = 16_384;
 const CONSUMER_BATCH = 4_096;
 
@@ -123,8 +123,11 @@ const CASES: Array<[string, QueryFactory]> = [
   ],
 ];
 
-async function fill(
-  history: SqliteEventHistory,
+/** What fill() and measure() need of an Event history backend (the SQLite and the PostgreSQL one). */
+export type BenchedEventHistory = Pick<SqliteEventHistory, "loadCursor" | "handle" | "lookup">;
+
+export async function fill(
+  history: BenchedEventHistory,
   generator: RecordGenerator,
   events: number,
   journal: Awaited<ReturnType<typeof openFileJournal>>,
@@ -155,8 +158,8 @@ async function fill(
   return [appendMs / 1000, indexMs / 1000];
 }
 
-async function measure(
-  history: SqliteEventHistory,
+export async function measure(
+  history: BenchedEventHistory,
   generator: RecordGenerator,
   events: number,
   queriesPerCase: number,

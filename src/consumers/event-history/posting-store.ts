@@ -1,6 +1,7 @@
 import type Database from "better-sqlite3";
 import { openPrivateDatabase } from "../../lib/sqlite-database.js";
 import type { PruneResult } from "./event-history.js";
+import type { CandidateScan, PostingRow } from "./lookup-pages.js";
 import type { TokenPosition } from "./next-token.js";
 
 /**
@@ -15,25 +16,11 @@ const SECONDS_PER_DAY = 86_400;
 const SCHEMA_VERSION = 1;
 const TABLE_PATTERN = /^posting_(\d+)$/;
 
-/** What one event contributes to the index. */
-export interface PostingRow {
-  readonly keys: readonly number[];
-  readonly time: number;
-  readonly seq: number;
-}
-
 /** Postings per multi-row INSERT. */
 const INSERT_ROWS = 200;
 
 /** Driver rows per AND statement: small enough to stop near the cap, large enough to amortise the call. */
 const AND_CHUNK_ROWS = 1_024;
-
-export interface CandidateScan {
-  readonly positions: readonly TokenPosition[];
-  readonly scannedRows: number;
-  /** Set when the scan stopped at its cap: everything from `before` down to this position (inclusive) was examined. */
-  readonly resumeBefore?: TokenPosition;
-}
 
 interface MutableScan {
   positions: TokenPosition[];

@@ -1,0 +1,186 @@
+import type { Journal, JournalEntry } from "../../journal/journal.js";
+import { recordAccountId, type CloudTrailRecord } from "../../model/record.js";
+import { classifyRecord, eventTimeSeconds, lookupEventFromRecord, type EventHistoryCategory } from "./derive.js";
+import type { LookupAttributeKey, LookupEvent, LookupQuery, LookupResult } from "./event-history.js";
+import { decodeNextToken, encodeNextToken, queryFingerprint, type TokenPosition } from "./next-token.js";
+import {
+  ALL_EVENTS_ATTRIBUTE,
+  attributeApplies,
+  eventHasAttribute,
+  eventKeys,
+  termKey,
+  type Scope,
+} from "./posting-key.js";
+
+/**
+ * What every Event history backend shares: the postings an entry contributes, and LookupEvents
+ * paging over a backend's posting scan with the records read back from the journal
+ * (docs/decisions/0003-event-history-index.md). A backend supplies only where postings live.
+ */
+
+/** What one event contributes to the index. */
+export interface PostingRow {
+  readonly keys: readonly number[];
+  readonly time: number;
+  readonly seq: number;
+}
+
+export interface CandidateScan {
+  readonly positions: readonly TokenPosition[];
+  readonly scannedRows: number;
+  /** Set when the scan stopped at its cap: everything from `before` down to this position (inclusive) was examined. */
+  readonly resumeBefore?: TokenPosition;
+}
+
+/**
+ * Positions of events having every key, newest first, strictly before `before`, not older than
+ * `startTime`, at most `limit`; keys[0] is the most selective and drives the scan, which examines at
+ * most `scanRowsMax` driver rows of an AND.
+ */
+export type CandidateSource = (
+  keys: readonly number[],
+  startTime: number,
+  before: TokenPosition,
+  limit: number,
+  scanRowsMax: number,
+) => CandidateScan | Promise<CandidateScan>;
+
+/** Counters of what the consumer did with the entries it was handed. */
+export interface EventHistoryCounters {
+  indexed: number;
+  /** Data / network activity events and the like, which Event history never shows. */
+  notEventHistory: number;
+  /** eventTime already outside the retention window when the entry was indexed. */
+  expired: number;
+  /** Entries that do not parse as a record with an eventTime; cannot happen for a valid journal. */
+  unparsable: number;
+}
+
+/**
+ * Most selective attribute first: the first key of an AND drives the posting scan and the others are
+ * probed, so a rare driver keeps the scan short. A static order rather than statistics because the
+ * spread of values per attribute is much the same in every account.
+ */
+const SELECTIVITY_RANK: Record<LookupAttributeKey, number> = {
+  EventId: 0,
+  AccessKeyId: 1,
+  ResourceName: 2,
+  Username: 3,
+  EventName: 4,
+  ResourceType: 5,
+  EventSource: 6,
+  ReadOnly: 7,
+};
+
+interface Candidate {
+  readonly event: LookupEvent;
+  readonly position: TokenPosition;
+}
+
+/** The postings of one journal entry, or undefined (counted) when Event history does not keep it. */
+export function postingRowOf(
+  entry: JournalEntry,
+  cutoff: number,
+  counters: EventHistoryCounters,
+): PostingRow | undefined {
+  let record: CloudTrailRecord;
+  try {
+    record = JSON.parse(entry.json) as CloudTrailRecord;
+  } catch {
+    counters.unparsable++;
+    return undefined;
+  }
+  const time = typeof record === "object" && record !== null ? eventTimeSeconds(record) : undefined;
+  if (time === undefined || time < 0) {
+    counters.unparsable++;
+    return undefined;
+  }
+  const category = classifyRecord(record);
+  if (category === undefined) {
+    counters.notEventHistory++;
+    return undefined;
+  }
+  if (time < cutoff) {
+    counters.expired++;
+    return undefined;
+  }
+  const scope: Scope = { category, accountId: recordAccountId(record), region: record.awsRegion ?? "" };
+  return { keys: eventKeys(scope, lookupEventFromRecord(entry.json, record)), time, seq: entry.seq };
+}
+
+/** One LookupEvents page: the backend's candidates, re-checked against their records (hash collisions are harmless). */
+export async function lookupPage(
+  query: LookupQuery,
+  journal: Pick<Journal, "readMany">,
+  scanRowsMax: number,
+  candidates: CandidateSource,
+): Promise<LookupResult> {
+  const fingerprint = queryFingerprint(query);
+  const category: EventHistoryCategory = query.eventCategory === "insight" ? "insight" : "management";
+  const startTime = Math.ceil(query.startTimeMs / 1000);
+  const endTime = Math.floor(query.endTimeMs / 1000);
+  let before: TokenPosition = { time: endTime, seq: Number.MAX_SAFE_INTEGER };
+  if (query.nextToken !== undefined) {
+    const position = decodeNextToken(query.nextToken, fingerprint);
+    if (position.time <= endTime) before = position;
+  }
+  if (startTime > endTime || !query.attributes.every((a) => attributeApplies(category, a.key))) return { events: [] };
+
+  const scope: Scope = { category, accountId: query.accountId, region: query.region };
+  const keys = queryKeys(scope, query);
+  const found: Candidate[] = [];
+  let scanRowsLeft = scanRowsMax;
+  // Look one event past the page: a next token is returned only when more results exist.
+  while (found.length <= query.maxResults) {
+    const want = query.maxResults + 1 - found.length;
+    const scan = await candidates(keys, startTime, before, want, scanRowsLeft);
+    scanRowsLeft -= scan.scannedRows;
+    if (scan.positions.length > 0) {
+      const entries = await journal.readMany(scan.positions.map((position) => position.seq));
+      for (const position of scan.positions) {
+        const entry = entries.get(position.seq);
+        // Absent: trimmed by journal retention. Not matching: a hash collision.
+        const event = entry === undefined ? undefined : matchingEvent(entry, scope, query, startTime, endTime);
+        if (event !== undefined) found.push({ event, position });
+      }
+    }
+    if (scan.resumeBefore !== undefined) {
+      // Out of scan budget with fewer than a page plus one: a short (maybe empty) page, resumed below.
+      return { events: found.map((c) => c.event), nextToken: encodeNextToken(scan.resumeBefore, fingerprint) };
+    }
+    if (scan.positions.length < want) break;
+    before = scan.positions[scan.positions.length - 1]!;
+  }
+  const page = found.slice(0, query.maxResults);
+  const last = page.at(-1);
+  if (found.length <= query.maxResults || last === undefined) return { events: page.map((c) => c.event) };
+  return { events: page.map((c) => c.event), nextToken: encodeNextToken(last.position, fingerprint) };
+}
+
+function queryKeys(scope: Scope, query: LookupQuery): number[] {
+  const attributes = [...query.attributes].sort((a, b) => SELECTIVITY_RANK[a.key] - SELECTIVITY_RANK[b.key]);
+  const keys = attributes.map((attribute) => termKey(scope, attribute.key, attribute.value));
+  if (keys.length === 0) keys.push(termKey(scope, ALL_EVENTS_ATTRIBUTE, ""));
+  return [...new Set(keys)];
+}
+
+/** The entry's LookupEvent when its record really satisfies the query, which makes hash collisions harmless. */
+function matchingEvent(
+  entry: JournalEntry,
+  scope: Scope,
+  query: LookupQuery,
+  startTime: number,
+  endTime: number,
+): LookupEvent | undefined {
+  let record: CloudTrailRecord;
+  try {
+    record = JSON.parse(entry.json) as CloudTrailRecord;
+  } catch {
+    return undefined;
+  }
+  if (classifyRecord(record) !== scope.category) return undefined;
+  if (recordAccountId(record) !== scope.accountId || (record.awsRegion ?? "") !== scope.region) return undefined;
+  const event = lookupEventFromRecord(entry.json, record);
+  if (event.EventTime < startTime || event.EventTime > endTime) return undefined;
+  return query.attributes.every((a) => eventHasAttribute(event, a.key, a.value)) ? event : undefined;
+}

@@ -1,0 +1,209 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { LookupQuery } from "../../src/consumers/event-history/event-history.js";
+import {
+  PostgresEventHistory,
+  startPostgresEventHistory,
+} from "../../src/consumers/event-history/postgres-event-history.js";
+import { openFileJournal, type Journal } from "../../src/journal/index.js";
+import { StoreUnavailableError } from "../../src/lib/transient-error.js";
+import { openPostgresDatabase, type PostgresDatabase } from "../../src/stores/postgres/index.js";
+import { postgresMissingReason, startPostgresServer, type PostgresServer } from "../helpers/postgres-server.js";
+import { bruteForce, lookupAll } from "./brute-force.js";
+import { FakeClock, NOW_MS, samplesBackFrom } from "./fixtures.js";
+
+const DAY_MS = 86_400_000;
+const CATCH_UP_MS = 60_000;
+
+function query(overrides: Partial<LookupQuery> = {}): LookupQuery {
+  return {
+    accountId: "123837392027",
+    region: "us-east-1",
+    attributes: [],
+    startTimeMs: NOW_MS - 90 * DAY_MS,
+    endTimeMs: NOW_MS,
+    maxResults: 50,
+    ...overrides,
+  };
+}
+
+interface Cluster {
+  readonly journal: Journal;
+  readonly clock: FakeClock;
+  /** A pool of its own: one more node on the same database. */
+  node(): PostgresDatabase;
+  cleanup(): Promise<void>;
+}
+
+describe("PostgresEventHistory across nodes", { skip: postgresMissingReason() }, () => {
+  let server: PostgresServer;
+  before(async () => (server = await startPostgresServer()));
+  after(() => server?.stop());
+
+  async function cluster(): Promise<Cluster> {
+    const directory = mkdtempSync(join(tmpdir(), "cairn-pg-event-history-"));
+    const clock = new FakeClock(NOW_MS);
+    const journal = await openFileJournal({ directory: join(directory, "journal"), clock });
+    const database = await server.createDatabase();
+    const pools: PostgresDatabase[] = [];
+    return {
+      journal,
+      clock,
+      node() {
+        const db = openPostgresDatabase({ url: database.url });
+        pools.push(db);
+        return db;
+      },
+      async cleanup() {
+        for (const db of pools) await db.close();
+        await database.drop();
+        await journal.close();
+        rmSync(directory, { recursive: true, force: true });
+      },
+    };
+  }
+
+  async function append(journal: Journal, count: number, newestMs = NOW_MS - 1000, stepMs = 60_000): Promise<void> {
+    const records = samplesBackFrom(newestMs, count, stepMs);
+    await journal.append(records.map((record) => ({ json: JSON.stringify(record) })));
+  }
+
+  it("a node that does not index waits for the indexing node's cursor and continues its next tokens", async () => {
+    const c = await cluster();
+    const indexer = await startPostgresEventHistory({ db: c.node(), journal: c.journal, clock: c.clock });
+    const reader = await PostgresEventHistory.open({ db: c.node(), journal: c.journal, clock: c.clock });
+    try {
+      await append(c.journal, 300);
+      await reader.waitFor(c.journal.headSeq(), CATCH_UP_MS);
+      assert.equal(reader.cursor(), c.journal.headSeq(), "the reader saw the indexer's committed cursor");
+
+      const expected = bruteForce(await c.journal.read(1, 1000), query()).map((event) => event.EventId);
+      assert.ok(expected.length > 100);
+      const first = await indexer.lookup(query({ maxResults: 40 }));
+      assert.ok(first.nextToken !== undefined);
+      // The token alone carries the position: the other node continues where the first page ended.
+      const rest = await lookupAll(reader, { ...query(), nextToken: first.nextToken });
+      assert.deepEqual(
+        [...first.events, ...rest].map((event) => event.EventId),
+        expected,
+      );
+    } finally {
+      await reader.close();
+      await indexer.close();
+      await c.cleanup();
+    }
+  });
+
+  it("commits postings and cursor together: a failed cursor write leaves no postings, a replayed batch none twice", async () => {
+    const c = await cluster();
+    const db = c.node();
+    const history = await PostgresEventHistory.open({ db, journal: c.journal, clock: c.clock });
+    try {
+      await append(c.journal, 50);
+      const batch = await c.journal.read(1, 50);
+      // The cursor row refuses to move: the transaction must roll the postings back with it.
+      await db.query(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
+        $$BEGIN RAISE EXCEPTION 'cursor write refused'; END$$`);
+      await db.query(
+        "CREATE TRIGGER refuse BEFORE UPDATE ON cairn_event_history_cursor FOR EACH ROW EXECUTE FUNCTION refuse()",
+      );
+      await assert.rejects(history.handle(batch), /cursor write refused/);
+      assert.equal(await history.countPostings(), 0, "no postings without their cursor");
+      assert.equal(await history.loadCursor(), 0);
+
+      await db.query("DROP TRIGGER refuse ON cairn_event_history_cursor");
+      await history.handle(batch);
+      const postings = await history.countPostings();
+      assert.ok(postings > 50, `${postings} postings`);
+      await history.handle(batch); // the runner may hand a batch again after a crash
+      assert.equal(await history.countPostings(), postings, "a replayed batch adds nothing");
+      assert.equal(await history.loadCursor(), 50);
+      const reopened = await PostgresEventHistory.open({ db: c.node(), journal: c.journal, clock: c.clock });
+      assert.equal(reopened.cursor(), 50, "the cursor is the database's, not the node's");
+      await reopened.close();
+    } finally {
+      await history.close();
+      await c.cleanup();
+    }
+  });
+
+  it("two nodes indexing the same new days at once both succeed (partitions created race-free)", async () => {
+    const c = await cluster();
+    const histories = await Promise.all(
+      [c.node(), c.node(), c.node()].map((db) => PostgresEventHistory.open({ db, journal: c.journal, clock: c.clock })),
+    );
+    try {
+      await append(c.journal, 200, NOW_MS - 1000, 3 * 3_600_000); // 25 days, one partition each
+      const batch = await c.journal.read(1, 200);
+      await Promise.all(histories.map((history) => history.handle(batch)));
+      const expected = bruteForce(batch, query()).map((event) => event.EventId);
+      assert.deepEqual(
+        (await lookupAll(histories[0]!, query())).map((event) => event.EventId),
+        expected,
+      );
+    } finally {
+      for (const history of histories) await history.close();
+      await c.cleanup();
+    }
+  });
+
+  it("prune() drops whole day partitions and trims the boundary day", async () => {
+    const c = await cluster();
+    const db = c.node();
+    const history = await startPostgresEventHistory({ db, journal: c.journal, clock: c.clock });
+    try {
+      await append(c.journal, 200, NOW_MS - 1000, 6 * 3_600_000); // 50 days back
+      await history.waitFor(c.journal.headSeq(), CATCH_UP_MS);
+      const partitions = async (): Promise<number> =>
+        (await db.query("SELECT 1 FROM pg_inherits WHERE inhparent = 'cairn_event_history_postings'::regclass")).length;
+      const before = await partitions();
+      assert.ok(before >= 50, `${before} partitions`);
+
+      c.clock.now += 60 * DAY_MS; // the oldest ≈ 20 days fall outside the 90 days
+      const pruned = await history.prune();
+      assert.ok(pruned.partitionsDropped >= 19, JSON.stringify(pruned));
+      assert.equal(await partitions(), before - pruned.partitionsDropped);
+      const everything = query({ startTimeMs: 0, endTimeMs: c.clock.now });
+      const cutoff = Math.floor(c.clock.now / 1000) - 90 * 86_400;
+      const expected = bruteForce(await c.journal.read(1, 1000), everything, cutoff);
+      assert.deepEqual(
+        (await lookupAll(history, everything)).map((event) => event.EventId),
+        expected.map((event) => event.EventId),
+      );
+      assert.deepEqual(await history.prune(), { partitionsDropped: 0, postingsDeleted: 0 });
+    } finally {
+      await history.close();
+      await c.cleanup();
+    }
+  });
+
+  it("survives a PostgreSQL restart: lookups answer unavailable, waitFor ends at its bound, indexing resumes", async () => {
+    const c = await cluster();
+    const history = await startPostgresEventHistory({ db: c.node(), journal: c.journal, clock: c.clock });
+    try {
+      await append(c.journal, 100);
+      await history.waitFor(c.journal.headSeq(), CATCH_UP_MS);
+      await server.restart({
+        whileDown: async () => {
+          await assert.rejects(history.lookup(query()), StoreUnavailableError);
+          await append(c.journal, 100, NOW_MS - 500, 30_000); // the indexer's batches fail meanwhile
+          await history.waitFor(c.journal.headSeq(), 200); // resolves, never rejects
+          assert.equal(history.cursor(), 100, "nothing more applied while the database is down");
+        },
+      });
+      await history.waitFor(c.journal.headSeq(), CATCH_UP_MS);
+      assert.equal(history.cursor(), 200);
+      const expected = bruteForce(await c.journal.read(1, 1000), query()).map((event) => event.EventId);
+      assert.deepEqual(
+        (await lookupAll(history, query())).map((event) => event.EventId),
+        expected,
+      );
+    } finally {
+      await history.close();
+      await c.cleanup();
+    }
+  });
+});
