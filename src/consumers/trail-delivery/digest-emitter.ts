@@ -17,7 +17,7 @@ import { digestKey, type KeyScope } from "../../model/trail-object-key.js";
 export interface DigestContext {
   readonly trail: TrailConfig;
   readonly state: DeliveryState;
-  readonly objectStore: ObjectStore;
+  readonly objectStore: Pick<ObjectStore, "putObject">;
   readonly trails: TrailStore;
   readonly keys: SigningKeyStore;
   readonly clock: Clock;

@@ -6,14 +6,15 @@ import { TransientError } from "../../lib/transient-error.js";
 import { recordAccountId, type CloudTrailRecord } from "../../model/record.js";
 import type { EventSelectorMatcher } from "../../selectors/selector-types.js";
 import type { ObjectStore } from "../../stores/objects/index.js";
-import type {
-  DeliveredFile,
-  DeliveryIntent,
-  DeliveryState,
-  DeliveryStateStore,
-  FencingOptions,
-  TrailConfig,
-  TrailStore,
+import {
+  StaleFencingTokenError,
+  type DeliveredFile,
+  type DeliveryIntent,
+  type DeliveryState,
+  type DeliveryStateStore,
+  type FencingOptions,
+  type TrailConfig,
+  type TrailStore,
 } from "../../stores/trails/index.js";
 import type { SigningKeyStore } from "../../stores/signing-keys/index.js";
 import { DigestDeliveryError, emitDigests, type DigestContext } from "./digest-emitter.js";
@@ -50,6 +51,11 @@ export interface TrailDelivererOptions {
    * with StaleFencingTokenError before anything new is put. Without it (embedded) they are unfenced.
    */
   readonly fencingToken?: number;
+  /**
+   * Called once when a save or load under `fencingToken` was refused as stale: the deliverer has
+   * already stopped itself (see revoke()); the caller stops its consumer and gives the trail up.
+   */
+  readonly onFenced?: (error: StaleFencingTokenError) => void;
   readonly clock: Clock;
   readonly deliveryIntervalSeconds: number;
   readonly digestIntervalSeconds: number;
@@ -79,6 +85,15 @@ export class TrailDeliverer implements Consumer {
   private lastFailure: string | undefined;
   private nextAttemptMs = 0;
   private lock: Promise<unknown> = Promise.resolve();
+  /** Why this deliverer may no longer touch the trail (its lease was lost or its token fenced off). */
+  private revokedBecause: string | undefined;
+  /** Every put of log files and digests goes through here, so none starts once revoked. */
+  private readonly objects: Pick<ObjectStore, "putObject"> = {
+    putObject: (...args) => {
+      this.assertNotRevoked();
+      return this.options.objectStore.putObject(...args);
+    },
+  };
 
   constructor(readonly options: TrailDelivererOptions) {
     this.name = `trail:${options.trail.trailArn}`;
@@ -99,6 +114,19 @@ export class TrailDeliverer implements Consumer {
    */
   get lastError(): string | undefined {
     return this.lastFailure;
+  }
+
+  /**
+   * Stops every effect at once (the caller lost this trail's lease): no further put or save, not
+   * even of a plan under way, and no retry under the old token. A put already sent may still land;
+   * that is harmless, as the successor re-puts the saved plan's same keys and bytes.
+   */
+  revoke(reason: string): void {
+    this.revokedBecause ??= reason;
+  }
+
+  get revoked(): boolean {
+    return this.revokedBecause !== undefined;
   }
 
   /** Highest journal seq examined (selected or not). */
@@ -125,7 +153,8 @@ export class TrailDeliverer implements Consumer {
   }
 
   async loadCursor(): Promise<number> {
-    const state = await this.options.deliveryStates.load(this.trail.trailArn, this.fencing());
+    this.assertNotRevoked();
+    const state = await this.fenced(() => this.options.deliveryStates.load(this.trail.trailArn, this.fencing()));
     this.state = state;
     // Entries up to an unfinished intent's end are already in planned files: never select them twice.
     const planned = state.intent?.toSeq ?? state.cursor;
@@ -145,6 +174,8 @@ export class TrailDeliverer implements Consumer {
 
   handle(batch: readonly JournalEntry[]): Promise<void> {
     return this.exclusive(async () => {
+      // Transient, so the runner backs off (until it is stopped) instead of quarantining the batch.
+      if (this.revokedBecause !== undefined) throw new TransientError(this.revokedBecause);
       for (const entry of batch) {
         if (entry.seq <= this.examinedTo) continue;
         const record = entryRecord(entry);
@@ -285,12 +316,13 @@ export class TrailDeliverer implements Consumer {
     const intent: DeliveryIntent = state.intent!;
     const delivered: DeliveredFile[] = [];
     for (const file of intent.files) {
+      this.assertNotRevoked();
       const entries = await this.options.journal.readMany(file.seqs);
       const jsons = file.seqs.map((seq) => entries.get(seq)?.json).filter((j): j is string => j !== undefined);
       // Only journal retention can remove planned entries; an empty file would say nothing.
       if (jsons.length === 0) continue;
       const content = await buildLogFile(jsons);
-      await this.options.objectStore.putObject(file.bucket, file.key, content.gzip, {
+      await this.objects.putObject(file.bucket, file.key, content.gzip, {
         contentType: TRAIL_OBJECT_CONTENT_TYPE,
         contentEncoding: TRAIL_OBJECT_CONTENT_ENCODING,
       });
@@ -322,11 +354,13 @@ export class TrailDeliverer implements Consumer {
   /** Runs delivery work unless a retry is not due yet; a failure is recorded, not thrown. */
   private async retryable(work: () => Promise<void>): Promise<void> {
     const now = this.options.clock.nowMs();
-    if (now < this.nextAttemptMs) return;
+    if (now < this.nextAttemptMs || this.revokedBecause !== undefined) return;
     try {
       await work();
       this.noteSuccess();
     } catch (error) {
+      // Not a delivery failure: another node delivers this trail now, and a retry would be refused again.
+      if (this.revokedBecause !== undefined) return;
       await this.noteFailure(error, now);
     }
   }
@@ -355,7 +389,7 @@ export class TrailDeliverer implements Consumer {
     return {
       trail: this.trail,
       state: this.loaded(),
-      objectStore: this.options.objectStore,
+      objectStore: this.objects,
       trails: this.options.trails,
       keys: this.options.keys,
       clock: this.options.clock,
@@ -379,7 +413,25 @@ export class TrailDeliverer implements Consumer {
   }
 
   private save(): Promise<void> {
-    return this.options.deliveryStates.save(this.loaded(), this.fencing());
+    this.assertNotRevoked();
+    return this.fenced(() => this.options.deliveryStates.save(this.loaded(), this.fencing()));
+  }
+
+  /** Runs a load or save; a stale token revokes this deliverer for good and tells the caller. */
+  private async fenced<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof StaleFencingTokenError && this.revokedBecause === undefined) {
+        this.revoke(error.message);
+        this.options.onFenced?.(error);
+      }
+      throw error;
+    }
+  }
+
+  private assertNotRevoked(): void {
+    if (this.revokedBecause !== undefined) throw new TransientError(this.revokedBecause);
   }
 
   private fencing(): FencingOptions {

@@ -5,10 +5,18 @@ import type { EventSelectorMatcher } from "../../selectors/selector-types.js";
 import type { ObjectStore } from "../../stores/objects/index.js";
 import type { QuarantineStore } from "../../stores/quarantine/index.js";
 import type { SigningKeyStore } from "../../stores/signing-keys/index.js";
-import type { DeliveryStateStore, TrailConfig, TrailStore } from "../../stores/trails/index.js";
+import {
+  StaleFencingTokenError,
+  type DeliveryStateStore,
+  type TrailConfig,
+  type TrailStore,
+} from "../../stores/trails/index.js";
 import { quarantineFor } from "../quarantine.js";
 import { ConsumerRunner } from "../runner.js";
 import { TrailDeliverer } from "./trail-deliverer.js";
+import { TrailLeaseKeeper, type TrailLeases } from "./trail-leases.js";
+
+export type { TrailLeases } from "./trail-leases.js";
 
 export interface TrailDeliveryDeps {
   readonly journal: Journal;
@@ -37,6 +45,12 @@ export interface TrailDeliveryDeps {
   readonly onError?: (error: unknown) => void;
   /** Where a trail's consumer sets aside a record it cannot handle; without it such a record is retried forever. */
   readonly quarantine?: QuarantineStore;
+  /**
+   * Cluster mode: a trail is delivered only while this node holds its lease, under that lease's
+   * fencing token. Without it (the embedded server, the only writer of its data dir) every logging
+   * trail is delivered here, unfenced, as before leases existed.
+   */
+  readonly leases?: TrailLeases;
 }
 
 export interface TrailDelivery {
@@ -47,8 +61,10 @@ export interface TrailDelivery {
   flush(): Promise<void>;
   /** Lowest journal seq any logging trail still needs; journal retention must keep it (Infinity when none). */
   neededFromSeq(): number;
-  /** One consumer per logging trail, for journal retention and `/health`. */
+  /** One consumer per logging trail this node delivers, for journal retention and `/health`. */
   consumers(): ConsumerStatus[];
+  /** The lease names this node holds (cluster mode; empty without leases), for `/health`. */
+  leasesHeld(): string[];
 }
 
 interface Running {
@@ -66,6 +82,14 @@ interface Failed {
 
 const CATCH_UP_WAIT_MS = 10_000;
 
+/** A trail's deliverer was fenced off while it started: another node holds the trail now. */
+class FencedOffError extends Error {
+  constructor(trailArn: string) {
+    super(`Another node took over ${trailArn} while this one started it.`);
+    this.name = "FencedOffError";
+  }
+}
+
 /**
  * Runs trail delivery (spec §2, §3): one consumer per logging trail, started and stopped as the
  * trail store changes (a changed configuration restarts the trail's consumer from its durable
@@ -81,13 +105,17 @@ export async function startTrailDelivery(deps: TrailDeliveryDeps): Promise<Trail
 
   const tickMs = deps.tickMs ?? Math.min(1000, Math.max(50, (deps.deliveryIntervalSeconds * 1000) / 4));
   const timer = startTicking(() => trails.tick(), tickMs, report);
+  // Renews held leases and tries to take the trails whose holder died (their leases lapsed).
+  const leaseTimer = trails.leases && startTicking(() => trails.keepLeases(), trails.leases.renewEveryMs, report);
 
   return {
     keys,
     async stop() {
       clearInterval(timer);
+      if (leaseTimer !== undefined) clearInterval(leaseTimer);
       await trails.stop();
     },
+    leasesHeld: () => trails.leases?.heldTrails().map(consumerName) ?? [],
     flush: () => trails.flush(),
     neededFromSeq() {
       return Math.min(Infinity, ...trails.consumers().map((consumer) => consumer.neededFromSeq));
@@ -102,12 +130,35 @@ class LoggingTrails {
   private readonly failed = new Map<string, Failed>();
   private stopped = false;
   private reconciling: Promise<void> = Promise.resolve();
+  readonly leases: TrailLeaseKeeper | undefined;
 
   constructor(
     private readonly deps: TrailDeliveryDeps,
     private readonly keys: SigningKeyStore,
     private readonly report: (error: unknown) => void,
-  ) {}
+  ) {
+    this.leases = deps.leases && new TrailLeaseKeeper(deps.leases);
+  }
+
+  /** Lease timer work: renew what this node holds, then look for trails no live node holds. */
+  async keepLeases(): Promise<void> {
+    await this.leases?.renewAll((arn, reason) => this.dropLost(arn, reason), this.report);
+    await this.scheduleReconcile();
+  }
+
+  /**
+   * Stops a trail whose lease this node lost, at once: its deliverer refuses every further put and
+   * save from now on (it never retries under the old token); the runner stops after its batch.
+   * The trail is tried again at the next lease tick.
+   */
+  private dropLost(arn: string, reason: string, deliverer?: TrailDeliverer): void {
+    const current = this.running.get(arn);
+    if (current === undefined || (deliverer !== undefined && current.deliverer !== deliverer)) return;
+    current.deliverer.revoke(reason);
+    this.running.delete(arn);
+    this.leases?.forget(arn);
+    void current.runner.stop().catch(this.report);
+  }
 
   /** Reconciles after any reconcile already under way (trail changes arrive in bursts). */
   scheduleReconcile(): Promise<void> {
@@ -125,8 +176,16 @@ class LoggingTrails {
     const head = this.deps.journal.headSeq();
     for (const { deliverer } of this.running.values()) {
       // Polls in real time on purpose: an injected test clock may stand still.
-      for (let waited = 0; deliverer.examinedSeq() < head && waited < CATCH_UP_WAIT_MS; waited += 10) await delay(10);
-      await deliverer.flush();
+      for (
+        let waited = 0;
+        !deliverer.revoked && deliverer.examinedSeq() < head && waited < CATCH_UP_WAIT_MS;
+        waited += 10
+      )
+        await delay(10);
+      // A trail whose lease moved on is another node's to deliver now, not a failure of this flush.
+      await deliverer.flush().catch((error: unknown) => {
+        if (!deliverer.revoked) throw error;
+      });
     }
   }
 
@@ -137,6 +196,8 @@ class LoggingTrails {
     await Promise.all([...this.running.values()].map((r) => r.runner.stop()));
     this.running.clear();
     this.failed.clear();
+    // Handed over now rather than after the TTL: another node resumes from the committed state.
+    for (const arn of this.leases?.heldTrails() ?? []) await this.leases?.release(arn).catch(this.report);
   }
 
   consumers(): ConsumerStatus[] {
@@ -165,14 +226,41 @@ class LoggingTrails {
     for (const [arn, trail] of wanted) {
       if (this.running.has(arn)) continue;
       try {
-        this.running.set(arn, await this.startOne(trail));
+        const fencingToken = await this.leaseFor(arn);
+        if (fencingToken === null) continue;
+        this.running.set(arn, await this.startOne(trail, fencingToken));
         this.failed.delete(arn);
       } catch (error) {
-        const lastCursor = lastCursors.get(arn) ?? this.failed.get(arn)?.cursor;
-        this.failed.set(arn, { cursor: await this.durableCursor(arn, lastCursor), error });
-        this.report(error);
+        await this.noteStartFailure(arn, error, lastCursors.get(arn));
       }
     }
+  }
+
+  /**
+   * The fencing token to deliver a trail under: undefined without leases, null while another node
+   * holds the trail (it is none of this node's business then, not even for retention).
+   */
+  private async leaseFor(arn: string): Promise<number | undefined | null> {
+    if (this.leases === undefined) return undefined;
+    const grant = await this.leases.acquire(arn);
+    if (grant === undefined) this.failed.delete(arn);
+    return grant?.fencingToken ?? null;
+  }
+
+  private async noteStartFailure(arn: string, error: unknown, lastCursor: number | undefined): Promise<void> {
+    if (this.leases !== undefined) {
+      // A stale token: another node took the trail over between our acquire and our load.
+      if (error instanceof StaleFencingTokenError || error instanceof FencedOffError) {
+        this.leases.forget(arn);
+        this.failed.delete(arn);
+        return;
+      }
+      // Another node may be able to start it; this one retries at the next lease tick.
+      await this.leases.release(arn).catch(this.report);
+    }
+    const cursor = lastCursor ?? this.failed.get(arn)?.cursor;
+    this.failed.set(arn, { cursor: await this.durableCursor(arn, cursor), error });
+    this.report(error);
   }
 
   /**
@@ -191,14 +279,16 @@ class LoggingTrails {
       if (trail === undefined) {
         const stopped = (await this.deps.trails.list()).find((t) => t.trailArn === arn);
         await current.deliverer.drain(stopped?.deliverUntilSeq).catch(this.report);
+        await this.leases?.release(arn).catch(this.report);
       }
     }
     return lastCursors;
   }
 
-  private async startOne(trail: TrailConfig): Promise<Running> {
+  private async startOne(trail: TrailConfig, fencingToken: number | undefined): Promise<Running> {
     const { deps } = this;
-    const deliverer = new TrailDeliverer({
+    const arn = trail.trailArn;
+    const deliverer: TrailDeliverer = new TrailDeliverer({
       trail,
       journal: deps.journal,
       trails: deps.trails,
@@ -211,6 +301,9 @@ class LoggingTrails {
       digestIntervalSeconds: deps.digestIntervalSeconds,
       ...(deps.recordsPerFileMax !== undefined ? { recordsPerFileMax: deps.recordsPerFileMax } : {}),
       ...(deps.organizationId !== undefined ? { organizationId: deps.organizationId } : {}),
+      ...(fencingToken !== undefined
+        ? { fencingToken, onFenced: (error) => this.dropLost(arn, error.message, deliverer) }
+        : {}),
     });
     const runner = new ConsumerRunner(deps.journal, deliverer, {
       retryDelayMsInitial: 1_000,
@@ -226,6 +319,8 @@ class LoggingTrails {
     await runner.start();
     try {
       await deliverer.recover();
+      // Fenced off during recovery (recover() records rather than throws delivery errors).
+      if (deliverer.revoked) throw new FencedOffError(arn);
     } catch (error) {
       // Not kept as running, so nothing else would ever stop this loop.
       await runner.stop();
