@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, it } from "node:test";
+import { join } from "node:path";
+import { after, afterEach, before, describe, it, type TestContext } from "node:test";
 import { collectOutput } from "../../../src/cli/output.js";
 import { dataDirPublicKeys } from "../../../src/cli/validate-logs/sources.js";
 import { validateLogs } from "../../../src/cli/validate-logs/validate-run.js";
@@ -14,7 +15,12 @@ import { openPostgresLeaseStore, type LeaseGrant, type LeaseStore } from "../../
 import { openPostgresDatabase, type PostgresDatabase } from "../../../src/stores/postgres/index.js";
 import { openFileSigningKeyStore, type SigningKeyStore } from "../../../src/stores/signing-keys/index.js";
 import { openPostgresDeliveryStateStore, type TrailConfig } from "../../../src/stores/trails/index.js";
+import { startS3Server } from "../../../src/http/s3-server/start-s3-server.js";
+import { digestTime } from "../../../src/model/digest-format.js";
+import { awsCliMissingReason, runCommand } from "../../helpers/aws-cli.js";
 import { testMasterKey } from "../../helpers/master-key.js";
+import { openS3Access } from "../../helpers/s3-access.js";
+import { startCloudTrailStub } from "../../validate-logs/cloudtrail-stub.js";
 import { MemoryJournal } from "../../helpers/memory-journal.js";
 import { pollUntil } from "../../helpers/poll.js";
 import {
@@ -123,7 +129,7 @@ describe("trail delivery on two nodes under leases", { skip: postgresMissingReas
     return node;
   }
 
-  it("delivers each event once, and a paused holder's trail moves to the other node, whose token fences it off", async () => {
+  it("delivers each event once, and a paused holder's trail moves to the other node, whose token fences it off", async (t) => {
     database = await server!.createDatabase();
     ws = workspace();
     await ws.store.ensureBucket(BUCKET);
@@ -181,6 +187,7 @@ describe("trail delivery on two nodes under leases", { skip: postgresMissingReas
     assert.equal(new Set(delivered).size, delivered.length, "no event is in two files");
     assert.deepEqual(delivered.sort(), appended.map((r) => r.eventID).sort(), "no event is lost");
     await assertChainValid(trail);
+    await assertAwsCliValid(t, trail, keys);
   });
 
   async function deliveredIds(): Promise<string[]> {
@@ -204,5 +211,55 @@ describe("trail delivery on two nodes under leases", { skip: postgresMissingReas
     });
     assert.equal(result.exitCode, 0, stderr.text() + stdout.text());
     assert.match(stdout.text(), /(\d+)\/\1 digest files valid\n(\d+)\/\2 log files valid\n$/);
+  }
+
+  /** The real `aws cloudtrail validate-logs`, reading the bucket through Cairn's S3 endpoint. */
+  async function assertAwsCliValid(t: TestContext, trail: TrailConfig, keys: SigningKeyStore): Promise<void> {
+    const missing = awsCliMissingReason();
+    if (missing !== false) {
+      t.diagnostic(missing);
+      return;
+    }
+    const access = await openS3Access(ws.dir, [BUCKET]);
+    const s3 = await startS3Server({
+      store: ws.store,
+      host: "127.0.0.1",
+      port: 0,
+      listBuckets: () => ws.store.listBuckets(),
+      principals: access.principals,
+      owners: access.owners,
+      authorizer: access.authorizer,
+    });
+    const cloudTrail = await startCloudTrailStub(keys, () => [trail]);
+    try {
+      const range = [
+        "--start-time",
+        digestTime(trail.startLoggingTimeMs! - 60_000),
+        "--end-time",
+        digestTime(Date.now()),
+      ];
+      const result = await runCommand(
+        "aws",
+        ["cloudtrail", "validate-logs", "--trail-arn", trail.trailArn, ...range, "--endpoint-url", cloudTrail.url],
+        {
+          PATH: process.env["PATH"] ?? "",
+          HOME: ws.dir,
+          AWS_ACCESS_KEY_ID: access.owner.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: access.owner.secretAccessKey,
+          AWS_DEFAULT_REGION: "us-east-1",
+          AWS_CONFIG_FILE: join(ws.dir, "no-config"),
+          AWS_SHARED_CREDENTIALS_FILE: join(ws.dir, "no-credentials"),
+          AWS_ENDPOINT_URL_S3: s3.url,
+        },
+      );
+      assert.equal(result.code, 0, result.stderr + result.stdout);
+      assert.match(result.stdout, /(\d+)\/\1 digest files valid\n(\d+)\/\2 log files valid/);
+      assert.doesNotMatch(result.stdout, /INVALID/);
+      t.diagnostic(`aws cloudtrail validate-logs: ${result.stdout.trim().split("\n").slice(-2).join("; ")}`);
+    } finally {
+      await s3.close();
+      await cloudTrail.close();
+      await access.close();
+    }
   }
 });
