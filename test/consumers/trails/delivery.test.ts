@@ -102,6 +102,33 @@ describe("trail log file delivery", () => {
     assert.equal((await trails.status(trail.trailArn)).latestDeliveryError, undefined);
   });
 
+  it("once revoked (its lease lost) mid-plan, puts no further file, saves nothing, and its successor finishes the plan", async () => {
+    const trail = trailConfig({ logFileValidationEnabled: false });
+    const records = [record(), record(), record()];
+    let onPut = (): void => undefined;
+    const revoking = new FaultyObjectStore(store);
+    const putObject = revoking.putObject.bind(revoking);
+    revoking.putObject = async (...args) => {
+      await putObject(...args);
+      onPut();
+    };
+    const lost = await deliverer(trail, { recordsPerFileMax: 1, objectStore: revoking });
+    onPut = () => lost.revoke("The lease on the trail passed to another node.");
+    await appendRecords(journal, records);
+    await catchUp(lost); // three full files: plans them, puts the first, then is revoked
+    clock.advance(60_000);
+    await lost.tick();
+    await assert.rejects(lost.flush(), /passed to another node/);
+    assert.equal(revoking.puts, 1, "no put after the revocation, not even of the plan under way, nor a retry");
+    await assert.rejects(lost.handle(await journal.read(1, 10)), /passed to another node/);
+
+    const successor = await deliverer(trail, { recordsPerFileMax: 1 }); // recover() puts the saved plan
+    const files = await readLogFiles(ws.store);
+    assert.equal(files.length, 3, "the first file was rewritten under its planned key, not planned again");
+    assert.deepEqual(files.flatMap((f) => f.eventIds).sort(), records.map((r) => r.eventID).sort());
+    assert.equal(successor.neededFromSeq(), journal.headSeq() + 1);
+  });
+
   it("with a fencing token, stops a deliverer whose state a later holder loaded before it puts anything", async () => {
     const trail = trailConfig({ logFileValidationEnabled: false });
     const first = [record(), record()];
