@@ -130,6 +130,8 @@ class LoggingTrails {
   private readonly failed = new Map<string, Failed>();
   private stopped = false;
   private reconciling: Promise<void> = Promise.resolve();
+  /** Reconciles scheduled and not yet finished, so the lease timer does not pile them up. */
+  private reconcilesQueued = 0;
   readonly leases: TrailLeaseKeeper | undefined;
 
   constructor(
@@ -142,8 +144,10 @@ class LoggingTrails {
 
   /** Lease timer work: renew what this node holds, then look for trails no live node holds. */
   async keepLeases(): Promise<void> {
-    await this.leases?.renewAll((arn, reason) => this.dropLost(arn, reason), this.report);
-    await this.scheduleReconcile();
+    // Neither waits for the other: a long reconcile (a drain at StopLogging) must not hold back
+    // renewals, and a renewal stuck on a slow store does not hold back the others (renewAll skips it).
+    void this.leases?.renewAll((arn, reason) => this.dropLost(arn, reason), this.report).catch(this.report);
+    if (this.reconcilesQueued === 0) void this.scheduleReconcile();
   }
 
   /**
@@ -162,7 +166,11 @@ class LoggingTrails {
 
   /** Reconciles after any reconcile already under way (trail changes arrive in bursts). */
   scheduleReconcile(): Promise<void> {
-    this.reconciling = this.reconciling.then(() => this.reconcile()).catch(this.report);
+    this.reconcilesQueued++;
+    this.reconciling = this.reconciling
+      .then(() => this.reconcile())
+      .catch(this.report)
+      .finally(() => this.reconcilesQueued--);
     return this.reconciling;
   }
 
