@@ -26,6 +26,7 @@ import { openFileSigningKeyStore } from "../stores/signing-keys/index.js";
 import { openDataDirectorySecrets } from "./data-directory-secrets.js";
 import { ensureBootstrapAdmin, writeAwsClientFiles } from "./bootstrap.js";
 import { openBuckets } from "./buckets.js";
+import { refuseClusterModeUntilWired } from "./cluster-stores.js";
 import { ingestModule, liveTailModule, proxyModule } from "./modules/capture-modules.js";
 import { eventHistoryModule } from "./modules/event-history-module.js";
 import { lakeModule } from "./modules/lake-module.js";
@@ -69,6 +70,7 @@ export async function startServer(
   log: (text: string) => void = (text) => process.stdout.write(text),
   modules: readonly CairnModule[] = SERVER_MODULES,
 ): Promise<RunningServer> {
+  refuseClusterModeUntilWired(settings);
   const { masterKey, principals } = await openDataDirectorySecrets(settings.dataDir, settings);
   const admin = await ensureBootstrapAdmin(principals, settings);
   const journal = await openFileJournal({ directory: join(settings.dataDir, "journal"), clock });
