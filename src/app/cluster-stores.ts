@@ -1,9 +1,10 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { isClusterMode, SettingsError, type ServerSettings } from "../config/settings.js";
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { SettingsError, type ServerSettings } from "../config/settings.js";
 import { DedupStore } from "../journal/dedup-store.js";
-import { openJetStreamJournal } from "../journal/jetstream-journal.js";
-import type { Journal } from "../journal/index.js";
+import { openJetStreamJournal, type JetStreamJournal } from "../journal/jetstream-journal.js";
 import { openPostgresLakeCatalog, type LakeCatalog } from "../lake/catalog/index.js";
 import type { Clock } from "../lib/clock.js";
 import { configuredKey, MasterKeyError, type MasterKeySource } from "../lib/master-key.js";
@@ -23,27 +24,39 @@ import {
   type PostgresTrailStore,
 } from "../stores/trails/index.js";
 import type { Buckets } from "./buckets.js";
+import { ingestModule, liveTailModule, proxyModule } from "./modules/capture-modules.js";
+import { clusterEventHistoryModule, clusterLakeRefusal, clusterTrailsRefusal } from "./modules/cluster-modules.js";
+import { quarantineModule } from "./modules/quarantine-module.js";
+import type { CairnModule } from "./registry.js";
 
-/**
- * Refuses a complete cluster-mode configuration while this build cannot open the cluster backends
- * in the server (issue #13): starting the embedded stores instead would have every node keep its own
- * journal and history on its own disk while the operator believes they share PostgreSQL, JetStream
- * and S3, so data would split between nodes without anyone noticing.
- */
-export function refuseClusterModeUntilWired(settings: Pick<ServerSettings, "databaseUrl" | "journalUrl">): void {
-  if (!isClusterMode(settings)) return;
-  throw new SettingsError([
-    "cluster mode (CAIRN_DATABASE_URL with CAIRN_JOURNAL_URL) is not yet available in `cairn server`: " +
-      "the cluster backends exist, but the server does not open them yet (docs/reference/cluster.md). " +
-      "Unset CAIRN_DATABASE_URL and CAIRN_JOURNAL_URL for the embedded server.",
-  ]);
+/** The server's modules on cluster stores: what cannot work on them yet answers that it is not supported. */
+export function clusterModules(stores: Pick<ClusterStores, "db" | "journal">): readonly CairnModule[] {
+  return [
+    clusterEventHistoryModule(stores.db, () => stores.journal.latestSeq()),
+    clusterTrailsRefusal,
+    clusterLakeRefusal,
+    ingestModule,
+    liveTailModule,
+    quarantineModule,
+    proxyModule,
+  ];
+}
+
+/** CAIRN_NODE_ID, else the host name and port (a random suffix for --port 0), as lease holder and in /health. */
+export function clusterNodeId(settings: Pick<ServerSettings, "nodeId" | "port">): string {
+  if (settings.nodeId !== undefined) return settings.nodeId;
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9_.-]/g, "-")
+      .slice(0, 48) || "node";
+  return `${host}-${settings.port === 0 ? randomUUID().slice(0, 8) : settings.port}`;
 }
 
 /** Every store of a cluster node, each on its cluster backend; the data dir holds the journal's key index only. */
 export interface ClusterStores {
   /** The one pool every PostgreSQL store of this node shares; closed once, last. */
   readonly db: PostgresDatabase;
-  readonly journal: Journal;
+  readonly journal: JetStreamJournal;
   readonly masterKey: { readonly key: MasterKey; readonly origin: string };
   readonly principals: PrincipalStore;
   readonly signingKeys: SigningKeyStore;
