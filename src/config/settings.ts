@@ -317,7 +317,7 @@ const ServerSettingsSchema = Type.Object({
       flag: "--node-id",
       mustBe: "1–64 letters, digits, '.', '-' or '_', starting with a letter or digit",
       description:
-        "Cluster mode: this node's name in leases and /health; unique per node. Unset: derived from the host name and port.",
+        "Cluster mode: this node's name as a lease holder; unique per node. Unset: derived from the host name and port (a random suffix with --port 0).",
     }),
   ),
 });
