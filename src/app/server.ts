@@ -61,7 +61,8 @@ export interface RunningServer {
 }
 
 /**
- * Starts the embedded-default Cairn server: everything under `settings.dataDir`, no external service.
+ * Starts the Cairn server: by default everything under `settings.dataDir`, no external service; in
+ * cluster mode (CAIRN_DATABASE_URL, docs/reference/cluster.md) on PostgreSQL, JetStream and S3.
  * Stages (docs/ARCHITECTURE.md): capture → normalize → journal → consumers, wired by the module registry.
  */
 export async function startServer(
