@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
-import type { ServerSettings } from "../config/settings.js";
+import { isClusterMode, type ServerSettings } from "../config/settings.js";
 import { dataDirectoryKeyPath, type ResolvedMasterKey } from "../lib/master-key.js";
 import { createHttpApp } from "../http/http-app.js";
 import { recordRefusal, type RouteContext } from "../http/audited-route.js";
@@ -19,13 +19,14 @@ import { ApiError } from "../lib/api-error.js";
 import { Throttle } from "../http/throttle.js";
 import { openFileJournal, type Journal } from "../journal/index.js";
 import { systemClock, type Clock } from "../lib/clock.js";
-import { LocalLeaseStore } from "../stores/lease/index.js";
-import type { Principal } from "../stores/principals/index.js";
+import { LocalLeaseStore, type LeaseStore } from "../stores/lease/index.js";
+import type { Principal, PrincipalStore } from "../stores/principals/index.js";
 import { openSqliteQuarantineStore, type QuarantineStore } from "../stores/quarantine/index.js";
-import { openFileSigningKeyStore } from "../stores/signing-keys/index.js";
+import { openFileSigningKeyStore, type SigningKeyStore } from "../stores/signing-keys/index.js";
 import { openDataDirectorySecrets } from "./data-directory-secrets.js";
 import { ensureBootstrapAdmin, writeAwsClientFiles } from "./bootstrap.js";
-import { openBuckets } from "./buckets.js";
+import { openBuckets, type Buckets } from "./buckets.js";
+import { clusterModules, clusterNodeId, openClusterStores } from "./cluster-stores.js";
 import { ingestModule, liveTailModule, proxyModule } from "./modules/capture-modules.js";
 import { eventHistoryModule } from "./modules/event-history-module.js";
 import { lakeModule } from "./modules/lake-module.js";
@@ -60,36 +61,36 @@ export interface RunningServer {
 }
 
 /**
- * Starts the embedded-default Cairn server: everything under `settings.dataDir`, no external service.
+ * Starts the Cairn server: by default everything under `settings.dataDir`, no external service; in
+ * cluster mode (CAIRN_DATABASE_URL, docs/reference/cluster.md) on PostgreSQL, JetStream and S3.
  * Stages (docs/ARCHITECTURE.md): capture → normalize → journal → consumers, wired by the module registry.
  */
 export async function startServer(
   settings: ServerSettings,
   clock: Clock = systemClock,
   log: (text: string) => void = (text) => process.stdout.write(text),
-  modules: readonly CairnModule[] = SERVER_MODULES,
+  modules?: readonly CairnModule[],
 ): Promise<RunningServer> {
-  const { masterKey, principals } = await openDataDirectorySecrets(settings.dataDir, settings);
+  const node = isClusterMode(settings)
+    ? await openClusterNode(settings, clock)
+    : await openEmbeddedNode(settings, clock);
+  const { masterKey, principals, journal, buckets, quarantine, signingKeys, leases } = node;
   const admin = await ensureBootstrapAdmin(principals, settings);
-  const journal = await openFileJournal({ directory: join(settings.dataDir, "journal"), clock });
-  const buckets = openBuckets(settings);
   const authorizer = appAuthorizer(principals);
-  const quarantine = openSqliteQuarantineStore(join(settings.dataDir, "quarantine.db"));
   const context: ModuleContext = {
     settings,
     journal,
     principals,
     clock,
-    signingKeys: openFileSigningKeyStore({ dataDir: settings.dataDir, clock, masterKey: masterKey.key }),
+    signingKeys,
     buckets,
     authorizer,
     quarantine,
     onInternalError: reportInternalError,
   };
-  const leases = new LocalLeaseStore(clock);
-  const registry = await ModuleRegistry.start(modules, context, {
+  const registry = await ModuleRegistry.start(modules ?? node.modules, context, {
     leases,
-    nodeId: "embedded",
+    nodeId: node.nodeId,
     journalRetentionMs: settings.historyRetentionDays * 86_400_000,
   });
   const shutdown = new AbortController();
@@ -129,12 +130,53 @@ export async function startServer(
       // The counts of the last window, once no request can add to them, while the journal is open.
       await unauthenticated.close();
       await registry.close();
+      await node.close();
+    },
+  };
+}
+
+/** The stores a node runs on, and the modules that fit them. */
+interface NodeStores {
+  readonly masterKey: ResolvedMasterKey;
+  readonly principals: PrincipalStore;
+  readonly journal: Journal;
+  readonly buckets: Buckets;
+  readonly quarantine: QuarantineStore;
+  readonly signingKeys: SigningKeyStore;
+  readonly leases: LeaseStore;
+  readonly nodeId: string;
+  readonly modules: readonly CairnModule[];
+  close(): Promise<void>;
+}
+
+/** Everything under `settings.dataDir`, no external service. */
+async function openEmbeddedNode(settings: ServerSettings, clock: Clock): Promise<NodeStores> {
+  const { masterKey, principals } = await openDataDirectorySecrets(settings.dataDir, settings);
+  const journal = await openFileJournal({ directory: join(settings.dataDir, "journal"), clock });
+  const buckets = openBuckets(settings);
+  const quarantine = openSqliteQuarantineStore(join(settings.dataDir, "quarantine.db"));
+  const leases = new LocalLeaseStore(clock);
+  return {
+    ...{ masterKey, principals, journal, buckets, quarantine, leases, nodeId: "embedded", modules: SERVER_MODULES },
+    signingKeys: openFileSigningKeyStore({ dataDir: settings.dataDir, clock, masterKey: masterKey.key }),
+    async close() {
       await buckets.owners.close();
       await journal.close();
       await quarantine.close();
       await leases.close();
       await principals.close();
     },
+  };
+}
+
+/** PostgreSQL, the JetStream journal and S3 (docs/reference/cluster.md); the data dir holds caches only. */
+async function openClusterNode(settings: ServerSettings, clock: Clock): Promise<NodeStores> {
+  const stores = await openClusterStores(settings, clock);
+  return {
+    ...stores,
+    masterKey: { ...stores.masterKey, generated: false },
+    nodeId: clusterNodeId(settings),
+    modules: clusterModules(stores),
   };
 }
 

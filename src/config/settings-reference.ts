@@ -21,5 +21,6 @@ function defaultText(name: string, source: SettingSource): string {
   if (source.default !== undefined) return `\`${String(source.default)}\``;
   if (name === "accessKeyId" || name === "secretAccessKey") return "generated on first start, then kept";
   if (name === "masterKey") return "`<data-dir>/master.key`, generated on first start";
+  if (name === "nodeId") return "derived from the host name and port";
   return "unset";
 }

@@ -6,6 +6,8 @@ import { Value } from "@sinclair/typebox/value";
 // constraints, so the loader, the error messages and docs/reference/config.md all come from one place.
 const ACCESS_KEY_ID_PATTERN = "^[A-Za-z0-9]{16,128}$";
 const SECRET_ACCESS_KEY_PATTERN = "^\\S{1,256}$";
+/** One server of CAIRN_JOURNAL_URL: host (name, IPv4 or [IPv6]) and port. */
+const NATS_HOST_PORT_PATTERN = "([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\]):[0-9]{1,5}";
 
 /** Settings of `cairn server`; each is read from its flag, else its environment variable, else its default. */
 const ServerSettingsSchema = Type.Object({
@@ -260,6 +262,64 @@ const ServerSettingsSchema = Type.Object({
     description:
       "GET /health reports `degraded` when a consumer's oldest waiting record is older than this, or its position has not moved for this long while records wait (docs/reference/security.md, Health).",
   }),
+  databaseUrl: Type.Optional(
+    Type.String({
+      pattern: "^postgres(ql)?://\\S+$",
+      env: "CAIRN_DATABASE_URL",
+      // No flag, and errors give the length only: the URL usually carries the database password.
+      secret: true,
+      mustBe: "a postgres:// or postgresql:// URL",
+      description:
+        "Cluster mode: the PostgreSQL database every node shares (docs/reference/cluster.md). Needs CAIRN_JOURNAL_URL, CAIRN_S3_ENDPOINT and an explicit master key too. Unset: the embedded stores under the data dir.",
+    }),
+  ),
+  journalUrl: Type.Optional(
+    Type.String({
+      pattern: `^nats://${NATS_HOST_PORT_PATTERN}(,(nats://)?${NATS_HOST_PORT_PATTERN})*$`,
+      env: "CAIRN_JOURNAL_URL",
+      flag: "--journal-url",
+      mustBe: "nats://host:port, optionally followed by ,host:port for more servers of the same NATS cluster",
+      description:
+        "Cluster mode: the NATS servers whose JetStream stream is the journal (docs/reference/cluster.md). Needs CAIRN_DATABASE_URL too.",
+    }),
+  ),
+  journalReplicas: Type.Integer({
+    minimum: 1,
+    maximum: 5,
+    default: 1,
+    env: "CAIRN_JOURNAL_REPLICAS",
+    flag: "--journal-replicas",
+    mustBe: "an integer 1–5",
+    description:
+      "Cluster mode: copies JetStream keeps of the journal stream; an append is acknowledged once a majority stored it. Used when the stream is created.",
+  }),
+  journalStream: Type.String({
+    pattern: "^[A-Za-z0-9_-]{1,64}$",
+    default: "cairn-journal",
+    env: "CAIRN_JOURNAL_STREAM",
+    flag: "--journal-stream",
+    mustBe: "1–64 letters, digits, '-' or '_'",
+    description: "Cluster mode: name of the JetStream stream holding the journal.",
+  }),
+  lakeBucket: Type.String({
+    pattern: "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+    default: "cairn-lake",
+    env: "CAIRN_LAKE_BUCKET",
+    flag: "--lake-bucket",
+    mustBe: "an S3 bucket name (3–63 lowercase letters, digits, '.' or '-')",
+    description:
+      "Cluster mode: bucket on CAIRN_S3_ENDPOINT holding the Lake's Parquet files. An embedded server keeps its Lake under the data dir.",
+  }),
+  nodeId: Type.Optional(
+    Type.String({
+      pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+      env: "CAIRN_NODE_ID",
+      flag: "--node-id",
+      mustBe: "1–64 letters, digits, '.', '-' or '_', starting with a letter or digit",
+      description:
+        "Cluster mode: this node's name as a lease holder; unique per node. Unset: derived from the host name and port (a random suffix with --port 0).",
+    }),
+  ),
 });
 
 export type ServerSettings = Static<typeof ServerSettingsSchema>;
@@ -279,6 +339,7 @@ const NUMERIC_SETTINGS: ReadonlySet<ServerSettingName> = new Set([
   "lakeFlushIntervalMs",
   "lakeCompactionIntervalMs",
   "healthMaxLagSeconds",
+  "journalReplicas",
 ]);
 const BOOLEAN_SETTINGS: ReadonlySet<ServerSettingName> = new Set(["s3ForcePathStyle"]);
 
@@ -337,6 +398,8 @@ export function loadSettings<K extends ServerSettingName>(
 ): Pick<ServerSettings, K> {
   const problems: string[] = [];
   const settings: Partial<Record<ServerSettingName, unknown>> = {};
+  // Set but refused: named as invalid above, so not also as missing from cluster mode.
+  const invalid = new Set<ServerSettingName>();
   for (const name of names) {
     const source = ServerSettingsSchema.properties[name] as unknown as TSchema & SettingSource;
     const raw = readRaw(name, source, flags, env);
@@ -350,6 +413,7 @@ export function loadSettings<K extends ServerSettingName>(
         ? parseBoolean(raw.value)
         : raw.value;
     if (!Value.Check(source, value) || !passesExtraRule(name, value)) {
+      invalid.add(name);
       const got = source.secret === true ? `${raw.value.length} characters` : JSON.stringify(raw.value);
       problems.push(`${raw.origin}: must be ${source.mustBe} (got ${got})`);
       continue;
@@ -363,8 +427,52 @@ export function loadSettings<K extends ServerSettingName>(
       problems.push("CAIRN_ACCESS_KEY_ID and CAIRN_SECRET_ACCESS_KEY: must be set together (or both left unset)");
     }
   }
+  const clusterProblem = partialClusterProblem(keyNames, settings, invalid);
+  if (clusterProblem !== undefined) problems.push(clusterProblem);
   if (problems.length > 0) throw new SettingsError(problems);
   return settings as Pick<ServerSettings, K>;
+}
+
+/** The settings that together make cluster mode (docs/reference/cluster.md). */
+const CLUSTER_NAMES = ["databaseUrl", "journalUrl", "s3Endpoint", "masterKey", "masterKeyFile"] as const;
+
+/** Cluster mode: every node shares PostgreSQL, the JetStream journal and S3 instead of the data dir. */
+export function isClusterMode(settings: Pick<ServerSettings, "databaseUrl" | "journalUrl">): boolean {
+  return settings.databaseUrl !== undefined || settings.journalUrl !== undefined;
+}
+
+/**
+ * One problem naming every missing piece when CAIRN_DATABASE_URL or CAIRN_JOURNAL_URL is set without
+ * the rest: half a cluster (say nodes sharing PostgreSQL but each with its own journal on its disk)
+ * would lose or split data silently, so it is refused before anything opens.
+ */
+function partialClusterProblem(
+  names: readonly ServerSettingName[],
+  settings: Partial<Record<ServerSettingName, unknown>>,
+  invalid: ReadonlySet<ServerSettingName>,
+): string | undefined {
+  if (!CLUSTER_NAMES.every((name) => names.includes(name))) return undefined;
+  const given = (name: ServerSettingName) => settings[name] !== undefined || invalid.has(name);
+  if (!given("databaseUrl") && !given("journalUrl")) return undefined;
+  const missing: string[] = [];
+  if (!given("databaseUrl")) missing.push("CAIRN_DATABASE_URL");
+  if (!given("journalUrl")) missing.push("CAIRN_JOURNAL_URL");
+  if (!given("s3Endpoint")) missing.push("CAIRN_S3_ENDPOINT");
+  // Every node must seal and open secrets with the same key: a generated <data-dir>/master.key is one node's only.
+  if (!given("masterKey") && !given("masterKeyFile")) missing.push("CAIRN_MASTER_KEY or CAIRN_MASTER_KEY_FILE");
+  if (names.includes("s3AccessKeyId") && names.includes("s3SecretAccessKey")) {
+    if (given("s3AccessKeyId") && !given("s3SecretAccessKey")) {
+      missing.push("CAIRN_S3_SECRET_ACCESS_KEY (CAIRN_S3_ACCESS_KEY_ID is set)");
+    }
+    if (!given("s3AccessKeyId") && given("s3SecretAccessKey")) {
+      missing.push("CAIRN_S3_ACCESS_KEY_ID (CAIRN_S3_SECRET_ACCESS_KEY is set)");
+    }
+  }
+  if (missing.length === 0) return undefined;
+  return (
+    "cluster mode needs CAIRN_DATABASE_URL, CAIRN_JOURNAL_URL, CAIRN_S3_ENDPOINT and an explicit master key together; " +
+    `missing: ${missing.join(", ")} (docs/reference/cluster.md). Unset CAIRN_DATABASE_URL and CAIRN_JOURNAL_URL for the embedded server.`
+  );
 }
 
 /** Rules a schema cannot say: every directory of CAIRN_IMPORT_ALLOWED_DIRS is absolute. */

@@ -273,6 +273,15 @@ export class JetStreamJournal implements Journal {
     return Math.min(this.first, this.head + 1);
   }
 
+  /**
+   * The stream's last seq as its server has it now, appends by other nodes included (headSeq() only
+   * knows them once a read or a wait asked): the position a read-your-writes wait must reach.
+   */
+  async latestSeq(): Promise<number> {
+    await this.refresh();
+    return this.head;
+  }
+
   waitForAppend(afterSeq: number, signal?: AbortSignal): Promise<void> {
     if (this.head > afterSeq || signal?.aborted === true || this.closed) return Promise.resolve();
     return new Promise((resolve) => {

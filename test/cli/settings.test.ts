@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { delimiter, resolve } from "node:path";
 import {
   importAllowedDirectories,
+  isClusterMode,
   loadServerSettings,
   loadSettings,
   settingSources,
@@ -40,6 +41,9 @@ describe("loadServerSettings", () => {
       lakeFlushIntervalMs: 1000,
       lakeCompactionIntervalMs: 30_000,
       healthMaxLagSeconds: 300,
+      journalReplicas: 1,
+      journalStream: "cairn-journal",
+      lakeBucket: "cairn-lake",
     });
   });
 
@@ -173,5 +177,98 @@ describe("settingSources", () => {
       assert.equal(camel, name, "commander derives the option name from the flag; it must match the field");
       assert.ok(source.description.length > 0);
     }
+  });
+});
+
+describe("cluster-mode settings", () => {
+  const MASTER_KEY = "A".repeat(43) + "=";
+  const DATABASE_URL = "postgres://cairn:pg-secret-password@db.internal:5432/cairn";
+  const complete = {
+    CAIRN_DATABASE_URL: DATABASE_URL,
+    CAIRN_JOURNAL_URL: "nats://nats-1:4222,nats-2:4222,nats://[::1]:4223",
+    CAIRN_S3_ENDPOINT: "http://minio:9000",
+    CAIRN_S3_ACCESS_KEY_ID: "minio",
+    CAIRN_S3_SECRET_ACCESS_KEY: "minio-secret",
+    CAIRN_MASTER_KEY: MASTER_KEY,
+  };
+
+  it("reads a complete cluster configuration with its stream, replicas, Lake bucket and node id", () => {
+    const settings = loadServerSettings(
+      { journalReplicas: "3", nodeId: "node-a.1" },
+      { ...complete, CAIRN_JOURNAL_STREAM: "audit_journal", CAIRN_LAKE_BUCKET: "audit.lake-1" },
+    );
+    assert.equal(settings.databaseUrl, DATABASE_URL);
+    assert.equal(settings.journalUrl, complete.CAIRN_JOURNAL_URL);
+    assert.equal(settings.journalReplicas, 3);
+    assert.equal(settings.journalStream, "audit_journal");
+    assert.equal(settings.lakeBucket, "audit.lake-1");
+    assert.equal(settings.nodeId, "node-a.1");
+    assert.ok(isClusterMode(settings));
+    assert.ok(!isClusterMode(loadServerSettings({}, { CAIRN_S3_ENDPOINT: "http://minio:9000" })));
+  });
+
+  it("accepts CAIRN_MASTER_KEY_FILE as the explicit master key", () => {
+    const { CAIRN_MASTER_KEY: _unused, ...withoutKey } = complete;
+    assert.ok(isClusterMode(loadServerSettings({ masterKeyFile: "/run/secrets/cairn.key" }, withoutKey)));
+  });
+
+  it("refuses invalid values, never echoing the database URL", () => {
+    const problems = problemsOf(() =>
+      loadServerSettings(
+        {},
+        {
+          ...complete,
+          CAIRN_DATABASE_URL: "mysql://root:hunter2@db/cairn",
+          CAIRN_JOURNAL_URL: "http://nats:4222",
+          CAIRN_JOURNAL_REPLICAS: "6",
+          CAIRN_JOURNAL_STREAM: "a.b",
+          CAIRN_LAKE_BUCKET: "Upper_Case",
+          CAIRN_NODE_ID: "-x",
+        },
+      ),
+    );
+    assert.deepEqual(problems, [
+      "CAIRN_DATABASE_URL: must be a postgres:// or postgresql:// URL (got 29 characters)",
+      'CAIRN_JOURNAL_URL: must be nats://host:port, optionally followed by ,host:port for more servers of the same NATS cluster (got "http://nats:4222")',
+      'CAIRN_JOURNAL_REPLICAS: must be an integer 1–5 (got "6")',
+      "CAIRN_JOURNAL_STREAM: must be 1–64 letters, digits, '-' or '_' (got \"a.b\")",
+      "CAIRN_LAKE_BUCKET: must be an S3 bucket name (3–63 lowercase letters, digits, '.' or '-') (got \"Upper_Case\")",
+      "CAIRN_NODE_ID: must be 1–64 letters, digits, '.', '-' or '_', starting with a letter or digit (got \"-x\")",
+    ]);
+    assert.ok(!problems.join("\n").includes("hunter2"));
+    for (const url of ["nats://host", "nats://a:1,", "nats://a:1,b"]) {
+      assert.deepEqual(
+        problemsOf(() => loadServerSettings({}, { ...complete, CAIRN_JOURNAL_URL: url })).length,
+        1,
+        url,
+      );
+    }
+  });
+
+  it("refuses a partial combination with one problem naming every missing piece", () => {
+    const onlyDatabase = problemsOf(() => loadServerSettings({}, { CAIRN_DATABASE_URL: DATABASE_URL }));
+    assert.deepEqual(onlyDatabase, [
+      "cluster mode needs CAIRN_DATABASE_URL, CAIRN_JOURNAL_URL, CAIRN_S3_ENDPOINT and an explicit master key together; " +
+        "missing: CAIRN_JOURNAL_URL, CAIRN_S3_ENDPOINT, CAIRN_MASTER_KEY or CAIRN_MASTER_KEY_FILE (docs/reference/cluster.md). " +
+        "Unset CAIRN_DATABASE_URL and CAIRN_JOURNAL_URL for the embedded server.",
+    ]);
+    assert.ok(!onlyDatabase[0]!.includes("pg-secret-password"));
+    const onlyJournal = problemsOf(() =>
+      loadServerSettings({}, { CAIRN_JOURNAL_URL: "nats://n:4222", CAIRN_MASTER_KEY: MASTER_KEY }),
+    );
+    assert.match(onlyJournal[0]!, /missing: CAIRN_DATABASE_URL, CAIRN_S3_ENDPOINT \(/);
+    const { CAIRN_S3_SECRET_ACCESS_KEY: _secret, ...halfCredentials } = complete;
+    assert.match(
+      problemsOf(() => loadServerSettings({}, halfCredentials))[0]!,
+      /missing: CAIRN_S3_SECRET_ACCESS_KEY \(CAIRN_S3_ACCESS_KEY_ID is set\)/,
+    );
+  });
+
+  it("leaves an embedded server with CAIRN_S3_ENDPOINT, and commands that read a few settings, alone", () => {
+    const embedded = loadServerSettings({}, { CAIRN_S3_ENDPOINT: "http://minio:9000", CAIRN_S3_ACCESS_KEY_ID: "a" });
+    assert.equal(embedded.databaseUrl, undefined);
+    assert.deepEqual(loadSettings(["dataDir"], {}, { CAIRN_DATABASE_URL: DATABASE_URL }), {
+      dataDir: resolve("./.cairn"),
+    });
   });
 });

@@ -1,0 +1,154 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { SettingsError, type ServerSettings } from "../config/settings.js";
+import { DedupStore } from "../journal/dedup-store.js";
+import { openJetStreamJournal, type JetStreamJournal } from "../journal/jetstream-journal.js";
+import { openPostgresLakeCatalog, type LakeCatalog } from "../lake/catalog/index.js";
+import type { Clock } from "../lib/clock.js";
+import { configuredKey, MasterKeyError, type MasterKeySource } from "../lib/master-key.js";
+import type { MasterKey } from "../lib/secret-envelope.js";
+import { openPostgresBucketOwnerStore } from "../stores/bucket-owners/index.js";
+import { openPostgresCursorStores, type PostgresCursorStores } from "../stores/cursors/index.js";
+import { openPostgresLeaseStore, type LeaseStore } from "../stores/lease/index.js";
+import { createS3ObjectStore } from "../stores/objects/s3-object-store.js";
+import { openPostgresDatabase, type PostgresDatabase } from "../stores/postgres/index.js";
+import { openPostgresPrincipalStore, type PrincipalStore } from "../stores/principals/index.js";
+import { openPostgresQuarantineStore, type QuarantineStore } from "../stores/quarantine/index.js";
+import { openPostgresSigningKeyStore, type SigningKeyStore } from "../stores/signing-keys/index.js";
+import {
+  openPostgresDeliveryStateStore,
+  openPostgresTrailStore,
+  type PostgresDeliveryStateStore,
+  type PostgresTrailStore,
+} from "../stores/trails/index.js";
+import type { Buckets } from "./buckets.js";
+import { ingestModule, liveTailModule, proxyModule } from "./modules/capture-modules.js";
+import { clusterEventHistoryModule, clusterLakeRefusal, clusterTrailsRefusal } from "./modules/cluster-modules.js";
+import { quarantineModule } from "./modules/quarantine-module.js";
+import type { CairnModule } from "./registry.js";
+
+/** The server's modules on cluster stores: what cannot work on them yet answers that it is not supported. */
+export function clusterModules(stores: Pick<ClusterStores, "db" | "journal">): readonly CairnModule[] {
+  return [
+    clusterEventHistoryModule(stores.db, () => stores.journal.latestSeq()),
+    clusterTrailsRefusal,
+    clusterLakeRefusal,
+    ingestModule,
+    liveTailModule,
+    quarantineModule,
+    proxyModule,
+  ];
+}
+
+/** CAIRN_NODE_ID, else the host name and port (a random suffix for --port 0), as lease holder and in /health. */
+export function clusterNodeId(settings: Pick<ServerSettings, "nodeId" | "port">): string {
+  if (settings.nodeId !== undefined) return settings.nodeId;
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9_.-]/g, "-")
+      .slice(0, 48) || "node";
+  return `${host}-${settings.port === 0 ? randomUUID().slice(0, 8) : settings.port}`;
+}
+
+/** Every store of a cluster node, each on its cluster backend; the data dir holds the journal's key index only. */
+export interface ClusterStores {
+  /** The one pool every PostgreSQL store of this node shares; closed once, last. */
+  readonly db: PostgresDatabase;
+  readonly journal: JetStreamJournal;
+  readonly masterKey: { readonly key: MasterKey; readonly origin: string };
+  readonly principals: PrincipalStore;
+  readonly signingKeys: SigningKeyStore;
+  readonly buckets: Buckets;
+  readonly quarantine: QuarantineStore;
+  readonly leases: LeaseStore;
+  readonly trails: PostgresTrailStore;
+  readonly deliveryStates: PostgresDeliveryStateStore;
+  readonly cursors: PostgresCursorStores;
+  readonly lakeCatalog: LakeCatalog;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens one node's cluster stores: the PostgreSQL pool (each store runs its own migrations under
+ * the database's advisory lock, so nodes starting together are safe), the JetStream journal with
+ * this node's key index in the data dir (decision 0010), and the buckets on CAIRN_S3_ENDPOINT. What
+ * opened before a failure is closed again, so a refused start leaves no connection behind.
+ */
+export async function openClusterStores(settings: ServerSettings, clock: Clock): Promise<ClusterStores> {
+  const { databaseUrl, journalUrl, s3Endpoint } = settings;
+  if (databaseUrl === undefined || journalUrl === undefined || s3Endpoint === undefined)
+    throw new SettingsError(["cluster mode needs CAIRN_DATABASE_URL, CAIRN_JOURNAL_URL and CAIRN_S3_ENDPOINT"]);
+  const source = explicitKeySource(settings);
+  // Never <data-dir>/master.key: every node must open what any node sealed.
+  const resolved = source === undefined ? undefined : await configuredKey(settings.dataDir, source);
+  if (resolved === undefined) throw new MasterKeyError("cluster mode needs CAIRN_MASTER_KEY or CAIRN_MASTER_KEY_FILE.");
+  const closers: Array<() => Promise<void>> = [];
+  const db = openPostgresDatabase({ url: databaseUrl });
+  closers.push(() => db.close());
+  try {
+    const opened = async <T extends { close(): Promise<void> }>(store: Promise<T>): Promise<T> => {
+      const value = await store;
+      closers.push(() => value.close());
+      return value;
+    };
+    const principals = await opened(openPostgresPrincipalStore(db, { masterKey: resolved.key }));
+    const signingKeys = await openPostgresSigningKeyStore(db, { clock, masterKey: resolved.key });
+    const owners = await opened(openPostgresBucketOwnerStore(db));
+    const quarantine = await opened(openPostgresQuarantineStore(db));
+    const leases = await opened(openPostgresLeaseStore(db));
+    const trails = await opened(openPostgresTrailStore(db));
+    const deliveryStates = await opened(openPostgresDeliveryStateStore(db));
+    const cursors = await openPostgresCursorStores(db);
+    const lakeCatalog = await opened(openPostgresLakeCatalog(db));
+    await mkdir(settings.dataDir, { recursive: true, mode: 0o700 });
+    const journal = await opened(
+      openJetStreamJournal({
+        servers: journalUrl,
+        stream: settings.journalStream,
+        replicas: settings.journalReplicas,
+        clock,
+        keyIndex: DedupStore.open(join(settings.dataDir, "journal-keys.sqlite")),
+      }),
+    );
+    const store = createS3ObjectStore({
+      endpoint: s3Endpoint,
+      region: settings.s3Region,
+      ...(settings.s3AccessKeyId !== undefined ? { accessKeyId: settings.s3AccessKeyId } : {}),
+      ...(settings.s3SecretAccessKey !== undefined ? { secretAccessKey: settings.s3SecretAccessKey } : {}),
+      forcePathStyle: settings.s3ForcePathStyle,
+      timeoutMs: settings.s3TimeoutMs,
+    });
+    const buckets: Buckets = { store, embedded: undefined, owners };
+    const close = () => closeInReverse(closers);
+    return {
+      ...{ db, journal, principals, signingKeys, buckets, quarantine, leases, trails, deliveryStates, cursors },
+      ...{ lakeCatalog, masterKey: resolved, close },
+    };
+  } catch (error) {
+    await closeInReverse(closers).catch(() => undefined);
+    throw error;
+  }
+}
+
+function explicitKeySource(settings: ServerSettings): MasterKeySource | undefined {
+  if (settings.masterKey === undefined && settings.masterKeyFile === undefined) return undefined;
+  return {
+    ...(settings.masterKey !== undefined ? { masterKey: settings.masterKey } : {}),
+    ...(settings.masterKeyFile !== undefined ? { masterKeyFile: settings.masterKeyFile } : {}),
+  };
+}
+
+/** Closes the stores before the pool they share; every closer runs even when one fails. */
+async function closeInReverse(closers: ReadonlyArray<() => Promise<void>>): Promise<void> {
+  let first: unknown;
+  for (const close of [...closers].reverse()) {
+    try {
+      await close();
+    } catch (error) {
+      first ??= error;
+    }
+  }
+  if (first !== undefined) throw first;
+}

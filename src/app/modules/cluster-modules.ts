@@ -1,0 +1,121 @@
+import { PostgresEventHistory } from "../../consumers/event-history/postgres-event-history.js";
+import { createLookupEventsOperation } from "../../control-plane/lookup-events.js";
+import type { OperationHandler } from "../../control-plane/operation.js";
+import { ApiError } from "../../lib/api-error.js";
+import type { PostgresDatabase } from "../../stores/postgres/index.js";
+import type { CairnModule } from "../registry.js";
+
+/** How long a LookupEvents call waits for the index to catch up with what was acknowledged before it. */
+const READ_YOUR_WRITES_WAIT_MS = 2_000;
+const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+
+/**
+ * Event history on PostgreSQL (decision 0013). Every node indexes the whole stream for now (a lease
+ * will make it one node): the postings insert ignores what another node already wrote and the cursor
+ * only moves forward, so two indexers cost work, never a doubled event. LookupEvents waits for the
+ * cursor PostgreSQL holds to reach the stream's head as the stream has it (not this node's view),
+ * whichever node moved it.
+ */
+export function clusterEventHistoryModule(db: PostgresDatabase, latestSeq: () => Promise<number>): CairnModule {
+  return {
+    name: "event-history",
+    async start({ settings, journal, clock }) {
+      const history = await PostgresEventHistory.open({
+        db,
+        journal,
+        clock,
+        retentionDays: settings.historyRetentionDays,
+      });
+      await history.follow(journal);
+      const lookupEvents = createLookupEventsOperation({
+        history,
+        retentionDays: settings.historyRetentionDays,
+        waitForIndex: async () => {
+          const started = performance.now();
+          // Another node's appends: only the stream knows them. Unreachable, this node's view still bounds the wait.
+          const target = await withinMs(latestSeq(), READ_YOUR_WRITES_WAIT_MS).catch(() => undefined);
+          const left = READ_YOUR_WRITES_WAIT_MS - (performance.now() - started);
+          await history.waitFor(target ?? journal.headSeq(), Math.max(0, left));
+        },
+      });
+      return {
+        operations: [["LookupEvents", lookupEvents]],
+        consumers: () => [{ name: "event-history", cursor: history.cursor(), neededFromSeq: history.cursor() + 1 }],
+        jobs: [
+          {
+            name: "event-history-retention",
+            intervalMs: PRUNE_INTERVAL_MS,
+            runAtStart: true,
+            run: async () => void (await history.prune()),
+          },
+        ],
+        close: () => history.close(),
+      };
+    },
+  };
+}
+
+/** `promise`'s value, or undefined once `ms` passed first. */
+async function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([promise, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The trail operations: delivery and digest chains need leased singleton consumers first. */
+const TRAIL_OPERATIONS = [
+  ...["CreateTrail", "UpdateTrail", "GetTrail", "DescribeTrails", "ListTrails", "DeleteTrail"],
+  ...["StartLogging", "StopLogging", "GetTrailStatus", "PutEventSelectors", "GetEventSelectors"],
+  ...["AddTags", "ListTags", "RemoveTags", "ListPublicKeys"],
+];
+
+/** The Lake operations: DuckDB needs the local read-through cache of the Parquet files on S3 first. */
+const LAKE_OPERATIONS = [
+  ...["CreateEventDataStore", "UpdateEventDataStore", "GetEventDataStore", "ListEventDataStores"],
+  ...["DeleteEventDataStore", "RestoreEventDataStore", "StartEventDataStoreIngestion", "StopEventDataStoreIngestion"],
+  ...["StartQuery", "DescribeQuery", "GetQueryResults", "ListQueries", "CancelQuery"],
+  ...["CreateChannel", "GetChannel", "ListChannels", "UpdateChannel", "DeleteChannel"],
+  ...["StartImport", "GetImport", "ListImports", "ListImportFailures"],
+  ...["PutResourcePolicy", "GetResourcePolicy", "DeleteResourcePolicy"],
+];
+
+/**
+ * Answers each of `operations` with UnsupportedOperationException rather than half-working: an
+ * embedded trail store or Lake on one node's disk would show each node's own trails and data.
+ */
+function notYetInClusterModule(name: string, what: string, operations: readonly string[]): CairnModule {
+  const refuse =
+    (operation: string): OperationHandler =>
+    () =>
+      Promise.reject(
+        new ApiError(
+          "UnsupportedOperationException",
+          `${operation} is not yet supported in cluster mode: ${what} (docs/reference/cluster.md).`,
+        ),
+      );
+  return {
+    name,
+    async start() {
+      return {
+        operations: operations.map((operation) => [operation, refuse(operation)] as const),
+        close: async () => undefined,
+      };
+    },
+  };
+}
+
+export const clusterTrailsRefusal = notYetInClusterModule(
+  "trails",
+  "trail delivery and digest chains wait for leases in PostgreSQL",
+  TRAIL_OPERATIONS,
+);
+
+export const clusterLakeRefusal = notYetInClusterModule(
+  "lake",
+  "event data stores wait for the Lake on S3 and its local read-through cache",
+  LAKE_OPERATIONS,
+);
