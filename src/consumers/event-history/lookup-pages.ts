@@ -77,12 +77,22 @@ interface Candidate {
   readonly position: TokenPosition;
 }
 
-/** The postings of one journal entry, or undefined (counted) when Event history does not keep it. */
-export function postingRowOf(
-  entry: JournalEntry,
+/** The posting rows of a batch (what Event history does not keep is counted, not indexed). */
+export function postingRowsOf(
+  batch: readonly JournalEntry[],
   cutoff: number,
   counters: EventHistoryCounters,
-): PostingRow | undefined {
+): PostingRow[] {
+  const rows: PostingRow[] = [];
+  for (const entry of batch) {
+    const row = postingRowOf(entry, cutoff, counters);
+    if (row !== undefined) rows.push(row);
+  }
+  return rows;
+}
+
+/** The postings of one journal entry, or undefined (counted) when Event history does not keep it. */
+function postingRowOf(entry: JournalEntry, cutoff: number, counters: EventHistoryCounters): PostingRow | undefined {
   let record: CloudTrailRecord;
   try {
     record = JSON.parse(entry.json) as CloudTrailRecord;

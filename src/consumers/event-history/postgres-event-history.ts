@@ -5,7 +5,7 @@ import { AppliedSeq } from "../applied-seq.js";
 import type { Consumer } from "../consumer.js";
 import { ConsumerRunner, type ConsumerJournal, type ConsumerRunnerOptions } from "../runner.js";
 import type { EventHistory, LookupQuery, LookupResult, PruneResult } from "./event-history.js";
-import { lookupPage, postingRowOf, type EventHistoryCounters, type PostingRow } from "./lookup-pages.js";
+import { lookupPage, postingRowsOf, type EventHistoryCounters } from "./lookup-pages.js";
 import { PostgresPostingStore } from "./postgres-posting-store.js";
 
 export interface PostgresEventHistoryOptions {
@@ -81,12 +81,7 @@ export class PostgresEventHistory implements EventHistory, Consumer {
   async handle(batch: readonly JournalEntry[]): Promise<void> {
     const last = batch.at(-1);
     if (last === undefined) return;
-    const cutoff = this.cutoffTime();
-    const rows: PostingRow[] = [];
-    for (const entry of batch) {
-      const row = postingRowOf(entry, cutoff, this.counters);
-      if (row !== undefined) rows.push(row);
-    }
+    const rows = postingRowsOf(batch, this.cutoffTime(), this.counters);
     await this.store.apply(rows, last.seq);
     this.counters.indexed += rows.length;
     this.applied.advance(last.seq);
