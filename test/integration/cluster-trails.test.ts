@@ -36,11 +36,16 @@ const BUCKET = "cluster-trail-logs";
 /** Generous: the lease TTL (15 s) plus delivery on a loaded machine; the checks poll, they are not timed. */
 const TAKEOVER_WAIT = { timeoutMs: 90_000, intervalMs: 500 };
 
-/** The trail-delivery consumers a node's /health lists: only the node holding a trail's lease runs its consumer. */
+/**
+ * The trails a node's /health says it delivers: the leases it holds (`trails.leasesHeld`) and the
+ * delivery consumers it runs, which only the holder of a trail's lease runs. Both or neither.
+ */
 async function deliveringOn(node: ServerProcess): Promise<string[]> {
   const response = await fetch(`${node.url}/health`);
-  const body = (await response.json()) as { consumers?: Record<string, unknown> };
-  return Object.keys(body.consumers ?? {}).filter((name) => name.startsWith("trail-delivery:"));
+  const body = (await response.json()) as { consumers?: Record<string, unknown>; trails?: { leasesHeld?: string[] } };
+  const running = Object.keys(body.consumers ?? {}).filter((name) => name.startsWith("trail-delivery:"));
+  const held = body.trails?.leasesHeld ?? [];
+  return running.filter((name) => held.includes(name));
 }
 
 /** Every event of `ids` is in exactly one log file, and no event of the bucket is in two. */
