@@ -25,15 +25,18 @@ import {
 } from "../stores/trails/index.js";
 import type { Buckets } from "./buckets.js";
 import { ingestModule, liveTailModule, proxyModule } from "./modules/capture-modules.js";
-import { clusterEventHistoryModule, clusterLakeRefusal, clusterTrailsRefusal } from "./modules/cluster-modules.js";
+import { clusterEventHistoryModule, clusterLakeRefusal, clusterTrailsModule } from "./modules/cluster-modules.js";
 import { quarantineModule } from "./modules/quarantine-module.js";
 import type { CairnModule } from "./registry.js";
 
-/** The server's modules on cluster stores: what cannot work on them yet answers that it is not supported. */
-export function clusterModules(stores: Pick<ClusterStores, "db" | "journal">): readonly CairnModule[] {
+/** The server's modules on cluster stores, `nodeId` the lease holder: what cannot work on them yet answers that it is not supported. */
+export function clusterModules(
+  stores: Pick<ClusterStores, "db" | "journal" | "trails" | "deliveryStates" | "leases">,
+  nodeId: string,
+): readonly CairnModule[] {
   return [
     clusterEventHistoryModule(stores.db, () => stores.journal.latestSeq()),
-    clusterTrailsRefusal,
+    clusterTrailsModule(stores, nodeId),
     clusterLakeRefusal,
     ingestModule,
     liveTailModule,

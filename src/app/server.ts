@@ -172,11 +172,12 @@ async function openEmbeddedNode(settings: ServerSettings, clock: Clock): Promise
 /** PostgreSQL, the JetStream journal and S3 (docs/reference/cluster.md); the data dir holds caches only. */
 async function openClusterNode(settings: ServerSettings, clock: Clock): Promise<NodeStores> {
   const stores = await openClusterStores(settings, clock);
+  const nodeId = clusterNodeId(settings);
   return {
     ...stores,
     masterKey: { ...stores.masterKey, generated: false },
-    nodeId: clusterNodeId(settings),
-    modules: clusterModules(stores),
+    nodeId,
+    modules: clusterModules(stores, nodeId),
   };
 }
 

@@ -3,7 +3,10 @@ import { createLookupEventsOperation } from "../../control-plane/lookup-events.j
 import type { OperationHandler } from "../../control-plane/operation.js";
 import { ApiError } from "../../lib/api-error.js";
 import type { PostgresDatabase } from "../../stores/postgres/index.js";
+import type { LeaseStore } from "../../stores/lease/index.js";
+import type { PostgresDeliveryStateStore, PostgresTrailStore } from "../../stores/trails/index.js";
 import type { CairnModule } from "../registry.js";
+import { startTrailsOn } from "./trails-module.js";
 
 /** How long a LookupEvents call waits for the index to catch up with what was acknowledged before it. */
 const READ_YOUR_WRITES_WAIT_MS = 2_000;
@@ -66,13 +69,6 @@ async function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | undefin
   }
 }
 
-/** The trail operations: delivery and digest chains need leased singleton consumers first. */
-const TRAIL_OPERATIONS = [
-  ...["CreateTrail", "UpdateTrail", "GetTrail", "DescribeTrails", "ListTrails", "DeleteTrail"],
-  ...["StartLogging", "StopLogging", "GetTrailStatus", "PutEventSelectors", "GetEventSelectors"],
-  ...["AddTags", "ListTags", "RemoveTags", "ListPublicKeys"],
-];
-
 /** The Lake operations: DuckDB needs the local read-through cache of the Parquet files on S3 first. */
 const LAKE_OPERATIONS = [
   ...["CreateEventDataStore", "UpdateEventDataStore", "GetEventDataStore", "ListEventDataStores"],
@@ -85,7 +81,7 @@ const LAKE_OPERATIONS = [
 
 /**
  * Answers each of `operations` with UnsupportedOperationException rather than half-working: an
- * embedded trail store or Lake on one node's disk would show each node's own trails and data.
+ * embedded Lake on one node's disk would show each node's own data.
  */
 function notYetInClusterModule(name: string, what: string, operations: readonly string[]): CairnModule {
   const refuse =
@@ -108,14 +104,39 @@ function notYetInClusterModule(name: string, what: string, operations: readonly 
   };
 }
 
-export const clusterTrailsRefusal = notYetInClusterModule(
-  "trails",
-  "trail delivery and digest chains wait for leases in PostgreSQL",
-  TRAIL_OPERATIONS,
-);
-
 export const clusterLakeRefusal = notYetInClusterModule(
   "lake",
   "event data stores wait for the Lake on S3 and its local read-through cache",
   LAKE_OPERATIONS,
 );
+
+/**
+ * Trails on PostgreSQL: every node serves the trail operations and runs a delivery manager, but a
+ * trail is delivered only by the node holding its lease, fenced by the lease's token (decision 0012);
+ * the store's LISTEN/NOTIFY carries another node's trail changes to this node's manager. Buckets are
+ * on S3 and must exist there: there is no embedded S3 endpoint in cluster mode. The stores belong to
+ * the node and are closed with it, not here.
+ */
+export function clusterTrailsModule(
+  stores: { trails: PostgresTrailStore; deliveryStates: PostgresDeliveryStateStore; leases: LeaseStore },
+  holder: string,
+): CairnModule {
+  return {
+    name: "trails",
+    async start(context) {
+      const { delivery, operations } = await startTrailsOn(context, {
+        trails: stores.trails,
+        deliveryStates: stores.deliveryStates,
+        leases: { store: stores.leases, holder },
+      });
+      return {
+        operations,
+        consumers: () => delivery.consumers(),
+        // Which node delivers which trail, so an operator sees a takeover.
+        health: () => ({ nodeId: holder, leasesHeld: delivery.leasesHeld() }),
+        banner: () => [`  trail buckets:    ${context.settings.s3Endpoint} (S3; delivery leased as ${holder})`],
+        close: () => delivery.stop(),
+      };
+    },
+  };
+}

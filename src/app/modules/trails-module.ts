@@ -1,14 +1,66 @@
 import { join } from "node:path";
-import { startTrailDelivery } from "../../consumers/trail-delivery/trail-delivery-manager.js";
+import {
+  startTrailDelivery,
+  type TrailDelivery,
+  type TrailLeases,
+} from "../../consumers/trail-delivery/trail-delivery-manager.js";
 import { createListPublicKeysOperation } from "../../control-plane/list-public-keys.js";
+import type { OperationHandler } from "../../control-plane/operation.js";
 import { createTrailOperations } from "../../control-plane/trails/trail-operations.js";
 import { startS3Server, type S3Server } from "../../http/s3-server/start-s3-server.js";
 import { compileEventSelectors } from "../../selectors/selector-matcher.js";
 import { openFileDeliveryStateStore } from "../../stores/trails/file-delivery-state-store.js";
 import { openSqliteTrailStore } from "../../stores/trails/sqlite-trail-store.js";
+import type { DeliveryStateStore, TrailStore } from "../../stores/trails/index.js";
 import { accountObjectStore } from "../../stores/bucket-owners/account-object-store.js";
 import { adoptBuckets } from "../buckets.js";
-import type { CairnModule } from "../registry.js";
+import type { CairnModule, ModuleContext } from "../registry.js";
+
+/** Where a node keeps its trails: the embedded server's files, or the cluster's PostgreSQL (leased delivery). */
+export interface TrailBackends {
+  readonly trails: TrailStore;
+  readonly deliveryStates: DeliveryStateStore;
+  readonly leases?: TrailLeases;
+}
+
+/**
+ * The part of the trails module both modes share: one delivery consumer per logging trail with its
+ * digests, and the control-plane operations over `backends`. CreateTrail makes a missing bucket only
+ * in the embedded buckets; on an external S3 endpoint the bucket must exist.
+ */
+export async function startTrailsOn(
+  context: ModuleContext,
+  backends: TrailBackends,
+): Promise<{ delivery: TrailDelivery; operations: Array<readonly [string, OperationHandler]> }> {
+  const { settings, journal, clock, signingKeys, buckets, quarantine } = context;
+  const { store: objectStore, embedded, owners } = buckets;
+  const delivery = await startTrailDelivery({
+    journal,
+    trails: backends.trails,
+    objectStore,
+    objectStoreFor: (trail) => accountObjectStore(objectStore, owners, trail.accountId),
+    keys: signingKeys,
+    deliveryStates: backends.deliveryStates,
+    clock,
+    deliveryIntervalSeconds: settings.deliveryIntervalSeconds,
+    digestIntervalSeconds: settings.digestIntervalSeconds,
+    matcherFor: (trail) => compileEventSelectors(trail),
+    quarantine,
+    ...(backends.leases !== undefined ? { leases: backends.leases } : {}),
+  });
+  const operations = createTrailOperations({
+    trails: backends.trails,
+    objectStore,
+    owners,
+    clock,
+    journalHeadSeq: () => journal.headSeq(),
+    createMissingBuckets: embedded !== undefined,
+  });
+  return {
+    delivery,
+    operations: [...operations, ["ListPublicKeys", createListPublicKeysOperation({ keys: signingKeys })]],
+  };
+}
 
 /**
  * Trails (spec §2, §3, §5.3): the control-plane operations, one delivery consumer per logging trail
@@ -17,30 +69,14 @@ import type { CairnModule } from "../registry.js";
  */
 export const trailsModule: CairnModule = {
   name: "trails",
-  async start({ settings, journal, clock, signingKeys, buckets, principals, authorizer, quarantine }) {
-    const { store: objectStore, embedded, owners } = buckets;
+  async start(context) {
+    const { settings, clock, buckets, principals, authorizer } = context;
+    const { embedded, owners } = buckets;
     const trails = openSqliteTrailStore(join(settings.dataDir, "control-plane.db"));
     await adoptBuckets(buckets, trails, settings.accountId);
-    const delivery = await startTrailDelivery({
-      journal,
+    const { delivery, operations } = await startTrailsOn(context, {
       trails,
-      objectStore,
-      objectStoreFor: (trail) => accountObjectStore(objectStore, owners, trail.accountId),
-      keys: signingKeys,
       deliveryStates: openFileDeliveryStateStore(settings.dataDir),
-      clock,
-      deliveryIntervalSeconds: settings.deliveryIntervalSeconds,
-      digestIntervalSeconds: settings.digestIntervalSeconds,
-      matcherFor: (trail) => compileEventSelectors(trail),
-      quarantine,
-    });
-    const operations = createTrailOperations({
-      trails,
-      objectStore,
-      owners,
-      clock,
-      journalHeadSeq: () => journal.headSeq(),
-      createMissingBuckets: embedded !== undefined,
     });
     let s3Server: S3Server | undefined;
     if (embedded !== undefined) {
@@ -58,7 +94,7 @@ export const trailsModule: CairnModule = {
       });
     }
     return {
-      operations: [...operations, ["ListPublicKeys", createListPublicKeysOperation({ keys: signingKeys })]],
+      operations,
       consumers: () => delivery.consumers(),
       banner: () => [
         s3Server !== undefined

@@ -1,0 +1,203 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from "@aws-sdk/client-cloudtrail";
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { awsCliMissingReason, runAws } from "../helpers/aws-cli.js";
+import { natsServerMissingReason, startNatsServer, type NatsServer } from "../helpers/nats-server.js";
+import { pollUntil } from "../helpers/poll.js";
+import {
+  postgresMissingReason,
+  startPostgresServer,
+  type PostgresServer,
+  type TestDatabase,
+} from "../helpers/postgres-server.js";
+import {
+  makeDataDir,
+  removeDataDir,
+  startServerProcess,
+  TEST_ACCESS_KEY_ID,
+  TEST_ACCOUNT_ID,
+  TEST_SECRET_ACCESS_KEY,
+  type ServerProcess,
+} from "../helpers/server-process.js";
+import { deliveredOnS3, ingestLoad } from "../helpers/trail-delivery.js";
+import { motoMissingReason, startMotoServer, type MotoServer } from "../storage/moto-server.js";
+
+const missing = postgresMissingReason() || natsServerMissingReason() || motoMissingReason();
+if (missing)
+  process.stderr.write(
+    `\n*** SKIPPED LOUDLY: cluster trails need PostgreSQL, nats-server and moto: ${missing} ***\n\n`,
+  );
+
+const admin = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
+const BUCKET = "cluster-trail-logs";
+/** Generous: the lease TTL (15 s) plus delivery on a loaded machine; the checks poll, they are not timed. */
+const TAKEOVER_WAIT = { timeoutMs: 90_000, intervalMs: 500 };
+
+/**
+ * The trails a node's /health says it delivers: the leases it holds (`trails.leasesHeld`) and the
+ * delivery consumers it runs, which only the holder of a trail's lease runs. Both or neither.
+ */
+async function deliveringOn(node: ServerProcess): Promise<string[]> {
+  const response = await fetch(`${node.url}/health`);
+  const body = (await response.json()) as { consumers?: Record<string, unknown>; trails?: { leasesHeld?: string[] } };
+  const running = Object.keys(body.consumers ?? {}).filter((name) => name.startsWith("trail-delivery:"));
+  const held = body.trails?.leasesHeld ?? [];
+  return running.filter((name) => held.includes(name));
+}
+
+/** Every event of `ids` is in exactly one log file, and no event of the bucket is in two. */
+async function deliveredOnce(s3: S3Client, ids: readonly string[]): Promise<Map<string, number> | false> {
+  const counts = await deliveredOnS3(s3, BUCKET);
+  return ids.every((id) => counts.has(id)) && counts;
+}
+
+/** How many digest files the bucket holds. */
+async function digestCount(s3: S3Client): Promise<number> {
+  let count = 0;
+  let token: string | undefined;
+  do {
+    const listed = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: BUCKET,
+        Prefix: `AWSLogs/${TEST_ACCOUNT_ID}/CloudTrail-Digest/`,
+        ContinuationToken: token,
+      }),
+    );
+    count += listed.KeyCount ?? 0;
+    token = listed.NextContinuationToken;
+  } while (token);
+  return count;
+}
+
+describe("cluster mode: trails delivered by the one node holding the lease", { skip: missing }, () => {
+  let postgres: PostgresServer;
+  let nats: NatsServer;
+  let moto: MotoServer;
+  let database: TestDatabase;
+  let s3: S3Client;
+  const dirs: string[] = [];
+  const masterKey = randomBytes(32).toString("base64");
+
+  before(async () => {
+    postgres = await startPostgresServer();
+    nats = await startNatsServer();
+    moto = await startMotoServer();
+    database = await postgres.createDatabase();
+    s3 = new S3Client({
+      endpoint: moto.endpoint,
+      region: "us-east-1",
+      forcePathStyle: true,
+      credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+    });
+  });
+  after(async () => {
+    s3?.destroy();
+    await database?.drop();
+    await postgres?.stop();
+    await nats?.stop();
+    await moto?.stop();
+    dirs.forEach(removeDataDir);
+  });
+
+  const startNode = (nodeId: string) => {
+    const dir = makeDataDir("cairn-cluster-trails-");
+    dirs.push(dir);
+    return startServerProcess({
+      dataDir: join(dir, "node"),
+      env: {
+        CAIRN_DATABASE_URL: database.url,
+        CAIRN_JOURNAL_URL: nats.urls.join(","),
+        CAIRN_S3_ENDPOINT: moto.endpoint,
+        CAIRN_S3_ACCESS_KEY_ID: "testing",
+        CAIRN_S3_SECRET_ACCESS_KEY: "testing",
+        CAIRN_S3_FORCE_PATH_STYLE: "true",
+        CAIRN_MASTER_KEY: masterKey,
+        CAIRN_NODE_ID: nodeId,
+        CAIRN_DELIVERY_INTERVAL_SECONDS: "1",
+        CAIRN_DIGEST_INTERVAL_SECONDS: "2",
+      },
+    });
+  };
+
+  it("delivers every event ingested through either node exactly once, and another node takes over after a kill -9", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    const nodes: ServerProcess[] = [await startNode("node-a")];
+    try {
+      nodes.push(await startNode("node-b"));
+      const [a, b] = nodes as [ServerProcess, ServerProcess];
+      const ct = new CloudTrailClient({ endpoint: a.url, region: "us-east-1", credentials: admin, maxAttempts: 1 });
+      const startTime = new Date(Date.now() - 60_000).toISOString();
+      const created = await ct.send(
+        new CreateTrailCommand({ Name: "cluster-trail", S3BucketName: BUCKET, EnableLogFileValidation: true }),
+      );
+      await ct.send(new StartLoggingCommand({ Name: "cluster-trail" }));
+      // No embedded S3 endpoint in cluster mode: a missing bucket is refused, never made.
+      await assert.rejects(
+        ct.send(new CreateTrailCommand({ Name: "no-bucket", S3BucketName: "cluster-missing-bucket" })),
+        {
+          name: "S3BucketDoesNotExistException",
+        },
+      );
+      ct.destroy();
+      const consumer = `trail-delivery:${created.TrailARN!}`;
+
+      // A trail made through node A reaches node B's manager by the store's notifications: either may hold it.
+      const holders = await pollUntil(
+        async () => {
+          const running = await Promise.all(nodes.map(deliveringOn));
+          const holding = nodes.filter((_, index) => running[index]!.includes(consumer));
+          return holding.length > 0 && holding;
+        },
+        { ...TAKEOVER_WAIT, message: "a node to take the trail's lease" },
+      );
+      const ids = [...(await ingestLoad(a, 3, 20)), ...(await ingestLoad(b, 3, 20))];
+      const first = await pollUntil(() => deliveredOnce(s3, ids), {
+        ...TAKEOVER_WAIT,
+        message: "the events ingested through both nodes on S3",
+      });
+      for (const [id, files] of first) assert.equal(files, 1, `event ${id} is in ${files} log files`);
+      const running = await Promise.all(nodes.map(deliveringOn));
+      assert.equal(running.filter((names) => names.includes(consumer)).length, 1, "exactly one node delivers");
+      assert.equal(holders.length, 1, "exactly one node held the lease");
+
+      const holder = holders[0]!;
+      const survivor = holder === a ? b : a;
+      await holder.kill9();
+      nodes.splice(nodes.indexOf(holder), 1);
+      ids.push(...(await ingestLoad(survivor, 3, 20)));
+      await pollUntil(async () => (await deliveringOn(survivor)).includes(consumer), {
+        ...TAKEOVER_WAIT,
+        message: "the surviving node to take the trail over once the dead holder's lease lapsed",
+      });
+      const all = await pollUntil(() => deliveredOnce(s3, ids), {
+        ...TAKEOVER_WAIT,
+        message: "the events ingested after the kill on S3",
+      });
+      for (const [id, files] of all) assert.equal(files, 1, `event ${id} is in ${files} log files after the takeover`);
+
+      if (awsCliMissingReason() === false) {
+        // A digest written after every file above covers the whole chain, both holders' parts.
+        const before = await digestCount(s3);
+        await pollUntil(async () => (await digestCount(s3)) > before, {
+          ...TAKEOVER_WAIT,
+          message: "the surviving holder to write a digest",
+        });
+        const validation = await runAws(
+          survivor.dataDir,
+          [
+            ...["cloudtrail", "validate-logs", "--trail-arn", created.TrailARN!, "--start-time", startTime],
+            ...["--endpoint-url", survivor.url, "--region", "us-east-1"],
+          ],
+          { AWS_ENDPOINT_URL_S3: moto.endpoint },
+        );
+        assert.equal(validation.code, 0, `the digest chain validates:\n${validation.stdout}\n${validation.stderr}`);
+        assert.match(validation.stdout, /log files valid/);
+      }
+    } finally {
+      for (const node of nodes) await node.stop();
+    }
+  });
+});
