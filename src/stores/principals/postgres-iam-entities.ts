@@ -2,9 +2,9 @@ import { safeInteger, type Queryable } from "../postgres/index.js";
 import {
   PrincipalExistsError,
   type HolderPolicies,
+  type IamEntityMethods,
   type IamUser,
   type PolicyHolder,
-  type PrincipalStore,
 } from "./principal.js";
 
 /**
@@ -57,19 +57,6 @@ interface UserRow {
   path: string;
   created_at_ms: string;
 }
-
-type IamEntityMethods = Pick<
-  PrincipalStore,
-  | "createUser"
-  | "findUser"
-  | "listUsers"
-  | "deleteUser"
-  | "putInlinePolicy"
-  | "deleteInlinePolicy"
-  | "attachManagedPolicy"
-  | "detachManagedPolicy"
-  | "policiesOf"
->;
 
 /**
  * The IAM entity methods over `db`; `assertOpen` throws once the store is closed (as `db.query`

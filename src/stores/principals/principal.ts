@@ -157,3 +157,17 @@ export function userIdentityOf(principal: Principal): UserIdentity {
     }
   }
 }
+
+/** The IAM entities part of a PrincipalStore (users and their policies), which each backend builds apart. */
+export type IamEntityMethods = Pick<
+  PrincipalStore,
+  | "createUser"
+  | "findUser"
+  | "listUsers"
+  | "deleteUser"
+  | "putInlinePolicy"
+  | "deleteInlinePolicy"
+  | "attachManagedPolicy"
+  | "detachManagedPolicy"
+  | "policiesOf"
+>;

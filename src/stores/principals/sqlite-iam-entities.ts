@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import type { HolderPolicies, IamUser, PolicyHolder, PrincipalStore } from "./principal.js";
+import type { HolderPolicies, IamEntityMethods, IamUser, PolicyHolder } from "./principal.js";
 import { PrincipalExistsError } from "./principal.js";
 
 /** Users and identity-based policies, in the same SQLite file as the principals (schema 3). */
@@ -37,19 +37,6 @@ interface UserRow {
   path: string;
   created_at_ms: number;
 }
-
-type IamEntityMethods = Pick<
-  PrincipalStore,
-  | "createUser"
-  | "findUser"
-  | "listUsers"
-  | "deleteUser"
-  | "putInlinePolicy"
-  | "deleteInlinePolicy"
-  | "attachManagedPolicy"
-  | "detachManagedPolicy"
-  | "policiesOf"
->;
 
 function userOf(row: UserRow): IamUser {
   return {

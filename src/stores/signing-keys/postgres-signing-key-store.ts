@@ -14,6 +14,7 @@ import {
   type SigningKeyStore,
   type SigningKeyStoreOptions,
 } from "./signing-keys.js";
+import { KeyedQueue } from "../../lib/keyed-queue.js";
 
 const MIGRATIONS: readonly Migration[] = [
   {
@@ -73,7 +74,8 @@ class PostgresSigningKeyStore implements SigningKeyStore {
   /** Opened keys by region and fingerprint: opening and parsing a private key is not free, and a key never changes. */
   private readonly opened = new Map<string, SigningKey>();
   /** Per region, so the signers of one node wait for one key instead of each generating one. */
-  private readonly locks = new Map<string, Promise<unknown>>();
+  /** One region's key creation at a time in this process. */
+  private readonly regions = new KeyedQueue();
   private readonly validityMs: number;
   private readonly rotateBeforeMs: number;
 
@@ -96,7 +98,7 @@ class PostgresSigningKeyStore implements SigningKeyStore {
    */
   async signingKey(region: string): Promise<SigningKey> {
     assertRegionName(region);
-    return this.locked(region, async () => {
+    return this.regions.run(region, async () => {
       const now = this.options.clock.nowMs();
       const newest = await this.newest(region);
       if (newest !== undefined && this.current(newest, now)) return this.keyOf(newest);
@@ -156,16 +158,6 @@ class PostgresSigningKeyStore implements SigningKeyStore {
       this.opened.set(id, key);
     }
     return key;
-  }
-
-  private locked<T>(region: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(region) ?? Promise.resolve();
-    const next = previous.then(work, work);
-    this.locks.set(
-      region,
-      next.catch(() => undefined),
-    );
-    return next;
   }
 }
 

@@ -5,6 +5,7 @@ import { writeFileAtomic } from "../../lib/durable-write.js";
 import type { Clock } from "../../lib/clock.js";
 import { keyIdsText, openWithAnyKey, SecretEnvelopeError, type MasterKey } from "../../lib/secret-envelope.js";
 import { makeDirectoryDurable } from "../../lib/sync-directory.js";
+import { KeyedQueue } from "../../lib/keyed-queue.js";
 
 /**
  * Digest signing keys (spec §3.4): one RSA-2048 key pair per region, rotated with overlapping
@@ -278,7 +279,8 @@ export function openFileSigningKeyStore(options: SigningKeyStoreOptions): Signin
 class FileSigningKeyStore implements SigningKeyStore {
   private readonly cache = new Map<string, KeyFile[]>();
   /** Per region, so two digests in the same region never create two keys at once. */
-  private readonly locks = new Map<string, Promise<unknown>>();
+  /** One region's key creation at a time in this process. */
+  private readonly regions = new KeyedQueue();
   private readonly validityMs: number;
   private readonly rotateBeforeMs: number;
 
@@ -289,7 +291,7 @@ class FileSigningKeyStore implements SigningKeyStore {
 
   /** The key to sign with now: the newest valid key, after creating a fresh one when it is about to expire. */
   signingKey(region: string): Promise<SigningKey> {
-    return this.locked(region, async () => {
+    return this.regions.run(region, async () => {
       const files = await this.files(region);
       const now = this.options.clock.nowMs();
       let current = files.filter((f) => f.validityStartMs <= now && now < f.validityEndMs).at(-1);
@@ -302,7 +304,7 @@ class FileSigningKeyStore implements SigningKeyStore {
   }
 
   async publicKeys(region: string, startMs: number, endMs: number): Promise<PublicKeyInfo[]> {
-    const files = await this.locked(region, () => this.files(region));
+    const files = await this.regions.run(region, () => this.files(region));
     return files.filter((f) => f.validityStartMs <= endMs && f.validityEndMs >= startMs).map(toPublicInfo);
   }
 
@@ -331,15 +333,5 @@ class FileSigningKeyStore implements SigningKeyStore {
     const name = `${new Date(nowMs).toISOString().replace(/[-:.]/g, "")}-${file.fingerprint}.json`;
     await writeFileAtomic(join(directory, name), `${JSON.stringify(file)}\n`);
     return file;
-  }
-
-  private locked<T>(region: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(region) ?? Promise.resolve();
-    const next = previous.then(work, work);
-    this.locks.set(
-      region,
-      next.catch(() => undefined),
-    );
-    return next;
   }
 }
