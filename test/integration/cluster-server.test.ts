@@ -3,13 +3,7 @@ import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { natsServerMissingReason, startNatsServer, type NatsServer } from "../helpers/nats-server.js";
-import {
-  postgresMissingReason,
-  startPostgresServer,
-  type PostgresServer,
-  type TestDatabase,
-} from "../helpers/postgres-server.js";
+import { clusterEnginesMissingReason, startClusterEngines, type ClusterEngines } from "../helpers/cluster-engines.js";
 import {
   makeDataDir,
   removeDataDir,
@@ -20,11 +14,8 @@ import {
   type ServerProcess,
 } from "../helpers/server-process.js";
 import { cloudTrailCall, ingestCall, sendRaw } from "../helpers/signed-request.js";
-import { motoMissingReason, startMotoServer, type MotoServer } from "../storage/moto-server.js";
 
-const missing = postgresMissingReason() || natsServerMissingReason() || motoMissingReason();
-if (missing)
-  process.stderr.write(`\n*** SKIPPED LOUDLY: cluster mode needs PostgreSQL, nats-server and moto: ${missing} ***\n\n`);
+const missing = clusterEnginesMissingReason("cluster mode tests");
 
 const admin = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
 
@@ -72,40 +63,22 @@ async function lookup(server: ServerProcess, eventName: string): Promise<string[
 }
 
 describe("cluster mode: real `cairn server` nodes on PostgreSQL, nats-server and moto", { skip: missing }, () => {
-  let postgres: PostgresServer;
-  let nats: NatsServer;
-  let moto: MotoServer;
-  let database: TestDatabase;
+  let engines: ClusterEngines;
   const dirs: string[] = [];
-  const masterKey = randomBytes(32).toString("base64");
   const eventName = `ClusterProbe${randomBytes(4).toString("hex")}`;
 
   before(async () => {
-    postgres = await startPostgresServer();
-    nats = await startNatsServer();
-    moto = await startMotoServer();
-    database = await postgres.createDatabase();
+    engines = await startClusterEngines();
   });
   after(async () => {
-    await database?.drop();
-    await postgres?.stop();
-    await nats?.stop();
-    await moto?.stop();
+    await engines?.stop();
     dirs.forEach(removeDataDir);
   });
 
   const startNode = (dataDir: string, nodeId: string) =>
     startServerProcess({
       dataDir,
-      env: {
-        CAIRN_DATABASE_URL: database.url,
-        CAIRN_JOURNAL_URL: nats.urls.join(","),
-        CAIRN_S3_ENDPOINT: moto.endpoint,
-        CAIRN_S3_ACCESS_KEY_ID: "testing",
-        CAIRN_S3_SECRET_ACCESS_KEY: "testing",
-        CAIRN_MASTER_KEY: masterKey,
-        CAIRN_NODE_ID: nodeId,
-      },
+      env: engines.nodeEnv(nodeId),
     });
   const freshDir = () => {
     const dir = makeDataDir("cairn-cluster-server-");

@@ -1,18 +1,11 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from "@aws-sdk/client-cloudtrail";
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { awsCliMissingReason, runAws } from "../helpers/aws-cli.js";
-import { natsServerMissingReason, startNatsServer, type NatsServer } from "../helpers/nats-server.js";
 import { pollUntil } from "../helpers/poll.js";
-import {
-  postgresMissingReason,
-  startPostgresServer,
-  type PostgresServer,
-  type TestDatabase,
-} from "../helpers/postgres-server.js";
+import { clusterEnginesMissingReason, startClusterEngines, type ClusterEngines } from "../helpers/cluster-engines.js";
 import {
   makeDataDir,
   removeDataDir,
@@ -23,13 +16,8 @@ import {
   type ServerProcess,
 } from "../helpers/server-process.js";
 import { deliveredOnS3, ingestLoad } from "../helpers/trail-delivery.js";
-import { motoMissingReason, startMotoServer, type MotoServer } from "../storage/moto-server.js";
 
-const missing = postgresMissingReason() || natsServerMissingReason() || motoMissingReason();
-if (missing)
-  process.stderr.write(
-    `\n*** SKIPPED LOUDLY: cluster trails need PostgreSQL, nats-server and moto: ${missing} ***\n\n`,
-  );
+const missing = clusterEnginesMissingReason("cluster trail tests");
 
 const admin = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
 const BUCKET = "cluster-trail-logs";
@@ -73,21 +61,14 @@ async function digestCount(s3: S3Client): Promise<number> {
 }
 
 describe("cluster mode: trails delivered by the one node holding the lease", { skip: missing }, () => {
-  let postgres: PostgresServer;
-  let nats: NatsServer;
-  let moto: MotoServer;
-  let database: TestDatabase;
+  let engines: ClusterEngines;
   let s3: S3Client;
   const dirs: string[] = [];
-  const masterKey = randomBytes(32).toString("base64");
 
   before(async () => {
-    postgres = await startPostgresServer();
-    nats = await startNatsServer();
-    moto = await startMotoServer();
-    database = await postgres.createDatabase();
+    engines = await startClusterEngines();
     s3 = new S3Client({
-      endpoint: moto.endpoint,
+      endpoint: engines.moto.endpoint,
       region: "us-east-1",
       forcePathStyle: true,
       credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
@@ -95,10 +76,7 @@ describe("cluster mode: trails delivered by the one node holding the lease", { s
   });
   after(async () => {
     s3?.destroy();
-    await database?.drop();
-    await postgres?.stop();
-    await nats?.stop();
-    await moto?.stop();
+    await engines?.stop();
     dirs.forEach(removeDataDir);
   });
 
@@ -107,18 +85,11 @@ describe("cluster mode: trails delivered by the one node holding the lease", { s
     dirs.push(dir);
     return startServerProcess({
       dataDir: join(dir, "node"),
-      env: {
-        CAIRN_DATABASE_URL: database.url,
-        CAIRN_JOURNAL_URL: nats.urls.join(","),
-        CAIRN_S3_ENDPOINT: moto.endpoint,
-        CAIRN_S3_ACCESS_KEY_ID: "testing",
-        CAIRN_S3_SECRET_ACCESS_KEY: "testing",
+      env: engines.nodeEnv(nodeId, {
         CAIRN_S3_FORCE_PATH_STYLE: "true",
-        CAIRN_MASTER_KEY: masterKey,
-        CAIRN_NODE_ID: nodeId,
         CAIRN_DELIVERY_INTERVAL_SECONDS: "1",
         CAIRN_DIGEST_INTERVAL_SECONDS: "2",
-      },
+      }),
     });
   };
 
@@ -191,7 +162,7 @@ describe("cluster mode: trails delivered by the one node holding the lease", { s
             ...["cloudtrail", "validate-logs", "--trail-arn", created.TrailARN!, "--start-time", startTime],
             ...["--endpoint-url", survivor.url, "--region", "us-east-1"],
           ],
-          { AWS_ENDPOINT_URL_S3: moto.endpoint },
+          { AWS_ENDPOINT_URL_S3: engines.moto.endpoint },
         );
         assert.equal(validation.code, 0, `the digest chain validates:\n${validation.stdout}\n${validation.stderr}`);
         assert.match(validation.stdout, /log files valid/);
