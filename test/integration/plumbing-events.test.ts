@@ -11,7 +11,7 @@ import {
   type CloudTrailClient,
 } from "@aws-sdk/client-cloudtrail";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { runTail } from "../../src/cli/commands/tail.js";
+import { journalUntil } from "../helpers/journal-until.js";
 import { pollUntil } from "../helpers/poll.js";
 import { addPrincipal } from "../helpers/principals.js";
 import { recentRecords, type RawRecord } from "../helpers/sample-records.js";
@@ -54,34 +54,6 @@ const PLUMBING_SELECTORS: AdvancedEventSelector[] = [
     { Field: "resources.type", Equals: [type] },
   ],
 }));
-
-/** Every record in the journal, read as `cairn tail --json --from-seq 1` reads it, until `done` holds. */
-async function journalUntil(server: ServerProcess, done: (records: RawRecord[]) => boolean): Promise<RawRecord[]> {
-  let output = "";
-  const controller = new AbortController();
-  const tail = runTail({
-    client: { endpointUrl: server.url, region: REGION, credentials: { ...ADMIN, origin: "test" } },
-    fromSeq: 1,
-    json: true,
-    withProvenance: false,
-    stdout: { write: (text: string) => (output += text) },
-    stderr: { write: () => true },
-    signal: controller.signal,
-  });
-  try {
-    return await pollUntil(
-      () => {
-        const lines = output.split("\n").filter((line) => line.trim() !== "");
-        const records = lines.map((line) => JSON.parse(line) as RawRecord);
-        return done(records) ? records : undefined;
-      },
-      { message: "the records in the journal" },
-    );
-  } finally {
-    controller.abort();
-    await tail;
-  }
-}
 
 async function lookup(server: ServerProcess, eventName: string): Promise<RawRecord[]> {
   const attributes = { LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: eventName }] };
@@ -184,7 +156,7 @@ describe("plumbing is not activity: /ingest, /tail, /quarantine and PutAuditEven
   });
 
   it("records each successful plumbing call as a data event naming what it touched", async () => {
-    journal = await journalUntil(server, (records) => named(records, "Ingest").length === 2);
+    journal = await journalUntil(server, ADMIN, (records) => named(records, "Ingest").length === 2);
     const [ingest, refusedIngest] = named(journal, "Ingest");
     assert.equal(ingest!["eventCategory"], "Data");
     assert.equal(ingest!["managementEvent"], false);

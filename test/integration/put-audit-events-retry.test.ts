@@ -7,7 +7,7 @@ import {
   PutResourcePolicyCommand,
   type CloudTrailClient,
 } from "@aws-sdk/client-cloudtrail";
-import { runTail } from "../../src/cli/commands/tail.js";
+import { journalUntil } from "../helpers/journal-until.js";
 import { pollUntil } from "../helpers/poll.js";
 import { addPrincipal } from "../helpers/principals.js";
 import type { RawRecord } from "../helpers/sample-records.js";
@@ -69,34 +69,6 @@ async function put(
   });
   assert.equal(answer.status, 200, answer.text);
   return answer.json() as unknown as Answer;
-}
-
-/** Every record of the account in the journal, as `cairn tail --json --from-seq 1` reads it, once `done` holds. */
-async function journalUntil(server: ServerProcess, done: (records: RawRecord[]) => boolean): Promise<RawRecord[]> {
-  let output = "";
-  const controller = new AbortController();
-  const tail = runTail({
-    client: { endpointUrl: server.url, region: REGION, credentials: { ...ADMIN, origin: "test" } },
-    fromSeq: 1,
-    json: true,
-    withProvenance: false,
-    stdout: { write: (text: string) => (output += text) },
-    stderr: { write: () => true },
-    signal: controller.signal,
-  });
-  try {
-    return await pollUntil(
-      () => {
-        const lines = output.split("\n").filter((line) => line.trim() !== "");
-        const records = lines.map((line) => JSON.parse(line) as RawRecord);
-        return done(records) ? records : undefined;
-      },
-      { message: "the records in the journal" },
-    );
-  } finally {
-    controller.abort();
-    await tail;
-  }
 }
 
 const hasBoto3 = spawnSync("python3", ["-c", "import boto3"]).status === 0;
@@ -207,7 +179,7 @@ describe("a retried PutAuditEvents stores each event once (issue #12)", () => {
     ].sort((a, b) => a.join().localeCompare(b.join()));
 
     // The 4th call's record is in the group of its events, after everything before it.
-    const journal = await journalUntil(server, (records) => calls(records).length >= 4);
+    const journal = await journalUntil(server, ADMIN, (records) => calls(records).length >= 4);
     assert.equal(calls(journal).length, 4, "each call is recorded, retries included");
     assert.deepEqual(stored(journal), expected);
   });
@@ -242,7 +214,7 @@ describe("a retried PutAuditEvents stores each event once (issue #12)", () => {
       ["b", "uid-2"],
     ]);
     assert.deepEqual(retry, first);
-    const journal = await journalUntil(server, (records) => calls(records).length >= 5);
+    const journal = await journalUntil(server, ADMIN, (records) => calls(records).length >= 5);
     assert.equal(calls(journal).length, 5);
     assert.deepEqual(stored(journal), expected);
   });
@@ -253,7 +225,7 @@ describe("a retried PutAuditEvents stores each event once (issue #12)", () => {
       const [answer, again] = boto3Twice(server.url, doors, [{ id: "d", eventData: eventData("uid-4") }]);
       assert.deepEqual(again, answer);
       assert.equal(answer.successful.length, 1, JSON.stringify(answer));
-      const journal = await journalUntil(server, (records) => calls(records).length >= 7);
+      const journal = await journalUntil(server, ADMIN, (records) => calls(records).length >= 7);
       assert.equal(calls(journal).length, 7);
       const withNew = [...expected, [doors, "uid-4", answer.successful[0]!.eventID]];
       assert.deepEqual(
@@ -282,7 +254,7 @@ describe("a retried PutAuditEvents stores each event once (issue #12)", () => {
     assert.notEqual(partnerEvent, first.successful[0]!.eventID);
     // The owner's call comes last: once its event is in the journal, so is everything before it.
     const last = (await put(server, doors, [["o", "uid-5"]])).successful[0]!.eventID;
-    const journal = await journalUntil(server, (records) => stored(records).some(([, , id]) => id === last));
+    const journal = await journalUntil(server, ADMIN, (records) => stored(records).some(([, , id]) => id === last));
     assert.deepEqual(
       stored(journal)
         .filter(([channel, uid]) => channel === doors && uid === "uid-1")
