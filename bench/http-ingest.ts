@@ -31,7 +31,7 @@ export interface HttpIngestBench {
 }
 
 /** User + system CPU seconds of a process so far (Linux /proc; 0 elsewhere). */
-function cpuSecondsOf(pid: number): number {
+export function cpuSecondsOf(pid: number): number {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
     return (Number(fields[11]) + Number(fields[12])) / 100;

@@ -8,6 +8,7 @@ import { benchTrailArchiveScan } from "./trail-archive-scan.js";
 import { benchTrailDelivery, trailDeliveryOptionsFromArgs } from "./trail-delivery.js";
 import { benchProxy, printProxyBench } from "./proxy.js";
 import { benchLake, printLakeBench } from "./lake.js";
+import { benchCluster, printClusterBench } from "./cluster.js";
 
 /**
  * `npm run bench`: every benchmark of the core, printed side by side with the alternative a user
@@ -17,7 +18,9 @@ import { benchLake, printLakeBench } from "./lake.js";
  * own flags with a `trail-` prefix (`--trail-rates=10000,5000`, `--trail-day-files=1440`, …; see
  * bench/trail-delivery.ts), about 4 minutes with the defaults. The Lake bench runs last, over
  * `--lake-events=N` (default 200,000, about a minute; the README's 10M figure comes from
- * `node dist/bench/lake.js 10000000`).
+ * `node dist/bench/lake.js 10000000`). Then one cluster node against the embedded server
+ * (bench/cluster.ts; `--cluster-events=N`, default 200,000, `--cluster-rounds=N`, default 2, about 4
+ * minutes; `--no-cluster` skips it; it needs PostgreSQL, nats-server and moto).
  */
 const flags = new Map(process.argv.slice(2).map((arg) => arg.replace(/^--/, "").split("=") as [string, string]));
 const historyEvents = Number(flags.get("history-events") ?? 1_000_000);
@@ -38,6 +41,15 @@ const trailDelivery = await benchTrailDelivery(
 
 const proxy = await benchProxy();
 const lake = await benchLake({ events: Number(flags.get("lake-events") ?? 200_000) });
+const cluster = flags.has("no-cluster")
+  ? undefined
+  : await benchCluster({
+      events: Number(flags.get("cluster-events") ?? 200_000),
+      rounds: Number(flags.get("cluster-rounds") ?? 2),
+      clients: 4,
+      batch: 1000,
+      rate: 2000,
+    });
 
 const results = {
   at: new Date().toISOString(),
@@ -50,6 +62,7 @@ const results = {
   trailDelivery,
   proxy,
   lake,
+  cluster,
 };
 const directory = resolve(import.meta.dirname, "../../bench/results");
 mkdirSync(directory, { recursive: true });
@@ -134,4 +147,5 @@ console.table(
 );
 printProxyBench(proxy);
 printLakeBench(lake);
+if (cluster !== undefined) printClusterBench(cluster);
 console.log(`\nResults written to ${file}`);

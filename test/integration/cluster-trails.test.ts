@@ -1,7 +1,12 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from "@aws-sdk/client-cloudtrail";
+import {
+  CloudTrailClient,
+  CreateTrailCommand,
+  StartLoggingCommand,
+  StopLoggingCommand,
+} from "@aws-sdk/client-cloudtrail";
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { awsCliMissingReason, runAws } from "../helpers/aws-cli.js";
 import { pollUntil } from "../helpers/poll.js";
@@ -37,19 +42,23 @@ async function deliveringOn(node: ServerProcess): Promise<string[]> {
 }
 
 /** Every event of `ids` is in exactly one log file, and no event of the bucket is in two. */
-async function deliveredOnce(s3: S3Client, ids: readonly string[]): Promise<Map<string, number> | false> {
-  const counts = await deliveredOnS3(s3, BUCKET);
+async function deliveredOnce(
+  s3: S3Client,
+  ids: readonly string[],
+  bucket = BUCKET,
+): Promise<Map<string, number> | false> {
+  const counts = await deliveredOnS3(s3, bucket);
   return ids.every((id) => counts.has(id)) && counts;
 }
 
 /** How many digest files the bucket holds. */
-async function digestCount(s3: S3Client): Promise<number> {
+async function digestCount(s3: S3Client, bucket = BUCKET): Promise<number> {
   let count = 0;
   let token: string | undefined;
   do {
     const listed = await s3.send(
       new ListObjectsV2Command({
-        Bucket: BUCKET,
+        Bucket: bucket,
         Prefix: `AWSLogs/${TEST_ACCOUNT_ID}/CloudTrail-Digest/`,
         ContinuationToken: token,
       }),
@@ -91,6 +100,20 @@ describe("cluster mode: trails delivered by the one node holding the lease", { s
         CAIRN_DIGEST_INTERVAL_SECONDS: "2",
       }),
     });
+  };
+
+  /** The real `aws cloudtrail validate-logs` through `node` finds the trail's digests and log files valid. */
+  const assertValidates = async (node: ServerProcess, trailArn: string, startTime: string): Promise<void> => {
+    const validation = await runAws(
+      node.dataDir,
+      [
+        ...["cloudtrail", "validate-logs", "--trail-arn", trailArn, "--start-time", startTime],
+        ...["--endpoint-url", node.url, "--region", "us-east-1"],
+      ],
+      { AWS_ENDPOINT_URL_S3: engines.moto.endpoint },
+    );
+    assert.equal(validation.code, 0, `the digest chain validates:\n${validation.stdout}\n${validation.stderr}`);
+    assert.match(validation.stdout, /log files valid/);
   };
 
   it("delivers every event ingested through either node exactly once, and another node takes over after a kill -9", async () => {
@@ -156,17 +179,54 @@ describe("cluster mode: trails delivered by the one node holding the lease", { s
           ...TAKEOVER_WAIT,
           message: "the surviving holder to write a digest",
         });
-        const validation = await runAws(
-          survivor.dataDir,
-          [
-            ...["cloudtrail", "validate-logs", "--trail-arn", created.TrailARN!, "--start-time", startTime],
-            ...["--endpoint-url", survivor.url, "--region", "us-east-1"],
-          ],
-          { AWS_ENDPOINT_URL_S3: engines.moto.endpoint },
-        );
-        assert.equal(validation.code, 0, `the digest chain validates:\n${validation.stdout}\n${validation.stderr}`);
-        assert.match(validation.stdout, /log files valid/);
+        await assertValidates(survivor, created.TrailARN!, startTime);
       }
+    } finally {
+      for (const node of nodes) await node.stop();
+    }
+  });
+  it("drains a trail stopped while its holder was dead: another node delivers what was logged and closes the chain", async () => {
+    const bucket = "cluster-drained-logs";
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const nodes: ServerProcess[] = [await startNode("drain-a"), await startNode("drain-b")];
+    try {
+      const startTime = new Date(Date.now() - 60_000).toISOString();
+      const ct = (node: ServerProcess) =>
+        new CloudTrailClient({ endpoint: node.url, region: "us-east-1", credentials: admin, maxAttempts: 1 });
+      const setup = ct(nodes[0]!);
+      const created = await setup.send(
+        new CreateTrailCommand({ Name: "drained-trail", S3BucketName: bucket, EnableLogFileValidation: true }),
+      );
+      await setup.send(new StartLoggingCommand({ Name: "drained-trail" }));
+      setup.destroy();
+      const consumer = `trail-delivery:${created.TrailARN!}`;
+      const holder = await pollUntil(
+        async () => {
+          const running = await Promise.all(nodes.map(deliveringOn));
+          return nodes.find((_, index) => running[index]!.includes(consumer));
+        },
+        { ...TAKEOVER_WAIT, message: "a node to take the trail's lease" },
+      );
+      const survivor = nodes.find((node) => node !== holder)!;
+      const ids = await ingestLoad(holder, 2, 20);
+      await holder.kill9();
+      nodes.splice(nodes.indexOf(holder), 1);
+
+      // The dead holder's lease still runs: the survivor stops the trail before anyone could drain it.
+      const stopping = ct(survivor);
+      await stopping.send(new StopLoggingCommand({ Name: "drained-trail" }));
+      stopping.destroy();
+      const digestsBeforeDrain = await digestCount(s3, bucket);
+      const delivered = await pollUntil(() => deliveredOnce(s3, ids, bucket), {
+        ...TAKEOVER_WAIT,
+        message: "the survivor to drain what the dead holder had not delivered",
+      });
+      for (const [id, files] of delivered) assert.equal(files, 1, `event ${id} is in ${files} log files`);
+      await pollUntil(async () => (await digestCount(s3, bucket)) > digestsBeforeDrain, {
+        ...TAKEOVER_WAIT,
+        message: "the drain's final digest",
+      });
+      if (awsCliMissingReason() === false) await assertValidates(survivor, created.TrailARN!, startTime);
     } finally {
       for (const node of nodes) await node.stop();
     }

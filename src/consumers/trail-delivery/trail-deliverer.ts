@@ -246,6 +246,20 @@ export class TrailDeliverer implements Consumer {
     }
     if (untilSeq !== undefined) await this.deliverStopLoggingRecord(untilSeq);
     await this.flush({ finalDigest: true });
+    if (untilSeq !== undefined) {
+      this.loaded().drainedUntilSeq = untilSeq;
+      await this.exclusive(() => this.save());
+    }
+  }
+
+  /**
+   * Whether the drain of the stop at `untilSeq` finished. A state saved before drains were recorded
+   * counts as drained when everything up to the stop is delivered and every file is in a digest.
+   */
+  drainedUntil(untilSeq: number): boolean {
+    const state = this.loaded();
+    if (state.drainedUntilSeq !== undefined) return state.drainedUntilSeq === untilSeq;
+    return state.intent === null && state.undigested.length === 0 && state.cursor >= untilSeq;
   }
 
   /**

@@ -128,6 +128,8 @@ export async function startTrailDelivery(deps: TrailDeliveryDeps): Promise<Trail
 class LoggingTrails {
   private readonly running = new Map<string, Running>();
   private readonly failed = new Map<string, Failed>();
+  /** `<trail arn>@<deliverUntilSeq>` of the stops drained (or found drained) by this process. */
+  private readonly drained = new Set<string>();
   private stopped = false;
   private reconciling: Promise<void> = Promise.resolve();
   /** Reconciles scheduled and not yet finished, so the lease timer does not pile them up. */
@@ -228,7 +230,8 @@ class LoggingTrails {
 
   private async reconcile(): Promise<void> {
     if (this.stopped) return;
-    const wanted = new Map((await this.deps.trails.list()).filter((t) => t.isLogging).map((t) => [t.trailArn, t]));
+    const all = await this.deps.trails.list();
+    const wanted = new Map(all.filter((t) => t.isLogging).map((t) => [t.trailArn, t]));
     const lastCursors = await this.stopChanged(wanted);
     for (const arn of this.failed.keys()) if (!wanted.has(arn)) this.failed.delete(arn);
     for (const [arn, trail] of wanted) {
@@ -242,6 +245,40 @@ class LoggingTrails {
         await this.noteStartFailure(arn, error, lastCursors.get(arn));
       }
     }
+    await this.drainUnfinished(all);
+  }
+
+  /**
+   * Stopped trails whose drain no node finished (its holder died, or this process crashed, between
+   * StopLogging and the final digest): drained here, under the trail's lease, then let go. Each
+   * stop is looked at once per process; one already drained costs a state load.
+   */
+  private async drainUnfinished(trails: readonly TrailConfig[]): Promise<void> {
+    for (const trail of trails) {
+      const untilSeq = trail.deliverUntilSeq;
+      const mark = `${trail.trailArn}@${untilSeq}`;
+      if (trail.isLogging || untilSeq === undefined || this.drained.has(mark) || this.stopped) continue;
+      try {
+        const fencingToken = await this.leaseFor(trail.trailArn);
+        if (fencingToken === null) continue;
+        try {
+          await this.drainOne(trail, untilSeq, fencingToken);
+          this.drained.add(mark);
+        } finally {
+          await this.leases?.release(trail.trailArn).catch(this.report);
+        }
+      } catch (error) {
+        this.report(error);
+      }
+    }
+  }
+
+  private async drainOne(trail: TrailConfig, untilSeq: number, fencingToken: number | undefined): Promise<void> {
+    const deliverer = this.newDeliverer(trail, fencingToken);
+    await deliverer.loadCursor();
+    await deliverer.recover();
+    if (deliverer.revoked) throw new FencedOffError(trail.trailArn);
+    if (!deliverer.drainedUntil(untilSeq)) await deliverer.drain(untilSeq);
   }
 
   /**
@@ -286,7 +323,8 @@ class LoggingTrails {
       // Stopped or deleted: deliver what was logged until now and close the digest chains.
       if (trail === undefined) {
         const stopped = (await this.deps.trails.list()).find((t) => t.trailArn === arn);
-        await current.deliverer.drain(stopped?.deliverUntilSeq).catch(this.report);
+        const untilSeq = stopped?.deliverUntilSeq;
+        await current.deliverer.drain(untilSeq).then(() => this.drained.add(`${arn}@${untilSeq}`), this.report);
         await this.leases?.release(arn).catch(this.report);
       }
     }
@@ -294,6 +332,33 @@ class LoggingTrails {
   }
 
   private async startOne(trail: TrailConfig, fencingToken: number | undefined): Promise<Running> {
+    const { deps } = this;
+    const deliverer = this.newDeliverer(trail, fencingToken);
+    const runner = new ConsumerRunner(deps.journal, deliverer, {
+      retryDelayMsInitial: 1_000,
+      retryDelayMsMax: 60_000,
+      ...(deps.quarantine !== undefined
+        ? {
+            quarantine: quarantineFor(deps.quarantine, consumerName(trail.trailArn), deps.clock, (line) =>
+              process.stderr.write(line),
+            ),
+          }
+        : {}),
+    });
+    await runner.start();
+    try {
+      await deliverer.recover();
+      // Fenced off during recovery (recover() records rather than throws delivery errors).
+      if (deliverer.revoked) throw new FencedOffError(trail.trailArn);
+    } catch (error) {
+      // Not kept as running, so nothing else would ever stop this loop.
+      await runner.stop();
+      throw error;
+    }
+    return { config: JSON.stringify(trail), deliverer, runner };
+  }
+
+  private newDeliverer(trail: TrailConfig, fencingToken: number | undefined): TrailDeliverer {
     const { deps } = this;
     const arn = trail.trailArn;
     const deliverer: TrailDeliverer = new TrailDeliverer({
@@ -313,28 +378,7 @@ class LoggingTrails {
         ? { fencingToken, onFenced: (error) => this.dropLost(arn, error.message, deliverer) }
         : {}),
     });
-    const runner = new ConsumerRunner(deps.journal, deliverer, {
-      retryDelayMsInitial: 1_000,
-      retryDelayMsMax: 60_000,
-      ...(deps.quarantine !== undefined
-        ? {
-            quarantine: quarantineFor(deps.quarantine, consumerName(trail.trailArn), deps.clock, (line) =>
-              process.stderr.write(line),
-            ),
-          }
-        : {}),
-    });
-    await runner.start();
-    try {
-      await deliverer.recover();
-      // Fenced off during recovery (recover() records rather than throws delivery errors).
-      if (deliverer.revoked) throw new FencedOffError(arn);
-    } catch (error) {
-      // Not kept as running, so nothing else would ever stop this loop.
-      await runner.stop();
-      throw error;
-    }
-    return { config: JSON.stringify(trail), deliverer, runner };
+    return deliverer;
   }
 
   /**

@@ -65,6 +65,11 @@ export interface DeliveryState {
   undigested: DeliveredFile[];
   chains: DigestChain[];
   pendingDigests: PendingDigest[];
+  /**
+   * The `deliverUntilSeq` of the last StopLogging whose drain finished (its final digest written):
+   * a stopped trail whose drain no node finished is drained by the next one that takes it.
+   */
+  drainedUntilSeq?: number;
 }
 
 export function emptyDeliveryState(trailArn: string): DeliveryState {

@@ -66,29 +66,77 @@ it("starts a consumer when a trail starts logging, delivers, and closes the dige
     await new Promise((resolve) => setTimeout(resolve, 1100)); // the final digest ends at least a second after the chain began
     await trails.put({ ...trail, isLogging: false, deliverFromSeq: 2 });
     await delivery.flush(); // waits for the reconcile that drains and closes the chain
-    const digests = (await ws.store.listObjects(BUCKET, { prefix: "AWSLogs/111122223333/CloudTrail-Digest/" })).objects;
-    assert.equal(digests.length, 1);
-    const stdout = collectOutput();
-    const stderr = collectOutput();
-    const result = await validateLogs({
-      trailArn: trail.trailArn,
-      target: { accountId: trail.accountId, trailName: trail.name, homeRegion: "us-east-1", sourceRegion: "us-east-1" },
-      bucket: BUCKET,
-      startMs: trail.startLoggingTimeMs! - 60_000,
-      endMs: Date.now(),
-      verbose: false,
-      reader: ws.store,
-      publicKeys: dataDirPublicKeys(ws.dataDir, "us-east-1"),
-      stdout,
-      stderr,
-    });
-    assert.equal(result.exitCode, 0, stderr.text());
-    assert.match(stdout.text(), /1\/1 digest files valid\n1\/1 log files valid\n$/);
+    assert.equal((await digestKeys()).length, 1);
+    await assertValidates(trail, 1);
     assert.ok((await trails.status(trail.trailArn)).latestDigestDeliveryTimeMs !== undefined);
   } finally {
     await delivery.stop();
   }
 });
+
+it("drains a stop whose drain never ran (the process died after StopLogging) at the next start, once", async () => {
+  ws = workspace();
+  await ws.store.ensureBucket(BUCKET);
+  const journal = new MemoryJournal();
+  const trails = new MemoryTrailStore();
+  // Logging began a while ago, so the final digest covers a period of at least a second.
+  const trail = trailConfig({ startLoggingTimeMs: Date.now() - 5_000 });
+  await trails.put(trail);
+  const errors: unknown[] = [];
+  const dying = await startDelivery(journal, trails, errors);
+  const logged = [record(), record({ eventName: "RunInstances", readOnly: false })];
+  await appendRecords(journal, logged);
+  await dying.stop(); // as a kill would: nothing delivered, no drain
+  assert.deepEqual(await readLogFiles(ws.store), []);
+
+  // StopLogging ran on another node, or after this process restarted, with no deliverer to drain.
+  await trails.put({ ...trail, isLogging: false, deliverUntilSeq: journal.headSeq(), stopLoggingTimeMs: Date.now() });
+  const stop = record({
+    eventSource: "cloudtrail.amazonaws.com",
+    eventName: "StopLogging",
+    readOnly: false,
+    requestParameters: { name: trail.name },
+  });
+  await appendRecords(journal, [stop, record()]);
+
+  const next = await startDelivery(journal, trails, errors);
+  await next.stop();
+  const files = await readLogFiles(ws.store);
+  assert.deepEqual(files.flatMap((file) => file.eventIds).sort(), [...logged, stop].map((r) => r.eventID).sort());
+  assert.equal((await digestKeys()).length, 1, "the drain closed the digest chain");
+  await assertValidates(trail, files.length);
+
+  const again = await startDelivery(journal, trails, errors);
+  await again.stop();
+  assert.equal((await readLogFiles(ws.store)).length, files.length, "a drained stop is not drained twice");
+  assert.equal((await digestKeys()).length, 1);
+  assert.deepEqual(errors, []);
+});
+
+async function digestKeys(): Promise<string[]> {
+  const listed = await ws.store.listObjects(BUCKET, { prefix: "AWSLogs/111122223333/CloudTrail-Digest/" });
+  return listed.objects.map((object) => object.key);
+}
+
+/** `cairn validate-logs` over the trail's logging time finds one valid digest and `logFiles` valid log files. */
+async function assertValidates(trail: TrailConfig, logFiles: number): Promise<void> {
+  const stdout = collectOutput();
+  const stderr = collectOutput();
+  const result = await validateLogs({
+    trailArn: trail.trailArn,
+    target: { accountId: trail.accountId, trailName: trail.name, homeRegion: "us-east-1", sourceRegion: "us-east-1" },
+    bucket: BUCKET,
+    startMs: trail.startLoggingTimeMs! - 60_000,
+    endMs: Date.now(),
+    verbose: false,
+    reader: ws.store,
+    publicKeys: dataDirPublicKeys(ws.dataDir, "us-east-1"),
+    stdout,
+    stderr,
+  });
+  assert.equal(result.exitCode, 0, stderr.text());
+  assert.match(stdout.text(), new RegExp(`1/1 digest files valid\\n${logFiles}/${logFiles} log files valid\\n$`));
+}
 
 /** Trail delivery over the workspace's stores, reporting errors into `errors` instead of stderr. */
 function startDelivery(
