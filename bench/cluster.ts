@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -11,6 +11,9 @@ import {
   StartLoggingCommand,
   type LookupAttribute,
 } from "@aws-sdk/client-cloudtrail";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import pg from "pg";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { startClusterEngines, type ClusterEngines } from "../test/helpers/cluster-engines.js";
 import { loadSamples, recordGenerator, type RecordGenerator } from "./event-history-records.js";
@@ -34,7 +37,10 @@ import {
  *    concurrent clients, with the server's CPU per event and (cluster) the engines' CPU per event;
  * 2. LookupEvents p50/p99 through @aws-sdk/client-cloudtrail over what was ingested, per attribute;
  * 3. delivery latency at a steady `rate`: from each batch's acknowledgement to the poll of the bucket
- *    that finds its events in a log file (polls every 100 ms, so figures are ± 0.1 s).
+ *    that finds its events in a log file (polls every 100 ms, so figures are ± 0.1 s);
+ * 4. bytes per event: the journal (segment files / the JetStream stream), the index and control plane
+ *    (SQLite files / the PostgreSQL database) and the trail's bucket — the sizing model's inputs
+ *    (docs/reference/cluster-sizing.md).
  * Usage: node dist/bench/cluster.js [events=200000] [rounds=2] [clients=4] [batch=1000] [rate=2000]
  */
 export interface ModeFigures {
@@ -48,6 +54,12 @@ export interface ModeFigures {
   lookupP99Ms: Record<string, number>;
   deliveryP50Ms: number;
   deliveryP99Ms: number;
+  /** Bytes per journaled event: the journal (segment files or the JetStream stream). */
+  journalBytesPerEvent: number;
+  /** Bytes per journaled event: the Event history index and control plane (SQLite files or the PostgreSQL database). */
+  databaseBytesPerEvent: number;
+  /** Bytes per delivered event in the trail's bucket (gzip log files and digests). */
+  trailBytesPerEvent: number;
 }
 
 interface Options {
@@ -231,6 +243,54 @@ async function deliveryLatency(
   return { deliveryP50Ms: Math.round(percentile(latencies, 50)), deliveryP99Ms: Math.round(percentile(latencies, 99)) };
 }
 
+/** Total size of the files under `path` (a file or a directory). */
+function bytesUnder(path: string): number {
+  try {
+    const stat = statSync(path);
+    if (!stat.isDirectory()) return stat.size;
+    return readdirSync(path).reduce((sum, name) => sum + bytesUnder(join(path, name)), 0);
+  } catch {
+    return 0;
+  }
+}
+
+async function bucketBytes(s3: S3Client, bucket: string): Promise<number> {
+  let bytes = 0;
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    bytes += (page.Contents ?? []).reduce((sum, object) => sum + (object.Size ?? 0), 0);
+    token = page.NextContinuationToken;
+  } while (token !== undefined);
+  return bytes;
+}
+
+/** The journal's and the database's bytes: embedded from the data dir, cluster from JetStream and PostgreSQL. */
+async function storedBytes(
+  dataDir: string,
+  cluster: { readonly natsUrls: readonly string[]; readonly stream: string; readonly databaseUrl: string } | undefined,
+): Promise<{ journal: number; database: number; events: number }> {
+  if (cluster === undefined) {
+    const database = ["event-history.db", "event-history.db-wal", "control-plane.db", "control-plane.db-wal"];
+    return {
+      journal: bytesUnder(join(dataDir, "journal")),
+      database: database.reduce((sum, name) => sum + bytesUnder(join(dataDir, name)), 0),
+      events: 0,
+    };
+  }
+  const connection = await connect({ servers: [...cluster.natsUrls] });
+  const client = new pg.Client({ connectionString: cluster.databaseUrl });
+  try {
+    const info = await (await jetstreamManager(connection)).streams.info(cluster.stream);
+    await client.connect();
+    const size = await client.query<{ bytes: string }>("SELECT pg_database_size(current_database()) AS bytes");
+    return { journal: info.state.bytes, database: Number(size.rows[0]!.bytes), events: info.state.messages };
+  } finally {
+    await connection.close();
+    await client.end();
+  }
+}
+
 async function startTrail(server: BenchServer, s3: S3Client, bucket: string): Promise<void> {
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   const client = new CloudTrailClient({
@@ -262,13 +322,14 @@ async function runMode(
     CAIRN_DELIVERY_INTERVAL_SECONDS: "1",
   };
   const database = mode === "cluster" ? await engines.postgres.createDatabase() : undefined;
+  const stream = `bench-${round}`;
   const env =
     database === undefined
       ? s3Env
       : {
           ...engines.nodeEnv("bench-node", s3Env),
           CAIRN_DATABASE_URL: database.url,
-          CAIRN_JOURNAL_STREAM: `bench-${round}`,
+          CAIRN_JOURNAL_STREAM: stream,
         };
   const server = await startBenchServer(dataDir, env);
   const bucket = `bench-${mode}-${round}`;
@@ -293,7 +354,21 @@ async function runMode(
       buildBodies(shifted, latencyEvents, options.events, options.batch),
       options.clients,
     );
-    return { ...ingest, ...(await lookupLatencies(server, shifted)), ...delivery };
+    const lookups = await lookupLatencies(server, shifted);
+    const cluster =
+      database === undefined ? undefined : { natsUrls: engines.nats.urls, stream, databaseUrl: database.url };
+    const stored = await storedBytes(dataDir, cluster);
+    // Embedded: the events ingested plus the server's own records of the bench's API calls (about 1 %).
+    const events = stored.events || perRun;
+    const delivered = (await bucketBytes(s3, bucket)) / perRun;
+    return {
+      ...ingest,
+      ...lookups,
+      ...delivery,
+      journalBytesPerEvent: Math.round(stored.journal / events),
+      databaseBytesPerEvent: Math.round(stored.database / events),
+      trailBytesPerEvent: Math.round(delivered),
+    };
   } finally {
     await server.stop();
     await database?.drop();
@@ -321,6 +396,9 @@ function medians(runs: readonly ModeFigures[]): ModeFigures {
     lookupP99Ms: byName((run) => run.lookupP99Ms),
     deliveryP50Ms: of((run) => run.deliveryP50Ms),
     deliveryP99Ms: of((run) => run.deliveryP99Ms),
+    journalBytesPerEvent: of((run) => run.journalBytesPerEvent),
+    databaseBytesPerEvent: of((run) => run.databaseBytesPerEvent),
+    trailBytesPerEvent: of((run) => run.trailBytesPerEvent),
   };
 }
 
@@ -369,6 +447,9 @@ export function printClusterBench(result: ClusterBench): void {
     ["server CPU µs/event", embedded.serverCpuMicrosPerEvent, cluster.serverCpuMicrosPerEvent, false],
     ["PostgreSQL + NATS CPU µs/event", embedded.enginesCpuMicrosPerEvent, cluster.enginesCpuMicrosPerEvent, false],
     ["index catch-up after the load ms", embedded.indexCatchUpMs, cluster.indexCatchUpMs, false],
+    ["journal bytes/event", embedded.journalBytesPerEvent, cluster.journalBytesPerEvent, false],
+    ["index + control plane bytes/event", embedded.databaseBytesPerEvent, cluster.databaseBytesPerEvent, false],
+    ["trail bucket bytes per ingested event", embedded.trailBytesPerEvent, cluster.trailBytesPerEvent, false],
     ["delivery latency p50 ms", embedded.deliveryP50Ms, cluster.deliveryP50Ms, false],
     ["delivery latency p99 ms", embedded.deliveryP99Ms, cluster.deliveryP99Ms, false],
     ...Object.keys(embedded.lookupP99Ms).flatMap((name) => [
