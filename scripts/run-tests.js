@@ -22,11 +22,39 @@ if (files.length === 0) {
   console.error("No test files found under dist/.");
   process.exit(1);
 }
-const result = spawnSync(
-  process.execPath,
-  ["--test", "--test-concurrency=1", "--test-reporter=spec", "--test-timeout=600000", "--test-force-exit", ...files],
-  {
-    stdio: "inherit",
-  },
-);
-process.exit(result.status ?? 1);
+const runTests = (testFiles, env = process.env) =>
+  spawnSync(
+    process.execPath,
+    [
+      "--test",
+      "--test-concurrency=1",
+      "--test-reporter=spec",
+      "--test-timeout=600000",
+      "--test-force-exit",
+      ...testFiles,
+    ],
+    { stdio: "inherit", env },
+  ).status ?? 1;
+
+// Integration tests that run a second time against a cluster node (PostgreSQL, nats-server, moto;
+// test/helpers/test-backend.ts): one test, two backends. Files the cluster cannot serve the same way
+// (the embedded S3 endpoint, a data dir's files) stay embedded-only.
+const CLUSTER_MATRIX = [
+  "integration/lookup-events-sdk.test.js",
+  "integration/lookup-events-aws-cli.test.js",
+  "integration/trails-sdk.test.js",
+  "integration/trail-status-aws-cli.test.js",
+];
+
+async function clusterPass() {
+  const matrix = files.filter((f) => CLUSTER_MATRIX.some((name) => f.endsWith(name)));
+  if (matrix.length === 0) return 0;
+  const { clusterEnginesMissingReason } = await import("../dist/test/helpers/cluster-engines.js");
+  if (clusterEnginesMissingReason("the cluster pass of the integration tests")) return 0;
+  console.log(`\n# cluster pass: ${matrix.length} integration test files again, against a cluster node\n`);
+  return runTests(matrix, { ...process.env, CAIRN_TEST_BACKEND: "cluster" });
+}
+
+const embedded = runTests(files);
+const cluster = await clusterPass();
+process.exit(embedded !== 0 ? embedded : cluster);

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { CLI } from "./server-process.js";
+import { backendEnvOf } from "./test-backend.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -20,7 +21,7 @@ export async function addPrincipal(
   if (options.type) args.push("--type", options.type);
   const policyArns = options.policyArns ?? (options.type === "Root" ? [] : [ADMINISTRATOR_ACCESS]);
   for (const arn of policyArns) args.push("--policy-arn", arn);
-  const { stdout } = await execFileAsync(process.execPath, args);
+  const { stdout } = await execFileAsync(process.execPath, args, { env: { ...process.env, ...backendEnvOf(dataDir) } });
   const parsed = JSON.parse(stdout) as { accessKeyId: string; secretAccessKey: string };
   return { accessKeyId: parsed.accessKeyId, secretAccessKey: parsed.secretAccessKey };
 }

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { removeDataDir, startServerProcess, type ServerProcess } from "../helpers/server-process.js";
+import { ensureTrailBucket } from "../helpers/test-backend.js";
 import { awsCliMissingReason, runAws } from "../helpers/aws-cli.js";
 
 const skip = awsCliMissingReason();
@@ -16,6 +17,7 @@ describe("aws cloudtrail get-trail-status against a real server", { skip }, () =
   };
   before(async () => {
     server = await startServerProcess();
+    await ensureTrailBucket(server.dataDir, "cairn-audit");
     endpoint = ["--endpoint-url", server.url, "--region", "us-east-1", "--output", "json"];
   });
   after(async () => {

@@ -26,6 +26,7 @@ import {
   TEST_SECRET_ACCESS_KEY,
   type ServerProcess,
 } from "../helpers/server-process.js";
+import { ensureTrailBucket } from "../helpers/test-backend.js";
 import { addPrincipal } from "../helpers/principals.js";
 
 const admin = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
@@ -51,6 +52,7 @@ describe("trails through @aws-sdk/client-cloudtrail against a real server", () =
 
   before(async () => {
     server = await startServerProcess();
+    await ensureTrailBucket(server.dataDir, "cairn-audit");
     const client = (region: string, credentials = admin) =>
       new CloudTrailClient({ endpoint: server.url, region, credentials, maxAttempts: 1 });
     east = client("us-east-1");
