@@ -43,7 +43,7 @@ export interface JournalAppendBench {
   reopenMs: number;
 }
 
-function makeBatch(
+export function makeBatch(
   samples: Array<Record<string, unknown>>,
   first: number,
   count: number,
