@@ -132,8 +132,8 @@ export function clusterTrailsModule(
       return {
         operations,
         consumers: () => delivery.consumers(),
-        // Which node delivers which trail, so an operator sees a takeover.
-        health: () => ({ nodeId: holder, leasesHeld: delivery.leasesHeld() }),
+        // Which node delivers which trail (`/health`'s role), so an operator sees a takeover.
+        leasesHeld: () => delivery.leasesHeld(),
         banner: () => [`  trail buckets:    ${context.settings.s3Endpoint} (S3; delivery leased as ${holder})`],
         close: () => delivery.stop(),
       };
