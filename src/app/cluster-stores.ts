@@ -35,7 +35,7 @@ export function clusterModules(
   nodeId: string,
 ): readonly CairnModule[] {
   return [
-    clusterEventHistoryModule(stores.db, () => stores.journal.latestSeq()),
+    clusterEventHistoryModule(stores, nodeId, () => stores.journal.latestSeq()),
     clusterTrailsModule(stores, nodeId),
     clusterLakeRefusal,
     ingestModule,
