@@ -99,11 +99,6 @@ export class PostgresEventHistory implements EventHistory, Consumer {
     return this.runner !== undefined;
   }
 
-  /** The error of the indexer's last failed batch, until one succeeds. */
-  lastError(): unknown {
-    return this.runner?.lastError;
-  }
-
   /** Advances cursor() to what PostgreSQL holds, on a node that does not index (another node moves it). */
   async refreshCursor(): Promise<void> {
     this.applied.advance(await this.store.cursor());
