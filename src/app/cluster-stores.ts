@@ -7,7 +7,6 @@ import { DedupStore } from "../journal/dedup-store.js";
 import { openJetStreamJournal, type JetStreamJournal } from "../journal/jetstream-journal.js";
 import { openPostgresLakeCatalog, type LakeCatalog } from "../lake/catalog/index.js";
 import type { Clock } from "../lib/clock.js";
-import { configuredKey, MasterKeyError, type MasterKeySource } from "../lib/master-key.js";
 import type { MasterKey } from "../lib/secret-envelope.js";
 import { openPostgresBucketOwnerStore } from "../stores/bucket-owners/index.js";
 import { openPostgresCursorStores, type PostgresCursorStores } from "../stores/cursors/index.js";
@@ -24,6 +23,7 @@ import {
   type PostgresTrailStore,
 } from "../stores/trails/index.js";
 import type { Buckets } from "./buckets.js";
+import { clusterMasterKey } from "./cluster-secrets.js";
 import { ingestModule, liveTailModule, proxyModule } from "./modules/capture-modules.js";
 import { clusterEventHistoryModule, clusterLakeRefusal, clusterTrailsModule } from "./modules/cluster-modules.js";
 import { quarantineModule } from "./modules/quarantine-module.js";
@@ -35,7 +35,7 @@ export function clusterModules(
   nodeId: string,
 ): readonly CairnModule[] {
   return [
-    clusterEventHistoryModule(stores.db, () => stores.journal.latestSeq()),
+    clusterEventHistoryModule(stores, nodeId, () => stores.journal.latestSeq()),
     clusterTrailsModule(stores, nodeId),
     clusterLakeRefusal,
     ingestModule,
@@ -83,10 +83,8 @@ export async function openClusterStores(settings: ServerSettings, clock: Clock):
   const { databaseUrl, journalUrl, s3Endpoint } = settings;
   if (databaseUrl === undefined || journalUrl === undefined || s3Endpoint === undefined)
     throw new SettingsError(["cluster mode needs CAIRN_DATABASE_URL, CAIRN_JOURNAL_URL and CAIRN_S3_ENDPOINT"]);
-  const source = explicitKeySource(settings);
   // Never <data-dir>/master.key: every node must open what any node sealed.
-  const resolved = source === undefined ? undefined : await configuredKey(settings.dataDir, source);
-  if (resolved === undefined) throw new MasterKeyError("cluster mode needs CAIRN_MASTER_KEY or CAIRN_MASTER_KEY_FILE.");
+  const resolved = await clusterMasterKey(settings);
   const closers: Array<() => Promise<void>> = [];
   const db = openPostgresDatabase({ url: databaseUrl });
   closers.push(() => db.close());
@@ -133,14 +131,6 @@ export async function openClusterStores(settings: ServerSettings, clock: Clock):
     await closeInReverse(closers).catch(() => undefined);
     throw error;
   }
-}
-
-function explicitKeySource(settings: ServerSettings): MasterKeySource | undefined {
-  if (settings.masterKey === undefined && settings.masterKeyFile === undefined) return undefined;
-  return {
-    ...(settings.masterKey !== undefined ? { masterKey: settings.masterKey } : {}),
-    ...(settings.masterKeyFile !== undefined ? { masterKeyFile: settings.masterKeyFile } : {}),
-  };
 }
 
 /** Closes the stores before the pool they share; every closer runs even when one fails. */

@@ -5,7 +5,12 @@ import type { QuarantineStore } from "../stores/quarantine/index.js";
 
 /** Why `/health` says `degraded` (docs/reference/security.md, "Health"). */
 export type HealthReasonCode =
-  "journal_unwritable" | "consumer_stalled" | "consumer_lagging" | "records_quarantined" | "quarantine_unreadable";
+  | "journal_unwritable"
+  | "database_unreachable"
+  | "consumer_stalled"
+  | "consumer_lagging"
+  | "records_quarantined"
+  | "quarantine_unreadable";
 
 export interface HealthReason {
   readonly code: HealthReasonCode;
@@ -26,6 +31,8 @@ export interface HealthFacts {
   readonly reasons: readonly HealthReason[];
   /** Undefined when the journal can take an append now; why not otherwise. */
   readonly journalProblem: string | undefined;
+  /** Cluster mode: undefined when the database answered; why not otherwise. Always undefined without a database. */
+  readonly databaseProblem: string | undefined;
   readonly consumers: Readonly<Record<string, ConsumerLag>>;
   /** Undefined when the quarantine could not be read. */
   readonly quarantinedRecords: number | undefined;
@@ -39,12 +46,16 @@ export interface HealthMonitorDeps {
   readonly clock: Clock;
   /** CAIRN_HEALTH_MAX_LAG_SECONDS. */
   readonly maxLagSeconds: number;
+  /** Cluster mode: a cheap statement on the shared database (`SELECT 1`); rejects when it cannot be reached. */
+  readonly database?: () => Promise<void>;
 }
 
 /** `/health` is unauthenticated: its checks (a small fsync among them) run at most this often. */
 const REFRESH_MS = 1_000;
 /** A journal whose write check has not answered after this long is reported as not writable. */
 const WRITE_CHECK_TIMEOUT_MS = 5_000;
+/** A database that has not answered `SELECT 1` after this long (stopped, paused, unroutable) is reported unreachable. */
+const DATABASE_CHECK_TIMEOUT_MS = 3_000;
 
 /**
  * What `/health` and `/health/ready` say, computed at most once a second whatever the request rate
@@ -56,6 +67,8 @@ const WRITE_CHECK_TIMEOUT_MS = 5_000;
 export class HealthMonitor {
   private readonly positions = new Map<string, { seq: number; sinceMs: number }>();
   private latest: { atMs: number; facts: Promise<HealthFacts> } | undefined;
+  /** The database check under way: a hung one is awaited again rather than doubled, so a paused server holds one connection. */
+  private databaseCheck: Promise<void> | undefined;
 
   constructor(private readonly deps: HealthMonitorDeps) {}
 
@@ -68,8 +81,9 @@ export class HealthMonitor {
   }
 
   private async compute(nowMs: number): Promise<HealthFacts> {
-    const [journalProblem, quarantinedRecords, consumers] = await Promise.all([
+    const [journalProblem, databaseProblem, quarantinedRecords, consumers] = await Promise.all([
       this.journalProblem(),
+      this.databaseProblem(),
       this.deps.quarantine.count().catch(() => undefined),
       this.consumerLags(nowMs),
     ]);
@@ -77,6 +91,8 @@ export class HealthMonitor {
     const reasons: HealthReason[] = [];
     if (journalProblem !== undefined)
       reasons.push({ code: "journal_unwritable", message: `The journal cannot take writes: ${journalProblem}` });
+    if (databaseProblem !== undefined)
+      reasons.push({ code: "database_unreachable", message: `The database cannot be reached: ${databaseProblem}` });
     for (const [name, lag] of Object.entries(consumers)) {
       const reason = this.consumerReason(name, lag, nowMs);
       if (reason !== undefined) reasons.push(reason);
@@ -92,28 +108,36 @@ export class HealthMonitor {
       status: reasons.length === 0 ? "ok" : "degraded",
       reasons,
       journalProblem,
+      databaseProblem,
       consumers,
       quarantinedRecords,
     };
   }
 
-  private async journalProblem(): Promise<string | undefined> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<string>((resolve) => {
-      timer = setTimeout(
-        () => resolve(`the write check did not answer within ${WRITE_CHECK_TIMEOUT_MS / 1000} s.`),
-        WRITE_CHECK_TIMEOUT_MS,
-      );
-    });
+  private journalProblem(): Promise<string | undefined> {
     const check = this.deps.journal.checkWritable().then(
       () => undefined,
       (error: unknown) => (error instanceof Error ? error.message : String(error)),
     );
-    try {
-      return await Promise.race([check, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return withinMs(check, WRITE_CHECK_TIMEOUT_MS, "the write check");
+  }
+
+  /**
+   * The database's answer to a cheap statement, bounded. The driver's message names the server
+   * (user, host, database): `/health` is unauthenticated, so it says only what failed.
+   */
+  private databaseProblem(): Promise<string | undefined> {
+    const { database } = this.deps;
+    if (database === undefined) return Promise.resolve(undefined);
+    const check = (this.databaseCheck ??= database().finally(() => (this.databaseCheck = undefined)));
+    return withinMs(
+      check.then(
+        () => undefined,
+        () => "it refused or dropped the connection.",
+      ),
+      DATABASE_CHECK_TIMEOUT_MS,
+      "a query",
+    );
   }
 
   /** Each consumer's lag in records and in seconds (the journal time of its oldest waiting record). */
@@ -166,5 +190,18 @@ export class HealthMonitor {
         message: `${name} is ${lag.lagSeconds} s behind the journal (CAIRN_HEALTH_MAX_LAG_SECONDS is ${this.deps.maxLagSeconds}).`,
       };
     return undefined;
+  }
+}
+
+/** What `check` found, or that `what` did not answer within `ms`. */
+async function withinMs(check: Promise<string | undefined>, ms: number, what: string): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`${what} did not answer within ${ms / 1000} s.`), ms);
+  });
+  try {
+    return await Promise.race([check, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

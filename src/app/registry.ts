@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import type { FastifyInstance } from "fastify";
 import type { Authorizer } from "../auth/authorizer.js";
 import type { ServerSettings } from "../config/settings.js";
@@ -44,6 +45,11 @@ export interface StartedModule {
   /** The module's journal consumers as they are now (a trail's consumer comes and goes with its logging). */
   readonly consumers?: () => readonly ConsumerStatus[];
   readonly jobs?: readonly Job[];
+  /**
+   * The singleton leases the module holds now, by lease name (a trail's delivery, the event-history
+   * indexer): `/health` shows them as this node's role. Every leased consumer reports here.
+   */
+  readonly leasesHeld?: () => readonly string[];
   /** Extra facts for `/health` under the module's name. */
   readonly health?: () => Record<string, unknown>;
   /** Addresses the module serves besides the API (the read-only S3 endpoint), by name. */
@@ -86,7 +92,8 @@ export class ModuleRegistry {
   private readonly started: Array<{ name: string; module: StartedModule }> = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly running = new Set<Promise<void>>();
-  private readonly grants = new Map<string, LeaseGrant>();
+  /** Each job's last grant, and until when (this node's monotonic clock) it surely holds. */
+  private readonly grants = new Map<string, { grant: LeaseGrant; heldUntilMs: number }>();
   private closed = false;
 
   private constructor(
@@ -156,6 +163,15 @@ export class ModuleRegistry {
     return { consumers, modules };
   }
 
+  /** The leases this node holds now: its modules' and its jobs' (`job:<name>`), sorted. */
+  leasesHeld(): string[] {
+    const now = performance.now();
+    const jobs = [...this.grants.values()]
+      .filter(({ heldUntilMs }) => now < heldUntilMs)
+      .map(({ grant }) => grant.name);
+    return [...this.started.flatMap(({ module }) => module.leasesHeld?.() ?? []), ...jobs].sort();
+  }
+
   endpoint(name: string): string | undefined {
     return this.started.map(({ module }) => module.endpoints?.[name]).find((url) => url !== undefined);
   }
@@ -210,13 +226,14 @@ export class ModuleRegistry {
    */
   private async runLeased(job: Job): Promise<void> {
     try {
-      const grant = await this.options.leases.acquire(
-        `job:${job.name}`,
-        this.options.nodeId,
-        job.intervalMs * LEASE_TTL_FACTOR,
-      );
-      if (grant === undefined) return;
-      this.grants.set(job.name, grant);
+      const ttlMs = job.intervalMs * LEASE_TTL_FACTOR;
+      const askedAtMs = performance.now();
+      const grant = await this.options.leases.acquire(`job:${job.name}`, this.options.nodeId, ttlMs);
+      if (grant === undefined) {
+        this.grants.delete(job.name);
+        return;
+      }
+      this.grants.set(job.name, { grant, heldUntilMs: askedAtMs + ttlMs });
       await job.run();
     } catch (error) {
       this.context.onInternalError(error);
@@ -229,7 +246,7 @@ export class ModuleRegistry {
     for (const timer of this.timers) clearInterval(timer);
     this.timers.length = 0;
     await Promise.all(this.running);
-    for (const grant of this.grants.values())
+    for (const { grant } of this.grants.values())
       await this.options.leases.release(grant).catch(this.context.onInternalError);
     this.grants.clear();
   }

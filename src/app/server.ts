@@ -102,7 +102,7 @@ export async function startServer(
   registerApiRoute(app, routeContext, registry, settings);
   await registry.registerRoutes(app, routeContext);
   await registerConsoleRoute(app);
-  registerHealthRoutes(app, { settings, journal, registry, quarantine, clock, budget });
+  registerHealthRoutes(app, { settings, node, registry, clock, budget });
 
   await app.listen({ host: settings.host, port: settings.port });
   const url = urlOf(app.server.address() as AddressInfo);
@@ -145,6 +145,9 @@ interface NodeStores {
   readonly signingKeys: SigningKeyStore;
   readonly leases: LeaseStore;
   readonly nodeId: string;
+  readonly mode: "embedded" | "cluster";
+  /** Cluster mode: a cheap statement on the shared database, for `/health`. */
+  readonly checkDatabase?: () => Promise<void>;
   readonly modules: readonly CairnModule[];
   close(): Promise<void>;
 }
@@ -157,7 +160,8 @@ async function openEmbeddedNode(settings: ServerSettings, clock: Clock): Promise
   const quarantine = openSqliteQuarantineStore(join(settings.dataDir, "quarantine.db"));
   const leases = new LocalLeaseStore(clock);
   return {
-    ...{ masterKey, principals, journal, buckets, quarantine, leases, nodeId: "embedded", modules: SERVER_MODULES },
+    ...{ masterKey, principals, journal, buckets, quarantine, leases, nodeId: "embedded", mode: "embedded" },
+    modules: SERVER_MODULES,
     signingKeys: openFileSigningKeyStore({ dataDir: settings.dataDir, clock, masterKey: masterKey.key }),
     async close() {
       await buckets.owners.close();
@@ -177,6 +181,8 @@ async function openClusterNode(settings: ServerSettings, clock: Clock): Promise<
     ...stores,
     masterKey: { ...stores.masterKey, generated: false },
     nodeId,
+    mode: "cluster",
+    checkDatabase: async () => void (await stores.db.query("SELECT 1")),
     modules: clusterModules(stores, nodeId),
   };
 }
@@ -241,55 +247,66 @@ function throttles(settings: ServerSettings, clock: Clock): Map<string, Throttle
   return out;
 }
 
-/** `GET /health` (what the node is like) and `GET /health/ready` (whether a load balancer should send it writes). */
+/** `GET /health` (what the node is like) and `GET /health/ready` (whether a load balancer should send it requests). */
 function registerHealthRoutes(
   app: ReturnType<typeof createHttpApp>,
   parts: {
     settings: ServerSettings;
-    journal: Journal;
+    node: NodeStores;
     registry: ModuleRegistry;
-    quarantine: QuarantineStore;
     clock: Clock;
     budget: InflightBodyBudget;
   },
 ): void {
-  const { settings, journal, registry } = parts;
+  const { settings, node, registry } = parts;
   const monitor = new HealthMonitor({
-    journal,
+    journal: node.journal,
     consumers: () => registry.consumers(),
-    quarantine: parts.quarantine,
+    quarantine: node.quarantine,
     clock: parts.clock,
     maxLagSeconds: settings.healthMaxLagSeconds,
+    ...(node.checkDatabase !== undefined ? { database: node.checkDatabase } : {}),
   });
-  app.get("/health", async () => healthOf(settings, journal, registry, await monitor.facts(), parts.budget));
+  app.get("/health", async () => healthOf(settings, node, registry, await monitor.facts(), parts.budget));
   app.get("/health/ready", async (_request, reply) => {
-    const { journalProblem } = await monitor.facts();
-    if (journalProblem === undefined) return { status: "ready" };
-    // Only a node that cannot make a write durable is taken out: a lagging consumer is no reason.
-    const error = new ApiError("ServiceUnavailableException", `Cairn cannot take writes now: ${journalProblem}`, {
-      "retry-after": "1",
-    });
-    senderOf("json-1.1")(reply, randomUUID(), error);
+    const { journalProblem, databaseProblem } = await monitor.facts();
+    if (journalProblem === undefined && databaseProblem === undefined) return { status: "ready" };
+    // Only a node that cannot make a write durable, or cannot reach its database (who is calling,
+    // the trails, the index), is taken out: a lagging consumer is no reason.
+    const message =
+      journalProblem !== undefined
+        ? `Cairn cannot take writes now: ${journalProblem}`
+        : `Cairn cannot reach its database now: ${databaseProblem}`;
+    senderOf("json-1.1")(
+      reply,
+      randomUUID(),
+      new ApiError("ServiceUnavailableException", message, { "retry-after": "1" }),
+    );
     return reply;
   });
 }
 
 /**
  * `GET /health`: `ok` or `degraded` with the reasons (docs/reference/security.md, "Health"), the
- * journal, every registered consumer's cursor and lag, the quarantine, and the modules' own facts.
+ * node's mode, id and role (the leases it holds), the journal (and in cluster mode the database),
+ * every registered consumer's cursor and lag, the quarantine, and the modules' own facts.
  * Always 200: it describes the node; `/health/ready` is the probe that takes a node out.
  */
 function healthOf(
   settings: ServerSettings,
-  journal: Journal,
+  node: NodeStores,
   registry: ModuleRegistry,
   facts: HealthFacts,
   budget: InflightBodyBudget,
 ): Record<string, unknown> {
   const { consumers, modules } = registry.health();
+  const { journal } = node;
   return {
     status: facts.status,
     reasons: facts.reasons,
+    mode: node.mode,
+    nodeId: node.nodeId,
+    role: { leasesHeld: registry.leasesHeld() },
     accountId: settings.accountId,
     region: settings.region,
     journal: {
@@ -298,6 +315,7 @@ function healthOf(
       retentionFloorSeq: registry.retentionFloor(),
       writable: facts.journalProblem === undefined,
     },
+    ...(node.checkDatabase !== undefined ? { database: { reachable: facts.databaseProblem === undefined } } : {}),
     consumers: Object.fromEntries(
       Object.entries(consumers).map(([name, status]) => [
         name,

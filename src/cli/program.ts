@@ -109,7 +109,10 @@ function addPrincipalCommands(program: Command): void {
   const principal = program.command("principal").description("Manage principals (callers and their access keys).");
   principal
     .command("add")
-    .description("Create a principal with an access key and print the key. Works whether or not the server runs.")
+    .description(
+      "Create a principal with an access key and print the key. Works whether or not the server runs. " +
+        "With CAIRN_DATABASE_URL (cluster mode) it goes to the cluster's PostgreSQL.",
+    )
     .requiredOption("--name <name>", "IAM user name, role/session for AssumedRole, or a label for Root")
     .addOption(new Option("--type <type>", "principal type").choices(PRINCIPAL_TYPES).default("IAMUser"))
     .option("--account-id <id>", "12-digit account id (default: CAIRN_ACCOUNT_ID or 123456789012)")
@@ -126,11 +129,12 @@ function addPrincipalCommands(program: Command): void {
       const { dataDir, accountId } = loadSettings(["dataDir", "accountId"], flags, process.env);
       // Keys come from the flags only: CAIRN_ACCESS_KEY_ID in the environment is the server's admin key.
       const keys = loadSettings(["accessKeyId", "secretAccessKey"], flags, {});
-      const masterKeySource = loadSettings(["masterKey", "masterKeyFile"], {}, process.env);
+      const { databaseUrl, ...masterKeySource } = clusterSecretSettings();
       await runPrincipalAdd({
         dataDir,
         accountId,
         masterKeySource,
+        ...(databaseUrl !== undefined ? { databaseUrl } : {}),
         type,
         name: String(flags.name),
         json: flags.json === true,
@@ -143,12 +147,18 @@ function addPrincipalCommands(program: Command): void {
   addPrincipalPolicyCommands(principal);
   principal
     .command("list")
-    .description("List principals and their access key ids (never secrets).")
+    .description("List principals and their access key ids (never secrets); the cluster's with CAIRN_DATABASE_URL.")
     .option("--data-dir <dir>", "data directory (default: CAIRN_DATA_DIR or ./.cairn)")
     .option("--json", "print JSON")
     .action(async (flags: Record<string, unknown>) => {
       const { dataDir } = loadSettings(["dataDir"], flags, process.env);
-      await runPrincipalList({ dataDir, json: flags.json === true, stdout: process.stdout });
+      const { databaseUrl, ...masterKeySource } = clusterSecretSettings();
+      await runPrincipalList({
+        dataDir,
+        ...(databaseUrl !== undefined ? { databaseUrl, masterKeySource } : {}),
+        json: flags.json === true,
+        stdout: process.stdout,
+      });
     });
 }
 
@@ -193,15 +203,39 @@ function addPrincipalPolicyCommands(principal: Command): void {
     });
 }
 
+/**
+ * The master key settings, and CAIRN_DATABASE_URL when the environment asks for cluster mode, read
+ * as the server reads them: a partial cluster combination is refused (exit 2) before anything opens,
+ * rather than a command quietly working on a data directory no node uses.
+ */
+function clusterSecretSettings(): { databaseUrl?: string; masterKey?: string; masterKeyFile?: string } {
+  const settings = loadSettings(
+    ["databaseUrl", "journalUrl", "s3Endpoint", "s3AccessKeyId", "s3SecretAccessKey", "masterKey", "masterKeyFile"],
+    {},
+    process.env,
+  );
+  return {
+    ...(settings.databaseUrl !== undefined ? { databaseUrl: settings.databaseUrl } : {}),
+    ...(settings.masterKey !== undefined ? { masterKey: settings.masterKey } : {}),
+    ...(settings.masterKeyFile !== undefined ? { masterKeyFile: settings.masterKeyFile } : {}),
+  };
+}
+
 function addKeysCommands(program: Command): void {
-  const keys = program.command("keys").description("Manage the master key that seals the data directory's secrets.");
+  const keys = program
+    .command("keys")
+    .description(
+      "Manage the master key that seals the data directory's (or, with CAIRN_DATABASE_URL, the cluster's) secrets.",
+    );
   keys
     .command("rotate-master")
     .description(
       "Re-seal every secret of the data directory (secret access keys, signing private keys) under a new master key. " +
         "Stop the server first: Cairn cannot tell whether a server is using the directory. " +
         "The current key is found as the server finds it (CAIRN_MASTER_KEY, CAIRN_MASTER_KEY_FILE, else <data-dir>/master.key). " +
-        "Crash-safe: if it stops midway, run it again with the same keys to finish.",
+        "Crash-safe: if it stops midway, run it again with the same keys to finish. " +
+        "With CAIRN_DATABASE_URL (cluster mode) it re-seals the cluster's secrets in PostgreSQL in one transaction: " +
+        "stop every node first, give the new key with --new-master-key-file, then start every node with it.",
     )
     .option("--data-dir <dir>", "data directory (default: CAIRN_DATA_DIR or ./.cairn)")
     .option(
@@ -210,10 +244,11 @@ function addKeysCommands(program: Command): void {
     )
     .action(async (flags: { dataDir?: string; newMasterKeyFile?: string }) => {
       const { dataDir } = loadSettings(["dataDir"], flags, process.env);
-      const masterKeySource = loadSettings(["masterKey", "masterKeyFile"], {}, process.env);
+      const { databaseUrl, ...masterKeySource } = clusterSecretSettings();
       await runRotateMasterKey({
         dataDir,
         masterKeySource,
+        ...(databaseUrl !== undefined ? { databaseUrl } : {}),
         ...(flags.newMasterKeyFile !== undefined ? { newMasterKeyFile: flags.newMasterKeyFile } : {}),
         stdout: process.stdout,
       });

@@ -71,7 +71,8 @@ export async function recordedKeyId(dataDir: string): Promise<string | undefined
   return (await readOptional(keyIdPath(dataDir)))?.trim();
 }
 
-async function readNewKeyFile(path: string): Promise<MasterKey> {
+/** The key in the file given with --new-master-key-file. */
+export async function readNewKeyFile(path: string): Promise<MasterKey> {
   const text = await readFile(path, "utf8").catch((error: unknown) => {
     throw new MasterKeyError(`--new-master-key-file: cannot read ${path} (${errorCode(error)}).`);
   });

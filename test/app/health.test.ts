@@ -133,6 +133,42 @@ describe("HealthMonitor", () => {
     assert.match(facts.journalProblem ?? "", /closed/);
   });
 
+  it("reports a database that refuses or does not answer, without its error text, and never doubles a hung check", async () => {
+    let calls = 0;
+    let answer: () => Promise<void> = () =>
+      Promise.reject(new Error("password authentication failed for cairn@db-host"));
+    const withDatabase = new HealthMonitor({
+      journal,
+      consumers: () => statuses,
+      quarantine,
+      clock,
+      maxLagSeconds: MAX_LAG_SECONDS,
+      database: () => {
+        calls++;
+        return answer();
+      },
+    });
+    let facts = await withDatabase.facts();
+    assert.deepEqual(
+      facts.reasons.map((reason) => reason.code),
+      ["database_unreachable"],
+    );
+    assert.doesNotMatch(JSON.stringify(facts.reasons), /db-host|password/);
+    let release: () => void = () => undefined;
+    answer = () => new Promise<void>((resolve) => (release = resolve));
+    nowMs += 1000;
+    facts = await withDatabase.facts();
+    assert.match(facts.databaseProblem ?? "", /did not answer within 3 s/);
+    nowMs += 1000;
+    facts = await withDatabase.facts();
+    assert.equal(calls, 2, "the hung check is awaited again, not repeated");
+    release();
+    nowMs += 1000;
+    facts = await withDatabase.facts();
+    assert.equal(facts.status, "ok");
+    assert.equal(facts.databaseProblem, undefined);
+  });
+
   it("computes at most once a second, whatever the number of calls", async () => {
     const first = monitor.facts();
     assert.equal(monitor.facts(), first);

@@ -110,6 +110,35 @@ describe("ModuleRegistry: journal retention and /health come from the same regis
     await second.close();
   });
 
+  it("reports the leases its modules and its jobs hold as one list", async () => {
+    let ran: () => void = () => undefined;
+    const didRun = new Promise<void>((resolve) => (ran = resolve));
+    const leased: CairnModule = {
+      name: "leased",
+      start: async () => ({
+        leasesHeld: () => ["trail-delivery:arn:x"],
+        jobs: [{ name: "sweep", intervalMs: 60_000, runAtStart: true, run: async () => ran() }],
+        close: async () => undefined,
+      }),
+    };
+    const registry = await ModuleRegistry.start([leased], context(), {
+      leases: new LocalLeaseStore(clock),
+      nodeId: "a",
+      journalRetentionMs: HOUR_MS,
+    });
+    assert.deepEqual(registry.leasesHeld(), ["trail-delivery:arn:x"]);
+    registry.startJobs();
+    await didRun;
+    const held = registry.leasesHeld();
+    assert.deepEqual(
+      held.filter((name) => name !== "job:journal-retention"),
+      ["job:sweep", "trail-delivery:arn:x"],
+    );
+    await registry.stopJobs();
+    assert.deepEqual(registry.leasesHeld(), ["trail-delivery:arn:x"], "stopping gives the job leases up");
+    await registry.close();
+  });
+
   it("refuses two modules that register the same operation", async () => {
     const handler = async () => ({ output: {} });
     const owning = (name: string): CairnModule => ({
@@ -170,6 +199,9 @@ describe("GET /health of a running server lists every registered consumer", () =
     assert.equal(body["status"], "ok");
     assert.deepEqual(body["reasons"], []);
     assert.deepEqual(body["quarantine"], { records: 0 });
+    assert.equal(body["mode"], "embedded");
+    assert.equal(body["nodeId"], "embedded");
+    assert.ok(!("database" in body), "no database to reach in embedded mode");
     assert.equal((body["journal"] as { writable: boolean }).writable, true);
     const ready = await fetch(`${server.url}/health/ready`);
     assert.equal(ready.status, 200);

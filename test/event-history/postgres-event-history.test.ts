@@ -11,6 +11,10 @@ import {
 import { openFileJournal, type Journal } from "../../src/journal/index.js";
 import { StoreUnavailableError } from "../../src/lib/transient-error.js";
 import { openPostgresDatabase, type PostgresDatabase } from "../../src/stores/postgres/index.js";
+import { openPostgresLeaseStore } from "../../src/stores/lease/index.js";
+import { INDEXER_LEASE, LeasedIndexer } from "../../src/consumers/event-history/leased-indexer.js";
+import { IndexerFencedOffError } from "../../src/consumers/event-history/postgres-posting-store.js";
+import { pollUntil } from "../helpers/poll.js";
 import { postgresMissingReason, startPostgresServer, type PostgresServer } from "../helpers/postgres-server.js";
 import { bruteForce, lookupAll } from "./brute-force.js";
 import { FakeClock, NOW_MS, samplesBackFrom } from "./fixtures.js";
@@ -176,6 +180,86 @@ describe("PostgresEventHistory across nodes", { skip: postgresMissingReason() },
       assert.deepEqual(await history.prune(), { partitionsDropped: 0, postingsDeleted: 0 });
     } finally {
       await history.close();
+      await c.cleanup();
+    }
+  });
+
+  it("fences the cursor with the indexer lease's token: a superseded indexer writes nothing, an unfenced one neither", async () => {
+    const c = await cluster();
+    const failures: unknown[] = [];
+    const first = await PostgresEventHistory.open({ db: c.node(), journal: c.journal, clock: c.clock });
+    const second = await PostgresEventHistory.open({ db: c.node(), journal: c.journal, clock: c.clock });
+    const unfenced = await PostgresEventHistory.open({ db: c.node(), journal: c.journal, clock: c.clock });
+    try {
+      await append(c.journal, 50);
+      await first.follow(c.journal, { fencingToken: 1, onFailure: (error) => failures.push(error) });
+      await first.waitFor(50, CATCH_UP_MS);
+      // The paused holder's successor claims the cursor; the paused one wakes and goes on.
+      await second.follow(c.journal, { fencingToken: 2 });
+      await append(c.journal, 50, NOW_MS - 500, 30_000);
+      await second.waitFor(100, CATCH_UP_MS);
+      await pollUntil(() => failures.some((error) => error instanceof IndexerFencedOffError), {
+        message: "the superseded indexer to be refused",
+      });
+      const before = await second.countPostings();
+      await assert.rejects(first.handle(await c.journal.read(1, 100)), IndexerFencedOffError);
+      await assert.rejects(unfenced.handle(await c.journal.read(1, 100)), IndexerFencedOffError);
+      assert.equal(await second.countPostings(), before, "nothing written by a refused batch");
+      assert.equal(await second.loadCursor(), 100, "the cursor did not move back");
+      const expected = bruteForce(await c.journal.read(1, 1000), query()).map((event) => event.EventId);
+      assert.deepEqual(
+        (await lookupAll(first, query())).map((event) => event.EventId),
+        expected,
+      );
+    } finally {
+      for (const history of [first, second, unfenced]) await history.close();
+      await c.cleanup();
+    }
+  });
+
+  it("LeasedIndexer: one node of two indexes; when it stops, the other takes the lease over and indexes on", async () => {
+    const c = await cluster();
+    const report = (error: unknown): void => assert.fail(`unexpected: ${String(error)}`);
+    const nodes = await Promise.all(
+      ["a", "b"].map(async (holder) => {
+        const db = c.node();
+        const history = await PostgresEventHistory.open({ db, journal: c.journal, clock: c.clock });
+        const leases = { store: await openPostgresLeaseStore(db), holder, ttlMs: 1_500 };
+        const indexer = new LeasedIndexer({ history, journal: c.journal, leases, pruneEveryMs: 3_600_000, report });
+        return { history, indexer, leases: leases.store };
+      }),
+    );
+    try {
+      for (const node of nodes) node.indexer.start();
+      await append(c.journal, 40);
+      const holders = await pollUntil(
+        () => {
+          const held = nodes.filter((node) => node.indexer.leasesHeld().includes(INDEXER_LEASE));
+          return held.length === 1 && held;
+        },
+        { message: "exactly one node to hold the indexer lease" },
+      );
+      const [holder] = holders;
+      const other = nodes.find((node) => node !== holder)!;
+      assert.deepEqual(other.indexer.leasesHeld(), []);
+      assert.equal(other.history.following(), false, "only the holder follows the journal");
+      await other.history.waitFor(40, CATCH_UP_MS);
+      await holder!.indexer.close();
+      await append(c.journal, 40, NOW_MS - 500, 30_000);
+      await pollUntil(() => other.indexer.leasesHeld().includes(INDEXER_LEASE), { message: "the takeover" });
+      await other.history.waitFor(80, CATCH_UP_MS);
+      assert.equal(other.history.cursor(), 80);
+      const expected = bruteForce(await c.journal.read(1, 1000), query()).map((event) => event.EventId);
+      assert.deepEqual(
+        (await lookupAll(holder!.history, query())).map((event) => event.EventId),
+        expected,
+      );
+    } finally {
+      for (const node of nodes) {
+        await node.indexer.close();
+        await node.history.close();
+        await node.leases.close();
+      }
       await c.cleanup();
     }
   });

@@ -21,6 +21,11 @@ export interface NatsServer {
   readonly names: readonly string[];
   /** kill -9 of one node (by server name), for fault tests; resolves once it exited. */
   kill(name: string): Promise<void>;
+  /** Stops one node (SIGTERM), runs `whileDown`, and starts it again with the same port, name and store. */
+  restart(name: string, options?: { whileDown?: () => Promise<void> }): Promise<void>;
+  /** SIGSTOP of one node: its sockets stay open and nothing answers (resume() sends SIGCONT). */
+  pause(name: string): void;
+  resume(name: string): void;
   stop(): Promise<void>;
 }
 
@@ -97,6 +102,7 @@ async function startNodes(
   specs: ReadonlyArray<{ args: string[]; url: string; name: string }>,
   dirs: string[],
 ): Promise<NatsServer> {
+  // Replaced in place when a node is restarted, so stop() ends the running process.
   const nodes = specs.map((spec) => spawnNode(spec.args, spec.url, spec.name));
   const stop = async (): Promise<void> => {
     await Promise.all(nodes.map((node) => stopNode(node.child)));
@@ -109,15 +115,32 @@ async function startNodes(
     throw error;
   }
   const urls = nodes.map((node) => node.url);
+  const indexOf = (name: string): number => {
+    const index = nodes.findIndex((candidate) => candidate.name === name);
+    if (index < 0) throw new Error(`No nats-server node named ${name}.`);
+    return index;
+  };
+  const restart = async (name: string, { whileDown }: { whileDown?: () => Promise<void> } = {}): Promise<void> => {
+    const index = indexOf(name);
+    await stopNode(nodes[index]!.child);
+    await whileDown?.();
+    const spec = specs[index]!;
+    nodes[index] = spawnNode(spec.args, spec.url, spec.name);
+    await waitForJetStream([nodes[index]!]);
+  };
+  const signal = (name: string, which: NodeJS.Signals): void => void nodes[indexOf(name)]!.child.kill(which);
   const kill = async (name: string): Promise<void> => {
-    const node = nodes.find((candidate) => candidate.name === name);
-    if (node === undefined) throw new Error(`No nats-server node named ${name}.`);
+    const node = nodes[indexOf(name)]!;
     if (node.child.exitCode !== null || node.child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => node.child.once("exit", () => resolve()));
     node.child.kill("SIGKILL");
     await exited;
   };
-  return { urls, url: urls.join(","), names: nodes.map((node) => node.name), kill, stop };
+  return {
+    ...{ urls, url: urls.join(","), names: nodes.map((node) => node.name), kill, restart, stop },
+    pause: (name) => signal(name, "SIGSTOP"),
+    resume: (name) => signal(name, "SIGCONT"),
+  };
 }
 
 /** One JetStream server. */

@@ -30,14 +30,14 @@ const BUCKET = "cluster-trail-logs";
 const TAKEOVER_WAIT = { timeoutMs: 90_000, intervalMs: 500 };
 
 /**
- * The trails a node's /health says it delivers: the leases it holds (`trails.leasesHeld`) and the
+ * The trails a node's /health says it delivers: the leases it holds (`role.leasesHeld`) and the
  * delivery consumers it runs, which only the holder of a trail's lease runs. Both or neither.
  */
 async function deliveringOn(node: ServerProcess): Promise<string[]> {
   const response = await fetch(`${node.url}/health`);
-  const body = (await response.json()) as { consumers?: Record<string, unknown>; trails?: { leasesHeld?: string[] } };
+  const body = (await response.json()) as { consumers?: Record<string, unknown>; role?: { leasesHeld?: string[] } };
   const running = Object.keys(body.consumers ?? {}).filter((name) => name.startsWith("trail-delivery:"));
-  const held = body.trails?.leasesHeld ?? [];
+  const held = body.role?.leasesHeld ?? [];
   return running.filter((name) => held.includes(name));
 }
 

@@ -1,3 +1,4 @@
+import { LeasedIndexer } from "../../consumers/event-history/leased-indexer.js";
 import { PostgresEventHistory } from "../../consumers/event-history/postgres-event-history.js";
 import { createLookupEventsOperation } from "../../control-plane/lookup-events.js";
 import type { OperationHandler } from "../../control-plane/operation.js";
@@ -13,23 +14,33 @@ const READ_YOUR_WRITES_WAIT_MS = 2_000;
 const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 
 /**
- * Event history on PostgreSQL (decision 0013). Every node indexes the whole stream for now (a lease
- * will make it one node): the postings insert ignores what another node already wrote and the cursor
- * only moves forward, so two indexers cost work, never a doubled event. LookupEvents waits for the
- * cursor PostgreSQL holds to reach the stream's head as the stream has it (not this node's view),
- * whichever node moved it.
+ * Event history on PostgreSQL (decision 0013). One node indexes: the holder of the
+ * `event-history-indexer` lease, under its fencing token, and it alone prunes. Every node serves
+ * LookupEvents, which waits for the cursor PostgreSQL holds to reach the stream's head as the stream
+ * has it (not this node's view), whichever node moved it.
  */
-export function clusterEventHistoryModule(db: PostgresDatabase, latestSeq: () => Promise<number>): CairnModule {
+export function clusterEventHistoryModule(
+  stores: { db: PostgresDatabase; leases: LeaseStore },
+  holder: string,
+  latestSeq: () => Promise<number>,
+): CairnModule {
   return {
     name: "event-history",
-    async start({ settings, journal, clock }) {
+    async start({ settings, journal, clock, onInternalError }) {
       const history = await PostgresEventHistory.open({
-        db,
+        db: stores.db,
         journal,
         clock,
         retentionDays: settings.historyRetentionDays,
       });
-      await history.follow(journal);
+      const indexer = new LeasedIndexer({
+        history,
+        journal,
+        leases: { store: stores.leases, holder },
+        pruneEveryMs: PRUNE_INTERVAL_MS,
+        report: onInternalError,
+      });
+      indexer.start();
       const lookupEvents = createLookupEventsOperation({
         history,
         retentionDays: settings.historyRetentionDays,
@@ -43,16 +54,13 @@ export function clusterEventHistoryModule(db: PostgresDatabase, latestSeq: () =>
       });
       return {
         operations: [["LookupEvents", lookupEvents]],
+        // On every node: the shared cursor (a non-holder reads it), so retention and lag see the one index.
         consumers: () => [{ name: "event-history", cursor: history.cursor(), neededFromSeq: history.cursor() + 1 }],
-        jobs: [
-          {
-            name: "event-history-retention",
-            intervalMs: PRUNE_INTERVAL_MS,
-            runAtStart: true,
-            run: async () => void (await history.prune()),
-          },
-        ],
-        close: () => history.close(),
+        leasesHeld: () => indexer.leasesHeld(),
+        close: async () => {
+          await indexer.close();
+          await history.close();
+        },
       };
     },
   };
@@ -132,8 +140,8 @@ export function clusterTrailsModule(
       return {
         operations,
         consumers: () => delivery.consumers(),
-        // Which node delivers which trail, so an operator sees a takeover.
-        health: () => ({ nodeId: holder, leasesHeld: delivery.leasesHeld() }),
+        // Which node delivers which trail (`/health`'s role), so an operator sees a takeover.
+        leasesHeld: () => delivery.leasesHeld(),
         banner: () => [`  trail buckets:    ${context.settings.s3Endpoint} (S3; delivery leased as ${holder})`],
         close: () => delivery.stop(),
       };

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { resolveClientSettings } from "../../client/client-settings.js";
 import { policyChecks } from "../../app/authorizer.js";
 import { addUserThroughApi, inlinePolicyName } from "./principal-policies.js";
+import { openClusterPrincipals } from "../../app/cluster-secrets.js";
 import { openDataDirectorySecrets, principalsDatabasePath } from "../../app/data-directory-secrets.js";
 import type { MasterKeySource } from "../../lib/master-key.js";
 import { systemClock, type Clock } from "../../lib/clock.js";
@@ -32,6 +33,11 @@ export interface PrincipalAddOptions {
    * master.key), so the server opens the secret this command seals.
    */
   readonly masterKeySource?: MasterKeySource;
+  /**
+   * CAIRN_DATABASE_URL (cluster mode, checked as the server checks it): the principal goes to the
+   * cluster's PostgreSQL, sealed with `masterKeySource`, instead of the data directory.
+   */
+  readonly databaseUrl?: string;
   /** Both or neither; generated when absent. */
   readonly accessKeyId?: string;
   readonly secretAccessKey?: string;
@@ -65,7 +71,7 @@ export async function runPrincipalAdd(options: PrincipalAddOptions): Promise<Pri
     throw new UsageError("--access-key-id and --secret-access-key: give both, or neither to generate a key.");
   }
   const policies = await readPolicies(options);
-  const principal = (await addThroughServer(options, policies)) ?? (await addToDataDirectory(options, policies));
+  const principal = (await addThroughServer(options, policies)) ?? (await addToStore(options, policies));
   options.stdout.write(
     options.json ? JSON.stringify(describe(principal, true), null, 2) + "\n" : formatAdded(principal),
   );
@@ -78,7 +84,8 @@ export async function runPrincipalAdd(options: PrincipalAddOptions): Promise<Pri
  * written directly otherwise, and for roles, root principals and given keys (the operator's path).
  */
 async function addThroughServer(options: PrincipalAddOptions, policies: PolicySet): Promise<Principal | undefined> {
-  if (options.type !== "IAMUser" || options.accessKeyId !== undefined) return undefined;
+  if (options.type !== "IAMUser" || options.accessKeyId !== undefined || options.databaseUrl !== undefined)
+    return undefined;
   if (!existsSync(join(options.dataDir, "config")) || !existsSync(join(options.dataDir, "credentials")))
     return undefined;
   const client = resolveClientSettings({ dataDir: options.dataDir }, options.env ?? process.env);
@@ -90,8 +97,24 @@ async function addThroughServer(options: PrincipalAddOptions, policies: PolicySe
   });
 }
 
-async function addToDataDirectory(options: PrincipalAddOptions, policies: PolicySet): Promise<Principal> {
-  const { principals: store } = await openDataDirectorySecrets(options.dataDir, options.masterKeySource ?? {});
+/**
+ * The principal store the command works on: the cluster's PostgreSQL when CAIRN_DATABASE_URL is set
+ * (every node sees the principal on its next request), else the data directory's.
+ */
+async function openPrincipals(options: {
+  dataDir: string;
+  databaseUrl?: string;
+  masterKeySource?: MasterKeySource;
+}): Promise<{ principals: PrincipalStore; close(): Promise<void> }> {
+  const source = options.masterKeySource ?? {};
+  if (options.databaseUrl !== undefined)
+    return openClusterPrincipals({ dataDir: options.dataDir, databaseUrl: options.databaseUrl, ...source });
+  const { principals } = await openDataDirectorySecrets(options.dataDir, source);
+  return { principals, close: () => principals.close() };
+}
+
+async function addToStore(options: PrincipalAddOptions, policies: PolicySet): Promise<Principal> {
+  const { principals: store, close } = await openPrincipals(options);
   try {
     const entity = entityNameOf(options.type, options.name);
     const sibling = (await store.list({ accountId: options.accountId })).find(
@@ -112,12 +135,12 @@ async function addToDataDirectory(options: PrincipalAddOptions, policies: Policy
         `Access key id ${holder.accessKeyId} already exists: it belongs to ${holder.type} ${holder.name} in account ${holder.accountId}.`,
       );
     }
-    // add() checks again inside SQLite, for the case of two concurrent `principal add` runs.
+    // add() checks again inside the store, for the case of two concurrent `principal add` runs.
     await store.add(principal);
     await givePolicies(store, principal, policies);
     return principal;
   } finally {
-    await store.close();
+    await close();
   }
 }
 
@@ -160,16 +183,21 @@ async function givePolicies(store: PrincipalStore, principal: Principal, policie
 
 export interface PrincipalListOptions {
   readonly dataDir: string;
+  /** CAIRN_DATABASE_URL: the cluster's principals, opened with `masterKeySource` (the cluster's key). */
+  readonly databaseUrl?: string;
+  readonly masterKeySource?: MasterKeySource;
   readonly json?: boolean;
   readonly stdout: Output;
 }
 
 /**
- * `cairn principal list`: every stored principal, never with its secret, so it opens the store
- * without the master key (identities only).
+ * `cairn principal list`: every stored principal, never with its secret. A data directory's store is
+ * opened without the master key (identities only); a cluster's with the cluster's key, which every
+ * command and node of a cluster is given anyway.
  */
 export async function runPrincipalList(options: PrincipalListOptions): Promise<Principal[]> {
-  const store = openSqlitePrincipalStore(principalsDatabasePath(options.dataDir));
+  const { principals: store, close } =
+    options.databaseUrl !== undefined ? await openPrincipals(options) : identitiesOnly(options.dataDir);
   try {
     const principals = await store.list();
     if (options.json) {
@@ -181,7 +209,9 @@ export async function runPrincipalList(options: PrincipalListOptions): Promise<P
         ) + "\n",
       );
     } else if (principals.length === 0) {
-      options.stdout.write(`No principals in ${options.dataDir} yet (the server creates the admin on first start).\n`);
+      // Never the database URL: it may hold a password.
+      const where = options.databaseUrl !== undefined ? "the cluster's database (CAIRN_DATABASE_URL)" : options.dataDir;
+      options.stdout.write(`No principals in ${where} yet (the server creates the admin on first start).\n`);
     } else {
       const table = new Table({
         head: ["Name", "Type", "Account", "Principal ID", "Access key ID", "Created"],
@@ -194,8 +224,14 @@ export async function runPrincipalList(options: PrincipalListOptions): Promise<P
     }
     return principals;
   } finally {
-    await store.close();
+    await close();
   }
+}
+
+/** The data directory's principals without the master key: identities only, secrets stay sealed. */
+function identitiesOnly(dataDir: string): { principals: PrincipalStore; close(): Promise<void> } {
+  const principals = openSqlitePrincipalStore(principalsDatabasePath(dataDir));
+  return { principals, close: () => principals.close() };
 }
 
 /** The JSON shape both commands print; the secret only when the key was just created. */

@@ -37,6 +37,8 @@ export class PostgresEventHistory implements EventHistory, Consumer {
   readonly counters: EventHistoryCounters = { indexed: 0, notEventHistory: 0, expired: 0, unparsable: 0 };
   private readonly applied: AppliedSeq;
   private runner: ConsumerRunner | undefined;
+  /** The indexer lease's token while following under one (cluster mode); undefined when unfenced. */
+  private fencingToken: number | undefined;
   private closed = false;
 
   private constructor(
@@ -63,11 +65,43 @@ export class PostgresEventHistory implements EventHistory, Consumer {
     );
   }
 
-  /** Indexes `journal` until close(). One node of a cluster does this (a lease decides which: not yet wired). */
-  async follow(journal: ConsumerJournal, options: ConsumerRunnerOptions = {}): Promise<void> {
+  /**
+   * Indexes `journal` until unfollow() or close(). In a cluster one node does this, the holder of the
+   * indexer lease, which passes the lease's `fencingToken`: the cursor is claimed for it first, and
+   * every batch is refused once a later holder claimed it (IndexerFencedOffError).
+   */
+  async follow(
+    journal: ConsumerJournal,
+    options: ConsumerRunnerOptions & { readonly fencingToken?: number } = {},
+  ): Promise<void> {
     if (this.runner !== undefined) throw new Error("The event history already follows a journal.");
-    this.runner = new ConsumerRunner(journal, this, options);
-    await this.runner.start();
+    const { fencingToken, ...runnerOptions } = options;
+    this.fencingToken = fencingToken;
+    const runner = new ConsumerRunner(journal, this, runnerOptions);
+    this.runner = runner;
+    try {
+      await runner.start();
+    } catch (error) {
+      this.runner = undefined;
+      throw error;
+    }
+  }
+
+  /** Stops indexing (after the batch in flight); lookups and waitFor() go on, reading the shared cursor. */
+  async unfollow(): Promise<void> {
+    const runner = this.runner;
+    this.runner = undefined;
+    await runner?.stop();
+  }
+
+  /** Whether this node indexes now. */
+  following(): boolean {
+    return this.runner !== undefined;
+  }
+
+  /** Advances cursor() to what PostgreSQL holds, on a node that does not index (another node moves it). */
+  async refreshCursor(): Promise<void> {
+    this.applied.advance(await this.store.cursor());
   }
 
   private cutoffTime(): number {
@@ -75,14 +109,17 @@ export class PostgresEventHistory implements EventHistory, Consumer {
   }
 
   async loadCursor(): Promise<number> {
-    return this.store.cursor();
+    const cursor =
+      this.fencingToken === undefined ? await this.store.cursor() : await this.store.claim(this.fencingToken);
+    this.applied.advance(cursor);
+    return cursor;
   }
 
   async handle(batch: readonly JournalEntry[]): Promise<void> {
     const last = batch.at(-1);
     if (last === undefined) return;
     const rows = postingRowsOf(batch, this.cutoffTime(), this.counters);
-    await this.store.apply(rows, last.seq);
+    await this.store.apply(rows, last.seq, this.fencingToken);
     this.counters.indexed += rows.length;
     this.applied.advance(last.seq);
   }
@@ -142,7 +179,7 @@ export class PostgresEventHistory implements EventHistory, Consumer {
   /** Stops following the journal (after the batch in flight); the database stays open for its owner. */
   async close(): Promise<void> {
     this.closed = true;
-    await this.runner?.stop();
+    await this.unfollow();
   }
 }
 

@@ -37,6 +37,12 @@ const MIGRATIONS: readonly Migration[] = [
           );
           INSERT INTO cairn_event_history_cursor (name, seq) VALUES ('event-history', 0)`,
   },
+  {
+    version: 2,
+    name: "the indexer's fencing token beside the cursor",
+    // The highest lease token that claimed the cursor; NULL until a leased indexer claims it.
+    sql: `ALTER TABLE cairn_event_history_cursor ADD COLUMN fencing_token BIGINT CHECK (fencing_token >= 0)`,
+  },
 ];
 
 /** The newest-first window shared by both scans: $2 start, $3 before.time, $4 before.seq. */
@@ -58,6 +64,37 @@ const INSERT_SQL = `INSERT INTO ${POSTINGS} (term_key, event_time, seq)
   SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) ON CONFLICT DO NOTHING`;
 
 const ADVANCE_CURSOR_SQL = "UPDATE cairn_event_history_cursor SET seq = GREATEST(seq, $1) WHERE name = 'event-history'";
+
+/**
+ * The cursor under a fencing token ($2; NULL for an unfenced indexer): moves only forward, and only
+ * while no higher token claimed it (an unfenced one only while no token ever did). No row back means
+ * refused. First in a batch's transaction, so its row lock orders the batch against a new holder's claim.
+ */
+const FENCED_ADVANCE_SQL = `UPDATE cairn_event_history_cursor
+  SET seq = GREATEST(seq, $1), fencing_token = COALESCE($2, fencing_token)
+  WHERE name = 'event-history'
+    AND (fencing_token IS NULL OR fencing_token <= $2)
+  RETURNING seq`;
+
+/** A new holder's claim: records its token (refusing every lower one from now on) and returns where to resume. */
+const CLAIM_SQL = `UPDATE cairn_event_history_cursor SET fencing_token = $1
+  WHERE name = 'event-history' AND (fencing_token IS NULL OR fencing_token <= $1)
+  RETURNING seq`;
+
+/**
+ * A batch or claim under a fencing token that a later holder of the indexer lease superseded (or an
+ * unfenced write once a token claimed the cursor): nothing was written.
+ */
+export class IndexerFencedOffError extends Error {
+  constructor(readonly fencingToken: number | undefined) {
+    super(
+      fencingToken === undefined
+        ? "The event history cursor is claimed by a leased indexer; an unfenced write is refused."
+        : `The event history cursor is claimed under a higher token than ${fencingToken}: the indexer lease passed to another node.`,
+    );
+    this.name = "IndexerFencedOffError";
+  }
+}
 
 function dayOf(time: number): number {
   return Math.floor(time / SECONDS_PER_DAY);
@@ -98,10 +135,22 @@ export class PostgresPostingStore {
   }
 
   /**
-   * Inserts the postings and advances the cursor in one transaction: both become durable, or neither.
-   * Idempotent: a batch handed again after a crash inserts nothing twice.
+   * Claims the cursor for `fencingToken` (the indexer lease's) and returns it: from now on a batch
+   * under a lower token is refused. Rejects with IndexerFencedOffError when a higher token claimed it.
    */
-  async apply(rows: readonly PostingRow[], cursor: number): Promise<void> {
+  async claim(fencingToken: number): Promise<number> {
+    const [row] = await this.db.query<{ seq: string }>(CLAIM_SQL, [fencingToken]);
+    if (row === undefined) throw new IndexerFencedOffError(fencingToken);
+    return safeInteger(row.seq, "the event history cursor");
+  }
+
+  /**
+   * Inserts the postings and advances the cursor in one transaction: both become durable, or neither.
+   * Idempotent: a batch handed again after a crash inserts nothing twice. Under `fencingToken` the
+   * cursor is written first and the whole batch refused (IndexerFencedOffError) once a later holder
+   * claimed the cursor: a paused indexer that wakes after losing its lease writes nothing.
+   */
+  async apply(rows: readonly PostingRow[], cursor: number, fencingToken?: number): Promise<void> {
     try {
       await this.createPartitions(rows);
       const keys: number[] = [];
@@ -115,8 +164,9 @@ export class PostgresPostingStore {
         }
       }
       await this.db.transaction(async (tx) => {
+        const advanced = await tx.query(FENCED_ADVANCE_SQL, [cursor, fencingToken ?? null]);
+        if (advanced.length === 0) throw new IndexerFencedOffError(fencingToken);
         if (keys.length > 0) await tx.query(INSERT_SQL, [keys, times, seqs]);
-        await tx.query(ADVANCE_CURSOR_SQL, [cursor]);
       });
     } catch (error) {
       // Another node's prune may have dropped a day this node thought existed: look again next time.
