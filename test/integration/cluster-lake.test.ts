@@ -4,14 +4,23 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
+import { gzipSync } from "node:zlib";
 import {
   CreateEventDataStoreCommand,
   DescribeQueryCommand,
+  GetImportCommand,
+  StartImportCommand,
   GetQueryResultsCommand,
   StartQueryCommand,
   type CloudTrailClient,
 } from "@aws-sdk/client-cloudtrail";
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { clusterEnginesMissingReason, startClusterEngines, type ClusterEngines } from "../helpers/cluster-engines.js";
 import { pollUntil } from "../helpers/poll.js";
 import { recentRecords } from "../helpers/sample-records.js";
@@ -31,17 +40,16 @@ const AGENT = "cluster-lake-test";
 /** A bound against hanging, not a figure under test (lease TTL, flush and compaction on a loaded box). */
 const WAIT = { timeoutMs: 90_000, intervalMs: 250 };
 
+/** `size` events of the test account tagged with `agent`. */
+function tagged(size: number, agent = AGENT): Array<Record<string, unknown>> {
+  return recentRecords(size, { accountId: TEST_ACCOUNT_ID, spreadMs: 60_000 }).map((r) => ({ ...r, userAgent: agent }));
+}
+
 /** Ingests `batches` × `size` events tagged with AGENT on `node`; returns their eventIDs (acknowledged). */
 async function ingest(node: ServerProcess, batches: number, size: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < batches; i++) {
-    const records: Array<Record<string, unknown>> = recentRecords(size, {
-      accountId: TEST_ACCOUNT_ID,
-      spreadMs: 60_000,
-    }).map((r) => ({
-      ...r,
-      userAgent: AGENT,
-    }));
+    const records = tagged(size);
     const response = await sendRaw(node.url, ingestCall(records, admin, { gzip: true }));
     assert.equal(response.status, 200, response.text);
     ids.push(...records.map((r) => String(r["eventID"])));
@@ -69,14 +77,14 @@ async function resultRow(client: CloudTrailClient, id: string): Promise<string[]
   return (page.QueryResultRows ?? [])[0]!.map((cell) => Object.values(cell)[0]!);
 }
 
-const countSql = (eds: string): string =>
-  `SELECT count(*), count(DISTINCT eventID) FROM ${eds} WHERE userAgent = '${AGENT}'`;
+const countSql = (eds: string, agent = AGENT): string =>
+  `SELECT count(*), count(DISTINCT eventID) FROM ${eds} WHERE userAgent = '${agent}'`;
 
 /** Both counts on `client` once they reach `expected` (the writer flushes every 100 ms). */
-async function countsReach(client: CloudTrailClient, eds: string, expected: number): Promise<string[]> {
+async function countsReach(client: CloudTrailClient, eds: string, expected: number, agent = AGENT): Promise<string[]> {
   return pollUntil(
     async () => {
-      const { id, status } = await runQuery(client, countSql(eds));
+      const { id, status } = await runQuery(client, countSql(eds, agent));
       assert.equal(status, "FINISHED");
       const row = await resultRow(client, id);
       return Number(row[0]) >= expected ? row : undefined;
@@ -223,6 +231,77 @@ describe("cluster mode: the Lake on S3, served by every node", { skip: missing }
     } finally {
       onA.destroy();
       onB.destroy();
+      await Promise.all(nodes.splice(0).map((node) => node.stop()));
+    }
+  });
+
+  it("kill -9 of the lease holder while ingesting: the other node takes over, every event once; imports run on the holder", async () => {
+    const first = await start("fail-a");
+    const second = await start("fail-b");
+    const onFirst = lakeClient(first.url);
+    const created = await onFirst.send(new CreateEventDataStoreCommand({ Name: "failover" }));
+    onFirst.destroy();
+    const eds = created.EventDataStoreArn!.split("/")[1]!;
+    const holds = async (node: ServerProcess): Promise<boolean> => (await health(node)).lake?.lakeWriterLease === true;
+    const [holder, survivor] = (await pollUntil(
+      async () => ((await holds(first)) ? [first, second] : (await holds(second)) ? [second, first] : undefined),
+      { ...WAIT, message: "a lake-writer lease holder" },
+    ))!;
+    const ids = await ingest(survivor, 4, 100);
+    await holder.kill9();
+    nodes.splice(nodes.indexOf(holder), 1);
+    ids.push(...(await ingest(survivor, 4, 100)));
+    await pollUntil(async () => (await holds(survivor)) || undefined, { ...WAIT, message: "the takeover" });
+    ids.push(...(await ingest(survivor, 2, 100)));
+    const onSurvivor = lakeClient(survivor.url);
+    try {
+      const row = await countsReach(onSurvivor, eds, ids.length);
+      assert.deepEqual(row, [String(ids.length), String(ids.length)], "every acknowledged event exactly once");
+
+      // StartImport on a node that does not hold the lease: the holder runs it.
+      const third = await start("fail-c");
+      const onThird = lakeClient(third.url);
+      try {
+        const imported = tagged(300, "cluster-lake-import");
+        await s3.send(new CreateBucketCommand({ Bucket: "cluster-archive" }));
+        const key = `AWSLogs/${TEST_ACCOUNT_ID}/CloudTrail/us-east-1/2026/01/01/${TEST_ACCOUNT_ID}_CloudTrail_us-east-1_20260101T0000Z_test.json.gz`;
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: "cluster-archive",
+            Key: key,
+            Body: gzipSync(JSON.stringify({ Records: imported })),
+          }),
+        );
+        const started = await onThird.send(
+          new StartImportCommand({
+            Destinations: [created.EventDataStoreArn!],
+            ImportSource: {
+              S3: {
+                S3LocationUri: "s3://cluster-archive/AWSLogs/",
+                S3BucketRegion: "us-east-1",
+                S3BucketAccessRoleArn: "",
+              },
+            },
+          }),
+        );
+        assert.equal(started.ImportStatus, "INITIALIZING");
+        assert.equal(await holds(third), false, "the importing node is not the one asked");
+        const done = await pollUntil(
+          async () => {
+            const got = await onThird.send(new GetImportCommand({ ImportId: started.ImportId }));
+            return got.ImportStatus === "INITIALIZING" || got.ImportStatus === "IN_PROGRESS" ? undefined : got;
+          },
+          { ...WAIT, message: "the import" },
+        );
+        assert.equal(done.ImportStatus, "COMPLETED");
+        assert.equal(done.ImportStatistics?.EventsCompleted, imported.length);
+        const importedRow = await countsReach(onThird, eds, imported.length, "cluster-lake-import");
+        assert.deepEqual(importedRow, [String(imported.length), String(imported.length)]);
+      } finally {
+        onThird.destroy();
+      }
+    } finally {
+      onSurvivor.destroy();
     }
   });
 });
