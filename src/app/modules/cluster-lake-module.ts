@@ -70,12 +70,20 @@ export function clusterLakeModule(
         onLost: async (reason, graceful) => work.stop(reason, graceful),
         report: (error) => context.onInternalError(error),
       });
-      await lease.tick();
-      const timer = setInterval(() => void lease.tick(), lease.renewEveryMs);
+      // The writer's committed cursor as the catalog has it, so that a node not running the writer
+      // still keeps in its journal retention floor what the writer (on another node) has not committed.
+      let sharedCursor = await catalog.cursor();
+      const tick = async (): Promise<void> => {
+        await lease.tick();
+        sharedCursor = await catalog.cursor().catch(() => sharedCursor);
+      };
+      await tick();
+      const timer = setInterval(() => void tick(), lease.renewEveryMs);
       return {
         operations,
         routes: (app, routeContext) => registerPutAuditEventsRoute(app, routeContext, channelRegistry(catalog, base)),
-        consumers: () => work.consumers(),
+        consumers: () =>
+          work.consumers() ?? [{ name: "lake-writer", cursor: sharedCursor, neededFromSeq: sharedCursor + 1 }],
         health: () => ({ nodeId, lakeWriterLease: lease.held(), cache: cache.stats, ...work.health() }),
         banner: () => [
           `  lake:             s3 bucket ${settings.lakeBucket}, local cache ${settings.lakeCacheBytes} bytes`,
@@ -270,9 +278,10 @@ class HolderWork {
     process.stderr.write(`lake: ${this.deps.nodeId} stopped the Lake writer: ${reason}\n`);
   }
 
-  consumers(): ConsumerStatus[] {
+  /** The live writer's status; undefined while it runs on another node. */
+  consumers(): ConsumerStatus[] | undefined {
     const running = this.running;
-    if (running === undefined) return [];
+    if (running === undefined) return undefined;
     const { consumer, runner } = running;
     return [
       {
