@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { gzipSync } from "node:zlib";
 import {
+  CancelQueryCommand,
   CreateEventDataStoreCommand,
   DescribeQueryCommand,
   GetImportCommand,
@@ -199,6 +200,25 @@ describe("cluster mode: the Lake on S3, served by every node", { skip: missing }
       assert.deepEqual(row, [String(ids.length), String(ids.length)], "every acknowledged event exactly once");
       const { id } = await runQuery(onB, countSql(eds));
       assert.deepEqual(await resultRow(onA, id), row, "GetQueryResults on another node than StartQuery's");
+
+      // CancelQuery on another node than the one running the query: the running node picks it up.
+      const { QueryId: slow } = await onB.send(
+        new StartQueryCommand({
+          QueryStatement: `SELECT count(*) FROM ${eds} a CROSS JOIN ${eds} b CROSS JOIN ${eds} c CROSS JOIN ${eds} d`,
+        }),
+      );
+      await pollUntil(
+        async () =>
+          (await onA.send(new DescribeQueryCommand({ QueryId: slow }))).QueryStatus === "RUNNING" || undefined,
+        { ...WAIT, message: "the slow query to run" },
+      );
+      const cancelled = await onA.send(new CancelQueryCommand({ QueryId: slow }));
+      assert.equal(cancelled.QueryStatus, "CANCELLED");
+      await pollUntil(
+        async () =>
+          (await onA.send(new DescribeQueryCommand({ QueryId: slow }))).QueryStatus === "CANCELLED" || undefined,
+        { ...WAIT, message: "the running node to cancel" },
+      );
 
       // Exactly one node holds the Lake writer lease.
       const leases = [await health(a), await health(b)].map((h) => h.lake?.lakeWriterLease === true);

@@ -20,6 +20,7 @@ export class LakeWriterLease implements LakeFence {
   /** When the lease surely lapsed, on this node's monotonic clock (the TTL counted from the request). */
   private deadlineMs = 0;
   private ticking = false;
+  private stopped = false;
 
   constructor(
     private readonly leases: LeaseStore,
@@ -50,7 +51,7 @@ export class LakeWriterLease implements LakeFence {
 
   /** One acquire-or-renew; overlapping calls (a slow database) are not doubled. */
   async tick(): Promise<void> {
-    if (this.ticking) return;
+    if (this.ticking || this.stopped) return;
     this.ticking = true;
     try {
       if (this.grant === undefined) await this.tryAcquire();
@@ -70,6 +71,11 @@ export class LakeWriterLease implements LakeFence {
       return;
     }
     if (grant === undefined) return;
+    if (this.stopped) {
+      // Granted while this node was stopping: give it back at once.
+      await this.leases.release(grant).catch(this.events.report);
+      return;
+    }
     this.grant = grant;
     this.deadlineMs = askedAtMs + this.ttlMs;
     try {
@@ -86,6 +92,7 @@ export class LakeWriterLease implements LakeFence {
     const askedAtMs = performance.now();
     try {
       const renewed = await this.leases.renew(held, this.ttlMs);
+      if (this.grant !== held) return; // released meanwhile (this node is stopping)
       if (renewed !== undefined) {
         this.grant = renewed;
         this.deadlineMs = askedAtMs + this.ttlMs;
@@ -110,6 +117,7 @@ export class LakeWriterLease implements LakeFence {
 
   /** Stops the work (the caller's onLost) and gives the lease up at once, so another node need not wait. */
   async release(): Promise<void> {
+    this.stopped = true;
     if (this.grant !== undefined) await this.lose("this node is stopping", { release: true, graceful: true });
   }
 }

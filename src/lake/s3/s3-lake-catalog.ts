@@ -171,6 +171,7 @@ export class S3LakeCatalog implements LakeCatalog {
       throw error;
     });
     await this.publish(keys);
+    for (const path of paths) await this.cache.remove(path);
   }
 
   async deleteStore(id: string): Promise<void> {
@@ -181,6 +182,7 @@ export class S3LakeCatalog implements LakeCatalog {
       throw error;
     });
     await this.publish(keys);
+    for (const key of keys) await this.cache.remove(this.pathOf(key));
   }
 
   /** Whether a CancelQuery for this query reached any node (decision 0015: the running node polls it). */
