@@ -11,9 +11,7 @@ import {
   DescribeQueryCommand,
   GetImportCommand,
   StartImportCommand,
-  GetQueryResultsCommand,
   StartQueryCommand,
-  type CloudTrailClient,
 } from "@aws-sdk/client-cloudtrail";
 import {
   CreateBucketCommand,
@@ -23,8 +21,18 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { clusterEnginesMissingReason, startClusterEngines, type ClusterEngines } from "../helpers/cluster-engines.js";
+import {
+  AGENT,
+  countsReach,
+  countSql,
+  health,
+  ingest,
+  resultRow,
+  runQuery,
+  tagged,
+  WAIT,
+} from "../helpers/cluster-lake.js";
 import { pollUntil } from "../helpers/poll.js";
-import { recentRecords } from "../helpers/sample-records.js";
 import {
   makeDataDir,
   removeDataDir,
@@ -32,68 +40,10 @@ import {
   TEST_ACCOUNT_ID,
   type ServerProcess,
 } from "../helpers/server-process.js";
-import { ingestCall, sendRaw } from "../helpers/signed-request.js";
-import { admin, lakeClient } from "../lake/lake-client.js";
+import { lakeClient } from "../lake/lake-client.js";
 
 const missing = clusterEnginesMissingReason("cluster Lake tests");
 const BUCKET = "cairn-lake";
-const AGENT = "cluster-lake-test";
-/** A bound against hanging, not a figure under test (lease TTL, flush and compaction on a loaded box). */
-const WAIT = { timeoutMs: 90_000, intervalMs: 250 };
-
-/** `size` events of the test account tagged with `agent`. */
-function tagged(size: number, agent = AGENT): Array<Record<string, unknown>> {
-  return recentRecords(size, { accountId: TEST_ACCOUNT_ID, spreadMs: 60_000 }).map((r) => ({ ...r, userAgent: agent }));
-}
-
-/** Ingests `batches` × `size` events tagged with AGENT on `node`; returns their eventIDs (acknowledged). */
-async function ingest(node: ServerProcess, batches: number, size: number): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < batches; i++) {
-    const records = tagged(size);
-    const response = await sendRaw(node.url, ingestCall(records, admin, { gzip: true }));
-    assert.equal(response.status, 200, response.text);
-    ids.push(...records.map((r) => String(r["eventID"])));
-  }
-  return ids;
-}
-
-/** StartQuery on `client`, polled to its end; the query id and its status. */
-async function runQuery(client: CloudTrailClient, sql: string): Promise<{ id: string; status: string }> {
-  const { QueryId } = await client.send(new StartQueryCommand({ QueryStatement: sql }));
-  const status = await pollUntil(
-    async () => {
-      const d = await client.send(new DescribeQueryCommand({ QueryId }));
-      return d.QueryStatus === "QUEUED" || d.QueryStatus === "RUNNING" ? undefined : d.QueryStatus;
-    },
-    { ...WAIT, message: `query ${QueryId}` },
-  );
-  return { id: QueryId!, status: status! };
-}
-
-/** The one row of a finished query, read through `client` (any node). */
-async function resultRow(client: CloudTrailClient, id: string): Promise<string[]> {
-  const page = await client.send(new GetQueryResultsCommand({ QueryId: id }));
-  assert.equal(page.QueryStatus, "FINISHED");
-  return (page.QueryResultRows ?? [])[0]!.map((cell) => Object.values(cell)[0]!);
-}
-
-const countSql = (eds: string, agent = AGENT): string =>
-  `SELECT count(*), count(DISTINCT eventID) FROM ${eds} WHERE userAgent = '${agent}'`;
-
-/** Both counts on `client` once they reach `expected` (the writer flushes every 100 ms). */
-async function countsReach(client: CloudTrailClient, eds: string, expected: number, agent = AGENT): Promise<string[]> {
-  return pollUntil(
-    async () => {
-      const { id, status } = await runQuery(client, countSql(eds, agent));
-      assert.equal(status, "FINISHED");
-      const row = await resultRow(client, id);
-      return Number(row[0]) >= expected ? row : undefined;
-    },
-    { ...WAIT, message: `${expected} events in the Lake` },
-  );
-}
-
 /** Every manifest of the store: partition → the s3:// URIs it lists. */
 async function manifests(s3: S3Client, eds: string): Promise<Map<string, string[]>> {
   const listed = await s3.send(
@@ -141,12 +91,6 @@ async function countThroughManifests(s3: S3Client, eds: string): Promise<number>
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-async function health(
-  node: ServerProcess,
-): Promise<{ lake?: { lakeWriterLease?: boolean; compaction?: { merges: number } } }> {
-  return (await (await fetch(`${node.url}/health`)).json()) as never;
 }
 
 describe("cluster mode: the Lake on S3, served by every node", { skip: missing }, () => {
