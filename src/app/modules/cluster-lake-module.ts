@@ -154,6 +154,7 @@ interface Running {
 class HolderWork {
   private running: Running | undefined;
   private readonly errors = new Map<string, string>();
+  private lastOrphanSweepMs = 0;
 
   constructor(
     private readonly context: ModuleContext,
@@ -225,7 +226,11 @@ class HolderWork {
   }
 
   private async janitor(running: Running): Promise<void> {
-    await running.catalog.janitor(this.context.settings.lakeGraceMs, this.context.clock.nowMs());
+    const { lakeGraceMs } = this.context.settings;
+    // Orphans (uploads never committed) are looked for once per grace period: it lists the whole bucket.
+    const orphans = this.context.clock.nowMs() - this.lastOrphanSweepMs >= lakeGraceMs;
+    await running.catalog.janitor(lakeGraceMs, this.context.clock.nowMs(), { orphans });
+    if (orphans) this.lastOrphanSweepMs = this.context.clock.nowMs();
     // Queries of a node that stopped (its own start-up recovery fails them when it comes back).
     const nowMs = this.context.clock.nowMs();
     for (const query of await running.catalog.documents<QueryDocument>("queries"))

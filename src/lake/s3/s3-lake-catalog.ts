@@ -252,9 +252,9 @@ export class S3LakeCatalog implements LakeCatalog {
    * that no commit lists again (their partitions' manifests are written once more first), and
    * Parquet objects no catalog row or retired row names whose upload is older than `graceMs` (a
    * commit that failed or a node that died between upload and commit). Drops cancel requests older
-   * than a day.
+   * than a day. `orphans: false` skips the bucket listing.
    */
-  async janitor(graceMs: number, nowMs: number): Promise<JanitorReport> {
+  async janitor(graceMs: number, nowMs: number, options: { orphans?: boolean } = {}): Promise<JanitorReport> {
     const due = await this.db.query<{ key: string }>(
       `SELECT r.key FROM cairn_lake_retired r
        WHERE r.retired_at < clock_timestamp() - $1 * interval '1 millisecond'
@@ -275,7 +275,8 @@ export class S3LakeCatalog implements LakeCatalog {
     await this.db.query(
       "DELETE FROM cairn_lake_query_cancels WHERE requested_at < clock_timestamp() - interval '1 day'",
     );
-    const orphansDeleted = await this.deleteOrphans(graceMs, nowMs);
+    // Listing the whole bucket is the expensive part: the caller decides how often.
+    const orphansDeleted = options.orphans === false ? 0 : await this.deleteOrphans(graceMs, nowMs);
     return { retiredDeleted: keys.length, orphansDeleted };
   }
 
