@@ -261,9 +261,12 @@ class HolderWork {
       });
       // A node that lost the lease leaves the document to the next holder, which runs the import again.
       const save = async (updated: ImportDocument): Promise<void> => {
-        if (lease.held()) await running.catalog.putDocument("imports", updated);
+        if (lease.held() && this.running === running) await running.catalog.putDocument("imports", updated);
       };
-      const run = runImportDocument(deps, doc, save).finally(() => running.imports.delete(doc.id));
+      // A run cut short by a lost lease may reject (its catalog is closed): the next holder runs it again.
+      const run = runImportDocument(deps, doc, save)
+        .catch((error: unknown) => this.reportOnce(`import ${doc.id}`, error))
+        .finally(() => running.imports.delete(doc.id));
       running.imports.set(doc.id, run);
     }
   }
@@ -278,7 +281,8 @@ class HolderWork {
     await running.runner.stop();
     if (graceful) await running.consumer.flush().catch(() => undefined);
     await running.maintenance.idle();
-    await Promise.all(running.imports.values());
+    // Imports are not waited for (one may run for hours): their commits are refused from now on, their
+    // documents no longer saved here, and the next holder runs them again from the beginning.
     await running.catalog.close();
     process.stderr.write(`lake: ${this.deps.nodeId} stopped the Lake writer: ${reason}\n`);
   }
