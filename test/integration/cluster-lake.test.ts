@@ -32,6 +32,7 @@ import {
   tagged,
   WAIT,
 } from "../helpers/cluster-lake.js";
+import { openPostgresDatabase } from "../../src/stores/postgres/index.js";
 import { pollUntil } from "../helpers/poll.js";
 import {
   makeDataDir,
@@ -90,6 +91,25 @@ async function countThroughManifests(s3: S3Client, eds: string): Promise<number>
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** What a holder that died mid-import leaves in the catalog: the import IN_PROGRESS, no statistics. */
+async function markInProgress(databaseUrl: string, importId: string): Promise<void> {
+  const db = openPostgresDatabase({ url: databaseUrl });
+  try {
+    const [row] = await db.query<{ json: string }>(
+      "SELECT json FROM cairn_lake_documents WHERE kind = 'imports' AND id = $1",
+      [importId],
+    );
+    const doc = JSON.parse(row!.json) as Record<string, unknown>;
+    const stats = { PrefixesFound: 0, PrefixesCompleted: 0, FilesCompleted: 0, EventsCompleted: 0, FailedEntries: 0 };
+    await db.query("UPDATE cairn_lake_documents SET json = $2 WHERE kind = 'imports' AND id = $1", [
+      importId,
+      JSON.stringify({ ...doc, status: "IN_PROGRESS", stats }),
+    ]);
+  } finally {
+    await db.close();
   }
 }
 
@@ -261,6 +281,22 @@ describe("cluster mode: the Lake on S3, served by every node", { skip: missing }
         assert.equal(done.ImportStatistics?.EventsCompleted, imported.length);
         const importedRow = await countsReach(onThird, eds, imported.length, "cluster-lake-import");
         assert.deepEqual(importedRow, [String(imported.length), String(imported.length)]);
+
+        // A holder that died mid-import leaves it IN_PROGRESS: the holder runs it again from the
+        // beginning, and the de-duplication keys keep every record once.
+        await markInProgress(engines.database.url, started.ImportId!);
+        const rerun = await pollUntil(
+          async () => {
+            const got = await onThird.send(new GetImportCommand({ ImportId: started.ImportId }));
+            return got.ImportStatus === "IN_PROGRESS" ? undefined : got;
+          },
+          { ...WAIT, message: "the import run again" },
+        );
+        assert.equal(rerun.ImportStatus, "COMPLETED");
+        assert.equal(rerun.ImportStatistics?.FilesCompleted, 1, "the rerun read the file again");
+        assert.equal(rerun.ImportStatistics?.EventsCompleted, 0, "and found every record stored");
+        const { id: after } = await runQuery(onThird, countSql(eds, "cluster-lake-import"));
+        assert.deepEqual(await resultRow(onThird, after), importedRow, "nothing doubled by the rerun");
       } finally {
         onThird.destroy();
       }
