@@ -153,6 +153,33 @@ describe("the Lake on S3: upload before commit, manifests, the janitor's grace",
     for (const key of before) assert.ok(await objects.getObject(BUCKET, key), `${key} kept`);
   });
 
+  it("fences every file change of a holder whose lease passed on, and lets the current holder's through", async () => {
+    const old = await leases.acquire("lake-writer-fence-test", "fence-old", 15_000);
+    assert.ok(old);
+    await leases.release(old);
+    const now = await leases.acquire("lake-writer-fence-test", "fence-new", 15_000);
+    assert.ok(now && now.fencingToken > old.fencingToken);
+    const stale = await openPostgresLakeCatalog(db, { current: () => old });
+    const gone = await openPostgresLakeCatalog(db, { current: () => undefined });
+    const fresh = await openPostgresLakeCatalog(db, { current: () => now });
+    const file = { path: `${EDS}/${PARTITION}/fenced.parquet`, edsId: EDS, rows: 1, keys: [keyHash("f")] };
+    const fenced = (error: unknown): boolean => error instanceof LakeFencedError;
+    for (const catalog of [stale, gone]) {
+      await assert.rejects(catalog.commitFiles([file], 99), fenced);
+      await assert.rejects(
+        catalog.replaceFiles({ ...file, path: `${EDS}/${PARTITION}/m.parquet` }, [file.path]),
+        fenced,
+      );
+      await assert.rejects(catalog.forgetFiles([file.path]), fenced);
+      await assert.rejects(catalog.deleteStore(EDS), fenced);
+    }
+    assert.ok(await fresh.store(EDS), "the refused purge changed nothing");
+    await fresh.commitFiles([file], 99);
+    assert.equal(await fresh.cursor(), 99);
+    await fresh.forgetFiles([file.path]);
+    await leases.release(now);
+  });
+
   it("swaps compaction's merged file in, retires the replaced ones, and deletes them only after the grace", async () => {
     const catalog = await node();
     const paths = ["live-000000000007-000000000007", "live-000000000008-000000000008"].map((n) => written(catalog, n));
