@@ -265,7 +265,7 @@ class HolderWork {
       };
       // A run cut short by a lost lease may reject (its catalog is closed): the next holder runs it again.
       const run = runImportDocument(deps, doc, save)
-        .catch((error: unknown) => this.reportOnce(`import ${doc.id}`, error))
+        .catch((error: unknown) => void process.stderr.write(`lake: import ${doc.id} stopped: ${String(error)}\n`))
         .finally(() => running.imports.delete(doc.id));
       running.imports.set(doc.id, run);
     }
