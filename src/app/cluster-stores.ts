@@ -25,19 +25,20 @@ import {
 import type { Buckets } from "./buckets.js";
 import { clusterMasterKey } from "./cluster-secrets.js";
 import { ingestModule, liveTailModule, proxyModule } from "./modules/capture-modules.js";
-import { clusterEventHistoryModule, clusterLakeRefusal, clusterTrailsModule } from "./modules/cluster-modules.js";
+import { clusterEventHistoryModule, clusterTrailsModule } from "./modules/cluster-modules.js";
+import { clusterLakeModule } from "./modules/cluster-lake-module.js";
 import { quarantineModule } from "./modules/quarantine-module.js";
 import type { CairnModule } from "./registry.js";
 
-/** The server's modules on cluster stores, `nodeId` the lease holder: what cannot work on them yet answers that it is not supported. */
+/** The server's modules on cluster stores, `nodeId` the lease holder. */
 export function clusterModules(
-  stores: Pick<ClusterStores, "db" | "journal" | "trails" | "deliveryStates" | "leases">,
+  stores: Pick<ClusterStores, "db" | "journal" | "trails" | "deliveryStates" | "leases" | "lakeCatalog">,
   nodeId: string,
 ): readonly CairnModule[] {
   return [
     clusterEventHistoryModule(stores, nodeId, () => stores.journal.latestSeq()),
     clusterTrailsModule(stores, nodeId),
-    clusterLakeRefusal,
+    clusterLakeModule(stores, nodeId),
     ingestModule,
     liveTailModule,
     quarantineModule,

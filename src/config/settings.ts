@@ -310,6 +310,26 @@ const ServerSettingsSchema = Type.Object({
     description:
       "Cluster mode: bucket on CAIRN_S3_ENDPOINT holding the Lake's Parquet files. An embedded server keeps its Lake under the data dir.",
   }),
+  lakeCacheBytes: Type.Integer({
+    minimum: 16_777_216,
+    maximum: 1_125_899_906_842_624,
+    default: 8_589_934_592,
+    env: "CAIRN_LAKE_CACHE_BYTES",
+    flag: "--lake-cache-bytes",
+    mustBe: "an integer of bytes, 16 MiB–1 PiB",
+    description:
+      "Cluster mode: bound of this node's local read-through cache of the Lake's Parquet files (least recently used files are removed first; files a running query or compaction reads are kept).",
+  }),
+  lakeGraceMs: Type.Integer({
+    minimum: 1_000,
+    maximum: 604_800_000,
+    default: 900_000,
+    env: "CAIRN_LAKE_GRACE_MS",
+    flag: "--lake-grace-ms",
+    mustBe: "an integer of ms, 1000–604800000",
+    description:
+      "Cluster mode: how long a Parquet object that compaction or retention removed from the manifests (or that was uploaded but never committed) stays in the lake bucket before it is deleted, so other engines' running queries can still read it.",
+  }),
   nodeId: Type.Optional(
     Type.String({
       pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
@@ -340,6 +360,8 @@ const NUMERIC_SETTINGS: ReadonlySet<ServerSettingName> = new Set([
   "lakeCompactionIntervalMs",
   "healthMaxLagSeconds",
   "journalReplicas",
+  "lakeCacheBytes",
+  "lakeGraceMs",
 ]);
 const BOOLEAN_SETTINGS: ReadonlySet<ServerSettingName> = new Set(["s3ForcePathStyle"]);
 

@@ -44,6 +44,8 @@ describe("loadServerSettings", () => {
       journalReplicas: 1,
       journalStream: "cairn-journal",
       lakeBucket: "cairn-lake",
+      lakeCacheBytes: 8 * 1024 ** 3,
+      lakeGraceMs: 900_000,
     });
   });
 

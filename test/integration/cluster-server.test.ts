@@ -98,10 +98,10 @@ describe("cluster mode: real `cairn server` nodes on PostgreSQL, nats-server and
       assert.deepEqual((await lookup(node, eventName)).sort(), [...ids].sort());
       // The LookupEvents calls above were recorded in the journal as every API call is (self-audit).
       assert.ok((await lookup(node, "LookupEvents")).length >= 1, "the server's own API calls are found");
-      const refused = await sendRaw(node.url, cloudTrailCall("CreateEventDataStore", { Name: "eds" }, admin));
-      assert.equal(refused.status, 400, refused.text);
-      assert.deepEqual(JSON.parse(refused.text).__type, "UnsupportedOperationException");
-      assert.match(JSON.parse(refused.text).message, /not yet supported in cluster mode/);
+      // The Lake works in cluster mode (decision 0015; test/integration/cluster-lake.test.ts covers it).
+      const created = await sendRaw(node.url, cloudTrailCall("CreateEventDataStore", { Name: "eds" }, admin));
+      assert.equal(created.status, 200, created.text);
+      assert.match(JSON.parse(created.text).EventDataStoreArn, /:eventdatastore\//);
     } finally {
       await node.stop();
     }

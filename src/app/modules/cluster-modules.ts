@@ -1,8 +1,6 @@
 import { LeasedIndexer } from "../../consumers/event-history/leased-indexer.js";
 import { PostgresEventHistory } from "../../consumers/event-history/postgres-event-history.js";
 import { createLookupEventsOperation } from "../../control-plane/lookup-events.js";
-import type { OperationHandler } from "../../control-plane/operation.js";
-import { ApiError } from "../../lib/api-error.js";
 import type { PostgresDatabase } from "../../stores/postgres/index.js";
 import type { LeaseStore } from "../../stores/lease/index.js";
 import type { PostgresDeliveryStateStore, PostgresTrailStore } from "../../stores/trails/index.js";
@@ -76,47 +74,6 @@ async function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | undefin
     clearTimeout(timer);
   }
 }
-
-/** The Lake operations: DuckDB needs the local read-through cache of the Parquet files on S3 first. */
-const LAKE_OPERATIONS = [
-  ...["CreateEventDataStore", "UpdateEventDataStore", "GetEventDataStore", "ListEventDataStores"],
-  ...["DeleteEventDataStore", "RestoreEventDataStore", "StartEventDataStoreIngestion", "StopEventDataStoreIngestion"],
-  ...["StartQuery", "DescribeQuery", "GetQueryResults", "ListQueries", "CancelQuery"],
-  ...["CreateChannel", "GetChannel", "ListChannels", "UpdateChannel", "DeleteChannel"],
-  ...["StartImport", "GetImport", "ListImports", "ListImportFailures"],
-  ...["PutResourcePolicy", "GetResourcePolicy", "DeleteResourcePolicy"],
-];
-
-/**
- * Answers each of `operations` with UnsupportedOperationException rather than half-working: an
- * embedded Lake on one node's disk would show each node's own data.
- */
-function notYetInClusterModule(name: string, what: string, operations: readonly string[]): CairnModule {
-  const refuse =
-    (operation: string): OperationHandler =>
-    () =>
-      Promise.reject(
-        new ApiError(
-          "UnsupportedOperationException",
-          `${operation} is not yet supported in cluster mode: ${what} (docs/reference/cluster.md).`,
-        ),
-      );
-  return {
-    name,
-    async start() {
-      return {
-        operations: operations.map((operation) => [operation, refuse(operation)] as const),
-        close: async () => undefined,
-      };
-    },
-  };
-}
-
-export const clusterLakeRefusal = notYetInClusterModule(
-  "lake",
-  "event data stores wait for the Lake on S3 and its local read-through cache",
-  LAKE_OPERATIONS,
-);
 
 /**
  * Trails on PostgreSQL: every node serves the trail operations and runs a delivery manager, but a

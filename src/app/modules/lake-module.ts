@@ -7,9 +7,10 @@ import { ConsumerRunner } from "../../consumers/runner.js";
 import { channelById, createChannelOperations } from "../../control-plane/lake/channel-operations.js";
 import { createTurns, makeResolver, type LakeOperationDeps } from "../../control-plane/lake/eds-input.js";
 import { createEdsOperations } from "../../control-plane/lake/eds-operations.js";
-import { createImportOperations } from "../../control-plane/lake/import-operations.js";
+import { createImportOperations, type ImportOperationDeps } from "../../control-plane/lake/import-operations.js";
 import type { ImportDocument } from "../../control-plane/lake/import/import-runner.js";
 import { createQueryOperations } from "../../control-plane/lake/query-operations.js";
+import type { QueryCluster } from "../../control-plane/lake/query-runtime.js";
 import type { OperationHandler } from "../../control-plane/operation.js";
 import { registerPutAuditEventsRoute, type ChannelRegistry } from "../../http/routes/put-audit-events-route.js";
 import { openSqliteLakeCatalog, type LakeCatalog } from "../../lake/catalog/index.js";
@@ -20,7 +21,7 @@ import type { CairnModule, Job, ModuleContext } from "../registry.js";
 
 const SWEEP_INTERVAL_MS = 3_600_000;
 
-type Duck = Awaited<ReturnType<typeof openDuck>>;
+export type Duck = Awaited<ReturnType<typeof openDuck>>;
 
 /**
  * Lake (spec §7): event data stores (catalog in `<data-dir>/lake/lake.db`), the Lake writer that
@@ -93,7 +94,8 @@ export const lakeModule: CairnModule = {
   },
 };
 
-function operationDeps(context: ModuleContext, catalog: LakeCatalog, router: StoreRouter): LakeOperationDeps {
+/** What the Lake operations share; the embedded and the cluster Lake modules both build them here. */
+export function operationDeps(context: ModuleContext, catalog: LakeCatalog, router: StoreRouter): LakeOperationDeps {
   return {
     catalog,
     onChange: () => router.reload(),
@@ -107,10 +109,19 @@ function operationDeps(context: ModuleContext, catalog: LakeCatalog, router: Sto
   };
 }
 
-async function lakeOperations(
+/** Cluster mode's differences in the operations (decision 0015). */
+export interface ClusterOperationOptions {
+  /** Results in the lake bucket, CancelQuery across nodes. */
+  readonly queries: QueryCluster;
+  /** StartImport records the import; the Lake writer lease holder runs it. */
+  readonly leasedImports: true;
+}
+
+export async function lakeOperations(
   context: ModuleContext,
   base: LakeOperationDeps,
   engine: { duck: Duck; lakeDir: string; snapshots: FileSnapshots },
+  cluster?: ClusterOperationOptions,
 ): Promise<Array<[string, OperationHandler]>> {
   const withEngine = { ...base, ...engine, nowMs: () => context.clock.nowMs() };
   const objectStore = context.buckets.store;
@@ -125,19 +136,31 @@ async function lakeOperations(
         keys: context.signingKeys,
         createMissingBuckets: context.buckets.embedded !== undefined,
       },
+      ...(cluster !== undefined ? { cluster: cluster.queries } : {}),
     })),
     ...createImportOperations({
-      ...withEngine,
-      objectStore,
-      owners: context.buckets.owners,
-      importAllowedDirectories: importAllowedDirectories(context.settings),
+      ...importDeps(context, withEngine),
+      ...(cluster !== undefined ? { leasedRuns: cluster.leasedImports } : {}),
     }),
     ...createChannelOperations(base),
   ];
 }
 
+/** What an import run needs, on `engine`'s catalog (cluster mode: the fenced one of the lease holder). */
+export function importDeps(
+  context: ModuleContext,
+  engine: LakeOperationDeps & { duck: Duck; lakeDir: string; nowMs: () => number },
+): ImportOperationDeps {
+  return {
+    ...engine,
+    objectStore: context.buckets.store,
+    owners: context.buckets.owners,
+    importAllowedDirectories: importAllowedDirectories(context.settings),
+  };
+}
+
 /** The channels PutAuditEvents sends through. */
-function channelRegistry(catalog: LakeCatalog, base: LakeOperationDeps): ChannelRegistry {
+export function channelRegistry(catalog: LakeCatalog, base: LakeOperationDeps): ChannelRegistry {
   return {
     channel: (id) => channelById(catalog, id),
     // A read-modify-write of the channel: in the control plane's write turns, so UpdateChannel is not undone.
@@ -151,7 +174,7 @@ function channelRegistry(catalog: LakeCatalog, base: LakeOperationDeps): Channel
 }
 
 /** Retention sweeps and compaction runs take turns: neither changes a partition under the other. */
-class MaintenanceQueue {
+export class MaintenanceQueue {
   private tail: Promise<void> = Promise.resolve();
 
   run(task: () => Promise<void>): Promise<void> {

@@ -42,7 +42,7 @@ function pageOf(token: string | undefined, total: number, prefix: string): numbe
   return offset;
 }
 
-type ImportOperationDeps = LakeOperationDeps & {
+export type ImportOperationDeps = LakeOperationDeps & {
   duck: DuckDBInstance;
   lakeDir: string;
   nowMs: () => number;
@@ -50,6 +50,11 @@ type ImportOperationDeps = LakeOperationDeps & {
   owners: BucketOwnerStore;
   /** CAIRN_IMPORT_ALLOWED_DIRS: the only directories file:// sources may name (none: file:// is refused). */
   importAllowedDirectories: readonly string[];
+  /**
+   * Cluster mode (decision 0015): StartImport only records the import (INITIALIZING); the node
+   * holding the Lake writer lease runs it (runImportDocument).
+   */
+  leasedRuns?: boolean;
 };
 
 export function createImportOperations(deps: ImportOperationDeps): Array<[string, OperationHandler]> {
@@ -112,17 +117,26 @@ function startImportOperation(deps: ImportOperationDeps): OperationHandler {
       await saveImport(deps, created);
       return created;
     });
-    const { objectStore } = deps;
-    void runImport(doc, {
-      ...deps,
-      // Reads go through the account's view of the store, which refuses any bucket not its own.
-      ...(objectStore !== undefined
-        ? { objectStore: accountObjectStore(objectStore, deps.owners, doc.accountId) }
-        : {}),
-      save: (updated) => saveImport(deps, updated),
-    });
-    return { output: view(doc), responseElements: view(doc) };
+    // The answer describes the import as recorded, before a run here changes the document.
+    const answer = view(doc);
+    if (deps.leasedRuns !== true) void runImportDocument(deps, doc);
+    return { output: answer, responseElements: answer };
   };
+}
+
+/** Runs a recorded import to its end; `save` records its progress (default: the catalog document). */
+export function runImportDocument(
+  deps: ImportOperationDeps,
+  doc: ImportDocument,
+  save: (doc: ImportDocument) => Promise<void> = (updated) => saveImport(deps, updated),
+): Promise<void> {
+  const { objectStore } = deps;
+  return runImport(doc, {
+    ...deps,
+    // Reads go through the account's view of the store, which refuses any bucket not its own.
+    ...(objectStore !== undefined ? { objectStore: accountObjectStore(objectStore, deps.owners, doc.accountId) } : {}),
+    save,
+  });
 }
 
 async function loadImport(

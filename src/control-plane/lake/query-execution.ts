@@ -10,6 +10,8 @@ import { connectForQuery, runQuery, type QueryRows } from "../../lake/engine/que
 import type { DateRange } from "../../lake/engine/query-pruning.js";
 
 const QUERY_TIMEOUT_MS = 3_600_000;
+/** Cluster mode: how often a running query looks for a CancelQuery that reached another node. */
+const CANCEL_POLL_MS = 1_000;
 
 /** What StartQuery checked and planned; the query itself is already saved as QUEUED. */
 export interface QueryPlan {
@@ -31,6 +33,7 @@ export async function executeQuery(runtime: QueryRuntime, query: QueryDocument, 
     timedOut = true;
     handle.interrupt();
   }, QUERY_TIMEOUT_MS);
+  const stopWatching = watchRemoteCancel(runtime, query.id, handle);
   await runtime.acquireSlot();
   let snapshot: FileSnapshot | undefined;
   try {
@@ -47,6 +50,7 @@ export async function executeQuery(runtime: QueryRuntime, query: QueryDocument, 
     snapshot?.release();
     runtime.releaseSlot();
     clearTimeout(timer);
+    stopWatching();
     runtime.running.delete(query.id);
     query.finishedMs = Math.max(deps.nowMs(), started);
     if (plan.target !== undefined && finished === undefined)
@@ -55,6 +59,28 @@ export async function executeQuery(runtime: QueryRuntime, query: QueryDocument, 
   }
   // Results are readable with GetQueryResults at once; the files follow (DeliveryStatus PENDING → …).
   if (plan.target !== undefined && finished !== undefined) await deliver(runtime, query, plan.target, finished);
+}
+
+/** Cluster mode: polls for a CancelQuery another node recorded, and cancels as CancelQuery does here. */
+function watchRemoteCancel(runtime: QueryRuntime, queryId: string, handle: RunningQuery): () => void {
+  const cluster = runtime.deps.cluster;
+  if (cluster === undefined) return () => undefined;
+  let checking = false;
+  const timer = setInterval(() => {
+    if (checking || handle.cancelled) return;
+    checking = true;
+    cluster
+      .cancelRequested(queryId)
+      .then((requested) => {
+        if (!requested || handle.cancelled) return;
+        handle.cancelled = true;
+        handle.interrupt();
+      })
+      .catch(() => undefined) // asked again on the next tick
+      .finally(() => (checking = false));
+  }, CANCEL_POLL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** Marks the query RUNNING and runs it; throws once it is cancelled, whichever step it had reached. */

@@ -67,6 +67,7 @@ function startQueryOperation(queries: QueryRuntime): OperationHandler {
       status: "QUEUED",
       createdMs: context.nowMs,
       region: context.region,
+      ...(deps.cluster !== undefined ? { nodeId: deps.cluster.nodeId } : {}),
       ...(deliveryUri !== undefined ? { deliveryS3Uri: deliveryUri, deliveryStatus: "PENDING" as const } : {}),
     };
     await register(queries, query);
@@ -220,10 +221,16 @@ function cancelQueryOperation(queries: QueryRuntime): OperationHandler {
   return async (input, context) => {
     const q = await queries.load(input, context);
     const handle = queries.running.get(q.id);
-    if (!(q.status === "QUEUED" || q.status === "RUNNING") || handle === undefined)
+    const { cluster } = queries.deps;
+    const active = q.status === "QUEUED" || q.status === "RUNNING";
+    // Cluster mode: another node runs it; that node polls for the request (query-execution.ts).
+    const elsewhere = cluster !== undefined && q.nodeId !== undefined && q.nodeId !== cluster.nodeId;
+    if (!active || (handle === undefined && !elsewhere))
       throw new ApiError("InactiveQueryException", `The query ${q.id} is ${q.status} and cannot be cancelled.`);
-    handle.cancelled = true;
-    handle.interrupt();
+    if (handle !== undefined) {
+      handle.cancelled = true;
+      handle.interrupt();
+    } else await cluster!.requestCancel(q.id);
     return {
       output: { QueryId: q.id, QueryStatus: "CANCELLED" },
       responseElements: { queryId: q.id, queryStatus: "CANCELLED" },

@@ -46,6 +46,23 @@ export interface QueryDocument {
   readonly region?: string;
   readonly deliveryS3Uri?: string;
   deliveryStatus?: DeliveryStatus;
+  /** Cluster mode: the node running the query (its start-up recovery fails only its own). */
+  readonly nodeId?: string;
+}
+
+/**
+ * Cluster mode (decision 0015): results go to the lake bucket so any node answers GetQueryResults,
+ * and a CancelQuery reaching another node than the one running the query is recorded for the
+ * running node, which polls for it.
+ */
+export interface QueryCluster {
+  readonly nodeId: string;
+  readonly results: {
+    put(queryId: string, body: Buffer): Promise<void>;
+    get(queryId: string): Promise<Buffer | undefined>;
+  };
+  requestCancel(queryId: string): Promise<void>;
+  cancelRequested(queryId: string): Promise<boolean>;
 }
 
 export type QueryOperationDeps = LakeOperationDeps & {
@@ -56,6 +73,7 @@ export type QueryOperationDeps = LakeOperationDeps & {
   delivery?: DeliveryDeps;
   /** Committed-file snapshots (compaction keeps a query's files until it ends); else the directories. */
   snapshots?: FileSnapshots;
+  cluster?: QueryCluster;
 };
 
 /** A query of this process between StartQuery and its end; CancelQuery marks and interrupts it. */
@@ -89,7 +107,7 @@ export function createQueryRuntime(deps: QueryOperationDeps): QueryRuntime {
     deps,
     running: new Map(),
     ...createRunningSlots(RUNNING_SLOTS),
-    results: createQueryResults(deps.lakeDir),
+    results: createQueryResults(deps.lakeDir, deps.cluster?.results),
     save: (query) => deps.catalog.putDocument("queries", query),
     load: (input, context) => loadQuery(deps, input, context),
   };
@@ -114,7 +132,8 @@ function createRunningSlots(slots: number): Pick<QueryRuntime, "acquireSlot" | "
   };
 }
 
-function createQueryResults(lakeDir: string): QueryResults {
+/** Results in `<lake>/results/`, and in cluster mode first in the lake bucket (the local file is then a cache). */
+function createQueryResults(lakeDir: string, shared?: QueryCluster["results"]): QueryResults {
   const resultsDir = join(lakeDir, "results");
   // Start-up recovery empties lake/tmp, so a crash mid-write leaves nothing behind in results/.
   const temporaryDirectory = join(lakeDir, "tmp");
@@ -125,18 +144,32 @@ function createQueryResults(lakeDir: string): QueryResults {
     cached.set(id, result);
     while (cached.size > CACHED_RESULTS) cached.delete(cached.keys().next().value!);
   };
+  const writeLocal = (id: string, text: string): Promise<void> =>
+    writeFileAtomic(join(resultsDir, `${id}.json`), text, { temporaryDirectory, createDirectories: true });
+  /** The local copy, else (cluster mode: another node ran the query) the bucket's, kept locally. */
+  const readText = async (id: string): Promise<string> => {
+    const local = await readFile(join(resultsDir, `${id}.json`), "utf8").catch((error: unknown) => {
+      if (shared === undefined) throw error;
+      return undefined;
+    });
+    if (local !== undefined) return local;
+    const body = await shared!.get(id);
+    if (body === undefined) throw new ApiError("QueryIdNotFoundException", `The results of query ${id} have expired.`);
+    const text = body.toString("utf8");
+    await writeLocal(id, text);
+    return text;
+  };
   return {
     async save(id, result) {
-      await writeFileAtomic(join(resultsDir, `${id}.json`), JSON.stringify(result), {
-        temporaryDirectory,
-        createDirectories: true,
-      });
+      const text = JSON.stringify(result);
+      await shared?.put(id, Buffer.from(text));
+      await writeLocal(id, text);
       remember(id, result);
     },
     async read(id) {
       const hit = cached.get(id);
       if (hit !== undefined) return hit;
-      const result = JSON.parse(await readFile(join(resultsDir, `${id}.json`), "utf8")) as QueryRows;
+      const result = JSON.parse(await readText(id)) as QueryRows;
       remember(id, result);
       return result;
     },

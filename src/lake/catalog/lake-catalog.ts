@@ -76,6 +76,28 @@ export interface ImportFailure {
   readonly LastUpdatedTime: number;
 }
 
+/**
+ * Cluster mode: the lease whose holder alone may change the committed files (decision 0015). A
+ * fenced catalog checks, inside each file-changing transaction, that the lease row still names this
+ * token and has not lapsed; otherwise nothing is changed and the call rejects with LakeFencedError.
+ */
+export interface LakeFence {
+  /** The grant this node holds now, or undefined once it lost it (then every fenced write is refused). */
+  current(): { readonly name: string; readonly fencingToken: number } | undefined;
+}
+
+/** A file-changing call of a fenced catalog whose lease passed to another node or lapsed: nothing was changed. */
+export class LakeFencedError extends Error {
+  override readonly name = "LakeFencedError";
+  constructor(readonly fencingToken: number | undefined) {
+    super(
+      fencingToken === undefined
+        ? "This node does not hold the Lake writer lease; the catalog change is refused."
+        : `The Lake writer lease under fencing token ${fencingToken} passed to another node or lapsed; the catalog change is refused.`,
+    );
+  }
+}
+
 export interface LakeCatalog {
   // Event data stores.
   /** Creates or replaces the store with this id. */

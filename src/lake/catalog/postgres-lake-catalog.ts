@@ -21,6 +21,8 @@ import {
   type EventDataStore,
   type ImportFailure,
   type LakeCatalog,
+  type LakeFence,
+  LakeFencedError,
 } from "./lake-catalog.js";
 
 // COLLATE "C": paths and ids are listed in byte order, as SQLite's BINARY collation lists them,
@@ -110,10 +112,29 @@ function sqlState(error: unknown): string {
   return "";
 }
 
+/**
+ * FOR SHARE: a node taking the lease over updates this row, so it waits until a fenced commit in
+ * flight is done, and a commit that starts after the takeover sees the new token and is refused.
+ */
+const CHECK_FENCE = `SELECT 1 FROM cairn_leases
+  WHERE name = $1 AND fencing_token = $2 AND expires_at > clock_timestamp() FOR SHARE`;
+
 class PostgresLakeCatalog implements LakeCatalog {
   private closed = false;
 
-  constructor(private readonly db: PostgresDatabase) {}
+  constructor(
+    private readonly db: PostgresDatabase,
+    private readonly fence?: LakeFence,
+  ) {}
+
+  /** First statement of every file-changing transaction of a fenced catalog (decision 0015). */
+  private async checkFence(tx: Queryable): Promise<void> {
+    if (this.fence === undefined) return;
+    const grant = this.fence.current();
+    if (grant === undefined) throw new LakeFencedError(undefined);
+    const rows = await tx.query(CHECK_FENCE, [grant.name, grant.fencingToken]);
+    if (rows.length === 0) throw new LakeFencedError(grant.fencingToken);
+  }
 
   private async query<R extends object>(sql: string, values: readonly unknown[] = []): Promise<R[]> {
     this.assertOpen();
@@ -174,6 +195,7 @@ class PostgresLakeCatalog implements LakeCatalog {
   async deleteStore(id: string): Promise<void> {
     if (holdsNul(id)) return;
     await this.transaction(async (tx) => {
+      await this.checkFence(tx);
       await tx.query("DELETE FROM cairn_lake_stores WHERE id = $1", [id]);
       await tx.query("DELETE FROM cairn_lake_files WHERE eds_id = $1", [id]);
       await tx.query("DELETE FROM cairn_lake_keys WHERE eds_id = $1", [id]);
@@ -190,6 +212,7 @@ class PostgresLakeCatalog implements LakeCatalog {
     const keys = keyRows(files);
     const rows = fileRows(files);
     await this.transaction(async (tx) => {
+      await this.checkFence(tx);
       if (rows.paths.length > 0)
         await tx.query(
           `INSERT INTO cairn_lake_files (path, eds_id, rows)
@@ -238,6 +261,7 @@ class PostgresLakeCatalog implements LakeCatalog {
     if (holdsNul(...replaced)) return false;
     const paths = [...new Set(replaced)];
     return this.transaction(async (tx) => {
+      await this.checkFence(tx);
       // FOR SHARE on the store holds off its purge until this swap is done (or finds it gone); FOR
       // UPDATE on the files holds off a retention sweep, and skips a file that sweep already forgot.
       const store = await tx.query("SELECT 1 FROM cairn_lake_stores WHERE id = $1 FOR SHARE", [merged.edsId]);
@@ -255,9 +279,12 @@ class PostgresLakeCatalog implements LakeCatalog {
 
   async forgetFiles(paths: readonly string[]): Promise<void> {
     if (paths.length === 0) return;
-    await this.query("DELETE FROM cairn_lake_files WHERE path = ANY($1::text[])", [
-      paths.filter((path) => !holdsNul(path)),
-    ]);
+    await this.transaction(async (tx) => {
+      await this.checkFence(tx);
+      await tx.query("DELETE FROM cairn_lake_files WHERE path = ANY($1::text[])", [
+        paths.filter((path) => !holdsNul(path)),
+      ]);
+    });
   }
 
   async hasKeys(edsId: string, keys: readonly Buffer[]): Promise<boolean[]> {
@@ -349,11 +376,14 @@ class PostgresLakeCatalog implements LakeCatalog {
 }
 
 /**
- * Opens (migrating) the cluster Lake catalog on `db`. Closing the catalog leaves `db` open.
+ * Opens (migrating) the cluster Lake catalog on `db`. Closing the catalog leaves `db` open. With
+ * `fence`, every file-changing call (commitFiles, replaceFiles, forgetFiles, deleteStore) is refused
+ * with LakeFencedError, in its own transaction, unless the fence's lease is still this node's
+ * (the `cairn_leases` table of the PostgreSQL lease store).
  *
  * @example const catalog = await openPostgresLakeCatalog(db);
  */
-export async function openPostgresLakeCatalog(db: PostgresDatabase): Promise<LakeCatalog> {
+export async function openPostgresLakeCatalog(db: PostgresDatabase, fence?: LakeFence): Promise<LakeCatalog> {
   await migrate(db, "lake-catalog", MIGRATIONS);
-  return new PostgresLakeCatalog(db);
+  return new PostgresLakeCatalog(db, fence);
 }

@@ -31,6 +31,7 @@ import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { makeDirectoryDurable } from "../../lib/durable-file.js";
 import { moveFileDurable } from "../../lib/durable-write.js";
 import type { LakeCatalog } from "../catalog/index.js";
+import { LOCAL_DISK, type LocalFiles } from "../engine/local-files.js";
 import { sqlString } from "../engine/parquet-writer.js";
 
 const DAY_MS = 86_400_000;
@@ -60,6 +61,8 @@ const TIER_BASE_BYTES = 256 * 1024;
 /** The committed files a query reads, held until it ends so compaction does not delete them. */
 export interface FileSnapshot {
   filesOf(storeId: string): readonly string[];
+  /** Makes these files of the snapshot present locally (cluster mode: the read-through cache) until release. */
+  ensureLocal(paths: readonly string[]): Promise<void>;
   release(): void;
 }
 
@@ -79,12 +82,17 @@ export class FileSnapshots {
   private deleting: Promise<void> = Promise.resolve();
   deletedFiles = 0;
 
-  constructor(private readonly catalog: LakeCatalog) {}
+  constructor(
+    private readonly catalog: LakeCatalog,
+    private readonly localFiles: LocalFiles = LOCAL_DISK,
+  ) {}
 
   async take(storeIds: readonly string[]): Promise<FileSnapshot> {
     const lease = this.nextLease++;
     this.leases.set(lease, this.generation);
+    const pins: Array<{ release(): void }> = [];
     const release = (): void => {
+      for (const pin of pins.splice(0)) pin.release();
       if (this.leases.delete(lease)) void this.deleteUnread();
     };
     let lists: string[][];
@@ -101,6 +109,7 @@ export class FileSnapshots {
         if (paths === undefined) throw new Error(`The file snapshot does not hold store ${id}.`);
         return paths;
       },
+      ensureLocal: async (paths) => void pins.push(await this.localFiles.pin(paths)),
       release,
     };
   }
@@ -125,7 +134,7 @@ export class FileSnapshots {
       this.retired = this.retired.filter((batch) => batch.generation >= oldest);
       for (const batch of unread)
         for (const path of batch.paths) {
-          await rm(path, { force: true }).catch(() => undefined); // Left over: start-up recovery deletes it.
+          await this.localFiles.remove(path).catch(() => undefined); // Left over: start-up recovery deletes it.
           this.deletedFiles++;
         }
     });
@@ -186,8 +195,14 @@ export class Compactor {
       snapshots: FileSnapshots;
       nowMs: () => number;
       options?: Partial<CompactionOptions>;
+      /** Where the inputs are read from (cluster mode: the read-through cache); default this disk. */
+      localFiles?: LocalFiles;
     },
   ) {}
+
+  private get localFiles(): LocalFiles {
+    return this.deps.localFiles ?? LOCAL_DISK;
+  }
 
   private get options(): CompactionOptions {
     return { ...DEFAULT_COMPACTION, ...this.deps.options };
@@ -225,11 +240,8 @@ export class Compactor {
       known.add(file.path);
       let size = this.sizes.get(file.path);
       if (size === undefined) {
-        size = await stat(file.path).then(
-          (s) => s.size,
-          () => -1,
-        );
-        if (size < 0) continue;
+        size = await this.localFiles.sizeOf(file.path);
+        if (size === undefined) continue;
         this.sizes.set(file.path, size);
       }
       if (size >= targetBytes) continue;
@@ -285,6 +297,7 @@ export class Compactor {
     const finalPath = join(finalDir, name);
     let rows = 0;
     let finalMayExist = false;
+    const pinned = await this.localFiles.pin(merge.files.map((file) => file.path));
     try {
       const connection = await duck.connect();
       this.connection = connection;
@@ -336,6 +349,7 @@ export class Compactor {
       this.stats.lastError = error instanceof Error ? error.message : String(error);
       throw error;
     } finally {
+      pinned.release();
       await rm(tmpPath, { force: true });
     }
   }

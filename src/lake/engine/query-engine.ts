@@ -213,6 +213,8 @@ export async function connectForQuery(
         snapshot !== undefined
           ? snapshotFiles(snapshot.filesOf(id), ranges.get(view))
           : await partitionFiles(join(lakeDir, id), ranges.get(view));
+      // Only the files left after pruning are fetched (cluster mode), and kept until the snapshot ends.
+      await snapshot?.ensureLocal(paths);
       const facts = await factsOf(connection, paths);
       for (const fact of facts) {
         bytesScanned += fact.size;

@@ -1,0 +1,227 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import {
+  keyHash,
+  LakeFencedError,
+  openPostgresLakeCatalog,
+  type EventDataStore,
+  type LakeCatalog,
+} from "../../src/lake/catalog/index.js";
+import { LakeFileCache } from "../../src/lake/s3/lake-file-cache.js";
+import { manifestKey, openS3LakeCatalog, type S3LakeCatalog } from "../../src/lake/s3/s3-lake-catalog.js";
+import { openPostgresLeaseStore, type LeaseStore } from "../../src/stores/lease/index.js";
+import { createS3ObjectStore, type ObjectStore } from "../../src/stores/objects/index.js";
+import { openPostgresDatabase, type PostgresDatabase } from "../../src/stores/postgres/index.js";
+import { postgresMissingReason, startPostgresServer, type PostgresServer } from "../helpers/postgres-server.js";
+import { motoMissingReason, startMotoServer, type MotoServer } from "../storage/moto-server.js";
+
+const missing = postgresMissingReason() || motoMissingReason();
+if (missing)
+  process.stderr.write(`\n*** SKIPPED LOUDLY: the Lake-on-S3 tests need PostgreSQL and moto: ${missing} ***\n\n`);
+
+const BUCKET = "cairn-lake-test";
+const EDS = "eds-s3";
+const PARTITION = "eventdate=2026-01-02";
+
+function store(): EventDataStore {
+  return {
+    ...{ id: EDS, accountId: "111122223333", region: "us-east-1", name: "s3", arn: `arn:eds/${EDS}` },
+    ...{ status: "ENABLED", advancedEventSelectors: [], multiRegionEnabled: true, organizationEnabled: false },
+    ...{ retentionPeriod: 7, terminationProtectionEnabled: false, billingMode: "EXTENDABLE_RETENTION_PRICING" },
+    ...{ tags: [], createdMs: 0, updatedMs: 0, fromSeq: 0 },
+  };
+}
+
+describe("the Lake on S3: upload before commit, manifests, the janitor's grace", { skip: missing }, () => {
+  let postgres: PostgresServer;
+  let moto: MotoServer;
+  let db: PostgresDatabase;
+  let objects: ObjectStore;
+  let leases: LeaseStore;
+  let dropDatabase: () => Promise<void>;
+  const dirs: string[] = [];
+
+  before(async () => {
+    postgres = await startPostgresServer();
+    moto = await startMotoServer();
+    const database = await postgres.createDatabase();
+    dropDatabase = () => database.drop();
+    db = openPostgresDatabase({ url: database.url });
+    leases = await openPostgresLeaseStore(db);
+    objects = createS3ObjectStore({
+      endpoint: moto.endpoint,
+      region: "us-east-1",
+      accessKeyId: "testing",
+      secretAccessKey: "testing",
+      forcePathStyle: true,
+      timeoutMs: 10_000,
+    });
+  });
+  after(async () => {
+    await db?.close();
+    await dropDatabase?.();
+    await postgres?.stop();
+    await moto?.stop();
+    dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+  });
+
+  /** A node's view: its own lake dir and cache over the shared catalog and bucket; `store` may fail puts. */
+  async function node(options: { inner?: LakeCatalog; store?: ObjectStore } = {}): Promise<S3LakeCatalog> {
+    const lakeDir = mkdtempSync(join(tmpdir(), "cairn-s3-lake-"));
+    dirs.push(lakeDir);
+    const bucket = { store: options.store ?? objects, bucket: BUCKET };
+    const cache = new LakeFileCache({
+      lakeDir,
+      maxBytes: 1 << 30,
+      fetch: async (key) => (await objects.getObject(BUCKET, key))?.body,
+      remoteSize: async () => undefined,
+    });
+    const inner = options.inner ?? (await openPostgresLakeCatalog(db));
+    const catalog = await openS3LakeCatalog({ inner, db, bucket, cache });
+    await catalog.putStore(store());
+    return catalog;
+  }
+
+  /** A file the writer would have written at `<lakeDir>/<eds>/<partition>/<name>.parquet`. */
+  function written(catalog: S3LakeCatalog, name: string): string {
+    const path = catalog.cache.pathOf(`${EDS}/${PARTITION}/${name}.parquet`);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, randomBytes(64));
+    return path;
+  }
+
+  async function manifest(): Promise<string[] | undefined> {
+    const object = await objects.getObject(BUCKET, manifestKey(EDS, PARTITION));
+    return object?.body.toString("utf8").split("\n").filter(Boolean);
+  }
+
+  const keysOf = async (catalog: LakeCatalog): Promise<string[]> =>
+    (await catalog.storeFiles(EDS)).map((path) => path.slice(path.indexOf(`${EDS}/`)));
+
+  it("uploads every file before the catalog commits it, and lists it in the partition's manifest", async () => {
+    const catalog = await node();
+    const path = written(catalog, "live-000000000001-000000000002");
+    await catalog.commitFiles([{ path, edsId: EDS, rows: 2, keys: [keyHash("a"), keyHash("b")] }], 2);
+    const keys = await keysOf(catalog);
+    assert.equal(keys.length, 1);
+    assert.match(keys[0]!, new RegExp(`^${EDS}/${PARTITION}/live-000000000001-000000000002-[0-9a-f]{8}\\.parquet$`));
+    assert.ok(await objects.getObject(BUCKET, keys[0]!), "the committed file is in the bucket");
+    assert.deepEqual(await manifest(), [`s3://${BUCKET}/${keys[0]}`]);
+    assert.equal(await catalog.cursor(), 2);
+
+    // An upload that fails: the catalog is not touched (no file, no cursor move).
+    const failing: ObjectStore = Object.assign(Object.create(objects) as ObjectStore, {
+      putObject: () => Promise.reject(new Error("S3 is down")),
+    });
+    const down = await node({ store: failing });
+    const other = written(down, "live-000000000003-000000000004");
+    await assert.rejects(
+      down.commitFiles([{ path: other, edsId: EDS, rows: 1, keys: [keyHash("c")] }], 4),
+      /S3 is down/,
+    );
+    assert.equal(await catalog.cursor(), 2);
+    assert.deepEqual(await keysOf(catalog), keys);
+    assert.deepEqual(await catalog.hasKeys(EDS, [keyHash("c")]), [false]);
+  });
+
+  it("refuses a stale holder's commit in PostgreSQL; the janitor deletes its upload after the grace", async () => {
+    const current = await leases.acquire("lake-writer", "zombie", 15_000);
+    assert.ok(current);
+    // The lease passes on (released, then taken by another holder): the zombie's token is stale.
+    await leases.release(current);
+    assert.ok(await leases.acquire("lake-writer", "new-holder", 15_000));
+    const zombie = await node({ inner: await openPostgresLakeCatalog(db, { current: () => current }) });
+    const path = written(zombie, "live-000000000005-000000000006");
+    const before = await keysOf(zombie);
+    await assert.rejects(
+      zombie.commitFiles([{ path, edsId: EDS, rows: 1, keys: [keyHash("z")] }], 6),
+      (error: unknown) => error instanceof LakeFencedError,
+    );
+    assert.deepEqual(await keysOf(zombie), before, "nothing committed");
+    assert.notEqual(await zombie.cursor(), 6);
+    const orphans = (await objects.listObjects(BUCKET, { prefix: `${EDS}/${PARTITION}/live-000000000005` })).objects;
+    assert.equal(orphans.length, 1, "the upload happened, the commit did not");
+    // Within the grace nothing goes; past it the orphan does, committed files stay.
+    assert.equal((await zombie.janitor(3_600_000, Date.now())).orphansDeleted, 0);
+    const report = await zombie.janitor(0, Date.now() + 60_000);
+    assert.equal(report.orphansDeleted, 1);
+    assert.equal(await objects.getObject(BUCKET, orphans[0]!.key), undefined);
+    for (const key of before) assert.ok(await objects.getObject(BUCKET, key), `${key} kept`);
+  });
+
+  it("fences every file change of a holder whose lease passed on, and lets the current holder's through", async () => {
+    const old = await leases.acquire("lake-writer-fence-test", "fence-old", 15_000);
+    assert.ok(old);
+    await leases.release(old);
+    const now = await leases.acquire("lake-writer-fence-test", "fence-new", 15_000);
+    assert.ok(now && now.fencingToken > old.fencingToken);
+    const stale = await openPostgresLakeCatalog(db, { current: () => old });
+    const gone = await openPostgresLakeCatalog(db, { current: () => undefined });
+    const fresh = await openPostgresLakeCatalog(db, { current: () => now });
+    const file = { path: `${EDS}/${PARTITION}/fenced.parquet`, edsId: EDS, rows: 1, keys: [keyHash("f")] };
+    const fenced = (error: unknown): boolean => error instanceof LakeFencedError;
+    for (const catalog of [stale, gone]) {
+      await assert.rejects(catalog.commitFiles([file], 99), fenced);
+      await assert.rejects(
+        catalog.replaceFiles({ ...file, path: `${EDS}/${PARTITION}/m.parquet` }, [file.path]),
+        fenced,
+      );
+      await assert.rejects(catalog.forgetFiles([file.path]), fenced);
+      await assert.rejects(catalog.deleteStore(EDS), fenced);
+    }
+    assert.ok(await fresh.store(EDS), "the refused purge changed nothing");
+    await fresh.commitFiles([file], 99);
+    assert.equal(await fresh.cursor(), 99);
+    await fresh.forgetFiles([file.path]);
+    await leases.release(now);
+  });
+
+  it("swaps compaction's merged file in, retires the replaced ones, and deletes them only after the grace", async () => {
+    const catalog = await node();
+    const paths = ["live-000000000007-000000000007", "live-000000000008-000000000008"].map((n) => written(catalog, n));
+    for (const [i, path] of paths.entries())
+      await catalog.commitFiles([{ path, edsId: EDS, rows: 1, keys: [keyHash(`m${i}`)] }]);
+    const before = await catalog.storeFiles(EDS);
+    const replaced = before.filter((p) => p.includes("live-00000000000"));
+    const merged = written(catalog, `compact-${randomBytes(4).toString("hex")}`);
+
+    // A swap that loses (a replaced file is no longer committed) withdraws its retirement and its upload.
+    const lost = await catalog.replaceFiles({ path: merged, edsId: EDS, rows: 9 }, [
+      ...replaced,
+      catalog.cache.pathOf(`${EDS}/${PARTITION}/gone.parquet`),
+    ]);
+    assert.equal(lost, false);
+    assert.deepEqual(await db.query("SELECT key FROM cairn_lake_retired"), []);
+    assert.equal(await objects.getObject(BUCKET, catalog.cache.keyOf(merged)), undefined);
+
+    assert.equal(await catalog.replaceFiles({ path: merged, edsId: EDS, rows: replaced.length }, replaced), true);
+    const mergedKey = catalog.cache.keyOf(merged);
+    const listed = (await manifest())!;
+    assert.ok(listed.includes(`s3://${BUCKET}/${mergedKey}`));
+    for (const path of replaced) assert.ok(!listed.includes(`s3://${BUCKET}/${catalog.cache.keyOf(path)}`));
+    assert.equal(listed.length, (await catalog.storeFiles(EDS)).length, "the manifest is the catalog's list");
+
+    // Within the grace, the replaced objects stay (an engine that read the old manifest can read them).
+    assert.equal((await catalog.janitor(3_600_000, Date.now())).retiredDeleted, 0);
+    for (const path of replaced) assert.ok(await objects.getObject(BUCKET, catalog.cache.keyOf(path)));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal((await catalog.janitor(10, Date.now())).retiredDeleted, replaced.length);
+    for (const path of replaced) assert.equal(await objects.getObject(BUCKET, catalog.cache.keyOf(path)), undefined);
+    assert.ok(await objects.getObject(BUCKET, mergedKey), "the merged file stays");
+    assert.deepEqual(await db.query("SELECT key FROM cairn_lake_retired"), []);
+    assert.ok(existsSync(merged));
+  });
+
+  it("forgets a partition (retention) and removes its manifest", async () => {
+    const catalog = await node();
+    const files = await catalog.storeFiles(EDS);
+    await catalog.forgetFiles(files);
+    assert.equal(await manifest(), undefined, "no manifest for a partition without committed files");
+    const retired = await db.query<{ key: string }>("SELECT key FROM cairn_lake_retired ORDER BY key");
+    assert.equal(retired.length, files.length);
+  });
+});
