@@ -85,6 +85,7 @@ export function clusterLakeModule(
         consumers: () =>
           work.consumers() ?? [{ name: "lake-writer", cursor: sharedCursor, neededFromSeq: sharedCursor + 1 }],
         health: () => ({ nodeId, lakeWriterLease: lease.held(), cache: cache.stats, ...work.health() }),
+        leasesHeld: () => (lease.held() ? ["lake-writer"] : []),
         banner: () => [
           `  lake:             s3 bucket ${settings.lakeBucket}, local cache ${settings.lakeCacheBytes} bytes`,
         ],
