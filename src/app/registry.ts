@@ -12,6 +12,7 @@ import type { PrincipalStore } from "../stores/principals/index.js";
 import type { QuarantineStore } from "../stores/quarantine/index.js";
 import type { SigningKeyStore } from "../stores/signing-keys/index.js";
 import type { Buckets } from "./buckets.js";
+import { errorTextForHealth } from "../lib/error-text.js";
 
 /** What every module is started with: the server's settings and the stores every module shares. */
 export interface ModuleContext {
@@ -151,7 +152,7 @@ export class ModuleRegistry {
         {
           cursor,
           lagRecords: Math.max(0, head - Math.max(cursor, progressSeq ?? cursor)),
-          ...(lastError !== undefined ? { lastError } : {}),
+          ...(lastError !== undefined ? { lastError: errorTextForHealth(lastError) } : {}),
         },
       ]),
     );

@@ -18,6 +18,7 @@ import { openS3LakeCatalog, type LakeBucket, type S3LakeCatalog } from "../../la
 import type { LeaseStore } from "../../stores/lease/index.js";
 import type { PostgresDatabase } from "../../stores/postgres/index.js";
 import type { CairnModule, ModuleContext } from "../registry.js";
+import { errorTextForHealth } from "../../lib/error-text.js";
 import {
   channelRegistry,
   importDeps,
@@ -308,7 +309,9 @@ class HolderWork {
     const running = this.running;
     return {
       ...(running !== undefined ? { compaction: running.compactor.stats, imports: running.imports.size } : {}),
-      ...(this.errors.size > 0 ? { errors: Object.fromEntries(this.errors) } : {}),
+      ...(this.errors.size > 0
+        ? { errors: Object.fromEntries([...this.errors].map(([task, text]) => [task, errorTextForHealth(text)])) }
+        : {}),
     };
   }
 
