@@ -1,0 +1,211 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import {
+  CloudTrailClient,
+  CreateTrailCommand,
+  LookupEventsCommand,
+  StartLoggingCommand,
+} from "@aws-sdk/client-cloudtrail";
+import { S3Client } from "@aws-sdk/client-s3";
+import { awsCliMissingReason, runAws, runCommand } from "../helpers/aws-cli.js";
+import { clusterEnginesMissingReason, startClusterEngines, type ClusterEngines } from "../helpers/cluster-engines.js";
+import { pollUntil } from "../helpers/poll.js";
+import { addPrincipal } from "../helpers/principals.js";
+import {
+  CLI,
+  makeDataDir,
+  removeDataDir,
+  startServerProcess,
+  TEST_ACCESS_KEY_ID,
+  TEST_ACCOUNT_ID,
+  TEST_SECRET_ACCESS_KEY,
+  type ServerProcess,
+} from "../helpers/server-process.js";
+import { deliveredOnS3, ingestLoad, logFileKeysOnS3 } from "../helpers/trail-delivery.js";
+
+const missing = clusterEnginesMissingReason("the cairn migrate --to-cluster round trip");
+
+const admin = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
+const BUCKET = "migrated-trail-logs";
+const WAIT = { timeoutMs: 90_000, intervalMs: 250 };
+const FAST_DELIVERY = { CAIRN_DELIVERY_INTERVAL_SECONDS: "1", CAIRN_DIGEST_INTERVAL_SECONDS: "2" };
+
+/** Every file under `dir` (recursively), as paths; none when it does not exist. */
+function filesUnder(dir: string): string[] {
+  try {
+    return readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => join(entry.parentPath, entry.name));
+  } catch {
+    return [];
+  }
+}
+
+/** What the embedded server delivered to its own bucket directory: eventIDs in log files, and how many digests. */
+function embeddedDelivery(dataDir: string): { ids: Set<string>; digests: number } {
+  const root = join(dataDir, "buckets", BUCKET, "AWSLogs", TEST_ACCOUNT_ID);
+  const ids = new Set<string>();
+  for (const path of filesUnder(join(root, "CloudTrail")).filter((p) => p.endsWith(".json.gz"))) {
+    const records = (
+      JSON.parse(gunzipSync(readFileSync(path)).toString("utf8")) as { Records: Array<{ eventID: string }> }
+    ).Records;
+    for (const record of records) ids.add(record.eventID);
+  }
+  const digests = filesUnder(join(root, "CloudTrail-Digest")).filter((p) => p.endsWith(".json.gz")).length;
+  return { ids, digests };
+}
+
+describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster", { skip: missing }, () => {
+  let engines: ClusterEngines;
+  let s3: S3Client;
+  const dirs: string[] = [];
+
+  before(async () => {
+    engines = await startClusterEngines();
+    s3 = new S3Client({
+      endpoint: engines.moto.endpoint,
+      region: "us-east-1",
+      forcePathStyle: true,
+      credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+    });
+  });
+  after(async () => {
+    s3?.destroy();
+    await engines?.stop();
+    dirs.forEach(removeDataDir);
+  });
+
+  /** `cairn migrate --to-cluster` as a child process with the cluster's settings (no node id: it is no node). */
+  const migrate = (dataDir: string, extra: Record<string, string> = {}) => {
+    const { CAIRN_NODE_ID: _node, ...cluster } = engines.nodeEnv("migrate", { CAIRN_S3_FORCE_PATH_STYLE: "true" });
+    return runCommand(process.execPath, [CLI, "migrate", "--to-cluster", "--data-dir", dataDir], {
+      PATH: process.env["PATH"] ?? "",
+      HOME: process.env["HOME"] ?? "/tmp",
+      ...cluster,
+      ...extra,
+    });
+  };
+
+  it("keeps seqs, EventIds, keys, trails and the digest chain: validate-logs across the move says valid", async () => {
+    const dir = makeDataDir("cairn-migrate-");
+    dirs.push(dir);
+    const dataDir = join(dir, "embedded");
+    // The embedded server seals its secrets with its own generated master.key, not the cluster's.
+    const embedded = await startServerProcess({ dataDir, env: FAST_DELIVERY });
+    let startTime: string;
+    let trailArn: string;
+    let before: string[];
+    let principal: { accessKeyId: string; secretAccessKey: string };
+    try {
+      principal = await addPrincipal(dataDir, { name: "migrated-user", accountId: TEST_ACCOUNT_ID });
+      const ct = new CloudTrailClient({ endpoint: embedded.url, region: "us-east-1", credentials: admin });
+      startTime = new Date(Date.now() - 60_000).toISOString();
+      trailArn = (
+        await ct.send(new CreateTrailCommand({ Name: "moved", S3BucketName: BUCKET, EnableLogFileValidation: true }))
+      ).TrailARN!;
+      await ct.send(new StartLoggingCommand({ Name: "moved" }));
+      ct.destroy();
+      before = await ingestLoad(embedded, 2, 10);
+      // Every event in a log file, and a digest written after the last of them.
+      await pollUntil(() => before.every((id) => embeddedDelivery(dataDir).ids.has(id)), {
+        ...WAIT,
+        message: "the embedded server to deliver the events",
+      });
+      const digests = embeddedDelivery(dataDir).digests;
+      await pollUntil(() => embeddedDelivery(dataDir).digests > digests, { ...WAIT, message: "an embedded digest" });
+
+      const refused = await migrate(dataDir);
+      assert.equal(refused.code, 1, `a running server's data dir is refused:\n${refused.stdout}${refused.stderr}`);
+      assert.match(refused.stderr, /^Error: .*in use by another process.*stop it first\.\n$/);
+    } finally {
+      await embedded.stop();
+    }
+
+    const moved = await migrate(dataDir);
+    assert.equal(moved.code, 0, `migrate:\n${moved.stdout}\n${moved.stderr}`);
+    assert.match(moved.stdout, /^Migrated /);
+    assert.match(moved.stdout, /journal entries +\d+ copied, 0 already there \(seqs 1–\d+\)/);
+    assert.match(moved.stdout, /trails +1 copied/);
+    assert.match(moved.stdout, /delivery states +1 copied/);
+    assert.match(moved.stdout, /signing keys +1 copied/);
+    assert.doesNotMatch(moved.stdout, /bucket objects +0 copied/);
+    // A second run finds everything there and copies nothing.
+    const again = await migrate(dataDir);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^Nothing left to migrate/);
+    for (const line of again.stdout.split("\n").filter((l) => l.includes(" copied, ")))
+      assert.match(line, / 0 copied, /, `nothing copied twice: ${line}`);
+
+    const node = await startServerProcess({
+      dataDir: join(dir, "node"),
+      env: engines.nodeEnv("node-a", { CAIRN_S3_FORCE_PATH_STYLE: "true", ...FAST_DELIVERY }),
+    });
+    try {
+      await checkMigratedNode(node, principal!, before!);
+      const after = await ingestLoad(node, 2, 10);
+      await pollUntil(
+        async () => {
+          const counts = await deliveredOnS3(s3, BUCKET);
+          return [...before!, ...after].every((id) => counts.get(id) === 1) && counts;
+        },
+        { ...WAIT, message: "the cluster node to deliver the new events, and the moved files to be there once" },
+      );
+      if (awsCliMissingReason() !== false) return;
+      // A digest the cluster node wrote after the new files: the chain runs through the move.
+      await pollUntil(
+        async () => {
+          const validation = await runAws(
+            node.dataDir,
+            [
+              ...["cloudtrail", "validate-logs", "--trail-arn", trailArn!, "--start-time", startTime!],
+              ...["--endpoint-url", node.url, "--region", "us-east-1"],
+            ],
+            { AWS_ENDPOINT_URL_S3: engines.moto.endpoint },
+          );
+          assert.equal(
+            validation.code,
+            0,
+            `validate-logs across the move:\n${validation.stdout}\n${validation.stderr}`,
+          );
+          const valid = /(\d+)\/(\d+) log files valid/.exec(validation.stdout);
+          const onS3 = (await logFileKeysOnS3(s3, BUCKET)).length;
+          return valid !== null && Number(valid[1]) === onS3 && valid[1] === valid[2];
+        },
+        { ...WAIT, intervalMs: 2_000, message: "validate-logs to cover the log files from before and after the move" },
+      );
+    } finally {
+      await node.stop();
+    }
+  });
+});
+
+/** LookupEvents on the cluster node, signed with the migrated principal's key, finds the moved events by their EventIds. */
+async function checkMigratedNode(
+  node: ServerProcess,
+  principal: { accessKeyId: string; secretAccessKey: string },
+  ids: readonly string[],
+): Promise<void> {
+  const ct = new CloudTrailClient({ endpoint: node.url, region: "us-east-1", credentials: principal, maxAttempts: 1 });
+  try {
+    for (const id of [ids[0]!, ids.at(-1)!]) {
+      const found = await pollUntil(
+        async () => {
+          const page = await ct.send(
+            new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventId", AttributeValue: id }] }),
+          );
+          return (page.Events ?? []).length > 0 && page.Events;
+        },
+        { ...WAIT, message: `LookupEvents on the cluster to find ${id}` },
+      );
+      assert.deepEqual(
+        found.map((event) => event.EventId),
+        [id],
+      );
+    }
+  } finally {
+    ct.destroy();
+  }
+}
