@@ -11,8 +11,9 @@ import type { JournalEntry } from "./journal.js";
  * --to-cluster`, docs/decisions/0016-migrate-to-cluster.md): the stream's seq is the journal's seq
  * (decision 0010), so an entry keeps its seq only if the stream stores it there. nats-server 2.9
  * ignores `first_seq` in a stream config; a purge with `seq` on the empty stream moves its first seq
- * instead, and every publish carries `Nats-Expected-Last-Sequence` = its seq − 1, so the server stores
- * it at exactly its seq or refuses it (another publisher in between, or a copy that was already done).
+ * instead, and every publish says which seq it expects to follow (see `publish`), so the server
+ * stores it at exactly its seq or refuses it (another publisher in between, or a copy that was
+ * already done); every ack must name the entry's seq.
  */
 export interface JetStreamImportOptions {
   readonly servers: string | readonly string[];
@@ -90,23 +91,38 @@ export class JetStreamImport {
   /**
    * Publishes `entries` (consecutive seqs, the first one the stream's next) at their seqs, with
    * their appended-at time, provenance and dedup key as the journal writes them; resolves once every
-   * one is stored. Rejects when the server refuses one (its expected last seq did not hold): what was
-   * stored before it stays, and `state()` says where to go on.
+   * one is stored. Rejects when the server refuses one (the last seq it expected did not hold): what
+   * was stored before it stays, and `state()` says where to go on.
+   *
+   * The guard is `Nats-Expected-Last-Subject-Sequence` (the journal's stream has one subject, so the
+   * subject's last seq is the stream's): nats-server 2.9 checks `Nats-Expected-Last-Sequence` against
+   * a counter that a purge does not move (after the purge that set the first seq to 41 it still
+   * expects 0, then 1 once entry 41 is stored), so that header cannot guard a copy that starts past
+   * seq 1. The subject's last seq is read from the store itself: 0 on the empty stream, then each
+   * stored seq. Every ack must also name the entry's seq.
    */
   async publish(entries: readonly KeyedJournalEntry[]): Promise<void> {
-    for (let at = 0; at < entries.length; at += PUBLISH_BATCH) {
-      const batch = entries.slice(at, at + PUBLISH_BATCH);
-      const acks = batch.map(({ entry, keyHash }) =>
-        this.reader.js.publish(this.subject, entryPayload(entry), {
-          headers: entryHeaders(entry, entry.appendedAtMs),
-          timeout: this.reader.timeoutMs,
-          expect: { streamName: this.reader.stream, lastSequence: entry.seq - 1 },
-          ...(keyHash === null ? {} : { msgID: keyHash.toString("hex") }),
-        }),
-      );
-      const settled = await Promise.allSettled(acks);
+    let rest = entries;
+    if (rest.length > 0 && (await this.state()).messages === 0) {
+      const [first] = rest;
+      const [settled] = await Promise.allSettled([this.send(first!, 0)]);
+      checkAck(settled!, first!.entry.seq);
+      rest = rest.slice(1);
+    }
+    for (let at = 0; at < rest.length; at += PUBLISH_BATCH) {
+      const batch = rest.slice(at, at + PUBLISH_BATCH);
+      const settled = await Promise.allSettled(batch.map((item) => this.send(item, item.entry.seq - 1)));
       settled.forEach((result, i) => checkAck(result, batch[i]!.entry.seq));
     }
+  }
+
+  private send({ entry, keyHash }: KeyedJournalEntry, expectedLastSeq: number): Promise<PubAck> {
+    return this.reader.js.publish(this.subject, entryPayload(entry), {
+      headers: entryHeaders(entry, entry.appendedAtMs),
+      timeout: this.reader.timeoutMs,
+      expect: { streamName: this.reader.stream, lastSubjectSequence: expectedLastSeq },
+      ...(keyHash === null ? {} : { msgID: keyHash.toString("hex") }),
+    });
   }
 
   async close(): Promise<void> {
