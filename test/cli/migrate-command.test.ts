@@ -1,0 +1,88 @@
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { CloudTrailClient, CreateEventDataStoreCommand } from "@aws-sdk/client-cloudtrail";
+import { runCommand } from "../helpers/aws-cli.js";
+import {
+  CLI,
+  makeDataDir,
+  removeDataDir,
+  startServerProcess,
+  TEST_ACCESS_KEY_ID,
+  TEST_SECRET_ACCESS_KEY,
+} from "../helpers/server-process.js";
+
+const PASSWORD = "s3cret-pw-never-shown";
+/** Cluster settings pointing at ports nothing listens on: the refusals below happen before any is needed, or name the engine. */
+const CLUSTER = {
+  CAIRN_DATABASE_URL: `postgres://cairn:${PASSWORD}@127.0.0.1:1/cairn`,
+  CAIRN_JOURNAL_URL: "nats://127.0.0.1:1",
+  CAIRN_S3_ENDPOINT: "http://127.0.0.1:1",
+  CAIRN_MASTER_KEY: randomBytes(32).toString("base64"),
+};
+
+function migrate(args: string[], env: Record<string, string>) {
+  return runCommand(process.execPath, [CLI, "migrate", ...args], { PATH: process.env["PATH"] ?? "", ...env });
+}
+
+/** One `Error: …` line on stderr, nothing on stdout, no stack trace, no password. */
+function assertOneLine(result: { stdout: string; stderr: string }, pattern: RegExp): void {
+  assert.equal(result.stdout, "");
+  assert.match(result.stderr, /^Error: [^\n]*\n$/, `one line:\n${result.stderr}`);
+  assert.match(result.stderr, pattern);
+  assert.doesNotMatch(result.stderr, new RegExp(PASSWORD));
+}
+
+describe("cairn migrate: refusals", () => {
+  const dirs: string[] = [];
+  after(() => dirs.forEach(removeDataDir));
+
+  it("is a usage error (2) without --to-cluster, without the cluster's settings, or with part of them", async () => {
+    const dir = makeDataDir("cairn-migrate-usage-");
+    dirs.push(dir);
+    const target = await migrate(["--data-dir", dir], CLUSTER);
+    assert.equal(target.code, 2);
+    assertOneLine(target, /--to-cluster/);
+    const none = await migrate(["--to-cluster", "--data-dir", dir], {});
+    assert.equal(none.code, 2);
+    assertOneLine(none, /needs the cluster's settings: CAIRN_DATABASE_URL/);
+    const part = await migrate(["--to-cluster", "--data-dir", dir], { CAIRN_DATABASE_URL: CLUSTER.CAIRN_DATABASE_URL });
+    assert.equal(part.code, 2);
+    assertOneLine(part, /missing: CAIRN_JOURNAL_URL, CAIRN_S3_ENDPOINT, CAIRN_MASTER_KEY or CAIRN_MASTER_KEY_FILE/);
+  });
+
+  it("fails (1) in one line for a directory that is no data dir, and for a cluster it cannot reach", async () => {
+    const dir = makeDataDir("cairn-migrate-fail-");
+    dirs.push(dir);
+    const notData = await migrate(["--to-cluster", "--data-dir", dir], CLUSTER);
+    assert.equal(notData.code, 1);
+    assertOneLine(notData, /is not a Cairn data directory/);
+    mkdirSync(join(dir, "journal"));
+    const unreachable = await migrate(["--to-cluster", "--data-dir", dir], CLUSTER);
+    assert.equal(unreachable.code, 1);
+    assertOneLine(unreachable, /could not open the cluster: PostgreSQL at postgres:\/\/cairn@127\.0\.0\.1:1\/cairn/);
+  });
+
+  it("refuses a data dir with event data stores before it opens the cluster", async () => {
+    const dir = makeDataDir("cairn-migrate-lake-");
+    dirs.push(dir);
+    const server = await startServerProcess({ dataDir: dir });
+    try {
+      const ct = new CloudTrailClient({
+        endpoint: server.url,
+        region: "us-east-1",
+        credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY },
+      });
+      await ct.send(new CreateEventDataStoreCommand({ Name: "kept-local" }));
+      ct.destroy();
+    } finally {
+      await server.stop();
+    }
+    // The cluster's ports are closed: the refusal comes first, so nothing was opened, let alone copied.
+    const refused = await migrate(["--to-cluster", "--data-dir", dir], CLUSTER);
+    assert.equal(refused.code, 1);
+    assertOneLine(refused, /event data stores are not migrated yet: .* has 1 \(kept-local\); nothing was copied/);
+  });
+});
