@@ -153,32 +153,15 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
         },
         { ...WAIT, message: "the cluster node to deliver the new events, and the moved files to be there once" },
       );
-      if (awsCliMissingReason() !== false) return;
-      // A digest the cluster node wrote after the new files: the chain runs through the move.
-      await pollUntil(
-        async () => {
-          const validation = await runAws(
-            node.dataDir,
-            [
-              ...["cloudtrail", "validate-logs", "--trail-arn", trailArn!, "--start-time", startTime!],
-              ...["--endpoint-url", node.url, "--region", "us-east-1"],
-            ],
-            { AWS_ENDPOINT_URL_S3: engines.moto.endpoint },
-          );
-          assert.equal(
-            validation.code,
-            0,
-            `validate-logs across the move:\n${validation.stdout}\n${validation.stderr}`,
-          );
-          const valid = /(\d+)\/(\d+) log files valid/.exec(validation.stdout);
-          const onS3 = (await logFileKeysOnS3(s3, BUCKET)).length;
-          return valid !== null && Number(valid[1]) === onS3 && valid[1] === valid[2];
-        },
-        { ...WAIT, intervalMs: 2_000, message: "validate-logs to cover the log files from before and after the move" },
-      );
+      // Loudly skipped without the AWS CLI (awsCliMissingReason prints why).
+      if (awsCliMissingReason() === false) await validateAcrossTheMove(node, engines, s3, trailArn!, startTime!);
     } finally {
       await node.stop();
     }
+    // After the cluster appended, delivered and signed on its own, a run still copies nothing.
+    const afterUse = await migrate(dataDir);
+    assert.equal(afterUse.code, 0, afterUse.stderr);
+    assert.match(afterUse.stdout, /^Nothing left to migrate/);
   });
 });
 
@@ -208,4 +191,35 @@ async function checkMigratedNode(
   } finally {
     ct.destroy();
   }
+}
+
+/**
+ * The real `aws cloudtrail validate-logs` from before the move to now, polled until a digest the
+ * cluster node wrote covers every log file on S3 (the embedded server's and the node's): the chain
+ * runs through the move.
+ */
+async function validateAcrossTheMove(
+  node: ServerProcess,
+  engines: ClusterEngines,
+  s3: S3Client,
+  trailArn: string,
+  startTime: string,
+): Promise<void> {
+  await pollUntil(
+    async () => {
+      const validation = await runAws(
+        node.dataDir,
+        [
+          ...["cloudtrail", "validate-logs", "--trail-arn", trailArn, "--start-time", startTime],
+          ...["--endpoint-url", node.url, "--region", "us-east-1"],
+        ],
+        { AWS_ENDPOINT_URL_S3: engines.moto.endpoint },
+      );
+      assert.equal(validation.code, 0, `validate-logs across the move:\n${validation.stdout}\n${validation.stderr}`);
+      const valid = /(\d+)\/(\d+) log files valid/.exec(validation.stdout);
+      const onS3 = (await logFileKeysOnS3(s3, BUCKET)).length;
+      return valid !== null && Number(valid[1]) === onS3 && valid[1] === valid[2];
+    },
+    { ...WAIT, intervalMs: 2_000, message: "validate-logs to cover the log files from before and after the move" },
+  );
 }
