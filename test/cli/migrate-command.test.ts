@@ -1,7 +1,7 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CloudTrailClient, CreateEventDataStoreCommand } from "@aws-sdk/client-cloudtrail";
 import { runCommand } from "../helpers/aws-cli.js";
@@ -63,6 +63,28 @@ describe("cairn migrate: refusals", () => {
     const unreachable = await migrate(["--to-cluster", "--data-dir", dir], CLUSTER);
     assert.equal(unreachable.code, 1);
     assertOneLine(unreachable, /could not open the cluster: PostgreSQL at postgres:\/\/cairn@127\.0\.0\.1:1\/cairn/);
+  });
+
+  it("opens the data dir's secrets with --source-master-key-file when neither its master.key nor the cluster's key does", async () => {
+    const dir = makeDataDir("cairn-migrate-key-");
+    dirs.push(dir);
+    const keyFile = join(dir, "embedded.key");
+    writeFileSync(keyFile, `${randomBytes(32).toString("base64")}\n`, { mode: 0o600 });
+    const dataDir = join(dir, "data");
+    mkdirSync(join(dataDir, "journal"), { recursive: true });
+    const added = await runCommand(
+      process.execPath,
+      [CLI, "principal", "add", "--name", "sealed", "--data-dir", dataDir, "--account-id", "111122223333"],
+      { PATH: process.env["PATH"] ?? "", CAIRN_MASTER_KEY_FILE: keyFile },
+    );
+    assert.equal(added.code, 0, added.stderr);
+    const wrongKey = await migrate(["--to-cluster", "--data-dir", dataDir], CLUSTER);
+    assert.equal(wrongKey.code, 1);
+    assertOneLine(wrongKey, /opens its secrets: give the key its server used with --source-master-key-file/);
+    // With its key the secrets open, and the run goes on to the cluster (unreachable here).
+    const given = await migrate(["--to-cluster", "--data-dir", dataDir, "--source-master-key-file", keyFile], CLUSTER);
+    assert.equal(given.code, 1);
+    assertOneLine(given, /could not open the cluster: PostgreSQL/);
   });
 
   it("refuses a data dir with event data stores before it opens the cluster", async () => {
