@@ -55,6 +55,7 @@ export function buildProgram(outcome: CommandOutcome): Command {
 const MIGRATE_SETTINGS = [
   ...["dataDir", "databaseUrl", "journalUrl", "journalStream", "journalReplicas", "s3Endpoint", "s3Region"],
   ...["s3AccessKeyId", "s3SecretAccessKey", "s3ForcePathStyle", "s3TimeoutMs", "masterKey", "masterKeyFile"],
+  "lakeBucket",
 ] as const;
 
 function addMigrateCommand(program: Command): void {

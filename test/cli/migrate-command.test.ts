@@ -3,16 +3,8 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CloudTrailClient, CreateEventDataStoreCommand } from "@aws-sdk/client-cloudtrail";
 import { runCommand } from "../helpers/aws-cli.js";
-import {
-  CLI,
-  makeDataDir,
-  removeDataDir,
-  startServerProcess,
-  TEST_ACCESS_KEY_ID,
-  TEST_SECRET_ACCESS_KEY,
-} from "../helpers/server-process.js";
+import { CLI, makeDataDir, removeDataDir } from "../helpers/server-process.js";
 
 const PASSWORD = "s3cret-pw-never-shown";
 /** Cluster settings pointing at ports nothing listens on: the refusals below happen before any is needed, or name the engine. */
@@ -85,26 +77,5 @@ describe("cairn migrate: refusals", () => {
     const given = await migrate(["--to-cluster", "--data-dir", dataDir, "--source-master-key-file", keyFile], CLUSTER);
     assert.equal(given.code, 1);
     assertOneLine(given, /could not open the cluster: PostgreSQL/);
-  });
-
-  it("refuses a data dir with event data stores before it opens the cluster", async () => {
-    const dir = makeDataDir("cairn-migrate-lake-");
-    dirs.push(dir);
-    const server = await startServerProcess({ dataDir: dir });
-    try {
-      const ct = new CloudTrailClient({
-        endpoint: server.url,
-        region: "us-east-1",
-        credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY },
-      });
-      await ct.send(new CreateEventDataStoreCommand({ Name: "kept-local" }));
-      ct.destroy();
-    } finally {
-      await server.stop();
-    }
-    // The cluster's ports are closed: the refusal comes first, so nothing was opened, let alone copied.
-    const refused = await migrate(["--to-cluster", "--data-dir", dir], CLUSTER);
-    assert.equal(refused.code, 1);
-    assertOneLine(refused, /event data stores are not migrated yet: .* has 1 \(kept-local\); nothing was copied/);
   });
 });

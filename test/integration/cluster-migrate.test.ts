@@ -5,11 +5,14 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import {
   CloudTrailClient,
+  CreateEventDataStoreCommand,
   CreateTrailCommand,
   LookupEventsCommand,
   StartLoggingCommand,
 } from "@aws-sdk/client-cloudtrail";
-import { S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { openPostgresLakeCatalog, openSqliteLakeCatalog, readSqliteLakeKeys } from "../../src/lake/catalog/index.js";
+import { openPostgresDatabase } from "../../src/stores/postgres/index.js";
 import { awsCliMissingReason, runAws, runCommand } from "../helpers/aws-cli.js";
 import { clusterEnginesMissingReason, startClusterEngines, type ClusterEngines } from "../helpers/cluster-engines.js";
 import { pollUntil } from "../helpers/poll.js";
@@ -32,6 +35,7 @@ const admin = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_AC
 const BUCKET = "migrated-trail-logs";
 const WAIT = { timeoutMs: 90_000, intervalMs: 250 };
 const FAST_DELIVERY = { CAIRN_DELIVERY_INTERVAL_SECONDS: "1", CAIRN_DIGEST_INTERVAL_SECONDS: "2" };
+const FAST_LAKE = { CAIRN_LAKE_FLUSH_INTERVAL_MS: "500" };
 
 /** Every file under `dir` (recursively), as paths; none when it does not exist. */
 function filesUnder(dir: string): string[] {
@@ -94,7 +98,7 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
     dirs.push(dir);
     const dataDir = join(dir, "embedded");
     // The embedded server seals its secrets with its own generated master.key, not the cluster's.
-    const embedded = await startServerProcess({ dataDir, env: FAST_DELIVERY });
+    const embedded = await startServerProcess({ dataDir, env: { ...FAST_DELIVERY, ...FAST_LAKE } });
     let startTime: string;
     let trailArn: string;
     let before: string[];
@@ -107,8 +111,13 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
         await ct.send(new CreateTrailCommand({ Name: "moved", S3BucketName: BUCKET, EnableLogFileValidation: true }))
       ).TrailARN!;
       await ct.send(new StartLoggingCommand({ Name: "moved" }));
+      await ct.send(new CreateEventDataStoreCommand({ Name: "moved-lake" }));
       ct.destroy();
       before = await ingestLoad(embedded, 2, 10);
+      await pollUntil(() => lakeRows(dataDir).then((rows) => rows >= before.length), {
+        ...WAIT,
+        message: "the embedded Lake to commit the events to Parquet",
+      });
       // Every event in a log file, and a digest written after the last of them.
       await pollUntil(() => before.every((id) => embeddedDelivery(dataDir).ids.has(id)), {
         ...WAIT,
@@ -132,6 +141,8 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
     assert.match(moved.stdout, /delivery states +1 copied/);
     assert.match(moved.stdout, /signing keys +1 copied/);
     assert.doesNotMatch(moved.stdout, /bucket objects +0 copied/);
+    assert.match(moved.stdout, /event data stores +1 copied/);
+    await checkMigratedLake(dataDir, engines, s3);
     // A second run finds everything there and copies nothing.
     const again = await migrate(dataDir);
     assert.equal(again.code, 0, again.stderr);
@@ -222,4 +233,48 @@ async function validateAcrossTheMove(
     },
     { ...WAIT, intervalMs: 2_000, message: "validate-logs to cover the log files from before and after the move" },
   );
+}
+
+/** Rows of the committed Parquet files in the embedded Lake catalog (read beside the running server). */
+async function lakeRows(dataDir: string): Promise<number> {
+  const catalog = await openSqliteLakeCatalog(join(dataDir, "lake", "lake.db"));
+  try {
+    return (await catalog.allFiles()).reduce((sum, file) => sum + file.rows, 0);
+  } finally {
+    await catalog.close();
+  }
+}
+
+/**
+ * The cluster's Lake catalog holds the embedded one: the store, each file under its key in the lake
+ * bucket (whose bytes are the local file's), every de-duplication key and the writer's cursor.
+ */
+async function checkMigratedLake(dataDir: string, engines: ClusterEngines, s3: S3Client): Promise<void> {
+  const lakeDir = join(dataDir, "lake");
+  const source = await openSqliteLakeCatalog(join(lakeDir, "lake.db"));
+  const db = openPostgresDatabase({ url: engines.database.url });
+  try {
+    const target = await openPostgresLakeCatalog(db);
+    const [store] = await source.stores();
+    assert.deepEqual(await target.stores(), [store]);
+    const files = await source.allFiles();
+    assert.ok(files.length > 0);
+    const keys = files.map((file) => file.path.slice(lakeDir.length + 1));
+    assert.deepEqual(
+      (await target.allFiles()).map((file) => file.path),
+      [...keys].sort(),
+    );
+    for (const [i, key] of keys.entries()) {
+      const object = await s3.send(new GetObjectCommand({ Bucket: "cairn-lake", Key: key }));
+      assert.deepEqual(Buffer.from(await object.Body!.transformToByteArray()), readFileSync(files[i]!.path));
+    }
+    const dedupKeys = readSqliteLakeKeys(join(lakeDir, "lake.db"), store!.id);
+    assert.ok(dedupKeys.length > 0);
+    assert.ok((await target.hasKeys(store!.id, dedupKeys)).every(Boolean), "every de-duplication key was copied");
+    assert.equal(await target.cursor(), await source.cursor());
+    await target.close();
+  } finally {
+    await source.close();
+    await db.close();
+  }
 }

@@ -39,7 +39,8 @@ export async function copyBuckets(source: FilesystemObjectStore | undefined, tar
   return count;
 }
 
-async function keysOf(store: ObjectStore, bucket: string): Promise<Set<string>> {
+/** Every key of the bucket. */
+export async function keysOf(store: ObjectStore, bucket: string): Promise<Set<string>> {
   const keys = new Set<string>();
   let startAfter: string | undefined;
   do {

@@ -1,28 +1,139 @@
 import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { openSqliteLakeCatalog } from "../../lake/catalog/index.js";
+import { readFile } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import {
+  openSqliteLakeCatalog,
+  readSqliteLakeKeys,
+  type CatalogDocument,
+  type CatalogFile,
+  type CommittedFile,
+  type DocumentTable,
+  type ImportFailure,
+  type LakeCatalog,
+} from "../../lake/catalog/index.js";
+import type { ObjectStore } from "../../stores/objects/index.js";
+import { keysOf } from "./copy-buckets.js";
+import { addCounts, countOne, type CopyCount } from "./copy-count.js";
 
 /**
  * The Lake part of `cairn migrate --to-cluster`, in a module of its own because the Lake on S3
- * (catalog in PostgreSQL, Parquet files under `<eds-id>/eventdate=YYYY-MM-DD/` in CAIRN_LAKE_BUCKET)
- * is still being built. Until it is, a data dir with event data stores is refused before anything is
- * copied, never half-migrated; one without any has nothing to copy here.
+ * (decision 0015: the PostgreSQL catalog names each Parquet file by its key in CAIRN_LAKE_BUCKET,
+ * `<eds-id>/eventdate=YYYY-MM-DD/<name>.parquet`, the embedded layout under `<data-dir>/lake`) is
+ * landing in parallel: what it adds (Hive symlink manifests per partition) is written by its own
+ * code on the next commit of a partition, not here yet.
  */
-export async function checkLakeMigratable(dataDir: string): Promise<void> {
-  const path = join(dataDir, "lake", "lake.db");
-  if (!existsSync(path)) return;
-  const catalog = await openSqliteLakeCatalog(path);
+export interface LakeTarget {
+  readonly catalog: LakeCatalog;
+  readonly objects: ObjectStore;
+  readonly bucket: string;
+}
+
+export interface LakeCounts {
+  readonly eventDataStores: CopyCount;
+  readonly lakeFiles: CopyCount;
+  readonly lakeDocuments: CopyCount;
+}
+
+const NOTHING: CopyCount = { copied: 0, present: 0 };
+const DOCUMENT_TABLES: readonly DocumentTable[] = ["queries", "imports", "channels"];
+const KEY_LAYOUT = /^[^/]+\/eventdate=\d{4}-\d{2}-\d{2}\/[^/]+\.parquet$/;
+const FAILURES_PAGE = 1_000;
+
+/**
+ * Copies the embedded Lake: (1) each committed Parquet file is uploaded under its key, (2) the files,
+ * every store's de-duplication keys and the Lake writer's cursor are committed in one catalog
+ * transaction, (3) queries, imports (with their failures) and channels, (4) the event data stores,
+ * last, so no Lake writer of the cluster works on a store before its keys and cursor are there
+ * (it would write its events again). Each step skips what the cluster has; the cursor only moves
+ * forward, so a run after the cluster's writer went on changes nothing.
+ */
+export async function copyLake(dataDir: string, target: LakeTarget): Promise<LakeCounts> {
+  const lakeDir = join(dataDir, "lake");
+  const path = join(lakeDir, "lake.db");
+  if (!existsSync(path)) return { eventDataStores: NOTHING, lakeFiles: NOTHING, lakeDocuments: NOTHING };
+  const source = await openSqliteLakeCatalog(path);
   try {
-    const stores = await catalog.stores();
-    if (stores.length > 0)
-      throw new Error(
-        `event data stores are not migrated yet: ${dataDir} has ${stores.length} ` +
-          `(${stores
-            .slice(0, 5)
-            .map((store) => store.name)
-            .join(", ")}${stores.length > 5 ? ", …" : ""}); nothing was copied (docs/reference/cluster.md).`,
-      );
+    const files = (await source.allFiles()).map((file) => ({ ...file, key: lakeKeyOf(lakeDir, file.path) }));
+    await uploadFiles(files, target);
+    const lakeFiles = await commitFiles(path, files, await source.cursor(), target.catalog);
+    const lakeDocuments = await copyDocuments(source, target.catalog);
+    let eventDataStores = NOTHING;
+    for (const store of await source.stores()) {
+      const there = await target.catalog.store(store.id);
+      if (there === undefined) await target.catalog.putStore(store);
+      eventDataStores = addCounts(eventDataStores, countOne(there === undefined));
+    }
+    return { eventDataStores, lakeFiles, lakeDocuments };
   } finally {
-    await catalog.close();
+    await source.close();
   }
+}
+
+/** A file's key in the lake bucket: its path under `<data-dir>/lake`, which must be the Hive layout. */
+function lakeKeyOf(lakeDir: string, path: string): string {
+  const key = relative(lakeDir, path).split(sep).join("/");
+  if (!KEY_LAYOUT.test(key)) throw new Error(`The Lake file ${key} is not under <eds-id>/eventdate=YYYY-MM-DD/.`);
+  return key;
+}
+
+/** Uploads the files the bucket does not hold yet (an upload is whole: a key there is a file copied). */
+async function uploadFiles(files: ReadonlyArray<CatalogFile & { key: string }>, target: LakeTarget): Promise<void> {
+  if (files.length === 0) return;
+  await target.objects.ensureBucket(target.bucket);
+  const there = await keysOf(target.objects, target.bucket);
+  for (const file of files)
+    if (!there.has(file.key)) await target.objects.putObject(target.bucket, file.key, await readFile(file.path));
+}
+
+/** One transaction: the files under their keys, each store's keys with its first file, the cursor if it is ahead. */
+async function commitFiles(
+  path: string,
+  files: ReadonlyArray<CatalogFile & { key: string }>,
+  cursor: number,
+  catalog: LakeCatalog,
+): Promise<CopyCount> {
+  const committed = await catalog.committedPaths();
+  const missing = files.filter((file) => !committed.has(file.key));
+  const cursorAhead = cursor > (await catalog.cursor());
+  if (missing.length === 0 && !cursorAhead) return { copied: 0, present: files.length };
+  const withKeys = new Set<string>();
+  const batch: CommittedFile[] = files.map((file) => {
+    const first = !withKeys.has(file.edsId);
+    withKeys.add(file.edsId);
+    return {
+      path: file.key,
+      edsId: file.edsId,
+      rows: file.rows,
+      keys: first ? readSqliteLakeKeys(path, file.edsId) : [],
+    };
+  });
+  await catalog.commitFiles(batch, cursorAhead ? cursor : undefined);
+  return { copied: missing.length, present: files.length - missing.length };
+}
+
+async function copyDocuments(source: LakeCatalog, target: LakeCatalog): Promise<CopyCount> {
+  let count = NOTHING;
+  for (const table of DOCUMENT_TABLES)
+    for (const document of await source.documents<CatalogDocument>(table)) {
+      const there = await target.findDocument(table, document.id);
+      if (there === undefined) {
+        // An import's failures first: its document is what says they were all copied.
+        if (table === "imports") await copyImportFailures(source, target, document.id);
+        await target.putDocument(table, document);
+      }
+      count = addCounts(count, countOne(there === undefined));
+    }
+  return count;
+}
+
+/** All of an import's failures in one call (one transaction), so an interrupted copy leaves none rather than some. */
+async function copyImportFailures(source: LakeCatalog, target: LakeCatalog, importId: string): Promise<void> {
+  if ((await target.importFailures(importId, 0, 1)).length > 0) return;
+  const failures: ImportFailure[] = [];
+  for (let offset = 0; ; offset += FAILURES_PAGE) {
+    const page = await source.importFailures(importId, offset, FAILURES_PAGE);
+    failures.push(...page);
+    if (page.length < FAILURES_PAGE) break;
+  }
+  if (failures.length > 0) await target.addImportFailures(importId, failures);
 }

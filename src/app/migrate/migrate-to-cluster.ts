@@ -4,7 +4,7 @@ import type { CopyCount } from "./copy-count.js";
 import { copyIdentities, type IdentityCounts } from "./copy-identities.js";
 import { copyJournal } from "./copy-journal.js";
 import { copyBucketOwners, copyTrails, type TrailCounts } from "./copy-trails.js";
-import { checkLakeMigratable } from "./lake-migration.js";
+import { copyLake, type LakeCounts } from "./lake-migration.js";
 import { openMigrationSource, type MigrationSource } from "./migration-source.js";
 import { openMigrationTarget, type ClusterTargetSettings, type MigrationTarget } from "./migration-target.js";
 import { readSqliteIamDirectory } from "../../stores/principals/index.js";
@@ -17,7 +17,7 @@ export interface MigrateToClusterOptions {
   readonly sourceMasterKeyFile?: string;
 }
 
-export interface MigrationSummary extends IdentityCounts, TrailCounts {
+export interface MigrationSummary extends IdentityCounts, TrailCounts, LakeCounts {
   readonly journalEntries: CopyCount;
   readonly bucketOwners: CopyCount;
   readonly objects: CopyCount;
@@ -37,8 +37,8 @@ class MigrationError extends Error {
  * (everything else names its seqs), then principals, IAM users and policies, signing keys, bucket
  * owners, the buckets' objects, and last each trail's delivery state followed by the trail, so no
  * cluster node ever sees a trail before its state. Each step skips what the cluster already holds.
- * Event history is not copied: a cluster node's indexer builds it from the copied journal. Event
- * data stores are refused before anything is copied (lake-migration.ts).
+ * Event history is not copied: a cluster node's indexer builds it from the copied journal. The
+ * Lake (event data stores, their Parquet files, keys, cursor and documents) comes last (lake-migration.ts).
  */
 export async function migrateToCluster(options: MigrateToClusterOptions): Promise<MigrationSummary> {
   const clusterKey: MasterKeySource = {
@@ -50,7 +50,6 @@ export async function migrateToCluster(options: MigrateToClusterOptions): Promis
     ...(options.sourceMasterKeyFile !== undefined ? { masterKeyFile: options.sourceMasterKeyFile } : {}),
   });
   try {
-    await checkLakeMigratable(options.dataDir);
     const target = await step("open the cluster", () => openMigrationTarget(options.cluster));
     try {
       return await copyAll(source, target);
@@ -72,7 +71,11 @@ async function copyAll(source: MigrationSource, target: MigrationTarget): Promis
   const bucketOwners = await step("copy bucket owners", () => copyBucketOwners(source.owners, target.owners, accounts));
   const objects = await step("copy the buckets' objects", () => copyBuckets(source.buckets, target.objects));
   const trails = await step("copy trails", () => copyTrails(source, target));
+  const lake = await step("copy the Lake", () =>
+    copyLake(source.dataDir, { catalog: target.lakeCatalog, objects: target.objects, bucket: target.lakeBucket }),
+  );
   return {
+    ...lake,
     journalEntries,
     ...identities,
     bucketOwners,

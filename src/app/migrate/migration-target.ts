@@ -1,5 +1,6 @@
 import type { ServerSettings } from "../../config/settings.js";
 import { JetStreamImport } from "../../journal/jetstream-import.js";
+import { openPostgresLakeCatalog, type LakeCatalog } from "../../lake/catalog/index.js";
 import { configuredKey, MasterKeyError } from "../../lib/master-key.js";
 import type { MasterKey } from "../../lib/secret-envelope.js";
 import { openPostgresBucketOwnerStore, type BucketOwnerStore } from "../../stores/bucket-owners/index.js";
@@ -28,6 +29,7 @@ export type ClusterTargetSettings = Pick<
   | "s3TimeoutMs"
   | "masterKey"
   | "masterKeyFile"
+  | "lakeBucket"
 >;
 
 /** The cluster's stores, each on its cluster backend, as a node opens them. */
@@ -40,6 +42,9 @@ export interface MigrationTarget {
   readonly trails: PostgresTrailStore;
   readonly deliveryStates: PostgresDeliveryStateStore;
   readonly objects: ObjectStore;
+  readonly lakeCatalog: LakeCatalog;
+  /** CAIRN_LAKE_BUCKET on the S3 endpoint. */
+  readonly lakeBucket: string;
   close(): Promise<void>;
 }
 
@@ -70,6 +75,8 @@ export async function openMigrationTarget(settings: ClusterTargetSettings): Prom
     closers.push(() => trails.close());
     const deliveryStates = await openPostgresDeliveryStateStore(db);
     closers.push(() => deliveryStates.close());
+    const lakeCatalog = await openPostgresLakeCatalog(db);
+    closers.push(() => lakeCatalog.close());
     const journal = await JetStreamImport.open({
       servers: journalUrl,
       stream: settings.journalStream,
@@ -84,7 +91,10 @@ export async function openMigrationTarget(settings: ClusterTargetSettings): Prom
       forcePathStyle: settings.s3ForcePathStyle,
       timeoutMs: settings.s3TimeoutMs,
     });
-    return { db, masterKey: resolved.key, journal, principals, owners, trails, deliveryStates, objects, close };
+    return {
+      ...{ db, masterKey: resolved.key, journal, principals, owners, trails, deliveryStates, objects },
+      ...{ lakeCatalog, lakeBucket: settings.lakeBucket, close },
+    };
   } catch (error) {
     await close();
     throw error;

@@ -36,6 +36,9 @@ function describeMigration(summary: MigrationSummary, dataDir: string): string {
     ["bucket objects", summary.objects],
     ["trails", summary.trails],
     ["delivery states", summary.deliveryStates],
+    ["event data stores", summary.eventDataStores],
+    ["Lake files", summary.lakeFiles],
+    ["Lake documents", summary.lakeDocuments],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
   const copiedAny = rows.some(([, count]) => count.copied > 0);
@@ -45,7 +48,7 @@ function describeMigration(summary: MigrationSummary, dataDir: string): string {
       ([name, count, extra]) =>
         `  ${name.padEnd(width)}  ${String(count.copied).padStart(7)} copied, ${count.present} already there${extra ?? ""}`,
     ),
-    "  event history   rebuilt from the journal by the cluster's indexer when a node starts",
+    `  ${"event history".padEnd(width)}  rebuilt from the journal by the cluster's indexer when a node starts`,
     "Start the cluster nodes now; keep the data directory until they serve its events and trails.",
     "",
   ].join("\n");

@@ -223,3 +223,17 @@ class SqliteLakeCatalog implements LakeCatalog {
 export async function openSqliteLakeCatalog(path: string): Promise<LakeCatalog> {
   return new SqliteLakeCatalog(path);
 }
+
+/**
+ * Every de-duplication key of one event data store in the catalog at `path` (read-only), for
+ * copying the store elsewhere (`cairn migrate --to-cluster`): the contract only answers whether
+ * given keys are there.
+ */
+export function readSqliteLakeKeys(path: string, edsId: string): Buffer[] {
+  const db = openPrivateDatabase(path, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare<[string], Buffer>("SELECT key FROM event_keys WHERE eds_id = ? ORDER BY key").pluck().all(edsId);
+  } finally {
+    db.close();
+  }
+}
