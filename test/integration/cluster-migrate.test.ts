@@ -268,6 +268,19 @@ async function checkMigratedLake(dataDir: string, engines: ClusterEngines, s3: S
       const object = await s3.send(new GetObjectCommand({ Bucket: "cairn-lake", Key: key }));
       assert.deepEqual(Buffer.from(await object.Body!.transformToByteArray()), readFileSync(files[i]!.path));
     }
+    // Outside engines read through the partitions' Hive symlink manifests (decision 0015).
+    const partition = keys[0]!.slice(0, keys[0]!.lastIndexOf("/"));
+    const [edsId, eventDate] = partition.split("/");
+    const manifest = await s3.send(
+      new GetObjectCommand({ Bucket: "cairn-lake", Key: `${edsId}/_symlink_format_manifest/${eventDate}/manifest` }),
+    );
+    assert.deepEqual(
+      (await manifest.Body!.transformToString()).split("\n").filter(Boolean),
+      keys
+        .filter((key) => key.startsWith(`${partition}/`))
+        .sort()
+        .map((key) => `s3://cairn-lake/${key}`),
+    );
     const dedupKeys = readSqliteLakeKeys(join(lakeDir, "lake.db"), store!.id);
     assert.ok(dedupKeys.length > 0);
     assert.ok((await target.hasKeys(store!.id, dedupKeys)).every(Boolean), "every de-duplication key was copied");

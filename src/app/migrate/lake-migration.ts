@@ -19,8 +19,8 @@ import { addCounts, countOne, type CopyCount } from "./copy-count.js";
  * The Lake part of `cairn migrate --to-cluster`, in a module of its own because the Lake on S3
  * (decision 0015: the PostgreSQL catalog names each Parquet file by its key in CAIRN_LAKE_BUCKET,
  * `<eds-id>/eventdate=YYYY-MM-DD/<name>.parquet`, the embedded layout under `<data-dir>/lake`) is
- * landing in parallel: what it adds (Hive symlink manifests per partition) is written by its own
- * code on the next commit of a partition, not here yet.
+ * landing in parallel; the manifests below follow its format, and when its code is merged this
+ * module may commit through its S3LakeCatalog instead.
  */
 export interface LakeTarget {
   readonly catalog: LakeCatalog;
@@ -42,8 +42,8 @@ const FAILURES_PAGE = 1_000;
 /**
  * Copies the embedded Lake: (1) each committed Parquet file is uploaded under its key, (2) the files,
  * every store's de-duplication keys and the Lake writer's cursor are committed in one catalog
- * transaction, (3) queries, imports (with their failures) and channels, (4) the event data stores,
- * last, so no Lake writer of the cluster works on a store before its keys and cursor are there
+ * transaction, then the Hive symlink manifests of their partitions, (3) queries, imports (with
+ * their failures) and channels, (4) the event data stores, last, so no Lake writer of the cluster works on a store before its keys and cursor are there
  * (it would write its events again). Each step skips what the cluster has; the cursor only moves
  * forward, so a run after the cluster's writer went on changes nothing.
  */
@@ -56,12 +56,19 @@ export async function copyLake(dataDir: string, target: LakeTarget): Promise<Lak
     const files = (await source.allFiles()).map((file) => ({ ...file, key: lakeKeyOf(lakeDir, file.path) }));
     await uploadFiles(files, target);
     const lakeFiles = await commitFiles(path, files, await source.cursor(), target.catalog);
+    // Stores come last: one the cluster lacks may still lack its manifests (a run stopped after its commit).
+    const stores = await source.stores();
+    const absent = new Set<string>();
+    for (const store of stores) if ((await target.catalog.store(store.id)) === undefined) absent.add(store.id);
+    await writeManifests(
+      files.filter((file) => absent.has(file.edsId)),
+      target,
+    );
     const lakeDocuments = await copyDocuments(source, target.catalog);
     let eventDataStores = NOTHING;
-    for (const store of await source.stores()) {
-      const there = await target.catalog.store(store.id);
-      if (there === undefined) await target.catalog.putStore(store);
-      eventDataStores = addCounts(eventDataStores, countOne(there === undefined));
+    for (const store of stores) {
+      if (absent.has(store.id)) await target.catalog.putStore(store);
+      eventDataStores = addCounts(eventDataStores, countOne(absent.has(store.id)));
     }
     return { eventDataStores, lakeFiles, lakeDocuments };
   } finally {
@@ -82,7 +89,10 @@ async function uploadFiles(files: ReadonlyArray<CatalogFile & { key: string }>, 
   await target.objects.ensureBucket(target.bucket);
   const there = await keysOf(target.objects, target.bucket);
   for (const file of files)
-    if (!there.has(file.key)) await target.objects.putObject(target.bucket, file.key, await readFile(file.path));
+    if (!there.has(file.key))
+      await target.objects.putObject(target.bucket, file.key, await readFile(file.path), {
+        contentType: "application/vnd.apache.parquet",
+      });
 }
 
 /** One transaction: the files under their keys, each store's keys with its first file, the cursor if it is ahead. */
@@ -109,6 +119,29 @@ async function commitFiles(
   });
   await catalog.commitFiles(batch, cursorAhead ? cursor : undefined);
   return { copied: missing.length, present: files.length - missing.length };
+}
+
+/**
+ * The Hive symlink manifest of every partition the copy committed to, as the Lake on S3 writes them
+ * (decision 0015): `<eds-id>/_symlink_format_manifest/eventdate=…/manifest`, one `s3://` URI a line
+ * for each file the catalog commits in that partition, in key order. Written for the stores the
+ * cluster does not have yet (they come last), so no Lake writer of the cluster writes one meanwhile.
+ */
+async function writeManifests(files: ReadonlyArray<{ edsId: string; key: string }>, target: LakeTarget): Promise<void> {
+  const partitions = new Set(files.map((file) => file.key.slice(0, file.key.lastIndexOf("/"))));
+  for (const partition of partitions) {
+    const [edsId = "", eventDate = ""] = partition.split("/");
+    const keys = (await target.catalog.storeFiles(edsId)).filter((key) => key.startsWith(`${partition}/`)).sort();
+    const body = keys.map((key) => `s3://${target.bucket}/${key}\n`).join("");
+    await target.objects.putObject(
+      target.bucket,
+      `${edsId}/_symlink_format_manifest/${eventDate}/manifest`,
+      Buffer.from(body),
+      {
+        contentType: "text/plain",
+      },
+    );
+  }
 }
 
 async function copyDocuments(source: LakeCatalog, target: LakeCatalog): Promise<CopyCount> {
