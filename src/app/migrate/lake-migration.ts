@@ -2,16 +2,17 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import {
+  addPostgresLakeKeys,
   openSqliteLakeCatalog,
   readSqliteLakeKeys,
   type CatalogDocument,
   type CatalogFile,
-  type CommittedFile,
   type DocumentTable,
   type ImportFailure,
   type LakeCatalog,
 } from "../../lake/catalog/index.js";
 import type { ObjectStore } from "../../stores/objects/index.js";
+import type { PostgresDatabase } from "../../stores/postgres/index.js";
 import { keysOf } from "./copy-buckets.js";
 import { addCounts, countOne, type CopyCount } from "./copy-count.js";
 
@@ -24,6 +25,8 @@ import { addCounts, countOne, type CopyCount } from "./copy-count.js";
  */
 export interface LakeTarget {
   readonly catalog: LakeCatalog;
+  /** The catalog's database: keys are added to it a page at a time, outside the contract's commits. */
+  readonly db: PostgresDatabase;
   readonly objects: ObjectStore;
   readonly bucket: string;
 }
@@ -38,11 +41,13 @@ const NOTHING: CopyCount = { copied: 0, present: 0 };
 const DOCUMENT_TABLES: readonly DocumentTable[] = ["queries", "imports", "channels"];
 const KEY_LAYOUT = /^[^/]+\/eventdate=\d{4}-\d{2}-\d{2}\/[^/]+\.parquet$/;
 const FAILURES_PAGE = 1_000;
+const KEYS_PAGE = 10_000;
 
 /**
- * Copies the embedded Lake: (1) each committed Parquet file is uploaded under its key, (2) the files,
- * every store's de-duplication keys and the Lake writer's cursor are committed in one catalog
- * transaction, then the Hive symlink manifests of their partitions, (3) queries, imports (with
+ * Copies the embedded Lake: (1) each committed Parquet file is uploaded under its key, (2) every
+ * store's de-duplication keys (a page at a time; those of files retention forgot too), then the
+ * files and the Lake writer's cursor in one catalog transaction, then the Hive symlink manifests of
+ * their partitions, (3) queries, imports (with
  * their failures) and channels, (4) the event data stores, last, so no Lake writer of the cluster works on a store before its keys and cursor are there
  * (it would write its events again). Each step skips what the cluster has; the cursor only moves
  * forward, so a run after the cluster's writer went on changes nothing.
@@ -54,10 +59,16 @@ export async function copyLake(dataDir: string, target: LakeTarget): Promise<Lak
   const source = await openSqliteLakeCatalog(path);
   try {
     const files = (await source.allFiles()).map((file) => ({ ...file, key: lakeKeyOf(lakeDir, file.path) }));
-    await uploadFiles(files, target);
-    const lakeFiles = await commitFiles(path, files, await source.cursor(), target.catalog);
-    // Stores come last: one the cluster lacks may still lack its manifests (a run stopped after its commit).
     const stores = await source.stores();
+    await uploadFiles(files, target);
+    // Keys before files: once a file counts, the records in it must be known as stored.
+    await copyKeys(
+      path,
+      stores.map((store) => store.id),
+      target.db,
+    );
+    const lakeFiles = await commitFiles(files, await source.cursor(), target.catalog);
+    // Stores come last: one the cluster lacks may still lack its manifests (a run stopped after its commit).
     const absent = new Set<string>();
     for (const store of stores) if ((await target.catalog.store(store.id)) === undefined) absent.add(store.id);
     await writeManifests(
@@ -95,9 +106,8 @@ async function uploadFiles(files: ReadonlyArray<CatalogFile & { key: string }>, 
       });
 }
 
-/** One transaction: the files under their keys, each store's keys with its first file, the cursor if it is ahead. */
+/** One transaction: the files under their keys, and the Lake writer's cursor if it is ahead of the cluster's. */
 async function commitFiles(
-  path: string,
   files: ReadonlyArray<CatalogFile & { key: string }>,
   cursor: number,
   catalog: LakeCatalog,
@@ -105,20 +115,23 @@ async function commitFiles(
   const committed = await catalog.committedPaths();
   const missing = files.filter((file) => !committed.has(file.key));
   const cursorAhead = cursor > (await catalog.cursor());
-  if (missing.length === 0 && !cursorAhead) return { copied: 0, present: files.length };
-  const withKeys = new Set<string>();
-  const batch: CommittedFile[] = files.map((file) => {
-    const first = !withKeys.has(file.edsId);
-    withKeys.add(file.edsId);
-    return {
-      path: file.key,
-      edsId: file.edsId,
-      rows: file.rows,
-      keys: first ? readSqliteLakeKeys(path, file.edsId) : [],
-    };
-  });
-  await catalog.commitFiles(batch, cursorAhead ? cursor : undefined);
+  if (missing.length > 0 || cursorAhead)
+    await catalog.commitFiles(
+      missing.map((file) => ({ path: file.key, edsId: file.edsId, rows: file.rows, keys: [] })),
+      cursorAhead ? cursor : undefined,
+    );
   return { copied: missing.length, present: files.length - missing.length };
+}
+
+/** Every store's de-duplication keys, a page at a time (adding a key twice changes nothing). */
+async function copyKeys(path: string, storeIds: readonly string[], db: PostgresDatabase): Promise<void> {
+  for (const edsId of storeIds)
+    for (let after: Buffer = Buffer.alloc(0); ;) {
+      const page = readSqliteLakeKeys(path, edsId, after, KEYS_PAGE);
+      await addPostgresLakeKeys(db, edsId, page);
+      if (page.length < KEYS_PAGE) break;
+      after = page.at(-1)!;
+    }
 }
 
 /**

@@ -72,7 +72,12 @@ async function copyAll(source: MigrationSource, target: MigrationTarget): Promis
   const objects = await step("copy the buckets' objects", () => copyBuckets(source.buckets, target.objects));
   const trails = await step("copy trails", () => copyTrails(source, target));
   const lake = await step("copy the Lake", () =>
-    copyLake(source.dataDir, { catalog: target.lakeCatalog, objects: target.objects, bucket: target.lakeBucket }),
+    copyLake(source.dataDir, {
+      catalog: target.lakeCatalog,
+      db: target.db,
+      objects: target.objects,
+      bucket: target.lakeBucket,
+    }),
   );
   return {
     ...lake,
