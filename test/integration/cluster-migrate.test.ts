@@ -133,13 +133,19 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
       await embedded.stop();
     }
 
+    // A run cut short (S3 unreachable: the journal, principals, keys and owners are copied, the
+    // objects and trails not), then a run that finishes from where it stopped.
+    const cut = await migrate(dataDir, { CAIRN_S3_ENDPOINT: "http://127.0.0.1:1" });
+    assert.equal(cut.code, 1, `interrupted:\n${cut.stdout}\n${cut.stderr}`);
+    assert.match(cut.stderr, /^Error: could not copy the buckets' objects: [^\n]*\n$/);
     const moved = await migrate(dataDir);
     assert.equal(moved.code, 0, `migrate:\n${moved.stdout}\n${moved.stderr}`);
     assert.match(moved.stdout, /^Migrated /);
-    assert.match(moved.stdout, /journal entries +\d+ copied, 0 already there \(seqs 1–\d+\)/);
+    assert.match(moved.stdout, /journal entries +0 copied, \d+ already there \(seqs 1–\d+\)/);
+    assert.match(moved.stdout, /principals +0 copied, 2 already there/);
     assert.match(moved.stdout, /trails +1 copied/);
     assert.match(moved.stdout, /delivery states +1 copied/);
-    assert.match(moved.stdout, /signing keys +1 copied/);
+    assert.match(moved.stdout, /signing keys +0 copied, 1 already there/);
     assert.doesNotMatch(moved.stdout, /bucket objects +0 copied/);
     assert.match(moved.stdout, /event data stores +1 copied/);
     await checkMigratedLake(dataDir, engines, s3);
