@@ -19,6 +19,7 @@ import { ApiError } from "../lib/api-error.js";
 import { Throttle } from "../http/throttle.js";
 import { openFileJournal, type Journal } from "../journal/index.js";
 import { systemClock, type Clock } from "../lib/clock.js";
+import { lockDataDirectory, type DataDirectoryLock } from "../lib/data-directory-lock.js";
 import { LocalLeaseStore, type LeaseStore } from "../stores/lease/index.js";
 import type { Principal, PrincipalStore } from "../stores/principals/index.js";
 import { openSqliteQuarantineStore, type QuarantineStore } from "../stores/quarantine/index.js";
@@ -154,6 +155,21 @@ interface NodeStores {
 
 /** Everything under `settings.dataDir`, no external service. */
 async function openEmbeddedNode(settings: ServerSettings, clock: Clock): Promise<NodeStores> {
+  // One process owns the directory: a second server, or `cairn migrate --to-cluster` copying it, is refused.
+  const lock = lockDataDirectory(settings.dataDir);
+  try {
+    return await openEmbeddedStores(settings, clock, lock);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function openEmbeddedStores(
+  settings: ServerSettings,
+  clock: Clock,
+  lock: DataDirectoryLock,
+): Promise<NodeStores> {
   const { masterKey, principals } = await openDataDirectorySecrets(settings.dataDir, settings);
   const journal = await openFileJournal({ directory: join(settings.dataDir, "journal"), clock });
   const buckets = openBuckets(settings);
@@ -169,6 +185,7 @@ async function openEmbeddedNode(settings: ServerSettings, clock: Clock): Promise
       await quarantine.close();
       await leases.close();
       await principals.close();
+      lock.release();
     },
   };
 }

@@ -47,7 +47,48 @@ export function buildProgram(outcome: CommandOutcome): Command {
   addValidateLogsCommand(program, outcome);
   addProxyCommand(program);
   addLakeCommands(program, outcome);
+  addMigrateCommand(program);
   return program;
+}
+
+/** The cluster settings `cairn migrate --to-cluster` reads: the target's, as a cluster node reads them. */
+const MIGRATE_SETTINGS = [
+  ...["dataDir", "databaseUrl", "journalUrl", "journalStream", "journalReplicas", "s3Endpoint", "s3Region"],
+  ...["s3AccessKeyId", "s3SecretAccessKey", "s3ForcePathStyle", "s3TimeoutMs", "masterKey", "masterKeyFile"],
+  "lakeBucket",
+] as const;
+
+function addMigrateCommand(program: Command): void {
+  program
+    .command("migrate")
+    .description(
+      "Copy a stopped embedded server's data directory into a cluster (PostgreSQL, JetStream, S3) named by the " +
+        "CAIRN_DATABASE_URL, CAIRN_JOURNAL_URL, CAIRN_S3_* and CAIRN_MASTER_KEY[_FILE] variables. Safe to run again: " +
+        "it resumes where it stopped and copies nothing twice (docs/reference/cluster.md).",
+    )
+    .option("--to-cluster", "copy into the cluster (the one target so far)")
+    .option("--data-dir <dir>", "the embedded server's data directory (default: CAIRN_DATA_DIR or ./.cairn)")
+    .option(
+      "--source-master-key-file <file>",
+      "the master key the embedded server used, when it is neither <data-dir>/master.key nor the cluster's",
+    )
+    .action(async (flags: { toCluster?: boolean; dataDir?: string; sourceMasterKeyFile?: string }) => {
+      if (flags.toCluster !== true) throw new UsageError("Say where to migrate to: --to-cluster.");
+      const settings = loadSettings(MIGRATE_SETTINGS, { dataDir: flags.dataDir }, process.env);
+      if (settings.databaseUrl === undefined || settings.journalUrl === undefined)
+        throw new UsageError(
+          "cairn migrate --to-cluster needs the cluster's settings: CAIRN_DATABASE_URL, CAIRN_JOURNAL_URL, " +
+            "CAIRN_S3_ENDPOINT and CAIRN_MASTER_KEY or CAIRN_MASTER_KEY_FILE (docs/reference/cluster.md).",
+        );
+      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+      const { runMigrate } = await import("./commands/migrate.js");
+      await runMigrate({
+        dataDir: settings.dataDir,
+        cluster: settings,
+        ...(flags.sourceMasterKeyFile !== undefined ? { sourceMasterKeyFile: flags.sourceMasterKeyFile } : {}),
+        stdout: process.stdout,
+      });
+    });
 }
 
 function addProxyCommand(program: Command): void {

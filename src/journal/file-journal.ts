@@ -8,7 +8,7 @@ import { encodeGroup, locateGroup, planGroup, type EncodedGroup, type GroupPlan 
 import { invariant } from "./invariant.js";
 import { JournalUnavailableError } from "./journal.js";
 import type { Journal, JournalAppendItem, JournalAppendResult, JournalEntry, JournalSlice } from "./journal.js";
-import { locateRange, readRange, readSeqs } from "./journal-read.js";
+import { locateRange, readRange, readRangeWithKeys, readSeqs, type KeyedJournalEntry } from "./journal-read.js";
 import { openAppendFileOnDisk, SegmentStore, type OpenAppendFile } from "./segment-store.js";
 
 export interface FileJournalOptions {
@@ -303,6 +303,11 @@ export class FileJournal implements Journal {
 
   read(fromSeq: number, maxEntries: number): Promise<JournalEntry[]> {
     return readRange(this.store, this.reader, fromSeq, maxEntries);
+  }
+
+  /** As `read`, each entry with its dedup key's hash (`cairn migrate --to-cluster` keeps the keys). */
+  readWithKeys(fromSeq: number, maxEntries: number): Promise<KeyedJournalEntry[]> {
+    return readRangeWithKeys(this.store, this.reader, fromSeq, maxEntries);
   }
 
   /**

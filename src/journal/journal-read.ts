@@ -15,6 +15,37 @@ export async function readRange(
   fromSeq: number,
   maxEntries: number,
 ): Promise<JournalEntry[]> {
+  const { start, end, blocks } = await loadRange(store, reader, fromSeq, maxEntries);
+  const out: JournalEntry[] = [];
+  for (const block of blocks) {
+    for (const entry of block.entries) if (entry.seq >= start && entry.seq <= end) out.push(entry);
+  }
+  return out;
+}
+
+/** An entry with the hash of the dedup key it was appended with (null: appended without one). */
+export interface KeyedJournalEntry {
+  readonly entry: JournalEntry;
+  readonly keyHash: Buffer | null;
+}
+
+/** As readRange, each entry with its dedup key's hash: what copying the journal elsewhere keeps. */
+export async function readRangeWithKeys(
+  store: SegmentStore,
+  reader: BlockReader,
+  fromSeq: number,
+  maxEntries: number,
+): Promise<KeyedJournalEntry[]> {
+  const { start, end, blocks } = await loadRange(store, reader, fromSeq, maxEntries);
+  const out: KeyedJournalEntry[] = [];
+  for (const block of blocks)
+    block.entries.forEach((entry, i) => {
+      if (entry.seq >= start && entry.seq <= end) out.push({ entry, keyHash: block.keyHashes[i] ?? null });
+    });
+  return out;
+}
+
+async function loadRange(store: SegmentStore, reader: BlockReader, fromSeq: number, maxEntries: number) {
   const start = Math.max(fromSeq, store.firstSeq());
   const end = Math.min(start + maxEntries - 1, store.headSeq());
   const refs: BlockRef[] = [];
@@ -27,11 +58,7 @@ export async function readRange(
     seq = block.firstSeq + block.entryCount;
   }
   const blocks = await Promise.all(refs.map((ref) => reader.load(ref.segment, ref.blockIndex, false)));
-  const out: JournalEntry[] = [];
-  for (const block of blocks) {
-    for (const entry of block.entries) if (entry.seq >= start && entry.seq <= end) out.push(entry);
-  }
-  return out;
+  return { start, end, blocks };
 }
 
 /** The blocks covering [fromSeq, fromSeq + maxEntries), as readRange reads them. */

@@ -387,3 +387,19 @@ export async function openPostgresLakeCatalog(db: PostgresDatabase, fence?: Lake
   await migrate(db, "lake-catalog", MIGRATIONS);
   return new PostgresLakeCatalog(db, fence);
 }
+
+/**
+ * Adds de-duplication keys of one store without committing a file (`cairn migrate --to-cluster`:
+ * keys outlive the files retention forgot, and a Lake's keys are copied a page at a time rather
+ * than in one commit). Keys already there are skipped, so a repeated call changes nothing.
+ */
+export async function addPostgresLakeKeys(db: PostgresDatabase, edsId: string, keys: readonly Buffer[]): Promise<void> {
+  if (keys.length === 0) return;
+  await migrate(db, "lake-catalog", MIGRATIONS);
+  const rows = keyRows([{ path: "", edsId, rows: 0, keys }]);
+  await db.query(
+    `INSERT INTO cairn_lake_keys (eds_id, key)
+     SELECT * FROM unnest($1::text[], $2::bytea[]) ORDER BY 1, 2 ON CONFLICT DO NOTHING`,
+    [rows.stores, rows.keys],
+  );
+}

@@ -223,3 +223,22 @@ class SqliteLakeCatalog implements LakeCatalog {
 export async function openSqliteLakeCatalog(path: string): Promise<LakeCatalog> {
   return new SqliteLakeCatalog(path);
 }
+
+/**
+ * Up to `limit` de-duplication keys of one event data store in the catalog at `path` (read-only),
+ * in key order after `afterKey`, for copying the store elsewhere a page at a time (`cairn migrate
+ * --to-cluster`): the contract only answers whether given keys are there.
+ */
+export function readSqliteLakeKeys(path: string, edsId: string, afterKey: Buffer, limit: number): Buffer[] {
+  const db = openPrivateDatabase(path, { readonly: true, fileMustExist: true });
+  try {
+    return db
+      .prepare<[string, Buffer, number], Buffer>(
+        "SELECT key FROM event_keys WHERE eds_id = ? AND key > ? ORDER BY key LIMIT ?",
+      )
+      .pluck()
+      .all(edsId, afterKey, limit);
+  } finally {
+    db.close();
+  }
+}

@@ -146,3 +146,32 @@ function prepare(db: Database.Database) {
     ),
   };
 }
+
+/** The accounts and policy holders an embedded principals file names. */
+export interface IamDirectory {
+  readonly accountIds: readonly string[];
+  readonly holders: readonly PolicyHolder[];
+}
+
+/**
+ * Every account with a principal, user or policy, and every holder of a policy, read from the file
+ * `db` (opened once by the store before, so its schema is current). The contract lists users
+ * and policies per account and holder only: `cairn migrate --to-cluster` walks these through it.
+ */
+export function readIamDirectory(db: Database.Database): IamDirectory {
+  const accountIds = db
+    .prepare<[], string>(
+      `SELECT account_id FROM principals UNION SELECT account_id FROM users
+       UNION SELECT account_id FROM inline_policies UNION SELECT account_id FROM attached_policies ORDER BY 1`,
+    )
+    .pluck()
+    .all();
+  const holders = db
+    .prepare<[], { account_id: string; holder_kind: "user" | "role"; holder_name: string }>(
+      `SELECT account_id, holder_kind, holder_name FROM inline_policies
+       UNION SELECT account_id, holder_kind, holder_name FROM attached_policies ORDER BY 1, 2, 3`,
+    )
+    .all()
+    .map((row) => ({ accountId: row.account_id, kind: row.holder_kind, name: row.holder_name }));
+  return { accountIds, holders };
+}

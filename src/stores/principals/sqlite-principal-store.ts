@@ -4,7 +4,14 @@ import Database from "better-sqlite3";
 import { existsSync } from "node:fs";
 import { secretAssociatedData } from "./keys.js";
 import { PrincipalExistsError, type Principal, type PrincipalStore, type PrincipalType } from "./principal.js";
-import { backfillUsers, ensureUserStatement, IAM_ENTITIES_SCHEMA, sqliteIamEntities } from "./sqlite-iam-entities.js";
+import {
+  backfillUsers,
+  ensureUserStatement,
+  IAM_ENTITIES_SCHEMA,
+  readIamDirectory,
+  sqliteIamEntities,
+  type IamDirectory,
+} from "./sqlite-iam-entities.js";
 
 interface PrincipalRow {
   access_key_id: string;
@@ -226,4 +233,18 @@ function principalOf(row: PrincipalRow, secretAccessKey: string): Principal {
     principalId: row.principal_id,
     createdAtMs: row.created_at_ms,
   };
+}
+
+/**
+ * The accounts and policy holders of the principals file at `path` (read-only; empty when there is
+ * no file), for walking its users and policies through the contract (`cairn migrate --to-cluster`).
+ */
+export function readSqliteIamDirectory(path: string): IamDirectory {
+  if (!existsSync(path)) return { accountIds: [], holders: [] };
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    return readIamDirectory(db);
+  } finally {
+    db.close();
+  }
 }

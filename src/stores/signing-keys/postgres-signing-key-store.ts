@@ -9,6 +9,7 @@ import {
   openSealedPrivateKey,
   openSealedSigningKey,
   sealPrivateKey,
+  type OpenedSigningKey,
   type PublicKeyInfo,
   type SigningKey,
   type SigningKeyStore,
@@ -202,4 +203,42 @@ export async function resealPostgresSigningKeys(
     ]);
   }
   return rows.length;
+}
+
+/**
+ * Adds keys from elsewhere (an embedded data dir's files, `cairn migrate --to-cluster`), each
+ * private key sealed with `masterKey`, keeping its fingerprint and validity so the digests it signed
+ * stay verifiable. A key whose fingerprint the region already holds is skipped (a re-run adds
+ * nothing); the others follow the region's newest generation, oldest first, so the newest copied key
+ * is the one nodes sign with while it is current. Resolves how many keys were added.
+ */
+export async function importPostgresSigningKeys(
+  db: PostgresDatabase,
+  keys: readonly OpenedSigningKey[],
+  masterKey: MasterKey,
+): Promise<number> {
+  await migrate(db, "signing-keys", MIGRATIONS);
+  let added = 0;
+  const ordered = [...keys].sort((a, b) => a.info.validityStartMs - b.info.validityStartMs);
+  for (const { info, privateKeyPem } of ordered) {
+    assertRegionName(info.region);
+    added += await db.transaction(async (tx) => {
+      await tx.query("LOCK TABLE cairn_signing_keys IN EXCLUSIVE MODE");
+      const [held] = await tx.query("SELECT 1 FROM cairn_signing_keys WHERE region = $1 AND fingerprint = $2", [
+        info.region,
+        info.fingerprint,
+      ]);
+      if (held !== undefined) return 0;
+      const [newest] = await tx.query<{ generation: number | null }>(
+        "SELECT max(generation) AS generation FROM cairn_signing_keys WHERE region = $1",
+        [info.region],
+      );
+      await tx.query(`INSERT INTO cairn_signing_keys (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
+        ...[info.region, (newest?.generation ?? 0) + 1, info.fingerprint, info.validityStartMs],
+        ...[info.validityEndMs, info.publicKeyDer, sealPrivateKey(info, privateKeyPem, masterKey)],
+      ]);
+      return 1;
+    });
+  }
+  return added;
 }

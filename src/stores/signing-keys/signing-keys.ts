@@ -156,6 +156,20 @@ export async function sealSigningKeyFiles(dataDir: string, masterKey: MasterKey)
   return sealed;
 }
 
+/** A key with its private key in the clear: only while `cairn migrate --to-cluster` re-seals it elsewhere. */
+export interface OpenedSigningKey {
+  readonly info: PublicKeyInfo;
+  readonly privateKeyPem: string;
+}
+
+/** Every region's key files, oldest first per region, each private key opened with `masterKey`. */
+export async function openSigningKeyFiles(dataDir: string, masterKey: MasterKey): Promise<OpenedSigningKey[]> {
+  return (await allKeyFileEntries(dataDir)).map(({ path, file }) => ({
+    info: toPublicInfo(file),
+    privateKeyPem: privateKeyPemOf(file, masterKey, path),
+  }));
+}
+
 async function allKeyFileEntries(dataDir: string): Promise<Array<{ path: string; file: KeyFile }>> {
   const entries: Array<{ path: string; file: KeyFile }> = [];
   for (const region of (await readdirOrEmpty(keysDirectory(dataDir))).sort()) {
