@@ -326,6 +326,11 @@ export class FileJournal implements Journal {
     return this.store.headSeq();
   }
 
+  /** This process is the only writer: its head is the journal's. */
+  latestSeq(): Promise<number> {
+    return Promise.resolve(this.headSeq());
+  }
+
   firstSeq(): number {
     return Math.min(this.store.firstSeq(), this.headSeq() + 1);
   }

@@ -86,6 +86,12 @@ export interface Journal {
   readMany(seqs: readonly number[]): Promise<Map<number, JournalEntry>>;
   /** Highest durable seq, 0 when empty. */
   headSeq(): number;
+  /**
+   * The head as the journal itself has it now, other writers' appends included (a JetStream stream
+   * several nodes append to); the same as headSeq() for a journal this process alone writes. What a
+   * control-plane call pins a position with (StartLogging, StopLogging, a new event data store).
+   */
+  latestSeq(): Promise<number>;
   /** Lowest seq still stored (after retention), or headSeq()+1 when empty. */
   firstSeq(): number;
   /** Resolves when headSeq() > afterSeq, or when the signal aborts. */

@@ -65,6 +65,11 @@ export class MemoryJournal implements Journal {
     return this.entries.length;
   }
 
+  /** This process is the only writer: its head is the journal's. */
+  latestSeq(): Promise<number> {
+    return Promise.resolve(this.headSeq());
+  }
+
   firstSeq(): number {
     return Math.min(this.deletedBefore, this.headSeq() + 1);
   }

@@ -88,7 +88,7 @@ export function openHarness(options: { objectStore?: ObjectStore; maxTrailsPerRe
     objectStore,
     owners,
     clock: { nowMs: () => NOW_MS },
-    journalHeadSeq: () => harness.head,
+    journalHeadSeq: () => Promise.resolve(harness.head),
     createMissingBuckets: true,
     ...(options.maxTrailsPerRegion !== undefined ? { maxTrailsPerRegion: options.maxTrailsPerRegion } : {}),
   });

@@ -99,7 +99,7 @@ export function operationDeps(context: ModuleContext, catalog: LakeCatalog, rout
   return {
     catalog,
     onChange: () => router.reload(),
-    journalHeadSeq: () => context.journal.headSeq(),
+    journalHeadSeq: () => context.journal.latestSeq(),
     hasOngoingImport: async (edsId) =>
       (await catalog.documents<ImportDocument>("imports")).some(
         (d) => d.edsId === edsId && ["INITIALIZING", "IN_PROGRESS"].includes(d.status),

@@ -53,7 +53,7 @@ export async function startTrailsOn(
     objectStore,
     owners,
     clock,
-    journalHeadSeq: () => journal.headSeq(),
+    journalHeadSeq: () => journal.latestSeq(),
     createMissingBuckets: embedded !== undefined,
   });
   return {

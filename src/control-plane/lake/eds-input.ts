@@ -15,7 +15,8 @@ export interface LakeOperationDeps {
   readonly catalog: LakeCatalog;
   /** Called after every control-plane write (recompiles the store router). */
   readonly onChange: () => Promise<void>;
-  readonly journalHeadSeq: () => number;
+  /** Journal.latestSeq: a new store takes only what is journaled after it, on whichever node. */
+  readonly journalHeadSeq: () => Promise<number>;
   readonly hasOngoingImport: (edsId: string) => Promise<boolean>;
   /** The caller's store named by `EventDataStore` (id or ARN); rejects with the modelled errors. */
   readonly resolve: (

@@ -109,7 +109,7 @@ function createEventDataStoreOperation(deps: LakeOperationDeps): OperationHandle
       tags: parseTags(input["TagsList"]),
       createdMs: context.nowMs,
       updatedMs: context.nowMs,
-      fromSeq: deps.journalHeadSeq(),
+      fromSeq: await deps.journalHeadSeq(),
     };
     await saveStore(deps, store);
     // AWS answers CREATED once; the store is ENABLED from the next read on.

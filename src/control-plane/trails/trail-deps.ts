@@ -11,8 +11,11 @@ export interface TrailOperationDeps {
   /** Which account owns each bucket: a trail delivers only to its own account's buckets. */
   readonly owners: BucketOwnerStore;
   readonly clock: Clock;
-  /** The journal's head seq: StartLogging delivers from the next record on. */
-  readonly journalHeadSeq: () => number;
+  /**
+   * The journal's head seq as the journal has it now (Journal.latestSeq: another node's appends
+   * included): StartLogging delivers from the next record on, StopLogging up to it.
+   */
+  readonly journalHeadSeq: () => Promise<number>;
   /**
    * True for the embedded store, which creates a trail's bucket on demand; false for an external S3,
    * where a missing bucket is S3BucketDoesNotExistException as in AWS (Cairn never creates buckets there).

@@ -14,7 +14,7 @@ export function startLoggingOperation(deps: TrailOperationDeps): OperationHandle
         isLogging: true,
         startLoggingTimeMs: deps.clock.nowMs(),
         // The StartLogging call's own record is journaled after this returns, so it is delivered.
-        deliverFromSeq: deps.journalHeadSeq() + 1,
+        deliverFromSeq: (await deps.journalHeadSeq()) + 1,
       });
     }
     return { output: {}, responseElements: null, resources: trailResources(trail) };
@@ -29,7 +29,7 @@ export function stopLoggingOperation(deps: TrailOperationDeps): OperationHandler
         ...trail,
         isLogging: false,
         stopLoggingTimeMs: deps.clock.nowMs(),
-        deliverUntilSeq: deps.journalHeadSeq(),
+        deliverUntilSeq: await deps.journalHeadSeq(),
       });
     }
     return { output: {}, responseElements: null, resources: trailResources(trail) };

@@ -19,7 +19,7 @@ export type { TrailOperationDeps } from "./trail-deps.js";
 
 /**
  * @example
- * for (const [name, handler] of createTrailOperations({ trails, objectStore, owners, clock, journalHeadSeq: () => journal.headSeq(), createMissingBuckets: true }))
+ * for (const [name, handler] of createTrailOperations({ trails, objectStore, owners, clock, journalHeadSeq: () => journal.latestSeq(), createMissingBuckets: true }))
  *   operations.set(name, handler);
  */
 export function createTrailOperations(deps: TrailOperationDeps): Map<string, OperationHandler> {
