@@ -11,6 +11,7 @@ import {
   type ImportFailure,
   type LakeCatalog,
 } from "../../lake/catalog/index.js";
+import { manifestBody, manifestKey } from "../../lake/s3/s3-lake-catalog.js";
 import type { ObjectStore } from "../../stores/objects/index.js";
 import type { PostgresDatabase } from "../../stores/postgres/index.js";
 import { keysOf } from "./copy-buckets.js";
@@ -19,9 +20,9 @@ import { addCounts, countOne, type CopyCount } from "./copy-count.js";
 /**
  * The Lake part of `cairn migrate --to-cluster`, in a module of its own because the Lake on S3
  * (decision 0015: the PostgreSQL catalog names each Parquet file by its key in CAIRN_LAKE_BUCKET,
- * `<eds-id>/eventdate=YYYY-MM-DD/<name>.parquet`, the embedded layout under `<data-dir>/lake`) is
- * landing in parallel; the manifests below follow its format, and when its code is merged this
- * module may commit through its S3LakeCatalog instead.
+ * `<eds-id>/eventdate=YYYY-MM-DD/<name>.parquet`, the embedded layout under `<data-dir>/lake`) owns
+ * the manifests' format (manifestKey, manifestBody). It writes through the contract's catalog
+ * rather than S3LakeCatalog: the files are on the source's disk, not in a node's cache.
  */
 export interface LakeTarget {
   readonly catalog: LakeCatalog;
@@ -145,15 +146,9 @@ async function writeManifests(files: ReadonlyArray<{ edsId: string; key: string 
   for (const partition of partitions) {
     const [edsId = "", eventDate = ""] = partition.split("/");
     const keys = (await target.catalog.storeFiles(edsId)).filter((key) => key.startsWith(`${partition}/`)).sort();
-    const body = keys.map((key) => `s3://${target.bucket}/${key}\n`).join("");
-    await target.objects.putObject(
-      target.bucket,
-      `${edsId}/_symlink_format_manifest/${eventDate}/manifest`,
-      Buffer.from(body),
-      {
-        contentType: "text/plain",
-      },
-    );
+    await target.objects.putObject(target.bucket, manifestKey(edsId, eventDate), manifestBody(target.bucket, keys), {
+      contentType: "text/plain",
+    });
   }
 }
 

@@ -57,6 +57,11 @@ export function manifestKey(edsId: string, partition: string): string {
   return `${edsId}/${MANIFEST_DIR}/${partition}/manifest`;
 }
 
+/** A manifest's content: one `s3://` URI a line for each committed file of the partition, in key order. */
+export function manifestBody(bucket: string, keys: readonly string[]): Buffer {
+  return Buffer.from(keys.map((key) => `s3://${bucket}/${key}\n`).join(""));
+}
+
 /** `<eds-id>/eventdate=…` of a Parquet key. */
 function partitionOf(key: string): { edsId: string; partition: string } {
   const [edsId = "", partition = ""] = key.split("/");
@@ -219,8 +224,11 @@ export class S3LakeCatalog implements LakeCatalog {
       await this.bucket.store.deleteObject(this.bucket.bucket, key);
       return;
     }
-    const body = rows.map((row) => `s3://${this.bucket.bucket}/${row.path}\n`).join("");
-    await this.bucket.store.putObject(this.bucket.bucket, key, Buffer.from(body), { contentType: "text/plain" });
+    const body = manifestBody(
+      this.bucket.bucket,
+      rows.map((row) => row.path),
+    );
+    await this.bucket.store.putObject(this.bucket.bucket, key, body, { contentType: "text/plain" });
   }
 
   private async upload(path: string): Promise<number> {
