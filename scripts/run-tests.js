@@ -48,6 +48,13 @@ const CLUSTER_MATRIX = [
   "integration/tail-resume.test.js",
   "integration/cli-live.test.js",
   "integration/seed-examples-ingest.test.js",
+  "integration/lake-sdk.test.js",
+  "integration/lake-channels.test.js",
+  "integration/lake-typed-columns.test.js",
+  "integration/put-audit-events-retry.test.js",
+  "integration/plumbing-events.test.js",
+  "integration/poison-input.test.js",
+  "integration/bounded-work.test.js",
 ];
 
 async function clusterPass() {

@@ -23,6 +23,7 @@ import {
   TEST_SECRET_ACCESS_KEY,
   type ServerProcess,
 } from "../helpers/server-process.js";
+import { ensureTrailBucket } from "../helpers/test-backend.js";
 import { cloudTrailCall, ingestCall, sendRaw, type RawRequest } from "../helpers/signed-request.js";
 import { logFileKeysOnS3 } from "../helpers/trail-delivery.js";
 import { lakeClient, queryAll } from "../lake/lake-client.js";
@@ -99,6 +100,7 @@ describe("plumbing is not activity: /ingest, /tail, /quarantine and PutAuditEven
     });
     client = lakeClient(server.url);
     s3 = new S3Client({ endpoint: server.s3Url!, region: REGION, credentials: ADMIN, forcePathStyle: true });
+    for (const bucket of [MANAGEMENT_BUCKET, PLUMBING_BUCKET]) await ensureTrailBucket(server.dataDir, bucket);
     await client.send(new CreateTrailCommand({ Name: "management", S3BucketName: MANAGEMENT_BUCKET }));
     await client.send(new CreateTrailCommand({ Name: "plumbing", S3BucketName: PLUMBING_BUCKET }));
     await client.send(
