@@ -25,8 +25,12 @@ export function createListPublicKeysOperation(options: ListPublicKeysOptions): O
       throw new ApiError("InvalidTokenException", "The NextToken is not valid; ListPublicKeys returns a single page.");
     }
     // A range that includes now must find the current key, even before the first digest was signed.
-    if (startMs <= context.nowMs && context.nowMs <= endMs) await options.keys.signingKey(context.region);
+    // A key made by this very call starts on the store's clock, a moment after the call's own `now`:
+    // it is listed all the same.
+    const current =
+      startMs <= context.nowMs && context.nowMs <= endMs ? await options.keys.signingKey(context.region) : undefined;
     const keys = await options.keys.publicKeys(context.region, startMs, endMs);
+    if (current !== undefined && !keys.some((key) => key.fingerprint === current.fingerprint)) keys.push(current);
     return {
       output: {
         PublicKeyList: keys.map((key) => ({
