@@ -100,7 +100,7 @@ export class ClusterLoad {
   private stopped = false;
   private readonly clients: Promise<void>[];
 
-  constructor(private readonly options: LoadOptions) {
+  constructor(readonly options: LoadOptions) {
     this.clients = [
       ...Array.from({ length: options.ingestClients }, (_, i) => this.client(i, (node) => this.ingestOnce(node))),
       ...Array.from({ length: options.lookupClients ?? 0 }, (_, i) =>

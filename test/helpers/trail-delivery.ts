@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
+import { runAws, type AwsCliResult } from "./aws-cli.js";
+import { pollUntil } from "./poll.js";
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { TEST_ACCESS_KEY_ID, TEST_ACCOUNT_ID, TEST_SECRET_ACCESS_KEY, type ServerProcess } from "./server-process.js";
 import { ingestCall, sendRaw } from "./signed-request.js";
@@ -52,4 +54,63 @@ export async function logFileKeysOnS3(s3: S3Client, bucket: string): Promise<str
     token = listed.NextContinuationToken;
   } while (token);
   return keys;
+}
+
+/**
+ * The trail delivery consumers a cluster node's /health says it runs under a lease it holds
+ * (`role.leasesHeld`): only the holder of a trail's lease runs its consumer. Both or neither.
+ */
+export async function deliveringOn(node: ServerProcess): Promise<string[]> {
+  const response = await fetch(`${node.url}/health`);
+  const body = (await response.json()) as { consumers?: Record<string, unknown>; role?: { leasesHeld?: string[] } };
+  const running = Object.keys(body.consumers ?? {}).filter((name) => name.startsWith("trail-delivery:"));
+  const held = body.role?.leasesHeld ?? [];
+  return running.filter((name) => held.includes(name));
+}
+
+/** How many digest files of the test account `bucket` holds on an S3 endpoint. */
+async function digestCountOnS3(s3: S3Client, bucket: string): Promise<number> {
+  let count = 0;
+  let token: string | undefined;
+  do {
+    const listed = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: `AWSLogs/${TEST_ACCOUNT_ID}/CloudTrail-Digest/`,
+        ContinuationToken: token,
+      }),
+    );
+    count += listed.KeyCount ?? 0;
+    token = listed.NextContinuationToken;
+  } while (token);
+  return count;
+}
+
+/**
+ * Waits for a digest newer than every file delivered so far (it then covers the whole chain), and
+ * runs the real `aws cloudtrail validate-logs` through `node` against the bucket on `s3Endpoint`.
+ */
+export async function validateLogsAfterNextDigest(options: {
+  s3: S3Client;
+  bucket: string;
+  node: ServerProcess;
+  trailArn: string;
+  startTime: string;
+  s3Endpoint: string;
+}): Promise<AwsCliResult> {
+  const { s3, bucket, node } = options;
+  const before = await digestCountOnS3(s3, bucket);
+  await pollUntil(async () => (await digestCountOnS3(s3, bucket)) > before, {
+    timeoutMs: 90_000,
+    intervalMs: 500,
+    message: "the trail's holder to write a digest",
+  });
+  return runAws(
+    node.dataDir,
+    [
+      ...["cloudtrail", "validate-logs", "--trail-arn", options.trailArn, "--start-time", options.startTime],
+      ...["--endpoint-url", node.url, "--region", "us-east-1"],
+    ],
+    { AWS_ENDPOINT_URL_S3: options.s3Endpoint },
+  );
 }
