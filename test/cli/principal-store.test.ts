@@ -92,6 +92,16 @@ describe("ensureBootstrapAdmin", () => {
     await store.close();
   });
 
+  it("lets nodes started together with the same configured key all start, with one admin", async () => {
+    const path = freshPath();
+    // Two connections, as two cluster nodes have: each reads the key missing before either adds it.
+    const stores = [openSqlitePrincipalStore(path, { masterKey }), openSqlitePrincipalStore(path, { masterKey })];
+    const admins = await Promise.all(stores.map((store) => ensureBootstrapAdmin(store, configured, fixedClock)));
+    for (const admin of admins) assert.equal(admin.secretAccessKey, configured.secretAccessKey);
+    assert.equal((await stores[0]!.list()).length, 1);
+    await Promise.all(stores.map((store) => store.close()));
+  });
+
   it("refuses a configured key that belongs to another principal", async () => {
     const store = openSqlitePrincipalStore(freshPath(), { masterKey });
     await store.add(generatePrincipal({ name: "alice", type: "IAMUser", createdAtMs: 1, ...configured }));

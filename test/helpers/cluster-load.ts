@@ -262,3 +262,19 @@ export function assertCleanAnswers(tally: LoadTally): void {
   assert.deepEqual(tally.unexpected.slice(0, 5), [], `${tally.unexpected.length} answers neither 200 nor a shaped 503`);
   assert.deepEqual(tally.hung, [], "calls that took longer than their bound");
 }
+
+/**
+ * `read()` once it holds every acknowledged event of `tally` (indexing and delivery catch up after a
+ * fault), or its last answer after two minutes, for assertExactlyOnce to name what is missing.
+ */
+export async function settledCounts(
+  read: () => Promise<Map<string, number>>,
+  tally: LoadTally,
+): Promise<Map<string, number>> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const counts = await read();
+    if ([...tally.acknowledged].every((id) => counts.has(id)) || Date.now() > deadline) return counts;
+    await sleep(500);
+  }
+}

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import { runAws, type AwsCliResult } from "./aws-cli.js";
 import { pollUntil } from "./poll.js";
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from "@aws-sdk/client-cloudtrail";
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { TEST_ACCESS_KEY_ID, TEST_ACCOUNT_ID, TEST_SECRET_ACCESS_KEY, type ServerProcess } from "./server-process.js";
 import { ingestCall, sendRaw } from "./signed-request.js";
 import { recentRecords, type RawRecord } from "./sample-records.js";
@@ -112,5 +113,39 @@ export async function validateLogsAfterNextDigest(options: {
       ...["--endpoint-url", node.url, "--region", "us-east-1"],
     ],
     { AWS_ENDPOINT_URL_S3: options.s3Endpoint },
+  );
+}
+
+/**
+ * Creates `bucket` on the S3 endpoint and a logging trail with log file validation into it through
+ * `node`; resolves to the trail's ARN and its delivery consumer's name (`trail-delivery:<arn>`).
+ */
+export async function createLoggingTrail(
+  s3: S3Client,
+  node: ServerProcess,
+  names: { bucket: string; trail: string },
+): Promise<{ trailArn: string; consumer: string }> {
+  await s3.send(new CreateBucketCommand({ Bucket: names.bucket }));
+  const ct = new CloudTrailClient({ endpoint: node.url, region: "us-east-1", credentials: admin, maxAttempts: 1 });
+  try {
+    const created = await ct.send(
+      new CreateTrailCommand({ Name: names.trail, S3BucketName: names.bucket, EnableLogFileValidation: true }),
+    );
+    await ct.send(new StartLoggingCommand({ Name: names.trail }));
+    return { trailArn: created.TrailARN!, consumer: `trail-delivery:${created.TrailARN!}` };
+  } finally {
+    ct.destroy();
+  }
+}
+
+/** The nodes of `nodes` whose /health says they deliver `consumer`, once at least one does (polled). */
+export function holdersOf(nodes: readonly ServerProcess[], consumer: string): Promise<ServerProcess[]> {
+  return pollUntil(
+    async () => {
+      const delivering = await Promise.all(nodes.map(deliveringOn));
+      const holding = nodes.filter((_, i) => delivering[i]!.includes(consumer));
+      return holding.length > 0 && holding;
+    },
+    { timeoutMs: 120_000, intervalMs: 500, message: `a node to deliver ${consumer}` },
   );
 }

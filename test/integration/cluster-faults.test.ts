@@ -1,18 +1,11 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
 import pg from "pg";
 import { clusterEnginesMissingReason, startClusterEngines, type ClusterEngines } from "../helpers/cluster-engines.js";
 import { assertCleanAnswers, ClusterLoad, lookupCounts, markedRecord } from "../helpers/cluster-load.js";
-import {
-  makeDataDir,
-  removeDataDir,
-  startServerProcess,
-  TEST_ACCESS_KEY_ID,
-  TEST_SECRET_ACCESS_KEY,
-  type ServerProcess,
-} from "../helpers/server-process.js";
+import { ClusterNodes } from "../helpers/cluster-nodes.js";
+import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, type ServerProcess } from "../helpers/server-process.js";
 import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 
 const missing = clusterEnginesMissingReason("cluster fault tests");
@@ -57,35 +50,23 @@ function assertDenseVersions(versions: readonly string[]): void {
 
 describe("cluster mode: nodes started together, and reads across nodes", { skip: missing }, () => {
   let engines: ClusterEngines;
-  const dirs: string[] = [];
-  const running = new Set<ServerProcess>();
+  let cluster: ClusterNodes;
 
   before(async () => {
     engines = await startClusterEngines();
+    cluster = new ClusterNodes(engines);
   });
   after(async () => {
-    await Promise.all([...running].map((node) => node.stop()));
+    await cluster?.cleanup();
     await engines?.stop();
-    dirs.forEach(removeDataDir);
   });
 
-  /** A node on `databaseUrl` and its own journal stream `stream`, tracked for the final stop. */
-  async function startNode(nodeId: string, databaseUrl: string, stream: string): Promise<ServerProcess> {
-    const dir = makeDataDir("cairn-cluster-faults-");
-    dirs.push(dir);
-    const node = await startServerProcess({
-      dataDir: join(dir, "node"),
-      env: engines.nodeEnv(nodeId, { CAIRN_DATABASE_URL: databaseUrl, CAIRN_JOURNAL_STREAM: stream }),
-    });
-    running.add(node);
-    return node;
-  }
+  /** A node on `databaseUrl` and its own journal stream `stream`. */
+  const startNode = (nodeId: string, databaseUrl: string, stream: string): Promise<ServerProcess> =>
+    cluster.start(nodeId, { CAIRN_DATABASE_URL: databaseUrl, CAIRN_JOURNAL_STREAM: stream });
 
   async function stopAll(nodes: readonly ServerProcess[]): Promise<void> {
-    for (const node of nodes) {
-      await node.stop();
-      running.delete(node);
-    }
+    for (const node of nodes) await cluster.stop(node);
   }
 
   it("three nodes started at once on an empty database all start, and create the schema once", async () => {
@@ -114,10 +95,10 @@ describe("cluster mode: nodes started together, and reads across nodes", { skip:
 
   it("an event acknowledged by one node is found by LookupEvents on another right after, under load, and a NextToken works on any node", async () => {
     const stream = "cairn-read-your-writes";
-    const [a, b] = await Promise.all([
-      startNode("ryw-a", engines.database.url, stream),
-      startNode("ryw-b", engines.database.url, stream),
-    ]);
+    const [a, b] = (await cluster.startAll(["ryw-a", "ryw-b"], { CAIRN_JOURNAL_STREAM: stream })) as [
+      ServerProcess,
+      ServerProcess,
+    ];
     // Background load through both nodes keeps their indexers busy while the probes below run.
     const load = new ClusterLoad({
       nodes: () => [a, b],
@@ -156,7 +137,7 @@ describe("cluster mode: nodes started together, and reads across nodes", { skip:
     } finally {
       await load.stop();
       process.stdout.write(`# read-your-writes background load: ${load.summary()}\n`);
-      await stopAll([...running]);
+      await stopAll([...cluster.live]);
     }
     assertCleanAnswers(load.tally);
   });
