@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import { pollUntil } from "./poll.js";
 import { TEST_ACCESS_KEY_ID, TEST_ACCOUNT_ID, TEST_SECRET_ACCESS_KEY, type ServerProcess } from "./server-process.js";
 import { cloudTrailCall, ingestCall, sendRaw, type RawResponse } from "./signed-request.js";
 
@@ -277,4 +278,23 @@ export async function settledCounts(
     if ([...tally.acknowledged].every((id) => counts.has(id)) || Date.now() > deadline) return counts;
     await sleep(500);
   }
+}
+
+/** Ingests one marked record through `node` and finds it there, polling while the node recovers from a fault. */
+export async function ingestsAndFindsAgain(node: ServerProcess): Promise<void> {
+  const marker = `Probe${randomBytes(4).toString("hex")}`;
+  const record = markedRecord(marker);
+  await pollUntil(async () => (await sendRaw(node.url, ingestCall([record], admin))).status === 200, {
+    timeoutMs: 60_000,
+    intervalMs: 250,
+    message: `${node.url} to acknowledge an ingest after the fault`,
+  });
+  const found = await pollUntil(
+    async () => {
+      const counts = await lookupCounts(node, marker).catch(() => undefined);
+      return counts !== undefined && counts.size > 0 && counts;
+    },
+    { timeoutMs: 60_000, intervalMs: 250, message: `${node.url} to find its new event` },
+  );
+  assert.deepEqual([...found], [[record["eventID"], 1]], `${node.url} finds its new event once`);
 }

@@ -9,13 +9,11 @@ import {
   assertExactlyOnce,
   ClusterLoad,
   lookupCounts,
-  markedRecord,
+  ingestsAndFindsAgain,
   settledCounts,
 } from "../helpers/cluster-load.js";
 import { ClusterNodes, motoClient, QUICK_DELIVERY } from "../helpers/cluster-nodes.js";
 import { pollUntil } from "../helpers/poll.js";
-import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, type ServerProcess } from "../helpers/server-process.js";
-import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import {
   createLoggingTrail,
   deliveredOnS3,
@@ -24,27 +22,7 @@ import {
 } from "../helpers/trail-delivery.js";
 
 const missing = clusterEnginesMissingReason("cluster PostgreSQL restart tests");
-const admin = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
 const BUCKET = "cluster-faults-postgres";
-
-/** Ingests one marked record through `node` and finds it there (polled: the node is recovering). */
-async function servesAgain(node: ServerProcess): Promise<void> {
-  const marker = `PgProbe${randomBytes(4).toString("hex")}`;
-  const record = markedRecord(marker);
-  await pollUntil(async () => (await sendRaw(node.url, ingestCall([record], admin))).status === 200, {
-    timeoutMs: 60_000,
-    intervalMs: 250,
-    message: `${node.url} to acknowledge an ingest after the restart`,
-  });
-  await pollUntil(
-    async () => (await lookupCounts(node, marker).catch(() => undefined))?.get(String(record["eventID"])),
-    {
-      timeoutMs: 60_000,
-      intervalMs: 250,
-      message: `${node.url} to find its new event`,
-    },
-  );
-}
 
 describe("cluster mode: PostgreSQL restarts while clients ingest and look up", { skip: missing }, () => {
   let engines: ClusterEngines;
@@ -102,7 +80,7 @@ describe("cluster mode: PostgreSQL restarts while clients ingest and look up", {
     const { tally } = load;
     assertCleanAnswers(tally);
 
-    for (const node of nodes) await servesAgain(node);
+    for (const node of nodes) await ingestsAndFindsAgain(node);
     assert.deepEqual(
       nodes.map((node) => node.child.pid),
       pids,
