@@ -149,3 +149,48 @@ export function holdersOf(nodes: readonly ServerProcess[], consumer: string): Pr
     { timeoutMs: 120_000, intervalMs: 500, message: `a node to deliver ${consumer}` },
   );
 }
+
+/**
+ * The digest files of `bucket` as chains: every digest's `previousDigestS3Object`, checked to form
+ * one line per account and region. Returns what is wrong: a digest two others follow (a fork, as a
+ * second writer would make), a chain with two starts, a previous digest that is not in the bucket,
+ * or a log file two digests list.
+ */
+export async function digestChainProblems(s3: S3Client, bucket: string): Promise<string[]> {
+  const digests: Array<{ key: string; previous: string | null; logFiles: string[] }> = [];
+  let token: string | undefined;
+  do {
+    const listed = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: `AWSLogs/${TEST_ACCOUNT_ID}/CloudTrail-Digest/`,
+        ContinuationToken: token,
+      }),
+    );
+    for (const object of listed.Contents ?? []) {
+      const body = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key! }));
+      const document = JSON.parse(
+        gunzipSync(Buffer.from(await body.Body!.transformToByteArray())).toString("utf8"),
+      ) as {
+        previousDigestS3Object: string | null;
+        logFiles: Array<{ s3Object: string }>;
+      };
+      const logFiles = document.logFiles.map((file) => file.s3Object);
+      digests.push({ key: object.Key!, previous: document.previousDigestS3Object, logFiles });
+    }
+    token = listed.NextContinuationToken;
+  } while (token);
+  const problems: string[] = [];
+  const keys = new Set(digests.map((digest) => digest.key));
+  const followers = new Map<string | null, string[]>();
+  for (const digest of digests) followers.set(digest.previous, [...(followers.get(digest.previous) ?? []), digest.key]);
+  for (const [previous, next] of followers) {
+    if (next.length > 1)
+      problems.push(`${next.length} digests follow ${previous ?? "no previous digest"}: ${next.join(", ")}`);
+    if (previous !== null && !keys.has(previous)) problems.push(`${next.join(", ")} follows missing ${previous}`);
+  }
+  const listedBy = new Map<string, number>();
+  for (const file of digests.flatMap((digest) => digest.logFiles)) listedBy.set(file, (listedBy.get(file) ?? 0) + 1);
+  for (const [file, times] of listedBy) if (times > 1) problems.push(`${file} is in ${times} digests`);
+  return problems;
+}
