@@ -16,7 +16,10 @@ export const QUICK_DELIVERY = {
  */
 export class ClusterNodes {
   readonly live: ServerProcess[] = [];
+  /** Nodes that exited without being stopped or killed here: each with the tail of its output. */
+  readonly deaths: string[] = [];
   private readonly dirs: string[] = [];
+  private readonly ended = new Set<ServerProcess>();
 
   constructor(
     private readonly engines: ClusterEngines,
@@ -31,6 +34,11 @@ export class ClusterNodes {
       env: this.engines.nodeEnv(nodeId, { ...this.env, ...env }),
     });
     this.live.push(node);
+    node.child.once("exit", (code, signal) => {
+      if (this.ended.has(node)) return;
+      this.deaths.push(`${nodeId} exited (${code ?? signal}) on its own:\n${node.output().slice(-4_000)}`);
+      this.forget(node);
+    });
     return node;
   }
 
@@ -47,17 +55,21 @@ export class ClusterNodes {
 
   /** kill -9 of one node; it leaves `live`. */
   async kill9(node: ServerProcess): Promise<void> {
+    this.ended.add(node);
     await node.kill9();
     this.forget(node);
   }
 
   async stop(node: ServerProcess): Promise<void> {
+    this.ended.add(node);
     await node.stop();
     this.forget(node);
   }
 
+  /** Stops every live node and removes the data dirs; the output of any node that died on its own goes to stderr. */
   async cleanup(): Promise<void> {
-    await Promise.all(this.live.map((node) => node.stop()));
+    for (const death of this.deaths) process.stderr.write(`\n# ${death}\n`);
+    await Promise.all(this.live.map((node) => this.stop(node)));
     this.live.length = 0;
     this.dirs.forEach(removeDataDir);
   }
