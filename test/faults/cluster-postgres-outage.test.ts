@@ -84,6 +84,7 @@ describe(
       }
       const { tally } = load;
       assertCleanAnswers(tally);
+      assert.deepEqual(cluster.deaths, [], "no node died on its own");
 
       for (const node of nodes) await ingestsAndFindsAgain(node);
       assert.deepEqual(

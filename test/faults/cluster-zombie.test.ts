@@ -80,6 +80,7 @@ describe(
       const { tally } = load;
       // Calls in flight to the node when it froze answer only once it wakes: late, but not a hang of a live node.
       assertCleanAnswers({ ...tally, hung: tally.hung.filter((call) => !call.includes(zombie!.url)) });
+      assert.deepEqual(cluster.deaths, [], "no node died on its own");
       assert.deepEqual(await holdersOf(nodes, consumer), [successor], "the successor keeps the trail");
 
       const files = await settledCounts(() => deliveredOnS3(s3, BUCKET), tally);

@@ -88,6 +88,7 @@ describe("cluster mode: the JetStream leader of an R3 journal stops under load",
     process.stdout.write(`# stream leader ${leader} stopped; ${successor} leads now\n`);
     const { tally } = load;
     assertCleanAnswers(tally);
+    assert.deepEqual(cluster.deaths, [], "no node died on its own");
     for (const node of nodes) await ingestsAndFindsAgain(node);
 
     const history = await settledCounts(() => lookupCounts(nodes[1]!, load.options.marker), tally);

@@ -65,6 +65,7 @@ describe("cluster mode: three nodes under load, kill -9 of the trail's lease hol
     }
     const { tally } = load;
     assertCleanAnswers(tally);
+    assert.deepEqual(cluster.deaths, [], "no node died on its own");
 
     const survivor = nodes[0]!;
     const history = await settledCounts(() => lookupCounts(survivor, load.options.marker), tally);

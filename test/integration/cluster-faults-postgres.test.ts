@@ -79,6 +79,7 @@ describe("cluster mode: PostgreSQL restarts while clients ingest and look up", {
     }
     const { tally } = load;
     assertCleanAnswers(tally);
+    assert.deepEqual(cluster.deaths, [], "no node died on its own");
 
     for (const node of nodes) await ingestsAndFindsAgain(node);
     assert.deepEqual(

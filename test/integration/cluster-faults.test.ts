@@ -140,5 +140,6 @@ describe("cluster mode: nodes started together, and reads across nodes", { skip:
       await stopAll([...cluster.live]);
     }
     assertCleanAnswers(load.tally);
+    assert.deepEqual(cluster.deaths, [], "no node died on its own");
   });
 });
