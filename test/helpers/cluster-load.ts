@@ -149,29 +149,32 @@ export class ClusterLoad {
   private async ingestOnce(node: ServerProcess): Promise<"moved" | "done"> {
     const records = Array.from({ length: this.options.batchSize }, () => markedRecord(this.options.marker));
     const ids = records.map((record) => String(record["eventID"]));
-    const response = await this.send("Ingest", node, ingestCall(records, admin, { gzip: true }));
-    if (response === undefined || response.status !== 200) {
+    const answer = await this.send("Ingest", node, ingestCall(records, admin, { gzip: true }));
+    if (typeof answer === "string" || answer.status !== 200) {
       ids.forEach((id) => this.tally.unacknowledged.add(id));
-      return response === undefined ? "moved" : "done";
+      return answer === "unreachable" ? "moved" : "done";
     }
-    const failed = new Set((response.json()["failed"] as Array<{ index: number }>).map((failure) => failure.index));
+    const failed = new Set((answer.json()["failed"] as Array<{ index: number }>).map((failure) => failure.index));
     ids.forEach((id, i) => (failed.has(i) ? this.tally.unacknowledged : this.tally.acknowledged).add(id));
     return "done";
   }
 
   private async lookupOnce(node: ServerProcess): Promise<"moved" | "done"> {
     const body = { LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: this.options.marker }] };
-    const response = await this.send("LookupEvents", node, cloudTrailCall("LookupEvents", body, admin));
-    if (response?.status === 200) this.tally.lookups++;
-    return response === undefined ? "moved" : "done";
+    const answer = await this.send("LookupEvents", node, cloudTrailCall("LookupEvents", body, admin));
+    if (typeof answer !== "string" && answer.status === 200) this.tally.lookups++;
+    return answer === "unreachable" ? "moved" : "done";
   }
 
-  /** One call; undefined when the node did not answer at all. Every answer but 200 and a shaped 503 is unexpected. */
+  /**
+   * One call: the answer, "unreachable" when the node refused or reset the connection, "hung" when
+   * no answer came within CALL_BOUND_MS. Every answer but 200 and a shaped 503 is unexpected.
+   */
   private async send(
     name: string,
     node: ServerProcess,
     request: Parameters<typeof sendRaw>[1],
-  ): Promise<RawResponse | undefined> {
+  ): Promise<RawResponse | "unreachable" | "hung"> {
     const started = Date.now();
     let response: RawResponse;
     try {
@@ -179,10 +182,10 @@ export class ClusterLoad {
     } catch (error) {
       if (error instanceof Error && error.name === "TimeoutError") {
         this.tally.hung.push(`${name} on ${node.url} after ${Date.now() - started} ms`);
-        return { status: 0, headers: new Headers(), text: "", json: () => ({}) };
+        return "hung";
       }
       this.tally.connectionFailures++;
-      return undefined;
+      return "unreachable";
     }
     if (response.status === 200) return response;
     if (response.status === 503 && isAwsError(response.text, "ServiceUnavailableException"))

@@ -15,6 +15,7 @@ import { ClusterNodes, motoClient, QUICK_DELIVERY } from "../helpers/cluster-nod
 import {
   createLoggingTrail,
   deliveredOnS3,
+  digestChainProblems,
   holdersOf,
   validateLogsAfterNextDigest,
 } from "../helpers/trail-delivery.js";
@@ -86,5 +87,6 @@ describe("cluster mode: three nodes under load, kill -9 of the trail's lease hol
       assert.equal(validation.code, 0, `the digest chain validates:\n${validation.stdout}\n${validation.stderr}`);
       assert.match(validation.stdout, /log files valid/);
     }
+    assert.deepEqual(await digestChainProblems(s3, BUCKET), [], "one digest chain, no fork");
   });
 });

@@ -17,6 +17,7 @@ import { pollUntil } from "../helpers/poll.js";
 import {
   createLoggingTrail,
   deliveredOnS3,
+  digestChainProblems,
   holdersOf,
   validateLogsAfterNextDigest,
 } from "../helpers/trail-delivery.js";
@@ -110,5 +111,6 @@ describe("cluster mode: PostgreSQL restarts while clients ingest and look up", {
       assert.equal(validation.code, 0, `the digest chain validates:\n${validation.stdout}\n${validation.stderr}`);
       assert.match(validation.stdout, /log files valid/);
     }
+    assert.deepEqual(await digestChainProblems(s3, BUCKET), [], "one digest chain, no fork");
   });
 });
