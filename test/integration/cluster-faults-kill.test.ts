@@ -51,6 +51,8 @@ describe("cluster mode: three nodes under load, kill -9 of the trail's lease hol
       marker: `KillLoad${randomBytes(4).toString("hex")}`,
       ingestClients: 6,
       batchSize: 10,
+      // The load runs through the whole takeover (the 15 s TTL): paced, so the checks after read thousands, not tens of thousands.
+      pauseMs: 100,
     });
     try {
       await load.acknowledgedAtLeast(600);
