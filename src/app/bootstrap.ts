@@ -28,7 +28,7 @@ export async function ensureBootstrapAdmin(
   clock: Clock = systemClock,
 ): Promise<Principal> {
   const current = (await store.list({ accountId: settings.accountId }))
-    .filter((p) => p.type === "Root" && p.name === BOOTSTRAP_ADMIN_NAME)
+    .filter((p) => isBootstrapAdmin(p, settings.accountId))
     .sort((a, b) => b.createdAtMs - a.createdAtMs);
   const { accessKeyId, secretAccessKey } = settings;
   if (accessKeyId === undefined || secretAccessKey === undefined) {
@@ -40,7 +40,9 @@ export async function ensureBootstrapAdmin(
   }
 
   const holder = await store.findByAccessKeyId(accessKeyId);
-  const holderIsAdmin = holder !== undefined && current.some((p) => p.accessKeyId === holder.accessKeyId);
+  // Judged on the holder itself, not on `current`: another node starting at the same moment may have
+  // added this very key since `current` was read.
+  const holderIsAdmin = holder !== undefined && isBootstrapAdmin(holder, settings.accountId);
   if (holder !== undefined && !holderIsAdmin) {
     throw new Error(
       `CAIRN_ACCESS_KEY_ID: ${accessKeyId} already belongs to ${holder.type} "${holder.name}" in account ${holder.accountId}; choose another key for the bootstrap admin.`,
@@ -74,13 +76,15 @@ async function addOrAdopt(store: PrincipalStore, admin: Principal): Promise<Prin
     const winner = await store.findByAccessKeyId(admin.accessKeyId);
     const same =
       winner !== undefined &&
-      winner.type === "Root" &&
-      winner.name === BOOTSTRAP_ADMIN_NAME &&
-      winner.accountId === admin.accountId &&
+      isBootstrapAdmin(winner, admin.accountId) &&
       winner.secretAccessKey === admin.secretAccessKey;
     if (same) return winner;
     throw error;
   }
+}
+
+function isBootstrapAdmin(principal: Principal, accountId: string): boolean {
+  return principal.type === "Root" && principal.name === BOOTSTRAP_ADMIN_NAME && principal.accountId === accountId;
 }
 
 function rootInput(accountId: string, clock: Clock) {
