@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Runs every compiled *.test.js under dist/ with Node's own test runner, one file at a time
-// (tests start real servers; this machine has two cores).
+// (tests start real servers; this machine has two cores). The longer fault matrix under
+// dist/test/faults runs only with --faults (`npm run test:faults`), and then alone.
 import { readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { join, sep } from "node:path";
 import { spawnSync } from "node:child_process";
 
 function collect(dir, out) {
@@ -14,8 +15,11 @@ function collect(dir, out) {
   return out;
 }
 
-const filter = process.argv.slice(2);
+const FAULTS = join("dist", "test", "faults") + sep;
+const faults = process.argv.includes("--faults");
+const filter = process.argv.slice(2).filter((arg) => arg !== "--faults");
 const files = [...collect("dist/src", []), ...collect("dist/test", [])]
+  .filter((f) => f.startsWith(FAULTS) === faults)
   .filter((f) => filter.length === 0 || filter.some((part) => f.includes(part)))
   .sort();
 if (files.length === 0) {

@@ -4,7 +4,7 @@ import { makeDirectoryDurable } from "../lib/sync-directory.js";
 import type { ServerSettings } from "../config/settings.js";
 import { systemClock, type Clock } from "../lib/clock.js";
 import { generatePrincipal } from "../stores/principals/keys.js";
-import type { Principal, PrincipalStore } from "../stores/principals/principal.js";
+import { PrincipalExistsError, type Principal, type PrincipalStore } from "../stores/principals/principal.js";
 import { BOOTSTRAP_ADMIN_NAME } from "../stores/principals/principal-name.js";
 
 /**
@@ -28,7 +28,7 @@ export async function ensureBootstrapAdmin(
   clock: Clock = systemClock,
 ): Promise<Principal> {
   const current = (await store.list({ accountId: settings.accountId }))
-    .filter((p) => p.type === "Root" && p.name === BOOTSTRAP_ADMIN_NAME)
+    .filter((p) => isBootstrapAdmin(p, settings.accountId))
     .sort((a, b) => b.createdAtMs - a.createdAtMs);
   const { accessKeyId, secretAccessKey } = settings;
   if (accessKeyId === undefined || secretAccessKey === undefined) {
@@ -40,7 +40,9 @@ export async function ensureBootstrapAdmin(
   }
 
   const holder = await store.findByAccessKeyId(accessKeyId);
-  const holderIsAdmin = holder !== undefined && current.some((p) => p.accessKeyId === holder.accessKeyId);
+  // Judged on the holder itself, not on `current`: another node starting at the same moment may have
+  // added this very key since `current` was read.
+  const holderIsAdmin = holder !== undefined && isBootstrapAdmin(holder, settings.accountId);
   if (holder !== undefined && !holderIsAdmin) {
     throw new Error(
       `CAIRN_ACCESS_KEY_ID: ${accessKeyId} already belongs to ${holder.type} "${holder.name}" in account ${holder.accountId}; choose another key for the bootstrap admin.`,
@@ -52,12 +54,37 @@ export async function ensureBootstrapAdmin(
     // Remove-then-add is not atomic, but a crash in between only loses a key that the next start
     // re-creates from the same variables.
     if (holder !== undefined) await store.remove(holder.accessKeyId);
-    await store.add(admin);
+    admin = await addOrAdopt(store, admin);
   }
   for (const stale of current) {
     if (stale.accessKeyId !== accessKeyId) await store.remove(stale.accessKeyId);
   }
   return admin;
+}
+
+/**
+ * Cluster nodes started together with the same CAIRN_ACCESS_KEY_ID/SECRET all find the key missing
+ * and add it: a node that lost that race adopts the admin another node stored, when it is the very
+ * same key (same account, name and secret). Anything else is still refused.
+ */
+async function addOrAdopt(store: PrincipalStore, admin: Principal): Promise<Principal> {
+  try {
+    await store.add(admin);
+    return admin;
+  } catch (error) {
+    if (!(error instanceof PrincipalExistsError)) throw error;
+    const winner = await store.findByAccessKeyId(admin.accessKeyId);
+    const same =
+      winner !== undefined &&
+      isBootstrapAdmin(winner, admin.accountId) &&
+      winner.secretAccessKey === admin.secretAccessKey;
+    if (same) return winner;
+    throw error;
+  }
+}
+
+function isBootstrapAdmin(principal: Principal, accountId: string): boolean {
+  return principal.type === "Root" && principal.name === BOOTSTRAP_ADMIN_NAME && principal.accountId === accountId;
 }
 
 function rootInput(accountId: string, clock: Clock) {

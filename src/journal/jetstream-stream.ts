@@ -53,10 +53,31 @@ export function boundsOf(info: StreamInfo): StreamBounds {
 }
 
 /**
- * Creates the stream, or checks the one that is there. Several nodes may start at once: creating an
- * identical stream twice succeeds, and one that lost the race reads the winner's.
+ * How long a node keeps asking while requests about the stream time out: a replicated stream another
+ * node is creating has no leader until its replicas elected one, and requests about it go unanswered.
+ */
+const STREAM_FORMING_WAIT_MS = 30_000;
+
+/**
+ * Creates the stream, or checks the one that is there, and resolves once the stream answers (it has
+ * a leader). Several nodes may start at once: creating an identical stream twice succeeds, one that
+ * lost the race reads the winner's, and a request that timed out while the stream was forming is
+ * asked again (bounded).
  */
 export async function ensureStream(jsm: JetStreamManager, config: JournalStreamConfig): Promise<StreamInfo> {
+  const deadline = performance.now() + STREAM_FORMING_WAIT_MS;
+  for (;;) {
+    try {
+      await ensureStreamOnce(jsm, config);
+      // The answer to a create comes before the new stream's replicas elected a leader.
+      return await jsm.streams.info(config.stream);
+    } catch (error) {
+      if (!(error instanceof Error && error.name === "TimeoutError") || performance.now() >= deadline) throw error;
+    }
+  }
+}
+
+async function ensureStreamOnce(jsm: JetStreamManager, config: JournalStreamConfig): Promise<StreamInfo> {
   let info: StreamInfo;
   try {
     info = await jsm.streams.info(config.stream);

@@ -92,6 +92,37 @@ describe("ensureBootstrapAdmin", () => {
     await store.close();
   });
 
+  it("lets nodes started together with the same configured key all start, with one admin", async () => {
+    const path = freshPath();
+    // Two connections, as two cluster nodes have: each reads the key missing before either adds it.
+    const stores = [openSqlitePrincipalStore(path, { masterKey }), openSqlitePrincipalStore(path, { masterKey })];
+    const admins = await Promise.all(stores.map((store) => ensureBootstrapAdmin(store, configured, fixedClock)));
+    for (const admin of admins) assert.equal(admin.secretAccessKey, configured.secretAccessKey);
+    assert.equal((await stores[0]!.list()).length, 1);
+    await Promise.all(stores.map((store) => store.close()));
+  });
+
+  it("lets a node start whose list of admins was read before another node added the configured key", async () => {
+    const path = freshPath();
+    const [first, second] = [
+      openSqlitePrincipalStore(path, { masterKey }),
+      openSqlitePrincipalStore(path, { masterKey }),
+    ];
+    const readBefore = await second.list(account);
+    await ensureBootstrapAdmin(first, configured, fixedClock);
+    // The second node's list answers as it did before the first node's add: the interleaving of a real race.
+    const lagging = new Proxy(second, {
+      get: (target, name) =>
+        name === "list"
+          ? async () => readBefore
+          : (Reflect.get(target, name) as (...args: unknown[]) => unknown).bind(target),
+    });
+    const admin = await ensureBootstrapAdmin(lagging, configured, fixedClock);
+    assert.equal(admin.accessKeyId, configured.accessKeyId);
+    assert.equal((await second.list()).length, 1);
+    await Promise.all([first.close(), second.close()]);
+  });
+
   it("refuses a configured key that belongs to another principal", async () => {
     const store = openSqlitePrincipalStore(freshPath(), { masterKey });
     await store.add(generatePrincipal({ name: "alice", type: "IAMUser", createdAtMs: 1, ...configured }));

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { motoMissingReason, startMotoServer, type MotoServer } from "../storage/moto-server.js";
-import { natsServerMissingReason, startNatsServer, type NatsServer } from "./nats-server.js";
+import { natsServerMissingReason, startNatsCluster, startNatsServer, type NatsServer } from "./nats-server.js";
 import {
   postgresMissingReason,
   startPostgresServer,
@@ -29,9 +29,10 @@ export interface ClusterEngines {
   stop(): Promise<void>;
 }
 
-export async function startClusterEngines(): Promise<ClusterEngines> {
+/** `natsNodes: 3` starts a 3-server JetStream cluster (for CAIRN_JOURNAL_REPLICAS=3) instead of one server. */
+export async function startClusterEngines(options: { natsNodes?: 1 | 3 } = {}): Promise<ClusterEngines> {
   const postgres = await startPostgresServer();
-  const nats = await startNatsServer();
+  const nats = options.natsNodes === 3 ? await startNatsCluster(3) : await startNatsServer();
   const moto = await startMotoServer();
   const database = await postgres.createDatabase();
   const masterKey = randomBytes(32).toString("base64");

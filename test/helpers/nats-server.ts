@@ -19,8 +19,11 @@ export interface NatsServer {
   readonly url: string;
   /** Each node's server name (`-n`), in the order of `urls`; a single server has none of its own. */
   readonly names: readonly string[];
-  /** kill -9 of one node (by server name), for fault tests; resolves once it exited. */
-  kill(name: string): Promise<void>;
+  /**
+   * Ends one node (by server name) for fault tests, by default with kill -9 (SIGTERM: a clean stop);
+   * resolves once it exited.
+   */
+  kill(name: string, which?: NodeJS.Signals): Promise<void>;
   /** Stops one node (SIGTERM), runs `whileDown`, and starts it again with the same port, name and store. */
   restart(name: string, options?: { whileDown?: () => Promise<void> }): Promise<void>;
   /** SIGSTOP of one node: its sockets stay open and nothing answers (resume() sends SIGCONT). */
@@ -129,11 +132,11 @@ async function startNodes(
     await waitForJetStream([nodes[index]!]);
   };
   const signal = (name: string, which: NodeJS.Signals): void => void nodes[indexOf(name)]!.child.kill(which);
-  const kill = async (name: string): Promise<void> => {
+  const kill = async (name: string, which: NodeJS.Signals = "SIGKILL"): Promise<void> => {
     const node = nodes[indexOf(name)]!;
     if (node.child.exitCode !== null || node.child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => node.child.once("exit", () => resolve()));
-    node.child.kill("SIGKILL");
+    node.child.kill(which);
     await exited;
   };
   return {

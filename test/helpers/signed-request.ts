@@ -17,6 +17,8 @@ export interface RawRequest {
   unsigned?: boolean;
   /** Return once the status and headers arrive, dropping the body (streams such as /tail never end). */
   headersOnly?: boolean;
+  /** Gives up (rejects with a TimeoutError) when the whole answer has not arrived after this long. */
+  timeoutMs?: number;
 }
 
 export interface RawResponse {
@@ -64,6 +66,7 @@ export async function sendRaw(baseUrl: string, request: RawRequest): Promise<Raw
     method: request.method ?? "POST",
     headers: Object.fromEntries(Object.entries(finalHeaders).filter(([k]) => k !== "host")),
     ...(request.method === "GET" ? {} : { body }),
+    ...(request.timeoutMs !== undefined ? { signal: AbortSignal.timeout(request.timeoutMs) } : {}),
   });
   if (request.headersOnly) await response.body?.cancel();
   const text = request.headersOnly ? "" : await response.text();

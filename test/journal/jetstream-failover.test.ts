@@ -69,6 +69,38 @@ async function eventually<T>(call: () => Promise<T>): Promise<T> {
 }
 
 describe("JetStream journal on an R3 cluster: the stream leader is killed under load", { skip }, () => {
+  it("opens on several nodes at once while a new R3 stream forms (requests about it time out until it has a leader)", async () => {
+    const cluster = await startNatsCluster();
+    const directory = mkdtempSync(join(tmpdir(), "cairn-jetstream-forming-"));
+    try {
+      // The race is short: a few fresh streams make it likely that one node asks while another creates.
+      for (let round = 0; round < 4; round++) {
+        const opened = await Promise.allSettled(
+          [1, 2].map((node) =>
+            openJetStreamJournal({
+              servers: cluster.urls,
+              stream: `forming-${round}`,
+              replicas: 3,
+              // Each unanswered request costs this long before it is asked again.
+              requestTimeoutMs: 1_000,
+              keyIndex: DedupStore.open(join(directory, `keys-${round}-${node}.sqlite`)),
+            }),
+          ),
+        );
+        const journals = opened.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+        await Promise.all(journals.map((journal) => journal.close()));
+        assert.deepEqual(
+          opened.flatMap((result) => (result.status === "rejected" ? [String(result.reason)] : [])),
+          [],
+          `every node opened the journal (round ${round})`,
+        );
+      }
+    } finally {
+      await cluster.stop();
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
   it("loses nothing acknowledged and stores nothing twice; appends go on with the new leader", async () => {
     const cluster = await startNatsCluster();
     const directory = mkdtempSync(join(tmpdir(), "cairn-jetstream-failover-"));

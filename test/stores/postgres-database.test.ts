@@ -136,6 +136,30 @@ describe("PostgreSQL database and migrations", { skip: postgresMissing }, () => 
     }
   });
 
+  it("outlives a connection lost between two statements of a transaction, which then rejects as unavailable", async () => {
+    const database = await server.createDatabase();
+    const [db, admin] = [1, 2].map(() => openPostgresDatabase({ url: database.url }));
+    try {
+      const outcome = await db!
+        .transaction(async (tx) => {
+          const [row] = await tx.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+          // What a server shutdown does to every session: the error arrives while no statement runs.
+          await admin!.query("SELECT pg_terminate_backend($1)", [row!.pid]);
+          await pollUntil(
+            async () => (await admin!.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [row!.pid])).length === 0,
+            { message: "the session to end" },
+          );
+          return tx.query("SELECT 1 AS one");
+        })
+        .catch((error: unknown) => error);
+      assert.ok(outcome instanceof StoreUnavailableError, `the transaction's next statement: ${String(outcome)}`);
+      assert.deepEqual(await db!.query("SELECT 1 AS one"), [{ one: 1 }], "the pool serves again");
+    } finally {
+      await Promise.all([db!.close(), admin!.close()]);
+      await database.drop();
+    }
+  });
+
   it("hands a LISTEN subscription the committed notifications of any connection, and refuses a channel that is not a name", async () => {
     const database = await server.createDatabase();
     const [listener, writer] = [1, 2].map(() => openPostgresDatabase({ url: database.url }));

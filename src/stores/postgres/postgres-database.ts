@@ -203,11 +203,24 @@ export class PostgresDatabase implements Queryable {
 
   private async connect(): Promise<pg.PoolClient> {
     this.assertOpen();
+    let client: pg.PoolClient;
     try {
-      return await this.pool.connect();
+      client = await this.pool.connect();
     } catch (error) {
       throw this.translate(error);
     }
+    // The pool hears a client's errors only while it is idle: a connection lost between two statements
+    // of a transaction (a server shutting down) would emit an 'error' nobody hears, which ends the
+    // process. Heard here, the next statement on the client fails instead (translated), and
+    // release(true) discards it.
+    const ignore = (): void => undefined;
+    client.on("error", ignore);
+    const release = client.release;
+    client.release = (error?: Error | boolean) => {
+      client.removeListener("error", ignore);
+      release(error);
+    };
+    return client;
   }
 
   private queryableOf(client: pg.PoolClient): Queryable {

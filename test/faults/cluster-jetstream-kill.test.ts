@@ -1,0 +1,3 @@
+import { describeLeaderLoss } from "../helpers/jetstream-leader-loss.js";
+
+describeLeaderLoss("SIGKILL");
