@@ -70,7 +70,7 @@ export async function deliveringOn(node: ServerProcess): Promise<string[]> {
 }
 
 /** How many digest files of the test account `bucket` holds on an S3 endpoint. */
-async function digestCountOnS3(s3: S3Client, bucket: string): Promise<number> {
+export async function digestCountOnS3(s3: S3Client, bucket: string): Promise<number> {
   let count = 0;
   let token: string | undefined;
   do {

@@ -7,7 +7,7 @@ import {
   StartLoggingCommand,
   StopLoggingCommand,
 } from "@aws-sdk/client-cloudtrail";
-import { CreateBucketCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { awsCliMissingReason, runAws } from "../helpers/aws-cli.js";
 import { pollUntil } from "../helpers/poll.js";
 import { clusterEnginesMissingReason, startClusterEngines, type ClusterEngines } from "../helpers/cluster-engines.js";
@@ -16,11 +16,10 @@ import {
   removeDataDir,
   startServerProcess,
   TEST_ACCESS_KEY_ID,
-  TEST_ACCOUNT_ID,
   TEST_SECRET_ACCESS_KEY,
   type ServerProcess,
 } from "../helpers/server-process.js";
-import { deliveredOnS3, ingestLoad } from "../helpers/trail-delivery.js";
+import { deliveredOnS3, deliveringOn, digestCountOnS3, ingestLoad } from "../helpers/trail-delivery.js";
 
 const missing = clusterEnginesMissingReason("cluster trail tests");
 
@@ -28,18 +27,6 @@ const admin = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_AC
 const BUCKET = "cluster-trail-logs";
 /** Generous: the lease TTL (15 s) plus delivery on a loaded machine; the checks poll, they are not timed. */
 const TAKEOVER_WAIT = { timeoutMs: 90_000, intervalMs: 500 };
-
-/**
- * The trails a node's /health says it delivers: the leases it holds (`role.leasesHeld`) and the
- * delivery consumers it runs, which only the holder of a trail's lease runs. Both or neither.
- */
-async function deliveringOn(node: ServerProcess): Promise<string[]> {
-  const response = await fetch(`${node.url}/health`);
-  const body = (await response.json()) as { consumers?: Record<string, unknown>; role?: { leasesHeld?: string[] } };
-  const running = Object.keys(body.consumers ?? {}).filter((name) => name.startsWith("trail-delivery:"));
-  const held = body.role?.leasesHeld ?? [];
-  return running.filter((name) => held.includes(name));
-}
 
 /** Every event of `ids` is in exactly one log file, and no event of the bucket is in two. */
 async function deliveredOnce(
@@ -49,24 +36,6 @@ async function deliveredOnce(
 ): Promise<Map<string, number> | false> {
   const counts = await deliveredOnS3(s3, bucket);
   return ids.every((id) => counts.has(id)) && counts;
-}
-
-/** How many digest files the bucket holds. */
-async function digestCount(s3: S3Client, bucket = BUCKET): Promise<number> {
-  let count = 0;
-  let token: string | undefined;
-  do {
-    const listed = await s3.send(
-      new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: `AWSLogs/${TEST_ACCOUNT_ID}/CloudTrail-Digest/`,
-        ContinuationToken: token,
-      }),
-    );
-    count += listed.KeyCount ?? 0;
-    token = listed.NextContinuationToken;
-  } while (token);
-  return count;
 }
 
 describe("cluster mode: trails delivered by the one node holding the lease", { skip: missing }, () => {
@@ -174,8 +143,8 @@ describe("cluster mode: trails delivered by the one node holding the lease", { s
 
       if (awsCliMissingReason() === false) {
         // A digest written after every file above covers the whole chain, both holders' parts.
-        const before = await digestCount(s3);
-        await pollUntil(async () => (await digestCount(s3)) > before, {
+        const before = await digestCountOnS3(s3, BUCKET);
+        await pollUntil(async () => (await digestCountOnS3(s3, BUCKET)) > before, {
           ...TAKEOVER_WAIT,
           message: "the surviving holder to write a digest",
         });
@@ -216,13 +185,13 @@ describe("cluster mode: trails delivered by the one node holding the lease", { s
       const stopping = ct(survivor);
       await stopping.send(new StopLoggingCommand({ Name: "drained-trail" }));
       stopping.destroy();
-      const digestsBeforeDrain = await digestCount(s3, bucket);
+      const digestsBeforeDrain = await digestCountOnS3(s3, bucket);
       const delivered = await pollUntil(() => deliveredOnce(s3, ids, bucket), {
         ...TAKEOVER_WAIT,
         message: "the survivor to drain what the dead holder had not delivered",
       });
       for (const [id, files] of delivered) assert.equal(files, 1, `event ${id} is in ${files} log files`);
-      await pollUntil(async () => (await digestCount(s3, bucket)) > digestsBeforeDrain, {
+      await pollUntil(async () => (await digestCountOnS3(s3, bucket)) > digestsBeforeDrain, {
         ...TAKEOVER_WAIT,
         message: "the drain's final digest",
       });
