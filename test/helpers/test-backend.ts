@@ -11,8 +11,7 @@ import { startClusterEngines, type ClusterEngines } from "./cluster-engines.js";
  * would have had their own data dirs share nothing, and a restart on the same data dir finds its
  * data again, as an embedded restart does.
  */
-const TEST_BACKEND: "embedded" | "cluster" =
-  process.env["CAIRN_TEST_BACKEND"] === "cluster" ? "cluster" : "embedded";
+const TEST_BACKEND: "embedded" | "cluster" = process.env["CAIRN_TEST_BACKEND"] === "cluster" ? "cluster" : "embedded";
 
 let engines: Promise<ClusterEngines> | undefined;
 const nodeEnvs = new Map<string, Record<string, string>>();
