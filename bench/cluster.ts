@@ -378,7 +378,9 @@ async function runMode(
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+  const middle = Math.floor(sorted.length / 2);
+  if (sorted.length % 2 === 1) return sorted[middle]!;
+  return sorted.length === 0 ? 0 : Number(((sorted[middle - 1]! + sorted[middle]!) / 2).toFixed(1));
 }
 
 /** Per figure, the median over rounds (records of figures by name, e.g. lookup cases, per name). */
