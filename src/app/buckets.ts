@@ -23,15 +23,25 @@ export function openBuckets(settings: ServerSettings): Buckets {
     const embedded = openFilesystemObjectStore(join(settings.dataDir, "buckets"));
     return { store: embedded, embedded, owners };
   }
-  const store = createS3ObjectStore({
-    endpoint: settings.s3Endpoint,
+  return { store: s3ObjectStoreOf(settings, settings.s3Endpoint), embedded: undefined, owners };
+}
+
+/** The object store on `endpoint` with the CAIRN_S3_* settings (trail buckets, the Lake, a migration's target). */
+export function s3ObjectStoreOf(
+  settings: Pick<
+    ServerSettings,
+    "s3Region" | "s3AccessKeyId" | "s3SecretAccessKey" | "s3ForcePathStyle" | "s3TimeoutMs"
+  >,
+  endpoint: string,
+): ObjectStore {
+  return createS3ObjectStore({
+    endpoint,
     region: settings.s3Region,
     ...(settings.s3AccessKeyId !== undefined ? { accessKeyId: settings.s3AccessKeyId } : {}),
     ...(settings.s3SecretAccessKey !== undefined ? { secretAccessKey: settings.s3SecretAccessKey } : {}),
     forcePathStyle: settings.s3ForcePathStyle,
     timeoutMs: settings.s3TimeoutMs,
   });
-  return { store, embedded: undefined, owners };
 }
 
 /**

@@ -11,7 +11,6 @@ import type { MasterKey } from "../lib/secret-envelope.js";
 import { openPostgresBucketOwnerStore } from "../stores/bucket-owners/index.js";
 import { openPostgresCursorStores, type PostgresCursorStores } from "../stores/cursors/index.js";
 import { openPostgresLeaseStore, type LeaseStore } from "../stores/lease/index.js";
-import { createS3ObjectStore } from "../stores/objects/s3-object-store.js";
 import { openPostgresDatabase, type PostgresDatabase } from "../stores/postgres/index.js";
 import { openPostgresPrincipalStore, type PrincipalStore } from "../stores/principals/index.js";
 import { openPostgresQuarantineStore, type QuarantineStore } from "../stores/quarantine/index.js";
@@ -22,7 +21,7 @@ import {
   type PostgresDeliveryStateStore,
   type PostgresTrailStore,
 } from "../stores/trails/index.js";
-import type { Buckets } from "./buckets.js";
+import { s3ObjectStoreOf, type Buckets } from "./buckets.js";
 import { clusterMasterKey } from "./cluster-secrets.js";
 import { ingestModule, liveTailModule, proxyModule } from "./modules/capture-modules.js";
 import { clusterEventHistoryModule, clusterTrailsModule } from "./modules/cluster-modules.js";
@@ -114,14 +113,7 @@ export async function openClusterStores(settings: ServerSettings, clock: Clock):
         keyIndex: DedupStore.open(join(settings.dataDir, "journal-keys.sqlite")),
       }),
     );
-    const store = createS3ObjectStore({
-      endpoint: s3Endpoint,
-      region: settings.s3Region,
-      ...(settings.s3AccessKeyId !== undefined ? { accessKeyId: settings.s3AccessKeyId } : {}),
-      ...(settings.s3SecretAccessKey !== undefined ? { secretAccessKey: settings.s3SecretAccessKey } : {}),
-      forcePathStyle: settings.s3ForcePathStyle,
-      timeoutMs: settings.s3TimeoutMs,
-    });
+    const store = s3ObjectStoreOf(settings, s3Endpoint);
     const buckets: Buckets = { store, embedded: undefined, owners };
     const close = () => closeInReverse(closers);
     return {

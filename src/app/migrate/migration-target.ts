@@ -4,7 +4,8 @@ import { openPostgresLakeCatalog, type LakeCatalog } from "../../lake/catalog/in
 import { configuredKey, MasterKeyError } from "../../lib/master-key.js";
 import type { MasterKey } from "../../lib/secret-envelope.js";
 import { openPostgresBucketOwnerStore, type BucketOwnerStore } from "../../stores/bucket-owners/index.js";
-import { createS3ObjectStore, type ObjectStore } from "../../stores/objects/index.js";
+import type { ObjectStore } from "../../stores/objects/index.js";
+import { s3ObjectStoreOf } from "../buckets.js";
 import { openPostgresDatabase, type PostgresDatabase } from "../../stores/postgres/index.js";
 import { openPostgresPrincipalStore, type PrincipalStore } from "../../stores/principals/index.js";
 import {
@@ -83,14 +84,7 @@ export async function openMigrationTarget(settings: ClusterTargetSettings): Prom
       replicas: settings.journalReplicas,
     });
     closers.push(() => journal.close());
-    const objects = createS3ObjectStore({
-      endpoint: s3Endpoint,
-      region: settings.s3Region,
-      ...(settings.s3AccessKeyId !== undefined ? { accessKeyId: settings.s3AccessKeyId } : {}),
-      ...(settings.s3SecretAccessKey !== undefined ? { secretAccessKey: settings.s3SecretAccessKey } : {}),
-      forcePathStyle: settings.s3ForcePathStyle,
-      timeoutMs: settings.s3TimeoutMs,
-    });
+    const objects = s3ObjectStoreOf(settings, s3Endpoint);
     return {
       ...{ db, masterKey: resolved.key, journal, principals, owners, trails, deliveryStates, objects },
       ...{ lakeCatalog, lakeBucket: settings.lakeBucket, close },
