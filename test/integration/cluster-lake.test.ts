@@ -20,6 +20,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
+import { motoClient } from "../helpers/cluster-nodes.js";
 import { clusterEnginesMissingReason, startClusterEngines, type ClusterEngines } from "../helpers/cluster-engines.js";
 import {
   AGENT,
@@ -121,12 +122,7 @@ describe("cluster mode: the Lake on S3, served by every node", { skip: missing }
 
   before(async () => {
     engines = await startClusterEngines();
-    s3 = new S3Client({
-      endpoint: engines.moto.endpoint,
-      region: "us-east-1",
-      forcePathStyle: true,
-      credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
-    });
+    s3 = motoClient(engines);
   });
   after(async () => {
     await Promise.all(nodes.map((node) => node.stop().catch(() => undefined)));

@@ -14,6 +14,7 @@ import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { openPostgresLakeCatalog, openSqliteLakeCatalog, readSqliteLakeKeys } from "../../src/lake/catalog/index.js";
 import { openPostgresDatabase } from "../../src/stores/postgres/index.js";
 import { awsCliMissingReason, runAws, runCommand } from "../helpers/aws-cli.js";
+import { motoClient } from "../helpers/cluster-nodes.js";
 import { clusterEnginesMissingReason, startClusterEngines, type ClusterEngines } from "../helpers/cluster-engines.js";
 import { pollUntil } from "../helpers/poll.js";
 import { addPrincipal } from "../helpers/principals.js";
@@ -69,12 +70,7 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
 
   before(async () => {
     engines = await startClusterEngines();
-    s3 = new S3Client({
-      endpoint: engines.moto.endpoint,
-      region: "us-east-1",
-      forcePathStyle: true,
-      credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
-    });
+    s3 = motoClient(engines);
   });
   after(async () => {
     s3?.destroy();

@@ -10,6 +10,7 @@ import {
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { awsCliMissingReason, runAws } from "../helpers/aws-cli.js";
 import { pollUntil } from "../helpers/poll.js";
+import { motoClient } from "../helpers/cluster-nodes.js";
 import { clusterEnginesMissingReason, startClusterEngines, type ClusterEngines } from "../helpers/cluster-engines.js";
 import {
   makeDataDir,
@@ -45,12 +46,7 @@ describe("cluster mode: trails delivered by the one node holding the lease", { s
 
   before(async () => {
     engines = await startClusterEngines();
-    s3 = new S3Client({
-      endpoint: engines.moto.endpoint,
-      region: "us-east-1",
-      forcePathStyle: true,
-      credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
-    });
+    s3 = motoClient(engines);
   });
   after(async () => {
     s3?.destroy();
