@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
-import { isClusterMode, type ServerSettings } from "../config/settings.js";
+import { isClusterMode, journalRetentionDays, type ServerSettings } from "../config/settings.js";
 import { dataDirectoryKeyPath, type ResolvedMasterKey } from "../lib/master-key.js";
 import { createHttpApp } from "../http/http-app.js";
 import { recordRefusal, type RouteContext } from "../http/audited-route.js";
@@ -92,7 +92,7 @@ export async function startServer(
   const registry = await ModuleRegistry.start(modules ?? node.modules, context, {
     leases,
     nodeId: node.nodeId,
-    journalRetentionMs: settings.historyRetentionDays * 86_400_000,
+    journalRetentionMs: journalRetentionDays(settings) * 86_400_000,
   });
   const shutdown = new AbortController();
   const routeContext: RouteContext = { ...context, audit: auditDefaults(settings, clock), shutdown: shutdown.signal };

@@ -293,6 +293,17 @@ const ServerSettingsSchema = Type.Object({
     description:
       "Cluster mode: copies JetStream keeps of the journal stream; an append is acknowledged once a majority stored it. Used when the stream is created.",
   }),
+  journalRetentionDays: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 3653,
+      env: "CAIRN_JOURNAL_RETENTION_DAYS",
+      flag: "--journal-retention-days",
+      mustBe: "an integer 1–3653",
+      description:
+        "Cluster mode: days the JetStream journal keeps an entry once every consumer has processed it (default 7); repeats of a dedup key are recognised that long. Event history keeps its own copy of each record in PostgreSQL. The embedded journal always keeps CAIRN_HISTORY_RETENTION_DAYS, since the embedded Event history reads its records from it.",
+    }),
+  ),
   journalStream: Type.String({
     pattern: "^[A-Za-z0-9_-]{1,64}$",
     default: "cairn-journal",
@@ -360,6 +371,7 @@ const NUMERIC_SETTINGS: ReadonlySet<ServerSettingName> = new Set([
   "lakeCompactionIntervalMs",
   "healthMaxLagSeconds",
   "journalReplicas",
+  "journalRetentionDays",
   "lakeCacheBytes",
   "lakeGraceMs",
 ]);
@@ -451,12 +463,35 @@ export function loadSettings<K extends ServerSettingName>(
   }
   const clusterProblem = partialClusterProblem(keyNames, settings, invalid);
   if (clusterProblem !== undefined) problems.push(clusterProblem);
+  if (
+    settings.journalRetentionDays !== undefined &&
+    settings.databaseUrl === undefined &&
+    settings.journalUrl === undefined
+  )
+    problems.push(
+      "CAIRN_JOURNAL_RETENTION_DAYS: applies to cluster mode only (the embedded journal keeps CAIRN_HISTORY_RETENTION_DAYS)",
+    );
   if (problems.length > 0) throw new SettingsError(problems);
   return settings as Pick<ServerSettings, K>;
 }
 
 /** The settings that together make cluster mode (docs/reference/cluster.md). */
 const CLUSTER_NAMES = ["databaseUrl", "journalUrl", "s3Endpoint", "masterKey", "masterKeyFile"] as const;
+
+/** Cluster mode's journal retention when CAIRN_JOURNAL_RETENTION_DAYS is unset. */
+export const CLUSTER_JOURNAL_RETENTION_DAYS = 7;
+
+/**
+ * How long the journal keeps what every consumer processed: in cluster mode its own setting; the
+ * embedded Event history reads its records from the journal, so there it is the history's period.
+ */
+export function journalRetentionDays(
+  settings: Pick<ServerSettings, "databaseUrl" | "journalUrl" | "journalRetentionDays" | "historyRetentionDays">,
+): number {
+  return isClusterMode(settings)
+    ? (settings.journalRetentionDays ?? CLUSTER_JOURNAL_RETENTION_DAYS)
+    : settings.historyRetentionDays;
+}
 
 /** Cluster mode: every node shares PostgreSQL, the JetStream journal and S3 instead of the data dir. */
 export function isClusterMode(settings: Pick<ServerSettings, "databaseUrl" | "journalUrl">): boolean {

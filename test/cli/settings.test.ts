@@ -4,6 +4,7 @@ import { delimiter, resolve } from "node:path";
 import {
   importAllowedDirectories,
   isClusterMode,
+  journalRetentionDays,
   loadServerSettings,
   loadSettings,
   settingSources,
@@ -263,6 +264,18 @@ describe("cluster-mode settings", () => {
     assert.match(
       problemsOf(() => loadServerSettings({}, halfCredentials))[0]!,
       /missing: CAIRN_S3_SECRET_ACCESS_KEY \(CAIRN_S3_ACCESS_KEY_ID is set\)/,
+    );
+  });
+
+  it("keeps the journal as long as Event history embedded, CAIRN_JOURNAL_RETENTION_DAYS (default 7) in a cluster", () => {
+    assert.equal(journalRetentionDays(loadServerSettings({}, { CAIRN_HISTORY_RETENTION_DAYS: "30" })), 30);
+    assert.equal(journalRetentionDays(loadServerSettings({}, complete)), 7);
+    assert.equal(journalRetentionDays(loadServerSettings({}, { ...complete, CAIRN_JOURNAL_RETENTION_DAYS: "90" })), 90);
+    assert.deepEqual(
+      problemsOf(() => loadServerSettings({}, { CAIRN_JOURNAL_RETENTION_DAYS: "3" })),
+      [
+        "CAIRN_JOURNAL_RETENTION_DAYS: applies to cluster mode only (the embedded journal keeps CAIRN_HISTORY_RETENTION_DAYS)",
+      ],
     );
   });
 

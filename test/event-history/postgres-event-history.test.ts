@@ -116,6 +116,7 @@ describe("PostgresEventHistory across nodes", { skip: postgresMissingReason() },
       );
       await assert.rejects(history.handle(batch), /cursor write refused/);
       assert.equal(await history.countPostings(), 0, "no postings without their cursor");
+      assert.deepEqual(await db.query("SELECT seq FROM cairn_event_history_records"), [], "nor records");
       assert.equal(await history.loadCursor(), 0);
 
       await db.query("DROP TRIGGER refuse ON cairn_event_history_cursor");
@@ -130,6 +131,46 @@ describe("PostgresEventHistory across nodes", { skip: postgresMissingReason() },
       await reopened.close();
     } finally {
       await history.close();
+      await c.cleanup();
+    }
+  });
+
+  it("keeps each record beside its postings: lookups read no journal; postings older than the records table read it", async () => {
+    const c = await cluster();
+    const db = c.node();
+    const indexer = await startPostgresEventHistory({ db, journal: c.journal, clock: c.clock });
+    const journalReads: number[][] = [];
+    const reader = await PostgresEventHistory.open({
+      db: c.node(),
+      journal: {
+        readMany: (seqs) => {
+          journalReads.push([...seqs]);
+          return c.journal.readMany(seqs);
+        },
+      },
+      clock: c.clock,
+    });
+    try {
+      await append(c.journal, 120);
+      await reader.waitFor(c.journal.headSeq(), CATCH_UP_MS);
+      const expected = bruteForce(await c.journal.read(1, 1000), query()).map((event) => event.EventId);
+      const events = async (): Promise<string[]> => (await lookupAll(reader, query())).map((event) => event.EventId);
+      assert.deepEqual(await events(), expected);
+      assert.deepEqual(journalReads, [], "every record came from PostgreSQL");
+      const [stored] = await db.query<{ n: string; bytes: string }>(
+        "SELECT count(*) AS n, sum(octet_length(body)) AS bytes FROM cairn_event_history_records",
+      );
+      assert.equal(Number(stored!.n), expected.length);
+      const rawBytes = (await c.journal.read(1, 1000)).reduce((sum, entry) => sum + Buffer.byteLength(entry.json), 0);
+      assert.ok(Number(stored!.bytes) < rawBytes / 2, `records compressed: ${stored!.bytes} of ${rawBytes} bytes`);
+
+      // As a database indexed before records were kept: the page's records come from the journal.
+      await db.query("DELETE FROM cairn_event_history_records WHERE seq % 2 = 0");
+      assert.deepEqual(await events(), expected);
+      assert.ok(journalReads.flat().length > 0 && journalReads.flat().every((seq) => seq % 2 === 0));
+    } finally {
+      await reader.close();
+      await indexer.close();
       await c.cleanup();
     }
   });
@@ -170,6 +211,11 @@ describe("PostgresEventHistory across nodes", { skip: postgresMissingReason() },
       const pruned = await history.prune();
       assert.ok(pruned.partitionsDropped >= 19, JSON.stringify(pruned));
       assert.equal(await partitions(), before - pruned.partitionsDropped);
+      const [counts] = await db.query<{ records: string; events: string }>(
+        `SELECT (SELECT count(*) FROM cairn_event_history_records) AS records,
+                (SELECT count(DISTINCT seq) FROM cairn_event_history_postings) AS events`,
+      );
+      assert.equal(counts!.records, counts!.events, "records pruned with their postings");
       const everything = query({ startTimeMs: 0, endTimeMs: c.clock.now });
       const cutoff = Math.floor(c.clock.now / 1000) - 90 * 86_400;
       const expected = bruteForce(await c.journal.read(1, 1000), everything, cutoff);

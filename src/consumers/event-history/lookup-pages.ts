@@ -14,8 +14,8 @@ import {
 
 /**
  * What every Event history backend shares: the postings an entry contributes, and LookupEvents
- * paging over a backend's posting scan with the records read back from the journal
- * (docs/decisions/0003-event-history-index.md). A backend supplies only where postings live.
+ * paging over a backend's posting scan with the records read back (docs/decisions/0003-event-history-index.md).
+ * A backend supplies only where postings and records live.
  */
 
 /** What one event contributes to the index. */
@@ -72,6 +72,17 @@ const SELECTIVITY_RANK: Record<LookupAttributeKey, number> = {
   ReadOnly: 7,
 };
 
+/** The records' JSON at these positions, by seq; a position whose record is gone (retention) is absent. */
+export type RecordReader = (positions: readonly TokenPosition[]) => Promise<ReadonlyMap<number, string>>;
+
+/** Records read back from the journal by seq (the embedded Event history keeps none of its own). */
+export function journalRecords(journal: Pick<Journal, "readMany">): RecordReader {
+  return async (positions) => {
+    const entries = await journal.readMany(positions.map((position) => position.seq));
+    return new Map([...entries].map(([seq, entry]) => [seq, entry.json]));
+  };
+}
+
 interface Candidate {
   readonly event: LookupEvent;
   readonly position: TokenPosition;
@@ -121,7 +132,7 @@ function postingRowOf(entry: JournalEntry, cutoff: number, counters: EventHistor
 /** One LookupEvents page: the backend's candidates, re-checked against their records (hash collisions are harmless). */
 export async function lookupPage(
   query: LookupQuery,
-  journal: Pick<Journal, "readMany">,
+  records: RecordReader,
   scanRowsMax: number,
   candidates: CandidateSource,
 ): Promise<LookupResult> {
@@ -146,11 +157,11 @@ export async function lookupPage(
     const scan = await candidates(keys, startTime, before, want, scanRowsLeft);
     scanRowsLeft -= scan.scannedRows;
     if (scan.positions.length > 0) {
-      const entries = await journal.readMany(scan.positions.map((position) => position.seq));
+      const jsons = await records(scan.positions);
       for (const position of scan.positions) {
-        const entry = entries.get(position.seq);
-        // Absent: trimmed by journal retention. Not matching: a hash collision.
-        const event = entry === undefined ? undefined : matchingEvent(entry, scope, query, startTime, endTime);
+        const json = jsons.get(position.seq);
+        // Absent: trimmed by retention. Not matching: a hash collision.
+        const event = json === undefined ? undefined : matchingEvent(json, scope, query, startTime, endTime);
         if (event !== undefined) found.push({ event, position });
       }
     }
@@ -176,7 +187,7 @@ function queryKeys(scope: Scope, query: LookupQuery): number[] {
 
 /** The entry's LookupEvent when its record really satisfies the query, which makes hash collisions harmless. */
 function matchingEvent(
-  entry: JournalEntry,
+  json: string,
   scope: Scope,
   query: LookupQuery,
   startTime: number,
@@ -184,13 +195,13 @@ function matchingEvent(
 ): LookupEvent | undefined {
   let record: CloudTrailRecord;
   try {
-    record = JSON.parse(entry.json) as CloudTrailRecord;
+    record = JSON.parse(json) as CloudTrailRecord;
   } catch {
     return undefined;
   }
   if (classifyRecord(record) !== scope.category) return undefined;
   if (recordAccountId(record) !== scope.accountId || (record.awsRegion ?? "") !== scope.region) return undefined;
-  const event = lookupEventFromRecord(entry.json, record);
+  const event = lookupEventFromRecord(json, record);
   if (event.EventTime < startTime || event.EventTime > endTime) return undefined;
   return query.attributes.every((a) => eventHasAttribute(event, a.key, a.value)) ? event : undefined;
 }

@@ -5,13 +5,24 @@ import { AppliedSeq } from "../applied-seq.js";
 import type { Consumer } from "../consumer.js";
 import { ConsumerRunner, type ConsumerJournal, type ConsumerRunnerOptions } from "../runner.js";
 import type { EventHistory, LookupQuery, LookupResult, PruneResult } from "./event-history.js";
-import { lookupPage, postingRowsOf, type EventHistoryCounters } from "./lookup-pages.js";
-import { PostgresPostingStore } from "./postgres-posting-store.js";
+import {
+  journalRecords,
+  lookupPage,
+  postingRowsOf,
+  type EventHistoryCounters,
+  type PostingRow,
+  type RecordReader,
+} from "./lookup-pages.js";
+import { PostgresPostingStore, type StoredRecord } from "./postgres-posting-store.js";
+import { decodeRecordBody, encodeRecordBodies } from "./record-body.js";
 
 export interface PostgresEventHistoryOptions {
   /** The cluster's database; the event history never closes it (its owner does). */
   readonly db: PostgresDatabase;
-  /** Lookups read the page's records back from it. */
+  /**
+   * Lookups read a record from it only when PostgreSQL has none: postings written before the index
+   * kept records (schema version 3) point into the journal.
+   */
   readonly journal: Pick<Journal, "readMany">;
   readonly clock?: Clock;
   /** Postings older than this are not indexed and are deleted by prune(). Default 90 (spec §4.1). */
@@ -119,7 +130,7 @@ export class PostgresEventHistory implements EventHistory, Consumer {
     const last = batch.at(-1);
     if (last === undefined) return;
     const rows = postingRowsOf(batch, this.cutoffTime(), this.counters);
-    await this.store.apply(rows, last.seq, this.fencingToken);
+    await this.store.apply(rows, await recordsOf(batch, rows), last.seq, this.fencingToken);
     this.counters.indexed += rows.length;
     this.applied.advance(last.seq);
   }
@@ -166,10 +177,19 @@ export class PostgresEventHistory implements EventHistory, Consumer {
   }
 
   async lookup(query: LookupQuery): Promise<LookupResult> {
-    return lookupPage(query, this.journal, this.scanRowsMax, (keys, startTime, before, limit, scanRowsMax) =>
+    return lookupPage(query, this.readRecords, this.scanRowsMax, (keys, startTime, before, limit, scanRowsMax) =>
       this.store.candidates(keys, startTime, before, limit, scanRowsMax),
     );
   }
+
+  /** A page's records from PostgreSQL; the journal only for postings older than the records table. */
+  private readonly readRecords: RecordReader = async (positions) => {
+    const stored = await this.store.records(positions);
+    const jsons = new Map([...stored].map(([seq, body]) => [seq, decodeRecordBody(body)]));
+    const missing = positions.filter((position) => !stored.has(position.seq));
+    if (missing.length > 0) for (const [seq, json] of await journalRecords(this.journal)(missing)) jsons.set(seq, json);
+    return jsons;
+  };
 
   /** Total postings (a full scan; for tests and benchmarks). */
   countPostings(): Promise<number> {
@@ -181,6 +201,14 @@ export class PostgresEventHistory implements EventHistory, Consumer {
     this.closed = true;
     await this.unfollow();
   }
+}
+
+/** The records of the batch's indexed events (those with postings), compressed, at their positions. */
+async function recordsOf(batch: readonly JournalEntry[], rows: readonly PostingRow[]): Promise<StoredRecord[]> {
+  if (rows.length === 0) return [];
+  const jsonOf = new Map(batch.map((entry) => [entry.seq, entry.json]));
+  const bodies = await encodeRecordBodies(rows.map((row) => jsonOf.get(row.seq)!));
+  return rows.map((row, i) => ({ time: row.time, seq: row.seq, body: bodies[i]! }));
 }
 
 export interface StartPostgresEventHistoryOptions extends PostgresEventHistoryOptions {

@@ -1,17 +1,25 @@
-import { migrate, safeInteger, type Migration, type PostgresDatabase } from "../../stores/postgres/index.js";
+import {
+  migrate,
+  safeInteger,
+  type Migration,
+  type PostgresDatabase,
+  type Queryable,
+} from "../../stores/postgres/index.js";
 import type { PruneResult } from "./event-history.js";
 import type { CandidateScan, PostingRow } from "./lookup-pages.js";
 import type { TokenPosition } from "./next-token.js";
 
 /**
  * The PostgreSQL side of the Event history index (docs/decisions/0013-event-history-postgres.md):
- * postings `(term_key, event_time, seq)` pointing at journal seqs, in a table partitioned by UTC day
- * of eventTime so retention is a DROP TABLE of whole days. The term key already hashes the scope
- * (category, account, region) in, so the postings carry no scope columns: three BIGINTs a row.
+ * postings `(term_key, event_time, seq)` pointing at journal seqs, and each event's record
+ * (compressed) by `(event_time, seq)`, both in tables partitioned by UTC day of eventTime so
+ * retention is a DROP TABLE of whole days. The term key already hashes the scope (category,
+ * account, region) in, so the postings carry no scope columns: three BIGINTs a row.
  */
 
 const SECONDS_PER_DAY = 86_400;
 const POSTINGS = "cairn_event_history_postings";
+const RECORDS = "cairn_event_history_records";
 const PARTITION_PATTERN = /^cairn_event_history_postings_d(\d{1,9})$/;
 /**
  * Serialises creating and dropping day partitions across nodes (the bytes of "cairnehp"), so two
@@ -43,6 +51,18 @@ const MIGRATIONS: readonly Migration[] = [
     // The highest lease token that claimed the cursor; NULL until a leased indexer claims it.
     sql: `ALTER TABLE cairn_event_history_cursor ADD COLUMN fencing_token BIGINT CHECK (fencing_token >= 0)`,
   },
+  {
+    version: 3,
+    name: "each event's record beside its postings",
+    // The body is compressed by Cairn (record-body.ts): EXTERNAL keeps PostgreSQL from compressing it again.
+    sql: `CREATE TABLE ${RECORDS} (
+            event_time BIGINT NOT NULL,
+            seq        BIGINT NOT NULL,
+            body       BYTEA NOT NULL,
+            PRIMARY KEY (event_time, seq)
+          ) PARTITION BY RANGE (event_time);
+          ALTER TABLE ${RECORDS} ALTER COLUMN body SET STORAGE EXTERNAL`,
+  },
 ];
 
 /** The newest-first window shared by both scans: $2 start, $3 before.time, $4 before.seq. */
@@ -62,6 +82,16 @@ const AND_SQL = `SELECT d.event_time, d.seq,
 
 const INSERT_SQL = `INSERT INTO ${POSTINGS} (term_key, event_time, seq)
   SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) ON CONFLICT DO NOTHING`;
+
+const INSERT_RECORDS_SQL = `INSERT INTO ${RECORDS} (event_time, seq, body)
+  SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[]) ON CONFLICT DO NOTHING`;
+
+/**
+ * The records at exact positions ($1 times, $2 seqs); $3..$4 bounds the times so that the days
+ * outside them are pruned when the statement starts.
+ */
+const RECORDS_SQL = `SELECT seq, body FROM ${RECORDS}
+  WHERE event_time BETWEEN $3 AND $4 AND (event_time, seq) IN (SELECT * FROM unnest($1::bigint[], $2::bigint[]))`;
 
 const ADVANCE_CURSOR_SQL = "UPDATE cairn_event_history_cursor SET seq = GREATEST(seq, $1) WHERE name = 'event-history'";
 
@@ -100,10 +130,35 @@ function dayOf(time: number): number {
   return Math.floor(time / SECONDS_PER_DAY);
 }
 
-/** The partition's name: from a number, never from input (identifiers cannot be parameters). */
-function partitionName(day: number): string {
+/** A day partition's name: from a number, never from input (identifiers cannot be parameters). */
+function partitionName(day: number, table: typeof POSTINGS | typeof RECORDS = POSTINGS): string {
   if (!Number.isSafeInteger(day) || day < 0) throw new RangeError(`Not an epoch day: ${day}.`);
-  return `${POSTINGS}_d${day}`;
+  return `${table}_d${day}`;
+}
+
+/** One event's record as the index keeps it: compressed (record-body.ts), at its position. */
+export interface StoredRecord {
+  readonly time: number;
+  readonly seq: number;
+  readonly body: Buffer;
+}
+
+/** The postings of a batch as three parallel columns, one entry per (key, event). */
+function postingColumns(rows: readonly PostingRow[]): { keys: number[]; times: number[]; seqs: number[] } {
+  const columns = { keys: [] as number[], times: [] as number[], seqs: [] as number[] };
+  for (const row of rows) {
+    for (const key of row.keys) {
+      columns.keys.push(key);
+      columns.times.push(row.time);
+      columns.seqs.push(row.seq);
+    }
+  }
+  return columns;
+}
+
+async function tableExists(db: Queryable, name: string): Promise<boolean> {
+  const [row] = await db.query<{ found: boolean }>("SELECT to_regclass($1) IS NOT NULL AS found", [name]);
+  return row?.found === true;
 }
 
 interface PositionRow {
@@ -145,28 +200,30 @@ export class PostgresPostingStore {
   }
 
   /**
-   * Inserts the postings and advances the cursor in one transaction: both become durable, or neither.
-   * Idempotent: a batch handed again after a crash inserts nothing twice. Under `fencingToken` the
-   * cursor is written first and the whole batch refused (IndexerFencedOffError) once a later holder
-   * claimed the cursor: a paused indexer that wakes after losing its lease writes nothing.
+   * Inserts the postings and records and advances the cursor in one transaction: all become durable,
+   * or none. Idempotent: a batch handed again after a crash inserts nothing twice. Under
+   * `fencingToken` the cursor is written first and the whole batch refused (IndexerFencedOffError)
+   * once a later holder claimed the cursor: a paused indexer that wakes after losing its lease writes nothing.
    */
-  async apply(rows: readonly PostingRow[], cursor: number, fencingToken?: number): Promise<void> {
+  async apply(
+    rows: readonly PostingRow[],
+    records: readonly StoredRecord[],
+    cursor: number,
+    fencingToken?: number,
+  ): Promise<void> {
     try {
       await this.createPartitions(rows);
-      const keys: number[] = [];
-      const times: number[] = [];
-      const seqs: number[] = [];
-      for (const row of rows) {
-        for (const key of row.keys) {
-          keys.push(key);
-          times.push(row.time);
-          seqs.push(row.seq);
-        }
-      }
+      const postings = postingColumns(rows);
       await this.db.transaction(async (tx) => {
         const advanced = await tx.query(FENCED_ADVANCE_SQL, [cursor, fencingToken ?? null]);
         if (advanced.length === 0) throw new IndexerFencedOffError(fencingToken);
-        if (keys.length > 0) await tx.query(INSERT_SQL, [keys, times, seqs]);
+        if (postings.keys.length > 0) await tx.query(INSERT_SQL, [postings.keys, postings.times, postings.seqs]);
+        if (records.length > 0)
+          await tx.query(INSERT_RECORDS_SQL, [
+            records.map((record) => record.time),
+            records.map((record) => record.seq),
+            records.map((record) => record.body),
+          ]);
       });
     } catch (error) {
       // Another node's prune may have dropped a day this node thought existed: look again next time.
@@ -187,10 +244,11 @@ export class PostgresPostingStore {
       await this.db.transaction(async (tx) => {
         await tx.query("SELECT pg_advisory_xact_lock($1)", [PARTITION_LOCK]);
         const from = day * SECONDS_PER_DAY;
-        await tx.query(
-          `CREATE TABLE IF NOT EXISTS ${partitionName(day)} PARTITION OF ${POSTINGS} ` +
-            `FOR VALUES FROM (${from}) TO (${from + SECONDS_PER_DAY})`,
-        );
+        for (const table of [POSTINGS, RECORDS] as const)
+          await tx.query(
+            `CREATE TABLE IF NOT EXISTS ${partitionName(day, table)} PARTITION OF ${table} ` +
+              `FOR VALUES FROM (${from}) TO (${from + SECONDS_PER_DAY})`,
+          );
       });
       this.knownDays.add(day);
     }
@@ -219,7 +277,7 @@ export class PostgresPostingStore {
     const [driver, ...probed] = keys;
     if (driver === undefined) return { positions: [], scannedRows: 0 };
     if (probed.length === 0) {
-      const rows = await this.db.query<PositionRow>(SINGLE_KEY_SQL, [
+      const rows = await this.db.queryPrepared<PositionRow>("cairn_eh_single_key", SINGLE_KEY_SQL, [
         driver,
         startTime,
         before.time,
@@ -234,19 +292,14 @@ export class PostgresPostingStore {
     for (;;) {
       const chunk = Math.min(AND_CHUNK_ROWS, scanRowsMax - scannedRows);
       if (chunk <= 0) return { positions, scannedRows, resumeBefore: cursor };
-      const rows = await this.db.transaction(async (tx) => {
-        // The planner costs a probe per driver row in every day partition (runtime pruning skips all
-        // but one), so it would JIT-compile the statement: 1.5 s of compiling for 2 ms of work.
-        await tx.query("SET LOCAL jit = off");
-        return tx.query<PositionRow & { hit: boolean }>(AND_SQL, [
-          driver,
-          startTime,
-          cursor.time,
-          cursor.seq,
-          chunk,
-          probed,
-        ]);
-      });
+      const rows = await this.db.queryPrepared<PositionRow & { hit: boolean }>("cairn_eh_and", AND_SQL, [
+        driver,
+        startTime,
+        cursor.time,
+        cursor.seq,
+        chunk,
+        probed,
+      ]);
       for (const row of rows) {
         scannedRows++;
         cursor = positionOf(row);
@@ -258,6 +311,19 @@ export class PostgresPostingStore {
     }
   }
 
+  /** The stored records (compressed) at these positions, by seq; positions without one are absent. */
+  async records(positions: readonly TokenPosition[]): Promise<Map<number, Buffer>> {
+    if (positions.length === 0) return new Map();
+    const times = positions.map((position) => position.time);
+    const rows = await this.db.queryPrepared<{ seq: string; body: Buffer }>("cairn_eh_records", RECORDS_SQL, [
+      times,
+      positions.map((position) => position.seq),
+      Math.min(...times),
+      Math.max(...times),
+    ]);
+    return new Map(rows.map((row) => [safeInteger(row.seq, "a journal seq"), row.body]));
+  }
+
   /** Deletes every posting with eventTime < cutoffTime: whole day partitions are dropped, the boundary day is trimmed. */
   async prune(cutoffTime: number): Promise<PruneResult> {
     const cutoffDay = dayOf(cutoffTime);
@@ -266,11 +332,7 @@ export class PostgresPostingStore {
     for (const day of await this.partitionDays()) {
       if (day > cutoffDay) continue;
       if (day === cutoffDay) {
-        const deleted = await this.db.query(
-          `WITH gone AS (DELETE FROM ${partitionName(day)} WHERE event_time < $1 RETURNING 1) SELECT count(*) AS n FROM gone`,
-          [cutoffTime],
-        );
-        postingsDeleted += safeInteger((deleted[0] as { n: string } | undefined)?.n ?? "0", "a row count");
+        postingsDeleted += await this.trimDay(day, cutoffTime);
         continue;
       }
       postingsDeleted += await this.dropPartition(day);
@@ -279,13 +341,28 @@ export class PostgresPostingStore {
     return { partitionsDropped, postingsDeleted };
   }
 
-  /** Drops one day (the postings it held are counted first, for the caller's report). */
+  /** Deletes the boundary day's postings and records older than the cutoff; returns the postings deleted. */
+  private async trimDay(day: number, cutoffTime: number): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const [deleted] = await tx.query<{ n: string }>(
+        `WITH gone AS (DELETE FROM ${partitionName(day)} WHERE event_time < $1 RETURNING 1) SELECT count(*) AS n FROM gone`,
+        [cutoffTime],
+      );
+      // A day indexed before records were kept (migration 3) has no records partition.
+      if (await tableExists(tx, partitionName(day, RECORDS)))
+        await tx.query(`DELETE FROM ${partitionName(day, RECORDS)} WHERE event_time < $1`, [cutoffTime]);
+      return safeInteger(deleted?.n ?? "0", "a row count");
+    });
+  }
+
+  /** Drops one day, postings and records (the postings it held are counted first, for the caller's report). */
   private async dropPartition(day: number): Promise<number> {
     this.knownDays.delete(day);
     return this.db.transaction(async (tx) => {
       await tx.query("SELECT pg_advisory_xact_lock($1)", [PARTITION_LOCK]);
       const [row] = await tx.query<{ n: string }>(`SELECT count(*) AS n FROM ${partitionName(day)}`);
       await tx.query(`DROP TABLE ${partitionName(day)}`);
+      await tx.query(`DROP TABLE IF EXISTS ${partitionName(day, RECORDS)}`);
       return safeInteger(row?.n ?? "0", "a row count");
     });
   }

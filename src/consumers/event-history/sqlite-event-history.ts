@@ -4,7 +4,7 @@ import { AppliedSeq } from "../applied-seq.js";
 import type { Consumer } from "../consumer.js";
 import { ConsumerRunner, type ConsumerJournal, type ConsumerRunnerOptions } from "../runner.js";
 import type { EventHistory, LookupQuery, LookupResult, PruneResult } from "./event-history.js";
-import { lookupPage, postingRowsOf, type EventHistoryCounters } from "./lookup-pages.js";
+import { journalRecords, lookupPage, postingRowsOf, type EventHistoryCounters } from "./lookup-pages.js";
 import { PostingStore } from "./posting-store.js";
 
 export interface SqliteEventHistoryOptions {
@@ -94,8 +94,12 @@ export class SqliteEventHistory implements EventHistory, Consumer {
   }
 
   async lookup(query: LookupQuery): Promise<LookupResult> {
-    return lookupPage(query, this.journal, this.scanRowsMax, (keys, startTime, before, limit, scanRowsMax) =>
-      this.store.candidates(keys, startTime, before, limit, scanRowsMax),
+    return lookupPage(
+      query,
+      journalRecords(this.journal),
+      this.scanRowsMax,
+      (keys, startTime, before, limit, scanRowsMax) =>
+        this.store.candidates(keys, startTime, before, limit, scanRowsMax),
     );
   }
 
