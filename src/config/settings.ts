@@ -479,7 +479,7 @@ export function loadSettings<K extends ServerSettingName>(
 const CLUSTER_NAMES = ["databaseUrl", "journalUrl", "s3Endpoint", "masterKey", "masterKeyFile"] as const;
 
 /** Cluster mode's journal retention when CAIRN_JOURNAL_RETENTION_DAYS is unset. */
-export const CLUSTER_JOURNAL_RETENTION_DAYS = 7;
+const CLUSTER_JOURNAL_RETENTION_DAYS = 7;
 
 /**
  * How long the journal keeps what every consumer processed: in cluster mode its own setting; the
