@@ -9,6 +9,8 @@ import { benchTrailDelivery, trailDeliveryOptionsFromArgs } from "./trail-delive
 import { benchProxy, printProxyBench } from "./proxy.js";
 import { benchLake, printLakeBench } from "./lake.js";
 import { benchCluster, printClusterBench } from "./cluster.js";
+import { benchPostgresEventHistory, printEventHistoryBackends } from "./event-history-postgres.js";
+import { clusterEnginesMissingReason } from "../test/helpers/cluster-engines.js";
 
 /**
  * `npm run bench`: every benchmark of the core, printed side by side with the alternative a user
@@ -20,7 +22,8 @@ import { benchCluster, printClusterBench } from "./cluster.js";
  * `--lake-events=N` (default 200,000, about a minute; the README's 10M figure comes from
  * `node dist/bench/lake.js 10000000`). Then one cluster node against the embedded server
  * (bench/cluster.ts; `--cluster-events=N`, default 200,000, `--cluster-rounds=N`, default 2, about 4
- * minutes; `--no-cluster` skips it; it needs PostgreSQL, nats-server and moto).
+ * minutes; `--no-cluster` skips it; it needs PostgreSQL, nats-server and moto). The Event history
+ * on PostgreSQL runs over the same `--history-events` beside the embedded one (skipped with the cluster).
  */
 const flags = new Map(process.argv.slice(2).map((arg) => arg.replace(/^--/, "").split("=") as [string, string]));
 const historyEvents = Number(flags.get("history-events") ?? 1_000_000);
@@ -30,6 +33,8 @@ const journal = await benchJournalAppend();
 const ingest = await benchHttpIngest(Number(flags.get("ingest-events") ?? 200_000));
 const history = await benchEventHistory({ events: historyEvents });
 const scan = await benchTrailArchiveScan(historyEvents);
+const clusterMissing = flags.has("no-cluster") || clusterEnginesMissingReason("the cluster benchmarks") !== false;
+const historyPostgres = clusterMissing ? undefined : await benchPostgresEventHistory(historyEvents);
 const trailDelivery = await benchTrailDelivery(
   trailDeliveryOptionsFromArgs(
     process.argv
@@ -41,7 +46,7 @@ const trailDelivery = await benchTrailDelivery(
 
 const proxy = await benchProxy();
 const lake = await benchLake({ events: Number(flags.get("lake-events") ?? 200_000) });
-const cluster = flags.has("no-cluster")
+const cluster = clusterMissing
   ? undefined
   : await benchCluster({
       events: Number(flags.get("cluster-events") ?? 200_000),
@@ -58,6 +63,7 @@ const results = {
   journal,
   ingest,
   history,
+  historyPostgres,
   scan,
   trailDelivery,
   proxy,
@@ -145,6 +151,7 @@ console.table(
     result: v.exitCode === 0 ? v.summary : `exit ${v.exitCode}`,
   })),
 );
+if (historyPostgres !== undefined) printEventHistoryBackends(history.latencies, historyPostgres);
 printProxyBench(proxy);
 printLakeBench(lake);
 if (cluster !== undefined) printClusterBench(cluster);
