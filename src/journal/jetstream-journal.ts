@@ -228,12 +228,18 @@ export class JetStreamJournal implements Journal {
 
   async read(fromSeq: number, maxEntries: number): Promise<JournalEntry[]> {
     if (maxEntries <= 0) return [];
+    // This node's own appends are cached: a consumer following them (the indexer, a trail on the
+    // node that ingested) reads them without a round trip. A short read is the contract's: the
+    // caller goes on from the last entry, and the stream serves what is not cached.
+    const from = Math.max(fromSeq, this.first, 1);
+    const cached = this.cache.run(from, Math.min(from + maxEntries - 1, this.head));
+    if (cached.length > 0) return cached;
     const start = Math.max(fromSeq, 1);
     // Other nodes append too: past the known head, ask the stream where its head is now.
     if (start + maxEntries - 1 > this.head) await this.refresh();
-    const from = Math.max(start, this.first);
+    const first = Math.max(start, this.first);
     return this.unavailableOnError(() =>
-      readStreamRange(this.reader, from, Math.min(from + maxEntries - 1, this.head)),
+      readStreamRange(this.reader, first, Math.min(first + maxEntries - 1, this.head)),
     );
   }
 

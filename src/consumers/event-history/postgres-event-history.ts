@@ -1,6 +1,6 @@
 import type { Journal, JournalEntry } from "../../journal/journal.js";
 import { systemClock, type Clock } from "../../lib/clock.js";
-import type { PostgresDatabase } from "../../stores/postgres/index.js";
+import type { PostgresDatabase, Subscription } from "../../stores/postgres/index.js";
 import { AppliedSeq } from "../applied-seq.js";
 import type { Consumer } from "../consumer.js";
 import { ConsumerRunner, type ConsumerJournal, type ConsumerRunnerOptions } from "../runner.js";
@@ -34,7 +34,8 @@ export interface PostgresEventHistoryOptions {
 const SECONDS_PER_DAY = 86_400;
 /**
  * How often waitFor() reads the cursor PostgreSQL holds while this node's own indexing (if any) has
- * not got there: in a cluster another node may be the one indexing.
+ * not got there: in a cluster another node may be the one indexing. The indexer's NOTIFY usually
+ * wakes the wait first; the poll covers a notification lost with the listening connection.
  */
 const CURSOR_POLL_MS = 50;
 
@@ -51,6 +52,7 @@ export class PostgresEventHistory implements EventHistory, Consumer {
   /** The indexer lease's token while following under one (cluster mode); undefined when unfenced. */
   private fencingToken: number | undefined;
   private closed = false;
+  private cursorWatch: Subscription | undefined;
 
   private constructor(
     private readonly store: PostgresPostingStore,
@@ -63,10 +65,13 @@ export class PostgresEventHistory implements EventHistory, Consumer {
     this.applied = new AppliedSeq(initialCursor);
   }
 
-  /** Migrates the schema and loads the applied cursor; indexes nothing until follow(). */
+  /**
+   * Migrates the schema, loads the applied cursor and listens for the indexing node's batches (so a
+   * lookup waiting for read-your-writes wakes at their commit); indexes nothing until follow().
+   */
   static async open(options: PostgresEventHistoryOptions): Promise<PostgresEventHistory> {
     const store = await PostgresPostingStore.open(options.db);
-    return new PostgresEventHistory(
+    const history = new PostgresEventHistory(
       store,
       options.journal,
       options.clock ?? systemClock,
@@ -74,6 +79,11 @@ export class PostgresEventHistory implements EventHistory, Consumer {
       Math.max(1, options.scanRowsMax ?? 10_000),
       await store.cursor(),
     );
+    history.cursorWatch = await store.watchCursor((seq) => {
+      if (seq !== undefined) history.applied.advance(seq);
+      else history.refreshCursor().catch(() => undefined);
+    });
+    return history;
   }
 
   /**
@@ -200,6 +210,7 @@ export class PostgresEventHistory implements EventHistory, Consumer {
   async close(): Promise<void> {
     this.closed = true;
     await this.unfollow();
+    await this.cursorWatch?.close();
   }
 }
 

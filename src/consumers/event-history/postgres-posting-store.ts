@@ -4,6 +4,7 @@ import {
   type Migration,
   type PostgresDatabase,
   type Queryable,
+  type Subscription,
 } from "../../stores/postgres/index.js";
 import type { PruneResult } from "./event-history.js";
 import type { CandidateScan, PostingRow } from "./lookup-pages.js";
@@ -95,16 +96,23 @@ const RECORDS_SQL = `SELECT seq, body FROM ${RECORDS}
 
 const ADVANCE_CURSOR_SQL = "UPDATE cairn_event_history_cursor SET seq = GREATEST(seq, $1) WHERE name = 'event-history'";
 
+/** Each committed batch announces the cursor it reached here (delivered on commit, to every node). */
+const CURSOR_CHANNEL = "cairn_event_history_cursor";
+
 /**
  * The cursor under a fencing token ($2; NULL for an unfenced indexer): moves only forward, and only
  * while no higher token claimed it (an unfenced one only while no token ever did). No row back means
- * refused. First in a batch's transaction, so its row lock orders the batch against a new holder's claim.
+ * refused. First in a batch's transaction, so its row lock orders the batch against a new holder's
+ * claim. The NOTIFY wakes lookups waiting on other nodes at commit, instead of at their next poll.
  */
-const FENCED_ADVANCE_SQL = `UPDATE cairn_event_history_cursor
-  SET seq = GREATEST(seq, $1), fencing_token = COALESCE($2, fencing_token)
-  WHERE name = 'event-history'
-    AND (fencing_token IS NULL OR fencing_token <= $2)
-  RETURNING seq`;
+const FENCED_ADVANCE_SQL = `WITH moved AS (
+    UPDATE cairn_event_history_cursor
+    SET seq = GREATEST(seq, $1), fencing_token = COALESCE($2, fencing_token)
+    WHERE name = 'event-history'
+      AND (fencing_token IS NULL OR fencing_token <= $2)
+    RETURNING seq
+  )
+  SELECT seq, pg_notify('${CURSOR_CHANNEL}', seq::text) FROM moved`;
 
 /** A new holder's claim: records its token (refusing every lower one from now on) and returns where to resume. */
 const CLAIM_SQL = `UPDATE cairn_event_history_cursor SET fencing_token = $1
@@ -187,6 +195,17 @@ export class PostgresPostingStore {
       "SELECT seq FROM cairn_event_history_cursor WHERE name = 'event-history'",
     );
     return row === undefined ? 0 : safeInteger(row.seq, "the event history cursor");
+  }
+
+  /**
+   * Calls `onCursor` with the cursor each committed batch reached, on any node; with undefined after
+   * the listening connection came back (notifications may have been missed: read the cursor again).
+   */
+  watchCursor(onCursor: (seq: number | undefined) => void): Promise<Subscription> {
+    return this.db.listen(CURSOR_CHANNEL, (payload) => {
+      const seq = payload === undefined ? undefined : Number(payload);
+      onCursor(seq === undefined || Number.isSafeInteger(seq) ? seq : undefined);
+    });
   }
 
   /**
