@@ -93,6 +93,7 @@ export async function startServer(
     leases,
     nodeId: node.nodeId,
     journalRetentionMs: settings.historyRetentionDays * 86_400_000,
+    clusterWide: node.mode === "cluster",
   });
   const shutdown = new AbortController();
   const routeContext: RouteContext = { ...context, audit: auditDefaults(settings, clock), shutdown: shutdown.signal };
@@ -284,7 +285,12 @@ function registerHealthRoutes(
     maxLagSeconds: settings.healthMaxLagSeconds,
     ...(node.checkDatabase !== undefined ? { database: node.checkDatabase } : {}),
   });
-  app.get("/health", async () => healthOf(settings, node, registry, await monitor.facts(), parts.budget));
+  app.get("/health", async () => {
+    const facts = await monitor.facts();
+    // Cluster mode: the floor the database gives for every node's consumers; null when it cannot answer.
+    const floor = facts.databaseProblem === undefined ? await registry.journalFloor().catch(() => null) : null;
+    return healthOf(settings, { node, registry, budget: parts.budget }, facts, floor);
+  });
   app.get("/health/ready", async (_request, reply) => {
     const { journalProblem, databaseProblem } = await monitor.facts();
     if (journalProblem === undefined && databaseProblem === undefined) return { status: "ready" };
@@ -311,10 +317,9 @@ function registerHealthRoutes(
  */
 function healthOf(
   settings: ServerSettings,
-  node: NodeStores,
-  registry: ModuleRegistry,
+  { node, registry, budget }: { node: NodeStores; registry: ModuleRegistry; budget: InflightBodyBudget },
   facts: HealthFacts,
-  budget: InflightBodyBudget,
+  retentionFloorSeq: number | null,
 ): Record<string, unknown> {
   const { consumers, modules } = registry.health();
   const { journal } = node;
@@ -329,7 +334,7 @@ function healthOf(
     journal: {
       headSeq: journal.headSeq(),
       firstSeq: journal.firstSeq(),
-      retentionFloorSeq: registry.retentionFloor(),
+      retentionFloorSeq,
       writable: facts.journalProblem === undefined,
     },
     ...(node.checkDatabase !== undefined ? { database: { reachable: facts.databaseProblem === undefined } } : {}),
