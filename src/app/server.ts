@@ -284,13 +284,10 @@ function registerHealthRoutes(
     clock: parts.clock,
     maxLagSeconds: settings.healthMaxLagSeconds,
     ...(node.checkDatabase !== undefined ? { database: node.checkDatabase } : {}),
+    // Cluster mode: every node's consumers as the database holds them, the floor retention uses.
+    ...(node.mode === "cluster" ? { retentionFloor: () => registry.journalFloor() } : {}),
   });
-  app.get("/health", async () => {
-    const facts = await monitor.facts();
-    // Cluster mode: the floor the database gives for every node's consumers; null when it cannot answer.
-    const floor = facts.databaseProblem === undefined ? await registry.journalFloor().catch(() => null) : null;
-    return healthOf(settings, { node, registry, budget: parts.budget }, facts, floor);
-  });
+  app.get("/health", async () => healthOf(settings, node, registry, await monitor.facts(), parts.budget));
   app.get("/health/ready", async (_request, reply) => {
     const { journalProblem, databaseProblem } = await monitor.facts();
     if (journalProblem === undefined && databaseProblem === undefined) return { status: "ready" };
@@ -317,9 +314,10 @@ function registerHealthRoutes(
  */
 function healthOf(
   settings: ServerSettings,
-  { node, registry, budget }: { node: NodeStores; registry: ModuleRegistry; budget: InflightBodyBudget },
+  node: NodeStores,
+  registry: ModuleRegistry,
   facts: HealthFacts,
-  retentionFloorSeq: number | null,
+  budget: InflightBodyBudget,
 ): Record<string, unknown> {
   const { consumers, modules } = registry.health();
   const { journal } = node;
@@ -334,7 +332,7 @@ function healthOf(
     journal: {
       headSeq: journal.headSeq(),
       firstSeq: journal.firstSeq(),
-      retentionFloorSeq,
+      retentionFloorSeq: node.mode === "cluster" ? facts.retentionFloorSeq : registry.retentionFloor(),
       writable: facts.journalProblem === undefined,
     },
     ...(node.checkDatabase !== undefined ? { database: { reachable: facts.databaseProblem === undefined } } : {}),
