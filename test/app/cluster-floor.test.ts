@@ -112,6 +112,14 @@ describe("cluster journal retention floor on PostgreSQL", { skip: postgresMissin
 
     await stores.states.save(stateOf(stopped.trailArn, { cursor: 91, drainedUntilSeq: 90 }));
     assert.equal(await floor(), 41, "once drained it no longer holds");
+
+    // Started again before the drain of its stop finished: the stop's entries are still owed.
+    const restarted = trailConfig({ name: "restarted", deliverFromSeq: 100, deliverUntilSeq: 70 });
+    await put(restarted);
+    await stores.states.save(stateOf(restarted.trailArn, { cursor: 35 }));
+    assert.equal(await floor(), 36, "a trail started again holds from its cursor until the old drain is done");
+    await stores.states.save(stateOf(restarted.trailArn, { cursor: 120 }));
+    assert.equal(await floor(), 41, "its new session's deliveries move it on");
   });
 
   it("Event history and the Lake writer: the cursors PostgreSQL holds, not the reading node's view", async () => {

@@ -14,15 +14,15 @@ export function drainFinished(state: DeliveryState, untilSeq: number): boolean {
  * The lowest journal seq a trail still needs, from its saved state alone, whichever node delivers
  * it: a logging trail, or a stopped one whose drain no node finished, needs what follows its durable
  * cursor, but nothing before the seq its logging started from (`deliverFromSeq`: a trail that never
- * delivered holds retention there, not at 1). A planned file's entries lie above the cursor, so a
- * saved intent keeps the cursor as it is. Infinity for a trail that needs nothing (never started, or
- * stopped and drained).
+ * delivered holds retention there, not at 1). A saved plan's files, and a drain not finished (even
+ * when the trail was started again since), lie above the cursor: those keep the cursor as it is.
+ * Infinity for a trail that needs nothing (never started, or stopped and drained).
  */
 function trailNeededFromSeq(trail: TrailConfig, state: DeliveryState): number {
   const untilSeq = trail.deliverUntilSeq;
-  const delivering = trail.isLogging || (untilSeq !== undefined && !drainFinished(state, untilSeq));
-  if (!delivering) return Infinity;
-  if (state.intent !== null) return state.cursor + 1;
+  const undrained = untilSeq !== undefined && !drainFinished(state, untilSeq);
+  if (!trail.isLogging && !undrained) return Infinity;
+  if (state.intent !== null || undrained) return state.cursor + 1;
   // The deliverer skips what lies before `deliverFromSeq` (TrailDeliverer.loadCursor).
   return Math.max(state.cursor, (trail.deliverFromSeq ?? 1) - 1) + 1;
 }
