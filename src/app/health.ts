@@ -36,6 +36,8 @@ export interface HealthFacts {
   readonly consumers: Readonly<Record<string, ConsumerLag>>;
   /** Undefined when the quarantine could not be read. */
   readonly quarantinedRecords: number | undefined;
+  /** Cluster mode: the journal retention floor of every node's consumers; null when it could not be read. */
+  readonly retentionFloorSeq: number | null;
 }
 
 export interface HealthMonitorDeps {
@@ -48,6 +50,8 @@ export interface HealthMonitorDeps {
   readonly maxLagSeconds: number;
   /** Cluster mode: a cheap statement on the shared database (`SELECT 1`); rejects when it cannot be reached. */
   readonly database?: () => Promise<void>;
+  /** Cluster mode: the journal retention floor read from the database (ModuleRegistry.journalFloor). */
+  readonly retentionFloor?: () => Promise<number>;
 }
 
 /** `/health` is unauthenticated: its checks (a small fsync among them) run at most this often. */
@@ -69,6 +73,8 @@ export class HealthMonitor {
   private latest: { atMs: number; facts: Promise<HealthFacts> } | undefined;
   /** The database check under way: a hung one is awaited again rather than doubled, so a paused server holds one connection. */
   private databaseCheck: Promise<void> | undefined;
+  /** The floor read under way, shared the same way. */
+  private floorRead: Promise<number | null> | undefined;
 
   constructor(private readonly deps: HealthMonitorDeps) {}
 
@@ -81,11 +87,12 @@ export class HealthMonitor {
   }
 
   private async compute(nowMs: number): Promise<HealthFacts> {
-    const [journalProblem, databaseProblem, quarantinedRecords, consumers] = await Promise.all([
+    const [journalProblem, databaseProblem, quarantinedRecords, consumers, retentionFloorSeq] = await Promise.all([
       this.journalProblem(),
       this.databaseProblem(),
       this.deps.quarantine.count().catch(() => undefined),
       this.consumerLags(nowMs),
+      this.retentionFloor(),
     ]);
     for (const name of this.positions.keys()) if (!(name in consumers)) this.positions.delete(name);
     const reasons: HealthReason[] = [];
@@ -111,7 +118,24 @@ export class HealthMonitor {
       databaseProblem,
       consumers,
       quarantinedRecords,
+      retentionFloorSeq,
     };
+  }
+
+  /** The retention floor, bounded as the database check is; null when it failed or did not answer in time. */
+  private async retentionFloor(): Promise<number | null> {
+    const { retentionFloor } = this.deps;
+    if (retentionFloor === undefined) return null;
+    const read = (this.floorRead ??= retentionFloor()
+      .catch(() => null)
+      .finally(() => (this.floorRead = undefined)));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), DATABASE_CHECK_TIMEOUT_MS)));
+    try {
+      return await Promise.race([read, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private journalProblem(): Promise<string | undefined> {

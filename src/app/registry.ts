@@ -57,6 +57,14 @@ export interface StartedModule {
   readonly endpoints?: Readonly<Record<string, string>>;
   /** Lines for the start-up banner. */
   readonly banner?: () => readonly string[];
+  /**
+   * Cluster mode: the lowest journal seq any of the module's consumers still needs on any node, from
+   * their durable positions as the shared database holds them (Infinity when none needs anything);
+   * a consumer with no position yet counts from the seq it starts at. Rejects when the database
+   * cannot answer. Journal retention uses only this in cluster mode, so a module that reports
+   * `consumers` must have it there (the registry refuses to start it otherwise).
+   */
+  readonly clusterFloor?: () => Promise<number>;
   close(): Promise<void>;
 }
 
@@ -82,6 +90,12 @@ export interface RegistryOptions {
   readonly nodeId: string;
   /** Journal entries younger than this are kept even when every consumer has them. */
   readonly journalRetentionMs: number;
+  /**
+   * Cluster mode: journal retention's floor is the minimum of every module's `clusterFloor()`, which
+   * sees the consumers of every node, never this node's consumers alone (another node may run a
+   * trail's delivery or the Lake writer). Without it (the embedded server) the floor is this node's.
+   */
+  readonly clusterWide?: boolean;
 }
 
 /**
@@ -110,7 +124,10 @@ export class ModuleRegistry {
   ): Promise<ModuleRegistry> {
     const registry = new ModuleRegistry(context, options);
     try {
-      for (const module of modules) registry.started.push({ name: module.name, module: await module.start(context) });
+      for (const module of modules) {
+        registry.started.push({ name: module.name, module: await module.start(context) });
+        registry.checkClusterFloor(registry.started.at(-1)!);
+      }
     } catch (error) {
       await registry.close();
       throw error;
@@ -138,9 +155,30 @@ export class ModuleRegistry {
     return this.started.flatMap(({ module }) => module.consumers?.() ?? []);
   }
 
-  /** The lowest seq any consumer still needs; Infinity when none is registered. */
+  /** The lowest seq any consumer of this node still needs; Infinity when none is registered. */
   retentionFloor(): number {
     return Math.min(Infinity, ...this.consumers().map((consumer) => consumer.neededFromSeq));
+  }
+
+  /**
+   * The floor journal retention keeps: this node's consumers' (embedded), or in cluster mode the
+   * lowest every module's `clusterFloor()` reports from the database. Rejects when one cannot
+   * answer: never a node-local guess, which would miss the other nodes' consumers.
+   */
+  async journalFloor(): Promise<number> {
+    if (this.options.clusterWide !== true) return this.retentionFloor();
+    const floors = await Promise.all(
+      this.started.flatMap(({ module }) => (module.clusterFloor !== undefined ? [module.clusterFloor()] : [])),
+    );
+    return Math.min(Infinity, ...floors);
+  }
+
+  /** A consumer journal retention could not see in cluster mode is a wiring mistake: refused at start. */
+  private checkClusterFloor({ name, module }: { name: string; module: StartedModule }): void {
+    if (this.options.clusterWide === true && module.consumers !== undefined && module.clusterFloor === undefined)
+      throw new Error(
+        `The module ${name} reports journal consumers but no clusterFloor: cluster retention would miss them.`,
+      );
   }
 
   /** Every registered consumer's cursor and lag, and each module's own facts, by name. */
@@ -182,13 +220,23 @@ export class ModuleRegistry {
   }
 
   /**
-   * Journal retention: deletes what every registered consumer has made durable and what is older
-   * than the retention period. A consumer missing here would let the journal drop entries it has
-   * not processed, so the floor comes from the same list `/health` reports.
+   * Journal retention: deletes what every consumer has made durable and what is older than the
+   * retention period. A consumer missing here would let the journal drop entries it has not
+   * processed, so the floor comes from the same list `/health` reports (embedded), or from every
+   * node's consumers as the database holds them (cluster mode, `journalFloor()`). When the database
+   * cannot answer, the run deletes nothing and rejects.
    */
   async applyJournalRetention(): Promise<number> {
     const olderThanMs = this.context.clock.nowMs() - this.options.journalRetentionMs;
-    return this.context.journal.deleteBefore(this.retentionFloor(), olderThanMs);
+    let floor: number;
+    try {
+      floor = await this.journalFloor();
+    } catch (error) {
+      throw new Error("Journal retention deleted nothing: the cluster's consumer positions could not be read.", {
+        cause: error,
+      });
+    }
+    return this.context.journal.deleteBefore(floor, olderThanMs);
   }
 
   private jobs(): Job[] {

@@ -93,6 +93,7 @@ export async function startServer(
     leases,
     nodeId: node.nodeId,
     journalRetentionMs: journalRetentionDays(settings) * 86_400_000,
+    clusterWide: node.mode === "cluster",
   });
   const shutdown = new AbortController();
   const routeContext: RouteContext = { ...context, audit: auditDefaults(settings, clock), shutdown: shutdown.signal };
@@ -283,6 +284,8 @@ function registerHealthRoutes(
     clock: parts.clock,
     maxLagSeconds: settings.healthMaxLagSeconds,
     ...(node.checkDatabase !== undefined ? { database: node.checkDatabase } : {}),
+    // Cluster mode: every node's consumers as the database holds them, the floor retention uses.
+    ...(node.mode === "cluster" ? { retentionFloor: () => registry.journalFloor() } : {}),
   });
   app.get("/health", async () => healthOf(settings, node, registry, await monitor.facts(), parts.budget));
   app.get("/health/ready", async (_request, reply) => {
@@ -329,7 +332,7 @@ function healthOf(
     journal: {
       headSeq: journal.headSeq(),
       firstSeq: journal.firstSeq(),
-      retentionFloorSeq: registry.retentionFloor(),
+      retentionFloorSeq: node.mode === "cluster" ? facts.retentionFloorSeq : registry.retentionFloor(),
       writable: facts.journalProblem === undefined,
     },
     ...(node.checkDatabase !== undefined ? { database: { reachable: facts.databaseProblem === undefined } } : {}),

@@ -169,6 +169,39 @@ describe("HealthMonitor", () => {
     assert.equal(facts.databaseProblem, undefined);
   });
 
+  it("reports the cluster retention floor, null when it cannot be read, and never doubles a hung read", async () => {
+    let reads = 0;
+    let answer: () => Promise<number> = async () => 42;
+    const withFloor = new HealthMonitor({
+      journal,
+      consumers: () => statuses,
+      quarantine,
+      clock,
+      maxLagSeconds: MAX_LAG_SECONDS,
+      retentionFloor: () => {
+        reads++;
+        return answer();
+      },
+    });
+    assert.equal((await withFloor.facts()).retentionFloorSeq, 42);
+    answer = () => Promise.reject(new Error("connection refused by db-host"));
+    assert.equal((await factsOf(withFloor)).retentionFloorSeq, null);
+    let release: (floor: number) => void = () => undefined;
+    answer = () => new Promise<number>((resolve) => (release = resolve));
+    assert.equal((await factsOf(withFloor)).retentionFloorSeq, null, "a read that does not answer in time");
+    assert.equal((await factsOf(withFloor)).retentionFloorSeq, null);
+    assert.equal(reads, 3, "the hung read is awaited again, not repeated");
+    release(7);
+    assert.equal((await factsOf(withFloor)).retentionFloorSeq, 7);
+    assert.equal((await monitor.facts()).retentionFloorSeq, null, "none without a database");
+  });
+
+  /** A monitor's facts one second later. */
+  function factsOf(target: HealthMonitor): Promise<HealthFacts> {
+    nowMs += 1000;
+    return target.facts();
+  }
+
   it("computes at most once a second, whatever the number of calls", async () => {
     const first = monitor.facts();
     assert.equal(monitor.facts(), first);

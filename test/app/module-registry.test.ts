@@ -154,6 +154,27 @@ describe("ModuleRegistry: journal retention and /health come from the same regis
     await registry.close();
   });
 
+  it("in cluster mode, refuses a module whose consumers journal retention could not see, and closes it", async () => {
+    let closed = false;
+    const local: CairnModule = {
+      name: "detector",
+      start: async () => ({
+        consumers: () => [{ name: "detector", cursor: 3, neededFromSeq: 4 }],
+        close: async () => void (closed = true),
+      }),
+    };
+    await assert.rejects(
+      ModuleRegistry.start([local], context(), {
+        leases: new LocalLeaseStore(clock),
+        nodeId: "test",
+        journalRetentionMs: HOUR_MS,
+        clusterWide: true,
+      }),
+      /detector reports journal consumers but no clusterFloor/,
+    );
+    assert.equal(closed, true);
+  });
+
   it("closes the modules it started when a later one fails to start", async () => {
     const closed: string[] = [];
     const ok: CairnModule = { name: "ok", start: async () => ({ close: async () => void closed.push("ok") }) };

@@ -85,6 +85,9 @@ export function clusterLakeModule(
         routes: (app, routeContext) => registerPutAuditEventsRoute(app, routeContext, channelRegistry(catalog, base)),
         consumers: () =>
           work.consumers() ?? [{ name: "lake-writer", cursor: sharedCursor, neededFromSeq: sharedCursor + 1 }],
+        // One writer cursor serves every event data store (a store created later starts at the head,
+        // above it); read fresh, as the holder (this node or another) committed it.
+        clusterFloor: async () => (await stores.lakeCatalog.cursor()) + 1,
         health: () => ({ nodeId, lakeWriterLease: lease.held(), cache: cache.stats, ...work.health() }),
         leasesHeld: () => (lease.held() ? ["lake-writer"] : []),
         banner: () => [

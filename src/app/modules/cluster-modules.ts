@@ -1,9 +1,10 @@
 import { LeasedIndexer } from "../../consumers/event-history/leased-indexer.js";
 import { PostgresEventHistory } from "../../consumers/event-history/postgres-event-history.js";
+import { trailsNeededFromSeq } from "../../consumers/trail-delivery/trail-retention.js";
 import { createLookupEventsOperation } from "../../control-plane/lookup-events.js";
 import type { PostgresDatabase } from "../../stores/postgres/index.js";
 import type { LeaseStore } from "../../stores/lease/index.js";
-import type { PostgresDeliveryStateStore, PostgresTrailStore } from "../../stores/trails/index.js";
+import type { PostgresDeliveryStateStore, PostgresTrailStore, TrailStore } from "../../stores/trails/index.js";
 import type { CairnModule } from "../registry.js";
 import { startTrailsOn } from "./trails-module.js";
 
@@ -54,6 +55,7 @@ export function clusterEventHistoryModule(
         operations: [["LookupEvents", lookupEvents]],
         // On every node: the shared cursor (a non-holder reads it), so retention and lag see the one index.
         consumers: () => [{ name: "event-history", cursor: history.cursor(), neededFromSeq: history.cursor() + 1 }],
+        clusterFloor: async () => (await history.storedCursor()) + 1,
         leasesHeld: () => indexer.leasesHeld(),
         close: async () => {
           await indexer.close();
@@ -73,6 +75,21 @@ async function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | undefin
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The lowest journal seq any trail still needs, whichever node delivers it (or drains it after a
+ * stop), from the states every node saved in PostgreSQL. The trails are read first: a state read
+ * after them is only further along, so no trail of the list is placed above where it is. A trail
+ * started after the list was read is missed, but it needs only entries journaled from its start on,
+ * younger than any retention period.
+ */
+export async function trailsClusterFloor(stores: {
+  trails: TrailStore;
+  deliveryStates: PostgresDeliveryStateStore;
+}): Promise<number> {
+  const trails = await stores.trails.list();
+  return trailsNeededFromSeq(trails, await stores.deliveryStates.loadAll());
 }
 
 /**
@@ -97,6 +114,7 @@ export function clusterTrailsModule(
       return {
         operations,
         consumers: () => delivery.consumers(),
+        clusterFloor: () => trailsClusterFloor(stores),
         // Which node delivers which trail (`/health`'s role), so an operator sees a takeover.
         leasesHeld: () => delivery.leasesHeld(),
         banner: () => [`  trail buckets:    ${context.settings.s3Endpoint} (S3; delivery leased as ${holder})`],

@@ -120,6 +120,14 @@ export class PostgresEventHistory implements EventHistory, Consumer {
     return this.runner !== undefined;
   }
 
+  /**
+   * The cursor PostgreSQL holds now, whichever node moved it (cluster journal retention); rejects
+   * when the database cannot answer, rather than answering from this node's view.
+   */
+  storedCursor(): Promise<number> {
+    return this.store.cursor();
+  }
+
   /** Advances cursor() to what PostgreSQL holds, on a node that does not index (another node moves it). */
   async refreshCursor(): Promise<void> {
     this.applied.advance(await this.store.cursor());

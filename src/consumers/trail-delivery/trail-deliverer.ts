@@ -27,6 +27,7 @@ import {
 import { buildLogFile, TRAIL_OBJECT_CONTENT_ENCODING, TRAIL_OBJECT_CONTENT_TYPE } from "./log-file.js";
 import type { KeyScope } from "../../model/trail-object-key.js";
 import { recordInTrailScope } from "./trail-scope.js";
+import { drainFinished } from "./trail-retention.js";
 
 /** Past this many waiting records, handle() refuses new batches so the runner backs off (bounded memory). */
 const PENDING_RECORDS_HARD_MAX = 200_000;
@@ -252,14 +253,9 @@ export class TrailDeliverer implements Consumer {
     }
   }
 
-  /**
-   * Whether the drain of the stop at `untilSeq` finished. A state saved before drains were recorded
-   * counts as drained when everything up to the stop is delivered and every file is in a digest.
-   */
+  /** Whether the drain of the stop at `untilSeq` finished (journal retention asks the same, trail-retention.ts). */
   drainedUntil(untilSeq: number): boolean {
-    const state = this.loaded();
-    if (state.drainedUntilSeq !== undefined) return state.drainedUntilSeq === untilSeq;
-    return state.intent === null && state.undigested.length === 0 && state.cursor >= untilSeq;
+    return drainFinished(this.loaded(), untilSeq);
   }
 
   /**

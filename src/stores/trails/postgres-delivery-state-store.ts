@@ -42,6 +42,11 @@ const CLAIM = `
 
 /** The PostgreSQL store can be closed; closing leaves the database to its owner. */
 export interface PostgresDeliveryStateStore extends DeliveryStateStore {
+  /**
+   * Every trail's saved state, whichever node saved it, read unfenced in one statement (cluster
+   * journal retention: each trail's durable position). A trail that never saved has none here.
+   */
+  loadAll(): Promise<DeliveryState[]>;
   close(): Promise<void>;
 }
 
@@ -80,6 +85,12 @@ export async function openPostgresDeliveryStateStore(db: PostgresDatabase): Prom
       refuseNul(state.trailArn);
       const saved = await open().query(SAVE, [state.trailArn, JSON.stringify(state), token ?? null]);
       if (saved.length === 0) throw await staleError(db, state.trailArn, token);
+    },
+    async loadAll() {
+      const rows = await open().query<{ trail_arn: string; state_json: string }>(
+        "SELECT trail_arn, state_json FROM cairn_trail_delivery_state WHERE state_json IS NOT NULL",
+      );
+      return rows.map((row) => parseState(row.trail_arn, row.state_json));
     },
     async close() {
       closed = true;
