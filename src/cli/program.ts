@@ -87,6 +87,7 @@ function addMigrateCommand(program: Command): void {
         cluster: settings,
         ...(flags.sourceMasterKeyFile !== undefined ? { sourceMasterKeyFile: flags.sourceMasterKeyFile } : {}),
         stdout: process.stdout,
+        stderr: process.stderr,
       });
     });
 }

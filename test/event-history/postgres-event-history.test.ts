@@ -13,6 +13,8 @@ import { StoreUnavailableError } from "../../src/lib/transient-error.js";
 import { openPostgresDatabase, type PostgresDatabase } from "../../src/stores/postgres/index.js";
 import { openPostgresLeaseStore } from "../../src/stores/lease/index.js";
 import { INDEXER_LEASE, LeasedIndexer } from "../../src/consumers/event-history/leased-indexer.js";
+import { quarantineFor } from "../../src/consumers/quarantine.js";
+import { openPostgresQuarantineStore } from "../../src/stores/quarantine/index.js";
 import { IndexerFencedOffError } from "../../src/consumers/event-history/postgres-posting-store.js";
 import { pollUntil } from "../helpers/poll.js";
 import { postgresMissingReason, startPostgresServer, type PostgresServer } from "../helpers/postgres-server.js";
@@ -308,6 +310,48 @@ describe("PostgresEventHistory across nodes", { skip: postgresMissingReason() },
         await node.history.close();
         await node.leases.close();
       }
+      await c.cleanup();
+    }
+  });
+
+  it("LeasedIndexer: a record the index refuses is quarantined and indexing goes on past it", async () => {
+    const c = await cluster();
+    const db = c.node();
+    const report = (error: unknown): void => assert.fail(`unexpected: ${String(error)}`);
+    const history = await PostgresEventHistory.open({ db, journal: c.journal, clock: c.clock });
+    const leases = { store: await openPostgresLeaseStore(db), holder: "a", ttlMs: 1_500 };
+    const store = await openPostgresQuarantineStore(db);
+    const logged: string[] = [];
+    const quarantine = quarantineFor(store, "event-history", c.clock, (line) => logged.push(line));
+    const indexer = new LeasedIndexer({
+      history,
+      journal: c.journal,
+      leases,
+      pruneEveryMs: 3_600_000,
+      report,
+      quarantine,
+    });
+    try {
+      // A record an older Cairn journaled with `userIdentity: null`, which the index cannot derive keys from.
+      const [good, poisoned, after] = samplesBackFrom(NOW_MS - 1000, 3, 60_000);
+      await c.journal.append(
+        [good, { ...poisoned, userIdentity: null }, after].map((record) => ({ json: JSON.stringify(record) })),
+      );
+      indexer.start();
+      await history.waitFor(3, CATCH_UP_MS);
+      assert.equal(history.cursor(), 3);
+      const [record] = (await store.list({ maxResults: 10 })).records;
+      assert.deepEqual([record?.consumer, record?.seq, record?.eventId], ["event-history", 2, poisoned!.eventID]);
+      assert.match(logged.join(""), /event-history quarantined journal record 2/);
+      assert.deepEqual(
+        (await lookupAll(history, query())).map((event) => event.EventId).sort(),
+        [good!.eventID, after!.eventID].sort(),
+      );
+    } finally {
+      await indexer.close();
+      await history.close();
+      await store.close();
+      await leases.store.close();
       await c.cleanup();
     }
   });

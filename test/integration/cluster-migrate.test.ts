@@ -13,11 +13,18 @@ import {
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { openPostgresLakeCatalog, openSqliteLakeCatalog, readSqliteLakeKeys } from "../../src/lake/catalog/index.js";
 import { openPostgresDatabase } from "../../src/stores/postgres/index.js";
+import {
+  openPostgresQuarantineStore,
+  openSqliteQuarantineStore,
+  type QuarantinedRecord,
+} from "../../src/stores/quarantine/index.js";
 import { awsCliMissingReason, runAws, runCommand } from "../helpers/aws-cli.js";
 import { motoClient } from "../helpers/cluster-nodes.js";
 import { clusterEnginesMissingReason, startClusterEngines, type ClusterEngines } from "../helpers/cluster-engines.js";
+import { seedJournal } from "../helpers/poisoned-journal.js";
 import { pollUntil } from "../helpers/poll.js";
 import { addPrincipal } from "../helpers/principals.js";
+import { recentRecords } from "../helpers/sample-records.js";
 import {
   CLI,
   makeDataDir,
@@ -89,10 +96,13 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
     });
   };
 
-  it("keeps seqs, EventIds, keys, trails and the digest chain: validate-logs across the move says valid", async () => {
+  it("keeps seqs, EventIds, keys, trails, the quarantine and the digest chain: validate-logs across the move says valid", async () => {
     const dir = makeDataDir("cairn-migrate-");
     dirs.push(dir);
     const dataDir = join(dir, "embedded");
+    // Two records an older Cairn journaled, which the embedded server's Event history quarantines.
+    const [good, ...poisoned] = recentRecords(3, { accountId: TEST_ACCOUNT_ID });
+    await seedJournal(dataDir, [poisoned[0]!, good!, poisoned[1]!], new Set(poisoned));
     // The embedded server seals its secrets with its own generated master.key, not the cluster's.
     const embedded = await startServerProcess({ dataDir, env: { ...FAST_DELIVERY, ...FAST_LAKE } });
     let startTime: string;
@@ -121,6 +131,10 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
       });
       const digests = embeddedDelivery(dataDir).digests;
       await pollUntil(() => embeddedDelivery(dataDir).digests > digests, { ...WAIT, message: "an embedded digest" });
+      await pollUntil(async () => (await embeddedQuarantine(dataDir)).length === poisoned.length, {
+        ...WAIT,
+        message: "the embedded server to quarantine the poisoned records",
+      });
 
       const refused = await migrate(dataDir);
       assert.equal(refused.code, 1, `a running server's data dir is refused:\n${refused.stdout}${refused.stderr}`);
@@ -129,15 +143,30 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
       await embedded.stop();
     }
 
-    // A run cut short (S3 unreachable: the journal, principals, keys and owners are copied, the
-    // objects and trails not), then a run that finishes from where it stopped.
+    const quarantined = await embeddedQuarantine(dataDir);
+
+    // A run cut short (S3 unreachable: the journal, quarantine, principals, keys and owners are
+    // copied, the objects and trails not), then a run that finishes from where it stopped.
     const cut = await migrate(dataDir, { CAIRN_S3_ENDPOINT: "http://127.0.0.1:1" });
     assert.equal(cut.code, 1, `interrupted:\n${cut.stdout}\n${cut.stderr}`);
-    assert.match(cut.stderr, /^Error: could not copy the buckets' objects: [^\n]*\n$/);
+    assert.equal(cut.stdout, "");
+    // Progress on stderr as the steps ran, then the failure in one line naming its step.
+    assert.match(cut.stderr, /^cairn migrate: step 1\/7: copy the journal\n/);
+    assert.match(cut.stderr, /\ncairn migrate: step 2\/7 done in [\d.]+ s: quarantined 2 copied, 0 already there\n/);
+    assert.match(
+      cut.stderr,
+      /\ncairn migrate: step 5\/7: copy the buckets' objects\nError: could not copy the buckets' objects: [^\n]*\n$/,
+    );
     const moved = await migrate(dataDir);
     assert.equal(moved.code, 0, `migrate:\n${moved.stdout}\n${moved.stderr}`);
+    assert.match(
+      moved.stderr,
+      /\ncairn migrate: step 6\/7 done in [\d.]+ s: trails 1 copied, 0 already there; delivery states 1 copied/,
+    );
+    assert.match(moved.stderr, /\ncairn migrate: all 7 steps done in [\d.]+ s\n$/);
     assert.match(moved.stdout, /^Migrated /);
     assert.match(moved.stdout, /journal entries +0 copied, \d+ already there \(seqs 1–\d+\)/);
+    assert.match(moved.stdout, /quarantined +0 copied, 2 already there/);
     assert.match(moved.stdout, /principals +0 copied, 2 already there/);
     assert.match(moved.stdout, /trails +1 copied/);
     assert.match(moved.stdout, /delivery states +1 copied/);
@@ -171,10 +200,15 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
     } finally {
       await node.stop();
     }
-    // After the cluster appended, delivered and signed on its own, a run still copies nothing.
+    // The node's Event history met the same records: the cluster still lists each once, as the embedded server did.
+    await checkMigratedQuarantine(engines, quarantined, { dismiss: quarantined[0]! });
+    // After the cluster appended, delivered and signed on its own, and an operator dismissed a
+    // quarantined record there, a run still copies nothing (the dismissed record stays dismissed).
     const afterUse = await migrate(dataDir);
     assert.equal(afterUse.code, 0, afterUse.stderr);
     assert.match(afterUse.stdout, /^Nothing left to migrate/);
+    assert.match(afterUse.stdout, /quarantined +0 copied, 2 already there/);
+    await checkMigratedQuarantine(engines, quarantined.slice(1));
   });
 });
 
@@ -235,6 +269,34 @@ async function validateAcrossTheMove(
     },
     { ...WAIT, intervalMs: 2_000, message: "validate-logs to cover the log files from before and after the move" },
   );
+}
+
+/** What the embedded server quarantined (read beside it while it runs). */
+async function embeddedQuarantine(dataDir: string): Promise<QuarantinedRecord[]> {
+  const store = openSqliteQuarantineStore(join(dataDir, "quarantine.db"));
+  try {
+    return (await store.list({ maxResults: 100 })).records;
+  } finally {
+    await store.close();
+  }
+}
+
+/** The cluster's quarantine holds `expected` exactly (times and errors included); then dismisses `dismiss`, if given. */
+async function checkMigratedQuarantine(
+  engines: ClusterEngines,
+  expected: readonly QuarantinedRecord[],
+  options: { dismiss?: QuarantinedRecord } = {},
+): Promise<void> {
+  const db = openPostgresDatabase({ url: engines.database.url });
+  try {
+    const cluster = await openPostgresQuarantineStore(db);
+    assert.deepEqual((await cluster.list({ maxResults: 100 })).records, expected);
+    if (options.dismiss !== undefined)
+      assert.equal(await cluster.dismiss({ consumer: options.dismiss.consumer, seq: options.dismiss.seq }), 1);
+    await cluster.close();
+  } finally {
+    await db.close();
+  }
 }
 
 /** Rows of the committed Parquet files in the embedded Lake catalog (read beside the running server). */

@@ -17,8 +17,6 @@ import { execFile, spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { isDeepStrictEqual, promisify } from "node:util";
-import { openFileJournal } from "../../src/journal/index.js";
-import { normalizeIngestedRecord } from "../../src/normalize/pipeline.js";
 import {
   CLI,
   makeDataDir,
@@ -31,6 +29,7 @@ import { cloudTrailCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords, type RawRecord } from "../helpers/sample-records.js";
 import { pollUntil } from "../helpers/poll.js";
 import { addPrincipal } from "../helpers/principals.js";
+import { seedJournal } from "../helpers/poisoned-journal.js";
 import { fillUp, mountTinyJournal } from "../helpers/tiny-journal.js";
 import { admin } from "../lake/lake-client.js";
 
@@ -51,26 +50,6 @@ interface Health {
   reasons: Array<{ code: string; message: string }>;
   consumers: Record<string, { lagRecords: number }>;
   quarantine: { records: number };
-}
-
-/**
- * Journals the records at seqs 1, 2, …: each normalised by today's rules, and those in `poisoned`
- * then given `userIdentity: null`, as a journal written without that rule holds them.
- */
-async function seedJournal(dataDir: string, records: readonly RawRecord[], poisoned: ReadonlySet<RawRecord>) {
-  const journal = await openFileJournal({ directory: join(dataDir, "journal") });
-  try {
-    await journal.append(
-      records.map((raw) => {
-        const result = normalizeIngestedRecord(raw, { receivedAtMs: Date.now() });
-        assert.ok(result.ok, JSON.stringify(result));
-        const json = poisoned.has(raw) ? JSON.stringify({ ...result.record, userIdentity: null }) : result.json;
-        return { json, dedupKey: result.dedupKey };
-      }),
-    );
-  } finally {
-    await journal.close();
-  }
 }
 
 describe("quarantine, list and dismiss, through a real server and the real CLI", () => {

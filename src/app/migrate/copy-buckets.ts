@@ -1,5 +1,5 @@
 import type { FilesystemObjectStore, ObjectStore } from "../../stores/objects/index.js";
-import { addCounts, type CopyCount } from "./copy-count.js";
+import { addCounts, type CopyCount, type ProgressTick } from "./copy-count.js";
 
 /** Keys listed per request on either side. */
 const LIST_KEYS = 1_000;
@@ -11,7 +11,11 @@ const LIST_KEYS = 1_000;
  * look for them. Keys the target bucket already holds are skipped (S3 puts are whole, so a key that
  * is there was copied completely), which makes a re-run copy only what it had not got to.
  */
-export async function copyBuckets(source: FilesystemObjectStore | undefined, target: ObjectStore): Promise<CopyCount> {
+export async function copyBuckets(
+  source: FilesystemObjectStore | undefined,
+  target: ObjectStore,
+  tick: ProgressTick = () => undefined,
+): Promise<CopyCount> {
   let count: CopyCount = { copied: 0, present: 0 };
   for (const bucket of (await source?.listBuckets()) ?? []) {
     await target.ensureBucket(bucket);
@@ -22,6 +26,7 @@ export async function copyBuckets(source: FilesystemObjectStore | undefined, tar
       for (const { key } of page.objects) {
         if (there.has(key)) {
           count = addCounts(count, { copied: 0, present: 1 });
+          tick(count.copied + count.present);
           continue;
         }
         const object = await source!.getObject(bucket, key);
@@ -32,6 +37,7 @@ export async function copyBuckets(source: FilesystemObjectStore | undefined, tar
           metadata: object.metadata,
         });
         count = addCounts(count, { copied: 1, present: 0 });
+        tick(count.copied + count.present);
       }
       startAfter = page.nextStartAfter;
     } while (startAfter !== undefined);

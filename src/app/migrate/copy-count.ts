@@ -12,3 +12,6 @@ export function addCounts(a: CopyCount, b: CopyCount): CopyCount {
 export function countOne(copied: boolean): CopyCount {
   return copied ? { copied: 1, present: 0 } : { copied: 0, present: 1 };
 }
+
+/** What a copy step calls as it goes: items done so far (copied or already there), and their total when known. */
+export type ProgressTick = (done: number, total?: number) => void;

@@ -1,6 +1,6 @@
 import type { FileJournal } from "../../journal/file-journal.js";
 import type { JetStreamImport } from "../../journal/jetstream-import.js";
-import type { CopyCount } from "./copy-count.js";
+import type { CopyCount, ProgressTick } from "./copy-count.js";
 
 /** Entries read from the data dir and published per step. */
 const COPY_ENTRIES = 1_000;
@@ -12,7 +12,11 @@ const COPY_ENTRIES = 1_000;
  * seq, so a re-run after an interruption publishes each entry once and a finished copy publishes
  * nothing. Anything else in the stream is refused: the cluster's journal is not this data dir's.
  */
-export async function copyJournal(source: FileJournal, target: JetStreamImport): Promise<CopyCount> {
+export async function copyJournal(
+  source: FileJournal,
+  target: JetStreamImport,
+  tick: ProgressTick = () => undefined,
+): Promise<CopyCount> {
   const first = source.firstSeq();
   const head = source.headSeq();
   if (head < first) return { copied: 0, present: 0 };
@@ -24,6 +28,7 @@ export async function copyJournal(source: FileJournal, target: JetStreamImport):
       throw new Error(`The data dir's journal has no entry ${next} (between ${first} and ${head}).`);
     await target.publish(entries);
     next = entries.at(-1)!.entry.seq + 1;
+    tick(next - first, head + 1 - first);
   }
   return { copied: head + 1 - from, present: from - first };
 }

@@ -15,7 +15,7 @@ import { manifestBody, manifestKey } from "../../lake/s3/s3-lake-catalog.js";
 import type { ObjectStore } from "../../stores/objects/index.js";
 import type { PostgresDatabase } from "../../stores/postgres/index.js";
 import { keysOf } from "./copy-buckets.js";
-import { addCounts, countOne, type CopyCount } from "./copy-count.js";
+import { addCounts, countOne, type CopyCount, type ProgressTick } from "./copy-count.js";
 
 /**
  * The Lake part of `cairn migrate --to-cluster`, in a module of its own because the Lake on S3
@@ -53,7 +53,11 @@ const KEYS_PAGE = 10_000;
  * (it would write its events again). Each step skips what the cluster has; the cursor only moves
  * forward, so a run after the cluster's writer went on changes nothing.
  */
-export async function copyLake(dataDir: string, target: LakeTarget): Promise<LakeCounts> {
+export async function copyLake(
+  dataDir: string,
+  target: LakeTarget,
+  tick: ProgressTick = () => undefined,
+): Promise<LakeCounts> {
   const lakeDir = join(dataDir, "lake");
   const path = join(lakeDir, "lake.db");
   if (!existsSync(path)) return { eventDataStores: NOTHING, lakeFiles: NOTHING, lakeDocuments: NOTHING };
@@ -61,7 +65,7 @@ export async function copyLake(dataDir: string, target: LakeTarget): Promise<Lak
   try {
     const files = (await source.allFiles()).map((file) => ({ ...file, key: lakeKeyOf(lakeDir, file.path) }));
     const stores = await source.stores();
-    await uploadFiles(files, target);
+    await uploadFiles(files, target, tick);
     // Keys before files: once a file counts, the records in it must be known as stored.
     await copyKeys(
       path,
@@ -96,15 +100,21 @@ function lakeKeyOf(lakeDir: string, path: string): string {
 }
 
 /** Uploads the files the bucket does not hold yet (an upload is whole: a key there is a file copied). */
-async function uploadFiles(files: ReadonlyArray<CatalogFile & { key: string }>, target: LakeTarget): Promise<void> {
+async function uploadFiles(
+  files: ReadonlyArray<CatalogFile & { key: string }>,
+  target: LakeTarget,
+  tick: ProgressTick,
+): Promise<void> {
   if (files.length === 0) return;
   await target.objects.ensureBucket(target.bucket);
   const there = await keysOf(target.objects, target.bucket);
-  for (const file of files)
+  for (const [i, file] of files.entries()) {
     if (!there.has(file.key))
       await target.objects.putObject(target.bucket, file.key, await readFile(file.path), {
         contentType: "application/vnd.apache.parquet",
       });
+    tick(i + 1, files.length);
+  }
 }
 
 /** One transaction: the files under their keys, and the Lake writer's cursor if it is ahead of the cluster's. */

@@ -1,13 +1,15 @@
 import type { MasterKeySource } from "../../lib/master-key.js";
+import { readSqliteIamDirectory } from "../../stores/principals/index.js";
 import { copyBuckets } from "./copy-buckets.js";
-import type { CopyCount } from "./copy-count.js";
-import { copyIdentities, type IdentityCounts } from "./copy-identities.js";
+import type { ProgressTick } from "./copy-count.js";
+import { copyIdentities } from "./copy-identities.js";
 import { copyJournal } from "./copy-journal.js";
-import { copyBucketOwners, copyTrails, type TrailCounts } from "./copy-trails.js";
-import { copyLake, type LakeCounts } from "./lake-migration.js";
+import { copyQuarantine } from "./copy-quarantine.js";
+import { copyBucketOwners, copyTrails } from "./copy-trails.js";
+import { copyLake } from "./lake-migration.js";
+import type { MigrationCounts, MigrationProgress } from "./migration-progress.js";
 import { openMigrationSource, type MigrationSource } from "./migration-source.js";
 import { openMigrationTarget, type ClusterTargetSettings, type MigrationTarget } from "./migration-target.js";
-import { readSqliteIamDirectory } from "../../stores/principals/index.js";
 
 export interface MigrateToClusterOptions {
   /** The embedded server's data directory; the server must be stopped. */
@@ -15,12 +17,11 @@ export interface MigrateToClusterOptions {
   readonly cluster: ClusterTargetSettings;
   /** The key the embedded server was started with, when it is neither `<data-dir>/master.key` nor the cluster's. */
   readonly sourceMasterKeyFile?: string;
+  /** Told as each step starts, advances and ends; nothing before the cluster is open. */
+  readonly progress?: MigrationProgress;
 }
 
-export interface MigrationSummary extends IdentityCounts, TrailCounts, LakeCounts {
-  readonly journalEntries: CopyCount;
-  readonly bucketOwners: CopyCount;
-  readonly objects: CopyCount;
+export interface MigrationSummary extends MigrationCounts {
   /** The journal's seqs in the data dir (and now in the stream); empty journal: firstSeq > headSeq. */
   readonly firstSeq: number;
   readonly headSeq: number;
@@ -31,14 +32,19 @@ class MigrationError extends Error {
   override readonly name = "MigrationError";
 }
 
+const SILENT: MigrationProgress = { started: () => undefined, advanced: () => undefined, finished: () => undefined };
+/** The copy steps of copyAll, for `step n/STEPS` in the progress. */
+const STEPS = 7;
+
 /**
  * `cairn migrate --to-cluster` (docs/decisions/0016-migrate-to-cluster.md): copies a stopped
  * embedded server's data dir into a cluster, in an order a re-run can resume: the journal first
- * (everything else names its seqs), then principals, IAM users and policies, signing keys, bucket
- * owners, the buckets' objects, and last each trail's delivery state followed by the trail, so no
- * cluster node ever sees a trail before its state. Each step skips what the cluster already holds.
- * Event history is not copied: a cluster node's indexer builds it from the copied journal. The
- * Lake (event data stores, their Parquet files, keys, cursor and documents) comes last (lake-migration.ts).
+ * (everything else names its seqs), the quarantine (it names seqs only), then principals, IAM users
+ * and policies, signing keys, bucket owners, the buckets' objects, and each trail's delivery state
+ * followed by the trail, so no cluster node ever sees a trail before its state. Each step skips
+ * what the cluster already holds. Event history is not copied: a cluster node's indexer builds it
+ * from the copied journal. The Lake (event data stores, their Parquet files, keys, cursor and
+ * documents) comes last (lake-migration.ts).
  */
 export async function migrateToCluster(options: MigrateToClusterOptions): Promise<MigrationSummary> {
   const clusterKey: MasterKeySource = {
@@ -50,9 +56,9 @@ export async function migrateToCluster(options: MigrateToClusterOptions): Promis
     ...(options.sourceMasterKeyFile !== undefined ? { masterKeyFile: options.sourceMasterKeyFile } : {}),
   });
   try {
-    const target = await step("open the cluster", () => openMigrationTarget(options.cluster));
+    const target = await failureNamed("open the cluster", () => openMigrationTarget(options.cluster));
     try {
-      return await copyAll(source, target);
+      return await copyAll(source, target, stepsReportedTo(options.progress ?? SILENT));
     } finally {
       await target.close();
     }
@@ -61,38 +67,59 @@ export async function migrateToCluster(options: MigrateToClusterOptions): Promis
   }
 }
 
-async function copyAll(source: MigrationSource, target: MigrationTarget): Promise<MigrationSummary> {
-  const journalEntries = await step("copy the journal", () => copyJournal(source.journal, target.journal));
-  const identities = await step("copy principals and signing keys", () => copyIdentities(source, target));
+type StepRunner = <T extends Partial<MigrationCounts>>(
+  name: string,
+  unit: string,
+  run: (tick: ProgressTick) => Promise<T>,
+) => Promise<T>;
+
+async function copyAll(source: MigrationSource, target: MigrationTarget, step: StepRunner): Promise<MigrationSummary> {
+  const journal = await step("copy the journal", "journal entries", async (tick) => ({
+    journalEntries: await copyJournal(source.journal, target.journal, tick),
+  }));
+  const quarantine = await step("copy the quarantine", "quarantined records", async (tick) => ({
+    quarantined: await copyQuarantine(source.quarantine, target.db, tick),
+  }));
+  const identities = await step("copy principals and signing keys", "principals", () => copyIdentities(source, target));
   const accounts = [
     ...readSqliteIamDirectory(source.principalsPath).accountIds,
     ...(await source.trails.list()).map((trail) => trail.accountId),
   ];
-  const bucketOwners = await step("copy bucket owners", () => copyBucketOwners(source.owners, target.owners, accounts));
-  const objects = await step("copy the buckets' objects", () => copyBuckets(source.buckets, target.objects));
-  const trails = await step("copy trails", () => copyTrails(source, target));
-  const lake = await step("copy the Lake", () =>
-    copyLake(source.dataDir, {
-      catalog: target.lakeCatalog,
-      db: target.db,
-      objects: target.objects,
-      bucket: target.lakeBucket,
-    }),
+  const owners = await step("copy bucket owners", "bucket owners", async () => ({
+    bucketOwners: await copyBucketOwners(source.owners, target.owners, accounts),
+  }));
+  const objects = await step("copy the buckets' objects", "bucket objects", async (tick) => ({
+    objects: await copyBuckets(source.buckets, target.objects, tick),
+  }));
+  const trails = await step("copy trails", "trails", () => copyTrails(source, target));
+  const lake = await step("copy the Lake", "Lake files uploaded", (tick) =>
+    copyLake(
+      source.dataDir,
+      { catalog: target.lakeCatalog, db: target.db, objects: target.objects, bucket: target.lakeBucket },
+      tick,
+    ),
   );
   return {
-    ...lake,
-    journalEntries,
-    ...identities,
-    bucketOwners,
-    objects,
-    ...trails,
+    ...{ ...journal, ...quarantine, ...identities, ...owners, ...objects, ...trails, ...lake },
     firstSeq: source.journal.firstSeq(),
     headSeq: source.journal.headSeq(),
   };
 }
 
+/** Runs the steps in turn, numbered, telling `progress` as each starts, advances and ends. */
+function stepsReportedTo(progress: MigrationProgress): StepRunner {
+  let index = 0;
+  return async (name, unit, run) => {
+    const step = { index: ++index, of: STEPS, name, unit };
+    progress.started(step);
+    const counts = await failureNamed(name, () => run((done, total) => progress.advanced(step, done, total)));
+    progress.finished(step, counts);
+    return counts;
+  };
+}
+
 /** Runs a step; its failure becomes one line naming the step, never a stack trace. */
-async function step<T>(what: string, run: () => Promise<T>): Promise<T> {
+async function failureNamed<T>(what: string, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {

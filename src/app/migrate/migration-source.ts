@@ -7,6 +7,7 @@ import type { MasterKey } from "../../lib/secret-envelope.js";
 import { openSqliteBucketOwnerStore, type BucketOwnerStore } from "../../stores/bucket-owners/index.js";
 import { openFilesystemObjectStore, type FilesystemObjectStore } from "../../stores/objects/index.js";
 import { openSqlitePrincipalStore, type PrincipalStore } from "../../stores/principals/index.js";
+import { openSqliteQuarantineStore, type QuarantineStore } from "../../stores/quarantine/index.js";
 import {
   openFileDeliveryStateStore,
   openSqliteTrailStore,
@@ -27,6 +28,8 @@ export interface MigrationSource {
   readonly owners: BucketOwnerStore;
   /** The embedded buckets (`<data-dir>/buckets`); absent when the server never kept any there. */
   readonly buckets: FilesystemObjectStore | undefined;
+  /** `<data-dir>/quarantine.db`; absent when the server never opened one (it is not created here). */
+  readonly quarantine: QuarantineStore | undefined;
   close(): Promise<void>;
 }
 
@@ -66,7 +69,13 @@ export async function openMigrationSource(dataDir: string, keys: SourceKeyOption
     const bucketsDir = join(dataDir, "buckets");
     const buckets = existsSync(bucketsDir) ? openFilesystemObjectStore(bucketsDir) : undefined;
     const deliveryStates = openFileDeliveryStateStore(dataDir);
-    return { dataDir, masterKey, journal, principals, principalsPath, trails, deliveryStates, owners, buckets, close };
+    const quarantinePath = join(dataDir, "quarantine.db");
+    const quarantine = existsSync(quarantinePath) ? openSqliteQuarantineStore(quarantinePath) : undefined;
+    if (quarantine !== undefined) closers.push(() => quarantine.close());
+    return {
+      ...{ dataDir, masterKey, journal, principals, principalsPath, trails, deliveryStates, owners, buckets },
+      ...{ quarantine, close },
+    };
   } catch (error) {
     await close();
     throw error;

@@ -1,5 +1,6 @@
 import { LeasedIndexer } from "../../consumers/event-history/leased-indexer.js";
 import { PostgresEventHistory } from "../../consumers/event-history/postgres-event-history.js";
+import { quarantineFor } from "../../consumers/quarantine.js";
 import { trailsNeededFromSeq } from "../../consumers/trail-delivery/trail-retention.js";
 import { createLookupEventsOperation } from "../../control-plane/lookup-events.js";
 import type { PostgresDatabase } from "../../stores/postgres/index.js";
@@ -25,7 +26,7 @@ export function clusterEventHistoryModule(
 ): CairnModule {
   return {
     name: "event-history",
-    async start({ settings, journal, clock, onInternalError }) {
+    async start({ settings, journal, clock, quarantine, onInternalError }) {
       const history = await PostgresEventHistory.open({
         db: stores.db,
         journal,
@@ -38,6 +39,8 @@ export function clusterEventHistoryModule(
         leases: { store: stores.leases, holder },
         pruneEveryMs: PRUNE_INTERVAL_MS,
         report: onInternalError,
+        // As on an embedded server: a record the index refuses is set aside, not retried forever.
+        quarantine: quarantineFor(quarantine, "event-history", clock, (line) => process.stderr.write(line)),
       });
       indexer.start();
       const lookupEvents = createLookupEventsOperation({

@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { LeaseKeeper, type LeaseKeeperOptions } from "../../stores/lease/index.js";
+import type { RecordQuarantine } from "../quarantine.js";
 import type { ConsumerJournal } from "../runner.js";
 import type { PostgresEventHistory } from "./postgres-event-history.js";
 import { IndexerFencedOffError } from "./postgres-posting-store.js";
@@ -14,6 +15,8 @@ export interface LeasedIndexerOptions {
   /** How often the holder deletes postings past retention (also once on taking the lease). */
   readonly pruneEveryMs: number;
   readonly report: (error: unknown) => void;
+  /** Where records the index refuses are set aside; without it such a record stops the index for good. */
+  readonly quarantine?: RecordQuarantine;
 }
 
 /**
@@ -74,6 +77,7 @@ export class LeasedIndexer {
     try {
       await this.options.history.follow(this.options.journal, {
         fencingToken: grant.fencingToken,
+        ...(this.options.quarantine !== undefined ? { quarantine: fencedOffRefused(this.options.quarantine) } : {}),
         onFailure: (error) => {
           if (error instanceof IndexerFencedOffError) this.lose();
         },
@@ -105,4 +109,18 @@ export class LeasedIndexer {
     await this.options.history.unfollow();
     await this.keeper.release(INDEXER_LEASE).catch(this.options.report);
   }
+}
+
+/**
+ * A batch refused because the lease passed on is no record the index refuses: the runner's search
+ * must not quarantine it (it would skip the record on this node's side only), but stop and let the
+ * failure hook give the lease up.
+ */
+function fencedOffRefused(quarantine: RecordQuarantine): RecordQuarantine {
+  return {
+    async add(entry, error) {
+      if (error instanceof IndexerFencedOffError) throw error;
+      await quarantine.add(entry, error);
+    },
+  };
 }

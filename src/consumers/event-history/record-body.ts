@@ -2,7 +2,7 @@ import { inflateRawSync } from "node:zlib";
 import { blockDictionary, compressPayloads, DICTIONARY_CLOUDTRAIL_1 } from "../../journal/index.js";
 
 /**
- * How the PostgreSQL Event history keeps each record (decision 0013, point 11): byte 0 names a
+ * How the PostgreSQL Event history keeps each record (decision 0013, point 12): byte 0 names a
  * preset deflate dictionary (the journal's, block-dictionary.ts, whose ids never change meaning),
  * the rest is raw deflate of the record's UTF-8 JSON. A single record compresses poorly on its own
  * (≈ 57 % of its size); primed with the CloudTrail dictionary it takes ≈ 39 %.

@@ -22,6 +22,16 @@ const MIGRATIONS: readonly Migration[] = [
           );
           CREATE INDEX cairn_quarantined_by_account ON cairn_quarantined (account_id, seq, consumer)`,
   },
+  {
+    version: 2,
+    name: "quarantined records imported from a data directory",
+    // Kept when an operator dismisses the record, so a later `cairn migrate --to-cluster` run does not bring it back.
+    sql: `CREATE TABLE cairn_quarantine_imported (
+            seq      BIGINT NOT NULL,
+            consumer TEXT COLLATE "C" NOT NULL,
+            PRIMARY KEY (seq, consumer)
+          )`,
+  },
 ];
 
 /**
@@ -110,6 +120,45 @@ export async function openPostgresQuarantineStore(db: PostgresDatabase): Promise
       closed = true;
     },
   };
+}
+
+/**
+ * Adds records another store kept (an embedded data dir's, `cairn migrate --to-cluster`, decision
+ * 0016), as they are: consumer, seq, eventID, account, error and time. Each (consumer, seq) is
+ * imported at most once, ever: one statement notes it in `cairn_quarantine_imported` and adds the
+ * record only if it was not noted before, so a re-run adds nothing, and a record an operator has
+ * dismissed since is not brought back. A record the table already holds (a node quarantined the
+ * same seq first) is kept as it is. Resolves how many records were added.
+ */
+export async function importPostgresQuarantinedRecords(
+  db: PostgresDatabase,
+  records: readonly QuarantinedRecord[],
+): Promise<number> {
+  if (records.length === 0) return 0;
+  await migrate(db, "quarantine", MIGRATIONS);
+  const [row] = await db.query<{ added: string }>(
+    `WITH page AS (
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])
+         AS p(seq, consumer, event_id, account_id, error, quarantined_at_ms)
+     ), noted AS (
+       INSERT INTO cairn_quarantine_imported (seq, consumer) SELECT seq, consumer FROM page
+       ON CONFLICT DO NOTHING RETURNING seq, consumer
+     ), added AS (
+       INSERT INTO cairn_quarantined (seq, consumer, event_id, account_id, error, quarantined_at_ms)
+       SELECT page.* FROM page JOIN noted USING (seq, consumer)
+       ON CONFLICT (seq, consumer) DO NOTHING RETURNING 1
+     )
+     SELECT count(*) AS added FROM added`,
+    [
+      records.map((record) => record.seq),
+      records.map((record) => text(record.consumer)),
+      records.map((record) => nullable(record.eventId)),
+      records.map((record) => nullable(record.accountId)),
+      records.map((record) => text(record.error.slice(0, QUARANTINE_ERROR_CHARS_MAX))),
+      records.map((record) => record.quarantinedAtMs),
+    ],
+  );
+  return safeInteger(row?.added ?? 0, "a count");
 }
 
 /** PostgreSQL text cannot hold NUL, which a record's fields or an error message may carry. */
