@@ -88,11 +88,15 @@ const INSERT_RECORDS_SQL = `INSERT INTO ${RECORDS} (event_time, seq, body)
   SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[]) ON CONFLICT DO NOTHING`;
 
 /**
- * The records at exact positions ($1 times, $2 seqs); $3..$4 bounds the times so that the days
- * outside them are pruned when the statement starts.
+ * The records at exact positions ($1 times, $2 seqs): one primary-key probe each, in the one day
+ * partition its time prunes to. LIMIT 1 keeps the subquery from being flattened into a join the
+ * planner may turn into a scan of every day in the page's range.
  */
-const RECORDS_SQL = `SELECT seq, body FROM ${RECORDS}
-  WHERE event_time BETWEEN $3 AND $4 AND (event_time, seq) IN (SELECT * FROM unnest($1::bigint[], $2::bigint[]))`;
+const RECORDS_SQL = `SELECT p.seq, r.body
+  FROM unnest($1::bigint[], $2::bigint[]) AS p (event_time, seq)
+  CROSS JOIN LATERAL (
+    SELECT body FROM ${RECORDS} WHERE event_time = p.event_time AND seq = p.seq LIMIT 1
+  ) AS r`;
 
 const ADVANCE_CURSOR_SQL = "UPDATE cairn_event_history_cursor SET seq = GREATEST(seq, $1) WHERE name = 'event-history'";
 
@@ -333,12 +337,9 @@ export class PostgresPostingStore {
   /** The stored records (compressed) at these positions, by seq; positions without one are absent. */
   async records(positions: readonly TokenPosition[]): Promise<Map<number, Buffer>> {
     if (positions.length === 0) return new Map();
-    const times = positions.map((position) => position.time);
     const rows = await this.db.queryPrepared<{ seq: string; body: Buffer }>("cairn_eh_records", RECORDS_SQL, [
-      times,
+      positions.map((position) => position.time),
       positions.map((position) => position.seq),
-      Math.min(...times),
-      Math.max(...times),
     ]);
     return new Map(rows.map((row) => [safeInteger(row.seq, "a journal seq"), row.body]));
   }
