@@ -1,5 +1,6 @@
 import { LeasedIndexer } from "../../consumers/event-history/leased-indexer.js";
 import { PostgresEventHistory } from "../../consumers/event-history/postgres-event-history.js";
+import { quarantineFor } from "../../consumers/quarantine.js";
 import { createLookupEventsOperation } from "../../control-plane/lookup-events.js";
 import type { PostgresDatabase } from "../../stores/postgres/index.js";
 import type { LeaseStore } from "../../stores/lease/index.js";
@@ -24,7 +25,7 @@ export function clusterEventHistoryModule(
 ): CairnModule {
   return {
     name: "event-history",
-    async start({ settings, journal, clock, onInternalError }) {
+    async start({ settings, journal, clock, quarantine, onInternalError }) {
       const history = await PostgresEventHistory.open({
         db: stores.db,
         journal,
@@ -36,6 +37,7 @@ export function clusterEventHistoryModule(
         journal,
         leases: { store: stores.leases, holder },
         pruneEveryMs: PRUNE_INTERVAL_MS,
+        quarantine: quarantineFor(quarantine, "event-history", clock, (line) => process.stderr.write(line)),
         report: onInternalError,
       });
       indexer.start();

@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { LeaseKeeper, type LeaseKeeperOptions } from "../../stores/lease/index.js";
+import type { RecordQuarantine } from "../quarantine.js";
 import type { ConsumerJournal } from "../runner.js";
 import type { PostgresEventHistory } from "./postgres-event-history.js";
 import { IndexerFencedOffError } from "./postgres-posting-store.js";
@@ -13,6 +14,8 @@ export interface LeasedIndexerOptions {
   readonly leases: LeaseKeeperOptions;
   /** How often the holder deletes postings past retention (also once on taking the lease). */
   readonly pruneEveryMs: number;
+  /** Where the holder sets aside a record the index refuses, so the records after it are indexed. */
+  readonly quarantine: RecordQuarantine;
   readonly report: (error: unknown) => void;
 }
 
@@ -74,8 +77,10 @@ export class LeasedIndexer {
     try {
       await this.options.history.follow(this.options.journal, {
         fencingToken: grant.fencingToken,
+        quarantine: this.options.quarantine,
         onFailure: (error) => {
           if (error instanceof IndexerFencedOffError) this.lose();
+          else this.options.report(new Error(`Event history indexing failed (retried): ${messageOf(error)}`));
         },
       });
       this.lastPruneMs = -Infinity;
@@ -105,4 +110,8 @@ export class LeasedIndexer {
     await this.options.history.unfollow();
     await this.keeper.release(INDEXER_LEASE).catch(this.options.report);
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
