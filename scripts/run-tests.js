@@ -63,7 +63,6 @@ const CLUSTER_MATRIX = [
   "integration/quarantine.test.js",
   "integration/fuzz-hostile-records.test.js",
   "integration/ingested-by.test.js",
-  "integration/lake-import-queries.test.js",
   "integration/account-isolation.test.js",
   "integration/middleware-express-fastify.test.js",
   "integration/proxy-aws-cli.test.js",
