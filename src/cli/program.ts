@@ -122,6 +122,7 @@ function addProxyCommand(program: Command): void {
           throw new UsageError("--tls-cert and --tls-key go together");
         }
         const { dataDir, accountId } = loadSettings(["dataDir", "accountId"], flags, process.env);
+        const { databaseUrl } = clusterSecretSettings();
         const { runProxy } = await import("./commands/proxy.js");
         const stopped = new Promise<void>((resolve) => {
           process.once("SIGINT", () => resolve());
@@ -135,6 +136,7 @@ function addProxyCommand(program: Command): void {
           dataDir,
           accountId,
           verifySignatures: flags.verifySignatures === true,
+          ...(databaseUrl !== undefined ? { databaseUrl } : {}),
           ...(flags.tlsCert !== undefined && flags.tlsKey !== undefined
             ? { tls: { certPath: flags.tlsCert, keyPath: flags.tlsKey } }
             : {}),

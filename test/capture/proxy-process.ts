@@ -12,6 +12,7 @@ import { spawnCairn, type CairnProcess } from "../helpers/cairn-process.js";
 import { pollUntil } from "../helpers/poll.js";
 import { ownChild } from "../helpers/owned-children.js";
 import { runAws } from "../helpers/aws-cli.js";
+import { backendEnvOf } from "../helpers/test-backend.js";
 
 /** A real `cairn proxy` child process on 127.0.0.1 and a free port. */
 export type ProxyProcess = CairnProcess;
@@ -30,6 +31,8 @@ export function startProxyProcess(options: {
     PATH: process.env["PATH"] ?? "",
     HOME: process.env["HOME"] ?? "/tmp",
     CAIRN_ACCOUNT_ID: TEST_ACCOUNT_ID,
+    // A cluster node's callers are in its PostgreSQL: the proxy reads them with the node's settings.
+    ...backendEnvOf(options.dataDir),
     ...options.env,
   });
 }

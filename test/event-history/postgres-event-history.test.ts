@@ -275,7 +275,10 @@ describe("PostgresEventHistory across nodes", { skip: postgresMissingReason() },
         const db = c.node();
         const history = await PostgresEventHistory.open({ db, journal: c.journal, clock: c.clock });
         const leases = { store: await openPostgresLeaseStore(db), holder, ttlMs: 1_500 };
-        const indexer = new LeasedIndexer({ history, journal: c.journal, leases, pruneEveryMs: 3_600_000, report });
+        const indexer = new LeasedIndexer({
+          ...{ history, journal: c.journal, leases, pruneEveryMs: 3_600_000, report },
+          quarantine: { add: async (_entry, error) => assert.fail(`unexpected quarantine: ${String(error)}`) },
+        });
         return { history, indexer, leases: leases.store };
       }),
     );

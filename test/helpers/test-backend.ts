@@ -21,6 +21,14 @@ if (TEST_BACKEND === "cluster")
     if (engines !== undefined) await (await engines).stop();
   });
 
+/**
+ * The `skip` of a test (or suite) about the embedded backend alone, such as its own S3 endpoint or
+ * its data dir's files: in the cluster pass it says why it does not run; false on the embedded one.
+ */
+export function embeddedOnly(why: string): string | false {
+  return TEST_BACKEND === "cluster" ? `embedded backend only: ${why}` : false;
+}
+
 /** The environment a server on `dataDir` runs with on this backend (none for the embedded one). */
 export async function backendEnv(dataDir: string): Promise<Record<string, string>> {
   if (TEST_BACKEND === "embedded") return {};

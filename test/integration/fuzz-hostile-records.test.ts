@@ -15,10 +15,10 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomInt, randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { gzipSync } from "node:zlib";
 import {
   CreateChannelCommand,
   CreateEventDataStoreCommand,
@@ -26,10 +26,13 @@ import {
   StartLoggingCommand,
   type CloudTrailClient,
 } from "@aws-sdk/client-cloudtrail";
+import { S3Client } from "@aws-sdk/client-s3";
 import { removeDataDir, startServerProcess, TEST_ACCOUNT_ID, type ServerProcess } from "../helpers/server-process.js";
 import { ingestCall, sendRaw, type RawResponse } from "../helpers/signed-request.js";
 import { recentRecords, type RawRecord } from "../helpers/sample-records.js";
 import { pollUntil } from "../helpers/poll.js";
+import { ensureTrailBucket } from "../helpers/test-backend.js";
+import { deliveredOnS3 } from "../helpers/trail-delivery.js";
 import { importDirectory } from "../helpers/lake-import.js";
 import { admin, lakeClient, queryAll } from "../lake/lake-client.js";
 
@@ -314,23 +317,6 @@ function assertNo500(response: RawResponse, what: string): void {
   assert.ok(response.status < 500, `${what} answered ${response.status}: ${response.text.slice(0, 500)}`);
 }
 
-/** eventIDs of every record in the trail's log files in the embedded bucket. */
-function deliveredEventIds(dataDir: string, bucket: string): Set<string> {
-  const root = join(dataDir, "buckets", bucket);
-  const walk = (dir: string): string[] =>
-    existsSync(dir)
-      ? readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-          e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
-        )
-      : [];
-  const ids = new Set<string>();
-  for (const path of walk(root).filter((p) => p.includes("/CloudTrail/") && p.endsWith(".json.gz"))) {
-    const { Records } = JSON.parse(gunzipSync(readFileSync(path)).toString("utf8")) as { Records: RawRecord[] };
-    for (const record of Records) ids.add(String(record["eventID"]));
-  }
-  return ids;
-}
-
 async function eventIdsIn(client: CloudTrailClient, store: string, ids: readonly string[]): Promise<Set<string>> {
   const found = new Set<string>();
   for (const part of chunks(ids, 200)) {
@@ -435,6 +421,7 @@ describe(`fuzz: hostile records through every source (seed ${SEED})`, () => {
     importStore = (
       await client.send(new CreateEventDataStoreCommand({ Name: "fuzz-import", StartIngestion: false }))
     ).EventDataStoreArn!.split("/")[1]!;
+    await ensureTrailBucket(server.dataDir, bucket);
     await client.send(new CreateTrailCommand({ Name: "fuzz-trail", S3BucketName: bucket }));
     await client.send(new StartLoggingCommand({ Name: "fuzz-trail" }));
   });
@@ -560,13 +547,19 @@ describe(`fuzz: hostile records through every source (seed ${SEED})`, () => {
       message: "the good audit events in the channel's store",
     });
     assert.equal((await eventIdsIn(client, importStore, goodImport)).size, goodImport.length);
-    await pollUntil(
-      () => {
-        const delivered = deliveredEventIds(server.dataDir, bucket);
-        return goodIngest.every((id) => delivered.has(id));
-      },
-      { ...wait, message: "the good /ingest records in the trail's log files" },
-    );
+    // Read as a customer reads them: through the S3 endpoint the bucket is on (Cairn's own, or the cluster's).
+    const s3 = new S3Client({ endpoint: server.s3Url!, region: "us-east-1", credentials: admin, forcePathStyle: true });
+    try {
+      await pollUntil(
+        async () => {
+          const delivered = await deliveredOnS3(s3, bucket);
+          return goodIngest.every((id) => delivered.has(id));
+        },
+        { ...wait, message: "the good /ingest records in the trail's log files" },
+      );
+    } finally {
+      s3.destroy();
+    }
   });
 
   it("stays up; /health ends ok, with nothing quarantined", async () => {

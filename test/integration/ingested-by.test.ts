@@ -30,6 +30,7 @@ import {
   type ServerProcess,
 } from "../helpers/server-process.js";
 import { cloudTrailCall, ingestCall, sendRaw } from "../helpers/signed-request.js";
+import { ensureTrailBucket } from "../helpers/test-backend.js";
 import { logFileKeysOnS3 } from "../helpers/trail-delivery.js";
 import { lakeClient, queryAll } from "../lake/lake-client.js";
 
@@ -130,6 +131,7 @@ describe("who ingested each record: next to it, never in it", () => {
       }),
     );
     store = created.EventDataStoreArn!.split("/")[1]!;
+    await ensureTrailBucket(server.dataDir, BUCKET);
     await client.send(new CreateTrailCommand({ Name: "audit", S3BucketName: BUCKET }));
     await client.send(new StartLoggingCommand({ Name: "audit" }));
     await ingestAs(server, alice, [fromAlice]);

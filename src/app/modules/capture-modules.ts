@@ -1,4 +1,6 @@
 import { startInProcessProxy } from "../../capture/proxy/in-process.js";
+import { isClusterMode } from "../../config/settings.js";
+import { principalsDatabasePath } from "../data-directory-secrets.js";
 import { registerIngestRoute } from "../../http/routes/ingest-route.js";
 import { registerTailRoute } from "../../http/routes/tail-route.js";
 import type { CairnModule } from "../registry.js";
@@ -26,7 +28,15 @@ export const liveTailModule: CairnModule = {
 export const proxyModule: CairnModule = {
   name: "proxy",
   async start({ settings, journal, principals, clock }) {
-    const proxy = await startInProcessProxy({ settings, journal, principals, clock });
+    // A cluster node's principals are in PostgreSQL; its data dir holds no principals.db.
+    const principalsPath = isClusterMode(settings) ? undefined : principalsDatabasePath(settings.dataDir);
+    const proxy = await startInProcessProxy({
+      settings,
+      journal,
+      principals,
+      clock,
+      ...(principalsPath === undefined ? {} : { principalsPath }),
+    });
     return {
       banner: () => (proxy === undefined ? [] : [proxy.bannerLine]),
       close: async () => proxy?.close(),

@@ -38,9 +38,9 @@ export function clusterEventHistoryModule(
         journal,
         leases: { store: stores.leases, holder },
         pruneEveryMs: PRUNE_INTERVAL_MS,
-        report: onInternalError,
         // As on an embedded server: a record the index refuses is set aside, not retried forever.
         quarantine: quarantineFor(quarantine, "event-history", clock, (line) => process.stderr.write(line)),
+        report: onInternalError,
       });
       indexer.start();
       const lookupEvents = createLookupEventsOperation({

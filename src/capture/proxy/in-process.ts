@@ -6,7 +6,6 @@
  * its answer has been forwarded; records are appended in groups (one append, one fsync, every
  * `APPEND_BATCH_MS`), retried while the journal cannot write, and flushed when the server stops.
  */
-import { join } from "node:path";
 import type { PrincipalStore } from "../../stores/principals/index.js";
 import type { Journal, JournalAppendItem } from "../../journal/journal.js";
 import type { Clock } from "../../lib/clock.js";
@@ -19,7 +18,6 @@ interface InProcessProxySettings {
   readonly proxyUpstream?: string | undefined;
   readonly proxyPort: number;
   readonly host: string;
-  readonly dataDir: string;
   readonly accountId: string;
 }
 
@@ -27,6 +25,11 @@ export interface InProcessProxyOptions {
   readonly settings: InProcessProxySettings;
   readonly journal: Journal;
   readonly principals: PrincipalStore;
+  /**
+   * The SQLite file behind `principals`, when there is one: the recording worker then reads callers
+   * itself. A cluster's principals are in PostgreSQL, so they are looked up through `principals`.
+   */
+  readonly principalsPath?: string;
   readonly clock: Clock;
   readonly log?: (line: string) => void;
 }
@@ -58,7 +61,7 @@ export async function startInProcessProxy(options: InProcessProxyOptions): Promi
       verifySignatures: false,
       models: new ServiceModels(),
       principals: options.principals,
-      principalsPath: join(settings.dataDir, "principals.db"),
+      ...(options.principalsPath === undefined ? {} : { principalsPath: options.principalsPath }),
       defaultAccountId: settings.accountId,
       onRecord: (json) => sink.enqueue(json),
       log,

@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { resolveClientSettings } from "../../client/client-settings.js";
+import { openClusterPrincipals } from "../../app/cluster-secrets.js";
 import { loadSettings } from "../../config/settings.js";
 import { readDataDirectoryKey } from "../../lib/master-key.js";
 import { openSqlitePrincipalStore, type PrincipalStore } from "../../stores/principals/index.js";
@@ -21,6 +22,11 @@ export interface ProxyCommandOptions {
   readonly dataDir: string;
   readonly accountId: string;
   readonly verifySignatures: boolean;
+  /**
+   * CAIRN_DATABASE_URL (cluster mode, checked as the server checks it): callers are looked up in the
+   * cluster's PostgreSQL, with the cluster's master key, instead of the data directory's principals.db.
+   */
+  readonly databaseUrl?: string;
   /** HTTPS identity; without it the proxy falls back to CAIRN_PROXY_TLS_CERT/KEY, else plain HTTP. */
   readonly tls?: { readonly certPath: string; readonly keyPath: string };
   readonly env: NodeJS.ProcessEnv;
@@ -48,10 +54,7 @@ export async function runProxy(options: ProxyCommandOptions): Promise<void> {
     options.env,
   );
   const log = (line: string): void => void options.stderr.write(`cairn proxy: ${line}\n`);
-  // The principals file is the server's: read it when it is there, never create one elsewhere.
-  const principalsPath = join(options.dataDir, "principals.db");
-  const principals = existsSync(principalsPath) ? await openProxyPrincipals(principalsPath, options) : undefined;
-  if (principals === undefined) log(`${principalsPath} not found: every caller will be logged as type Unknown`);
+  const { principals, principalsPath, close: closePrincipals } = await openCallers(options, log);
   // The spool lives in the data dir; a proxy on another host than the server starts with none.
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const sink = new EventSink({
@@ -67,7 +70,7 @@ export async function runProxy(options: ProxyCommandOptions): Promise<void> {
     ...(options.tls !== undefined ? { tls: options.tls } : {}),
     models: new ServiceModels(),
     principals,
-    ...(principals === undefined ? {} : { principalsPath }),
+    ...(principalsPath === undefined ? {} : { principalsPath }),
     defaultAccountId: options.accountId,
     onRecord: (json) => sink.enqueue(json),
     log,
@@ -78,8 +81,36 @@ export async function runProxy(options: ProxyCommandOptions): Promise<void> {
   await options.stopped;
   await proxy.close();
   await sink.close(DRAIN_ON_STOP_MS);
-  await principals?.close();
+  await closePrincipals();
   if (sink.pending > 0) log(`${sink.pending} record(s) left in the spool; they are sent at the next start`);
+}
+
+interface Callers {
+  readonly principals: PrincipalStore | undefined;
+  /** The SQLite file behind `principals`, which the recording worker then reads itself. */
+  readonly principalsPath?: string;
+  close(): Promise<void>;
+}
+
+/** Where callers are looked up: the cluster's PostgreSQL, else the data directory's principals.db. */
+async function openCallers(options: ProxyCommandOptions, log: (line: string) => void): Promise<Callers> {
+  if (options.databaseUrl !== undefined) {
+    const settings = loadSettings(["masterKey", "masterKeyFile"], {}, options.env);
+    const opened = await openClusterPrincipals({
+      ...settings,
+      dataDir: options.dataDir,
+      databaseUrl: options.databaseUrl,
+    });
+    return { principals: opened.principals, close: opened.close };
+  }
+  // The principals file is the server's: read it when it is there, never create one elsewhere.
+  const principalsPath = join(options.dataDir, "principals.db");
+  if (!existsSync(principalsPath)) {
+    log(`${principalsPath} not found: every caller will be logged as type Unknown`);
+    return { principals: undefined, close: async () => undefined };
+  }
+  const principals = await openProxyPrincipals(principalsPath, options);
+  return { principals, principalsPath, close: () => principals.close() };
 }
 
 /**

@@ -14,9 +14,9 @@ export interface LeasedIndexerOptions {
   readonly leases: LeaseKeeperOptions;
   /** How often the holder deletes postings past retention (also once on taking the lease). */
   readonly pruneEveryMs: number;
+  /** Where the holder sets aside a record the index refuses, so the records after it are indexed. */
+  readonly quarantine: RecordQuarantine;
   readonly report: (error: unknown) => void;
-  /** Where records the index refuses are set aside; without it such a record stops the index for good. */
-  readonly quarantine?: RecordQuarantine;
 }
 
 /**
@@ -77,9 +77,10 @@ export class LeasedIndexer {
     try {
       await this.options.history.follow(this.options.journal, {
         fencingToken: grant.fencingToken,
-        ...(this.options.quarantine !== undefined ? { quarantine: fencedOffRefused(this.options.quarantine) } : {}),
+        quarantine: fencedOffRefused(this.options.quarantine),
         onFailure: (error) => {
           if (error instanceof IndexerFencedOffError) this.lose();
+          else this.options.report(new Error(`Event history indexing failed (retried): ${messageOf(error)}`));
         },
       });
       this.lastPruneMs = -Infinity;
@@ -123,4 +124,8 @@ function fencedOffRefused(quarantine: RecordQuarantine): RecordQuarantine {
       await quarantine.add(entry, error);
     },
   };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
