@@ -20,6 +20,7 @@ import {
   createLoggingTrail,
   deliveredOnS3,
   digestChainProblems,
+  deliveringOn,
   digestCountOnS3,
   holdersOf,
   ingestLoad,
@@ -27,13 +28,14 @@ import {
 
 const missing = clusterEnginesMissingReason("cluster DeleteTrail tests");
 const admin = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
+const LIVE_BUCKET = "cluster-deleted-live";
 const OLD_BUCKET = "cluster-deleted-trail";
 const NEW_BUCKET = "cluster-recreated-trail";
 const TRAIL = "doomed-trail";
 /** The lease TTL (15 s) plus delivery on a loaded machine; the checks poll, they are not timed. */
 const WAIT = { timeoutMs: 90_000, intervalMs: 500 };
 
-describe("cluster mode: DeleteTrail while the trail's lease holder is dead", { skip: missing }, () => {
+describe("cluster mode: DeleteTrail of a logging trail, its holder alive or dead", { skip: missing }, () => {
   let engines: ClusterEngines;
   let s3: S3Client;
   let cluster: ClusterNodes;
@@ -52,8 +54,29 @@ describe("cluster mode: DeleteTrail while the trail's lease holder is dead", { s
     await engines?.stop();
   });
 
-  it("delivers what the trail logged once, with a final digest that validates; a new trail of its name starts afresh", async () => {
+  it("DeleteTrail through the node that does not hold the trail: the live holder delivers its last events and final digest", async () => {
     const nodes = await cluster.startAll(["delete-a", "delete-b"]);
+    const { consumer } = await createLoggingTrail(s3, nodes[0]!, { bucket: LIVE_BUCKET, trail: "live-trail" });
+    const [holder] = await holdersOf(nodes, consumer);
+    const other = nodes.find((node) => node !== holder)!;
+    const logged = await ingestLoad(holder!, 2, 20);
+    const ct = cloudTrail(other);
+    try {
+      await ct.send(new DeleteTrailCommand({ Name: "live-trail" }));
+      await assertGone(ct, "live-trail");
+      await pollUntil(async () => (await pendingDeletions(db)) === 0, { ...WAIT, message: "the holder's drain" });
+      const counts = await deliveredOnS3(s3, LIVE_BUCKET);
+      for (const id of logged) assert.equal(counts.get(id), 1, `event ${id} is in ${counts.get(id) ?? 0} log files`);
+      assert.ok((await digestCountOnS3(s3, LIVE_BUCKET)) > 0, "the final digest");
+      assert.deepEqual(await digestChainProblems(s3, LIVE_BUCKET), []);
+      assert.deepEqual(await Promise.all(nodes.map(deliveringOn)), [[], []], "no node delivers it any more");
+    } finally {
+      ct.destroy();
+    }
+  });
+
+  it("delivers what the trail logged once, with a final digest that validates; a new trail of its name starts afresh", async () => {
+    const nodes = cluster.live;
     const startTime = new Date(Date.now() - 60_000).toISOString();
     const { trailArn, consumer } = await createLoggingTrail(s3, nodes[0]!, { bucket: OLD_BUCKET, trail: TRAIL });
     const [holder] = await holdersOf(nodes, consumer);
@@ -65,7 +88,7 @@ describe("cluster mode: DeleteTrail while the trail's lease holder is dead", { s
     const ct = cloudTrail(survivor);
     try {
       await ct.send(new DeleteTrailCommand({ Name: TRAIL }));
-      await assertGone(ct);
+      await assertGone(ct, TRAIL);
       const afterDelete = await ingestLoad(survivor, 1, 10);
       await s3.send(new CreateBucketCommand({ Bucket: NEW_BUCKET }));
       // At once, while the deleted trail still waits for its drain.
@@ -128,12 +151,12 @@ describe("cluster mode: DeleteTrail while the trail's lease holder is dead", { s
 });
 
 /** No API shows a deleted trail. */
-async function assertGone(ct: CloudTrailClient): Promise<void> {
-  await assert.rejects(ct.send(new GetTrailCommand({ Name: TRAIL })), { name: "TrailNotFoundException" });
+async function assertGone(ct: CloudTrailClient, name: string): Promise<void> {
+  await assert.rejects(ct.send(new GetTrailCommand({ Name: name })), { name: "TrailNotFoundException" });
   const described = await ct.send(new DescribeTrailsCommand({}));
-  assert.deepEqual(described.trailList ?? [], []);
+  assert.ok(!(described.trailList ?? []).some((trail) => trail.Name === name), "DescribeTrails");
   const listed = await ct.send(new ListTrailsCommand({}));
-  assert.deepEqual(listed.Trails ?? [], []);
+  assert.ok(!(listed.Trails ?? []).some((trail) => trail.Name === name), "ListTrails");
 }
 
 /** Deleted trails no node has drained yet (read from PostgreSQL, as every node sees them). */
