@@ -120,6 +120,20 @@ describe("cluster journal retention floor on PostgreSQL", { skip: postgresMissin
     assert.equal(await floor(), 36, "a trail started again holds from its cursor until the old drain is done");
     await stores.states.save(stateOf(restarted.trailArn, { cursor: 120 }));
     assert.equal(await floor(), 41, "its new session's deliveries move it on");
+
+    // Deleted while logging (its holder dead): gone from every list, still owed its last events.
+    const deleted = trailConfig({ name: "deleted", deliverFromSeq: 12 });
+    await put(deleted);
+    await stores.states.save(stateOf(deleted.trailArn, { cursor: 25 }));
+    await stores.trails.delete(deleted.accountId, deleted.name, { journalHeadSeq: 130 });
+    assert.equal(await stores.trails.get(deleted.accountId, deleted.name), undefined);
+    assert.equal(await floor(), 26, "a deleted trail holds from its cursor until its drain is recorded");
+    await put(trailConfig({ name: "deleted", deliverFromSeq: 140, createdAtMs: 1_800_000_000_000 }));
+    assert.equal(await floor(), 26, "a new trail of its name does not release it");
+    await stores.states.save({ ...emptyDeliveryState(deleted.trailArn), drainedUntilSeq: 130 });
+    assert.equal(await floor(), 41, "drained (the state left empty for the new trail), it holds nothing");
+    await stores.trails.forgetDeleted(deleted.trailArn, 130);
+    assert.equal(await floor(), 41);
   });
 
   it("Event history and the Lake writer: the cursors PostgreSQL holds, not the reading node's view", async () => {

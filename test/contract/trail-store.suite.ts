@@ -258,6 +258,50 @@ export function trailStoreContractSuite(name: string, create: () => Promise<Trai
         );
         assert.deepEqual(await store.get(ACCOUNT, "p"), { ...trail("p"), isMultiRegionTrail: true });
       }));
+
+    it("keeps a deleted trail with events left to deliver, out of sight, until it is forgotten; on every handle", () =>
+      withNodes(async ([store, other]) => {
+        if (store === undefined || other === undefined) assert.fail("no handles");
+        const logging = { ...trail("gone"), isLogging: true, deliverFromSeq: 5 };
+        const stopped = { ...trail("halted"), deliverUntilSeq: 9 };
+        await store.put(logging);
+        await store.put(stopped);
+        await store.put(trail("idle"));
+        await store.updateStatus(logging.trailArn, { latestDeliveryTimeMs: 5 });
+        await store.delete(ACCOUNT, "gone", { journalHeadSeq: 30 });
+        await store.delete(ACCOUNT, "halted", { journalHeadSeq: 31 });
+        await store.delete(ACCOUNT, "idle", { journalHeadSeq: 32 });
+        const expected = [
+          { trail: logging, deliverUntilSeq: 30, stopLogging: false },
+          { trail: stopped, deliverUntilSeq: 9, stopLogging: true },
+        ];
+        assert.deepEqual(await other.deletedTrails(), expected, "a trail that never logged is not kept");
+        assert.deepEqual(await other.list(), [], "deleted trails are in no list");
+        assert.equal(await other.get(ACCOUNT, "gone"), undefined);
+        assert.deepEqual(await other.status(logging.trailArn), {}, "the status went with the trail");
+
+        // A trail of the same name at once: a new configuration, a status of its own, a deletion of its own.
+        const again = { ...trail("gone"), createdAtMs: 1_800_000_000_000, isLogging: true };
+        await other.create(again);
+        assert.deepEqual(await store.get(ACCOUNT, "gone"), again);
+        assert.deepEqual(await store.status(again.trailArn), {});
+        await other.delete(ACCOUNT, "gone", { journalHeadSeq: 40 });
+        assert.deepEqual(
+          (await store.deletedTrails()).map((d) => `${d.trail.name}@${d.deliverUntilSeq}:${d.trail.createdAtMs}`),
+          ["gone@30:1700000000000", "gone@40:1800000000000", "halted@9:1700000000000"],
+          "by ARN, then deletion",
+        );
+
+        await other.forgetDeleted(logging.trailArn, 30);
+        await other.forgetDeleted(logging.trailArn, 30);
+        await store.forgetDeleted(stopped.trailArn, 9);
+        assert.deepEqual(
+          (await store.deletedTrails()).map((d) => `${d.trail.name}@${d.deliverUntilSeq}`),
+          ["gone@40"],
+        );
+        await store.delete(ACCOUNT, "never-existed", { journalHeadSeq: 50 });
+        assert.equal((await other.deletedTrails()).length, 1);
+      }));
   });
 }
 

@@ -82,17 +82,19 @@ async function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | undefin
 
 /**
  * The lowest journal seq any trail still needs, whichever node delivers it (or drains it after a
- * stop), from the states every node saved in PostgreSQL. The trails are read first: a state read
- * after them is only further along, so no trail of the list is placed above where it is. A trail
- * started after the list was read is missed, but it needs only entries journaled from its start on,
- * younger than any retention period.
+ * stop or a deletion), from the states every node saved in PostgreSQL. The trails are read first,
+ * then the deleted ones (a trail deleted in between is in both, never in neither), then the states:
+ * a state read after them is only further along, so no trail of the list is placed above where it
+ * is. A trail started after the list was read is missed, but it needs only entries journaled from
+ * its start on, younger than any retention period.
  */
 export async function trailsClusterFloor(stores: {
   trails: TrailStore;
   deliveryStates: PostgresDeliveryStateStore;
 }): Promise<number> {
   const trails = await stores.trails.list();
-  return trailsNeededFromSeq(trails, await stores.deliveryStates.loadAll());
+  const deleted = await stores.trails.deletedTrails();
+  return trailsNeededFromSeq(trails, await stores.deliveryStates.loadAll(), deleted);
 }
 
 /**

@@ -236,16 +236,17 @@ export class TrailDeliverer implements Consumer {
 
   /**
    * The last step before a trail stops: delivers what was journaled up to `untilSeq` (StopLogging's
-   * boundary; the journal head for a deleted trail), then StopLogging's own record, then the final digest.
+   * boundary, or DeleteTrail's; the journal head when not given), then StopLogging's own record
+   * (unless `stopLogging` is false: a trail deleted while logging has none), then the final digest.
    */
-  async drain(untilSeq?: number): Promise<void> {
+  async drain(untilSeq?: number, { stopLogging = true }: { stopLogging?: boolean } = {}): Promise<void> {
     const until = untilSeq ?? this.options.journal.headSeq();
     while (this.examinedTo < until) {
       const batch = await this.options.journal.read(this.examinedTo + 1, Math.min(1000, until - this.examinedTo));
       if (batch.length === 0) break;
       await this.handle(batch.filter((entry) => entry.seq <= until));
     }
-    if (untilSeq !== undefined) await this.deliverStopLoggingRecord(untilSeq);
+    if (untilSeq !== undefined && stopLogging) await this.deliverStopLoggingRecord(untilSeq);
     await this.flush({ finalDigest: true });
     if (untilSeq !== undefined) {
       this.loaded().drainedUntilSeq = untilSeq;
@@ -256,6 +257,15 @@ export class TrailDeliverer implements Consumer {
   /** Whether the drain of the stop at `untilSeq` finished (journal retention asks the same, trail-retention.ts). */
   drainedUntil(untilSeq: number): boolean {
     return drainFinished(this.loaded(), untilSeq);
+  }
+
+  /**
+   * Whether a drain to `untilSeq` was recorded as finished. A deleted trail asks this rather than
+   * drainedUntil: its drains were always recorded, and a state that merely looks drained (every file
+   * digested, the cursor past the deletion) still lacks the final digest.
+   */
+  drainedUntilExactly(untilSeq: number): boolean {
+    return this.loaded().drainedUntilSeq === untilSeq;
   }
 
   /**

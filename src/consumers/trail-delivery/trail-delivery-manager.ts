@@ -7,6 +7,8 @@ import type { QuarantineStore } from "../../stores/quarantine/index.js";
 import type { SigningKeyStore } from "../../stores/signing-keys/index.js";
 import {
   StaleFencingTokenError,
+  emptyDeliveryState,
+  type DeletedTrail,
   type DeliveryStateStore,
   type TrailConfig,
   type TrailStore,
@@ -230,12 +232,17 @@ class LoggingTrails {
 
   private async reconcile(): Promise<void> {
     if (this.stopped) return;
+    // Deleted trails first: a trail deleted between the two reads is then in neither, and is
+    // drained (by stopChanged, or at the next reconcile) rather than both run and drained here.
+    const deleted = await this.deps.trails.deletedTrails();
     const all = await this.deps.trails.list();
     const wanted = new Map(all.filter((t) => t.isLogging).map((t) => [t.trailArn, t]));
-    const lastCursors = await this.stopChanged(wanted);
+    const lastCursors = await this.stopChanged(wanted, deleted);
     for (const arn of this.failed.keys()) if (!wanted.has(arn)) this.failed.delete(arn);
+    // A new trail of a deleted one's name has its ARN, lease and state key: it starts once the old one is drained.
+    const waiting = await this.drainDeleted(deleted);
     for (const [arn, trail] of wanted) {
-      if (this.running.has(arn)) continue;
+      if (this.running.has(arn) || waiting.has(arn)) continue;
       try {
         const fencingToken = await this.leaseFor(arn);
         if (fencingToken === null) continue;
@@ -274,11 +281,68 @@ class LoggingTrails {
   }
 
   private async drainOne(trail: TrailConfig, untilSeq: number, fencingToken: number | undefined): Promise<void> {
+    const deliverer = await this.loadedDeliverer(trail, fencingToken);
+    if (!deliverer.drainedUntil(untilSeq)) await deliverer.drain(untilSeq);
+  }
+
+  /** A deliverer of `trail` on its saved state, its saved plan and pending digests put again. */
+  private async loadedDeliverer(trail: TrailConfig, fencingToken: number | undefined): Promise<TrailDeliverer> {
     const deliverer = this.newDeliverer(trail, fencingToken);
     await deliverer.loadCursor();
     await deliverer.recover();
     if (deliverer.revoked) throw new FencedOffError(trail.trailArn);
-    if (!deliverer.drainedUntil(untilSeq)) await deliverer.drain(untilSeq);
+    return deliverer;
+  }
+
+  /**
+   * Deleted trails no manager drained yet (their holder died, or the drain failed): each drained
+   * here under its lease, one ARN's deletions in order. Returns the ARNs that still have one, whose
+   * new trail of the same name must wait.
+   */
+  private async drainDeleted(deleted: readonly DeletedTrail[]): Promise<Set<string>> {
+    const waiting = new Set<string>();
+    for (const gone of deleted) {
+      const arn = gone.trail.trailArn;
+      if (this.drained.has(deletedMark(gone))) continue;
+      // Running: a trail of the same ARN this reconcile did not stop; the next one will.
+      if (waiting.has(arn) || this.running.has(arn) || this.stopped) {
+        waiting.add(arn);
+        continue;
+      }
+      try {
+        const fencingToken = await this.leaseFor(arn);
+        if (fencingToken === null) {
+          waiting.add(arn);
+          continue;
+        }
+        try {
+          await this.closeDeleted(await this.loadedDeliverer(gone.trail, fencingToken), gone);
+        } finally {
+          await this.leases?.release(arn).catch(this.report);
+        }
+      } catch (error) {
+        waiting.add(arn);
+        this.report(error);
+      }
+    }
+    return waiting;
+  }
+
+  /**
+   * Delivers a deleted trail's last events and final digest (unless its state says that was done),
+   * then leaves an empty state behind, marked drained (so the floor and a crash before the next step
+   * see it done), so a new trail of the same name starts with no cursor and no digest chain; only
+   * then is the deleted trail forgotten.
+   */
+  private async closeDeleted(deliverer: TrailDeliverer, gone: DeletedTrail): Promise<void> {
+    const arn = gone.trail.trailArn;
+    if (!deliverer.drainedUntilExactly(gone.deliverUntilSeq))
+      await deliverer.drain(gone.deliverUntilSeq, { stopLogging: gone.stopLogging });
+    const { fencingToken } = deliverer.options;
+    const fresh = { ...emptyDeliveryState(arn), drainedUntilSeq: gone.deliverUntilSeq };
+    await this.deps.deliveryStates.save(fresh, fencingToken === undefined ? {} : { fencingToken });
+    await this.deps.trails.forgetDeleted(arn, gone.deliverUntilSeq);
+    this.drained.add(deletedMark(gone));
   }
 
   /**
@@ -312,7 +376,10 @@ class LoggingTrails {
    * Stops the consumers of trails that stopped logging, were deleted or changed configuration.
    * Returns the cursors the changed ones had reached, in case their restart fails.
    */
-  private async stopChanged(wanted: ReadonlyMap<string, TrailConfig>): Promise<Map<string, number>> {
+  private async stopChanged(
+    wanted: ReadonlyMap<string, TrailConfig>,
+    deleted: readonly DeletedTrail[],
+  ): Promise<Map<string, number>> {
     const lastCursors = new Map<string, number>();
     for (const [arn, current] of [...this.running]) {
       const trail = wanted.get(arn);
@@ -320,8 +387,13 @@ class LoggingTrails {
       this.running.delete(arn);
       await current.runner.stop();
       lastCursors.set(arn, current.deliverer.neededFromSeq() - 1);
-      // Stopped or deleted: deliver what was logged until now and close the digest chains.
-      if (trail === undefined) {
+      const gone = trail === undefined ? deleted.find((d) => d.trail.trailArn === arn) : undefined;
+      if (gone !== undefined) {
+        // Drained by this trail's own deliverer (no other may save its state meanwhile).
+        await this.closeDeleted(current.deliverer, gone).catch(this.report);
+        await this.leases?.release(arn).catch(this.report);
+      } else if (trail === undefined) {
+        // Stopped (or deleted without a record of it): deliver what was logged until now and close the digest chains.
         const stopped = (await this.deps.trails.list()).find((t) => t.trailArn === arn);
         const untilSeq = stopped?.deliverUntilSeq;
         await current.deliverer.drain(untilSeq).then(() => this.drained.add(`${arn}@${untilSeq}`), this.report);
@@ -412,6 +484,11 @@ function startTicking(work: () => Promise<unknown>, ms: number, report: (error: 
 function lastErrorOf(runner: ConsumerRunner, deliverer: TrailDeliverer): { lastError?: string } {
   const error = runner.lastError !== undefined ? String(runner.lastError) : deliverer.lastError;
   return error !== undefined ? { lastError: error } : {};
+}
+
+/** The `drained` entry of a deleted trail this process drained. */
+function deletedMark(gone: DeletedTrail): string {
+  return `deleted:${gone.trail.trailArn}@${gone.deliverUntilSeq}`;
 }
 
 function consumerName(trailArn: string): string {

@@ -1,4 +1,9 @@
-import { emptyDeliveryState, type DeliveryState, type TrailConfig } from "../../stores/trails/index.js";
+import {
+  emptyDeliveryState,
+  type DeletedTrail,
+  type DeliveryState,
+  type TrailConfig,
+} from "../../stores/trails/index.js";
 
 /**
  * Whether the drain of the stop at `untilSeq` finished (its final digest written). A state saved
@@ -28,16 +33,24 @@ function trailNeededFromSeq(trail: TrailConfig, state: DeliveryState): number {
 }
 
 /**
- * The lowest journal seq any of `trails` still needs, each from its saved state in `states` (a trail
- * with none has an empty one, cursor 0); Infinity when none needs anything. Cluster mode's journal
- * retention floor for trail delivery: the states are the ones every node saved.
+ * The lowest journal seq any of `trails`, and of the `deleted` trails not drained yet, still needs,
+ * each from its saved state in `states` (a trail with none has an empty one, cursor 0); Infinity when
+ * none needs anything. Cluster mode's journal retention floor for trail delivery: the states are the
+ * ones every node saved. A deleted trail needs what follows its cursor until its drain is recorded
+ * (its state's `drainedUntilSeq` is its deletion's); the same ARN's new trail waits for that drain.
  */
-export function trailsNeededFromSeq(trails: readonly TrailConfig[], states: readonly DeliveryState[]): number {
+export function trailsNeededFromSeq(
+  trails: readonly TrailConfig[],
+  states: readonly DeliveryState[],
+  deleted: readonly DeletedTrail[] = [],
+): number {
   const byArn = new Map(states.map((state) => [state.trailArn, state]));
+  const stateOf = (arn: string) => byArn.get(arn) ?? emptyDeliveryState(arn);
   let floor = Infinity;
-  for (const trail of trails) {
-    const state = byArn.get(trail.trailArn) ?? emptyDeliveryState(trail.trailArn);
-    floor = Math.min(floor, trailNeededFromSeq(trail, state));
+  for (const trail of trails) floor = Math.min(floor, trailNeededFromSeq(trail, stateOf(trail.trailArn)));
+  for (const { trail, deliverUntilSeq } of deleted) {
+    const state = stateOf(trail.trailArn);
+    if (state.drainedUntilSeq !== deliverUntilSeq) floor = Math.min(floor, state.cursor + 1);
   }
   return floor;
 }

@@ -39,7 +39,9 @@ export function stopLoggingOperation(deps: TrailOperationDeps): OperationHandler
 export function deleteTrailOperation(deps: TrailOperationDeps): OperationHandler {
   return async function deleteTrail(input: Record<string, unknown>, context: OperationContext) {
     const trail = await resolveTrail(deps.trails, input, "Name", context, { mutating: true });
-    await deps.trails.delete(trail.accountId, trail.name);
+    // What the trail logged until now is still delivered, with a final digest, as for StopLogging:
+    // the store keeps it for the delivery managers until one of them drained it.
+    await deps.trails.delete(trail.accountId, trail.name, { journalHeadSeq: await deps.journalHeadSeq() });
     return { output: {}, responseElements: null, resources: trailResources(trail) };
   };
 }

@@ -2,7 +2,10 @@ import { randomUUID } from "node:crypto";
 import { migrate, type Migration, type PostgresDatabase, type Queryable } from "../postgres/index.js";
 import {
   TrailAlreadyExistsError,
+  deletedTrailOf,
   type AccountTrailsCheck,
+  type DeleteTrailOptions,
+  type DeletedTrail,
   type TrailConfig,
   type TrailDeliveryStatus,
   type TrailStore,
@@ -37,6 +40,18 @@ const MIGRATIONS: readonly Migration[] = [
             status    JSONB NOT NULL
           )`,
   },
+  {
+    version: 2,
+    name: "deleted trails still to drain",
+    // No reference to cairn_trails: the trail row is gone, and a trail of the same name (same ARN)
+    // may be created while this one still waits for its drain.
+    sql: `CREATE TABLE cairn_trail_deleted (
+            trail_arn         TEXT NOT NULL,
+            deliver_until_seq BIGINT NOT NULL,
+            deleted_json      TEXT NOT NULL,
+            PRIMARY KEY (trail_arn, deliver_until_seq)
+          )`,
+  },
 ];
 
 const UNIQUE_VIOLATION = "23505";
@@ -61,8 +76,11 @@ const INSERT = `
     RETURNING 1)
   SELECT pg_notify('${CHANGES_CHANNEL}', $6) FROM written`;
 const DELETE = `
-  WITH removed AS (DELETE FROM cairn_trails WHERE account_id = $1 AND name = $2 RETURNING 1)
-  SELECT pg_notify('${CHANGES_CHANNEL}', $3) FROM removed`;
+  WITH removed AS (DELETE FROM cairn_trails WHERE account_id = $1 AND name = $2 RETURNING config_json)
+  SELECT config_json, pg_notify('${CHANGES_CHANNEL}', $3) FROM removed`;
+const KEEP_DELETED = `
+  INSERT INTO cairn_trail_deleted (trail_arn, deliver_until_seq, deleted_json) VALUES ($1, $2, $3)
+  ON CONFLICT (trail_arn, deliver_until_seq) DO UPDATE SET deleted_json = excluded.deleted_json`;
 /**
  * The merge in one statement: $2 holds the members to set, $3 the names to clear. A trail that does
  * not exist gets no row: the reference fails (or the SELECT finds nothing) and the update is ignored.
@@ -125,10 +143,19 @@ export async function openPostgresTrailStore(
       storable(accountId, name) ? run(() => getTrail(db, accountId, name)) : Promise.resolve(undefined),
     create: (trail, check) => write(trail, true, check),
     put: (trail, check) => write(trail, false, check),
-    async delete(accountId, name) {
+    async delete(accountId, name, options = {}) {
       if (!storable(accountId, name)) return;
-      const removed = await run(() => db.query(DELETE, [accountId, name, self]));
-      if (removed.length > 0) listeners.notify();
+      if (await run(() => deleteTrail(db, { accountId, name, writer: self, ...options }))) listeners.notify();
+    },
+    deletedTrails: () => run(() => listDeleted(db)),
+    async forgetDeleted(trailArn, deliverUntilSeq) {
+      if (!storable(trailArn)) return;
+      await run(() =>
+        db.query("DELETE FROM cairn_trail_deleted WHERE trail_arn = $1 AND deliver_until_seq = $2", [
+          trailArn,
+          deliverUntilSeq,
+        ]),
+      );
     },
     status: (trailArn) => (storable(trailArn) ? run(() => readStatus(db, trailArn)) : Promise.resolve({})),
     async updateStatus(trailArn, update) {
@@ -187,6 +214,32 @@ async function writeTrail(db: PostgresDatabase, { trail, mustBeNew, check, write
       throw new TrailAlreadyExistsError(trail.accountId, trail.name);
     throw error;
   }
+}
+
+/**
+ * Removes the trail and keeps what it still has to deliver in one transaction, so a drain is never
+ * lost between the two (and the notification goes out only when both committed). True when a trail was removed.
+ */
+async function deleteTrail(
+  db: PostgresDatabase,
+  { accountId, name, writer, journalHeadSeq }: { accountId: string; name: string; writer: string } & DeleteTrailOptions,
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx.query<{ config_json: string }>(DELETE, [accountId, name, writer]);
+    if (row === undefined) return false;
+    const trail = JSON.parse(row.config_json) as TrailConfig;
+    const deleted = journalHeadSeq === undefined ? undefined : deletedTrailOf(trail, journalHeadSeq);
+    if (deleted !== undefined)
+      await tx.query(KEEP_DELETED, [trail.trailArn, deleted.deliverUntilSeq, JSON.stringify(deleted)]);
+    return true;
+  });
+}
+
+async function listDeleted(db: Queryable): Promise<DeletedTrail[]> {
+  const rows = await db.query<{ deleted_json: string }>(
+    'SELECT deleted_json FROM cairn_trail_deleted ORDER BY trail_arn COLLATE "C", deliver_until_seq',
+  );
+  return rows.map((row) => JSON.parse(row.deleted_json) as DeletedTrail);
 }
 
 async function readStatus(db: Queryable, trailArn: string): Promise<TrailDeliveryStatus> {

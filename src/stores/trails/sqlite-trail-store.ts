@@ -2,7 +2,10 @@ import type Database from "better-sqlite3";
 import { openSchemaDatabase } from "../../lib/sqlite-database.js";
 import {
   TrailAlreadyExistsError,
+  deletedTrailOf,
   type AccountTrailsCheck,
+  type DeleteTrailOptions,
+  type DeletedTrail,
   type TrailConfig,
   type TrailDeliveryStatus,
   type TrailStore,
@@ -36,6 +39,13 @@ const SCHEMA = `
     trail_arn   TEXT PRIMARY KEY,
     status_json TEXT NOT NULL
   ) STRICT;
+  -- Deleted trails still to drain (DeletedTrail). IF NOT EXISTS: added to version 1 data dirs as is.
+  CREATE TABLE IF NOT EXISTS deleted_trails (
+    trail_arn         TEXT NOT NULL,
+    deliver_until_seq INTEGER NOT NULL,
+    deleted_json      TEXT NOT NULL,
+    PRIMARY KEY (trail_arn, deliver_until_seq)
+  ) STRICT;
 `;
 
 interface ConfigRow {
@@ -51,8 +61,8 @@ interface ConfigRow {
 export function openSqliteTrailStore(path: string, options: SqliteTrailStoreOptions = {}): SqliteTrailStore {
   // Trail changes are rare and an acknowledged CreateTrail must survive a power cut.
   const db = openSchemaDatabase(path, { schema: SCHEMA, schemaVersion: SCHEMA_VERSION, synchronous: "FULL" });
-  const { listAll, listAccount, getOne, upsert, arnOf, deleteTrail, deleteStatus, getStatus, putStatus } =
-    prepareStatements(db);
+  const statements = prepareStatements(db);
+  const { listAll, listAccount, getOne, upsert, deleteTrail, deleteStatus, getStatus, putStatus } = statements;
   const listeners = changeListeners(
     options.onListenerError ??
       ((error: unknown) => process.stderr.write(`Cairn: trail change listener failed: ${String(error)}\n`)),
@@ -65,11 +75,16 @@ export function openSqliteTrailStore(path: string, options: SqliteTrailStoreOpti
     check?.(listAccount.all(trail.accountId).map((row) => JSON.parse(row.config_json) as TrailConfig));
     upsert.run(trail.accountId, trail.name, trail.homeRegion, trail.trailArn, JSON.stringify(trail));
   });
-  const removeTrail = db.transaction((accountId: string, name: string) => {
-    const existing = arnOf.get(accountId, name);
+  const removeTrail = db.transaction((accountId: string, name: string, options: DeleteTrailOptions) => {
+    const row = getOne.get(accountId, name);
+    if (row === undefined) return false;
+    const existing = JSON.parse(row.config_json) as TrailConfig;
     deleteTrail.run(accountId, name);
-    if (existing !== undefined) deleteStatus.run(existing.trail_arn);
-    return existing !== undefined;
+    deleteStatus.run(existing.trailArn);
+    const deleted = options.journalHeadSeq === undefined ? undefined : deletedTrailOf(existing, options.journalHeadSeq);
+    if (deleted !== undefined)
+      statements.keepDeleted.run(existing.trailArn, deleted.deliverUntilSeq, JSON.stringify(deleted));
+    return true;
   });
   const mergeStatus = db.transaction((trailArn: string, update: Partial<TrailDeliveryStatus>) => {
     const current = readStatus(trailArn) as Record<string, unknown>;
@@ -103,8 +118,14 @@ export function openSqliteTrailStore(path: string, options: SqliteTrailStoreOpti
       checkedWrite(trail, false, check);
       listeners.notify();
     },
-    async delete(accountId, name) {
-      if (removeTrail(accountId, name)) listeners.notify();
+    async delete(accountId, name, options = {}) {
+      if (removeTrail(accountId, name, options)) listeners.notify();
+    },
+    async deletedTrails() {
+      return statements.listDeleted.all().map((row) => JSON.parse(row.deleted_json) as DeletedTrail);
+    },
+    async forgetDeleted(trailArn, deliverUntilSeq) {
+      statements.forgetDeleted.run(trailArn, deliverUntilSeq);
     },
     async status(trailArn) {
       return readStatus(trailArn);
@@ -132,8 +153,15 @@ function prepareStatements(db: Database.Database) {
      ON CONFLICT (account_id, name) DO UPDATE SET
        home_region = excluded.home_region, trail_arn = excluded.trail_arn, config_json = excluded.config_json`,
     ),
-    arnOf: db.prepare<[string, string], { trail_arn: string }>(
-      "SELECT trail_arn FROM trails WHERE account_id = ? AND name = ?",
+    keepDeleted: db.prepare<[string, number, string]>(
+      `INSERT INTO deleted_trails (trail_arn, deliver_until_seq, deleted_json) VALUES (?, ?, ?)
+     ON CONFLICT (trail_arn, deliver_until_seq) DO UPDATE SET deleted_json = excluded.deleted_json`,
+    ),
+    listDeleted: db.prepare<[], { deleted_json: string }>(
+      "SELECT deleted_json FROM deleted_trails ORDER BY trail_arn, deliver_until_seq",
+    ),
+    forgetDeleted: db.prepare<[string, number]>(
+      "DELETE FROM deleted_trails WHERE trail_arn = ? AND deliver_until_seq = ?",
     ),
     deleteTrail: db.prepare<[string, string]>("DELETE FROM trails WHERE account_id = ? AND name = ?"),
     deleteStatus: db.prepare<[string]>("DELETE FROM trail_status WHERE trail_arn = ?"),

@@ -51,6 +51,41 @@ export interface TrailDeliveryStatus {
 }
 
 /**
+ * A trail DeleteTrail removed while it still had events to deliver (it was logging, or stopped with
+ * a drain that may not have finished): kept, invisible to the API, until a delivery manager holding
+ * its lease delivered what was journaled up to `deliverUntilSeq` and wrote the final digest, as for
+ * a stop (docs/decisions/0012-fenced-delivery-state.md, point 6).
+ */
+export interface DeletedTrail {
+  /** The configuration as it was stored when DeleteTrail removed it. */
+  readonly trail: TrailConfig;
+  /** The journal head at DeleteTrail, or the StopLogging's boundary when the trail was stopped. */
+  readonly deliverUntilSeq: number;
+  /** Whether `deliverUntilSeq` is a StopLogging's, whose own record is then the trail's last event. */
+  readonly stopLogging: boolean;
+}
+
+/**
+ * What must still be delivered of `trail` when DeleteTrail removes it with the journal at
+ * `journalHeadSeq`; undefined for a trail that never logged. A trail stopped and already drained
+ * still gets one: only its delivery state knows it is drained, and the manager then just forgets it.
+ */
+export function deletedTrailOf(trail: TrailConfig, journalHeadSeq: number): DeletedTrail | undefined {
+  if (trail.isLogging) return { trail, deliverUntilSeq: journalHeadSeq, stopLogging: false };
+  if (trail.deliverUntilSeq !== undefined) return { trail, deliverUntilSeq: trail.deliverUntilSeq, stopLogging: true };
+  return undefined;
+}
+
+/** Options of `TrailStore.delete`. */
+export interface DeleteTrailOptions {
+  /**
+   * The journal head at DeleteTrail: a trail with events left to deliver is kept as a DeletedTrail
+   * (atomically with its removal) until its drain finished. Without it nothing is kept.
+   */
+  readonly journalHeadSeq?: number;
+}
+
+/**
  * Looks at the account's trails as stored when a write is decided (the trail being written among
  * them when it exists) and throws to refuse the write, e.g. the trails-per-region quota.
  */
@@ -88,8 +123,17 @@ export interface TrailStore {
    * serialised with the account's other checked writes and creates, as in `create`.
    */
   put(trail: TrailConfig, check?: AccountTrailsCheck): Promise<void>;
-  /** Removes the trail and its status; a trail that does not exist is not an error and is no change. */
-  delete(accountId: string, name: string): Promise<void>;
+  /**
+   * Removes the trail and its status; a trail that does not exist is not an error and is no change.
+   * With `journalHeadSeq`, a trail that still has events to deliver (deletedTrailOf) is kept, in the
+   * same atomic step, for `deletedTrails`; `list` and `get` never show it, and a trail of the same
+   * name can be created at once.
+   */
+  delete(accountId: string, name: string, options?: DeleteTrailOptions): Promise<void>;
+  /** Deleted trails whose drain no manager finished yet, every node's, by ARN then `deliverUntilSeq`. */
+  deletedTrails(): Promise<DeletedTrail[]>;
+  /** Forgets a deleted trail once its drain finished; one already forgotten is no change. */
+  forgetDeleted(trailArn: string, deliverUntilSeq: number): Promise<void>;
   /** The trail's status so far; `{}` for a trail that never delivered or does not exist. */
   status(trailArn: string): Promise<TrailDeliveryStatus>;
   /**

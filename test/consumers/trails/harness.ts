@@ -8,7 +8,10 @@ import type { ObjectStore, PutObjectOptions } from "../../../src/stores/objects/
 import { ObjectStoreError } from "../../../src/stores/objects/object-store.js";
 import {
   TrailAlreadyExistsError,
+  deletedTrailOf,
   type AccountTrailsCheck,
+  type DeleteTrailOptions,
+  type DeletedTrail,
   type TrailConfig,
   type TrailDeliveryStatus,
   type TrailStore,
@@ -61,6 +64,7 @@ export function trailConfig(overrides: Partial<TrailConfig> = {}): TrailConfig {
 export class MemoryTrailStore implements TrailStore {
   readonly trails = new Map<string, TrailConfig>();
   readonly statuses = new Map<string, Record<string, unknown>>();
+  private deleted: DeletedTrail[] = [];
   private readonly listeners: Array<() => void> = [];
   constructor(private readonly onListenerError: (error: unknown) => void = (error) => console.error(error)) {}
   async list(accountId?: string): Promise<TrailConfig[]> {
@@ -90,12 +94,24 @@ export class MemoryTrailStore implements TrailStore {
     this.trails.set(trail.trailArn, trail);
     this.notify();
   }
-  async delete(accountId: string, name: string): Promise<void> {
+  async delete(accountId: string, name: string, options: DeleteTrailOptions = {}): Promise<void> {
     const trail = this.find(accountId, name);
     if (trail === undefined) return;
+    const deleted = options.journalHeadSeq === undefined ? undefined : deletedTrailOf(trail, options.journalHeadSeq);
+    const kept = (d: DeletedTrail) =>
+      d.trail.trailArn !== trail.trailArn || d.deliverUntilSeq !== deleted?.deliverUntilSeq;
+    if (deleted !== undefined) this.deleted = [...this.deleted.filter(kept), deleted];
     this.trails.delete(trail.trailArn);
     this.statuses.delete(trail.trailArn);
     this.notify();
+  }
+  async deletedTrails(): Promise<DeletedTrail[]> {
+    return [...this.deleted].sort(
+      (a, b) => compare(a.trail.trailArn, b.trail.trailArn) || a.deliverUntilSeq - b.deliverUntilSeq,
+    );
+  }
+  async forgetDeleted(trailArn: string, deliverUntilSeq: number): Promise<void> {
+    this.deleted = this.deleted.filter((d) => d.trail.trailArn !== trailArn || d.deliverUntilSeq !== deliverUntilSeq);
   }
   async status(trailArn: string): Promise<TrailDeliveryStatus> {
     return { ...this.statuses.get(trailArn) } as TrailDeliveryStatus;

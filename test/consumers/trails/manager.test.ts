@@ -1,13 +1,18 @@
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { afterEach, it } from "node:test";
 import {
   startTrailDelivery,
   type TrailDelivery,
   type TrailDeliveryDeps,
 } from "../../../src/consumers/trail-delivery/trail-delivery-manager.js";
-import type { DeliveryState, DeliveryStateStore } from "../../../src/stores/trails/delivery-state.js";
+import {
+  emptyDeliveryState as emptyState,
+  type DeliveryState,
+  type DeliveryStateStore,
+} from "../../../src/stores/trails/delivery-state.js";
 import { deliveryStatePath, openFileDeliveryStateStore } from "../../../src/stores/trails/file-delivery-state-store.js";
 import type { TrailConfig } from "../../../src/stores/trails/trail.js";
 import { systemClock } from "../../../src/lib/clock.js";
@@ -110,6 +115,87 @@ it("drains a stop whose drain never ran (the process died after StopLogging) at 
   await again.stop();
   assert.equal((await readLogFiles(ws.store)).length, files.length, "a drained stop is not drained twice");
   assert.equal((await digestKeys()).length, 1);
+  assert.deepEqual(errors, []);
+});
+
+it("delivers a deleted logging trail's events and final digest; a new trail of its name starts with no cursor or chain", async () => {
+  ws = workspace();
+  await ws.store.ensureBucket(BUCKET);
+  const journal = new MemoryJournal();
+  const trails = new MemoryTrailStore();
+  const states = openFileDeliveryStateStore(ws.dataDir);
+  const trail = trailConfig({ startLoggingTimeMs: Date.now() - 5_000 });
+  await trails.put(trail);
+  const errors: unknown[] = [];
+  const delivery = await startDelivery(journal, trails, errors, states);
+  try {
+    const logged = [record(), record({ eventName: "RunInstances", readOnly: false })];
+    await appendRecords(journal, logged);
+    await trails.delete(trail.accountId, trail.name, { journalHeadSeq: journal.headSeq() });
+    await appendRecords(journal, [record()]); // after DeleteTrail: not the deleted trail's
+    await delivery.flush(); // waits for the reconcile that drains the deleted trail
+    const files = await readLogFiles(ws.store);
+    assert.deepEqual(files.flatMap((file) => file.eventIds).sort(), logged.map((r) => r.eventID).sort());
+    assert.equal((await digestKeys()).length, 1, "the final digest");
+    await assertValidates(trail, files.length);
+    assert.deepEqual(await trails.deletedTrails(), [], "forgotten once drained");
+    const left = await states.load(trail.trailArn);
+    assert.deepEqual(
+      { ...left, drainedUntilSeq: undefined },
+      { ...emptyState(trail.trailArn), drainedUntilSeq: undefined },
+    );
+
+    // CreateTrail + StartLogging of the same name: its own files and a chain of its own.
+    const startedMs = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // its final digest ends a second after its chain began
+    const again = trailConfig({
+      startLoggingTimeMs: startedMs,
+      createdAtMs: startedMs,
+      deliverFromSeq: journal.headSeq() + 1,
+    });
+    await trails.create(again);
+    const next = [record({ eventName: "TerminateInstances", readOnly: false })];
+    await appendRecords(journal, next);
+    await trails.delete(again.accountId, again.name, { journalHeadSeq: journal.headSeq() });
+    await delivery.flush();
+    const after = (await readLogFiles(ws.store)).flatMap((file) => file.eventIds);
+    assert.deepEqual(after.sort(), [...logged, ...next].map((r) => r.eventID).sort());
+    const digests = await digestKeys();
+    assert.equal(digests.length, 2);
+    const newest = JSON.parse(gunzipSync((await ws.store.getObject(BUCKET, digests.sort().at(-1)!))!.body).toString());
+    assert.equal(newest.previousDigestSignature, null, "the new trail's chain does not follow the deleted one's");
+    assert.deepEqual(errors, []);
+  } finally {
+    await delivery.stop();
+  }
+});
+
+it("drains a trail deleted while no process delivered it at the next start, once", async () => {
+  ws = workspace();
+  await ws.store.ensureBucket(BUCKET);
+  const journal = new MemoryJournal();
+  const trails = new MemoryTrailStore();
+  const trail = trailConfig({ startLoggingTimeMs: Date.now() - 5_000 });
+  await trails.put(trail);
+  const errors: unknown[] = [];
+  const dying = await startDelivery(journal, trails, errors);
+  const logged = [record(), record({ eventName: "RunInstances", readOnly: false })];
+  await appendRecords(journal, logged);
+  await dying.stop(); // as a kill would: nothing delivered
+  await trails.delete(trail.accountId, trail.name, { journalHeadSeq: journal.headSeq() });
+  await appendRecords(journal, [record()]);
+
+  const next = await startDelivery(journal, trails, errors);
+  await next.stop();
+  const files = await readLogFiles(ws.store);
+  assert.deepEqual(files.flatMap((file) => file.eventIds).sort(), logged.map((r) => r.eventID).sort());
+  assert.equal((await digestKeys()).length, 1);
+  await assertValidates(trail, files.length);
+  assert.deepEqual(await trails.deletedTrails(), []);
+
+  const again = await startDelivery(journal, trails, errors);
+  await again.stop();
+  assert.equal((await readLogFiles(ws.store)).length, files.length, "drained once");
   assert.deepEqual(errors, []);
 });
 
