@@ -104,6 +104,7 @@ export class S3LakeCatalog implements LakeCatalog {
     this.inner.deleteDocument(table, id, accountId);
   addImportFailures = (importId: string, failures: readonly ImportFailure[]): Promise<void> =>
     this.inner.addImportFailures(importId, failures);
+  clearImportFailures = (importId: string): Promise<void> => this.inner.clearImportFailures(importId);
   importFailures = (importId: string, offset: number, limit: number): Promise<ImportFailure[]> =>
     this.inner.importFailures(importId, offset, limit);
 
