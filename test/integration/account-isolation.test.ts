@@ -251,6 +251,11 @@ describe(
       assert.equal(done["ImportStatus"], "COMPLETED");
       const stats = done["ImportStatistics"] as Record<string, number>;
       assert.ok(stats["EventsCompleted"]! > 0, JSON.stringify(stats));
+      // A retry (StartImport with ImportId) names only the import: the attacker's finds none, and a
+      // COMPLETED import is not run again.
+      const importId = String(done["ImportId"]);
+      refused(await attacker("cloudtrail", "start-import", "--import-id", importId), "ImportNotFoundException");
+      refused(await victim("cloudtrail", "start-import", "--import-id", importId), "InvalidParameterException");
       const object = await victim("s3", "cp", `s3://${VICTIM_BUCKET}/${victimKeys[0]!}`, "-");
       assert.equal(object.code, 0, object.stderr);
       const listed = await victim("s3", "ls");
