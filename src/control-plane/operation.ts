@@ -7,6 +7,11 @@ export interface OperationContext {
   readonly region: string;
   readonly requestId: string;
   readonly nowMs: number;
+  /**
+   * Authorises the caller for `action` on `resource` (rejects with the IAM denial), for a handler
+   * whose resource only the catalog knows (StartImport's retry). Absent outside the API route.
+   */
+  readonly authorize?: (action: string, resource: string) => Promise<void>;
 }
 
 export interface OperationResult {

@@ -409,6 +409,21 @@ function importFailureTests(withCatalog: WithCatalog): void {
       assert.deepEqual(await catalog.importFailures("import-2", 0, 10), [failure("other")]);
       assert.deepEqual(await catalog.importFailures("import-3", 0, 10), []);
     }));
+
+  it("forgets one import's failures, so a run again from the beginning holds each of its own once", () =>
+    withCatalog(async (catalog) => {
+      const run = [failure("bad.json"), failure("x.json#3"), failure("s3://b/p")];
+      await catalog.addImportFailures("import-1", run);
+      await catalog.addImportFailures("import-2", [failure("other")]);
+      await catalog.clearImportFailures("import-1");
+      assert.deepEqual(await catalog.importFailures("import-1", 0, 10), []);
+      await catalog.addImportFailures("import-1", run.slice(0, 2));
+      await catalog.addImportFailures("import-1", run.slice(2));
+      assert.deepEqual(await catalog.importFailures("import-1", 0, 10), run);
+      assert.deepEqual(await catalog.importFailures("import-1", 2, 10), run.slice(2), "numbered from the start");
+      assert.deepEqual(await catalog.importFailures("import-2", 0, 10), [failure("other")], "another import's stay");
+      await catalog.clearImportFailures("import-3");
+    }));
 }
 
 function reopenTests(withCatalog: WithCatalog): void {

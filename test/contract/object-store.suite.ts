@@ -238,6 +238,25 @@ export function objectStoreContractSuite(
       assert.deepEqual(await listAll(store, bucket, {}), ["a/3", "b"]);
     });
 
+    it("writes and deletes on condition of the ETag (If-Match) or of no object (If-None-Match: *)", async () => {
+      const bucket = await freshBucket();
+      const first = Buffer.from("s3://b/a.parquet\n");
+      const second = Buffer.from("s3://b/a.parquet\ns3://b/b.parquet\n");
+      await store.putObject(bucket, "m", first, { ifNoneMatch: "*" });
+      await rejectsWithCode(store.putObject(bucket, "m", second, { ifNoneMatch: "*" }), "PreconditionFailed");
+      await rejectsWithCode(store.putObject(bucket, "m", second, { ifMatch: md5(second) }), "PreconditionFailed");
+      await rejectsWithCode(store.putObject(bucket, "none", second, { ifMatch: md5(first) }), "PreconditionFailed");
+      assert.deepEqual((await store.getObject(bucket, "m"))?.body, first, "a refused write changes nothing");
+      assert.equal(await store.getObject(bucket, "none"), undefined);
+      await store.putObject(bucket, "m", second, { ifMatch: md5(first) });
+      assert.deepEqual((await store.getObject(bucket, "m"))?.body, second);
+      await rejectsWithCode(store.deleteObject(bucket, "m", { ifMatch: md5(first) }), "PreconditionFailed");
+      assert.deepEqual((await store.getObject(bucket, "m"))?.body, second, "a refused delete changes nothing");
+      await store.deleteObject(bucket, "m", { ifMatch: `"${md5(second)}"` });
+      assert.equal(await store.getObject(bucket, "m"), undefined);
+      await rejectsWithCode(store.deleteObject(bucket, "m", { ifMatch: md5(second) }), "PreconditionFailed");
+    });
+
     it("rejects with NoSuchBucket when the bucket is missing", async () => {
       const bucket = freshBucketName();
       await rejectsWithCode(store.putObject(bucket, "k", Buffer.from("x")), "NoSuchBucket");

@@ -252,6 +252,24 @@ describe(
       assert.equal(done["ImportStatus"], "COMPLETED");
       const stats = done["ImportStatistics"] as Record<string, number>;
       assert.ok(stats["EventsCompleted"]! > 0, JSON.stringify(stats));
+      // A retry (StartImport with ImportId) names only the import: the attacker's finds none, and a
+      // COMPLETED import is not run again.
+      const importId = String(done["ImportId"]);
+      refused(await attacker("cloudtrail", "start-import", "--import-id", importId), "ImportNotFoundException");
+      refused(await victim("cloudtrail", "start-import", "--import-id", importId), "InvalidParameterException");
+      // The retry is authorised on the import's store (the request names none): a reader of the
+      // victim's account may not run it, nor learn which ids exist.
+      const reader = awsAs(
+        server,
+        await addPrincipal(server.dataDir, {
+          name: "reader",
+          accountId: VICTIM,
+          policyArns: ["arn:aws:iam::aws:policy/AWSCloudTrail_ReadOnlyAccess"],
+        }),
+      );
+      refused(await reader("cloudtrail", "start-import", "--import-id", importId), "AccessDeniedException");
+      const unknown = "00000000-0000-4000-8000-000000000000";
+      refused(await reader("cloudtrail", "start-import", "--import-id", unknown), "AccessDeniedException");
       const object = await victim("s3", "cp", `s3://${VICTIM_BUCKET}/${victimKeys[0]!}`, "-");
       assert.equal(object.code, 0, object.stderr);
       const listed = await victim("s3", "ls");

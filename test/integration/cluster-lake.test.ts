@@ -10,6 +10,7 @@ import {
   CreateEventDataStoreCommand,
   DescribeQueryCommand,
   GetImportCommand,
+  ListImportFailuresCommand,
   StartImportCommand,
   StartQueryCommand,
 } from "@aws-sdk/client-cloudtrail";
@@ -252,6 +253,9 @@ describe("cluster mode: the Lake on S3, served by every node", { skip: missing }
             Body: gzipSync(JSON.stringify({ Records: imported })),
           }),
         );
+        // And one file the import cannot take: one ListImportFailures entry per run.
+        const bad = key.replace("_test.json.gz", "_bad.json.gz");
+        await s3.send(new PutObjectCommand({ Bucket: "cluster-archive", Key: bad, Body: gzipSync("{ not json") }));
         const started = await onThird.send(
           new StartImportCommand({
             Destinations: [created.EventDataStoreArn!],
@@ -275,6 +279,7 @@ describe("cluster mode: the Lake on S3, served by every node", { skip: missing }
         );
         assert.equal(done.ImportStatus, "COMPLETED");
         assert.equal(done.ImportStatistics?.EventsCompleted, imported.length);
+        assert.equal(done.ImportStatistics?.FailedEntries, 1);
         const importedRow = await countsReach(onThird, eds, imported.length, "cluster-lake-import");
         assert.deepEqual(importedRow, [String(imported.length), String(imported.length)]);
 
@@ -289,8 +294,18 @@ describe("cluster mode: the Lake on S3, served by every node", { skip: missing }
           { ...WAIT, message: "the import run again" },
         );
         assert.equal(rerun.ImportStatus, "COMPLETED");
-        assert.equal(rerun.ImportStatistics?.FilesCompleted, 1, "the rerun read the file again");
-        assert.equal(rerun.ImportStatistics?.EventsCompleted, 0, "and found every record stored");
+        assert.equal(rerun.ImportStatistics?.FilesCompleted, 2, "the rerun read the files again");
+        assert.equal(rerun.ImportStatistics?.EventsCompleted, imported.length, "what the runs added, counted once");
+        assert.equal(rerun.ImportStatistics?.FailedEntries, 1);
+        // The rerun's failure replaces the first run's: listed once, and the pages agree with FailedEntries.
+        const failures = await onSurvivor.send(
+          new ListImportFailuresCommand({ ImportId: started.ImportId, MaxResults: 1 }),
+        );
+        assert.deepEqual(
+          failures.Failures?.map((failure) => [failure.Location, failure.ErrorType]),
+          [[`s3://cluster-archive/${bad}`, "malformed-json"]],
+        );
+        assert.equal(failures.NextToken, undefined);
         const { id: after } = await runQuery(onThird, countSql(eds, "cluster-lake-import"));
         assert.deepEqual(await resultRow(onThird, after), importedRow, "nothing doubled by the rerun");
       } finally {

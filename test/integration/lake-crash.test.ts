@@ -10,8 +10,11 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import {
   CreateEventDataStoreCommand,
   GetImportCommand,
+  ListImportFailuresCommand,
   StartImportCommand,
   type CloudTrailClient,
+  type GetImportCommandOutput,
+  type ImportFailureListItem,
 } from "@aws-sdk/client-cloudtrail";
 import {
   makeDataDir,
@@ -31,6 +34,39 @@ import {
   type RawRecord,
 } from "../helpers/sample-records.js";
 import { admin, lakeClient, queryAll } from "../lake/lake-client.js";
+
+/** Every failure of an import's pages, MaxResults at a time. */
+async function allFailures(client: CloudTrailClient, importId: string): Promise<ImportFailureListItem[]> {
+  const failures: ImportFailureListItem[] = [];
+  let token: string | undefined;
+  do {
+    const page = await client.send(
+      new ListImportFailuresCommand({ ImportId: importId, MaxResults: 3, NextToken: token }),
+    );
+    failures.push(...(page.Failures ?? []));
+    token = page.NextToken;
+  } while (token !== undefined);
+  return failures;
+}
+
+/**
+ * The retried import lists each failure once (the interrupted run's are replaced), exactly the
+ * failures an uninterrupted import of the same files lists, and its pages agree with FailedEntries.
+ */
+async function assertRetryFailures(
+  client: CloudTrailClient,
+  retriedId: string,
+  retried: GetImportCommandOutput,
+  referenceId: string,
+): Promise<void> {
+  const failures = await allFailures(client, retriedId);
+  const reference = await allFailures(client, referenceId);
+  const locations = failures.map((failure) => failure.Location);
+  assert.ok(failures.length > 0, "the sample archives hold malformed files");
+  assert.equal(new Set(locations).size, locations.length, "no failure listed twice");
+  assert.equal(failures.length, retried.ImportStatistics?.FailedEntries, "the pages hold FailedEntries failures");
+  assert.deepEqual(locations.sort(), reference.map((failure) => failure.Location).sort());
+}
 
 /**
  * kill -9 while the Lake consumer writes Parquet and while an import runs: after a restart every
@@ -245,32 +281,42 @@ describe("Lake survives kill -9", () => {
         process.stdout.write(`# import: killed at ${progress} events read, ${partial} committed before the kill\n`);
         assert.ok(partial > 0 && partial < generated.size, "the kill interrupted the import after a commit");
 
-        const runToEnd = async (store: string, from: typeof source): Promise<void> => {
+        // A new import, or (`retry`) StartImport with the interrupted import's id: run again from the beginning.
+        const runToEnd = async (
+          request: { store: string; from: typeof source } | { retry: string },
+        ): Promise<GetImportCommandOutput> => {
           const lakeClientNow = client!;
           const started = await lakeClientNow.send(
-            new StartImportCommand({ Destinations: [store], ImportSource: from }),
+            new StartImportCommand(
+              "retry" in request
+                ? { ImportId: request.retry }
+                : { Destinations: [request.store], ImportSource: request.from },
+            ),
           );
-          await pollUntil(
+          if ("retry" in request) assert.equal(started.ImportId, request.retry, "a retry keeps its import's id");
+          return pollUntil(
             async () => {
               const got = await lakeClientNow.send(new GetImportCommand({ ImportId: started.ImportId }));
               if (got.ImportStatus === "FAILED" || got.ImportStatus === "STOPPED")
                 throw new Error(`import ${started.ImportId} ended ${got.ImportStatus}`);
-              return got.ImportStatus === "COMPLETED";
+              return got.ImportStatus === "COMPLETED" ? got : undefined;
             },
             // A bound, not a figure: the retry imports ~200,000 events on a shared 2-core machine.
-            { timeoutMs: 180_000, intervalMs: 100, message: `import into ${store}` },
+            { timeoutMs: 180_000, intervalMs: 100, message: `import ${started.ImportId}` },
           );
         };
         let mark = Date.now();
-        await runToEnd(crashed, source);
+        const retried = await runToEnd({ retry: first.ImportId! });
         process.stdout.write(`# import: retry took ${Date.now() - mark} ms\n`);
         mark = Date.now();
         // The reference: the sample archives imported once, without a crash, into a fresh store.
         const reference = await createStore("reference");
-        await runToEnd(reference, {
-          S3: { ...source.S3, S3LocationUri: pathToFileURL(join(archive, "samples")).href },
+        const uninterrupted = await runToEnd({
+          store: reference,
+          from: { S3: { ...source.S3, S3LocationUri: pathToFileURL(join(archive, "samples")).href } },
         });
         process.stdout.write(`# import: reference import took ${Date.now() - mark} ms\n`);
+        await assertRetryFailures(client, first.ImportId!, retried, uninterrupted.ImportId!);
 
         const duplicates = await rows(
           client,
@@ -287,6 +333,15 @@ describe("Lake survives kill -9", () => {
           `SELECT (SELECT count(*) FROM ${crashed}) AS crashed, (SELECT count(*) FROM ${reference}) AS reference`,
         );
         assert.equal(Number(counts[0]!["crashed"]), Number(counts[0]!["reference"]) + generated.size);
+        assert.equal(
+          retried.ImportStatistics?.EventsCompleted,
+          Number(counts[0]!["crashed"]),
+          "EventsCompleted counts what both runs of the import added",
+        );
+        assert.equal(
+          retried.ImportStatistics?.FilesCompleted,
+          (uninterrupted.ImportStatistics?.FilesCompleted ?? 0) + FILES,
+        );
         const ids = await rows(
           client,
           `SELECT eventID FROM ${crashed} WHERE recipientAccountId = '${TEST_ACCOUNT_ID}'`,

@@ -9,12 +9,18 @@ import {
   LakeFencedError,
   openPostgresLakeCatalog,
   type EventDataStore,
+  type ImportFailure,
   type LakeCatalog,
 } from "../../src/lake/catalog/index.js";
 import { LakeFileCache } from "../../src/lake/s3/lake-file-cache.js";
 import { manifestKey, openS3LakeCatalog, type S3LakeCatalog } from "../../src/lake/s3/s3-lake-catalog.js";
 import { openPostgresLeaseStore, type LeaseStore } from "../../src/stores/lease/index.js";
-import { createS3ObjectStore, type ObjectStore } from "../../src/stores/objects/index.js";
+import {
+  createS3ObjectStore,
+  ObjectStoreError,
+  type ObjectStore,
+  type PutObjectOptions,
+} from "../../src/stores/objects/index.js";
 import { openPostgresDatabase, type PostgresDatabase } from "../../src/stores/postgres/index.js";
 import { postgresMissingReason, startPostgresServer, type PostgresServer } from "../helpers/postgres-server.js";
 import { motoMissingReason, startMotoServer, type MotoServer } from "../storage/moto-server.js";
@@ -34,6 +40,10 @@ function store(): EventDataStore {
     ...{ retentionPeriod: 7, terminationProtectionEnabled: false, billingMode: "EXTENDABLE_RETENTION_PRICING" },
     ...{ tags: [], createdMs: 0, updatedMs: 0, fromSeq: 0 },
   };
+}
+
+function importFailure(location: string): ImportFailure {
+  return { Location: location, Status: "FAILED", ErrorType: "unreadable", ErrorMessage: "x", LastUpdatedTime: 1 };
 }
 
 describe("the Lake on S3: upload before commit, manifests, the janitor's grace", { skip: missing }, () => {
@@ -87,15 +97,15 @@ describe("the Lake on S3: upload before commit, manifests, the janitor's grace",
   }
 
   /** A file the writer would have written at `<lakeDir>/<eds>/<partition>/<name>.parquet`. */
-  function written(catalog: S3LakeCatalog, name: string): string {
-    const path = catalog.cache.pathOf(`${EDS}/${PARTITION}/${name}.parquet`);
+  function written(catalog: S3LakeCatalog, name: string, partition = PARTITION): string {
+    const path = catalog.cache.pathOf(`${EDS}/${partition}/${name}.parquet`);
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, randomBytes(64));
     return path;
   }
 
-  async function manifest(): Promise<string[] | undefined> {
-    const object = await objects.getObject(BUCKET, manifestKey(EDS, PARTITION));
+  async function manifest(partition = PARTITION): Promise<string[] | undefined> {
+    const object = await objects.getObject(BUCKET, manifestKey(EDS, partition));
     return object?.body.toString("utf8").split("\n").filter(Boolean);
   }
 
@@ -172,8 +182,15 @@ describe("the Lake on S3: upload before commit, manifests, the janitor's grace",
       );
       await assert.rejects(catalog.forgetFiles([file.path]), fenced);
       await assert.rejects(catalog.deleteStore(EDS), fenced);
+      // A superseded node still running an import adds no failure to the run the new holder began.
+      await assert.rejects(catalog.addImportFailures("import-fenced", [importFailure("late")]), fenced);
+      await assert.rejects(catalog.clearImportFailures("import-fenced"), fenced);
     }
     assert.ok(await fresh.store(EDS), "the refused purge changed nothing");
+    await fresh.addImportFailures("import-fenced", [importFailure("mine")]);
+    assert.deepEqual(await fresh.importFailures("import-fenced", 0, 10), [importFailure("mine")]);
+    await fresh.clearImportFailures("import-fenced");
+    assert.deepEqual(await fresh.importFailures("import-fenced", 0, 10), []);
     await fresh.commitFiles([file], 99);
     assert.equal(await fresh.cursor(), 99);
     await fresh.forgetFiles([file.path]);
@@ -214,6 +231,60 @@ describe("the Lake on S3: upload before commit, manifests, the janitor's grace",
     assert.ok(await objects.getObject(BUCKET, mergedKey), "the merged file stays");
     assert.deepEqual(await db.query("SELECT key FROM cairn_lake_retired"), []);
     assert.ok(existsSync(merged));
+  });
+
+  it("refuses the manifest a superseded holder built from a stale read; the new holder's list stands", async () => {
+    const partition = "eventdate=2026-01-03";
+    const key = manifestKey(EDS, partition);
+    // The zombie's first manifest PUT waits here: it has read the catalog, then pauses (a SIGSTOP).
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let pause!: () => void;
+    const paused = new Promise<void>((resolve) => (pause = resolve));
+    const puts: Array<{ body: string; outcome: string }> = [];
+    const pausing: ObjectStore = Object.assign(Object.create(objects) as ObjectStore, {
+      async putObject(bucket: string, objectKey: string, body: Buffer, options?: PutObjectOptions) {
+        if (objectKey !== key) return objects.putObject(bucket, objectKey, body, options);
+        if (puts.length === 0) {
+          pause();
+          await gate;
+        }
+        const outcome = await objects.putObject(bucket, objectKey, body, options).then(
+          () => "written",
+          (error: unknown) => (error instanceof ObjectStoreError ? error.code : String(error)),
+        );
+        puts.push({ body: body.toString("utf8"), outcome });
+        if (outcome !== "written") throw new ObjectStoreError(`manifest ${outcome}`, outcome);
+      },
+    });
+    const old = await leases.acquire("lake-writer-manifest-test", "zombie", 15_000);
+    assert.ok(old);
+    const zombie = await node({ store: pausing, inner: await openPostgresLakeCatalog(db, { current: () => old }) });
+    const mine = written(zombie, "live-000000000020-000000000020", partition);
+    const committing = zombie.commitFiles([{ path: mine, edsId: EDS, rows: 1, keys: [keyHash("z20")] }]);
+    await paused;
+    // Committed and its list read ({mine}); meanwhile the lease passes on and the new holder
+    // commits to the same partition and writes the manifest listing both files.
+    await leases.release(old);
+    const now = await leases.acquire("lake-writer-manifest-test", "holder", 15_000);
+    assert.ok(now);
+    const holder = await node({ inner: await openPostgresLakeCatalog(db, { current: () => now }) });
+    const theirs = written(holder, "live-000000000021-000000000021", partition);
+    await holder.commitFiles([{ path: theirs, edsId: EDS, rows: 1, keys: [keyHash("z21")] }]);
+    const both = (await keysOf(holder))
+      .filter((k) => k.startsWith(`${EDS}/${partition}/`))
+      .map((k) => `s3://${BUCKET}/${k}`);
+    assert.equal(both.length, 2);
+    assert.deepEqual(await manifest(partition), both, "the new holder's manifest lists both files");
+
+    release();
+    await committing;
+    const stale = both.filter((line) => line.includes("/live-000000000020-"));
+    assert.equal(puts.length, 2);
+    assert.deepEqual(puts[0], { body: `${stale[0]}\n`, outcome: "PreconditionFailed" }, "the stale list is refused");
+    assert.deepEqual(puts[1], { body: both.map((line) => `${line}\n`).join(""), outcome: "written" });
+    assert.deepEqual(await manifest(partition), both, "the manifest still lists the new holder's file");
+    await leases.release(now);
   });
 
   it("forgets a partition (retention) and removes its manifest", async () => {

@@ -250,14 +250,13 @@ class HolderWork {
 
   /**
    * Runs every recorded import not running here: new ones, and those a previous holder was running
-   * when it stopped, again from the beginning (the de-duplication keys skip what it committed).
+   * when it stopped, again from the beginning (the de-duplication keys skip what it committed; the
+   * run replaces its failures and statistics, runImport).
    */
   private async startImports(running: Running, lease: LakeWriterLease): Promise<void> {
     const docs = await running.catalog.documents<ImportDocument>("imports");
     for (const doc of docs) {
       if (!(doc.status === "INITIALIZING" || doc.status === "IN_PROGRESS") || running.imports.has(doc.id)) continue;
-      if (doc.status === "IN_PROGRESS")
-        doc.stats = { PrefixesFound: 0, PrefixesCompleted: 0, FilesCompleted: 0, EventsCompleted: 0, FailedEntries: 0 };
       const deps = importDeps(this.context, {
         ...operationDeps(this.context, running.catalog, await StoreRouter.load(running.catalog)),
         duck: this.deps.duck,

@@ -12,7 +12,7 @@ import type { DuckDBInstance } from "@duckdb/node-api";
 import { ApiError } from "../../lib/api-error.js";
 import { optionalInteger, optionalList, optionalString, optionalTimestampMs } from "../input.js";
 import { isPlainObject } from "../../lib/plain-object.js";
-import type { OperationHandler } from "../operation.js";
+import type { OperationContext, OperationHandler, OperationResult } from "../operation.js";
 import { requireActive, type LakeOperationDeps } from "./eds-input.js";
 import { resolveImportLocation } from "./import/import-source.js";
 import { runImport, type ImportDocument } from "./import/import-runner.js";
@@ -70,8 +70,84 @@ function saveImport(deps: ImportOperationDeps, doc: ImportDocument): Promise<voi
   return deps.catalog.putDocument("imports", doc);
 }
 
-function startImportOperation(deps: ImportOperationDeps): OperationHandler {
+/** An ongoing import of the account: there is at most one (AccountHasOngoingImportException). */
+async function refuseOngoing(deps: ImportOperationDeps, accountId: string): Promise<void> {
+  const docs = await deps.catalog.documents<ImportDocument>("imports", accountId);
+  if (docs.some((d) => d.status === "INITIALIZING" || d.status === "IN_PROGRESS"))
+    throw new ApiError("AccountHasOngoingImportException", "The account already has an import in progress.");
+}
+
+/** The answer, and the run here unless the lease holder runs it (cluster mode). */
+function started(deps: ImportOperationDeps, doc: ImportDocument): OperationResult {
+  // The answer describes the import as recorded, before a run here changes the document.
+  const answer = view(doc);
+  if (deps.leasedRuns !== true) void runImportDocument(deps, doc);
+  return { output: answer, responseElements: answer };
+}
+
+/**
+ * The import a retry names, once the caller is authorised for StartImport on its event data store
+ * (on `*` when there is no such import, so a caller without the permission learns nothing).
+ */
+async function retriedImport(
+  deps: ImportOperationDeps,
+  input: Record<string, unknown>,
+  context: OperationContext,
+): Promise<ImportDocument> {
+  const authorize = context.authorize;
+  if (authorize === undefined) throw new Error("StartImport with ImportId needs the caller's authorisation.");
+  const found = await loadImport(deps, input, context.accountId).catch(async (error: unknown) => {
+    await authorize("cloudtrail:StartImport", "*");
+    throw error;
+  });
+  await authorize("cloudtrail:StartImport", found.destinationArn);
+  return found;
+}
+
+/**
+ * StartImport with `ImportId` (spec: "or {ImportId} to retry"): runs a FAILED or STOPPED import of
+ * the caller's account again from the beginning, with its source, destination and time bounds. The
+ * source is checked again as a new import's is (CAIRN_IMPORT_ALLOWED_DIRS, the bucket's owner); the
+ * run replaces the earlier runs' failures and skips what they committed (import-runner.ts).
+ */
+function retryImport(deps: ImportOperationDeps): OperationHandler {
   return async (input, context) => {
+    const previous = await retriedImport(deps, input, context);
+    const location = await resolveImportLocation(previous.sourceUri, context.accountId, {
+      ...(deps.objectStore !== undefined ? { objectStore: deps.objectStore } : {}),
+      owners: deps.owners,
+      allowedDirectories: deps.importAllowedDirectories,
+    });
+    const doc = await deps.writeTurns(async () => {
+      // Read again in the turn: another retry may have started it meanwhile.
+      const current = await loadImport(deps, input, context.accountId);
+      requireActive(await deps.resolve({ EventDataStore: current.edsId }, context));
+      await refuseOngoing(deps, context.accountId);
+      if (current.status !== "FAILED" && current.status !== "STOPPED")
+        throw new ApiError(
+          "InvalidParameterException",
+          `The import ${current.id} is ${current.status}; only a FAILED or STOPPED import can be retried.`,
+        );
+      const retried: ImportDocument = {
+        ...current,
+        directory: location.kind === "file" ? location.directory : "",
+        location,
+        // Who retried it: the cairnIngestedBy of the rows this run writes.
+        ingestedBy: ingestedBy(context.principal, "import", { importId: current.id }),
+        status: "INITIALIZING",
+        updatedMs: context.nowMs,
+      };
+      await saveImport(deps, retried);
+      return retried;
+    });
+    return started(deps, doc);
+  };
+}
+
+function startImportOperation(deps: ImportOperationDeps): OperationHandler {
+  const retry = retryImport(deps);
+  return async (input, context) => {
+    if (input["ImportId"] !== undefined) return retry(input, context);
     const destinations = optionalList(input, "Destinations");
     const source = input["ImportSource"];
     if (destinations === undefined || destinations.length !== 1 || typeof destinations[0] !== "string")
@@ -89,9 +165,7 @@ function startImportOperation(deps: ImportOperationDeps): OperationHandler {
     // DeleteEventDataStore's check for one does.
     const doc = await deps.writeTurns(async () => {
       const store = requireActive(await deps.resolve({ EventDataStore: destinations[0] }, context));
-      const ongoing = await deps.catalog.documents<ImportDocument>("imports", context.accountId);
-      if (ongoing.some((d) => d.status === "INITIALIZING" || d.status === "IN_PROGRESS"))
-        throw new ApiError("AccountHasOngoingImportException", "The account already has an import in progress.");
+      await refuseOngoing(deps, context.accountId);
       const startMs = optionalTimestampMs(input, "StartEventTime", "InvalidParameterException");
       const endMs = optionalTimestampMs(input, "EndEventTime", "InvalidParameterException");
       const id = randomUUID();
@@ -117,10 +191,7 @@ function startImportOperation(deps: ImportOperationDeps): OperationHandler {
       await saveImport(deps, created);
       return created;
     });
-    // The answer describes the import as recorded, before a run here changes the document.
-    const answer = view(doc);
-    if (deps.leasedRuns !== true) void runImportDocument(deps, doc);
-    return { output: answer, responseElements: answer };
+    return started(deps, doc);
   };
 }
 

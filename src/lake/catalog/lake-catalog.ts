@@ -148,8 +148,12 @@ export interface LakeCatalog {
   /** Deletes the account's document with this id (no-op when there is none). */
   deleteDocument(table: DocumentTable, id: string, accountId: string): Promise<void>;
 
-  // Import failures (ListImportFailures), kept in the order they were added.
+  // Import failures (ListImportFailures), kept in the order they were added. A fenced catalog
+  // refuses both changes once its lease passed on: a superseded node still running an import must not
+  // add failures to the run the new holder started again.
   addImportFailures(importId: string, failures: readonly ImportFailure[]): Promise<void>;
+  /** Forgets an import's failures: a run from the beginning records each failure again, once. */
+  clearImportFailures(importId: string): Promise<void>;
   /** Up to `limit` of an import's failures from the `offset`-th (0-based), in the order they were added. */
   importFailures(importId: string, offset: number, limit: number): Promise<ImportFailure[]>;
 

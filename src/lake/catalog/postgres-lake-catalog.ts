@@ -357,12 +357,24 @@ class PostgresLakeCatalog implements LakeCatalog {
 
   async addImportFailures(importId: string, failures: readonly ImportFailure[]): Promise<void> {
     if (failures.length === 0) return;
+    const values = [stored(importId, "import id"), failures.map((failure) => JSON.stringify(failure))];
     // One statement; the sequence numbers the rows in array order, so two nodes adding at once never clash.
-    await this.query(
-      `INSERT INTO cairn_lake_import_failures (import_id, json)
-       SELECT $1, f FROM unnest($2::text[]) WITH ORDINALITY AS u(f, i) ORDER BY i`,
-      [stored(importId, "import id"), failures.map((failure) => JSON.stringify(failure))],
-    );
+    await this.transaction(async (tx) => {
+      await this.checkFence(tx);
+      await tx.query(
+        `INSERT INTO cairn_lake_import_failures (import_id, json)
+         SELECT $1, f FROM unnest($2::text[]) WITH ORDINALITY AS u(f, i) ORDER BY i`,
+        values,
+      );
+    });
+  }
+
+  async clearImportFailures(importId: string): Promise<void> {
+    if (holdsNul(importId)) return;
+    await this.transaction(async (tx) => {
+      await this.checkFence(tx);
+      await tx.query("DELETE FROM cairn_lake_import_failures WHERE import_id = $1", [importId]);
+    });
   }
 
   async importFailures(importId: string, offset: number, limit: number): Promise<ImportFailure[]> {
@@ -377,7 +389,8 @@ class PostgresLakeCatalog implements LakeCatalog {
 
 /**
  * Opens (migrating) the cluster Lake catalog on `db`. Closing the catalog leaves `db` open. With
- * `fence`, every file-changing call (commitFiles, replaceFiles, forgetFiles, deleteStore) is refused
+ * `fence`, every file-changing call (commitFiles, replaceFiles, forgetFiles, deleteStore) and every
+ * change to import failures (addImportFailures, clearImportFailures) is refused
  * with LakeFencedError, in its own transaction, unless the fence's lease is still this node's
  * (the `cairn_leases` table of the PostgreSQL lease store).
  *

@@ -65,6 +65,7 @@ function prepareStatements(db: Database.Database) {
     hasKey: db.prepare("SELECT 1 FROM event_keys WHERE eds_id = ? AND key = ?"),
     failureCount: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM import_failures WHERE import_id = ?"),
     putFailure: db.prepare("INSERT INTO import_failures (import_id, seq, json) VALUES (?, ?, ?)"),
+    clearFailures: db.prepare("DELETE FROM import_failures WHERE import_id = ?"),
     failures: db.prepare<[string, number, number], JsonRow>(
       "SELECT json FROM import_failures WHERE import_id = ? ORDER BY seq LIMIT ? OFFSET ?",
     ),
@@ -212,6 +213,10 @@ class SqliteLakeCatalog implements LakeCatalog {
       const first = this.sql.failureCount.get(importId)?.n ?? 0;
       failures.forEach((failure, i) => this.sql.putFailure.run(importId, first + i, JSON.stringify(failure)));
     })();
+  }
+
+  async clearImportFailures(importId: string): Promise<void> {
+    this.sql.clearFailures.run(importId);
   }
 
   async importFailures(importId: string, offset: number, limit: number): Promise<ImportFailure[]> {

@@ -8,7 +8,9 @@
  *   suffix, so two writers (a zombie and the new lease holder) never upload different bytes under
  *   one key;
  * - after each commit, swap, forget and purge, the Hive symlink manifest of every touched partition
- *   is written again from the catalog (`<eds-id>/_symlink_format_manifest/eventdate=…/manifest`);
+ *   is written again from the catalog (`<eds-id>/_symlink_format_manifest/eventdate=…/manifest`),
+ *   by a conditional PUT (or DELETE) on the ETag read before the catalog, so a stale list never
+ *   replaces a newer one;
  * - replaced and forgotten files are recorded in `cairn_lake_retired` BEFORE the catalog forgets
  *   them (the record is withdrawn when a swap answers false), and the janitor deletes them from the
  *   bucket once the grace period has passed and no commit lists them.
@@ -16,7 +18,7 @@
 import { randomBytes } from "node:crypto";
 import { readFile, rename, rm } from "node:fs/promises";
 import { KeyedQueue } from "../../lib/keyed-queue.js";
-import type { ObjectStore } from "../../stores/objects/index.js";
+import { ObjectStoreError, PRECONDITION_FAILED, type ObjectStore } from "../../stores/objects/index.js";
 import { migrate, type Migration, type PostgresDatabase } from "../../stores/postgres/index.js";
 import type {
   CatalogDocument,
@@ -51,6 +53,8 @@ export interface LakeBucket {
 }
 
 const MANIFEST_DIR = "_symlink_format_manifest";
+/** Reads and conditional writes of one manifest before giving up: each lost one means another writer wrote. */
+const MANIFEST_ATTEMPTS = 5;
 
 /** The key of a partition's Hive symlink manifest (the layout Delta Lake writes for Athena/Presto/Trino). */
 export function manifestKey(edsId: string, partition: string): string {
@@ -75,6 +79,8 @@ export interface JanitorReport {
 
 export class S3LakeCatalog implements LakeCatalog {
   private readonly manifests = new KeyedQueue();
+  /** Manifests are written conditionally until the endpoint answers NotImplemented to a condition. */
+  private conditional = true;
 
   constructor(
     private readonly inner: LakeCatalog,
@@ -104,6 +110,7 @@ export class S3LakeCatalog implements LakeCatalog {
     this.inner.deleteDocument(table, id, accountId);
   addImportFailures = (importId: string, failures: readonly ImportFailure[]): Promise<void> =>
     this.inner.addImportFailures(importId, failures);
+  clearImportFailures = (importId: string): Promise<void> => this.inner.clearImportFailures(importId);
   importFailures = (importId: string, offset: number, limit: number): Promise<ImportFailure[]> =>
     this.inner.importFailures(importId, offset, limit);
 
@@ -214,21 +221,62 @@ export class S3LakeCatalog implements LakeCatalog {
     );
   }
 
+  /**
+   * Writes a partition's manifest from the catalog as it is now, on condition that the object is
+   * still the one read before the catalog (`If-Match` its ETag, `If-None-Match: *` when there was
+   * none). A writer whose catalog read went stale before its PUT (a lease holder paused past its
+   * lease that wakes up, decision 0015) finds the condition broken, and reads both again: an older
+   * list never replaces a newer one. No lock is held across the PUT.
+   */
   private async writeManifest(edsId: string, partition: string): Promise<void> {
-    const rows = await this.db.query<{ path: string }>(
-      "SELECT path FROM cairn_lake_files WHERE eds_id = $1 AND starts_with(path, $2) ORDER BY path",
-      [edsId, `${edsId}/${partition}/`],
-    );
     const key = manifestKey(edsId, partition);
-    if (rows.length === 0) {
-      await this.bucket.store.deleteObject(this.bucket.bucket, key);
+    for (let attempt = 1; ; attempt++) {
+      // The object first, then the catalog: a manifest written after this read fails the condition.
+      const seen = await this.bucket.store.getObject(this.bucket.bucket, key);
+      const rows = await this.db.query<{ path: string }>(
+        "SELECT path FROM cairn_lake_files WHERE eds_id = $1 AND starts_with(path, $2) ORDER BY path",
+        [edsId, `${edsId}/${partition}/`],
+      );
+      const keys = rows.map((row) => row.path);
+      try {
+        await this.replaceManifest(key, keys, this.conditional ? { etag: seen?.etag } : undefined);
+        return;
+      } catch (error) {
+        const code = error instanceof ObjectStoreError ? error.code : "";
+        if (code === "NotImplemented" && this.conditional) {
+          // An endpoint without conditional writes: the unconditional PUT of before (decision 0015).
+          this.conditional = false;
+          process.stderr.write(
+            `lake: ${this.bucket.bucket} refuses conditional writes; manifests are written without\n`,
+          );
+          attempt = 0;
+        } else if (code !== PRECONDITION_FAILED || attempt >= MANIFEST_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  /**
+   * The manifest listing `keys` (none: no object), replacing only the object with ETag
+   * `expected.etag` (undefined: only when there is none); without `expected`, whatever is there.
+   */
+  private async replaceManifest(
+    key: string,
+    keys: readonly string[],
+    expected: { readonly etag: string | undefined } | undefined,
+  ): Promise<void> {
+    const { store, bucket } = this.bucket;
+    if (keys.length === 0) {
+      if (expected === undefined) await store.deleteObject(bucket, key);
+      else if (expected.etag !== undefined) await store.deleteObject(bucket, key, { ifMatch: expected.etag });
       return;
     }
-    const body = manifestBody(
-      this.bucket.bucket,
-      rows.map((row) => row.path),
-    );
-    await this.bucket.store.putObject(this.bucket.bucket, key, body, { contentType: "text/plain" });
+    const condition =
+      expected === undefined
+        ? {}
+        : expected.etag !== undefined
+          ? { ifMatch: expected.etag }
+          : { ifNoneMatch: "*" as const };
+    await store.putObject(bucket, key, manifestBody(bucket, keys), { contentType: "text/plain", ...condition });
   }
 
   private async upload(path: string): Promise<number> {

@@ -40,9 +40,9 @@ export function accountObjectStore(store: ObjectStore, owners: BucketOwnerStore,
       await admit("ListObjects", bucket, true);
       return store.listObjects(bucket, options);
     },
-    async deleteObject(bucket, key) {
+    async deleteObject(bucket, key, options) {
       await admit("DeleteObject", bucket, true);
-      await store.deleteObject(bucket, key);
+      await store.deleteObject(bucket, key, options);
     },
   };
 }

@@ -8,6 +8,8 @@ import { encodeSidecar, readSidecar, type MetadataSidecar } from "./filesystem/m
 import { assertValidBucketName, assertValidObjectKey, bucketNameProblem, normalizeMetadata } from "./names.js";
 import {
   ObjectStoreError,
+  PRECONDITION_FAILED,
+  type DeleteObjectOptions,
   type ListObjectsPage,
   type ObjectStore,
   type ObjectSummary,
@@ -95,6 +97,7 @@ class FilesystemStore implements FilesystemObjectStore {
     };
     return this.withKeyLock(bucket, key, async () => {
       await this.requireBucket(bucket);
+      await this.requireCondition(bucket, key, options);
       try {
         // Sidecar first: a crash before the body lands leaves no new object, never a body without metadata.
         // Temp files outside the bucket, so a listing never sees one.
@@ -156,11 +159,12 @@ class FilesystemStore implements FilesystemObjectStore {
     return keys.length > maxKeys && last !== undefined ? { objects, nextStartAfter: last.key } : { objects };
   }
 
-  async deleteObject(bucket: string, key: string): Promise<void> {
+  async deleteObject(bucket: string, key: string, options: DeleteObjectOptions = {}): Promise<void> {
     assertValidBucketName(bucket);
     assertValidObjectKey(key);
     return this.withKeyLock(bucket, key, async () => {
       await this.requireBucket(bucket);
+      await this.requireCondition(bucket, key, options);
       try {
         // Body first: once it is gone the key is gone, whatever happens to the sidecar.
         await removeFileDurable(this.objectPath(bucket, key));
@@ -188,6 +192,23 @@ class FilesystemStore implements FilesystemObjectStore {
       if (isMissingPath(error)) return undefined; // deleted while we listed
       throw storageError("list", `${bucket}/${key}`, error);
     }
+  }
+
+  /** A conditional write's or delete's condition, checked under the key's lock (S3's answer when it fails). */
+  private async requireCondition(
+    bucket: string,
+    key: string,
+    condition: { readonly ifMatch?: string; readonly ifNoneMatch?: "*" },
+  ): Promise<void> {
+    if (condition.ifMatch === undefined && condition.ifNoneMatch === undefined) return;
+    const file = await this.readBody(bucket, key);
+    const held = file === undefined ? undefined : md5Hex(file.body);
+    const wanted = condition.ifMatch?.replace(/^"|"$/g, "");
+    if ((wanted !== undefined && held !== wanted) || (condition.ifNoneMatch === "*" && held !== undefined))
+      throw new ObjectStoreError(
+        `The condition on ${bucket}/${key} does not hold: the object changed.`,
+        PRECONDITION_FAILED,
+      );
   }
 
   private async readBody(bucket: string, key: string): Promise<{ body: Buffer; lastModifiedMs: number } | undefined> {

@@ -9,7 +9,19 @@ export interface PutObjectOptions {
   readonly contentEncoding?: string;
   /** User metadata without the `x-amz-meta-` prefix, e.g. `{ signature: "…" }` for digests. */
   readonly metadata?: Readonly<Record<string, string>>;
+  /** Write only over the object with this ETag (S3 `If-Match`); else PreconditionFailed, nothing written. */
+  readonly ifMatch?: string;
+  /** `*`: write only when the key holds no object (S3 `If-None-Match: *`); else PreconditionFailed. */
+  readonly ifNoneMatch?: "*";
 }
+
+/** A conditional delete: only the object with this ETag (S3 `If-Match`); else PreconditionFailed. */
+export interface DeleteObjectOptions {
+  readonly ifMatch?: string;
+}
+
+/** The ObjectStoreError code of a conditional write or delete whose condition did not hold. */
+export const PRECONDITION_FAILED = "PreconditionFailed";
 
 export interface StoredObject {
   readonly body: Buffer;
@@ -47,7 +59,8 @@ export interface ObjectStore {
     bucket: string,
     options: { prefix?: string; startAfter?: string; maxKeys?: number },
   ): Promise<ListObjectsPage>;
-  deleteObject(bucket: string, key: string): Promise<void>;
+  /** No-op when the key holds no object, unless `ifMatch` is given (then PreconditionFailed). */
+  deleteObject(bucket: string, key: string, options?: DeleteObjectOptions): Promise<void>;
 }
 
 /** The storage could not be reached or refused the request; delivery retries, GetTrailStatus shows it. */

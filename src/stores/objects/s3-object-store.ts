@@ -13,6 +13,8 @@ import { join } from "node:path";
 import { openFilesystemObjectStore } from "./filesystem-object-store.js";
 import {
   ObjectStoreError,
+  PRECONDITION_FAILED,
+  type DeleteObjectOptions,
   type ListObjectsPage,
   type ObjectStore,
   type PutObjectOptions,
@@ -97,10 +99,12 @@ class S3ObjectStore implements ObjectStore {
           ...(options.contentType !== undefined ? { ContentType: options.contentType } : {}),
           ...(options.contentEncoding !== undefined ? { ContentEncoding: options.contentEncoding } : {}),
           ...(options.metadata !== undefined ? { Metadata: { ...options.metadata } } : {}),
+          ...(options.ifMatch !== undefined ? { IfMatch: quoteEtag(options.ifMatch) } : {}),
+          ...(options.ifNoneMatch !== undefined ? { IfNoneMatch: options.ifNoneMatch } : {}),
         }),
       );
     } catch (error) {
-      throw this.failure("PutObject", `s3://${bucket}/${key}`, error);
+      throw conditional(options, this.failure("PutObject", `s3://${bucket}/${key}`, error));
     }
   }
 
@@ -150,11 +154,17 @@ class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async deleteObject(bucket: string, key: string): Promise<void> {
+  async deleteObject(bucket: string, key: string, options: DeleteObjectOptions = {}): Promise<void> {
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      await this.client.send(
+        new DeleteObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          ...(options.ifMatch !== undefined ? { IfMatch: quoteEtag(options.ifMatch) } : {}),
+        }),
+      );
     } catch (error) {
-      throw this.failure("DeleteObject", `s3://${bucket}/${key}`, error);
+      throw conditional(options, this.failure("DeleteObject", `s3://${bucket}/${key}`, error));
     }
   }
 
@@ -196,6 +206,24 @@ function clientConfig(options: S3ObjectStoreOptions): S3ClientConfig {
     // that ignores it: under an idle timeout below that, every large upload would time out there.
     expectContinueHeader: false,
   };
+}
+
+function quoteEtag(etag: string): string {
+  return `"${unquoteEtag(etag)}"`;
+}
+
+/**
+ * S3 answers a condition that does not hold with 412 PreconditionFailed, an `If-Match` on a missing
+ * key with 404 NoSuchKey, and a conditional write racing another with 409 ConditionalRequestConflict:
+ * all three are PreconditionFailed to the caller (the object is not the one it expected).
+ */
+function conditional(
+  options: { readonly ifMatch?: string; readonly ifNoneMatch?: string },
+  error: ObjectStoreError,
+): ObjectStoreError {
+  if (options.ifMatch === undefined && options.ifNoneMatch === undefined) return error;
+  if (!["PreconditionFailed", "NoSuchKey", "NotFound", "ConditionalRequestConflict"].includes(error.code)) return error;
+  return new ObjectStoreError(error.message, PRECONDITION_FAILED, { cause: error });
 }
 
 function unquoteEtag(etag: string | undefined): string {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { openFilesystemObjectStore } from "../../../src/stores/objects/filesystem-object-store.js";
-import type { ObjectStore, PutObjectOptions } from "../../../src/stores/objects/object-store.js";
+import type { DeleteObjectOptions, ObjectStore, PutObjectOptions } from "../../../src/stores/objects/object-store.js";
 import { ObjectStoreError } from "../../../src/stores/objects/object-store.js";
 import {
   TrailAlreadyExistsError,
@@ -169,8 +169,8 @@ export class FaultyObjectStore implements ObjectStore {
   listObjects(bucket: string, options: { prefix?: string; startAfter?: string; maxKeys?: number }) {
     return this.inner.listObjects(bucket, options);
   }
-  deleteObject(bucket: string, key: string) {
-    return this.inner.deleteObject(bucket, key);
+  deleteObject(bucket: string, key: string, options?: DeleteObjectOptions) {
+    return this.inner.deleteObject(bucket, key, options);
   }
 }
 

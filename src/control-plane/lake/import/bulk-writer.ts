@@ -74,7 +74,7 @@ let parts: ReturnType<typeof statementParts> | undefined;
 export interface BulkTarget {
   readonly lakeDir: string;
   readonly edsId: string;
-  /** File name stem, unique per import chunk (`import-<id>-<chunk>`). */
+  /** File name stem, unique per import chunk (`import-<id>-<run>-<chunk>`). */
   readonly name: string;
   /** Who started the import: every row's cairnIngestedBy (NULL when undefined). */
   readonly ingestedBy?: IngestProvenance | undefined;

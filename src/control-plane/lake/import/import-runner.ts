@@ -6,6 +6,7 @@
  * the catalog in one transaction after they are durable; while one chunk is written the next is read.
  * The catalog is asked about a whole file's keys at once, never once per record.
  */
+import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
 import type { DuckDBInstance } from "@duckdb/node-api";
 import { checkParquetWritable } from "../../../lake/engine/parquet-writer.js";
@@ -48,6 +49,11 @@ export interface ImportDocument {
   /** Who started the import, for the rows' cairnIngestedBy; absent in documents written before it. */
   readonly ingestedBy?: IngestProvenance;
   status: "INITIALIZING" | "IN_PROGRESS" | "FAILED" | "STOPPED" | "COMPLETED";
+  /**
+   * Events this import's runs committed so far (never shown): a run again from the beginning skips
+   * them as duplicates, so its EventsCompleted starts from here. Absent before the first commit.
+   */
+  committedEvents?: number;
   readonly createdMs: number;
   updatedMs: number;
   stats: {
@@ -150,6 +156,7 @@ export async function runImport(doc: ImportDocument, deps: RunnerDeps): Promise<
   const chunks = new ChunkPipeline(doc, deps, progress);
   let pool: ImportWorkerPool | undefined;
   try {
+    await beginRun(doc, deps);
     const location: ImportLocation = doc.location ?? { kind: "file", directory: doc.directory };
     const files = await listImportFiles(location, deps.objectStore, doc.sourceUri);
     Object.assign(doc, { status: "IN_PROGRESS", updatedMs: deps.nowMs() });
@@ -185,6 +192,23 @@ export async function runImport(doc: ImportDocument, deps: RunnerDeps): Promise<
     await pool?.close();
   }
   await deps.save(doc);
+}
+
+/**
+ * Every run starts from the beginning (a StartImport retry, or the lease holder running again an
+ * import a stopped node was running): it reads every file again, so it records every failure again
+ * and the earlier runs' are forgotten, and ListImportFailures pages agree with FailedEntries. What
+ * earlier runs committed is skipped as duplicates, yet stays counted in EventsCompleted.
+ */
+async function beginRun(doc: ImportDocument, deps: RunnerDeps): Promise<void> {
+  await deps.catalog.clearImportFailures(doc.id);
+  doc.stats = {
+    PrefixesFound: 0,
+    PrefixesCompleted: 0,
+    FilesCompleted: 0,
+    EventsCompleted: doc.committedEvents ?? 0,
+    FailedEntries: 0,
+  };
 }
 
 /** Reads the files in order, up to `depth` of them ahead of the one asked for; returns the next file's result. */
@@ -278,6 +302,11 @@ class ChunkPipeline {
   inFlight: Set<string> | undefined;
   private writing: Promise<void> = Promise.resolve();
   private chunkNo = 0;
+  /**
+   * This run's part of the file names: a run again of the import (same id) numbers its chunks from 0
+   * again, and must never replace a file an earlier run committed.
+   */
+  private readonly run = randomBytes(4).toString("hex");
 
   constructor(
     private readonly doc: ImportDocument,
@@ -317,7 +346,7 @@ class ChunkPipeline {
   private async write(chunk: Chunk): Promise<void> {
     if (chunk.lines.length === 0) return;
     const { doc, deps } = this;
-    const name = `import-${doc.id}-${String(this.chunkNo++).padStart(6, "0")}`;
+    const name = `import-${doc.id}-${this.run}-${String(this.chunkNo++).padStart(6, "0")}`;
     const all = chunk.lines.map((_, i) => i);
     const parts: Array<{ lines: readonly number[]; written: Array<{ path: string; eventDate: string }> }> = [];
     const writePart = async (lines: readonly number[]): Promise<void> => {
@@ -345,6 +374,7 @@ class ChunkPipeline {
       throw error;
     }
     await deps.catalog.commitFiles(files);
+    doc.committedEvents = (doc.committedEvents ?? 0) + files.reduce((sum, file) => sum + file.rows, 0);
     await this.progress.save(true);
   }
 }
