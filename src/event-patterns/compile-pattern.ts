@@ -7,6 +7,12 @@ import { InvalidEventPatternError, refusePattern } from "./pattern-error.js";
 import { compileWildcard } from "./wildcard.js";
 
 const OR = "$or";
+/**
+ * How deep a pattern may nest, counting each object level and each segment of a dotted field name.
+ * Compiling and matching recurse per level; EventBridge's real patterns nest a handful of levels, and
+ * a 4,096-character pattern could otherwise nest 2,000 deep and exhaust the stack. Cairn's limit.
+ */
+const PATTERN_DEPTH_MAX = 100;
 /** Operator names a field inside `$or` may not take (EventBridge reserves them there). */
 const RESERVED_IN_OR = new Set([
   "exactly",
@@ -28,6 +34,8 @@ const RESERVED_IN_OR = new Set([
 /**
  * Parses and validates an EventBridge event pattern (JSON text), refusing what EventBridge refuses
  * with its reason (InvalidEventPatternError). The compiled form is what `patternMatches` evaluates.
+ * Compiling and matching recurse once per level of the pattern, so callers bound its length first
+ * (the API refuses patterns over 4,096 characters, as EventBridge does).
  */
 export function compileEventPattern(text: string): CompiledPattern {
   let parsed: unknown;
@@ -37,10 +45,10 @@ export function compileEventPattern(text: string): CompiledPattern {
     throw new InvalidEventPatternError(error instanceof Error ? error.message : "The pattern is not valid JSON.");
   }
   if (!isPlainObject(parsed)) refusePattern("Filter is not an object");
-  return compileObject(parsed, false);
+  return compileObject(parsed, false, 0);
 }
 
-function compileObject(object: Record<string, unknown>, insideOr: boolean): CompiledPattern {
+function compileObject(object: Record<string, unknown>, insideOr: boolean, depth: number): CompiledPattern {
   const entries = Object.entries(object);
   if (entries.length === 0) refusePattern("Empty objects are not allowed");
   const pattern = { leaves: [], nested: [], or: [] } as {
@@ -50,7 +58,7 @@ function compileObject(object: Record<string, unknown>, insideOr: boolean): Comp
   };
   for (const [field, value] of entries) {
     if (field === OR) {
-      pattern.or.push(compileOr(value));
+      pattern.or.push(compileOr(value, depth));
       continue;
     }
     if (insideOr && RESERVED_IN_OR.has(field)) {
@@ -58,19 +66,24 @@ function compileObject(object: Record<string, unknown>, insideOr: boolean): Comp
     }
     if (!isPlainObject(value) && !Array.isArray(value)) refusePattern(`"${field}" must be an object or an array`);
     // EventBridge matches on dotted paths: `"a.b": […]` is `"a": {"b": […]}` (match-pattern.ts expands events alike).
-    const [head, ...rest] = field.split(".") as [string, ...string[]];
-    const inner = rest.length === 0 ? value : { [rest.join(".")]: value };
-    if (isPlainObject(inner)) pattern.nested.push({ field: head, pattern: compileObject(inner, insideOr) });
+    const segments = field.split(".");
+    if (depth + segments.length > PATTERN_DEPTH_MAX) {
+      refusePattern(`Cairn refuses patterns nested deeper than ${PATTERN_DEPTH_MAX} levels`);
+    }
+    let inner: unknown = value;
+    for (let i = segments.length - 1; i > 0; i--) inner = { [segments[i]!]: inner };
+    const head = segments[0]!;
+    if (isPlainObject(inner)) pattern.nested.push({ field: head, pattern: compileObject(inner, insideOr, depth + 1) });
     else pattern.leaves.push({ field: head, conditions: compileConditions(inner as unknown[]) });
   }
   return pattern;
 }
 
-function compileOr(value: unknown): CompiledPattern[] {
+function compileOr(value: unknown, depth: number): CompiledPattern[] {
   if (!Array.isArray(value)) refusePattern(`It must be an Array followed with ${OR}.`);
   const branches = value.map((branch) => {
     if (!isPlainObject(branch)) refusePattern(`Only JSON object is allowed in array of ${OR} relationship.`);
-    return compileObject(branch, true);
+    return compileObject(branch, true, depth);
   });
   if (branches.length < 2) refusePattern(`There must have at least 2 Objects in ${OR} relationship.`);
   return branches;

@@ -85,19 +85,35 @@ function objectMatches(pattern: CompiledPattern, value: unknown): boolean {
   return objects.some((object) => fieldsMatch(pattern, object));
 }
 
-/** Puts `value` under the dotted `path` of `target`; a value already there and the new one both stay. */
+/**
+ * Adds `value` at `key` of `node`: a value already there and the new one both stay, as elements of
+ * one flat array (an array stands for each of its elements). Arrays here are this module's copies.
+ */
+function add(node: Record<string, unknown>, key: string, value: unknown): void {
+  const existing = Object.hasOwn(node, key) ? node[key] : undefined;
+  if (existing === undefined) node[key] = value;
+  else if (Array.isArray(existing)) existing.push(value);
+  else node[key] = [existing, value];
+}
+
+/**
+ * Puts `value` under the dotted `path` of `target`. A loop, not recursion, and no copies of the
+ * path: a key of a million dots costs one pass, not the stack or quadratic memory.
+ */
 function place(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
-  const [head, ...rest] = path as [string, ...string[]];
-  const existing = Object.hasOwn(target, head) ? target[head] : undefined;
-  if (rest.length === 0) {
-    target[head] = existing === undefined ? value : [existing, value];
-    return;
+  let node = target;
+  for (let i = 0; i < path.length - 1; i++) {
+    const key = path[i]!;
+    const existing = Object.hasOwn(node, key) ? node[key] : undefined;
+    if (isPlainObject(existing)) {
+      node = existing;
+      continue;
+    }
+    const child: Record<string, unknown> = {};
+    add(node, key, child);
+    node = child;
   }
-  if (isPlainObject(existing)) return place(existing, rest, value);
-  const child: Record<string, unknown> = {};
-  place(child, rest, value);
-  // An array stands for each of its elements, so the value already there and the new object both count.
-  target[head] = existing === undefined ? child : [existing, child];
+  add(node, path[path.length - 1]!, value);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { compileEventPattern, InvalidEventPatternError } from "../../src/event-patterns/index.js";
+import { compileEventPattern, InvalidEventPatternError, patternMatches } from "../../src/event-patterns/index.js";
 
 /**
  * Patterns EventBridge refuses and the reason it gives (the text after "Event pattern is not valid.
@@ -108,5 +108,34 @@ describe("event patterns: what EventBridge refuses", () => {
       }),
     );
     assert.ok(pattern.leaves.length > 0);
+  });
+});
+
+describe("event patterns: bounded work", () => {
+  it("refuses a pattern nested deeper than 100 levels, by objects or by dotted segments", () => {
+    const dotted = JSON.stringify({ [Array(101).fill("a").join(".")]: ["x"] });
+    let nested = '["x"]';
+    for (let i = 0; i < 101; i++) nested = `{"a":${nested}}`;
+    for (const pattern of [dotted, nested]) {
+      assert.throws(
+        () => compileEventPattern(pattern),
+        (error: unknown) =>
+          error instanceof InvalidEventPatternError &&
+          error.message === "Cairn refuses patterns nested deeper than 100 levels",
+      );
+    }
+    assert.doesNotThrow(() => compileEventPattern(JSON.stringify({ [Array(100).fill("a").join(".")]: ["x"] })));
+  });
+
+  it("matches an event whose keys hold a million dots or collide many times without exhausting the stack", () => {
+    const path = Array(100).fill("a");
+    const pattern = compileEventPattern(JSON.stringify({ [path.join(".")]: ["x"] }));
+    const deepKey = Array(1_000_000).fill("a").join(".");
+    assert.equal(patternMatches(pattern, { [deepKey]: "y" }), false);
+    assert.equal(patternMatches(pattern, { [path.join(".")]: "x" }), true);
+    const colliding: Record<string, unknown> = { a: "x" };
+    for (let i = 0; i < 200_000; i++) colliding[`a.k${i}`] = i;
+    const leaf = compileEventPattern('{"a": ["x"], "a.k199999": [199999]}');
+    assert.equal(patternMatches(leaf, colliding), true);
   });
 });
