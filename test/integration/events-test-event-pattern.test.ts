@@ -118,6 +118,19 @@ describe("TestEventPattern on Cairn's endpoint", { skip }, () => {
     assert.deepEqual(JSON.parse(miss.stdout), { Result: false });
   });
 
+  it("the AWS CLI finds the endpoint in the config file the server wrote, without --endpoint-url", async () => {
+    const result = await runAws(server.dataDir, [
+      "events",
+      "test-event-pattern",
+      "--event-pattern",
+      tampering,
+      "--event",
+      envelope,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), { Result: true });
+  });
+
   it("the AWS CLI is refused an invalid pattern and an event without the envelope fields, as AWS refuses them", async () => {
     const pattern = await runAws(server.dataDir, [
       "events",
