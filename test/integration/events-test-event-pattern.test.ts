@@ -243,6 +243,41 @@ describe("TestEventPattern on Cairn's endpoint", { skip }, () => {
     );
   });
 
+  it("refuses malformed requests with AWS-shaped errors, never a 500", async () => {
+    const send = (body: string, contentType = "application/x-amz-json-1.1") =>
+      sendRaw(server.url, {
+        accessKeyId: TEST_ACCESS_KEY_ID,
+        secretAccessKey: TEST_SECRET_ACCESS_KEY,
+        service: "events",
+        headers: { "content-type": contentType, "x-amz-target": "AWSEvents.TestEventPattern" },
+        body,
+      });
+    const cases: ReadonlyArray<readonly [Promise<Awaited<ReturnType<typeof send>>>, string, RegExp]> = [
+      [send("{not json"), "SerializationException", /not valid JSON/],
+      [send("{}", "text/plain"), "SerializationException", /Content-Type/i],
+      [send(JSON.stringify({ Event: envelope })), "ValidationException", /Value null at 'eventPattern'/],
+      [send(JSON.stringify({ EventPattern: tampering })), "ValidationException", /Value null at 'event'/],
+      [send(JSON.stringify({ EventPattern: 5, Event: envelope })), "SerializationException", /EventPattern/],
+      [
+        send(JSON.stringify({ EventPattern: "{'a'", Event: envelope })),
+        "InvalidEventPatternException",
+        /^Event pattern is not valid\. Reason: /,
+      ],
+      [
+        send(JSON.stringify({ EventPattern: tampering, Event: "[".repeat(101) + "]".repeat(101) })),
+        "ValidationException",
+        /^Parameter Event is not valid\.$/,
+      ],
+    ];
+    for (const [answer, code, message] of cases) {
+      const response = await answer;
+      assert.equal(response.status, 400, response.text);
+      assert.equal(response.json()["__type"], code, response.text);
+      assert.equal(response.headers.get("x-amzn-errortype"), code);
+      assert.match(String(response.json()["message"]), message);
+    }
+  });
+
   it("records every call with eventSource events.amazonaws.com, the denied one too", async () => {
     const lookup = await runAws(server.dataDir, [
       "cloudtrail",
