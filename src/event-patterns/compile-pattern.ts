@@ -8,7 +8,7 @@ import { compileWildcard } from "./wildcard.js";
 
 const OR = "$or";
 /**
- * How deep a pattern may nest, counting each object level and each segment of a dotted field name.
+ * How deep a pattern may nest, counting each object level, each `$or` and each segment of a dotted field name.
  * Compiling and matching recurse per level; EventBridge's real patterns nest a handful of levels, and
  * a 4,096-character pattern could otherwise nest 2,000 deep and exhaust the stack. Cairn's limit.
  */
@@ -58,7 +58,7 @@ function compileObject(object: Record<string, unknown>, insideOr: boolean, depth
   };
   for (const [field, value] of entries) {
     if (field === OR) {
-      pattern.or.push(compileOr(value, depth));
+      pattern.or.push(compileOr(value, depth + 1));
       continue;
     }
     if (insideOr && RESERVED_IN_OR.has(field)) {
