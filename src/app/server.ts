@@ -9,6 +9,8 @@ import { recordRefusal, type RouteContext } from "../http/audited-route.js";
 import { registerCloudTrailRoute } from "../http/routes/cloudtrail-route.js";
 import { iamHandler, isIamQueryRequest } from "../http/routes/iam-route.js";
 import { iamOperations } from "../control-plane/iam/index.js";
+import { eventsHandler, isEventsRequest } from "../http/routes/events-route.js";
+import { eventsOperations } from "../control-plane/events/index.js";
 import { appAuthorizer, iamDependencies } from "./authorizer.js";
 import { registerConsoleRoute } from "../http/routes/console-route.js";
 import { InflightBodyBudget } from "../http/inflight-body-budget.js";
@@ -209,7 +211,7 @@ function auditDefaults(settings: ServerSettings, clock: Clock): RouteContext["au
   return { accountId: settings.accountId, region: settings.region, nowMs: () => clock.nowMs(), newEventId: randomUUID };
 }
 
-/** `POST /`: the CloudTrail operations the modules registered, and the IAM-shaped API on the same endpoint. */
+/** `POST /`: the CloudTrail operations the modules registered, and the IAM-shaped and EventBridge APIs on the same endpoint. */
 function registerApiRoute(
   app: FastifyInstance,
   context: RouteContext,
@@ -221,10 +223,14 @@ function registerApiRoute(
     operations: iamOperations(iamDependencies(context.principals)),
     operatorAccountId: settings.accountId,
   });
+  const events = eventsHandler({ context, operations: eventsOperations() });
   registerCloudTrailRoute(
     app,
     { context, operations: registry.operations(), throttles: throttles(settings, context.clock) },
-    { handler: iam, accepts: isIamQueryRequest },
+    [
+      { handler: iam, accepts: isIamQueryRequest },
+      { handler: events, accepts: isEventsRequest },
+    ],
   );
 }
 

@@ -92,6 +92,9 @@ export const API_ERRORS = {
   MalformedPolicyDocument: 400,
   InvalidInput: 400,
   ValidationError: 400,
+  // EventBridge (AWS JSON 1.1, target prefix AWSEvents; src/control-plane/events/).
+  ValidationException: 400,
+  InvalidEventPatternException: 400,
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

@@ -31,12 +31,12 @@ function operationFromTarget(target: string | undefined): string {
 }
 
 /**
- * The deepest CloudTrail input (advanced event selectors) nests 5 levels; a deeper body is refused
+ * The deepest CloudTrail input (advanced event selectors) nests 5 levels (EventBridge inputs fewer); a deeper body is refused
  * before anything recurses over it (the audit record converts its keys).
  */
 const INPUT_NESTING_MAX = 32;
 
-function parseBody(body: Buffer, contentType: string | undefined): Record<string, unknown> {
+export function parseBody(body: Buffer, contentType: string | undefined): Record<string, unknown> {
   assertJsonContentType(contentType, "application/x-amz-json-1.1");
   if (body.length === 0) return {};
   const text = body.toString("utf8");
@@ -65,17 +65,25 @@ function eventNameFor(request: FastifyRequest): string {
   return /^[A-Za-z0-9]{1,128}$/.test(name) ? name : "UnknownOperation";
 }
 
+/** Another signed API on `POST /` and the requests that are its calls. */
+export interface SignedAlternative {
+  readonly handler: RouteHandlerMethod;
+  readonly accepts: (request: FastifyRequest) => boolean;
+}
+
 /**
- * `POST /`: CloudTrail's JSON API, and the IAM-shaped API (Query protocol) when the body is a form,
- * as one endpoint serves both to `aws … --endpoint-url`.
+ * `POST /`: CloudTrail's JSON API, and the other APIs one endpoint serves to `aws … --endpoint-url`
+ * (the IAM-shaped API when the body is a form, EventBridge by its target prefix): the first
+ * alternative that accepts a request answers it, CloudTrail the rest.
  */
 export function registerCloudTrailRoute(
   app: FastifyInstance,
   options: CloudTrailRouteOptions,
-  iam?: { handler: RouteHandlerMethod; accepts: (request: FastifyRequest) => boolean },
+  alternatives: readonly SignedAlternative[] = [],
 ): void {
   const cloudTrail = cloudTrailHandler(options);
-  const choose = (request: FastifyRequest) => (iam !== undefined && iam.accepts(request) ? iam.handler : cloudTrail);
+  const choose = (request: FastifyRequest) =>
+    alternatives.find((alternative) => alternative.accepts(request))?.handler ?? cloudTrail;
   const dispatch: RouteHandlerMethod = function (request, reply) {
     return choose(request).call(this, request, reply);
   };
