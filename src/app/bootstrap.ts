@@ -103,7 +103,7 @@ export interface AwsClientFilesInput {
  * Writes `<dataDir>/credentials` and `<dataDir>/config` (mode 0600), so that
  * `AWS_SHARED_CREDENTIALS_FILE=<dataDir>/credentials AWS_CONFIG_FILE=<dataDir>/config aws cloudtrail …`
  * reaches Cairn as the bootstrap admin. The endpoint goes in a `services` section, which only
- * CloudTrail and IAM read, rather than a profile-wide `endpoint_url` that would send S3, STS… to Cairn too.
+ * CloudTrail, IAM and SNS read, rather than a profile-wide `endpoint_url` that would send S3, STS… to Cairn too.
  *
  * @example
  * await writeAwsClientFiles(settings.dataDir, { accessKeyId, secretAccessKey, region, endpointUrl: url });
@@ -144,6 +144,9 @@ function renderConfigFile(input: Pick<AwsClientFilesInput, "region" | "endpointU
     `  endpoint_url = ${input.endpointUrl}`,
     // The IAM-shaped API (users, keys, policies) is on the same endpoint.
     "iam =",
+    `  endpoint_url = ${input.endpointUrl}`,
+    // SNS topics and subscriptions too (docs/reference/sns.md).
+    "sns =",
     `  endpoint_url = ${input.endpointUrl}`,
     "",
   ].join("\n");

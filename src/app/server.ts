@@ -33,6 +33,7 @@ import { eventHistoryModule } from "./modules/event-history-module.js";
 import { lakeModule } from "./modules/lake-module.js";
 import { quarantineModule } from "./modules/quarantine-module.js";
 import { trailsModule } from "./modules/trails-module.js";
+import { snsModule } from "./modules/sns-module.js";
 import { HealthMonitor, type HealthFacts } from "./health.js";
 import { ModuleRegistry, type CairnModule, type ModuleContext } from "./registry.js";
 
@@ -44,6 +45,7 @@ const SERVER_MODULES: readonly CairnModule[] = [
   eventHistoryModule,
   trailsModule,
   lakeModule,
+  snsModule,
   ingestModule,
   liveTailModule,
   quarantineModule,
@@ -209,7 +211,10 @@ function auditDefaults(settings: ServerSettings, clock: Clock): RouteContext["au
   return { accountId: settings.accountId, region: settings.region, nowMs: () => clock.nowMs(), newEventId: randomUUID };
 }
 
-/** `POST /`: the CloudTrail operations the modules registered, and the IAM-shaped API on the same endpoint. */
+/**
+ * `POST /`: the CloudTrail operations the modules registered, the modules' other services (SNS,
+ * chosen by the SigV4 scope), and the IAM-shaped API on the same endpoint.
+ */
 function registerApiRoute(
   app: FastifyInstance,
   context: RouteContext,
@@ -224,6 +229,7 @@ function registerApiRoute(
   registerCloudTrailRoute(
     app,
     { context, operations: registry.operations(), throttles: throttles(settings, context.clock) },
+    ...registry.apiServices(context),
     { handler: iam, accepts: isIamQueryRequest },
   );
 }

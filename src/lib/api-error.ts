@@ -92,6 +92,13 @@ export const API_ERRORS = {
   MalformedPolicyDocument: 400,
   InvalidInput: 400,
   ValidationError: 400,
+  // The SNS API (Query protocol, XML errors; src/control-plane/sns/).
+  InvalidParameter: 400,
+  NotFound: 404,
+  AuthorizationError: 403,
+  TopicLimitExceeded: 403,
+  SubscriptionLimitExceeded: 403,
+  InvalidAction: 400,
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

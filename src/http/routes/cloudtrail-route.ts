@@ -65,17 +65,24 @@ function eventNameFor(request: FastifyRequest): string {
   return /^[A-Za-z0-9]{1,128}$/.test(name) ? name : "UnknownOperation";
 }
 
+/** Another service on `POST /`: its signed handler, for the requests `accepts` picks from their headers. */
+export interface ApiService {
+  readonly handler: RouteHandlerMethod;
+  readonly accepts: (request: FastifyRequest) => boolean;
+}
+
 /**
- * `POST /`: CloudTrail's JSON API, and the IAM-shaped API (Query protocol) when the body is a form,
- * as one endpoint serves both to `aws … --endpoint-url`.
+ * `POST /`: CloudTrail's JSON API, and the other services on the same endpoint (SNS by its SigV4
+ * scope, the IAM-shaped API when the body is a form), the first whose `accepts` takes the request,
+ * as one endpoint serves them all to `aws … --endpoint-url`.
  */
 export function registerCloudTrailRoute(
   app: FastifyInstance,
   options: CloudTrailRouteOptions,
-  iam?: { handler: RouteHandlerMethod; accepts: (request: FastifyRequest) => boolean },
+  ...others: readonly ApiService[]
 ): void {
   const cloudTrail = cloudTrailHandler(options);
-  const choose = (request: FastifyRequest) => (iam !== undefined && iam.accepts(request) ? iam.handler : cloudTrail);
+  const choose = (request: FastifyRequest) => others.find((other) => other.accepts(request))?.handler ?? cloudTrail;
   const dispatch: RouteHandlerMethod = function (request, reply) {
     return choose(request).call(this, request, reply);
   };
