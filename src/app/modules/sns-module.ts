@@ -15,15 +15,19 @@ function snsModuleOn(open: (context: ModuleContext) => Promise<SnsStore>): Cairn
     name: "sns",
     async start(context) {
       const store = await open(context);
+      const shutdown = new AbortController();
       const operations = snsOperations({
         store,
-        sendConfirmation: sendSubscriptionConfirmation((line) => process.stderr.write(line)),
+        sendConfirmation: sendSubscriptionConfirmation((line) => process.stderr.write(line), shutdown.signal),
       });
       return {
         apiServices: (routeContext) => [
           { handler: snsHandler({ context: routeContext, operations }), accepts: isSnsRequest },
         ],
-        close: () => store.close(),
+        close: async () => {
+          shutdown.abort();
+          await store.close();
+        },
       };
     },
   };

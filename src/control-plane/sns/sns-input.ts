@@ -70,7 +70,7 @@ export function assertOwnTopic(call: Pick<SnsCall, "accountId" | "region">, arn:
   if (region !== call.region) throw notFound("Topic");
 }
 
-export function notFound(what: "Topic" | "Subscription"): ApiError {
+export function notFound(what: "Topic"): ApiError {
   return new ApiError("NotFound", `${what} does not exist`);
 }
 

@@ -89,7 +89,8 @@ export function subscriptionOperations(deps: SnsDependencies): Record<string, Sn
       async run(call) {
         const arn = subscriptionArn(call.input);
         assertOwnTopic(call, topicOfSubscription(arn), "Unsubscribe");
-        if (!(await store.unsubscribe(arn))) throw notFound("Subscription");
+        // As SNS (whatever its API reference says): a subscription already gone is no error.
+        await store.unsubscribe(arn);
         return { result: null, responseElements: null };
       },
     },

@@ -34,6 +34,8 @@ function confirmationMessage(request: ConfirmationRequest): Record<string, strin
  */
 export function sendSubscriptionConfirmation(
   log: (line: string) => void,
+  /** Aborted as the server closes: a slow endpoint does not hold the process open. */
+  shutdown: AbortSignal,
 ): (request: ConfirmationRequest) => Promise<void> {
   return async (request) => {
     const message = confirmationMessage(request);
@@ -42,7 +44,7 @@ export function sendSubscriptionConfirmation(
       const response = await fetch(endpoint, {
         method: "POST",
         redirect: "manual",
-        signal: AbortSignal.timeout(ENDPOINT_TIMEOUT_MS),
+        signal: AbortSignal.any([AbortSignal.timeout(ENDPOINT_TIMEOUT_MS), shutdown]),
         headers: {
           "content-type": "text/plain; charset=UTF-8",
           "user-agent": "Amazon Simple Notification Service Agent",
@@ -59,7 +61,9 @@ export function sendSubscriptionConfirmation(
         );
       }
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      // fetch says only "fetch failed"; the reason (ECONNREFUSED, a timeout) is its cause's.
+      const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+      const reason = String(cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : error));
       log(`SNS: the SubscriptionConfirmation for ${request.subscription.arn} was not delivered: ${reason}.\n`);
     }
   };

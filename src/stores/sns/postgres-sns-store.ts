@@ -1,6 +1,21 @@
 import { migrate, type Migration, type PostgresDatabase } from "../postgres/index.js";
-import { subscriptionOfRow, topicOfRow } from "./sqlite-sns-store.js";
-import { assertTopicScope, closedStoreError, type SnsStore } from "./sns-store.js";
+import {
+  SUBSCRIPTION_COLUMNS,
+  subscriptionOfRow,
+  topicOfRow,
+  type SubscriptionRow,
+  type TopicRow,
+} from "./sns-rows.js";
+import {
+  assertTopicScope,
+  closedStoreError,
+  type NewSubscription,
+  type SnsStore,
+  type SnsSubscription,
+  type SnsTopic,
+  type TopicChange,
+  type TopicScope,
+} from "./sns-store.js";
 
 const MIGRATIONS: readonly Migration[] = [
   {
@@ -34,7 +49,6 @@ const MIGRATIONS: readonly Migration[] = [
 ];
 
 const FOREIGN_KEY_VIOLATION = "23503";
-const SUBSCRIPTION_COLUMNS = "arn, topic_arn, account_id, protocol, endpoint, status, created_at_ms";
 
 /**
  * Opens (migrating) the cluster SNS store on `db`. Every write is one statement, so nodes see each
@@ -45,138 +59,146 @@ const SUBSCRIPTION_COLUMNS = "arn, topic_arn, account_id, protocol, endpoint, st
  */
 export async function openPostgresSnsStore(db: PostgresDatabase): Promise<SnsStore> {
   await migrate(db, "sns", MIGRATIONS);
-  let closed = false;
-  const open = (): void => {
-    if (closed) throw closedStoreError();
-  };
-  const getTopic = async (arn: string) => {
-    const [row] = await db.query<Parameters<typeof topicOfRow>[0]>("SELECT * FROM cairn_sns_topics WHERE arn = $1", [
-      arn,
-    ]);
-    return row === undefined ? undefined : topicOfRow(row);
-  };
-  const getSubscription = async (arn: string) => {
-    const [row] = await db.query<Parameters<typeof subscriptionOfRow>[0]>(
+  return new PostgresSnsStore(db);
+}
+
+class PostgresSnsStore implements SnsStore {
+  private closed = false;
+
+  constructor(private readonly db: PostgresDatabase) {}
+
+  async createTopic(topic: SnsTopic): Promise<{ topic: SnsTopic; created: boolean }> {
+    this.open();
+    assertTopicScope(topic);
+    const { arn, accountId, region, name, displayName, policy, createdAtMs } = topic;
+    const inserted = await this.db.query(
+      `INSERT INTO cairn_sns_topics (arn, account_id, region, name, display_name, policy, created_at_ms)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (arn) DO NOTHING RETURNING 1`,
+      [arn, accountId, region, name, displayName, policy ?? null, createdAtMs],
+    );
+    const stored = await this.topic(arn);
+    if (stored === undefined) throw new Error(`The topic ${arn} was deleted as it was created.`);
+    return { topic: stored, created: inserted.length === 1 };
+  }
+
+  async getTopic(arn: string): Promise<SnsTopic | undefined> {
+    this.open();
+    return this.topic(arn);
+  }
+
+  async listTopics(scope: TopicScope, afterArn: string | undefined, limit: number): Promise<SnsTopic[]> {
+    this.open();
+    const rows = await this.db.query<TopicRow>(
+      `SELECT * FROM cairn_sns_topics WHERE account_id = $1 AND region = $2 AND arn COLLATE "C" > $3
+       ORDER BY arn COLLATE "C" LIMIT $4`,
+      [scope.accountId, scope.region, afterArn ?? "", limit],
+    );
+    return rows.map(topicOfRow);
+  }
+
+  async countTopics(scope: TopicScope): Promise<number> {
+    this.open();
+    const [row] = await this.db.query<{ n: string }>(
+      "SELECT count(*) AS n FROM cairn_sns_topics WHERE account_id = $1 AND region = $2",
+      [scope.accountId, scope.region],
+    );
+    return Number(row?.n ?? 0);
+  }
+
+  async updateTopic(arn: string, change: TopicChange): Promise<boolean> {
+    this.open();
+    const rows = await this.db.query(
+      `UPDATE cairn_sns_topics SET display_name = coalesce($1, display_name),
+         policy = CASE WHEN $2 THEN $3 ELSE policy END WHERE arn = $4 RETURNING 1`,
+      [change.displayName ?? null, change.policy !== undefined, change.policy ?? null, arn],
+    );
+    return rows.length === 1;
+  }
+
+  async deleteTopic(arn: string): Promise<boolean> {
+    this.open();
+    return (await this.db.query("DELETE FROM cairn_sns_topics WHERE arn = $1 RETURNING 1", [arn])).length === 1;
+  }
+
+  async subscribe(s: NewSubscription): Promise<SnsSubscription | undefined> {
+    this.open();
+    try {
+      await this.db.query(
+        `INSERT INTO cairn_sns_subscriptions (${SUBSCRIPTION_COLUMNS}, token_hash, token_expires_ms)
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8)
+         ON CONFLICT (topic_arn, protocol, endpoint) DO UPDATE
+           SET token_hash = excluded.token_hash, token_expires_ms = excluded.token_expires_ms
+           WHERE cairn_sns_subscriptions.status = 'pending'`,
+        [s.arn, s.topicArn, s.accountId, s.protocol, s.endpoint, s.createdAtMs, s.tokenHash, s.tokenExpiresMs],
+      );
+    } catch (error) {
+      if (sqlState(error) === FOREIGN_KEY_VIOLATION) return undefined;
+      throw error;
+    }
+    const [row] = await this.db.query<SubscriptionRow>(
+      `SELECT ${SUBSCRIPTION_COLUMNS} FROM cairn_sns_subscriptions WHERE topic_arn = $1 AND protocol = $2 AND endpoint = $3`,
+      [s.topicArn, s.protocol, s.endpoint],
+    );
+    return row === undefined ? undefined : subscriptionOfRow(row);
+  }
+
+  async confirm(topicArn: string, tokenHash: string, nowMs: number): Promise<SnsSubscription | undefined> {
+    this.open();
+    const [row] = await this.db.query<SubscriptionRow>(
+      `UPDATE cairn_sns_subscriptions SET status = 'confirmed'
+       WHERE topic_arn = $1 AND token_hash = $2 AND token_expires_ms > $3 RETURNING ${SUBSCRIPTION_COLUMNS}`,
+      [topicArn, tokenHash, nowMs],
+    );
+    return row === undefined ? undefined : subscriptionOfRow(row);
+  }
+
+  async getSubscription(arn: string): Promise<SnsSubscription | undefined> {
+    this.open();
+    const [row] = await this.db.query<SubscriptionRow>(
       `SELECT ${SUBSCRIPTION_COLUMNS} FROM cairn_sns_subscriptions WHERE arn = $1`,
       [arn],
     );
     return row === undefined ? undefined : subscriptionOfRow(row);
-  };
-  return {
-    async createTopic(topic) {
-      open();
-      assertTopicScope(topic);
-      const inserted = await db.query(
-        `INSERT INTO cairn_sns_topics (arn, account_id, region, name, display_name, policy, created_at_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (arn) DO NOTHING RETURNING 1`,
-        [
-          topic.arn,
-          topic.accountId,
-          topic.region,
-          topic.name,
-          topic.displayName,
-          topic.policy ?? null,
-          topic.createdAtMs,
-        ],
-      );
-      const stored = await getTopic(topic.arn);
-      if (stored === undefined) throw new Error(`The topic ${topic.arn} was deleted as it was created.`);
-      return { topic: stored, created: inserted.length === 1 };
-    },
-    async getTopic(arn) {
-      open();
-      return getTopic(arn);
-    },
-    async listTopics(scope, afterArn, limit) {
-      open();
-      const rows = await db.query<Parameters<typeof topicOfRow>[0]>(
-        `SELECT * FROM cairn_sns_topics WHERE account_id = $1 AND region = $2 AND arn COLLATE "C" > $3
-         ORDER BY arn COLLATE "C" LIMIT $4`,
-        [scope.accountId, scope.region, afterArn ?? "", limit],
-      );
-      return rows.map(topicOfRow);
-    },
-    async countTopics(scope) {
-      open();
-      const [row] = await db.query<{ n: string }>(
-        "SELECT count(*) AS n FROM cairn_sns_topics WHERE account_id = $1 AND region = $2",
-        [scope.accountId, scope.region],
-      );
-      return Number(row?.n ?? 0);
-    },
-    async updateTopic(arn, change) {
-      open();
-      const rows = await db.query(
-        `UPDATE cairn_sns_topics SET display_name = coalesce($1, display_name),
-           policy = CASE WHEN $2 THEN $3 ELSE policy END WHERE arn = $4 RETURNING 1`,
-        [change.displayName ?? null, change.policy !== undefined, change.policy ?? null, arn],
-      );
-      return rows.length === 1;
-    },
-    async deleteTopic(arn) {
-      open();
-      return (await db.query("DELETE FROM cairn_sns_topics WHERE arn = $1 RETURNING 1", [arn])).length === 1;
-    },
-    async subscribe(s) {
-      open();
-      try {
-        await db.query(
-          `INSERT INTO cairn_sns_subscriptions (${SUBSCRIPTION_COLUMNS}, token_hash, token_expires_ms)
-           VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8)
-           ON CONFLICT (topic_arn, protocol, endpoint) DO UPDATE
-             SET token_hash = excluded.token_hash, token_expires_ms = excluded.token_expires_ms
-             WHERE cairn_sns_subscriptions.status = 'pending'`,
-          [s.arn, s.topicArn, s.accountId, s.protocol, s.endpoint, s.createdAtMs, s.tokenHash, s.tokenExpiresMs],
-        );
-      } catch (error) {
-        if (sqlState(error) === FOREIGN_KEY_VIOLATION) return undefined;
-        throw error;
-      }
-      const [row] = await db.query<Parameters<typeof subscriptionOfRow>[0]>(
-        `SELECT ${SUBSCRIPTION_COLUMNS} FROM cairn_sns_subscriptions WHERE topic_arn = $1 AND protocol = $2 AND endpoint = $3`,
-        [s.topicArn, s.protocol, s.endpoint],
-      );
-      return row === undefined ? undefined : subscriptionOfRow(row);
-    },
-    async confirm(topicArn, tokenHash, nowMs) {
-      open();
-      const [row] = await db.query<Parameters<typeof subscriptionOfRow>[0]>(
-        `UPDATE cairn_sns_subscriptions SET status = 'confirmed'
-         WHERE topic_arn = $1 AND token_hash = $2 AND token_expires_ms > $3 RETURNING ${SUBSCRIPTION_COLUMNS}`,
-        [topicArn, tokenHash, nowMs],
-      );
-      return row === undefined ? undefined : subscriptionOfRow(row);
-    },
-    async getSubscription(arn) {
-      open();
-      return getSubscription(arn);
-    },
-    async listSubscriptions(topicArn, afterArn, limit) {
-      open();
-      const rows = await db.query<Parameters<typeof subscriptionOfRow>[0]>(
-        `SELECT ${SUBSCRIPTION_COLUMNS} FROM cairn_sns_subscriptions WHERE topic_arn = $1 AND arn COLLATE "C" > $2
-         ORDER BY arn COLLATE "C" LIMIT $3`,
-        [topicArn, afterArn ?? "", limit],
-      );
-      return rows.map(subscriptionOfRow);
-    },
-    async countSubscriptions(topicArn) {
-      open();
-      const rows = await db.query<{ status: string; n: string }>(
-        "SELECT status, count(*) AS n FROM cairn_sns_subscriptions WHERE topic_arn = $1 GROUP BY status",
-        [topicArn],
-      );
-      const count = (status: string) => Number(rows.find((row) => row.status === status)?.n ?? 0);
-      return { confirmed: count("confirmed"), pending: count("pending") };
-    },
-    async unsubscribe(arn) {
-      open();
-      return (await db.query("DELETE FROM cairn_sns_subscriptions WHERE arn = $1 RETURNING 1", [arn])).length === 1;
-    },
-    async close() {
-      closed = true;
-    },
-  };
+  }
+
+  async listSubscriptions(topicArn: string, afterArn: string | undefined, limit: number): Promise<SnsSubscription[]> {
+    this.open();
+    const rows = await this.db.query<SubscriptionRow>(
+      `SELECT ${SUBSCRIPTION_COLUMNS} FROM cairn_sns_subscriptions WHERE topic_arn = $1 AND arn COLLATE "C" > $2
+       ORDER BY arn COLLATE "C" LIMIT $3`,
+      [topicArn, afterArn ?? "", limit],
+    );
+    return rows.map(subscriptionOfRow);
+  }
+
+  async countSubscriptions(topicArn: string): Promise<{ confirmed: number; pending: number }> {
+    this.open();
+    const rows = await this.db.query<{ status: string; n: string }>(
+      "SELECT status, count(*) AS n FROM cairn_sns_subscriptions WHERE topic_arn = $1 GROUP BY status",
+      [topicArn],
+    );
+    const count = (status: string) => Number(rows.find((row) => row.status === status)?.n ?? 0);
+    return { confirmed: count("confirmed"), pending: count("pending") };
+  }
+
+  async unsubscribe(arn: string): Promise<boolean> {
+    this.open();
+    const rows = await this.db.query("DELETE FROM cairn_sns_subscriptions WHERE arn = $1 RETURNING 1", [arn]);
+    return rows.length === 1;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private open(): void {
+    if (this.closed) throw closedStoreError();
+  }
+
+  private async topic(arn: string): Promise<SnsTopic | undefined> {
+    const [row] = await this.db.query<TopicRow>("SELECT * FROM cairn_sns_topics WHERE arn = $1", [arn]);
+    return row === undefined ? undefined : topicOfRow(row);
+  }
 }
 
 /** The SQLSTATE of a failed statement, the driver's error or one it wraps. */
