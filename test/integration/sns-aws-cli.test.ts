@@ -16,6 +16,7 @@ import {
 import { awsCliMissingReason, runAws } from "../helpers/aws-cli.js";
 import { addPrincipal } from "../helpers/principals.js";
 import { pollUntil } from "../helpers/poll.js";
+import { sendRaw } from "../helpers/signed-request.js";
 
 const skip = awsCliMissingReason();
 const hasBoto3 = spawnSync("python3", ["-c", "import boto3"]).status === 0;
@@ -258,6 +259,39 @@ describe("SNS on Cairn's endpoint, with the real AWS CLI and boto3", { skip }, (
     for (const name of ["CreateTopic", "SetTopicAttributes", "Subscribe", "ConfirmSubscription", "Unsubscribe"]) {
       assert.ok(names.includes(name), `${name} is on record`);
     }
+  });
+
+  it("tells SNS from IAM on POST / by the SigV4 scope, and refuses in the right XML", async () => {
+    const form = (action: string) => ({
+      headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8" },
+      body: `Action=${action}&Version=${action === "ListUsers" ? "2010-05-08" : "2010-03-31"}`,
+      accessKeyId: TEST_ACCESS_KEY_ID,
+      secretAccessKey: TEST_SECRET_ACCESS_KEY,
+    });
+    const sns = 'xmlns="http://sns.amazonaws.com/doc/2010-03-31/"';
+    const iam = 'xmlns="https://iam.amazonaws.com/doc/2010-05-08/"';
+    const listTopics = await sendRaw(server.url, { ...form("ListTopics"), service: "sns" });
+    assert.equal(listTopics.status, 200);
+    assert.ok(listTopics.text.startsWith(`<ListTopicsResponse ${sns}>`), listTopics.text);
+    const iamAction = await sendRaw(server.url, { ...form("ListUsers"), service: "sns" });
+    assert.equal(iamAction.status, 400);
+    assert.ok(iamAction.text.startsWith(`<ErrorResponse ${sns}><Error><Type>Sender</Type><Code>InvalidAction</Code>`));
+    const listUsers = await sendRaw(server.url, { ...form("ListUsers"), service: "iam" });
+    assert.equal(listUsers.status, 200);
+    assert.ok(listUsers.text.startsWith(`<ListUsersResponse ${iam}>`), listUsers.text);
+    const forged = await sendRaw(server.url, {
+      ...form("ListTopics"),
+      service: "sns",
+      secretAccessKey: "not-the-secret",
+    });
+    assert.equal(forged.status, 403);
+    assert.ok(
+      forged.text.startsWith(`<ErrorResponse ${sns}><Error><Type>Sender</Type><Code>InvalidSignatureException</Code>`),
+      forged.text,
+    );
+    const unsigned = await sendRaw(server.url, { ...form("ListTopics"), unsigned: true });
+    assert.equal(unsigned.status, 403);
+    assert.match(unsigned.text, /<Code>MissingAuthenticationTokenException<\/Code>/);
   });
 
   it(
