@@ -289,6 +289,13 @@ describe("SNS on Cairn's endpoint, with the real AWS CLI and boto3", { skip }, (
       forged.text.startsWith(`<ErrorResponse ${sns}><Error><Type>Sender</Type><Code>InvalidSignatureException</Code>`),
       forged.text,
     );
+    const gap = await sendRaw(server.url, {
+      ...form("CreateTopic"),
+      service: "sns",
+      body: "Action=CreateTopic&Version=2010-03-31&Name=gap&Attributes.entry.2.key=DisplayName&Attributes.entry.2.value=x",
+    });
+    assert.equal(gap.status, 400, "a map entry out of its numbering is refused, not dropped");
+    assert.match(gap.text, /<Code>InvalidParameter<\/Code>/);
     const unsigned = await sendRaw(server.url, { ...form("ListTopics"), unsigned: true });
     assert.equal(unsigned.status, 403);
     assert.match(unsigned.text, /<Code>MissingAuthenticationTokenException<\/Code>/);

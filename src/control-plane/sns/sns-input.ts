@@ -74,14 +74,22 @@ export function notFound(what: "Topic"): ApiError {
   return new ApiError("NotFound", `${what} does not exist`);
 }
 
-/** A Query-protocol map, `<Member>.entry.N.key` / `.value`, numbered from 1 without gaps. */
+/**
+ * A Query-protocol map, `<Member>.entry.N.key` / `.value`, numbered from 1 without gaps. Any other
+ * `<Member>.` parameter (a gap, a value without its key) is refused rather than silently dropped.
+ */
 export function formMap(input: Readonly<Record<string, string>>, member: string): Map<string, string> {
   const out = new Map<string, string>();
+  const used = new Set<string>();
   for (let n = 1; n <= MAX_ENTRIES + 1; n++) {
     const key = input[`${member}.entry.${n}.key`];
     if (key === undefined) break;
     if (n > MAX_ENTRIES) throw invalidParameter(member, `At most ${MAX_ENTRIES} entries.`);
     out.set(key, input[`${member}.entry.${n}.value`] ?? "");
+    used.add(`${member}.entry.${n}.key`).add(`${member}.entry.${n}.value`);
+  }
+  if (Object.keys(input).some((name) => name.startsWith(`${member}.`) && !used.has(name))) {
+    throw invalidParameter(member, "Map entries are numbered from 1, each with its key.");
   }
   return out;
 }

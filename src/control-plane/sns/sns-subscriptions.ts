@@ -3,7 +3,6 @@ import { ApiError } from "../../lib/api-error.js";
 import type { SnsSubscription, SnsTopic } from "../../stores/sns/index.js";
 import {
   assertOwnTopic,
-  formMap,
   hasMember,
   invalidParameter,
   namedTopicArn,
@@ -109,7 +108,7 @@ function subscriptionXml(subscription: SnsSubscription): Record<string, string> 
 
 async function subscribe(deps: SnsDependencies, call: SnsCall, topic: SnsTopic): Promise<SnsResult> {
   const { protocol, endpoint } = subscriptionTarget(call.input);
-  if (hasMember(call.input, "Attributes") && formMap(call.input, "Attributes").size > 0) {
+  if (hasMember(call.input, "Attributes")) {
     throw invalidParameter("Attributes", "Cairn does not serve subscription attributes yet.");
   }
   const counts = await deps.store.countSubscriptions(topic.arn);
