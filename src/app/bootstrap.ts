@@ -103,7 +103,7 @@ export interface AwsClientFilesInput {
  * Writes `<dataDir>/credentials` and `<dataDir>/config` (mode 0600), so that
  * `AWS_SHARED_CREDENTIALS_FILE=<dataDir>/credentials AWS_CONFIG_FILE=<dataDir>/config aws cloudtrail …`
  * reaches Cairn as the bootstrap admin. The endpoint goes in a `services` section, which only
- * CloudTrail, IAM and EventBridge read, rather than a profile-wide `endpoint_url` that would send S3, STS… to Cairn too.
+ * CloudTrail, IAM, EventBridge and SNS read, rather than a profile-wide `endpoint_url` that would send S3, STS… to Cairn too.
  *
  * @example
  * await writeAwsClientFiles(settings.dataDir, { accessKeyId, secretAccessKey, region, endpointUrl: url });
@@ -147,6 +147,9 @@ function renderConfigFile(input: Pick<AwsClientFilesInput, "region" | "endpointU
     `  endpoint_url = ${input.endpointUrl}`,
     // EventBridge (its service id `EventBridge`, key `eventbridge`): docs/reference/events.md.
     "eventbridge =",
+    `  endpoint_url = ${input.endpointUrl}`,
+    // SNS topics and subscriptions too (docs/reference/sns.md).
+    "sns =",
     `  endpoint_url = ${input.endpointUrl}`,
     "",
   ].join("\n");

@@ -27,6 +27,7 @@ import { ingestModule, liveTailModule, proxyModule } from "./modules/capture-mod
 import { clusterEventHistoryModule, clusterTrailsModule } from "./modules/cluster-modules.js";
 import { clusterLakeModule } from "./modules/cluster-lake-module.js";
 import { quarantineModule } from "./modules/quarantine-module.js";
+import { clusterSnsModule } from "./modules/sns-module.js";
 import type { CairnModule } from "./registry.js";
 
 /** The server's modules on cluster stores, `nodeId` the lease holder. */
@@ -38,6 +39,7 @@ export function clusterModules(
     clusterEventHistoryModule(stores, nodeId, () => stores.journal.latestSeq()),
     clusterTrailsModule(stores, nodeId),
     clusterLakeModule(stores, nodeId),
+    clusterSnsModule(stores.db),
     ingestModule,
     liveTailModule,
     quarantineModule,

@@ -5,6 +5,7 @@ import type { ServerSettings } from "../config/settings.js";
 import type { ConsumerStatus } from "../consumers/consumer.js";
 import type { OperationHandler } from "../control-plane/operation.js";
 import type { RouteContext } from "../http/audited-route.js";
+import type { ApiService } from "../http/routes/cloudtrail-route.js";
 import type { Journal } from "../journal/index.js";
 import type { Clock } from "../lib/clock.js";
 import type { LeaseGrant, LeaseStore } from "../stores/lease/index.js";
@@ -41,6 +42,11 @@ export interface Job {
 /** What a started module adds to the server; every part is optional. */
 export interface StartedModule {
   readonly operations?: ReadonlyArray<readonly [string, OperationHandler]>;
+  /**
+   * Services on `POST /` besides CloudTrail's (SNS), each taking the requests its `accepts` picks
+   * from their headers (the SigV4 scope's service), before the IAM-shaped API and CloudTrail.
+   */
+  readonly apiServices?: (context: RouteContext) => readonly ApiService[];
   /** Registers HTTP routes; every route answers through the audited-route helper. */
   readonly routes?: (app: FastifyInstance, context: RouteContext) => void | Promise<void>;
   /** The module's journal consumers as they are now (a trail's consumer comes and goes with its logging). */
@@ -145,6 +151,11 @@ export class ModuleRegistry {
         out.set(operation, handler);
       }
     return out;
+  }
+
+  /** Every module's services on `POST /` (StartedModule.apiServices). */
+  apiServices(routeContext: RouteContext): ApiService[] {
+    return this.started.flatMap(({ module }) => module.apiServices?.(routeContext) ?? []);
   }
 
   async registerRoutes(app: FastifyInstance, routeContext: RouteContext): Promise<void> {

@@ -35,6 +35,7 @@ import { eventHistoryModule } from "./modules/event-history-module.js";
 import { lakeModule } from "./modules/lake-module.js";
 import { quarantineModule } from "./modules/quarantine-module.js";
 import { trailsModule } from "./modules/trails-module.js";
+import { snsModule } from "./modules/sns-module.js";
 import { HealthMonitor, type HealthFacts } from "./health.js";
 import { ModuleRegistry, type CairnModule, type ModuleContext } from "./registry.js";
 
@@ -46,6 +47,7 @@ const SERVER_MODULES: readonly CairnModule[] = [
   eventHistoryModule,
   trailsModule,
   lakeModule,
+  snsModule,
   ingestModule,
   liveTailModule,
   quarantineModule,
@@ -211,7 +213,10 @@ function auditDefaults(settings: ServerSettings, clock: Clock): RouteContext["au
   return { accountId: settings.accountId, region: settings.region, nowMs: () => clock.nowMs(), newEventId: randomUUID };
 }
 
-/** `POST /`: the CloudTrail operations the modules registered, and the IAM-shaped and EventBridge APIs on the same endpoint. */
+/**
+ * `POST /`: the CloudTrail operations the modules registered, the modules' other services (SNS,
+ * chosen by the SigV4 scope), and the IAM-shaped and EventBridge APIs on the same endpoint.
+ */
 function registerApiRoute(
   app: FastifyInstance,
   context: RouteContext,
@@ -227,10 +232,9 @@ function registerApiRoute(
   registerCloudTrailRoute(
     app,
     { context, operations: registry.operations(), throttles: throttles(settings, context.clock) },
-    [
-      { handler: iam, accepts: isIamQueryRequest },
-      { handler: events, accepts: isEventsRequest },
-    ],
+    ...registry.apiServices(context),
+    { handler: iam, accepts: isIamQueryRequest },
+    { handler: events, accepts: isEventsRequest },
   );
 }
 

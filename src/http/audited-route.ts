@@ -9,7 +9,7 @@ import { ApiError, isApiError } from "../lib/api-error.js";
 import { SELF_AUDIT_PROVENANCE } from "../model/provenance.js";
 import type { Clock } from "../lib/clock.js";
 import type { Principal, PrincipalStore } from "../stores/principals/index.js";
-import { senderOf } from "./send-error.js";
+import { senderOf, type ErrorFormat } from "./send-error.js";
 import { storeUnavailableAnswer } from "./store-unavailable.js";
 import { markSignedRoute, throwRefusalBeforeBody } from "./signed-routes.js";
 
@@ -77,7 +77,7 @@ export interface AuditedRoute<T> {
    * Error bodies: AWS JSON 1.1 (`__type`), REST-JSON (`x-amzn-ErrorType` + `message`) for
    * cloudtrail-data, or IAM's Query-protocol XML (`<ErrorResponse>`).
    */
-  readonly errorFormat?: "json-1.1" | "rest-json" | "iam-xml";
+  readonly errorFormat?: ErrorFormat;
   /** The service the call's record names when not CloudTrail, refused or not (cloudtrail-data). */
   readonly eventSource?: string;
   /** What a caller is told when nothing could be made durable. */

@@ -30,18 +30,24 @@ function sendRestJsonError(reply: FastifyReply, requestId: string, error: ApiErr
 }
 
 export const IAM_NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/";
+export const SNS_NAMESPACE = "http://sns.amazonaws.com/doc/2010-03-31/";
 
-/** IAM's Query-protocol error: `<ErrorResponse><Error><Type>Sender</Type><Code>…` with the request id. */
-function sendIamXmlError(reply: FastifyReply, requestId: string, error: ApiError): void {
-  const type = error.status >= 500 ? "Receiver" : "Sender";
-  void reply
-    .code(error.status)
-    .headers({ "content-type": "text/xml", "x-amzn-requestid": requestId, ...error.headers })
-    .send(
-      `<ErrorResponse xmlns="${IAM_NAMESPACE}"><Error><Type>${type}</Type><Code>${error.code}</Code>` +
-        `<Message>${escapeXml(error.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
-    );
+/** A Query-protocol error (IAM, SNS): `<ErrorResponse><Error><Type>Sender</Type><Code>…` with the request id. */
+function queryXmlError(namespace: string): (reply: FastifyReply, requestId: string, error: ApiError) => void {
+  return (reply, requestId, error) => {
+    const type = error.status >= 500 ? "Receiver" : "Sender";
+    void reply
+      .code(error.status)
+      .headers({ "content-type": "text/xml", "x-amzn-requestid": requestId, ...error.headers })
+      .send(
+        `<ErrorResponse xmlns="${namespace}"><Error><Type>${type}</Type><Code>${error.code}</Code>` +
+          `<Message>${escapeXml(error.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+      );
+  };
 }
+
+const sendIamXmlError = queryXmlError(IAM_NAMESPACE);
+const sendSnsXmlError = queryXmlError(SNS_NAMESPACE);
 
 /** The answer for a path no route serves (AWS JSON 1.1's UnknownOperationException, with 404). */
 export function sendNoRoute(reply: FastifyReply, request: { method: string; url: string }): void {
@@ -71,9 +77,13 @@ export function closeIfBodyUnread(request: FastifyRequest, reply: FastifyReply):
   if (announcesBody && !request.raw.complete) void reply.header("connection", "close");
 }
 
+/** How a route's errors are shaped: AWS JSON 1.1, REST-JSON (cloudtrail-data), IAM's or SNS's Query-protocol XML. */
+export type ErrorFormat = "json-1.1" | "rest-json" | "iam-xml" | "sns-xml";
+
 /** The error sender of a route's error format (AWS JSON 1.1 unless it says otherwise). */
 export function senderOf(
-  format: "json-1.1" | "rest-json" | "iam-xml" | undefined,
+  format: ErrorFormat | undefined,
 ): (reply: FastifyReply, requestId: string, error: ApiError) => void {
+  if (format === "sns-xml") return sendSnsXmlError;
   return format === "rest-json" ? sendRestJsonError : format === "iam-xml" ? sendIamXmlError : sendAwsError;
 }

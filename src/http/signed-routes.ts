@@ -1,6 +1,7 @@
 import type { FastifyRequest } from "fastify";
 import type { CallerAttribution } from "../auth/authenticate.js";
 import type { ApiError } from "../lib/api-error.js";
+import type { ErrorFormat } from "./send-error.js";
 
 /**
  * What the request gate (request-gate.ts) must know of a signed route before its handler runs:
@@ -8,7 +9,7 @@ import type { ApiError } from "../lib/api-error.js";
  */
 export interface SignedRouteFacts {
   /** Error bodies: AWS JSON 1.1 (`__type`), REST-JSON (cloudtrail-data), or IAM's Query-protocol XML. */
-  readonly errorFormat: "json-1.1" | "rest-json" | "iam-xml";
+  readonly errorFormat: ErrorFormat;
   /** The name a refused call is recorded under. */
   readonly eventName: (request: FastifyRequest) => string;
   readonly readOnly: (eventName: string) => boolean;

@@ -95,6 +95,13 @@ export const API_ERRORS = {
   // EventBridge (AWS JSON 1.1, target prefix AWSEvents; src/control-plane/events/).
   ValidationException: 400,
   InvalidEventPatternException: 400,
+  // The SNS API (Query protocol, XML errors; src/control-plane/sns/).
+  InvalidParameter: 400,
+  NotFound: 404,
+  AuthorizationError: 403,
+  TopicLimitExceeded: 403,
+  SubscriptionLimitExceeded: 403,
+  InvalidAction: 400,
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

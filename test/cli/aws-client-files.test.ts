@@ -36,6 +36,9 @@ describe("writeAwsClientFiles", () => {
     assert.equal(profile.get("services"), "cairn");
     assert.equal(profile.get("endpoint_url"), undefined, "a profile-wide endpoint would capture S3 and STS too");
     assert.match(text, /\n\[services cairn\]\ncloudtrail =\n {2}endpoint_url = http:\/\/127\.0\.0\.1:7680\n/);
+    // The IAM-shaped API and SNS are on the same endpoint.
+    assert.match(text, /\niam =\n {2}endpoint_url = http:\/\/127\.0\.0\.1:7680\n/);
+    assert.match(text, /\nsns =\n {2}endpoint_url = http:\/\/127\.0\.0\.1:7680\n/);
   });
 
   it("replaces files atomically, leaving no temp files", async () => {

@@ -65,25 +65,24 @@ function eventNameFor(request: FastifyRequest): string {
   return /^[A-Za-z0-9]{1,128}$/.test(name) ? name : "UnknownOperation";
 }
 
-/** Another signed API on `POST /` and the requests that are its calls. */
-export interface SignedAlternative {
+/** Another service on `POST /`: its signed handler, for the requests `accepts` picks from their headers. */
+export interface ApiService {
   readonly handler: RouteHandlerMethod;
   readonly accepts: (request: FastifyRequest) => boolean;
 }
 
 /**
- * `POST /`: CloudTrail's JSON API, and the other APIs one endpoint serves to `aws … --endpoint-url`
- * (the IAM-shaped API when the body is a form, EventBridge by its target prefix): the first
- * alternative that accepts a request answers it, CloudTrail the rest.
+ * `POST /`: CloudTrail's JSON API, and the other services on the same endpoint (SNS by its SigV4
+ * scope, the IAM-shaped API when the body is a form, EventBridge by its target prefix), the first
+ * whose `accepts` takes the request, as one endpoint serves them all to `aws … --endpoint-url`.
  */
 export function registerCloudTrailRoute(
   app: FastifyInstance,
   options: CloudTrailRouteOptions,
-  alternatives: readonly SignedAlternative[] = [],
+  ...others: readonly ApiService[]
 ): void {
   const cloudTrail = cloudTrailHandler(options);
-  const choose = (request: FastifyRequest) =>
-    alternatives.find((alternative) => alternative.accepts(request))?.handler ?? cloudTrail;
+  const choose = (request: FastifyRequest) => others.find((other) => other.accepts(request))?.handler ?? cloudTrail;
   const dispatch: RouteHandlerMethod = function (request, reply) {
     return choose(request).call(this, request, reply);
   };
@@ -128,7 +127,6 @@ async function runOperation(options: CloudTrailRouteOptions, call: AuditedCall):
     region: claim.region,
     requestId: call.requestId,
     nowMs: call.nowMs,
-    authorize: (action, resource) => call.authorize(action, resource),
   });
   note.responseElements = result.responseElements ?? null;
   // CloudTrail's records of its trail operations name no resource (every trail call in the samples:
