@@ -127,6 +127,7 @@ async function runOperation(options: CloudTrailRouteOptions, call: AuditedCall):
     region: claim.region,
     requestId: call.requestId,
     nowMs: call.nowMs,
+    authorize: (action, resource) => call.authorize(action, resource),
   });
   note.responseElements = result.responseElements ?? null;
   // CloudTrail's records of its trail operations name no resource (every trail call in the samples:
