@@ -3,8 +3,8 @@ import type { IamOperation, IamResult, XmlValue } from "../../control-plane/iam/
 import { ApiError, isApiError } from "../../lib/api-error.js";
 import { BOOTSTRAP_ADMIN_NAME, type Principal } from "../../stores/principals/index.js";
 import { audited, type AuditedCall, type RouteContext } from "../audited-route.js";
-import { escapeXml } from "../../lib/xml-text.js";
 import { IAM_NAMESPACE } from "../send-error.js";
+import { sendQueryResult } from "../query-protocol-xml.js";
 
 const IAM_VERSION = "2010-05-08";
 /** Members the form carries for the protocol, not as the call's parameters. */
@@ -104,23 +104,5 @@ async function asIamDenial(authorized: Promise<void>): Promise<void> {
 }
 
 function sendIamResult(reply: FastifyReply, call: AuditedCall, result: IamResult): void {
-  const action = call.note.eventName;
-  const body =
-    `<${action}Response xmlns="${IAM_NAMESPACE}">` +
-    (result.result === null ? "" : `<${action}Result>${membersXml(result.result)}</${action}Result>`) +
-    `<ResponseMetadata><RequestId>${call.requestId}</RequestId></ResponseMetadata></${action}Response>`;
-  void reply.code(200).headers({ "content-type": "text/xml", "x-amzn-requestid": call.requestId }).send(body);
-}
-
-function membersXml(members: { readonly [name: string]: XmlValue | undefined }): string {
-  return Object.entries(members)
-    .filter((entry): entry is [string, XmlValue] => entry[1] !== undefined)
-    .map(([name, value]) => `<${name}>${valueXml(value)}</${name}>`)
-    .join("");
-}
-
-function valueXml(value: XmlValue): string {
-  if (Array.isArray(value)) return value.map((item: XmlValue) => `<member>${valueXml(item)}</member>`).join("");
-  if (typeof value === "object") return membersXml(value as { readonly [name: string]: XmlValue | undefined });
-  return escapeXml(String(value));
+  sendQueryResult<XmlValue>(reply, call, IAM_NAMESPACE, result.result);
 }

@@ -5,6 +5,7 @@ import { ApiError, isApiError } from "../../lib/api-error.js";
 import { escapeXml } from "../../lib/xml-text.js";
 import { audited, type AuditedCall, type RouteContext } from "../audited-route.js";
 import { SNS_NAMESPACE } from "../send-error.js";
+import { sendQueryResult } from "../query-protocol-xml.js";
 
 const SNS_VERSION = "2010-03-31";
 /** Members the form carries for the protocol, not as the call's parameters. */
@@ -116,28 +117,11 @@ async function asSnsDenial(authorized: Promise<void>): Promise<void> {
 }
 
 function sendSnsResult(reply: FastifyReply, call: AuditedCall, result: SnsResult): void {
-  const action = call.note.eventName;
-  const body =
-    `<${action}Response xmlns="${SNS_NAMESPACE}">` +
-    (result.result === null ? "" : `<${action}Result>${membersXml(result.result)}</${action}Result>`) +
-    `<ResponseMetadata><RequestId>${call.requestId}</RequestId></ResponseMetadata></${action}Response>`;
-  void reply.code(200).headers({ "content-type": "text/xml", "x-amzn-requestid": call.requestId }).send(body);
-}
-
-function membersXml(members: { readonly [name: string]: SnsXml | undefined }): string {
-  return Object.entries(members)
-    .filter((entry): entry is [string, SnsXml] => entry[1] !== undefined)
-    .map(([name, value]) => `<${name}>${valueXml(value)}</${name}>`)
-    .join("");
-}
-
-function valueXml(value: SnsXml): string {
-  if (value instanceof XmlEntries) {
-    return value.entries
-      .map(([key, text]) => `<entry><key>${escapeXml(key)}</key><value>${escapeXml(text)}</value></entry>`)
-      .join("");
-  }
-  if (Array.isArray(value)) return value.map((item: SnsXml) => `<member>${valueXml(item)}</member>`).join("");
-  if (typeof value === "object") return membersXml(value as { readonly [name: string]: SnsXml | undefined });
-  return escapeXml(String(value));
+  sendQueryResult<SnsXml>(reply, call, SNS_NAMESPACE, result.result, (value) =>
+    value instanceof XmlEntries
+      ? value.entries
+          .map(([key, text]) => `<entry><key>${escapeXml(key)}</key><value>${escapeXml(text)}</value></entry>`)
+          .join("")
+      : undefined,
+  );
 }
