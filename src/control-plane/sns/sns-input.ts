@@ -1,4 +1,5 @@
 import { ApiError } from "../../lib/api-error.js";
+import type { SnsStore, SnsTopic } from "../../stores/sns/index.js";
 import type { SnsCall } from "./sns-operation.js";
 
 /** Topic names: 1–256 letters, digits, `_` and `-` (FIFO topics, `.fifo`, are not served). */
@@ -68,6 +69,15 @@ export function assertOwnTopic(call: Pick<SnsCall, "accountId" | "region">, arn:
     );
   }
   if (region !== call.region) throw notFound("Topic");
+}
+
+/** The caller's topic the call names (`TopicArn`), or NotFound / AuthorizationError. */
+export async function ownTopic(store: SnsStore, call: SnsCall, action: string): Promise<SnsTopic> {
+  const arn = namedTopicArn(call.input);
+  assertOwnTopic(call, arn, action);
+  const topic = await store.getTopic(arn);
+  if (topic === undefined) throw notFound("Topic");
+  return topic;
 }
 
 export function notFound(what: "Topic"): ApiError {

@@ -7,6 +7,7 @@ import {
   invalidParameter,
   namedTopicArn,
   notFound,
+  ownTopic,
   pageAfter,
   pageOf,
   required,
@@ -30,13 +31,6 @@ function tokenHashOf(token: string): string {
 
 export function subscriptionOperations(deps: SnsDependencies): Record<string, SnsOperation> {
   const { store } = deps;
-  const ownTopic = async (call: SnsCall, action: string): Promise<SnsTopic> => {
-    const arn = namedTopicArn(call.input);
-    assertOwnTopic(call, arn, action);
-    const topic = await store.getTopic(arn);
-    if (topic === undefined) throw notFound("Topic");
-    return topic;
-  };
   return {
     Subscribe: {
       readOnly: false,
@@ -47,7 +41,7 @@ export function subscriptionOperations(deps: SnsDependencies): Record<string, Sn
         returnSubscriptionArn: input["ReturnSubscriptionArn"],
       }),
       resource: (call) => namedTopicArn(call.input),
-      run: async (call) => subscribe(deps, call, await ownTopic(call, "Subscribe")),
+      run: async (call) => subscribe(deps, call, await ownTopic(store, call, "Subscribe")),
     },
     ConfirmSubscription: {
       readOnly: false,
@@ -59,7 +53,7 @@ export function subscriptionOperations(deps: SnsDependencies): Record<string, Sn
       resource: (call) => namedTopicArn(call.input),
       async run(call) {
         const token = required(call.input, "Token");
-        const topic = await ownTopic(call, "ConfirmSubscription");
+        const topic = await ownTopic(store, call, "ConfirmSubscription");
         const confirmed =
           token.length > 1024 ? undefined : await store.confirm(topic.arn, tokenHashOf(token), call.nowMs);
         if (confirmed === undefined) throw invalidParameter("Token");
@@ -71,7 +65,7 @@ export function subscriptionOperations(deps: SnsDependencies): Record<string, Sn
       requestParameters: (input) => ({ topicArn: input["TopicArn"] }),
       resource: (call) => namedTopicArn(call.input),
       async run(call) {
-        const topic = await ownTopic(call, "ListSubscriptionsByTopic");
+        const topic = await ownTopic(store, call, "ListSubscriptionsByTopic");
         const after = pageAfter(call.input, `${topic.arn}:`);
         const rows = await store.listSubscriptions(topic.arn, after, SUBSCRIPTIONS_PAGE + 1);
         const page = pageOf(rows, SUBSCRIPTIONS_PAGE);

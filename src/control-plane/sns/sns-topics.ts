@@ -7,6 +7,7 @@ import {
   invalidParameter,
   namedTopicArn,
   notFound,
+  ownTopic,
   pageAfter,
   pageOf,
   required,
@@ -25,14 +26,6 @@ const byTopicArn = (input: Readonly<Record<string, string>>) => ({ topicArn: inp
 
 export function topicOperations(deps: SnsDependencies): Record<string, SnsOperation> {
   const { store } = deps;
-  /** The caller's topic the call names, or NotFound. */
-  const ownTopic = async (call: SnsCall, action: string): Promise<SnsTopic> => {
-    const arn = namedTopicArn(call.input);
-    assertOwnTopic(call, arn, action);
-    const topic = await store.getTopic(arn);
-    if (topic === undefined) throw notFound("Topic");
-    return topic;
-  };
   return {
     CreateTopic: {
       readOnly: false,
@@ -70,7 +63,7 @@ export function topicOperations(deps: SnsDependencies): Record<string, SnsOperat
       requestParameters: byTopicArn,
       resource: (call) => namedTopicArn(call.input),
       async run(call) {
-        const topic = await ownTopic(call, "GetTopicAttributes");
+        const topic = await ownTopic(store, call, "GetTopicAttributes");
         const counts = await store.countSubscriptions(topic.arn);
         return { result: { Attributes: new XmlEntries(topicAttributes(topic, counts)) }, responseElements: null };
       },
@@ -86,7 +79,7 @@ export function topicOperations(deps: SnsDependencies): Record<string, SnsOperat
       async run(call) {
         const name = settableAttribute(required(call.input, "AttributeName"));
         const raw = call.input["AttributeValue"] ?? "";
-        const topic = await ownTopic(call, "SetTopicAttributes");
+        const topic = await ownTopic(store, call, "SetTopicAttributes");
         // An empty Policy puts the default policy back, as SNS does.
         const change =
           name === "DisplayName"
