@@ -8,9 +8,10 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { DedupStore } from "../../src/journal/dedup-store.js";
 import { openJetStreamJournal, type JetStreamJournal } from "../../src/journal/jetstream-journal.js";
-import { JournalUnavailableError, type JournalAppendItem, type JournalEntry } from "../../src/journal/index.js";
+import { JournalUnavailableError, type JournalAppendItem } from "../../src/journal/index.js";
 import { natsServerMissingReason, startNatsCluster, type NatsServer } from "../helpers/nats-server.js";
 import { pollUntil } from "../helpers/poll.js";
+import { readToHead } from "../helpers/read-to-head.js";
 
 const skip = natsServerMissingReason();
 const STREAM = "failover";
@@ -68,19 +69,6 @@ async function eventually<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-/**
- * Every entry up to `head`, read as consumers read: a read may return fewer entries than asked (a
- * range fetch that expires while the new leader catches up returns what arrived), so go on from
- * the last one until the head.
- */
-async function readAll(journal: JetStreamJournal, head: number): Promise<JournalEntry[]> {
-  const entries: JournalEntry[] = [];
-  const deadline = Date.now() + 60_000;
-  while ((entries.at(-1)?.seq ?? 0) < head && Date.now() < deadline)
-    entries.push(...(await eventually(() => journal.read((entries.at(-1)?.seq ?? 0) + 1, head + 100))));
-  return entries;
-}
-
 describe("JetStream journal on an R3 cluster: the stream leader is killed under load", { skip }, () => {
   it("opens on several nodes at once while a new R3 stream forms (requests about it time out until it has a leader)", async () => {
     const cluster = await startNatsCluster();
@@ -135,7 +123,7 @@ describe("JetStream journal on an R3 cluster: the stream leader is killed under 
       assert.notEqual(await eventually(() => leaderOf(cluster)), leader);
 
       const total = WRITERS * BATCHES_PER_WRITER * BATCH;
-      const entries = await readAll(journal, total);
+      const entries = await readToHead((from, max) => eventually(() => journal.read(from, max)), total);
       assert.deepEqual(
         entries.map((entry) => entry.seq),
         Array.from({ length: total }, (_, i) => i + 1),
