@@ -6,10 +6,7 @@ export {
   transformTargetInput,
   validateInputTransformer,
   validateTargetInput,
-  type InputTransformer,
-  type TargetInputSpec,
   type TransformContext,
-  type TransformResult,
 } from "./input-transformer.js";
 export {
   asksForDataEvents,
@@ -17,12 +14,6 @@ export {
   offerPreparedRecord,
   prepareCloudTrailRecord,
   ENVELOPE_BYTES_MAX,
-  type CloudTrailOfferOptions,
   type CloudTrailRule,
-  type CloudTrailRuleDecision,
-  type NotOfferedReason,
-  type PreparedCloudTrailRecord,
   type RuleState,
 } from "./cloudtrail-rule-match.js";
-export type { CloudTrailEnvelope } from "./cloudtrail-envelope.js";
-export type { CompiledPattern } from "./conditions.js";

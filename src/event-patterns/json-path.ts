@@ -13,7 +13,7 @@ export interface JsonPath {
 }
 
 /** Longest path EventBridge accepts (TargetInputPath, the values of InputPathsMap: 256 characters). */
-export const JSON_PATH_LENGTH_MAX = 256;
+const JSON_PATH_LENGTH_MAX = 256;
 
 const MEMBER = /^[^.[\]\s]+/;
 const BRACKET = /^\[(?:(\d+)|\*|'([^']*)'|"([^"]*)")\]/;

@@ -1,0 +1,59 @@
+/** What an HTTP call answered; the body is read only when asked for, and bounded. */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly headers: Headers;
+  /** The body as text, at most `bytesMax` bytes read (the rest is discarded). */
+  readonly text: string;
+}
+
+/** A call that got no answer: a timeout, a refused or reset connection, a name that does not resolve, a shutdown. */
+export class NoAnswerError extends Error {
+  override readonly name = "NoAnswerError";
+}
+
+async function boundedText(response: Response, bytesMax: number): Promise<string> {
+  if (bytesMax === 0 || response.body === null) {
+    await response.body?.cancel();
+    return "";
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (size < bytesMax) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  await reader.cancel();
+  return Buffer.concat(chunks).subarray(0, bytesMax).toString("utf8");
+}
+
+/** fetch says only "fetch failed"; the reason (ECONNREFUSED, a timeout) is its cause's. */
+function reasonOf(error: unknown, timeoutMs: number, shutdown: AbortSignal | undefined): string {
+  if (shutdown?.aborted === true) return "the server is shutting down";
+  const name = (error as { name?: unknown }).name;
+  if (name === "TimeoutError" || name === "AbortError") return `timed out after ${timeoutMs} ms`;
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  return String(cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : error));
+}
+
+/**
+ * One HTTP request with a deadline for the whole exchange, following no redirect (a 3xx is the
+ * answer). Throws NoAnswerError when no answer came in time.
+ */
+export async function httpCall(
+  url: URL,
+  init: { method: string; headers: Record<string, string>; body?: string },
+  options: { timeoutMs: number; shutdown?: AbortSignal; bodyBytesMax: number },
+): Promise<HttpAnswer> {
+  const timeout = AbortSignal.timeout(options.timeoutMs);
+  const signal = options.shutdown === undefined ? timeout : AbortSignal.any([timeout, options.shutdown]);
+  try {
+    const response = await fetch(url, { ...init, redirect: "manual", signal });
+    const text = await boundedText(response, options.bodyBytesMax);
+    return { status: response.status, headers: response.headers, text };
+  } catch (error) {
+    throw new NoAnswerError(reasonOf(error, options.timeoutMs, options.shutdown), { cause: error });
+  }
+}
