@@ -114,8 +114,9 @@ export class ApiDestinationInvoker {
         },
       );
     } catch (error) {
+      const noAnswer = error instanceof NoAnswerError ? error : new NoAnswerError("no answer", true);
       return {
-        outcome: { kind: "retryable", error: error instanceof NoAnswerError ? error.message : "no answer" },
+        outcome: { kind: noAnswer.retryable ? "retryable" : "not-retryable", error: noAnswer.message },
         refusedCachedToken: false,
       };
     }

@@ -3,16 +3,39 @@ import type { ApiDestinationInvocation, ConnectionParameter } from "./api-destin
 
 /**
  * The headers EventBridge sends with every call besides the authorization ones (its "Headers
- * included in requests to API destinations"). `Connection: close`, `Host` and `Content-Length`
- * are the HTTP client's to set (Node's fetch refuses a Connection header), and the Fetch standard
- * has it append `identity` to Accept-Encoding because of the Range header.
+ * included in requests to API destinations"); `Host` and `Content-Length` are the HTTP client's
+ * to set. The Fetch standard has Node's fetch append `identity` to Accept-Encoding because of the
+ * Range header.
  */
 const EVENTBRIDGE_HEADERS: Readonly<Record<string, string>> = {
   "user-agent": "Amazon/EventBridge/ApiDestinations",
   "content-type": "application/json; charset=utf-8",
   range: "bytes=0-1048575",
   "accept-encoding": "gzip,deflate",
+  connection: "close",
 };
+
+/**
+ * Headers a parameter may not set: they describe the connection or the framing, which are the
+ * HTTP client's, and some make every attempt fail (fetch refuses Transfer-Encoding, Upgrade…).
+ */
+const RESERVED_HEADERS: ReadonlySet<string> = new Set([
+  "host",
+  "content-length",
+  "transfer-encoding",
+  "connection",
+  "keep-alive",
+  "upgrade",
+  "expect",
+  "te",
+  "trailer",
+  "proxy-connection",
+]);
+
+function setHeader(headers: Record<string, string>, name: string, value: string): void {
+  const key = name.toLowerCase();
+  if (!RESERVED_HEADERS.has(key)) headers[key] = value;
+}
 
 /** A request ready to send, without its authorization (added last, from the connection). */
 export interface PreparedRequest {
@@ -90,9 +113,11 @@ export function prepareRequest(invocation: ApiDestinationInvocation): PreparedRe
     url.searchParams.set(key, resolved(value, event));
   for (const [key, value] of connectionEntries(connection?.queryStringParameters)) url.searchParams.set(key, value);
   const headers: Record<string, string> = { ...EVENTBRIDGE_HEADERS };
-  for (const [key, value] of Object.entries(httpParameters?.headerParameters ?? {}))
-    headers[key.toLowerCase()] = headerValue(resolved(value, event));
-  for (const [key, value] of connectionEntries(connection?.headerParameters)) headers[key.toLowerCase()] = value;
+  for (const [key, value] of Object.entries(httpParameters?.headerParameters ?? {})) {
+    setHeader(headers, key, headerValue(resolved(value, event)));
+  }
+  for (const [key, value] of connectionEntries(connection?.headerParameters))
+    setHeader(headers, key, headerValue(value));
   const body = bodyOf(invocation);
   return { url, method: destination.httpMethod, headers, ...(body === undefined ? {} : { body }) };
 }

@@ -6,9 +6,34 @@ export interface HttpAnswer {
   readonly text: string;
 }
 
-/** A call that got no answer: a timeout, a refused or reset connection, a name that does not resolve, a shutdown. */
+/**
+ * A call that got no answer: a timeout, a refused or reset connection, a name that does not
+ * resolve, a shutdown (`retryable`); or a request the HTTP client would not send as it stands,
+ * a header it refuses (not retryable: every attempt would fail the same way).
+ */
 export class NoAnswerError extends Error {
   override readonly name = "NoAnswerError";
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** undici's codes for a request it refuses to send, as opposed to a network that failed it. */
+const REFUSED_REQUEST_CODES: ReadonlySet<string> = new Set([
+  "UND_ERR_INVALID_ARG",
+  "UND_ERR_NOT_SUPPORTED",
+  "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH",
+]);
+
+function isRefusedRequest(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown } }).cause;
+  if (typeof cause?.code === "string") return REFUSED_REQUEST_CODES.has(cause.code);
+  // Headers refuses a value before any connection is made: a TypeError of its own, without a cause.
+  return error instanceof TypeError && cause === undefined && error.message !== "fetch failed";
 }
 
 async function boundedText(response: Response, bytesMax: number): Promise<string> {
@@ -54,6 +79,11 @@ export async function httpCall(
     const text = await boundedText(response, options.bodyBytesMax);
     return { status: response.status, headers: response.headers, text };
   } catch (error) {
-    throw new NoAnswerError(reasonOf(error, options.timeoutMs, options.shutdown), { cause: error });
+    if (options.shutdown?.aborted !== true && isRefusedRequest(error)) {
+      throw new NoAnswerError("The HTTP client refused the request (a header it does not send).", false, {
+        cause: error,
+      });
+    }
+    throw new NoAnswerError(reasonOf(error, options.timeoutMs, options.shutdown), true, { cause: error });
   }
 }

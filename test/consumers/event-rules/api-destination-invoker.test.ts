@@ -191,6 +191,29 @@ describe("ApiDestinationInvoker against a real local HTTP endpoint", () => {
     assert.equal(receiver.requests[2]?.body, '"a text template"', "a body that is not a JSON object is sent as it is");
   });
 
+  it("parameters cannot set framing headers; a request the client refuses is not retried", async () => {
+    const outcome = await invoker.invoke(
+      invocation(destination(receiver.url), {
+        httpParameters: {
+          headerParameters: { "Transfer-Encoding": "chunked", Host: "elsewhere", "X-Line": "$.detail.multi" },
+        },
+        event: { ...EVENT, detail: { multi: "one\r\nInjected: yes" } },
+      }),
+    );
+    assert.deepEqual(outcome, { kind: "delivered", httpStatus: 200 });
+    const [request] = receiver.requests;
+    assert.equal(request?.headers["transfer-encoding"], undefined);
+    assert.equal(request?.headers.host, new URL(receiver.url).host);
+    assert.equal(request?.headers["x-line"], "oneInjected: yes");
+    assert.equal(request?.headers["injected"], undefined);
+    assert.equal(request?.headers.connection, "close");
+    const refused = await invoker.invoke(
+      invocation(destination(receiver.url, {}, { type: "API_KEY", apiKeyName: "Upgrade", apiKeyValue: "h2c" })),
+    );
+    assert.equal(refused.kind, "not-retryable");
+    assert.equal(receiver.requests.length, 1);
+  });
+
   it("a shutdown ends the call as retryable", async () => {
     const shutdown = new AbortController();
     shutdown.abort();
