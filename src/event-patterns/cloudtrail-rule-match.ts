@@ -35,16 +35,23 @@ export const ENVELOPE_BYTES_MAX = 256 * 1024;
 /**
  * The read-only calls plain ENABLED rules never see: EventBridge did not deliver calls named
  * Get…, List… or Describe… until ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS, while other
- * read-only calls (TestEventPattern, HeadBucket…) always were delivered (spec §9.1).
+ * read-only calls (TestEventPattern, AssumeRole…) always were delivered (spec §9.1).
  */
 const WITHHELD_READ_ONLY_NAME = /^(Get|List|Describe)/;
+
+/** Calls named Get… that EventBridge counts as changes, so ENABLED rules see them ("Receiving read-only management events"). */
+const CHANGE_EVENTS_NAMED_GET: ReadonlySet<string> = new Set([
+  "sts.amazonaws.com GetFederationToken",
+  "sts.amazonaws.com GetSessionToken",
+]);
 
 function isWithheldReadOnlyCall(record: CloudTrailRecord): boolean {
   return (
     record.eventCategory === "Management" &&
     record.readOnly !== false &&
     typeof record.eventName === "string" &&
-    WITHHELD_READ_ONLY_NAME.test(record.eventName)
+    WITHHELD_READ_ONLY_NAME.test(record.eventName) &&
+    !CHANGE_EVENTS_NAMED_GET.has(`${record.eventSource} ${record.eventName}`)
   );
 }
 

@@ -71,6 +71,16 @@ describe("offering CloudTrail records to rules (spec §9.1)", () => {
     assert.equal(offerCloudTrailRecord(listTags, rule("ENABLED", ANY_CLOUDTRAIL_CALL)).offered, false);
   });
 
+  it("STS GetSessionToken and GetFederationToken count as changes, though named Get…", () => {
+    for (const eventName of ["GetSessionToken", "GetFederationToken"]) {
+      const sts = record({ eventSource: "sts.amazonaws.com", eventName, readOnly: true });
+      const decision = offerCloudTrailRecord(sts, rule("ENABLED", '{"source": ["aws.sts"]}'));
+      assert.ok(decision.offered && decision.matched, eventName);
+    }
+    const callerIdentity = record({ eventSource: "sts.amazonaws.com", eventName: "GetCallerIdentity", readOnly: true });
+    assert.equal(offerCloudTrailRecord(callerIdentity, rule("ENABLED", '{"source": ["aws.sts"]}')).offered, false);
+  });
+
   it("read-only calls not named Get/List/Describe were always delivered, to ENABLED rules too", () => {
     const testPattern = record({ eventSource: "events.amazonaws.com", eventName: "TestEventPattern", readOnly: true });
     const decision = offerCloudTrailRecord(testPattern, rule("ENABLED", '{"source": ["aws.events"]}'));
