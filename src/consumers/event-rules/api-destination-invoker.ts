@@ -11,6 +11,8 @@ import { TokenBucket } from "./token-bucket.js";
 const INVOCATION_TIMEOUT_MS = 5_000;
 /** The answer's body is not used: it is discarded unread. */
 const ANSWER_BYTES_MAX = 0;
+/** Bounds the rate-limit buckets kept in memory. */
+const RATE_LIMITED_DESTINATIONS_MAX = 10_000;
 
 export interface ApiDestinationInvokerOptions {
   /** Per call, the token request included; EventBridge's 5 s unless a test needs less. */
@@ -78,6 +80,8 @@ export class ApiDestinationInvoker {
     if (rate === undefined) return true;
     let bucket = this.buckets.get(destination.arn);
     if (bucket === undefined || bucket.ratePerSecond !== rate) {
+      // One bucket per destination in use; a deleted destination's goes first once the map is full.
+      if (this.buckets.size >= RATE_LIMITED_DESTINATIONS_MAX) this.buckets.delete(this.buckets.keys().next().value!);
       bucket = new TokenBucket(rate, this.clock.nowMs());
       this.buckets.set(destination.arn, bucket);
     }

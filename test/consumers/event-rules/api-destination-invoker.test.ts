@@ -301,6 +301,24 @@ describe("ApiDestinationInvoker: OAuth client credentials", () => {
     assert.equal(endpoint.requests.at(-1)?.headers.authorization, "Bearer token-2");
   });
 
+  it("concurrent calls share one token request; a GET authorization endpoint gets the form in its query", async () => {
+    const invoker = new ApiDestinationInvoker({ clock, timeoutMs: 2_000 });
+    const before = authServer.requests.length;
+    const target = destination(endpoint.url, {}, oauth({ httpMethod: "GET", clientId: "get-client" }));
+    const outcomes = await Promise.all([1, 2, 3].map(() => invoker.invoke(invocation(target))));
+    assert.deepEqual(
+      outcomes.map((outcome) => outcome.kind),
+      ["delivered", "delivered", "delivered"],
+    );
+    assert.equal(authServer.requests.length, before + 1);
+    const tokenRequest = authServer.requests.at(-1);
+    assert.equal(tokenRequest?.method, "GET");
+    const query = new URL(tokenRequest?.url ?? "", authServer.url).searchParams;
+    assert.equal(query.get("grant_type"), "client_credentials");
+    assert.equal(query.get("scope"), "events.write");
+    assert.equal(tokenRequest?.body, "");
+  });
+
   it("a token the endpoint refuses (401) is dropped and the call made again with a new one", async () => {
     const invoker = new ApiDestinationInvoker({ clock, timeoutMs: 2_000 });
     const target = destination(endpoint.url, {}, oauth());
