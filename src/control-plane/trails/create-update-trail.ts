@@ -12,6 +12,7 @@ import { optionalBoolean, requiredString, resolveTrail, trailResources } from ".
 import { checkTrailQuota, checkTrailSettings, ensureTrailBucket } from "./trail-settings.js";
 import { claimBucket, refuseForeignBucket } from "../bucket-access.js";
 import { trailWriteOutput } from "./trail-shapes.js";
+import { checkTrailTopic } from "./trail-topic.js";
 
 /** Optional string settings: on UpdateTrail an empty string clears the setting, as in AWS. */
 const OPTIONAL_SETTINGS = [
@@ -85,6 +86,7 @@ export function createTrailOperation(deps: TrailOperationDeps): OperationHandler
     const quota = (accountTrails: readonly TrailConfig[]) => checkTrailQuota(accountTrails, trail, maxTrails);
     quota(await deps.trails.list(context.accountId));
     await useTrailBucket(deps, trail.s3BucketName, context.accountId);
+    await checkTrailTopic(deps.snsTopics, trail);
     // The checks above answer early; these, atomic with the insert, decide between racing creates (any node).
     try {
       await deps.trails.create(trail, quota);
@@ -123,6 +125,8 @@ export function updateTrailOperation(deps: TrailOperationDeps): OperationHandler
     quota?.(await deps.trails.list(context.accountId));
     if (updated.s3BucketName !== current.s3BucketName)
       await useTrailBucket(deps, updated.s3BucketName, context.accountId);
+    // Checked when the call names a topic; "" removes it, and a trail keeps a topic deleted since.
+    if (optionalString(input, "SnsTopicName")) await checkTrailTopic(deps.snsTopics, updated);
     await deps.trails.put(updated, quota);
     return writeResult(updated);
   };
