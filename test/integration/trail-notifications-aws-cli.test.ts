@@ -208,35 +208,44 @@ describe("trail SNS notifications with the real AWS CLI", { skip }, () => {
     assert.match(refused.stderr, /AuthorizationError/);
   });
 
-  it("never notifies digest files", async () => {
-    // Digests are written every 2 s here; wait for one, then look at every key notified so far.
-    await pollUntil(
+  it("notifies every log file delivered, exactly its key, and never a digest file", async () => {
+    const listing = async (): Promise<string[]> => {
+      const listed = await runAws(server.dataDir, [
+        ...["s3", "ls", `s3://${BUCKET}/`, "--recursive", "--endpoint-url", server.s3Url!, "--region", "us-east-1"],
+      ]);
+      assert.equal(listed.code, 0, listed.stderr);
+      return listed.stdout
+        .split("\n")
+        .map((line) => line.trim().split(/\s+/)[3])
+        .filter((key): key is string => key !== undefined);
+    };
+    const notifiedKeys = () =>
+      notifications()
+        .filter((m) => m.body["Subject"] === undefined)
+        .flatMap((m) => (JSON.parse(String(m.body["Message"])) as { s3ObjectKey: string[] }).s3ObjectKey);
+    // Digests are written every 2 s here: wait until the bucket holds one.
+    const keys = await pollUntil(
       async () => {
-        const listed = await runAws(server.dataDir, [
-          "s3",
-          "ls",
-          `s3://${BUCKET}/`,
-          "--recursive",
-          "--endpoint-url",
-          server.s3Url!,
-          "--region",
-          "us-east-1",
-        ]);
-        return listed.stdout.includes("CloudTrail-Digest");
+        const all = await listing();
+        return all.some((key) => key.includes("/CloudTrail-Digest/")) ? all : undefined;
       },
       { timeoutMs: 60_000, message: "a digest file" },
     );
-    ok(await aws(["sns", "list-topics"]));
-    const seen = notifications().length;
-    await pollUntil(() => notifications().length > seen, { timeoutMs: 60_000, message: "one more notification" });
-    const keys = notifications()
-      .filter((m) => m.body["Subject"] === undefined)
-      .flatMap((m) => (JSON.parse(String(m.body["Message"])) as { s3ObjectKey: string[] }).s3ObjectKey);
-    assert.ok(keys.length >= 2);
-    assert.ok(
-      keys.every((key) => key.includes("/CloudTrail/") && !key.includes("CloudTrail-Digest")),
-      keys.join("\n"),
-    );
+    const logFiles = keys.filter((key) => key.includes("/CloudTrail/"));
+    assert.ok(logFiles.length >= 2);
+    // Every log file in the bucket is (or soon is) notified: the receiver is up.
+    await pollUntil(() => logFiles.every((key) => notifiedKeys().includes(key)), {
+      timeoutMs: 60_000,
+      message: () => `notifications of ${logFiles.filter((key) => !notifiedKeys().includes(key)).join(", ")}`,
+    });
+    // And every key notified is a log file in the bucket, each named once.
+    const notified = notifiedKeys();
+    const now = new Set(await listing());
+    assert.equal(new Set(notified).size, notified.length, "no key is notified twice");
+    for (const key of notified) {
+      assert.ok(now.has(key), `${key} is in the bucket`);
+      assert.ok(key.includes("/CloudTrail/") && !key.includes("CloudTrail-Digest"), key);
+    }
   });
 
   it("records LatestNotificationError when the endpoint is down, and delivery goes on", async () => {

@@ -31,6 +31,7 @@ export async function postToEndpoint(
     await response.body?.cancel();
     return response.status >= 200 && response.status <= 299 ? undefined : `HTTP ${response.status}`;
   } catch (error) {
+    if (shutdown.aborted) return "the server stopped";
     // fetch says only "fetch failed"; the reason (ECONNREFUSED, a timeout) is its cause's.
     const cause = (error as { cause?: { code?: unknown } }).cause;
     const name = error instanceof Error ? error.name : "Error";

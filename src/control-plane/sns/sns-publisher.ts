@@ -79,7 +79,6 @@ export class SnsPublisher {
     for (const delayMs of delays) {
       if (reason === undefined || shutdown.aborted) break;
       await sleep(delayMs, undefined, { signal: shutdown }).catch(() => undefined);
-      if (shutdown.aborted) break;
       reason = await postToEndpoint(subscription.endpoint, headers, body, shutdown);
     }
     return reason;
