@@ -109,11 +109,13 @@ describe("CreateTrail", () => {
       { Name: "x1x", S3BucketName: "ok-bucket", S3KeyPrefix: "p".repeat(201) },
       "InvalidS3PrefixException",
     );
-    await h.refuses(
-      "CreateTrail",
-      { Name: "x1x", S3BucketName: "ok-bucket", SnsTopicName: "bad topic" },
-      "InvalidSnsTopicNameException",
-    );
+    for (const bad of ["bad topic", `arn:aws:sns:us-east-1:111122223333:${"t".repeat(225)}`]) {
+      await h.refuses(
+        "CreateTrail",
+        { Name: "x1x", S3BucketName: "ok-bucket", SnsTopicName: bad },
+        "InvalidSnsTopicNameException",
+      );
+    }
     await h.refuses(
       "CreateTrail",
       { Name: "x1x", S3BucketName: "ok-bucket", KmsKeyId: "nope" },
