@@ -206,6 +206,21 @@ describe("trail SNS notifications with the real AWS CLI", { skip }, () => {
       "x",
     ]);
     assert.match(refused.stderr, /AuthorizationError/);
+    // On record: the refusal in Event history; a Publish that succeeded is a data event of its topic (not there).
+    const records = ok(
+      await aws([
+        "cloudtrail",
+        "lookup-events",
+        "--lookup-attributes",
+        "AttributeKey=EventName,AttributeValue=Publish",
+      ]),
+    )["Events"] as Array<{ CloudTrailEvent: string }>;
+    const publishes = records.map((event) => JSON.parse(event.CloudTrailEvent) as Record<string, unknown>);
+    assert.deepEqual(
+      publishes.map((record) => [record["eventSource"], record["errorCode"]]),
+      [["sns.amazonaws.com", "AuthorizationError"]],
+    );
+    assert.ok(!records[0]!.CloudTrailEvent.includes("hello from Cairn"), "no message is on record");
   });
 
   it("notifies every log file delivered, exactly its key, and never a digest file", async () => {
