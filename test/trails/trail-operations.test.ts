@@ -518,6 +518,13 @@ describe("a trail's SNS topic (SnsTopicName)", () => {
       refused,
     );
     assert.equal(await h.trails.get(ACCOUNT, "no-topic"), undefined);
+    assert.equal(await h.objectStore.bucketExists("never-made"), false);
+    await h.refuses(
+      "CreateTrail",
+      { Name: "no-topic", S3BucketName: "never-made", SnsTopicName: "missing" },
+      "InsufficientSnsTopicPolicyException",
+    );
+    assert.equal(await h.objectStore.bucketExists("never-made"), false, "no bucket made for a refused trail");
   });
 
   it("takes the account's own topic by name or ARN and reports both forms", async () => {

@@ -1,4 +1,5 @@
 import type { Clock } from "../../lib/clock.js";
+import { errorTextForHealth } from "../../lib/error-text.js";
 import { KeyedQueue } from "../../lib/keyed-queue.js";
 import type { DeliveredFile, TrailConfig, TrailStore } from "../../stores/trails/index.js";
 
@@ -76,7 +77,8 @@ export class TrailNotifications {
     try {
       problem = await this.deps.notify(trail, message);
     } catch (error) {
-      problem = error instanceof Error ? error.message : String(error);
+      // A store that cannot answer names its engine's address: the operator's business, not the trail owner's.
+      problem = errorTextForHealth(error);
     }
     if (stillOwned()) await this.record(trail, attemptMs, problem);
   }

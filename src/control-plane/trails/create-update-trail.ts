@@ -85,8 +85,9 @@ export function createTrailOperation(deps: TrailOperationDeps): OperationHandler
       );
     const quota = (accountTrails: readonly TrailConfig[]) => checkTrailQuota(accountTrails, trail, maxTrails);
     quota(await deps.trails.list(context.accountId));
-    await useTrailBucket(deps, trail.s3BucketName, context.accountId);
+    // Before the bucket is claimed: a refused topic leaves nothing created or changed.
     await checkTrailTopic(deps.snsTopics, trail);
+    await useTrailBucket(deps, trail.s3BucketName, context.accountId);
     // The checks above answer early; these, atomic with the insert, decide between racing creates (any node).
     try {
       await deps.trails.create(trail, quota);
@@ -123,10 +124,10 @@ export function updateTrailOperation(deps: TrailOperationDeps): OperationHandler
         ? (accountTrails: readonly TrailConfig[]) => checkTrailQuota(accountTrails, updated, maxTrails)
         : undefined;
     quota?.(await deps.trails.list(context.accountId));
+    // Checked when the call names a topic ("" removes it; a trail keeps a topic deleted since), before any bucket is claimed.
+    if (optionalString(input, "SnsTopicName")) await checkTrailTopic(deps.snsTopics, updated);
     if (updated.s3BucketName !== current.s3BucketName)
       await useTrailBucket(deps, updated.s3BucketName, context.accountId);
-    // Checked when the call names a topic; "" removes it, and a trail keeps a topic deleted since.
-    if (optionalString(input, "SnsTopicName")) await checkTrailTopic(deps.snsTopics, updated);
     await deps.trails.put(updated, quota);
     return writeResult(updated);
   };
