@@ -1,0 +1,5 @@
+export { SigmaEngine } from "./sigma-engine.js";
+export { parseRuleFile, RULE_FILE_BYTES_MAX, type ParsedRules } from "./parse-rules.js";
+export { matchesDetection } from "./evaluate-detection.js";
+export type { SigmaMatch, MatchedEvent } from "./sigma-match.js";
+export type { SigmaRule, DetectionRule, CorrelationRule, RuleLoadError } from "./sigma-rule.js";
