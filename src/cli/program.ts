@@ -48,6 +48,7 @@ export function buildProgram(outcome: CommandOutcome): Command {
   addProxyCommand(program);
   addLakeCommands(program, outcome);
   addMigrateCommand(program);
+  addSigmaCommands(program, outcome);
   return program;
 }
 
@@ -471,6 +472,29 @@ function addLakeCommands(program: Command, outcome: CommandOutcome): void {
         stdout: process.stdout,
         stderr: process.stderr,
         progress: process.stderr.isTTY === true,
+      });
+    });
+}
+
+/** `cairn sigma test|run`: Sigma rules over record files, or over an event data store's history. */
+function addSigmaCommands(program: Command, outcome: CommandOutcome): void {
+  const sigma = program
+    .command("sigma")
+    .description("Sigma rules (product: aws, service: cloudtrail) over CloudTrail records.");
+  sigma
+    .command("test")
+    .argument("<rules...>", "Sigma rule files (.yml, .yaml) or directories")
+    .requiredOption("--records <paths...>", "CloudTrail log files (.json, .json.gz), JSON lines files, or directories")
+    .option("--json", "print one JSON object per match: ruleId, title, level, eventID, eventTime")
+    .description("Evaluate Sigma rules over record files in eventTime order and print the matches.")
+    .action(async (rulePaths: string[], flags: { records: string[]; json?: boolean }) => {
+      const { runSigmaTest } = await import("./commands/sigma-test.js");
+      outcome.exitCode = await runSigmaTest({
+        rulePaths,
+        recordPaths: flags.records,
+        json: flags.json === true,
+        stdout: process.stdout,
+        stderr: process.stderr,
       });
     });
 }

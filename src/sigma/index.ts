@@ -3,3 +3,4 @@ export { parseRuleFile, RULE_FILE_BYTES_MAX, type ParsedRules } from "./parse-ru
 export { matchesDetection } from "./evaluate-detection.js";
 export type { SigmaMatch, MatchedEvent } from "./sigma-match.js";
 export type { SigmaRule, DetectionRule, CorrelationRule, RuleLoadError } from "./sigma-rule.js";
+export { loadRuleFiles, type LoadedRules } from "./load-rule-files.js";
