@@ -497,6 +497,31 @@ function addSigmaCommands(program: Command, outcome: CommandOutcome): void {
         stderr: process.stderr,
       });
     });
+  withClientOptions(sigma.command("run").argument("<rules...>", "Sigma rule files (.yml, .yaml) or directories"))
+    .requiredOption("--event-data-store <id>", "event data store id or ARN to hunt over")
+    .option("--start-time <time>", "only events at or after: ISO-8601, epoch seconds, now, or relative: -15m, -2h, -7d")
+    .option("--end-time <time>", "only events at or before (same forms as --start-time)")
+    .option("--json", "print one JSON object per match: ruleId, title, level, eventID, eventTime")
+    .description("Translate Sigma rules to Lake SQL, run them over an event data store's history, print the matches.")
+    .action(
+      async (
+        rulePaths: string[],
+        flags: ClientFlags & { eventDataStore: string; startTime?: string; endTime?: string; json?: boolean },
+      ) => {
+        process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+        const { runSigmaRun } = await import("./commands/sigma-run.js");
+        outcome.exitCode = await runSigmaRun({
+          client: resolveClientSettings(flags, process.env),
+          rulePaths,
+          eventDataStore: flags.eventDataStore,
+          ...(flags.startTime !== undefined ? { startTime: flags.startTime } : {}),
+          ...(flags.endTime !== undefined ? { endTime: flags.endTime } : {}),
+          json: flags.json === true,
+          stdout: process.stdout,
+          stderr: process.stderr,
+        });
+      },
+    );
 }
 
 function positiveInteger(text: string): number {

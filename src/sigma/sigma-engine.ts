@@ -66,6 +66,19 @@ export class SigmaEngine {
     this.correlations.push({ rule, state: new CorrelationState(rule, ruleNames), indexesOf });
   }
 
+  /** Whether a detection rule's own matches are reported (not when only a correlation reads it). */
+  reportsMatchesOf(ruleId: string): boolean {
+    return this.reported.has(ruleId);
+  }
+
+  /** Each resolved correlation with the detection rules it reads (for evaluating it elsewhere). */
+  correlationPlans(): { readonly rule: CorrelationRule; readonly bases: readonly DetectionRule[] }[] {
+    return this.correlations.map(({ rule, indexesOf }) => ({
+      rule,
+      bases: this.detections.filter((detection) => indexesOf.has(detection.id)),
+    }));
+  }
+
   /** The matches this record makes: detection rules, then the correlations it completes. */
   offer(record: unknown): SigmaMatch[] {
     const event = matchedEventOf(record);

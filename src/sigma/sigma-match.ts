@@ -29,3 +29,30 @@ export function matchedEventOf(record: unknown): MatchedEvent {
     eventTime: typeof fields["eventTime"] === "string" ? fields["eventTime"] : "",
   };
 }
+
+function orderKey(record: unknown): { ms: number; eventID: string } {
+  const { eventID, eventTime } = matchedEventOf(record);
+  const ms = Date.parse(eventTime);
+  return { ms: Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms, eventID };
+}
+
+/**
+ * Records sorted as correlations must see them: by eventTime, then eventID, so that two runs over
+ * the same records (files, or Lake rows) give the same matches; records without a time last.
+ */
+export function inEventTimeOrder<T>(records: readonly T[]): T[] {
+  return records
+    .map((record) => ({ record, key: orderKey(record) }))
+    .sort((a, b) =>
+      a.key.ms !== b.key.ms
+        ? a.key.ms < b.key.ms
+          ? -1
+          : 1
+        : a.key.eventID === b.key.eventID
+          ? 0
+          : a.key.eventID < b.key.eventID
+            ? -1
+            : 1,
+    )
+    .map(({ record }) => record);
+}

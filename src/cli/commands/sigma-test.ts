@@ -2,7 +2,7 @@ import { readFile, stat } from "node:fs/promises";
 import { gunzip } from "node:zlib";
 import { promisify } from "node:util";
 import { listTrailFiles } from "../../client/trail-files.js";
-import { loadRuleFiles, SigmaEngine } from "../../sigma/index.js";
+import { inEventTimeOrder, loadRuleFiles, SigmaEngine } from "../../sigma/index.js";
 import type { Output } from "../output.js";
 import { formatMatch, writeLoadErrors } from "./sigma-output.js";
 
@@ -47,12 +47,6 @@ async function readRecords(path: string): Promise<unknown[] | string> {
   }
 }
 
-function timeOf(record: unknown): number {
-  const text = (record as { eventTime?: unknown } | null)?.eventTime;
-  const ms = typeof text === "string" ? Date.parse(text) : Number.NaN;
-  return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
-}
-
 /** Record files given on the command line: files as named (any extension), directories walked. */
 async function recordFiles(paths: readonly string[]): Promise<string[]> {
   const files: string[] = [];
@@ -84,10 +78,7 @@ export async function runSigmaTest(options: SigmaTestOptions): Promise<number> {
       failed = true;
     } else records.push(...read);
   }
-  const ordered = records
-    .map((record) => ({ record, ms: timeOf(record) }))
-    .sort((a, b) => (a.ms === b.ms ? 0 : a.ms < b.ms ? -1 : 1));
-  for (const { record } of ordered)
+  for (const record of inEventTimeOrder(records))
     for (const match of engine.offer(record)) options.stdout.write(formatMatch(match, options.json));
   for (const match of engine.flush()) options.stdout.write(formatMatch(match, options.json));
   return failed ? 1 : 0;
