@@ -26,7 +26,7 @@ function isScalar(value: unknown): value is Scalar {
 }
 
 /** A field path: dots separate members (`userIdentity.sessionContext.sessionIssuer.type`). */
-export function fieldPath(field: string): string[] {
+function fieldPath(field: string): string[] {
   const path = field.split(".");
   if (path.some((step) => step === "")) refuse(`field '${field}' has an empty path segment`);
   return path;

@@ -11,7 +11,7 @@ import type { DetectionRule } from "./sigma-rule.js";
  */
 
 /** Lake refuses longer statements. */
-export const LAKE_QUERY_CHARS_MAX = 10_000;
+const LAKE_QUERY_CHARS_MAX = 10_000;
 
 /** Top-level members CloudTrail always writes as strings (or leaves out): read without json_tree. */
 const STRING_MEMBERS = new Set([

@@ -40,13 +40,9 @@ export async function loadRuleFiles(paths: readonly string[]): Promise<LoadedRul
   const rules: SigmaRule[] = [];
   const errors: RuleLoadError[] = [];
   for (const given of paths) {
-    const info = await stat(resolve(given)).catch((error: unknown) => error);
-    const files =
-      info instanceof Error
-        ? [given]
-        : (info as { isDirectory(): boolean }).isDirectory()
-          ? await walk(given)
-          : [given];
+    // A path that cannot be stat'ed is read as a file, so that the error names it.
+    const isDirectory = (await stat(resolve(given)).catch(() => undefined))?.isDirectory() === true;
+    const files = isDirectory ? await walk(given) : [given];
     for (const file of files) {
       try {
         const size = (await stat(file)).size;

@@ -19,9 +19,9 @@ const TYPES: readonly CorrelationType[] = ["event_count", "value_count", "tempor
 const COUNT_OPERATORS: readonly CountOperator[] = ["gt", "gte", "lt", "lte", "eq"];
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 /** Correlation windows longer than this are refused: state is kept for a timespan. */
-export const TIMESPAN_MS_MAX = 30 * 86_400_000;
+const TIMESPAN_MS_MAX = 30 * 86_400_000;
 /** A count condition above this is refused: event_count keeps one timestamp per counted event. */
-export const COUNT_THRESHOLD_MAX = 10_000;
+const COUNT_THRESHOLD_MAX = 10_000;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);

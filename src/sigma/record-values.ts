@@ -32,7 +32,7 @@ export function rawValuesAt(record: Json, path: readonly string[]): Json[] {
   return values;
 }
 
-export function valueText(value: Json): string | undefined {
+function valueText(value: Json): string | undefined {
   if (typeof value === "string") return value;
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   if (typeof value === "object" && value !== null) return JSON.stringify(value);

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { SAMPLES_DIR } from "./sample-records.js";
 
 /** SigmaHQ's CloudTrail rules, beside the CloudTrail samples in the shared data (never copied into the repo). */
-export const SIGMA_DIR = join(SAMPLES_DIR, "../sigma-cloudtrail");
+const SIGMA_DIR = join(SAMPLES_DIR, "../sigma-cloudtrail");
 export const ACTIVE_RULES_DIR = join(SIGMA_DIR, "rules/cloud/aws/cloudtrail");
 export const PLACEHOLDER_RULES_DIR = join(SIGMA_DIR, "rules-placeholder/cloud/aws/cloudtrail");
 export const UNSUPPORTED_RULES_DIR = join(SIGMA_DIR, "unsupported/cloud");

@@ -1,6 +1,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { CreateEventDataStoreCommand, type CloudTrailClient } from "@aws-sdk/client-cloudtrail";
@@ -10,6 +12,7 @@ import { allowImportsFrom } from "../helpers/import-dirs.js";
 import { importDirectory } from "../helpers/lake-import.js";
 import { ACTIVE_RULES_DIR, sigmaRulesMissingReason, UNSUPPORTED_RULES_DIR } from "../helpers/sigma-rules.js";
 import { lakeClient } from "../lake/lake-client.js";
+import { MODIFIER_RECORDS, modifierRulesYaml } from "../sigma/modifier-cases.js";
 
 const execFileAsync = promisify(execFile);
 const INVICTUS_DIR = join(SAMPLES_DIR, "invictus-sigma-aws");
@@ -46,9 +49,11 @@ describe(
     let server: ServerProcess;
     let client: CloudTrailClient;
     let id = "";
+    let casesDir = "";
 
     before(async () => {
-      server = await startServerProcess({ env: allowImportsFrom(INVICTUS_DIR) });
+      casesDir = mkdtempSync(join(tmpdir(), "cairn-sigma-"));
+      server = await startServerProcess({ env: allowImportsFrom(INVICTUS_DIR, casesDir) });
       client = lakeClient(server.url);
       const created = await client.send(
         new CreateEventDataStoreCommand({ Name: "sigma", TerminationProtectionEnabled: false, StartIngestion: false }),
@@ -63,6 +68,37 @@ describe(
       client?.destroy();
       await server?.stop();
       if (server) removeDataDir(server.dataDir);
+      if (casesDir !== "") rmSync(casesDir, { recursive: true, force: true });
+    });
+
+    it("agrees on every modifier, condition form and keyword search over small records", async () => {
+      const recordsDir = join(casesDir, "records");
+      const rulesFile = join(casesDir, "cases.yml");
+      await import("node:fs/promises").then(({ mkdir }) => mkdir(recordsDir));
+      writeFileSync(join(recordsDir, "cases.json"), JSON.stringify({ Records: MODIFIER_RECORDS }));
+      writeFileSync(rulesFile, modifierRulesYaml());
+      const created = await client.send(
+        new CreateEventDataStoreCommand({ Name: "cases", TerminationProtectionEnabled: false, StartIngestion: false }),
+      );
+      const casesStore = created.EventDataStoreArn!.split("/")[1]!;
+      const imported = await importDirectory(client, casesStore, recordsDir);
+      assert.equal(imported.ImportStatistics?.EventsCompleted, MODIFIER_RECORDS.length);
+      const local = await cairn(["sigma", "test", rulesFile, "--records", recordsDir, "--json"]);
+      assert.equal(local.stderr, "");
+      const lake = await cairn(
+        [
+          ...["sigma", "run", rulesFile, "--event-data-store", casesStore, "--endpoint-url", server.url],
+          ...["--data-dir", server.dataDir, "--json"],
+        ],
+        { AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" },
+      );
+      assert.equal(lake.stderr, "");
+      // Every rule fires on some record and spares some other: each form is tested both ways.
+      const titles = new Set(local.lines.map((match) => match.title));
+      assert.equal(titles.size, modifierRulesYaml().split("\n---\n").length);
+      for (const title of titles)
+        assert.ok(local.lines.filter((match) => match.title === title).length < MODIFIER_RECORDS.length, title);
+      assert.deepEqual(lake.lines.map(key).sort(), local.lines.map(key).sort());
     });
 
     it("finds the same matches, detection and correlation rules alike", async () => {

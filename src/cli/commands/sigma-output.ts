@@ -38,7 +38,9 @@ export function writeLoadErrors(errors: readonly RuleLoadError[], json: boolean,
             id: error.id,
             error: error.reason,
           }) + "\n"
-        : `${where}: ${error.title !== undefined ? `'${error.title}' ` : ""}refused: ${error.reason}\n`,
+        : error.source.document < 0
+          ? `${where}: ${error.reason}\n`
+          : `${where}: ${error.title !== undefined ? `'${error.title}' ` : ""}refused: ${error.reason}\n`,
     );
   }
 }
