@@ -1,9 +1,22 @@
+import { createHash } from "node:crypto";
 import { textsAt } from "./record-values.js";
 import type { CorrelationRule, CountBound } from "./sigma-rule.js";
 import { CORRELATION_EVENTS_MAX, type MatchedEvent, type SigmaMatch } from "./sigma-match.js";
 
 /** Groups one correlation keeps at most; the least recently active one is dropped beyond. */
 export const CORRELATION_GROUPS_MAX = 10_000;
+/** Timestamps, distinct values and steps one correlation keeps at most, over all its groups. */
+export const CORRELATION_ENTRIES_MAX = 1_000_000;
+/** Longer group-by and distinct values are kept as their SHA-256, so an entry stays small. */
+const VALUE_CHARS_MAX = 256;
+
+function boundedText(text: string): string {
+  return text.length <= VALUE_CHARS_MAX ? text : `sha256:${createHash("sha256").update(text).digest("hex")}`;
+}
+
+function entriesOf(group: Group): number {
+  return group.times.length + group.distinct.size + group.steps.size;
+}
 
 interface Group {
   readonly values: Record<string, string>;
@@ -38,9 +51,11 @@ function satisfies(bounds: readonly CountBound[], count: number): boolean {
 
 /**
  * The running state of one correlation rule over records offered in eventTime order. Memory is
- * bounded: at most CORRELATION_GROUPS_MAX groups, each holding at most (count threshold + 1)
- * timestamps or distinct values (thresholds ≤ 10,000), one entry per correlated rule for temporal
- * types, and CORRELATION_EVENTS_MAX event references; groups idle for a timespan are dropped.
+ * bounded: at most CORRELATION_GROUPS_MAX groups and CORRELATION_ENTRIES_MAX entries in all (a
+ * group holds at most threshold + 1 timestamps or distinct values, or one step per correlated rule),
+ * the least recently active groups dropped beyond; values of at most VALUE_CHARS_MAX characters
+ * (longer ones as their hash); CORRELATION_EVENTS_MAX event references per group. Groups idle for
+ * a timespan are dropped.
  *
  * A condition with only lower bounds (gt, gte) fires as soon as it holds in a sliding window of the
  * timespan, then the group starts over. One with an upper bound (lt, lte, eq) can only be decided
@@ -50,8 +65,10 @@ function satisfies(bounds: readonly CountBound[], count: number): boolean {
 export class CorrelationState {
   private readonly groups = new Map<string, Group>();
   private readonly tumbling: boolean;
+  /** Timestamps, distinct values and steps held by all groups (bounded by CORRELATION_ENTRIES_MAX). */
+  private entries = 0;
   private nowMs = -Infinity;
-  /** Groups dropped at the CORRELATION_GROUPS_MAX bound (their partial counts are lost). */
+  /** Groups dropped at the bounds (their partial counts are lost). */
   evictedGroups = 0;
 
   constructor(
@@ -74,15 +91,18 @@ export class CorrelationState {
       group = undefined;
     }
     group ??= this.newGroup(key.values, timeMs);
+    // Re-inserted, so the map stays in order of last activity (the front is the first to drop).
     this.groups.delete(key.text);
     this.groups.set(key.text, group);
+    const entriesBefore = entriesOf(group);
     group.lastMs = Math.max(group.lastMs, timeMs);
     group.events.push(event);
     if (group.events.length > CORRELATION_EVENTS_MAX) group.events.shift();
     const fired = this.update(group, ruleIndexes, record, timeMs);
+    this.entries += entriesOf(group) - entriesBefore;
     if (fired) {
       out.push(this.matchOf(group, event));
-      this.groups.delete(key.text);
+      this.drop(key.text);
     }
     this.evictBeyondBound();
     return out;
@@ -93,6 +113,7 @@ export class CorrelationState {
     const out: SigmaMatch[] = [];
     for (const group of this.groups.values()) if (this.tumbling) this.close(group, out);
     this.groups.clear();
+    this.entries = 0;
     return out;
   }
 
@@ -126,8 +147,8 @@ export class CorrelationState {
     const values = textsAt(record, (rule.field ?? "").split("."));
     const cap = Math.max(...rule.condition.map(({ value }) => value)) + 1;
     for (const value of values) {
-      group.distinct.delete(value);
-      if (group.distinct.size < cap) group.distinct.set(value, timeMs);
+      group.distinct.delete(boundedText(value));
+      if (group.distinct.size < cap) group.distinct.set(boundedText(value), timeMs);
     }
     if (this.tumbling) return false;
     for (const [value, seenMs] of group.distinct) {
@@ -156,7 +177,7 @@ export class CorrelationState {
     const count = this.rule.type === "value_count" ? group.distinct.size : group.count;
     const lastEvent = group.events[group.events.length - 1];
     if (lastEvent !== undefined && satisfies(this.rule.condition, count)) out.push(this.matchOf(group, lastEvent));
-    this.groups.delete(JSON.stringify(Object.values(group.values)));
+    this.drop(JSON.stringify(Object.values(group.values)));
   }
 
   private sweep(out: SigmaMatch[]): void {
@@ -164,16 +185,22 @@ export class CorrelationState {
     for (const [key, group] of this.groups) {
       if (group.lastMs >= idleBefore) break;
       if (this.tumbling) this.close(group, out);
-      this.groups.delete(key);
+      this.drop(key);
     }
   }
 
   private evictBeyondBound(): void {
-    while (this.groups.size > CORRELATION_GROUPS_MAX) {
-      const oldest = this.groups.keys().next().value as string;
-      this.groups.delete(oldest);
+    while (this.groups.size > CORRELATION_GROUPS_MAX || this.entries > CORRELATION_ENTRIES_MAX) {
+      this.drop(this.groups.keys().next().value as string);
       this.evictedGroups++;
     }
+  }
+
+  private drop(key: string): void {
+    const group = this.groups.get(key);
+    if (group === undefined) return;
+    this.entries -= entriesOf(group);
+    this.groups.delete(key);
   }
 
   private groupKey(ruleIndex: number, record: unknown): { text: string; values: Record<string, string> } {
@@ -182,7 +209,7 @@ export class CorrelationState {
       const aliases = this.rule.aliases.get(field);
       const names = this.ruleNames[ruleIndex] ?? [];
       const actual = names.map((name) => aliases?.get(name)).find((path) => path !== undefined) ?? field;
-      values[field] = textsAt(record, actual.split(".")).join(",");
+      values[field] = boundedText(textsAt(record, actual.split(".")).join(","));
     }
     return { text: JSON.stringify(Object.values(values)), values };
   }

@@ -1,7 +1,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseRuleFile, SigmaEngine, type SigmaMatch } from "../../src/sigma/index.js";
-import { CORRELATION_GROUPS_MAX } from "../../src/sigma/correlation-state.js";
+import {
+  CORRELATION_ENTRIES_MAX,
+  CORRELATION_GROUPS_MAX,
+  CorrelationState,
+} from "../../src/sigma/correlation-state.js";
+import type { CorrelationRule } from "../../src/sigma/sigma-rule.js";
 
 const BASE = `title: Failed console login
 id: failed-login
@@ -240,5 +245,33 @@ detection:
       matches.map((m) => m.groupBy?.["userIdentity.userName"]),
       [`user${CORRELATION_GROUPS_MAX}`],
     );
+  });
+
+  it(`keeps at most ${CORRELATION_ENTRIES_MAX} timestamps over all groups, dropping the least recently active`, () => {
+    const threshold = 10_000;
+    const rule: CorrelationRule = {
+      kind: "correlation",
+      id: "big",
+      title: "Big",
+      level: "low",
+      source: { file: "x.yml", document: 0 },
+      type: "event_count",
+      rules: ["failed-login"],
+      groupBy: ["userIdentity.userName"],
+      timespanMs: 86_400_000,
+      condition: [{ op: "gte", value: threshold }],
+      aliases: new Map(),
+      generate: false,
+    };
+    const state = new CorrelationState(rule, [["failed-login"]]);
+    // One group more than fit: the sum passes the bound by less than one group.
+    const groups = Math.floor(CORRELATION_ENTRIES_MAX / (threshold - 1)) + 1;
+    const event = { eventID: "e", eventTime: "2024-01-01T00:00:00Z" };
+    for (let user = 0; user < groups; user++)
+      for (let i = 0; i < threshold - 1; i++) state.offer([0], { userIdentity: { userName: `u${user}` } }, user, event);
+    assert.equal(state.evictedGroups, 1);
+    // The first user's count was dropped: one more failure does not complete it; the last user's does.
+    assert.deepEqual(state.offer([0], { userIdentity: { userName: "u0" } }, groups, event), []);
+    assert.equal(state.offer([0], { userIdentity: { userName: `u${groups - 1}` } }, groups, event).length, 1);
   });
 });
