@@ -1,5 +1,5 @@
 import { CorrelationState } from "./correlation-state.js";
-import { matchesDetection } from "./evaluate-detection.js";
+import { matchesDetection, RecordView } from "./evaluate-detection.js";
 import type { CorrelationRule, DetectionRule, RuleLoadError, SigmaRule } from "./sigma-rule.js";
 import { matchedEventOf, type SigmaMatch } from "./sigma-match.js";
 
@@ -84,8 +84,9 @@ export class SigmaEngine {
     const event = matchedEventOf(record);
     const matched = new Set<string>();
     const out: SigmaMatch[] = [];
+    const view = new RecordView(record);
     for (const rule of this.detections) {
-      if (!matchesDetection(rule.detection, record)) continue;
+      if (!matchesDetection(rule.detection, view)) continue;
       matched.add(rule.id);
       if (this.reported.has(rule.id))
         out.push({ ruleId: rule.id, title: rule.title, level: rule.level, kind: "detection", ...event });

@@ -29,6 +29,9 @@ export interface SigmaRunOptions {
   readonly pollMs?: number;
 }
 
+const EVENT_DATA_STORE =
+  /^(arn:aws:cloudtrail:[a-z0-9-]+:\d{12}:eventdatastore\/)?[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$/;
+
 interface RuleRows {
   readonly rule: DetectionRule;
   /** eventID, the record's eventTime, and the record (JSON text) when a correlation reads the rule. */
@@ -102,6 +105,9 @@ function correlationMatches(engine: SigmaEngine, results: ReadonlyMap<string, Ru
  * does, oldest first. Returns the exit code: 1 when no rule could be run.
  */
 export async function runSigmaRun(options: SigmaRunOptions): Promise<number> {
+  // The id goes into each statement's FROM: only an id or ARN, never SQL text.
+  if (!EVENT_DATA_STORE.test(options.eventDataStore))
+    throw new UsageError("--event-data-store: must be an event data store id or ARN");
   const { rules, errors } = await loadRuleFiles(options.rulePaths);
   const engine = new SigmaEngine(rules);
   writeLoadErrors([...errors, ...engine.errors], options.json, options.stderr);
