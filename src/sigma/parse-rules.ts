@@ -109,7 +109,13 @@ function conditionText(condition: unknown): string {
   return refuse("detection.condition must be a string or a list of strings");
 }
 
-function compileDetection(detection: unknown): { node: DetectionNode; condition: string; timeframe?: unknown } {
+interface CompiledDetection {
+  readonly node: DetectionNode;
+  readonly aggregation?: Aggregation;
+  readonly timeframe?: unknown;
+}
+
+function compileDetection(detection: unknown): CompiledDetection {
   if (!isObject(detection)) refuse("the rule has no detection");
   const searches = new Map<string, DetectionNode>();
   for (const [name, definition] of Object.entries(detection)) {
@@ -119,13 +125,12 @@ function compileDetection(detection: unknown): { node: DetectionNode; condition:
   const condition = conditionText(detection["condition"]);
   const aggregation = splitAggregation(condition);
   const node = parseCondition(aggregation?.expression ?? condition, searches);
-  return { node, condition, timeframe: detection["timeframe"] };
+  return { node, ...(aggregation !== undefined ? { aggregation } : {}), timeframe: detection["timeframe"] };
 }
 
 function detectionRules(document: Record<string, unknown>, head: RuleHead): SigmaRule[] {
   checkLogsource(document["logsource"]);
-  const { node, condition, timeframe } = compileDetection(document["detection"]);
-  const aggregation = splitAggregation(condition);
+  const { node, aggregation, timeframe } = compileDetection(document["detection"]);
   if (aggregation === undefined) {
     if (timeframe !== undefined)
       refuse(
@@ -135,8 +140,9 @@ function detectionRules(document: Record<string, unknown>, head: RuleHead): Sigm
     return [{ kind: "detection", ...head, detection: node }];
   }
   if (timeframe === undefined) refuse("an aggregation (| count()) needs a detection.timeframe");
-  const base = { kind: "detection" as const, ...head, id: `${head.id}#events`, detection: node };
-  delete (base as { name?: string }).name;
+  // The search becomes a rule of its own, known by id only: a name would collide with the rule's.
+  const { name: _name, ...unnamed } = head;
+  const base = { kind: "detection" as const, ...unnamed, id: `${head.id}#events`, detection: node };
   return [
     base,
     {

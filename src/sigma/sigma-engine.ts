@@ -49,14 +49,12 @@ export class SigmaEngine {
     const ruleNames: string[][] = [];
     for (const [index, reference] of rule.rules.entries()) {
       const target = byName.get(reference);
-      const reason =
-        target === undefined
-          ? `correlation rule '${reference}' is not loaded (name it by id or name, in the same file or run)`
-          : target.kind === "correlation"
-            ? `correlation rule '${reference}' is itself a correlation: chained correlations are not supported`
-            : undefined;
-      if (reason !== undefined || target === undefined) {
-        this.errors.push({ source: rule.source, title: rule.title, id: rule.id, reason: reason ?? "" });
+      if (target === undefined || target.kind === "correlation") {
+        const reason =
+          target === undefined
+            ? `correlation rule '${reference}' is not loaded (name it by id or name, in the same file or run)`
+            : `correlation rule '${reference}' is itself a correlation: chained correlations are not supported`;
+        this.errors.push({ source: rule.source, title: rule.title, id: rule.id, reason });
         return;
       }
       indexesOf.set(target.id, [...(indexesOf.get(target.id) ?? []), index]);
