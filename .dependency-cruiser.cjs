@@ -5,7 +5,7 @@
 //   control-plane       API operations          capture   sources that turn calls into records
 //   consumers           journal readers with their own cursors (event history, trail delivery, Lake writer)
 //   stores, journal, lake, auth   storage contracts and their backends, the Lake engine, authentication
-//   normalize, selectors, event-patterns   record rules, the event-selector and EventBridge-pattern matchers
+//   normalize, selectors, event-patterns, sigma   record rules, the event-selector, EventBridge-pattern and Sigma matchers
 //   model, lib, config, client
 const LAYERS = [
   ["app", "cli"],
@@ -13,7 +13,7 @@ const LAYERS = [
   ["control-plane", "capture"],
   ["consumers"],
   ["stores", "journal", "lake", "auth"],
-  ["normalize", "selectors", "event-patterns"],
+  ["normalize", "selectors", "event-patterns", "sigma"],
   ["model", "lib", "config", "client"],
 ];
 

@@ -48,6 +48,7 @@ export function buildProgram(outcome: CommandOutcome): Command {
   addProxyCommand(program);
   addLakeCommands(program, outcome);
   addMigrateCommand(program);
+  addSigmaCommands(program, outcome);
   return program;
 }
 
@@ -473,6 +474,54 @@ function addLakeCommands(program: Command, outcome: CommandOutcome): void {
         progress: process.stderr.isTTY === true,
       });
     });
+}
+
+/** `cairn sigma test|run`: Sigma rules over record files, or over an event data store's history. */
+function addSigmaCommands(program: Command, outcome: CommandOutcome): void {
+  const sigma = program
+    .command("sigma")
+    .description("Sigma rules (product: aws, service: cloudtrail) over CloudTrail records.");
+  sigma
+    .command("test")
+    .argument("<rules...>", "Sigma rule files (.yml, .yaml) or directories")
+    .requiredOption("--records <paths...>", "CloudTrail log files (.json, .json.gz), JSON lines files, or directories")
+    .option("--json", "print one JSON object per match: ruleId, title, level, eventID, eventTime")
+    .description("Evaluate Sigma rules over record files in eventTime order and print the matches.")
+    .action(async (rulePaths: string[], flags: { records: string[]; json?: boolean }) => {
+      const { runSigmaTest } = await import("./commands/sigma-test.js");
+      outcome.exitCode = await runSigmaTest({
+        rulePaths,
+        recordPaths: flags.records,
+        json: flags.json === true,
+        stdout: process.stdout,
+        stderr: process.stderr,
+      });
+    });
+  withClientOptions(sigma.command("run").argument("<rules...>", "Sigma rule files (.yml, .yaml) or directories"))
+    .requiredOption("--event-data-store <id>", "event data store id or ARN to hunt over")
+    .option("--start-time <time>", "only events at or after: ISO-8601, epoch seconds, now, or relative: -15m, -2h, -7d")
+    .option("--end-time <time>", "only events at or before (same forms as --start-time)")
+    .option("--json", "print one JSON object per match: ruleId, title, level, eventID, eventTime")
+    .description("Translate Sigma rules to Lake SQL, run them over an event data store's history, print the matches.")
+    .action(
+      async (
+        rulePaths: string[],
+        flags: ClientFlags & { eventDataStore: string; startTime?: string; endTime?: string; json?: boolean },
+      ) => {
+        process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+        const { runSigmaRun } = await import("./commands/sigma-run.js");
+        outcome.exitCode = await runSigmaRun({
+          client: resolveClientSettings(flags, process.env),
+          rulePaths,
+          eventDataStore: flags.eventDataStore,
+          ...(flags.startTime !== undefined ? { startTime: flags.startTime } : {}),
+          ...(flags.endTime !== undefined ? { endTime: flags.endTime } : {}),
+          json: flags.json === true,
+          stdout: process.stdout,
+          stderr: process.stderr,
+        });
+      },
+    );
 }
 
 function positiveInteger(text: string): number {

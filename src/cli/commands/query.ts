@@ -36,36 +36,51 @@ function csvField(value: string): string {
   return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
+/** A finished query's rows: column names (from the first row) and the values, as strings. */
+export interface QueryRows {
+  readonly columns: string[];
+  readonly rows: string[][];
+}
+
 /**
- * `cairn query "SQL"`: StartQuery, poll DescribeQuery until the query ends, then page through
- * GetQueryResults and print a table, JSON (a list of objects) or CSV. Throws when the query fails.
+ * StartQuery, poll DescribeQuery until the query ends, then page through GetQueryResults. Throws
+ * when the query fails.
+ */
+export async function fetchQueryRows(client: CloudTrailClient, sql: string, pollMs = 200): Promise<QueryRows> {
+  const { QueryId } = await client.send(new StartQueryCommand({ QueryStatement: sql }));
+  for (;;) {
+    const described = await client.send(new DescribeQueryCommand({ QueryId }));
+    if (described.QueryStatus === "FINISHED") break;
+    if (described.QueryStatus !== "QUEUED" && described.QueryStatus !== "RUNNING")
+      throw new Error(`Query ${QueryId} ${described.QueryStatus}: ${described.ErrorMessage ?? "no message"}`);
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+  let columns: string[] = [];
+  const rows: string[][] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await client.send(
+      new GetQueryResultsCommand({ QueryId, ...(nextToken ? { NextToken: nextToken } : {}) }),
+    );
+    for (const row of page.QueryResultRows ?? []) {
+      if (columns.length === 0) columns = row.map((cell) => Object.keys(cell)[0] ?? "");
+      rows.push(row.map((cell) => Object.values(cell)[0] ?? ""));
+    }
+    nextToken = page.NextToken;
+  } while (nextToken !== undefined);
+  return { columns, rows };
+}
+
+/**
+ * `cairn query "SQL"`: runs the query (fetchQueryRows) and prints a table, JSON (a list of
+ * objects) or CSV. Throws when the query fails.
  *
  * @example await runQuery({ client, sql: "SELECT eventName, count(*) n FROM <eds-id> GROUP BY 1", stdout: process.stdout });
  */
 export async function runQuery(options: QueryOptions): Promise<string[][]> {
   const client = cloudTrailClient(options.client);
   try {
-    const { QueryId } = await client.send(new StartQueryCommand({ QueryStatement: options.sql }));
-    for (;;) {
-      const described = await client.send(new DescribeQueryCommand({ QueryId }));
-      if (described.QueryStatus === "FINISHED") break;
-      if (described.QueryStatus !== "QUEUED" && described.QueryStatus !== "RUNNING")
-        throw new Error(`Query ${QueryId} ${described.QueryStatus}: ${described.ErrorMessage ?? "no message"}`);
-      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 200));
-    }
-    let columns: string[] = [];
-    const rows: string[][] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await client.send(
-        new GetQueryResultsCommand({ QueryId, ...(nextToken ? { NextToken: nextToken } : {}) }),
-      );
-      for (const row of page.QueryResultRows ?? []) {
-        if (columns.length === 0) columns = row.map((cell) => Object.keys(cell)[0] ?? "");
-        rows.push(row.map((cell) => Object.values(cell)[0] ?? ""));
-      }
-      nextToken = page.NextToken;
-    } while (nextToken !== undefined);
+    const { columns, rows } = await fetchQueryRows(client, options.sql, options.pollMs);
     options.stdout.write(render(columns, rows, options));
     return rows;
   } finally {
