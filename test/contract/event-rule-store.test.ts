@@ -8,6 +8,8 @@ import { masterKeyOf } from "../../src/lib/secret-envelope.js";
 import {
   openPostgresEventRuleStore,
   openSqliteEventRuleStore,
+  resealConnectionSecrets,
+  resealPostgresConnectionSecrets,
   type EventRuleStore,
 } from "../../src/stores/event-rules/index.js";
 import { openPostgresDatabase, type PostgresDatabase } from "../../src/stores/postgres/index.js";
@@ -58,6 +60,30 @@ describe("SQLite event rule store file", () => {
   });
 });
 
+describe("SQLite connection secrets across a master key rotation", () => {
+  it("re-seals every connection with the new key, idempotently; a key that opens none is refused", async () => {
+    const directory = await mkdtemp(join(tmpdir(), "cairn-event-rules-rotate-"));
+    try {
+      const path = join(directory, "event-rules.db");
+      const hooks = connection({ accountId: "111111111111", region: "us-east-1" }, "hooks");
+      const store = openSqliteEventRuleStore(path, { masterKey });
+      await store.createConnection(hooks);
+      await store.close();
+      const newKey = masterKeyOf(randomBytes(32));
+      assert.equal(resealConnectionSecrets(path, [newKey, masterKey], newKey), 1);
+      assert.equal(resealConnectionSecrets(path, [newKey, masterKey], newKey), 1, "a re-run opens with the new key");
+      const rotated = openSqliteEventRuleStore(path, { masterKey: newKey });
+      assert.deepEqual(await rotated.connectionAuth(hooks.arn), hooks.auth);
+      await rotated.close();
+      const stranger = masterKeyOf(randomBytes(32));
+      assert.throws(() => resealConnectionSecrets(path, [stranger], stranger), { name: "ConnectionResealError" });
+      assert.equal(resealConnectionSecrets(join(directory, "absent.db"), [newKey], newKey), 0);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+});
+
 const postgresMissing = postgresMissingReason();
 
 describe("PostgreSQL event rule store", { skip: postgresMissing }, () => {
@@ -85,7 +111,7 @@ describe("PostgreSQL event rule store", { skip: postgresMissing }, () => {
     };
   });
 
-  it("keeps connection secrets only sealed in the database", async () => {
+  it("keeps connection secrets only sealed in the database, and re-seals them with a new key", async () => {
     const database = await server.createDatabase();
     const db = openPostgresDatabase({ url: database.url });
     try {
@@ -95,6 +121,11 @@ describe("PostgreSQL event rule store", { skip: postgresMissing }, () => {
       const text = JSON.stringify(rows);
       assert.equal(rows.length, 1);
       assert.ok(!text.includes(API_KEY_SECRET) && !text.includes(PASSWORD_SECRET));
+      const newKey = masterKeyOf(randomBytes(32));
+      assert.equal(await db.transaction((tx) => resealPostgresConnectionSecrets(tx, [masterKey, newKey], newKey)), 1);
+      const rotated = await openPostgresEventRuleStore(db, { masterKey: newKey });
+      const arn = (rows[0] as { arn: string }).arn;
+      assert.equal((await rotated.connectionAuth(arn))?.apiKey?.value, API_KEY_SECRET);
       await store.close();
     } finally {
       await db.close();

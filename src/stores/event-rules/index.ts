@@ -2,3 +2,4 @@
 export * from "./event-rule-store.js";
 export * from "./sqlite-event-rule-store.js";
 export * from "./postgres-event-rule-store.js";
+export * from "./reseal-connection-secrets.js";
