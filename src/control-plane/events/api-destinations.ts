@@ -27,13 +27,13 @@ import {
 } from "./events-operation.js";
 
 /** EventBridge's quotas: API destinations per account and region, invocations per second per destination. */
-export const API_DESTINATIONS_MAX = 3000;
+const API_DESTINATIONS_MAX = 3000;
 const RATE_LIMIT_MAX = 300;
 const HTTP_METHODS: readonly HttpMethod[] = ["POST", "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"];
 const CONNECTION_ARN = /^arn:aws:events:([a-z0-9-]+):(\d{12}):connection\/([.\-_A-Za-z0-9]+)\/[-A-Za-z0-9]+$/;
 
 /** API destinations are authorised on arn:aws:events:<region>:<account>:api-destination/<name>. */
-export const apiDestinationResource = namedResource("api-destination", "Name");
+const apiDestinationResource = namedResource("api-destination", "Name");
 
 function notFound(name: string): ApiError {
   return new ApiError("ResourceNotFoundException", `An api-destination '${name}' does not exist.`);

@@ -37,7 +37,7 @@ import {
 } from "./events-operation.js";
 
 /** EventBridge's quota of connections per account and region. */
-export const CONNECTIONS_MAX = 3000;
+const CONNECTIONS_MAX = 3000;
 const AUTHORIZATION_TYPES: readonly AuthorizationType[] = ["BASIC", "OAUTH_CLIENT_CREDENTIALS", "API_KEY"];
 /** `AuthHeaderParameters` of the model: a header name or value without control characters or `:`. */
 const AUTH_HEADER: StringShape = {
@@ -53,7 +53,7 @@ const PARAMETER_LISTS = ["HeaderParameters", "QueryStringParameters", "BodyParam
 const UNSUPPORTED = ["InvocationConnectivityParameters", "KmsKeyIdentifier"];
 
 /** Connections are authorised on arn:aws:events:<region>:<account>:connection/<name> (the service authorization reference's form). */
-export const connectionResource = namedResource("connection", "Name");
+const connectionResource = namedResource("connection", "Name");
 
 function notFound(name: string, describing: boolean): ApiError {
   const prefix = describing ? "Failed to describe the connection(s). " : "";

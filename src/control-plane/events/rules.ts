@@ -21,10 +21,10 @@ import { compilePattern, EVENT_PATTERN_LENGTH_MAX } from "./test-event-pattern.j
 
 const RULE_STATES: readonly RuleState[] = ["ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"];
 /** EventBridge's quota of rules per event bus (adjustable there; fixed here). */
-export const RULES_PER_BUS_MAX = 300;
+const RULES_PER_BUS_MAX = 300;
 
 /** The rule ARN on the default bus: arn:aws:events:<region>:<account>:rule/<name>. */
-export const ruleResource = namedResource("rule", "Name");
+const ruleResource = namedResource("rule", "Name");
 
 function ruleArnOf(context: OperationContext, name: string): string {
   return resourceArn(scopeOf(context), "rule", name);

@@ -31,7 +31,7 @@ import {
 import { targetOutput } from "./target-output.js";
 
 /** EventBridge's quota of targets per rule. */
-export const TARGETS_PER_RULE_MAX = 5;
+const TARGETS_PER_RULE_MAX = 5;
 /** The model's bound on a PutTargets `Targets` or RemoveTargets `Ids` list. */
 const LIST_MAX = 100;
 const API_DESTINATION_ARN = /^arn:aws:events:([a-z0-9-]+):(\d{12}):api-destination\/[.\-_A-Za-z0-9]+\/[-A-Za-z0-9]+$/;

@@ -65,7 +65,7 @@ const MIGRATIONS: readonly Migration[] = [
             authorization_type TEXT NOT NULL,
             public_auth        TEXT NOT NULL,
             secret_arn         TEXT NOT NULL,
-            sealed_auth        TEXT NOT NULL,
+            sealed_auth        TEXT NOT NULL CHECK (sealed_auth LIKE 'v1:%'),
             created_at_ms      BIGINT NOT NULL,
             PRIMARY KEY (account_id, region, name)
           );

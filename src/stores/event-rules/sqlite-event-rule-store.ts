@@ -64,7 +64,7 @@ const SCHEMA = `
     public_auth        TEXT NOT NULL,
     secret_arn         TEXT NOT NULL,
     -- The auth with its secrets, sealed with the master key (secret-envelope.ts), never plaintext.
-    sealed_auth        TEXT NOT NULL,
+    sealed_auth        TEXT NOT NULL CHECK (sealed_auth LIKE 'v1:%'),
     created_at_ms      INTEGER NOT NULL,
     PRIMARY KEY (account_id, region, name)
   ) STRICT;
