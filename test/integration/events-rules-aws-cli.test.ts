@@ -14,6 +14,7 @@ import {
 import { awsCliMissingReason, runAws, type AwsCliResult } from "../helpers/aws-cli.js";
 import { addPrincipal } from "../helpers/principals.js";
 import { embeddedOnly } from "../helpers/test-backend.js";
+import { sendRaw } from "../helpers/signed-request.js";
 
 const skip = awsCliMissingReason();
 const hasBoto3 = spawnSync("python3", ["-c", "import boto3"]).status === 0;
@@ -521,6 +522,50 @@ describe("EventBridge rules, targets, connections and API destinations with the 
       assert.deepEqual(out["left"], ["hooks"]);
     },
   );
+
+  it("answers members of the wrong type or size with AWS-shaped 400s, never a 500", async () => {
+    const target = { Id: "t", Arn: destinationArn, RetryPolicy: { MaximumRetryAttempts: 1 }, HttpParameters: {} };
+    const valid: Record<string, Record<string, unknown>> = {
+      PutRule: { Name: "fuzz", EventPattern: tampering, State: "ENABLED", Description: "d", EventBusName: "default" },
+      DescribeRule: { Name: "fuzz" },
+      ListRules: { NamePrefix: "f", Limit: 5, NextToken: "bWluZQ" },
+      PutTargets: { Rule: "mine", Targets: [target] },
+      ListTargetsByRule: { Rule: "mine", Limit: 1 },
+      RemoveTargets: { Rule: "mine", Ids: ["t"] },
+      CreateConnection: {
+        Name: "fuzz",
+        AuthorizationType: "BASIC",
+        AuthParameters: { BasicAuthParameters: { Username: "u", Password: "p" } },
+      },
+      ListConnections: { Limit: 2 },
+      CreateApiDestination: {
+        Name: "fuzz",
+        ConnectionArn: connectionArn,
+        InvocationEndpoint: "https://hooks.example/x",
+        HttpMethod: "POST",
+      },
+      ListApiDestinations: { ConnectionArn: connectionArn },
+    };
+    const wrong: unknown[] = [5, -1, [], {}, true, "x".repeat(5000), [{ a: [{}] }], "\u0000"];
+    for (const [operation, input] of Object.entries(valid)) {
+      for (const member of Object.keys(input)) {
+        for (const value of wrong) {
+          const response = await sendRaw(server.url, {
+            accessKeyId: TEST_ACCESS_KEY_ID,
+            secretAccessKey: TEST_SECRET_ACCESS_KEY,
+            service: "events",
+            headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": `AWSEvents.${operation}` },
+            body: JSON.stringify({ ...input, [member]: value }),
+          });
+          const label = `${operation} ${member}=${JSON.stringify(value).slice(0, 40)}: ${response.text.slice(0, 300)}`;
+          assert.ok(response.status === 200 || response.status === 400, label);
+          if (response.status === 400) assert.match(String(response.json()["__type"]), /Exception$/, label);
+        }
+      }
+    }
+    // The loop's valid calls made a connection: removed, so later tests see only their own.
+    await ok(["delete-connection", "--name", "fuzz"]);
+  });
 
   it("records the calls as events.amazonaws.com management events, connection secrets hidden", async () => {
     const lookup = await runAws(server.dataDir, [
