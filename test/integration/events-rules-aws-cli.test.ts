@@ -548,6 +548,15 @@ describe("EventBridge rules, targets, connections and API destinations with the 
     };
     const wrong: unknown[] = [5, -1, [], {}, true, "x".repeat(5000), [{ a: [{}] }], "\u0000"];
     for (const [operation, input] of Object.entries(valid)) {
+      // The input as it stands is answered 200, so each variant below differs by its one member only.
+      const sound = await sendRaw(server.url, {
+        accessKeyId: TEST_ACCESS_KEY_ID,
+        secretAccessKey: TEST_SECRET_ACCESS_KEY,
+        service: "events",
+        headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": `AWSEvents.${operation}` },
+        body: JSON.stringify(input),
+      });
+      assert.equal(sound.status, 200, `${operation}: ${sound.text}`);
       for (const member of Object.keys(input)) {
         for (const value of wrong) {
           const response = await sendRaw(server.url, {
@@ -563,8 +572,10 @@ describe("EventBridge rules, targets, connections and API destinations with the 
         }
       }
     }
-    // The loop's valid calls made a connection: removed, so later tests see only their own.
+    // What the sound calls made is removed, so later tests see only their own.
+    await ok(["delete-api-destination", "--name", "fuzz"]);
     await ok(["delete-connection", "--name", "fuzz"]);
+    await ok(["delete-rule", "--name", "fuzz"]);
   });
 
   it("records the calls as events.amazonaws.com management events, connection secrets hidden", async () => {
