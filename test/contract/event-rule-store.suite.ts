@@ -197,6 +197,24 @@ export function eventRuleStoreContractSuite(name: string, create: () => Promise<
           (await store.activeRules()).map((entry) => entry.rule.name),
           ["a"],
         );
+        // Connections and destinations move it too: a consumer caching them notices their changes.
+        let last = await store.revision();
+        const grew = async () => {
+          const now = await store.revision();
+          assert.ok(now > last, `${now} > ${last}`);
+          last = now;
+        };
+        const hooks = (await store.createConnection(connection(ALICE, "hooks"))).connection;
+        await grew();
+        await store.createApiDestination(destination(ALICE, "pager", hooks.arn));
+        await grew();
+        await store.deleteApiDestination(ALICE, "pager");
+        await grew();
+        await store.deleteConnection(ALICE, "hooks");
+        await grew();
+        await store.removeTargets(a.arn, ["1"]);
+        await grew();
+        assert.equal((await store.getRule(a.arn))?.generation, last);
       }));
 
     it("a connection is stored once per name, shown without its secrets, its auth opened only by connectionAuth", () =>

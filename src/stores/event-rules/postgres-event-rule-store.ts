@@ -35,7 +35,11 @@ const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: "event rules, targets, connections and api destinations",
-    sql: `CREATE SEQUENCE cairn_event_rules_revision;
+    sql: `CREATE TABLE cairn_event_rules_revision (
+            id       INTEGER PRIMARY KEY CHECK (id = 1),
+            revision BIGINT NOT NULL
+          );
+          INSERT INTO cairn_event_rules_revision (id, revision) VALUES (1, 0);
           CREATE TABLE cairn_event_rules (
             arn           TEXT PRIMARY KEY,
             account_id    TEXT NOT NULL,
@@ -85,7 +89,12 @@ const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-const NEXT_REVISION = "nextval('cairn_event_rules_revision')";
+/**
+ * Every write takes the next revision from this one row, in its own transaction: a reader sees a
+ * revision only once the write that took it committed (a sequence would hand it out before), and
+ * the row lock puts writers in one order, so a poller of `revision()` misses no change.
+ */
+const NEXT_REVISION = "UPDATE cairn_event_rules_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision";
 /** `left` rather than LIKE: names may hold `_`, which LIKE reads as a wildcard. */
 const NAME_PAGE = (first: number) =>
   `left(name, length($${first})) = $${first} AND name COLLATE "C" > $${first + 1}
@@ -93,8 +102,8 @@ const NAME_PAGE = (first: number) =>
 
 /**
  * Opens (migrating) the cluster rule store on `db`; connection secrets are sealed with `masterKey`
- * (every node holds the same one). Every write is one statement or one transaction, and each takes
- * a value of the revision sequence, so a node polling `revision()` sees every change. Closing the
+ * (every node holds the same one). Every write is one transaction that takes the next revision, so
+ * a node polling `revision()` sees every change once it is committed. Closing the
  * store leaves `db` open (its owner closes it).
  *
  * @example const rules = await openPostgresEventRuleStore(db, { masterKey });
@@ -119,18 +128,20 @@ class PostgresEventRuleStore implements EventRuleStore {
     this.open();
     assertEventScope(rule);
     // xmax = 0 only on the row version an INSERT wrote: the usual way to tell an upsert's insert.
-    const [row] = await this.db.query<RuleRow & { inserted: boolean }>(
-      `INSERT INTO cairn_event_rules (arn, account_id, region, name, event_pattern, state, description, role_arn,
+    const [row] = await this.write((tx, revision) =>
+      tx.query<RuleRow & { inserted: boolean }>(
+        `INSERT INTO cairn_event_rules (arn, account_id, region, name, event_pattern, state, description, role_arn,
          created_at_ms, updated_at_ms, generation)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, ${NEXT_REVISION})
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)
        ON CONFLICT (arn) DO UPDATE SET event_pattern = excluded.event_pattern, state = excluded.state,
          description = excluded.description, role_arn = excluded.role_arn,
          updated_at_ms = excluded.updated_at_ms, generation = excluded.generation
        RETURNING *, (xmax = 0) AS inserted`,
-      [
-        ...[rule.arn, rule.accountId, rule.region, rule.name, rule.eventPattern, rule.state],
-        ...[rule.description ?? null, rule.roleArn ?? null, nowMs],
-      ],
+        [
+          ...[rule.arn, rule.accountId, rule.region, rule.name, rule.eventPattern, rule.state],
+          ...[rule.description ?? null, rule.roleArn ?? null, nowMs, revision],
+        ],
+      ),
     );
     return { rule: ruleOfRow(row!), created: row!.inserted };
   }
@@ -157,24 +168,24 @@ class PostgresEventRuleStore implements EventRuleStore {
 
   async setRuleState(arn: string, state: RuleState, nowMs: number): Promise<boolean> {
     this.open();
-    const rows = await this.db.query(
-      `UPDATE cairn_event_rules SET state = $1, updated_at_ms = $2, generation = ${NEXT_REVISION}
-       WHERE arn = $3 RETURNING 1`,
-      [state, nowMs, arn],
+    const rows = await this.write((tx, revision) =>
+      tx.query(
+        "UPDATE cairn_event_rules SET state = $1, updated_at_ms = $2, generation = $3 WHERE arn = $4 RETURNING 1",
+        [state, nowMs, revision, arn],
+      ),
     );
     return rows.length === 1;
   }
 
   async deleteRule(arn: string): Promise<"deleted" | "has-targets" | "absent"> {
     this.open();
-    return this.db.transaction(async (tx) => {
+    return this.write(async (tx) => {
       if (!(await lockRule(tx, arn))) return "absent";
       const [targets] = await tx.query<{ n: string }>(
         "SELECT count(*) AS n FROM cairn_event_targets WHERE rule_arn = $1",
         [arn],
       );
       if (Number(targets?.n ?? 0) > 0) return "has-targets";
-      await tx.query(`SELECT ${NEXT_REVISION}`);
       await tx.query("DELETE FROM cairn_event_rules WHERE arn = $1", [arn]);
       return "deleted";
     });
@@ -186,7 +197,7 @@ class PostgresEventRuleStore implements EventRuleStore {
     maxTargets: number,
   ): Promise<"ok" | "limit" | "absent"> {
     this.open();
-    return this.db.transaction(async (tx) => {
+    return this.write(async (tx, revision) => {
       // The rule's row lock serialises PutTargets calls on one rule, so the limit holds across nodes.
       if (!(await lockRule(tx, ruleArn))) return "absent";
       const existing = await tx.query<{ target_id: string }>(
@@ -202,7 +213,7 @@ class PostgresEventRuleStore implements EventRuleStore {
           [ruleArn, target.id, JSON.stringify(target)],
         );
       }
-      await touchRule(tx, ruleArn);
+      await touchRule(tx, ruleArn, revision);
       return "ok";
     });
   }
@@ -223,13 +234,13 @@ class PostgresEventRuleStore implements EventRuleStore {
 
   async removeTargets(ruleArn: string, ids: readonly string[]): Promise<string[] | undefined> {
     this.open();
-    return this.db.transaction(async (tx) => {
+    return this.write(async (tx, revision) => {
       if (!(await lockRule(tx, ruleArn))) return undefined;
       const rows = await tx.query<{ target_id: string }>(
         "DELETE FROM cairn_event_targets WHERE rule_arn = $1 AND target_id = ANY($2::text[]) RETURNING target_id",
         [ruleArn, [...new Set(ids)]],
       );
-      if (rows.length > 0) await touchRule(tx, ruleArn);
+      if (rows.length > 0) await touchRule(tx, ruleArn, revision);
       const removed = new Set(rows.map((row) => row.target_id));
       return [...new Set(ids)].filter((id) => removed.has(id));
     });
@@ -239,15 +250,17 @@ class PostgresEventRuleStore implements EventRuleStore {
     this.open();
     assertEventScope(connection);
     const { publicAuth, sealedAuth } = connectionRowValues(connection, this.masterKey);
-    const inserted = await this.db.query(
-      `INSERT INTO cairn_event_connections (${CONNECTION_COLUMNS}, sealed_auth)
-       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM (SELECT ${NEXT_REVISION}) AS revision
+    const inserted = await this.write((tx) =>
+      tx.query(
+        `INSERT INTO cairn_event_connections (${CONNECTION_COLUMNS}, sealed_auth)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
        ON CONFLICT (account_id, region, name) DO NOTHING RETURNING 1`,
-      [
-        ...[connection.arn, connection.accountId, connection.region, connection.name],
-        ...[connection.description ?? null, connection.authorizationType, publicAuth, connection.secretArn],
-        ...[connection.createdAtMs, sealedAuth],
-      ],
+        [
+          ...[connection.arn, connection.accountId, connection.region, connection.name],
+          ...[connection.description ?? null, connection.authorizationType, publicAuth, connection.secretArn],
+          ...[connection.createdAtMs, sealedAuth],
+        ],
+      ),
     );
     const stored = await this.getConnection(connection, connection.name);
     if (stored === undefined) throw new Error(`The connection ${connection.arn} was deleted as it was created.`);
@@ -280,10 +293,12 @@ class PostgresEventRuleStore implements EventRuleStore {
 
   async deleteConnection(scope: EventScope, name: string): Promise<EventConnection | undefined> {
     this.open();
-    const [row] = await this.db.query<ConnectionRow>(
-      `DELETE FROM cairn_event_connections WHERE account_id = $1 AND region = $2 AND name = $3
-         AND ${NEXT_REVISION} > 0 RETURNING ${CONNECTION_COLUMNS}`,
-      [scope.accountId, scope.region, name],
+    const [row] = await this.write((tx) =>
+      tx.query<ConnectionRow>(
+        `DELETE FROM cairn_event_connections WHERE account_id = $1 AND region = $2 AND name = $3
+         RETURNING ${CONNECTION_COLUMNS}`,
+        [scope.accountId, scope.region, name],
+      ),
     );
     return row === undefined ? undefined : connectionOfRow(row);
   }
@@ -300,15 +315,17 @@ class PostgresEventRuleStore implements EventRuleStore {
   async createApiDestination(d: ApiDestination): Promise<{ destination: ApiDestination; created: boolean }> {
     this.open();
     assertEventScope(d);
-    const inserted = await this.db.query(
-      `INSERT INTO cairn_event_api_destinations (arn, account_id, region, name, description, connection_arn,
+    const inserted = await this.write((tx) =>
+      tx.query(
+        `INSERT INTO cairn_event_api_destinations (arn, account_id, region, name, description, connection_arn,
          invocation_endpoint, http_method, rate_limit, created_at_ms)
-       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM (SELECT ${NEXT_REVISION}) AS revision
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
        ON CONFLICT (account_id, region, name) DO NOTHING RETURNING 1`,
-      [
-        ...[d.arn, d.accountId, d.region, d.name, d.description ?? null, d.connectionArn],
-        ...[d.invocationEndpoint, d.httpMethod, d.invocationRateLimitPerSecond ?? null, d.createdAtMs],
-      ],
+        [
+          ...[d.arn, d.accountId, d.region, d.name, d.description ?? null, d.connectionArn],
+          ...[d.invocationEndpoint, d.httpMethod, d.invocationRateLimitPerSecond ?? null, d.createdAtMs],
+        ],
+      ),
     );
     const stored = await this.getApiDestination(d, d.name);
     if (stored === undefined) throw new Error(`The API destination ${d.arn} was deleted as it was created.`);
@@ -349,10 +366,11 @@ class PostgresEventRuleStore implements EventRuleStore {
 
   async deleteApiDestination(scope: EventScope, name: string): Promise<boolean> {
     this.open();
-    const rows = await this.db.query(
-      `DELETE FROM cairn_event_api_destinations WHERE account_id = $1 AND region = $2 AND name = $3
-         AND ${NEXT_REVISION} > 0 RETURNING 1`,
-      [scope.accountId, scope.region, name],
+    const rows = await this.write((tx) =>
+      tx.query(
+        "DELETE FROM cairn_event_api_destinations WHERE account_id = $1 AND region = $2 AND name = $3 RETURNING 1",
+        [scope.accountId, scope.region, name],
+      ),
     );
     return rows.length === 1;
   }
@@ -376,10 +394,8 @@ class PostgresEventRuleStore implements EventRuleStore {
 
   async revision(): Promise<number> {
     this.open();
-    const [row] = await this.db.query<{ value: string }>(
-      "SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS value FROM cairn_event_rules_revision",
-    );
-    return Number(row?.value ?? 0);
+    const [row] = await this.db.query<{ revision: string }>("SELECT revision FROM cairn_event_rules_revision");
+    return Number(row?.revision ?? 0);
   }
 
   async close(): Promise<void> {
@@ -388,6 +404,14 @@ class PostgresEventRuleStore implements EventRuleStore {
 
   private open(): void {
     if (this.closed) throw closedStoreError();
+  }
+
+  /** Runs `body` in one transaction that first takes the next revision (given to it); nothing moves on failure. */
+  private write<T>(body: (tx: Queryable, revision: number) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query<{ revision: string }>(NEXT_REVISION);
+      return body(tx, Number(row!.revision));
+    });
   }
 
   private async count(table: string, scope: EventScope): Promise<number> {
@@ -404,9 +428,9 @@ async function lockRule(tx: Queryable, arn: string): Promise<boolean> {
   return (await tx.query("SELECT 1 FROM cairn_event_rules WHERE arn = $1 FOR UPDATE", [arn])).length === 1;
 }
 
-/** The rule takes a new revision as its generation. */
-async function touchRule(tx: Queryable, arn: string): Promise<void> {
-  await tx.query(`UPDATE cairn_event_rules SET generation = ${NEXT_REVISION} WHERE arn = $1`, [arn]);
+/** The rule takes the write's revision as its generation. */
+async function touchRule(tx: Queryable, arn: string, revision: number): Promise<void> {
+  await tx.query("UPDATE cairn_event_rules SET generation = $1 WHERE arn = $2", [revision, arn]);
 }
 
 function pageValues(page: NamePage): [string, string, number] {
