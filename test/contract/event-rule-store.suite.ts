@@ -49,6 +49,7 @@ export function connection(scope: typeof ALICE, name: string): NewConnection {
     authorizationType: "API_KEY",
     secretArn: `arn:aws:secretsmanager:${scope.region}:${scope.accountId}:secret:events!connection/${name}/x`,
     createdAtMs: T0,
+    updatedAtMs: T0,
     auth: {
       authorizationType: "API_KEY",
       apiKey: { name: "x-api-key", value: API_KEY_SECRET },
@@ -72,6 +73,7 @@ function destination(scope: typeof ALICE, name: string, connectionArn: string): 
     httpMethod: "POST",
     invocationRateLimitPerSecond: 10,
     createdAtMs: T0,
+    updatedAtMs: T0,
   };
 }
 
@@ -274,6 +276,44 @@ export function eventRuleStoreContractSuite(name: string, create: () => Promise<
         assert.equal(await store.deleteApiDestination(ALICE, "pager"), false);
         assert.equal(await store.apiDestination(pager.arn), undefined);
         assert.equal((await store.getApiDestination(BOB, "pager"))?.accountId, BOB.accountId);
+      }));
+
+    it("UpdateConnection re-seals a new auth whole; UpdateApiDestination changes what it is given", () =>
+      withStore(async (store, place) => {
+        const input = connection(ALICE, "hooks");
+        await store.createConnection(input);
+        const basic = { authorizationType: "BASIC" as const, basic: { username: "cairn", password: PASSWORD_SECRET } };
+        const updated = await store.updateConnection(ALICE, "hooks", { description: "rotated", auth: basic }, T0 + 9);
+        assert.equal(updated?.authorizationType, "BASIC");
+        assert.equal(updated?.username, "cairn");
+        assert.equal(updated?.apiKeyName, undefined);
+        assert.equal(updated?.invocationHttpParameters, undefined);
+        assert.equal(updated?.updatedAtMs, T0 + 9);
+        assert.equal(updated?.createdAtMs, T0);
+        assert.ok(!JSON.stringify(updated).includes(PASSWORD_SECRET));
+        const reopened = await place.open();
+        assert.deepEqual(await reopened.connectionAuth(input.arn), basic);
+        const described = await reopened.updateConnection(ALICE, "hooks", { description: "again" }, T0 + 10);
+        assert.equal(described?.username, "cairn");
+        assert.deepEqual(await reopened.connectionAuth(input.arn), basic, "a change without auth keeps it");
+        assert.equal(await store.updateConnection(BOB, "hooks", { description: "x" }, T0), undefined);
+
+        const pager = destination(ALICE, "pager", input.arn);
+        await store.createApiDestination(pager);
+        const changed = await store.updateApiDestination(
+          ALICE,
+          "pager",
+          { httpMethod: "PUT", invocationEndpoint: "http://10.0.0.1/x" },
+          T0 + 11,
+        );
+        assert.deepEqual(changed, {
+          ...pager,
+          httpMethod: "PUT",
+          invocationEndpoint: "http://10.0.0.1/x",
+          updatedAtMs: T0 + 11,
+        });
+        assert.deepEqual(await reopened.apiDestination(pager.arn), changed);
+        assert.equal(await store.updateApiDestination(BOB, "pager", { httpMethod: "GET" }, T0), undefined);
       }));
 
     it("refuses every call once closed", () =>

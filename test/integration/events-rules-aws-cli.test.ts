@@ -27,7 +27,8 @@ if (!hasBoto3)
 const API_KEY_VALUE = "cairn-it-apikey-7Q2x9Wv3";
 const PASSWORD = "cairn-it-password-Zk81pq";
 const SECRET_HEADER = "cairn-it-header-secret-55rt";
-const SECRETS = [API_KEY_VALUE, PASSWORD, SECRET_HEADER];
+const ROTATED_KEY = "cairn-it-rotated-key-Hq7m2c";
+const SECRETS = [API_KEY_VALUE, PASSWORD, SECRET_HEADER, ROTATED_KEY];
 const OTHER_ACCOUNT = "444455556666";
 
 const tampering = JSON.stringify({
@@ -196,6 +197,51 @@ describe("EventBridge rules, targets, connections and API destinations with the 
       ["describe-api-destination", "--name", "ghost"],
       "ResourceNotFoundException",
       /An api-destination 'ghost' does not exist\./,
+    );
+  });
+
+  it("UpdateConnection replaces the key, never shown; UpdateApiDestination changes what it is given", async () => {
+    const updated = await ok([
+      "update-connection",
+      "--name",
+      "hooks",
+      "--description",
+      "rotated",
+      "--auth-parameters",
+      JSON.stringify({ ApiKeyAuthParameters: { ApiKeyName: "x-api-key", ApiKeyValue: ROTATED_KEY } }),
+    ]);
+    assert.equal(updated["ConnectionArn"], connectionArn);
+    assert.equal(updated["ConnectionState"], "AUTHORIZED");
+    const described = await ok(["describe-connection", "--name", "hooks"]);
+    assert.equal(described["Description"], "rotated");
+    assert.deepEqual(described["AuthParameters"], { ApiKeyAuthParameters: { ApiKeyName: "x-api-key" } });
+    assert.ok(Number(described["LastModifiedTime"]) >= Number(described["CreationTime"]));
+    await refused(
+      ["update-connection", "--name", "ghost", "--description", "x"],
+      "ResourceNotFoundException",
+      /Connection 'ghost' does not exist\./,
+    );
+    const change = JSON.stringify({
+      Name: "pager",
+      InvocationEndpoint: "http://127.0.0.1:10/hook2",
+      HttpMethod: "PUT",
+    });
+    const destination = await ok(["update-api-destination", "--cli-input-json", change]);
+    assert.equal(destination["ApiDestinationArn"], destinationArn);
+    const after = await ok(["describe-api-destination", "--name", "pager"]);
+    assert.equal(after["InvocationEndpoint"], "http://127.0.0.1:10/hook2");
+    assert.equal(after["HttpMethod"], "PUT");
+    assert.equal(after["InvocationRateLimitPerSecond"], 20, "what the update did not name is kept");
+    await refused(
+      [
+        "update-api-destination",
+        "--name",
+        "pager",
+        "--connection-arn",
+        connectionArn.replace(/[0-9a-f-]{36}$/, "00000000-0000-4000-8000-000000000000"),
+      ],
+      "ResourceNotFoundException",
+      /Connection 'hooks' does not exist\./,
     );
   });
 
@@ -609,6 +655,10 @@ describe("EventBridge rules, targets, connections and API destinations with the 
       },
     });
     assert.equal((apiKey?.["responseElements"] as { connectionArn?: string }).connectionArn, connectionArn);
+    const rotated = byName("UpdateConnection").find((record) => record["errorCode"] === undefined);
+    assert.deepEqual((rotated?.["requestParameters"] as { authParameters?: unknown }).authParameters, {
+      apiKeyAuthParameters: { apiKeyName: "x-api-key", apiKeyValue: "HIDDEN_DUE_TO_SECURITY_REASONS" },
+    });
     const basic = byName("CreateConnection").find(
       (record) => (record["requestParameters"] as { name?: string })["name"] === "basic",
     );

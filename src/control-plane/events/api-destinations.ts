@@ -106,14 +106,43 @@ async function createApiDestination(
     httpMethod,
     ...(rate !== undefined ? { invocationRateLimitPerSecond: rate } : {}),
     createdAtMs: context.nowMs,
+    updatedAtMs: context.nowMs,
   });
   if (!created) throw new ApiError("ResourceAlreadyExistsException", `An api-destination '${name}' already exists.`);
-  return written({
+  return written(destinationSummary(destination));
+}
+
+function destinationSummary(destination: ApiDestination): Record<string, unknown> {
+  return {
     ApiDestinationArn: destination.arn,
     ApiDestinationState: "ACTIVE",
     CreationTime: epochSeconds(destination.createdAtMs),
-    LastModifiedTime: epochSeconds(destination.createdAtMs),
-  });
+    LastModifiedTime: epochSeconds(destination.updatedAtMs),
+  };
+}
+
+/** UpdateApiDestination: the members given replace the stored ones; a new connection must exist. */
+async function updateApiDestination(
+  deps: EventsDependencies,
+  input: Record<string, unknown>,
+  context: OperationContext,
+) {
+  const name = nameOf(input);
+  const description = optionalString(input, "Description", { max: 512 });
+  const invocationEndpoint = input["InvocationEndpoint"] == null ? undefined : endpointOf(input);
+  const httpMethod = enumString(input, "HttpMethod", HTTP_METHODS, false);
+  const rate = optionalInteger(input, "InvocationRateLimitPerSecond", { min: 1, max: RATE_LIMIT_MAX });
+  const connectionArn = input["ConnectionArn"] == null ? undefined : await connectionArnOf(deps, input, context);
+  const change = {
+    ...(description !== undefined ? { description } : {}),
+    ...(invocationEndpoint !== undefined ? { invocationEndpoint } : {}),
+    ...(httpMethod !== undefined ? { httpMethod } : {}),
+    ...(rate !== undefined ? { invocationRateLimitPerSecond: rate } : {}),
+    ...(connectionArn !== undefined ? { connectionArn } : {}),
+  };
+  const updated = await deps.store.updateApiDestination(scopeOf(context), name, change, context.nowMs);
+  if (updated === undefined) throw notFound(name);
+  return written(destinationSummary(updated));
 }
 
 function destinationOutput(destination: ApiDestination): Record<string, unknown> {
@@ -129,7 +158,7 @@ function destinationOutput(destination: ApiDestination): Record<string, unknown>
       ? { InvocationRateLimitPerSecond: destination.invocationRateLimitPerSecond }
       : {}),
     CreationTime: epochSeconds(destination.createdAtMs),
-    LastModifiedTime: epochSeconds(destination.createdAtMs),
+    LastModifiedTime: epochSeconds(destination.updatedAtMs),
   };
 }
 
@@ -175,11 +204,12 @@ async function deleteApiDestination(
   return written({});
 }
 
-/** CreateApiDestination, DescribeApiDestination, ListApiDestinations, DeleteApiDestination. */
+/** CreateApiDestination, DescribeApiDestination, UpdateApiDestination, ListApiDestinations, DeleteApiDestination. */
 export function apiDestinationOperations(deps: EventsDependencies): Record<string, EventsOperation> {
   return {
     CreateApiDestination: bound(deps, createApiDestination, apiDestinationResource),
     DescribeApiDestination: bound(deps, describeApiDestination, apiDestinationResource),
+    UpdateApiDestination: bound(deps, updateApiDestination, apiDestinationResource),
     ListApiDestinations: bound(deps, listApiDestinations, NO_RESOURCE),
     DeleteApiDestination: bound(deps, deleteApiDestination, apiDestinationResource),
   };

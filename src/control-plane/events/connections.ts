@@ -146,6 +146,7 @@ async function createConnection(deps: EventsDependencies, input: Record<string, 
     authorizationType: type,
     secretArn: `arn:aws:secretsmanager:${scope.region}:${scope.accountId}:secret:events!connection/${name}/${id}`,
     createdAtMs: context.nowMs,
+    updatedAtMs: context.nowMs,
     auth,
   });
   if (!created) throw new ApiError("ResourceAlreadyExistsException", `Connection ${name} already exists.`);
@@ -153,13 +154,12 @@ async function createConnection(deps: EventsDependencies, input: Record<string, 
 }
 
 function connectionSummary(connection: EventConnection, state: string): Record<string, unknown> {
-  const at = epochSeconds(connection.createdAtMs);
   return {
     ConnectionArn: connection.arn,
     ConnectionState: state,
-    CreationTime: at,
-    LastModifiedTime: at,
-    LastAuthorizedTime: at,
+    CreationTime: epochSeconds(connection.createdAtMs),
+    LastModifiedTime: epochSeconds(connection.updatedAtMs),
+    LastAuthorizedTime: epochSeconds(connection.updatedAtMs),
   };
 }
 
@@ -193,8 +193,8 @@ function connectionOutput(connection: EventConnection): Record<string, unknown> 
       ...(parameters !== undefined ? { InvocationHttpParameters: parametersOutput(parameters) } : {}),
     },
     CreationTime: epochSeconds(connection.createdAtMs),
-    LastModifiedTime: epochSeconds(connection.createdAtMs),
-    LastAuthorizedTime: epochSeconds(connection.createdAtMs),
+    LastModifiedTime: epochSeconds(connection.updatedAtMs),
+    LastAuthorizedTime: epochSeconds(connection.updatedAtMs),
   };
 }
 
@@ -245,6 +245,34 @@ async function listConnections(deps: EventsDependencies, input: Record<string, u
   });
 }
 
+/**
+ * UpdateConnection: a new Description, and AuthParameters that replace the authorization whole (the
+ * type's key or credentials and the invocation parameters, re-sealed); a changed AuthorizationType
+ * needs its AuthParameters.
+ */
+async function updateConnection(deps: EventsDependencies, input: Record<string, unknown>, context: OperationContext) {
+  const name = nameOf(input);
+  const description = optionalString(input, "Description", { max: 512 });
+  const type = enumString(input, "AuthorizationType", AUTHORIZATION_TYPES, false);
+  const given = optionalObject(input, "AuthParameters");
+  const unsupported = UNSUPPORTED.find((member) => input[member] !== undefined && input[member] !== null);
+  if (unsupported !== undefined) throw new ApiError("ValidationException", `Cairn does not support ${unsupported}.`);
+  const scope = scopeOf(context);
+  const current = await deps.store.getConnection(scope, name);
+  if (current === undefined) throw notFound(name, false);
+  if (type !== undefined && type !== current.authorizationType && given === undefined) {
+    throw new ApiError(
+      "ValidationException",
+      `AuthParameters must be specified to change the authorization type to ${type}.`,
+    );
+  }
+  const auth = given === undefined ? undefined : authOf(type ?? current.authorizationType, given);
+  const change = { ...(description !== undefined ? { description } : {}), ...(auth !== undefined ? { auth } : {}) };
+  const updated = await deps.store.updateConnection(scope, name, change, context.nowMs);
+  if (updated === undefined) throw notFound(name, false);
+  return written(connectionSummary(updated, "AUTHORIZED"));
+}
+
 async function deleteConnection(deps: EventsDependencies, input: Record<string, unknown>, context: OperationContext) {
   const name = nameOf(input);
   const deleted = await deps.store.deleteConnection(scopeOf(context), name);
@@ -252,11 +280,12 @@ async function deleteConnection(deps: EventsDependencies, input: Record<string, 
   return written(connectionSummary(deleted, "DELETING"));
 }
 
-/** CreateConnection, DescribeConnection, ListConnections, DeleteConnection. */
+/** CreateConnection, DescribeConnection, UpdateConnection, ListConnections, DeleteConnection. */
 export function connectionOperations(deps: EventsDependencies): Record<string, EventsOperation> {
   return {
     CreateConnection: bound(deps, createConnection, connectionResource),
     DescribeConnection: bound(deps, describeConnection, connectionResource),
+    UpdateConnection: bound(deps, updateConnection, connectionResource),
     ListConnections: bound(deps, listConnections, NO_RESOURCE),
     DeleteConnection: bound(deps, deleteConnection, connectionResource),
   };

@@ -44,6 +44,7 @@ export interface ConnectionRow {
   public_auth: string;
   secret_arn: string;
   created_at_ms: number | string;
+  updated_at_ms: number | string;
 }
 
 export interface DestinationRow {
@@ -57,11 +58,16 @@ export interface DestinationRow {
   http_method: string;
   rate_limit: number | string | null;
   created_at_ms: number | string;
+  updated_at_ms: number | string;
 }
 
 /** The columns a connection is read from: never its sealed secrets, except for connectionAuth. */
 export const CONNECTION_COLUMNS =
-  "arn, account_id, region, name, description, authorization_type, public_auth, secret_arn, created_at_ms";
+  "arn, account_id, region, name, description, authorization_type, public_auth, secret_arn, created_at_ms, updated_at_ms";
+
+/** The columns of an API destination, in the order the backends insert them. */
+export const DESTINATION_COLUMNS =
+  "arn, account_id, region, name, description, connection_arn, invocation_endpoint, http_method, rate_limit, created_at_ms, updated_at_ms";
 
 export function ruleOfRow(row: RuleRow): EventRule {
   return {
@@ -85,7 +91,7 @@ export function targetOfRow(row: Pick<TargetRow, "spec">): EventTarget {
 
 /** What a connection row stores besides its scope and name: the public view as JSON, the auth sealed. */
 export function connectionRowValues(
-  connection: NewConnection,
+  connection: Pick<NewConnection, "arn" | "auth">,
   masterKey: MasterKey,
 ): { publicAuth: string; sealedAuth: string } {
   const { apiKeyName, username, invocationHttpParameters } = publicConnectionOf(connection);
@@ -110,6 +116,7 @@ export function connectionOfRow(row: ConnectionRow): EventConnection {
     ...shown,
     secretArn: row.secret_arn,
     createdAtMs: Number(row.created_at_ms),
+    updatedAtMs: Number(row.updated_at_ms),
   };
 }
 
@@ -130,6 +137,7 @@ export function destinationOfRow(row: DestinationRow): ApiDestination {
     httpMethod: row.http_method as HttpMethod,
     ...(row.rate_limit !== null ? { invocationRateLimitPerSecond: Number(row.rate_limit) } : {}),
     createdAtMs: Number(row.created_at_ms),
+    updatedAtMs: Number(row.updated_at_ms),
   };
 }
 

@@ -47,6 +47,16 @@ export interface EventRuleStore {
   /** Deletes the connection and its sealed secrets; the deleted one, or undefined when there was none. */
   deleteConnection(scope: EventScope, name: string): Promise<EventConnection | undefined>;
   /**
+   * Changes what `change` gives (a new `auth` is sealed and replaces the old one whole); undefined
+   * when the scope has no connection of that name.
+   */
+  updateConnection(
+    scope: EventScope,
+    name: string,
+    change: ConnectionChange,
+    nowMs: number,
+  ): Promise<EventConnection | undefined>;
+  /**
    * The connection's authorization with its secrets, opened: for the delivery engine only (never an
    * API answer). Undefined when no connection has exactly this ARN (a re-created connection has a
    * new one). Rejects when the sealed value does not open with this store's master key.
@@ -61,6 +71,13 @@ export interface EventRuleStore {
   /** As listRules; only those using `connectionArn` when given. */
   listApiDestinations(scope: EventScope, page: NamePage, connectionArn?: string): Promise<ApiDestination[]>;
   countApiDestinations(scope: EventScope): Promise<number>;
+  /** Changes what `change` gives; undefined when the scope has no API destination of that name. */
+  updateApiDestination(
+    scope: EventScope,
+    name: string,
+    change: ApiDestinationChange,
+    nowMs: number,
+  ): Promise<ApiDestination | undefined>;
   /** Deletes the API destination; false when there was none. */
   deleteApiDestination(scope: EventScope, name: string): Promise<boolean>;
 
@@ -174,10 +191,17 @@ export interface EventConnection extends EventScope {
   /** The name DescribeConnection gives the secret (Cairn keeps it sealed in this store, not in Secrets Manager). */
   readonly secretArn: string;
   readonly createdAtMs: number;
+  readonly updatedAtMs: number;
 }
 
 export interface NewConnection extends Omit<EventConnection, "apiKeyName" | "username" | "invocationHttpParameters"> {
   readonly auth: ConnectionAuth;
+}
+
+export interface ConnectionChange {
+  readonly description?: string;
+  /** The new authorization, secrets included; its `authorizationType` becomes the connection's. */
+  readonly auth?: ConnectionAuth;
 }
 
 export type HttpMethod = "POST" | "GET" | "HEAD" | "OPTIONS" | "PUT" | "PATCH" | "DELETE";
@@ -192,10 +216,20 @@ export interface ApiDestination extends EventScope {
   readonly httpMethod: HttpMethod;
   readonly invocationRateLimitPerSecond?: number;
   readonly createdAtMs: number;
+  readonly updatedAtMs: number;
 }
 
+export type ApiDestinationChange = Partial<
+  Pick<
+    ApiDestination,
+    "description" | "connectionArn" | "invocationEndpoint" | "httpMethod" | "invocationRateLimitPerSecond"
+  >
+>;
+
 /** The connection as DescribeConnection shows it: the auth without its secrets. */
-export function publicConnectionOf(connection: NewConnection): EventConnection {
+export function publicConnectionOf<T extends Pick<NewConnection, "auth">>(
+  connection: T,
+): Omit<T, "auth"> & Pick<EventConnection, "apiKeyName" | "username" | "invocationHttpParameters"> {
   const { auth, ...rest } = connection;
   const parameters = auth.invocationHttpParameters;
   return {

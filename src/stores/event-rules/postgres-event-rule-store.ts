@@ -2,6 +2,7 @@ import type { MasterKey } from "../../lib/secret-envelope.js";
 import { migrate, type Migration, type PostgresDatabase, type Queryable } from "../postgres/index.js";
 import {
   CONNECTION_COLUMNS,
+  DESTINATION_COLUMNS,
   connectionOfRow,
   connectionRowValues,
   destinationOfRow,
@@ -18,7 +19,9 @@ import {
   assertEventScope,
   closedStoreError,
   type ApiDestination,
+  type ApiDestinationChange,
   type ConnectionAuth,
+  type ConnectionChange,
   type EventConnection,
   type EventRule,
   type EventRuleStore,
@@ -71,6 +74,7 @@ const MIGRATIONS: readonly Migration[] = [
             secret_arn         TEXT NOT NULL,
             sealed_auth        TEXT NOT NULL CHECK (sealed_auth LIKE 'v1:%'),
             created_at_ms      BIGINT NOT NULL,
+            updated_at_ms      BIGINT NOT NULL,
             PRIMARY KEY (account_id, region, name)
           );
           CREATE TABLE cairn_event_api_destinations (
@@ -84,6 +88,7 @@ const MIGRATIONS: readonly Migration[] = [
             http_method         TEXT NOT NULL,
             rate_limit          BIGINT,
             created_at_ms       BIGINT NOT NULL,
+            updated_at_ms       BIGINT NOT NULL,
             PRIMARY KEY (account_id, region, name)
           )`,
   },
@@ -253,12 +258,12 @@ class PostgresEventRuleStore implements EventRuleStore {
     const inserted = await this.write((tx) =>
       tx.query(
         `INSERT INTO cairn_event_connections (${CONNECTION_COLUMNS}, sealed_auth)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
        ON CONFLICT (account_id, region, name) DO NOTHING RETURNING 1`,
         [
           ...[connection.arn, connection.accountId, connection.region, connection.name],
           ...[connection.description ?? null, connection.authorizationType, publicAuth, connection.secretArn],
-          ...[connection.createdAtMs, sealedAuth],
+          ...[connection.createdAtMs, connection.updatedAtMs, sealedAuth],
         ],
       ),
     );
@@ -303,6 +308,35 @@ class PostgresEventRuleStore implements EventRuleStore {
     return row === undefined ? undefined : connectionOfRow(row);
   }
 
+  async updateConnection(
+    scope: EventScope,
+    name: string,
+    change: ConnectionChange,
+    nowMs: number,
+  ): Promise<EventConnection | undefined> {
+    this.open();
+    const [row] = await this.write(async (tx) => {
+      const [current] = await tx.query<{ arn: string }>(
+        "SELECT arn FROM cairn_event_connections WHERE account_id = $1 AND region = $2 AND name = $3 FOR UPDATE",
+        [scope.accountId, scope.region, name],
+      );
+      if (current === undefined) return [];
+      const auth = change.auth;
+      const sealed = auth === undefined ? undefined : connectionRowValues({ arn: current.arn, auth }, this.masterKey);
+      return tx.query<ConnectionRow>(
+        `UPDATE cairn_event_connections SET description = coalesce($1, description),
+           authorization_type = coalesce($2, authorization_type), public_auth = coalesce($3, public_auth),
+           sealed_auth = coalesce($4, sealed_auth), updated_at_ms = $5 WHERE arn = $6
+         RETURNING ${CONNECTION_COLUMNS}`,
+        [
+          ...[change.description ?? null, auth?.authorizationType ?? null, sealed?.publicAuth ?? null],
+          ...[sealed?.sealedAuth ?? null, nowMs, current.arn],
+        ],
+      );
+    });
+    return row === undefined ? undefined : connectionOfRow(row);
+  }
+
   async connectionAuth(connectionArn: string): Promise<ConnectionAuth | undefined> {
     this.open();
     const [row] = await this.db.query<{ sealed_auth: string }>(
@@ -317,13 +351,12 @@ class PostgresEventRuleStore implements EventRuleStore {
     assertEventScope(d);
     const inserted = await this.write((tx) =>
       tx.query(
-        `INSERT INTO cairn_event_api_destinations (arn, account_id, region, name, description, connection_arn,
-         invocation_endpoint, http_method, rate_limit, created_at_ms)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        `INSERT INTO cairn_event_api_destinations (${DESTINATION_COLUMNS})
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
        ON CONFLICT (account_id, region, name) DO NOTHING RETURNING 1`,
         [
           ...[d.arn, d.accountId, d.region, d.name, d.description ?? null, d.connectionArn],
-          ...[d.invocationEndpoint, d.httpMethod, d.invocationRateLimitPerSecond ?? null, d.createdAtMs],
+          ...[d.invocationEndpoint, d.httpMethod, d.invocationRateLimitPerSecond ?? null, d.createdAtMs, d.updatedAtMs],
         ],
       ),
     );
@@ -357,6 +390,29 @@ class PostgresEventRuleStore implements EventRuleStore {
       [scope.accountId, scope.region, connectionArn ?? null, ...pageValues(page)],
     );
     return rows.map(destinationOfRow);
+  }
+
+  async updateApiDestination(
+    scope: EventScope,
+    name: string,
+    change: ApiDestinationChange,
+    nowMs: number,
+  ): Promise<ApiDestination | undefined> {
+    this.open();
+    const [row] = await this.write((tx) =>
+      tx.query<DestinationRow>(
+        `UPDATE cairn_event_api_destinations SET description = coalesce($1, description),
+           connection_arn = coalesce($2, connection_arn), invocation_endpoint = coalesce($3, invocation_endpoint),
+           http_method = coalesce($4, http_method), rate_limit = coalesce($5, rate_limit), updated_at_ms = $6
+         WHERE account_id = $7 AND region = $8 AND name = $9 RETURNING *`,
+        [
+          ...[change.description ?? null, change.connectionArn ?? null, change.invocationEndpoint ?? null],
+          ...[change.httpMethod ?? null, change.invocationRateLimitPerSecond ?? null, nowMs],
+          ...[scope.accountId, scope.region, name],
+        ],
+      ),
+    );
+    return row === undefined ? undefined : destinationOfRow(row);
   }
 
   async countApiDestinations(scope: EventScope): Promise<number> {

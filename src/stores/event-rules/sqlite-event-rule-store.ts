@@ -3,6 +3,7 @@ import type { MasterKey } from "../../lib/secret-envelope.js";
 import { openSchemaDatabase } from "../../lib/sqlite-database.js";
 import {
   CONNECTION_COLUMNS,
+  DESTINATION_COLUMNS,
   connectionOfRow,
   connectionRowValues,
   destinationOfRow,
@@ -19,7 +20,9 @@ import {
   assertEventScope,
   closedStoreError,
   type ApiDestination,
+  type ApiDestinationChange,
   type ConnectionAuth,
+  type ConnectionChange,
   type EventConnection,
   type EventRule,
   type EventRuleStore,
@@ -66,6 +69,7 @@ const SCHEMA = `
     -- The auth with its secrets, sealed with the master key (secret-envelope.ts), never plaintext.
     sealed_auth        TEXT NOT NULL CHECK (sealed_auth LIKE 'v1:%'),
     created_at_ms      INTEGER NOT NULL,
+    updated_at_ms      INTEGER NOT NULL,
     PRIMARY KEY (account_id, region, name)
   ) STRICT;
   CREATE TABLE IF NOT EXISTS event_api_destinations (
@@ -79,6 +83,7 @@ const SCHEMA = `
     http_method         TEXT NOT NULL,
     rate_limit          INTEGER,
     created_at_ms       INTEGER NOT NULL,
+    updated_at_ms       INTEGER NOT NULL,
     PRIMARY KEY (account_id, region, name)
   ) STRICT;
   CREATE TABLE IF NOT EXISTS event_rules_revision (
@@ -222,13 +227,13 @@ class SqliteEventRuleStore implements EventRuleStore {
     return this.write(() => {
       const inserted = this.db
         .prepare(
-          `INSERT INTO event_connections (${CONNECTION_COLUMNS}, sealed_auth) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          `INSERT INTO event_connections (${CONNECTION_COLUMNS}, sealed_auth) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (account_id, region, name) DO NOTHING`,
         )
         .run(
           ...[connection.arn, connection.accountId, connection.region, connection.name],
           ...[connection.description ?? null, connection.authorizationType, publicAuth, connection.secretArn],
-          ...[connection.createdAtMs, sealedAuth],
+          ...[connection.createdAtMs, connection.updatedAtMs, sealedAuth],
         );
       return { connection: this.connectionRow(connection, connection.name)!, created: inserted.changes === 1 };
     });
@@ -264,6 +269,34 @@ class SqliteEventRuleStore implements EventRuleStore {
     });
   }
 
+  async updateConnection(
+    scope: EventScope,
+    name: string,
+    change: ConnectionChange,
+    nowMs: number,
+  ): Promise<EventConnection | undefined> {
+    this.open();
+    return this.write(() => {
+      const current = this.connectionRow(scope, name);
+      if (current === undefined) return undefined;
+      const sealed =
+        change.auth === undefined
+          ? undefined
+          : connectionRowValues({ arn: current.arn, auth: change.auth }, this.masterKey);
+      this.db
+        .prepare(
+          `UPDATE event_connections SET description = coalesce(?, description),
+             authorization_type = coalesce(?, authorization_type), public_auth = coalesce(?, public_auth),
+             sealed_auth = coalesce(?, sealed_auth), updated_at_ms = ? WHERE arn = ?`,
+        )
+        .run(
+          ...[change.description ?? null, change.auth?.authorizationType ?? null],
+          ...[sealed?.publicAuth ?? null, sealed?.sealedAuth ?? null, nowMs, current.arn],
+        );
+      return this.connectionRow(scope, name);
+    });
+  }
+
   async connectionAuth(connectionArn: string): Promise<ConnectionAuth | undefined> {
     this.open();
     const row = this.db
@@ -278,13 +311,12 @@ class SqliteEventRuleStore implements EventRuleStore {
     return this.write(() => {
       const inserted = this.db
         .prepare(
-          `INSERT INTO event_api_destinations (arn, account_id, region, name, description, connection_arn,
-             invocation_endpoint, http_method, rate_limit, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          `INSERT INTO event_api_destinations (${DESTINATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (account_id, region, name) DO NOTHING`,
         )
         .run(
           ...[d.arn, d.accountId, d.region, d.name, d.description ?? null, d.connectionArn],
-          ...[d.invocationEndpoint, d.httpMethod, d.invocationRateLimitPerSecond ?? null, d.createdAtMs],
+          ...[d.invocationEndpoint, d.httpMethod, d.invocationRateLimitPerSecond ?? null, d.createdAtMs, d.updatedAtMs],
         );
       return { destination: this.destinationRow(d, d.name)!, created: inserted.changes === 1 };
     });
@@ -312,6 +344,30 @@ class SqliteEventRuleStore implements EventRuleStore {
       )
       .all(scope.accountId, scope.region, connectionArn ?? null, connectionArn ?? null, ...pageValues(page))
       .map(destinationOfRow);
+  }
+
+  async updateApiDestination(
+    scope: EventScope,
+    name: string,
+    change: ApiDestinationChange,
+    nowMs: number,
+  ): Promise<ApiDestination | undefined> {
+    this.open();
+    return this.write(() => {
+      const result = this.db
+        .prepare(
+          `UPDATE event_api_destinations SET description = coalesce(?, description),
+             connection_arn = coalesce(?, connection_arn), invocation_endpoint = coalesce(?, invocation_endpoint),
+             http_method = coalesce(?, http_method), rate_limit = coalesce(?, rate_limit), updated_at_ms = ?
+           WHERE account_id = ? AND region = ? AND name = ?`,
+        )
+        .run(
+          ...[change.description ?? null, change.connectionArn ?? null, change.invocationEndpoint ?? null],
+          ...[change.httpMethod ?? null, change.invocationRateLimitPerSecond ?? null, nowMs],
+          ...[scope.accountId, scope.region, name],
+        );
+      return result.changes === 1 ? this.destinationRow(scope, name) : undefined;
+    });
   }
 
   async countApiDestinations(scope: EventScope): Promise<number> {
