@@ -35,6 +35,13 @@ export interface StringShape {
 
 function checkedString(member: string, value: unknown, shape: StringShape): string {
   if (typeof value !== "string") throw new ApiError("SerializationException", `Member '${member}' must be a string.`);
+  // No stored text can hold U+0000 (PostgreSQL refuses it), so neither backend is given one.
+  if (value.includes("\u0000")) {
+    throw new ApiError(
+      "ValidationException",
+      `1 validation error detected: Value at '${fieldOf(member)}' failed to satisfy constraint: Member must not contain the character U+0000`,
+    );
+  }
   if (shape.max !== undefined && value.length > shape.max) {
     throw constraintError(member, value, `Member must have length less than or equal to ${shape.max}`);
   }
