@@ -28,11 +28,12 @@ import { clusterEventHistoryModule, clusterTrailsModule } from "./modules/cluste
 import { clusterLakeModule } from "./modules/cluster-lake-module.js";
 import { quarantineModule } from "./modules/quarantine-module.js";
 import { clusterSnsModule } from "./modules/sns-module.js";
+import { clusterEventsModule } from "./modules/events-module.js";
 import type { CairnModule } from "./registry.js";
 
 /** The server's modules on cluster stores, `nodeId` the lease holder. */
 export function clusterModules(
-  stores: Pick<ClusterStores, "db" | "journal" | "trails" | "deliveryStates" | "leases" | "lakeCatalog">,
+  stores: Pick<ClusterStores, "db" | "journal" | "trails" | "deliveryStates" | "leases" | "lakeCatalog" | "masterKey">,
   nodeId: string,
 ): readonly CairnModule[] {
   return [
@@ -40,6 +41,7 @@ export function clusterModules(
     clusterTrailsModule(stores, nodeId),
     clusterLakeModule(stores, nodeId),
     clusterSnsModule(stores.db),
+    clusterEventsModule(stores.db, stores.masterKey.key),
     ingestModule,
     liveTailModule,
     quarantineModule,

@@ -8,6 +8,7 @@ import type { RouteContext } from "../http/audited-route.js";
 import type { ApiService } from "../http/routes/cloudtrail-route.js";
 import type { Journal } from "../journal/index.js";
 import type { Clock } from "../lib/clock.js";
+import type { MasterKey } from "../lib/secret-envelope.js";
 import type { LeaseGrant, LeaseStore } from "../stores/lease/index.js";
 import type { PrincipalStore } from "../stores/principals/index.js";
 import type { QuarantineStore } from "../stores/quarantine/index.js";
@@ -26,6 +27,8 @@ export interface ModuleContext {
   readonly authorizer: Authorizer;
   /** Where consumers set aside the records their stores refuse (docs/specs/consumer.md, "Quarantine"). */
   readonly quarantine: QuarantineStore;
+  /** Seals the secrets a module keeps at rest (EventBridge connections), as principals' are sealed. */
+  readonly masterKey: MasterKey;
   readonly clock: Clock;
   readonly onInternalError: (error: unknown) => void;
 }

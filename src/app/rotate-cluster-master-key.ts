@@ -3,6 +3,7 @@ import type { MasterKey } from "../lib/secret-envelope.js";
 import { openPostgresDatabase, type PostgresDatabase, type Queryable } from "../stores/postgres/index.js";
 import { resealPostgresPrincipalSecrets } from "../stores/principals/index.js";
 import { resealPostgresSigningKeys } from "../stores/signing-keys/index.js";
+import { resealPostgresConnectionSecrets } from "../stores/event-rules/index.js";
 
 export interface RotateClusterMasterKeyOptions {
   /** The cluster's `postgres://` URL. */
@@ -18,6 +19,8 @@ export interface ClusterMasterKeyRotation {
   readonly toKeyId: string;
   readonly principalSecrets: number;
   readonly signingKeys: number;
+  /** EventBridge connections' sealed auth (`cairn_event_connections`). */
+  readonly connectionSecrets: number;
 }
 
 /**
@@ -46,9 +49,10 @@ export async function rotateClusterMasterKey(
       const openers = [from, to];
       const principalSecrets = await resealPostgresPrincipalSecrets(tx, openers, to);
       const signingKeys = await resealPostgresSigningKeys(tx, openers, to);
+      const connectionSecrets = await resealPostgresConnectionSecrets(tx, openers, to);
       // After the locks: a node connecting from now on waits for them, then finds the new values.
       await refuseWhileNodesConnected(tx, db.label);
-      return { fromKeyId: from.id, toKeyId: to.id, principalSecrets, signingKeys };
+      return { fromKeyId: from.id, toKeyId: to.id, principalSecrets, signingKeys, connectionSecrets };
     });
     await rewriteSecretTables(db);
     return rotation;
@@ -76,10 +80,10 @@ async function rewriteSecretTables(db: PostgresDatabase): Promise<void> {
   }
 }
 
-const SECRET_TABLES = ["cairn_principals", "cairn_signing_keys"] as const;
+const SECRET_TABLES = ["cairn_principals", "cairn_signing_keys", "cairn_event_connections"] as const;
 
 /** What the stores throw for a sealed value that opens with none of the keys given. */
-const UNOPENED_SECRET_ERRORS = new Set(["SigningKeySecretsError", "PrincipalResealError"]);
+const UNOPENED_SECRET_ERRORS = new Set(["SigningKeySecretsError", "PrincipalResealError", "ConnectionResealError"]);
 
 async function refuseWhileNodesConnected(tx: Queryable, database: string): Promise<void> {
   const [row] = await tx.query<{ sessions: string }>(

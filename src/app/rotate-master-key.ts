@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { MasterKeyError, type ResolvedMasterKey } from "../lib/master-key.js";
 import {
   beginRotation,
@@ -15,6 +16,7 @@ import {
 } from "../lib/master-key-rotation.js";
 import { resealPrincipalSecrets } from "../stores/principals/index.js";
 import { resealSigningKeyFiles } from "../stores/signing-keys/index.js";
+import { resealConnectionSecrets } from "../stores/event-rules/index.js";
 import { openDataDirectorySecrets, principalsDatabasePath } from "./data-directory-secrets.js";
 
 /** The points at which a rotation has made one more step durable. */
@@ -40,6 +42,8 @@ export interface MasterKeyRotation {
   readonly resumed: boolean;
   readonly principalSecrets: number;
   readonly signingKeys: number;
+  /** EventBridge connections' sealed auth (`event-rules.db`). */
+  readonly connectionSecrets: number;
   readonly installation: KeyInstallation;
 }
 
@@ -63,7 +67,7 @@ export async function rotateMasterKey(options: RotateMasterKeyOptions): Promise<
       : await planResumedRotation(options, marker);
   await beginRotation(plan);
   await afterStep({ step: "begun" });
-  const { signingKeys, principalSecrets } = await resealEverySecret(plan, afterStep);
+  const { signingKeys, principalSecrets, connectionSecrets } = await resealEverySecret(plan, afterStep);
   await afterStep({ step: "principals-resealed" });
   const installation = await installNewKey(plan);
   await afterStep({ step: "key-installed" });
@@ -78,6 +82,7 @@ export async function rotateMasterKey(options: RotateMasterKeyOptions): Promise<
     resumed: plan.resumed,
     principalSecrets,
     signingKeys,
+    connectionSecrets,
     installation,
   };
 }
@@ -96,18 +101,20 @@ async function openWithCurrentKey(request: RotationRequest): Promise<ResolvedMas
 }
 
 /** What the stores throw for a sealed value that opens with none of the keys given. */
-const UNOPENED_SECRET_ERRORS = new Set(["SigningKeySecretsError", "PrincipalResealError"]);
+const UNOPENED_SECRET_ERRORS = new Set(["SigningKeySecretsError", "PrincipalResealError", "ConnectionResealError"]);
 
 async function resealEverySecret(
   plan: RotationPlan,
   afterStep: (step: RotationStep) => Promise<void>,
-): Promise<{ signingKeys: number; principalSecrets: number }> {
+): Promise<{ signingKeys: number; principalSecrets: number; connectionSecrets: number }> {
   try {
     const signingKeys = await resealSigningKeyFiles(plan.dataDir, plan.openers, plan.to, (count) =>
       afterStep({ step: "signing-key-resealed", count }),
     );
     const principalSecrets = resealPrincipalSecrets(principalsDatabasePath(plan.dataDir), plan.openers, plan.to);
-    return { signingKeys, principalSecrets };
+    // Openers hold both keys, so a re-run after a crash re-seals what this step already did.
+    const connectionSecrets = resealConnectionSecrets(join(plan.dataDir, "event-rules.db"), plan.openers, plan.to);
+    return { signingKeys, principalSecrets, connectionSecrets };
   } catch (error) {
     const oldKeyMissing = !plan.openers.some((key) => key.id === plan.marker.fromKeyId);
     if (!oldKeyMissing || !(error instanceof Error) || !UNOPENED_SECRET_ERRORS.has(error.name)) throw error;

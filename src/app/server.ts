@@ -9,8 +9,6 @@ import { recordRefusal, type RouteContext } from "../http/audited-route.js";
 import { registerCloudTrailRoute } from "../http/routes/cloudtrail-route.js";
 import { iamHandler, isIamQueryRequest } from "../http/routes/iam-route.js";
 import { iamOperations } from "../control-plane/iam/index.js";
-import { eventsHandler, isEventsRequest } from "../http/routes/events-route.js";
-import { eventsOperations } from "../control-plane/events/index.js";
 import { appAuthorizer, iamDependencies } from "./authorizer.js";
 import { registerConsoleRoute } from "../http/routes/console-route.js";
 import { InflightBodyBudget } from "../http/inflight-body-budget.js";
@@ -36,6 +34,7 @@ import { lakeModule } from "./modules/lake-module.js";
 import { quarantineModule } from "./modules/quarantine-module.js";
 import { trailsModule } from "./modules/trails-module.js";
 import { snsModule } from "./modules/sns-module.js";
+import { eventsModule } from "./modules/events-module.js";
 import { HealthMonitor, type HealthFacts } from "./health.js";
 import { ModuleRegistry, type CairnModule, type ModuleContext } from "./registry.js";
 
@@ -48,6 +47,7 @@ const SERVER_MODULES: readonly CairnModule[] = [
   trailsModule,
   lakeModule,
   snsModule,
+  eventsModule,
   ingestModule,
   liveTailModule,
   quarantineModule,
@@ -91,6 +91,7 @@ export async function startServer(
     buckets,
     authorizer,
     quarantine,
+    masterKey: masterKey.key,
     onInternalError: reportInternalError,
   };
   const registry = await ModuleRegistry.start(modules ?? node.modules, context, {
@@ -215,7 +216,7 @@ function auditDefaults(settings: ServerSettings, clock: Clock): RouteContext["au
 
 /**
  * `POST /`: the CloudTrail operations the modules registered, the modules' other services (SNS,
- * chosen by the SigV4 scope), and the IAM-shaped and EventBridge APIs on the same endpoint.
+ * chosen by the SigV4 scope; EventBridge, by its target prefix), and the IAM-shaped API on the same endpoint.
  */
 function registerApiRoute(
   app: FastifyInstance,
@@ -228,13 +229,11 @@ function registerApiRoute(
     operations: iamOperations(iamDependencies(context.principals)),
     operatorAccountId: settings.accountId,
   });
-  const events = eventsHandler({ context, operations: eventsOperations() });
   registerCloudTrailRoute(
     app,
     { context, operations: registry.operations(), throttles: throttles(settings, context.clock) },
     ...registry.apiServices(context),
     { handler: iam, accepts: isIamQueryRequest },
-    { handler: events, accepts: isEventsRequest },
   );
 }
 

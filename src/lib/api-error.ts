@@ -96,6 +96,8 @@ export const API_ERRORS = {
   // EventBridge (AWS JSON 1.1, target prefix AWSEvents; src/control-plane/events/).
   ValidationException: 400,
   InvalidEventPatternException: 400,
+  LimitExceededException: 400,
+  ResourceAlreadyExistsException: 400,
   // The SNS API (Query protocol, XML errors; src/control-plane/sns/).
   InvalidParameter: 400,
   NotFound: 404,

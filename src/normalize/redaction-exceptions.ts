@@ -64,6 +64,23 @@ const RDS_SOURCE =
 
 const SNS_SOURCE = "cloudtrail-spec §1.7 (SNS Publish data event: message HIDDEN_DUE_TO_SECURITY_REASONS)";
 
+const EVENTS_SOURCE =
+  "botocore events 2015-10-07 model: ApiKeyValue, Password, ClientSecret (AuthHeaderParametersSensitive) and " +
+  "every connection header, query-string and body parameter Value (HeaderValueSensitive, " +
+  "QueryStringValueSensitive, SensitiveString) are sensitive, which CloudTrail logs as " +
+  "HIDDEN_DUE_TO_SECURITY_REASONS (cloudtrail-spec §1.7). Cairn's own EventBridge API records the calls, " +
+  "so the table, not a capture model, hides them.";
+
+/** The members of a connection's AuthParameters that hold secrets, as the record names them. */
+const EVENTS_CONNECTION_SECRET_PATHS = [
+  "authParameters.apiKeyAuthParameters.apiKeyValue",
+  "authParameters.basicAuthParameters.password",
+  "authParameters.oAuthParameters.clientParameters.clientSecret",
+  ...["invocationHttpParameters", "oAuthParameters.oAuthHttpParameters"].flatMap((at) =>
+    ["headerParameters", "queryStringParameters", "bodyParameters"].map((list) => `authParameters.${at}.${list}.value`),
+  ),
+];
+
 const hide = { replace: HIDDEN } as const;
 const omit = { omit: true } as const;
 const ec2Removed = { replace: EC2_SENSITIVE_DATA_REMOVED } as const;
@@ -243,6 +260,16 @@ export const REDACTION_EXCEPTIONS: readonly RedactionException[] = [
       "KMS key ARN in requestParameters, which detections of re-encryption with a foreign key read). " +
       "The S3 model marks SSEKMSKeyId sensitive; a key ARN is no secret.",
   })),
+  ...EVENTS_CONNECTION_SECRET_PATHS.flatMap((path) =>
+    ["CreateConnection", "UpdateConnection"].map((name) => ({
+      eventSource: "events.amazonaws.com",
+      eventNames: [name],
+      field: "requestParameters" as const,
+      path,
+      action: hide,
+      source: EVENTS_SOURCE,
+    })),
+  ),
 ];
 
 export interface SensitivePlaceholder {

@@ -235,11 +235,11 @@ describe("TestEventPattern on Cairn's endpoint", { skip }, () => {
     assert.equal(signed.status, 200);
     assert.match(String(signed.headers.get("content-type")), /^application\/x-amz-json-1\.1\b/);
     assert.deepEqual(signed.json(), { Result: true });
-    const listRules = await runAws(server.dataDir, ["events", "list-rules", ...endpoint]);
-    assert.notEqual(listRules.code, 0);
+    const listBuses = await runAws(server.dataDir, ["events", "list-event-buses", ...endpoint]);
+    assert.notEqual(listBuses.code, 0);
     assert.match(
-      listRules.stderr,
-      /\(UnknownOperationException\) when calling the ListRules operation: Cairn does not implement the EventBridge operation ListRules yet\./,
+      listBuses.stderr,
+      /\(UnknownOperationException\) when calling the ListEventBuses operation: Cairn does not implement the EventBridge operation ListEventBuses yet\./,
     );
   });
 
@@ -309,7 +309,7 @@ describe("TestEventPattern on Cairn's endpoint", { skip }, () => {
     assert.ok(tests.some((record) => record["errorCode"] === "InvalidEventPatternException"));
     assert.ok(
       records.some(
-        (record) => record["eventName"] === "ListRules" && record["errorCode"] === "UnknownOperationException",
+        (record) => record["eventName"] === "ListEventBuses" && record["errorCode"] === "UnknownOperationException",
       ),
     );
   });

@@ -85,6 +85,7 @@ describe("cluster master key rotation (PostgreSQL)", { skip: postgresMissingReas
         toKeyId: newKey.id,
         principalSecrets: 2,
         signingKeys: 2,
+        connectionSecrets: 0,
       });
       const afterRotation = await openNode(database.url, newKey);
       assert.deepEqual(afterRotation.principals, stored, "every secret access key survives");

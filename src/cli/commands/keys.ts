@@ -38,12 +38,12 @@ export async function runRotateMasterKey(
 }
 
 function describeRotation(rotation: MasterKeyRotation, dataDir: string): string {
-  const total = rotation.principalSecrets + rotation.signingKeys;
+  const total = rotation.principalSecrets + rotation.signingKeys + rotation.connectionSecrets;
   const lines = [
     `${rotation.resumed ? "Finished the master key rotation that was under way" : "Rotated the master key"} of ${dataDir}: ` +
       `${total} secret${total === 1 ? "" : "s"} re-sealed (${rotation.principalSecrets} secret access ` +
       `key${rotation.principalSecrets === 1 ? "" : "s"}, ${rotation.signingKeys} signing private ` +
-      `key${rotation.signingKeys === 1 ? "" : "s"}).`,
+      `key${rotation.signingKeys === 1 ? "" : "s"}${connectionsText(rotation.connectionSecrets)}).`,
     `  old master key: ${rotation.fromKeyId}`,
     `  new master key: ${rotation.toKeyId} (${rotation.toOrigin})`,
   ];
@@ -80,13 +80,13 @@ async function runRotateClusterMasterKey(
   const from = await clusterMasterKey({ dataDir: options.dataDir, ...options.masterKeySource });
   const to = await readNewKeyFile(file);
   const rotation = await rotateClusterMasterKey({ databaseUrl: options.databaseUrl, from: from.key, to });
-  const total = rotation.principalSecrets + rotation.signingKeys;
+  const total = rotation.principalSecrets + rotation.signingKeys + rotation.connectionSecrets;
   options.stdout.write(
     [
       "Rotated the master key of the cluster's database (CAIRN_DATABASE_URL): " +
         `${total} secret${total === 1 ? "" : "s"} re-sealed (${rotation.principalSecrets} secret access ` +
         `key${rotation.principalSecrets === 1 ? "" : "s"}, ${rotation.signingKeys} signing private ` +
-        `key${rotation.signingKeys === 1 ? "" : "s"}).`,
+        `key${rotation.signingKeys === 1 ? "" : "s"}${connectionsText(rotation.connectionSecrets)}).`,
       `  old master key: ${rotation.fromKeyId}`,
       `  new master key: ${rotation.toKeyId} (${file})`,
       `Start every node with the new key from now on: CAIRN_MASTER_KEY_FILE=${file} ` +
@@ -96,4 +96,9 @@ async function runRotateClusterMasterKey(
     ].join("\n"),
   );
   return rotation;
+}
+
+/** The EventBridge connections' part of a rotation's summary, when there were any. */
+function connectionsText(count: number): string {
+  return count === 0 ? "" : `, ${count} EventBridge connection secret${count === 1 ? "" : "s"}`;
 }

@@ -1,20 +1,23 @@
-import type { CallScope } from "../authorization.js";
-import type { OperationHandler } from "../operation.js";
+import { apiDestinationOperations } from "./api-destinations.js";
+import { connectionOperations } from "./connections.js";
+import { NO_RESOURCE, type EventsDependencies, type EventsOperation } from "./events-operation.js";
+import { ruleOperations } from "./rules.js";
+import { targetOperations } from "./targets.js";
 import { testEventPattern } from "./test-event-pattern.js";
 
 export { isEventsOperation, isReadOnlyEventsOperation } from "./catalogue.js";
+export type { EventsDependencies, EventsOperation } from "./events-operation.js";
 
-/** An EventBridge operation and what it is authorised on (`events:<Operation>` on each resource). */
-export interface EventsOperation {
-  readonly run: OperationHandler;
-  /** The ARNs the call names in the caller's account and region, or `*` when it names none. */
-  readonly resources: (input: Record<string, unknown>, scope: CallScope) => string[];
-}
-
-/** Names no resource: the service authorization reference lists none for the action. */
-const NO_RESOURCE = (): string[] => ["*"];
-
-/** The EventBridge operations Cairn serves, by name. */
-export function eventsOperations(): ReadonlyMap<string, EventsOperation> {
-  return new Map<string, EventsOperation>([["TestEventPattern", { run: testEventPattern, resources: NO_RESOURCE }]]);
+/**
+ * The EventBridge operations Cairn serves, by name: TestEventPattern, and the rules, targets,
+ * connections and API destinations kept in `deps.store` (docs/reference/events.md).
+ */
+export function eventsOperations(deps: EventsDependencies): ReadonlyMap<string, EventsOperation> {
+  return new Map<string, EventsOperation>([
+    ["TestEventPattern", { run: testEventPattern, resources: NO_RESOURCE }],
+    ...Object.entries(ruleOperations(deps)),
+    ...Object.entries(targetOperations(deps)),
+    ...Object.entries(connectionOperations(deps)),
+    ...Object.entries(apiDestinationOperations(deps)),
+  ]);
 }

@@ -6,7 +6,7 @@ import type { OperationResult } from "../operation.js";
 import { requiredString } from "./events-input.js";
 
 /** The longest pattern EventBridge accepts (the `EventPattern` shape of the events model). */
-const EVENT_PATTERN_LENGTH_MAX = 4096;
+export const EVENT_PATTERN_LENGTH_MAX = 4096;
 /**
  * How deep a tested event may nest. The matcher walks the event recursively; a deeper one is refused
  * before it is parsed, so no event can exhaust the stack. Real events nest a dozen levels.
@@ -30,7 +30,8 @@ function parseEvent(text: string): Record<string, unknown> {
   return event;
 }
 
-function compile(text: string): ReturnType<typeof compileEventPattern> {
+/** Compiles a pattern, or refuses it with EventBridge's InvalidEventPatternException and the matcher's reason. */
+export function compilePattern(text: string): ReturnType<typeof compileEventPattern> {
   try {
     return compileEventPattern(text);
   } catch (error) {
@@ -43,6 +44,6 @@ function compile(text: string): ReturnType<typeof compileEventPattern> {
 export function testEventPattern(input: Record<string, unknown>): Promise<OperationResult> {
   const patternText = requiredString(input, "EventPattern", EVENT_PATTERN_LENGTH_MAX);
   const event = parseEvent(requiredString(input, "Event"));
-  const result = patternMatches(compile(patternText), event);
+  const result = patternMatches(compilePattern(patternText), event);
   return Promise.resolve({ output: { Result: result } });
 }
