@@ -2,3 +2,18 @@ export { compileEventPattern } from "./compile-pattern.js";
 export { patternMatches } from "./match-pattern.js";
 export { InvalidEventPatternError } from "./pattern-error.js";
 export { cloudTrailEnvelopeOf } from "./cloudtrail-envelope.js";
+export {
+  transformTargetInput,
+  validateInputTransformer,
+  validateTargetInput,
+  type TransformContext,
+} from "./input-transformer.js";
+export {
+  asksForDataEvents,
+  offerCloudTrailRecord,
+  offerPreparedRecord,
+  prepareCloudTrailRecord,
+  ENVELOPE_BYTES_MAX,
+  type CloudTrailRule,
+  type RuleState,
+} from "./cloudtrail-rule-match.js";

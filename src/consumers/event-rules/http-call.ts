@@ -1,0 +1,89 @@
+/** What an HTTP call answered; the body is read only when asked for, and bounded. */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly headers: Headers;
+  /** The body as text, at most `bytesMax` bytes read (the rest is discarded). */
+  readonly text: string;
+}
+
+/**
+ * A call that got no answer: a timeout, a refused or reset connection, a name that does not
+ * resolve, a shutdown (`retryable`); or a request the HTTP client would not send as it stands,
+ * a header it refuses (not retryable: every attempt would fail the same way).
+ */
+export class NoAnswerError extends Error {
+  override readonly name = "NoAnswerError";
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** undici's codes for a request it refuses to send, as opposed to a network that failed it. */
+const REFUSED_REQUEST_CODES: ReadonlySet<string> = new Set([
+  "UND_ERR_INVALID_ARG",
+  "UND_ERR_NOT_SUPPORTED",
+  "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH",
+]);
+
+function isRefusedRequest(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown } }).cause;
+  if (typeof cause?.code === "string") return REFUSED_REQUEST_CODES.has(cause.code);
+  // Headers refuses a value before any connection is made: a TypeError of its own, without a cause.
+  return error instanceof TypeError && cause === undefined && error.message !== "fetch failed";
+}
+
+async function boundedText(response: Response, bytesMax: number): Promise<string> {
+  if (bytesMax === 0 || response.body === null) {
+    await response.body?.cancel();
+    return "";
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (size < bytesMax) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  await reader.cancel();
+  return Buffer.concat(chunks).subarray(0, bytesMax).toString("utf8");
+}
+
+/** fetch says only "fetch failed"; the reason (ECONNREFUSED, a timeout) is its cause's. */
+function reasonOf(error: unknown, timeoutMs: number, shutdown: AbortSignal | undefined): string {
+  if (shutdown?.aborted === true) return "the server is shutting down";
+  const name = (error as { name?: unknown }).name;
+  if (name === "TimeoutError" || name === "AbortError") return `timed out after ${timeoutMs} ms`;
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  return String(cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : error));
+}
+
+/**
+ * One HTTP request with a deadline for the whole exchange, following no redirect (a 3xx is the
+ * answer). Throws NoAnswerError when no answer came in time.
+ */
+export async function httpCall(
+  url: URL,
+  init: { method: string; headers: Record<string, string>; body?: string },
+  options: { timeoutMs: number; shutdown?: AbortSignal; bodyBytesMax: number },
+): Promise<HttpAnswer> {
+  const timeout = AbortSignal.timeout(options.timeoutMs);
+  const signal = options.shutdown === undefined ? timeout : AbortSignal.any([timeout, options.shutdown]);
+  try {
+    const response = await fetch(url, { ...init, redirect: "manual", signal });
+    const text = await boundedText(response, options.bodyBytesMax);
+    return { status: response.status, headers: response.headers, text };
+  } catch (error) {
+    if (options.shutdown?.aborted !== true && isRefusedRequest(error)) {
+      throw new NoAnswerError("The HTTP client refused the request (a header it does not send).", false, {
+        cause: error,
+      });
+    }
+    throw new NoAnswerError(reasonOf(error, options.timeoutMs, options.shutdown), true, { cause: error });
+  }
+}
