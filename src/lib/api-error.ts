@@ -36,6 +36,7 @@ export const API_ERRORS = {
   InvalidParameterCombinationException: 400,
   S3BucketDoesNotExistException: 400,
   InsufficientS3BucketPolicyException: 400,
+  InsufficientSnsTopicPolicyException: 400,
   InsufficientEncryptionPolicyException: 400,
   InvalidS3BucketNameException: 400,
   InvalidS3PrefixException: 400,

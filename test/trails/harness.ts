@@ -9,6 +9,7 @@ import type { ObjectStore } from "../../src/stores/objects/object-store.js";
 import { openSqliteTrailStore, type SqliteTrailStore } from "../../src/stores/trails/sqlite-trail-store.js";
 import { createTrailOperations } from "../../src/control-plane/trails/trail-operations.js";
 import { openSqliteBucketOwnerStore, type BucketOwnerStore } from "../../src/stores/bucket-owners/index.js";
+import { openSqliteSnsStore, type SnsStore } from "../../src/stores/sns/index.js";
 
 export const ACCOUNT = "111122223333";
 export const OTHER_ACCOUNT = "444455556666";
@@ -19,6 +20,8 @@ export interface Harness {
   readonly objectStore: ObjectStore;
   /** Which account owns each bucket (a real SQLite store in the harness's directory). */
   readonly owners: BucketOwnerStore;
+  /** The SNS topics SnsTopicName may name (a real SQLite store in the harness's directory). */
+  readonly sns: SnsStore;
   /** The fake journal head StartLogging reads. */
   head: number;
   call(
@@ -43,10 +46,12 @@ export function openHarness(options: { objectStore?: ObjectStore; maxTrailsPerRe
   const trails = openSqliteTrailStore(join(dir, "control-plane.db"));
   const objectStore = options.objectStore ?? openFilesystemObjectStore(join(dir, "objects"));
   const owners = openSqliteBucketOwnerStore(join(dir, "bucket-owners.db"));
+  const sns = openSqliteSnsStore(join(dir, "sns.db"));
   const harness: Harness = {
     trails,
     objectStore,
     owners,
+    sns,
     head: 100,
     async call(operation, input, where = {}) {
       const handler = operations.get(operation);
@@ -80,6 +85,7 @@ export function openHarness(options: { objectStore?: ObjectStore; maxTrailsPerRe
     async close() {
       trails.close();
       await owners.close();
+      await sns.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -90,6 +96,7 @@ export function openHarness(options: { objectStore?: ObjectStore; maxTrailsPerRe
     clock: { nowMs: () => NOW_MS },
     journalHeadSeq: () => Promise.resolve(harness.head),
     createMissingBuckets: true,
+    snsTopics: sns,
     ...(options.maxTrailsPerRegion !== undefined ? { maxTrailsPerRegion: options.maxTrailsPerRegion } : {}),
   });
   return harness;

@@ -2,6 +2,21 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ACCOUNT, OTHER_ACCOUNT, openHarness, refusingObjectStore, type Harness } from "./harness.js";
 
+/** Creates a topic as CreateTopic stores it, with `policy` when given (else SNS's default policy). */
+async function topic(h: Harness, accountId: string, name: string, policy?: object): Promise<string> {
+  const topicArn = `arn:aws:sns:us-east-1:${accountId}:${name}`;
+  await h.sns.createTopic({
+    arn: topicArn,
+    accountId,
+    region: "us-east-1",
+    name,
+    displayName: "",
+    ...(policy !== undefined ? { policy: JSON.stringify(policy) } : {}),
+    createdAtMs: 0,
+  });
+  return topicArn;
+}
+
 const arn = (name: string, region = "us-east-1", account = ACCOUNT) =>
   `arn:aws:cloudtrail:${region}:${account}:trail/${name}`;
 
@@ -38,6 +53,7 @@ describe("CreateTrail", () => {
   });
 
   it("returns every optional setting it was given", async () => {
+    await topic(h, ACCOUNT, "trail-topic");
     const result = await h.call("CreateTrail", {
       Name: "full",
       S3BucketName: "audit-logs",
@@ -93,11 +109,13 @@ describe("CreateTrail", () => {
       { Name: "x1x", S3BucketName: "ok-bucket", S3KeyPrefix: "p".repeat(201) },
       "InvalidS3PrefixException",
     );
-    await h.refuses(
-      "CreateTrail",
-      { Name: "x1x", S3BucketName: "ok-bucket", SnsTopicName: "bad topic" },
-      "InvalidSnsTopicNameException",
-    );
+    for (const bad of ["bad topic", `arn:aws:sns:us-east-1:111122223333:${"t".repeat(225)}`]) {
+      await h.refuses(
+        "CreateTrail",
+        { Name: "x1x", S3BucketName: "ok-bucket", SnsTopicName: bad },
+        "InvalidSnsTopicNameException",
+      );
+    }
     await h.refuses(
       "CreateTrail",
       { Name: "x1x", S3BucketName: "ok-bucket", KmsKeyId: "nope" },
@@ -471,5 +489,129 @@ describe("UpdateTrail and DeleteTrail", () => {
     assert.equal(await h.trails.get(ACCOUNT, "upd"), undefined);
     assert.deepEqual(await h.trails.status(arn("upd")), {});
     await h.refuses("DeleteTrail", { Name: "upd" }, "TrailNotFoundException");
+  });
+});
+
+describe("a trail's SNS topic (SnsTopicName)", () => {
+  let h: Harness;
+  before(() => (h = openHarness()));
+  after(() => h.close());
+  const refused = "SNS Topic does not exist or the topic policy is incorrect!";
+  const allowCloudTrail = (resource: string, condition?: object) => ({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { Service: "cloudtrail.amazonaws.com" },
+        Action: "SNS:Publish",
+        Resource: resource,
+        ...(condition !== undefined ? { Condition: condition } : {}),
+      },
+    ],
+  });
+
+  it("refuses a topic that does not exist, and stores nothing", async () => {
+    await h.refuses(
+      "CreateTrail",
+      { Name: "no-topic", S3BucketName: "logs-a", SnsTopicName: "missing" },
+      "InsufficientSnsTopicPolicyException",
+      refused,
+    );
+    assert.equal(await h.trails.get(ACCOUNT, "no-topic"), undefined);
+    assert.equal(await h.objectStore.bucketExists("never-made"), false);
+    await h.refuses(
+      "CreateTrail",
+      { Name: "no-topic", S3BucketName: "never-made", SnsTopicName: "missing" },
+      "InsufficientSnsTopicPolicyException",
+    );
+    assert.equal(await h.objectStore.bucketExists("never-made"), false, "no bucket made for a refused trail");
+  });
+
+  it("takes the account's own topic by name or ARN and reports both forms", async () => {
+    const topicArn = await topic(h, ACCOUNT, "own");
+    const byName = await h.call("CreateTrail", { Name: "by-name", S3BucketName: "logs-a", SnsTopicName: "own" });
+    assert.equal(byName.output["SnsTopicName"], "own");
+    assert.equal(byName.output["SnsTopicARN"], topicArn);
+    const byArn = await h.call("CreateTrail", { Name: "by-arn", S3BucketName: "logs-a", SnsTopicName: topicArn });
+    assert.equal(byArn.output["SnsTopicName"], "own");
+    assert.equal(byArn.output["SnsTopicARN"], topicArn);
+    const described = await h.call("GetTrail", { Name: "by-arn" });
+    const trail = (described.output as { Trail: Record<string, unknown> }).Trail;
+    assert.equal(trail["SnsTopicARN"], topicArn);
+  });
+
+  it("refuses another account's topic unless its policy lets CloudTrail publish for the trail", async () => {
+    const plain = await topic(h, OTHER_ACCOUNT, "theirs");
+    await h.refuses(
+      "CreateTrail",
+      { Name: "cross", S3BucketName: "logs-a", SnsTopicName: plain },
+      "InsufficientSnsTopicPolicyException",
+      refused,
+    );
+    const otherTrail = arn("cross-ok");
+    const wrongTrail = await topic(
+      h,
+      OTHER_ACCOUNT,
+      "other-trail-only",
+      allowCloudTrail("*", { ArnLike: { "aws:SourceArn": arn("someone-else") } }),
+    );
+    await h.refuses(
+      "CreateTrail",
+      { Name: "cross-ok", S3BucketName: "logs-a", SnsTopicName: wrongTrail },
+      "InsufficientSnsTopicPolicyException",
+    );
+    const open = await topic(
+      h,
+      OTHER_ACCOUNT,
+      "shared",
+      allowCloudTrail(`arn:aws:sns:us-east-1:${OTHER_ACCOUNT}:shared`, {
+        StringEquals: { "aws:SourceArn": otherTrail },
+      }),
+    );
+    const created = await h.call("CreateTrail", { Name: "cross-ok", S3BucketName: "logs-a", SnsTopicName: open });
+    assert.equal(created.output["SnsTopicARN"], open);
+  });
+
+  it("refuses the account's own topic when its policy denies, or only allows what Cairn cannot evaluate", async () => {
+    const denied = await topic(h, ACCOUNT, "denied", {
+      Statement: [
+        { Effect: "Allow", Principal: "*", Action: "sns:*", Resource: "*" },
+        { Effect: "Deny", Principal: { Service: "cloudtrail.amazonaws.com" }, Action: "sns:Publish", Resource: "*" },
+      ],
+    });
+    const unknown = await topic(
+      h,
+      ACCOUNT,
+      "unknown-condition",
+      allowCloudTrail("*", { IpAddress: { "aws:SourceIp": "10.0.0.0/8" } }),
+    );
+    const wildcard = await topic(h, ACCOUNT, "wildcard", {
+      Statement: [{ Effect: "Allow", Principal: { AWS: ACCOUNT }, Action: "sns:Pub*", Resource: "arn:aws:sns:*" }],
+    });
+    for (const name of [denied, unknown]) {
+      await h.refuses(
+        "CreateTrail",
+        { Name: "policy-check", S3BucketName: "logs-a", SnsTopicName: name },
+        "InsufficientSnsTopicPolicyException",
+      );
+    }
+    await h.call("CreateTrail", { Name: "policy-check", S3BucketName: "logs-a", SnsTopicName: wildcard });
+  });
+
+  it("UpdateTrail checks a topic it names and removes it with an empty SnsTopicName", async () => {
+    await topic(h, ACCOUNT, "upd-topic");
+    await h.call("CreateTrail", { Name: "upd-sns", S3BucketName: "logs-a" });
+    await h.refuses(
+      "UpdateTrail",
+      { Name: "upd-sns", SnsTopicName: "not-there" },
+      "InsufficientSnsTopicPolicyException",
+      refused,
+    );
+    assert.equal((await h.trails.get(ACCOUNT, "upd-sns"))?.snsTopicName, undefined, "unchanged");
+    const set = await h.call("UpdateTrail", { Name: "upd-sns", SnsTopicName: "upd-topic" });
+    assert.equal(set.output["SnsTopicName"], "upd-topic");
+    const cleared = await h.call("UpdateTrail", { Name: "upd-sns", SnsTopicName: "" });
+    assert.equal(cleared.output["SnsTopicName"], undefined);
+    assert.equal(cleared.output["SnsTopicARN"], undefined);
   });
 });

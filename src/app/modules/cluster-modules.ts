@@ -4,6 +4,7 @@ import { quarantineFor } from "../../consumers/quarantine.js";
 import { trailsNeededFromSeq } from "../../consumers/trail-delivery/trail-retention.js";
 import { createLookupEventsOperation } from "../../control-plane/lookup-events.js";
 import type { PostgresDatabase } from "../../stores/postgres/index.js";
+import { openPostgresSnsStore } from "../../stores/sns/index.js";
 import type { LeaseStore } from "../../stores/lease/index.js";
 import type { PostgresDeliveryStateStore, PostgresTrailStore, TrailStore } from "../../stores/trails/index.js";
 import type { CairnModule } from "../registry.js";
@@ -105,16 +106,24 @@ export async function trailsClusterFloor(stores: {
  * the node and are closed with it, not here.
  */
 export function clusterTrailsModule(
-  stores: { trails: PostgresTrailStore; deliveryStates: PostgresDeliveryStateStore; leases: LeaseStore },
+  stores: {
+    db: PostgresDatabase;
+    trails: PostgresTrailStore;
+    deliveryStates: PostgresDeliveryStateStore;
+    leases: LeaseStore;
+  },
   holder: string,
 ): CairnModule {
   return {
     name: "trails",
     async start(context) {
+      const sns = await openPostgresSnsStore(stores.db);
+      const shutdown = new AbortController();
       const { delivery, operations } = await startTrailsOn(context, {
         trails: stores.trails,
         deliveryStates: stores.deliveryStates,
         leases: { store: stores.leases, holder },
+        sns: { store: sns, shutdown: shutdown.signal },
       });
       return {
         operations,
@@ -123,7 +132,11 @@ export function clusterTrailsModule(
         // Which node delivers which trail (`/health`'s role), so an operator sees a takeover.
         leasesHeld: () => delivery.leasesHeld(),
         banner: () => [`  trail buckets:    ${context.settings.s3Endpoint} (S3; delivery leased as ${holder})`],
-        close: () => delivery.stop(),
+        async close() {
+          shutdown.abort();
+          await delivery.stop();
+          await sns.close();
+        },
       };
     },
   };

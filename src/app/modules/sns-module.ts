@@ -1,12 +1,12 @@
 import { join } from "node:path";
-import { sendSubscriptionConfirmation, snsOperations } from "../../control-plane/sns/index.js";
+import { sendSubscriptionConfirmation, SnsPublisher, snsOperations } from "../../control-plane/sns/index.js";
 import { isSnsRequest, snsHandler } from "../../http/routes/sns-route.js";
 import type { PostgresDatabase } from "../../stores/postgres/index.js";
 import { openPostgresSnsStore, openSqliteSnsStore, type SnsStore } from "../../stores/sns/index.js";
 import type { CairnModule, ModuleContext } from "../registry.js";
 
 /**
- * SNS on Cairn's endpoint (docs/reference/sns.md): topics and http/https subscriptions, on `POST /`
+ * SNS on Cairn's endpoint (docs/reference/sns.md): topics, http/https subscriptions and Publish, on `POST /`
  * for calls signed for the service `sns`. `open` chooses the backend: `<data-dir>/sns.db`
  * embedded, PostgreSQL in a cluster.
  */
@@ -16,9 +16,12 @@ function snsModuleOn(open: (context: ModuleContext) => Promise<SnsStore>): Cairn
     async start(context) {
       const store = await open(context);
       const shutdown = new AbortController();
+      const log = (line: string) => process.stderr.write(line);
       const operations = snsOperations({
         store,
-        sendConfirmation: sendSubscriptionConfirmation((line) => process.stderr.write(line), shutdown.signal),
+        sendConfirmation: sendSubscriptionConfirmation(log, shutdown.signal),
+        publisher: new SnsPublisher({ store, shutdown: shutdown.signal, nowMs: () => context.clock.nowMs() }),
+        log,
       });
       return {
         apiServices: (routeContext) => [

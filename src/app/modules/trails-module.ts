@@ -3,7 +3,10 @@ import {
   startTrailDelivery,
   type TrailDelivery,
   type TrailLeases,
+  type TrailNotify,
 } from "../../consumers/trail-delivery/trail-delivery-manager.js";
+import { SnsPublisher } from "../../control-plane/sns/index.js";
+import { publishTrailNotification } from "../../control-plane/trails/trail-topic.js";
 import { createListPublicKeysOperation } from "../../control-plane/list-public-keys.js";
 import type { OperationHandler } from "../../control-plane/operation.js";
 import { createTrailOperations } from "../../control-plane/trails/trail-operations.js";
@@ -12,6 +15,7 @@ import { compileEventSelectors } from "../../selectors/selector-matcher.js";
 import { openFileDeliveryStateStore } from "../../stores/trails/file-delivery-state-store.js";
 import { openSqliteTrailStore } from "../../stores/trails/sqlite-trail-store.js";
 import type { DeliveryStateStore, TrailStore } from "../../stores/trails/index.js";
+import { openSqliteSnsStore, type SnsStore } from "../../stores/sns/index.js";
 import { accountObjectStore } from "../../stores/bucket-owners/account-object-store.js";
 import { adoptBuckets } from "../buckets.js";
 import type { CairnModule, ModuleContext } from "../registry.js";
@@ -21,6 +25,11 @@ export interface TrailBackends {
   readonly trails: TrailStore;
   readonly deliveryStates: DeliveryStateStore;
   readonly leases?: TrailLeases;
+  /**
+   * The SNS topics trails notify (the trails module's own handle on the SNS module's store: the same
+   * `sns.db` or PostgreSQL tables). Its POSTs end when `shutdown` is aborted.
+   */
+  readonly sns: { readonly store: SnsStore; readonly shutdown: AbortSignal };
 }
 
 /**
@@ -47,6 +56,7 @@ export async function startTrailsOn(
     matcherFor: (trail) => compileEventSelectors(trail),
     quarantine,
     ...(backends.leases !== undefined ? { leases: backends.leases } : {}),
+    notify: trailNotifier(context, backends.sns),
   });
   const operations = createTrailOperations({
     trails: backends.trails,
@@ -55,11 +65,18 @@ export async function startTrailsOn(
     clock,
     journalHeadSeq: () => journal.latestSeq(),
     createMissingBuckets: embedded !== undefined,
+    snsTopics: backends.sns.store,
   });
   return {
     delivery,
     operations: [...operations, ["ListPublicKeys", createListPublicKeysOperation({ keys: signingKeys })]],
   };
+}
+
+/** A trail's SNS notifications go through SNS's own publisher, to the topic checked again at each one. */
+function trailNotifier(context: ModuleContext, sns: TrailBackends["sns"]): TrailNotify {
+  const publisher = new SnsPublisher({ store: sns.store, shutdown: sns.shutdown, nowMs: () => context.clock.nowMs() });
+  return (trail, message) => publishTrailNotification(sns.store, publisher, trail, message);
 }
 
 /**
@@ -74,9 +91,12 @@ export const trailsModule: CairnModule = {
     const { embedded, owners } = buckets;
     const trails = openSqliteTrailStore(join(settings.dataDir, "control-plane.db"));
     await adoptBuckets(buckets, trails, settings.accountId);
+    const snsStore = openSqliteSnsStore(join(settings.dataDir, "sns.db"));
+    const shutdown = new AbortController();
     const { delivery, operations } = await startTrailsOn(context, {
       trails,
       deliveryStates: openFileDeliveryStateStore(settings.dataDir),
+      sns: { store: snsStore, shutdown: shutdown.signal },
     });
     let s3Server: S3Server | undefined;
     if (embedded !== undefined) {
@@ -104,7 +124,9 @@ export const trailsModule: CairnModule = {
       ...(s3Server !== undefined ? { endpoints: { s3Url: s3Server.url } } : {}),
       async close() {
         await s3Server?.close();
+        shutdown.abort();
         await delivery.stop();
+        await snsStore.close();
         trails.close();
       },
     };

@@ -64,6 +64,11 @@ export interface TrailDelivererOptions {
   readonly bytesPerFileMax?: number;
   /** `o-…` for organization trails' key layout; without it org trails use the single-account layout. */
   readonly organizationId?: string;
+  /**
+   * Told of the log files of each delivery once it is committed (the trail's SNS notification,
+   * TrailNotifications): must return at once and never throw, as delivery does not wait for it.
+   */
+  readonly onDelivered?: (files: readonly DeliveredFile[]) => void;
   /** Injected so tests can fix the unique16 suffixes. */
   readonly randomBytes?: (n: number) => Uint8Array;
 }
@@ -368,6 +373,7 @@ export class TrailDeliverer implements Consumer {
         latestDeliveryAttemptTimeMs: now,
         latestDeliveryError: undefined,
       });
+      this.options.onDelivered?.(delivered);
     }
   }
 

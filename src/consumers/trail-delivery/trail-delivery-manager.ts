@@ -17,8 +17,10 @@ import { quarantineFor } from "../quarantine.js";
 import { ConsumerRunner } from "../runner.js";
 import { TrailDeliverer } from "./trail-deliverer.js";
 import { TrailLeaseKeeper, type TrailLeases } from "./trail-leases.js";
+import { TrailNotifications, type TrailNotify } from "./trail-notifications.js";
 
 export type { TrailLeases } from "./trail-leases.js";
+export type { TrailNotify } from "./trail-notifications.js";
 
 export interface TrailDeliveryDeps {
   readonly journal: Journal;
@@ -53,6 +55,8 @@ export interface TrailDeliveryDeps {
    * trail is delivered here, unfenced, as before leases existed.
    */
   readonly leases?: TrailLeases;
+  /** Publishes a trail's SNS notifications (spec §2.4); without it a trail's SnsTopicName is not notified. */
+  readonly notify?: TrailNotify;
 }
 
 export interface TrailDelivery {
@@ -137,6 +141,7 @@ class LoggingTrails {
   /** Reconciles scheduled and not yet finished, so the lease timer does not pile them up. */
   private reconcilesQueued = 0;
   readonly leases: TrailLeaseKeeper | undefined;
+  private readonly notifications: TrailNotifications | undefined;
 
   constructor(
     private readonly deps: TrailDeliveryDeps,
@@ -144,6 +149,8 @@ class LoggingTrails {
     private readonly report: (error: unknown) => void,
   ) {
     this.leases = deps.leases && new TrailLeaseKeeper(deps.leases);
+    const { notify, trails, clock } = deps;
+    this.notifications = notify && new TrailNotifications({ notify, trails, clock, report });
   }
 
   /** Lease timer work: renew what this node holds, then look for trails no live node holds. */
@@ -208,6 +215,8 @@ class LoggingTrails {
     await Promise.all([...this.running.values()].map((r) => r.runner.stop()));
     this.running.clear();
     this.failed.clear();
+    // Their POSTs end as the server closes (the publisher's shutdown signal); their status is written first.
+    await this.notifications?.idle();
     // Handed over now rather than after the TTL: another node resumes from the committed state.
     for (const arn of this.leases?.heldTrails() ?? []) await this.leases?.release(arn).catch(this.report);
   }
@@ -448,6 +457,9 @@ class LoggingTrails {
       ...(deps.organizationId !== undefined ? { organizationId: deps.organizationId } : {}),
       ...(fencingToken !== undefined
         ? { fencingToken, onFenced: (error) => this.dropLost(arn, error.message, deliverer) }
+        : {}),
+      ...(this.notifications !== undefined
+        ? { onDelivered: (files) => this.notifications?.enqueue(trail, files, () => !deliverer.revoked) }
         : {}),
     });
     return deliverer;

@@ -1,5 +1,6 @@
 import type { Principal } from "../../stores/principals/index.js";
 import type { SnsStore, SnsSubscription, SnsTopic } from "../../stores/sns/index.js";
+import type { SnsPublisher } from "./sns-publisher.js";
 
 /** A map member of an SNS Query answer: `<entry><key>…</key><value>…</value></entry>` items. */
 export class XmlEntries {
@@ -31,6 +32,8 @@ export interface SnsResult {
 
 export interface SnsOperation {
   readonly readOnly: boolean;
+  /** Recorded as a data event of its topic (Publish), as CloudTrail records it; a refused call stays a management event. */
+  readonly dataEvent?: boolean;
   /** What CloudTrail logs as requestParameters: the call's parameters without secrets (the token). */
   requestParameters(input: Readonly<Record<string, string>>): Record<string, unknown>;
   /** The resource ARN the service authorisation reference names for the call (`*` when none). */
@@ -52,4 +55,8 @@ export interface SnsDependencies {
   readonly store: SnsStore;
   /** POSTs the SubscriptionConfirmation to the subscription's endpoint; never rejects. */
   readonly sendConfirmation: (request: ConfirmationRequest) => Promise<void>;
+  /** Delivers published messages to the confirmed subscriptions (Publish). */
+  readonly publisher: SnsPublisher;
+  /** Where what endpoints answered to Publish is reported (the server's standard error). */
+  readonly log: (line: string) => void;
 }

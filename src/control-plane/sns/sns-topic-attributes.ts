@@ -67,16 +67,17 @@ function defaultTopicPolicy(topic: Pick<SnsTopic, "arn" | "accountId">): string 
   });
 }
 
+/** What Cairn does (src/control-plane/sns/sns-publisher.ts): 3 retries, 1, 2 then 4 s apart. */
 const DEFAULT_DELIVERY_POLICY = JSON.stringify({
   http: {
     defaultHealthyRetryPolicy: {
-      minDelayTarget: 20,
-      maxDelayTarget: 20,
+      minDelayTarget: 1,
+      maxDelayTarget: 4,
       numRetries: 3,
       numMaxDelayRetries: 0,
       numNoDelayRetries: 0,
       numMinDelayRetries: 0,
-      backoffFunction: "linear",
+      backoffFunction: "exponential",
     },
     disableSubscriptionOverrides: false,
     defaultRequestPolicy: { headerContentType: "text/plain; charset=UTF-8" },

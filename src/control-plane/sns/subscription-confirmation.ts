@@ -1,8 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { postToEndpoint } from "./endpoint-post.js";
 import type { ConfirmationRequest } from "./sns-operation.js";
-
-/** SNS waits 15 s for an endpoint; so does Cairn, and it follows no redirect (neither does SNS). */
-const ENDPOINT_TIMEOUT_MS = 15_000;
 
 /** The standard SubscriptionConfirmation message (without SNS's signature: docs/reference/sns.md). */
 function confirmationMessage(request: ConfirmationRequest): Record<string, string> {
@@ -39,32 +37,18 @@ export function sendSubscriptionConfirmation(
 ): (request: ConfirmationRequest) => Promise<void> {
   return async (request) => {
     const message = confirmationMessage(request);
-    const endpoint = request.subscription.endpoint;
-    try {
-      const response = await fetch(endpoint, {
-        method: "POST",
-        redirect: "manual",
-        signal: AbortSignal.any([AbortSignal.timeout(ENDPOINT_TIMEOUT_MS), shutdown]),
-        headers: {
-          "content-type": "text/plain; charset=UTF-8",
-          "user-agent": "Amazon Simple Notification Service Agent",
-          "x-amz-sns-message-type": "SubscriptionConfirmation",
-          "x-amz-sns-message-id": message["MessageId"]!,
-          "x-amz-sns-topic-arn": request.topic.arn,
-        },
-        body: JSON.stringify(message, null, 2),
-      });
-      await response.body?.cancel();
-      if (response.status < 200 || response.status > 299) {
-        log(
-          `SNS: the endpoint of ${request.subscription.arn} answered the SubscriptionConfirmation with HTTP ${response.status}.\n`,
-        );
-      }
-    } catch (error) {
-      // fetch says only "fetch failed"; the reason (ECONNREFUSED, a timeout) is its cause's.
-      const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-      const reason = String(cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : error));
-      log(`SNS: the SubscriptionConfirmation for ${request.subscription.arn} was not delivered: ${reason}.\n`);
+    const failure = await postToEndpoint(
+      request.subscription.endpoint,
+      {
+        "x-amz-sns-message-type": "SubscriptionConfirmation",
+        "x-amz-sns-message-id": message["MessageId"]!,
+        "x-amz-sns-topic-arn": request.topic.arn,
+      },
+      JSON.stringify(message, null, 2),
+      shutdown,
+    );
+    if (failure !== undefined) {
+      log(`SNS: the SubscriptionConfirmation for ${request.subscription.arn} was not delivered: ${failure}.\n`);
     }
   };
 }

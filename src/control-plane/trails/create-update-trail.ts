@@ -12,6 +12,7 @@ import { optionalBoolean, requiredString, resolveTrail, trailResources } from ".
 import { checkTrailQuota, checkTrailSettings, ensureTrailBucket } from "./trail-settings.js";
 import { claimBucket, refuseForeignBucket } from "../bucket-access.js";
 import { trailWriteOutput } from "./trail-shapes.js";
+import { checkTrailTopic } from "./trail-topic.js";
 
 /** Optional string settings: on UpdateTrail an empty string clears the setting, as in AWS. */
 const OPTIONAL_SETTINGS = [
@@ -84,6 +85,8 @@ export function createTrailOperation(deps: TrailOperationDeps): OperationHandler
       );
     const quota = (accountTrails: readonly TrailConfig[]) => checkTrailQuota(accountTrails, trail, maxTrails);
     quota(await deps.trails.list(context.accountId));
+    // Before the bucket is claimed: a refused topic leaves nothing created or changed.
+    await checkTrailTopic(deps.snsTopics, trail);
     await useTrailBucket(deps, trail.s3BucketName, context.accountId);
     // The checks above answer early; these, atomic with the insert, decide between racing creates (any node).
     try {
@@ -121,6 +124,8 @@ export function updateTrailOperation(deps: TrailOperationDeps): OperationHandler
         ? (accountTrails: readonly TrailConfig[]) => checkTrailQuota(accountTrails, updated, maxTrails)
         : undefined;
     quota?.(await deps.trails.list(context.accountId));
+    // Checked when the call names a topic ("" removes it; a trail keeps a topic deleted since), before any bucket is claimed.
+    if (optionalString(input, "SnsTopicName")) await checkTrailTopic(deps.snsTopics, updated);
     if (updated.s3BucketName !== current.s3BucketName)
       await useTrailBucket(deps, updated.s3BucketName, context.accountId);
     await deps.trails.put(updated, quota);

@@ -1,6 +1,7 @@
 import type { Clock } from "../../lib/clock.js";
 import type { BucketOwnerStore } from "../../stores/bucket-owners/index.js";
 import type { ObjectStore } from "../../stores/objects/index.js";
+import type { SnsStore } from "../../stores/sns/index.js";
 import type { TrailStore } from "../../stores/trails/index.js";
 
 export const DEFAULT_MAX_TRAILS_PER_REGION = 5;
@@ -21,6 +22,11 @@ export interface TrailOperationDeps {
    * where a missing bucket is S3BucketDoesNotExistException as in AWS (Cairn never creates buckets there).
    */
   readonly createMissingBuckets: boolean;
+  /**
+   * The SNS topics a trail's SnsTopicName may name (docs/reference/sns.md). Without it, every
+   * SnsTopicName is InsufficientSnsTopicPolicyException: there is no topic to publish to.
+   */
+  readonly snsTopics?: Pick<SnsStore, "getTopic">;
   /** Trails per region (spec §5.6: 5, not adjustable in AWS). */
   readonly maxTrailsPerRegion?: number;
 }

@@ -54,8 +54,8 @@ const legacyTime = (ms: number | undefined): string => (ms === undefined ? "" : 
 /**
  * GetTrailStatus: timestamps as epoch seconds, plus the six legacy string members real responses
  * always carry (spec §5.3): clients read them, so they are present as `""` until they apply. The
- * epoch members appear only with a value; Cairn sends no SNS notifications and no CloudWatch Logs,
- * so those epoch members never appear and the notification legacy members stay `""`.
+ * epoch members appear only with a value; Cairn sends no CloudWatch Logs, so those never appear.
+ * The notification members are the trail's SNS notifications' (docs/reference/sns.md).
  */
 export function getTrailStatusOperation(deps: TrailOperationDeps): OperationHandler {
   return async function getTrailStatus(input: Record<string, unknown>, context: OperationContext) {
@@ -64,6 +64,10 @@ export function getTrailStatusOperation(deps: TrailOperationDeps): OperationHand
     const output: Record<string, unknown> = { IsLogging: trail.isLogging };
     if (status.latestDeliveryError !== undefined) output["LatestDeliveryError"] = status.latestDeliveryError;
     if (status.latestDeliveryTimeMs !== undefined) output["LatestDeliveryTime"] = seconds(status.latestDeliveryTimeMs);
+    if (status.latestNotificationError !== undefined)
+      output["LatestNotificationError"] = status.latestNotificationError;
+    if (status.latestNotificationTimeMs !== undefined)
+      output["LatestNotificationTime"] = seconds(status.latestNotificationTimeMs);
     if (trail.startLoggingTimeMs !== undefined) output["StartLoggingTime"] = seconds(trail.startLoggingTimeMs);
     if (trail.stopLoggingTimeMs !== undefined) output["StopLoggingTime"] = seconds(trail.stopLoggingTimeMs);
     if (status.latestDigestDeliveryTimeMs !== undefined)
@@ -71,8 +75,8 @@ export function getTrailStatusOperation(deps: TrailOperationDeps): OperationHand
     if (status.latestDigestDeliveryError !== undefined)
       output["LatestDigestDeliveryError"] = status.latestDigestDeliveryError;
     output["LatestDeliveryAttemptTime"] = legacyTime(status.latestDeliveryAttemptTimeMs);
-    output["LatestNotificationAttemptTime"] = "";
-    output["LatestNotificationAttemptSucceeded"] = "";
+    output["LatestNotificationAttemptTime"] = legacyTime(status.latestNotificationAttemptTimeMs);
+    output["LatestNotificationAttemptSucceeded"] = legacyTime(status.latestNotificationTimeMs);
     output["LatestDeliveryAttemptSucceeded"] = legacyTime(status.latestDeliveryTimeMs);
     output["TimeLoggingStarted"] = legacyTime(trail.startLoggingTimeMs);
     output["TimeLoggingStopped"] = legacyTime(trail.stopLoggingTimeMs);

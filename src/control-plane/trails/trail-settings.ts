@@ -27,7 +27,8 @@ export function checkTrailSettings(trail: TrailConfig): void {
     );
   if (trail.s3KeyPrefix !== undefined && trail.s3KeyPrefix.length > MAX_PREFIX_LENGTH)
     throw new ApiError("InvalidS3PrefixException", `S3KeyPrefix must be at most ${MAX_PREFIX_LENGTH} characters.`);
-  if (trail.snsTopicName !== undefined && !SNS_TOPIC.test(trail.snsTopicName))
+  // A name or an ARN, at most 256 characters either way (spec §2.4).
+  if (trail.snsTopicName !== undefined && (trail.snsTopicName.length > 256 || !SNS_TOPIC.test(trail.snsTopicName)))
     throw new ApiError(
       "InvalidSnsTopicNameException",
       `SnsTopicName ${trail.snsTopicName} is not a valid topic name or ARN.`,

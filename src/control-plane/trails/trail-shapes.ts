@@ -4,16 +4,12 @@
  * returned if values for the objects exist", spec §5.3).
  */
 import type { TrailConfig } from "../../stores/trails/index.js";
-
-const SNS_ARN = /^arn:aws(?:-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:([A-Za-z0-9_-]{1,256})$/;
+import { trailTopicOf } from "./trail-topic.js";
 
 /** SnsTopicName may be given as a name or an ARN; the output carries both forms. */
 function snsTopicOf(trail: TrailConfig): { SnsTopicName: string; SnsTopicARN: string } | undefined {
-  const given = trail.snsTopicName;
-  if (given === undefined) return undefined;
-  const match = SNS_ARN.exec(given);
-  if (match !== null) return { SnsTopicName: match[1]!, SnsTopicARN: given };
-  return { SnsTopicName: given, SnsTopicARN: `arn:aws:sns:${trail.homeRegion}:${trail.accountId}:${given}` };
+  const topic = trailTopicOf(trail);
+  return topic === undefined ? undefined : { SnsTopicName: topic.name, SnsTopicARN: topic.arn };
 }
 
 function optionalStrings(trail: TrailConfig): Record<string, string> {

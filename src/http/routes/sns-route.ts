@@ -87,7 +87,9 @@ async function runSnsCall(options: SnsRouteOptions, call: AuditedCall): Promise<
   const resource = operation.resource(snsCall);
   await asSnsDenial(call.authorize(`sns:${form["Action"]}`, resource));
   if (resource.startsWith("arn:aws:sns:")) {
-    call.note.resources = [{ accountId: resource.split(":")[4]!, type: "AWS::SNS::Topic", ARN: resource }];
+    const resources = [{ accountId: resource.split(":")[4]!, type: "AWS::SNS::Topic", ARN: resource }];
+    call.note.resources = resources;
+    if (operation.dataEvent === true) call.note.dataEvent = resources;
   }
   const result = await operation.run(snsCall);
   call.note.responseElements = result.responseElements;

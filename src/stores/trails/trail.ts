@@ -48,6 +48,11 @@ export interface TrailDeliveryStatus {
   readonly latestDeliveryError?: string;
   readonly latestDigestDeliveryTimeMs?: number;
   readonly latestDigestDeliveryError?: string;
+  /** The last SNS notification that reached every confirmed subscriber (docs/reference/sns.md). */
+  readonly latestNotificationTimeMs?: number;
+  readonly latestNotificationAttemptTimeMs?: number;
+  /** Why the last notification failed after its retries; cleared by the next one that succeeds. */
+  readonly latestNotificationError?: string;
 }
 
 /**
