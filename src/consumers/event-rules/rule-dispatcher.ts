@@ -41,6 +41,8 @@ export class RuleDispatcher {
   /** Delivered or dropped, waiting to be removed in the next round's one write. */
   private readonly settled = new Map<string, DeliveryKey>();
   private wakeUp: (() => void) | undefined;
+  /** A wake that came while no sleep was waiting (a round under way): the next sleep returns at once. */
+  private woken = false;
   private loop: Promise<void> | undefined;
   private stopped = false;
 
@@ -52,6 +54,7 @@ export class RuleDispatcher {
 
   /** New deliveries were queued (or one finished): look again now. */
   wake(): void {
+    this.woken = true;
     this.wakeUp?.();
   }
 
@@ -89,7 +92,10 @@ export class RuleDispatcher {
       for (const delivery of starting) this.launch(delivery, records.get(delivery.seq));
     }
     const next = await this.deps.deliveries.nextDueAtMs();
-    return next === undefined ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, Math.max(0, next - nowMs));
+    if (next === undefined) return IDLE_POLL_MS;
+    // What is due but could not start is in flight: its end wakes the dispatcher.
+    if (next <= nowMs && starting.length === 0) return IDLE_POLL_MS;
+    return Math.min(IDLE_POLL_MS, Math.max(0, next - nowMs));
   }
 
   private launch(delivery: PendingDelivery, entry: JournalEntry | undefined): void {
@@ -206,12 +212,18 @@ export class RuleDispatcher {
   }
 
   private sleep(ms: number): Promise<void> {
+    if (this.woken || ms <= 0) {
+      this.woken = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
+      const done = (): void => {
         clearTimeout(timer);
+        this.wakeUp = undefined;
+        this.woken = false;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.wakeUp = done;
     });
   }
