@@ -50,6 +50,7 @@ const CLUSTER_MATRIX = [
   "integration/trails-sdk.test.js",
   "integration/trail-status-aws-cli.test.js",
   "integration/trail-notifications-aws-cli.test.js",
+  "integration/events-delivery-aws-cli.test.js",
   "integration/hostile-input.test.js",
   "integration/tail-resume.test.js",
   "integration/cli-live.test.js",

@@ -41,7 +41,7 @@ export function clusterModules(
     clusterTrailsModule(stores, nodeId),
     clusterLakeModule(stores, nodeId),
     clusterSnsModule(stores.db),
-    clusterEventsModule(stores.db, stores.masterKey.key),
+    clusterEventsModule(stores, nodeId),
     ingestModule,
     liveTailModule,
     quarantineModule,

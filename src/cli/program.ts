@@ -44,6 +44,7 @@ export function buildProgram(outcome: CommandOutcome): Command {
   addKeysCommands(program);
   addClientCommands(program, outcome);
   addQuarantineCommands(program);
+  addEventsCommands(program);
   addValidateLogsCommand(program, outcome);
   addProxyCommand(program);
   addLakeCommands(program, outcome);
@@ -420,6 +421,20 @@ function addQuarantineCommands(program: Command): void {
         client: resolveClientSettings(flags, process.env),
         stdout: process.stdout,
       });
+    });
+}
+
+/** `cairn events failures`: what EventBridge rule delivery gave up on (Cairn's own EventBridge operation). */
+function addEventsCommands(program: Command): void {
+  const events = program.command("events").description("EventBridge rules on the server.");
+  withClientOptions(events.command("failures"))
+    .description("List the events your rules gave up delivering to a target (oldest first).")
+    .option("--rule <name>", "only this rule's")
+    .option("--max-items <n>", "stop after this many failures", positiveInteger)
+    .option("--json", "print JSON")
+    .action(async (flags: ClientFlags & { rule?: string; maxItems?: number; json?: boolean }) => {
+      const { runEventsFailures } = await import("./commands/events.js");
+      await runEventsFailures({ ...flags, client: resolveClientSettings(flags, process.env), stdout: process.stdout });
     });
 }
 

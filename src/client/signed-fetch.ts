@@ -13,6 +13,8 @@ export interface SignedRequest {
   /** Signed byte for byte as sent: for a gzipped body, the hash covers the compressed bytes. */
   readonly body?: Uint8Array;
   readonly signal?: AbortSignal;
+  /** The SigV4 service scope; `cloudtrail` when absent (AWS-shaped APIs of other services name theirs). */
+  readonly service?: string;
 }
 
 /** Where and as whom to sign: the part of ClientSettings signing needs (the web console has no more). */
@@ -43,7 +45,7 @@ export async function signedFetch(
   const base = new URL(settings.endpointUrl);
   const basePath = base.pathname.replace(/\/+$/, "");
   const signer = new SignatureV4({
-    service: SIGNING_SERVICE,
+    service: request.service ?? SIGNING_SERVICE,
     region: settings.region,
     sha256: Sha256,
     credentials: {

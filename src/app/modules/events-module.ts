@@ -1,42 +1,179 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { eventsOperations } from "../../control-plane/events/index.js";
+import { SnsPublisher } from "../../control-plane/sns/index.js";
+import { ApiDestinationInvoker } from "../../consumers/event-rules/api-destination-invoker.js";
+import { RuleDelivery, ruleDeliveryFloor } from "../../consumers/event-rules/rule-delivery.js";
+import { RuleTargetSender, type TopicPublisher } from "../../consumers/event-rules/target-sender.js";
+import { LeasedSingleton } from "../../consumers/leased-singleton.js";
+import { quarantineFor } from "../../consumers/quarantine.js";
 import { eventsHandler, isEventsRequest } from "../../http/routes/events-route.js";
 import {
   openPostgresEventRuleStore,
   openSqliteEventRuleStore,
   type EventRuleStore,
 } from "../../stores/event-rules/index.js";
+import type { LeaseStore } from "../../stores/lease/index.js";
 import type { PostgresDatabase } from "../../stores/postgres/index.js";
-import type { CairnModule, ModuleContext } from "../registry.js";
+import {
+  openPostgresRuleDeliveryStore,
+  openSqliteRuleDeliveryStore,
+  type RuleDeliveryStore,
+} from "../../stores/rule-deliveries/index.js";
+import { openPostgresSnsStore, openSqliteSnsStore, type SnsStore } from "../../stores/sns/index.js";
+import type { CairnModule, Job, ModuleContext } from "../registry.js";
+
+/** Failures of rule targets are kept this long (as Event history keeps records), then trimmed daily. */
+const FAILURE_RETENTION_MS = 90 * 86_400_000;
+const DAY_MS = 86_400_000;
+/** How often `/health` and journal retention learn the oldest record a queued delivery needs. */
+const QUEUE_FLOOR_EVERY_MS = 10_000;
+/** The one lease of a cluster's rule delivery. */
+const RULE_DELIVERY_LEASE = "event-rules";
+
+interface EventsBackends {
+  readonly rules: EventRuleStore;
+  readonly deliveries: RuleDeliveryStore;
+  /** A handle on the SNS store, for rules whose targets are topics on Cairn. */
+  readonly sns: SnsStore;
+}
+
+/** How rule delivery runs: on this node at once (embedded), or on the holder of a lease (cluster). */
+type Placement =
+  { readonly kind: "local" } | { readonly kind: "leased"; readonly leases: LeaseStore; readonly nodeId: string };
 
 /**
  * EventBridge on Cairn's endpoint (docs/reference/events.md): TestEventPattern, rules, targets,
- * connections and API destinations, on `POST /` for calls whose target is `AWSEvents.<Operation>`.
- * `open` chooses the store: `<data-dir>/event-rules.db` embedded, PostgreSQL in a cluster; both seal
- * connection secrets with the master key.
+ * connections and API destinations, on `POST /` for calls whose target is `AWSEvents.<Operation>`,
+ * and the delivery of matching records to the rules' targets. `open` chooses the stores: SQLite
+ * files in the data dir embedded, PostgreSQL in a cluster; both seal connection secrets with the
+ * master key.
  */
-function eventsModuleOn(open: (context: ModuleContext) => Promise<EventRuleStore>): CairnModule {
+function eventsModuleOn(open: (context: ModuleContext) => Promise<EventsBackends>, placement: Placement): CairnModule {
   return {
     name: "events",
     async start(context) {
-      const store = await open(context);
-      const operations = eventsOperations({ store, newId: randomUUID });
+      const backends = await open(context);
+      const shutdown = new AbortController();
+      const delivery = ruleDelivery(context, backends, shutdown.signal);
+      const operations = eventsOperations({
+        store: backends.rules,
+        newId: randomUUID,
+        failures: backends.deliveries,
+      });
+      const running = await place(delivery, placement, context);
       return {
         apiServices: (routeContext) => [
           { handler: eventsHandler({ context: routeContext, operations }), accepts: isEventsRequest },
         ],
-        close: () => store.close(),
+        consumers: () => (running.active() ? [delivery.status()] : []),
+        jobs: ruleDeliveryJobs(backends.deliveries, delivery, context),
+        ...(placement.kind === "leased"
+          ? { clusterFloor: () => ruleDeliveryFloor(backends.deliveries), leasesHeld: running.leasesHeld }
+          : {}),
+        async close() {
+          shutdown.abort();
+          await running.close();
+          await Promise.all([backends.rules.close(), backends.deliveries.close(), backends.sns.close()]);
+        },
       };
     },
   };
 }
 
-export const eventsModule: CairnModule = eventsModuleOn(async ({ settings, masterKey }) =>
-  openSqliteEventRuleStore(join(settings.dataDir, "event-rules.db"), { masterKey }),
+function ruleDelivery(context: ModuleContext, backends: EventsBackends, shutdown: AbortSignal): RuleDelivery {
+  const report = context.onInternalError;
+  const invoker = new ApiDestinationInvoker({ shutdown, clock: context.clock });
+  const sns = new SnsPublisher({ store: backends.sns, shutdown, nowMs: () => context.clock.nowMs() });
+  return new RuleDelivery({
+    journal: context.journal,
+    rules: backends.rules,
+    deliveries: backends.deliveries,
+    sender: new RuleTargetSender({
+      store: backends.rules,
+      invoker,
+      publish: topicPublisher(backends.sns, sns, report),
+    }),
+    quarantine: quarantineFor(context.quarantine, "event-rules", context.clock, (line) => process.stderr.write(line)),
+    clock: context.clock,
+    report,
+  });
+}
+
+/**
+ * A topic target is delivered once SNS accepted the message, as EventBridge counts it; the SNS
+ * publisher then retries each subscriber on its own.
+ */
+function topicPublisher(store: SnsStore, publisher: SnsPublisher, report: (error: unknown) => void): TopicPublisher {
+  return async (topicArn, message) => {
+    const topic = await store.getTopic(topicArn);
+    if (topic === undefined) return { kind: "not-retryable", error: "The SNS topic does not exist." };
+    void publisher.publish(topic, { message }).catch(report);
+    return { kind: "delivered", httpStatus: 200 };
+  };
+}
+
+interface Running {
+  readonly active: () => boolean;
+  readonly leasesHeld: () => readonly string[];
+  readonly close: () => Promise<void>;
+}
+
+async function place(delivery: RuleDelivery, placement: Placement, context: ModuleContext): Promise<Running> {
+  if (placement.kind === "local") {
+    await delivery.start();
+    return { active: () => true, leasesHeld: () => [], close: () => delivery.stop() };
+  }
+  const singleton = new LeasedSingleton({
+    key: RULE_DELIVERY_LEASE,
+    leases: { store: placement.leases, holder: placement.nodeId },
+    start: () => delivery.start(),
+    stop: () => delivery.stop(),
+    report: context.onInternalError,
+  });
+  singleton.begin();
+  return { active: () => singleton.held(), leasesHeld: () => singleton.leasesHeld(), close: () => singleton.close() };
+}
+
+function ruleDeliveryJobs(deliveries: RuleDeliveryStore, delivery: RuleDelivery, context: ModuleContext): Job[] {
+  return [
+    {
+      name: "event-rules-queue-floor",
+      intervalMs: QUEUE_FLOOR_EVERY_MS,
+      runAtStart: true,
+      run: () => delivery.refreshQueueFloor(),
+    },
+    {
+      name: "event-rules-failure-retention",
+      intervalMs: DAY_MS,
+      run: async () => void (await deliveries.trimFailures(context.clock.nowMs() - FAILURE_RETENTION_MS)),
+    },
+  ];
+}
+
+export const eventsModule: CairnModule = eventsModuleOn(
+  async ({ settings, masterKey }) => ({
+    rules: openSqliteEventRuleStore(join(settings.dataDir, "event-rules.db"), { masterKey }),
+    deliveries: openSqliteRuleDeliveryStore(join(settings.dataDir, "rule-deliveries.db")),
+    sns: openSqliteSnsStore(join(settings.dataDir, "sns.db")),
+  }),
+  { kind: "local" },
 );
 
-/** Cluster mode: the rules in PostgreSQL, the same on every node (every node holds the same master key). */
-export function clusterEventsModule(db: PostgresDatabase, masterKey: ModuleContext["masterKey"]): CairnModule {
-  return eventsModuleOn(() => openPostgresEventRuleStore(db, { masterKey }));
+/**
+ * Cluster mode: the rules and the delivery queue in PostgreSQL, the same on every node (every node
+ * holds the same master key); the node holding `event-rules` matches and delivers.
+ */
+export function clusterEventsModule(
+  stores: { db: PostgresDatabase; leases: LeaseStore; masterKey: { key: ModuleContext["masterKey"] } },
+  nodeId: string,
+): CairnModule {
+  return eventsModuleOn(
+    async () => ({
+      rules: await openPostgresEventRuleStore(stores.db, { masterKey: stores.masterKey.key }),
+      deliveries: await openPostgresRuleDeliveryStore(stores.db),
+      sns: await openPostgresSnsStore(stores.db),
+    }),
+    { kind: "leased", leases: stores.leases, nodeId },
+  );
 }

@@ -41,6 +41,7 @@ const EVENTS_OPERATIONS = new Set([
   "ListPartnerEventSourceAccounts",
   "ListPartnerEventSources",
   "ListReplays",
+  "ListRuleDeliveryFailures", // Cairn's own: the events rule delivery gave up on
   "ListRuleNamesByTarget",
   "ListRules",
   "ListTagsForResource",

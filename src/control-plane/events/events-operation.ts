@@ -1,6 +1,7 @@
 import { ApiError } from "../../lib/api-error.js";
 import { toLowerCamelKeys } from "../../normalize/lower-camel.js";
 import type { EventRuleStore, EventScope } from "../../stores/event-rules/index.js";
+import type { RuleDeliveryStore } from "../../stores/rule-deliveries/index.js";
 import type { CallScope } from "../authorization.js";
 import type { OperationContext, OperationHandler, OperationResult } from "../operation.js";
 import { NAME_SHAPE, optionalString, requiredString } from "./events-input.js";
@@ -17,6 +18,8 @@ export interface EventsDependencies {
   readonly store: EventRuleStore;
   /** A fresh UUID for a connection's or API destination's ARN. */
   readonly newId: () => string;
+  /** The failures rule delivery kept, for ListRuleDeliveryFailures. */
+  readonly failures?: Pick<RuleDeliveryStore, "listFailures">;
 }
 
 /** Names no resource: the service authorization reference lists none for the action. */

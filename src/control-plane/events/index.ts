@@ -1,5 +1,6 @@
 import { apiDestinationOperations } from "./api-destinations.js";
 import { connectionOperations } from "./connections.js";
+import { deliveryFailureOperations } from "./delivery-failures.js";
 import { NO_RESOURCE, type EventsDependencies, type EventsOperation } from "./events-operation.js";
 import { ruleOperations } from "./rules.js";
 import { targetOperations } from "./targets.js";
@@ -19,5 +20,6 @@ export function eventsOperations(deps: EventsDependencies): ReadonlyMap<string, 
     ...Object.entries(targetOperations(deps)),
     ...Object.entries(connectionOperations(deps)),
     ...Object.entries(apiDestinationOperations(deps)),
+    ...Object.entries(deliveryFailureOperations(deps)),
   ]);
 }

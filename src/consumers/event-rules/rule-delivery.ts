@@ -1,0 +1,80 @@
+import type { Clock } from "../../lib/clock.js";
+import type { EventRuleStore } from "../../stores/event-rules/index.js";
+import type { RuleDeliveryStore } from "../../stores/rule-deliveries/index.js";
+import type { ConsumerStatus } from "../consumer.js";
+import type { RecordQuarantine } from "../quarantine.js";
+import { ConsumerRunner, type ConsumerJournal } from "../runner.js";
+import type { Journal } from "../../journal/journal.js";
+import { CompiledRules } from "./compiled-rules.js";
+import { RuleDispatcher } from "./rule-dispatcher.js";
+import { RuleMatcher } from "./rule-matcher.js";
+import type { TargetSender } from "./target-sender.js";
+
+export interface RuleDeliveryDeps {
+  readonly journal: ConsumerJournal & Pick<Journal, "readMany">;
+  readonly rules: Pick<EventRuleStore, "revision" | "activeRules">;
+  readonly deliveries: RuleDeliveryStore;
+  readonly sender: TargetSender;
+  readonly quarantine: RecordQuarantine;
+  readonly clock: Clock;
+  readonly report: (error: unknown) => void;
+}
+
+/**
+ * EventBridge rule delivery on one node: the matcher follows the journal and queues deliveries,
+ * the dispatcher sends them. `status()` answers for `/health` and journal retention: the oldest
+ * record a queued delivery still needs is kept.
+ */
+export class RuleDelivery {
+  private readonly runner: ConsumerRunner;
+  private readonly dispatcher: RuleDispatcher;
+  private oldestQueued: number | undefined;
+
+  constructor(private readonly deps: RuleDeliveryDeps) {
+    const nowMs = (): number => deps.clock.nowMs();
+    const rules = new CompiledRules(deps.rules, deps.report);
+    this.dispatcher = new RuleDispatcher({ ...deps, rules, nowMs });
+    const matcher = new RuleMatcher({
+      rules,
+      deliveries: deps.deliveries,
+      nowMs,
+      onQueued: () => this.dispatcher.wake(),
+    });
+    this.runner = new ConsumerRunner(deps.journal, matcher, {
+      quarantine: deps.quarantine,
+      onFailure: (error) => deps.report(new Error(`EventBridge rule matching failed (retried): ${String(error)}`)),
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.runner.start();
+    this.dispatcher.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.runner.stop();
+    await this.dispatcher.stop();
+  }
+
+  /** Refreshes what status() reports of the queue (a job calls it; status() must answer at once). */
+  async refreshQueueFloor(): Promise<void> {
+    this.oldestQueued = await this.deps.deliveries.oldestQueuedSeq();
+  }
+
+  status(): ConsumerStatus {
+    const cursor = this.runner.cursorSeq();
+    const error = this.runner.lastError;
+    return {
+      name: "event-rules",
+      cursor,
+      neededFromSeq: Math.min(cursor + 1, this.oldestQueued ?? Infinity),
+      ...(error !== undefined ? { lastError: String(error) } : {}),
+    };
+  }
+}
+
+/** The lowest seq rule delivery needs as the store has it: for the cluster-wide retention floor. */
+export async function ruleDeliveryFloor(deliveries: RuleDeliveryStore): Promise<number> {
+  const [cursor, oldest] = await Promise.all([deliveries.cursor(), deliveries.oldestQueuedSeq()]);
+  return Math.min(cursor + 1, oldest ?? Infinity);
+}

@@ -1,0 +1,257 @@
+import { cloudTrailEnvelopeOf, transformTargetInput } from "../../event-patterns/index.js";
+import type { Journal, JournalEntry } from "../../journal/journal.js";
+import type { CloudTrailRecord } from "../../model/record.js";
+import type { EventRule, EventTarget } from "../../stores/event-rules/index.js";
+import type {
+  DeliveryFailureReason,
+  DeliveryKey,
+  PendingDelivery,
+  RuleDeliveryStore,
+} from "../../stores/rule-deliveries/index.js";
+import type { InvocationOutcome } from "./api-destination-types.js";
+import type { CompiledRules } from "./compiled-rules.js";
+import { DEFAULT_RETRY_POLICY, nextAttempt, type RetryPolicy } from "./retry-schedule.js";
+import type { TargetSender } from "./target-sender.js";
+
+export interface RuleDispatcherDeps {
+  readonly deliveries: RuleDeliveryStore;
+  readonly rules: CompiledRules;
+  readonly journal: Pick<Journal, "readMany">;
+  readonly sender: TargetSender;
+  readonly nowMs: () => number;
+  readonly report: (error: unknown) => void;
+  /** Deliveries in flight at once (a slow endpoint holds one slot for at most its timeout). */
+  readonly concurrency?: number;
+}
+
+/** Looked at again this often even when nothing woke the dispatcher (a retry falls due, another node queued). */
+const IDLE_POLL_MS = 1_000;
+const CONCURRENCY = 16;
+
+/**
+ * Works off the queued deliveries (RuleDeliveryStore): each due one is built from its journal
+ * record (the envelope, the target's input), sent, and then removed when delivered, rescheduled on
+ * the target's retry policy when the failure is retryable, or kept as a failure when it is not or
+ * the policy ran out. Deliveries run concurrently, so one endpoint that times out delays no other.
+ * A delivery whose rule was disabled or deleted, or whose target was removed, is dropped, as
+ * EventBridge drops it.
+ */
+export class RuleDispatcher {
+  private readonly inFlight = new Set<string>();
+  /** Delivered or dropped, waiting to be removed in the next round's one write. */
+  private readonly settled = new Map<string, DeliveryKey>();
+  private wakeUp: (() => void) | undefined;
+  /** A wake that came while no sleep was waiting (a round under way): the next sleep returns at once. */
+  private woken = false;
+  private loop: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly deps: RuleDispatcherDeps) {}
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** New deliveries were queued (or one finished): look again now. */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const waitMs = await this.round().catch((error: unknown) => {
+        this.deps.report(error);
+        return IDLE_POLL_MS;
+      });
+      if (!this.stopped) await this.sleep(waitMs);
+    }
+    while (this.inFlight.size > 0) await this.sleep(IDLE_POLL_MS);
+    await this.flushSettled().catch(this.deps.report);
+  }
+
+  /** Starts what is due and fits; resolves to how long to wait before looking again. */
+  private async round(): Promise<number> {
+    await this.flushSettled();
+    await this.deps.rules.refresh();
+    const slots = (this.deps.concurrency ?? CONCURRENCY) - this.inFlight.size;
+    if (slots <= 0) return IDLE_POLL_MS;
+    const nowMs = this.deps.nowMs();
+    const due = (await this.deps.deliveries.due(nowMs, slots + this.inFlight.size)).filter(
+      (delivery) => !this.inFlight.has(keyOf(delivery)) && !this.settled.has(keyOf(delivery)),
+    );
+    const starting = due.slice(0, slots);
+    if (starting.length > 0) {
+      const records = await this.deps.journal.readMany(starting.map((delivery) => delivery.seq));
+      for (const delivery of starting) this.launch(delivery, records.get(delivery.seq));
+    }
+    const next = await this.deps.deliveries.nextDueAtMs();
+    if (next === undefined) return IDLE_POLL_MS;
+    // What is due but could not start is in flight: its end wakes the dispatcher.
+    if (next <= nowMs && starting.length === 0) return IDLE_POLL_MS;
+    return Math.min(IDLE_POLL_MS, Math.max(0, next - nowMs));
+  }
+
+  private launch(delivery: PendingDelivery, entry: JournalEntry | undefined): void {
+    const key = keyOf(delivery);
+    this.inFlight.add(key);
+    void this.attempt(delivery, entry)
+      .catch(this.deps.report)
+      .finally(() => {
+        this.inFlight.delete(key);
+        this.wake();
+      });
+  }
+
+  private async attempt(delivery: PendingDelivery, entry: JournalEntry | undefined): Promise<void> {
+    const found = this.deps.rules.target(delivery.ruleArn, delivery.targetId);
+    if (found === undefined || entry === undefined) {
+      // Rule disabled or deleted, target removed, or the record past journal retention: nothing to send.
+      this.settle(delivery);
+      return;
+    }
+    const record = JSON.parse(entry.json) as CloudTrailRecord;
+    const event = cloudTrailEnvelopeOf(record);
+    if (event === undefined) return this.settle(delivery);
+    const input = transformTargetInput(
+      inputSpecOf(found.target),
+      { ...event },
+      {
+        ruleArn: found.rule.arn,
+        ruleName: found.rule.name,
+        ingestionTime: new Date(entry.appendedAtMs).toISOString(),
+      },
+    );
+    const attemptedAtMs = this.deps.nowMs();
+    if (!input.ok) {
+      await this.giveUp(delivery, found, record, "input-transform-failed", attemptedAtMs, { error: input.reason });
+      return;
+    }
+    const outcome = await this.deps.sender.send(found.target, input.body, event);
+    await this.conclude(delivery, found, record, outcome, attemptedAtMs);
+  }
+
+  /** Delivered or dropped: removed from the queue with the next round's one write. */
+  private settle(delivery: DeliveryKey): void {
+    this.settled.set(keyOf(delivery), delivery);
+  }
+
+  private async conclude(
+    delivery: PendingDelivery,
+    found: { rule: EventRule; target: EventTarget },
+    record: CloudTrailRecord,
+    outcome: InvocationOutcome,
+    attemptedAtMs: number,
+  ): Promise<void> {
+    if (outcome.kind === "delivered") return this.settle(delivery);
+    if (outcome.kind === "not-retryable") {
+      await this.giveUp(delivery, found, record, "not-retryable", attemptedAtMs, outcome);
+      return;
+    }
+    const attemptsMade = delivery.attemptsMade + 1;
+    const next = nextAttempt(
+      {
+        firstAttemptAtMs: delivery.firstAttemptAtMs,
+        attemptsMade,
+        jitterKey: keyOf(delivery),
+        ...(outcome.notBeforeMs !== undefined ? { notBeforeMs: outcome.notBeforeMs } : {}),
+      },
+      retryPolicyOf(found.target),
+    );
+    if (!next.retry) {
+      await this.giveUp(delivery, found, record, next.reason, attemptedAtMs, outcome);
+      return;
+    }
+    const attempt = {
+      attemptsMade,
+      attemptedAtMs,
+      error: outcome.error,
+      ...(outcome.httpStatus !== undefined ? { httpStatus: outcome.httpStatus } : {}),
+    };
+    await this.deps.deliveries.retryLater(delivery, attempt, next.atMs);
+  }
+
+  private async giveUp(
+    delivery: PendingDelivery,
+    found: { rule: EventRule; target: EventTarget },
+    record: CloudTrailRecord,
+    reason: DeliveryFailureReason,
+    attemptedAtMs: number,
+    last: { error: string; httpStatus?: number },
+  ): Promise<void> {
+    const event = cloudTrailEnvelopeOf(record);
+    await this.deps.deliveries.giveUp(delivery, {
+      accountId: delivery.accountId,
+      ruleArn: delivery.ruleArn,
+      targetId: delivery.targetId,
+      targetArn: found.target.arn,
+      eventId: event?.id ?? "",
+      recordEventId: record.eventID,
+      journalSeq: delivery.seq,
+      reason,
+      attempts: delivery.attemptsMade + 1,
+      ...(last.httpStatus !== undefined ? { lastHttpStatus: last.httpStatus } : {}),
+      lastError: last.error,
+      firstAttemptTime: new Date(delivery.firstAttemptAtMs).toISOString(),
+      lastAttemptTime: new Date(attemptedAtMs).toISOString(),
+      failedTime: new Date(this.deps.nowMs()).toISOString(),
+    });
+  }
+
+  private async flushSettled(): Promise<void> {
+    if (this.settled.size === 0) return;
+    const settled = [...this.settled];
+    await this.deps.deliveries.remove(settled.map(([, key]) => key));
+    for (const [key] of settled) this.settled.delete(key);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.woken || ms <= 0) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.wakeUp = undefined;
+        this.woken = false;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeUp = done;
+    });
+  }
+}
+
+function keyOf(delivery: DeliveryKey): string {
+  return `${delivery.ruleArn}|${delivery.targetId}|${delivery.seq}`;
+}
+
+function retryPolicyOf(target: EventTarget): RetryPolicy {
+  return {
+    maximumRetryAttempts: target.retryPolicy?.maximumRetryAttempts ?? DEFAULT_RETRY_POLICY.maximumRetryAttempts,
+    maximumEventAgeSeconds: target.retryPolicy?.maximumEventAgeInSeconds ?? DEFAULT_RETRY_POLICY.maximumEventAgeSeconds,
+  };
+}
+
+function inputSpecOf(target: EventTarget): Parameters<typeof transformTargetInput>[0] {
+  const transformer = target.inputTransformer;
+  return {
+    ...(target.input !== undefined ? { Input: target.input } : {}),
+    ...(target.inputPath !== undefined ? { InputPath: target.inputPath } : {}),
+    ...(transformer !== undefined
+      ? {
+          InputTransformer: {
+            InputTemplate: transformer.inputTemplate,
+            ...(transformer.inputPathsMap !== undefined ? { InputPathsMap: transformer.inputPathsMap } : {}),
+          },
+        }
+      : {}),
+  };
+}
