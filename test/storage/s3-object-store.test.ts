@@ -109,6 +109,13 @@ describe("S3 object store errors read well in LatestDeliveryError", () => {
  * full speed: a link on which a large upload keeps moving for seconds. Not slower: the kernel's socket
  * buffers (MBs on loopback) take in that much at once, and the client sees no progress while they drain.
  */
+/**
+ * What the slow link lets through every 5 ms: about 13 MB/s. Not slower: the sender's last write
+ * completes once the tail of the body fits in the socket buffers (megabytes on loopback), and the
+ * link must drain that tail well within the idle timeout.
+ */
+const TRICKLE_BYTES = 65_536;
+
 async function startSlowLink(targetEndpoint: string): Promise<{ endpoint: string; stop(): Promise<void> }> {
   const target = new URL(targetEndpoint);
   const sockets = new Set<Socket>();
@@ -120,8 +127,8 @@ async function startSlowLink(targetEndpoint: string): Promise<{ endpoint: string
       // read() also asks the socket for more; what is over 64 KB goes back for the next tick.
       const chunk = client.read() as Buffer | null;
       if (chunk === null) return;
-      upstream.write(chunk.subarray(0, 65_536));
-      if (chunk.length > 65_536) client.unshift(chunk.subarray(65_536));
+      upstream.write(chunk.subarray(0, TRICKLE_BYTES));
+      if (chunk.length > TRICKLE_BYTES) client.unshift(chunk.subarray(TRICKLE_BYTES));
     }, 5);
     const drop = (): void => {
       clearInterval(trickle);
@@ -184,13 +191,15 @@ describe("S3 object store timeouts (CAIRN_S3_TIMEOUT_MS)", { skip: motoMissing }
     try {
       const direct = createS3ObjectStore({ ...credentials, endpoint: moto.endpoint });
       await direct.ensureBucket("slow");
-      const store = createS3ObjectStore({ ...credentials, endpoint: link.endpoint, timeoutMs: 1_000 });
-      // 3 s or more on the link, and CloudTrail's largest log files are about this size.
-      const body = Buffer.alloc(40_000_000, 7);
+      // The timeout leaves moto time to store the body once it has all arrived (a loaded machine is slow).
+      const timeoutMs = 2_000;
+      const store = createS3ObjectStore({ ...credentials, endpoint: link.endpoint, timeoutMs });
+      // 5 s or more on the link: the upload is never idle, yet lasts longer than two timeouts.
+      const body = Buffer.alloc(64_000_000, 7);
       const startedMs = Date.now();
       await store.putObject("slow", "big.bin", body);
       const elapsedMs = Date.now() - startedMs;
-      assert.ok(elapsedMs > 2 * 1_000, `the upload took ${elapsedMs} ms, longer than two timeouts`);
+      assert.ok(elapsedMs > 2 * timeoutMs, `the upload took ${elapsedMs} ms, longer than two timeouts`);
       assert.ok((await direct.getObject("slow", "big.bin"))?.body.equals(body), "the whole body arrived");
     } finally {
       await link.stop();
