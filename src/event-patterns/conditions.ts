@@ -1,4 +1,4 @@
-import type { IpRange } from "./ip-range.js";
+import type { IpRange } from "../lib/ip-address.js";
 import type { Wildcard } from "./wildcard.js";
 
 /** One bound of a numeric range. */

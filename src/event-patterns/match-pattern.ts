@@ -1,6 +1,6 @@
 import { isPlainObject } from "../lib/plain-object.js";
 import type { CompiledPattern, Condition, ValueTest } from "./conditions.js";
-import { ipInRange } from "./ip-range.js";
+import { ipInRange } from "../lib/ip-address.js";
 import { wildcardMatches } from "./wildcard.js";
 
 type Leaf = string | number | boolean | null;

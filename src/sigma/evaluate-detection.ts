@@ -1,4 +1,4 @@
-import { ipValue } from "./cidr.js";
+import { ipInRange } from "../lib/ip-address.js";
 import { allScalarTexts, rawValuesAt, textsAt } from "./record-values.js";
 import type { DetectionNode, PatternPart, ValueTest } from "./sigma-ast.js";
 import { patternRegExp } from "./wildcard-pattern.js";
@@ -84,10 +84,7 @@ function buildPredicate(test: ValueTest): TextsPredicate {
       return eachText((text) => regex.test(text));
     }
     case "cidr":
-      return eachText((text) => {
-        const ip = ipValue(text);
-        return ip !== undefined && ip.bits === test.bits && ip.value >= test.low && ip.value <= test.high;
-      });
+      return eachText((text) => ipInRange(test, text));
     case "compare":
       return eachText((text) => {
         const number = numberOf(text);
