@@ -131,6 +131,7 @@ export function insightSeriesStoreContractSuite(
           callsSoFar: 2,
           baselineAverage: 0.5,
           sharedEventId: "s",
+          reported: true,
         };
         await store.saveStates([
           { ...pending[0]!, judgedThroughMs: T0 + 10 * MINUTE_MS },

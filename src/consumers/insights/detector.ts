@@ -40,6 +40,8 @@ export interface JudgeInput {
   readonly settings: DetectorSettings;
   /** The sharedEventID of an anomaly starting at a minute (deterministic: a replay gives the same). */
   readonly sharedEventId: (startMs: number) => string;
+  /** Whether an anomaly starting now is recorded (OpenAnomaly.reported). */
+  readonly reportStarts: boolean;
 }
 
 /** The threshold a minute's calls must exceed, from its baseline's mean and standard deviation. */
@@ -122,6 +124,7 @@ export function judgeSeries(input: JudgeInput): { progress: SeriesProgress; dete
           callsSoFar: calls,
           baselineAverage: mean,
           sharedEventId: input.sharedEventId(minute),
+          reported: input.reportStarts,
         };
         detections.push({ kind: "start", anomaly });
       }

@@ -78,6 +78,8 @@ export interface OpenAnomaly {
   readonly callsSoFar: number;
   readonly baselineAverage: number;
   readonly sharedEventId: string;
+  /** Whether its Start was recorded (some trail selected the type then): only then is its End. */
+  readonly reported: boolean;
 }
 
 export interface SeriesState {

@@ -34,6 +34,7 @@ describe("Insights detector", () => {
       historyStartMs: at(0),
       settings: SETTINGS,
       sharedEventId,
+      reportStarts: true,
     });
     assert.equal(detections.length, 1);
     const [start] = detections;
@@ -61,6 +62,7 @@ describe("Insights detector", () => {
       historyStartMs: at(0),
       settings: SETTINGS,
       sharedEventId,
+      reportStarts: true,
     });
     assert.deepEqual(
       detections.map((d) => d.kind),
@@ -83,6 +85,7 @@ describe("Insights detector", () => {
       historyStartMs: at(0),
       settings: SETTINGS,
       sharedEventId,
+      reportStarts: true,
     });
     assert.deepEqual(
       first.detections.map((d) => d.kind),
@@ -96,6 +99,7 @@ describe("Insights detector", () => {
       historyStartMs: at(0),
       settings: SETTINGS,
       sharedEventId,
+      reportStarts: true,
     });
     assert.deepEqual(
       second.detections.map((d) => d.kind),
@@ -114,6 +118,7 @@ describe("Insights detector", () => {
       historyStartMs: at(0),
       settings: SETTINGS,
       sharedEventId,
+      reportStarts: true,
     });
     assert.deepEqual(quiet.detections, []);
     const young = judgeSeries({
@@ -123,6 +128,7 @@ describe("Insights detector", () => {
       historyStartMs: at(0),
       settings: SETTINGS,
       sharedEventId,
+      reportStarts: true,
     });
     assert.deepEqual(young.detections, []);
     assert.equal(young.progress.judgedThroughMs, at(40));
@@ -137,6 +143,7 @@ describe("Insights detector", () => {
       historyStartMs: at(0),
       settings: SETTINGS,
       sharedEventId,
+      reportStarts: true,
     });
     assert.deepEqual(detections, []);
     assert.equal(thresholdOf(0, 0, SETTINGS), 10);
