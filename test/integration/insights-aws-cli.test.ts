@@ -20,8 +20,8 @@ import { toEventTime } from "../../src/lib/clock.js";
  * Issue #14, Insights: a back-dated week of baseline, then a spike of CreateUser calls and a burst of
  * AccessDenied errors, through a real `cairn server` and the real AWS CLI. Start and End records with
  * the statistics and attributions of spec §8.2 appear in LookupEvents (EventCategory insight, and only
- * there), in the trail's CloudTrail-Insight folder (digested: validate-logs says valid); the steady
- * series gives no Insight.
+ * there), in the trail's CloudTrail-Insight folder (digested: validate-logs says valid), and
+ * ListInsightsMetricData returns the counts ingested; the steady series gives no Insight.
  */
 const skip = awsCliMissingReason();
 const admin = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
@@ -357,6 +357,71 @@ describe("CloudTrail Insights through a real server and the AWS CLI", { skip }, 
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     assert.doesNotMatch(result.stdout + result.stderr, /INVALID/);
     for (const key of delivered.files) assert.match(result.stdout, new RegExp(`${key.replace(/[.]/g, "\\.")}\\tvalid`));
+  });
+
+  it("answers ListInsightsMetricData with the counts ingested", async () => {
+    const range = ["--start-time", toEventTime(SPIKE - 5 * MINUTE), "--end-time", toEventTime(SPIKE + 15 * MINUTE)];
+    const calls = (await ok([
+      "cloudtrail",
+      "list-insights-metric-data",
+      "--event-source",
+      "iam.amazonaws.com",
+      "--event-name",
+      "CreateUser",
+      "--insight-type",
+      "ApiCallRateInsight",
+      "--period",
+      "60",
+      ...range,
+    ])) as { Timestamps: number[]; Values: number[]; EventName: string; InsightType: string };
+    assert.equal(calls.EventName, "CreateUser");
+    assert.equal(calls.InsightType, "ApiCallRateInsight");
+    // Nonzero minutes only: the baseline's CreateUser every 20 minutes, and the spike's 40 on top.
+    const expected = new Map<number, number>();
+    for (let t = SPIKE - 5 * MINUTE; t < SPIKE + 15 * MINUTE; t += MINUTE)
+      if ((t / MINUTE) % 20 === 0) expected.set(t, 1);
+    expected.set(SPIKE, (expected.get(SPIKE) ?? 0) + 40);
+    const got = new Map(calls.Timestamps.map((ts, i) => [Date.parse(String(ts)) || ts * 1000, calls.Values[i]!]));
+    assert.deepEqual([...got.entries()].sort(), [...expected.entries()].sort());
+    const errors = (await ok([
+      "cloudtrail",
+      "list-insights-metric-data",
+      "--event-source",
+      "iam.amazonaws.com",
+      "--event-name",
+      "GetUser",
+      "--insight-type",
+      "ApiErrorRateInsight",
+      "--error-code",
+      "AccessDenied",
+      "--period",
+      "300",
+      "--data-type",
+      "FillWithZeros",
+      ...range,
+    ])) as { Timestamps: number[]; Values: number[]; ErrorCode: string };
+    assert.equal(errors.ErrorCode, "AccessDenied");
+    // Every 5-minute period starting in the range, zeros included; the burst's holds its 30 errors.
+    const periods: number[] = [];
+    for (let t = Math.ceil((SPIKE - 5 * MINUTE) / (5 * MINUTE)) * 5 * MINUTE; t < SPIKE + 15 * MINUTE; t += 5 * MINUTE)
+      periods.push(t);
+    const burstPeriod = Math.floor(BURST / (5 * MINUTE)) * 5 * MINUTE;
+    assert.deepEqual(
+      errors.Values,
+      periods.map((t) => (t === burstPeriod ? 30 : 0)),
+    );
+    const refused = await cli([
+      "cloudtrail",
+      "list-insights-metric-data",
+      "--event-source",
+      "iam.amazonaws.com",
+      "--event-name",
+      "GetUser",
+      "--insight-type",
+      "ApiErrorRateInsight",
+    ]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /InvalidParameterException/);
   });
 
   it("refuses Insight selectors the trail cannot have, and reports InsightNotEnabled once they are off", async () => {

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { ServerSettings } from "../../config/settings.js";
 import { insightTypesFromTrails } from "../../consumers/insights/enabled-types.js";
 import { InsightsConsumer, type InsightsSettings } from "../../consumers/insights/insights-consumer.js";
+import { listInsightsMetricDataOperation } from "../../control-plane/insights/list-insights-metric-data.js";
 import { quarantineFor } from "../../consumers/quarantine.js";
 import { ConsumerRunner } from "../../consumers/runner.js";
 import { openSqliteInsightSeriesStore } from "../../stores/insights/index.js";
@@ -55,6 +56,7 @@ export const insightsModule: CairnModule = {
     }, INSIGHTS_TICK_MS);
     timer.unref();
     return {
+      operations: [["ListInsightsMetricData", listInsightsMetricDataOperation({ series: store, trails })]],
       consumers: () => [
         {
           name: "insights",
