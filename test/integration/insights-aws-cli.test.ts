@@ -35,6 +35,12 @@ const BURST = SPIKE + 10 * MINUTE;
 const STEADY_UNTIL = SPIKE + 40 * MINUTE;
 const STEADY_ARN = `arn:aws:iam::${TEST_ACCOUNT_ID}:user/steady`;
 const SPIKER_ARN = `arn:aws:iam::${TEST_ACCOUNT_ID}:user/spiker`;
+/**
+ * The history's region, apart from the server's own (us-east-1), where the test's API calls are
+ * recorded live: a live event closes its region's minutes up to its own time, so history sent into
+ * a region with live traffic would arrive for minutes already judged (decision 0019, point 4).
+ */
+const REGION = "eu-west-1";
 
 let serial = 0;
 function record(timeMs: number, fields: Record<string, unknown>): Record<string, unknown> {
@@ -45,7 +51,7 @@ function record(timeMs: number, fields: Record<string, unknown>): Record<string,
     eventTime: toEventTime(timeMs),
     eventSource: "iam.amazonaws.com",
     eventName: "CreateUser",
-    awsRegion: "us-east-1",
+    awsRegion: REGION,
     sourceIPAddress: "192.0.2.10",
     userAgent: "steady-agent/1.0",
     requestParameters: null,
@@ -139,7 +145,7 @@ describe("CloudTrail Insights through a real server and the AWS CLI", { skip }, 
     return result.stdout.trim() === "" ? {} : JSON.parse(result.stdout);
   };
   const lookupInsights = async (): Promise<Insight[]> => {
-    const out = (await ok(["cloudtrail", "lookup-events", "--event-category", "insight", "--no-paginate"])) as {
+    const out = (await ok(["cloudtrail", "lookup-events", "--event-category", "insight", "--region", REGION])) as {
       Events: Array<{ CloudTrailEvent: string }>;
     };
     return out.Events.map((event) => JSON.parse(event.CloudTrailEvent) as Insight);
@@ -159,7 +165,14 @@ describe("CloudTrail Insights through a real server and the AWS CLI", { skip }, 
       env: { CAIRN_DELIVERY_INTERVAL_SECONDS: "1", CAIRN_DIGEST_INTERVAL_SECONDS: "2" },
     });
     cli = (args) =>
-      runAws(server.dataDir, [...args, "--endpoint-url", server.url, "--region", "us-east-1", "--output", "json"]);
+      runAws(server.dataDir, [
+        ...args,
+        "--endpoint-url",
+        server.url,
+        ...(args.includes("--region") ? [] : ["--region", "us-east-1"]),
+        "--output",
+        "json",
+      ]);
     s3 = new S3Client({
       endpoint: server.s3Url!,
       region: "us-east-1",
@@ -177,6 +190,7 @@ describe("CloudTrail Insights through a real server and the AWS CLI", { skip }, 
       "--s3-bucket-name",
       BUCKET,
       "--enable-log-file-validation",
+      "--is-multi-region-trail",
     ])) as { TrailARN: string };
     trailArn = created.TrailARN;
     await ok(["cloudtrail", "start-logging", "--name", TRAIL]);
@@ -189,14 +203,21 @@ describe("CloudTrail Insights through a real server and the AWS CLI", { skip }, 
       '[{"InsightType":"ApiCallRateInsight"},{"InsightType":"ApiErrorRateInsight"}]',
     ]);
     // The last hour of baseline, the spike and the burst, and the steady series past them: its
-    // eventTime closes the spike's and the burst's minutes, and their quiet minutes after.
-    await ingest([...baseline(SPIKE - HOUR, STEADY_UNTIL), ...spikeAndBurst()]);
+    // eventTime closes the spike's and the burst's minutes, and their quiet minutes after. In
+    // eventTime order, as live calls arrive: a minute is judged once later events were seen, and
+    // calls arriving for a minute already judged are counted but not judged again (decision 0019).
+    const rest = [...baseline(SPIKE - HOUR, STEADY_UNTIL), ...spikeAndBurst()];
+    await ingest(rest.sort((a, b) => Date.parse(String(a["eventTime"])) - Date.parse(String(b["eventTime"]))));
     insights = await pollUntil(
       async () => {
         const found = await lookupInsights();
         return found.length >= 4 ? found : undefined;
       },
-      { timeoutMs: 60_000, intervalMs: 500, message: "four Insights records in LookupEvents" },
+      {
+        timeoutMs: 90_000,
+        intervalMs: 500,
+        message: () => `four Insights records in LookupEvents; the server said:\n${server.output().slice(-4000)}`,
+      },
     );
   });
 
@@ -274,6 +295,8 @@ describe("CloudTrail Insights through a real server and the AWS CLI", { skip }, 
     const plain = (await ok([
       "cloudtrail",
       "lookup-events",
+      "--region",
+      REGION,
       "--lookup-attributes",
       `AttributeKey=EventId,AttributeValue=${id}`,
     ])) as { Events: unknown[] };
@@ -281,6 +304,8 @@ describe("CloudTrail Insights through a real server and the AWS CLI", { skip }, 
     const asked = (await ok([
       "cloudtrail",
       "lookup-events",
+      "--region",
+      REGION,
       "--event-category",
       "insight",
       "--lookup-attributes",
@@ -293,6 +318,8 @@ describe("CloudTrail Insights through a real server and the AWS CLI", { skip }, 
     const byName = (await ok([
       "cloudtrail",
       "lookup-events",
+      "--region",
+      REGION,
       "--event-category",
       "insight",
       "--lookup-attributes",
@@ -302,7 +329,7 @@ describe("CloudTrail Insights through a real server and the AWS CLI", { skip }, 
   });
 
   it("writes them to the trail's CloudTrail-Insight folder only, digested: validate-logs says valid", async () => {
-    const insightPrefix = `AWSLogs/${TEST_ACCOUNT_ID}/CloudTrail-Insight/us-east-1/`;
+    const insightPrefix = `AWSLogs/${TEST_ACCOUNT_ID}/CloudTrail-Insight/${REGION}/`;
     const delivered = await pollUntil(
       async () => {
         const files = await keys(insightPrefix);
@@ -315,14 +342,14 @@ describe("CloudTrail Insights through a real server and the AWS CLI", { skip }, 
       assert.match(
         key,
         new RegExp(
-          `^${insightPrefix}\\d{4}/\\d{2}/\\d{2}/${TEST_ACCOUNT_ID}_CloudTrail-Insight_us-east-1_\\d{8}T\\d{4}Z_[A-Za-z0-9]{16}\\.json\\.gz$`,
+          `^${insightPrefix}\\d{4}/\\d{2}/\\d{2}/${TEST_ACCOUNT_ID}_CloudTrail-Insight_${REGION}_\\d{8}T\\d{4}Z_[A-Za-z0-9]{16}\\.json\\.gz$`,
         ),
       );
     assert.deepEqual(delivered.records.map((r) => r["eventID"]).sort(), insights.map((i) => i.eventID).sort());
     for (const key of await keys(`AWSLogs/${TEST_ACCOUNT_ID}/CloudTrail/`))
       for (const r of await recordsIn(key)) assert.notEqual(r["eventType"], "AwsCloudTrailInsight", key);
     // Every Insights file is listed by a digest once the next digest is out.
-    const digestPrefix = `AWSLogs/${TEST_ACCOUNT_ID}/CloudTrail-Digest/us-east-1/`;
+    const digestPrefix = `AWSLogs/${TEST_ACCOUNT_ID}/CloudTrail-Digest/${REGION}/`;
     await pollUntil(
       async () => {
         const listed = new Set<string>();
@@ -350,7 +377,7 @@ describe("CloudTrail Insights through a real server and the AWS CLI", { skip }, 
         "--endpoint-url",
         server.url,
         "--region",
-        "us-east-1",
+        REGION,
       ],
       { AWS_ENDPOINT_URL_S3: server.s3Url! },
     );
@@ -364,6 +391,8 @@ describe("CloudTrail Insights through a real server and the AWS CLI", { skip }, 
     const calls = (await ok([
       "cloudtrail",
       "list-insights-metric-data",
+      "--region",
+      REGION,
       "--event-source",
       "iam.amazonaws.com",
       "--event-name",
@@ -386,6 +415,8 @@ describe("CloudTrail Insights through a real server and the AWS CLI", { skip }, 
     const errors = (await ok([
       "cloudtrail",
       "list-insights-metric-data",
+      "--region",
+      REGION,
       "--event-source",
       "iam.amazonaws.com",
       "--event-name",
@@ -413,6 +444,8 @@ describe("CloudTrail Insights through a real server and the AWS CLI", { skip }, 
     const refused = await cli([
       "cloudtrail",
       "list-insights-metric-data",
+      "--region",
+      REGION,
       "--event-source",
       "iam.amazonaws.com",
       "--event-name",

@@ -1,13 +1,19 @@
 import { join } from "node:path";
 import type { ServerSettings } from "../../config/settings.js";
 import { insightTypesFromTrails } from "../../consumers/insights/enabled-types.js";
-import { InsightsConsumer, type InsightsSettings } from "../../consumers/insights/insights-consumer.js";
+import type { InsightsSettings } from "../../consumers/insights/insights-consumer.js";
+import { InsightsRun } from "../../consumers/insights/leased-insights.js";
 import { listInsightsMetricDataOperation } from "../../control-plane/insights/list-insights-metric-data.js";
 import { quarantineFor } from "../../consumers/quarantine.js";
-import { ConsumerRunner } from "../../consumers/runner.js";
-import { openSqliteInsightSeriesStore } from "../../stores/insights/index.js";
-import { openSqliteTrailStore } from "../../stores/trails/index.js";
-import type { CairnModule } from "../registry.js";
+import {
+  openPostgresInsightSeriesStore,
+  openSqliteInsightSeriesStore,
+  type InsightSeriesStore,
+} from "../../stores/insights/index.js";
+import type { LeaseStore } from "../../stores/lease/index.js";
+import type { PostgresDatabase } from "../../stores/postgres/index.js";
+import { openSqliteTrailStore, type TrailStore } from "../../stores/trails/index.js";
+import type { CairnModule, ModuleContext } from "../registry.js";
 
 /** How often the wall clock closes minutes of accounts gone quiet (decision 0019, point 4). */
 const INSIGHTS_TICK_MS = 5_000;
@@ -23,63 +29,107 @@ function insightsSettingsOf(settings: ServerSettings): InsightsSettings {
   };
 }
 
+/** What the module runs on: the series, the trails (whose Insight selectors enable types), and, in a cluster, the lease. */
+interface InsightsBackends {
+  readonly store: InsightSeriesStore;
+  readonly trails: TrailStore;
+  readonly leases?: { readonly store: LeaseStore; readonly holder: string };
+  /** Whether the registry must ask the store for the cluster-wide floor (cluster mode). */
+  readonly cluster: boolean;
+  close(): Promise<void>;
+}
+
 /**
- * CloudTrail Insights (spec §8, decision 0019): the consumer that keeps the per-minute series in
- * `<data-dir>/insights.db` and appends Start and End records to the journal, its wall-clock timer,
- * and the series' retention. Which types are enabled comes from the trails' Insight selectors
- * (read from `control-plane.db`, which the trails module writes).
+ * CloudTrail Insights (spec §8, decision 0019): the consumer that keeps the per-minute series and
+ * appends Start and End records to the journal, its wall-clock timer, ListInsightsMetricData, and the
+ * series' retention. Which types are enabled comes from the trails' Insight selectors.
  */
-export const insightsModule: CairnModule = {
-  name: "insights",
-  async start({ settings, journal, clock, quarantine, onInternalError }) {
-    const store = openSqliteInsightSeriesStore(join(settings.dataDir, "insights.db"));
-    const trails = openSqliteTrailStore(join(settings.dataDir, "control-plane.db"));
-    const consumer = new InsightsConsumer({
-      store,
-      journal,
-      clock,
-      settings: insightsSettingsOf(settings),
-      enabledTypes: insightTypesFromTrails(trails),
-    });
-    const runner = new ConsumerRunner(journal, consumer, {
-      quarantine: quarantineFor(quarantine, "insights", clock, (line) => process.stderr.write(line)),
-    });
-    await runner.start();
-    let ticking = false;
-    const timer = setInterval(() => {
-      if (ticking) return;
-      ticking = true;
-      consumer
-        .tick()
-        .catch(onInternalError)
-        .finally(() => (ticking = false));
-    }, INSIGHTS_TICK_MS);
-    timer.unref();
+function insightsModuleOn(open: (context: ModuleContext) => Promise<InsightsBackends>): CairnModule {
+  return {
+    name: "insights",
+    async start(context) {
+      const { settings, journal, clock, quarantine, onInternalError } = context;
+      const backends = await open(context);
+      const { store, trails } = backends;
+      const run = new InsightsRun({
+        store,
+        journal,
+        clock,
+        settings: insightsSettingsOf(settings),
+        enabledTypes: insightTypesFromTrails(trails),
+        quarantine: quarantineFor(quarantine, "insights", clock, (line) => process.stderr.write(line)),
+        tickMs: INSIGHTS_TICK_MS,
+        report: onInternalError,
+        ...(backends.leases !== undefined ? { leases: backends.leases } : {}),
+      });
+      try {
+        await run.start();
+      } catch (error) {
+        await run.close().catch(() => undefined);
+        await backends.close();
+        throw error;
+      }
+      return {
+        operations: [["ListInsightsMetricData", listInsightsMetricDataOperation({ series: store, trails })]],
+        consumers: () => {
+          const lastError = run.lastError();
+          return [
+            {
+              name: "insights",
+              cursor: run.cursor(),
+              neededFromSeq: run.cursor() + 1,
+              ...(lastError !== undefined ? { lastError } : {}),
+            },
+          ];
+        },
+        ...(backends.cluster ? { clusterFloor: async () => (await store.cursor()) + 1 } : {}),
+        leasesHeld: () => run.leasesHeld(),
+        jobs: [
+          {
+            name: "insights-retention",
+            intervalMs: INSIGHTS_PRUNE_INTERVAL_MS,
+            runAtStart: true,
+            run: () => store.prune(clock.nowMs()),
+          },
+        ],
+        async close() {
+          await run.close();
+          await backends.close();
+        },
+      };
+    },
+  };
+}
+
+/** Embedded: `<data-dir>/insights.db`, and the trails of `control-plane.db` (which the trails module writes). */
+export const insightsModule: CairnModule = insightsModuleOn(async ({ settings }) => {
+  const store = openSqliteInsightSeriesStore(join(settings.dataDir, "insights.db"));
+  const trails = openSqliteTrailStore(join(settings.dataDir, "control-plane.db"));
+  return {
+    store,
+    trails,
+    cluster: false,
+    async close() {
+      trails.close();
+      await store.close();
+    },
+  };
+});
+
+/** Cluster mode: the series in PostgreSQL; the holder of the `insights` lease alone runs the consumer. */
+export function clusterInsightsModule(
+  stores: { db: PostgresDatabase; leases: LeaseStore; trails: TrailStore },
+  holder: string,
+): CairnModule {
+  return insightsModuleOn(async () => {
+    const store = await openPostgresInsightSeriesStore(stores.db);
+    // The trails and the pool belong to the node's stores, which close them.
     return {
-      operations: [["ListInsightsMetricData", listInsightsMetricDataOperation({ series: store, trails })]],
-      consumers: () => [
-        {
-          name: "insights",
-          cursor: runner.cursorSeq(),
-          neededFromSeq: runner.cursorSeq() + 1,
-          ...(runner.lastError !== undefined ? { lastError: String(runner.lastError) } : {}),
-        },
-      ],
-      jobs: [
-        {
-          name: "insights-retention",
-          intervalMs: INSIGHTS_PRUNE_INTERVAL_MS,
-          runAtStart: true,
-          run: () => store.prune(clock.nowMs()),
-        },
-      ],
-      async close() {
-        clearInterval(timer);
-        await runner.stop();
-        await consumer.close();
-        trails.close();
-        await store.close();
-      },
+      store,
+      trails: stores.trails,
+      leases: { store: stores.leases, holder },
+      cluster: true,
+      close: () => store.close(),
     };
-  },
-};
+  });
+}

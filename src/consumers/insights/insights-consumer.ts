@@ -63,17 +63,22 @@ export class InsightsConsumer implements Consumer {
       const counted = countBatch(batch, nowMs);
       await this.options.store.addCounts({ toSeq: last.seq, ...counted }, this.fencing());
       const caughtUp = last.seq >= this.options.journal.headSeq();
-      const touched = new Set(counted.regions.map((r) => regionId(r)));
-      for (const region of await this.options.store.regions())
-        if (touched.has(regionId(region))) await this.judgeRegion(region, nowMs, caughtUp);
+      const stored = new Map((await this.options.store.regions()).map((r) => [regionId(r), r]));
+      for (const seen of counted.regions) {
+        const region = stored.get(regionId(seen));
+        if (region !== undefined) await this.judgeRegion(region, this.closedByEvents(seen, nowMs), caughtUp);
+      }
     });
   }
 
-  /** The wall-clock pass: judges every account and region whose minutes the clock closed. */
+  /** The wall-clock pass: judges every account and region quiet for the delay, up to what the clock closed. */
   tick(): Promise<void> {
     return this.exclusive(async () => {
       const nowMs = this.options.clock.nowMs();
-      for (const region of await this.options.store.regions()) await this.judgeRegion(region, nowMs, true);
+      const delayMs = this.options.settings.detectionDelayMs;
+      for (const region of await this.options.store.regions())
+        if (nowMs - region.lastArrivalMs >= delayMs)
+          await this.judgeRegion(region, closedThrough(nowMs, delayMs), true);
     });
   }
 
@@ -82,19 +87,20 @@ export class InsightsConsumer implements Consumer {
     await this.options.store.cursor();
   }
 
-  /** The frontier of an account and region (decision 0019, point 4). */
-  frontierOf(region: RegionActivity, nowMs: number): number {
-    const delayMs = this.options.settings.detectionDelayMs;
-    const byEvents = closedThrough(Math.min(region.newestEventMs, nowMs), delayMs);
-    const quiet = nowMs - region.lastArrivalMs >= delayMs;
-    return quiet ? Math.max(byEvents, closedThrough(nowMs, delayMs)) : byEvents;
+  /**
+   * What a batch closed in an account and region: the minutes ending a delay before its newest
+   * eventTime there (decision 0019, point 4). The batch's own, not the newest ever seen: live calls
+   * must not close the minutes of history still being sent in eventTime order.
+   */
+  private closedByEvents(seen: RegionActivity, nowMs: number): number {
+    return closedThrough(Math.min(seen.newestEventMs, nowMs), this.options.settings.detectionDelayMs);
   }
 
-  private async judgeRegion(region: RegionActivity, nowMs: number, caughtUp: boolean): Promise<void> {
-    const frontierMs = this.frontierOf(region, nowMs);
+  private async judgeRegion(region: RegionActivity, frontierMs: number, caughtUp: boolean): Promise<void> {
     const id = regionId(region);
     const previous = this.judgedFrontier.get(id) ?? -Infinity;
-    if (frontierMs <= previous || (!caughtUp && frontierMs - previous < CATCH_UP_JUDGE_EVERY_MS)) return;
+    // Catching up on history in eventTime order, judge once per hour of it; pendingSeries finds the rest.
+    if (!caughtUp && frontierMs > previous && frontierMs - previous < CATCH_UP_JUDGE_EVERY_MS) return;
     const { store } = this.options;
     const pending = await store.pendingSeries(region.accountId, region.region, frontierMs);
     if (pending.length > 0) {
