@@ -20,7 +20,8 @@ import { toEventTime } from "../../src/lib/clock.js";
  * Issue #14, Insights: a back-dated week of baseline, then a spike of CreateUser calls and a burst of
  * AccessDenied errors, through a real `cairn server` and the real AWS CLI. Start and End records with
  * the statistics and attributions of spec §8.2 appear in LookupEvents (EventCategory insight, and only
- * there), in the trail's CloudTrail-Insight folder (digested: validate-logs says valid), and
+ * there), in the trail's CloudTrail-Insight folder (digested: validate-logs says valid), in the
+ * event data store of category Insight, and
  * ListInsightsMetricData returns the counts ingested; the steady series gives no Insight.
  */
 const skip = awsCliMissingReason();
@@ -131,6 +132,7 @@ describe("CloudTrail Insights through a real server and the AWS CLI", { skip }, 
   let cli: (args: string[]) => Promise<AwsCliResult>;
   let s3: S3Client;
   let trailArn: string;
+  let storeId: string;
   let insights: Insight[];
 
   const ingest = async (records: Array<Record<string, unknown>>): Promise<void> => {
@@ -202,6 +204,16 @@ describe("CloudTrail Insights through a real server and the AWS CLI", { skip }, 
       "--insight-selectors",
       '[{"InsightType":"ApiCallRateInsight"},{"InsightType":"ApiErrorRateInsight"}]',
     ]);
+    // An event data store of category Insight (the default one selects management events only).
+    const store = (await ok([
+      "cloudtrail",
+      "create-event-data-store",
+      "--name",
+      "insights-store",
+      "--advanced-event-selectors",
+      '[{"Name":"Insights","FieldSelectors":[{"Field":"eventCategory","Equals":["Insight"]}]}]',
+    ])) as { EventDataStoreArn: string };
+    storeId = store.EventDataStoreArn.split("/").at(-1)!;
     // The last hour of baseline, the spike and the burst, and the steady series past them: its
     // eventTime closes the spike's and the burst's minutes, and their quiet minutes after. In
     // eventTime order, as live calls arrive: a minute is judged once later events were seen, and
@@ -384,6 +396,39 @@ describe("CloudTrail Insights through a real server and the AWS CLI", { skip }, 
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     assert.doesNotMatch(result.stdout + result.stderr, /INVALID/);
     for (const key of delivered.files) assert.match(result.stdout, new RegExp(`${key.replace(/[.]/g, "\\.")}\\tvalid`));
+  });
+
+  it("stores them in the event data store of category Insight, and nothing else there", async () => {
+    const rows = await pollUntil(
+      async () => {
+        const started = (await ok([
+          "cloudtrail",
+          "start-query",
+          "--query-statement",
+          `SELECT eventID, eventCategory FROM ${storeId}`,
+        ])) as { QueryId: string };
+        const results = await pollUntil(
+          async () => {
+            const got = (await ok(["cloudtrail", "get-query-results", "--query-id", started.QueryId])) as {
+              QueryStatus: string;
+              QueryResultRows?: Array<Array<Record<string, string>>>;
+            };
+            return got.QueryStatus === "FINISHED"
+              ? got
+              : got.QueryStatus === "FAILED"
+                ? assert.fail("query failed")
+                : undefined;
+          },
+          { timeoutMs: 30_000, intervalMs: 250, message: "the query to finish" },
+        );
+        const found = results.QueryResultRows ?? [];
+        return found.length >= insights.length ? found : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 500, message: "the Insights records in the Lake" },
+    );
+    const byColumn = rows.map((row) => Object.assign({}, ...row) as Record<string, string>);
+    assert.deepEqual(byColumn.map((r) => r["eventID"]).sort(), insights.map((i) => i.eventID).sort());
+    assert.ok(byColumn.every((r) => r["eventCategory"] === "Insight"));
   });
 
   it("answers ListInsightsMetricData with the counts ingested", async () => {
