@@ -26,6 +26,7 @@ import { clusterMasterKey } from "./cluster-secrets.js";
 import { ingestModule, liveTailModule, proxyModule } from "./modules/capture-modules.js";
 import { clusterEventHistoryModule, clusterTrailsModule } from "./modules/cluster-modules.js";
 import { clusterLakeModule } from "./modules/cluster-lake-module.js";
+import { clusterInsightsModule } from "./modules/insights-module.js";
 import { quarantineModule } from "./modules/quarantine-module.js";
 import { clusterSnsModule } from "./modules/sns-module.js";
 import { clusterEventsModule } from "./modules/events-module.js";
@@ -39,6 +40,7 @@ export function clusterModules(
   return [
     clusterEventHistoryModule(stores, nodeId, () => stores.journal.latestSeq()),
     clusterTrailsModule(stores, nodeId),
+    clusterInsightsModule(stores, nodeId),
     clusterLakeModule(stores, nodeId),
     clusterSnsModule(stores.db),
     clusterEventsModule(stores, nodeId),

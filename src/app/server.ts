@@ -30,6 +30,7 @@ import { openBuckets, type Buckets } from "./buckets.js";
 import { clusterModules, clusterNodeId, openClusterStores } from "./cluster-stores.js";
 import { ingestModule, liveTailModule, proxyModule } from "./modules/capture-modules.js";
 import { eventHistoryModule } from "./modules/event-history-module.js";
+import { insightsModule } from "./modules/insights-module.js";
 import { lakeModule } from "./modules/lake-module.js";
 import { quarantineModule } from "./modules/quarantine-module.js";
 import { trailsModule } from "./modules/trails-module.js";
@@ -45,6 +46,7 @@ import { ModuleRegistry, type CairnModule, type ModuleContext } from "./registry
 const SERVER_MODULES: readonly CairnModule[] = [
   eventHistoryModule,
   trailsModule,
+  insightsModule,
   lakeModule,
   snsModule,
   eventsModule,

@@ -252,6 +252,55 @@ const ServerSettingsSchema = Type.Object({
     description:
       "How often small Parquet files of event data stores are merged (docs/reference/lake.md, Compaction); 0 turns compaction off.",
   }),
+  insightsBaselineDays: Type.Integer({
+    minimum: 1,
+    maximum: 14,
+    default: 7,
+    env: "CAIRN_INSIGHTS_BASELINE_DAYS",
+    flag: "--insights-baseline-days",
+    mustBe: "an integer 1–14",
+    description:
+      "CloudTrail Insights: days of calls before each minute its rate is compared with (AWS: 7). At most 14, as 1-minute points are kept 15 days (docs/decisions/0019-insights.md).",
+  }),
+  insightsDetectionDelaySeconds: Type.Integer({
+    minimum: 0,
+    maximum: 3600,
+    default: 60,
+    env: "CAIRN_INSIGHTS_DETECTION_DELAY_SECONDS",
+    flag: "--insights-detection-delay-seconds",
+    mustBe: "an integer 0–3600",
+    description:
+      "CloudTrail Insights: a minute is judged once events this much later (eventTime) were seen in its account and region, or this long after the last one arrived: room for calls logged late.",
+  }),
+  insightsThresholdSigma: Type.Number({
+    minimum: 1,
+    maximum: 100,
+    default: 6,
+    env: "CAIRN_INSIGHTS_THRESHOLD_SIGMA",
+    flag: "--insights-threshold-sigma",
+    mustBe: "a number 1–100",
+    description:
+      "CloudTrail Insights: a minute is unusual when its calls exceed the baseline mean by this many standard deviations (and the minimum rate).",
+  }),
+  insightsMinimumRate: Type.Number({
+    minimum: 1,
+    maximum: 1_000_000,
+    default: 10,
+    env: "CAIRN_INSIGHTS_MINIMUM_RATE",
+    flag: "--insights-minimum-rate",
+    mustBe: "a number 1–1000000",
+    description:
+      "CloudTrail Insights: calls (or errors) per minute an API must exceed before its rate can be unusual, whatever its baseline.",
+  }),
+  insightsQuietMinutes: Type.Integer({
+    minimum: 1,
+    maximum: 1440,
+    default: 5,
+    env: "CAIRN_INSIGHTS_QUIET_MINUTES",
+    flag: "--insights-quiet-minutes",
+    mustBe: "an integer 1–1440",
+    description: "CloudTrail Insights: minutes in a row back under the threshold that end an Insight (its End record).",
+  }),
   healthMaxLagSeconds: Type.Integer({
     minimum: 1,
     maximum: 86400,
@@ -370,6 +419,11 @@ const NUMERIC_SETTINGS: ReadonlySet<ServerSettingName> = new Set([
   "lakeFlushIntervalMs",
   "lakeCompactionIntervalMs",
   "healthMaxLagSeconds",
+  "insightsBaselineDays",
+  "insightsDetectionDelaySeconds",
+  "insightsThresholdSigma",
+  "insightsMinimumRate",
+  "insightsQuietMinutes",
   "journalReplicas",
   "journalRetentionDays",
   "lakeCacheBytes",

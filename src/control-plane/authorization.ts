@@ -22,6 +22,7 @@ const NAMED_BY: Record<string, { member: string; kind: ResourceKind }> = {
   PutEventSelectors: { member: "TrailName", kind: "trail" },
   GetInsightSelectors: { member: "TrailName", kind: "trail" },
   PutInsightSelectors: { member: "TrailName", kind: "trail" },
+  ListInsightsMetricData: { member: "TrailName", kind: "trail" },
   GetEventDataStore: { member: "EventDataStore", kind: "eventdatastore" },
   UpdateEventDataStore: { member: "EventDataStore", kind: "eventdatastore" },
   DeleteEventDataStore: { member: "EventDataStore", kind: "eventdatastore" },

@@ -46,6 +46,8 @@ export const API_ERRORS = {
   InvalidCloudWatchLogsRoleArnException: 400,
   OrganizationsNotInUseException: 400,
   InvalidEventSelectorsException: 400,
+  InvalidInsightSelectorsException: 400,
+  InsightNotEnabledException: 400,
   TagsLimitExceededException: 400,
   InvalidTagParameterException: 400,
   ResourceNotFoundException: 400,

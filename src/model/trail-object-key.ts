@@ -68,6 +68,30 @@ export function logFileKey(scope: KeyScope, region: string, deliveredAtMs: numbe
   return `${accountRoot(scope)}CloudTrail/${region}/${dateFolders(deliveredAtMs)}/${name}`;
 }
 
+/** The folders of a trail's files under `AWSLogs/<acct>/`: events, and Insights events (spec §2.1). */
+export type LogFolder = "CloudTrail" | "CloudTrail-Insight";
+
+/**
+ * A log file's key in `folder`: `CloudTrail` as logFileKey, `CloudTrail-Insight` for Insights
+ * events, whose name says `CloudTrail-Insight` where a log file's says `CloudTrail` (spec §2.1).
+ *
+ * @example
+ * folderFileKey("CloudTrail-Insight", { accountId: "111122223333" }, "us-east-2", Date.UTC(2015, 7, 1, 2, 10), "Mu0KsOhtH1ar15ZZ")
+ * // "AWSLogs/111122223333/CloudTrail-Insight/us-east-2/2015/08/01/111122223333_CloudTrail-Insight_us-east-2_20150801T0210Z_Mu0KsOhtH1ar15ZZ.json.gz"
+ */
+export function folderFileKey(
+  folder: LogFolder,
+  scope: KeyScope,
+  region: string,
+  deliveredAtMs: number,
+  unique: string,
+): string {
+  if (folder === "CloudTrail") return logFileKey(scope, region, deliveredAtMs, unique);
+  if (!/^[A-Za-z0-9]{16}$/.test(unique)) throw new RangeError(`Invalid unique suffix "${unique}".`);
+  const name = `${scope.accountId}_${folder}_${region}_${minuteStamp(deliveredAtMs)}_${unique}.json.gz`;
+  return `${accountRoot(scope)}${folder}/${region}/${dateFolders(deliveredAtMs)}/${name}`;
+}
+
 export interface DigestKeyParts {
   /** The region the digest covers (folder and first region in the name). */
   readonly region: string;

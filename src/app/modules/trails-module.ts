@@ -11,7 +11,7 @@ import { createListPublicKeysOperation } from "../../control-plane/list-public-k
 import type { OperationHandler } from "../../control-plane/operation.js";
 import { createTrailOperations } from "../../control-plane/trails/trail-operations.js";
 import { startS3Server, type S3Server } from "../../http/s3-server/start-s3-server.js";
-import { compileEventSelectors } from "../../selectors/selector-matcher.js";
+import { trailRecordMatcher } from "../../consumers/trail-delivery/trail-record-matcher.js";
 import { openFileDeliveryStateStore } from "../../stores/trails/file-delivery-state-store.js";
 import { openSqliteTrailStore } from "../../stores/trails/sqlite-trail-store.js";
 import type { DeliveryStateStore, TrailStore } from "../../stores/trails/index.js";
@@ -53,7 +53,7 @@ export async function startTrailsOn(
     clock,
     deliveryIntervalSeconds: settings.deliveryIntervalSeconds,
     digestIntervalSeconds: settings.digestIntervalSeconds,
-    matcherFor: (trail) => compileEventSelectors(trail),
+    matcherFor: (trail) => trailRecordMatcher(trail),
     quarantine,
     ...(backends.leases !== undefined ? { leases: backends.leases } : {}),
     notify: trailNotifier(context, backends.sns),

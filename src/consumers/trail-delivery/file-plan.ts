@@ -1,4 +1,10 @@
-import { logFileKey, uniqueSuffix, UNIQUE_LENGTH, type KeyScope } from "../../model/trail-object-key.js";
+import {
+  folderFileKey,
+  uniqueSuffix,
+  UNIQUE_LENGTH,
+  type KeyScope,
+  type LogFolder,
+} from "../../model/trail-object-key.js";
 import type { PlannedFile } from "../../stores/trails/index.js";
 
 /**
@@ -18,6 +24,7 @@ export interface FileLimits {
 interface Group {
   readonly accountId: string;
   readonly region: string;
+  readonly folder: LogFolder;
   readonly seqs: number[];
   readonly sizes: number[];
   bytes: number;
@@ -32,11 +39,19 @@ export class PendingBatch {
     return this.count;
   }
 
-  add(accountId: string, region: string, seq: number, bytes: number, appendedAtMs: number): void {
-    const id = `${accountId}/${region}`;
+  /** `folder`: Insights events go to files of their own (spec §2.1), never among the events. */
+  add(
+    accountId: string,
+    region: string,
+    seq: number,
+    bytes: number,
+    appendedAtMs: number,
+    folder: LogFolder = "CloudTrail",
+  ): void {
+    const id = `${accountId}/${region}/${folder}`;
     let group = this.groups.get(id);
     if (group === undefined) {
-      group = { accountId, region, seqs: [], sizes: [], bytes: 0, firstAppendedAtMs: appendedAtMs };
+      group = { accountId, region, folder, seqs: [], sizes: [], bytes: 0, firstAppendedAtMs: appendedAtMs };
       this.groups.set(id, group);
     }
     group.seqs.push(seq);
@@ -90,7 +105,8 @@ export class PendingBatch {
           bytes += group.sizes[end]!;
           end++;
         }
-        const key = logFileKey(
+        const key = folderFileKey(
+          group.folder,
           scopeFor(group.accountId),
           group.region,
           deliveredAtMs,

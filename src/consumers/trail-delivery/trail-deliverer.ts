@@ -187,7 +187,14 @@ export class TrailDeliverer implements Consumer {
         const record = entryRecord(entry);
         // Examined only once looked at: a record this throws on is retried (and then quarantined), not skipped.
         if (recordInTrailScope(this.trail, record) && this.options.matcher.matches(record))
-          this.pending.add(recordAccountId(record), record.awsRegion, entry.seq, entry.json.length, entry.appendedAtMs);
+          this.pending.add(
+            recordAccountId(record),
+            record.awsRegion,
+            entry.seq,
+            entry.json.length,
+            entry.appendedAtMs,
+            record.eventType === "AwsCloudTrailInsight" ? "CloudTrail-Insight" : "CloudTrail",
+          );
         this.examinedTo = entry.seq;
       }
       // Behind the journal, keep filling files (up to their cap) instead of writing one small file per

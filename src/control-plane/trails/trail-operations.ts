@@ -5,6 +5,7 @@
 import type { OperationHandler } from "../operation.js";
 import { createTrailOperation, updateTrailOperation } from "./create-update-trail.js";
 import { getEventSelectorsOperation, putEventSelectorsOperation } from "./event-selector-operations.js";
+import { getInsightSelectorsOperation, putInsightSelectorsOperation } from "./insight-selector-operations.js";
 import { describeTrailsOperation, getTrailOperation, listTrailsOperation } from "./read-trails.js";
 import { addTagsOperation, listTagsOperation, removeTagsOperation } from "./tag-operations.js";
 import type { TrailOperationDeps } from "./trail-deps.js";
@@ -35,6 +36,8 @@ export function createTrailOperations(deps: TrailOperationDeps): Map<string, Ope
     ["GetTrailStatus", getTrailStatusOperation(deps)],
     ["PutEventSelectors", putEventSelectorsOperation(deps)],
     ["GetEventSelectors", getEventSelectorsOperation(deps)],
+    ["PutInsightSelectors", putInsightSelectorsOperation(deps)],
+    ["GetInsightSelectors", getInsightSelectorsOperation(deps)],
     ["AddTags", addTagsOperation(deps)],
     ["ListTags", listTagsOperation(deps)],
     ["RemoveTags", removeTagsOperation(deps)],

@@ -44,7 +44,7 @@ export function trailWriteOutput(trail: TrailConfig): Record<string, unknown> {
   };
 }
 
-/** The `Trail` structure. Cairn has no Insights yet, so HasInsightSelectors is always false. */
+/** The `Trail` structure. */
 export function describeTrail(trail: TrailConfig): Record<string, unknown> {
   return {
     Name: trail.name,
@@ -57,7 +57,7 @@ export function describeTrail(trail: TrailConfig): Record<string, unknown> {
     LogFileValidationEnabled: trail.logFileValidationEnabled,
     ...optionalTail(trail),
     HasCustomEventSelectors: trail.hasCustomEventSelectors,
-    HasInsightSelectors: false,
+    HasInsightSelectors: (trail.insightSelectors?.length ?? 0) > 0,
     IsOrganizationTrail: trail.isOrganizationTrail,
   };
 }

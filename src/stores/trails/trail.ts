@@ -25,6 +25,8 @@ export interface TrailConfig {
   readonly eventSelectors?: readonly BasicEventSelector[];
   readonly advancedEventSelectors?: readonly AdvancedEventSelector[];
   readonly hasCustomEventSelectors: boolean;
+  /** PutInsightSelectors (spec §8.1); absent or empty: Insights are off. */
+  readonly insightSelectors?: readonly InsightSelector[];
   readonly tags: ReadonlyArray<{ Key: string; Value?: string }>;
   readonly isLogging: boolean;
   readonly startLoggingTimeMs?: number;
@@ -40,6 +42,12 @@ export interface TrailConfig {
    * the StopLogging call's own record, and nothing journaled later.
    */
   readonly deliverUntilSeq?: number;
+}
+
+/** One Insight selector of a trail, as PutInsightSelectors stored it; no EventCategories means Management. */
+export interface InsightSelector {
+  readonly InsightType: "ApiCallRateInsight" | "ApiErrorRateInsight";
+  readonly EventCategories?: ReadonlyArray<"Management" | "Data">;
 }
 
 export interface TrailDeliveryStatus {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   digestKey,
+  folderFileKey,
   logFileKey,
   minuteStamp,
   parseTrailArn,
@@ -50,6 +51,29 @@ describe("log file keys (spec §2.1)", () => {
 
   it("refuses a suffix that is not 16 alphanumerics", () => {
     assert.throws(() => logFileKey({ accountId: "111122223333" }, "us-east-1", 0, "short"));
+    assert.throws(() => folderFileKey("CloudTrail-Insight", { accountId: "111122223333" }, "us-east-1", 0, "short"));
+  });
+
+  it("puts Insights files in CloudTrail-Insight/, named CloudTrail-Insight, with the prefix and org id", () => {
+    const at = Date.UTC(2015, 7, 1, 2, 10, 59);
+    assert.equal(
+      folderFileKey("CloudTrail-Insight", { accountId: "111122223333" }, "us-east-2", at, "Mu0KsOhtH1ar15ZZ"),
+      "AWSLogs/111122223333/CloudTrail-Insight/us-east-2/2015/08/01/111122223333_CloudTrail-Insight_us-east-2_20150801T0210Z_Mu0KsOhtH1ar15ZZ.json.gz",
+    );
+    assert.equal(
+      folderFileKey(
+        "CloudTrail-Insight",
+        { accountId: "111122223333", prefix: "p/q", organizationId: "o-abc" },
+        "us-east-2",
+        at,
+        "Mu0KsOhtH1ar15ZZ",
+      ),
+      "p/q/AWSLogs/o-abc/111122223333/CloudTrail-Insight/us-east-2/2015/08/01/111122223333_CloudTrail-Insight_us-east-2_20150801T0210Z_Mu0KsOhtH1ar15ZZ.json.gz",
+    );
+    assert.equal(
+      folderFileKey("CloudTrail", { accountId: "111122223333" }, "us-east-2", at, "Mu0KsOhtH1ar15ZZ"),
+      logFileKey({ accountId: "111122223333" }, "us-east-2", at, "Mu0KsOhtH1ar15ZZ"),
+    );
   });
 
   it("unique suffixes are 16 characters of [A-Za-z0-9]", () => {

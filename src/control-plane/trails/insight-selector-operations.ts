@@ -1,0 +1,133 @@
+/** PutInsightSelectors and GetInsightSelectors on trails (spec §8.1, decision 0019). */
+import { ApiError } from "../../lib/api-error.js";
+import type { CloudTrailRecord } from "../../model/record.js";
+import { toLowerCamelKeys } from "../../normalize/lower-camel.js";
+import { compileEventSelectors } from "../../selectors/selector-matcher.js";
+import type { InsightSelector, TrailConfig } from "../../stores/trails/index.js";
+import { optionalString } from "../input.js";
+import type { OperationContext, OperationHandler } from "../operation.js";
+import type { TrailOperationDeps } from "./trail-deps.js";
+import { resolveTrail, trailResources } from "./trail-input.js";
+
+const INSIGHT_TYPES: ReadonlySet<string> = new Set(["ApiCallRateInsight", "ApiErrorRateInsight"]);
+const CATEGORIES: ReadonlySet<string> = new Set(["Management", "Data"]);
+
+function invalid(message: string): ApiError {
+  return new ApiError("InvalidInsightSelectorsException", message);
+}
+
+/** A management call of each kind the trail's event selectors must log for a type (spec §8.1 prerequisites). */
+function probe(readOnly: boolean): CloudTrailRecord {
+  return {
+    eventVersion: "1.11",
+    eventTime: "2026-01-01T00:00:00Z",
+    eventSource: "cloudtrail.amazonaws.com",
+    eventName: readOnly ? "ListTrails" : "CreateTrail",
+    awsRegion: "us-east-1",
+    requestParameters: null,
+    responseElements: null,
+    eventID: "00000000-0000-4000-8000-000000000000",
+    readOnly,
+    eventType: "AwsApiCall",
+    managementEvent: true,
+    eventCategory: "Management",
+  };
+}
+
+/** The trail selects write management events (ApiCallRateInsight), or any (ApiErrorRateInsight). */
+function checkPrerequisites(trail: TrailConfig, selectors: readonly InsightSelector[]): void {
+  const matcher = compileEventSelectors(trail);
+  const writes = matcher.matches(probe(false));
+  const reads = matcher.matches(probe(true));
+  for (const { InsightType } of selectors) {
+    if (InsightType === "ApiCallRateInsight" && !writes)
+      throw invalid("ApiCallRateInsight requires the trail to log write management events.");
+    if (InsightType === "ApiErrorRateInsight" && !writes && !reads)
+      throw invalid("ApiErrorRateInsight requires the trail to log read or write management events.");
+  }
+}
+
+function readCategories(value: unknown, index: number): InsightSelector["EventCategories"] {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.some((c) => typeof c !== "string"))
+    throw new ApiError(
+      "SerializationException",
+      `Member 'InsightSelectors[${index}].EventCategories' must be a list of strings.`,
+    );
+  const categories = [...new Set(value as string[])];
+  const unknown = categories.find((category) => !CATEGORIES.has(category));
+  if (unknown !== undefined)
+    throw invalid(`EventCategories value ${JSON.stringify(unknown)} is not Management or Data.`);
+  if (categories.length === 0) throw invalid("EventCategories must name Management or Data when it is given.");
+  // Data-event Insights (trail-only in AWS) are not computed by Cairn yet: refused rather than accepted and silent.
+  if (categories.includes("Data"))
+    throw new ApiError("UnsupportedOperationException", "Cairn computes Insights on management events only.");
+  return categories as Array<"Management">;
+}
+
+/** The InsightSelectors member: a list of at most one selector per type. */
+function readSelectors(input: Record<string, unknown>): InsightSelector[] {
+  const value = input["InsightSelectors"];
+  if (value === undefined || value === null)
+    throw new ApiError("InvalidParameterException", "InsightSelectors is required.");
+  if (!Array.isArray(value))
+    throw new ApiError("SerializationException", "Member 'InsightSelectors' must be a list of InsightSelector.");
+  const selectors = (value as unknown[]).map((item, index): InsightSelector => {
+    if (typeof item !== "object" || item === null || Array.isArray(item))
+      throw new ApiError("SerializationException", `Member 'InsightSelectors[${index}]' must be an InsightSelector.`);
+    const selector = item as Record<string, unknown>;
+    const type = selector["InsightType"];
+    if (typeof type !== "string" || !INSIGHT_TYPES.has(type))
+      throw invalid(
+        `InsightType must be ApiCallRateInsight or ApiErrorRateInsight (got ${JSON.stringify(type ?? null)}).`,
+      );
+    const categories = readCategories(selector["EventCategories"], index);
+    return {
+      InsightType: type as InsightSelector["InsightType"],
+      ...(categories !== undefined ? { EventCategories: categories } : {}),
+    };
+  });
+  if (new Set(selectors.map((s) => s.InsightType)).size !== selectors.length)
+    throw invalid("Each InsightType may appear only once.");
+  return selectors;
+}
+
+/** Event data stores' Insights (EventDataStore, InsightsDestination) need Insights event data stores: not served. */
+function trailOnly(input: Record<string, unknown>): void {
+  const store = optionalString(input, "EventDataStore");
+  if (store === undefined && optionalString(input, "InsightsDestination") === undefined) return;
+  if (optionalString(input, "TrailName") !== undefined)
+    throw new ApiError("InvalidParameterCombinationException", "Specify either TrailName or EventDataStore, not both.");
+  throw new ApiError(
+    "UnsupportedOperationException",
+    "Cairn serves Insights on trails only, not on event data stores.",
+  );
+}
+
+export function putInsightSelectorsOperation(deps: TrailOperationDeps): OperationHandler {
+  return async function putInsightSelectors(input: Record<string, unknown>, context: OperationContext) {
+    trailOnly(input);
+    const selectors = readSelectors(input);
+    const trail = await resolveTrail(deps.trails, input, "TrailName", context, { mutating: true });
+    checkPrerequisites(trail, selectors);
+    const updated: TrailConfig = { ...trail, insightSelectors: selectors };
+    await deps.trails.put(updated);
+    const output = { TrailARN: updated.trailArn, InsightSelectors: selectors };
+    return {
+      output,
+      responseElements: toLowerCamelKeys(output) as Record<string, unknown>,
+      resources: trailResources(updated),
+    };
+  };
+}
+
+export function getInsightSelectorsOperation(deps: TrailOperationDeps): OperationHandler {
+  return async function getInsightSelectors(input: Record<string, unknown>, context: OperationContext) {
+    trailOnly(input);
+    const trail = await resolveTrail(deps.trails, input, "TrailName", context, { mutating: false });
+    const selectors = trail.insightSelectors ?? [];
+    if (selectors.length === 0)
+      throw new ApiError("InsightNotEnabledException", `Trail ${trail.trailArn} does not have Insights enabled.`);
+    return { output: { TrailARN: trail.trailArn, InsightSelectors: selectors }, resources: trailResources(trail) };
+  };
+}
