@@ -10,29 +10,18 @@ import {
   openSqliteEventRuleStore,
   resealConnectionSecrets,
   resealPostgresConnectionSecrets,
-  type EventRuleStore,
 } from "../../src/stores/event-rules/index.js";
-import { openPostgresDatabase, type PostgresDatabase } from "../../src/stores/postgres/index.js";
+import { openPostgresDatabase } from "../../src/stores/postgres/index.js";
 import { postgresMissingReason, startPostgresServer, type PostgresServer } from "../helpers/postgres-server.js";
+import { postgresPlace, sqlitePlace } from "./store-places.js";
 import { API_KEY_SECRET, connection, eventRuleStoreContractSuite, PASSWORD_SECRET } from "./event-rule-store.suite.js";
 
 const masterKey = masterKeyOf(randomBytes(32));
 
-eventRuleStoreContractSuite("SQLite", async () => {
-  const directory = await mkdtemp(join(tmpdir(), "cairn-event-rules-"));
-  const opened: EventRuleStore[] = [];
-  return {
-    open() {
-      const store = openSqliteEventRuleStore(join(directory, "event-rules.db"), { masterKey });
-      opened.push(store);
-      return store;
-    },
-    async cleanup() {
-      for (const store of opened) await store.close();
-      await rm(directory, { recursive: true, force: true });
-    },
-  };
-});
+eventRuleStoreContractSuite(
+  "SQLite",
+  sqlitePlace("event-rules.db", (path) => openSqliteEventRuleStore(path, { masterKey })),
+);
 
 describe("SQLite event rule store file", () => {
   it("is private to its owner and holds connection secrets only sealed", async () => {
@@ -91,25 +80,13 @@ describe("PostgreSQL event rule store", { skip: postgresMissing }, () => {
   before(async () => (server = await startPostgresServer()));
   after(() => server?.stop());
 
-  eventRuleStoreContractSuite("PostgreSQL", async () => {
-    const database = await server.createDatabase();
-    const dbs: PostgresDatabase[] = [];
-    const stores: EventRuleStore[] = [];
-    return {
-      async open() {
-        const db = openPostgresDatabase({ url: database.url });
-        dbs.push(db);
-        const store = await openPostgresEventRuleStore(db, { masterKey });
-        stores.push(store);
-        return store;
-      },
-      async cleanup() {
-        for (const store of stores) await store.close();
-        for (const db of dbs) await db.close();
-        await database.drop();
-      },
-    };
-  });
+  eventRuleStoreContractSuite(
+    "PostgreSQL",
+    postgresPlace(
+      () => server,
+      (db) => openPostgresEventRuleStore(db, { masterKey }),
+    ),
+  );
 
   it("keeps connection secrets only sealed in the database, and re-seals them with a new key", async () => {
     const database = await server.createDatabase();
