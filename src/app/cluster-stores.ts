@@ -14,6 +14,7 @@ import { openPostgresLeaseStore, type LeaseStore } from "../stores/lease/index.j
 import { openPostgresDatabase, type PostgresDatabase } from "../stores/postgres/index.js";
 import { openPostgresPrincipalStore, type PrincipalStore } from "../stores/principals/index.js";
 import { openPostgresQuarantineStore, type QuarantineStore } from "../stores/quarantine/index.js";
+import { openPostgresSnsStore, type SnsStore } from "../stores/sns/index.js";
 import { openPostgresSigningKeyStore, type SigningKeyStore } from "../stores/signing-keys/index.js";
 import {
   openPostgresDeliveryStateStore,
@@ -28,7 +29,7 @@ import { clusterEventHistoryModule, clusterTrailsModule } from "./modules/cluste
 import { clusterLakeModule } from "./modules/cluster-lake-module.js";
 import { clusterInsightsModule } from "./modules/insights-module.js";
 import { quarantineModule } from "./modules/quarantine-module.js";
-import { clusterSnsModule } from "./modules/sns-module.js";
+import { snsModule } from "./modules/sns-module.js";
 import { clusterEventsModule } from "./modules/events-module.js";
 import type { CairnModule } from "./registry.js";
 
@@ -42,7 +43,7 @@ export function clusterModules(
     clusterTrailsModule(stores, nodeId),
     clusterInsightsModule(stores, nodeId),
     clusterLakeModule(stores, nodeId),
-    clusterSnsModule(stores.db),
+    snsModule,
     clusterEventsModule(stores, nodeId),
     ingestModule,
     liveTailModule,
@@ -71,6 +72,7 @@ export interface ClusterStores {
   readonly signingKeys: SigningKeyStore;
   readonly buckets: Buckets;
   readonly quarantine: QuarantineStore;
+  readonly sns: SnsStore;
   readonly leases: LeaseStore;
   readonly trails: PostgresTrailStore;
   readonly deliveryStates: PostgresDeliveryStateStore;
@@ -104,6 +106,7 @@ export async function openClusterStores(settings: ServerSettings, clock: Clock):
     const signingKeys = await openPostgresSigningKeyStore(db, { clock, masterKey: resolved.key });
     const owners = await opened(openPostgresBucketOwnerStore(db));
     const quarantine = await opened(openPostgresQuarantineStore(db));
+    const sns = await opened(openPostgresSnsStore(db));
     const leases = await opened(openPostgresLeaseStore(db));
     const trails = await opened(openPostgresTrailStore(db));
     const deliveryStates = await opened(openPostgresDeliveryStateStore(db));
@@ -123,7 +126,7 @@ export async function openClusterStores(settings: ServerSettings, clock: Clock):
     const buckets: Buckets = { store, embedded: undefined, owners };
     const close = () => closeInReverse(closers);
     return {
-      ...{ db, journal, principals, signingKeys, buckets, quarantine, leases, trails, deliveryStates, cursors },
+      ...{ db, journal, principals, signingKeys, buckets, quarantine, sns, leases, trails, deliveryStates, cursors },
       ...{ lakeCatalog, masterKey: resolved, close },
     };
   } catch (error) {

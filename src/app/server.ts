@@ -23,6 +23,7 @@ import { lockDataDirectory, type DataDirectoryLock } from "../lib/data-directory
 import { LocalLeaseStore, type LeaseStore } from "../stores/lease/index.js";
 import type { Principal, PrincipalStore } from "../stores/principals/index.js";
 import { openSqliteQuarantineStore, type QuarantineStore } from "../stores/quarantine/index.js";
+import { openSqliteSnsStore, type SnsStore } from "../stores/sns/index.js";
 import { openFileSigningKeyStore, type SigningKeyStore } from "../stores/signing-keys/index.js";
 import { openDataDirectorySecrets } from "./data-directory-secrets.js";
 import { ensureBootstrapAdmin, writeAwsClientFiles } from "./bootstrap.js";
@@ -81,7 +82,7 @@ export async function startServer(
   const node = isClusterMode(settings)
     ? await openClusterNode(settings, clock)
     : await openEmbeddedNode(settings, clock);
-  const { masterKey, principals, journal, buckets, quarantine, signingKeys, leases } = node;
+  const { masterKey, principals, journal, buckets, quarantine, sns, signingKeys, leases } = node;
   const admin = await ensureBootstrapAdmin(principals, settings);
   const authorizer = appAuthorizer(principals);
   const context: ModuleContext = {
@@ -93,6 +94,7 @@ export async function startServer(
     buckets,
     authorizer,
     quarantine,
+    sns,
     masterKey: masterKey.key,
     onInternalError: reportInternalError,
   };
@@ -151,6 +153,7 @@ interface NodeStores {
   readonly journal: Journal;
   readonly buckets: Buckets;
   readonly quarantine: QuarantineStore;
+  readonly sns: SnsStore;
   readonly signingKeys: SigningKeyStore;
   readonly leases: LeaseStore;
   readonly nodeId: string;
@@ -182,15 +185,17 @@ async function openEmbeddedStores(
   const journal = await openFileJournal({ directory: join(settings.dataDir, "journal"), clock });
   const buckets = openBuckets(settings);
   const quarantine = openSqliteQuarantineStore(join(settings.dataDir, "quarantine.db"));
+  const sns = openSqliteSnsStore(join(settings.dataDir, "sns.db"));
   const leases = new LocalLeaseStore(clock);
   return {
-    ...{ masterKey, principals, journal, buckets, quarantine, leases, nodeId: "embedded", mode: "embedded" },
+    ...{ masterKey, principals, journal, buckets, quarantine, sns, leases, nodeId: "embedded", mode: "embedded" },
     modules: SERVER_MODULES,
     signingKeys: openFileSigningKeyStore({ dataDir: settings.dataDir, clock, masterKey: masterKey.key }),
     async close() {
       await buckets.owners.close();
       await journal.close();
       await quarantine.close();
+      await sns.close();
       await leases.close();
       await principals.close();
       lock.release();

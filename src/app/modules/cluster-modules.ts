@@ -4,7 +4,6 @@ import { quarantineFor } from "../../consumers/quarantine.js";
 import { trailsNeededFromSeq } from "../../consumers/trail-delivery/trail-retention.js";
 import { createLookupEventsOperation } from "../../control-plane/lookup-events.js";
 import type { PostgresDatabase } from "../../stores/postgres/index.js";
-import { openPostgresSnsStore } from "../../stores/sns/index.js";
 import type { LeaseStore } from "../../stores/lease/index.js";
 import type { PostgresDeliveryStateStore, PostgresTrailStore, TrailStore } from "../../stores/trails/index.js";
 import type { CairnModule } from "../registry.js";
@@ -117,13 +116,12 @@ export function clusterTrailsModule(
   return {
     name: "trails",
     async start(context) {
-      const sns = await openPostgresSnsStore(stores.db);
       const shutdown = new AbortController();
       const { delivery, operations } = await startTrailsOn(context, {
         trails: stores.trails,
         deliveryStates: stores.deliveryStates,
         leases: { store: stores.leases, holder },
-        sns: { store: sns, shutdown: shutdown.signal },
+        sns: { store: context.sns, shutdown: shutdown.signal },
       });
       return {
         operations,
@@ -135,7 +133,6 @@ export function clusterTrailsModule(
         async close() {
           shutdown.abort();
           await delivery.stop();
-          await sns.close();
         },
       };
     },

@@ -20,7 +20,7 @@ import {
   openSqliteRuleDeliveryStore,
   type RuleDeliveryStore,
 } from "../../stores/rule-deliveries/index.js";
-import { openPostgresSnsStore, openSqliteSnsStore, type SnsStore } from "../../stores/sns/index.js";
+import type { SnsStore } from "../../stores/sns/index.js";
 import type { CairnModule, Job, ModuleContext } from "../registry.js";
 
 /** Failures of rule targets are kept this long (as Event history keeps records), then trimmed daily. */
@@ -34,8 +34,6 @@ const RULE_DELIVERY_LEASE = "event-rules";
 interface EventsBackends {
   readonly rules: EventRuleStore;
   readonly deliveries: RuleDeliveryStore;
-  /** A handle on the SNS store, for rules whose targets are topics on Cairn. */
-  readonly sns: SnsStore;
 }
 
 /** How rule delivery runs: on this node at once (embedded), or on the holder of a lease (cluster). */
@@ -74,7 +72,7 @@ function eventsModuleOn(open: (context: ModuleContext) => Promise<EventsBackends
         async close() {
           shutdown.abort();
           await running.close();
-          await Promise.all([backends.rules.close(), backends.deliveries.close(), backends.sns.close()]);
+          await Promise.all([backends.rules.close(), backends.deliveries.close()]);
         },
       };
     },
@@ -84,7 +82,7 @@ function eventsModuleOn(open: (context: ModuleContext) => Promise<EventsBackends
 function ruleDelivery(context: ModuleContext, backends: EventsBackends, shutdown: AbortSignal): RuleDelivery {
   const report = context.onInternalError;
   const invoker = new ApiDestinationInvoker({ shutdown, clock: context.clock });
-  const sns = new SnsPublisher({ store: backends.sns, shutdown, nowMs: () => context.clock.nowMs() });
+  const sns = new SnsPublisher({ store: context.sns, shutdown, nowMs: () => context.clock.nowMs() });
   return new RuleDelivery({
     journal: context.journal,
     rules: backends.rules,
@@ -92,7 +90,7 @@ function ruleDelivery(context: ModuleContext, backends: EventsBackends, shutdown
     sender: new RuleTargetSender({
       store: backends.rules,
       invoker,
-      publish: topicPublisher(backends.sns, sns, report),
+      publish: topicPublisher(context.sns, sns, report),
     }),
     quarantine: quarantineFor(context.quarantine, "event-rules", context.clock, (line) => process.stderr.write(line)),
     clock: context.clock,
@@ -155,7 +153,6 @@ export const eventsModule: CairnModule = eventsModuleOn(
   async ({ settings, masterKey }) => ({
     rules: openSqliteEventRuleStore(join(settings.dataDir, "event-rules.db"), { masterKey }),
     deliveries: openSqliteRuleDeliveryStore(join(settings.dataDir, "rule-deliveries.db")),
-    sns: openSqliteSnsStore(join(settings.dataDir, "sns.db")),
   }),
   { kind: "local" },
 );
@@ -172,7 +169,6 @@ export function clusterEventsModule(
     async () => ({
       rules: await openPostgresEventRuleStore(stores.db, { masterKey: stores.masterKey.key }),
       deliveries: await openPostgresRuleDeliveryStore(stores.db),
-      sns: await openPostgresSnsStore(stores.db),
     }),
     { kind: "leased", leases: stores.leases, nodeId },
   );

@@ -15,7 +15,7 @@ import { trailRecordMatcher } from "../../consumers/trail-delivery/trail-record-
 import { openFileDeliveryStateStore } from "../../stores/trails/file-delivery-state-store.js";
 import { openSqliteTrailStore } from "../../stores/trails/sqlite-trail-store.js";
 import type { DeliveryStateStore, TrailStore } from "../../stores/trails/index.js";
-import { openSqliteSnsStore, type SnsStore } from "../../stores/sns/index.js";
+import type { SnsStore } from "../../stores/sns/index.js";
 import { accountObjectStore } from "../../stores/bucket-owners/account-object-store.js";
 import { adoptBuckets } from "../buckets.js";
 import type { CairnModule, ModuleContext } from "../registry.js";
@@ -91,12 +91,11 @@ export const trailsModule: CairnModule = {
     const { embedded, owners } = buckets;
     const trails = openSqliteTrailStore(join(settings.dataDir, "control-plane.db"));
     await adoptBuckets(buckets, trails, settings.accountId);
-    const snsStore = openSqliteSnsStore(join(settings.dataDir, "sns.db"));
     const shutdown = new AbortController();
     const { delivery, operations } = await startTrailsOn(context, {
       trails,
       deliveryStates: openFileDeliveryStateStore(settings.dataDir),
-      sns: { store: snsStore, shutdown: shutdown.signal },
+      sns: { store: context.sns, shutdown: shutdown.signal },
     });
     let s3Server: S3Server | undefined;
     if (embedded !== undefined) {
@@ -126,7 +125,6 @@ export const trailsModule: CairnModule = {
         await s3Server?.close();
         shutdown.abort();
         await delivery.stop();
-        await snsStore.close();
         trails.close();
       },
     };
