@@ -26,34 +26,33 @@ export interface RuleDeliveryDeps {
  * record a queued delivery still needs is kept.
  */
 export class RuleDelivery {
-  private readonly runner: ConsumerRunner;
-  private readonly dispatcher: RuleDispatcher;
+  private running: { readonly runner: ConsumerRunner; readonly dispatcher: RuleDispatcher } | undefined;
   private oldestQueued: number | undefined;
 
-  constructor(private readonly deps: RuleDeliveryDeps) {
+  constructor(private readonly deps: RuleDeliveryDeps) {}
+
+  /** Starts matching and dispatching; again after stop() (a cluster node that regained the lease) too. */
+  async start(): Promise<void> {
+    if (this.running !== undefined) return;
+    const { deps } = this;
     const nowMs = (): number => deps.clock.nowMs();
     const rules = new CompiledRules(deps.rules, deps.report);
-    this.dispatcher = new RuleDispatcher({ ...deps, rules, nowMs });
-    const matcher = new RuleMatcher({
-      rules,
-      deliveries: deps.deliveries,
-      nowMs,
-      onQueued: () => this.dispatcher.wake(),
-    });
-    this.runner = new ConsumerRunner(deps.journal, matcher, {
+    const dispatcher = new RuleDispatcher({ ...deps, rules, nowMs });
+    const matcher = new RuleMatcher({ rules, deliveries: deps.deliveries, nowMs, onQueued: () => dispatcher.wake() });
+    const runner = new ConsumerRunner(deps.journal, matcher, {
       quarantine: deps.quarantine,
       onFailure: (error) => deps.report(new Error(`EventBridge rule matching failed (retried): ${String(error)}`)),
     });
-  }
-
-  async start(): Promise<void> {
-    await this.runner.start();
-    this.dispatcher.start();
+    await runner.start();
+    dispatcher.start();
+    this.running = { runner, dispatcher };
   }
 
   async stop(): Promise<void> {
-    await this.runner.stop();
-    await this.dispatcher.stop();
+    const running = this.running;
+    this.running = undefined;
+    await running?.runner.stop();
+    await running?.dispatcher.stop();
   }
 
   /** Refreshes what status() reports of the queue (a job calls it; status() must answer at once). */
@@ -61,9 +60,10 @@ export class RuleDelivery {
     this.oldestQueued = await this.deps.deliveries.oldestQueuedSeq();
   }
 
+  /** For `/health` and journal retention, while running. */
   status(): ConsumerStatus {
-    const cursor = this.runner.cursorSeq();
-    const error = this.runner.lastError;
+    const cursor = this.running?.runner.cursorSeq() ?? 0;
+    const error = this.running?.runner.lastError;
     return {
       name: "event-rules",
       cursor,

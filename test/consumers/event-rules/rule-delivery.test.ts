@@ -122,6 +122,21 @@ describe("EventBridge rule delivery (matcher, queue and dispatcher on a real SQL
     assert.equal(await deliveries.cursor(), 2);
   });
 
+  it("starts again after a stop (a cluster node that lost and regained the lease) and goes on from its cursor", async () => {
+    const sender = new ScriptedSender([{ kind: "delivered", httpStatus: 200 }]);
+    await start(new Rules([tampering({ inputPath: "$.detail.eventID" })]), sender);
+    await journal.append([{ json: record("StopLogging", "first") }]);
+    await pollUntil(() => sender.sent.length === 1, { message: "the first delivery" });
+    await running!.stop();
+    await journal.append([{ json: record("StopLogging", "second") }]);
+    await running!.start();
+    await pollUntil(() => sender.sent.length === 2, { message: "the second delivery after the restart" });
+    assert.deepEqual(
+      sender.sent.map((sent) => sent.body),
+      ['"first"', '"second"'],
+    );
+  });
+
   it("reschedules a retryable failure on the target's policy and gives up when it runs out", async () => {
     const sender = new ScriptedSender([{ kind: "retryable", httpStatus: 503, error: "HTTP 503" }]);
     const rules = new Rules([tampering({ retryPolicy: { maximumRetryAttempts: 1 } })]);
