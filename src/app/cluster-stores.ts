@@ -28,6 +28,7 @@ import { clusterEventHistoryModule, clusterTrailsModule } from "./modules/cluste
 import { clusterLakeModule } from "./modules/cluster-lake-module.js";
 import { quarantineModule } from "./modules/quarantine-module.js";
 import { clusterSnsModule } from "./modules/sns-module.js";
+import { clusterSigmaModule } from "./modules/sigma-module.js";
 import type { CairnModule } from "./registry.js";
 
 /** The server's modules on cluster stores, `nodeId` the lease holder. */
@@ -40,6 +41,7 @@ export function clusterModules(
     clusterTrailsModule(stores, nodeId),
     clusterLakeModule(stores, nodeId),
     clusterSnsModule(stores.db),
+    clusterSigmaModule(stores.db, stores.leases, nodeId),
     ingestModule,
     liveTailModule,
     quarantineModule,

@@ -36,6 +36,7 @@ import { lakeModule } from "./modules/lake-module.js";
 import { quarantineModule } from "./modules/quarantine-module.js";
 import { trailsModule } from "./modules/trails-module.js";
 import { snsModule } from "./modules/sns-module.js";
+import { sigmaModule } from "./modules/sigma-module.js";
 import { HealthMonitor, type HealthFacts } from "./health.js";
 import { ModuleRegistry, type CairnModule, type ModuleContext } from "./registry.js";
 
@@ -48,6 +49,7 @@ const SERVER_MODULES: readonly CairnModule[] = [
   trailsModule,
   lakeModule,
   snsModule,
+  sigmaModule,
   ingestModule,
   liveTailModule,
   quarantineModule,

@@ -95,6 +95,7 @@ export const API_ERRORS = {
   ValidationError: 400,
   // EventBridge (AWS JSON 1.1, target prefix AWSEvents; src/control-plane/events/).
   ValidationException: 400,
+  LimitExceededException: 400,
   InvalidEventPatternException: 400,
   // The SNS API (Query protocol, XML errors; src/control-plane/sns/).
   InvalidParameter: 400,

@@ -111,14 +111,14 @@ export const SIGMA_RULE_BYTES_MAX = 65_536;
 /** Rules one account may add. */
 export const SIGMA_RULES_PER_ACCOUNT_MAX = 500;
 /** The records a stored match names at most (the engine's CORRELATION_EVENTS_MAX). */
-export const SIGMA_MATCH_EVENTS_MAX = 20;
+const SIGMA_MATCH_EVENTS_MAX = 20;
 /** A page of matches holds at most this many. */
 export const SIGMA_MATCH_PAGE_MAX = 1000;
 /** Matches are kept this long. */
 export const SIGMA_MATCH_RETENTION_MS = 90 * 86_400_000;
 
 /** What identifies a match for de-duplication: the SHA-256 of its rule id and the eventIDs that made it. */
-export function matchKey(match: Pick<NewSigmaMatch, "ruleId" | "eventID" | "events">): string {
+function matchKey(match: Pick<NewSigmaMatch, "ruleId" | "eventID" | "events">): string {
   const ids = match.events.length > 0 ? match.events.map((event) => event.eventID) : [match.eventID];
   return createHash("sha256")
     .update(JSON.stringify([match.ruleId, ...ids]))
@@ -126,7 +126,7 @@ export function matchKey(match: Pick<NewSigmaMatch, "ruleId" | "eventID" | "even
 }
 
 /** eventTime as ms, the match time when it cannot be read (such a match still lists). */
-export function eventTimeMsOf(match: Pick<NewSigmaMatch, "eventTime" | "matchedAtMs">): number {
+function eventTimeMsOf(match: Pick<NewSigmaMatch, "eventTime" | "matchedAtMs">): number {
   const ms = Date.parse(match.eventTime);
   return Number.isNaN(ms) ? match.matchedAtMs : ms;
 }
