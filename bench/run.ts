@@ -10,6 +10,7 @@ import { benchProxy, printProxyBench } from "./proxy.js";
 import { benchLake, printLakeBench } from "./lake.js";
 import { benchCluster, printClusterBench } from "./cluster.js";
 import { benchPostgresEventHistory, printEventHistoryBackends } from "./event-history-postgres.js";
+import { benchSigmaEval, printSigmaBench } from "./sigma-eval.js";
 import { clusterEnginesMissingReason } from "../test/helpers/cluster-engines.js";
 
 /**
@@ -29,6 +30,7 @@ const flags = new Map(process.argv.slice(2).map((arg) => arg.replace(/^--/, "").
 const historyEvents = Number(flags.get("history-events") ?? 1_000_000);
 
 const normalize = await benchNormalize();
+const sigma = await benchSigmaEval();
 const journal = await benchJournalAppend();
 const ingest = await benchHttpIngest(Number(flags.get("ingest-events") ?? 200_000));
 const history = await benchEventHistory({ events: historyEvents });
@@ -60,6 +62,7 @@ const results = {
   at: new Date().toISOString(),
   node: process.version,
   normalize,
+  sigma,
   journal,
   ingest,
   history,
@@ -154,5 +157,6 @@ console.table(
 if (historyPostgres !== undefined) printEventHistoryBackends(history.latencies, historyPostgres);
 printProxyBench(proxy);
 printLakeBench(lake);
+printSigmaBench(sigma);
 if (cluster !== undefined) printClusterBench(cluster);
 console.log(`\nResults written to ${file}`);
