@@ -157,6 +157,6 @@ console.table(
 if (historyPostgres !== undefined) printEventHistoryBackends(history.latencies, historyPostgres);
 printProxyBench(proxy);
 printLakeBench(lake);
-printSigmaBench(sigma);
+printSigmaBench(sigma, ingest.serverCpuMicrosPerEvent);
 if (cluster !== undefined) printClusterBench(cluster);
 console.log(`\nResults written to ${file}`);

@@ -54,15 +54,18 @@ const skip = samplesMissingReason() || sigmaRulesMissingReason();
 function detonation(file: string, accountId: string, endMs: number): RawRecord[] {
   const records = inEventTimeOrder(readRecordsFile(join(STRATUS_DIR, file)));
   const lastMs = Date.parse(records.at(-1)!["eventTime"] as string);
-  return records.map((record) => ({
-    ...record,
-    userIdentity: { ...(record["userIdentity"] as RawRecord), accountId },
-    recipientAccountId: accountId,
-    eventID: randomUUID(),
-    eventTime: new Date(Date.parse(record["eventTime"] as string) - lastMs + endMs)
-      .toISOString()
-      .replace(/\.\d{3}Z$/, "Z"),
-  }));
+  // In the order `sigma test` offers them (eventTime, then eventID): live rules see journal order.
+  return inEventTimeOrder(
+    records.map((record) => ({
+      ...record,
+      userIdentity: { ...(record["userIdentity"] as RawRecord), accountId },
+      recipientAccountId: accountId,
+      eventID: randomUUID(),
+      eventTime: new Date(Date.parse(record["eventTime"] as string) - lastMs + endMs)
+        .toISOString()
+        .replace(/\.\d{3}Z$/, "Z"),
+    })),
+  );
 }
 
 interface MatchLine {

@@ -70,6 +70,7 @@ export class SigmaConsumer implements Consumer {
   private evaluate(batch: readonly JournalEntry[]): NewSigmaMatch[] {
     const nowMs = this.options.clock.nowMs();
     const matches: NewSigmaMatch[] = [];
+    if (!this.options.evaluator.hasRules()) return matches;
     for (const entry of batch) {
       let record: unknown;
       try {

@@ -66,6 +66,11 @@ export class SigmaEvaluator {
     return Math.max(0, ...all.flat().map((rule) => (rule.kind === "correlation" ? rule.timespanMs : 0)));
   }
 
+  /** Whether any rule is loaded: without one, records are not even parsed. */
+  hasRules(): boolean {
+    return this.serverRules.length > 0 || [...this.accountRules.values()].some(({ rules }) => rules.length > 0);
+  }
+
   ruleCounts(): { serverWide: number; accounts: number; accountRules: number } {
     const rules = [...this.accountRules.values()];
     return {
