@@ -27,7 +27,7 @@ import {
   TEST_ACCOUNT_ID,
   type ServerProcess,
 } from "../helpers/server-process.js";
-import { ingestCall, sendRaw } from "../helpers/signed-request.js";
+import { cloudTrailCall, ingestCall, sendRaw } from "../helpers/signed-request.js";
 import {
   ACTIVE_RULES_DIR,
   PLACEHOLDER_RULES_DIR,
@@ -247,6 +247,37 @@ describe("Sigma rules live on the journal, through a real server and the real CL
       mine.map((match) => match.eventID),
       [stop[0]!["eventID"]],
     );
+  });
+
+  it("authorises each call as its own action: AWSCloudTrail_ReadOnlyAccess lists, only a writer adds or removes", async () => {
+    const reader = await addPrincipal(dataDir, {
+      name: "sigma-reader",
+      accountId: TEST_ACCOUNT_ID,
+      policyArns: ["arn:aws:iam::aws:policy/AWSCloudTrail_ReadOnlyAccess"],
+    });
+    assert.equal(jsonLines((await cairn(["sigma", "list", "--json"], reader)).stdout).length, 2);
+    assert.equal((await matches(reader)).length, 3);
+    await assert.rejects(
+      cairn(["sigma", "add", DISABLE_LOGGING], reader),
+      /403: AccessDeniedException.*cloudtrail:PutSigmaRule/,
+    );
+    await assert.rejects(
+      cairn(["sigma", "remove", DISABLE_LOGGING_ID], reader),
+      /403: AccessDeniedException.*cloudtrail:DeleteSigmaRule/,
+    );
+  });
+
+  it("records every call under its own eventName", async () => {
+    for (const name of ["PutSigmaRule", "ListSigmaRules", "DeleteSigmaRule", "ListSigmaMatches"]) {
+      const lookup = { LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: name }] };
+      await pollUntil(
+        async () => {
+          const response = await sendRaw(server.url, cloudTrailCall("LookupEvents", lookup, admin));
+          return ((response.json()["Events"] ?? []) as unknown[]).length > 0;
+        },
+        { message: `a ${name} record in Event history` },
+      );
+    }
   });
 
   it("removes a rule from the account", async () => {
