@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SigmaConsumer } from "../../src/consumers/sigma/sigma-consumer.js";
-import { SigmaEvaluator } from "../../src/consumers/sigma/sigma-evaluator.js";
+import { workerEvaluation, type SigmaEvaluation } from "../../src/consumers/sigma/sigma-evaluation.js";
 import { openFileJournal, type Journal } from "../../src/journal/index.js";
 import { parseRuleFile } from "../../src/sigma/index.js";
 import {
@@ -80,13 +80,19 @@ describe("the Sigma consumer", () => {
     const journal: Journal = await openFileJournal({ directory: join(dir, "journal") });
     const store: Store = openSqliteSigmaStore(join(dir, "sigma.db"));
     const serverRules = serverYaml !== undefined ? parseRuleFile("server.yml", serverYaml).rules : [];
-    const consumerOn = (over: Store = store) =>
-      new SigmaConsumer({ store: over, journal, evaluator: new SigmaEvaluator(serverRules, () => undefined), clock });
+    const evaluations: SigmaEvaluation[] = [];
+    // Each consumer on its own worker thread, as the server runs it (a restart: a new one).
+    const consumerOn = async (over: Store = store) => {
+      const evaluation = await workerEvaluation(serverRules, () => undefined);
+      evaluations.push(evaluation);
+      return new SigmaConsumer({ store: over, journal, evaluation, clock });
+    };
     const append = async (records: Record<string, unknown>[]) => {
       await journal.append(records.map((one) => ({ json: JSON.stringify(one) })));
       return journal.read(journal.headSeq() - records.length + 1, records.length);
     };
     const close = async () => {
+      for (const evaluation of evaluations) await evaluation.close();
       await store.close();
       await journal.close();
     };
@@ -100,7 +106,7 @@ describe("the Sigma consumer", () => {
     const { store, consumerOn, append, close } = await setUp(ruleYaml("server", "Everywhere"));
     try {
       await store.put(stored(A, "mine", ruleYaml("mine", "Mine")), 10);
-      const consumer = consumerOn();
+      const consumer = await consumerOn();
       await consumer.loadCursor();
       const batch = await append([
         record(A, "Mine"),
@@ -120,7 +126,7 @@ describe("the Sigma consumer", () => {
   it("reloads the account's rules when they change", async () => {
     const { store, consumerOn, append, close } = await setUp();
     try {
-      const consumer = consumerOn();
+      const consumer = await consumerOn();
       await consumer.loadCursor();
       await consumer.handle(await append([record(A, "Mine")]));
       await store.put(stored(A, "mine", ruleYaml("mine", "Mine")), 10);
@@ -145,7 +151,7 @@ describe("the Sigma consumer", () => {
           return Promise.reject(new Error("disk went away"));
         },
       });
-      const consumer = consumerOn(flaky);
+      const consumer = await consumerOn(flaky);
       await consumer.loadCursor();
       await consumer.handle(await append([record(A, "Burst", 1), record(A, "Burst", 2)]));
       const third = await append([record(A, "Burst", 3)]);
@@ -161,12 +167,12 @@ describe("the Sigma consumer", () => {
   it("rebuilds correlation state after a restart, storing nothing twice", async () => {
     const { store, consumerOn, append, close } = await setUp(CORRELATION);
     try {
-      const first = consumerOn();
+      const first = await consumerOn();
       await first.loadCursor();
       await first.handle(await append([record(A, "Burst", 1), record(A, "Burst", 2), record(A, "Burst", 3)]));
       await first.handle(await append([record(A, "Burst", 4), record(A, "Burst", 5)]));
       assert.equal((await keys(store, A)).length, 1);
-      const restarted = consumerOn();
+      const restarted = await consumerOn();
       assert.equal(await restarted.loadCursor(), await store.cursor());
       assert.equal(restarted.replayedEntries, 5);
       const sixth = await append([record(A, "Burst", 6)]);

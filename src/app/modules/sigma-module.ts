@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { quarantineFor } from "../../consumers/quarantine.js";
-import { SigmaEvaluator } from "../../consumers/sigma/sigma-evaluator.js";
+import { workerEvaluation, type SigmaEvaluation } from "../../consumers/sigma/sigma-evaluation.js";
 import { SigmaRunner } from "../../consumers/sigma/sigma-runner.js";
 import { registerSigmaRoutes } from "../../http/routes/sigma-route.js";
 import { loadRuleFiles, SigmaEngine, type SigmaRule } from "../../sigma/index.js";
@@ -52,12 +52,13 @@ function sigmaModuleOn(
     async start(context) {
       const log = (line: string) => process.stderr.write(line);
       const store = await open(context);
+      let evaluation: SigmaEvaluation | undefined;
       try {
-        const evaluator = new SigmaEvaluator(await serverWideRules(context.settings.sigmaRulesDir, log), log);
+        evaluation = await workerEvaluation(await serverWideRules(context.settings.sigmaRulesDir, log), log);
         const runner = new SigmaRunner(
           {
             store,
-            evaluator,
+            evaluation,
             journal: context.journal,
             clock: context.clock,
             quarantine: quarantineFor(context.quarantine, "sigma", context.clock, log),
@@ -82,10 +83,12 @@ function sigmaModuleOn(
           ],
           close: async () => {
             await runner.close();
+            await evaluation?.close();
             await store.close();
           },
         };
       } catch (error) {
+        await evaluation?.close();
         await store.close();
         throw error;
       }

@@ -3,7 +3,7 @@ import type { Clock } from "../../lib/clock.js";
 import type { NewSigmaMatch, SigmaMatchStore, SigmaRuleStore } from "../../stores/sigma/index.js";
 import type { Consumer } from "../consumer.js";
 import type { ConsumerJournal } from "../runner.js";
-import type { SigmaEvaluator } from "./sigma-evaluator.js";
+import type { SigmaEvaluation } from "./sigma-evaluation.js";
 
 /** The consumer's name: its cursor, `/health`, the quarantine. */
 export const SIGMA_CONSUMER = "sigma";
@@ -16,7 +16,7 @@ const REPLAY_BATCH = 1000;
 export interface SigmaConsumerOptions {
   readonly store: SigmaMatchStore & Pick<SigmaRuleStore, "all" | "revision">;
   readonly journal: Pick<ConsumerJournal, "read">;
-  readonly evaluator: SigmaEvaluator;
+  readonly evaluation: SigmaEvaluation;
   readonly clock: Clock;
   /** Cluster mode: the Sigma lease's token, which every commit carries. */
   readonly fencingToken?: number;
@@ -54,7 +54,7 @@ export class SigmaConsumer implements Consumer {
   async handle(batch: readonly JournalEntry[]): Promise<void> {
     await this.reloadRules();
     if (this.stale) await this.replay();
-    const matches = this.evaluate(batch);
+    const matches = await this.evaluate(batch);
     const last = batch.at(-1)!.seq;
     this.stale = true;
     this.storedMatches += await this.options.store.commit(matches, last, this.options.fencingToken);
@@ -67,36 +67,30 @@ export class SigmaConsumer implements Consumer {
     await this.options.store.commit([], this.cursor, this.options.fencingToken);
   }
 
-  private evaluate(batch: readonly JournalEntry[]): NewSigmaMatch[] {
-    const nowMs = this.options.clock.nowMs();
-    const matches: NewSigmaMatch[] = [];
-    if (!this.options.evaluator.hasRules()) return matches;
-    for (const entry of batch) {
-      let record: unknown;
-      try {
-        record = JSON.parse(entry.json);
-      } catch {
-        continue; // the journal holds JSON; nothing to match otherwise
-      }
-      matches.push(...this.options.evaluator.offer(record, entry.seq, nowMs));
-    }
-    return matches;
+  private async evaluate(batch: readonly JournalEntry[]): Promise<NewSigmaMatch[]> {
+    const { evaluation, clock } = this.options;
+    // Without a rule, records are not even parsed.
+    if (!evaluation.facts().hasRules) return [];
+    return evaluation.evaluate(
+      batch.map(({ seq, json }) => ({ seq, json })),
+      clock.nowMs(),
+    );
   }
 
   /** Reads the account rules again when they changed; an account whose rules changed starts its state anew. */
   private async reloadRules(): Promise<void> {
     const revision = await this.options.store.revision();
     if (revision === this.revision) return;
-    this.options.evaluator.setStoredRules(await this.options.store.all());
+    await this.options.evaluation.setStoredRules(await this.options.store.all());
     this.revision = revision;
   }
 
   /** Rebuilds correlation state from the entries up to the cursor; their matches are already stored. */
   private async replay(): Promise<void> {
-    const { evaluator, journal } = this.options;
-    evaluator.reset();
+    const { evaluation, journal } = this.options;
+    await evaluation.reset();
     this.stale = false;
-    const spanMs = evaluator.longestTimespanMs();
+    const spanMs = evaluation.facts().longestTimespanMs;
     if (spanMs === 0 || this.cursor === 0) return;
     let seq = await this.replayStart(spanMs);
     while (seq <= this.cursor) {
@@ -104,7 +98,7 @@ export class SigmaConsumer implements Consumer {
         (entry) => entry.seq <= this.cursor,
       );
       if (entries.length === 0) break;
-      this.evaluate(entries);
+      await this.evaluate(entries);
       this.replayedEntries += entries.length;
       seq = entries.at(-1)!.seq + 1;
     }

@@ -87,7 +87,7 @@ export class SigmaRunner {
       ...(consumer !== undefined
         ? { replayedEntries: consumer.replayedEntries, storedMatches: consumer.storedMatches }
         : {}),
-      ...this.options.evaluator.ruleCounts(),
+      ...this.options.evaluation.facts().counts,
     };
   }
 
