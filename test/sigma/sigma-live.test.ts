@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { inEventTimeOrder } from "../../src/sigma/index.js";
@@ -265,6 +265,30 @@ describe("Sigma rules live on the journal, through a real server and the real CL
       cairn(["sigma", "remove", DISABLE_LOGGING_ID], reader),
       /403: AccessDeniedException.*cloudtrail:DeleteSigmaRule/,
     );
+  });
+
+  it("enforces its input limits with AWS-shaped 400s", async () => {
+    const refusal = async (request: Parameters<typeof sendRaw>[1]) => {
+      const response = await sendRaw(server.url, request);
+      return [response.status, response.json()["__type"]];
+    };
+    const rule = readFileSync(DISABLE_LOGGING, "utf8");
+    const oversized = rule + `# ${"x".repeat(65_536)}\n`;
+    const put = (body: string) => ({ ...admin, method: "PUT", path: "/sigma/rules", body });
+    assert.deepEqual(await refusal(put(oversized)), [400, "ValidationException"]);
+    assert.deepEqual(await refusal(put("")), [400, "ValidationException"]);
+    assert.deepEqual(await refusal(put("title: [unclosed")), [400, "ValidationException"]);
+    const list = (query: Record<string, string>) => ({ ...admin, method: "GET", path: "/sigma/matches", query });
+    assert.deepEqual(await refusal(list({ maxResults: "0" })), [400, "InvalidMaxResultsException"]);
+    assert.deepEqual(await refusal(list({ maxResults: "1001" })), [400, "InvalidMaxResultsException"]);
+    assert.deepEqual(await refusal(list({ nextToken: "abc" })), [400, "InvalidNextTokenException"]);
+    assert.deepEqual(await refusal(list({ startTime: "yesterday" })), [400, "InvalidTimeRangeException"]);
+    assert.deepEqual(await refusal(list({ startTime: "2026-01-02T00:00:00Z", endTime: "2026-01-01T00:00:00Z" })), [
+      400,
+      "InvalidTimeRangeException",
+    ]);
+    const remove = { ...admin, method: "DELETE", path: "/sigma/rules", query: { id: "x".repeat(257) } };
+    assert.deepEqual(await refusal(remove), [400, "ValidationException"]);
   });
 
   it("records every call under its own eventName", async () => {

@@ -91,7 +91,7 @@ export async function runSigmaList(options: SigmaClientOptions & { readonly json
 
 /** `cairn sigma remove ID`: deletes one of the caller's account's rules. */
 export async function runSigmaRemove(options: SigmaClientOptions & { readonly id: string }): Promise<void> {
-  await call(options, { method: "DELETE", path: `/sigma/rules/${encodeURIComponent(options.id)}` });
+  await call(options, { method: "DELETE", path: "/sigma/rules", query: { id: options.id } });
   options.stdout.write(`Removed ${options.id}\n`);
 }
 

@@ -48,7 +48,7 @@ interface RuleAnswer {
 /**
  * Cairn's own Sigma API (docs/reference/sigma.md, "API"), signed for the service `cloudtrail` and
  * recorded under its own eventNames: `PUT /sigma/rules` (the body is one rule file),
- * `GET /sigma/rules`, `DELETE /sigma/rules/<id>`, `GET /sigma/matches`. A rule belongs to the
+ * `GET /sigma/rules`, `DELETE /sigma/rules?id=<id>`, `GET /sigma/matches`. A rule belongs to the
  * account that added it and sees only that account's records; a caller lists and removes only its
  * account's rules and matches.
  */
@@ -83,7 +83,7 @@ export function registerSigmaRoutes(app: FastifyInstance, context: RouteContext,
     }),
   );
   app.delete(
-    "/sigma/rules/:id",
+    "/sigma/rules",
     audited<{ id: string }>(context, {
       eventName: () => "DeleteSigmaRule",
       readOnly: () => false,
@@ -161,7 +161,7 @@ async function putRule(
 }
 
 function ruleIdParameter(request: FastifyRequest): string {
-  const id = (request.params as Record<string, unknown>)["id"];
+  const id = (request.query as Record<string, unknown>)["id"];
   if (typeof id !== "string" || id.length === 0 || id.length > RULE_ID_CHARS_MAX)
     throw new ApiError("ValidationException", `A rule id is 1–${RULE_ID_CHARS_MAX} characters.`);
   return id;
