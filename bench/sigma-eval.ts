@@ -122,12 +122,15 @@ export async function benchSigmaIngest(events: number): Promise<SigmaIngestBench
   };
 }
 
+export function printSigmaIngest(ingest: SigmaIngestBench | undefined): void {
+  if (ingest === undefined) return;
+  console.log(
+    `Durable ingest, ${ingest.events} events: ${ingest.eventsPerSecWithout} events/s without Sigma rules, ` +
+      `${ingest.eventsPerSecWith} with every SigmaHQ rule server-wide: ${(ingest.drop * 100).toFixed(1)}% slower (goal ≤ 15%)`,
+  );
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   printSigmaBench(await benchSigmaEval());
-  const ingest = await benchSigmaIngest(Number(process.argv[2] ?? 50_000));
-  if (ingest !== undefined)
-    console.log(
-      `Durable ingest, ${ingest.events} events: ${ingest.eventsPerSecWithout} events/s without Sigma rules, ` +
-        `${ingest.eventsPerSecWith} with every SigmaHQ rule server-wide: ${(ingest.drop * 100).toFixed(1)}% slower (goal ≤ 15%)`,
-    );
+  printSigmaIngest(await benchSigmaIngest(Number(process.argv[2] ?? 50_000)));
 }
