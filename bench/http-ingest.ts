@@ -68,10 +68,15 @@ function baselineNdjsonFsync(bodies: Buffer[], directory: string): number {
   return events / seconds;
 }
 
-export async function benchHttpIngest(events = 200_000, clients = 4, batch = 1000): Promise<HttpIngestBench> {
+export async function benchHttpIngest(
+  events = 200_000,
+  clients = 4,
+  batch = 1000,
+  env: Record<string, string> = {},
+): Promise<HttpIngestBench> {
   const bodies = buildBodies(events, batch);
   const dataDir = mkdtempSync(join(tmpdir(), "cairn-bench-ingest-"));
-  const server = await startBenchServer(dataDir);
+  const server = await startBenchServer(dataDir, env);
   try {
     const signer = benchSigner();
     let next = 0;

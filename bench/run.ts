@@ -10,6 +10,7 @@ import { benchProxy, printProxyBench } from "./proxy.js";
 import { benchLake, printLakeBench } from "./lake.js";
 import { benchCluster, printClusterBench } from "./cluster.js";
 import { benchPostgresEventHistory, printEventHistoryBackends } from "./event-history-postgres.js";
+import { benchSigmaEval, benchSigmaIngest, printSigmaBench, printSigmaIngest } from "./sigma-eval.js";
 import { clusterEnginesMissingReason } from "../test/helpers/cluster-engines.js";
 
 /**
@@ -24,13 +25,17 @@ import { clusterEnginesMissingReason } from "../test/helpers/cluster-engines.js"
  * (bench/cluster.ts; `--cluster-events=N`, default 200,000, `--cluster-rounds=N`, default 2, about 4
  * minutes; `--no-cluster` skips it; it needs PostgreSQL, nats-server and moto). The Event history
  * on PostgreSQL runs over the same `--history-events` beside the embedded one (skipped with the cluster).
+ * Live Sigma (bench/sigma-eval.ts): the cost per record with every SigmaHQ rule, and durable ingest
+ * without and with them (`--sigma-ingest-events=N`, default 100,000).
  */
 const flags = new Map(process.argv.slice(2).map((arg) => arg.replace(/^--/, "").split("=") as [string, string]));
 const historyEvents = Number(flags.get("history-events") ?? 1_000_000);
 
 const normalize = await benchNormalize();
+const sigma = await benchSigmaEval();
 const journal = await benchJournalAppend();
 const ingest = await benchHttpIngest(Number(flags.get("ingest-events") ?? 200_000));
+const sigmaIngest = await benchSigmaIngest(Number(flags.get("sigma-ingest-events") ?? 100_000));
 const history = await benchEventHistory({ events: historyEvents });
 const scan = await benchTrailArchiveScan(historyEvents);
 const clusterMissing = flags.has("no-cluster") || clusterEnginesMissingReason("the cluster benchmarks") !== false;
@@ -60,6 +65,8 @@ const results = {
   at: new Date().toISOString(),
   node: process.version,
   normalize,
+  sigma,
+  sigmaIngest,
   journal,
   ingest,
   history,
@@ -154,5 +161,7 @@ console.table(
 if (historyPostgres !== undefined) printEventHistoryBackends(history.latencies, historyPostgres);
 printProxyBench(proxy);
 printLakeBench(lake);
+printSigmaBench(sigma, ingest.serverCpuMicrosPerEvent);
+printSigmaIngest(sigmaIngest);
 if (cluster !== undefined) printClusterBench(cluster);
 console.log(`\nResults written to ${file}`);

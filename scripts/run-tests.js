@@ -69,6 +69,7 @@ const CLUSTER_MATRIX = [
   "integration/middleware-express-fastify.test.js",
   "integration/proxy-aws-cli.test.js",
   "capture/proxy-in-process.test.js",
+  "sigma/sigma-live.test.js",
 ];
 
 async function clusterPass() {

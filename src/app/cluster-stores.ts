@@ -31,6 +31,7 @@ import { clusterInsightsModule } from "./modules/insights-module.js";
 import { quarantineModule } from "./modules/quarantine-module.js";
 import { snsModule } from "./modules/sns-module.js";
 import { clusterEventsModule } from "./modules/events-module.js";
+import { clusterSigmaModule } from "./modules/sigma-module.js";
 import type { CairnModule } from "./registry.js";
 
 /** The server's modules on cluster stores, `nodeId` the lease holder. */
@@ -45,6 +46,7 @@ export function clusterModules(
     clusterLakeModule(stores, nodeId),
     snsModule,
     clusterEventsModule(stores, nodeId),
+    clusterSigmaModule(stores.db, stores.leases, nodeId),
     ingestModule,
     liveTailModule,
     quarantineModule,

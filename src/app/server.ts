@@ -37,6 +37,7 @@ import { quarantineModule } from "./modules/quarantine-module.js";
 import { trailsModule } from "./modules/trails-module.js";
 import { snsModule } from "./modules/sns-module.js";
 import { eventsModule } from "./modules/events-module.js";
+import { sigmaModule } from "./modules/sigma-module.js";
 import { HealthMonitor, type HealthFacts } from "./health.js";
 import { ModuleRegistry, type CairnModule, type ModuleContext } from "./registry.js";
 
@@ -51,6 +52,7 @@ const SERVER_MODULES: readonly CairnModule[] = [
   lakeModule,
   snsModule,
   eventsModule,
+  sigmaModule,
   ingestModule,
   liveTailModule,
   quarantineModule,

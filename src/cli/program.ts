@@ -537,6 +537,50 @@ function addSigmaCommands(program: Command, outcome: CommandOutcome): void {
         });
       },
     );
+  addSigmaLiveCommands(sigma, outcome);
+}
+
+function addSigmaLiveCommands(sigma: Command, outcome: CommandOutcome): void {
+  const streams = { stdout: process.stdout, stderr: process.stderr };
+  withClientOptions(sigma.command("add").argument("<files...>", "Sigma rule files, one rule each"))
+    .description("Add Sigma rules to your account: evaluated live on its records (a rule of the same id is replaced).")
+    .action(async (files: string[], flags: ClientFlags) => {
+      const { runSigmaAdd } = await import("./commands/sigma-rules.js");
+      outcome.exitCode = await runSigmaAdd({ ...streams, files, client: resolveClientSettings(flags, process.env) });
+    });
+  withClientOptions(sigma.command("list"))
+    .description("List your account's live Sigma rules.")
+    .option("--json", "print one JSON object per rule")
+    .action(async (flags: ClientFlags & { json?: boolean }) => {
+      const { runSigmaList } = await import("./commands/sigma-rules.js");
+      await runSigmaList({ ...streams, json: flags.json === true, client: resolveClientSettings(flags, process.env) });
+    });
+  withClientOptions(sigma.command("remove").argument("<id>", "the rule's id"))
+    .description("Remove one of your account's live Sigma rules.")
+    .action(async (id: string, flags: ClientFlags) => {
+      const { runSigmaRemove } = await import("./commands/sigma-rules.js");
+      await runSigmaRemove({ ...streams, id, client: resolveClientSettings(flags, process.env) });
+    });
+  withClientOptions(sigma.command("matches"))
+    .description("List the live matches of Sigma rules on your account's records, oldest first.")
+    .option("--rule <id>", "only this rule's matches")
+    .option(
+      "--start-time <time>",
+      "only matches of events at or after: ISO-8601, epoch seconds, now, or -15m, -2h, -7d",
+    )
+    .option("--end-time <time>", "only matches of events at or before (same forms as --start-time)")
+    .option("--json", "print one JSON object per match: ruleId, title, level, eventID, eventIDs, eventTime, matchedAt")
+    .action(async (flags: ClientFlags & { rule?: string; startTime?: string; endTime?: string; json?: boolean }) => {
+      const { runSigmaMatches } = await import("./commands/sigma-rules.js");
+      await runSigmaMatches({
+        ...streams,
+        client: resolveClientSettings(flags, process.env),
+        json: flags.json === true,
+        ...(flags.rule !== undefined ? { ruleId: flags.rule } : {}),
+        ...(flags.startTime !== undefined ? { startTime: flags.startTime } : {}),
+        ...(flags.endTime !== undefined ? { endTime: flags.endTime } : {}),
+      });
+    });
 }
 
 function positiveInteger(text: string): number {

@@ -5,7 +5,7 @@ import { SignatureV4 } from "@smithy/signature-v4";
 const SIGNING_SERVICE = "cloudtrail";
 
 export interface SignedRequest {
-  readonly method: "GET" | "POST" | "DELETE";
+  readonly method: "GET" | "POST" | "PUT" | "DELETE";
   /** Path on the server, e.g. `/ingest`. */
   readonly path: string;
   readonly query?: Record<string, string>;

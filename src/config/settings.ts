@@ -342,6 +342,16 @@ const ServerSettingsSchema = Type.Object({
     description:
       "Cluster mode: copies JetStream keeps of the journal stream; an append is acknowledged once a majority stored it. Used when the stream is created.",
   }),
+  sigmaRulesDir: Type.Optional(
+    Type.String({
+      minLength: 1,
+      env: "CAIRN_SIGMA_RULES_DIR",
+      flag: "--sigma-rules-dir",
+      mustBe: "a directory path",
+      description:
+        "Sigma rules (.yml/.yaml, walked recursively) evaluated live on every record: server-wide rules apply to every account's records. Loaded at start; a rule the engine refuses is reported with its reason and the server starts without it (docs/reference/sigma.md).",
+    }),
+  ),
   journalRetentionDays: Type.Optional(
     Type.Integer({
       minimum: 1,

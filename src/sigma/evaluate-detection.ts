@@ -67,6 +67,26 @@ function simplePattern(parts: readonly PatternPart[]): TextsPredicate | undefine
   return (_texts, lower) => lower().some((text) => text === literal);
 }
 
+/**
+ * A literal every match of a simple regular expression contains (`.+:assumed-role/aws:.+` →
+ * `:assumed-role/aws:`), so that texts without it skip the regular expression, whose leading `.+`
+ * backtracks over every position. Only for expressions made of literals, `.`, `*`, `+`, `^` and `$`
+ * (no groups, classes, alternation, escapes or other quantifiers) and no flag but `u`; undefined
+ * otherwise.
+ */
+function requiredLiteral(source: string, flags: string): string | undefined {
+  if (flags.replace("u", "") !== "") return undefined;
+  if (/[|()[\]{}?\\]/.test(source)) return undefined;
+  let best = "";
+  for (const run of source.split(/[.^$]/)) {
+    // A character before `*` may be absent: the run is cut there. One before `+` may repeat: the
+    // run is cut after it.
+    for (const literal of run.split(/.\*/).flatMap((piece) => piece.split("+")))
+      if (literal.length > best.length) best = literal;
+  }
+  return best.length >= 3 ? best : undefined;
+}
+
 function eachText(predicate: (text: string) => boolean): TextsPredicate {
   return (texts) => texts.some(predicate);
 }
@@ -81,6 +101,8 @@ function buildPredicate(test: ValueTest): TextsPredicate {
     }
     case "regex": {
       const regex = new RegExp(test.source, test.flags);
+      const literal = requiredLiteral(test.source, test.flags);
+      if (literal !== undefined) return eachText((text) => text.includes(literal) && regex.test(text));
       return eachText((text) => regex.test(text));
     }
     case "cidr":

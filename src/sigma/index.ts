@@ -4,3 +4,4 @@ export { loadRuleFiles } from "./load-rule-files.js";
 export { detectionLakeQuery } from "./lake-sql.js";
 export { inEventTimeOrder, type SigmaMatch } from "./sigma-match.js";
 export type { SigmaRule, DetectionRule, RuleLoadError } from "./sigma-rule.js";
+export { uploadedRule } from "./rule-upload.js";

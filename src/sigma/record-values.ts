@@ -41,6 +41,20 @@ function valueText(value: Json): string | undefined {
 
 /** The texts a value test is applied to at `path`; empty when the field is absent or null. */
 export function textsAt(record: Json, path: readonly string[]): string[] {
+  // Most paths cross no list: read them without the intermediate arrays of the general walk.
+  let value = record;
+  for (const step of path) {
+    if (typeof value !== "object" || value === null) return [];
+    if (Array.isArray(value)) return textsThroughLists(record, path);
+    if (!Object.hasOwn(value, step)) return [];
+    value = (value as Record<string, Json>)[step];
+  }
+  if (Array.isArray(value)) return textsThroughLists(record, path);
+  const text = valueText(value);
+  return text === undefined ? [] : [text];
+}
+
+function textsThroughLists(record: Json, path: readonly string[]): string[] {
   const texts: string[] = [];
   for (const value of flatten(rawValuesAt(record, path))) {
     const text = valueText(value);

@@ -1,5 +1,6 @@
 import { CorrelationState } from "./correlation-state.js";
 import { matchesDetection, RecordView } from "./evaluate-detection.js";
+import { DetectionIndex } from "./rule-index.js";
 import type { CorrelationRule, DetectionRule, RuleLoadError, SigmaRule } from "./sigma-rule.js";
 import { matchedEventOf, type SigmaMatch } from "./sigma-match.js";
 
@@ -25,6 +26,7 @@ function namesOf(rule: SigmaRule): string[] {
  */
 export class SigmaEngine {
   private readonly detections: DetectionRule[];
+  private readonly index: DetectionIndex;
   /** Detection rules whose own matches are reported (not those only a correlation reads). */
   private readonly reported = new Set<string>();
   private readonly correlations: ActiveCorrelation[] = [];
@@ -33,6 +35,7 @@ export class SigmaEngine {
 
   constructor(rules: readonly SigmaRule[]) {
     this.detections = rules.filter((rule): rule is DetectionRule => rule.kind === "detection");
+    this.index = new DetectionIndex(this.detections);
     const byName = new Map<string, SigmaRule>();
     for (const rule of rules) for (const name of namesOf(rule)) if (!byName.has(name)) byName.set(name, rule);
     for (const rule of this.detections) this.reported.add(rule.id);
@@ -64,6 +67,11 @@ export class SigmaEngine {
     this.correlations.push({ rule, state: new CorrelationState(rule, ruleNames), indexesOf });
   }
 
+  /** Detection rules placed by the eventNames they require (the rest are tested on every record). */
+  get indexedRuleCount(): number {
+    return this.index.indexedCount;
+  }
+
   /** Whether a detection rule's own matches are reported (not when only a correlation reads it). */
   reportsMatchesOf(ruleId: string): boolean {
     return this.reported.has(ruleId);
@@ -83,7 +91,7 @@ export class SigmaEngine {
     const matched = new Set<string>();
     const out: SigmaMatch[] = [];
     const view = new RecordView(record);
-    for (const rule of this.detections) {
+    for (const rule of this.index.candidates(view)) {
       if (!matchesDetection(rule.detection, view)) continue;
       matched.add(rule.id);
       if (this.reported.has(rule.id))

@@ -229,18 +229,26 @@ describe("GET /health of a running server lists every registered consumer", () =
     assert.deepEqual(await ready.json(), { status: "ready" });
   });
 
-  it("reports event history, EventBridge rules, Insights, the Lake writer, and each logging trail's delivery consumer", async () => {
+  it("reports event history, EventBridge rules, Insights, the Lake writer, Sigma, and each logging trail's delivery consumer", async () => {
     assert.deepEqual(Object.keys((await health()).consumers).sort(), [
       "event-history",
       "event-rules",
       "insights",
       "lake-writer",
+      "sigma",
     ]);
     const client = lakeClient(server.url);
     await client.send(new CreateEventDataStoreCommand({ Name: "all" }));
     const trail = await client.send(new CreateTrailCommand({ Name: "audit", S3BucketName: "audit-bucket" }));
     await client.send(new StartLoggingCommand({ Name: "audit" }));
-    const expected = ["event-history", "event-rules", "insights", "lake-writer", `trail-delivery:${trail.TrailARN}`];
+    const expected = [
+      "event-history",
+      "event-rules",
+      "insights",
+      "lake-writer",
+      "sigma",
+      `trail-delivery:${trail.TrailARN}`,
+    ];
     // The trail's consumer starts as soon as the trail store reports the change, not within the call.
     let consumers = (await health()).consumers;
     for (let waited = 0; Object.keys(consumers).length < expected.length && waited < 10_000; waited += 50) {
