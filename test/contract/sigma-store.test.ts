@@ -1,52 +1,16 @@
-import { mkdtemp, rm, stat } from "node:fs/promises";
 import assert from "node:assert/strict";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { openPostgresDatabase, type PostgresDatabase } from "../../src/stores/postgres/index.js";
-import {
-  openPostgresSigmaStore,
-  openSqliteSigmaStore,
-  SigmaFencedOffError,
-  type SigmaMatchStore,
-  type SigmaRuleStore,
-} from "../../src/stores/sigma/index.js";
+import { openPostgresSigmaStore, openSqliteSigmaStore, SigmaFencedOffError } from "../../src/stores/sigma/index.js";
 import { postgresMissingReason, startPostgresServer, type PostgresServer } from "../helpers/postgres-server.js";
+import { itKeepsItsFilePrivate, postgresPlace, sqlitePlace } from "./store-places.js";
 import { sigmaMatchStoreContractSuite } from "./sigma-match-store.suite.js";
 import { sigmaRuleStoreContractSuite } from "./sigma-rule-store.suite.js";
 
-type SigmaStore = SigmaRuleStore & SigmaMatchStore;
+const sqlite = sqlitePlace("sigma.db", openSqliteSigmaStore);
+sigmaRuleStoreContractSuite("SQLite", sqlite);
+sigmaMatchStoreContractSuite("SQLite", sqlite);
 
-async function sqlitePlace() {
-  const directory = await mkdtemp(join(tmpdir(), "cairn-sigma-"));
-  const opened: SigmaStore[] = [];
-  return {
-    open() {
-      const store = openSqliteSigmaStore(join(directory, "sigma.db"));
-      opened.push(store);
-      return store;
-    },
-    async cleanup() {
-      for (const store of opened) await store.close();
-      await rm(directory, { recursive: true, force: true });
-    },
-  };
-}
-
-sigmaRuleStoreContractSuite("SQLite", sqlitePlace);
-sigmaMatchStoreContractSuite("SQLite", sqlitePlace);
-
-describe("SQLite Sigma store file", () => {
-  it("is private to its owner", async () => {
-    const directory = await mkdtemp(join(tmpdir(), "cairn-sigma-mode-"));
-    try {
-      await openSqliteSigmaStore(join(directory, "sigma.db")).close();
-      assert.equal((await stat(join(directory, "sigma.db"))).mode & 0o777, 0o600);
-    } finally {
-      await rm(directory, { recursive: true, force: true });
-    }
-  });
-});
+describe("SQLite Sigma store file", () => itKeepsItsFilePrivate("sigma.db", openSqliteSigmaStore));
 
 const postgresMissing = postgresMissingReason();
 
@@ -55,30 +19,12 @@ describe("PostgreSQL Sigma store", { skip: postgresMissing }, () => {
   before(async () => (server = await startPostgresServer()));
   after(() => server?.stop());
 
-  const postgresPlace = async () => {
-    const database = await server.createDatabase();
-    const dbs: PostgresDatabase[] = [];
-    const stores: SigmaStore[] = [];
-    return {
-      async open() {
-        const db = openPostgresDatabase({ url: database.url });
-        dbs.push(db);
-        const store = await openPostgresSigmaStore(db);
-        stores.push(store);
-        return store;
-      },
-      async cleanup() {
-        for (const store of stores) await store.close();
-        for (const db of dbs) await db.close();
-        await database.drop();
-      },
-    };
-  };
-  sigmaRuleStoreContractSuite("PostgreSQL", postgresPlace);
-  sigmaMatchStoreContractSuite("PostgreSQL", postgresPlace);
+  const postgres = postgresPlace(() => server, openPostgresSigmaStore);
+  sigmaRuleStoreContractSuite("PostgreSQL", postgres);
+  sigmaMatchStoreContractSuite("PostgreSQL", postgres);
 
   it("refuses a commit under a fencing token lower than one that committed, writing nothing", async () => {
-    const place = await postgresPlace();
+    const place = await postgres();
     try {
       const store = await place.open();
       await store.commit([], 4, 2);
