@@ -22,12 +22,12 @@ import { ingestCall, sendRaw } from "./signed-request.js";
 
 export const MIGRATED_API_KEY = "migrated-api-key-5b0e17c2";
 const TOPIC = "migrated-alerts";
-export const QUEUED_RULE = "migrated-queued";
+const QUEUED_RULE = "migrated-queued";
 export const FORBIDDEN_RULE = "migrated-forbidden";
 const WAIT = { timeoutMs: 60_000, intervalMs: 250 };
 
 /** The AWS CLI against `server`, with the credentials file its data dir holds; the answer's JSON. */
-export async function awsOn(server: ServerProcess, args: string[]): Promise<Record<string, unknown>> {
+async function awsOn(server: ServerProcess, args: string[]): Promise<Record<string, unknown>> {
   const result = await runAws(server.dataDir, [...args, "--endpoint-url", server.url, "--region", "us-east-1"]);
   assert.equal(result.code, 0, `${args.slice(0, 2).join(" ")}: ${result.stderr}`);
   return result.stdout.trim() === "" ? {} : (JSON.parse(result.stdout) as Record<string, unknown>);
