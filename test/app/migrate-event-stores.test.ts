@@ -139,6 +139,7 @@ describe("cairn migrate --to-cluster: SNS, EventBridge rules and rule deliveries
       const keys = { from: dataDirKey, to: clusterKey };
       const all = { rules: 1, targets: 1, connections: 1, destinations: 1 };
       assert.deepEqual(await importPostgresEventRules(db, contents, keys), all);
+      const revision = await (await openPostgresEventRuleStore(db, { masterKey: clusterKey })).revision();
       assert.deepEqual(await importPostgresEventRules(db, contents, keys), {
         ...all,
         rules: 0,
@@ -147,6 +148,8 @@ describe("cairn migrate --to-cluster: SNS, EventBridge rules and rule deliveries
         destinations: 0,
       });
       const cluster = await openPostgresEventRuleStore(db, { masterKey: clusterKey });
+      assert.equal(await cluster.revision(), revision, "a re-run writes nothing: nodes reload nothing");
+      assert.equal((await cluster.getRule(RULE))?.generation, revision);
       assert.deepEqual(await cluster.connectionAuth(hooks.arn), hooks.auth);
       assert.deepEqual(await cluster.apiDestination(destination.arn), destination);
       const { generation: _g, ...copied } = (await cluster.getRule(RULE))!;

@@ -53,14 +53,15 @@ export function readSqliteEventRules(path: string): EventRulesContents {
 }
 
 /**
- * Adds to the cluster's rule tables, in one transaction that takes one revision (a polling node
- * reloads once), what it does not hold: connections (their sealed auth opened with `keys.from`, the
- * data dir's key, and sealed with `keys.to`, the cluster's, bound to the same ARN), then API
- * destinations (they name connections), then rules with their targets (targets name destinations
- * and topics), every ARN, name and time as stored; a rule's generation is the import's revision. A
- * connection or destination the cluster holds under the same name and ARN, or a rule under its ARN,
- * is left as it is (a rule's targets with it), so a re-run adds nothing. The same name under
- * another ARN (created in the cluster) is refused: targets name ARNs.
+ * Adds to the cluster's rule tables, in one transaction that takes one revision when it adds
+ * anything (a polling node reloads once), what it does not hold: connections (their sealed auth
+ * opened with `keys.from`, the data dir's key, and sealed with `keys.to`, the cluster's, bound to
+ * the same ARN), then API destinations (they name connections), then rules with their targets
+ * (targets name destinations and topics), every ARN, name and time as stored; a rule's generation
+ * is the import's revision. A connection or destination the cluster holds under the same name and
+ * ARN, or a rule under its ARN, is left as it is (a rule's targets with it), so a re-run adds
+ * nothing and writes nothing. The same name under another ARN (created in the cluster) is refused:
+ * targets name ARNs.
  */
 export async function importPostgresEventRules(
   db: PostgresDatabase,
@@ -72,8 +73,11 @@ export async function importPostgresEventRules(
     assertEventScope({ accountId: row.account_id, region: row.region }),
   );
   return db.transaction(async (tx) => {
-    const [row] = await tx.query<{ revision: string }>(NEXT_REVISION);
-    const revision = Number(row!.revision);
+    // Locked, not moved yet: a run that adds nothing writes nothing (nodes reload nothing).
+    const [row] = await tx.query<{ revision: string }>(
+      "SELECT revision FROM cairn_event_rules_revision WHERE id = 1 FOR UPDATE",
+    );
+    const revision = Number(row!.revision) + 1;
     let connections = 0;
     for (const c of contents.connections) {
       if (await heldByName(tx, "cairn_event_connections", c, "EventBridge connection")) continue;
@@ -96,6 +100,7 @@ export async function importPostgresEventRules(
       destinations++;
     }
     const { rules, targets } = await importRules(tx, contents, revision);
+    if (rules + connections + destinations > 0) await tx.query(NEXT_REVISION);
     return { rules, targets, connections, destinations };
   });
 }
