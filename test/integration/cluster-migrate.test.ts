@@ -122,7 +122,7 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
     });
   };
 
-  it("keeps seqs, EventIds, keys, trails, the quarantine and the digest chain: validate-logs across the move says valid", async () => {
+  it("keeps seqs, EventIds, keys, trails, the quarantine, SNS, EventBridge rules, queued deliveries and the digest chain: validate-logs across the move says valid", async () => {
     const dir = makeDataDir("cairn-migrate-");
     dirs.push(dir);
     const dataDir = join(dir, "embedded");
