@@ -36,8 +36,25 @@ import {
   type ServerProcess,
 } from "../helpers/server-process.js";
 import { deliveredOnS3, ingestLoad, logFileKeysOnS3 } from "../helpers/trail-delivery.js";
+import { startHttpReceiver, type HttpReceiver } from "../helpers/http-receiver.js";
+import {
+  eventFailures,
+  eventStoreViews,
+  FORBIDDEN_RULE,
+  ingestCallNamed,
+  MIGRATED_API_KEY,
+  requestsTo,
+  setUpEventStores,
+} from "../helpers/migrated-events.js";
 
 const missing = clusterEnginesMissingReason("the cairn migrate --to-cluster round trip");
+/** SNS and EventBridge are set up and checked with the AWS CLI: without it, that part is skipped (loudly). */
+const withAwsCli = awsCliMissingReason() === false;
+/** What the first full run copies of SNS and EventBridge (setUpEventStores: one topic, two rules). */
+const EVENT_STORE_COUNTS: Readonly<Record<string, number>> = {
+  ...{ "SNS topics": 1, "SNS subscriptions": 1, "rule delivery cursor": 1, "queued deliveries": 1 },
+  ...{ "delivery failures": 1, connections: 1, "API destinations": 2, "EventBridge rules": 2, "rule targets": 2 },
+};
 
 const admin = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
 const BUCKET = "migrated-trail-logs";
@@ -73,13 +90,22 @@ function embeddedDelivery(dataDir: string): { ids: Set<string>; digests: number 
 describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster", { skip: missing }, () => {
   let engines: ClusterEngines;
   let s3: S3Client;
+  let receiver: HttpReceiver;
+  /** What the receiver answers on /queued: 503 while the embedded server runs, 200 once the cluster node does. */
+  let queuedStatus = 503;
   const dirs: string[] = [];
 
   before(async () => {
     engines = await startClusterEngines();
     s3 = motoClient(engines);
+    receiver = await startHttpReceiver();
+    receiver.answerWith((request, response) => {
+      response.writeHead(request.url === "/forbidden" ? 403 : request.url === "/queued" ? queuedStatus : 200);
+      response.end();
+    });
   });
   after(async () => {
+    await receiver?.close();
     s3?.destroy();
     await engines?.stop();
     dirs.forEach(removeDataDir);
@@ -96,7 +122,7 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
     });
   };
 
-  it("keeps seqs, EventIds, keys, trails, the quarantine and the digest chain: validate-logs across the move says valid", async () => {
+  it("keeps seqs, EventIds, keys, trails, the quarantine, SNS, EventBridge rules, queued deliveries and the digest chain: validate-logs across the move says valid", async () => {
     const dir = makeDataDir("cairn-migrate-");
     dirs.push(dir);
     const dataDir = join(dir, "embedded");
@@ -109,6 +135,8 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
     let trailArn: string;
     let before: string[];
     let principal: { accessKeyId: string; secretAccessKey: string };
+    let queuedEventId: string;
+    let embeddedViews: Record<string, unknown>;
     try {
       principal = await addPrincipal(dataDir, { name: "migrated-user", accountId: TEST_ACCOUNT_ID });
       const ct = new CloudTrailClient({ endpoint: embedded.url, region: "us-east-1", credentials: admin });
@@ -135,6 +163,11 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
         ...WAIT,
         message: "the embedded server to quarantine the poisoned records",
       });
+      // SNS and EventBridge: a delivery the receiver keeps refusing (503) stays queued; a 403 is kept as a failure.
+      if (withAwsCli) {
+        queuedEventId = await setUpEventStores(embedded, receiver);
+        embeddedViews = await eventStoreViews(embedded);
+      }
 
       const refused = await migrate(dataDir);
       assert.equal(refused.code, 1, `a running server's data dir is refused:\n${refused.stdout}${refused.stderr}`);
@@ -151,19 +184,19 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
     assert.equal(cut.code, 1, `interrupted:\n${cut.stdout}\n${cut.stderr}`);
     assert.equal(cut.stdout, "");
     // Progress on stderr as the steps ran, then the failure in one line naming its step.
-    assert.match(cut.stderr, /^cairn migrate: step 1\/7: copy the journal\n/);
-    assert.match(cut.stderr, /\ncairn migrate: step 2\/7 done in [\d.]+ s: quarantined 2 copied, 0 already there\n/);
+    assert.match(cut.stderr, /^cairn migrate: step 1\/10: copy the journal\n/);
+    assert.match(cut.stderr, /\ncairn migrate: step 2\/10 done in [\d.]+ s: quarantined 2 copied, 0 already there\n/);
     assert.match(
       cut.stderr,
-      /\ncairn migrate: step 5\/7: copy the buckets' objects\nError: could not copy the buckets' objects: [^\n]*\n$/,
+      /\ncairn migrate: step 5\/10: copy the buckets' objects\nError: could not copy the buckets' objects: [^\n]*\n$/,
     );
     const moved = await migrate(dataDir);
     assert.equal(moved.code, 0, `migrate:\n${moved.stdout}\n${moved.stderr}`);
     assert.match(
       moved.stderr,
-      /\ncairn migrate: step 6\/7 done in [\d.]+ s: trails 1 copied, 0 already there; delivery states 1 copied/,
+      /\ncairn migrate: step 6\/10 done in [\d.]+ s: trails 1 copied, 0 already there; delivery states 1 copied/,
     );
-    assert.match(moved.stderr, /\ncairn migrate: all 7 steps done in [\d.]+ s\n$/);
+    assert.match(moved.stderr, /\ncairn migrate: all 10 steps done in [\d.]+ s\n$/);
     assert.match(moved.stdout, /^Migrated /);
     assert.match(moved.stdout, /journal entries +0 copied, \d+ already there \(seqs 1–\d+\)/);
     assert.match(moved.stdout, /quarantined +0 copied, 2 already there/);
@@ -173,6 +206,16 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
     assert.match(moved.stdout, /signing keys +0 copied, 1 already there/);
     assert.doesNotMatch(moved.stdout, /bucket objects +0 copied/);
     assert.match(moved.stdout, /event data stores +1 copied/);
+    if (withAwsCli)
+      for (const [kind, count] of Object.entries(EVENT_STORE_COUNTS))
+        assert.match(moved.stdout, new RegExp(`\\n  ${kind} +${count} copied, 0 already there\\n`));
+    if (withAwsCli)
+      assert.match(
+        moved.stderr,
+        /\ncairn migrate: step 9\/10 done in [\d.]+ s: connections 1 copied, 0 already there;/,
+      );
+    for (const output of [cut, moved])
+      assert.ok(!`${output.stdout}${output.stderr}`.includes(MIGRATED_API_KEY), "no secret in migrate's output");
     await checkMigratedLake(dataDir, engines, s3);
     // A second run finds everything there and copies nothing.
     const again = await migrate(dataDir);
@@ -181,12 +224,16 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
     for (const line of again.stdout.split("\n").filter((l) => l.includes(" copied, ")))
       assert.match(line, / 0 copied, /, `nothing copied twice: ${line}`);
 
+    queuedStatus = 200;
+    const refusedAttempts = requestsTo(receiver, "/queued").length;
     const node = await startServerProcess({
       dataDir: join(dir, "node"),
       env: engines.nodeEnv("node-a", { CAIRN_S3_FORCE_PATH_STYLE: "true", ...FAST_DELIVERY }),
     });
     try {
       await checkMigratedNode(node, principal!, before!);
+      if (withAwsCli)
+        await checkMigratedEvents(node, receiver, embeddedViews!, { queuedEventId: queuedEventId!, refusedAttempts });
       const after = await ingestLoad(node, 2, 10);
       await pollUntil(
         async () => {
@@ -196,7 +243,7 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
         { ...WAIT, message: "the cluster node to deliver the new events, and the moved files to be there once" },
       );
       // Loudly skipped without the AWS CLI (awsCliMissingReason prints why).
-      if (awsCliMissingReason() === false) await validateAcrossTheMove(node, engines, s3, trailArn!, startTime!);
+      if (withAwsCli) await validateAcrossTheMove(node, engines, s3, trailArn!, startTime!);
     } finally {
       await node.stop();
     }
@@ -208,9 +255,55 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
     assert.equal(afterUse.code, 0, afterUse.stderr);
     assert.match(afterUse.stdout, /^Nothing left to migrate/);
     assert.match(afterUse.stdout, /quarantined +0 copied, 2 already there/);
+    // The delivery the node made is not queued again (it would be sent twice).
+    if (withAwsCli) assert.match(afterUse.stdout, /queued deliveries +0 copied, 1 already there/);
     await checkMigratedQuarantine(engines, quarantined.slice(1));
   });
 });
+
+/**
+ * The node shows SNS and EventBridge as the embedded server did (topics, subscriptions, rules,
+ * targets, the connection without its secret, the kept failure), delivers the queued event once the
+ * receiver takes it, with the API key the connection was created with (so the secret was re-sealed
+ * for the cluster's key), and did not match the moved journal again (the rule cursor came along): a
+ * new refused event is the only failure added.
+ */
+async function checkMigratedEvents(
+  node: ServerProcess,
+  receiver: HttpReceiver,
+  embeddedViews: Record<string, unknown>,
+  expected: { queuedEventId: string; refusedAttempts: number },
+): Promise<void> {
+  const views = await eventStoreViews(node);
+  assert.deepEqual(views, embeddedViews);
+  assert.ok(!JSON.stringify(views).includes(MIGRATED_API_KEY), "describe-connection shows no secret");
+  const delivered = await pollUntil(
+    () => {
+      const since = requestsTo(receiver, "/queued").slice(expected.refusedAttempts);
+      return since.length > 0 && since;
+    },
+    {
+      ...WAIT,
+      message: "the cluster node to deliver the queued event",
+    },
+  );
+  assert.equal(delivered.length, 1);
+  assert.equal(delivered[0]!.headers["x-api-key"], MIGRATED_API_KEY);
+  assert.equal(
+    (JSON.parse(delivered[0]!.body) as { detail: { eventID: string } }).detail.eventID,
+    expected.queuedEventId,
+  );
+  const fresh = await ingestCallNamed(node, `Migrated${FORBIDDEN_RULE}`);
+  const failures = await pollUntil(
+    async () => {
+      const listed = await eventFailures(node, FORBIDDEN_RULE);
+      return listed.some((failure) => failure["CloudTrailEventId"] === fresh) && listed;
+    },
+    { ...WAIT, message: "the node to keep the new refused event as a failure" },
+  );
+  assert.deepEqual(failures.slice(0, 1), embeddedViews["failures"]);
+  assert.equal(failures.length, 2, "the old refused event was not matched and sent again");
+}
 
 /** LookupEvents on the cluster node, signed with the migrated principal's key, finds the moved events by their EventIds. */
 async function checkMigratedNode(

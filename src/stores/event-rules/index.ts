@@ -3,3 +3,4 @@ export * from "./event-rule-store.js";
 export * from "./sqlite-event-rule-store.js";
 export * from "./postgres-event-rule-store.js";
 export * from "./reseal-connection-secrets.js";
+export * from "./event-rules-import.js";

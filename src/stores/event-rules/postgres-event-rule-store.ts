@@ -34,7 +34,8 @@ import {
   type RuleWithTargets,
 } from "./event-rule-store.js";
 
-const MIGRATIONS: readonly Migration[] = [
+/** The `event-rules` component's schema, shared with the import (event-rules-import.ts). */
+export const EVENT_RULES_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: "event rules, targets, connections and api destinations",
@@ -99,7 +100,8 @@ const MIGRATIONS: readonly Migration[] = [
  * revision only once the write that took it committed (a sequence would hand it out before), and
  * the row lock puts writers in one order, so a poller of `revision()` misses no change.
  */
-const NEXT_REVISION = "UPDATE cairn_event_rules_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision";
+export const NEXT_REVISION =
+  "UPDATE cairn_event_rules_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision";
 /** `left` rather than LIKE: names may hold `_`, which LIKE reads as a wildcard. */
 const NAME_PAGE = (first: number) =>
   `left(name, length($${first})) = $${first} AND name COLLATE "C" > $${first + 1}
@@ -117,7 +119,7 @@ export async function openPostgresEventRuleStore(
   db: PostgresDatabase,
   options: { masterKey: MasterKey },
 ): Promise<EventRuleStore> {
-  await migrate(db, "event-rules", MIGRATIONS);
+  await migrate(db, "event-rules", EVENT_RULES_MIGRATIONS);
   return new PostgresEventRuleStore(db, options.masterKey);
 }
 

@@ -12,12 +12,13 @@ class ConnectionResealError extends Error {
   override readonly name = "ConnectionResealError";
 }
 
-interface SealedRow {
+export interface SealedRow {
   readonly arn: string;
   readonly sealed_auth: string;
 }
 
-function resealed(row: SealedRow, from: readonly MasterKey[], to: MasterKey): string {
+/** The row's sealed auth opened with any of `from` and sealed with `to`, bound to the same ARN; the plaintext goes no further. */
+export function resealed(row: SealedRow, from: readonly MasterKey[], to: MasterKey): string {
   const associatedData = connectionSecretAssociatedData(row.arn);
   try {
     return to.seal(openWithAnyKey(from, row.sealed_auth, associatedData), associatedData);

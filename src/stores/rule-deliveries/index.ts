@@ -2,3 +2,4 @@
 export * from "./rule-delivery-store.js";
 export * from "./sqlite-rule-delivery-store.js";
 export * from "./postgres-rule-delivery-store.js";
+export * from "./rule-deliveries-import.js";

@@ -19,7 +19,8 @@ import {
   type StoredFailure,
 } from "./rule-delivery-store.js";
 
-const MIGRATIONS: readonly Migration[] = [
+/** The `rule-deliveries` component's schema, shared with the import (rule-deliveries-import.ts). */
+export const RULE_DELIVERIES_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: "rule deliveries",
@@ -52,6 +53,20 @@ const MIGRATIONS: readonly Migration[] = [
           CREATE INDEX cairn_rule_delivery_failures_by_account ON cairn_rule_delivery_failures (account_id, id);
           CREATE INDEX cairn_rule_delivery_failures_by_time ON cairn_rule_delivery_failures (failed_at_ms)`,
   },
+  {
+    version: 2,
+    name: "what cairn migrate imported",
+    // Read only by imports: a delivery done or a failure trimmed in the cluster is not brought back.
+    sql: `CREATE TABLE cairn_rule_deliveries_imported (
+            rule_arn  TEXT NOT NULL,
+            target_id TEXT NOT NULL,
+            seq       BIGINT NOT NULL,
+            PRIMARY KEY (rule_arn, target_id, seq)
+          );
+          CREATE TABLE cairn_rule_delivery_failures_imported (
+            record_sha256 TEXT PRIMARY KEY
+          )`,
+  },
 ];
 
 const KEY = "rule_arn = $1 AND target_id = $2 AND seq = $3";
@@ -62,7 +77,7 @@ const KEY = "rule_arn = $1 AND target_id = $2 AND seq = $3";
  * cursor to where it already is (the cursor never goes back). Closing leaves `db` open.
  */
 export async function openPostgresRuleDeliveryStore(db: PostgresDatabase): Promise<RuleDeliveryStore> {
-  await migrate(db, "rule-deliveries", MIGRATIONS);
+  await migrate(db, "rule-deliveries", RULE_DELIVERIES_MIGRATIONS);
   return new PostgresRuleDeliveryStore(db);
 }
 

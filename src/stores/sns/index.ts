@@ -2,3 +2,4 @@
 export * from "./sns-store.js";
 export * from "./sqlite-sns-store.js";
 export * from "./postgres-sns-store.js";
+export * from "./sns-import.js";

@@ -17,7 +17,8 @@ import {
   type TopicScope,
 } from "./sns-store.js";
 
-const MIGRATIONS: readonly Migration[] = [
+/** The `sns` component's schema, shared with the import (sns-import.ts). */
+export const SNS_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: "sns topics and subscriptions",
@@ -58,7 +59,7 @@ const FOREIGN_KEY_VIOLATION = "23503";
  * @example const sns = await openPostgresSnsStore(db);
  */
 export async function openPostgresSnsStore(db: PostgresDatabase): Promise<SnsStore> {
-  await migrate(db, "sns", MIGRATIONS);
+  await migrate(db, "sns", SNS_MIGRATIONS);
   return new PostgresSnsStore(db);
 }
 
