@@ -61,11 +61,12 @@ export async function startBenchServer(dataDir: string, env: Record<string, stri
   };
 }
 
-export function benchSigner(): SignatureV4 {
+/** The admin key's signer; `service` and `region` are its scope (`events` for the EventBridge API). */
+export function benchSigner(service = "cloudtrail", region = BENCH_REGION): SignatureV4 {
   return new SignatureV4({
     credentials: { accessKeyId: BENCH_ACCESS_KEY_ID, secretAccessKey: BENCH_SECRET },
-    region: BENCH_REGION,
-    service: "cloudtrail",
+    region,
+    service,
     sha256: NativeSha256,
   });
 }
