@@ -1,10 +1,13 @@
 import { performance } from "node:perf_hooks";
 import { offerPreparedRecord, prepareCloudTrailRecord } from "../src/event-patterns/index.js";
-import { compileEventPattern } from "../src/event-patterns/index.js";
+import { CompiledRules } from "../src/consumers/event-rules/compiled-rules.js";
+import type { RuleWithTargets } from "../src/stores/event-rules/index.js";
 import type { CloudTrailRecord } from "../src/model/record.js";
 import { loadRuleFiles, SigmaEngine } from "../src/sigma/index.js";
 import { ACTIVE_RULES_DIR, UNSUPPORTED_RULES_DIR } from "../test/helpers/sigma-rules.js";
 import type { BenchRule } from "./detection-rules.js";
+import { BENCH_ACCOUNT } from "./event-history-records.js";
+import { BENCH_REGION } from "./server-process.js";
 
 /**
  * Rule evaluation in process, one core: SigmaHQ's CloudTrail rules through `SigmaEngine.offer`
@@ -76,16 +79,43 @@ export async function sigmaInProcess(jsons: readonly string[]): Promise<InProces
   return results;
 }
 
-/** The EventBridge matcher's per-record work (RuleMatcher.matches) over the bench's rules. */
-export function eventBridgeInProcess(jsons: readonly string[], rules: readonly BenchRule[]): InProcessEvaluation {
-  const compiled = rules.map((rule) => ({
-    state: rule.state,
-    pattern: compileEventPattern(JSON.stringify(rule.pattern)),
+/**
+ * The EventBridge matcher's per-record work over the bench's rules, as RuleMatcher.matches does it
+ * (JSON.parse of the journal entry, the envelope, the record's scope and source, the patterns), with
+ * the consumer's own CompiledRules.
+ */
+export async function eventBridgeInProcess(
+  jsons: readonly string[],
+  rules: readonly BenchRule[],
+): Promise<InProcessEvaluation> {
+  const active: RuleWithTargets[] = rules.map((rule) => ({
+    rule: {
+      arn: `arn:aws:events:${BENCH_REGION}:${BENCH_ACCOUNT}:rule/${rule.name}`,
+      name: rule.name,
+      accountId: BENCH_ACCOUNT,
+      region: BENCH_REGION,
+      eventPattern: JSON.stringify(rule.pattern),
+      state: rule.state,
+      createdAtMs: 0,
+      updatedAtMs: 0,
+      generation: 1,
+    },
+    targets: [],
   }));
+  const compiled = new CompiledRules(
+    { revision: () => Promise.resolve(1), activeRules: () => Promise.resolve(active) },
+    (error) => {
+      throw error;
+    },
+  );
+  await compiled.refresh();
   return timed("EventBridge matcher: JSON.parse + envelope + patterns", rules.length, jsons, (json) => {
-    const prepared = prepareCloudTrailRecord(JSON.parse(json) as CloudTrailRecord);
+    const record = JSON.parse(json) as CloudTrailRecord;
+    const scope = compiled.inScope(BENCH_ACCOUNT, BENCH_REGION);
+    const prepared = prepareCloudTrailRecord(record, { sourceJsonLength: json.length });
+    if (scope === undefined || prepared.envelope === undefined) return 0;
     let matches = 0;
-    for (const offer of compiled) {
+    for (const { offer } of scope.forSource(prepared.envelope.source)) {
       const decision = offerPreparedRecord(prepared, offer);
       if (decision.offered && decision.matched) matches++;
     }

@@ -22,10 +22,15 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-export async function startBenchServer(dataDir: string, env: Record<string, string> = {}): Promise<BenchServer> {
+/** `nodeArgs` go before the script (`--cpu-prof`, which NODE_OPTIONS does not allow). */
+export async function startBenchServer(
+  dataDir: string,
+  env: Record<string, string> = {},
+  nodeArgs: readonly string[] = [],
+): Promise<BenchServer> {
   const child = spawn(
     process.execPath,
-    [CLI, "server", "--host", "127.0.0.1", "--port", "0", "--s3-port", "0", "--data-dir", dataDir],
+    [...nodeArgs, CLI, "server", "--host", "127.0.0.1", "--port", "0", "--s3-port", "0", "--data-dir", dataDir],
     {
       env: {
         ...process.env,
