@@ -10,6 +10,7 @@ import { benchProxy, printProxyBench } from "./proxy.js";
 import { benchLake, printLakeBench } from "./lake.js";
 import { benchCluster, printClusterBench } from "./cluster.js";
 import { benchPostgresEventHistory, printEventHistoryBackends } from "./event-history-postgres.js";
+import { benchDetection, printDetectionBench } from "./detection.js";
 import { clusterEnginesMissingReason } from "../test/helpers/cluster-engines.js";
 
 /**
@@ -24,6 +25,9 @@ import { clusterEnginesMissingReason } from "../test/helpers/cluster-engines.js"
  * (bench/cluster.ts; `--cluster-events=N`, default 200,000, `--cluster-rounds=N`, default 2, about 4
  * minutes; `--no-cluster` skips it; it needs PostgreSQL, nats-server and moto). The Event history
  * on PostgreSQL runs over the same `--history-events` beside the embedded one (skipped with the cluster).
+ * Detection (bench/detection.ts: ingest with 0 vs 100 EventBridge rules, record → webhook latency,
+ * Sigma in process) runs over `--detection-events=N` (default 100,000, about 7 minutes on a loaded
+ * 2-core machine); `--no-detection` skips it.
  */
 const flags = new Map(process.argv.slice(2).map((arg) => arg.replace(/^--/, "").split("=") as [string, string]));
 const historyEvents = Number(flags.get("history-events") ?? 1_000_000);
@@ -44,6 +48,9 @@ const trailDelivery = await benchTrailDelivery(
   ),
 );
 
+const detection = flags.has("no-detection")
+  ? undefined
+  : await benchDetection({ events: Number(flags.get("detection-events") ?? 100_000) });
 const proxy = await benchProxy();
 const lake = await benchLake({ events: Number(flags.get("lake-events") ?? 200_000) });
 const cluster = clusterMissing
@@ -66,6 +73,7 @@ const results = {
   historyPostgres,
   scan,
   trailDelivery,
+  detection,
   proxy,
   lake,
   cluster,
@@ -152,6 +160,7 @@ console.table(
   })),
 );
 if (historyPostgres !== undefined) printEventHistoryBackends(history.latencies, historyPostgres);
+if (detection !== undefined) printDetectionBench(detection);
 printProxyBench(proxy);
 printLakeBench(lake);
 if (cluster !== undefined) printClusterBench(cluster);
