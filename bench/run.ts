@@ -11,6 +11,7 @@ import { benchLake, printLakeBench } from "./lake.js";
 import { benchCluster, printClusterBench } from "./cluster.js";
 import { benchPostgresEventHistory, printEventHistoryBackends } from "./event-history-postgres.js";
 import { benchSigmaEval, benchSigmaIngest, printSigmaBench, printSigmaIngest } from "./sigma-eval.js";
+import { benchDetection, printDetectionBench } from "./detection.js";
 import { clusterEnginesMissingReason } from "../test/helpers/cluster-engines.js";
 
 /**
@@ -27,6 +28,9 @@ import { clusterEnginesMissingReason } from "../test/helpers/cluster-engines.js"
  * on PostgreSQL runs over the same `--history-events` beside the embedded one (skipped with the cluster).
  * Live Sigma (bench/sigma-eval.ts): the cost per record with every SigmaHQ rule, and durable ingest
  * without and with them (`--sigma-ingest-events=N`, default 100,000).
+ * Detection (bench/detection.ts: ingest with 0 vs 100 EventBridge rules, record → webhook latency,
+ * Sigma in process) runs over `--detection-events=N` (default 100,000, about 7 minutes on a loaded
+ * 2-core machine); `--no-detection` skips it.
  */
 const flags = new Map(process.argv.slice(2).map((arg) => arg.replace(/^--/, "").split("=") as [string, string]));
 const historyEvents = Number(flags.get("history-events") ?? 1_000_000);
@@ -49,6 +53,9 @@ const trailDelivery = await benchTrailDelivery(
   ),
 );
 
+const detection = flags.has("no-detection")
+  ? undefined
+  : await benchDetection({ events: Number(flags.get("detection-events") ?? 100_000) });
 const proxy = await benchProxy();
 const lake = await benchLake({ events: Number(flags.get("lake-events") ?? 200_000) });
 const cluster = clusterMissing
@@ -73,6 +80,7 @@ const results = {
   historyPostgres,
   scan,
   trailDelivery,
+  detection,
   proxy,
   lake,
   cluster,
@@ -159,6 +167,7 @@ console.table(
   })),
 );
 if (historyPostgres !== undefined) printEventHistoryBackends(history.latencies, historyPostgres);
+if (detection !== undefined) printDetectionBench(detection);
 printProxyBench(proxy);
 printLakeBench(lake);
 printSigmaBench(sigma, ingest.serverCpuMicrosPerEvent);

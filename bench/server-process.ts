@@ -22,10 +22,15 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-export async function startBenchServer(dataDir: string, env: Record<string, string> = {}): Promise<BenchServer> {
+/** `nodeArgs` go before the script (`--cpu-prof`, which NODE_OPTIONS does not allow). */
+export async function startBenchServer(
+  dataDir: string,
+  env: Record<string, string> = {},
+  nodeArgs: readonly string[] = [],
+): Promise<BenchServer> {
   const child = spawn(
     process.execPath,
-    [CLI, "server", "--host", "127.0.0.1", "--port", "0", "--s3-port", "0", "--data-dir", dataDir],
+    [...nodeArgs, CLI, "server", "--host", "127.0.0.1", "--port", "0", "--s3-port", "0", "--data-dir", dataDir],
     {
       env: {
         ...process.env,
@@ -61,11 +66,12 @@ export async function startBenchServer(dataDir: string, env: Record<string, stri
   };
 }
 
-export function benchSigner(): SignatureV4 {
+/** The admin key's signer; `service` and `region` are its scope (`events` for the EventBridge API). */
+export function benchSigner(service = "cloudtrail", region = BENCH_REGION): SignatureV4 {
   return new SignatureV4({
     credentials: { accessKeyId: BENCH_ACCESS_KEY_ID, secretAccessKey: BENCH_SECRET },
-    region: BENCH_REGION,
-    service: "cloudtrail",
+    region,
+    service,
     sha256: NativeSha256,
   });
 }

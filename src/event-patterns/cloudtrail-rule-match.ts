@@ -1,7 +1,7 @@
 import type { CloudTrailRecord } from "../model/record.js";
 import { cloudTrailEnvelopeOf, type CloudTrailEnvelope } from "./cloudtrail-envelope.js";
 import type { CompiledPattern } from "./conditions.js";
-import { patternMatches } from "./match-pattern.js";
+import { matchableEvent, matchesEvent, type MatchableEvent } from "./match-pattern.js";
 
 /** EventBridge's rule states (RuleState). */
 export type RuleState = "ENABLED" | "DISABLED" | "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS";
@@ -81,12 +81,13 @@ export function asksForDataEvents(pattern: CompiledPattern): boolean {
 }
 
 function notOfferedReason(
-  record: CloudTrailRecord,
+  prepared: PreparedCloudTrailRecord,
   rule: CloudTrailRule,
   options: CloudTrailOfferOptions,
 ): NotOfferedReason | undefined {
+  const { record } = prepared;
   if (rule.state === "DISABLED") return "rule-disabled";
-  if (rule.state === "ENABLED" && isWithheldReadOnlyCall(record)) return "read-only-management-event";
+  if (rule.state === "ENABLED" && prepared.withheldReadOnly) return "read-only-management-event";
   if (record.eventCategory === "Data" && options.dataEventLoggedByTrail !== true && !asksForDataEvents(rule.pattern)) {
     return "data-event-not-requested";
   }
@@ -99,12 +100,47 @@ export interface PreparedCloudTrailRecord {
   /** Undefined when EventBridge is not sent records of its type (network activity). */
   readonly envelope: CloudTrailEnvelope | undefined;
   readonly tooLarge: boolean;
+  /** A Get…, List… or Describe… management call, which plain ENABLED rules never see. */
+  readonly withheldReadOnly: boolean;
+  /** The envelope as patterns are matched against it, built on the first rule that needs it. */
+  readonly matchable: () => MatchableEvent;
 }
 
-export function prepareCloudTrailRecord(record: CloudTrailRecord): PreparedCloudTrailRecord {
+interface PrepareOptions {
+  /**
+   * The length (UTF-16 units) of the JSON text the record was just parsed from, when the caller has
+   * it (a journal entry): a short one spares serializing the envelope only to measure it.
+   */
+  readonly sourceJsonLength?: number;
+}
+
+/**
+ * Below this source length the envelope cannot reach ENVELOPE_BYTES_MAX: re-serialized, a parsed
+ * JSON text grows at most 5.25× (a number such as `1e20` becomes 21 digits), a UTF-16 unit takes at
+ * most 3 bytes, and the envelope's header only copies record fields (source, account, time, region)
+ * beside a few constants, so it is under 3 × (5.25 + 1) × 8,192 + 1 KB ≈ 155 KB.
+ */
+const UNMEASURED_SOURCE_LENGTH_MAX = 8_192;
+
+function envelopeTooLarge(envelope: CloudTrailEnvelope | undefined, options: PrepareOptions): boolean {
+  if (envelope === undefined) return false;
+  if (options.sourceJsonLength !== undefined && options.sourceJsonLength <= UNMEASURED_SOURCE_LENGTH_MAX) return false;
+  return Buffer.byteLength(JSON.stringify(envelope)) > ENVELOPE_BYTES_MAX;
+}
+
+export function prepareCloudTrailRecord(
+  record: CloudTrailRecord,
+  options: PrepareOptions = {},
+): PreparedCloudTrailRecord {
   const envelope = cloudTrailEnvelopeOf(record);
-  const tooLarge = envelope !== undefined && Buffer.byteLength(JSON.stringify(envelope)) > ENVELOPE_BYTES_MAX;
-  return { record, envelope, tooLarge };
+  let matchable: MatchableEvent | undefined;
+  return {
+    record,
+    envelope,
+    tooLarge: envelopeTooLarge(envelope, options),
+    withheldReadOnly: isWithheldReadOnlyCall(record),
+    matchable: () => (matchable ??= matchableEvent(envelope)),
+  };
 }
 
 /**
@@ -120,12 +156,12 @@ export function offerPreparedRecord(
   rule: CloudTrailRule,
   options: CloudTrailOfferOptions = {},
 ): CloudTrailRuleDecision {
-  const reason = notOfferedReason(prepared.record, rule, options);
+  const reason = notOfferedReason(prepared, rule, options);
   if (reason !== undefined) return { offered: false, reason };
   const { envelope } = prepared;
   if (envelope === undefined) return { offered: false, reason: "not-sent-to-eventbridge" };
   if (prepared.tooLarge) return { offered: false, reason: "too-large" };
-  return { offered: true, matched: patternMatches(rule.pattern, envelope), envelope };
+  return { offered: true, matched: matchesEvent(rule.pattern, prepared.matchable()), envelope };
 }
 
 /** offerPreparedRecord for a single rule. */

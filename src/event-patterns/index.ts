@@ -1,5 +1,6 @@
 export { compileEventPattern } from "./compile-pattern.js";
 export { patternMatches } from "./match-pattern.js";
+export { exactStringsOf } from "./exact-values.js";
 export { InvalidEventPatternError } from "./pattern-error.js";
 export { cloudTrailEnvelopeOf } from "./cloudtrail-envelope.js";
 export {

@@ -128,7 +128,40 @@ function expandDottedKeys(value: unknown): unknown {
   return expanded;
 }
 
+/** An event as patterns are matched against it (dotted keys expanded): built once, matched by many rules. */
+export interface MatchableEvent {
+  readonly expanded: unknown;
+}
+
+/**
+ * The expansion is a copy of the whole event, far dearer than matching one pattern, so a record
+ * offered to many rules is expanded once (bench/detection.ts measured 100 rules spending 80% of
+ * their time re-expanding the same envelope).
+ */
+export function matchableEvent(event: unknown): MatchableEvent {
+  // Most events have no dotted key: reading them as they are spares the copy (matching only reads).
+  return { expanded: hasDottedKey(event) ? expandDottedKeys(event) : event };
+}
+
+/**
+ * Whether a key anywhere in the event holds a dot; stops at the first. A `__proto__` key counts too:
+ * the expansion's assignment does not keep it as a field, and both paths must match alike.
+ */
+function hasDottedKey(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(hasDottedKey);
+  if (!isPlainObject(value)) return false;
+  for (const key of Object.keys(value)) {
+    if (key.includes(".") || key === "__proto__" || hasDottedKey(value[key])) return true;
+  }
+  return false;
+}
+
+/** Whether an event made matchable once matches a compiled pattern. */
+export function matchesEvent(pattern: CompiledPattern, event: MatchableEvent): boolean {
+  return objectMatches(pattern, event.expanded);
+}
+
 /** Whether an event (parsed JSON) matches a compiled pattern. */
 export function patternMatches(pattern: CompiledPattern, event: unknown): boolean {
-  return objectMatches(pattern, expandDottedKeys(event));
+  return matchesEvent(pattern, matchableEvent(event));
 }

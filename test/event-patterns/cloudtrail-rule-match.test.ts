@@ -4,6 +4,7 @@ import {
   asksForDataEvents,
   compileEventPattern,
   ENVELOPE_BYTES_MAX,
+  exactStringsOf,
   offerCloudTrailRecord,
   offerPreparedRecord,
   prepareCloudTrailRecord,
@@ -153,6 +154,42 @@ describe("offering CloudTrail records to rules (spec §9.1)", () => {
       offered: false,
       reason: "too-large",
     });
+  });
+
+  it("a record parsed from a long JSON text is still measured; a short one needs no measuring", () => {
+    const huge = record({ requestParameters: { blob: "x".repeat(ENVELOPE_BYTES_MAX) } });
+    const json = JSON.stringify(huge);
+    assert.equal(prepareCloudTrailRecord(huge, { sourceJsonLength: json.length }).tooLarge, true);
+    assert.equal(prepareCloudTrailRecord(huge).tooLarge, true);
+    const small = record({});
+    assert.equal(prepareCloudTrailRecord(small, { sourceJsonLength: JSON.stringify(small).length }).tooLarge, false);
+  });
+
+  it("a prepared record matches alike whether its envelope has dotted or __proto__ keys or not", () => {
+    const anyRule = rule("ENABLED", '{"detail": {"requestParameters": {"a": {"b": ["x"]}}}}');
+    const protoRule = rule("ENABLED", '{"detail": {"requestParameters": {"__proto__": {"b": ["x"]}}}}');
+    const dotted = record({ requestParameters: { "a.b": "x" } });
+    const nested = record({ requestParameters: { a: { b: "x" } } });
+    const proto = record({ requestParameters: JSON.parse('{"__proto__": {"b": "x"}, "a": {"b": "y"}}') as never });
+    const matched = (each: CloudTrailRecord, offer: CloudTrailRule) => {
+      const decision = offerPreparedRecord(prepareCloudTrailRecord(each), offer);
+      return decision.offered && decision.matched;
+    };
+    assert.equal(matched(dotted, anyRule), true);
+    assert.equal(matched(nested, anyRule), true);
+    assert.equal(matched(proto, anyRule), false);
+    // As before the event was expanded only when needed: the expansion does not keep a __proto__ key.
+    assert.equal(matched(proto, protoRule), false);
+  });
+
+  it("exactStringsOf names the values a pattern ties a top-level field to, and nothing else", () => {
+    const of = (pattern: string) => exactStringsOf(compileEventPattern(pattern), "source");
+    assert.deepEqual(of('{"source": ["aws.s3", "aws.ec2"], "detail": {"eventName": ["x"]}}'), ["aws.s3", "aws.ec2"]);
+    assert.equal(of('{"source": ["aws.s3", {"prefix": "aws.e"}]}'), undefined);
+    assert.equal(of('{"source": [{"anything-but": "aws.s3"}]}'), undefined);
+    assert.equal(of('{"$or": [{"source": ["aws.s3"]}, {"source": ["aws.ec2"]}]}'), undefined);
+    assert.equal(of('{"detail": {"source": ["aws.s3"]}}'), undefined);
+    assert.equal(of('{"detail-type": ["AWS API Call via CloudTrail"]}'), undefined);
   });
 
   it("a prepared record is offered to many rules with one envelope", () => {

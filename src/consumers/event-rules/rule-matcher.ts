@@ -46,11 +46,13 @@ export class RuleMatcher implements Consumer {
   private matches(entry: JournalEntry, nowMs: number): PendingDelivery[] {
     const record = JSON.parse(entry.json) as CloudTrailRecord;
     const accountId = recordAccountId(record);
-    const candidates = this.deps.rules.inScope(accountId, record.awsRegion);
-    if (candidates.length === 0) return [];
-    const prepared = prepareCloudTrailRecord(record);
+    const scope = this.deps.rules.inScope(accountId, record.awsRegion);
+    if (scope === undefined) return [];
+    const prepared = prepareCloudTrailRecord(record, { sourceJsonLength: entry.json.length });
+    // A record EventBridge is not sent (network activity) is offered to no rule.
+    if (prepared.envelope === undefined) return [];
     const queued: PendingDelivery[] = [];
-    for (const { rule, targets, offer } of candidates) {
+    for (const { rule, targets, offer } of scope.forSource(prepared.envelope.source)) {
       const decision = offerPreparedRecord(prepared, offer);
       if (!decision.offered || !decision.matched) continue;
       for (const target of targets)
