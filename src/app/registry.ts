@@ -320,7 +320,34 @@ export class ModuleRegistry {
   /** Stops the jobs, then closes the modules in reverse start order. */
   async close(): Promise<void> {
     await this.stopJobs();
-    for (const { module } of [...this.started].reverse()) await module.close();
+    for (const { name, module } of [...this.started].reverse())
+      await closeWithin(name, module, MODULE_CLOSE_MS, this.context.onInternalError);
     this.started.length = 0;
+  }
+}
+
+/**
+ * A module that has not stopped this long after it was asked is reported and left behind, so a
+ * stopping server always stops (an orchestrator's grace period is typically 30 s); what it had not
+ * finished is what a crash would leave, which every consumer recovers from.
+ */
+const MODULE_CLOSE_MS = 15_000;
+
+async function closeWithin(
+  name: string,
+  module: StartedModule,
+  ms: number,
+  report: (error: unknown) => void,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), ms)));
+  try {
+    const outcome = await Promise.race([module.close().then(() => "closed" as const), late]);
+    if (outcome === "late")
+      report(new Error(`Module ${name} did not stop within ${ms / 1000} s; stopping without it.`));
+  } catch (error) {
+    report(error);
+  } finally {
+    clearTimeout(timer);
   }
 }
