@@ -37,6 +37,8 @@ export class InsightsRun {
   private ticking = false;
   private closed = false;
   private stopping: Promise<void> = Promise.resolve();
+  /** The lease pass under way: close() waits for it, so a take-over it is making cannot outlive the close. */
+  private keeping: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: InsightsRunOptions) {
     this.keeper = options.leases === undefined ? undefined : new LeaseKeeper(options.leases);
@@ -75,13 +77,14 @@ export class InsightsRun {
   private async keep(): Promise<void> {
     if (this.busy || this.closed || this.keeper === undefined) return;
     this.busy = true;
-    try {
-      if (this.running !== undefined) await this.keeper.renewAll(() => this.lose(), this.options.report);
-      else await this.takeOver(this.keeper);
-      if (this.running === undefined) this.sharedCursor = await this.options.store.cursor();
-    } finally {
-      this.busy = false;
-    }
+    this.keeping = this.keepOnce(this.keeper).finally(() => (this.busy = false));
+    await this.keeping;
+  }
+
+  private async keepOnce(keeper: LeaseKeeper): Promise<void> {
+    if (this.running !== undefined) await keeper.renewAll(() => this.lose(), this.options.report);
+    else await this.takeOver(keeper);
+    if (this.running === undefined) this.sharedCursor = await this.options.store.cursor();
   }
 
   private async takeOver(keeper: LeaseKeeper): Promise<void> {
@@ -141,6 +144,7 @@ export class InsightsRun {
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
+    await this.keeping.catch(() => undefined);
     const running = this.running;
     this.running = undefined;
     await this.stopping;
