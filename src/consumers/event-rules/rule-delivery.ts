@@ -75,6 +75,6 @@ export class RuleDelivery {
 
 /** The lowest seq rule delivery needs as the store has it: for the cluster-wide retention floor. */
 export async function ruleDeliveryFloor(deliveries: RuleDeliveryStore): Promise<number> {
-  const [cursor, oldest] = await Promise.all([deliveries.cursor(), deliveries.oldestQueuedSeq()]);
+  const [cursor, oldest] = await Promise.all([deliveries.cursor("journal"), deliveries.oldestQueuedSeq()]);
   return Math.min(cursor + 1, oldest ?? Infinity);
 }

@@ -119,7 +119,7 @@ describe("EventBridge rule delivery (matcher, queue and dispatcher on a real SQL
       message: "one delivery, settled",
     });
     assert.deepEqual(sender.sent, [{ target: "1", body: '"b"' }]);
-    assert.equal(await deliveries.cursor(), 2);
+    assert.equal(await deliveries.cursor("journal"), 2);
   });
 
   it("starts again after a stop (a cluster node that lost and regained the lease) and goes on from its cursor", async () => {
