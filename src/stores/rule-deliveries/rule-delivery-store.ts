@@ -61,12 +61,9 @@ export interface PendingDelivery extends DeliveryKey {
   readonly lastError?: string;
   readonly lastHttpStatus?: number;
   readonly lastAttemptAtMs?: number;
-  /** `sigma`: the EventBridge event as JSON (at most EVENT_BYTES_MAX, as EventBridge sends no larger one). */
+  /** `sigma`: the EventBridge event as JSON (at most 256 KB, as EventBridge sends no larger one). */
   readonly event?: string;
 }
-
-/** EventBridge's largest event (256 KB): a larger one is not sent. */
-export const EVENT_BYTES_MAX = 262_144;
 
 export interface AttemptOutcome {
   readonly attemptsMade: number;
@@ -104,7 +101,8 @@ export interface DeliveryFailureRecord {
   readonly eventId: string;
   /** The CloudTrail record's `eventID` (of a Sigma match: the record that made or completed it). */
   readonly recordEventId: string;
-  readonly journalSeq: number;
+  /** The journal seq of the record a `journal` delivery's event was built from. */
+  readonly journalSeq?: number;
   /** The Sigma match the event was made from, for a `sigma` delivery. */
   readonly sigmaMatchId?: number;
   readonly reason: DeliveryFailureReason;
