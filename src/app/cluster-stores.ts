@@ -14,6 +14,7 @@ import { openPostgresLeaseStore, type LeaseStore } from "../stores/lease/index.j
 import { openPostgresDatabase, type PostgresDatabase } from "../stores/postgres/index.js";
 import { openPostgresPrincipalStore, type PrincipalStore } from "../stores/principals/index.js";
 import { openPostgresQuarantineStore, type QuarantineStore } from "../stores/quarantine/index.js";
+import { openPostgresSigmaStore, type SigmaStore } from "../stores/sigma/index.js";
 import { openPostgresSnsStore, type SnsStore } from "../stores/sns/index.js";
 import { openPostgresSigningKeyStore, type SigningKeyStore } from "../stores/signing-keys/index.js";
 import {
@@ -46,7 +47,7 @@ export function clusterModules(
     clusterLakeModule(stores, nodeId),
     snsModule,
     clusterEventsModule(stores, nodeId),
-    clusterSigmaModule(stores.db, stores.leases, nodeId),
+    clusterSigmaModule(stores.leases, nodeId),
     ingestModule,
     liveTailModule,
     quarantineModule,
@@ -75,6 +76,7 @@ export interface ClusterStores {
   readonly buckets: Buckets;
   readonly quarantine: QuarantineStore;
   readonly sns: SnsStore;
+  readonly sigma: SigmaStore;
   readonly leases: LeaseStore;
   readonly trails: PostgresTrailStore;
   readonly deliveryStates: PostgresDeliveryStateStore;
@@ -109,6 +111,7 @@ export async function openClusterStores(settings: ServerSettings, clock: Clock):
     const owners = await opened(openPostgresBucketOwnerStore(db));
     const quarantine = await opened(openPostgresQuarantineStore(db));
     const sns = await opened(openPostgresSnsStore(db));
+    const sigma = await opened(openPostgresSigmaStore(db));
     const leases = await opened(openPostgresLeaseStore(db));
     const trails = await opened(openPostgresTrailStore(db));
     const deliveryStates = await opened(openPostgresDeliveryStateStore(db));
@@ -128,8 +131,8 @@ export async function openClusterStores(settings: ServerSettings, clock: Clock):
     const buckets: Buckets = { store, embedded: undefined, owners };
     const close = () => closeInReverse(closers);
     return {
-      ...{ db, journal, principals, signingKeys, buckets, quarantine, sns, leases, trails, deliveryStates, cursors },
-      ...{ lakeCatalog, masterKey: resolved, close },
+      ...{ db, journal, principals, signingKeys, buckets, quarantine, sns, sigma, leases, trails, deliveryStates },
+      ...{ cursors, lakeCatalog, masterKey: resolved, close },
     };
   } catch (error) {
     await closeInReverse(closers).catch(() => undefined);

@@ -13,6 +13,7 @@ import type { LeaseGrant, LeaseStore } from "../stores/lease/index.js";
 import type { PrincipalStore } from "../stores/principals/index.js";
 import type { QuarantineStore } from "../stores/quarantine/index.js";
 import type { SigningKeyStore } from "../stores/signing-keys/index.js";
+import type { SigmaStore } from "../stores/sigma/index.js";
 import type { SnsStore } from "../stores/sns/index.js";
 import type { Buckets } from "./buckets.js";
 import { errorTextForHealth } from "../lib/error-text.js";
@@ -30,6 +31,8 @@ export interface ModuleContext {
   readonly quarantine: QuarantineStore;
   /** SNS topics and subscriptions: the SNS API, trail notifications and rule targets share them. */
   readonly sns: SnsStore;
+  /** Sigma rules and matches: the live Sigma consumer writes matches, rule delivery routes them. */
+  readonly sigma: SigmaStore;
   /** Seals the secrets a module keeps at rest (EventBridge connections), as principals' are sealed. */
   readonly masterKey: MasterKey;
   readonly clock: Clock;

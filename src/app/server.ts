@@ -23,6 +23,7 @@ import { lockDataDirectory, type DataDirectoryLock } from "../lib/data-directory
 import { LocalLeaseStore, type LeaseStore } from "../stores/lease/index.js";
 import type { Principal, PrincipalStore } from "../stores/principals/index.js";
 import { openSqliteQuarantineStore, type QuarantineStore } from "../stores/quarantine/index.js";
+import { openSqliteSigmaStore, type SigmaStore } from "../stores/sigma/index.js";
 import { openSqliteSnsStore, type SnsStore } from "../stores/sns/index.js";
 import { openFileSigningKeyStore, type SigningKeyStore } from "../stores/signing-keys/index.js";
 import { openDataDirectorySecrets } from "./data-directory-secrets.js";
@@ -84,7 +85,7 @@ export async function startServer(
   const node = isClusterMode(settings)
     ? await openClusterNode(settings, clock)
     : await openEmbeddedNode(settings, clock);
-  const { masterKey, principals, journal, buckets, quarantine, sns, signingKeys, leases } = node;
+  const { masterKey, principals, journal, buckets, quarantine, sns, sigma, signingKeys, leases } = node;
   const admin = await ensureBootstrapAdmin(principals, settings);
   const authorizer = appAuthorizer(principals);
   const context: ModuleContext = {
@@ -97,6 +98,7 @@ export async function startServer(
     authorizer,
     quarantine,
     sns,
+    sigma,
     masterKey: masterKey.key,
     onInternalError: reportInternalError,
   };
@@ -156,6 +158,7 @@ interface NodeStores {
   readonly buckets: Buckets;
   readonly quarantine: QuarantineStore;
   readonly sns: SnsStore;
+  readonly sigma: SigmaStore;
   readonly signingKeys: SigningKeyStore;
   readonly leases: LeaseStore;
   readonly nodeId: string;
@@ -188,9 +191,11 @@ async function openEmbeddedStores(
   const buckets = openBuckets(settings);
   const quarantine = openSqliteQuarantineStore(join(settings.dataDir, "quarantine.db"));
   const sns = openSqliteSnsStore(join(settings.dataDir, "sns.db"));
+  const sigma = openSqliteSigmaStore(join(settings.dataDir, "sigma.db"));
   const leases = new LocalLeaseStore(clock);
   return {
-    ...{ masterKey, principals, journal, buckets, quarantine, sns, leases, nodeId: "embedded", mode: "embedded" },
+    ...{ masterKey, principals, journal, buckets, quarantine, sns, sigma, leases },
+    ...{ nodeId: "embedded", mode: "embedded" },
     modules: SERVER_MODULES,
     signingKeys: openFileSigningKeyStore({ dataDir: settings.dataDir, clock, masterKey: masterKey.key }),
     async close() {
@@ -198,6 +203,7 @@ async function openEmbeddedStores(
       await journal.close();
       await quarantine.close();
       await sns.close();
+      await sigma.close();
       await leases.close();
       await principals.close();
       lock.release();

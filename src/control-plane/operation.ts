@@ -9,9 +9,9 @@ export interface OperationContext {
   readonly nowMs: number;
   /**
    * Authorises the caller for `action` on `resource` (rejects with the IAM denial), for a handler
-   * whose resource only the catalog knows (StartImport's retry). Absent outside the API route.
+   * whose resource only the catalog knows (StartImport's retry).
    */
-  readonly authorize?: (action: string, resource: string) => Promise<void>;
+  readonly authorize: (action: string, resource: string) => Promise<void>;
 }
 
 export interface OperationResult {

@@ -44,7 +44,12 @@ function sourceOf(record: CloudTrailRecord): string {
  * draws its ids at random; nothing reads meaning into them.
  */
 function envelopeIdOf(eventId: string): string {
-  const hex = createHash("sha256").update(`cairn-eventbridge-envelope:${eventId}`).digest("hex");
+  return derivedEnvelopeId(`cairn-eventbridge-envelope:${eventId}`);
+}
+
+/** A UUID (version 5 layout) derived from `seed`: the same seed always gives the same id. */
+export function derivedEnvelopeId(seed: string): string {
+  const hex = createHash("sha256").update(seed).digest("hex");
   const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

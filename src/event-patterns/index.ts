@@ -2,7 +2,7 @@ export { compileEventPattern } from "./compile-pattern.js";
 export { patternMatches } from "./match-pattern.js";
 export { exactStringsOf } from "./exact-values.js";
 export { InvalidEventPatternError } from "./pattern-error.js";
-export { cloudTrailEnvelopeOf } from "./cloudtrail-envelope.js";
+export { cloudTrailEnvelopeOf, derivedEnvelopeId, type CloudTrailEnvelope } from "./cloudtrail-envelope.js";
 export {
   transformTargetInput,
   validateInputTransformer,

@@ -189,7 +189,7 @@ describe("cairn migrate --to-cluster: SNS, EventBridge rules and rule deliveries
     const path = join(dir, "rule-deliveries.db");
     const embedded = openSqliteRuleDeliveryStore(path);
     const pending = (seq: number): PendingDelivery => ({
-      ...{ ruleArn: RULE, targetId: "pager", seq, accountId: ALICE.accountId, firstAttemptAtMs: T0 },
+      ...{ ruleArn: RULE, targetId: "pager", origin: "journal", seq, accountId: ALICE.accountId, firstAttemptAtMs: T0 },
       ...{
         attemptsMade: 2,
         nextAttemptAtMs: T0 + 3_000,
@@ -204,32 +204,39 @@ describe("cairn migrate --to-cluster: SNS, EventBridge rules and rule deliveries
       ...{ lastError: "HTTP 403", firstAttemptTime: new Date(T0).toISOString() },
       ...{ lastAttemptTime: new Date(T0).toISOString(), failedTime: new Date(T0).toISOString() },
     };
-    await embedded.enqueue([pending(41), pending(42), pending(43)], 45);
+    const sigmaMatch: PendingDelivery = { ...pending(7), origin: "sigma", event: '{"source":"cairn.sigma"}' };
+    await embedded.enqueue([pending(41), pending(42), pending(43)], 45, "journal");
+    await embedded.enqueue([sigmaMatch], 9, "sigma");
     assert.ok(await embedded.giveUp(pending(41), failure));
     await embedded.close();
 
     await inCluster(async (db) => {
       const contents = readSqliteRuleDeliveries(path);
-      assert.deepEqual(await importPostgresRuleDeliveries(db, contents), { cursorMoved: true, queued: 2, failures: 1 });
+      assert.deepEqual(await importPostgresRuleDeliveries(db, contents), { cursorMoved: true, queued: 3, failures: 1 });
       const cluster = await openPostgresRuleDeliveryStore(db);
-      assert.equal(await cluster.cursor(), 45);
-      assert.deepEqual(await cluster.due(T0 + 3_000, 10), [pending(42), pending(43)]);
+      assert.equal(await cluster.cursor("journal"), 45);
+      assert.equal(await cluster.cursor("sigma"), 9);
+      assert.deepEqual(await cluster.due(T0 + 3_000, 10), [sigmaMatch, pending(42), pending(43)]);
       const [kept] = await cluster.listFailures(ALICE.accountId, { limit: 10 });
       assert.deepEqual({ ...kept, id: 0 }, { ...failure, id: 0 });
       // A node delivers one and trims the failure, and goes on past the cursor; a re-run brings neither back.
-      await cluster.remove([pending(42)]);
+      await cluster.remove([pending(42), sigmaMatch]);
       assert.equal(await cluster.trimFailures(T0 + 1), 1);
-      await cluster.enqueue([], 50);
+      await cluster.enqueue([], 50, "journal");
       assert.deepEqual(await importPostgresRuleDeliveries(db, contents), {
         cursorMoved: false,
         queued: 0,
         failures: 0,
       });
-      assert.equal(await cluster.cursor(), 50);
+      assert.equal(await cluster.cursor("journal"), 50);
       assert.deepEqual(await cluster.due(T0 + 3_000, 10), [pending(43)]);
       assert.deepEqual(await cluster.listFailures(ALICE.accountId, { limit: 10 }), []);
       await cluster.close();
     });
-    assert.deepEqual(readSqliteRuleDeliveries(join(dir, "absent.db")), { cursor: 0, queued: [], failures: [] });
+    assert.deepEqual(readSqliteRuleDeliveries(join(dir, "absent.db")), {
+      cursors: { journal: 0, sigma: 0 },
+      queued: [],
+      failures: [],
+    });
   });
 });

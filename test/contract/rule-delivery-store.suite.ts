@@ -24,6 +24,7 @@ function pending(seq: number, extra: Partial<PendingDelivery> = {}): PendingDeli
   return {
     ruleArn: RULE,
     targetId: "1",
+    origin: "journal",
     seq,
     accountId: "111111111111",
     firstAttemptAtMs: T0,
@@ -69,24 +70,45 @@ export function ruleDeliveryStoreContractSuite(
   describe(`RuleDeliveryStore contract (${backend})`, () => {
     it("queues a batch's matches and moves the cursor in one step, never back, kept across a reopen", () =>
       withStore(async (store, place) => {
-        assert.equal(await store.cursor(), 0);
-        await store.enqueue([pending(3), pending(5, { targetId: "2" })], 10);
-        await store.enqueue([], 7);
+        assert.equal(await store.cursor("journal"), 0);
+        await store.enqueue([pending(3), pending(5, { targetId: "2" })], 10, "journal");
+        await store.enqueue([], 7, "journal");
         const reopened = await place.open();
-        assert.equal(await reopened.cursor(), 10);
+        assert.equal(await reopened.cursor("journal"), 10);
         assert.equal(await reopened.queuedCount(), 2);
         assert.equal(await reopened.oldestQueuedSeq(), 3);
       }));
 
+    it("keeps a cursor per origin; a Sigma match's delivery keeps its event and does not hold the journal back", () =>
+      withStore(async (store, place) => {
+        const sigma = pending(2, { origin: "sigma", event: '{"detail-type":"Sigma Rule Match"}' });
+        await store.enqueue([pending(2)], 4, "journal");
+        await store.enqueue([sigma], 7, "sigma");
+        await assert.rejects(store.enqueue([sigma], 8, "journal"), /sigma delivery was queued with the journal cursor/);
+        const reopened = await place.open();
+        assert.equal(await reopened.cursor("journal"), 4);
+        assert.equal(await reopened.cursor("sigma"), 7);
+        assert.equal(await reopened.queuedCount(), 2, "the same rule, target and position under two origins");
+        assert.deepEqual(await reopened.due(T0, 10), [pending(2), sigma]);
+        await reopened.remove([pending(2)]);
+        assert.equal(await reopened.oldestQueuedSeq(), undefined, "a Sigma delivery names no journal record");
+        assert.equal(
+          await reopened.retryLater(sigma, { attemptsMade: 1, attemptedAtMs: T0, error: "HTTP 500" }, T0),
+          true,
+        );
+        assert.equal(await reopened.giveUp(sigma, failure(2, { sigmaMatchId: 2 })), true);
+        assert.equal(await reopened.queuedCount(), 0);
+      }));
+
     it("queues a delivery once: a batch matched again after a crash changes nothing", () =>
       withStore(async (store) => {
-        await store.enqueue([pending(3)], 3);
+        await store.enqueue([pending(3)], 3, "journal");
         await store.retryLater(
           pending(3),
           { attemptsMade: 1, attemptedAtMs: T0, error: "HTTP 503", httpStatus: 503 },
           T0 + 1000,
         );
-        await store.enqueue([pending(3)], 3);
+        await store.enqueue([pending(3)], 3, "journal");
         const [queued] = await store.due(T0 + 1000, 10);
         assert.equal(queued?.attemptsMade, 1);
         assert.equal(queued?.lastError, "HTTP 503");
@@ -103,6 +125,7 @@ export function ruleDeliveryStoreContractSuite(
             pending(3, { nextAttemptAtMs: T0 + 900 }),
           ],
           3,
+          "journal",
         );
         assert.deepEqual(
           (await store.due(T0 + 600, 10)).map((delivery) => delivery.seq),
@@ -122,7 +145,7 @@ export function ruleDeliveryStoreContractSuite(
 
     it("records a retry on a queued delivery only", () =>
       withStore(async (store) => {
-        await store.enqueue([pending(4)], 4);
+        await store.enqueue([pending(4)], 4, "journal");
         const attempt = { attemptsMade: 2, attemptedAtMs: T0 + 50, error: "timed out after 5000 ms" };
         assert.equal(await store.retryLater(pending(4), attempt, T0 + 4000), true);
         assert.equal(await store.retryLater(pending(5), attempt, T0 + 4000), false);
@@ -135,7 +158,7 @@ export function ruleDeliveryStoreContractSuite(
 
     it("gives up in one step: the delivery leaves the queue and its failure is kept, listable per account and rule", () =>
       withStore(async (store, place) => {
-        await store.enqueue([pending(1), pending(2, { ruleArn: OTHER_RULE }), pending(3)], 3);
+        await store.enqueue([pending(1), pending(2, { ruleArn: OTHER_RULE }), pending(3)], 3, "journal");
         assert.equal(await store.giveUp(pending(1), failure(1)), true);
         assert.equal(await store.giveUp(pending(1), failure(1)), false, "not queued any more: nothing kept twice");
         assert.equal(
@@ -169,7 +192,7 @@ export function ruleDeliveryStoreContractSuite(
 
     it("trims failures kept before a time", () =>
       withStore(async (store) => {
-        await store.enqueue([pending(1), pending(2)], 2);
+        await store.enqueue([pending(1), pending(2)], 2, "journal");
         await store.giveUp(pending(1), failure(1, { failedTime: new Date(T0).toISOString() }));
         await store.giveUp(pending(2), failure(2, { failedTime: new Date(T0 + 60_000).toISOString() }));
         assert.equal(await store.trimFailures(T0 + 1), 1);
@@ -183,8 +206,8 @@ export function ruleDeliveryStoreContractSuite(
       withStore(async (store) => {
         await store.close();
         await store.close();
-        await assert.rejects(store.cursor(), /closed/);
-        await assert.rejects(store.enqueue([], 1), /closed/);
+        await assert.rejects(store.cursor("journal"), /closed/);
+        await assert.rejects(store.enqueue([], 1, "journal"), /closed/);
       }));
   });
 }

@@ -2,6 +2,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 import { awsCliMissingReason, runAws } from "../helpers/aws-cli.js";
@@ -24,6 +26,21 @@ const admin = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_AC
 const API_KEY = "cairn-delivery-key-9c1f";
 const TEMPLATE = '{"rule": <aws.events.rule-name>, "event": <name>, "id": <id>, "who": <who>}';
 const PATHS = { name: "$.detail.eventName", id: "$.detail.eventID", who: "$.detail.userIdentity.arn" };
+
+const SIGMA_RULE_ID = "5f0b7c1e-9f3a-4d2b-8c61-2f1d0e7a9b34";
+const SIGMA_RULE = `title: Trail updated
+id: ${SIGMA_RULE_ID}
+status: test
+level: high
+logsource:
+  product: aws
+  service: cloudtrail
+detection:
+  selection:
+    eventSource: cloudtrail.amazonaws.com
+    eventName: UpdateTrail
+  condition: selection
+`;
 
 /** A CloudTrail management record of `eventName` in the test account, as a new call. */
 function callRecord(eventName: string, readOnly = false): RawRecord {
@@ -86,22 +103,16 @@ describe("EventBridge rules deliver matching records to API destinations (AWS CL
     assert.equal(put["FailedEntryCount"], 0, JSON.stringify(put));
   }
 
+  /** `cairn <args> --endpoint-url … --region us-east-1` as the test account's admin; its stdout. */
+  async function cairn(args: string[]): Promise<string> {
+    const env = { ...process.env, AWS_ACCESS_KEY_ID: admin.accessKeyId, AWS_SECRET_ACCESS_KEY: admin.secretAccessKey };
+    const all = [CLI, ...args, "--endpoint-url", server.url, "--region", "us-east-1"];
+    return (await promisify(execFile)(process.execPath, all, { env })).stdout;
+  }
+
   /** `cairn events failures --rule <rule> --json`, as the rule's owner runs it. */
   async function cairnEventsFailures(rule: string): Promise<Array<Record<string, unknown>>> {
-    const args = [
-      "events",
-      "failures",
-      "--rule",
-      rule,
-      "--json",
-      "--endpoint-url",
-      server.url,
-      "--region",
-      "us-east-1",
-    ];
-    const env = { ...process.env, AWS_ACCESS_KEY_ID: admin.accessKeyId, AWS_SECRET_ACCESS_KEY: admin.secretAccessKey };
-    const { stdout } = await promisify(execFile)(process.execPath, [CLI, ...args], { env });
-    return JSON.parse(stdout) as Array<Record<string, unknown>>;
+    return JSON.parse(await cairn(["events", "failures", "--rule", rule, "--json"])) as Array<Record<string, unknown>>;
   }
 
   let connectionArn: string;
@@ -202,6 +213,38 @@ describe("EventBridge rules deliver matching records to API destinations (AWS CL
       timeoutMs: 60_000,
       message: "the queued events delivered by the restarted server",
     });
+  });
+
+  it("routes a live Sigma match as a Sigma Rule Match event to a rule on source cairn.sigma", async () => {
+    receiver.answerWith(answer(200));
+    const ruleFile = join(dataDir(), "trail-updated.sigma.yml");
+    await writeFile(ruleFile, SIGMA_RULE);
+    await cairn(["sigma", "add", ruleFile]);
+    const pattern = { source: ["cairn.sigma"], "detail-type": ["Sigma Rule Match"], detail: { level: ["high"] } };
+    await events(["put-rule", "--name", "sigma-high", "--event-pattern", JSON.stringify(pattern)]);
+    const target = { Id: "1", Arn: await destination("sigma-hook", "/sigma") };
+    await events(["put-targets", "--rule", "sigma-high", "--targets", JSON.stringify([target])]);
+    const record = callRecord("UpdateTrail");
+    await ingest([callRecord("CreateTrail"), record]);
+    const [request] = await pollUntil(
+      () => {
+        const sent = receiver.requests.filter((request) => request.url === "/sigma");
+        return sent.length > 0 ? sent : undefined;
+      },
+      { timeoutMs: 30_000, message: "the Sigma match's event" },
+    );
+    const event = JSON.parse(request!.body) as Record<string, unknown> & { detail: Record<string, unknown> };
+    assert.deepEqual(
+      [event["source"], event["detail-type"], event["account"], event["region"]],
+      ["cairn.sigma", "Sigma Rule Match", TEST_ACCOUNT_ID, record["awsRegion"]],
+    );
+    assert.deepEqual(
+      [event.detail["ruleId"], event.detail["title"], event.detail["level"], event.detail["eventID"]],
+      [SIGMA_RULE_ID, "Trail updated", "high", record["eventID"]],
+    );
+    assert.equal((event.detail["record"] as Record<string, unknown>)["eventName"], "UpdateTrail", "the record in full");
+    await sleep(1_500);
+    assert.equal(receiver.requests.filter((request) => request.url === "/sigma").length, 1, "one match, one event");
   });
 
   it("keeps a failure the rule's owner can list when the endpoint refuses for good", async () => {

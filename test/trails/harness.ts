@@ -71,6 +71,8 @@ export function openHarness(options: { objectStore?: ObjectStore; maxTrailsPerRe
         region: where.region ?? "us-east-1",
         requestId: "req",
         nowMs: NOW_MS,
+        // The harness calls handlers as the account's root, whom IAM allows everything.
+        authorize: async () => undefined,
       });
     },
     async refuses(operation, input, code, message, where) {

@@ -29,7 +29,14 @@ export async function startCloudTrailStub(
           /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(String(request.headers.authorization))?.[1] ?? "us-east-1";
         let body: unknown;
         if (target === "ListPublicKeys") {
-          const context = { principal: {} as Principal, accountId: "", region, requestId: "stub", nowMs: Date.now() };
+          const context = {
+            principal: {} as Principal,
+            accountId: "",
+            region,
+            requestId: "stub",
+            nowMs: Date.now(),
+            authorize: allowed,
+          };
           body = (await listPublicKeys(input, context)).output;
         } else if (target === "DescribeTrails") {
           body = {
@@ -64,3 +71,6 @@ export async function startCloudTrailStub(
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
+
+/** The stub serves the CLI under test, which may read everything. */
+async function allowed(): Promise<void> {}

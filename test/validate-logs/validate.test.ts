@@ -158,6 +158,7 @@ describe("digest files and validate-logs", () => {
       region: "us-east-1",
       requestId: "r",
       nowMs: h.clock.nowMs(),
+      authorize: async () => undefined,
     };
     const all = await listPublicKeys({ StartTime: T0 / 1000, EndTime: h.clock.nowMs() / 1000 }, context);
     const list = all.output["PublicKeyList"] as Array<{

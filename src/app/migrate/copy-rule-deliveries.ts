@@ -23,7 +23,10 @@ export const copyRuleDeliveries: MigrationStepDefinition<RuleDeliveryCounts> = {
     const contents = readSqliteRuleDeliveries(join(source.dataDir, "rule-deliveries.db"));
     const added = await importPostgresRuleDeliveries(target.db, contents);
     return {
-      ruleDeliveryCursor: contents.cursor === 0 ? { copied: 0, present: 0 } : countOne(added.cursorMoved),
+      ruleDeliveryCursor:
+        contents.cursors.journal + contents.cursors.sigma === 0
+          ? { copied: 0, present: 0 }
+          : countOne(added.cursorMoved),
       queuedDeliveries: { copied: added.queued, present: contents.queued.length - added.queued },
       deliveryFailures: { copied: added.failures, present: contents.failures.length - added.failures },
     };

@@ -93,6 +93,8 @@ function ruleDelivery(context: ModuleContext, backends: EventsBackends, shutdown
       publish: topicPublisher(context.sns, sns, report),
     }),
     quarantine: quarantineFor(context.quarantine, "event-rules", context.clock, (line) => process.stderr.write(line)),
+    sigmaMatches: context.sigma,
+    region: context.settings.region,
     clock: context.clock,
     report,
   });

@@ -1,21 +1,11 @@
-import { join } from "node:path";
 import { quarantineFor } from "../../consumers/quarantine.js";
-import { workerEvaluation, type SigmaEvaluation } from "../../consumers/sigma/sigma-evaluation.js";
+import { workerEvaluation } from "../../consumers/sigma/sigma-evaluation.js";
 import { SigmaRunner } from "../../consumers/sigma/sigma-runner.js";
 import { registerSigmaRoutes } from "../../http/routes/sigma-route.js";
 import { loadRuleFiles, SigmaEngine, type SigmaRule } from "../../sigma/index.js";
 import type { LeaseStore } from "../../stores/lease/index.js";
-import type { PostgresDatabase } from "../../stores/postgres/index.js";
-import {
-  openPostgresSigmaStore,
-  openSqliteSigmaStore,
-  SIGMA_MATCH_RETENTION_MS,
-  type SigmaMatchStore,
-  type SigmaRuleStore,
-} from "../../stores/sigma/index.js";
-import type { CairnModule, ModuleContext } from "../registry.js";
-
-type SigmaStore = SigmaRuleStore & SigmaMatchStore;
+import { SIGMA_MATCH_RETENTION_MS } from "../../stores/sigma/index.js";
+import type { CairnModule } from "../registry.js";
 
 const RETENTION_INTERVAL_MS = 3_600_000;
 
@@ -40,21 +30,17 @@ async function serverWideRules(directory: string | undefined, log: (line: string
 
 /**
  * Sigma rules live on the journal (docs/reference/sigma.md, "Live rules"): the consumer, the
- * `/sigma/…` API, and the daily trim of matches past 90 days. `open` chooses the backend:
- * `<data-dir>/sigma.db` embedded, PostgreSQL in a cluster, where `leases` makes one node evaluate.
+ * `/sigma/…` API, and the daily trim of matches past 90 days, on the node's Sigma store
+ * (`<data-dir>/sigma.db` embedded, PostgreSQL in a cluster, where `leases` makes one node evaluate).
  */
-function sigmaModuleOn(
-  open: (context: ModuleContext) => Promise<SigmaStore>,
-  leases?: { store: LeaseStore; holder: string },
-): CairnModule {
+function sigmaModuleOn(leases?: { store: LeaseStore; holder: string }): CairnModule {
   return {
     name: "sigma",
     async start(context) {
       const log = (line: string) => process.stderr.write(line);
-      const store = await open(context);
-      let evaluation: SigmaEvaluation | undefined;
+      const store = context.sigma;
+      const evaluation = await workerEvaluation(await serverWideRules(context.settings.sigmaRulesDir, log), log);
       try {
-        evaluation = await workerEvaluation(await serverWideRules(context.settings.sigmaRulesDir, log), log);
         const runner = new SigmaRunner(
           {
             store,
@@ -83,24 +69,20 @@ function sigmaModuleOn(
           ],
           close: async () => {
             await runner.close();
-            await evaluation?.close();
-            await store.close();
+            await evaluation.close();
           },
         };
       } catch (error) {
-        await evaluation?.close();
-        await store.close();
+        await evaluation.close();
         throw error;
       }
     },
   };
 }
 
-export const sigmaModule: CairnModule = sigmaModuleOn(async ({ settings }) =>
-  openSqliteSigmaStore(join(settings.dataDir, "sigma.db")),
-);
+export const sigmaModule: CairnModule = sigmaModuleOn();
 
-/** Cluster mode: rules and matches in PostgreSQL; the node holding the `sigma` lease evaluates. */
-export function clusterSigmaModule(db: PostgresDatabase, leases: LeaseStore, nodeId: string): CairnModule {
-  return sigmaModuleOn(() => openPostgresSigmaStore(db), { store: leases, holder: nodeId });
+/** Cluster mode: the node holding the `sigma` lease evaluates. */
+export function clusterSigmaModule(leases: LeaseStore, nodeId: string): CairnModule {
+  return sigmaModuleOn({ store: leases, holder: nodeId });
 }

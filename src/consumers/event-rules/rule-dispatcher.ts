@@ -1,4 +1,4 @@
-import { cloudTrailEnvelopeOf, transformTargetInput } from "../../event-patterns/index.js";
+import { cloudTrailEnvelopeOf, transformTargetInput, type CloudTrailEnvelope } from "../../event-patterns/index.js";
 import type { Journal, JournalEntry } from "../../journal/journal.js";
 import type { CloudTrailRecord } from "../../model/record.js";
 import type { EventRule, EventTarget } from "../../stores/event-rules/index.js";
@@ -105,8 +105,10 @@ export class RuleDispatcher {
     );
     const starting = due.slice(0, slots);
     if (starting.length > 0) {
-      const records = await this.deps.journal.readMany(starting.map((delivery) => delivery.seq));
-      for (const delivery of starting) this.launch(delivery, records.get(delivery.seq));
+      const fromJournal = starting.filter((delivery) => delivery.origin === "journal");
+      const records = await this.deps.journal.readMany(fromJournal.map((delivery) => delivery.seq));
+      for (const delivery of starting)
+        this.launch(delivery, delivery.origin === "journal" ? records.get(delivery.seq) : undefined);
     }
     const next = await this.deps.deliveries.nextDueAtMs();
     if (next === undefined) return IDLE_POLL_MS;
@@ -128,30 +130,25 @@ export class RuleDispatcher {
 
   private async attempt(delivery: PendingDelivery, entry: JournalEntry | undefined): Promise<void> {
     const found = this.deps.rules.target(delivery.ruleArn, delivery.targetId);
-    if (found === undefined || entry === undefined) {
+    const toSend = eventToSend(delivery, entry);
+    if (found === undefined || toSend === undefined) {
       // Rule disabled or deleted, target removed, or the record past journal retention: nothing to send.
       this.settle(delivery);
       return;
     }
-    const record = JSON.parse(entry.json) as CloudTrailRecord;
-    const event = cloudTrailEnvelopeOf(record);
-    if (event === undefined) return this.settle(delivery);
+    const { event } = toSend;
     const input = transformTargetInput(
       inputSpecOf(found.target),
       { ...event },
-      {
-        ruleArn: found.rule.arn,
-        ruleName: found.rule.name,
-        ingestionTime: new Date(entry.appendedAtMs).toISOString(),
-      },
+      { ruleArn: found.rule.arn, ruleName: found.rule.name, ingestionTime: toSend.ingestionTime },
     );
     const attemptedAtMs = this.deps.nowMs();
     if (!input.ok) {
-      await this.giveUp(delivery, found, record, "input-transform-failed", attemptedAtMs, { error: input.reason });
+      await this.giveUp(delivery, found, toSend, "input-transform-failed", attemptedAtMs, { error: input.reason });
       return;
     }
     const outcome = await this.deps.sender.send(found.target, input.body, event);
-    await this.conclude(delivery, found, record, outcome, attemptedAtMs);
+    await this.conclude(delivery, found, toSend, outcome, attemptedAtMs);
   }
 
   /** Delivered or dropped: removed from the queue with the next round's one write. */
@@ -162,13 +159,13 @@ export class RuleDispatcher {
   private async conclude(
     delivery: PendingDelivery,
     found: { rule: EventRule; target: EventTarget },
-    record: CloudTrailRecord,
+    sent: EventToSend,
     outcome: InvocationOutcome,
     attemptedAtMs: number,
   ): Promise<void> {
     if (outcome.kind === "delivered") return this.settle(delivery);
     if (outcome.kind === "not-retryable") {
-      await this.giveUp(delivery, found, record, "not-retryable", attemptedAtMs, outcome);
+      await this.giveUp(delivery, found, sent, "not-retryable", attemptedAtMs, outcome);
       return;
     }
     const attemptsMade = delivery.attemptsMade + 1;
@@ -182,7 +179,7 @@ export class RuleDispatcher {
       retryPolicyOf(found.target),
     );
     if (!next.retry) {
-      await this.giveUp(delivery, found, record, next.reason, attemptedAtMs, outcome);
+      await this.giveUp(delivery, found, sent, next.reason, attemptedAtMs, outcome);
       return;
     }
     const attempt = {
@@ -197,20 +194,19 @@ export class RuleDispatcher {
   private async giveUp(
     delivery: PendingDelivery,
     found: { rule: EventRule; target: EventTarget },
-    record: CloudTrailRecord,
+    sent: EventToSend,
     reason: DeliveryFailureReason,
     attemptedAtMs: number,
     last: { error: string; httpStatus?: number },
   ): Promise<void> {
-    const event = cloudTrailEnvelopeOf(record);
     await this.deps.deliveries.giveUp(delivery, {
       accountId: delivery.accountId,
       ruleArn: delivery.ruleArn,
       targetId: delivery.targetId,
       targetArn: found.target.arn,
-      eventId: event?.id ?? "",
-      recordEventId: record.eventID,
-      journalSeq: delivery.seq,
+      eventId: sent.event.id,
+      recordEventId: sent.recordEventId,
+      ...(delivery.origin === "journal" ? { journalSeq: delivery.seq } : { sigmaMatchId: delivery.seq }),
       reason,
       attempts: delivery.attemptsMade + 1,
       ...(last.httpStatus !== undefined ? { lastHttpStatus: last.httpStatus } : {}),
@@ -248,7 +244,34 @@ export class RuleDispatcher {
 }
 
 function keyOf(delivery: DeliveryKey): string {
-  return `${delivery.ruleArn}|${delivery.targetId}|${delivery.seq}`;
+  return `${delivery.ruleArn}|${delivery.targetId}|${delivery.origin}|${delivery.seq}`;
+}
+
+/** A delivery's event as it is sent, with what its failure would name. */
+interface EventToSend {
+  readonly event: CloudTrailEnvelope;
+  /** The `eventID` of the record the event is (or, for a Sigma match, was made from). */
+  readonly recordEventId: string;
+  /** The `<aws.events.event.ingestion-time>` of an input transformer. */
+  readonly ingestionTime: string;
+}
+
+/**
+ * A journal delivery's event is built from its record (undefined when retention removed it or
+ * EventBridge is not sent its type); a Sigma match's event was kept with the delivery.
+ */
+function eventToSend(delivery: PendingDelivery, entry: JournalEntry | undefined): EventToSend | undefined {
+  if (delivery.origin === "sigma") {
+    if (delivery.event === undefined) return undefined;
+    const event = JSON.parse(delivery.event) as CloudTrailEnvelope & { detail: { eventID?: unknown } };
+    const recordEventId = typeof event.detail.eventID === "string" ? event.detail.eventID : "";
+    return { event, recordEventId, ingestionTime: event.time };
+  }
+  if (entry === undefined) return undefined;
+  const record = JSON.parse(entry.json) as CloudTrailRecord;
+  const event = cloudTrailEnvelopeOf(record);
+  if (event === undefined) return undefined;
+  return { event, recordEventId: record.eventID, ingestionTime: new Date(entry.appendedAtMs).toISOString() };
 }
 
 function retryPolicyOf(target: EventTarget): RetryPolicy {

@@ -25,7 +25,7 @@ export class RuleMatcher implements Consumer {
   constructor(private readonly deps: RuleMatcherDeps) {}
 
   loadCursor(): Promise<number> {
-    return this.deps.deliveries.cursor();
+    return this.deps.deliveries.cursor("journal");
   }
 
   async handle(batch: readonly JournalEntry[]): Promise<void> {
@@ -35,12 +35,12 @@ export class RuleMatcher implements Consumer {
       const nowMs = this.deps.nowMs();
       for (const entry of batch) queued.push(...this.matches(entry, nowMs));
     }
-    await this.deps.deliveries.enqueue(queued, batch[batch.length - 1]!.seq);
+    await this.deps.deliveries.enqueue(queued, batch[batch.length - 1]!.seq, "journal");
     if (queued.length > 0) this.deps.onQueued();
   }
 
   async probe(): Promise<void> {
-    await this.deps.deliveries.cursor();
+    await this.deps.deliveries.cursor("journal");
   }
 
   private matches(entry: JournalEntry, nowMs: number): PendingDelivery[] {
@@ -59,6 +59,7 @@ export class RuleMatcher implements Consumer {
         queued.push({
           ruleArn: rule.arn,
           targetId: target.id,
+          origin: "journal",
           seq: entry.seq,
           accountId: rule.accountId,
           firstAttemptAtMs: nowMs,

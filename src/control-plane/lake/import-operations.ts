@@ -94,8 +94,7 @@ async function retriedImport(
   input: Record<string, unknown>,
   context: OperationContext,
 ): Promise<ImportDocument> {
-  const authorize = context.authorize;
-  if (authorize === undefined) throw new Error("StartImport with ImportId needs the caller's authorisation.");
+  const { authorize } = context;
   const found = await loadImport(deps, input, context.accountId).catch(async (error: unknown) => {
     await authorize("cloudtrail:StartImport", "*");
     throw error;

@@ -73,6 +73,7 @@ async function runEventsCall(options: EventsRouteOptions, call: AuditedCall): Pr
     accountId: principal.accountId,
     region: claim.region,
     requestId: call.requestId,
+    authorize: (action, resource) => call.authorize(action, resource),
     nowMs: call.nowMs,
   });
   note.responseElements = result.responseElements ?? null;

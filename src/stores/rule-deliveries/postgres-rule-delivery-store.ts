@@ -9,10 +9,12 @@ import {
   type PendingRow,
 } from "./rule-delivery-rows.js";
 import {
+  assertAllOf,
   closedStoreError,
   type AttemptOutcome,
   type DeliveryFailureRecord,
   type DeliveryKey,
+  type DeliveryOrigin,
   type FailurePage,
   type PendingDelivery,
   type RuleDeliveryStore,
@@ -67,9 +69,28 @@ export const RULE_DELIVERIES_MIGRATIONS: readonly Migration[] = [
             record_sha256 TEXT PRIMARY KEY
           )`,
   },
+  {
+    version: 3,
+    name: "sigma match deliveries",
+    // The one cursor becomes the journal's and every queued delivery a journal delivery.
+    sql: `CREATE TABLE cairn_rule_delivery_cursors (
+            origin TEXT PRIMARY KEY,
+            seq    BIGINT NOT NULL
+          );
+          INSERT INTO cairn_rule_delivery_cursors (origin, seq) SELECT 'journal', seq FROM cairn_rule_delivery_cursor;
+          DROP TABLE cairn_rule_delivery_cursor;
+          ALTER TABLE cairn_rule_deliveries ADD COLUMN origin TEXT NOT NULL DEFAULT 'journal', ADD COLUMN event TEXT;
+          ALTER TABLE cairn_rule_deliveries ALTER COLUMN origin DROP DEFAULT;
+          ALTER TABLE cairn_rule_deliveries DROP CONSTRAINT cairn_rule_deliveries_pkey,
+            ADD PRIMARY KEY (rule_arn, target_id, origin, seq);
+          ALTER TABLE cairn_rule_deliveries_imported ADD COLUMN origin TEXT NOT NULL DEFAULT 'journal';
+          ALTER TABLE cairn_rule_deliveries_imported ALTER COLUMN origin DROP DEFAULT;
+          ALTER TABLE cairn_rule_deliveries_imported DROP CONSTRAINT cairn_rule_deliveries_imported_pkey,
+            ADD PRIMARY KEY (rule_arn, target_id, origin, seq)`,
+  },
 ];
 
-const KEY = "rule_arn = $1 AND target_id = $2 AND seq = $3";
+const KEY = "rule_arn = $1 AND target_id = $2 AND origin = $3 AND seq = $4";
 
 /**
  * Opens (migrating) the cluster rule delivery store on `db`: the one node holding the rule
@@ -86,25 +107,28 @@ class PostgresRuleDeliveryStore implements RuleDeliveryStore {
 
   constructor(private readonly db: PostgresDatabase) {}
 
-  async cursor(): Promise<number> {
+  async cursor(origin: DeliveryOrigin): Promise<number> {
     this.open();
-    const rows = await this.db.query<{ seq: string }>("SELECT seq FROM cairn_rule_delivery_cursor WHERE id = 1");
+    const rows = await this.db.query<{ seq: string }>("SELECT seq FROM cairn_rule_delivery_cursors WHERE origin = $1", [
+      origin,
+    ]);
     return rows[0] === undefined ? 0 : safeInteger(rows[0].seq, "rule delivery cursor");
   }
 
-  async enqueue(deliveries: readonly PendingDelivery[], throughSeq: number): Promise<void> {
+  async enqueue(deliveries: readonly PendingDelivery[], throughSeq: number, origin: DeliveryOrigin): Promise<void> {
     this.open();
+    assertAllOf(origin, deliveries);
     await this.db.transaction(async (tx) => {
       for (const delivery of deliveries)
         await tx.query(
-          `INSERT INTO cairn_rule_deliveries (${PENDING_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-           ON CONFLICT DO NOTHING`,
+          `INSERT INTO cairn_rule_deliveries (${PENDING_COLUMNS})
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING`,
           pendingValues(delivery),
         );
       await tx.query(
-        `INSERT INTO cairn_rule_delivery_cursor (id, seq) VALUES (1, $1)
-         ON CONFLICT (id) DO UPDATE SET seq = greatest(cairn_rule_delivery_cursor.seq, excluded.seq)`,
-        [throughSeq],
+        `INSERT INTO cairn_rule_delivery_cursors (origin, seq) VALUES ($1, $2)
+         ON CONFLICT (origin) DO UPDATE SET seq = greatest(cairn_rule_delivery_cursors.seq, excluded.seq)`,
+        [origin, throughSeq],
       );
     });
   }
@@ -131,20 +155,27 @@ class PostgresRuleDeliveryStore implements RuleDeliveryStore {
     this.open();
     if (keys.length === 0) return;
     await this.db.query(
-      `DELETE FROM cairn_rule_deliveries d USING unnest($1::text[], $2::text[], $3::bigint[]) AS k(rule_arn, target_id, seq)
-       WHERE d.rule_arn = k.rule_arn AND d.target_id = k.target_id AND d.seq = k.seq`,
-      [keys.map((key) => key.ruleArn), keys.map((key) => key.targetId), keys.map((key) => key.seq)],
+      `DELETE FROM cairn_rule_deliveries d
+       USING unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS k(rule_arn, target_id, origin, seq)
+       WHERE d.rule_arn = k.rule_arn AND d.target_id = k.target_id AND d.origin = k.origin AND d.seq = k.seq`,
+      [
+        keys.map((key) => key.ruleArn),
+        keys.map((key) => key.targetId),
+        keys.map((key) => key.origin),
+        keys.map((key) => key.seq),
+      ],
     );
   }
 
   async retryLater(key: DeliveryKey, attempt: AttemptOutcome, nextAttemptAtMs: number): Promise<boolean> {
     this.open();
     const rows = await this.db.query(
-      `UPDATE cairn_rule_deliveries SET attempts_made = $4, last_attempt_at_ms = $5, last_error = $6,
-         last_http_status = $7, next_attempt_at_ms = $8 WHERE ${KEY} RETURNING seq`,
+      `UPDATE cairn_rule_deliveries SET attempts_made = $5, last_attempt_at_ms = $6, last_error = $7,
+         last_http_status = $8, next_attempt_at_ms = $9 WHERE ${KEY} RETURNING seq`,
       [
         key.ruleArn,
         key.targetId,
+        key.origin,
         key.seq,
         attempt.attemptsMade,
         attempt.attemptedAtMs,
@@ -162,6 +193,7 @@ class PostgresRuleDeliveryStore implements RuleDeliveryStore {
       const removed = await tx.query(`DELETE FROM cairn_rule_deliveries WHERE ${KEY} RETURNING seq`, [
         key.ruleArn,
         key.targetId,
+        key.origin,
         key.seq,
       ]);
       if (removed.length === 0) return false;
@@ -193,7 +225,9 @@ class PostgresRuleDeliveryStore implements RuleDeliveryStore {
 
   async oldestQueuedSeq(): Promise<number | undefined> {
     this.open();
-    const rows = await this.db.query<{ seq: string | null }>("SELECT min(seq) AS seq FROM cairn_rule_deliveries");
+    const rows = await this.db.query<{ seq: string | null }>(
+      "SELECT min(seq) AS seq FROM cairn_rule_deliveries WHERE origin = 'journal'",
+    );
     return rows[0]?.seq == null ? undefined : Number(rows[0].seq);
   }
 

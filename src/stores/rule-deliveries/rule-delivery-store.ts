@@ -7,13 +7,13 @@
  * contract, run per backend.
  */
 export interface RuleDeliveryStore {
-  /** Highest journal seq whose matches are queued; 0 before the first batch. */
-  cursor(): Promise<number>;
+  /** Highest position of `origin` (journal seq, Sigma match id) whose matches are queued; 0 before the first. */
+  cursor(origin: DeliveryOrigin): Promise<number>;
   /**
-   * Queues `deliveries` (one already queued under the same key is left as it is) and sets the cursor
-   * to `throughSeq` unless it is already further: all or nothing.
+   * Queues `deliveries`, all of `origin` (one already queued under the same key is left as it is),
+   * and sets that origin's cursor to `throughSeq` unless it is already further: all or nothing.
    */
-  enqueue(deliveries: readonly PendingDelivery[], throughSeq: number): Promise<void>;
+  enqueue(deliveries: readonly PendingDelivery[], throughSeq: number, origin: DeliveryOrigin): Promise<void>;
   /** Deliveries due at `nowMs` (next attempt ≤ now), earliest first, at most `limit`. */
   due(nowMs: number, limit: number): Promise<PendingDelivery[]>;
   /** When the earliest queued delivery is due; undefined when none is queued. */
@@ -28,18 +28,26 @@ export interface RuleDeliveryStore {
   listFailures(accountId: string, page: FailurePage): Promise<StoredFailure[]>;
   /** Deletes failures kept before `beforeMs`; resolves to how many. */
   trimFailures(beforeMs: number): Promise<number>;
-  /** The lowest journal seq a queued delivery names (journal retention keeps it); undefined when none. */
+  /** The lowest journal seq a queued `journal` delivery names (journal retention keeps it); undefined when none. */
   oldestQueuedSeq(): Promise<number | undefined>;
   queuedCount(): Promise<number>;
   /** Releases the store's resources; closing again does nothing. Every other method rejects once closed. */
   close(): Promise<void>;
 }
 
+/**
+ * Where a delivery's event comes from: a journal record (the event is built again from the journal
+ * when it is sent, so the queue holds no copy of any record), or a live Sigma match (its event,
+ * built once from the match and its record, is kept with the delivery).
+ */
+export type DeliveryOrigin = "journal" | "sigma";
+
 /** One event for one target of one rule. */
 export interface DeliveryKey {
   readonly ruleArn: string;
   readonly targetId: string;
-  /** The journal seq of the record the event was built from. */
+  readonly origin: DeliveryOrigin;
+  /** `journal`: the journal seq of the record the event is built from; `sigma`: the Sigma match's id. */
   readonly seq: number;
 }
 
@@ -53,6 +61,8 @@ export interface PendingDelivery extends DeliveryKey {
   readonly lastError?: string;
   readonly lastHttpStatus?: number;
   readonly lastAttemptAtMs?: number;
+  /** `sigma`: the EventBridge event as JSON (at most 256 KB, as EventBridge sends no larger one). */
+  readonly event?: string;
 }
 
 export interface AttemptOutcome {
@@ -89,9 +99,12 @@ export interface DeliveryFailureRecord {
   readonly targetArn: string;
   /** The envelope's `id` (stable per record, so a re-delivery after a restart carries the same one). */
   readonly eventId: string;
-  /** The CloudTrail record's `eventID`. */
+  /** The CloudTrail record's `eventID` (of a Sigma match: the record that made or completed it). */
   readonly recordEventId: string;
-  readonly journalSeq: number;
+  /** The journal seq of the record a `journal` delivery's event was built from. */
+  readonly journalSeq?: number;
+  /** The Sigma match the event was made from, for a `sigma` delivery. */
+  readonly sigmaMatchId?: number;
   readonly reason: DeliveryFailureReason;
   /** Attempts made, the first included. */
   readonly attempts: number;
@@ -115,4 +128,11 @@ export interface FailurePage {
 
 export function closedStoreError(): Error {
   return new Error("The rule delivery store is closed.");
+}
+
+/** enqueue() takes one origin's deliveries with that origin's cursor: a mix is a caller's bug. */
+export function assertAllOf(origin: DeliveryOrigin, deliveries: readonly PendingDelivery[]): void {
+  const stranger = deliveries.find((delivery) => delivery.origin !== origin);
+  if (stranger !== undefined)
+    throw new Error(`A ${stranger.origin} delivery was queued with the ${origin} cursor: nothing was queued.`);
 }

@@ -10,25 +10,24 @@ import {
   type PendingRow,
 } from "./rule-delivery-rows.js";
 import {
+  assertAllOf,
   closedStoreError,
   type AttemptOutcome,
   type DeliveryFailureRecord,
   type DeliveryKey,
+  type DeliveryOrigin,
   type FailurePage,
   type PendingDelivery,
   type RuleDeliveryStore,
   type StoredFailure,
 } from "./rule-delivery-store.js";
 
-const SCHEMA_VERSION = 1;
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS rule_delivery_cursor (
-    id  INTEGER PRIMARY KEY CHECK (id = 1),
-    seq INTEGER NOT NULL
-  ) STRICT;
+const SCHEMA_VERSION = 2;
+const DELIVERIES_TABLE = `
   CREATE TABLE IF NOT EXISTS rule_deliveries (
     rule_arn            TEXT NOT NULL,
     target_id           TEXT NOT NULL,
+    origin              TEXT NOT NULL,
     seq                 INTEGER NOT NULL,
     account_id          TEXT NOT NULL,
     first_attempt_at_ms INTEGER NOT NULL,
@@ -37,10 +36,18 @@ const SCHEMA = `
     last_error          TEXT,
     last_http_status    INTEGER,
     last_attempt_at_ms  INTEGER,
-    PRIMARY KEY (rule_arn, target_id, seq)
+    event               TEXT,
+    PRIMARY KEY (rule_arn, target_id, origin, seq)
   ) STRICT;
   CREATE INDEX IF NOT EXISTS rule_deliveries_by_due ON rule_deliveries (next_attempt_at_ms, seq);
   CREATE INDEX IF NOT EXISTS rule_deliveries_by_seq ON rule_deliveries (seq);
+`;
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS rule_delivery_cursors (
+    origin TEXT PRIMARY KEY,
+    seq    INTEGER NOT NULL
+  ) STRICT;
+  ${DELIVERIES_TABLE}
   CREATE TABLE IF NOT EXISTS rule_delivery_failures (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id   TEXT NOT NULL,
@@ -52,7 +59,26 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS rule_delivery_failures_by_time ON rule_delivery_failures (failed_at_ms);
 `;
 
-const KEY = "rule_arn = ? AND target_id = ? AND seq = ?";
+/**
+ * Schema 1 (before Sigma matches were delivered) had one cursor and journal deliveries only: its
+ * cursor becomes the `journal` one and its deliveries `journal` deliveries.
+ */
+function upgrade(db: Database.Database): void {
+  db.exec(`
+    INSERT INTO rule_delivery_cursors (origin, seq) SELECT 'journal', seq FROM rule_delivery_cursor WHERE id = 1;
+    DROP TABLE rule_delivery_cursor;
+    ALTER TABLE rule_deliveries RENAME TO rule_deliveries_v1;
+    DROP INDEX rule_deliveries_by_due;
+    DROP INDEX rule_deliveries_by_seq;
+    ${DELIVERIES_TABLE}
+    INSERT INTO rule_deliveries (${PENDING_COLUMNS})
+      SELECT rule_arn, target_id, 'journal', seq, account_id, first_attempt_at_ms, attempts_made, next_attempt_at_ms,
+        last_error, last_http_status, last_attempt_at_ms, NULL FROM rule_deliveries_v1;
+    DROP TABLE rule_deliveries_v1;
+  `);
+}
+
+const KEY = "rule_arn = ? AND target_id = ? AND origin = ? AND seq = ?";
 
 /**
  * Opens (creating) the embedded rule delivery store, `<data-dir>/rule-deliveries.db`. A queued
@@ -60,7 +86,7 @@ const KEY = "rule_arn = ? AND target_id = ? AND seq = ?";
  */
 export function openSqliteRuleDeliveryStore(path: string): RuleDeliveryStore {
   return new SqliteRuleDeliveryStore(
-    openSchemaDatabase(path, { schema: SCHEMA, schemaVersion: SCHEMA_VERSION, synchronous: "FULL" }),
+    openSchemaDatabase(path, { schema: SCHEMA, schemaVersion: SCHEMA_VERSION, synchronous: "FULL", upgrade }),
   );
 }
 
@@ -71,27 +97,28 @@ class SqliteRuleDeliveryStore implements RuleDeliveryStore {
 
   constructor(private readonly db: Database.Database) {
     this.insertPending = db.prepare(
-      `INSERT INTO rule_deliveries (${PENDING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      `INSERT INTO rule_deliveries (${PENDING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     );
   }
 
-  async cursor(): Promise<number> {
+  async cursor(origin: DeliveryOrigin): Promise<number> {
     this.open();
-    const row = this.db.prepare("SELECT seq FROM rule_delivery_cursor WHERE id = 1").get() as
+    const row = this.db.prepare("SELECT seq FROM rule_delivery_cursors WHERE origin = ?").get(origin) as
       { seq: number } | undefined;
     return row?.seq ?? 0;
   }
 
-  async enqueue(deliveries: readonly PendingDelivery[], throughSeq: number): Promise<void> {
+  async enqueue(deliveries: readonly PendingDelivery[], throughSeq: number, origin: DeliveryOrigin): Promise<void> {
     this.open();
+    assertAllOf(origin, deliveries);
     this.db.transaction(() => {
       for (const delivery of deliveries) this.insertPending.run(...pendingValues(delivery));
       this.db
         .prepare(
-          `INSERT INTO rule_delivery_cursor (id, seq) VALUES (1, ?)
-           ON CONFLICT (id) DO UPDATE SET seq = max(seq, excluded.seq)`,
+          `INSERT INTO rule_delivery_cursors (origin, seq) VALUES (?, ?)
+           ON CONFLICT (origin) DO UPDATE SET seq = max(seq, excluded.seq)`,
         )
-        .run(throughSeq);
+        .run(origin, throughSeq);
     })();
   }
 
@@ -118,7 +145,7 @@ class SqliteRuleDeliveryStore implements RuleDeliveryStore {
     this.open();
     const remove = this.db.prepare(`DELETE FROM rule_deliveries WHERE ${KEY}`);
     this.db.transaction(() => {
-      for (const key of keys) remove.run(key.ruleArn, key.targetId, key.seq);
+      for (const key of keys) remove.run(key.ruleArn, key.targetId, key.origin, key.seq);
     })();
   }
 
@@ -137,6 +164,7 @@ class SqliteRuleDeliveryStore implements RuleDeliveryStore {
         nextAttemptAtMs,
         key.ruleArn,
         key.targetId,
+        key.origin,
         key.seq,
       );
     return result.changes > 0;
@@ -147,7 +175,7 @@ class SqliteRuleDeliveryStore implements RuleDeliveryStore {
     return this.db.transaction(() => {
       const removed = this.db
         .prepare(`DELETE FROM rule_deliveries WHERE ${KEY}`)
-        .run(key.ruleArn, key.targetId, key.seq);
+        .run(key.ruleArn, key.targetId, key.origin, key.seq);
       if (removed.changes === 0) return false;
       this.db
         .prepare("INSERT INTO rule_delivery_failures (account_id, rule_arn, failed_at_ms, record) VALUES (?, ?, ?, ?)")
@@ -174,7 +202,9 @@ class SqliteRuleDeliveryStore implements RuleDeliveryStore {
 
   async oldestQueuedSeq(): Promise<number | undefined> {
     this.open();
-    const row = this.db.prepare("SELECT min(seq) AS seq FROM rule_deliveries").get() as { seq: number | null };
+    const row = this.db.prepare("SELECT min(seq) AS seq FROM rule_deliveries WHERE origin = 'journal'").get() as {
+      seq: number | null;
+    };
     return row.seq ?? undefined;
   }
 

@@ -11,6 +11,7 @@ import {
   type SigmaMatchFilter,
   type SigmaMatchRow,
   type SigmaMatchStore,
+  type SigmaStore,
   type SigmaRuleRow,
   type SigmaRuleStore,
   type StoredSigmaRule,
@@ -73,7 +74,7 @@ const CURSOR_SQL = `UPDATE cairn_sigma_state
  *
  * @example const sigma = await openPostgresSigmaStore(db);
  */
-export async function openPostgresSigmaStore(db: PostgresDatabase): Promise<SigmaRuleStore & SigmaMatchStore> {
+export async function openPostgresSigmaStore(db: PostgresDatabase): Promise<SigmaStore> {
   await migrate(db, "sigma", MIGRATIONS);
   return new PostgresSigmaStore(db);
 }

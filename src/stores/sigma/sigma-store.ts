@@ -106,6 +106,9 @@ export interface SigmaMatchStore {
   close(): Promise<void>;
 }
 
+/** Rules and matches in one store, as both backends keep them. */
+export type SigmaStore = SigmaRuleStore & SigmaMatchStore;
+
 /** A rule file is at most this long (SigmaHQ's CloudTrail rules are 1–3 KB). */
 export const SIGMA_RULE_BYTES_MAX = 65_536;
 /** Rules one account may add. */

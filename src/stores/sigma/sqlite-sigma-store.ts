@@ -11,6 +11,7 @@ import {
   type SigmaMatchFilter,
   type SigmaMatchRow,
   type SigmaMatchStore,
+  type SigmaStore,
   type SigmaRuleRow,
   type SigmaRuleStore,
   type StoredSigmaRule,
@@ -61,7 +62,7 @@ const SCHEMA = `
  *
  * @example const sigma = openSqliteSigmaStore(join(dataDir, "sigma.db"));
  */
-export function openSqliteSigmaStore(path: string): SigmaRuleStore & SigmaMatchStore {
+export function openSqliteSigmaStore(path: string): SigmaStore {
   // An acknowledged rule and a committed match must survive a power cut.
   const db = openSchemaDatabase(path, { schema: SCHEMA, schemaVersion: SCHEMA_VERSION, synchronous: "FULL" });
   return new SqliteSigmaStore(db);

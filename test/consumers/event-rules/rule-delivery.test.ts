@@ -8,6 +8,7 @@ import { RuleDelivery } from "../../../src/consumers/event-rules/rule-delivery.j
 import type { TargetSender } from "../../../src/consumers/event-rules/target-sender.js";
 import type { EventRuleStore, EventTarget, RuleWithTargets } from "../../../src/stores/event-rules/index.js";
 import { openSqliteRuleDeliveryStore, type RuleDeliveryStore } from "../../../src/stores/rule-deliveries/index.js";
+import { openSqliteSigmaStore, type NewSigmaMatch, type SigmaStore } from "../../../src/stores/sigma/index.js";
 import { MemoryJournal } from "../../helpers/memory-journal.js";
 import { pollUntil } from "../../helpers/poll.js";
 
@@ -31,7 +32,7 @@ class Rules implements Pick<EventRuleStore, "revision" | "activeRules"> {
   }
 }
 
-function tampering(target: Partial<EventTarget> = {}): RuleWithTargets {
+function tampering(target: Partial<EventTarget> = {}, rule: Partial<RuleWithTargets["rule"]> = {}): RuleWithTargets {
   return {
     rule: {
       arn: RULE_ARN,
@@ -41,10 +42,33 @@ function tampering(target: Partial<EventTarget> = {}): RuleWithTargets {
       eventPattern: JSON.stringify({ detail: { eventName: ["StopLogging"] } }),
       state: "ENABLED",
       createdAtMs: 0,
+      ...rule,
       updatedAtMs: 0,
       generation: 1,
     },
     targets: [{ id: "1", arn: DESTINATION, ...target }],
+  };
+}
+
+/** A rule on the Sigma matches of high level, as `aws events put-rule` would store it. */
+function onSigmaMatches(createdAtMs: number): RuleWithTargets {
+  const pattern = { source: ["cairn.sigma"], "detail-type": ["Sigma Rule Match"], detail: { level: ["high"] } };
+  return tampering(
+    {
+      inputTransformer: {
+        inputPathsMap: { r: "$.detail.ruleId", e: "$.detail.record.eventID" },
+        inputTemplate: '"<r> <e>"',
+      },
+    },
+    { arn: `${RULE_ARN}-sigma`, name: "sigma", eventPattern: JSON.stringify(pattern), createdAtMs },
+  );
+}
+
+function sigmaMatch(seq: number, eventID: string, level: string, matchedAtMs: number): NewSigmaMatch {
+  return {
+    ...{ accountId: ACCOUNT, ruleId: `rule-${level}`, title: "Trail stopped", level, kind: "detection" },
+    ...{ eventID, eventTime: "2026-12-07T10:00:00Z", events: [{ eventID, eventTime: "2026-12-07T10:00:00Z" }] },
+    ...{ matchedAtMs, seq },
   };
 }
 
@@ -81,6 +105,7 @@ describe("EventBridge rule delivery (matcher, queue and dispatcher on a real SQL
   let dir: string;
   let deliveries: RuleDeliveryStore;
   let journal: MemoryJournal;
+  let sigma: SigmaStore;
   let running: RuleDelivery | undefined;
   const nowMs = { value: Date.parse("2026-12-07T10:00:00Z") };
   const errors: unknown[] = [];
@@ -89,12 +114,14 @@ describe("EventBridge rule delivery (matcher, queue and dispatcher on a real SQL
     dir = mkdtempSync(join(tmpdir(), "cairn-rule-delivery-"));
     deliveries = openSqliteRuleDeliveryStore(join(dir, "rule-deliveries.db"));
     journal = new MemoryJournal();
+    sigma = openSqliteSigmaStore(join(dir, "sigma.db"));
     errors.length = 0;
   });
   afterEach(async () => {
     await running?.stop();
     running = undefined;
     await deliveries.close();
+    await sigma.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -105,6 +132,8 @@ describe("EventBridge rule delivery (matcher, queue and dispatcher on a real SQL
       deliveries,
       sender,
       quarantine: { add: async () => assert.fail("nothing is quarantined here") },
+      sigmaMatches: sigma,
+      region: "us-east-1",
       clock: { nowMs: () => nowMs.value },
       report: (error) => errors.push(error),
     });
@@ -119,7 +148,7 @@ describe("EventBridge rule delivery (matcher, queue and dispatcher on a real SQL
       message: "one delivery, settled",
     });
     assert.deepEqual(sender.sent, [{ target: "1", body: '"b"' }]);
-    assert.equal(await deliveries.cursor(), 2);
+    assert.equal(await deliveries.cursor("journal"), 2);
   });
 
   it("starts again after a stop (a cluster node that lost and regained the lease) and goes on from its cursor", async () => {
@@ -135,6 +164,33 @@ describe("EventBridge rule delivery (matcher, queue and dispatcher on a real SQL
       sender.sent.map((sent) => sent.body),
       ['"first"', '"second"'],
     );
+  });
+
+  it("routes live Sigma matches as Sigma Rule Match events, each once, to the rules made before them", async () => {
+    const sender = new ScriptedSender([{ kind: "delivered", httpStatus: 200 }]);
+    const rules = new Rules([tampering(), onSigmaMatches(nowMs.value)]);
+    await start(rules, sender);
+    await journal.append([{ json: record("StopLogging", "f") }, { json: record("DeleteTrail", "g") }]);
+    await sigma.commit([sigmaMatch(1, "f", "high", nowMs.value), sigmaMatch(2, "g", "low", nowMs.value)], 2);
+    await pollUntil(() => sender.sent.length === 2, { message: "the journal delivery and the high match's" });
+    const [routed, fromJournal] = [...sender.sent].sort((x, y) => x.body.length - y.body.length);
+    assert.equal(routed!.body, '"rule-high f"', "the match's event, with its record in full");
+    const envelope = JSON.parse(fromJournal!.body) as { source: string; detail: { eventID: string } };
+    assert.deepEqual([envelope.source, envelope.detail.eventID], ["aws.cloudtrail", "f"], "the record's own event");
+
+    // A restart does not route a match again; a match made before its rule existed goes nowhere.
+    await running!.stop();
+    rules.set([tampering(), onSigmaMatches(nowMs.value + 1)]);
+    await journal.append([{ json: record("DeleteTrail", "h") }, { json: record("DeleteTrail", "i") }]);
+    await sigma.commit([sigmaMatch(3, "h", "high", nowMs.value)], 3);
+    await running!.start();
+    await sigma.commit([sigmaMatch(4, "i", "high", nowMs.value + 5)], 4);
+    await pollUntil(() => sender.sent.length === 3, { message: "the match made after the rule" });
+    assert.equal(sender.sent[2]!.body, '"rule-high i"');
+    await pollUntil(async () => (await deliveries.queuedCount()) === 0, { message: "all settled" });
+    assert.equal(await deliveries.cursor("sigma"), 4);
+    assert.equal(sender.sent.length, 3);
+    assert.deepEqual(errors, []);
   });
 
   it("reschedules a retryable failure on the target's policy and gives up when it runs out", async () => {
