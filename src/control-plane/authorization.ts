@@ -23,6 +23,7 @@ const NAMED_BY: Record<string, { member: string; kind: ResourceKind }> = {
   GetInsightSelectors: { member: "TrailName", kind: "trail" },
   PutInsightSelectors: { member: "TrailName", kind: "trail" },
   ListInsightsMetricData: { member: "TrailName", kind: "trail" },
+  ListInsightsData: { member: "InsightSource", kind: "trail" },
   GetEventDataStore: { member: "EventDataStore", kind: "eventdatastore" },
   UpdateEventDataStore: { member: "EventDataStore", kind: "eventdatastore" },
   DeleteEventDataStore: { member: "EventDataStore", kind: "eventdatastore" },

@@ -1,4 +1,4 @@
-import type { InsightType } from "../../stores/insights/index.js";
+import { insightKind, type InsightCategory } from "../../stores/insights/index.js";
 import type { TrailConfig, TrailStore } from "../../stores/trails/index.js";
 
 /** Whether a trail's Insight selectors apply to an account and region: its own (or, for an organization trail, any) account, in its home region or any region when multi-region. */
@@ -8,18 +8,20 @@ function trailCovers(trail: TrailConfig, accountId: string, region: string): boo
 }
 
 /**
- * The management-event insight types the trails select for an account's region (decision 0019,
- * point 6): asked only when a series has minutes to judge, so a trail's change counts from then on.
+ * The insight kinds (insightKind: category and type) the trails select for an account's region
+ * (decision 0019, point 6): asked only when a series has minutes to judge, so a trail's change
+ * counts from then on.
  */
 export function insightTypesFromTrails(
   trails: Pick<TrailStore, "list">,
-): (accountId: string, region: string) => Promise<ReadonlySet<InsightType>> {
+): (accountId: string, region: string) => Promise<ReadonlySet<string>> {
   return async (accountId, region) => {
-    const types = new Set<InsightType>();
+    const kinds = new Set<string>();
     for (const trail of await trails.list())
       if (trailCovers(trail, accountId, region))
         for (const selector of trail.insightSelectors ?? [])
-          if ((selector.EventCategories ?? ["Management"]).includes("Management")) types.add(selector.InsightType);
-    return types;
+          for (const category of selector.EventCategories ?? (["Management"] as InsightCategory[]))
+            kinds.add(insightKind(category, selector.InsightType));
+    return kinds;
   };
 }

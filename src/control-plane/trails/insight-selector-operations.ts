@@ -34,12 +34,27 @@ function probe(readOnly: boolean): CloudTrailRecord {
   };
 }
 
-/** The trail selects write management events (ApiCallRateInsight), or any (ApiErrorRateInsight). */
+/** Whether the trail's event selectors log data events: a basic selector's DataResources, or an advanced selector of eventCategory Data. */
+function logsDataEvents(trail: TrailConfig): boolean {
+  if ((trail.eventSelectors ?? []).some((selector) => (selector.DataResources ?? []).length > 0)) return true;
+  return (trail.advancedEventSelectors ?? []).some((selector) =>
+    selector.FieldSelectors.some((field) => field.Field === "eventCategory" && (field.Equals ?? []).includes("Data")),
+  );
+}
+
+/**
+ * Spec §8.1 prerequisites: on management events, the trail logs write management events
+ * (ApiCallRateInsight) or any (ApiErrorRateInsight); on data events, it logs data events.
+ */
 function checkPrerequisites(trail: TrailConfig, selectors: readonly InsightSelector[]): void {
   const matcher = compileEventSelectors(trail);
   const writes = matcher.matches(probe(false));
   const reads = matcher.matches(probe(true));
-  for (const { InsightType } of selectors) {
+  for (const { InsightType, EventCategories } of selectors) {
+    const categories = EventCategories ?? ["Management"];
+    if (categories.includes("Data") && !logsDataEvents(trail))
+      throw invalid(`${InsightType} on data events requires the trail to log data events.`);
+    if (!categories.includes("Management")) continue;
     if (InsightType === "ApiCallRateInsight" && !writes)
       throw invalid("ApiCallRateInsight requires the trail to log write management events.");
     if (InsightType === "ApiErrorRateInsight" && !writes && !reads)
@@ -59,10 +74,7 @@ function readCategories(value: unknown, index: number): InsightSelector["EventCa
   if (unknown !== undefined)
     throw invalid(`EventCategories value ${JSON.stringify(unknown)} is not Management or Data.`);
   if (categories.length === 0) throw invalid("EventCategories must name Management or Data when it is given.");
-  // Data-event Insights (trail-only in AWS) are not computed by Cairn yet: refused rather than accepted and silent.
-  if (categories.includes("Data"))
-    throw new ApiError("UnsupportedOperationException", "Cairn computes Insights on management events only.");
-  return categories as Array<"Management">;
+  return categories as Array<"Management" | "Data">;
 }
 
 /** The InsightSelectors member: a list of at most one selector per type. */
