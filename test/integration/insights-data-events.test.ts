@@ -32,6 +32,21 @@ const SPIKE = Math.floor(Date.now() / MINUTE) * MINUTE - 2 * HOUR;
 /** Apart from the server's own region, where the test's API calls are recorded live (decision 0019, point 4). */
 const REGION = "eu-west-1";
 const READER_ARN = `arn:aws:iam::${TEST_ACCOUNT_ID}:user/reader`;
+/** The management history and spike that only an event data store's Insight selectors enable. */
+const STORE_REGION = "ap-southeast-2";
+
+function createUser(timeMs: number): Record<string, unknown> {
+  return getObject(timeMs, {
+    awsRegion: STORE_REGION,
+    eventSource: "iam.amazonaws.com",
+    eventName: "CreateUser",
+    readOnly: false,
+    managementEvent: true,
+    eventCategory: "Management",
+    requestParameters: { userName: "u" },
+    resources: undefined,
+  });
+}
 
 let serial = 0;
 function getObject(timeMs: number, fields: Record<string, unknown> = {}): Record<string, unknown> {
@@ -79,6 +94,8 @@ describe("Insights on data events and ListInsightsData through a real server and
   let cli: (args: string[]) => Promise<AwsCliResult>;
   let trailArn: string;
   let listed: Page;
+  let sourceArn: string;
+  let destinationArn: string;
 
   const ingest = async (records: Array<Record<string, unknown>>): Promise<void> => {
     const response = await sendRaw(server.url, ingestCall(records, admin, { gzip: true }));
@@ -120,7 +137,21 @@ describe("Insights on data events and ListInsightsData through a real server and
       ]);
     // A day (and an hour) of one GetObject every 30 minutes: judged steady before any trail selects Insights.
     const history: Array<Record<string, unknown>> = [];
-    for (let t = SPIKE - DAY - HOUR; t < SPIKE - HOUR; t += 30 * MINUTE) history.push(getObject(t));
+    for (let t = SPIKE - DAY - HOUR; t < SPIKE - HOUR; t += 30 * MINUTE) history.push(getObject(t), createUser(t));
+    // A read (counted in no series) after the history closes its last minutes by eventTime, so they
+    // are judged now and the wall clock does not judge the quiet minutes past the spike before it
+    // arrives (decision 0019, point 4).
+    for (const awsRegion of [REGION, STORE_REGION])
+      history.push(
+        getObject(SPIKE - 10 * MINUTE, {
+          awsRegion,
+          eventName: "ListBuckets",
+          managementEvent: true,
+          eventCategory: "Management",
+          requestParameters: null,
+          resources: undefined,
+        }),
+      );
     await ingest(history);
     await ensureTrailBucket(server.dataDir, BUCKET);
     const created = (await ok([
@@ -282,5 +313,130 @@ describe("Insights on data events and ListInsightsData through a real server and
       [...base, ...source, ...type, "--no-paginate", "--cli-input-json", JSON.stringify({ NextToken: "not-a-token" })],
       /InvalidParameterException/,
     );
+  });
+
+  it("sets Insight selectors on an event data store with an Insights destination, and reads them back", async () => {
+    sourceArn = (
+      (await ok(["cloudtrail", "create-event-data-store", "--name", "source"])) as { EventDataStoreArn: string }
+    ).EventDataStoreArn;
+    destinationArn = (
+      (await ok([
+        "cloudtrail",
+        "create-event-data-store",
+        "--name",
+        "insights",
+        "--advanced-event-selectors",
+        '[{"Name":"Insights","FieldSelectors":[{"Field":"eventCategory","Equals":["Insight"]}]}]',
+      ])) as { EventDataStoreArn: string }
+    ).EventDataStoreArn;
+    const put = (args: string[]) => ["cloudtrail", "put-insight-selectors", ...args];
+    const calls = '[{"InsightType":"ApiCallRateInsight"}]';
+    await refusal(
+      put(["--trail-name", TRAIL, "--event-data-store", sourceArn, "--insight-selectors", calls]),
+      /InvalidParameterCombinationException/,
+    );
+    await refusal(
+      ["cloudtrail", "get-insight-selectors", "--trail-name", TRAIL, "--event-data-store", sourceArn],
+      /InvalidParameterCombinationException/,
+    );
+    await refusal(
+      put(["--event-data-store", sourceArn, "--insights-destination", sourceArn, "--insight-selectors", calls]),
+      /InvalidParameterException/,
+    );
+    await refusal(
+      put([
+        "--event-data-store",
+        sourceArn,
+        "--insights-destination",
+        destinationArn,
+        "--insight-selectors",
+        '[{"InsightType":"ApiCallRateInsight","EventCategories":["Data"]}]',
+      ]),
+      /InvalidInsightSelectorsException/,
+    );
+    // The destination logs no management events: it cannot be a source.
+    await refusal(
+      put([
+        "--event-data-store",
+        destinationArn,
+        "--insights-destination",
+        destinationArn,
+        "--insight-selectors",
+        calls,
+      ]),
+      /InvalidParameterException|InvalidInsightSelectorsException/,
+    );
+    await refusal(
+      ["cloudtrail", "get-insight-selectors", "--event-data-store", sourceArn],
+      /InsightNotEnabledException/,
+    );
+    const expected = {
+      EventDataStoreArn: sourceArn,
+      InsightsDestination: destinationArn,
+      InsightSelectors: [{ InsightType: "ApiCallRateInsight" }],
+    };
+    const id = sourceArn.split("/").at(-1)!;
+    assert.deepEqual(
+      await ok(put(["--event-data-store", id, "--insights-destination", destinationArn, "--insight-selectors", calls])),
+      expected,
+    );
+    assert.deepEqual(await ok(["cloudtrail", "get-insight-selectors", "--event-data-store", sourceArn]), expected);
+  });
+
+  it("lands the Insights the source store enables in the destination store", async () => {
+    // No trail selects ApiCallRateInsight on management events: the store's selector alone makes these.
+    const spike = Array.from({ length: 30 }, (_, i) => createUser(SPIKE + i * 1000));
+    await ingest([...spike, createUser(SPIKE + 20 * MINUTE)]);
+    const looked = await pollUntil(
+      async () => {
+        const out = (await ok([
+          "cloudtrail",
+          "lookup-events",
+          "--event-category",
+          "insight",
+          "--region",
+          STORE_REGION,
+        ])) as {
+          Events: Array<{ EventId: string; EventName: string }>;
+        };
+        return out.Events.length >= 2 ? out.Events : undefined;
+      },
+      {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+        message: () => `the store-enabled Insights in LookupEvents; the server said:\n${server.output().slice(-3000)}`,
+      },
+    );
+    assert.deepEqual(
+      looked.map((e) => e.EventName),
+      ["CreateUser", "CreateUser"],
+    );
+    const destinationId = destinationArn.split("/").at(-1)!;
+    const rows = await pollUntil(
+      async () => {
+        const started = (await ok([
+          "cloudtrail",
+          "start-query",
+          "--query-statement",
+          `SELECT eventID FROM ${destinationId}`,
+        ])) as { QueryId: string };
+        const done = await pollUntil(
+          async () => {
+            const got = (await ok(["cloudtrail", "get-query-results", "--query-id", started.QueryId])) as {
+              QueryStatus: string;
+              QueryResultRows?: Array<Array<Record<string, string>>>;
+            };
+            if (got.QueryStatus === "FAILED") assert.fail("query failed");
+            return got.QueryStatus === "FINISHED" ? got : undefined;
+          },
+          { timeoutMs: 30_000, intervalMs: 250, message: "the query to finish" },
+        );
+        const found = (done.QueryResultRows ?? []).map((row) => Object.assign({}, ...row) as Record<string, string>);
+        return found.length >= 2 ? found : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 500, message: "the Insights records in the destination store" },
+    );
+    // Those two, and not the data-event Insights (trail-only).
+    assert.deepEqual(rows.map((r) => r["eventID"]).sort(), looked.map((e) => e.EventId).sort());
   });
 });

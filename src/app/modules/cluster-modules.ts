@@ -4,6 +4,7 @@ import { quarantineFor } from "../../consumers/quarantine.js";
 import { trailsNeededFromSeq } from "../../consumers/trail-delivery/trail-retention.js";
 import { listInsightsDataOperation } from "../../control-plane/insights/list-insights-data.js";
 import { createLookupEventsOperation } from "../../control-plane/lookup-events.js";
+import type { LakeCatalog } from "../../lake/catalog/index.js";
 import type { PostgresDatabase } from "../../stores/postgres/index.js";
 import type { LeaseStore } from "../../stores/lease/index.js";
 import type { PostgresDeliveryStateStore, PostgresTrailStore, TrailStore } from "../../stores/trails/index.js";
@@ -118,6 +119,7 @@ export function clusterTrailsModule(
     trails: PostgresTrailStore;
     deliveryStates: PostgresDeliveryStateStore;
     leases: LeaseStore;
+    lakeCatalog: LakeCatalog;
   },
   holder: string,
 ): CairnModule {
@@ -130,6 +132,7 @@ export function clusterTrailsModule(
         deliveryStates: stores.deliveryStates,
         leases: { store: stores.leases, holder },
         sns: { store: context.sns, shutdown: shutdown.signal },
+        eventDataStores: stores.lakeCatalog,
       });
       return {
         operations,

@@ -1,3 +1,4 @@
+import type { LakeCatalog } from "../../lake/catalog/index.js";
 import { insightKind, type InsightCategory } from "../../stores/insights/index.js";
 import type { TrailConfig, TrailStore } from "../../stores/trails/index.js";
 
@@ -22,6 +23,33 @@ export function insightTypesFromTrails(
         for (const selector of trail.insightSelectors ?? [])
           for (const category of selector.EventCategories ?? (["Management"] as InsightCategory[]))
             kinds.add(insightKind(category, selector.InsightType));
+    return kinds;
+  };
+}
+
+/**
+ * The same for event data stores with Insight selectors (decision 0019, point 11): a source store
+ * of the account, active, in the region or multi-region, enables its types on management events.
+ */
+export function insightTypesFromStores(
+  stores: Pick<LakeCatalog, "stores">,
+): (accountId: string, region: string) => Promise<ReadonlySet<string>> {
+  return async (accountId, region) => {
+    const kinds = new Set<string>();
+    for (const store of await stores.stores(accountId))
+      if (store.status !== "PENDING_DELETION" && (store.region === region || store.multiRegionEnabled))
+        for (const selector of store.insightSelectors ?? []) kinds.add(insightKind("Management", selector.InsightType));
+    return kinds;
+  };
+}
+
+/** Every kind any of `sources` enables. */
+export function unionOfKinds(
+  ...sources: ReadonlyArray<(accountId: string, region: string) => Promise<ReadonlySet<string>>>
+): (accountId: string, region: string) => Promise<ReadonlySet<string>> {
+  return async (accountId, region) => {
+    const kinds = new Set<string>();
+    for (const source of sources) for (const kind of await source(accountId, region)) kinds.add(kind);
     return kinds;
   };
 }
