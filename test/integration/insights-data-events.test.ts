@@ -366,6 +366,29 @@ describe("Insights on data events and ListInsightsData through a real server and
       ]),
       /InvalidParameterException|InvalidInsightSelectorsException/,
     );
+    const dataOnly = (
+      (await ok([
+        "cloudtrail",
+        "create-event-data-store",
+        "--name",
+        "objects",
+        "--advanced-event-selectors",
+        JSON.stringify([
+          {
+            Name: "objects",
+            FieldSelectors: [
+              { Field: "eventCategory", Equals: ["Data"] },
+              { Field: "resources.type", Equals: ["AWS::S3::Object"] },
+            ],
+          },
+        ]),
+      ])) as { EventDataStoreArn: string }
+    ).EventDataStoreArn;
+    // A source must log management events.
+    await refusal(
+      put(["--event-data-store", dataOnly, "--insights-destination", destinationArn, "--insight-selectors", calls]),
+      /InvalidInsightSelectorsException/,
+    );
     await refusal(
       ["cloudtrail", "get-insight-selectors", "--event-data-store", sourceArn],
       /InsightNotEnabledException/,
