@@ -23,6 +23,7 @@ const NAMED_BY: Record<string, { member: string; kind: ResourceKind }> = {
   GetInsightSelectors: { member: "TrailName", kind: "trail" },
   PutInsightSelectors: { member: "TrailName", kind: "trail" },
   ListInsightsMetricData: { member: "TrailName", kind: "trail" },
+  ListInsightsData: { member: "InsightSource", kind: "trail" },
   GetEventDataStore: { member: "EventDataStore", kind: "eventdatastore" },
   UpdateEventDataStore: { member: "EventDataStore", kind: "eventdatastore" },
   DeleteEventDataStore: { member: "EventDataStore", kind: "eventdatastore" },
@@ -77,6 +78,15 @@ export function cloudTrailResources(operation: string, input: Record<string, unk
   // A retry names only the import: its handler authorises the call on the import's event data
   // store, which only the catalog knows (import-operations.ts).
   if (operation === "StartImport" && input["ImportId"] !== undefined) return [];
+  // Insight selectors of an event data store (spec §8.1) are authorised on the store.
+  if (
+    operation.endsWith("InsightSelectors") &&
+    input["EventDataStore"] !== undefined &&
+    input["TrailName"] === undefined
+  ) {
+    const store = strings(input["EventDataStore"])[0];
+    if (store !== undefined) return [arnOf(scope, "eventdatastore", store)];
+  }
   const named = NAMED_BY[operation];
   if (named !== undefined) {
     const value = strings(input[named.member])[0];

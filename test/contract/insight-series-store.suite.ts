@@ -98,6 +98,25 @@ export function insightSeriesStoreContractSuite(
         ]);
       }));
 
+    it("keeps a data-event series apart from the management series of the same API", () =>
+      withStore(async (store, place) => {
+        const data: SeriesKey = { ...WRITES, eventCategory: "Data" };
+        await store.addCounts({ toSeq: 1, counts: [minute(WRITES, T0, 2), minute(data, T0, 7)], regions: [] });
+        const reopened = await place.open();
+        assert.deepEqual(await reopened.minuteCounts(WRITES, T0, T0 + MINUTE_MS), [{ timeMs: T0, count: 2 }]);
+        assert.deepEqual(await reopened.minuteCounts(data, T0, T0 + MINUTE_MS), [{ timeMs: T0, count: 7 }]);
+        assert.deepEqual(await reopened.points(data, 3600, T0 - DAY_MS, T0 + DAY_MS, 10), [{ timeMs: T0, count: 7 }]);
+        assert.deepEqual(
+          (await reopened.attributionTotals(data, T0, T0 + MINUTE_MS)).find((a) => a.attribute === "userIdentityArn"),
+          { attribute: "userIdentityArn", value: "arn:aws:iam::111111111111:user/a", count: 7 },
+        );
+        const pending = await reopened.pendingSeries(WRITES.accountId, WRITES.region, T0 + DAY_MS);
+        assert.deepEqual(
+          pending.map((s) => s.key).sort((a, b) => (a.eventCategory ?? "").localeCompare(b.eventCategory ?? "")),
+          [WRITES, data],
+        );
+      }));
+
     it("keeps the activity of each account and region: newest and oldest eventTime, last arrival", () =>
       withStore(async (store) => {
         await store.addCounts({ toSeq: 1, counts: [], regions: [region(T0, T0, 50)] });

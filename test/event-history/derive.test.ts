@@ -102,6 +102,11 @@ describe("classifyRecord", () => {
     ["data event", { eventCategory: "Data", managementEvent: false }, undefined],
     ["network activity", { eventCategory: "NetworkActivity", eventType: "AwsVpceEvent" }, undefined],
     ["insight", { eventCategory: "Insight", eventType: "AwsCloudTrailInsight" }, "insight"],
+    [
+      "insight on data events (ListInsightsData's view)",
+      { eventCategory: "Insight", eventType: "AwsCloudTrailInsight", insightDetails: { eventCategory: "Data" } },
+      "dataInsight",
+    ],
   ];
   for (const [name, overrides, expected] of cases) {
     it(name, () => assert.equal(classifyRecord(record(overrides)), expected));

@@ -184,6 +184,7 @@ describe("SqliteEventHistory scoping and next tokens", () => {
       { accountId: OTHER_ACCOUNT },
       { region: OTHER_REGION },
       { eventCategory: "insight", attributes: [] },
+      { eventCategory: "dataInsight", attributes: [] },
     ];
     for (const overrides of changed) {
       await assert.rejects(harness.history.lookup({ ...query, ...overrides, nextToken }), InvalidNextTokenError);

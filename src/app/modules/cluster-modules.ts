@@ -2,7 +2,9 @@ import { LeasedIndexer } from "../../consumers/event-history/leased-indexer.js";
 import { PostgresEventHistory } from "../../consumers/event-history/postgres-event-history.js";
 import { quarantineFor } from "../../consumers/quarantine.js";
 import { trailsNeededFromSeq } from "../../consumers/trail-delivery/trail-retention.js";
+import { listInsightsDataOperation } from "../../control-plane/insights/list-insights-data.js";
 import { createLookupEventsOperation } from "../../control-plane/lookup-events.js";
+import type { LakeCatalog } from "../../lake/catalog/index.js";
 import type { PostgresDatabase } from "../../stores/postgres/index.js";
 import type { LeaseStore } from "../../stores/lease/index.js";
 import type { PostgresDeliveryStateStore, PostgresTrailStore, TrailStore } from "../../stores/trails/index.js";
@@ -20,7 +22,7 @@ const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
  * has it (not this node's view), whichever node moved it.
  */
 export function clusterEventHistoryModule(
-  stores: { db: PostgresDatabase; leases: LeaseStore },
+  stores: { db: PostgresDatabase; leases: LeaseStore; trails: TrailStore },
   holder: string,
   latestSeq: () => Promise<number>,
 ): CairnModule {
@@ -43,19 +45,26 @@ export function clusterEventHistoryModule(
         report: onInternalError,
       });
       indexer.start();
-      const lookupEvents = createLookupEventsOperation({
+      const retentionDays = settings.historyRetentionDays;
+      const waitForIndex = async () => {
+        const started = performance.now();
+        // Another node's appends: only the stream knows them. Unreachable, this node's view still bounds the wait.
+        const target = await withinMs(latestSeq(), READ_YOUR_WRITES_WAIT_MS).catch(() => undefined);
+        const left = READ_YOUR_WRITES_WAIT_MS - (performance.now() - started);
+        await history.waitFor(target ?? journal.headSeq(), Math.max(0, left));
+      };
+      const lookupEvents = createLookupEventsOperation({ history, retentionDays, waitForIndex });
+      const listInsightsData = listInsightsDataOperation({
         history,
-        retentionDays: settings.historyRetentionDays,
-        waitForIndex: async () => {
-          const started = performance.now();
-          // Another node's appends: only the stream knows them. Unreachable, this node's view still bounds the wait.
-          const target = await withinMs(latestSeq(), READ_YOUR_WRITES_WAIT_MS).catch(() => undefined);
-          const left = READ_YOUR_WRITES_WAIT_MS - (performance.now() - started);
-          await history.waitFor(target ?? journal.headSeq(), Math.max(0, left));
-        },
+        trails: stores.trails,
+        retentionDays,
+        waitForIndex,
       });
       return {
-        operations: [["LookupEvents", lookupEvents]],
+        operations: [
+          ["LookupEvents", lookupEvents],
+          ["ListInsightsData", listInsightsData],
+        ],
         // On every node: the shared cursor (a non-holder reads it), so retention and lag see the one index.
         consumers: () => [{ name: "event-history", cursor: history.cursor(), neededFromSeq: history.cursor() + 1 }],
         clusterFloor: async () => (await history.storedCursor()) + 1,
@@ -110,6 +119,7 @@ export function clusterTrailsModule(
     trails: PostgresTrailStore;
     deliveryStates: PostgresDeliveryStateStore;
     leases: LeaseStore;
+    lakeCatalog: LakeCatalog;
   },
   holder: string,
 ): CairnModule {
@@ -122,6 +132,7 @@ export function clusterTrailsModule(
         deliveryStates: stores.deliveryStates,
         leases: { store: stores.leases, holder },
         sns: { store: context.sns, shutdown: shutdown.signal },
+        eventDataStores: stores.lakeCatalog,
       });
       return {
         operations,

@@ -1,6 +1,10 @@
 import { join } from "node:path";
 import type { ServerSettings } from "../../config/settings.js";
-import { insightTypesFromTrails } from "../../consumers/insights/enabled-types.js";
+import {
+  insightTypesFromStores,
+  insightTypesFromTrails,
+  unionOfKinds,
+} from "../../consumers/insights/enabled-types.js";
 import type { InsightsSettings } from "../../consumers/insights/insights-consumer.js";
 import { InsightsRun } from "../../consumers/insights/leased-insights.js";
 import { listInsightsMetricDataOperation } from "../../control-plane/insights/list-insights-metric-data.js";
@@ -10,10 +14,12 @@ import {
   openSqliteInsightSeriesStore,
   type InsightSeriesStore,
 } from "../../stores/insights/index.js";
+import type { LakeCatalog } from "../../lake/catalog/index.js";
 import type { LeaseStore } from "../../stores/lease/index.js";
 import type { PostgresDatabase } from "../../stores/postgres/index.js";
 import { openSqliteTrailStore, type TrailStore } from "../../stores/trails/index.js";
 import type { CairnModule, ModuleContext } from "../registry.js";
+import { lazyLakeCatalog } from "./lazy-lake-catalog.js";
 
 /** How often the wall clock closes minutes of accounts gone quiet (decision 0019, point 4). */
 const INSIGHTS_TICK_MS = 5_000;
@@ -29,10 +35,11 @@ function insightsSettingsOf(settings: ServerSettings): InsightsSettings {
   };
 }
 
-/** What the module runs on: the series, the trails (whose Insight selectors enable types), and, in a cluster, the lease. */
+/** What the module runs on: the series, the trails and event data stores (whose Insight selectors enable types), and, in a cluster, the lease. */
 interface InsightsBackends {
   readonly store: InsightSeriesStore;
   readonly trails: TrailStore;
+  readonly eventDataStores: Pick<LakeCatalog, "stores">;
   readonly leases?: { readonly store: LeaseStore; readonly holder: string };
   /** Whether the registry must ask the store for the cluster-wide floor (cluster mode). */
   readonly cluster: boolean;
@@ -56,7 +63,7 @@ function insightsModuleOn(open: (context: ModuleContext) => Promise<InsightsBack
         journal,
         clock,
         settings: insightsSettingsOf(settings),
-        enabledTypes: insightTypesFromTrails(trails),
+        enabledTypes: unionOfKinds(insightTypesFromTrails(trails), insightTypesFromStores(backends.eventDataStores)),
         quarantine: quarantineFor(quarantine, "insights", clock, (line) => process.stderr.write(line)),
         tickMs: INSIGHTS_TICK_MS,
         report: onInternalError,
@@ -105,12 +112,15 @@ function insightsModuleOn(open: (context: ModuleContext) => Promise<InsightsBack
 export const insightsModule: CairnModule = insightsModuleOn(async ({ settings }) => {
   const store = openSqliteInsightSeriesStore(join(settings.dataDir, "insights.db"));
   const trails = openSqliteTrailStore(join(settings.dataDir, "control-plane.db"));
+  const eventDataStores = lazyLakeCatalog(settings.dataDir);
   return {
     store,
     trails,
+    eventDataStores,
     cluster: false,
     async close() {
       trails.close();
+      await eventDataStores.close();
       await store.close();
     },
   };
@@ -118,7 +128,7 @@ export const insightsModule: CairnModule = insightsModuleOn(async ({ settings })
 
 /** Cluster mode: the series in PostgreSQL; the holder of the `insights` lease alone runs the consumer. */
 export function clusterInsightsModule(
-  stores: { db: PostgresDatabase; leases: LeaseStore; trails: TrailStore },
+  stores: { db: PostgresDatabase; leases: LeaseStore; trails: TrailStore; lakeCatalog: LakeCatalog },
   holder: string,
 ): CairnModule {
   return insightsModuleOn(async () => {
@@ -127,6 +137,7 @@ export function clusterInsightsModule(
     return {
       store,
       trails: stores.trails,
+      eventDataStores: stores.lakeCatalog,
       leases: { store: stores.leases, holder },
       cluster: true,
       close: () => store.close(),

@@ -19,6 +19,7 @@ import type { SnsStore } from "../../stores/sns/index.js";
 import { accountObjectStore } from "../../stores/bucket-owners/account-object-store.js";
 import { adoptBuckets } from "../buckets.js";
 import type { CairnModule, ModuleContext } from "../registry.js";
+import { lazyLakeCatalog, type EventDataStoreReader } from "./lazy-lake-catalog.js";
 
 /** Where a node keeps its trails: the embedded server's files, or the cluster's PostgreSQL (leased delivery). */
 export interface TrailBackends {
@@ -30,6 +31,8 @@ export interface TrailBackends {
    * `sns.db` or PostgreSQL tables). Its POSTs end when `shutdown` is aborted.
    */
   readonly sns: { readonly store: SnsStore; readonly shutdown: AbortSignal };
+  /** The Lake catalog's event data stores, for Insight selectors on them (decision 0019). */
+  readonly eventDataStores?: EventDataStoreReader;
 }
 
 /**
@@ -66,6 +69,7 @@ export async function startTrailsOn(
     journalHeadSeq: () => journal.latestSeq(),
     createMissingBuckets: embedded !== undefined,
     snsTopics: backends.sns.store,
+    ...(backends.eventDataStores !== undefined ? { eventDataStores: backends.eventDataStores } : {}),
   });
   return {
     delivery,
@@ -92,10 +96,12 @@ export const trailsModule: CairnModule = {
     const trails = openSqliteTrailStore(join(settings.dataDir, "control-plane.db"));
     await adoptBuckets(buckets, trails, settings.accountId);
     const shutdown = new AbortController();
+    const eventDataStores = lazyLakeCatalog(settings.dataDir);
     const { delivery, operations } = await startTrailsOn(context, {
       trails,
       deliveryStates: openFileDeliveryStateStore(settings.dataDir),
       sns: { store: context.sns, shutdown: shutdown.signal },
+      eventDataStores,
     });
     let s3Server: S3Server | undefined;
     if (embedded !== undefined) {
@@ -126,6 +132,7 @@ export const trailsModule: CairnModule = {
         shutdown.abort();
         await delivery.stop();
         trails.close();
+        await eventDataStores.close();
       },
     };
   },

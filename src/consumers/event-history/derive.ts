@@ -7,11 +7,22 @@ import { deriveResources } from "./derive-resources.js";
  * re-check both go through these functions, so what is indexed and what is matched never disagree.
  */
 
-/** Which Event history view a record belongs to, or undefined when Event history never shows it (spec §4.1). */
-export type EventHistoryCategory = "management" | "insight";
+/**
+ * Which Event history view a record belongs to, or undefined when Event history never shows it (spec
+ * §4.1). Insights on data events have their own view: ListInsightsData reads it, LookupEvents never
+ * does (spec §8.1; decision 0019).
+ */
+export type EventHistoryCategory = "management" | "insight" | "dataInsight";
+
+/** Whether an Insights record is about data events: Cairn marks them `insightDetails.eventCategory: "Data"` (decision 0019). */
+function isDataInsight(record: CloudTrailRecord): boolean {
+  const details = record["insightDetails"];
+  return typeof details === "object" && details !== null && (details as InsightDetails).eventCategory === "Data";
+}
 
 export function classifyRecord(record: CloudTrailRecord): EventHistoryCategory | undefined {
-  if (record.eventType === "AwsCloudTrailInsight" || record.eventCategory === "Insight") return "insight";
+  if (record.eventType === "AwsCloudTrailInsight" || record.eventCategory === "Insight")
+    return isDataInsight(record) ? "dataInsight" : "insight";
   // Only management events: not data or network activity, nor Lake-only kinds such as channel (ActivityAuditLog) events.
   if (record.eventCategory !== undefined && record.eventCategory !== "Management") return undefined;
   if (record.managementEvent === false) return undefined;
@@ -72,6 +83,7 @@ export function deriveUsername(identity: UserIdentity | undefined): string | und
 interface InsightDetails {
   eventName?: unknown;
   eventSource?: unknown;
+  eventCategory?: unknown;
 }
 
 /**
@@ -80,7 +92,8 @@ interface InsightDetails {
  */
 export function lookupEventFromRecord(json: string, record: CloudTrailRecord): LookupEvent {
   const time = eventTimeSeconds(record) ?? 0;
-  if (classifyRecord(record) === "insight") {
+  const category = classifyRecord(record);
+  if (category === "insight" || category === "dataInsight") {
     // Insights records carry the name and source of the API they describe in insightDetails (spec §1.5).
     const details = (record["insightDetails"] ?? {}) as InsightDetails;
     return {

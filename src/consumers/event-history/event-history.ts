@@ -28,8 +28,11 @@ export interface LookupQuery {
   readonly endTimeMs: number;
   readonly maxResults: number;
   readonly nextToken?: string;
-  /** `insight`: return only Insights events (spec §4.1); absent: only management events. */
-  readonly eventCategory?: "insight";
+  /**
+   * `insight`: only Insights events on management events (LookupEvents, spec §4.1); `dataInsight`:
+   * only Insights events on data events (ListInsightsData, spec §8.1); absent: only management events.
+   */
+  readonly eventCategory?: "insight" | "dataInsight";
   /**
    * True when the caller omitted StartTime / EndTime and the API layer filled in the default
    * (now − 90 days / now). Defaulted bounds move between the pages of one pagination, so the

@@ -137,7 +137,7 @@ export async function lookupPage(
   candidates: CandidateSource,
 ): Promise<LookupResult> {
   const fingerprint = queryFingerprint(query);
-  const category: EventHistoryCategory = query.eventCategory === "insight" ? "insight" : "management";
+  const category: EventHistoryCategory = query.eventCategory ?? "management";
   const startTime = Math.ceil(query.startTimeMs / 1000);
   const endTime = Math.floor(query.endTimeMs / 1000);
   let before: TokenPosition = { time: endTime, seq: Number.MAX_SAFE_INTEGER };

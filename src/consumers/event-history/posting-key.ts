@@ -18,7 +18,7 @@ export interface Scope {
   readonly region: string;
 }
 
-/** Attributes Insights events can be looked up by (spec §4.1); other keys match nothing in that view. */
+/** Attributes Insights events can be looked up by (spec §4.1, §8.3); other keys match nothing in those views. */
 const INSIGHT_ATTRIBUTES: ReadonlySet<LookupAttributeKey> = new Set(["EventId", "EventName", "EventSource"]);
 
 const M1 = 0xcc9e2d51;
@@ -62,7 +62,7 @@ function eventTerms(category: EventHistoryCategory, event: LookupEvent): Array<[
     ["EventName", event.EventName],
     ["EventSource", event.EventSource],
   ];
-  if (category === "insight") return terms;
+  if (category !== "management") return terms;
   if (event.ReadOnly !== undefined) terms.push(["ReadOnly", event.ReadOnly]);
   if (event.Username !== undefined) terms.push(["Username", event.Username]);
   if (event.AccessKeyId !== undefined) terms.push(["AccessKeyId", event.AccessKeyId]);

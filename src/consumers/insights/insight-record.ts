@@ -31,10 +31,14 @@ function uuidOf(text: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** The anomaly's identity; its own key space (`insights:`), apart from every capture path's (decision 0002). */
+/**
+ * The anomaly's identity; its own key space (`insights:`), apart from every capture path's (decision
+ * 0002). A data-event anomaly's ends in "Data", so it never shares a key with the management one.
+ */
 function anomalyKey(key: SeriesKey, startMs: number): string {
   const { accountId, region, insightType, eventSource, eventName, errorCode } = key;
-  return `insights:${JSON.stringify([accountId, region, insightType, eventSource, eventName, errorCode, startMs])}`;
+  const id = [accountId, region, insightType, eventSource, eventName, errorCode, startMs];
+  return `insights:${JSON.stringify(key.eventCategory === "Data" ? [...id, "Data"] : id)}`;
 }
 
 export function sharedEventIdOf(key: SeriesKey, startMs: number): string {
@@ -92,6 +96,8 @@ export function insightRecordItem(input: InsightRecordInput): JournalAppendItem 
       eventName: key.eventName,
       insightType: key.insightType,
       ...(key.errorCode !== "" ? { errorCode: key.errorCode } : {}),
+      // No AWS field says which events an Insight is about; Cairn's own marks data-event Insights (decision 0019).
+      ...(key.eventCategory === "Data" ? { eventCategory: "Data" } : {}),
       insightContext: {
         statistics: {
           baseline: { average: rounded(anomaly.baselineAverage) },

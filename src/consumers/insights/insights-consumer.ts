@@ -7,10 +7,11 @@
 import type { Journal, JournalAppendItem, JournalEntry } from "../../journal/journal.js";
 import type { Clock } from "../../lib/clock.js";
 import {
+  categoryOfKey,
+  insightKind,
   MINUTE_MS,
   type InsightFencing,
   type InsightSeriesStore,
-  type InsightType,
   type RegionActivity,
   type SeriesState,
 } from "../../stores/insights/index.js";
@@ -28,8 +29,8 @@ export interface InsightsConsumerOptions {
   readonly journal: Pick<Journal, "append" | "headSeq">;
   readonly clock: Clock;
   readonly settings: InsightsSettings;
-  /** The insight types some trail selects for an account's region now (decision 0019, point 6). */
-  readonly enabledTypes: (accountId: string, region: string) => Promise<ReadonlySet<InsightType>>;
+  /** The insight kinds (insightKind) some trail selects for an account's region now (decision 0019, point 6). */
+  readonly enabledTypes: (accountId: string, region: string) => Promise<ReadonlySet<string>>;
   /** Cluster mode: the `insights` lease's token, claimed at load and carried by every write. */
   readonly fencingToken?: number;
 }
@@ -108,7 +109,12 @@ export class InsightsConsumer implements Consumer {
       const items: JournalAppendItem[] = [];
       const states: SeriesState[] = [];
       for (const series of pending) {
-        const judged = await this.judge(series, frontierMs, region.oldestEventMs, enabled.has(series.key.insightType));
+        const judged = await this.judge(
+          series,
+          frontierMs,
+          region.oldestEventMs,
+          enabled.has(insightKind(categoryOfKey(series.key), series.key.insightType)),
+        );
         items.push(...judged.items);
         states.push(judged.state);
       }

@@ -1,7 +1,8 @@
 /**
- * What a journal batch adds to the Insights series (decision 0019, point 1): per account, region and
- * minute of eventTime, write management calls per API and errored management calls per API and error
- * code, with who made them; and how far each account and region's eventTime went.
+ * What a journal batch adds to the Insights series (decision 0019, points 1 and 9): per account,
+ * region and minute of eventTime, write management calls (every data call) per API and errored calls
+ * per API and error code, management and data events apart, with who made them; and how far each
+ * account and region's eventTime went.
  */
 import type { JournalEntry } from "../../journal/journal.js";
 import { recordAccountId, type CloudTrailRecord } from "../../model/record.js";
@@ -9,6 +10,7 @@ import {
   MINUTE_MS,
   seriesId,
   type AttributeName,
+  type InsightCategory,
   type InsightType,
   type MinuteCount,
   type RegionActivity,
@@ -28,11 +30,28 @@ interface MinuteTally {
   readonly values: Map<string, { attribute: AttributeName; value: string; count: number }>;
 }
 
-/** Management events only: data, network activity, Lake-only kinds and Insights records are not counted. */
-function isCountedManagementEvent(record: CloudTrailRecord): boolean {
-  if (record.eventType === "AwsCloudTrailInsight") return false;
-  if (record.eventCategory !== undefined && record.eventCategory !== "Management") return false;
-  return record.managementEvent !== false;
+/**
+ * Management and data events are counted, each in series of their own; network activity, Lake-only
+ * kinds and Insights records are not. A record before eventCategory (1.07) is a data event when it
+ * says it is no management event.
+ */
+function countedCategory(record: CloudTrailRecord): InsightCategory | undefined {
+  if (record.eventType === "AwsCloudTrailInsight") return undefined;
+  if (record.eventCategory === "Data") return "Data";
+  if (record.eventCategory !== undefined && record.eventCategory !== "Management") return undefined;
+  if (record.managementEvent === false) return record.eventCategory === undefined ? "Data" : undefined;
+  return "Management";
+}
+
+/**
+ * The series a call counts in (decision 0019, points 1 and 9): ApiCallRateInsight counts write
+ * management calls and every data call, read or write; ApiErrorRateInsight every call with an error code.
+ */
+function typesOf(record: CloudTrailRecord, category: InsightCategory, errorCode: string | undefined) {
+  const types: Array<[InsightType, string]> = [];
+  if (category === "Data" || record.readOnly === false) types.push(["ApiCallRateInsight", ""]);
+  if (errorCode !== undefined) types.push(["ApiErrorRateInsight", errorCode]);
+  return types;
 }
 
 function text(value: unknown): string | undefined {
@@ -63,17 +82,21 @@ export function countBatch(
     const timeMs = typeof record.eventTime === "string" ? Date.parse(record.eventTime) : Number.NaN;
     if (accountId === undefined || region === undefined || !Number.isFinite(timeMs)) continue;
     noteActivity(regions, accountId, region, timeMs, nowMs);
-    if (!isCountedManagementEvent(record)) continue;
+    const category = countedCategory(record);
+    if (category === undefined) continue;
     const eventSource = text(record.eventSource);
     const eventName = text(record.eventName);
     if (eventSource === undefined || eventName === undefined) continue;
     const minuteMs = Math.floor(timeMs / MINUTE_MS) * MINUTE_MS;
     const errorCode = text(record.errorCode);
-    const base = { accountId, region, eventSource, eventName };
-    const types: Array<[InsightType, string]> = [];
-    if (record.readOnly === false) types.push(["ApiCallRateInsight", ""]);
-    if (errorCode !== undefined) types.push(["ApiErrorRateInsight", errorCode]);
-    for (const [insightType, code] of types)
+    const base = {
+      accountId,
+      region,
+      eventSource,
+      eventName,
+      ...(category === "Data" ? { eventCategory: "Data" as const } : {}),
+    };
+    for (const [insightType, code] of typesOf(record, category, errorCode))
       tally(tallies, { ...base, insightType, errorCode: code }, minuteMs, record, errorCode ?? NO_ERROR);
   }
   return {

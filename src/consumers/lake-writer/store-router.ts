@@ -14,6 +14,14 @@ import {
   type LakeCatalog,
 } from "../../lake/catalog/index.js";
 
+/** An Insights record on data events: `insightDetails.eventCategory: "Data"`, Cairn's mark (decision 0019). */
+function isDataInsight(record: CloudTrailRecord): boolean {
+  const details = record["insightDetails"];
+  return (
+    typeof details === "object" && details !== null && (details as { eventCategory?: unknown }).eventCategory === "Data"
+  );
+}
+
 interface CompiledStore {
   readonly store: EventDataStore;
   readonly matcher: EventSelectorMatcher;
@@ -70,6 +78,8 @@ export class StoreRouter {
         )
         .map(({ store }) => store);
     }
+    // Insights on data events are trail-only (spec §8.1): no event data store keeps them.
+    if (isDataInsight(record)) return [];
     return this.compiled
       .filter(
         ({ store, matcher }) =>

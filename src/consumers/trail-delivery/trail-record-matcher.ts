@@ -7,28 +7,29 @@ function isInsightRecord(record: CloudTrailRecord): boolean {
   return record.eventType === "AwsCloudTrailInsight" || record.eventCategory === "Insight";
 }
 
-/** The insight type an Insights record describes (spec §8.2 `insightDetails.insightType`). */
-function insightTypeOf(record: CloudTrailRecord): unknown {
+/**
+ * The category and type an Insights record describes (spec §8.2 `insightDetails.insightType`;
+ * `insightDetails.eventCategory: "Data"`, Cairn's mark of data-event Insights, decision 0019).
+ */
+function insightKindOf(record: CloudTrailRecord): string {
   const details = record["insightDetails"];
-  return typeof details === "object" && details !== null
-    ? (details as { insightType?: unknown }).insightType
-    : undefined;
+  const { insightType, eventCategory } =
+    typeof details === "object" && details !== null
+      ? (details as { insightType?: unknown; eventCategory?: unknown })
+      : { insightType: undefined, eventCategory: undefined };
+  return `${eventCategory === "Data" ? "Data" : "Management"}/${String(insightType)}`;
 }
 
 /**
  * What a trail delivers: its event selectors pick events; its Insight selectors, not its event
- * selectors, pick Insights records, by type (spec §8.1; decision 0019, point 7). Insights on
- * management events are the only ones Cairn computes.
+ * selectors, pick Insights records, by category and type (spec §8.1; decision 0019, point 7).
  */
 export function trailRecordMatcher(trail: TrailConfig): EventSelectorMatcher {
   const events = compileEventSelectors(trail);
-  const insightTypes = new Set(
-    (trail.insightSelectors ?? [])
-      .filter((selector) => (selector.EventCategories ?? ["Management"]).includes("Management"))
-      .map((selector) => selector.InsightType as string),
-  );
+  const kinds = new Set<string>();
+  for (const selector of trail.insightSelectors ?? [])
+    for (const category of selector.EventCategories ?? ["Management"]) kinds.add(`${category}/${selector.InsightType}`);
   return {
-    matches: (record) =>
-      isInsightRecord(record) ? insightTypes.has(String(insightTypeOf(record))) : events.matches(record),
+    matches: (record) => (isInsightRecord(record) ? kinds.has(insightKindOf(record)) : events.matches(record)),
   };
 }

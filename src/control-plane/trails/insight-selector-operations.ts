@@ -1,6 +1,11 @@
-/** PutInsightSelectors and GetInsightSelectors on trails (spec §8.1, decision 0019). */
+/** PutInsightSelectors and GetInsightSelectors on trails, and on event data stores through eds-insight-selectors (spec §8.1, decision 0019). */
 import { ApiError } from "../../lib/api-error.js";
-import type { CloudTrailRecord } from "../../model/record.js";
+import {
+  getEdsInsightSelectors,
+  putEdsInsightSelectors,
+  type EdsInsightCatalog,
+} from "../insights/eds-insight-selectors.js";
+import { checkManagementPrerequisites, invalidInsightSelectors } from "../insights/insight-prerequisites.js";
 import { toLowerCamelKeys } from "../../normalize/lower-camel.js";
 import { compileEventSelectors } from "../../selectors/selector-matcher.js";
 import type { InsightSelector, TrailConfig } from "../../stores/trails/index.js";
@@ -12,39 +17,25 @@ import { resolveTrail, trailResources } from "./trail-input.js";
 const INSIGHT_TYPES: ReadonlySet<string> = new Set(["ApiCallRateInsight", "ApiErrorRateInsight"]);
 const CATEGORIES: ReadonlySet<string> = new Set(["Management", "Data"]);
 
-function invalid(message: string): ApiError {
-  return new ApiError("InvalidInsightSelectorsException", message);
+const invalid = invalidInsightSelectors;
+
+/** Whether the trail's event selectors log data events: a basic selector's DataResources, or an advanced selector of eventCategory Data. */
+function logsDataEvents(trail: TrailConfig): boolean {
+  if ((trail.eventSelectors ?? []).some((selector) => (selector.DataResources ?? []).length > 0)) return true;
+  return (trail.advancedEventSelectors ?? []).some((selector) =>
+    selector.FieldSelectors.some((field) => field.Field === "eventCategory" && (field.Equals ?? []).includes("Data")),
+  );
 }
 
-/** A management call of each kind the trail's event selectors must log for a type (spec §8.1 prerequisites). */
-function probe(readOnly: boolean): CloudTrailRecord {
-  return {
-    eventVersion: "1.11",
-    eventTime: "2026-01-01T00:00:00Z",
-    eventSource: "cloudtrail.amazonaws.com",
-    eventName: readOnly ? "ListTrails" : "CreateTrail",
-    awsRegion: "us-east-1",
-    requestParameters: null,
-    responseElements: null,
-    eventID: "00000000-0000-4000-8000-000000000000",
-    readOnly,
-    eventType: "AwsApiCall",
-    managementEvent: true,
-    eventCategory: "Management",
-  };
-}
-
-/** The trail selects write management events (ApiCallRateInsight), or any (ApiErrorRateInsight). */
+/**
+ * Spec §8.1 prerequisites: on management events, the trail logs write management events
+ * (ApiCallRateInsight) or any (ApiErrorRateInsight); on data events, it logs data events.
+ */
 function checkPrerequisites(trail: TrailConfig, selectors: readonly InsightSelector[]): void {
-  const matcher = compileEventSelectors(trail);
-  const writes = matcher.matches(probe(false));
-  const reads = matcher.matches(probe(true));
-  for (const { InsightType } of selectors) {
-    if (InsightType === "ApiCallRateInsight" && !writes)
-      throw invalid("ApiCallRateInsight requires the trail to log write management events.");
-    if (InsightType === "ApiErrorRateInsight" && !writes && !reads)
-      throw invalid("ApiErrorRateInsight requires the trail to log read or write management events.");
-  }
+  for (const { InsightType, EventCategories } of selectors)
+    if ((EventCategories ?? []).includes("Data") && !logsDataEvents(trail))
+      throw invalid(`${InsightType} on data events requires the trail to log data events.`);
+  checkManagementPrerequisites(compileEventSelectors(trail), selectors, "trail");
 }
 
 function readCategories(value: unknown, index: number): InsightSelector["EventCategories"] {
@@ -59,10 +50,7 @@ function readCategories(value: unknown, index: number): InsightSelector["EventCa
   if (unknown !== undefined)
     throw invalid(`EventCategories value ${JSON.stringify(unknown)} is not Management or Data.`);
   if (categories.length === 0) throw invalid("EventCategories must name Management or Data when it is given.");
-  // Data-event Insights (trail-only in AWS) are not computed by Cairn yet: refused rather than accepted and silent.
-  if (categories.includes("Data"))
-    throw new ApiError("UnsupportedOperationException", "Cairn computes Insights on management events only.");
-  return categories as Array<"Management">;
+  return categories as Array<"Management" | "Data">;
 }
 
 /** The InsightSelectors member: a list of at most one selector per type. */
@@ -92,22 +80,33 @@ function readSelectors(input: Record<string, unknown>): InsightSelector[] {
   return selectors;
 }
 
-/** Event data stores' Insights (EventDataStore, InsightsDestination) need Insights event data stores: not served. */
-function trailOnly(input: Record<string, unknown>): void {
+/**
+ * Which the call is about: a trail (TrailName) or an event data store (EventDataStore, with
+ * InsightsDestination for Put); naming both, or a destination without a store, is refused.
+ */
+function targetOf(input: Record<string, unknown>, deps: TrailOperationDeps): "trail" | EdsInsightCatalog {
   const store = optionalString(input, "EventDataStore");
-  if (store === undefined && optionalString(input, "InsightsDestination") === undefined) return;
+  const destination = optionalString(input, "InsightsDestination");
+  if (store === undefined) {
+    if (destination !== undefined)
+      throw new ApiError(
+        "InvalidParameterCombinationException",
+        "InsightsDestination applies only with EventDataStore.",
+      );
+    return "trail";
+  }
   if (optionalString(input, "TrailName") !== undefined)
     throw new ApiError("InvalidParameterCombinationException", "Specify either TrailName or EventDataStore, not both.");
-  throw new ApiError(
-    "UnsupportedOperationException",
-    "Cairn serves Insights on trails only, not on event data stores.",
-  );
+  if (deps.eventDataStores === undefined)
+    throw new ApiError("UnsupportedOperationException", "This server has no event data stores.");
+  return deps.eventDataStores;
 }
 
 export function putInsightSelectorsOperation(deps: TrailOperationDeps): OperationHandler {
   return async function putInsightSelectors(input: Record<string, unknown>, context: OperationContext) {
-    trailOnly(input);
+    const target = targetOf(input, deps);
     const selectors = readSelectors(input);
+    if (target !== "trail") return putEdsInsightSelectors(target, input, selectors, context);
     const trail = await resolveTrail(deps.trails, input, "TrailName", context, { mutating: true });
     checkPrerequisites(trail, selectors);
     const updated: TrailConfig = { ...trail, insightSelectors: selectors };
@@ -123,7 +122,8 @@ export function putInsightSelectorsOperation(deps: TrailOperationDeps): Operatio
 
 export function getInsightSelectorsOperation(deps: TrailOperationDeps): OperationHandler {
   return async function getInsightSelectors(input: Record<string, unknown>, context: OperationContext) {
-    trailOnly(input);
+    const target = targetOf(input, deps);
+    if (target !== "trail") return getEdsInsightSelectors(target, input, context);
     const trail = await resolveTrail(deps.trails, input, "TrailName", context, { mutating: false });
     const selectors = trail.insightSelectors ?? [];
     if (selectors.length === 0)

@@ -1,4 +1,5 @@
 import type { Clock } from "../../lib/clock.js";
+import type { EdsInsightCatalog } from "../insights/eds-insight-selectors.js";
 import type { BucketOwnerStore } from "../../stores/bucket-owners/index.js";
 import type { ObjectStore } from "../../stores/objects/index.js";
 import type { SnsStore } from "../../stores/sns/index.js";
@@ -27,6 +28,8 @@ export interface TrailOperationDeps {
    * SnsTopicName is InsufficientSnsTopicPolicyException: there is no topic to publish to.
    */
   readonly snsTopics?: Pick<SnsStore, "getTopic">;
+  /** The Lake catalog's event data stores, for Put/GetInsightSelectors with EventDataStore; absent: UnsupportedOperationException. */
+  readonly eventDataStores?: EdsInsightCatalog;
   /** Trails per region (spec §5.6: 5, not adjustable in AWS). */
   readonly maxTrailsPerRegion?: number;
 }

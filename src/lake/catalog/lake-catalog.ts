@@ -35,6 +35,13 @@ export interface EventDataStore {
   readonly deletedMs?: number;
   /** Only journal entries after this seq belong to the store (a new store starts empty, as in AWS). */
   readonly fromSeq: number;
+  /** PutInsightSelectors on this (source) store (spec §8.1, decision 0019); absent: Insights off. */
+  readonly insightSelectors?: ReadonlyArray<{
+    readonly InsightType: "ApiCallRateInsight" | "ApiErrorRateInsight";
+    readonly EventCategories?: ReadonlyArray<"Management" | "Data">;
+  }>;
+  /** The ARN of the Insights event data store the source's Insights records go to. */
+  readonly insightsDestination?: string;
 }
 
 /** The length of a de-duplication key. */

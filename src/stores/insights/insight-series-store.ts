@@ -26,6 +26,9 @@ export const RETENTION_MS: Readonly<Record<MetricPeriod, number>> = {
   3600: 90 * DAY_MS,
 };
 
+/** The events a series counts: management events, or data events (decision 0019, point 9). */
+export type InsightCategory = "Management" | "Data";
+
 export interface SeriesKey {
   readonly accountId: string;
   readonly region: string;
@@ -34,11 +37,28 @@ export interface SeriesKey {
   readonly eventName: string;
   /** The error code of an ApiErrorRateInsight series; "" for ApiCallRateInsight. */
   readonly errorCode: string;
+  /** `Data` for a series of data events; absent for management events (the keys stored before data Insights). */
+  readonly eventCategory?: "Data";
 }
 
-/** The one text naming a series in every table: unambiguous, as a JSON array. */
+export function categoryOfKey(key: Pick<SeriesKey, "eventCategory">): InsightCategory {
+  return key.eventCategory ?? "Management";
+}
+
+/** What an Insight selector enables: a type on a category of events ("Data/ApiCallRateInsight"). */
+export function insightKind(category: InsightCategory, insightType: InsightType): string {
+  return `${category}/${insightType}`;
+}
+
+/**
+ * The one text naming a series in every table: unambiguous, as a JSON array. A data-event series has
+ * a seventh element, so it never meets the management series of the same API and the ids of
+ * management series stored before data Insights stay what they were.
+ */
 export function seriesId(key: SeriesKey): string {
-  return JSON.stringify([key.accountId, key.region, key.insightType, key.eventSource, key.eventName, key.errorCode]);
+  const { accountId, region, insightType, eventSource, eventName, errorCode } = key;
+  const id = [accountId, region, insightType, eventSource, eventName, errorCode];
+  return JSON.stringify(key.eventCategory === "Data" ? [...id, "Data"] : id);
 }
 
 export interface AttributionCount {

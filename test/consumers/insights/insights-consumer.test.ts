@@ -102,7 +102,8 @@ describe("Insights consumer", () => {
   before(async () => (directory = await mkdtemp(join(tmpdir(), "cairn-insights-consumer-"))));
   after(() => rm(directory, { recursive: true, force: true }));
 
-  async function run(items: Array<{ json: string }>, enabled: InsightType[], nowMs: number) {
+  /** `enabled`: management types, or kinds ("Data/ApiCallRateInsight"). */
+  async function run(items: Array<{ json: string }>, enabled: Array<InsightType | string>, nowMs: number) {
     const store: InsightSeriesStore = openSqliteInsightSeriesStore(join(directory, `${n}-insights.db`));
     const journal = new MemoryJournal(() => nowMs);
     await journal.append(items);
@@ -111,7 +112,7 @@ describe("Insights consumer", () => {
       journal,
       clock: { nowMs: () => nowMs },
       settings: SETTINGS,
-      enabledTypes: async () => new Set(enabled),
+      enabledTypes: async () => new Set(enabled.map((e) => (e.includes("/") ? e : `Management/${e}`))),
     });
     const head = journal.headSeq();
     await consumer.handle(await journal.read((await consumer.loadCursor()) + 1, head));
@@ -170,6 +171,33 @@ describe("Insights consumer", () => {
     await store.close();
   });
 
+  it("counts data calls, read or write, in series of their own, and marks their Insights Data", async () => {
+    const data = { eventSource: "s3.amazonaws.com", eventName: "GetObject", readOnly: true, managementEvent: false };
+    const reads = Array.from({ length: 40 }, (_, i) =>
+      call(SPIKE + i * 1000, { ...data, eventCategory: "Data", userIdentity: spiker }),
+    );
+    // A management GetObject-named series would be another one: the data spike alone is unusual.
+    // Each run its own store (named after the call counter).
+    const items = () => [...history(reads), call(SPIKE + 20 * MINUTE)];
+    const onlyManagement = await run(items(), ["ApiCallRateInsight", "ApiErrorRateInsight"], SPIKE + HOUR);
+    assert.deepEqual(await onlyManagement.insights(), []);
+    await onlyManagement.store.close();
+    const { store, insights } = await run(items(), ["Data/ApiCallRateInsight"], SPIKE + HOUR);
+    const records = await insights();
+    assert.deepEqual(
+      records.map((r) => [r.insightDetails.state, r.insightDetails.eventName, r.insightDetails.insightType]),
+      [
+        ["Start", "GetObject", "ApiCallRateInsight"],
+        ["End", "GetObject", "ApiCallRateInsight"],
+      ],
+    );
+    assert.equal((records[0]!.insightDetails as { eventCategory?: string }).eventCategory, "Data");
+    assert.equal(records[0]!.eventCategory, "Insight");
+    assert.equal(records[0]!.insightDetails.insightContext.statistics.insight.average, 40);
+    assert.equal(records[0]!.insightDetails.insightContext.statistics.baseline.average, 0);
+    await store.close();
+  });
+
   it("records a burst of AccessDenied as an ApiErrorRateInsight naming the error code", async () => {
     const denied = Array.from({ length: 30 }, (_, i) =>
       call(SPIKE + i * 1000, {
@@ -214,7 +242,7 @@ describe("Insights consumer", () => {
       journal,
       clock: { nowMs: () => now },
       settings: SETTINGS,
-      enabledTypes: async () => new Set<InsightType>(["ApiCallRateInsight"]),
+      enabledTypes: async () => new Set(["Management/ApiCallRateInsight"]),
     });
     const head = journal.headSeq();
     await consumer.handle(await journal.read(1, head));
