@@ -5,7 +5,7 @@ import { SnsPublisher } from "../../control-plane/sns/index.js";
 import { ApiDestinationInvoker } from "../../consumers/event-rules/api-destination-invoker.js";
 import { RuleDelivery, ruleDeliveryFloor } from "../../consumers/event-rules/rule-delivery.js";
 import { RuleTargetSender, type TopicPublisher } from "../../consumers/event-rules/target-sender.js";
-import { LeasedSingleton } from "../../consumers/leased-singleton.js";
+import { LeasedWork } from "../../consumers/leased-work.js";
 import { quarantineFor } from "../../consumers/quarantine.js";
 import { eventsHandler, isEventsRequest } from "../../http/routes/events-route.js";
 import {
@@ -124,15 +124,16 @@ async function place(delivery: RuleDelivery, placement: Placement, context: Modu
     await delivery.start();
     return { active: () => true, leasesHeld: () => [], close: () => delivery.stop() };
   }
-  const singleton = new LeasedSingleton({
+  // Delivery is at least once (a receiver drops repeated ids): its writes need no fencing token.
+  const leased = new LeasedWork({
     key: RULE_DELIVERY_LEASE,
     leases: { store: placement.leases, holder: placement.nodeId },
     start: () => delivery.start(),
     stop: () => delivery.stop(),
     report: context.onInternalError,
   });
-  singleton.begin();
-  return { active: () => singleton.held(), leasesHeld: () => singleton.leasesHeld(), close: () => singleton.close() };
+  leased.begin();
+  return { active: () => leased.held(), leasesHeld: () => leased.leasesHeld(), close: () => leased.close() };
 }
 
 function ruleDeliveryJobs(deliveries: RuleDeliveryStore, delivery: RuleDelivery, context: ModuleContext): Job[] {

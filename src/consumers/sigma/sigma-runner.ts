@@ -1,4 +1,5 @@
-import { LeaseKeeper, type LeaseKeeperOptions } from "../../stores/lease/index.js";
+import type { LeaseKeeperOptions } from "../../stores/lease/index.js";
+import { LeasedWork } from "../leased-work.js";
 import { SigmaFencedOffError } from "../../stores/sigma/index.js";
 import type { ConsumerStatus } from "../consumer.js";
 import type { RecordQuarantine } from "../quarantine.js";
@@ -21,19 +22,13 @@ interface Running {
 
 /**
  * Runs the Sigma consumer: at once (embedded), or while this node holds the `sigma` lease (cluster
- * mode, `leases` given): every `renewEveryMs` the holder renews and another node tries to take the
- * lease over; each commit carries the grant's fencing token, so a holder that paused past its lease
- * writes nothing when it wakes (SigmaFencedOffError) and stops. The new holder resumes from the
- * committed cursor and rebuilds correlation state by replay.
+ * mode, `leases` given; LeasedWork): each commit carries the grant's fencing token, so a holder
+ * that paused past its lease writes nothing when it wakes (SigmaFencedOffError) and stops. The new
+ * holder resumes from the committed cursor and rebuilds correlation state by replay.
  */
 export class SigmaRunner {
   private running: Running | undefined;
-  private readonly keeper: LeaseKeeper | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private tick: Promise<void> = Promise.resolve();
-  private ticking = false;
-  private closed = false;
-  private stopping: Promise<void> = Promise.resolve();
+  private readonly work: LeasedWork | undefined;
   /** The committed cursor as the store has it, while another node runs the consumer. */
   private sharedCursor = 0;
 
@@ -41,26 +36,25 @@ export class SigmaRunner {
     private readonly options: SigmaRunnerOptions,
     leases?: LeaseKeeperOptions,
   ) {
-    this.keeper = leases !== undefined ? new LeaseKeeper(leases) : undefined;
+    this.work =
+      leases === undefined
+        ? undefined
+        : new LeasedWork({
+            key: SIGMA_LEASE,
+            leases,
+            start: (fencingToken) => this.run(fencingToken),
+            stop: () => this.stopRunning(),
+            afterPass: async (held) => {
+              if (!held) this.sharedCursor = await options.store.cursor();
+            },
+            report: options.report,
+          });
   }
 
   async start(): Promise<void> {
     this.sharedCursor = await this.options.store.cursor();
-    if (this.keeper === undefined) {
-      await this.run(undefined);
-      return;
-    }
-    const keeper = this.keeper;
-    const run = (): void => {
-      if (this.ticking || this.closed) return;
-      this.ticking = true;
-      this.tick = this.keep(keeper)
-        .catch(this.options.report)
-        .finally(() => (this.ticking = false));
-    };
-    run();
-    this.timer = setInterval(run, keeper.renewEveryMs);
-    this.timer.unref();
+    if (this.work === undefined) await this.run(undefined);
+    else this.work.begin();
   }
 
   status(): ConsumerStatus {
@@ -77,7 +71,7 @@ export class SigmaRunner {
   }
 
   leasesHeld(): string[] {
-    return this.keeper !== undefined && this.running !== undefined ? [SIGMA_LEASE] : [];
+    return this.work?.leasesHeld() ?? [];
   }
 
   health(): Record<string, unknown> {
@@ -91,30 +85,13 @@ export class SigmaRunner {
     };
   }
 
-  private async keep(keeper: LeaseKeeper): Promise<void> {
-    if (this.running !== undefined) {
-      await keeper.renewAll(() => this.lose(), this.options.report);
-      return;
-    }
-    this.sharedCursor = await this.options.store.cursor();
-    await this.stopping;
-    const grant = await keeper.acquire(SIGMA_LEASE);
-    if (grant === undefined || this.closed) return;
-    try {
-      await this.run(grant.fencingToken);
-    } catch (error) {
-      await keeper.release(SIGMA_LEASE).catch(() => keeper.forget(SIGMA_LEASE));
-      throw error;
-    }
-  }
-
   private async run(fencingToken: number | undefined): Promise<void> {
     const { journal, quarantine } = this.options;
     const consumer = new SigmaConsumer({ ...this.options, ...(fencingToken !== undefined ? { fencingToken } : {}) });
     const runner = new ConsumerRunner(journal, consumer, {
       quarantine: fencedOffRefused(quarantine),
       onFailure: (error) => {
-        if (error instanceof SigmaFencedOffError) this.lose();
+        if (error instanceof SigmaFencedOffError) this.work?.lose();
         else this.options.report(new Error(`Sigma evaluation failed (retried): ${messageOf(error)}`));
       },
     });
@@ -122,22 +99,16 @@ export class SigmaRunner {
     this.running = { consumer, runner };
   }
 
-  /** Stops evaluating (after the batch in flight): the lease passed on or lapsed. */
-  private lose(): void {
+  /** Stops evaluating (after the batch in flight): the lease passed on or lapsed, or the node stops. */
+  private async stopRunning(): Promise<void> {
     const running = this.running;
     this.running = undefined;
-    this.keeper?.forget(SIGMA_LEASE);
-    if (running !== undefined) this.stopping = running.runner.stop().catch(this.options.report);
+    await running?.runner.stop();
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    clearInterval(this.timer);
-    await this.tick;
-    await this.stopping;
-    await this.running?.runner.stop();
-    this.running = undefined;
-    await this.keeper?.release(SIGMA_LEASE).catch(this.options.report);
+    if (this.work !== undefined) await this.work.close();
+    else await this.stopRunning();
   }
 }
 
