@@ -12,6 +12,7 @@ import { benchCluster, printClusterBench } from "./cluster.js";
 import { benchPostgresEventHistory, printEventHistoryBackends } from "./event-history-postgres.js";
 import { benchSigmaEval, benchSigmaIngest, printSigmaBench, printSigmaIngest } from "./sigma-eval.js";
 import { benchDetection, printDetectionBench } from "./detection.js";
+import { benchInsights, printInsightsBench } from "./insights.js";
 import { clusterEnginesMissingReason } from "../test/helpers/cluster-engines.js";
 
 /**
@@ -31,6 +32,11 @@ import { clusterEnginesMissingReason } from "../test/helpers/cluster-engines.js"
  * Detection (bench/detection.ts: ingest with 0 vs 100 EventBridge rules, record → webhook latency,
  * Sigma in process) runs over `--detection-events=N` (default 100,000, about 7 minutes on a loaded
  * 2-core machine); `--no-detection` skips it.
+ * Insights (bench/insights.ts: ingest without vs with Insight selectors over `--insights-events=N`,
+ * default 50,000; a spike's first event → its Start record in LookupEvents, `--insights-runs=N`
+ * runs, default 1; about 4 minutes, most of it the wall clock; `--insights-end` also waits for the End
+ * records, 5 quiet minutes later; the README's figures come from `node dist/bench/insights.js`);
+ * `--no-insights` skips it.
  */
 const flags = new Map(process.argv.slice(2).map((arg) => arg.replace(/^--/, "").split("=") as [string, string]));
 const historyEvents = Number(flags.get("history-events") ?? 1_000_000);
@@ -56,6 +62,14 @@ const trailDelivery = await benchTrailDelivery(
 const detection = flags.has("no-detection")
   ? undefined
   : await benchDetection({ events: Number(flags.get("detection-events") ?? 100_000) });
+const insights = flags.has("no-insights")
+  ? undefined
+  : await benchInsights({
+      events: Number(flags.get("insights-events") ?? 50_000),
+      runs: Number(flags.get("insights-runs") ?? 1),
+      waitForEnd: flags.has("insights-end"),
+      rounds: 1,
+    });
 const proxy = await benchProxy();
 const lake = await benchLake({ events: Number(flags.get("lake-events") ?? 200_000) });
 const cluster = clusterMissing
@@ -81,6 +95,7 @@ const results = {
   scan,
   trailDelivery,
   detection,
+  insights,
   proxy,
   lake,
   cluster,
@@ -168,6 +183,7 @@ console.table(
 );
 if (historyPostgres !== undefined) printEventHistoryBackends(history.latencies, historyPostgres);
 if (detection !== undefined) printDetectionBench(detection);
+if (insights !== undefined) printInsightsBench(insights);
 printProxyBench(proxy);
 printLakeBench(lake);
 printSigmaBench(sigma, ingest.serverCpuMicrosPerEvent);

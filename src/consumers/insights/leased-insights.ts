@@ -1,11 +1,23 @@
 import { LeaseKeeper, type LeaseKeeperOptions } from "../../stores/lease/index.js";
-import { InsightsFencedOffError } from "../../stores/insights/index.js";
+import { InsightsFencedOffError, MINUTE_MS } from "../../stores/insights/index.js";
 import type { RecordQuarantine } from "../quarantine.js";
 import { ConsumerRunner, type ConsumerJournal } from "../runner.js";
 import { InsightsConsumer, type InsightsConsumerOptions } from "./insights-consumer.js";
 
 /** The one lease of a cluster's Insights consumer. */
 export const INSIGHTS_LEASE = "insights";
+
+/** After a minute's close, room for the calls just before it to be journaled and counted. */
+const CLOSE_SLACK_MS = 500;
+
+/**
+ * When the wall clock next closes a minute (its end plus the detection delay, decision 0019 point 4),
+ * strictly after `nowMs`: the run judges then, so a live anomaly is not reported up to a tick late.
+ */
+export function nextCloseMs(nowMs: number, delayMs: number): number {
+  const offsetMs = delayMs + CLOSE_SLACK_MS;
+  return (Math.floor((nowMs - offsetMs) / MINUTE_MS) + 1) * MINUTE_MS + offsetMs;
+}
 
 export interface InsightsRunOptions extends Omit<InsightsConsumerOptions, "fencingToken" | "journal"> {
   readonly journal: ConsumerJournal & InsightsConsumerOptions["journal"];
@@ -33,6 +45,7 @@ export class InsightsRun {
   private running: Running | undefined;
   private sharedCursor = 0;
   private timers: NodeJS.Timeout[] = [];
+  private closeTimer: NodeJS.Timeout | undefined;
   private busy = false;
   private ticking = false;
   private closed = false;
@@ -52,6 +65,19 @@ export class InsightsRun {
       this.every(this.keeper.renewEveryMs, () => this.keep());
     }
     this.every(this.options.tickMs, () => this.tick());
+    this.atEachClose();
+  }
+
+  /** Judges right after each minute closes, besides every tick. */
+  private atEachClose(): void {
+    if (this.closed) return;
+    const nowMs = this.options.clock.nowMs();
+    const waitMs = nextCloseMs(nowMs, this.options.settings.detectionDelayMs) - nowMs;
+    this.closeTimer = setTimeout(() => {
+      void this.tick().catch(this.options.report);
+      this.atEachClose();
+    }, waitMs);
+    this.closeTimer.unref();
   }
 
   /** The consumer's position: this node's runner's, else the one the store holds (another node's). */
@@ -144,6 +170,7 @@ export class InsightsRun {
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
+    clearTimeout(this.closeTimer);
     await this.keeping.catch(() => undefined);
     const running = this.running;
     this.running = undefined;

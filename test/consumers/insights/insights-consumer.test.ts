@@ -262,6 +262,68 @@ describe("Insights consumer", () => {
     await store.close();
   });
 
+  it("closes a live account's minutes by the wall clock between sparse calls, a delay after they end", async () => {
+    const spike = Array.from({ length: 40 }, (_, i) => call(SPIKE + i * 1000, { userIdentity: spiker }));
+    let now = SPIKE + 40_000;
+    const store = openSqliteInsightSeriesStore(join(directory, "sparse-insights.db"));
+    const journal = new MemoryJournal(() => now);
+    await journal.append(history(spike));
+    const consumer = new InsightsConsumer({
+      store,
+      journal,
+      clock: { nowMs: () => now },
+      settings: SETTINGS,
+      enabledTypes: async () => new Set<InsightType>(["ApiCallRateInsight"]),
+    });
+    await consumer.handle(await journal.read(1, journal.headSeq()));
+    // A call 110 s into the spike's minute: its eventTime closes only the minute before the spike.
+    now = SPIKE + 110_000;
+    await journal.append([call(now, { eventSource: "ec2.amazonaws.com", eventName: "CreateTags" })]);
+    const head = journal.headSeq();
+    await consumer.handle(await journal.read(head, 1));
+    assert.equal(journal.headSeq(), head);
+    // 11 s later, under the delay since that call: the clock has carried its eventTime past the
+    // spike's minute's end plus the delay; waiting for the next call would have been up to a delay late.
+    now = SPIKE + 121_000;
+    await consumer.tick();
+    const states = (await journal.read(head + 1, 10)).map(
+      (e) => (JSON.parse(e.json) as InsightRecord).insightDetails.state,
+    );
+    assert.deepEqual(states, ["Start"]);
+    await store.close();
+  });
+
+  it("does not close, by the wall clock, a minute that history sent in eventTime order may still add to", async () => {
+    let now = SPIKE + 24 * HOUR;
+    const store = openSqliteInsightSeriesStore(join(directory, "import-insights.db"));
+    const journal = new MemoryJournal(() => now);
+    const consumer = new InsightsConsumer({
+      store,
+      journal,
+      clock: { nowMs: () => now },
+      settings: SETTINGS,
+      enabledTypes: async () => new Set<InsightType>(["ApiCallRateInsight"]),
+    });
+    // The import's first part ends a second before the spike's minute; the next part comes 50 s later.
+    await journal.append([...history([]), call(SPIKE - 1000)]);
+    await consumer.handle(await journal.read(1, journal.headSeq()));
+    now += 50_000;
+    await consumer.tick();
+    const head = journal.headSeq();
+    const spike = Array.from({ length: 40 }, (_, i) => call(SPIKE + i * 1000, { userIdentity: spiker }));
+    await journal.append([...spike, call(SPIKE + 20 * MINUTE)]);
+    await consumer.handle(await journal.read(head + 1, 100));
+    const records = (await journal.read(head + 42, 10)).map((e) => JSON.parse(e.json) as InsightRecord);
+    assert.deepEqual(
+      records.map((r) => [r.insightDetails.state, r.insightDetails.insightContext.statistics.insight.average]),
+      [
+        ["Start", 40],
+        ["End", 40],
+      ],
+    );
+    await store.close();
+  });
+
   it("records nothing for a type no trail selects, nor for a steady load", async () => {
     const spike = Array.from({ length: 40 }, (_, i) => call(SPIKE + i * 1000));
     const off = await run([...history(spike), call(SPIKE + 20 * MINUTE)], [], SPIKE + HOUR);

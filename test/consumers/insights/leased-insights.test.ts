@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { INSIGHTS_LEASE, InsightsRun } from "../../../src/consumers/insights/leased-insights.js";
+import { INSIGHTS_LEASE, InsightsRun, nextCloseMs } from "../../../src/consumers/insights/leased-insights.js";
 import { toEventTime } from "../../../src/lib/clock.js";
 import {
   InsightsFencedOffError,
@@ -103,5 +103,17 @@ describe("Insights under the cluster lease", { skip: postgresMissingReason() }, 
       for (const { db } of opened) await db.close();
       await database.drop();
     }
+  });
+});
+
+describe("Insights run's judging at each minute's close", () => {
+  it("is due half a second after a minute's end plus the delay, always after now", () => {
+    const minute = Date.UTC(2026, 5, 1, 12, 0);
+    // The minute [12:00, 12:01) closes at 12:02:00 with a 60 s delay.
+    assert.equal(nextCloseMs(minute + 61_000, 60_000), minute + 120_500);
+    assert.equal(nextCloseMs(minute + 120_499, 60_000), minute + 120_500);
+    assert.equal(nextCloseMs(minute + 120_500, 60_000), minute + 180_500);
+    assert.equal(nextCloseMs(minute + 5_000, 0), minute + 60_500);
+    assert.equal(nextCloseMs(minute + 5_000, 90_000), minute + 30_500);
   });
 });
