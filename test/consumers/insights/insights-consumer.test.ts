@@ -273,7 +273,7 @@ describe("Insights consumer", () => {
       journal,
       clock: { nowMs: () => now },
       settings: SETTINGS,
-      enabledTypes: async () => new Set<InsightType>(["ApiCallRateInsight"]),
+      enabledTypes: async () => new Set(["Management/ApiCallRateInsight"]),
     });
     await consumer.handle(await journal.read(1, journal.headSeq()));
     // A call 110 s into the spike's minute: its eventTime closes only the minute before the spike.
@@ -302,7 +302,7 @@ describe("Insights consumer", () => {
       journal,
       clock: { nowMs: () => now },
       settings: SETTINGS,
-      enabledTypes: async () => new Set<InsightType>(["ApiCallRateInsight"]),
+      enabledTypes: async () => new Set(["Management/ApiCallRateInsight"]),
     });
     // The import's first part ends a second before the spike's minute; the next part comes 50 s later.
     await journal.append([...history([]), call(SPIKE - 1000)]);
