@@ -265,7 +265,7 @@ const ServerSettingsSchema = Type.Object({
   insightsDetectionDelaySeconds: Type.Integer({
     minimum: 0,
     maximum: 3600,
-    default: 60,
+    default: 30,
     env: "CAIRN_INSIGHTS_DETECTION_DELAY_SECONDS",
     flag: "--insights-detection-delay-seconds",
     mustBe: "an integer 0–3600",

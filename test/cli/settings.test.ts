@@ -32,7 +32,7 @@ describe("loadServerSettings", () => {
       region: "us-east-1",
       historyRetentionDays: 90,
       insightsBaselineDays: 7,
-      insightsDetectionDelaySeconds: 60,
+      insightsDetectionDelaySeconds: 30,
       insightsMinimumRate: 10,
       insightsQuietMinutes: 5,
       insightsThresholdSigma: 6,
