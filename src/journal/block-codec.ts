@@ -82,9 +82,8 @@ export interface InflateRequest {
 
 /**
  * Inflates a block payload. `sync` runs it on the calling thread: for a small block (~40 KB out,
- * ~0.05 ms) the async API's stream, handle and thread-pool hop cost more than the work, random reads
- * and sequential ones alike: a 32-entry block took ~240 µs of process CPU async against ~70 sync
- * (decision 0020), paid by every consumer that reads it.
+ * ~0.05 ms) the thread-pool hop and its queueing behind other I/O cost more than the work, so random
+ * reads use it; sequential reads of many blocks stay async to use the pool's parallelism.
  */
 export async function inflatePayload(request: InflateRequest, sync: boolean): Promise<Buffer> {
   const options = { chunkSize: request.uncompressedBytes + 64, ...dictionaryOption(request.dictionaryId) };

@@ -14,7 +14,7 @@ export interface DecodedBlock {
 export interface BlockReaderOptions {
   /** Decoded blocks kept for random reads. */
   readonly cacheBlocksMax: number;
-  /** Blocks up to this many uncompressed bytes are inflated synchronously (block-codec.ts). */
+  /** Random reads inflate blocks up to this many uncompressed bytes synchronously (block-codec.ts). */
   readonly syncInflateBytesMax: number;
 }
 
@@ -40,7 +40,7 @@ export class BlockReader {
       this.cache.set(block.firstSeq, cached);
       return cached;
     }
-    const loading = this.readBlock(segment, blockIndex);
+    const loading = this.readBlock(segment, blockIndex, useCache);
     if (!useCache) return loading;
     this.cache.set(block.firstSeq, loading);
     loading.catch(() => this.cache.delete(block.firstSeq));
@@ -53,11 +53,11 @@ export class BlockReader {
     for (const block of segment.blocks) this.cache.delete(block.firstSeq);
   }
 
-  private async readBlock(segment: SegmentIndex, blockIndex: number): Promise<DecodedBlock> {
+  private async readBlock(segment: SegmentIndex, blockIndex: number, random: boolean): Promise<DecodedBlock> {
     const location = segment.blocks[blockIndex]!;
     const bytes = Buffer.allocUnsafe(location.bytes);
     await readExactly(await this.store.readHandle(segment), bytes, location.offset);
-    return decodeBlock(bytes, location, segment.path, this.options.syncInflateBytesMax);
+    return decodeBlock(bytes, location, segment.path, random ? this.options.syncInflateBytesMax : -1);
   }
 }
 

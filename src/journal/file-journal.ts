@@ -26,7 +26,7 @@ export interface FileJournalOptions {
   readonly dictionaryId?: number;
   /** Decoded blocks kept for readMany. */
   readonly cacheBlocksMax?: number;
-  /** Reads inflate blocks up to this size on the calling thread instead of the thread pool. */
+  /** readMany inflates blocks up to this size on the calling thread instead of the thread pool. */
   readonly syncInflateBytesMax?: number;
   /** Dedup keys held in memory before they are written to SQLite. */
   readonly dedupPendingKeysMax?: number;
