@@ -13,6 +13,8 @@ import { benchSigner, rssOf, sendIngest, startBenchServer } from "./server-proce
  * the same records appended as NDJSON to one file with an fsync per batch (no validation, no
  * de-duplication, no index, no HTTP).
  * Usage: node dist/bench/http-ingest.js [events=200000] [clients=4] [batch=1000]
+ * CAIRN_BENCH_INGEST_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server under this load
+ * (docs/decisions/0020-ingest-cost.md reads such profiles).
  */
 export interface HttpIngestBench {
   readonly name: "http-ingest";
@@ -28,15 +30,32 @@ export interface HttpIngestBench {
    * a shared machine, where the server gets whatever CPU share the other load leaves it.
    */
   readonly serverCpuMicrosPerEvent: number;
+  /** Of which the main thread's (HTTP, normalise, journal append, the consumers on the event loop). */
+  readonly serverMainThreadCpuMicrosPerEvent: number;
+  /** Server CPU from the start of the load until every consumer had read the last entry, per event. */
+  readonly serverCpuMicrosPerEventCaughtUp: number;
 }
 
-/** User + system CPU seconds of a process so far (Linux /proc; 0 elsewhere). */
-export function cpuSecondsOf(pid: number): number {
+/** User + system CPU seconds of a process so far, or of one of its threads (Linux /proc; 0 elsewhere). */
+export function cpuSecondsOf(pid: number, thread?: number): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    const path = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`;
+    const fields = readFileSync(path, "utf8").split(") ")[1]!.split(" ");
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return 0;
+  }
+}
+
+/** Polls /health until every consumer has read the journal's head (at most 5 minutes: a stuck one ends the wait). */
+async function consumersCaughtUp(url: string): Promise<void> {
+  const deadline = performance.now() + 300_000;
+  while (performance.now() < deadline) {
+    const health = (await (await fetch(`${url}/health`)).json()) as {
+      consumers: Record<string, { lagRecords: number }>;
+    };
+    if (Object.values(health.consumers).every((consumer) => consumer.lagRecords === 0)) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
@@ -76,11 +95,13 @@ export async function benchHttpIngest(
 ): Promise<HttpIngestBench> {
   const bodies = buildBodies(events, batch);
   const dataDir = mkdtempSync(join(tmpdir(), "cairn-bench-ingest-"));
-  const server = await startBenchServer(dataDir, env);
+  const nodeArgs = (process.env["CAIRN_BENCH_INGEST_NODE_ARGS"] ?? "").split(" ").filter((arg) => arg !== "");
+  const server = await startBenchServer(dataDir, env, nodeArgs);
   try {
     const signer = benchSigner();
     let next = 0;
     const cpuBefore = cpuSecondsOf(server.pid);
+    const mainBefore = cpuSecondsOf(server.pid, server.pid);
     const started = performance.now();
     await Promise.all(
       Array.from({ length: clients }, async () => {
@@ -89,6 +110,9 @@ export async function benchHttpIngest(
     );
     const eventsPerSec = events / ((performance.now() - started) / 1000);
     const serverCpuSeconds = cpuSecondsOf(server.pid) - cpuBefore;
+    const mainCpuSeconds = cpuSecondsOf(server.pid, server.pid) - mainBefore;
+    await consumersCaughtUp(server.url);
+    const caughtUpCpuSeconds = cpuSecondsOf(server.pid) - cpuBefore;
     const serverRssBytes = rssOf(server.pid);
     const baseline = baselineNdjsonFsync(bodies, dataDir);
     return {
@@ -101,6 +125,8 @@ export async function benchHttpIngest(
       ratioToBaseline: Number((eventsPerSec / baseline).toFixed(3)),
       serverRssBytes,
       serverCpuMicrosPerEvent: Math.round((serverCpuSeconds * 1e6) / events),
+      serverMainThreadCpuMicrosPerEvent: Math.round((mainCpuSeconds * 1e6) / events),
+      serverCpuMicrosPerEventCaughtUp: Math.round((caughtUpCpuSeconds * 1e6) / events),
     };
   } finally {
     await server.stop();

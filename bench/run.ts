@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { benchNormalize } from "./normalize.js";
 import { benchJournalAppend } from "./journal-append.js";
 import { benchHttpIngest } from "./http-ingest.js";
+import { benchSelfAudit, printSelfAuditBench } from "./self-audit.js";
 import { benchEventHistory } from "./event-history.js";
 import { benchTrailArchiveScan } from "./trail-archive-scan.js";
 import { benchTrailDelivery, trailDeliveryOptionsFromArgs } from "./trail-delivery.js";
@@ -27,6 +28,8 @@ import { clusterEnginesMissingReason } from "../test/helpers/cluster-engines.js"
  * (bench/cluster.ts; `--cluster-events=N`, default 200,000, `--cluster-rounds=N`, default 2, about 4
  * minutes; `--no-cluster` skips it; it needs PostgreSQL, nats-server and moto). The Event history
  * on PostgreSQL runs over the same `--history-events` beside the embedded one (skipped with the cluster).
+ * Read-only API calls polled by 1, 4 and 16 clients (bench/self-audit.ts: calls/s and fsyncs per call,
+ * `--self-audit-calls=N` per client count, default 2,000).
  * Live Sigma (bench/sigma-eval.ts): the cost per record with every SigmaHQ rule, and durable ingest
  * without and with them (`--sigma-ingest-events=N`, default 100,000).
  * Detection (bench/detection.ts: ingest with 0 vs 100 EventBridge rules, record → webhook latency,
@@ -45,6 +48,7 @@ const normalize = await benchNormalize();
 const sigma = await benchSigmaEval();
 const journal = await benchJournalAppend();
 const ingest = await benchHttpIngest(Number(flags.get("ingest-events") ?? 200_000));
+const selfAudit = await benchSelfAudit(Number(flags.get("self-audit-calls") ?? 2000));
 const sigmaIngest = await benchSigmaIngest(Number(flags.get("sigma-ingest-events") ?? 100_000));
 const history = await benchEventHistory({ events: historyEvents });
 const scan = await benchTrailArchiveScan(historyEvents);
@@ -90,6 +94,7 @@ const results = {
   sigmaIngest,
   journal,
   ingest,
+  selfAudit,
   history,
   historyPostgres,
   scan,
@@ -122,6 +127,7 @@ console.table([
   },
 ]);
 console.log(`normalize: ${normalize.recordsPerSec} records/s on one core`);
+printSelfAuditBench(selfAudit);
 console.log(
   `\nLookupEvents at ${historyEvents.toLocaleString("en")} events vs scanning the gzip trail archive (${scan.scanMsPerQuery} ms per query)`,
 );

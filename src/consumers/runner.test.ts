@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import type { JournalEntry } from "../journal/journal.js";
 import { MemoryJournal } from "../../test/helpers/memory-journal.js";
 import type { Consumer } from "./consumer.js";
-import { ConsumerRunner } from "./runner.js";
+import { ConsumerRunner, type ConsumerJournal } from "./runner.js";
 
 /** Records batches; fails the first `failures` calls; signals when it has seen `until`. */
 class RecordingConsumer implements Consumer {
@@ -81,6 +81,47 @@ describe("ConsumerRunner", () => {
     assert.deepEqual(consumer.batches, [[1, 2, 3]]);
     assert.equal(runner.lastError, undefined);
     assert.equal(runner.failuresInRow, 0);
+  });
+
+  it("once caught up, takes the appends that follow the waking one in the same batch", async () => {
+    const journal = await journalWith(2);
+    let waiting: () => void = () => undefined;
+    const runnerWaits = new Promise<void>((resolve) => (waiting = resolve));
+    const watched: ConsumerJournal = {
+      read: (fromSeq, max) => journal.read(fromSeq, max),
+      headSeq: () => journal.headSeq(),
+      waitForAppend: (afterSeq, signal) => {
+        const woken = journal.waitForAppend(afterSeq, signal);
+        if (afterSeq === 2) waiting();
+        return woken;
+      },
+    };
+    const consumer = new RecordingConsumer(0, 0);
+    // Long, so that only a stall of seconds between the appends below could split them.
+    const runner = new ConsumerRunner(watched, consumer, { coalesceMs: 2_000 });
+    await runner.start();
+    await runnerWaits;
+    await journal.append([{ json: `{"call":0}` }]);
+    // Without the wait the runner would read and handle [3] alone during these turns of the loop.
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+    await Promise.all(Array.from({ length: 4 }, (_, i) => journal.append([{ json: `{"call":${i + 1}}` }])));
+    await consumer.waitForCursor(7);
+    await runner.stop();
+    assert.deepEqual(consumer.batches, [
+      [1, 2],
+      [3, 4, 5, 6, 7],
+    ]);
+  });
+
+  it("stops during the coalescing wait without handling what arrived", async () => {
+    const journal = await journalWith(0);
+    const consumer = new RecordingConsumer(0, 0);
+    const runner = new ConsumerRunner(journal, consumer, { coalesceMs: 600_000 });
+    await runner.start();
+    await journal.append([{ json: "{}" }]);
+    await runner.stop();
+    assert.deepEqual(consumer.batches, []);
+    assert.equal(runner.cursorSeq(), 0);
   });
 
   it("stops while waiting for appends", async () => {

@@ -6,6 +6,15 @@ import type { RecordQuarantine } from "./quarantine.js";
 export interface ConsumerRunnerOptions {
   /** Entries handed to one handle() call. */
   readonly batchEntriesMax?: number;
+  /**
+   * Once caught up and woken by an append, wait this long before reading, so that the appends that
+   * follow join one batch. Each batch costs a consumer a fixed amount whatever its size (a block
+   * inflated, a SQLite commit, often with an fsync on the event loop); under a trickle of
+   * single-record appends (every API call's own record) that cost was paid per record
+   * (docs/decisions/0020-ingest-cost.md). 0 for a consumer a caller waits on (Event history: LookupEvents
+   * waits for the index to reach the journal's head).
+   */
+  readonly coalesceMs?: number;
   /** First retry delay after a failed batch; doubles per consecutive failure. */
   readonly retryDelayMsInitial?: number;
   readonly retryDelayMsMax?: number;
@@ -21,7 +30,7 @@ export interface ConsumerRunnerOptions {
 /** What the runner needs of a journal: sequential reads and append notifications (a worker's reader too). */
 export type ConsumerJournal = Pick<Journal, "read" | "waitForAppend" | "headSeq">;
 
-const DEFAULTS = { batchEntriesMax: 1000, retryDelayMsInitial: 100, retryDelayMsMax: 30_000 };
+const DEFAULTS = { batchEntriesMax: 1000, coalesceMs: 25, retryDelayMsInitial: 100, retryDelayMsMax: 30_000 };
 
 /** A batch that failed this many times in a row is searched for the records its store refuses. */
 const ISOLATE_AFTER_FAILURES = 2;
@@ -87,6 +96,7 @@ export class ConsumerRunner {
         const batch = await this.journal.read(this.cursor + 1, this.options.batchEntriesMax);
         if (batch.length === 0) {
           await this.journal.waitForAppend(this.cursor, signal);
+          if (this.options.coalesceMs > 0) await sleep(this.options.coalesceMs, signal);
           continue;
         }
         await this.apply(batch);

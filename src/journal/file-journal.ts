@@ -5,6 +5,8 @@ import { BlockReader } from "./block-reader.js";
 import { DedupStore } from "./dedup-store.js";
 import { DICTIONARY_CLOUDTRAIL_1 } from "./block-dictionary.js";
 import { encodeGroup, locateGroup, planGroup, type EncodedGroup, type GroupPlan } from "./group-plan.js";
+import type { PayloadEntry } from "./block-format.js";
+import { HeadCache } from "./head-cache.js";
 import { invariant } from "./invariant.js";
 import { JournalUnavailableError } from "./journal.js";
 import type { Journal, JournalAppendItem, JournalAppendResult, JournalEntry, JournalSlice } from "./journal.js";
@@ -28,6 +30,8 @@ export interface FileJournalOptions {
   readonly cacheBlocksMax?: number;
   /** readMany inflates blocks up to this size on the calling thread instead of the thread pool. */
   readonly syncInflateBytesMax?: number;
+  /** JSON characters of the latest durable entries kept for reads at the head (head-cache.ts); 0: none. */
+  readonly headCacheCharsMax?: number;
   /** Dedup keys held in memory before they are written to SQLite. */
   readonly dedupPendingKeysMax?: number;
   /** Storage injection for fault tests. */
@@ -46,6 +50,8 @@ const DEFAULTS = {
   cacheBlocksMax: 512,
   syncInflateBytesMax: 128 * 1024,
   dedupPendingKeysMax: 16_384,
+  // ~13k entries of ~1.2 KB: more than a second of ingest at this machine's rate, for consumers a little behind.
+  headCacheCharsMax: 16 * 1024 * 1024,
 };
 
 interface AppendRequest {
@@ -81,12 +87,22 @@ export async function openFileJournal(options: FileJournalOptions): Promise<File
   return journal;
 }
 
+/** A durable group's entries as a read of its blocks returns them (block-reader.ts, decodeBlock). */
+function cachedEntries(entries: readonly PayloadEntry[], firstSeq: number, appendedAtMs: number): JournalEntry[] {
+  return entries.map((entry, i): JournalEntry =>
+    entry.provenance === null
+      ? { seq: firstSeq + i, appendedAtMs, json: entry.json }
+      : { seq: firstSeq + i, appendedAtMs, json: entry.json, provenance: entry.provenance },
+  );
+}
+
 function definedOnly(options: FileJournalOptions): Partial<typeof DEFAULTS> {
   return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
 }
 
 export class FileJournal implements Journal {
   private readonly reader: BlockReader;
+  private readonly headCache: HeadCache;
   private queue: AppendRequest[] = [];
   private readonly unsyncedKeys = new Set<string>();
   /** True while the single writer loop runs; `drained` settles when it stops. */
@@ -106,6 +122,7 @@ export class FileJournal implements Journal {
     private readonly clock: Clock,
   ) {
     this.reader = new BlockReader(store, limits);
+    this.headCache = new HeadCache(limits.headCacheCharsMax);
   }
 
   /**
@@ -250,10 +267,12 @@ export class FileJournal implements Journal {
   /** Writes a prepared group once `previous` is durable; settles its requests; never rejects. */
   private async commitGroup(group: PreparedGroup, previous: Promise<void>): Promise<void> {
     await previous;
+    let appendedAtMs = 0;
     try {
       if (this.failure !== null) throw this.failure;
       const encoded = await group.encoded;
       if (encoded !== null) await this.writeGroup(encoded);
+      appendedAtMs = encoded?.appendedAtMs ?? 0;
     } catch (error) {
       this.failure ??= new JournalUnavailableError(
         "The journal could not write durably; it retries recovery every second.",
@@ -268,6 +287,7 @@ export class FileJournal implements Journal {
     for (const [i, entry] of entries.entries())
       if (entry.keyHash !== null) this.dedup.addDurable(entry.keyHash, group.firstSeq + i);
     for (const key of group.keys) this.unsyncedKeys.delete(key);
+    this.headCache.add(cachedEntries(entries, group.firstSeq, appendedAtMs));
     for (const [i, request] of group.requests.entries()) request.resolve({ seqs: seqsPerRequest[i]! });
     this.wakeWaiters();
     if (this.dedup.pendingCount() >= this.limits.dedupPendingKeysMax) this.flushDedup();
@@ -302,6 +322,9 @@ export class FileJournal implements Journal {
   }
 
   read(fromSeq: number, maxEntries: number): Promise<JournalEntry[]> {
+    const start = Math.max(fromSeq, this.store.firstSeq());
+    const cached = this.headCache.read(start, Math.min(start + maxEntries - 1, this.headSeq()));
+    if (cached !== undefined) return Promise.resolve(cached);
     return readRange(this.store, this.reader, fromSeq, maxEntries);
   }
 

@@ -126,6 +126,29 @@ describe("FileJournal writer pipeline", () => {
     await journal.close();
   });
 
+  it("covers single-record appends (self-audit records) that arrive during an fsync with the next one, answering none before it", async () => {
+    const files = gatedFiles();
+    const journal = await openFileJournal({ directory: await temporaryDirectory(), clock, openAppendFile: files.open });
+    const settled = new Set<number>();
+    const track = (i: number, append: Promise<unknown>): Promise<unknown> => append.then(() => settled.add(i));
+    const first = track(0, journal.append([{ json: `{"call":0}` }]));
+    await until(() => files.syncs() === 1);
+    // Twenty calls' own records, without dedup keys, as audited routes append them.
+    const waiting = Array.from({ length: 20 }, (_, i) => track(i + 1, journal.append([{ json: `{"call":${i + 1}}` }])));
+    await settle();
+    assert.equal(settled.size, 0, "no caller is answered before the fsync covering its record");
+    files.release();
+    await first;
+    await until(() => files.syncs() === 2);
+    await settle();
+    assert.deepEqual([...settled], [0], "the twenty wait for the second fsync");
+    files.release();
+    await Promise.all(waiting);
+    assert.equal(files.syncs(), 2, "twenty records, one fsync");
+    assert.equal(journal.headSeq(), 21);
+    await journal.close();
+  });
+
   it("rejects a group planned on top of one whose sync failed, and forgets the keys of both", async () => {
     const files = gatedFiles();
     let nowMs = 1_700_000_000_000;

@@ -145,6 +145,8 @@ try {
     ...(data.cacheSizeKiB !== undefined ? { cacheSizeKiB: data.cacheSizeKiB } : {}),
   });
   runner = new ConsumerRunner(journal, new ReportingConsumer(history), {
+    // LookupEvents waits for the index to reach the head: no coalescing delay (runner.ts).
+    coalesceMs: 0,
     ...(data.batchEntriesMax !== undefined ? { batchEntriesMax: data.batchEntriesMax } : {}),
     ...(data.quarantine ? { quarantine: quarantineOverPort } : {}),
     onFailure: (error) =>

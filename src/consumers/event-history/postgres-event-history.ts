@@ -98,7 +98,8 @@ export class PostgresEventHistory implements EventHistory, Consumer {
     if (this.runner !== undefined) throw new Error("The event history already follows a journal.");
     const { fencingToken, ...runnerOptions } = options;
     this.fencingToken = fencingToken;
-    const runner = new ConsumerRunner(journal, this, runnerOptions);
+    // LookupEvents waits for the index to reach the head: no coalescing delay (runner.ts).
+    const runner = new ConsumerRunner(journal, this, { coalesceMs: 0, ...runnerOptions });
     this.runner = runner;
     try {
       await runner.start();

@@ -52,7 +52,8 @@ export class SqliteEventHistory implements EventHistory, Consumer {
    */
   async follow(journal: ConsumerJournal, options: ConsumerRunnerOptions = {}): Promise<void> {
     if (this.runner !== undefined) throw new Error("The event history already follows a journal.");
-    this.runner = new ConsumerRunner(journal, this, options);
+    // LookupEvents waits for the index to reach the head: no coalescing delay (runner.ts).
+    this.runner = new ConsumerRunner(journal, this, { coalesceMs: 0, ...options });
     await this.runner.start();
   }
 
