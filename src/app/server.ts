@@ -116,7 +116,8 @@ export async function startServer(
   gate.install(app);
   registerApiRoute(app, routeContext, registry, settings);
   await registry.registerRoutes(app, routeContext);
-  await registerConsoleRoute(app);
+  // GET / serves the console and the API's unsigned GETs (an SNS SubscribeURL).
+  await registerConsoleRoute(app, undefined, registry.apiServices(routeContext));
   registerHealthRoutes(app, { settings, node, registry, clock, budget });
 
   await app.listen({ host: settings.host, port: settings.port });

@@ -24,6 +24,32 @@ const BOB = { accountId: "222222222222", region: "us-east-1" };
 const T0 = 1_700_000_000_000;
 export const API_KEY_SECRET = "sk-live-contract-9f1c2e7a";
 export const PASSWORD_SECRET = "hunter2-contract-password";
+export const CLIENT_SECRET = "oauth-client-secret-contract-5d2b";
+
+/** An OAuth connection as CreateConnection stores it: AUTHORIZING, never authorized yet. */
+export function oauthConnection(scope: typeof ALICE, name: string): NewConnection {
+  const { lastAuthorizedAtMs: _never, ...base } = connection(scope, name);
+  return {
+    ...base,
+    authorizationType: "OAUTH_CLIENT_CREDENTIALS",
+    state: "AUTHORIZING",
+    auth: {
+      authorizationType: "OAUTH_CLIENT_CREDENTIALS",
+      oauth: {
+        authorizationEndpoint: "https://auth.example/token",
+        httpMethod: "POST",
+        clientId: "cairn-client",
+        clientSecret: CLIENT_SECRET,
+        oauthHttpParameters: {
+          bodyParameters: [
+            { key: "audience", value: "hooks", isValueSecret: false },
+            { key: "assertion", value: PASSWORD_SECRET, isValueSecret: true },
+          ],
+        },
+      },
+    },
+  };
+}
 
 function rule(scope: typeof ALICE, name: string, extra: Partial<RuleDefinition> = {}): RuleDefinition {
   return {
@@ -50,6 +76,8 @@ export function connection(scope: typeof ALICE, name: string): NewConnection {
     secretArn: `arn:aws:secretsmanager:${scope.region}:${scope.accountId}:secret:events!connection/${name}/x`,
     createdAtMs: T0,
     updatedAtMs: T0,
+    state: "AUTHORIZED",
+    lastAuthorizedAtMs: T0,
     auth: {
       authorizationType: "API_KEY",
       apiKey: { name: "x-api-key", value: API_KEY_SECRET },
@@ -239,6 +267,62 @@ export function eventRuleStoreContractSuite(name: string, create: () => Promise<
         assert.equal(await reopened.connectionAuth(`${input.arn}0`), undefined);
         assert.deepEqual(await reopened.getConnection(ALICE, "hooks"), stored);
         assert.equal(await reopened.getConnection(BOB, "hooks"), undefined);
+      }));
+
+    it("an OAuth connection: its client secret and secret parameters sealed, its state set as its authorization ends", () =>
+      withStore(async (store, place) => {
+        const input = oauthConnection(ALICE, "oauth");
+        const before = await store.revision();
+        const { connection: stored } = await store.createConnection(input);
+        assert.equal(stored.state, "AUTHORIZING");
+        assert.equal(stored.lastAuthorizedAtMs, undefined);
+        assert.deepEqual(stored.oauth, {
+          authorizationEndpoint: "https://auth.example/token",
+          httpMethod: "POST",
+          clientId: "cairn-client",
+          oauthHttpParameters: {
+            bodyParameters: [
+              { key: "audience", value: "hooks", isValueSecret: false },
+              { key: "assertion", isValueSecret: true },
+            ],
+          },
+        });
+        for (const secret of [CLIENT_SECRET, PASSWORD_SECRET]) assert.ok(!JSON.stringify(stored).includes(secret));
+        const reopened = await place.open();
+        assert.deepEqual(await reopened.connectionAuth(input.arn), input.auth);
+        assert.ok((await store.revision()) > before);
+        await store.createConnection(connection(ALICE, "keyed"));
+        const grown = await store.revision();
+
+        const refused = { state: "DEAUTHORIZED" as const, reason: "HTTP 401", nowMs: T0 + 5 };
+        assert.equal(await store.setConnectionState(input.arn, { ...refused, ifUpdatedAtMs: T0 - 1 }), false);
+        assert.equal(await store.setConnectionState(input.arn, { ...refused, ifUpdatedAtMs: T0 }), true);
+        assert.equal(await store.setConnectionState(input.arn, refused), false, "nothing changed");
+        const deauthorized = await reopened.getConnection(ALICE, "oauth");
+        assert.equal(deauthorized?.state, "DEAUTHORIZED");
+        assert.equal(deauthorized?.stateReason, "HTTP 401");
+        assert.equal(deauthorized?.updatedAtMs, T0, "a state is not a change of the connection");
+        const listed = async (state: "AUTHORIZED" | "DEAUTHORIZED") =>
+          (await store.listConnections(ALICE, { limit: 10 }, state)).map((c) => c.name);
+        assert.deepEqual(await listed("DEAUTHORIZED"), ["oauth"]);
+        assert.deepEqual(await listed("AUTHORIZED"), ["keyed"]);
+
+        assert.equal(await store.setConnectionState(input.arn, { state: "AUTHORIZED", nowMs: T0 + 7 }), true);
+        const authorized = await reopened.getConnection(ALICE, "oauth");
+        assert.equal(authorized?.state, "AUTHORIZED");
+        assert.equal(authorized?.stateReason, undefined);
+        assert.equal(authorized?.lastAuthorizedAtMs, T0 + 7);
+        assert.equal(await store.revision(), grown, "state changes do not move the revision");
+
+        const updated = await store.updateConnection(
+          ALICE,
+          "oauth",
+          { auth: input.auth, state: "AUTHORIZING" },
+          T0 + 9,
+        );
+        assert.equal(updated?.state, "AUTHORIZING");
+        assert.equal(updated?.lastAuthorizedAtMs, T0 + 7);
+        assert.equal(await store.setConnectionState("arn:aws:events:us-east-1:1:connection/x/y", refused), false);
       }));
 
     it("lists, counts and deletes connections per account", () =>

@@ -38,6 +38,11 @@ import {
 import { deliveredOnS3, ingestLoad, logFileKeysOnS3 } from "../helpers/trail-delivery.js";
 import { startHttpReceiver, type HttpReceiver } from "../helpers/http-receiver.js";
 import {
+  checkMigratedDetections,
+  checkMigratedDetectionState,
+  setUpDetections,
+} from "../helpers/migrated-detections.js";
+import {
   eventFailures,
   eventStoreViews,
   FORBIDDEN_RULE,
@@ -122,7 +127,7 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
     });
   };
 
-  it("keeps seqs, EventIds, keys, trails, the quarantine, SNS, EventBridge rules, queued deliveries and the digest chain: validate-logs across the move says valid", async () => {
+  it("keeps seqs, EventIds, keys, trails, the quarantine, SNS, EventBridge rules, queued deliveries, Sigma matches, Insights series and the digest chain: validate-logs across the move says valid", async () => {
     const dir = makeDataDir("cairn-migrate-");
     dirs.push(dir);
     const dataDir = join(dir, "embedded");
@@ -137,6 +142,7 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
     let principal: { accessKeyId: string; secretAccessKey: string };
     let queuedEventId: string;
     let embeddedViews: Record<string, unknown>;
+    let sigmaMatches: Array<Record<string, unknown>>;
     try {
       principal = await addPrincipal(dataDir, { name: "migrated-user", accountId: TEST_ACCOUNT_ID });
       const ct = new CloudTrailClient({ endpoint: embedded.url, region: "us-east-1", credentials: admin });
@@ -168,6 +174,8 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
         queuedEventId = await setUpEventStores(embedded, receiver);
         embeddedViews = await eventStoreViews(embedded);
       }
+      // Sigma: an account rule and its matches; Insights counts every record on its own.
+      sigmaMatches = await setUpDetections(embedded, dir);
 
       const refused = await migrate(dataDir);
       assert.equal(refused.code, 1, `a running server's data dir is refused:\n${refused.stdout}${refused.stderr}`);
@@ -184,19 +192,19 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
     assert.equal(cut.code, 1, `interrupted:\n${cut.stdout}\n${cut.stderr}`);
     assert.equal(cut.stdout, "");
     // Progress on stderr as the steps ran, then the failure in one line naming its step.
-    assert.match(cut.stderr, /^cairn migrate: step 1\/10: copy the journal\n/);
-    assert.match(cut.stderr, /\ncairn migrate: step 2\/10 done in [\d.]+ s: quarantined 2 copied, 0 already there\n/);
+    assert.match(cut.stderr, /^cairn migrate: step 1\/12: copy the journal\n/);
+    assert.match(cut.stderr, /\ncairn migrate: step 2\/12 done in [\d.]+ s: quarantined 2 copied, 0 already there\n/);
     assert.match(
       cut.stderr,
-      /\ncairn migrate: step 5\/10: copy the buckets' objects\nError: could not copy the buckets' objects: [^\n]*\n$/,
+      /\ncairn migrate: step 5\/12: copy the buckets' objects\nError: could not copy the buckets' objects: [^\n]*\n$/,
     );
     const moved = await migrate(dataDir);
     assert.equal(moved.code, 0, `migrate:\n${moved.stdout}\n${moved.stderr}`);
     assert.match(
       moved.stderr,
-      /\ncairn migrate: step 6\/10 done in [\d.]+ s: trails 1 copied, 0 already there; delivery states 1 copied/,
+      /\ncairn migrate: step 6\/12 done in [\d.]+ s: trails 1 copied, 0 already there; delivery states 1 copied/,
     );
-    assert.match(moved.stderr, /\ncairn migrate: all 10 steps done in [\d.]+ s\n$/);
+    assert.match(moved.stderr, /\ncairn migrate: all 12 steps done in [\d.]+ s\n$/);
     assert.match(moved.stdout, /^Migrated /);
     assert.match(moved.stdout, /journal entries +0 copied, \d+ already there \(seqs 1–\d+\)/);
     assert.match(moved.stdout, /quarantined +0 copied, 2 already there/);
@@ -212,8 +220,13 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
     if (withAwsCli)
       assert.match(
         moved.stderr,
-        /\ncairn migrate: step 9\/10 done in [\d.]+ s: connections 1 copied, 0 already there;/,
+        /\ncairn migrate: step 9\/12 done in [\d.]+ s: connections 1 copied, 0 already there;/,
       );
+    assert.match(moved.stdout, /\n {2}Sigma rules +1 copied, 0 already there\n/);
+    assert.match(moved.stdout, /\n {2}Sigma matches +2 copied, 0 already there\n/);
+    assert.match(moved.stdout, /\n {2}Sigma cursor +1 copied, 0 already there\n/);
+    assert.match(moved.stdout, /\n {2}Insights series +[1-9]\d* copied, 0 already there\n/);
+    await checkMigratedDetectionState(dataDir, engines.database.url);
     for (const output of [cut, moved])
       assert.ok(!`${output.stdout}${output.stderr}`.includes(MIGRATED_API_KEY), "no secret in migrate's output");
     await checkMigratedLake(dataDir, engines, s3);
@@ -244,6 +257,8 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
       );
       // Loudly skipped without the AWS CLI (awsCliMissingReason prints why).
       if (withAwsCli) await validateAcrossTheMove(node, engines, s3, trailArn!, startTime!);
+      // Last on the node: the record it ingests would be one more log file for validate-logs to wait for.
+      await checkMigratedDetections(node, sigmaMatches!);
     } finally {
       await node.stop();
     }

@@ -530,7 +530,7 @@ describe("EventBridge rules, targets, connections and API destinations with the 
           '  error(lambda: events.put_rule(Name=\'x\', EventPattern=\'{"a": [{"numeric": [">"]}]}\')),',
           "  error(lambda: events.create_connection(Name='oauth', AuthorizationType='OAUTH_CLIENT_CREDENTIALS', AuthParameters={",
           "    'OAuthParameters': {'ClientParameters': {'ClientID': 'i', 'ClientSecret': 's'},",
-          "    'AuthorizationEndpoint': 'https://auth.example/token', 'HttpMethod': 'POST'}})),",
+          "    'AuthorizationEndpoint': 'https://auth.example/token', 'HttpMethod': 'PATCH'}})),",
           "  error(lambda: events.create_api_destination(Name='ftp', ConnectionArn=c['ConnectionArn'],",
           "    InvocationEndpoint='ftp://files.example/x', HttpMethod='POST')),",
           "]",
@@ -562,7 +562,7 @@ describe("EventBridge rules, targets, connections and API destinations with the 
         400,
       ]);
       assert.equal(errors[3]?.[0], "ValidationException");
-      assert.match(String(errors[3]?.[1]), /OAUTH_CLIENT_CREDENTIALS/);
+      assert.match(String(errors[3]?.[1]), /oAuthParameters\.httpMethod.*\[GET, POST, PUT\]/);
       assert.equal(errors[4]?.[0], "ValidationException");
       assert.equal(out["deleted"], "DELETING");
       assert.deepEqual(out["left"], ["hooks"]);

@@ -227,6 +227,115 @@ describe("SNS on Cairn's endpoint, with the real AWS CLI and boto3", { skip }, (
     assert.deepEqual((JSON.parse(left.stdout) as { Subscriptions: unknown[] }).Subscriptions, []);
   });
 
+  it("a subscriber confirms by fetching the SubscribeURL, unsigned, as SNS subscribers do", async () => {
+    // The subscriber: on a SubscriptionConfirmation it GETs the SubscribeURL and keeps the answer.
+    const answers: Array<{ status: number; text: string }> = [];
+    const confirming = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on("data", (chunk: Buffer) => chunks.push(chunk));
+      request.on("end", () => {
+        response.writeHead(200).end();
+        const message = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, string>;
+        if (message["Type"] !== "SubscriptionConfirmation") return;
+        void fetch(message["SubscribeURL"]!).then(async (got) =>
+          answers.push({ status: got.status, text: await got.text() }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => confirming.listen(0, "127.0.0.1", resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(confirming.address() as AddressInfo).port}/sns`;
+      const subscribed = await aws([
+        "sns",
+        "subscribe",
+        "--topic-arn",
+        topicArn,
+        "--protocol",
+        "http",
+        "--notification-endpoint",
+        endpoint,
+      ]);
+      assert.equal(subscribed.code, 0, subscribed.stderr);
+      const answer = await pollUntil(() => answers[0], {
+        message: "the subscriber's GET of the SubscribeURL answered",
+      });
+      assert.equal(answer.status, 200, answer.text);
+      const arn = /<SubscriptionArn>([^<]+)<\/SubscriptionArn>/.exec(answer.text)?.[1];
+      assert.ok(
+        answer.text.startsWith('<ConfirmSubscriptionResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">'),
+      );
+      assert.match(String(arn), new RegExp(`^${topicArn}:[0-9a-f-]{36}$`));
+      const listed = await aws(["sns", "list-subscriptions-by-topic", "--topic-arn", topicArn]);
+      const subscriptions = (JSON.parse(listed.stdout) as { Subscriptions: Array<Record<string, string>> })
+        .Subscriptions;
+      assert.deepEqual(
+        subscriptions.map((s) => [s["SubscriptionArn"], s["Endpoint"]]),
+        [[arn, endpoint]],
+      );
+
+      // The token is the credential: a made-up one, or a real one for another topic, confirms nothing.
+      const url = (query: Record<string, string>) =>
+        `${server.url}/?${new URLSearchParams({ Action: "ConfirmSubscription", ...query }).toString()}`;
+      const guessed = await fetch(url({ TopicArn: topicArn, Token: "f".repeat(128) }));
+      assert.equal(guessed.status, 400);
+      assert.match(await guessed.text(), /<Code>InvalidParameter<\/Code>/);
+      const otherTopic = `arn:aws:sns:us-east-1:${TEST_ACCOUNT_ID}:cairn-other`;
+      assert.equal((await aws(["sns", "create-topic", "--name", "cairn-other"])).code, 0);
+      const pending = await aws([
+        "sns",
+        "subscribe",
+        "--topic-arn",
+        otherTopic,
+        "--protocol",
+        "http",
+        "--notification-endpoint",
+        receiver.url,
+      ]);
+      assert.equal(pending.code, 0, pending.stderr);
+      const message = await pollUntil(
+        () =>
+          receiver.received
+            .map((r) => JSON.parse(r.body) as Record<string, string>)
+            .find((m) => m["TopicArn"] === otherTopic),
+        { message: "the other topic's SubscriptionConfirmation" },
+      );
+      const crossed = await fetch(url({ TopicArn: topicArn, Token: message["Token"]! }));
+      assert.equal(crossed.status, 400, "a token confirms only its own subscription");
+      const other = await aws(["sns", "list-subscriptions-by-topic", "--topic-arn", otherTopic]);
+      assert.equal(
+        (JSON.parse(other.stdout) as { Subscriptions: Array<Record<string, string>> }).Subscriptions[0]?.[
+          "SubscriptionArn"
+        ],
+        "PendingConfirmation",
+      );
+      const browser = await fetch(`${server.url}/`, { headers: { accept: "application/json" } });
+      assert.equal(browser.status, 404, "GET / without the action is still the console's");
+
+      const records = await aws([
+        "cloudtrail",
+        "lookup-events",
+        "--lookup-attributes",
+        "AttributeKey=EventName,AttributeValue=ConfirmSubscription",
+      ]);
+      const events = (JSON.parse(records.stdout) as { Events: Array<{ CloudTrailEvent: string }> }).Events.map(
+        (event) => JSON.parse(event.CloudTrailEvent) as Record<string, unknown>,
+      );
+      const byUrl = events.find(
+        (record) => (record["responseElements"] as { subscriptionArn?: string } | null)?.subscriptionArn === arn,
+      );
+      assert.ok(byUrl !== undefined, "the confirmation through the SubscribeURL is on record");
+      assert.deepEqual(byUrl["userIdentity"], { type: "Unknown" });
+      assert.deepEqual(byUrl["requestParameters"], { topicArn });
+      assert.equal(byUrl["recipientAccountId"], TEST_ACCOUNT_ID);
+      assert.ok(!JSON.stringify(events).includes(message["Token"]!));
+      assert.equal((await aws(["sns", "unsubscribe", "--subscription-arn", arn!])).code, 0);
+      // The later tests count this account's topics.
+      assert.equal((await aws(["sns", "delete-topic", "--topic-arn", otherTopic])).code, 0);
+    } finally {
+      await new Promise<void>((resolve) => confirming.close(() => resolve()));
+    }
+  });
+
   it("refuses other accounts and callers without sns: permissions, and records every call", async () => {
     const other = await addPrincipal(server.dataDir, { name: "other-admin", accountId: "444455556666" });
     const asOther = {

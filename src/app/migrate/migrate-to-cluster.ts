@@ -5,6 +5,8 @@ import { copyIdentities } from "./copy-identities.js";
 import { copyJournal } from "./copy-journal.js";
 import { copyQuarantine } from "./copy-quarantine.js";
 import { copyEventRules } from "./copy-event-rules.js";
+import { copyInsights } from "./copy-insights.js";
+import { copySigma } from "./copy-sigma.js";
 import { copyRuleDeliveries } from "./copy-rule-deliveries.js";
 import { copySns } from "./copy-sns.js";
 import { copyBucketOwners, copyTrails } from "./copy-trails.js";
@@ -45,7 +47,8 @@ const SILENT: MigrationProgress = { started: () => undefined, advanced: () => un
  * followed by the trail, so no cluster node ever sees a trail before its state; SNS topics and
  * subscriptions; the EventBridge rule consumer's cursor, queued deliveries and kept failures, then
  * the connections (secrets re-sealed), API destinations, rules and targets (a node delivers only for
- * rules that exist, and finds their cursor). Each step skips what the cluster already holds.
+ * rules that exist, and finds their cursor); the Sigma rules, matches (with their ids) and cursor; the
+ * Insights series with their detector state and cursor. Each step skips what the cluster already holds.
  * Event history is not copied: a cluster node's indexer builds it from the copied journal. The Lake (event data stores, their Parquet files, keys, cursor and
  * documents) comes last (lake-migration.ts).
  */
@@ -108,6 +111,8 @@ const STEPS: readonly CountsStep[] = [
   copySns,
   copyRuleDeliveries,
   copyEventRules,
+  copySigma,
+  copyInsights,
   {
     name: "copy the Lake",
     unit: "Lake files uploaded",

@@ -1,6 +1,8 @@
 import type { CopyCount } from "./copy-count.js";
 import type { EventRuleCounts } from "./copy-event-rules.js";
 import type { IdentityCounts } from "./copy-identities.js";
+import type { InsightsCounts } from "./copy-insights.js";
+import type { SigmaCounts } from "./copy-sigma.js";
 import type { RuleDeliveryCounts } from "./copy-rule-deliveries.js";
 import type { SnsCounts } from "./copy-sns.js";
 import type { TrailCounts } from "./copy-trails.js";
@@ -8,7 +10,15 @@ import type { LakeCounts } from "./lake-migration.js";
 
 /** What a migration copied, per kind of item. */
 export interface MigrationCounts
-  extends IdentityCounts, TrailCounts, SnsCounts, RuleDeliveryCounts, EventRuleCounts, LakeCounts {
+  extends
+    IdentityCounts,
+    TrailCounts,
+    SnsCounts,
+    RuleDeliveryCounts,
+    EventRuleCounts,
+    SigmaCounts,
+    InsightsCounts,
+    LakeCounts {
   readonly journalEntries: CopyCount;
   /** Quarantined records (consumer, seq, eventID, account, error, time; the records are in the journal). */
   readonly quarantined: CopyCount;

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { eventsOperations } from "../../control-plane/events/index.js";
 import { SnsPublisher } from "../../control-plane/sns/index.js";
 import { ApiDestinationInvoker } from "../../consumers/event-rules/api-destination-invoker.js";
+import { ConnectionAuthorizer } from "../../consumers/event-rules/connection-authorizer.js";
 import { RuleDelivery, ruleDeliveryFloor } from "../../consumers/event-rules/rule-delivery.js";
 import { RuleTargetSender, type TopicPublisher } from "../../consumers/event-rules/target-sender.js";
 import { LeasedWork } from "../../consumers/leased-work.js";
@@ -53,11 +54,12 @@ function eventsModuleOn(open: (context: ModuleContext) => Promise<EventsBackends
     async start(context) {
       const backends = await open(context);
       const shutdown = new AbortController();
-      const delivery = ruleDelivery(context, backends, shutdown.signal);
+      const { delivery, authorizer } = ruleDelivery(context, backends, shutdown.signal);
       const operations = eventsOperations({
         store: backends.rules,
         newId: randomUUID,
         failures: backends.deliveries,
+        authorizeConnection: (connection) => authorizer.start(connection),
       });
       const running = await place(delivery, placement, context);
       return {
@@ -71,7 +73,7 @@ function eventsModuleOn(open: (context: ModuleContext) => Promise<EventsBackends
           : {}),
         async close() {
           shutdown.abort();
-          await running.close();
+          await Promise.all([running.close(), authorizer.close()]);
           await Promise.all([backends.rules.close(), backends.deliveries.close()]);
         },
       };
@@ -79,11 +81,26 @@ function eventsModuleOn(open: (context: ModuleContext) => Promise<EventsBackends
   };
 }
 
-function ruleDelivery(context: ModuleContext, backends: EventsBackends, shutdown: AbortSignal): RuleDelivery {
+/**
+ * The rule delivery consumer and the authorizer of OAuth connections, sharing one invoker (so the
+ * token an authorization fetched serves the deliveries after it).
+ */
+function ruleDelivery(
+  context: ModuleContext,
+  backends: EventsBackends,
+  shutdown: AbortSignal,
+): { delivery: RuleDelivery; authorizer: ConnectionAuthorizer } {
   const report = context.onInternalError;
-  const invoker = new ApiDestinationInvoker({ shutdown, clock: context.clock });
-  const sns = new SnsPublisher({ store: context.sns, shutdown, nowMs: () => context.clock.nowMs() });
-  return new RuleDelivery({
+  const nowMs = () => context.clock.nowMs();
+  const invoker = new ApiDestinationInvoker({
+    shutdown,
+    clock: context.clock,
+    // Called only by deliveries, which start after this function returned.
+    onAuthorization: (arn, result) => authorizer.onDelivery(arn, result),
+  });
+  const authorizer = new ConnectionAuthorizer({ store: backends.rules, invoker, nowMs, report });
+  const sns = new SnsPublisher({ store: context.sns, shutdown, nowMs });
+  const delivery = new RuleDelivery({
     journal: context.journal,
     rules: backends.rules,
     deliveries: backends.deliveries,
@@ -98,6 +115,7 @@ function ruleDelivery(context: ModuleContext, backends: EventsBackends, shutdown
     clock: context.clock,
     report,
   });
+  return { delivery, authorizer };
 }
 
 /**

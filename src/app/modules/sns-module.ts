@@ -1,5 +1,11 @@
-import { sendSubscriptionConfirmation, SnsPublisher, snsOperations } from "../../control-plane/sns/index.js";
+import {
+  confirmFromSubscribeUrl,
+  sendSubscriptionConfirmation,
+  SnsPublisher,
+  snsOperations,
+} from "../../control-plane/sns/index.js";
 import { isSnsRequest, snsHandler } from "../../http/routes/sns-route.js";
+import { subscribeUrlService } from "../../http/routes/sns-subscribe-url-route.js";
 import type { CairnModule } from "../registry.js";
 
 /**
@@ -22,6 +28,10 @@ export const snsModule: CairnModule = {
     return {
       apiServices: (routeContext) => [
         { handler: snsHandler({ context: routeContext, operations }), accepts: isSnsRequest },
+        subscribeUrlService({
+          context: routeContext,
+          confirm: (query, nowMs) => confirmFromSubscribeUrl(store, query, nowMs),
+        }),
       ],
       close: async () => shutdown.abort(),
     };

@@ -1,7 +1,12 @@
 import { setTimeout as sleepFor } from "node:timers/promises";
 import { systemClock, type Clock } from "../../lib/clock.js";
 import { prepareRequest, type PreparedRequest } from "./api-destination-request.js";
-import type { ApiDestination, ApiDestinationInvocation, InvocationOutcome } from "./api-destination-types.js";
+import type {
+  ApiDestination,
+  ApiDestinationConnection,
+  ApiDestinationInvocation,
+  InvocationOutcome,
+} from "./api-destination-types.js";
 import { httpCall, NoAnswerError, type HttpAnswer } from "./http-call.js";
 import { OAuthTokenCache, OAuthTokenError } from "./oauth-token-cache.js";
 import { retryAfterNotBefore } from "./retry-schedule.js";
@@ -22,7 +27,16 @@ export interface ApiDestinationInvokerOptions {
   readonly shutdown?: AbortSignal;
   /** How to wait for the rate limit; tests pass one that moves their clock. */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /**
+   * Told how each OAuth token request of a delivery ended, so the connection's state follows
+   * (EventBridge deauthorizes a connection whose authorization endpoint refuses its credentials).
+   */
+  readonly onAuthorization?: (connectionArn: string, result: AuthorizationResult) => void;
 }
+
+/** How an OAuth connection's token request ended; `retryable` when the endpoint may answer later. */
+export type AuthorizationResult =
+  { readonly ok: true } | { readonly ok: false; readonly error: string; readonly retryable: boolean };
 
 type Authorized =
   | { readonly ok: true; readonly headers: Record<string, string> }
@@ -72,6 +86,22 @@ export class ApiDestinationInvoker {
     const outcome = await this.attempt(invocation.destination, request);
     if (outcome.refusedCachedToken) return (await this.attempt(invocation.destination, request)).outcome;
     return outcome.outcome;
+  }
+
+  /**
+   * Authorizes an OAuth connection as EventBridge does after CreateConnection: one token request
+   * (the token kept for the deliveries that follow). Other connections need none.
+   */
+  async authorizeConnection(connection: ApiDestinationConnection): Promise<AuthorizationResult> {
+    const auth = connection.authorization;
+    if (auth.type !== "OAUTH_CLIENT_CREDENTIALS") return { ok: true };
+    try {
+      await this.tokens.accessToken(connection, auth);
+      return { ok: true };
+    } catch (error) {
+      if (!(error instanceof OAuthTokenError)) throw error;
+      return { ok: false, error: error.message, retryable: error.retryable };
+    }
   }
 
   /** Waits for a token of the destination's rate limit; false when the server shuts down meanwhile. */
@@ -139,16 +169,15 @@ export class ApiDestinationInvoker {
         };
       case "OAUTH_CLIENT_CREDENTIALS":
         try {
-          return {
-            ok: true,
-            headers: { authorization: `Bearer ${await this.tokens.accessToken(destination.connection, auth)}` },
-          };
+          const token = await this.tokens.accessToken(destination.connection, auth, () =>
+            this.options.onAuthorization?.(destination.connection.arn, { ok: true }),
+          );
+          return { ok: true, headers: { authorization: `Bearer ${token}` } };
         } catch (error) {
           if (!(error instanceof OAuthTokenError)) throw error;
-          return {
-            ok: false,
-            outcome: { kind: error.retryable ? "retryable" : "not-retryable", error: error.message },
-          };
+          const { message, retryable } = error;
+          this.options.onAuthorization?.(destination.connection.arn, { ok: false, error: message, retryable });
+          return { ok: false, outcome: { kind: retryable ? "retryable" : "not-retryable", error: message } };
         }
     }
   }

@@ -105,8 +105,15 @@ export class OAuthTokenCache {
 
   constructor(private readonly options: { timeoutMs: number; nowMs: () => number; shutdown?: AbortSignal }) {}
 
-  /** A usable access token for the connection; throws OAuthTokenError when none can be had. */
-  async accessToken(connection: ApiDestinationConnection, auth: OAuthAuthorization): Promise<string> {
+  /**
+   * A usable access token for the connection; throws OAuthTokenError when none can be had.
+   * `fetched` is called when this call fetched a new token (not for a cached one).
+   */
+  async accessToken(
+    connection: ApiDestinationConnection,
+    auth: OAuthAuthorization,
+    fetched?: () => void,
+  ): Promise<string> {
     const key = cacheKey(connection, auth);
     const cached = this.tokens.get(key);
     if (
@@ -119,6 +126,7 @@ export class OAuthTokenCache {
     if (fetching === undefined) {
       fetching = this.fetchToken(auth).finally(() => this.pending.delete(key));
       this.pending.set(key, fetching);
+      void fetching.then(fetched, () => undefined);
     }
     const token = await fetching;
     if (this.tokens.size >= CACHED_TOKENS_MAX && !this.tokens.has(key))

@@ -8,6 +8,7 @@ import type {
 import type { ApiDestinationInvoker } from "./api-destination-invoker.js";
 import type {
   ApiDestination,
+  ApiDestinationConnection,
   ConnectionAuthorization,
   ConnectionHttpParameters,
   ConnectionParameter,
@@ -53,18 +54,13 @@ export class RuleTargetSender implements TargetSender {
     if (stored === undefined) return "The API destination no longer exists.";
     const auth = await this.deps.store.connectionAuth(stored.connectionArn);
     if (auth === undefined) return "The API destination's connection no longer exists.";
-    const authorization = authorizationOf(auth);
-    if (authorization === undefined) return "The connection's authorization type cannot be used.";
-    return invokerDestination(stored, auth, authorization);
+    const connection = invokerConnection(stored.connectionArn, auth);
+    if (connection === undefined) return "The connection's authorization type cannot be used.";
+    return invokerDestination(stored, connection);
   }
 }
 
-function invokerDestination(
-  stored: StoredDestination,
-  auth: ConnectionAuth,
-  authorization: ConnectionAuthorization,
-): ApiDestination {
-  const parameters = auth.invocationHttpParameters;
+function invokerDestination(stored: StoredDestination, connection: ApiDestinationConnection): ApiDestination {
   return {
     arn: stored.arn,
     invocationEndpoint: stored.invocationEndpoint,
@@ -72,11 +68,7 @@ function invokerDestination(
     ...(stored.invocationRateLimitPerSecond !== undefined
       ? { invocationRateLimitPerSecond: stored.invocationRateLimitPerSecond }
       : {}),
-    connection: {
-      arn: stored.connectionArn,
-      authorization,
-      ...(parameters !== undefined ? { invocationHttpParameters: httpParametersOf(parameters) } : {}),
-    },
+    connection,
   };
 }
 
@@ -85,7 +77,31 @@ function authorizationOf(auth: ConnectionAuth): ConnectionAuthorization | undefi
     return { type: "API_KEY", apiKeyName: auth.apiKey.name, apiKeyValue: auth.apiKey.value };
   if (auth.authorizationType === "BASIC" && auth.basic !== undefined)
     return { type: "BASIC", username: auth.basic.username, password: auth.basic.password };
+  const oauth = auth.oauth;
+  if (auth.authorizationType === "OAUTH_CLIENT_CREDENTIALS" && oauth !== undefined) {
+    const parameters = oauth.oauthHttpParameters;
+    return {
+      type: "OAUTH_CLIENT_CREDENTIALS",
+      authorizationEndpoint: oauth.authorizationEndpoint,
+      httpMethod: oauth.httpMethod,
+      clientId: oauth.clientId,
+      clientSecret: oauth.clientSecret,
+      ...(parameters !== undefined ? { oauthHttpParameters: httpParametersOf(parameters) } : {}),
+    };
+  }
   return undefined;
+}
+
+/** The connection as the invoker takes it (its secrets opened), or undefined when its auth cannot be used. */
+export function invokerConnection(arn: string, auth: ConnectionAuth): ApiDestinationConnection | undefined {
+  const authorization = authorizationOf(auth);
+  if (authorization === undefined) return undefined;
+  const parameters = auth.invocationHttpParameters;
+  return {
+    arn,
+    authorization,
+    ...(parameters !== undefined ? { invocationHttpParameters: httpParametersOf(parameters) } : {}),
+  };
 }
 
 function httpParametersOf(

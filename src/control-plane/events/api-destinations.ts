@@ -40,25 +40,26 @@ function notFound(name: string): ApiError {
 }
 
 /**
- * The endpoint events are sent to: an https:// URL as EventBridge requires, or http:// for a
- * receiver on a local network (Cairn runs beside its receivers). Credentials in the URL are refused:
- * the call's record would show them; a connection holds them sealed instead.
+ * The endpoint events are sent to (or an OAuth connection's authorization endpoint, `member`): an
+ * https:// URL as EventBridge requires, or http:// for a receiver on a local network (Cairn runs
+ * beside its receivers). Credentials in the URL are refused: the call's record would show them; a
+ * connection holds them sealed instead.
  */
-function endpointOf(input: Record<string, unknown>): string {
-  const endpoint = requiredString(input, "InvocationEndpoint", { min: 1, max: 2048 });
+export function endpointOf(input: Record<string, unknown>, member = "InvocationEndpoint", at = member): string {
+  const endpoint = requiredString(input, at, { min: 1, max: 2048 });
   let url: URL;
   try {
     url = new URL(endpoint);
   } catch {
-    throw constraintError("InvocationEndpoint", endpoint, "Member must be an http:// or https:// URL");
+    throw constraintError(at, endpoint, "Member must be an http:// or https:// URL");
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw constraintError("InvocationEndpoint", endpoint, "Member must be an http:// or https:// URL");
+    throw constraintError(at, endpoint, "Member must be an http:// or https:// URL");
   }
   if (url.username !== "" || url.password !== "") {
     throw new ApiError(
       "ValidationException",
-      "InvocationEndpoint must not hold credentials: put them in the connection, where they are kept sealed.",
+      `${member} must not hold credentials: put them in the connection, where they are kept sealed.`,
     );
   }
   return endpoint;

@@ -1,18 +1,16 @@
 import { ApiError } from "../../lib/api-error.js";
-import { isPlainObject } from "../../lib/plain-object.js";
 import type {
   AuthorizationType,
   ConnectionAuth,
-  ConnectionParameter,
+  ConnectionState,
   EventConnection,
   InvocationHttpParameters,
 } from "../../stores/event-rules/index.js";
+import { AUTH_HEADER, httpParametersOf, oauthOf, oauthOutput, parametersOutput } from "./connection-oauth.js";
 import type { OperationContext } from "../operation.js";
 import {
-  constraintError,
   enumString,
   epochSeconds,
-  optionalList,
   optionalObject,
   optionalString,
   pageAfter,
@@ -20,7 +18,6 @@ import {
   pageOf,
   requiredObject,
   requiredString,
-  type StringShape,
 } from "./events-input.js";
 import {
   bound,
@@ -39,16 +36,20 @@ import {
 /** EventBridge's quota of connections per account and region. */
 const CONNECTIONS_MAX = 3000;
 const AUTHORIZATION_TYPES: readonly AuthorizationType[] = ["BASIC", "OAUTH_CLIENT_CREDENTIALS", "API_KEY"];
-/** `AuthHeaderParameters` of the model: a header name or value without control characters or `:`. */
-const AUTH_HEADER: StringShape = {
-  min: 1,
-  max: 512,
-  // Control characters are what the pattern excludes, so it must name them.
-  // eslint-disable-next-line no-control-regex
-  pattern: /^[ \t]*[^\x00-\x1F:\x7F]+([ \t]+[^\x00-\x1F:\x7F]+)*[ \t]*$/,
-  patternText: "^[ \\t]*[^\\x00-\\x1F:\\x7F]+([ \\t]+[^\\x00-\\x1F:\\x7F]+)*[ \\t]*$",
-};
-const PARAMETER_LISTS = ["HeaderParameters", "QueryStringParameters", "BodyParameters"] as const;
+/** The model's ConnectionState enum, for ListConnections' filter. */
+const LISTED_STATES = [
+  "CREATING",
+  "UPDATING",
+  "DELETING",
+  "AUTHORIZED",
+  "DEAUTHORIZED",
+  "AUTHORIZING",
+  "DEAUTHORIZING",
+  "ACTIVE",
+  "FAILED_CONNECTIVITY",
+] as const;
+/** The states a connection is kept in on Cairn. */
+const KEPT_STATES: readonly ConnectionState[] = ["AUTHORIZING", "AUTHORIZED", "DEAUTHORIZED"];
 /** Members of CreateConnection Cairn cannot honour: refused rather than silently dropped. */
 const UNSUPPORTED = ["InvocationConnectivityParameters", "KmsKeyIdentifier"];
 
@@ -60,49 +61,31 @@ function notFound(name: string, describing: boolean): ApiError {
   return new ApiError("ResourceNotFoundException", `${prefix}Connection '${name}' does not exist.`);
 }
 
-function parametersOf(list: unknown[], at: string): ConnectionParameter[] {
-  if (list.length > 100) throw constraintError(at, "…", "Member must have length less than or equal to 100");
-  return list.map((item, index) => {
-    const member = `${at}.${index + 1}.member`;
-    if (!isPlainObject(item)) throw new ApiError("SerializationException", `Member '${member}' must be an object.`);
-    const key = requiredString(item, `${member}.Key`, { min: 1, max: 512 });
-    const value = requiredString(item, `${member}.Value`, { max: 512 });
-    const secret = item["IsValueSecret"];
-    if (secret !== undefined && secret !== null && typeof secret !== "boolean") {
-      throw new ApiError("SerializationException", `Member '${member}.IsValueSecret' must be a boolean.`);
-    }
-    return { key, value, isValueSecret: secret === true };
-  });
-}
-
 function invocationParametersOf(auth: Record<string, unknown>): InvocationHttpParameters | undefined {
-  const parameters = optionalObject(auth, "InvocationHttpParameters");
-  if (parameters === undefined) return undefined;
-  const out: Record<string, ConnectionParameter[]> = {};
-  for (const member of PARAMETER_LISTS) {
-    const at = `AuthParameters.InvocationHttpParameters.${member}`;
-    const list = optionalList(parameters, at);
-    if (list !== undefined) out[member.charAt(0).toLowerCase() + member.slice(1)] = parametersOf(list, at);
-  }
-  return out;
+  return httpParametersOf(auth, "InvocationHttpParameters", "AuthParameters.InvocationHttpParameters");
 }
 
-/** The auth CreateConnection is given, secrets included (they go to the store, which seals them). */
-function authOf(type: AuthorizationType, auth: Record<string, unknown>): ConnectionAuth {
-  if (type === "OAUTH_CLIENT_CREDENTIALS") {
-    throw new ApiError(
-      "ValidationException",
-      "Cairn does not support OAUTH_CLIENT_CREDENTIALS connections yet: use API_KEY or BASIC.",
-    );
-  }
-  if (optionalObject(auth, "ConnectivityParameters") !== undefined || auth["OAuthParameters"] != null) {
+const TYPE_MEMBERS: Record<AuthorizationType, string> = {
+  API_KEY: "ApiKeyAuthParameters",
+  BASIC: "BasicAuthParameters",
+  OAUTH_CLIENT_CREDENTIALS: "OAuthParameters",
+};
+
+/**
+ * The auth CreateConnection (or UpdateConnection, with the current OAuth auth to update member by
+ * member) is given, secrets included (they go to the store, which seals them).
+ */
+function authOf(type: AuthorizationType, auth: Record<string, unknown>, current?: ConnectionAuth): ConnectionAuth {
+  const currentOAuth = current?.oauth;
+  if (optionalObject(auth, "ConnectivityParameters") !== undefined) {
     throw new ApiError("ValidationException", `Only the auth parameters of ${type} may be given with it.`);
   }
-  const member = type === "API_KEY" ? "ApiKeyAuthParameters" : "BasicAuthParameters";
-  const other = type === "API_KEY" ? "BasicAuthParameters" : "ApiKeyAuthParameters";
-  if (auth[other] != null)
-    throw new ApiError("ValidationException", `Only the auth parameters of ${type} may be given with it.`);
-  const given = optionalObject(auth, member);
+  const member = TYPE_MEMBERS[type];
+  for (const other of Object.values(TYPE_MEMBERS)) {
+    if (other !== member && auth[other] != null)
+      throw new ApiError("ValidationException", `Only the auth parameters of ${type} may be given with it.`);
+  }
+  const given = optionalObject(auth, member) ?? (currentOAuth !== undefined ? {} : undefined);
   if (given === undefined) {
     throw new ApiError(
       "ValidationException",
@@ -112,6 +95,11 @@ function authOf(type: AuthorizationType, auth: Record<string, unknown>): Connect
   const at = `AuthParameters.${member}`;
   const invocationHttpParameters = invocationParametersOf(auth);
   const extra = invocationHttpParameters !== undefined ? { invocationHttpParameters } : {};
+  if (type === "OAUTH_CLIENT_CREDENTIALS") {
+    const kept = invocationHttpParameters ?? current?.invocationHttpParameters;
+    const parameters = kept !== undefined ? { invocationHttpParameters: kept } : {};
+    return { authorizationType: type, oauth: oauthOf(given, currentOAuth), ...parameters };
+  }
   if (type === "API_KEY") {
     const name = requiredString(given, `${at}.ApiKeyName`, AUTH_HEADER);
     return {
@@ -138,6 +126,7 @@ async function createConnection(deps: EventsDependencies, input: Record<string, 
   const scope = scopeOf(context);
   if ((await deps.store.countConnections(scope)) >= CONNECTIONS_MAX) throw limitExceeded();
   const id = deps.newId();
+  const state: ConnectionState = type === "OAUTH_CLIENT_CREDENTIALS" ? "AUTHORIZING" : "AUTHORIZED";
   const { connection, created } = await deps.store.createConnection({
     ...scope,
     arn: `${resourceArn(scope, "connection", name)}/${id}`,
@@ -147,10 +136,13 @@ async function createConnection(deps: EventsDependencies, input: Record<string, 
     secretArn: `arn:aws:secretsmanager:${scope.region}:${scope.accountId}:secret:events!connection/${name}/${id}`,
     createdAtMs: context.nowMs,
     updatedAtMs: context.nowMs,
+    state,
+    ...(state === "AUTHORIZED" ? { lastAuthorizedAtMs: context.nowMs } : {}),
     auth,
   });
   if (!created) throw new ApiError("ResourceAlreadyExistsException", `Connection ${name} already exists.`);
-  return written(connectionSummary(connection, "AUTHORIZED"));
+  if (state === "AUTHORIZING") deps.authorizeConnection?.(connection);
+  return written(connectionSummary(connection, state));
 }
 
 function connectionSummary(connection: EventConnection, state: string): Record<string, unknown> {
@@ -159,22 +151,13 @@ function connectionSummary(connection: EventConnection, state: string): Record<s
     ConnectionState: state,
     CreationTime: epochSeconds(connection.createdAtMs),
     LastModifiedTime: epochSeconds(connection.updatedAtMs),
-    LastAuthorizedTime: epochSeconds(connection.updatedAtMs),
+    ...lastAuthorized(connection),
   };
 }
 
-function parametersOutput(parameters: InvocationHttpParameters): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const member of PARAMETER_LISTS) {
-    const list = parameters[(member.charAt(0).toLowerCase() + member.slice(1)) as keyof InvocationHttpParameters];
-    if (list === undefined) continue;
-    out[member] = list.map((p) => ({
-      Key: p.key,
-      ...(p.value !== undefined ? { Value: p.value } : {}),
-      IsValueSecret: p.isValueSecret,
-    }));
-  }
-  return out;
+function lastAuthorized(connection: EventConnection): Record<string, unknown> {
+  const at = connection.lastAuthorizedAtMs;
+  return at !== undefined ? { LastAuthorizedTime: epochSeconds(at) } : {};
 }
 
 /** DescribeConnection's answer: never a secret (API key value, password, secret parameter values). */
@@ -184,17 +167,19 @@ function connectionOutput(connection: EventConnection): Record<string, unknown> 
     ConnectionArn: connection.arn,
     Name: connection.name,
     ...(connection.description !== undefined ? { Description: connection.description } : {}),
-    ConnectionState: "AUTHORIZED",
+    ConnectionState: connection.state,
+    ...(connection.stateReason !== undefined ? { StateReason: connection.stateReason } : {}),
     AuthorizationType: connection.authorizationType,
     SecretArn: connection.secretArn,
     AuthParameters: {
       ...(connection.apiKeyName !== undefined ? { ApiKeyAuthParameters: { ApiKeyName: connection.apiKeyName } } : {}),
       ...(connection.username !== undefined ? { BasicAuthParameters: { Username: connection.username } } : {}),
+      ...(connection.oauth !== undefined ? { OAuthParameters: oauthOutput(connection.oauth) } : {}),
       ...(parameters !== undefined ? { InvocationHttpParameters: parametersOutput(parameters) } : {}),
     },
     CreationTime: epochSeconds(connection.createdAtMs),
     LastModifiedTime: epochSeconds(connection.updatedAtMs),
-    LastAuthorizedTime: epochSeconds(connection.updatedAtMs),
+    ...lastAuthorized(connection),
   };
 }
 
@@ -207,18 +192,23 @@ async function describeConnection(deps: EventsDependencies, input: Record<string
 
 async function listConnections(deps: EventsDependencies, input: Record<string, unknown>, context: OperationContext) {
   const prefix = optionalString(input, "NamePrefix", { min: 1, max: 64 });
-  const state = optionalString(input, "ConnectionState");
+  const state = enumString(input, "ConnectionState", LISTED_STATES, false);
   const limit = pageLimit(input);
   const afterName = pageAfter(input);
-  // Every connection on Cairn is AUTHORIZED (its credentials are used as given, nothing to authorize).
+  // The states Cairn's connections are never in (CREATING, DELETING, ACTIVE…) list none.
+  const kept = KEPT_STATES.find((kept) => kept === state);
   const rows =
-    state !== undefined && state !== "AUTHORIZED"
+    state !== undefined && kept === undefined
       ? []
-      : await deps.store.listConnections(scopeOf(context), {
-          ...(prefix !== undefined ? { prefix } : {}),
-          ...(afterName !== undefined ? { afterName } : {}),
-          limit: limit + 1,
-        });
+      : await deps.store.listConnections(
+          scopeOf(context),
+          {
+            ...(prefix !== undefined ? { prefix } : {}),
+            ...(afterName !== undefined ? { afterName } : {}),
+            limit: limit + 1,
+          },
+          kept,
+        );
   const page = pageOf(rows, limit, (connection) => connection.name);
   return read({
     Connections: page.items.map((connection) => {
@@ -226,6 +216,7 @@ async function listConnections(deps: EventsDependencies, input: Record<string, u
         ConnectionArn,
         Name,
         ConnectionState,
+        StateReason,
         AuthorizationType,
         CreationTime,
         LastModifiedTime,
@@ -235,6 +226,7 @@ async function listConnections(deps: EventsDependencies, input: Record<string, u
         ConnectionArn,
         Name,
         ConnectionState,
+        StateReason,
         AuthorizationType,
         CreationTime,
         LastModifiedTime,
@@ -266,11 +258,21 @@ async function updateConnection(deps: EventsDependencies, input: Record<string, 
       `AuthParameters must be specified to change the authorization type to ${type}.`,
     );
   }
-  const auth = given === undefined ? undefined : authOf(type ?? current.authorizationType, given);
-  const change = { ...(description !== undefined ? { description } : {}), ...(auth !== undefined ? { auth } : {}) };
+  const newType = type ?? current.authorizationType;
+  const currentAuth =
+    given !== undefined && newType === "OAUTH_CLIENT_CREDENTIALS" && current.authorizationType === newType
+      ? await deps.store.connectionAuth(current.arn)
+      : undefined;
+  const auth = given === undefined ? undefined : authOf(newType, given, currentAuth);
+  const state: ConnectionState = newType === "OAUTH_CLIENT_CREDENTIALS" ? "AUTHORIZING" : "AUTHORIZED";
+  const change = {
+    ...(description !== undefined ? { description } : {}),
+    ...(auth !== undefined ? { auth, state } : {}),
+  };
   const updated = await deps.store.updateConnection(scope, name, change, context.nowMs);
   if (updated === undefined) throw notFound(name, false);
-  return written(connectionSummary(updated, "AUTHORIZED"));
+  if (updated.state === "AUTHORIZING" && auth !== undefined) deps.authorizeConnection?.(updated);
+  return written(connectionSummary(updated, updated.state));
 }
 
 async function deleteConnection(deps: EventsDependencies, input: Record<string, unknown>, context: OperationContext) {

@@ -1,6 +1,6 @@
 import { ApiError } from "../../lib/api-error.js";
 import { toLowerCamelKeys } from "../../normalize/lower-camel.js";
-import type { EventRuleStore, EventScope } from "../../stores/event-rules/index.js";
+import type { EventConnection, EventRuleStore, EventScope } from "../../stores/event-rules/index.js";
 import type { RuleDeliveryStore } from "../../stores/rule-deliveries/index.js";
 import type { CallScope } from "../authorization.js";
 import type { OperationContext, OperationHandler, OperationResult } from "../operation.js";
@@ -18,6 +18,11 @@ export interface EventsDependencies {
   readonly store: EventRuleStore;
   /** A fresh UUID for a connection's or API destination's ARN. */
   readonly newId: () => string;
+  /**
+   * Starts authorizing an OAuth connection just created or given new auth (AUTHORIZING): its first
+   * token request, which sets it AUTHORIZED or DEAUTHORIZED. Not awaited, as EventBridge answers first.
+   */
+  readonly authorizeConnection?: (connection: EventConnection) => void;
   /** The failures rule delivery kept, for ListRuleDeliveryFailures. */
   readonly failures?: Pick<RuleDeliveryStore, "listFailures">;
 }

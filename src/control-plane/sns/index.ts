@@ -2,6 +2,8 @@
 import type { SnsDependencies, SnsOperation } from "./sns-operation.js";
 import { publishOperation } from "./sns-publish.js";
 import { subscriptionOperations } from "./sns-subscriptions.js";
+
+export { confirmFromSubscribeUrl } from "./sns-subscriptions.js";
 import { topicOperations } from "./sns-topics.js";
 
 export type { SnsDependencies, SnsOperation, SnsResult, SnsXml } from "./sns-operation.js";

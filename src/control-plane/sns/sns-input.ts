@@ -4,7 +4,7 @@ import type { SnsCall } from "./sns-operation.js";
 
 /** Topic names: 1–256 letters, digits, `_` and `-` (FIFO topics, `.fifo`, are not served). */
 const TOPIC_NAME = /^[A-Za-z0-9_-]{1,256}$/;
-const TOPIC_ARN = /^arn:aws:sns:([a-z0-9-]{1,32}):(\d{12}):([A-Za-z0-9_-]{1,256})$/;
+export const TOPIC_ARN = /^arn:aws:sns:([a-z0-9-]{1,32}):(\d{12}):([A-Za-z0-9_-]{1,256})$/;
 const SUBSCRIPTION_ARN = /^(arn:aws:sns:[a-z0-9-]{1,32}:\d{12}:[A-Za-z0-9_-]{1,256}):[0-9a-f-]{36}$/;
 /** A map or list member may be numbered up to this: beyond any quota an SNS parameter has. */
 const MAX_ENTRIES = 100;

@@ -13,6 +13,7 @@ import {
   required,
   subscriptionArn,
   topicOfSubscription,
+  TOPIC_ARN,
 } from "./sns-input.js";
 import type { SnsCall, SnsDependencies, SnsOperation, SnsResult } from "./sns-operation.js";
 
@@ -23,6 +24,28 @@ const TOKEN_LIFETIME_MS = 3 * 86_400_000;
 const SUBSCRIPTIONS_PAGE = 100;
 const ENDPOINT_MAX = 2048;
 const PENDING = "pending confirmation";
+
+const TOKEN_CHARS_MAX = 1024;
+
+/**
+ * The GET of a SubscriptionConfirmation's SubscribeURL (`?Action=ConfirmSubscription&TopicArn=…&Token=…`),
+ * unauthenticated as in SNS: the token is the credential (64 random bytes, hashed in the store, good
+ * for one pending subscription of that topic for three days). Resolves the confirmed subscription;
+ * a wrong, expired or malformed token is `InvalidParameter`, as ConfirmSubscription answers it.
+ */
+export async function confirmFromSubscribeUrl(
+  store: SnsDependencies["store"],
+  query: Readonly<Record<string, unknown>>,
+  nowMs: number,
+): Promise<SnsSubscription> {
+  const topicArn = query["TopicArn"];
+  const token = query["Token"];
+  if (typeof topicArn !== "string" || !TOPIC_ARN.test(topicArn)) throw invalidParameter("TopicArn");
+  if (typeof token !== "string" || token === "" || token.length > TOKEN_CHARS_MAX) throw invalidParameter("Token");
+  const confirmed = await store.confirm(topicArn, tokenHashOf(token), nowMs);
+  if (confirmed === undefined) throw invalidParameter("Token");
+  return confirmed;
+}
 
 /** Confirmation tokens are 64 random bytes; only this hash is stored. */
 function tokenHashOf(token: string): string {
@@ -55,7 +78,7 @@ export function subscriptionOperations(deps: SnsDependencies): Record<string, Sn
         const token = required(call.input, "Token");
         const topic = await ownTopic(store, call, "ConfirmSubscription");
         const confirmed =
-          token.length > 1024 ? undefined : await store.confirm(topic.arn, tokenHashOf(token), call.nowMs);
+          token.length > TOKEN_CHARS_MAX ? undefined : await store.confirm(topic.arn, tokenHashOf(token), call.nowMs);
         if (confirmed === undefined) throw invalidParameter("Token");
         return { result: { SubscriptionArn: confirmed.arn }, responseElements: { subscriptionArn: confirmed.arn } };
       },

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import fastifyStatic from "@fastify/static";
+import type { ApiService } from "./cloudtrail-route.js";
 
 /** Where `npm run build` puts the built web console (console/ → dist/console/). */
 const CONSOLE_ROOT = fileURLToPath(new URL("../../../console/", import.meta.url));
@@ -22,10 +23,20 @@ const CONTENT_SECURITY_POLICY = [
   "form-action 'self'",
 ].join("; ");
 
-export async function registerConsoleRoute(app: FastifyInstance, root: string = CONSOLE_ROOT): Promise<void> {
+/**
+ * `services`: the API's services on `GET /` (an SNS SubscribeURL), each taking the requests its
+ * `accepts` picks; any other GET of `/` is the console's.
+ */
+export async function registerConsoleRoute(
+  app: FastifyInstance,
+  root: string = CONSOLE_ROOT,
+  services: readonly ApiService[] = [],
+): Promise<void> {
   app.get("/console", async (_request, reply) => reply.redirect("/console/", 301));
   // A browser that opens the API's address lands in the console; API clients POST and never see this.
-  app.get("/", async (request, reply) => {
+  app.get("/", async function (request, reply) {
+    const service = services.find((candidate) => candidate.accepts(request));
+    if (service !== undefined) return service.handler.call(this, request, reply);
     if ((request.headers.accept ?? "").includes("text/html")) return reply.redirect("/console/", 302);
     return reply
       .code(404)

@@ -5,6 +5,7 @@ import {
   type ApiDestination,
   type AuthorizationType,
   type ConnectionAuth,
+  type ConnectionState,
   type EventConnection,
   type EventRule,
   type EventTarget,
@@ -45,6 +46,9 @@ export interface ConnectionRow {
   secret_arn: string;
   created_at_ms: number | string;
   updated_at_ms: number | string;
+  connection_state: string;
+  state_reason: string | null;
+  authorized_at_ms: number | string | null;
 }
 
 export interface DestinationRow {
@@ -63,7 +67,19 @@ export interface DestinationRow {
 
 /** The columns a connection is read from: never its sealed secrets, except for connectionAuth. */
 export const CONNECTION_COLUMNS =
-  "arn, account_id, region, name, description, authorization_type, public_auth, secret_arn, created_at_ms, updated_at_ms";
+  "arn, account_id, region, name, description, authorization_type, public_auth, secret_arn, created_at_ms, updated_at_ms, " +
+  "connection_state, state_reason, authorized_at_ms";
+
+/** A new connection's values in CONNECTION_COLUMNS order, then its sealed auth. */
+export function connectionInsertValues(connection: NewConnection, masterKey: MasterKey): unknown[] {
+  const { publicAuth, sealedAuth } = connectionRowValues(connection, masterKey);
+  return [
+    ...[connection.arn, connection.accountId, connection.region, connection.name],
+    ...[connection.description ?? null, connection.authorizationType, publicAuth, connection.secretArn],
+    ...[connection.createdAtMs, connection.updatedAtMs, connection.state, null],
+    ...[connection.lastAuthorizedAtMs ?? null, sealedAuth],
+  ];
+}
 
 /** The columns of an API destination, in the order the backends insert them. */
 export const DESTINATION_COLUMNS =
@@ -94,9 +110,9 @@ export function connectionRowValues(
   connection: Pick<NewConnection, "arn" | "auth">,
   masterKey: MasterKey,
 ): { publicAuth: string; sealedAuth: string } {
-  const { apiKeyName, username, invocationHttpParameters } = publicConnectionOf(connection);
+  const { apiKeyName, username, invocationHttpParameters, oauth } = publicConnectionOf(connection);
   return {
-    publicAuth: JSON.stringify({ apiKeyName, username, invocationHttpParameters }),
+    publicAuth: JSON.stringify({ apiKeyName, username, invocationHttpParameters, oauth }),
     sealedAuth: masterKey.seal(JSON.stringify(connection.auth), connectionSecretAssociatedData(connection.arn)),
   };
 }
@@ -104,7 +120,7 @@ export function connectionRowValues(
 export function connectionOfRow(row: ConnectionRow): EventConnection {
   const shown = JSON.parse(row.public_auth) as Pick<
     EventConnection,
-    "apiKeyName" | "username" | "invocationHttpParameters"
+    "apiKeyName" | "username" | "invocationHttpParameters" | "oauth"
   >;
   return {
     arn: row.arn,
@@ -117,6 +133,9 @@ export function connectionOfRow(row: ConnectionRow): EventConnection {
     secretArn: row.secret_arn,
     createdAtMs: Number(row.created_at_ms),
     updatedAtMs: Number(row.updated_at_ms),
+    state: row.connection_state as ConnectionState,
+    ...(row.state_reason !== null ? { stateReason: row.state_reason } : {}),
+    ...(row.authorized_at_ms !== null ? { lastAuthorizedAtMs: Number(row.authorized_at_ms) } : {}),
   };
 }
 

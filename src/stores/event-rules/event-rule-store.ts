@@ -42,7 +42,8 @@ export interface EventRuleStore {
   /** Stores the connection, its secrets sealed; `created` false (nothing written) when the scope has one of that name. */
   createConnection(connection: NewConnection): Promise<{ connection: EventConnection; created: boolean }>;
   getConnection(scope: EventScope, name: string): Promise<EventConnection | undefined>;
-  listConnections(scope: EventScope, page: NamePage): Promise<EventConnection[]>;
+  /** As listRules; only those in `state` when given. */
+  listConnections(scope: EventScope, page: NamePage, state?: ConnectionState): Promise<EventConnection[]>;
   countConnections(scope: EventScope): Promise<number>;
   /** Deletes the connection and its sealed secrets; the deleted one, or undefined when there was none. */
   deleteConnection(scope: EventScope, name: string): Promise<EventConnection | undefined>;
@@ -62,6 +63,14 @@ export interface EventRuleStore {
    * new one). Rejects when the sealed value does not open with this store's master key.
    */
   connectionAuth(connectionArn: string): Promise<ConnectionAuth | undefined>;
+  /**
+   * Sets the state of the connection with exactly this ARN (an OAuth connection's authorization
+   * ended) and its reason, and the time it was last authorized when `state` is AUTHORIZED; with
+   * `ifUpdatedAtMs`, only while the connection was not changed since (an authorization of older
+   * credentials must not decide the state of newer ones). Not a change of the connection: its
+   * LastModifiedTime and the store's revision stay. False when nothing was set.
+   */
+  setConnectionState(arn: string, change: ConnectionStateChange): Promise<boolean>;
 
   /** Stores the API destination; `created` false (nothing written) when the scope has one of that name. */
   createApiDestination(destination: ApiDestination): Promise<{ destination: ApiDestination; created: boolean }>;
@@ -167,12 +176,37 @@ export interface InvocationHttpParameters {
   readonly bodyParameters?: readonly ConnectionParameter[];
 }
 
+/** An OAUTH_CLIENT_CREDENTIALS connection's token request: where, how, and the client's credentials. */
+export interface OAuthAuth {
+  readonly authorizationEndpoint: string;
+  readonly httpMethod: "GET" | "POST" | "PUT";
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Parameters sent with the token request, secret ones as the invocation parameters are. */
+  readonly oauthHttpParameters?: InvocationHttpParameters;
+}
+
 /** A connection's authorization, secrets included: what `connectionAuth` opens. */
 export interface ConnectionAuth {
   readonly authorizationType: AuthorizationType;
   readonly apiKey?: { readonly name: string; readonly value: string };
   readonly basic?: { readonly username: string; readonly password: string };
+  readonly oauth?: OAuthAuth;
   readonly invocationHttpParameters?: InvocationHttpParameters;
+}
+
+/**
+ * AUTHORIZED for API_KEY and BASIC from their creation; an OAuth connection is AUTHORIZING until its
+ * first token request ends, then AUTHORIZED, or DEAUTHORIZED when the endpoint refused it.
+ */
+export type ConnectionState = "AUTHORIZING" | "AUTHORIZED" | "DEAUTHORIZED";
+
+export interface ConnectionStateChange {
+  readonly state: ConnectionState;
+  /** Why (DEAUTHORIZED): one line without secrets. */
+  readonly reason?: string;
+  readonly nowMs: number;
+  readonly ifUpdatedAtMs?: number;
 }
 
 /** A connection as DescribeConnection shows it: no secret in it. */
@@ -188,13 +222,22 @@ export interface EventConnection extends EventScope {
   readonly username?: string;
   /** The invocation parameters with every secret value left out. */
   readonly invocationHttpParameters?: InvocationHttpParameters;
+  /** The OAuth token request without the client secret and secret parameter values, when OAUTH_CLIENT_CREDENTIALS. */
+  readonly oauth?: Omit<OAuthAuth, "clientSecret">;
+  readonly state: ConnectionState;
+  readonly stateReason?: string;
+  /** When its credentials were last known good; absent while an OAuth connection was never authorized. */
+  readonly lastAuthorizedAtMs?: number;
   /** The name DescribeConnection gives the secret (Cairn keeps it sealed in this store, not in Secrets Manager). */
   readonly secretArn: string;
   readonly createdAtMs: number;
   readonly updatedAtMs: number;
 }
 
-export interface NewConnection extends Omit<EventConnection, "apiKeyName" | "username" | "invocationHttpParameters"> {
+/** What a connection's row shows of its auth (DescribeConnection's AuthParameters), no secret in it. */
+type PublicAuth = "apiKeyName" | "username" | "invocationHttpParameters" | "oauth";
+
+export interface NewConnection extends Omit<EventConnection, PublicAuth | "stateReason"> {
   readonly auth: ConnectionAuth;
 }
 
@@ -202,6 +245,8 @@ export interface ConnectionChange {
   readonly description?: string;
   /** The new authorization, secrets included; its `authorizationType` becomes the connection's. */
   readonly auth?: ConnectionAuth;
+  /** The state the new authorization starts in (required with `auth`); the reason is cleared. */
+  readonly state?: ConnectionState;
 }
 
 export type HttpMethod = "POST" | "GET" | "HEAD" | "OPTIONS" | "PUT" | "PATCH" | "DELETE";
@@ -229,14 +274,23 @@ export type ApiDestinationChange = Partial<
 /** The connection as DescribeConnection shows it: the auth without its secrets. */
 export function publicConnectionOf<T extends Pick<NewConnection, "auth">>(
   connection: T,
-): Omit<T, "auth"> & Pick<EventConnection, "apiKeyName" | "username" | "invocationHttpParameters"> {
+): Omit<T, "auth"> & Pick<EventConnection, PublicAuth> {
   const { auth, ...rest } = connection;
   const parameters = auth.invocationHttpParameters;
   return {
     ...rest,
     ...(auth.apiKey !== undefined ? { apiKeyName: auth.apiKey.name } : {}),
     ...(auth.basic !== undefined ? { username: auth.basic.username } : {}),
+    ...(auth.oauth !== undefined ? { oauth: publicOAuthOf(auth.oauth) } : {}),
     ...(parameters !== undefined ? { invocationHttpParameters: withoutSecretValues(parameters) } : {}),
+  };
+}
+
+function publicOAuthOf(oauth: OAuthAuth): Omit<OAuthAuth, "clientSecret"> {
+  const { clientSecret: _secret, oauthHttpParameters, ...rest } = oauth;
+  return {
+    ...rest,
+    ...(oauthHttpParameters !== undefined ? { oauthHttpParameters: withoutSecretValues(oauthHttpParameters) } : {}),
   };
 }
 

@@ -82,10 +82,11 @@ export async function importPostgresEventRules(
     for (const c of contents.connections) {
       if (await heldByName(tx, "cairn_event_connections", c, "EventBridge connection")) continue;
       await tx.query(
-        `INSERT INTO cairn_event_connections (${CONNECTION_COLUMNS}, sealed_auth) VALUES (${params(11)})`,
+        `INSERT INTO cairn_event_connections (${CONNECTION_COLUMNS}, sealed_auth) VALUES (${params(14)})`,
         [
           ...[c.arn, c.account_id, c.region, c.name, c.description, c.authorization_type, c.public_auth],
-          ...[c.secret_arn, c.created_at_ms, c.updated_at_ms, resealed(c, [keys.from], keys.to)],
+          ...[c.secret_arn, c.created_at_ms, c.updated_at_ms, c.connection_state, c.state_reason, c.authorized_at_ms],
+          resealed(c, [keys.from], keys.to),
         ],
       );
       connections++;

@@ -4,6 +4,7 @@ import {
   CONNECTION_COLUMNS,
   DESTINATION_COLUMNS,
   connectionOfRow,
+  connectionInsertValues,
   connectionRowValues,
   destinationOfRow,
   openConnectionAuth,
@@ -22,6 +23,8 @@ import {
   type ApiDestinationChange,
   type ConnectionAuth,
   type ConnectionChange,
+  type ConnectionState,
+  type ConnectionStateChange,
   type EventConnection,
   type EventRule,
   type EventRuleStore,
@@ -92,6 +95,14 @@ export const EVENT_RULES_MIGRATIONS: readonly Migration[] = [
             updated_at_ms       BIGINT NOT NULL,
             PRIMARY KEY (account_id, region, name)
           )`,
+  },
+  {
+    version: 2,
+    name: "connection state (OAuth connections are authorized after their creation)",
+    sql: `ALTER TABLE cairn_event_connections ADD COLUMN connection_state TEXT NOT NULL DEFAULT 'AUTHORIZED';
+          ALTER TABLE cairn_event_connections ADD COLUMN state_reason TEXT;
+          ALTER TABLE cairn_event_connections ADD COLUMN authorized_at_ms BIGINT;
+          UPDATE cairn_event_connections SET authorized_at_ms = updated_at_ms`,
   },
 ];
 
@@ -256,17 +267,13 @@ class PostgresEventRuleStore implements EventRuleStore {
   async createConnection(connection: NewConnection): Promise<{ connection: EventConnection; created: boolean }> {
     this.open();
     assertEventScope(connection);
-    const { publicAuth, sealedAuth } = connectionRowValues(connection, this.masterKey);
+    const values = connectionInsertValues(connection, this.masterKey);
     const inserted = await this.write((tx) =>
       tx.query(
         `INSERT INTO cairn_event_connections (${CONNECTION_COLUMNS}, sealed_auth)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       VALUES (${values.map((_, i) => `$${i + 1}`).join(", ")})
        ON CONFLICT (account_id, region, name) DO NOTHING RETURNING 1`,
-        [
-          ...[connection.arn, connection.accountId, connection.region, connection.name],
-          ...[connection.description ?? null, connection.authorizationType, publicAuth, connection.secretArn],
-          ...[connection.createdAtMs, connection.updatedAtMs, sealedAuth],
-        ],
+        values,
       ),
     );
     const stored = await this.getConnection(connection, connection.name);
@@ -283,12 +290,12 @@ class PostgresEventRuleStore implements EventRuleStore {
     return row === undefined ? undefined : connectionOfRow(row);
   }
 
-  async listConnections(scope: EventScope, page: NamePage): Promise<EventConnection[]> {
+  async listConnections(scope: EventScope, page: NamePage, state?: ConnectionState): Promise<EventConnection[]> {
     this.open();
     const rows = await this.db.query<ConnectionRow>(
       `SELECT ${CONNECTION_COLUMNS} FROM cairn_event_connections WHERE account_id = $1 AND region = $2
-         AND ${NAME_PAGE(3)}`,
-      [scope.accountId, scope.region, ...pageValues(page)],
+         AND ($3::text IS NULL OR connection_state = $3) AND ${NAME_PAGE(4)}`,
+      [scope.accountId, scope.region, state ?? null, ...pageValues(page)],
     );
     return rows.map(connectionOfRow);
   }
@@ -328,15 +335,32 @@ class PostgresEventRuleStore implements EventRuleStore {
       return tx.query<ConnectionRow>(
         `UPDATE cairn_event_connections SET description = coalesce($1, description),
            authorization_type = coalesce($2, authorization_type), public_auth = coalesce($3, public_auth),
-           sealed_auth = coalesce($4, sealed_auth), updated_at_ms = $5 WHERE arn = $6
+           sealed_auth = coalesce($4, sealed_auth), updated_at_ms = $5,
+           connection_state = coalesce($7, connection_state),
+           state_reason = CASE WHEN $7::text IS NULL THEN state_reason END,
+           authorized_at_ms = CASE WHEN $7 = 'AUTHORIZED' THEN $5 ELSE authorized_at_ms END
+         WHERE arn = $6
          RETURNING ${CONNECTION_COLUMNS}`,
         [
           ...[change.description ?? null, auth?.authorizationType ?? null, sealed?.publicAuth ?? null],
-          ...[sealed?.sealedAuth ?? null, nowMs, current.arn],
+          ...[sealed?.sealedAuth ?? null, nowMs, current.arn, change.state ?? null],
         ],
       );
     });
     return row === undefined ? undefined : connectionOfRow(row);
+  }
+
+  async setConnectionState(arn: string, change: ConnectionStateChange): Promise<boolean> {
+    this.open();
+    const set = await this.db.query(
+      `UPDATE cairn_event_connections SET connection_state = $1, state_reason = $2,
+         authorized_at_ms = CASE WHEN $1 = 'AUTHORIZED' THEN $3 ELSE authorized_at_ms END
+       WHERE arn = $4 AND ($5::bigint IS NULL OR updated_at_ms = $5)
+         AND (connection_state <> $1 OR state_reason IS DISTINCT FROM $2 OR $1 = 'AUTHORIZED')
+       RETURNING 1`,
+      [change.state, change.reason ?? null, change.nowMs, arn, change.ifUpdatedAtMs ?? null],
+    );
+    return set.length === 1;
   }
 
   async connectionAuth(connectionArn: string): Promise<ConnectionAuth | undefined> {

@@ -5,6 +5,7 @@ import {
   CONNECTION_COLUMNS,
   DESTINATION_COLUMNS,
   connectionOfRow,
+  connectionInsertValues,
   connectionRowValues,
   destinationOfRow,
   openConnectionAuth,
@@ -23,6 +24,8 @@ import {
   type ApiDestinationChange,
   type ConnectionAuth,
   type ConnectionChange,
+  type ConnectionState,
+  type ConnectionStateChange,
   type EventConnection,
   type EventRule,
   type EventRuleStore,
@@ -35,7 +38,7 @@ import {
   type RuleWithTargets,
 } from "./event-rule-store.js";
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS event_rules (
     arn           TEXT PRIMARY KEY,
@@ -70,6 +73,9 @@ const SCHEMA = `
     sealed_auth        TEXT NOT NULL CHECK (sealed_auth LIKE 'v1:%'),
     created_at_ms      INTEGER NOT NULL,
     updated_at_ms      INTEGER NOT NULL,
+    connection_state   TEXT NOT NULL DEFAULT 'AUTHORIZED',
+    state_reason       TEXT,
+    authorized_at_ms   INTEGER,
     PRIMARY KEY (account_id, region, name)
   ) STRICT;
   CREATE TABLE IF NOT EXISTS event_api_destinations (
@@ -93,6 +99,15 @@ const SCHEMA = `
   INSERT OR IGNORE INTO event_rules_revision (id, revision) VALUES (1, 0);
 `;
 
+/** Schema 1 had no connection state: its connections were API_KEY or BASIC, AUTHORIZED since their last change. */
+function upgrade(db: Database.Database, fromVersion: number): void {
+  if (fromVersion >= 2) return;
+  db.exec(`ALTER TABLE event_connections ADD COLUMN connection_state TEXT NOT NULL DEFAULT 'AUTHORIZED';
+    ALTER TABLE event_connections ADD COLUMN state_reason TEXT;
+    ALTER TABLE event_connections ADD COLUMN authorized_at_ms INTEGER;
+    UPDATE event_connections SET authorized_at_ms = updated_at_ms;`);
+}
+
 /** `substr` rather than LIKE: names may hold `_`, which LIKE reads as a wildcard. */
 const NAME_PAGE = "substr(name, 1, length(?)) = ? AND name > ? ORDER BY name LIMIT ?";
 
@@ -105,7 +120,7 @@ const NAME_PAGE = "substr(name, 1, length(?)) = ? AND name > ? ORDER BY name LIM
  */
 export function openSqliteEventRuleStore(path: string, options: { masterKey: MasterKey }): EventRuleStore {
   // An acknowledged rule or target must survive a power cut.
-  const db = openSchemaDatabase(path, { schema: SCHEMA, schemaVersion: SCHEMA_VERSION, synchronous: "FULL" });
+  const db = openSchemaDatabase(path, { schema: SCHEMA, schemaVersion: SCHEMA_VERSION, synchronous: "FULL", upgrade });
   db.pragma("foreign_keys = ON");
   return new SqliteEventRuleStore(db, options.masterKey);
 }
@@ -223,18 +238,14 @@ class SqliteEventRuleStore implements EventRuleStore {
   async createConnection(connection: NewConnection): Promise<{ connection: EventConnection; created: boolean }> {
     this.open();
     assertEventScope(connection);
-    const { publicAuth, sealedAuth } = connectionRowValues(connection, this.masterKey);
+    const values = connectionInsertValues(connection, this.masterKey);
     return this.write(() => {
       const inserted = this.db
         .prepare(
-          `INSERT INTO event_connections (${CONNECTION_COLUMNS}, sealed_auth) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          `INSERT INTO event_connections (${CONNECTION_COLUMNS}, sealed_auth) VALUES (${values.map(() => "?").join(", ")})
            ON CONFLICT (account_id, region, name) DO NOTHING`,
         )
-        .run(
-          ...[connection.arn, connection.accountId, connection.region, connection.name],
-          ...[connection.description ?? null, connection.authorizationType, publicAuth, connection.secretArn],
-          ...[connection.createdAtMs, connection.updatedAtMs, sealedAuth],
-        );
+        .run(...values);
       return { connection: this.connectionRow(connection, connection.name)!, created: inserted.changes === 1 };
     });
   }
@@ -244,13 +255,14 @@ class SqliteEventRuleStore implements EventRuleStore {
     return this.connectionRow(scope, name);
   }
 
-  async listConnections(scope: EventScope, page: NamePage): Promise<EventConnection[]> {
+  async listConnections(scope: EventScope, page: NamePage, state?: ConnectionState): Promise<EventConnection[]> {
     this.open();
     return this.db
       .prepare<unknown[], ConnectionRow>(
-        `SELECT ${CONNECTION_COLUMNS} FROM event_connections WHERE account_id = ? AND region = ? AND ${NAME_PAGE}`,
+        `SELECT ${CONNECTION_COLUMNS} FROM event_connections WHERE account_id = ? AND region = ?
+           AND (? IS NULL OR connection_state = ?) AND ${NAME_PAGE}`,
       )
-      .all(scope.accountId, scope.region, ...pageValues(page))
+      .all(scope.accountId, scope.region, state ?? null, state ?? null, ...pageValues(page))
       .map(connectionOfRow);
   }
 
@@ -287,11 +299,16 @@ class SqliteEventRuleStore implements EventRuleStore {
         .prepare(
           `UPDATE event_connections SET description = coalesce(?, description),
              authorization_type = coalesce(?, authorization_type), public_auth = coalesce(?, public_auth),
-             sealed_auth = coalesce(?, sealed_auth), updated_at_ms = ? WHERE arn = ?`,
+             sealed_auth = coalesce(?, sealed_auth), updated_at_ms = ?,
+             connection_state = coalesce(?, connection_state),
+             state_reason = CASE WHEN ? IS NULL THEN state_reason END,
+             authorized_at_ms = CASE WHEN ? = 'AUTHORIZED' THEN ? ELSE authorized_at_ms END
+           WHERE arn = ?`,
         )
         .run(
           ...[change.description ?? null, change.auth?.authorizationType ?? null],
-          ...[sealed?.publicAuth ?? null, sealed?.sealedAuth ?? null, nowMs, current.arn],
+          ...[sealed?.publicAuth ?? null, sealed?.sealedAuth ?? null, nowMs],
+          ...[change.state ?? null, change.state ?? null, change.state ?? null, nowMs, current.arn],
         );
       return this.connectionRow(scope, name);
     });
@@ -303,6 +320,23 @@ class SqliteEventRuleStore implements EventRuleStore {
       .prepare<[string], { sealed_auth: string }>("SELECT sealed_auth FROM event_connections WHERE arn = ?")
       .get(connectionArn);
     return row === undefined ? undefined : openConnectionAuth(this.masterKey, connectionArn, row.sealed_auth);
+  }
+
+  async setConnectionState(arn: string, change: ConnectionStateChange): Promise<boolean> {
+    this.open();
+    const set = this.db
+      .prepare(
+        `UPDATE event_connections SET connection_state = ?, state_reason = ?,
+           authorized_at_ms = CASE WHEN ? = 'AUTHORIZED' THEN ? ELSE authorized_at_ms END
+         WHERE arn = ? AND (? IS NULL OR updated_at_ms = ?)
+           AND (connection_state <> ? OR state_reason IS NOT ? OR ? = 'AUTHORIZED')`,
+      )
+      .run(
+        ...[change.state, change.reason ?? null, change.state, change.nowMs, arn],
+        ...[change.ifUpdatedAtMs ?? null, change.ifUpdatedAtMs ?? null],
+        ...[change.state, change.reason ?? null, change.state],
+      );
+    return set.changes === 1;
   }
 
   async createApiDestination(d: ApiDestination): Promise<{ destination: ApiDestination; created: boolean }> {

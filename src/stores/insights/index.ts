@@ -2,3 +2,4 @@
 export * from "./insight-series-store.js";
 export * from "./sqlite-insight-series-store.js";
 export * from "./postgres-insight-series-store.js";
+export * from "./insights-import.js";

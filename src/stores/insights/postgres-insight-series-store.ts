@@ -16,7 +16,8 @@ import {
 } from "./insight-series-store.js";
 import { firstJudgedThrough, incrementsOf, stateOfRow, type SeriesRow } from "./series-rows.js";
 
-const MIGRATIONS: readonly Migration[] = [
+/** The `insights` component's schema, shared with the import (insights-import.ts). */
+export const INSIGHTS_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: "insights series",
@@ -74,7 +75,7 @@ const IDLE_SERIES_MS = RETENTION_MS[3600];
  * @example const series = await openPostgresInsightSeriesStore(db);
  */
 export async function openPostgresInsightSeriesStore(db: PostgresDatabase): Promise<InsightSeriesStore> {
-  await migrate(db, "insights", MIGRATIONS);
+  await migrate(db, "insights", INSIGHTS_MIGRATIONS);
   return new PostgresInsightSeriesStore(db);
 }
 

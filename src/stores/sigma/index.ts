@@ -2,3 +2,4 @@
 export * from "./sigma-store.js";
 export * from "./sqlite-sigma-store.js";
 export * from "./postgres-sigma-store.js";
+export * from "./sigma-import.js";

@@ -17,7 +17,8 @@ import {
   type StoredSigmaRule,
 } from "./sigma-store.js";
 
-const MIGRATIONS: readonly Migration[] = [
+/** The `sigma` component's schema, shared with the import (sigma-import.ts). */
+export const SIGMA_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: "sigma rules, matches and cursor",
@@ -75,7 +76,7 @@ const CURSOR_SQL = `UPDATE cairn_sigma_state
  * @example const sigma = await openPostgresSigmaStore(db);
  */
 export async function openPostgresSigmaStore(db: PostgresDatabase): Promise<SigmaStore> {
-  await migrate(db, "sigma", MIGRATIONS);
+  await migrate(db, "sigma", SIGMA_MIGRATIONS);
   return new PostgresSigmaStore(db);
 }
 
