@@ -25,7 +25,7 @@ import {
 
 /**
  * Insights latency (issue #14: "an anomaly is reported within 2 minutes"), on a fresh `cairn server`
- * with the default Insights settings (7-day baseline, 60 s detection delay, 5 quiet minutes):
+ * with the default Insights settings (7-day baseline, 30 s detection delay, 5 quiet minutes):
  * a back-dated week of low steady traffic first (as test/integration/insights-aws-cli.test.ts), then
  * live traffic at wall-clock time: a sparse background (CreateTags at random times, 3 a minute on
  * average, as in the baseline) and, per run, in its own minute starting one second past the minute

@@ -222,7 +222,7 @@ const seconds = (s: { p50: number; max: number; n: number }): string => `${s.p50
 function printLatency(l: InsightsLatencyBench, awsDocumented: string): void {
   console.log(
     `\nInsights latency: spike's first acknowledged event → Insights record, default settings (7-day baseline, ` +
-      `60 s detection delay, 5 quiet minutes), ${l.runs} runs, spikes 1 s past their minute`,
+      `30 s detection delay, 5 quiet minutes), ${l.runs} runs, spikes 1 s past their minute`,
   );
   console.table(
     l.series.map((s) => ({
