@@ -49,6 +49,11 @@ export class LeasedWork {
     this.timer.unref();
   }
 
+  /** The lease pass under way (the first one, right after begin()): for a start that waits for it. */
+  passed(): Promise<void> {
+    return this.pass;
+  }
+
   /** Whether the work runs on this node now. */
   held(): boolean {
     return this.running;

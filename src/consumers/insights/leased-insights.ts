@@ -1,4 +1,5 @@
-import { LeaseKeeper, type LeaseKeeperOptions } from "../../stores/lease/index.js";
+import type { LeaseKeeperOptions } from "../../stores/lease/index.js";
+import { LeasedWork } from "../leased-work.js";
 import { InsightsFencedOffError, MINUTE_MS } from "../../stores/insights/index.js";
 import type { RecordQuarantine } from "../quarantine.js";
 import { ConsumerRunner, type ConsumerJournal } from "../runner.js";
@@ -41,30 +42,39 @@ interface Running {
  * trying to take the lease over (it lapses 15 s after its holder died) and show the shared cursor.
  */
 export class InsightsRun {
-  private readonly keeper: LeaseKeeper | undefined;
+  private readonly work: LeasedWork | undefined;
   private running: Running | undefined;
   private sharedCursor = 0;
-  private timers: NodeJS.Timeout[] = [];
+  private tickTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
-  private busy = false;
   private ticking = false;
   private closed = false;
-  private stopping: Promise<void> = Promise.resolve();
-  /** The lease pass under way: close() waits for it, so a take-over it is making cannot outlive the close. */
-  private keeping: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: InsightsRunOptions) {
-    this.keeper = options.leases === undefined ? undefined : new LeaseKeeper(options.leases);
+    this.work =
+      options.leases === undefined
+        ? undefined
+        : new LeasedWork({
+            key: INSIGHTS_LEASE,
+            leases: options.leases,
+            start: (fencingToken) => this.run(fencingToken),
+            stop: () => this.stopRunning(),
+            afterPass: async (held) => {
+              if (!held) this.sharedCursor = await options.store.cursor();
+            },
+            report: options.report,
+          });
   }
 
   async start(): Promise<void> {
     this.sharedCursor = await this.options.store.cursor();
-    if (this.keeper === undefined) await this.run(undefined);
+    if (this.work === undefined) await this.run(undefined);
     else {
-      await this.keep().catch(this.options.report);
-      this.every(this.keeper.renewEveryMs, () => this.keep());
+      this.work.begin();
+      await this.work.passed();
     }
-    this.every(this.options.tickMs, () => this.tick());
+    this.tickTimer = setInterval(() => void this.tick().catch(this.options.report), this.options.tickMs);
+    this.tickTimer.unref();
     this.atEachClose();
   }
 
@@ -91,39 +101,7 @@ export class InsightsRun {
   }
 
   leasesHeld(): string[] {
-    return this.keeper?.heldKeys() ?? [];
-  }
-
-  private every(ms: number, task: () => Promise<void>): void {
-    const timer = setInterval(() => void task().catch(this.options.report), ms);
-    timer.unref();
-    this.timers.push(timer);
-  }
-
-  private async keep(): Promise<void> {
-    if (this.busy || this.closed || this.keeper === undefined) return;
-    this.busy = true;
-    this.keeping = this.keepOnce(this.keeper).finally(() => (this.busy = false));
-    await this.keeping;
-  }
-
-  private async keepOnce(keeper: LeaseKeeper): Promise<void> {
-    if (this.running !== undefined) await keeper.renewAll(() => this.lose(), this.options.report);
-    else await this.takeOver(keeper);
-    if (this.running === undefined) this.sharedCursor = await this.options.store.cursor();
-  }
-
-  private async takeOver(keeper: LeaseKeeper): Promise<void> {
-    await this.stopping;
-    const grant = await keeper.acquire(INSIGHTS_LEASE);
-    if (grant === undefined || this.closed) return;
-    try {
-      await this.run(grant.fencingToken);
-    } catch (error) {
-      // A claim refused (a later holder) or a database gone: give the lease back, try again later.
-      await keeper.release(INSIGHTS_LEASE).catch(() => keeper.forget(INSIGHTS_LEASE));
-      throw error;
-    }
+    return this.work?.leasesHeld() ?? [];
   }
 
   private async run(fencingToken: number | undefined): Promise<void> {
@@ -135,7 +113,7 @@ export class InsightsRun {
     const runner = new ConsumerRunner(this.options.journal, consumer, {
       quarantine: fencedOffRefused(quarantine),
       onFailure: (error) => {
-        if (error instanceof InsightsFencedOffError) this.lose();
+        if (error instanceof InsightsFencedOffError) this.work?.lose();
         else report(new Error(`Insights failed (retried): ${error instanceof Error ? error.message : String(error)}`));
       },
     });
@@ -151,32 +129,26 @@ export class InsightsRun {
     try {
       await running.consumer.tick();
     } catch (error) {
-      if (error instanceof InsightsFencedOffError) this.lose();
+      if (error instanceof InsightsFencedOffError) this.work?.lose();
       else throw error;
     } finally {
       this.ticking = false;
     }
   }
 
-  /** Stops at once (after the batch in flight): the lease passed on or lapsed; the next holder resumes from the store. */
-  private lose(): void {
-    this.keeper?.forget(INSIGHTS_LEASE);
+  /** Stops (after the batch in flight): the lease passed on or lapsed, or the node stops; the next holder resumes from the store. */
+  private async stopRunning(): Promise<void> {
     const running = this.running;
     this.running = undefined;
-    if (running !== undefined) this.stopping = stop(running).catch(this.options.report);
+    if (running !== undefined) await stop(running);
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const timer of this.timers) clearInterval(timer);
-    this.timers = [];
+    clearInterval(this.tickTimer);
     clearTimeout(this.closeTimer);
-    await this.keeping.catch(() => undefined);
-    const running = this.running;
-    this.running = undefined;
-    await this.stopping;
-    if (running !== undefined) await stop(running);
-    await this.keeper?.release(INSIGHTS_LEASE).catch(this.options.report);
+    if (this.work !== undefined) await this.work.close();
+    else await this.stopRunning();
   }
 }
 
