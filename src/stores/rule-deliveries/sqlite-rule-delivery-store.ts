@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import { openSchemaDatabase } from "../../lib/sqlite-database.js";
+import { preparedOnce } from "../../lib/sqlite-statement-cache.js";
 import {
   failureOfRow,
   failureRecordText,
@@ -60,7 +61,7 @@ const KEY = "rule_arn = ? AND target_id = ? AND seq = ?";
  */
 export function openSqliteRuleDeliveryStore(path: string): RuleDeliveryStore {
   return new SqliteRuleDeliveryStore(
-    openSchemaDatabase(path, { schema: SCHEMA, schemaVersion: SCHEMA_VERSION, synchronous: "FULL" }),
+    preparedOnce(openSchemaDatabase(path, { schema: SCHEMA, schemaVersion: SCHEMA_VERSION, synchronous: "FULL" })),
   );
 }
 
