@@ -57,6 +57,23 @@ async function boundedText(response: Response, bytesMax: number): Promise<string
   return Buffer.concat(chunks).subarray(0, bytesMax).toString("utf8");
 }
 
+/** The calls in flight per shutdown signal, which has one listener for all (not one per call, past its limit of 10). */
+const callsByShutdown = new WeakMap<AbortSignal, Set<AbortController>>();
+
+/** Aborts `call` when `shutdown` is; the function returned ends the link. */
+function linkToShutdown(shutdown: AbortSignal, call: AbortController): () => void {
+  let calls = callsByShutdown.get(shutdown);
+  if (calls === undefined) {
+    const linked = new Set<AbortController>();
+    callsByShutdown.set(shutdown, (calls = linked));
+    shutdown.addEventListener("abort", () => linked.forEach((controller) => controller.abort(shutdown.reason)), {
+      once: true,
+    });
+  }
+  calls.add(call);
+  return () => calls.delete(call);
+}
+
 /**
  * One signal for the call's deadline and the server's shutdown: AbortSignal.timeout and
  * AbortSignal.any cost more than the rest of a keep-alive call (bench/detection.ts). `done` clears both.
@@ -64,14 +81,14 @@ async function boundedText(response: Response, bytesMax: number): Promise<string
 function callSignal(timeoutMs: number, shutdown: AbortSignal | undefined): { signal: AbortSignal; done: () => void } {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new DOMException("The call timed out.", "TimeoutError")), timeoutMs);
-  const onShutdown = (): void => controller.abort(shutdown?.reason);
-  if (shutdown?.aborted === true) onShutdown();
-  else shutdown?.addEventListener("abort", onShutdown, { once: true });
+  let unlink = (): void => undefined;
+  if (shutdown?.aborted === true) controller.abort(shutdown.reason);
+  else if (shutdown !== undefined) unlink = linkToShutdown(shutdown, controller);
   return {
     signal: controller.signal,
     done: () => {
       clearTimeout(timer);
-      shutdown?.removeEventListener("abort", onShutdown);
+      unlink();
     },
   };
 }

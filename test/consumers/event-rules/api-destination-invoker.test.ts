@@ -197,6 +197,33 @@ describe("ApiDestinationInvoker against a real local HTTP endpoint", () => {
     assert.equal(receiver.requests.length, 1);
   });
 
+  it("a shutdown ends every call in flight as retryable, more calls than an AbortSignal's listener limit", async () => {
+    const started: number[] = [];
+    receiver.answerWith(() => {
+      // Never answers; the shutdown ends the call.
+      started.push(1);
+    });
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      const shutdown = new AbortController();
+      const closing = new ApiDestinationInvoker({ clock, shutdown: shutdown.signal });
+      const calls = Array.from({ length: 16 }, () => closing.invoke(invocation(destination(receiver.url))));
+      while (started.length < 16) await new Promise((resolve) => setImmediate(resolve));
+      shutdown.abort();
+      for (const outcome of await Promise.all(calls))
+        assert.deepEqual(outcome, { kind: "retryable", error: "the server is shutting down" });
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(
+        warnings.filter((warning) => warning.name === "MaxListenersExceededWarning"),
+        [],
+      );
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
   it("a shutdown ends the call as retryable", async () => {
     const shutdown = new AbortController();
     shutdown.abort();
