@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import type { CloudTrailRecord } from "../src/model/record.js";
 import { samplesMissingReason } from "../test/helpers/sample-records.js";
-import { sigmaRulesMissingReason } from "../test/helpers/sigma-rules.js";
+import { ACTIVE_RULES_DIR, sigmaRulesMissingReason } from "../test/helpers/sigma-rules.js";
 import { BENCH_RULES, ruleMatcher } from "./detection-rules.js";
 import { createBenchRules, startDeliveryReceiver, type DeliveryReceiver } from "./detection-setup.js";
 import { eventBridgeInProcess, sigmaInProcess, type InProcessEvaluation } from "./detection-sigma.js";
@@ -17,12 +17,15 @@ import { benchSigner, sendIngest, startBenchServer, type BenchServer } from "./s
 /**
  * Detection's cost and latency (issue #14, "Performance"):
  * 1. durable HTTP ingest (4 clients, 1,000-record batches, as bench/http-ingest.ts) into a real
- *    `cairn server` with no EventBridge rule and with the 100 rules of bench/detection-rules.ts
+ *    `cairn server` with no rule, and with the 100 EventBridge rules of bench/detection-rules.ts
  *    (about 5% of the records match; each rule has one API-destination target on a local receiver
- *    answering 200), in alternated rounds A/B/A/B on fresh servers; goal: ingest drops by ≤ 15%;
- * 2. record → webhook latency at a steady rate, each record matching one rule (goal p99 ≤ 1 s);
- * 3. the same work in process: SigmaHQ's CloudTrail rules through SigmaEngine.offer (not yet run by
- *    the server) and the EventBridge matcher, per record, against the server's CPU per event.
+ *    answering 200) and SigmaHQ's CloudTrail rules live (CAIRN_SIGMA_RULES_DIR; left out, loudly,
+ *    when the shared data lacks them), in alternated rounds A/B/A/B on fresh servers; goal: ingest
+ *    drops by ≤ 15%;
+ * 2. record → webhook latency at a steady rate, each record matching one rule, with the same rules
+ *    (goal p99 ≤ 1 s);
+ * 3. the same work in process: SigmaHQ's rules through SigmaEngine.offer and the EventBridge
+ *    matcher, per record, against the server's CPU per event.
  * Usage: node dist/bench/detection.js [events=100000] [rounds=2] [latency-rate=200] [latency-seconds=20]
  * DETECTION_BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the servers.
  */
@@ -34,7 +37,11 @@ export interface DetectionOptions {
 }
 
 export interface CostRound {
+  /** EventBridge rules (0 or 100); the Sigma rules come with them. */
   readonly rules: number;
+  /** Server-wide Sigma rules the server loaded (its `/health`), and the matches it stored. */
+  readonly sigmaRules: number;
+  readonly sigmaMatches: number;
   readonly eventsPerSec: number;
   /** Server CPU (all threads) per event from the first ingest call to the last answer, as http-ingest. */
   readonly serverCpuMicrosPerEvent: number;
@@ -59,6 +66,9 @@ export interface DetectionBench {
   readonly skipped?: string;
   readonly events: number;
   readonly rules: number;
+  /** The Sigma rules directory the rounds with rules loaded; absent when skipped (`sigmaLiveSkipped`). */
+  readonly sigmaRulesDir?: string;
+  readonly sigmaLiveSkipped?: string;
   /** Share of the ingested records that match at least one rule, and deliveries per record. */
   readonly matchingFraction: number;
   readonly deliveriesPerEvent: number;
@@ -110,6 +120,22 @@ const round1 = (value: number): number => Math.round(value * 10) / 10;
 /** DETECTION_BENCH_SERVER_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, profiles the servers. */
 function serverNodeArgs(): string[] {
   return (process.env["DETECTION_BENCH_SERVER_NODE_ARGS"] ?? "").split(" ").filter((arg) => arg !== "");
+}
+
+/** SigmaHQ's CloudTrail rules for the server to run live, or why they are left out. */
+function sigmaLive(): { env: Record<string, string>; dir?: string; skipped?: string } {
+  const skipped = sigmaRulesMissingReason();
+  if (skipped !== false) return { env: {}, skipped };
+  return { env: { CAIRN_SIGMA_RULES_DIR: ACTIVE_RULES_DIR }, dir: ACTIVE_RULES_DIR };
+}
+
+/** The Sigma module's facts in `/health`: rules loaded, matches stored. */
+async function sigmaHealth(url: string): Promise<{ rules: number; matches: number }> {
+  const health = (await (await fetch(`${url}/health`)).json()) as {
+    sigma?: { serverWide?: number; storedMatches?: number };
+  };
+  const sigma = health.sigma;
+  return { rules: sigma?.serverWide ?? 0, matches: sigma?.storedMatches ?? 0 };
 }
 
 /** Whether every consumer of the server (/health) has reached the journal's head. */
@@ -166,9 +192,9 @@ function buildWorkload(events: number): Workload {
   return { events, bodies, expected, matchingRecords, sampleJsons };
 }
 
-async function withServer<T>(work: (server: BenchServer) => Promise<T>): Promise<T> {
+async function withServer<T>(env: Record<string, string>, work: (server: BenchServer) => Promise<T>): Promise<T> {
   const dataDir = mkdtempSync(join(tmpdir(), "cairn-bench-detection-"));
-  const server = await startBenchServer(dataDir, {}, serverNodeArgs());
+  const server = await startBenchServer(dataDir, env, serverNodeArgs());
   try {
     return await work(server);
   } finally {
@@ -190,7 +216,7 @@ function countArrived(receiver: DeliveryReceiver, expected: ReadonlySet<string>)
 }
 
 async function costRound(workload: Workload, withRules: boolean, receiver: DeliveryReceiver): Promise<CostRound> {
-  return withServer(async (server) => {
+  return withServer(withRules ? sigmaLive().env : {}, async (server) => {
     if (withRules) await createBenchRules(server.url, receiver.url, BENCH_RULES);
     await waitFor(() => consumersCaughtUp(server.url));
     receiver.reset();
@@ -216,8 +242,11 @@ async function costRound(workload: Workload, withRules: boolean, receiver: Deliv
     const cpuAll = cpuSecondsOf(server.pid) - cpuBefore;
     const { events } = workload;
     const last = lastArrival(receiver, expected);
+    const sigma = await sigmaHealth(server.url);
     return {
       rules: withRules ? BENCH_RULES.length : 0,
+      sigmaRules: sigma.rules,
+      sigmaMatches: sigma.matches,
       eventsPerSec: Math.round(events / ((ingestEnded - started) / 1000)),
       serverCpuMicrosPerEvent: Math.round((cpuIngest * 1e6) / events),
       serverCpuMicrosPerEventUntilDone: Math.round((cpuAll * 1e6) / events),
@@ -250,7 +279,7 @@ function latencyRecords(count: number): { record: CloudTrailRecord; rule: string
  */
 async function latencyPhase(rate: number, seconds: number, receiver: DeliveryReceiver): Promise<LatencyFigures> {
   const picked = latencyRecords(rate * seconds);
-  return withServer(async (server) => {
+  return withServer(sigmaLive().env, async (server) => {
     await createBenchRules(server.url, receiver.url, BENCH_RULES);
     await waitFor(() => consumersCaughtUp(server.url));
     receiver.reset();
@@ -339,6 +368,8 @@ export async function benchDetection(
   if (skipped !== false) return { name: "detection", skipped };
   const events = options.events ?? 100_000;
   const workload = buildWorkload(events);
+  const sigma = sigmaLive();
+  if (sigma.skipped !== undefined) console.error(`\n*** detection: Sigma NOT loaded live: ${sigma.skipped} ***\n`);
   const receiver = await startDeliveryReceiver();
   try {
     const rounds: CostRound[] = [];
@@ -357,6 +388,8 @@ export async function benchDetection(
       name: "detection",
       events,
       rules: BENCH_RULES.length,
+      ...(sigma.dir !== undefined ? { sigmaRulesDir: sigma.dir } : {}),
+      ...(sigma.skipped !== undefined ? { sigmaLiveSkipped: sigma.skipped } : {}),
       matchingFraction: Number((workload.matchingRecords / events).toFixed(4)),
       deliveriesPerEvent: Number((workload.expected.size / events).toFixed(4)),
       rounds,
@@ -377,8 +410,11 @@ export function printDetectionBench(bench: DetectionBench | { name: "detection";
     return;
   }
   const { withoutRules: a, withRules: b, ratios } = bench;
+  const sigmaRules = bench.rounds.find((r) => r.rules > 0)?.sigmaRules ?? 0;
+  const label = `${bench.rules} EB + ${sigmaRules} Sigma`;
+  if (bench.sigmaLiveSkipped !== undefined) console.log(`\n*** Sigma NOT loaded live: ${bench.sigmaLiveSkipped} ***`);
   console.log(
-    `\nDetection: durable ingest of ${bench.events.toLocaleString("en")} events with 0 vs ${bench.rules} EventBridge rules ` +
+    `\nDetection: durable ingest of ${bench.events.toLocaleString("en")} events with no rule vs ${bench.rules} EventBridge rules and ${sigmaRules} Sigma rules live ` +
       `(${(bench.matchingFraction * 100).toFixed(1)}% of records match, ${bench.deliveriesPerEvent} deliveries per event; ` +
       `medians of ${bench.rounds.length / 2} alternated rounds)`,
   );
@@ -386,21 +422,21 @@ export function printDetectionBench(bench: DetectionBench | { name: "detection";
     {
       figure: "events/s (4 clients, 1,000-record batches)",
       "0 rules": a.eventsPerSec,
-      [`${bench.rules} rules`]: b.eventsPerSec,
+      [label]: b.eventsPerSec,
       ratio: ratios.eventsPerSec,
       goal: "≥ 0.85",
     },
     {
       figure: "server CPU µs/event, during ingest",
       "0 rules": a.serverCpuMicrosPerEvent,
-      [`${bench.rules} rules`]: b.serverCpuMicrosPerEvent,
+      [label]: b.serverCpuMicrosPerEvent,
       ratio: ratios.serverCpuMicrosPerEvent,
       goal: "≤ 1.15",
     },
     {
       figure: "server CPU µs/event, until consumers and deliveries done",
       "0 rules": a.serverCpuMicrosPerEventUntilDone,
-      [`${bench.rules} rules`]: b.serverCpuMicrosPerEventUntilDone,
+      [label]: b.serverCpuMicrosPerEventUntilDone,
       ratio: ratios.serverCpuMicrosPerEventUntilDone,
       goal: "≤ 1.15",
     },
@@ -408,6 +444,7 @@ export function printDetectionBench(bench: DetectionBench | { name: "detection";
   console.table(
     bench.rounds.map((r) => ({
       rules: r.rules,
+      sigma: `${r.sigmaRules} (${r.sigmaMatches} matches)`,
       "events/s": r.eventsPerSec,
       "CPU µs/event": r.serverCpuMicrosPerEvent,
       "… until done": r.serverCpuMicrosPerEventUntilDone,

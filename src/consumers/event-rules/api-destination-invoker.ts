@@ -14,7 +14,7 @@ import { TokenBucket } from "./token-bucket.js";
 
 /** EventBridge gives an API destination 5 seconds to answer. */
 const INVOCATION_TIMEOUT_MS = 5_000;
-/** The answer's body is not used: it is discarded unread. */
+/** The answer's body is not used: not kept (a short one is read to its end so its connection is reused). */
 const ANSWER_BYTES_MAX = 0;
 /** Bounds the rate-limit buckets kept in memory. */
 const RATE_LIMITED_DESTINATIONS_MAX = 10_000;

@@ -36,22 +36,61 @@ function isRefusedRequest(error: unknown): boolean {
   return error instanceof TypeError && cause === undefined && error.message !== "fetch failed";
 }
 
+/**
+ * An answer body this small that is not wanted is still read to its end (and dropped), so that its
+ * keep-alive connection can carry the next call; a longer one is cancelled, which closes it.
+ */
+const DRAIN_BYTES_MAX = 64 * 1024;
+
 async function boundedText(response: Response, bytesMax: number): Promise<string> {
-  if (bytesMax === 0 || response.body === null) {
-    await response.body?.cancel();
-    return "";
-  }
+  if (response.body === null) return "";
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  while (size < bytesMax) {
+  while (size < Math.max(bytesMax, DRAIN_BYTES_MAX)) {
     const { done, value } = await reader.read();
     if (done) break;
-    chunks.push(value);
+    if (size < bytesMax) chunks.push(value);
     size += value.byteLength;
   }
   await reader.cancel();
   return Buffer.concat(chunks).subarray(0, bytesMax).toString("utf8");
+}
+
+/** The calls in flight per shutdown signal, which has one listener for all (not one per call, past its limit of 10). */
+const callsByShutdown = new WeakMap<AbortSignal, Set<AbortController>>();
+
+/** Aborts `call` when `shutdown` is; the function returned ends the link. */
+function linkToShutdown(shutdown: AbortSignal, call: AbortController): () => void {
+  let calls = callsByShutdown.get(shutdown);
+  if (calls === undefined) {
+    const linked = new Set<AbortController>();
+    callsByShutdown.set(shutdown, (calls = linked));
+    shutdown.addEventListener("abort", () => linked.forEach((controller) => controller.abort(shutdown.reason)), {
+      once: true,
+    });
+  }
+  calls.add(call);
+  return () => calls.delete(call);
+}
+
+/**
+ * One signal for the call's deadline and the server's shutdown: AbortSignal.timeout and
+ * AbortSignal.any cost more than the rest of a keep-alive call (bench/detection.ts). `done` clears both.
+ */
+function callSignal(timeoutMs: number, shutdown: AbortSignal | undefined): { signal: AbortSignal; done: () => void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException("The call timed out.", "TimeoutError")), timeoutMs);
+  let unlink = (): void => undefined;
+  if (shutdown?.aborted === true) controller.abort(shutdown.reason);
+  else if (shutdown !== undefined) unlink = linkToShutdown(shutdown, controller);
+  return {
+    signal: controller.signal,
+    done: () => {
+      clearTimeout(timer);
+      unlink();
+    },
+  };
 }
 
 /** fetch says only "fetch failed"; the reason (ECONNREFUSED, a timeout) is its cause's. */
@@ -72,8 +111,7 @@ export async function httpCall(
   init: { method: string; headers: Record<string, string>; body?: string },
   options: { timeoutMs: number; shutdown?: AbortSignal; bodyBytesMax: number },
 ): Promise<HttpAnswer> {
-  const timeout = AbortSignal.timeout(options.timeoutMs);
-  const signal = options.shutdown === undefined ? timeout : AbortSignal.any([timeout, options.shutdown]);
+  const { signal, done } = callSignal(options.timeoutMs, options.shutdown);
   try {
     const response = await fetch(url, { ...init, redirect: "manual", signal });
     const text = await boundedText(response, options.bodyBytesMax);
@@ -85,5 +123,7 @@ export async function httpCall(
       });
     }
     throw new NoAnswerError(reasonOf(error, options.timeoutMs, options.shutdown), true, { cause: error });
+  } finally {
+    done();
   }
 }

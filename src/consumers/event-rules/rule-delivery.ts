@@ -46,7 +46,12 @@ export class RuleDelivery {
     const nowMs = (): number => deps.clock.nowMs();
     const rules = new CompiledRules(deps.rules, deps.report);
     const dispatcher = new RuleDispatcher({ ...deps, rules, nowMs });
-    const matcher = new RuleMatcher({ rules, deliveries: deps.deliveries, nowMs, onQueued: () => dispatcher.wake() });
+    const matcher = new RuleMatcher({
+      rules,
+      deliveries: deps.deliveries,
+      nowMs,
+      onQueued: (entries) => dispatcher.queued(entries),
+    });
     const runner = new ConsumerRunner(deps.journal, matcher, {
       quarantine: deps.quarantine,
       onFailure: (error) => deps.report(new Error(`EventBridge rule matching failed (retried): ${String(error)}`)),

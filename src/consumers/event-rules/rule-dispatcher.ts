@@ -34,6 +34,17 @@ const CONCURRENCY = 16;
  */
 const SETTLED_FLUSH_MS = 100;
 const SETTLED_FLUSH_MAX = 256;
+/**
+ * Due deliveries read from the queue beyond the free slots: a finished delivery starts the next one
+ * from memory instead of querying the queue again (a query per delivery, bench/detection.ts).
+ */
+const READ_AHEAD = 64;
+/**
+ * Records of just-queued deliveries kept from the matcher, so that their first attempt needs no
+ * journal read (a random read inflates a whole block per delivery); beyond this, the oldest go and
+ * their deliveries read the journal.
+ */
+const FRESH_ENTRIES_MAX = 4096;
 
 /**
  * Works off the queued deliveries (RuleDeliveryStore): each due one is built from its journal
@@ -47,6 +58,12 @@ export class RuleDispatcher {
   private readonly inFlight = new Set<string>();
   /** Delivered or dropped, waiting to be removed in the next round's one write. */
   private readonly settled = new Map<string, DeliveryKey>();
+  /** Due deliveries read ahead, oldest first, not yet started. */
+  private ready: PendingDelivery[] = [];
+  /** The queue may hold due deliveries that `ready` lacks (new ones queued, `ready` ran out, a full read). */
+  private stale = true;
+  /** Journal entries of deliveries the matcher just queued, by seq (FRESH_ENTRIES_MAX). */
+  private readonly fresh = new Map<number, JournalEntry>();
   private wakeUp: (() => void) | undefined;
   /** A wake that came while no sleep was waiting (a round under way): the next sleep returns at once. */
   private woken = false;
@@ -61,8 +78,21 @@ export class RuleDispatcher {
     this.loop ??= this.run();
   }
 
-  /** New deliveries were queued (or one finished): look again now. */
+  /** New deliveries were queued: look again now. */
   wake(): void {
+    this.stale = true;
+    this.nudge();
+  }
+
+  /** The matcher queued deliveries for these entries: their first attempt takes the record from here. */
+  queued(entries: readonly JournalEntry[]): void {
+    for (const entry of entries) this.fresh.set(entry.seq, entry);
+    while (this.fresh.size > FRESH_ENTRIES_MAX) this.fresh.delete(this.fresh.keys().next().value!);
+    this.wake();
+  }
+
+  /** A slot came free: start what is ready. */
+  private nudge(): void {
     this.woken = true;
     this.wakeUp?.();
   }
@@ -98,23 +128,51 @@ export class RuleDispatcher {
     const slots = (this.deps.concurrency ?? CONCURRENCY) - this.inFlight.size;
     if (slots <= 0) return IDLE_POLL_MS;
     const nowMs = this.deps.nowMs();
-    // Settled deliveries not yet removed still come back from the store: ask for that many more.
-    const limit = slots + this.inFlight.size + this.settled.size;
-    const due = (await this.deps.deliveries.due(nowMs, limit)).filter(
-      (delivery) => !this.inFlight.has(keyOf(delivery)) && !this.settled.has(keyOf(delivery)),
-    );
-    const starting = due.slice(0, slots);
+    if (this.ready.length < slots && this.stale) await this.readDue(nowMs, slots);
+    const starting = this.ready.splice(0, slots);
     if (starting.length > 0) {
-      const fromJournal = starting.filter((delivery) => delivery.origin === "journal");
-      const records = await this.deps.journal.readMany(fromJournal.map((delivery) => delivery.seq));
+      const records = await this.entriesOf(starting.filter((delivery) => delivery.origin === "journal"));
       for (const delivery of starting)
         this.launch(delivery, delivery.origin === "journal" ? records.get(delivery.seq) : undefined);
     }
+    // What is ready starts as slots come free (each end wakes the dispatcher).
+    if (this.ready.length > 0) return IDLE_POLL_MS;
+    this.stale = true;
     const next = await this.deps.deliveries.nextDueAtMs();
     if (next === undefined) return IDLE_POLL_MS;
     // What is due but could not start is in flight: its end wakes the dispatcher.
     if (next <= nowMs && starting.length === 0) return IDLE_POLL_MS;
     return Math.min(IDLE_POLL_MS, Math.max(0, next - nowMs));
+  }
+
+  /** Reads due deliveries into `ready`: as many as the free slots and READ_AHEAD, none already known. */
+  private async readDue(nowMs: number, slots: number): Promise<void> {
+    this.stale = false;
+    const readyKeys = new Set(this.ready.map(keyOf));
+    // Those in flight, settled but not yet removed, or ready still come back from the store: ask for that many more.
+    const limit = slots + READ_AHEAD + this.inFlight.size + this.settled.size + this.ready.length;
+    const due = await this.deps.deliveries.due(nowMs, limit);
+    // A full read may have left due deliveries behind: read again once `ready` runs short.
+    if (due.length === limit) this.stale = true;
+    for (const delivery of due) {
+      const key = keyOf(delivery);
+      if (!this.inFlight.has(key) && !this.settled.has(key) && !readyKeys.has(key)) this.ready.push(delivery);
+    }
+  }
+
+  /** The deliveries' records: those the matcher handed over, the others in one journal read. */
+  private async entriesOf(deliveries: readonly PendingDelivery[]): Promise<Map<number, JournalEntry>> {
+    const entries = new Map<number, JournalEntry>();
+    const missing: number[] = [];
+    for (const { seq } of deliveries) {
+      const entry = this.fresh.get(seq);
+      if (entry !== undefined) entries.set(seq, entry);
+      else missing.push(seq);
+    }
+    for (const seq of entries.keys()) this.fresh.delete(seq);
+    if (missing.length > 0)
+      for (const [seq, entry] of await this.deps.journal.readMany(missing)) entries.set(seq, entry);
+    return entries;
   }
 
   private launch(delivery: PendingDelivery, entry: JournalEntry | undefined): void {
@@ -124,7 +182,7 @@ export class RuleDispatcher {
       .catch(this.deps.report)
       .finally(() => {
         this.inFlight.delete(key);
-        this.wake();
+        this.nudge();
       });
   }
 

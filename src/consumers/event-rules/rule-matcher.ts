@@ -9,8 +9,8 @@ export interface RuleMatcherDeps {
   readonly rules: CompiledRules;
   readonly deliveries: RuleDeliveryStore;
   readonly nowMs: () => number;
-  /** Told after a batch queued deliveries, so the dispatcher tries them at once. */
-  readonly onQueued: () => void;
+  /** Told after a batch queued deliveries, with the entries they are for, so the dispatcher tries them at once. */
+  readonly onQueued: (entries: readonly JournalEntry[]) => void;
 }
 
 /**
@@ -31,12 +31,17 @@ export class RuleMatcher implements Consumer {
   async handle(batch: readonly JournalEntry[]): Promise<void> {
     await this.deps.rules.refresh();
     const queued: PendingDelivery[] = [];
+    const matched: JournalEntry[] = [];
     if (this.deps.rules.size > 0) {
       const nowMs = this.deps.nowMs();
-      for (const entry of batch) queued.push(...this.matches(entry, nowMs));
+      for (const entry of batch) {
+        const deliveries = this.matches(entry, nowMs);
+        if (deliveries.length > 0) matched.push(entry);
+        queued.push(...deliveries);
+      }
     }
     await this.deps.deliveries.enqueue(queued, batch[batch.length - 1]!.seq, "journal");
-    if (queued.length > 0) this.deps.onQueued();
+    if (queued.length > 0) this.deps.onQueued(matched);
   }
 
   async probe(): Promise<void> {

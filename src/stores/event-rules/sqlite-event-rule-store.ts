@@ -1,6 +1,7 @@
 import type Database from "better-sqlite3";
 import type { MasterKey } from "../../lib/secret-envelope.js";
 import { openSchemaDatabase } from "../../lib/sqlite-database.js";
+import { preparedOnce } from "../../lib/sqlite-statement-cache.js";
 import {
   CONNECTION_COLUMNS,
   DESTINATION_COLUMNS,
@@ -120,7 +121,9 @@ const NAME_PAGE = "substr(name, 1, length(?)) = ? AND name > ? ORDER BY name LIM
  */
 export function openSqliteEventRuleStore(path: string, options: { masterKey: MasterKey }): EventRuleStore {
   // An acknowledged rule or target must survive a power cut.
-  const db = openSchemaDatabase(path, { schema: SCHEMA, schemaVersion: SCHEMA_VERSION, synchronous: "FULL", upgrade });
+  const db = preparedOnce(
+    openSchemaDatabase(path, { schema: SCHEMA, schemaVersion: SCHEMA_VERSION, synchronous: "FULL", upgrade }),
+  );
   db.pragma("foreign_keys = ON");
   return new SqliteEventRuleStore(db, options.masterKey);
 }

@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import { openSchemaDatabase } from "../../lib/sqlite-database.js";
+import { preparedOnce } from "../../lib/sqlite-statement-cache.js";
 import {
   failureOfRow,
   failureRecordText,
@@ -86,7 +87,9 @@ const KEY = "rule_arn = ? AND target_id = ? AND origin = ? AND seq = ?";
  */
 export function openSqliteRuleDeliveryStore(path: string): RuleDeliveryStore {
   return new SqliteRuleDeliveryStore(
-    openSchemaDatabase(path, { schema: SCHEMA, schemaVersion: SCHEMA_VERSION, synchronous: "FULL", upgrade }),
+    preparedOnce(
+      openSchemaDatabase(path, { schema: SCHEMA, schemaVersion: SCHEMA_VERSION, synchronous: "FULL", upgrade }),
+    ),
   );
 }
 

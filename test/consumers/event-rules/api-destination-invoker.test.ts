@@ -1,5 +1,7 @@
 import { after, before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { ApiDestinationInvoker } from "../../../src/consumers/event-rules/api-destination-invoker.js";
 import type {
   ApiDestination,
@@ -187,12 +189,39 @@ describe("ApiDestinationInvoker against a real local HTTP endpoint", () => {
     assert.equal(request?.headers.host, new URL(receiver.url).host);
     assert.equal(request?.headers["x-line"], "oneInjected: yes");
     assert.equal(request?.headers["injected"], undefined);
-    assert.equal(request?.headers.connection, "close");
+    assert.notEqual(request?.headers.connection, "close", "the connection is kept for the next call");
     const refused = await invoker.invoke(
       invocation(destination(receiver.url, {}, { type: "API_KEY", apiKeyName: "Upgrade", apiKeyValue: "h2c" })),
     );
     assert.equal(refused.kind, "not-retryable");
     assert.equal(receiver.requests.length, 1);
+  });
+
+  it("a shutdown ends every call in flight as retryable, more calls than an AbortSignal's listener limit", async () => {
+    const started: number[] = [];
+    receiver.answerWith(() => {
+      // Never answers; the shutdown ends the call.
+      started.push(1);
+    });
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      const shutdown = new AbortController();
+      const closing = new ApiDestinationInvoker({ clock, shutdown: shutdown.signal });
+      const calls = Array.from({ length: 16 }, () => closing.invoke(invocation(destination(receiver.url))));
+      while (started.length < 16) await new Promise((resolve) => setImmediate(resolve));
+      shutdown.abort();
+      for (const outcome of await Promise.all(calls))
+        assert.deepEqual(outcome, { kind: "retryable", error: "the server is shutting down" });
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(
+        warnings.filter((warning) => warning.name === "MaxListenersExceededWarning"),
+        [],
+      );
+    } finally {
+      process.off("warning", onWarning);
+    }
   });
 
   it("a shutdown ends the call as retryable", async () => {
@@ -360,5 +389,44 @@ describe("InvocationRateLimitPerSecond", () => {
     } finally {
       await receiver.close();
     }
+  });
+});
+
+describe("ApiDestinationInvoker keeps connections for the next call", () => {
+  let server: Server;
+  let url: string;
+  let connections = 0;
+  let answerBytes = 0;
+
+  before(async () => {
+    server = createServer((request, response) => {
+      request.resume();
+      request.on("end", () => {
+        response.writeHead(200, { "content-type": "text/plain" });
+        response.end("x".repeat(answerBytes));
+      });
+    });
+    server.on("connection", () => connections++);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it("an answer too long to drain closes its connection; calls in turn with short answers share one", async () => {
+    const invoker = new ApiDestinationInvoker();
+    answerBytes = 256 * 1024;
+    connections = 0;
+    for (let i = 0; i < 4; i++)
+      assert.deepEqual(await invoker.invoke(invocation(destination(url))), { kind: "delivered", httpStatus: 200 });
+    assert.ok(connections >= 4, `a cancelled answer's connection is not used again (${connections} for 4 calls)`);
+    answerBytes = 2;
+    connections = 0;
+    for (let i = 0; i < 10; i++)
+      assert.deepEqual(await invoker.invoke(invocation(destination(url))), { kind: "delivered", httpStatus: 200 });
+    // fetch may open another connection while one is being handed back to its pool: fewer, not one.
+    assert.ok(connections < 10, `10 calls in turn opened ${connections} connections`);
   });
 });
