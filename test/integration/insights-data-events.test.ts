@@ -253,6 +253,34 @@ describe("Insights on data events and ListInsightsData through a real server and
     );
   });
 
+  it("answers ListInsightsMetricData with the data series when TrailName is given, as AWS does", async () => {
+    const metric = (extra: string[]) =>
+      ok([
+        "cloudtrail",
+        "list-insights-metric-data",
+        "--region",
+        REGION,
+        "--event-source",
+        "s3.amazonaws.com",
+        "--event-name",
+        "GetObject",
+        "--insight-type",
+        "ApiCallRateInsight",
+        "--period",
+        "60",
+        "--start-time",
+        toEventTime(SPIKE - MINUTE),
+        "--end-time",
+        toEventTime(SPIKE + 2 * MINUTE),
+        ...extra,
+      ]) as Promise<{ TrailARN?: string; Timestamps: unknown[]; Values: number[] }>;
+    const data = await metric(["--trail-name", TRAIL]);
+    assert.equal(data.TrailARN, trailArn);
+    assert.deepEqual(data.Values, [40], "the spike's minute of GetObject, read or write");
+    const management = await metric([]);
+    assert.deepEqual(management.Values, [], "GetObject is no management call");
+  });
+
   it("keeps them out of LookupEvents, management Insights' API", async () => {
     const looked = (await ok(["cloudtrail", "lookup-events", "--event-category", "insight", "--region", REGION])) as {
       Events: unknown[];

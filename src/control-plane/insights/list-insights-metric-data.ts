@@ -73,8 +73,14 @@ function readSeriesKey(input: Record<string, unknown>, context: OperationContext
   };
 }
 
+/**
+ * With `TrailName` the data-event series (as AWS answers it: the parameter is "only provided to
+ * fetch Insights metrics data generated on trails logging data events"); without, the management ones.
+ */
 function readQuery(input: Record<string, unknown>, context: OperationContext): Query {
-  const key = readSeriesKey(input, context);
+  const managementKey = readSeriesKey(input, context);
+  const key: SeriesKey =
+    optionalString(input, "TrailName") === undefined ? managementKey : { ...managementKey, eventCategory: "Data" };
   const period = optionalInteger(input, "Period") ?? 3600;
   if (!(METRIC_PERIODS as readonly number[]).includes(period)) throw invalid("Period must be 60, 300 or 3600.");
   const dataType = optionalString(input, "DataType") ?? "NonZeroData";
@@ -140,6 +146,8 @@ export function listInsightsMetricDataOperation(deps: ListInsightsMetricDataDeps
       trailName === undefined
         ? undefined
         : await resolveTrail(deps.trails, input, "TrailName", context, { mutating: false });
+    // AWS: with TrailName the call also needs cloudtrail:ListInsightsData on the trail.
+    if (trail !== undefined) await context.authorize("cloudtrail:ListInsightsData", trail.trailArn);
     const { points, nextMs } = await page(deps, query, readNextToken(input, query));
     const { key } = query;
     return {
