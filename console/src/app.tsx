@@ -6,6 +6,7 @@ import { SignInPage } from "./pages/sign-in.js";
 import { EventHistoryPage } from "./pages/event-history.js";
 import { TrailsPage } from "./pages/trails.js";
 import { Loading } from "./components/status.js";
+import { localZoneName, TimeZoneContext, usePersistedZone, type ZoneMode } from "./time-zone.js";
 
 // The SQL editor and the charts are most of the bundle: loaded when a page that uses them opens.
 const LakePage = lazy(async () => ({ default: (await import("./pages/lake.js")).LakePage }));
@@ -41,6 +42,7 @@ export function App() {
   const route = useRoute();
   const client = useMemo(() => (session ? cloudTrailClient(session) : undefined), [session]);
   const page = PAGES.find((candidate) => candidate.route === route)!;
+  const timeZone = usePersistedZone();
 
   useEffect(() => {
     document.title = session ? `${page.title} · Cairn` : "Sign in · Cairn";
@@ -62,39 +64,52 @@ export function App() {
   };
   return (
     <SessionContext.Provider value={{ session, client, signOut }}>
-      <div className="shell">
-        <header className="topbar">
-          <a className="brand" href="#/history" aria-label="Cairn home">
-            <span aria-hidden="true">▲</span> Cairn
-          </a>
-          <nav aria-label="Pages">
-            {PAGES.map((candidate) => (
-              <a
-                key={candidate.route}
-                href={`#/${candidate.route}`}
-                aria-current={candidate.route === route ? "page" : undefined}
-              >
-                {candidate.title}
-              </a>
-            ))}
-          </nav>
-          <div className="who">
-            <span title="Account and region">
-              {session.accountId} · {session.region}
-            </span>
-            <span className="key" title="Access key ID">
-              {session.accessKeyId}
-            </span>
-            <button type="button" className="link" onClick={signOut}>
-              Sign out
-            </button>
-          </div>
-        </header>
-        <main id="main">
-          <h1>{page.title}</h1>
-          <Suspense fallback={<Loading label="Loading page…" />}>{page.render()}</Suspense>
-        </main>
-      </div>
+      <TimeZoneContext.Provider value={timeZone}>
+        <div className="shell">
+          <header className="topbar">
+            <a className="brand" href="#/history" aria-label="Cairn home">
+              <span aria-hidden="true">▲</span> Cairn
+            </a>
+            <nav aria-label="Pages">
+              {PAGES.map((candidate) => (
+                <a
+                  key={candidate.route}
+                  href={`#/${candidate.route}`}
+                  aria-current={candidate.route === route ? "page" : undefined}
+                >
+                  {candidate.title}
+                </a>
+              ))}
+            </nav>
+            <div className="who">
+              <label className="zone-switch">
+                Time zone
+                <select
+                  name="timeZone"
+                  value={timeZone.zone}
+                  onChange={(event) => timeZone.setZone(event.target.value as ZoneMode)}
+                >
+                  <option value="utc">UTC</option>
+                  <option value="local">Local ({localZoneName()})</option>
+                </select>
+              </label>
+              <span title="Account and region">
+                {session.accountId} · {session.region}
+              </span>
+              <span className="key" title="Access key ID">
+                {session.accessKeyId}
+              </span>
+              <button type="button" className="link" onClick={signOut}>
+                Sign out
+              </button>
+            </div>
+          </header>
+          <main id="main">
+            <h1>{page.title}</h1>
+            <Suspense fallback={<Loading label="Loading page…" />}>{page.render()}</Suspense>
+          </main>
+        </div>
+      </TimeZoneContext.Provider>
     </SessionContext.Provider>
   );
 }

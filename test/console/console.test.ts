@@ -166,8 +166,8 @@ describe("web console in a real browser", { skip: missing }, () => {
     await page.getByText("No events match").waitFor();
     await page.getByLabel("Time range").selectOption("custom");
     const nowMs = Date.now();
-    await page.getByLabel("From", { exact: true }).fill(localInput(nowMs - 4 * 86_400_000));
-    await page.getByLabel("To", { exact: true }).fill(localInput(nowMs - 2 * 86_400_000));
+    await page.getByLabel(/^From \(UTC\)/).fill(localInput(nowMs - 4 * 86_400_000));
+    await page.getByLabel(/^To \(UTC\)/).fill(localInput(nowMs - 2 * 86_400_000));
     await page.getByRole("button", { name: "Search" }).click();
     await page.getByText(/Page 1 · 5 events/).waitFor();
     const names = await page.locator('table[aria-label="Events"] tbody tr td:nth-child(3)').allInnerTexts();
