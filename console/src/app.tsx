@@ -26,11 +26,24 @@ function routeOf(hash: string): Route {
   return PAGES.find((page) => page.route === name)?.route ?? "history";
 }
 
+/**
+ * The last URL of each page, so that leaving Event history and coming back through the menu finds the
+ * search as it was (the search lives in the URL's query).
+ */
+const lastHashes = new Map<Route, string>();
+
+function remember(hash: string): Route {
+  const route = routeOf(hash);
+  if (hash.includes("?")) lastHashes.set(route, hash);
+  else lastHashes.delete(route);
+  return route;
+}
+
 /** Hash routes keep every page linkable while the server serves one static index.html. */
 function useRoute(): Route {
-  const [route, setRoute] = useState(() => routeOf(window.location.hash));
+  const [route, setRoute] = useState(() => remember(window.location.hash));
   useEffect(() => {
-    const onChange = (): void => setRoute(routeOf(window.location.hash));
+    const onChange = (): void => setRoute(remember(window.location.hash));
     window.addEventListener("hashchange", onChange);
     return () => window.removeEventListener("hashchange", onChange);
   }, []);
@@ -74,7 +87,12 @@ export function App() {
               {PAGES.map((candidate) => (
                 <a
                   key={candidate.route}
-                  href={`#/${candidate.route}`}
+                  // The current page's own link starts it afresh; the others return to where the user left them.
+                  href={
+                    candidate.route === route
+                      ? `#/${candidate.route}`
+                      : (lastHashes.get(candidate.route) ?? `#/${candidate.route}`)
+                  }
                   aria-current={candidate.route === route ? "page" : undefined}
                 >
                   {candidate.title}

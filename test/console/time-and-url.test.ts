@@ -206,6 +206,15 @@ describe("console time zones and shareable searches", { skip: missing }, () => {
     assert.deepEqual(otherWatched.errors, []);
   });
 
+  it("returns to the same search after visiting another page through the menu", async () => {
+    await page.getByRole("link", { name: "Trails" }).click();
+    await page.getByRole("heading", { name: "Trails" }).waitFor();
+    await page.getByRole("link", { name: "Event history" }).click();
+    await page.getByText(/EventName = CairnZoneProbe and ReadOnly = false/).waitFor();
+    assert.equal(await page.getByLabel("Value").inputValue(), "CairnZoneProbe");
+    assert.deepEqual(await nameCells(page), ["CairnZoneProbe"]);
+  });
+
   it("reports no browser errors", () => {
     assert.deepEqual(watched.errors, []);
   });
