@@ -215,6 +215,31 @@ describe("console time zones and shareable searches", { skip: missing }, () => {
     assert.deepEqual(await nameCells(page), ["CairnZoneProbe"]);
   });
 
+  it("live mode keeps to a past range: new events stay out, a late one inside the range comes in", async () => {
+    await page.getByLabel("Lookup attribute").selectOption("");
+    await page.getByLabel("Read-only").selectOption("");
+    await page.getByLabel("Time range").selectOption("custom");
+    await page.getByLabel(/^From \(UTC\)/).fill(`${PROBE_DAY}T12:00`);
+    await page.getByLabel(/^To \(UTC\)/).fill(`${PROBE_DAY}T13:00`);
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByText(/^Page 1 · 1 event$/).waitFor();
+    await page.getByLabel("Live").check();
+    await page.getByText("Live: new events appear as they are recorded (only those inside the chosen range)").waitFor();
+    const named = (eventName: string, nowMs?: number) =>
+      recentRecords(1, { accountId: TEST_ACCOUNT_ID, ...(nowMs !== undefined ? { nowMs } : {}) }).map((record) => ({
+        ...record,
+        eventName,
+        eventSource: "console-test.example.com",
+      }));
+    // One batch, journaled in order: when the late event (12:28Z) shows, the new one was already seen and left out.
+    const batch = [...named("CairnLiveOutside"), ...named("CairnLiveInside", PROBE_MS + 61_000)];
+    const answer = await sendRaw(server.url, ingestCall(batch, CREDENTIALS));
+    assert.equal(answer.status, 200, answer.text);
+    await page.locator('table[aria-label="Events"] tbody tr', { hasText: "CairnLiveInside" }).waitFor();
+    assert.deepEqual(await nameCells(page), ["CairnLiveInside", "CairnZoneProbe"]);
+    await page.getByLabel("Live").uncheck();
+  });
+
   it("reports no browser errors", () => {
     assert.deepEqual(watched.errors, []);
   });

@@ -39,6 +39,24 @@ interface Search {
   readonly filters: AttributeFilter[];
   readonly start: Date;
   readonly end: Date;
+  /** A relative range ("last hour") moves with the clock: live events after its end still belong to it. */
+  readonly openEnded: boolean;
+}
+
+/** What live mode keeps: the search's filters and its time window (events are journaled, not only new, ones). */
+interface LiveWindow {
+  readonly filters: AttributeFilter[];
+  readonly startMs: number;
+  readonly endMs: number | null;
+}
+
+function liveWindowOf(search: Search | undefined): LiveWindow {
+  if (!search) return { filters: [], startMs: 0, endMs: null };
+  return {
+    filters: search.filters,
+    startMs: search.start.getTime(),
+    endMs: search.openEnded ? null : search.end.getTime(),
+  };
 }
 
 interface PageState {
@@ -255,27 +273,29 @@ function useEventPages(client: ReturnType<typeof useSession>["client"]) {
   return { page, loading, error, load };
 }
 
-/** Rows from the live stream that pass the filters in force when live mode was turned on, newest first. */
-function useLiveRows(live: boolean, filters: AttributeFilter[]) {
+/** Rows from the live stream inside the search's filters and time window, newest first. */
+function useLiveRows(live: boolean, search: Search | undefined) {
   const { session } = useSession();
   const [rows, setRows] = useState<HistoryRow[]>([]);
   const [state, setState] = useState("");
-  const key = JSON.stringify(filters);
+  const key = JSON.stringify(liveWindowOf(search));
   useEffect(() => {
     if (!live) return;
     const controller = new AbortController();
-    const active = JSON.parse(key) as AttributeFilter[];
+    const active = JSON.parse(key) as LiveWindow;
+    const inWindow = (row: HistoryRow): boolean =>
+      row.time.getTime() >= active.startMs && (active.endMs === null || row.time.getTime() <= active.endMs);
     void followLiveTail(
       session,
       {
         onRecord: (json) => {
-          const row = rowFromLiveRecord(json, session.region, active);
-          if (row) setRows((current) => [row, ...current].slice(0, LIVE_ROWS_MAX));
+          const row = rowFromLiveRecord(json, session.region, active.filters);
+          if (row && inWindow(row)) setRows((current) => [row, ...current].slice(0, LIVE_ROWS_MAX));
         },
         onState: (next, detail) =>
           setState(
             next === "live"
-              ? "Live: new events appear as they are recorded"
+              ? `Live: new events appear as they are recorded${active.endMs === null ? "" : " (only those inside the chosen range)"}`
               : `${next === "connecting" ? "Connecting" : "Reconnecting"}${detail ? `: ${detail}` : ""}`,
           ),
       },
@@ -305,8 +325,7 @@ export function EventHistoryPage() {
   const [live, setLive] = useState(false);
   const [rerun, setRerun] = useState(0);
   const { page, loading, error, load } = useEventPages(client);
-  const liveFilters = useMemo(() => (search ? search.filters : []), [search]);
-  const liveRows = useLiveRows(live, liveFilters);
+  const liveRows = useLiveRows(live, search);
   const clearLive = liveRows.clear;
   // The search the URL's filters resolved to: pages of it keep its bounds even for "last hour".
   const resolved = useRef<{ key: string; search: Search } | undefined>(undefined);
@@ -319,7 +338,8 @@ export function EventHistoryPage() {
     let target = resolved.current?.key === key ? resolved.current.search : undefined;
     if (!target) {
       const { start, end } = resolveRange(parsed.form.range, Date.now());
-      target = { filters: filtersOf(parsed.form), start, end };
+      const range = parsed.form.range;
+      target = { filters: filtersOf(parsed.form), start, end, openEnded: range.mode !== "custom" || range.end === "" };
       resolved.current = { key, search: target };
       clearLive();
     }
