@@ -192,7 +192,7 @@ describe("web console in a real browser", { skip: missing }, () => {
   });
 
   it("creates a trail that is logging, stops it and deletes it", async () => {
-    await page.getByRole("link", { name: "Trails" }).click();
+    await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Trails" }).click();
     await page.getByText("No trails yet").waitFor();
     await screenshot(page, "trails-empty");
     await page.getByRole("button", { name: "Create trail" }).click();
@@ -222,7 +222,7 @@ describe("web console in a real browser", { skip: missing }, () => {
   });
 
   it("creates an event data store, runs a SQL query and shows its table and chart", async () => {
-    await page.getByRole("link", { name: "Lake" }).click();
+    await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Lake" }).click();
     await page.getByText("No event data stores yet").waitFor();
     await page.getByRole("textbox", { name: "Name" }).fill("console-store");
     await page.getByRole("button", { name: "Create event data store" }).click();
@@ -296,7 +296,7 @@ describe("web console in a real browser", { skip: missing }, () => {
   });
 
   it("draws the dashboard's charts for the store", async () => {
-    await page.getByRole("link", { name: "Dashboard" }).click();
+    await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Dashboard" }).click();
     await page.getByRole("combobox", { name: "Event data store" }).waitFor();
     await page.locator(".widget[data-state]").first().waitFor();
     // The page's policy forbids eval, so the wait polls from here rather than with waitForFunction.
@@ -323,7 +323,7 @@ describe("web console in a real browser", { skip: missing }, () => {
 
   it("fits a phone screen (390×844) without sideways scrolling", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.getByRole("link", { name: "Event history" }).click();
+    await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Event history" }).click();
     await page.getByRole("table", { name: "Events" }).waitFor();
     // A string, because the test's own TypeScript has no DOM types.
     const overflow = (await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")) as number;
@@ -334,7 +334,7 @@ describe("web console in a real browser", { skip: missing }, () => {
       ["Dashboard", "dashboard-390"],
       ["Trails", "trails-390"],
     ] as const) {
-      await page.getByRole("link", { name: link }).click();
+      await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: link }).click();
       await page.getByRole("heading", { name: link }).waitFor();
       await page.waitForLoadState("networkidle");
       const wide = (await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")) as number;
@@ -347,7 +347,7 @@ describe("web console in a real browser", { skip: missing }, () => {
   it("says so when the server is down", async () => {
     // The refused connections are the point here; the browser logs them as failed loads.
     watched.allow(/Failed to load resource: net::ERR_CONNECTION_REFUSED/);
-    await page.getByRole("link", { name: "Event history" }).click();
+    await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Event history" }).click();
     await page.getByRole("table", { name: "Events" }).waitFor();
     await server.stop();
     await page.getByRole("button", { name: "Search" }).click();

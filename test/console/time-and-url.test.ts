@@ -207,12 +207,35 @@ describe("console time zones and shareable searches", { skip: missing }, () => {
   });
 
   it("returns to the same search after visiting another page through the menu", async () => {
-    await page.getByRole("link", { name: "Trails" }).click();
+    await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Trails" }).click();
     await page.getByRole("heading", { name: "Trails" }).waitFor();
-    await page.getByRole("link", { name: "Event history" }).click();
+    await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Event history" }).click();
     await page.getByText(/EventName = CairnZoneProbe and ReadOnly = false/).waitFor();
     assert.equal(await page.getByLabel("Value").inputValue(), "CairnZoneProbe");
     assert.deepEqual(await nameCells(page), ["CairnZoneProbe"]);
+  });
+
+  it("pivots on a clicked user name, keeping the range", async () => {
+    await page.getByLabel("Lookup attribute").selectOption("");
+    await page.getByLabel("Read-only").selectOption("");
+    await page.getByLabel("Time range").selectOption("7d");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByText(/^Page 1 · 50 events$/).waitFor();
+    const link = page.locator('table[aria-label="Events"] tbody tr td:nth-child(4) a.pivot').first();
+    const user = (await link.innerText()).trim();
+    await link.click();
+    await page.getByText(`Username = ${user}`).waitFor();
+    assert.equal(query(page).get("attribute"), "Username");
+    assert.equal(query(page).get("value"), user);
+    assert.equal(query(page).get("range"), "7d");
+    assert.equal(await page.getByLabel("Lookup attribute").inputValue(), "Username");
+    const users = await page.locator('table[aria-label="Events"] tbody tr td:nth-child(4)').allInnerTexts();
+    assert.ok(users.length > 0);
+    assert.ok(
+      users.every((name) => name.trim() === user),
+      users.join(","),
+    );
+    await screenshot(page, "pivot-user");
   });
 
   it("live mode keeps to a past range: new events stay out, a late one inside the range comes in", async () => {

@@ -1,4 +1,4 @@
-import { isValidElement, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { createContext, isValidElement, useCallback, useContext, useEffect, useMemo, useRef, useState } from "react";
 import { LookupEventsCommand, type LookupAttribute } from "@aws-sdk/client-cloudtrail";
 import { createColumnHelper } from "@tanstack/react-table";
 import { useSession } from "../session-context.js";
@@ -67,6 +67,35 @@ interface PageState {
   readonly nextToken: string | undefined;
 }
 
+/** The URL of the current search narrowed to one attribute value (LookupEvents takes one attribute). */
+const PivotContext = createContext<(key: LookupAttributeKey, value: string) => string>(() => "#/history");
+
+/** A value an analyst can click to search by it, keeping the range and read-only choice. */
+function Pivot({ attribute, value }: { attribute: LookupAttributeKey; value: string }) {
+  const href = useContext(PivotContext);
+  if (value === "") return null;
+  const label = ATTRIBUTES.find((candidate) => candidate.key === attribute)?.label ?? attribute;
+  return (
+    <a className="pivot" href={href(attribute, value)} title={`Search by ${label.toLowerCase()} ${value}`}>
+      {value}
+    </a>
+  );
+}
+
+function PivotList({ attribute, values }: { attribute: LookupAttributeKey; values: string[] }) {
+  const unique = [...new Set(values.filter((value) => value !== ""))];
+  return (
+    <span className="wrap">
+      {unique.map((value, index) => (
+        <span key={value}>
+          {index > 0 && ", "}
+          <Pivot attribute={attribute} value={value} />
+        </span>
+      ))}
+    </span>
+  );
+}
+
 const column = createColumnHelper<HistoryRow>();
 const COLUMNS = [
   column.accessor((row) => row.time.getTime(), {
@@ -74,17 +103,31 @@ const COLUMNS = [
     header: "Event time",
     cell: (info) => <ZonedTime date={info.row.original.time} />,
   }),
-  column.accessor("eventName", { header: "Event name" }),
-  column.accessor("username", { header: "User name" }),
-  column.accessor("eventSource", { header: "Event source" }),
+  column.accessor("eventName", {
+    header: "Event name",
+    cell: (info) => <Pivot attribute="EventName" value={info.getValue()} />,
+  }),
+  column.accessor("username", {
+    header: "User name",
+    cell: (info) => <Pivot attribute="Username" value={info.getValue()} />,
+  }),
+  column.accessor("eventSource", {
+    header: "Event source",
+    cell: (info) => <Pivot attribute="EventSource" value={info.getValue()} />,
+  }),
   column.accessor((row) => row.resources.map((resource) => resource.type).join(", "), {
     id: "resourceType",
     header: "Resource type",
+    cell: (info) => (
+      <PivotList attribute="ResourceType" values={info.row.original.resources.map((resource) => resource.type)} />
+    ),
   }),
   column.accessor((row) => row.resources.map((resource) => resource.name).join(", "), {
     id: "resourceName",
     header: "Resource name",
-    cell: (info) => <span className="wrap">{info.getValue()}</span>,
+    cell: (info) => (
+      <PivotList attribute="ResourceName" values={info.row.original.resources.map((resource) => resource.name)} />
+    ),
   }),
   column.accessor("errorCode", {
     header: "Error code",
@@ -100,7 +143,10 @@ function KeyFields({ row }: { row: HistoryRow }) {
     ["Region", record["awsRegion"]],
     ["Source IP address", record["sourceIPAddress"]],
     ["User agent", record["userAgent"]],
-    ["AWS access key", row.accessKeyId],
+    [
+      "AWS access key",
+      row.accessKeyId === "" ? "" : <Pivot key="key" attribute="AccessKeyId" value={row.accessKeyId} />,
+    ],
     ["Read-only", row.readOnly],
     ["Request ID", record["requestID"]],
     ["Error code", record["errorCode"]],
@@ -354,6 +400,11 @@ export function EventHistoryPage() {
     if (next === query) setRerun((count) => count + 1);
     else navigateQuery("history", next);
   };
+  const pivot = useCallback(
+    (attribute: LookupAttributeKey, value: string): string =>
+      `#/history?${historyQueryString({ ...parseHistoryQuery(query).form, attribute, value }, 0)}`,
+    [query],
+  );
   const goToPage = (index: number): void =>
     navigateQuery("history", historyQueryString(parseHistoryQuery(query).form, index));
 
@@ -365,67 +416,69 @@ export function EventHistoryPage() {
   }, [page, liveRows.rows]);
 
   return (
-    <section aria-label="Event history">
-      <HistoryFilters
-        state={state}
-        onChange={setState}
-        onSearch={runSearch}
-        loading={loading}
-        live={live}
-        onLive={setLive}
-      />
-      {live && (
-        <p className="live-state" role="status">
-          <span className="dot" aria-hidden="true" /> {liveRows.state}
-        </p>
-      )}
-      {error && <ErrorBanner title="Lookup failed" message={error} />}
-      <div className="toolbar">
-        <span className="muted" role="status">
-          {page ? summary(page.index, rows.length, page.search) : ""}
-        </span>
-        <div className="buttons">
-          <button
-            type="button"
-            disabled={!page || page.index === 0 || loading || !search}
-            onClick={() => page && goToPage(page.index - 1)}
-          >
-            ← Previous
-          </button>
-          <button
-            type="button"
-            disabled={!page?.nextToken || loading || !search}
-            onClick={() => page?.nextToken && goToPage(page.index + 1)}
-          >
-            Next →
-          </button>
-          <button type="button" disabled={rows.length === 0} onClick={() => download("csv", rows)}>
-            Download CSV
-          </button>
-          <button type="button" disabled={rows.length === 0} onClick={() => download("json", rows)}>
-            Download JSON
-          </button>
-        </div>
-      </div>
-      {loading && !page ? (
-        <Loading label="Looking up events…" />
-      ) : rows.length === 0 && !loading ? (
-        !error && (
-          <EmptyState title="No events match">
-            Widen the time range, clear the attribute, or turn on Live to watch new events arrive.
-          </EmptyState>
-        )
-      ) : (
-        <DataTable
-          label="Events"
-          columns={COLUMNS}
-          data={rows}
-          rowId={(row) => row.eventId}
-          renderExpanded={(row) => <EventDetails row={row} />}
+    <PivotContext.Provider value={pivot}>
+      <section aria-label="Event history">
+        <HistoryFilters
+          state={state}
+          onChange={setState}
+          onSearch={runSearch}
+          loading={loading}
+          live={live}
+          onLive={setLive}
         />
-      )}
-      {loading && page && <Loading label="Loading…" />}
-    </section>
+        {live && (
+          <p className="live-state" role="status">
+            <span className="dot" aria-hidden="true" /> {liveRows.state}
+          </p>
+        )}
+        {error && <ErrorBanner title="Lookup failed" message={error} />}
+        <div className="toolbar">
+          <span className="muted" role="status">
+            {page ? summary(page.index, rows.length, page.search) : ""}
+          </span>
+          <div className="buttons">
+            <button
+              type="button"
+              disabled={!page || page.index === 0 || loading || !search}
+              onClick={() => page && goToPage(page.index - 1)}
+            >
+              ← Previous
+            </button>
+            <button
+              type="button"
+              disabled={!page?.nextToken || loading || !search}
+              onClick={() => page?.nextToken && goToPage(page.index + 1)}
+            >
+              Next →
+            </button>
+            <button type="button" disabled={rows.length === 0} onClick={() => download("csv", rows)}>
+              Download CSV
+            </button>
+            <button type="button" disabled={rows.length === 0} onClick={() => download("json", rows)}>
+              Download JSON
+            </button>
+          </div>
+        </div>
+        {loading && !page ? (
+          <Loading label="Looking up events…" />
+        ) : rows.length === 0 && !loading ? (
+          !error && (
+            <EmptyState title="No events match">
+              Widen the time range, clear the attribute, or turn on Live to watch new events arrive.
+            </EmptyState>
+          )
+        ) : (
+          <DataTable
+            label="Events"
+            columns={COLUMNS}
+            data={rows}
+            rowId={(row) => row.eventId}
+            renderExpanded={(row) => <EventDetails row={row} />}
+          />
+        )}
+        {loading && page && <Loading label="Loading…" />}
+      </section>
+    </PivotContext.Provider>
   );
 }
 
