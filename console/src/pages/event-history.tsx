@@ -70,6 +70,21 @@ interface PageState {
 /** The URL of the current search narrowed to one attribute value (LookupEvents takes one attribute). */
 const PivotContext = createContext<(key: LookupAttributeKey, value: string) => string>(() => "#/history");
 
+/** An ARN or path with line-break chances after each ':' and '/', so it wraps between its parts. */
+function Breakable({ text }: { text: string }) {
+  const parts = text.split(/(?<=[:/])/);
+  return (
+    <>
+      {parts.map((part, index) => (
+        <span key={index}>
+          {part}
+          {index < parts.length - 1 && <wbr />}
+        </span>
+      ))}
+    </>
+  );
+}
+
 /** A value an analyst can click to search by it, keeping the range and read-only choice. */
 function Pivot({ attribute, value }: { attribute: LookupAttributeKey; value: string }) {
   const href = useContext(PivotContext);
@@ -77,7 +92,7 @@ function Pivot({ attribute, value }: { attribute: LookupAttributeKey; value: str
   const label = ATTRIBUTES.find((candidate) => candidate.key === attribute)?.label ?? attribute;
   return (
     <a className="pivot" href={href(attribute, value)} title={`Search by ${label.toLowerCase()} ${value}`}>
-      {value}
+      <Breakable text={value} />
     </a>
   );
 }

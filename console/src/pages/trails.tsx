@@ -49,9 +49,11 @@ function TrailRowView({
       <td>
         <span className={`badge ${logging ? "ok" : ""}`}>{logging ? "Logging" : "Not logging"}</span>
       </td>
-      <td className="wrap">
-        {trail.S3BucketName}
-        {trail.S3KeyPrefix ? `/${trail.S3KeyPrefix}` : ""}
+      <td>
+        <span className="wrap">
+          {trail.S3BucketName}
+          {trail.S3KeyPrefix ? `/${trail.S3KeyPrefix}` : ""}
+        </span>
       </td>
       <td>{trail.HomeRegion}</td>
       <td>{trail.IsMultiRegionTrail ? "Yes" : "No"}</td>
