@@ -319,6 +319,21 @@ describe("web console in a real browser", { skip: missing }, () => {
     const topNames = await page.getByRole("figure", { name: "Top event names" }).innerText();
     assert.match(topNames, /LakeProbeAlpha/);
     await screenshot(page, "dashboard");
+
+    // Cut labels keep their full text as a tooltip; event names lead to their events over the same range.
+    const userTitles = await page
+      .getByRole("figure", { name: "Top users" })
+      .locator(".recharts-yAxis-tick-labels title")
+      .allTextContents();
+    assert.ok(userTitles.length > 0, "the user labels have tooltips");
+    assert.ok(
+      userTitles.every((title) => title.startsWith("arn:aws:iam::")),
+      userTitles.join(","),
+    );
+    await page.getByRole("figure", { name: "Top event names" }).locator('a[href*="value=LakeProbeAlpha"]').click();
+    await page.getByText("EventName = LakeProbeAlpha").waitFor();
+    const names = await page.locator('table[aria-label="Events"] tbody tr td:nth-child(3)').allInnerTexts();
+    assert.deepEqual(names, Array(5).fill("LakeProbeAlpha"));
   });
 
   it("fits a phone screen (390×844) without sideways scrolling", async () => {

@@ -16,6 +16,7 @@ import { ResultChart, type ChartPlan } from "../components/result-chart.js";
 import { RankedChart, type RankedPoint } from "../components/ranked-chart.js";
 import { resolveRange, TimeRangePicker, type TimeRangeValue } from "../components/time-range.js";
 import { formatInstant, useTimeZone, zoneLabel, type ZoneMode } from "../time-zone.js";
+import { historyQueryString } from "../api/history-query.js";
 
 /** The server runs at most 10 queries per account at once; leave room for the Lake page and the CLI. */
 const CONCURRENCY = 4;
@@ -99,6 +100,13 @@ function seriesPlan(table: LakeTable, applied: Applied, value: string, zone: Zon
     value,
     points: keys.map((key) => ({ label: bucketLabel(key, unit, zone), value: counts.get(key) ?? 0 })),
   };
+}
+
+/** Event history for one value over the dashboard's range: the events behind a bar. */
+function historyLink(attribute: "EventName" | "EventSource", value: string, applied: Applied | undefined) {
+  if (!applied || value === "" || value === "(none)") return undefined;
+  const range = { mode: "custom", start: applied.start.toISOString(), end: applied.end.toISOString() } as const;
+  return `#/history?${historyQueryString({ attribute, value, readOnly: "", range }, 0)}`;
 }
 
 function rankedPoints(table: LakeTable): RankedPoint[] {
@@ -322,13 +330,27 @@ function DashboardView({ stores }: { stores: EventDataStore[] }) {
           }
         </Widget>
         <Widget title="Top event names" state={widgets.eventNames} empty={noRows}>
-          {(table) => <RankedChart title="Top event names" points={rankedPoints(table)} valueName="events" />}
+          {(table) => (
+            <RankedChart
+              title="Top event names"
+              points={rankedPoints(table)}
+              valueName="events"
+              linkOf={(label) => historyLink("EventName", label, applied)}
+            />
+          )}
         </Widget>
         <Widget title="Top users" state={widgets.users} empty={noRows}>
           {(table) => <RankedChart title="Top users" points={rankedPoints(table)} valueName="events" />}
         </Widget>
         <Widget title="Top event sources" state={widgets.sources} empty={noRows}>
-          {(table) => <RankedChart title="Top event sources" points={rankedPoints(table)} valueName="events" />}
+          {(table) => (
+            <RankedChart
+              title="Top event sources"
+              points={rankedPoints(table)}
+              valueName="events"
+              linkOf={(label) => historyLink("EventSource", label, applied)}
+            />
+          )}
         </Widget>
         <Widget title="Errors over time" state={widgets.errorsOverTime} wide empty={noRows}>
           {(table) =>
