@@ -166,8 +166,8 @@ describe("web console in a real browser", { skip: missing }, () => {
     await page.getByText("No events match").waitFor();
     await page.getByLabel("Time range").selectOption("custom");
     const nowMs = Date.now();
-    await page.getByLabel("From", { exact: true }).fill(localInput(nowMs - 4 * 86_400_000));
-    await page.getByLabel("To", { exact: true }).fill(localInput(nowMs - 2 * 86_400_000));
+    await page.getByLabel(/^From \(UTC\)/).fill(localInput(nowMs - 4 * 86_400_000));
+    await page.getByLabel(/^To \(UTC\)/).fill(localInput(nowMs - 2 * 86_400_000));
     await page.getByRole("button", { name: "Search" }).click();
     await page.getByText(/Page 1 · 5 events/).waitFor();
     const names = await page.locator('table[aria-label="Events"] tbody tr td:nth-child(3)').allInnerTexts();
@@ -192,7 +192,7 @@ describe("web console in a real browser", { skip: missing }, () => {
   });
 
   it("creates a trail that is logging, stops it and deletes it", async () => {
-    await page.getByRole("link", { name: "Trails" }).click();
+    await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Trails" }).click();
     await page.getByText("No trails yet").waitFor();
     await screenshot(page, "trails-empty");
     await page.getByRole("button", { name: "Create trail" }).click();
@@ -222,7 +222,7 @@ describe("web console in a real browser", { skip: missing }, () => {
   });
 
   it("creates an event data store, runs a SQL query and shows its table and chart", async () => {
-    await page.getByRole("link", { name: "Lake" }).click();
+    await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Lake" }).click();
     await page.getByText("No event data stores yet").waitFor();
     await page.getByRole("textbox", { name: "Name" }).fill("console-store");
     await page.getByRole("button", { name: "Create event data store" }).click();
@@ -296,7 +296,7 @@ describe("web console in a real browser", { skip: missing }, () => {
   });
 
   it("draws the dashboard's charts for the store", async () => {
-    await page.getByRole("link", { name: "Dashboard" }).click();
+    await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Dashboard" }).click();
     await page.getByRole("combobox", { name: "Event data store" }).waitFor();
     await page.locator(".widget[data-state]").first().waitFor();
     // The page's policy forbids eval, so the wait polls from here rather than with waitForFunction.
@@ -319,11 +319,26 @@ describe("web console in a real browser", { skip: missing }, () => {
     const topNames = await page.getByRole("figure", { name: "Top event names" }).innerText();
     assert.match(topNames, /LakeProbeAlpha/);
     await screenshot(page, "dashboard");
+
+    // Cut labels keep their full text as a tooltip; event names lead to their events over the same range.
+    const userTitles = await page
+      .getByRole("figure", { name: "Top users" })
+      .locator(".recharts-yAxis-tick-labels title")
+      .allTextContents();
+    assert.ok(userTitles.length > 0, "the user labels have tooltips");
+    assert.ok(
+      userTitles.every((title) => title.startsWith("arn:aws:iam::")),
+      userTitles.join(","),
+    );
+    await page.getByRole("figure", { name: "Top event names" }).locator('a[href*="value=LakeProbeAlpha"]').click();
+    await page.getByText("EventName = LakeProbeAlpha").waitFor();
+    const names = await page.locator('table[aria-label="Events"] tbody tr td:nth-child(3)').allInnerTexts();
+    assert.deepEqual(names, Array(5).fill("LakeProbeAlpha"));
   });
 
   it("fits a phone screen (390×844) without sideways scrolling", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.getByRole("link", { name: "Event history" }).click();
+    await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Event history" }).click();
     await page.getByRole("table", { name: "Events" }).waitFor();
     // A string, because the test's own TypeScript has no DOM types.
     const overflow = (await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")) as number;
@@ -334,7 +349,7 @@ describe("web console in a real browser", { skip: missing }, () => {
       ["Dashboard", "dashboard-390"],
       ["Trails", "trails-390"],
     ] as const) {
-      await page.getByRole("link", { name: link }).click();
+      await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: link }).click();
       await page.getByRole("heading", { name: link }).waitFor();
       await page.waitForLoadState("networkidle");
       const wide = (await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")) as number;
@@ -347,7 +362,7 @@ describe("web console in a real browser", { skip: missing }, () => {
   it("says so when the server is down", async () => {
     // The refused connections are the point here; the browser logs them as failed loads.
     watched.allow(/Failed to load resource: net::ERR_CONNECTION_REFUSED/);
-    await page.getByRole("link", { name: "Event history" }).click();
+    await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Event history" }).click();
     await page.getByRole("table", { name: "Events" }).waitFor();
     await server.stop();
     await page.getByRole("button", { name: "Search" }).click();

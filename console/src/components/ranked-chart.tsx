@@ -15,17 +15,44 @@ function shortLabel(label: string, max = 22): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
+interface TickProps {
+  readonly x?: number | string;
+  readonly y?: number | string;
+  readonly payload?: { value?: unknown };
+}
+
+/** A bar's label: the full text as a tooltip, and a link when the value can be searched for. */
+function RankedTick({ x = 0, y = 0, payload, display, linkOf }: TickProps & TickOptions) {
+  const full = String(payload?.value ?? "");
+  const text = (
+    <text x={-4} y={0} dy={4} textAnchor="end" fontSize={11} fill="#334155">
+      <title>{full}</title>
+      {display(full)}
+    </text>
+  );
+  const href = linkOf?.(full);
+  return <g transform={`translate(${x},${y})`}>{href ? <a href={href}>{text}</a> : text}</g>;
+}
+
+interface TickOptions {
+  readonly display: (label: string) => string;
+  readonly linkOf?: ((label: string) => string | undefined) | undefined;
+}
+
 /** A "top N" list as horizontal bars, biggest first, so long names stay readable on narrow screens. */
 export function RankedChart({
   title,
   points,
   valueName,
   labelWidth = 160,
+  linkOf,
 }: {
   title: string;
   points: readonly RankedPoint[];
   valueName: string;
   labelWidth?: number;
+  /** Where a label leads (the matching events), if anywhere. */
+  linkOf?: (label: string) => string | undefined;
 }) {
   const data = points.map((point) => ({ label: point.label, value: point.value }));
   // Two principals of different accounts can share a short label (user/alice): add the account's tail.
@@ -55,8 +82,9 @@ export function RankedChart({
             dataKey="label"
             width={labelWidth}
             interval={0}
-            tick={{ fontSize: 11 }}
-            tickFormatter={(label: string) => display.get(label) ?? shortLabel(label)}
+            tick={(props: TickProps) => (
+              <RankedTick {...props} display={(label) => display.get(label) ?? shortLabel(label)} linkOf={linkOf} />
+            )}
           />
           <Tooltip />
           <Bar dataKey="value" name={valueName} fill="#2563eb" maxBarSize={20} isAnimationActive={false} />

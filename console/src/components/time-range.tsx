@@ -1,8 +1,10 @@
+import { fromInputValue, toInputValue, useTimeZone, zoneLabel } from "../time-zone.js";
+
 export type RelativeRange = "1h" | "24h" | "7d" | "90d";
 
 export interface TimeRangeValue {
   readonly mode: RelativeRange | "custom";
-  /** `datetime-local` texts, used when mode is custom. */
+  /** ISO instants ("" when unset), used when mode is custom: the inputs show them in the chosen zone. */
   readonly start: string;
   readonly end: string;
 }
@@ -32,6 +34,10 @@ export function resolveRange(range: TimeRangeValue, nowMs: number): { start: Dat
   return { start: new Date(nowMs - RELATIVE_MS[range.mode]), end: new Date(nowMs) };
 }
 
+export function isRangeMode(text: string): text is TimeRangeValue["mode"] {
+  return Object.hasOwn(LABELS, text);
+}
+
 export function TimeRangePicker({
   value,
   onChange,
@@ -39,6 +45,8 @@ export function TimeRangePicker({
   value: TimeRangeValue;
   onChange: (value: TimeRangeValue) => void;
 }) {
+  const { zone } = useTimeZone();
+  const label = zoneLabel(new Date(), zone);
   return (
     <fieldset className="time-range">
       <legend>Time range</legend>
@@ -56,21 +64,25 @@ export function TimeRangePicker({
       {value.mode === "custom" && (
         <>
           <label>
-            From
+            <span>
+              From <span className="zone">({label})</span>
+            </span>
             <input
               type="datetime-local"
               name="start"
-              value={value.start}
-              onChange={(event) => onChange({ ...value, start: event.target.value })}
+              value={toInputValue(value.start, zone)}
+              onChange={(event) => onChange({ ...value, start: fromInputValue(event.target.value, zone) })}
             />
           </label>
           <label>
-            To
+            <span>
+              To <span className="zone">({label})</span>
+            </span>
             <input
               type="datetime-local"
               name="end"
-              value={value.end}
-              onChange={(event) => onChange({ ...value, end: event.target.value })}
+              value={toInputValue(value.end, zone)}
+              onChange={(event) => onChange({ ...value, end: fromInputValue(event.target.value, zone) })}
             />
           </label>
         </>

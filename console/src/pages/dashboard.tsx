@@ -15,6 +15,8 @@ import { EmptyState, ErrorBanner, Loading } from "../components/status.js";
 import { ResultChart, type ChartPlan } from "../components/result-chart.js";
 import { RankedChart, type RankedPoint } from "../components/ranked-chart.js";
 import { resolveRange, TimeRangePicker, type TimeRangeValue } from "../components/time-range.js";
+import { formatInstant, useTimeZone, zoneLabel, type ZoneMode } from "../time-zone.js";
+import { historyQueryString } from "../api/history-query.js";
 
 /** The server runs at most 10 queries per account at once; leave room for the Lake page and the CLI. */
 const CONCURRENCY = 4;
@@ -71,12 +73,15 @@ function bucketKey(ms: number): string {
   return `${sqlTimestamp(new Date(ms))}.000`;
 }
 
-function bucketLabel(key: string, unit: Unit): string {
-  return unit === "hour" ? `${key.slice(5, 10)} ${key.slice(11, 16)}` : key.slice(0, 10);
+/** Hours in the chosen zone; days are UTC days (the buckets Lake's date_trunc makes), so they keep their UTC date. */
+function bucketLabel(key: string, unit: Unit, zone: ZoneMode): string {
+  if (unit !== "hour") return key.slice(0, 10);
+  const shown = formatInstant(new Date(`${key.slice(0, 19).replace(" ", "T")}Z`), zone, false);
+  return shown.slice(5, 16);
 }
 
 /** A time series with a zero for every empty bucket, so gaps read as "nothing happened". */
-function seriesPlan(table: LakeTable, applied: Applied, value: string): ChartPlan {
+function seriesPlan(table: LakeTable, applied: Applied, value: string, zone: ZoneMode): ChartPlan {
   const unit = unitFor(applied.start, applied.end);
   const step = unit === "hour" ? HOUR_MS : DAY_MS;
   const counts = new Map(table.rows.map((row) => [row[0] ?? "", Number(row[1] ?? 0)]));
@@ -93,8 +98,15 @@ function seriesPlan(table: LakeTable, applied: Applied, value: string): ChartPla
     kind: "line",
     label: unit,
     value,
-    points: keys.map((key) => ({ label: bucketLabel(key, unit), value: counts.get(key) ?? 0 })),
+    points: keys.map((key) => ({ label: bucketLabel(key, unit, zone), value: counts.get(key) ?? 0 })),
   };
+}
+
+/** Event history for one value over the dashboard's range: the events behind a bar. */
+function historyLink(attribute: "EventName" | "EventSource", value: string, applied: Applied | undefined) {
+  if (!applied || value === "" || value === "(none)") return undefined;
+  const range = { mode: "custom", start: applied.start.toISOString(), end: applied.end.toISOString() } as const;
+  return `#/history?${historyQueryString({ attribute, value, readOnly: "", range }, 0)}`;
 }
 
 function rankedPoints(table: LakeTable): RankedPoint[] {
@@ -229,6 +241,7 @@ export function DashboardPage() {
 }
 
 function DashboardView({ stores }: { stores: EventDataStore[] }) {
+  const { zone } = useTimeZone();
   const [storeId, setStoreId] = useState(() => {
     const preferred =
       stores.find((store) => store.Status === "ENABLED") ??
@@ -259,10 +272,9 @@ function DashboardView({ stores }: { stores: EventDataStore[] }) {
     totals?.status === "ready" ? text : totals?.status === "error" ? "–" : "…";
   const unit = applied ? unitFor(applied.start, applied.end) : "day";
   const rangeText = applied
-    ? `${applied.start.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })} – ${applied.end.toLocaleString(
-        undefined,
-        { dateStyle: "medium", timeStyle: "short" },
-      )} · ${unit === "hour" ? "hourly" : "daily"} buckets (UTC)`
+    ? `${formatInstant(applied.start, zone, false)} – ${formatInstant(applied.end, zone, false)} · ${
+        unit === "hour" ? `hourly buckets (${zoneLabel(applied.end, zone)})` : "daily buckets (UTC days)"
+      }`
     : "";
   const noRows = (table: LakeTable): boolean => table.rows.length === 0;
 
@@ -313,20 +325,38 @@ function DashboardView({ stores }: { stores: EventDataStore[] }) {
       </div>
       <div className="grid dashboard-grid">
         <Widget title="Events over time" state={widgets.overTime} wide empty={noRows}>
-          {(table) => applied && <ResultChart plan={seriesPlan(table, applied, "events")} title="Events over time" />}
+          {(table) =>
+            applied && <ResultChart plan={seriesPlan(table, applied, "events", zone)} title="Events over time" />
+          }
         </Widget>
         <Widget title="Top event names" state={widgets.eventNames} empty={noRows}>
-          {(table) => <RankedChart title="Top event names" points={rankedPoints(table)} valueName="events" />}
+          {(table) => (
+            <RankedChart
+              title="Top event names"
+              points={rankedPoints(table)}
+              valueName="events"
+              linkOf={(label) => historyLink("EventName", label, applied)}
+            />
+          )}
         </Widget>
         <Widget title="Top users" state={widgets.users} empty={noRows}>
           {(table) => <RankedChart title="Top users" points={rankedPoints(table)} valueName="events" />}
         </Widget>
         <Widget title="Top event sources" state={widgets.sources} empty={noRows}>
-          {(table) => <RankedChart title="Top event sources" points={rankedPoints(table)} valueName="events" />}
+          {(table) => (
+            <RankedChart
+              title="Top event sources"
+              points={rankedPoints(table)}
+              valueName="events"
+              linkOf={(label) => historyLink("EventSource", label, applied)}
+            />
+          )}
         </Widget>
         <Widget title="Errors over time" state={widgets.errorsOverTime} wide empty={noRows}>
           {(table) =>
-            applied && <ResultChart plan={seriesPlan(table, applied, "errors")} title="Errors over time" height={220} />
+            applied && (
+              <ResultChart plan={seriesPlan(table, applied, "errors", zone)} title="Errors over time" height={220} />
+            )
           }
         </Widget>
       </div>

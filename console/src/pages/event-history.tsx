@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { createContext, isValidElement, useCallback, useContext, useEffect, useMemo, useRef, useState } from "react";
 import { LookupEventsCommand, type LookupAttribute } from "@aws-sdk/client-cloudtrail";
 import { createColumnHelper } from "@tanstack/react-table";
 import { useSession } from "../session-context.js";
@@ -17,7 +17,10 @@ import type { LookupAttributeKey } from "../../../src/consumers/event-history/ev
 import { DataTable } from "../components/data-table.js";
 import { EmptyState, ErrorBanner, Loading } from "../components/status.js";
 import { JsonView } from "../components/json-view.js";
-import { resolveRange, TimeRangePicker, type TimeRangeValue } from "../components/time-range.js";
+import { resolveRange, TimeRangePicker } from "../components/time-range.js";
+import { ZonedTime } from "../components/zoned-time.js";
+import { historyQueryString, parseHistoryQuery, type FilterState } from "../api/history-query.js";
+import { navigateQuery, useHashQuery } from "../hash-query.js";
 
 const ATTRIBUTES: { key: LookupAttributeKey; label: string; placeholder: string }[] = [
   { key: "EventName", label: "Event name", placeholder: "ConsoleLogin" },
@@ -36,14 +39,76 @@ interface Search {
   readonly filters: AttributeFilter[];
   readonly start: Date;
   readonly end: Date;
+  /** A relative range ("last hour") moves with the clock: live events after its end still belong to it. */
+  readonly openEnded: boolean;
+}
+
+/** What live mode keeps: the search's filters and its time window (events are journaled, not only new, ones). */
+interface LiveWindow {
+  readonly filters: AttributeFilter[];
+  readonly startMs: number;
+  readonly endMs: number | null;
+}
+
+function liveWindowOf(search: Search | undefined): LiveWindow {
+  if (!search) return { filters: [], startMs: 0, endMs: null };
+  return {
+    filters: search.filters,
+    startMs: search.start.getTime(),
+    endMs: search.openEnded ? null : search.end.getTime(),
+  };
 }
 
 interface PageState {
+  /** The search these rows answer (the form may already hold the next one). */
+  readonly search: Search;
   readonly rows: HistoryRow[];
-  /** tokens[i] fetches page i; tokens[0] is undefined (the first page). */
-  readonly tokens: (string | undefined)[];
   readonly index: number;
   readonly nextToken: string | undefined;
+}
+
+/** The URL of the current search narrowed to one attribute value (LookupEvents takes one attribute). */
+const PivotContext = createContext<(key: LookupAttributeKey, value: string) => string>(() => "#/history");
+
+/** An ARN or path with line-break chances after each ':' and '/', so it wraps between its parts. */
+function Breakable({ text }: { text: string }) {
+  const parts = text.split(/(?<=[:/])/);
+  return (
+    <>
+      {parts.map((part, index) => (
+        <span key={index}>
+          {part}
+          {index < parts.length - 1 && <wbr />}
+        </span>
+      ))}
+    </>
+  );
+}
+
+/** A value an analyst can click to search by it, keeping the range and read-only choice. */
+function Pivot({ attribute, value }: { attribute: LookupAttributeKey; value: string }) {
+  const href = useContext(PivotContext);
+  if (value === "") return null;
+  const label = ATTRIBUTES.find((candidate) => candidate.key === attribute)?.label ?? attribute;
+  return (
+    <a className="pivot" href={href(attribute, value)} title={`Search by ${label.toLowerCase()} ${value}`}>
+      <Breakable text={value} />
+    </a>
+  );
+}
+
+function PivotList({ attribute, values }: { attribute: LookupAttributeKey; values: string[] }) {
+  const unique = [...new Set(values.filter((value) => value !== ""))];
+  return (
+    <span className="wrap">
+      {unique.map((value, index) => (
+        <span key={value}>
+          {index > 0 && ", "}
+          <Pivot attribute={attribute} value={value} />
+        </span>
+      ))}
+    </span>
+  );
 }
 
 const column = createColumnHelper<HistoryRow>();
@@ -51,19 +116,33 @@ const COLUMNS = [
   column.accessor((row) => row.time.getTime(), {
     id: "time",
     header: "Event time",
-    cell: (info) => <time dateTime={info.row.original.time.toISOString()}>{formatTime(info.row.original.time)}</time>,
+    cell: (info) => <ZonedTime date={info.row.original.time} />,
   }),
-  column.accessor("eventName", { header: "Event name" }),
-  column.accessor("username", { header: "User name" }),
-  column.accessor("eventSource", { header: "Event source" }),
+  column.accessor("eventName", {
+    header: "Event name",
+    cell: (info) => <Pivot attribute="EventName" value={info.getValue()} />,
+  }),
+  column.accessor("username", {
+    header: "User name",
+    cell: (info) => <Pivot attribute="Username" value={info.getValue()} />,
+  }),
+  column.accessor("eventSource", {
+    header: "Event source",
+    cell: (info) => <Pivot attribute="EventSource" value={info.getValue()} />,
+  }),
   column.accessor((row) => row.resources.map((resource) => resource.type).join(", "), {
     id: "resourceType",
     header: "Resource type",
+    cell: (info) => (
+      <PivotList attribute="ResourceType" values={info.row.original.resources.map((resource) => resource.type)} />
+    ),
   }),
   column.accessor((row) => row.resources.map((resource) => resource.name).join(", "), {
     id: "resourceName",
     header: "Resource name",
-    cell: (info) => <span className="wrap">{info.getValue()}</span>,
+    cell: (info) => (
+      <PivotList attribute="ResourceName" values={info.row.original.resources.map((resource) => resource.name)} />
+    ),
   }),
   column.accessor("errorCode", {
     header: "Error code",
@@ -71,19 +150,18 @@ const COLUMNS = [
   }),
 ];
 
-function formatTime(date: Date): string {
-  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
-}
-
 function KeyFields({ row }: { row: HistoryRow }) {
   const record = row.record;
   const fields: [string, unknown][] = [
     ["Event ID", row.eventId],
-    ["Event time", row.time.toISOString()],
+    ["Event time", <ZonedTime key="time" date={row.time} />],
     ["Region", record["awsRegion"]],
     ["Source IP address", record["sourceIPAddress"]],
     ["User agent", record["userAgent"]],
-    ["AWS access key", row.accessKeyId],
+    [
+      "AWS access key",
+      row.accessKeyId === "" ? "" : <Pivot key="key" attribute="AccessKeyId" value={row.accessKeyId} />,
+    ],
     ["Read-only", row.readOnly],
     ["Request ID", record["requestID"]],
     ["Error code", record["errorCode"]],
@@ -92,11 +170,11 @@ function KeyFields({ row }: { row: HistoryRow }) {
   return (
     <dl className="key-fields">
       {fields
-        .filter(([, value]) => typeof value === "string" && value !== "")
+        .filter(([, value]) => (typeof value === "string" && value !== "") || isValidElement(value))
         .map(([name, value]) => (
           <div key={name}>
             <dt>{name}</dt>
-            <dd>{String(value)}</dd>
+            <dd>{isValidElement(value) ? value : String(value)}</dd>
           </div>
         ))}
     </dl>
@@ -110,13 +188,6 @@ function EventDetails({ row }: { row: HistoryRow }) {
       <JsonView json={row.json} label={`Event record ${row.eventId}`} />
     </div>
   );
-}
-
-interface FilterState {
-  readonly attribute: LookupAttributeKey | "";
-  readonly value: string;
-  readonly readOnly: "" | "true" | "false";
-  readonly range: TimeRangeValue;
 }
 
 function filtersOf(state: FilterState): AttributeFilter[] {
@@ -200,33 +271,58 @@ function HistoryFilters({ state, onChange, onSearch, loading, live, onLive }: Hi
   );
 }
 
-/** LookupEvents pages of one search; a newer request makes the answers of older ones stale. */
+function lookupPage(client: ReturnType<typeof useSession>["client"], target: Search, token: string | undefined) {
+  return client.send(
+    new LookupEventsCommand({
+      LookupAttributes: target.filters.map((filter): LookupAttribute => ({
+        AttributeKey: filter.key,
+        AttributeValue: filter.value,
+      })),
+      StartTime: target.start,
+      EndTime: target.end,
+      MaxResults: PAGE_SIZE,
+      ...(token !== undefined ? { NextToken: token } : {}),
+    }),
+  );
+}
+
+/**
+ * LookupEvents pages of one search; a newer request makes the answers of older ones stale. Page
+ * tokens of the current search are remembered, so a page reached by a link (page=3) is walked to
+ * once and back/forward between its pages costs one call each.
+ */
 function useEventPages(client: ReturnType<typeof useSession>["client"]) {
   const [page, setPage] = useState<PageState | undefined>();
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | undefined>();
   const request = useRef(0);
+  const known = useRef<{ search: Search | undefined; tokens: (string | undefined)[] }>({
+    search: undefined,
+    tokens: [undefined],
+  });
   const load = useCallback(
-    async (target: Search, tokens: (string | undefined)[], index: number): Promise<void> => {
+    async (target: Search, index: number): Promise<void> => {
       const ticket = ++request.current;
       setLoading(true);
       setError(undefined);
+      if (known.current.search !== target) known.current = { search: target, tokens: [undefined] };
+      const tokens = known.current.tokens;
       try {
-        const token = tokens[index];
-        const answer = await client.send(
-          new LookupEventsCommand({
-            LookupAttributes: target.filters.map((filter): LookupAttribute => ({
-              AttributeKey: filter.key,
-              AttributeValue: filter.value,
-            })),
-            StartTime: target.start,
-            EndTime: target.end,
-            MaxResults: PAGE_SIZE,
-            ...(token !== undefined ? { NextToken: token } : {}),
-          }),
-        );
-        if (ticket !== request.current) return;
-        setPage({ rows: (answer.Events ?? []).map(rowFromSdkEvent), tokens, index, nextToken: answer.NextToken });
+        let at = Math.min(index, tokens.length - 1);
+        let answer = await lookupPage(client, target, tokens[at]);
+        for (;;) {
+          if (ticket !== request.current) return;
+          if (answer.NextToken) tokens[at + 1] = answer.NextToken;
+          if (at >= index || !answer.NextToken) break;
+          at += 1;
+          answer = await lookupPage(client, target, tokens[at]);
+        }
+        setPage({
+          search: target,
+          rows: (answer.Events ?? []).map(rowFromSdkEvent),
+          index: at,
+          nextToken: answer.NextToken,
+        });
       } catch (problem) {
         if (ticket === request.current) setError(describeError(problem).message);
       } finally {
@@ -238,27 +334,29 @@ function useEventPages(client: ReturnType<typeof useSession>["client"]) {
   return { page, loading, error, load };
 }
 
-/** Rows from the live stream that pass the filters in force when live mode was turned on, newest first. */
-function useLiveRows(live: boolean, filters: AttributeFilter[]) {
+/** Rows from the live stream inside the search's filters and time window, newest first. */
+function useLiveRows(live: boolean, search: Search | undefined) {
   const { session } = useSession();
   const [rows, setRows] = useState<HistoryRow[]>([]);
   const [state, setState] = useState("");
-  const key = JSON.stringify(filters);
+  const key = JSON.stringify(liveWindowOf(search));
   useEffect(() => {
     if (!live) return;
     const controller = new AbortController();
-    const active = JSON.parse(key) as AttributeFilter[];
+    const active = JSON.parse(key) as LiveWindow;
+    const inWindow = (row: HistoryRow): boolean =>
+      row.time.getTime() >= active.startMs && (active.endMs === null || row.time.getTime() <= active.endMs);
     void followLiveTail(
       session,
       {
         onRecord: (json) => {
-          const row = rowFromLiveRecord(json, session.region, active);
-          if (row) setRows((current) => [row, ...current].slice(0, LIVE_ROWS_MAX));
+          const row = rowFromLiveRecord(json, session.region, active.filters);
+          if (row && inWindow(row)) setRows((current) => [row, ...current].slice(0, LIVE_ROWS_MAX));
         },
         onState: (next, detail) =>
           setState(
             next === "live"
-              ? "Live: new events appear as they are recorded"
+              ? `Live: new events appear as they are recorded${active.endMs === null ? "" : " (only those inside the chosen range)"}`
               : `${next === "connecting" ? "Connecting" : "Reconnecting"}${detail ? `: ${detail}` : ""}`,
           ),
       },
@@ -266,7 +364,8 @@ function useLiveRows(live: boolean, filters: AttributeFilter[]) {
     );
     return () => controller.abort();
   }, [live, session, key]);
-  return { rows, state, clear: () => setRows([]) };
+  const clear = useCallback(() => setRows([]), []);
+  return { rows, state, clear };
 }
 
 function download(kind: "csv" | "json", rows: HistoryRow[]): void {
@@ -281,33 +380,48 @@ function download(kind: "csv" | "json", rows: HistoryRow[]): void {
 
 export function EventHistoryPage() {
   const { client } = useSession();
-  const [state, setState] = useState<FilterState>({
-    attribute: "",
-    value: "",
-    readOnly: "",
-    range: { mode: "90d", start: "", end: "" },
-  });
+  const query = useHashQuery();
+  const [state, setState] = useState<FilterState>(() => parseHistoryQuery(query).form);
   const [search, setSearch] = useState<Search | undefined>();
   const [live, setLive] = useState(false);
+  const [rerun, setRerun] = useState(0);
   const { page, loading, error, load } = useEventPages(client);
-  const liveFilters = useMemo(() => (search ? search.filters : []), [search]);
-  const liveRows = useLiveRows(live, liveFilters);
+  const liveRows = useLiveRows(live, search);
+  const clearLive = liveRows.clear;
+  // The search the URL's filters resolved to: pages of it keep its bounds even for "last hour".
+  const resolved = useRef<{ key: string; search: Search } | undefined>(undefined);
+
+  // The URL is the search: a first visit, a shared link, back/forward and the form all land here.
+  useEffect(() => {
+    const parsed = parseHistoryQuery(query);
+    const key = historyQueryString(parsed.form, 0);
+    setState(parsed.form);
+    let target = resolved.current?.key === key ? resolved.current.search : undefined;
+    if (!target) {
+      const { start, end } = resolveRange(parsed.form.range, Date.now());
+      const range = parsed.form.range;
+      target = { filters: filtersOf(parsed.form), start, end, openEnded: range.mode !== "custom" || range.end === "" };
+      resolved.current = { key, search: target };
+      clearLive();
+    }
+    setSearch(target);
+    void load(target, parsed.page);
+  }, [query, rerun, load, clearLive]);
 
   const runSearch = (): void => {
-    const { start, end } = resolveRange(state.range, Date.now());
-    const next: Search = { filters: filtersOf(state), start, end };
-    setSearch(next);
-    liveRows.clear();
-    void load(next, [undefined], 0);
+    // A new search resolves relative ranges again: "last hour" means the hour before this click.
+    resolved.current = undefined;
+    const next = historyQueryString(state, 0);
+    if (next === query) setRerun((count) => count + 1);
+    else navigateQuery("history", next);
   };
-
-  // The first visit shows the newest events straight away, like the CloudTrail console.
-  const searched = useRef(false);
-  useEffect(() => {
-    if (searched.current) return;
-    searched.current = true;
-    runSearch();
-  });
+  const pivot = useCallback(
+    (attribute: LookupAttributeKey, value: string): string =>
+      `#/history?${historyQueryString({ ...parseHistoryQuery(query).form, attribute, value }, 0)}`,
+    [query],
+  );
+  const goToPage = (index: number): void =>
+    navigateQuery("history", historyQueryString(parseHistoryQuery(query).form, index));
 
   const rows = useMemo(() => {
     if (!page) return liveRows.rows;
@@ -317,77 +431,75 @@ export function EventHistoryPage() {
   }, [page, liveRows.rows]);
 
   return (
-    <section aria-label="Event history">
-      <HistoryFilters
-        state={state}
-        onChange={setState}
-        onSearch={runSearch}
-        loading={loading}
-        live={live}
-        onLive={setLive}
-      />
-      {live && (
-        <p className="live-state" role="status">
-          <span className="dot" aria-hidden="true" /> {liveRows.state}
-        </p>
-      )}
-      {error && <ErrorBanner title="Lookup failed" message={error} />}
-      <div className="toolbar">
-        <span className="muted" role="status">
-          {page ? summary(page.index, rows.length, search) : ""}
-        </span>
-        <div className="buttons">
-          <button
-            type="button"
-            disabled={!page || page.index === 0 || loading || !search}
-            onClick={() => search && page && void load(search, page.tokens, page.index - 1)}
-          >
-            ← Previous
-          </button>
-          <button
-            type="button"
-            disabled={!page?.nextToken || loading || !search}
-            onClick={() =>
-              search &&
-              page?.nextToken &&
-              void load(search, [...page.tokens.slice(0, page.index + 1), page.nextToken], page.index + 1)
-            }
-          >
-            Next →
-          </button>
-          <button type="button" disabled={rows.length === 0} onClick={() => download("csv", rows)}>
-            Download CSV
-          </button>
-          <button type="button" disabled={rows.length === 0} onClick={() => download("json", rows)}>
-            Download JSON
-          </button>
-        </div>
-      </div>
-      {loading && !page ? (
-        <Loading label="Looking up events…" />
-      ) : rows.length === 0 && !loading ? (
-        !error && (
-          <EmptyState title="No events match">
-            Widen the time range, clear the attribute, or turn on Live to watch new events arrive.
-          </EmptyState>
-        )
-      ) : (
-        <DataTable
-          label="Events"
-          columns={COLUMNS}
-          data={rows}
-          rowId={(row) => row.eventId}
-          renderExpanded={(row) => <EventDetails row={row} />}
+    <PivotContext.Provider value={pivot}>
+      <section aria-label="Event history">
+        <HistoryFilters
+          state={state}
+          onChange={setState}
+          onSearch={runSearch}
+          loading={loading}
+          live={live}
+          onLive={setLive}
         />
-      )}
-      {loading && page && <Loading label="Loading…" />}
-    </section>
+        {live && (
+          <p className="live-state" role="status">
+            <span className="dot" aria-hidden="true" /> {liveRows.state}
+          </p>
+        )}
+        {error && <ErrorBanner title="Lookup failed" message={error} />}
+        <div className="toolbar">
+          <span className="muted" role="status">
+            {page ? summary(page.index, rows.length, page.search) : ""}
+          </span>
+          <div className="buttons">
+            <button
+              type="button"
+              disabled={!page || page.index === 0 || loading || !search}
+              onClick={() => page && goToPage(page.index - 1)}
+            >
+              ← Previous
+            </button>
+            <button
+              type="button"
+              disabled={!page?.nextToken || loading || !search}
+              onClick={() => page?.nextToken && goToPage(page.index + 1)}
+            >
+              Next →
+            </button>
+            <button type="button" disabled={rows.length === 0} onClick={() => download("csv", rows)}>
+              Download CSV
+            </button>
+            <button type="button" disabled={rows.length === 0} onClick={() => download("json", rows)}>
+              Download JSON
+            </button>
+          </div>
+        </div>
+        {loading && !page ? (
+          <Loading label="Looking up events…" />
+        ) : rows.length === 0 && !loading ? (
+          !error && (
+            <EmptyState title="No events match">
+              Widen the time range, clear the attribute, or turn on Live to watch new events arrive.
+            </EmptyState>
+          )
+        ) : (
+          <DataTable
+            label="Events"
+            columns={COLUMNS}
+            data={rows}
+            rowId={(row) => row.eventId}
+            renderExpanded={(row) => <EventDetails row={row} />}
+          />
+        )}
+        {loading && page && <Loading label="Loading…" />}
+      </section>
+    </PivotContext.Provider>
   );
 }
 
-function summary(index: number, count: number, search: Search | undefined): string {
+function summary(index: number, count: number, search: Search): string {
   const filters =
-    search && search.filters.length > 0
+    search.filters.length > 0
       ? ` · ${search.filters.map((filter) => `${filter.key} = ${filter.value}`).join(" and ")}`
       : "";
   return `Page ${index + 1} · ${count} event${count === 1 ? "" : "s"}${filters}`;

@@ -20,6 +20,7 @@ import { DataTable } from "../components/data-table.js";
 import { EmptyState, ErrorBanner, Loading } from "../components/status.js";
 import { SqlEditor, type SqlEditorHandle } from "../components/sql-editor.js";
 import { planChart, ResultChart } from "../components/result-chart.js";
+import { ZonedTime } from "../components/zoned-time.js";
 
 const RESULTS_PAGE_SIZE = 100;
 const RETENTION_MIN = 7;
@@ -91,10 +92,6 @@ function formatCount(value: number | undefined): string {
   return value === undefined ? "–" : numberFormat.format(value);
 }
 
-function formatDate(date: Date | undefined): string {
-  return date ? date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "–";
-}
-
 function statusTone(status: string | undefined): string {
   if (status === "FINISHED" || status === "ENABLED") return "badge ok";
   if (status === "FAILED" || status === "TIMED_OUT" || status === "PENDING_DELETION") return "badge error";
@@ -131,7 +128,7 @@ function storeColumns() {
       header: "Created",
       cell: (info) => {
         const created = info.row.original.CreatedTimestamp;
-        return created ? <time dateTime={created.toISOString()}>{formatDate(created)}</time> : "–";
+        return <ZonedTime date={created} seconds={false} />;
       },
     }),
   ];

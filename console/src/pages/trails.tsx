@@ -15,15 +15,12 @@ import { trailFormFrom, type TrailFormValue } from "../api/trail-form.js";
 import { EmptyState, ErrorBanner, Loading } from "../components/status.js";
 import { ConfirmDialog } from "../components/confirm-dialog.js";
 import { TrailForm } from "./trail-form.js";
+import { ZonedTime } from "../components/zoned-time.js";
 
 interface TrailRow {
   readonly trail: Trail;
   readonly status: GetTrailStatusCommandOutput | undefined;
   readonly statusError: string | undefined;
-}
-
-function when(date: Date | undefined): string {
-  return date ? date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" }) : "—";
 }
 
 interface TrailRowViewProps {
@@ -52,15 +49,21 @@ function TrailRowView({
       <td>
         <span className={`badge ${logging ? "ok" : ""}`}>{logging ? "Logging" : "Not logging"}</span>
       </td>
-      <td className="wrap">
-        {trail.S3BucketName}
-        {trail.S3KeyPrefix ? `/${trail.S3KeyPrefix}` : ""}
+      <td>
+        <span className="wrap">
+          {trail.S3BucketName}
+          {trail.S3KeyPrefix ? `/${trail.S3KeyPrefix}` : ""}
+        </span>
       </td>
       <td>{trail.HomeRegion}</td>
       <td>{trail.IsMultiRegionTrail ? "Yes" : "No"}</td>
       <td>{trail.LogFileValidationEnabled ? "Enabled" : "Disabled"}</td>
-      <td>{when(status?.LatestDeliveryTime)}</td>
-      <td>{when(status?.LatestDigestDeliveryTime)}</td>
+      <td>
+        <ZonedTime date={status?.LatestDeliveryTime} />
+      </td>
+      <td>
+        <ZonedTime date={status?.LatestDigestDeliveryTime} />
+      </td>
       <td>{lastError ? <span className="badge error">{lastError}</span> : "—"}</td>
       <td>
         <div className="buttons">
