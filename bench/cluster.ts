@@ -1,6 +1,6 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { gunzipSync } from "node:zlib";
@@ -27,6 +27,7 @@ import {
   startBenchServer,
   type BenchServer,
 } from "./server-process.js";
+import { writeBenchResults } from "./results-file.js";
 
 /**
  * One cluster node (PostgreSQL + nats-server + moto, all private to this run) against the embedded
@@ -479,11 +480,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     rate: rate || 2000,
   });
   printClusterBench(result);
-  const directory = resolve(import.meta.dirname, "../../bench/results");
-  mkdirSync(directory, { recursive: true });
-  writeFileSync(
-    join(directory, `cluster-${new Date().toISOString().replace(/[:.]/g, "-")}.json`),
-    JSON.stringify(result, null, 2),
-  );
+  writeBenchResults("cluster", result);
   console.log(JSON.stringify(result, null, 2));
 }

@@ -1,6 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
@@ -13,6 +13,7 @@ import { eventBridgeInProcess, sigmaInProcess, type InProcessEvaluation } from "
 import { loadSamples, recordGenerator } from "./event-history-records.js";
 import { cpuSecondsOf } from "./http-ingest.js";
 import { benchSigner, sendIngest, startBenchServer, type BenchServer } from "./server-process.js";
+import { writeBenchResults } from "./results-file.js";
 
 /**
  * Detection's cost and latency (issue #14, "Performance"):
@@ -485,14 +486,6 @@ export function printDetectionBench(bench: DetectionBench | { name: "detection";
   );
 }
 
-export function writeDetectionResults(bench: unknown): string {
-  const directory = resolve(import.meta.dirname, "../../bench/results");
-  mkdirSync(directory, { recursive: true });
-  const file = join(directory, `detection-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, JSON.stringify(bench, null, 2));
-  return file;
-}
-
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const [events, rounds, latencyRate, latencySeconds] = process.argv.slice(2).map(Number);
   const bench = await benchDetection({
@@ -502,7 +495,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     ...(latencySeconds ? { latencySeconds } : {}),
   });
   printDetectionBench(bench);
-  const file = writeDetectionResults(bench);
+  const file = writeBenchResults("detection", bench);
   console.log(JSON.stringify(bench, null, 2));
   console.log(`written: ${file}`);
 }

@@ -1,6 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { CloudTrailClient, CreateTrailCommand, PutInsightSelectorsCommand } from "@aws-sdk/client-cloudtrail";
@@ -18,6 +18,7 @@ import {
   startBenchServer,
   type BenchServer,
 } from "./server-process.js";
+import { writeBenchResults } from "./results-file.js";
 
 /**
  * Insights (issue #14, decision 0019):
@@ -285,14 +286,6 @@ export function printInsightsBench(bench: InsightsBench | { name: "insights"; sk
   ]);
 }
 
-export function writeInsightsResults(bench: unknown): string {
-  const directory = resolve(import.meta.dirname, "../../bench/results");
-  mkdirSync(directory, { recursive: true });
-  const file = join(directory, `insights-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, JSON.stringify(bench, null, 2));
-  return file;
-}
-
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const [runs, end, events, rounds] = process.argv.slice(2).map(Number);
   const bench = await benchInsights({
@@ -302,7 +295,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     ...(rounds !== undefined && !Number.isNaN(rounds) ? { rounds } : {}),
   });
   printInsightsBench(bench);
-  const file = writeInsightsResults(bench);
+  const file = writeBenchResults("insights", bench);
   console.log(JSON.stringify(bench, null, 2));
   console.log(`written: ${file}`);
 }

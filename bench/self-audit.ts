@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import {
@@ -21,6 +21,7 @@ import {
   startBenchServer,
 } from "./server-process.js";
 import { loadSamples, recordGenerator } from "./event-history-records.js";
+import { writeBenchResults } from "./results-file.js";
 
 /**
  * Read-only API calls under concurrent polling (issue #15): every call's self-audit record is made
@@ -211,10 +212,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     countsArg === undefined ? undefined : countsArg.split(",").map(Number),
   );
   printSelfAuditBench(result);
-  const directory = resolve(import.meta.dirname, "../../bench/results");
-  mkdirSync(directory, { recursive: true });
-  const file = join(directory, `self-audit-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, JSON.stringify(result, null, 2));
+  const file = writeBenchResults("self-audit", result);
   console.log(JSON.stringify(result, null, 2));
   console.error(`written: ${file}`);
 }
