@@ -11,13 +11,14 @@ const SIGMA_MATCH_DETAIL_TYPE = "Sigma Rule Match";
  * records the match names (eventID, eventTime) and, in full, the record that made it (a
  * detection's one record; the one that completed a correlation), when the journal still holds it
  * and the event stays within EventBridge's 256 KB. `region` is that record's; `time` is when the
- * match was made. The id is derived from the match, so a re-delivery carries the same one.
+ * match was made. The id is derived from the match, so a re-delivery carries the same one. `json` is
+ * the event as sent (and measured).
  */
 export function sigmaMatchEventOf(
   match: SigmaMatch,
   record: CloudTrailRecord | undefined,
   fallbackRegion: string,
-): CloudTrailEnvelope {
+): { readonly event: CloudTrailEnvelope; readonly json: string } {
   const summary = {
     ruleId: match.ruleId,
     title: match.title,
@@ -40,7 +41,11 @@ export function sigmaMatchEventOf(
     resources: [],
     detail,
   });
-  if (record === undefined) return envelope(summary);
-  const withRecord = envelope({ ...summary, record });
-  return Buffer.byteLength(JSON.stringify(withRecord)) <= ENVELOPE_BYTES_MAX ? withRecord : envelope(summary);
+  if (record !== undefined) {
+    const event = envelope({ ...summary, record });
+    const json = JSON.stringify(event);
+    if (Buffer.byteLength(json) <= ENVELOPE_BYTES_MAX) return { event, json };
+  }
+  const event = envelope(summary);
+  return { event, json: JSON.stringify(event) };
 }

@@ -39,6 +39,8 @@ export class SigmaMatchRouter {
   private loop: Promise<void> | undefined;
   private stopped = false;
   private wakeUp: (() => void) | undefined;
+  /** The `sigma` cursor as this router last wrote it; read from the store at start and after a failure. */
+  private cursor: number | undefined;
 
   constructor(private readonly deps: SigmaMatchRouterDeps) {}
 
@@ -54,15 +56,17 @@ export class SigmaMatchRouter {
 
   /** Routes the next page of matches; resolves true when the page was full (more may be waiting). */
   async routePage(): Promise<boolean> {
-    const cursor = await this.deps.deliveries.cursor("sigma");
-    const page = await this.deps.matches.matchesAfter(cursor, PAGE);
+    this.cursor ??= await this.deps.deliveries.cursor("sigma");
+    const page = await this.deps.matches.matchesAfter(this.cursor, PAGE);
     if (page.length === 0) return false;
     await this.deps.rules.refresh();
     const nowMs = this.deps.nowMs();
     const fresh = page.filter((match) => nowMs - match.matchedAtMs <= MATCH_AGE_MAX_MS);
     const records = this.deps.rules.size > 0 ? await this.deps.journal.readMany(fresh.map((m) => m.seq)) : new Map();
     const queued = fresh.flatMap((match) => this.deliveriesOf(match, records.get(match.seq)?.json, nowMs));
-    await this.deps.deliveries.enqueue(queued, page[page.length - 1]!.id, "sigma");
+    const throughId = page[page.length - 1]!.id;
+    await this.deps.deliveries.enqueue(queued, throughId, "sigma");
+    this.cursor = throughId;
     if (queued.length > 0) this.deps.onQueued();
     return page.length === PAGE;
   }
@@ -70,6 +74,7 @@ export class SigmaMatchRouter {
   private async run(): Promise<void> {
     while (!this.stopped) {
       const more = await this.routePage().catch((error: unknown) => {
+        this.cursor = undefined;
         this.deps.report(new Error(`Routing Sigma matches to EventBridge rules failed (retried): ${String(error)}`));
         return false;
       });
@@ -79,10 +84,9 @@ export class SigmaMatchRouter {
 
   private deliveriesOf(match: SigmaMatch, recordJson: string | undefined, nowMs: number): PendingDelivery[] {
     const record = recordJson === undefined ? undefined : parsedRecord(recordJson);
-    const event = sigmaMatchEventOf(match, record, this.deps.defaultRegion);
+    const { event, json: eventJson } = sigmaMatchEventOf(match, record, this.deps.defaultRegion);
     const scope = this.deps.rules.inScope(match.accountId, event.region);
     if (scope === undefined) return [];
-    const eventJson = JSON.stringify(event);
     const queued: PendingDelivery[] = [];
     for (const { rule, targets, offer } of scope.forSource(SIGMA_MATCH_SOURCE)) {
       if (rule.createdAtMs > match.matchedAtMs || !patternMatches(offer.pattern, event)) continue;
