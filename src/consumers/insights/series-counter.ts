@@ -54,8 +54,13 @@ function typesOf(record: CloudTrailRecord, category: InsightCategory, errorCode:
   return types;
 }
 
+/**
+ * A record's string as a series key or attribution value. NUL becomes U+FFFD, as in the quarantine:
+ * PostgreSQL text cannot hold NUL, and both backends must count the same series.
+ */
 function text(value: unknown): string | undefined {
-  return typeof value === "string" && value !== "" ? value.slice(0, VALUE_CHARS_MAX) : undefined;
+  if (typeof value !== "string" || value === "") return undefined;
+  return value.slice(0, VALUE_CHARS_MAX).replaceAll("\u0000", "\uFFFD");
 }
 
 function parse(entry: JournalEntry): CloudTrailRecord | undefined {

@@ -171,6 +171,22 @@ describe("Insights consumer", () => {
     await store.close();
   });
 
+  it("keeps NUL out of series and attributions (PostgreSQL text cannot hold it): U+FFFD instead", async () => {
+    const spike = Array.from({ length: 40 }, (_, i) =>
+      call(SPIKE + i * 1000, { userIdentity: spiker, userAgent: "evil\u0000agent", eventName: "Create\u0000User" }),
+    );
+    const { store, insights } = await run(
+      [...history(spike), call(SPIKE + 20 * MINUTE)],
+      ["ApiCallRateInsight"],
+      SPIKE + HOUR,
+    );
+    const [start] = await insights();
+    assert.equal(start!.insightDetails.eventName, "Create\uFFFDUser");
+    const userAgent = start!.insightDetails.insightContext.attributions.find((a) => a.attribute === "userAgent");
+    assert.deepEqual(userAgent!.insight, [{ value: "evil\uFFFDagent", average: 40 }]);
+    await store.close();
+  });
+
   it("counts data calls, read or write, in series of their own, and marks their Insights Data", async () => {
     const data = { eventSource: "s3.amazonaws.com", eventName: "GetObject", readOnly: true, managementEvent: false };
     const reads = Array.from({ length: 40 }, (_, i) =>
