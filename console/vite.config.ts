@@ -11,7 +11,9 @@ export default defineConfig({
     outDir: fileURLToPath(new URL("../dist/console", import.meta.url)),
     emptyOutDir: true,
     chunkSizeWarningLimit: 2000,
-    sourcemap: true,
+    // No source maps: the served console is the product, not its source (issue #16); a developer
+    // who needs them builds with `vite build --sourcemap`.
+    sourcemap: false,
   },
   logLevel: "warn",
 });

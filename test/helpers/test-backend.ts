@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { after } from "node:test";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { startClusterEngines, type ClusterEngines } from "./cluster-engines.js";
+import { clusterEnginesMissingReason, startClusterEngines, type ClusterEngines } from "./cluster-engines.js";
 
 /**
  * The backend `startServerProcess` starts: the embedded default, or, with CAIRN_TEST_BACKEND=cluster,
@@ -34,6 +34,9 @@ export async function backendEnv(dataDir: string): Promise<Record<string, string
   if (TEST_BACKEND === "embedded") return {};
   const known = nodeEnvs.get(dataDir);
   if (known !== undefined) return known;
+  // scripts/run-tests.js skips the cluster pass without them; a file run on its own says what is missing.
+  const missing = clusterEnginesMissingReason("CAIRN_TEST_BACKEND=cluster");
+  if (missing) throw new Error(`CAIRN_TEST_BACKEND=cluster cannot run here: ${missing}`);
   engines ??= startClusterEngines();
   const running = await engines;
   const database = await running.postgres.createDatabase();

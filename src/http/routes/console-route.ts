@@ -57,10 +57,14 @@ export async function registerConsoleRoute(
     prefix: "/console/",
     index: ["index.html"],
     cacheControl: false,
+    // scripts/compress-console.js writes .br and .gz beside each asset at build time.
+    preCompressed: true,
     setHeaders(response, path) {
       response.setHeader("content-security-policy", CONTENT_SECURITY_POLICY);
       response.setHeader("x-content-type-options", "nosniff");
       response.setHeader("referrer-policy", "no-referrer");
+      // The same URL answers Brotli, gzip or plain by Accept-Encoding; a shared cache must keep them apart.
+      response.setHeader("vary", "accept-encoding");
       // Vite fingerprints assets, so they never change under the same name; index.html always revalidates.
       response.setHeader(
         "cache-control",
