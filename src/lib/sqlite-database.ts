@@ -75,3 +75,19 @@ export function openSchemaDatabase(path: string, options: SchemaDatabaseOptions)
     throw error;
   }
 }
+
+/**
+ * Runs `write` (its own transaction) with its commit left unsynced, on a `synchronous: "FULL"` store:
+ * for a commit that only moves a derived consumer's cursor, whose loss in a power cut re-derives the
+ * same nothing from the journal. In WAL mode a power cut loses only a tail of commits, and the next
+ * FULL commit's fsync covers every commit before it, so no FULL commit is ever lost behind it
+ * (decision 0020, point 5).
+ */
+export function commitUnsynced<T>(db: Database.Database, write: () => T): T {
+  db.pragma("synchronous = NORMAL");
+  try {
+    return write();
+  } finally {
+    db.pragma("synchronous = FULL");
+  }
+}

@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import { openSchemaDatabase } from "../../lib/sqlite-database.js";
+import { commitUnsynced, openSchemaDatabase } from "../../lib/sqlite-database.js";
 import { preparedOnce } from "../../lib/sqlite-statement-cache.js";
 import {
   failureOfRow,
@@ -114,7 +114,7 @@ class SqliteRuleDeliveryStore implements RuleDeliveryStore {
   async enqueue(deliveries: readonly PendingDelivery[], throughSeq: number, origin: DeliveryOrigin): Promise<void> {
     this.open();
     assertAllOf(origin, deliveries);
-    this.db.transaction(() => {
+    const commit = this.db.transaction(() => {
       for (const delivery of deliveries) this.insertPending.run(...pendingValues(delivery));
       this.db
         .prepare(
@@ -122,7 +122,10 @@ class SqliteRuleDeliveryStore implements RuleDeliveryStore {
            ON CONFLICT (origin) DO UPDATE SET seq = max(seq, excluded.seq)`,
         )
         .run(origin, throughSeq);
-    })();
+    });
+    // Nothing queued: the cursor alone moves, and a power cut that loses it re-reads records that match nothing.
+    if (deliveries.length === 0) commitUnsynced(this.db, () => commit());
+    else commit();
   }
 
   async due(nowMs: number, limit: number): Promise<PendingDelivery[]> {

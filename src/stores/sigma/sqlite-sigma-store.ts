@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import { openSchemaDatabase } from "../../lib/sqlite-database.js";
+import { commitUnsynced, openSchemaDatabase } from "../../lib/sqlite-database.js";
 import {
   closedStoreError,
   MATCH_INSERT_COLUMNS,
@@ -140,14 +140,14 @@ class SqliteSigmaStore implements SigmaRuleStore, SigmaMatchStore {
       `INSERT INTO sigma_matches (${MATCH_INSERT_COLUMNS}) VALUES (${Array(13).fill("?").join(", ")})
        ON CONFLICT (account_id, match_key) DO NOTHING`,
     );
-    return this.db
-      .transaction(() => {
-        let stored = 0;
-        for (const match of matches) stored += insert.run(...matchValues(match)).changes;
-        this.db.prepare("UPDATE sigma_state SET value = max(value, ?) WHERE name = 'cursor'").run(cursorSeq);
-        return stored;
-      })
-      .immediate();
+    const commit = this.db.transaction(() => {
+      let stored = 0;
+      for (const match of matches) stored += insert.run(...matchValues(match)).changes;
+      this.db.prepare("UPDATE sigma_state SET value = max(value, ?) WHERE name = 'cursor'").run(cursorSeq);
+      return stored;
+    });
+    // A batch without matches moves the cursor alone: replayed after a power cut, it matches nothing again.
+    return matches.length === 0 ? commitUnsynced(this.db, () => commit.immediate()) : commit.immediate();
   }
 
   async listMatches(filter: SigmaMatchFilter): Promise<SigmaMatch[]> {
