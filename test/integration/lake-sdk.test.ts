@@ -4,6 +4,7 @@ import {
   CancelQueryCommand,
   CreateEventDataStoreCommand,
   DeleteEventDataStoreCommand,
+  DescribeQueryCommand,
   GetEventDataStoreCommand,
   GetQueryResultsCommand,
   ListEventDataStoresCommand,
@@ -263,5 +264,32 @@ describe("Lake event data stores and queries through @aws-sdk/client-cloudtrail"
         assert.equal((error as Error).name, "InactiveQueryException");
       }
     }
+  });
+
+  it("holds DescribeQuery and GetQueryResults for a running query until it ends, at most a second", async () => {
+    const created = await east.send(new CreateEventDataStoreCommand({ Name: "waiting" }));
+    const id = created.EventDataStoreArn!.split("/")[1]!;
+    // A quick query: every answer before its end was held about a second, and the end brings the rows.
+    const { QueryId: quick } = await east.send(
+      new StartQueryCommand({ QueryStatement: `SELECT 7 AS n FROM ${id} LIMIT 1` }),
+    );
+    for (;;) {
+      const asked = performance.now();
+      const page = await east.send(new GetQueryResultsCommand({ QueryId: quick }));
+      if (page.QueryStatus === "FINISHED") break;
+      assert.ok(["QUEUED", "RUNNING"].includes(page.QueryStatus!), page.QueryStatus);
+      assert.ok(performance.now() - asked >= 950, "a RUNNING answer comes only after the wait");
+    }
+    // A slow one: DescribeQuery holds its RUNNING answer about a second, and answers its end when it comes.
+    const slow = `WITH s AS (SELECT count(*) AS c FROM ${id}) SELECT count(*) FROM range(20000000000) a, s WHERE a.range % 7 = 3 + s.c`;
+    const { QueryId } = await east.send(new StartQueryCommand({ QueryStatement: slow }));
+    const asked = performance.now();
+    const running = await east.send(new DescribeQueryCommand({ QueryId }));
+    assert.ok(["QUEUED", "RUNNING"].includes(running.QueryStatus!), running.QueryStatus);
+    assert.ok(performance.now() - asked >= 950, "held about a second");
+    const describing = east.send(new DescribeQueryCommand({ QueryId }));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await east.send(new CancelQueryCommand({ QueryId }));
+    assert.equal((await describing).QueryStatus, "CANCELLED", "the held answer is the query's end");
   });
 });

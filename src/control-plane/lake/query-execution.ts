@@ -55,7 +55,11 @@ export async function executeQuery(runtime: QueryRuntime, query: QueryDocument, 
     query.finishedMs = Math.max(deps.nowMs(), started);
     if (plan.target !== undefined && finished === undefined)
       query.deliveryStatus = query.status === "CANCELLED" ? "CANCELLED" : "FAILED";
-    await runtime.save(query);
+    try {
+      await runtime.save(query);
+    } finally {
+      handle.markEnded();
+    }
   }
   // Results are readable with GetQueryResults at once; the files follow (DeliveryStatus PENDING → …).
   if (plan.target !== undefined && finished !== undefined) await deliver(runtime, query, plan.target, finished);

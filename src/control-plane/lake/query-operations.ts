@@ -8,11 +8,18 @@
 import { randomUUID } from "node:crypto";
 import { ApiError } from "../../lib/api-error.js";
 import { optionalInteger, optionalString, optionalTimestampMs } from "../input.js";
-import type { OperationHandler } from "../operation.js";
+import type { OperationContext, OperationHandler } from "../operation.js";
 import { requireActive } from "./eds-input.js";
 import { checkDeliveryBucket, parseDeliveryUri } from "./query-delivery.js";
 import { executeQuery } from "./query-execution.js";
-import { createQueryRuntime, type QueryDocument, type QueryOperationDeps, type QueryRuntime } from "./query-runtime.js";
+import {
+  createQueryRuntime,
+  newRunningQuery,
+  untilEndedOrWaited,
+  type QueryDocument,
+  type QueryOperationDeps,
+  type QueryRuntime,
+} from "./query-runtime.js";
 import type { EventDataStore } from "../../lake/catalog/index.js";
 import { checkStatement, StatementError } from "../../lake/engine/query-engine.js";
 import { partitionRanges, type DateRange } from "../../lake/engine/query-pruning.js";
@@ -115,7 +122,7 @@ async function planPartitions(
 
 /** Saves a new query as running in this process, so CancelQuery finds it as soon as it is listed. */
 async function register(queries: QueryRuntime, query: QueryDocument): Promise<void> {
-  queries.running.set(query.id, { interrupt: () => {}, cancelled: false });
+  queries.running.set(query.id, newRunningQuery());
   try {
     await queries.save(query);
   } catch (error) {
@@ -124,9 +131,20 @@ async function register(queries: QueryRuntime, query: QueryDocument): Promise<vo
   }
 }
 
+/** The caller's query; one still active here is read again after it ends, or after END_WAIT_MS. */
+async function loadAtItsEnd(
+  queries: QueryRuntime,
+  input: Record<string, unknown>,
+  context: OperationContext,
+): Promise<QueryDocument> {
+  const q = await queries.load(input, context);
+  if (q.status !== "QUEUED" && q.status !== "RUNNING") return q;
+  return (await untilEndedOrWaited(queries, q.id)) ? queries.load(input, context) : q;
+}
+
 function describeQueryOperation(queries: QueryRuntime): OperationHandler {
   return async (input, context) => {
-    const q = await queries.load(input, context);
+    const q = await loadAtItsEnd(queries, input, context);
     const elapsed = (q.finishedMs ?? queries.deps.nowMs()) - q.createdMs;
     return {
       output: {
@@ -150,7 +168,7 @@ function describeQueryOperation(queries: QueryRuntime): OperationHandler {
 
 function getQueryResultsOperation(queries: QueryRuntime): OperationHandler {
   return async (input, context) => {
-    const q = await queries.load(input, context);
+    const q = await loadAtItsEnd(queries, input, context);
     const max = optionalInteger(input, "MaxQueryResults") ?? 1000;
     if (max < 1 || max > 1000)
       throw new ApiError("InvalidMaxResultsException", "MaxQueryResults must be between 1 and 1000.");

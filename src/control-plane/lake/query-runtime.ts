@@ -80,6 +80,34 @@ export type QueryOperationDeps = LakeOperationDeps & {
 export interface RunningQuery {
   interrupt: () => void;
   cancelled: boolean;
+  /** Resolves once the query's final document is saved (FINISHED, FAILED, CANCELLED or TIMED_OUT). */
+  readonly ended: Promise<void>;
+  readonly markEnded: () => void;
+}
+
+export function newRunningQuery(): RunningQuery {
+  let markEnded = (): void => undefined;
+  const ended = new Promise<void>((resolve) => (markEnded = resolve));
+  return { interrupt: () => undefined, cancelled: false, ended, markEnded };
+}
+
+/**
+ * How long DescribeQuery and GetQueryResults hold the answer for a query of this process that is
+ * still QUEUED or RUNNING, to answer with its end instead (issue #15): a client polling for a 100 ms
+ * query then needs one call, not a poll every few ms each journaled with its fsync. Well under any
+ * SDK's timeout; a client sees only a slower RUNNING answer.
+ */
+export const END_WAIT_MS = 1_000;
+
+/** Waits, at most END_WAIT_MS, for a query of this process to end; at once for any other. */
+export async function untilEndedOrWaited(runtime: QueryRuntime, queryId: string): Promise<boolean> {
+  const handle = runtime.running.get(queryId);
+  if (handle === undefined) return false;
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, END_WAIT_MS)));
+  await Promise.race([handle.ended, waited]);
+  clearTimeout(timer);
+  return true;
 }
 
 /** Results on disk (`<lake>/results/<query-id>.json`), the latest few also in memory. */
