@@ -16,6 +16,8 @@ import { EmptyState, ErrorBanner, Loading } from "../components/status.js";
 import { ConfirmDialog } from "../components/confirm-dialog.js";
 import { TrailForm } from "./trail-form.js";
 import { ZonedTime } from "../components/zoned-time.js";
+import { useHashQuery } from "../hash-query.js";
+import { TrailDetail } from "./trail-detail.js";
 
 interface TrailRow {
   readonly trail: Trail;
@@ -45,7 +47,9 @@ function TrailRowView({
   const lastError = status?.LatestDeliveryError || status?.LatestDigestDeliveryError || statusError || "";
   return (
     <tr data-trail={name}>
-      <th scope="row">{name}</th>
+      <th scope="row">
+        <a href={`#/trails?${new URLSearchParams({ trail: trail.TrailARN ?? name }).toString()}`}>{name}</a>
+      </th>
       <td>
         <span className={`badge ${logging ? "ok" : ""}`}>{logging ? "Logging" : "Not logging"}</span>
       </td>
@@ -167,7 +171,13 @@ async function describeTrails(client: ReturnType<typeof useSession>["client"]): 
   );
 }
 
+/** The list, or one trail's page when the URL names it (`#/trails?trail=<ARN>`). */
 export function TrailsPage() {
+  const shown = new URLSearchParams(useHashQuery()).get("trail");
+  return shown ? <TrailDetail key={shown} name={shown} /> : <TrailList />;
+}
+
+function TrailList() {
   const { client } = useSession();
   const [rows, setRows] = useState<TrailRow[] | undefined>();
   const [error, setError] = useState<string | undefined>();
