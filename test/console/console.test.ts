@@ -20,6 +20,8 @@ import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords, type RawRecord } from "../helpers/sample-records.js";
 import { browserMissing, launchChromium, screenshot, watchErrors } from "./browser.js";
 import { parseCsv } from "../helpers/csv.js";
+import { pollUntil } from "../helpers/poll.js";
+import { queryAll } from "../lake/lake-client.js";
 
 const CREDENTIALS = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
 const missing = browserMissing();
@@ -296,6 +298,23 @@ describe("web console in a real browser", { skip: missing }, () => {
   });
 
   it("draws the dashboard's charts for the store", async () => {
+    const storeId = (
+      await client.send(new ListEventDataStoresCommand({}))
+    ).EventDataStores![0]!.EventDataStoreArn!.split("/")[1]!;
+    const signals = securitySignals();
+    const answer = await sendRaw(server.url, ingestCall(signals, CREDENTIALS));
+    assert.equal(answer.status, 200, answer.text);
+    const signal = `FROM ${storeId} WHERE eventSource = 'console-signals.example.com' OR eventName = 'ConsoleLogin'`;
+    await pollUntil(
+      async () => (await queryAll(client, `SELECT count(*) AS n ${signal}`)).rows[0]?.[0]?.["n"] === "12",
+      {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+        message: "the sign-in, denied and root probes in the store",
+      },
+    );
+    const root = (await queryAll(client, `SELECT count(*) AS n FROM ${storeId} WHERE userIdentity.type = 'Root'`))
+      .rows[0]![0]!["n"]!;
     await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Dashboard" }).click();
     await page.getByRole("combobox", { name: "Event data store" }).waitFor();
     await page.locator(".widget[data-state]").first().waitFor();
@@ -318,6 +337,11 @@ describe("web console in a real browser", { skip: missing }, () => {
     );
     const topNames = await page.getByRole("figure", { name: "Top event names" }).innerText();
     assert.match(topNames, /LakeProbeAlpha/);
+    const signIns = await page.getByRole("figure", { name: "Console sign-ins" }).innerText();
+    for (const kind of ["With MFA", "Without MFA", "Failed"]) assert.match(signIns, new RegExp(kind));
+    assert.match(await page.getByRole("figure", { name: "Access denied, by user" }).innerText(), /mallory/);
+    assert.match(await page.getByRole("figure", { name: "Root user activity" }).innerText(), /CreateAccessKey/);
+    assert.equal(await page.getByRole("group", { name: "Root user calls" }).locator(".stat").innerText(), root);
     await screenshot(page, "dashboard");
 
     // Cut labels keep their full text as a tooltip; event names lead to their events over the same range.
@@ -326,8 +350,10 @@ describe("web console in a real browser", { skip: missing }, () => {
       .locator(".recharts-yAxis-tick-labels title")
       .allTextContents();
     assert.ok(userTitles.length > 0, "the user labels have tooltips");
+    // Users are named as Event history names them (user name, role, `root`), never by ARN.
+    assert.ok(userTitles.includes("mallory"), userTitles.join(","));
     assert.ok(
-      userTitles.every((title) => title.startsWith("arn:aws:iam::")),
+      userTitles.every((title) => title !== "" && !title.startsWith("arn:")),
       userTitles.join(","),
     );
     await page.getByRole("figure", { name: "Top event names" }).locator('a[href*="value=LakeProbeAlpha"]').click();
@@ -376,3 +402,45 @@ describe("web console in a real browser", { skip: missing }, () => {
     assert.deepEqual(watched.errors, []);
   });
 });
+
+/** Sign-ins with and without MFA and a failed one, refused calls by one user, and root calls: 12 records. */
+function securitySignals(): RawRecord[] {
+  const base = recentRecords(12, { accountId: TEST_ACCOUNT_ID });
+  const user = (name: string) => ({
+    type: "IAMUser",
+    principalId: `AIDA${name.toUpperCase()}`,
+    arn: `arn:aws:iam::${TEST_ACCOUNT_ID}:user/${name}`,
+    accountId: TEST_ACCOUNT_ID,
+    userName: name,
+  });
+  const signIn = (mfa: string, outcome: string) => ({
+    eventSource: "signin.amazonaws.com",
+    eventName: "ConsoleLogin",
+    userIdentity: user("carol"),
+    additionalEventData: { MFAUsed: mfa, LoginTo: "https://console.aws.amazon.com/" },
+    responseElements: { ConsoleLogin: outcome },
+  });
+  const shapes = [
+    ...Array.from({ length: 3 }, () => signIn("Yes", "Success")),
+    ...Array.from({ length: 2 }, () => signIn("No", "Success")),
+    signIn("No", "Failure"),
+    ...Array.from({ length: 4 }, () => ({
+      eventSource: "console-signals.example.com",
+      eventName: "GetSecretValue",
+      userIdentity: user("mallory"),
+      errorCode: "AccessDenied",
+      errorMessage: "User: mallory is not authorized",
+    })),
+    ...Array.from({ length: 2 }, () => ({
+      eventSource: "console-signals.example.com",
+      eventName: "CreateAccessKey",
+      userIdentity: {
+        type: "Root",
+        principalId: TEST_ACCOUNT_ID,
+        arn: `arn:aws:iam::${TEST_ACCOUNT_ID}:root`,
+        accountId: TEST_ACCOUNT_ID,
+      },
+    })),
+  ];
+  return shapes.map((shape, i) => ({ ...base[i]!, ...shape }));
+}

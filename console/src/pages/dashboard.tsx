@@ -20,13 +20,24 @@ import { historyQueryString } from "../api/history-query.js";
 
 /** The server runs at most 10 queries per account at once; leave room for the Lake page and the CLI. */
 const CONCURRENCY = 4;
+const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 const MAX_FILLED_BUCKETS = 5000;
 const TOP_N = 10;
 
-type Unit = "hour" | "day";
-type WidgetId = "totals" | "overTime" | "errorsOverTime" | "eventNames" | "users" | "sources";
+type Unit = "minute" | "hour" | "day";
+type WidgetId =
+  | "totals"
+  | "overTime"
+  | "errorsOverTime"
+  | "eventNames"
+  | "users"
+  | "sources"
+  | "deniedUsers"
+  | "sourceIps"
+  | "signIns"
+  | "root";
 
 interface Applied {
   readonly storeId: string;
@@ -43,11 +54,24 @@ interface WidgetState {
 }
 
 const HAS_ERROR = "errorCode IS NOT NULL AND errorCode <> ''";
-const PRINCIPAL = "COALESCE(userIdentity.arn, userIdentity.userName)";
+/**
+ * Who made the call, as Event history names users: the IAM user or the role behind a session, else
+ * the last part of the ARN (`root`, a federated name), so `user/alice` and `alice` count as one.
+ */
+const PRINCIPAL =
+  "COALESCE(NULLIF(userIdentity.userName, ''), NULLIF(userIdentity.sessionContext.sessionIssuer.userName, ''), " +
+  "NULLIF(regexp_extract(userIdentity.arn, '[^/:]+$'), ''), NULLIF(userIdentity.principalId, ''))";
+/** AccessDenied, Client.UnauthorizedOperation and the like: a caller refused by a policy. */
+const DENIED = "(errorCode LIKE '%AccessDenied%' OR errorCode LIKE '%Unauthorized%' OR errorCode LIKE '%Forbidden%')";
+const MFA_USED = "additionalEventData['MFAUsed']";
 
+/** Buckets from the range: minutes up to 3 hours, hours up to a week, then days (at most ~180 points). */
 function unitFor(start: Date, end: Date): Unit {
-  return end.getTime() - start.getTime() <= 7 * DAY_MS ? "hour" : "day";
+  const span = end.getTime() - start.getTime();
+  return span <= 3 * HOUR_MS ? "minute" : span <= 7 * DAY_MS ? "hour" : "day";
 }
+
+const STEP_MS: Record<Unit, number> = { minute: MINUTE_MS, hour: HOUR_MS, day: DAY_MS };
 
 function queriesFor(applied: Applied): Record<WidgetId, string> {
   const { storeId: id, start, end } = applied;
@@ -57,14 +81,23 @@ function queriesFor(applied: Applied): Record<WidgetId, string> {
     `SELECT ${expression} AS ${alias}, COUNT(*) AS events FROM ${id} WHERE ${where}${extra} ` +
     `GROUP BY 1 ORDER BY events DESC LIMIT ${TOP_N}`;
   return {
-    totals: `SELECT COUNT(*) AS events, SUM(CASE WHEN ${HAS_ERROR} THEN 1 ELSE 0 END) AS errors FROM ${id} WHERE ${where}`,
+    totals:
+      `SELECT COUNT(*) AS events, SUM(CASE WHEN ${HAS_ERROR} THEN 1 ELSE 0 END) AS errors, ` +
+      `SUM(CASE WHEN userIdentity.type = 'Root' THEN 1 ELSE 0 END) AS root FROM ${id} WHERE ${where}`,
     overTime: `SELECT date_trunc('${unit}', eventTime) AS ${unit}, COUNT(*) AS events FROM ${id} WHERE ${where} GROUP BY 1 ORDER BY 1`,
     errorsOverTime:
       `SELECT date_trunc('${unit}', eventTime) AS ${unit}, COUNT(*) AS errors FROM ${id} ` +
       `WHERE ${where} AND ${HAS_ERROR} GROUP BY 1 ORDER BY 1`,
     eventNames: top("eventName", "eventName"),
-    users: top(PRINCIPAL, "principal", ` AND ${PRINCIPAL} IS NOT NULL AND ${PRINCIPAL} <> ''`),
+    users: top(PRINCIPAL, "principal", ` AND ${PRINCIPAL} IS NOT NULL`),
     sources: top("eventSource", "eventSource"),
+    deniedUsers: top(PRINCIPAL, "principal", ` AND ${DENIED} AND ${PRINCIPAL} IS NOT NULL`),
+    sourceIps: top("sourceIPAddress", "sourceIPAddress", " AND sourceIPAddress IS NOT NULL AND sourceIPAddress <> ''"),
+    signIns:
+      `SELECT CASE WHEN responseElements['ConsoleLogin'] = 'Failure' THEN 'Failed' ` +
+      `WHEN ${MFA_USED} = 'Yes' THEN 'With MFA' ELSE 'Without MFA' END AS signIn, COUNT(*) AS events ` +
+      `FROM ${id} WHERE ${where} AND eventName = 'ConsoleLogin' GROUP BY 1 ORDER BY events DESC`,
+    root: top("eventName", "eventName", " AND userIdentity.type = 'Root'"),
   };
 }
 
@@ -73,17 +106,17 @@ function bucketKey(ms: number): string {
   return `${sqlTimestamp(new Date(ms))}.000`;
 }
 
-/** Hours in the chosen zone; days are UTC days (the buckets Lake's date_trunc makes), so they keep their UTC date. */
+/** Hours and minutes in the chosen zone; days are UTC days (the buckets Lake's date_trunc makes), so they keep their UTC date. */
 function bucketLabel(key: string, unit: Unit, zone: ZoneMode): string {
-  if (unit !== "hour") return key.slice(0, 10);
+  if (unit === "day") return key.slice(0, 10);
   const shown = formatInstant(new Date(`${key.slice(0, 19).replace(" ", "T")}Z`), zone, false);
-  return shown.slice(5, 16);
+  return unit === "hour" ? shown.slice(5, 16) : shown.slice(11, 16);
 }
 
 /** A time series with a zero for every empty bucket, so gaps read as "nothing happened". */
 function seriesPlan(table: LakeTable, applied: Applied, value: string, zone: ZoneMode): ChartPlan {
   const unit = unitFor(applied.start, applied.end);
-  const step = unit === "hour" ? HOUR_MS : DAY_MS;
+  const step = STEP_MS[unit];
   const counts = new Map(table.rows.map((row) => [row[0] ?? "", Number(row[1] ?? 0)]));
   const first = Math.floor(applied.start.getTime() / step) * step;
   const last = applied.end.getTime();
@@ -103,7 +136,7 @@ function seriesPlan(table: LakeTable, applied: Applied, value: string, zone: Zon
 }
 
 /** Event history for one value over the dashboard's range: the events behind a bar. */
-function historyLink(attribute: "EventName" | "EventSource", value: string, applied: Applied | undefined) {
+function historyLink(attribute: "EventName" | "EventSource" | "Username", value: string, applied: Applied | undefined) {
   if (!applied || value === "" || value === "(none)") return undefined;
   const range = { mode: "custom", start: applied.start.toISOString(), end: applied.end.toISOString() } as const;
   return `#/history?${historyQueryString({ attribute, value, readOnly: "", range }, 0)}`;
@@ -273,10 +306,11 @@ function DashboardView({ stores }: { stores: EventDataStore[] }) {
   const unit = applied ? unitFor(applied.start, applied.end) : "day";
   const rangeText = applied
     ? `${formatInstant(applied.start, zone, false)} – ${formatInstant(applied.end, zone, false)} · ${
-        unit === "hour" ? `hourly buckets (${zoneLabel(applied.end, zone)})` : "daily buckets (UTC days)"
+        unit === "day"
+          ? "daily buckets (UTC days)"
+          : `${unit === "hour" ? "hourly" : "minute"} buckets (${zoneLabel(applied.end, zone)})`
       }`
     : "";
-  const noRows = (table: LakeTable): boolean => table.rows.length === 0;
 
   return (
     <section aria-label="Dashboard" className="dashboard">
@@ -322,44 +356,103 @@ function DashboardView({ stores }: { stores: EventDataStore[] }) {
           value={totalsText(events > 0 ? `${((errors / events) * 100).toFixed(1)} %` : "–")}
           detail={totals?.status === "ready" ? `${numberFormat.format(errors)} of ${numberFormat.format(events)}` : ""}
         />
+        <StatCard
+          label="Root user calls"
+          value={totalsText(numberFormat.format(Number(totalRow?.[2] || 0)))}
+          detail="calls made with the account's root credentials"
+        />
       </div>
-      <div className="grid dashboard-grid">
-        <Widget title="Events over time" state={widgets.overTime} wide empty={noRows}>
-          {(table) =>
-            applied && <ResultChart plan={seriesPlan(table, applied, "events", zone)} title="Events over time" />
-          }
-        </Widget>
-        <Widget title="Top event names" state={widgets.eventNames} empty={noRows}>
-          {(table) => (
-            <RankedChart
-              title="Top event names"
-              points={rankedPoints(table)}
-              valueName="events"
-              linkOf={(label) => historyLink("EventName", label, applied)}
-            />
-          )}
-        </Widget>
-        <Widget title="Top users" state={widgets.users} empty={noRows}>
-          {(table) => <RankedChart title="Top users" points={rankedPoints(table)} valueName="events" />}
-        </Widget>
-        <Widget title="Top event sources" state={widgets.sources} empty={noRows}>
-          {(table) => (
-            <RankedChart
-              title="Top event sources"
-              points={rankedPoints(table)}
-              valueName="events"
-              linkOf={(label) => historyLink("EventSource", label, applied)}
-            />
-          )}
-        </Widget>
-        <Widget title="Errors over time" state={widgets.errorsOverTime} wide empty={noRows}>
-          {(table) =>
-            applied && (
-              <ResultChart plan={seriesPlan(table, applied, "errors", zone)} title="Errors over time" height={220} />
-            )
-          }
-        </Widget>
-      </div>
+      <DashboardWidgets widgets={widgets} applied={applied} />
     </section>
+  );
+}
+
+function DashboardWidgets({
+  widgets,
+  applied,
+}: {
+  widgets: Partial<Record<WidgetId, WidgetState>>;
+  applied: Applied | undefined;
+}) {
+  const { zone } = useTimeZone();
+  const noRows = (table: LakeTable): boolean => table.rows.length === 0;
+  return (
+    <div className="grid dashboard-grid">
+      <Widget title="Events over time" state={widgets.overTime} wide empty={noRows}>
+        {(table) =>
+          applied && <ResultChart plan={seriesPlan(table, applied, "events", zone)} title="Events over time" />
+        }
+      </Widget>
+      <Widget title="Top event names" state={widgets.eventNames} empty={noRows}>
+        {(table) => (
+          <RankedChart
+            title="Top event names"
+            points={rankedPoints(table)}
+            valueName="events"
+            linkOf={(label) => historyLink("EventName", label, applied)}
+          />
+        )}
+      </Widget>
+      <Widget title="Top users" state={widgets.users} empty={noRows}>
+        {(table) => (
+          <RankedChart
+            title="Top users"
+            points={rankedPoints(table)}
+            valueName="events"
+            linkOf={(label) => historyLink("Username", label, applied)}
+          />
+        )}
+      </Widget>
+      <Widget title="Access denied, by user" state={widgets.deniedUsers} empty={noRows}>
+        {(table) => (
+          <RankedChart
+            title="Access denied, by user"
+            points={rankedPoints(table)}
+            valueName="refused calls"
+            linkOf={(label) => historyLink("Username", label, applied)}
+          />
+        )}
+      </Widget>
+      <Widget title="Top source IP addresses" state={widgets.sourceIps} empty={noRows}>
+        {(table) => <RankedChart title="Top source IP addresses" points={rankedPoints(table)} valueName="events" />}
+      </Widget>
+      <Widget title="Console sign-ins" state={widgets.signIns} empty={noRows}>
+        {(table) => (
+          <RankedChart
+            title="Console sign-ins"
+            points={rankedPoints(table)}
+            valueName="sign-ins"
+            linkOf={() => historyLink("EventName", "ConsoleLogin", applied)}
+          />
+        )}
+      </Widget>
+      <Widget title="Root user activity" state={widgets.root} empty={noRows}>
+        {(table) => (
+          <RankedChart
+            title="Root user activity"
+            points={rankedPoints(table)}
+            valueName="calls"
+            linkOf={() => historyLink("Username", "root", applied)}
+          />
+        )}
+      </Widget>
+      <Widget title="Top event sources" state={widgets.sources} empty={noRows}>
+        {(table) => (
+          <RankedChart
+            title="Top event sources"
+            points={rankedPoints(table)}
+            valueName="events"
+            linkOf={(label) => historyLink("EventSource", label, applied)}
+          />
+        )}
+      </Widget>
+      <Widget title="Errors over time" state={widgets.errorsOverTime} wide empty={noRows}>
+        {(table) =>
+          applied && (
+            <ResultChart plan={seriesPlan(table, applied, "errors", zone)} title="Errors over time" height={220} />
+          )
+        }
+      </Widget>
+    </div>
   );
 }
