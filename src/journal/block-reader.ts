@@ -3,7 +3,7 @@ import { inflatePayload } from "./block-codec.js";
 import { blockChecksumValid, decodePayload, HEADER_BYTES, parseHeader } from "./block-format.js";
 import { invariant } from "./invariant.js";
 import type { BlockLocation, SegmentIndex } from "./segment-index.js";
-import { readExactly, readExactlySync } from "./segment-scan.js";
+import { readExactly } from "./segment-scan.js";
 import type { SegmentStore } from "./segment-store.js";
 
 export interface DecodedBlock {
@@ -55,11 +55,8 @@ export class BlockReader {
 
   private async readBlock(segment: SegmentIndex, blockIndex: number, random: boolean): Promise<DecodedBlock> {
     const location = segment.blocks[blockIndex]!;
-    const handle = await this.store.readHandle(segment);
     const bytes = Buffer.allocUnsafe(location.bytes);
-    // Random reads (an Event history page: ~50 blocks) read on this thread (readExactlySync says why).
-    if (random) readExactlySync(handle, bytes, location.offset);
-    else await readExactly(handle, bytes, location.offset);
+    await readExactly(await this.store.readHandle(segment), bytes, location.offset);
     return decodeBlock(bytes, location, segment.path, random ? this.options.syncInflateBytesMax : -1);
   }
 }

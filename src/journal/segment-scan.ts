@@ -1,4 +1,3 @@
-import { readSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { HEADER_BYTES, blockChecksumValid, parseHeader } from "./block-format.js";
 import { SegmentIndex, type BlockLocation } from "./segment-index.js";
@@ -70,22 +69,6 @@ class ReadAhead {
       await readExactly(this.handle, this.buffer, position);
     }
     return this.buffer.subarray(position - this.start, end - this.start);
-  }
-}
-
-/**
- * As readExactly, on the calling thread. For random reads of single blocks that the page cache
- * almost always holds: a thread-pool round trip per block cost more than the copy, and on a loaded
- * machine each one waits for a pool thread and then for the event loop to be scheduled again. The
- * fd is read at the call, so a handle closed meanwhile (retention) fails with EBADF, never reads
- * another file.
- */
-export function readExactlySync(handle: FileHandle, target: Buffer, position: number): void {
-  let done = 0;
-  while (done < target.length) {
-    const bytesRead = readSync(handle.fd, target, done, target.length - done, position + done);
-    if (bytesRead === 0) throw new Error(`Unexpected end of file at ${position + done}.`);
-    done += bytesRead;
   }
 }
 

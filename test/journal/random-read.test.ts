@@ -8,9 +8,9 @@ import type { JournalAppendItem } from "../../src/journal/journal.js";
 import type { IngestProvenance } from "../../src/model/provenance.js";
 
 /**
- * readMany reads each wanted block on the calling thread (block-reader.ts, readExactlySync) and
- * through the decoded-block cache: every entry comes back exactly, from scattered seqs, neighbours in
- * one block, repeats, entries of very uneven sizes, with and without a cache, with and without provenance.
+ * readMany (an Event history page's records) reads each wanted block once, through the decoded-block
+ * cache: every entry comes back exactly, from scattered seqs, neighbours in one block, repeats,
+ * entries of very uneven sizes, with and without a cache, with and without provenance.
  */
 
 const clock = { nowMs: () => 1_700_000_000_000 };
