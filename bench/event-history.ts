@@ -1,5 +1,5 @@
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
@@ -19,6 +19,7 @@ import {
   recordGenerator,
   type RecordGenerator,
 } from "./event-history-records.js";
+import { writeBenchResults } from "./results-file.js";
 
 /**
  * Event history benchmark: fills a real file journal with N synthetic ~1.2 KB records spread over
@@ -32,6 +33,8 @@ export interface LatencyFigures {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
+  /** Process CPU (every thread, user + system) per query: what the load of a shared machine changes least. */
+  readonly cpuMsPerQuery: number;
   readonly meanEvents: number;
 }
 
@@ -185,11 +188,15 @@ export async function measure(
   for (const [name, factory] of CASES) {
     const times: number[] = [];
     let returned = 0;
+    let cpuMicros = 0;
     for (let q = 0; q < queriesPerCase; q++) {
       const query = factory(pick, position);
+      const cpuBefore = process.cpuUsage();
       const start = performance.now();
       const result = await history.lookup(query);
       times.push(performance.now() - start);
+      const cpu = process.cpuUsage(cpuBefore);
+      cpuMicros += cpu.user + cpu.system;
       returned += result.events.length;
     }
     times.sort((a, b) => a - b);
@@ -199,6 +206,7 @@ export async function measure(
       p50Ms: round(percentile(times, 0.5)),
       p99Ms: round(percentile(times, 0.99)),
       maxMs: round(times.at(-1) ?? 0),
+      cpuMsPerQuery: round(cpuMicros / 1000 / queriesPerCase),
       meanEvents: round(returned / queriesPerCase),
     });
   }
@@ -265,4 +273,11 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const { latencies, ...totals } = result;
   console.log(JSON.stringify(totals, null, 2));
   console.table(latencies);
+  // The machine's load average beside the figures: on a shared machine it explains the p99s.
+  const file = writeBenchResults("event-history", {
+    ...result,
+    loadAverage: loadavg(),
+    arguments: process.argv.slice(2),
+  });
+  console.error(`results: ${file}`);
 }
