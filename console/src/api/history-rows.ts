@@ -3,6 +3,7 @@ import { classifyRecord, lookupEventFromRecord } from "../../../src/consumers/ev
 import { eventHasAttribute } from "../../../src/consumers/event-history/posting-key.js";
 import type { LookupAttributeKey, LookupEvent } from "../../../src/consumers/event-history/event-history.js";
 import type { CloudTrailRecord } from "../../../src/model/record.js";
+import { isConsoleAgent } from "./user-agent.js";
 
 /** One Event history row, whether it came from LookupEvents or from the live stream. */
 export interface HistoryRow {
@@ -123,4 +124,19 @@ export function csvCells(row: HistoryRow): string[] {
     row.accessKeyId,
     row.eventId,
   ];
+}
+
+/**
+ * One of this console's own reads (its LookupEvents, Lake polling, …), recognised by its user agent.
+ * Only reads: a write made from the console (StopLogging, DeleteTrail) is activity an analyst must see.
+ */
+function isOwnConsoleRead(row: HistoryRow): boolean {
+  return row.readOnly === "true" && isConsoleAgent(row.record["userAgent"]);
+}
+
+/** The rows to show and how many of the console's own reads were left out. */
+export function withoutOwnReads(rows: HistoryRow[], hide: boolean): { rows: HistoryRow[]; hidden: number } {
+  if (!hide) return { rows, hidden: 0 };
+  const kept = rows.filter((row) => !isOwnConsoleRead(row));
+  return { rows: kept, hidden: rows.length - kept.length };
 }

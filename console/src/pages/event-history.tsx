@@ -10,6 +10,7 @@ import {
   csvCells,
   rowFromLiveRecord,
   rowFromSdkEvent,
+  withoutOwnReads,
   type AttributeFilter,
   type HistoryRow,
 } from "../api/history-rows.js";
@@ -194,7 +195,7 @@ function filtersOf(state: FilterState): AttributeFilter[] {
   const filters: AttributeFilter[] = [];
   if (state.attribute !== "" && state.value.trim() !== "")
     filters.push({ key: state.attribute, value: state.value.trim() });
-  if (state.readOnly !== "") filters.push({ key: "ReadOnly", value: state.readOnly });
+  if (state.readOnly !== "all") filters.push({ key: "ReadOnly", value: state.readOnly });
   return filters;
 }
 
@@ -205,9 +206,11 @@ interface HistoryFiltersProps {
   readonly loading: boolean;
   readonly live: boolean;
   readonly onLive: (live: boolean) => void;
+  /** Applied at once: it only filters what was already fetched. */
+  readonly onHideOwn: (hide: boolean) => void;
 }
 
-function HistoryFilters({ state, onChange, onSearch, loading, live, onLive }: HistoryFiltersProps) {
+function HistoryFilters({ state, onChange, onSearch, loading, live, onLive, onHideOwn }: HistoryFiltersProps) {
   const set = <K extends keyof FilterState>(key: K, value: FilterState[K]): void =>
     onChange({ ...state, [key]: value });
   const selected = ATTRIBUTES.find((candidate) => candidate.key === state.attribute);
@@ -252,10 +255,19 @@ function HistoryFilters({ state, onChange, onSearch, loading, live, onLive }: Hi
           value={state.readOnly}
           onChange={(event) => set("readOnly", event.target.value as FilterState["readOnly"])}
         >
-          <option value="">All events</option>
-          <option value="true">Read-only</option>
-          <option value="false">Write (not read-only)</option>
+          <option value="false">Write events (false)</option>
+          <option value="true">Read-only events (true)</option>
+          <option value="all">All events</option>
         </select>
+      </label>
+      <label className="inline">
+        <input
+          type="checkbox"
+          name="hideOwn"
+          checked={state.hideOwn}
+          onChange={(event) => onHideOwn(event.target.checked)}
+        />
+        Hide this console&apos;s own reads
       </label>
       <TimeRangePicker value={state.range} onChange={(range) => set("range", range)} />
       <div className="actions">
@@ -378,6 +390,17 @@ function download(kind: "csv" | "json", rows: HistoryRow[]): void {
   }
 }
 
+/** Live rows ahead of the first page (each event once), less the console's own reads when asked. */
+function useShownRows(page: PageState | undefined, liveRows: HistoryRow[], hideOwn: boolean) {
+  const fetched = useMemo(() => {
+    if (!page) return liveRows;
+    if (page.index !== 0 || liveRows.length === 0) return page.rows;
+    const seen = new Set(liveRows.map((row) => row.eventId));
+    return [...liveRows, ...page.rows.filter((row) => !seen.has(row.eventId))];
+  }, [page, liveRows]);
+  return useMemo(() => withoutOwnReads(fetched, hideOwn), [fetched, hideOwn]);
+}
+
 export function EventHistoryPage() {
   const { client } = useSession();
   const query = useHashQuery();
@@ -394,7 +417,8 @@ export function EventHistoryPage() {
   // The URL is the search: a first visit, a shared link, back/forward and the form all land here.
   useEffect(() => {
     const parsed = parseHistoryQuery(query);
-    const key = historyQueryString(parsed.form, 0);
+    // Hiding the console's own reads filters fetched rows: it is not a new search.
+    const key = historyQueryString({ ...parsed.form, hideOwn: false }, 0);
     setState(parsed.form);
     let target = resolved.current?.key === key ? resolved.current.search : undefined;
     if (!target) {
@@ -420,15 +444,15 @@ export function EventHistoryPage() {
       `#/history?${historyQueryString({ ...parseHistoryQuery(query).form, attribute, value }, 0)}`,
     [query],
   );
-  const goToPage = (index: number): void =>
-    navigateQuery("history", historyQueryString(parseHistoryQuery(query).form, index));
+  const applied = parseHistoryQuery(query);
+  const goToPage = (index: number): void => navigateQuery("history", historyQueryString(applied.form, index));
+  const hideOwn = (hide: boolean): void => {
+    setState((current) => ({ ...current, hideOwn: hide }));
+    navigateQuery("history", historyQueryString({ ...applied.form, hideOwn: hide }, applied.page));
+  };
+  const showAll = (): void => navigateQuery("history", historyQueryString({ ...applied.form, readOnly: "all" }, 0));
 
-  const rows = useMemo(() => {
-    if (!page) return liveRows.rows;
-    if (page.index !== 0 || liveRows.rows.length === 0) return page.rows;
-    const seen = new Set(liveRows.rows.map((row) => row.eventId));
-    return [...liveRows.rows, ...page.rows.filter((row) => !seen.has(row.eventId))];
-  }, [page, liveRows.rows]);
+  const { rows, hidden } = useShownRows(page, liveRows.rows, applied.form.hideOwn);
 
   return (
     <PivotContext.Provider value={pivot}>
@@ -440,6 +464,7 @@ export function EventHistoryPage() {
           loading={loading}
           live={live}
           onLive={setLive}
+          onHideOwn={hideOwn}
         />
         {live && (
           <p className="live-state" role="status">
@@ -449,8 +474,13 @@ export function EventHistoryPage() {
         {error && <ErrorBanner title="Lookup failed" message={error} />}
         <div className="toolbar">
           <span className="muted" role="status">
-            {page ? summary(page.index, rows.length, page.search) : ""}
+            {page ? summary(page.index, rows.length, page.search, hidden) : ""}
           </span>
+          {applied.form.readOnly === "false" && (
+            <button type="button" className="link" onClick={showAll}>
+              Show all events (reads too)
+            </button>
+          )}
           <div className="buttons">
             <button
               type="button"
@@ -497,10 +527,11 @@ export function EventHistoryPage() {
   );
 }
 
-function summary(index: number, count: number, search: Search): string {
+function summary(index: number, count: number, search: Search, hidden: number): string {
   const filters =
     search.filters.length > 0
       ? ` · ${search.filters.map((filter) => `${filter.key} = ${filter.value}`).join(" and ")}`
       : "";
-  return `Page ${index + 1} · ${count} event${count === 1 ? "" : "s"}${filters}`;
+  const own = hidden > 0 ? ` · ${hidden} of this console's own read${hidden === 1 ? "" : "s"} hidden` : "";
+  return `Page ${index + 1} · ${count} event${count === 1 ? "" : "s"}${filters}${own}`;
 }

@@ -1,0 +1,194 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  CloudTrailClient,
+  LookupEventsCommand,
+  type Event as SdkEvent,
+  type LookupAttribute,
+} from "@aws-sdk/client-cloudtrail";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import {
+  removeDataDir,
+  startServerProcess,
+  TEST_ACCESS_KEY_ID,
+  TEST_ACCOUNT_ID,
+  TEST_SECRET_ACCESS_KEY,
+  type ServerProcess,
+} from "../helpers/server-process.js";
+import { ingestCall, sendRaw } from "../helpers/signed-request.js";
+import { recentRecords, type RawRecord } from "../helpers/sample-records.js";
+import { browserMissing, launchChromium, screenshot, watchErrors } from "./browser.js";
+
+const CREDENTIALS = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
+const SOURCE = "workbench.example.com";
+const WRITES = 70;
+const READS = 60;
+const missing = browserMissing();
+if (missing !== undefined) process.stderr.write(`\n*** ${missing} ***\n\n`);
+
+async function signIn(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.getByLabel("Access key ID").fill(TEST_ACCESS_KEY_ID);
+  await page.getByLabel("Secret access key").fill(TEST_SECRET_ACCESS_KEY);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Event history" }).waitFor();
+}
+
+/** The texts of one column of the Events table, by its header. */
+async function column(page: Page, header: string): Promise<string[]> {
+  const table = page.locator('table[aria-label="Events"]');
+  const headers = await table.locator("thead th").allInnerTexts();
+  const index = headers.findIndex((text) => text.replace(/[▲▼]/g, "").trim() === header);
+  assert.ok(index >= 0, `no ${header} column in ${headers.join("|")}`);
+  return table.locator(`tbody tr:not(.details) td:nth-child(${index + 1})`).allInnerTexts();
+}
+
+function query(page: Page): URLSearchParams {
+  const hash = new URL(page.url()).hash;
+  return new URLSearchParams(hash.slice(hash.indexOf("?") + 1));
+}
+
+/** Every event LookupEvents returns for these attributes, walking all pages. */
+async function lookupAll(client: CloudTrailClient, attributes: LookupAttribute[], start: Date): Promise<SdkEvent[]> {
+  const events: SdkEvent[] = [];
+  let token: string | undefined;
+  do {
+    const answer = await client.send(
+      new LookupEventsCommand({
+        LookupAttributes: attributes,
+        StartTime: start,
+        EndTime: new Date(),
+        MaxResults: 50,
+        ...(token ? { NextToken: token } : {}),
+      }),
+    );
+    events.push(...(answer.Events ?? []));
+    token = answer.NextToken;
+  } while (token);
+  return events;
+}
+
+function agentOf(event: SdkEvent): string {
+  return String((JSON.parse(event.CloudTrailEvent ?? "{}") as RawRecord)["userAgent"] ?? "");
+}
+
+describe("Event history as an analyst's workbench", { skip: missing }, () => {
+  let server: ServerProcess;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let watched: ReturnType<typeof watchErrors>;
+  let client: CloudTrailClient;
+  const startedAt = new Date(Date.now() - 2 * 3_600_000);
+
+  before(async () => {
+    server = await startServerProcess();
+    client = new CloudTrailClient({ endpoint: server.url, region: "us-east-1", credentials: CREDENTIALS });
+    // Writes and reads of one source, more than two pages of each, all inside the last hour.
+    const records = recentRecords(WRITES + READS, { accountId: TEST_ACCOUNT_ID, spreadMs: 3_000_000 }).map(
+      (record, index) => ({
+        ...record,
+        eventSource: SOURCE,
+        eventName: index < WRITES ? "WorkbenchWrite" : "WorkbenchRead",
+        readOnly: index >= WRITES,
+        errorCode: index % 10 === 0 ? "AccessDenied" : undefined,
+      }),
+    );
+    const answer = await sendRaw(server.url, ingestCall(records, CREDENTIALS));
+    assert.equal(answer.status, 200, answer.text);
+    browser = await launchChromium();
+    context = await browser.newContext({
+      viewport: { width: 1280, height: 800 },
+      timezoneId: "UTC",
+      acceptDownloads: true,
+    });
+    page = await context.newPage();
+    watched = watchErrors(page);
+  });
+
+  after(async () => {
+    await context?.close().catch(() => undefined);
+    await browser?.close().catch(() => undefined);
+    await server?.stop();
+    if (server) removeDataDir(server.dataDir);
+  });
+
+  it("shows write events only by default, as the AWS console does, and all events with one click", async () => {
+    await signIn(page, `${server.url}/console/#/history?range=1h`);
+    assert.equal(await page.getByLabel("Read-only").inputValue(), "false");
+    await page.getByText(/^Page 1 · 50 events · ReadOnly = false$/).waitFor();
+    const names = await column(page, "Event name");
+    assert.equal(names.length, 50);
+    assert.ok(
+      names.every((name) => name === "WorkbenchWrite"),
+      names.join(","),
+    );
+    await screenshot(page, "history-write-only-default");
+
+    await page.getByRole("button", { name: "Show all events (reads too)" }).click();
+    await page.waitForURL((url) => url.hash.includes("readOnly=all"));
+    await page.getByText(/^Page 1 · 50 events$/).waitFor();
+    assert.equal(await page.getByLabel("Read-only").inputValue(), "all");
+    // The console's own LookupEvents (reads) are newest: they come first now.
+    assert.ok((await column(page, "Event name")).includes("LookupEvents"));
+    assert.equal(await page.getByRole("button", { name: "Show all events (reads too)" }).count(), 0);
+  });
+
+  it("hides the console's own reads but never a StopLogging made from the console", async () => {
+    await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Trails" }).click();
+    await page.getByRole("button", { name: "Create trail" }).click();
+    await page.getByLabel("Trail name").fill("workbench-trail");
+    await page.getByLabel("S3 bucket").fill("workbench-bucket");
+    await page.getByRole("button", { name: "Create trail" }).click();
+    await page.getByText("Trail workbench-trail created and logging.").waitFor();
+    await page.getByRole("button", { name: "Stop logging workbench-trail" }).click();
+    await page.locator('tr[data-trail="workbench-trail"]').getByText("Not logging").waitFor();
+
+    // The server recorded the console's StopLogging with the console's user agent, as a write.
+    const [stop] = await lookupAll(client, [{ AttributeKey: "EventName", AttributeValue: "StopLogging" }], startedAt);
+    assert.ok(stop);
+    assert.match(agentOf(stop), /(^|\s)cairn-console\/1(\s|$)/);
+    assert.equal(stop.ReadOnly, "false");
+    // A LookupEvents of another client (the Node SDK: the one above and two more) is not the
+    // console's and stays visible.
+    const otherLookups = 3;
+    await lookupAll(client, [{ AttributeKey: "EventName", AttributeValue: "NoSuchEvent" }], startedAt);
+    await lookupAll(client, [{ AttributeKey: "EventName", AttributeValue: "NoSuchEvent" }], startedAt);
+
+    await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Event history" }).click();
+    await page.getByLabel("Lookup attribute").selectOption("EventSource");
+    await page.getByLabel("Value").fill("cloudtrail.amazonaws.com");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByText(/EventSource = cloudtrail\.amazonaws\.com$/).waitFor();
+    const shown = await column(page, "Event name");
+    assert.ok(shown.filter((name) => name === "LookupEvents").length > otherLookups, shown.join(","));
+
+    await page.getByLabel("Hide this console's own reads").check();
+    await page.getByText(/of this console's own reads? hidden$/).waitFor();
+    assert.equal(query(page).get("own"), "hide");
+    assert.equal(query(page).get("readOnly"), "all");
+    const kept = await column(page, "Event name");
+    assert.ok(kept.includes("StopLogging"), kept.join(","));
+    assert.ok(kept.includes("CreateTrail"), kept.join(","));
+    assert.equal(kept.filter((name) => name === "LookupEvents").length, otherLookups, kept.join(","));
+    for (const read of ["DescribeTrails", "GetTrailStatus", "ListTrails"]) assert.ok(!kept.includes(read), read);
+    const hidden = Number(
+      /(\d+) of this console's own/.exec(await page.getByRole("status").filter({ hasText: /^Page/ }).innerText())![1],
+    );
+    assert.ok(hidden > 0);
+    await screenshot(page, "history-hide-own-reads");
+
+    // The choice is in the URL: a reload keeps it.
+    await page.reload();
+    await page.getByText(/of this console's own reads? hidden$/).waitFor();
+    assert.equal(await page.getByLabel("Hide this console's own reads").isChecked(), true);
+    assert.ok((await column(page, "Event name")).includes("StopLogging"));
+    await page.getByLabel("Hide this console's own reads").uncheck();
+    await page.waitForURL((url) => !url.hash.includes("own=hide"));
+    assert.ok((await column(page, "Event name")).filter((name) => name === "LookupEvents").length > otherLookups);
+  });
+
+  it("reports no browser errors", () => {
+    assert.deepEqual(watched.errors, []);
+  });
+});
