@@ -188,6 +188,62 @@ describe("Event history as an analyst's workbench", { skip: missing }, () => {
     assert.ok((await column(page, "Event name")).filter((name) => name === "LookupEvents").length > otherLookups);
   });
 
+  it("adds and removes columns with the chooser, and keeps the choice", async () => {
+    const defaults = await page.locator('table[aria-label="Events"] thead th').allInnerTexts();
+    assert.deepEqual(
+      defaults.map((text) => text.replace(/[▲▼]/g, "").trim()),
+      [
+        "Details",
+        "Event time",
+        "Event name",
+        "User name",
+        "Event source",
+        "Resource type",
+        "Resource name",
+        "Error code",
+      ],
+    );
+    await page.getByText("Columns", { exact: true }).click();
+    const chooser = page.getByRole("group", { name: /Columns shown/ });
+    for (const name of ["Source IP address", "Region", "AWS access key", "User agent", "Event ID"]) {
+      await chooser.getByLabel(`${name} column`).check();
+    }
+    await chooser.getByLabel("Resource type column").uncheck();
+    await page.getByText("Columns", { exact: true }).click();
+    await screenshot(page, "history-columns");
+    const headers = (await page.locator('table[aria-label="Events"] thead th').allInnerTexts()).map((text) =>
+      text.replace(/[▲▼]/g, "").trim(),
+    );
+    assert.ok(!headers.includes("Resource type"));
+    // Each added cell holds the field of that event's record, checked against LookupEvents.
+    const ids = await column(page, "Event ID");
+    const ips = await column(page, "Source IP address");
+    const regions = await column(page, "Region");
+    const agents = await column(page, "User agent");
+    const keys = await column(page, "AWS access key");
+    assert.ok(ids.length > 0);
+    for (const [index, id] of ids.slice(0, 5).entries()) {
+      const [event] = await lookupAll(client, [{ AttributeKey: "EventId", AttributeValue: id }], startedAt);
+      const record = JSON.parse(event!.CloudTrailEvent!) as RawRecord;
+      assert.equal(ips[index], record["sourceIPAddress"]);
+      assert.equal(regions[index], record["awsRegion"]);
+      assert.equal(agents[index], record["userAgent"] ?? "");
+      assert.equal(keys[index], event!.AccessKeyId ?? "");
+    }
+    // Kept in localStorage: a reload shows the same columns.
+    await page.reload();
+    await page.getByRole("table", { name: "Events" }).waitFor();
+    const again = (await page.locator('table[aria-label="Events"] thead th').allInnerTexts()).map((text) =>
+      text.replace(/[▲▼]/g, "").trim(),
+    );
+    assert.deepEqual(again, headers);
+    await page.getByText("Columns", { exact: true }).click();
+    await chooser.getByRole("button", { name: "Default columns" }).click();
+    await page.getByText("Columns", { exact: true }).click();
+    const reset = await page.locator('table[aria-label="Events"] thead th').allInnerTexts();
+    assert.deepEqual(reset, defaults);
+  });
+
   it("reports no browser errors", () => {
     assert.deepEqual(watched.errors, []);
   });

@@ -1,6 +1,5 @@
-import { createContext, isValidElement, useCallback, useContext, useEffect, useMemo, useRef, useState } from "react";
+import { isValidElement, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { LookupEventsCommand, type LookupAttribute } from "@aws-sdk/client-cloudtrail";
-import { createColumnHelper } from "@tanstack/react-table";
 import { useSession } from "../session-context.js";
 import { describeError } from "../api/cloudtrail.js";
 import { followLiveTail } from "../api/live-tail.js";
@@ -22,16 +21,7 @@ import { resolveRange, TimeRangePicker } from "../components/time-range.js";
 import { ZonedTime } from "../components/zoned-time.js";
 import { historyQueryString, parseHistoryQuery, type FilterState } from "../api/history-query.js";
 import { navigateQuery, useHashQuery } from "../hash-query.js";
-
-const ATTRIBUTES: { key: LookupAttributeKey; label: string; placeholder: string }[] = [
-  { key: "EventName", label: "Event name", placeholder: "ConsoleLogin" },
-  { key: "EventSource", label: "Event source", placeholder: "s3.amazonaws.com" },
-  { key: "Username", label: "User name", placeholder: "alice" },
-  { key: "ResourceType", label: "Resource type", placeholder: "AWS::S3::Bucket" },
-  { key: "ResourceName", label: "Resource name", placeholder: "arn:aws:s3:::my-bucket" },
-  { key: "EventId", label: "Event ID", placeholder: "1b2c…" },
-  { key: "AccessKeyId", label: "AWS access key", placeholder: "AKIA…" },
-];
+import { ATTRIBUTES, ColumnChooser, HISTORY_COLUMNS, Pivot, PivotContext, useColumnChoice } from "./history-columns.js";
 
 const PAGE_SIZE = 50;
 const LIVE_ROWS_MAX = 500;
@@ -67,89 +57,6 @@ interface PageState {
   readonly index: number;
   readonly nextToken: string | undefined;
 }
-
-/** The URL of the current search narrowed to one attribute value (LookupEvents takes one attribute). */
-const PivotContext = createContext<(key: LookupAttributeKey, value: string) => string>(() => "#/history");
-
-/** An ARN or path with line-break chances after each ':' and '/', so it wraps between its parts. */
-function Breakable({ text }: { text: string }) {
-  const parts = text.split(/(?<=[:/])/);
-  return (
-    <>
-      {parts.map((part, index) => (
-        <span key={index}>
-          {part}
-          {index < parts.length - 1 && <wbr />}
-        </span>
-      ))}
-    </>
-  );
-}
-
-/** A value an analyst can click to search by it, keeping the range and read-only choice. */
-function Pivot({ attribute, value }: { attribute: LookupAttributeKey; value: string }) {
-  const href = useContext(PivotContext);
-  if (value === "") return null;
-  const label = ATTRIBUTES.find((candidate) => candidate.key === attribute)?.label ?? attribute;
-  return (
-    <a className="pivot" href={href(attribute, value)} title={`Search by ${label.toLowerCase()} ${value}`}>
-      <Breakable text={value} />
-    </a>
-  );
-}
-
-function PivotList({ attribute, values }: { attribute: LookupAttributeKey; values: string[] }) {
-  const unique = [...new Set(values.filter((value) => value !== ""))];
-  return (
-    <span className="wrap">
-      {unique.map((value, index) => (
-        <span key={value}>
-          {index > 0 && ", "}
-          <Pivot attribute={attribute} value={value} />
-        </span>
-      ))}
-    </span>
-  );
-}
-
-const column = createColumnHelper<HistoryRow>();
-const COLUMNS = [
-  column.accessor((row) => row.time.getTime(), {
-    id: "time",
-    header: "Event time",
-    cell: (info) => <ZonedTime date={info.row.original.time} />,
-  }),
-  column.accessor("eventName", {
-    header: "Event name",
-    cell: (info) => <Pivot attribute="EventName" value={info.getValue()} />,
-  }),
-  column.accessor("username", {
-    header: "User name",
-    cell: (info) => <Pivot attribute="Username" value={info.getValue()} />,
-  }),
-  column.accessor("eventSource", {
-    header: "Event source",
-    cell: (info) => <Pivot attribute="EventSource" value={info.getValue()} />,
-  }),
-  column.accessor((row) => row.resources.map((resource) => resource.type).join(", "), {
-    id: "resourceType",
-    header: "Resource type",
-    cell: (info) => (
-      <PivotList attribute="ResourceType" values={info.row.original.resources.map((resource) => resource.type)} />
-    ),
-  }),
-  column.accessor((row) => row.resources.map((resource) => resource.name).join(", "), {
-    id: "resourceName",
-    header: "Resource name",
-    cell: (info) => (
-      <PivotList attribute="ResourceName" values={info.row.original.resources.map((resource) => resource.name)} />
-    ),
-  }),
-  column.accessor("errorCode", {
-    header: "Error code",
-    cell: (info) => (info.getValue() ? <span className="badge error">{info.getValue()}</span> : null),
-  }),
-];
 
 function KeyFields({ row }: { row: HistoryRow }) {
   const record = row.record;
@@ -452,6 +359,7 @@ export function EventHistoryPage() {
   };
   const showAll = (): void => navigateQuery("history", historyQueryString({ ...applied.form, readOnly: "all" }, 0));
 
+  const columns = useColumnChoice();
   const { rows, hidden } = useShownRows(page, liveRows.rows, applied.form.hideOwn);
 
   return (
@@ -482,6 +390,7 @@ export function EventHistoryPage() {
             </button>
           )}
           <div className="buttons">
+            <ColumnChooser shown={columns.shown} choose={columns.choose} />
             <button
               type="button"
               disabled={!page || page.index === 0 || loading || !search}
@@ -515,7 +424,8 @@ export function EventHistoryPage() {
         ) : (
           <DataTable
             label="Events"
-            columns={COLUMNS}
+            columns={HISTORY_COLUMNS}
+            columnVisibility={columns.visibility}
             data={rows}
             rowId={(row) => row.eventId}
             renderExpanded={(row) => <EventDetails row={row} />}
