@@ -18,6 +18,8 @@ import {
 import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords, type RawRecord } from "../helpers/sample-records.js";
 import { browserMissing, launchChromium, screenshot, watchErrors } from "./browser.js";
+import { parseCsv } from "../helpers/csv.js";
+import { readFileSync } from "node:fs";
 
 const CREDENTIALS = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
 const SOURCE = "workbench.example.com";
@@ -242,6 +244,99 @@ describe("Event history as an analyst's workbench", { skip: missing }, () => {
     await page.getByText("Columns", { exact: true }).click();
     const reset = await page.locator('table[aria-label="Events"] thead th').allInnerTexts();
     assert.deepEqual(reset, defaults);
+  });
+
+  describe("export of every matching event, from a browser in Kolkata", () => {
+    let kolkata: BrowserContext;
+    let tab: Page;
+    let tabWatched: ReturnType<typeof watchErrors>;
+    let expected: Map<string, RawRecord>;
+    const url = () => `${server.url}/console/#/history?attribute=EventSource&value=${SOURCE}&readOnly=all&range=1h`;
+
+    before(async () => {
+      const events = await lookupAll(client, [{ AttributeKey: "EventSource", AttributeValue: SOURCE }], startedAt);
+      expected = new Map(events.map((event) => [event.EventId!, JSON.parse(event.CloudTrailEvent!) as RawRecord]));
+      assert.equal(expected.size, WRITES + READS);
+      kolkata = await browser.newContext({
+        viewport: { width: 1280, height: 800 },
+        timezoneId: "Asia/Kolkata",
+        acceptDownloads: true,
+      });
+      tab = await kolkata.newPage();
+      tabWatched = watchErrors(tab);
+      await signIn(tab, url());
+      await tab.getByText(/^Page 1 · 50 events · EventSource = workbench/).waitFor();
+      await tab.getByLabel("Time zone").selectOption("local");
+    });
+
+    after(async () => {
+      await kolkata?.close().catch(() => undefined);
+    });
+
+    async function exportAs(format: string): Promise<string> {
+      await tab.getByLabel("Export format").selectOption(format);
+      const [download] = await Promise.all([
+        tab.waitForEvent("download"),
+        tab.getByRole("button", { name: "Export all matching events" }).click(),
+      ]);
+      await tab.getByText(`Exported ${WRITES + READS} events from 3 pages as ${format.toUpperCase()}.`).waitFor();
+      assert.match(download.suggestedFilename(), new RegExp(`^cairn-events-all-.*\\.${format}$`));
+      return readFileSync(await download.path(), "utf8");
+    }
+
+    it("exports CSV with every matching event across all pages, times in UTC", async () => {
+      const rows = parseCsv(await exportAs("csv"));
+      const header = rows[0]!;
+      const body = rows.slice(1);
+      assert.equal(body.length, expected.size);
+      const at = (name: string) => header.indexOf(name);
+      assert.deepEqual(new Set(body.map((row) => row[at("eventId")])), new Set(expected.keys()));
+      for (const row of body) {
+        const record = expected.get(row[at("eventId")]!)!;
+        assert.equal(row[at("eventTime")], new Date(String(record["eventTime"])).toISOString());
+        assert.match(row[at("eventTime")]!, /Z$/);
+        assert.equal(row[at("eventName")], record["eventName"]);
+        assert.equal(row[at("sourceIPAddress")], record["sourceIPAddress"]);
+      }
+      await screenshot(tab, "history-export-done");
+    });
+
+    it("exports JSON and NDJSON with the records as stored", async () => {
+      const json = JSON.parse(await exportAs("json")) as { Records: RawRecord[] };
+      assert.equal(json.Records.length, expected.size);
+      for (const record of json.Records) assert.deepEqual(record, expected.get(String(record["eventID"])));
+      const lines = (await exportAs("ndjson")).split("\n").filter((line) => line !== "");
+      assert.equal(lines.length, expected.size);
+      const ids = lines.map((line) => String((JSON.parse(line) as RawRecord)["eventID"]));
+      assert.deepEqual(new Set(ids), new Set(expected.keys()));
+    });
+
+    it("shows progress and cancels between pages without saving a file", async () => {
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      // The second page's LookupEvents is held until the cancel is clicked, so the export is mid-way.
+      await tab.route("**/*", async (route) => {
+        const request = route.request();
+        if (request.method() === "POST" && (request.postData() ?? "").includes("NextToken")) await held;
+        await route.continue().catch(() => undefined);
+      });
+      let downloads = 0;
+      tab.on("download", () => (downloads += 1));
+      await tab.getByLabel("Export format").selectOption("csv");
+      await tab.getByRole("button", { name: "Export all matching events" }).click();
+      await tab.getByText("Exporting… 50 events from 1 page so far").waitFor();
+      await tab.getByRole("progressbar", { name: "Export progress" }).waitFor();
+      assert.equal(await tab.getByRole("button", { name: "Export all matching events" }).isDisabled(), true);
+      await screenshot(tab, "history-export-running");
+      await tab.getByRole("button", { name: "Cancel export" }).click();
+      await tab.getByText("Export cancelled after 50 events; no file was saved.").waitFor();
+      release();
+      await tab.unroute("**/*");
+      assert.equal(downloads, 0);
+      assert.equal(await tab.getByRole("button", { name: "Cancel export" }).count(), 0);
+      assert.equal(await tab.getByRole("button", { name: "Export all matching events" }).isEnabled(), true);
+      assert.deepEqual(tabWatched.errors, []);
+    });
   });
 
   it("reports no browser errors", () => {

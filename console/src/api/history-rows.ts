@@ -109,6 +109,9 @@ export const CSV_HEADER = [
   "readOnly",
   "accessKeyId",
   "eventId",
+  "awsRegion",
+  "sourceIPAddress",
+  "userAgent",
 ];
 
 export function csvCells(row: HistoryRow): string[] {
@@ -123,6 +126,9 @@ export function csvCells(row: HistoryRow): string[] {
     row.readOnly,
     row.accessKeyId,
     row.eventId,
+    text(row.record["awsRegion"]),
+    text(row.record["sourceIPAddress"]),
+    text(row.record["userAgent"]),
   ];
 }
 

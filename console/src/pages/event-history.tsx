@@ -21,6 +21,7 @@ import { resolveRange, TimeRangePicker } from "../components/time-range.js";
 import { ZonedTime } from "../components/zoned-time.js";
 import { historyQueryString, parseHistoryQuery, type FilterState } from "../api/history-query.js";
 import { navigateQuery, useHashQuery } from "../hash-query.js";
+import { ExportAll } from "./history-export.js";
 import { ATTRIBUTES, ColumnChooser, HISTORY_COLUMNS, Pivot, PivotContext, useColumnChoice } from "./history-columns.js";
 
 const PAGE_SIZE = 50;
@@ -190,7 +191,12 @@ function HistoryFilters({ state, onChange, onSearch, loading, live, onLive, onHi
   );
 }
 
-function lookupPage(client: ReturnType<typeof useSession>["client"], target: Search, token: string | undefined) {
+function lookupPage(
+  client: ReturnType<typeof useSession>["client"],
+  target: Search,
+  token: string | undefined,
+  signal?: AbortSignal,
+) {
   return client.send(
     new LookupEventsCommand({
       LookupAttributes: target.filters.map((filter): LookupAttribute => ({
@@ -202,6 +208,7 @@ function lookupPage(client: ReturnType<typeof useSession>["client"], target: Sea
       MaxResults: PAGE_SIZE,
       ...(token !== undefined ? { NextToken: token } : {}),
     }),
+    signal ? { abortSignal: signal } : {},
   );
 }
 
@@ -308,6 +315,38 @@ function useShownRows(page: PageState | undefined, liveRows: HistoryRow[], hideO
   return useMemo(() => withoutOwnReads(fetched, hideOwn), [fetched, hideOwn]);
 }
 
+/** What an export of the search on screen reads: its LookupEvents pages, less what the view hides. */
+function useExportSource(
+  client: ReturnType<typeof useSession>["client"],
+  exported: Search | undefined,
+  hideOwn: boolean,
+) {
+  const fetchPage = useMemo(
+    () =>
+      exported &&
+      (async (token: string | undefined, signal: AbortSignal) => {
+        const answer = await lookupPage(client, exported, token, signal);
+        return { rows: (answer.Events ?? []).map(rowFromSdkEvent), nextToken: answer.NextToken };
+      }),
+    [client, exported],
+  );
+  const keep = useCallback((row: HistoryRow) => withoutOwnReads([row], hideOwn).rows.length === 1, [hideOwn]);
+  return { fetchPage, keep };
+}
+
+/** The AWS console's one click from write events to all events. */
+function ShowAll({ form }: { form: FilterState }) {
+  return (
+    <button
+      type="button"
+      className="link"
+      onClick={() => navigateQuery("history", historyQueryString({ ...form, readOnly: "all" }, 0))}
+    >
+      Show all events (reads too)
+    </button>
+  );
+}
+
 export function EventHistoryPage() {
   const { client } = useSession();
   const query = useHashQuery();
@@ -317,7 +356,6 @@ export function EventHistoryPage() {
   const [rerun, setRerun] = useState(0);
   const { page, loading, error, load } = useEventPages(client);
   const liveRows = useLiveRows(live, search);
-  const clearLive = liveRows.clear;
   // The search the URL's filters resolved to: pages of it keep its bounds even for "last hour".
   const resolved = useRef<{ key: string; search: Search } | undefined>(undefined);
 
@@ -333,11 +371,11 @@ export function EventHistoryPage() {
       const range = parsed.form.range;
       target = { filters: filtersOf(parsed.form), start, end, openEnded: range.mode !== "custom" || range.end === "" };
       resolved.current = { key, search: target };
-      clearLive();
+      liveRows.clear();
     }
     setSearch(target);
     void load(target, parsed.page);
-  }, [query, rerun, load, clearLive]);
+  }, [query, rerun, load, liveRows.clear]);
 
   const runSearch = (): void => {
     // A new search resolves relative ranges again: "last hour" means the hour before this click.
@@ -357,9 +395,10 @@ export function EventHistoryPage() {
     setState((current) => ({ ...current, hideOwn: hide }));
     navigateQuery("history", historyQueryString({ ...applied.form, hideOwn: hide }, applied.page));
   };
-  const showAll = (): void => navigateQuery("history", historyQueryString({ ...applied.form, readOnly: "all" }, 0));
 
   const columns = useColumnChoice();
+  const exportSource = useExportSource(client, page?.search, applied.form.hideOwn);
+
   const { rows, hidden } = useShownRows(page, liveRows.rows, applied.form.hideOwn);
 
   return (
@@ -384,11 +423,7 @@ export function EventHistoryPage() {
           <span className="muted" role="status">
             {page ? summary(page.index, rows.length, page.search, hidden) : ""}
           </span>
-          {applied.form.readOnly === "false" && (
-            <button type="button" className="link" onClick={showAll}>
-              Show all events (reads too)
-            </button>
-          )}
+          {applied.form.readOnly === "false" && <ShowAll form={applied.form} />}
           <div className="buttons">
             <ColumnChooser shown={columns.shown} choose={columns.choose} />
             <button
@@ -413,6 +448,7 @@ export function EventHistoryPage() {
             </button>
           </div>
         </div>
+        <ExportAll fetchPage={exportSource.fetchPage} keep={exportSource.keep} />
         {loading && !page ? (
           <Loading label="Looking up events…" />
         ) : rows.length === 0 && !loading ? (
