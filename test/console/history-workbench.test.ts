@@ -96,7 +96,33 @@ describe("Event history as an analyst's workbench", { skip: missing }, () => {
         errorCode: index % 10 === 0 ? "AccessDenied" : undefined,
       }),
     );
-    const answer = await sendRaw(server.url, ingestCall(records, CREDENTIALS));
+    const [probe] = recentRecords(1, { accountId: TEST_ACCOUNT_ID, nowMs: Date.now() - 3 * 3_600_000 });
+    const jsonProbe = {
+      ...probe!,
+      eventName: "WorkbenchJsonProbe",
+      eventSource: "json-probe.example.com",
+      readOnly: false,
+      userIdentity: {
+        type: "AssumedRole",
+        principalId: "AROAEXAMPLE:probe",
+        arn: `arn:aws:sts::${TEST_ACCOUNT_ID}:assumed-role/Probe/probe`,
+        accountId: TEST_ACCOUNT_ID,
+        accessKeyId: "ASIAEXAMPLEPROBE",
+        sessionContext: {
+          sessionIssuer: {
+            type: "Role",
+            principalId: "AROAEXAMPLE",
+            arn: `arn:aws:iam::${TEST_ACCOUNT_ID}:role/Probe`,
+            accountId: TEST_ACCOUNT_ID,
+            userName: "Probe",
+          },
+          attributes: { creationDate: "2026-01-01T00:00:00Z", mfaAuthenticated: "false" },
+        },
+      },
+      requestParameters: { bucketName: "probe-bucket", "x-amz-acl": "private", count: 3, versioned: true },
+      resources: [{ accountId: TEST_ACCOUNT_ID, type: "AWS::S3::Bucket", ARN: "arn:aws:s3:::probe-bucket" }],
+    };
+    const answer = await sendRaw(server.url, ingestCall([...records, jsonProbe], CREDENTIALS));
     assert.equal(answer.status, 200, answer.text);
     browser = await launchChromium();
     context = await browser.newContext({
@@ -244,6 +270,55 @@ describe("Event history as an analyst's workbench", { skip: missing }, () => {
     await page.getByText("Columns", { exact: true }).click();
     const reset = await page.locator('table[aria-label="Events"] thead th').allInnerTexts();
     assert.deepEqual(reset, defaults);
+  });
+
+  it("shows a record as a collapsible JSON tree whose keys copy their path", async () => {
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.url });
+    await page.goto(
+      `${server.url}/console/#/history?attribute=EventName&value=WorkbenchJsonProbe&readOnly=all&range=24h`,
+    );
+    await page.getByText(/^Page 1 · 1 event · EventName = WorkbenchJsonProbe$/).waitFor();
+    await page.getByRole("button", { name: "Show details" }).click();
+    const pre = page.locator('pre[aria-label^="Event record"]');
+    const [stored] = await lookupAll(
+      client,
+      [{ AttributeKey: "EventName", AttributeValue: "WorkbenchJsonProbe" }],
+      new Date(Date.now() - 86_400_000),
+    );
+    // Fully expanded, the tree reads as the stored record's JSON.
+    assert.deepEqual(JSON.parse(await pre.innerText()), JSON.parse(stored!.CloudTrailEvent!));
+    assert.ok((await pre.locator(".json-string").count()) > 10);
+    assert.ok((await pre.locator(".json-boolean").count()) >= 1);
+
+    const clipboard = () => page.evaluate<string>("navigator.clipboard.readText()");
+    for (const path of [
+      "userIdentity.sessionContext.sessionIssuer.arn",
+      "resources[0].ARN",
+      'requestParameters["x-amz-acl"]',
+    ]) {
+      await pre.getByRole("button", { name: `Copy path ${path}`, exact: true }).click();
+      await page.getByText(`Copied ${path}`, { exact: true }).waitFor();
+      assert.equal(await clipboard(), path);
+    }
+    // With the keyboard too: the keys are buttons.
+    await pre.getByRole("button", { name: "Copy path eventName", exact: true }).focus();
+    await page.keyboard.press("Enter");
+    await page.getByText("Copied eventName", { exact: true }).waitFor();
+    assert.equal(await clipboard(), "eventName");
+    await screenshot(page, "history-json-tree");
+
+    const toggle = pre.getByRole("button", { name: "Collapse userIdentity", exact: true });
+    await toggle.click();
+    const expand = pre.getByRole("button", { name: "Expand userIdentity", exact: true });
+    assert.equal(await expand.getAttribute("aria-expanded"), "false");
+    const text = await pre.innerText();
+    assert.ok(!text.includes("sessionIssuer"));
+    const identity = (JSON.parse(stored!.CloudTrailEvent!) as { userIdentity: object }).userIdentity;
+    assert.ok(text.includes(`…} ${Object.keys(identity).length} keys`), text);
+    assert.ok(text.includes('"eventName"'));
+    await screenshot(page, "history-json-collapsed");
+    await expand.click();
+    assert.deepEqual(JSON.parse(await pre.innerText()), JSON.parse(stored!.CloudTrailEvent!));
   });
 
   describe("export of every matching event, from a browser in Kolkata", () => {
