@@ -321,6 +321,31 @@ describe("Event history as an analyst's workbench", { skip: missing }, () => {
     assert.deepEqual(JSON.parse(await pre.innerText()), JSON.parse(stored!.CloudTrailEvent!));
   });
 
+  it("keeps LookupEvents exact but suggests seen values and the spelling a wrong case missed", async () => {
+    await page.goto(`${server.url}/console/#/history?readOnly=false&range=1h`);
+    await page.getByText(/^Page 1 · 50 events · ReadOnly = false$/).waitFor();
+    await page.getByLabel("Lookup attribute").selectOption("EventName");
+    // Names seen in the results are offered while typing.
+    const options = await page
+      .locator("datalist#history-value-suggestions option")
+      .evaluateAll((nodes) => nodes.map((node) => node.getAttribute("value")));
+    assert.ok(options.includes("WorkbenchWrite"), options.join(","));
+    await page.getByLabel("Value").fill("workbenchwrite");
+    await page.getByRole("button", { name: "Search" }).click();
+    // The API stays exact, as in AWS: the lower-case name finds nothing...
+    await page.getByText("No events match").waitFor();
+    assert.equal(query(page).get("value"), "workbenchwrite");
+    // ...and the console offers the spelling it has seen.
+    const hint = page.locator("#history-value-hint");
+    await hint.getByText("did you mean").waitFor();
+    await screenshot(page, "history-case-hint");
+    await hint.getByRole("button", { name: "WorkbenchWrite" }).click();
+    assert.equal(await page.getByLabel("Value").inputValue(), "WorkbenchWrite");
+    assert.equal(await hint.getByText("did you mean").count(), 0);
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByText(/^Page 1 · 50 events · EventName = WorkbenchWrite and ReadOnly = false$/).waitFor();
+  });
+
   describe("export of every matching event, from a browser in Kolkata", () => {
     let kolkata: BrowserContext;
     let tab: Page;

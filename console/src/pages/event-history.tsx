@@ -22,6 +22,7 @@ import { ZonedTime } from "../components/zoned-time.js";
 import { historyQueryString, parseHistoryQuery, type FilterState } from "../api/history-query.js";
 import { navigateQuery, useHashQuery } from "../hash-query.js";
 import { ExportAll } from "./history-export.js";
+import { addSeen, caseVariant, type SeenValues } from "../api/seen-values.js";
 import { ATTRIBUTES, ColumnChooser, HISTORY_COLUMNS, Pivot, PivotContext, useColumnChoice } from "./history-columns.js";
 
 const PAGE_SIZE = 50;
@@ -116,9 +117,31 @@ interface HistoryFiltersProps {
   readonly onLive: (live: boolean) => void;
   /** Applied at once: it only filters what was already fetched. */
   readonly onHideOwn: (hide: boolean) => void;
+  readonly seen: SeenValues;
 }
 
-function HistoryFilters({ state, onChange, onSearch, loading, live, onLive, onHideOwn }: HistoryFiltersProps) {
+/** LookupEvents matches exactly (as in AWS); a value seen with another case is offered instead. */
+function ValueHint({ state, seen, onUse }: { state: FilterState; seen: SeenValues; onUse: (value: string) => void }) {
+  const variant = state.attribute === "" ? undefined : caseVariant(seen, state.attribute, state.value);
+  return (
+    <p id="history-value-hint" className="value-hint" role="status">
+      {variant === undefined ? (
+        state.attribute !== "" && "Exact, case-sensitive match, as in AWS. Suggestions come from events shown so far."
+      ) : (
+        <>
+          Exact, case-sensitive match: did you mean{" "}
+          <button type="button" className="link" onClick={() => onUse(variant)}>
+            {variant}
+          </button>
+          ?
+        </>
+      )}
+    </p>
+  );
+}
+
+function HistoryFilters(props: HistoryFiltersProps) {
+  const { state, onChange, onSearch, loading, live, onLive, onHideOwn, seen } = props;
   const set = <K extends keyof FilterState>(key: K, value: FilterState[K]): void =>
     onChange({ ...state, [key]: value });
   const selected = ATTRIBUTES.find((candidate) => candidate.key === state.attribute);
@@ -153,8 +176,16 @@ function HistoryFilters({ state, onChange, onSearch, loading, live, onLive, onHi
           value={state.value}
           disabled={state.attribute === ""}
           placeholder={selected?.placeholder ?? "Pick an attribute first"}
+          list="history-value-suggestions"
+          autoComplete="off"
+          aria-describedby="history-value-hint"
           onChange={(event) => set("value", event.target.value)}
         />
+        <datalist id="history-value-suggestions">
+          {(state.attribute === "" ? [] : (seen.get(state.attribute) ?? [])).map((value) => (
+            <option key={value} value={value} />
+          ))}
+        </datalist>
       </label>
       <label>
         Read-only
@@ -178,6 +209,7 @@ function HistoryFilters({ state, onChange, onSearch, loading, live, onLive, onHi
         Hide this console&apos;s own reads
       </label>
       <TimeRangePicker value={state.range} onChange={(range) => set("range", range)} />
+      <ValueHint state={state} seen={seen} onUse={(value) => set("value", value)} />
       <div className="actions">
         <button type="submit" className="primary" disabled={loading}>
           Search
@@ -315,6 +347,13 @@ function useShownRows(page: PageState | undefined, liveRows: HistoryRow[], hideO
   return useMemo(() => withoutOwnReads(fetched, hideOwn), [fetched, hideOwn]);
 }
 
+/** Values seen in the rows shown since the page opened, for suggestions and the case hint. */
+function useSeenValues(rows: HistoryRow[]): SeenValues {
+  const [seen, setSeen] = useState<SeenValues>(new Map());
+  useEffect(() => setSeen((current) => addSeen(current, rows)), [rows]);
+  return seen;
+}
+
 /** What an export of the search on screen reads: its LookupEvents pages, less what the view hides. */
 function useExportSource(
   client: ReturnType<typeof useSession>["client"],
@@ -400,6 +439,7 @@ export function EventHistoryPage() {
   const exportSource = useExportSource(client, page?.search, applied.form.hideOwn);
 
   const { rows, hidden } = useShownRows(page, liveRows.rows, applied.form.hideOwn);
+  const seen = useSeenValues(rows);
 
   return (
     <PivotContext.Provider value={pivot}>
@@ -412,6 +452,7 @@ export function EventHistoryPage() {
           live={live}
           onLive={setLive}
           onHideOwn={hideOwn}
+          seen={seen}
         />
         {live && (
           <p className="live-state" role="status">
