@@ -2,7 +2,9 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   CloudTrailClient,
+  CreateEventDataStoreCommand,
   LookupEventsCommand,
+  StartQueryCommand,
   type Event as SdkEvent,
   type LookupAttribute,
 } from "@aws-sdk/client-cloudtrail";
@@ -191,8 +193,8 @@ describe("Event history as an analyst's workbench", { skip: missing }, () => {
     const shown = await column(page, "Event name");
     assert.ok(shown.filter((name) => name === "LookupEvents").length > otherLookups, shown.join(","));
 
-    await page.getByLabel("Hide this console's own reads").check();
-    await page.getByText(/of this console's own reads? hidden$/).waitFor();
+    await page.getByLabel("Hide this console's own reads and queries").check();
+    await page.getByText(/ hidden \(this console's own reads and queries\)$/).waitFor();
     assert.equal(query(page).get("own"), "hide");
     assert.equal(query(page).get("readOnly"), "all");
     const kept = await column(page, "Event name");
@@ -201,19 +203,57 @@ describe("Event history as an analyst's workbench", { skip: missing }, () => {
     assert.equal(kept.filter((name) => name === "LookupEvents").length, otherLookups, kept.join(","));
     for (const read of ["DescribeTrails", "GetTrailStatus", "ListTrails"]) assert.ok(!kept.includes(read), read);
     const hidden = Number(
-      /(\d+) of this console's own/.exec(await page.getByRole("status").filter({ hasText: /^Page/ }).innerText())![1],
+      /(\d+) hidden \(this console's/.exec(await page.getByRole("status").filter({ hasText: /^Page/ }).innerText())![1],
     );
     assert.ok(hidden > 0);
     await screenshot(page, "history-hide-own-reads");
 
     // The choice is in the URL: a reload keeps it.
     await page.reload();
-    await page.getByText(/of this console's own reads? hidden$/).waitFor();
-    assert.equal(await page.getByLabel("Hide this console's own reads").isChecked(), true);
+    await page.getByText(/ hidden \(this console's own reads and queries\)$/).waitFor();
+    assert.equal(await page.getByLabel("Hide this console's own reads and queries").isChecked(), true);
     assert.ok((await column(page, "Event name")).includes("StopLogging"));
-    await page.getByLabel("Hide this console's own reads").uncheck();
+    await page.getByLabel("Hide this console's own reads and queries").uncheck();
     await page.waitForURL((url) => !url.hash.includes("own=hide"));
     assert.ok((await column(page, "Event name")).filter((name) => name === "LookupEvents").length > otherLookups);
+  });
+
+  it("hides the Lake queries the console starts (StartQuery), not another client's, nor any other write", async () => {
+    const store = await client.send(new CreateEventDataStoreCommand({ Name: "workbench-store" }));
+    const storeId = store.EventDataStoreArn!.split("/").pop()!;
+    await client.send(new StartQueryCommand({ QueryStatement: `SELECT eventID FROM ${storeId} LIMIT 1` }));
+    // The dashboard starts one query per chart, from the console.
+    await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Dashboard" }).click();
+    await page.locator(".widget[data-state]").first().waitFor();
+    while ((await page.locator('.widget[data-state="loading"]').count()) > 0) {
+      await page.locator('.widget[data-state="loading"]').first().waitFor({ state: "detached" });
+    }
+    const [consoleQuery] = (
+      await lookupAll(client, [{ AttributeKey: "EventName", AttributeValue: "StartQuery" }], startedAt)
+    ).filter((event) => /cairn-console\//.test(agentOf(event)));
+    assert.equal(consoleQuery?.ReadOnly, "false", "CloudTrail records StartQuery as not read-only");
+
+    // Write events only (the default), so the page holds every write of the hour.
+    await page.goto(`${server.url}/console/#/history?attribute=EventSource&value=cloudtrail.amazonaws.com&range=1h`);
+    await page
+      .getByText(/^Page 1 · \d+ events · EventSource = cloudtrail\.amazonaws\.com and ReadOnly = false$/)
+      .waitFor();
+    const writes = await column(page, "Event name");
+    assert.ok(writes.filter((name) => name === "StartQuery").length > 1, writes.join(","));
+    await page.getByLabel("Hide this console's own reads and queries").check();
+    await page.getByText(/ hidden \(this console's own reads and queries\)$/).waitFor();
+    const kept = await column(page, "Event name");
+    assert.deepEqual(
+      kept.filter((name) => name === "StartQuery"),
+      ["StartQuery"],
+      "only the Node SDK's StartQuery stays",
+    );
+    for (const write of ["CreateEventDataStore", "StopLogging", "StartLogging", "CreateTrail", "PutEventSelectors"]) {
+      assert.ok(kept.includes(write), `${write} in ${kept.join(",")}`);
+    }
+    assert.equal(kept.length, writes.length - writes.filter((name) => name === "StartQuery").length + 1);
+    await page.getByLabel("Hide this console's own reads and queries").uncheck();
+    await page.waitForURL((url) => !url.hash.includes("own=hide"));
   });
 
   it("adds and removes columns with the chooser, and keeps the choice", async () => {

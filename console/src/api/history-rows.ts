@@ -133,14 +133,23 @@ export function csvCells(row: HistoryRow): string[] {
 }
 
 /**
- * One of this console's own reads (its LookupEvents, Lake polling, …), recognised by its user agent.
- * Only reads: a write made from the console (StopLogging, DeleteTrail) is activity an analyst must see.
+ * Lake queries the console starts: CloudTrail records StartQuery as not read-only, yet it changes no
+ * configuration; the dashboard starts one per chart, so it is the console's polling as much as a read.
+ */
+const CONSOLE_QUERY_CALLS = new Set(["StartQuery"]);
+
+/**
+ * One of this console's own reads or queries (its LookupEvents, Lake polling, …), recognised by its
+ * user agent. Never a change: a write made from the console (StopLogging, DeleteTrail) is activity an
+ * analyst must see.
  */
 function isOwnConsoleRead(row: HistoryRow): boolean {
-  return row.readOnly === "true" && isConsoleAgent(row.record["userAgent"]);
+  if (!isConsoleAgent(row.record["userAgent"])) return false;
+  if (row.readOnly === "true") return true;
+  return row.eventSource === "cloudtrail.amazonaws.com" && CONSOLE_QUERY_CALLS.has(row.eventName);
 }
 
-/** The rows to show and how many of the console's own reads were left out. */
+/** The rows to show and how many of the console's own reads and queries were left out. */
 export function withoutOwnReads(rows: HistoryRow[], hide: boolean): { rows: HistoryRow[]; hidden: number } {
   if (!hide) return { rows, hidden: 0 };
   const kept = rows.filter((row) => !isOwnConsoleRead(row));

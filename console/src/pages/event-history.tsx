@@ -206,7 +206,7 @@ function HistoryFilters(props: HistoryFiltersProps) {
           checked={state.hideOwn}
           onChange={(event) => onHideOwn(event.target.checked)}
         />
-        Hide this console&apos;s own reads
+        Hide this console&apos;s own reads and queries
       </label>
       <TimeRangePicker value={state.range} onChange={(range) => set("range", range)} />
       <ValueHint state={state} seen={seen} onUse={(value) => set("value", value)} />
@@ -519,6 +519,6 @@ function summary(index: number, count: number, search: Search, hidden: number): 
     search.filters.length > 0
       ? ` · ${search.filters.map((filter) => `${filter.key} = ${filter.value}`).join(" and ")}`
       : "";
-  const own = hidden > 0 ? ` · ${hidden} of this console's own read${hidden === 1 ? "" : "s"} hidden` : "";
+  const own = hidden > 0 ? ` · ${hidden} hidden (this console's own reads and queries)` : "";
   return `Page ${index + 1} · ${count} event${count === 1 ? "" : "s"}${filters}${own}`;
 }
