@@ -33,10 +33,9 @@ function describe(state: ExportState): string {
   if (state.kind === "idle") return "";
   if (state.kind === "failed") return `Export failed: ${state.message}`;
   const { pages, events } = state.progress;
-  const label = EXPORT_FORMATS.find((candidate) => candidate.format === state.format)?.format.toUpperCase();
   if (state.kind === "running") return `Exporting… ${plural(events, "event")} from ${plural(pages, "page")} so far`;
   if (state.kind === "cancelled") return `Export cancelled after ${plural(events, "event")}; no file was saved.`;
-  return `Exported ${plural(events, "event")} from ${plural(pages, "page")} as ${label ?? ""}.`;
+  return `Exported ${plural(events, "event")} from ${plural(pages, "page")} as ${state.format.toUpperCase()}.`;
 }
 
 /** Every event of the search, not only the page shown, fetched page by page with progress and a cancel. */
