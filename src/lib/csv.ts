@@ -24,5 +24,10 @@ function csvCell(value: unknown): string {
 
 /** RFC 4180 CSV with CRLF line ends, every cell through csvCell. */
 export function toCsv(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
-  return [header, ...rows].map((row) => row.map(csvCell).join(",")).join("\r\n") + "\r\n";
+  return csvLines([header, ...rows]);
+}
+
+/** CSV lines, each ended by CRLF: a file written in pieces (an export page by page) is still one CSV. */
+export function csvLines(rows: readonly (readonly unknown[])[]): string {
+  return rows.map((row) => row.map(csvCell).join(",") + "\r\n").join("");
 }

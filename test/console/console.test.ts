@@ -106,6 +106,9 @@ describe("web console in a real browser", { skip: missing }, () => {
     await page.keyboard.type(TEST_SECRET_ACCESS_KEY);
     await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: "Event history" }).waitFor();
+    // Write events only by default, as in the AWS console: one click shows reads too.
+    assert.equal(await page.getByLabel("Read-only").inputValue(), "false");
+    await page.getByRole("button", { name: "Show all events (reads too)" }).click();
     const table = page.getByRole("table", { name: "Events" });
     await table.waitFor();
     // 50 per page, newest first: the first page is full and a next page exists.

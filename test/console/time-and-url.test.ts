@@ -149,6 +149,7 @@ describe("console time zones and shareable searches", { skip: missing }, () => {
 
   it("keeps the search in the URL: back and forward restore it, paging included", async () => {
     await page.getByLabel("Lookup attribute").selectOption("");
+    await page.getByLabel("Read-only").selectOption("all");
     await page.getByLabel("Time range").selectOption("24h");
     await page.getByRole("button", { name: "Search" }).click();
     await page.getByText(/Page 1 · 50 events/).waitFor();
@@ -217,7 +218,7 @@ describe("console time zones and shareable searches", { skip: missing }, () => {
 
   it("pivots on a clicked user name, keeping the range", async () => {
     await page.getByLabel("Lookup attribute").selectOption("");
-    await page.getByLabel("Read-only").selectOption("");
+    await page.getByLabel("Read-only").selectOption("all");
     await page.getByLabel("Time range").selectOption("7d");
     await page.getByRole("button", { name: "Search" }).click();
     await page.getByText(/^Page 1 · 50 events$/).waitFor();
@@ -240,7 +241,7 @@ describe("console time zones and shareable searches", { skip: missing }, () => {
 
   it("live mode keeps to a past range: new events stay out, a late one inside the range comes in", async () => {
     await page.getByLabel("Lookup attribute").selectOption("");
-    await page.getByLabel("Read-only").selectOption("");
+    await page.getByLabel("Read-only").selectOption("all");
     await page.getByLabel("Time range").selectOption("custom");
     await page.getByLabel(/^From \(UTC\)/).fill(`${PROBE_DAY}T12:00`);
     await page.getByLabel(/^To \(UTC\)/).fill(`${PROBE_DAY}T13:00`);

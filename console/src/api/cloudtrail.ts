@@ -1,6 +1,7 @@
 import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
 import { Sha256 } from "@aws-crypto/sha256-js";
 import type { Session } from "./session.js";
+import { CONSOLE_USER_AGENT } from "./user-agent.js";
 
 /**
  * The console talks to Cairn only through the signed CloudTrail API, like every other client.
@@ -14,6 +15,7 @@ export function cloudTrailClient(session: Session): CloudTrailClient {
     sha256: Sha256,
     // A console call should fail visibly and fast; the user can press the button again.
     maxAttempts: 2,
+    customUserAgent: [CONSOLE_USER_AGENT],
   });
 }
 

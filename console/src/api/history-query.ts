@@ -5,9 +5,14 @@ import { isRangeMode, type TimeRangeValue } from "../components/time-range.js";
 export interface FilterState {
   readonly attribute: LookupAttributeKey | "";
   readonly value: string;
-  readonly readOnly: "" | "true" | "false";
+  /** "false" (write events only) by default, as in the AWS console; "all" shows reads too. */
+  readonly readOnly: ReadOnlyChoice;
+  /** Hide this console's own reads (its polling); never its writes. */
+  readonly hideOwn: boolean;
   readonly range: TimeRangeValue;
 }
+
+export type ReadOnlyChoice = "all" | "true" | "false";
 
 export interface HistoryQuery {
   readonly form: FilterState;
@@ -34,7 +39,8 @@ const MAX_LINKED_PAGE = 20;
 const DEFAULT_FORM: FilterState = {
   attribute: "",
   value: "",
-  readOnly: "",
+  readOnly: "false",
+  hideOwn: false,
   range: { mode: "90d", start: "", end: "" },
 };
 
@@ -49,13 +55,15 @@ export function parseHistoryQuery(query: string): HistoryQuery {
   const params = new URLSearchParams(query);
   const attribute = params.get("attribute") ?? "";
   const readOnly = params.get("readOnly") ?? "";
+  const own = params.get("own");
   const mode = params.get("range") ?? "";
   const page = Number.parseInt(params.get("page") ?? "1", 10);
   const known = (LOOKUP_KEYS as readonly string[]).includes(attribute);
   const form: FilterState = {
     attribute: known ? (attribute as LookupAttributeKey) : "",
     value: known ? (params.get("value") ?? "") : "",
-    readOnly: readOnly === "true" || readOnly === "false" ? readOnly : "",
+    readOnly: readOnly === "true" || readOnly === "all" ? readOnly : DEFAULT_FORM.readOnly,
+    hideOwn: own === "hide" ? true : own === "show" ? false : DEFAULT_FORM.hideOwn,
     range: isRangeMode(mode)
       ? { mode, start: instant(params.get("from")), end: instant(params.get("to")) }
       : DEFAULT_FORM.range,
@@ -70,7 +78,9 @@ export function historyQueryString(form: FilterState, page: number): string {
     params.set("attribute", form.attribute);
     params.set("value", form.value.trim());
   }
-  if (form.readOnly !== "") params.set("readOnly", form.readOnly);
+  // Always written, so a shared link keeps its meaning if the default changes.
+  params.set("readOnly", form.readOnly);
+  if (form.hideOwn) params.set("own", "hide");
   params.set("range", form.range.mode);
   if (form.range.mode === "custom") {
     if (form.range.start !== "") params.set("from", form.range.start);

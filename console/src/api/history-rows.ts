@@ -3,6 +3,7 @@ import { classifyRecord, lookupEventFromRecord } from "../../../src/consumers/ev
 import { eventHasAttribute } from "../../../src/consumers/event-history/posting-key.js";
 import type { LookupAttributeKey, LookupEvent } from "../../../src/consumers/event-history/event-history.js";
 import type { CloudTrailRecord } from "../../../src/model/record.js";
+import { isConsoleAgent } from "./user-agent.js";
 
 /** One Event history row, whether it came from LookupEvents or from the live stream. */
 export interface HistoryRow {
@@ -108,6 +109,9 @@ export const CSV_HEADER = [
   "readOnly",
   "accessKeyId",
   "eventId",
+  "awsRegion",
+  "sourceIPAddress",
+  "userAgent",
 ];
 
 export function csvCells(row: HistoryRow): string[] {
@@ -122,5 +126,32 @@ export function csvCells(row: HistoryRow): string[] {
     row.readOnly,
     row.accessKeyId,
     row.eventId,
+    text(row.record["awsRegion"]),
+    text(row.record["sourceIPAddress"]),
+    text(row.record["userAgent"]),
   ];
+}
+
+/**
+ * Lake queries the console starts: CloudTrail records StartQuery as not read-only, yet it changes no
+ * configuration; the dashboard starts one per chart, so it is the console's polling as much as a read.
+ */
+const CONSOLE_QUERY_CALLS = new Set(["StartQuery"]);
+
+/**
+ * One of this console's own reads or queries (its LookupEvents, Lake polling, …), recognised by its
+ * user agent. Never a change: a write made from the console (StopLogging, DeleteTrail) is activity an
+ * analyst must see.
+ */
+function isOwnConsoleRead(row: HistoryRow): boolean {
+  if (!isConsoleAgent(row.record["userAgent"])) return false;
+  if (row.readOnly === "true") return true;
+  return row.eventSource === "cloudtrail.amazonaws.com" && CONSOLE_QUERY_CALLS.has(row.eventName);
+}
+
+/** The rows to show and how many of the console's own reads and queries were left out. */
+export function withoutOwnReads(rows: HistoryRow[], hide: boolean): { rows: HistoryRow[]; hidden: number } {
+  if (!hide) return { rows, hidden: 0 };
+  const kept = rows.filter((row) => !isOwnConsoleRead(row));
+  return { rows: kept, hidden: rows.length - kept.length };
 }

@@ -1,4 +1,5 @@
 import { signedFetch } from "../../../src/client/signed-fetch.js";
+import { CONSOLE_AGENT_HEADER } from "./user-agent.js";
 import type { Session } from "./session.js";
 
 export interface LiveTailHandlers {
@@ -28,7 +29,7 @@ export async function followLiveTail(session: Session, handlers: LiveTailHandler
           method: "GET",
           path: "/tail",
           query: { withSeq: "true", ...(fromSeq !== undefined ? { fromSeq: String(fromSeq) } : {}) },
-          headers: { accept: "application/x-ndjson" },
+          headers: { accept: "application/x-ndjson", "x-amz-user-agent": CONSOLE_AGENT_HEADER },
           signal,
         },
       );

@@ -6,6 +6,7 @@ import {
   useReactTable,
   type ColumnDef,
   type SortingState,
+  type VisibilityState,
 } from "@tanstack/react-table";
 
 export interface DataTableProps<Row> {
@@ -16,22 +17,24 @@ export interface DataTableProps<Row> {
   readonly rowId: (row: Row, index: number) => string;
   /** When given, each row gets a disclosure button that shows this below it. */
   readonly renderExpanded?: (row: Row) => ReactNode;
+  /** Columns by id to hide (false) or show; all are shown when absent. */
+  readonly columnVisibility?: VisibilityState;
 }
 
 /** A sortable table; expandable rows are toggled by a real button so the keyboard reaches them. */
-export function DataTable<Row>({ label, columns, data, rowId, renderExpanded }: DataTableProps<Row>) {
+export function DataTable<Row>({ label, columns, data, rowId, renderExpanded, columnVisibility }: DataTableProps<Row>) {
   const [sorting, setSorting] = useState<SortingState>([]);
   const [expanded, setExpanded] = useState<Record<string, boolean>>({});
   const table = useReactTable({
     data,
     columns,
-    state: { sorting },
+    state: { sorting, columnVisibility: columnVisibility ?? {} },
     onSortingChange: setSorting,
     getRowId: rowId,
     getCoreRowModel: getCoreRowModel(),
     getSortedRowModel: getSortedRowModel(),
   });
-  const span = columns.length + (renderExpanded ? 1 : 0);
+  const span = table.getVisibleLeafColumns().length + (renderExpanded ? 1 : 0);
   return (
     <div className="table-scroll">
       <table className="data" aria-label={label}>

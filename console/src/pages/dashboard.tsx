@@ -135,11 +135,11 @@ function seriesPlan(table: LakeTable, applied: Applied, value: string, zone: Zon
   };
 }
 
-/** Event history for one value over the dashboard's range: the events behind a bar. */
+/** Event history for one value over the dashboard's range: the events behind a bar (reads too, as the bar counts them). */
 function historyLink(attribute: "EventName" | "EventSource" | "Username", value: string, applied: Applied | undefined) {
   if (!applied || value === "" || value === "(none)") return undefined;
   const range = { mode: "custom", start: applied.start.toISOString(), end: applied.end.toISOString() } as const;
-  return `#/history?${historyQueryString({ attribute, value, readOnly: "", range }, 0)}`;
+  return `#/history?${historyQueryString({ attribute, value, readOnly: "all", hideOwn: false, range }, 0)}`;
 }
 
 function rankedPoints(table: LakeTable): RankedPoint[] {

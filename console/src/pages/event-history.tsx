@@ -1,6 +1,5 @@
-import { createContext, isValidElement, useCallback, useContext, useEffect, useMemo, useRef, useState } from "react";
+import { isValidElement, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { LookupEventsCommand, type LookupAttribute } from "@aws-sdk/client-cloudtrail";
-import { createColumnHelper } from "@tanstack/react-table";
 import { useSession } from "../session-context.js";
 import { describeError } from "../api/cloudtrail.js";
 import { followLiveTail } from "../api/live-tail.js";
@@ -10,6 +9,7 @@ import {
   csvCells,
   rowFromLiveRecord,
   rowFromSdkEvent,
+  withoutOwnReads,
   type AttributeFilter,
   type HistoryRow,
 } from "../api/history-rows.js";
@@ -21,16 +21,9 @@ import { resolveRange, TimeRangePicker } from "../components/time-range.js";
 import { ZonedTime } from "../components/zoned-time.js";
 import { historyQueryString, parseHistoryQuery, type FilterState } from "../api/history-query.js";
 import { navigateQuery, useHashQuery } from "../hash-query.js";
-
-const ATTRIBUTES: { key: LookupAttributeKey; label: string; placeholder: string }[] = [
-  { key: "EventName", label: "Event name", placeholder: "ConsoleLogin" },
-  { key: "EventSource", label: "Event source", placeholder: "s3.amazonaws.com" },
-  { key: "Username", label: "User name", placeholder: "alice" },
-  { key: "ResourceType", label: "Resource type", placeholder: "AWS::S3::Bucket" },
-  { key: "ResourceName", label: "Resource name", placeholder: "arn:aws:s3:::my-bucket" },
-  { key: "EventId", label: "Event ID", placeholder: "1b2c…" },
-  { key: "AccessKeyId", label: "AWS access key", placeholder: "AKIA…" },
-];
+import { ExportAll } from "./history-export.js";
+import { addSeen, caseVariant, type SeenValues } from "../api/seen-values.js";
+import { ATTRIBUTES, ColumnChooser, HISTORY_COLUMNS, Pivot, PivotContext, useColumnChoice } from "./history-columns.js";
 
 const PAGE_SIZE = 50;
 const LIVE_ROWS_MAX = 500;
@@ -66,89 +59,6 @@ interface PageState {
   readonly index: number;
   readonly nextToken: string | undefined;
 }
-
-/** The URL of the current search narrowed to one attribute value (LookupEvents takes one attribute). */
-const PivotContext = createContext<(key: LookupAttributeKey, value: string) => string>(() => "#/history");
-
-/** An ARN or path with line-break chances after each ':' and '/', so it wraps between its parts. */
-function Breakable({ text }: { text: string }) {
-  const parts = text.split(/(?<=[:/])/);
-  return (
-    <>
-      {parts.map((part, index) => (
-        <span key={index}>
-          {part}
-          {index < parts.length - 1 && <wbr />}
-        </span>
-      ))}
-    </>
-  );
-}
-
-/** A value an analyst can click to search by it, keeping the range and read-only choice. */
-function Pivot({ attribute, value }: { attribute: LookupAttributeKey; value: string }) {
-  const href = useContext(PivotContext);
-  if (value === "") return null;
-  const label = ATTRIBUTES.find((candidate) => candidate.key === attribute)?.label ?? attribute;
-  return (
-    <a className="pivot" href={href(attribute, value)} title={`Search by ${label.toLowerCase()} ${value}`}>
-      <Breakable text={value} />
-    </a>
-  );
-}
-
-function PivotList({ attribute, values }: { attribute: LookupAttributeKey; values: string[] }) {
-  const unique = [...new Set(values.filter((value) => value !== ""))];
-  return (
-    <span className="wrap">
-      {unique.map((value, index) => (
-        <span key={value}>
-          {index > 0 && ", "}
-          <Pivot attribute={attribute} value={value} />
-        </span>
-      ))}
-    </span>
-  );
-}
-
-const column = createColumnHelper<HistoryRow>();
-const COLUMNS = [
-  column.accessor((row) => row.time.getTime(), {
-    id: "time",
-    header: "Event time",
-    cell: (info) => <ZonedTime date={info.row.original.time} />,
-  }),
-  column.accessor("eventName", {
-    header: "Event name",
-    cell: (info) => <Pivot attribute="EventName" value={info.getValue()} />,
-  }),
-  column.accessor("username", {
-    header: "User name",
-    cell: (info) => <Pivot attribute="Username" value={info.getValue()} />,
-  }),
-  column.accessor("eventSource", {
-    header: "Event source",
-    cell: (info) => <Pivot attribute="EventSource" value={info.getValue()} />,
-  }),
-  column.accessor((row) => row.resources.map((resource) => resource.type).join(", "), {
-    id: "resourceType",
-    header: "Resource type",
-    cell: (info) => (
-      <PivotList attribute="ResourceType" values={info.row.original.resources.map((resource) => resource.type)} />
-    ),
-  }),
-  column.accessor((row) => row.resources.map((resource) => resource.name).join(", "), {
-    id: "resourceName",
-    header: "Resource name",
-    cell: (info) => (
-      <PivotList attribute="ResourceName" values={info.row.original.resources.map((resource) => resource.name)} />
-    ),
-  }),
-  column.accessor("errorCode", {
-    header: "Error code",
-    cell: (info) => (info.getValue() ? <span className="badge error">{info.getValue()}</span> : null),
-  }),
-];
 
 function KeyFields({ row }: { row: HistoryRow }) {
   const record = row.record;
@@ -194,7 +104,7 @@ function filtersOf(state: FilterState): AttributeFilter[] {
   const filters: AttributeFilter[] = [];
   if (state.attribute !== "" && state.value.trim() !== "")
     filters.push({ key: state.attribute, value: state.value.trim() });
-  if (state.readOnly !== "") filters.push({ key: "ReadOnly", value: state.readOnly });
+  if (state.readOnly !== "all") filters.push({ key: "ReadOnly", value: state.readOnly });
   return filters;
 }
 
@@ -205,9 +115,33 @@ interface HistoryFiltersProps {
   readonly loading: boolean;
   readonly live: boolean;
   readonly onLive: (live: boolean) => void;
+  /** Applied at once: it only filters what was already fetched. */
+  readonly onHideOwn: (hide: boolean) => void;
+  readonly seen: SeenValues;
 }
 
-function HistoryFilters({ state, onChange, onSearch, loading, live, onLive }: HistoryFiltersProps) {
+/** LookupEvents matches exactly (as in AWS); a value seen with another case is offered instead. */
+function ValueHint({ state, seen, onUse }: { state: FilterState; seen: SeenValues; onUse: (value: string) => void }) {
+  const variant = state.attribute === "" ? undefined : caseVariant(seen, state.attribute, state.value);
+  return (
+    <p id="history-value-hint" className="value-hint" role="status">
+      {variant === undefined ? (
+        state.attribute !== "" && "Exact, case-sensitive match, as in AWS. Suggestions come from events shown so far."
+      ) : (
+        <>
+          Exact, case-sensitive match: did you mean{" "}
+          <button type="button" className="link" onClick={() => onUse(variant)}>
+            {variant}
+          </button>
+          ?
+        </>
+      )}
+    </p>
+  );
+}
+
+function HistoryFilters(props: HistoryFiltersProps) {
+  const { state, onChange, onSearch, loading, live, onLive, onHideOwn, seen } = props;
   const set = <K extends keyof FilterState>(key: K, value: FilterState[K]): void =>
     onChange({ ...state, [key]: value });
   const selected = ATTRIBUTES.find((candidate) => candidate.key === state.attribute);
@@ -242,8 +176,16 @@ function HistoryFilters({ state, onChange, onSearch, loading, live, onLive }: Hi
           value={state.value}
           disabled={state.attribute === ""}
           placeholder={selected?.placeholder ?? "Pick an attribute first"}
+          list="history-value-suggestions"
+          autoComplete="off"
+          aria-describedby="history-value-hint"
           onChange={(event) => set("value", event.target.value)}
         />
+        <datalist id="history-value-suggestions">
+          {(state.attribute === "" ? [] : (seen.get(state.attribute) ?? [])).map((value) => (
+            <option key={value} value={value} />
+          ))}
+        </datalist>
       </label>
       <label>
         Read-only
@@ -252,12 +194,22 @@ function HistoryFilters({ state, onChange, onSearch, loading, live, onLive }: Hi
           value={state.readOnly}
           onChange={(event) => set("readOnly", event.target.value as FilterState["readOnly"])}
         >
-          <option value="">All events</option>
-          <option value="true">Read-only</option>
-          <option value="false">Write (not read-only)</option>
+          <option value="false">Write events (false)</option>
+          <option value="true">Read-only events (true)</option>
+          <option value="all">All events</option>
         </select>
       </label>
+      <label className="inline">
+        <input
+          type="checkbox"
+          name="hideOwn"
+          checked={state.hideOwn}
+          onChange={(event) => onHideOwn(event.target.checked)}
+        />
+        Hide this console&apos;s own reads and queries
+      </label>
       <TimeRangePicker value={state.range} onChange={(range) => set("range", range)} />
+      <ValueHint state={state} seen={seen} onUse={(value) => set("value", value)} />
       <div className="actions">
         <button type="submit" className="primary" disabled={loading}>
           Search
@@ -271,7 +223,12 @@ function HistoryFilters({ state, onChange, onSearch, loading, live, onLive }: Hi
   );
 }
 
-function lookupPage(client: ReturnType<typeof useSession>["client"], target: Search, token: string | undefined) {
+function lookupPage(
+  client: ReturnType<typeof useSession>["client"],
+  target: Search,
+  token: string | undefined,
+  signal?: AbortSignal,
+) {
   return client.send(
     new LookupEventsCommand({
       LookupAttributes: target.filters.map((filter): LookupAttribute => ({
@@ -283,6 +240,7 @@ function lookupPage(client: ReturnType<typeof useSession>["client"], target: Sea
       MaxResults: PAGE_SIZE,
       ...(token !== undefined ? { NextToken: token } : {}),
     }),
+    signal ? { abortSignal: signal } : {},
   );
 }
 
@@ -378,6 +336,56 @@ function download(kind: "csv" | "json", rows: HistoryRow[]): void {
   }
 }
 
+/** Live rows ahead of the first page (each event once), less the console's own reads when asked. */
+function useShownRows(page: PageState | undefined, liveRows: HistoryRow[], hideOwn: boolean) {
+  const fetched = useMemo(() => {
+    if (!page) return liveRows;
+    if (page.index !== 0 || liveRows.length === 0) return page.rows;
+    const seen = new Set(liveRows.map((row) => row.eventId));
+    return [...liveRows, ...page.rows.filter((row) => !seen.has(row.eventId))];
+  }, [page, liveRows]);
+  return useMemo(() => withoutOwnReads(fetched, hideOwn), [fetched, hideOwn]);
+}
+
+/** Values seen in the rows shown since the page opened, for suggestions and the case hint. */
+function useSeenValues(rows: HistoryRow[]): SeenValues {
+  const [seen, setSeen] = useState<SeenValues>(new Map());
+  useEffect(() => setSeen((current) => addSeen(current, rows)), [rows]);
+  return seen;
+}
+
+/** What an export of the search on screen reads: its LookupEvents pages, less what the view hides. */
+function useExportSource(
+  client: ReturnType<typeof useSession>["client"],
+  exported: Search | undefined,
+  hideOwn: boolean,
+) {
+  const fetchPage = useMemo(
+    () =>
+      exported &&
+      (async (token: string | undefined, signal: AbortSignal) => {
+        const answer = await lookupPage(client, exported, token, signal);
+        return { rows: (answer.Events ?? []).map(rowFromSdkEvent), nextToken: answer.NextToken };
+      }),
+    [client, exported],
+  );
+  const keep = useCallback((row: HistoryRow) => withoutOwnReads([row], hideOwn).rows.length === 1, [hideOwn]);
+  return { fetchPage, keep };
+}
+
+/** The AWS console's one click from write events to all events. */
+function ShowAll({ form }: { form: FilterState }) {
+  return (
+    <button
+      type="button"
+      className="link"
+      onClick={() => navigateQuery("history", historyQueryString({ ...form, readOnly: "all" }, 0))}
+    >
+      Show all events (reads too)
+    </button>
+  );
+}
+
 export function EventHistoryPage() {
   const { client } = useSession();
   const query = useHashQuery();
@@ -387,14 +395,14 @@ export function EventHistoryPage() {
   const [rerun, setRerun] = useState(0);
   const { page, loading, error, load } = useEventPages(client);
   const liveRows = useLiveRows(live, search);
-  const clearLive = liveRows.clear;
   // The search the URL's filters resolved to: pages of it keep its bounds even for "last hour".
   const resolved = useRef<{ key: string; search: Search } | undefined>(undefined);
 
   // The URL is the search: a first visit, a shared link, back/forward and the form all land here.
   useEffect(() => {
     const parsed = parseHistoryQuery(query);
-    const key = historyQueryString(parsed.form, 0);
+    // Hiding the console's own reads filters fetched rows: it is not a new search.
+    const key = historyQueryString({ ...parsed.form, hideOwn: false }, 0);
     setState(parsed.form);
     let target = resolved.current?.key === key ? resolved.current.search : undefined;
     if (!target) {
@@ -402,11 +410,11 @@ export function EventHistoryPage() {
       const range = parsed.form.range;
       target = { filters: filtersOf(parsed.form), start, end, openEnded: range.mode !== "custom" || range.end === "" };
       resolved.current = { key, search: target };
-      clearLive();
+      liveRows.clear();
     }
     setSearch(target);
     void load(target, parsed.page);
-  }, [query, rerun, load, clearLive]);
+  }, [query, rerun, load, liveRows.clear]);
 
   const runSearch = (): void => {
     // A new search resolves relative ranges again: "last hour" means the hour before this click.
@@ -420,15 +428,18 @@ export function EventHistoryPage() {
       `#/history?${historyQueryString({ ...parseHistoryQuery(query).form, attribute, value }, 0)}`,
     [query],
   );
-  const goToPage = (index: number): void =>
-    navigateQuery("history", historyQueryString(parseHistoryQuery(query).form, index));
+  const applied = parseHistoryQuery(query);
+  const goToPage = (index: number): void => navigateQuery("history", historyQueryString(applied.form, index));
+  const hideOwn = (hide: boolean): void => {
+    setState((current) => ({ ...current, hideOwn: hide }));
+    navigateQuery("history", historyQueryString({ ...applied.form, hideOwn: hide }, applied.page));
+  };
 
-  const rows = useMemo(() => {
-    if (!page) return liveRows.rows;
-    if (page.index !== 0 || liveRows.rows.length === 0) return page.rows;
-    const seen = new Set(liveRows.rows.map((row) => row.eventId));
-    return [...liveRows.rows, ...page.rows.filter((row) => !seen.has(row.eventId))];
-  }, [page, liveRows.rows]);
+  const columns = useColumnChoice();
+  const exportSource = useExportSource(client, page?.search, applied.form.hideOwn);
+
+  const { rows, hidden } = useShownRows(page, liveRows.rows, applied.form.hideOwn);
+  const seen = useSeenValues(rows);
 
   return (
     <PivotContext.Provider value={pivot}>
@@ -440,6 +451,8 @@ export function EventHistoryPage() {
           loading={loading}
           live={live}
           onLive={setLive}
+          onHideOwn={hideOwn}
+          seen={seen}
         />
         {live && (
           <p className="live-state" role="status">
@@ -449,9 +462,11 @@ export function EventHistoryPage() {
         {error && <ErrorBanner title="Lookup failed" message={error} />}
         <div className="toolbar">
           <span className="muted" role="status">
-            {page ? summary(page.index, rows.length, page.search) : ""}
+            {page ? summary(page.index, rows.length, page.search, hidden) : ""}
           </span>
+          {applied.form.readOnly === "false" && <ShowAll form={applied.form} />}
           <div className="buttons">
+            <ColumnChooser shown={columns.shown} choose={columns.choose} />
             <button
               type="button"
               disabled={!page || page.index === 0 || loading || !search}
@@ -474,6 +489,7 @@ export function EventHistoryPage() {
             </button>
           </div>
         </div>
+        <ExportAll fetchPage={exportSource.fetchPage} keep={exportSource.keep} />
         {loading && !page ? (
           <Loading label="Looking up events…" />
         ) : rows.length === 0 && !loading ? (
@@ -485,7 +501,8 @@ export function EventHistoryPage() {
         ) : (
           <DataTable
             label="Events"
-            columns={COLUMNS}
+            columns={HISTORY_COLUMNS}
+            columnVisibility={columns.visibility}
             data={rows}
             rowId={(row) => row.eventId}
             renderExpanded={(row) => <EventDetails row={row} />}
@@ -497,10 +514,11 @@ export function EventHistoryPage() {
   );
 }
 
-function summary(index: number, count: number, search: Search): string {
+function summary(index: number, count: number, search: Search, hidden: number): string {
   const filters =
     search.filters.length > 0
       ? ` · ${search.filters.map((filter) => `${filter.key} = ${filter.value}`).join(" and ")}`
       : "";
-  return `Page ${index + 1} · ${count} event${count === 1 ? "" : "s"}${filters}`;
+  const own = hidden > 0 ? ` · ${hidden} hidden (this console's own reads and queries)` : "";
+  return `Page ${index + 1} · ${count} event${count === 1 ? "" : "s"}${filters}${own}`;
 }

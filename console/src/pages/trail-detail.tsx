@@ -212,7 +212,8 @@ export function TrailDetail({ name }: { name: string }) {
     {
       attribute: "ResourceName",
       value: details?.trail.Name ?? name,
-      readOnly: "",
+      readOnly: "false",
+      hideOwn: false,
       range: { mode: "90d", start: "", end: "" },
     },
     0,

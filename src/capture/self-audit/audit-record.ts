@@ -116,9 +116,26 @@ export interface AuditedExchange {
   readonly resources?: Array<{ accountId: string; type: string; ARN: string }> | undefined;
 }
 
+interface CallerHeaders {
+  "user-agent"?: string | undefined;
+  "x-amz-user-agent"?: string | string[] | undefined;
+}
+
+/**
+ * The user agent a call is recorded with. A browser does not let a page set User-Agent, so an AWS
+ * SDK running in one sends its own in X-Amz-User-Agent: for a browser's call that names the program
+ * (the console's reads are recognised by it); any other client's User-Agent is kept as it is.
+ */
+function callerUserAgent(headers: CallerHeaders): string | undefined {
+  const agent = headers["user-agent"];
+  const sdk = headers["x-amz-user-agent"];
+  const browser = agent === undefined || agent.startsWith("Mozilla/");
+  return typeof sdk === "string" && sdk !== "" && browser ? sdk : agent;
+}
+
 /** Builds the audit record of one HTTP call to Cairn, from the request (source IP, user agent) and its outcome. */
 export function auditRecordOf(
-  request: { ip: string; headers: { "user-agent"?: string | undefined } },
+  request: { ip: string; headers: CallerHeaders },
   defaults: AuditDefaults,
   exchange: AuditedExchange,
 ): { json: string; accountId: string } {
@@ -130,7 +147,7 @@ export function auditRecordOf(
     defaultRegion: defaults.region,
     eventTimeMs: defaults.nowMs(),
     sourceIPAddress: request.ip,
-    userAgent: request.headers["user-agent"],
+    userAgent: callerUserAgent(request.headers),
     requestId: exchange.requestId,
     eventId: defaults.newEventId(),
     readOnly: exchange.readOnly,
