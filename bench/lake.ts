@@ -1,13 +1,14 @@
 import { importDirectory, percentile, runLakeQuery } from "./lake-api.js";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { CloudTrailClient, CreateEventDataStoreCommand } from "@aws-sdk/client-cloudtrail";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { toEventTime } from "../src/lib/clock.js";
+import { writeBenchResults } from "./results-file.js";
 import { loadSamples, recordGenerator, type RecordGenerator } from "./event-history-records.js";
 import {
   BENCH_ACCESS_KEY_ID,
@@ -181,6 +182,34 @@ export interface LakeImportBench {
   readonly storeBytesPerEvent: number;
   readonly storeFiles: number;
   readonly serverRssBytes: number;
+  /** DuckDB alone on the same archive: `COPY (SELECT unnest(Records) FROM read_json(…)) TO … parquet`. */
+  readonly duckdbSeconds: number;
+  readonly duckdbEventsPerSec: number;
+  /** importEventsPerSec / duckdbEventsPerSec: the goal of issue #15 is ≥ 1. */
+  readonly importOverDuckdb: number;
+}
+
+/**
+ * DuckDB alone turning the archive into Parquet, no rules, de-duplication or catalog: the rate an
+ * import is measured against. Its own instance, default threads, after the server's import is done.
+ */
+async function duckdbCopySeconds(archive: string, outDir: string): Promise<number> {
+  const duck = await DuckDBInstance.create(":memory:");
+  try {
+    const connection = await duck.connect();
+    const glob = join(archive, "*.json.gz").replaceAll("'", "''");
+    const target = join(outDir, "duckdb.parquet").replaceAll("'", "''");
+    const started = performance.now();
+    await connection.run(
+      `COPY (SELECT unnest(Records) FROM read_json('${glob}', maximum_object_size = 1073741824)) TO '${target}' (FORMAT parquet)`,
+    );
+    const seconds = (performance.now() - started) / 1000;
+    connection.closeSync();
+    process.stderr.write(`lake bench: DuckDB alone took ${seconds.toFixed(1)} s\n`);
+    return seconds;
+  } finally {
+    duck.closeSync();
+  }
 }
 
 /**
@@ -199,10 +228,12 @@ export async function benchLakeImport(options: { events?: number } = {}): Promis
     const generator = recordGenerator(loadSamples(), events, firstMs, lastMs);
     const archiveBytes = writeArchive(archive, generator, events);
     const serverOptions = process.env["LAKE_BENCH_SERVER_NODE_OPTIONS"];
-    server = await startBenchServer(dataDir, {
-      CAIRN_IMPORT_ALLOWED_DIRS: archive,
-      ...(serverOptions ? { NODE_OPTIONS: serverOptions } : {}),
-    });
+    // Node flags go on the command line: NODE_OPTIONS does not allow --cpu-prof.
+    server = await startBenchServer(
+      dataDir,
+      { CAIRN_IMPORT_ALLOWED_DIRS: archive },
+      serverOptions ? serverOptions.split(/\s+/).filter(Boolean) : [],
+    );
     client = new CloudTrailClient({
       endpoint: server.url,
       region: BENCH_REGION,
@@ -218,6 +249,7 @@ export async function benchLakeImport(options: { events?: number } = {}): Promis
     const reimportSeconds = await importArchive(client, storeId, archive, 0);
     const store = directoryBytes(join(dataDir, "lake", storeId));
     const serverRssBytes = rssOf(server.pid);
+    const duckdbSeconds = await duckdbCopySeconds(archive, dataDir);
     return {
       name: "lake-import",
       events,
@@ -230,6 +262,9 @@ export async function benchLakeImport(options: { events?: number } = {}): Promis
       storeBytesPerEvent: Math.round(store.bytes / events),
       storeFiles: store.files,
       serverRssBytes,
+      duckdbSeconds: Math.round(duckdbSeconds * 100) / 100,
+      duckdbEventsPerSec: Math.round(events / duckdbSeconds),
+      importOverDuckdb: Math.round((duckdbSeconds / importSeconds) * 1000) / 1000,
     };
   } finally {
     client?.destroy();
@@ -382,18 +417,18 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   if (args.includes("--import-only")) {
     // node dist/bench/lake.js 1000000 --import-only: writes bench/results/lake-import-<time>.json
     const result = await benchLakeImport({ events });
+    const versusDuckdb = (value: number): string =>
+      `${value} (${(value / result.duckdbEventsPerSec).toFixed(2)}× DuckDB)`;
     console.table([
-      { figure: "import rate (events/s, StartImport file://)", value: result.importEventsPerSec },
+      { figure: "import rate (events/s, StartImport file://)", value: versusDuckdb(result.importEventsPerSec) },
+      { figure: "DuckDB alone (events/s, read_json → Parquet)", value: result.duckdbEventsPerSec },
       { figure: "import time (s)", value: result.importSeconds },
-      { figure: "re-import rate (events/s, all duplicates)", value: result.reimportEventsPerSec },
+      { figure: "re-import rate (events/s, all duplicates)", value: versusDuckdb(result.reimportEventsPerSec) },
       { figure: "store bytes per event (Parquet zstd)", value: result.storeBytesPerEvent },
       { figure: "store files", value: result.storeFiles },
       { figure: "server RSS after the run (MB)", value: Math.round(result.serverRssBytes / 1e6) },
     ]);
-    const resultsDir = resolve(import.meta.dirname, "../../bench/results");
-    mkdirSync(resultsDir, { recursive: true });
-    const file = join(resultsDir, `lake-import-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-    writeFileSync(file, JSON.stringify({ ...result, at: new Date().toISOString() }, null, 2) + "\n");
+    const file = writeBenchResults("lake-import", { ...result, at: new Date().toISOString() });
     console.log(JSON.stringify(result, null, 2));
     console.log(`written to ${file}`);
   } else {

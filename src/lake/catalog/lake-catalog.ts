@@ -10,7 +10,7 @@
  * one PostgreSQL (postgres-lake-catalog.ts, decision 0014); the shared contract suite is
  * test/contract/lake-catalog.suite.ts.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { AdvancedEventSelector } from "../../selectors/selector-types.js";
 
 export type EdsStatus = "CREATED" | "ENABLED" | "PENDING_DELETION" | "STOPPED_INGESTION";
@@ -49,7 +49,7 @@ export const KEY_BYTES = 16;
 
 /** 16 bytes of SHA-256 of the record's dedup key: collisions are negligible and the index stays small. */
 export function keyHash(dedupKey: string): Buffer {
-  return createHash("sha256").update(dedupKey).digest().subarray(0, KEY_BYTES);
+  return hash("sha256", dedupKey, "buffer").subarray(0, KEY_BYTES);
 }
 
 /** A committed Parquet file of one store. */

@@ -170,6 +170,18 @@ const COLUMN_SHAPERS: ReadonlyArray<readonly [string, Shaper]> = LAKE_SCHEMA.map
   ([name, type]) => [name, shaperOf(type)] as const,
 );
 
+const SHAPER_OF_COLUMN: ReadonlyMap<string, Shaper> = new Map(COLUMN_SHAPERS);
+
+/**
+ * One column's value as recordToRow shapes it (its type, or null). For the import's row lines, which
+ * need a few struct columns only: building the whole row for them cost more than normalising the record.
+ */
+export function shapeColumn(name: string, value: unknown): unknown {
+  const shape = SHAPER_OF_COLUMN.get(name);
+  if (shape === undefined) throw new Error(`No Lake column ${name}`);
+  return shape(value);
+}
+
 /** "2023-01-02T03:04:05Z" → "2023-01-02 03:04:05" (DuckDB TIMESTAMP text, UTC). */
 function toTimestampText(eventTime: string): string {
   return eventTime.replace("T", " ").replace(/Z$/, "");

@@ -3,12 +3,12 @@
  * file's bytes (the rules of src/client/trail-files.ts readTrailFile), the content-derived eventID and
  * the NDJSON line a record becomes for bulk-writer.ts.
  */
-import { createHash } from "node:crypto";
+import { createHash, hash } from "node:crypto";
 import { closeSync, constants, openSync, readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { errorCode } from "../../../lib/error-code.js";
 import type { CloudTrailRecord } from "../../../model/record.js";
-import { recordToRow } from "../../../lake/engine/lake-schema.js";
+import { shapeColumn } from "../../../lake/engine/lake-schema.js";
 
 export interface FileRequest {
   readonly id: number;
@@ -99,25 +99,18 @@ export const STRUCT_LINE_FIELDS = [
 
 /**
  * One NDJSON line: `j` the normalised JSON (eventJson), `c` its checksum, and the struct columns exactly as recordToRow
- * builds them (it runs on a record holding only those fields, so it stays the one definition).
+ * shapes them (shapeColumn, its rule for each column, so it stays the one definition).
  */
 export function rowLine(record: CloudTrailRecord, json: string): string {
   const raw = record as unknown as Record<string, unknown>;
-  const structs: Record<string, unknown> = { eventTime: record.eventTime };
-  let any = false;
-  for (const [, field] of STRUCT_LINE_FIELDS)
-    if (raw[field] !== undefined && raw[field] !== null) {
-      structs[field] = raw[field];
-      any = true;
-    }
-  // eventJsonChecksum here: node's SHA-256 is several times faster than DuckDB's sha256().
-  let line = `{"j":${JSON.stringify(json)},"c":"${createHash("sha256").update(json).digest("hex")}"`;
-  if (any) {
-    const row = recordToRow(structs as unknown as CloudTrailRecord, "");
-    for (const [short, field] of STRUCT_LINE_FIELDS) {
-      const value = row[field];
-      if (value !== null && value !== undefined) line += `,"${short}":${JSON.stringify(value)}`;
-    }
+  // eventJsonChecksum here: node's SHA-256 is several times faster than DuckDB's sha256(); one-shot
+  // hash(), as no Hash object is needed.
+  let line = `{"j":${JSON.stringify(json)},"c":"${hash("sha256", json)}"`;
+  for (const [short, field] of STRUCT_LINE_FIELDS) {
+    const value = raw[field];
+    if (value === undefined || value === null) continue;
+    const shaped = shapeColumn(field, value);
+    if (shaped !== null) line += `,"${short}":${JSON.stringify(shaped)}`;
   }
   return line + "}";
 }
