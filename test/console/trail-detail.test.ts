@@ -90,7 +90,7 @@ describe("console trail page", { skip: missing }, () => {
     const watched = watchErrors(page);
     await signIn(page, `${server.url}/console/`);
     await page.getByRole("link", { name: "Trails" }).click();
-    await page.getByRole("link", { name: "audit", exact: true }).click();
+    await page.getByRole("table", { name: "Trails list" }).getByRole("link", { name: "audit", exact: true }).click();
     await page.getByRole("region", { name: "Delivery" }).waitFor();
     const accountPath = `s3://${bucket}/org/AWSLogs/${TEST_ACCOUNT_ID}`;
     assert.equal(await fact(page, "Configuration", "Log files"), `${accountPath}/CloudTrail/us-east-1/`);
