@@ -292,7 +292,21 @@ describe("web console in a real browser", { skip: missing }, () => {
     const failure = page.getByRole("alert").filter({ hasText: /Query (failed|FAILED)/ });
     await failure.waitFor();
     assert.match(await failure.innerText(), /no_such_column/);
+    // The internal view never shows, and a failed query has no scan statistics to show.
+    assert.doesNotMatch(await page.locator("main").innerText(), /eds_[0-9a-f]/);
+    await page.getByRole("status", { name: "Query status" }).getByText("FAILED").waitFor();
+    assert.equal(await page.getByText("Events scanned").count(), 0);
     await screenshot(page, "lake-failed-query");
+
+    // Cairn extension: the store's name in FROM.
+    await editor.click();
+    await page.keyboard.press("Control+A");
+    await page.keyboard.insertText(
+      "SELECT count(*) AS n FROM console-store WHERE eventSource = 'console-lake.example.com'",
+    );
+    await page.getByRole("button", { name: "Run", exact: true }).click();
+    await table.getByRole("cell", { name: "10", exact: true }).waitFor();
+    await page.getByText("Events scanned").waitFor();
   });
 
   it("draws the dashboard's charts for the store", async () => {

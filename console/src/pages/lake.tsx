@@ -254,7 +254,8 @@ function QueryStatusView({ run, canceling }: { run: RunState | undefined; cancel
           <span className="muted">No query run yet. Press Run or Ctrl+Enter (⌘+Enter on a Mac).</span>
         )}
       </div>
-      {stats && (
+      {/* A failed statement read nothing worth counting: no statistics for it. */}
+      {stats && status !== "FAILED" && (
         <dl className="key-fields query-stats" aria-label="Query statistics">
           <div>
             <dt>Events matched</dt>

@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { ApiError } from "../../lib/api-error.js";
 import { optionalInteger, optionalString, optionalTimestampMs } from "../input.js";
-import type { OperationHandler } from "../operation.js";
+import type { OperationContext, OperationHandler } from "../operation.js";
 import { requireActive } from "./eds-input.js";
 import { checkDeliveryBucket, parseDeliveryUri } from "./query-delivery.js";
 import { executeQuery } from "./query-execution.js";
@@ -16,7 +16,7 @@ import { createQueryRuntime, type QueryDocument, type QueryOperationDeps, type Q
 import type { EventDataStore } from "../../lake/catalog/index.js";
 import { checkStatement, StatementError } from "../../lake/engine/query-engine.js";
 import { partitionRanges, type DateRange } from "../../lake/engine/query-pruning.js";
-import { rewriteLakeSql, viewNameOf, type RewrittenQuery } from "../../lake/engine/query-sql.js";
+import { publicErrorMessage, rewriteLakeSql, viewNameOf, type RewrittenQuery } from "../../lake/engine/query-sql.js";
 
 const MAX_CONCURRENT_QUERIES = 10;
 const STATUSES = ["QUEUED", "RUNNING", "FINISHED", "FAILED", "CANCELLED", "TIMED_OUT"];
@@ -50,14 +50,14 @@ function startQueryOperation(queries: QueryRuntime): OperationHandler {
     const target = deliveryUri === undefined ? undefined : parseDeliveryUri(deliveryUri);
     if (target !== undefined && deps.delivery === undefined)
       throw new ApiError("UnsupportedOperationException", "This server has no object store for DeliveryS3Uri.");
-    const rewritten = rewriteSelect(statement);
+    const rewritten = rewriteSelect(statement, await storeNamesOf(deps, context));
     const stores: EventDataStore[] = [];
     for (const id of rewritten.storeIds)
       stores.push(requireActive(await deps.resolve({ EventDataStore: id }, context)));
     const mine = await deps.catalog.documents<QueryDocument>("queries", context.accountId);
     if (mine.filter((q) => q.status === "QUEUED" || q.status === "RUNNING").length >= MAX_CONCURRENT_QUERIES)
       throw new ApiError("MaxConcurrentQueriesException", `At most ${MAX_CONCURRENT_QUERIES} queries may run at once.`);
-    const ranges = await planPartitions(queries, rewritten.sql, stores);
+    const ranges = await planPartitions(queries, rewritten, stores);
     if (target !== undefined) await checkDeliveryBucket(deps.delivery!, target, context.accountId);
     const query: QueryDocument = {
       id: randomUUID(),
@@ -71,14 +71,20 @@ function startQueryOperation(queries: QueryRuntime): OperationHandler {
       ...(deliveryUri !== undefined ? { deliveryS3Uri: deliveryUri, deliveryStatus: "PENDING" as const } : {}),
     };
     await register(queries, query);
-    void executeQuery(queries, query, { sql: rewritten.sql, ranges, target });
+    void executeQuery(queries, query, { sql: rewritten.sql, labels: rewritten.labels, ranges, target });
     return { output: { QueryId: query.id } };
   };
 }
 
+/** The caller's stores in the caller's region by name (names are unique there), for FROM <name>. */
+async function storeNamesOf(deps: QueryOperationDeps, context: OperationContext): Promise<Map<string, string>> {
+  const stores = await deps.catalog.stores(context.accountId);
+  return new Map(stores.filter((s) => s.region === context.region).map((s) => [s.name, s.id]));
+}
+
 /** The statement rewritten for the Lake views, refused unless it is a SELECT naming a store. */
-function rewriteSelect(statement: string): RewrittenQuery {
-  const rewritten = rewriteLakeSql(statement);
+function rewriteSelect(statement: string, storeNames: ReadonlyMap<string, string>): RewrittenQuery {
+  const rewritten = rewriteLakeSql(statement, storeNames);
   if (!["SELECT", "WITH", "("].includes(rewritten.firstKeyword))
     throw new ApiError(
       "InvalidQueryStatementException",
@@ -87,7 +93,7 @@ function rewriteSelect(statement: string): RewrittenQuery {
   if (rewritten.storeIds.length === 0)
     throw new ApiError(
       "InvalidQueryStatementException",
-      "The query must name an event data store (its id or ARN) in FROM.",
+      "The query must name an event data store (its id, ARN or name) in FROM.",
     );
   return rewritten;
 }
@@ -95,18 +101,19 @@ function rewriteSelect(statement: string): RewrittenQuery {
 /** Checks the statement with DuckDB and works out, per store, the event dates it can match. */
 async function planPartitions(
   queries: QueryRuntime,
-  sql: string,
+  rewritten: RewrittenQuery,
   stores: readonly EventDataStore[],
 ): Promise<Map<string, DateRange | undefined>> {
   const connection = await queries.deps.duck.connect();
   try {
-    const tree = await checkStatement(connection, sql);
+    const tree = await checkStatement(connection, rewritten.sql);
     return partitionRanges(
       tree,
       stores.map((s) => viewNameOf(s.id)),
     );
   } catch (error) {
-    if (error instanceof StatementError) throw new ApiError("InvalidQueryStatementException", error.message);
+    if (error instanceof StatementError)
+      throw new ApiError("InvalidQueryStatementException", publicErrorMessage(error.message, rewritten.labels));
     throw error;
   } finally {
     connection.closeSync();
