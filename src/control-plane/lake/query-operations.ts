@@ -50,10 +50,16 @@ function startQueryOperation(queries: QueryRuntime): OperationHandler {
     const target = deliveryUri === undefined ? undefined : parseDeliveryUri(deliveryUri);
     if (target !== undefined && deps.delivery === undefined)
       throw new ApiError("UnsupportedOperationException", "This server has no object store for DeliveryS3Uri.");
-    const rewritten = rewriteSelect(statement, await storeNamesOf(deps, context));
+    const rewritten = rewriteLakeSql(statement, await storeNamesOf(deps, context));
+    if (rewritten.storeIds.length === 0) await context.authorize("cloudtrail:StartQuery", "*");
     const stores: EventDataStore[] = [];
-    for (const id of rewritten.storeIds)
-      stores.push(requireActive(await deps.resolve({ EventDataStore: id }, context)));
+    for (const id of rewritten.storeIds) {
+      const store = await deps.resolve({ EventDataStore: id }, context);
+      // Every store the statement reads, however named, and not only the first (the route's check).
+      await context.authorize("cloudtrail:StartQuery", store.arn);
+      stores.push(requireActive(store));
+    }
+    refuseNonSelect(rewritten);
     const mine = await deps.catalog.documents<QueryDocument>("queries", context.accountId);
     if (mine.filter((q) => q.status === "QUEUED" || q.status === "RUNNING").length >= MAX_CONCURRENT_QUERIES)
       throw new ApiError("MaxConcurrentQueriesException", `At most ${MAX_CONCURRENT_QUERIES} queries may run at once.`);
@@ -82,9 +88,8 @@ async function storeNamesOf(deps: QueryOperationDeps, context: OperationContext)
   return new Map(stores.filter((s) => s.region === context.region).map((s) => [s.name, s.id]));
 }
 
-/** The statement rewritten for the Lake views, refused unless it is a SELECT naming a store. */
-function rewriteSelect(statement: string, storeNames: ReadonlyMap<string, string>): RewrittenQuery {
-  const rewritten = rewriteLakeSql(statement, storeNames);
+/** Refuses a statement that is not a SELECT naming a store. */
+function refuseNonSelect(rewritten: RewrittenQuery): void {
   if (!["SELECT", "WITH", "("].includes(rewritten.firstKeyword))
     throw new ApiError(
       "InvalidQueryStatementException",
@@ -95,7 +100,6 @@ function rewriteSelect(statement: string, storeNames: ReadonlyMap<string, string
       "InvalidQueryStatementException",
       "The query must name an event data store (its id, ARN or name) in FROM.",
     );
-  return rewritten;
 }
 
 /** Checks the statement with DuckDB and works out, per store, the event dates it can match. */
