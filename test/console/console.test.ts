@@ -20,6 +20,7 @@ import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords, type RawRecord } from "../helpers/sample-records.js";
 import { browserMissing, launchChromium, screenshot, watchErrors } from "./browser.js";
 import { parseCsv } from "../helpers/csv.js";
+import { savedQueryClient } from "../lake/saved-query-client.js";
 
 const CREDENTIALS = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
 const missing = browserMissing();
@@ -307,6 +308,38 @@ describe("web console in a real browser", { skip: missing }, () => {
     await page.getByRole("button", { name: "Run", exact: true }).click();
     await table.getByRole("cell", { name: "10", exact: true }).waitFor();
     await page.getByText("Events scanned").waitFor();
+  });
+
+  it("saves the editor's query on the server, opens it again and deletes it", async () => {
+    const editor = page.getByRole("textbox", { name: "SQL query" });
+    const statement = "SELECT eventName, count(*) AS n FROM console-store GROUP BY 1";
+    await editor.click();
+    // The editor shows the console's focus ring while it has the focus.
+    const ring = await page.evaluate(
+      "(() => { const s = getComputedStyle(document.querySelector('.sql-editor')); return [s.outlineStyle, s.outlineWidth]; })()",
+    );
+    assert.deepEqual(ring, ["solid", "3px"]);
+    await page.keyboard.press("Control+A");
+    await page.keyboard.insertText(statement);
+    await page.getByRole("textbox", { name: "Save as" }).fill("probe counts");
+    await page.getByRole("button", { name: "Save query" }).click();
+    const open = page.getByRole("button", { name: "Open saved query probe counts" });
+    await open.waitFor();
+    // Stored on the server for this user, not in the browser.
+    const api = savedQueryClient(server.url, CREDENTIALS);
+    assert.deepEqual(
+      (await api.list()).SavedQueries.map((q) => [q.Name, q.QueryStatement]),
+      [["probe counts", statement]],
+    );
+    await screenshot(page, "lake-saved-queries");
+    await editor.click();
+    await page.keyboard.press("Control+A");
+    await page.keyboard.insertText("SELECT 1");
+    await open.click();
+    assert.equal(await page.locator(".sql-editor .cm-content").innerText(), statement);
+    await page.getByRole("button", { name: "Delete saved query probe counts" }).click();
+    await open.waitFor({ state: "detached" });
+    assert.deepEqual((await api.list()).SavedQueries, []);
   });
 
   it("draws the dashboard's charts for the store", async () => {

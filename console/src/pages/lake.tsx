@@ -21,6 +21,7 @@ import { EmptyState, ErrorBanner, Loading } from "../components/status.js";
 import { SqlEditor, type SqlEditorHandle } from "../components/sql-editor.js";
 import { planChart, ResultChart } from "../components/result-chart.js";
 import { ZonedTime } from "../components/zoned-time.js";
+import { SavedQueries } from "./lake-saved-queries.js";
 
 const RESULTS_PAGE_SIZE = 100;
 const RETENTION_MIN = 7;
@@ -521,6 +522,7 @@ function QueryWorkbench({
             ))}
           </div>
         </div>
+        <SavedQueries sql={sql} onOpen={setSql} />
         <SqlEditor value={sql} onChange={setSql} onRun={runNow} tables={tables} handle={editor} />
         <div className="toolbar">
           <div className="buttons">
