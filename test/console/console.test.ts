@@ -283,6 +283,13 @@ describe("web console in a real browser", { skip: missing }, () => {
     );
     await page.locator('figure[aria-label^="Result chart:"]').waitFor();
     assert.equal(await page.locator("figure.chart .recharts-bar-rectangle").count(), 3);
+    // The editor and its results come first, within the first screen; the stores have their own section below.
+    await page.evaluate("window.scrollTo(0, 0)");
+    const resultsBox = await page.getByRole("heading", { name: "Results", exact: true }).boundingBox();
+    const storesBox = await page.getByRole("heading", { name: /^Event data stores/ }).boundingBox();
+    assert.ok(resultsBox !== null && storesBox !== null);
+    assert.ok(resultsBox.y < 800, `results start at ${resultsBox.y}px, below the 800px screen`);
+    assert.ok(storesBox.y > resultsBox.y, "the stores section is below the results");
     await screenshot(page, "lake");
 
     // A query the engine refuses: the user sees the server's reason, not a blank table.

@@ -563,6 +563,8 @@ export function LakePage() {
   const [storesError, setStoresError] = useState<string | undefined>();
   const [storesLoading, setStoresLoading] = useState(false);
   const [selectedId, setSelectedId] = useState("");
+  // Open while there is no store to query (and once the user opens it); never closed under the user.
+  const [storesOpen, setStoresOpen] = useState(false);
 
   const loadStores = useCallback(
     async (select?: string): Promise<void> => {
@@ -571,6 +573,7 @@ export function LakePage() {
       try {
         const all = await listAllStores(client);
         setStores(all);
+        if (all.length === 0) setStoresOpen(true);
         const ids = all.map(storeIdOf);
         const preferred =
           all.find((store) => store.Status === "ENABLED") ?? all.find((store) => store.Status !== "PENDING_DELETION");
@@ -602,45 +605,54 @@ export function LakePage() {
 
   return (
     <section aria-label="Lake" className="lake">
-      <h2>Event data stores</h2>
-      {storesError && (
-        <ErrorBanner
-          title="Could not list event data stores"
-          message={storesError}
-          action={
-            <button type="button" onClick={() => void loadStores()}>
-              Retry
-            </button>
-          }
-        />
-      )}
-      {!storesReady && storesLoading && <Loading label="Loading event data stores…" />}
-      {storesReady && !hasStores && (
-        <EmptyState title="No event data stores yet">
-          Create one below, then send events to it (trails, <code>cairn import</code>) and query them with SQL.
-        </EmptyState>
-      )}
-      {hasStores && (
-        <>
-          <div className="toolbar">
-            <span className="muted">
-              {stores.length} event data store{stores.length === 1 ? "" : "s"}
-            </span>
-            <button type="button" disabled={storesLoading} onClick={() => void loadStores()}>
-              Refresh
-            </button>
-          </div>
-          <DataTable
-            label="Event data stores"
-            columns={columns}
-            data={stores}
-            rowId={(store) => store.EventDataStoreArn ?? store.Name ?? ""}
-          />
-        </>
-      )}
-      <h3 className="form-title">Create event data store</h3>
-      <CreateStoreForm onCreated={(store) => void loadStores(storeIdOf(store))} />
+      {/* The editor and its results first: the stores are one click away, not above the results. */}
       {hasStores && <QueryWorkbench stores={stores} selectedId={selectedId} onSelect={setSelectedId} />}
+      <details
+        className="stores-section"
+        open={storesOpen}
+        onToggle={(event) => setStoresOpen((event.target as HTMLDetailsElement).open)}
+      >
+        <summary>
+          <h2>Event data stores{hasStores ? ` (${stores.length})` : ""}</h2>
+        </summary>
+        {storesError && (
+          <ErrorBanner
+            title="Could not list event data stores"
+            message={storesError}
+            action={
+              <button type="button" onClick={() => void loadStores()}>
+                Retry
+              </button>
+            }
+          />
+        )}
+        {!storesReady && storesLoading && <Loading label="Loading event data stores…" />}
+        {storesReady && !hasStores && (
+          <EmptyState title="No event data stores yet">
+            Create one below, then send events to it (trails, <code>cairn import</code>) and query them with SQL.
+          </EmptyState>
+        )}
+        {hasStores && (
+          <>
+            <div className="toolbar">
+              <span className="muted">
+                {stores.length} event data store{stores.length === 1 ? "" : "s"}
+              </span>
+              <button type="button" disabled={storesLoading} onClick={() => void loadStores()}>
+                Refresh
+              </button>
+            </div>
+            <DataTable
+              label="Event data stores"
+              columns={columns}
+              data={stores}
+              rowId={(store) => store.EventDataStoreArn ?? store.Name ?? ""}
+            />
+          </>
+        )}
+        <h3 className="form-title">Create event data store</h3>
+        <CreateStoreForm onCreated={(store) => void loadStores(storeIdOf(store))} />
+      </details>
     </section>
   );
 }
