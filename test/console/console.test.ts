@@ -5,6 +5,7 @@ import {
   CloudTrailClient,
   GetTrailStatusCommand,
   ListEventDataStoresCommand,
+  ListQueriesCommand,
   LookupEventsCommand,
 } from "@aws-sdk/client-cloudtrail";
 import type { Browser, BrowserContext, Page } from "playwright-core";
@@ -347,6 +348,39 @@ describe("web console in a real browser", { skip: missing }, () => {
     await page.getByRole("button", { name: "Delete saved query probe counts" }).click();
     await open.waitFor({ state: "detached" });
     assert.deepEqual((await api.list()).SavedQueries, []);
+  });
+
+  it("lists the store's past queries and opens one, with its results, without running it again", async () => {
+    const stores = await client.send(new ListEventDataStoresCommand({}));
+    const storeId = stores
+      .EventDataStores!.find((s) => s.Name === "console-store")!
+      .EventDataStoreArn!.split("/")
+      .pop()!;
+    const listed = (await client.send(new ListQueriesCommand({ EventDataStore: storeId, MaxResults: 10 }))).Queries!;
+    await page.locator("summary", { hasText: "Query history" }).click();
+    const history = page.getByRole("list", { name: "Query history" });
+    await history.locator("li").first().waitFor();
+    const items = history.locator("li");
+    assert.equal(await items.count(), listed.length);
+    assert.deepEqual(
+      await history.locator(".badge").allInnerTexts(),
+      listed.map((q) => q.QueryStatus),
+    );
+    const failed = items.filter({ hasText: "no_such_column" });
+    assert.equal(await failed.locator(".badge").innerText(), "FAILED");
+    await failed.getByRole("button", { name: /^Open query / }).click();
+    assert.match(await page.locator(".sql-editor .cm-content").innerText(), /^SELECT no_such_column FROM /);
+    // Two finished queries with different results, one after the other: each shows its own rows.
+    const results = page.getByRole("table", { name: "Query results" });
+    const grouped = items.filter({ hasText: "GROUP BY eventName ORDER BY n DESC" }).first();
+    await grouped.getByRole("button", { name: /^Open query / }).click();
+    await results.getByRole("cell", { name: "LakeProbeAlpha", exact: true }).waitFor();
+    assert.equal(await results.locator("tbody tr").count(), 3);
+    const counted = items.filter({ hasText: "FROM console-store WHERE" }).first();
+    await counted.getByRole("button", { name: /^Open query / }).click();
+    await results.getByRole("cell", { name: "10", exact: true }).waitFor();
+    assert.equal(await results.locator("tbody tr").count(), 1);
+    await screenshot(page, "lake-history");
   });
 
   it("draws the dashboard's charts for the store", async () => {

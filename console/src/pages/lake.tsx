@@ -22,6 +22,8 @@ import { SqlEditor, type SqlEditorHandle } from "../components/sql-editor.js";
 import { planChart, ResultChart } from "../components/result-chart.js";
 import { ZonedTime } from "../components/zoned-time.js";
 import { SavedQueries } from "./lake-saved-queries.js";
+import { QueryHistory } from "./lake-history.js";
+import { statusTone } from "../components/status-tone.js";
 
 const RESULTS_PAGE_SIZE = 100;
 const RETENTION_MIN = 7;
@@ -91,12 +93,6 @@ function formatBytes(bytes: number | undefined): string {
 
 function formatCount(value: number | undefined): string {
   return value === undefined ? "–" : numberFormat.format(value);
-}
-
-function statusTone(status: string | undefined): string {
-  if (status === "FINISHED" || status === "ENABLED") return "badge ok";
-  if (status === "FAILED" || status === "TIMED_OUT" || status === "PENDING_DELETION") return "badge error";
-  return "badge";
 }
 
 const storeColumn = createColumnHelper<EventDataStore>();
@@ -551,6 +547,15 @@ function QueryWorkbench({
         {!run?.error && run?.progress?.errorMessage && (
           <ErrorBanner title={`Query ${run.progress.status}`} message={run.progress.errorMessage} />
         )}
+        <QueryHistory
+          storeId={selectedId}
+          refreshKey={`${run?.progress?.queryId ?? ""}:${isTerminal(run?.progress?.status) ? "ended" : ""}`}
+          onOpen={(past) => {
+            setSql(past.statement ?? "");
+            // A finished query's rows are still on the server (7 days): show them without running again.
+            if (past.status === "FINISHED") void loadPage(past.queryId, [], 0);
+          }}
+        />
       </div>
       {results && <ResultsView results={results} onPage={(...args) => void loadPage(...args)} />}
     </>
