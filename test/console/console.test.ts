@@ -383,6 +383,28 @@ describe("web console in a real browser", { skip: missing }, () => {
     await screenshot(page, "lake-history");
   });
 
+  it("draws a time series on a real time axis, with straight segments between the points", async () => {
+    const editor = page.getByRole("textbox", { name: "SQL query" });
+    await editor.click();
+    await page.keyboard.press("Control+A");
+    // Four days, the last four days after the third: on a time axis that gap is four times the others.
+    await page.keyboard.insertText(
+      "SELECT CAST(d AS TIMESTAMP) AS day, n FROM (VALUES (DATE '2026-01-01', 1), (DATE '2026-01-02', 3), " +
+        "(DATE '2026-01-03', 2), (DATE '2026-01-07', 5)) AS v(d, n) CROSS JOIN (SELECT count(*) AS c FROM console-store) s",
+    );
+    await page.getByRole("button", { name: "Run", exact: true }).click();
+    const chart = page.locator('figure[data-chart-kind="line"][data-x-axis="time"]');
+    await chart.waitFor();
+    const path = (await chart.locator("path.recharts-line-curve").getAttribute("d")) ?? "";
+    assert.doesNotMatch(path, /C/, `a smoothed curve: ${path}`);
+    const xs = [...path.matchAll(/[ML]\s*([\d.]+)[ ,]/g)].map((match) => Number(match[1]));
+    assert.equal(xs.length, 4, path);
+    const ratio = (xs[3]! - xs[2]!) / (xs[1]! - xs[0]!);
+    assert.ok(Math.abs(ratio - 4) < 0.05, `gap ratio ${ratio}, expected 4: ${path}`);
+    assert.deepEqual(await chart.locator(".recharts-cartesian-axis-tick-value").first().textContent(), "2026-01-01");
+    await screenshot(page, "lake-time-series");
+  });
+
   it("draws the dashboard's charts for the store", async () => {
     await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Dashboard" }).click();
     await page.getByRole("combobox", { name: "Event data store" }).waitFor();
