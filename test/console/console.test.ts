@@ -405,6 +405,25 @@ describe("web console in a real browser", { skip: missing }, () => {
     await screenshot(page, "lake-time-series");
   });
 
+  it("shows structs and maps as JSON, keeping Lake's text in the tooltip", async () => {
+    const editor = page.getByRole("textbox", { name: "SQL query" });
+    await editor.click();
+    await page.keyboard.press("Control+A");
+    await page.keyboard.insertText(
+      "SELECT userIdentity, MAP(['k'], ['v, w']) AS m FROM console-store WHERE eventSource = 'console-lake.example.com' LIMIT 1",
+    );
+    await page.getByRole("button", { name: "Run", exact: true }).click();
+    const cells = page.getByRole("table", { name: "Query results" }).locator("tbody tr").first().locator("td");
+    await page.getByRole("columnheader", { name: "m", exact: true }).waitFor();
+    const [identity, map] = (await cells.allInnerTexts()).map((text) => text.trim());
+    const parsed = JSON.parse(identity!) as Record<string, unknown>;
+    assert.equal(typeof parsed["type"], "string");
+    assert.equal(parsed["accountid"], TEST_ACCOUNT_ID);
+    assert.deepEqual(JSON.parse(map!), { k: "v, w" });
+    assert.match((await cells.nth(0).locator("code").getAttribute("title")) ?? "", /^\{type=/);
+    await screenshot(page, "lake-struct-json");
+  });
+
   it("draws the dashboard's charts for the store", async () => {
     await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Dashboard" }).click();
     await page.getByRole("combobox", { name: "Event data store" }).waitFor();

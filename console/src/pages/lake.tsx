@@ -24,6 +24,7 @@ import { ZonedTime } from "../components/zoned-time.js";
 import { SavedQueries } from "./lake-saved-queries.js";
 import { QueryHistory } from "./lake-history.js";
 import { statusTone } from "../components/status-tone.js";
+import { structAsJson } from "../api/lake-values.js";
 
 const RESULTS_PAGE_SIZE = 100;
 const RETENTION_MIN = 7;
@@ -295,7 +296,15 @@ function ResultsView({
   const resultColumns = useMemo(() => {
     const helper = createColumnHelper<string[]>();
     return (page?.columns ?? []).map((name, index) =>
-      helper.accessor((row) => row[index] ?? "", { id: `c${index}`, header: name }),
+      helper.accessor((row) => row[index] ?? "", {
+        id: `c${index}`,
+        header: name,
+        // Structs and maps as JSON; the raw Lake text stays in the tooltip and the CSV.
+        cell: (info) => {
+          const json = structAsJson(info.getValue());
+          return json === undefined ? info.getValue() : <code title={info.getValue()}>{json}</code>;
+        },
+      }),
     );
   }, [page?.columns]);
   const totalRows = page?.totalResultsCount;
