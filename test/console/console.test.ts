@@ -424,6 +424,28 @@ describe("web console in a real browser", { skip: missing }, () => {
     await screenshot(page, "lake-struct-json");
   });
 
+  it("shortens long bar labels in a result chart, keeping the full label as a tooltip", async () => {
+    const editor = page.getByRole("textbox", { name: "SQL query" });
+    await editor.click();
+    await page.keyboard.press("Control+A");
+    await page.keyboard.insertText(
+      "SELECT 'arn:aws:iam::111122223333:user/' || eventName AS who, count(*) AS n FROM console-store " +
+        "WHERE eventSource = 'console-lake.example.com' GROUP BY 1 ORDER BY n DESC",
+    );
+    await page.getByRole("button", { name: "Run", exact: true }).click();
+    const ticks = page.locator('figure[data-chart-kind="bar"] text[data-full-label^="arn:aws:iam::"]');
+    await ticks.first().waitFor();
+    assert.equal(await ticks.count(), 3);
+    const titles = await ticks.locator("title").allTextContents();
+    assert.deepEqual(
+      titles,
+      ["LakeProbeAlpha", "LakeProbeBeta", "LakeProbeGamma"].map((name) => `arn:aws:iam::111122223333:user/${name}`),
+    );
+    for (const text of await ticks.allTextContents()) assert.ok(text.length < titles[0]!.length * 2, text);
+    const shown = (await ticks.first().textContent())!.replace(titles[0]!, "");
+    assert.match(shown, /…$/);
+  });
+
   it("draws the dashboard's charts for the store", async () => {
     await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Dashboard" }).click();
     await page.getByRole("combobox", { name: "Event data store" }).waitFor();

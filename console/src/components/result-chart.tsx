@@ -32,6 +32,30 @@ function timeTick(span: number): (ms: number) => string {
   };
 }
 
+const LABEL_CHARS_MAX = 20;
+
+/** A bar's label, shortened when long; its full text is the tooltip (an SVG title). */
+function BarTick({
+  x = 0,
+  y = 0,
+  payload,
+}: {
+  x?: number | string;
+  y?: number | string;
+  payload?: { value?: unknown };
+}) {
+  const full = String(payload?.value ?? "");
+  const shown = full.length > LABEL_CHARS_MAX ? `${full.slice(0, LABEL_CHARS_MAX - 1)}…` : full;
+  return (
+    <g transform={`translate(${x},${y})`}>
+      <text x={0} y={0} dy={12} textAnchor="middle" fontSize={11} fill="#334155" data-full-label={full}>
+        <title>{full}</title>
+        {shown}
+      </text>
+    </g>
+  );
+}
+
 const TIME_LIKE = /^\d{4}-\d{2}-\d{2}([ T]\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
 function isNumber(value: string | null): boolean {
@@ -104,7 +128,7 @@ export function ResultChart({ plan, title, height = 260 }: { plan: ChartPlan; ti
         ) : (
           <BarChart data={plan.points} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" />
-            <XAxis dataKey="label" tick={{ fontSize: 11 }} interval="preserveStartEnd" />
+            <XAxis dataKey="label" tick={<BarTick />} interval="preserveStartEnd" />
             <YAxis allowDecimals={false} tick={{ fontSize: 11 }} width={48} />
             <Tooltip />
             <Bar dataKey="value" name={plan.value} fill="#2563eb" isAnimationActive={false} />
