@@ -44,12 +44,9 @@ function startQueryOperation(queries: QueryRuntime): OperationHandler {
   const { deps } = queries;
   return async (input, context) => {
     const statement = optionalString(input, "QueryStatement");
-    if (statement === undefined || statement.trim() === "" || statement.length > 10_000)
-      throw new ApiError("InvalidQueryStatementException", "QueryStatement must be a SELECT of 1 to 10000 characters.");
-    const deliveryUri = optionalString(input, "DeliveryS3Uri");
-    const target = deliveryUri === undefined ? undefined : parseDeliveryUri(deliveryUri);
-    if (target !== undefined && deps.delivery === undefined)
-      throw new ApiError("UnsupportedOperationException", "This server has no object store for DeliveryS3Uri.");
+    const badLength = (): ApiError =>
+      new ApiError("InvalidQueryStatementException", "QueryStatement must be a SELECT of 1 to 10000 characters.");
+    if (statement === undefined || statement.trim() === "") throw badLength();
     const rewritten = rewriteLakeSql(statement, await storeNamesOf(deps, context));
     if (rewritten.storeIds.length === 0) await context.authorize("cloudtrail:StartQuery", "*");
     const stores: EventDataStore[] = [];
@@ -59,7 +56,13 @@ function startQueryOperation(queries: QueryRuntime): OperationHandler {
       await context.authorize("cloudtrail:StartQuery", store.arn);
       stores.push(requireActive(store));
     }
+    // After authorisation, as AWS checks IAM before the input.
+    if (statement.length > 10_000) throw badLength();
     refuseNonSelect(rewritten);
+    const deliveryUri = optionalString(input, "DeliveryS3Uri");
+    const target = deliveryUri === undefined ? undefined : parseDeliveryUri(deliveryUri);
+    if (target !== undefined && deps.delivery === undefined)
+      throw new ApiError("UnsupportedOperationException", "This server has no object store for DeliveryS3Uri.");
     const mine = await deps.catalog.documents<QueryDocument>("queries", context.accountId);
     if (mine.filter((q) => q.status === "QUEUED" || q.status === "RUNNING").length >= MAX_CONCURRENT_QUERIES)
       throw new ApiError("MaxConcurrentQueriesException", `At most ${MAX_CONCURRENT_QUERIES} queries may run at once.`);
