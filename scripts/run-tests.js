@@ -56,6 +56,7 @@ const CLUSTER_MATRIX = [
   "integration/cli-live.test.js",
   "integration/seed-examples-ingest.test.js",
   "integration/lake-sdk.test.js",
+  "integration/lake-saved-queries.test.js",
   "integration/lake-channels.test.js",
   "integration/lake-typed-columns.test.js",
   "integration/put-audit-events-retry.test.js",

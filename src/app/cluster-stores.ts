@@ -15,6 +15,7 @@ import { openPostgresDatabase, type PostgresDatabase } from "../stores/postgres/
 import { openPostgresPrincipalStore, type PrincipalStore } from "../stores/principals/index.js";
 import { openPostgresQuarantineStore, type QuarantineStore } from "../stores/quarantine/index.js";
 import { openPostgresSigmaStore, type SigmaStore } from "../stores/sigma/index.js";
+import { openPostgresSavedQueryStore, type SavedQueryStore } from "../stores/saved-queries/index.js";
 import { openPostgresSnsStore, type SnsStore } from "../stores/sns/index.js";
 import { openPostgresSigningKeyStore, type SigningKeyStore } from "../stores/signing-keys/index.js";
 import {
@@ -77,6 +78,7 @@ export interface ClusterStores {
   readonly quarantine: QuarantineStore;
   readonly sns: SnsStore;
   readonly sigma: SigmaStore;
+  readonly savedQueries: SavedQueryStore;
   readonly leases: LeaseStore;
   readonly trails: PostgresTrailStore;
   readonly deliveryStates: PostgresDeliveryStateStore;
@@ -112,6 +114,7 @@ export async function openClusterStores(settings: ServerSettings, clock: Clock):
     const quarantine = await opened(openPostgresQuarantineStore(db));
     const sns = await opened(openPostgresSnsStore(db));
     const sigma = await opened(openPostgresSigmaStore(db));
+    const savedQueries = await opened(openPostgresSavedQueryStore(db));
     const leases = await opened(openPostgresLeaseStore(db));
     const trails = await opened(openPostgresTrailStore(db));
     const deliveryStates = await opened(openPostgresDeliveryStateStore(db));
@@ -132,7 +135,7 @@ export async function openClusterStores(settings: ServerSettings, clock: Clock):
     const close = () => closeInReverse(closers);
     return {
       ...{ db, journal, principals, signingKeys, buckets, quarantine, sns, sigma, leases, trails, deliveryStates },
-      ...{ cursors, lakeCatalog, masterKey: resolved, close },
+      ...{ cursors, lakeCatalog, savedQueries, masterKey: resolved, close },
     };
   } catch (error) {
     await closeInReverse(closers).catch(() => undefined);

@@ -14,6 +14,7 @@ import type { PrincipalStore } from "../stores/principals/index.js";
 import type { QuarantineStore } from "../stores/quarantine/index.js";
 import type { SigningKeyStore } from "../stores/signing-keys/index.js";
 import type { SigmaStore } from "../stores/sigma/index.js";
+import type { SavedQueryStore } from "../stores/saved-queries/index.js";
 import type { SnsStore } from "../stores/sns/index.js";
 import type { Buckets } from "./buckets.js";
 import { errorTextForHealth } from "../lib/error-text.js";
@@ -33,6 +34,8 @@ export interface ModuleContext {
   readonly sns: SnsStore;
   /** Sigma rules and matches: the live Sigma consumer writes matches, rule delivery routes them. */
   readonly sigma: SigmaStore;
+  /** Users' saved Lake queries (the Lake module's PutSavedQuery, ListSavedQueries, DeleteSavedQuery). */
+  readonly savedQueries: SavedQueryStore;
   /** Seals the secrets a module keeps at rest (EventBridge connections), as principals' are sealed. */
   readonly masterKey: MasterKey;
   readonly clock: Clock;

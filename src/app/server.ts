@@ -24,6 +24,7 @@ import { LocalLeaseStore, type LeaseStore } from "../stores/lease/index.js";
 import type { Principal, PrincipalStore } from "../stores/principals/index.js";
 import { openSqliteQuarantineStore, type QuarantineStore } from "../stores/quarantine/index.js";
 import { openSqliteSigmaStore, type SigmaStore } from "../stores/sigma/index.js";
+import { openSqliteSavedQueryStore, type SavedQueryStore } from "../stores/saved-queries/index.js";
 import { openSqliteSnsStore, type SnsStore } from "../stores/sns/index.js";
 import { openFileSigningKeyStore, type SigningKeyStore } from "../stores/signing-keys/index.js";
 import { openDataDirectorySecrets } from "./data-directory-secrets.js";
@@ -85,7 +86,7 @@ export async function startServer(
   const node = isClusterMode(settings)
     ? await openClusterNode(settings, clock)
     : await openEmbeddedNode(settings, clock);
-  const { masterKey, principals, journal, buckets, quarantine, sns, sigma, signingKeys, leases } = node;
+  const { masterKey, principals, journal, buckets, quarantine, sns, sigma, savedQueries, signingKeys, leases } = node;
   const admin = await ensureBootstrapAdmin(principals, settings);
   const authorizer = appAuthorizer(principals);
   const context: ModuleContext = {
@@ -99,6 +100,7 @@ export async function startServer(
     quarantine,
     sns,
     sigma,
+    savedQueries,
     masterKey: masterKey.key,
     onInternalError: reportInternalError,
   };
@@ -160,6 +162,7 @@ interface NodeStores {
   readonly quarantine: QuarantineStore;
   readonly sns: SnsStore;
   readonly sigma: SigmaStore;
+  readonly savedQueries: SavedQueryStore;
   readonly signingKeys: SigningKeyStore;
   readonly leases: LeaseStore;
   readonly nodeId: string;
@@ -193,9 +196,10 @@ async function openEmbeddedStores(
   const quarantine = openSqliteQuarantineStore(join(settings.dataDir, "quarantine.db"));
   const sns = openSqliteSnsStore(join(settings.dataDir, "sns.db"));
   const sigma = openSqliteSigmaStore(join(settings.dataDir, "sigma.db"));
+  const savedQueries = openSqliteSavedQueryStore(join(settings.dataDir, "saved-queries.db"));
   const leases = new LocalLeaseStore(clock);
   return {
-    ...{ masterKey, principals, journal, buckets, quarantine, sns, sigma, leases },
+    ...{ masterKey, principals, journal, buckets, quarantine, sns, sigma, savedQueries, leases },
     ...{ nodeId: "embedded", mode: "embedded" },
     modules: SERVER_MODULES,
     signingKeys: openFileSigningKeyStore({ dataDir: settings.dataDir, clock, masterKey: masterKey.key }),
@@ -205,6 +209,7 @@ async function openEmbeddedStores(
       await quarantine.close();
       await sns.close();
       await sigma.close();
+      await savedQueries.close();
       await leases.close();
       await principals.close();
       lock.release();

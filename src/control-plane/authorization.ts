@@ -95,6 +95,10 @@ export function cloudTrailResources(operation: string, input: Record<string, unk
   if (operation === "StartQuery") {
     const store = storeOfStatement(input["QueryStatement"]) ?? strings(input["EventDataStore"])[0];
     if (store !== undefined) return [arnOf(scope, "eventdatastore", store)];
+    // A store named by its Name (a Cairn extension) is known once resolved: the handler authorises
+    // the call on every store the statement reads (query-operations.ts). No statement: `*`, below.
+    const statement = input["QueryStatement"];
+    if (typeof statement === "string" && statement.trim() !== "") return [];
   }
   const create = CREATES[operation];
   if (create !== undefined) return [arnOf(scope, create, "*")];

@@ -65,11 +65,15 @@ export const CLOUDTRAIL_OPERATIONS = [
   "UpdateTrail",
 ] as const;
 
-export type CloudTrailOperationName = (typeof CLOUDTRAIL_OPERATIONS)[number];
+/**
+ * Cairn's own operations on the CloudTrail endpoint, in its namespace (`cloudtrail:<Operation>`):
+ * saved Lake queries (docs/reference/lake.md, "Saved queries"). AWS has no such operations.
+ */
+const CAIRN_EXTENSION_OPERATIONS = ["PutSavedQuery", "ListSavedQueries", "DeleteSavedQuery"] as const;
 
-const OPERATION_SET: ReadonlySet<string> = new Set(CLOUDTRAIL_OPERATIONS);
+const OPERATION_SET: ReadonlySet<string> = new Set([...CLOUDTRAIL_OPERATIONS, ...CAIRN_EXTENSION_OPERATIONS]);
 
-export function isCloudTrailOperation(name: string): name is CloudTrailOperationName {
+export function isCloudTrailOperation(name: string): boolean {
   return OPERATION_SET.has(name);
 }
 

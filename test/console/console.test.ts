@@ -5,6 +5,7 @@ import {
   CloudTrailClient,
   GetTrailStatusCommand,
   ListEventDataStoresCommand,
+  ListQueriesCommand,
   LookupEventsCommand,
 } from "@aws-sdk/client-cloudtrail";
 import type { Browser, BrowserContext, Page } from "playwright-core";
@@ -22,6 +23,7 @@ import { browserMissing, launchChromium, screenshot, watchErrors } from "./brows
 import { parseCsv } from "../helpers/csv.js";
 import { pollUntil } from "../helpers/poll.js";
 import { queryAll } from "../lake/lake-client.js";
+import { savedQueryClient } from "../lake/saved-query-client.js";
 
 const CREDENTIALS = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
 const missing = browserMissing();
@@ -287,6 +289,13 @@ describe("web console in a real browser", { skip: missing }, () => {
     );
     await page.locator('figure[aria-label^="Result chart:"]').waitFor();
     assert.equal(await page.locator("figure.chart .recharts-bar-rectangle").count(), 3);
+    // The editor and its results come first, within the first screen; the stores have their own section below.
+    await page.evaluate("window.scrollTo(0, 0)");
+    const resultsBox = await page.getByRole("heading", { name: "Results", exact: true }).boundingBox();
+    const storesBox = await page.getByRole("heading", { name: /^Event data stores/ }).boundingBox();
+    assert.ok(resultsBox !== null && storesBox !== null);
+    assert.ok(resultsBox.y < 800, `results start at ${resultsBox.y}px, below the 800px screen`);
+    assert.ok(storesBox.y > resultsBox.y, "the stores section is below the results");
     await screenshot(page, "lake");
 
     // A query the engine refuses: the user sees the server's reason, not a blank table.
@@ -297,7 +306,149 @@ describe("web console in a real browser", { skip: missing }, () => {
     const failure = page.getByRole("alert").filter({ hasText: /Query (failed|FAILED)/ });
     await failure.waitFor();
     assert.match(await failure.innerText(), /no_such_column/);
+    // The internal view never shows, and a failed query has no scan statistics to show.
+    assert.doesNotMatch(await page.locator("main").innerText(), /eds_[0-9a-f]/);
+    await page.getByRole("status", { name: "Query status" }).getByText("FAILED").waitFor();
+    assert.equal(await page.getByText("Events scanned").count(), 0);
     await screenshot(page, "lake-failed-query");
+
+    // Cairn extension: the store's name in FROM.
+    await editor.click();
+    await page.keyboard.press("Control+A");
+    await page.keyboard.insertText(
+      "SELECT count(*) AS n FROM console-store WHERE eventSource = 'console-lake.example.com'",
+    );
+    await page.getByRole("button", { name: "Run", exact: true }).click();
+    await table.getByRole("cell", { name: "10", exact: true }).waitFor();
+    await page.getByText("Events scanned").waitFor();
+  });
+
+  it("saves the editor's query on the server, opens it again and deletes it", async () => {
+    const editor = page.getByRole("textbox", { name: "SQL query" });
+    const statement = "SELECT eventName, count(*) AS n FROM console-store GROUP BY 1";
+    await editor.click();
+    // The editor shows the console's focus ring while it has the focus.
+    const ring = await page.evaluate(
+      "(() => { const s = getComputedStyle(document.querySelector('.sql-editor')); return [s.outlineStyle, s.outlineWidth]; })()",
+    );
+    assert.deepEqual(ring, ["solid", "3px"]);
+    await page.keyboard.press("Control+A");
+    await page.keyboard.insertText(statement);
+    await page.getByRole("textbox", { name: "Save as" }).fill("probe counts");
+    await page.getByRole("button", { name: "Save query" }).click();
+    const open = page.getByRole("button", { name: "Open saved query probe counts" });
+    await open.waitFor();
+    // Stored on the server for this user, not in the browser.
+    const api = savedQueryClient(server.url, CREDENTIALS);
+    assert.deepEqual(
+      (await api.list()).SavedQueries.map((q) => [q.Name, q.QueryStatement]),
+      [["probe counts", statement]],
+    );
+    await screenshot(page, "lake-saved-queries");
+    await editor.click();
+    await page.keyboard.press("Control+A");
+    await page.keyboard.insertText("SELECT 1");
+    await open.click();
+    assert.equal(await page.locator(".sql-editor .cm-content").innerText(), statement);
+    await page.getByRole("button", { name: "Delete saved query probe counts" }).click();
+    await open.waitFor({ state: "detached" });
+    assert.deepEqual((await api.list()).SavedQueries, []);
+  });
+
+  it("lists the store's past queries and opens one, with its results, without running it again", async () => {
+    const stores = await client.send(new ListEventDataStoresCommand({}));
+    const storeId = stores
+      .EventDataStores!.find((s) => s.Name === "console-store")!
+      .EventDataStoreArn!.split("/")
+      .pop()!;
+    const listed = (await client.send(new ListQueriesCommand({ EventDataStore: storeId, MaxResults: 10 }))).Queries!;
+    await page.locator("summary", { hasText: "Query history" }).click();
+    const history = page.getByRole("list", { name: "Query history" });
+    await history.locator("li").first().waitFor();
+    const items = history.locator("li");
+    assert.equal(await items.count(), listed.length);
+    assert.deepEqual(
+      await history.locator(".badge").allInnerTexts(),
+      listed.map((q) => q.QueryStatus),
+    );
+    const failed = items.filter({ hasText: "no_such_column" });
+    assert.equal(await failed.locator(".badge").innerText(), "FAILED");
+    await failed.getByRole("button", { name: /^Open query / }).click();
+    assert.match(await page.locator(".sql-editor .cm-content").innerText(), /^SELECT no_such_column FROM /);
+    // Two finished queries with different results, one after the other: each shows its own rows.
+    const results = page.getByRole("table", { name: "Query results" });
+    const grouped = items.filter({ hasText: "GROUP BY eventName ORDER BY n DESC" }).first();
+    await grouped.getByRole("button", { name: /^Open query / }).click();
+    await results.getByRole("cell", { name: "LakeProbeAlpha", exact: true }).waitFor();
+    assert.equal(await results.locator("tbody tr").count(), 3);
+    const counted = items.filter({ hasText: "FROM console-store WHERE" }).first();
+    await counted.getByRole("button", { name: /^Open query / }).click();
+    await results.getByRole("cell", { name: "10", exact: true }).waitFor();
+    assert.equal(await results.locator("tbody tr").count(), 1);
+    await screenshot(page, "lake-history");
+  });
+
+  it("draws a time series on a real time axis, with straight segments between the points", async () => {
+    const editor = page.getByRole("textbox", { name: "SQL query" });
+    await editor.click();
+    await page.keyboard.press("Control+A");
+    // Four days, the last four days after the third: on a time axis that gap is four times the others.
+    await page.keyboard.insertText(
+      "SELECT CAST(d AS TIMESTAMP) AS day, n FROM (VALUES (DATE '2026-01-01', 1), (DATE '2026-01-02', 3), " +
+        "(DATE '2026-01-03', 2), (DATE '2026-01-07', 5)) AS v(d, n) CROSS JOIN (SELECT count(*) AS c FROM console-store) s",
+    );
+    await page.getByRole("button", { name: "Run", exact: true }).click();
+    const chart = page.locator('figure[data-chart-kind="line"][data-x-axis="time"]');
+    await chart.waitFor();
+    const path = (await chart.locator("path.recharts-line-curve").getAttribute("d")) ?? "";
+    assert.doesNotMatch(path, /C/, `a smoothed curve: ${path}`);
+    const xs = [...path.matchAll(/[ML]\s*([\d.]+)[ ,]/g)].map((match) => Number(match[1]));
+    assert.equal(xs.length, 4, path);
+    const ratio = (xs[3]! - xs[2]!) / (xs[1]! - xs[0]!);
+    assert.ok(Math.abs(ratio - 4) < 0.05, `gap ratio ${ratio}, expected 4: ${path}`);
+    assert.deepEqual(await chart.locator(".recharts-cartesian-axis-tick-value").first().textContent(), "2026-01-01");
+    await screenshot(page, "lake-time-series");
+  });
+
+  it("shows structs and maps as JSON, keeping Lake's text in the tooltip", async () => {
+    const editor = page.getByRole("textbox", { name: "SQL query" });
+    await editor.click();
+    await page.keyboard.press("Control+A");
+    await page.keyboard.insertText(
+      "SELECT userIdentity, MAP(['k'], ['v, w']) AS m FROM console-store WHERE eventSource = 'console-lake.example.com' LIMIT 1",
+    );
+    await page.getByRole("button", { name: "Run", exact: true }).click();
+    const cells = page.getByRole("table", { name: "Query results" }).locator("tbody tr").first().locator("td");
+    await page.getByRole("columnheader", { name: "m", exact: true }).waitFor();
+    const [identity, map] = (await cells.allInnerTexts()).map((text) => text.trim());
+    const parsed = JSON.parse(identity!) as Record<string, unknown>;
+    assert.equal(typeof parsed["type"], "string");
+    assert.equal(parsed["accountid"], TEST_ACCOUNT_ID);
+    assert.deepEqual(JSON.parse(map!), { k: "v, w" });
+    assert.match((await cells.nth(0).locator("code").getAttribute("title")) ?? "", /^\{type=/);
+    await screenshot(page, "lake-struct-json");
+  });
+
+  it("shortens long bar labels in a result chart, keeping the full label as a tooltip", async () => {
+    const editor = page.getByRole("textbox", { name: "SQL query" });
+    await editor.click();
+    await page.keyboard.press("Control+A");
+    await page.keyboard.insertText(
+      "SELECT 'arn:aws:iam::111122223333:user/' || eventName AS who, count(*) AS n FROM console-store " +
+        "WHERE eventSource = 'console-lake.example.com' GROUP BY 1 ORDER BY n DESC",
+    );
+    await page.getByRole("button", { name: "Run", exact: true }).click();
+    const ticks = page.locator('figure[data-chart-kind="bar"] text[data-full-label^="arn:aws:iam::"]');
+    await ticks.first().waitFor();
+    assert.equal(await ticks.count(), 3);
+    const titles = await ticks.locator("title").allTextContents();
+    assert.deepEqual(
+      titles,
+      ["LakeProbeAlpha", "LakeProbeBeta", "LakeProbeGamma"].map((name) => `arn:aws:iam::111122223333:user/${name}`),
+    );
+    for (const text of await ticks.allTextContents()) assert.ok(text.length < titles[0]!.length * 2, text);
+    const shown = (await ticks.first().textContent())!.replace(titles[0]!, "");
+    assert.match(shown, /…$/);
   });
 
   it("draws the dashboard's charts for the store", async () => {

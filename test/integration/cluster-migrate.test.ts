@@ -192,19 +192,19 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
     assert.equal(cut.code, 1, `interrupted:\n${cut.stdout}\n${cut.stderr}`);
     assert.equal(cut.stdout, "");
     // Progress on stderr as the steps ran, then the failure in one line naming its step.
-    assert.match(cut.stderr, /^cairn migrate: step 1\/12: copy the journal\n/);
-    assert.match(cut.stderr, /\ncairn migrate: step 2\/12 done in [\d.]+ s: quarantined 2 copied, 0 already there\n/);
+    assert.match(cut.stderr, /^cairn migrate: step 1\/13: copy the journal\n/);
+    assert.match(cut.stderr, /\ncairn migrate: step 2\/13 done in [\d.]+ s: quarantined 2 copied, 0 already there\n/);
     assert.match(
       cut.stderr,
-      /\ncairn migrate: step 5\/12: copy the buckets' objects\nError: could not copy the buckets' objects: [^\n]*\n$/,
+      /\ncairn migrate: step 5\/13: copy the buckets' objects\nError: could not copy the buckets' objects: [^\n]*\n$/,
     );
     const moved = await migrate(dataDir);
     assert.equal(moved.code, 0, `migrate:\n${moved.stdout}\n${moved.stderr}`);
     assert.match(
       moved.stderr,
-      /\ncairn migrate: step 6\/12 done in [\d.]+ s: trails 1 copied, 0 already there; delivery states 1 copied/,
+      /\ncairn migrate: step 6\/13 done in [\d.]+ s: trails 1 copied, 0 already there; delivery states 1 copied/,
     );
-    assert.match(moved.stderr, /\ncairn migrate: all 12 steps done in [\d.]+ s\n$/);
+    assert.match(moved.stderr, /\ncairn migrate: all 13 steps done in [\d.]+ s\n$/);
     assert.match(moved.stdout, /^Migrated /);
     assert.match(moved.stdout, /journal entries +0 copied, \d+ already there \(seqs 1–\d+\)/);
     assert.match(moved.stdout, /quarantined +0 copied, 2 already there/);
@@ -220,7 +220,7 @@ describe("cairn migrate --to-cluster: an embedded data dir moved into a cluster"
     if (withAwsCli)
       assert.match(
         moved.stderr,
-        /\ncairn migrate: step 9\/12 done in [\d.]+ s: connections 1 copied, 0 already there;/,
+        /\ncairn migrate: step 9\/13 done in [\d.]+ s: connections 1 copied, 0 already there;/,
       );
     assert.match(moved.stdout, /\n {2}Sigma rules +1 copied, 0 already there\n/);
     assert.match(moved.stdout, /\n {2}Sigma matches +2 copied, 0 already there\n/);

@@ -246,6 +246,33 @@ describe("Lake event data stores and queries through @aws-sdk/client-cloudtrail"
     const failed = await queryAll(east, `SELECT no_such_column FROM ${id}`);
     assert.equal(failed.status, "FAILED");
     assert.match(failed.error ?? "", /no_such_column/);
+    assert.doesNotMatch(failed.error ?? "", /eds_|cairn_/);
+    const failedId = (await east.send(new ListQueriesCommand({ EventDataStore: id, QueryStatus: "FAILED" })))
+      .Queries![0]!.QueryId;
+    const described = await east.send(new DescribeQueryCommand({ QueryId: failedId }));
+    assert.equal(described.QueryStatistics?.EventsScanned, 0);
+    await refuses(
+      east.send(new StartQueryCommand({ QueryStatement: `SELECT * FORM ${id}` })),
+      "InvalidQueryStatementException",
+      new RegExp(`^(?!.*eds_).*near "${id}"`, "s"),
+    );
+
+    // Cairn extension: the store's name in FROM (Lake takes its id or ARN only).
+    const byStoreName = await queryAll(
+      east,
+      `SELECT count(*) AS n FROM live WHERE eventSource <> 'cloudtrail.amazonaws.com'`,
+    );
+    assert.equal(byStoreName.rows[0]?.[0]?.["n"], "200");
+    const joined = await queryAll(east, `SELECT count(*) AS n FROM "live" a JOIN ${id} b ON a.eventID = b.eventID`);
+    assert.ok(Number(joined.rows[0]?.[0]?.["n"]) >= 200);
+    const nameFailed = await queryAll(east, `SELECT nope FROM live`);
+    assert.equal(nameFailed.status, "FAILED");
+    assert.doesNotMatch(nameFailed.error ?? "", /eds_/);
+    await refuses(
+      east.send(new StartQueryCommand({ QueryStatement: "SELECT * FROM no-such-store" })),
+      "InvalidQueryStatementException",
+      /event data store/,
+    );
   });
 
   it("limits an account to 10 concurrent queries and cancels a running one", async () => {

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { rewriteLakeSql } from "../../src/lake/engine/query-sql.js";
+import { publicErrorMessage, rewriteLakeSql } from "../../src/lake/engine/query-sql.js";
 
 const ID = "0f1e2d3c-4b5a-4968-8776-655443322110";
 
@@ -21,5 +21,41 @@ describe("Lake SQL rewriting", () => {
 
   it("reports the first keyword of non-queries", () => {
     assert.equal(rewriteLakeSql(`/* c */ DELETE FROM ${ID}`).firstKeyword, "DELETE");
+  });
+
+  it("replaces a store's name after FROM or JOIN, bare or quoted, and nothing else of that name", () => {
+    const names = new Map([["all-events", ID]]);
+    const sql = `SELECT 'all-events' AS x, t.e AS "all-events" FROM all-events t JOIN "all-events" u ON true`;
+    const out = rewriteLakeSql(sql, names);
+    const view = `"eds_${ID.replaceAll("-", "_")}"`;
+    assert.equal(out.sql, `SELECT 'all-events' AS x, t.e AS "all-events" FROM ${view} t JOIN ${view} u ON true`);
+    assert.deepEqual(out.storeIds, [ID]);
+    assert.equal(out.labels.get(view.slice(1, -1)), "all-events");
+    assert.deepEqual(rewriteLakeSql("SELECT * FROM other-store", names).storeIds, []);
+  });
+
+  it("names the store in engine errors as the statement did, never the internal view or macros", () => {
+    const out = rewriteLakeSql(`SELECT foo FROM all-events`, new Map([["all-events", ID]]));
+    const view = `eds_${ID.replaceAll("-", "_")}`;
+    const binder = `Binder Error: Referenced column "foo" not found in FROM clause!\nCandidate bindings: "errorCode"\n\nLINE 1: SELECT foo FROM "${view}"\n               ^`;
+    assert.equal(
+      publicErrorMessage(binder, out.labels),
+      'Binder Error: Referenced column "foo" not found in FROM clause!\nCandidate bindings: "errorCode"',
+    );
+    assert.equal(
+      publicErrorMessage(`syntax error at or near ""${view}""`, out.labels),
+      'syntax error at or near "all-events"',
+    );
+    assert.equal(
+      publicErrorMessage(
+        'Catalog Error: Table with name nothere does not exist!\nDid you mean "pg_indexes"?',
+        out.labels,
+      ),
+      "Catalog Error: Table with name nothere does not exist!",
+    );
+    assert.equal(
+      publicErrorMessage("Binder Error: Macro cairn_element_at() does not support the supplied arguments.", out.labels),
+      "Binder Error: Macro element_at() does not support the supplied arguments.",
+    );
   });
 });

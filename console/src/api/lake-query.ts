@@ -3,6 +3,7 @@ import {
   DescribeQueryCommand,
   GetQueryResultsCommand,
   ListEventDataStoresCommand,
+  ListQueriesCommand,
   StartQueryCommand,
   type CloudTrailClient,
   type EventDataStore,
@@ -265,4 +266,31 @@ export async function listAllStores(client: CloudTrailClient, signal?: AbortSign
     token = answer.NextToken;
   } while (token !== undefined);
   return stores;
+}
+
+export interface PastQuery {
+  readonly queryId: string;
+  readonly status: string;
+  readonly created?: Date;
+  /** The statement (DescribeQuery's QueryString); absent when it could not be read. */
+  readonly statement?: string;
+}
+
+/** The newest queries of a store (ListQueries), each with its statement (DescribeQuery). */
+export async function listPastQueries(client: CloudTrailClient, storeId: string, max = 10): Promise<PastQuery[]> {
+  const listed = await client.send(new ListQueriesCommand({ EventDataStore: storeId, MaxResults: max }));
+  const queries = listed.Queries ?? [];
+  const described = await mapWithConcurrency(queries, 4, (query) =>
+    client.send(new DescribeQueryCommand({ QueryId: query.QueryId })),
+  );
+  return queries.map((query, i) => {
+    const answer = described[i];
+    const statement = answer?.status === "fulfilled" ? answer.value.QueryString : undefined;
+    return {
+      queryId: query.QueryId ?? "",
+      status: query.QueryStatus ?? "",
+      ...(query.CreationTime !== undefined ? { created: query.CreationTime } : {}),
+      ...(statement !== undefined ? { statement } : {}),
+    };
+  });
 }

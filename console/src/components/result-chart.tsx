@@ -10,7 +10,50 @@ export interface ChartPlan {
   readonly kind: "bar" | "line";
   readonly label: string;
   readonly value: string;
-  readonly points: { label: string; value: number }[];
+  /** `t`: the label's instant (epoch ms), when the labels are times: the x axis is then a time axis. */
+  readonly points: { label: string; value: number; t?: number }[];
+}
+
+/** Lake writes UTC times without a zone (`2026-01-01 00:00:00.000`): read them as UTC. */
+function instantOf(label: string): number {
+  const iso = label.replace(" ", "T");
+  return Date.parse(/(Z|[+-]\d{2}:?\d{2})$/.test(iso) || !iso.includes("T") ? iso : `${iso}Z`);
+}
+
+const DAY_MS = 86_400_000;
+
+/** Tick text for a time axis: the date alone over long spans, the time of day over short ones (UTC, as Lake). */
+function timeTick(span: number): (ms: number) => string {
+  return (ms) => {
+    const iso = new Date(ms).toISOString();
+    if (span > 3 * DAY_MS) return iso.slice(0, 10);
+    if (span > DAY_MS / 2) return `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
+    return iso.slice(11, span > 600_000 ? 16 : 19);
+  };
+}
+
+const LABEL_CHARS_MAX = 20;
+
+/** A bar's label, shortened when long; its full text is the tooltip (an SVG title). */
+function BarTick({
+  x = 0,
+  y = 0,
+  payload,
+}: {
+  x?: number | string;
+  y?: number | string;
+  payload?: { value?: unknown };
+}) {
+  const full = String(payload?.value ?? "");
+  const shown = full.length > LABEL_CHARS_MAX ? `${full.slice(0, LABEL_CHARS_MAX - 1)}…` : full;
+  return (
+    <g transform={`translate(${x},${y})`}>
+      <text x={0} y={0} dy={12} textAnchor="middle" fontSize={11} fill="#334155" data-full-label={full}>
+        <title>{full}</title>
+        {shown}
+      </text>
+    </g>
+  );
 }
 
 const TIME_LIKE = /^\d{4}-\d{2}-\d{2}([ T]\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
@@ -35,8 +78,9 @@ export function planChart(result: ChartableResult): ChartPlan | undefined {
   const points = result.rows.map((row, rowIndex) => ({
     label: labels[rowIndex] ?? "",
     value: Number(row[valueIndex]),
+    ...(timeLike ? { t: instantOf(labels[rowIndex] ?? "") } : {}),
   }));
-  if (timeLike) points.sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
+  if (timeLike) points.sort((a, b) => (a.t ?? 0) - (b.t ?? 0));
   return {
     kind: timeLike ? "line" : "bar",
     label: labelIndex >= 0 ? (result.columns[labelIndex] ?? "") : "row",
@@ -46,29 +90,45 @@ export function planChart(result: ChartableResult): ChartPlan | undefined {
 }
 
 export function ResultChart({ plan, title, height = 260 }: { plan: ChartPlan; title: string; height?: number }) {
+  const timed = plan.kind === "line" && plan.points.length > 0 && plan.points.every((p) => Number.isFinite(p.t));
+  const span = timed ? (plan.points.at(-1)!.t ?? 0) - (plan.points[0]!.t ?? 0) : 0;
   return (
-    <figure className="chart" aria-label={title} data-chart-kind={plan.kind}>
+    <figure className="chart" aria-label={title} data-chart-kind={plan.kind} data-x-axis={timed ? "time" : "category"}>
       <figcaption>{title}</figcaption>
       <ResponsiveContainer width="100%" height={height}>
         {plan.kind === "line" ? (
           <LineChart data={plan.points} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" />
-            <XAxis dataKey="label" tick={{ fontSize: 11 }} minTickGap={24} />
+            {timed ? (
+              // A real time axis: points sit at their instants, so uneven gaps show as gaps.
+              <XAxis
+                dataKey="t"
+                type="number"
+                scale="time"
+                domain={["dataMin", "dataMax"]}
+                tickFormatter={timeTick(span)}
+                tick={{ fontSize: 11 }}
+                minTickGap={24}
+              />
+            ) : (
+              <XAxis dataKey="label" tick={{ fontSize: 11 }} minTickGap={24} />
+            )}
             <YAxis allowDecimals={false} tick={{ fontSize: 11 }} width={48} />
-            <Tooltip />
+            <Tooltip labelFormatter={(_value, payload) => String(payload[0]?.payload?.label ?? "")} />
+            {/* Linear: a smoothed curve would draw values between buckets that no bucket has. */}
             <Line
-              type="monotone"
+              type="linear"
               dataKey="value"
               name={plan.value}
               stroke="#2563eb"
-              dot={false}
+              dot={plan.points.length <= 60}
               isAnimationActive={false}
             />
           </LineChart>
         ) : (
           <BarChart data={plan.points} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" />
-            <XAxis dataKey="label" tick={{ fontSize: 11 }} interval="preserveStartEnd" />
+            <XAxis dataKey="label" tick={<BarTick />} interval="preserveStartEnd" />
             <YAxis allowDecimals={false} tick={{ fontSize: 11 }} width={48} />
             <Tooltip />
             <Bar dataKey="value" name={plan.value} fill="#2563eb" isAnimationActive={false} />

@@ -21,6 +21,10 @@ import { EmptyState, ErrorBanner, Loading } from "../components/status.js";
 import { SqlEditor, type SqlEditorHandle } from "../components/sql-editor.js";
 import { planChart, ResultChart } from "../components/result-chart.js";
 import { ZonedTime } from "../components/zoned-time.js";
+import { SavedQueries } from "./lake-saved-queries.js";
+import { QueryHistory } from "./lake-history.js";
+import { statusTone } from "../components/status-tone.js";
+import { structAsJson } from "../api/lake-values.js";
 
 const RESULTS_PAGE_SIZE = 100;
 const RETENTION_MIN = 7;
@@ -90,12 +94,6 @@ function formatBytes(bytes: number | undefined): string {
 
 function formatCount(value: number | undefined): string {
   return value === undefined ? "–" : numberFormat.format(value);
-}
-
-function statusTone(status: string | undefined): string {
-  if (status === "FINISHED" || status === "ENABLED") return "badge ok";
-  if (status === "FAILED" || status === "TIMED_OUT" || status === "PENDING_DELETION") return "badge error";
-  return "badge";
 }
 
 const storeColumn = createColumnHelper<EventDataStore>();
@@ -254,7 +252,8 @@ function QueryStatusView({ run, canceling }: { run: RunState | undefined; cancel
           <span className="muted">No query run yet. Press Run or Ctrl+Enter (⌘+Enter on a Mac).</span>
         )}
       </div>
-      {stats && (
+      {/* A failed statement read nothing worth counting: no statistics for it. */}
+      {stats && status !== "FAILED" && (
         <dl className="key-fields query-stats" aria-label="Query statistics">
           <div>
             <dt>Events matched</dt>
@@ -297,7 +296,15 @@ function ResultsView({
   const resultColumns = useMemo(() => {
     const helper = createColumnHelper<string[]>();
     return (page?.columns ?? []).map((name, index) =>
-      helper.accessor((row) => row[index] ?? "", { id: `c${index}`, header: name }),
+      helper.accessor((row) => row[index] ?? "", {
+        id: `c${index}`,
+        header: name,
+        // Structs and maps as JSON; the raw Lake text stays in the tooltip and the CSV.
+        cell: (info) => {
+          const json = structAsJson(info.getValue());
+          return json === undefined ? info.getValue() : <code title={info.getValue()}>{json}</code>;
+        },
+      }),
     );
   }, [page?.columns]);
   const totalRows = page?.totalResultsCount;
@@ -520,6 +527,7 @@ function QueryWorkbench({
             ))}
           </div>
         </div>
+        <SavedQueries sql={sql} onOpen={setSql} />
         <SqlEditor value={sql} onChange={setSql} onRun={runNow} tables={tables} handle={editor} />
         <div className="toolbar">
           <div className="buttons">
@@ -548,6 +556,15 @@ function QueryWorkbench({
         {!run?.error && run?.progress?.errorMessage && (
           <ErrorBanner title={`Query ${run.progress.status}`} message={run.progress.errorMessage} />
         )}
+        <QueryHistory
+          storeId={selectedId}
+          refreshKey={`${run?.progress?.queryId ?? ""}:${isTerminal(run?.progress?.status) ? "ended" : ""}`}
+          onOpen={(past) => {
+            setSql(past.statement ?? "");
+            // A finished query's rows are still on the server (7 days): show them without running again.
+            if (past.status === "FINISHED") void loadPage(past.queryId, [], 0);
+          }}
+        />
       </div>
       {results && <ResultsView results={results} onPage={(...args) => void loadPage(...args)} />}
     </>
@@ -560,6 +577,8 @@ export function LakePage() {
   const [storesError, setStoresError] = useState<string | undefined>();
   const [storesLoading, setStoresLoading] = useState(false);
   const [selectedId, setSelectedId] = useState("");
+  // Open while there is no store to query (and once the user opens it); never closed under the user.
+  const [storesOpen, setStoresOpen] = useState(false);
 
   const loadStores = useCallback(
     async (select?: string): Promise<void> => {
@@ -568,6 +587,7 @@ export function LakePage() {
       try {
         const all = await listAllStores(client);
         setStores(all);
+        if (all.length === 0) setStoresOpen(true);
         const ids = all.map(storeIdOf);
         const preferred =
           all.find((store) => store.Status === "ENABLED") ?? all.find((store) => store.Status !== "PENDING_DELETION");
@@ -599,45 +619,54 @@ export function LakePage() {
 
   return (
     <section aria-label="Lake" className="lake">
-      <h2>Event data stores</h2>
-      {storesError && (
-        <ErrorBanner
-          title="Could not list event data stores"
-          message={storesError}
-          action={
-            <button type="button" onClick={() => void loadStores()}>
-              Retry
-            </button>
-          }
-        />
-      )}
-      {!storesReady && storesLoading && <Loading label="Loading event data stores…" />}
-      {storesReady && !hasStores && (
-        <EmptyState title="No event data stores yet">
-          Create one below, then send events to it (trails, <code>cairn import</code>) and query them with SQL.
-        </EmptyState>
-      )}
-      {hasStores && (
-        <>
-          <div className="toolbar">
-            <span className="muted">
-              {stores.length} event data store{stores.length === 1 ? "" : "s"}
-            </span>
-            <button type="button" disabled={storesLoading} onClick={() => void loadStores()}>
-              Refresh
-            </button>
-          </div>
-          <DataTable
-            label="Event data stores"
-            columns={columns}
-            data={stores}
-            rowId={(store) => store.EventDataStoreArn ?? store.Name ?? ""}
-          />
-        </>
-      )}
-      <h3 className="form-title">Create event data store</h3>
-      <CreateStoreForm onCreated={(store) => void loadStores(storeIdOf(store))} />
+      {/* The editor and its results first: the stores are one click away, not above the results. */}
       {hasStores && <QueryWorkbench stores={stores} selectedId={selectedId} onSelect={setSelectedId} />}
+      <details
+        className="stores-section"
+        open={storesOpen}
+        onToggle={(event) => setStoresOpen((event.target as HTMLDetailsElement).open)}
+      >
+        <summary>
+          <h2>Event data stores{hasStores ? ` (${stores.length})` : ""}</h2>
+        </summary>
+        {storesError && (
+          <ErrorBanner
+            title="Could not list event data stores"
+            message={storesError}
+            action={
+              <button type="button" onClick={() => void loadStores()}>
+                Retry
+              </button>
+            }
+          />
+        )}
+        {!storesReady && storesLoading && <Loading label="Loading event data stores…" />}
+        {storesReady && !hasStores && (
+          <EmptyState title="No event data stores yet">
+            Create one below, then send events to it (trails, <code>cairn import</code>) and query them with SQL.
+          </EmptyState>
+        )}
+        {hasStores && (
+          <>
+            <div className="toolbar">
+              <span className="muted">
+                {stores.length} event data store{stores.length === 1 ? "" : "s"}
+              </span>
+              <button type="button" disabled={storesLoading} onClick={() => void loadStores()}>
+                Refresh
+              </button>
+            </div>
+            <DataTable
+              label="Event data stores"
+              columns={columns}
+              data={stores}
+              rowId={(store) => store.EventDataStoreArn ?? store.Name ?? ""}
+            />
+          </>
+        )}
+        <h3 className="form-title">Create event data store</h3>
+        <CreateStoreForm onCreated={(store) => void loadStores(storeIdOf(store))} />
+      </details>
     </section>
   );
 }

@@ -7,6 +7,7 @@ import { copyQuarantine } from "./copy-quarantine.js";
 import { copyEventRules } from "./copy-event-rules.js";
 import { copyInsights } from "./copy-insights.js";
 import { copySigma } from "./copy-sigma.js";
+import { copySavedQueries } from "./copy-saved-queries.js";
 import { copyRuleDeliveries } from "./copy-rule-deliveries.js";
 import { copySns } from "./copy-sns.js";
 import { copyBucketOwners, copyTrails } from "./copy-trails.js";
@@ -48,7 +49,7 @@ const SILENT: MigrationProgress = { started: () => undefined, advanced: () => un
  * subscriptions; the EventBridge rule consumer's cursor, queued deliveries and kept failures, then
  * the connections (secrets re-sealed), API destinations, rules and targets (a node delivers only for
  * rules that exist, and finds their cursor); the Sigma rules, matches (with their ids) and cursor; the
- * Insights series with their detector state and cursor. Each step skips what the cluster already holds.
+ * Insights series with their detector state and cursor; users' saved Lake queries. Each step skips what the cluster already holds.
  * Event history is not copied: a cluster node's indexer builds it from the copied journal. The Lake (event data stores, their Parquet files, keys, cursor and
  * documents) comes last (lake-migration.ts).
  */
@@ -113,6 +114,7 @@ const STEPS: readonly CountsStep[] = [
   copyEventRules,
   copySigma,
   copyInsights,
+  copySavedQueries,
   {
     name: "copy the Lake",
     unit: "Lake files uploaded",

@@ -3,6 +3,7 @@ import type { EventRuleCounts } from "./copy-event-rules.js";
 import type { IdentityCounts } from "./copy-identities.js";
 import type { InsightsCounts } from "./copy-insights.js";
 import type { SigmaCounts } from "./copy-sigma.js";
+import type { SavedQueryCounts } from "./copy-saved-queries.js";
 import type { RuleDeliveryCounts } from "./copy-rule-deliveries.js";
 import type { SnsCounts } from "./copy-sns.js";
 import type { TrailCounts } from "./copy-trails.js";
@@ -17,6 +18,7 @@ export interface MigrationCounts
     RuleDeliveryCounts,
     EventRuleCounts,
     SigmaCounts,
+    SavedQueryCounts,
     InsightsCounts,
     LakeCounts {
   readonly journalEntries: CopyCount;

@@ -10,6 +10,7 @@ import { createEdsOperations } from "../../control-plane/lake/eds-operations.js"
 import { createImportOperations, type ImportOperationDeps } from "../../control-plane/lake/import-operations.js";
 import type { ImportDocument } from "../../control-plane/lake/import/import-runner.js";
 import { createQueryOperations } from "../../control-plane/lake/query-operations.js";
+import { createSavedQueryOperations } from "../../control-plane/lake/saved-query-operations.js";
 import type { QueryCluster } from "../../control-plane/lake/query-runtime.js";
 import type { OperationHandler } from "../../control-plane/operation.js";
 import { registerPutAuditEventsRoute, type ChannelRegistry } from "../../http/routes/put-audit-events-route.js";
@@ -143,6 +144,7 @@ export async function lakeOperations(
       ...(cluster !== undefined ? { leasedRuns: cluster.leasedImports } : {}),
     }),
     ...createChannelOperations(base),
+    ...createSavedQueryOperations(context.savedQueries, () => context.clock.nowMs()),
   ];
 }
 

@@ -29,6 +29,7 @@ export const MIGRATION_COUNT_LABELS: ReadonlyArray<readonly [keyof MigrationCoun
   ["sigmaCursor", "Sigma cursor"],
   ["insightSeries", "Insights series"],
   ["insightPoints", "Insights counts"],
+  ["savedQueries", "saved queries"],
   ["eventDataStores", "event data stores"],
   ["lakeFiles", "Lake files"],
   ["lakeDocuments", "Lake documents"],

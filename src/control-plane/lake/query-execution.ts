@@ -8,6 +8,7 @@ import type { QueryDocument, QueryRuntime, RunningQuery } from "./query-runtime.
 import type { FileSnapshot } from "../../lake/compaction/compaction.js";
 import { connectForQuery, runQuery, type QueryRows } from "../../lake/engine/query-engine.js";
 import type { DateRange } from "../../lake/engine/query-pruning.js";
+import { publicErrorMessage } from "../../lake/engine/query-sql.js";
 
 const QUERY_TIMEOUT_MS = 3_600_000;
 /** Cluster mode: how often a running query looks for a CancelQuery that reached another node. */
@@ -17,6 +18,8 @@ const CANCEL_POLL_MS = 1_000;
 export interface QueryPlan {
   /** The statement rewritten for the Lake views. */
   readonly sql: string;
+  /** Per view, how the statement named the store: the failure message names it so. */
+  readonly labels: ReadonlyMap<string, string>;
   /** Per store view, the event dates the statement can match (undefined: all). */
   readonly ranges: ReadonlyMap<string, DateRange | undefined>;
   readonly target: DeliveryTarget | undefined;
@@ -43,9 +46,13 @@ export async function executeQuery(runtime: QueryRuntime, query: QueryDocument, 
     Object.assign(query, { status: "FINISHED", resultsCount: result.rows.length });
     finished = result;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = publicErrorMessage(error instanceof Error ? error.message : String(error), plan.labels);
     query.status = handle.cancelled ? "CANCELLED" : timedOut ? "TIMED_OUT" : "FAILED";
-    if (query.status === "FAILED") query.errorMessage = message.slice(0, 1000).padEnd(4, " ");
+    if (query.status === "FAILED") {
+      query.errorMessage = message.slice(0, 1000).padEnd(4, " ");
+      // A statement the engine refused read nothing: no scan statistics for it.
+      Object.assign(query, { bytesScanned: 0, eventsScanned: 0, filesScanned: 0 });
+    }
   } finally {
     snapshot?.release();
     runtime.releaseSlot();

@@ -23,7 +23,7 @@ import {
 import type { EventDataStore } from "../../lake/catalog/index.js";
 import { checkStatement, StatementError } from "../../lake/engine/query-engine.js";
 import { partitionRanges, type DateRange } from "../../lake/engine/query-pruning.js";
-import { rewriteLakeSql, viewNameOf, type RewrittenQuery } from "../../lake/engine/query-sql.js";
+import { publicErrorMessage, rewriteLakeSql, viewNameOf, type RewrittenQuery } from "../../lake/engine/query-sql.js";
 
 const MAX_CONCURRENT_QUERIES = 10;
 const STATUSES = ["QUEUED", "RUNNING", "FINISHED", "FAILED", "CANCELLED", "TIMED_OUT"];
@@ -51,20 +51,29 @@ function startQueryOperation(queries: QueryRuntime): OperationHandler {
   const { deps } = queries;
   return async (input, context) => {
     const statement = optionalString(input, "QueryStatement");
-    if (statement === undefined || statement.trim() === "" || statement.length > 10_000)
-      throw new ApiError("InvalidQueryStatementException", "QueryStatement must be a SELECT of 1 to 10000 characters.");
+    const badLength = (): ApiError =>
+      new ApiError("InvalidQueryStatementException", "QueryStatement must be a SELECT of 1 to 10000 characters.");
+    if (statement === undefined || statement.trim() === "") throw badLength();
+    const rewritten = rewriteLakeSql(statement, await storeNamesOf(deps, context));
+    if (rewritten.storeIds.length === 0) await context.authorize("cloudtrail:StartQuery", "*");
+    const stores: EventDataStore[] = [];
+    for (const id of rewritten.storeIds) {
+      const store = await deps.resolve({ EventDataStore: id }, context);
+      // Every store the statement reads, however named, and not only the first (the route's check).
+      await context.authorize("cloudtrail:StartQuery", store.arn);
+      stores.push(requireActive(store));
+    }
+    // After authorisation, as AWS checks IAM before the input.
+    if (statement.length > 10_000) throw badLength();
+    refuseNonSelect(rewritten);
     const deliveryUri = optionalString(input, "DeliveryS3Uri");
     const target = deliveryUri === undefined ? undefined : parseDeliveryUri(deliveryUri);
     if (target !== undefined && deps.delivery === undefined)
       throw new ApiError("UnsupportedOperationException", "This server has no object store for DeliveryS3Uri.");
-    const rewritten = rewriteSelect(statement);
-    const stores: EventDataStore[] = [];
-    for (const id of rewritten.storeIds)
-      stores.push(requireActive(await deps.resolve({ EventDataStore: id }, context)));
     const mine = await deps.catalog.documents<QueryDocument>("queries", context.accountId);
     if (mine.filter((q) => q.status === "QUEUED" || q.status === "RUNNING").length >= MAX_CONCURRENT_QUERIES)
       throw new ApiError("MaxConcurrentQueriesException", `At most ${MAX_CONCURRENT_QUERIES} queries may run at once.`);
-    const ranges = await planPartitions(queries, rewritten.sql, stores);
+    const ranges = await planPartitions(queries, rewritten, stores);
     if (target !== undefined) await checkDeliveryBucket(deps.delivery!, target, context.accountId);
     const query: QueryDocument = {
       id: randomUUID(),
@@ -78,14 +87,19 @@ function startQueryOperation(queries: QueryRuntime): OperationHandler {
       ...(deliveryUri !== undefined ? { deliveryS3Uri: deliveryUri, deliveryStatus: "PENDING" as const } : {}),
     };
     await register(queries, query);
-    void executeQuery(queries, query, { sql: rewritten.sql, ranges, target });
+    void executeQuery(queries, query, { sql: rewritten.sql, labels: rewritten.labels, ranges, target });
     return { output: { QueryId: query.id } };
   };
 }
 
-/** The statement rewritten for the Lake views, refused unless it is a SELECT naming a store. */
-function rewriteSelect(statement: string): RewrittenQuery {
-  const rewritten = rewriteLakeSql(statement);
+/** The caller's stores in the caller's region by name (names are unique there), for FROM <name>. */
+async function storeNamesOf(deps: QueryOperationDeps, context: OperationContext): Promise<Map<string, string>> {
+  const stores = await deps.catalog.stores(context.accountId);
+  return new Map(stores.filter((s) => s.region === context.region).map((s) => [s.name, s.id]));
+}
+
+/** Refuses a statement that is not a SELECT naming a store. */
+function refuseNonSelect(rewritten: RewrittenQuery): void {
   if (!["SELECT", "WITH", "("].includes(rewritten.firstKeyword))
     throw new ApiError(
       "InvalidQueryStatementException",
@@ -94,26 +108,26 @@ function rewriteSelect(statement: string): RewrittenQuery {
   if (rewritten.storeIds.length === 0)
     throw new ApiError(
       "InvalidQueryStatementException",
-      "The query must name an event data store (its id or ARN) in FROM.",
+      "The query must name an event data store (its id, ARN or name) in FROM.",
     );
-  return rewritten;
 }
 
 /** Checks the statement with DuckDB and works out, per store, the event dates it can match. */
 async function planPartitions(
   queries: QueryRuntime,
-  sql: string,
+  rewritten: RewrittenQuery,
   stores: readonly EventDataStore[],
 ): Promise<Map<string, DateRange | undefined>> {
   const connection = await queries.deps.duck.connect();
   try {
-    const tree = await checkStatement(connection, sql);
+    const tree = await checkStatement(connection, rewritten.sql);
     return partitionRanges(
       tree,
       stores.map((s) => viewNameOf(s.id)),
     );
   } catch (error) {
-    if (error instanceof StatementError) throw new ApiError("InvalidQueryStatementException", error.message);
+    if (error instanceof StatementError)
+      throw new ApiError("InvalidQueryStatementException", publicErrorMessage(error.message, rewritten.labels));
     throw error;
   } finally {
     connection.closeSync();

@@ -2,6 +2,7 @@
  * Lake SQL → DuckDB SQL. Lake's dialect is Trino's; DuckDB reads most of it as is. What differs is
  * handled here by text rewriting outside string literals, quoted identifiers and comments:
  * - `FROM <eds id | eds ARN>` → the store's view name (`"eds_<id>"`), which the engine defines;
+ *   so does a store's name right after FROM or JOIN (a Cairn extension: Lake takes only the id);
  * - Trino functions whose DuckDB namesake behaves differently are renamed to Cairn macros
  *   (query-macros.ts); Trino functions DuckDB lacks are provided as macros under their own name.
  */
@@ -85,36 +86,74 @@ export interface RewrittenQuery {
   readonly sql: string;
   /** Store ids named in the statement, lower-case, in order of first mention. */
   readonly storeIds: string[];
+  /** Per view name, the text the statement named the store with: error messages show that instead. */
+  readonly labels: ReadonlyMap<string, string>;
   /** The first keyword, upper-case (SELECT, WITH, DELETE…), for a clear refusal of non-queries. */
   readonly firstKeyword: string;
 }
 
+/** A store's name where a table goes: right after FROM or JOIN (names hold letters, digits, '.', '_', '-'). */
+const NAMED_TABLE = /(\b(?:FROM|JOIN)\s+)([A-Za-z0-9._-]+)(?![\w.-])/gi;
+const ENDS_WITH_TABLE_KEYWORD = /\b(?:FROM|JOIN)\s*$/i;
+
 /**
  * Rewrites a Lake statement for DuckDB. Store ids are collected, not checked: the caller resolves
- * them in the caller's account and refuses unknown ones.
+ * them in the caller's account and refuses unknown ones. `storeNames` (name → id, the caller's
+ * stores) lets a statement name a store by its name after FROM or JOIN, bare or "quoted"; an id
+ * or ARN always wins over a name that looks like one.
  *
  * @example rewriteLakeSql("SELECT count(*) FROM 0f1e…") // { sql: 'SELECT count(*) FROM "eds_0f1e…"', storeIds: ["0f1e…"] }
  */
-export function rewriteLakeSql(sql: string): RewrittenQuery {
+export function rewriteLakeSql(sql: string, storeNames: ReadonlyMap<string, string> = new Map()): RewrittenQuery {
   const storeIds: string[] = [];
-  const note = (id: string): string => {
+  const labels = new Map<string, string>();
+  const note = (id: string, label: string): string => {
     const lower = id.toLowerCase();
     if (!storeIds.includes(lower)) storeIds.push(lower);
-    return `"${viewNameOf(lower)}"`;
+    const view = viewNameOf(lower);
+    if (!labels.has(view)) labels.set(view, label);
+    return `"${view}"`;
   };
   let firstKeyword = "";
+  let previousCode = "";
   const out = segmentsOf(sql).map((segment) => {
     if (segment.kind === "identifier") {
-      const match = STORE_IDENTIFIER.exec(segment.text.slice(1, -1));
-      return match ? note(match[1]!) : segment.text;
+      const inner = segment.text.slice(1, -1);
+      const match = STORE_IDENTIFIER.exec(inner);
+      if (match) return note(match[1]!, inner);
+      const named = storeNames.get(inner);
+      return named !== undefined && ENDS_WITH_TABLE_KEYWORD.test(previousCode) ? note(named, inner) : segment.text;
     }
     if (segment.kind !== "code") return segment.text;
     if (firstKeyword === "") firstKeyword = /[A-Za-z]+|\(/.exec(segment.text)?.[0]?.toUpperCase() ?? "";
-    let text = segment.text.replace(STORE_REFERENCE, (_all, id: string) => note(id));
+    let text = segment.text.replace(STORE_REFERENCE, (all: string, id: string) => note(id, all));
+    text = text.replace(NAMED_TABLE, (all: string, keyword: string, name: string) => {
+      const id = storeNames.get(name);
+      return id === undefined ? all : `${keyword}${note(id, name)}`;
+    });
     for (const [pattern, replacement] of RENAMED_FUNCTIONS) text = text.replace(pattern, replacement);
+    previousCode = text;
     return text;
   });
-  return { sql: out.join(""), storeIds, firstKeyword };
+  return { sql: out.join(""), storeIds, labels, firstKeyword };
+}
+
+/**
+ * An engine error message as the caller may see it: the views and macros the rewrite introduced are
+ * named as the statement named them, suggestions of internal tables are dropped, and so is DuckDB's
+ * excerpt of the rewritten statement (its caret points into text the caller never wrote).
+ */
+export function publicErrorMessage(message: string, labels: ReadonlyMap<string, string>): string {
+  let text = message.replace(/\n*LINE \d+:[\s\S]*$/, "");
+  text = text.replace(/"?\b(eds_[0-9a-f]{8}(?:_[0-9a-f]{4}){3}_[0-9a-f]{12})\b"?/gi, (all: string, view: string) => {
+    const label = labels.get(view.toLowerCase()) ?? view.slice(4).replaceAll("_", "-");
+    return all.startsWith('"') ? `"${label}"` : label;
+  });
+  // DuckDB quotes the view's quoted identifier once more (`near ""eds_…""`).
+  text = text.replace(/""([^"\n]+)""/g, '"$1"');
+  text = text.replace(/\bcairn_(element_at|date_add|contains|json_array_contains|split)\b/g, "$1");
+  text = text.replace(/\n?Did you mean "(?:cairn_|eds_|pg_|duckdb_|sqlite_|information_schema)[^"]*"\?/g, "");
+  return text.trimEnd();
 }
 
 /** Table functions a Lake query may use; every other one (read_csv, read_parquet, glob…) reads files. */
