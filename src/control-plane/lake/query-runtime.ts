@@ -97,7 +97,7 @@ export function newRunningQuery(): RunningQuery {
  * query then needs one call, not a poll every few ms each journaled with its fsync. Well under any
  * SDK's timeout; a client sees only a slower RUNNING answer.
  */
-export const END_WAIT_MS = 1_000;
+const END_WAIT_MS = 1_000;
 
 /** Waits, at most END_WAIT_MS, for a query of this process to end; at once for any other. */
 export async function untilEndedOrWaited(runtime: QueryRuntime, queryId: string): Promise<boolean> {
