@@ -172,21 +172,23 @@ console.table([
   },
 ]);
 const d = trailDelivery.day;
-console.log(
-  `\nvalidate-logs over ${d.logFiles} log files (${d.eventsPerFile} events each) and ${d.digests} digests` +
-    (d.extrapolationFactor === 1
-      ? " (a day of one-minute files)"
-      : `; a day (1,440 files, 24 digests) extrapolated linearly ×${d.extrapolationFactor}`),
-);
-console.table(
-  d.validate.map((v) => ({
-    tool: v.tool,
-    seconds: v.seconds,
-    "files/s": v.filesPerSec,
-    "seconds per day": d.daySecondsByTool[v.tool],
-    result: v.exitCode === 0 ? v.summary : `exit ${v.exitCode}`,
-  })),
-);
+if (d !== undefined) {
+  console.log(
+    `\nvalidate-logs over ${d.logFiles} log files (${d.eventsPerFile} events each) and ${d.digests} digests` +
+      (d.extrapolationFactor === 1
+        ? " (a day of one-minute files)"
+        : `; a day (1,440 files, 24 digests) extrapolated linearly ×${d.extrapolationFactor}`),
+  );
+  console.table(
+    d.validate.map((v) => ({
+      tool: v.tool,
+      seconds: v.seconds,
+      "files/s": v.filesPerSec,
+      "seconds per day": d.daySecondsByTool[v.tool],
+      result: v.exitCode === 0 ? v.summary : `exit ${v.exitCode}`,
+    })),
+  );
+}
 if (historyPostgres !== undefined) printEventHistoryBackends(history.latencies, historyPostgres);
 if (detection !== undefined) printDetectionBench(detection);
 if (insights !== undefined) printInsightsBench(insights);

@@ -22,6 +22,7 @@ import { openSqliteTrailStore } from "../src/stores/trails/sqlite-trail-store.js
 import { openFileDeliveryStateStore } from "../src/stores/trails/file-delivery-state-store.js";
 import type { TrailConfig } from "../src/stores/trails/trail.js";
 import { trailArnOf } from "../src/control-plane/trails/trail-names.js";
+import { writeBenchResults } from "./results-file.js";
 import { BENCH_ACCOUNT, loadSamples, recordGenerator, type RecordGenerator } from "./event-history-records.js";
 import {
   BENCH_ACCESS_KEY_ID,
@@ -56,7 +57,9 @@ import {
  *
  * Usage: node dist/bench/trail-delivery.js [--latency-seconds=30] [--rates=10000,5000] [--batch=500]
  *   [--throughput-events=200000] [--clients=4] [--throughput-batch=1000] [--day-files=1440]
- *   [--day-events-per-file=200] [--no-aws-cli]
+ *   [--day-events-per-file=200] [--no-aws-cli]. `--rates=` (empty) and `--day-files=0` leave those phases out.
+ * CAIRN_BENCH_INGEST_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the servers. The results
+ * go to bench/results/trail-delivery-<time>.json too (writeBenchResults).
  */
 export interface TrailDeliveryOptions {
   readonly latencySeconds?: number;
@@ -110,10 +113,21 @@ export interface TrailDeliveryBench {
     readonly ratioToIngest: number;
     /** From the last acknowledgement to the last event readable in the bucket. */
     readonly tailMs: number;
+    /**
+     * Per event under this saturating load, acknowledgement → readable: delivery keeps up when these
+     * stay near the latency at a steady rate instead of growing with the run (ratioToIngest includes
+     * the last events' wait for their file, so it reaches 1 only as the run grows long).
+     */
+    readonly p50Ms: number;
+    readonly p99Ms: number;
+    readonly maxMs: number;
+    /** Share of the events readable in the bucket when the last acknowledgement arrived. */
+    readonly readableAtLastAck: number;
     readonly logFiles: number;
     readonly serverRssBytes: number;
   };
-  readonly day: {
+  /** Left out with `--day-files=0`. */
+  readonly day?: {
     readonly logFiles: number;
     readonly digests: number;
     readonly eventsPerFile: number;
@@ -273,30 +287,54 @@ async function measureLatency(
   return { ackedAt, seconds, events: ackedAt.size };
 }
 
+interface ThroughputMeasure {
+  readonly ingestSeconds: number;
+  readonly deliveredSeconds: number;
+  readonly tailMs: number;
+  readonly delivered: number;
+  /** Per event, acknowledgement → readable, sorted. */
+  readonly latencies: number[];
+  /** Events readable in the bucket when the last acknowledgement arrived. */
+  readonly readableAtLastAck: number;
+}
+
 async function measureThroughput(
   server: BenchServer,
   watcher: BucketWatcher,
   batches: readonly Batch[],
   clients: number,
-): Promise<{ ingestSeconds: number; deliveredSeconds: number; tailMs: number; delivered: number }> {
+): Promise<ThroughputMeasure> {
   const signer = benchSigner();
   const ids = batches.flatMap((b) => b.ids);
+  const ackedAt = new Map<string, number>();
   let next = 0;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: clients }, async () => {
-      while (next < batches.length) await sendIngest(server.url, signer, batches[next++]!.body);
+      while (next < batches.length) {
+        const batch = batches[next++]!;
+        await sendIngest(server.url, signer, batch.body);
+        const at = performance.now();
+        for (const id of batch.ids) ackedAt.set(id, at);
+      }
     }),
   );
   const ackedAll = performance.now();
   const delivered = await watcher.waitFor(ids, DELIVERY_WAIT_MS);
   let last = 0;
-  for (const id of ids) last = Math.max(last, watcher.seen.get(id) ?? 0);
+  let readableAtLastAck = 0;
+  for (const id of ids) {
+    const seen = watcher.seen.get(id) ?? Infinity;
+    if (seen <= ackedAll) readableAtLastAck++;
+    if (seen !== Infinity) last = Math.max(last, seen);
+  }
   return {
     ingestSeconds: (ackedAll - started) / 1000,
     deliveredSeconds: (last - started) / 1000,
     tailMs: Math.round(last - ackedAll),
     delivered,
+    latencies: ids.map((id) => (watcher.seen.get(id) ?? Infinity) - ackedAt.get(id)!).sort((x, y) => x - y),
+    readableAtLastAck,
   };
 }
 
@@ -436,7 +474,11 @@ function awsCliInstalled(): boolean {
   return !probe.error && probe.status === 0;
 }
 
-async function benchDay(files: number, eventsPerFile: number, withAwsCli: boolean): Promise<TrailDeliveryBench["day"]> {
+async function benchDay(
+  files: number,
+  eventsPerFile: number,
+  withAwsCli: boolean,
+): Promise<NonNullable<TrailDeliveryBench["day"]>> {
   const dataDir = mkdtempSync(join(tmpdir(), "cairn-bench-day-"));
   const journalDir = mkdtempSync(join(tmpdir(), "cairn-bench-day-journal-"));
   try {
@@ -535,6 +577,11 @@ async function benchDay(files: number, eventsPerFile: number, withAwsCli: boolea
   }
 }
 
+/** CAIRN_BENCH_INGEST_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the servers (as http-ingest.ts). */
+function serverNodeArgs(): string[] {
+  return (process.env["CAIRN_BENCH_INGEST_NODE_ARGS"] ?? "").split(" ").filter((arg) => arg !== "");
+}
+
 /**
  * A server with a fresh data dir (deleted after), a logging multi-Region trail with validation, and
  * a watcher on its bucket directory (counting only the log files of this run).
@@ -542,9 +589,11 @@ async function benchDay(files: number, eventsPerFile: number, withAwsCli: boolea
 async function withTrailServer<T>(work: (server: BenchServer, watcher: BucketWatcher) => Promise<T>): Promise<T> {
   const dataDir = mkdtempSync(join(tmpdir(), "cairn-bench-trail-"));
   try {
-    const server = await startBenchServer(dataDir, {
-      CAIRN_DELIVERY_INTERVAL_SECONDS: String(DELIVERY_INTERVAL_SECONDS),
-    });
+    const server = await startBenchServer(
+      dataDir,
+      { CAIRN_DELIVERY_INTERVAL_SECONDS: String(DELIVERY_INTERVAL_SECONDS) },
+      serverNodeArgs(),
+    );
     const watcher = new BucketWatcher(join(dataDir, "buckets", BUCKET, "AWSLogs", BENCH_ACCOUNT, "CloudTrail"));
     try {
       await createLoggingTrail(server);
@@ -626,13 +675,24 @@ export async function benchTrailDelivery(options: TrailDeliveryOptions = {}): Pr
       deliveredEventsPerSec: Math.round(deliveredRate),
       ratioToIngest: round(deliveredRate / ingestRate, 3),
       tailMs: measured.tailMs,
+      p50Ms: Math.round(percentile(measured.latencies, 50)),
+      p99Ms: Math.round(percentile(measured.latencies, 99)),
+      maxMs: Math.round(measured.latencies.at(-1)!),
+      readableAtLastAck: round(measured.readableAtLastAck / throughputEvents, 3),
       logFiles: watcher.fileCount,
       serverRssBytes: rssOf(server.pid),
     };
   });
 
-  const day = await benchDay(dayFiles, dayEventsPerFile, withAwsCli);
-  return { name: "trail-delivery", deliveryIntervalSeconds: DELIVERY_INTERVAL_SECONDS, latency, throughput, day };
+  // `--day-files=0` leaves the day out (profiling or comparing delivery alone).
+  const day = dayFiles > 0 ? await benchDay(dayFiles, dayEventsPerFile, withAwsCli) : undefined;
+  return {
+    name: "trail-delivery",
+    deliveryIntervalSeconds: DELIVERY_INTERVAL_SECONDS,
+    latency,
+    throughput,
+    ...(day !== undefined ? { day } : {}),
+  };
 }
 
 /** `--name=value` flags; `--rates=10000,5000`; `--no-aws-cli` turns the AWS CLI run off. */
@@ -642,7 +702,14 @@ export function trailDeliveryOptionsFromArgs(args: readonly string[]): TrailDeli
   const rates = flags.get("rates");
   return {
     latencySeconds: number("latency-seconds"),
-    ...(rates !== undefined ? { latencyRates: rates.split(",").map(Number) } : {}),
+    ...(rates !== undefined
+      ? {
+          latencyRates: rates
+            .split(",")
+            .filter((rate) => rate !== "")
+            .map(Number),
+        }
+      : {}),
     latencyBatch: number("batch"),
     throughputEvents: number("throughput-events"),
     throughputClients: number("clients"),
@@ -654,5 +721,7 @@ export function trailDeliveryOptionsFromArgs(args: readonly string[]): TrailDeli
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  console.log(JSON.stringify(await benchTrailDelivery(trailDeliveryOptionsFromArgs(process.argv.slice(2))), null, 2));
+  const results = await benchTrailDelivery(trailDeliveryOptionsFromArgs(process.argv.slice(2)));
+  console.error(`written: ${writeBenchResults("trail-delivery", results)}`);
+  console.log(JSON.stringify(results, null, 2));
 }

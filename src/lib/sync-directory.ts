@@ -22,8 +22,13 @@ export async function syncDirectory(directory: string): Promise<void> {
  */
 export async function makeDirectoryDurable(directory: string): Promise<void> {
   const firstCreated = await mkdir(directory, { recursive: true, mode: PRIVATE_DIRECTORY_MODE });
-  for (const path of createdDirectories(firstCreated, directory)) {
-    await chmod(path, PRIVATE_DIRECTORY_MODE);
-    await syncDirectory(dirname(path));
-  }
+  // All at once: each step is a thread-pool round trip, and so a turn of a busy event loop; a new
+  // date folder of a log file is five or six directories (docs/decisions/0023-trail-delivery-speed.md).
+  // Callers rely only on all of them being durable once this resolves, so their order is free.
+  await Promise.all(
+    createdDirectories(firstCreated, directory).map(async (path) => {
+      await chmod(path, PRIVATE_DIRECTORY_MODE);
+      await syncDirectory(dirname(path));
+    }),
+  );
 }

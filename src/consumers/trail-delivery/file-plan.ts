@@ -27,8 +27,38 @@ interface Group {
   readonly folder: LogFolder;
   readonly seqs: number[];
   readonly sizes: number[];
+  /** Each entry's eventTime as log files report it (logEventTime), undefined when it has none. */
+  readonly times: (string | undefined)[];
   bytes: number;
   readonly firstAppendedAtMs: number;
+}
+
+/** The oldest and newest eventTime of a file's records; undefined members when none has one. */
+export interface EventTimeRange {
+  readonly oldest: string | undefined;
+  readonly newest: string | undefined;
+}
+
+/**
+ * A planned file and its records' time range, known from the records examined: the digest needs the
+ * range, and taking it from them spares parsing each record again to build the file. Only the file
+ * is saved in the intent; a file put again after a restart reads its range from its records.
+ */
+export interface PlannedLogFile {
+  readonly file: PlannedFile;
+  readonly eventTimes: EventTimeRange;
+}
+
+/** Fixed-width ISO-8601 UTC strings (logEventTime) order correctly as strings. */
+export function eventTimeRange(times: Iterable<string | undefined>): EventTimeRange {
+  let oldest: string | undefined;
+  let newest: string | undefined;
+  for (const time of times) {
+    if (time === undefined) continue;
+    if (oldest === undefined || time < oldest) oldest = time;
+    if (newest === undefined || time > newest) newest = time;
+  }
+  return { oldest, newest };
 }
 
 export class PendingBatch {
@@ -47,15 +77,26 @@ export class PendingBatch {
     bytes: number,
     appendedAtMs: number,
     folder: LogFolder = "CloudTrail",
+    eventTime?: string,
   ): void {
     const id = `${accountId}/${region}/${folder}`;
     let group = this.groups.get(id);
     if (group === undefined) {
-      group = { accountId, region, folder, seqs: [], sizes: [], bytes: 0, firstAppendedAtMs: appendedAtMs };
+      group = {
+        accountId,
+        region,
+        folder,
+        seqs: [],
+        sizes: [],
+        times: [],
+        bytes: 0,
+        firstAppendedAtMs: appendedAtMs,
+      };
       this.groups.set(id, group);
     }
     group.seqs.push(seq);
     group.sizes.push(bytes);
+    group.times.push(eventTime);
     group.bytes += bytes;
     this.count++;
   }
@@ -90,8 +131,8 @@ export class PendingBatch {
     deliveredAtMs: number,
     randomBytes: (n: number) => Uint8Array,
     limits: FileLimits,
-  ): PlannedFile[] {
-    const files: PlannedFile[] = [];
+  ): PlannedLogFile[] {
+    const files: PlannedLogFile[] = [];
     for (const group of this.groups.values()) {
       let start = 0;
       while (start < group.seqs.length) {
@@ -113,11 +154,8 @@ export class PendingBatch {
           uniqueSuffix(randomBytes(UNIQUE_LENGTH)),
         );
         files.push({
-          bucket,
-          key,
-          accountId: group.accountId,
-          region: group.region,
-          seqs: group.seqs.slice(start, end),
+          file: { bucket, key, accountId: group.accountId, region: group.region, seqs: group.seqs.slice(start, end) },
+          eventTimes: eventTimeRange(group.times.slice(start, end)),
         });
         start = end;
       }

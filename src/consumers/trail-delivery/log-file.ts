@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { gzip } from "node:zlib";
 import { promisify } from "node:util";
+import { eventTimeRange, type EventTimeRange } from "./file-plan.js";
 
 const gzipAsync = promisify(gzip);
 
@@ -30,21 +31,21 @@ export const TRAIL_OBJECT_CONTENT_ENCODING = "gzip";
  * Builds a log file from records already serialised as the journal stores them (compact JSON):
  * the records go in byte for byte, so a re-delivery after a crash produces the same hash.
  */
-export async function buildLogFile(recordJsons: readonly string[]): Promise<LogFileContent> {
+export async function buildLogFile(
+  recordJsons: readonly string[],
+  knownTimes?: EventTimeRange,
+): Promise<LogFileContent> {
   const json = Buffer.from(`{"Records":[${recordJsons.join(",")}]}`, "utf8");
-  let oldest: string | undefined;
-  let newest: string | undefined;
-  for (const text of recordJsons) {
-    const time = eventTimeOf(text);
-    if (time === undefined) continue;
-    // Fixed-width ISO-8601 UTC strings order correctly as strings.
-    if (oldest === undefined || time < oldest) oldest = time;
-    if (newest === undefined || time > newest) newest = time;
-  }
+  // The range of the records as planned, or else (a plan put again after a restart) from each record.
+  const { oldest, newest } =
+    knownTimes ??
+    eventTimeRange(recordJsons.map((text) => logEventTime((JSON.parse(text) as { eventTime?: unknown }).eventTime)));
   return {
     json,
     // Off the main thread (libuv pool): the server keeps acknowledging ingest while files compress.
-    gzip: await gzipAsync(json),
+    // One output chunk for the whole file: with the default 16 KiB chunks a file took a pool round
+    // trip, and so a turn of a busy event loop, per chunk (docs/decisions/0023-trail-delivery-speed.md).
+    gzip: await gzipAsync(json, { chunkSize: gzipChunkBytes(json.length) }),
     sha256: createHash("sha256").update(json).digest("hex"),
     recordCount: recordJsons.length,
     oldestEventTime: oldest,
@@ -52,8 +53,13 @@ export async function buildLogFile(recordJsons: readonly string[]): Promise<LogF
   };
 }
 
-function eventTimeOf(recordJson: string): string | undefined {
-  const value = (JSON.parse(recordJson) as { eventTime?: unknown }).eventTime;
+/** Room for the whole gzip output of `inputBytes` (deflate's bound for stored blocks, plus header and trailer). */
+function gzipChunkBytes(inputBytes: number): number {
+  return Math.max(64 * 1024, inputBytes + Math.ceil(inputBytes / 16_000) * 5 + 1024);
+}
+
+/** A record's eventTime as log files and digests report it; undefined when it is not a string. */
+export function logEventTime(value: unknown): string | undefined {
   if (typeof value !== "string") return undefined;
   // Digests use second precision; records may carry milliseconds when ingested from elsewhere.
   return value.replace(/\.\d+Z$/, "Z");

@@ -13,6 +13,7 @@ import {
   type DeliveryState,
   type DeliveryStateStore,
   type FencingOptions,
+  type PlannedFile,
   type TrailConfig,
   type TrailStore,
 } from "../../stores/trails/index.js";
@@ -22,15 +23,21 @@ import {
   BYTES_PER_FILE_MAX_DEFAULT,
   PendingBatch,
   RECORDS_PER_FILE_MAX_DEFAULT,
+  type EventTimeRange,
   type FileLimits,
 } from "./file-plan.js";
-import { buildLogFile, TRAIL_OBJECT_CONTENT_ENCODING, TRAIL_OBJECT_CONTENT_TYPE } from "./log-file.js";
+import { buildLogFile, logEventTime, TRAIL_OBJECT_CONTENT_ENCODING, TRAIL_OBJECT_CONTENT_TYPE } from "./log-file.js";
 import type { KeyScope } from "../../model/trail-object-key.js";
 import { recordInTrailScope } from "./trail-scope.js";
 import { drainFinished } from "./trail-retention.js";
+import { inParallel } from "./in-parallel.js";
 
+/** Past this many waiting records, handle() waits for the delivery under way before it returns. */
+const PENDING_RECORDS_WAIT = 100_000;
 /** Past this many waiting records, handle() refuses new batches so the runner backs off (bounded memory). */
 const PENDING_RECORDS_HARD_MAX = 200_000;
+/** Log files of one delivery built and put at once: their awaits overlap instead of adding up. */
+const FILES_IN_FLIGHT_MAX = 4;
 const RETRY_DELAY_MS_INITIAL = 1_000;
 const RETRY_DELAY_MS_MAX = 60_000;
 /** How long a stopping trail waits for the StopLogging call's record to be journaled (attempts × poll). */
@@ -91,6 +98,10 @@ export class TrailDeliverer implements Consumer {
   private lastFailure: string | undefined;
   private nextAttemptMs = 0;
   private lock: Promise<unknown> = Promise.resolve();
+  /** The eventTime range of each file of the intent this process planned, by key (PlannedLogFile). */
+  private plannedTimes = new Map<string, EventTimeRange>();
+  /** The delivery handle() started, until it ends. */
+  private delivering: Promise<void> | undefined;
   /** Why this deliverer may no longer touch the trail (its lease was lost or its token fenced off). */
   private revokedBecause: string | undefined;
   /** Every put of log files and digests goes through here, so none starts once revoked. */
@@ -172,44 +183,83 @@ export class TrailDeliverer implements Consumer {
   recover(): Promise<void> {
     return this.exclusive(async () => {
       await this.retryable(async () => {
-        if (this.loaded().intent) await this.executeIntent();
+        if (this.loaded().intent) await this.executeIntent(false);
         await emitDigests(this.digestContext(), { force: false, redoOnly: true });
       });
     });
   }
 
-  handle(batch: readonly JournalEntry[]): Promise<void> {
-    return this.exclusive(async () => {
-      // Transient, so the runner backs off (until it is stopped) instead of quarantining the batch.
-      if (this.revokedBecause !== undefined) throw new TransientError(this.revokedBecause);
-      for (const entry of batch) {
-        if (entry.seq <= this.examinedTo) continue;
-        const record = entryRecord(entry);
-        // Examined only once looked at: a record this throws on is retried (and then quarantined), not skipped.
-        if (recordInTrailScope(this.trail, record) && this.options.matcher.matches(record))
-          this.pending.add(
-            recordAccountId(record),
-            record.awsRegion,
-            entry.seq,
-            entry.json.length,
-            entry.appendedAtMs,
-            record.eventType === "AwsCloudTrailInsight" ? "CloudTrail-Insight" : "CloudTrail",
-          );
-        this.examinedTo = entry.seq;
-      }
-      // Behind the journal, keep filling files (up to their cap) instead of writing one small file per
-      // batch; the timer tick still delivers what is due when the journal is quiet.
-      const behind = this.examinedTo < this.options.journal.headSeq();
-      if (!behind || this.pending.size >= this.limits.recordsPerFileMax)
-        await this.retryable(() => this.deliver(false));
-      // While the store is down, entries wait in memory up to a bound, then in the journal: a throw
-      // makes the runner retry this batch later (the consumer contract's back-off).
-      if (this.pending.size > PENDING_RECORDS_HARD_MAX) {
-        throw new TransientError(
-          `Trail ${this.trail.trailArn}: delivery is failing and ${this.pending.size} records wait.`,
+  /**
+   * Examines the batch into memory and returns: delivery runs beside it (deliverInBackground), so the
+   * consumer keeps reading while files are written, and what it reads meanwhile goes into the next
+   * delivery. Under a busy event loop every await of a delivery costs a loop turn (docs/decisions/0023),
+   * so a delivery's time is nearly fixed whatever its size: waiting for each one made delivery fall
+   * behind ingest; letting the next one grow keeps up.
+   */
+  async handle(batch: readonly JournalEntry[]): Promise<void> {
+    // Transient, so the runner backs off (until it is stopped) instead of quarantining the batch.
+    if (this.revokedBecause !== undefined) throw new TransientError(this.revokedBecause);
+    this.examine(batch);
+    this.deliverInBackground();
+    // Bounded memory: past this the runner waits for the delivery under way before reading on.
+    if (this.pending.size > PENDING_RECORDS_WAIT) await this.delivering;
+    // While the store is down, entries wait in memory up to a bound, then in the journal: a throw
+    // makes the runner retry this batch later (the consumer contract's back-off).
+    if (this.pending.size > PENDING_RECORDS_HARD_MAX) {
+      throw new TransientError(
+        `Trail ${this.trail.trailArn}: delivery is failing and ${this.pending.size} records wait.`,
+      );
+    }
+  }
+
+  /** Adds the batch's selected entries to the pending files; synchronous, so no delivery step interleaves. */
+  private examine(batch: readonly JournalEntry[]): void {
+    for (const entry of batch) {
+      if (entry.seq <= this.examinedTo) continue;
+      const record = entryRecord(entry);
+      // Examined only once looked at: a record this throws on is retried (and then quarantined), not skipped.
+      if (recordInTrailScope(this.trail, record) && this.options.matcher.matches(record))
+        this.pending.add(
+          recordAccountId(record),
+          record.awsRegion,
+          entry.seq,
+          entry.json.length,
+          entry.appendedAtMs,
+          record.eventType === "AwsCloudTrailInsight" ? "CloudTrail-Insight" : "CloudTrail",
+          logEventTime(record.eventTime),
         );
-      }
-    });
+      this.examinedTo = entry.seq;
+    }
+  }
+
+  /**
+   * Starts a delivery unless one is under way (it takes the lock tick() and flush() take, so they
+   * wait for it). Behind the journal, keep filling files (up to their cap) instead of writing one
+   * small file per batch; the timer tick still delivers what is due when the journal is quiet.
+   */
+  private deliverInBackground(): void {
+    if (this.delivering !== undefined || !(this.state?.intent || this.deliveryWanted())) return;
+    this.delivering = this.exclusive(() => this.retryable(() => this.deliver(false, true)))
+      // retryable() records delivery failures; what escapes it is the failure to record one.
+      .catch((error: unknown) => {
+        this.lastFailure = error instanceof Error ? error.message : String(error);
+      })
+      .finally(() => {
+        this.delivering = undefined;
+        // A delivery that planned the next one puts it in a new turn of the lock, after a waiting
+        // tick() (digests) or flush(); after a failure the back-off's tick retries instead.
+        if (this.failures === 0 && !this.revoked && this.state?.intent) this.deliverInBackground();
+      });
+  }
+
+  private deliveryWanted(): boolean {
+    return this.pending.size >= this.limits.recordsPerFileMax || this.examinedTo >= this.options.journal.headSeq();
+  }
+
+  /** Resolves once the delivery handle() started, if any, has ended (tests, and callers about to read the bucket). */
+  async idle(): Promise<void> {
+    // A delivery that planned the next one starts that one as it ends.
+    while (this.delivering !== undefined) await this.delivering;
   }
 
   /**
@@ -318,9 +368,14 @@ export class TrailDeliverer implements Consumer {
     );
   }
 
-  private async deliver(force: boolean): Promise<void> {
+  /** Puts the saved intent, if any, then plans and puts what is due (everything, with `force`). `chain`: executeIntent. */
+  private async deliver(force: boolean, chain = false): Promise<void> {
     const state = this.loaded();
-    if (state.intent) await this.executeIntent();
+    if (state.intent) {
+      await this.executeIntent(chain);
+      // Chained: the next files are planned and saved; the next turn of the lock puts them.
+      if (state.intent) return;
+    }
     const now = this.options.clock.nowMs();
     if (this.pending.size === 0) {
       // Nothing selected: move the cursor past unselected entries now and then, so restarts rescan little.
@@ -331,50 +386,43 @@ export class TrailDeliverer implements Consumer {
       return;
     }
     if (!force && !this.pending.isDue(now, this.limits)) return;
-    const files = this.pending.plan(
+    this.planIntent(now);
+    await this.save();
+    await this.executeIntent(chain);
+  }
+
+  /** Moves everything pending into a new intent (saved by the caller before any of its files is put). */
+  private planIntent(nowMs: number): void {
+    const planned = this.pending.plan(
       (accountId) => this.keyScope(accountId),
       this.trail.s3BucketName,
-      now,
+      nowMs,
       this.options.randomBytes ?? cryptoRandomBytes,
       this.limits,
     );
-    state.intent = { toSeq: this.examinedTo, plannedAtMs: now, files };
-    await this.save();
-    await this.executeIntent();
+    this.plannedTimes = new Map(planned.map(({ file, eventTimes }) => [file.key, eventTimes]));
+    this.loaded().intent = { toSeq: this.examinedTo, plannedAtMs: nowMs, files: planned.map(({ file }) => file) };
   }
 
-  private async executeIntent(): Promise<void> {
+  /**
+   * Puts the intent's files, then saves the cursor past them. With `chain` (the delivery handle()
+   * started), when what was examined meanwhile is due already, its files are planned into that same
+   * save: one fenced write where there were two, the state going straight from "these files are put"
+   * and "those are planned" (a crash before it re-puts the first plan, after it the second).
+   */
+  private async executeIntent(chain: boolean): Promise<void> {
     const state = this.loaded();
     const intent: DeliveryIntent = state.intent!;
-    const delivered: DeliveredFile[] = [];
-    for (const file of intent.files) {
-      this.assertNotRevoked();
-      const entries = await this.options.journal.readMany(file.seqs);
-      const jsons = file.seqs.map((seq) => entries.get(seq)?.json).filter((j): j is string => j !== undefined);
-      // Only journal retention can remove planned entries; an empty file would say nothing.
-      if (jsons.length === 0) continue;
-      const content = await buildLogFile(jsons);
-      await this.objects.putObject(file.bucket, file.key, content.gzip, {
-        contentType: TRAIL_OBJECT_CONTENT_TYPE,
-        contentEncoding: TRAIL_OBJECT_CONTENT_ENCODING,
-      });
-      delivered.push({
-        accountId: file.accountId,
-        region: file.region,
-        bucket: file.bucket,
-        key: file.key,
-        hashValue: content.sha256,
-        oldestEventTime: content.oldestEventTime ?? null,
-        newestEventTime: content.newestEventTime ?? null,
-        deliveredAtMs: this.options.clock.nowMs(),
-      });
-    }
+    const files = await inParallel(intent.files, FILES_IN_FLIGHT_MAX, (file) => this.putLogFile(file));
+    const delivered = files.filter((file): file is DeliveredFile => file !== undefined);
     state.cursor = Math.max(state.cursor, intent.toSeq);
     state.intent = null;
     if (this.trail.logFileValidationEnabled) state.undigested.push(...delivered);
+    const now = this.options.clock.nowMs();
+    if (chain && this.pending.size > 0 && this.deliveryWanted() && this.pending.isDue(now, this.limits))
+      this.planIntent(now);
     await this.save();
     if (delivered.length > 0) {
-      const now = this.options.clock.nowMs();
       await this.options.trails.updateStatus(this.trail.trailArn, {
         latestDeliveryTimeMs: now,
         latestDeliveryAttemptTimeMs: now,
@@ -382,6 +430,32 @@ export class TrailDeliverer implements Consumer {
       });
       this.options.onDelivered?.(delivered);
     }
+  }
+
+  /** Builds and puts one planned file from the journal; undefined when none of its entries is left. */
+  private async putLogFile(file: PlannedFile): Promise<DeliveredFile | undefined> {
+    this.assertNotRevoked();
+    const entries = await this.options.journal.readMany(file.seqs);
+    const jsons = file.seqs.map((seq) => entries.get(seq)?.json).filter((j): j is string => j !== undefined);
+    // Only journal retention can remove planned entries; an empty file would say nothing.
+    if (jsons.length === 0) return undefined;
+    // The planned range covers the planned entries; with some gone (retention) it is read from the rest.
+    const known = jsons.length === file.seqs.length ? this.plannedTimes.get(file.key) : undefined;
+    const content = await buildLogFile(jsons, known);
+    await this.objects.putObject(file.bucket, file.key, content.gzip, {
+      contentType: TRAIL_OBJECT_CONTENT_TYPE,
+      contentEncoding: TRAIL_OBJECT_CONTENT_ENCODING,
+    });
+    return {
+      accountId: file.accountId,
+      region: file.region,
+      bucket: file.bucket,
+      key: file.key,
+      hashValue: content.sha256,
+      oldestEventTime: content.oldestEventTime ?? null,
+      newestEventTime: content.newestEventTime ?? null,
+      deliveredAtMs: this.options.clock.nowMs(),
+    };
   }
 
   /** Runs delivery work unless a retry is not due yet; a failure is recorded, not thrown. */

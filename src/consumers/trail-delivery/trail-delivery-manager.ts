@@ -79,6 +79,15 @@ interface Running {
   readonly runner: ConsumerRunner;
 }
 
+/**
+ * Stops a trail's consumer and waits for the delivery its last batch started (deliveries run beside
+ * the consumer): only then may another deliverer load the trail's state, or its cursor be read.
+ */
+async function stopRunning({ runner, deliverer }: Pick<Running, "runner" | "deliverer">): Promise<void> {
+  await runner.stop();
+  await deliverer.idle();
+}
+
 /** A logging trail whose consumer could not start: retried at the next reconcile, and until then holds retention. */
 interface Failed {
   /** The trail's durable cursor as far as it is known; 0 when nothing is. */
@@ -172,7 +181,7 @@ class LoggingTrails {
     current.deliverer.revoke(reason);
     this.running.delete(arn);
     this.leases?.forget(arn);
-    void current.runner.stop().catch(this.report);
+    void stopRunning(current).catch(this.report);
   }
 
   /** Reconciles after any reconcile already under way (trail changes arrive in bursts). */
@@ -212,7 +221,7 @@ class LoggingTrails {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.reconciling;
-    await Promise.all([...this.running.values()].map((r) => r.runner.stop()));
+    await Promise.all([...this.running.values()].map(stopRunning));
     this.running.clear();
     this.failed.clear();
     // Their POSTs end as the server closes (the publisher's shutdown signal); their status is written first.
@@ -394,7 +403,7 @@ class LoggingTrails {
       const trail = wanted.get(arn);
       if (trail !== undefined && JSON.stringify(trail) === current.config) continue;
       this.running.delete(arn);
-      await current.runner.stop();
+      await stopRunning(current);
       lastCursors.set(arn, current.deliverer.neededFromSeq() - 1);
       const gone = trail === undefined ? deleted.find((d) => d.trail.trailArn === arn) : undefined;
       if (gone !== undefined) {
@@ -433,7 +442,7 @@ class LoggingTrails {
       if (deliverer.revoked) throw new FencedOffError(trail.trailArn);
     } catch (error) {
       // Not kept as running, so nothing else would ever stop this loop.
-      await runner.stop();
+      await stopRunning({ runner, deliverer });
       throw error;
     }
     return { config: JSON.stringify(trail), deliverer, runner };

@@ -65,11 +65,13 @@ describe("trail log file delivery", () => {
     const cursor = await d.loadCursor();
     await d.recover();
     await d.handle(await journal.read(cursor + 1, 100_000));
+    await d.idle(); // the delivery handle() started runs beside it
     return d;
   }
 
   async function catchUp(d: TrailDeliverer): Promise<void> {
     await d.handle(await journal.read(d.examinedSeq() + 1, 100_000));
+    await d.idle();
   }
 
   it("waits for the interval, then writes one single-member gzip file of the trail's records", async () => {
@@ -108,14 +110,16 @@ describe("trail log file delivery", () => {
     let onPut = (): void => undefined;
     const revoking = new FaultyObjectStore(store);
     const putObject = revoking.putObject.bind(revoking);
+    // Revoked as its first put is sent: the files of a plan are put at once, so "after the first put
+    // landed" would find the others already sent (a put already sent may land; none may start after).
     revoking.putObject = async (...args) => {
-      await putObject(...args);
       onPut();
+      await putObject(...args);
     };
     const lost = await deliverer(trail, { recordsPerFileMax: 1, objectStore: revoking });
     onPut = () => lost.revoke("The lease on the trail passed to another node.");
     await appendRecords(journal, records);
-    await catchUp(lost); // three full files: plans them, puts the first, then is revoked
+    await catchUp(lost); // three full files: plans them, is revoked as it puts the first
     clock.advance(60_000);
     await lost.tick();
     await assert.rejects(lost.flush(), /passed to another node/);
@@ -265,6 +269,66 @@ describe("trail log file delivery", () => {
     assert.equal(status.latestDeliveryTimeMs, clock.ms);
     const delivered = (await readLogFiles(ws.store)).flatMap((f) => f.eventIds).sort();
     assert.deepEqual(delivered, [...during, ...more].map((r) => r.eventID).sort());
+  });
+
+  it("handle() returns while a delivery is under way; what it examined meanwhile goes into the next one", async () => {
+    const trail = trailConfig({ logFileValidationEnabled: false });
+    let release = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const gated = new FaultyObjectStore(store);
+    const putObject = gated.putObject.bind(gated);
+    gated.putObject = async (...args) => {
+      await gate;
+      await putObject(...args);
+    };
+    const d = await deliverer(trail, { recordsPerFileMax: 2, objectStore: gated });
+    const first = [record(), record()];
+    await appendRecords(journal, first);
+    await d.handle(await journal.read(d.examinedSeq() + 1, 100)); // a full file: its delivery starts
+    const meanwhile = [record(), record(), record()];
+    await appendRecords(journal, meanwhile);
+    await d.handle(await journal.read(d.examinedSeq() + 1, 100)); // resolves although the put waits
+    assert.equal(d.examinedSeq(), journal.headSeq());
+    assert.equal((await readLogFiles(ws.store)).length, 0, "the first put is still held");
+
+    release();
+    await d.idle();
+    const files = await readLogFiles(ws.store);
+    assert.deepEqual(files.map((f) => f.eventIds.length).sort(), [1, 2, 2]);
+    const delivered = files.flatMap((f) => f.eventIds);
+    assert.deepEqual(delivered.sort(), [...first, ...meanwhile].map((r) => r.eventID).sort(), "each event once");
+    assert.equal(d.neededFromSeq(), journal.headSeq() + 1, "the cursor moved past all of them");
+  });
+
+  it("a file's eventTime range for its digest is the same planned in memory or read back after a crash", async () => {
+    const trail = trailConfig({ logFileValidationEnabled: true });
+    const times = ["2025-03-01T11:58:00.250Z", "2025-03-01T11:59:00Z", "2025-03-01T11:57:30Z"];
+    const expected = { oldestEventTime: "2025-03-01T11:57:30Z", newestEventTime: "2025-03-01T11:59:00Z" };
+    const states = openFileDeliveryStateStore(ws.dataDir);
+    const rangesOf = async (): Promise<object[]> =>
+      (await states.load(trail.trailArn)).undigested.map((f) => ({
+        oldestEventTime: f.oldestEventTime,
+        newestEventTime: f.newestEventTime,
+      }));
+
+    await appendRecords(
+      journal,
+      times.map((eventTime) => record({ eventTime })),
+    );
+    const planned = await deliverer(trail);
+    await planned.flush(); // range from the records it examined
+    assert.deepEqual(await rangesOf(), [expected]);
+
+    await appendRecords(
+      journal,
+      times.map((eventTime) => record({ eventTime })),
+    );
+    await catchUp(planned);
+    store.mode = "crash-after-put";
+    await assert.rejects(planned.flush());
+    store.mode = "ok";
+    await deliverer(trail); // recover() puts the saved plan again: range parsed from the journal's records
+    assert.deepEqual(await rangesOf(), [expected, expected]);
   });
 
   it("scopes by account: recipientAccountId, else the caller's account", async () => {

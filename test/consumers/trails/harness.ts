@@ -157,8 +157,14 @@ export class FaultyObjectStore implements ObjectStore {
   ensureBucket(bucket: string) {
     return this.inner.ensureBucket(bucket);
   }
+  /** In "crash-after-put" mode, puts made once one crashed: the process is dead, they never land. */
+  private crashed = false;
   async putObject(bucket: string, key: string, body: Buffer, options?: PutObjectOptions) {
     if (this.mode === "fail") throw new ObjectStoreError("S3 is unreachable (simulated outage)", "ServiceUnavailable");
+    if (this.mode !== "crash-after-put") this.crashed = false;
+    // A delivery puts its files at once: the first put lands, then the process dies and no other does.
+    else if (this.crashed) throw new Error("simulated crash: the process is gone");
+    else this.crashed = true;
     await this.inner.putObject(bucket, key, body, options);
     this.puts++;
     if (this.mode === "crash-after-put") throw new Error("simulated crash after put");
