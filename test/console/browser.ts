@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, ConsoleMessage, Page } from "playwright-core";
-import { REPO_ROOT } from "../helpers/server-process.js";
+import { REPO_ROOT, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from "../helpers/server-process.js";
 
 /** Debian's chromium (installed by .ci/run); CAIRN_CHROMIUM points elsewhere. */
 const CHROMIUM_PATH = process.env["CAIRN_CHROMIUM"] ?? "/usr/bin/chromium";
@@ -53,4 +53,13 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(ARTIFACTS_DIR, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/** Signs in with the test's admin key at `url`, and waits for the console's first page. */
+export async function signIn(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.getByLabel("Access key ID").fill(TEST_ACCESS_KEY_ID);
+  await page.getByLabel("Secret access key").fill(TEST_SECRET_ACCESS_KEY);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Event history" }).waitFor();
 }

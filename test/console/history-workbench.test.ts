@@ -19,7 +19,7 @@ import {
 } from "../helpers/server-process.js";
 import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords, type RawRecord } from "../helpers/sample-records.js";
-import { browserMissing, launchChromium, screenshot, watchErrors } from "./browser.js";
+import { browserMissing, launchChromium, screenshot, watchErrors, signIn } from "./browser.js";
 import { parseCsv } from "../helpers/csv.js";
 import { readFileSync } from "node:fs";
 
@@ -29,14 +29,6 @@ const WRITES = 70;
 const READS = 60;
 const missing = browserMissing();
 if (missing !== undefined) process.stderr.write(`\n*** ${missing} ***\n\n`);
-
-async function signIn(page: Page, url: string): Promise<void> {
-  await page.goto(url);
-  await page.getByLabel("Access key ID").fill(TEST_ACCESS_KEY_ID);
-  await page.getByLabel("Secret access key").fill(TEST_SECRET_ACCESS_KEY);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Event history" }).waitFor();
-}
 
 /** The texts of one column of the Events table, by its header. */
 async function column(page: Page, header: string): Promise<string[]> {

@@ -2,19 +2,12 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Browser, Page, Request } from "playwright-core";
 import { CreateEventDataStoreCommand, CreateTrailCommand, type CloudTrailClient } from "@aws-sdk/client-cloudtrail";
-import {
-  removeDataDir,
-  startServerProcess,
-  TEST_ACCESS_KEY_ID,
-  TEST_ACCOUNT_ID,
-  TEST_SECRET_ACCESS_KEY,
-  type ServerProcess,
-} from "../helpers/server-process.js";
+import { removeDataDir, startServerProcess, TEST_ACCOUNT_ID, type ServerProcess } from "../helpers/server-process.js";
 import { ensureTrailBucket } from "../helpers/test-backend.js";
 import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords } from "../helpers/sample-records.js";
 import { lakeClient, admin } from "../lake/lake-client.js";
-import { browserMissing, launchChromium, watchErrors } from "./browser.js";
+import { browserMissing, launchChromium, watchErrors, signIn } from "./browser.js";
 
 const missing = browserMissing();
 if (missing !== undefined) process.stderr.write(`\n*** ${missing} ***\n\n`);
@@ -36,14 +29,6 @@ function recordRequests(page: Page): { calls: string[]; stop: () => void } {
   };
   page.on("request", listener);
   return { calls, stop: () => page.off("request", listener) };
-}
-
-async function signIn(page: Page, url: string): Promise<void> {
-  await page.goto(url);
-  await page.getByLabel("Access key ID").fill(TEST_ACCESS_KEY_ID);
-  await page.getByLabel("Secret access key").fill(TEST_SECRET_ACCESS_KEY);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Event history" }).waitFor();
 }
 
 /** Every widget's query has ended (the page's policy forbids eval, so this polls from here). */

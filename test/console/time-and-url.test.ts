@@ -11,7 +11,7 @@ import {
 } from "../helpers/server-process.js";
 import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords } from "../helpers/sample-records.js";
-import { browserMissing, launchChromium, screenshot, watchErrors } from "./browser.js";
+import { browserMissing, launchChromium, screenshot, watchErrors, signIn } from "./browser.js";
 
 const CREDENTIALS = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
 const DAY_MS = 86_400_000;
@@ -37,14 +37,6 @@ function losAngeles(ms: number, withDate = false): string {
   const part = (type: string): string => parts.find((candidate) => candidate.type === type)!.value;
   const time = `${part("hour")}:${part("minute")}`;
   return withDate ? `${part("year")}-${part("month")}-${part("day")}T${time}` : time;
-}
-
-async function signIn(page: Page, url: string): Promise<void> {
-  await page.goto(url);
-  await page.getByLabel("Access key ID").fill(TEST_ACCESS_KEY_ID);
-  await page.getByLabel("Secret access key").fill(TEST_SECRET_ACCESS_KEY);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Event history" }).waitFor();
 }
 
 function timeCells(page: Page): Promise<string[]> {

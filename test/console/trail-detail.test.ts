@@ -9,29 +9,14 @@ import {
   StartLoggingCommand,
   type CloudTrailClient,
 } from "@aws-sdk/client-cloudtrail";
-import {
-  removeDataDir,
-  startServerProcess,
-  TEST_ACCESS_KEY_ID,
-  TEST_ACCOUNT_ID,
-  TEST_SECRET_ACCESS_KEY,
-  type ServerProcess,
-} from "../helpers/server-process.js";
+import { removeDataDir, startServerProcess, TEST_ACCOUNT_ID, type ServerProcess } from "../helpers/server-process.js";
 import { ensureTrailBucket } from "../helpers/test-backend.js";
 import { pollUntil } from "../helpers/poll.js";
 import { lakeClient } from "../lake/lake-client.js";
-import { browserMissing, launchChromium, screenshot, watchErrors } from "./browser.js";
+import { browserMissing, launchChromium, screenshot, watchErrors, signIn } from "./browser.js";
 
 const missing = browserMissing();
 if (missing !== undefined) process.stderr.write(`\n*** ${missing} ***\n\n`);
-
-async function signIn(page: Page, url: string): Promise<void> {
-  await page.goto(url);
-  await page.getByLabel("Access key ID").fill(TEST_ACCESS_KEY_ID);
-  await page.getByLabel("Secret access key").fill(TEST_SECRET_ACCESS_KEY);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Event history" }).waitFor();
-}
 
 /** The text of a fact ("Last log file", …) on the trail's page. */
 function fact(page: Page, card: string, term: string): Promise<string> {

@@ -20,7 +20,7 @@ export interface HistoryQuery {
   readonly page: number;
 }
 
-const LOOKUP_KEYS: readonly LookupAttributeKey[] = [
+export const LOOKUP_KEYS: readonly LookupAttributeKey[] = [
   "EventName",
   "EventSource",
   "Username",

@@ -1,5 +1,6 @@
 import type { LookupAttributeKey } from "../../../src/consumers/event-history/event-history.js";
 import type { HistoryRow } from "./history-rows.js";
+import { LOOKUP_KEYS } from "./history-query.js";
 
 /** Values of each lookup attribute seen in results, newest first: suggestions for the Value box. */
 export type SeenValues = ReadonlyMap<LookupAttributeKey, readonly string[]>;
@@ -27,20 +28,10 @@ function valuesOf(row: HistoryRow, key: LookupAttributeKey): string[] {
   }
 }
 
-const KEYS: LookupAttributeKey[] = [
-  "EventName",
-  "EventSource",
-  "Username",
-  "ResourceType",
-  "ResourceName",
-  "EventId",
-  "AccessKeyId",
-];
-
 /** The values seen so far with those of new rows in front, each once, at most 200 an attribute. */
 export function addSeen(seen: SeenValues, rows: readonly HistoryRow[]): SeenValues {
   const next = new Map<LookupAttributeKey, readonly string[]>();
-  for (const key of KEYS) {
+  for (const key of LOOKUP_KEYS) {
     const fresh = rows.flatMap((row) => valuesOf(row, key)).filter((value) => value !== "");
     next.set(key, [...new Set([...fresh, ...(seen.get(key) ?? [])])].slice(0, KEEP_PER_ATTRIBUTE));
   }
