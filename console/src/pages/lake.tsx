@@ -40,6 +40,29 @@ const MANAGEMENT_EVENTS = [
   },
 ];
 
+/**
+ * Management events without CloudTrail's own reads: the polling of this console (LookupEvents,
+ * DescribeQuery, GetQueryResults, …) and of any other client. Selectors OR together; within one,
+ * fields AND (spec §6.2).
+ */
+const MANAGEMENT_EVENTS_WITHOUT_CLOUDTRAIL_READS = [
+  {
+    Name: "Management events of other services",
+    FieldSelectors: [
+      { Field: "eventCategory", Equals: ["Management"] },
+      { Field: "eventSource", NotEquals: ["cloudtrail.amazonaws.com"] },
+    ],
+  },
+  {
+    Name: "CloudTrail write calls",
+    FieldSelectors: [
+      { Field: "eventCategory", Equals: ["Management"] },
+      { Field: "eventSource", Equals: ["cloudtrail.amazonaws.com"] },
+      { Field: "readOnly", Equals: ["false"] },
+    ],
+  },
+];
+
 interface SampleQuery {
   readonly title: string;
   readonly sql: (id: string) => string;
@@ -136,6 +159,7 @@ function CreateStoreForm({ onCreated }: { onCreated: (store: EventDataStore) => 
   const { client } = useSession();
   const [name, setName] = useState("");
   const [retention, setRetention] = useState(String(RETENTION_DEFAULT));
+  const [withoutReads, setWithoutReads] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>();
   const [created, setCreated] = useState<string | undefined>();
@@ -150,7 +174,7 @@ function CreateStoreForm({ onCreated }: { onCreated: (store: EventDataStore) => 
         new CreateEventDataStoreCommand({
           Name: name.trim(),
           RetentionPeriod: Number(retention),
-          AdvancedEventSelectors: MANAGEMENT_EVENTS,
+          AdvancedEventSelectors: withoutReads ? MANAGEMENT_EVENTS_WITHOUT_CLOUDTRAIL_READS : MANAGEMENT_EVENTS,
         }),
       );
       setCreated(answer.Name ?? name);
@@ -194,6 +218,10 @@ function CreateStoreForm({ onCreated }: { onCreated: (store: EventDataStore) => 
           value={retention}
           onChange={(event) => setRetention(event.target.value)}
         />
+      </label>
+      <label className="inline">
+        <input type="checkbox" checked={withoutReads} onChange={(event) => setWithoutReads(event.target.checked)} />
+        Leave out CloudTrail&apos;s own read calls (this console&apos;s Event history and Lake polling)
       </label>
       <p className="muted hint">Events: management events (the default selector). Retention 7–3653 days.</p>
       <div className="actions">
