@@ -4,6 +4,7 @@
  * per API and error code, management and data events apart, with who made them; and how far each
  * account and region's eventTime went.
  */
+import { nulFree } from "../../lib/nul-free-text.js";
 import type { JournalEntry } from "../../journal/journal.js";
 import { recordAccountId, type CloudTrailRecord } from "../../model/record.js";
 import {
@@ -60,7 +61,7 @@ function typesOf(record: CloudTrailRecord, category: InsightCategory, errorCode:
  */
 function text(value: unknown): string | undefined {
   if (typeof value !== "string" || value === "") return undefined;
-  return value.slice(0, VALUE_CHARS_MAX).replaceAll("\u0000", "\uFFFD");
+  return nulFree(value.slice(0, VALUE_CHARS_MAX));
 }
 
 function parse(entry: JournalEntry): CloudTrailRecord | undefined {

@@ -1,3 +1,4 @@
+import { nulFree } from "../../lib/nul-free-text.js";
 import { migrate, safeInteger, type Migration, type PostgresDatabase } from "../postgres/index.js";
 import {
   QUARANTINE_ERROR_CHARS_MAX,
@@ -71,16 +72,16 @@ export async function openPostgresQuarantineStore(db: PostgresDatabase): Promise
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (seq, consumer) DO NOTHING`,
         [
           record.seq,
-          text(record.consumer),
+          nulFree(record.consumer),
           nullable(record.eventId),
           nullable(record.accountId),
-          text(record.error.slice(0, QUARANTINE_ERROR_CHARS_MAX)),
+          nulFree(record.error.slice(0, QUARANTINE_ERROR_CHARS_MAX)),
           record.quarantinedAtMs,
         ],
       );
     },
     async remove(consumer, seq) {
-      await query("DELETE FROM cairn_quarantined WHERE seq = $1 AND consumer = $2", [seq, text(consumer)]);
+      await query("DELETE FROM cairn_quarantined WHERE seq = $1 AND consumer = $2", [seq, nulFree(consumer)]);
     },
     async dismiss(which) {
       const rows = await query<{ seq: string }>(`DELETE FROM cairn_quarantined WHERE ${FILTERS} RETURNING seq`, [
@@ -106,7 +107,7 @@ export async function openPostgresQuarantineStore(db: PostgresDatabase): Promise
           nullable(options.consumer),
           null,
           options.after?.seq ?? null,
-          options.after === undefined ? null : text(options.after.consumer),
+          options.after === undefined ? null : nulFree(options.after.consumer),
           options.maxResults + 1,
         ],
       );
@@ -151,23 +152,18 @@ export async function importPostgresQuarantinedRecords(
      SELECT count(*) AS added FROM added`,
     [
       records.map((record) => record.seq),
-      records.map((record) => text(record.consumer)),
+      records.map((record) => nulFree(record.consumer)),
       records.map((record) => nullable(record.eventId)),
       records.map((record) => nullable(record.accountId)),
-      records.map((record) => text(record.error.slice(0, QUARANTINE_ERROR_CHARS_MAX))),
+      records.map((record) => nulFree(record.error.slice(0, QUARANTINE_ERROR_CHARS_MAX))),
       records.map((record) => record.quarantinedAtMs),
     ],
   );
   return safeInteger(row?.added ?? 0, "a count");
 }
 
-/** PostgreSQL text cannot hold NUL, which a record's fields or an error message may carry. */
-function text(value: string): string {
-  return value.replaceAll("\u0000", "\uFFFD");
-}
-
 function nullable(value: string | undefined): string | null {
-  return value === undefined ? null : text(value);
+  return value === undefined ? null : nulFree(value);
 }
 
 function fromRow(row: QuarantineRow): QuarantinedRecord {

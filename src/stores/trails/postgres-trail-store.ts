@@ -1,3 +1,4 @@
+import { nulFree } from "../../lib/nul-free-text.js";
 import { randomUUID } from "node:crypto";
 import { migrate, type Migration, type PostgresDatabase, type Queryable } from "../postgres/index.js";
 import {
@@ -311,7 +312,7 @@ function statusChange(update: Partial<TrailDeliveryStatus>): { set: Record<strin
   const clear: string[] = [];
   for (const [key, value] of Object.entries(update)) {
     if (value === undefined) clear.push(key);
-    else set[key] = typeof value === "string" ? value.replaceAll("\u0000", "\uFFFD") : value;
+    else set[key] = typeof value === "string" ? nulFree(value) : value;
   }
   return { set, clear };
 }
