@@ -34,6 +34,12 @@ describe("Lake SQL rewriting", () => {
     assert.deepEqual(rewriteLakeSql("SELECT * FROM other-store", names).storeIds, []);
   });
 
+  it("says whether the statement needs the caller's store names (not for ids, ARNs or quoted columns)", () => {
+    assert.equal(rewriteLakeSql(`SELECT "all-events" FROM ${ID} JOIN "${ID}" u ON true`).looksUpNames, false);
+    assert.equal(rewriteLakeSql(`SELECT * FROM ${ID} JOIN all-events u ON true`).looksUpNames, true);
+    assert.equal(rewriteLakeSql(`SELECT * FROM "all-events"`).looksUpNames, true);
+  });
+
   it("names the store in engine errors as the statement did, never the internal view or macros", () => {
     const out = rewriteLakeSql(`SELECT foo FROM all-events`, new Map([["all-events", ID]]));
     const view = `eds_${ID.replaceAll("-", "_")}`;

@@ -54,7 +54,9 @@ function startQueryOperation(queries: QueryRuntime): OperationHandler {
     const badLength = (): ApiError =>
       new ApiError("InvalidQueryStatementException", "QueryStatement must be a SELECT of 1 to 10000 characters.");
     if (statement === undefined || statement.trim() === "") throw badLength();
-    const rewritten = rewriteLakeSql(statement, await storeNamesOf(deps, context));
+    const byIds = rewriteLakeSql(statement);
+    // The caller's store list is read only for a statement that names a table, not for ids and ARNs.
+    const rewritten = byIds.looksUpNames ? rewriteLakeSql(statement, await storeNamesOf(deps, context)) : byIds;
     if (rewritten.storeIds.length === 0) await context.authorize("cloudtrail:StartQuery", "*");
     const stores: EventDataStore[] = [];
     for (const id of rewritten.storeIds) {

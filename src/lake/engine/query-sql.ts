@@ -90,6 +90,8 @@ export interface RewrittenQuery {
   readonly labels: ReadonlyMap<string, string>;
   /** The first keyword, upper-case (SELECT, WITH, DELETE…), for a clear refusal of non-queries. */
   readonly firstKeyword: string;
+  /** Whether a table after FROM or JOIN was looked up by name: only then do the caller's names matter. */
+  readonly looksUpNames: boolean;
 }
 
 /** A store's name where a table goes: right after FROM or JOIN (names hold letters, digits, '.', '_', '-'). */
@@ -114,6 +116,11 @@ export function rewriteLakeSql(sql: string, storeNames: ReadonlyMap<string, stri
     if (!labels.has(view)) labels.set(view, label);
     return `"${view}"`;
   };
+  let looksUpNames = false;
+  const idOfName = (name: string): string | undefined => {
+    looksUpNames = true;
+    return storeNames.get(name);
+  };
   let firstKeyword = "";
   let previousCode = "";
   const out = segmentsOf(sql).map((segment) => {
@@ -121,21 +128,22 @@ export function rewriteLakeSql(sql: string, storeNames: ReadonlyMap<string, stri
       const inner = segment.text.slice(1, -1);
       const match = STORE_IDENTIFIER.exec(inner);
       if (match) return note(match[1]!, inner);
-      const named = storeNames.get(inner);
-      return named !== undefined && ENDS_WITH_TABLE_KEYWORD.test(previousCode) ? note(named, inner) : segment.text;
+      if (!ENDS_WITH_TABLE_KEYWORD.test(previousCode)) return segment.text;
+      const named = idOfName(inner);
+      return named === undefined ? segment.text : note(named, inner);
     }
     if (segment.kind !== "code") return segment.text;
     if (firstKeyword === "") firstKeyword = /[A-Za-z]+|\(/.exec(segment.text)?.[0]?.toUpperCase() ?? "";
     let text = segment.text.replace(STORE_REFERENCE, (all: string, id: string) => note(id, all));
     text = text.replace(NAMED_TABLE, (all: string, keyword: string, name: string) => {
-      const id = storeNames.get(name);
+      const id = idOfName(name);
       return id === undefined ? all : `${keyword}${note(id, name)}`;
     });
     for (const [pattern, replacement] of RENAMED_FUNCTIONS) text = text.replace(pattern, replacement);
     previousCode = text;
     return text;
   });
-  return { sql: out.join(""), storeIds, labels, firstKeyword };
+  return { sql: out.join(""), storeIds, labels, firstKeyword, looksUpNames };
 }
 
 /**
