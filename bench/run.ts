@@ -168,6 +168,8 @@ console.table([
     "delivered to the bucket (events/s)": t.deliveredEventsPerSec,
     "durable ingest (events/s)": t.ingestEventsPerSec,
     ratio: ratio(t.deliveredEventsPerSec, t.ingestEventsPerSec),
+    "steady ratio (lag's growth)": `${t.steadyRatio}x`,
+    "lag while ingesting p50 / max (s)": `${t.lagSeconds.p50} / ${t.lagSeconds.max}`,
     "last event readable after last ack (ms)": t.tailMs,
   },
 ]);

@@ -123,6 +123,14 @@ export interface TrailDeliveryBench {
     readonly maxMs: number;
     /** Share of the events readable in the bucket when the last acknowledgement arrived. */
     readonly readableAtLastAck: number;
+    /**
+     * Delivery's rate over ingest's while both run (from a quarter of the ingest time to its end),
+     * from how much the lag grew (steadyLagOf). At 1.0 the lag stays level, so delivery keeps up
+     * however long the run; ratioToIngest cannot reach 1.0 in a finite run.
+     */
+    readonly steadyRatio: number;
+    /** Seconds between the newest readable event's acknowledgement and each sample, while ingesting. */
+    readonly lagSeconds: { readonly p50: number; readonly max: number; readonly atEnd: number };
     readonly logFiles: number;
     readonly serverRssBytes: number;
   };
@@ -296,6 +304,45 @@ interface ThroughputMeasure {
   readonly latencies: number[];
   /** Events readable in the bucket when the last acknowledgement arrived. */
   readonly readableAtLastAck: number;
+  readonly steady: SteadyLag;
+}
+
+interface SteadyLag {
+  readonly ratio: number;
+  /** Lag per sample, in seconds, in time order. */
+  readonly lags: number[];
+}
+
+const LAG_SAMPLE_MS = 250;
+
+/**
+ * The lag while ingest runs: at each sample time t, t minus the acknowledgement time of the k-th
+ * acknowledged event, k being how many events are readable at t. Delivery keeps up when the lag
+ * stays level. Deliveries make it a sawtooth, so the trend is read from the medians of the two
+ * halves of the samples: a lag grown by Δ seconds over the T seconds between the halves' middles
+ * means delivery ran at (1 − Δ/T) × ingest's rate. Samples start at a quarter of the run (the
+ * first file's wait is not a trend).
+ */
+function steadyLagOf(ackTimes: number[], seenTimes: number[], started: number, ended: number): SteadyLag {
+  const acked = [...ackTimes].sort((x, y) => x - y);
+  const seen = seenTimes.filter((t) => t <= ended).sort((x, y) => x - y);
+  const lags: number[] = [];
+  let readable = 0;
+  for (let t = started + (ended - started) / 4; t <= ended; t += LAG_SAMPLE_MS) {
+    while (readable < seen.length && seen[readable]! <= t) readable++;
+    if (readable > 0) lags.push((t - acked[readable - 1]!) / 1000);
+  }
+  if (lags.length < 4) return { ratio: 0, lags };
+  const half = Math.floor(lags.length / 2);
+  const growth = medianOf(lags.slice(half)) - medianOf(lags.slice(0, half));
+  return { ratio: 1 - growth / ((half * LAG_SAMPLE_MS) / 1000), lags };
+}
+
+function medianOf(values: readonly number[]): number {
+  return percentile(
+    [...values].sort((x, y) => x - y),
+    50,
+  );
 }
 
 async function measureThroughput(
@@ -335,6 +382,16 @@ async function measureThroughput(
     delivered,
     latencies: ids.map((id) => (watcher.seen.get(id) ?? Infinity) - ackedAt.get(id)!).sort((x, y) => x - y),
     readableAtLastAck,
+    steady: steadyLagOf([...ackedAt.values()], [...watcher.seen.values()], started, ackedAll),
+  };
+}
+
+function lagSummary(lags: readonly number[]): { p50: number; max: number; atEnd: number } {
+  const sorted = [...lags].sort((x, y) => x - y);
+  return {
+    p50: round(percentile(sorted, 50), 2),
+    max: round(sorted.at(-1) ?? 0, 2),
+    atEnd: round(lags.at(-1) ?? 0, 2),
   };
 }
 
@@ -679,6 +736,8 @@ export async function benchTrailDelivery(options: TrailDeliveryOptions = {}): Pr
       p99Ms: Math.round(percentile(measured.latencies, 99)),
       maxMs: Math.round(measured.latencies.at(-1)!),
       readableAtLastAck: round(measured.readableAtLastAck / throughputEvents, 3),
+      steadyRatio: round(measured.steady.ratio, 3),
+      lagSeconds: lagSummary(measured.steady.lags),
       logFiles: watcher.fileCount,
       serverRssBytes: rssOf(server.pid),
     };
