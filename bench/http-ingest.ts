@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -34,6 +34,12 @@ export interface HttpIngestBench {
   readonly serverMainThreadCpuMicrosPerEvent: number;
   /** Server CPU from the start of the load until every consumer had read the last entry, per event. */
   readonly serverCpuMicrosPerEventCaughtUp: number;
+  /**
+   * The same until caught up, per thread, largest first (threads above 1 µs/event). Node's threads are
+   * unnamed; in a default server the first after the main thread are the Event history indexer and the
+   * journal's compression thread (decision 0020 tells them apart with a profile).
+   */
+  readonly serverThreadsCpuMicrosPerEventCaughtUp: number[];
 }
 
 /** User + system CPU seconds of a process so far, or of one of its threads (Linux /proc; 0 elsewhere). */
@@ -45,6 +51,17 @@ export function cpuSecondsOf(pid: number, thread?: number): number {
   } catch {
     return 0;
   }
+}
+
+/** CPU seconds of every thread of a process so far, by thread id (Linux /proc; empty elsewhere). */
+function threadCpuSeconds(pid: number): Map<number, number> {
+  const threads = new Map<number, number>();
+  try {
+    for (const name of readdirSync(`/proc/${pid}/task`)) threads.set(Number(name), cpuSecondsOf(pid, Number(name)));
+  } catch {
+    // Not Linux, or the process is gone: no breakdown.
+  }
+  return threads;
 }
 
 /** Polls /health until every consumer has read the journal's head (at most 5 minutes: a stuck one ends the wait). */
@@ -102,6 +119,7 @@ export async function benchHttpIngest(
     let next = 0;
     const cpuBefore = cpuSecondsOf(server.pid);
     const mainBefore = cpuSecondsOf(server.pid, server.pid);
+    const threadsBefore = threadCpuSeconds(server.pid);
     const started = performance.now();
     await Promise.all(
       Array.from({ length: clients }, async () => {
@@ -113,6 +131,10 @@ export async function benchHttpIngest(
     const mainCpuSeconds = cpuSecondsOf(server.pid, server.pid) - mainBefore;
     await consumersCaughtUp(server.url);
     const caughtUpCpuSeconds = cpuSecondsOf(server.pid) - cpuBefore;
+    const threads = [...threadCpuSeconds(server.pid)]
+      .map(([id, seconds]) => Math.round(((seconds - (threadsBefore.get(id) ?? 0)) * 1e6) / events))
+      .filter((micros) => micros >= 1)
+      .sort((a, b) => b - a);
     const serverRssBytes = rssOf(server.pid);
     const baseline = baselineNdjsonFsync(bodies, dataDir);
     return {
@@ -127,6 +149,7 @@ export async function benchHttpIngest(
       serverCpuMicrosPerEvent: Math.round((serverCpuSeconds * 1e6) / events),
       serverMainThreadCpuMicrosPerEvent: Math.round((mainCpuSeconds * 1e6) / events),
       serverCpuMicrosPerEventCaughtUp: Math.round((caughtUpCpuSeconds * 1e6) / events),
+      serverThreadsCpuMicrosPerEventCaughtUp: threads,
     };
   } finally {
     await server.stop();

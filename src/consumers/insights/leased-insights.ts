@@ -5,6 +5,22 @@ import type { RecordQuarantine } from "../quarantine.js";
 import { ConsumerRunner, type ConsumerJournal } from "../runner.js";
 import { InsightsConsumer, type InsightsConsumerOptions } from "./insights-consumer.js";
 
+/**
+ * Entries per batch, when that many are waiting (behind, or under load): four ingest batches' worth.
+ * The upserts of a batch are per series and minute, not per event, so a larger batch shares them among
+ * more events (1,000 → 4,000 bench records: 1.15 → 0.88 rows per event, 6.0 → 4.1 µs of the event
+ * loop per event; decision 0020). A batch is read from the journal's head cache when it is recent.
+ */
+const BATCH_ENTRIES_MAX = 4_000;
+
+/**
+ * Once caught up, how long to let appends gather before counting them (the runner's default is 25 ms).
+ * Under steady ingest a batch then holds a few ingest batches instead of one, for the same reason as
+ * above; a minute is judged only a detection delay (seconds) after it ends, so this adds nothing a
+ * user sees.
+ */
+const COALESCE_MS = 250;
+
 /** The one lease of a cluster's Insights consumer. */
 export const INSIGHTS_LEASE = "insights";
 
@@ -111,6 +127,8 @@ export class InsightsRun {
       ...(fencingToken !== undefined ? { fencingToken } : {}),
     });
     const runner = new ConsumerRunner(this.options.journal, consumer, {
+      batchEntriesMax: BATCH_ENTRIES_MAX,
+      coalesceMs: COALESCE_MS,
       quarantine: fencedOffRefused(quarantine),
       onFailure: (error) => {
         if (error instanceof InsightsFencedOffError) this.work?.lose();
