@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CloudTrailClient, CreateEventDataStoreCommand } from "@aws-sdk/client-cloudtrail";
 import type { Browser, BrowserContext, Page } from "playwright-core";
@@ -157,6 +157,7 @@ describe("dashboard: detections, time axis and click-through", { skip: missing }
   let browser: Browser;
   let client: CloudTrailClient;
   let limited: { accessKeyId: string; secretAccessKey: string };
+  let policy: string | undefined;
 
   before(async () => {
     server = await startServerProcess();
@@ -187,7 +188,7 @@ describe("dashboard: detections, time axis and click-through", { skip: missing }
       },
       { timeoutMs: 60_000, intervalMs: 500, message: "the Sigma match" },
     );
-    const policy = join(server.dataDir, "..", `${server.dataDir.split("/").pop()}-dashboard-policy.json`);
+    policy = join(server.dataDir, "..", `${server.dataDir.split("/").pop()}-dashboard-policy.json`);
     writeFileSync(
       policy,
       JSON.stringify({
@@ -216,6 +217,7 @@ describe("dashboard: detections, time axis and click-through", { skip: missing }
     await browser?.close().catch(() => undefined);
     await server?.stop();
     if (server) removeDataDir(server.dataDir);
+    if (policy !== undefined) rmSync(policy, { force: true });
   });
 
   for (const zone of ["UTC", ZONE] as const) {
