@@ -75,7 +75,7 @@ function directoryBytes(path: string): { bytes: number; files: number } {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Writes the events as gzip trail log files of 1,000 records; returns the archive's size. */
-function writeArchive(directory: string, generator: RecordGenerator, events: number): number {
+export function writeArchive(directory: string, generator: RecordGenerator, events: number): number {
   const started = performance.now();
   let bytes = 0;
   for (let start = 0, file = 0; start < events; start += 1000, file++) {

@@ -214,7 +214,7 @@ describe("Event history as an analyst's workbench", { skip: missing }, () => {
     const store = await client.send(new CreateEventDataStoreCommand({ Name: "workbench-store" }));
     const storeId = store.EventDataStoreArn!.split("/").pop()!;
     await client.send(new StartQueryCommand({ QueryStatement: `SELECT eventID FROM ${storeId} LIMIT 1` }));
-    // The dashboard starts one query per chart, from the console.
+    // The dashboard starts its Lake queries (four), from the console.
     await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Dashboard" }).click();
     await page.locator(".widget[data-state]").first().waitFor();
     while ((await page.locator('.widget[data-state="loading"]').count()) > 0) {

@@ -125,6 +125,8 @@ export async function cancelLakeQuery(client: CloudTrailClient, queryId: string)
 
 export interface PollOptions {
   readonly signal?: AbortSignal;
+  /** Each wait is this much longer than the last (default 1.6): lower for short queries a page waits on. */
+  readonly pollGrowth?: number;
   readonly onProgress?: (progress: QueryProgress) => void;
 }
 
@@ -135,7 +137,7 @@ export interface PollOptions {
 export async function pollLakeQuery(
   client: CloudTrailClient,
   queryId: string,
-  { signal, onProgress }: PollOptions = {},
+  { signal, onProgress, pollGrowth = 1.6 }: PollOptions = {},
 ): Promise<QueryProgress> {
   let delayMs = POLL_FIRST_MS;
   try {
@@ -150,7 +152,7 @@ export async function pollLakeQuery(
       onProgress?.(progress);
       if (isTerminal(progress.status)) return progress;
       await sleep(delayMs, signal);
-      delayMs = Math.min(Math.round(delayMs * 1.6), POLL_MAX_MS);
+      delayMs = Math.min(Math.round(delayMs * pollGrowth), POLL_MAX_MS);
     }
   } catch (error) {
     if (signal?.aborted) {
@@ -228,7 +230,7 @@ export async function runLakeQuery(
 }
 
 /** Runs `work` over `items` with at most `limit` in flight; settles like Promise.allSettled. */
-export async function mapWithConcurrency<Item, Result>(
+async function mapWithConcurrency<Item, Result>(
   items: readonly Item[],
   limit: number,
   work: (item: Item, index: number) => Promise<Result>,

@@ -1,13 +1,10 @@
-import { Sha256 } from "@aws-crypto/sha256-js";
-import { HttpRequest } from "@smithy/protocol-http";
-import { SignatureV4 } from "@smithy/signature-v4";
 import type { Session } from "./session.js";
+import { signedCall } from "./signed-call.js";
 
 /**
  * Saved Lake queries: Cairn's PutSavedQuery, ListSavedQueries and DeleteSavedQuery (a Cairn
  * extension, docs/reference/lake.md "Saved queries"). The published CloudTrail client does not model
- * them, so these calls are signed here with the same SigV4 signer and sent in CloudTrail's JSON
- * protocol; the server authorises and records them like every call.
+ * them, so these calls are signed by signed-call.ts and sent in CloudTrail's JSON protocol.
  */
 export interface SavedQuery {
   readonly Name: string;
@@ -17,51 +14,13 @@ export interface SavedQuery {
   readonly UpdatedTime: number;
 }
 
-/** An error the server answered, shaped as the SDK's are (name = the AWS error code). */
-class SavedQueryCallError extends Error {
-  constructor(
-    override readonly name: string,
-    message: string,
-    readonly $metadata: { httpStatusCode: number },
-  ) {
-    super(message);
-  }
-}
-
-async function call<T>(session: Session, operation: string, input: object): Promise<T> {
-  const origin = new URL(window.location.origin);
-  const body = JSON.stringify(input);
-  const request = new HttpRequest({
+function call<T>(session: Session, operation: string, input: object): Promise<T> {
+  return signedCall<T>(session, {
     method: "POST",
-    protocol: origin.protocol,
-    hostname: origin.hostname,
-    ...(origin.port !== "" ? { port: Number(origin.port) } : {}),
     path: "/",
-    headers: {
-      host: origin.host,
-      "content-type": "application/x-amz-json-1.1",
-      "x-amz-target": `CloudTrail_20131101.${operation}`,
-    },
-    body,
+    headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": `CloudTrail_20131101.${operation}` },
+    body: JSON.stringify(input),
   });
-  const signer = new SignatureV4({
-    service: "cloudtrail",
-    region: session.region,
-    credentials: { accessKeyId: session.accessKeyId, secretAccessKey: session.secretAccessKey },
-    sha256: Sha256,
-  });
-  const signed = await signer.sign(request);
-  // The browser sets Host itself (to the same value that was signed).
-  const { host: _host, ...headers } = signed.headers;
-  const response = await fetch(`${origin.origin}/`, { method: "POST", headers, body });
-  const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>;
-  if (!response.ok)
-    throw new SavedQueryCallError(
-      String(answer["__type"] ?? "Error"),
-      String(answer["message"] ?? answer["Message"] ?? `HTTP ${response.status}`),
-      { httpStatusCode: response.status },
-    );
-  return answer as T;
 }
 
 /** Every saved query of the signed-in user, in name order. */

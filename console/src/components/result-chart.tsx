@@ -11,7 +11,7 @@ export interface ChartPlan {
   readonly label: string;
   readonly value: string;
   /** `t`: the label's instant (epoch ms), when the labels are times: the x axis is then a time axis. */
-  readonly points: { label: string; value: number; t?: number }[];
+  readonly points: ChartPoint[];
 }
 
 /** Lake writes UTC times without a zone (`2026-01-01 00:00:00.000`): read them as UTC. */
@@ -89,15 +89,51 @@ export function planChart(result: ChartableResult): ChartPlan | undefined {
   };
 }
 
-export function ResultChart({ plan, title, height = 260 }: { plan: ChartPlan; title: string; height?: number }) {
+export interface ChartPoint {
+  readonly label: string;
+  readonly value: number;
+  readonly t?: number;
+}
+
+export interface TimeAxisOptions {
+  /** Tick text for an instant (epoch ms); default: UTC, finer as the span shortens. */
+  readonly tickFormat?: (ms: number) => string;
+  /** The axis's bounds (epoch ms); default: the first and last point. */
+  readonly domain?: readonly [number, number];
+  /** Called with the point under the pointer when the chart is clicked. */
+  readonly onPointClick?: (point: ChartPoint) => void;
+}
+
+export function ResultChart({
+  plan,
+  title,
+  height = 260,
+  time = {},
+}: {
+  plan: ChartPlan;
+  title: string;
+  height?: number;
+  time?: TimeAxisOptions;
+}) {
   const timed = plan.kind === "line" && plan.points.length > 0 && plan.points.every((p) => Number.isFinite(p.t));
   const span = timed ? (plan.points.at(-1)!.t ?? 0) - (plan.points[0]!.t ?? 0) : 0;
+  const { tickFormat, domain, onPointClick } = time;
+  const click = onPointClick
+    ? (state: { activeTooltipIndex?: number | string | null | undefined }) => {
+        const point = plan.points[Number(state.activeTooltipIndex)];
+        if (point) onPointClick(point);
+      }
+    : undefined;
   return (
     <figure className="chart" aria-label={title} data-chart-kind={plan.kind} data-x-axis={timed ? "time" : "category"}>
       <figcaption>{title}</figcaption>
       <ResponsiveContainer width="100%" height={height}>
         {plan.kind === "line" ? (
-          <LineChart data={plan.points} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
+          <LineChart
+            data={plan.points}
+            margin={{ top: 8, right: 16, bottom: 8, left: 0 }}
+            {...(click ? { onClick: click, style: { cursor: "pointer" } } : {})}
+          >
             <CartesianGrid strokeDasharray="3 3" />
             {timed ? (
               // A real time axis: points sit at their instants, so uneven gaps show as gaps.
@@ -105,8 +141,8 @@ export function ResultChart({ plan, title, height = 260 }: { plan: ChartPlan; ti
                 dataKey="t"
                 type="number"
                 scale="time"
-                domain={["dataMin", "dataMax"]}
-                tickFormatter={timeTick(span)}
+                domain={domain ? [domain[0], domain[1]] : ["dataMin", "dataMax"]}
+                tickFormatter={tickFormat ?? timeTick(span)}
                 tick={{ fontSize: 11 }}
                 minTickGap={24}
               />

@@ -9,7 +9,6 @@ import {
   fetchResultPage,
   isAbort,
   isTerminal,
-  listAllStores,
   pollLakeQuery,
   startLakeQuery,
   storeIdOf,
@@ -17,6 +16,7 @@ import {
   type ResultPage,
 } from "../api/lake-query.js";
 import { DataTable } from "../components/data-table.js";
+import { preferredStore, StoresError, useEventDataStores } from "../components/event-data-stores.js";
 import { EmptyState, ErrorBanner, Loading } from "../components/status.js";
 import { SqlEditor, type SqlEditorHandle } from "../components/sql-editor.js";
 import { planChart, ResultChart } from "../components/result-chart.js";
@@ -600,46 +600,28 @@ function QueryWorkbench({
 }
 
 export function LakePage() {
-  const { client } = useSession();
-  const [stores, setStores] = useState<EventDataStore[] | undefined>();
-  const [storesError, setStoresError] = useState<string | undefined>();
-  const [storesLoading, setStoresLoading] = useState(false);
+  const list = useEventDataStores();
+  const { stores, loading: storesLoading } = list;
   const [selectedId, setSelectedId] = useState("");
   // Open while there is no store to query (and once the user opens it); never closed under the user.
   const [storesOpen, setStoresOpen] = useState(false);
 
-  const loadStores = useCallback(
-    async (select?: string): Promise<void> => {
-      setStoresLoading(true);
-      setStoresError(undefined);
-      try {
-        const all = await listAllStores(client);
-        setStores(all);
-        if (all.length === 0) setStoresOpen(true);
-        const ids = all.map(storeIdOf);
-        const preferred =
-          all.find((store) => store.Status === "ENABLED") ?? all.find((store) => store.Status !== "PENDING_DELETION");
-        setSelectedId((current) =>
-          select && ids.includes(select)
-            ? select
-            : ids.includes(current)
-              ? current
-              : preferred
-                ? storeIdOf(preferred)
-                : "",
-        );
-      } catch (problem) {
-        setStoresError(describeError(problem).message);
-      } finally {
-        setStoresLoading(false);
-      }
-    },
-    [client],
-  );
-
+  // Keeps the selection while it exists, else the preferred store; `select` picks a new one.
+  const choose = useCallback((all: EventDataStore[], select?: string): void => {
+    if (all.length === 0) setStoresOpen(true);
+    const ids = all.map(storeIdOf);
+    const preferred = preferredStore(all);
+    setSelectedId((current) =>
+      select && ids.includes(select) ? select : ids.includes(current) ? current : preferred ? storeIdOf(preferred) : "",
+    );
+  }, []);
   useEffect(() => {
-    void loadStores();
-  }, [loadStores]);
+    if (stores) choose(stores);
+  }, [stores, choose]);
+  const loadStores = async (select?: string): Promise<void> => {
+    const all = await list.reload();
+    if (all) choose(all, select);
+  };
 
   const columns = useMemo(() => storeColumns(), []);
   const storesReady = stores !== undefined;
@@ -657,17 +639,7 @@ export function LakePage() {
         <summary>
           <h2>Event data stores{hasStores ? ` (${stores.length})` : ""}</h2>
         </summary>
-        {storesError && (
-          <ErrorBanner
-            title="Could not list event data stores"
-            message={storesError}
-            action={
-              <button type="button" onClick={() => void loadStores()}>
-                Retry
-              </button>
-            }
-          />
-        )}
+        <StoresError list={list} />
         {!storesReady && storesLoading && <Loading label="Loading event data stores…" />}
         {storesReady && !hasStores && (
           <EmptyState title="No event data stores yet">
