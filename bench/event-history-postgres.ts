@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -17,6 +17,11 @@ import { benchEventHistory, FIRST_MS, fill, LAST_MS, measure, type LatencyFigure
  * bench/event-history.ts (MaxResults 50, 90-day window). Prints side by side and writes JSON to
  * bench/results/; asserts nothing.
  * Usage: node dist/bench/event-history-postgres.js [events=1000000] [queries per case=300] [--postgres-only]
+ *        [--url=<database URL> --dir=<journal directory> [--reuse] [--server-pid=<postmaster pid>]]
+ * With --url and --dir the bench uses that database and journal and keeps them (a private server and
+ * a temporary directory otherwise); --reuse then queries what a previous run filled (10M takes an hour).
+ * --server-pid (Linux) adds the CPU its server processes spent per query, which a loaded machine's
+ * scheduling changes less than the latency.
  */
 export interface PostgresEventHistoryBench {
   readonly events: number;
@@ -36,29 +41,63 @@ async function partitionedBytes(db: PostgresDatabase, table: string): Promise<nu
   return Number(row?.bytes ?? 0);
 }
 
+/** User + system CPU of a postmaster's child processes (its backends), in microseconds, from /proc. */
+function serverCpuMicros(postmasterPid: number): () => number {
+  const ticksToMicros = 10_000; // USER_HZ is 100 on Linux
+  return () => {
+    const children = readFileSync(`/proc/${postmasterPid}/task/${postmasterPid}/children`, "utf8").trim().split(/\s+/);
+    let ticks = 0;
+    for (const pid of children.filter((child) => child !== "")) {
+      try {
+        // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+        const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+        ticks += Number(fields[11]) + Number(fields[12]);
+      } catch {
+        // The process ended meanwhile.
+      }
+    }
+    return ticks * ticksToMicros;
+  };
+}
+
+/** A database and journal directory the caller keeps (`--url`, `--dir`), optionally already filled. */
+export interface KeptPostgresData {
+  readonly url: string;
+  readonly directory: string;
+  readonly reuse: boolean;
+  readonly serverPid?: number;
+}
+
 export async function benchPostgresEventHistory(
   events: number,
   queriesPerCase = 300,
+  kept?: KeptPostgresData,
 ): Promise<PostgresEventHistoryBench> {
-  const server = await startPostgresServer();
-  const directory = mkdtempSync(join(tmpdir(), "cairn-bench-pg-history-"));
+  const server = kept === undefined ? await startPostgresServer() : undefined;
+  const directory = kept?.directory ?? mkdtempSync(join(tmpdir(), "cairn-bench-pg-history-"));
   try {
-    const database = await server.createDatabase();
+    const url = kept?.url ?? (await server!.createDatabase()).url;
     // VACUUM ANALYZE of 10M events' partitions takes minutes: past the 15 s a node allows a statement.
-    const db = openPostgresDatabase({ url: database.url, statementTimeoutMs: 4 * 3_600_000 });
+    const db = openPostgresDatabase({ url, statementTimeoutMs: 4 * 3_600_000 });
     const clock: Clock = { nowMs: () => LAST_MS + 60_000 };
     const journal = await openFileJournal({ directory: join(directory, "journal"), clock });
     const history = await PostgresEventHistory.open({ db, journal, clock });
     try {
       const generator = recordGenerator(loadSamples(), events, FIRST_MS, LAST_MS);
-      const [, indexSeconds] = await fill(history, generator, events, journal);
-      await db.query("VACUUM ANALYZE");
+      const [, indexSeconds] = kept?.reuse === true ? [0, 0] : await fill(history, generator, events, journal);
+      if (kept?.reuse !== true) await db.query("VACUUM ANALYZE");
       const postings = await history.countPostings();
-      const latencies = await measure(history, generator, events, queriesPerCase);
+      const latencies = await measure(
+        history,
+        generator,
+        events,
+        queriesPerCase,
+        kept?.serverPid === undefined ? undefined : serverCpuMicros(kept.serverPid),
+      );
       return {
         events,
         indexSeconds: Math.round(indexSeconds),
-        indexEventsPerSec: Math.round(events / indexSeconds),
+        indexEventsPerSec: indexSeconds === 0 ? 0 : Math.round(events / indexSeconds),
         postingsPerEvent: Math.round((postings / events) * 100) / 100,
         postingBytesPerEvent: Math.round((await partitionedBytes(db, "cairn_event_history_postings")) / events),
         recordBytesPerEvent: Math.round((await partitionedBytes(db, "cairn_event_history_records")) / events),
@@ -70,8 +109,8 @@ export async function benchPostgresEventHistory(
       await db.close();
     }
   } finally {
-    rmSync(directory, { recursive: true, force: true });
-    await server.stop();
+    if (kept === undefined) rmSync(directory, { recursive: true, force: true });
+    await server?.stop();
   }
 }
 
@@ -102,13 +141,25 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     .slice(2)
     .filter((arg) => !arg.startsWith("--"))
     .map(Number);
-  const missing = postgresMissingReason();
+  const flags = new Map(
+    process.argv.slice(2).flatMap((arg) => (arg.startsWith("--") ? [arg.slice(2).split("=") as [string, string]] : [])),
+  );
+  const kept =
+    flags.has("url") && flags.has("dir")
+      ? {
+          url: flags.get("url")!,
+          directory: flags.get("dir")!,
+          reuse: flags.has("reuse"),
+          ...(flags.has("server-pid") ? { serverPid: Number(flags.get("server-pid")) } : {}),
+        }
+      : undefined;
+  const missing = kept === undefined && postgresMissingReason();
   if (missing !== false) throw new Error(missing);
   // --postgres-only: the PostgreSQL side alone (a 10M run of both takes over an hour on 2 cores).
   const embedded = process.argv.includes("--postgres-only")
     ? undefined
     : await benchEventHistory({ events, queriesPerCase });
-  const postgres = await benchPostgresEventHistory(events, queriesPerCase);
+  const postgres = await benchPostgresEventHistory(events, queriesPerCase, kept);
   if (embedded !== undefined) printEventHistoryBackends(embedded.latencies, postgres);
   else console.table(postgres.latencies);
   const { latencies: _latencies, ...totals } = postgres;

@@ -35,6 +35,8 @@ export interface LatencyFigures {
   readonly maxMs: number;
   /** Process CPU (every thread, user + system) per query: what the load of a shared machine changes least. */
   readonly cpuMsPerQuery: number;
+  /** CPU of a database server's processes per query, when the bench can see them (PostgreSQL's `--server-pid`). */
+  readonly serverCpuMsPerQuery?: number;
   readonly meanEvents: number;
 }
 
@@ -166,6 +168,7 @@ export async function measure(
   generator: RecordGenerator,
   events: number,
   queriesPerCase: number,
+  serverCpuMicros?: () => number,
 ): Promise<LatencyFigures[]> {
   let seed = 12345;
   const next = (): number => {
@@ -189,6 +192,7 @@ export async function measure(
     const times: number[] = [];
     let returned = 0;
     let cpuMicros = 0;
+    const serverCpuBefore = serverCpuMicros?.();
     for (let q = 0; q < queriesPerCase; q++) {
       const query = factory(pick, position);
       const cpuBefore = process.cpuUsage();
@@ -207,6 +211,9 @@ export async function measure(
       p99Ms: round(percentile(times, 0.99)),
       maxMs: round(times.at(-1) ?? 0),
       cpuMsPerQuery: round(cpuMicros / 1000 / queriesPerCase),
+      ...(serverCpuBefore === undefined
+        ? {}
+        : { serverCpuMsPerQuery: round((serverCpuMicros!() - serverCpuBefore) / 1000 / queriesPerCase) }),
       meanEvents: round(returned / queriesPerCase),
     });
   }

@@ -105,6 +105,55 @@ describe("PostgresEventHistory across nodes", { skip: postgresMissingReason() },
     }
   });
 
+  it("scans the 24 hours before the position, the 7 days before those, then the rest, and stops an AND at its scan cap", async () => {
+    const c = await cluster();
+    // A tiny cap: most AND pages end at it, inside one window or across a window's end.
+    const history = await startPostgresEventHistory({
+      db: c.node(),
+      journal: c.journal,
+      clock: c.clock,
+      scanRowsMax: 5,
+    });
+    try {
+      await append(c.journal, 400, NOW_MS - 1000, 5 * 3_600_000); // 400 events, one every 5 hours: 83 days
+      await history.waitFor(c.journal.headSeq(), CATCH_UP_MS);
+      const entries = await c.journal.read(1, 1000);
+      const everything = bruteForce(entries, query());
+      const source = everything.find((event) => event.ReadOnly === "false")!.EventSource;
+      const name = everything.at(-1)!.EventName; // the oldest event's name: at least one match 80 days back
+      const queries = [
+        query(),
+        query({ attributes: [{ key: "EventName", value: name }] }),
+        query({ attributes: [{ key: "ReadOnly", value: "false" }] }),
+        query({
+          attributes: [
+            { key: "EventSource", value: source },
+            { key: "ReadOnly", value: "false" },
+          ],
+        }),
+        query({
+          attributes: [
+            { key: "EventName", value: name },
+            { key: "ReadOnly", value: everything.at(-1)!.ReadOnly ?? "true" },
+          ],
+        }),
+        // A window that ends and starts inside days, so the first window is a partial day.
+        query({ startTimeMs: NOW_MS - 40 * DAY_MS + 7_777_000, endTimeMs: NOW_MS - 3 * DAY_MS - 5_555_000 }),
+      ];
+      for (const q of queries) {
+        const expected = bruteForce(entries, q);
+        assert.ok(expected.length > 0, JSON.stringify(q.attributes));
+        for (const sizes of [[50], [3, 7]])
+          assert.deepEqual(await lookupAll(history, q, sizes), expected, `${JSON.stringify(q.attributes)} ${sizes}`);
+      }
+      const sparse = await history.lookup(queries[3]!);
+      assert.ok(sparse.events.length < 50 && sparse.nextToken !== undefined, "the cap ends the first AND page early");
+    } finally {
+      await history.close();
+      await c.cleanup();
+    }
+  });
+
   it("commits postings and cursor together: a failed cursor write leaves no postings, a replayed batch none twice", async () => {
     const c = await cluster();
     const db = c.node();
