@@ -125,7 +125,7 @@ export interface TrailDeliveryBench {
     readonly readableAtLastAck: number;
     /**
      * Delivery's rate over ingest's while both run (from a quarter of the ingest time to its end),
-     * from how much the lag grew (steadyLagOf). At 1.0 the lag stays level, so delivery keeps up
+     * from how the lag grew (steadyLagOf). At 1.0 the lag stays level, so delivery keeps up
      * however long the run; ratioToIngest cannot reach 1.0 in a finite run.
      */
     readonly steadyRatio: number;
@@ -317,32 +317,39 @@ const LAG_SAMPLE_MS = 250;
 
 /**
  * The lag while ingest runs: at each sample time t, t minus the acknowledgement time of the k-th
- * acknowledged event, k being how many events are readable at t. Delivery keeps up when the lag
- * stays level. Deliveries make it a sawtooth, so the trend is read from the medians of the two
- * halves of the samples: a lag grown by Δ seconds over the T seconds between the halves' middles
- * means delivery ran at (1 − Δ/T) × ingest's rate. Samples start at a quarter of the run (the
- * first file's wait is not a trend).
+ * acknowledged event, k being how many events are readable at t. Deliveries make it a sawtooth, so
+ * the trend is read from its bottoms (the first sample after each delivery): their least-squares
+ * slope is how many seconds of lag each second adds, and delivery ran at (1 − slope) × ingest's
+ * rate. At 1.0 the lag stays level. Samples start at a quarter of the run (the first file's wait
+ * is not a trend).
  */
 function steadyLagOf(ackTimes: number[], seenTimes: number[], started: number, ended: number): SteadyLag {
   const acked = [...ackTimes].sort((x, y) => x - y);
   const seen = seenTimes.filter((t) => t <= ended).sort((x, y) => x - y);
   const lags: number[] = [];
+  const bottoms: Array<[number, number]> = [];
   let readable = 0;
   for (let t = started + (ended - started) / 4; t <= ended; t += LAG_SAMPLE_MS) {
+    const before = readable;
     while (readable < seen.length && seen[readable]! <= t) readable++;
-    if (readable > 0) lags.push((t - acked[readable - 1]!) / 1000);
+    if (readable === 0) continue;
+    const lag = (t - acked[readable - 1]!) / 1000;
+    lags.push(lag);
+    if (readable > before) bottoms.push([t / 1000, lag]);
   }
-  if (lags.length < 4) return { ratio: 0, lags };
-  const half = Math.floor(lags.length / 2);
-  const growth = medianOf(lags.slice(half)) - medianOf(lags.slice(0, half));
-  return { ratio: 1 - growth / ((half * LAG_SAMPLE_MS) / 1000), lags };
+  return { ratio: bottoms.length < 3 ? 0 : 1 - slopeOf(bottoms), lags };
 }
 
-function medianOf(values: readonly number[]): number {
-  return percentile(
-    [...values].sort((x, y) => x - y),
-    50,
-  );
+function slopeOf(points: ReadonlyArray<readonly [number, number]>): number {
+  const meanX = points.reduce((sum, [x]) => sum + x, 0) / points.length;
+  const meanY = points.reduce((sum, [, y]) => sum + y, 0) / points.length;
+  let covariance = 0;
+  let variance = 0;
+  for (const [x, y] of points) {
+    covariance += (x - meanX) * (y - meanY);
+    variance += (x - meanX) ** 2;
+  }
+  return covariance / variance;
 }
 
 async function measureThroughput(
