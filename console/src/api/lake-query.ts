@@ -27,6 +27,9 @@ export interface QueryProgress {
 export interface ResultPage extends LakeTable {
   readonly nextToken?: string;
   readonly totalResultsCount?: number;
+  /** The query's status as GetQueryResults answered it (rows only come with FINISHED). */
+  readonly status?: QueryStatus;
+  readonly errorMessage?: string;
 }
 
 /** The query ended in FAILED, CANCELLED or TIMED_OUT. */
@@ -142,6 +145,7 @@ export async function pollLakeQuery(
   let delayMs = POLL_FIRST_MS;
   try {
     for (;;) {
+      const called = Date.now();
       const answer = await client.send(new DescribeQueryCommand({ QueryId: queryId }), { abortSignal: signal });
       const progress: QueryProgress = {
         queryId,
@@ -151,16 +155,28 @@ export async function pollLakeQuery(
       };
       onProgress?.(progress);
       if (isTerminal(progress.status)) return progress;
-      await sleep(delayMs, signal);
+      await sleep(waitAfter(called, delayMs), signal);
       delayMs = Math.min(Math.round(delayMs * pollGrowth), POLL_MAX_MS);
     }
   } catch (error) {
-    if (signal?.aborted) {
-      void cancelLakeQuery(client, queryId).catch(() => undefined);
-      throw abortError();
-    }
-    throw error;
+    throw abandoned(client, queryId, error, signal);
   }
+}
+
+/**
+ * The wait before asking again: the back-off less the time the answer took. Cairn holds a running
+ * query's DescribeQuery or GetQueryResults until it ends, up to a second (decision 0020 point 8):
+ * after such an answer the client asks again at once instead of adding its own wait to the server's.
+ */
+function waitAfter(calledMs: number, delayMs: number): number {
+  return Math.max(0, delayMs - (Date.now() - calledMs));
+}
+
+/** On abort the query is cancelled on the server (so it stops counting against the limit). */
+function abandoned(client: CloudTrailClient, queryId: string, error: unknown, signal?: AbortSignal): unknown {
+  if (!signal?.aborted) return error;
+  void cancelLakeQuery(client, queryId).catch(() => undefined);
+  return abortError();
 }
 
 /** One GetQueryResults page. */
@@ -184,27 +200,55 @@ export async function fetchResultPage(
     ...(answer.QueryStatistics?.TotalResultsCount !== undefined
       ? { totalResultsCount: answer.QueryStatistics.TotalResultsCount }
       : {}),
+    ...(answer.QueryStatus !== undefined ? { status: answer.QueryStatus } : {}),
+    ...(answer.ErrorMessage ? { errorMessage: answer.ErrorMessage } : {}),
   };
 }
 
-/** Every page of a finished query's results, up to `maxRows`. */
+/**
+ * Waits for the query's end with GetQueryResults itself, which Cairn holds until a running query
+ * ends (up to a second): a query that ends within that costs one call, its first page, instead of
+ * DescribeQuery polls and then GetQueryResults (issue #16: the dashboard's four queries).
+ */
+async function firstPageAtEnd(
+  client: CloudTrailClient,
+  queryId: string,
+  { signal, pollGrowth = 1.6 }: PollOptions,
+): Promise<{ page: ResultPage; progress: QueryProgress }> {
+  let delayMs = POLL_FIRST_MS;
+  try {
+    for (;;) {
+      const called = Date.now();
+      const page = await fetchResultPage(client, queryId, signal ? { signal } : {});
+      const status = page.status ?? "FINISHED";
+      if (isTerminal(status)) {
+        const progress = { queryId, status, ...(page.errorMessage ? { errorMessage: page.errorMessage } : {}) };
+        return { page, progress };
+      }
+      await sleep(waitAfter(called, delayMs), signal);
+      delayMs = Math.min(Math.round(delayMs * pollGrowth), POLL_MAX_MS);
+    }
+  } catch (error) {
+    throw abandoned(client, queryId, error, signal);
+  }
+}
+
+/** The pages after `first` of a finished query's results, up to `maxRows` in all. */
 async function fetchAllResults(
   client: CloudTrailClient,
   queryId: string,
+  first: ResultPage,
   { signal, maxRows = 10_000 }: { signal?: AbortSignal; maxRows?: number } = {},
 ): Promise<LakeTable> {
-  let columns: string[] = [];
-  const rows: string[][] = [];
-  let token: string | undefined;
-  do {
-    const page = await fetchResultPage(client, queryId, {
-      ...(token !== undefined ? { nextToken: token } : {}),
-      ...(signal ? { signal } : {}),
-    });
+  let columns: string[] = first.columns;
+  const rows: string[][] = [...first.rows];
+  let token: string | undefined = first.nextToken;
+  while (token !== undefined && rows.length < maxRows) {
+    const page = await fetchResultPage(client, queryId, { nextToken: token, ...(signal ? { signal } : {}) });
     if (columns.length === 0) columns = page.columns;
     rows.push(...page.rows);
     token = page.nextToken;
-  } while (token !== undefined && rows.length < maxRows);
+  }
   return { columns, rows: rows.slice(0, maxRows) };
 }
 
@@ -212,7 +256,7 @@ export interface LakeQueryOutcome extends LakeTable {
   readonly progress: QueryProgress;
 }
 
-/** Start → poll → fetch every page. Rejects with LakeQueryError unless the query FINISHED. */
+/** Start → wait for the end with GetQueryResults → every page. Rejects with LakeQueryError unless the query FINISHED. */
 export async function runLakeQuery(
   client: CloudTrailClient,
   sql: string,
@@ -220,9 +264,10 @@ export async function runLakeQuery(
 ): Promise<LakeQueryOutcome> {
   const queryId = await startLakeQuery(client, sql, options.signal);
   options.onProgress?.({ queryId, status: "QUEUED" });
-  const progress = await pollLakeQuery(client, queryId, options);
+  const { page, progress } = await firstPageAtEnd(client, queryId, options);
+  options.onProgress?.(progress);
   if (progress.status !== "FINISHED") throw new LakeQueryError(progress);
-  const table = await fetchAllResults(client, queryId, {
+  const table = await fetchAllResults(client, queryId, page, {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.maxRows !== undefined ? { maxRows: options.maxRows } : {}),
   });
