@@ -1,6 +1,6 @@
 /**
  * Writes one import chunk (up to ~100,000 rows over any number of event dates) as Parquet in a
- * single DuckDB statement: the NDJSON lines of import-rows.ts rowLine go to a temp file, DuckDB reads
+ * single DuckDB statement: the NDJSON lines of import-rows.ts rowLine (each ending in a newline) go to a temp file, DuckDB reads
  * them, builds every Lake column (LAKE_COLUMNS order and types) and writes one file per event date
  * with `PARTITION_BY`; each file is then fsynced and renamed into
  * `<lake>/<eds-id>/eventdate=YYYY-MM-DD/<name>.parquet`, as parquet-writer.ts does for one date.
@@ -84,7 +84,9 @@ export interface BulkTarget {
 export async function writeImportChunk(
   duck: DuckDBInstance,
   target: BulkTarget,
-  lines: readonly string[],
+  lines: readonly Buffer[],
+  // Each line's event date; the statement derives the same from eventTime.
+  _dates: readonly string[],
 ): Promise<Array<{ path: string; eventDate: string }>> {
   parts ??= statementParts();
   const tmpDir = join(target.lakeDir, "tmp");
@@ -94,7 +96,7 @@ export async function writeImportChunk(
   const outDir = `${stem}.parts`;
   const written: Array<{ path: string; eventDate: string }> = [];
   try {
-    await writeFile(jsonPath, lines.join("\n") + "\n", { mode: PRIVATE_FILE_MODE });
+    await writeFile(jsonPath, Buffer.concat(lines), { mode: PRIVATE_FILE_MODE });
     const connection = await duck.connect();
     try {
       await connection.run(

@@ -81,7 +81,8 @@ interface RunnerDeps {
 }
 
 interface Chunk {
-  readonly lines: string[];
+  /** The NDJSON lines (each ending in a newline), views of the workers' buffers. */
+  readonly lines: Buffer[];
   readonly dates: string[];
   readonly keys: Buffer[];
   /** Each line's `file#index`, where a record the Lake refuses is reported. */
@@ -105,14 +106,15 @@ function addNewRecords(
   stored: readonly boolean[],
   inFlight: ReadonlySet<string> | undefined,
 ): number {
+  const bytes = Buffer.from(result.lines.buffer, result.lines.byteOffset, result.lines.byteLength);
   let added = 0;
-  for (const [i, line] of result.lines.entries()) {
+  for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
     const hex = key.toString("hex");
     if (stored[i] || chunk.seen.has(hex) || inFlight?.has(hex)) continue;
     chunk.seen.add(hex);
-    chunk.lines.push(line);
-    chunk.dates.push(result.dates[i]!);
+    chunk.lines.push(bytes.subarray(result.offsets[i]!, result.offsets[i + 1]!));
+    chunk.dates.push(result.dates.slice(10 * i, 10 * i + 10));
     chunk.keys.push(key);
     chunk.locations.push(`${file.location}#${result.indexes[i]!}`);
     added++;
@@ -123,7 +125,7 @@ function addNewRecords(
 /** A file's 16-byte record keys, as views of the worker's buffer. */
 function keysOf(result: ParsedFile): Buffer[] {
   const all = Buffer.from(result.keys.buffer, result.keys.byteOffset, result.keys.byteLength);
-  return result.lines.map((_, i) => all.subarray(i * 16, i * 16 + 16));
+  return Array.from({ length: result.indexes.length }, (_, i) => all.subarray(i * 16, i * 16 + 16));
 }
 
 /** Reads one file on the pool: its resolved path (file://), or its body fetched here and handed over (s3://). */
@@ -361,6 +363,7 @@ class ChunkPipeline {
           deps.duck,
           target,
           lines.map((i) => chunk.lines[i]!),
+          lines.map((i) => chunk.dates[i]!),
         ),
       });
     };
