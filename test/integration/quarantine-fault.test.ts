@@ -231,10 +231,10 @@ describe("quarantine at the store boundary (in process, real stores)", () => {
         nowMs: () => Date.now(),
         save: async () => undefined,
         // The real bulk writer, refusing the chunk that holds one eventID as DuckDB refuses a value.
-        writeImportChunk: async (engine, target, lines) => {
+        writeImportChunk: async (engine, target, lines, dates) => {
           if (lines.some((line) => line.includes(poisonId)))
             throw new Error(`Conversion Error: injected for ${poisonId} in /var/lib/cairn/lake/tmp/1.ndjson`);
-          return writeImportChunk(engine, target, lines);
+          return writeImportChunk(engine, target, lines, dates);
         },
       });
       assert.equal(doc.status, "COMPLETED");

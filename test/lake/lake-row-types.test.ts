@@ -103,8 +103,9 @@ describe("Lake rows: every typed column takes a value of any JSON type", () => {
   });
 
   it("the import's bulk writer writes the same rows", async () => {
-    const lines = accepted.map((item) => rowLine(item.record, item.json));
-    await writeImportChunk(duck, { lakeDir, edsId: "import", name: "import" }, lines);
+    const lines = accepted.map((item) => Buffer.from(`${rowLine(item.record, item.json)}\n`));
+    const dates = accepted.map((item) => item.record.eventTime.slice(0, 10));
+    await writeImportChunk(duck, { lakeDir, edsId: "import", name: "import" }, lines, dates);
     const connection = await duck.connect();
     try {
       const glob = (store: string): string =>

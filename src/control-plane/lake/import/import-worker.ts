@@ -4,7 +4,8 @@
  * normalizeIngestedRecord, the time window, the de-duplication key), so the results are the same; the
  * only new part is the output shape: one NDJSON line per record for bulk-writer.ts, holding the
  * normalised JSON (eventJson) and the struct columns whose members are matched case-insensitively
- * (recordToRow's rules), so DuckDB builds the rest of the row itself.
+ * (recordToRow's rules), so DuckDB builds the rest of the row itself; a file's lines, offsets, keys
+ * and record indexes go back as buffers in the transfer list (moved, not copied).
  */
 import { parentPort } from "node:worker_threads";
 import { errorTextWithoutPaths } from "../../../lib/error-text.js";
@@ -12,22 +13,28 @@ import { normalizeIngestedRecord } from "../../../normalize/pipeline.js";
 // The contract module, not index.ts: a worker thread has no use for the SQLite backend.
 import { keyHash } from "../../../lake/catalog/lake-catalog.js";
 import { contentUuid, parseTrailBytes, rowLine, type FileRequest, type FileResult } from "./import-rows.js";
+import { LineBuffer } from "./line-buffer.js";
 
 const port = parentPort;
 if (port === null) throw new Error("import-worker.js runs as a worker thread");
 
 port.on("message", (request: FileRequest) => {
   const result = processFile(request);
-  const transfer = result.ok ? [result.keys.buffer as ArrayBuffer] : [];
+  const transfer = result.ok
+    ? [result.lines.buffer, result.offsets.buffer, result.indexes.buffer, result.keys.buffer].map(
+        (b) => b as ArrayBuffer,
+      )
+    : [];
   port.postMessage(result, transfer);
 });
 
 function processFile(request: FileRequest): FileResult {
   const content = parseTrailBytes(request.bytes === undefined ? undefined : Buffer.from(request.bytes), request.path);
   if (!content.ok) return { id: request.id, ok: false, problem: content.problem, message: content.message };
-  const lines: string[] = [];
-  const dates: string[] = [];
-  const indexes: number[] = [];
+  // ~1.8 KB a line for typical records: usually no growth.
+  const lines = new LineBuffer(content.records.length * 2048);
+  let dates = "";
+  const indexes = new Uint32Array(content.records.length);
   const failures: Array<{ index: number; errorCode: string; message: string }> = [];
   const keys = Buffer.alloc(content.records.length * 16);
   content.records.forEach((raw, index) => {
@@ -47,18 +54,19 @@ function processFile(request: FileRequest): FileResult {
       failures.push({ index, errorCode: "unwritable", message: errorTextWithoutPaths(error) });
       return;
     }
-    keyHash(result.dedupKey).copy(keys, lines.length * 16);
+    keyHash(result.dedupKey).copy(keys, lines.count * 16);
+    indexes[lines.count] = index;
     lines.push(line);
-    dates.push(result.record.eventTime.slice(0, 10));
-    indexes.push(index);
+    dates += result.record.eventTime.slice(0, 10);
   });
+  const count = lines.count;
   return {
     id: request.id,
     ok: true,
-    lines,
+    ...lines.finish(),
     dates,
-    indexes,
-    keys: new Uint8Array(keys.buffer, keys.byteOffset, lines.length * 16),
+    indexes: indexes.slice(0, count),
+    keys: new Uint8Array(keys.buffer, keys.byteOffset, count * 16),
     failures,
   };
 }
