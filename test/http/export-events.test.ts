@@ -237,6 +237,38 @@ describe("GET /export-events: every matching event as one streamed file, presign
     const partial = new URL(good);
     partial.searchParams.delete("X-Amz-SignedHeaders");
     assert.equal(errorOf(await get(partial.toString())).type, "IncompleteSignatureException");
+    // Signed an hour ahead: not yet valid, however long it would last.
+    const future = await get(await exportUrl(query, 7200, new Date(Date.now() + 3_600_000)));
+    assert.equal(future.status, 403);
+    assert.match(errorOf(future).message, /^Signature not yet current/);
+    // Both mechanisms at once is refused, as AWS does.
+    const both = await sendRaw(server.url, {
+      ...CREDENTIALS,
+      method: "GET",
+      path: "/export-events",
+      query: Object.fromEntries(good.searchParams),
+    });
+    assert.equal(both.status, 400);
+    assert.match(String(both.json()["message"]), /^Only one auth mechanism allowed/);
+    // The refusals of a known key are on record as its ExportEvents calls, with the error.
+    const refused = await client.send(
+      new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: "ExportEvents" }] }),
+    );
+    const codes = refused.Events!.map((event) => (JSON.parse(event.CloudTrailEvent!) as RawRecord)["errorCode"]);
+    assert.ok(codes.includes("InvalidSignatureException"), codes.join(","));
+    assert.ok(codes.includes("IncompleteSignatureException"), codes.join(","));
+  });
+
+  it("keeps serving after a client leaves in the middle of a stream", async () => {
+    const response = await fetch(await exportUrl({ format: "ndjson" }));
+    assert.equal(response.status, 200);
+    const reader = response.body!.getReader();
+    const first = await reader.read();
+    assert.ok(first.value !== undefined && first.value.length > 0);
+    await reader.cancel();
+    const after = await get(await exportUrl({ format: "ndjson", attribute: "EventName:ConsoleWriteProbe" }));
+    assert.equal(after.status, 200);
+    assert.equal(after.text.split("\n").filter((line) => line !== "").length, 1);
   });
 
   it("answers AccessDeniedException to a caller without cloudtrail:LookupEvents, and lets one with it export", async () => {
