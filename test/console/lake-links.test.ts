@@ -112,7 +112,8 @@ describe("Lake results link to Event history", { skip: missing }, () => {
     await editor.click();
     await page.keyboard.press("Control+A");
     await page.keyboard.insertText(
-      `SELECT eventTime, eventID, eventName, eventSource, userIdentity.arn, userIdentity.accessKeyId, sourceIPAddress\n` +
+      "SELECT eventTime, eventID, eventName, eventSource, userIdentity.arn, userIdentity.accessKeyId, sourceIPAddress,\n" +
+        "  COALESCE(userIdentity.arn, userIdentity.principalId) AS principal\n" +
         `FROM ${storeId} WHERE eventSource = '${SOURCE}' ORDER BY eventTime`,
     );
     await page.getByRole("button", { name: "Run", exact: true }).click();
@@ -190,9 +191,17 @@ describe("Lake results link to Event history", { skip: missing }, () => {
   it("leaves values Event history cannot search by as plain text", async () => {
     await runInLake();
     assert.equal(await resultCell("198.51.100.7").first().getByRole("link").count(), 0);
+    // eventID, eventName, eventSource, arn, accessKeyId and principal (an ARN here) of each row.
     assert.equal(
       await page.getByRole("table", { name: "Query results" }).getByRole("link").count(),
-      5 * records.length,
+      6 * records.length,
+    );
+    const principal = page.getByRole("table", { name: "Query results" }).locator("tbody tr td:nth-child(8) a");
+    assert.deepEqual(
+      new Set((await principal.evaluateAll((links) => links.map((link) => link.getAttribute("href")))).map(String)),
+      new Set(
+        ["link-alice", "link-bob"].map((user) => `#/history?attribute=Username&value=${user}&readOnly=all&range=90d`),
+      ),
     );
     assert.deepEqual(watched.errors, []);
   });

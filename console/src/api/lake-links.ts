@@ -89,8 +89,9 @@ export function lakeCellLinks(columns: readonly string[]): (CellLink | undefined
         return value && historyHref(attribute, value, PIVOT_RANGE);
       };
     }
-    if (key !== "arn") return undefined;
-    // A user's ARN: Event history knows the user by the name LookupEvents derives from it.
+    // A user's ARN (`userIdentity.arn`, or the sample queries' `principal`, an ARN when the caller has
+    // one): Event history knows the user by the name LookupEvents derives from it.
+    if (key !== "arn" && key !== "principal") return undefined;
     return (row) => {
       const value = scalar(row[index]);
       const username = value === undefined ? undefined : deriveUsername(identityOfArn(value));
