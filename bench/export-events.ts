@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,7 +23,7 @@ import {
  * through a presigned URL, the body read and counted but not kept. The server's RSS is sampled
  * every 50 ms during each export: it must stay flat (one LookupEvents page in flight), not grow
  * with the file as an export built in memory would.
- * Usage: node dist/bench/export-events.js [events=200000]
+ * Usage: node dist/bench/export-events.js [events=200000] [--while-ingesting-only]
  */
 export interface ExportFormatRun {
   readonly events: number;
@@ -46,6 +47,8 @@ export interface ExportEventsBench {
    * each record kept as text as the old export kept it until the file was saved.
    */
   readonly baselineLookupPages: { events: number; seconds: number; eventsPerSec: number; heldBytes: number };
+  /** An NDJSON export while one client keeps ingesting 1,000-record batches (Event history's index busy). */
+  readonly ndjsonWhileIngesting: { events: number; seconds: number; eventsPerSec: number; ingestedMeanwhile: number };
 }
 
 const BATCH = 1000;
@@ -146,6 +149,32 @@ async function lookupPages(url: string): Promise<ExportEventsBench["baselineLook
   };
 }
 
+async function exportWhileIngesting(
+  url: string,
+  pid: number,
+  events: number,
+): Promise<ExportEventsBench["ndjsonWhileIngesting"]> {
+  const signer = benchSigner();
+  const batch = (JSON.parse(bodies(BATCH)[0]!.toString("utf8")) as { Records: Record<string, unknown>[] }).Records;
+  let stop = false;
+  let ingested = 0;
+  const ingesting = (async () => {
+    while (!stop) {
+      // Fresh event IDs each time, so every batch is new work for the journal and the index.
+      const records = batch.map((record) => ({ ...record, eventID: randomUUID() }));
+      await sendIngest(url, signer, Buffer.from(JSON.stringify({ Records: records })));
+      ingested += BATCH;
+    }
+  })();
+  try {
+    const run = await exportOnce(url, pid, "ndjson", events);
+    return { events: run.events, seconds: run.seconds, eventsPerSec: run.eventsPerSec, ingestedMeanwhile: ingested };
+  } finally {
+    stop = true;
+    await ingesting;
+  }
+}
+
 export async function benchExportEvents(events = 200_000): Promise<ExportEventsBench> {
   const dataDir = mkdtempSync(join(tmpdir(), "cairn-bench-export-"));
   const server = await startBenchServer(dataDir);
@@ -162,10 +191,15 @@ export async function benchExportEvents(events = 200_000): Promise<ExportEventsB
     await indexed(server.url);
     const ingestSeconds = Number(((performance.now() - started) / 1000).toFixed(1));
     const formats: Record<string, ExportFormatRun> = {};
-    for (const format of ["ndjson", "csv", "json"])
+    // `--while-ingesting-only`: just the export under ingest (comparing builds on the index wait).
+    const all3 = !process.argv.includes("--while-ingesting-only");
+    for (const format of all3 ? ["ndjson", "csv", "json"] : [])
       formats[format] = await exportOnce(server.url, server.pid, format, events);
-    const baselineLookupPages = await lookupPages(server.url);
-    return { name: "export-events", events, ingestSeconds, formats, baselineLookupPages };
+    const baselineLookupPages = all3
+      ? await lookupPages(server.url)
+      : { events: 0, seconds: 0, eventsPerSec: 0, heldBytes: 0 };
+    const ndjsonWhileIngesting = await exportWhileIngesting(server.url, server.pid, events);
+    return { name: "export-events", events, ingestSeconds, formats, baselineLookupPages, ndjsonWhileIngesting };
   } finally {
     await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -173,6 +207,6 @@ export async function benchExportEvents(events = 200_000): Promise<ExportEventsB
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const [events] = process.argv.slice(2).map(Number);
+  const [events] = process.argv.slice(2, 3).map(Number);
   console.log(JSON.stringify(await benchExportEvents(events || undefined), null, 2));
 }
