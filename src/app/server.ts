@@ -11,6 +11,7 @@ import { iamHandler, isIamQueryRequest } from "../http/routes/iam-route.js";
 import { iamOperations } from "../control-plane/iam/index.js";
 import { appAuthorizer, iamDependencies } from "./authorizer.js";
 import { registerConsoleRoute } from "../http/routes/console-route.js";
+import { registerExportEventsRoute } from "../http/routes/export-events-route.js";
 import { InflightBodyBudget } from "../http/inflight-body-budget.js";
 import { RequestGate } from "../http/request-gate.js";
 import { UnauthenticatedRefusals } from "../http/unauthenticated-refusals.js";
@@ -250,12 +251,17 @@ function registerApiRoute(
     operations: iamOperations(iamDependencies(context.principals)),
     operatorAccountId: settings.accountId,
   });
-  registerCloudTrailRoute(
-    app,
-    { context, operations: registry.operations(), throttles: throttles(settings, context.clock) },
-    ...registry.apiServices(context),
-    { handler: iam, accepts: isIamQueryRequest },
-  );
+  const limits = throttles(settings, context.clock);
+  const operations = registry.operations();
+  registerCloudTrailRoute(app, { context, operations, throttles: limits }, ...registry.apiServices(context), {
+    handler: iam,
+    accepts: isIamQueryRequest,
+  });
+  // Every matching event of a LookupEvents search as one streamed file (decision 0026).
+  const lookupEvents = operations.get("LookupEvents");
+  if (lookupEvents !== undefined) {
+    registerExportEventsRoute(app, context, { lookupEvents, throttle: limits.get("LookupEvents") });
+  }
 }
 
 function reportInternalError(error: unknown): void {

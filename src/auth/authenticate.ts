@@ -6,6 +6,7 @@ import {
   claimedAccessKeyId,
   parseSignatureClaim,
   verifySignature,
+  type ClaimOptions,
   type IncomingSignedRequest,
   type SignatureClaim,
 } from "./sigv4-verify.js";
@@ -42,8 +43,9 @@ export async function authenticate(
   attribution: CallerAttribution,
   nowMs: number,
   service = "cloudtrail",
+  options: ClaimOptions = {},
 ): Promise<{ principal: Principal; claim: SignatureClaim }> {
-  const { claim, principal } = await claimedPrincipal(signed, principals, attribution);
+  const { claim, principal } = await claimedPrincipal(signed, principals, attribution, options);
   await verifySignature(signed, claim, principal.secretAccessKey, { nowMs, service });
   return { principal, claim };
 }
@@ -59,9 +61,10 @@ export async function authenticateHeaders(
   principals: PrincipalStore,
   attribution: CallerAttribution,
   nowMs: number,
+  options: ClaimOptions = {},
 ): Promise<void> {
   try {
-    const { claim } = await claimedPrincipal(signed, principals, attribution);
+    const { claim } = await claimedPrincipal(signed, principals, attribution, options);
     checkClaimHeaders(claim, nowMs);
   } catch (error) {
     // Only a header the strict parser refused needs the lenient read; a parsed key was looked up already.
@@ -76,8 +79,9 @@ async function claimedPrincipal(
   signed: IncomingSignedRequest,
   principals: PrincipalStore,
   attribution: CallerAttribution,
+  options: ClaimOptions,
 ): Promise<{ claim: SignatureClaim; principal: Principal }> {
-  const claim = parseSignatureClaim(signed);
+  const claim = parseSignatureClaim(signed, options);
   attribution.claim = claim;
   const principal = await principals.findByAccessKeyId(claim.accessKeyId);
   if (principal === undefined) {

@@ -59,7 +59,26 @@ export interface SignatureClaim {
   readonly signedHeaders: readonly string[];
   readonly signature: string;
   readonly amzDate: string;
+  /** Set for a presigned URL (query-string authentication): how long after X-Amz-Date it is valid. */
+  readonly expiresSeconds?: number;
 }
+
+/** Whether a route accepts query-string (presigned URL) authentication besides the Authorization header. */
+export interface ClaimOptions {
+  readonly presigned?: boolean;
+}
+
+/** AWS's longest presigned URL validity (SigV4): seven days. */
+const PRESIGNED_EXPIRES_SECONDS_MAX = 604_800;
+
+const PRESIGNED_PARAMETERS = [
+  "X-Amz-Algorithm",
+  "X-Amz-Credential",
+  "X-Amz-Date",
+  "X-Amz-Expires",
+  "X-Amz-SignedHeaders",
+  "X-Amz-Signature",
+] as const;
 
 const AUTH_PATTERN =
   /^AWS4-HMAC-SHA256\s+Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request\s*,\s*SignedHeaders=([^,\s]+)\s*,\s*Signature=([0-9a-f]{64})\s*$/;
@@ -75,13 +94,23 @@ function header(request: IncomingSignedRequest, name: string): string | undefine
  * Parses the Authorization header. Throws the error AWS answers with for a missing or malformed
  * header, so that callers can still attribute the refusal to the claimed access key when there is one.
  */
-export function parseSignatureClaim(request: IncomingSignedRequest): SignatureClaim {
+export function parseSignatureClaim(request: IncomingSignedRequest, options: ClaimOptions = {}): SignatureClaim {
   const authorization = header(request, "authorization");
-  if (authorization === undefined || authorization === "") {
-    if (request.query["X-Amz-Signature"] !== undefined) {
+  const queryAuth = request.query["X-Amz-Signature"] !== undefined || request.query["X-Amz-Algorithm"] !== undefined;
+  if (queryAuth && options.presigned === true) {
+    if (authorization !== undefined && authorization !== "") {
       throw new ApiError(
         "IncompleteSignatureException",
-        "Query-string (presigned) authentication is not supported by Cairn; sign the Authorization header.",
+        "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified.",
+      );
+    }
+    return parsePresignedClaim(request);
+  }
+  if (authorization === undefined || authorization === "") {
+    if (queryAuth) {
+      throw new ApiError(
+        "IncompleteSignatureException",
+        "Query-string (presigned) authentication is not supported here (only by GET /export-events); sign the Authorization header.",
       );
     }
     throw new ApiError("MissingAuthenticationTokenException", "Missing Authentication Token");
@@ -116,6 +145,74 @@ export function parseSignatureClaim(request: IncomingSignedRequest): SignatureCl
   };
 }
 
+function queryValue(request: IncomingSignedRequest, name: string): string | undefined {
+  const value = request.query[name];
+  if (Array.isArray(value)) {
+    throw new ApiError("IncompleteSignatureException", `The query-string parameter ${name} must appear once.`);
+  }
+  return value;
+}
+
+const CREDENTIAL_PATTERN = /^([^/\s]+)\/(\d{8})\/([^/\s]+)\/([^/\s]+)\/aws4_request$/;
+
+/**
+ * A presigned URL's claim (SigV4 query-string authentication): the same fields as the header, from
+ * X-Amz-Credential, X-Amz-Date, X-Amz-SignedHeaders and X-Amz-Signature, plus X-Amz-Expires (1 s to
+ * 7 days, as AWS allows). Messages are AWS's for the same faults.
+ */
+function parsePresignedClaim(request: IncomingSignedRequest): SignatureClaim {
+  const values = PRESIGNED_PARAMETERS.map((name) => queryValue(request, name));
+  const [algorithm, credential, amzDate, expires, signedHeaders, signature] = values;
+  if (values.some((value) => value === undefined || value === "")) {
+    throw new ApiError(
+      "IncompleteSignatureException",
+      "AWS query-string parameters must include 'X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Signature', 'X-Amz-Date', 'X-Amz-SignedHeaders', 'X-Amz-Expires'. Re-examine the query-string parameters.",
+    );
+  }
+  if (algorithm !== "AWS4-HMAC-SHA256") {
+    throw new ApiError("IncompleteSignatureException", 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256".');
+  }
+  const scope = CREDENTIAL_PATTERN.exec(credential!);
+  if (scope === null) {
+    throw new ApiError(
+      "IncompleteSignatureException",
+      "X-Amz-Credential must be <access key id>/<YYYYMMDD>/<region>/<service>/aws4_request.",
+    );
+  }
+  if (!/^\d{8}T\d{6}Z$/.test(amzDate!)) {
+    throw new ApiError(
+      "IncompleteSignatureException",
+      "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\".",
+    );
+  }
+  if (!/^\d{1,7}$/.test(expires!) || Number(expires) < 1) {
+    throw new ApiError("IncompleteSignatureException", "X-Amz-Expires should be a number of seconds from 1.");
+  }
+  if (Number(expires) > PRESIGNED_EXPIRES_SECONDS_MAX) {
+    throw new ApiError(
+      "IncompleteSignatureException",
+      `X-Amz-Expires must be less than a week (in seconds) that is ${PRESIGNED_EXPIRES_SECONDS_MAX}.`,
+    );
+  }
+  if (!/^[0-9a-f]{64}$/.test(signature!)) {
+    throw new ApiError("IncompleteSignatureException", "X-Amz-Signature must be 64 lower-case hexadecimal digits.");
+  }
+  const [, accessKeyId, shortDate, region, service] = scope as unknown as string[];
+  if (!SCOPE_REGION.test(region!)) {
+    throw new ApiError("InvalidSignatureException", "Credential should be scoped to a valid region.");
+  }
+  return {
+    accessKeyId: accessKeyId!,
+    shortDate: shortDate!,
+    region: region!,
+    service: service!,
+    signedHeaders: signedHeaders!.split(";"),
+    signature: signature!,
+    amzDate: amzDate!,
+    expiresSeconds: Number(expires),
+  };
+}
+
 /** An access key id as principals are keyed (src/config/settings.ts ACCESS_KEY_ID_PATTERN). */
 const ACCESS_KEY_ID = /^[A-Za-z0-9]{16,128}$/;
 
@@ -145,6 +242,20 @@ function formatAmzDate(ms: number): string {
 }
 
 /**
+ * A presigned URL is valid from its X-Amz-Date (less the clock skew AWS tolerates) until X-Amz-Date
+ * plus X-Amz-Expires; past that it is refused however well signed.
+ */
+function checkPresignedWindow(claim: SignatureClaim, signedAtMs: number, nowMs: number): void {
+  const expiresAtMs = signedAtMs + claim.expiresSeconds! * 1000;
+  if (nowMs > expiresAtMs) {
+    throw new ApiError(
+      "InvalidSignatureException",
+      `Signature expired: the presigned URL signed at ${claim.amzDate} for ${claim.expiresSeconds} seconds expired at ${formatAmzDate(expiresAtMs)} (now ${formatAmzDate(nowMs)}).`,
+    );
+  }
+}
+
+/**
  * The checks a claim must pass that need no body: the scope's date matches X-Amz-Date, the time is
  * within the allowed skew, and the host is signed. Run before a body is read (so a stale or
  * replayed header is refused without buffering anything) and again by verifySignature.
@@ -158,7 +269,8 @@ export function checkClaimHeaders(claim: SignatureClaim, nowMs: number): number 
       "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP.",
     );
   }
-  if (signedAtMs < nowMs - SIGNATURE_SKEW_MS_MAX) {
+  if (claim.expiresSeconds !== undefined) checkPresignedWindow(claim, signedAtMs, nowMs);
+  else if (signedAtMs < nowMs - SIGNATURE_SKEW_MS_MAX) {
     throw new ApiError(
       "InvalidSignatureException",
       `Signature expired: ${claim.amzDate} is now earlier than ${formatAmzDate(nowMs - SIGNATURE_SKEW_MS_MAX)} (${formatAmzDate(nowMs)} - 15 min.)`,
@@ -174,6 +286,26 @@ export function checkClaimHeaders(claim: SignatureClaim, nowMs: number): number 
     throw new ApiError("InvalidSignatureException", "'Host' must be a 'SignedHeader' in the AWS Authorization.");
   }
   return signedAtMs;
+}
+
+/**
+ * The signature a presigned URL should carry: smithy's presign over the same request, date and
+ * expiry. The signed headers stay headers (presign would otherwise hoist x-amz-* ones into the query).
+ */
+async function presignedSignature(
+  signer: SignatureV4,
+  toSign: { query: Record<string, string | string[]> } & Parameters<SignatureV4["presign"]>[0],
+  signing: { signingDate: Date; signableHeaders: Set<string>; signingRegion: string; signingService: string },
+  claim: SignatureClaim,
+): Promise<string> {
+  const query = { ...toSign.query };
+  delete query["X-Amz-Signature"];
+  const presigned = await signer.presign(
+    { ...toSign, query },
+    { ...signing, expiresIn: claim.expiresSeconds!, unhoistableHeaders: signing.signableHeaders },
+  );
+  const signature = presigned.query?.["X-Amz-Signature"];
+  return typeof signature === "string" ? signature : "";
 }
 
 /**
@@ -211,24 +343,27 @@ export async function verifySignature(
     // S3 signs the path as sent (each key segment encoded once); every other service encodes it again.
     uriEscapePath: claim.service !== "s3",
   });
-  const signed = await signer.sign(
-    {
-      method: request.method,
-      protocol: "http:",
-      hostname: headers["host"] ?? "",
-      path: request.path,
-      query: request.query,
-      headers,
-      body: request.body,
-    },
-    {
-      signingDate: new Date(signedAtMs),
-      signableHeaders: new Set(claim.signedHeaders),
-      signingRegion: claim.region,
-      signingService: claim.service,
-    },
-  );
-  const expected = /Signature=([0-9a-f]{64})/.exec(String(signed.headers["authorization"] ?? ""))?.[1] ?? "";
+  const toSign = {
+    method: request.method,
+    protocol: "http:",
+    hostname: headers["host"] ?? "",
+    path: request.path,
+    query: request.query,
+    headers,
+    body: request.body,
+  };
+  const signing = {
+    signingDate: new Date(signedAtMs),
+    signableHeaders: new Set(claim.signedHeaders),
+    signingRegion: claim.region,
+    signingService: claim.service,
+  };
+  const expected =
+    claim.expiresSeconds === undefined
+      ? (/Signature=([0-9a-f]{64})/.exec(
+          String((await signer.sign(toSign, signing)).headers["authorization"] ?? ""),
+        )?.[1] ?? "")
+      : await presignedSignature(signer, toSign, signing, claim);
   const matches =
     expected.length === claim.signature.length && timingSafeEqual(Buffer.from(expected), Buffer.from(claim.signature));
   if (!matches) {

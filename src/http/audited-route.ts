@@ -80,6 +80,8 @@ export interface AuditedRoute<T> {
   readonly errorFormat?: ErrorFormat;
   /** The service the call's record names when not CloudTrail, refused or not (cloudtrail-data). */
   readonly eventSource?: string;
+  /** Accepts a presigned URL (query-string SigV4) as well as the Authorization header (decision 0026). */
+  readonly presigned?: boolean;
   /** What a caller is told when nothing could be made durable. */
   readonly unavailableMessage: string;
   handle(call: AuditedCall): Promise<T>;
@@ -126,6 +128,7 @@ export function audited<T>(context: RouteContext, route: AuditedRoute<T>): Route
     eventName: route.eventName,
     readOnly: route.readOnly,
     eventSource: route.eventSource,
+    presigned: route.presigned,
   });
   return handler;
 }
@@ -153,7 +156,9 @@ function newCall<T>(
       ...(route.eventSource !== undefined ? { eventSource: route.eventSource } : {}),
     },
     authenticate: (service = "cloudtrail") =>
-      authenticate(toSignedRequest(request, body), context.principals, attribution, nowMs, service),
+      authenticate(toSignedRequest(request, body), context.principals, attribution, nowMs, service, {
+        presigned: route.presigned === true,
+      }),
     async authorize(action, resource, conditionContext) {
       const principal = attribution.principal;
       if (principal === undefined) throw new Error("authorize() before authenticate()");

@@ -72,7 +72,9 @@ export class RequestGate {
     if (route === undefined) return this.unsignedRoute(request, reply);
     const attribution: CallerAttribution = {};
     try {
-      await authenticateHeaders(toSignedRequest(request, NO_BODY), this.options.principals, attribution, this.nowMs());
+      await authenticateHeaders(toSignedRequest(request, NO_BODY), this.options.principals, attribution, this.nowMs(), {
+        presigned: route.presigned === true,
+      });
       this.passed.set(request, attribution);
       return undefined;
     } catch (error) {

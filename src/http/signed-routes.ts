@@ -15,6 +15,8 @@ export interface SignedRouteFacts {
   readonly readOnly: (eventName: string) => boolean;
   /** The service a refused call is recorded under, when not CloudTrail (cloudtrail-data). */
   readonly eventSource?: string | undefined;
+  /** Accepts a presigned URL (query-string SigV4) as well as the Authorization header (decision 0026). */
+  readonly presigned?: boolean | undefined;
 }
 
 /** A refusal decided from the headers alone, for a caller whose key names a known principal. */

@@ -8,7 +8,7 @@ import {
   type Event as SdkEvent,
   type LookupAttribute,
 } from "@aws-sdk/client-cloudtrail";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, BrowserContext, Download, Page } from "playwright-core";
 import {
   removeDataDir,
   startServerProcess,
@@ -405,15 +405,23 @@ describe("Event history as an analyst's workbench", { skip: missing }, () => {
       await kolkata?.close().catch(() => undefined);
     });
 
+    /** Starts an export and reads the file the browser saved from the server's stream. */
     async function exportAs(format: string): Promise<string> {
+      const saved = await exportDownload(format);
+      return readFileSync(await saved.path(), "utf8");
+    }
+
+    async function exportDownload(format: string): Promise<Download> {
       await tab.getByLabel("Export format").selectOption(format);
       const [download] = await Promise.all([
         tab.waitForEvent("download"),
         tab.getByRole("button", { name: "Export all matching events" }).click(),
       ]);
-      await tab.getByText(`Exported ${WRITES + READS} events from 3 pages as ${format.toUpperCase()}.`).waitFor();
-      assert.match(download.suggestedFilename(), new RegExp(`^cairn-events-all-.*\\.${format}$`));
-      return readFileSync(await download.path(), "utf8");
+      await tab.getByText(`Export started as ${format.toUpperCase()}:`).waitFor();
+      assert.match(download.suggestedFilename(), new RegExp(`^cairn-events-.*\\.${format}$`));
+      await download.path();
+      assert.equal(await download.failure(), null);
+      return download;
     }
 
     it("exports CSV with every matching event across all pages, times in UTC", async () => {
@@ -443,30 +451,30 @@ describe("Event history as an analyst's workbench", { skip: missing }, () => {
       assert.deepEqual(new Set(ids), new Set(expected.keys()));
     });
 
-    it("shows progress and cancels between pages without saving a file", async () => {
-      let release: () => void = () => undefined;
-      const held = new Promise<void>((resolve) => (release = resolve));
-      // The second page's LookupEvents is held until the cancel is clicked, so the export is mid-way.
-      await tab.route("**/*", async (route) => {
-        const request = route.request();
-        if (request.method() === "POST" && (request.postData() ?? "").includes("NextToken")) await held;
-        await route.continue().catch(() => undefined);
-      });
-      let downloads = 0;
-      tab.on("download", () => (downloads += 1));
-      await tab.getByLabel("Export format").selectOption("csv");
-      await tab.getByRole("button", { name: "Export all matching events" }).click();
-      await tab.getByText("Exporting… 50 events from 1 page so far").waitFor();
-      await tab.getByRole("progressbar", { name: "Export progress" }).waitFor();
-      assert.equal(await tab.getByRole("button", { name: "Export all matching events" }).isDisabled(), true);
-      await screenshot(tab, "history-export-running");
-      await tab.getByRole("button", { name: "Cancel export" }).click();
-      await tab.getByText("Export cancelled after 50 events; no file was saved.").waitFor();
-      release();
-      await tab.unroute("**/*");
-      assert.equal(downloads, 0);
-      assert.equal(await tab.getByRole("button", { name: "Cancel export" }).count(), 0);
-      assert.equal(await tab.getByRole("button", { name: "Export all matching events" }).isEnabled(), true);
+    it("downloads through a presigned URL valid five minutes that holds no secret, and keeps hiding own reads", async () => {
+      const download = await exportDownload("ndjson");
+      const url = new URL(download.url());
+      assert.equal(url.pathname, "/export-events");
+      assert.equal(url.searchParams.get("X-Amz-Expires"), "300");
+      assert.match(
+        url.searchParams.get("X-Amz-Credential") ?? "",
+        new RegExp(`^${TEST_ACCESS_KEY_ID}/\\d{8}/us-east-1/cloudtrail/aws4_request$`),
+      );
+      assert.ok(
+        !download.url().includes(encodeURIComponent(TEST_SECRET_ACCESS_KEY)) &&
+          !download.url().includes(TEST_SECRET_ACCESS_KEY),
+      );
+      assert.deepEqual(url.searchParams.getAll("attribute"), [`EventSource:${SOURCE}`]);
+      assert.equal(url.searchParams.get("hideOwn"), "false");
+      await screenshot(tab, "history-export-started");
+      // The console's own reads of this source: hidden from the file once the view hides them.
+      await tab.getByRole("checkbox", { name: "Hide this console's own reads and queries" }).check();
+      const hidden = await exportDownload("ndjson");
+      assert.equal(new URL(hidden.url()).searchParams.get("hideOwn"), "true");
+      const lines = readFileSync(await hidden.path(), "utf8")
+        .split("\n")
+        .filter((line) => line !== "");
+      assert.equal(lines.length, expected.size, "none of this source's events is the console's");
       assert.deepEqual(tabWatched.errors, []);
     });
   });

@@ -1,5 +1,5 @@
 // Built in src/lib so node tests check the formula-injection escaping without a browser.
-export { csvLines, toCsv } from "../../../src/lib/csv.js";
+export { toCsv } from "../../../src/lib/csv.js";
 
 /** Saves text as a file through the browser's download flow. */
 export function downloadText(fileName: string, mimeType: string, text: string | readonly string[]): void {

@@ -1,62 +1,57 @@
-import { csvLines } from "./download.js";
-import { CSV_HEADER, csvCells, type HistoryRow } from "./history-rows.js";
+import { presignedUrl } from "../../../src/client/presigned-url.js";
+import type { ExportFormat } from "../../../src/model/event-export.js";
+import type { AttributeFilter } from "./history-rows.js";
+import type { Session } from "./session.js";
 
-export type ExportFormat = "csv" | "json" | "ndjson";
+export type { ExportFormat };
 
-export const EXPORT_FORMATS: { format: ExportFormat; label: string; mimeType: string }[] = [
-  { format: "csv", label: "CSV", mimeType: "text/csv" },
-  { format: "json", label: 'JSON ({"Records": […]})', mimeType: "application/json" },
-  { format: "ndjson", label: "NDJSON (one record a line)", mimeType: "application/x-ndjson" },
+export const EXPORT_FORMATS: { format: ExportFormat; label: string }[] = [
+  { format: "csv", label: "CSV" },
+  { format: "json", label: 'JSON ({"Records": […]})' },
+  { format: "ndjson", label: "NDJSON (one record a line)" },
 ];
 
-export interface ExportPage {
-  readonly rows: HistoryRow[];
-  readonly nextToken: string | undefined;
-}
-
-export interface ExportProgress {
-  readonly pages: number;
-  readonly events: number;
-}
-
-/** The record on one line: as stored when it already is (it normally is), else re-serialised. */
-function oneLine(row: HistoryRow): string {
-  return /[\r\n]/.test(row.json) ? JSON.stringify(row.record) : row.json;
-}
-
-/** The file's pieces for one page of rows; `first` says whether any row was written before. */
-function piecesOf(format: ExportFormat, rows: HistoryRow[], first: boolean): string[] {
-  if (format === "csv") return [csvLines(rows.map(csvCells))];
-  if (format === "ndjson") return rows.map((row) => `${oneLine(row)}\n`);
-  return rows.map((row, index) => `${first && index === 0 ? "" : ",\n"}${oneLine(row)}`);
-}
-
 /**
- * Every event of a search, walked page by page through LookupEvents (the API has no bulk read), into
- * the pieces of one file. `keep` drops rows the view hides; `signal` stops between and during pages.
+ * How long the export's presigned URL works. The browser requests it at once; a URL that leaks
+ * (history, a proxy's log) is useless five minutes later (decision 0026).
  */
-export async function exportEvents(
-  fetchPage: (token: string | undefined) => Promise<ExportPage>,
-  format: ExportFormat,
-  keep: (row: HistoryRow) => boolean,
-  onProgress: (progress: ExportProgress) => void,
-  signal: AbortSignal,
-): Promise<string[]> {
-  const pieces = format === "csv" ? [csvLines([CSV_HEADER])] : format === "json" ? ['{"Records":[\n'] : [];
-  let token: string | undefined;
-  let pages = 0;
-  let events = 0;
-  do {
-    signal.throwIfAborted();
-    const page = await fetchPage(token);
-    signal.throwIfAborted();
-    const rows = page.rows.filter(keep);
-    pieces.push(...piecesOf(format, rows, events === 0));
-    pages += 1;
-    events += rows.length;
-    token = page.nextToken;
-    onProgress({ pages, events });
-  } while (token !== undefined);
-  if (format === "json") pieces.push("\n]}\n");
-  return pieces;
+export const EXPORT_URL_EXPIRES_SECONDS = 300;
+
+/** The search an export covers: LookupEvents' attributes and the resolved window. */
+export interface ExportSearch {
+  readonly filters: readonly AttributeFilter[];
+  readonly start: Date;
+  readonly end: Date;
+  readonly hideOwn: boolean;
+}
+
+/** The presigned `GET /export-events` URL of a search: the server streams the file, the browser saves it. */
+export function exportUrl(session: Session, search: ExportSearch, format: ExportFormat): Promise<string> {
+  return presignedUrl(
+    { endpointUrl: window.location.origin, region: session.region, credentials: session },
+    {
+      path: "/export-events",
+      query: {
+        format,
+        attribute: search.filters.map((filter) => `${filter.key}:${filter.value}`),
+        startTime: search.start.toISOString(),
+        endTime: search.end.toISOString(),
+        hideOwn: String(search.hideOwn),
+      },
+    },
+    EXPORT_URL_EXPIRES_SECONDS,
+    new Date(),
+  );
+}
+
+/** Starts the browser's own download of `url`: it streams to disk, with the browser's progress and cancel. */
+export function startDownload(url: string): void {
+  const link = document.createElement("a");
+  link.href = url;
+  // Empty: the name comes from the server's Content-Disposition.
+  link.download = "";
+  link.rel = "noopener";
+  document.body.append(link);
+  link.click();
+  link.remove();
 }

@@ -10,10 +10,3 @@ export const CONSOLE_USER_AGENT: [string, string] = [CONSOLE_AGENT_NAME, CONSOLE
 
 /** The header the live stream's fetch sends (the SDK is not involved there). */
 export const CONSOLE_AGENT_HEADER = `${CONSOLE_AGENT_NAME}/${CONSOLE_AGENT_VERSION}`;
-
-const CONSOLE_AGENT = new RegExp(`(^|\\s)${CONSOLE_AGENT_NAME}/`);
-
-/** True when a recorded userAgent is this console's. */
-export function isConsoleAgent(userAgent: unknown): boolean {
-  return typeof userAgent === "string" && CONSOLE_AGENT.test(userAgent);
-}

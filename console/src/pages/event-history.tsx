@@ -22,6 +22,7 @@ import { ZonedTime } from "../components/zoned-time.js";
 import { historyQueryString, parseHistoryQuery, type FilterState } from "../api/history-query.js";
 import { navigateQuery, useHashQuery } from "../hash-query.js";
 import { ExportAll } from "./history-export.js";
+import type { ExportSearch } from "../api/export-events.js";
 import { addSeen, caseVariant, type SeenValues } from "../api/seen-values.js";
 import { ATTRIBUTES, ColumnChooser, HISTORY_COLUMNS, Pivot, PivotContext, useColumnChoice } from "./history-columns.js";
 
@@ -354,23 +355,12 @@ function useSeenValues(rows: HistoryRow[]): SeenValues {
   return seen;
 }
 
-/** What an export of the search on screen reads: its LookupEvents pages, less what the view hides. */
-function useExportSource(
-  client: ReturnType<typeof useSession>["client"],
-  exported: Search | undefined,
-  hideOwn: boolean,
-) {
-  const fetchPage = useMemo(
-    () =>
-      exported &&
-      (async (token: string | undefined, signal: AbortSignal) => {
-        const answer = await lookupPage(client, exported, token, signal);
-        return { rows: (answer.Events ?? []).map(rowFromSdkEvent), nextToken: answer.NextToken };
-      }),
-    [client, exported],
+/** The search an export covers: the one on screen, with its resolved window and the hiding of own reads. */
+function useExportSearch(exported: Search | undefined, hideOwn: boolean): ExportSearch | undefined {
+  return useMemo(
+    () => exported && { filters: exported.filters, start: exported.start, end: exported.end, hideOwn },
+    [exported, hideOwn],
   );
-  const keep = useCallback((row: HistoryRow) => withoutOwnReads([row], hideOwn).rows.length === 1, [hideOwn]);
-  return { fetchPage, keep };
 }
 
 /** The AWS console's one click from write events to all events. */
@@ -436,7 +426,7 @@ export function EventHistoryPage() {
   };
 
   const columns = useColumnChoice();
-  const exportSource = useExportSource(client, page?.search, applied.form.hideOwn);
+  const exportSearch = useExportSearch(page?.search, applied.form.hideOwn);
 
   const { rows, hidden } = useShownRows(page, liveRows.rows, applied.form.hideOwn);
   const seen = useSeenValues(rows);
@@ -489,7 +479,7 @@ export function EventHistoryPage() {
             </button>
           </div>
         </div>
-        <ExportAll fetchPage={exportSource.fetchPage} keep={exportSource.keep} />
+        <ExportAll search={exportSearch} />
         {loading && !page ? (
           <Loading label="Looking up events…" />
         ) : rows.length === 0 && !loading ? (

@@ -25,6 +25,8 @@ import { SavedQueries } from "./lake-saved-queries.js";
 import { QueryHistory } from "./lake-history.js";
 import { statusTone } from "../components/status-tone.js";
 import { structAsJson } from "../api/lake-values.js";
+import { lakeCellLinks } from "../api/lake-links.js";
+import { LakeCell } from "./lake-cell.js";
 
 const RESULTS_PAGE_SIZE = 100;
 const RETENTION_MIN = 7;
@@ -323,6 +325,7 @@ function ResultsView({
   const chart = useMemo(() => planChart(fetched), [fetched]);
   const resultColumns = useMemo(() => {
     const helper = createColumnHelper<string[]>();
+    const links = lakeCellLinks(page?.columns ?? []);
     return (page?.columns ?? []).map((name, index) =>
       helper.accessor((row) => row[index] ?? "", {
         id: `c${index}`,
@@ -330,7 +333,8 @@ function ResultsView({
         // Structs and maps as JSON; the raw Lake text stays in the tooltip and the CSV.
         cell: (info) => {
           const json = structAsJson(info.getValue());
-          return json === undefined ? info.getValue() : <code title={info.getValue()}>{json}</code>;
+          if (json !== undefined) return <code title={info.getValue()}>{json}</code>;
+          return <LakeCell value={info.getValue()} href={links[index]?.(info.row.original)} />;
         },
       }),
     );
