@@ -130,11 +130,7 @@ export function parseSignatureClaim(request: IncomingSignedRequest, options: Cla
     );
   }
   const [, accessKeyId, shortDate, region, service, signedHeaders, signature] = match as unknown as string[];
-  // The scope's region names where the call is recorded (awsRegion, key folders): AWS refuses one that is no region.
-  if (!SCOPE_REGION.test(region!)) {
-    throw new ApiError("InvalidSignatureException", "Credential should be scoped to a valid region.");
-  }
-  return {
+  return scopedClaim({
     accessKeyId: accessKeyId!,
     shortDate: shortDate!,
     region: region!,
@@ -142,7 +138,15 @@ export function parseSignatureClaim(request: IncomingSignedRequest, options: Cla
     signedHeaders: signedHeaders!.split(";"),
     signature: signature!,
     amzDate,
-  };
+  });
+}
+
+/** The claim, once its scope's region is one: it names where the call is recorded (awsRegion, key folders). */
+function scopedClaim(claim: SignatureClaim): SignatureClaim {
+  if (!SCOPE_REGION.test(claim.region)) {
+    throw new ApiError("InvalidSignatureException", "Credential should be scoped to a valid region.");
+  }
+  return claim;
 }
 
 function queryValue(request: IncomingSignedRequest, name: string): string | undefined {
@@ -198,10 +202,7 @@ function parsePresignedClaim(request: IncomingSignedRequest): SignatureClaim {
     throw new ApiError("IncompleteSignatureException", "X-Amz-Signature must be 64 lower-case hexadecimal digits.");
   }
   const [, accessKeyId, shortDate, region, service] = scope as unknown as string[];
-  if (!SCOPE_REGION.test(region!)) {
-    throw new ApiError("InvalidSignatureException", "Credential should be scoped to a valid region.");
-  }
-  return {
+  return scopedClaim({
     accessKeyId: accessKeyId!,
     shortDate: shortDate!,
     region: region!,
@@ -210,7 +211,7 @@ function parsePresignedClaim(request: IncomingSignedRequest): SignatureClaim {
     signature: signature!,
     amzDate: amzDate!,
     expiresSeconds: Number(expires),
-  };
+  });
 }
 
 /** An access key id as principals are keyed (src/config/settings.ts ACCESS_KEY_ID_PATTERN). */

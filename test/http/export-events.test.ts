@@ -234,6 +234,15 @@ describe("GET /export-events: every matching event as one streamed file, presign
       type: "IncompleteSignatureException",
       message: "X-Amz-Expires must be less than a week (in seconds) that is 604800.",
     });
+    const noRegion = new URL(good);
+    noRegion.searchParams.set(
+      "X-Amz-Credential",
+      noRegion.searchParams.get("X-Amz-Credential")!.replace(/\/us-east-1\//, "/US_EAST/"),
+    );
+    assert.deepEqual(errorOf(await get(noRegion.toString())), {
+      type: "InvalidSignatureException",
+      message: "Credential should be scoped to a valid region.",
+    });
     const partial = new URL(good);
     partial.searchParams.delete("X-Amz-SignedHeaders");
     assert.equal(errorOf(await get(partial.toString())).type, "IncompleteSignatureException");
