@@ -1,9 +1,4 @@
-import { Sha256 } from "@aws-crypto/sha256-js";
-import { SignatureV4 } from "@smithy/signature-v4";
-import type { SigningTarget } from "./signed-fetch.js";
-
-/** Cairn's own endpoints are signed as CloudTrail API calls. */
-const SIGNING_SERVICE = "cloudtrail";
+import { signerFor, type SigningTarget } from "./signed-fetch.js";
 
 /**
  * A SigV4 presigned URL (query-string authentication) for a GET of one of Cairn's endpoints that
@@ -22,13 +17,7 @@ export async function presignedUrl(
 ): Promise<string> {
   const base = new URL(target.endpointUrl);
   const basePath = base.pathname.replace(/\/+$/, "");
-  const signer = new SignatureV4({
-    service: SIGNING_SERVICE,
-    region: target.region,
-    sha256: Sha256,
-    credentials: target.credentials,
-  });
-  const signed = await signer.presign(
+  const signed = await signerFor(target).presign(
     {
       method: "GET",
       protocol: base.protocol,

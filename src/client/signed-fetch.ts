@@ -28,6 +28,17 @@ export interface SigningTarget {
   };
 }
 
+/** The SigV4 signer of `target`'s key for `service` (`cloudtrail` when absent), for signing and presigning. */
+export function signerFor(target: SigningTarget, service = SIGNING_SERVICE): SignatureV4 {
+  const { accessKeyId, secretAccessKey, sessionToken } = target.credentials;
+  return new SignatureV4({
+    service,
+    region: target.region,
+    sha256: Sha256,
+    credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) },
+  });
+}
+
 /** `fetch`, injectable so tests can stand in for the network. */
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -44,17 +55,7 @@ export async function signedFetch(
 ): Promise<Response> {
   const base = new URL(settings.endpointUrl);
   const basePath = base.pathname.replace(/\/+$/, "");
-  const signer = new SignatureV4({
-    service: request.service ?? SIGNING_SERVICE,
-    region: settings.region,
-    sha256: Sha256,
-    credentials: {
-      accessKeyId: settings.credentials.accessKeyId,
-      secretAccessKey: settings.credentials.secretAccessKey,
-      ...(settings.credentials.sessionToken ? { sessionToken: settings.credentials.sessionToken } : {}),
-    },
-  });
-  const signed = await signer.sign({
+  const signed = await signerFor(settings, request.service).sign({
     method: request.method,
     protocol: base.protocol,
     hostname: base.hostname,

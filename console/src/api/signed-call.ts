@@ -1,11 +1,9 @@
-import { Sha256 } from "@aws-crypto/sha256-js";
-import { HttpRequest } from "@smithy/protocol-http";
-import { SignatureV4 } from "@smithy/signature-v4";
+import { signedFetch } from "../../../src/client/signed-fetch.js";
 import type { Session } from "./session.js";
 
 /**
  * Cairn's own calls the published CloudTrail client does not model (saved Lake queries, the Sigma
- * API): signed here with the SDK's SigV4 signer for the service `cloudtrail`; the server authorises
+ * API): signed by `signedFetch` (SigV4, service `cloudtrail`) as the live tail is; the server authorises
  * and records them like every call.
  */
 export interface SignedCall {
@@ -30,33 +28,11 @@ class SignedCallError extends Error {
 
 /** Sends the call signed with the session's key; resolves to the JSON answer, rejects with the AWS error. */
 export async function signedCall<T>(session: Session, call: SignedCall): Promise<T> {
-  const origin = new URL(window.location.origin);
-  const request = new HttpRequest({
-    method: call.method,
-    protocol: origin.protocol,
-    hostname: origin.hostname,
-    ...(origin.port !== "" ? { port: Number(origin.port) } : {}),
-    path: call.path,
-    ...(call.query !== undefined ? { query: call.query } : {}),
-    headers: { host: origin.host, ...call.headers },
-    ...(call.body !== undefined ? { body: call.body } : {}),
-  });
-  const signer = new SignatureV4({
-    service: "cloudtrail",
-    region: session.region,
-    credentials: { accessKeyId: session.accessKeyId, secretAccessKey: session.secretAccessKey },
-    sha256: Sha256,
-  });
-  const signed = await signer.sign(request);
-  // The browser sets Host itself (to the same value that was signed).
-  const { host: _host, ...headers } = signed.headers;
-  const search = call.query !== undefined ? `?${new URLSearchParams(call.query).toString()}` : "";
-  const response = await fetch(`${origin.origin}${call.path}${search}`, {
-    method: call.method,
-    headers,
-    ...(call.body !== undefined ? { body: call.body } : {}),
-    ...(call.signal !== undefined ? { signal: call.signal } : {}),
-  });
+  const { body, ...rest } = call;
+  const response = await signedFetch(
+    { endpointUrl: window.location.origin, region: session.region, credentials: session },
+    { ...rest, ...(body !== undefined ? { body: new TextEncoder().encode(body) } : {}) },
+  );
   const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>;
   if (!response.ok)
     throw new SignedCallError(
