@@ -82,6 +82,7 @@ export class ThreadedEventHistory implements EventHistory {
     try {
       await history.spawn();
     } catch (error) {
+      history.stopObserving?.();
       await reader.close();
       throw error;
     }
