@@ -10,7 +10,7 @@ import { orderFields } from "./field-order.js";
 import { describeJsonType, reject, type Rejection } from "./reasons.js";
 import { mayNeedRedaction, redactSecrets } from "./redact.js";
 import { applySizeLimits } from "./size-limits.js";
-import { isCloudTrailShaped } from "./steps/cloudtrail-shape.js";
+import { cloudTrailShape } from "./steps/cloudtrail-shape.js";
 import { checkKnownFieldTypes } from "./steps/check-schema.js";
 import { coerceFields } from "./steps/coerce-fields.js";
 import {
@@ -64,8 +64,11 @@ const REDACTED_FIELDS = [
 export function normalizeIngestedRecord(raw: unknown, context: NormalizeContext): NormalizeResult {
   if (!isPlainObject(raw)) return reject("not_an_object", { got: describeJsonType(raw) });
   let ordered: Record<string, unknown>;
-  // A record already in CloudTrail's shape skips rules 2–11 and 16: isCloudTrailShaped proves each a no-op.
-  if (isCloudTrailShaped(raw, context.receivedAtMs)) ordered = { ...raw };
+  // A record already in CloudTrail's shape skips rules 2–11 (cloudTrailShape proves each a no-op),
+  // and rule 16 too when its fields are in CloudTrail's order.
+  const shape = cloudTrailShape(raw, context.receivedAtMs);
+  if (shape === "in-order") ordered = { ...raw };
+  else if (shape === "reorder") ordered = orderFields(raw);
   else {
     const draft: Record<string, unknown> = { ...raw };
     const repaired = repairAndDerive(draft, context);
