@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
 import { afterEach, describe, it } from "node:test";
 import Database from "better-sqlite3";
-import { termKey } from "../../src/consumers/event-history/posting-key.js";
+import { eventKeys, layoutTermKey, termKey, type Scope } from "../../src/consumers/event-history/posting-key.js";
+import { lookupEventFromRecord } from "../../src/consumers/event-history/derive.js";
 import type { LookupQuery } from "../../src/consumers/event-history/event-history.js";
 import { openSqliteEventHistory } from "../../src/consumers/event-history/sqlite-event-history.js";
 import { toEventTime } from "../../src/lib/clock.js";
@@ -169,24 +171,35 @@ describe("SqliteEventHistory query-time re-check", () => {
 
   it("re-checks fetched records, so a posting under a colliding key is never returned", async () => {
     harness = await openHarness();
-    const records = samplesBackFrom(NOW_MS, 10, 60_000);
+    const records = samplesBackFrom(NOW_MS, 10, 60_000).map((record, i) => ({ ...record, readOnly: i % 2 === 0 }));
     await ingest(
       harness,
       records.map((r) => JSON.stringify(r)),
     );
-    // Simulate a hash collision: seq 2..10 also filed under the key of EventId = records[0]'s id.
-    const key = termKey(
-      { category: "management", accountId: ACCOUNT, region: "us-east-1" },
-      "EventId",
-      records[0]!.eventID,
-    );
+    // Simulate hash collisions: seq 1..10 also filed under the key of EventId = records[0]'s id, and
+    // under the key of ReadOnly=true (which the no-filter query reads too, with ReadOnly=false's).
+    const scope: Scope = { category: "management", accountId: ACCOUNT, region: "us-east-1" };
     const db = new Database(harness.path);
     const day = Math.floor((NOW_MS - 60_000) / DAY_MS);
     const insert = db.prepare(`INSERT OR IGNORE INTO posting_${day}(key, t, seq) VALUES (?, ?, ?)`);
-    for (const [i, record] of records.entries()) {
-      insert.run(key, Math.floor(Date.parse(record.eventTime) / 1000) - day * 86_400, i + 1);
+    for (const key of [
+      layoutTermKey(scope, "EventId", records[0]!.eventID, "compact"),
+      layoutTermKey(scope, "ReadOnly", "true", "compact"),
+    ]) {
+      for (const [i, record] of records.entries()) {
+        insert.run(key, Math.floor(Date.parse(record.eventTime) / 1000) - day * 86_400, i + 1);
+      }
     }
     db.close();
+    const readOnly = query({ attributes: [{ key: "ReadOnly", value: "true" }] });
+    const entries = await harness.journal.read(1, 100);
+    for (const q of [query(), readOnly]) {
+      const events = await lookupAll(harness.history, q, [3]);
+      assert.deepEqual(
+        events.map((e) => e.EventId),
+        bruteForce(entries, q).map((e) => e.EventId),
+      );
+    }
     for (const maxResults of [1, 2, 50]) {
       const result = await harness.history.lookup(
         query({ attributes: [{ key: "EventId", value: records[0]!.eventID }], maxResults }),
@@ -197,5 +210,108 @@ describe("SqliteEventHistory query-time re-check", () => {
       );
       assert.equal(result.nextToken, undefined);
     }
+  });
+});
+
+describe("SqliteEventHistory posting layouts (decision 0027)", () => {
+  let harness: Harness;
+  afterEach(() => harness.cleanup());
+
+  const scope: Scope = { category: "management", accountId: ACCOUNT, region: "us-east-1" };
+  const layoutQueries = (): LookupQuery[] => [
+    query(),
+    query({ attributes: [{ key: "ReadOnly", value: "true" }] }),
+    query({ attributes: [{ key: "ReadOnly", value: "false" }] }),
+    query({ attributes: [{ key: "EventSource", value: "ec2.amazonaws.com" }] }),
+    query({
+      attributes: [
+        { key: "EventSource", value: "ec2.amazonaws.com" },
+        { key: "ReadOnly", value: "false" },
+      ],
+    }),
+  ];
+
+  async function assertLookups(harness: Harness): Promise<void> {
+    const entries = await harness.journal.read(1, 10_000);
+    for (const q of layoutQueries()) {
+      const expected = bruteForce(entries, q).map((e) => e.EventId);
+      assert.ok(expected.length > 0, JSON.stringify(q.attributes));
+      const events = await lookupAll(harness.history, q, [1, 9, 50]);
+      assert.deepEqual(
+        events.map((e) => e.EventId),
+        expected,
+        JSON.stringify(q.attributes),
+      );
+    }
+  }
+
+  function storedKeys(path: string): { version: number; keys: Set<number> } {
+    const db = new Database(path, { readonly: true });
+    try {
+      const version = db.prepare("SELECT value FROM meta WHERE name = 'schema_version'").pluck().get() as number;
+      const tables = db
+        .prepare("SELECT name FROM sqlite_schema WHERE name GLOB 'posting_[0-9]*'")
+        .pluck()
+        .all() as string[];
+      const keys = new Set<number>();
+      for (const table of tables)
+        for (const key of db.prepare(`SELECT DISTINCT key FROM ${table}`).pluck().all() as number[]) keys.add(key);
+      return { version, keys };
+    } finally {
+      db.close();
+    }
+  }
+
+  it("creates new indexes compact: 32-bit keys, no all-events posting for events with a ReadOnly posting", async () => {
+    harness = await openHarness();
+    const records = samplesBackFrom(NOW_MS, 400, 600_000);
+    await ingest(
+      harness,
+      records.map((r) => JSON.stringify(r)),
+    );
+    const wide = records.reduce(
+      (sum, record) => sum + eventKeys(scope, lookupEventFromRecord(JSON.stringify(record), record)).length,
+      0,
+    );
+    assert.equal(harness.history.countPostings(), wide - records.length, "one posting fewer per event");
+    const { version, keys } = storedKeys(harness.path);
+    assert.equal(version, 2);
+    assert.ok([...keys].every((key) => key >= -(2 ** 31) && key < 2 ** 31));
+    assert.ok(!keys.has(layoutTermKey(scope, "*", "", "compact")));
+    assert.ok(keys.has(layoutTermKey(scope, "ReadOnly", "true", "compact")));
+    await assertLookups(harness);
+  });
+
+  it("reads and keeps writing an index created before it (wide layout, schema version 1)", async () => {
+    harness = await openHarness();
+    await harness.history.close();
+    rmSync(harness.path);
+    // What the builds before decision 0027 created on open.
+    const old = new Database(harness.path);
+    old.exec(
+      "CREATE TABLE meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;" +
+        "INSERT INTO meta(name, value) VALUES ('schema_version', 1), ('cursor', 0);",
+    );
+    old.close();
+    const reopen = async (): Promise<void> => {
+      const history = await openSqliteEventHistory({
+        path: harness.path,
+        journal: harness.journal,
+        clock: harness.clock,
+      });
+      Object.assign(harness, { history });
+    };
+    await reopen();
+    const records = samplesBackFrom(NOW_MS, 400, 600_000).map((r) => JSON.stringify(r));
+    await ingest(harness, records.slice(0, 200));
+    await harness.history.close();
+    await reopen();
+    await ingest(harness, records.slice(200));
+    const { version, keys } = storedKeys(harness.path);
+    assert.equal(version, 1);
+    assert.ok(keys.has(termKey(scope, "*", "")), "the wide all-events key");
+    assert.ok(!keys.has(layoutTermKey(scope, "ReadOnly", "true", "compact")));
+    await assertLookups(harness);
+    await harness.history.close(); // cleanup() closes the history openHarness() opened
   });
 });

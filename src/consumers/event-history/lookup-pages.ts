@@ -4,11 +4,12 @@ import { classifyRecord, eventTimeSeconds, lookupEventFromRecord, type EventHist
 import type { LookupAttributeKey, LookupEvent, LookupQuery, LookupResult } from "./event-history.js";
 import { decodeNextToken, encodeNextToken, queryFingerprint, type TokenPosition } from "./next-token.js";
 import {
-  ALL_EVENTS_ATTRIBUTE,
+  allEventsKeys,
   attributeApplies,
   eventHasAttribute,
   eventKeys,
-  termKey,
+  layoutTermKey,
+  type PostingLayout,
   type Scope,
 } from "./posting-key.js";
 
@@ -35,7 +36,8 @@ export interface CandidateScan {
 /**
  * Positions of events having every key, newest first, strictly before `before`, not older than
  * `startTime`, at most `limit`; keys[0] is the most selective and drives the scan, which examines at
- * most `scanRowsMax` driver rows of an AND.
+ * most `scanRowsMax` driver rows of an AND. With `match` "any" (only asked of a compact-layout
+ * backend: the no-filter query, posting-key.ts), positions of events having any of the keys, each once.
  */
 export type CandidateSource = (
   keys: readonly number[],
@@ -43,7 +45,10 @@ export type CandidateSource = (
   before: TokenPosition,
   limit: number,
   scanRowsMax: number,
+  match: KeyMatch,
 ) => CandidateScan | Promise<CandidateScan>;
+
+export type KeyMatch = "every" | "any";
 
 /** Counters of what the consumer did with the entries it was handed. */
 export interface EventHistoryCounters {
@@ -93,17 +98,23 @@ export function postingRowsOf(
   batch: readonly JournalEntry[],
   cutoff: number,
   counters: EventHistoryCounters,
+  layout: PostingLayout = "wide",
 ): PostingRow[] {
   const rows: PostingRow[] = [];
   for (const entry of batch) {
-    const row = postingRowOf(entry, cutoff, counters);
+    const row = postingRowOf(entry, cutoff, counters, layout);
     if (row !== undefined) rows.push(row);
   }
   return rows;
 }
 
 /** The postings of one journal entry, or undefined (counted) when Event history does not keep it. */
-function postingRowOf(entry: JournalEntry, cutoff: number, counters: EventHistoryCounters): PostingRow | undefined {
+function postingRowOf(
+  entry: JournalEntry,
+  cutoff: number,
+  counters: EventHistoryCounters,
+  layout: PostingLayout,
+): PostingRow | undefined {
   let record: CloudTrailRecord;
   try {
     record = JSON.parse(entry.json) as CloudTrailRecord;
@@ -126,7 +137,7 @@ function postingRowOf(entry: JournalEntry, cutoff: number, counters: EventHistor
     return undefined;
   }
   const scope: Scope = { category, accountId: recordAccountId(record), region: record.awsRegion ?? "" };
-  return { keys: eventKeys(scope, lookupEventFromRecord(entry.json, record)), time, seq: entry.seq };
+  return { keys: eventKeys(scope, lookupEventFromRecord(entry.json, record), layout), time, seq: entry.seq };
 }
 
 /** One LookupEvents page: the backend's candidates, re-checked against their records (hash collisions are harmless). */
@@ -135,6 +146,7 @@ export async function lookupPage(
   records: RecordReader,
   scanRowsMax: number,
   candidates: CandidateSource,
+  layout: PostingLayout = "wide",
 ): Promise<LookupResult> {
   const fingerprint = queryFingerprint(query);
   const category: EventHistoryCategory = query.eventCategory ?? "management";
@@ -148,13 +160,13 @@ export async function lookupPage(
   if (startTime > endTime || !query.attributes.every((a) => attributeApplies(category, a.key))) return { events: [] };
 
   const scope: Scope = { category, accountId: query.accountId, region: query.region };
-  const keys = queryKeys(scope, query);
+  const { keys, match } = queryKeys(scope, query, layout);
   const found: Candidate[] = [];
   let scanRowsLeft = scanRowsMax;
   // Look one event past the page: a next token is returned only when more results exist.
   while (found.length <= query.maxResults) {
     const want = query.maxResults + 1 - found.length;
-    const scan = await candidates(keys, startTime, before, want, scanRowsLeft);
+    const scan = await candidates(keys, startTime, before, want, scanRowsLeft, match);
     scanRowsLeft -= scan.scannedRows;
     if (scan.positions.length > 0) {
       const jsons = await records(scan.positions);
@@ -178,11 +190,14 @@ export async function lookupPage(
   return { events: page.map((c) => c.event), nextToken: encodeNextToken(last.position, fingerprint) };
 }
 
-function queryKeys(scope: Scope, query: LookupQuery): number[] {
+function queryKeys(scope: Scope, query: LookupQuery, layout: PostingLayout): { keys: number[]; match: KeyMatch } {
+  if (query.attributes.length === 0) {
+    const keys = [...new Set(allEventsKeys(scope, layout))];
+    return { keys, match: keys.length === 1 ? "every" : "any" };
+  }
   const attributes = [...query.attributes].sort((a, b) => SELECTIVITY_RANK[a.key] - SELECTIVITY_RANK[b.key]);
-  const keys = attributes.map((attribute) => termKey(scope, attribute.key, attribute.value));
-  if (keys.length === 0) keys.push(termKey(scope, ALL_EVENTS_ATTRIBUTE, ""));
-  return [...new Set(keys)];
+  const keys = attributes.map((attribute) => layoutTermKey(scope, attribute.key, attribute.value, layout));
+  return { keys: [...new Set(keys)], match: "every" };
 }
 
 /** The entry's LookupEvent when its record really satisfies the query, which makes hash collisions harmless. */

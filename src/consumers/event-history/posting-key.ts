@@ -7,10 +7,19 @@ import type { LookupAttributeKey, LookupEvent } from "./event-history.js";
  * signed integer. 48 rather than 64 bits because SQLite stores such an integer in 6 bytes instead
  * of 8, and the key is repeated in every posting (≈ 9 per event). Collisions are harmless: the query
  * engine re-checks every fetched record against the query (docs/decisions/0003-event-history-index.md).
+ *
+ * Two layouts turn an event's terms into stored keys (decision 0027):
+ * - `wide` (PostgreSQL, and SQLite indexes created before decision 0027): the 48-bit keys, and every
+ *   event has an all-events posting.
+ * - `compact` (SQLite indexes created since): 32-bit keys, the high half of the wide key (4 bytes in
+ *   SQLite instead of 6; a posting table holds one day, where a 32-bit collision with the ~10^5 terms
+ *   of a day is rare and costs only a longer scan), and the all-events posting only for events that
+ *   have no ReadOnly posting: "every event" is the union of the all-events, ReadOnly=true and
+ *   ReadOnly=false postings, and each event has exactly one of the three.
  */
 
 /** The pseudo attribute whose single value lists every event of a scope (the no-filter query). */
-export const ALL_EVENTS_ATTRIBUTE = "*";
+const ALL_EVENTS_ATTRIBUTE = "*";
 
 export interface Scope {
   readonly category: EventHistoryCategory;
@@ -110,17 +119,50 @@ export function termKey(scope: Scope, attribute: string, value: string): number 
   return keyFrom(scopeHash(scope), attribute, value);
 }
 
+export type PostingLayout = "wide" | "compact";
+
+/** The compact layout's key for a wide key: its high 32 bits, a signed 32-bit integer (4 bytes in SQLite). */
+function compactKey(wideKey: number): number {
+  return Math.floor(wideKey / 65536);
+}
+
+/** The stored key of a term in a layout. */
+export function layoutTermKey(scope: Scope, attribute: string, value: string, layout: PostingLayout): number {
+  const key = termKey(scope, attribute, value);
+  return layout === "wide" ? key : compactKey(key);
+}
+
+/**
+ * The keys whose postings together list every event of a scope once (the no-filter query): the
+ * all-events key, plus in the compact layout the two ReadOnly keys (see the layouts above).
+ */
+export function allEventsKeys(scope: Scope, layout: PostingLayout): number[] {
+  if (layout === "wide") return [termKey(scope, ALL_EVENTS_ATTRIBUTE, "")];
+  return [
+    layoutTermKey(scope, ALL_EVENTS_ATTRIBUTE, "", layout),
+    layoutTermKey(scope, "ReadOnly", "true", layout),
+    layoutTermKey(scope, "ReadOnly", "false", layout),
+  ];
+}
+
 /**
  * Distinct posting keys of an event: the (attribute, value) terms it is findable by, each one posting
  * (two terms may hash alike; a posting is stored once).
  */
-export function eventKeys(scope: Scope, event: LookupEvent): number[] {
+export function eventKeys(scope: Scope, event: LookupEvent, layout: PostingLayout = "wide"): number[] {
   const scopeState = scopeHash(scope);
   const keys = new Set<number>();
-  const add = (attribute: string, value: string): void => {
-    keys.add(keyFrom(scopeState, attribute, value));
-  };
-  add(ALL_EVENTS_ATTRIBUTE, "");
+  const add =
+    layout === "wide"
+      ? (attribute: string, value: string): void => {
+          keys.add(keyFrom(scopeState, attribute, value));
+        }
+      : (attribute: string, value: string): void => {
+          keys.add(compactKey(keyFrom(scopeState, attribute, value)));
+        };
+  // Compact: the ReadOnly posting (below) lists the event among all events instead.
+  if (layout === "wide" || scope.category !== "management" || event.ReadOnly === undefined)
+    add(ALL_EVENTS_ATTRIBUTE, "");
   add("EventId", event.EventId);
   add("EventName", event.EventName);
   add("EventSource", event.EventSource);

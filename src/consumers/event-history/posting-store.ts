@@ -1,8 +1,9 @@
 import type Database from "better-sqlite3";
 import { openPrivateDatabase } from "../../lib/sqlite-database.js";
 import type { PruneResult } from "./event-history.js";
-import type { CandidateScan, PostingRow } from "./lookup-pages.js";
+import type { CandidateScan, KeyMatch, PostingRow } from "./lookup-pages.js";
 import type { TokenPosition } from "./next-token.js";
+import type { PostingLayout } from "./posting-key.js";
 
 /**
  * The SQLite side of the Event history index: postings `(key, t, seq)` that point at journal seqs,
@@ -10,10 +11,22 @@ import type { TokenPosition } from "./next-token.js";
  * day). Day tables make retention a DROP TABLE instead of a full scan of a table with no time index,
  * keep the day being written small and cache-resident, and let `t` fit in 3 bytes. All postings of one
  * event share its eventTime, so AND-joins never cross tables. See docs/decisions/0003-event-history-index.md.
+ *
+ * `meta.schema_version` names the posting layout (posting-key.ts): 1 = wide, what indexes created
+ * before decision 0027 hold and keep using; 2 = compact, for every index created since.
  */
 
 const SECONDS_PER_DAY = 86_400;
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
+const LAYOUTS = new Map<unknown, PostingLayout>([
+  [1, "wide"],
+  [2, "compact"],
+]);
+/**
+ * The WAL is cut back to this after a checkpoint; SQLite's default keeps it at the largest size a
+ * commit ever made it (a 4,000-event batch of random postings writes tens of MB of pages).
+ */
+const WAL_BYTES_KEPT = 4 << 20;
 const TABLE_PATTERN = /^posting_(\d+)$/;
 
 /** Postings per multi-row INSERT. */
@@ -42,6 +55,7 @@ export class PostingStore {
   private readonly readSchemaVersion: Database.Statement<[], number>;
   /** `PRAGMA schema_version` when `days` was loaded: another connection (the indexing worker) may add or drop day tables. */
   private daysSchemaVersion = -1;
+  readonly layout: PostingLayout;
 
   constructor(path: string, cacheSizeKiB = 65_536) {
     this.db = openPrivateDatabase(path);
@@ -50,15 +64,18 @@ export class PostingStore {
     // journal may be trimmed up to our cursor.
     this.db.pragma("synchronous = FULL");
     this.db.pragma(`cache_size = -${cacheSizeKiB}`);
+    this.db.pragma(`journal_size_limit = ${WAL_BYTES_KEPT}`);
     this.db.exec(
       "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;" +
         `INSERT OR IGNORE INTO meta(name, value) VALUES ('schema_version', ${SCHEMA_VERSION}), ('cursor', 0);`,
     );
     const version = this.db.prepare("SELECT value FROM meta WHERE name = 'schema_version'").pluck().get();
-    if (version !== SCHEMA_VERSION) {
+    const layout = LAYOUTS.get(version);
+    if (layout === undefined) {
       this.db.close();
       throw new Error(`Event history index ${path} has schema version ${String(version)}; rebuild it.`);
     }
+    this.layout = layout;
     this.readCursor = this.db.prepare("SELECT value FROM meta WHERE name = 'cursor'");
     this.writeCursor = this.db.prepare("UPDATE meta SET value = max(value, ?) WHERE name = 'cursor'");
     this.readSchemaVersion = this.db.prepare<[], number>("PRAGMA schema_version").pluck();
@@ -158,6 +175,7 @@ export class PostingStore {
     before: TokenPosition,
     limit: number,
     scanRowsMax: number,
+    match: KeyMatch = "every",
   ): CandidateScan {
     if (this.readSchemaVersion.get() !== this.daysSchemaVersion) this.loadDays();
     const scan: MutableScan = { positions: [], scannedRows: 0 };
@@ -169,10 +187,11 @@ export class PostingStore {
       const inFirstDay = day === dayOf(before.time);
       const from = { t: Math.max(0, startTime - base), beforeT: inFirstDay ? before.time - base : SECONDS_PER_DAY };
       const beforeSeq = inFirstDay ? before.seq : 0;
-      if (keys.length === 1) {
-        // Every driver row is a result: no cap needed.
-        const select = this.statement(`select/${day}`, () => singleKeySql(day));
-        const rows = select.raw().all(keys[0], from.t, from.beforeT, beforeSeq, limit - scan.positions.length);
+      if (keys.length === 1 || match === "any") {
+        // Every row is a result: no cap needed.
+        const select = this.statement(`select/${day}/${keys.length}`, () => anyKeySql(day, keys.length));
+        const bounds = [from.t, from.beforeT, beforeSeq];
+        const rows = select.raw().all(...keys.flatMap((key) => [key, ...bounds]), limit - scan.positions.length);
         for (const [t, seq] of rows as Array<[number, number]>) scan.positions.push({ time: base + t, seq });
         scan.scannedRows += rows.length;
       } else if (!this.scanAndDay(scan, day, keys, from, beforeSeq, limit, scanRowsMax)) {
@@ -260,11 +279,14 @@ export class PostingStore {
   }
 }
 
-function singleKeySql(day: number): string {
-  return (
-    `SELECT t, seq FROM posting_${day} WHERE key = ? AND t >= ? AND (t, seq) < (?, ?) ` +
-    "ORDER BY t DESC, seq DESC LIMIT ?"
-  );
+/**
+ * Postings of one key, or of any of several (the compact layout's no-filter query): a UNION of one
+ * primary-key range per key, which SQLite merges in order (no sort) and stops at the LIMIT. UNION, not
+ * UNION ALL: two of an event's terms may share a 32-bit key, and a page must list an event once.
+ */
+function anyKeySql(day: number, keyCount: number): string {
+  const arm = `SELECT t, seq FROM posting_${day} WHERE key = ? AND t >= ? AND (t, seq) < (?, ?)`;
+  return `${Array<string>(keyCount).fill(arm).join(" UNION ")} ORDER BY t DESC, seq DESC LIMIT ?`;
 }
 
 /** A chunk of driver rows, each flagged with whether every other key has the same (t, seq): primary-key probes. */

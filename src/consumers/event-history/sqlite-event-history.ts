@@ -68,7 +68,7 @@ export class SqliteEventHistory implements EventHistory, Consumer {
   async handle(batch: readonly JournalEntry[]): Promise<void> {
     const last = batch.at(-1);
     if (last === undefined) return;
-    const rows = postingRowsOf(batch, this.cutoffTime(), this.counters);
+    const rows = postingRowsOf(batch, this.cutoffTime(), this.counters, this.store.layout);
     this.store.apply(rows, last.seq);
     this.counters.indexed += rows.length;
     this.applied.advance(last.seq);
@@ -99,8 +99,9 @@ export class SqliteEventHistory implements EventHistory, Consumer {
       query,
       journalRecords(this.journal),
       this.scanRowsMax,
-      (keys, startTime, before, limit, scanRowsMax) =>
-        this.store.candidates(keys, startTime, before, limit, scanRowsMax),
+      (keys, startTime, before, limit, scanRowsMax, match) =>
+        this.store.candidates(keys, startTime, before, limit, scanRowsMax, match),
+      this.store.layout,
     );
   }
 
