@@ -182,12 +182,15 @@ describe("SqliteEventHistory query-time re-check", () => {
     const db = new Database(harness.path);
     const day = Math.floor((NOW_MS - 60_000) / DAY_MS);
     const insert = db.prepare(`INSERT OR IGNORE INTO posting_${day}(key, t, seq) VALUES (?, ?, ?)`);
+    // The compact layout stores seqs relative to the day table's first one.
+    const seqBase = db.prepare("SELECT value FROM meta WHERE name = ?").pluck().get(`seq_base/${day}`) as number;
+    assert.equal(seqBase, 1);
     for (const key of [
       layoutTermKey(scope, "EventId", records[0]!.eventID, "compact"),
       layoutTermKey(scope, "ReadOnly", "true", "compact"),
     ]) {
       for (const [i, record] of records.entries()) {
-        insert.run(key, Math.floor(Date.parse(record.eventTime) / 1000) - day * 86_400, i + 1);
+        insert.run(key, Math.floor(Date.parse(record.eventTime) / 1000) - day * 86_400, i + 1 - seqBase);
       }
     }
     db.close();
@@ -245,7 +248,8 @@ describe("SqliteEventHistory posting layouts (decision 0027)", () => {
     }
   }
 
-  function storedKeys(path: string): { version: number; keys: Set<number> } {
+  /** The layout as stored: version, distinct keys, and per day table its seq base (meta) and lowest stored seq. */
+  function stored(path: string): { version: number; keys: Set<number>; days: Array<[number | undefined, number]> } {
     const db = new Database(path, { readonly: true });
     try {
       const version = db.prepare("SELECT value FROM meta WHERE name = 'schema_version'").pluck().get() as number;
@@ -254,9 +258,18 @@ describe("SqliteEventHistory posting layouts (decision 0027)", () => {
         .pluck()
         .all() as string[];
       const keys = new Set<number>();
-      for (const table of tables)
+      const days: Array<[number | undefined, number]> = [];
+      for (const table of tables) {
         for (const key of db.prepare(`SELECT DISTINCT key FROM ${table}`).pluck().all() as number[]) keys.add(key);
-      return { version, keys };
+        const base = db
+          .prepare("SELECT value FROM meta WHERE name = ?")
+          .pluck()
+          .get(`seq_base/${table.slice("posting_".length)}`) as number | undefined;
+        days.push([base, db.prepare(`SELECT min(seq) FROM ${table}`).pluck().get() as number]);
+      }
+      const bases = db.prepare("SELECT count(*) FROM meta WHERE name GLOB 'seq_base/*'").pluck().get() as number;
+      assert.equal(bases, version === 2 ? tables.length : 0, "a seq base per compact day table");
+      return { version, keys, days };
     } finally {
       db.close();
     }
@@ -274,12 +287,24 @@ describe("SqliteEventHistory posting layouts (decision 0027)", () => {
       0,
     );
     assert.equal(harness.history.countPostings(), wide - records.length, "one posting fewer per event");
-    const { version, keys } = storedKeys(harness.path);
+    const { version, keys, days } = stored(harness.path);
     assert.equal(version, 2);
     assert.ok([...keys].every((key) => key >= -(2 ** 31) && key < 2 ** 31));
     assert.ok(!keys.has(layoutTermKey(scope, "*", "", "compact")));
     assert.ok(keys.has(layoutTermKey(scope, "ReadOnly", "true", "compact")));
+    assert.ok(days.length >= 3, `${days.length} day tables`);
+    // Records are newest first, so each day's first seq is its lowest: stored as 0.
+    for (const [base, lowest] of days) assert.ok(base !== undefined && base > 0 && lowest === 0, `${base} ${lowest}`);
+    assert.ok(
+      days.some(([base]) => base! > 1),
+      "later days have later bases",
+    );
     await assertLookups(harness);
+
+    harness.clock.now += 88.5 * DAY_MS; // prune drops the oldest day tables, with their seq bases
+    const pruned = await harness.history.prune();
+    assert.ok(pruned.partitionsDropped > 0, JSON.stringify(pruned));
+    assert.ok(stored(harness.path).days.length < days.length);
   });
 
   it("reads and keeps writing an index created before it (wide layout, schema version 1)", async () => {
@@ -307,7 +332,7 @@ describe("SqliteEventHistory posting layouts (decision 0027)", () => {
     await harness.history.close();
     await reopen();
     await ingest(harness, records.slice(200));
-    const { version, keys } = storedKeys(harness.path);
+    const { version, keys } = stored(harness.path);
     assert.equal(version, 1);
     assert.ok(keys.has(termKey(scope, "*", "")), "the wide all-events key");
     assert.ok(!keys.has(layoutTermKey(scope, "ReadOnly", "true", "compact")));

@@ -13,7 +13,10 @@ import type { PostingLayout } from "./posting-key.js";
  * event share its eventTime, so AND-joins never cross tables. See docs/decisions/0003-event-history-index.md.
  *
  * `meta.schema_version` names the posting layout (posting-key.ts): 1 = wide, what indexes created
- * before decision 0027 hold and keep using; 2 = compact, for every index created since.
+ * before decision 0027 hold and keep using; 2 = compact, for every index created since. A compact
+ * index also stores `seq` relative to the first seq its day table received (`meta.seq_base/<day>`):
+ * a day's seqs are close together (the journal is written in arrival order), so the difference takes
+ * 2–3 bytes where a lifetime seq above 8,388,607 takes 4.
  */
 
 const SECONDS_PER_DAY = 86_400;
@@ -28,6 +31,7 @@ const LAYOUTS = new Map<unknown, PostingLayout>([
  */
 const WAL_BYTES_KEPT = 4 << 20;
 const TABLE_PATTERN = /^posting_(\d+)$/;
+const SEQ_BASE_PREFIX = "seq_base/";
 
 /** Postings per multi-row INSERT. */
 const INSERT_ROWS = 200;
@@ -49,6 +53,8 @@ export class PostingStore {
   private readonly db: Database.Database;
   /** Committed day tables, newest first. */
   private days: number[] = [];
+  /** Per day table, what its stored seqs are relative to; absent = 0 (wide indexes, decision 0027). */
+  private seqBases = new Map<number, number>();
   private readonly statements = new Map<string, Database.Statement>();
   private readonly readCursor: Database.Statement<[], { value: number }>;
   private readonly writeCursor: Database.Statement<[number]>;
@@ -82,18 +88,30 @@ export class PostingStore {
     this.loadDays();
   }
 
+  /** The day tables and their seq bases, read in one transaction: the worker adds both in one commit. */
   private loadDays(): void {
-    this.daysSchemaVersion = this.readSchemaVersion.get() ?? -1;
-    const names = this.db
-      .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name GLOB 'posting_[0-9]*'")
-      .pluck()
-      .all() as string[];
-    this.days = names
-      .map((name) => TABLE_PATTERN.exec(name))
-      .filter((match) => match !== null)
-      .map((match) => Number(match[1]))
-      .sort((a, b) => b - a);
+    this.db.transaction(() => {
+      this.daysSchemaVersion = this.readSchemaVersion.get() ?? -1;
+      const names = this.db
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name GLOB 'posting_[0-9]*'")
+        .pluck()
+        .all() as string[];
+      this.days = names
+        .map((name) => TABLE_PATTERN.exec(name))
+        .filter((match) => match !== null)
+        .map((match) => Number(match[1]))
+        .sort((a, b) => b - a);
+      const bases = this.db
+        .prepare(`SELECT name, value FROM meta WHERE name GLOB '${SEQ_BASE_PREFIX}*'`)
+        .raw()
+        .all() as Array<[string, number]>;
+      this.seqBases = new Map(bases.map(([name, value]) => [Number(name.slice(SEQ_BASE_PREFIX.length)), value]));
+    })();
     this.statements.clear();
+  }
+
+  private seqBase(day: number): number {
+    return this.seqBases.get(day) ?? 0;
   }
 
   cursor(): number {
@@ -112,6 +130,7 @@ export class PostingStore {
   /** Inserts the postings and advances the cursor in one transaction: both become durable, or neither. */
   apply(rows: readonly PostingRow[], cursor: number): void {
     const created: number[] = [];
+    const createdBases = new Map<number, number>();
     const known = new Set(this.days);
     const transaction = this.db.transaction(() => {
       // Postings are buffered per day and written with multi-row INSERTs (INSERT_ROWS per call).
@@ -132,6 +151,13 @@ export class PostingStore {
           );
           known.add(day);
           created.push(day);
+          if (this.layout === "compact") {
+            // Rows come in seq order, so this is the table's lowest seq (a lower one would only be negative).
+            this.db
+              .prepare("INSERT OR REPLACE INTO meta(name, value) VALUES (?, ?)")
+              .run(SEQ_BASE_PREFIX + day, row.seq);
+            createdBases.set(day, row.seq);
+          }
         }
         let parameters = buffered.get(day);
         if (parameters === undefined) {
@@ -139,8 +165,9 @@ export class PostingStore {
           buffered.set(day, parameters);
         }
         const t = row.time - day * SECONDS_PER_DAY;
+        const seq = row.seq - (createdBases.get(day) ?? this.seqBase(day));
         for (const key of row.keys) {
-          parameters.push(key, t, row.seq);
+          parameters.push(key, t, seq);
           if (parameters.length === 3 * INSERT_ROWS) {
             write(day, parameters, INSERT_ROWS);
             parameters.length = 0;
@@ -160,6 +187,7 @@ export class PostingStore {
       throw error;
     }
     if (created.length > 0) this.days = [...new Set([...this.days, ...created])].sort((a, b) => b - a);
+    for (const [day, base] of createdBases) this.seqBases.set(day, base);
   }
 
   /**
@@ -187,12 +215,16 @@ export class PostingStore {
       const inFirstDay = day === dayOf(before.time);
       const from = { t: Math.max(0, startTime - base), beforeT: inFirstDay ? before.time - base : SECONDS_PER_DAY };
       const beforeSeq = inFirstDay ? before.seq : 0;
+      // Stored seqs are relative to the day's base. Outside the first day beforeT is the day's end, so
+      // the bound's seq never decides (t < 86,400 for every posting).
+      const seqBase = this.seqBase(day);
       if (keys.length === 1 || match === "any") {
         // Every row is a result: no cap needed.
         const select = this.statement(`select/${day}/${keys.length}`, () => anyKeySql(day, keys.length));
-        const bounds = [from.t, from.beforeT, beforeSeq];
+        const bounds = [from.t, from.beforeT, beforeSeq - seqBase];
         const rows = select.raw().all(...keys.flatMap((key) => [key, ...bounds]), limit - scan.positions.length);
-        for (const [t, seq] of rows as Array<[number, number]>) scan.positions.push({ time: base + t, seq });
+        for (const [t, seq] of rows as Array<[number, number]>)
+          scan.positions.push({ time: base + t, seq: seqBase + seq });
         scan.scannedRows += rows.length;
       } else if (!this.scanAndDay(scan, day, keys, from, beforeSeq, limit, scanRowsMax)) {
         break;
@@ -212,7 +244,9 @@ export class PostingStore {
     scanRowsMax: number,
   ): boolean {
     const base = day * SECONDS_PER_DAY;
+    const seqBase = this.seqBase(day);
     const select = this.statement(`and/${day}/${keys.length}`, () => andSql(day, keys.length));
+    // (t, seq) as the journal knows it; the statement gets the seq relative to the day's base.
     let cursor: [number, number] = [from.beforeT, beforeSeq];
     for (;;) {
       const chunk = Math.min(AND_CHUNK_ROWS, scanRowsMax - scan.scannedRows);
@@ -221,10 +255,11 @@ export class PostingStore {
         return false;
       }
       // Parameters in textual order: the probed keys, then the driving key and the bounds.
-      const rows = select.raw().all(...keys.slice(1), keys[0], from.t, cursor[0], cursor[1], chunk) as Array<
+      const rows = select.raw().all(...keys.slice(1), keys[0], from.t, cursor[0], cursor[1] - seqBase, chunk) as Array<
         [number, number, number]
       >;
-      for (const [t, seq, hit] of rows) {
+      for (const [t, storedSeq, hit] of rows) {
+        const seq = seqBase + storedSeq;
         scan.scannedRows++;
         cursor = [t, seq];
         if (hit !== 1) continue;
@@ -250,6 +285,7 @@ export class PostingStore {
         }
         postingsDeleted += this.db.prepare(`SELECT count(*) FROM posting_${day}`).pluck().get() as number;
         this.db.exec(`DROP TABLE posting_${day}`);
+        this.db.prepare("DELETE FROM meta WHERE name = ?").run(SEQ_BASE_PREFIX + day);
         partitionsDropped++;
       }
     })();
