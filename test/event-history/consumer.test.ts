@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { afterEach, describe, it } from "node:test";
 import Database from "better-sqlite3";
-import { eventKeys, layoutTermKey, termKey, type Scope } from "../../src/consumers/event-history/posting-key.js";
+import {
+  allEventsKey,
+  eventKeys,
+  layoutTermKey,
+  termKey,
+  type Scope,
+} from "../../src/consumers/event-history/posting-key.js";
 import { lookupEventFromRecord } from "../../src/consumers/event-history/derive.js";
 import type { LookupQuery } from "../../src/consumers/event-history/event-history.js";
 import { openSqliteEventHistory } from "../../src/consumers/event-history/sqlite-event-history.js";
@@ -177,7 +183,7 @@ describe("SqliteEventHistory query-time re-check", () => {
       records.map((r) => JSON.stringify(r)),
     );
     // Simulate hash collisions: seq 1..10 also filed under the key of EventId = records[0]'s id, and
-    // under the key of ReadOnly=true (which the no-filter query reads too, with ReadOnly=false's).
+    // under the key of ReadOnly=false (half of them are reads).
     const scope: Scope = { category: "management", accountId: ACCOUNT, region: "us-east-1" };
     const db = new Database(harness.path);
     const day = Math.floor((NOW_MS - 60_000) / DAY_MS);
@@ -187,16 +193,19 @@ describe("SqliteEventHistory query-time re-check", () => {
     assert.equal(seqBase, 1);
     for (const key of [
       layoutTermKey(scope, "EventId", records[0]!.eventID, "compact"),
-      layoutTermKey(scope, "ReadOnly", "true", "compact"),
+      layoutTermKey(scope, "ReadOnly", "false", "compact"),
     ]) {
       for (const [i, record] of records.entries()) {
         insert.run(key, Math.floor(Date.parse(record.eventTime) / 1000) - day * 86_400, i + 1 - seqBase);
       }
     }
     db.close();
-    const readOnly = query({ attributes: [{ key: "ReadOnly", value: "true" }] });
     const entries = await harness.journal.read(1, 100);
-    for (const q of [query(), readOnly]) {
+    for (const q of [
+      query(),
+      query({ attributes: [{ key: "ReadOnly", value: "true" }] }),
+      query({ attributes: [{ key: "ReadOnly", value: "false" }] }),
+    ]) {
       const events = await lookupAll(harness.history, q, [3]);
       assert.deepEqual(
         events.map((e) => e.EventId),
@@ -275,7 +284,7 @@ describe("SqliteEventHistory posting layouts (decision 0027)", () => {
     }
   }
 
-  it("creates new indexes compact: 32-bit keys, no all-events posting for events with a ReadOnly posting", async () => {
+  it("creates new indexes compact: 32-bit keys, ReadOnly=true in the all-events postings, relative seqs", async () => {
     harness = await openHarness();
     const records = samplesBackFrom(NOW_MS, 400, 600_000);
     await ingest(
@@ -286,12 +295,20 @@ describe("SqliteEventHistory posting layouts (decision 0027)", () => {
       (sum, record) => sum + eventKeys(scope, lookupEventFromRecord(JSON.stringify(record), record)).length,
       0,
     );
-    assert.equal(harness.history.countPostings(), wide - records.length, "one posting fewer per event");
+    const reads = records.filter((record) => record.readOnly === true).length;
+    assert.ok(reads > 0 && reads < records.length);
+    assert.equal(harness.history.countPostings(), wide - reads, "no ReadOnly=true postings");
     const { version, keys, days } = stored(harness.path);
     assert.equal(version, 2);
     assert.ok([...keys].every((key) => key >= -(2 ** 31) && key < 2 ** 31));
-    assert.ok(!keys.has(layoutTermKey(scope, "*", "", "compact")));
-    assert.ok(keys.has(layoutTermKey(scope, "ReadOnly", "true", "compact")));
+    const all = allEventsKey(scope, "compact");
+    assert.ok(keys.has(all) && all % 2 !== 0, "the all-events key is odd");
+    assert.ok(
+      [...keys].every((key) => key === all || key % 2 === 0),
+      "term keys are even",
+    );
+    assert.ok(!keys.has(layoutTermKey(scope, "ReadOnly", "true", "compact")));
+    assert.ok(keys.has(layoutTermKey(scope, "ReadOnly", "false", "compact")));
     assert.ok(days.length >= 3, `${days.length} day tables`);
     // Records are newest first, so each day's first seq is its lowest: stored as 0.
     for (const [base, lowest] of days) assert.ok(base !== undefined && base > 0 && lowest === 0, `${base} ${lowest}`);

@@ -4,12 +4,14 @@ import { classifyRecord, eventTimeSeconds, lookupEventFromRecord, type EventHist
 import type { LookupAttributeKey, LookupEvent, LookupQuery, LookupResult } from "./event-history.js";
 import { decodeNextToken, encodeNextToken, queryFingerprint, type TokenPosition } from "./next-token.js";
 import {
-  allEventsKeys,
+  allEventsKey,
   attributeApplies,
   eventHasAttribute,
   eventKeys,
   layoutTermKey,
+  readOnlyCode,
   type PostingLayout,
+  type ReadOnlyCode,
   type Scope,
 } from "./posting-key.js";
 
@@ -24,6 +26,17 @@ export interface PostingRow {
   readonly keys: readonly number[];
   readonly time: number;
   readonly seq: number;
+  /** Compact layout only: the event's all-events posting, whose seq carries its ReadOnly (posting-key.ts). */
+  readonly allEvents?: { readonly key: number; readonly readOnly: ReadOnlyCode };
+}
+
+/**
+ * A compact layout's all-events key in a query: as the driver of the no-filter query (no `readOnly`),
+ * or standing for ReadOnly=true (`readOnly` 1): only its postings with that code match.
+ */
+export interface AllEventsTerm {
+  readonly key: number;
+  readonly readOnly?: ReadOnlyCode;
 }
 
 export interface CandidateScan {
@@ -36,8 +49,8 @@ export interface CandidateScan {
 /**
  * Positions of events having every key, newest first, strictly before `before`, not older than
  * `startTime`, at most `limit`; keys[0] is the most selective and drives the scan, which examines at
- * most `scanRowsMax` driver rows of an AND. With `match` "any" (only asked of a compact-layout
- * backend: the no-filter query, posting-key.ts), positions of events having any of the keys, each once.
+ * most `scanRowsMax` driver rows of an AND. `allEvents` (only asked of a compact-layout backend) is one
+ * more term: the driver when `keys` is empty, else ReadOnly=true among the probes.
  */
 export type CandidateSource = (
   keys: readonly number[],
@@ -45,10 +58,8 @@ export type CandidateSource = (
   before: TokenPosition,
   limit: number,
   scanRowsMax: number,
-  match: KeyMatch,
+  allEvents: AllEventsTerm | undefined,
 ) => CandidateScan | Promise<CandidateScan>;
-
-export type KeyMatch = "every" | "any";
 
 /** Counters of what the consumer did with the entries it was handed. */
 export interface EventHistoryCounters {
@@ -137,7 +148,10 @@ function postingRowOf(
     return undefined;
   }
   const scope: Scope = { category, accountId: recordAccountId(record), region: record.awsRegion ?? "" };
-  return { keys: eventKeys(scope, lookupEventFromRecord(entry.json, record), layout), time, seq: entry.seq };
+  const event = lookupEventFromRecord(entry.json, record);
+  const keys = eventKeys(scope, event, layout);
+  if (layout === "wide") return { keys, time, seq: entry.seq };
+  return { keys, time, seq: entry.seq, allEvents: { key: allEventsKey(scope, layout), readOnly: readOnlyCode(event) } };
 }
 
 /** One LookupEvents page: the backend's candidates, re-checked against their records (hash collisions are harmless). */
@@ -160,13 +174,13 @@ export async function lookupPage(
   if (startTime > endTime || !query.attributes.every((a) => attributeApplies(category, a.key))) return { events: [] };
 
   const scope: Scope = { category, accountId: query.accountId, region: query.region };
-  const { keys, match } = queryKeys(scope, query, layout);
+  const { keys, allEvents } = queryKeys(scope, query, layout);
   const found: Candidate[] = [];
   let scanRowsLeft = scanRowsMax;
   // Look one event past the page: a next token is returned only when more results exist.
   while (found.length <= query.maxResults) {
     const want = query.maxResults + 1 - found.length;
-    const scan = await candidates(keys, startTime, before, want, scanRowsLeft, match);
+    const scan = await candidates(keys, startTime, before, want, scanRowsLeft, allEvents);
     scanRowsLeft -= scan.scannedRows;
     if (scan.positions.length > 0) {
       const jsons = await records(scan.positions);
@@ -190,14 +204,24 @@ export async function lookupPage(
   return { events: page.map((c) => c.event), nextToken: encodeNextToken(last.position, fingerprint) };
 }
 
-function queryKeys(scope: Scope, query: LookupQuery, layout: PostingLayout): { keys: number[]; match: KeyMatch } {
+function queryKeys(
+  scope: Scope,
+  query: LookupQuery,
+  layout: PostingLayout,
+): { keys: number[]; allEvents?: AllEventsTerm } {
   if (query.attributes.length === 0) {
-    const keys = [...new Set(allEventsKeys(scope, layout))];
-    return { keys, match: keys.length === 1 ? "every" : "any" };
+    const key = allEventsKey(scope, layout);
+    return layout === "wide" ? { keys: [key] } : { keys: [], allEvents: { key } };
   }
   const attributes = [...query.attributes].sort((a, b) => SELECTIVITY_RANK[a.key] - SELECTIVITY_RANK[b.key]);
-  const keys = attributes.map((attribute) => layoutTermKey(scope, attribute.key, attribute.value, layout));
-  return { keys: [...new Set(keys)], match: "every" };
+  // Compact: ReadOnly=true is the all-events postings with code 1 (posting-key.ts).
+  const readOnlyTrue = (a: LookupQuery["attributes"][number]): boolean =>
+    layout === "compact" && a.key === "ReadOnly" && a.value === "true";
+  const keys = attributes
+    .filter((a) => !readOnlyTrue(a))
+    .map((attribute) => layoutTermKey(scope, attribute.key, attribute.value, layout));
+  if (!attributes.some(readOnlyTrue)) return { keys: [...new Set(keys)] };
+  return { keys: [...new Set(keys)], allEvents: { key: allEventsKey(scope, layout), readOnly: 1 } };
 }
 
 /** The entry's LookupEvent when its record really satisfies the query, which makes hash collisions harmless. */

@@ -1,7 +1,7 @@
 import type Database from "better-sqlite3";
 import { openPrivateDatabase } from "../../lib/sqlite-database.js";
 import type { PruneResult } from "./event-history.js";
-import type { CandidateScan, KeyMatch, PostingRow } from "./lookup-pages.js";
+import type { AllEventsTerm, CandidateScan, PostingRow } from "./lookup-pages.js";
 import type { TokenPosition } from "./next-token.js";
 import type { PostingLayout } from "./posting-key.js";
 
@@ -16,7 +16,8 @@ import type { PostingLayout } from "./posting-key.js";
  * before decision 0027 hold and keep using; 2 = compact, for every index created since. A compact
  * index also stores `seq` relative to the first seq its day table received (`meta.seq_base/<day>`):
  * a day's seqs are close together (the journal is written in arrival order), so the difference takes
- * 2–3 bytes where a lifetime seq above 8,388,607 takes 4.
+ * 2–3 bytes where a lifetime seq above 8,388,607 takes 4. Its all-events postings store
+ * `(seq − base) × 4 + ReadOnly code` (posting-key.ts): the order of (t, seq) is unchanged.
  */
 
 const SECONDS_PER_DAY = 86_400;
@@ -32,12 +33,23 @@ const LAYOUTS = new Map<unknown, PostingLayout>([
 const WAL_BYTES_KEPT = 4 << 20;
 const TABLE_PATTERN = /^posting_(\d+)$/;
 const SEQ_BASE_PREFIX = "seq_base/";
+/** All-events postings (compact layout) store seq × READ_ONLY_CODES + the event's ReadOnly code. */
+const READ_ONLY_CODES = 4;
 
 /** Postings per multi-row INSERT. */
 const INSERT_ROWS = 200;
 
 /** Driver rows per AND statement: small enough to stop near the cap, large enough to amortise the call. */
 const AND_CHUNK_ROWS = 1_024;
+
+interface DayScan {
+  readonly day: number;
+  readonly from: { readonly t: number; readonly beforeT: number };
+  /** Journal seq of the exclusive bound (with from.beforeT). */
+  readonly beforeSeq: number;
+  readonly limit: number;
+  readonly scanRowsMax: number;
+}
 
 interface MutableScan {
   positions: TokenPosition[];
@@ -166,13 +178,15 @@ export class PostingStore {
         }
         const t = row.time - day * SECONDS_PER_DAY;
         const seq = row.seq - (createdBases.get(day) ?? this.seqBase(day));
-        for (const key of row.keys) {
-          parameters.push(key, t, seq);
+        const push = (key: number, storedSeq: number): void => {
+          parameters.push(key, t, storedSeq);
           if (parameters.length === 3 * INSERT_ROWS) {
             write(day, parameters, INSERT_ROWS);
             parameters.length = 0;
           }
-        }
+        };
+        for (const key of row.keys) push(key, seq);
+        if (row.allEvents !== undefined) push(row.allEvents.key, seq * READ_ONLY_CODES + row.allEvents.readOnly);
       }
       for (const [day, parameters] of buffered) {
         for (let at = 0; at < parameters.length; at += 3) write(day, parameters.slice(at, at + 3), 1);
@@ -195,7 +209,8 @@ export class PostingStore {
    * `startTime`, at most `limit`. keys[0] drives the scan, so callers put the most selective first.
    * An AND of two common values can match rarely (EventSource=kms AND ReadOnly=false: 0 of 800k
    * postings at 10M, 1 s to prove), so the driver rows examined are capped at `scanRowsMax`; when the
-   * cap is hit the scan stops and reports where, and the caller pages from there.
+   * cap is hit the scan stops and reports where, and the caller pages from there. `allEvents` (compact
+   * layout) drives the scan when `keys` is empty, and is probed as ReadOnly=true otherwise.
    */
   candidates(
     keys: readonly number[],
@@ -203,7 +218,7 @@ export class PostingStore {
     before: TokenPosition,
     limit: number,
     scanRowsMax: number,
-    match: KeyMatch = "every",
+    allEvents?: AllEventsTerm,
   ): CandidateScan {
     if (this.readSchemaVersion.get() !== this.daysSchemaVersion) this.loadDays();
     const scan: MutableScan = { positions: [], scannedRows: 0 };
@@ -214,52 +229,80 @@ export class PostingStore {
       const base = day * SECONDS_PER_DAY;
       const inFirstDay = day === dayOf(before.time);
       const from = { t: Math.max(0, startTime - base), beforeT: inFirstDay ? before.time - base : SECONDS_PER_DAY };
-      const beforeSeq = inFirstDay ? before.seq : 0;
-      // Stored seqs are relative to the day's base. Outside the first day beforeT is the day's end, so
-      // the bound's seq never decides (t < 86,400 for every posting).
-      const seqBase = this.seqBase(day);
-      if (keys.length === 1 || match === "any") {
-        // Every row is a result: no cap needed.
-        const select = this.statement(`select/${day}/${keys.length}`, () => anyKeySql(day, keys.length));
-        const bounds = [from.t, from.beforeT, beforeSeq - seqBase];
-        const rows = select.raw().all(...keys.flatMap((key) => [key, ...bounds]), limit - scan.positions.length);
-        for (const [t, seq] of rows as Array<[number, number]>)
-          scan.positions.push({ time: base + t, seq: seqBase + seq });
-        scan.scannedRows += rows.length;
-      } else if (!this.scanAndDay(scan, day, keys, from, beforeSeq, limit, scanRowsMax)) {
+      // Outside the first day beforeT is the day's end, so the bound's seq never decides (t < 86,400).
+      const dayScan: DayScan = { day, from, beforeSeq: inFirstDay ? before.seq : 0, limit, scanRowsMax };
+      if (keys.length === 0 && allEvents?.readOnly === undefined) {
+        // The no-filter query: every row is a result, no cap needed.
+        this.scanAllOfKey(scan, dayScan, allEvents!.key, true);
+      } else if (keys.length === 1 && allEvents === undefined) {
+        this.scanAllOfKey(scan, dayScan, keys[0]!, false);
+      } else if (!this.scanCapped(scan, dayScan, keys, allEvents)) {
         break;
       }
     }
     return scan;
   }
 
-  /** One day of an AND, in chunks of driver rows; false when the scan must stop (cap reached). */
-  private scanAndDay(
-    scan: MutableScan,
-    day: number,
-    keys: readonly number[],
-    from: { t: number; beforeT: number },
-    beforeSeq: number,
-    limit: number,
-    scanRowsMax: number,
-  ): boolean {
+  /** Stored seq of a journal seq in a day table (all-events postings: the lowest of the seq's codes). */
+  private storedSeq(day: number, seq: number, allEvents: boolean): number {
+    const relative = Math.min(seq, Number.MAX_SAFE_INTEGER / READ_ONLY_CODES) - this.seqBase(day);
+    return allEvents ? relative * READ_ONLY_CODES : relative;
+  }
+
+  private journalSeq(day: number, storedSeq: number, allEvents: boolean): number {
+    return this.seqBase(day) + (allEvents ? Math.floor(storedSeq / READ_ONLY_CODES) : storedSeq);
+  }
+
+  /** Every posting of one key in one day: each is a result. */
+  private scanAllOfKey(scan: MutableScan, dayScan: DayScan, key: number, allEvents: boolean): void {
+    const { day, from, beforeSeq, limit } = dayScan;
     const base = day * SECONDS_PER_DAY;
-    const seqBase = this.seqBase(day);
-    const select = this.statement(`and/${day}/${keys.length}`, () => andSql(day, keys.length));
-    // (t, seq) as the journal knows it; the statement gets the seq relative to the day's base.
-    let cursor: [number, number] = [from.beforeT, beforeSeq];
+    const select = this.statement(`select/${day}`, () => singleKeySql(day));
+    const bound = this.storedSeq(day, beforeSeq, allEvents);
+    const rows = select.raw().all(key, from.t, from.beforeT, bound, limit - scan.positions.length);
+    for (const [t, seq] of rows as Array<[number, number]>)
+      scan.positions.push({ time: base + t, seq: this.journalSeq(day, seq, allEvents) });
+    scan.scannedRows += rows.length;
+  }
+
+  /**
+   * One day of an AND, or of ReadOnly=true alone (the all-events postings with code 1), in chunks of
+   * driver rows; false when the scan must stop (cap reached).
+   */
+  private scanCapped(
+    scan: MutableScan,
+    dayScan: DayScan,
+    keys: readonly number[],
+    allEvents: AllEventsTerm | undefined,
+  ): boolean {
+    const { day, from, limit, scanRowsMax } = dayScan;
+    const base = day * SECONDS_PER_DAY;
+    const drivenByAllEvents = keys.length === 0;
+    const select = drivenByAllEvents
+      ? this.statement(`readOnly/${day}`, () => readOnlySql(day))
+      : this.statement(`and/${day}/${keys.length}/${allEvents === undefined ? 0 : 1}`, () =>
+          andSql(day, keys.length, allEvents !== undefined),
+        );
+    // Parameters in textual order: the probes (or the code the driver's rows are checked for), then
+    // the driving key and the bounds.
+    const probes = drivenByAllEvents
+      ? [allEvents!.readOnly]
+      : [...keys.slice(1), ...(allEvents === undefined ? [] : [allEvents.key, allEvents.readOnly])];
+    const driver = drivenByAllEvents ? allEvents!.key : keys[0]!;
+    // (t, seq) as the journal knows it; the statement gets the seq as stored.
+    let cursor: [number, number] = [from.beforeT, dayScan.beforeSeq];
     for (;;) {
       const chunk = Math.min(AND_CHUNK_ROWS, scanRowsMax - scan.scannedRows);
       if (chunk <= 0) {
         scan.resumeBefore = { time: base + cursor[0], seq: cursor[1] };
         return false;
       }
-      // Parameters in textual order: the probed keys, then the driving key and the bounds.
-      const rows = select.raw().all(...keys.slice(1), keys[0], from.t, cursor[0], cursor[1] - seqBase, chunk) as Array<
+      const bound = this.storedSeq(day, cursor[1], drivenByAllEvents);
+      const rows = select.raw().all(...probes, driver, from.t, cursor[0], bound, chunk) as Array<
         [number, number, number]
       >;
       for (const [t, storedSeq, hit] of rows) {
-        const seq = seqBase + storedSeq;
+        const seq = this.journalSeq(day, storedSeq, drivenByAllEvents);
         scan.scannedRows++;
         cursor = [t, seq];
         if (hit !== 1) continue;
@@ -315,22 +358,35 @@ export class PostingStore {
   }
 }
 
-/**
- * Postings of one key, or of any of several (the compact layout's no-filter query): a UNION of one
- * primary-key range per key, which SQLite merges in order (no sort) and stops at the LIMIT. UNION, not
- * UNION ALL: two of an event's terms may share a 32-bit key, and a page must list an event once.
- */
-function anyKeySql(day: number, keyCount: number): string {
-  const arm = `SELECT t, seq FROM posting_${day} WHERE key = ? AND t >= ? AND (t, seq) < (?, ?)`;
-  return `${Array<string>(keyCount).fill(arm).join(" UNION ")} ORDER BY t DESC, seq DESC LIMIT ?`;
+function singleKeySql(day: number): string {
+  return (
+    `SELECT t, seq FROM posting_${day} WHERE key = ? AND t >= ? AND (t, seq) < (?, ?) ` +
+    "ORDER BY t DESC, seq DESC LIMIT ?"
+  );
 }
 
-/** A chunk of driver rows, each flagged with whether every other key has the same (t, seq): primary-key probes. */
-function andSql(day: number, keyCount: number): string {
+/** A chunk of all-events postings (compact layout), each flagged with whether its ReadOnly code is the one asked. */
+function readOnlySql(day: number): string {
+  return (
+    `SELECT t, seq, seq % ${READ_ONLY_CODES} = ? AS hit FROM posting_${day} WHERE key = ? AND t >= ? AND (t, seq) < (?, ?) ` +
+    "ORDER BY t DESC, seq DESC LIMIT ?"
+  );
+}
+
+/**
+ * A chunk of driver rows, each flagged with whether every other key has the same (t, seq): primary-key
+ * probes. With `readOnlyProbe`, also the all-events posting with a given ReadOnly code (compact layout).
+ */
+function andSql(day: number, keyCount: number, readOnlyProbe: boolean): string {
   const table = `posting_${day}`;
   const probes: string[] = [];
   for (let i = 1; i < keyCount; i++) {
     probes.push(`EXISTS (SELECT 1 FROM ${table} AS p${i} WHERE p${i}.key = ? AND p${i}.t = d.t AND p${i}.seq = d.seq)`);
+  }
+  if (readOnlyProbe) {
+    probes.push(
+      `EXISTS (SELECT 1 FROM ${table} AS r WHERE r.key = ? AND r.t = d.t AND r.seq = d.seq * ${READ_ONLY_CODES} + ?)`,
+    );
   }
   return (
     `SELECT d.t, d.seq, ${probes.join(" AND ")} AS hit FROM ` +

@@ -99,8 +99,8 @@ export class SqliteEventHistory implements EventHistory, Consumer {
       query,
       journalRecords(this.journal),
       this.scanRowsMax,
-      (keys, startTime, before, limit, scanRowsMax, match) =>
-        this.store.candidates(keys, startTime, before, limit, scanRowsMax, match),
+      (keys, startTime, before, limit, scanRowsMax, allEvents) =>
+        this.store.candidates(keys, startTime, before, limit, scanRowsMax, allEvents),
       this.store.layout,
     );
   }
