@@ -57,9 +57,9 @@ function benchItems(events: number): JournalAppendItem[] {
 export async function benchConsumerCost(events = 60_000, batch = 1_000): Promise<ConsumerCostBench> {
   const items = benchItems(events);
   const entries: JournalEntry[] = items.map((item, i) => ({ seq: i + 1, json: item.json, appendedAtMs: 0 }));
-  const hints = new PostingHints(events);
   const directory = mkdtempSync(join(tmpdir(), "cairn-bench-consumer-cost-"));
   const postings = new PostingStore(join(directory, "event-history.db"));
+  const hints = new PostingHints(events, postings.layout);
   const series = openSqliteInsightSeriesStore(join(directory, "insights.db"));
   const spent = { derive: 0, fromRecord: 0, write: 0, count: 0, upsert: 0, postings: 0, rows: 0 };
   try {
@@ -70,7 +70,12 @@ export async function benchConsumerCost(events = 60_000, batch = 1_000): Promise
       hints.add({ firstSeq: start + 1, appendedAtMs: 0, items: items.slice(start, start + batch) });
       spent.fromRecord += cpuMicros() - h0;
       const t0 = cpuMicros();
-      const rows = postingRowsOf(part, 0, { indexed: 0, notEventHistory: 0, expired: 0, unparsable: 0 });
+      const rows = postingRowsOf(
+        part,
+        0,
+        { indexed: 0, notEventHistory: 0, expired: 0, unparsable: 0 },
+        postings.layout,
+      );
       const t1 = cpuMicros();
       postings.apply(rows, toSeq);
       const t2 = cpuMicros();

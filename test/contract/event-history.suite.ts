@@ -83,6 +83,7 @@ export function eventHistoryContractSuite(name: string, open: OpenEventHistory):
       orderAndPagingTests(samples);
       scopeTests(samples);
     });
+    readOnlyAbsentTests(open);
     retentionTests(open);
   });
 }
@@ -308,6 +309,41 @@ function scopeTests(samples: IndexedSamples): void {
     assert.deepEqual(await lookupAll(samples.subject.history, baseQuery({ accountId: "999999999999" })), []);
     assert.deepEqual(await lookupAll(samples.subject.history, baseQuery({ region: "ap-south-2" })), []);
   });
+}
+
+/**
+ * Records without a readOnly field, and Insights records, in between ordinary ones: the no-filter view
+ * lists each once (the SQLite index answers it from the all-events and ReadOnly postings together),
+ * and neither ReadOnly=true nor ReadOnly=false matches a record that has no readOnly.
+ */
+function readOnlyAbsentTests(open: OpenEventHistory): void {
+  it("lists records without readOnly in the no-filter view only, once, across pages", () =>
+    withSubject(open, async (subject) => {
+      const records = samplesBackFrom(NOW_MS - 60_000, 300, 7_000).map((record, i): CloudTrailRecord => {
+        if (i % 3 !== 0) return record;
+        const { readOnly: _dropped, ...rest } = record;
+        return i % 9 === 0 ? { ...rest, eventType: "AwsCloudTrailInsight", eventCategory: "Insight" } : rest;
+      });
+      await appendAndWait(subject, records);
+      const entries = await subject.journal.read(1, 10_000);
+      const queries = [
+        baseQuery(),
+        baseQuery({ eventCategory: "insight" }),
+        baseQuery({ attributes: [{ key: "ReadOnly", value: "true" }] }),
+        baseQuery({ attributes: [{ key: "ReadOnly", value: "false" }] }),
+        baseQuery({ attributes: [{ key: "ReadOnly", value: "" }] }),
+      ];
+      const counts = queries.map((query) => bruteForce(entries, query).length);
+      assert.ok(counts[0]! > 0 && counts[1]! > 0 && counts[2]! > 0 && counts[3]! > 0, JSON.stringify(counts));
+      assert.equal(counts[4], 0);
+      const absent = bruteForce(entries, baseQuery()).filter((event) => event.ReadOnly === undefined);
+      assert.ok(absent.length > 0, "some listed records have no readOnly");
+      for (const query of queries) {
+        const events = await lookupAll(subject.history, query, [1, 7, 50]);
+        assert.deepEqual(events.map(idOf), bruteForce(entries, query).map(idOf), JSON.stringify(query.attributes));
+        assert.equal(new Set(events.map(idOf)).size, events.length, "each event once");
+      }
+    }));
 }
 
 function retentionTests(open: OpenEventHistory): void {

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
 import { afterEach, describe, it } from "node:test";
 import Database from "better-sqlite3";
-import { termKey } from "../../src/consumers/event-history/posting-key.js";
+import {
+  allEventsKey,
+  eventKeys,
+  layoutTermKey,
+  termKey,
+  type Scope,
+} from "../../src/consumers/event-history/posting-key.js";
+import { lookupEventFromRecord } from "../../src/consumers/event-history/derive.js";
 import type { LookupQuery } from "../../src/consumers/event-history/event-history.js";
 import { openSqliteEventHistory } from "../../src/consumers/event-history/sqlite-event-history.js";
 import { toEventTime } from "../../src/lib/clock.js";
@@ -169,24 +177,41 @@ describe("SqliteEventHistory query-time re-check", () => {
 
   it("re-checks fetched records, so a posting under a colliding key is never returned", async () => {
     harness = await openHarness();
-    const records = samplesBackFrom(NOW_MS, 10, 60_000);
+    const records = samplesBackFrom(NOW_MS, 10, 60_000).map((record, i) => ({ ...record, readOnly: i % 2 === 0 }));
     await ingest(
       harness,
       records.map((r) => JSON.stringify(r)),
     );
-    // Simulate a hash collision: seq 2..10 also filed under the key of EventId = records[0]'s id.
-    const key = termKey(
-      { category: "management", accountId: ACCOUNT, region: "us-east-1" },
-      "EventId",
-      records[0]!.eventID,
-    );
+    // Simulate hash collisions: seq 1..10 also filed under the key of EventId = records[0]'s id, and
+    // under the key of ReadOnly=false (half of them are reads).
+    const scope: Scope = { category: "management", accountId: ACCOUNT, region: "us-east-1" };
     const db = new Database(harness.path);
     const day = Math.floor((NOW_MS - 60_000) / DAY_MS);
     const insert = db.prepare(`INSERT OR IGNORE INTO posting_${day}(key, t, seq) VALUES (?, ?, ?)`);
-    for (const [i, record] of records.entries()) {
-      insert.run(key, Math.floor(Date.parse(record.eventTime) / 1000) - day * 86_400, i + 1);
+    // The compact layout stores seqs relative to the day table's first one.
+    const seqBase = db.prepare("SELECT value FROM meta WHERE name = ?").pluck().get(`seq_base/${day}`) as number;
+    assert.equal(seqBase, 1);
+    for (const key of [
+      layoutTermKey(scope, "EventId", records[0]!.eventID, "compact"),
+      layoutTermKey(scope, "ReadOnly", "false", "compact"),
+    ]) {
+      for (const [i, record] of records.entries()) {
+        insert.run(key, Math.floor(Date.parse(record.eventTime) / 1000) - day * 86_400, i + 1 - seqBase);
+      }
     }
     db.close();
+    const entries = await harness.journal.read(1, 100);
+    for (const q of [
+      query(),
+      query({ attributes: [{ key: "ReadOnly", value: "true" }] }),
+      query({ attributes: [{ key: "ReadOnly", value: "false" }] }),
+    ]) {
+      const events = await lookupAll(harness.history, q, [3]);
+      assert.deepEqual(
+        events.map((e) => e.EventId),
+        bruteForce(entries, q).map((e) => e.EventId),
+      );
+    }
     for (const maxResults of [1, 2, 50]) {
       const result = await harness.history.lookup(
         query({ attributes: [{ key: "EventId", value: records[0]!.eventID }], maxResults }),
@@ -197,5 +222,138 @@ describe("SqliteEventHistory query-time re-check", () => {
       );
       assert.equal(result.nextToken, undefined);
     }
+  });
+});
+
+describe("SqliteEventHistory posting layouts (decision 0027)", () => {
+  let harness: Harness;
+  afterEach(() => harness.cleanup());
+
+  const scope: Scope = { category: "management", accountId: ACCOUNT, region: "us-east-1" };
+  const layoutQueries = (): LookupQuery[] => [
+    query(),
+    query({ attributes: [{ key: "ReadOnly", value: "true" }] }),
+    query({ attributes: [{ key: "ReadOnly", value: "false" }] }),
+    query({ attributes: [{ key: "EventSource", value: "ec2.amazonaws.com" }] }),
+    query({
+      attributes: [
+        { key: "EventSource", value: "ec2.amazonaws.com" },
+        { key: "ReadOnly", value: "false" },
+      ],
+    }),
+  ];
+
+  async function assertLookups(harness: Harness): Promise<void> {
+    const entries = await harness.journal.read(1, 10_000);
+    for (const q of layoutQueries()) {
+      const expected = bruteForce(entries, q).map((e) => e.EventId);
+      assert.ok(expected.length > 0, JSON.stringify(q.attributes));
+      const events = await lookupAll(harness.history, q, [1, 9, 50]);
+      assert.deepEqual(
+        events.map((e) => e.EventId),
+        expected,
+        JSON.stringify(q.attributes),
+      );
+    }
+  }
+
+  /** The layout as stored: version, distinct keys, and per day table its seq base (meta) and lowest stored seq. */
+  function stored(path: string): { version: number; keys: Set<number>; days: Array<[number | undefined, number]> } {
+    const db = new Database(path, { readonly: true });
+    try {
+      const version = db.prepare("SELECT value FROM meta WHERE name = 'schema_version'").pluck().get() as number;
+      const tables = db
+        .prepare("SELECT name FROM sqlite_schema WHERE name GLOB 'posting_[0-9]*'")
+        .pluck()
+        .all() as string[];
+      const keys = new Set<number>();
+      const days: Array<[number | undefined, number]> = [];
+      for (const table of tables) {
+        for (const key of db.prepare(`SELECT DISTINCT key FROM ${table}`).pluck().all() as number[]) keys.add(key);
+        const base = db
+          .prepare("SELECT value FROM meta WHERE name = ?")
+          .pluck()
+          .get(`seq_base/${table.slice("posting_".length)}`) as number | undefined;
+        days.push([base, db.prepare(`SELECT min(seq) FROM ${table}`).pluck().get() as number]);
+      }
+      const bases = db.prepare("SELECT count(*) FROM meta WHERE name GLOB 'seq_base/*'").pluck().get() as number;
+      assert.equal(bases, version === 2 ? tables.length : 0, "a seq base per compact day table");
+      return { version, keys, days };
+    } finally {
+      db.close();
+    }
+  }
+
+  it("creates new indexes compact: 32-bit keys, ReadOnly=true in the all-events postings, relative seqs", async () => {
+    harness = await openHarness();
+    const records = samplesBackFrom(NOW_MS, 400, 600_000);
+    await ingest(
+      harness,
+      records.map((r) => JSON.stringify(r)),
+    );
+    const wide = records.reduce(
+      (sum, record) => sum + eventKeys(scope, lookupEventFromRecord(JSON.stringify(record), record)).length,
+      0,
+    );
+    const reads = records.filter((record) => record.readOnly === true).length;
+    assert.ok(reads > 0 && reads < records.length);
+    assert.equal(harness.history.countPostings(), wide - reads, "no ReadOnly=true postings");
+    const { version, keys, days } = stored(harness.path);
+    assert.equal(version, 2);
+    assert.ok([...keys].every((key) => key >= -(2 ** 31) && key < 2 ** 31));
+    const all = allEventsKey(scope, "compact");
+    assert.ok(keys.has(all) && all % 2 !== 0, "the all-events key is odd");
+    assert.ok(
+      [...keys].every((key) => key === all || key % 2 === 0),
+      "term keys are even",
+    );
+    assert.ok(!keys.has(layoutTermKey(scope, "ReadOnly", "true", "compact")));
+    assert.ok(keys.has(layoutTermKey(scope, "ReadOnly", "false", "compact")));
+    assert.ok(days.length >= 3, `${days.length} day tables`);
+    // Records are newest first, so each day's first seq is its lowest: stored as 0.
+    for (const [base, lowest] of days) assert.ok(base !== undefined && base > 0 && lowest === 0, `${base} ${lowest}`);
+    assert.ok(
+      days.some(([base]) => base! > 1),
+      "later days have later bases",
+    );
+    await assertLookups(harness);
+
+    harness.clock.now += 88.5 * DAY_MS; // prune drops the oldest day tables, with their seq bases
+    const pruned = await harness.history.prune();
+    assert.ok(pruned.partitionsDropped > 0, JSON.stringify(pruned));
+    assert.ok(stored(harness.path).days.length < days.length);
+  });
+
+  it("reads and keeps writing an index created before it (wide layout, schema version 1)", async () => {
+    harness = await openHarness();
+    await harness.history.close();
+    rmSync(harness.path);
+    // What the builds before decision 0027 created on open.
+    const old = new Database(harness.path);
+    old.exec(
+      "CREATE TABLE meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;" +
+        "INSERT INTO meta(name, value) VALUES ('schema_version', 1), ('cursor', 0);",
+    );
+    old.close();
+    const reopen = async (): Promise<void> => {
+      const history = await openSqliteEventHistory({
+        path: harness.path,
+        journal: harness.journal,
+        clock: harness.clock,
+      });
+      Object.assign(harness, { history });
+    };
+    await reopen();
+    const records = samplesBackFrom(NOW_MS, 400, 600_000).map((r) => JSON.stringify(r));
+    await ingest(harness, records.slice(0, 200));
+    await harness.history.close();
+    await reopen();
+    await ingest(harness, records.slice(200));
+    const { version, keys } = stored(harness.path);
+    assert.equal(version, 1);
+    assert.ok(keys.has(termKey(scope, "*", "")), "the wide all-events key");
+    assert.ok(!keys.has(layoutTermKey(scope, "ReadOnly", "true", "compact")));
+    await assertLookups(harness);
+    await harness.history.close(); // cleanup() closes the history openHarness() opened
   });
 });

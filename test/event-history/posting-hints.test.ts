@@ -8,6 +8,7 @@ import {
 } from "../../src/consumers/event-history/derived-postings.js";
 import { postingRowsOf, recordPostings } from "../../src/consumers/event-history/lookup-pages.js";
 import { PostingHints } from "../../src/consumers/event-history/posting-hints.js";
+import type { PostingLayout } from "../../src/consumers/event-history/posting-key.js";
 import type { AppendedGroup, JournalAppendItem, JournalEntry } from "../../src/journal/journal.js";
 import { normalizeIngestedRecord } from "../../src/normalize/pipeline.js";
 import {
@@ -39,39 +40,58 @@ function ingestedItems(): JournalAppendItem[] {
   return items;
 }
 
+const LAYOUTS: readonly PostingLayout[] = ["wide", "compact"];
+
 const counters = () => ({ indexed: 0, notEventHistory: 0, expired: 0, unparsable: 0 });
 
 /** The rows the worker derives from the journal's text, and those it gets from the server thread's derivation. */
-function rowsBothWays(items: readonly JournalAppendItem[], firstSeq: number, cutoff: number) {
+function rowsBothWays(items: readonly JournalAppendItem[], firstSeq: number, cutoff: number, layout: PostingLayout) {
   const fromText = counters();
   const entries: JournalEntry[] = items.map((item, i) => ({ seq: firstSeq + i, appendedAtMs: 7, json: item.json }));
-  const textRows = postingRowsOf(entries, cutoff, fromText);
-  const hints = new PostingHints(1_000_000);
+  const textRows = postingRowsOf(entries, cutoff, fromText, layout);
+  const hints = new PostingHints(1_000_000, layout);
   hints.add({ firstSeq, appendedAtMs: 7, items });
   const range = hints.range(firstSeq, firstSeq + items.length - 1);
   assert.ok(range !== undefined, "every entry derived");
   const fromHints = counters();
   const derived = derivedEntries(range);
-  const hintRows = postingRowsOf(derived, cutoff, fromHints);
+  const hintRows = postingRowsOf(derived, cutoff, fromHints, layout);
   return { textRows, hintRows, fromText, fromHints, derived };
 }
 
 describe("postings derived on the server thread (decision 0020, third slice)", () => {
-  it("are those the worker derives from the stored text, for every sample record the normaliser accepts", () => {
-    const items = ingestedItems();
-    assert.ok(items.length >= 500, `${items.length} records`);
-    for (const item of items) assert.deepEqual(recordPostings(item.record), recordPostings(JSON.parse(item.json)));
-    // Through packing, the range and the worker's entries, with retention cutting some off.
-    const times = items.map((item) => recordPostings(item.record)).filter((p) => typeof p !== "string");
-    const cutoff = [...times.map((p) => p.time)].sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
-    const { textRows, hintRows, fromText, fromHints, derived } = rowsBothWays(items, 41, cutoff);
-    assert.deepEqual(hintRows, textRows);
-    assert.deepEqual(fromHints, fromText);
-    assert.ok(fromText.expired > 0 && textRows.length > 0);
-    assert.deepEqual(
-      derived.map((entry) => [entry.seq, entry.appendedAtMs]),
-      items.map((_, i) => [41 + i, 7]),
-    );
+  for (const layout of LAYOUTS) {
+    it(`are those the worker derives from the stored text, for every sample record the normaliser accepts (${layout} layout)`, () => {
+      const items = ingestedItems();
+      assert.ok(items.length >= 500, `${items.length} records`);
+      for (const item of items) {
+        assert.deepEqual(recordPostings(item.record, layout), recordPostings(JSON.parse(item.json), layout));
+      }
+      // Through packing, the range and the worker's entries, with retention cutting some off.
+      const times = items.map((item) => recordPostings(item.record, layout)).filter((p) => typeof p !== "string");
+      const cutoff = [...times.map((p) => p.time)].sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+      const { textRows, hintRows, fromText, fromHints, derived } = rowsBothWays(items, 41, cutoff, layout);
+      assert.deepEqual(hintRows, textRows);
+      assert.deepEqual(fromHints, fromText);
+      assert.ok(fromText.expired > 0 && textRows.length > 0);
+      assert.equal(
+        textRows.every((row) => (row.allEvents !== undefined) === (layout === "compact")),
+        true,
+        "an all-events posting exactly in the compact layout",
+      );
+      assert.deepEqual(
+        derived.map((entry) => [entry.seq, entry.appendedAtMs]),
+        items.map((_, i) => [41 + i, 7]),
+      );
+    });
+  }
+
+  it("are refused by an index of another layout (its worker then reads the blocks)", () => {
+    const hints = new PostingHints(10, "wide");
+    hints.add({ firstSeq: 1, appendedAtMs: 0, items: ingestedItems().slice(0, 2) });
+    const derived = derivedEntries(hints.range(1, 2)!);
+    assert.equal(postingRowsOf(derived, 0, counters(), "wide").length, 2);
+    assert.throws(() => postingRowsOf(derived, 0, counters(), "compact"), /derived for the wide layout, not compact/);
   });
 
   it("parse an item that carries no record, and count what Event history does not keep as the worker does", () => {
@@ -83,9 +103,9 @@ describe("postings derived on the server thread (decision 0020, third slice)", (
         .slice(0, 3)
         .map((item) => ({ json: item.json })),
     ];
-    assert.equal(recordPostings(undefined), UNPARSABLE);
-    assert.equal(recordPostings(JSON.parse(items[2]!.json)), NOT_EVENT_HISTORY);
-    const { textRows, hintRows, fromText, fromHints } = rowsBothWays(items, 1, 0);
+    assert.equal(recordPostings(undefined, "compact"), UNPARSABLE);
+    assert.equal(recordPostings(JSON.parse(items[2]!.json), "compact"), NOT_EVENT_HISTORY);
+    const { textRows, hintRows, fromText, fromHints } = rowsBothWays(items, 1, 0, "compact");
     assert.deepEqual(hintRows, textRows);
     assert.deepEqual(fromHints, fromText);
     assert.deepEqual(fromText, { indexed: 0, notEventHistory: 1, expired: 0, unparsable: 2 });
@@ -94,7 +114,7 @@ describe("postings derived on the server thread (decision 0020, third slice)", (
 
   it("serve only ranges held whole: not past either end, not across a group it could not derive", () => {
     const items = ingestedItems().slice(0, 30);
-    const hints = new PostingHints(25);
+    const hints = new PostingHints(25, "compact");
     const group = (firstSeq: number, part: JournalAppendItem[]): AppendedGroup => ({
       firstSeq,
       appendedAtMs: firstSeq,
@@ -132,7 +152,7 @@ describe("postings derived on the server thread (decision 0020, third slice)", (
   });
 
   it("keep no text for the entries they hand over: reading it is an error, never an empty record", () => {
-    const hints = new PostingHints(10);
+    const hints = new PostingHints(10, "compact");
     hints.add({ firstSeq: 1, appendedAtMs: 0, items: ingestedItems().slice(0, 1) });
     const range: DerivedRange = hints.range(1, 1)!;
     const [entry] = derivedEntries(range);

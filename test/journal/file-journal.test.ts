@@ -61,6 +61,15 @@ describe("FileJournal persistence", () => {
     await journal.close();
   });
 
+  it("leaves no dedup WAL behind a flush of pending keys (decision 0027)", async () => {
+    const directory = await temporaryDirectory();
+    const journal = await openFileJournal({ directory, clock, dedupPendingKeysMax: 100 });
+    for (let i = 0; i < 5; i++) await journal.append(items(`w${i}`, 120));
+    assert.equal((await stat(join(directory, "dedup.sqlite-wal"))).size, 0, "the WAL was cut after the flush");
+    assert.deepEqual((await journal.append(items("w2", 3))).seqs, [null, null, null], "the keys are stored");
+    await journal.close();
+  });
+
   it("rescans a sealed segment whose sidecar index is missing", async () => {
     const directory = await temporaryDirectory();
     const options = { directory, clock, segmentBytesMax: 1 };

@@ -1,16 +1,21 @@
 import type { JournalEntry } from "../../journal/journal.js";
+import type { PostingLayout, ReadOnlyCode } from "./posting-key.js";
 
 /**
  * An entry's postings as the server thread derived them (decision 0020, third slice), in the form
- * they cross to the index worker: one Float64Array per range, per entry `[count, time, key…]`, with
- * `count` -1 for a record that is not one (no eventTime) and -2 for one Event history does not show.
- * Keys are 48-bit integers and times whole seconds: a double holds both exactly.
+ * they cross to the index worker: one Float64Array per range, per entry `[count, time, all-events key,
+ * ReadOnly code, key…]` (the all-events key NaN in the wide layout), with `count` -1 for a record that
+ * is not one (no eventTime) and -2 for one Event history does not show. Keys are 48-bit integers and
+ * times whole seconds: a double holds both exactly. The keys are those of the index's layout
+ * (decision 0027), which the server thread read when it opened the index.
  */
 
 /** Postings of a range as they cross to the worker (transferable buffers). */
 export interface DerivedRange {
   readonly start: number;
   readonly end: number;
+  /** The layout the keys were derived for: the worker refuses a range of another (it reads the blocks). */
+  readonly layout: PostingLayout;
   readonly packed: Float64Array<ArrayBuffer>;
   /** Where each entry starts in `packed`. */
   readonly offsets: Uint32Array<ArrayBuffer>;
@@ -19,17 +24,26 @@ export interface DerivedRange {
 
 /** What a record contributes to the index before retention: its eventTime (seconds) and keys, or why not. */
 export type RecordPostings =
-  { readonly time: number; readonly keys: readonly number[] } | typeof UNPARSABLE | typeof NOT_EVENT_HISTORY;
+  | {
+      readonly time: number;
+      readonly keys: readonly number[];
+      /** Compact layout only: the event's all-events posting and its ReadOnly code. */
+      readonly allEvents?: { readonly key: number; readonly readOnly: ReadOnlyCode };
+    }
+  | typeof UNPARSABLE
+  | typeof NOT_EVENT_HISTORY;
 
 export const UNPARSABLE = "unparsable";
 export const NOT_EVENT_HISTORY = "notEventHistory";
 
 const UNPARSABLE_COUNT = -1;
 const NOT_EVENT_HISTORY_COUNT = -2;
+/** Slots before an entry's keys: count, time, all-events key, ReadOnly code. */
+const HEAD_SLOTS = 4;
 
 /** Slots one entry takes. */
 export function packedLength(postings: RecordPostings): number {
-  return typeof postings === "string" ? 2 : 2 + postings.keys.length;
+  return typeof postings === "string" ? 2 : HEAD_SLOTS + postings.keys.length;
 }
 
 /** Writes one entry at `at`; returns where the next one starts. */
@@ -41,8 +55,10 @@ export function packPostings(postings: RecordPostings, into: Float64Array, at: n
   }
   into[at] = postings.keys.length;
   into[at + 1] = postings.time;
-  for (let i = 0; i < postings.keys.length; i++) into[at + 2 + i] = postings.keys[i]!;
-  return at + 2 + postings.keys.length;
+  into[at + 2] = postings.allEvents?.key ?? Number.NaN;
+  into[at + 3] = postings.allEvents?.readOnly ?? 0;
+  for (let i = 0; i < postings.keys.length; i++) into[at + HEAD_SLOTS + i] = postings.keys[i]!;
+  return at + HEAD_SLOTS + postings.keys.length;
 }
 
 /** Reads the entry written at `at`. */
@@ -51,8 +67,11 @@ function unpackPostings(from: Float64Array, at: number): RecordPostings {
   if (count === UNPARSABLE_COUNT) return UNPARSABLE;
   if (count === NOT_EVENT_HISTORY_COUNT) return NOT_EVENT_HISTORY;
   const keys = new Array<number>(count);
-  for (let i = 0; i < count; i++) keys[i] = from[at + 2 + i]!;
-  return { time: from[at + 1]!, keys };
+  for (let i = 0; i < count; i++) keys[i] = from[at + HEAD_SLOTS + i]!;
+  const allEventsKey = from[at + 2]!;
+  if (Number.isNaN(allEventsKey)) return { time: from[at + 1]!, keys };
+  const readOnly = from[at + 3]! as ReadOnlyCode;
+  return { time: from[at + 1]!, keys, allEvents: { key: allEventsKey, readOnly } };
 }
 
 /**
@@ -64,6 +83,7 @@ export class DerivedEntry implements JournalEntry {
   constructor(
     readonly seq: number,
     readonly appendedAtMs: number,
+    private readonly layout: PostingLayout,
     private readonly packed: Float64Array,
     private readonly at: number,
   ) {}
@@ -74,7 +94,13 @@ export class DerivedEntry implements JournalEntry {
     );
   }
 
-  postings(): RecordPostings {
+  /** Its postings, for an index of `layout`; throws if they were derived for another (the batch is retried from the blocks). */
+  postingsIn(layout: PostingLayout): RecordPostings {
+    if (layout !== this.layout) {
+      throw new Error(
+        `Journal entry ${this.seq}'s postings were derived for the ${this.layout} layout, not ${layout}.`,
+      );
+    }
     return unpackPostings(this.packed, this.at);
   }
 }
@@ -84,7 +110,7 @@ export function derivedEntries(range: DerivedRange): DerivedEntry[] {
   const out: DerivedEntry[] = [];
   for (let seq = range.start; seq <= range.end; seq++) {
     const i = seq - range.start;
-    out.push(new DerivedEntry(seq, range.appendedAtMs[i]!, range.packed, range.offsets[i]!));
+    out.push(new DerivedEntry(seq, range.appendedAtMs[i]!, range.layout, range.packed, range.offsets[i]!));
   }
   return out;
 }

@@ -5,11 +5,14 @@ import type { LookupAttributeKey, LookupEvent, LookupQuery, LookupResult } from 
 import { decodeNextToken, encodeNextToken, queryFingerprint, type TokenPosition } from "./next-token.js";
 import { DerivedEntry, NOT_EVENT_HISTORY, UNPARSABLE, type RecordPostings } from "./derived-postings.js";
 import {
-  ALL_EVENTS_ATTRIBUTE,
+  allEventsKey,
   attributeApplies,
   eventHasAttribute,
   eventKeys,
-  termKey,
+  layoutTermKey,
+  readOnlyCode,
+  type PostingLayout,
+  type ReadOnlyCode,
   type Scope,
 } from "./posting-key.js";
 
@@ -24,6 +27,17 @@ export interface PostingRow {
   readonly keys: readonly number[];
   readonly time: number;
   readonly seq: number;
+  /** Compact layout only: the event's all-events posting, whose seq carries its ReadOnly (posting-key.ts). */
+  readonly allEvents?: { readonly key: number; readonly readOnly: ReadOnlyCode };
+}
+
+/**
+ * A compact layout's all-events key in a query: as the driver of the no-filter query (no `readOnly`),
+ * or standing for ReadOnly=true (`readOnly` 1): only its postings with that code match.
+ */
+export interface AllEventsTerm {
+  readonly key: number;
+  readonly readOnly?: ReadOnlyCode;
 }
 
 export interface CandidateScan {
@@ -36,7 +50,8 @@ export interface CandidateScan {
 /**
  * Positions of events having every key, newest first, strictly before `before`, not older than
  * `startTime`, at most `limit`; keys[0] is the most selective and drives the scan, which examines at
- * most `scanRowsMax` driver rows of an AND.
+ * most `scanRowsMax` driver rows of an AND. `allEvents` (only asked of a compact-layout backend) is one
+ * more term: the driver when `keys` is empty, else ReadOnly=true among the probes.
  */
 export type CandidateSource = (
   keys: readonly number[],
@@ -44,6 +59,7 @@ export type CandidateSource = (
   before: TokenPosition,
   limit: number,
   scanRowsMax: number,
+  allEvents: AllEventsTerm | undefined,
 ) => CandidateScan | Promise<CandidateScan>;
 
 /** Counters of what the consumer did with the entries it was handed. */
@@ -94,10 +110,12 @@ export function postingRowsOf(
   batch: readonly JournalEntry[],
   cutoff: number,
   counters: EventHistoryCounters,
+  layout: PostingLayout = "wide",
 ): PostingRow[] {
   const rows: PostingRow[] = [];
   for (const entry of batch) {
-    const postings = entry instanceof DerivedEntry ? entry.postings() : recordPostings(parsed(entry.json));
+    const postings =
+      entry instanceof DerivedEntry ? entry.postingsIn(layout) : recordPostings(parsed(entry.json), layout);
     const row = rowOf(postings, entry.seq, cutoff, counters);
     if (row !== undefined) rows.push(row);
   }
@@ -113,12 +131,13 @@ function parsed(json: string): unknown {
 }
 
 /**
- * What a record contributes to the index, before retention is applied: its eventTime and keys, or why
- * Event history does not keep it. Throws for a record whose fields cannot be derived (the runner
- * quarantines it). Runs on the index worker for a record it read, or on the server thread for one
- * the journal's append observer handed over parsed (posting-hints.ts): the same function either way.
+ * What a record contributes to an index of `layout`, before retention is applied: its eventTime,
+ * keys and (compact layout) all-events posting, or why Event history does not keep it. Throws for a
+ * record whose fields cannot be derived (the runner quarantines it). Runs on the index worker for a
+ * record it read, or on the server thread for one the journal's append observer handed over parsed
+ * (posting-hints.ts): the same function either way.
  */
-export function recordPostings(record: unknown): RecordPostings {
+export function recordPostings(record: unknown, layout: PostingLayout): RecordPostings {
   const time = typeof record === "object" && record !== null ? eventTimeSeconds(record as CloudTrailRecord) : undefined;
   if (time === undefined || time < 0) return UNPARSABLE;
   const cloudTrailRecord = record as CloudTrailRecord;
@@ -130,7 +149,10 @@ export function recordPostings(record: unknown): RecordPostings {
     region: cloudTrailRecord.awsRegion ?? "",
   };
   // The LookupEvent's CloudTrailEvent (the record's text) plays no part in its keys.
-  return { time, keys: eventKeys(scope, lookupEventFromRecord("", cloudTrailRecord)) };
+  const event = lookupEventFromRecord("", cloudTrailRecord);
+  const keys = eventKeys(scope, event, layout);
+  if (layout === "wide") return { time, keys };
+  return { time, keys, allEvents: { key: allEventsKey(scope, layout), readOnly: readOnlyCode(event) } };
 }
 
 /** The row of an entry's postings, or undefined (counted) when Event history does not keep it. */
@@ -152,7 +174,8 @@ function rowOf(
     counters.expired++;
     return undefined;
   }
-  return { keys: postings.keys, time: postings.time, seq };
+  const { keys, time, allEvents } = postings;
+  return allEvents === undefined ? { keys, time, seq } : { keys, time, seq, allEvents };
 }
 
 /** One LookupEvents page: the backend's candidates, re-checked against their records (hash collisions are harmless). */
@@ -161,6 +184,7 @@ export async function lookupPage(
   records: RecordReader,
   scanRowsMax: number,
   candidates: CandidateSource,
+  layout: PostingLayout = "wide",
 ): Promise<LookupResult> {
   const fingerprint = queryFingerprint(query);
   const category: EventHistoryCategory = query.eventCategory ?? "management";
@@ -174,13 +198,13 @@ export async function lookupPage(
   if (startTime > endTime || !query.attributes.every((a) => attributeApplies(category, a.key))) return { events: [] };
 
   const scope: Scope = { category, accountId: query.accountId, region: query.region };
-  const keys = queryKeys(scope, query);
+  const { keys, allEvents } = queryKeys(scope, query, layout);
   const found: Candidate[] = [];
   let scanRowsLeft = scanRowsMax;
   // Look one event past the page: a next token is returned only when more results exist.
   while (found.length <= query.maxResults) {
     const want = query.maxResults + 1 - found.length;
-    const scan = await candidates(keys, startTime, before, want, scanRowsLeft);
+    const scan = await candidates(keys, startTime, before, want, scanRowsLeft, allEvents);
     scanRowsLeft -= scan.scannedRows;
     if (scan.positions.length > 0) {
       const jsons = await records(scan.positions);
@@ -204,11 +228,24 @@ export async function lookupPage(
   return { events: page.map((c) => c.event), nextToken: encodeNextToken(last.position, fingerprint) };
 }
 
-function queryKeys(scope: Scope, query: LookupQuery): number[] {
+function queryKeys(
+  scope: Scope,
+  query: LookupQuery,
+  layout: PostingLayout,
+): { keys: number[]; allEvents?: AllEventsTerm } {
+  if (query.attributes.length === 0) {
+    const key = allEventsKey(scope, layout);
+    return layout === "wide" ? { keys: [key] } : { keys: [], allEvents: { key } };
+  }
   const attributes = [...query.attributes].sort((a, b) => SELECTIVITY_RANK[a.key] - SELECTIVITY_RANK[b.key]);
-  const keys = attributes.map((attribute) => termKey(scope, attribute.key, attribute.value));
-  if (keys.length === 0) keys.push(termKey(scope, ALL_EVENTS_ATTRIBUTE, ""));
-  return [...new Set(keys)];
+  // Compact: ReadOnly=true is the all-events postings with code 1 (posting-key.ts).
+  const readOnlyTrue = (a: LookupQuery["attributes"][number]): boolean =>
+    layout === "compact" && a.key === "ReadOnly" && a.value === "true";
+  const keys = attributes
+    .filter((a) => !readOnlyTrue(a))
+    .map((attribute) => layoutTermKey(scope, attribute.key, attribute.value, layout));
+  if (!attributes.some(readOnlyTrue)) return { keys: [...new Set(keys)] };
+  return { keys: [...new Set(keys)], allEvents: { key: allEventsKey(scope, layout), readOnly: 1 } };
 }
 
 /** The entry's LookupEvent when its record really satisfies the query, which makes hash collisions harmless. */

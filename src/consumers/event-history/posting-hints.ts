@@ -1,6 +1,7 @@
 import type { AppendedGroup } from "../../journal/journal.js";
 import { packedLength, packPostings, type DerivedRange, type RecordPostings } from "./derived-postings.js";
 import { recordPostings } from "./lookup-pages.js";
+import type { PostingLayout } from "./posting-key.js";
 
 interface HintGroup {
   readonly firstSeq: number;
@@ -24,7 +25,11 @@ export class PostingHints {
   private groups: HintGroup[] = [];
   private entries = 0;
 
-  constructor(private readonly entriesMax: number) {}
+  /** `layout`: the index's posting layout (decision 0027), which the keys are derived for. */
+  constructor(
+    private readonly entriesMax: number,
+    private readonly layout: PostingLayout,
+  ) {}
 
   /** A durable group's postings; a group that does not follow the last one starts afresh. */
   add(group: AppendedGroup): void {
@@ -32,7 +37,7 @@ export class PostingHints {
     if (count === 0 || this.entriesMax <= 0) return;
     const last = this.groups.at(-1);
     if (last !== undefined && last.firstSeq + last.count !== group.firstSeq) this.clear();
-    const { packed, offsets } = derive(group) ?? {};
+    const { packed, offsets } = derive(group, this.layout) ?? {};
     this.groups.push({ firstSeq: group.firstSeq, count, appendedAtMs: group.appendedAtMs, packed, offsets });
     this.entries += count;
     let drop = 0;
@@ -59,7 +64,7 @@ export class PostingHints {
       parts.push({ group, from, to });
       length += group.offsets[to]! - group.offsets[from]!;
     }
-    return assemble(start, end, parts, length);
+    return assemble(start, end, this.layout, parts, length);
   }
 
   clear(): void {
@@ -69,12 +74,15 @@ export class PostingHints {
 }
 
 /** The group's postings packed, or undefined when a record's fields cannot be derived (the worker meets it itself). */
-function derive(group: AppendedGroup): { packed: Float64Array; offsets: Uint32Array } | undefined {
+function derive(
+  group: AppendedGroup,
+  layout: PostingLayout,
+): { packed: Float64Array; offsets: Uint32Array } | undefined {
   const all: RecordPostings[] = [];
   let length = 0;
   try {
     for (const item of group.items) {
-      const postings = recordPostings(item.record ?? parsed(item.json));
+      const postings = recordPostings(item.record ?? parsed(item.json), layout);
       all.push(postings);
       length += packedLength(postings);
     }
@@ -103,6 +111,7 @@ function parsed(json: string): unknown {
 function assemble(
   start: number,
   end: number,
+  layout: PostingLayout,
   parts: ReadonlyArray<{ group: HintGroup; from: number; to: number }>,
   length: number,
 ): DerivedRange {
@@ -121,5 +130,5 @@ function assemble(
     }
     at += sourceOffsets[to]! - sourceOffsets[from]!;
   }
-  return { start, end, packed, offsets, appendedAtMs };
+  return { start, end, layout, packed, offsets, appendedAtMs };
 }

@@ -7,10 +7,21 @@ import type { LookupAttributeKey, LookupEvent } from "./event-history.js";
  * signed integer. 48 rather than 64 bits because SQLite stores such an integer in 6 bytes instead
  * of 8, and the key is repeated in every posting (≈ 9 per event). Collisions are harmless: the query
  * engine re-checks every fetched record against the query (docs/decisions/0003-event-history-index.md).
+ *
+ * Two layouts turn an event's terms into stored keys (decision 0027):
+ * - `wide` (PostgreSQL, and SQLite indexes created before decision 0027): the 48-bit keys, one posting
+ *   per term.
+ * - `compact` (SQLite indexes created since): 32-bit keys from the high half of the wide key (4 bytes
+ *   in SQLite instead of 6; a posting table holds one day, where a collision with one of the day's
+ *   ~10^5 terms is rare and costs only a longer scan). Term keys are even; the all-events key is odd,
+ *   so no term collides with it, because its postings are different: their seq carries the event's
+ *   ReadOnly (`seq × 4 + code`, ReadOnlyCode), and ReadOnly=true has no postings of its own. Most
+ *   events are reads, so "ReadOnly=true" is answered by the all-events postings whose code is 1,
+ *   and the no-filter query stays one range. ReadOnly=false keeps its own postings.
  */
 
 /** The pseudo attribute whose single value lists every event of a scope (the no-filter query). */
-export const ALL_EVENTS_ATTRIBUTE = "*";
+const ALL_EVENTS_ATTRIBUTE = "*";
 
 export interface Scope {
   readonly category: EventHistoryCategory;
@@ -110,22 +121,55 @@ export function termKey(scope: Scope, attribute: string, value: string): number 
   return keyFrom(scopeHash(scope), attribute, value);
 }
 
+export type PostingLayout = "wide" | "compact";
+
+/** An event's ReadOnly in the compact layout's all-events postings: none (Insights, or no field), true, false. */
+export type ReadOnlyCode = 0 | 1 | 2;
+
+/** The compact layout's key for a wide term key: its high 32 bits (4 bytes in SQLite), made even. */
+function compactKey(wideKey: number): number {
+  return Math.floor(wideKey / 65536) & ~1;
+}
+
+/** The stored key of a term in a layout (in the compact one, never the all-events key: allEventsKey). */
+export function layoutTermKey(scope: Scope, attribute: string, value: string, layout: PostingLayout): number {
+  const key = termKey(scope, attribute, value);
+  return layout === "wide" ? key : compactKey(key);
+}
+
+/** The key whose postings list every event of a scope; in the compact layout odd, so that no term key equals it. */
+export function allEventsKey(scope: Scope, layout: PostingLayout): number {
+  const key = termKey(scope, ALL_EVENTS_ATTRIBUTE, "");
+  return layout === "wide" ? key : compactKey(key) | 1;
+}
+
+export function readOnlyCode(event: Pick<LookupEvent, "ReadOnly">): ReadOnlyCode {
+  if (event.ReadOnly === "true") return 1;
+  return event.ReadOnly === "false" ? 2 : 0;
+}
+
 /**
  * Distinct posting keys of an event: the (attribute, value) terms it is findable by, each one posting
- * (two terms may hash alike; a posting is stored once).
+ * (two terms may hash alike; a posting is stored once). In the compact layout without the all-events
+ * key and ReadOnly=true: the event's all-events posting (allEventsKey, readOnlyCode) stands for both.
  */
-export function eventKeys(scope: Scope, event: LookupEvent): number[] {
+export function eventKeys(scope: Scope, event: LookupEvent, layout: PostingLayout = "wide"): number[] {
   const scopeState = scopeHash(scope);
   const keys = new Set<number>();
-  const add = (attribute: string, value: string): void => {
-    keys.add(keyFrom(scopeState, attribute, value));
-  };
-  add(ALL_EVENTS_ATTRIBUTE, "");
+  const add =
+    layout === "wide"
+      ? (attribute: string, value: string): void => {
+          keys.add(keyFrom(scopeState, attribute, value));
+        }
+      : (attribute: string, value: string): void => {
+          keys.add(compactKey(keyFrom(scopeState, attribute, value)));
+        };
+  if (layout === "wide") add(ALL_EVENTS_ATTRIBUTE, "");
   add("EventId", event.EventId);
   add("EventName", event.EventName);
   add("EventSource", event.EventSource);
   if (scope.category !== "management") return [...keys];
-  if (event.ReadOnly !== undefined) add("ReadOnly", event.ReadOnly);
+  if (event.ReadOnly !== undefined && (layout === "wide" || event.ReadOnly !== "true")) add("ReadOnly", event.ReadOnly);
   if (event.Username !== undefined) add("Username", event.Username);
   if (event.AccessKeyId !== undefined) add("AccessKeyId", event.AccessKeyId);
   for (const resource of event.Resources) {

@@ -6,6 +6,7 @@ import { ConsumerRunner, type ConsumerJournal, type ConsumerRunnerOptions } from
 import type { EventHistory, LookupQuery, LookupResult, PruneResult } from "./event-history.js";
 import { journalRecords, lookupPage, postingRowsOf, type EventHistoryCounters } from "./lookup-pages.js";
 import { PostingStore } from "./posting-store.js";
+import type { PostingLayout } from "./posting-key.js";
 
 export interface SqliteEventHistoryOptions {
   /** SQLite database file; its directory is created when missing. */
@@ -46,6 +47,11 @@ export class SqliteEventHistory implements EventHistory, Consumer {
     this.applied = new AppliedSeq(store.cursor());
   }
 
+  /** The index's posting layout (decision 0027): what keys its postings are derived in. */
+  get layout(): PostingLayout {
+    return this.store.layout;
+  }
+
   /**
    * Indexes `journal` on this thread until close(): the single-thread deployment. (The server runs
    * this consumer on a worker thread instead: ThreadedEventHistory.)
@@ -68,7 +74,7 @@ export class SqliteEventHistory implements EventHistory, Consumer {
   async handle(batch: readonly JournalEntry[]): Promise<void> {
     const last = batch.at(-1);
     if (last === undefined) return;
-    const rows = postingRowsOf(batch, this.cutoffTime(), this.counters);
+    const rows = postingRowsOf(batch, this.cutoffTime(), this.counters, this.store.layout);
     this.store.apply(rows, last.seq);
     this.counters.indexed += rows.length;
     this.applied.advance(last.seq);
@@ -99,8 +105,9 @@ export class SqliteEventHistory implements EventHistory, Consumer {
       query,
       journalRecords(this.journal),
       this.scanRowsMax,
-      (keys, startTime, before, limit, scanRowsMax) =>
-        this.store.candidates(keys, startTime, before, limit, scanRowsMax),
+      (keys, startTime, before, limit, scanRowsMax, allEvents) =>
+        this.store.candidates(keys, startTime, before, limit, scanRowsMax, allEvents),
+      this.store.layout,
     );
   }
 

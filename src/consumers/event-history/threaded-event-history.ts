@@ -54,7 +54,7 @@ export class ThreadedEventHistory implements EventHistory {
   private closing = false;
   private respawnTimer: NodeJS.Timeout | undefined;
   /** Postings derived on this thread from what the journal's appends carried (decision 0020, third slice). */
-  private readonly hints = new PostingHints(HINT_ENTRIES_MAX);
+  private readonly hints: PostingHints;
   private readonly stopObserving: (() => void) | undefined;
   private derivedCount = 0;
 
@@ -65,6 +65,7 @@ export class ThreadedEventHistory implements EventHistory {
     cursor: number,
   ) {
     this.applied = new AppliedSeq(cursor);
+    this.hints = new PostingHints(HINT_ENTRIES_MAX, reader.layout);
     this.stopObserving = options.journal.observeAppends?.((group) => this.hints.add(group));
   }
 
