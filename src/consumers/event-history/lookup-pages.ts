@@ -23,6 +23,9 @@ export interface PostingRow {
   readonly keys: readonly number[];
   readonly time: number;
   readonly seq: number;
+  /** The event's scope and ReadOnly value, for a backend that indexes write events apart (PostgreSQL, decision 0013). */
+  readonly scope?: Scope;
+  readonly readOnly?: string;
 }
 
 export interface CandidateScan {
@@ -126,7 +129,8 @@ function postingRowOf(entry: JournalEntry, cutoff: number, counters: EventHistor
     return undefined;
   }
   const scope: Scope = { category, accountId: recordAccountId(record), region: record.awsRegion ?? "" };
-  return { keys: eventKeys(scope, lookupEventFromRecord(entry.json, record)), time, seq: entry.seq };
+  const event = lookupEventFromRecord(entry.json, record);
+  return { keys: eventKeys(scope, event), time, seq: entry.seq, scope, readOnly: event.ReadOnly };
 }
 
 /** One LookupEvents page: the backend's candidates, re-checked against their records (hash collisions are harmless). */

@@ -13,6 +13,7 @@ import {
   type PostingRow,
   type RecordReader,
 } from "./lookup-pages.js";
+import { termKey } from "./posting-key.js";
 import { PostgresPostingStore, type StoredRecord } from "./postgres-posting-store.js";
 import { decodeRecordBody, encodeRecordBodies } from "./record-body.js";
 
@@ -196,8 +197,9 @@ export class PostgresEventHistory implements EventHistory, Consumer {
   }
 
   async lookup(query: LookupQuery): Promise<LookupResult> {
+    const readOnlyFalseKey = writeFilterKey(query);
     return lookupPage(query, this.readRecords, this.scanRowsMax, (keys, startTime, before, limit, scanRowsMax) =>
-      this.store.candidates(keys, startTime, before, limit, scanRowsMax),
+      this.store.candidates(keys, startTime, before, limit, scanRowsMax, readOnlyFalseKey),
     );
   }
 
@@ -221,6 +223,14 @@ export class PostgresEventHistory implements EventHistory, Consumer {
     await this.unfollow();
     await this.cursorWatch?.close();
   }
+}
+
+/** The ReadOnly=false key of a management query that filters on it, which the store may answer from its write table. */
+function writeFilterKey(query: LookupQuery): number | undefined {
+  const category = query.eventCategory ?? "management";
+  if (category !== "management" || !query.attributes.some((a) => a.key === "ReadOnly" && a.value === "false"))
+    return undefined;
+  return termKey({ category, accountId: query.accountId, region: query.region }, "ReadOnly", "false");
 }
 
 /** The records of the batch's indexed events (those with postings), compressed, at their positions. */
