@@ -104,8 +104,19 @@ const WINDOW = "event_time >= $2 AND event_time <= $3 AND (event_time, seq) < ($
 
 type PostingTable = typeof POSTINGS | typeof WRITES;
 
-const singleKeySql = (table: PostingTable): string => `SELECT event_time, seq FROM ${table}
-  WHERE term_key = $1 AND ${WINDOW} ORDER BY event_time DESC, seq DESC LIMIT $5`;
+/**
+ * One key's positions in a window, each with its record (NULL for postings older than the records
+ * table): every position a single-key scan returns is on the page, so the records come in the same
+ * round trip, from the window's days only.
+ */
+const singleKeySql = (table: PostingTable): string => `SELECT d.event_time, d.seq, r.body
+  FROM (SELECT event_time, seq FROM ${table} WHERE term_key = $1 AND ${WINDOW}
+        ORDER BY event_time DESC, seq DESC LIMIT $5) AS d
+  LEFT JOIN LATERAL (
+    SELECT body FROM ${RECORDS} WHERE event_time = d.event_time AND seq = d.seq
+      AND event_time >= $2 AND event_time <= $3 LIMIT 1
+  ) AS r ON true
+  ORDER BY d.event_time DESC, d.seq DESC`;
 
 /**
  * A chunk of driver rows, each flagged with whether every probed key ($6) has a posting at the same
@@ -273,11 +284,17 @@ async function tableExists(db: Queryable, name: string): Promise<boolean> {
   return row?.found === true;
 }
 
+/** A scan's positions with the records (compressed) that came with them, by seq. */
+export interface CandidateScanWithRecords extends CandidateScan {
+  readonly records: ReadonlyMap<number, Buffer>;
+}
+
 /** A scan's result while it is built, window by window. */
 interface MutableScan {
   positions: TokenPosition[];
   scannedRows: number;
   resumeBefore?: TokenPosition;
+  records: Map<number, Buffer>;
 }
 
 interface PositionRow {
@@ -414,8 +431,8 @@ export class PostgresPostingStore {
     limit: number,
     scanRowsMax: number,
     readOnlyFalseKey?: number,
-  ): Promise<CandidateScan> {
-    const scan: MutableScan = { positions: [], scannedRows: 0 };
+  ): Promise<CandidateScanWithRecords> {
+    const scan: MutableScan = { positions: [], scannedRows: 0, records: new Map() };
     if (keys.length === 0) return scan;
     // "… AND ReadOnly=false": the other keys in the write table, where every posting is a write event's.
     const writeKeys = keys.filter((key) => key !== readOnlyFalseKey);
@@ -457,14 +474,18 @@ export class PostgresPostingStore {
     scan: MutableScan,
   ): Promise<boolean> {
     const name = `${SCANS[table].name}_single_key_w${windowName(before.time - low)}`;
-    const rows = await this.db.queryPrepared<PositionRow>(name, SCANS[table].single, [
+    const rows = await this.db.queryPrepared<PositionRow & { body: Buffer | null }>(name, SCANS[table].single, [
       key,
       low,
       before.time,
       before.seq,
       limit - scan.positions.length,
     ]);
-    for (const row of rows) scan.positions.push(positionOf(row));
+    for (const row of rows) {
+      const position = positionOf(row);
+      scan.positions.push(position);
+      if (row.body !== null) scan.records.set(position.seq, row.body);
+    }
     scan.scannedRows += rows.length;
     return scan.positions.length >= limit;
   }
