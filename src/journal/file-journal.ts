@@ -9,7 +9,14 @@ import type { PayloadEntry } from "./block-format.js";
 import { HeadCache } from "./head-cache.js";
 import { invariant } from "./invariant.js";
 import { JournalUnavailableError } from "./journal.js";
-import type { Journal, JournalAppendItem, JournalAppendResult, JournalEntry, JournalSlice } from "./journal.js";
+import type {
+  AppendedGroup,
+  Journal,
+  JournalAppendItem,
+  JournalAppendResult,
+  JournalEntry,
+  JournalSlice,
+} from "./journal.js";
 import { locateRange, readRange, readRangeWithKeys, readSeqs, type KeyedJournalEntry } from "./journal-read.js";
 import { openAppendFileOnDisk, SegmentStore, type OpenAppendFile } from "./segment-store.js";
 
@@ -113,6 +120,7 @@ export class FileJournal implements Journal {
   private recoveryAttemptedAtMs = 0;
   private closed = false;
   private waiters = new Set<() => void>();
+  private readonly observers = new Set<(group: AppendedGroup) => void>();
   private retention: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -288,6 +296,7 @@ export class FileJournal implements Journal {
       if (entry.keyHash !== null) this.dedup.addDurable(entry.keyHash, group.firstSeq + i);
     for (const key of group.keys) this.unsyncedKeys.delete(key);
     this.headCache.add(cachedEntries(entries, group.firstSeq, appendedAtMs));
+    if (entries.length > 0) this.notifyObservers({ firstSeq: group.firstSeq, appendedAtMs, items: group.plan.items });
     for (const [i, request] of group.requests.entries()) request.resolve({ seqs: seqsPerRequest[i]! });
     this.wakeWaiters();
     if (this.dedup.pendingCount() >= this.limits.dedupPendingKeysMax) this.flushDedup();
@@ -313,6 +322,22 @@ export class FileJournal implements Journal {
     }
     invariant(segment.nextSeq === group.firstSeq, "Group does not start at the segment's next seq.");
     await this.store.appendGroup(group.buffers, locateGroup(group, segment.sizeBytes));
+  }
+
+  observeAppends(observer: (group: AppendedGroup) => void): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
+  /** An observer's fault must not keep a durable group from being answered: it is dropped. */
+  private notifyObservers(group: AppendedGroup): void {
+    for (const observer of this.observers) {
+      try {
+        observer(group);
+      } catch {
+        // The observer loses what it would have derived from this group; the journal has it.
+      }
+    }
   }
 
   private wakeWaiters(): void {

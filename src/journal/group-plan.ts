@@ -18,6 +18,8 @@ export interface GroupPlan {
   readonly seqsPerRequest: Array<Array<number | null>>;
   /** Entries to store, in seq order starting at the group's first seq. */
   readonly entries: PayloadEntry[];
+  /** The items stored, parallel to `entries` (append observers get them). */
+  readonly items: JournalAppendItem[];
 }
 
 /**
@@ -32,6 +34,7 @@ export function planGroup(
 ): GroupPlan {
   const seenInGroup = new Set<string>();
   const entries: PayloadEntry[] = [];
+  const stored: JournalAppendItem[] = [];
   const seqsPerRequest = requests.map((items) =>
     items.map((item) => {
       let keyHash: Buffer | null = null;
@@ -42,10 +45,11 @@ export function planGroup(
         seenInGroup.add(id);
       }
       entries.push({ json: item.json, keyHash, provenance: item.provenance ?? null });
+      stored.push(item);
       return firstSeq + entries.length - 1;
     }),
   );
-  return { seqsPerRequest, entries };
+  return { seqsPerRequest, entries, items: stored };
 }
 
 export interface EncodedGroup {

@@ -22,6 +22,19 @@ export interface JournalAppendItem {
    * one value object; the file journal stores each distinct value once per block.
    */
   readonly provenance?: IngestProvenance;
+  /**
+   * The record `json` serialises, when the caller already holds it parsed (the normaliser's output;
+   * equal to `JSON.parse(json)`). Never stored: handed to append observers (`observeAppends`) on this
+   * thread so that they need not parse `json` again (decision 0020, third slice).
+   */
+  readonly record?: CloudTrailRecord;
+}
+
+/** A durable group as appended: its stored items (duplicates left out), in seq order from `firstSeq`. */
+export interface AppendedGroup {
+  readonly firstSeq: number;
+  readonly appendedAtMs: number;
+  readonly items: readonly JournalAppendItem[];
 }
 
 export interface JournalAppendResult {
@@ -84,6 +97,14 @@ export interface Journal {
   prepareSlice?(fromSeq: number, maxEntries: number): Promise<void>;
   /** Random access for indexes that point into the journal. Missing (deleted by retention) seqs are absent from the map. */
   readMany(seqs: readonly number[]): Promise<Map<number, JournalEntry>>;
+  /**
+   * Optional: calls `observer` on this thread with each group once it is durable, before its appends
+   * are answered and before readers waiting for the head wake (so an observer's derivations of seq s
+   * exist before anyone can read s). An observer must be quick and is not trusted: what it throws is
+   * dropped. Returns the function that stops the observation. A journal that several processes append
+   * to (JetStream) has none: observers could not see the others' groups.
+   */
+  observeAppends?(observer: (group: AppendedGroup) => void): () => void;
   /** Highest durable seq, 0 when empty. */
   headSeq(): number;
   /**

@@ -1,7 +1,13 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Browser, ConsoleMessage, Page } from "playwright-core";
-import { REPO_ROOT, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from "../helpers/server-process.js";
+import type { Browser, BrowserContext, ConsoleMessage, Page } from "playwright-core";
+import {
+  removeDataDir,
+  REPO_ROOT,
+  TEST_ACCESS_KEY_ID,
+  TEST_SECRET_ACCESS_KEY,
+  type ServerProcess,
+} from "../helpers/server-process.js";
 
 /** Debian's chromium (installed by .ci/run); CAIRN_CHROMIUM points elsewhere. */
 const CHROMIUM_PATH = process.env["CAIRN_CHROMIUM"] ?? "/usr/bin/chromium";
@@ -62,4 +68,21 @@ export async function signIn(page: Page, url: string): Promise<void> {
   await page.getByLabel("Secret access key").fill(TEST_SECRET_ACCESS_KEY);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("heading", { name: "Event history" }).waitFor();
+}
+
+/** What a console test starts, any of which may be missing when its setup failed half-way. */
+export interface ConsoleTestParts {
+  readonly context?: BrowserContext | undefined;
+  readonly browser?: Browser | undefined;
+  readonly client?: { destroy(): void } | undefined;
+  readonly server?: ServerProcess | undefined;
+}
+
+/** Stops what a console test started, browser first, and removes the server's data directory. */
+export async function closeConsoleTest(parts: ConsoleTestParts): Promise<void> {
+  await parts.context?.close().catch(() => undefined);
+  await parts.browser?.close().catch(() => undefined);
+  parts.client?.destroy();
+  await parts.server?.stop();
+  if (parts.server) removeDataDir(parts.server.dataDir);
 }

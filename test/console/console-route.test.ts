@@ -2,7 +2,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { get, type IncomingMessage } from "node:http";
 import { brotliDecompressSync } from "node:zlib";
-import { removeDataDir, startServerProcess, type ServerProcess } from "../helpers/server-process.js";
+import { startServerProcess, type ServerProcess } from "../helpers/server-process.js";
+import { closeConsoleTest } from "./browser.js";
 
 /** What the server itself does for the console, checked without a browser (runs where chromium is absent too). */
 describe("console route", () => {
@@ -11,8 +12,7 @@ describe("console route", () => {
     server = await startServerProcess();
   });
   after(async () => {
-    await server?.stop();
-    if (server) removeDataDir(server.dataDir);
+    await closeConsoleTest({ server });
   });
 
   it("serves the built console under /console/ with a same-origin content security policy", async () => {

@@ -11,7 +11,6 @@ import {
 } from "@aws-sdk/client-cloudtrail";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import {
-  removeDataDir,
   startServerProcess,
   TEST_ACCESS_KEY_ID,
   TEST_ACCOUNT_ID,
@@ -20,7 +19,7 @@ import {
 } from "../helpers/server-process.js";
 import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords, type RawRecord } from "../helpers/sample-records.js";
-import { browserMissing, launchChromium, screenshot, watchErrors } from "./browser.js";
+import { browserMissing, launchChromium, screenshot, watchErrors, closeConsoleTest } from "./browser.js";
 import { parseCsv } from "../helpers/csv.js";
 import { pollUntil } from "../helpers/poll.js";
 import { queryAll } from "../lake/lake-client.js";
@@ -80,10 +79,7 @@ describe("web console in a real browser", { skip: missing }, () => {
   });
 
   after(async () => {
-    await context?.close().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await server?.stop();
-    if (server) removeDataDir(server.dataDir);
+    await closeConsoleTest({ context, browser, server });
   });
 
   it("refuses wrong credentials with a clear message", async () => {

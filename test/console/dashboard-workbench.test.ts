@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { CloudTrailClient, CreateEventDataStoreCommand } from "@aws-sdk/client-cloudtrail";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import {
-  removeDataDir,
   startServerProcess,
   TEST_ACCESS_KEY_ID,
   TEST_ACCOUNT_ID,
@@ -17,7 +16,7 @@ import { recentRecords, type RawRecord } from "../helpers/sample-records.js";
 import { addPrincipal } from "../helpers/principals.js";
 import { pollUntil } from "../helpers/poll.js";
 import { queryAll } from "../lake/lake-client.js";
-import { browserMissing, launchChromium, screenshot, watchErrors } from "./browser.js";
+import { browserMissing, launchChromium, screenshot, watchErrors, closeConsoleTest } from "./browser.js";
 
 /**
  * The dashboard as an analyst uses it (issue #16): Insights and Sigma cards with data, empty and
@@ -213,10 +212,7 @@ describe("dashboard: detections, time axis and click-through", { skip: missing }
   });
 
   after(async () => {
-    client?.destroy();
-    await browser?.close().catch(() => undefined);
-    await server?.stop();
-    if (server) removeDataDir(server.dataDir);
+    await closeConsoleTest({ browser, client, server });
     if (policy !== undefined) rmSync(policy, { force: true });
   });
 

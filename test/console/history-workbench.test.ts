@@ -10,7 +10,6 @@ import {
 } from "@aws-sdk/client-cloudtrail";
 import type { Browser, BrowserContext, Download, Page } from "playwright-core";
 import {
-  removeDataDir,
   startServerProcess,
   TEST_ACCESS_KEY_ID,
   TEST_ACCOUNT_ID,
@@ -19,7 +18,7 @@ import {
 } from "../helpers/server-process.js";
 import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords, type RawRecord } from "../helpers/sample-records.js";
-import { browserMissing, launchChromium, screenshot, watchErrors, signIn } from "./browser.js";
+import { browserMissing, launchChromium, screenshot, watchErrors, signIn, closeConsoleTest } from "./browser.js";
 import { parseCsv } from "../helpers/csv.js";
 import { readFileSync } from "node:fs";
 
@@ -129,10 +128,7 @@ describe("Event history as an analyst's workbench", { skip: missing }, () => {
   });
 
   after(async () => {
-    await context?.close().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await server?.stop();
-    if (server) removeDataDir(server.dataDir);
+    await closeConsoleTest({ context, browser, server });
   });
 
   it("shows write events only by default, as the AWS console does, and all events with one click", async () => {

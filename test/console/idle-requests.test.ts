@@ -2,12 +2,12 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Browser, Page, Request } from "playwright-core";
 import { CreateEventDataStoreCommand, CreateTrailCommand, type CloudTrailClient } from "@aws-sdk/client-cloudtrail";
-import { removeDataDir, startServerProcess, TEST_ACCOUNT_ID, type ServerProcess } from "../helpers/server-process.js";
+import { startServerProcess, TEST_ACCOUNT_ID, type ServerProcess } from "../helpers/server-process.js";
 import { ensureTrailBucket } from "../helpers/test-backend.js";
 import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords } from "../helpers/sample-records.js";
 import { lakeClient, admin } from "../lake/lake-client.js";
-import { browserMissing, launchChromium, watchErrors, signIn } from "./browser.js";
+import { browserMissing, launchChromium, watchErrors, signIn, closeConsoleTest } from "./browser.js";
 
 const missing = browserMissing();
 if (missing !== undefined) process.stderr.write(`\n*** ${missing} ***\n\n`);
@@ -56,10 +56,7 @@ describe("console requests", { skip: missing }, () => {
     browser = await launchChromium();
   });
   after(async () => {
-    await browser?.close();
-    client?.destroy();
-    await server?.stop();
-    if (server) removeDataDir(server.dataDir);
+    await closeConsoleTest({ browser, client, server });
   });
 
   it("makes no request the user did not cause once a page has loaded", async () => {

@@ -4,7 +4,6 @@ import { randomUUID } from "node:crypto";
 import { CreateEventDataStoreCommand, type CloudTrailClient } from "@aws-sdk/client-cloudtrail";
 import type { Browser, Page } from "playwright-core";
 import {
-  removeDataDir,
   startServerProcess,
   TEST_ACCESS_KEY_ID,
   TEST_ACCOUNT_ID,
@@ -15,7 +14,7 @@ import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords, type RawRecord } from "../helpers/sample-records.js";
 import { pollUntil } from "../helpers/poll.js";
 import { lakeClient, queryAll } from "../lake/lake-client.js";
-import { browserMissing, launchChromium, screenshot, signIn, watchErrors } from "./browser.js";
+import { browserMissing, launchChromium, screenshot, signIn, watchErrors, closeConsoleTest } from "./browser.js";
 
 const CREDENTIALS = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
 const SOURCE = "lake-links.example.com";
@@ -100,9 +99,7 @@ describe("Lake results link to Event history", { skip: missing }, () => {
   });
 
   after(async () => {
-    await browser?.close().catch(() => undefined);
-    await server?.stop();
-    if (server) removeDataDir(server.dataDir);
+    await closeConsoleTest({ browser, server });
   });
 
   /** Runs the query in the Lake page and waits for its results table. */

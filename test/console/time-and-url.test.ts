@@ -2,7 +2,6 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import {
-  removeDataDir,
   startServerProcess,
   TEST_ACCESS_KEY_ID,
   TEST_ACCOUNT_ID,
@@ -11,7 +10,7 @@ import {
 } from "../helpers/server-process.js";
 import { ingestCall, sendRaw } from "../helpers/signed-request.js";
 import { recentRecords } from "../helpers/sample-records.js";
-import { browserMissing, launchChromium, screenshot, watchErrors, signIn } from "./browser.js";
+import { browserMissing, launchChromium, screenshot, watchErrors, signIn, closeConsoleTest } from "./browser.js";
 
 const CREDENTIALS = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
 const DAY_MS = 86_400_000;
@@ -80,10 +79,7 @@ describe("console time zones and shareable searches", { skip: missing }, () => {
   });
 
   after(async () => {
-    await context?.close().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await server?.stop();
-    if (server) removeDataDir(server.dataDir);
+    await closeConsoleTest({ context, browser, server });
   });
 
   it("searches 12:00–13:00 UTC from a Los Angeles browser and finds the 12:27Z event", async () => {

@@ -9,11 +9,11 @@ import {
   StartLoggingCommand,
   type CloudTrailClient,
 } from "@aws-sdk/client-cloudtrail";
-import { removeDataDir, startServerProcess, TEST_ACCOUNT_ID, type ServerProcess } from "../helpers/server-process.js";
+import { startServerProcess, TEST_ACCOUNT_ID, type ServerProcess } from "../helpers/server-process.js";
 import { ensureTrailBucket } from "../helpers/test-backend.js";
 import { pollUntil } from "../helpers/poll.js";
 import { lakeClient } from "../lake/lake-client.js";
-import { browserMissing, launchChromium, screenshot, watchErrors, signIn } from "./browser.js";
+import { browserMissing, launchChromium, screenshot, watchErrors, signIn, closeConsoleTest } from "./browser.js";
 
 const missing = browserMissing();
 if (missing !== undefined) process.stderr.write(`\n*** ${missing} ***\n\n`);
@@ -64,10 +64,7 @@ describe("console trail page", { skip: missing }, () => {
     browser = await launchChromium();
   });
   after(async () => {
-    await browser?.close();
-    client?.destroy();
-    await server?.stop();
-    if (server) removeDataDir(server.dataDir);
+    await closeConsoleTest({ browser, client, server });
   });
 
   it("opens from the list with where its files are, delivery, selectors, Insights and tags; its URL is shareable", async () => {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import Database from "better-sqlite3";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,8 +11,12 @@ import { quarantineFor } from "../../src/consumers/quarantine.js";
 import { openFileJournal, type FileJournal } from "../../src/journal/file-journal.js";
 import { openSqliteQuarantineStore } from "../../src/stores/quarantine/index.js";
 import { toEventTime } from "../../src/lib/clock.js";
-import { lookupAll } from "./brute-force.js";
-import { FakeClock, loadSampleRecords, NOW_MS } from "./fixtures.js";
+import { lookupEventFromRecord } from "../../src/consumers/event-history/derive.js";
+import type { JournalAppendItem } from "../../src/journal/journal.js";
+import type { CloudTrailRecord } from "../../src/model/record.js";
+import { normalizeIngestedRecord } from "../../src/normalize/pipeline.js";
+import { bruteForce, lookupAll } from "./brute-force.js";
+import { FakeClock, loadSampleRecords, NOW_MS, retimedSamples } from "./fixtures.js";
 
 const ACCOUNT = "123837392027";
 const DAY_MS = 86_400_000;
@@ -35,6 +40,17 @@ function records(offset: number, count: number): Array<{ json: string; dedupKey:
       const json = JSON.stringify({ ...record, eventTime: toEventTime(NOW_MS - (offset + i) * 60_000) });
       return { json, dedupKey: `${offset + i}` };
     });
+}
+
+/** Sample records as the ingest route appends them: the normaliser's text and the object it serialised. */
+function normalisedItems(count: number): JournalAppendItem[] {
+  const items: JournalAppendItem[] = [];
+  for (const raw of retimedSamples().slice(0, count)) {
+    const result = normalizeIngestedRecord(raw, { receivedAtMs: NOW_MS });
+    if (!result.ok) throw new Error(`${result.errorCode}: ${result.message}`);
+    items.push({ json: result.json, dedupKey: result.dedupKey, record: result.record });
+  }
+  return items;
 }
 
 describe("ThreadedEventHistory (indexing on a worker thread)", () => {
@@ -98,6 +114,69 @@ describe("ThreadedEventHistory (indexing on a worker thread)", () => {
     await history.waitFor(journal.headSeq(), 60_000);
     assert.equal((await lookupAll(history, query())).length, 200);
     assert.deepEqual(await history.prune(), { partitionsDropped: 0, postingsDeleted: 0 });
+    // Appended while the worker ran: every entry's postings came from this thread, no block was read.
+    assert.equal(history.derivedEntries(), 200);
+  });
+
+  it("answers as the journal's text would when appends carry the parsed record (the ingest path)", async () => {
+    directory = mkdtempSync(join(tmpdir(), "cairn-threaded-history-"));
+    const clock = new FakeClock(NOW_MS);
+    journal = await openFileJournal({ directory: join(directory, "journal"), clock });
+    const path = join(directory, "event-history.db");
+    history = await ThreadedEventHistory.start({ path, journal, clock, batchEntriesMax: 100 });
+    const items = normalisedItems(600);
+    for (let at = 0; at < items.length; at += 150) await journal.append(items.slice(at, at + 150));
+    await journal.append(items.slice(0, 10)); // duplicates: acknowledged, not stored, nothing derived
+    await history.waitFor(journal.headSeq(), 60_000);
+    assert.equal(history.cursor(), items.length);
+    assert.equal(history.derivedEntries(), items.length);
+    const entries = await journal.read(1, items.length);
+    const sample = entries.map((entry) =>
+      lookupEventFromRecord(entry.json, JSON.parse(entry.json) as CloudTrailRecord),
+    );
+    const queries: LookupQuery[] = [query()];
+    for (const event of sample.filter((_, i) => i % 97 === 0)) {
+      queries.push({ ...query(), attributes: [{ key: "EventName", value: event.EventName }] });
+      if (event.Username !== undefined)
+        queries.push({ ...query(), attributes: [{ key: "Username", value: event.Username }] });
+      const resource = event.Resources[0]?.ResourceName;
+      if (resource !== undefined) queries.push({ ...query(), attributes: [{ key: "ResourceName", value: resource }] });
+    }
+    for (const lookup of queries) {
+      const expected = bruteForce(entries, lookup);
+      assert.deepEqual(await lookupAll(history, lookup, [37]), expected, JSON.stringify(lookup.attributes));
+    }
+    assert.ok(queries.length > 10);
+  });
+
+  it("reads the journal's own entries to retry a batch that failed, then takes derived postings again", async () => {
+    directory = mkdtempSync(join(tmpdir(), "cairn-threaded-history-"));
+    const clock = new FakeClock(NOW_MS);
+    journal = await openFileJournal({ directory: join(directory, "journal"), clock });
+    const path = join(directory, "event-history.db");
+    let failed: () => void = () => undefined;
+    const failure = new Promise<void>((resolve) => (failed = resolve));
+    history = await ThreadedEventHistory.start({ path, journal, clock, onError: () => failed() });
+    const items = normalisedItems(200);
+    await journal.append(items.slice(0, 100));
+    await history.waitFor(journal.headSeq(), 60_000);
+    // Another connection holds the write lock past the worker's busy timeout: its next commit fails.
+    const blocker = new Database(path);
+    blocker.exec("BEGIN IMMEDIATE");
+    try {
+      await journal.append(items.slice(100, 150));
+      await failure;
+    } finally {
+      blocker.exec("ROLLBACK");
+      blocker.close();
+    }
+    await history.waitFor(journal.headSeq(), 60_000);
+    assert.equal(history.cursor(), 150);
+    assert.equal(history.derivedEntries(), 100, "the failed batch was retried from the journal's blocks");
+    await journal.append(items.slice(150));
+    await history.waitFor(journal.headSeq(), 60_000);
+    assert.equal(history.derivedEntries(), 150);
+    assert.equal((await lookupAll(history, query())).length, bruteForce(await journal.read(1, 200), query()).length);
   });
 
   it("resumes from the durable cursor after a restart, without indexing anything twice", async () => {
@@ -115,6 +194,7 @@ describe("ThreadedEventHistory (indexing on a worker thread)", () => {
     assert.equal(history.cursor(), 100, "the worker reports the cursor it loaded");
     await history.waitFor(journal.headSeq(), 60_000);
     assert.equal(history.cursor(), 200);
+    assert.equal(history.derivedEntries(), 0, "appended before it started: read from the journal's blocks");
     assert.equal((await lookupAll(history, query())).length, 200);
     await history.close();
     history = undefined;

@@ -64,6 +64,39 @@ describe("FileJournal group commit", () => {
     await journal.close();
   });
 
+  it("hands each durable group to its observers before answering, duplicates left out, a failed group never", async () => {
+    const files = instrumentedFiles();
+    const journal = await openFileJournal({ directory: await temporaryDirectory(), clock, openAppendFile: files.open });
+    const seen: Array<{ firstSeq: number; ids: string[]; headAtCall: number }> = [];
+    journal.observeAppends((group) => {
+      seen.push({
+        firstSeq: group.firstSeq,
+        ids: group.items.map((item) => (JSON.parse(item.json) as { id: string }).id),
+        headAtCall: journal.headSeq(),
+      });
+    });
+    let stoppedSaw = 0;
+    const stop = journal.observeAppends(() => stoppedSaw++);
+    // A faulty observer changes nothing for the journal or the others.
+    journal.observeAppends(() => {
+      throw new Error("observer fault");
+    });
+    const first = journal.append(items("a", 3));
+    assert.equal(seen.length, 0, "not before the group is durable");
+    await first;
+    assert.equal(seen.length, 1, "before the append is answered");
+    stop();
+    await journal.append([...items("a", 2), ...items("b", 2)]);
+    files.fail("sync");
+    await assert.rejects(journal.append(items("c", 2)), JournalUnavailableError);
+    assert.deepEqual(seen, [
+      { firstSeq: 1, ids: ["a-0", "a-1", "a-2"], headAtCall: 3 },
+      { firstSeq: 4, ids: ["b-0", "b-1"], headAtCall: 5 },
+    ]);
+    assert.equal(stoppedSaw, 1);
+    await journal.close();
+  });
+
   it("resolves an all-duplicate append without writing", async () => {
     const files = instrumentedFiles();
     const journal = await openFileJournal({ directory: await temporaryDirectory(), clock, openAppendFile: files.open });

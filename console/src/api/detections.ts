@@ -1,4 +1,5 @@
 import { LookupEventsCommand, type CloudTrailClient } from "@aws-sdk/client-cloudtrail";
+import type { SigmaMatchAnswer } from "../../../src/model/sigma-match-answer.js";
 import type { Session } from "./session.js";
 import { signedCall } from "./signed-call.js";
 
@@ -90,19 +91,9 @@ export async function listInsights(
   return { insights: pairInsights(records), truncated: token !== undefined };
 }
 
-export interface SigmaMatch {
-  readonly ruleId: string;
-  readonly title: string;
-  readonly level: string;
-  readonly kind: string;
-  readonly eventID: string;
-  readonly eventTime: string;
-  readonly eventIDs: readonly string[];
-}
-
 export interface SigmaSummary {
   /** Oldest first, as the API answers. */
-  readonly matches: SigmaMatch[];
+  readonly matches: SigmaMatchAnswer[];
   readonly truncated: boolean;
 }
 
@@ -112,7 +103,7 @@ export async function listSigmaMatches(
   end: Date,
   signal?: AbortSignal,
 ): Promise<SigmaSummary> {
-  const answer = await signedCall<{ matches?: SigmaMatch[]; nextToken?: string }>(session, {
+  const answer = await signedCall<{ matches?: SigmaMatchAnswer[]; nextToken?: string }>(session, {
     method: "GET",
     path: "/sigma/matches",
     query: { startTime: start.toISOString(), endTime: end.toISOString(), maxResults: String(SIGMA_MATCHES_MAX) },
@@ -129,7 +120,7 @@ export interface RuleCount {
 }
 
 /** Matches per rule, most first. */
-export function countByRule(matches: readonly SigmaMatch[]): RuleCount[] {
+export function countByRule(matches: readonly SigmaMatchAnswer[]): RuleCount[] {
   const counts = new Map<string, RuleCount>();
   for (const match of matches) {
     const known = counts.get(match.ruleId);

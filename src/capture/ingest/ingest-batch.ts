@@ -130,6 +130,8 @@ export function triage(records: unknown[], caller: IngestCaller, receivedAtMs: n
       json: result.json,
       dedupKey: result.dedupKey,
       provenance: shownTo(account, callerAccountId, provenance),
+      // Parsed already: the Event history's postings are derived from it, not from `json` again.
+      record: result.record,
     });
     out.itemIndexes.push(index);
     if (result.repairs > 0) out.repaired.push({ index, unpairedSurrogates: result.repairs });

@@ -137,7 +137,13 @@ class JournalSink {
     for (const json of records) {
       // The checks /ingest applies to a record it receives (the proxy built it with buildApiCallRecord).
       const result = normalizeIngestedRecord(JSON.parse(json), { receivedAtMs });
-      if (result.ok) items.push({ json: result.json, dedupKey: result.dedupKey, provenance: PROXY_PROVENANCE });
+      if (result.ok)
+        items.push({
+          json: result.json,
+          dedupKey: result.dedupKey,
+          provenance: PROXY_PROVENANCE,
+          record: result.record,
+        });
       else this.log(`a record was rejected: ${result.errorCode}: ${result.message}`);
     }
     try {

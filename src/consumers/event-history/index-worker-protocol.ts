@@ -1,5 +1,6 @@
 import type { JournalSlice } from "../../journal/index.js";
 import type { PruneResult } from "./event-history.js";
+import type { DerivedRange } from "./derived-postings.js";
 
 /**
  * Messages between the server thread (journal owner, lookups) and the event-history index worker
@@ -18,6 +19,8 @@ export interface IndexWorkerData {
 
 export type ToWorker =
   | { type: "located"; id: number; range: JournalSlice; nowMs: number }
+  /** The range's postings, derived on the server thread (an answer to a locate that allowed it). */
+  | { type: "derived"; id: number; range: DerivedRange; nowMs: number }
   | { type: "appended"; id: number }
   | { type: "prune"; id: number; nowMs: number }
   | { type: "quarantined"; id: number; error?: string }
@@ -26,9 +29,11 @@ export type ToWorker =
 export type FromWorker =
   | { type: "ready"; cursor: number }
   | { type: "openFailed"; message: string }
-  | { type: "locate"; id: number; fromSeq: number; maxEntries: number }
+  /** `derived`: the server may answer with the range's postings instead of where its blocks are. */
+  | { type: "locate"; id: number; fromSeq: number; maxEntries: number; derived: boolean }
   | { type: "wait"; id: number; afterSeq: number }
-  | { type: "applied"; seq: number }
+  /** `derived`: how many of the batch's entries came as postings derived on the server thread. */
+  | { type: "applied"; seq: number; derived: number }
   | { type: "batchFailed"; message: string }
   /** A record the index refuses while it works: kept in the quarantine (durably) before the cursor passes it. */
   | { type: "quarantine"; id: number; seq: number; json: string; message: string }

@@ -11,6 +11,7 @@ import { SliceReader } from "../../journal/index.js";
 import type { Consumer } from "../consumer.js";
 import type { RecordQuarantine } from "../quarantine.js";
 import { ConsumerRunner, type ConsumerJournal } from "../runner.js";
+import { DerivedEntry, derivedEntries } from "./derived-postings.js";
 import type { FromWorker, IndexWorkerData, ToWorker } from "./index-worker-protocol.js";
 import { openSqliteEventHistory, type SqliteEventHistory } from "./sqlite-event-history.js";
 
@@ -29,13 +30,24 @@ function request(message: FromWorker & { id: number }): Promise<ToWorker> {
   });
 }
 
-/** The server's journal as the runner sees it: locations over the port, bytes from our own file handles. */
+/**
+ * The server's journal as the runner sees it: locations over the port, bytes from our own file handles;
+ * or, for a range the server thread derived the postings of (decision 0020, third slice), those.
+ */
 class WorkerJournal implements ConsumerJournal {
   private readonly reader = new SliceReader();
   private head = 0;
+  /** False after a failed batch until one succeeds: the retry, and any quarantine, work on the real entries. */
+  derivedAllowed = true;
 
   async read(fromSeq: number, maxEntries: number): Promise<JournalEntry[]> {
-    const answer = await request({ type: "locate", id: nextId++, fromSeq, maxEntries });
+    const derived = this.derivedAllowed;
+    const answer = await request({ type: "locate", id: nextId++, fromSeq, maxEntries, derived });
+    if (answer.type === "derived") {
+      nowMs = answer.nowMs;
+      this.head = Math.max(this.head, answer.range.end);
+      return derivedEntries(answer.range);
+    }
     if (answer.type !== "located") throw new Error(`Unexpected answer ${answer.type} to locate.`);
     nowMs = answer.nowMs;
     const range: JournalSlice = answer.range;
@@ -72,16 +84,27 @@ class WorkerJournal implements ConsumerJournal {
 /** Reports each durable batch to the server thread, which wakes LookupEvents calls waiting for it. */
 class ReportingConsumer implements Consumer {
   readonly name: string;
-  constructor(private readonly inner: SqliteEventHistory) {
+  constructor(
+    private readonly inner: SqliteEventHistory,
+    private readonly journal: WorkerJournal,
+  ) {
     this.name = inner.name;
   }
   loadCursor(): Promise<number> {
     return this.inner.loadCursor();
   }
   async handle(batch: readonly JournalEntry[]): Promise<void> {
-    await this.inner.handle(batch);
+    try {
+      await this.inner.handle(batch);
+    } catch (error) {
+      this.journal.derivedAllowed = false;
+      throw error;
+    }
+    this.journal.derivedAllowed = true;
     const last = batch.at(-1);
-    if (last !== undefined) post({ type: "applied", seq: last.seq });
+    let derived = 0;
+    for (const entry of batch) if (entry instanceof DerivedEntry) derived++;
+    if (last !== undefined) post({ type: "applied", seq: last.seq, derived });
   }
   probe(): Promise<void> {
     return this.inner.probe();
@@ -114,6 +137,7 @@ const journal = new WorkerJournal();
 port.on("message", (message: ToWorker) => {
   switch (message.type) {
     case "located":
+    case "derived":
     case "appended":
     case "quarantined": {
       const resolve = pending.get(message.id);
@@ -153,7 +177,7 @@ try {
     retentionDays: data.retentionDays,
     ...(data.cacheSizeKiB !== undefined ? { cacheSizeKiB: data.cacheSizeKiB } : {}),
   });
-  runner = new ConsumerRunner(journal, new ReportingConsumer(history), {
+  runner = new ConsumerRunner(journal, new ReportingConsumer(history, journal), {
     // LookupEvents waits for the index to reach the head: no coalescing delay (runner.ts).
     coalesceMs: 0,
     batchEntriesMax: data.batchEntriesMax ?? BATCH_ENTRIES_MAX,

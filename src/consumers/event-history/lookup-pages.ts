@@ -3,6 +3,7 @@ import { recordAccountId, type CloudTrailRecord } from "../../model/record.js";
 import { classifyRecord, eventTimeSeconds, lookupEventFromRecord, type EventHistoryCategory } from "./derive.js";
 import type { LookupAttributeKey, LookupEvent, LookupQuery, LookupResult } from "./event-history.js";
 import { decodeNextToken, encodeNextToken, queryFingerprint, type TokenPosition } from "./next-token.js";
+import { DerivedEntry, NOT_EVENT_HISTORY, UNPARSABLE, type RecordPostings } from "./derived-postings.js";
 import {
   ALL_EVENTS_ATTRIBUTE,
   attributeApplies,
@@ -96,41 +97,83 @@ export function postingRowsOf(
   batch: readonly JournalEntry[],
   cutoff: number,
   counters: EventHistoryCounters,
+  options: { readonly withScope?: boolean } = {},
 ): PostingRow[] {
   const rows: PostingRow[] = [];
+  const derive = options.withScope === true ? postingsWithScope : recordPostings;
   for (const entry of batch) {
-    const row = postingRowOf(entry, cutoff, counters);
+    const postings = entry instanceof DerivedEntry ? entry.postings() : derive(parsed(entry.json));
+    const row = rowOf(postings, entry.seq, cutoff, counters);
     if (row !== undefined) rows.push(row);
   }
   return rows;
 }
 
-/** The postings of one journal entry, or undefined (counted) when Event history does not keep it. */
-function postingRowOf(entry: JournalEntry, cutoff: number, counters: EventHistoryCounters): PostingRow | undefined {
-  let record: CloudTrailRecord;
+function parsed(json: string): unknown {
   try {
-    record = JSON.parse(entry.json) as CloudTrailRecord;
+    return JSON.parse(json);
   } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What a record contributes to the index, before retention is applied: its eventTime and keys, or why
+ * Event history does not keep it. Throws for a record whose fields cannot be derived (the runner
+ * quarantines it). Runs on the index worker for a record it read, or on the server thread for one
+ * the journal's append observer handed over parsed (posting-hints.ts): the same function either way.
+ */
+export function recordPostings(record: unknown): RecordPostings {
+  const postings = postingsWithScope(record);
+  return typeof postings === "string" ? postings : { time: postings.time, keys: postings.keys };
+}
+
+/** recordPostings with the record's scope and ReadOnly value (for the PostgreSQL index's write postings). */
+function postingsWithScope(record: unknown): PostingsWithScope | typeof UNPARSABLE | typeof NOT_EVENT_HISTORY {
+  const time = typeof record === "object" && record !== null ? eventTimeSeconds(record as CloudTrailRecord) : undefined;
+  if (time === undefined || time < 0) return UNPARSABLE;
+  const cloudTrailRecord = record as CloudTrailRecord;
+  const category = classifyRecord(cloudTrailRecord);
+  if (category === undefined) return NOT_EVENT_HISTORY;
+  const scope: Scope = {
+    category,
+    accountId: recordAccountId(cloudTrailRecord),
+    region: cloudTrailRecord.awsRegion ?? "",
+  };
+  // The LookupEvent's CloudTrailEvent (the record's text) plays no part in its keys.
+  const event = lookupEventFromRecord("", cloudTrailRecord);
+  return { time, keys: eventKeys(scope, event), scope, readOnly: event.ReadOnly };
+}
+
+/**
+ * A record's postings with its scope and ReadOnly value, which the PostgreSQL index's write postings
+ * need (decision 0013). Postings derived on the server thread (DerivedEntry) cross to the embedded
+ * index worker without them.
+ */
+type PostingsWithScope = Exclude<RecordPostings, string> & { readonly scope?: Scope; readonly readOnly?: string };
+
+/** The row of an entry's postings, or undefined (counted) when Event history does not keep it. */
+function rowOf(
+  postings: RecordPostings,
+  seq: number,
+  cutoff: number,
+  counters: EventHistoryCounters,
+): PostingRow | undefined {
+  if (postings === UNPARSABLE) {
     counters.unparsable++;
     return undefined;
   }
-  const time = typeof record === "object" && record !== null ? eventTimeSeconds(record) : undefined;
-  if (time === undefined || time < 0) {
-    counters.unparsable++;
-    return undefined;
-  }
-  const category = classifyRecord(record);
-  if (category === undefined) {
+  if (postings === NOT_EVENT_HISTORY) {
     counters.notEventHistory++;
     return undefined;
   }
-  if (time < cutoff) {
+  if (postings.time < cutoff) {
     counters.expired++;
     return undefined;
   }
-  const scope: Scope = { category, accountId: recordAccountId(record), region: record.awsRegion ?? "" };
-  const event = lookupEventFromRecord(entry.json, record);
-  return { keys: eventKeys(scope, event), time, seq: entry.seq, scope, readOnly: event.ReadOnly };
+  const { scope, readOnly } = postings as PostingsWithScope;
+  const row: PostingRow = { keys: postings.keys, time: postings.time, seq };
+  return scope === undefined ? row : { ...row, scope, readOnly };
 }
 
 /** One LookupEvents page: the backend's candidates, re-checked against their records (hash collisions are harmless). */

@@ -150,7 +150,7 @@ export class PostgresEventHistory implements EventHistory, Consumer {
   async handle(batch: readonly JournalEntry[]): Promise<void> {
     const last = batch.at(-1);
     if (last === undefined) return;
-    const rows = postingRowsOf(batch, this.cutoffTime(), this.counters);
+    const rows = postingRowsOf(batch, this.cutoffTime(), this.counters, { withScope: true });
     await this.store.apply(rows, await recordsOf(batch, rows), last.seq, this.fencingToken);
     this.counters.indexed += rows.length;
     this.applied.advance(last.seq);

@@ -266,7 +266,9 @@ function postingColumns(rows: readonly PostingRow[]): { all: PostingColumns; wri
   const writes: PostingColumns = { keys: [], times: [], seqs: [] };
   for (const row of rows) {
     for (const key of row.keys) push(all, key, row);
-    if (row.readOnly !== "false" || row.scope === undefined) continue;
+    // Postings derived without the record (the embedded worker's DerivedEntry) cannot say which are writes.
+    if (row.scope === undefined) throw new Error(`The postings of journal entry ${row.seq} came without their scope.`);
+    if (row.readOnly !== "false") continue;
     const skipped = new Set([termKey(row.scope, ALL_EVENTS_ATTRIBUTE, ""), termKey(row.scope, "ReadOnly", "false")]);
     for (const key of row.keys) if (!skipped.has(key)) push(writes, key, row);
   }

@@ -5,10 +5,14 @@ import { AppliedSeq } from "../applied-seq.js";
 import type { RecordQuarantine } from "../quarantine.js";
 import type { EventHistory, LookupQuery, LookupResult, PruneResult } from "./event-history.js";
 import type { FromWorker, IndexWorkerData, ToWorker } from "./index-worker-protocol.js";
+import { PostingHints } from "./posting-hints.js";
 import { openSqliteEventHistory, type SqliteEventHistory } from "./sqlite-event-history.js";
 
 /** What the worker needs of the server's journal: slices to read, the head, append notifications. */
-export type LocatableJournal = Pick<Journal, "readMany" | "headSeq" | "waitForAppend" | "slice" | "prepareSlice">;
+export type LocatableJournal = Pick<
+  Journal,
+  "readMany" | "headSeq" | "waitForAppend" | "slice" | "prepareSlice" | "observeAppends"
+>;
 
 export interface ThreadedEventHistoryOptions {
   readonly path: string;
@@ -22,6 +26,12 @@ export interface ThreadedEventHistoryOptions {
   /** Where the worker sets aside a record the index refuses while it works; without it, retried forever. */
   readonly quarantine?: RecordQuarantine;
 }
+
+/**
+ * Entries whose postings the server thread keeps for the worker (~90 bytes each at ~9 postings):
+ * several of the worker's largest batches, so a worker that keeps up never reads a block.
+ */
+const HINT_ENTRIES_MAX = 32_768;
 
 /** A worker that died unexpectedly is started again after this long. */
 const RESPAWN_DELAY_MS = 1_000;
@@ -43,6 +53,10 @@ export class ThreadedEventHistory implements EventHistory {
   private readonly abort = new AbortController();
   private closing = false;
   private respawnTimer: NodeJS.Timeout | undefined;
+  /** Postings derived on this thread from what the journal's appends carried (decision 0020, third slice). */
+  private readonly hints = new PostingHints(HINT_ENTRIES_MAX);
+  private readonly stopObserving: (() => void) | undefined;
+  private derivedCount = 0;
 
   private constructor(
     private readonly reader: SqliteEventHistory,
@@ -51,6 +65,7 @@ export class ThreadedEventHistory implements EventHistory {
     cursor: number,
   ) {
     this.applied = new AppliedSeq(cursor);
+    this.stopObserving = options.journal.observeAppends?.((group) => this.hints.add(group));
   }
 
   /** Opens the index (retention applied once, on this thread) and starts the worker; rejects if it cannot open. */
@@ -67,6 +82,7 @@ export class ThreadedEventHistory implements EventHistory {
     try {
       await history.spawn();
     } catch (error) {
+      history.stopObserving?.();
       await reader.close();
       throw error;
     }
@@ -135,6 +151,7 @@ export class ThreadedEventHistory implements EventHistory {
         });
         return;
       case "applied":
+        this.derivedCount += message.derived;
         this.applied.advance(message.seq);
         return;
       case "batchFailed":
@@ -162,6 +179,7 @@ export class ThreadedEventHistory implements EventHistory {
    */
   private locate(worker: Worker, message: Extract<FromWorker, { type: "locate" }>): void {
     const journal = this.options.journal;
+    if (message.derived && this.answerDerived(worker, message)) return;
     const answer = (): void => {
       if (this.worker !== worker) return;
       const range = journal.slice(message.fromSeq, message.maxEntries);
@@ -172,6 +190,20 @@ export class ThreadedEventHistory implements EventHistory {
       this.options.onError?.(error instanceof Error ? error : new Error(String(error)));
       answer();
     });
+  }
+
+  /** Answers with the range's postings when this thread holds them all; false when the blocks must be read. */
+  private answerDerived(worker: Worker, message: Extract<FromWorker, { type: "locate" }>): boolean {
+    const journal = this.options.journal;
+    const end = Math.min(journal.headSeq(), message.fromSeq + message.maxEntries - 1);
+    const range = this.hints.range(message.fromSeq, end);
+    if (range === undefined) return false;
+    worker.postMessage({ type: "derived", id: message.id, range, nowMs: this.clock.nowMs() } satisfies ToWorker, [
+      range.packed.buffer,
+      range.offsets.buffer,
+      range.appendedAtMs.buffer,
+    ]);
+    return true;
   }
 
   private quarantine(worker: Worker, message: Extract<FromWorker, { type: "quarantine" }>): void {
@@ -191,6 +223,11 @@ export class ThreadedEventHistory implements EventHistory {
 
   lookup(query: LookupQuery): Promise<LookupResult> {
     return this.reader.lookup(query);
+  }
+
+  /** Entries the worker indexed from postings derived on this thread rather than from the journal's blocks. */
+  derivedEntries(): number {
+    return this.derivedCount;
   }
 
   /** Highest seq the index has made durable. */
@@ -228,6 +265,8 @@ export class ThreadedEventHistory implements EventHistory {
       await exited;
       clearTimeout(timer);
     }
+    this.stopObserving?.();
+    this.hints.clear();
     this.abort.abort();
     await this.reader.close();
   }

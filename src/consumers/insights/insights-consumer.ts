@@ -18,6 +18,7 @@ import {
 import type { Consumer } from "../consumer.js";
 import { judgeSeries, judgeWindow, type Detection, type DetectorSettings } from "./detector.js";
 import { insightRecordItem, insightWindow, sharedEventIdOf, type InsightState } from "./insight-record.js";
+import type { CountInputs } from "./count-inputs.js";
 import { countBatch } from "./series-counter.js";
 
 export interface InsightsSettings extends DetectorSettings {
@@ -33,6 +34,8 @@ export interface InsightsConsumerOptions {
   readonly enabledTypes: (accountId: string, region: string) => Promise<ReadonlySet<string>>;
   /** Cluster mode: the `insights` lease's token, claimed at load and carried by every write. */
   readonly fencingToken?: number;
+  /** What the records of recent appends count as, read from the records ingest parsed (count-inputs.ts). */
+  readonly inputs?: CountInputs;
 }
 
 /** While catching up on history, a region is judged at most once per this much eventTime per batch. */
@@ -61,8 +64,9 @@ export class InsightsConsumer implements Consumer {
       const last = batch.at(-1);
       if (last === undefined) return;
       const nowMs = this.options.clock.nowMs();
-      const counted = countBatch(batch, nowMs);
+      const counted = countBatch(batch, nowMs, this.options.inputs?.known);
       await this.options.store.addCounts({ toSeq: last.seq, ...counted }, this.fencing());
+      this.options.inputs?.release(last.seq);
       const caughtUp = last.seq >= this.options.journal.headSeq();
       const stored = new Map((await this.options.store.regions()).map((r) => [regionId(r), r]));
       for (const seen of counted.regions) {

@@ -48,9 +48,9 @@ function countedCategory(record: CloudTrailRecord): InsightCategory | undefined 
  * The series a call counts in (decision 0019, points 1 and 9): ApiCallRateInsight counts write
  * management calls and every data call, read or write; ApiErrorRateInsight every call with an error code.
  */
-function typesOf(record: CloudTrailRecord, category: InsightCategory, errorCode: string | undefined) {
+function typesOf(input: CountInput, errorCode: string | undefined) {
   const types: Array<[InsightType, string]> = [];
-  if (category === "Data" || record.readOnly === false) types.push(["ApiCallRateInsight", ""]);
+  if (input.category === "Data" || input.readOnlyFalse) types.push(["ApiCallRateInsight", ""]);
   if (errorCode !== undefined) types.push(["ApiErrorRateInsight", errorCode]);
   return types;
 }
@@ -73,28 +73,67 @@ function parse(entry: JournalEntry): CloudTrailRecord | undefined {
   }
 }
 
+/**
+ * What counting reads of a record, read once: from the record the ingest path had parsed anyway
+ * (count-inputs.ts), or from the entry's text here. A compact projection, so that holding it from the
+ * append until the batch is counted keeps no record alive (decision 0020, third slice).
+ */
+export interface CountInput {
+  readonly accountId: string;
+  readonly region: string;
+  readonly timeMs: number;
+  /** Undefined: activity of the region, not counted in a series. */
+  readonly category: InsightCategory | undefined;
+  readonly eventSource: string | undefined;
+  readonly eventName: string | undefined;
+  readonly errorCode: string | undefined;
+  readonly readOnlyFalse: boolean;
+  readonly userIdentityArn: string | undefined;
+  readonly userAgent: string | undefined;
+}
+
+/** The record's count input; undefined when it counts nowhere (not a record, an Insights record, no account, region or time). */
+export function countInputOf(value: unknown): CountInput | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const record = value as CloudTrailRecord;
+  if (record.eventType === "AwsCloudTrailInsight") return undefined;
+  const accountId = text(recordAccountId(record));
+  const region = text(record.awsRegion);
+  const timeMs = typeof record.eventTime === "string" ? Date.parse(record.eventTime) : Number.NaN;
+  if (accountId === undefined || region === undefined || !Number.isFinite(timeMs)) return undefined;
+  return {
+    accountId,
+    region,
+    timeMs,
+    category: countedCategory(record),
+    eventSource: text(record.eventSource),
+    eventName: text(record.eventName),
+    errorCode: text(record.errorCode),
+    readOnlyFalse: record.readOnly === false,
+    userIdentityArn: text(record.userIdentity?.arn),
+    userAgent: text(record.userAgent),
+  };
+}
+
+/** Count inputs known before the batch is read: an input, null for a record that counts nowhere, undefined when not known. */
+export type KnownCountInputs = (seq: number) => CountInput | null | undefined;
+
 /** Counts a batch; never throws, so no record can hold the consumer up. */
 export function countBatch(
   batch: readonly JournalEntry[],
   nowMs: number,
+  known?: KnownCountInputs,
 ): { counts: MinuteCount[]; regions: RegionActivity[] } {
   const tallies = new Map<string, MinuteTally>();
   const regions = new Map<string, RegionActivity>();
   for (const entry of batch) {
-    const record = parse(entry);
-    if (record === undefined || record.eventType === "AwsCloudTrailInsight") continue;
-    const accountId = text(recordAccountId(record));
-    const region = text(record.awsRegion);
-    const timeMs = typeof record.eventTime === "string" ? Date.parse(record.eventTime) : Number.NaN;
-    if (accountId === undefined || region === undefined || !Number.isFinite(timeMs)) continue;
+    const given = known?.(entry.seq);
+    const input = given === undefined ? countInputOf(parse(entry)) : given;
+    if (input === undefined || input === null) continue;
+    const { accountId, region, timeMs, category, eventSource, eventName, errorCode } = input;
     noteActivity(regions, accountId, region, timeMs, nowMs);
-    const category = countedCategory(record);
-    if (category === undefined) continue;
-    const eventSource = text(record.eventSource);
-    const eventName = text(record.eventName);
-    if (eventSource === undefined || eventName === undefined) continue;
+    if (category === undefined || eventSource === undefined || eventName === undefined) continue;
     const minuteMs = Math.floor(timeMs / MINUTE_MS) * MINUTE_MS;
-    const errorCode = text(record.errorCode);
     const base = {
       accountId,
       region,
@@ -102,8 +141,8 @@ export function countBatch(
       eventName,
       ...(category === "Data" ? { eventCategory: "Data" as const } : {}),
     };
-    for (const [insightType, code] of typesOf(record, category, errorCode))
-      tally(tallies, { ...base, insightType, errorCode: code }, minuteMs, record, errorCode ?? NO_ERROR);
+    for (const [insightType, code] of typesOf(input, errorCode))
+      tally(tallies, { ...base, insightType, errorCode: code }, minuteMs, input, errorCode ?? NO_ERROR);
   }
   return {
     counts: [...tallies.values()].map(({ key, minuteMs, count, values }) => ({
@@ -138,7 +177,7 @@ function tally(
   tallies: Map<string, MinuteTally>,
   key: SeriesKey,
   minuteMs: number,
-  record: CloudTrailRecord,
+  input: CountInput,
   errorCode: string,
 ): void {
   const id = `${seriesId(key)}\n${minuteMs}`;
@@ -149,8 +188,8 @@ function tally(
   }
   minute.count++;
   const attributions: Array<[AttributeName, string | undefined]> = [
-    ["userIdentityArn", text(record.userIdentity?.arn)],
-    ["userAgent", text(record.userAgent)],
+    ["userIdentityArn", input.userIdentityArn],
+    ["userAgent", input.userAgent],
     ["errorCode", errorCode],
   ];
   for (const [attribute, value] of attributions) {

@@ -47,7 +47,8 @@ export interface LakeConsumerDeps {
 /** A new journal entry with the stores that take its record (none: the entry only moves the cursor). */
 interface Routed {
   readonly entry: JournalEntry;
-  readonly record: CloudTrailRecord;
+  /** Absent when no store could take the entry (StoreRouter.mayTake): it was not parsed. */
+  readonly record: CloudTrailRecord | undefined;
   readonly stores: readonly EventDataStore[];
   readonly key: Buffer;
   readonly hex: string;
@@ -98,7 +99,7 @@ export class LakeConsumer implements Consumer {
     const routed = this.route(batch);
     const stored = await this.storedKeys(routed);
     for (const { entry, record, stores, key, hex } of routed) {
-      for (const store of stores) this.add(store.id, entry, record, key, hex, stored);
+      if (record !== undefined) for (const store of stores) this.add(store.id, entry, record, key, hex, stored);
       if (this.firstSeq === 0) this.firstSeq = entry.seq;
       this.lastSeq = entry.seq;
     }
@@ -117,6 +118,11 @@ export class LakeConsumer implements Consumer {
     const none = Buffer.alloc(0);
     for (const entry of batch) {
       if (entry.seq <= this.lastSeq) continue;
+      if (!this.deps.router.mayTake(entry.seq)) {
+        // No store can take it whatever it holds: only the cursor moves, the record is not parsed.
+        routed.push({ entry, record: undefined, stores: [], key: none, hex: "" });
+        continue;
+      }
       const record = entryRecord(entry);
       const stores = this.deps.router.liveStoresFor(record, entry.seq);
       const key = stores.length > 0 ? keyHash(dedupKeyOf(record)) : none;

@@ -7,6 +7,7 @@ import { jsonNestingExceeds } from "../../lib/json-depth.js";
 import { isPlainObject } from "../../lib/plain-object.js";
 import { assertJsonContentType } from "../json-content-type.js";
 import { audited, type AuditedCall, type RouteContext } from "../audited-route.js";
+import { operationContextOf } from "../operation-context.js";
 import { markDispatchingRoute } from "../signed-routes.js";
 import type { Throttle } from "../throttle.js";
 
@@ -121,14 +122,7 @@ async function runOperation(options: CloudTrailRouteOptions, call: AuditedCall):
     await call.authorize(`cloudtrail:${note.eventName}`, resource);
   }
   options.throttles.get(note.eventName)?.take(`${principal.accountId}/${claim.region}`);
-  const result = await handler(note.input, {
-    principal,
-    accountId: principal.accountId,
-    region: claim.region,
-    requestId: call.requestId,
-    nowMs: call.nowMs,
-    authorize: (action, resource) => call.authorize(action, resource),
-  });
+  const result = await handler(note.input, operationContextOf(call, principal, claim));
   note.responseElements = result.responseElements ?? null;
   // CloudTrail's records of its trail operations name no resource (every trail call in the samples:
   // invictus-sigma-aws CreateTrail…StopLogging, stratus, cribl, the user guide's UpdateTrail); those of

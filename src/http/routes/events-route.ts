@@ -7,6 +7,7 @@ import {
 import type { OperationResult } from "../../control-plane/operation.js";
 import { ApiError } from "../../lib/api-error.js";
 import { audited, type AuditedCall, type RouteContext } from "../audited-route.js";
+import { operationContextOf } from "../operation-context.js";
 import { parseBody } from "./cloudtrail-route.js";
 
 const TARGET_PREFIX = "AWSEvents.";
@@ -68,14 +69,7 @@ async function runEventsCall(options: EventsRouteOptions, call: AuditedCall): Pr
   }
   const scope = { accountId: principal.accountId, region: claim.region };
   for (const resource of operation.resources(note.input, scope)) await call.authorize(`events:${name}`, resource);
-  const result = await operation.run(note.input, {
-    principal,
-    accountId: principal.accountId,
-    region: claim.region,
-    requestId: call.requestId,
-    authorize: (action, resource) => call.authorize(action, resource),
-    nowMs: call.nowMs,
-  });
+  const result = await operation.run(note.input, operationContextOf(call, principal, claim));
   note.responseElements = result.responseElements ?? null;
   return result;
 }

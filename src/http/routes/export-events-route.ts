@@ -14,6 +14,7 @@ import {
   type ExportFormat,
 } from "../../model/event-export.js";
 import { audited, type RouteContext } from "../audited-route.js";
+import { operationContextOf } from "../operation-context.js";
 import type { Throttle } from "../throttle.js";
 
 /**
@@ -125,16 +126,8 @@ export function registerExportEventsRoute(
         // What it reads is what LookupEvents would answer: the same permission.
         await call.authorize("cloudtrail:LookupEvents", "*");
         options.throttle?.take(`${principal.accountId}/${claim.region}`);
-        const operationContext: OperationContext = {
-          principal,
-          accountId: principal.accountId,
-          region: claim.region,
-          requestId: call.requestId,
-          nowMs: call.nowMs,
-          authorize: (action, resource) => call.authorize(action, resource),
-        };
         // The first page before anything is sent: a search LookupEvents refuses is an error answer, not a file.
-        const start = { request, context: operationContext };
+        const start = { request, context: operationContextOf(call, principal, claim) };
         return { ...start, first: await lookupPage(start, options.lookupEvents, undefined) };
       },
       answer: (reply, start, _seqs, call) => stream(reply, start, call.requestId, context, options.lookupEvents),

@@ -13,6 +13,7 @@ import {
   type SigmaRuleStore,
   type StoredSigmaRule,
 } from "../../stores/sigma/index.js";
+import type { SigmaMatchAnswer } from "../../model/sigma-match-answer.js";
 import { audited, type AuditedCall, type RouteContext } from "../audited-route.js";
 
 const UNAVAILABLE = "Cairn cannot durably record this call right now. Retry later.";
@@ -22,19 +23,6 @@ const RULE_ID_CHARS_MAX = 256;
 export interface SigmaRouteStores {
   readonly rules: SigmaRuleStore;
   readonly matches: SigmaMatchStore;
-}
-
-/** A match as `GET /sigma/matches` lists it. */
-export interface SigmaMatchAnswer {
-  readonly ruleId: string;
-  readonly title: string;
-  readonly level: string;
-  readonly kind: string;
-  readonly eventID: string;
-  readonly eventTime: string;
-  readonly eventIDs: string[];
-  readonly groupBy?: Readonly<Record<string, string>>;
-  readonly matchedAt: string;
 }
 
 interface RuleAnswer {
