@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 /**
@@ -17,13 +17,18 @@ if (oldRoot === undefined || bench === undefined) {
 const builds = { old: resolve(oldRoot), new: resolve(import.meta.dirname, "../..") };
 const rounds = Number(roundsText ?? 3);
 
-/** The last pretty-printed JSON object a bench printed (benches may log tables and lines around it). */
+/**
+ * The last pretty-printed JSON object a bench printed (benches may log tables and lines around it),
+ * else the results file it named (`written <file>.json`: lake-query prints a table and writes its JSON).
+ */
 function lastJson(output: string): unknown {
   const lines = output.split("\n");
   const end = lines.lastIndexOf("}");
   const start = lines.lastIndexOf("{", end);
-  if (start === -1 || end === -1) throw new Error(`No JSON object in the bench's output:\n${output.slice(-2000)}`);
-  return JSON.parse(lines.slice(start, end + 1).join("\n"));
+  if (start !== -1 && end !== -1) return JSON.parse(lines.slice(start, end + 1).join("\n"));
+  const written = /written:? (\S+\.json)\s*$/m.exec(output)?.[1];
+  if (written !== undefined) return JSON.parse(readFileSync(written, "utf8"));
+  throw new Error(`No JSON object in the bench's output:\n${output.slice(-2000)}`);
 }
 
 function numericLeaves(value: unknown, prefix = "", out = new Map<string, number>()): Map<string, number> {

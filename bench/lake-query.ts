@@ -77,6 +77,7 @@ export interface LakeQueryBench {
   readonly serverRssBytes: number;
 }
 
+const COMPACT_EVERY_SECOND = { CAIRN_LAKE_COMPACTION_INTERVAL_MS: "1000" };
 const round = (value: number): number => Math.round(value * 10) / 10;
 
 function benchQueries(day: string, nextDay: string, weekAgo: string, eventName: string): BenchQuery[] {
@@ -228,6 +229,27 @@ function directoryFacts(path: string): { bytes: number; files: number; partition
   return { bytes, files, partitions: partitions.length };
 }
 
+/**
+ * Waits until the server's compaction has merged what it will (the file list unchanged for 5 s):
+ * the engine and warm-view figures read the directory, and a merge deleting a file under them
+ * failed the bench.
+ */
+async function untilCompacted(storeDir: string): Promise<ReturnType<typeof directoryFacts>> {
+  const listing = (): string =>
+    readdirSync(storeDir)
+      .filter((name) => name.startsWith("eventdate="))
+      .flatMap((partition) => readdirSync(join(storeDir, partition)).map((name) => `${partition}/${name}`))
+      .sort()
+      .join(",");
+  let last = listing();
+  for (let stableSince = performance.now(); performance.now() - stableSince < 5_000;) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const now = listing();
+    if (now !== last) [last, stableSince] = [now, performance.now()];
+  }
+  return directoryFacts(storeDir);
+}
+
 export async function benchLakeQuery(options: { events?: number; runs?: number } = {}): Promise<LakeQueryBench> {
   const events = options.events ?? 1_000_000;
   const runs = options.runs ?? 7;
@@ -253,7 +275,8 @@ export async function benchLakeQuery(options: { events?: number; runs?: number }
         gzipSync(JSON.stringify({ Records: records })),
       );
     }
-    server = await startBenchServer(dataDir, { CAIRN_IMPORT_ALLOWED_DIRS: archive });
+    // Compaction every second, so the store settles before anything is measured (untilCompacted).
+    server = await startBenchServer(dataDir, { CAIRN_IMPORT_ALLOWED_DIRS: archive, ...COMPACT_EVERY_SECOND });
     client = new CloudTrailClient({
       endpoint: server.url,
       region: BENCH_REGION,
@@ -278,7 +301,7 @@ export async function benchLakeQuery(options: { events?: number; runs?: number }
     }
     process.stderr.write(`lake-query bench: ${events} events imported in ${importSeconds.toFixed(1)} s\n`);
     const lakeDir = join(dataDir, "lake");
-    const store = directoryFacts(join(lakeDir, storeId));
+    const store = await untilCompacted(join(lakeDir, storeId));
 
     const middle = new Date((firstMs + lastMs) / 2);
     const day = middle.toISOString().slice(0, 10);

@@ -9,7 +9,7 @@ const EXTENDED =
   /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$/;
 const BASIC = /^(\d{4})(\d{2})(\d{2})[Tt](\d{2})(\d{2})(\d{2})(?:[.,](\d+))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$/;
 /** 9999-12-31T23:59:59Z: the last second a four-digit year can write. */
-const MAX_TIME_MS = 253402300799000;
+export const MAX_TIME_MS = 253402300799000;
 
 export interface IsoDateTime {
   /** The time in epoch ms, whole seconds (the fraction is in `fraction`). */

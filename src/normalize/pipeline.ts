@@ -8,8 +8,9 @@ import { randomUUID as cryptoRandomUUID } from "node:crypto";
 import { recordAccountId, type CloudTrailRecord } from "../model/record.js";
 import { orderFields } from "./field-order.js";
 import { describeJsonType, reject, type Rejection } from "./reasons.js";
-import { mayContainSecrets, redactSecrets } from "./redact.js";
+import { mayNeedRedaction, redactSecrets } from "./redact.js";
 import { applySizeLimits } from "./size-limits.js";
+import { cloudTrailShape } from "./steps/cloudtrail-shape.js";
 import { checkKnownFieldTypes } from "./steps/check-schema.js";
 import { coerceFields } from "./steps/coerce-fields.js";
 import {
@@ -62,12 +63,19 @@ const REDACTED_FIELDS = [
  */
 export function normalizeIngestedRecord(raw: unknown, context: NormalizeContext): NormalizeResult {
   if (!isPlainObject(raw)) return reject("not_an_object", { got: describeJsonType(raw) });
-  const draft: Record<string, unknown> = { ...raw };
-  const repaired = repairAndDerive(draft, context);
-  if (repaired !== undefined) return repaired;
-  const isInsight = draft.eventType === INSIGHT_EVENT_TYPE;
-  const ordered = orderFields(draft);
-  const typeProblem = checkKnownFieldTypes(ordered, isInsight);
+  let ordered: Record<string, unknown>;
+  // A record already in CloudTrail's shape skips rules 2–11 (cloudTrailShape proves each a no-op),
+  // and rule 16 too when its fields are in CloudTrail's order.
+  const shape = cloudTrailShape(raw, context.receivedAtMs);
+  if (shape === "in-order") ordered = { ...raw };
+  else if (shape === "reorder") ordered = orderFields(raw);
+  else {
+    const draft: Record<string, unknown> = { ...raw };
+    const repaired = repairAndDerive(draft, context);
+    if (repaired !== undefined) return repaired;
+    ordered = orderFields(draft);
+  }
+  const typeProblem = checkKnownFieldTypes(ordered, ordered.eventType === INSIGHT_EVENT_TYPE);
   if (typeProblem !== undefined) return typeProblem;
   return finish(ordered);
 }
@@ -99,16 +107,18 @@ function finish(ordered: Record<string, unknown>): NormalizeResult {
   const serialized = serializeRecord(ordered);
   if (!serialized.ok) return serialized;
   const { record: repaired, json: repairedJson, repairs } = repairLoneSurrogates(ordered, serialized.json);
-  const redacted = redactRecord(repaired, repairedJson);
-  const limited = applySizeLimits(redacted, { serializedBytes: serialized.bytes });
+  const redacted = redactRecord(repaired);
+  const limited = applySizeLimits(redacted, { serializedBytesAtMost: serialized.bytesAtMost });
   const json = limited === repaired ? repairedJson : JSON.stringify(limited);
   const record = limited as CloudTrailRecord;
   return { ok: true, record, json, dedupKey: dedupKeyOf(record), repairs };
 }
 
-function redactRecord(record: Record<string, unknown>, json: string): Record<string, unknown> {
+function redactRecord(record: Record<string, unknown>): Record<string, unknown> {
   const context = { eventSource: String(record.eventSource ?? ""), eventName: String(record.eventName ?? "") };
-  if (!mayContainSecrets(json, context)) return record;
+  // A walk of the four members' names, not of the whole record: the only ones redaction can change.
+  const members = REDACTED_FIELDS.map((field) => record[field]);
+  if (!mayNeedRedaction(members, context)) return record;
   let copy: Record<string, unknown> | undefined;
   for (const field of REDACTED_FIELDS) {
     const value = record[field];

@@ -88,7 +88,8 @@ interface CompiledRules {
   readonly byMember: ReadonlyMap<string, string>;
   /** This event's exceptions by record field, paths split and lower-cased. */
   readonly exceptions: ReadonlyMap<string, readonly CompiledException[]>;
-  readonly gate: RegExp;
+  /** Lower-cased member names either step can change: the secret names and the exceptions' last names. */
+  readonly names: ReadonlySet<string>;
 }
 
 /** `keep` entries only stop the model pass (capture, sensitive-members.ts): nothing to do here. */
@@ -131,20 +132,37 @@ function compileRules(context: RedactionContext): CompiledRules {
     const path = exception.path.toLowerCase().split(".");
     exceptions.set(exception.field, [...(exceptions.get(exception.field) ?? []), { path, action: exception.action }]);
   }
-  const leafNames = here.map((exception) => exception.path.split(".").at(-1) ?? "");
-  const names = [...new Set([...BY_MEMBER.keys(), ...leafNames.map((name) => name.toLowerCase())])];
-  const escaped = names.map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-  const compiled = { byMember: BY_MEMBER, exceptions, gate: new RegExp(`"(?:${escaped.join("|")})":`, "i") };
+  const leafNames = here.map((exception) => (exception.path.split(".").at(-1) ?? "").toLowerCase());
+  const compiled = { byMember: BY_MEMBER, exceptions, names: new Set([...BY_MEMBER.keys(), ...leafNames]) };
   compiledCache.set(cacheKey, compiled);
   return compiled;
 }
 
 /**
- * Cheap pre-check on compact JSON (as JSON.stringify writes it): false means no member in it can
- * need redaction, so the walk can be skipped. Used on the ingest hot path.
+ * Cheap pre-check for the ingest hot path: false proves that redactSecrets(value, target) returns
+ * `value` itself for each of `values`, so the copy-on-write walk can be skipped. It visits every
+ * member name at any depth, as the walk does, and matches it the same way (`toLowerCase()`, then the
+ * set of names either step can change: a secret name, or the last name of an exception path; an
+ * exception changes nothing but the member its path ends in). Past REDACTION_DEPTH_MAX the walk
+ * replaces a subtree, so an object that deep answers true. A regex over the record's JSON text was
+ * used before; without the `u` flag its `i` does not fold U+212A KELVIN SIGN to `k` as toLowerCase
+ * does, so a member named `secret\u212Aey` skipped the walk and kept its value.
  */
-export function mayContainSecrets(json: string, context: RedactionContext): boolean {
-  return compileRules(context).gate.test(json);
+export function mayNeedRedaction(values: readonly unknown[], context: RedactionContext): boolean {
+  const { names } = compileRules(context);
+  return values.some((value) => holdsName(value, names, 0));
+}
+
+function holdsName(value: unknown, names: ReadonlySet<string>, depth: number): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (depth >= REDACTION_DEPTH_MAX) return true;
+  if (Array.isArray(value)) return (value as unknown[]).some((item) => holdsName(item, names, depth + 1));
+  // for…in visits every own enumerable key Object.keys gives the walk (and inherited ones: more, never fewer).
+  for (const key in value) {
+    if (names.has(key.toLowerCase())) return true;
+    if (holdsName((value as Record<string, unknown>)[key], names, depth + 1)) return true;
+  }
+  return false;
 }
 
 /**

@@ -59,10 +59,11 @@ export function truncateField(text: string, maxBytes: number): string {
 
 export interface SizeLimitOptions {
   /**
-   * UTF-8 size of the whole record's JSON when the caller already has it. No field can exceed the
-   * smallest object limit when the whole record is smaller, so the per-field work is skipped.
+   * UTF-8 size of the whole record's JSON, or a bound of it, when the caller already has one. No field
+   * can exceed the smallest object limit when the whole record is smaller, so the per-field work is
+   * skipped.
    */
-  serializedBytes?: number;
+  serializedBytesAtMost?: number;
 }
 
 /**
@@ -80,7 +81,8 @@ export function applySizeLimits<T extends Record<string, unknown>>(record: T, op
       copy[field] = truncated;
     }
   }
-  const mayHaveLargeObject = options.serializedBytes === undefined || options.serializedBytes > SIZE_LIMITS.detailBytes;
+  const bound = options.serializedBytesAtMost;
+  const mayHaveLargeObject = bound === undefined || bound > SIZE_LIMITS.detailBytes;
   if (mayHaveLargeObject) {
     for (const [field, limitBytes] of OBJECT_LIMITS) {
       const value = record[field];

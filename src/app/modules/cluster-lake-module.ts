@@ -13,6 +13,7 @@ import { openPostgresLakeCatalog, type LakeCatalog } from "../../lake/catalog/in
 import { compactionFromEnv, compactionTask, Compactor, FileSnapshots } from "../../lake/compaction/compaction.js";
 import { recoverLakeDir, sweepLake } from "../../lake/compaction/lake-maintenance.js";
 import { openDuck } from "../../lake/engine/query-engine.js";
+import { WarmViews } from "../../lake/engine/warm-views.js";
 import { LakeFileCache } from "../../lake/s3/lake-file-cache.js";
 import { openS3LakeCatalog, type LakeBucket, type S3LakeCatalog } from "../../lake/s3/s3-lake-catalog.js";
 import type { LeaseStore } from "../../stores/lease/index.js";
@@ -57,12 +58,13 @@ export function clusterLakeModule(
       const duck = await openDuck(lakeDir);
       const router = await StoreRouter.load(catalog);
       const snapshots = new FileSnapshots(catalog, cache);
+      const warmViews = new WarmViews(duck, lakeDir);
       const base = operationDeps(context, catalog, router);
       const queries = queryCluster(nodeId, bucket, catalog);
       const operations = await lakeOperations(
         context,
         base,
-        { duck, lakeDir, snapshots },
+        { duck, lakeDir, snapshots, warmViews },
         { queries, leasedImports: true },
       );
       const work = new HolderWork(context, { ...stores, bucket, cache, duck, lakeDir, snapshots, nodeId });
@@ -97,6 +99,7 @@ export function clusterLakeModule(
           clearInterval(timer);
           await lease.release();
           await snapshots.deleteUnread();
+          warmViews.close();
           duck.closeSync();
           // The catalog's PostgreSQL handle belongs to the node's stores, which close it.
         },

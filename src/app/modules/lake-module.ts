@@ -18,6 +18,7 @@ import { openSqliteLakeCatalog, type LakeCatalog } from "../../lake/catalog/inde
 import { compactionFromEnv, compactionTask, Compactor, FileSnapshots } from "../../lake/compaction/compaction.js";
 import { recoverLakeDir, sweepLake } from "../../lake/compaction/lake-maintenance.js";
 import { openDuck } from "../../lake/engine/query-engine.js";
+import { WarmViews } from "../../lake/engine/warm-views.js";
 import type { CairnModule, Job, ModuleContext } from "../registry.js";
 
 const SWEEP_INTERVAL_MS = 3_600_000;
@@ -38,6 +39,7 @@ export const lakeModule: CairnModule = {
     const duck = await openDuck(lakeDir);
     const router = await StoreRouter.load(catalog);
     const snapshots = new FileSnapshots(catalog);
+    const warmViews = new WarmViews(duck, lakeDir);
     const quarantine = quarantineFor(context.quarantine, "lake-writer", context.clock, (line) =>
       process.stderr.write(line),
     );
@@ -55,7 +57,7 @@ export const lakeModule: CairnModule = {
       options: compactionFromEnv(process.env).options,
     });
     return {
-      operations: await lakeOperations(context, base, { duck, lakeDir, snapshots }),
+      operations: await lakeOperations(context, base, { duck, lakeDir, snapshots, warmViews }),
       routes: (app, routeContext) => registerPutAuditEventsRoute(app, routeContext, channelRegistry(catalog, base)),
       consumers: () => [
         {
@@ -88,6 +90,7 @@ export const lakeModule: CairnModule = {
         await snapshots.deleteUnread();
         await runner.stop();
         await consumer.flush().catch(() => undefined);
+        warmViews.close();
         duck.closeSync();
         await catalog.close();
       },
@@ -121,7 +124,7 @@ export interface ClusterOperationOptions {
 export async function lakeOperations(
   context: ModuleContext,
   base: LakeOperationDeps,
-  engine: { duck: Duck; lakeDir: string; snapshots: FileSnapshots },
+  engine: { duck: Duck; lakeDir: string; snapshots: FileSnapshots; warmViews: WarmViews },
   cluster?: ClusterOperationOptions,
 ): Promise<Array<[string, OperationHandler]>> {
   const withEngine = { ...base, ...engine, nowMs: () => context.clock.nowMs() };

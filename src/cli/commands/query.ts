@@ -1,9 +1,5 @@
-import {
-  CloudTrailClient,
-  DescribeQueryCommand,
-  GetQueryResultsCommand,
-  StartQueryCommand,
-} from "@aws-sdk/client-cloudtrail";
+import { performance } from "node:perf_hooks";
+import { CloudTrailClient, GetQueryResultsCommand, StartQueryCommand } from "@aws-sdk/client-cloudtrail";
 import Table from "cli-table3";
 import type { ClientSettings } from "../../client/client-settings.js";
 import type { Output } from "../output.js";
@@ -43,32 +39,34 @@ export interface QueryRows {
 }
 
 /**
- * StartQuery, poll DescribeQuery until the query ends, then page through GetQueryResults. Throws
+ * StartQuery, then GetQueryResults until the query ends (the server holds it until then, up to a
+ * second, and the FINISHED answer is the first page; decision 0028), then the other pages. Throws
  * when the query fails.
  */
 export async function fetchQueryRows(client: CloudTrailClient, sql: string, pollMs = 200): Promise<QueryRows> {
   const { QueryId } = await client.send(new StartQueryCommand({ QueryStatement: sql }));
-  for (;;) {
-    const described = await client.send(new DescribeQueryCommand({ QueryId }));
-    if (described.QueryStatus === "FINISHED") break;
-    if (described.QueryStatus !== "QUEUED" && described.QueryStatus !== "RUNNING")
-      throw new Error(`Query ${QueryId} ${described.QueryStatus}: ${described.ErrorMessage ?? "no message"}`);
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-  }
   let columns: string[] = [];
   const rows: string[][] = [];
   let nextToken: string | undefined;
-  do {
+  for (;;) {
+    const asked = performance.now();
     const page = await client.send(
       new GetQueryResultsCommand({ QueryId, ...(nextToken ? { NextToken: nextToken } : {}) }),
     );
+    if (page.QueryStatus === "QUEUED" || page.QueryStatus === "RUNNING") {
+      // A held answer already waited; only a quick one (another server's query) waits here.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, pollMs - (performance.now() - asked))));
+      continue;
+    }
+    if (page.QueryStatus !== "FINISHED")
+      throw new Error(`Query ${QueryId} ${page.QueryStatus}: ${page.ErrorMessage ?? "no message"}`);
     for (const row of page.QueryResultRows ?? []) {
       if (columns.length === 0) columns = row.map((cell) => Object.keys(cell)[0] ?? "");
       rows.push(row.map((cell) => Object.values(cell)[0] ?? ""));
     }
     nextToken = page.NextToken;
-  } while (nextToken !== undefined);
-  return { columns, rows };
+    if (nextToken === undefined) return { columns, rows };
+  }
 }
 
 /**

@@ -6,7 +6,7 @@
 import { deliverResults, type DeliveryTarget } from "./query-delivery.js";
 import type { QueryDocument, QueryRuntime, RunningQuery } from "./query-runtime.js";
 import type { FileSnapshot } from "../../lake/compaction/compaction.js";
-import { connectForQuery, runQuery, type QueryRows } from "../../lake/engine/query-engine.js";
+import { runQuery, type QueryRows } from "../../lake/engine/query-engine.js";
 import type { DateRange } from "../../lake/engine/query-pruning.js";
 import { publicErrorMessage } from "../../lake/engine/query-sql.js";
 
@@ -104,21 +104,36 @@ async function runOnSnapshot(
 ): Promise<QueryRows> {
   const { deps } = runtime;
   if (handle.cancelled) throw new Error("cancelled");
-  const { connection, scan } = await connectForQuery(deps.duck, deps.lakeDir, query.storeIds, plan.ranges, snapshot);
+  const { connection, scan, release } = await deps.warmViews.take(query.storeIds, plan.ranges, snapshot);
   Object.assign(query, {
     bytesScanned: scan.bytesScanned,
     eventsScanned: scan.eventsScanned,
     filesScanned: scan.files,
   });
   handle.interrupt = () => connection.interrupt();
+  // Kept for the next query over the same files only when this one ran to its end.
+  let reusable = false;
   try {
     if (handle.cancelled) throw new Error("cancelled");
     query.status = "RUNNING";
-    await runtime.save(query);
-    if (handle.cancelled) throw new Error("cancelled"); // cancelled while the status was saved
-    return await runQuery(connection, plan.sql);
+    // DuckDB starts on its own threads before the RUNNING status is saved, so the catalog commit (an
+    // fsync) overlaps the query instead of preceding it (decision 0028); the FINISHED save still
+    // follows it. A CancelQuery meanwhile interrupts the connection, which rejects `rows`.
+    const rows = runQuery(connection, plan.sql);
+    rows.catch(() => undefined);
+    try {
+      await runtime.save(query);
+    } catch (error) {
+      connection.interrupt();
+      await rows.catch(() => undefined);
+      throw error;
+    }
+    const result = await rows;
+    reusable = true;
+    return result;
   } finally {
-    connection.closeSync();
+    handle.interrupt = () => undefined; // a late CancelQuery must not reach a kept connection
+    release(reusable);
   }
 }
 

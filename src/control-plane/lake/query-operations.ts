@@ -72,8 +72,7 @@ function startQueryOperation(queries: QueryRuntime): OperationHandler {
     const target = deliveryUri === undefined ? undefined : parseDeliveryUri(deliveryUri);
     if (target !== undefined && deps.delivery === undefined)
       throw new ApiError("UnsupportedOperationException", "This server has no object store for DeliveryS3Uri.");
-    const mine = await deps.catalog.documents<QueryDocument>("queries", context.accountId);
-    if (mine.filter((q) => q.status === "QUEUED" || q.status === "RUNNING").length >= MAX_CONCURRENT_QUERIES)
+    if ((await activeQueries(queries, context.accountId)) >= MAX_CONCURRENT_QUERIES)
       throw new ApiError("MaxConcurrentQueriesException", `At most ${MAX_CONCURRENT_QUERIES} queries may run at once.`);
     const ranges = await planPartitions(queries, rewritten, stores);
     if (target !== undefined) await checkDeliveryBucket(deps.delivery!, target, context.accountId);
@@ -98,6 +97,19 @@ function startQueryOperation(queries: QueryRuntime): OperationHandler {
 async function storeNamesOf(deps: QueryOperationDeps, context: OperationContext): Promise<Map<string, string>> {
   const stores = await deps.catalog.stores(context.accountId);
   return new Map(stores.filter((s) => s.region === context.region).map((s) => [s.name, s.id]));
+}
+
+/**
+ * The account's QUEUED and RUNNING queries. One server runs every query it started, from StartQuery
+ * to its end (start-up recovery fails those a stop cut short), so it counts them in memory rather
+ * than reading every query document of the last 7 days on each StartQuery; a cluster node counts
+ * the other nodes' queries too, from the catalog.
+ */
+async function activeQueries(queries: QueryRuntime, accountId: string): Promise<number> {
+  if (queries.deps.cluster === undefined)
+    return [...queries.running.values()].filter((handle) => handle.accountId === accountId).length;
+  const documents = await queries.deps.catalog.documents<QueryDocument>("queries", accountId);
+  return documents.filter((q) => q.status === "QUEUED" || q.status === "RUNNING").length;
 }
 
 /** Refuses a statement that is not a SELECT naming a store. */
@@ -138,7 +150,7 @@ async function planPartitions(
 
 /** Saves a new query as running in this process, so CancelQuery finds it as soon as it is listed. */
 async function register(queries: QueryRuntime, query: QueryDocument): Promise<void> {
-  queries.running.set(query.id, newRunningQuery());
+  queries.running.set(query.id, newRunningQuery(query.accountId));
   try {
     await queries.save(query);
   } catch (error) {

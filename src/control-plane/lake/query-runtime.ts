@@ -14,6 +14,7 @@ import type { LakeOperationDeps } from "./eds-input.js";
 import type { DeliveryDeps, DeliveryStatus } from "./query-delivery.js";
 import type { FileSnapshots } from "../../lake/compaction/compaction.js";
 import type { QueryRows } from "../../lake/engine/query-engine.js";
+import type { WarmViews } from "../../lake/engine/warm-views.js";
 
 /**
  * Queries DuckDB executes at once; the rest wait as QUEUED. DuckDB parallelises each query on its
@@ -73,11 +74,15 @@ export type QueryOperationDeps = LakeOperationDeps & {
   delivery?: DeliveryDeps;
   /** Committed-file snapshots (compaction keeps a query's files until it ends); else the directories. */
   snapshots?: FileSnapshots;
+  /** Query connections kept with their views, for the next query over the same files. */
+  warmViews: WarmViews;
   cluster?: QueryCluster;
 };
 
 /** A query of this process between StartQuery and its end; CancelQuery marks and interrupts it. */
 export interface RunningQuery {
+  /** The account that started it (MaxConcurrentQueries counts an account's queries). */
+  readonly accountId: string;
   interrupt: () => void;
   cancelled: boolean;
   /** Resolves once the query's final document is saved (FINISHED, FAILED, CANCELLED or TIMED_OUT). */
@@ -85,10 +90,10 @@ export interface RunningQuery {
   readonly markEnded: () => void;
 }
 
-export function newRunningQuery(): RunningQuery {
+export function newRunningQuery(accountId: string): RunningQuery {
   let markEnded = (): void => undefined;
   const ended = new Promise<void>((resolve) => (markEnded = resolve));
-  return { interrupt: () => undefined, cancelled: false, ended, markEnded };
+  return { accountId, interrupt: () => undefined, cancelled: false, ended, markEnded };
 }
 
 /**

@@ -188,12 +188,60 @@ function absentColumns(facts: readonly FileFacts[]): string {
     .join("");
 }
 
+/** The statements that create a query's views, and what they read. */
+export interface ViewPlan {
+  readonly statements: readonly string[];
+  readonly scan: ScanStatistics;
+}
+
 /**
- * Opens a connection with one view per store over the files of the partitions in its range (all of
- * them when the range is undefined); the caller closes it (or interrupts it to cancel). With a
- * snapshot (the server's case) the files are the committed ones lake.db listed when the query
- * started, which compaction does not delete until the snapshot is released; without one (tools,
- * benchmarks) they are whatever the partition directories hold.
+ * The view per store over the files of the partitions in its range (all of them when the range is
+ * undefined), as statements to run on a query's connection; `connection` reads the footers of files
+ * not seen before. With a snapshot (the server's case) the files are the committed ones lake.db
+ * listed when the query started, which compaction does not delete until the snapshot is released;
+ * without one (tools, benchmarks) they are whatever the partition directories hold.
+ */
+export async function planViews(
+  connection: DuckDBConnection,
+  lakeDir: string,
+  storeIds: readonly string[],
+  ranges: ReadonlyMap<string, DateRange | undefined> = new Map(),
+  snapshot?: FileSnapshot,
+): Promise<ViewPlan> {
+  let files = 0;
+  let bytesScanned = 0;
+  let eventsScanned = 0;
+  const statements: string[] = [];
+  for (const id of storeIds) {
+    const view = viewNameOf(id);
+    const paths =
+      snapshot !== undefined
+        ? snapshotFiles(snapshot.filesOf(id), ranges.get(view))
+        : await partitionFiles(join(lakeDir, id), ranges.get(view));
+    // Only the files left after pruning are fetched (cluster mode), and kept until the snapshot ends.
+    await snapshot?.ensureLocal(paths);
+    const facts = await factsOf(connection, paths);
+    for (const fact of facts) {
+      bytesScanned += fact.size;
+      eventsScanned += fact.rows;
+    }
+    files += paths.length;
+    // union_by_name makes DuckDB read every footer at bind time; it is only needed when the files'
+    // schemas differ (files written before a column was added).
+    const union = facts.some((fact) => fact.schema !== facts[0]!.schema) ? ", union_by_name = true" : "";
+    const source =
+      paths.length > 0
+        ? `read_parquet([${paths.map(sqlString).join(", ")}], hive_partitioning = true${union})`
+        : EMPTY_TABLE;
+    const absent = paths.length > 0 ? absentColumns(facts) : "";
+    statements.push(`CREATE OR REPLACE TEMP VIEW "${view}" AS SELECT *${absent} FROM ${source}`);
+  }
+  return { statements, scan: { files, bytesScanned, eventsScanned } };
+}
+
+/**
+ * Opens a connection with the views of `planViews`; the caller closes it (or interrupts it to
+ * cancel).
  */
 export async function connectForQuery(
   duck: DuckDBInstance,
@@ -203,39 +251,14 @@ export async function connectForQuery(
   snapshot?: FileSnapshot,
 ): Promise<{ connection: DuckDBConnection; scan: ScanStatistics }> {
   const connection = await duck.connect();
-  let files = 0;
-  let bytesScanned = 0;
-  let eventsScanned = 0;
   try {
-    for (const id of storeIds) {
-      const view = viewNameOf(id);
-      const paths =
-        snapshot !== undefined
-          ? snapshotFiles(snapshot.filesOf(id), ranges.get(view))
-          : await partitionFiles(join(lakeDir, id), ranges.get(view));
-      // Only the files left after pruning are fetched (cluster mode), and kept until the snapshot ends.
-      await snapshot?.ensureLocal(paths);
-      const facts = await factsOf(connection, paths);
-      for (const fact of facts) {
-        bytesScanned += fact.size;
-        eventsScanned += fact.rows;
-      }
-      files += paths.length;
-      // union_by_name makes DuckDB read every footer at bind time; it is only needed when the files'
-      // schemas differ (files written before a column was added).
-      const union = facts.some((fact) => fact.schema !== facts[0]!.schema) ? ", union_by_name = true" : "";
-      const source =
-        paths.length > 0
-          ? `read_parquet([${paths.map(sqlString).join(", ")}], hive_partitioning = true${union})`
-          : EMPTY_TABLE;
-      const absent = paths.length > 0 ? absentColumns(facts) : "";
-      await connection.run(`CREATE OR REPLACE TEMP VIEW "${view}" AS SELECT *${absent} FROM ${source}`);
-    }
+    const { statements, scan } = await planViews(connection, lakeDir, storeIds, ranges, snapshot);
+    for (const statement of statements) await connection.run(statement);
+    return { connection, scan };
   } catch (error) {
     connection.closeSync();
     throw error;
   }
-  return { connection, scan: { files, bytesScanned, eventsScanned } };
 }
 
 export async function runQuery(connection: DuckDBConnection, sql: string): Promise<QueryRows> {

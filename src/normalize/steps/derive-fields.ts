@@ -84,10 +84,17 @@ function categoryFor(eventType: string, draft: Readonly<Record<string, unknown>>
  */
 export function deriveManagementEvent(draft: Record<string, unknown>): void {
   if (draft.managementEvent !== undefined) return;
-  if (!MANAGEMENT_FLAG_EVENT_TYPES.has(String(draft.eventType))) return;
-  if (compareEventVersions(String(draft.eventVersion), "1.06") < 0) return;
-  if (draft.eventCategory === "Management") draft.managementEvent = true;
-  else if (draft.eventCategory === "Data") draft.managementEvent = false;
+  const derived = derivedManagementEvent(draft);
+  if (derived !== undefined) draft.managementEvent = derived;
+}
+
+/** The managementEvent CloudTrail would write for this record, or undefined where it writes none. */
+export function derivedManagementEvent(draft: Readonly<Record<string, unknown>>): boolean | undefined {
+  if (!MANAGEMENT_FLAG_EVENT_TYPES.has(String(draft.eventType))) return undefined;
+  if (compareEventVersions(String(draft.eventVersion), "1.06") < 0) return undefined;
+  if (draft.eventCategory === "Management") return true;
+  if (draft.eventCategory === "Data") return false;
+  return undefined;
 }
 
 /**

@@ -3,6 +3,7 @@
  * (spec §1.2) and nest no deeper than Cairn's limit.
  */
 import { reject, type Rejection } from "../reasons.js";
+import { SIZE_LIMITS } from "../size-limits.js";
 
 /** CloudTrail's whole-event cap since eventVersion 1.05 (spec §1.2). */
 const EVENT_BYTES_MAX = 256 * 1024;
@@ -10,7 +11,15 @@ const EVENT_BYTES_MAX = 256 * 1024;
 /** Real records nest at most ~11 levels (samples README); 32 leaves room and stops hostile input. */
 const NESTING_DEPTH_MAX = 32;
 
-export type SerializeResult = { ok: true; json: string; bytes: number } | Rejection;
+/**
+ * JSON this short (in UTF-16 units) is under 28 KB of UTF-8 whatever it holds (3 bytes a unit at
+ * most), below every limit its size is compared with (the 256 KB cap here, size-limits.ts's smallest
+ * member limit): no need to count its bytes.
+ */
+const SURELY_SMALL_UNITS = Math.floor(SIZE_LIMITS.detailBytes / 3);
+
+/** `bytesAtMost`: json's UTF-8 size, or for short JSON the bound of 3 bytes a unit (≤ 28 KB). */
+export type SerializeResult = { ok: true; json: string; bytesAtMost: number } | Rejection;
 
 /** Compact JSON of `record`, rejected when unserialisable, too large or too deep. */
 export function serializeRecord(record: Readonly<Record<string, unknown>>): SerializeResult {
@@ -24,9 +33,9 @@ export function serializeRecord(record: Readonly<Record<string, unknown>>): Seri
       detail: error instanceof Error ? (error.message.split("\n")[0] ?? "") : "unknown",
     });
   }
-  const bytes = utf8Length(json);
-  if (bytes > EVENT_BYTES_MAX) return reject("event_too_large", { size: bytes, limit: EVENT_BYTES_MAX });
-  return { ok: true, json, bytes };
+  const bytesAtMost = json.length <= SURELY_SMALL_UNITS ? json.length * 3 : utf8Length(json);
+  if (bytesAtMost > EVENT_BYTES_MAX) return reject("event_too_large", { size: bytesAtMost, limit: EVENT_BYTES_MAX });
+  return { ok: true, json, bytesAtMost };
 }
 
 /** UTF-8 length of a string, as the size limits are defined in bytes. */
