@@ -30,6 +30,8 @@ export interface PostgresEventHistoryBench {
   readonly postingsPerEvent: number;
   readonly postingBytesPerEvent: number;
   readonly recordBytesPerEvent: number;
+  /** The write events' postings again (decision 0013, migration 4). */
+  readonly writePostingBytesPerEvent: number;
   readonly latencies: LatencyFigures[];
 }
 
@@ -41,14 +43,20 @@ async function partitionedBytes(db: PostgresDatabase, table: string): Promise<nu
   return Number(row?.bytes ?? 0);
 }
 
-/** User + system CPU of a postmaster's child processes (its backends), in microseconds, from /proc. */
-function serverCpuMicros(postmasterPid: number): () => number {
+/**
+ * User + system CPU of a postmaster's child processes serving `database` (its backends, whose process
+ * title names the database), in microseconds, from /proc: another database's work on the same server
+ * (a fill running beside the measurement) is not counted.
+ */
+function serverCpuMicros(postmasterPid: number, database: string): () => number {
   const ticksToMicros = 10_000; // USER_HZ is 100 on Linux
   return () => {
     const children = readFileSync(`/proc/${postmasterPid}/task/${postmasterPid}/children`, "utf8").trim().split(/\s+/);
     let ticks = 0;
     for (const pid of children.filter((child) => child !== "")) {
       try {
+        const title = readFileSync(`/proc/${pid}/cmdline`, "utf8").split(" ");
+        if (title[0] !== "postgres:" || title[2] !== database) continue;
         // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
         const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
         ticks += Number(fields[11]) + Number(fields[12]);
@@ -92,7 +100,9 @@ export async function benchPostgresEventHistory(
         generator,
         events,
         queriesPerCase,
-        kept?.serverPid === undefined ? undefined : serverCpuMicros(kept.serverPid),
+        kept?.serverPid === undefined
+          ? undefined
+          : serverCpuMicros(kept.serverPid, decodeURIComponent(new URL(url).pathname.slice(1))),
       );
       return {
         events,
@@ -101,6 +111,9 @@ export async function benchPostgresEventHistory(
         postingsPerEvent: Math.round((postings / events) * 100) / 100,
         postingBytesPerEvent: Math.round((await partitionedBytes(db, "cairn_event_history_postings")) / events),
         recordBytesPerEvent: Math.round((await partitionedBytes(db, "cairn_event_history_records")) / events),
+        writePostingBytesPerEvent: Math.round(
+          (await partitionedBytes(db, "cairn_event_history_write_postings")) / events,
+        ),
         latencies,
       };
     } finally {

@@ -205,6 +205,27 @@ function filterTests(samples: IndexedSamples): void {
     assert.deepEqual(await lookupAll(samples.subject.history, query, [7]), expected);
   });
 
+  it("ANDs three attributes with ReadOnly=false, and ReadOnly=false with ReadOnly=true (nothing)", async () => {
+    const write = bruteForce(samples.entries, baseQuery({ attributes: [{ key: "ReadOnly", value: "false" }] }))[3]!;
+    const three = baseQuery({
+      attributes: [
+        { key: "EventName", value: write.EventName },
+        { key: "ReadOnly", value: "false" },
+        { key: "EventSource", value: write.EventSource },
+      ],
+    });
+    const expected = bruteForce(samples.entries, three);
+    assert.ok(expected.some((event) => event.EventId === write.EventId));
+    assert.deepEqual(await lookupAll(samples.subject.history, three, [2, 5]), expected);
+    const both = baseQuery({
+      attributes: [
+        { key: "ReadOnly", value: "false" },
+        { key: "ReadOnly", value: "true" },
+      ],
+    });
+    assert.deepEqual(await lookupAll(samples.subject.history, both), []);
+  });
+
   it("treats StartTime and EndTime as inclusive, at second precision", async () => {
     const middle = bruteForce(samples.entries, baseQuery())[400]!;
     const at = middle.EventTime * 1000;

@@ -119,7 +119,11 @@ describe("PostgresEventHistory across nodes", { skip: postgresMissingReason() },
       await history.waitFor(c.journal.headSeq(), CATCH_UP_MS);
       const entries = await c.journal.read(1, 1000);
       const everything = bruteForce(entries, query());
-      const source = everything.find((event) => event.ReadOnly === "false")!.EventSource;
+      // The source with the most write events.
+      const writeCounts = new Map<string, number>();
+      for (const event of everything.filter((e) => e.ReadOnly === "false"))
+        writeCounts.set(event.EventSource, (writeCounts.get(event.EventSource) ?? 0) + 1);
+      const source = [...writeCounts].sort((a, b) => b[1] - a[1])[0]![0];
       const name = everything.at(-1)!.EventName; // the oldest event's name: at least one match 80 days back
       const queries = [
         query(),
@@ -137,6 +141,12 @@ describe("PostgresEventHistory across nodes", { skip: postgresMissingReason() },
             { key: "ReadOnly", value: everything.at(-1)!.ReadOnly ?? "true" },
           ],
         }),
+        query({
+          attributes: [
+            { key: "EventSource", value: source },
+            { key: "ReadOnly", value: "true" },
+          ],
+        }),
         // A window that ends and starts inside days, so the first window is a partial day.
         query({ startTimeMs: NOW_MS - 40 * DAY_MS + 7_777_000, endTimeMs: NOW_MS - 3 * DAY_MS - 5_555_000 }),
       ];
@@ -146,8 +156,13 @@ describe("PostgresEventHistory across nodes", { skip: postgresMissingReason() },
         for (const sizes of [[50], [3, 7]])
           assert.deepEqual(await lookupAll(history, q, sizes), expected, `${JSON.stringify(q.attributes)} ${sizes}`);
       }
-      const sparse = await history.lookup(queries[3]!);
+      const sparse = await history.lookup(queries[5]!);
       assert.ok(sparse.events.length < 50 && sparse.nextToken !== undefined, "the cap ends the first AND page early");
+      // With ReadOnly=false the other key is scanned in the write table: one key, no probes, no cap.
+      const writes = await history.lookup(queries[3]!);
+      const writeCount = bruteForce(entries, queries[3]!).length;
+      assert.ok(writeCount > 5, `${writeCount} write events of ${source}`);
+      assert.equal(writes.events.length, Math.min(50, writeCount));
     } finally {
       await history.close();
       await c.cleanup();
@@ -244,6 +259,68 @@ describe("PostgresEventHistory across nodes", { skip: postgresMissingReason() },
       );
     } finally {
       for (const history of histories) await history.close();
+      await c.cleanup();
+    }
+  });
+
+  it("migration 4: days indexed before it (or by an older node) keep probing; days after it read the write table", async () => {
+    const c = await cluster();
+    const db = c.node();
+    const legacyDays = async (): Promise<number[]> =>
+      (await db.query<{ day: number }>("SELECT day FROM cairn_event_history_write_legacy_days ORDER BY day")).map(
+        (row) => row.day,
+      );
+    let history = await PostgresEventHistory.open({ db, journal: c.journal, clock: c.clock });
+    try {
+      // 30 days of events, then the database as schema version 3 left it: no write table.
+      await append(c.journal, 240, NOW_MS - 20 * DAY_MS, 3 * 3_600_000);
+      await history.handle(await c.journal.read(1, 1000));
+      await history.close();
+      await db.query(`DROP TABLE cairn_event_history_write_postings, cairn_event_history_write_legacy_days;
+        DELETE FROM cairn_schema_versions WHERE component = 'event-history' AND version = 4`);
+      history = await PostgresEventHistory.open({ db, journal: c.journal, clock: c.clock });
+      const [version] = await db.query<{ v: number }>(
+        "SELECT max(version) AS v FROM cairn_schema_versions WHERE component = 'event-history'",
+      );
+      assert.equal(version!.v, 4);
+      // The last 20 days are new; one more event lands on the newest old day, whose write partition is then created.
+      await append(c.journal, 160, NOW_MS - 1000, 3 * 3_600_000);
+      await append(c.journal, 1, NOW_MS - 20 * DAY_MS + 60_000, 1);
+      await history.handle(await c.journal.read(241, 1000));
+      const newestOldDay = Math.floor((NOW_MS - 20 * DAY_MS) / DAY_MS);
+      assert.deepEqual(await legacyDays(), [newestOldDay], "the old day given a write partition is recorded");
+
+      // As an older node still running after the migration: a day begun without a write partition.
+      const newestDay = Math.floor((NOW_MS - 1000) / DAY_MS);
+      await db.query(`DROP TABLE cairn_event_history_write_postings_d${newestDay}`);
+
+      const entries = await c.journal.read(1, 1000);
+      const all = bruteForce(entries, query());
+      const sources = [...new Set(all.filter((event) => event.ReadOnly === "false").map((e) => e.EventSource))];
+      assert.ok(sources.length > 0);
+      // A node opened now: every old day counts as legacy, found in the catalog.
+      const reader = await PostgresEventHistory.open({ db: c.node(), journal: c.journal, clock: c.clock });
+      try {
+        for (const source of sources) {
+          const q = query({
+            attributes: [
+              { key: "EventSource", value: source },
+              { key: "ReadOnly", value: "false" },
+            ],
+          });
+          const expected = bruteForce(entries, q);
+          for (const sizes of [[50], [2, 5]])
+            assert.deepEqual(await lookupAll(reader, q, sizes), expected, `${source} ${sizes}`);
+        }
+      } finally {
+        await reader.close();
+      }
+      const [writePostings] = await db.query<{ n: string }>(
+        "SELECT count(*) AS n FROM cairn_event_history_write_postings",
+      );
+      assert.ok(Number(writePostings!.n) > 0, "events indexed after the migration have write postings");
+    } finally {
+      await history.close();
       await c.cleanup();
     }
   });

@@ -29,6 +29,9 @@ export interface PostingRow {
   readonly seq: number;
   /** Compact layout only: the event's all-events posting, whose seq carries its ReadOnly (posting-key.ts). */
   readonly allEvents?: { readonly key: number; readonly readOnly: ReadOnlyCode };
+  /** The event's scope and ReadOnly value, for a backend that indexes write events apart (PostgreSQL, decision 0013). */
+  readonly scope?: Scope;
+  readonly readOnly?: string;
 }
 
 /**
@@ -111,11 +114,13 @@ export function postingRowsOf(
   cutoff: number,
   counters: EventHistoryCounters,
   layout: PostingLayout = "wide",
+  options: { readonly withScope?: boolean } = {},
 ): PostingRow[] {
   const rows: PostingRow[] = [];
+  const withScope = options.withScope === true;
   for (const entry of batch) {
     const postings =
-      entry instanceof DerivedEntry ? entry.postingsIn(layout) : recordPostings(parsed(entry.json), layout);
+      entry instanceof DerivedEntry ? entry.postingsIn(layout) : recordPostings(parsed(entry.json), layout, withScope);
     const row = rowOf(postings, entry.seq, cutoff, counters);
     if (row !== undefined) rows.push(row);
   }
@@ -137,7 +142,11 @@ function parsed(json: string): unknown {
  * record it read, or on the server thread for one the journal's append observer handed over parsed
  * (posting-hints.ts): the same function either way.
  */
-export function recordPostings(record: unknown, layout: PostingLayout): RecordPostings {
+export function recordPostings(
+  record: unknown,
+  layout: PostingLayout,
+  withScope = false,
+): PostingsWithScope | typeof UNPARSABLE | typeof NOT_EVENT_HISTORY {
   const time = typeof record === "object" && record !== null ? eventTimeSeconds(record as CloudTrailRecord) : undefined;
   if (time === undefined || time < 0) return UNPARSABLE;
   const cloudTrailRecord = record as CloudTrailRecord;
@@ -151,9 +160,19 @@ export function recordPostings(record: unknown, layout: PostingLayout): RecordPo
   // The LookupEvent's CloudTrailEvent (the record's text) plays no part in its keys.
   const event = lookupEventFromRecord("", cloudTrailRecord);
   const keys = eventKeys(scope, event, layout);
-  if (layout === "wide") return { time, keys };
-  return { time, keys, allEvents: { key: allEventsKey(scope, layout), readOnly: readOnlyCode(event) } };
+  const postings: PostingsWithScope =
+    layout === "wide"
+      ? { time, keys }
+      : { time, keys, allEvents: { key: allEventsKey(scope, layout), readOnly: readOnlyCode(event) } };
+  return withScope ? { ...postings, scope, readOnly: event.ReadOnly } : postings;
 }
+
+/**
+ * A record's postings with its scope and ReadOnly value, which the PostgreSQL index's write postings
+ * need (decision 0013). Postings derived on the server thread (DerivedEntry) cross to the embedded
+ * index worker without them.
+ */
+type PostingsWithScope = Exclude<RecordPostings, string> & { readonly scope?: Scope; readonly readOnly?: string };
 
 /** The row of an entry's postings, or undefined (counted) when Event history does not keep it. */
 function rowOf(
@@ -175,7 +194,9 @@ function rowOf(
     return undefined;
   }
   const { keys, time, allEvents } = postings;
-  return allEvents === undefined ? { keys, time, seq } : { keys, time, seq, allEvents };
+  const { scope, readOnly } = postings as PostingsWithScope;
+  const row: PostingRow = allEvents === undefined ? { keys, time, seq } : { keys, time, seq, allEvents };
+  return scope === undefined ? row : { ...row, scope, readOnly };
 }
 
 /** One LookupEvents page: the backend's candidates, re-checked against their records (hash collisions are harmless). */

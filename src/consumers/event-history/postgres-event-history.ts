@@ -10,9 +10,11 @@ import {
   lookupPage,
   postingRowsOf,
   type EventHistoryCounters,
+  type CandidateSource,
   type PostingRow,
-  type RecordReader,
 } from "./lookup-pages.js";
+import type { TokenPosition } from "./next-token.js";
+import { termKey } from "./posting-key.js";
 import { PostgresPostingStore, type StoredRecord } from "./postgres-posting-store.js";
 import { decodeRecordBody, encodeRecordBodies } from "./record-body.js";
 
@@ -148,7 +150,7 @@ export class PostgresEventHistory implements EventHistory, Consumer {
   async handle(batch: readonly JournalEntry[]): Promise<void> {
     const last = batch.at(-1);
     if (last === undefined) return;
-    const rows = postingRowsOf(batch, this.cutoffTime(), this.counters);
+    const rows = postingRowsOf(batch, this.cutoffTime(), this.counters, "wide", { withScope: true });
     await this.store.apply(rows, await recordsOf(batch, rows), last.seq, this.fencingToken);
     this.counters.indexed += rows.length;
     this.applied.advance(last.seq);
@@ -196,19 +198,38 @@ export class PostgresEventHistory implements EventHistory, Consumer {
   }
 
   async lookup(query: LookupQuery): Promise<LookupResult> {
-    return lookupPage(query, this.readRecords, this.scanRowsMax, (keys, startTime, before, limit, scanRowsMax) =>
-      this.store.candidates(keys, startTime, before, limit, scanRowsMax),
-    );
+    const readOnlyFalseKey = writeFilterKey(query);
+    // Records a single-key scan brought along with its positions (the page's, read next).
+    let scanned: ReadonlyMap<number, Buffer> = new Map();
+    const candidates: CandidateSource = async (keys, startTime, before, limit, scanRowsMax) => {
+      const scan = await this.store.candidates(keys, startTime, before, limit, scanRowsMax, readOnlyFalseKey);
+      scanned = scan.records;
+      return scan;
+    };
+    return lookupPage(query, (positions) => this.readRecords(positions, scanned), this.scanRowsMax, candidates);
   }
 
-  /** A page's records from PostgreSQL; the journal only for postings older than the records table. */
-  private readonly readRecords: RecordReader = async (positions) => {
-    const stored = await this.store.records(positions);
-    const jsons = new Map([...stored].map(([seq, body]) => [seq, decodeRecordBody(body)]));
-    const missing = positions.filter((position) => !stored.has(position.seq));
+  /**
+   * A page's records: those its scan brought, the rest from PostgreSQL, and from the journal only for
+   * postings older than the records table.
+   */
+  private async readRecords(
+    positions: readonly TokenPosition[],
+    scanned: ReadonlyMap<number, Buffer>,
+  ): Promise<Map<number, string>> {
+    const jsons = new Map<number, string>();
+    for (const position of positions) {
+      const body = scanned.get(position.seq);
+      if (body !== undefined) jsons.set(position.seq, decodeRecordBody(body));
+    }
+    const unread = positions.filter((position) => !jsons.has(position.seq));
+    if (unread.length === 0) return jsons;
+    const stored = await this.store.records(unread);
+    for (const [seq, body] of stored) jsons.set(seq, decodeRecordBody(body));
+    const missing = unread.filter((position) => !stored.has(position.seq));
     if (missing.length > 0) for (const [seq, json] of await journalRecords(this.journal)(missing)) jsons.set(seq, json);
     return jsons;
-  };
+  }
 
   /** Total postings (a full scan; for tests and benchmarks). */
   countPostings(): Promise<number> {
@@ -221,6 +242,14 @@ export class PostgresEventHistory implements EventHistory, Consumer {
     await this.unfollow();
     await this.cursorWatch?.close();
   }
+}
+
+/** The ReadOnly=false key of a management query that filters on it, which the store may answer from its write table. */
+function writeFilterKey(query: LookupQuery): number | undefined {
+  const category = query.eventCategory ?? "management";
+  if (category !== "management" || !query.attributes.some((a) => a.key === "ReadOnly" && a.value === "false"))
+    return undefined;
+  return termKey({ category, accountId: query.accountId, region: query.region }, "ReadOnly", "false");
 }
 
 /** The records of the batch's indexed events (those with postings), compressed, at their positions. */

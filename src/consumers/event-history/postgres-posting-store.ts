@@ -9,6 +9,7 @@ import {
 import type { PruneResult } from "./event-history.js";
 import type { CandidateScan, PostingRow } from "./lookup-pages.js";
 import type { TokenPosition } from "./next-token.js";
+import { allEventsKey, termKey } from "./posting-key.js";
 
 /**
  * The PostgreSQL side of the Event history index (docs/decisions/0013-event-history-postgres.md):
@@ -21,7 +22,13 @@ import type { TokenPosition } from "./next-token.js";
 const SECONDS_PER_DAY = 86_400;
 const POSTINGS = "cairn_event_history_postings";
 const RECORDS = "cairn_event_history_records";
+/** The postings of write events (ReadOnly=false) again, so "X AND ReadOnly=false" is one key's scan (migration 4). */
+const WRITES = "cairn_event_history_write_postings";
+/** Days whose write postings are incomplete: their postings partition existed before their write one (migration 4). */
+const LEGACY_DAYS = "cairn_event_history_write_legacy_days";
 const PARTITION_PATTERN = /^cairn_event_history_postings_d(\d{1,9})$/;
+/** How long a node trusts its list of legacy days before reading it again (an older node may still index). */
+const LEGACY_DAYS_TTL_MS = 60_000;
 /**
  * Serialises creating and dropping day partitions across nodes (the bytes of "cairnehp"), so two
  * indexers meeting a new day, or an indexer and a prune, never race on the catalog.
@@ -64,29 +71,74 @@ const MIGRATIONS: readonly Migration[] = [
           ) PARTITION BY RANGE (event_time);
           ALTER TABLE ${RECORDS} ALTER COLUMN body SET STORAGE EXTERNAL`,
   },
+  {
+    version: 4,
+    name: "the postings of write events in a table of their own",
+    // No backfill: days indexed before this step have no write partition and are found as legacy
+    // days (LEGACY_DAYS_SQL), whose ANDs keep probing the postings until they age out.
+    sql: `CREATE TABLE ${WRITES} (
+            term_key   BIGINT NOT NULL,
+            event_time BIGINT NOT NULL,
+            seq        BIGINT NOT NULL,
+            PRIMARY KEY (term_key, event_time, seq)
+          ) PARTITION BY RANGE (event_time);
+          CREATE TABLE ${LEGACY_DAYS} (day INTEGER PRIMARY KEY)`,
+  },
 ];
+
+/**
+ * Days whose write postings may be incomplete: recorded when this build added a write partition to a
+ * day that already had postings, or a postings partition with no write partition beside it (indexed
+ * before migration 4, or by an older node still running). This build creates a day's three
+ * partitions in one transaction, so a day it started is never listed.
+ */
+const LEGACY_DAYS_SQL = `SELECT day FROM ${LEGACY_DAYS}
+  UNION
+  SELECT substring(c.relname FROM '_d([0-9]+)$')::int AS day
+  FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid
+  WHERE i.inhparent = '${POSTINGS}'::regclass
+    AND to_regclass(replace(c.relname, '${POSTINGS}', '${WRITES}')) IS NULL`;
 
 /** The newest-first window shared by both scans: $2 start, $3 before.time, $4 before.seq. */
 const WINDOW = "event_time >= $2 AND event_time <= $3 AND (event_time, seq) < ($3, $4)";
 
-const SINGLE_KEY_SQL = `SELECT event_time, seq FROM ${POSTINGS} WHERE term_key = $1 AND ${WINDOW}
-  ORDER BY event_time DESC, seq DESC LIMIT $5`;
+type PostingTable = typeof POSTINGS | typeof WRITES;
+
+/**
+ * One key's positions in a window, each with its record (NULL for postings older than the records
+ * table): every position a single-key scan returns is on the page, so the records come in the same
+ * round trip, from the window's days only.
+ */
+const singleKeySql = (table: PostingTable): string => `SELECT d.event_time, d.seq, r.body
+  FROM (SELECT event_time, seq FROM ${table} WHERE term_key = $1 AND ${WINDOW}
+        ORDER BY event_time DESC, seq DESC LIMIT $5) AS d
+  LEFT JOIN LATERAL (
+    SELECT body FROM ${RECORDS} WHERE event_time = d.event_time AND seq = d.seq
+      AND event_time >= $2 AND event_time <= $3 LIMIT 1
+  ) AS r ON true
+  ORDER BY d.event_time DESC, d.seq DESC`;
 
 /**
  * A chunk of driver rows, each flagged with whether every probed key ($6) has a posting at the same
  * (time, seq). The probe repeats the window's bounds so that its partitions, too, are pruned when the
  * statement starts (see scanWindows).
  */
-const AND_SQL = `SELECT d.event_time, d.seq,
-    (SELECT count(*) FROM ${POSTINGS} AS p
+const andSql = (table: PostingTable): string => `SELECT d.event_time, d.seq,
+    (SELECT count(*) FROM ${table} AS p
       WHERE p.term_key = ANY($6::bigint[]) AND p.event_time = d.event_time AND p.seq = d.seq
         AND p.event_time >= $2 AND p.event_time <= $3)
       = cardinality($6::bigint[]) AS hit
-  FROM (SELECT event_time, seq FROM ${POSTINGS} WHERE term_key = $1 AND ${WINDOW}
+  FROM (SELECT event_time, seq FROM ${table} WHERE term_key = $1 AND ${WINDOW}
         ORDER BY event_time DESC, seq DESC LIMIT $5) AS d
   ORDER BY d.event_time DESC, d.seq DESC`;
 
-const INSERT_SQL = `INSERT INTO ${POSTINGS} (term_key, event_time, seq)
+/** Each statement's text and the prefix of its prepared names (one per window size), per table. */
+const SCANS = {
+  [POSTINGS]: { single: singleKeySql(POSTINGS), and: andSql(POSTINGS), name: "cairn_eh" },
+  [WRITES]: { single: singleKeySql(WRITES), and: andSql(WRITES), name: "cairn_eh_writes" },
+} as const;
+
+const insertSql = (table: PostingTable): string => `INSERT INTO ${table} (term_key, event_time, seq)
   SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) ON CONFLICT DO NOTHING`;
 
 const INSERT_RECORDS_SQL = `INSERT INTO ${RECORDS} (event_time, seq, body)
@@ -169,11 +221,16 @@ function windowName(seconds: number): number {
  * the plans' estimated costs, and one statement serving 1-day and 80-day windows alike was planned
  * afresh at every execution (the cheap 1-day plans kept it from the generic one), 80 days included.
  */
-function scanWindows(startTime: number, beforeTime: number): number[] {
+function scanWindows(startTime: number, beforeTime: number, legacyDays: readonly number[] = []): number[] {
   const firstLow = beforeTime - SECONDS_PER_DAY + 1;
   const lows = [firstLow, firstLow - NEXT_WINDOW_DAYS * SECONDS_PER_DAY, startTime];
+  // The day after the newest legacy day starts a window of its own: above it, an AND with
+  // ReadOnly=false reads the write table; a window with a legacy day in it probes the postings.
+  const newestLegacy = legacyDays[0];
+  if (newestLegacy !== undefined) lows.push((newestLegacy + 1) * SECONDS_PER_DAY);
   const windows: number[] = [];
-  for (const low of lows) {
+  for (const low of lows.filter((low) => low <= beforeTime).sort((a, b) => b - a)) {
+    if (windows.includes(Math.max(low, startTime))) continue;
     windows.push(Math.max(low, startTime));
     if (low <= startTime) break;
   }
@@ -181,7 +238,7 @@ function scanWindows(startTime: number, beforeTime: number): number[] {
 }
 
 /** A day partition's name: from a number, never from input (identifiers cannot be parameters). */
-function partitionName(day: number, table: typeof POSTINGS | typeof RECORDS = POSTINGS): string {
+function partitionName(day: number, table: PostingTable | typeof RECORDS = POSTINGS): string {
   if (!Number.isSafeInteger(day) || day < 0) throw new RangeError(`Not an epoch day: ${day}.`);
   return `${table}_d${day}`;
 }
@@ -193,17 +250,35 @@ export interface StoredRecord {
   readonly body: Buffer;
 }
 
-/** The postings of a batch as three parallel columns, one entry per (key, event). */
-function postingColumns(rows: readonly PostingRow[]): { keys: number[]; times: number[]; seqs: number[] } {
-  const columns = { keys: [] as number[], times: [] as number[], seqs: [] as number[] };
+interface PostingColumns {
+  readonly keys: number[];
+  readonly times: number[];
+  readonly seqs: number[];
+}
+
+/**
+ * The postings of a batch as three parallel columns, one entry per (key, event): all of them, and
+ * those of write events again for the write table. A write event's "all events" and ReadOnly=false
+ * keys are left out there: an AND never drives or probes the write table with them.
+ */
+function postingColumns(rows: readonly PostingRow[]): { all: PostingColumns; writes: PostingColumns } {
+  const all: PostingColumns = { keys: [], times: [], seqs: [] };
+  const writes: PostingColumns = { keys: [], times: [], seqs: [] };
   for (const row of rows) {
-    for (const key of row.keys) {
-      columns.keys.push(key);
-      columns.times.push(row.time);
-      columns.seqs.push(row.seq);
-    }
+    for (const key of row.keys) push(all, key, row);
+    // Postings derived without the record (the embedded worker's DerivedEntry) cannot say which are writes.
+    if (row.scope === undefined) throw new Error(`The postings of journal entry ${row.seq} came without their scope.`);
+    if (row.readOnly !== "false") continue;
+    const skipped = new Set([allEventsKey(row.scope, "wide"), termKey(row.scope, "ReadOnly", "false")]);
+    for (const key of row.keys) if (!skipped.has(key)) push(writes, key, row);
   }
-  return columns;
+  return { all, writes };
+}
+
+function push(columns: PostingColumns, key: number, row: PostingRow): void {
+  columns.keys.push(key);
+  columns.times.push(row.time);
+  columns.seqs.push(row.seq);
 }
 
 async function tableExists(db: Queryable, name: string): Promise<boolean> {
@@ -211,11 +286,17 @@ async function tableExists(db: Queryable, name: string): Promise<boolean> {
   return row?.found === true;
 }
 
+/** A scan's positions with the records (compressed) that came with them, by seq. */
+export interface CandidateScanWithRecords extends CandidateScan {
+  readonly records: ReadonlyMap<number, Buffer>;
+}
+
 /** A scan's result while it is built, window by window. */
 interface MutableScan {
   positions: TokenPosition[];
   scannedRows: number;
   resumeBefore?: TokenPosition;
+  records: Map<number, Buffer>;
 }
 
 interface PositionRow {
@@ -230,6 +311,9 @@ function positionOf(row: PositionRow): TokenPosition {
 export class PostgresPostingStore {
   /** Day partitions this node knows exist; creating one is skipped for them. */
   private readonly knownDays = new Set<number>();
+  /** Days whose write postings may be incomplete (LEGACY_DAYS_SQL), newest first, and when they were read. */
+  private legacyDays: number[] = [];
+  private legacyReadAt = -Infinity;
 
   private constructor(private readonly db: PostgresDatabase) {}
 
@@ -285,7 +369,11 @@ export class PostgresPostingStore {
       await this.db.transaction(async (tx) => {
         const advanced = await tx.query(FENCED_ADVANCE_SQL, [cursor, fencingToken ?? null]);
         if (advanced.length === 0) throw new IndexerFencedOffError(fencingToken);
-        if (postings.keys.length > 0) await tx.query(INSERT_SQL, [postings.keys, postings.times, postings.seqs]);
+        for (const [table, columns] of [
+          [POSTINGS, postings.all],
+          [WRITES, postings.writes],
+        ] as const)
+          if (columns.keys.length > 0) await tx.query(insertSql(table), [columns.keys, columns.times, columns.seqs]);
         if (records.length > 0)
           await tx.query(INSERT_RECORDS_SQL, [
             records.map((record) => record.time),
@@ -311,8 +399,11 @@ export class PostgresPostingStore {
       if (this.knownDays.has(day)) continue;
       await this.db.transaction(async (tx) => {
         await tx.query("SELECT pg_advisory_xact_lock($1)", [PARTITION_LOCK]);
+        // A day begun without a write partition (before migration 4, or by an older node) stays legacy.
+        if ((await tableExists(tx, partitionName(day))) && !(await tableExists(tx, partitionName(day, WRITES))))
+          await tx.query(`INSERT INTO ${LEGACY_DAYS} (day) VALUES ($1) ON CONFLICT DO NOTHING`, [day]);
         const from = day * SECONDS_PER_DAY;
-        for (const table of [POSTINGS, RECORDS] as const)
+        for (const table of [POSTINGS, RECORDS, WRITES] as const)
           await tx.query(
             `CREATE TABLE IF NOT EXISTS ${partitionName(day, table)} PARTITION OF ${table} ` +
               `FOR VALUES FROM (${from}) TO (${from + SECONDS_PER_DAY})`,
@@ -341,16 +432,23 @@ export class PostgresPostingStore {
     before: TokenPosition,
     limit: number,
     scanRowsMax: number,
-  ): Promise<CandidateScan> {
-    const [driver, ...probed] = keys;
-    const scan: MutableScan = { positions: [], scannedRows: 0 };
-    if (driver === undefined) return scan;
+    readOnlyFalseKey?: number,
+  ): Promise<CandidateScanWithRecords> {
+    const scan: MutableScan = { positions: [], scannedRows: 0, records: new Map() };
+    if (keys.length === 0) return scan;
+    // "… AND ReadOnly=false": the other keys in the write table, where every posting is a write event's.
+    const writeKeys = keys.filter((key) => key !== readOnlyFalseKey);
+    const writes = writeKeys.length > 0 && writeKeys.length < keys.length ? writeKeys : undefined;
+    const legacy = writes === undefined ? [] : await this.legacyDaysNow();
     let cursor = before;
-    for (const low of scanWindows(startTime, before.time)) {
+    for (const low of scanWindows(startTime, before.time, legacy)) {
+      const fast = writes !== undefined && !legacy.some((day) => day >= dayOf(low) && day <= dayOf(cursor.time));
+      const table: PostingTable = fast ? WRITES : POSTINGS;
+      const [driver, ...probed] = fast ? writes : keys;
       const done =
         probed.length === 0
-          ? await this.scanSingleKey(driver, low, cursor, limit, scan)
-          : await this.scanAnd(driver, probed, low, cursor, limit, scanRowsMax, scan);
+          ? await this.scanSingleKey(table, driver!, low, cursor, limit, scan)
+          : await this.scanAnd(table, driver!, probed, low, cursor, limit, scanRowsMax, scan);
       if (done) return scan;
       // Everything at or after this window's start is examined: the next window ends just below it.
       cursor = { time: low - 1, seq: Number.MAX_SAFE_INTEGER };
@@ -358,23 +456,38 @@ export class PostgresPostingStore {
     return scan;
   }
 
+  /** The legacy days, newest first, read again once they are older than LEGACY_DAYS_TTL_MS. */
+  private async legacyDaysNow(): Promise<number[]> {
+    if (performance.now() - this.legacyReadAt > LEGACY_DAYS_TTL_MS) {
+      const rows = await this.db.query<{ day: number }>(LEGACY_DAYS_SQL);
+      this.legacyDays = rows.map((row) => row.day).sort((a, b) => b - a);
+      this.legacyReadAt = performance.now();
+    }
+    return this.legacyDays;
+  }
+
   /** One window of a single-key scan; true when the page is full. */
   private async scanSingleKey(
+    table: PostingTable,
     key: number,
     low: number,
     before: TokenPosition,
     limit: number,
     scan: MutableScan,
   ): Promise<boolean> {
-    const name = `cairn_eh_single_key_w${windowName(before.time - low)}`;
-    const rows = await this.db.queryPrepared<PositionRow>(name, SINGLE_KEY_SQL, [
+    const name = `${SCANS[table].name}_single_key_w${windowName(before.time - low)}`;
+    const rows = await this.db.queryPrepared<PositionRow & { body: Buffer | null }>(name, SCANS[table].single, [
       key,
       low,
       before.time,
       before.seq,
       limit - scan.positions.length,
     ]);
-    for (const row of rows) scan.positions.push(positionOf(row));
+    for (const row of rows) {
+      const position = positionOf(row);
+      scan.positions.push(position);
+      if (row.body !== null) scan.records.set(position.seq, row.body);
+    }
     scan.scannedRows += rows.length;
     return scan.positions.length >= limit;
   }
@@ -384,6 +497,7 @@ export class PostgresPostingStore {
    * its cap (then `resumeBefore` says where it stopped).
    */
   private async scanAnd(
+    table: PostingTable,
     driver: number,
     probed: readonly number[],
     low: number,
@@ -393,14 +507,14 @@ export class PostgresPostingStore {
     scan: MutableScan,
   ): Promise<boolean> {
     let cursor = before;
-    const name = `cairn_eh_and_w${windowName(before.time - low)}`;
+    const name = `${SCANS[table].name}_and_w${windowName(before.time - low)}`;
     for (;;) {
       const chunk = Math.min(AND_CHUNK_ROWS, scanRowsMax - scan.scannedRows);
       if (chunk <= 0) {
         scan.resumeBefore = cursor;
         return true;
       }
-      const rows = await this.db.queryPrepared<PositionRow & { hit: boolean }>(name, AND_SQL, [
+      const rows = await this.db.queryPrepared<PositionRow & { hit: boolean }>(name, SCANS[table].and, [
         driver,
         low,
         cursor.time,
@@ -458,9 +572,10 @@ export class PostgresPostingStore {
         `WITH gone AS (DELETE FROM ${partitionName(day)} WHERE event_time < $1 RETURNING 1) SELECT count(*) AS n FROM gone`,
         [cutoffTime],
       );
-      // A day indexed before records were kept (migration 3) has no records partition.
-      if (await tableExists(tx, partitionName(day, RECORDS)))
-        await tx.query(`DELETE FROM ${partitionName(day, RECORDS)} WHERE event_time < $1`, [cutoffTime]);
+      // A day indexed before records (migration 3) or write postings (4) were kept has no such partition.
+      for (const table of [RECORDS, WRITES] as const)
+        if (await tableExists(tx, partitionName(day, table)))
+          await tx.query(`DELETE FROM ${partitionName(day, table)} WHERE event_time < $1`, [cutoffTime]);
       return safeInteger(deleted?.n ?? "0", "a row count");
     });
   }
@@ -473,6 +588,8 @@ export class PostgresPostingStore {
       const [row] = await tx.query<{ n: string }>(`SELECT count(*) AS n FROM ${partitionName(day)}`);
       await tx.query(`DROP TABLE ${partitionName(day)}`);
       await tx.query(`DROP TABLE IF EXISTS ${partitionName(day, RECORDS)}`);
+      await tx.query(`DROP TABLE IF EXISTS ${partitionName(day, WRITES)}`);
+      await tx.query(`DELETE FROM ${LEGACY_DAYS} WHERE day = $1`, [day]);
       return safeInteger(row?.n ?? "0", "a row count");
     });
   }
