@@ -29,6 +29,7 @@ import { normalizeIngestedRecord } from "../../src/normalize/pipeline.js";
 import { openSqliteQuarantineStore, type QuarantineStore } from "../../src/stores/quarantine/index.js";
 import { pollUntil } from "../helpers/poll.js";
 import { recentRecords } from "../helpers/sample-records.js";
+import { eventDataStoreFixture } from "../helpers/event-data-store.js";
 
 const ACCOUNT = "123456789012";
 const clock = { nowMs: () => Date.now() };
@@ -122,26 +123,7 @@ describe("quarantine at the store boundary (in process, real stores)", () => {
       lakeDir = join(directory, "lake");
       catalog = await openSqliteLakeCatalog(join(lakeDir, "lake.db"));
       duck = await openDuck(lakeDir);
-      await catalog.putStore({
-        id: edsId,
-        accountId: ACCOUNT,
-        region: "us-east-1",
-        name: "all",
-        arn: `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:eventdatastore/${edsId}`,
-        status: "ENABLED",
-        advancedEventSelectors: [
-          { Name: "management", FieldSelectors: [{ Field: "eventCategory", Equals: ["Management"] }] },
-        ],
-        multiRegionEnabled: true,
-        organizationEnabled: false,
-        retentionPeriod: 2557,
-        terminationProtectionEnabled: false,
-        billingMode: "EXTENDABLE_RETENTION_PRICING",
-        tags: [],
-        createdMs: 0,
-        updatedMs: 0,
-        fromSeq: 0,
-      });
+      await catalog.putStore(eventDataStoreFixture({ id: edsId, accountId: ACCOUNT }));
     });
     afterEach(async () => {
       // Stopped here too, so a failed assertion leaves no loop running.

@@ -22,6 +22,7 @@ import { openDuck } from "../../src/lake/engine/query-engine.js";
 import { openPostgresDatabase, type PostgresDatabase } from "../../src/stores/postgres/index.js";
 import { postgresMissingReason, startPostgresServer, type PostgresServer } from "../helpers/postgres-server.js";
 import { recentRecords } from "../helpers/sample-records.js";
+import { eventDataStoreFixture } from "../helpers/event-data-store.js";
 
 const ACCOUNT = "123456789012";
 const EDS = "0123abcd-0000-4000-8000-0000000000e1";
@@ -34,13 +35,7 @@ if (postgresMissing)
   );
 
 function store(): EventDataStore {
-  return {
-    ...{ id: EDS, accountId: ACCOUNT, region: "us-east-1", name: "all" },
-    arn: `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:eventdatastore/${EDS}`,
-    ...{ status: "ENABLED", advancedEventSelectors: [], multiRegionEnabled: true, organizationEnabled: false },
-    ...{ retentionPeriod: 2557, terminationProtectionEnabled: false, billingMode: "EXTENDABLE_RETENTION_PRICING" },
-    ...{ tags: [], createdMs: 0, updatedMs: 0, fromSeq: 0 },
-  };
+  return eventDataStoreFixture({ id: EDS, accountId: ACCOUNT, advancedEventSelectors: [] });
 }
 
 /** An archive of one good trail file and two the import cannot take (malformed JSON, no Records). */

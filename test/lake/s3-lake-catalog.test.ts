@@ -24,6 +24,7 @@ import {
 import { openPostgresDatabase, type PostgresDatabase } from "../../src/stores/postgres/index.js";
 import { postgresMissingReason, startPostgresServer, type PostgresServer } from "../helpers/postgres-server.js";
 import { motoMissingReason, startMotoServer, type MotoServer } from "../storage/moto-server.js";
+import { eventDataStoreFixture } from "../helpers/event-data-store.js";
 
 const missing = postgresMissingReason() || motoMissingReason();
 if (missing)
@@ -34,12 +35,10 @@ const EDS = "eds-s3";
 const PARTITION = "eventdate=2026-01-02";
 
 function store(): EventDataStore {
-  return {
-    ...{ id: EDS, accountId: "111122223333", region: "us-east-1", name: "s3", arn: `arn:eds/${EDS}` },
-    ...{ status: "ENABLED", advancedEventSelectors: [], multiRegionEnabled: true, organizationEnabled: false },
-    ...{ retentionPeriod: 7, terminationProtectionEnabled: false, billingMode: "EXTENDABLE_RETENTION_PRICING" },
-    ...{ tags: [], createdMs: 0, updatedMs: 0, fromSeq: 0 },
-  };
+  return eventDataStoreFixture({
+    ...{ id: EDS, accountId: "111122223333", name: "s3", arn: `arn:eds/${EDS}` },
+    ...{ advancedEventSelectors: [], retentionPeriod: 7 },
+  });
 }
 
 function importFailure(location: string): ImportFailure {

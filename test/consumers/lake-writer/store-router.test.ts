@@ -10,31 +10,13 @@ import { openSqliteLakeCatalog, type EventDataStore, type LakeCatalog } from "..
 import { openDuck } from "../../../src/lake/engine/query-engine.js";
 import type { CloudTrailRecord } from "../../../src/model/record.js";
 import { recentRecords } from "../../helpers/sample-records.js";
+import { eventDataStoreFixture } from "../../helpers/event-data-store.js";
 
 const ACCOUNT = "123456789012";
 const EDS_ID = "0123abcd-0000-4000-8000-0000000000a1";
 
 function store(status: EventDataStore["status"], fromSeq: number): EventDataStore {
-  return {
-    id: EDS_ID,
-    accountId: ACCOUNT,
-    region: "us-east-1",
-    name: "all",
-    arn: `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:eventdatastore/${EDS_ID}`,
-    status,
-    advancedEventSelectors: [
-      { Name: "management", FieldSelectors: [{ Field: "eventCategory", Equals: ["Management"] }] },
-    ],
-    multiRegionEnabled: true,
-    organizationEnabled: false,
-    retentionPeriod: 2557,
-    terminationProtectionEnabled: false,
-    billingMode: "EXTENDABLE_RETENTION_PRICING",
-    tags: [],
-    createdMs: 0,
-    updatedMs: 0,
-    fromSeq,
-  };
+  return eventDataStoreFixture({ id: EDS_ID, accountId: ACCOUNT, status, fromSeq });
 }
 
 describe("Lake writer routing without a store that could take the record", () => {
