@@ -148,30 +148,63 @@ function writeProvenanceSection(out: Buffer, start: number, table: ProvenanceTab
 }
 
 /**
- * Decodes a payload; throws JournalInvariantError when it does not hold exactly `entryCount` entries
+ * Where each entry of a payload is, without decoding its text: what a random read keeps of a block
+ * (block-reader.ts), so that only the entries asked for become strings on V8's heap.
+ */
+export interface PayloadIndex {
+  /** Entry i's JSON is bytes textStarts[i] to textStarts[i + 1] of the payload. */
+  readonly textStarts: Uint32Array;
+  readonly keyHashes: ReadonlyArray<Buffer | null>;
+  readonly provenance: ReadonlyArray<IngestProvenance | null>;
+}
+
+/**
+ * Indexes a payload; throws JournalInvariantError when it does not hold exactly `entryCount` entries
  * (and, when `withProvenance`, their provenance section).
  */
-export function decodePayload(payload: Buffer, entryCount: number, withProvenance: boolean): PayloadEntry[] {
+export function indexPayload(payload: Buffer, entryCount: number, withProvenance: boolean): PayloadIndex {
   let keyAt = entryCount;
   for (let i = 0; i < entryCount; i++) if (payload[i] === 1) keyAt += KEY_HASH_BYTES;
   let lengthAt = keyAt;
   let textAt = lengthAt + entryCount * 4;
   keyAt = entryCount;
-  const entries: Array<{ json: string; keyHash: Buffer | null; provenance: IngestProvenance | null }> = [];
+  const textStarts = new Uint32Array(entryCount + 1);
+  const keyHashes: Array<Buffer | null> = [];
   for (let i = 0; i < entryCount; i++) {
     let keyHash: Buffer | null = null;
     if (payload[i] === 1) {
       keyHash = payload.subarray(keyAt, keyAt + KEY_HASH_BYTES);
       keyAt += KEY_HASH_BYTES;
     }
-    const length = payload.readUInt32LE(lengthAt);
+    keyHashes.push(keyHash);
+    textStarts[i] = textAt;
+    textAt += payload.readUInt32LE(lengthAt);
     lengthAt += 4;
-    entries.push({ json: payload.toString("utf8", textAt, textAt + length), keyHash, provenance: null });
-    textAt += length;
   }
-  if (withProvenance) textAt = readProvenanceSection(payload, textAt, entries);
+  textStarts[entryCount] = textAt;
+  invariant(textAt <= payload.length, "Payload length does not match its entries.");
+  const provenance = Array.from({ length: entryCount }, () => ({ provenance: null as IngestProvenance | null }));
+  if (withProvenance) textAt = readProvenanceSection(payload, textAt, provenance);
   invariant(textAt === payload.length, "Payload length does not match its entries.");
-  return entries;
+  return { textStarts, keyHashes, provenance: provenance.map((entry) => entry.provenance) };
+}
+
+/** Entry i's JSON text. */
+export function payloadText(payload: Buffer, index: PayloadIndex, i: number): string {
+  return payload.toString("utf8", index.textStarts[i], index.textStarts[i + 1]);
+}
+
+/**
+ * Decodes a payload; throws JournalInvariantError when it does not hold exactly `entryCount` entries
+ * (and, when `withProvenance`, their provenance section).
+ */
+export function decodePayload(payload: Buffer, entryCount: number, withProvenance: boolean): PayloadEntry[] {
+  const index = indexPayload(payload, entryCount, withProvenance);
+  return index.keyHashes.map((keyHash, i) => ({
+    json: payloadText(payload, index, i),
+    keyHash,
+    provenance: index.provenance[i]!,
+  }));
 }
 
 /** Fills in each entry's provenance from the section at `start`; returns where the section ends. */

@@ -158,7 +158,7 @@ export class FileJournal implements Journal {
     while (seq <= this.headSeq()) {
       const segment = this.store.findSegment(seq)!;
       const blockIndex = segment.findBlock(seq);
-      const block = await this.reader.load(segment, blockIndex, false);
+      const block = await this.reader.load(segment, blockIndex);
       for (const [i, hash] of block.keyHashes.entries())
         if (hash !== null) this.dedup.addDurable(hash, block.entries[i]!.seq);
       seq = block.entries.at(-1)!.seq + 1;
@@ -411,7 +411,7 @@ export class FileJournal implements Journal {
       if (oldest.nextSeq > beforeSeq || oldest.appendedAtMsMax >= olderThanMs) break;
       const hashes: Buffer[] = [];
       for (let i = 0; i < oldest.blocks.length; i++) {
-        const block = await this.reader.load(oldest, i, false);
+        const block = await this.reader.load(oldest, i);
         for (const hash of block.keyHashes) if (hash !== null) hashes.push(hash);
       }
       await this.store.deleteOldest();

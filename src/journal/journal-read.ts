@@ -57,7 +57,7 @@ async function loadRange(store: SegmentStore, reader: BlockReader, fromSeq: numb
     refs.push({ segment, blockIndex });
     seq = block.firstSeq + block.entryCount;
   }
-  const blocks = await Promise.all(refs.map((ref) => reader.load(ref.segment, ref.blockIndex, false)));
+  const blocks = await Promise.all(refs.map((ref) => reader.load(ref.segment, ref.blockIndex)));
   return { start, end, blocks };
 }
 
@@ -91,9 +91,11 @@ export async function readSeqs(
     const block = segment.blocks[blockIndex];
     if (block !== undefined && !byBlock.has(block.firstSeq)) byBlock.set(block.firstSeq, { segment, blockIndex });
   }
-  const blocks = await Promise.all([...byBlock.values()].map((ref) => reader.load(ref.segment, ref.blockIndex, true)));
   const wanted = new Set(seqs);
+  const blocks = await Promise.all(
+    [...byBlock.values()].map((ref) => reader.entries(ref.segment, ref.blockIndex, wanted)),
+  );
   const out = new Map<number, JournalEntry>();
-  for (const block of blocks) for (const entry of block.entries) if (wanted.has(entry.seq)) out.set(entry.seq, entry);
+  for (const entries of blocks) for (const entry of entries) out.set(entry.seq, entry);
   return out;
 }
