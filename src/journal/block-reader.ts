@@ -55,7 +55,7 @@ export class BlockReader {
 
   /** A whole block, read past the cache (sequential reads). */
   async load(segment: SegmentIndex, blockIndex: number): Promise<DecodedBlock> {
-    const location = segment.blocks[blockIndex];
+    const location = segment.blocks.get(blockIndex);
     invariant(location !== undefined, `No block ${blockIndex} in segment ${segment.firstSeq}.`);
     return decodeBlock(await this.readBytes(segment, location), location, segment.path, -1);
   }
@@ -75,7 +75,7 @@ export class BlockReader {
   }
 
   private cachedBlock(segment: SegmentIndex, blockIndex: number): Promise<PayloadBlock> {
-    const location = segment.blocks[blockIndex];
+    const location = segment.blocks.get(blockIndex);
     invariant(location !== undefined, `No block ${blockIndex} in segment ${segment.firstSeq}.`);
     const cached = this.cache.get(location.firstSeq);
     if (cached !== undefined) {

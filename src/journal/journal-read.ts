@@ -53,7 +53,7 @@ async function loadRange(store: SegmentStore, reader: BlockReader, fromSeq: numb
     const segment = store.findSegment(seq);
     if (segment === undefined) break;
     const blockIndex = segment.findBlock(seq);
-    const block = segment.blocks[blockIndex]!;
+    const block = segment.blocks.get(blockIndex)!;
     refs.push({ segment, blockIndex });
     seq = block.firstSeq + block.entryCount;
   }
@@ -69,7 +69,7 @@ export function locateRange(store: SegmentStore, fromSeq: number, maxEntries: nu
   for (let seq = start; seq <= end;) {
     const segment = store.findSegment(seq);
     if (segment === undefined) break;
-    const block = segment.blocks[segment.findBlock(seq)]!;
+    const block = segment.blocks.get(segment.findBlock(seq))!;
     blocks.push({ ...block, path: segment.path });
     seq = block.firstSeq + block.entryCount;
   }
@@ -88,7 +88,7 @@ export async function readSeqs(
     const segment = store.findSegment(seq);
     if (segment === undefined) continue;
     const blockIndex = segment.findBlock(seq);
-    const block = segment.blocks[blockIndex];
+    const block = segment.blocks.get(blockIndex);
     if (block !== undefined && !byBlock.has(block.firstSeq)) byBlock.set(block.firstSeq, { segment, blockIndex });
   }
   const wanted = new Set(seqs);
