@@ -23,7 +23,7 @@ const BLOCK_FIELDS = 5;
  * and as objects they were most of the server's V8 heap, which every mark-compact walks (decision
  * 0003, 2026-12-08). `get` builds a short-lived BlockLocation for the caller.
  */
-export class BlockTable implements Iterable<BlockLocation> {
+class BlockTable implements Iterable<BlockLocation> {
   private values = new Float64Array(BLOCK_FIELDS * 16);
   private count = 0;
 
